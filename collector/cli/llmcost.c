@@ -1,0 +1,201 @@
+// DESIGN: the llmcost command: a dispatcher in the style of the LMDB tools
+// (getopt per command, usage() on misuse, -V for the version).  Reports
+// read the store directly, read-only, so they work whether or not
+// llmcostd is running and never slow it down; `stats` asks the daemon
+// over its socket.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "cli.h"
+#include "llmcost_proto.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "Usage: llmcost COMMAND [OPTION]...\n"
+	    "Where your LLM spend goes, per product feature.\n\n"
+	    "Commands:\n"
+	    "  report   cost by feature (or model, env, provider) over a "
+	    "window\n"
+	    "  prices   the built-in price table\n"
+	    "  stats    the collector's counters (asks llmcostd)\n\n"
+	    "Run 'llmcost COMMAND --help' for a command's options.\n"
+	    "  -h, --help     show this help\n"
+	    "  -V, --version  show the version\n");
+}
+
+int
+cli_parse_time(const char *s, int64_t now, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long n = strtoll(s, &end, 10);
+	if (errno == 0 && end != s && n >= 0 && end[0] != '\0' &&
+	    end[1] == '\0') {
+		int64_t unit = end[0] == 'm' ? 60
+		    : end[0] == 'h'          ? 3600
+		    : end[0] == 'd'          ? 86400
+		    : end[0] == 'w'          ? 7 * 86400
+		                             : 0;
+		if (unit != 0 && n <= 100LL * 366 * 86400 / unit) {
+			*out = now - (int64_t) n * unit;
+			return (0);
+		}
+	}
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	const char *p = strptime(s, "%Y-%m-%d", &tm);
+	if (p == NULL) {
+		return (-1);
+	}
+	if (*p == 'T') {
+		const char *q = strptime(p + 1, "%H:%M", &tm);
+		if (q == NULL) {
+			return (-1);
+		}
+		if (*q == ':') {
+			q = strptime(q + 1, "%S", &tm);
+			if (q == NULL) {
+				return (-1);
+			}
+		}
+		if (*q != 'Z' || q[1] != '\0') {
+			return (-1);
+		}
+	} else if (*p != '\0') {
+		return (-1);
+	}
+	*out = (int64_t) timegm(&tm);
+	return (0);
+}
+
+static int
+msg_write(void *arg, const char *buf, size_t len)
+{
+	return (nng_msg_append((nng_msg *) arg, buf, len) == 0 ? 0 : -1);
+}
+
+int
+cmd_stats(int argc, char **argv)
+{
+	static const struct option opts[] = { { "url", required_argument,
+		                                      NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	char url[1100] = "";
+	int c;
+
+	while ((c = getopt_long(argc, argv, "u:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			snprintf(url, sizeof(url), "%s", optarg);
+			break;
+		case 'h':
+			printf("Usage: llmcost stats [--url URL]\n"
+			       "Print llmcostd's counters.\n"
+			       "  --url URL  the daemon's socket (default "
+			       "$LLMCOST_COLLECTOR_URL, else\n"
+			       "             ipc://$XDG_STATE_HOME/llmcost/"
+			       "llmcostd.sock)\n");
+			return (CLI_OK);
+		default:
+			fprintf(stderr, "see 'llmcost stats --help'\n");
+			return (CLI_USAGE);
+		}
+	}
+	if (url[0] == '\0') {
+		const char *e = getenv("LLMCOST_COLLECTOR_URL");
+		if (e != NULL && *e != '\0') {
+			snprintf(url, sizeof(url), "%s", e);
+		} else if (llmcost_proto_default_url(url, sizeof(url)) != 0) {
+			fprintf(stderr, "llmcost: no URL: pass --url\n");
+			return (CLI_USAGE);
+		}
+	}
+	nng_socket s;
+	nng_msg *m;
+	int rv;
+	if ((rv = nng_req0_open(&s)) != 0) {
+		fprintf(stderr, "llmcost: %s\n", nng_strerror(rv));
+		return (CLI_FAIL);
+	}
+	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 3000);
+	nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 3000);
+	if ((rv = nng_dial(s, url, NULL, 0)) != 0) {
+		fprintf(stderr,
+		    "llmcost: cannot reach llmcostd at %s: %s (is it "
+		    "running?)\n",
+		    url, nng_strerror(rv));
+		nng_close(s);
+		return (CLI_FAIL);
+	}
+	llmcost_proto_enc enc;
+	nng_msg_alloc(&m, 0);
+	llmcost_proto_enc_init(&enc, msg_write, m, 0);
+	llmcost_proto_enc_stats_req(&enc);
+	if ((rv = nng_sendmsg(s, m, 0)) != 0 ||
+	    (rv = nng_recvmsg(s, &m, 0)) != 0) {
+		fprintf(stderr, "llmcost: no answer from %s: %s\n", url,
+		    nng_strerror(rv));
+		nng_close(s);
+		return (CLI_FAIL);
+	}
+	llmcost_proto_msg dm;
+	char reason[256];
+	if (llmcost_proto_decode(nng_msg_body(m), nng_msg_len(m), &dm, reason,
+	        sizeof(reason)) != 0 ||
+	    dm.type != LLMCOST_MSG_STATS) {
+		fprintf(stderr, "llmcost: unexpected answer from %s\n", url);
+		nng_msg_free(m);
+		nng_close(s);
+		return (CLI_FAIL);
+	}
+	for (uint32_t i = 0; i < dm.u.stats.n; i++) {
+		printf("%.*s %llu\n", (int) dm.u.stats.names[i].len,
+		    dm.u.stats.names[i].ptr,
+		    (unsigned long long) dm.u.stats.values[i]);
+	}
+	llmcost_proto_msg_free(&dm);
+	nng_msg_free(m);
+	nng_close(s);
+	return (CLI_OK);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return (CLI_USAGE);
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 ||
+	    strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return (CLI_OK);
+	}
+	if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("llmcost %s\n", llmcost_version());
+		return (CLI_OK);
+	}
+	if (strcmp(cmd, "report") == 0) {
+		return (cmd_report(argc - 1, argv + 1));
+	}
+	if (strcmp(cmd, "stats") == 0) {
+		return (cmd_stats(argc - 1, argv + 1));
+	}
+	if (strcmp(cmd, "prices") == 0) {
+		return (cmd_prices(argc - 1, argv + 1));
+	}
+	fprintf(stderr, "llmcost: unknown command '%s' (see llmcost --help)\n",
+	    cmd);
+	return (CLI_USAGE);
+}

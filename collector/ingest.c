@@ -1,0 +1,324 @@
+// DESIGN: nng's rep0 protocol with contexts (nng "raw" is not needed): a
+// fixed number of contexts each loop receive -> handle -> send.  Decoding
+// and validation run in the aio callback; a well-formed batch becomes a
+// writer job and its context waits, unanswered, until the writer commits,
+// so the client's ACK always means "durable".  Malformed messages are
+// answered with a REJECTED ack carrying the decoder's reason, counted, and
+// logged at most once a second; the context goes straight back to
+// receiving, so garbage never stops the daemon.  The request message
+// stays alive while its batch is in the writer: decoded strings point
+// into it.
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+
+#include "ingest.h"
+#include "log.h"
+
+enum { CTX_RECV, CTX_SEND, CTX_WRITE };
+
+typedef struct ingest_ctx {
+	ingest *in;
+	nng_ctx ctx;
+	nng_aio *aio;
+	int state;
+	nng_msg *req;
+	llmcost_proto_msg decoded;
+	writer_job job;
+} ingest_ctx;
+
+struct ingest {
+	nng_socket sock;
+	writer *w;
+	metrics *m;
+	int nctx;
+	ingest_ctx *ctxs;
+	_Atomic uint64_t last_reject_log; // seconds
+};
+
+static int
+msg_write(void *arg, const char *buf, size_t len)
+{
+	return (nng_msg_append((nng_msg *) arg, buf, len) == 0 ? 0 : -1);
+}
+
+static void
+start_recv(ingest_ctx *c)
+{
+	c->state = CTX_RECV;
+	nng_ctx_recv(c->ctx, c->aio);
+}
+
+static void
+send_reply(ingest_ctx *c, nng_msg *reply)
+{
+	if (reply == NULL) {
+		// Out of memory: no answer; the client will resend.
+		start_recv(c);
+		return;
+	}
+	c->state = CTX_SEND;
+	nng_aio_set_msg(c->aio, reply);
+	nng_ctx_send(c->ctx, c->aio);
+}
+
+static nng_msg *
+make_ack(const uint8_t client_id[16], uint64_t seq, uint32_t status,
+    const store_batch_result *res, const char *reason)
+{
+	llmcost_proto_ack a;
+	llmcost_proto_enc enc;
+	nng_msg *m;
+
+	memset(&a, 0, sizeof(a));
+	if (client_id != NULL) {
+		memcpy(a.client_id, client_id, 16);
+	}
+	a.seq = seq;
+	a.status = status;
+	if (res != NULL) {
+		a.stored = res->stored;
+		a.duplicates = res->duplicates;
+	}
+	a.reason.ptr = reason;
+	a.reason.len = (uint32_t) strlen(reason);
+	if (nng_msg_alloc(&m, 0) != 0) {
+		return (NULL);
+	}
+	llmcost_proto_enc_init(&enc, msg_write, m, 0);
+	if (llmcost_proto_enc_ack(&enc, &a) != 0) {
+		nng_msg_free(m);
+		return (NULL);
+	}
+	return (m);
+}
+
+static nng_msg *
+make_stats(metrics *mt)
+{
+	static const char *names[] = {
+#define NAME(name, help) #name,
+		METRICS_MAP(NAME)
+#undef NAME
+	};
+	const _Atomic uint64_t *vals = (const _Atomic uint64_t *) mt;
+	llmcost_proto_stats s;
+	llmcost_proto_enc enc;
+	nng_msg *m;
+
+	memset(&s, 0, sizeof(s));
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		s.names[i].ptr = names[i];
+		s.names[i].len = (uint32_t) strlen(names[i]);
+		s.values[i] = atomic_load(&vals[i]);
+		s.n++;
+	}
+	if (nng_msg_alloc(&m, 0) != 0) {
+		return (NULL);
+	}
+	llmcost_proto_enc_init(&enc, msg_write, m, 0);
+	if (llmcost_proto_enc_stats(&enc, &s) != 0) {
+		nng_msg_free(m);
+		return (NULL);
+	}
+	return (m);
+}
+
+static void
+reject(ingest_ctx *c, int rv, const char *reason)
+{
+	ingest *in = c->in;
+	METRICS_INC(in->m, msgs_rejected, 1);
+	if (rv == LLMCOST_ETOOBIG) {
+		METRICS_INC(in->m, rejected_too_big, 1);
+	} else {
+		METRICS_INC(in->m, rejected_malformed, 1);
+	}
+	uint64_t now = (uint64_t) time(NULL);
+	uint64_t last = atomic_load(&in->last_reject_log);
+	if (now != last &&
+	    atomic_compare_exchange_strong(&in->last_reject_log, &last, now)) {
+		log_msg(LLMCOST_LOG_WARNING,
+		    "rejected a message (%llu so far): %s",
+		    (unsigned long long) atomic_load(&in->m->msgs_rejected),
+		    reason);
+	}
+	send_reply(c, make_ack(NULL, 0, LLMCOST_ACK_REJECTED, NULL, reason));
+}
+
+static void
+batch_done(writer_job *job, uint32_t status, const store_batch_result *res,
+    const char *reason)
+{
+	ingest_ctx *c = job->arg;
+	const llmcost_proto_batch *b = &c->decoded.u.batch;
+	nng_msg *reply = make_ack(b->client_id, b->seq, status, res, reason);
+
+	llmcost_proto_msg_free(&c->decoded);
+	nng_msg_free(c->req);
+	c->req = NULL;
+	send_reply(c, reply);
+}
+
+static void
+handle_request(ingest_ctx *c)
+{
+	ingest *in = c->in;
+	char reason[LLMCOST_PROTO_MAX_REASON];
+	nng_msg *req = c->req;
+	int rv;
+
+	METRICS_INC(in->m, msgs_received, 1);
+	rv = llmcost_proto_decode(nng_msg_body(req), nng_msg_len(req),
+	    &c->decoded, reason, sizeof(reason));
+	if (rv != 0) {
+		nng_msg_free(req);
+		c->req = NULL;
+		reject(c, rv, reason);
+		return;
+	}
+	switch (c->decoded.type) {
+	case LLMCOST_MSG_BATCH:
+		METRICS_INC(in->m, batches_received, 1);
+		c->state = CTX_WRITE;
+		c->job.batch = &c->decoded.u.batch;
+		c->job.done = batch_done;
+		c->job.arg = c;
+		writer_submit(in->w, &c->job);
+		return;
+	case LLMCOST_MSG_STATS_REQ:
+		METRICS_INC(in->m, stats_requests, 1);
+		llmcost_proto_msg_free(&c->decoded);
+		nng_msg_free(req);
+		c->req = NULL;
+		send_reply(c, make_stats(in->m));
+		return;
+	default:
+		snprintf(reason, sizeof(reason),
+		    "message type %u is not accepted by the collector",
+		    c->decoded.type);
+		llmcost_proto_msg_free(&c->decoded);
+		nng_msg_free(req);
+		c->req = NULL;
+		reject(c, LLMCOST_EPROTO, reason);
+		return;
+	}
+}
+
+static void
+ctx_cb(void *arg)
+{
+	ingest_ctx *c = arg;
+	int rv = nng_aio_result(c->aio);
+
+	switch (c->state) {
+	case CTX_RECV:
+		if (rv != 0) {
+			if (rv != NNG_ECLOSED && rv != NNG_ECANCELED) {
+				start_recv(c);
+			}
+			return;
+		}
+		c->req = nng_aio_get_msg(c->aio);
+		handle_request(c);
+		return;
+	case CTX_SEND:
+		if (rv != 0) {
+			nng_msg_free(nng_aio_get_msg(c->aio));
+			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
+				return;
+			}
+		}
+		start_recv(c);
+		return;
+	default:
+		return;
+	}
+}
+
+int
+ingest_start(ingest **ip, const char *url, int nctx, writer *w, metrics *m,
+    char *err, size_t errsz)
+{
+	ingest *in;
+	int rv;
+
+	if ((in = calloc(1, sizeof(*in))) == NULL ||
+	    (in->ctxs = calloc((size_t) nctx, sizeof(*in->ctxs))) == NULL) {
+		free(in);
+		snprintf(err, errsz, "out of memory");
+		return (LLMCOST_ENOMEM);
+	}
+	in->w = w;
+	in->m = m;
+	in->nctx = nctx;
+	if ((rv = nng_rep0_open(&in->sock)) != 0) {
+		snprintf(err, errsz, "nng_rep0_open: %s", nng_strerror(rv));
+		free(in->ctxs);
+		free(in);
+		return (LLMCOST_ESYSTEM);
+	}
+	// Let slightly oversized messages through so the decoder can count
+	// and answer them; beyond this nng drops the connection.
+	nng_socket_set_size(
+	    in->sock, NNG_OPT_RECVMAXSZ, LLMCOST_PROTO_MAX_MSG + 65536);
+	for (int i = 0; i < nctx; i++) {
+		ingest_ctx *c = &in->ctxs[i];
+		c->in = in;
+		if ((rv = nng_aio_alloc(&c->aio, ctx_cb, c)) != 0 ||
+		    (rv = nng_ctx_open(&c->ctx, in->sock)) != 0) {
+			snprintf(err, errsz, "nng context: %s",
+			    nng_strerror(rv));
+			ingest_close(in);
+			ingest_free(in);
+			return (LLMCOST_ESYSTEM);
+		}
+	}
+	if ((rv = nng_listen(in->sock, url, NULL, 0)) != 0) {
+		snprintf(err, errsz, "cannot listen on %s: %s", url,
+		    nng_strerror(rv));
+		ingest_close(in);
+		ingest_free(in);
+		return (rv == NNG_EADDRINUSE ? LLMCOST_ECONFIG
+		                             : LLMCOST_ESYSTEM);
+	}
+	for (int i = 0; i < nctx; i++) {
+		start_recv(&in->ctxs[i]);
+	}
+	*ip = in;
+	return (0);
+}
+
+void
+ingest_close(ingest *in)
+{
+	if (in != NULL) {
+		nng_close(in->sock);
+	}
+}
+
+void
+ingest_free(ingest *in)
+{
+	if (in == NULL) {
+		return;
+	}
+	for (int i = 0; i < in->nctx; i++) {
+		ingest_ctx *c = &in->ctxs[i];
+		if (c->aio != NULL) {
+			nng_aio_stop(c->aio);
+			nng_aio_free(c->aio);
+		}
+		if (c->req != NULL) {
+			llmcost_proto_msg_free(&c->decoded);
+			nng_msg_free(c->req);
+		}
+	}
+	free(in->ctxs);
+	free(in);
+}

@@ -1,0 +1,21 @@
+// The ingest socket: an nng rep0 listener answering BATCH with ACK (after
+// the commit) and STATS_REQ with STATS, several requests in flight.
+#ifndef LLMCOSTD_INGEST_H
+#define LLMCOSTD_INGEST_H
+
+#include "metrics.h"
+#include "writer.h"
+
+typedef struct ingest ingest;
+
+// Listens on url with nctx concurrent request contexts.  On failure
+// writes a reason into err.
+int ingest_start(ingest **ip, const char *url, int nctx, writer *w,
+    metrics *m, char *err, size_t errsz);
+// Closes the socket: receives stop, pending replies fail harmlessly.
+void ingest_close(ingest *in);
+// Waits for every callback to finish and frees; call after ingest_close
+// and after the writer has stopped.
+void ingest_free(ingest *in);
+
+#endif // LLMCOSTD_INGEST_H

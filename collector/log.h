@@ -1,0 +1,23 @@
+// Collector logging: a level-checked macro (redis serverLog) writing one
+// line per message to stderr, for journald.
+#ifndef LLMCOSTD_LOG_H
+#define LLMCOSTD_LOG_H
+
+#include "llmcost.h"
+
+extern int log_level; // messages above this level are not formatted
+
+#define log_msg(level, ...)                                                 \
+	do {                                                                \
+		if ((level) <= log_level) {                                 \
+			log_write((level), __VA_ARGS__);                    \
+		}                                                           \
+	} while (0)
+
+void log_write(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+// Parses "debug", "info", "notice", "warn", "error"; returns -1 if unknown.
+int log_parse_level(const char *s);
+
+#endif // LLMCOSTD_LOG_H

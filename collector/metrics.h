@@ -1,0 +1,31 @@
+// Collector counters.  One X-macro table gives the struct, the names sent
+// in STATS replies and (later) the Prometheus names.
+#ifndef LLMCOSTD_METRICS_H
+#define LLMCOSTD_METRICS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define METRICS_MAP(XX)                                                    \
+	XX(msgs_received, "messages received on the ingest socket")       \
+	XX(batches_received, "well-formed batches received")              \
+	XX(batches_stored, "batches committed and acknowledged")          \
+	XX(records_stored, "calls newly stored")                          \
+	XX(records_duplicate, "calls received again and ignored")         \
+	XX(msgs_rejected, "messages rejected as malformed or oversized")  \
+	XX(rejected_too_big, "rejected: over a size or count limit")      \
+	XX(rejected_malformed, "rejected: not a valid v1 message")        \
+	XX(store_errors, "failed write transactions (batches retried)")   \
+	XX(txn_commits, "write transactions committed")                   \
+	XX(stats_requests, "STATS requests answered")
+
+typedef struct metrics {
+#define METRICS__FIELD(name, help) _Atomic uint64_t name;
+	METRICS_MAP(METRICS__FIELD)
+#undef METRICS__FIELD
+} metrics;
+
+#define METRICS_INC(m, name, n)                                             \
+	atomic_fetch_add_explicit(&(m)->name, (n), memory_order_relaxed)
+
+#endif // LLMCOSTD_METRICS_H

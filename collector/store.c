@@ -1,0 +1,824 @@
+// DESIGN: one LMDB environment per data directory, with named databases:
+//   runs      run_id[16]            -> store_run (fixed layout)
+//   rollups   be32 hour,feature,model,env,provider -> store_rollup
+//   str2id    string bytes          -> u32 id      (interned strings)
+//   id2str    u32 id (INTEGERKEY)   -> string bytes
+//   metasets  u32 id (INTEGERKEY)   -> canonical metadata+tags blob
+//   msidx     u64 hash (INTEGERKEY) -> u32 ids (DUPSORT, INTEGERDUP)
+//   clients   client_id[16]         -> store_client
+//   drops     be32 hour             -> u64 calls dropped by clients
+//   info      "schema"              -> u32
+// Run ids are UUIDv7, so keys arrive nearly in order and a time range is
+// a key range.  Rollup keys are big-endian so that a cursor walks hours in
+// order.  Every batch of a write is one transaction: runs are inserted
+// with MDB_NOOVERWRITE, which both stores a call once and tells us it is a
+// duplicate; rollups are updated read-modify-write in the same
+// transaction, so rollups always equal the sum of their runs.  The writer
+// keeps a small cache of interned strings; it is dropped whenever a
+// transaction aborts, since ids allocated there never existed.
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lmdb.h>
+
+#include "log.h"
+#include "prices.h"
+#include "store.h"
+
+#define DEFAULT_MAPSIZE (4ull << 30)
+#define STR_CACHE_SIZE 4096 // entries, power of two
+
+typedef struct store_client {
+	uint64_t last_seq;
+	uint64_t dropped; // the highest cumulative count reported
+	uint64_t batches;
+	uint64_t first_ns;
+	uint64_t last_ns;
+} store_client;
+
+typedef struct str_cache_ent {
+	uint32_t id; // 0 = empty
+	uint16_t len;
+	char s[LLMCOST_MAX_VALUE > LLMCOST_MAX_MODEL ? LLMCOST_MAX_VALUE
+	                                             : LLMCOST_MAX_MODEL];
+} str_cache_ent;
+
+struct store {
+	MDB_env *env;
+	MDB_dbi runs, rollups, str2id, id2str, metasets, msidx, clients,
+	    drops, info;
+	unsigned flags;
+	uint64_t mapsize;
+	str_cache_ent *cache; // writer only
+};
+
+struct store_rtxn {
+	store *s;
+	MDB_txn *txn;
+};
+
+_Static_assert(sizeof(store_run) == 144, "store_run layout changed");
+_Static_assert(sizeof(store_rollup) == 120, "store_rollup layout changed");
+
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t) (v >> 24);
+	p[1] = (uint8_t) (v >> 16);
+	p[2] = (uint8_t) (v >> 8);
+	p[3] = (uint8_t) v;
+}
+
+static uint32_t
+get_be32(const uint8_t *p)
+{
+	return (((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) |
+	    ((uint32_t) p[2] << 8) | p[3]);
+}
+
+static void
+rkey_encode(const store_rkey *k, uint8_t out[20])
+{
+	put_be32(out, k->hour);
+	put_be32(out + 4, k->feature);
+	put_be32(out + 8, k->model);
+	put_be32(out + 12, k->env);
+	put_be32(out + 16, k->provider);
+}
+
+static void
+rkey_decode(const uint8_t in[20], store_rkey *k)
+{
+	k->hour = get_be32(in);
+	k->feature = get_be32(in + 4);
+	k->model = get_be32(in + 8);
+	k->env = get_be32(in + 12);
+	k->provider = get_be32(in + 16);
+}
+
+static uint64_t
+fnv1a(const void *p, size_t n, uint64_t h)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return (h);
+}
+
+static int
+errf(char *err, size_t errsz, const char *what, int rc)
+{
+	if (err != NULL && errsz > 0) {
+		snprintf(err, errsz, "%s: %s", what, mdb_strerror(rc));
+	}
+	return (LLMCOST_ESTORE);
+}
+
+static int
+open_dbis(store *s, char *err, size_t errsz)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		unsigned flags;
+	} tab[] = {
+		{ "runs", offsetof(store, runs), 0 },
+		{ "rollups", offsetof(store, rollups), 0 },
+		{ "str2id", offsetof(store, str2id), 0 },
+		{ "id2str", offsetof(store, id2str), MDB_INTEGERKEY },
+		{ "metasets", offsetof(store, metasets), MDB_INTEGERKEY },
+		{ "msidx", offsetof(store, msidx),
+		    MDB_INTEGERKEY | MDB_DUPSORT | MDB_DUPFIXED |
+		        MDB_INTEGERDUP },
+		{ "clients", offsetof(store, clients), 0 },
+		{ "drops", offsetof(store, drops), 0 },
+		{ "info", offsetof(store, info), 0 },
+	};
+	int rdonly = (s->flags & STORE_RDONLY) != 0;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, rdonly ? MDB_RDONLY : 0,
+	         &txn)) != 0) {
+		return (errf(err, errsz, "begin", rc));
+	}
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		MDB_dbi *dbi = (MDB_dbi *) ((char *) s + tab[i].off);
+		unsigned f = tab[i].flags | (rdonly ? 0 : MDB_CREATE);
+		if ((rc = mdb_dbi_open(txn, tab[i].name, f, dbi)) != 0) {
+			mdb_txn_abort(txn);
+			if (rdonly && rc == MDB_NOTFOUND) {
+				snprintf(err, errsz,
+				    "store has no '%s' table: not an llmcost "
+				    "store, or never written",
+				    tab[i].name);
+				return (LLMCOST_ENOTFOUND);
+			}
+			return (errf(err, errsz, tab[i].name, rc));
+		}
+	}
+	MDB_val k = { 6, "schema" }, v;
+	rc = mdb_get(txn, s->info, &k, &v);
+	if (rc == MDB_NOTFOUND && !rdonly) {
+		uint32_t schema = STORE_SCHEMA;
+		v.mv_size = sizeof(schema);
+		v.mv_data = &schema;
+		rc = mdb_put(txn, s->info, &k, &v, 0);
+	} else if (rc == 0) {
+		uint32_t schema;
+		memcpy(&schema, v.mv_data,
+		    v.mv_size < sizeof(schema) ? v.mv_size : sizeof(schema));
+		if (v.mv_size != sizeof(schema) || schema != STORE_SCHEMA) {
+			mdb_txn_abort(txn);
+			snprintf(err, errsz,
+			    "store schema %u is not the supported %u: use a "
+			    "matching llmcost version",
+			    schema, STORE_SCHEMA);
+			return (LLMCOST_ESTORE);
+		}
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return (errf(err, errsz, "schema", rc));
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		return (errf(err, errsz, "commit", rc));
+	}
+	return (0);
+}
+
+int
+store_open(store **sp, const char *dir, unsigned flags, uint64_t mapsize,
+    char *err, size_t errsz)
+{
+	store *s;
+	int rc, rv;
+	char path[4096];
+
+	if (!(flags & STORE_RDONLY)) {
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+			snprintf(err, errsz, "cannot create %s: %s", dir,
+			    strerror(errno));
+			return (LLMCOST_ESTORE);
+		}
+	} else {
+		snprintf(path, sizeof(path), "%s/data.mdb", dir);
+		struct stat st;
+		if (stat(path, &st) != 0) {
+			snprintf(err, errsz,
+			    "no store at %s (start llmcostd, or pass "
+			    "--data-dir)",
+			    dir);
+			return (LLMCOST_ENOTFOUND);
+		}
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		return (LLMCOST_ENOMEM);
+	}
+	s->flags = flags;
+	s->mapsize = mapsize != 0 ? mapsize : DEFAULT_MAPSIZE;
+	if ((rc = mdb_env_create(&s->env)) != 0) {
+		free(s);
+		return (errf(err, errsz, "mdb_env_create", rc));
+	}
+	mdb_env_set_maxdbs(s->env, 16);
+	mdb_env_set_maxreaders(s->env, 256);
+	if (!(flags & STORE_RDONLY)) {
+		mdb_env_set_mapsize(s->env, s->mapsize);
+	}
+	// MDB_NOTLS: read transactions are not tied to a thread.
+	unsigned ef = MDB_NOTLS | ((flags & STORE_RDONLY) ? MDB_RDONLY : 0);
+	if ((rc = mdb_env_open(s->env, dir, ef, 0600)) != 0) {
+		mdb_env_close(s->env);
+		free(s);
+		snprintf(err, errsz, "cannot open store in %s: %s", dir,
+		    mdb_strerror(rc));
+		return (rc == ENOENT ? LLMCOST_ENOTFOUND : LLMCOST_ESTORE);
+	}
+	if ((rv = open_dbis(s, err, errsz)) != 0) {
+		mdb_env_close(s->env);
+		free(s);
+		return (rv);
+	}
+	if (!(flags & STORE_RDONLY)) {
+		s->cache = calloc(STR_CACHE_SIZE, sizeof(*s->cache));
+		if (s->cache == NULL) {
+			store_close(s);
+			return (LLMCOST_ENOMEM);
+		}
+	}
+	*sp = s;
+	return (0);
+}
+
+void
+store_close(store *s)
+{
+	if (s == NULL) {
+		return;
+	}
+	mdb_env_close(s->env);
+	free(s->cache);
+	free(s);
+}
+
+// ---- writing ----
+
+typedef struct wctx {
+	store *s;
+	MDB_txn *txn;
+	uint32_t next_str;
+	uint32_t next_ms;
+	uint64_t now_ns;
+} wctx;
+
+static uint32_t
+last_id(MDB_txn *txn, MDB_dbi dbi, int *rcp)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint32_t id = 0;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
+		*rcp = rc;
+		return (0);
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	if (rc == 0 && k.mv_size == sizeof(uint32_t)) {
+		memcpy(&id, k.mv_data, sizeof(id));
+	}
+	mdb_cursor_close(cur);
+	*rcp = (rc == MDB_NOTFOUND) ? 0 : rc;
+	return (id);
+}
+
+// Interns s[0..len); returns 0 and *id.  Empty strings are id 0.
+static int
+intern(wctx *w, const char *s, size_t len, uint32_t *id)
+{
+	if (len == 0) {
+		*id = 0;
+		return (0);
+	}
+	uint64_t h = fnv1a(s, len, 0xcbf29ce484222325ULL);
+	str_cache_ent *e = &w->s->cache[h & (STR_CACHE_SIZE - 1)];
+	if (e->id != 0 && e->len == len && memcmp(e->s, s, len) == 0) {
+		*id = e->id;
+		return (0);
+	}
+	MDB_val k = { len, (void *) s }, v;
+	int rc = mdb_get(w->txn, w->s->str2id, &k, &v);
+	if (rc == 0 && v.mv_size == sizeof(uint32_t)) {
+		memcpy(id, v.mv_data, sizeof(*id));
+	} else if (rc == MDB_NOTFOUND) {
+		uint32_t nid = ++w->next_str;
+		v.mv_size = sizeof(nid);
+		v.mv_data = &nid;
+		if ((rc = mdb_put(w->txn, w->s->str2id, &k, &v, 0)) != 0) {
+			return (rc);
+		}
+		MDB_val ik = { sizeof(nid), &nid }, iv = { len, (void *) s };
+		if ((rc = mdb_put(w->txn, w->s->id2str, &ik, &iv,
+		         MDB_APPEND)) != 0) {
+			return (rc);
+		}
+		*id = nid;
+	} else {
+		return (rc != 0 ? rc : MDB_CORRUPTED);
+	}
+	if (len <= sizeof(e->s)) {
+		e->id = *id;
+		e->len = (uint16_t) len;
+		memcpy(e->s, s, len);
+	}
+	return (0);
+}
+
+// The canonical metadata blob: sorted keys and tags, length-prefixed.
+static int
+kv_cmp(const void *a, const void *b)
+{
+	const llmcost_proto_kv *x = a, *y = b;
+	size_t n = x->key.len < y->key.len ? x->key.len : y->key.len;
+	int c = memcmp(x->key.ptr, y->key.ptr, n);
+	return (c != 0 ? c : (int) x->key.len - (int) y->key.len);
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	const llmcost_proto_str *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->ptr, y->ptr, n);
+	return (c != 0 ? c : (int) x->len - (int) y->len);
+}
+
+#define MS_BLOB_MAX                                                        \
+	(2 + LLMCOST_MAX_META * (4 + LLMCOST_MAX_KEY + LLMCOST_MAX_VALUE) + \
+	    LLMCOST_MAX_TAGS * (2 + LLMCOST_MAX_TAG))
+
+static size_t
+ms_blob(const llmcost_proto_record *r, uint8_t *out)
+{
+	llmcost_proto_kv kv[LLMCOST_MAX_META];
+	llmcost_proto_str tags[LLMCOST_MAX_TAGS];
+	size_t n = 0;
+
+	memcpy(kv, r->meta, r->n_meta * sizeof(kv[0]));
+	memcpy(tags, r->tags, r->n_tags * sizeof(tags[0]));
+	qsort(kv, r->n_meta, sizeof(kv[0]), kv_cmp);
+	qsort(tags, r->n_tags, sizeof(tags[0]), str_cmp);
+	out[n++] = (uint8_t) r->n_meta;
+	out[n++] = (uint8_t) r->n_tags;
+	for (uint32_t i = 0; i < r->n_meta; i++) {
+		out[n++] = (uint8_t) (kv[i].key.len >> 8);
+		out[n++] = (uint8_t) kv[i].key.len;
+		memcpy(out + n, kv[i].key.ptr, kv[i].key.len);
+		n += kv[i].key.len;
+		out[n++] = (uint8_t) (kv[i].val.len >> 8);
+		out[n++] = (uint8_t) kv[i].val.len;
+		memcpy(out + n, kv[i].val.ptr, kv[i].val.len);
+		n += kv[i].val.len;
+	}
+	for (uint32_t i = 0; i < r->n_tags; i++) {
+		out[n++] = (uint8_t) (tags[i].len >> 8);
+		out[n++] = (uint8_t) tags[i].len;
+		memcpy(out + n, tags[i].ptr, tags[i].len);
+		n += tags[i].len;
+	}
+	return (n);
+}
+
+static int
+intern_metaset(wctx *w, const llmcost_proto_record *r, uint32_t *id)
+{
+	uint8_t blob[MS_BLOB_MAX];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if (r->n_meta == 0 && r->n_tags == 0) {
+		*id = 0;
+		return (0);
+	}
+	size_t len = ms_blob(r, blob);
+	uint64_t h = fnv1a(blob, len, 0xcbf29ce484222325ULL);
+	if ((rc = mdb_cursor_open(w->txn, w->s->msidx, &cur)) != 0) {
+		return (rc);
+	}
+	k.mv_size = sizeof(h);
+	k.mv_data = &h;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+	while (rc == 0) {
+		uint32_t cand;
+		MDB_val ck, cv;
+		memcpy(&cand, v.mv_data, sizeof(cand));
+		ck.mv_size = sizeof(cand);
+		ck.mv_data = &cand;
+		if (mdb_get(w->txn, w->s->metasets, &ck, &cv) == 0 &&
+		    cv.mv_size == len && memcmp(cv.mv_data, blob, len) == 0) {
+			mdb_cursor_close(cur);
+			*id = cand;
+			return (0);
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND) {
+		return (rc);
+	}
+	uint32_t nid = ++w->next_ms;
+	MDB_val ik = { sizeof(nid), &nid }, bv = { len, blob };
+	if ((rc = mdb_put(w->txn, w->s->metasets, &ik, &bv, MDB_APPEND)) !=
+	    0) {
+		return (rc);
+	}
+	k.mv_size = sizeof(h);
+	k.mv_data = &h;
+	if ((rc = mdb_put(w->txn, w->s->msidx, &k, &ik, 0)) != 0) {
+		return (rc);
+	}
+	*id = nid;
+	return (0);
+}
+
+static const llmcost_proto_str *
+meta_get(const llmcost_proto_record *r, const char *key)
+{
+	size_t klen = strlen(key);
+	for (uint32_t i = 0; i < r->n_meta; i++) {
+		if (r->meta[i].key.len == klen &&
+		    memcmp(r->meta[i].key.ptr, key, klen) == 0) {
+			return (&r->meta[i].val);
+		}
+	}
+	return (NULL);
+}
+
+static int
+add_rollup(wctx *w, const store_run *run)
+{
+	store_rkey rk = { (uint32_t) (run->start_ns / 3600000000000ULL),
+		run->feature, run->model, run->env, run->provider };
+	uint8_t kb[20];
+	store_rollup ru;
+	MDB_val k = { sizeof(kb), kb }, v;
+	int rc;
+
+	rkey_encode(&rk, kb);
+	rc = mdb_get(w->txn, w->s->rollups, &k, &v);
+	if (rc == 0 && v.mv_size == sizeof(ru)) {
+		memcpy(&ru, v.mv_data, sizeof(ru));
+	} else if (rc == MDB_NOTFOUND) {
+		memset(&ru, 0, sizeof(ru));
+	} else {
+		return (rc != 0 ? rc : MDB_CORRUPTED);
+	}
+	ru.calls++;
+	if (run->flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) {
+		ru.unpriced_calls++;
+	}
+	if (run->status != LLMCOST_STATUS_OK) {
+		ru.error_calls++;
+	}
+	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
+		ru.usage[b] += run->usage[b];
+	}
+	unsigned __int128 sum = (unsigned __int128) store_rollup_cost(&ru) +
+	    (unsigned __int128) (store_i128) run->cost_pusd;
+	ru.cost_lo = (uint64_t) sum;
+	ru.cost_hi = (uint64_t) (sum >> 64);
+	v.mv_size = sizeof(ru);
+	v.mv_data = &ru;
+	return (mdb_put(w->txn, w->s->rollups, &k, &v, 0));
+}
+
+static int
+write_record(wctx *w, const llmcost_proto_record *r, int *dup)
+{
+	store_run run;
+	const llmcost_proto_str *feat = meta_get(r, "feature");
+	const llmcost_proto_str *env = meta_get(r, "env");
+	const price_entry *pe;
+	int rc;
+
+	*dup = 0;
+	memset(&run, 0, sizeof(run));
+	run.version = 1;
+	run.status = (uint8_t) r->status;
+	run.start_ns = r->start_ns;
+	run.duration_ns = r->duration_ns;
+	run.ingest_ns = w->now_ns;
+	memcpy(run.usage, r->usage, sizeof(run.usage));
+	if (prices_lookup(r->provider.ptr, r->provider.len, r->model.ptr,
+	        r->model.len, r->start_ns, &pe) == 0) {
+		int prv = prices_cost(pe, r->usage, &run.cost_pusd);
+		run.price_id = pe->id;
+		if (prv == LLMCOST_ENOTFOUND) {
+			run.flags |= STORE_RUN_UNPRICED;
+		} else if (prv != 0) {
+			run.flags |= STORE_RUN_OVERFLOW;
+			run.cost_pusd = 0;
+		}
+	} else {
+		run.flags |= STORE_RUN_UNPRICED;
+	}
+
+	MDB_val k = { 16, (void *) r->run_id }, v = { sizeof(run), &run };
+	// Reserve the key first: a duplicate costs one lookup and nothing
+	// else is touched.
+	if ((rc = mdb_put(w->txn, w->s->runs, &k, &v, MDB_NOOVERWRITE)) !=
+	    0) {
+		if (rc == MDB_KEYEXIST) {
+			*dup = 1;
+			return (0);
+		}
+		return (rc);
+	}
+	if ((rc = intern(w, r->provider.ptr, r->provider.len,
+	         &run.provider)) != 0 ||
+	    (rc = intern(w, r->model.ptr, r->model.len, &run.model)) != 0 ||
+	    (rc = intern(w, feat ? feat->ptr : NULL, feat ? feat->len : 0,
+	         &run.feature)) != 0 ||
+	    (rc = intern(w, env ? env->ptr : NULL, env ? env->len : 0,
+	         &run.env)) != 0 ||
+	    (rc = intern_metaset(w, r, &run.metaset)) != 0) {
+		return (rc);
+	}
+	v.mv_size = sizeof(run);
+	v.mv_data = &run;
+	if ((rc = mdb_put(w->txn, w->s->runs, &k, &v, 0)) != 0) {
+		return (rc);
+	}
+	return (add_rollup(w, &run));
+}
+
+static int
+write_client(wctx *w, const llmcost_proto_batch *b)
+{
+	store_client cl;
+	MDB_val k = { 16, (void *) b->client_id }, v;
+	int rc = mdb_get(w->txn, w->s->clients, &k, &v);
+
+	if (rc == 0 && v.mv_size == sizeof(cl)) {
+		memcpy(&cl, v.mv_data, sizeof(cl));
+	} else if (rc == MDB_NOTFOUND) {
+		memset(&cl, 0, sizeof(cl));
+		cl.first_ns = w->now_ns;
+	} else {
+		return (rc != 0 ? rc : MDB_CORRUPTED);
+	}
+	// The drop count is cumulative, so resends and reordering are
+	// harmless: only an increase is new information.
+	if (b->dropped > cl.dropped) {
+		uint64_t delta = b->dropped - cl.dropped;
+		uint8_t hk[4];
+		uint64_t total = 0;
+		put_be32(hk, (uint32_t) (w->now_ns / 3600000000000ULL));
+		MDB_val dk = { 4, hk }, dv;
+		rc = mdb_get(w->txn, w->s->drops, &dk, &dv);
+		if (rc == 0 && dv.mv_size == sizeof(total)) {
+			memcpy(&total, dv.mv_data, sizeof(total));
+		} else if (rc != MDB_NOTFOUND && rc != 0) {
+			return (rc);
+		}
+		total += delta;
+		dv.mv_size = sizeof(total);
+		dv.mv_data = &total;
+		if ((rc = mdb_put(w->txn, w->s->drops, &dk, &dv, 0)) != 0) {
+			return (rc);
+		}
+		cl.dropped = b->dropped;
+	}
+	if (b->seq > cl.last_seq) {
+		cl.last_seq = b->seq;
+	}
+	cl.batches++;
+	cl.last_ns = w->now_ns;
+	v.mv_size = sizeof(cl);
+	v.mv_data = &cl;
+	return (mdb_put(w->txn, w->s->clients, &k, &v, 0));
+}
+
+static int
+write_once(store *s, const llmcost_proto_batch *const *batches, size_t n,
+    store_batch_result *results, uint64_t now_ns, const char **where)
+{
+	wctx w = { .s = s, .now_ns = now_ns };
+	int rc;
+
+	*where = "begin";
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &w.txn)) != 0) {
+		return (rc);
+	}
+	*where = "ids";
+	w.next_str = last_id(w.txn, s->id2str, &rc);
+	if (rc == 0) {
+		w.next_ms = last_id(w.txn, s->metasets, &rc);
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const llmcost_proto_batch *b = batches[i];
+		results[i].stored = 0;
+		results[i].duplicates = 0;
+		*where = "client";
+		rc = write_client(&w, b);
+		*where = "run";
+		for (uint32_t j = 0; rc == 0 && j < b->n_records; j++) {
+			int dup;
+			rc = write_record(&w, &b->records[j], &dup);
+			if (rc == 0) {
+				if (dup) {
+					results[i].duplicates++;
+				} else {
+					results[i].stored++;
+				}
+			}
+		}
+	}
+	if (rc != 0) {
+		mdb_txn_abort(w.txn);
+		return (rc);
+	}
+	*where = "commit";
+	return (mdb_txn_commit(w.txn));
+}
+
+int
+store_write(store *s, const llmcost_proto_batch *const *batches, size_t n,
+    store_batch_result *results, uint64_t now_ns, char *err, size_t errsz)
+{
+	const char *where;
+	int rc;
+
+	for (int attempt = 0;; attempt++) {
+		rc = write_once(s, batches, n, results, now_ns, &where);
+		if (rc == 0) {
+			return (0);
+		}
+		// Ids handed out in the aborted transaction never existed.
+		memset(s->cache, 0, STR_CACHE_SIZE * sizeof(*s->cache));
+		if (rc != MDB_MAP_FULL || attempt >= 4) {
+			break;
+		}
+		// Grow the map and try again; no transaction is open now.
+		uint64_t bigger = s->mapsize * 2;
+		int src = mdb_env_set_mapsize(s->env, bigger);
+		if (src != 0) {
+			rc = src;
+			where = "resize";
+			break;
+		}
+		log_msg(LLMCOST_LOG_NOTICE, "store map grown to %llu MiB",
+		    (unsigned long long) (bigger >> 20));
+		s->mapsize = bigger;
+	}
+	return (errf(err, errsz, where, rc));
+}
+
+// ---- reading ----
+
+int
+store_read_begin(store *s, store_rtxn **tp)
+{
+	store_rtxn *t;
+	int rc;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		return (LLMCOST_ENOMEM);
+	}
+	t->s = s;
+	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t->txn);
+	if (rc == MDB_MAP_RESIZED) {
+		// The writer grew the map: adopt its size and retry.
+		mdb_env_set_mapsize(s->env, 0);
+		rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t->txn);
+	}
+	if (rc != 0) {
+		log_msg(LLMCOST_LOG_ERR, "read transaction: %s",
+		    mdb_strerror(rc));
+		free(t);
+		return (LLMCOST_ESTORE);
+	}
+	*tp = t;
+	return (0);
+}
+
+void
+store_read_end(store_rtxn *t)
+{
+	if (t == NULL) {
+		return;
+	}
+	mdb_txn_abort(t->txn);
+	free(t);
+}
+
+int
+store_scan_rollups(store_rtxn *t, uint32_t from_hour, uint32_t to_hour,
+    store_rollup_fn fn, void *arg)
+{
+	MDB_cursor *cur;
+	uint8_t kb[20] = { 0 };
+	MDB_val k = { sizeof(kb), kb }, v;
+	int rc, rv = 0;
+
+	if (from_hour >= to_hour) {
+		return (0);
+	}
+	if ((rc = mdb_cursor_open(t->txn, t->s->rollups, &cur)) != 0) {
+		return (LLMCOST_ESTORE);
+	}
+	put_be32(kb, from_hour);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0) {
+		store_rkey rk;
+		store_rollup ru;
+		if (k.mv_size != 20 || v.mv_size != sizeof(ru)) {
+			rv = LLMCOST_ESTORE;
+			break;
+		}
+		rkey_decode(k.mv_data, &rk);
+		if (rk.hour >= to_hour) {
+			break;
+		}
+		memcpy(&ru, v.mv_data, sizeof(ru));
+		if ((rv = fn(arg, &rk, &ru)) != 0) {
+			break;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		rv = LLMCOST_ESTORE;
+	}
+	mdb_cursor_close(cur);
+	return (rv);
+}
+
+int
+store_string(store_rtxn *t, uint32_t id, const char **s, size_t *len)
+{
+	MDB_val k = { sizeof(id), &id }, v;
+	if (id == 0 || mdb_get(t->txn, t->s->id2str, &k, &v) != 0) {
+		return (LLMCOST_ENOTFOUND);
+	}
+	*s = v.mv_data;
+	*len = v.mv_size;
+	return (0);
+}
+
+int
+store_drops(store_rtxn *t, uint32_t from_hour, uint32_t to_hour,
+    uint64_t *out)
+{
+	MDB_cursor *cur;
+	uint8_t kb[4];
+	MDB_val k = { 4, kb }, v;
+	uint64_t total = 0;
+	int rc;
+
+	if ((rc = mdb_cursor_open(t->txn, t->s->drops, &cur)) != 0) {
+		return (LLMCOST_ESTORE);
+	}
+	put_be32(kb, from_hour);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == 4 && get_be32(k.mv_data) < to_hour) {
+		uint64_t n;
+		if (v.mv_size == sizeof(n)) {
+			memcpy(&n, v.mv_data, sizeof(n));
+			total += n;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	*out = total;
+	return (0);
+}
+
+int
+store_get_run(store_rtxn *t, const uint8_t id[16], store_run *out)
+{
+	MDB_val k = { 16, (void *) id }, v;
+	if (mdb_get(t->txn, t->s->runs, &k, &v) != 0 ||
+	    v.mv_size != sizeof(*out)) {
+		return (LLMCOST_ENOTFOUND);
+	}
+	memcpy(out, v.mv_data, sizeof(*out));
+	return (0);
+}
+
+int
+store_count_runs(store_rtxn *t, uint64_t *out)
+{
+	MDB_stat st;
+	if (mdb_stat(t->txn, t->s->runs, &st) != 0) {
+		return (LLMCOST_ESTORE);
+	}
+	*out = st.ms_entries;
+	return (0);
+}

@@ -1,0 +1,156 @@
+// DESIGN: LMDB allows one write transaction at a time and a synced commit
+// costs about an fdatasync, so all writes go through one thread that
+// takes every queued batch (up to txn_records calls) into a single
+// transaction: under load, many clients share one commit.  A batch is
+// acknowledged only after that commit returns, which is what lets the
+// shim resend anything unacknowledged without ever losing a call.  If the
+// transaction fails, every batch in it is answered "retry" and nothing of
+// it is stored.
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "log.h"
+#include "writer.h"
+
+#define MAX_GROUP 256 // batches per transaction
+
+struct writer {
+	store *s;
+	metrics *m;
+	uint32_t txn_records;
+	pthread_t thread;
+	pthread_mutex_t mtx;
+	pthread_cond_t cv;
+	writer_job *head, *tail;
+	int stopping;
+};
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec);
+}
+
+static void
+run_group(writer *w, writer_job **jobs, size_t n)
+{
+	const llmcost_proto_batch *batches[MAX_GROUP];
+	store_batch_result res[MAX_GROUP];
+	char err[256];
+
+	for (size_t i = 0; i < n; i++) {
+		batches[i] = jobs[i]->batch;
+	}
+	int rv = store_write(w->s, batches, n, res, now_ns(), err,
+	    sizeof(err));
+	if (rv != 0) {
+		METRICS_INC(w->m, store_errors, 1);
+		log_msg(LLMCOST_LOG_ERR,
+		    "write of %zu batches failed (%s); clients will resend", n,
+		    err);
+	} else {
+		METRICS_INC(w->m, txn_commits, 1);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (rv == 0) {
+			METRICS_INC(w->m, batches_stored, 1);
+			METRICS_INC(w->m, records_stored, res[i].stored);
+			METRICS_INC(w->m, records_duplicate, res[i].duplicates);
+			jobs[i]->done(jobs[i], LLMCOST_ACK_STORED, &res[i], "");
+		} else {
+			jobs[i]->done(jobs[i], LLMCOST_ACK_RETRY, NULL, err);
+		}
+	}
+}
+
+static void *
+writer_main(void *arg)
+{
+	writer *w = arg;
+	writer_job *group[MAX_GROUP];
+
+	pthread_setname_np(pthread_self(), "llmcostd-write");
+	for (;;) {
+		pthread_mutex_lock(&w->mtx);
+		while (w->head == NULL && !w->stopping) {
+			pthread_cond_wait(&w->cv, &w->mtx);
+		}
+		if (w->head == NULL) {
+			pthread_mutex_unlock(&w->mtx);
+			return (NULL);
+		}
+		size_t n = 0;
+		uint64_t records = 0;
+		while (w->head != NULL && n < MAX_GROUP &&
+		    (n == 0 ||
+		        records + w->head->batch->n_records <=
+		            w->txn_records)) {
+			writer_job *j = w->head;
+			w->head = j->next;
+			records += j->batch->n_records;
+			group[n++] = j;
+		}
+		if (w->head == NULL) {
+			w->tail = NULL;
+		}
+		pthread_mutex_unlock(&w->mtx);
+		run_group(w, group, n);
+	}
+}
+
+int
+writer_start(writer **wp, store *s, metrics *m, uint32_t txn_records)
+{
+	writer *w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		return (LLMCOST_ENOMEM);
+	}
+	w->s = s;
+	w->m = m;
+	w->txn_records = txn_records;
+	pthread_mutex_init(&w->mtx, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mtx);
+		free(w);
+		return (LLMCOST_ESYSTEM);
+	}
+	*wp = w;
+	return (0);
+}
+
+void
+writer_submit(writer *w, writer_job *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&w->mtx);
+	if (w->tail != NULL) {
+		w->tail->next = job;
+	} else {
+		w->head = job;
+	}
+	w->tail = job;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mtx);
+}
+
+void
+writer_stop(writer *w)
+{
+	if (w == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&w->mtx);
+	w->stopping = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mtx);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mtx);
+	free(w);
+}

@@ -1,0 +1,34 @@
+// The single store writer: batches from every ingest context are grouped
+// into one LMDB transaction, and each batch is answered after the commit.
+#ifndef LLMCOSTD_WRITER_H
+#define LLMCOSTD_WRITER_H
+
+#include <stdint.h>
+
+#include "llmcost_proto.h"
+#include "metrics.h"
+#include "store.h"
+
+typedef struct writer writer;
+typedef struct writer_job writer_job;
+
+// Called on the writer thread once the job's batch is committed (status
+// LLMCOST_ACK_STORED, res set) or could not be (LLMCOST_ACK_RETRY, reason
+// set).
+typedef void (*writer_done_fn)(writer_job *job, uint32_t status,
+    const store_batch_result *res, const char *reason);
+
+struct writer_job {
+	writer_job *next;
+	const llmcost_proto_batch *batch; // valid until done is called
+	writer_done_fn done;
+	void *arg;
+};
+
+int writer_start(writer **wp, store *s, metrics *m, uint32_t txn_records);
+// Queues a job; never blocks on the store.
+void writer_submit(writer *w, writer_job *job);
+// Finishes queued jobs, then stops the thread and frees the writer.
+void writer_stop(writer *w);
+
+#endif // LLMCOSTD_WRITER_H

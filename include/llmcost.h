@@ -1,0 +1,336 @@
+/** @file llmcost.h
+ * @brief libllmcost: attribute every LLM call to a product feature.
+ *
+ * The application tags each LLM call with its provider, model, metadata
+ * (feature, env, user_tier, any key) and token usage.  The call site only
+ * fills a record taken from a preallocated pool and pushes it onto a
+ * bounded lock-free queue: no system call, no lock, no allocation, no I/O.
+ * A background thread ("llmcost-send") batches records and delivers them
+ * to the local collector, llmcostd, which acknowledges a batch only after
+ * it is durably stored; whatever is not acknowledged is sent again, and the
+ * collector stores each call exactly once (keyed by its UUIDv7 run id).
+ *
+ * @par Error codes
+ * Every function that can fail returns an int: 0 (#LLMCOST_OK) on success,
+ * or one of the positive LLMCOST_E* codes below.  llmcost_strerror() and
+ * llmcost_err_name() turn a code into text.  Codes are never renumbered.
+ *
+ * @par Threading
+ * All functions are thread-safe on a client unless stated otherwise.  A call
+ * handle (llmcost_call) may be used by one thread at a time, but may move
+ * between threads.  llmcost_shutdown() must not race any other function on
+ * the same client.  A client must not be used after fork(): call
+ * llmcost_init() again in the child.
+ *
+ * @par Ownership
+ * Every string passed in is copied before the function returns; the caller
+ * keeps no lifetime obligation.  Strings returned as `const char *` are
+ * static unless stated otherwise.
+ *
+ * @par Failure never reaches the host
+ * Call-site functions never abort and never block.  Misuse (a NULL handle,
+ * a value over a cap, invalid UTF-8) returns an error and leaves the call
+ * usable; a full queue drops the call, counts the drop, and the count is
+ * forwarded to the collector so that reports can say how many calls they
+ * are missing.
+ */
+#ifndef LLMCOST_H
+#define LLMCOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define LLMCOST_API __declspec(dllexport)
+#else
+#define LLMCOST_API __attribute__((visibility("default")))
+#endif
+
+/** @defgroup version Version
+ * @{ */
+#define LLMCOST_VERSION_MAJOR 0
+#define LLMCOST_VERSION_MINOR 1
+#define LLMCOST_VERSION_PATCH 0
+/** @} */
+
+/** A client: one per process (or per test).  Opaque. */
+typedef struct llmcost_client llmcost_client;
+
+/** One LLM request being recorded.  Opaque; taken from the client's pool
+ * by llmcost_call_begin() and given back by llmcost_call_end() or
+ * llmcost_call_abandon(). */
+typedef struct llmcost_call llmcost_call;
+
+/** @defgroup errors Error codes
+ * The X-macro defines the enum, llmcost_strerror() and llmcost_err_name()
+ * from one table.  New codes are appended; retired codes stay as
+ * placeholders.
+ * @{ */
+#define LLMCOST_ERR_MAP(XX)                                                 \
+	XX(EINVAL, 1, "invalid argument")                                   \
+	XX(ENOMEM, 2, "out of memory")                                      \
+	XX(EFULL, 3, "queue full, call dropped and counted")                \
+	XX(ETOOBIG, 4, "value exceeds a hard limit")                        \
+	XX(EUTF8, 5, "string is not valid UTF-8")                           \
+	XX(ETIMEDOUT, 6, "timed out")                                       \
+	XX(ECLOSED, 7, "client is shutting down")                           \
+	XX(EPROTO, 8, "malformed or unsupported message")                   \
+	XX(ECONNECT, 9, "collector not reachable")                          \
+	XX(ESTORE, 10, "storage error")                                     \
+	XX(EDISABLED, 11, "disabled by LLMCOST_DISABLE")                    \
+	XX(ESYSTEM, 12, "system error")                                     \
+	XX(ENOTFOUND, 13, "not found")                                      \
+	XX(ECONFIG, 14, "invalid configuration")
+
+/** Error codes.  0 is success. */
+typedef enum llmcost_err {
+	LLMCOST_OK = 0,
+#define LLMCOST__ERR_ENUM(name, num, text) LLMCOST_##name = num,
+	LLMCOST_ERR_MAP(LLMCOST__ERR_ENUM)
+#undef LLMCOST__ERR_ENUM
+} llmcost_err;
+
+/** @brief A human-readable description of an error code.
+ * @return a static string, never NULL ("unknown error" for unknown codes).
+ * Thread-safety: safe from any thread. */
+LLMCOST_API const char *llmcost_strerror(int err);
+
+/** @brief The symbolic name of an error code, e.g. "LLMCOST_EFULL".
+ * @return a static string, never NULL ("LLMCOST_UNKNOWN" for unknown codes).
+ */
+LLMCOST_API const char *llmcost_err_name(int err);
+/** @} */
+
+/** @defgroup usage Usage buckets
+ * Usage is recorded in exclusive buckets: no bucket contains another, so
+ * the input total is the sum of the LLMCOST_IN_* buckets and the output
+ * total the sum of the LLMCOST_OUT_* buckets.  Convert provider counts at
+ * the call site: OpenAI's prompt_tokens *include* cached_tokens and its
+ * completion_tokens *include* reasoning_tokens (subtract them);
+ * Anthropic's input_tokens *exclude* cache reads and writes (add nothing);
+ * Gemini's promptTokenCount *includes* cachedContentTokenCount.
+ * @{ */
+typedef enum llmcost_bucket {
+	LLMCOST_IN_UNCACHED = 0,      /**< text input, not from cache */
+	LLMCOST_IN_CACHE_READ = 1,    /**< input read from a prompt cache */
+	LLMCOST_IN_CACHE_WRITE_5M = 2, /**< input written to a 5-minute cache */
+	LLMCOST_IN_CACHE_WRITE_1H = 3, /**< input written to a 1-hour cache */
+	LLMCOST_IN_AUDIO = 4,         /**< audio input */
+	LLMCOST_IN_IMAGE = 5,         /**< image input */
+	LLMCOST_OUT_TEXT = 6,         /**< visible text output */
+	LLMCOST_OUT_REASONING = 7,    /**< reasoning ("thinking") output */
+	LLMCOST_OUT_AUDIO = 8,        /**< audio output */
+	LLMCOST_OUT_IMAGE = 9,        /**< image output */
+	LLMCOST_BUCKET_COUNT = 10
+} llmcost_bucket;
+
+/** First output bucket: buckets below it are input. */
+#define LLMCOST_FIRST_OUTPUT LLMCOST_OUT_TEXT
+
+/** Token counts per exclusive bucket.  Zero-initialise, then fill. */
+typedef struct llmcost_usage {
+	uint64_t tokens[LLMCOST_BUCKET_COUNT];
+} llmcost_usage;
+
+/** How a call ended. */
+typedef enum llmcost_status {
+	LLMCOST_STATUS_OK = 0,      /**< the provider answered */
+	LLMCOST_STATUS_ERROR = 1,   /**< the provider returned an error */
+	LLMCOST_STATUS_ABORTED = 2, /**< a stream was cut short; usage may be
+	                                 partial */
+} llmcost_status;
+/** @} */
+
+/** @defgroup limits Hard limits
+ * Values over these caps are refused with #LLMCOST_ETOOBIG; the call stays
+ * usable.  The same caps are enforced by the collector's decoder.
+ * @{ */
+#define LLMCOST_MAX_PROVIDER 64   /**< bytes in a provider name */
+#define LLMCOST_MAX_MODEL 256     /**< bytes in a model name */
+#define LLMCOST_MAX_KEY 64        /**< bytes in a metadata key */
+#define LLMCOST_MAX_VALUE 256     /**< bytes in a metadata value */
+#define LLMCOST_MAX_TAG 128       /**< bytes in a tag */
+#define LLMCOST_MAX_META 32       /**< metadata entries per call */
+#define LLMCOST_MAX_TAGS 32       /**< tags per call */
+#define LLMCOST_MAX_CALL_BYTES 1024 /**< all strings of one call together,
+                                       counting one byte per string */
+/** @} */
+
+/** @defgroup client Client lifecycle
+ * @{ */
+
+/** Client options.  A zero or NULL field means "take the environment
+ * variable, else the default".  Fields are only ever appended.
+ *
+ * | field | variable | default |
+ * |---|---|---|
+ * | collector_url | LLMCOST_COLLECTOR_URL | ipc://$XDG_STATE_HOME/llmcost/llmcostd.sock (else ~/.local/state/llmcost/...) |
+ * | queue_max | LLMCOST_QUEUE_MAX | 8192 calls (clamped to 64..1048576, rounded up to a power of two) |
+ * | flush_ms | LLMCOST_FLUSH_MS | 200 ms between sends when idle (clamped to 1..60000) |
+ * | ack_timeout_ms | LLMCOST_ACK_TIMEOUT_MS | 5000 ms before an unacknowledged batch is resent |
+ * | batch_max | LLMCOST_BATCH_MAX | 1024 calls per batch (clamped to 1..4096) |
+ * | disable | LLMCOST_DISABLE=1 | every call is accepted and discarded |
+ * | (logging) | LLMCOST_LOG=debug\|info\|warn\|error | silent |
+ *
+ * Memory: the client preallocates queue_max call records of about 1.3 KiB
+ * each (pages are touched only as they are used).
+ */
+typedef struct llmcost_options {
+	const char *collector_url; /**< nng URL: ipc://path or tcp://host:port */
+	uint32_t queue_max;        /**< capacity of the call pool and queue */
+	int32_t flush_ms;          /**< idle send interval */
+	int32_t ack_timeout_ms;    /**< resend after this long without ack */
+	uint32_t batch_max;        /**< calls per batch */
+	unsigned flags;            /**< LLMCOST_F_* */
+} llmcost_options;
+
+/** Discard every call (the LLMCOST_DISABLE kill switch, set in code). */
+#define LLMCOST_F_DISABLE 0x1u
+
+/** @brief Create a client and start its background sender thread.
+ *
+ * Reads the LLMCOST_* environment once, validates and clamps it, allocates
+ * the call pool and starts the "llmcost-send" thread.  It does not wait for
+ * the collector: delivery starts when the collector is reachable.
+ *
+ * @param[out] clientp written with the new client on success only.
+ * @param[in] opts options, or NULL for environment and defaults.  Copied.
+ * @return 0, #LLMCOST_EINVAL (NULL clientp or a bad option), #LLMCOST_ENOMEM,
+ *   #LLMCOST_ECONFIG (a bad collector URL), #LLMCOST_ESYSTEM (no thread).
+ * Ownership: the caller owns the client and releases it with
+ *   llmcost_shutdown().
+ */
+LLMCOST_API int llmcost_init(llmcost_client **clientp,
+    const llmcost_options *opts);
+
+/** @brief Wait until every call ended before this point is acknowledged
+ * by the collector (stored durably) or refused by it.
+ * @param timeout_ms how long to wait; 0 = just check, negative = forever.
+ * @return 0, #LLMCOST_ETIMEDOUT, #LLMCOST_EINVAL.
+ * Thread-safety: may block the calling thread; never call it on a latency
+ *   sensitive path. */
+LLMCOST_API int llmcost_flush(llmcost_client *c, int32_t timeout_ms);
+
+/** @brief Flush for at most timeout_ms, stop the sender thread and free the
+ * client.  Calls still undelivered are counted as dropped and logged.
+ * NULL is accepted.  Must not race any other function on this client, and
+ * every call handle must have been ended or abandoned before. */
+LLMCOST_API void llmcost_shutdown(llmcost_client *c, int32_t timeout_ms);
+
+/** Client counters; all are totals since llmcost_init(). */
+typedef struct llmcost_stats {
+	uint64_t calls_ended;    /**< calls handed to the queue */
+	uint64_t calls_dropped;  /**< calls lost: queue full, or undelivered
+	                              at shutdown */
+	uint64_t calls_acked;    /**< calls the collector has stored */
+	uint64_t calls_rejected; /**< calls in batches the collector refused */
+	uint64_t batches_sent;   /**< batch messages sent, resends included */
+	uint64_t batches_resent; /**< resends after a timeout or error */
+	uint64_t queue_depth;    /**< calls waiting in the queue now */
+	uint64_t attr_errors;    /**< metadata, tags or usage refused at the
+	                              call site (over a cap, bad UTF-8) */
+} llmcost_stats;
+
+/** @brief Copy the client's counters into *out.
+ * @return 0 or #LLMCOST_EINVAL. */
+LLMCOST_API int llmcost_stats_get(llmcost_client *c, llmcost_stats *out);
+
+/** Log levels, as RFC 5424 severities. */
+typedef enum llmcost_log_level {
+	LLMCOST_LOG_ERR = 3,
+	LLMCOST_LOG_WARNING = 4,
+	LLMCOST_LOG_NOTICE = 5,
+	LLMCOST_LOG_INFO = 6,
+	LLMCOST_LOG_DEBUG = 7,
+} llmcost_log_level;
+
+/** A log sink.  Called from the sender thread or from llmcost_init /
+ * llmcost_shutdown, never from call-site functions.  msg is valid only
+ * during the call.  Messages never contain API keys, prompts or
+ * completions. */
+typedef void (*llmcost_log_fn)(void *arg, int level, const char *msg);
+
+/** @brief Route the client's log messages to fn (NULL: silence).  Without
+ * it, LLMCOST_LOG selects a built-in stderr logger. */
+LLMCOST_API void llmcost_set_logger(llmcost_client *c, llmcost_log_fn fn,
+    void *arg);
+/** @} */
+
+/** @defgroup call Recording a call
+ * @{ */
+
+/** @brief Begin recording one LLM call: take a record from the pool, mint a
+ * UUIDv7 run id and note the start time.
+ *
+ * @param provider e.g. "openai", "anthropic", "google"; 1..64 bytes UTF-8.
+ * @param model e.g. "gpt-4o-mini"; 1..256 bytes UTF-8.
+ * @param[out] callp written with the handle on success; set to NULL on
+ *   failure, and every llmcost_call_* function accepts a NULL handle (it
+ *   returns #LLMCOST_EINVAL), so call sites need no error branch.
+ * @return 0; #LLMCOST_EFULL when the pool is exhausted (the call is counted
+ *   as dropped); #LLMCOST_EINVAL, #LLMCOST_ETOOBIG or #LLMCOST_EUTF8 for a
+ *   bad argument; #LLMCOST_EDISABLED when disabled (no handle).
+ * Cost: no system call, no lock, no allocation.
+ * Ownership: the handle must be passed to llmcost_call_end() or
+ *   llmcost_call_abandon() exactly once.
+ */
+LLMCOST_API int llmcost_call_begin(llmcost_client *c, const char *provider,
+    const char *model, llmcost_call **callp);
+
+/** @brief Attach a metadata key/value, e.g. ("feature", "rag-search"),
+ * ("env", "production"), ("user_tier", "pro").  Setting a key again
+ * replaces its value.  "feature" and "env" are the dimensions the
+ * collector rolls up by; any other key is kept with the call.
+ * @return 0, #LLMCOST_EINVAL (NULL or empty key), #LLMCOST_ETOOBIG (over
+ *   a cap), #LLMCOST_EUTF8.  On error the call keeps its earlier state. */
+LLMCOST_API int llmcost_call_set_meta(llmcost_call *call, const char *key,
+    const char *value);
+
+/** @brief Add a tag (a bare label, as LangSmith tags).  Duplicates are
+ * ignored.  Returns as llmcost_call_set_meta(). */
+LLMCOST_API int llmcost_call_add_tag(llmcost_call *call, const char *tag);
+
+/** @brief Set the call's usage (replaces any earlier usage).
+ * @return 0 or #LLMCOST_EINVAL. */
+LLMCOST_API int llmcost_call_set_usage(llmcost_call *call,
+    const llmcost_usage *usage);
+
+/** @brief Set how the call ended (default #LLMCOST_STATUS_OK).  Failed and
+ * aborted calls are still recorded: providers bill partial streams.
+ * @return 0 or #LLMCOST_EINVAL. */
+LLMCOST_API int llmcost_call_set_status(llmcost_call *call,
+    llmcost_status status);
+
+/** @brief Write the call's run id as a 36-character UUID string plus NUL
+ * into buf (at least 37 bytes).  The same id is the LangSmith run id.
+ * @return 0 or #LLMCOST_EINVAL. */
+LLMCOST_API int llmcost_call_run_id(const llmcost_call *call, char *buf,
+    size_t bufsz);
+
+/** @brief Note the end time and queue the call for delivery.
+ *
+ * Always consumes the call, even when it returns an error: the handle is
+ * invalid afterwards.  (This differs from nng_sendmsg on purpose: telemetry
+ * must not create leak paths in the application's error handling.)
+ * @return 0, #LLMCOST_EINVAL (NULL call), #LLMCOST_ECLOSED (client
+ *   shutting down: dropped and counted).
+ * Cost: no system call, no lock, no allocation. */
+LLMCOST_API int llmcost_call_end(llmcost_call *call);
+
+/** @brief Discard a call without recording it (for calls that were never
+ * sent to the provider).  NULL is accepted. */
+LLMCOST_API void llmcost_call_abandon(llmcost_call *call);
+/** @} */
+
+/** @brief The library version, "MAJOR.MINOR.PATCH".  Static. */
+LLMCOST_API const char *llmcost_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LLMCOST_H */

@@ -1,0 +1,940 @@
+// DESIGN: the decoder is strict and runs in three steps over one complete
+// message.
+//
+// 1. A skim walks the raw bytes without allocating: it checks every
+//    msgpack header, finds where the single top-level value ends (so that
+//    truncation and trailing bytes get exact reasons) and checks that
+//    every container's announced element count is backed by enough bytes.
+//    That last check matters: msgpack-c allocates a container's element
+//    array (24 bytes per element on 64-bit hosts) as soon as it reads the
+//    header, before the elements arrive, so a 5-byte "array of 2^32-1
+//    elements" would otherwise ask for 96 GiB.  After the skim, the object
+//    tree msgpack-c builds is at most about 24 bytes per input byte.  The
+//    skim also caps nesting at LLMCOST_PROTO_DEPTH, below msgpack-c's own
+//    fixed stack of 32, so msgpack-c's less helpful error never fires.
+// 2. msgpack_unpack_next() builds the object tree in a zone.  In msgpack-c
+//    (checked for 4.0.0) str and bin objects point into the input buffer,
+//    never into the zone, which is what lets decoded llmcost_proto_str
+//    values point into the caller's buffer as the header promises.
+// 3. The tree is validated against the v1 schema and copied into the
+//    caller's llmcost_proto_msg.  Batches count their meta entries and tags
+//    first, so records, key/value pairs and tags live in one malloc'd
+//    block (priv_).  Nothing refers to the zone afterwards, so it is freed
+//    before returning rather than kept for the life of the message.
+//
+// Every failure writes a specific reason, prefixed with the record index
+// when there is one, and leaves *out zeroed with nothing to free.  Limits
+// on counts and sizes fail with LLMCOST_ETOOBIG, everything else with
+// LLMCOST_EPROTO.
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmcost_proto.h"
+
+// Deepest nesting of non-empty containers; see README "Limits".
+#define LLMCOST_PROTO_DEPTH 16
+
+// Keys a record must carry: run_id through usage.
+#define RK_REQUIRED                                                    \
+	((1u << LLMCOST_RK_RUN_ID) | (1u << LLMCOST_RK_START_NS) |     \
+	    (1u << LLMCOST_RK_DURATION_NS) | (1u << LLMCOST_RK_PROVIDER) | \
+	    (1u << LLMCOST_RK_MODEL) | (1u << LLMCOST_RK_USAGE))
+
+// Largest map a record may be: one entry per possible key 0..63.
+#define RK_MAX_ENTRIES (LLMCOST_RK_RESERVED_MAX + 1)
+
+typedef struct dec {
+	char  *reason;
+	size_t reasonsz;
+	char   pfx[32]; // "record N: " while decoding a record, else ""
+} dec;
+
+static int fail(dec *d, int rv, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(dec *d, int rv, const char *fmt, ...)
+{
+	va_list ap;
+	int     n;
+
+	if (d->reason == NULL || d->reasonsz == 0) {
+		return (rv);
+	}
+	n = snprintf(d->reason, d->reasonsz, "%s", d->pfx);
+	if (n < 0 || (size_t) n >= d->reasonsz) {
+		return (rv);
+	}
+	va_start(ap, fmt);
+	(void) vsnprintf(d->reason + n, d->reasonsz - (size_t) n, fmt, ap);
+	va_end(ap);
+	return (rv);
+}
+
+static int
+truncated(dec *d)
+{
+	return (fail(d, LLMCOST_EPROTO, "truncated message"));
+}
+
+static uint64_t
+read_be(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		v = (v << 8) | p[i];
+	}
+	return (v);
+}
+
+// Step 1: find the end of the first msgpack value in p[0..len) without
+// building anything.  See DESIGN above.
+static int
+skim(dec *d, const uint8_t *p, size_t len, size_t *endp)
+{
+	uint64_t left[LLMCOST_PROTO_DEPTH]; // elements left per open container
+	unsigned depth   = 0;
+	uint64_t pending = 1; // values announced but not started yet
+	size_t   off     = 0;
+
+	for (;;) {
+		uint8_t  b;
+		uint64_t skip    = 0; // payload bytes after the header
+		size_t   lenlen  = 0; // bytes of a length or count field
+		int      is_cont = 0; // 1 array, 2 map
+		uint64_t items   = 0;
+
+		if (off >= len) {
+			return (truncated(d));
+		}
+		b = p[off++];
+		pending--;
+		if (b <= 0x7f || b >= 0xe0) {
+			// positive or negative fixint
+		} else if (b <= 0x8f) {
+			is_cont = 2;
+			items   = 2u * (b & 0x0fu);
+		} else if (b <= 0x9f) {
+			is_cont = 1;
+			items   = b & 0x0fu;
+		} else if (b <= 0xbf) {
+			skip = b & 0x1fu; // fixstr
+		} else {
+			switch (b) {
+			case 0xc0: // nil
+			case 0xc2: // false
+			case 0xc3: // true
+				break;
+			case 0xc4: // bin 8, 16, 32
+			case 0xd9: // str 8, 16, 32
+				lenlen = 1;
+				break;
+			case 0xc5:
+			case 0xda:
+				lenlen = 2;
+				break;
+			case 0xc6:
+			case 0xdb:
+				lenlen = 4;
+				break;
+			case 0xc7: // ext 8, 16, 32: length, type, data
+				lenlen = 1;
+				skip   = 1;
+				break;
+			case 0xc8:
+				lenlen = 2;
+				skip   = 1;
+				break;
+			case 0xc9:
+				lenlen = 4;
+				skip   = 1;
+				break;
+			case 0xcc: // uint 8
+			case 0xd0: // int 8
+				skip = 1;
+				break;
+			case 0xcd:
+			case 0xd1:
+				skip = 2;
+				break;
+			case 0xca: // float 32
+			case 0xce:
+			case 0xd2:
+				skip = 4;
+				break;
+			case 0xcb: // float 64
+			case 0xcf:
+			case 0xd3:
+				skip = 8;
+				break;
+			case 0xd4: // fixext 1, 2, 4, 8, 16: type, data
+				skip = 2;
+				break;
+			case 0xd5:
+				skip = 3;
+				break;
+			case 0xd6:
+				skip = 5;
+				break;
+			case 0xd7:
+				skip = 9;
+				break;
+			case 0xd8:
+				skip = 17;
+				break;
+			case 0xdc: // array 16, 32
+				is_cont = 1;
+				lenlen  = 2;
+				break;
+			case 0xdd:
+				is_cont = 1;
+				lenlen  = 4;
+				break;
+			case 0xde: // map 16, 32
+				is_cont = 2;
+				lenlen  = 2;
+				break;
+			case 0xdf:
+				is_cont = 2;
+				lenlen  = 4;
+				break;
+			default: // 0xc1 is never used
+				return (fail(d, LLMCOST_EPROTO,
+				    "invalid msgpack byte 0x%02x at offset %zu",
+				    b, off - 1));
+			}
+		}
+		if (lenlen > 0) {
+			uint64_t n;
+
+			if (len - off < lenlen) {
+				return (truncated(d));
+			}
+			n = read_be(p + off, lenlen);
+			off += lenlen;
+			if (is_cont == 0) {
+				skip += n;
+			} else {
+				items = is_cont == 2 ? 2 * n : n;
+			}
+		}
+		if ((uint64_t) (len - off) < skip) {
+			return (truncated(d));
+		}
+		off += (size_t) skip;
+		if (items > 0) {
+			if (depth == LLMCOST_PROTO_DEPTH) {
+				return (fail(d, LLMCOST_ETOOBIG,
+				    "nesting deeper than %d levels",
+				    LLMCOST_PROTO_DEPTH));
+			}
+			// Each announced value takes at least one byte.
+			pending += items;
+			if (pending > (uint64_t) (len - off)) {
+				return (truncated(d));
+			}
+			left[depth++] = items;
+			continue;
+		}
+		// A value is complete: close the containers it completes.
+		while (depth > 0) {
+			if (--left[depth - 1] > 0) {
+				break;
+			}
+			depth--;
+		}
+		if (depth == 0) {
+			*endp = off;
+			return (0);
+		}
+	}
+}
+
+static const char *
+type_name(const msgpack_object *o)
+{
+	switch (o->type) {
+	case MSGPACK_OBJECT_NIL:
+		return ("nil");
+	case MSGPACK_OBJECT_BOOLEAN:
+		return ("boolean");
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		return ("unsigned integer");
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		return ("negative integer");
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		return ("float");
+	case MSGPACK_OBJECT_STR:
+		return ("str");
+	case MSGPACK_OBJECT_ARRAY:
+		return ("array");
+	case MSGPACK_OBJECT_MAP:
+		return ("map");
+	case MSGPACK_OBJECT_BIN:
+		return ("bin");
+	case MSGPACK_OBJECT_EXT:
+		return ("ext");
+	}
+	return ("unknown");
+}
+
+// Writes s as a quoted, printable-ASCII string for use in a reason.
+static const char *
+quote(char *buf, size_t bufsz, const char *s, uint32_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t            o     = 0;
+
+	buf[o++] = '"';
+	for (uint32_t i = 0; i < len && o + 6 < bufsz; i++) {
+		uint8_t c = (uint8_t) s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			buf[o++] = (char) c;
+		} else {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 0x0f];
+		}
+	}
+	buf[o++] = '"';
+	buf[o]   = '\0';
+	return (buf);
+}
+
+static int
+get_uint(dec *d, const msgpack_object *o, const char *what, uint64_t *v)
+{
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "%s: want unsigned integer, got %s", what, type_name(o)));
+	}
+	*v = o->via.u64;
+	return (0);
+}
+
+static int
+get_range(dec *d, const msgpack_object *o, const char *what, uint64_t max,
+    uint64_t *v)
+{
+	int rv;
+
+	if ((rv = get_uint(d, o, what, v)) != 0) {
+		return (rv);
+	}
+	if (*v > max) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "%s: %" PRIu64 " out of range 0..%" PRIu64, what, *v,
+		    max));
+	}
+	return (0);
+}
+
+static int
+get_id(dec *d, const msgpack_object *o, const char *what, uint8_t id[16])
+{
+	if (o->type != MSGPACK_OBJECT_BIN) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "%s: want bin of 16 bytes, got %s", what, type_name(o)));
+	}
+	if (o->via.bin.size != 16) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "%s: want bin of 16 bytes, got %" PRIu32 " bytes", what,
+		    o->via.bin.size));
+	}
+	memcpy(id, o->via.bin.ptr, 16);
+	return (0);
+}
+
+static int
+get_str(dec *d, const msgpack_object *o, const char *what, uint32_t min,
+    uint32_t max, llmcost_proto_str *s)
+{
+	if (o->type != MSGPACK_OBJECT_STR) {
+		return (fail(d, LLMCOST_EPROTO, "%s: want str, got %s", what,
+		    type_name(o)));
+	}
+	if (o->via.str.size > max) {
+		return (fail(d, LLMCOST_ETOOBIG,
+		    "%s: %" PRIu32 " bytes exceeds %" PRIu32, what,
+		    o->via.str.size, max));
+	}
+	if (o->via.str.size < min) {
+		return (fail(d, LLMCOST_EPROTO, "%s: empty", what));
+	}
+	if (!llmcost_proto_utf8_valid(o->via.str.ptr, o->via.str.size)) {
+		return (fail(d, LLMCOST_EPROTO, "%s: invalid UTF-8", what));
+	}
+	s->ptr = o->via.str.ptr;
+	s->len = o->via.str.size;
+	return (0);
+}
+
+static int
+str_eq(const llmcost_proto_str *a, const llmcost_proto_str *b)
+{
+	return (a->len == b->len &&
+	    (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0));
+}
+
+static int
+dec_usage(dec *d, const msgpack_object *o, uint64_t usage[])
+{
+	char what[32];
+	int  rv;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "usage: want array of %d unsigned integers, got %s",
+		    LLMCOST_BUCKET_COUNT, type_name(o)));
+	}
+	if (o->via.array.size != LLMCOST_BUCKET_COUNT) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "usage: want array of %d unsigned integers, got %" PRIu32
+		    " elements",
+		    LLMCOST_BUCKET_COUNT, o->via.array.size));
+	}
+	for (uint32_t i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
+		(void) snprintf(what, sizeof(what), "usage[%" PRIu32 "]", i);
+		rv = get_uint(d, &o->via.array.ptr[i], what, &usage[i]);
+		if (rv != 0) {
+			return (rv);
+		}
+	}
+	return (0);
+}
+
+// kv has room for `room` entries.
+static int
+dec_meta(dec *d, const msgpack_object *o, llmcost_proto_kv *kv, size_t room,
+    uint32_t *np)
+{
+	const msgpack_object_map *m;
+	char                      what[32];
+	char                      q[LLMCOST_MAX_KEY * 4 + 3];
+	int                       rv;
+
+	if (o->type != MSGPACK_OBJECT_MAP) {
+		return (fail(d, LLMCOST_EPROTO, "meta: want map, got %s",
+		    type_name(o)));
+	}
+	m = &o->via.map;
+	if (m->size > LLMCOST_MAX_META) {
+		return (fail(d, LLMCOST_ETOOBIG,
+		    "meta: %" PRIu32 " entries exceeds %d", m->size,
+		    LLMCOST_MAX_META));
+	}
+	if (m->size > room) {
+		return (fail(d, LLMCOST_EPROTO, "meta: internal error"));
+	}
+	for (uint32_t i = 0; i < m->size; i++) {
+		const msgpack_object *v = &m->ptr[i].val;
+
+		(void) snprintf(what, sizeof(what), "meta: key %" PRIu32, i);
+		rv = get_str(
+		    d, &m->ptr[i].key, what, 1, LLMCOST_MAX_KEY, &kv[i].key);
+		if (rv != 0) {
+			return (rv);
+		}
+		quote(q, sizeof(q), kv[i].key.ptr, kv[i].key.len);
+		for (uint32_t j = 0; j < i; j++) {
+			if (str_eq(&kv[j].key, &kv[i].key)) {
+				return (fail(d, LLMCOST_EPROTO,
+				    "meta: duplicate key %s", q));
+			}
+		}
+		if (v->type != MSGPACK_OBJECT_STR) {
+			return (fail(d, LLMCOST_EPROTO,
+			    "meta: value of key %s: want str, got %s", q,
+			    type_name(v)));
+		}
+		if (v->via.str.size > LLMCOST_MAX_VALUE) {
+			return (fail(d, LLMCOST_ETOOBIG,
+			    "meta: value of key %s: %" PRIu32
+			    " bytes exceeds %d",
+			    q, v->via.str.size, LLMCOST_MAX_VALUE));
+		}
+		if (!llmcost_proto_utf8_valid(v->via.str.ptr, v->via.str.size)) {
+			return (fail(d, LLMCOST_EPROTO,
+			    "meta: invalid UTF-8 in value of key %s", q));
+		}
+		kv[i].val.ptr = v->via.str.ptr;
+		kv[i].val.len = v->via.str.size;
+	}
+	*np = m->size;
+	return (0);
+}
+
+// tags has room for `room` entries.
+static int
+dec_tags(dec *d, const msgpack_object *o, llmcost_proto_str *tags,
+    size_t room, uint32_t *np)
+{
+	char what[32];
+	int  rv;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY) {
+		return (fail(d, LLMCOST_EPROTO, "tags: want array, got %s",
+		    type_name(o)));
+	}
+	if (o->via.array.size > LLMCOST_MAX_TAGS) {
+		return (fail(d, LLMCOST_ETOOBIG,
+		    "tags: %" PRIu32 " entries exceeds %d", o->via.array.size,
+		    LLMCOST_MAX_TAGS));
+	}
+	if (o->via.array.size > room) {
+		return (fail(d, LLMCOST_EPROTO, "tags: internal error"));
+	}
+	for (uint32_t i = 0; i < o->via.array.size; i++) {
+		(void) snprintf(what, sizeof(what), "tags[%" PRIu32 "]", i);
+		rv = get_str(d, &o->via.array.ptr[i], what, 1, LLMCOST_MAX_TAG,
+		    &tags[i]);
+		if (rv != 0) {
+			return (rv);
+		}
+	}
+	*np = o->via.array.size;
+	return (0);
+}
+
+static const char *
+rk_name(unsigned k)
+{
+	static const char *names[] = { "run_id", "start_ns", "duration_ns",
+		"provider", "model", "usage", "status", "meta", "tags" };
+
+	return (k < sizeof(names) / sizeof(names[0]) ? names[k] : "reserved");
+}
+
+// kv and tags have room for kv_room and tag_room entries: what the
+// counting pass in dec_batch reserved for this record.
+static int
+dec_record(dec *d, const msgpack_object *o, llmcost_proto_record *r,
+    llmcost_proto_kv *kv, size_t kv_room, llmcost_proto_str *tags,
+    size_t tag_room)
+{
+	const msgpack_object_map *m;
+	static const uint8_t      zero[16] = { 0 };
+	uint64_t                  seen     = 0;
+	uint64_t                  v = 0;
+	int                       rv = 0;
+
+	if (o->type != MSGPACK_OBJECT_MAP) {
+		return (fail(d, LLMCOST_EPROTO, "want map, got %s",
+		    type_name(o)));
+	}
+	m = &o->via.map;
+	if (m->size > RK_MAX_ENTRIES) {
+		return (fail(d, LLMCOST_ETOOBIG,
+		    "%" PRIu32 " keys exceeds %d", m->size, RK_MAX_ENTRIES));
+	}
+	for (uint32_t i = 0; i < m->size; i++) {
+		const msgpack_object *k   = &m->ptr[i].key;
+		const msgpack_object *val = &m->ptr[i].val;
+		uint64_t              key;
+
+		if (k->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+			return (fail(d, LLMCOST_EPROTO,
+			    "negative key %" PRId64, k->via.i64));
+		}
+		if (k->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+			return (fail(d, LLMCOST_EPROTO,
+			    "key: want unsigned integer, got %s",
+			    type_name(k)));
+		}
+		key = k->via.u64;
+		if (key > LLMCOST_RK_RESERVED_MAX) {
+			return (fail(d, LLMCOST_EPROTO,
+			    "unknown key %" PRIu64, key));
+		}
+		if ((seen & (UINT64_C(1) << key)) != 0) {
+			return (fail(d, LLMCOST_EPROTO,
+			    "duplicate key %" PRIu64 " (%s)", key,
+			    rk_name((unsigned) key)));
+		}
+		seen |= UINT64_C(1) << key;
+		switch (key) {
+		case LLMCOST_RK_RUN_ID:
+			if ((rv = get_id(d, val, "run_id", r->run_id)) == 0 &&
+			    memcmp(r->run_id, zero, sizeof(zero)) == 0) {
+				rv = fail(d, LLMCOST_EPROTO, "run_id: all zero");
+			}
+			break;
+		case LLMCOST_RK_START_NS:
+			if ((rv = get_uint(d, val, "start_ns", &r->start_ns)) ==
+			        0 &&
+			    r->start_ns == 0) {
+				rv = fail(d, LLMCOST_EPROTO, "start_ns: zero");
+			}
+			break;
+		case LLMCOST_RK_DURATION_NS:
+			rv = get_uint(d, val, "duration_ns", &r->duration_ns);
+			break;
+		case LLMCOST_RK_PROVIDER:
+			rv = get_str(d, val, "provider", 1,
+			    LLMCOST_MAX_PROVIDER, &r->provider);
+			break;
+		case LLMCOST_RK_MODEL:
+			rv = get_str(d, val, "model", 1, LLMCOST_MAX_MODEL,
+			    &r->model);
+			break;
+		case LLMCOST_RK_USAGE:
+			rv = dec_usage(d, val, r->usage);
+			break;
+		case LLMCOST_RK_STATUS:
+			if ((rv = get_range(d, val, "status",
+			         LLMCOST_STATUS_ABORTED, &v)) == 0) {
+				r->status = (uint32_t) v;
+			}
+			break;
+		case LLMCOST_RK_META:
+			if ((rv = dec_meta(d, val, kv, kv_room, &r->n_meta)) == 0) {
+				r->meta = r->n_meta > 0 ? kv : NULL;
+			}
+			break;
+		case LLMCOST_RK_TAGS:
+			if ((rv = dec_tags(d, val, tags, tag_room, &r->n_tags)) == 0) {
+				r->tags = r->n_tags > 0 ? tags : NULL;
+			}
+			break;
+		default:
+			// Reserved for v1 extensions: skipped.  The skim has
+			// already checked that the value is well formed.
+			break;
+		}
+		if (rv != 0) {
+			return (rv);
+		}
+	}
+	if ((seen & RK_REQUIRED) != RK_REQUIRED) {
+		for (unsigned k = 0; k <= LLMCOST_RK_USAGE; k++) {
+			if ((seen & (UINT64_C(1) << k)) == 0) {
+				return (fail(d, LLMCOST_EPROTO,
+				    "missing %s (key %u)", rk_name(k), k));
+			}
+		}
+	}
+	return (0);
+}
+
+// How many meta entries and tags the counting pass reserves for one
+// record: the first key 7 and key 8 only (a duplicate key fails later),
+// each capped at its limit (more fails later), so the block stays small
+// whatever the input announces.
+static void
+count_record(const msgpack_object *o, size_t *n_meta, size_t *n_tags)
+{
+	int seen_meta = 0;
+	int seen_tags = 0;
+
+	if (o->type != MSGPACK_OBJECT_MAP) {
+		return;
+	}
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		const msgpack_object *k = &o->via.map.ptr[i].key;
+		const msgpack_object *v = &o->via.map.ptr[i].val;
+
+		if (k->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+			continue;
+		}
+		if (k->via.u64 == LLMCOST_RK_META && !seen_meta &&
+		    v->type == MSGPACK_OBJECT_MAP) {
+			seen_meta = 1;
+			*n_meta += v->via.map.size < LLMCOST_MAX_META
+			    ? v->via.map.size
+			    : LLMCOST_MAX_META;
+		} else if (k->via.u64 == LLMCOST_RK_TAGS && !seen_tags &&
+		    v->type == MSGPACK_OBJECT_ARRAY) {
+			seen_tags = 1;
+			*n_tags += v->via.array.size < LLMCOST_MAX_TAGS
+			    ? v->via.array.size
+			    : LLMCOST_MAX_TAGS;
+		}
+	}
+}
+
+static int
+dec_batch(dec *d, const msgpack_object_array *a, llmcost_proto_batch *b,
+    void **privp)
+{
+	const msgpack_object_array *recs;
+	llmcost_proto_record       *r;
+	llmcost_proto_kv           *kv;
+	llmcost_proto_str          *tags;
+	size_t                      n_meta = 0;
+	size_t                      n_tags = 0;
+	size_t                      used_meta = 0;
+	size_t                      used_tags = 0;
+	size_t                      sz;
+	int                         rv;
+
+	if (a->size < 6) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "batch: %" PRIu32 " elements, want at least 6", a->size));
+	}
+	if ((rv = get_id(d, &a->ptr[2], "batch: client_id", b->client_id)) !=
+	        0 ||
+	    (rv = get_uint(d, &a->ptr[3], "batch: seq", &b->seq)) != 0 ||
+	    (rv = get_uint(d, &a->ptr[4], "batch: dropped", &b->dropped)) !=
+	        0) {
+		return (rv);
+	}
+	if (a->ptr[5].type != MSGPACK_OBJECT_ARRAY) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "batch: records: want array, got %s",
+		    type_name(&a->ptr[5])));
+	}
+	recs = &a->ptr[5].via.array;
+	if (recs->size > LLMCOST_PROTO_MAX_RECORDS) {
+		return (fail(d, LLMCOST_ETOOBIG,
+		    "batch: %" PRIu32 " records exceeds %u", recs->size,
+		    LLMCOST_PROTO_MAX_RECORDS));
+	}
+	if (recs->size == 0) {
+		return (0);
+	}
+	for (uint32_t i = 0; i < recs->size; i++) {
+		count_record(&recs->ptr[i], &n_meta, &n_tags);
+	}
+	// At most 4096 records of 32 + 32 entries: no overflow possible.
+	sz = recs->size * sizeof(*r) + n_meta * sizeof(*kv) +
+	    n_tags * sizeof(*tags);
+	if ((r = calloc(1, sz)) == NULL) {
+		return (fail(d, LLMCOST_ENOMEM, "out of memory (%zu bytes)", sz));
+	}
+	*privp = r;
+	kv     = (llmcost_proto_kv *) (void *) (r + recs->size);
+	tags   = (llmcost_proto_str *) (void *) (kv + n_meta);
+
+	for (uint32_t i = 0; i < recs->size; i++) {
+		(void) snprintf(
+		    d->pfx, sizeof(d->pfx), "record %" PRIu32 ": ", i);
+		rv = dec_record(d, &recs->ptr[i], &r[i], kv + used_meta,
+		    n_meta - used_meta, tags + used_tags, n_tags - used_tags);
+		if (rv != 0) {
+			return (rv);
+		}
+		used_meta += r[i].n_meta;
+		used_tags += r[i].n_tags;
+	}
+	d->pfx[0]    = '\0';
+	b->records   = r;
+	b->n_records = recs->size;
+	return (0);
+}
+
+static int
+dec_ack(dec *d, const msgpack_object_array *a, llmcost_proto_ack *ack)
+{
+	uint64_t v = 0;
+	int      rv;
+
+	if (a->size < 8) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "ack: %" PRIu32 " elements, want at least 8", a->size));
+	}
+	if ((rv = get_id(d, &a->ptr[2], "ack: client_id", ack->client_id)) !=
+	        0 ||
+	    (rv = get_uint(d, &a->ptr[3], "ack: seq", &ack->seq)) != 0) {
+		return (rv);
+	}
+	if ((rv = get_range(d, &a->ptr[4], "ack: status", LLMCOST_ACK_RETRY,
+	         &v)) != 0) {
+		return (rv);
+	}
+	ack->status = (uint32_t) v;
+	if ((rv = get_range(d, &a->ptr[5], "ack: stored", UINT32_MAX, &v)) !=
+	    0) {
+		return (rv);
+	}
+	ack->stored = (uint32_t) v;
+	if ((rv = get_range(d, &a->ptr[6], "ack: duplicates", UINT32_MAX,
+	         &v)) != 0) {
+		return (rv);
+	}
+	ack->duplicates = (uint32_t) v;
+	return (get_str(d, &a->ptr[7], "ack: reason", 0,
+	    LLMCOST_PROTO_MAX_REASON, &ack->reason));
+}
+
+static int
+dec_stats(dec *d, const msgpack_object_array *a, llmcost_proto_stats *s)
+{
+	const msgpack_object_map *m;
+	char                      what[32];
+	char                      q[LLMCOST_PROTO_MAX_STAT_NAME * 4 + 3];
+	int                       rv;
+
+	if (a->size < 3) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "stats: %" PRIu32 " elements, want at least 3", a->size));
+	}
+	if (a->ptr[2].type != MSGPACK_OBJECT_MAP) {
+		return (fail(d, LLMCOST_EPROTO, "stats: want map, got %s",
+		    type_name(&a->ptr[2])));
+	}
+	m = &a->ptr[2].via.map;
+	if (m->size > LLMCOST_PROTO_MAX_STATS) {
+		return (fail(d, LLMCOST_ETOOBIG,
+		    "stats: %" PRIu32 " entries exceeds %u", m->size,
+		    LLMCOST_PROTO_MAX_STATS));
+	}
+	for (uint32_t i = 0; i < m->size; i++) {
+		(void) snprintf(what, sizeof(what), "stats: name %" PRIu32, i);
+		rv = get_str(d, &m->ptr[i].key, what, 1,
+		    LLMCOST_PROTO_MAX_STAT_NAME, &s->names[i]);
+		if (rv != 0) {
+			return (rv);
+		}
+		quote(q, sizeof(q), s->names[i].ptr, s->names[i].len);
+		for (uint32_t j = 0; j < i; j++) {
+			if (str_eq(&s->names[j], &s->names[i])) {
+				return (fail(d, LLMCOST_EPROTO,
+				    "stats: duplicate name %s", q));
+			}
+		}
+		if (m->ptr[i].val.type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+			return (fail(d, LLMCOST_EPROTO,
+			    "stats: value of %s: want unsigned integer, got %s",
+			    q, type_name(&m->ptr[i].val)));
+		}
+		s->values[i] = m->ptr[i].val.via.u64;
+	}
+	s->n = m->size;
+	return (0);
+}
+
+static int
+dec_msg(dec *d, const msgpack_object *o, llmcost_proto_msg *m)
+{
+	const msgpack_object_array *a;
+	uint64_t                    v = 0;
+	int                         rv;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY) {
+		return (fail(d, LLMCOST_EPROTO, "message: want array, got %s",
+		    type_name(o)));
+	}
+	a = &o->via.array;
+	if (a->size < 1) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "message: empty array, want [version, type, ...]"));
+	}
+	if ((rv = get_uint(d, &a->ptr[0], "version", &v)) != 0) {
+		return (rv);
+	}
+	if (v != LLMCOST_PROTO_VERSION) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "unsupported version %" PRIu64, v));
+	}
+	if (a->size < 2) {
+		return (fail(d, LLMCOST_EPROTO, "message: missing type"));
+	}
+	if ((rv = get_uint(d, &a->ptr[1], "type", &v)) != 0) {
+		return (rv);
+	}
+	switch (v) {
+	case LLMCOST_MSG_BATCH:
+		rv = dec_batch(d, a, &m->u.batch, &m->priv_);
+		break;
+	case LLMCOST_MSG_ACK:
+		rv = dec_ack(d, a, &m->u.ack);
+		break;
+	case LLMCOST_MSG_STATS_REQ:
+		rv = 0;
+		break;
+	case LLMCOST_MSG_STATS:
+		rv = dec_stats(d, a, &m->u.stats);
+		break;
+	default:
+		return (fail(d, LLMCOST_EPROTO,
+		    "unknown message type %" PRIu64, v));
+	}
+	if (rv == 0) {
+		m->type = (uint32_t) v;
+	}
+	return (rv);
+}
+
+int
+llmcost_proto_decode(const void *buf, size_t len, llmcost_proto_msg *out,
+    char *reason, size_t reasonsz)
+{
+	dec              d;
+	msgpack_unpacked up;
+	size_t           end = 0;
+	size_t           off = 0;
+	int              rv;
+
+	d.reason   = reason;
+	d.reasonsz = reasonsz;
+	d.pfx[0]   = '\0';
+	if (reason != NULL && reasonsz > 0) {
+		reason[0] = '\0';
+	}
+	if (out == NULL) {
+		return (fail(&d, LLMCOST_EINVAL, "no output message"));
+	}
+	memset(out, 0, sizeof(*out));
+	if (buf == NULL && len > 0) {
+		return (fail(&d, LLMCOST_EINVAL, "no input buffer"));
+	}
+	if (len == 0) {
+		return (fail(&d, LLMCOST_EPROTO, "empty message"));
+	}
+	if (len > LLMCOST_PROTO_MAX_MSG) {
+		return (fail(&d, LLMCOST_ETOOBIG,
+		    "message of %zu bytes exceeds %u", len,
+		    LLMCOST_PROTO_MAX_MSG));
+	}
+	if ((rv = skim(&d, buf, len, &end)) != 0) {
+		return (rv);
+	}
+	if (end != len) {
+		return (fail(&d, LLMCOST_EPROTO, "%zu trailing bytes",
+		    len - end));
+	}
+
+	msgpack_unpacked_init(&up);
+	switch (msgpack_unpack_next(&up, buf, len, &off)) {
+	case MSGPACK_UNPACK_SUCCESS:
+		rv = off == len ? 0
+		                : fail(&d, LLMCOST_EPROTO,
+		                      "%zu trailing bytes", len - off);
+		break;
+	case MSGPACK_UNPACK_NOMEM_ERROR:
+		rv = fail(&d, LLMCOST_ENOMEM, "out of memory");
+		break;
+	case MSGPACK_UNPACK_CONTINUE:
+		rv = truncated(&d);
+		break;
+	default:
+		rv = fail(&d, LLMCOST_EPROTO, "malformed msgpack");
+		break;
+	}
+	if (rv == 0) {
+		rv = dec_msg(&d, &up.data, out);
+	}
+	msgpack_unpacked_destroy(&up);
+	if (rv != 0) {
+		llmcost_proto_msg_free(out);
+	}
+	return (rv);
+}
+
+void
+llmcost_proto_msg_free(llmcost_proto_msg *m)
+{
+	if (m == NULL) {
+		return;
+	}
+	free(m->priv_);
+	memset(m, 0, sizeof(*m));
+}

@@ -1,0 +1,409 @@
+// DESIGN: the encoder writes the canonical form of each message (see
+// proto/README.md) with msgpack-c's packer, whose integer, string, binary
+// and container headers are already the smallest encodings.  Bytes go
+// through the caller's write callback so that the shim can pack straight
+// into an nng_msg without an intermediate copy.  Errors are sticky, like a
+// stdio stream: after the first failure every later call returns that
+// error and writes nothing, so a caller can encode a whole batch and check
+// once at the end.  The byte limit is checked before anything reaches the
+// callback, so a message never exceeds it (and is never cut mid-value).
+//
+// The encoder checks every value against the same rules the decoder
+// enforces before it writes a single byte of that value.  The collector
+// rejects a batch as a whole, so one bad record that slipped past the call
+// site would otherwise make the shim resend a batch that can never be
+// accepted; it is cheaper to fail here, where the caller can still drop
+// the record.  ACK reasons are the exception: they are diagnostics, so an
+// over-long reason is cut at a UTF-8 boundary and invalid bytes are
+// replaced by '?' instead of failing the ACK.
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmcost_proto.h"
+
+static int
+enc_cb(void *data, const char *buf, size_t len)
+{
+	llmcost_proto_enc *e = data;
+
+	if (e->err != 0) {
+		return (-1);
+	}
+	if (len > e->limit - e->written) {
+		e->err = LLMCOST_ETOOBIG;
+		return (-1);
+	}
+	if (e->fn(e->arg, buf, len) != 0) {
+		e->err = LLMCOST_ENOMEM;
+		return (-1);
+	}
+	e->written += len;
+	return (0);
+}
+
+void
+llmcost_proto_enc_init(llmcost_proto_enc *e, llmcost_proto_write_fn fn,
+    void *arg, size_t limit)
+{
+	memset(e, 0, sizeof(*e));
+	e->fn  = fn;
+	e->arg = arg;
+	// A message over LLMCOST_PROTO_MAX_MSG would only be refused by the
+	// decoder, so a larger limit is clamped.
+	if (limit == 0 || limit > LLMCOST_PROTO_MAX_MSG) {
+		limit = LLMCOST_PROTO_MAX_MSG;
+	}
+	e->limit = limit;
+	if (fn == NULL) {
+		e->err = LLMCOST_EINVAL;
+	}
+	msgpack_packer_init(&e->pk, e, enc_cb);
+}
+
+// Records a validation failure as the sticky error.
+static int
+enc_fail(llmcost_proto_enc *e, int err)
+{
+	if (e->err == 0) {
+		e->err = err;
+	}
+	return (e->err);
+}
+
+static int
+check_str(const llmcost_proto_str *s, uint32_t min, uint32_t max)
+{
+	if (s->len > 0 && s->ptr == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (s->len < min) {
+		return (LLMCOST_EINVAL);
+	}
+	if (s->len > max) {
+		return (LLMCOST_ETOOBIG);
+	}
+	if (!llmcost_proto_utf8_valid(s->ptr, s->len)) {
+		return (LLMCOST_EUTF8);
+	}
+	return (0);
+}
+
+static int
+str_eq(const llmcost_proto_str *a, const llmcost_proto_str *b)
+{
+	return (a->len == b->len &&
+	    (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0));
+}
+
+static void
+pack_str(llmcost_proto_enc *e, const llmcost_proto_str *s)
+{
+	msgpack_pack_str(&e->pk, s->len);
+	if (s->len > 0) {
+		msgpack_pack_str_body(&e->pk, s->ptr, s->len);
+	}
+}
+
+static void
+pack_id(llmcost_proto_enc *e, const uint8_t id[16])
+{
+	msgpack_pack_bin(&e->pk, 16);
+	msgpack_pack_bin_body(&e->pk, id, 16);
+}
+
+static void
+pack_envelope(llmcost_proto_enc *e, size_t n, unsigned type)
+{
+	msgpack_pack_array(&e->pk, n);
+	msgpack_pack_uint64(&e->pk, LLMCOST_PROTO_VERSION);
+	msgpack_pack_uint64(&e->pk, type);
+}
+
+int
+llmcost_proto_enc_batch_header(llmcost_proto_enc *e,
+    const uint8_t client_id[16], uint64_t seq, uint64_t dropped,
+    uint32_t n_records)
+{
+	if (e == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (e->err != 0) {
+		return (e->err);
+	}
+	if (client_id == NULL) {
+		return (enc_fail(e, LLMCOST_EINVAL));
+	}
+	if (n_records > LLMCOST_PROTO_MAX_RECORDS) {
+		return (enc_fail(e, LLMCOST_ETOOBIG));
+	}
+	pack_envelope(e, 6, LLMCOST_MSG_BATCH);
+	pack_id(e, client_id);
+	msgpack_pack_uint64(&e->pk, seq);
+	msgpack_pack_uint64(&e->pk, dropped);
+	msgpack_pack_array(&e->pk, n_records);
+	return (e->err);
+}
+
+static int
+check_record(const llmcost_proto_record *r)
+{
+	static const uint8_t zero[16] = { 0 };
+	int                  rv;
+
+	if (memcmp(r->run_id, zero, sizeof(zero)) == 0 || r->start_ns == 0 ||
+	    r->status > LLMCOST_STATUS_ABORTED) {
+		return (LLMCOST_EINVAL);
+	}
+	if ((rv = check_str(&r->provider, 1, LLMCOST_MAX_PROVIDER)) != 0 ||
+	    (rv = check_str(&r->model, 1, LLMCOST_MAX_MODEL)) != 0) {
+		return (rv);
+	}
+	if (r->n_meta > LLMCOST_MAX_META || r->n_tags > LLMCOST_MAX_TAGS) {
+		return (LLMCOST_ETOOBIG);
+	}
+	if ((r->n_meta > 0 && r->meta == NULL) ||
+	    (r->n_tags > 0 && r->tags == NULL)) {
+		return (LLMCOST_EINVAL);
+	}
+	for (uint32_t i = 0; i < r->n_meta; i++) {
+		const llmcost_proto_kv *kv = &r->meta[i];
+
+		if ((rv = check_str(&kv->key, 1, LLMCOST_MAX_KEY)) != 0 ||
+		    (rv = check_str(&kv->val, 0, LLMCOST_MAX_VALUE)) != 0) {
+			return (rv);
+		}
+		for (uint32_t j = 0; j < i; j++) {
+			if (str_eq(&r->meta[j].key, &kv->key)) {
+				return (LLMCOST_EINVAL);
+			}
+		}
+	}
+	for (uint32_t i = 0; i < r->n_tags; i++) {
+		if ((rv = check_str(&r->tags[i], 1, LLMCOST_MAX_TAG)) != 0) {
+			return (rv);
+		}
+	}
+	return (0);
+}
+
+int
+llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
+{
+	size_t n = 6;
+	int    rv;
+
+	if (e == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (e->err != 0) {
+		return (e->err);
+	}
+	if (r == NULL) {
+		return (enc_fail(e, LLMCOST_EINVAL));
+	}
+	if ((rv = check_record(r)) != 0) {
+		return (enc_fail(e, rv));
+	}
+	n += r->status != 0 ? 1 : 0;
+	n += r->n_meta > 0 ? 1 : 0;
+	n += r->n_tags > 0 ? 1 : 0;
+
+	msgpack_pack_map(&e->pk, n);
+	msgpack_pack_uint64(&e->pk, LLMCOST_RK_RUN_ID);
+	pack_id(e, r->run_id);
+	msgpack_pack_uint64(&e->pk, LLMCOST_RK_START_NS);
+	msgpack_pack_uint64(&e->pk, r->start_ns);
+	msgpack_pack_uint64(&e->pk, LLMCOST_RK_DURATION_NS);
+	msgpack_pack_uint64(&e->pk, r->duration_ns);
+	msgpack_pack_uint64(&e->pk, LLMCOST_RK_PROVIDER);
+	pack_str(e, &r->provider);
+	msgpack_pack_uint64(&e->pk, LLMCOST_RK_MODEL);
+	pack_str(e, &r->model);
+	msgpack_pack_uint64(&e->pk, LLMCOST_RK_USAGE);
+	msgpack_pack_array(&e->pk, LLMCOST_BUCKET_COUNT);
+	for (size_t i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
+		msgpack_pack_uint64(&e->pk, r->usage[i]);
+	}
+	if (r->status != 0) {
+		msgpack_pack_uint64(&e->pk, LLMCOST_RK_STATUS);
+		msgpack_pack_uint64(&e->pk, r->status);
+	}
+	if (r->n_meta > 0) {
+		msgpack_pack_uint64(&e->pk, LLMCOST_RK_META);
+		msgpack_pack_map(&e->pk, r->n_meta);
+		for (uint32_t i = 0; i < r->n_meta; i++) {
+			pack_str(e, &r->meta[i].key);
+			pack_str(e, &r->meta[i].val);
+		}
+	}
+	if (r->n_tags > 0) {
+		msgpack_pack_uint64(&e->pk, LLMCOST_RK_TAGS);
+		msgpack_pack_array(&e->pk, r->n_tags);
+		for (uint32_t i = 0; i < r->n_tags; i++) {
+			pack_str(e, &r->tags[i]);
+		}
+	}
+	return (e->err);
+}
+
+// Copies at most LLMCOST_PROTO_MAX_REASON bytes of src into dst, whole
+// UTF-8 sequences only, with '?' for each byte that does not start a
+// well-formed sequence.  Returns the number of bytes written.
+static size_t
+reason_clean(const char *src, size_t len, char *dst)
+{
+	size_t i = 0;
+	size_t o = 0;
+
+	while (i < len) {
+		size_t n = 1;
+
+		if ((uint8_t) src[i] >= 0x80) {
+			// Find the shortest prefix (1..4 bytes) that is one
+			// well-formed sequence, if any.
+			size_t k;
+			for (k = 2; k <= 4 && k <= len - i; k++) {
+				if (llmcost_proto_utf8_valid(src + i, k)) {
+					break;
+				}
+			}
+			if (k <= 4 && k <= len - i) {
+				n = k;
+			}
+		}
+		if (n > LLMCOST_PROTO_MAX_REASON - o) {
+			break;
+		}
+		if (n == 1 && (uint8_t) src[i] >= 0x80) {
+			dst[o] = '?';
+		} else {
+			memcpy(dst + o, src + i, n);
+		}
+		o += n;
+		i += n;
+	}
+	return (o);
+}
+
+int
+llmcost_proto_enc_ack(llmcost_proto_enc *e, const llmcost_proto_ack *a)
+{
+	char              buf[LLMCOST_PROTO_MAX_REASON];
+	llmcost_proto_str reason;
+
+	if (e == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (e->err != 0) {
+		return (e->err);
+	}
+	if (a == NULL || a->status > LLMCOST_ACK_RETRY ||
+	    (a->reason.len > 0 && a->reason.ptr == NULL)) {
+		return (enc_fail(e, LLMCOST_EINVAL));
+	}
+	reason.ptr = buf;
+	reason.len = (uint32_t) reason_clean(a->reason.ptr, a->reason.len, buf);
+
+	pack_envelope(e, 8, LLMCOST_MSG_ACK);
+	pack_id(e, a->client_id);
+	msgpack_pack_uint64(&e->pk, a->seq);
+	msgpack_pack_uint64(&e->pk, a->status);
+	msgpack_pack_uint64(&e->pk, a->stored);
+	msgpack_pack_uint64(&e->pk, a->duplicates);
+	pack_str(e, &reason);
+	return (e->err);
+}
+
+int
+llmcost_proto_enc_stats_req(llmcost_proto_enc *e)
+{
+	if (e == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (e->err != 0) {
+		return (e->err);
+	}
+	pack_envelope(e, 2, LLMCOST_MSG_STATS_REQ);
+	return (e->err);
+}
+
+int
+llmcost_proto_enc_stats(llmcost_proto_enc *e, const llmcost_proto_stats *s)
+{
+	int rv;
+
+	if (e == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (e->err != 0) {
+		return (e->err);
+	}
+	if (s == NULL) {
+		return (enc_fail(e, LLMCOST_EINVAL));
+	}
+	if (s->n > LLMCOST_PROTO_MAX_STATS) {
+		return (enc_fail(e, LLMCOST_ETOOBIG));
+	}
+	for (uint32_t i = 0; i < s->n; i++) {
+		rv = check_str(&s->names[i], 1, LLMCOST_PROTO_MAX_STAT_NAME);
+		if (rv != 0) {
+			return (enc_fail(e, rv));
+		}
+		for (uint32_t j = 0; j < i; j++) {
+			if (str_eq(&s->names[j], &s->names[i])) {
+				return (enc_fail(e, LLMCOST_EINVAL));
+			}
+		}
+	}
+	pack_envelope(e, 3, LLMCOST_MSG_STATS);
+	msgpack_pack_map(&e->pk, s->n);
+	for (uint32_t i = 0; i < s->n; i++) {
+		pack_str(e, &s->names[i]);
+		msgpack_pack_uint64(&e->pk, s->values[i]);
+	}
+	return (e->err);
+}
+
+int
+llmcost_proto_buf_write(void *arg, const char *data, size_t len)
+{
+	llmcost_proto_buf *b   = arg;
+	size_t             max = b->max != 0 ? b->max : LLMCOST_PROTO_MAX_MSG;
+	size_t             need;
+
+	if (b->len > max || len > max - b->len) {
+		return (-1);
+	}
+	need = b->len + len;
+	if (need > b->cap) {
+		size_t ncap = b->cap != 0 ? b->cap : 256;
+		char  *nd;
+
+		while (ncap < need) {
+			ncap = ncap > max / 2 ? max : ncap * 2;
+		}
+		if ((nd = realloc(b->data, ncap)) == NULL) {
+			return (-1);
+		}
+		b->data = nd;
+		b->cap  = ncap;
+	}
+	if (len > 0) {
+		memcpy(b->data + b->len, data, len);
+	}
+	b->len = need;
+	return (0);
+}
+
+void
+llmcost_proto_buf_free(llmcost_proto_buf *b)
+{
+	if (b == NULL) {
+		return;
+	}
+	free(b->data);
+	b->data = NULL;
+	b->len  = 0;
+	b->cap  = 0;
+}

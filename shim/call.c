@@ -1,0 +1,278 @@
+// DESIGN: the call-site API.  llmcost_call_begin takes a slot from the
+// free ring, the setters copy into the slot's fixed arena, and
+// llmcost_call_end pushes the slot's index onto the submit ring.  No
+// function here allocates, locks or enters the kernel (clock_gettime is a
+// vDSO read); the only exception is a condition-variable signal when the
+// queue depth reaches the batch size, so a busy client wakes the sender
+// once per batch rather than once per call.  Every argument is validated
+// here, at the edge, so the sender only ever encodes well-formed records.
+#include <string.h>
+
+#include "llmcost_proto.h"
+#include "shim.h"
+#include "uuid7.h"
+
+// Validates s (1..max bytes unless allow_empty, UTF-8); returns its
+// length through *lenp.
+static int
+check_str(const char *s, size_t max, int allow_empty, size_t *lenp)
+{
+	if (s == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	size_t len = strnlen(s, max + 1);
+	if (len > max) {
+		return (LLMCOST_ETOOBIG);
+	}
+	if (len == 0 && !allow_empty) {
+		return (LLMCOST_EINVAL);
+	}
+	if (!llmcost_proto_utf8_valid(s, len)) {
+		return (LLMCOST_EUTF8);
+	}
+	*lenp = len;
+	return (0);
+}
+
+static int
+arena_put(struct llmcost_call *call, const char *s, size_t len,
+    llmcost__span *out)
+{
+	if (len > sizeof(call->arena) - call->arena_used) {
+		return (LLMCOST_ETOOBIG);
+	}
+	memcpy(call->arena + call->arena_used, s, len);
+	out->off = call->arena_used;
+	out->len = (uint16_t) len;
+	call->arena_used += (uint16_t) len;
+	return (0);
+}
+
+static int
+span_eq(const struct llmcost_call *call, llmcost__span sp, const char *s,
+    size_t len)
+{
+	return (sp.len == len && memcmp(call->arena + sp.off, s, len) == 0);
+}
+
+// A refused attribute is counted so that stats show misuse at call sites.
+static int
+attr_error(struct llmcost_call *call, int rv)
+{
+	atomic_fetch_add_explicit(
+	    &call->client->attr_errors, 1, memory_order_relaxed);
+	return (rv);
+}
+
+static int
+is_open(const llmcost_call *call)
+{
+	return (call != NULL &&
+	    atomic_load_explicit(&call->state, memory_order_relaxed) ==
+	        SLOT_OPEN);
+}
+
+int
+llmcost_call_begin(llmcost_client *c, const char *provider,
+    const char *model, llmcost_call **callp)
+{
+	size_t plen, mlen;
+	uint32_t idx;
+	int rv;
+
+	if (callp != NULL) {
+		*callp = NULL;
+	}
+	if (c == NULL || callp == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (c->cfg.flags & LLMCOST_F_DISABLE) {
+		return (LLMCOST_EDISABLED);
+	}
+	if (atomic_load_explicit(&c->closing, memory_order_relaxed)) {
+		return (LLMCOST_ECLOSED);
+	}
+	if ((rv = check_str(provider, LLMCOST_MAX_PROVIDER, 0, &plen)) != 0 ||
+	    (rv = check_str(model, LLMCOST_MAX_MODEL, 0, &mlen)) != 0) {
+		atomic_fetch_add_explicit(
+		    &c->attr_errors, 1, memory_order_relaxed);
+		return (rv);
+	}
+	if (llmcost__ring_pop(&c->free_ring, &idx) != 0) {
+		atomic_fetch_add_explicit(&c->dropped, 1, memory_order_relaxed);
+		return (LLMCOST_EFULL);
+	}
+	struct llmcost_call *call = &c->pool[idx];
+	call->start_ns = llmcost__now_ns();
+	call->start_mono = llmcost__mono_ns();
+	call->duration_ns = 0;
+	call->status = LLMCOST_STATUS_OK;
+	memset(call->usage, 0, sizeof(call->usage));
+	call->n_meta = 0;
+	call->n_tags = 0;
+	call->arena_used = 0;
+	llmcost__uuid7(call->run_id, call->start_ns, c->seed);
+	// Both fit: the arena is larger than the two caps together.
+	(void) arena_put(call, provider, plen, &call->provider);
+	(void) arena_put(call, model, mlen, &call->model);
+	atomic_store_explicit(&call->state, SLOT_OPEN, memory_order_relaxed);
+	*callp = call;
+	return (0);
+}
+
+int
+llmcost_call_set_meta(llmcost_call *call, const char *key, const char *value)
+{
+	size_t klen, vlen;
+	int rv;
+
+	if (!is_open(call)) {
+		return (LLMCOST_EINVAL);
+	}
+	if ((rv = check_str(key, LLMCOST_MAX_KEY, 0, &klen)) != 0 ||
+	    (rv = check_str(value, LLMCOST_MAX_VALUE, 1, &vlen)) != 0) {
+		return (attr_error(call, rv));
+	}
+	uint16_t i;
+	for (i = 0; i < call->n_meta; i++) {
+		if (span_eq(call, call->meta_key[i], key, klen)) {
+			break;
+		}
+	}
+	if (i == call->n_meta) {
+		if (call->n_meta == LLMCOST_MAX_META) {
+			return (attr_error(call, LLMCOST_ETOOBIG));
+		}
+		llmcost__span ks, vs;
+		uint16_t mark = call->arena_used;
+		if (arena_put(call, key, klen, &ks) != 0 ||
+		    arena_put(call, value, vlen, &vs) != 0) {
+			call->arena_used = mark;
+			return (attr_error(call, LLMCOST_ETOOBIG));
+		}
+		call->meta_key[i] = ks;
+		call->meta_val[i] = vs;
+		call->n_meta++;
+		return (0);
+	}
+	// Replacing a value: reuse its bytes when the new one fits there.
+	llmcost__span *vs = &call->meta_val[i];
+	if (vlen <= vs->len) {
+		memcpy(call->arena + vs->off, value, vlen);
+		vs->len = (uint16_t) vlen;
+		return (0);
+	}
+	if (arena_put(call, value, vlen, vs) != 0) {
+		return (attr_error(call, LLMCOST_ETOOBIG));
+	}
+	return (0);
+}
+
+int
+llmcost_call_add_tag(llmcost_call *call, const char *tag)
+{
+	size_t len;
+	int rv;
+
+	if (!is_open(call)) {
+		return (LLMCOST_EINVAL);
+	}
+	if ((rv = check_str(tag, LLMCOST_MAX_TAG, 0, &len)) != 0) {
+		return (attr_error(call, rv));
+	}
+	for (uint16_t i = 0; i < call->n_tags; i++) {
+		if (span_eq(call, call->tags[i], tag, len)) {
+			return (0);
+		}
+	}
+	if (call->n_tags == LLMCOST_MAX_TAGS) {
+		return (attr_error(call, LLMCOST_ETOOBIG));
+	}
+	if (arena_put(call, tag, len, &call->tags[call->n_tags]) != 0) {
+		return (attr_error(call, LLMCOST_ETOOBIG));
+	}
+	call->n_tags++;
+	return (0);
+}
+
+int
+llmcost_call_set_usage(llmcost_call *call, const llmcost_usage *usage)
+{
+	if (!is_open(call) || usage == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	memcpy(call->usage, usage->tokens, sizeof(call->usage));
+	return (0);
+}
+
+int
+llmcost_call_set_status(llmcost_call *call, llmcost_status status)
+{
+	if (!is_open(call) || (unsigned) status > LLMCOST_STATUS_ABORTED) {
+		return (LLMCOST_EINVAL);
+	}
+	call->status = (uint32_t) status;
+	return (0);
+}
+
+int
+llmcost_call_run_id(const llmcost_call *call, char *buf, size_t bufsz)
+{
+	if (!is_open(call) || buf == NULL || bufsz < 37) {
+		return (LLMCOST_EINVAL);
+	}
+	llmcost_proto_uuid_str(call->run_id, buf);
+	return (0);
+}
+
+static void
+release(struct llmcost_call *call)
+{
+	atomic_store_explicit(&call->state, SLOT_FREE, memory_order_relaxed);
+	// Cannot fail: the free ring holds every slot index.
+	(void) llmcost__ring_push(&call->client->free_ring, call->index);
+}
+
+int
+llmcost_call_end(llmcost_call *call)
+{
+	uint32_t open = SLOT_OPEN;
+
+	if (call == NULL ||
+	    !atomic_compare_exchange_strong(&call->state, &open, SLOT_QUEUED)) {
+		return (LLMCOST_EINVAL);
+	}
+	llmcost_client *c = call->client;
+	call->duration_ns = llmcost__mono_ns() - call->start_mono;
+	if (atomic_load_explicit(&c->closing, memory_order_relaxed) ||
+	    llmcost__ring_push(&c->submit_ring, call->index) != 0) {
+		atomic_fetch_add_explicit(&c->dropped, 1, memory_order_relaxed);
+		release(call);
+		return (LLMCOST_ECLOSED);
+	}
+	atomic_fetch_add_explicit(&c->ended, 1, memory_order_release);
+	if (llmcost__ring_depth(&c->submit_ring) == c->wake_depth) {
+		llmcost__sender_wake(c);
+	}
+	return (0);
+}
+
+void
+llmcost_call_abandon(llmcost_call *call)
+{
+	uint32_t open = SLOT_OPEN;
+
+	if (call == NULL ||
+	    !atomic_compare_exchange_strong(&call->state, &open, SLOT_FREE)) {
+		return;
+	}
+	release(call);
+}
+
+// Used by the sender once a queued call has been encoded.
+void llmcost__call_release(struct llmcost_call *call);
+void
+llmcost__call_release(struct llmcost_call *call)
+{
+	release(call);
+}

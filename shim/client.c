@@ -1,0 +1,230 @@
+// DESIGN: a client owns a pool of call records, two lock-free rings of
+// pool indices (free slots, ended calls) and one sender thread.  Every
+// allocation happens here, at init: the call path only moves indices
+// between the rings.  Flush and shutdown are the only blocking functions;
+// they wait on a condition variable that the sender broadcasts after each
+// batch completes (redis bio "completion job").
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "llmcost_proto.h"
+#include "shim.h"
+#include "uuid7.h"
+
+uint64_t
+llmcost__now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec);
+}
+
+uint64_t
+llmcost__mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec);
+}
+
+static void
+client_free(llmcost_client *c)
+{
+	llmcost__ring_fini(&c->free_ring);
+	llmcost__ring_fini(&c->submit_ring);
+	free(c->pool);
+	pthread_cond_destroy(&c->progress);
+	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->mtx);
+	free(c);
+}
+
+static int
+sync_init(llmcost_client *c)
+{
+	pthread_condattr_t ca;
+	if (pthread_mutex_init(&c->mtx, NULL) != 0) {
+		return (LLMCOST_ESYSTEM);
+	}
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (pthread_cond_init(&c->wake, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		pthread_mutex_destroy(&c->mtx);
+		return (LLMCOST_ESYSTEM);
+	}
+	if (pthread_cond_init(&c->progress, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		pthread_cond_destroy(&c->wake);
+		pthread_mutex_destroy(&c->mtx);
+		return (LLMCOST_ESYSTEM);
+	}
+	pthread_condattr_destroy(&ca);
+	return (0);
+}
+
+int
+llmcost_init(llmcost_client **clientp, const llmcost_options *opts)
+{
+	llmcost_client *c;
+	int rv;
+
+	if (clientp == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		return (LLMCOST_ENOMEM);
+	}
+	if ((rv = sync_init(c)) != 0) {
+		free(c);
+		return (rv);
+	}
+	llmcost__config_load(&c->cfg, opts, c);
+	if (c->cfg.flags & LLMCOST_F_DISABLE) {
+		llmcost__log(c, LLMCOST_LOG_INFO, "disabled: calls discarded");
+		*clientp = c;
+		return (0);
+	}
+	if (c->cfg.url[0] == '\0') {
+		llmcost__log(c, LLMCOST_LOG_ERR,
+		    "no collector URL: set LLMCOST_COLLECTOR_URL or HOME");
+		client_free(c);
+		return (LLMCOST_ECONFIG);
+	}
+
+	uint32_t n = c->cfg.queue_max;
+	c->pool = calloc(n, sizeof(*c->pool));
+	if (c->pool == NULL ||
+	    llmcost__ring_init(&c->free_ring, n) != 0 ||
+	    llmcost__ring_init(&c->submit_ring, n) != 0) {
+		client_free(c);
+		return (LLMCOST_ENOMEM);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		c->pool[i].client = c;
+		c->pool[i].index = i;
+		(void) llmcost__ring_push(&c->free_ring, i);
+	}
+	c->wake_depth = c->cfg.batch_max < n / 2 ? c->cfg.batch_max : n / 2;
+
+	llmcost__random_bytes(c->client_id, sizeof(c->client_id));
+	c->client_id[6] = (uint8_t) ((c->client_id[6] & 0x0f) | 0x40); // v4
+	c->client_id[8] = (uint8_t) ((c->client_id[8] & 0x3f) | 0x80);
+	llmcost__random_bytes(&c->seed, sizeof(c->seed));
+
+	if ((rv = llmcost__sender_start(c)) != 0) {
+		client_free(c);
+		return (rv);
+	}
+	char id[37];
+	llmcost_proto_uuid_str(c->client_id, id);
+	llmcost__log(c, LLMCOST_LOG_INFO,
+	    "client %s: collector %s, queue %u, batch %u, flush %d ms", id,
+	    c->cfg.url, c->cfg.queue_max, c->cfg.batch_max, c->cfg.flush_ms);
+	*clientp = c;
+	return (0);
+}
+
+// Absolute CLOCK_MONOTONIC deadline timeout_ms from now.
+static struct timespec
+deadline_after(int32_t timeout_ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return (ts);
+}
+
+int
+llmcost_flush(llmcost_client *c, int32_t timeout_ms)
+{
+	if (c == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (c->cfg.flags & LLMCOST_F_DISABLE) {
+		return (0);
+	}
+	uint64_t target = atomic_load(&c->ended);
+	struct timespec dl = deadline_after(timeout_ms < 0 ? 0 : timeout_ms);
+	int rv = 0;
+
+	pthread_mutex_lock(&c->mtx);
+	c->wake_flag = 1;
+	pthread_cond_signal(&c->wake);
+	while (atomic_load(&c->done) < target) {
+		if (timeout_ms == 0) {
+			rv = LLMCOST_ETIMEDOUT;
+			break;
+		}
+		if (timeout_ms < 0) {
+			pthread_cond_wait(&c->progress, &c->mtx);
+		} else if (pthread_cond_timedwait(&c->progress, &c->mtx, &dl) ==
+		    ETIMEDOUT) {
+			rv = atomic_load(&c->done) < target ? LLMCOST_ETIMEDOUT
+			                                    : 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->mtx);
+	return (rv);
+}
+
+void
+llmcost_shutdown(llmcost_client *c, int32_t timeout_ms)
+{
+	if (c == NULL) {
+		return;
+	}
+	if (!(c->cfg.flags & LLMCOST_F_DISABLE)) {
+		if (llmcost_flush(c, timeout_ms) != 0) {
+			llmcost__log(c, LLMCOST_LOG_WARNING,
+			    "shutdown: collector did not acknowledge every "
+			    "call within %d ms",
+			    timeout_ms);
+		}
+		atomic_store(&c->closing, 1);
+		llmcost__sender_stop(c);
+		// Whatever the sender did not take is lost: count it.
+		uint32_t idx;
+		uint64_t lost = 0;
+		while (llmcost__ring_pop(&c->submit_ring, &idx) == 0) {
+			lost++;
+		}
+		if (lost > 0) {
+			atomic_fetch_add(&c->dropped, lost);
+			llmcost__log(c, LLMCOST_LOG_WARNING,
+			    "shutdown: %llu queued calls dropped",
+			    (unsigned long long) lost);
+		}
+	}
+	client_free(c);
+}
+
+int
+llmcost_stats_get(llmcost_client *c, llmcost_stats *out)
+{
+	if (c == NULL || out == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	llmcost_stats s;
+	memset(&s, 0, sizeof(s));
+	s.calls_ended = atomic_load(&c->ended);
+	s.calls_dropped = atomic_load(&c->dropped);
+	s.calls_acked = atomic_load(&c->acked);
+	s.calls_rejected = atomic_load(&c->rejected);
+	s.batches_sent = atomic_load(&c->sent);
+	s.batches_resent = atomic_load(&c->resent);
+	s.attr_errors = atomic_load(&c->attr_errors);
+	if (c->submit_ring.cells != NULL) {
+		s.queue_depth = llmcost__ring_depth(&c->submit_ring);
+	}
+	*out = s;
+	return (0);
+}

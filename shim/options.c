@@ -1,0 +1,169 @@
+// DESIGN: options are resolved once, in llmcost_init: an explicit field
+// beats the LLMCOST_* variable, which beats the built-in default.  Values
+// are validated and clamped (as libuv does with UV_THREADPOOL_SIZE) and
+// every correction is logged, so a typo in the environment never stops
+// the host application.  Nothing here runs on the call path.
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "llmcost_proto.h"
+#include "shim.h"
+
+#define DEFAULT_QUEUE_MAX 8192u
+#define DEFAULT_FLUSH_MS 200
+#define DEFAULT_ACK_TIMEOUT_MS 5000
+#define DEFAULT_BATCH_MAX 1024u
+
+static uint32_t
+round_pow2(uint32_t v)
+{
+	uint32_t p = 1;
+	while (p < v) {
+		p <<= 1;
+	}
+	return (p);
+}
+
+// Reads an integer variable; returns 1 and *out when set and valid.
+static int
+env_long(llmcost_client *c, const char *name, long lo, long hi, long *out)
+{
+	const char *s = getenv(name);
+	if (s == NULL || *s == '\0') {
+		return (0);
+	}
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0') {
+		llmcost__log(c, LLMCOST_LOG_WARNING,
+		    "%s=%s is not a number; using the default", name, s);
+		return (0);
+	}
+	if (v < lo || v > hi) {
+		long clamped = v < lo ? lo : hi;
+		llmcost__log(c, LLMCOST_LOG_WARNING,
+		    "%s=%ld is outside %ld..%ld; using %ld", name, v, lo, hi,
+		    clamped);
+		v = clamped;
+	}
+	*out = v;
+	return (1);
+}
+
+static int
+parse_level(const char *s)
+{
+	if (s == NULL || *s == '\0') {
+		return (0);
+	}
+	if (strcasecmp(s, "debug") == 0) {
+		return (LLMCOST_LOG_DEBUG);
+	}
+	if (strcasecmp(s, "info") == 0) {
+		return (LLMCOST_LOG_INFO);
+	}
+	if (strcasecmp(s, "warn") == 0 || strcasecmp(s, "warning") == 0) {
+		return (LLMCOST_LOG_WARNING);
+	}
+	if (strcasecmp(s, "error") == 0) {
+		return (LLMCOST_LOG_ERR);
+	}
+	return (LLMCOST_LOG_WARNING);
+}
+
+static uint32_t
+clamp_u32(llmcost_client *c, const char *what, uint32_t v, uint32_t lo,
+    uint32_t hi)
+{
+	if (v < lo || v > hi) {
+		uint32_t n = v < lo ? lo : hi;
+		llmcost__log(c, LLMCOST_LOG_WARNING,
+		    "%s=%u is outside %u..%u; using %u", what, v, lo, hi, n);
+		return (n);
+	}
+	return (v);
+}
+
+void
+llmcost__config_load(
+    llmcost__config *cfg, const llmcost_options *o, llmcost_client *c)
+{
+	static const llmcost_options none;
+	long v;
+
+	if (o == NULL) {
+		o = &none;
+	}
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->log_level = parse_level(getenv("LLMCOST_LOG"));
+	if (cfg->log_level > 0) {
+		c->log_fn = llmcost__stderr_logger;
+		c->log_arg = cfg;
+	}
+
+	cfg->flags = o->flags;
+	const char *dis = getenv("LLMCOST_DISABLE");
+	if (dis != NULL && dis[0] != '\0' && strcmp(dis, "0") != 0) {
+		cfg->flags |= LLMCOST_F_DISABLE;
+	}
+
+	const char *url = o->collector_url;
+	if (url == NULL || *url == '\0') {
+		url = getenv("LLMCOST_COLLECTOR_URL");
+	}
+	if (url != NULL && *url != '\0') {
+		if (strlen(url) >= sizeof(cfg->url)) {
+			llmcost__log(c, LLMCOST_LOG_ERR,
+			    "collector URL longer than %zu bytes",
+			    sizeof(cfg->url) - 1);
+			cfg->url[0] = '\0';
+		} else {
+			memcpy(cfg->url, url, strlen(url) + 1);
+		}
+	} else if (llmcost_proto_default_url(cfg->url, sizeof(cfg->url)) !=
+	    0) {
+		cfg->url[0] = '\0';
+	}
+
+	cfg->queue_max = o->queue_max;
+	if (cfg->queue_max == 0) {
+		cfg->queue_max = env_long(c, "LLMCOST_QUEUE_MAX", 64, 1 << 20,
+		                     &v)
+		    ? (uint32_t) v
+		    : DEFAULT_QUEUE_MAX;
+	}
+	cfg->queue_max = round_pow2(
+	    clamp_u32(c, "queue_max", cfg->queue_max, 64, 1u << 20));
+
+	cfg->flush_ms = o->flush_ms;
+	if (cfg->flush_ms <= 0) {
+		cfg->flush_ms = env_long(c, "LLMCOST_FLUSH_MS", 1, 60000, &v)
+		    ? (int32_t) v
+		    : DEFAULT_FLUSH_MS;
+	}
+	cfg->flush_ms = (int32_t) clamp_u32(
+	    c, "flush_ms", (uint32_t) cfg->flush_ms, 1, 60000);
+
+	cfg->ack_timeout_ms = o->ack_timeout_ms;
+	if (cfg->ack_timeout_ms <= 0) {
+		cfg->ack_timeout_ms =
+		    env_long(c, "LLMCOST_ACK_TIMEOUT_MS", 50, 600000, &v)
+		    ? (int32_t) v
+		    : DEFAULT_ACK_TIMEOUT_MS;
+	}
+	cfg->ack_timeout_ms = (int32_t) clamp_u32(
+	    c, "ack_timeout_ms", (uint32_t) cfg->ack_timeout_ms, 50, 600000);
+
+	cfg->batch_max = o->batch_max;
+	if (cfg->batch_max == 0) {
+		cfg->batch_max = env_long(c, "LLMCOST_BATCH_MAX", 1,
+		                     LLMCOST_PROTO_MAX_RECORDS, &v)
+		    ? (uint32_t) v
+		    : DEFAULT_BATCH_MAX;
+	}
+	cfg->batch_max = clamp_u32(
+	    c, "batch_max", cfg->batch_max, 1, LLMCOST_PROTO_MAX_RECORDS);
+}

@@ -1,0 +1,114 @@
+// Internal definitions shared by the shim's sources.
+#ifndef LLMCOST_SHIM_H
+#define LLMCOST_SHIM_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <nng/nng.h>
+
+#include "llmcost.h"
+#include "ring.h"
+
+#define LLMCOST__URL_MAX 512
+
+// Slot states, so that a double end or abandon is refused, not corrupting.
+enum { SLOT_FREE = 0, SLOT_OPEN = 1, SLOT_QUEUED = 2 };
+
+typedef struct llmcost__span {
+	uint16_t off;
+	uint16_t len;
+} llmcost__span;
+
+// One pool slot.  Strings live in arena; spans index it.  The layout is
+// fixed so that the pool is one allocation made at init.
+struct llmcost_call {
+	llmcost_client *client;
+	_Atomic uint32_t state;
+	uint32_t index;
+	uint8_t run_id[16];
+	uint64_t start_ns;   // CLOCK_REALTIME
+	uint64_t start_mono; // CLOCK_MONOTONIC, for the duration
+	uint64_t duration_ns;
+	uint64_t usage[LLMCOST_BUCKET_COUNT];
+	uint32_t status;
+	llmcost__span provider;
+	llmcost__span model;
+	uint16_t n_meta;
+	uint16_t n_tags;
+	uint16_t arena_used;
+	llmcost__span meta_key[LLMCOST_MAX_META];
+	llmcost__span meta_val[LLMCOST_MAX_META];
+	llmcost__span tags[LLMCOST_MAX_TAGS];
+	char arena[LLMCOST_MAX_CALL_BYTES];
+};
+
+typedef struct llmcost__config {
+	char url[LLMCOST__URL_MAX];
+	uint32_t queue_max;
+	int32_t flush_ms;
+	int32_t ack_timeout_ms;
+	uint32_t batch_max;
+	unsigned flags;
+	int log_level; // 0 = silent, else the highest level printed
+} llmcost__config;
+
+struct llmcost_client {
+	// Read by call sites.
+	llmcost__ring free_ring;   // indices of free slots
+	llmcost__ring submit_ring; // indices of ended calls, in order
+	struct llmcost_call *pool;
+	uint64_t seed;
+	uint32_t wake_depth; // queue depth at which call_end wakes the sender
+	_Atomic int closing;
+
+	// Counters (llmcost_stats).
+	_Atomic uint64_t ended;
+	_Atomic uint64_t dropped;
+	_Atomic uint64_t acked;
+	_Atomic uint64_t rejected;
+	_Atomic uint64_t sent;
+	_Atomic uint64_t resent;
+	_Atomic uint64_t attr_errors;
+	_Atomic uint64_t done; // acked + rejected + dropped after queuing
+
+	llmcost__config cfg;
+	uint8_t client_id[16];
+	uint64_t seq;
+
+	// The sender thread.
+	pthread_t thread;
+	int thread_started;
+	pthread_mutex_t mtx;
+	pthread_cond_t wake;     // the sender waits here
+	pthread_cond_t progress; // flushers wait here
+	int wake_flag;           // a flush asked for an immediate send
+	nng_socket sock;
+	nng_dialer dialer;
+
+	// Logging (guarded by mtx).
+	llmcost_log_fn log_fn;
+	void *log_arg;
+};
+
+// options.c
+void llmcost__config_load(llmcost__config *cfg, const llmcost_options *o,
+    llmcost_client *c);
+
+// log.c
+void llmcost__log(llmcost_client *c, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void llmcost__stderr_logger(void *arg, int level, const char *msg);
+
+// sender.c
+int llmcost__sender_start(llmcost_client *c);
+void llmcost__sender_stop(llmcost_client *c);
+void llmcost__sender_wake(llmcost_client *c);
+
+// time helpers
+uint64_t llmcost__now_ns(void);
+uint64_t llmcost__mono_ns(void);
+
+#endif // LLMCOST_SHIM_H

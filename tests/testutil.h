@@ -1,0 +1,38 @@
+// Shared helpers for the cmocka tests: domain asserts that print the
+// error's name and text, and temporary directories.
+#ifndef LLMCOST_TESTUTIL_H
+#define LLMCOST_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "llmcost.h"
+
+// Assert that expr returns 0; on failure print the code's name and text.
+#define LLMCOST_PASS(expr)                                                  \
+	do {                                                                \
+		int rv_ = (expr);                                           \
+		if (rv_ != 0) {                                             \
+			fail_msg("%s: %s (%s)", #expr,                      \
+			    llmcost_err_name(rv_), llmcost_strerror(rv_));  \
+		}                                                           \
+	} while (0)
+
+// Assert that expr fails with exactly the given code.
+#define LLMCOST_FAIL(expr, code)                                            \
+	do {                                                                \
+		int rv_ = (expr);                                           \
+		if (rv_ != (code)) {                                        \
+			fail_msg("%s: got %s, want %s", #expr,              \
+			    llmcost_err_name(rv_), llmcost_err_name(code)); \
+		}                                                           \
+	} while (0)
+
+#endif // LLMCOST_TESTUTIL_H
