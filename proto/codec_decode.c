@@ -39,18 +39,18 @@
 #define LLMCOST_PROTO_DEPTH 16
 
 // Keys a record must carry: run_id through usage.
-#define RK_REQUIRED                                                    \
-	((1u << LLMCOST_RK_RUN_ID) | (1u << LLMCOST_RK_START_NS) |     \
-	    (1u << LLMCOST_RK_DURATION_NS) | (1u << LLMCOST_RK_PROVIDER) | \
-	    (1u << LLMCOST_RK_MODEL) | (1u << LLMCOST_RK_USAGE))
+#define RK_REQUIRED                                                           \
+	((1u << LLMCOST_RK_RUN_ID) | (1u << LLMCOST_RK_START_NS)              \
+	    | (1u << LLMCOST_RK_DURATION_NS) | (1u << LLMCOST_RK_PROVIDER)    \
+	    | (1u << LLMCOST_RK_MODEL) | (1u << LLMCOST_RK_USAGE))
 
 // Largest map a record may be: one entry per possible key 0..63.
 #define RK_MAX_ENTRIES (LLMCOST_RK_RESERVED_MAX + 1)
 
 typedef struct dec {
-	char  *reason;
+	char *reason;
 	size_t reasonsz;
-	char   pfx[32]; // "record N: " while decoding a record, else ""
+	char pfx[32]; // "record N: " while decoding a record, else ""
 } dec;
 
 static int fail(dec *d, int rv, const char *fmt, ...)
@@ -60,7 +60,7 @@ static int
 fail(dec *d, int rv, const char *fmt, ...)
 {
 	va_list ap;
-	int     n;
+	int n;
 
 	if (d->reason == NULL || d->reasonsz == 0) {
 		return (rv);
@@ -98,16 +98,16 @@ static int
 skim(dec *d, const uint8_t *p, size_t len, size_t *endp)
 {
 	uint64_t left[LLMCOST_PROTO_DEPTH]; // elements left per open container
-	unsigned depth   = 0;
+	unsigned depth = 0;
 	uint64_t pending = 1; // values announced but not started yet
-	size_t   off     = 0;
+	size_t off = 0;
 
 	for (;;) {
-		uint8_t  b;
-		uint64_t skip    = 0; // payload bytes after the header
-		size_t   lenlen  = 0; // bytes of a length or count field
-		int      is_cont = 0; // 1 array, 2 map
-		uint64_t items   = 0;
+		uint8_t b;
+		uint64_t skip = 0; // payload bytes after the header
+		size_t lenlen = 0; // bytes of a length or count field
+		int is_cont = 0;   // 1 array, 2 map
+		uint64_t items = 0;
 
 		if (off >= len) {
 			return (truncated(d));
@@ -118,10 +118,10 @@ skim(dec *d, const uint8_t *p, size_t len, size_t *endp)
 			// positive or negative fixint
 		} else if (b <= 0x8f) {
 			is_cont = 2;
-			items   = 2u * (b & 0x0fu);
+			items = 2u * (b & 0x0fu);
 		} else if (b <= 0x9f) {
 			is_cont = 1;
-			items   = b & 0x0fu;
+			items = b & 0x0fu;
 		} else if (b <= 0xbf) {
 			skip = b & 0x1fu; // fixstr
 		} else {
@@ -144,15 +144,15 @@ skim(dec *d, const uint8_t *p, size_t len, size_t *endp)
 				break;
 			case 0xc7: // ext 8, 16, 32: length, type, data
 				lenlen = 1;
-				skip   = 1;
+				skip = 1;
 				break;
 			case 0xc8:
 				lenlen = 2;
-				skip   = 1;
+				skip = 1;
 				break;
 			case 0xc9:
 				lenlen = 4;
-				skip   = 1;
+				skip = 1;
 				break;
 			case 0xcc: // uint 8
 			case 0xd0: // int 8
@@ -189,23 +189,24 @@ skim(dec *d, const uint8_t *p, size_t len, size_t *endp)
 				break;
 			case 0xdc: // array 16, 32
 				is_cont = 1;
-				lenlen  = 2;
+				lenlen = 2;
 				break;
 			case 0xdd:
 				is_cont = 1;
-				lenlen  = 4;
+				lenlen = 4;
 				break;
 			case 0xde: // map 16, 32
 				is_cont = 2;
-				lenlen  = 2;
+				lenlen = 2;
 				break;
 			case 0xdf:
 				is_cont = 2;
-				lenlen  = 4;
+				lenlen = 4;
 				break;
 			default: // 0xc1 is never used
 				return (fail(d, LLMCOST_EPROTO,
-				    "invalid msgpack byte 0x%02x at offset %zu",
+				    "invalid msgpack byte 0x%02x at offset "
+				    "%zu",
 				    b, off - 1));
 			}
 		}
@@ -289,7 +290,7 @@ static const char *
 quote(char *buf, size_t bufsz, const char *s, uint32_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t            o     = 0;
+	size_t o = 0;
 
 	buf[o++] = '"';
 	for (uint32_t i = 0; i < len && o + 6 < bufsz; i++) {
@@ -305,7 +306,7 @@ quote(char *buf, size_t bufsz, const char *s, uint32_t len)
 		}
 	}
 	buf[o++] = '"';
-	buf[o]   = '\0';
+	buf[o] = '\0';
 	return (buf);
 }
 
@@ -380,15 +381,15 @@ get_str(dec *d, const msgpack_object *o, const char *what, uint32_t min,
 static int
 str_eq(const llmcost_proto_str *a, const llmcost_proto_str *b)
 {
-	return (a->len == b->len &&
-	    (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0));
+	return (a->len == b->len
+	    && (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0));
 }
 
 static int
 dec_usage(dec *d, const msgpack_object *o, uint64_t usage[])
 {
 	char what[32];
-	int  rv;
+	int rv;
 
 	if (o->type != MSGPACK_OBJECT_ARRAY) {
 		return (fail(d, LLMCOST_EPROTO,
@@ -417,9 +418,9 @@ dec_meta(dec *d, const msgpack_object *o, llmcost_proto_kv *kv, size_t room,
     uint32_t *np)
 {
 	const msgpack_object_map *m;
-	char                      what[32];
-	char                      q[LLMCOST_MAX_KEY * 4 + 3];
-	int                       rv;
+	char what[32];
+	char q[LLMCOST_MAX_KEY * 4 + 3];
+	int rv;
 
 	if (o->type != MSGPACK_OBJECT_MAP) {
 		return (fail(d, LLMCOST_EPROTO, "meta: want map, got %s",
@@ -461,7 +462,8 @@ dec_meta(dec *d, const msgpack_object *o, llmcost_proto_kv *kv, size_t room,
 			    " bytes exceeds %d",
 			    q, v->via.str.size, LLMCOST_MAX_VALUE));
 		}
-		if (!llmcost_proto_utf8_valid(v->via.str.ptr, v->via.str.size)) {
+		if (!llmcost_proto_utf8_valid(
+		        v->via.str.ptr, v->via.str.size)) {
 			return (fail(d, LLMCOST_EPROTO,
 			    "meta: invalid UTF-8 in value of key %s", q));
 		}
@@ -474,11 +476,11 @@ dec_meta(dec *d, const msgpack_object *o, llmcost_proto_kv *kv, size_t room,
 
 // tags has room for `room` entries.
 static int
-dec_tags(dec *d, const msgpack_object *o, llmcost_proto_str *tags,
-    size_t room, uint32_t *np)
+dec_tags(dec *d, const msgpack_object *o, llmcost_proto_str *tags, size_t room,
+    uint32_t *np)
 {
 	char what[32];
-	int  rv;
+	int rv;
 
 	if (o->type != MSGPACK_OBJECT_ARRAY) {
 		return (fail(d, LLMCOST_EPROTO, "tags: want array, got %s",
@@ -521,24 +523,24 @@ dec_record(dec *d, const msgpack_object *o, llmcost_proto_record *r,
     size_t tag_room)
 {
 	const msgpack_object_map *m;
-	static const uint8_t      zero[16] = { 0 };
-	uint64_t                  seen     = 0;
-	uint64_t                  v = 0;
-	int                       rv = 0;
+	static const uint8_t zero[16] = { 0 };
+	uint64_t seen = 0;
+	uint64_t v = 0;
+	int rv = 0;
 
 	if (o->type != MSGPACK_OBJECT_MAP) {
-		return (fail(d, LLMCOST_EPROTO, "want map, got %s",
-		    type_name(o)));
+		return (
+		    fail(d, LLMCOST_EPROTO, "want map, got %s", type_name(o)));
 	}
 	m = &o->via.map;
 	if (m->size > RK_MAX_ENTRIES) {
-		return (fail(d, LLMCOST_ETOOBIG,
-		    "%" PRIu32 " keys exceeds %d", m->size, RK_MAX_ENTRIES));
+		return (fail(d, LLMCOST_ETOOBIG, "%" PRIu32 " keys exceeds %d",
+		    m->size, RK_MAX_ENTRIES));
 	}
 	for (uint32_t i = 0; i < m->size; i++) {
-		const msgpack_object *k   = &m->ptr[i].key;
+		const msgpack_object *k = &m->ptr[i].key;
 		const msgpack_object *val = &m->ptr[i].val;
-		uint64_t              key;
+		uint64_t key;
 
 		if (k->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
 			return (fail(d, LLMCOST_EPROTO,
@@ -551,8 +553,8 @@ dec_record(dec *d, const msgpack_object *o, llmcost_proto_record *r,
 		}
 		key = k->via.u64;
 		if (key > LLMCOST_RK_RESERVED_MAX) {
-			return (fail(d, LLMCOST_EPROTO,
-			    "unknown key %" PRIu64, key));
+			return (fail(
+			    d, LLMCOST_EPROTO, "unknown key %" PRIu64, key));
 		}
 		if ((seen & (UINT64_C(1) << key)) != 0) {
 			return (fail(d, LLMCOST_EPROTO,
@@ -562,15 +564,16 @@ dec_record(dec *d, const msgpack_object *o, llmcost_proto_record *r,
 		seen |= UINT64_C(1) << key;
 		switch (key) {
 		case LLMCOST_RK_RUN_ID:
-			if ((rv = get_id(d, val, "run_id", r->run_id)) == 0 &&
-			    memcmp(r->run_id, zero, sizeof(zero)) == 0) {
-				rv = fail(d, LLMCOST_EPROTO, "run_id: all zero");
+			if ((rv = get_id(d, val, "run_id", r->run_id)) == 0
+			    && memcmp(r->run_id, zero, sizeof(zero)) == 0) {
+				rv = fail(
+				    d, LLMCOST_EPROTO, "run_id: all zero");
 			}
 			break;
 		case LLMCOST_RK_START_NS:
-			if ((rv = get_uint(d, val, "start_ns", &r->start_ns)) ==
-			        0 &&
-			    r->start_ns == 0) {
+			if ((rv = get_uint(d, val, "start_ns", &r->start_ns))
+			        == 0
+			    && r->start_ns == 0) {
 				rv = fail(d, LLMCOST_EPROTO, "start_ns: zero");
 			}
 			break;
@@ -582,25 +585,28 @@ dec_record(dec *d, const msgpack_object *o, llmcost_proto_record *r,
 			    LLMCOST_MAX_PROVIDER, &r->provider);
 			break;
 		case LLMCOST_RK_MODEL:
-			rv = get_str(d, val, "model", 1, LLMCOST_MAX_MODEL,
-			    &r->model);
+			rv = get_str(
+			    d, val, "model", 1, LLMCOST_MAX_MODEL, &r->model);
 			break;
 		case LLMCOST_RK_USAGE:
 			rv = dec_usage(d, val, r->usage);
 			break;
 		case LLMCOST_RK_STATUS:
-			if ((rv = get_range(d, val, "status",
-			         LLMCOST_STATUS_ABORTED, &v)) == 0) {
+			if ((rv = get_range(
+			         d, val, "status", LLMCOST_STATUS_ABORTED, &v))
+			    == 0) {
 				r->status = (uint32_t) v;
 			}
 			break;
 		case LLMCOST_RK_META:
-			if ((rv = dec_meta(d, val, kv, kv_room, &r->n_meta)) == 0) {
+			if ((rv = dec_meta(d, val, kv, kv_room, &r->n_meta))
+			    == 0) {
 				r->meta = r->n_meta > 0 ? kv : NULL;
 			}
 			break;
 		case LLMCOST_RK_TAGS:
-			if ((rv = dec_tags(d, val, tags, tag_room, &r->n_tags)) == 0) {
+			if ((rv = dec_tags(d, val, tags, tag_room, &r->n_tags))
+			    == 0) {
 				r->tags = r->n_tags > 0 ? tags : NULL;
 			}
 			break;
@@ -644,14 +650,14 @@ count_record(const msgpack_object *o, size_t *n_meta, size_t *n_tags)
 		if (k->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
 			continue;
 		}
-		if (k->via.u64 == LLMCOST_RK_META && !seen_meta &&
-		    v->type == MSGPACK_OBJECT_MAP) {
+		if (k->via.u64 == LLMCOST_RK_META && !seen_meta
+		    && v->type == MSGPACK_OBJECT_MAP) {
 			seen_meta = 1;
 			*n_meta += v->via.map.size < LLMCOST_MAX_META
 			    ? v->via.map.size
 			    : LLMCOST_MAX_META;
-		} else if (k->via.u64 == LLMCOST_RK_TAGS && !seen_tags &&
-		    v->type == MSGPACK_OBJECT_ARRAY) {
+		} else if (k->via.u64 == LLMCOST_RK_TAGS && !seen_tags
+		    && v->type == MSGPACK_OBJECT_ARRAY) {
 			seen_tags = 1;
 			*n_tags += v->via.array.size < LLMCOST_MAX_TAGS
 			    ? v->via.array.size
@@ -665,25 +671,24 @@ dec_batch(dec *d, const msgpack_object_array *a, llmcost_proto_batch *b,
     void **privp)
 {
 	const msgpack_object_array *recs;
-	llmcost_proto_record       *r;
-	llmcost_proto_kv           *kv;
-	llmcost_proto_str          *tags;
-	size_t                      n_meta = 0;
-	size_t                      n_tags = 0;
-	size_t                      used_meta = 0;
-	size_t                      used_tags = 0;
-	size_t                      sz;
-	int                         rv;
+	llmcost_proto_record *r;
+	llmcost_proto_kv *kv;
+	llmcost_proto_str *tags;
+	size_t n_meta = 0;
+	size_t n_tags = 0;
+	size_t used_meta = 0;
+	size_t used_tags = 0;
+	size_t sz;
+	int rv;
 
 	if (a->size < 6) {
 		return (fail(d, LLMCOST_EPROTO,
 		    "batch: %" PRIu32 " elements, want at least 6", a->size));
 	}
-	if ((rv = get_id(d, &a->ptr[2], "batch: client_id", b->client_id)) !=
-	        0 ||
-	    (rv = get_uint(d, &a->ptr[3], "batch: seq", &b->seq)) != 0 ||
-	    (rv = get_uint(d, &a->ptr[4], "batch: dropped", &b->dropped)) !=
-	        0) {
+	if ((rv = get_id(d, &a->ptr[2], "batch: client_id", b->client_id)) != 0
+	    || (rv = get_uint(d, &a->ptr[3], "batch: seq", &b->seq)) != 0
+	    || (rv = get_uint(d, &a->ptr[4], "batch: dropped", &b->dropped))
+	        != 0) {
 		return (rv);
 	}
 	if (a->ptr[5].type != MSGPACK_OBJECT_ARRAY) {
@@ -704,14 +709,15 @@ dec_batch(dec *d, const msgpack_object_array *a, llmcost_proto_batch *b,
 		count_record(&recs->ptr[i], &n_meta, &n_tags);
 	}
 	// At most 4096 records of 32 + 32 entries: no overflow possible.
-	sz = recs->size * sizeof(*r) + n_meta * sizeof(*kv) +
-	    n_tags * sizeof(*tags);
+	sz = recs->size * sizeof(*r) + n_meta * sizeof(*kv)
+	    + n_tags * sizeof(*tags);
 	if ((r = calloc(1, sz)) == NULL) {
-		return (fail(d, LLMCOST_ENOMEM, "out of memory (%zu bytes)", sz));
+		return (
+		    fail(d, LLMCOST_ENOMEM, "out of memory (%zu bytes)", sz));
 	}
 	*privp = r;
-	kv     = (llmcost_proto_kv *) (void *) (r + recs->size);
-	tags   = (llmcost_proto_str *) (void *) (kv + n_meta);
+	kv = (llmcost_proto_kv *) (void *) (r + recs->size);
+	tags = (llmcost_proto_str *) (void *) (kv + n_meta);
 
 	for (uint32_t i = 0; i < recs->size; i++) {
 		(void) snprintf(
@@ -724,8 +730,8 @@ dec_batch(dec *d, const msgpack_object_array *a, llmcost_proto_batch *b,
 		used_meta += r[i].n_meta;
 		used_tags += r[i].n_tags;
 	}
-	d->pfx[0]    = '\0';
-	b->records   = r;
+	d->pfx[0] = '\0';
+	b->records = r;
 	b->n_records = recs->size;
 	return (0);
 }
@@ -734,29 +740,29 @@ static int
 dec_ack(dec *d, const msgpack_object_array *a, llmcost_proto_ack *ack)
 {
 	uint64_t v = 0;
-	int      rv;
+	int rv;
 
 	if (a->size < 8) {
 		return (fail(d, LLMCOST_EPROTO,
 		    "ack: %" PRIu32 " elements, want at least 8", a->size));
 	}
-	if ((rv = get_id(d, &a->ptr[2], "ack: client_id", ack->client_id)) !=
-	        0 ||
-	    (rv = get_uint(d, &a->ptr[3], "ack: seq", &ack->seq)) != 0) {
+	if ((rv = get_id(d, &a->ptr[2], "ack: client_id", ack->client_id)) != 0
+	    || (rv = get_uint(d, &a->ptr[3], "ack: seq", &ack->seq)) != 0) {
 		return (rv);
 	}
-	if ((rv = get_range(d, &a->ptr[4], "ack: status", LLMCOST_ACK_RETRY,
-	         &v)) != 0) {
+	if ((rv = get_range(
+	         d, &a->ptr[4], "ack: status", LLMCOST_ACK_RETRY, &v))
+	    != 0) {
 		return (rv);
 	}
 	ack->status = (uint32_t) v;
-	if ((rv = get_range(d, &a->ptr[5], "ack: stored", UINT32_MAX, &v)) !=
-	    0) {
+	if ((rv = get_range(d, &a->ptr[5], "ack: stored", UINT32_MAX, &v))
+	    != 0) {
 		return (rv);
 	}
 	ack->stored = (uint32_t) v;
-	if ((rv = get_range(d, &a->ptr[6], "ack: duplicates", UINT32_MAX,
-	         &v)) != 0) {
+	if ((rv = get_range(d, &a->ptr[6], "ack: duplicates", UINT32_MAX, &v))
+	    != 0) {
 		return (rv);
 	}
 	ack->duplicates = (uint32_t) v;
@@ -768,9 +774,9 @@ static int
 dec_stats(dec *d, const msgpack_object_array *a, llmcost_proto_stats *s)
 {
 	const msgpack_object_map *m;
-	char                      what[32];
-	char                      q[LLMCOST_PROTO_MAX_STAT_NAME * 4 + 3];
-	int                       rv;
+	char what[32];
+	char q[LLMCOST_PROTO_MAX_STAT_NAME * 4 + 3];
+	int rv;
 
 	if (a->size < 3) {
 		return (fail(d, LLMCOST_EPROTO,
@@ -802,7 +808,8 @@ dec_stats(dec *d, const msgpack_object_array *a, llmcost_proto_stats *s)
 		}
 		if (m->ptr[i].val.type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
 			return (fail(d, LLMCOST_EPROTO,
-			    "stats: value of %s: want unsigned integer, got %s",
+			    "stats: value of %s: want unsigned integer, got "
+			    "%s",
 			    q, type_name(&m->ptr[i].val)));
 		}
 		s->values[i] = m->ptr[i].val.via.u64;
@@ -815,8 +822,8 @@ static int
 dec_msg(dec *d, const msgpack_object *o, llmcost_proto_msg *m)
 {
 	const msgpack_object_array *a;
-	uint64_t                    v = 0;
-	int                         rv;
+	uint64_t v = 0;
+	int rv;
 
 	if (o->type != MSGPACK_OBJECT_ARRAY) {
 		return (fail(d, LLMCOST_EPROTO, "message: want array, got %s",
@@ -831,8 +838,8 @@ dec_msg(dec *d, const msgpack_object *o, llmcost_proto_msg *m)
 		return (rv);
 	}
 	if (v != LLMCOST_PROTO_VERSION) {
-		return (fail(d, LLMCOST_EPROTO,
-		    "unsupported version %" PRIu64, v));
+		return (fail(
+		    d, LLMCOST_EPROTO, "unsupported version %" PRIu64, v));
 	}
 	if (a->size < 2) {
 		return (fail(d, LLMCOST_EPROTO, "message: missing type"));
@@ -854,8 +861,8 @@ dec_msg(dec *d, const msgpack_object *o, llmcost_proto_msg *m)
 		rv = dec_stats(d, a, &m->u.stats);
 		break;
 	default:
-		return (fail(d, LLMCOST_EPROTO,
-		    "unknown message type %" PRIu64, v));
+		return (fail(
+		    d, LLMCOST_EPROTO, "unknown message type %" PRIu64, v));
 	}
 	if (rv == 0) {
 		m->type = (uint32_t) v;
@@ -867,15 +874,15 @@ int
 llmcost_proto_decode(const void *buf, size_t len, llmcost_proto_msg *out,
     char *reason, size_t reasonsz)
 {
-	dec              d;
+	dec d;
 	msgpack_unpacked up;
-	size_t           end = 0;
-	size_t           off = 0;
-	int              rv;
+	size_t end = 0;
+	size_t off = 0;
+	int rv;
 
-	d.reason   = reason;
+	d.reason = reason;
 	d.reasonsz = reasonsz;
-	d.pfx[0]   = '\0';
+	d.pfx[0] = '\0';
 	if (reason != NULL && reasonsz > 0) {
 		reason[0] = '\0';
 	}
@@ -898,8 +905,8 @@ llmcost_proto_decode(const void *buf, size_t len, llmcost_proto_msg *out,
 		return (rv);
 	}
 	if (end != len) {
-		return (fail(&d, LLMCOST_EPROTO, "%zu trailing bytes",
-		    len - end));
+		return (
+		    fail(&d, LLMCOST_EPROTO, "%zu trailing bytes", len - end));
 	}
 
 	msgpack_unpacked_init(&up);
@@ -907,7 +914,7 @@ llmcost_proto_decode(const void *buf, size_t len, llmcost_proto_msg *out,
 	case MSGPACK_UNPACK_SUCCESS:
 		rv = off == len ? 0
 		                : fail(&d, LLMCOST_EPROTO,
-		                      "%zu trailing bytes", len - off);
+		                    "%zu trailing bytes", len - off);
 		break;
 	case MSGPACK_UNPACK_NOMEM_ERROR:
 		rv = fail(&d, LLMCOST_ENOMEM, "out of memory");

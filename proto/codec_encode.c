@@ -43,11 +43,11 @@ enc_cb(void *data, const char *buf, size_t len)
 }
 
 void
-llmcost_proto_enc_init(llmcost_proto_enc *e, llmcost_proto_write_fn fn,
-    void *arg, size_t limit)
+llmcost_proto_enc_init(
+    llmcost_proto_enc *e, llmcost_proto_write_fn fn, void *arg, size_t limit)
 {
 	memset(e, 0, sizeof(*e));
-	e->fn  = fn;
+	e->fn = fn;
 	e->arg = arg;
 	// A message over LLMCOST_PROTO_MAX_MSG would only be refused by the
 	// decoder, so a larger limit is clamped.
@@ -92,8 +92,8 @@ check_str(const llmcost_proto_str *s, uint32_t min, uint32_t max)
 static int
 str_eq(const llmcost_proto_str *a, const llmcost_proto_str *b)
 {
-	return (a->len == b->len &&
-	    (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0));
+	return (a->len == b->len
+	    && (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0));
 }
 
 static void
@@ -149,28 +149,28 @@ static int
 check_record(const llmcost_proto_record *r)
 {
 	static const uint8_t zero[16] = { 0 };
-	int                  rv;
+	int rv;
 
-	if (memcmp(r->run_id, zero, sizeof(zero)) == 0 || r->start_ns == 0 ||
-	    r->status > LLMCOST_STATUS_ABORTED) {
+	if (memcmp(r->run_id, zero, sizeof(zero)) == 0 || r->start_ns == 0
+	    || r->status > LLMCOST_STATUS_ABORTED) {
 		return (LLMCOST_EINVAL);
 	}
-	if ((rv = check_str(&r->provider, 1, LLMCOST_MAX_PROVIDER)) != 0 ||
-	    (rv = check_str(&r->model, 1, LLMCOST_MAX_MODEL)) != 0) {
+	if ((rv = check_str(&r->provider, 1, LLMCOST_MAX_PROVIDER)) != 0
+	    || (rv = check_str(&r->model, 1, LLMCOST_MAX_MODEL)) != 0) {
 		return (rv);
 	}
 	if (r->n_meta > LLMCOST_MAX_META || r->n_tags > LLMCOST_MAX_TAGS) {
 		return (LLMCOST_ETOOBIG);
 	}
-	if ((r->n_meta > 0 && r->meta == NULL) ||
-	    (r->n_tags > 0 && r->tags == NULL)) {
+	if ((r->n_meta > 0 && r->meta == NULL)
+	    || (r->n_tags > 0 && r->tags == NULL)) {
 		return (LLMCOST_EINVAL);
 	}
 	for (uint32_t i = 0; i < r->n_meta; i++) {
 		const llmcost_proto_kv *kv = &r->meta[i];
 
-		if ((rv = check_str(&kv->key, 1, LLMCOST_MAX_KEY)) != 0 ||
-		    (rv = check_str(&kv->val, 0, LLMCOST_MAX_VALUE)) != 0) {
+		if ((rv = check_str(&kv->key, 1, LLMCOST_MAX_KEY)) != 0
+		    || (rv = check_str(&kv->val, 0, LLMCOST_MAX_VALUE)) != 0) {
 			return (rv);
 		}
 		for (uint32_t j = 0; j < i; j++) {
@@ -191,7 +191,7 @@ int
 llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
 {
 	size_t n = 6;
-	int    rv;
+	int rv;
 
 	if (e == NULL) {
 		return (LLMCOST_EINVAL);
@@ -289,7 +289,7 @@ reason_clean(const char *src, size_t len, char *dst)
 int
 llmcost_proto_enc_ack(llmcost_proto_enc *e, const llmcost_proto_ack *a)
 {
-	char              buf[LLMCOST_PROTO_MAX_REASON];
+	char buf[LLMCOST_PROTO_MAX_REASON];
 	llmcost_proto_str reason;
 
 	if (e == NULL) {
@@ -298,12 +298,13 @@ llmcost_proto_enc_ack(llmcost_proto_enc *e, const llmcost_proto_ack *a)
 	if (e->err != 0) {
 		return (e->err);
 	}
-	if (a == NULL || a->status > LLMCOST_ACK_RETRY ||
-	    (a->reason.len > 0 && a->reason.ptr == NULL)) {
+	if (a == NULL || a->status > LLMCOST_ACK_RETRY
+	    || (a->reason.len > 0 && a->reason.ptr == NULL)) {
 		return (enc_fail(e, LLMCOST_EINVAL));
 	}
 	reason.ptr = buf;
-	reason.len = (uint32_t) reason_clean(a->reason.ptr, a->reason.len, buf);
+	reason.len
+	    = (uint32_t) reason_clean(a->reason.ptr, a->reason.len, buf);
 
 	pack_envelope(e, 8, LLMCOST_MSG_ACK);
 	pack_id(e, a->client_id);
@@ -368,9 +369,9 @@ llmcost_proto_enc_stats(llmcost_proto_enc *e, const llmcost_proto_stats *s)
 int
 llmcost_proto_buf_write(void *arg, const char *data, size_t len)
 {
-	llmcost_proto_buf *b   = arg;
-	size_t             max = b->max != 0 ? b->max : LLMCOST_PROTO_MAX_MSG;
-	size_t             need;
+	llmcost_proto_buf *b = arg;
+	size_t max = b->max != 0 ? b->max : LLMCOST_PROTO_MAX_MSG;
+	size_t need;
 
 	if (b->len > max || len > max - b->len) {
 		return (-1);
@@ -378,8 +379,11 @@ llmcost_proto_buf_write(void *arg, const char *data, size_t len)
 	need = b->len + len;
 	if (need > b->cap) {
 		size_t ncap = b->cap != 0 ? b->cap : 256;
-		char  *nd;
+		char *nd;
 
+		if (ncap > max) {
+			ncap = max;
+		}
 		while (ncap < need) {
 			ncap = ncap > max / 2 ? max : ncap * 2;
 		}
@@ -387,7 +391,7 @@ llmcost_proto_buf_write(void *arg, const char *data, size_t len)
 			return (-1);
 		}
 		b->data = nd;
-		b->cap  = ncap;
+		b->cap = ncap;
 	}
 	if (len > 0) {
 		memcpy(b->data + b->len, data, len);
@@ -404,6 +408,6 @@ llmcost_proto_buf_free(llmcost_proto_buf *b)
 	}
 	free(b->data);
 	b->data = NULL;
-	b->len  = 0;
-	b->cap  = 0;
+	b->len = 0;
+	b->cap = 0;
 }

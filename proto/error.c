@@ -8,7 +8,7 @@
 
 #include "llmcost.h"
 
-#define LLMCOST__STR(x) #x
+#define LLMCOST__STR(x)  #x
 #define LLMCOST__XSTR(x) LLMCOST__STR(x)
 
 const char *
@@ -17,8 +17,8 @@ llmcost_strerror(int err)
 	switch (err) {
 	case LLMCOST_OK:
 		return ("success");
-#define LLMCOST__ERR_TEXT(name, num, text) \
-	case num:                          \
+#define LLMCOST__ERR_TEXT(name, num, text)                                    \
+	case num:                                                             \
 		return (text);
 		LLMCOST_ERR_MAP(LLMCOST__ERR_TEXT)
 #undef LLMCOST__ERR_TEXT
@@ -34,8 +34,8 @@ llmcost_err_name(int err)
 	switch (err) {
 	case LLMCOST_OK:
 		return ("LLMCOST_OK");
-#define LLMCOST__ERR_NAME(name, num, text) \
-	case num:                          \
+#define LLMCOST__ERR_NAME(name, num, text)                                    \
+	case num:                                                             \
 		return ("LLMCOST_" #name);
 		LLMCOST_ERR_MAP(LLMCOST__ERR_NAME)
 #undef LLMCOST__ERR_NAME

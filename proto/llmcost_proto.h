@@ -117,8 +117,9 @@ typedef struct llmcost_proto_msg {
 // Decode one complete message of len bytes.  On success fills *out and
 // returns 0; the caller must call llmcost_proto_msg_free(out).  On failure
 // returns LLMCOST_EPROTO (malformed), LLMCOST_ETOOBIG (over a limit) or
-// LLMCOST_ENOMEM, writes a NUL-terminated reason into reason[reasonsz]
-// when reason != NULL, and leaves nothing to free.
+// LLMCOST_ENOMEM (LLMCOST_EINVAL for a NULL out, or a NULL buf with
+// len > 0), writes a NUL-terminated reason into reason[reasonsz]
+// when reason != NULL, and leaves *out zeroed with nothing to free.
 int llmcost_proto_decode(const void *buf, size_t len, llmcost_proto_msg *out,
     char *reason, size_t reasonsz);
 
@@ -126,6 +127,8 @@ int llmcost_proto_decode(const void *buf, size_t len, llmcost_proto_msg *out,
 void llmcost_proto_msg_free(llmcost_proto_msg *m);
 
 // Encoding.  The write callback returns 0 on success, -1 on failure.
+// The packer inside llmcost_proto_enc points back at the struct: do not
+// copy or move an encoder after llmcost_proto_enc_init().
 typedef int (*llmcost_proto_write_fn)(void *arg, const char *buf, size_t len);
 
 typedef struct llmcost_proto_enc {
@@ -137,13 +140,22 @@ typedef struct llmcost_proto_enc {
 	int err;        // sticky: first error
 } llmcost_proto_enc;
 
-// limit 0 means LLMCOST_PROTO_MAX_MSG.
+// limit 0 means LLMCOST_PROTO_MAX_MSG, and so does a larger limit (the
+// decoder would refuse a bigger message).  A NULL fn makes every call
+// fail with LLMCOST_EINVAL.
 void llmcost_proto_enc_init(llmcost_proto_enc *e, llmcost_proto_write_fn fn,
     void *arg, size_t limit);
 
 // A batch is written as a header announcing n_records, then exactly that
 // many records.  Each returns 0 or the sticky error (LLMCOST_ETOOBIG when
-// the limit is passed, LLMCOST_ENOMEM when the callback fails).
+// the limit is passed, LLMCOST_ENOMEM when the callback fails).  Values
+// are first checked against the rules the decoder enforces; a value it
+// would refuse writes nothing and sets the sticky error: LLMCOST_EINVAL
+// (NULL, empty or all-zero where not allowed, status out of range,
+// duplicate meta key or stat name), LLMCOST_ETOOBIG (over a cap) or
+// LLMCOST_EUTF8.  An over-long or invalid ACK reason is not an error: it
+// is cut at a UTF-8 boundary and invalid bytes become '?'.  After an
+// error the bytes written so far are not a valid message.
 int llmcost_proto_enc_batch_header(llmcost_proto_enc *e,
     const uint8_t client_id[16], uint64_t seq, uint64_t dropped,
     uint32_t n_records);
@@ -177,7 +189,10 @@ int llmcost_proto_uuid_parse(const char *s, uint8_t id[16]);
 // The default data directory and collector URL, shared by the shim, the
 // collector and the CLI: $XDG_STATE_HOME/llmcost, else
 // $HOME/.local/state/llmcost.  Returns 0, LLMCOST_ENOTFOUND (neither
-// variable set) or LLMCOST_ETOOBIG (does not fit in outsz).
+// variable set) or LLMCOST_ETOOBIG (does not fit in outsz).  Only
+// absolute paths count (an empty or relative variable is ignored), and on
+// failure out is the empty string.  They read the environment: call them
+// at startup, not while another thread may call setenv().
 int llmcost_proto_default_dir(char *out, size_t outsz);
 int llmcost_proto_default_url(char *out, size_t outsz);
 

@@ -26,7 +26,7 @@ int
 llmcost_proto_utf8_valid(const char *s, size_t len)
 {
 	const uint8_t *p = (const uint8_t *) s;
-	size_t         i = 0;
+	size_t i = 0;
 
 	if (len == 0) {
 		return (1);
@@ -38,7 +38,7 @@ llmcost_proto_utf8_valid(const char *s, size_t len)
 		uint8_t c = p[i];
 		uint8_t lo; // allowed range of the first continuation byte
 		uint8_t hi;
-		size_t  n; // continuation bytes that follow the lead byte
+		size_t n; // continuation bytes that follow the lead byte
 
 		if (c < 0x80) {
 			i++;
@@ -49,20 +49,21 @@ llmcost_proto_utf8_valid(const char *s, size_t len)
 		if (c >= 0xc2 && c <= 0xdf) {
 			n = 1;
 		} else if (c == 0xe0) {
-			n  = 2;
+			n = 2;
 			lo = 0xa0; // below is an overlong 3-byte form
-		} else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef) {
+		} else if ((c >= 0xe1 && c <= 0xec) || c == 0xee
+		    || c == 0xef) {
 			n = 2;
 		} else if (c == 0xed) {
-			n  = 2;
+			n = 2;
 			hi = 0x9f; // above is a UTF-16 surrogate
 		} else if (c == 0xf0) {
-			n  = 3;
+			n = 3;
 			lo = 0x90; // below is an overlong 4-byte form
 		} else if (c >= 0xf1 && c <= 0xf3) {
 			n = 3;
 		} else if (c == 0xf4) {
-			n  = 3;
+			n = 3;
 			hi = 0x8f; // above is beyond U+10FFFF
 		} else {
 			// 0x80..0xc1 (stray continuation, overlong 2-byte
@@ -89,7 +90,7 @@ void
 llmcost_proto_uuid_str(const uint8_t id[16], char out[37])
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t            o     = 0;
+	size_t o = 0;
 
 	for (size_t i = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10) {
@@ -120,7 +121,7 @@ int
 llmcost_proto_uuid_parse(const char *s, uint8_t id[16])
 {
 	uint8_t tmp[16];
-	size_t  o = 0;
+	size_t o = 0;
 
 	if (s == NULL || id == NULL) {
 		return (LLMCOST_EINVAL);
@@ -165,7 +166,7 @@ static int
 join_path(char *out, size_t outsz, const char *base, const char *suffix)
 {
 	size_t blen = strlen(base);
-	int    n;
+	int n;
 
 	while (blen > 0 && base[blen - 1] == '/') {
 		blen--;
@@ -191,7 +192,7 @@ llmcost_proto_default_dir(char *out, size_t outsz)
 		return (LLMCOST_EINVAL);
 	}
 	out[0] = '\0';
-	v      = getenv("XDG_STATE_HOME");
+	v = getenv("XDG_STATE_HOME");
 	if (v != NULL && v[0] == '/') {
 		return (join_path(out, outsz, v, "/llmcost"));
 	}
@@ -206,10 +207,10 @@ int
 llmcost_proto_default_url(char *out, size_t outsz)
 {
 	static const char scheme[] = "ipc://";
-	const size_t      slen     = sizeof(scheme) - 1;
-	size_t            dlen;
-	int               rv;
-	int               n;
+	const size_t slen = sizeof(scheme) - 1;
+	size_t dlen;
+	int rv;
+	int n;
 
 	if (out == NULL || outsz == 0) {
 		return (LLMCOST_EINVAL);
@@ -225,7 +226,7 @@ llmcost_proto_default_url(char *out, size_t outsz)
 	}
 	memcpy(out, scheme, slen);
 	dlen = strlen(out);
-	n    = snprintf(out + dlen, outsz - dlen, "/%s", LLMCOST_SOCKET_NAME);
+	n = snprintf(out + dlen, outsz - dlen, "/%s", LLMCOST_SOCKET_NAME);
 	if (n < 0 || (size_t) n >= outsz - dlen) {
 		out[0] = '\0';
 		return (LLMCOST_ETOOBIG);

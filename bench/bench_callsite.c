@@ -1,0 +1,729 @@
+// DESIGN: the call-site cost of one fully tagged call: call_begin
+// ("openai", "gpt-4o-mini"), set_meta feature/env/user_tier, add_tag,
+// set_usage, call_end.  Each call is timed on its own with two
+// clock_gettime(CLOCK_MONOTONIC) reads, and the median cost of an empty
+// pair of reads (measured here, printed) is subtracted.  The client is
+// live: a real llmcostd runs as a child on a temporary directory, so the
+// sender thread drains the queue, talks nng and the daemon commits to
+// LMDB while we measure, competing for the same two CPUs as a real host
+// would.  Before a row, every pool slot is touched once (begin, setters,
+// abandon: nothing is sent) so first-touch page faults, a one-time cost,
+// are not counted, and a few thousand real calls are flushed.  Before
+// every chunk of 1024 calls the producer checks the queue depth and
+// sleeps (untimed) while the pool could run out, so the queue never fills;
+// any EFULL is counted and reported.  Two pool sizes are measured: the
+// default queue_max (8192 slots, about 13 MB, which fits in this CPU's
+// L3) and a large one (default 1<<18, about 400 MB, which does not).
+// Baselines run in the same process: the same record (same fields, same
+// checks, same string bytes) pushed through the naive design, a mutex and
+// condition-variable queue with a consumer thread signalled per call, and
+// a getppid() system call.  The llmcost and naive measurements are
+// repeated with two producer threads at once, and with one call every
+// 20 us (n/5 calls), where the naive consumer parks between calls as it
+// would between real LLM calls.
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench_util.h"
+#include "llmcost.h"
+#include "llmcost_proto.h"
+
+#ifndef LLMCOSTD_PATH
+#define LLMCOSTD_PATH "llmcostd"
+#endif
+
+#define CHUNK             1024   // calls between two queue-depth checks
+#define DEFAULT_QUEUE_MAX 8192u  // llmcost_options.queue_max default
+#define PACED_GAP_NS      20000u // the spacing of the paced rows
+
+static const llmcost_usage usage = { .tokens = {
+	                                 [LLMCOST_IN_UNCACHED] = 1200,
+	                                 [LLMCOST_IN_CACHE_READ] = 300,
+	                                 [LLMCOST_OUT_TEXT] = 250,
+	                             } };
+
+// ---- the naive design: a mutex + condvar queue, one consumer ----
+
+typedef struct nspan {
+	uint16_t off;
+	uint16_t len;
+} nspan;
+
+// The same fields as the shim's pool slot.  The fixed part comes first
+// so that a push copies only what was written.
+typedef struct naive_rec {
+	uint8_t run_id[16];
+	uint64_t start_ns;
+	uint64_t start_mono;
+	uint64_t duration_ns;
+	uint64_t usage[LLMCOST_BUCKET_COUNT];
+	uint32_t status;
+	nspan provider;
+	nspan model;
+	uint16_t n_meta;
+	uint16_t n_tags;
+	uint16_t arena_used;
+	nspan meta_key[LLMCOST_MAX_META];
+	nspan meta_val[LLMCOST_MAX_META];
+	nspan tags[LLMCOST_MAX_TAGS];
+	char arena[LLMCOST_MAX_CALL_BYTES];
+} naive_rec;
+
+#define NAIVE_CAP 16384u // records; a full queue drops and counts
+
+typedef struct naive_queue {
+	pthread_mutex_t mtx;
+	pthread_cond_t cv;
+	naive_rec *slots;
+	uint64_t head, tail;
+	uint64_t dropped;
+	uint64_t consumed;
+	uint64_t sink;
+	int stop;
+	pthread_t thread;
+} naive_queue;
+
+static _Thread_local uint64_t naive_rng;
+
+static uint64_t
+splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return (z ^ (z >> 31));
+}
+
+static uint64_t
+clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return ((uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec);
+}
+
+static int
+naive_put(naive_rec *r, const char *s, size_t max, int allow_empty, nspan *out)
+{
+	if (s == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	size_t len = strnlen(s, max + 1);
+	if (len > max) {
+		return (LLMCOST_ETOOBIG);
+	}
+	if ((len == 0 && !allow_empty) || !llmcost_proto_utf8_valid(s, len)) {
+		return (LLMCOST_EINVAL);
+	}
+	if (len > sizeof(r->arena) - r->arena_used) {
+		return (LLMCOST_ETOOBIG);
+	}
+	memcpy(r->arena + r->arena_used, s, len);
+	out->off = r->arena_used;
+	out->len = (uint16_t) len;
+	r->arena_used += (uint16_t) len;
+	return (0);
+}
+
+static int
+naive_eq(const naive_rec *r, nspan sp, const char *s)
+{
+	size_t len = strlen(s);
+	return (sp.len == len && memcmp(r->arena + sp.off, s, len) == 0);
+}
+
+static void
+naive_begin(naive_rec *r, const char *provider, const char *model)
+{
+	r->start_ns = clock_ns(CLOCK_REALTIME);
+	r->start_mono = clock_ns(CLOCK_MONOTONIC);
+	r->duration_ns = 0;
+	r->status = LLMCOST_STATUS_OK;
+	memset(r->usage, 0, sizeof(r->usage));
+	r->n_meta = r->n_tags = r->arena_used = 0;
+	if (naive_rng == 0) {
+		naive_rng = r->start_ns | 1;
+	}
+	uint64_t rnd = splitmix64(&naive_rng);
+	uint64_t ms = r->start_ns / 1000000u;
+	for (int i = 0; i < 6; i++) {
+		r->run_id[i] = (uint8_t) (ms >> (40 - 8 * i));
+	}
+	r->run_id[6] = 0x70;
+	r->run_id[7] = 0;
+	for (int i = 8; i < 16; i++) {
+		r->run_id[i] = (uint8_t) (rnd >> (8 * (15 - i)));
+	}
+	(void) naive_put(r, provider, LLMCOST_MAX_PROVIDER, 0, &r->provider);
+	(void) naive_put(r, model, LLMCOST_MAX_MODEL, 0, &r->model);
+}
+
+static int
+naive_set_meta(naive_rec *r, const char *key, const char *val)
+{
+	uint16_t i;
+	for (i = 0; i < r->n_meta; i++) {
+		if (naive_eq(r, r->meta_key[i], key)) {
+			break;
+		}
+	}
+	if (i < r->n_meta || r->n_meta == LLMCOST_MAX_META) {
+		return (LLMCOST_EINVAL); // not exercised here
+	}
+	int rv;
+	if ((rv = naive_put(r, key, LLMCOST_MAX_KEY, 0, &r->meta_key[i])) != 0
+	    || (rv = naive_put(r, val, LLMCOST_MAX_VALUE, 1, &r->meta_val[i]))
+	        != 0) {
+		return (rv);
+	}
+	r->n_meta++;
+	return (0);
+}
+
+static int
+naive_add_tag(naive_rec *r, const char *tag)
+{
+	for (uint16_t i = 0; i < r->n_tags; i++) {
+		if (naive_eq(r, r->tags[i], tag)) {
+			return (0);
+		}
+	}
+	if (r->n_tags == LLMCOST_MAX_TAGS) {
+		return (LLMCOST_ETOOBIG);
+	}
+	int rv = naive_put(r, tag, LLMCOST_MAX_TAG, 0, &r->tags[r->n_tags]);
+	if (rv == 0) {
+		r->n_tags++;
+	}
+	return (rv);
+}
+
+// Copies what was written (fixed fields, used spans, used arena bytes)
+// into the queue under the mutex and signals the consumer.
+static int
+naive_end(naive_queue *q, naive_rec *r)
+{
+	r->duration_ns = clock_ns(CLOCK_MONOTONIC) - r->start_mono;
+	pthread_mutex_lock(&q->mtx);
+	if (q->head - q->tail == NAIVE_CAP) {
+		q->dropped++;
+		pthread_mutex_unlock(&q->mtx);
+		return (LLMCOST_EFULL);
+	}
+	naive_rec *d = &q->slots[q->head & (NAIVE_CAP - 1)];
+	memcpy(d, r, offsetof(naive_rec, meta_key));
+	memcpy(d->meta_key, r->meta_key, r->n_meta * sizeof(nspan));
+	memcpy(d->meta_val, r->meta_val, r->n_meta * sizeof(nspan));
+	memcpy(d->tags, r->tags, r->n_tags * sizeof(nspan));
+	memcpy(d->arena, r->arena, r->arena_used);
+	q->head++;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mtx);
+	return (0);
+}
+
+static void *
+naive_consumer(void *arg)
+{
+	naive_queue *q = arg;
+
+	pthread_mutex_lock(&q->mtx);
+	for (;;) {
+		while (q->head == q->tail && !q->stop) {
+			pthread_cond_wait(&q->cv, &q->mtx);
+		}
+		if (q->head == q->tail) {
+			break;
+		}
+		naive_rec *r = &q->slots[q->tail & (NAIVE_CAP - 1)];
+		q->sink += r->usage[0] + r->arena_used
+		    + (uint8_t) r->arena[r->arena_used - 1];
+		q->tail++;
+		q->consumed++;
+		// Let producers in between records, as a consumer doing real
+		// work on each record would.
+		pthread_mutex_unlock(&q->mtx);
+		pthread_mutex_lock(&q->mtx);
+	}
+	pthread_mutex_unlock(&q->mtx);
+	return (NULL);
+}
+
+static int
+naive_start(naive_queue *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->slots = calloc(NAIVE_CAP, sizeof(*q->slots));
+	if (q->slots == NULL) {
+		return (-1);
+	}
+	// Touch every slot once, as the shim's pool is warmed.
+	memset(q->slots, 0, NAIVE_CAP * sizeof(*q->slots));
+	pthread_mutex_init(&q->mtx, NULL);
+	pthread_cond_init(&q->cv, NULL);
+	if (pthread_create(&q->thread, NULL, naive_consumer, q) != 0) {
+		free(q->slots);
+		return (-1);
+	}
+	return (0);
+}
+
+static void
+naive_stop(naive_queue *q)
+{
+	pthread_mutex_lock(&q->mtx);
+	q->stop = 1;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mtx);
+	pthread_join(q->thread, NULL);
+	pthread_cond_destroy(&q->cv);
+	pthread_mutex_destroy(&q->mtx);
+	free(q->slots);
+}
+
+// ---- the operations being timed ----
+
+typedef enum { OP_OURS, OP_NAIVE, OP_GETPPID } op_kind;
+
+static int
+ours_call(llmcost_client *c)
+{
+	llmcost_call *call;
+	int rv = llmcost_call_begin(c, "openai", "gpt-4o-mini", &call);
+	if (rv != 0) {
+		return (rv);
+	}
+	rv |= llmcost_call_set_meta(call, "feature", "rag-search");
+	rv |= llmcost_call_set_meta(call, "env", "production");
+	rv |= llmcost_call_set_meta(call, "user_tier", "pro");
+	rv |= llmcost_call_add_tag(call, "beta");
+	rv |= llmcost_call_set_usage(call, &usage);
+	int erv = llmcost_call_end(call);
+	return (erv != 0 ? erv : (rv != 0 ? LLMCOST_EINVAL : 0));
+}
+
+static int
+naive_call(naive_queue *q)
+{
+	naive_rec r;
+	int rv = 0;
+	naive_begin(&r, "openai", "gpt-4o-mini");
+	rv |= naive_set_meta(&r, "feature", "rag-search");
+	rv |= naive_set_meta(&r, "env", "production");
+	rv |= naive_set_meta(&r, "user_tier", "pro");
+	rv |= naive_add_tag(&r, "beta");
+	memcpy(r.usage, usage.tokens, sizeof(r.usage));
+	int erv = naive_end(q, &r);
+	return (erv != 0 ? erv : (rv != 0 ? LLMCOST_EINVAL : 0));
+}
+
+typedef struct worker {
+	op_kind kind;
+	llmcost_client *c;
+	naive_queue *q;
+	uint32_t queue_max;
+	uint32_t overhead;
+	size_t warm;     // untimed calls first
+	uint64_t gap_ns; // 0: back to back; else one call per gap_ns
+	size_t n;
+	uint32_t *lat;
+	uint64_t efull;
+	uint64_t errors;
+	uint64_t pace_sleeps;
+	pthread_barrier_t *barrier;
+} worker;
+
+// Sleeps (untimed) while fewer than three chunks' worth of pool slots
+// could be free: the queue, plus up to one batch being encoded.
+static void
+pace(worker *w)
+{
+	if (w->kind != OP_OURS) {
+		return;
+	}
+	for (;;) {
+		llmcost_stats st;
+		llmcost_stats_get(w->c, &st);
+		if (st.queue_depth + 3 * CHUNK <= w->queue_max) {
+			return;
+		}
+		w->pace_sleeps++;
+		bench_sleep_ns(100000);
+	}
+}
+
+static int
+one(worker *w)
+{
+	switch (w->kind) {
+	case OP_OURS:
+		return (ours_call(w->c));
+	case OP_NAIVE:
+		return (naive_call(w->q));
+	default:
+		return (getppid() > 0 ? 0 : LLMCOST_ESYSTEM);
+	}
+}
+
+static void *
+worker_main(void *arg)
+{
+	worker *w = arg;
+
+	for (size_t i = 0; i < w->warm; i++) {
+		if (i % CHUNK == 0) {
+			pace(w);
+		}
+		(void) one(w);
+	}
+	if (w->barrier != NULL) {
+		pthread_barrier_wait(w->barrier);
+	}
+	uint64_t next = bench_now_ns();
+	for (size_t i = 0; i < w->n;) {
+		if (i % CHUNK == 0) {
+			pace(w);
+		}
+		if (w->gap_ns != 0) {
+			// Spin, so the consumer or sender parks in between.
+			next += w->gap_ns;
+			while (bench_now_ns() < next) {
+				continue;
+			}
+		}
+		uint64_t t0 = bench_now_ns();
+		int rv = one(w);
+		uint64_t t1 = bench_now_ns();
+		if (rv == LLMCOST_EFULL) {
+			w->efull++;
+			bench_sleep_ns(100000);
+			continue;
+		}
+		if (rv != 0) {
+			w->errors++;
+		}
+		uint64_t d = t1 - t0;
+		w->lat[i++]
+		    = d > w->overhead ? (uint32_t) (d - w->overhead) : 0;
+	}
+	return (NULL);
+}
+
+typedef struct result {
+	const char *label;
+	const char *key;
+	bench_pct p;
+	uint64_t efull;
+	uint64_t errors;
+	uint64_t pace_sleeps;
+} result;
+
+// Runs nthreads workers of one kind, n timed calls in all, and merges
+// their per-call latencies.
+static int
+measure(result *res, const worker *proto, int nthreads, size_t n)
+{
+	worker w[2];
+	pthread_t th[2];
+	pthread_barrier_t bar;
+	uint32_t *lat = malloc(n * sizeof(*lat));
+
+	if (lat == NULL || nthreads < 1 || nthreads > 2) {
+		free(lat);
+		return (-1);
+	}
+	pthread_barrier_init(&bar, NULL, (unsigned) nthreads);
+	for (int t = 0; t < nthreads; t++) {
+		w[t] = *proto;
+		w[t].n = n / (size_t) nthreads;
+		w[t].lat = lat + (size_t) t * w[t].n;
+		w[t].barrier = nthreads > 1 ? &bar : NULL;
+	}
+	if (nthreads == 1) {
+		worker_main(&w[0]);
+	} else {
+		for (int t = 0; t < nthreads; t++) {
+			pthread_create(&th[t], NULL, worker_main, &w[t]);
+		}
+		for (int t = 0; t < nthreads; t++) {
+			pthread_join(th[t], NULL);
+		}
+	}
+	pthread_barrier_destroy(&bar);
+	res->efull = res->errors = res->pace_sleeps = 0;
+	for (int t = 0; t < nthreads; t++) {
+		res->efull += w[t].efull;
+		res->errors += w[t].errors;
+		res->pace_sleeps += w[t].pace_sleeps;
+	}
+	bench_percentiles(lat, w[0].n * (size_t) nthreads, &res->p);
+	free(lat);
+	return (0);
+}
+
+// Touches every pool slot once without sending anything, then has a few
+// thousand real calls acknowledged, so that the sender, nng and the
+// daemon are warm and the queue is empty when timing starts.
+static int
+warm_client(llmcost_client *c, uint32_t queue_max)
+{
+	for (uint32_t i = 0; i < queue_max; i++) {
+		llmcost_call *call;
+		if (llmcost_call_begin(c, "openai", "gpt-4o-mini", &call)
+		    != 0) {
+			return (-1);
+		}
+		llmcost_call_set_meta(call, "feature", "rag-search");
+		llmcost_call_set_meta(call, "env", "production");
+		llmcost_call_set_meta(call, "user_tier", "pro");
+		llmcost_call_add_tag(call, "beta");
+		llmcost_call_set_usage(call, &usage);
+		llmcost_call_abandon(call);
+	}
+	for (int i = 0; i < 2048; i++) {
+		(void) ours_call(c);
+	}
+	return (llmcost_flush(c, 120000) == 0 ? 0 : -1);
+}
+
+static void
+print_row(const result *r, const result *ref)
+{
+	printf("%-44s %7u %7u %7u %7.0f %8u %6.2fx %6.2fx\n", r->label,
+	    r->p.p50, r->p.p99, r->p.p999, r->p.mean, r->p.max,
+	    ref->p.p50 > 0 ? (double) r->p.p50 / ref->p.p50 : 0.0,
+	    ref->p.p99 > 0 ? (double) r->p.p99 / ref->p.p99 : 0.0);
+}
+
+static void
+emit(const result *r, const result *ref)
+{
+	char name[128];
+	snprintf(name, sizeof(name), "callsite.%s.p50_ns", r->key);
+	bench_metric(name, r->p.p50);
+	snprintf(name, sizeof(name), "callsite.%s.p99_ns", r->key);
+	bench_metric(name, r->p.p99);
+	snprintf(name, sizeof(name), "callsite.%s.p999_ns", r->key);
+	bench_metric(name, r->p.p999);
+	snprintf(name, sizeof(name), "callsite.%s.mean_ns", r->key);
+	bench_metric(name, r->p.mean);
+	snprintf(name, sizeof(name), "callsite.%s.max_ns", r->key);
+	bench_metric(name, r->p.max);
+	if (r != ref && ref->p.p50 > 0 && ref->p.p99 > 0) {
+		snprintf(name, sizeof(name), "callsite.%s.ratio_p50", r->key);
+		bench_metric(name, (double) r->p.p50 / ref->p.p50);
+		snprintf(name, sizeof(name), "callsite.%s.ratio_p99", r->key);
+		bench_metric(name, (double) r->p.p99 / ref->p.p99);
+	}
+}
+
+// Flushes c and checks that every call it recorded was acknowledged.
+static int
+check_delivery(llmcost_client *c, const char *what)
+{
+	int rv = llmcost_flush(c, 120000);
+	llmcost_stats st;
+	llmcost_stats_get(c, &st);
+	int ok = rv == 0 && st.calls_acked == st.calls_ended
+	    && st.calls_dropped == 0 && st.calls_rejected == 0;
+	printf("delivery (%s): %llu calls ended, %llu acknowledged by "
+	       "llmcostd, %llu dropped, %llu rejected, %llu batches (%llu "
+	       "resent): %s\n",
+	    what, (unsigned long long) st.calls_ended,
+	    (unsigned long long) st.calls_acked,
+	    (unsigned long long) st.calls_dropped,
+	    (unsigned long long) st.calls_rejected,
+	    (unsigned long long) st.batches_sent,
+	    (unsigned long long) st.batches_resent, ok ? "OK" : "MISMATCH");
+	return (ok ? 0 : -1);
+}
+
+static void
+usage_exit(const char *prog)
+{
+	fprintf(stderr,
+	    "usage: %s [-n CALLS] [-q QUEUE_MAX] [--llmcostd PATH]\n"
+	    "  -n CALLS       timed calls per measurement (default 200000)\n"
+	    "  -q QUEUE_MAX   the large queue_max (default 262144)\n"
+	    "  --llmcostd P   the collector binary (default %s)\n",
+	    prog, LLMCOSTD_PATH);
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t n = 200000;
+	uint32_t big_q = 1u << 18;
+	const char *exe = LLMCOSTD_PATH;
+	char dir[512];
+	bench_daemon d = { .pid = -1 };
+	llmcost_client *c = NULL, *cbig = NULL;
+	naive_queue q;
+	int rc = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
+			n = strtoul(argv[++i], NULL, 10);
+		} else if (strcmp(argv[i], "-q") == 0 && i + 1 < argc) {
+			big_q = (uint32_t) strtoul(argv[++i], NULL, 10);
+		} else if (strcmp(argv[i], "--llmcostd") == 0
+		    && i + 1 < argc) {
+			exe = argv[++i];
+		} else {
+			usage_exit(argv[0]);
+		}
+	}
+	if (n < 1000 || big_q < 8 * CHUNK || (big_q & (big_q - 1)) != 0) {
+		usage_exit(argv[0]);
+	}
+	n -= n % 2;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (bench_mkdtemp(dir, sizeof(dir)) != 0) {
+		return (1);
+	}
+	if (bench_daemon_start(&d, exe, dir) != 0) {
+		bench_rmtree(dir);
+		return (1);
+	}
+	// The documented default pool size, the configuration users get.
+	uint32_t def_q = DEFAULT_QUEUE_MAX;
+	llmcost_options o = { .collector_url = d.url, .queue_max = def_q };
+	llmcost_options obig = { .collector_url = d.url, .queue_max = big_q };
+	int rv;
+	if ((rv = llmcost_init(&c, &o)) != 0
+	    || (rv = llmcost_init(&cbig, &obig)) != 0) {
+		fprintf(stderr, "llmcost_init: %s\n", llmcost_strerror(rv));
+		goto out;
+	}
+	// The collector must acknowledge before anything is timed.
+	if ((rv = ours_call(c)) != 0 || (rv = llmcost_flush(c, 10000)) != 0) {
+		fprintf(stderr, "the collector did not acknowledge: %s\n",
+		    llmcost_strerror(rv));
+		goto out;
+	}
+	uint32_t ovh, ovh99;
+	bench_timer_overhead(&ovh, &ovh99);
+	printf("bench_callsite: %zu timed calls per row, default queue_max "
+	       "%u, large queue_max %u, collector %s\n",
+	    n, def_q, big_q, d.url);
+	printf("timer overhead (two back-to-back CLOCK_MONOTONIC reads): "
+	       "median %u ns, p99 %u ns; the median is subtracted below\n",
+	    ovh, ovh99);
+	bench_metric("callsite.timer_overhead_ns", ovh);
+
+	worker ours = { .kind = OP_OURS,
+		.c = c,
+		.queue_max = def_q,
+		.overhead = ovh,
+		.warm = 256 };
+	worker big = { .kind = OP_OURS,
+		.c = cbig,
+		.queue_max = big_q,
+		.overhead = ovh,
+		.warm = 256 };
+	worker naive
+	    = { .kind = OP_NAIVE, .q = &q, .overhead = ovh, .warm = 20000 };
+	worker sys = { .kind = OP_GETPPID, .overhead = ovh, .warm = 10000 };
+	result r1 = { "llmcost call, 1 thread, default queue_max", "ours" };
+	result b1 = { "llmcost call, 1 thread, large queue_max", "ours_bigq" };
+	result n1 = { "naive mutex+condvar queue, 1 thread", "naive" };
+	result s1 = { "getppid() system call", "getppid" };
+	result r2 = { "llmcost call, 2 threads, default queue_max", "ours2" };
+	result n2 = { "naive mutex+condvar queue, 2 threads", "naive2" };
+	result rp
+	    = { "llmcost call, 1 thread, 1 call per 20 us", "ours_paced" };
+	result np
+	    = { "naive queue, 1 thread, 1 call per 20 us", "naive_paced" };
+	size_t n_paced = n / 5;
+
+	// Baselines first, while the sender threads are idle.
+	measure(&s1, &sys, 1, n);
+	if (naive_start(&q) != 0) {
+		fprintf(stderr, "cannot start the naive consumer\n");
+		goto out;
+	}
+	measure(&n1, &naive, 1, n);
+	naive.warm = 5000;
+	measure(&n2, &naive, 2, n);
+	// Calls 20 us apart: the consumer parks between them, as it would
+	// between real LLM calls.
+	naive.gap_ns = PACED_GAP_NS;
+	measure(&np, &naive, 1, n_paced);
+	naive_stop(&q);
+
+	// Each llmcost row starts warm and empty, and is drained after.
+	if (warm_client(c, def_q) != 0 || warm_client(cbig, big_q) != 0) {
+		fprintf(stderr, "warm-up was not acknowledged\n");
+		goto out;
+	}
+	measure(&r1, &ours, 1, n);
+	llmcost_flush(c, 120000);
+	measure(&b1, &big, 1, n);
+	llmcost_flush(cbig, 120000);
+	measure(&r2, &ours, 2, n);
+	llmcost_flush(c, 120000);
+	ours.gap_ns = PACED_GAP_NS;
+	measure(&rp, &ours, 1, n_paced);
+
+	printf("\n%-44s %7s %7s %7s %7s %8s %7s %7s\n",
+	    "operation (ns per call)", "median", "p99", "p999", "mean", "max",
+	    "p50 vs", "p99 vs");
+	print_row(&r1, &r1);
+	print_row(&b1, &r1);
+	print_row(&n1, &r1);
+	print_row(&s1, &r1);
+	print_row(&r2, &r2);
+	print_row(&n2, &r2);
+	print_row(&rp, &rp);
+	print_row(&np, &rp);
+	printf("(ratios against the llmcost row of the same group: 1 thread, "
+	       "2 threads, paced; 2-thread rows merge both producers' calls; "
+	       "paced rows have %zu calls)\n",
+	    n_paced);
+
+	emit(&r1, &r1);
+	emit(&b1, &r1);
+	emit(&n1, &r1);
+	emit(&s1, &r1);
+	emit(&r2, &r2);
+	emit(&n2, &r2);
+	emit(&rp, &rp);
+	emit(&np, &rp);
+	uint64_t efull = r1.efull + b1.efull + r2.efull + rp.efull;
+	bench_metric("callsite.llmcost.efull", (double) efull);
+	bench_metric("callsite.naive.dropped", (double) q.dropped);
+	printf("\nEFULL: %llu; pacing sleeps (100 us each): %llu default, "
+	       "%llu large, %llu 2 threads; naive queue drops: %llu; "
+	       "errors: %llu\n",
+	    (unsigned long long) efull, (unsigned long long) r1.pace_sleeps,
+	    (unsigned long long) b1.pace_sleeps,
+	    (unsigned long long) r2.pace_sleeps,
+	    (unsigned long long) q.dropped,
+	    (unsigned long long) (r1.errors + b1.errors + r2.errors + rp.errors
+	        + n1.errors + n2.errors + np.errors + s1.errors));
+
+	// Everything recorded must have reached the collector.
+	rc = 0;
+	if (check_delivery(c, "default queue_max") != 0
+	    || check_delivery(cbig, "large queue_max") != 0) {
+		rc = 1;
+	}
+out:
+	llmcost_shutdown(c, 5000);
+	llmcost_shutdown(cbig, 5000);
+	if (d.pid > 0) {
+		int st_rc = bench_daemon_stop(&d);
+		if (st_rc != 0) {
+			fprintf(stderr, "llmcostd exited with %d\n", st_rc);
+			rc = 1;
+		}
+	}
+	bench_rmtree(dir);
+	return (rc);
+}

@@ -1,0 +1,57 @@
+// Helpers shared by the benchmarks: a child llmcostd on a temporary data
+// directory, a monotonic clock, percentiles, and "metric NAME VALUE"
+// lines that bench/run.sh collects across runs.
+#ifndef LLMCOST_BENCH_UTIL_H
+#define LLMCOST_BENCH_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+typedef struct bench_daemon {
+	pid_t pid;
+	char url[512]; // ipc:// URL of its ingest socket
+} bench_daemon;
+
+// Starts exe (llmcostd) on data directory dir and waits until its socket
+// exists.  The child gets SIGTERM if this process dies.  Returns 0 or -1
+// (reason printed).
+int bench_daemon_start(bench_daemon *d, const char *exe, const char *dir);
+
+// Sends SIGTERM and waits.  Returns the daemon's exit status, or -1.
+int bench_daemon_stop(bench_daemon *d);
+
+// Creates $TMPDIR/llmcost-bench-XXXXXX (else /tmp).  Returns 0 or -1.
+int bench_mkdtemp(char *buf, size_t bufsz);
+
+// Removes dir and everything under it.
+void bench_rmtree(const char *dir);
+
+static inline uint64_t
+bench_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec);
+}
+
+// Sleeps for ns nanoseconds.
+void bench_sleep_ns(uint64_t ns);
+
+typedef struct bench_pct {
+	double mean;
+	uint32_t p50, p99, p999, max;
+} bench_pct;
+
+// Sorts v (n > 0) and fills *out.
+void bench_percentiles(uint32_t *v, size_t n, bench_pct *out);
+
+// The cost of the timing itself: the median and p99 of the difference
+// between two back-to-back clock_gettime(CLOCK_MONOTONIC) reads.
+void bench_timer_overhead(uint32_t *median, uint32_t *p99);
+
+// Prints "metric NAME VALUE", one line, for bench/run.sh.
+void bench_metric(const char *name, double value);
+
+#endif // LLMCOST_BENCH_UTIL_H

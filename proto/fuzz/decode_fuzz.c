@@ -1,0 +1,135 @@
+// DESIGN: a libFuzzer target for llmcost_proto_decode, the one function
+// that parses bytes from another process.  Besides "no crash, no leak, no
+// out-of-bounds read" (which ASan and UBSan check), it asserts the
+// decoder's contract on every input:
+//
+// - a failure leaves the message zeroed and a non-empty reason;
+// - every decoded string points into the input buffer;
+// - whatever the decoder accepts, the encoder accepts too (they enforce
+//   the same rules), and encoding is a fixed point: decoding the canonical
+//   bytes and encoding again gives the same bytes.
+//
+// Any violation calls abort(), which libFuzzer reports as a crash with the
+// input saved.
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmcost_proto.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check_inside(llmcost_proto_str s, const uint8_t *data, size_t size)
+{
+	const char *b = (const char *) data;
+
+	if (s.len > 0 && (s.ptr < b || s.ptr + s.len > b + size)) {
+		abort();
+	}
+}
+
+static void
+check_pointers(const llmcost_proto_msg *m, const uint8_t *data, size_t size)
+{
+	switch (m->type) {
+	case LLMCOST_MSG_BATCH:
+		for (uint32_t i = 0; i < m->u.batch.n_records; i++) {
+			const llmcost_proto_record *r = &m->u.batch.records[i];
+
+			check_inside(r->provider, data, size);
+			check_inside(r->model, data, size);
+			for (uint32_t j = 0; j < r->n_meta; j++) {
+				check_inside(r->meta[j].key, data, size);
+				check_inside(r->meta[j].val, data, size);
+			}
+			for (uint32_t j = 0; j < r->n_tags; j++) {
+				check_inside(r->tags[j], data, size);
+			}
+		}
+		break;
+	case LLMCOST_MSG_ACK:
+		check_inside(m->u.ack.reason, data, size);
+		break;
+	case LLMCOST_MSG_STATS:
+		for (uint32_t i = 0; i < m->u.stats.n; i++) {
+			check_inside(m->u.stats.names[i], data, size);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+// Encodes a decoded message into b; returns the encoder's result.
+static int
+encode(const llmcost_proto_msg *m, llmcost_proto_buf *b)
+{
+	llmcost_proto_enc e;
+	int rv = 0;
+
+	llmcost_proto_enc_init(&e, llmcost_proto_buf_write, b, 0);
+	switch (m->type) {
+	case LLMCOST_MSG_BATCH:
+		rv = llmcost_proto_enc_batch_header(&e, m->u.batch.client_id,
+		    m->u.batch.seq, m->u.batch.dropped, m->u.batch.n_records);
+		for (uint32_t i = 0; rv == 0 && i < m->u.batch.n_records;
+		     i++) {
+			rv = llmcost_proto_enc_record(
+			    &e, &m->u.batch.records[i]);
+		}
+		break;
+	case LLMCOST_MSG_ACK:
+		rv = llmcost_proto_enc_ack(&e, &m->u.ack);
+		break;
+	case LLMCOST_MSG_STATS_REQ:
+		rv = llmcost_proto_enc_stats_req(&e);
+		break;
+	case LLMCOST_MSG_STATS:
+		rv = llmcost_proto_enc_stats(&e, &m->u.stats);
+		break;
+	default:
+		abort(); // the decoder returned an unknown type
+	}
+	return (rv);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const llmcost_proto_msg zero;
+	llmcost_proto_msg m;
+	llmcost_proto_msg m2;
+	llmcost_proto_buf b1 = { 0 };
+	llmcost_proto_buf b2 = { 0 };
+	char reason[256];
+
+	if (llmcost_proto_decode(data, size, &m, reason, sizeof(reason))
+	    != 0) {
+		if (memcmp(&m, &zero, sizeof(m)) != 0 || reason[0] == '\0'
+		    || memchr(reason, '\0', sizeof(reason)) == NULL) {
+			abort();
+		}
+		return (0);
+	}
+	check_pointers(&m, data, size);
+
+	// Canonical re-encoding: accepted, and a fixed point.
+	if (encode(&m, &b1) != 0) {
+		abort();
+	}
+	if (llmcost_proto_decode(b1.data, b1.len, &m2, reason, sizeof(reason))
+	    != 0) {
+		abort();
+	}
+	if (m2.type != m.type || encode(&m2, &b2) != 0 || b2.len != b1.len
+	    || memcmp(b1.data, b2.data, b1.len) != 0) {
+		abort();
+	}
+	llmcost_proto_msg_free(&m2);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&b1);
+	llmcost_proto_buf_free(&b2);
+	return (0);
+}

@@ -1,0 +1,254 @@
+// End to end: malformed messages sent to the ingest socket (garbage,
+// truncated, oversized, wrong version, wrong type) are each answered with
+// a REJECTED ack and a reason, counted in the daemon's stats, and the
+// daemon keeps serving: a valid batch afterwards is stored, and its
+// resend is recognised as a duplicate.  A message beyond the transport
+// limit costs the sender its connection, not the daemon its life.
+#include "testutil.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <signal.h>
+
+#include "harness.h"
+#include "llmcost_proto.h"
+
+typedef struct fixture {
+	char *dir;
+	pid_t daemon;
+	nng_socket s;
+} fixture;
+
+static int
+buf_write(void *arg, const char *p, size_t n)
+{
+	return (llmcost_proto_buf_write(arg, p, n));
+}
+
+static void
+encode_batch(llmcost_proto_buf *b, uint64_t seq, uint8_t idbyte)
+{
+	static const uint8_t cid[16] = { 0xc1, 0xc2, 0xc3 };
+	llmcost_proto_record r;
+	llmcost_proto_kv kv = { { "feature", 7 }, { "rag-search", 10 } };
+	llmcost_proto_enc enc;
+
+	memset(&r, 0, sizeof(r));
+	r.run_id[0] = 0x01;
+	r.run_id[6] = 0x70;
+	r.run_id[15] = idbyte;
+	r.start_ns = 1764000000000000000ull;
+	r.duration_ns = 1000;
+	r.provider = (llmcost_proto_str) { "openai", 6 };
+	r.model = (llmcost_proto_str) { "gpt-4o", 6 };
+	r.usage[LLMCOST_IN_UNCACHED] = 1000;
+	r.usage[LLMCOST_OUT_TEXT] = 100;
+	r.meta = &kv;
+	r.n_meta = 1;
+	memset(b, 0, sizeof(*b));
+	llmcost_proto_enc_init(&enc, buf_write, b, 0);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&enc, cid, seq, 0, 1));
+	LLMCOST_PASS(llmcost_proto_enc_record(&enc, &r));
+}
+
+// Sends raw bytes; returns the decoded ACK (caller frees) or fails.
+static void
+exchange(fixture *f, const void *data, size_t len, llmcost_proto_msg *ack)
+{
+	nng_msg *m;
+	char reason[256];
+	assert_int_equal(nng_msg_alloc(&m, 0), 0);
+	assert_int_equal(nng_msg_append(m, data, len), 0);
+	assert_int_equal(nng_sendmsg(f->s, m, 0), 0);
+	assert_int_equal(nng_recvmsg(f->s, &m, 0), 0);
+	int rv = llmcost_proto_decode(
+	    nng_msg_body(m), nng_msg_len(m), ack, reason, sizeof(reason));
+	nng_msg_free(m);
+	if (rv != 0) {
+		fail_msg("reply does not decode: %s", reason);
+	}
+	assert_int_equal(ack->type, LLMCOST_MSG_ACK);
+}
+
+static void
+expect_rejected(fixture *f, const void *data, size_t len, const char *why)
+{
+	llmcost_proto_msg ack;
+	exchange(f, data, len, &ack);
+	assert_int_equal(ack.u.ack.status, LLMCOST_ACK_REJECTED);
+	char reason[LLMCOST_PROTO_MAX_REASON + 1];
+	snprintf(reason, sizeof(reason), "%.*s", (int) ack.u.ack.reason.len,
+	    ack.u.ack.reason.ptr);
+	print_message("rejected (%s): %s\n", why, reason);
+	assert_true(ack.u.ack.reason.len > 0);
+	llmcost_proto_msg_free(&ack);
+}
+
+static uint64_t
+stat_value(fixture *f, const char *name)
+{
+	llmcost_proto_buf b;
+	llmcost_proto_enc enc;
+	nng_msg *m;
+	llmcost_proto_msg r;
+	uint64_t v = UINT64_MAX;
+
+	memset(&b, 0, sizeof(b));
+	llmcost_proto_enc_init(&enc, buf_write, &b, 0);
+	LLMCOST_PASS(llmcost_proto_enc_stats_req(&enc));
+	assert_int_equal(nng_msg_alloc(&m, 0), 0);
+	assert_int_equal(nng_msg_append(m, b.data, b.len), 0);
+	llmcost_proto_buf_free(&b);
+	assert_int_equal(nng_sendmsg(f->s, m, 0), 0);
+	assert_int_equal(nng_recvmsg(f->s, &m, 0), 0);
+	LLMCOST_PASS(llmcost_proto_decode(
+	    nng_msg_body(m), nng_msg_len(m), &r, NULL, 0));
+	assert_int_equal(r.type, LLMCOST_MSG_STATS);
+	for (uint32_t i = 0; i < r.u.stats.n; i++) {
+		if (r.u.stats.names[i].len == strlen(name) &&
+		    memcmp(r.u.stats.names[i].ptr, name, strlen(name)) == 0) {
+			v = r.u.stats.values[i];
+		}
+	}
+	llmcost_proto_msg_free(&r);
+	nng_msg_free(m);
+	return (v);
+}
+
+static void
+open_socket(fixture *f)
+{
+	char url[1100];
+	harness_url(f->dir, url, sizeof(url));
+	assert_int_equal(nng_req0_open(&f->s), 0);
+	nng_socket_set_ms(f->s, NNG_OPT_RECVTIMEO, 5000);
+	nng_socket_set_ms(f->s, NNG_OPT_SENDTIMEO, 5000);
+	assert_int_equal(nng_dial(f->s, url, NULL, 0), 0);
+}
+
+static int
+setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+	f->dir = harness_tmpdir();
+	f->daemon = harness_daemon_start(f->dir, NULL);
+	if (f->daemon <= 0) {
+		return (-1);
+	}
+	open_socket(f);
+	*state = f;
+	return (0);
+}
+
+static int
+teardown(void **state)
+{
+	fixture *f = *state;
+	nng_close(f->s);
+	int rv = harness_daemon_stop(f->daemon, SIGTERM);
+	harness_rmdir(f->dir);
+	free(f);
+	return (rv == 0 ? 0 : -1);
+}
+
+static void
+test_malformed_rejected_and_counted(void **state)
+{
+	fixture *f = *state;
+	llmcost_proto_buf b;
+	llmcost_proto_msg ack;
+
+	// Garbage.
+	uint8_t junk[64];
+	for (size_t i = 0; i < sizeof(junk); i++) {
+		junk[i] = (uint8_t) (i * 37 + 11);
+	}
+	expect_rejected(f, junk, sizeof(junk), "garbage");
+
+	// Truncated: a valid batch missing its last bytes.
+	encode_batch(&b, 1, 1);
+	expect_rejected(f, b.data, b.len - 5, "truncated");
+
+	// Wrong version: element 0 of the top-level array.
+	assert_int_equal((uint8_t) b.data[1], 1);
+	b.data[1] = 2;
+	expect_rejected(f, b.data, b.len, "version");
+	b.data[1] = 1;
+
+	// Wrong type: an ACK is not something the collector accepts.
+	assert_int_equal((uint8_t) b.data[2], LLMCOST_MSG_BATCH);
+	b.data[2] = LLMCOST_MSG_ACK;
+	expect_rejected(f, b.data, b.len, "type");
+	b.data[2] = LLMCOST_MSG_BATCH;
+
+	// Oversized: past the protocol's 4 MiB limit.
+	size_t big = LLMCOST_PROTO_MAX_MSG + 100;
+	char *huge = malloc(big);
+	assert_non_null(huge);
+	memset(huge, 0xc0, big);
+	expect_rejected(f, huge, big, "oversized");
+	free(huge);
+
+	assert_int_equal(stat_value(f, "msgs_rejected"), 5);
+	assert_int_equal(stat_value(f, "rejected_too_big"), 1);
+	assert_int_equal(stat_value(f, "rejected_malformed"), 4);
+	assert_int_equal(stat_value(f, "records_stored"), 0);
+
+	// Still serving: a valid batch is stored, its resend is a duplicate.
+	exchange(f, b.data, b.len, &ack);
+	assert_int_equal(ack.u.ack.status, LLMCOST_ACK_STORED);
+	assert_int_equal(ack.u.ack.seq, 1);
+	assert_int_equal(ack.u.ack.stored, 1);
+	assert_int_equal(ack.u.ack.duplicates, 0);
+	llmcost_proto_msg_free(&ack);
+	exchange(f, b.data, b.len, &ack);
+	assert_int_equal(ack.u.ack.status, LLMCOST_ACK_STORED);
+	assert_int_equal(ack.u.ack.stored, 0);
+	assert_int_equal(ack.u.ack.duplicates, 1);
+	llmcost_proto_msg_free(&ack);
+	llmcost_proto_buf_free(&b);
+	assert_int_equal(stat_value(f, "records_stored"), 1);
+	assert_int_equal(stat_value(f, "records_duplicate"), 1);
+}
+
+static void
+test_beyond_transport_limit(void **state)
+{
+	fixture *f = *state;
+	// Far past what the socket accepts: nng drops this connection.
+	size_t big = 6u << 20;
+	char *huge = calloc(1, big);
+	nng_msg *m;
+	assert_non_null(huge);
+	assert_int_equal(nng_msg_alloc(&m, 0), 0);
+	assert_int_equal(nng_msg_append(m, huge, big), 0);
+	free(huge);
+	nng_socket_set_ms(f->s, NNG_OPT_RECVTIMEO, 1000);
+	assert_int_equal(nng_sendmsg(f->s, m, 0), 0);
+	assert_int_equal(nng_recvmsg(f->s, &m, 0), NNG_ETIMEDOUT);
+	nng_close(f->s);
+
+	// The daemon lives on and answers a new client.
+	assert_int_equal(kill(f->daemon, 0), 0);
+	open_socket(f);
+	llmcost_proto_buf b;
+	llmcost_proto_msg ack;
+	encode_batch(&b, 7, 2);
+	exchange(f, b.data, b.len, &ack);
+	assert_int_equal(ack.u.ack.status, LLMCOST_ACK_STORED);
+	assert_int_equal(ack.u.ack.stored, 1);
+	llmcost_proto_msg_free(&ack);
+	llmcost_proto_buf_free(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_malformed_rejected_and_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_beyond_transport_limit, setup, teardown),
+	};
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}

@@ -1,0 +1,1874 @@
+// Tests for the wire format codec: golden bytes for every message type
+// (checked by hand against the msgpack specification), round trips at the
+// limits, and one rejection test per decoder rule, each asserting the
+// return code and a piece of the reason.
+//
+// Messages the encoder refuses to write are built with msgpack-c's packer
+// directly (the raw_* and pk_* helpers).
+
+#include "testutil.h"
+
+#include <msgpack.h>
+
+#include "llmcost_proto.h"
+
+// ---- helpers -----------------------------------------------------------
+
+// Parses a hex string (spaces and newlines ignored) into a malloc'd buffer.
+static uint8_t *
+hex_bytes(const char *hex, size_t *lenp)
+{
+	size_t n = strlen(hex);
+	uint8_t *out = malloc(n / 2 + 1);
+	size_t o = 0;
+	int hi = -1;
+
+	assert_non_null(out);
+	for (size_t i = 0; i < n; i++) {
+		char c = hex[i];
+		int v;
+
+		if (c == ' ' || c == '\n' || c == '\t') {
+			continue;
+		}
+		if (c >= '0' && c <= '9') {
+			v = c - '0';
+		} else if (c >= 'a' && c <= 'f') {
+			v = c - 'a' + 10;
+		} else {
+			fail_msg("bad hex character '%c'", c);
+			return (NULL);
+		}
+		if (hi < 0) {
+			hi = v;
+		} else {
+			out[o++] = (uint8_t) ((hi << 4) | v);
+			hi = -1;
+		}
+	}
+	assert_int_equal(hi, -1);
+	*lenp = o;
+	return (out);
+}
+
+static void
+print_hex(const char *what, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	print_message("%s (%zu bytes):\n", what, len);
+	for (size_t i = 0; i < len; i++) {
+		print_message("%02x%s", p[i], (i % 32 == 31) ? "\n" : "");
+	}
+	print_message("\n");
+}
+
+static void
+assert_bytes(const void *got, size_t got_len, const char *want_hex)
+{
+	size_t want_len;
+	uint8_t *want = hex_bytes(want_hex, &want_len);
+
+	if (got_len != want_len || memcmp(got, want, want_len) != 0) {
+		print_hex("got", got, got_len);
+		print_hex("want", want, want_len);
+		free(want);
+		fail_msg("encoded bytes differ from the golden vector");
+	}
+	free(want);
+}
+
+static llmcost_proto_str
+S(const char *s)
+{
+	llmcost_proto_str r = { s, (uint32_t) strlen(s) };
+	return (r);
+}
+
+static int
+str_is(llmcost_proto_str s, const char *want)
+{
+	return (s.len == strlen(want) && memcmp(s.ptr, want, s.len) == 0);
+}
+
+#define assert_str(s, want)                                                   \
+	do {                                                                  \
+		if (!str_is((s), (want))) {                                   \
+			fail_msg("%s is \"%.*s\", want \"%s\"", #s,           \
+			    (int) (s).len, (s).ptr ? (s).ptr : "", want);     \
+		}                                                             \
+	} while (0)
+
+// Every decoded string must point into the decoded buffer.
+static void
+assert_inside(llmcost_proto_str s, const void *buf, size_t len)
+{
+	const char *b = buf;
+
+	if (s.len == 0) {
+		return;
+	}
+	assert_true(s.ptr >= b && s.ptr + s.len <= b + len);
+}
+
+static void
+decode_ok(const void *buf, size_t len, llmcost_proto_msg *m)
+{
+	char reason[256];
+	int rv = llmcost_proto_decode(buf, len, m, reason, sizeof(reason));
+
+	if (rv != 0) {
+		fail_msg(
+		    "decode failed: %s: %s", llmcost_err_name(rv), reason);
+	}
+}
+
+#define EXPECT_REJECT(buf, len, code, sub)                                    \
+	expect_reject((buf), (len), (code), (sub), __LINE__)
+
+static void
+expect_reject(const void *buf, size_t len, int code, const char *sub, int line)
+{
+	llmcost_proto_msg m;
+	llmcost_proto_msg zero;
+	char reason[256];
+	int rv;
+
+	memset(&m, 0xa5, sizeof(m)); // must come back zeroed
+	memset(&zero, 0, sizeof(zero));
+	rv = llmcost_proto_decode(buf, len, &m, reason, sizeof(reason));
+	if (rv != code) {
+		llmcost_proto_msg_free(&m);
+		fail_msg("line %d: got %s (%s), want %s", line,
+		    llmcost_err_name(rv), rv == 0 ? "" : reason,
+		    llmcost_err_name(code));
+	}
+	if (strstr(reason, sub) == NULL) {
+		fail_msg(
+		    "line %d: reason \"%s\" lacks \"%s\"", line, reason, sub);
+	}
+	if (memcmp(&m, &zero, sizeof(m)) != 0) {
+		fail_msg("line %d: message not zeroed on failure", line);
+	}
+}
+
+// Encodes into a llmcost_proto_buf with the default limit.
+typedef struct encbuf {
+	llmcost_proto_buf b;
+	llmcost_proto_enc e;
+} encbuf;
+
+static void
+encbuf_init(encbuf *eb)
+{
+	memset(eb, 0, sizeof(*eb));
+	llmcost_proto_enc_init(&eb->e, llmcost_proto_buf_write, &eb->b, 0);
+}
+
+// Raw msgpack building for messages the encoder would refuse.
+typedef struct raw {
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+} raw;
+
+static void
+raw_init(raw *r)
+{
+	msgpack_sbuffer_init(&r->sb);
+	msgpack_packer_init(&r->pk, &r->sb, msgpack_sbuffer_write);
+}
+
+static void
+raw_fini(raw *r)
+{
+	msgpack_sbuffer_destroy(&r->sb);
+}
+
+static void
+pk_strn(msgpack_packer *pk, const char *s, size_t n)
+{
+	msgpack_pack_str(pk, n);
+	msgpack_pack_str_body(pk, s, n);
+}
+
+static void
+pk_str(msgpack_packer *pk, const char *s)
+{
+	pk_strn(pk, s, strlen(s));
+}
+
+static void
+pk_fill(msgpack_packer *pk, char c, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	assert_non_null(s);
+	memset(s, c, n);
+	pk_strn(pk, s, n);
+	free(s);
+}
+
+static void
+pk_bin(msgpack_packer *pk, const void *p, size_t n)
+{
+	msgpack_pack_bin(pk, n);
+	msgpack_pack_bin_body(pk, p, n);
+}
+
+static const uint8_t CID[16] = { 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06,
+	0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f };
+static const uint8_t RID0[16] = { 0x01, 0x8f, 0x3a, 0x2b, 0x4c, 0x5d, 0x7e,
+	0x6f, 0x80, 0x91, 0xa2, 0xb3, 0xc4, 0xd5, 0xe6, 0xf7 };
+static const uint8_t RID1[16] = { 0x01, 0x8f, 0x3a, 0x2b, 0x4c, 0x5d, 0x7e,
+	0x70, 0x80, 0x91, 0xa2, 0xb3, 0xc4, 0xd5, 0xe6, 0xf8 };
+
+// Batch header: [1, 1, CID, 7, 3, array(nrec)] with n elements in total
+// (extra ones are nil, for the forward compatibility test).
+static void
+pk_batch_head_n(msgpack_packer *pk, uint32_t nrec, uint32_t n)
+{
+	msgpack_pack_array(pk, n);
+	msgpack_pack_uint64(pk, 1);
+	msgpack_pack_uint64(pk, 1);
+	pk_bin(pk, CID, 16);
+	msgpack_pack_uint64(pk, 7);
+	msgpack_pack_uint64(pk, 3);
+	msgpack_pack_array(pk, nrec);
+}
+
+static void
+pk_batch_head(msgpack_packer *pk, uint32_t nrec)
+{
+	pk_batch_head_n(pk, nrec, 6);
+}
+
+#define SKIP(k) (1u << (k))
+typedef void (*extra_fn)(msgpack_packer *pk);
+
+// A valid record with keys 0..5, minus the keys in skip, then n_extra
+// key/value pairs written by extra.
+static void
+pk_record(msgpack_packer *pk, unsigned skip, uint32_t n_extra, extra_fn extra)
+{
+	uint32_t n = n_extra;
+
+	for (unsigned k = 0; k < 6; k++) {
+		n += (skip & SKIP(k)) ? 0 : 1;
+	}
+	msgpack_pack_map(pk, n);
+	if (!(skip & SKIP(0))) {
+		msgpack_pack_uint64(pk, 0);
+		pk_bin(pk, RID0, 16);
+	}
+	if (!(skip & SKIP(1))) {
+		msgpack_pack_uint64(pk, 1);
+		msgpack_pack_uint64(pk, UINT64_C(1700000000000000000));
+	}
+	if (!(skip & SKIP(2))) {
+		msgpack_pack_uint64(pk, 2);
+		msgpack_pack_uint64(pk, 42);
+	}
+	if (!(skip & SKIP(3))) {
+		msgpack_pack_uint64(pk, 3);
+		pk_str(pk, "openai");
+	}
+	if (!(skip & SKIP(4))) {
+		msgpack_pack_uint64(pk, 4);
+		pk_str(pk, "gpt-4o");
+	}
+	if (!(skip & SKIP(5))) {
+		msgpack_pack_uint64(pk, 5);
+		msgpack_pack_array(pk, 10);
+		for (int i = 0; i < 10; i++) {
+			msgpack_pack_uint64(pk, (uint64_t) i);
+		}
+	}
+	if (extra != NULL) {
+		extra(pk);
+	}
+}
+
+// A batch of two records, the second one mutated, must be rejected with
+// the second record's index in the reason.
+#define REJECT_RECORD(skip, n_extra, extra, code, sub)                        \
+	reject_record((skip), (n_extra), (extra), (code), (sub), __LINE__)
+
+static void
+reject_record(unsigned skip, uint32_t n_extra, extra_fn extra, int code,
+    const char *sub, int line)
+{
+	raw r;
+	char want[256];
+
+	raw_init(&r);
+	pk_batch_head(&r.pk, 2);
+	pk_record(&r.pk, 0, 0, NULL);
+	pk_record(&r.pk, skip, n_extra, extra);
+	(void) snprintf(want, sizeof(want), "record 1: %s", sub);
+	expect_reject(r.sb.data, r.sb.size, code, want, line);
+	raw_fini(&r);
+}
+
+// ---- golden vectors ----------------------------------------------------
+
+// The batch used in proto/README.md, annotated there byte by byte.
+static const char GOLDEN_BATCH[]
+    = "96 01 01"
+      " c4 10 000102030405060708090a0b0c0d0e0f"
+      " 07 03 92"
+      // record 0
+      " 88"
+      " 00 c4 10 018f3a2b4c5d7e6f8091a2b3c4d5e6f7"
+      " 01 cf 17979cfe362a0000"
+      " 02 ce 59682f00"
+      " 03 a6 6f70656e6169"
+      " 04 ab 6770742d346f2d6d696e69"
+      " 05 9a cd04b0 cd012c 00 00 00 00 ccfa 00 00 00"
+      " 07 82 a7 66656174757265 aa 7261672d736561726368"
+      "       a3 656e76 aa 70726f64756374696f6e"
+      " 08 91 a4 62657461"
+      // record 1
+      " 87"
+      " 00 c4 10 018f3a2b4c5d7e708091a2b3c4d5e6f8"
+      " 01 cf 17979cfe71c4ca00"
+      " 02 00"
+      " 03 a9 616e7468726f706963"
+      " 04 ac 636c617564652d6861696b75"
+      " 05 9a 00000000000000000000"
+      " 06 01";
+
+static const char GOLDEN_ACK[]
+    = "98 01 02 c4 10 000102030405060708090a0b0c0d0e0f 07 00 cd012c 02 a0";
+
+static const char GOLDEN_STATS_REQ[] = "92 01 03";
+
+static const char GOLDEN_STATS[]
+    = "93 01 04 82"
+      " b0 626174636865735f7265636569766564 0c"
+      " ae 7265636f7264735f73746f726564 ce00011170";
+
+static int
+encode_golden_batch(llmcost_proto_enc *e)
+{
+	static llmcost_proto_kv meta[2];
+	static llmcost_proto_str tags[1];
+	llmcost_proto_record r[2];
+	int rv;
+
+	meta[0].key = S("feature");
+	meta[0].val = S("rag-search");
+	meta[1].key = S("env");
+	meta[1].val = S("production");
+	tags[0] = S("beta");
+
+	memset(r, 0, sizeof(r));
+	memcpy(r[0].run_id, RID0, 16);
+	r[0].start_ns = UINT64_C(1700000000000000000);
+	r[0].duration_ns = 1500000000;
+	r[0].provider = S("openai");
+	r[0].model = S("gpt-4o-mini");
+	r[0].usage[LLMCOST_IN_UNCACHED] = 1200;
+	r[0].usage[LLMCOST_IN_CACHE_READ] = 300;
+	r[0].usage[LLMCOST_OUT_TEXT] = 250;
+	r[0].meta = meta;
+	r[0].n_meta = 2;
+	r[0].tags = tags;
+	r[0].n_tags = 1;
+
+	memcpy(r[1].run_id, RID1, 16);
+	r[1].start_ns = UINT64_C(1700000001000000000);
+	r[1].provider = S("anthropic");
+	r[1].model = S("claude-haiku");
+	r[1].status = LLMCOST_STATUS_ERROR;
+
+	if ((rv = llmcost_proto_enc_batch_header(e, CID, 7, 3, 2)) != 0
+	    || (rv = llmcost_proto_enc_record(e, &r[0])) != 0
+	    || (rv = llmcost_proto_enc_record(e, &r[1])) != 0) {
+		return (rv);
+	}
+	return (0);
+}
+
+static void
+test_golden_batch_encode(void **state)
+{
+	encbuf eb;
+
+	(void) state;
+	encbuf_init(&eb);
+	LLMCOST_PASS(encode_golden_batch(&eb.e));
+	assert_int_equal(eb.e.written, eb.b.len);
+	assert_bytes(eb.b.data, eb.b.len, GOLDEN_BATCH);
+	llmcost_proto_buf_free(&eb.b);
+}
+
+static void
+test_golden_batch_decode(void **state)
+{
+	llmcost_proto_msg m;
+	const llmcost_proto_batch *b;
+	const llmcost_proto_record *r;
+	size_t len;
+	uint8_t *buf = hex_bytes(GOLDEN_BATCH, &len);
+
+	(void) state;
+	decode_ok(buf, len, &m);
+	assert_int_equal(m.type, LLMCOST_MSG_BATCH);
+	b = &m.u.batch;
+	assert_memory_equal(b->client_id, CID, 16);
+	assert_int_equal(b->seq, 7);
+	assert_int_equal(b->dropped, 3);
+	assert_int_equal(b->n_records, 2);
+
+	r = &b->records[0];
+	assert_memory_equal(r->run_id, RID0, 16);
+	assert_true(r->start_ns == UINT64_C(1700000000000000000));
+	assert_int_equal(r->duration_ns, 1500000000);
+	assert_int_equal(r->status, LLMCOST_STATUS_OK);
+	assert_str(r->provider, "openai");
+	assert_str(r->model, "gpt-4o-mini");
+	for (int i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
+		uint64_t want = i == LLMCOST_IN_UNCACHED ? 1200
+		    : i == LLMCOST_IN_CACHE_READ         ? 300
+		    : i == LLMCOST_OUT_TEXT              ? 250
+		                                         : 0;
+		assert_int_equal(r->usage[i], want);
+	}
+	assert_int_equal(r->n_meta, 2);
+	assert_str(r->meta[0].key, "feature");
+	assert_str(r->meta[0].val, "rag-search");
+	assert_str(r->meta[1].key, "env");
+	assert_str(r->meta[1].val, "production");
+	assert_int_equal(r->n_tags, 1);
+	assert_str(r->tags[0], "beta");
+	assert_inside(r->provider, buf, len);
+	assert_inside(r->model, buf, len);
+	assert_inside(r->meta[0].key, buf, len);
+	assert_inside(r->meta[1].val, buf, len);
+	assert_inside(r->tags[0], buf, len);
+
+	r = &b->records[1];
+	assert_memory_equal(r->run_id, RID1, 16);
+	assert_true(r->start_ns == UINT64_C(1700000001000000000));
+	assert_int_equal(r->duration_ns, 0);
+	assert_int_equal(r->status, LLMCOST_STATUS_ERROR);
+	assert_str(r->provider, "anthropic");
+	assert_str(r->model, "claude-haiku");
+	for (int i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
+		assert_int_equal(r->usage[i], 0);
+	}
+	assert_int_equal(r->n_meta, 0);
+	assert_null(r->meta);
+	assert_int_equal(r->n_tags, 0);
+	assert_null(r->tags);
+	assert_inside(r->model, buf, len);
+
+	llmcost_proto_msg_free(&m);
+	assert_null(m.priv_);
+	llmcost_proto_msg_free(&m); // twice is fine: it was zeroed
+	llmcost_proto_msg_free(NULL);
+	free(buf);
+}
+
+static void
+test_golden_ack(void **state)
+{
+	encbuf eb;
+	llmcost_proto_ack a;
+	llmcost_proto_msg m;
+
+	(void) state;
+	memset(&a, 0, sizeof(a));
+	memcpy(a.client_id, CID, 16);
+	a.seq = 7;
+	a.status = LLMCOST_ACK_STORED;
+	a.stored = 300;
+	a.duplicates = 2;
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_ack(&eb.e, &a));
+	assert_bytes(eb.b.data, eb.b.len, GOLDEN_ACK);
+
+	decode_ok(eb.b.data, eb.b.len, &m);
+	assert_int_equal(m.type, LLMCOST_MSG_ACK);
+	assert_memory_equal(m.u.ack.client_id, CID, 16);
+	assert_int_equal(m.u.ack.seq, 7);
+	assert_int_equal(m.u.ack.status, LLMCOST_ACK_STORED);
+	assert_int_equal(m.u.ack.stored, 300);
+	assert_int_equal(m.u.ack.duplicates, 2);
+	assert_int_equal(m.u.ack.reason.len, 0);
+	assert_null(m.priv_);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+}
+
+static void
+test_golden_stats_req(void **state)
+{
+	encbuf eb;
+	llmcost_proto_msg m;
+
+	(void) state;
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_stats_req(&eb.e));
+	assert_bytes(eb.b.data, eb.b.len, GOLDEN_STATS_REQ);
+	decode_ok(eb.b.data, eb.b.len, &m);
+	assert_int_equal(m.type, LLMCOST_MSG_STATS_REQ);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+}
+
+static void
+test_golden_stats(void **state)
+{
+	encbuf eb;
+	llmcost_proto_stats s;
+	llmcost_proto_msg m;
+
+	(void) state;
+	memset(&s, 0, sizeof(s));
+	s.n = 2;
+	s.names[0] = S("batches_received");
+	s.values[0] = 12;
+	s.names[1] = S("records_stored");
+	s.values[1] = 70000;
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_stats(&eb.e, &s));
+	assert_bytes(eb.b.data, eb.b.len, GOLDEN_STATS);
+
+	decode_ok(eb.b.data, eb.b.len, &m);
+	assert_int_equal(m.type, LLMCOST_MSG_STATS);
+	assert_int_equal(m.u.stats.n, 2);
+	assert_str(m.u.stats.names[0], "batches_received");
+	assert_int_equal(m.u.stats.values[0], 12);
+	assert_str(m.u.stats.names[1], "records_stored");
+	assert_int_equal(m.u.stats.values[1], 70000);
+	assert_inside(m.u.stats.names[1], eb.b.data, eb.b.len);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+}
+
+// ---- round trips ---------------------------------------------------------
+
+static void
+assert_record_eq(const llmcost_proto_record *a, const llmcost_proto_record *b)
+{
+	assert_memory_equal(a->run_id, b->run_id, 16);
+	assert_true(a->start_ns == b->start_ns);
+	assert_true(a->duration_ns == b->duration_ns);
+	assert_int_equal(a->status, b->status);
+	assert_int_equal(a->provider.len, b->provider.len);
+	assert_memory_equal(a->provider.ptr, b->provider.ptr, a->provider.len);
+	assert_int_equal(a->model.len, b->model.len);
+	assert_memory_equal(a->model.ptr, b->model.ptr, a->model.len);
+	assert_memory_equal(a->usage, b->usage, sizeof(a->usage));
+	assert_int_equal(a->n_meta, b->n_meta);
+	for (uint32_t i = 0; i < a->n_meta; i++) {
+		assert_int_equal(a->meta[i].key.len, b->meta[i].key.len);
+		assert_memory_equal(a->meta[i].key.ptr, b->meta[i].key.ptr,
+		    a->meta[i].key.len);
+		assert_int_equal(a->meta[i].val.len, b->meta[i].val.len);
+		if (a->meta[i].val.len > 0) {
+			assert_memory_equal(a->meta[i].val.ptr,
+			    b->meta[i].val.ptr, a->meta[i].val.len);
+		}
+	}
+	assert_int_equal(a->n_tags, b->n_tags);
+	for (uint32_t i = 0; i < a->n_tags; i++) {
+		assert_int_equal(a->tags[i].len, b->tags[i].len);
+		assert_memory_equal(
+		    a->tags[i].ptr, b->tags[i].ptr, a->tags[i].len);
+	}
+}
+
+static void
+test_roundtrip_max_record(void **state)
+{
+	static char provider[LLMCOST_MAX_PROVIDER];
+	static char model[LLMCOST_MAX_MODEL];
+	static char keys[LLMCOST_MAX_META][LLMCOST_MAX_KEY];
+	static char vals[LLMCOST_MAX_META][LLMCOST_MAX_VALUE];
+	static char tagv[LLMCOST_MAX_TAGS][LLMCOST_MAX_TAG];
+	static llmcost_proto_kv meta[LLMCOST_MAX_META];
+	static llmcost_proto_str tags[LLMCOST_MAX_TAGS];
+	llmcost_proto_record r;
+	llmcost_proto_msg m;
+	encbuf eb;
+
+	(void) state;
+	memset(provider, 'p', sizeof(provider));
+	memset(model, 'm', sizeof(model));
+	memset(&r, 0, sizeof(r));
+	memset(r.run_id, 0xff, 16);
+	r.start_ns = UINT64_MAX;
+	r.duration_ns = UINT64_MAX;
+	r.status = LLMCOST_STATUS_ABORTED;
+	r.provider = (llmcost_proto_str) { provider, sizeof(provider) };
+	r.model = (llmcost_proto_str) { model, sizeof(model) };
+	for (int i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
+		r.usage[i] = UINT64_MAX - (uint64_t) i;
+	}
+	for (int i = 0; i < LLMCOST_MAX_META; i++) {
+		memset(keys[i], 'k', LLMCOST_MAX_KEY);
+		keys[i][0] = (char) ('A' + i); // distinct keys
+		memset(vals[i], 'v', LLMCOST_MAX_VALUE);
+		meta[i].key = (llmcost_proto_str) { keys[i], LLMCOST_MAX_KEY };
+		meta[i].val
+		    = (llmcost_proto_str) { vals[i], LLMCOST_MAX_VALUE };
+	}
+	for (int i = 0; i < LLMCOST_MAX_TAGS; i++) {
+		memset(tagv[i], 't', LLMCOST_MAX_TAG);
+		tags[i] = (llmcost_proto_str) { tagv[i], LLMCOST_MAX_TAG };
+	}
+	r.meta = meta;
+	r.n_meta = LLMCOST_MAX_META;
+	r.tags = tags;
+	r.n_tags = LLMCOST_MAX_TAGS;
+
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(
+	    &eb.e, CID, UINT64_MAX, UINT64_MAX, 1));
+	LLMCOST_PASS(llmcost_proto_enc_record(&eb.e, &r));
+	decode_ok(eb.b.data, eb.b.len, &m);
+	assert_int_equal(m.u.batch.n_records, 1);
+	assert_true(m.u.batch.seq == UINT64_MAX);
+	assert_true(m.u.batch.dropped == UINT64_MAX);
+	assert_record_eq(&m.u.batch.records[0], &r);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+}
+
+static void
+test_roundtrip_4096_records(void **state)
+{
+	const uint32_t n = LLMCOST_PROTO_MAX_RECORDS;
+	llmcost_proto_record *recs;
+	llmcost_proto_kv kv[2] = { { { "feature", 7 }, { "search", 6 } },
+		{ { "env", 3 }, { "", 0 } } };
+	llmcost_proto_str tag = { "t", 1 };
+	llmcost_proto_msg m;
+	encbuf eb;
+
+	(void) state;
+	recs = calloc(n, sizeof(*recs));
+	assert_non_null(recs);
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&eb.e, CID, 1, 0, n));
+	for (uint32_t i = 0; i < n; i++) {
+		llmcost_proto_record *r = &recs[i];
+
+		r->run_id[0] = 1;
+		r->run_id[14] = (uint8_t) (i >> 8);
+		r->run_id[15] = (uint8_t) i;
+		r->start_ns = 1000 + i;
+		r->duration_ns = i;
+		r->status = i % 3;
+		r->provider = S("google");
+		r->model = S("gemini-2.0-flash");
+		r->usage[i % LLMCOST_BUCKET_COUNT] = i;
+		// Alternate between no meta/tags, two meta, and a tag, so the
+		// decoder's shared arrays are exercised with gaps.
+		if (i % 2 == 0) {
+			r->meta = kv;
+			r->n_meta = 2;
+		}
+		if (i % 3 == 0) {
+			r->tags = &tag;
+			r->n_tags = 1;
+		}
+		LLMCOST_PASS(llmcost_proto_enc_record(&eb.e, r));
+	}
+	decode_ok(eb.b.data, eb.b.len, &m);
+	assert_int_equal(m.u.batch.n_records, n);
+	for (uint32_t i = 0; i < n; i++) {
+		assert_record_eq(&m.u.batch.records[i], &recs[i]);
+	}
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+
+	// One more record than the cap is refused by the encoder.
+	encbuf_init(&eb);
+	LLMCOST_FAIL(llmcost_proto_enc_batch_header(&eb.e, CID, 1, 0, n + 1),
+	    LLMCOST_ETOOBIG);
+	assert_int_equal(eb.b.len, 0);
+	llmcost_proto_buf_free(&eb.b);
+	free(recs);
+}
+
+static void
+test_empty_batch(void **state)
+{
+	encbuf eb;
+	llmcost_proto_msg m;
+
+	(void) state;
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&eb.e, CID, 9, 12345, 0));
+	decode_ok(eb.b.data, eb.b.len, &m);
+	assert_int_equal(m.u.batch.n_records, 0);
+	assert_int_equal(m.u.batch.dropped, 12345);
+	assert_null(m.priv_);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+}
+
+// ---- envelope rejections -----------------------------------------------
+
+static void
+test_reject_empty_and_garbage(void **state)
+{
+	static const uint8_t c1[] = { 0xc1 };
+	static const uint8_t neg[] = { 0xff };
+	static const uint8_t two[] = { 0x92, 0x01 };
+	static const char text[] = "hello, collector";
+	static const uint8_t huge[] = { 0xdd, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t hugem[] = { 0xdf, 0xff, 0xff, 0xff, 0xff, 0x00 };
+	static const uint8_t empty[] = { 0x90 };
+	static const uint8_t map[] = { 0x80 };
+
+	(void) state;
+	EXPECT_REJECT("", 0, LLMCOST_EPROTO, "empty message");
+	EXPECT_REJECT(NULL, 0, LLMCOST_EPROTO, "empty message");
+	EXPECT_REJECT(
+	    c1, sizeof(c1), LLMCOST_EPROTO, "invalid msgpack byte 0xc1");
+	EXPECT_REJECT(neg, sizeof(neg), LLMCOST_EPROTO,
+	    "message: want array, got negative integer");
+	EXPECT_REJECT(two, sizeof(two), LLMCOST_EPROTO, "truncated message");
+	EXPECT_REJECT(text, strlen(text), LLMCOST_EPROTO, "trailing bytes");
+	// Announced counts with no bytes behind them must not allocate.
+	EXPECT_REJECT(huge, sizeof(huge), LLMCOST_EPROTO, "truncated message");
+	EXPECT_REJECT(
+	    hugem, sizeof(hugem), LLMCOST_EPROTO, "truncated message");
+	EXPECT_REJECT(empty, sizeof(empty), LLMCOST_EPROTO, "empty array");
+	EXPECT_REJECT(
+	    map, sizeof(map), LLMCOST_EPROTO, "message: want array, got map");
+	LLMCOST_FAIL(
+	    llmcost_proto_decode(c1, 1, NULL, NULL, 0), LLMCOST_EINVAL);
+	LLMCOST_FAIL(
+	    llmcost_proto_decode(NULL, 3, &(llmcost_proto_msg) { 0 }, NULL, 0),
+	    LLMCOST_EINVAL);
+}
+
+static void
+test_reject_every_prefix(void **state)
+{
+	size_t len;
+	uint8_t *buf = hex_bytes(GOLDEN_BATCH, &len);
+	llmcost_proto_msg m;
+
+	(void) state;
+	for (size_t n = 0; n < len; n++) {
+		// A fresh allocation of exactly n bytes, so that ASan catches
+		// any read past the end.
+		uint8_t *p = malloc(n > 0 ? n : 1);
+
+		assert_non_null(p);
+		memcpy(p, buf, n);
+		EXPECT_REJECT(p, n, LLMCOST_EPROTO,
+		    n == 0 ? "empty message" : "truncated message");
+		free(p);
+	}
+	decode_ok(buf, len, &m);
+	llmcost_proto_msg_free(&m);
+	free(buf);
+}
+
+static void
+test_reject_trailing(void **state)
+{
+	size_t len;
+	uint8_t *buf = hex_bytes(GOLDEN_BATCH, &len);
+	uint8_t *p = malloc(len + 3);
+
+	(void) state;
+	assert_non_null(p);
+	memcpy(p, buf, len);
+	memset(p + len, 0, 3);
+	EXPECT_REJECT(p, len + 1, LLMCOST_EPROTO, "1 trailing bytes");
+	EXPECT_REJECT(p, len + 3, LLMCOST_EPROTO, "3 trailing bytes");
+	free(p);
+	free(buf);
+}
+
+static void
+test_reject_version(void **state)
+{
+	static const uint8_t v2[] = { 0x92, 0x02, 0x03 };
+	static const uint8_t v0[] = { 0x92, 0x00, 0x03 };
+	static const uint8_t vbig[] = { 0x92, 0xcf, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0x03 };
+	static const uint8_t vstr[] = { 0x92, 0xa1, '1', 0x03 };
+	static const uint8_t vneg[] = { 0x92, 0xff, 0x03 };
+	static const uint8_t vflt[]
+	    = { 0x92, 0xca, 0x3f, 0x80, 0x00, 0x00, 0x03 };
+	static const uint8_t only[] = { 0x91, 0x01 };
+	static const uint8_t v2o[] = { 0x91, 0x02 };
+
+	(void) state;
+	EXPECT_REJECT(v2, sizeof(v2), LLMCOST_EPROTO, "unsupported version 2");
+	EXPECT_REJECT(v0, sizeof(v0), LLMCOST_EPROTO, "unsupported version 0");
+	EXPECT_REJECT(vbig, sizeof(vbig), LLMCOST_EPROTO,
+	    "unsupported version 18446744073709551615");
+	EXPECT_REJECT(vstr, sizeof(vstr), LLMCOST_EPROTO,
+	    "version: want unsigned integer, got str");
+	EXPECT_REJECT(vneg, sizeof(vneg), LLMCOST_EPROTO,
+	    "version: want unsigned integer, got negative integer");
+	EXPECT_REJECT(vflt, sizeof(vflt), LLMCOST_EPROTO,
+	    "version: want unsigned integer, got float");
+	EXPECT_REJECT(only, sizeof(only), LLMCOST_EPROTO, "missing type");
+	// The version is checked before anything else about the message.
+	EXPECT_REJECT(
+	    v2o, sizeof(v2o), LLMCOST_EPROTO, "unsupported version 2");
+}
+
+static void
+test_reject_type(void **state)
+{
+	static const uint8_t t9[] = { 0x92, 0x01, 0x09 };
+	static const uint8_t t0[] = { 0x92, 0x01, 0x00 };
+	static const uint8_t tneg[] = { 0x92, 0x01, 0xe0 };
+	static const uint8_t tnil[] = { 0x92, 0x01, 0xc0 };
+
+	(void) state;
+	EXPECT_REJECT(
+	    t9, sizeof(t9), LLMCOST_EPROTO, "unknown message type 9");
+	EXPECT_REJECT(
+	    t0, sizeof(t0), LLMCOST_EPROTO, "unknown message type 0");
+	EXPECT_REJECT(tneg, sizeof(tneg), LLMCOST_EPROTO,
+	    "type: want unsigned integer, got negative integer");
+	EXPECT_REJECT(tnil, sizeof(tnil), LLMCOST_EPROTO,
+	    "type: want unsigned integer, got nil");
+}
+
+static void
+test_reject_oversized(void **state)
+{
+	size_t len = LLMCOST_PROTO_MAX_MSG + 1;
+	uint8_t *p = calloc(1, len);
+
+	(void) state;
+	assert_non_null(p);
+	EXPECT_REJECT(p, len, LLMCOST_ETOOBIG,
+	    "message of 4194305 bytes exceeds 4194304");
+	// Exactly at the cap the size is fine (and the content is not).
+	EXPECT_REJECT(p, len - 1, LLMCOST_EPROTO, "trailing bytes");
+	free(p);
+}
+
+static void
+test_reject_too_many_records(void **state)
+{
+	raw r;
+
+	(void) state;
+	raw_init(&r);
+	pk_batch_head(&r.pk, LLMCOST_PROTO_MAX_RECORDS + 1);
+	for (uint32_t i = 0; i <= LLMCOST_PROTO_MAX_RECORDS; i++) {
+		msgpack_pack_nil(&r.pk);
+	}
+	EXPECT_REJECT(r.sb.data, r.sb.size, LLMCOST_ETOOBIG,
+	    "batch: 4097 records exceeds 4096");
+	raw_fini(&r);
+}
+
+static void
+test_reject_deep_nesting(void **state)
+{
+	uint8_t buf[64];
+	size_t n = 0;
+
+	(void) state;
+	for (int i = 0; i < 40; i++) {
+		buf[n++] = 0x91;
+	}
+	buf[n++] = 0x01;
+	EXPECT_REJECT(
+	    buf, n, LLMCOST_ETOOBIG, "nesting deeper than 16 levels");
+}
+
+static void
+test_reject_batch_header(void **state)
+{
+	raw r;
+
+	(void) state;
+	// Too short.
+	raw_init(&r);
+	msgpack_pack_array(&r.pk, 5);
+	msgpack_pack_uint64(&r.pk, 1);
+	msgpack_pack_uint64(&r.pk, 1);
+	pk_bin(&r.pk, CID, 16);
+	msgpack_pack_uint64(&r.pk, 7);
+	msgpack_pack_uint64(&r.pk, 3);
+	EXPECT_REJECT(r.sb.data, r.sb.size, LLMCOST_EPROTO,
+	    "batch: 5 elements, want at least 6");
+	raw_fini(&r);
+
+	// client_id of 15 bytes, and as a str.
+	raw_init(&r);
+	msgpack_pack_array(&r.pk, 6);
+	msgpack_pack_uint64(&r.pk, 1);
+	msgpack_pack_uint64(&r.pk, 1);
+	pk_bin(&r.pk, CID, 15);
+	msgpack_pack_uint64(&r.pk, 7);
+	msgpack_pack_uint64(&r.pk, 3);
+	msgpack_pack_array(&r.pk, 0);
+	EXPECT_REJECT(r.sb.data, r.sb.size, LLMCOST_EPROTO,
+	    "batch: client_id: want bin of 16 bytes, got 15 bytes");
+	raw_fini(&r);
+
+	raw_init(&r);
+	msgpack_pack_array(&r.pk, 6);
+	msgpack_pack_uint64(&r.pk, 1);
+	msgpack_pack_uint64(&r.pk, 1);
+	pk_strn(&r.pk, (const char *) CID, 16);
+	msgpack_pack_uint64(&r.pk, 7);
+	msgpack_pack_uint64(&r.pk, 3);
+	msgpack_pack_array(&r.pk, 0);
+	EXPECT_REJECT(r.sb.data, r.sb.size, LLMCOST_EPROTO,
+	    "batch: client_id: want bin of 16 bytes, got str");
+	raw_fini(&r);
+
+	// Negative seq, float dropped, records as a map.
+	raw_init(&r);
+	msgpack_pack_array(&r.pk, 6);
+	msgpack_pack_uint64(&r.pk, 1);
+	msgpack_pack_uint64(&r.pk, 1);
+	pk_bin(&r.pk, CID, 16);
+	msgpack_pack_int64(&r.pk, -1);
+	msgpack_pack_uint64(&r.pk, 3);
+	msgpack_pack_array(&r.pk, 0);
+	EXPECT_REJECT(r.sb.data, r.sb.size, LLMCOST_EPROTO,
+	    "batch: seq: want unsigned integer, got negative integer");
+	raw_fini(&r);
+
+	raw_init(&r);
+	msgpack_pack_array(&r.pk, 6);
+	msgpack_pack_uint64(&r.pk, 1);
+	msgpack_pack_uint64(&r.pk, 1);
+	pk_bin(&r.pk, CID, 16);
+	msgpack_pack_uint64(&r.pk, 7);
+	msgpack_pack_double(&r.pk, 3.0);
+	msgpack_pack_array(&r.pk, 0);
+	EXPECT_REJECT(r.sb.data, r.sb.size, LLMCOST_EPROTO,
+	    "batch: dropped: want unsigned integer, got float");
+	raw_fini(&r);
+
+	raw_init(&r);
+	msgpack_pack_array(&r.pk, 6);
+	msgpack_pack_uint64(&r.pk, 1);
+	msgpack_pack_uint64(&r.pk, 1);
+	pk_bin(&r.pk, CID, 16);
+	msgpack_pack_uint64(&r.pk, 7);
+	msgpack_pack_uint64(&r.pk, 3);
+	msgpack_pack_map(&r.pk, 0);
+	EXPECT_REJECT(r.sb.data, r.sb.size, LLMCOST_EPROTO,
+	    "batch: records: want array, got map");
+	raw_fini(&r);
+
+	// A record that is not a map.
+	raw_init(&r);
+	pk_batch_head(&r.pk, 1);
+	msgpack_pack_array(&r.pk, 0);
+	EXPECT_REJECT(r.sb.data, r.sb.size, LLMCOST_EPROTO,
+	    "record 0: want map, got array");
+	raw_fini(&r);
+}
+
+static void
+test_accept_forward_compat(void **state)
+{
+	raw r;
+	llmcost_proto_msg m;
+
+	(void) state;
+	// A batch with two extra trailing elements.
+	raw_init(&r);
+	pk_batch_head_n(&r.pk, 1, 8);
+	pk_record(&r.pk, 0, 0, NULL);
+	msgpack_pack_nil(&r.pk);
+	pk_str(&r.pk, "future");
+	decode_ok(r.sb.data, r.sb.size, &m);
+	assert_int_equal(m.u.batch.n_records, 1);
+	assert_str(m.u.batch.records[0].model, "gpt-4o");
+	llmcost_proto_msg_free(&m);
+	raw_fini(&r);
+
+	// STATS_REQ with an extra element.
+	raw_init(&r);
+	msgpack_pack_array(&r.pk, 3);
+	msgpack_pack_uint64(&r.pk, 1);
+	msgpack_pack_uint64(&r.pk, 3);
+	msgpack_pack_map(&r.pk, 0);
+	decode_ok(r.sb.data, r.sb.size, &m);
+	assert_int_equal(m.type, LLMCOST_MSG_STATS_REQ);
+	llmcost_proto_msg_free(&m);
+	raw_fini(&r);
+
+	// Unsigned values in signed and wider encodings are accepted.
+	raw_init(&r);
+	msgpack_pack_array(&r.pk, 6);
+	msgpack_pack_uint64(&r.pk, 1);
+	msgpack_pack_int8(&r.pk, 1);
+	pk_bin(&r.pk, CID, 16);
+	msgpack_pack_fix_uint64(&r.pk, 7);
+	msgpack_pack_fix_int32(&r.pk, 3);
+	msgpack_pack_array(&r.pk, 0);
+	decode_ok(r.sb.data, r.sb.size, &m);
+	assert_int_equal(m.u.batch.seq, 7);
+	assert_int_equal(m.u.batch.dropped, 3);
+	llmcost_proto_msg_free(&m);
+	raw_fini(&r);
+}
+
+// ---- record rejections ---------------------------------------------------
+
+static void
+ex_run_id_str(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 0);
+	pk_strn(pk, (const char *) RID0, 16);
+}
+static void
+ex_run_id_17(msgpack_packer *pk)
+{
+	uint8_t id[17] = { 1 };
+	msgpack_pack_uint64(pk, 0);
+	pk_bin(pk, id, 17);
+}
+static void
+ex_run_id_zero(msgpack_packer *pk)
+{
+	uint8_t id[16] = { 0 };
+	msgpack_pack_uint64(pk, 0);
+	pk_bin(pk, id, 16);
+}
+static void
+ex_start_neg(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 1);
+	msgpack_pack_int64(pk, -5);
+}
+static void
+ex_start_zero(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 1);
+	msgpack_pack_uint64(pk, 0);
+}
+static void
+ex_duration_float(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 2);
+	msgpack_pack_double(pk, 1.5);
+}
+static void
+ex_duration_str(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 2);
+	pk_str(pk, "12");
+}
+static void
+ex_provider_long(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 3);
+	pk_fill(pk, 'p', LLMCOST_MAX_PROVIDER + 1);
+}
+static void
+ex_provider_empty(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 3);
+	pk_str(pk, "");
+}
+static void
+ex_provider_utf8(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 3);
+	pk_str(pk, "open\xc0\x80i");
+}
+static void
+ex_provider_bin(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 3);
+	pk_bin(pk, "openai", 6);
+}
+static void
+ex_model_long(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 4);
+	pk_fill(pk, 'm', 300);
+}
+static void
+ex_model_utf8(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 4);
+	pk_str(pk, "gpt\xed\xa0\x80");
+}
+static void
+ex_usage_9(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 5);
+	msgpack_pack_array(pk, 9);
+	for (int i = 0; i < 9; i++) {
+		msgpack_pack_uint64(pk, 1);
+	}
+}
+static void
+ex_usage_neg(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 5);
+	msgpack_pack_array(pk, 10);
+	for (int i = 0; i < 10; i++) {
+		msgpack_pack_int64(pk, i == 4 ? -1 : 1);
+	}
+}
+static void
+ex_usage_map(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 5);
+	msgpack_pack_map(pk, 0);
+}
+static void
+ex_status_3(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 6);
+	msgpack_pack_uint64(pk, 3);
+}
+static void
+ex_status_bool(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 6);
+	msgpack_pack_true(pk);
+}
+static void
+ex_meta_33(msgpack_packer *pk)
+{
+	char key[8];
+	msgpack_pack_uint64(pk, 7);
+	msgpack_pack_map(pk, 33);
+	for (int i = 0; i < 33; i++) {
+		(void) snprintf(key, sizeof(key), "k%d", i);
+		pk_str(pk, key);
+		pk_str(pk, "v");
+	}
+}
+static void
+ex_meta_key_long(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 7);
+	msgpack_pack_map(pk, 1);
+	pk_fill(pk, 'k', LLMCOST_MAX_KEY + 1);
+	pk_str(pk, "v");
+}
+static void
+ex_meta_key_empty(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 7);
+	msgpack_pack_map(pk, 1);
+	pk_str(pk, "");
+	pk_str(pk, "v");
+}
+static void
+ex_meta_key_utf8(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 7);
+	msgpack_pack_map(pk, 2);
+	pk_str(pk, "env");
+	pk_str(pk, "prod");
+	pk_str(pk, "fe\xf4\x90\x80\x80");
+	pk_str(pk, "v");
+}
+static void
+ex_meta_key_int(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 7);
+	msgpack_pack_map(pk, 1);
+	msgpack_pack_uint64(pk, 1);
+	pk_str(pk, "v");
+}
+static void
+ex_meta_val_long(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 7);
+	msgpack_pack_map(pk, 1);
+	pk_str(pk, "feature");
+	pk_fill(pk, 'v', LLMCOST_MAX_VALUE + 1);
+}
+static void
+ex_meta_val_utf8(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 7);
+	msgpack_pack_map(pk, 1);
+	pk_str(pk, "feature");
+	pk_str(pk, "rag\xe2\x82");
+}
+static void
+ex_meta_val_nil(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 7);
+	msgpack_pack_map(pk, 1);
+	pk_str(pk, "feature");
+	msgpack_pack_nil(pk);
+}
+static void
+ex_meta_dup(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 7);
+	msgpack_pack_map(pk, 3);
+	pk_str(pk, "feature");
+	pk_str(pk, "a");
+	pk_str(pk, "env");
+	pk_str(pk, "b");
+	pk_str(pk, "feature");
+	pk_str(pk, "c");
+}
+static void
+ex_meta_array(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 7);
+	msgpack_pack_array(pk, 0);
+}
+static void
+ex_tags_33(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 8);
+	msgpack_pack_array(pk, 33);
+	for (int i = 0; i < 33; i++) {
+		pk_str(pk, "t");
+	}
+}
+static void
+ex_tag_long(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 8);
+	msgpack_pack_array(pk, 2);
+	pk_str(pk, "ok");
+	pk_fill(pk, 't', LLMCOST_MAX_TAG + 1);
+}
+static void
+ex_tag_empty(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 8);
+	msgpack_pack_array(pk, 1);
+	pk_str(pk, "");
+}
+static void
+ex_tag_utf8(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 8);
+	msgpack_pack_array(pk, 1);
+	pk_str(pk, "\x80");
+}
+static void
+ex_tag_int(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 8);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_uint64(pk, 5);
+}
+static void
+ex_tags_str(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 8);
+	pk_str(pk, "beta");
+}
+static void
+ex_dup_model(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 4);
+	pk_str(pk, "gpt-4o-mini");
+}
+static void
+ex_key_64(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 64);
+	msgpack_pack_nil(pk);
+}
+static void
+ex_key_neg(msgpack_packer *pk)
+{
+	msgpack_pack_int64(pk, -1);
+	msgpack_pack_nil(pk);
+}
+static void
+ex_key_str(msgpack_packer *pk)
+{
+	pk_str(pk, "model");
+	pk_str(pk, "gpt-4o");
+}
+static void
+ex_key_float(msgpack_packer *pk)
+{
+	msgpack_pack_double(pk, 4.0);
+	pk_str(pk, "gpt-4o");
+}
+static void
+ex_65_keys(msgpack_packer *pk)
+{
+	for (int i = 0; i < 59; i++) {
+		msgpack_pack_uint64(pk, (uint64_t) (9 + i));
+		msgpack_pack_nil(pk);
+	}
+}
+
+static void
+test_reject_record_fields(void **state)
+{
+	(void) state;
+	REJECT_RECORD(SKIP(0), 1, ex_run_id_str, LLMCOST_EPROTO,
+	    "run_id: want bin of 16 bytes, got str");
+	REJECT_RECORD(SKIP(0), 1, ex_run_id_17, LLMCOST_EPROTO,
+	    "run_id: want bin of 16 bytes, got 17 bytes");
+	REJECT_RECORD(
+	    SKIP(0), 1, ex_run_id_zero, LLMCOST_EPROTO, "run_id: all zero");
+	REJECT_RECORD(SKIP(1), 1, ex_start_neg, LLMCOST_EPROTO,
+	    "start_ns: want unsigned integer, got negative integer");
+	REJECT_RECORD(
+	    SKIP(1), 1, ex_start_zero, LLMCOST_EPROTO, "start_ns: zero");
+	REJECT_RECORD(SKIP(2), 1, ex_duration_float, LLMCOST_EPROTO,
+	    "duration_ns: want unsigned integer, got float");
+	REJECT_RECORD(SKIP(2), 1, ex_duration_str, LLMCOST_EPROTO,
+	    "duration_ns: want unsigned integer, got str");
+	REJECT_RECORD(SKIP(3), 1, ex_provider_long, LLMCOST_ETOOBIG,
+	    "provider: 65 bytes exceeds 64");
+	REJECT_RECORD(
+	    SKIP(3), 1, ex_provider_empty, LLMCOST_EPROTO, "provider: empty");
+	REJECT_RECORD(SKIP(3), 1, ex_provider_utf8, LLMCOST_EPROTO,
+	    "provider: invalid UTF-8");
+	REJECT_RECORD(SKIP(3), 1, ex_provider_bin, LLMCOST_EPROTO,
+	    "provider: want str, got bin");
+	REJECT_RECORD(SKIP(4), 1, ex_model_long, LLMCOST_ETOOBIG,
+	    "model: 300 bytes exceeds 256");
+	REJECT_RECORD(
+	    SKIP(4), 1, ex_model_utf8, LLMCOST_EPROTO, "model: invalid UTF-8");
+	REJECT_RECORD(SKIP(5), 1, ex_usage_9, LLMCOST_EPROTO,
+	    "usage: want array of 10 unsigned integers, got 9 elements");
+	REJECT_RECORD(SKIP(5), 1, ex_usage_neg, LLMCOST_EPROTO,
+	    "usage[4]: want unsigned integer, got negative integer");
+	REJECT_RECORD(SKIP(5), 1, ex_usage_map, LLMCOST_EPROTO,
+	    "usage: want array of 10 unsigned integers, got map");
+	REJECT_RECORD(
+	    0, 1, ex_status_3, LLMCOST_EPROTO, "status: 3 out of range 0..2");
+	REJECT_RECORD(0, 1, ex_status_bool, LLMCOST_EPROTO,
+	    "status: want unsigned integer, got boolean");
+}
+
+static void
+test_reject_record_meta_tags(void **state)
+{
+	(void) state;
+	REJECT_RECORD(
+	    0, 1, ex_meta_33, LLMCOST_ETOOBIG, "meta: 33 entries exceeds 32");
+	REJECT_RECORD(0, 1, ex_meta_key_long, LLMCOST_ETOOBIG,
+	    "meta: key 0: 65 bytes exceeds 64");
+	REJECT_RECORD(
+	    0, 1, ex_meta_key_empty, LLMCOST_EPROTO, "meta: key 0: empty");
+	REJECT_RECORD(0, 1, ex_meta_key_utf8, LLMCOST_EPROTO,
+	    "meta: key 1: invalid UTF-8");
+	REJECT_RECORD(0, 1, ex_meta_key_int, LLMCOST_EPROTO,
+	    "meta: key 0: want str, got unsigned integer");
+	REJECT_RECORD(0, 1, ex_meta_val_long, LLMCOST_ETOOBIG,
+	    "meta: value of key \"feature\": 257 bytes exceeds 256");
+	REJECT_RECORD(0, 1, ex_meta_val_utf8, LLMCOST_EPROTO,
+	    "meta: invalid UTF-8 in value of key \"feature\"");
+	REJECT_RECORD(0, 1, ex_meta_val_nil, LLMCOST_EPROTO,
+	    "meta: value of key \"feature\": want str, got nil");
+	REJECT_RECORD(0, 1, ex_meta_dup, LLMCOST_EPROTO,
+	    "meta: duplicate key \"feature\"");
+	REJECT_RECORD(
+	    0, 1, ex_meta_array, LLMCOST_EPROTO, "meta: want map, got array");
+	REJECT_RECORD(
+	    0, 1, ex_tags_33, LLMCOST_ETOOBIG, "tags: 33 entries exceeds 32");
+	REJECT_RECORD(0, 1, ex_tag_long, LLMCOST_ETOOBIG,
+	    "tags[1]: 129 bytes exceeds 128");
+	REJECT_RECORD(0, 1, ex_tag_empty, LLMCOST_EPROTO, "tags[0]: empty");
+	REJECT_RECORD(
+	    0, 1, ex_tag_utf8, LLMCOST_EPROTO, "tags[0]: invalid UTF-8");
+	REJECT_RECORD(0, 1, ex_tag_int, LLMCOST_EPROTO,
+	    "tags[0]: want str, got unsigned integer");
+	REJECT_RECORD(
+	    0, 1, ex_tags_str, LLMCOST_EPROTO, "tags: want array, got str");
+}
+
+static void
+test_reject_record_keys(void **state)
+{
+	(void) state;
+	REJECT_RECORD(
+	    0, 1, ex_dup_model, LLMCOST_EPROTO, "duplicate key 4 (model)");
+	REJECT_RECORD(0, 1, ex_key_64, LLMCOST_EPROTO, "unknown key 64");
+	REJECT_RECORD(0, 1, ex_key_neg, LLMCOST_EPROTO, "negative key -1");
+	REJECT_RECORD(SKIP(4), 1, ex_key_str, LLMCOST_EPROTO,
+	    "key: want unsigned integer, got str");
+	REJECT_RECORD(SKIP(4), 1, ex_key_float, LLMCOST_EPROTO,
+	    "key: want unsigned integer, got float");
+	REJECT_RECORD(
+	    0, 59, ex_65_keys, LLMCOST_ETOOBIG, "65 keys exceeds 64");
+	REJECT_RECORD(
+	    SKIP(0), 0, NULL, LLMCOST_EPROTO, "missing run_id (key 0)");
+	REJECT_RECORD(SKIP(1), 0, NULL, LLMCOST_EPROTO, "missing start_ns");
+	REJECT_RECORD(SKIP(2), 0, NULL, LLMCOST_EPROTO, "missing duration_ns");
+	REJECT_RECORD(SKIP(3), 0, NULL, LLMCOST_EPROTO, "missing provider");
+	REJECT_RECORD(
+	    SKIP(4), 0, NULL, LLMCOST_EPROTO, "missing model (key 4)");
+	REJECT_RECORD(SKIP(5), 0, NULL, LLMCOST_EPROTO, "missing usage");
+}
+
+// Keys 9..63 carry any well-formed value and are skipped.
+static void
+ex_reserved(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 9);
+	msgpack_pack_map(pk, 2);
+	pk_str(pk, "nested");
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_double(pk, 1.25);
+	msgpack_pack_int64(pk, -7);
+	msgpack_pack_nil(pk);
+	pk_bin(pk, "x", 1);
+	msgpack_pack_uint64(pk, 63);
+	msgpack_pack_ext(pk, 5, 1);
+	msgpack_pack_ext_body(pk, "hello", 5);
+	msgpack_pack_uint64(pk, 40);
+	pk_str(pk, "\xff not even UTF-8");
+}
+
+static void
+test_accept_reserved_keys(void **state)
+{
+	raw r;
+	llmcost_proto_msg m;
+
+	(void) state;
+	raw_init(&r);
+	pk_batch_head(&r.pk, 1);
+	pk_record(&r.pk, 0, 3, ex_reserved);
+	decode_ok(r.sb.data, r.sb.size, &m);
+	assert_int_equal(m.u.batch.n_records, 1);
+	assert_str(m.u.batch.records[0].provider, "openai");
+	assert_str(m.u.batch.records[0].model, "gpt-4o");
+	assert_int_equal(m.u.batch.records[0].duration_ns, 42);
+	assert_int_equal(m.u.batch.records[0].usage[9], 9);
+	assert_int_equal(m.u.batch.records[0].n_meta, 0);
+	llmcost_proto_msg_free(&m);
+	raw_fini(&r);
+}
+
+// ---- ACK and STATS rejections ----------------------------------------
+
+static void
+pk_ack(raw *r, uint32_t n, uint64_t status, uint64_t stored,
+    const char *reason, size_t reason_len)
+{
+	raw_init(r);
+	msgpack_pack_array(&r->pk, n);
+	msgpack_pack_uint64(&r->pk, 1);
+	msgpack_pack_uint64(&r->pk, 2);
+	pk_bin(&r->pk, CID, 16);
+	msgpack_pack_uint64(&r->pk, 7);
+	msgpack_pack_uint64(&r->pk, status);
+	msgpack_pack_uint64(&r->pk, stored);
+	msgpack_pack_uint64(&r->pk, 0);
+	if (n > 7) {
+		pk_strn(&r->pk, reason, reason_len);
+	}
+	for (uint32_t i = 8; i < n; i++) {
+		msgpack_pack_nil(&r->pk);
+	}
+}
+
+static void
+test_reject_ack(void **state)
+{
+	raw r;
+	char big[LLMCOST_PROTO_MAX_REASON + 1];
+	llmcost_proto_msg m;
+
+	(void) state;
+	memset(big, 'r', sizeof(big));
+	pk_ack(&r, 7, 0, 0, "", 0);
+	EXPECT_REJECT(r.sb.data, r.sb.size, LLMCOST_EPROTO,
+	    "ack: 7 elements, want at least 8");
+	raw_fini(&r);
+	pk_ack(&r, 8, 3, 0, "", 0);
+	EXPECT_REJECT(r.sb.data, r.sb.size, LLMCOST_EPROTO,
+	    "ack: status: 3 out of range 0..2");
+	raw_fini(&r);
+	pk_ack(&r, 8, 0, UINT64_C(4294967296), "", 0);
+	EXPECT_REJECT(r.sb.data, r.sb.size, LLMCOST_EPROTO,
+	    "ack: stored: 4294967296 out of range 0..4294967295");
+	raw_fini(&r);
+	pk_ack(&r, 8, 1, 0, big, sizeof(big));
+	EXPECT_REJECT(r.sb.data, r.sb.size, LLMCOST_ETOOBIG,
+	    "ack: reason: 257 bytes exceeds 256");
+	raw_fini(&r);
+	pk_ack(&r, 8, 1, 0, "bad \xc3\x28", 6);
+	EXPECT_REJECT(r.sb.data, r.sb.size, LLMCOST_EPROTO,
+	    "ack: reason: invalid UTF-8");
+	raw_fini(&r);
+
+	// At the limits, and with an extra trailing element.
+	pk_ack(&r, 9, 2, UINT32_MAX, big, LLMCOST_PROTO_MAX_REASON);
+	decode_ok(r.sb.data, r.sb.size, &m);
+	assert_int_equal(m.u.ack.status, LLMCOST_ACK_RETRY);
+	assert_int_equal(m.u.ack.stored, UINT32_MAX);
+	assert_int_equal(m.u.ack.reason.len, LLMCOST_PROTO_MAX_REASON);
+	assert_inside(m.u.ack.reason, r.sb.data, r.sb.size);
+	llmcost_proto_msg_free(&m);
+	raw_fini(&r);
+}
+
+static void
+pk_stats_head(raw *r, uint32_t n)
+{
+	raw_init(r);
+	msgpack_pack_array(&r->pk, 3);
+	msgpack_pack_uint64(&r->pk, 1);
+	msgpack_pack_uint64(&r->pk, 4);
+	msgpack_pack_map(&r->pk, n);
+}
+
+static void
+test_reject_stats(void **state)
+{
+	raw r;
+	char name[16];
+
+	(void) state;
+	pk_stats_head(&r, LLMCOST_PROTO_MAX_STATS + 1);
+	for (unsigned i = 0; i <= LLMCOST_PROTO_MAX_STATS; i++) {
+		(void) snprintf(name, sizeof(name), "c%u", i);
+		pk_str(&r.pk, name);
+		msgpack_pack_uint64(&r.pk, i);
+	}
+	EXPECT_REJECT(r.sb.data, r.sb.size, LLMCOST_ETOOBIG,
+	    "stats: 65 entries exceeds 64");
+	raw_fini(&r);
+
+	pk_stats_head(&r, 1);
+	pk_fill(&r.pk, 'n', LLMCOST_PROTO_MAX_STAT_NAME + 1);
+	msgpack_pack_uint64(&r.pk, 1);
+	EXPECT_REJECT(r.sb.data, r.sb.size, LLMCOST_ETOOBIG,
+	    "stats: name 0: 65 bytes exceeds 64");
+	raw_fini(&r);
+
+	pk_stats_head(&r, 1);
+	pk_str(&r.pk, "");
+	msgpack_pack_uint64(&r.pk, 1);
+	EXPECT_REJECT(
+	    r.sb.data, r.sb.size, LLMCOST_EPROTO, "stats: name 0: empty");
+	raw_fini(&r);
+
+	pk_stats_head(&r, 1);
+	pk_str(&r.pk, "\xe0\x80\x80");
+	msgpack_pack_uint64(&r.pk, 1);
+	EXPECT_REJECT(r.sb.data, r.sb.size, LLMCOST_EPROTO,
+	    "stats: name 0: invalid UTF-8");
+	raw_fini(&r);
+
+	pk_stats_head(&r, 1);
+	pk_str(&r.pk, "stored");
+	msgpack_pack_int64(&r.pk, -3);
+	EXPECT_REJECT(r.sb.data, r.sb.size, LLMCOST_EPROTO,
+	    "stats: value of \"stored\": want unsigned integer, got negative");
+	raw_fini(&r);
+
+	pk_stats_head(&r, 2);
+	pk_str(&r.pk, "stored");
+	msgpack_pack_uint64(&r.pk, 1);
+	pk_str(&r.pk, "stored");
+	msgpack_pack_uint64(&r.pk, 2);
+	EXPECT_REJECT(r.sb.data, r.sb.size, LLMCOST_EPROTO,
+	    "stats: duplicate name \"stored\"");
+	raw_fini(&r);
+
+	raw_init(&r);
+	msgpack_pack_array(&r.pk, 3);
+	msgpack_pack_uint64(&r.pk, 1);
+	msgpack_pack_uint64(&r.pk, 4);
+	msgpack_pack_array(&r.pk, 0);
+	EXPECT_REJECT(r.sb.data, r.sb.size, LLMCOST_EPROTO,
+	    "stats: want map, got array");
+	raw_fini(&r);
+
+	raw_init(&r);
+	msgpack_pack_array(&r.pk, 2);
+	msgpack_pack_uint64(&r.pk, 1);
+	msgpack_pack_uint64(&r.pk, 4);
+	EXPECT_REJECT(r.sb.data, r.sb.size, LLMCOST_EPROTO,
+	    "stats: 2 elements, want at least 3");
+	raw_fini(&r);
+}
+
+static void
+test_reason_buffer(void **state)
+{
+	static const uint8_t v2[] = { 0x92, 0x02, 0x03 };
+	char small[8];
+	llmcost_proto_msg m;
+
+	(void) state;
+	memset(small, 'x', sizeof(small));
+	LLMCOST_FAIL(
+	    llmcost_proto_decode(v2, sizeof(v2), &m, small, sizeof(small)),
+	    LLMCOST_EPROTO);
+	assert_string_equal(small, "unsuppo"); // cut, but terminated
+	LLMCOST_FAIL(
+	    llmcost_proto_decode(v2, sizeof(v2), &m, NULL, 0), LLMCOST_EPROTO);
+	LLMCOST_FAIL(llmcost_proto_decode(v2, sizeof(v2), &m, small, 0),
+	    LLMCOST_EPROTO);
+}
+
+// ---- encoder -----------------------------------------------------------
+
+static int
+fail_write(void *arg, const char *buf, size_t len)
+{
+	(void) arg;
+	(void) buf;
+	(void) len;
+	return (-1);
+}
+
+static void
+valid_record(llmcost_proto_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	memcpy(r->run_id, RID0, 16);
+	r->start_ns = 1;
+	r->provider = S("openai");
+	r->model = S("gpt-4o");
+}
+
+static void
+test_encode_limits(void **state)
+{
+	encbuf eb;
+	llmcost_proto_enc e;
+	llmcost_proto_record r;
+
+	(void) state;
+	// The byte limit: nothing past it reaches the callback, and the
+	// error is sticky.
+	memset(&eb, 0, sizeof(eb));
+	llmcost_proto_enc_init(&eb.e, llmcost_proto_buf_write, &eb.b, 30);
+	LLMCOST_FAIL(encode_golden_batch(&eb.e), LLMCOST_ETOOBIG);
+	assert_true(eb.b.len <= 30);
+	assert_int_equal(eb.e.written, eb.b.len);
+	LLMCOST_FAIL(llmcost_proto_enc_stats_req(&eb.e), LLMCOST_ETOOBIG);
+	llmcost_proto_buf_free(&eb.b);
+
+	// A failing callback is ENOMEM.
+	llmcost_proto_enc_init(&e, fail_write, NULL, 0);
+	LLMCOST_FAIL(llmcost_proto_enc_stats_req(&e), LLMCOST_ENOMEM);
+	LLMCOST_FAIL(llmcost_proto_enc_stats_req(&e), LLMCOST_ENOMEM);
+
+	// So is a full buffer (its own cap is below the encoder's limit).
+	memset(&eb, 0, sizeof(eb));
+	eb.b.max = 16;
+	llmcost_proto_enc_init(&eb.e, llmcost_proto_buf_write, &eb.b, 0);
+	LLMCOST_FAIL(encode_golden_batch(&eb.e), LLMCOST_ENOMEM);
+	assert_true(eb.b.len <= 16);
+	llmcost_proto_buf_free(&eb.b);
+	llmcost_proto_buf_free(NULL);
+
+	// NULL arguments.
+	LLMCOST_FAIL(llmcost_proto_enc_stats_req(NULL), LLMCOST_EINVAL);
+	LLMCOST_FAIL(llmcost_proto_enc_record(NULL, NULL), LLMCOST_EINVAL);
+	llmcost_proto_enc_init(&e, NULL, NULL, 0);
+	LLMCOST_FAIL(llmcost_proto_enc_stats_req(&e), LLMCOST_EINVAL);
+
+	valid_record(&r);
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_record(&eb.e, &r));
+	llmcost_proto_buf_free(&eb.b);
+}
+
+// The encoder refuses what the decoder would refuse, before writing any
+// byte of that record.
+#define ENC_REJECT(mutate, code)                                              \
+	do {                                                                  \
+		encbuf eb_;                                                   \
+		llmcost_proto_record r;                                       \
+		valid_record(&r);                                             \
+		mutate;                                                       \
+		encbuf_init(&eb_);                                            \
+		LLMCOST_FAIL(llmcost_proto_enc_record(&eb_.e, &r), (code));   \
+		assert_int_equal(eb_.b.len, 0);                               \
+		llmcost_proto_buf_free(&eb_.b);                               \
+	} while (0)
+
+static void
+test_encode_validation(void **state)
+{
+	static char longp[LLMCOST_MAX_PROVIDER + 1];
+	static char longt[LLMCOST_MAX_TAG + 1];
+	llmcost_proto_kv dup[2]
+	    = { { { "a", 1 }, { "x", 1 } }, { { "a", 1 }, { "y", 1 } } };
+	llmcost_proto_kv bad[1] = { { { "a", 1 }, { "\xc0\xaf", 2 } } };
+	llmcost_proto_kv nok[1] = { { { "", 0 }, { "x", 1 } } };
+	llmcost_proto_str tag = { longt, sizeof(longt) };
+
+	(void) state;
+	memset(longp, 'p', sizeof(longp));
+	memset(longt, 't', sizeof(longt));
+	ENC_REJECT(memset(r.run_id, 0, 16), LLMCOST_EINVAL);
+	ENC_REJECT(r.start_ns = 0, LLMCOST_EINVAL);
+	ENC_REJECT(r.status = 3, LLMCOST_EINVAL);
+	ENC_REJECT(r.provider = S(""), LLMCOST_EINVAL);
+	ENC_REJECT(r.provider = ((llmcost_proto_str) { longp, sizeof(longp) }),
+	    LLMCOST_ETOOBIG);
+	ENC_REJECT(r.model = S("gpt\xed\xa0\x80"), LLMCOST_EUTF8);
+	ENC_REJECT(
+	    r.model = ((llmcost_proto_str) { NULL, 3 }), LLMCOST_EINVAL);
+	ENC_REJECT((r.meta = dup, r.n_meta = 2), LLMCOST_EINVAL);
+	ENC_REJECT((r.meta = bad, r.n_meta = 1), LLMCOST_EUTF8);
+	ENC_REJECT((r.meta = nok, r.n_meta = 1), LLMCOST_EINVAL);
+	ENC_REJECT((r.meta = dup, r.n_meta = 33), LLMCOST_ETOOBIG);
+	ENC_REJECT((r.meta = NULL, r.n_meta = 1), LLMCOST_EINVAL);
+	ENC_REJECT((r.tags = &tag, r.n_tags = 1), LLMCOST_ETOOBIG);
+	ENC_REJECT((r.tags = &tag, r.n_tags = 33), LLMCOST_ETOOBIG);
+}
+
+static void
+test_encode_stats_validation(void **state)
+{
+	encbuf eb;
+	llmcost_proto_stats s;
+
+	(void) state;
+	memset(&s, 0, sizeof(s));
+	s.n = 2;
+	s.names[0] = S("a");
+	s.names[1] = S("a");
+	encbuf_init(&eb);
+	LLMCOST_FAIL(llmcost_proto_enc_stats(&eb.e, &s), LLMCOST_EINVAL);
+	llmcost_proto_buf_free(&eb.b);
+
+	s.names[1] = S("");
+	encbuf_init(&eb);
+	LLMCOST_FAIL(llmcost_proto_enc_stats(&eb.e, &s), LLMCOST_EINVAL);
+	llmcost_proto_buf_free(&eb.b);
+
+	s.n = LLMCOST_PROTO_MAX_STATS + 1;
+	encbuf_init(&eb);
+	LLMCOST_FAIL(llmcost_proto_enc_stats(&eb.e, &s), LLMCOST_ETOOBIG);
+	llmcost_proto_buf_free(&eb.b);
+
+	s.n = 0;
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_stats(&eb.e, &s));
+	assert_bytes(eb.b.data, eb.b.len, "93 01 04 80");
+	llmcost_proto_buf_free(&eb.b);
+}
+
+static void
+test_encode_ack_reason(void **state)
+{
+	char src[400];
+	size_t n = 0;
+	encbuf eb;
+	llmcost_proto_ack a;
+	llmcost_proto_msg m;
+
+	(void) state;
+	// "ab" then 100 euro signs (3 bytes each): cut at 2 + 84 * 3 = 254
+	// bytes, never inside a character.
+	src[n++] = 'a';
+	src[n++] = 'b';
+	for (int i = 0; i < 100; i++) {
+		memcpy(src + n, "\xe2\x82\xac", 3);
+		n += 3;
+	}
+	memset(&a, 0, sizeof(a));
+	a.status = LLMCOST_ACK_REJECTED;
+	a.reason.ptr = src;
+	a.reason.len = (uint32_t) n;
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_ack(&eb.e, &a));
+	decode_ok(eb.b.data, eb.b.len, &m);
+	assert_int_equal(m.u.ack.status, LLMCOST_ACK_REJECTED);
+	assert_int_equal(m.u.ack.reason.len, 254);
+	assert_memory_equal(m.u.ack.reason.ptr, src, 254);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+
+	// Invalid bytes become '?' rather than failing the ACK.
+	a.reason = S("bad \xff byte \xe2\x82");
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_ack(&eb.e, &a));
+	decode_ok(eb.b.data, eb.b.len, &m);
+	assert_str(m.u.ack.reason, "bad ? byte ??");
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+
+	// Status out of range.
+	a.status = 3;
+	encbuf_init(&eb);
+	LLMCOST_FAIL(llmcost_proto_enc_ack(&eb.e, &a), LLMCOST_EINVAL);
+	llmcost_proto_buf_free(&eb.b);
+}
+
+static void
+test_buf_growth(void **state)
+{
+	llmcost_proto_buf b;
+	char chunk[1000];
+
+	(void) state;
+	memset(&b, 0, sizeof(b));
+	memset(chunk, 'c', sizeof(chunk));
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(
+		    llmcost_proto_buf_write(&b, chunk, sizeof(chunk)), 0);
+	}
+	assert_int_equal(b.len, 100000);
+	assert_true(b.cap >= b.len && b.cap <= LLMCOST_PROTO_MAX_MSG);
+	llmcost_proto_buf_free(&b);
+	assert_null(b.data);
+
+	memset(&b, 0, sizeof(b));
+	b.max = 100;
+	assert_int_equal(llmcost_proto_buf_write(&b, chunk, 100), 0);
+	assert_int_equal(llmcost_proto_buf_write(&b, chunk, 1), -1);
+	assert_int_equal(b.len, 100);
+	assert_true(b.cap <= 100);
+	llmcost_proto_buf_free(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden_batch_encode),
+		cmocka_unit_test(test_golden_batch_decode),
+		cmocka_unit_test(test_golden_ack),
+		cmocka_unit_test(test_golden_stats_req),
+		cmocka_unit_test(test_golden_stats),
+		cmocka_unit_test(test_roundtrip_max_record),
+		cmocka_unit_test(test_roundtrip_4096_records),
+		cmocka_unit_test(test_empty_batch),
+		cmocka_unit_test(test_reject_empty_and_garbage),
+		cmocka_unit_test(test_reject_every_prefix),
+		cmocka_unit_test(test_reject_trailing),
+		cmocka_unit_test(test_reject_version),
+		cmocka_unit_test(test_reject_type),
+		cmocka_unit_test(test_reject_oversized),
+		cmocka_unit_test(test_reject_too_many_records),
+		cmocka_unit_test(test_reject_deep_nesting),
+		cmocka_unit_test(test_reject_batch_header),
+		cmocka_unit_test(test_accept_forward_compat),
+		cmocka_unit_test(test_reject_record_fields),
+		cmocka_unit_test(test_reject_record_meta_tags),
+		cmocka_unit_test(test_reject_record_keys),
+		cmocka_unit_test(test_accept_reserved_keys),
+		cmocka_unit_test(test_reject_ack),
+		cmocka_unit_test(test_reject_stats),
+		cmocka_unit_test(test_reason_buffer),
+		cmocka_unit_test(test_encode_limits),
+		cmocka_unit_test(test_encode_validation),
+		cmocka_unit_test(test_encode_stats_validation),
+		cmocka_unit_test(test_encode_ack_reason),
+		cmocka_unit_test(test_buf_growth),
+	};
+
+	return (cmocka_run_group_tests_name("codec", tests, NULL, NULL));
+}

@@ -1,0 +1,340 @@
+// Tests for proto/util.c and proto/error.c: UTF-8 validation, UUID
+// formatting and parsing, the default directory and URL, and the error
+// tables.
+
+#include "testutil.h"
+
+#include "llmcost_proto.h"
+
+#define UTF8_OK(s)                                                            \
+	assert_int_equal(llmcost_proto_utf8_valid((s), sizeof(s) - 1), 1)
+#define UTF8_BAD(s)                                                           \
+	assert_int_equal(llmcost_proto_utf8_valid((s), sizeof(s) - 1), 0)
+
+static void
+test_utf8_valid(void **state)
+{
+	(void) state;
+	UTF8_OK("");
+	UTF8_OK("plain ascii");
+	UTF8_OK("\x00\x7f");         // NUL and DEL are code points
+	UTF8_OK("caf\xc3\xa9");      // U+00E9
+	UTF8_OK("\xc2\x80");         // U+0080, smallest 2-byte
+	UTF8_OK("\xdf\xbf");         // U+07FF
+	UTF8_OK("\xe0\xa0\x80");     // U+0800, smallest 3-byte
+	UTF8_OK("\xe2\x82\xac");     // U+20AC euro sign
+	UTF8_OK("\xed\x9f\xbf");     // U+D7FF, just below surrogates
+	UTF8_OK("\xee\x80\x80");     // U+E000, just above surrogates
+	UTF8_OK("\xef\xbf\xbf");     // U+FFFF
+	UTF8_OK("\xf0\x90\x80\x80"); // U+10000, smallest 4-byte
+	UTF8_OK("\xf0\x9f\x98\x80"); // U+1F600 emoji
+	UTF8_OK("\xf4\x8f\xbf\xbf"); // U+10FFFF, the last code point
+	UTF8_OK("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e"); // Japanese
+	assert_int_equal(llmcost_proto_utf8_valid(NULL, 0), 1);
+}
+
+static void
+test_utf8_invalid(void **state)
+{
+	(void) state;
+	UTF8_BAD("\xc0\x80");         // overlong NUL
+	UTF8_BAD("\xc1\xbf");         // overlong 2-byte
+	UTF8_BAD("\xe0\x80\x80");     // overlong 3-byte
+	UTF8_BAD("\xe0\x9f\xbf");     // overlong U+07FF
+	UTF8_BAD("\xf0\x80\x80\x80"); // overlong 4-byte
+	UTF8_BAD("\xf0\x8f\xbf\xbf"); // overlong U+FFFF
+	UTF8_BAD("\xed\xa0\x80");     // U+D800, high surrogate
+	UTF8_BAD("\xed\xbf\xbf");     // U+DFFF, low surrogate
+	UTF8_BAD("\xf4\x90\x80\x80"); // U+110000
+	UTF8_BAD("\xf5\x80\x80\x80"); // lead byte beyond U+10FFFF
+	UTF8_BAD("\xff");
+	UTF8_BAD("\xfe");
+	UTF8_BAD("\x80"); // stray continuation
+	UTF8_BAD("a\xbf");
+	UTF8_BAD("\xc3");         // truncated 2-byte
+	UTF8_BAD("\xe2\x82");     // truncated 3-byte
+	UTF8_BAD("\xf0\x9f\x98"); // truncated 4-byte
+	UTF8_BAD("\xe2\x82z");    // continuation missing
+	UTF8_BAD("\xc3\xa9\xc3"); // valid, then truncated
+	UTF8_BAD("\xc3\x28");     // non-continuation second byte
+	assert_int_equal(llmcost_proto_utf8_valid(NULL, 1), 0);
+	// The length is respected: a valid prefix of an invalid buffer.
+	assert_int_equal(llmcost_proto_utf8_valid("ok\xff", 2), 1);
+	// A truncated sequence at the end of the given length is caught
+	// even when the bytes after it would complete it.
+	assert_int_equal(llmcost_proto_utf8_valid("\xe2\x82\xac", 2), 0);
+}
+
+static void
+test_uuid_roundtrip(void **state)
+{
+	static const uint8_t id[16] = { 0x01, 0x8f, 0x3a, 0x2b, 0x4c, 0x5d,
+		0x7e, 0x6f, 0x80, 0x91, 0xa2, 0xb3, 0xc4, 0xd5, 0xe6, 0xf7 };
+	char s[37];
+	uint8_t back[16];
+
+	(void) state;
+	memset(s, 'x', sizeof(s));
+	llmcost_proto_uuid_str(id, s);
+	assert_string_equal(s, "018f3a2b-4c5d-7e6f-8091-a2b3c4d5e6f7");
+	LLMCOST_PASS(llmcost_proto_uuid_parse(s, back));
+	assert_memory_equal(back, id, 16);
+
+	LLMCOST_PASS(llmcost_proto_uuid_parse(
+	    "018F3A2B-4C5D-7E6F-8091-A2B3C4D5E6F7", back));
+	assert_memory_equal(back, id, 16);
+	LLMCOST_PASS(llmcost_proto_uuid_parse(
+	    "018f3A2b-4C5d-7e6F-8091-a2B3c4D5e6F7", back));
+	assert_memory_equal(back, id, 16);
+
+	memset(back, 0, sizeof(back));
+	llmcost_proto_uuid_str(back, s);
+	assert_string_equal(s, "00000000-0000-0000-0000-000000000000");
+	memset(back, 0xff, sizeof(back));
+	llmcost_proto_uuid_str(back, s);
+	assert_string_equal(s, "ffffffff-ffff-ffff-ffff-ffffffffffff");
+}
+
+static void
+test_uuid_parse_bad(void **state)
+{
+	static const char *bad[] = {
+		"",
+		"018f3a2b-4c5d-7e6f-8091-a2b3c4d5e6f",   // 35
+		"018f3a2b-4c5d-7e6f-8091-a2b3c4d5e6f77", // 37
+		"018f3a2b4c5d7e6f8091a2b3c4d5e6f7",      // no dashes
+		"018f3a2b-4c5d-7e6f-8091a-2b3c4d5e6f7",  // dash moved
+		"018f3a2b_4c5d-7e6f-8091-a2b3c4d5e6f7",  // not a dash
+		"018f3a2g-4c5d-7e6f-8091-a2b3c4d5e6f7",  // not hex
+		"{18f3a2b-4c5d-7e6f-8091-a2b3c4d5e6f7",
+		" 18f3a2b-4c5d-7e6f-8091-a2b3c4d5e6f7",
+		"018f3a2b-4c5d-7e6f-8091-a2b3c4d5e6f ",
+		"018f3a2b--4c5d7e6f-8091-a2b3c4d5e6f7",
+		"urn:uuid:018f3a2b-4c5d-7e6f-8091-a2b3c4d5e6f7",
+	};
+	uint8_t id[16];
+	uint8_t zero[16] = { 0 };
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(id, 0, sizeof(id));
+		if (llmcost_proto_uuid_parse(bad[i], id) != LLMCOST_EINVAL) {
+			fail_msg("accepted \"%s\"", bad[i]);
+		}
+		// Nothing is written on failure.
+		assert_memory_equal(id, zero, 16);
+	}
+	LLMCOST_FAIL(llmcost_proto_uuid_parse(NULL, id), LLMCOST_EINVAL);
+	LLMCOST_FAIL(llmcost_proto_uuid_parse(
+	                 "018f3a2b-4c5d-7e6f-8091-a2b3c4d5e6f7", NULL),
+	    LLMCOST_EINVAL);
+}
+
+// setenv/unsetenv: restore the caller's environment after each test.
+typedef struct saved_env {
+	char *xdg;
+	char *home;
+} saved_env;
+
+static char *
+dup_env(const char *name)
+{
+	const char *v = getenv(name);
+	char *d;
+
+	if (v == NULL) {
+		return (NULL);
+	}
+	d = malloc(strlen(v) + 1);
+	assert_non_null(d);
+	memcpy(d, v, strlen(v) + 1);
+	return (d);
+}
+
+static int
+env_setup(void **state)
+{
+	saved_env *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		return (-1);
+	}
+	s->xdg = dup_env("XDG_STATE_HOME");
+	s->home = dup_env("HOME");
+	*state = s;
+	return (0);
+}
+
+static void
+restore(const char *name, const char *v)
+{
+	if (v != NULL) {
+		setenv(name, v, 1);
+	} else {
+		unsetenv(name);
+	}
+}
+
+static int
+env_teardown(void **state)
+{
+	saved_env *s = *state;
+
+	restore("XDG_STATE_HOME", s->xdg);
+	restore("HOME", s->home);
+	free(s->xdg);
+	free(s->home);
+	free(s);
+	return (0);
+}
+
+static void
+test_default_dir(void **state)
+{
+	char buf[256];
+
+	(void) state;
+	setenv("HOME", "/home/alice", 1);
+	setenv("XDG_STATE_HOME", "/var/state/alice", 1);
+	LLMCOST_PASS(llmcost_proto_default_dir(buf, sizeof(buf)));
+	assert_string_equal(buf, "/var/state/alice/llmcost");
+
+	setenv("XDG_STATE_HOME", "/var/state/alice//", 1);
+	LLMCOST_PASS(llmcost_proto_default_dir(buf, sizeof(buf)));
+	assert_string_equal(buf, "/var/state/alice/llmcost");
+
+	// Unset, empty and relative XDG_STATE_HOME all fall back to HOME.
+	unsetenv("XDG_STATE_HOME");
+	LLMCOST_PASS(llmcost_proto_default_dir(buf, sizeof(buf)));
+	assert_string_equal(buf, "/home/alice/.local/state/llmcost");
+	setenv("XDG_STATE_HOME", "", 1);
+	LLMCOST_PASS(llmcost_proto_default_dir(buf, sizeof(buf)));
+	assert_string_equal(buf, "/home/alice/.local/state/llmcost");
+	setenv("XDG_STATE_HOME", "state", 1);
+	LLMCOST_PASS(llmcost_proto_default_dir(buf, sizeof(buf)));
+	assert_string_equal(buf, "/home/alice/.local/state/llmcost");
+
+	// Neither usable.
+	unsetenv("HOME");
+	LLMCOST_FAIL(
+	    llmcost_proto_default_dir(buf, sizeof(buf)), LLMCOST_ENOTFOUND);
+	assert_string_equal(buf, "");
+	setenv("HOME", "", 1);
+	LLMCOST_FAIL(
+	    llmcost_proto_default_dir(buf, sizeof(buf)), LLMCOST_ENOTFOUND);
+	setenv("HOME", "relative/home", 1);
+	LLMCOST_FAIL(
+	    llmcost_proto_default_dir(buf, sizeof(buf)), LLMCOST_ENOTFOUND);
+}
+
+static void
+test_default_dir_small(void **state)
+{
+	char buf[32];
+
+	(void) state;
+	setenv("XDG_STATE_HOME", "/s", 1);
+	// "/s/llmcost" is 10 characters: 11 bytes fit, 10 do not.
+	LLMCOST_PASS(llmcost_proto_default_dir(buf, 11));
+	assert_string_equal(buf, "/s/llmcost");
+	LLMCOST_FAIL(llmcost_proto_default_dir(buf, 10), LLMCOST_ETOOBIG);
+	assert_string_equal(buf, "");
+	LLMCOST_FAIL(llmcost_proto_default_dir(buf, 0), LLMCOST_EINVAL);
+	LLMCOST_FAIL(llmcost_proto_default_dir(NULL, 10), LLMCOST_EINVAL);
+	setenv("XDG_STATE_HOME", "/a-very-long-directory-name-indeed", 1);
+	LLMCOST_FAIL(
+	    llmcost_proto_default_dir(buf, sizeof(buf)), LLMCOST_ETOOBIG);
+}
+
+static void
+test_default_url(void **state)
+{
+	char buf[256];
+	const char *want = "ipc:///run/user/1000/llmcost/llmcostd.sock";
+
+	(void) state;
+	setenv("XDG_STATE_HOME", "/run/user/1000", 1);
+	LLMCOST_PASS(llmcost_proto_default_url(buf, sizeof(buf)));
+	assert_string_equal(buf, want);
+
+	// Exactly enough room, then one byte short.
+	LLMCOST_PASS(llmcost_proto_default_url(buf, strlen(want) + 1));
+	assert_string_equal(buf, want);
+	LLMCOST_FAIL(
+	    llmcost_proto_default_url(buf, strlen(want)), LLMCOST_ETOOBIG);
+	assert_string_equal(buf, "");
+	LLMCOST_FAIL(llmcost_proto_default_url(buf, 6), LLMCOST_ETOOBIG);
+	LLMCOST_FAIL(llmcost_proto_default_url(buf, 10), LLMCOST_ETOOBIG);
+
+	unsetenv("XDG_STATE_HOME");
+	setenv("HOME", "/home/bob", 1);
+	LLMCOST_PASS(llmcost_proto_default_url(buf, sizeof(buf)));
+	assert_string_equal(
+	    buf, "ipc:///home/bob/.local/state/llmcost/llmcostd.sock");
+
+	unsetenv("HOME");
+	LLMCOST_FAIL(
+	    llmcost_proto_default_url(buf, sizeof(buf)), LLMCOST_ENOTFOUND);
+	assert_string_equal(buf, "");
+}
+
+static void
+test_errors(void **state)
+{
+	(void) state;
+	assert_string_equal(llmcost_err_name(0), "LLMCOST_OK");
+	assert_string_equal(llmcost_strerror(0), "success");
+	assert_string_equal(llmcost_err_name(LLMCOST_EFULL), "LLMCOST_EFULL");
+	assert_string_equal(llmcost_strerror(LLMCOST_EFULL),
+	    "queue full, call dropped and counted");
+	assert_string_equal(
+	    llmcost_err_name(LLMCOST_EPROTO), "LLMCOST_EPROTO");
+	assert_string_equal(
+	    llmcost_err_name(LLMCOST_ECONFIG), "LLMCOST_ECONFIG");
+	assert_string_equal(
+	    llmcost_strerror(LLMCOST_ECONFIG), "invalid configuration");
+	assert_string_equal(llmcost_err_name(-1), "LLMCOST_UNKNOWN");
+	assert_string_equal(llmcost_strerror(-1), "unknown error");
+	assert_string_equal(llmcost_err_name(9999), "LLMCOST_UNKNOWN");
+	assert_string_equal(llmcost_strerror(9999), "unknown error");
+
+	// Every code in the table has its own name and text.
+#define CHECK_CODE(name, num, text)                                           \
+	assert_string_equal(llmcost_err_name(num), "LLMCOST_" #name);         \
+	assert_string_equal(llmcost_strerror(num), text);
+	LLMCOST_ERR_MAP(CHECK_CODE)
+#undef CHECK_CODE
+}
+
+static void
+test_version(void **state)
+{
+	char want[32];
+
+	(void) state;
+	(void) snprintf(want, sizeof(want), "%d.%d.%d", LLMCOST_VERSION_MAJOR,
+	    LLMCOST_VERSION_MINOR, LLMCOST_VERSION_PATCH);
+	assert_string_equal(llmcost_version(), want);
+	assert_string_equal(llmcost_version(), "0.1.0");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_utf8_valid),
+		cmocka_unit_test(test_utf8_invalid),
+		cmocka_unit_test(test_uuid_roundtrip),
+		cmocka_unit_test(test_uuid_parse_bad),
+		cmocka_unit_test_setup_teardown(
+		    test_default_dir, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_default_dir_small, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_default_url, env_setup, env_teardown),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_version),
+	};
+
+	return (cmocka_run_group_tests_name("util", tests, NULL, NULL));
+}
