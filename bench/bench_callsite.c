@@ -23,6 +23,7 @@
 // would between real LLM calls.
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,11 +41,12 @@
 #define DEFAULT_QUEUE_MAX 8192u  // llmcost_options.queue_max default
 #define PACED_GAP_NS      20000u // the spacing of the paced rows
 
-static const llmcost_usage usage = { .tokens = {
-	                                 [LLMCOST_IN_UNCACHED] = 1200,
-	                                 [LLMCOST_IN_CACHE_READ] = 300,
-	                                 [LLMCOST_OUT_TEXT] = 250,
-	                             } };
+// Usage of a typical RAG call, in exclusive buckets.
+static const llmcost_usage usage = {
+	.tokens = { [LLMCOST_IN_UNCACHED] = 1200,
+	    [LLMCOST_IN_CACHE_READ] = 300,
+	    [LLMCOST_OUT_TEXT] = 250 },
+};
 
 // ---- the naive design: a mutex + condvar queue, one consumer ----
 

@@ -34,11 +34,12 @@
 #define CHUNK            1024
 #define LMDB_TXN_RECORDS 1024
 
-static const llmcost_usage usage = { .tokens = {
-	                                 [LLMCOST_IN_UNCACHED] = 1200,
-	                                 [LLMCOST_IN_CACHE_READ] = 300,
-	                                 [LLMCOST_OUT_TEXT] = 250,
-	                             } };
+// Usage of a typical RAG call, in exclusive buckets.
+static const llmcost_usage usage = {
+	.tokens = { [LLMCOST_IN_UNCACHED] = 1200,
+	    [LLMCOST_IN_CACHE_READ] = 300,
+	    [LLMCOST_OUT_TEXT] = 250 },
+};
 
 static int
 tagged_call(llmcost_client *c)

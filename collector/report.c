@@ -260,8 +260,13 @@ report_build(store *s, report_dim dim, uint32_t from_hour, uint32_t to_hour,
 		report_free(r);
 		return (rv);
 	}
-	qsort(r->rows, r->n_rows, sizeof(r->rows[0]), row_cmp);
-	qsort(r->unpriced, r->n_unpriced, sizeof(r->unpriced[0]), unp_cmp);
+	if (r->n_rows > 1) {
+		qsort(r->rows, r->n_rows, sizeof(r->rows[0]), row_cmp);
+	}
+	if (r->n_unpriced > 1) {
+		qsort(r->unpriced, r->n_unpriced, sizeof(r->unpriced[0]),
+		    unp_cmp);
+	}
 	*out = r;
 	return (0);
 }

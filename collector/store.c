@@ -370,10 +370,14 @@ ms_blob(const llmcost_proto_record *r, uint8_t *out)
 	llmcost_proto_str tags[LLMCOST_MAX_TAGS];
 	size_t n = 0;
 
-	memcpy(kv, r->meta, r->n_meta * sizeof(kv[0]));
-	memcpy(tags, r->tags, r->n_tags * sizeof(tags[0]));
-	qsort(kv, r->n_meta, sizeof(kv[0]), kv_cmp);
-	qsort(tags, r->n_tags, sizeof(tags[0]), str_cmp);
+	if (r->n_meta > 0) {
+		memcpy(kv, r->meta, r->n_meta * sizeof(kv[0]));
+		qsort(kv, r->n_meta, sizeof(kv[0]), kv_cmp);
+	}
+	if (r->n_tags > 0) {
+		memcpy(tags, r->tags, r->n_tags * sizeof(tags[0]));
+		qsort(tags, r->n_tags, sizeof(tags[0]), str_cmp);
+	}
 	out[n++] = (uint8_t) r->n_meta;
 	out[n++] = (uint8_t) r->n_tags;
 	for (uint32_t i = 0; i < r->n_meta; i++) {

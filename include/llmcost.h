@@ -147,7 +147,8 @@ typedef enum llmcost_status {
 
 /** @defgroup limits Hard limits
  * Values over these caps are refused with #LLMCOST_ETOOBIG; the call stays
- * usable.  The same caps are enforced by the collector's decoder.
+ * usable.  The collector's decoder enforces the same per-field caps
+ * (LLMCOST_MAX_CALL_BYTES is the shim's own per-call budget).
  * @{ */
 #define LLMCOST_MAX_PROVIDER 64   /**< bytes in a provider name */
 #define LLMCOST_MAX_MODEL 256     /**< bytes in a model name */
@@ -172,7 +173,7 @@ typedef enum llmcost_status {
  * | queue_max | LLMCOST_QUEUE_MAX | 8192 calls (clamped to 64..1048576, rounded up to a power of two) |
  * | flush_ms | LLMCOST_FLUSH_MS | 200 ms between sends when idle (clamped to 1..60000) |
  * | ack_timeout_ms | LLMCOST_ACK_TIMEOUT_MS | 5000 ms before an unacknowledged batch is resent |
- * | batch_max | LLMCOST_BATCH_MAX | 1024 calls per batch (clamped to 1..4096) |
+ * | batch_max | LLMCOST_BATCH_MAX | 1024 calls per batch (clamped to 1..2048, so that a batch of the largest calls fits one 4 MiB message) |
  * | disable | LLMCOST_DISABLE=1 | every call is accepted and discarded |
  * | (logging) | LLMCOST_LOG=debug\|info\|warn\|error | silent |
  *

@@ -10,7 +10,7 @@
 //    header, before the elements arrive, so a 5-byte "array of 2^32-1
 //    elements" would otherwise ask for 96 GiB.  After the skim, the object
 //    tree msgpack-c builds is at most about 24 bytes per input byte.  The
-//    skim also caps nesting at LLMCOST_PROTO_DEPTH, below msgpack-c's own
+//    skim also caps nesting at DEC_MAX_DEPTH, below msgpack-c's own
 //    fixed stack of 32, so msgpack-c's less helpful error never fires.
 // 2. msgpack_unpack_next() builds the object tree in a zone.  In msgpack-c
 //    (checked for 4.0.0) str and bin objects point into the input buffer,
@@ -36,7 +36,7 @@
 #include "llmcost_proto.h"
 
 // Deepest nesting of non-empty containers; see README "Limits".
-#define LLMCOST_PROTO_DEPTH 16
+#define DEC_MAX_DEPTH 16
 
 // Keys a record must carry: run_id through usage.
 #define RK_REQUIRED                                                           \
@@ -97,7 +97,7 @@ read_be(const uint8_t *p, size_t n)
 static int
 skim(dec *d, const uint8_t *p, size_t len, size_t *endp)
 {
-	uint64_t left[LLMCOST_PROTO_DEPTH]; // elements left per open container
+	uint64_t left[DEC_MAX_DEPTH]; // elements left per open container
 	unsigned depth = 0;
 	uint64_t pending = 1; // values announced but not started yet
 	size_t off = 0;
@@ -229,10 +229,10 @@ skim(dec *d, const uint8_t *p, size_t len, size_t *endp)
 		}
 		off += (size_t) skip;
 		if (items > 0) {
-			if (depth == LLMCOST_PROTO_DEPTH) {
+			if (depth == DEC_MAX_DEPTH) {
 				return (fail(d, LLMCOST_ETOOBIG,
 				    "nesting deeper than %d levels",
-				    LLMCOST_PROTO_DEPTH));
+				    DEC_MAX_DEPTH));
 			}
 			// Each announced value takes at least one byte.
 			pending += items;

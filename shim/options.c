@@ -15,6 +15,9 @@
 #define DEFAULT_FLUSH_MS 200
 #define DEFAULT_ACK_TIMEOUT_MS 5000
 #define DEFAULT_BATCH_MAX 1024u
+// A record of the largest call (every cap reached) encodes to under 2 KiB,
+// so this many always fit in one message.
+#define BATCH_MAX (LLMCOST_PROTO_MAX_MSG / 2048u)
 
 static uint32_t
 round_pow2(uint32_t v)
@@ -160,10 +163,9 @@ llmcost__config_load(
 	cfg->batch_max = o->batch_max;
 	if (cfg->batch_max == 0) {
 		cfg->batch_max = env_long(c, "LLMCOST_BATCH_MAX", 1,
-		                     LLMCOST_PROTO_MAX_RECORDS, &v)
+		                     BATCH_MAX, &v)
 		    ? (uint32_t) v
 		    : DEFAULT_BATCH_MAX;
 	}
-	cfg->batch_max = clamp_u32(
-	    c, "batch_max", cfg->batch_max, 1, LLMCOST_PROTO_MAX_RECORDS);
+	cfg->batch_max = clamp_u32(c, "batch_max", cfg->batch_max, 1, BATCH_MAX);
 }

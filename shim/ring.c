@@ -15,7 +15,9 @@
 int
 llmcost__ring_init(llmcost__ring *r, uint32_t capacity)
 {
-	if (capacity == 0 || (capacity & (capacity - 1)) != 0) {
+	// Two cells at least: with one, a producer cannot tell a full cell
+	// from the one it may fill next (seq == pos in both cases).
+	if (capacity < 2 || (capacity & (capacity - 1)) != 0) {
 		return (LLMCOST_EINVAL);
 	}
 	r->cells = calloc(capacity, sizeof(*r->cells));

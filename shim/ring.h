@@ -20,7 +20,7 @@ typedef struct llmcost__ring {
 	alignas(64) _Atomic uint64_t tail; // next position to pop
 } llmcost__ring;
 
-// capacity must be a power of two.  Returns 0 or LLMCOST_ENOMEM.
+// capacity must be a power of two, at least 2.  Returns 0 or LLMCOST_ENOMEM.
 int llmcost__ring_init(llmcost__ring *r, uint32_t capacity);
 void llmcost__ring_fini(llmcost__ring *r);
 // 0 on success, -1 when full.

@@ -200,6 +200,23 @@ handle_reply(llmcost_client *c, nng_msg *reply, uint32_t n, delivery *outcome)
 	return (settled);
 }
 
+// Logs new drops at most every DROP_LOG_INTERVAL_NS.  Sender thread only.
+static void
+log_drops(llmcost_client *c)
+{
+	static _Thread_local uint64_t logged, when;
+	uint64_t d = atomic_load(&c->dropped);
+	uint64_t now = llmcost__mono_ns();
+	if (d > logged && (when == 0 || now - when >= DROP_LOG_INTERVAL_NS)) {
+		llmcost__log(c, LLMCOST_LOG_WARNING,
+		    "%llu calls dropped so far (queue full: is llmcostd "
+		    "running at %s?)",
+		    (unsigned long long) d, c->cfg.url);
+		logged = d;
+		when = now;
+	}
+}
+
 // Sends msg until it is acknowledged or refused, or the client closes.
 static delivery
 deliver(llmcost_client *c, nng_msg *msg, uint32_t n)
@@ -214,6 +231,7 @@ deliver(llmcost_client *c, nng_msg *msg, uint32_t n)
 		if (atomic_load(&c->closing)) {
 			return (ABORTED);
 		}
+		log_drops(c);
 		if (nng_msg_dup(&copy, msg) != 0) {
 			sender_sleep(c, backoff, 0);
 			continue;
@@ -261,33 +279,19 @@ deliver(llmcost_client *c, nng_msg *msg, uint32_t n)
 	}
 }
 
-static void
-log_drops(llmcost_client *c, uint64_t *logged, uint64_t *when)
-{
-	uint64_t d = atomic_load(&c->dropped);
-	uint64_t now = llmcost__mono_ns();
-	if (d > *logged && now - *when >= DROP_LOG_INTERVAL_NS) {
-		llmcost__log(c, LLMCOST_LOG_WARNING,
-		    "%llu calls dropped so far (queue full: is llmcostd "
-		    "running at %s?)",
-		    (unsigned long long) d, c->cfg.url);
-		*logged = d;
-		*when = now;
-	}
-}
 
 static void *
 sender_main(void *arg)
 {
 	llmcost_client *c = arg;
-	uint64_t drops_reported = 0, drops_logged = 0, drops_logged_at = 0;
+	uint64_t drops_reported = 0;
 
 	pthread_setname_np(pthread_self(), "llmcost-send");
 	while (!atomic_load(&c->closing)) {
 		sender_sleep(c, c->cfg.flush_ms, 1);
 		for (;;) {
 			uint64_t dropped = atomic_load(&c->dropped);
-			log_drops(c, &drops_logged, &drops_logged_at);
+			log_drops(c);
 			if (llmcost__ring_depth(&c->submit_ring) == 0 &&
 			    dropped == drops_reported) {
 				break;
