@@ -189,7 +189,10 @@ handle_request(ingest_ctx *c)
 		c->job.batch = &c->decoded.u.batch;
 		c->job.done = batch_done;
 		c->job.arg = c;
-		writer_submit(in->w, &c->job);
+		if (writer_submit(in->w, &c->job) != 0) {
+			batch_done(&c->job, LLMCOST_ACK_RETRY, NULL,
+			    "collector shutting down");
+		}
 		return;
 	case LLMCOST_MSG_STATS_REQ:
 		METRICS_INC(in->m, stats_requests, 1);

@@ -12,10 +12,10 @@ typedef struct ingest ingest;
 // writes a reason into err.
 int ingest_start(ingest **ip, const char *url, int nctx, writer *w,
     metrics *m, char *err, size_t errsz);
-// Closes the socket: receives stop, pending replies fail harmlessly.
+// Closes the socket.  Call after writer_stop, so that every batch the
+// writer took has been answered while the socket was still open.
 void ingest_close(ingest *in);
-// Waits for every callback to finish and frees; call after ingest_close
-// and after the writer has stopped.
+// Waits for every callback to finish and frees; call after ingest_close.
 void ingest_free(ingest *in);
 
 #endif // LLMCOSTD_INGEST_H

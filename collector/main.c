@@ -1,10 +1,10 @@
 // DESIGN: llmcostd's main: configuration, a lock so that one daemon owns
 // a data directory, the store, the writer thread and the ingest socket,
 // then a loop that waits for SIGTERM/SIGINT.  The signal handler only sets
-// a flag (redis shutdown_asap).  Shutdown closes the socket first, lets
-// the writer commit what it already has, and closes the store: every
-// acknowledged call is on disk, and anything received but unacknowledged
-// will be resent by its client.
+// a flag (redis shutdown_asap).  Shutdown lets the writer commit and
+// answer what it already has, closes the socket, and closes the store:
+// every acknowledged call is on disk, and anything received but
+// unacknowledged will be resent by its client.
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -135,7 +135,7 @@ main(int argc, char **argv)
 	if ((rv = ingest_start(&in, cfg.listen, (int) cfg.contexts, w, &m, err,
 	         sizeof(err))) != 0) {
 		log_msg(LLMCOST_LOG_ERR, "%s", err);
-		writer_stop(w);
+		writer_free(w);
 		store_close(st);
 		return (1);
 	}
@@ -148,10 +148,13 @@ main(int argc, char **argv)
 		nanosleep(&ts, NULL);
 	}
 
+	// Commit and answer what the writer holds, then stop receiving:
+	// batches arriving meanwhile are answered "retry".
 	log_msg(LLMCOST_LOG_NOTICE, "shutting down");
-	ingest_close(in);
 	writer_stop(w);
+	ingest_close(in);
 	ingest_free(in);
+	writer_free(w);
 	store_close(st);
 	log_msg(LLMCOST_LOG_NOTICE,
 	    "stopped: %llu calls stored, %llu duplicates, %llu messages "

@@ -534,17 +534,8 @@ write_record(wctx *w, const llmcost_proto_record *r, int *dup)
 		run.flags |= STORE_RUN_UNPRICED;
 	}
 
-	MDB_val k = { 16, (void *) r->run_id }, v = { sizeof(run), &run };
-	// Reserve the key first: a duplicate costs one lookup and nothing
-	// else is touched.
-	if ((rc = mdb_put(w->txn, w->s->runs, &k, &v, MDB_NOOVERWRITE)) !=
-	    0) {
-		if (rc == MDB_KEYEXIST) {
-			*dup = 1;
-			return (0);
-		}
-		return (rc);
-	}
+	// Intern first so that the run is written once.  For a duplicate
+	// the strings already exist (or are harmless if new).
 	if ((rc = intern(w, r->provider.ptr, r->provider.len,
 	         &run.provider)) != 0 ||
 	    (rc = intern(w, r->model.ptr, r->model.len, &run.model)) != 0 ||
@@ -555,9 +546,13 @@ write_record(wctx *w, const llmcost_proto_record *r, int *dup)
 	    (rc = intern_metaset(w, r, &run.metaset)) != 0) {
 		return (rc);
 	}
-	v.mv_size = sizeof(run);
-	v.mv_data = &run;
-	if ((rc = mdb_put(w->txn, w->s->runs, &k, &v, 0)) != 0) {
+	MDB_val k = { 16, (void *) r->run_id }, v = { sizeof(run), &run };
+	if ((rc = mdb_put(w->txn, w->s->runs, &k, &v, MDB_NOOVERWRITE)) !=
+	    0) {
+		if (rc == MDB_KEYEXIST) {
+			*dup = 1;
+			return (0);
+		}
 		return (rc);
 	}
 	return (add_rollup(w, &run));

@@ -124,11 +124,15 @@ writer_start(writer **wp, store *s, metrics *m, uint32_t txn_records)
 	return (0);
 }
 
-void
+int
 writer_submit(writer *w, writer_job *job)
 {
 	job->next = NULL;
 	pthread_mutex_lock(&w->mtx);
+	if (w->stopping) {
+		pthread_mutex_unlock(&w->mtx);
+		return (LLMCOST_ECLOSED);
+	}
 	if (w->tail != NULL) {
 		w->tail->next = job;
 	} else {
@@ -137,6 +141,7 @@ writer_submit(writer *w, writer_job *job)
 	w->tail = job;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mtx);
+	return (0);
 }
 
 void
@@ -146,10 +151,22 @@ writer_stop(writer *w)
 		return;
 	}
 	pthread_mutex_lock(&w->mtx);
+	int running = !w->stopping;
 	w->stopping = 1;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mtx);
-	pthread_join(w->thread, NULL);
+	if (running) {
+		pthread_join(w->thread, NULL);
+	}
+}
+
+void
+writer_free(writer *w)
+{
+	if (w == NULL) {
+		return;
+	}
+	writer_stop(w);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mtx);
 	free(w);

@@ -26,9 +26,12 @@ struct writer_job {
 };
 
 int writer_start(writer **wp, store *s, metrics *m, uint32_t txn_records);
-// Queues a job; never blocks on the store.
-void writer_submit(writer *w, writer_job *job);
-// Finishes queued jobs, then stops the thread and frees the writer.
+// Queues a job; never blocks on the store.  Returns 0, or LLMCOST_ECLOSED
+// once writer_stop has begun (the job is not queued: answer it yourself).
+int writer_submit(writer *w, writer_job *job);
+// Refuses new jobs, finishes the queued ones (their done callbacks run),
+// and stops the thread.  Submitting stays safe until writer_free.
 void writer_stop(writer *w);
+void writer_free(writer *w);
 
 #endif // LLMCOSTD_WRITER_H

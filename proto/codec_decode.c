@@ -50,8 +50,25 @@
 typedef struct dec {
 	char *reason;
 	size_t reasonsz;
-	char pfx[32]; // "record N: " while decoding a record, else ""
+	// Where we are, for reasons.  Formatted only when something fails,
+	// so that decoding a valid batch does no string work.
+	int32_t rec; // record index, or -1
+	int32_t idx; // element index within the current field, or -1
+	char isep;   // '[' for "usage[3]", ' ' for "meta: key 3"
+	char lbl[48];
 } dec;
+
+// The current field's label, e.g. "usage[3]"; only called on failure.
+static const char *
+lbl(dec *d, const char *what)
+{
+	if (d->idx < 0) {
+		return (what);
+	}
+	(void) snprintf(d->lbl, sizeof(d->lbl),
+	    d->isep == '[' ? "%s[%d]" : "%s %d", what, (int) d->idx);
+	return (d->lbl);
+}
 
 static int fail(dec *d, int rv, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -65,7 +82,9 @@ fail(dec *d, int rv, const char *fmt, ...)
 	if (d->reason == NULL || d->reasonsz == 0) {
 		return (rv);
 	}
-	n = snprintf(d->reason, d->reasonsz, "%s", d->pfx);
+	n = d->rec >= 0
+	    ? snprintf(d->reason, d->reasonsz, "record %d: ", (int) d->rec)
+	    : 0;
 	if (n < 0 || (size_t) n >= d->reasonsz) {
 		return (rv);
 	}
@@ -315,7 +334,8 @@ get_uint(dec *d, const msgpack_object *o, const char *what, uint64_t *v)
 {
 	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
 		return (fail(d, LLMCOST_EPROTO,
-		    "%s: want unsigned integer, got %s", what, type_name(o)));
+		    "%s: want unsigned integer, got %s", lbl(d, what),
+		    type_name(o)));
 	}
 	*v = o->via.u64;
 	return (0);
@@ -332,8 +352,8 @@ get_range(dec *d, const msgpack_object *o, const char *what, uint64_t max,
 	}
 	if (*v > max) {
 		return (fail(d, LLMCOST_EPROTO,
-		    "%s: %" PRIu64 " out of range 0..%" PRIu64, what, *v,
-		    max));
+		    "%s: %" PRIu64 " out of range 0..%" PRIu64, lbl(d, what),
+		    *v, max));
 	}
 	return (0);
 }
@@ -342,13 +362,14 @@ static int
 get_id(dec *d, const msgpack_object *o, const char *what, uint8_t id[16])
 {
 	if (o->type != MSGPACK_OBJECT_BIN) {
-		return (fail(d, LLMCOST_EPROTO,
-		    "%s: want bin of 16 bytes, got %s", what, type_name(o)));
+		return (
+		    fail(d, LLMCOST_EPROTO, "%s: want bin of 16 bytes, got %s",
+		        lbl(d, what), type_name(o)));
 	}
 	if (o->via.bin.size != 16) {
 		return (fail(d, LLMCOST_EPROTO,
-		    "%s: want bin of 16 bytes, got %" PRIu32 " bytes", what,
-		    o->via.bin.size));
+		    "%s: want bin of 16 bytes, got %" PRIu32 " bytes",
+		    lbl(d, what), o->via.bin.size));
 	}
 	memcpy(id, o->via.bin.ptr, 16);
 	return (0);
@@ -359,19 +380,20 @@ get_str(dec *d, const msgpack_object *o, const char *what, uint32_t min,
     uint32_t max, llmcost_proto_str *s)
 {
 	if (o->type != MSGPACK_OBJECT_STR) {
-		return (fail(d, LLMCOST_EPROTO, "%s: want str, got %s", what,
-		    type_name(o)));
+		return (fail(d, LLMCOST_EPROTO, "%s: want str, got %s",
+		    lbl(d, what), type_name(o)));
 	}
 	if (o->via.str.size > max) {
 		return (fail(d, LLMCOST_ETOOBIG,
-		    "%s: %" PRIu32 " bytes exceeds %" PRIu32, what,
+		    "%s: %" PRIu32 " bytes exceeds %" PRIu32, lbl(d, what),
 		    o->via.str.size, max));
 	}
 	if (o->via.str.size < min) {
-		return (fail(d, LLMCOST_EPROTO, "%s: empty", what));
+		return (fail(d, LLMCOST_EPROTO, "%s: empty", lbl(d, what)));
 	}
 	if (!llmcost_proto_utf8_valid(o->via.str.ptr, o->via.str.size)) {
-		return (fail(d, LLMCOST_EPROTO, "%s: invalid UTF-8", what));
+		return (fail(
+		    d, LLMCOST_EPROTO, "%s: invalid UTF-8", lbl(d, what)));
 	}
 	s->ptr = o->via.str.ptr;
 	s->len = o->via.str.size;
@@ -388,7 +410,6 @@ str_eq(const llmcost_proto_str *a, const llmcost_proto_str *b)
 static int
 dec_usage(dec *d, const msgpack_object *o, uint64_t usage[])
 {
-	char what[32];
 	int rv;
 
 	if (o->type != MSGPACK_OBJECT_ARRAY) {
@@ -403,8 +424,10 @@ dec_usage(dec *d, const msgpack_object *o, uint64_t usage[])
 		    LLMCOST_BUCKET_COUNT, o->via.array.size));
 	}
 	for (uint32_t i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
-		(void) snprintf(what, sizeof(what), "usage[%" PRIu32 "]", i);
-		rv = get_uint(d, &o->via.array.ptr[i], what, &usage[i]);
+		d->idx = (int32_t) i;
+		d->isep = '[';
+		rv = get_uint(d, &o->via.array.ptr[i], "usage", &usage[i]);
+		d->idx = -1;
 		if (rv != 0) {
 			return (rv);
 		}
@@ -418,7 +441,6 @@ dec_meta(dec *d, const msgpack_object *o, llmcost_proto_kv *kv, size_t room,
     uint32_t *np)
 {
 	const msgpack_object_map *m;
-	char what[32];
 	char q[LLMCOST_MAX_KEY * 4 + 3];
 	int rv;
 
@@ -438,25 +460,31 @@ dec_meta(dec *d, const msgpack_object *o, llmcost_proto_kv *kv, size_t room,
 	for (uint32_t i = 0; i < m->size; i++) {
 		const msgpack_object *v = &m->ptr[i].val;
 
-		(void) snprintf(what, sizeof(what), "meta: key %" PRIu32, i);
-		rv = get_str(
-		    d, &m->ptr[i].key, what, 1, LLMCOST_MAX_KEY, &kv[i].key);
+		d->idx = (int32_t) i;
+		d->isep = ' ';
+		rv = get_str(d, &m->ptr[i].key, "meta: key", 1,
+		    LLMCOST_MAX_KEY, &kv[i].key);
+		d->idx = -1;
 		if (rv != 0) {
 			return (rv);
 		}
-		quote(q, sizeof(q), kv[i].key.ptr, kv[i].key.len);
+		// The quoted key is only built for a reason.
+#define QKEY() quote(q, sizeof(q), kv[i].key.ptr, kv[i].key.len)
 		for (uint32_t j = 0; j < i; j++) {
 			if (str_eq(&kv[j].key, &kv[i].key)) {
+				QKEY();
 				return (fail(d, LLMCOST_EPROTO,
 				    "meta: duplicate key %s", q));
 			}
 		}
 		if (v->type != MSGPACK_OBJECT_STR) {
+			QKEY();
 			return (fail(d, LLMCOST_EPROTO,
 			    "meta: value of key %s: want str, got %s", q,
 			    type_name(v)));
 		}
 		if (v->via.str.size > LLMCOST_MAX_VALUE) {
+			QKEY();
 			return (fail(d, LLMCOST_ETOOBIG,
 			    "meta: value of key %s: %" PRIu32
 			    " bytes exceeds %d",
@@ -464,9 +492,11 @@ dec_meta(dec *d, const msgpack_object *o, llmcost_proto_kv *kv, size_t room,
 		}
 		if (!llmcost_proto_utf8_valid(
 		        v->via.str.ptr, v->via.str.size)) {
+			QKEY();
 			return (fail(d, LLMCOST_EPROTO,
 			    "meta: invalid UTF-8 in value of key %s", q));
 		}
+#undef QKEY
 		kv[i].val.ptr = v->via.str.ptr;
 		kv[i].val.len = v->via.str.size;
 	}
@@ -479,7 +509,6 @@ static int
 dec_tags(dec *d, const msgpack_object *o, llmcost_proto_str *tags, size_t room,
     uint32_t *np)
 {
-	char what[32];
 	int rv;
 
 	if (o->type != MSGPACK_OBJECT_ARRAY) {
@@ -495,9 +524,11 @@ dec_tags(dec *d, const msgpack_object *o, llmcost_proto_str *tags, size_t room,
 		return (fail(d, LLMCOST_EPROTO, "tags: internal error"));
 	}
 	for (uint32_t i = 0; i < o->via.array.size; i++) {
-		(void) snprintf(what, sizeof(what), "tags[%" PRIu32 "]", i);
-		rv = get_str(d, &o->via.array.ptr[i], what, 1, LLMCOST_MAX_TAG,
-		    &tags[i]);
+		d->idx = (int32_t) i;
+		d->isep = '[';
+		rv = get_str(d, &o->via.array.ptr[i], "tags", 1,
+		    LLMCOST_MAX_TAG, &tags[i]);
+		d->idx = -1;
 		if (rv != 0) {
 			return (rv);
 		}
@@ -720,8 +751,7 @@ dec_batch(dec *d, const msgpack_object_array *a, llmcost_proto_batch *b,
 	tags = (llmcost_proto_str *) (void *) (kv + n_meta);
 
 	for (uint32_t i = 0; i < recs->size; i++) {
-		(void) snprintf(
-		    d->pfx, sizeof(d->pfx), "record %" PRIu32 ": ", i);
+		d->rec = (int32_t) i;
 		rv = dec_record(d, &recs->ptr[i], &r[i], kv + used_meta,
 		    n_meta - used_meta, tags + used_tags, n_tags - used_tags);
 		if (rv != 0) {
@@ -730,7 +760,7 @@ dec_batch(dec *d, const msgpack_object_array *a, llmcost_proto_batch *b,
 		used_meta += r[i].n_meta;
 		used_tags += r[i].n_tags;
 	}
-	d->pfx[0] = '\0';
+	d->rec = -1;
 	b->records = r;
 	b->n_records = recs->size;
 	return (0);
@@ -774,7 +804,6 @@ static int
 dec_stats(dec *d, const msgpack_object_array *a, llmcost_proto_stats *s)
 {
 	const msgpack_object_map *m;
-	char what[32];
 	char q[LLMCOST_PROTO_MAX_STAT_NAME * 4 + 3];
 	int rv;
 
@@ -793,9 +822,11 @@ dec_stats(dec *d, const msgpack_object_array *a, llmcost_proto_stats *s)
 		    LLMCOST_PROTO_MAX_STATS));
 	}
 	for (uint32_t i = 0; i < m->size; i++) {
-		(void) snprintf(what, sizeof(what), "stats: name %" PRIu32, i);
-		rv = get_str(d, &m->ptr[i].key, what, 1,
+		d->idx = (int32_t) i;
+		d->isep = ' ';
+		rv = get_str(d, &m->ptr[i].key, "stats: name", 1,
 		    LLMCOST_PROTO_MAX_STAT_NAME, &s->names[i]);
+		d->idx = -1;
 		if (rv != 0) {
 			return (rv);
 		}
@@ -882,7 +913,8 @@ llmcost_proto_decode(const void *buf, size_t len, llmcost_proto_msg *out,
 
 	d.reason = reason;
 	d.reasonsz = reasonsz;
-	d.pfx[0] = '\0';
+	d.rec = -1;
+	d.idx = -1;
 	if (reason != NULL && reasonsz > 0) {
 		reason[0] = '\0';
 	}

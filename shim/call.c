@@ -1,10 +1,10 @@
 // DESIGN: the call-site API.  llmcost_call_begin takes a slot from the
-// free ring, the setters copy into the slot's fixed arena, and
+// free stack, the setters copy into the slot's fixed arena, and
 // llmcost_call_end pushes the slot's index onto the submit ring.  No
 // function here allocates, locks or enters the kernel (clock_gettime is a
-// vDSO read); the only exception is a condition-variable signal when the
-// queue depth reaches the batch size, so a busy client wakes the sender
-// once per batch rather than once per call.  Every argument is validated
+// vDSO read); the one exception is waking a sleeping sender when the
+// queue holds a full batch, which happens once per batch, not per call
+// (sender.c).  Every argument is validated
 // here, at the edge, so the sender only ever encodes well-formed records.
 #include <string.h>
 
@@ -98,7 +98,7 @@ llmcost_call_begin(llmcost_client *c, const char *provider,
 		    &c->attr_errors, 1, memory_order_relaxed);
 		return (rv);
 	}
-	if (llmcost__ring_pop(&c->free_ring, &idx) != 0) {
+	if (llmcost__freelist_pop(&c->free, &idx) != 0) {
 		atomic_fetch_add_explicit(&c->dropped, 1, memory_order_relaxed);
 		return (LLMCOST_EFULL);
 	}
@@ -229,8 +229,7 @@ static void
 release(struct llmcost_call *call)
 {
 	atomic_store_explicit(&call->state, SLOT_FREE, memory_order_relaxed);
-	// Cannot fail: the free ring holds every slot index.
-	(void) llmcost__ring_push(&call->client->free_ring, call->index);
+	llmcost__freelist_push(&call->client->free, call->index);
 }
 
 int
@@ -251,7 +250,7 @@ llmcost_call_end(llmcost_call *call)
 		return (LLMCOST_ECLOSED);
 	}
 	atomic_fetch_add_explicit(&c->ended, 1, memory_order_release);
-	if (llmcost__ring_depth(&c->submit_ring) == c->wake_depth) {
+	if (llmcost__ring_depth(&c->submit_ring) >= c->wake_depth) {
 		llmcost__sender_wake(c);
 	}
 	return (0);

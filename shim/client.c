@@ -1,5 +1,5 @@
-// DESIGN: a client owns a pool of call records, two lock-free rings of
-// pool indices (free slots, ended calls) and one sender thread.  Every
+// DESIGN: a client owns a pool of call records, a lock-free stack of free
+// slots, a lock-free ring of ended calls and one sender thread.  Every
 // allocation happens here, at init: the call path only moves indices
 // between the rings.  Flush and shutdown are the only blocking functions;
 // they wait on a condition variable that the sender broadcasts after each
@@ -32,7 +32,7 @@ llmcost__mono_ns(void)
 static void
 client_free(llmcost_client *c)
 {
-	llmcost__ring_fini(&c->free_ring);
+	llmcost__freelist_fini(&c->free);
 	llmcost__ring_fini(&c->submit_ring);
 	free(c->pool);
 	pthread_cond_destroy(&c->progress);
@@ -97,7 +97,7 @@ llmcost_init(llmcost_client **clientp, const llmcost_options *opts)
 	uint32_t n = c->cfg.queue_max;
 	c->pool = calloc(n, sizeof(*c->pool));
 	if (c->pool == NULL ||
-	    llmcost__ring_init(&c->free_ring, n) != 0 ||
+	    llmcost__freelist_init(&c->free, n) != 0 ||
 	    llmcost__ring_init(&c->submit_ring, n) != 0) {
 		client_free(c);
 		return (LLMCOST_ENOMEM);
@@ -105,7 +105,6 @@ llmcost_init(llmcost_client **clientp, const llmcost_options *opts)
 	for (uint32_t i = 0; i < n; i++) {
 		c->pool[i].client = c;
 		c->pool[i].index = i;
-		(void) llmcost__ring_push(&c->free_ring, i);
 	}
 	c->wake_depth = c->cfg.batch_max < n / 2 ? c->cfg.batch_max : n / 2;
 

@@ -52,6 +52,10 @@ sender_sleep(llmcost_client *c, int32_t timeout_ms, int for_work)
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&c->mtx);
+	// Announce the sleep before the last look at the queue: a call site
+	// that fills the queue after this look sees the flag and signals,
+	// and its signal waits for the mutex, which the wait releases.
+	atomic_store(&c->sleeping, for_work);
 	while (!atomic_load(&c->closing)) {
 		if (for_work &&
 		    (c->wake_flag ||
@@ -67,6 +71,7 @@ sender_sleep(llmcost_client *c, int32_t timeout_ms, int for_work)
 			break;
 		}
 	}
+	atomic_store(&c->sleeping, 0);
 	c->wake_flag = 0;
 	pthread_mutex_unlock(&c->mtx);
 }
@@ -86,13 +91,24 @@ build_batch(llmcost_client *c, nng_msg **msgp, uint32_t *np)
 	uint32_t max = c->cfg.batch_max;
 	uint32_t idx[LLMCOST_PROTO_MAX_RECORDS];
 	uint32_t n = 0;
-	nng_msg *msg;
+	nng_msg *msg = NULL;
 	llmcost_proto_enc enc;
 
 	while (n < max && llmcost__ring_pop(&c->submit_ring, &idx[n]) == 0) {
 		n++;
 	}
-	if (nng_msg_alloc(&msg, 0) != 0) {
+	// Reserve the whole message: nng grows a message to the exact size on
+	// each append, which would make encoding quadratic.  256 bytes covers
+	// the framing and numbers of a typical record; past it, appends still
+	// work, only slower.
+	size_t need = 64;
+	for (uint32_t i = 0; i < n; i++) {
+		need += c->pool[idx[i]].arena_used + 256u;
+	}
+	if (nng_msg_alloc(&msg, 0) != 0 || nng_msg_reserve(msg, need) != 0) {
+		if (msg != NULL) {
+			nng_msg_free(msg);
+		}
 		// Put nothing back: ordering matters less than memory here,
 		// and the calls are counted.
 		for (uint32_t i = 0; i < n; i++) {
@@ -357,10 +373,17 @@ llmcost__sender_start(llmcost_client *c)
 	return (0);
 }
 
+// Called by call sites once the queue holds a batch.  Only the one call
+// site that finds the sender asleep takes the mutex, once per batch.
 void
 llmcost__sender_wake(llmcost_client *c)
 {
-	pthread_cond_signal(&c->wake);
+	if (atomic_load_explicit(&c->sleeping, memory_order_relaxed) &&
+	    atomic_exchange(&c->sleeping, 0)) {
+		pthread_mutex_lock(&c->mtx);
+		pthread_cond_signal(&c->wake);
+		pthread_mutex_unlock(&c->mtx);
+	}
 }
 
 void

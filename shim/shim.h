@@ -10,6 +10,7 @@
 #include <nng/nng.h>
 
 #include "llmcost.h"
+#include "freelist.h"
 #include "ring.h"
 
 #define LLMCOST__URL_MAX 512
@@ -57,7 +58,7 @@ typedef struct llmcost__config {
 
 struct llmcost_client {
 	// Read by call sites.
-	llmcost__ring free_ring;   // indices of free slots
+	llmcost__freelist free;    // free slots, most recently freed first
 	llmcost__ring submit_ring; // indices of ended calls, in order
 	struct llmcost_call *pool;
 	uint64_t seed;
@@ -85,6 +86,7 @@ struct llmcost_client {
 	pthread_cond_t wake;     // the sender waits here
 	pthread_cond_t progress; // flushers wait here
 	int wake_flag;           // a flush asked for an immediate send
+	_Atomic int sleeping;    // the sender waits for work (see sender.c)
 	nng_socket sock;
 	nng_dialer dialer;
 

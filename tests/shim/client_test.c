@@ -122,13 +122,13 @@ repeat(char *buf, size_t bufsz, char ch, size_t n)
 
 // The value stored for key in the call's arena, or NULL.
 static char *
-meta_value(const llmcost_call *call, const char *key, char *out,
-    size_t outsz)
+meta_value(const llmcost_call *call, const char *key, char *out, size_t outsz)
 {
 	size_t klen = strlen(key);
 	for (uint16_t i = 0; i < call->n_meta; i++) {
 		llmcost__span k = call->meta_key[i], v = call->meta_val[i];
-		if (k.len == klen && memcmp(call->arena + k.off, key, klen) == 0) {
+		if (k.len == klen
+		    && memcmp(call->arena + k.off, key, klen) == 0) {
 			assert_true(v.len < outsz);
 			memcpy(out, call->arena + v.off, v.len);
 			out[v.len] = '\0';
@@ -145,10 +145,40 @@ tag_count(const llmcost_call *call, const char *tag)
 	int n = 0;
 	for (uint16_t i = 0; i < call->n_tags; i++) {
 		llmcost__span t = call->tags[i];
-		if (t.len == len && memcmp(call->arena + t.off, tag, len) == 0) {
+		if (t.len == len
+		    && memcmp(call->arena + t.off, tag, len) == 0) {
 			n++;
 		}
 	}
+	return (n);
+}
+
+// Counts the free slots of the pool by taking them all (public API only),
+// then gives them back.  Each refusal counts as a drop.
+static int
+free_slots(llmcost_client *c)
+{
+	llmcost_call **calls = calloc(1u << 14, sizeof(*calls));
+	int n = 0;
+
+	assert_non_null(calls);
+	for (;;) {
+		llmcost_call *call = NULL;
+		int rv = llmcost_call_begin(c, "openai", "gpt-4o", &call);
+		if (rv == LLMCOST_EFULL) {
+			break;
+		}
+		LLMCOST_PASS(rv);
+		assert_true(n < (1 << 14));
+		calls[n++] = call;
+	}
+	for (int i = 0; i < n; i++) {
+		for (int j = i + 1; j < n && n <= 256; j++) {
+			assert_ptr_not_equal(calls[i], calls[j]);
+		}
+		llmcost_call_abandon(calls[i]);
+	}
+	free(calls);
 	return (n);
 }
 
@@ -215,8 +245,8 @@ check_disabled(llmcost_client *c)
 	    LLMCOST_EDISABLED);
 	assert_null(call);
 	// The documented "no error branch" pattern works on the NULL handle.
-	LLMCOST_FAIL(llmcost_call_set_meta(call, "feature", "x"),
-	    LLMCOST_EINVAL);
+	LLMCOST_FAIL(
+	    llmcost_call_set_meta(call, "feature", "x"), LLMCOST_EINVAL);
 	LLMCOST_FAIL(llmcost_call_end(call), LLMCOST_EINVAL);
 	LLMCOST_PASS(llmcost_flush(c, 0));
 	LLMCOST_PASS(llmcost_flush(c, 1000));
@@ -293,10 +323,10 @@ test_options_clamped(void **state)
 	o.ack_timeout_ms = 1;
 	LLMCOST_PASS(llmcost_init(&c, &o));
 	assert_int_equal(c->cfg.queue_max, 128);
-	assert_int_equal(c->cfg.batch_max, LLMCOST_PROTO_MAX_RECORDS);
+	assert_int_equal(c->cfg.batch_max, 2048); // documented 1..2048
 	assert_int_equal(c->cfg.flush_ms, 60000);
 	assert_int_equal(c->cfg.ack_timeout_ms, 50);
-	assert_int_equal(llmcost__ring_depth(&c->free_ring), 128);
+	assert_int_equal(free_slots(c), 128);
 	llmcost_shutdown(c, 100);
 
 	memset(&o, 0, sizeof(o));
@@ -337,23 +367,23 @@ test_begin_arguments(void **state)
 	llmcost_call *call;
 	char big[600];
 
-#define BEGIN_FAILS(p, m, code)                                             \
-	do {                                                                \
-		call = (llmcost_call *) c;                                  \
-		LLMCOST_FAIL(llmcost_call_begin(c, (p), (m), &call), code); \
-		assert_null(call);                                          \
+#define BEGIN_FAILS(p, m, code)                                               \
+	do {                                                                  \
+		call = (llmcost_call *) c;                                    \
+		LLMCOST_FAIL(llmcost_call_begin(c, (p), (m), &call), code);   \
+		assert_null(call);                                            \
 	} while (0)
 
 	BEGIN_FAILS(NULL, "gpt-4o", LLMCOST_EINVAL);
 	BEGIN_FAILS("", "gpt-4o", LLMCOST_EINVAL);
 	BEGIN_FAILS("openai", NULL, LLMCOST_EINVAL);
 	BEGIN_FAILS("openai", "", LLMCOST_EINVAL);
-	BEGIN_FAILS(repeat(big, sizeof(big), 'p', 65), "gpt-4o",
-	    LLMCOST_ETOOBIG);
-	BEGIN_FAILS("openai", repeat(big, sizeof(big), 'm', 257),
-	    LLMCOST_ETOOBIG);
-	BEGIN_FAILS("openai", repeat(big, sizeof(big), 'm', 599),
-	    LLMCOST_ETOOBIG);
+	BEGIN_FAILS(
+	    repeat(big, sizeof(big), 'p', 65), "gpt-4o", LLMCOST_ETOOBIG);
+	BEGIN_FAILS(
+	    "openai", repeat(big, sizeof(big), 'm', 257), LLMCOST_ETOOBIG);
+	BEGIN_FAILS(
+	    "openai", repeat(big, sizeof(big), 'm', 599), LLMCOST_ETOOBIG);
 	BEGIN_FAILS("\xc3\x28", "gpt-4o", LLMCOST_EUTF8);     // bad 2nd byte
 	BEGIN_FAILS("\xc0\xaf", "gpt-4o", LLMCOST_EUTF8);     // overlong '/'
 	BEGIN_FAILS("\xed\xa0\x80", "gpt-4o", LLMCOST_EUTF8); // surrogate
@@ -370,8 +400,8 @@ test_begin_arguments(void **state)
 	LLMCOST_FAIL(llmcost_call_begin(NULL, "openai", "gpt-4o", &call),
 	    LLMCOST_EINVAL);
 	assert_null(call);
-	LLMCOST_FAIL(llmcost_call_begin(c, "openai", "gpt-4o", NULL),
-	    LLMCOST_EINVAL);
+	LLMCOST_FAIL(
+	    llmcost_call_begin(c, "openai", "gpt-4o", NULL), LLMCOST_EINVAL);
 
 	// Exactly at the caps, and valid multi-byte UTF-8, are accepted.
 	char prov[LLMCOST_MAX_PROVIDER + 1], model[LLMCOST_MAX_MODEL + 1];
@@ -380,15 +410,15 @@ test_begin_arguments(void **state)
 	LLMCOST_PASS(llmcost_call_begin(c, prov, model, &call));
 	assert_int_equal(call->provider.len, LLMCOST_MAX_PROVIDER);
 	assert_int_equal(call->model.len, LLMCOST_MAX_MODEL);
-	assert_memory_equal(call->arena + call->model.off, model,
-	    LLMCOST_MAX_MODEL);
+	assert_memory_equal(
+	    call->arena + call->model.off, model, LLMCOST_MAX_MODEL);
 	llmcost_call_abandon(call);
 	LLMCOST_PASS(llmcost_call_begin(
 	    c, "\xc3\xa9t\xc3\xa9", "mod\xe2\x82\xac\xf0\x9f\x98\x80", &call));
 	llmcost_call_abandon(call);
 
 	// The pool is intact: every slot is free again.
-	assert_int_equal(llmcost__ring_depth(&c->free_ring), 64);
+	assert_int_equal(free_slots(c), 64);
 	llmcost_shutdown(c, 100);
 }
 
@@ -462,8 +492,8 @@ test_meta_replace(void **state)
 	LLMCOST_PASS(llmcost_call_set_meta(call, "env", "production"));
 	LLMCOST_PASS(llmcost_call_set_meta(call, "feature", "chat"));
 	assert_int_equal(call->n_meta, 2);
-	assert_string_equal(meta_value(call, "feature", out, sizeof(out)),
-	    "chat");
+	assert_string_equal(
+	    meta_value(call, "feature", out, sizeof(out)), "chat");
 	// A longer value than the first one.
 	LLMCOST_PASS(llmcost_call_set_meta(
 	    call, "feature", "a-much-longer-feature-name"));
@@ -476,10 +506,10 @@ test_meta_replace(void **state)
 	    meta_value(call, "env", out, sizeof(out)), "production");
 	// A refused replacement keeps the old value.
 	LLMCOST_PASS(llmcost_call_set_meta(call, "env", "staging"));
-	LLMCOST_FAIL(llmcost_call_set_meta(call, "env", "\xc3\x28"),
-	    LLMCOST_EUTF8);
-	assert_string_equal(meta_value(call, "env", out, sizeof(out)),
-	    "staging");
+	LLMCOST_FAIL(
+	    llmcost_call_set_meta(call, "env", "\xc3\x28"), LLMCOST_EUTF8);
+	assert_string_equal(
+	    meta_value(call, "env", out, sizeof(out)), "staging");
 	// Keys are case-sensitive.
 	LLMCOST_PASS(llmcost_call_set_meta(call, "Env", "other"));
 	assert_int_equal(call->n_meta, 3);
@@ -500,7 +530,8 @@ test_tags(void **state)
 	LLMCOST_FAIL(
 	    llmcost_call_add_tag(call, repeat(big, sizeof(big), 't', 129)),
 	    LLMCOST_ETOOBIG);
-	LLMCOST_FAIL(llmcost_call_add_tag(call, "\xed\xa0\x80"), LLMCOST_EUTF8);
+	LLMCOST_FAIL(
+	    llmcost_call_add_tag(call, "\xed\xa0\x80"), LLMCOST_EUTF8);
 	assert_int_equal(call->n_tags, 0);
 	LLMCOST_PASS(
 	    llmcost_call_add_tag(call, repeat(big, sizeof(big), 't', 128)));
@@ -556,9 +587,9 @@ test_arena_cap(void **state)
 	assert_int_equal(call->arena_used, used);
 	// A new key that fits followed by a value that does not: neither is
 	// kept.
-	LLMCOST_FAIL(llmcost_call_set_meta(call,
-	                 repeat(key, sizeof(key), 'k', 60),
-	                 repeat(val, sizeof(val), 'v', 100)),
+	LLMCOST_FAIL(
+	    llmcost_call_set_meta(call, repeat(key, sizeof(key), 'k', 60),
+	        repeat(val, sizeof(val), 'v', 100)),
 	    LLMCOST_ETOOBIG);
 	assert_int_equal(call->n_meta, 1);
 	assert_int_equal(call->arena_used, used);
@@ -583,8 +614,8 @@ test_arena_cap(void **state)
 	LLMCOST_PASS(
 	    llmcost_call_add_tag(call, repeat(small, sizeof(small), 's', 80)));
 	assert_int_equal(call->n_tags, 8);
-	LLMCOST_FAIL(llmcost_call_add_tag(call, repeat(small, sizeof(small),
-	                                            'z', 60)),
+	LLMCOST_FAIL(
+	    llmcost_call_add_tag(call, repeat(small, sizeof(small), 'z', 60)),
 	    LLMCOST_ETOOBIG);
 	LLMCOST_PASS(llmcost_call_end(call));
 	llmcost_shutdown(c, 100);
@@ -623,8 +654,8 @@ test_attr_errors_counted(void **state)
 		snprintf(name, sizeof(name), "m%d", i);
 		LLMCOST_PASS(llmcost_call_set_meta(call, name, "v"));
 	}
-	LLMCOST_FAIL(llmcost_call_set_meta(call, "one-more", "v"),
-	    LLMCOST_ETOOBIG);
+	LLMCOST_FAIL(
+	    llmcost_call_set_meta(call, "one-more", "v"), LLMCOST_ETOOBIG);
 	for (int i = 0; i < LLMCOST_MAX_TAGS - 1; i++) {
 		snprintf(name, sizeof(name), "t%d", i);
 		LLMCOST_PASS(llmcost_call_add_tag(call, name));
@@ -648,10 +679,10 @@ test_null_call(void **state)
 	LLMCOST_FAIL(llmcost_call_set_meta(NULL, "k", "v"), LLMCOST_EINVAL);
 	LLMCOST_FAIL(llmcost_call_add_tag(NULL, "t"), LLMCOST_EINVAL);
 	LLMCOST_FAIL(llmcost_call_set_usage(NULL, &u), LLMCOST_EINVAL);
-	LLMCOST_FAIL(llmcost_call_set_status(NULL, LLMCOST_STATUS_OK),
-	    LLMCOST_EINVAL);
-	LLMCOST_FAIL(llmcost_call_run_id(NULL, buf, sizeof(buf)),
-	    LLMCOST_EINVAL);
+	LLMCOST_FAIL(
+	    llmcost_call_set_status(NULL, LLMCOST_STATUS_OK), LLMCOST_EINVAL);
+	LLMCOST_FAIL(
+	    llmcost_call_run_id(NULL, buf, sizeof(buf)), LLMCOST_EINVAL);
 	LLMCOST_FAIL(llmcost_call_end(NULL), LLMCOST_EINVAL);
 	llmcost_call_abandon(NULL);
 
@@ -694,27 +725,10 @@ test_double_end(void **state)
 	assert_int_equal(stats(c).calls_dropped, 0);
 
 	// Neither misuse put a slot back twice: the pool still has exactly
-	// 64 slots, free or queued.
-	llmcost_call *calls[70];
-	int got = 0;
-	for (int i = 0; i < 70; i++) {
-		calls[got] = NULL;
-		int rv = llmcost_call_begin(c, "openai", "gpt-4o", &calls[got]);
-		if (rv == 0) {
-			got++;
-		} else {
-			LLMCOST_FAIL(rv, LLMCOST_EFULL);
-		}
-	}
-	// The ended call is either still queued or was taken by the sender
-	// (which frees its slot); nothing else can be free.
+	// 64 distinct slots.  The ended call is either still queued or was
+	// taken by the sender (which frees its slot).
+	int got = free_slots(c);
 	assert_true(got == 63 || got == 64);
-	for (int i = 0; i < got; i++) {
-		for (int j = i + 1; j < got; j++) {
-			assert_ptr_not_equal(calls[i], calls[j]);
-		}
-		llmcost_call_abandon(calls[i]);
-	}
 	llmcost_shutdown(c, 100);
 }
 
@@ -737,10 +751,10 @@ test_run_id(void **state)
 	for (int i = 0; i < 36; i++) {
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			assert_int_equal(a[i], '-');
-		} else if (!((a[i] >= '0' && a[i] <= '9') ||
-		               (a[i] >= 'a' && a[i] <= 'f'))) {
-			fail_msg("run id %s: char %d is not lowercase hex", a,
-			    i);
+		} else if (!((a[i] >= '0' && a[i] <= '9')
+		               || (a[i] >= 'a' && a[i] <= 'f'))) {
+			fail_msg(
+			    "run id %s: char %d is not lowercase hex", a, i);
 		}
 	}
 	assert_int_equal(a[14], '7');
@@ -753,10 +767,10 @@ test_run_id(void **state)
 	for (int i = 0; i < 6; i++) {
 		ms = (ms << 8) | id[i];
 	}
-	uint64_t ms0 = (uint64_t) t0.tv_sec * 1000 +
-	    (uint64_t) t0.tv_nsec / 1000000;
-	uint64_t ms1 = (uint64_t) t1.tv_sec * 1000 +
-	    (uint64_t) t1.tv_nsec / 1000000;
+	uint64_t ms0
+	    = (uint64_t) t0.tv_sec * 1000 + (uint64_t) t0.tv_nsec / 1000000;
+	uint64_t ms1
+	    = (uint64_t) t1.tv_sec * 1000 + (uint64_t) t1.tv_nsec / 1000000;
 	assert_in_range(ms, ms0, ms1);
 
 	// Stable for a call, distinct between calls; a larger buffer gets
@@ -788,8 +802,8 @@ test_set_status_and_usage(void **state)
 	assert_int_equal(call->status, LLMCOST_STATUS_ERROR);
 	LLMCOST_PASS(llmcost_call_set_status(call, LLMCOST_STATUS_ABORTED));
 	assert_int_equal(call->status, LLMCOST_STATUS_ABORTED);
-	LLMCOST_FAIL(llmcost_call_set_status(call, (llmcost_status) 3),
-	    LLMCOST_EINVAL);
+	LLMCOST_FAIL(
+	    llmcost_call_set_status(call, (llmcost_status) 3), LLMCOST_EINVAL);
 	LLMCOST_FAIL(llmcost_call_set_status(call, (llmcost_status) -1),
 	    LLMCOST_EINVAL);
 	LLMCOST_FAIL(llmcost_call_set_status(call, (llmcost_status) 1000),
@@ -821,7 +835,8 @@ test_set_status_and_usage(void **state)
 		for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
 			assert_int_equal(call->usage[b], 0);
 		}
-		LLMCOST_PASS(llmcost_call_set_status(call, LLMCOST_STATUS_ERROR));
+		LLMCOST_PASS(
+		    llmcost_call_set_status(call, LLMCOST_STATUS_ERROR));
 		LLMCOST_PASS(llmcost_call_set_meta(call, "k", "v"));
 		LLMCOST_PASS(llmcost_call_add_tag(call, "t"));
 		LLMCOST_PASS(llmcost_call_set_usage(call, &u));
@@ -871,8 +886,8 @@ test_error_names(void **state)
 	assert_string_equal(llmcost_err_name(LLMCOST_EFULL), "LLMCOST_EFULL");
 	assert_string_equal(llmcost_err_name(0), "LLMCOST_OK");
 
-	static const int unknown[] = { -1, 15, 99, 1000, -2147483647 - 1,
-		2147483647 };
+	static const int unknown[]
+	    = { -1, 15, 99, 1000, -2147483647 - 1, 2147483647 };
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		assert_string_equal(
 		    llmcost_strerror(unknown[i]), "unknown error");
@@ -974,16 +989,11 @@ test_dead_collector(void **state)
 
 // The drop warning ("N calls dropped so far (queue full: is llmcostd
 // running at URL?)") exists for exactly this situation: the collector is
-// down and the pool has run out.  The first warning is not rate limited.
-//
-// KNOWN BUG (shim/sender.c, sender_main/deliver): log_drops() is only
-// called between batches, but while the collector is down the sender
-// never leaves deliver(), which resends the same batch forever.  So when
-// the sender has taken a batch before the pool runs out (the usual case:
-// calls trickle in, the first batch gets stuck, then drops start), no
-// drop warning is logged for as long as the collector stays down.  The
-// flush below waits 3 s, three send timeouts: a fixed sender has had
-// several chances to log.
+// down and the pool has run out, after the sender got stuck resending its
+// first batch (the usual order: calls trickle in, the first batch cannot
+// be delivered, then the pool fills).  The first warning is not rate
+// limited.  The sender learns of drops between two delivery attempts, one
+// send timeout (1 s) apart: wait up to ten of them.
 static void
 test_dead_collector_warns_about_drops(void **state)
 {
@@ -996,22 +1006,18 @@ test_dead_collector_warns_about_drops(void **state)
 	pthread_mutex_init(&lr.mtx, NULL);
 	llmcost_set_logger(c, logger, &lr);
 
-	// One call; wait until the sender has taken it into a batch (its
-	// slot is back in the free ring), so the sender is now stuck
-	// delivering that batch.
+	// One call; wait until the sender has taken it into a batch, so the
+	// sender is now stuck delivering that batch.
 	LLMCOST_PASS(llmcost_call_end(must_begin(c)));
-	for (int i = 0; i < 10000; i++) {
-		if (stats(c).queue_depth == 0 &&
-		    llmcost__ring_depth(&c->free_ring) == 64) {
-			break;
-		}
+	for (int i = 0; i < 10000 && stats(c).queue_depth != 0; i++) {
 		struct timespec ts = { 0, 1000000L };
 		nanosleep(&ts, NULL);
 	}
 	assert_int_equal(stats(c).queue_depth, 0);
-	assert_int_equal(llmcost__ring_depth(&c->free_ring), 64);
+	assert_int_equal(stats(c).calls_dropped, 0);
 
-	// Now exhaust the pool: 64 calls fit, the rest are dropped.
+	// Now exhaust the pool: 63 or 64 calls fit (the sender frees the
+	// taken call's slot once it is encoded), the rest are dropped.
 	for (int i = 0; i < 100; i++) {
 		llmcost_call *call = NULL;
 		int rv = llmcost_call_begin(c, "openai", "gpt-4o", &call);
@@ -1022,16 +1028,21 @@ test_dead_collector_warns_about_drops(void **state)
 		LLMCOST_PASS(rv);
 		LLMCOST_PASS(llmcost_call_end(call));
 	}
-	assert_int_equal(efull, 36);
-	assert_int_equal(stats(c).calls_dropped, 36);
-	LLMCOST_FAIL(llmcost_flush(c, 3000), LLMCOST_ETIMEDOUT);
+	assert_in_range(efull, 36, 37);
+	assert_int_equal(stats(c).calls_dropped, (uint64_t) efull);
 
-	int warned = logged(&lr, LLMCOST_LOG_WARNING, "calls dropped so far");
+	int warned = 0;
+	for (int i = 0; i < 10 && !warned; i++) {
+		LLMCOST_FAIL(llmcost_flush(c, 1000), LLMCOST_ETIMEDOUT);
+		warned
+		    = logged(&lr, LLMCOST_LOG_WARNING, "calls dropped so far");
+	}
 	llmcost_shutdown(c, 100);
 	pthread_mutex_destroy(&lr.mtx);
 	if (!warned) {
-		fail_msg("BUG: 36 calls dropped with the collector down, but "
-		         "no drop warning was logged");
+		fail_msg("%d calls dropped with the collector down, but no "
+		         "drop warning was logged",
+		    efull);
 	}
 }
 
@@ -1079,7 +1090,8 @@ live_setup(void **state)
 			return (0);
 		}
 		if (waitpid(daemon_pid, &status, WNOHANG) == daemon_pid) {
-			fprintf(stderr, "llmcostd exited (status %d)\n", status);
+			fprintf(
+			    stderr, "llmcostd exited (status %d)\n", status);
 			daemon_pid = -1;
 			return (-1);
 		}
@@ -1098,8 +1110,8 @@ live_teardown(void **state)
 	if (daemon_pid > 0) {
 		int status = 0;
 		kill(daemon_pid, SIGTERM);
-		if (waitpid(daemon_pid, &status, 0) != daemon_pid ||
-		    !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		if (waitpid(daemon_pid, &status, 0) != daemon_pid
+		    || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			fprintf(stderr, "llmcostd did not stop cleanly (%d)\n",
 			    status);
 			rv = -1;
@@ -1157,7 +1169,7 @@ test_live_idle_flush(void **state)
 	llmcost_shutdown(c, 1000);
 }
 
-#define LIVE_THREADS 4
+#define LIVE_THREADS    4
 #define LIVE_PER_THREAD 250
 
 typedef struct live_arg {
@@ -1178,21 +1190,21 @@ live_main(void *arg)
 		llmcost_usage u;
 		char id[37];
 
-		if (llmcost_call_begin(la->c, "openai", "gpt-4o-mini", &call) !=
-		    0) {
+		if (llmcost_call_begin(la->c, "openai", "gpt-4o-mini", &call)
+		    != 0) {
 			la->errors++;
 			continue;
 		}
 		memset(&u, 0, sizeof(u));
 		u.tokens[LLMCOST_IN_UNCACHED] = (uint64_t) (100 + i);
 		u.tokens[LLMCOST_OUT_TEXT] = (uint64_t) (10 + la->t);
-		if (llmcost_call_set_meta(call, "feature", features[i % 3]) !=
-		        0 ||
-		    llmcost_call_set_meta(call, "env", "test") != 0 ||
-		    llmcost_call_add_tag(call, "live") != 0 ||
-		    llmcost_call_set_usage(call, &u) != 0 ||
-		    llmcost_call_run_id(call, id, sizeof(id)) != 0 ||
-		    llmcost_proto_uuid_parse(id, la->ids[i]) != 0) {
+		if (llmcost_call_set_meta(call, "feature", features[i % 3])
+		        != 0
+		    || llmcost_call_set_meta(call, "env", "test") != 0
+		    || llmcost_call_add_tag(call, "live") != 0
+		    || llmcost_call_set_usage(call, &u) != 0
+		    || llmcost_call_run_id(call, id, sizeof(id)) != 0
+		    || llmcost_proto_uuid_parse(id, la->ids[i]) != 0) {
 			la->errors++;
 		}
 		if (llmcost_call_end(call) != 0) {
@@ -1235,7 +1247,8 @@ test_live_many_threads(void **state)
 	llmcost_shutdown(c, 1000);
 
 	// The collector stored each call exactly once, under its run id.
-	assert_int_equal(stored_runs() - before, LIVE_THREADS * LIVE_PER_THREAD);
+	assert_int_equal(
+	    stored_runs() - before, LIVE_THREADS * LIVE_PER_THREAD);
 	store *st = NULL;
 	store_rtxn *t = NULL;
 	char err[256];
@@ -1248,8 +1261,8 @@ test_live_many_threads(void **state)
 			const char *str;
 			size_t len;
 			LLMCOST_PASS(store_get_run(t, la[i].ids[j], &run));
-			assert_int_equal(
-			    run.usage[LLMCOST_IN_UNCACHED], (uint64_t) (100 + j));
+			assert_int_equal(run.usage[LLMCOST_IN_UNCACHED],
+			    (uint64_t) (100 + j));
 			assert_int_equal(
 			    run.usage[LLMCOST_OUT_TEXT], (uint64_t) (10 + i));
 			LLMCOST_PASS(store_string(t, run.model, &str, &len));
@@ -1309,10 +1322,14 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_dead_collector),
 		cmocka_unit_test(test_dead_collector_warns_about_drops),
 	};
+	// The idle client runs last: it connects and disconnects without
+	// sending anything, possibly in the middle of the SP handshake, and
+	// with nng 1.5.2 (Debian bookworm) that can leave the listener unable
+	// to serve later connections (nng issue #1518).
 	const struct CMUnitTest live[] = {
-		cmocka_unit_test(test_live_idle_flush),
 		cmocka_unit_test(test_live_many_threads),
 		cmocka_unit_test(test_live_shutdown_delivers),
+		cmocka_unit_test(test_live_idle_flush),
 	};
 	int failed = cmocka_run_group_tests_name(
 	    "client", unit, group_setup, group_teardown);

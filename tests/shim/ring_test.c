@@ -14,8 +14,8 @@ static void
 test_init_rejects_bad_capacity(void **state)
 {
 	(void) state;
-	static const uint32_t bad[] = { 0, 3, 5, 6, 7, 12, 100, 1000,
-		0x80000001u, 0xffffffffu };
+	static const uint32_t bad[]
+	    = { 0, 3, 5, 6, 7, 12, 100, 1000, 0x80000001u, 0xffffffffu };
 	llmcost__ring r;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -192,9 +192,9 @@ test_full_after_wrapping(void **state)
 
 // ---- MPMC stress ----
 
-#define N_PRODUCERS 4
-#define PER_PRODUCER 200000u
-#define N_VALUES (N_PRODUCERS * PER_PRODUCER)
+#define N_PRODUCERS   4
+#define PER_PRODUCER  200000u
+#define N_VALUES      (N_PRODUCERS * PER_PRODUCER)
 #define MAX_CONSUMERS 4
 
 typedef struct stress {

@@ -9,7 +9,7 @@
 #include "uuid7.h"
 
 #define NS_PER_MS UINT64_C(1000000)
-#define SEED UINT64_C(0x0123456789abcdef)
+#define SEED      UINT64_C(0x0123456789abcdef)
 
 static uint64_t
 id_ms(const uint8_t id[16])
@@ -48,16 +48,11 @@ test_layout(void **state)
 {
 	(void) state;
 	static const uint64_t times[] = {
-		0,
-		1,
-		999999,
-		1000000,
-		1000001,
+		0, 1, 999999, 1000000, 1000001,
 		UINT64_C(1735689600000000000), // 2025-01-01T00:00:00Z
-		UINT64_C(1735689600123456789),
-		UINT64_C(1735689600999999999),
+		UINT64_C(1735689600123456789), UINT64_C(1735689600999999999),
 		UINT64_C(1785542400500000000), // 2026-08-01T00:00:00.5Z
-		UINT64_C(0xffffffffffffffff), // ms still fits in 48 bits
+		UINT64_C(0xffffffffffffffff),  // ms still fits in 48 bits
 	};
 	uint8_t id[16];
 
@@ -119,7 +114,7 @@ test_random_bits_vary(void **state)
 
 // ---- uniqueness across threads ----
 
-#define N_THREADS 4
+#define N_THREADS  4
 #define PER_THREAD 50000
 
 typedef struct mint_arg {
@@ -182,8 +177,8 @@ check_distinct(uint64_t unix_ns)
 	}
 	free(ids);
 	if (dups != 0) {
-		fail_msg("%d duplicate ids among %d", dups,
-		    N_THREADS * PER_THREAD);
+		fail_msg(
+		    "%d duplicate ids among %d", dups, N_THREADS * PER_THREAD);
 	}
 }
 
@@ -206,8 +201,7 @@ test_distinct_real_clock(void **state)
 // ---- time order within one thread ----
 
 static void
-check_increasing(uint64_t start, const uint64_t *gaps, size_t n_gaps,
-    int n)
+check_increasing(uint64_t start, const uint64_t *gaps, size_t n_gaps, int n)
 {
 	uint8_t prev[16], id[16];
 	uint64_t t = start;

@@ -1,0 +1,80 @@
+// DESIGN: the pool's free slots form a stack linked through next[]; the
+// head packs the top index with a 32-bit tag that every successful CAS
+// increments, so a pop that raced with pop-push-pop of the same slot (the
+// ABA problem) fails its CAS and retries.  Wrapping the tag would take
+// 2^32 operations between one thread's load and its CAS.  No lock, no
+// system call, no allocation after init.
+#include <stdlib.h>
+
+#include "freelist.h"
+#include "llmcost.h"
+
+int
+llmcost__freelist_init(llmcost__freelist *f, uint32_t n)
+{
+	f->next = calloc(n, sizeof(*f->next));
+	if (f->next == NULL) {
+		return (LLMCOST_ENOMEM);
+	}
+	// Slot 0 on top, then 1, 2, ...
+	for (uint32_t i = 0; i < n; i++) {
+		atomic_init(&f->next[i], i + 1 < n ? i + 2 : 0);
+	}
+	atomic_init(&f->head, n > 0 ? 1 : 0);
+	return (0);
+}
+
+void
+llmcost__freelist_fini(llmcost__freelist *f)
+{
+	free((void *) f->next);
+	f->next = NULL;
+}
+
+int
+llmcost__freelist_pop(llmcost__freelist *f, uint32_t *idx)
+{
+	uint64_t h = atomic_load_explicit(&f->head, memory_order_acquire);
+	for (;;) {
+		uint32_t top = (uint32_t) h;
+		if (top == 0) {
+			return (-1);
+		}
+		uint32_t below = atomic_load_explicit(
+		    &f->next[top - 1], memory_order_relaxed);
+		uint64_t nh = (((h >> 32) + 1) << 32) | below;
+		if (atomic_compare_exchange_weak_explicit(&f->head, &h, nh,
+		        memory_order_acquire, memory_order_acquire)) {
+			*idx = top - 1;
+			return (0);
+		}
+	}
+}
+
+void
+llmcost__freelist_push(llmcost__freelist *f, uint32_t idx)
+{
+	uint64_t h = atomic_load_explicit(&f->head, memory_order_relaxed);
+	for (;;) {
+		atomic_store_explicit(
+		    &f->next[idx], (uint32_t) h, memory_order_relaxed);
+		uint64_t nh = (((h >> 32) + 1) << 32) | (idx + 1);
+		if (atomic_compare_exchange_weak_explicit(&f->head, &h, nh,
+		        memory_order_release, memory_order_relaxed)) {
+			return;
+		}
+	}
+}
+
+uint32_t
+llmcost__freelist_size(llmcost__freelist *f)
+{
+	uint32_t n = 0;
+	uint32_t top = (uint32_t) atomic_load(&f->head);
+	while (top != 0) {
+		n++;
+		top = atomic_load_explicit(
+		    &f->next[top - 1], memory_order_relaxed);
+	}
+	return (n);
+}

@@ -1,0 +1,658 @@
+// Tests for cost reports (collector/report.c) built from a real store:
+// grouping by feature, model, env and provider over a window of hours,
+// row order, exact totals, the unpriced-model list and the drop count;
+// and the exact decimal formatting of pico-USD amounts.  Every expected
+// figure is worked out by hand in pico-USD (1e-12 USD).
+#include <sys/stat.h>
+
+#include "testutil.h"
+
+#include "report.h"
+#include "store.h"
+
+#define NS_PER_HOUR UINT64_C(3600000000000)
+#define H0          UINT32_C(482136) // 2025-01-01T00:00:00Z
+
+// ---- building a store ----
+
+typedef struct spec {
+	uint32_t n;
+	uint32_t hour;
+	const char *provider;
+	const char *model;
+	const char *feature; // NULL: absent
+	const char *env;     // NULL: absent
+	uint64_t usage[LLMCOST_BUCKET_COUNT];
+	uint32_t status;
+} spec;
+
+#define MAX_RECS 64
+
+typedef struct built {
+	llmcost_proto_record recs[MAX_RECS];
+	llmcost_proto_kv kv[MAX_RECS][2];
+	uint32_t n;
+} built;
+
+static llmcost_proto_str
+S(const char *s)
+{
+	llmcost_proto_str r = { s, s != NULL ? (uint32_t) strlen(s) : 0 };
+	return (r);
+}
+
+static void
+add(built *b, const spec *sp)
+{
+	assert_true(b->n < MAX_RECS);
+	llmcost_proto_record *r = &b->recs[b->n];
+	llmcost_proto_kv *kv = b->kv[b->n];
+	uint64_t start
+	    = (uint64_t) sp->hour * NS_PER_HOUR + (uint64_t) sp->n * 1000000u;
+	uint64_t ms = start / 1000000u;
+	uint32_t nm = 0;
+
+	memset(r, 0, sizeof(*r));
+	for (int i = 0; i < 6; i++) {
+		r->run_id[i] = (uint8_t) (ms >> (40 - 8 * i));
+	}
+	r->run_id[6] = 0x70;
+	r->run_id[8] = 0x80;
+	r->run_id[15] = (uint8_t) sp->n;
+	r->run_id[14] = (uint8_t) (sp->n >> 8);
+	r->start_ns = start;
+	r->duration_ns = 1000;
+	r->status = sp->status;
+	r->provider = S(sp->provider);
+	r->model = S(sp->model);
+	memcpy(r->usage, sp->usage, sizeof(r->usage));
+	if (sp->feature != NULL) {
+		kv[nm].key = S("feature");
+		kv[nm++].val = S(sp->feature);
+	}
+	if (sp->env != NULL) {
+		kv[nm].key = S("env");
+		kv[nm++].val = S(sp->env);
+	}
+	r->meta = nm > 0 ? kv : NULL;
+	r->n_meta = nm;
+	b->n++;
+}
+
+static void
+write_specs(store *s, const spec *specs, size_t n, uint64_t dropped)
+{
+	built *b = calloc(1, sizeof(*b));
+	llmcost_proto_batch bt;
+	store_batch_result res;
+	char err[256] = "";
+
+	assert_non_null(b);
+	for (size_t i = 0; i < n; i++) {
+		add(b, &specs[i]);
+	}
+	memset(&bt, 0, sizeof(bt));
+	memset(bt.client_id, 0xc1, 16);
+	bt.seq = 1;
+	bt.dropped = dropped;
+	bt.records = b->recs;
+	bt.n_records = b->n;
+	const llmcost_proto_batch *bts[1] = { &bt };
+	int rv = store_write(
+	    s, bts, 1, &res, (uint64_t) H0 * NS_PER_HOUR, err, sizeof(err));
+	if (rv != 0) {
+		fail_msg("store_write: %s: %s", llmcost_err_name(rv), err);
+	}
+	assert_int_equal(res.stored, n);
+	free(b);
+}
+
+// Usage shorthand: uncached in, cache read, text out.
+#define U3(in, cr, out)                                                       \
+	{                                                                     \
+		[LLMCOST_IN_UNCACHED] = (in), [LLMCOST_IN_CACHE_READ] = (cr), \
+		[LLMCOST_OUT_TEXT] = (out)                                    \
+	}
+
+// The store every report test reads.  Prices (pico-USD per token):
+// gpt-4o 2.5e6 in, 1.25e6 cached, 1e7 out; gpt-4o-mini 150,000 in (and
+// image in), 75,000 cached, 600,000 out (and reasoning out).
+static const spec data[] = {
+	// 1000 * 2.5e6 + 200 * 1.25e6 + 500 * 1e7 = 7,750,000,000
+	{ 1, H0, "openai", "gpt-4o", "search", "prod", U3(1000, 200, 500), 0 },
+	// 1000 * 2.5e6 = 2,500,000,000
+	{ 2, H0, "openai", "gpt-4o", "search", "prod", U3(1000, 0, 0), 0 },
+	// 2000 * 150,000 + 300 * 600,000 = 480,000,000 (a failed call)
+	{ 3, H0, "openai", "gpt-4o-mini", "chat", "dev", U3(2000, 0, 300),
+	    LLMCOST_STATUS_ERROR },
+	// 10000 * 150,000 + 1000 * 75,000 + 20 image * 150,000 + 1000 *
+	// 600,000 + 50 reasoning * 600,000 = 1,500,000,000 + 75,000,000 +
+	// 3,000,000 + 600,000,000 + 30,000,000 = 2,208,000,000
+	{ 4, H0, "openai", "gpt-4o-mini", "chat", "prod",
+	    { [LLMCOST_IN_UNCACHED] = 10000,
+	        [LLMCOST_IN_CACHE_READ] = 1000,
+	        [LLMCOST_IN_IMAGE] = 20,
+	        [LLMCOST_OUT_TEXT] = 1000,
+	        [LLMCOST_OUT_REASONING] = 50 },
+	    0 },
+	// Unknown model: unpriced, 0.
+	{ 5, H0, "acme", "mystery-1", "chat", "dev", U3(100, 0, 10), 0 },
+	// No feature.  400 * 2.5e6 + 100 * 1e7 = 2,000,000,000
+	{ 6, H0, "openai", "gpt-4o", NULL, "prod", U3(400, 0, 100), 0 },
+	// No feature, no env, unpriced.
+	{ 7, H0, "acme", "mystery-1", NULL, NULL, U3(50, 0, 5), 0 },
+	// Zero-cost features: "gamma" has two calls, "alpha" and "beta"
+	// one each.
+	{ 8, H0, "acme", "mystery-2", "beta", "dev", U3(1, 0, 1), 0 },
+	{ 9, H0, "acme", "mystery-2", "alpha", "dev", U3(1, 0, 1), 0 },
+	{ 11, H0, "acme", "mystery-2", "gamma", "dev", U3(1, 0, 1), 0 },
+	{ 12, H0, "acme", "mystery-2", "gamma", "dev", U3(1, 0, 1), 0 },
+	// The next hour.  100 * 2.5e6 = 250,000,000
+	{ 10, H0 + 1, "openai", "gpt-4o", "search", "prod", U3(100, 0, 0), 0 },
+};
+#define N_DATA  (sizeof(data) / sizeof(data[0]))
+#define DROPPED 7
+
+typedef struct fixture {
+	char dir[256];
+	store *s;
+} fixture;
+
+static void
+rm_rf(const char *dir)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "cannot remove %s\n", dir);
+	}
+}
+
+static int
+setup_empty(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+	char err[256], path[300];
+	if (f == NULL) {
+		return (-1);
+	}
+	snprintf(f->dir, sizeof(f->dir), "/tmp/llmcost-report-XXXXXX");
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return (-1);
+	}
+	snprintf(path, sizeof(path), "%s/store", f->dir);
+	if (store_open(&f->s, path, 0, 0, err, sizeof(err)) != 0) {
+		fprintf(stderr, "store_open: %s\n", err);
+		rm_rf(f->dir);
+		free(f);
+		return (-1);
+	}
+	*state = f;
+	return (0);
+}
+
+static int
+setup(void **state)
+{
+	if (setup_empty(state) != 0) {
+		return (-1);
+	}
+	fixture *f = *state;
+	write_specs(f->s, data, N_DATA, DROPPED);
+	return (0);
+}
+
+static int
+teardown(void **state)
+{
+	fixture *f = *state;
+	store_close(f->s);
+	rm_rf(f->dir);
+	free(f);
+	return (0);
+}
+
+// ---- checking reports ----
+
+typedef struct want_row {
+	const char *name; // NULL: untagged
+	uint64_t calls, unpriced, errors, in, out;
+	int64_t cost;
+} want_row;
+
+static report *
+build_report(store *s, report_dim dim, uint32_t from, uint32_t to)
+{
+	report *r = NULL;
+	LLMCOST_PASS(report_build(s, dim, from, to, &r));
+	assert_non_null(r);
+	assert_int_equal(r->dim, dim);
+	assert_int_equal(r->from_hour, from);
+	assert_int_equal(r->to_hour, to);
+	return (r);
+}
+
+static void
+check_rows(const report *r, const want_row *want, size_t n)
+{
+	char a[64], b[64];
+
+	if (r->n_rows != n) {
+		fail_msg("%zu rows, want %zu", r->n_rows, n);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const report_row *row = &r->rows[i];
+		if (want[i].name == NULL) {
+			if (row->name != NULL) {
+				fail_msg("row %zu is '%s', want untagged", i,
+				    row->name);
+			}
+		} else {
+			if (row->name == NULL
+			    || strcmp(row->name, want[i].name) != 0) {
+				fail_msg("row %zu is '%s', want '%s'", i,
+				    row->name ? row->name : "(untagged)",
+				    want[i].name);
+			}
+		}
+		assert_int_equal(row->calls, want[i].calls);
+		assert_int_equal(row->unpriced_calls, want[i].unpriced);
+		assert_int_equal(row->error_calls, want[i].errors);
+		assert_int_equal(row->input_tokens, want[i].in);
+		assert_int_equal(row->output_tokens, want[i].out);
+		if (row->cost_pusd != want[i].cost) {
+			fail_msg("row %zu cost %s, want %s", i,
+			    report_fmt_i128(row->cost_pusd, a, sizeof(a)),
+			    report_fmt_i128(want[i].cost, b, sizeof(b)));
+		}
+		// The token totals are the sums of the exclusive buckets.
+		uint64_t in = 0, out = 0;
+		for (int k = 0; k < LLMCOST_BUCKET_COUNT; k++) {
+			if (k < LLMCOST_FIRST_OUTPUT) {
+				in += row->usage[k];
+			} else {
+				out += row->usage[k];
+			}
+		}
+		assert_int_equal(row->input_tokens, in);
+		assert_int_equal(row->output_tokens, out);
+	}
+}
+
+// The total row is the exact sum of the rows, field by field.
+static void
+check_total(const report *r)
+{
+	report_row sum;
+	memset(&sum, 0, sizeof(sum));
+	for (size_t i = 0; i < r->n_rows; i++) {
+		const report_row *row = &r->rows[i];
+		sum.calls += row->calls;
+		sum.unpriced_calls += row->unpriced_calls;
+		sum.error_calls += row->error_calls;
+		sum.input_tokens += row->input_tokens;
+		sum.output_tokens += row->output_tokens;
+		sum.cost_pusd += row->cost_pusd;
+		for (int k = 0; k < LLMCOST_BUCKET_COUNT; k++) {
+			sum.usage[k] += row->usage[k];
+		}
+	}
+	assert_null(r->total.name);
+	assert_int_equal(r->total.calls, sum.calls);
+	assert_int_equal(r->total.unpriced_calls, sum.unpriced_calls);
+	assert_int_equal(r->total.error_calls, sum.error_calls);
+	assert_int_equal(r->total.input_tokens, sum.input_tokens);
+	assert_int_equal(r->total.output_tokens, sum.output_tokens);
+	assert_true(r->total.cost_pusd == sum.cost_pusd);
+	assert_memory_equal(r->total.usage, sum.usage, sizeof(sum.usage));
+}
+
+// ---- report tests ----
+
+static void
+test_by_feature(void **state)
+{
+	fixture *f = *state;
+	report *r = build_report(f->s, REPORT_BY_FEATURE, H0, H0 + 1);
+	// Sorted by cost, then calls, then name; untagged sorts after
+	// named rows of equal cost and calls.
+	static const want_row want[] = {
+		// 7,750,000,000 + 2,500,000,000
+		{ "search", 2, 0, 0, 2200, 500, INT64_C(10250000000) },
+		// 480,000,000 + 2,208,000,000; in 2000 + 11020 + 100, out
+		// 300 + 1050 + 10
+		{ "chat", 3, 1, 1, 13120, 1360, INT64_C(2688000000) },
+		{ NULL, 2, 1, 0, 450, 105, INT64_C(2000000000) },
+		{ "gamma", 2, 2, 0, 2, 2, 0 },
+		{ "alpha", 1, 1, 0, 1, 1, 0 },
+		{ "beta", 1, 1, 0, 1, 1, 0 },
+	};
+	check_rows(r, want, sizeof(want) / sizeof(want[0]));
+	check_total(r);
+	assert_int_equal(r->total.calls, 11);
+	assert_int_equal(r->total.input_tokens, 15774);
+	assert_int_equal(r->total.output_tokens, 1969);
+	assert_true(r->total.cost_pusd == INT64_C(14938000000));
+	assert_int_equal(r->total.usage[LLMCOST_IN_IMAGE], 20);
+	assert_int_equal(r->total.usage[LLMCOST_OUT_REASONING], 50);
+	assert_int_equal(r->dropped, DROPPED);
+
+	// Unknown models, by unpriced calls.
+	assert_int_equal(r->n_unpriced, 2);
+	assert_string_equal(r->unpriced[0].provider, "acme");
+	assert_string_equal(r->unpriced[0].model, "mystery-2");
+	assert_int_equal(r->unpriced[0].calls, 4);
+	assert_string_equal(r->unpriced[1].provider, "acme");
+	assert_string_equal(r->unpriced[1].model, "mystery-1");
+	assert_int_equal(r->unpriced[1].calls, 2);
+	report_free(r);
+}
+
+static void
+test_by_model(void **state)
+{
+	fixture *f = *state;
+	report *r = build_report(f->s, REPORT_BY_MODEL, H0, H0 + 1);
+	static const want_row want[] = {
+		// 7,750,000,000 + 2,500,000,000 + 2,000,000,000
+		{ "gpt-4o", 3, 0, 0, 2600, 600, INT64_C(12250000000) },
+		{ "gpt-4o-mini", 2, 0, 1, 13020, 1350, INT64_C(2688000000) },
+		{ "mystery-2", 4, 4, 0, 4, 4, 0 },
+		{ "mystery-1", 2, 2, 0, 150, 15, 0 },
+	};
+	check_rows(r, want, sizeof(want) / sizeof(want[0]));
+	check_total(r);
+	assert_true(r->total.cost_pusd == INT64_C(14938000000));
+	report_free(r);
+}
+
+static void
+test_by_env_and_provider(void **state)
+{
+	fixture *f = *state;
+	report *r = build_report(f->s, REPORT_BY_ENV, H0, H0 + 1);
+	static const want_row env[] = {
+		// 7,750,000,000 + 2,500,000,000 + 2,208,000,000 +
+		// 2,000,000,000
+		{ "prod", 4, 0, 0, 1200 + 1000 + 11020 + 400, 500 + 1050 + 100,
+		    INT64_C(14458000000) },
+		{ "dev", 6, 5, 1, 2000 + 100 + 4, 300 + 10 + 4,
+		    INT64_C(480000000) },
+		{ NULL, 1, 1, 0, 50, 5, 0 },
+	};
+	check_rows(r, env, sizeof(env) / sizeof(env[0]));
+	check_total(r);
+	report_free(r);
+
+	r = build_report(f->s, REPORT_BY_PROVIDER, H0, H0 + 1);
+	static const want_row prov[] = {
+		{ "openai", 5, 0, 1, 2200 + 13020 + 400, 500 + 1350 + 100,
+		    INT64_C(14938000000) },
+		{ "acme", 6, 6, 0, 150 + 4, 15 + 4, 0 },
+	};
+	check_rows(r, prov, sizeof(prov) / sizeof(prov[0]));
+	check_total(r);
+	report_free(r);
+}
+
+static void
+test_windows(void **state)
+{
+	fixture *f = *state;
+
+	// Two hours: "search" gains the call of the second hour.
+	report *r = build_report(f->s, REPORT_BY_FEATURE, H0, H0 + 2);
+	assert_int_equal(r->n_rows, 6);
+	assert_string_equal(r->rows[0].name, "search");
+	assert_int_equal(r->rows[0].calls, 3);
+	assert_int_equal(r->rows[0].input_tokens, 2300);
+	assert_true(r->rows[0].cost_pusd == INT64_C(10500000000));
+	check_total(r);
+	assert_int_equal(r->total.calls, 12);
+	assert_int_equal(r->dropped, DROPPED);
+	report_free(r);
+
+	// The second hour alone.
+	r = build_report(f->s, REPORT_BY_FEATURE, H0 + 1, H0 + 2);
+	static const want_row second[] = {
+		{ "search", 1, 0, 0, 100, 0, INT64_C(250000000) },
+	};
+	check_rows(r, second, 1);
+	check_total(r);
+	assert_int_equal(r->n_unpriced, 0);
+	// Drops were recorded in the hour the batch arrived (H0).
+	assert_int_equal(r->dropped, 0);
+	report_free(r);
+
+	// A window with nothing in it.
+	r = build_report(f->s, REPORT_BY_MODEL, H0 + 5, H0 + 10);
+	assert_int_equal(r->n_rows, 0);
+	assert_int_equal(r->n_unpriced, 0);
+	assert_int_equal(r->total.calls, 0);
+	assert_true(r->total.cost_pusd == 0);
+	assert_int_equal(r->dropped, 0);
+	report_free(r);
+	r = build_report(f->s, REPORT_BY_MODEL, H0, H0);
+	assert_int_equal(r->n_rows, 0);
+	report_free(r);
+}
+
+static void
+test_empty_store(void **state)
+{
+	fixture *f = *state;
+	report *r = build_report(f->s, REPORT_BY_FEATURE, 0, UINT32_MAX);
+	assert_int_equal(r->n_rows, 0);
+	assert_int_equal(r->n_unpriced, 0);
+	assert_int_equal(r->total.calls, 0);
+	assert_int_equal(r->dropped, 0);
+	report_free(r);
+	report_free(NULL);
+}
+
+// The unpriced list is per (provider, model): Azure's gpt-4o (never
+// priced) and OpenAI's gpt-4o with audio input (a bucket without a
+// published price) are different things to fix.
+//
+// KNOWN BUG (collector/report.c, on_rollup): the unpriced table is keyed
+// by the model id alone, so both land in one entry that carries the
+// provider of whichever rollup was scanned first and the calls of both.
+static void
+test_unpriced_per_provider_model(void **state)
+{
+	fixture *f = *state;
+	static const spec mixed[] = {
+		{ 1, H0, "openai", "gpt-4o", "voice", "prod",
+		    { [LLMCOST_IN_UNCACHED] = 100, [LLMCOST_IN_AUDIO] = 10 },
+		    0 },
+		{ 2, H0, "azure", "gpt-4o", "voice", "prod", U3(100, 0, 0),
+		    0 },
+		{ 3, H0, "azure", "gpt-4o", "voice", "prod", U3(100, 0, 0),
+		    0 },
+		{ 4, H0, "openai", "gpt-4o", "voice", "prod", U3(100, 0, 0),
+		    0 },
+	};
+	write_specs(f->s, mixed, 4, 0);
+	report *r = build_report(f->s, REPORT_BY_MODEL, H0, H0 + 1);
+
+	// One model row: 4 calls, 3 of them unpriced; the priced part is
+	// 100 * 2.5e6 (the audio run's text) + 100 * 2.5e6.
+	static const want_row want[] = {
+		{ "gpt-4o", 4, 3, 0, 410, 0, INT64_C(500000000) },
+	};
+	check_rows(r, want, 1);
+
+	int azure = -1, openai = -1;
+	for (size_t i = 0; i < r->n_unpriced; i++) {
+		assert_string_equal(r->unpriced[i].model, "gpt-4o");
+		if (strcmp(r->unpriced[i].provider, "azure") == 0) {
+			azure = (int) i;
+		} else if (strcmp(r->unpriced[i].provider, "openai") == 0) {
+			openai = (int) i;
+		}
+	}
+	if (r->n_unpriced != 2 || azure < 0 || openai < 0) {
+		fail_msg("BUG: %zu unpriced entries (first: %s/%s, %llu "
+		         "calls); want azure/gpt-4o (2) and openai/gpt-4o (1)",
+		    r->n_unpriced,
+		    r->n_unpriced ? r->unpriced[0].provider : "-",
+		    r->n_unpriced ? r->unpriced[0].model : "-",
+		    r->n_unpriced ? (unsigned long long) r->unpriced[0].calls
+		                  : 0ull);
+	}
+	assert_int_equal(r->unpriced[azure].calls, 2);
+	assert_int_equal(r->unpriced[openai].calls, 1);
+	assert_int_equal(azure, 0); // more calls first
+	report_free(r);
+}
+
+// ---- formatting ----
+
+static void
+check_usd(store_i128 v, int decimals, const char *want)
+{
+	char buf[80];
+	memset(buf, 'X', sizeof(buf));
+	char *got = report_fmt_usd(v, decimals, buf, sizeof(buf));
+	assert_ptr_equal(got, buf);
+	if (strcmp(buf, want) != 0) {
+		char num[64];
+		fail_msg("report_fmt_usd(%s, %d) = \"%s\", want \"%s\"",
+		    report_fmt_i128(v, num, sizeof(num)), decimals, buf, want);
+	}
+}
+
+static void
+test_fmt_usd(void **state)
+{
+	(void) state;
+
+	check_usd(0, 4, "0.0000");
+	check_usd(0, 0, "0");
+	check_usd(0, 2, "0.00");
+	check_usd(0, 12, "0.000000000000");
+	check_usd(INT64_C(2276100000000), 4, "2.2761");
+	check_usd(INT64_C(2276100000000), 12, "2.276100000000");
+	check_usd(INT64_C(2276100000000), 2, "2.28");
+	check_usd(INT64_C(2276100000000), 0, "2");
+	check_usd(1, 12, "0.000000000001");
+	check_usd(INT64_C(1000000000000), 6, "1.000000");
+
+	// Half away from zero: $0.00005 -> 0.0001, one pUSD less -> 0.0000.
+	check_usd(INT64_C(50000000), 4, "0.0001");
+	check_usd(INT64_C(49999999), 4, "0.0000");
+	check_usd(INT64_C(150000000), 4, "0.0002");
+	check_usd(INT64_C(250000000), 4, "0.0003");
+	check_usd(INT64_C(5000000000), 2, "0.01");
+	check_usd(INT64_C(4999999999), 2, "0.00");
+	check_usd(INT64_C(500000000000), 0, "1");
+	check_usd(INT64_C(499999999999), 0, "0");
+	// Rounding carries into the whole part.
+	check_usd(INT64_C(999999999999), 4, "1.0000");
+	check_usd(INT64_C(9999950000000), 4, "10.0000");
+	check_usd(INT64_C(9999949999999), 4, "9.9999");
+
+	// Negative amounts (refunds, corrections) mirror the positive ones.
+	check_usd(-INT64_C(2276100000000), 4, "-2.2761");
+	check_usd(-INT64_C(2276100000000), 12, "-2.276100000000");
+	check_usd(-INT64_C(50000000), 4, "-0.0001");
+	check_usd(-INT64_C(999999999999), 4, "-1.0000");
+	check_usd(-1, 12, "-0.000000000001");
+
+	// decimals outside 0..12 are clamped.
+	check_usd(INT64_C(2276100000000), 20, "2.276100000000");
+	check_usd(INT64_C(2276100000000), -3, "2");
+
+	// Above 2^64 pUSD (the sum of many rollups): exact.  2^70 =
+	// 1,180,591,620,717,411,303,424 pUSD.
+	store_i128 big = (store_i128) 1 << 70;
+	check_usd(big, 12, "1180591620.717411303424");
+	check_usd(big, 4, "1180591620.7174");
+	check_usd(big, 0, "1180591621");
+	check_usd(-big, 6, "-1180591620.717411");
+}
+
+static void
+test_fmt_i128(void **state)
+{
+	(void) state;
+	char buf[64];
+	store_i128 max = (store_i128) (((unsigned __int128) 1 << 127) - 1);
+	store_i128 min = -max - 1;
+
+	assert_string_equal(report_fmt_i128(0, buf, sizeof(buf)), "0");
+	assert_string_equal(report_fmt_i128(7, buf, sizeof(buf)), "7");
+	assert_string_equal(report_fmt_i128(-7, buf, sizeof(buf)), "-7");
+	assert_string_equal(
+	    report_fmt_i128(INT64_C(9223372036854775807), buf, sizeof(buf)),
+	    "9223372036854775807");
+	assert_string_equal(
+	    report_fmt_i128((store_i128) UINT64_MAX + 1, buf, sizeof(buf)),
+	    "18446744073709551616");
+	assert_string_equal(
+	    report_fmt_i128((store_i128) 1 << 70, buf, sizeof(buf)),
+	    "1180591620717411303424");
+	assert_string_equal(report_fmt_i128(max, buf, sizeof(buf)),
+	    "170141183460469231731687303715884105727");
+	assert_string_equal(report_fmt_i128(min, buf, sizeof(buf)),
+	    "-170141183460469231731687303715884105728");
+	assert_ptr_equal(report_fmt_i128(1, buf, sizeof(buf)), buf);
+}
+
+static void
+test_dim_names(void **state)
+{
+	(void) state;
+	static const struct {
+		report_dim dim;
+		const char *name;
+	} dims[] = { { REPORT_BY_FEATURE, "feature" },
+		{ REPORT_BY_MODEL, "model" }, { REPORT_BY_ENV, "env" },
+		{ REPORT_BY_PROVIDER, "provider" } };
+
+	for (size_t i = 0; i < 4; i++) {
+		report_dim d = (report_dim) 99;
+		assert_string_equal(
+		    report_dim_name(dims[i].dim), dims[i].name);
+		LLMCOST_PASS(report_dim_parse(dims[i].name, &d));
+		assert_int_equal(d, dims[i].dim);
+		LLMCOST_PASS(report_dim_parse(report_dim_name(d), &d));
+		assert_int_equal(d, dims[i].dim);
+	}
+	static const char *const bad[] = { "", "Feature", "FEATURE",
+		"features", "feat", "model ", " env", "tag", "cost" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		report_dim d = REPORT_BY_PROVIDER;
+		LLMCOST_FAIL(report_dim_parse(bad[i], &d), LLMCOST_EINVAL);
+		assert_int_equal(d, REPORT_BY_PROVIDER); // untouched
+	}
+	// An out-of-range dimension still has a printable name.
+	const char *n = report_dim_name((report_dim) 42);
+	assert_non_null(n);
+	for (size_t i = 0; i < 4; i++) {
+		assert_string_not_equal(n, dims[i].name);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_by_feature, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_by_model, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_by_env_and_provider, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_windows, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_empty_store, setup_empty, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unpriced_per_provider_model, setup_empty, teardown),
+		cmocka_unit_test(test_fmt_usd),
+		cmocka_unit_test(test_fmt_i128),
+		cmocka_unit_test(test_dim_names),
+	};
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}

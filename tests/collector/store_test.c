@@ -1,0 +1,1291 @@
+// Tests for the collector's LMDB store (collector/store.c) on a real
+// environment in a temporary directory: writing decoded batches, exactly-
+// once storage by run id, interned strings, pricing of stored runs,
+// hourly rollups, client drop counts, metadata sets, reopening, and map
+// growth.  Batches are built in memory as the decoder would hand them to
+// the writer.  Every expected cost is worked out by hand in pico-USD.
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#include "prices.h"
+#include "store.h"
+
+#define NS_PER_HOUR UINT64_C(3600000000000)
+// 2025-01-01T00:00:00Z in hours since the epoch: every built-in price is
+// in force then.
+#define H0 UINT32_C(482136)
+
+// Prices used below, pico-USD per token ($X per 1M tokens = X * 1e6).
+#define GPT4O_IN     INT64_C(2500000)
+#define GPT4O_CACHED INT64_C(1250000)
+#define GPT4O_OUT    INT64_C(10000000)
+#define MINI_IN      INT64_C(150000)
+#define MINI_CACHED  INT64_C(75000)
+#define MINI_OUT     INT64_C(600000)
+
+// ---- building batches ----
+
+// One call as a test writes it; NULL strings are absent.
+typedef struct spec {
+	uint32_t n;    // makes the run id; unique per store
+	uint32_t hour; // start hour
+	const char *provider;
+	const char *model;
+	const char *feature;
+	const char *env;
+	const char *key; // one more metadata entry
+	const char *val;
+	const char *tag;
+	uint64_t in, cached, out;
+	uint32_t status;
+} spec;
+
+#define MAX_RECS 512
+
+typedef struct built {
+	llmcost_proto_record recs[MAX_RECS];
+	llmcost_proto_kv kv[MAX_RECS][3];
+	llmcost_proto_str tags[MAX_RECS][1];
+	uint32_t n;
+} built;
+
+static llmcost_proto_str
+S(const char *s)
+{
+	llmcost_proto_str r = { s, s != NULL ? (uint32_t) strlen(s) : 0 };
+	return (r);
+}
+
+static uint64_t
+start_of(const spec *sp)
+{
+	// n milliseconds into the hour, so ids minted in hour order sort in
+	// time order as UUIDv7s do.
+	return (
+	    (uint64_t) sp->hour * NS_PER_HOUR + (uint64_t) sp->n * 1000000u);
+}
+
+static void
+run_id(uint32_t n, uint32_t hour, uint8_t id[16])
+{
+	uint64_t ms = ((uint64_t) hour * NS_PER_HOUR + (uint64_t) n * 1000000u)
+	    / 1000000u;
+	memset(id, 0, 16);
+	for (int i = 0; i < 6; i++) {
+		id[i] = (uint8_t) (ms >> (40 - 8 * i));
+	}
+	id[6] = 0x70;
+	id[8] = 0x80;
+	id[12] = (uint8_t) (n >> 24);
+	id[13] = (uint8_t) (n >> 16);
+	id[14] = (uint8_t) (n >> 8);
+	id[15] = (uint8_t) n;
+}
+
+static void
+add(built *b, const spec *sp)
+{
+	assert_true(b->n < MAX_RECS);
+	llmcost_proto_record *r = &b->recs[b->n];
+	llmcost_proto_kv *kv = b->kv[b->n];
+	uint32_t nm = 0;
+
+	memset(r, 0, sizeof(*r));
+	run_id(sp->n, sp->hour, r->run_id);
+	r->start_ns = start_of(sp);
+	r->duration_ns = 1000u * sp->n + 5;
+	r->status = sp->status;
+	r->provider = S(sp->provider);
+	r->model = S(sp->model);
+	r->usage[LLMCOST_IN_UNCACHED] = sp->in;
+	r->usage[LLMCOST_IN_CACHE_READ] = sp->cached;
+	r->usage[LLMCOST_OUT_TEXT] = sp->out;
+	if (sp->feature != NULL) {
+		kv[nm].key = S("feature");
+		kv[nm++].val = S(sp->feature);
+	}
+	if (sp->env != NULL) {
+		kv[nm].key = S("env");
+		kv[nm++].val = S(sp->env);
+	}
+	if (sp->key != NULL) {
+		kv[nm].key = S(sp->key);
+		kv[nm++].val = S(sp->val);
+	}
+	r->meta = nm > 0 ? kv : NULL;
+	r->n_meta = nm;
+	if (sp->tag != NULL) {
+		b->tags[b->n][0] = S(sp->tag);
+		r->tags = b->tags[b->n];
+		r->n_tags = 1;
+	}
+	b->n++;
+}
+
+static built *
+build(const spec *specs, size_t n)
+{
+	built *b = calloc(1, sizeof(*b));
+	assert_non_null(b);
+	for (size_t i = 0; i < n; i++) {
+		add(b, &specs[i]);
+	}
+	return (b);
+}
+
+static llmcost_proto_batch
+batch_of(const built *b, uint8_t client, uint64_t seq, uint64_t dropped)
+{
+	llmcost_proto_batch bt;
+	memset(&bt, 0, sizeof(bt));
+	memset(bt.client_id, client, 16);
+	bt.seq = seq;
+	bt.dropped = dropped;
+	bt.records = b != NULL ? b->recs : NULL;
+	bt.n_records = b != NULL ? b->n : 0;
+	return (bt);
+}
+
+// Writes one batch at now_ns and checks the stored/duplicate counts.
+static void
+write_one(store *s, const llmcost_proto_batch *bt, uint64_t now_ns,
+    uint32_t stored, uint32_t dups)
+{
+	const llmcost_proto_batch *bts[1] = { bt };
+	store_batch_result res = { 0xdead, 0xbeef };
+	char err[256] = "";
+	int rv = store_write(s, bts, 1, &res, now_ns, err, sizeof(err));
+	if (rv != 0) {
+		fail_msg("store_write: %s: %s", llmcost_err_name(rv), err);
+	}
+	assert_int_equal(res.stored, stored);
+	assert_int_equal(res.duplicates, dups);
+}
+
+static void
+write_specs(
+    store *s, const spec *specs, size_t n, uint32_t stored, uint32_t dups)
+{
+	built *b = build(specs, n);
+	llmcost_proto_batch bt = batch_of(b, 0xc1, 1, 0);
+	write_one(s, &bt, (uint64_t) H0 * NS_PER_HOUR, stored, dups);
+	free(b);
+}
+
+// ---- fixture: a fresh store per test ----
+
+typedef struct fixture {
+	char dir[256];
+	char path[300]; // the store directory inside dir
+	store *s;
+} fixture;
+
+static void
+rm_rf(const char *dir)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "cannot remove %s\n", dir);
+	}
+}
+
+static store *
+open_store(const char *path, unsigned flags, uint64_t mapsize)
+{
+	store *s = NULL;
+	char err[256] = "";
+	int rv = store_open(&s, path, flags, mapsize, err, sizeof(err));
+	if (rv != 0) {
+		fail_msg(
+		    "store_open %s: %s: %s", path, llmcost_err_name(rv), err);
+	}
+	assert_non_null(s);
+	return (s);
+}
+
+static int
+setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+	if (f == NULL) {
+		return (-1);
+	}
+	snprintf(f->dir, sizeof(f->dir), "/tmp/llmcost-store-XXXXXX");
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return (-1);
+	}
+	snprintf(f->path, sizeof(f->path), "%s/store", f->dir);
+	char err[256];
+	if (store_open(&f->s, f->path, 0, 0, err, sizeof(err)) != 0) {
+		fprintf(stderr, "store_open: %s\n", err);
+		rm_rf(f->dir);
+		free(f);
+		return (-1);
+	}
+	*state = f;
+	return (0);
+}
+
+static int
+teardown(void **state)
+{
+	fixture *f = *state;
+	store_close(f->s);
+	rm_rf(f->dir);
+	free(f);
+	return (0);
+}
+
+// ---- reading helpers ----
+
+static store_run
+get_run(store *s, uint32_t n, uint32_t hour)
+{
+	store_rtxn *t;
+	store_run run;
+	uint8_t id[16];
+
+	run_id(n, hour, id);
+	memset(&run, 0xee, sizeof(run));
+	LLMCOST_PASS(store_read_begin(s, &t));
+	LLMCOST_PASS(store_get_run(t, id, &run));
+	store_read_end(t);
+	return (run);
+}
+
+// Checks that id resolves to want (NULL: id 0, absent).
+static void
+check_string(store *s, uint32_t id, const char *want)
+{
+	store_rtxn *t;
+	const char *str = NULL;
+	size_t len = 0;
+
+	LLMCOST_PASS(store_read_begin(s, &t));
+	if (want == NULL) {
+		assert_int_equal(id, 0);
+		LLMCOST_FAIL(
+		    store_string(t, id, &str, &len), LLMCOST_ENOTFOUND);
+	} else {
+		assert_int_not_equal(id, 0);
+		LLMCOST_PASS(store_string(t, id, &str, &len));
+		assert_int_equal(len, strlen(want));
+		assert_memory_equal(str, want, len);
+	}
+	store_read_end(t);
+}
+
+static uint64_t
+count_runs(store *s)
+{
+	store_rtxn *t;
+	uint64_t n = UINT64_MAX;
+	LLMCOST_PASS(store_read_begin(s, &t));
+	LLMCOST_PASS(store_count_runs(t, &n));
+	store_read_end(t);
+	return (n);
+}
+
+#define MAX_ROWS 256
+
+typedef struct rows {
+	size_t n;
+	store_rkey k[MAX_ROWS];
+	store_rollup v[MAX_ROWS];
+} rows;
+
+static int
+collect(void *arg, const store_rkey *k, const store_rollup *v)
+{
+	rows *r = arg;
+	assert_true(r->n < MAX_ROWS);
+	r->k[r->n] = *k;
+	r->v[r->n] = *v;
+	r->n++;
+	return (0);
+}
+
+static rows *
+scan(store *s, uint32_t from, uint32_t to)
+{
+	rows *r = calloc(1, sizeof(*r));
+	store_rtxn *t;
+	assert_non_null(r);
+	LLMCOST_PASS(store_read_begin(s, &t));
+	LLMCOST_PASS(store_scan_rollups(t, from, to, collect, r));
+	store_read_end(t);
+	return (r);
+}
+
+static uint64_t
+drops(store *s, uint32_t from, uint32_t to)
+{
+	store_rtxn *t;
+	uint64_t n = UINT64_MAX;
+	LLMCOST_PASS(store_read_begin(s, &t));
+	LLMCOST_PASS(store_drops(t, from, to, &n));
+	store_read_end(t);
+	return (n);
+}
+
+// ---- tests ----
+
+static void
+test_open_rdonly_missing(void **state)
+{
+	fixture *f = *state;
+	char empty[300], missing[300], err[256];
+	store *s = (store *) f; // must stay untouched
+
+	snprintf(empty, sizeof(empty), "%s/empty", f->dir);
+	assert_int_equal(mkdir(empty, 0700), 0);
+	err[0] = '\0';
+	LLMCOST_FAIL(store_open(&s, empty, STORE_RDONLY, 0, err, sizeof(err)),
+	    LLMCOST_ENOTFOUND);
+	assert_non_null(strstr(err, "no store"));
+	assert_ptr_equal(s, (store *) f);
+
+	snprintf(missing, sizeof(missing), "%s/does/not/exist", f->dir);
+	err[0] = '\0';
+	LLMCOST_FAIL(
+	    store_open(&s, missing, STORE_RDONLY, 0, err, sizeof(err)),
+	    LLMCOST_ENOTFOUND);
+	assert_non_null(strstr(err, "no store"));
+	// Read-only opening never creates anything.
+	struct stat st;
+	assert_int_not_equal(stat(missing, &st), 0);
+	char mdb[400];
+	snprintf(mdb, sizeof(mdb), "%s/data.mdb", empty);
+	assert_int_not_equal(stat(mdb, &st), 0);
+}
+
+static const spec basic[] = {
+	{ .n = 1,
+	    .hour = H0,
+	    .provider = "openai",
+	    .model = "gpt-4o",
+	    .feature = "search",
+	    .env = "prod",
+	    .key = "user_tier",
+	    .val = "pro",
+	    .tag = "beta",
+	    .in = 1000,
+	    .cached = 200,
+	    .out = 500 },
+	{ .n = 2,
+	    .hour = H0,
+	    .provider = "acme",
+	    .model = "mystery-1",
+	    .feature = "chat",
+	    .env = "dev",
+	    .in = 100,
+	    .out = 10 },
+	{ .n = 3,
+	    .hour = H0,
+	    .provider = "openai",
+	    .model = "gpt-4o-mini",
+	    .env = "prod",
+	    .in = 2000,
+	    .out = 300,
+	    .status = LLMCOST_STATUS_ERROR },
+};
+#define N_BASIC (sizeof(basic) / sizeof(basic[0]))
+
+static void
+test_write_and_read(void **state)
+{
+	fixture *f = *state;
+	const uint64_t now = (uint64_t) (H0 + 5) * NS_PER_HOUR + 42;
+	built *b = build(basic, N_BASIC);
+	llmcost_proto_batch bt = batch_of(b, 0xc1, 1, 0);
+
+	assert_int_equal(count_runs(f->s), 0);
+	write_one(f->s, &bt, now, 3, 0);
+	assert_int_equal(count_runs(f->s), 3);
+
+	// gpt-4o: 1000 * 2.5e6 + 200 * 1.25e6 + 500 * 1e7
+	//       = 2,500,000,000 + 250,000,000 + 5,000,000,000.
+	store_run a = get_run(f->s, 1, H0);
+	const price_entry *pe = NULL;
+	LLMCOST_PASS(
+	    prices_lookup("openai", 6, "gpt-4o", 6, start_of(&basic[0]), &pe));
+	assert_int_equal(pe->pusd[LLMCOST_IN_UNCACHED], GPT4O_IN);
+	assert_int_equal(pe->pusd[LLMCOST_IN_CACHE_READ], GPT4O_CACHED);
+	assert_int_equal(pe->pusd[LLMCOST_OUT_TEXT], GPT4O_OUT);
+	assert_int_equal(a.cost_pusd, INT64_C(7750000000));
+	assert_int_equal(a.cost_pusd,
+	    1000 * GPT4O_IN + 200 * GPT4O_CACHED + 500 * GPT4O_OUT);
+	assert_int_equal(a.version, 1);
+	assert_int_equal(a.flags, 0);
+	assert_int_equal(a.price_id, pe->id);
+	assert_int_equal(a.status, LLMCOST_STATUS_OK);
+	assert_int_equal(a.start_ns, start_of(&basic[0]));
+	assert_int_equal(a.duration_ns, 1005);
+	assert_int_equal(a.ingest_ns, now);
+	assert_int_equal(a.usage[LLMCOST_IN_UNCACHED], 1000);
+	assert_int_equal(a.usage[LLMCOST_IN_CACHE_READ], 200);
+	assert_int_equal(a.usage[LLMCOST_OUT_TEXT], 500);
+	assert_int_equal(a.usage[LLMCOST_OUT_REASONING], 0);
+	check_string(f->s, a.provider, "openai");
+	check_string(f->s, a.model, "gpt-4o");
+	check_string(f->s, a.feature, "search");
+	check_string(f->s, a.env, "prod");
+	assert_int_not_equal(a.metaset, 0);
+
+	// An unknown model is stored, flagged and costs nothing.
+	store_run u = get_run(f->s, 2, H0);
+	assert_int_equal(u.flags & STORE_RUN_UNPRICED, STORE_RUN_UNPRICED);
+	assert_int_equal(u.cost_pusd, 0);
+	assert_int_equal(u.price_id, 0);
+	check_string(f->s, u.provider, "acme");
+	check_string(f->s, u.model, "mystery-1");
+	check_string(f->s, u.feature, "chat");
+	check_string(f->s, u.env, "dev");
+
+	// No feature: id 0.  gpt-4o-mini: 2000 * 150,000 + 300 * 600,000 =
+	// 300,000,000 + 180,000,000.
+	store_run c = get_run(f->s, 3, H0);
+	check_string(f->s, c.feature, NULL);
+	check_string(f->s, c.env, "prod");
+	assert_int_equal(c.env, a.env); // "prod" is interned once
+	assert_int_equal(c.provider, a.provider);
+	assert_int_not_equal(c.model, a.model);
+	assert_int_equal(c.status, LLMCOST_STATUS_ERROR);
+	assert_int_equal(c.flags, 0);
+	assert_int_equal(c.cost_pusd, INT64_C(480000000));
+	assert_int_equal(c.cost_pusd, 2000 * MINI_IN + 300 * MINI_OUT);
+
+	// An id never written, and an interned id that does not exist.
+	store_rtxn *t;
+	store_run run;
+	uint8_t id[16];
+	const char *str;
+	size_t len;
+	run_id(99, H0, id);
+	LLMCOST_PASS(store_read_begin(f->s, &t));
+	LLMCOST_FAIL(store_get_run(t, id, &run), LLMCOST_ENOTFOUND);
+	LLMCOST_FAIL(store_string(t, 100000, &str, &len), LLMCOST_ENOTFOUND);
+	store_read_end(t);
+	free(b);
+}
+
+static void
+test_duplicates(void **state)
+{
+	fixture *f = *state;
+	built *b = build(basic, N_BASIC);
+	llmcost_proto_batch bt = batch_of(b, 0xc1, 1, 0);
+	const uint64_t now = (uint64_t) H0 * NS_PER_HOUR;
+
+	write_one(f->s, &bt, now, 3, 0);
+	rows *before = scan(f->s, 0, UINT32_MAX);
+	store_run a0 = get_run(f->s, 1, H0);
+	assert_int_equal(before->n, 3);
+
+	// The same batch again (a resend after a lost ack): all
+	// duplicates, nothing changes, not even the ingest time.
+	write_one(f->s, &bt, now + 1000, 0, 3);
+	rows *after = scan(f->s, 0, UINT32_MAX);
+	assert_int_equal(after->n, before->n);
+	assert_memory_equal(
+	    after->k, before->k, before->n * sizeof(store_rkey));
+	assert_memory_equal(
+	    after->v, before->v, before->n * sizeof(store_rollup));
+	store_run a1 = get_run(f->s, 1, H0);
+	assert_memory_equal(&a0, &a1, sizeof(a0));
+	assert_int_equal(count_runs(f->s), 3);
+	free(after);
+
+	// A batch mixing two stored ids with three new ones, and a new id
+	// repeated inside the batch.
+	static const spec mixed[] = {
+		{ .n = 2,
+		    .hour = H0,
+		    .provider = "acme",
+		    .model = "mystery-1",
+		    .feature = "chat",
+		    .env = "dev",
+		    .in = 100,
+		    .out = 10 },
+		{ .n = 10,
+		    .hour = H0,
+		    .provider = "openai",
+		    .model = "gpt-4o",
+		    .feature = "search",
+		    .env = "prod",
+		    .in = 1 },
+		{ .n = 11,
+		    .hour = H0,
+		    .provider = "openai",
+		    .model = "gpt-4o",
+		    .feature = "search",
+		    .env = "prod",
+		    .in = 2 },
+		{ .n = 3,
+		    .hour = H0,
+		    .provider = "openai",
+		    .model = "gpt-4o-mini",
+		    .env = "prod",
+		    .in = 2000,
+		    .out = 300,
+		    .status = LLMCOST_STATUS_ERROR },
+		{ .n = 12,
+		    .hour = H0,
+		    .provider = "openai",
+		    .model = "gpt-4o",
+		    .feature = "search",
+		    .env = "prod",
+		    .in = 4 },
+		{ .n = 12,
+		    .hour = H0,
+		    .provider = "openai",
+		    .model = "gpt-4o",
+		    .feature = "search",
+		    .env = "prod",
+		    .in = 4 },
+	};
+	write_specs(f->s, mixed, 6, 3, 3);
+	assert_int_equal(count_runs(f->s), 6);
+	after = scan(f->s, 0, UINT32_MAX);
+	assert_int_equal(after->n, 3);
+	// Only the gpt-4o "search" row grew, by three calls and 1 + 2 + 4
+	// uncached tokens.
+	int found = 0;
+	for (size_t i = 0; i < after->n; i++) {
+		if (after->k[i].model == a0.model) {
+			assert_int_equal(after->v[i].calls, 4);
+			assert_int_equal(
+			    after->v[i].usage[LLMCOST_IN_UNCACHED], 1007);
+			assert_int_equal(store_rollup_cost(&after->v[i]),
+			    (store_i128) 7750000000 + 7 * GPT4O_IN);
+			found++;
+		} else {
+			assert_memory_equal(
+			    &after->v[i], &before->v[i], sizeof(store_rollup));
+		}
+	}
+	assert_int_equal(found, 1);
+	free(before);
+	free(after);
+	free(b);
+}
+
+// Rollups are the exact sums of their runs, per (hour, feature, model,
+// env, provider).
+static void
+test_rollups_sum(void **state)
+{
+	fixture *f = *state;
+	static const char *const feats[] = { "search", "chat", NULL };
+	static const char *const envs[] = { "prod", "dev" };
+	static const struct {
+		const char *provider, *model;
+	} models[] = { { "openai", "gpt-4o" }, { "openai", "gpt-4o-mini" },
+		{ "acme", "mystery-1" }, { "azure", "gpt-4o" } };
+	spec specs[120];
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < 120; i++) {
+		spec *sp = &specs[n++];
+		memset(sp, 0, sizeof(*sp));
+		sp->n = i + 1;
+		sp->hour = H0 + (i % 7 == 0 ? 1 : 0);
+		sp->provider = models[i % 4].provider;
+		sp->model = models[i % 4].model;
+		sp->feature = feats[(i / 4) % 3];
+		sp->env = envs[(i / 3) % 2];
+		sp->in = 100 + i;
+		sp->cached = i % 5;
+		sp->out = 10 * i;
+		sp->status
+		    = i % 11 == 0 ? LLMCOST_STATUS_ABORTED : LLMCOST_STATUS_OK;
+	}
+	write_specs(f->s, specs, n, 120, 0);
+
+	// Expected rollups, folded from the stored runs.
+	rows *want = calloc(1, sizeof(*want));
+	assert_non_null(want);
+	for (size_t i = 0; i < n; i++) {
+		store_run r = get_run(f->s, specs[i].n, specs[i].hour);
+		store_rkey k = { (uint32_t) (r.start_ns / NS_PER_HOUR),
+			r.feature, r.model, r.env, r.provider };
+		assert_int_equal(k.hour, specs[i].hour);
+		size_t j;
+		for (j = 0; j < want->n; j++) {
+			if (memcmp(&want->k[j], &k, sizeof(k)) == 0) {
+				break;
+			}
+		}
+		if (j == want->n) {
+			want->k[want->n++] = k;
+		}
+		store_rollup *v = &want->v[j];
+		v->calls++;
+		v->unpriced_calls += (r.flags & STORE_RUN_UNPRICED) ? 1 : 0;
+		v->error_calls += r.status != LLMCOST_STATUS_OK ? 1 : 0;
+		for (int bk = 0; bk < LLMCOST_BUCKET_COUNT; bk++) {
+			v->usage[bk] += r.usage[bk];
+		}
+		store_i128 c = store_rollup_cost(v) + r.cost_pusd;
+		v->cost_lo = (uint64_t) c;
+		v->cost_hi = (uint64_t) ((unsigned __int128) c >> 64);
+	}
+
+	rows *got = scan(f->s, 0, UINT32_MAX);
+	assert_int_equal(got->n, want->n);
+	uint64_t calls = 0;
+	for (size_t i = 0; i < got->n; i++) {
+		size_t j;
+		for (j = 0; j < want->n; j++) {
+			if (memcmp(&want->k[j], &got->k[i], sizeof(store_rkey))
+			    == 0) {
+				break;
+			}
+		}
+		if (j == want->n) {
+			fail_msg("rollup %zu has no matching runs", i);
+		}
+		assert_memory_equal(
+		    &got->v[i], &want->v[j], sizeof(store_rollup));
+		calls += got->v[i].calls;
+		// Key order: hour first, then the big-endian ids.
+		if (i > 0) {
+			assert_true(got->k[i - 1].hour <= got->k[i].hour);
+		}
+	}
+	assert_int_equal(calls, 120);
+
+	// A hand-checked row: openai gpt-4o (i % 4 == 0), "search"
+	// ((i / 4) % 3 == 0), "prod" ((i / 3) % 2 == 0), hour H0 (i % 7 !=
+	// 0): i = 12, 24, 36, 48, 60, 72, 96, 108, none of them aborted.
+	// Uncached: 8 * 100 + 456 = 1256; cached (i % 5): 2 + 4 + 1 + 3 + 0
+	// + 2 + 1 + 3 = 16; output: 10 * 456 = 4560.  Cost: 1256 * 2.5e6 +
+	// 16 * 1.25e6 + 4560 * 1e7 = 3,140,000,000 + 20,000,000 +
+	// 45,600,000,000 = 48,760,000,000.
+	store_run r24 = get_run(f->s, 25, H0);
+	int checked = 0;
+	for (size_t i = 0; i < got->n; i++) {
+		if (got->k[i].hour == H0 && got->k[i].model == r24.model
+		    && got->k[i].provider == r24.provider
+		    && got->k[i].feature == r24.feature
+		    && got->k[i].env == r24.env) {
+			assert_int_equal(got->v[i].calls, 8);
+			assert_int_equal(got->v[i].unpriced_calls, 0);
+			assert_int_equal(got->v[i].error_calls, 0);
+			assert_int_equal(
+			    got->v[i].usage[LLMCOST_IN_UNCACHED], 1256);
+			assert_int_equal(
+			    got->v[i].usage[LLMCOST_IN_CACHE_READ], 16);
+			assert_int_equal(
+			    got->v[i].usage[LLMCOST_OUT_TEXT], 4560);
+			assert_true(store_rollup_cost(&got->v[i])
+			    == (store_i128) 48760000000);
+			assert_true(store_rollup_cost(&got->v[i])
+			    == 1256 * GPT4O_IN + 16 * GPT4O_CACHED
+			        + 4560 * GPT4O_OUT);
+			checked++;
+		}
+	}
+	assert_int_equal(checked, 1);
+	// Azure's gpt-4o is a different provider: its own rows, unpriced.
+	store_run az = get_run(f->s, 4, H0); // i = 3
+	check_string(f->s, az.provider, "azure");
+	assert_int_equal(az.model, r24.model);
+	assert_int_equal(az.flags & STORE_RUN_UNPRICED, STORE_RUN_UNPRICED);
+	for (size_t i = 0; i < got->n; i++) {
+		if (got->k[i].provider == az.provider) {
+			assert_int_equal(
+			    got->v[i].unpriced_calls, got->v[i].calls);
+			assert_true(store_rollup_cost(&got->v[i]) == 0);
+		}
+	}
+	free(want);
+	free(got);
+}
+
+static void
+test_rollup_hours(void **state)
+{
+	fixture *f = *state;
+	static const spec two_hours[] = {
+		{ .n = 1,
+		    .hour = H0,
+		    .provider = "openai",
+		    .model = "gpt-4o",
+		    .feature = "search",
+		    .env = "prod",
+		    .in = 10 },
+		{ .n = 2,
+		    .hour = H0,
+		    .provider = "openai",
+		    .model = "gpt-4o",
+		    .feature = "search",
+		    .env = "prod",
+		    .in = 20 },
+		{ .n = 3,
+		    .hour = H0 + 1,
+		    .provider = "openai",
+		    .model = "gpt-4o",
+		    .feature = "search",
+		    .env = "prod",
+		    .in = 40 },
+		// The last millisecond of the first hour.
+		{ .n = 3599999,
+		    .hour = H0,
+		    .provider = "openai",
+		    .model = "gpt-4o",
+		    .feature = "search",
+		    .env = "prod",
+		    .in = 80 },
+	};
+	write_specs(f->s, two_hours, 4, 4, 0);
+
+	rows *all = scan(f->s, H0, H0 + 2);
+	assert_int_equal(all->n, 2);
+	assert_int_equal(all->k[0].hour, H0);
+	assert_int_equal(all->k[1].hour, H0 + 1);
+	assert_int_equal(all->v[0].calls, 3);
+	assert_int_equal(all->v[0].usage[LLMCOST_IN_UNCACHED], 110);
+	assert_int_equal(all->v[1].calls, 1);
+	assert_int_equal(all->v[1].usage[LLMCOST_IN_UNCACHED], 40);
+	assert_true(store_rollup_cost(&all->v[0]) == 110 * GPT4O_IN);
+	assert_true(store_rollup_cost(&all->v[1]) == 40 * GPT4O_IN);
+	// Same dimensions, different hours: the other key fields match.
+	assert_int_equal(all->k[0].feature, all->k[1].feature);
+	assert_int_equal(all->k[0].model, all->k[1].model);
+
+	rows *first = scan(f->s, H0, H0 + 1);
+	assert_int_equal(first->n, 1);
+	assert_int_equal(first->k[0].hour, H0);
+	assert_memory_equal(&first->v[0], &all->v[0], sizeof(store_rollup));
+	rows *second = scan(f->s, H0 + 1, H0 + 2);
+	assert_int_equal(second->n, 1);
+	assert_memory_equal(&second->v[0], &all->v[1], sizeof(store_rollup));
+	rows *none = scan(f->s, H0 + 2, H0 + 100);
+	assert_int_equal(none->n, 0);
+	rows *before = scan(f->s, 0, H0);
+	assert_int_equal(before->n, 0);
+	rows *empty = scan(f->s, H0 + 1, H0 + 1); // [h, h) is empty
+	assert_int_equal(empty->n, 0);
+	rows *backwards = scan(f->s, H0 + 2, H0);
+	assert_int_equal(backwards->n, 0);
+	free(all);
+	free(first);
+	free(second);
+	free(none);
+	free(before);
+	free(empty);
+	free(backwards);
+}
+
+static int
+stop_after_one(void *arg, const store_rkey *k, const store_rollup *v)
+{
+	(void) k;
+	(void) v;
+	(*(int *) arg)++;
+	return (7);
+}
+
+static void
+test_scan_stops_early(void **state)
+{
+	fixture *f = *state;
+	store_rtxn *t;
+	int calls = 0;
+
+	write_specs(f->s, basic, N_BASIC, 3, 0);
+	LLMCOST_PASS(store_read_begin(f->s, &t));
+	assert_int_equal(
+	    store_scan_rollups(t, 0, UINT32_MAX, stop_after_one, &calls), 7);
+	store_read_end(t);
+	assert_int_equal(calls, 1);
+}
+
+static void
+test_drops(void **state)
+{
+	fixture *f = *state;
+	const uint64_t h0 = (uint64_t) H0 * NS_PER_HOUR;
+	llmcost_proto_batch bt;
+
+	assert_int_equal(drops(f->s, 0, UINT32_MAX), 0);
+	// Client A reports cumulative counts 5, then 3 (a late resend of
+	// an older batch), then 9: 9 calls dropped in all.
+	bt = batch_of(NULL, 0xa1, 1, 5);
+	write_one(f->s, &bt, h0 + 10, 0, 0);
+	bt = batch_of(NULL, 0xa1, 3, 3);
+	write_one(f->s, &bt, h0 + 20, 0, 0);
+	bt = batch_of(NULL, 0xa1, 4, 9);
+	write_one(f->s, &bt, h0 + 30, 0, 0);
+	assert_int_equal(drops(f->s, H0, H0 + 1), 9);
+	// Resending the last one changes nothing.
+	write_one(f->s, &bt, h0 + 40, 0, 0);
+	assert_int_equal(drops(f->s, H0, H0 + 1), 9);
+
+	// Client B counts separately, with records in its batch.
+	built *b = build(basic, 1);
+	bt = batch_of(b, 0xb2, 1, 4);
+	write_one(f->s, &bt, h0 + 50, 1, 0);
+	assert_int_equal(drops(f->s, H0, H0 + 1), 13);
+
+	// Drops are counted in the hour the collector learns of them.
+	bt = batch_of(NULL, 0xa1, 5, 12);
+	write_one(f->s, &bt, h0 + 2 * NS_PER_HOUR + 1, 0, 0);
+	assert_int_equal(drops(f->s, H0 + 2, H0 + 3), 3);
+	assert_int_equal(drops(f->s, H0, H0 + 3), 16);
+	assert_int_equal(drops(f->s, H0 + 1, H0 + 2), 0);
+	assert_int_equal(drops(f->s, H0 + 3, UINT32_MAX), 0);
+	assert_int_equal(drops(f->s, 0, H0), 0);
+	free(b);
+}
+
+static void
+test_multi_batch_write(void **state)
+{
+	fixture *f = *state;
+	built *b1 = build(basic, 2);
+	built *b2 = build(basic, N_BASIC); // overlaps b1
+	llmcost_proto_batch x = batch_of(b1, 0x01, 1, 0);
+	llmcost_proto_batch y = batch_of(b2, 0x02, 1, 2);
+	const llmcost_proto_batch *bts[2] = { &x, &y };
+	store_batch_result res[2];
+	char err[256];
+
+	memset(res, 0xff, sizeof(res));
+	LLMCOST_PASS(store_write(
+	    f->s, bts, 2, res, (uint64_t) H0 * NS_PER_HOUR, err, sizeof(err)));
+	assert_int_equal(res[0].stored, 2);
+	assert_int_equal(res[0].duplicates, 0);
+	assert_int_equal(res[1].stored, 1);
+	assert_int_equal(res[1].duplicates, 2);
+	assert_int_equal(count_runs(f->s), 3);
+	assert_int_equal(drops(f->s, H0, H0 + 1), 2);
+	free(b1);
+	free(b2);
+}
+
+static void
+test_reopen(void **state)
+{
+	fixture *f = *state;
+	built *b = build(basic, N_BASIC);
+	llmcost_proto_batch bt = batch_of(b, 0xc1, 1, 6);
+
+	write_one(f->s, &bt, (uint64_t) H0 * NS_PER_HOUR, 3, 0);
+	store_run a = get_run(f->s, 1, H0);
+	rows *r0 = scan(f->s, 0, UINT32_MAX);
+	store_close(f->s);
+	f->s = NULL;
+
+	// Read-only: everything is there.
+	store *ro = open_store(f->path, STORE_RDONLY, 0);
+	assert_int_equal(count_runs(ro), 3);
+	store_run a1 = get_run(ro, 1, H0);
+	assert_memory_equal(&a, &a1, sizeof(a));
+	check_string(ro, a1.feature, "search");
+	rows *r1 = scan(ro, 0, UINT32_MAX);
+	assert_int_equal(r1->n, r0->n);
+	assert_memory_equal(r1->v, r0->v, r0->n * sizeof(store_rollup));
+	assert_int_equal(drops(ro, H0, H0 + 1), 6);
+	store_close(ro);
+
+	// Writable again: interned ids carry on, old strings keep theirs.
+	f->s = open_store(f->path, 0, 0);
+	static const spec more[] = {
+		{ .n = 50,
+		    .hour = H0,
+		    .provider = "openai",
+		    .model = "gpt-4o",
+		    .feature = "search",
+		    .env = "staging",
+		    .in = 1 },
+	};
+	write_specs(f->s, more, 1, 1, 0);
+	write_one(f->s, &bt, (uint64_t) H0 * NS_PER_HOUR, 0, 3);
+	store_run m = get_run(f->s, 50, H0);
+	assert_int_equal(m.feature, a.feature);
+	assert_int_equal(m.model, a.model);
+	assert_int_not_equal(m.env, a.env);
+	check_string(f->s, m.env, "staging");
+	check_string(f->s, a.env, "prod");
+	assert_int_equal(count_runs(f->s), 4);
+	free(r0);
+	free(r1);
+	free(b);
+}
+
+// store_open takes an initial map size; when a write does not fit, the
+// store doubles the map (up to four times per write) and retries the
+// transaction.  Start with 256 KiB and write well past it.
+static void
+test_map_growth(void **state)
+{
+	fixture *f = *state;
+	char path[400];
+	static spec specs[100];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/small", f->dir);
+	store *s = open_store(path, 0, 256 * 1024);
+	uint32_t n = 0;
+	for (int batch = 0; batch < 60; batch++) {
+		built *b = calloc(1, sizeof(*b));
+		char(*vals)[64] = calloc(100, 64);
+		char(*feats)[32] = calloc(100, 32);
+		assert_non_null(b);
+		assert_non_null(vals);
+		assert_non_null(feats);
+		for (int i = 0; i < 100; i++) {
+			spec *sp = &specs[i];
+			memset(sp, 0, sizeof(*sp));
+			sp->n = ++n;
+			sp->hour = H0 + (uint32_t) (batch % 24);
+			sp->provider = "openai";
+			sp->model = (i % 2) ? "gpt-4o" : "gpt-4o-mini";
+			snprintf(feats[i], 32, "feature-%d", i % 10);
+			sp->feature = feats[i];
+			sp->env = "prod";
+			// A distinct metadata value per call: a new metadata
+			// set each time, so the store really grows.
+			snprintf(vals[i], 64, "request-%08u-%032u", n, n);
+			sp->key = "request";
+			sp->val = vals[i];
+			sp->in = n;
+			sp->out = 1;
+			add(b, sp);
+		}
+		llmcost_proto_batch bt
+		    = batch_of(b, 0x77, (uint64_t) batch + 1, 0);
+		write_one(s, &bt, (uint64_t) H0 * NS_PER_HOUR, 100, 0);
+		free(vals);
+		free(feats);
+		free(b);
+	}
+	assert_int_equal(count_runs(s), 6000);
+	snprintf(path, sizeof(path), "%s/small/data.mdb", f->dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size > 256 * 1024);
+
+	// Every run is readable, with its own metadata set.
+	store_run first = get_run(s, 1, H0);
+	store_run last = get_run(s, 6000, H0 + (59 % 24));
+	assert_int_equal(first.usage[LLMCOST_IN_UNCACHED], 1);
+	assert_int_equal(last.usage[LLMCOST_IN_UNCACHED], 6000);
+	assert_int_not_equal(first.metaset, last.metaset);
+	check_string(s, last.feature, "feature-9");
+	store_close(s);
+
+	// Reopening with the small size again still works, and can grow.
+	snprintf(path, sizeof(path), "%s/small", f->dir);
+	s = open_store(path, 0, 256 * 1024);
+	assert_int_equal(count_runs(s), 6000);
+	static const spec one[] = {
+		{ .n = 999999,
+		    .hour = H0,
+		    .provider = "openai",
+		    .model = "gpt-4o",
+		    .feature = "late",
+		    .in = 1 },
+	};
+	write_specs(s, one, 1, 1, 0);
+	assert_int_equal(count_runs(s), 6001);
+	store_close(s);
+}
+
+// One write far larger than the initial map.  The store may refuse it
+// (ESTORE, nothing written) once its growth allowance for one write is
+// spent; the writer then answers "retry" and the client resends.  Either
+// way: a refused write leaves no trace, strings interned by the aborted
+// transaction are not reused by later writes, and the resend succeeds.
+static void
+test_huge_write_retry(void **state)
+{
+	fixture *f = *state;
+	char path[400], err[256];
+	built *b = calloc(1, sizeof(*b));
+	built *small = calloc(1, sizeof(*small));
+	char(*feats)[201] = calloc(MAX_RECS, 201);
+	char(*envs)[201] = calloc(MAX_RECS, 201);
+	char(*vals)[257] = calloc(MAX_RECS, 257);
+
+	assert_non_null(b);
+	assert_non_null(small);
+	assert_non_null(feats);
+	assert_non_null(envs);
+	assert_non_null(vals);
+	snprintf(path, sizeof(path), "%s/tiny", f->dir);
+	store *s = open_store(path, 0, 64 * 1024);
+	for (uint32_t i = 0; i < MAX_RECS; i++) {
+		snprintf(feats[i], 201, "%0200u", i);
+		snprintf(envs[i], 201, "%0200u", i + 1000000);
+		snprintf(vals[i], 257, "%0256u", i + 2000000);
+		spec sp = { .n = i + 1,
+			.hour = H0,
+			.provider = "openai",
+			.model = "gpt-4o",
+			.feature = feats[i],
+			.env = envs[i],
+			.key = "v",
+			.val = vals[i],
+			.in = 1 };
+		add(b, &sp);
+	}
+	llmcost_proto_batch bt = batch_of(b, 0x55, 1, 0);
+	const llmcost_proto_batch *bts[1] = { &bt };
+	store_batch_result res;
+	err[0] = '\0';
+	int rv = store_write(
+	    s, bts, 1, &res, (uint64_t) H0 * NS_PER_HOUR, err, sizeof(err));
+	if (rv != 0) {
+		LLMCOST_FAIL(rv, LLMCOST_ESTORE);
+		assert_true(strlen(err) > 0);
+		assert_int_equal(count_runs(s), 0);
+		rows *r = scan(s, 0, UINT32_MAX);
+		assert_int_equal(r->n, 0);
+		free(r);
+
+		// A small write reusing strings of the aborted one: they get
+		// ids that resolve.
+		spec sp = { .n = 900000,
+			.hour = H0,
+			.provider = "openai",
+			.model = "gpt-4o",
+			.feature = feats[7],
+			.env = envs[7],
+			.in = 1 };
+		add(small, &sp);
+		llmcost_proto_batch sb = batch_of(small, 0x56, 1, 0);
+		write_one(s, &sb, (uint64_t) H0 * NS_PER_HOUR, 1, 0);
+		store_run run = get_run(s, 900000, H0);
+		check_string(s, run.feature, feats[7]);
+		check_string(s, run.env, envs[7]);
+		check_string(s, run.model, "gpt-4o");
+
+		// The resend of the big batch gets through eventually.
+		for (int attempt = 0; attempt < 10 && rv != 0; attempt++) {
+			rv = store_write(s, bts, 1, &res,
+			    (uint64_t) H0 * NS_PER_HOUR, err, sizeof(err));
+		}
+	}
+	LLMCOST_PASS(rv);
+	assert_int_equal(res.stored, MAX_RECS);
+	assert_int_equal(res.duplicates, 0);
+	store_run last = get_run(s, MAX_RECS, H0);
+	check_string(s, last.feature, feats[MAX_RECS - 1]);
+	check_string(s, last.env, envs[MAX_RECS - 1]);
+	store_run r7 = get_run(s, 8, H0);
+	check_string(s, r7.feature, feats[7]);
+	store_close(s);
+	free(b);
+	free(small);
+	free(feats);
+	free(envs);
+	free(vals);
+}
+
+// Metadata and tags are interned as one canonical set: the same entries
+// in any order share an id.
+static void
+test_metasets(void **state)
+{
+	fixture *f = *state;
+	llmcost_proto_kv m1[3] = { { S("feature"), S("search") },
+		{ S("env"), S("prod") }, { S("user_tier"), S("pro") } };
+	llmcost_proto_kv m2[3] = { { S("user_tier"), S("pro") },
+		{ S("feature"), S("search") }, { S("env"), S("prod") } };
+	llmcost_proto_kv m3[3] = { { S("feature"), S("search") },
+		{ S("env"), S("prod") }, { S("user_tier"), S("free") } };
+	llmcost_proto_str t1[2] = { S("alpha"), S("beta") };
+	llmcost_proto_str t2[2] = { S("beta"), S("alpha") };
+	llmcost_proto_str t3[1] = { S("alpha") };
+	struct {
+		llmcost_proto_kv *meta;
+		uint32_t n_meta;
+		llmcost_proto_str *tags;
+		uint32_t n_tags;
+	} sets[] = {
+		{ m1, 3, t1, 2 },     // 0
+		{ m2, 3, t2, 2 },     // 1: same as 0, other order
+		{ m3, 3, t1, 2 },     // 2: another value
+		{ m1, 3, t3, 1 },     // 3: fewer tags
+		{ m1, 3, NULL, 0 },   // 4: no tags
+		{ NULL, 0, t1, 2 },   // 5: tags only
+		{ NULL, 0, NULL, 0 }, // 6: nothing
+		{ m2, 3, t1, 2 },     // 7: same as 0
+	};
+	const size_t n = sizeof(sets) / sizeof(sets[0]);
+	built *b = calloc(1, sizeof(*b));
+	assert_non_null(b);
+	for (size_t i = 0; i < n; i++) {
+		spec sp = { .n = (uint32_t) i + 1,
+			.hour = H0,
+			.provider = "openai",
+			.model = "gpt-4o",
+			.in = 1 };
+		add(b, &sp);
+		b->recs[i].meta = sets[i].meta;
+		b->recs[i].n_meta = sets[i].n_meta;
+		b->recs[i].tags = sets[i].tags;
+		b->recs[i].n_tags = sets[i].n_tags;
+	}
+	llmcost_proto_batch bt = batch_of(b, 0xc1, 1, 0);
+	write_one(f->s, &bt, (uint64_t) H0 * NS_PER_HOUR, (uint32_t) n, 0);
+
+	uint32_t ms[8];
+	for (size_t i = 0; i < n; i++) {
+		ms[i] = get_run(f->s, (uint32_t) i + 1, H0).metaset;
+	}
+	assert_int_not_equal(ms[0], 0);
+	assert_int_equal(ms[1], ms[0]);
+	assert_int_equal(ms[7], ms[0]);
+	assert_int_not_equal(ms[2], ms[0]);
+	assert_int_not_equal(ms[3], ms[0]);
+	assert_int_not_equal(ms[4], ms[0]);
+	assert_int_not_equal(ms[5], ms[0]);
+	assert_int_not_equal(ms[3], ms[4]);
+	assert_int_not_equal(ms[2], ms[3]);
+	assert_int_equal(ms[6], 0);
+	for (size_t i = 2; i < 6; i++) {
+		assert_int_not_equal(ms[i], 0);
+		for (size_t j = i + 1; j < 6; j++) {
+			assert_int_not_equal(ms[i], ms[j]);
+		}
+	}
+
+	// In a later transaction, the same set is found again, not
+	// re-created.
+	free(b);
+	b = calloc(1, sizeof(*b));
+	assert_non_null(b);
+	spec sp = { .n = 100,
+		.hour = H0,
+		.provider = "openai",
+		.model = "gpt-4o",
+		.in = 1 };
+	add(b, &sp);
+	b->recs[0].meta = m2;
+	b->recs[0].n_meta = 3;
+	b->recs[0].tags = t2;
+	b->recs[0].n_tags = 2;
+	bt = batch_of(b, 0xc1, 2, 0);
+	write_one(f->s, &bt, (uint64_t) H0 * NS_PER_HOUR, 1, 0);
+	assert_int_equal(get_run(f->s, 100, H0).metaset, ms[0]);
+	free(b);
+}
+
+// A bucket without a published price flags the run and prices the rest;
+// a cost that overflows int64 is flagged and stored as 0.
+static void
+test_unpriced_bucket_and_overflow(void **state)
+{
+	fixture *f = *state;
+	built *b = calloc(1, sizeof(*b));
+	assert_non_null(b);
+	spec a = { .n = 1,
+		.hour = H0,
+		.provider = "openai",
+		.model = "gpt-4o",
+		.feature = "voice",
+		.in = 100 };
+	spec o = { .n = 2,
+		.hour = H0,
+		.provider = "openai",
+		.model = "gpt-4o",
+		.feature = "voice" };
+	add(b, &a);
+	b->recs[0].usage[LLMCOST_IN_AUDIO] = 10; // gpt-4o: no audio price
+	add(b, &o);
+	b->recs[1].usage[LLMCOST_OUT_TEXT] = UINT64_MAX / 2;
+	llmcost_proto_batch bt = batch_of(b, 0xc1, 1, 0);
+	write_one(f->s, &bt, (uint64_t) H0 * NS_PER_HOUR, 2, 0);
+
+	store_run ra = get_run(f->s, 1, H0);
+	assert_int_equal(ra.flags, STORE_RUN_UNPRICED);
+	assert_int_equal(ra.cost_pusd, 100 * GPT4O_IN);
+	assert_int_not_equal(ra.price_id, 0);
+	store_run ro = get_run(f->s, 2, H0);
+	assert_int_equal(ro.flags, STORE_RUN_OVERFLOW);
+	assert_int_equal(ro.cost_pusd, 0);
+
+	rows *r = scan(f->s, H0, H0 + 1);
+	assert_int_equal(r->n, 1);
+	assert_int_equal(r->v[0].calls, 2);
+	assert_int_equal(r->v[0].unpriced_calls, 2);
+	assert_int_equal(r->v[0].usage[LLMCOST_IN_AUDIO], 10);
+	assert_true(store_rollup_cost(&r->v[0]) == 100 * GPT4O_IN);
+	free(r);
+	free(b);
+}
+
+// Rollup costs are 128-bit: many expensive runs in one row sum exactly
+// past INT64_MAX.
+static void
+test_rollup_cost_128(void **state)
+{
+	fixture *f = *state;
+	built *b = calloc(1, sizeof(*b));
+	assert_non_null(b);
+	// 900e9 output tokens of gpt-4o = 9e18 pUSD, just under INT64_MAX
+	// (9.22e18); five of them sum to 4.5e19.
+	for (uint32_t i = 0; i < 5; i++) {
+		spec sp = { .n = i + 1,
+			.hour = H0,
+			.provider = "openai",
+			.model = "gpt-4o",
+			.feature = "big",
+			.out = UINT64_C(900000000000) };
+		add(b, &sp);
+	}
+	llmcost_proto_batch bt = batch_of(b, 0xc1, 1, 0);
+	write_one(f->s, &bt, (uint64_t) H0 * NS_PER_HOUR, 5, 0);
+	assert_int_equal(
+	    get_run(f->s, 1, H0).cost_pusd, INT64_C(9000000000000000000));
+	rows *r = scan(f->s, H0, H0 + 1);
+	assert_int_equal(r->n, 1);
+	assert_int_equal(r->v[0].unpriced_calls, 0);
+	assert_true(store_rollup_cost(&r->v[0])
+	    == (store_i128) 5 * INT64_C(9000000000000000000));
+	assert_int_equal(r->v[0].cost_hi, 2); // 4.5e19 = 2 * 2^64 + ...
+	free(r);
+	free(b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_open_rdonly_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_write_and_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_duplicates, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rollups_sum, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rollup_hours, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_scan_stops_early, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drops, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_multi_batch_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_map_growth, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_huge_write_retry, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_metasets, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unpriced_bucket_and_overflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rollup_cost_128, setup, teardown),
+	};
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
