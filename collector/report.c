@@ -12,7 +12,7 @@
 #include "report.h"
 
 typedef struct slot {
-	uint32_t id;
+	uint64_t id;
 	uint32_t row; // index + 1; 0 = empty
 } slot;
 
@@ -20,20 +20,24 @@ typedef struct group {
 	slot *slots;
 	size_t cap; // power of two
 	report_row *rows;
-	uint32_t *ids;
+	uint64_t *ids;
 	size_t n, rows_cap;
 } group;
 
 typedef struct scan {
 	report_dim dim;
 	group g;     // by the report dimension
-	group unp;   // unpriced calls by model id
-	uint32_t *unp_provider; // provider id per unpriced model row
-	int err;
+	group unp;   // unpriced calls by (provider id << 32 | model id)
 } scan;
 
+static size_t
+slot_hash(uint64_t id, size_t cap)
+{
+	return ((size_t) ((id * 0x9e3779b97f4a7c15ULL) >> 32) & (cap - 1));
+}
+
 static int
-group_find(group *g, uint32_t id, report_row **out)
+group_find(group *g, uint64_t id, report_row **out)
 {
 	if (g->n * 2 >= g->cap) {
 		size_t ncap = g->cap ? g->cap * 2 : 64;
@@ -43,8 +47,7 @@ group_find(group *g, uint32_t id, report_row **out)
 		}
 		for (size_t i = 0; i < g->cap; i++) {
 			if (g->slots[i].row != 0) {
-				size_t h = (g->slots[i].id * 2654435761u) &
-				    (ncap - 1);
+				size_t h = slot_hash(g->slots[i].id, ncap);
 				while (ns[h].row != 0) {
 					h = (h + 1) & (ncap - 1);
 				}
@@ -55,7 +58,7 @@ group_find(group *g, uint32_t id, report_row **out)
 		g->slots = ns;
 		g->cap = ncap;
 	}
-	size_t h = (id * 2654435761u) & (g->cap - 1);
+	size_t h = slot_hash(id, g->cap);
 	while (g->slots[h].row != 0) {
 		if (g->slots[h].id == id) {
 			*out = &g->rows[g->slots[h].row - 1];
@@ -69,7 +72,7 @@ group_find(group *g, uint32_t id, report_row **out)
 	if (g->n == g->rows_cap) {
 		size_t nc = g->rows_cap ? g->rows_cap * 2 : 32;
 		report_row *nr = realloc(g->rows, nc * sizeof(*nr));
-		uint32_t *ni = nr ? realloc(g->ids, nc * sizeof(*ni)) : NULL;
+		uint64_t *ni = nr ? realloc(g->ids, nc * sizeof(*ni)) : NULL;
 		if (nr != NULL) {
 			g->rows = nr;
 		}
@@ -142,20 +145,10 @@ on_rollup(void *arg, const store_rkey *k, const store_rollup *v)
 	}
 	row_add(r, v);
 	if (v->unpriced_calls > 0) {
-		// Unpriced calls are listed per (provider, model): key the
-		// table by model and remember the provider.
-		size_t before = sc->unp.n;
-		if ((rv = group_find(&sc->unp, k->model, &r)) != 0) {
+		// Unpriced calls are listed per (provider, model).
+		uint64_t key = ((uint64_t) k->provider << 32) | k->model;
+		if ((rv = group_find(&sc->unp, key, &r)) != 0) {
 			return (rv);
-		}
-		if (sc->unp.n != before) {
-			uint32_t *np = realloc(sc->unp_provider,
-			    sc->unp.rows_cap * sizeof(*np));
-			if (np == NULL) {
-				return (LLMCOST_ENOMEM);
-			}
-			sc->unp_provider = np;
-			np[sc->unp.n - 1] = k->provider;
 		}
 		r->calls += v->unpriced_calls;
 	}
@@ -163,11 +156,11 @@ on_rollup(void *arg, const store_rkey *k, const store_rollup *v)
 }
 
 static char *
-dup_string(store_rtxn *t, uint32_t id)
+dup_string(store_rtxn *t, uint64_t id)
 {
 	const char *s;
 	size_t len;
-	if (store_string(t, id, &s, &len) != 0) {
+	if (store_string(t, (uint32_t) id, &s, &len) != 0) {
 		return (NULL);
 	}
 	char *d = malloc(len + 1);
@@ -201,7 +194,10 @@ unp_cmp(const void *a, const void *b)
 	if (x->calls != y->calls) {
 		return (x->calls > y->calls ? -1 : 1);
 	}
-	return (strcmp(x->model ? x->model : "", y->model ? y->model : ""));
+	int c = strcmp(x->model ? x->model : "", y->model ? y->model : "");
+	return (c != 0 ? c
+	               : strcmp(x->provider ? x->provider : "",
+	                     y->provider ? y->provider : ""));
 }
 
 int
@@ -243,9 +239,9 @@ report_build(store *s, report_dim dim, uint32_t from_hour, uint32_t to_hour,
 			rv = LLMCOST_ENOMEM;
 		}
 		for (size_t i = 0; rv == 0 && i < sc.unp.n; i++) {
-			r->unpriced[i].model = dup_string(t, sc.unp.ids[i]);
-			r->unpriced[i].provider =
-			    dup_string(t, sc.unp_provider[i]);
+			r->unpriced[i].model =
+			    dup_string(t, sc.unp.ids[i] & 0xffffffffu);
+			r->unpriced[i].provider = dup_string(t, sc.unp.ids[i] >> 32);
 			r->unpriced[i].calls = sc.unp.rows[i].calls;
 			r->n_unpriced++;
 		}
@@ -253,7 +249,6 @@ report_build(store *s, report_dim dim, uint32_t from_hour, uint32_t to_hour,
 	store_read_end(t);
 	free(sc.g.rows);
 	free(sc.unp.rows);
-	free(sc.unp_provider);
 	group_free(&sc.g);
 	group_free(&sc.unp);
 	if (rv != 0) {

@@ -235,12 +235,12 @@ release(struct llmcost_call *call)
 int
 llmcost_call_end(llmcost_call *call)
 {
-	uint32_t open = SLOT_OPEN;
-
-	if (call == NULL ||
-	    !atomic_compare_exchange_strong(&call->state, &open, SLOT_QUEUED)) {
+	// A handle is used by one thread at a time, so a plain check (no
+	// locked instruction) catches a second end or an end after abandon.
+	if (!is_open(call)) {
 		return (LLMCOST_EINVAL);
 	}
+	atomic_store_explicit(&call->state, SLOT_QUEUED, memory_order_relaxed);
 	llmcost_client *c = call->client;
 	call->duration_ns = llmcost__mono_ns() - call->start_mono;
 	if (atomic_load_explicit(&c->closing, memory_order_relaxed) ||
@@ -249,7 +249,6 @@ llmcost_call_end(llmcost_call *call)
 		release(call);
 		return (LLMCOST_ECLOSED);
 	}
-	atomic_fetch_add_explicit(&c->ended, 1, memory_order_release);
 	if (llmcost__ring_depth(&c->submit_ring) >= c->wake_depth) {
 		llmcost__sender_wake(c);
 	}
@@ -259,10 +258,7 @@ llmcost_call_end(llmcost_call *call)
 void
 llmcost_call_abandon(llmcost_call *call)
 {
-	uint32_t open = SLOT_OPEN;
-
-	if (call == NULL ||
-	    !atomic_compare_exchange_strong(&call->state, &open, SLOT_FREE)) {
+	if (!is_open(call)) {
 		return;
 	}
 	release(call);

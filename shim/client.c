@@ -150,7 +150,8 @@ llmcost_flush(llmcost_client *c, int32_t timeout_ms)
 	if (c->cfg.flags & LLMCOST_F_DISABLE) {
 		return (0);
 	}
-	uint64_t target = atomic_load(&c->ended);
+	// Every call ended so far has taken a position in the submit ring.
+	uint64_t target = llmcost__ring_pushed(&c->submit_ring);
 	struct timespec dl = deadline_after(timeout_ms < 0 ? 0 : timeout_ms);
 	int rv = 0;
 
@@ -214,7 +215,9 @@ llmcost_stats_get(llmcost_client *c, llmcost_stats *out)
 	}
 	llmcost_stats s;
 	memset(&s, 0, sizeof(s));
-	s.calls_ended = atomic_load(&c->ended);
+	s.calls_ended = c->submit_ring.cells != NULL
+	    ? llmcost__ring_pushed(&c->submit_ring)
+	    : 0;
 	s.calls_dropped = atomic_load(&c->dropped);
 	s.calls_acked = atomic_load(&c->acked);
 	s.calls_rejected = atomic_load(&c->rejected);

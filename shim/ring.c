@@ -106,3 +106,9 @@ llmcost__ring_depth(llmcost__ring *r)
 	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
 	return (head > tail ? head - tail : 0);
 }
+
+uint64_t
+llmcost__ring_pushed(llmcost__ring *r)
+{
+	return (atomic_load_explicit(&r->head, memory_order_acquire));
+}

@@ -27,6 +27,8 @@ void llmcost__ring_fini(llmcost__ring *r);
 int llmcost__ring_push(llmcost__ring *r, uint32_t val);
 // 0 on success, -1 when empty.
 int llmcost__ring_pop(llmcost__ring *r, uint32_t *val);
+// Positions taken by producers so far (pushes done or in progress).
+uint64_t llmcost__ring_pushed(llmcost__ring *r);
 // Approximate number of queued entries.
 uint64_t llmcost__ring_depth(llmcost__ring *r);
 

@@ -66,7 +66,6 @@ struct llmcost_client {
 	_Atomic int closing;
 
 	// Counters (llmcost_stats).
-	_Atomic uint64_t ended;
 	_Atomic uint64_t dropped;
 	_Atomic uint64_t acked;
 	_Atomic uint64_t rejected;
