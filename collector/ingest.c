@@ -16,6 +16,7 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
 
 #include "ingest.h"
 #include "log.h"
@@ -34,6 +35,9 @@ typedef struct ingest_ctx {
 
 struct ingest {
 	nng_socket sock;
+	nng_listener listener;
+	char url[1024];
+	uint64_t listener_errors; // "other" + "canceled" at the last check
 	writer *w;
 	metrics *m;
 	int nctx;
@@ -141,8 +145,9 @@ reject(ingest_ctx *c, int rv, const char *reason)
 	}
 	uint64_t now = (uint64_t) time(NULL);
 	uint64_t last = atomic_load(&in->last_reject_log);
-	if (now != last &&
-	    atomic_compare_exchange_strong(&in->last_reject_log, &last, now)) {
+	if (now != last
+	    && atomic_compare_exchange_strong(
+	        &in->last_reject_log, &last, now)) {
 		log_msg(LLMCOST_LOG_WARNING,
 		    "rejected a message (%llu so far): %s",
 		    (unsigned long long) atomic_load(&in->m->msgs_rejected),
@@ -251,8 +256,8 @@ ingest_start(ingest **ip, const char *url, int nctx, writer *w, metrics *m,
 	ingest *in;
 	int rv;
 
-	if ((in = calloc(1, sizeof(*in))) == NULL ||
-	    (in->ctxs = calloc((size_t) nctx, sizeof(*in->ctxs))) == NULL) {
+	if ((in = calloc(1, sizeof(*in))) == NULL
+	    || (in->ctxs = calloc((size_t) nctx, sizeof(*in->ctxs))) == NULL) {
 		free(in);
 		snprintf(err, errsz, "out of memory");
 		return (LLMCOST_ENOMEM);
@@ -273,28 +278,122 @@ ingest_start(ingest **ip, const char *url, int nctx, writer *w, metrics *m,
 	for (int i = 0; i < nctx; i++) {
 		ingest_ctx *c = &in->ctxs[i];
 		c->in = in;
-		if ((rv = nng_aio_alloc(&c->aio, ctx_cb, c)) != 0 ||
-		    (rv = nng_ctx_open(&c->ctx, in->sock)) != 0) {
-			snprintf(err, errsz, "nng context: %s",
-			    nng_strerror(rv));
+		if ((rv = nng_aio_alloc(&c->aio, ctx_cb, c)) != 0
+		    || (rv = nng_ctx_open(&c->ctx, in->sock)) != 0) {
+			snprintf(
+			    err, errsz, "nng context: %s", nng_strerror(rv));
 			ingest_close(in);
 			ingest_free(in);
 			return (LLMCOST_ESYSTEM);
 		}
 	}
-	if ((rv = nng_listen(in->sock, url, NULL, 0)) != 0) {
+	snprintf(in->url, sizeof(in->url), "%s", url);
+	if ((rv = nng_listen(in->sock, url, &in->listener, 0)) != 0) {
 		snprintf(err, errsz, "cannot listen on %s: %s", url,
 		    nng_strerror(rv));
 		ingest_close(in);
 		ingest_free(in);
-		return (rv == NNG_EADDRINUSE ? LLMCOST_ECONFIG
-		                             : LLMCOST_ESYSTEM);
+		return (
+		    rv == NNG_EADDRINUSE ? LLMCOST_ECONFIG : LLMCOST_ESYSTEM);
 	}
 	for (int i = 0; i < nctx; i++) {
 		start_recv(&in->ctxs[i]);
 	}
 	*ip = in;
 	return (0);
+}
+
+// ---- the listener watchdog ----
+//
+// nng 1.5 (the version in Debian 12) stops accepting on a listener for
+// good when a peer disconnects during the SP handshake (nng issue #1518,
+// fixed in 1.6): one health check that connects and hangs up would cut
+// the collector off from every new client.  The failure shows in the
+// listener's "other"/"canceled" error counters, which also count harmless
+// errors; so when they move, the watchdog connects to its own listener
+// and asks for STATS.  No answer within two seconds: the listener is
+// replaced.  Clients reconnect and resend whatever was unacknowledged.
+
+static uint64_t
+listener_errors(nng_listener l)
+{
+	nng_stat *all, *ls;
+	uint64_t n = 0;
+
+	if (nng_stats_get(&all) != 0) {
+		return (0);
+	}
+	if ((ls = nng_stat_find_listener(all, l)) != NULL) {
+		for (nng_stat *c = nng_stat_child(ls); c != NULL;
+		     c = nng_stat_next(c)) {
+			if (strcmp(nng_stat_name(c), "other") == 0
+			    || strcmp(nng_stat_name(c), "canceled") == 0) {
+				n += nng_stat_value(c);
+			}
+		}
+	}
+	nng_stats_free(all);
+	return (n);
+}
+
+// 1 if the listener answers a STATS request on a new connection, else 0.
+// The handshake alone proves nothing: a wedged nng 1.5 listener still
+// completes it, then parks the connection.  The probe closes only after
+// its dial has completed, so it cannot itself trigger the bug.
+static int
+probe_listener(const char *url)
+{
+	static const uint8_t stats_req[3]
+	    = { 0x92, LLMCOST_PROTO_VERSION, LLMCOST_MSG_STATS_REQ };
+	nng_socket p;
+	nng_msg *m;
+	int alive = 0;
+
+	if (nng_req0_open(&p) != 0) {
+		return (1); // cannot tell: assume alive
+	}
+	nng_socket_set_ms(p, NNG_OPT_RECVTIMEO, 2000);
+	nng_socket_set_ms(p, NNG_OPT_SENDTIMEO, 2000);
+	if (nng_dial(p, url, NULL, 0) == 0 && nng_msg_alloc(&m, 0) == 0) {
+		if (nng_msg_append(m, stats_req, sizeof(stats_req)) == 0
+		    && nng_sendmsg(p, m, 0) == 0) {
+			if (nng_recvmsg(p, &m, 0) == 0) {
+				alive = 1;
+				nng_msg_free(m);
+			}
+		} else {
+			nng_msg_free(m);
+		}
+	}
+	nng_close(p);
+	return (alive);
+}
+
+void
+ingest_watch(ingest *in)
+{
+	uint64_t errs = listener_errors(in->listener);
+	if (errs == in->listener_errors) {
+		return;
+	}
+	if (probe_listener(in->url)) {
+		// The probe itself counts as a connection, not an error.
+		in->listener_errors = listener_errors(in->listener);
+		return;
+	}
+	log_msg(LLMCOST_LOG_WARNING,
+	    "the ingest listener stopped accepting connections (nng 1.5 "
+	    "issue 1518); restarting it");
+	nng_listener_close(in->listener);
+	int rv = nng_listen(in->sock, in->url, &in->listener, 0);
+	if (rv != 0) {
+		log_msg(LLMCOST_LOG_ERR,
+		    "cannot listen again on %s: %s; will retry", in->url,
+		    nng_strerror(rv));
+		return; // the counters are unchanged: the next check retries
+	}
+	METRICS_INC(in->m, listener_restarts, 1);
+	in->listener_errors = listener_errors(in->listener);
 }
 
 void

@@ -12,6 +12,9 @@ typedef struct ingest ingest;
 // writes a reason into err.
 int ingest_start(ingest **ip, const char *url, int nctx, writer *w,
     metrics *m, char *err, size_t errsz);
+// Checks that the listener still accepts connections and restarts it if
+// not.  Call about once a second from the main loop.
+void ingest_watch(ingest *in);
 // Closes the socket.  Call after writer_stop, so that every batch the
 // writer took has been answered while the socket was still open.
 void ingest_close(ingest *in);

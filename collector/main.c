@@ -143,9 +143,12 @@ main(int argc, char **argv)
 	log_msg(LLMCOST_LOG_NOTICE, "llmcostd %s ready, pid=%d, %s",
 	    llmcost_version(), (int) getpid(), desc);
 
-	while (!stop_requested) {
+	for (unsigned tick = 1; !stop_requested; tick++) {
 		struct timespec ts = { 0, 100 * 1000000L };
 		nanosleep(&ts, NULL);
+		if (tick % 10 == 0) {
+			ingest_watch(in);
+		}
 	}
 
 	// Commit and answer what the writer holds, then stop receiving:

@@ -17,7 +17,8 @@
 	XX(rejected_malformed, "rejected: not a valid v1 message")        \
 	XX(store_errors, "failed write transactions (batches retried)")   \
 	XX(txn_commits, "write transactions committed")                   \
-	XX(stats_requests, "STATS requests answered")
+	XX(stats_requests, "STATS requests answered")                     \
+	XX(listener_restarts, "ingest listener restarts (nng 1.5 bug)")
 
 typedef struct metrics {
 #define METRICS__FIELD(name, help) _Atomic uint64_t name;

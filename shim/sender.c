@@ -27,11 +27,7 @@ void llmcost__call_release(struct llmcost_call *call);
 
 #define DROP_LOG_INTERVAL_NS (10ull * 1000000000ull)
 
-typedef enum {
-	DELIVERED = 0,
-	REFUSED = 1,
-	ABORTED = 2
-} delivery;
+typedef enum { DELIVERED = 0, REFUSED = 1, ABORTED = 2 } delivery;
 
 static int
 msg_write(void *arg, const char *buf, size_t len)
@@ -57,14 +53,14 @@ sender_sleep(llmcost_client *c, int32_t timeout_ms, int for_work)
 	// and its signal waits for the mutex, which the wait releases.
 	atomic_store(&c->sleeping, for_work);
 	while (!atomic_load(&c->closing)) {
-		if (for_work &&
-		    (c->wake_flag ||
-		        llmcost__ring_depth(&c->submit_ring) >=
-		            c->wake_depth)) {
+		if (for_work
+		    && (c->wake_flag
+		        || llmcost__ring_depth(&c->submit_ring)
+		            >= c->wake_depth)) {
 			break;
 		}
-		if (pthread_cond_timedwait(&c->wake, &c->mtx, &ts) ==
-		    ETIMEDOUT) {
+		if (pthread_cond_timedwait(&c->wake, &c->mtx, &ts)
+		    == ETIMEDOUT) {
 			break;
 		}
 		if (!for_work) {
@@ -179,13 +175,14 @@ handle_reply(llmcost_client *c, nng_msg *reply, uint32_t n, delivery *outcome)
 	int settled = 0;
 
 	if (llmcost_proto_decode(nng_msg_body(reply), nng_msg_len(reply), &m,
-	        reason, sizeof(reason)) != 0) {
+	        reason, sizeof(reason))
+	    != 0) {
 		llmcost__log(c, LLMCOST_LOG_WARNING,
 		    "unreadable reply from collector: %s", reason);
 		return (0);
 	}
-	if (m.type != LLMCOST_MSG_ACK || m.u.ack.seq != c->seq ||
-	    memcmp(m.u.ack.client_id, c->client_id, 16) != 0) {
+	if (m.type != LLMCOST_MSG_ACK || m.u.ack.seq != c->seq
+	    || memcmp(m.u.ack.client_id, c->client_id, 16) != 0) {
 		llmcost_proto_msg_free(&m);
 		return (0);
 	}
@@ -233,11 +230,33 @@ log_drops(llmcost_client *c)
 	}
 }
 
+// nng 1.5 (Debian 12) stops a dialer for good when the peer disconnects
+// during the SP handshake (nng issue #1518, fixed in 1.6), e.g. when the
+// collector is killed at that moment.  Two acknowledgement timeouts in a
+// row make the sender replace its dialer, which is harmless when the
+// dialer was fine: the batch is resent either way.
+static void
+redial(llmcost_client *c)
+{
+	nng_dialer old = c->dialer;
+	int rv = nng_dial(c->sock, c->cfg.url, &c->dialer, NNG_FLAG_NONBLOCK);
+	if (rv != 0) {
+		c->dialer = old;
+		llmcost__log(c, LLMCOST_LOG_WARNING, "re-dialing %s: %s",
+		    c->cfg.url, nng_strerror(rv));
+		return;
+	}
+	nng_dialer_close(old);
+	llmcost__log(c, LLMCOST_LOG_INFO,
+	    "no answer from the collector at %s; reconnected", c->cfg.url);
+}
+
 // Sends msg until it is acknowledged or refused, or the client closes.
 static delivery
 deliver(llmcost_client *c, nng_msg *msg, uint32_t n)
 {
 	int32_t backoff = 50;
+	int silent = 0; // acknowledgement timeouts in a row
 
 	for (int attempt = 0;; attempt++) {
 		nng_msg *copy;
@@ -278,6 +297,10 @@ deliver(llmcost_client *c, nng_msg *msg, uint32_t n)
 					    "%d ms; resending",
 					    (unsigned long long) c->seq,
 					    c->cfg.ack_timeout_ms);
+					if (++silent >= 2) {
+						redial(c);
+						silent = 0;
+					}
 				}
 				break; // resend
 			}
@@ -295,7 +318,6 @@ deliver(llmcost_client *c, nng_msg *msg, uint32_t n)
 	}
 }
 
-
 static void *
 sender_main(void *arg)
 {
@@ -308,8 +330,8 @@ sender_main(void *arg)
 		for (;;) {
 			uint64_t dropped = atomic_load(&c->dropped);
 			log_drops(c);
-			if (llmcost__ring_depth(&c->submit_ring) == 0 &&
-			    dropped == drops_reported) {
+			if (llmcost__ring_depth(&c->submit_ring) == 0
+			    && dropped == drops_reported) {
 				break;
 			}
 			nng_msg *msg;
@@ -340,8 +362,8 @@ llmcost__sender_start(llmcost_client *c)
 	sigset_t all, old;
 
 	if ((rv = nng_req0_open(&c->sock)) != 0) {
-		llmcost__log(c, LLMCOST_LOG_ERR, "nng_req0_open: %s",
-		    nng_strerror(rv));
+		llmcost__log(
+		    c, LLMCOST_LOG_ERR, "nng_req0_open: %s", nng_strerror(rv));
 		return (LLMCOST_ESYSTEM);
 	}
 	// Resends are ours (same batch, same sequence), so nng's own timer
@@ -378,8 +400,8 @@ llmcost__sender_start(llmcost_client *c)
 void
 llmcost__sender_wake(llmcost_client *c)
 {
-	if (atomic_load_explicit(&c->sleeping, memory_order_relaxed) &&
-	    atomic_exchange(&c->sleeping, 0)) {
+	if (atomic_load_explicit(&c->sleeping, memory_order_relaxed)
+	    && atomic_exchange(&c->sleeping, 0)) {
 		pthread_mutex_lock(&c->mtx);
 		pthread_cond_signal(&c->wake);
 		pthread_mutex_unlock(&c->mtx);

@@ -10,13 +10,13 @@
 #include "harness.h"
 
 static void
-expect_run(const char *const *argv, int code, const char *in_out,
-    const char *in_err)
+expect_run(
+    const char *const *argv, int code, const char *in_out, const char *in_err)
 {
 	char *out, *err;
 	int rv = harness_run(argv, &out, &err);
-	if (rv != code || (in_out && strstr(out, in_out) == NULL) ||
-	    (in_err && strstr(err, in_err) == NULL)) {
+	if (rv != code || (in_out && strstr(out, in_out) == NULL)
+	    || (in_err && strstr(err, in_err) == NULL)) {
 		fail_msg("%s %s: exit %d (want %d)\nstdout: %s\nstderr: %s",
 		    argv[0], argv[1] ? argv[1] : "", rv, code, out, err);
 	}
@@ -30,15 +30,17 @@ test_help_and_usage_errors(void **state)
 	(void) state;
 	const char *cli = harness_cli_bin(), *d = harness_daemon_bin();
 
-	expect_run((const char *[]) { cli, "--help", NULL }, 0, "report", NULL);
-	expect_run((const char *[]) { cli, "-V", NULL }, 0, "llmcost 0.", NULL);
+	expect_run(
+	    (const char *[]) { cli, "--help", NULL }, 0, "report", NULL);
+	expect_run(
+	    (const char *[]) { cli, "-V", NULL }, 0, "llmcost 0.", NULL);
 	expect_run((const char *[]) { cli, NULL }, 2, NULL, "Usage");
 	expect_run((const char *[]) { cli, "frobnicate", NULL }, 2, NULL,
 	    "unknown command");
 	expect_run((const char *[]) { cli, "report", "--help", NULL }, 0,
 	    "--since", NULL);
-	expect_run((const char *[]) { cli, "report", "--since", "yesterday",
-	               NULL },
+	expect_run(
+	    (const char *[]) { cli, "report", "--since", "yesterday", NULL },
 	    2, NULL, "cannot read the time");
 	expect_run((const char *[]) { cli, "report", "--by", "colour", NULL },
 	    2, NULL, "want feature, model, env or provider");
@@ -57,10 +59,10 @@ test_help_and_usage_errors(void **state)
 	expect_run((const char *[]) { cli, "prices", "--help", NULL }, 0,
 	    "per 1M tokens", NULL);
 
-	expect_run((const char *[]) { d, "--help", NULL }, 0, "--data-dir",
-	    NULL);
-	expect_run((const char *[]) { d, "--version", NULL }, 0, "llmcostd 0.",
-	    NULL);
+	expect_run(
+	    (const char *[]) { d, "--help", NULL }, 0, "--data-dir", NULL);
+	expect_run(
+	    (const char *[]) { d, "--version", NULL }, 0, "llmcostd 0.", NULL);
 	expect_run((const char *[]) { d, "--bogus", NULL }, 2, NULL,
 	    "unknown option");
 	expect_run((const char *[]) { d, "--contexts", "0", NULL }, 2, NULL,
@@ -76,8 +78,8 @@ test_one_daemon_per_data_dir(void **state)
 	char *dir = harness_tmpdir();
 	pid_t pid = harness_daemon_start(dir, NULL);
 	assert_true(pid > 0);
-	expect_run((const char *[]) { harness_daemon_bin(), "--data-dir", dir,
-	               NULL },
+	expect_run(
+	    (const char *[]) { harness_daemon_bin(), "--data-dir", dir, NULL },
 	    1, NULL, "already uses");
 
 	// An empty store reports zero, and stats answers.

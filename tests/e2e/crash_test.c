@@ -14,8 +14,8 @@
 
 #define NCALLS 30000
 
-static const char *features[3] = { "rag-search", "agent-copilot",
-	"summarizer" };
+static const char *features[3]
+    = { "rag-search", "agent-copilot", "summarizer" };
 
 typedef struct producer {
 	llmcost_client *c;
@@ -39,8 +39,8 @@ produce(void *arg)
 		llmcost_call *call;
 		llmcost_usage u;
 		int f = i % 3;
-		if (llmcost_call_begin(p->c, "openai", "gpt-4o-mini", &call) !=
-		    0) {
+		if (llmcost_call_begin(p->c, "openai", "gpt-4o-mini", &call)
+		    != 0) {
 			p->failures++;
 			continue;
 		}
@@ -88,7 +88,8 @@ test_sigkill_restart(void **state)
 	assert_int_equal(pthread_create(&th, NULL, produce, &p), 0);
 	for (int k = 0; k < 2; k++) {
 		sleep_ms(400);
-		assert_int_equal(harness_daemon_stop(d, SIGKILL), 128 + SIGKILL);
+		assert_int_equal(
+		    harness_daemon_stop(d, SIGKILL), 128 + SIGKILL);
 		sleep_ms(150); // calls keep arriving while it is down
 		d = harness_daemon_start(dir, NULL);
 		assert_true(d > 0);
@@ -124,13 +125,14 @@ test_sigkill_restart(void **state)
 	assert_int_equal(json_array_size(rows), 3);
 	for (size_t i = 0; i < 3; i++) {
 		json_t *row = json_array_get(rows, i);
-		const char *name =
-		    json_string_value(json_object_get(row, "feature"));
+		const char *name
+		    = json_string_value(json_object_get(row, "feature"));
 		int f = strcmp(name, features[0]) == 0 ? 0
 		    : strcmp(name, features[1]) == 0   ? 1
 		                                       : 2;
 		assert_string_equal(name, features[f]);
-		assert_int_equal(json_integer_value(json_object_get(row, "calls")),
+		assert_int_equal(
+		    json_integer_value(json_object_get(row, "calls")),
 		    p.calls[f]);
 		assert_int_equal(
 		    json_integer_value(json_object_get(row, "input_tokens")),

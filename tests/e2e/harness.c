@@ -230,6 +230,6 @@ harness_run(const char *const *argv, char **out, char **err)
 	} else {
 		free(s[1].buf);
 	}
-	return (WIFEXITED(status) ? WEXITSTATUS(status)
-	                          : 128 + WTERMSIG(status));
+	return (
+	    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }

@@ -6,6 +6,11 @@
 // limit costs the sender its connection, not the daemon its life.
 #include "testutil.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <signal.h>
@@ -105,8 +110,9 @@ stat_value(fixture *f, const char *name)
 	    nng_msg_body(m), nng_msg_len(m), &r, NULL, 0));
 	assert_int_equal(r.type, LLMCOST_MSG_STATS);
 	for (uint32_t i = 0; i < r.u.stats.n; i++) {
-		if (r.u.stats.names[i].len == strlen(name) &&
-		    memcmp(r.u.stats.names[i].ptr, name, strlen(name)) == 0) {
+		if (r.u.stats.names[i].len == strlen(name)
+		    && memcmp(r.u.stats.names[i].ptr, name, strlen(name))
+		        == 0) {
 			v = r.u.stats.values[i];
 		}
 	}
@@ -241,6 +247,67 @@ test_beyond_transport_limit(void **state)
 	llmcost_proto_buf_free(&b);
 }
 
+// Health checks that connect and hang up before the SP handshake: nng 1.5
+// stops accepting after one of these (nng issue 1518), so the daemon must
+// notice and restart its listener.  Afterwards new clients still deliver.
+static void
+test_handshake_hangups(void **state)
+{
+	fixture *f = *state;
+	char url[1100];
+	harness_url(f->dir, url, sizeof(url));
+	// Clients that hang up mid-handshake (this wedges an unguarded nng
+	// 1.5 listener every time), and raw connect-and-close probes.
+	for (int i = 0; i < 5; i++) {
+		nng_socket c;
+		assert_int_equal(nng_req0_open(&c), 0);
+		assert_int_equal(nng_dial(c, url, NULL, NNG_FLAG_NONBLOCK), 0);
+		nng_close(c);
+	}
+	for (int i = 0; i < 5; i++) {
+		struct sockaddr_un a;
+		memset(&a, 0, sizeof(a));
+		a.sun_family = AF_UNIX;
+		int n = snprintf(a.sun_path, sizeof(a.sun_path),
+		    "%s/llmcostd.sock", f->dir);
+		assert_true(n > 0 && (size_t) n < sizeof(a.sun_path));
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		assert_true(fd >= 0);
+		assert_int_equal(
+		    connect(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+		close(fd);
+	}
+	// A new client: the watchdog may need a few seconds to notice.
+	nng_close(f->s);
+	assert_int_equal(nng_req0_open(&f->s), 0);
+	nng_socket_set_ms(f->s, NNG_OPT_RECVTIMEO, 1000);
+	nng_socket_set_ms(f->s, NNG_OPT_RECONNMINT, 50);
+	nng_socket_set_ms(f->s, NNG_OPT_RECONNMAXT, 200);
+	assert_int_equal(nng_dial(f->s, url, NULL, NNG_FLAG_NONBLOCK), 0);
+	llmcost_proto_buf b;
+	encode_batch(&b, 9, 3);
+	int stored = 0;
+	for (int attempt = 0; attempt < 20 && !stored; attempt++) {
+		nng_msg *m;
+		assert_int_equal(nng_msg_alloc(&m, 0), 0);
+		assert_int_equal(nng_msg_append(m, b.data, b.len), 0);
+		assert_int_equal(nng_sendmsg(f->s, m, 0), 0);
+		if (nng_recvmsg(f->s, &m, 0) == 0) {
+			llmcost_proto_msg ack;
+			LLMCOST_PASS(llmcost_proto_decode(
+			    nng_msg_body(m), nng_msg_len(m), &ack, NULL, 0));
+			stored = ack.type == LLMCOST_MSG_ACK
+			    && ack.u.ack.status == LLMCOST_ACK_STORED;
+			llmcost_proto_msg_free(&ack);
+			nng_msg_free(m);
+		}
+	}
+	llmcost_proto_buf_free(&b);
+	assert_true(stored);
+	print_message("listener restarts: %llu\n",
+	    (unsigned long long) stat_value(f, "listener_restarts"));
+}
+
 int
 main(void)
 {
@@ -249,6 +316,8 @@ main(void)
 		    test_malformed_rejected_and_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_beyond_transport_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_handshake_hangups, setup, teardown),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -12,15 +12,15 @@
 #include "harness.h"
 
 // Public list prices, USD per 1M tokens x 1e6 = pico-USD per token.
-#define P_4OMINI_IN 150000
-#define P_4OMINI_CACHED 75000
-#define P_4OMINI_OUT 600000
-#define P_4O_IN 2500000
-#define P_4O_OUT 10000000
-#define P_SONNET45_IN 3000000
+#define P_4OMINI_IN       150000
+#define P_4OMINI_CACHED   75000
+#define P_4OMINI_OUT      600000
+#define P_4O_IN           2500000
+#define P_4O_OUT          10000000
+#define P_SONNET45_IN     3000000
 #define P_SONNET45_CACHED 300000
-#define P_SONNET45_W5M 3750000
-#define P_SONNET45_OUT 15000000
+#define P_SONNET45_W5M    3750000
+#define P_SONNET45_OUT    15000000
 
 typedef struct expect {
 	const char *feature; // NULL: untagged
@@ -80,8 +80,8 @@ static void
 check_row(json_t *row, const expect *e)
 {
 	char buf[64];
-	assert_int_equal(json_integer_value(json_object_get(row, "calls")),
-	    e->calls);
+	assert_int_equal(
+	    json_integer_value(json_object_get(row, "calls")), e->calls);
 	assert_int_equal(
 	    json_integer_value(json_object_get(row, "input_tokens")), e->in);
 	assert_int_equal(
@@ -122,8 +122,9 @@ test_report_exact(void **state)
 		ex[0].calls++;
 		ex[0].in += 1200 + i;
 		ex[0].out += 300 + 2 * i;
-		ex[0].cost += (__int128) (1000 + i) * P_4OMINI_IN +
-		    200 * P_4OMINI_CACHED + (__int128) (300 + 2 * i) * P_4OMINI_OUT;
+		ex[0].cost += (__int128) (1000 + i) * P_4OMINI_IN
+		    + 200 * P_4OMINI_CACHED
+		    + (__int128) (300 + 2 * i) * P_4OMINI_OUT;
 	}
 	// agent-copilot: Claude with cache reads, 5-minute cache writes and
 	// reasoning (billed at the output rate).
@@ -134,14 +135,15 @@ test_report_exact(void **state)
 		u.tokens[LLMCOST_IN_CACHE_WRITE_5M] = 500;
 		u.tokens[LLMCOST_OUT_TEXT] = 800;
 		u.tokens[LLMCOST_OUT_REASONING] = 200 + i;
-		record(c, "anthropic", "claude-sonnet-4-5", "agent-copilot", &u);
+		record(
+		    c, "anthropic", "claude-sonnet-4-5", "agent-copilot", &u);
 		ex[1].calls++;
 		ex[1].in += 3500 + 1000 * i;
 		ex[1].out += 1000 + i;
-		ex[1].cost += 3000 * (__int128) P_SONNET45_IN +
-		    (__int128) (1000 * i) * P_SONNET45_CACHED +
-		    500 * (__int128) P_SONNET45_W5M +
-		    (__int128) (1000 + i) * P_SONNET45_OUT;
+		ex[1].cost += 3000 * (__int128) P_SONNET45_IN
+		    + (__int128) (1000 * i) * P_SONNET45_CACHED
+		    + 500 * (__int128) P_SONNET45_W5M
+		    + (__int128) (1000 + i) * P_SONNET45_OUT;
 	}
 	// summarizer: gpt-4o.
 	for (uint64_t i = 0; i < 9; i++) {
@@ -152,8 +154,8 @@ test_report_exact(void **state)
 		ex[2].calls++;
 		ex[2].in += 2000 + 10 * i;
 		ex[2].out += 500;
-		ex[2].cost += (__int128) (2000 + 10 * i) * P_4O_IN +
-		    500 * (__int128) P_4O_OUT;
+		ex[2].cost += (__int128) (2000 + 10 * i) * P_4O_IN
+		    + 500 * (__int128) P_4O_OUT;
 	}
 	// untagged: no feature metadata.
 	for (uint64_t i = 0; i < 5; i++) {
@@ -164,8 +166,8 @@ test_report_exact(void **state)
 		ex[3].calls++;
 		ex[3].in += 100;
 		ex[3].out += 50;
-		ex[3].cost += 100 * (__int128) P_4OMINI_IN +
-		    50 * (__int128) P_4OMINI_OUT;
+		ex[3].cost += 100 * (__int128) P_4OMINI_IN
+		    + 50 * (__int128) P_4OMINI_OUT;
 	}
 	// email-drafts: a model with no price: counted, cost 0, flagged.
 	for (uint64_t i = 0; i < 3; i++) {
@@ -220,18 +222,18 @@ test_report_exact(void **state)
 		}
 	}
 	// The test data must make the order unambiguous.
-	assert_true(ex[order[0]].cost > ex[order[1]].cost &&
-	    ex[order[1]].cost > ex[order[2]].cost &&
-	    ex[order[2]].cost > ex[order[3]].cost &&
-	    ex[order[3]].cost > ex[order[4]].cost);
+	assert_true(ex[order[0]].cost > ex[order[1]].cost
+	    && ex[order[1]].cost > ex[order[2]].cost
+	    && ex[order[2]].cost > ex[order[3]].cost
+	    && ex[order[3]].cost > ex[order[4]].cost);
 	for (int i = 0; i < 5; i++) {
 		json_t *row = json_array_get(rows, (size_t) i);
 		const expect *e = &ex[order[i]];
 		json_t *name = json_object_get(row, "feature");
 		assert_string_equal(json_string_value(name),
 		    e->feature ? e->feature : "untagged");
-		assert_true(json_is_true(json_object_get(row, "untagged")) ==
-		    (e->feature == NULL));
+		assert_true(json_is_true(json_object_get(row, "untagged"))
+		    == (e->feature == NULL));
 		check_row(row, e);
 	}
 	expect te = { NULL, tcalls, tin, tout, 3, total };
@@ -241,8 +243,8 @@ test_report_exact(void **state)
 	assert_string_equal(json_string_value(json_object_get(
 	                        json_array_get(unp, 0), "model")),
 	    "acme-large-1");
-	assert_int_equal(json_integer_value(json_object_get(root, "dropped_calls")),
-	    0);
+	assert_int_equal(
+	    json_integer_value(json_object_get(root, "dropped_calls")), 0);
 	json_decref(root);
 	free(out);
 	free(err);
@@ -257,7 +259,8 @@ test_report_exact(void **state)
 	char frac[16];
 	snprintf(frac, sizeof(frac), "%012llu",
 	    (unsigned long long) (c0 % 1000000000000));
-	snprintf(line, sizeof(line), "agent-copilot,%llu,%llu,%llu,%s.%s,0,0\n",
+	snprintf(line, sizeof(line),
+	    "agent-copilot,%llu,%llu,%llu,%s.%s,0,0\n",
 	    (unsigned long long) ex[1].calls, (unsigned long long) ex[1].in,
 	    (unsigned long long) ex[1].out,
 	    fmt128(c0 / 1000000000000, cost, sizeof(cost)), frac);
@@ -269,8 +272,8 @@ test_report_exact(void **state)
 	free(err);
 
 	// The table marks the unpriced row and lists the model.
-	const char *tab[] = { harness_cli_bin(), "report", "--data-dir", dir,
-		NULL };
+	const char *tab[]
+	    = { harness_cli_bin(), "report", "--data-dir", dir, NULL };
 	assert_int_equal(harness_run(tab, &out, &err), 0);
 	assert_non_null(strstr(out, "untagged"));
 	assert_non_null(strstr(out, "$0.0000*"));

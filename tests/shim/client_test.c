@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -1074,11 +1075,18 @@ live_setup(void **state)
 	snprintf(sock, sizeof(sock), "%s/%s", live_data, LLMCOST_SOCKET_NAME);
 	snprintf(live_url, sizeof(live_url), "ipc://%s", sock);
 
+	pid_t parent = getpid();
 	daemon_pid = fork();
 	if (daemon_pid < 0) {
 		return (-1);
 	}
 	if (daemon_pid == 0) {
+		// The daemon must not outlive a test process that is killed
+		// (by a ctest timeout, say) before its teardown runs.
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent) {
+			_exit(127);
+		}
 		execl(bin, bin, "--data-dir", live_data, "--map-size-mb", "16",
 		    "--log-level", "warn", (char *) NULL);
 		_exit(127);
@@ -1099,6 +1107,9 @@ live_setup(void **state)
 		nanosleep(&ts, NULL);
 	}
 	fprintf(stderr, "llmcostd did not create %s\n", sock);
+	kill(daemon_pid, SIGKILL);
+	waitpid(daemon_pid, NULL, 0);
+	daemon_pid = -1;
 	return (-1);
 }
 
