@@ -41,12 +41,6 @@
 #define DEFAULT_QUEUE_MAX 8192u  // llmcost_options.queue_max default
 #define PACED_GAP_NS      20000u // the spacing of the paced rows
 
-// Usage of a typical RAG call, in exclusive buckets.
-static const llmcost_usage usage = {
-	.tokens = { [LLMCOST_IN_UNCACHED] = 1200,
-	    [LLMCOST_IN_CACHE_READ] = 300,
-	    [LLMCOST_OUT_TEXT] = 250 },
-};
 
 // ---- the naive design: a mutex + condvar queue, one consumer ----
 
@@ -291,22 +285,6 @@ naive_stop(naive_queue *q)
 
 typedef enum { OP_OURS, OP_NAIVE, OP_GETPPID } op_kind;
 
-static int
-ours_call(llmcost_client *c)
-{
-	llmcost_call *call;
-	int rv = llmcost_call_begin(c, "openai", "gpt-4o-mini", &call);
-	if (rv != 0) {
-		return (rv);
-	}
-	rv |= llmcost_call_set_meta(call, "feature", "rag-search");
-	rv |= llmcost_call_set_meta(call, "env", "production");
-	rv |= llmcost_call_set_meta(call, "user_tier", "pro");
-	rv |= llmcost_call_add_tag(call, "beta");
-	rv |= llmcost_call_set_usage(call, &usage);
-	int erv = llmcost_call_end(call);
-	return (erv != 0 ? erv : (rv != 0 ? LLMCOST_EINVAL : 0));
-}
 
 static int
 naive_call(naive_queue *q)
@@ -318,7 +296,7 @@ naive_call(naive_queue *q)
 	rv |= naive_set_meta(&r, "env", "production");
 	rv |= naive_set_meta(&r, "user_tier", "pro");
 	rv |= naive_add_tag(&r, "beta");
-	memcpy(r.usage, usage.tokens, sizeof(r.usage));
+	memcpy(r.usage, bench_usage.tokens, sizeof(r.usage));
 	int erv = naive_end(q, &r);
 	return (erv != 0 ? erv : (rv != 0 ? LLMCOST_EINVAL : 0));
 }
@@ -363,7 +341,7 @@ one(worker *w)
 {
 	switch (w->kind) {
 	case OP_OURS:
-		return (ours_call(w->c));
+		return (bench_tagged_call(w->c));
 	case OP_NAIVE:
 		return (naive_call(w->q));
 	default:
@@ -483,11 +461,11 @@ warm_client(llmcost_client *c, uint32_t queue_max)
 		llmcost_call_set_meta(call, "env", "production");
 		llmcost_call_set_meta(call, "user_tier", "pro");
 		llmcost_call_add_tag(call, "beta");
-		llmcost_call_set_usage(call, &usage);
+		llmcost_call_set_usage(call, &bench_usage);
 		llmcost_call_abandon(call);
 	}
 	for (int i = 0; i < 2048; i++) {
-		(void) ours_call(c);
+		(void) bench_tagged_call(c);
 	}
 	return (llmcost_flush(c, 120000) == 0 ? 0 : -1);
 }
@@ -604,7 +582,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	// The collector must acknowledge before anything is timed.
-	if ((rv = ours_call(c)) != 0 || (rv = llmcost_flush(c, 10000)) != 0) {
+	if ((rv = bench_tagged_call(c)) != 0 || (rv = llmcost_flush(c, 10000)) != 0) {
 		fprintf(stderr, "the collector did not acknowledge: %s\n",
 		    llmcost_strerror(rv));
 		goto out;

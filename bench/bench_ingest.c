@@ -34,29 +34,7 @@
 #define CHUNK            1024
 #define LMDB_TXN_RECORDS 1024
 
-// Usage of a typical RAG call, in exclusive buckets.
-static const llmcost_usage usage = {
-	.tokens = { [LLMCOST_IN_UNCACHED] = 1200,
-	    [LLMCOST_IN_CACHE_READ] = 300,
-	    [LLMCOST_OUT_TEXT] = 250 },
-};
 
-static int
-tagged_call(llmcost_client *c)
-{
-	llmcost_call *call;
-	int rv = llmcost_call_begin(c, "openai", "gpt-4o-mini", &call);
-	if (rv != 0) {
-		return (rv);
-	}
-	rv |= llmcost_call_set_meta(call, "feature", "rag-search");
-	rv |= llmcost_call_set_meta(call, "env", "production");
-	rv |= llmcost_call_set_meta(call, "user_tier", "pro");
-	rv |= llmcost_call_add_tag(call, "beta");
-	rv |= llmcost_call_set_usage(call, &usage);
-	int erv = llmcost_call_end(call);
-	return (erv != 0 ? erv : (rv != 0 ? LLMCOST_EINVAL : 0));
-}
 
 typedef struct shim_result {
 	double record_s; // first begin to last end
@@ -83,7 +61,7 @@ run_shim(const char *url, const char *dir, size_t n, uint32_t queue_max,
 		return (-1);
 	}
 	// One acknowledged call proves the collector is up before timing.
-	if ((rv = tagged_call(c)) != 0
+	if ((rv = bench_tagged_call(c)) != 0
 	    || (rv = llmcost_flush(c, 10000)) != 0) {
 		fprintf(stderr, "the collector did not acknowledge: %s\n",
 		    llmcost_strerror(rv));
@@ -104,7 +82,7 @@ run_shim(const char *url, const char *dir, size_t n, uint32_t queue_max,
 				bench_sleep_ns(50000);
 			}
 		}
-		rv = tagged_call(c);
+		rv = bench_tagged_call(c);
 		if (rv == LLMCOST_EFULL) {
 			r->efull++;
 			bench_sleep_ns(50000);

@@ -187,3 +187,26 @@ bench_metric(const char *name, double value)
 {
 	printf("metric %s %.6g\n", name, value);
 }
+
+const llmcost_usage bench_usage = {
+	.tokens = { [LLMCOST_IN_UNCACHED] = 1200,
+	    [LLMCOST_IN_CACHE_READ] = 300,
+	    [LLMCOST_OUT_TEXT] = 250 },
+};
+
+int
+bench_tagged_call(llmcost_client *c)
+{
+	llmcost_call *call;
+	int rv = llmcost_call_begin(c, "openai", "gpt-4o-mini", &call);
+	if (rv != 0) {
+		return (rv);
+	}
+	rv |= llmcost_call_set_meta(call, "feature", "rag-search");
+	rv |= llmcost_call_set_meta(call, "env", "production");
+	rv |= llmcost_call_set_meta(call, "user_tier", "pro");
+	rv |= llmcost_call_add_tag(call, "beta");
+	rv |= llmcost_call_set_usage(call, &bench_usage);
+	int erv = llmcost_call_end(call);
+	return (erv != 0 ? erv : (rv != 0 ? LLMCOST_EINVAL : 0));
+}

@@ -9,6 +9,15 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "llmcost.h"
+
+// Usage of a typical RAG call, in exclusive buckets.
+extern const llmcost_usage bench_usage;
+
+// The call both benchmarks time: begin, three metadata values, a tag,
+// usage, end.  Returns 0 or the first error.
+int bench_tagged_call(llmcost_client *c);
+
 typedef struct bench_daemon {
 	pid_t pid;
 	char url[512]; // ipc:// URL of its ingest socket

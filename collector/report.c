@@ -345,6 +345,9 @@ report_fmt_usd(store_i128 pusd, int decimals, char *buf, size_t bufsz)
 	// Round half away from zero to `decimals` places.
 	unsigned __int128 unit = (unsigned __int128) pow10[12 - decimals];
 	u = (u + unit / 2) / unit;
+	if (u == 0) {
+		neg = 0; // no "-0.0000"
+	}
 	unsigned __int128 scale = (unsigned __int128) pow10[decimals];
 	char whole[48], frac[16];
 	report_fmt_i128((store_i128) (u / scale), whole, sizeof(whole));

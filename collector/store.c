@@ -673,8 +673,8 @@ store_write(store *s, const llmcost_proto_batch *const *batches, size_t n,
 			where = "resize";
 			break;
 		}
-		log_msg(LLMCOST_LOG_NOTICE, "store map grown to %llu MiB",
-		    (unsigned long long) (bigger >> 20));
+		log_msg(LLMCOST_LOG_NOTICE, "store map grown to %llu KiB",
+		    (unsigned long long) (bigger >> 10));
 		s->mapsize = bigger;
 	}
 	return (errf(err, errsz, where, rc));

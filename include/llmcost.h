@@ -157,8 +157,10 @@ typedef enum llmcost_status {
 #define LLMCOST_MAX_TAG 128       /**< bytes in a tag */
 #define LLMCOST_MAX_META 32       /**< metadata entries per call */
 #define LLMCOST_MAX_TAGS 32       /**< tags per call */
-#define LLMCOST_MAX_CALL_BYTES 1024 /**< all strings of one call together,
-                                       counting one byte per string */
+#define LLMCOST_MAX_CALL_BYTES 1024 /**< all strings of one call together
+                                       (provider, model, keys, values,
+                                       tags); a replaced value that does
+                                       not fit in place counts again */
 /** @} */
 
 /** @defgroup client Client lifecycle

@@ -146,6 +146,21 @@ setup(void **state)
 	return (0);
 }
 
+// The daemon of test_handshake_hangups leaks what nng 1.5 parks; see
+// nng-1518.supp.  The variable only reaches that daemon.
+static int
+setup_hangups(void **state)
+{
+	const char *src = getenv("LLMCOST_SOURCE_DIR");
+	char opt[1200];
+	snprintf(opt, sizeof(opt), "suppressions=%s/tests/e2e/nng-1518.supp",
+	    src != NULL ? src : ".");
+	setenv("LSAN_OPTIONS", opt, 1);
+	int rv = setup(state);
+	unsetenv("LSAN_OPTIONS");
+	return (rv);
+}
+
 static int
 teardown(void **state)
 {
@@ -317,7 +332,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_beyond_transport_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_handshake_hangups, setup, teardown),
+		    test_handshake_hangups, setup_hangups, teardown),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }
