@@ -336,10 +336,9 @@ listener_errors(nng_listener l)
 	return (n);
 }
 
-// 1 if the listener answers a STATS request on a new connection, else 0.
-// The handshake alone proves nothing: a wedged nng 1.5 listener still
-// completes it, then parks the connection.  The probe closes only after
-// its dial has completed, so it cannot itself trigger the bug.
+// 1 if the listener answers a STATS request on a new connection within
+// two seconds, else 0.  The handshake alone proves nothing: a wedged nng
+// 1.5 listener still completes it, then parks the connection.
 static int
 probe_listener(const char *url)
 {
@@ -354,7 +353,10 @@ probe_listener(const char *url)
 	}
 	nng_socket_set_ms(p, NNG_OPT_RECVTIMEO, 2000);
 	nng_socket_set_ms(p, NNG_OPT_SENDTIMEO, 2000);
-	if (nng_dial(p, url, NULL, 0) == 0 && nng_msg_alloc(&m, 0) == 0) {
+	// Non-blocking dial: the main loop must never wait unbounded.  The
+	// request waits for the connection within the receive timeout.
+	if (nng_dial(p, url, NULL, NNG_FLAG_NONBLOCK) == 0
+	    && nng_msg_alloc(&m, 0) == 0) {
 		if (nng_msg_append(m, stats_req, sizeof(stats_req)) == 0
 		    && nng_sendmsg(p, m, 0) == 0) {
 			if (nng_recvmsg(p, &m, 0) == 0) {

@@ -129,7 +129,10 @@ open_socket(fixture *f)
 	assert_int_equal(nng_req0_open(&f->s), 0);
 	nng_socket_set_ms(f->s, NNG_OPT_RECVTIMEO, 5000);
 	nng_socket_set_ms(f->s, NNG_OPT_SENDTIMEO, 5000);
-	assert_int_equal(nng_dial(f->s, url, NULL, 0), 0);
+	// Non-blocking: a request waits for the connection, bounded by the
+	// receive timeout, so a wedged peer fails the test instead of
+	// hanging it.
+	assert_int_equal(nng_dial(f->s, url, NULL, NNG_FLAG_NONBLOCK), 0);
 }
 
 static int
@@ -146,8 +149,18 @@ setup(void **state)
 	return (0);
 }
 
-// The daemon of test_handshake_hangups leaks what nng 1.5 parks; see
-// nng-1518.supp.  The variable only reaches that daemon.
+// The daemon of test_handshake_hangups leaks what nng 1.5 parks, and this
+// process leaks the sockets it hangs up mid-handshake; see nng-1518.supp.
+// The variable only reaches that daemon; the hook below covers this
+// process (LeakSanitizer calls it when present, and only then).
+const char *__lsan_default_suppressions(void)
+    __attribute__((visibility("default"), used));
+const char *
+__lsan_default_suppressions(void)
+{
+	return ("leak:libnng.so.1\n");
+}
+
 static int
 setup_hangups(void **state)
 {
