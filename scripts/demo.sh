@@ -39,4 +39,7 @@ echo
 echo "== llmcost report --since 7d"
 "$build/llmcost" report --since 7d --data-dir "$data"
 echo
-echo "(also: --csv, --json, --by model|env|provider; data in $data)"
+echo "(also: --csv, --json, --by model|env|provider)"
+if [ -n "$tmp" ]; then
+  echo "(the data was temporary; LLMCOST_DEMO_DIR=DIR keeps it in DIR)"
+fi
