@@ -4,7 +4,8 @@
  * The application tags each LLM call with its provider, model, metadata
  * (feature, env, user_tier, any key) and token usage.  The call site only
  * fills a record taken from a preallocated pool and pushes it onto a
- * bounded lock-free queue: no system call, no lock, no allocation, no I/O.
+ * bounded lock-free queue: no allocation, no I/O, and no system call or
+ * lock except one wake-up of the sender per batch.
  * A background thread ("llmcost-send") batches records and delivers them
  * to the local collector, llmcostd, which acknowledges a batch only after
  * it is durably stored; whatever is not acknowledged is sent again, and the
@@ -319,9 +320,11 @@ LLMCOST_API int llmcost_call_run_id(const llmcost_call *call, char *buf,
  * Always consumes the call, even when it returns an error: the handle is
  * invalid afterwards.  (This differs from nng_sendmsg on purpose: telemetry
  * must not create leak paths in the application's error handling.)
- * @return 0, #LLMCOST_EINVAL (NULL call), #LLMCOST_ECLOSED (client
- *   shutting down: dropped and counted).
- * Cost: no system call, no lock, no allocation. */
+ * @return 0, #LLMCOST_EINVAL (NULL call, or already ended), #LLMCOST_ECLOSED
+ *   (client shutting down: dropped and counted).
+ * Cost: no allocation.  No lock and no system call either, except that
+ *   once per batch (when the queue reaches batch_max calls while the
+ *   sender sleeps) one call wakes the sender thread. */
 LLMCOST_API int llmcost_call_end(llmcost_call *call);
 
 /** @brief Discard a call without recording it (for calls that were never
