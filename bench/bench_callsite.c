@@ -41,7 +41,6 @@
 #define DEFAULT_QUEUE_MAX 8192u  // llmcost_options.queue_max default
 #define PACED_GAP_NS      20000u // the spacing of the paced rows
 
-
 // ---- the naive design: a mutex + condvar queue, one consumer ----
 
 typedef struct nspan {
@@ -284,7 +283,6 @@ naive_stop(naive_queue *q)
 // ---- the operations being timed ----
 
 typedef enum { OP_OURS, OP_NAIVE, OP_GETPPID } op_kind;
-
 
 static int
 naive_call(naive_queue *q)
@@ -582,7 +580,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	// The collector must acknowledge before anything is timed.
-	if ((rv = bench_tagged_call(c)) != 0 || (rv = llmcost_flush(c, 10000)) != 0) {
+	if ((rv = bench_tagged_call(c)) != 0
+	    || (rv = llmcost_flush(c, 10000)) != 0) {
 		fprintf(stderr, "the collector did not acknowledge: %s\n",
 		    llmcost_strerror(rv));
 		goto out;

@@ -34,8 +34,6 @@
 #define CHUNK            1024
 #define LMDB_TXN_RECORDS 1024
 
-
-
 typedef struct shim_result {
 	double record_s; // first begin to last end
 	double total_s;  // first begin to flush return

@@ -41,8 +41,8 @@ static const setting settings[] = {
 	    "initial LMDB map size in MiB (grows when full); default 4096" },
 	{ "contexts", "LLMCOSTD_CONTEXTS", U64(contexts), 1, 256,
 	    "batches received concurrently; default 16" },
-	{ "txn-records", "LLMCOSTD_TXN_RECORDS", U64(txn_records), 1,
-	    1u << 20, "most calls committed in one transaction; default 65536" },
+	{ "txn-records", "LLMCOSTD_TXN_RECORDS", U64(txn_records), 1, 1u << 20,
+	    "most calls committed in one transaction; default 65536" },
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -64,8 +64,8 @@ apply(config *cfg, const setting *s, const char *val, const char *origin)
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(val, &end, 10);
-	if (errno != 0 || end == val || *end != '\0' || val[0] == '-' ||
-	    v < s->min || v > s->max) {
+	if (errno != 0 || end == val || *end != '\0' || val[0] == '-'
+	    || v < s->min || v > s->max) {
 		fprintf(stderr,
 		    "llmcostd: %s %s=%s: want an integer in %llu..%llu\n",
 		    origin, s->name, val, (unsigned long long) s->min,
@@ -103,8 +103,7 @@ config_describe(const config *cfg, char *buf, size_t bufsz)
 	snprintf(buf, bufsz,
 	    "data-dir=%s listen=%s map-size-mb=%llu contexts=%llu "
 	    "txn-records=%llu log-level=%s",
-	    cfg->data_dir, cfg->listen,
-	    (unsigned long long) cfg->map_size_mb,
+	    cfg->data_dir, cfg->listen, (unsigned long long) cfg->map_size_mb,
 	    (unsigned long long) cfg->contexts,
 	    (unsigned long long) cfg->txn_records, cfg->log_level);
 }
@@ -120,8 +119,8 @@ config_load(config *cfg, int argc, char **argv)
 
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		const char *v = getenv(settings[i].env);
-		if (v != NULL && *v != '\0' &&
-		    apply(cfg, &settings[i], v, "environment") != 0) {
+		if (v != NULL && *v != '\0'
+		    && apply(cfg, &settings[i], v, "environment") != 0) {
 			return (-1);
 		}
 	}
@@ -147,8 +146,8 @@ config_load(config *cfg, int argc, char **argv)
 		size_t nlen = eq ? (size_t) (eq - name) : strlen(name);
 		const setting *s = NULL;
 		for (size_t i = 0; i < NSETTINGS; i++) {
-			if (strlen(settings[i].name) == nlen &&
-			    strncmp(settings[i].name, name, nlen) == 0) {
+			if (strlen(settings[i].name) == nlen
+			    && strncmp(settings[i].name, name, nlen) == 0) {
 				s = &settings[i];
 			}
 		}
@@ -158,19 +157,20 @@ config_load(config *cfg, int argc, char **argv)
 			    arg);
 			return (-1);
 		}
-		const char *val = eq ? eq + 1 : (a + 1 < argc ? argv[++a] : NULL);
+		const char *val
+		    = eq ? eq + 1 : (a + 1 < argc ? argv[++a] : NULL);
 		if (val == NULL) {
-			fprintf(stderr, "llmcostd: --%s needs a value\n",
-			    s->name);
+			fprintf(
+			    stderr, "llmcostd: --%s needs a value\n", s->name);
 			return (-1);
 		}
 		if (apply(cfg, s, val, "option") != 0) {
 			return (-1);
 		}
 	}
-	if (cfg->data_dir[0] == '\0' &&
-	    llmcost_proto_default_dir(cfg->data_dir, sizeof(cfg->data_dir)) !=
-	        0) {
+	if (cfg->data_dir[0] == '\0'
+	    && llmcost_proto_default_dir(cfg->data_dir, sizeof(cfg->data_dir))
+	        != 0) {
 		fprintf(stderr,
 		    "llmcostd: no data directory: pass --data-dir or set "
 		    "HOME\n");

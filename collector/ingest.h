@@ -10,8 +10,8 @@ typedef struct ingest ingest;
 
 // Listens on url with nctx concurrent request contexts.  On failure
 // writes a reason into err.
-int ingest_start(ingest **ip, const char *url, int nctx, writer *w,
-    metrics *m, char *err, size_t errsz);
+int ingest_start(ingest **ip, const char *url, int nctx, writer *w, metrics *m,
+    char *err, size_t errsz);
 // Checks that the listener still accepts connections and restarts it if
 // not.  Call about once a second from the main loop.
 void ingest_watch(ingest *in);

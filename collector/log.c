@@ -29,7 +29,9 @@ log_write(int level, const char *fmt, ...)
 	    "%d %04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s: ", (int) getpid(),
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L,
-	    names[level < 0 ? 0 : level > 7 ? 7 : level]);
+	    names[level < 0     ? 0
+	            : level > 7 ? 7
+	                        : level]);
 	if (n < 0) {
 		return;
 	}
@@ -51,8 +53,8 @@ log_parse_level(const char *s)
 	static const struct {
 		const char *name;
 		int level;
-	} tab[] = { { "debug", LLMCOST_LOG_DEBUG }, { "info", LLMCOST_LOG_INFO },
-		{ "notice", LLMCOST_LOG_NOTICE },
+	} tab[] = { { "debug", LLMCOST_LOG_DEBUG },
+		{ "info", LLMCOST_LOG_INFO }, { "notice", LLMCOST_LOG_NOTICE },
 		{ "warn", LLMCOST_LOG_WARNING },
 		{ "warning", LLMCOST_LOG_WARNING },
 		{ "error", LLMCOST_LOG_ERR } };

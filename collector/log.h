@@ -7,11 +7,11 @@
 
 extern int log_level; // messages above this level are not formatted
 
-#define log_msg(level, ...)                                                 \
-	do {                                                                \
-		if ((level) <= log_level) {                                 \
-			log_write((level), __VA_ARGS__);                    \
-		}                                                           \
+#define log_msg(level, ...)                                                   \
+	do {                                                                  \
+		if ((level) <= log_level) {                                   \
+			log_write((level), __VA_ARGS__);                      \
+		}                                                             \
 	} while (0)
 
 void log_write(int level, const char *fmt, ...)

@@ -122,7 +122,8 @@ main(int argc, char **argv)
 		return (1);
 	}
 	if ((rv = store_open(&st, cfg.data_dir, 0, cfg.map_size_mb << 20, err,
-	         sizeof(err))) != 0) {
+	         sizeof(err)))
+	    != 0) {
 		log_msg(LLMCOST_LOG_ERR, "%s", err);
 		return (1);
 	}
@@ -132,8 +133,9 @@ main(int argc, char **argv)
 		store_close(st);
 		return (1);
 	}
-	if ((rv = ingest_start(&in, cfg.listen, (int) cfg.contexts, w, &m, err,
-	         sizeof(err))) != 0) {
+	if ((rv = ingest_start(
+	         &in, cfg.listen, (int) cfg.contexts, w, &m, err, sizeof(err)))
+	    != 0) {
 		log_msg(LLMCOST_LOG_ERR, "%s", err);
 		writer_free(w);
 		store_close(st);

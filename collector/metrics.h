@@ -6,18 +6,18 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define METRICS_MAP(XX)                                                    \
-	XX(msgs_received, "messages received on the ingest socket")       \
-	XX(batches_received, "well-formed batches received")              \
-	XX(batches_stored, "batches committed and acknowledged")          \
-	XX(records_stored, "calls newly stored")                          \
-	XX(records_duplicate, "calls received again and ignored")         \
-	XX(msgs_rejected, "messages rejected as malformed or oversized")  \
-	XX(rejected_too_big, "rejected: over a size or count limit")      \
-	XX(rejected_malformed, "rejected: not a valid v1 message")        \
-	XX(store_errors, "failed write transactions (batches retried)")   \
-	XX(txn_commits, "write transactions committed")                   \
-	XX(stats_requests, "STATS requests answered")                     \
+#define METRICS_MAP(XX)                                                       \
+	XX(msgs_received, "messages received on the ingest socket")           \
+	XX(batches_received, "well-formed batches received")                  \
+	XX(batches_stored, "batches committed and acknowledged")              \
+	XX(records_stored, "calls newly stored")                              \
+	XX(records_duplicate, "calls received again and ignored")             \
+	XX(msgs_rejected, "messages rejected as malformed or oversized")      \
+	XX(rejected_too_big, "rejected: over a size or count limit")          \
+	XX(rejected_malformed, "rejected: not a valid v1 message")            \
+	XX(store_errors, "failed write transactions (batches retried)")       \
+	XX(txn_commits, "write transactions committed")                       \
+	XX(stats_requests, "STATS requests answered")                         \
 	XX(listener_restarts, "ingest listener restarts (nng 1.5 bug)")
 
 typedef struct metrics {
@@ -26,7 +26,7 @@ typedef struct metrics {
 #undef METRICS__FIELD
 } metrics;
 
-#define METRICS_INC(m, name, n)                                             \
+#define METRICS_INC(m, name, n)                                               \
 	atomic_fetch_add_explicit(&(m)->name, (n), memory_order_relaxed)
 
 #endif // LLMCOSTD_METRICS_H

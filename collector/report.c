@@ -26,8 +26,8 @@ typedef struct group {
 
 typedef struct scan {
 	report_dim dim;
-	group g;     // by the report dimension
-	group unp;   // unpriced calls by (provider id << 32 | model id)
+	group g;   // by the report dimension
+	group unp; // unpriced calls by (provider id << 32 | model id)
 } scan;
 
 static size_t
@@ -197,7 +197,7 @@ unp_cmp(const void *a, const void *b)
 	int c = strcmp(x->model ? x->model : "", y->model ? y->model : "");
 	return (c != 0 ? c
 	               : strcmp(x->provider ? x->provider : "",
-	                     y->provider ? y->provider : ""));
+	                   y->provider ? y->provider : ""));
 }
 
 int
@@ -233,15 +233,16 @@ report_build(store *s, report_dim dim, uint32_t from_hour, uint32_t to_hour,
 			r->rows[i].name = dup_string(t, sc.g.ids[i]);
 			row_sum(&r->total, &r->rows[i]);
 		}
-		if (sc.unp.n > 0 &&
-		    (r->unpriced = calloc(sc.unp.n, sizeof(*r->unpriced))) ==
-		        NULL) {
+		if (sc.unp.n > 0
+		    && (r->unpriced = calloc(sc.unp.n, sizeof(*r->unpriced)))
+		        == NULL) {
 			rv = LLMCOST_ENOMEM;
 		}
 		for (size_t i = 0; rv == 0 && i < sc.unp.n; i++) {
-			r->unpriced[i].model =
-			    dup_string(t, sc.unp.ids[i] & 0xffffffffu);
-			r->unpriced[i].provider = dup_string(t, sc.unp.ids[i] >> 32);
+			r->unpriced[i].model
+			    = dup_string(t, sc.unp.ids[i] & 0xffffffffu);
+			r->unpriced[i].provider
+			    = dup_string(t, sc.unp.ids[i] >> 32);
 			r->unpriced[i].calls = sc.unp.rows[i].calls;
 			r->n_unpriced++;
 		}
@@ -310,7 +311,8 @@ report_fmt_i128(store_i128 v, char *buf, size_t bufsz)
 	char tmp[48];
 	size_t n = 0;
 	int neg = v < 0;
-	unsigned __int128 u = neg ? -(unsigned __int128) v : (unsigned __int128) v;
+	unsigned __int128 u
+	    = neg ? -(unsigned __int128) v : (unsigned __int128) v;
 
 	do {
 		tmp[n++] = (char) ('0' + (int) (u % 10));
@@ -330,9 +332,9 @@ report_fmt_i128(store_i128 v, char *buf, size_t bufsz)
 char *
 report_fmt_usd(store_i128 pusd, int decimals, char *buf, size_t bufsz)
 {
-	static const int64_t pow10[] = { 1, 10, 100, 1000, 10000, 100000,
-		1000000, 10000000, 100000000, 1000000000, 10000000000,
-		100000000000, 1000000000000 };
+	static const int64_t pow10[]
+	    = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+		      1000000000, 10000000000, 100000000000, 1000000000000 };
 	if (decimals < 0) {
 		decimals = 0;
 	}
@@ -340,8 +342,8 @@ report_fmt_usd(store_i128 pusd, int decimals, char *buf, size_t bufsz)
 		decimals = 12;
 	}
 	int neg = pusd < 0;
-	unsigned __int128 u =
-	    neg ? -(unsigned __int128) pusd : (unsigned __int128) pusd;
+	unsigned __int128 u
+	    = neg ? -(unsigned __int128) pusd : (unsigned __int128) pusd;
 	// Round half away from zero to `decimals` places.
 	unsigned __int128 unit = (unsigned __int128) pow10[12 - decimals];
 	u = (u + unit / 2) / unit;

@@ -38,7 +38,7 @@ typedef struct report {
 	uint32_t from_hour, to_hour; // [from, to)
 	report_row *rows;            // sorted by cost, then calls, then name
 	size_t n_rows;
-	report_row total; // the exact sum of the rows
+	report_row total;          // the exact sum of the rows
 	report_unpriced *unpriced; // models with unpriced calls, by calls
 	size_t n_unpriced;
 	uint64_t dropped; // calls clients reported dropping in the window

@@ -29,7 +29,7 @@
 #include "store.h"
 
 #define DEFAULT_MAPSIZE (4ull << 30)
-#define STR_CACHE_SIZE 4096 // entries, power of two
+#define STR_CACHE_SIZE  4096 // entries, power of two
 
 typedef struct store_client {
 	uint64_t last_seq;
@@ -48,8 +48,8 @@ typedef struct str_cache_ent {
 
 struct store {
 	MDB_env *env;
-	MDB_dbi runs, rollups, str2id, id2str, metasets, msidx, clients,
-	    drops, info;
+	MDB_dbi runs, rollups, str2id, id2str, metasets, msidx, clients, drops,
+	    info;
 	unsigned flags;
 	uint64_t mapsize;
 	str_cache_ent *cache; // writer only
@@ -75,8 +75,8 @@ put_be32(uint8_t *p, uint32_t v)
 static uint32_t
 get_be32(const uint8_t *p)
 {
-	return (((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) |
-	    ((uint32_t) p[2] << 8) | p[3]);
+	return (((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16)
+	    | ((uint32_t) p[2] << 8) | p[3]);
 }
 
 static void
@@ -133,8 +133,8 @@ open_dbis(store *s, char *err, size_t errsz)
 		{ "id2str", offsetof(store, id2str), MDB_INTEGERKEY },
 		{ "metasets", offsetof(store, metasets), MDB_INTEGERKEY },
 		{ "msidx", offsetof(store, msidx),
-		    MDB_INTEGERKEY | MDB_DUPSORT | MDB_DUPFIXED |
-		        MDB_INTEGERDUP },
+		    MDB_INTEGERKEY | MDB_DUPSORT | MDB_DUPFIXED
+		        | MDB_INTEGERDUP },
 		{ "clients", offsetof(store, clients), 0 },
 		{ "drops", offsetof(store, drops), 0 },
 		{ "info", offsetof(store, info), 0 },
@@ -143,8 +143,8 @@ open_dbis(store *s, char *err, size_t errsz)
 	MDB_txn *txn;
 	int rc;
 
-	if ((rc = mdb_txn_begin(s->env, NULL, rdonly ? MDB_RDONLY : 0,
-	         &txn)) != 0) {
+	if ((rc = mdb_txn_begin(s->env, NULL, rdonly ? MDB_RDONLY : 0, &txn))
+	    != 0) {
 		return (errf(err, errsz, "begin", rc));
 	}
 	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
@@ -324,8 +324,8 @@ intern(wctx *w, const char *s, size_t len, uint32_t *id)
 			return (rc);
 		}
 		MDB_val ik = { sizeof(nid), &nid }, iv = { len, (void *) s };
-		if ((rc = mdb_put(w->txn, w->s->id2str, &ik, &iv,
-		         MDB_APPEND)) != 0) {
+		if ((rc = mdb_put(w->txn, w->s->id2str, &ik, &iv, MDB_APPEND))
+		    != 0) {
 			return (rc);
 		}
 		*id = nid;
@@ -359,9 +359,9 @@ str_cmp(const void *a, const void *b)
 	return (c != 0 ? c : (int) x->len - (int) y->len);
 }
 
-#define MS_BLOB_MAX                                                        \
-	(2 + LLMCOST_MAX_META * (4 + LLMCOST_MAX_KEY + LLMCOST_MAX_VALUE) + \
-	    LLMCOST_MAX_TAGS * (2 + LLMCOST_MAX_TAG))
+#define MS_BLOB_MAX                                                           \
+	(2 + LLMCOST_MAX_META * (4 + LLMCOST_MAX_KEY + LLMCOST_MAX_VALUE)     \
+	    + LLMCOST_MAX_TAGS * (2 + LLMCOST_MAX_TAG))
 
 static size_t
 ms_blob(const llmcost_proto_record *r, uint8_t *out)
@@ -425,8 +425,9 @@ intern_metaset(wctx *w, const llmcost_proto_record *r, uint32_t *id)
 		memcpy(&cand, v.mv_data, sizeof(cand));
 		ck.mv_size = sizeof(cand);
 		ck.mv_data = &cand;
-		if (mdb_get(w->txn, w->s->metasets, &ck, &cv) == 0 &&
-		    cv.mv_size == len && memcmp(cv.mv_data, blob, len) == 0) {
+		if (mdb_get(w->txn, w->s->metasets, &ck, &cv) == 0
+		    && cv.mv_size == len
+		    && memcmp(cv.mv_data, blob, len) == 0) {
 			mdb_cursor_close(cur);
 			*id = cand;
 			return (0);
@@ -439,8 +440,8 @@ intern_metaset(wctx *w, const llmcost_proto_record *r, uint32_t *id)
 	}
 	uint32_t nid = ++w->next_ms;
 	MDB_val ik = { sizeof(nid), &nid }, bv = { len, blob };
-	if ((rc = mdb_put(w->txn, w->s->metasets, &ik, &bv, MDB_APPEND)) !=
-	    0) {
+	if ((rc = mdb_put(w->txn, w->s->metasets, &ik, &bv, MDB_APPEND))
+	    != 0) {
 		return (rc);
 	}
 	k.mv_size = sizeof(h);
@@ -457,8 +458,8 @@ meta_get(const llmcost_proto_record *r, const char *key)
 {
 	size_t klen = strlen(key);
 	for (uint32_t i = 0; i < r->n_meta; i++) {
-		if (r->meta[i].key.len == klen &&
-		    memcmp(r->meta[i].key.ptr, key, klen) == 0) {
+		if (r->meta[i].key.len == klen
+		    && memcmp(r->meta[i].key.ptr, key, klen) == 0) {
 			return (&r->meta[i].val);
 		}
 	}
@@ -494,8 +495,8 @@ add_rollup(wctx *w, const store_run *run)
 	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
 		ru.usage[b] += run->usage[b];
 	}
-	unsigned __int128 sum = (unsigned __int128) store_rollup_cost(&ru) +
-	    (unsigned __int128) (store_i128) run->cost_pusd;
+	unsigned __int128 sum = (unsigned __int128) store_rollup_cost(&ru)
+	    + (unsigned __int128) (store_i128) run->cost_pusd;
 	ru.cost_lo = (uint64_t) sum;
 	ru.cost_hi = (uint64_t) (sum >> 64);
 	v.mv_size = sizeof(ru);
@@ -521,7 +522,8 @@ write_record(wctx *w, const llmcost_proto_record *r, int *dup)
 	run.ingest_ns = w->now_ns;
 	memcpy(run.usage, r->usage, sizeof(run.usage));
 	if (prices_lookup(r->provider.ptr, r->provider.len, r->model.ptr,
-	        r->model.len, r->start_ns, &pe) == 0) {
+	        r->model.len, r->start_ns, &pe)
+	    == 0) {
 		int prv = prices_cost(pe, r->usage, &run.cost_pusd);
 		run.price_id = pe->id;
 		if (prv == LLMCOST_ENOTFOUND) {
@@ -536,19 +538,20 @@ write_record(wctx *w, const llmcost_proto_record *r, int *dup)
 
 	// Intern first so that the run is written once.  For a duplicate
 	// the strings already exist (or are harmless if new).
-	if ((rc = intern(w, r->provider.ptr, r->provider.len,
-	         &run.provider)) != 0 ||
-	    (rc = intern(w, r->model.ptr, r->model.len, &run.model)) != 0 ||
-	    (rc = intern(w, feat ? feat->ptr : NULL, feat ? feat->len : 0,
-	         &run.feature)) != 0 ||
-	    (rc = intern(w, env ? env->ptr : NULL, env ? env->len : 0,
-	         &run.env)) != 0 ||
-	    (rc = intern_metaset(w, r, &run.metaset)) != 0) {
+	if ((rc = intern(w, r->provider.ptr, r->provider.len, &run.provider))
+	        != 0
+	    || (rc = intern(w, r->model.ptr, r->model.len, &run.model)) != 0
+	    || (rc = intern(w, feat ? feat->ptr : NULL, feat ? feat->len : 0,
+	            &run.feature))
+	        != 0
+	    || (rc = intern(
+	            w, env ? env->ptr : NULL, env ? env->len : 0, &run.env))
+	        != 0
+	    || (rc = intern_metaset(w, r, &run.metaset)) != 0) {
 		return (rc);
 	}
 	MDB_val k = { 16, (void *) r->run_id }, v = { sizeof(run), &run };
-	if ((rc = mdb_put(w->txn, w->s->runs, &k, &v, MDB_NOOVERWRITE)) !=
-	    0) {
+	if ((rc = mdb_put(w->txn, w->s->runs, &k, &v, MDB_NOOVERWRITE)) != 0) {
 		if (rc == MDB_KEYEXIST) {
 			*dup = 1;
 			return (0);
@@ -699,8 +702,8 @@ store_read_begin(store *s, store_rtxn **tp)
 		rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t->txn);
 	}
 	if (rc != 0) {
-		log_msg(LLMCOST_LOG_ERR, "read transaction: %s",
-		    mdb_strerror(rc));
+		log_msg(
+		    LLMCOST_LOG_ERR, "read transaction: %s", mdb_strerror(rc));
 		free(t);
 		return (LLMCOST_ESTORE);
 	}
@@ -772,8 +775,7 @@ store_string(store_rtxn *t, uint32_t id, const char **s, size_t *len)
 }
 
 int
-store_drops(store_rtxn *t, uint32_t from_hour, uint32_t to_hour,
-    uint64_t *out)
+store_drops(store_rtxn *t, uint32_t from_hour, uint32_t to_hour, uint64_t *out)
 {
 	MDB_cursor *cur;
 	uint8_t kb[4];
@@ -803,8 +805,8 @@ int
 store_get_run(store_rtxn *t, const uint8_t id[16], store_run *out)
 {
 	MDB_val k = { 16, (void *) id }, v;
-	if (mdb_get(t->txn, t->s->runs, &k, &v) != 0 ||
-	    v.mv_size != sizeof(*out)) {
+	if (mdb_get(t->txn, t->s->runs, &k, &v) != 0
+	    || v.mv_size != sizeof(*out)) {
 		return (LLMCOST_ENOTFOUND);
 	}
 	memcpy(out, v.mv_data, sizeof(*out));

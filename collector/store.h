@@ -21,9 +21,9 @@
 // are not portable across byte orders anyway).  Reports scan these
 // directly: no decoding.  Fields are only ever appended, with version.
 typedef struct store_run {
-	uint16_t version; // 1
-	uint8_t status;   // llmcost_status
-	uint8_t flags;    // STORE_RUN_*
+	uint16_t version;  // 1
+	uint8_t status;    // llmcost_status
+	uint8_t flags;     // STORE_RUN_*
 	uint32_t price_id; // price entry used; 0 = none
 	uint64_t start_ns;
 	uint64_t duration_ns;
@@ -94,8 +94,8 @@ int store_scan_rollups(store_rtxn *t, uint32_t from_hour, uint32_t to_hour,
 // The string for an interned id.  Returns 0 or LLMCOST_ENOTFOUND.
 int store_string(store_rtxn *t, uint32_t id, const char **s, size_t *len);
 // Calls dropped by clients, reported in [from_hour, to_hour).
-int store_drops(store_rtxn *t, uint32_t from_hour, uint32_t to_hour,
-    uint64_t *out);
+int store_drops(
+    store_rtxn *t, uint32_t from_hour, uint32_t to_hour, uint64_t *out);
 // One run by id.  Returns 0 or LLMCOST_ENOTFOUND.
 int store_get_run(store_rtxn *t, const uint8_t id[16], store_run *out);
 // Number of stored runs.
@@ -106,8 +106,8 @@ typedef __int128 store_i128;
 static inline store_i128
 store_rollup_cost(const store_rollup *v)
 {
-	return ((store_i128) (((unsigned __int128) v->cost_hi << 64) |
-	    v->cost_lo));
+	return ((
+	    store_i128) (((unsigned __int128) v->cost_hi << 64) | v->cost_lo));
 }
 
 #endif // LLMCOSTD_STORE_H

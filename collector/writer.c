@@ -45,8 +45,8 @@ run_group(writer *w, writer_job **jobs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		batches[i] = jobs[i]->batch;
 	}
-	int rv = store_write(w->s, batches, n, res, now_ns(), err,
-	    sizeof(err));
+	int rv
+	    = store_write(w->s, batches, n, res, now_ns(), err, sizeof(err));
 	if (rv != 0) {
 		METRICS_INC(w->m, store_errors, 1);
 		log_msg(LLMCOST_LOG_ERR,
@@ -59,8 +59,10 @@ run_group(writer *w, writer_job **jobs, size_t n)
 		if (rv == 0) {
 			METRICS_INC(w->m, batches_stored, 1);
 			METRICS_INC(w->m, records_stored, res[i].stored);
-			METRICS_INC(w->m, records_duplicate, res[i].duplicates);
-			jobs[i]->done(jobs[i], LLMCOST_ACK_STORED, &res[i], "");
+			METRICS_INC(
+			    w->m, records_duplicate, res[i].duplicates);
+			jobs[i]->done(
+			    jobs[i], LLMCOST_ACK_STORED, &res[i], "");
 		} else {
 			jobs[i]->done(jobs[i], LLMCOST_ACK_RETRY, NULL, err);
 		}
@@ -85,10 +87,10 @@ writer_main(void *arg)
 		}
 		size_t n = 0;
 		uint64_t records = 0;
-		while (w->head != NULL && n < MAX_GROUP &&
-		    (n == 0 ||
-		        records + w->head->batch->n_records <=
-		            w->txn_records)) {
+		while (w->head != NULL && n < MAX_GROUP
+		    && (n == 0
+		        || records + w->head->batch->n_records
+		            <= w->txn_records)) {
 			writer_job *j = w->head;
 			w->head = j->next;
 			records += j->batch->n_records;

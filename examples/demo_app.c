@@ -72,7 +72,8 @@ record_call(worker *w, const feature_mix *m, int n)
 		llmcost_call_set_meta(call, "feature", m->feature);
 		llmcost_call_add_tag(call, m->feature);
 	}
-	llmcost_call_set_meta(call, "env", n % 10 == 0 ? "staging" : "production");
+	llmcost_call_set_meta(
+	    call, "env", n % 10 == 0 ? "staging" : "production");
 	llmcost_call_set_meta(call, "user_tier", tiers[n % 3]);
 	llmcost_call_add_tag(call, "demo");
 
@@ -135,8 +136,10 @@ main(int argc, char **argv)
 		return (1);
 	}
 	for (int i = 0; i < NWORKERS; i++) {
-		w[i] = (worker) { .client = client, .id = i,
-			.nworkers = NWORKERS, .seed = seed * 7919u + (unsigned) i };
+		w[i] = (worker) { .client = client,
+			.id = i,
+			.nworkers = NWORKERS,
+			.seed = seed * 7919u + (unsigned) i };
 		pthread_create(&th[i], NULL, worker_main, &w[i]);
 	}
 	int recorded = 0, failed = 0;

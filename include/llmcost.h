@@ -71,20 +71,20 @@ typedef struct llmcost_call llmcost_call;
  * from one table.  New codes are appended; retired codes stay as
  * placeholders.
  * @{ */
-#define LLMCOST_ERR_MAP(XX)                                                 \
-	XX(EINVAL, 1, "invalid argument")                                   \
-	XX(ENOMEM, 2, "out of memory")                                      \
-	XX(EFULL, 3, "queue full, call dropped and counted")                \
-	XX(ETOOBIG, 4, "value exceeds a hard limit")                        \
-	XX(EUTF8, 5, "string is not valid UTF-8")                           \
-	XX(ETIMEDOUT, 6, "timed out")                                       \
-	XX(ECLOSED, 7, "client is shutting down")                           \
-	XX(EPROTO, 8, "malformed or unsupported message")                   \
-	XX(ECONNECT, 9, "collector not reachable")                          \
-	XX(ESTORE, 10, "storage error")                                     \
-	XX(EDISABLED, 11, "disabled by LLMCOST_DISABLE")                    \
-	XX(ESYSTEM, 12, "system error")                                     \
-	XX(ENOTFOUND, 13, "not found")                                      \
+#define LLMCOST_ERR_MAP(XX)                                                   \
+	XX(EINVAL, 1, "invalid argument")                                     \
+	XX(ENOMEM, 2, "out of memory")                                        \
+	XX(EFULL, 3, "queue full, call dropped and counted")                  \
+	XX(ETOOBIG, 4, "value exceeds a hard limit")                          \
+	XX(EUTF8, 5, "string is not valid UTF-8")                             \
+	XX(ETIMEDOUT, 6, "timed out")                                         \
+	XX(ECLOSED, 7, "client is shutting down")                             \
+	XX(EPROTO, 8, "malformed or unsupported message")                     \
+	XX(ECONNECT, 9, "collector not reachable")                            \
+	XX(ESTORE, 10, "storage error")                                       \
+	XX(EDISABLED, 11, "disabled by LLMCOST_DISABLE")                      \
+	XX(ESYSTEM, 12, "system error")                                       \
+	XX(ENOTFOUND, 13, "not found")                                        \
 	XX(ECONFIG, 14, "invalid configuration")
 
 /** Error codes.  0 is success. */
@@ -116,16 +116,16 @@ LLMCOST_API const char *llmcost_err_name(int err);
  * Gemini's promptTokenCount *includes* cachedContentTokenCount.
  * @{ */
 typedef enum llmcost_bucket {
-	LLMCOST_IN_UNCACHED = 0,      /**< text input, not from cache */
-	LLMCOST_IN_CACHE_READ = 1,    /**< input read from a prompt cache */
-	LLMCOST_IN_CACHE_WRITE_5M = 2, /**< input written to a 5-minute cache */
+	LLMCOST_IN_UNCACHED = 0,       /**< text input, not from cache */
+	LLMCOST_IN_CACHE_READ = 1,     /**< input read from a prompt cache */
+	LLMCOST_IN_CACHE_WRITE_5M = 2, /**< input written to a 5 min cache */
 	LLMCOST_IN_CACHE_WRITE_1H = 3, /**< input written to a 1-hour cache */
-	LLMCOST_IN_AUDIO = 4,         /**< audio input */
-	LLMCOST_IN_IMAGE = 5,         /**< image input */
-	LLMCOST_OUT_TEXT = 6,         /**< visible text output */
-	LLMCOST_OUT_REASONING = 7,    /**< reasoning ("thinking") output */
-	LLMCOST_OUT_AUDIO = 8,        /**< audio output */
-	LLMCOST_OUT_IMAGE = 9,        /**< image output */
+	LLMCOST_IN_AUDIO = 4,          /**< audio input */
+	LLMCOST_IN_IMAGE = 5,          /**< image input */
+	LLMCOST_OUT_TEXT = 6,          /**< visible text output */
+	LLMCOST_OUT_REASONING = 7,     /**< reasoning ("thinking") output */
+	LLMCOST_OUT_AUDIO = 8,         /**< audio output */
+	LLMCOST_OUT_IMAGE = 9,         /**< image output */
 	LLMCOST_BUCKET_COUNT = 10
 } llmcost_bucket;
 
@@ -151,17 +151,17 @@ typedef enum llmcost_status {
  * usable.  The collector's decoder enforces the same per-field caps
  * (LLMCOST_MAX_CALL_BYTES is the shim's own per-call budget).
  * @{ */
-#define LLMCOST_MAX_PROVIDER 64   /**< bytes in a provider name */
-#define LLMCOST_MAX_MODEL 256     /**< bytes in a model name */
-#define LLMCOST_MAX_KEY 64        /**< bytes in a metadata key */
-#define LLMCOST_MAX_VALUE 256     /**< bytes in a metadata value */
-#define LLMCOST_MAX_TAG 128       /**< bytes in a tag */
-#define LLMCOST_MAX_META 32       /**< metadata entries per call */
-#define LLMCOST_MAX_TAGS 32       /**< tags per call */
-#define LLMCOST_MAX_CALL_BYTES 1024 /**< all strings of one call together
-                                       (provider, model, keys, values,
-                                       tags); a replaced value that does
-                                       not fit in place counts again */
+#define LLMCOST_MAX_PROVIDER 64  /**< bytes in a provider name */
+#define LLMCOST_MAX_MODEL    256 /**< bytes in a model name */
+#define LLMCOST_MAX_KEY      64  /**< bytes in a metadata key */
+#define LLMCOST_MAX_VALUE    256 /**< bytes in a metadata value */
+#define LLMCOST_MAX_TAG      128 /**< bytes in a tag */
+#define LLMCOST_MAX_META     32  /**< metadata entries per call */
+#define LLMCOST_MAX_TAGS     32  /**< tags per call */
+/** Bytes of all strings of one call together (provider, model, keys,
+ * values, tags); a replaced value that does not fit in place counts
+ * again. */
+#define LLMCOST_MAX_CALL_BYTES 1024
 /** @} */
 
 /** @defgroup client Client lifecycle
@@ -172,24 +172,28 @@ typedef enum llmcost_status {
  *
  * | field | variable | default |
  * |---|---|---|
- * | collector_url | LLMCOST_COLLECTOR_URL | ipc://$XDG_STATE_HOME/llmcost/llmcostd.sock (else ~/.local/state/llmcost/...) |
- * | queue_max | LLMCOST_QUEUE_MAX | 8192 calls (clamped to 64..1048576, rounded up to a power of two) |
- * | flush_ms | LLMCOST_FLUSH_MS | 200 ms between sends when idle (clamped to 1..60000) |
- * | ack_timeout_ms | LLMCOST_ACK_TIMEOUT_MS | 5000 ms before an unacknowledged batch is resent |
- * | batch_max | LLMCOST_BATCH_MAX | 1024 calls per batch (clamped to 1..2048, so that a batch of the largest calls fits one 4 MiB message) |
- * | disable | LLMCOST_DISABLE=1 | every call is accepted and discarded |
- * | (logging) | LLMCOST_LOG=debug\|info\|warn\|error | silent |
+ * | collector_url | LLMCOST_COLLECTOR_URL |
+ * ipc://$XDG_STATE_HOME/llmcost/llmcostd.sock (else
+ * ~/.local/state/llmcost/...) | | queue_max | LLMCOST_QUEUE_MAX | 8192 calls
+ * (clamped to 64..1048576, rounded up to a power of two) | | flush_ms |
+ * LLMCOST_FLUSH_MS | 200 ms between sends when idle (clamped to 1..60000) | |
+ * ack_timeout_ms | LLMCOST_ACK_TIMEOUT_MS | 5000 ms before an unacknowledged
+ * batch is resent | | batch_max | LLMCOST_BATCH_MAX | 1024 calls per batch
+ * (clamped to 1..2048, so that a batch of the largest calls fits one 4 MiB
+ * message) | | disable | LLMCOST_DISABLE=1 | every call is accepted and
+ * discarded | | (logging) | LLMCOST_LOG=debug\|info\|warn\|error | silent |
  *
  * Memory: the client preallocates queue_max call records of about 1.3 KiB
  * each (pages are touched only as they are used).
  */
 typedef struct llmcost_options {
-	const char *collector_url; /**< nng URL: ipc://path or tcp://host:port */
-	uint32_t queue_max;        /**< capacity of the call pool and queue */
-	int32_t flush_ms;          /**< idle send interval */
-	int32_t ack_timeout_ms;    /**< resend after this long without ack */
-	uint32_t batch_max;        /**< calls per batch */
-	unsigned flags;            /**< LLMCOST_F_* */
+	const char
+	    *collector_url;     /**< nng URL: ipc://path or tcp://host:port */
+	uint32_t queue_max;     /**< capacity of the call pool and queue */
+	int32_t flush_ms;       /**< idle send interval */
+	int32_t ack_timeout_ms; /**< resend after this long without ack */
+	uint32_t batch_max;     /**< calls per batch */
+	unsigned flags;         /**< LLMCOST_F_* */
 } llmcost_options;
 
 /** Discard every call (the LLMCOST_DISABLE kill switch, set in code). */
@@ -208,8 +212,8 @@ typedef struct llmcost_options {
  * Ownership: the caller owns the client and releases it with
  *   llmcost_shutdown().
  */
-LLMCOST_API int llmcost_init(llmcost_client **clientp,
-    const llmcost_options *opts);
+LLMCOST_API int llmcost_init(
+    llmcost_client **clientp, const llmcost_options *opts);
 
 /** @brief Wait until every call ended before this point is acknowledged
  * by the collector (stored durably) or refused by it.
@@ -260,8 +264,8 @@ typedef void (*llmcost_log_fn)(void *arg, int level, const char *msg);
 
 /** @brief Route the client's log messages to fn (NULL: silence).  Without
  * it, LLMCOST_LOG selects a built-in stderr logger. */
-LLMCOST_API void llmcost_set_logger(llmcost_client *c, llmcost_log_fn fn,
-    void *arg);
+LLMCOST_API void llmcost_set_logger(
+    llmcost_client *c, llmcost_log_fn fn, void *arg);
 /** @} */
 
 /** @defgroup call Recording a call
@@ -291,8 +295,8 @@ LLMCOST_API int llmcost_call_begin(llmcost_client *c, const char *provider,
  * collector rolls up by; any other key is kept with the call.
  * @return 0, #LLMCOST_EINVAL (NULL or empty key), #LLMCOST_ETOOBIG (over
  *   a cap), #LLMCOST_EUTF8.  On error the call keeps its earlier state. */
-LLMCOST_API int llmcost_call_set_meta(llmcost_call *call, const char *key,
-    const char *value);
+LLMCOST_API int llmcost_call_set_meta(
+    llmcost_call *call, const char *key, const char *value);
 
 /** @brief Add a tag (a bare label, as LangSmith tags).  Duplicates are
  * ignored.  Returns as llmcost_call_set_meta(). */
@@ -300,20 +304,20 @@ LLMCOST_API int llmcost_call_add_tag(llmcost_call *call, const char *tag);
 
 /** @brief Set the call's usage (replaces any earlier usage).
  * @return 0 or #LLMCOST_EINVAL. */
-LLMCOST_API int llmcost_call_set_usage(llmcost_call *call,
-    const llmcost_usage *usage);
+LLMCOST_API int llmcost_call_set_usage(
+    llmcost_call *call, const llmcost_usage *usage);
 
 /** @brief Set how the call ended (default #LLMCOST_STATUS_OK).  Failed and
  * aborted calls are still recorded: providers bill partial streams.
  * @return 0 or #LLMCOST_EINVAL. */
-LLMCOST_API int llmcost_call_set_status(llmcost_call *call,
-    llmcost_status status);
+LLMCOST_API int llmcost_call_set_status(
+    llmcost_call *call, llmcost_status status);
 
 /** @brief Write the call's run id as a 36-character UUID string plus NUL
  * into buf (at least 37 bytes).  The same id is the LangSmith run id.
  * @return 0 or #LLMCOST_EINVAL. */
-LLMCOST_API int llmcost_call_run_id(const llmcost_call *call, char *buf,
-    size_t bufsz);
+LLMCOST_API int llmcost_call_run_id(
+    const llmcost_call *call, char *buf, size_t bufsz);
 
 /** @brief Note the end time and queue the call for delivery.
  *

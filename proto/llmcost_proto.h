@@ -31,15 +31,15 @@ enum llmcost_proto_type {
 enum llmcost_proto_ack_status {
 	LLMCOST_ACK_STORED = 0,   // committed durably (some may be duplicates)
 	LLMCOST_ACK_REJECTED = 1, // malformed: do not resend
-	LLMCOST_ACK_RETRY = 2,    // collector could not store now: resend later
+	LLMCOST_ACK_RETRY = 2, // collector could not store now: resend later
 };
 
 // Hard limits enforced by the decoder.
-#define LLMCOST_PROTO_MAX_MSG (4u << 20) // bytes in one message
-#define LLMCOST_PROTO_MAX_RECORDS 4096u  // records in one batch
-#define LLMCOST_PROTO_MAX_REASON 256u    // bytes in an ACK reason
-#define LLMCOST_PROTO_MAX_STATS 64u      // counters in a STATS reply
-#define LLMCOST_PROTO_MAX_STAT_NAME 64u  // bytes in a counter name
+#define LLMCOST_PROTO_MAX_MSG       (4u << 20) // bytes in one message
+#define LLMCOST_PROTO_MAX_RECORDS   4096u      // records in one batch
+#define LLMCOST_PROTO_MAX_REASON    256u       // bytes in an ACK reason
+#define LLMCOST_PROTO_MAX_STATS     64u        // counters in a STATS reply
+#define LLMCOST_PROTO_MAX_STAT_NAME 64u        // bytes in a counter name
 
 // Record map keys (see README).  Keys 9..63 are reserved for v1
 // extensions and skipped by this decoder; any other key is an error.
@@ -91,9 +91,9 @@ typedef struct llmcost_proto_batch {
 typedef struct llmcost_proto_ack {
 	uint8_t client_id[16];
 	uint64_t seq;
-	uint32_t status; // llmcost_proto_ack_status
-	uint32_t stored;     // records newly stored
-	uint32_t duplicates; // records already present
+	uint32_t status;          // llmcost_proto_ack_status
+	uint32_t stored;          // records newly stored
+	uint32_t duplicates;      // records already present
 	llmcost_proto_str reason; // empty unless status != STORED
 } llmcost_proto_ack;
 
@@ -143,8 +143,8 @@ typedef struct llmcost_proto_enc {
 // limit 0 means LLMCOST_PROTO_MAX_MSG, and so does a larger limit (the
 // decoder would refuse a bigger message).  A NULL fn makes every call
 // fail with LLMCOST_EINVAL.
-void llmcost_proto_enc_init(llmcost_proto_enc *e, llmcost_proto_write_fn fn,
-    void *arg, size_t limit);
+void llmcost_proto_enc_init(
+    llmcost_proto_enc *e, llmcost_proto_write_fn fn, void *arg, size_t limit);
 
 // A batch is written as a header announcing n_records, then exactly that
 // many records.  Each returns 0 or the sticky error (LLMCOST_ETOOBIG when
@@ -159,12 +159,12 @@ void llmcost_proto_enc_init(llmcost_proto_enc *e, llmcost_proto_write_fn fn,
 int llmcost_proto_enc_batch_header(llmcost_proto_enc *e,
     const uint8_t client_id[16], uint64_t seq, uint64_t dropped,
     uint32_t n_records);
-int llmcost_proto_enc_record(llmcost_proto_enc *e,
-    const llmcost_proto_record *r);
+int llmcost_proto_enc_record(
+    llmcost_proto_enc *e, const llmcost_proto_record *r);
 int llmcost_proto_enc_ack(llmcost_proto_enc *e, const llmcost_proto_ack *a);
 int llmcost_proto_enc_stats_req(llmcost_proto_enc *e);
-int llmcost_proto_enc_stats(llmcost_proto_enc *e,
-    const llmcost_proto_stats *s);
+int llmcost_proto_enc_stats(
+    llmcost_proto_enc *e, const llmcost_proto_stats *s);
 
 // A growable buffer with a hard cap, and a write callback for it.
 typedef struct llmcost_proto_buf {

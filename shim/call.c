@@ -35,8 +35,8 @@ check_str(const char *s, size_t max, int allow_empty, size_t *lenp)
 }
 
 static int
-arena_put(struct llmcost_call *call, const char *s, size_t len,
-    llmcost__span *out)
+arena_put(
+    struct llmcost_call *call, const char *s, size_t len, llmcost__span *out)
 {
 	if (len > sizeof(call->arena) - call->arena_used) {
 		return (LLMCOST_ETOOBIG);
@@ -67,14 +67,14 @@ attr_error(struct llmcost_call *call, int rv)
 static int
 is_open(const llmcost_call *call)
 {
-	return (call != NULL &&
-	    atomic_load_explicit(&call->state, memory_order_relaxed) ==
-	        SLOT_OPEN);
+	return (call != NULL
+	    && atomic_load_explicit(&call->state, memory_order_relaxed)
+	        == SLOT_OPEN);
 }
 
 int
-llmcost_call_begin(llmcost_client *c, const char *provider,
-    const char *model, llmcost_call **callp)
+llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
+    llmcost_call **callp)
 {
 	size_t plen, mlen;
 	uint32_t idx;
@@ -92,14 +92,15 @@ llmcost_call_begin(llmcost_client *c, const char *provider,
 	if (atomic_load_explicit(&c->closing, memory_order_relaxed)) {
 		return (LLMCOST_ECLOSED);
 	}
-	if ((rv = check_str(provider, LLMCOST_MAX_PROVIDER, 0, &plen)) != 0 ||
-	    (rv = check_str(model, LLMCOST_MAX_MODEL, 0, &mlen)) != 0) {
+	if ((rv = check_str(provider, LLMCOST_MAX_PROVIDER, 0, &plen)) != 0
+	    || (rv = check_str(model, LLMCOST_MAX_MODEL, 0, &mlen)) != 0) {
 		atomic_fetch_add_explicit(
 		    &c->attr_errors, 1, memory_order_relaxed);
 		return (rv);
 	}
 	if (llmcost__freelist_pop(&c->free, &idx) != 0) {
-		atomic_fetch_add_explicit(&c->dropped, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(
+		    &c->dropped, 1, memory_order_relaxed);
 		return (LLMCOST_EFULL);
 	}
 	struct llmcost_call *call = &c->pool[idx];
@@ -129,8 +130,8 @@ llmcost_call_set_meta(llmcost_call *call, const char *key, const char *value)
 	if (!is_open(call)) {
 		return (LLMCOST_EINVAL);
 	}
-	if ((rv = check_str(key, LLMCOST_MAX_KEY, 0, &klen)) != 0 ||
-	    (rv = check_str(value, LLMCOST_MAX_VALUE, 1, &vlen)) != 0) {
+	if ((rv = check_str(key, LLMCOST_MAX_KEY, 0, &klen)) != 0
+	    || (rv = check_str(value, LLMCOST_MAX_VALUE, 1, &vlen)) != 0) {
 		return (attr_error(call, rv));
 	}
 	uint16_t i;
@@ -145,8 +146,8 @@ llmcost_call_set_meta(llmcost_call *call, const char *key, const char *value)
 		}
 		llmcost__span ks, vs;
 		uint16_t mark = call->arena_used;
-		if (arena_put(call, key, klen, &ks) != 0 ||
-		    arena_put(call, value, vlen, &vs) != 0) {
+		if (arena_put(call, key, klen, &ks) != 0
+		    || arena_put(call, value, vlen, &vs) != 0) {
 			call->arena_used = mark;
 			return (attr_error(call, LLMCOST_ETOOBIG));
 		}
@@ -243,9 +244,10 @@ llmcost_call_end(llmcost_call *call)
 	atomic_store_explicit(&call->state, SLOT_QUEUED, memory_order_relaxed);
 	llmcost_client *c = call->client;
 	call->duration_ns = llmcost__mono_ns() - call->start_mono;
-	if (atomic_load_explicit(&c->closing, memory_order_relaxed) ||
-	    llmcost__ring_push(&c->submit_ring, call->index) != 0) {
-		atomic_fetch_add_explicit(&c->dropped, 1, memory_order_relaxed);
+	if (atomic_load_explicit(&c->closing, memory_order_relaxed)
+	    || llmcost__ring_push(&c->submit_ring, call->index) != 0) {
+		atomic_fetch_add_explicit(
+		    &c->dropped, 1, memory_order_relaxed);
 		release(call);
 		return (LLMCOST_ECLOSED);
 	}

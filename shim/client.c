@@ -96,9 +96,8 @@ llmcost_init(llmcost_client **clientp, const llmcost_options *opts)
 
 	uint32_t n = c->cfg.queue_max;
 	c->pool = calloc(n, sizeof(*c->pool));
-	if (c->pool == NULL ||
-	    llmcost__freelist_init(&c->free, n) != 0 ||
-	    llmcost__ring_init(&c->submit_ring, n) != 0) {
+	if (c->pool == NULL || llmcost__freelist_init(&c->free, n) != 0
+	    || llmcost__ring_init(&c->submit_ring, n) != 0) {
 		client_free(c);
 		return (LLMCOST_ENOMEM);
 	}
@@ -165,8 +164,8 @@ llmcost_flush(llmcost_client *c, int32_t timeout_ms)
 		}
 		if (timeout_ms < 0) {
 			pthread_cond_wait(&c->progress, &c->mtx);
-		} else if (pthread_cond_timedwait(&c->progress, &c->mtx, &dl) ==
-		    ETIMEDOUT) {
+		} else if (pthread_cond_timedwait(&c->progress, &c->mtx, &dl)
+		    == ETIMEDOUT) {
 			rv = atomic_load(&c->done) < target ? LLMCOST_ETIMEDOUT
 			                                    : 0;
 			break;

@@ -37,13 +37,13 @@ llmcost__stderr_logger(void *arg, int level, const char *msg)
 	int color = (nc == NULL || *nc == '\0') && isatty(STDERR_FILENO);
 	const char *on = "", *off = "";
 	if (color) {
-		on = level <= LLMCOST_LOG_ERR ? "\033[31m"
+		on = level <= LLMCOST_LOG_ERR      ? "\033[31m"
 		    : level <= LLMCOST_LOG_WARNING ? "\033[33m"
 		                                   : "\033[2m";
 		off = "\033[0m";
 	}
-	fprintf(stderr, "%sllmcost %s%s: %s\n", on, level_name(level), off,
-	    msg);
+	fprintf(
+	    stderr, "%sllmcost %s%s: %s\n", on, level_name(level), off, msg);
 }
 
 void

@@ -11,10 +11,10 @@
 #include "llmcost_proto.h"
 #include "shim.h"
 
-#define DEFAULT_QUEUE_MAX 8192u
-#define DEFAULT_FLUSH_MS 200
+#define DEFAULT_QUEUE_MAX      8192u
+#define DEFAULT_FLUSH_MS       200
 #define DEFAULT_ACK_TIMEOUT_MS 5000
-#define DEFAULT_BATCH_MAX 1024u
+#define DEFAULT_BATCH_MAX      1024u
 // A record of the largest call (every cap reached) encodes to under 2 KiB,
 // so this many always fit in one message.
 #define BATCH_MAX (LLMCOST_PROTO_MAX_MSG / 2048u)
@@ -78,8 +78,8 @@ parse_level(const char *s)
 }
 
 static uint32_t
-clamp_u32(llmcost_client *c, const char *what, uint32_t v, uint32_t lo,
-    uint32_t hi)
+clamp_u32(
+    llmcost_client *c, const char *what, uint32_t v, uint32_t lo, uint32_t hi)
 {
 	if (v < lo || v > hi) {
 		uint32_t n = v < lo ? lo : hi;
@@ -126,15 +126,15 @@ llmcost__config_load(
 		} else {
 			memcpy(cfg->url, url, strlen(url) + 1);
 		}
-	} else if (llmcost_proto_default_url(cfg->url, sizeof(cfg->url)) !=
-	    0) {
+	} else if (llmcost_proto_default_url(cfg->url, sizeof(cfg->url))
+	    != 0) {
 		cfg->url[0] = '\0';
 	}
 
 	cfg->queue_max = o->queue_max;
 	if (cfg->queue_max == 0) {
-		cfg->queue_max = env_long(c, "LLMCOST_QUEUE_MAX", 64, 1 << 20,
-		                     &v)
+		cfg->queue_max
+		    = env_long(c, "LLMCOST_QUEUE_MAX", 64, 1 << 20, &v)
 		    ? (uint32_t) v
 		    : DEFAULT_QUEUE_MAX;
 	}
@@ -152,8 +152,8 @@ llmcost__config_load(
 
 	cfg->ack_timeout_ms = o->ack_timeout_ms;
 	if (cfg->ack_timeout_ms <= 0) {
-		cfg->ack_timeout_ms =
-		    env_long(c, "LLMCOST_ACK_TIMEOUT_MS", 50, 600000, &v)
+		cfg->ack_timeout_ms
+		    = env_long(c, "LLMCOST_ACK_TIMEOUT_MS", 50, 600000, &v)
 		    ? (int32_t) v
 		    : DEFAULT_ACK_TIMEOUT_MS;
 	}
@@ -162,10 +162,11 @@ llmcost__config_load(
 
 	cfg->batch_max = o->batch_max;
 	if (cfg->batch_max == 0) {
-		cfg->batch_max = env_long(c, "LLMCOST_BATCH_MAX", 1,
-		                     BATCH_MAX, &v)
+		cfg->batch_max
+		    = env_long(c, "LLMCOST_BATCH_MAX", 1, BATCH_MAX, &v)
 		    ? (uint32_t) v
 		    : DEFAULT_BATCH_MAX;
 	}
-	cfg->batch_max = clamp_u32(c, "batch_max", cfg->batch_max, 1, BATCH_MAX);
+	cfg->batch_max
+	    = clamp_u32(c, "batch_max", cfg->batch_max, 1, BATCH_MAX);
 }

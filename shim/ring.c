@@ -48,8 +48,8 @@ llmcost__ring_push(llmcost__ring *r, uint32_t val)
 
 	for (;;) {
 		cell = &r->cells[pos & r->mask];
-		uint64_t seq =
-		    atomic_load_explicit(&cell->seq, memory_order_acquire);
+		uint64_t seq
+		    = atomic_load_explicit(&cell->seq, memory_order_acquire);
 		int64_t dif = (int64_t) (seq - pos);
 		if (dif == 0) {
 			if (atomic_compare_exchange_weak_explicit(&r->head,
@@ -77,8 +77,8 @@ llmcost__ring_pop(llmcost__ring *r, uint32_t *val)
 
 	for (;;) {
 		cell = &r->cells[pos & r->mask];
-		uint64_t seq =
-		    atomic_load_explicit(&cell->seq, memory_order_acquire);
+		uint64_t seq
+		    = atomic_load_explicit(&cell->seq, memory_order_acquire);
 		int64_t dif = (int64_t) (seq - (pos + 1));
 		if (dif == 0) {
 			if (atomic_compare_exchange_weak_explicit(&r->tail,

@@ -337,7 +337,8 @@ sender_main(void *arg)
 			nng_msg *msg;
 			uint32_t n;
 			if (build_batch(c, &msg, &n) != 0) {
-				progress(c); // its calls were counted as dropped
+				progress(
+				    c); // its calls were counted as dropped
 				continue;
 			}
 			delivery d = deliver(c, msg, n);

@@ -95,8 +95,8 @@ struct llmcost_client {
 };
 
 // options.c
-void llmcost__config_load(llmcost__config *cfg, const llmcost_options *o,
-    llmcost_client *c);
+void llmcost__config_load(
+    llmcost__config *cfg, const llmcost_options *o, llmcost_client *c);
 
 // log.c
 void llmcost__log(llmcost_client *c, int level, const char *fmt, ...)

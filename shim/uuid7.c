@@ -57,10 +57,10 @@ llmcost__uuid7(uint8_t out[16], uint64_t unix_ns, uint64_t seed)
 	if (!rng.seeded) {
 		// Mix the client key, a per-thread counter and the time: two
 		// threads never share a stream.
-		uint64_t x = seed ^
-		    (atomic_fetch_add(&thread_counter, 1) *
-		        0xd1342543de82ef95ULL) ^
-		    unix_ns;
+		uint64_t x = seed
+		    ^ (atomic_fetch_add(&thread_counter, 1)
+		        * 0xd1342543de82ef95ULL)
+		    ^ unix_ns;
 		for (int i = 0; i < 4; i++) {
 			rng.s[i] = splitmix64(&x);
 		}
@@ -92,8 +92,8 @@ llmcost__random_bytes(void *out, size_t n)
 			// their time part and the per-thread counter.
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
-			uint64_t x = (uint64_t) ts.tv_nsec ^
-			    ((uint64_t) ts.tv_sec << 32);
+			uint64_t x = (uint64_t) ts.tv_nsec
+			    ^ ((uint64_t) ts.tv_sec << 32);
 			while (n > 0) {
 				uint64_t v = splitmix64(&x);
 				size_t k = n < 8 ? n : 8;

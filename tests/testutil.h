@@ -16,23 +16,23 @@
 #include "llmcost.h"
 
 // Assert that expr returns 0; on failure print the code's name and text.
-#define LLMCOST_PASS(expr)                                                  \
-	do {                                                                \
-		int rv_ = (expr);                                           \
-		if (rv_ != 0) {                                             \
-			fail_msg("%s: %s (%s)", #expr,                      \
-			    llmcost_err_name(rv_), llmcost_strerror(rv_));  \
-		}                                                           \
+#define LLMCOST_PASS(expr)                                                    \
+	do {                                                                  \
+		int rv_ = (expr);                                             \
+		if (rv_ != 0) {                                               \
+			fail_msg("%s: %s (%s)", #expr, llmcost_err_name(rv_), \
+			    llmcost_strerror(rv_));                           \
+		}                                                             \
 	} while (0)
 
 // Assert that expr fails with exactly the given code.
-#define LLMCOST_FAIL(expr, code)                                            \
-	do {                                                                \
-		int rv_ = (expr);                                           \
-		if (rv_ != (code)) {                                        \
-			fail_msg("%s: got %s, want %s", #expr,              \
-			    llmcost_err_name(rv_), llmcost_err_name(code)); \
-		}                                                           \
+#define LLMCOST_FAIL(expr, code)                                              \
+	do {                                                                  \
+		int rv_ = (expr);                                             \
+		if (rv_ != (code)) {                                          \
+			fail_msg("%s: got %s, want %s", #expr,                \
+			    llmcost_err_name(rv_), llmcost_err_name(code));   \
+		}                                                             \
 	} while (0)
 
 #endif // LLMCOST_TESTUTIL_H

@@ -5,8 +5,8 @@
 #include <stdint.h>
 
 // Exit codes: 0 ok, 1 runtime failure, 2 usage error.
-#define CLI_OK 0
-#define CLI_FAIL 1
+#define CLI_OK    0
+#define CLI_FAIL  1
 #define CLI_USAGE 2
 
 int cmd_report(int argc, char **argv);

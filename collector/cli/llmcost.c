@@ -39,8 +39,8 @@ cli_parse_time(const char *s, int64_t now, int64_t *out)
 	char *end;
 	errno = 0;
 	long long n = strtoll(s, &end, 10);
-	if (errno == 0 && end != s && n >= 0 && end[0] != '\0' &&
-	    end[1] == '\0') {
+	if (errno == 0 && end != s && n >= 0 && end[0] != '\0'
+	    && end[1] == '\0') {
 		int64_t unit = end[0] == 'm' ? 60
 		    : end[0] == 'h'          ? 3600
 		    : end[0] == 'd'          ? 86400
@@ -87,8 +87,8 @@ msg_write(void *arg, const char *buf, size_t len)
 int
 cmd_stats(int argc, char **argv)
 {
-	static const struct option opts[] = { { "url", required_argument,
-		                                      NULL, 'u' },
+	static const struct option opts[] = { { "url", required_argument, NULL,
+		                                  'u' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	char url[1100] = "";
 	int c;
@@ -141,8 +141,8 @@ cmd_stats(int argc, char **argv)
 	nng_msg_alloc(&m, 0);
 	llmcost_proto_enc_init(&enc, msg_write, m, 0);
 	llmcost_proto_enc_stats_req(&enc);
-	if ((rv = nng_sendmsg(s, m, 0)) != 0 ||
-	    (rv = nng_recvmsg(s, &m, 0)) != 0) {
+	if ((rv = nng_sendmsg(s, m, 0)) != 0
+	    || (rv = nng_recvmsg(s, &m, 0)) != 0) {
 		fprintf(stderr, "llmcost: no answer from %s: %s\n", url,
 		    nng_strerror(rv));
 		nng_close(s);
@@ -150,9 +150,10 @@ cmd_stats(int argc, char **argv)
 	}
 	llmcost_proto_msg dm;
 	char reason[256];
-	if (llmcost_proto_decode(nng_msg_body(m), nng_msg_len(m), &dm, reason,
-	        sizeof(reason)) != 0 ||
-	    dm.type != LLMCOST_MSG_STATS) {
+	if (llmcost_proto_decode(
+	        nng_msg_body(m), nng_msg_len(m), &dm, reason, sizeof(reason))
+	        != 0
+	    || dm.type != LLMCOST_MSG_STATS) {
 		fprintf(stderr, "llmcost: unexpected answer from %s\n", url);
 		nng_msg_free(m);
 		nng_close(s);
@@ -177,8 +178,8 @@ main(int argc, char **argv)
 		return (CLI_USAGE);
 	}
 	const char *cmd = argv[1];
-	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 ||
-	    strcmp(cmd, "help") == 0) {
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0
+	    || strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		return (CLI_OK);
 	}

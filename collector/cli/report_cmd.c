@@ -105,7 +105,8 @@ print_table(const report *r)
 	}
 	putchar('\n');
 	for (size_t i = 0; i < r->n_rows + 1; i++) {
-		const report_row *row = i < r->n_rows ? &r->rows[i] : &r->total;
+		const report_row *row
+		    = i < r->n_rows ? &r->rows[i] : &r->total;
 		if (i == r->n_rows) {
 			for (int k = 0; k < width; k++) {
 				putchar('-');
@@ -187,9 +188,10 @@ json_row(const report *r, const report_row *row, int named)
 	char buf[64];
 	json_t *o = json_object();
 	if (named) {
-		json_object_set_new(o, report_dim_name(r->dim),
-		    json_string(row_label(row)));
-		json_object_set_new(o, "untagged", json_boolean(row->name == NULL));
+		json_object_set_new(
+		    o, report_dim_name(r->dim), json_string(row_label(row)));
+		json_object_set_new(
+		    o, "untagged", json_boolean(row->name == NULL));
 	}
 	json_object_set_new(o, "calls", json_integer((json_int_t) row->calls));
 	json_object_set_new(
@@ -206,8 +208,8 @@ json_row(const report *r, const report_row *row, int named)
 	    o, "error_calls", json_integer((json_int_t) row->error_calls));
 	json_t *u = json_object();
 	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
-		json_object_set_new(
-		    u, bucket_names[b], json_integer((json_int_t) row->usage[b]));
+		json_object_set_new(u, bucket_names[b],
+		    json_integer((json_int_t) row->usage[b]));
 	}
 	json_object_set_new(o, "usage", u);
 	return (o);
@@ -225,7 +227,8 @@ print_json(const report *r)
 	fmt_hour(r->to_hour, to, sizeof(to));
 	json_object_set_new(root, "from", json_string(from));
 	json_object_set_new(root, "to", json_string(to));
-	json_object_set_new(root, "group_by", json_string(report_dim_name(r->dim)));
+	json_object_set_new(
+	    root, "group_by", json_string(report_dim_name(r->dim)));
 	for (size_t i = 0; i < r->n_rows; i++) {
 		json_array_append_new(rows, json_row(r, &r->rows[i], 1));
 	}
@@ -234,18 +237,21 @@ print_json(const report *r)
 	for (size_t i = 0; i < r->n_unpriced; i++) {
 		json_t *o = json_object();
 		json_object_set_new(o, "provider",
-		    json_string(r->unpriced[i].provider ? r->unpriced[i].provider
-		                                        : ""));
+		    json_string(r->unpriced[i].provider
+		            ? r->unpriced[i].provider
+		            : ""));
 		json_object_set_new(o, "model",
-		    json_string(r->unpriced[i].model ? r->unpriced[i].model : ""));
-		json_object_set_new(
-		    o, "calls", json_integer((json_int_t) r->unpriced[i].calls));
+		    json_string(
+		        r->unpriced[i].model ? r->unpriced[i].model : ""));
+		json_object_set_new(o, "calls",
+		    json_integer((json_int_t) r->unpriced[i].calls));
 		json_array_append_new(unp, o);
 	}
 	json_object_set_new(root, "unpriced_models", unp);
 	json_object_set_new(
 	    root, "dropped_calls", json_integer((json_int_t) r->dropped));
-	int rv = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	int rv
+	    = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	putchar('\n');
 	json_decref(root);
 	return (rv == 0 ? CLI_OK : CLI_FAIL);
@@ -324,8 +330,8 @@ cmd_report(int argc, char **argv)
 		return (CLI_USAGE);
 	}
 	int64_t now = (int64_t) time(NULL), from, to = now;
-	if (cli_parse_time(since, now, &from) != 0 ||
-	    (until != NULL && cli_parse_time(until, now, &to) != 0)) {
+	if (cli_parse_time(since, now, &from) != 0
+	    || (until != NULL && cli_parse_time(until, now, &to) != 0)) {
 		fprintf(stderr,
 		    "llmcost report: cannot read the time '%s': use 7d, 24h, "
 		    "90m, 2w or YYYY-MM-DD[THH:MM[:SS]Z]\n",
@@ -348,8 +354,9 @@ cmd_report(int argc, char **argv)
 
 	char dir[1024], err[512];
 	if (resolve_dir(dirarg, dir, sizeof(dir)) != 0) {
-		fprintf(stderr, "llmcost report: no data directory: pass "
-		                "--data-dir\n");
+		fprintf(stderr,
+		    "llmcost report: no data directory: pass "
+		    "--data-dir\n");
 		return (CLI_USAGE);
 	}
 	store *st;
@@ -388,8 +395,9 @@ cmd_report(int argc, char **argv)
 int
 cmd_prices(int argc, char **argv)
 {
-	if (argc > 1 && (strcmp(argv[1], "-h") == 0 ||
-	                    strcmp(argv[1], "--help") == 0)) {
+	if (argc > 1
+	    && (strcmp(argv[1], "-h") == 0
+	        || strcmp(argv[1], "--help") == 0)) {
 		printf("Usage: llmcost prices\n"
 		       "List the built-in price table, USD per 1M tokens "
 		       "(exact).\n"
@@ -424,7 +432,8 @@ cmd_prices(int argc, char **argv)
 				continue;
 			}
 			// pico-USD per token == micro-USD per 1M tokens.
-			report_fmt_usd((store_i128) p * 1000000, 6, buf, sizeof(buf));
+			report_fmt_usd(
+			    (store_i128) p * 1000000, 6, buf, sizeof(buf));
 			// Trim trailing zeros for readability; still exact.
 			size_t len = strlen(buf);
 			while (len > 0 && buf[len - 1] == '0') {
