@@ -100,12 +100,50 @@ test_one_daemon_per_data_dir(void **state)
 	harness_rmdir(dir);
 }
 
+// The examples keep working: the quickstart from the README and the demo
+// service record through the real shim, and the report counts them.
+static void
+test_examples(void **state)
+{
+	(void) state;
+	const char *ex = getenv("LLMCOST_EXAMPLES_DIR");
+	if (ex == NULL) {
+		skip();
+	}
+	char *dir = harness_tmpdir();
+	char url[1100], demo[1024], quick[1024];
+	harness_url(dir, url, sizeof(url));
+	snprintf(demo, sizeof(demo), "%s/demo_app", ex);
+	snprintf(quick, sizeof(quick), "%s/quickstart", ex);
+	if (access(demo, X_OK) != 0 || access(quick, X_OK) != 0) {
+		harness_rmdir(dir);
+		skip(); // built without examples
+	}
+	pid_t pid = harness_daemon_start(dir, NULL);
+	assert_true(pid > 0);
+	setenv("LLMCOST_COLLECTOR_URL", url, 1);
+	expect_run((const char *[]) { quick, NULL }, 0, NULL, NULL);
+	expect_run((const char *[]) { demo, NULL }, 0,
+	    "recorded 670 calls (0 refused); collector stored 670, dropped 0",
+	    NULL);
+	unsetenv("LLMCOST_COLLECTOR_URL");
+	expect_run((const char *[]) { harness_cli_bin(), "report",
+	               "--data-dir", dir, "--csv", NULL },
+	    0, "rag-search,413,", NULL);
+	expect_run((const char *[]) { harness_cli_bin(), "report",
+	               "--data-dir", dir, NULL },
+	    0, "total                          671", NULL);
+	assert_int_equal(harness_daemon_stop(pid, SIGTERM), 0);
+	harness_rmdir(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_help_and_usage_errors),
 		cmocka_unit_test(test_one_daemon_per_data_dir),
+		cmocka_unit_test(test_examples),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }
