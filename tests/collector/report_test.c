@@ -5,114 +5,11 @@
 // figure is worked out by hand in pico-USD (1e-12 USD).
 #include <sys/stat.h>
 
-#include "testutil.h"
+#include "store_fixture.h"
 
 #include "report.h"
-#include "store.h"
 
-#define NS_PER_HOUR UINT64_C(3600000000000)
-#define H0          UINT32_C(482136) // 2025-01-01T00:00:00Z
-
-// ---- building a store ----
-
-typedef struct spec {
-	uint32_t n;
-	uint32_t hour;
-	const char *provider;
-	const char *model;
-	const char *feature; // NULL: absent
-	const char *env;     // NULL: absent
-	uint64_t usage[LLMCOST_BUCKET_COUNT];
-	uint32_t status;
-} spec;
-
-#define MAX_RECS 64
-
-typedef struct built {
-	llmcost_proto_record recs[MAX_RECS];
-	llmcost_proto_kv kv[MAX_RECS][2];
-	uint32_t n;
-} built;
-
-static llmcost_proto_str
-S(const char *s)
-{
-	llmcost_proto_str r = { s, s != NULL ? (uint32_t) strlen(s) : 0 };
-	return (r);
-}
-
-static void
-add(built *b, const spec *sp)
-{
-	assert_true(b->n < MAX_RECS);
-	llmcost_proto_record *r = &b->recs[b->n];
-	llmcost_proto_kv *kv = b->kv[b->n];
-	uint64_t start
-	    = (uint64_t) sp->hour * NS_PER_HOUR + (uint64_t) sp->n * 1000000u;
-	uint64_t ms = start / 1000000u;
-	uint32_t nm = 0;
-
-	memset(r, 0, sizeof(*r));
-	for (int i = 0; i < 6; i++) {
-		r->run_id[i] = (uint8_t) (ms >> (40 - 8 * i));
-	}
-	r->run_id[6] = 0x70;
-	r->run_id[8] = 0x80;
-	r->run_id[15] = (uint8_t) sp->n;
-	r->run_id[14] = (uint8_t) (sp->n >> 8);
-	r->start_ns = start;
-	r->duration_ns = 1000;
-	r->status = sp->status;
-	r->provider = S(sp->provider);
-	r->model = S(sp->model);
-	memcpy(r->usage, sp->usage, sizeof(r->usage));
-	if (sp->feature != NULL) {
-		kv[nm].key = S("feature");
-		kv[nm++].val = S(sp->feature);
-	}
-	if (sp->env != NULL) {
-		kv[nm].key = S("env");
-		kv[nm++].val = S(sp->env);
-	}
-	r->meta = nm > 0 ? kv : NULL;
-	r->n_meta = nm;
-	b->n++;
-}
-
-static void
-write_specs(store *s, const spec *specs, size_t n, uint64_t dropped)
-{
-	built *b = calloc(1, sizeof(*b));
-	llmcost_proto_batch bt;
-	store_batch_result res;
-	char err[256] = "";
-
-	assert_non_null(b);
-	for (size_t i = 0; i < n; i++) {
-		add(b, &specs[i]);
-	}
-	memset(&bt, 0, sizeof(bt));
-	memset(bt.client_id, 0xc1, 16);
-	bt.seq = 1;
-	bt.dropped = dropped;
-	bt.records = b->recs;
-	bt.n_records = b->n;
-	const llmcost_proto_batch *bts[1] = { &bt };
-	int rv = store_write(
-	    s, bts, 1, &res, (uint64_t) H0 * NS_PER_HOUR, err, sizeof(err));
-	if (rv != 0) {
-		fail_msg("store_write: %s: %s", llmcost_err_name(rv), err);
-	}
-	assert_int_equal(res.stored, n);
-	free(b);
-}
-
-// Usage shorthand: uncached in, cache read, text out.
-#define U3(in, cr, out)                                                       \
-	{                                                                     \
-		[LLMCOST_IN_UNCACHED] = (in), [LLMCOST_IN_CACHE_READ] = (cr), \
-		[LLMCOST_OUT_TEXT] = (out)                                    \
-	}
+// ---- the store ----
 
 // The store every report test reads.  Prices (pico-USD per token):
 // gpt-4o 2.5e6 in, 1.25e6 cached, 1e7 out; gpt-4o-mini 150,000 in (and
@@ -153,43 +50,10 @@ static const spec data[] = {
 #define N_DATA  (sizeof(data) / sizeof(data[0]))
 #define DROPPED 7
 
-typedef struct fixture {
-	char dir[256];
-	store *s;
-} fixture;
-
-static void
-rm_rf(const char *dir)
-{
-	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "cannot remove %s\n", dir);
-	}
-}
-
 static int
 setup_empty(void **state)
 {
-	fixture *f = calloc(1, sizeof(*f));
-	char err[256], path[300];
-	if (f == NULL) {
-		return (-1);
-	}
-	snprintf(f->dir, sizeof(f->dir), "/tmp/llmcost-report-XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
-		free(f);
-		return (-1);
-	}
-	snprintf(path, sizeof(path), "%s/store", f->dir);
-	if (store_open(&f->s, path, 0, 0, err, sizeof(err)) != 0) {
-		fprintf(stderr, "store_open: %s\n", err);
-		rm_rf(f->dir);
-		free(f);
-		return (-1);
-	}
-	*state = f;
-	return (0);
+	return (fixture_setup(state, "report"));
 }
 
 static int
@@ -199,26 +63,18 @@ setup(void **state)
 		return (-1);
 	}
 	fixture *f = *state;
-	write_specs(f->s, data, N_DATA, DROPPED);
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	fixture *f = *state;
-	store_close(f->s);
-	rm_rf(f->dir);
-	free(f);
+	write_specs(f->s, data, N_DATA, DROPPED, N_DATA, 0);
 	return (0);
 }
 
 // ---- checking reports ----
 
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
 typedef struct want_row {
 	const char *name; // NULL: untagged
 	uint64_t calls, unpriced, errors, in, out;
-	int64_t cost;
+	store_i128 cost;
 } want_row;
 
 static report *
@@ -233,50 +89,54 @@ build_report(store *s, report_dim dim, uint32_t from, uint32_t to)
 	return (r);
 }
 
+// Checks one row, named what in a failure, against want; and that its
+// token totals are the sums of its exclusive buckets.
+static void
+check_row(const report_row *row, const want_row *want, const char *what)
+{
+	char a[64], b[64];
+	uint64_t in = 0, out = 0;
+
+	if (want->name == NULL) {
+		if (row->name != NULL) {
+			fail_msg("%s is '%s', want untagged", what, row->name);
+		}
+	} else if (row->name == NULL || strcmp(row->name, want->name) != 0) {
+		fail_msg("%s is '%s', want '%s'", what,
+		    row->name ? row->name : "(untagged)", want->name);
+	}
+	assert_int_equal(row->calls, want->calls);
+	assert_int_equal(row->unpriced_calls, want->unpriced);
+	assert_int_equal(row->error_calls, want->errors);
+	assert_int_equal(row->input_tokens, want->in);
+	assert_int_equal(row->output_tokens, want->out);
+	if (row->cost_pusd != want->cost) {
+		fail_msg("%s cost %s, want %s", what,
+		    report_fmt_i128(row->cost_pusd, a, sizeof(a)),
+		    report_fmt_i128(want->cost, b, sizeof(b)));
+	}
+	for (int k = 0; k < LLMCOST_BUCKET_COUNT; k++) {
+		if (k < LLMCOST_FIRST_OUTPUT) {
+			in += row->usage[k];
+		} else {
+			out += row->usage[k];
+		}
+	}
+	assert_int_equal(row->input_tokens, in);
+	assert_int_equal(row->output_tokens, out);
+}
+
 static void
 check_rows(const report *r, const want_row *want, size_t n)
 {
-	char a[64], b[64];
+	char what[32];
 
 	if (r->n_rows != n) {
 		fail_msg("%zu rows, want %zu", r->n_rows, n);
 	}
 	for (size_t i = 0; i < n; i++) {
-		const report_row *row = &r->rows[i];
-		if (want[i].name == NULL) {
-			if (row->name != NULL) {
-				fail_msg("row %zu is '%s', want untagged", i,
-				    row->name);
-			}
-		} else {
-			if (row->name == NULL
-			    || strcmp(row->name, want[i].name) != 0) {
-				fail_msg("row %zu is '%s', want '%s'", i,
-				    row->name ? row->name : "(untagged)",
-				    want[i].name);
-			}
-		}
-		assert_int_equal(row->calls, want[i].calls);
-		assert_int_equal(row->unpriced_calls, want[i].unpriced);
-		assert_int_equal(row->error_calls, want[i].errors);
-		assert_int_equal(row->input_tokens, want[i].in);
-		assert_int_equal(row->output_tokens, want[i].out);
-		if (row->cost_pusd != want[i].cost) {
-			fail_msg("row %zu cost %s, want %s", i,
-			    report_fmt_i128(row->cost_pusd, a, sizeof(a)),
-			    report_fmt_i128(want[i].cost, b, sizeof(b)));
-		}
-		// The token totals are the sums of the exclusive buckets.
-		uint64_t in = 0, out = 0;
-		for (int k = 0; k < LLMCOST_BUCKET_COUNT; k++) {
-			if (k < LLMCOST_FIRST_OUTPUT) {
-				in += row->usage[k];
-			} else {
-				out += row->usage[k];
-			}
-		}
-		assert_int_equal(row->input_tokens, in);
-		assert_int_equal(row->output_tokens, out);
+		snprintf(what, sizeof(what), "row %zu", i);
+		check_row(&r->rows[i], &want[i], what);
 	}
 }
 
@@ -284,28 +144,54 @@ check_rows(const report *r, const want_row *want, size_t n)
 static void
 check_total(const report *r)
 {
-	report_row sum;
-	memset(&sum, 0, sizeof(sum));
+	want_row sum = { NULL, 0, 0, 0, 0, 0, 0 };
+	uint64_t usage[LLMCOST_BUCKET_COUNT] = { 0 };
+
 	for (size_t i = 0; i < r->n_rows; i++) {
 		const report_row *row = &r->rows[i];
 		sum.calls += row->calls;
-		sum.unpriced_calls += row->unpriced_calls;
-		sum.error_calls += row->error_calls;
-		sum.input_tokens += row->input_tokens;
-		sum.output_tokens += row->output_tokens;
-		sum.cost_pusd += row->cost_pusd;
+		sum.unpriced += row->unpriced_calls;
+		sum.errors += row->error_calls;
+		sum.in += row->input_tokens;
+		sum.out += row->output_tokens;
+		sum.cost += row->cost_pusd;
 		for (int k = 0; k < LLMCOST_BUCKET_COUNT; k++) {
-			sum.usage[k] += row->usage[k];
+			usage[k] += row->usage[k];
 		}
 	}
-	assert_null(r->total.name);
-	assert_int_equal(r->total.calls, sum.calls);
-	assert_int_equal(r->total.unpriced_calls, sum.unpriced_calls);
-	assert_int_equal(r->total.error_calls, sum.error_calls);
-	assert_int_equal(r->total.input_tokens, sum.input_tokens);
-	assert_int_equal(r->total.output_tokens, sum.output_tokens);
-	assert_true(r->total.cost_pusd == sum.cost_pusd);
-	assert_memory_equal(r->total.usage, sum.usage, sizeof(sum.usage));
+	check_row(&r->total, &sum, "total");
+	assert_memory_equal(r->total.usage, usage, sizeof(usage));
+}
+
+// Builds a report, checks its rows against want and its total against
+// its rows; the caller checks the rest and frees it.
+static report *
+check_report(store *s, report_dim dim, uint32_t from, uint32_t to,
+    const want_row *want, size_t n)
+{
+	report *r = build_report(s, dim, from, to);
+
+	check_rows(r, want, n);
+	check_total(r);
+	return (r);
+}
+
+// The index of the last unpriced entry of provider in r, with its calls
+// in *calls; -1 if there is none.
+static int
+find_unpriced(const report *r, const char *provider, uint64_t *calls)
+{
+	int found = -1;
+
+	for (size_t i = 0; i < r->n_unpriced; i++) {
+		const report_unpriced *u = &r->unpriced[i];
+		if (u->provider != NULL
+		    && strcmp(u->provider, provider) == 0) {
+			found = (int) i;
+			*calls = u->calls;
+		}
+	}
+	return (found);
 }
 
 // ---- report tests ----
@@ -314,7 +200,6 @@ static void
 test_by_feature(void **state)
 {
 	fixture *f = *state;
-	report *r = build_report(f->s, REPORT_BY_FEATURE, H0, H0 + 1);
 	// Sorted by cost, then calls, then name; untagged sorts after
 	// named rows of equal cost and calls.
 	static const want_row want[] = {
@@ -328,8 +213,8 @@ test_by_feature(void **state)
 		{ "alpha", 1, 1, 0, 1, 1, 0 },
 		{ "beta", 1, 1, 0, 1, 1, 0 },
 	};
-	check_rows(r, want, sizeof(want) / sizeof(want[0]));
-	check_total(r);
+	report *r = check_report(
+	    f->s, REPORT_BY_FEATURE, H0, H0 + 1, want, N_OF(want));
 	assert_int_equal(r->total.calls, 11);
 	assert_int_equal(r->total.input_tokens, 15774);
 	assert_int_equal(r->total.output_tokens, 1969);
@@ -353,7 +238,6 @@ static void
 test_by_model(void **state)
 {
 	fixture *f = *state;
-	report *r = build_report(f->s, REPORT_BY_MODEL, H0, H0 + 1);
 	static const want_row want[] = {
 		// 7,750,000,000 + 2,500,000,000 + 2,000,000,000
 		{ "gpt-4o", 3, 0, 0, 2600, 600, INT64_C(12250000000) },
@@ -361,8 +245,8 @@ test_by_model(void **state)
 		{ "mystery-2", 4, 4, 0, 4, 4, 0 },
 		{ "mystery-1", 2, 2, 0, 150, 15, 0 },
 	};
-	check_rows(r, want, sizeof(want) / sizeof(want[0]));
-	check_total(r);
+	report *r = check_report(
+	    f->s, REPORT_BY_MODEL, H0, H0 + 1, want, N_OF(want));
 	assert_true(r->total.cost_pusd == INT64_C(14938000000));
 	report_free(r);
 }
@@ -371,7 +255,6 @@ static void
 test_by_env_and_provider(void **state)
 {
 	fixture *f = *state;
-	report *r = build_report(f->s, REPORT_BY_ENV, H0, H0 + 1);
 	static const want_row env[] = {
 		// 7,750,000,000 + 2,500,000,000 + 2,208,000,000 +
 		// 2,000,000,000
@@ -381,19 +264,16 @@ test_by_env_and_provider(void **state)
 		    INT64_C(480000000) },
 		{ NULL, 1, 1, 0, 50, 5, 0 },
 	};
-	check_rows(r, env, sizeof(env) / sizeof(env[0]));
-	check_total(r);
-	report_free(r);
+	report_free(
+	    check_report(f->s, REPORT_BY_ENV, H0, H0 + 1, env, N_OF(env)));
 
-	r = build_report(f->s, REPORT_BY_PROVIDER, H0, H0 + 1);
 	static const want_row prov[] = {
 		{ "openai", 5, 0, 1, 2200 + 13020 + 400, 500 + 1350 + 100,
 		    INT64_C(14938000000) },
 		{ "acme", 6, 6, 0, 150 + 4, 15 + 4, 0 },
 	};
-	check_rows(r, prov, sizeof(prov) / sizeof(prov[0]));
-	check_total(r);
-	report_free(r);
+	report_free(check_report(
+	    f->s, REPORT_BY_PROVIDER, H0, H0 + 1, prov, N_OF(prov)));
 }
 
 static void
@@ -414,12 +294,10 @@ test_windows(void **state)
 	report_free(r);
 
 	// The second hour alone.
-	r = build_report(f->s, REPORT_BY_FEATURE, H0 + 1, H0 + 2);
 	static const want_row second[] = {
 		{ "search", 1, 0, 0, 100, 0, INT64_C(250000000) },
 	};
-	check_rows(r, second, 1);
-	check_total(r);
+	r = check_report(f->s, REPORT_BY_FEATURE, H0 + 1, H0 + 2, second, 1);
 	assert_int_equal(r->n_unpriced, 0);
 	// Drops were recorded in the hour the batch arrived (H0).
 	assert_int_equal(r->dropped, 0);
@@ -470,7 +348,7 @@ test_unpriced_per_provider_model(void **state)
 		{ 4, H0, "openai", "gpt-4o", "voice", "prod", U3(100, 0, 0),
 		    0 },
 	};
-	write_specs(f->s, mixed, 4, 0);
+	write_specs(f->s, mixed, 4, 0, 4, 0);
 	report *r = build_report(f->s, REPORT_BY_MODEL, H0, H0 + 1);
 
 	// One model row: 4 calls, 3 of them unpriced; the priced part is
@@ -481,7 +359,7 @@ test_unpriced_per_provider_model(void **state)
 	check_rows(r, want, 1);
 
 	// Copy what is checked, so that a failure leaks nothing.
-	int azure = -1, openai = -1, bad_model = 0;
+	int bad_model = 0;
 	uint64_t azure_calls = 0, openai_calls = 0;
 	size_t n = r->n_unpriced;
 	char first[128] = "-";
@@ -490,15 +368,9 @@ test_unpriced_per_provider_model(void **state)
 		if (u->model == NULL || strcmp(u->model, "gpt-4o") != 0) {
 			bad_model = 1;
 		}
-		if (u->provider != NULL && strcmp(u->provider, "azure") == 0) {
-			azure = (int) i;
-			azure_calls = u->calls;
-		} else if (u->provider != NULL
-		    && strcmp(u->provider, "openai") == 0) {
-			openai = (int) i;
-			openai_calls = u->calls;
-		}
 	}
+	int azure = find_unpriced(r, "azure", &azure_calls);
+	int openai = find_unpriced(r, "openai", &openai_calls);
 	if (n > 0) {
 		snprintf(first, sizeof(first), "%s/%s, %llu calls",
 		    r->unpriced[0].provider ? r->unpriced[0].provider : "?",
@@ -651,16 +523,18 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_by_feature, setup, teardown),
+		    test_by_feature, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_by_model, setup, teardown),
+		    test_by_model, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_by_env_and_provider, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_windows, setup, teardown),
+		    test_by_env_and_provider, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_empty_store, setup_empty, teardown),
+		    test_windows, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_unpriced_per_provider_model, setup_empty, teardown),
+		    test_empty_store, setup_empty, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unpriced_per_provider_model, setup_empty,
+		    fixture_teardown),
 		cmocka_unit_test(test_fmt_usd),
 		cmocka_unit_test(test_fmt_i128),
 		cmocka_unit_test(test_dim_names),

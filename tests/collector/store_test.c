@@ -8,15 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "store_fixture.h"
 
 #include "prices.h"
-#include "store.h"
-
-#define NS_PER_HOUR UINT64_C(3600000000000)
-// 2025-01-01T00:00:00Z in hours since the epoch: every built-in price is
-// in force then.
-#define H0 UINT32_C(482136)
 
 // Prices used below, pico-USD per token ($X per 1M tokens = X * 1e6).
 #define GPT4O_IN     INT64_C(2500000)
@@ -26,219 +20,17 @@
 #define MINI_CACHED  INT64_C(75000)
 #define MINI_OUT     INT64_C(600000)
 
-// ---- building batches ----
-
-// One call as a test writes it; NULL strings are absent.
-typedef struct spec {
-	uint32_t n;    // makes the run id; unique per store
-	uint32_t hour; // start hour
-	const char *provider;
-	const char *model;
-	const char *feature;
-	const char *env;
-	const char *key; // one more metadata entry
-	const char *val;
-	const char *tag;
-	uint64_t in, cached, out;
-	uint32_t status;
-} spec;
-
-#define MAX_RECS 512
-
-typedef struct built {
-	llmcost_proto_record recs[MAX_RECS];
-	llmcost_proto_kv kv[MAX_RECS][3];
-	llmcost_proto_str tags[MAX_RECS][1];
-	uint32_t n;
-} built;
-
-static llmcost_proto_str
-S(const char *s)
-{
-	llmcost_proto_str r = { s, s != NULL ? (uint32_t) strlen(s) : 0 };
-	return (r);
-}
-
-static uint64_t
-start_of(const spec *sp)
-{
-	// n milliseconds into the hour, so ids minted in hour order sort in
-	// time order as UUIDv7s do.
-	return (
-	    (uint64_t) sp->hour * NS_PER_HOUR + (uint64_t) sp->n * 1000000u);
-}
-
-static void
-run_id(uint32_t n, uint32_t hour, uint8_t id[16])
-{
-	uint64_t ms = ((uint64_t) hour * NS_PER_HOUR + (uint64_t) n * 1000000u)
-	    / 1000000u;
-	memset(id, 0, 16);
-	for (int i = 0; i < 6; i++) {
-		id[i] = (uint8_t) (ms >> (40 - 8 * i));
+// A gpt-4o call for "search" in "prod" with in uncached input tokens.
+#define SEARCH(n, hour, in)                                                   \
+	{                                                                     \
+		(n), (hour), "openai", "gpt-4o", "search", "prod",            \
+		    U3((in), 0, 0)                                            \
 	}
-	id[6] = 0x70;
-	id[8] = 0x80;
-	id[12] = (uint8_t) (n >> 24);
-	id[13] = (uint8_t) (n >> 16);
-	id[14] = (uint8_t) (n >> 8);
-	id[15] = (uint8_t) n;
-}
-
-static void
-add(built *b, const spec *sp)
-{
-	assert_true(b->n < MAX_RECS);
-	llmcost_proto_record *r = &b->recs[b->n];
-	llmcost_proto_kv *kv = b->kv[b->n];
-	uint32_t nm = 0;
-
-	memset(r, 0, sizeof(*r));
-	run_id(sp->n, sp->hour, r->run_id);
-	r->start_ns = start_of(sp);
-	r->duration_ns = 1000u * sp->n + 5;
-	r->status = sp->status;
-	r->provider = S(sp->provider);
-	r->model = S(sp->model);
-	r->usage[LLMCOST_IN_UNCACHED] = sp->in;
-	r->usage[LLMCOST_IN_CACHE_READ] = sp->cached;
-	r->usage[LLMCOST_OUT_TEXT] = sp->out;
-	if (sp->feature != NULL) {
-		kv[nm].key = S("feature");
-		kv[nm++].val = S(sp->feature);
-	}
-	if (sp->env != NULL) {
-		kv[nm].key = S("env");
-		kv[nm++].val = S(sp->env);
-	}
-	if (sp->key != NULL) {
-		kv[nm].key = S(sp->key);
-		kv[nm++].val = S(sp->val);
-	}
-	r->meta = nm > 0 ? kv : NULL;
-	r->n_meta = nm;
-	if (sp->tag != NULL) {
-		b->tags[b->n][0] = S(sp->tag);
-		r->tags = b->tags[b->n];
-		r->n_tags = 1;
-	}
-	b->n++;
-}
-
-static built *
-build(const spec *specs, size_t n)
-{
-	built *b = calloc(1, sizeof(*b));
-	assert_non_null(b);
-	for (size_t i = 0; i < n; i++) {
-		add(b, &specs[i]);
-	}
-	return (b);
-}
-
-static llmcost_proto_batch
-batch_of(const built *b, uint8_t client, uint64_t seq, uint64_t dropped)
-{
-	llmcost_proto_batch bt;
-	memset(&bt, 0, sizeof(bt));
-	memset(bt.client_id, client, 16);
-	bt.seq = seq;
-	bt.dropped = dropped;
-	bt.records = b != NULL ? b->recs : NULL;
-	bt.n_records = b != NULL ? b->n : 0;
-	return (bt);
-}
-
-// Writes one batch at now_ns and checks the stored/duplicate counts.
-static void
-write_one(store *s, const llmcost_proto_batch *bt, uint64_t now_ns,
-    uint32_t stored, uint32_t dups)
-{
-	const llmcost_proto_batch *bts[1] = { bt };
-	store_batch_result res = { 0xdead, 0xbeef };
-	char err[256] = "";
-	int rv = store_write(s, bts, 1, &res, now_ns, err, sizeof(err));
-	if (rv != 0) {
-		fail_msg("store_write: %s: %s", llmcost_err_name(rv), err);
-	}
-	assert_int_equal(res.stored, stored);
-	assert_int_equal(res.duplicates, dups);
-}
-
-static void
-write_specs(
-    store *s, const spec *specs, size_t n, uint32_t stored, uint32_t dups)
-{
-	built *b = build(specs, n);
-	llmcost_proto_batch bt = batch_of(b, 0xc1, 1, 0);
-	write_one(s, &bt, (uint64_t) H0 * NS_PER_HOUR, stored, dups);
-	free(b);
-}
-
-// ---- fixture: a fresh store per test ----
-
-typedef struct fixture {
-	char dir[256];
-	char path[300]; // the store directory inside dir
-	store *s;
-} fixture;
-
-static void
-rm_rf(const char *dir)
-{
-	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "cannot remove %s\n", dir);
-	}
-}
-
-static store *
-open_store(const char *path, unsigned flags, uint64_t mapsize)
-{
-	store *s = NULL;
-	char err[256] = "";
-	int rv = store_open(&s, path, flags, mapsize, err, sizeof(err));
-	if (rv != 0) {
-		fail_msg(
-		    "store_open %s: %s: %s", path, llmcost_err_name(rv), err);
-	}
-	assert_non_null(s);
-	return (s);
-}
 
 static int
 setup(void **state)
 {
-	fixture *f = calloc(1, sizeof(*f));
-	if (f == NULL) {
-		return (-1);
-	}
-	snprintf(f->dir, sizeof(f->dir), "/tmp/llmcost-store-XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
-		free(f);
-		return (-1);
-	}
-	snprintf(f->path, sizeof(f->path), "%s/store", f->dir);
-	char err[256];
-	if (store_open(&f->s, f->path, 0, 0, err, sizeof(err)) != 0) {
-		fprintf(stderr, "store_open: %s\n", err);
-		rm_rf(f->dir);
-		free(f);
-		return (-1);
-	}
-	*state = f;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	fixture *f = *state;
-	store_close(f->s);
-	rm_rf(f->dir);
-	free(f);
-	return (0);
+	return (fixture_setup(state, "store"));
 }
 
 // ---- reading helpers ----
@@ -322,6 +114,29 @@ scan(store *s, uint32_t from, uint32_t to)
 	return (r);
 }
 
+// The index of the rollup keyed k in r, or r->n if there is none.
+static size_t
+find_key(const rows *r, const store_rkey *k)
+{
+	size_t j;
+
+	for (j = 0; j < r->n; j++) {
+		if (memcmp(&r->k[j], k, sizeof(*k)) == 0) {
+			break;
+		}
+	}
+	return (j);
+}
+
+// a and b hold the same rollups under the same keys.
+static void
+assert_same_rows(const rows *a, const rows *b)
+{
+	assert_int_equal(a->n, b->n);
+	assert_memory_equal(a->k, b->k, b->n * sizeof(store_rkey));
+	assert_memory_equal(a->v, b->v, b->n * sizeof(store_rollup));
+}
+
 static uint64_t
 drops(store *s, uint32_t from, uint32_t to)
 {
@@ -365,34 +180,11 @@ test_open_rdonly_missing(void **state)
 }
 
 static const spec basic[] = {
-	{ .n = 1,
-	    .hour = H0,
-	    .provider = "openai",
-	    .model = "gpt-4o",
-	    .feature = "search",
-	    .env = "prod",
-	    .key = "user_tier",
-	    .val = "pro",
-	    .tag = "beta",
-	    .in = 1000,
-	    .cached = 200,
-	    .out = 500 },
-	{ .n = 2,
-	    .hour = H0,
-	    .provider = "acme",
-	    .model = "mystery-1",
-	    .feature = "chat",
-	    .env = "dev",
-	    .in = 100,
-	    .out = 10 },
-	{ .n = 3,
-	    .hour = H0,
-	    .provider = "openai",
-	    .model = "gpt-4o-mini",
-	    .env = "prod",
-	    .in = 2000,
-	    .out = 300,
-	    .status = LLMCOST_STATUS_ERROR },
+	{ 1, H0, "openai", "gpt-4o", "search", "prod", U3(1000, 200, 500), 0,
+	    "user_tier", "pro", "beta" },
+	{ 2, H0, "acme", "mystery-1", "chat", "dev", U3(100, 0, 10) },
+	{ 3, H0, "openai", "gpt-4o-mini", NULL, "prod", U3(2000, 0, 300),
+	    LLMCOST_STATUS_ERROR },
 };
 #define N_BASIC (sizeof(basic) / sizeof(basic[0]))
 
@@ -480,7 +272,7 @@ test_duplicates(void **state)
 	fixture *f = *state;
 	built *b = build(basic, N_BASIC);
 	llmcost_proto_batch bt = batch_of(b, 0xc1, 1, 0);
-	const uint64_t now = (uint64_t) H0 * NS_PER_HOUR;
+	const uint64_t now = T0;
 
 	write_one(f->s, &bt, now, 3, 0);
 	rows *before = scan(f->s, 0, UINT32_MAX);
@@ -491,11 +283,7 @@ test_duplicates(void **state)
 	// duplicates, nothing changes, not even the ingest time.
 	write_one(f->s, &bt, now + 1000, 0, 3);
 	rows *after = scan(f->s, 0, UINT32_MAX);
-	assert_int_equal(after->n, before->n);
-	assert_memory_equal(
-	    after->k, before->k, before->n * sizeof(store_rkey));
-	assert_memory_equal(
-	    after->v, before->v, before->n * sizeof(store_rollup));
+	assert_same_rows(after, before);
 	store_run a1 = get_run(f->s, 1, H0);
 	assert_memory_equal(&a0, &a1, sizeof(a0));
 	assert_int_equal(count_runs(f->s), 3);
@@ -503,53 +291,15 @@ test_duplicates(void **state)
 
 	// A batch mixing two stored ids with three new ones, and a new id
 	// repeated inside the batch.
-	static const spec mixed[] = {
-		{ .n = 2,
-		    .hour = H0,
-		    .provider = "acme",
-		    .model = "mystery-1",
-		    .feature = "chat",
-		    .env = "dev",
-		    .in = 100,
-		    .out = 10 },
-		{ .n = 10,
-		    .hour = H0,
-		    .provider = "openai",
-		    .model = "gpt-4o",
-		    .feature = "search",
-		    .env = "prod",
-		    .in = 1 },
-		{ .n = 11,
-		    .hour = H0,
-		    .provider = "openai",
-		    .model = "gpt-4o",
-		    .feature = "search",
-		    .env = "prod",
-		    .in = 2 },
-		{ .n = 3,
-		    .hour = H0,
-		    .provider = "openai",
-		    .model = "gpt-4o-mini",
-		    .env = "prod",
-		    .in = 2000,
-		    .out = 300,
-		    .status = LLMCOST_STATUS_ERROR },
-		{ .n = 12,
-		    .hour = H0,
-		    .provider = "openai",
-		    .model = "gpt-4o",
-		    .feature = "search",
-		    .env = "prod",
-		    .in = 4 },
-		{ .n = 12,
-		    .hour = H0,
-		    .provider = "openai",
-		    .model = "gpt-4o",
-		    .feature = "search",
-		    .env = "prod",
-		    .in = 4 },
+	const spec mixed[] = {
+		basic[1],
+		SEARCH(10, H0, 1),
+		SEARCH(11, H0, 2),
+		basic[2],
+		SEARCH(12, H0, 4),
+		SEARCH(12, H0, 4),
 	};
-	write_specs(f->s, mixed, 6, 3, 3);
+	write_specs(f->s, mixed, 6, 0, 3, 3);
 	assert_int_equal(count_runs(f->s), 6);
 	after = scan(f->s, 0, UINT32_MAX);
 	assert_int_equal(after->n, 3);
@@ -599,13 +349,13 @@ test_rollups_sum(void **state)
 		sp->model = models[i % 4].model;
 		sp->feature = feats[(i / 4) % 3];
 		sp->env = envs[(i / 3) % 2];
-		sp->in = 100 + i;
-		sp->cached = i % 5;
-		sp->out = 10 * i;
+		sp->usage[LLMCOST_IN_UNCACHED] = 100 + i;
+		sp->usage[LLMCOST_IN_CACHE_READ] = i % 5;
+		sp->usage[LLMCOST_OUT_TEXT] = 10 * i;
 		sp->status
 		    = i % 11 == 0 ? LLMCOST_STATUS_ABORTED : LLMCOST_STATUS_OK;
 	}
-	write_specs(f->s, specs, n, 120, 0);
+	write_specs(f->s, specs, n, 0, 120, 0);
 
 	// Expected rollups, folded from the stored runs.
 	rows *want = calloc(1, sizeof(*want));
@@ -615,12 +365,7 @@ test_rollups_sum(void **state)
 		store_rkey k = { (uint32_t) (r.start_ns / NS_PER_HOUR),
 			r.feature, r.model, r.env, r.provider };
 		assert_int_equal(k.hour, specs[i].hour);
-		size_t j;
-		for (j = 0; j < want->n; j++) {
-			if (memcmp(&want->k[j], &k, sizeof(k)) == 0) {
-				break;
-			}
-		}
+		size_t j = find_key(want, &k);
 		if (j == want->n) {
 			want->k[want->n++] = k;
 		}
@@ -640,13 +385,7 @@ test_rollups_sum(void **state)
 	assert_int_equal(got->n, want->n);
 	uint64_t calls = 0;
 	for (size_t i = 0; i < got->n; i++) {
-		size_t j;
-		for (j = 0; j < want->n; j++) {
-			if (memcmp(&want->k[j], &got->k[i], sizeof(store_rkey))
-			    == 0) {
-				break;
-			}
-		}
+		size_t j = find_key(want, &got->k[i]);
 		if (j == want->n) {
 			fail_msg("rollup %zu has no matching runs", i);
 		}
@@ -713,37 +452,13 @@ test_rollup_hours(void **state)
 {
 	fixture *f = *state;
 	static const spec two_hours[] = {
-		{ .n = 1,
-		    .hour = H0,
-		    .provider = "openai",
-		    .model = "gpt-4o",
-		    .feature = "search",
-		    .env = "prod",
-		    .in = 10 },
-		{ .n = 2,
-		    .hour = H0,
-		    .provider = "openai",
-		    .model = "gpt-4o",
-		    .feature = "search",
-		    .env = "prod",
-		    .in = 20 },
-		{ .n = 3,
-		    .hour = H0 + 1,
-		    .provider = "openai",
-		    .model = "gpt-4o",
-		    .feature = "search",
-		    .env = "prod",
-		    .in = 40 },
+		SEARCH(1, H0, 10),
+		SEARCH(2, H0, 20),
+		SEARCH(3, H0 + 1, 40),
 		// The last millisecond of the first hour.
-		{ .n = 3599999,
-		    .hour = H0,
-		    .provider = "openai",
-		    .model = "gpt-4o",
-		    .feature = "search",
-		    .env = "prod",
-		    .in = 80 },
+		SEARCH(3599999, H0, 80),
 	};
-	write_specs(f->s, two_hours, 4, 4, 0);
+	write_specs(f->s, two_hours, 4, 0, 4, 0);
 
 	rows *all = scan(f->s, H0, H0 + 2);
 	assert_int_equal(all->n, 2);
@@ -799,7 +514,7 @@ test_scan_stops_early(void **state)
 	store_rtxn *t;
 	int calls = 0;
 
-	write_specs(f->s, basic, N_BASIC, 3, 0);
+	write_specs(f->s, basic, N_BASIC, 0, 3, 0);
 	LLMCOST_PASS(store_read_begin(f->s, &t));
 	assert_int_equal(
 	    store_scan_rollups(t, 0, UINT32_MAX, stop_after_one, &calls), 7);
@@ -811,7 +526,7 @@ static void
 test_drops(void **state)
 {
 	fixture *f = *state;
-	const uint64_t h0 = (uint64_t) H0 * NS_PER_HOUR;
+	const uint64_t h0 = T0;
 	llmcost_proto_batch bt;
 
 	assert_int_equal(drops(f->s, 0, UINT32_MAX), 0);
@@ -858,8 +573,7 @@ test_multi_batch_write(void **state)
 	char err[256];
 
 	memset(res, 0xff, sizeof(res));
-	LLMCOST_PASS(store_write(
-	    f->s, bts, 2, res, (uint64_t) H0 * NS_PER_HOUR, err, sizeof(err)));
+	LLMCOST_PASS(store_write(f->s, bts, 2, res, T0, err, sizeof(err)));
 	assert_int_equal(res[0].stored, 2);
 	assert_int_equal(res[0].duplicates, 0);
 	assert_int_equal(res[1].stored, 1);
@@ -877,7 +591,7 @@ test_reopen(void **state)
 	built *b = build(basic, N_BASIC);
 	llmcost_proto_batch bt = batch_of(b, 0xc1, 1, 6);
 
-	write_one(f->s, &bt, (uint64_t) H0 * NS_PER_HOUR, 3, 0);
+	write_one(f->s, &bt, T0, 3, 0);
 	store_run a = get_run(f->s, 1, H0);
 	rows *r0 = scan(f->s, 0, UINT32_MAX);
 	store_close(f->s);
@@ -890,24 +604,18 @@ test_reopen(void **state)
 	assert_memory_equal(&a, &a1, sizeof(a));
 	check_string(ro, a1.feature, "search");
 	rows *r1 = scan(ro, 0, UINT32_MAX);
-	assert_int_equal(r1->n, r0->n);
-	assert_memory_equal(r1->v, r0->v, r0->n * sizeof(store_rollup));
+	assert_same_rows(r1, r0);
 	assert_int_equal(drops(ro, H0, H0 + 1), 6);
 	store_close(ro);
 
 	// Writable again: interned ids carry on, old strings keep theirs.
 	f->s = open_store(f->path, 0, 0);
 	static const spec more[] = {
-		{ .n = 50,
-		    .hour = H0,
-		    .provider = "openai",
-		    .model = "gpt-4o",
-		    .feature = "search",
-		    .env = "staging",
-		    .in = 1 },
+		{ 50, H0, "openai", "gpt-4o", "search", "staging",
+		    U3(1, 0, 0) },
 	};
-	write_specs(f->s, more, 1, 1, 0);
-	write_one(f->s, &bt, (uint64_t) H0 * NS_PER_HOUR, 0, 3);
+	write_specs(f->s, more, 1, 0, 1, 0);
+	write_one(f->s, &bt, T0, 0, 3);
 	store_run m = get_run(f->s, 50, H0);
 	assert_int_equal(m.feature, a.feature);
 	assert_int_equal(m.model, a.model);
@@ -935,10 +643,8 @@ test_map_growth(void **state)
 	store *s = open_store(path, 0, 256 * 1024);
 	uint32_t n = 0;
 	for (int batch = 0; batch < 60; batch++) {
-		built *b = calloc(1, sizeof(*b));
 		char(*vals)[64] = calloc(100, 64);
 		char(*feats)[32] = calloc(100, 32);
-		assert_non_null(b);
 		assert_non_null(vals);
 		assert_non_null(feats);
 		for (int i = 0; i < 100; i++) {
@@ -956,13 +662,13 @@ test_map_growth(void **state)
 			snprintf(vals[i], 64, "request-%08u-%032u", n, n);
 			sp->key = "request";
 			sp->val = vals[i];
-			sp->in = n;
-			sp->out = 1;
-			add(b, sp);
+			sp->usage[LLMCOST_IN_UNCACHED] = n;
+			sp->usage[LLMCOST_OUT_TEXT] = 1;
 		}
+		built *b = build(specs, 100);
 		llmcost_proto_batch bt
 		    = batch_of(b, 0x77, (uint64_t) batch + 1, 0);
-		write_one(s, &bt, (uint64_t) H0 * NS_PER_HOUR, 100, 0);
+		write_one(s, &bt, T0, 100, 0);
 		free(vals);
 		free(feats);
 		free(b);
@@ -986,14 +692,9 @@ test_map_growth(void **state)
 	s = open_store(path, 0, 256 * 1024);
 	assert_int_equal(count_runs(s), 6000);
 	static const spec one[] = {
-		{ .n = 999999,
-		    .hour = H0,
-		    .provider = "openai",
-		    .model = "gpt-4o",
-		    .feature = "late",
-		    .in = 1 },
+		{ 999999, H0, "openai", "gpt-4o", "late", NULL, U3(1, 0, 0) },
 	};
-	write_specs(s, one, 1, 1, 0);
+	write_specs(s, one, 1, 0, 1, 0);
 	assert_int_equal(count_runs(s), 6001);
 	store_close(s);
 }
@@ -1008,14 +709,11 @@ test_huge_write_retry(void **state)
 {
 	fixture *f = *state;
 	char path[400], err[256];
-	built *b = calloc(1, sizeof(*b));
-	built *small = calloc(1, sizeof(*small));
+	built *b = build(NULL, 0);
 	char(*feats)[201] = calloc(MAX_RECS, 201);
 	char(*envs)[201] = calloc(MAX_RECS, 201);
 	char(*vals)[257] = calloc(MAX_RECS, 257);
 
-	assert_non_null(b);
-	assert_non_null(small);
 	assert_non_null(feats);
 	assert_non_null(envs);
 	assert_non_null(vals);
@@ -1025,23 +723,15 @@ test_huge_write_retry(void **state)
 		snprintf(feats[i], 201, "%0200u", i);
 		snprintf(envs[i], 201, "%0200u", i + 1000000);
 		snprintf(vals[i], 257, "%0256u", i + 2000000);
-		spec sp = { .n = i + 1,
-			.hour = H0,
-			.provider = "openai",
-			.model = "gpt-4o",
-			.feature = feats[i],
-			.env = envs[i],
-			.key = "v",
-			.val = vals[i],
-			.in = 1 };
+		spec sp = { i + 1, H0, "openai", "gpt-4o", feats[i], envs[i],
+			U3(1, 0, 0), 0, "v", vals[i] };
 		add(b, &sp);
 	}
 	llmcost_proto_batch bt = batch_of(b, 0x55, 1, 0);
 	const llmcost_proto_batch *bts[1] = { &bt };
 	store_batch_result res;
 	err[0] = '\0';
-	int rv = store_write(
-	    s, bts, 1, &res, (uint64_t) H0 * NS_PER_HOUR, err, sizeof(err));
+	int rv = store_write(s, bts, 1, &res, T0, err, sizeof(err));
 	if (rv != 0) {
 		LLMCOST_FAIL(rv, LLMCOST_ESTORE);
 		assert_true(strlen(err) > 0);
@@ -1052,16 +742,12 @@ test_huge_write_retry(void **state)
 
 		// A small write reusing strings of the aborted one: they get
 		// ids that resolve.
-		spec sp = { .n = 900000,
-			.hour = H0,
-			.provider = "openai",
-			.model = "gpt-4o",
-			.feature = feats[7],
-			.env = envs[7],
-			.in = 1 };
-		add(small, &sp);
+		spec sp = { 900000, H0, "openai", "gpt-4o", feats[7], envs[7],
+			U3(1, 0, 0) };
+		built *small = build(&sp, 1);
 		llmcost_proto_batch sb = batch_of(small, 0x56, 1, 0);
-		write_one(s, &sb, (uint64_t) H0 * NS_PER_HOUR, 1, 0);
+		write_one(s, &sb, T0, 1, 0);
+		free(small);
 		store_run run = get_run(s, 900000, H0);
 		check_string(s, run.feature, feats[7]);
 		check_string(s, run.env, envs[7]);
@@ -1069,8 +755,8 @@ test_huge_write_retry(void **state)
 
 		// The resend of the big batch gets through eventually.
 		for (int attempt = 0; attempt < 10 && rv != 0; attempt++) {
-			rv = store_write(s, bts, 1, &res,
-			    (uint64_t) H0 * NS_PER_HOUR, err, sizeof(err));
+			rv = store_write(
+			    s, bts, 1, &res, T0, err, sizeof(err));
 		}
 	}
 	LLMCOST_PASS(rv);
@@ -1083,10 +769,31 @@ test_huge_write_retry(void **state)
 	check_string(s, r7.feature, feats[7]);
 	store_close(s);
 	free(b);
-	free(small);
 	free(feats);
 	free(envs);
 	free(vals);
+}
+
+// Metadata and tags that replace those of a run.
+typedef struct metatags {
+	llmcost_proto_kv *meta;
+	uint32_t n_meta;
+	llmcost_proto_str *tags;
+	uint32_t n_tags;
+} metatags;
+
+// Adds a gpt-4o call n to b, with the metadata and tags of mt.
+static void
+add_with(built *b, uint32_t n, const metatags *mt)
+{
+	const spec sp = { n, H0, "openai", "gpt-4o", NULL, NULL, U3(1, 0, 0) };
+	llmcost_proto_record *r = &b->recs[b->n];
+
+	add(b, &sp);
+	r->meta = mt->meta;
+	r->n_meta = mt->n_meta;
+	r->tags = mt->tags;
+	r->n_tags = mt->n_tags;
 }
 
 // Metadata and tags are interned as one canonical set: the same entries
@@ -1104,12 +811,7 @@ test_metasets(void **state)
 	llmcost_proto_str t1[2] = { S("alpha"), S("beta") };
 	llmcost_proto_str t2[2] = { S("beta"), S("alpha") };
 	llmcost_proto_str t3[1] = { S("alpha") };
-	struct {
-		llmcost_proto_kv *meta;
-		uint32_t n_meta;
-		llmcost_proto_str *tags;
-		uint32_t n_tags;
-	} sets[] = {
+	const metatags sets[] = {
 		{ m1, 3, t1, 2 },     // 0
 		{ m2, 3, t2, 2 },     // 1: same as 0, other order
 		{ m3, 3, t1, 2 },     // 2: another value
@@ -1120,22 +822,11 @@ test_metasets(void **state)
 		{ m2, 3, t1, 2 },     // 7: same as 0
 	};
 	const size_t n = sizeof(sets) / sizeof(sets[0]);
-	built *b = calloc(1, sizeof(*b));
-	assert_non_null(b);
+	built *b = build(NULL, 0);
 	for (size_t i = 0; i < n; i++) {
-		spec sp = { .n = (uint32_t) i + 1,
-			.hour = H0,
-			.provider = "openai",
-			.model = "gpt-4o",
-			.in = 1 };
-		add(b, &sp);
-		b->recs[i].meta = sets[i].meta;
-		b->recs[i].n_meta = sets[i].n_meta;
-		b->recs[i].tags = sets[i].tags;
-		b->recs[i].n_tags = sets[i].n_tags;
+		add_with(b, (uint32_t) i + 1, &sets[i]);
 	}
-	llmcost_proto_batch bt = batch_of(b, 0xc1, 1, 0);
-	write_one(f->s, &bt, (uint64_t) H0 * NS_PER_HOUR, (uint32_t) n, 0);
+	write_built(f->s, b, 1, 0, (uint32_t) n, 0);
 
 	uint32_t ms[8];
 	for (size_t i = 0; i < n; i++) {
@@ -1161,20 +852,9 @@ test_metasets(void **state)
 	// In a later transaction, the same set is found again, not
 	// re-created.
 	free(b);
-	b = calloc(1, sizeof(*b));
-	assert_non_null(b);
-	spec sp = { .n = 100,
-		.hour = H0,
-		.provider = "openai",
-		.model = "gpt-4o",
-		.in = 1 };
-	add(b, &sp);
-	b->recs[0].meta = m2;
-	b->recs[0].n_meta = 3;
-	b->recs[0].tags = t2;
-	b->recs[0].n_tags = 2;
-	bt = batch_of(b, 0xc1, 2, 0);
-	write_one(f->s, &bt, (uint64_t) H0 * NS_PER_HOUR, 1, 0);
+	b = build(NULL, 0);
+	add_with(b, 100, &sets[1]); // m2 and t2
+	write_built(f->s, b, 2, 0, 1, 0);
 	assert_int_equal(get_run(f->s, 100, H0).metaset, ms[0]);
 	free(b);
 }
@@ -1185,25 +865,14 @@ static void
 test_unpriced_bucket_and_overflow(void **state)
 {
 	fixture *f = *state;
-	built *b = calloc(1, sizeof(*b));
-	assert_non_null(b);
-	spec a = { .n = 1,
-		.hour = H0,
-		.provider = "openai",
-		.model = "gpt-4o",
-		.feature = "voice",
-		.in = 100 };
-	spec o = { .n = 2,
-		.hour = H0,
-		.provider = "openai",
-		.model = "gpt-4o",
-		.feature = "voice" };
-	add(b, &a);
-	b->recs[0].usage[LLMCOST_IN_AUDIO] = 10; // gpt-4o: no audio price
-	add(b, &o);
-	b->recs[1].usage[LLMCOST_OUT_TEXT] = UINT64_MAX / 2;
-	llmcost_proto_batch bt = batch_of(b, 0xc1, 1, 0);
-	write_one(f->s, &bt, (uint64_t) H0 * NS_PER_HOUR, 2, 0);
+	static const spec specs[] = {
+		// gpt-4o has no audio price.
+		{ 1, H0, "openai", "gpt-4o", "voice", NULL,
+		    { [LLMCOST_IN_UNCACHED] = 100, [LLMCOST_IN_AUDIO] = 10 } },
+		{ 2, H0, "openai", "gpt-4o", "voice", NULL,
+		    { [LLMCOST_OUT_TEXT] = UINT64_MAX / 2 } },
+	};
+	write_specs(f->s, specs, 2, 0, 2, 0);
 
 	store_run ra = get_run(f->s, 1, H0);
 	assert_int_equal(ra.flags, STORE_RUN_UNPRICED);
@@ -1220,7 +889,6 @@ test_unpriced_bucket_and_overflow(void **state)
 	assert_int_equal(r->v[0].usage[LLMCOST_IN_AUDIO], 10);
 	assert_true(store_rollup_cost(&r->v[0]) == 100 * GPT4O_IN);
 	free(r);
-	free(b);
 }
 
 // Rollup costs are 128-bit: many expensive runs in one row sum exactly
@@ -1229,21 +897,14 @@ static void
 test_rollup_cost_128(void **state)
 {
 	fixture *f = *state;
-	built *b = calloc(1, sizeof(*b));
-	assert_non_null(b);
+	spec specs[5];
 	// 900e9 output tokens of gpt-4o = 9e18 pUSD, just under INT64_MAX
 	// (9.22e18); five of them sum to 4.5e19.
 	for (uint32_t i = 0; i < 5; i++) {
-		spec sp = { .n = i + 1,
-			.hour = H0,
-			.provider = "openai",
-			.model = "gpt-4o",
-			.feature = "big",
-			.out = UINT64_C(900000000000) };
-		add(b, &sp);
+		specs[i] = (spec) { i + 1, H0, "openai", "gpt-4o", "big", NULL,
+			U3(0, 0, UINT64_C(900000000000)) };
 	}
-	llmcost_proto_batch bt = batch_of(b, 0xc1, 1, 0);
-	write_one(f->s, &bt, (uint64_t) H0 * NS_PER_HOUR, 5, 0);
+	write_specs(f->s, specs, 5, 0, 5, 0);
 	assert_int_equal(
 	    get_run(f->s, 1, H0).cost_pusd, INT64_C(9000000000000000000));
 	rows *r = scan(f->s, H0, H0 + 1);
@@ -1253,7 +914,6 @@ test_rollup_cost_128(void **state)
 	    == (store_i128) 5 * INT64_C(9000000000000000000));
 	assert_int_equal(r->v[0].cost_hi, 2); // 4.5e19 = 2 * 2^64 + ...
 	free(r);
-	free(b);
 }
 
 int
@@ -1261,31 +921,34 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_open_rdonly_missing, setup, teardown),
+		    test_open_rdonly_missing, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_write_and_read, setup, teardown),
+		    test_write_and_read, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_duplicates, setup, teardown),
+		    test_duplicates, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_rollups_sum, setup, teardown),
+		    test_rollups_sum, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_rollup_hours, setup, teardown),
+		    test_rollup_hours, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_scan_stops_early, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_drops, setup, teardown),
+		    test_scan_stops_early, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_multi_batch_write, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+		    test_drops, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_map_growth, setup, teardown),
+		    test_multi_batch_write, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_huge_write_retry, setup, teardown),
+		    test_reopen, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_metasets, setup, teardown),
+		    test_map_growth, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_unpriced_bucket_and_overflow, setup, teardown),
+		    test_huge_write_retry, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_rollup_cost_128, setup, teardown),
+		    test_metasets, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unpriced_bucket_and_overflow, setup,
+		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rollup_cost_128, setup, fixture_teardown),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }
