@@ -196,11 +196,18 @@ llmcost_shutdown(llmcost_client *c, int32_t timeout_ms)
 		while (llmcost__ring_pop(&c->submit_ring, &idx) == 0) {
 			lost++;
 		}
-		if (lost > 0) {
-			atomic_fetch_add(&c->dropped, lost);
+		atomic_fetch_add(&c->dropped, lost);
+		// Queued or in flight, every call the collector has not
+		// stored or refused is gone: say how many.
+		uint64_t ended = llmcost__ring_pushed(&c->submit_ring);
+		uint64_t settled
+		    = atomic_load(&c->acked) + atomic_load(&c->rejected);
+		if (ended > settled) {
 			llmcost__log(c, LLMCOST_LOG_WARNING,
-			    "shutdown: %llu queued calls dropped",
-			    (unsigned long long) lost);
+			    "shutdown: %llu calls were never acknowledged by "
+			    "the collector at %s and are lost",
+			    (unsigned long long) (ended - settled),
+			    c->cfg.url);
 		}
 	}
 	client_free(c);
