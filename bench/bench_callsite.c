@@ -544,19 +544,8 @@ main(int argc, char **argv)
 	naive_queue q;
 	int rc = 1;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
-			n = strtoul(argv[++i], NULL, 10);
-		} else if (strcmp(argv[i], "-q") == 0 && i + 1 < argc) {
-			big_q = (uint32_t) strtoul(argv[++i], NULL, 10);
-		} else if (strcmp(argv[i], "--llmcostd") == 0
-		    && i + 1 < argc) {
-			exe = argv[++i];
-		} else {
-			usage_exit(argv[0]);
-		}
-	}
-	if (n < 1000 || big_q < 8 * CHUNK || (big_q & (big_q - 1)) != 0) {
+	if (bench_parse_args(argc, argv, &n, &big_q, &exe) != 0 || n < 1000
+	    || big_q < 8 * CHUNK || (big_q & (big_q - 1)) != 0) {
 		usage_exit(argv[0]);
 	}
 	n -= n % 2;

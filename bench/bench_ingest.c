@@ -211,19 +211,8 @@ main(int argc, char **argv)
 	shim_result sr;
 	int rc = 1;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
-			n = strtoul(argv[++i], NULL, 10);
-		} else if (strcmp(argv[i], "-q") == 0 && i + 1 < argc) {
-			queue_max = (uint32_t) strtoul(argv[++i], NULL, 10);
-		} else if (strcmp(argv[i], "--llmcostd") == 0
-		    && i + 1 < argc) {
-			exe = argv[++i];
-		} else {
-			usage_exit(argv[0]);
-		}
-	}
-	if (n < 1 || queue_max < 8 * CHUNK) {
+	if (bench_parse_args(argc, argv, &n, &queue_max, &exe) != 0 || n < 1
+	    || queue_max < 8 * CHUNK) {
 		usage_exit(argv[0]);
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);

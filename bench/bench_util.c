@@ -210,3 +210,24 @@ bench_tagged_call(llmcost_client *c)
 	int erv = llmcost_call_end(call);
 	return (erv != 0 ? erv : (rv != 0 ? LLMCOST_EINVAL : 0));
 }
+
+int
+bench_parse_args(
+    int argc, char **argv, size_t *n, uint32_t *queue_max, const char **exe)
+{
+	for (int i = 1; i < argc; i++) {
+		if (i + 1 >= argc) {
+			return (-1);
+		}
+		if (strcmp(argv[i], "-n") == 0) {
+			*n = strtoul(argv[++i], NULL, 10);
+		} else if (strcmp(argv[i], "-q") == 0) {
+			*queue_max = (uint32_t) strtoul(argv[++i], NULL, 10);
+		} else if (strcmp(argv[i], "--llmcostd") == 0) {
+			*exe = argv[++i];
+		} else {
+			return (-1);
+		}
+	}
+	return (0);
+}

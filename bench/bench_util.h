@@ -60,6 +60,12 @@ void bench_percentiles(uint32_t *v, size_t n, bench_pct *out);
 // between two back-to-back clock_gettime(CLOCK_MONOTONIC) reads.
 void bench_timer_overhead(uint32_t *median, uint32_t *p99);
 
+// Reads the options both benchmarks take: -n CALLS, -q QUEUE_MAX and
+// --llmcostd PATH; values not given keep what the pointers hold.
+// Returns 0, or -1 on an unknown option or a missing value.
+int bench_parse_args(
+    int argc, char **argv, size_t *n, uint32_t *queue_max, const char **exe);
+
 // Prints "metric NAME VALUE", one line, for bench/run.sh.
 void bench_metric(const char *name, double value);
 
