@@ -183,7 +183,7 @@ typedef enum llmcost_status {
  * message) | | disable | LLMCOST_DISABLE=1 | every call is accepted and
  * discarded | | (logging) | LLMCOST_LOG=debug\|info\|warn\|error | silent |
  *
- * Memory: the client preallocates queue_max call records of about 1.3 KiB
+ * Memory: the client preallocates queue_max call records of about 1.5 KiB
  * each (pages are touched only as they are used).
  */
 typedef struct llmcost_options {
