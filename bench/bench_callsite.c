@@ -111,7 +111,7 @@ naive_put(naive_rec *r, const char *s, size_t max, int allow_empty, nspan *out)
 	if (len > max) {
 		return (LLMCOST_ETOOBIG);
 	}
-	if ((len == 0 && !allow_empty) || !llmcost_proto_utf8_valid(s, len)) {
+	if ((len == 0 && !allow_empty) || !llmcost__utf8_valid(s, len)) {
 		return (LLMCOST_EINVAL);
 	}
 	if (len > sizeof(r->arena) - r->arena_used) {

@@ -169,7 +169,7 @@ config_load(config *cfg, int argc, char **argv)
 		}
 	}
 	if (cfg->data_dir[0] == '\0'
-	    && llmcost_proto_default_dir(cfg->data_dir, sizeof(cfg->data_dir))
+	    && llmcost__default_dir(cfg->data_dir, sizeof(cfg->data_dir))
 	        != 0) {
 		fprintf(stderr,
 		    "llmcostd: no data directory: pass --data-dir or set "

@@ -27,14 +27,6 @@ struct writer {
 	int stopping;
 };
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec);
-}
-
 static void
 run_group(writer *w, writer_job **jobs, size_t n)
 {
@@ -45,8 +37,8 @@ run_group(writer *w, writer_job **jobs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		batches[i] = jobs[i]->batch;
 	}
-	int rv
-	    = store_write(w->s, batches, n, res, now_ns(), err, sizeof(err));
+	int rv = store_write(
+	    w->s, batches, n, res, llmcost__now_ns(), err, sizeof(err));
 	if (rv != 0) {
 		METRICS_INC(w->m, store_errors, 1);
 		log_msg(LLMCOST_LOG_ERR,

@@ -391,7 +391,7 @@ get_str(dec *d, const msgpack_object *o, const char *what, uint32_t min,
 	if (o->via.str.size < min) {
 		return (fail(d, LLMCOST_EPROTO, "%s: empty", lbl(d, what)));
 	}
-	if (!llmcost_proto_utf8_valid(o->via.str.ptr, o->via.str.size)) {
+	if (!llmcost__utf8_valid(o->via.str.ptr, o->via.str.size)) {
 		return (fail(
 		    d, LLMCOST_EPROTO, "%s: invalid UTF-8", lbl(d, what)));
 	}
@@ -490,8 +490,7 @@ dec_meta(dec *d, const msgpack_object *o, llmcost_proto_kv *kv, size_t room,
 			    " bytes exceeds %d",
 			    q, v->via.str.size, LLMCOST_MAX_VALUE));
 		}
-		if (!llmcost_proto_utf8_valid(
-		        v->via.str.ptr, v->via.str.size)) {
+		if (!llmcost__utf8_valid(v->via.str.ptr, v->via.str.size)) {
 			QKEY();
 			return (fail(d, LLMCOST_EPROTO,
 			    "meta: invalid UTF-8 in value of key %s", q));

@@ -83,7 +83,7 @@ check_str(const llmcost_proto_str *s, uint32_t min, uint32_t max)
 	if (s->len > max) {
 		return (LLMCOST_ETOOBIG);
 	}
-	if (!llmcost_proto_utf8_valid(s->ptr, s->len)) {
+	if (!llmcost__utf8_valid(s->ptr, s->len)) {
 		return (LLMCOST_EUTF8);
 	}
 	return (0);
@@ -264,7 +264,7 @@ reason_clean(const char *src, size_t len, char *dst)
 			// well-formed sequence, if any.
 			size_t k;
 			for (k = 2; k <= 4 && k <= len - i; k++) {
-				if (llmcost_proto_utf8_valid(src + i, k)) {
+				if (llmcost__utf8_valid(src + i, k)) {
 					break;
 				}
 			}

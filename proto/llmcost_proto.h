@@ -16,6 +16,7 @@
 #include <msgpack.h>
 
 #include "llmcost.h"
+#include "llmcost_common.h"
 
 #define LLMCOST_PROTO_VERSION 1
 
@@ -175,28 +176,5 @@ typedef struct llmcost_proto_buf {
 } llmcost_proto_buf;
 int llmcost_proto_buf_write(void *buf, const char *data, size_t len);
 void llmcost_proto_buf_free(llmcost_proto_buf *b);
-
-// 1 if s[0..len) is well-formed UTF-8 (no overlongs, no surrogates, no
-// code points above U+10FFFF), else 0.
-int llmcost_proto_utf8_valid(const char *s, size_t len);
-
-// Format a 16-byte UUID as 36 characters plus NUL into out[37].
-void llmcost_proto_uuid_str(const uint8_t id[16], char out[37]);
-
-// Parse a 36-character UUID string.  Returns 0 or LLMCOST_EINVAL.
-int llmcost_proto_uuid_parse(const char *s, uint8_t id[16]);
-
-// The default data directory and collector URL, shared by the shim, the
-// collector and the CLI: $XDG_STATE_HOME/llmcost, else
-// $HOME/.local/state/llmcost.  Returns 0, LLMCOST_ENOTFOUND (neither
-// variable set) or LLMCOST_ETOOBIG (does not fit in outsz).  Only
-// absolute paths count (an empty or relative variable is ignored), and on
-// failure out is the empty string.  They read the environment: call them
-// at startup, not while another thread may call setenv().
-int llmcost_proto_default_dir(char *out, size_t outsz);
-int llmcost_proto_default_url(char *out, size_t outsz);
-
-// The socket name inside a data directory.
-#define LLMCOST_SOCKET_NAME "llmcostd.sock"
 
 #endif // LLMCOST_PROTO_H

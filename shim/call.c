@@ -27,7 +27,7 @@ check_str(const char *s, size_t max, int allow_empty, size_t *lenp)
 	if (len == 0 && !allow_empty) {
 		return (LLMCOST_EINVAL);
 	}
-	if (!llmcost_proto_utf8_valid(s, len)) {
+	if (!llmcost__utf8_valid(s, len)) {
 		return (LLMCOST_EUTF8);
 	}
 	*lenp = len;
@@ -222,7 +222,7 @@ llmcost_call_run_id(const llmcost_call *call, char *buf, size_t bufsz)
 	if (!is_open(call) || buf == NULL || bufsz < 37) {
 		return (LLMCOST_EINVAL);
 	}
-	llmcost_proto_uuid_str(call->run_id, buf);
+	llmcost__uuid_str(call->run_id, buf);
 	return (0);
 }
 

@@ -13,22 +13,6 @@
 #include "shim.h"
 #include "uuid7.h"
 
-uint64_t
-llmcost__now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec);
-}
-
-uint64_t
-llmcost__mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec);
-}
-
 static void
 client_free(llmcost_client *c)
 {
@@ -117,27 +101,12 @@ llmcost_init(llmcost_client **clientp, const llmcost_options *opts)
 		return (rv);
 	}
 	char id[37];
-	llmcost_proto_uuid_str(c->client_id, id);
+	llmcost__uuid_str(c->client_id, id);
 	llmcost__log(c, LLMCOST_LOG_INFO,
 	    "client %s: collector %s, queue %u, batch %u, flush %d ms", id,
 	    c->cfg.url, c->cfg.queue_max, c->cfg.batch_max, c->cfg.flush_ms);
 	*clientp = c;
 	return (0);
-}
-
-// Absolute CLOCK_MONOTONIC deadline timeout_ms from now.
-static struct timespec
-deadline_after(int32_t timeout_ms)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return (ts);
 }
 
 int
@@ -151,7 +120,7 @@ llmcost_flush(llmcost_client *c, int32_t timeout_ms)
 	}
 	// Every call ended so far has taken a position in the submit ring.
 	uint64_t target = llmcost__ring_pushed(&c->submit_ring);
-	struct timespec dl = deadline_after(timeout_ms < 0 ? 0 : timeout_ms);
+	struct timespec dl = llmcost__deadline_ms(timeout_ms);
 	int rv = 0;
 
 	pthread_mutex_lock(&c->mtx);

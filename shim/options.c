@@ -126,8 +126,7 @@ llmcost__config_load(
 		} else {
 			memcpy(cfg->url, url, strlen(url) + 1);
 		}
-	} else if (llmcost_proto_default_url(cfg->url, sizeof(cfg->url))
-	    != 0) {
+	} else if (llmcost__default_url(cfg->url, sizeof(cfg->url)) != 0) {
 		cfg->url[0] = '\0';
 	}
 

@@ -39,14 +39,8 @@ msg_write(void *arg, const char *buf, size_t len)
 static void
 sender_sleep(llmcost_client *c, int32_t timeout_ms, int for_work)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	struct timespec ts = llmcost__deadline_ms(timeout_ms);
+
 	pthread_mutex_lock(&c->mtx);
 	// Announce the sleep before the last look at the queue: a call site
 	// that fills the queue after this look sees the flag and signals,

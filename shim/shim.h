@@ -10,10 +10,9 @@
 #include <nng/nng.h>
 
 #include "llmcost.h"
+#include "llmcost_common.h"
 #include "freelist.h"
 #include "ring.h"
-
-#define LLMCOST__URL_MAX 512
 
 // Slot states, so that a double end or abandon is refused, not corrupting.
 enum { SLOT_FREE = 0, SLOT_OPEN = 1, SLOT_QUEUED = 2 };
@@ -107,9 +106,5 @@ void llmcost__stderr_logger(void *arg, int level, const char *msg);
 int llmcost__sender_start(llmcost_client *c);
 void llmcost__sender_stop(llmcost_client *c);
 void llmcost__sender_wake(llmcost_client *c);
-
-// time helpers
-uint64_t llmcost__now_ns(void);
-uint64_t llmcost__mono_ns(void);
 
 #endif // LLMCOST_SHIM_H

@@ -2,7 +2,7 @@
 // a real llmcostd, reported by the real CLI.  `llmcost report --json`
 // must equal the expected calls, tokens and cost per feature exactly.
 // Expected costs are computed here from list prices typed in
-// independently of collector/prices.c (pico-USD per token).
+// independently of core/prices.c (pico-USD per token).
 #include "testutil.h"
 
 #include <jansson.h>

@@ -1,15 +1,14 @@
-// Tests for proto/util.c and proto/error.c: UTF-8 validation, UUID
+// Tests for common/ (utf8.c, uuid.c, paths.c, error.c): UTF-8 validation, UUID
 // formatting and parsing, the default directory and URL, and the error
 // tables.
 
 #include "testutil.h"
 
-#include "llmcost_proto.h"
+#include "llmcost_common.h"
 
-#define UTF8_OK(s)                                                            \
-	assert_int_equal(llmcost_proto_utf8_valid((s), sizeof(s) - 1), 1)
+#define UTF8_OK(s) assert_int_equal(llmcost__utf8_valid((s), sizeof(s) - 1), 1)
 #define UTF8_BAD(s)                                                           \
-	assert_int_equal(llmcost_proto_utf8_valid((s), sizeof(s) - 1), 0)
+	assert_int_equal(llmcost__utf8_valid((s), sizeof(s) - 1), 0)
 
 static void
 test_utf8_valid(void **state)
@@ -30,7 +29,7 @@ test_utf8_valid(void **state)
 	UTF8_OK("\xf0\x9f\x98\x80"); // U+1F600 emoji
 	UTF8_OK("\xf4\x8f\xbf\xbf"); // U+10FFFF, the last code point
 	UTF8_OK("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e"); // Japanese
-	assert_int_equal(llmcost_proto_utf8_valid(NULL, 0), 1);
+	assert_int_equal(llmcost__utf8_valid(NULL, 0), 1);
 }
 
 static void
@@ -57,12 +56,12 @@ test_utf8_invalid(void **state)
 	UTF8_BAD("\xe2\x82z");    // continuation missing
 	UTF8_BAD("\xc3\xa9\xc3"); // valid, then truncated
 	UTF8_BAD("\xc3\x28");     // non-continuation second byte
-	assert_int_equal(llmcost_proto_utf8_valid(NULL, 1), 0);
+	assert_int_equal(llmcost__utf8_valid(NULL, 1), 0);
 	// The length is respected: a valid prefix of an invalid buffer.
-	assert_int_equal(llmcost_proto_utf8_valid("ok\xff", 2), 1);
+	assert_int_equal(llmcost__utf8_valid("ok\xff", 2), 1);
 	// A truncated sequence at the end of the given length is caught
 	// even when the bytes after it would complete it.
-	assert_int_equal(llmcost_proto_utf8_valid("\xe2\x82\xac", 2), 0);
+	assert_int_equal(llmcost__utf8_valid("\xe2\x82\xac", 2), 0);
 }
 
 static void
@@ -75,23 +74,23 @@ test_uuid_roundtrip(void **state)
 
 	(void) state;
 	memset(s, 'x', sizeof(s));
-	llmcost_proto_uuid_str(id, s);
+	llmcost__uuid_str(id, s);
 	assert_string_equal(s, "018f3a2b-4c5d-7e6f-8091-a2b3c4d5e6f7");
-	LLMCOST_PASS(llmcost_proto_uuid_parse(s, back));
+	LLMCOST_PASS(llmcost__uuid_parse(s, back));
 	assert_memory_equal(back, id, 16);
 
-	LLMCOST_PASS(llmcost_proto_uuid_parse(
-	    "018F3A2B-4C5D-7E6F-8091-A2B3C4D5E6F7", back));
+	LLMCOST_PASS(
+	    llmcost__uuid_parse("018F3A2B-4C5D-7E6F-8091-A2B3C4D5E6F7", back));
 	assert_memory_equal(back, id, 16);
-	LLMCOST_PASS(llmcost_proto_uuid_parse(
-	    "018f3A2b-4C5d-7e6F-8091-a2B3c4D5e6F7", back));
+	LLMCOST_PASS(
+	    llmcost__uuid_parse("018f3A2b-4C5d-7e6F-8091-a2B3c4D5e6F7", back));
 	assert_memory_equal(back, id, 16);
 
 	memset(back, 0, sizeof(back));
-	llmcost_proto_uuid_str(back, s);
+	llmcost__uuid_str(back, s);
 	assert_string_equal(s, "00000000-0000-0000-0000-000000000000");
 	memset(back, 0xff, sizeof(back));
-	llmcost_proto_uuid_str(back, s);
+	llmcost__uuid_str(back, s);
 	assert_string_equal(s, "ffffffff-ffff-ffff-ffff-ffffffffffff");
 }
 
@@ -118,15 +117,15 @@ test_uuid_parse_bad(void **state)
 	(void) state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(id, 0, sizeof(id));
-		if (llmcost_proto_uuid_parse(bad[i], id) != LLMCOST_EINVAL) {
+		if (llmcost__uuid_parse(bad[i], id) != LLMCOST_EINVAL) {
 			fail_msg("accepted \"%s\"", bad[i]);
 		}
 		// Nothing is written on failure.
 		assert_memory_equal(id, zero, 16);
 	}
-	LLMCOST_FAIL(llmcost_proto_uuid_parse(NULL, id), LLMCOST_EINVAL);
-	LLMCOST_FAIL(llmcost_proto_uuid_parse(
-	                 "018f3a2b-4c5d-7e6f-8091-a2b3c4d5e6f7", NULL),
+	LLMCOST_FAIL(llmcost__uuid_parse(NULL, id), LLMCOST_EINVAL);
+	LLMCOST_FAIL(
+	    llmcost__uuid_parse("018f3a2b-4c5d-7e6f-8091-a2b3c4d5e6f7", NULL),
 	    LLMCOST_EINVAL);
 }
 
@@ -196,35 +195,35 @@ test_default_dir(void **state)
 	(void) state;
 	setenv("HOME", "/home/alice", 1);
 	setenv("XDG_STATE_HOME", "/var/state/alice", 1);
-	LLMCOST_PASS(llmcost_proto_default_dir(buf, sizeof(buf)));
+	LLMCOST_PASS(llmcost__default_dir(buf, sizeof(buf)));
 	assert_string_equal(buf, "/var/state/alice/llmcost");
 
 	setenv("XDG_STATE_HOME", "/var/state/alice//", 1);
-	LLMCOST_PASS(llmcost_proto_default_dir(buf, sizeof(buf)));
+	LLMCOST_PASS(llmcost__default_dir(buf, sizeof(buf)));
 	assert_string_equal(buf, "/var/state/alice/llmcost");
 
 	// Unset, empty and relative XDG_STATE_HOME all fall back to HOME.
 	unsetenv("XDG_STATE_HOME");
-	LLMCOST_PASS(llmcost_proto_default_dir(buf, sizeof(buf)));
+	LLMCOST_PASS(llmcost__default_dir(buf, sizeof(buf)));
 	assert_string_equal(buf, "/home/alice/.local/state/llmcost");
 	setenv("XDG_STATE_HOME", "", 1);
-	LLMCOST_PASS(llmcost_proto_default_dir(buf, sizeof(buf)));
+	LLMCOST_PASS(llmcost__default_dir(buf, sizeof(buf)));
 	assert_string_equal(buf, "/home/alice/.local/state/llmcost");
 	setenv("XDG_STATE_HOME", "state", 1);
-	LLMCOST_PASS(llmcost_proto_default_dir(buf, sizeof(buf)));
+	LLMCOST_PASS(llmcost__default_dir(buf, sizeof(buf)));
 	assert_string_equal(buf, "/home/alice/.local/state/llmcost");
 
 	// Neither usable.
 	unsetenv("HOME");
 	LLMCOST_FAIL(
-	    llmcost_proto_default_dir(buf, sizeof(buf)), LLMCOST_ENOTFOUND);
+	    llmcost__default_dir(buf, sizeof(buf)), LLMCOST_ENOTFOUND);
 	assert_string_equal(buf, "");
 	setenv("HOME", "", 1);
 	LLMCOST_FAIL(
-	    llmcost_proto_default_dir(buf, sizeof(buf)), LLMCOST_ENOTFOUND);
+	    llmcost__default_dir(buf, sizeof(buf)), LLMCOST_ENOTFOUND);
 	setenv("HOME", "relative/home", 1);
 	LLMCOST_FAIL(
-	    llmcost_proto_default_dir(buf, sizeof(buf)), LLMCOST_ENOTFOUND);
+	    llmcost__default_dir(buf, sizeof(buf)), LLMCOST_ENOTFOUND);
 }
 
 static void
@@ -235,15 +234,14 @@ test_default_dir_small(void **state)
 	(void) state;
 	setenv("XDG_STATE_HOME", "/s", 1);
 	// "/s/llmcost" is 10 characters: 11 bytes fit, 10 do not.
-	LLMCOST_PASS(llmcost_proto_default_dir(buf, 11));
+	LLMCOST_PASS(llmcost__default_dir(buf, 11));
 	assert_string_equal(buf, "/s/llmcost");
-	LLMCOST_FAIL(llmcost_proto_default_dir(buf, 10), LLMCOST_ETOOBIG);
+	LLMCOST_FAIL(llmcost__default_dir(buf, 10), LLMCOST_ETOOBIG);
 	assert_string_equal(buf, "");
-	LLMCOST_FAIL(llmcost_proto_default_dir(buf, 0), LLMCOST_EINVAL);
-	LLMCOST_FAIL(llmcost_proto_default_dir(NULL, 10), LLMCOST_EINVAL);
+	LLMCOST_FAIL(llmcost__default_dir(buf, 0), LLMCOST_EINVAL);
+	LLMCOST_FAIL(llmcost__default_dir(NULL, 10), LLMCOST_EINVAL);
 	setenv("XDG_STATE_HOME", "/a-very-long-directory-name-indeed", 1);
-	LLMCOST_FAIL(
-	    llmcost_proto_default_dir(buf, sizeof(buf)), LLMCOST_ETOOBIG);
+	LLMCOST_FAIL(llmcost__default_dir(buf, sizeof(buf)), LLMCOST_ETOOBIG);
 }
 
 static void
@@ -254,27 +252,26 @@ test_default_url(void **state)
 
 	(void) state;
 	setenv("XDG_STATE_HOME", "/run/user/1000", 1);
-	LLMCOST_PASS(llmcost_proto_default_url(buf, sizeof(buf)));
+	LLMCOST_PASS(llmcost__default_url(buf, sizeof(buf)));
 	assert_string_equal(buf, want);
 
 	// Exactly enough room, then one byte short.
-	LLMCOST_PASS(llmcost_proto_default_url(buf, strlen(want) + 1));
+	LLMCOST_PASS(llmcost__default_url(buf, strlen(want) + 1));
 	assert_string_equal(buf, want);
-	LLMCOST_FAIL(
-	    llmcost_proto_default_url(buf, strlen(want)), LLMCOST_ETOOBIG);
+	LLMCOST_FAIL(llmcost__default_url(buf, strlen(want)), LLMCOST_ETOOBIG);
 	assert_string_equal(buf, "");
-	LLMCOST_FAIL(llmcost_proto_default_url(buf, 6), LLMCOST_ETOOBIG);
-	LLMCOST_FAIL(llmcost_proto_default_url(buf, 10), LLMCOST_ETOOBIG);
+	LLMCOST_FAIL(llmcost__default_url(buf, 6), LLMCOST_ETOOBIG);
+	LLMCOST_FAIL(llmcost__default_url(buf, 10), LLMCOST_ETOOBIG);
 
 	unsetenv("XDG_STATE_HOME");
 	setenv("HOME", "/home/bob", 1);
-	LLMCOST_PASS(llmcost_proto_default_url(buf, sizeof(buf)));
+	LLMCOST_PASS(llmcost__default_url(buf, sizeof(buf)));
 	assert_string_equal(
 	    buf, "ipc:///home/bob/.local/state/llmcost/llmcostd.sock");
 
 	unsetenv("HOME");
 	LLMCOST_FAIL(
-	    llmcost_proto_default_url(buf, sizeof(buf)), LLMCOST_ENOTFOUND);
+	    llmcost__default_url(buf, sizeof(buf)), LLMCOST_ENOTFOUND);
 	assert_string_equal(buf, "");
 }
 

@@ -763,7 +763,7 @@ test_run_id(void **state)
 
 	// The embedded time is the begin time.
 	uint8_t id[16];
-	LLMCOST_PASS(llmcost_proto_uuid_parse(a, id));
+	LLMCOST_PASS(llmcost__uuid_parse(a, id));
 	uint64_t ms = 0;
 	for (int i = 0; i < 6; i++) {
 		ms = (ms << 8) | id[i];
@@ -1215,7 +1215,7 @@ live_main(void *arg)
 		    || llmcost_call_add_tag(call, "live") != 0
 		    || llmcost_call_set_usage(call, &u) != 0
 		    || llmcost_call_run_id(call, id, sizeof(id)) != 0
-		    || llmcost_proto_uuid_parse(id, la->ids[i]) != 0) {
+		    || llmcost__uuid_parse(id, la->ids[i]) != 0) {
 			la->errors++;
 		}
 		if (llmcost_call_end(call) != 0) {

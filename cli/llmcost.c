@@ -115,7 +115,7 @@ cmd_stats(int argc, char **argv)
 		const char *e = getenv("LLMCOST_COLLECTOR_URL");
 		if (e != NULL && *e != '\0') {
 			snprintf(url, sizeof(url), "%s", e);
-		} else if (llmcost_proto_default_url(url, sizeof(url)) != 0) {
+		} else if (llmcost__default_url(url, sizeof(url)) != 0) {
 			fprintf(stderr, "llmcost: no URL: pass --url\n");
 			return (CLI_USAGE);
 		}

@@ -269,7 +269,7 @@ resolve_dir(const char *opt, char *dir, size_t dirsz)
 		snprintf(dir, dirsz, "%s", e);
 		return (0);
 	}
-	return (llmcost_proto_default_dir(dir, dirsz));
+	return (llmcost__default_dir(dir, dirsz));
 }
 
 int

@@ -1,0 +1,52 @@
+// Internal helpers shared by every part of llmcost (shim, proto, collector
+// core, daemon, CLI): UTF-8 validation, UUID text, the default data
+// directory and collector URL, and the clocks.  Error codes and the
+// version live in the public header (include/llmcost.h), generated from
+// its tables; their text is in error.c.
+//
+// Threading: every function is reentrant.  The path resolvers read the
+// environment: call them at startup, not while another thread may call
+// setenv().
+#ifndef LLMCOST_COMMON_H
+#define LLMCOST_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "llmcost.h"
+
+// 1 if s[0..len) is well-formed UTF-8 (no overlongs, no surrogates, no
+// code points above U+10FFFF), else 0.
+int llmcost__utf8_valid(const char *s, size_t len);
+
+// Format a 16-byte UUID as 36 characters plus NUL into out[37].
+#define LLMCOST__UUID_STR_LEN 37
+void llmcost__uuid_str(const uint8_t id[16], char out[37]);
+
+// Parse a 36-character UUID string.  Returns 0 or LLMCOST_EINVAL.
+int llmcost__uuid_parse(const char *s, uint8_t id[16]);
+
+// Buffer sizes for a filesystem path and a collector URL.
+#define LLMCOST__PATH_MAX 4096
+#define LLMCOST__URL_MAX  512
+
+// The socket name inside a data directory.
+#define LLMCOST_SOCKET_NAME "llmcostd.sock"
+
+// The default data directory and collector URL: $XDG_STATE_HOME/llmcost,
+// else $HOME/.local/state/llmcost (and ipc://<dir>/llmcostd.sock).
+// Returns 0, LLMCOST_ENOTFOUND (neither variable set) or LLMCOST_ETOOBIG
+// (does not fit in outsz).  Only absolute paths count (an empty or
+// relative variable is ignored), and on failure out is the empty string.
+int llmcost__default_dir(char *out, size_t outsz);
+int llmcost__default_url(char *out, size_t outsz);
+
+// Clocks: wall-clock and monotonic nanoseconds (vDSO reads, no system
+// call), and an absolute CLOCK_MONOTONIC deadline timeout_ms from now
+// (negative counts as 0).
+uint64_t llmcost__now_ns(void);
+uint64_t llmcost__mono_ns(void);
+struct timespec llmcost__deadline_ms(int32_t timeout_ms);
+
+#endif // LLMCOST_COMMON_H

@@ -1,1 +1,0 @@
-llmcost_add_test(prices collector/prices_test.c unit 60 llmcost_core)
