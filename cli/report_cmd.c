@@ -22,11 +22,6 @@
 
 enum { OUT_TABLE, OUT_CSV, OUT_JSON };
 
-static const char *bucket_names[LLMCOST_BUCKET_COUNT] = { "input_uncached",
-	"input_cache_read", "input_cache_write_5m", "input_cache_write_1h",
-	"input_audio", "input_image", "output_text", "output_reasoning",
-	"output_audio", "output_image" };
-
 static void
 report_usage(FILE *f)
 {
@@ -208,7 +203,7 @@ json_row(const report *r, const report_row *row, int named)
 	    o, "error_calls", json_integer((json_int_t) row->error_calls));
 	json_t *u = json_object();
 	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
-		json_object_set_new(u, bucket_names[b],
+		json_object_set_new(u, llmcost__bucket_key[b],
 		    json_integer((json_int_t) row->usage[b]));
 	}
 	json_object_set_new(o, "usage", u);

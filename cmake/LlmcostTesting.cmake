@@ -13,7 +13,8 @@ function(llmcost_add_test name source label timeout)
   endif()
   add_executable(${name}_test ${source})
   target_include_directories(${name}_test PRIVATE ${CMOCKA_INCLUDE}
-    ${PROJECT_SOURCE_DIR}/tests ${PROJECT_SOURCE_DIR}/include)
+    ${PROJECT_SOURCE_DIR}/tests ${PROJECT_SOURCE_DIR}/include
+    ${LLMCOST_GENERATED_INCLUDE})
   target_link_libraries(${name}_test PRIVATE ${CMOCKA_LIB} ${ARGN})
   add_test(NAME llmcost.${name} COMMAND ${name}_test)
   set_tests_properties(llmcost.${name} PROPERTIES LABELS ${label}

@@ -3,13 +3,10 @@
 // from it here, so the three can never disagree.  Only string literals are
 // returned: no static formatting buffer (which would not be thread-safe)
 // and nothing to free.  Unknown codes get a fixed text rather than NULL so
-// that callers can print the result unconditionally.  The version string is
-// assembled from the version macros at compile time for the same reason.
+// that callers can print the result unconditionally.   The version string comes from
+// llmcost_version.h, which CMake configures from project(VERSION).
 
 #include "llmcost.h"
-
-#define LLMCOST__STR(x)  #x
-#define LLMCOST__XSTR(x) LLMCOST__STR(x)
 
 const char *
 llmcost_strerror(int err)
@@ -48,6 +45,5 @@ llmcost_err_name(int err)
 const char *
 llmcost_version(void)
 {
-	return (LLMCOST__XSTR(LLMCOST_VERSION_MAJOR) "." LLMCOST__XSTR(
-	    LLMCOST_VERSION_MINOR) "." LLMCOST__XSTR(LLMCOST_VERSION_PATCH));
+	return (LLMCOST_VERSION_STRING);
 }

@@ -49,4 +49,20 @@ uint64_t llmcost__now_ns(void);
 uint64_t llmcost__mono_ns(void);
 struct timespec llmcost__deadline_ms(int32_t timeout_ms);
 
+// Names generated from the header's tables (tables.c).
+// llmcost__bucket_key[b]: the report/JSON key of bucket b;
+// llmcost__bucket_is_output[b]: 1 for an output bucket, 0 for input;
+// llmcost__bucket_langsmith_key[b]: its LangSmith *_token_details key, or
+// NULL.  llmcost__bucket_parse returns the bucket for a key, or -1.
+extern const char *const llmcost__bucket_key[LLMCOST_BUCKET_COUNT];
+extern const uint8_t llmcost__bucket_is_output[LLMCOST_BUCKET_COUNT];
+extern const char *const llmcost__bucket_langsmith_key[LLMCOST_BUCKET_COUNT];
+int llmcost__bucket_parse(const char *key);
+
+// Log levels by name ("error", "warn", "notice", "info", "debug"; also
+// "warning"), case-insensitive: the level, or -1 when unknown.  The name
+// of a level; levels outside the table are clamped to error or debug.
+int llmcost__log_level_parse(const char *s);
+const char *llmcost__log_level_name(int level);
+
 #endif // LLMCOST_COMMON_H

@@ -5,10 +5,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "llmcost_common.h"
 #include "log.h"
 
 int log_level = LLMCOST_LOG_INFO;
@@ -16,8 +16,6 @@ int log_level = LLMCOST_LOG_INFO;
 void
 log_write(int level, const char *fmt, ...)
 {
-	static const char *names[] = { "emerg", "alert", "crit", "error",
-		"warn", "notice", "info", "debug" };
 	char line[1024];
 	struct timespec ts;
 	struct tm tm;
@@ -29,9 +27,7 @@ log_write(int level, const char *fmt, ...)
 	    "%d %04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s: ", (int) getpid(),
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L,
-	    names[level < 0     ? 0
-	            : level > 7 ? 7
-	                        : level]);
+	    llmcost__log_level_name(level));
 	if (n < 0) {
 		return;
 	}
@@ -50,18 +46,5 @@ log_write(int level, const char *fmt, ...)
 int
 log_parse_level(const char *s)
 {
-	static const struct {
-		const char *name;
-		int level;
-	} tab[] = { { "debug", LLMCOST_LOG_DEBUG },
-		{ "info", LLMCOST_LOG_INFO }, { "notice", LLMCOST_LOG_NOTICE },
-		{ "warn", LLMCOST_LOG_WARNING },
-		{ "warning", LLMCOST_LOG_WARNING },
-		{ "error", LLMCOST_LOG_ERR } };
-	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
-		if (strcasecmp(s, tab[i].name) == 0) {
-			return (tab[i].level);
-		}
-	}
-	return (-1);
+	return (llmcost__log_level_parse(s));
 }

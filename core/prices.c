@@ -17,6 +17,7 @@
 
 #include <string.h>
 
+#include "llmcost_common.h"
 #include "prices.h"
 
 #define U PRICE_UNPRICED
@@ -413,7 +414,10 @@ prices_cost(const price_entry *e, const uint64_t usage[LLMCOST_BUCKET_COUNT],
 	}
 	// The tier is chosen on all input tokens; a total past UINT64_MAX is
 	// past any threshold, so saturate.
-	for (int b = 0; b < LLMCOST_FIRST_OUTPUT; b++) {
+	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
+		if (llmcost__bucket_is_output[b]) {
+			continue;
+		}
 		if (__builtin_add_overflow(in_total, usage[b], &in_total)) {
 			in_total = UINT64_MAX;
 			break;

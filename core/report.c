@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llmcost_common.h"
 #include "report.h"
 
 typedef struct slot {
@@ -106,7 +107,7 @@ row_add(report_row *r, const store_rollup *v)
 	r->error_calls += v->error_calls;
 	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
 		r->usage[b] += v->usage[b];
-		if (b < LLMCOST_FIRST_OUTPUT) {
+		if (!llmcost__bucket_is_output[b]) {
 			r->input_tokens += v->usage[b];
 		} else {
 			r->output_tokens += v->usage[b];

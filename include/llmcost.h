@@ -52,10 +52,11 @@ extern "C" {
 #endif
 
 /** @defgroup version Version
+ * LLMCOST_VERSION_MAJOR, _MINOR, _PATCH and LLMCOST_VERSION_STRING come
+ * from the project's one version, CMake's project(VERSION), configured
+ * into llmcost_version.h.
  * @{ */
-#define LLMCOST_VERSION_MAJOR 0
-#define LLMCOST_VERSION_MINOR 1
-#define LLMCOST_VERSION_PATCH 0
+#include "llmcost_version.h"
 /** @} */
 
 /** A client: one per process (or per test).  Opaque. */
@@ -108,29 +109,49 @@ LLMCOST_API const char *llmcost_err_name(int err);
 
 /** @defgroup usage Usage buckets
  * Usage is recorded in exclusive buckets: no bucket contains another, so
- * the input total is the sum of the LLMCOST_IN_* buckets and the output
- * total the sum of the LLMCOST_OUT_* buckets.  Convert provider counts at
- * the call site: OpenAI's prompt_tokens *include* cached_tokens and its
- * completion_tokens *include* reasoning_tokens (subtract them);
- * Anthropic's input_tokens *exclude* cache reads and writes (add nothing);
- * Gemini's promptTokenCount *includes* cachedContentTokenCount.
+ * the input total is the sum of the input buckets and the output total the
+ * sum of the output buckets.  How each provider's counts convert is under
+ * "Converting provider usage" below.
+ *
+ * One table defines the buckets.  Its columns, in order:
+ * - the enum name (LLMCOST_<NAME>) and its number, never renumbered;
+ *   new buckets are appended, and a v1 collector keeps counts of buckets
+ *   it does not know (proto/README.md);
+ * - the key in reports and JSON output;
+ * - 0 for an input bucket, 1 for an output bucket;
+ * - the key under LangSmith's input_token_details / output_token_details,
+ *   or NULL when the bucket has none (plain text is the remainder);
+ * - a description.
  * @{ */
-typedef enum llmcost_bucket {
-	LLMCOST_IN_UNCACHED = 0,       /**< text input, not from cache */
-	LLMCOST_IN_CACHE_READ = 1,     /**< input read from a prompt cache */
-	LLMCOST_IN_CACHE_WRITE_5M = 2, /**< input written to a 5 min cache */
-	LLMCOST_IN_CACHE_WRITE_1H = 3, /**< input written to a 1-hour cache */
-	LLMCOST_IN_AUDIO = 4,          /**< audio input */
-	LLMCOST_IN_IMAGE = 5,          /**< image input */
-	LLMCOST_OUT_TEXT = 6,          /**< visible text output */
-	LLMCOST_OUT_REASONING = 7,     /**< reasoning ("thinking") output */
-	LLMCOST_OUT_AUDIO = 8,         /**< audio output */
-	LLMCOST_OUT_IMAGE = 9,         /**< image output */
-	LLMCOST_BUCKET_COUNT = 10
-} llmcost_bucket;
+#define LLMCOST_BUCKET_MAP(XX)                                                \
+	XX(IN_UNCACHED, 0, "input_uncached", 0, NULL,                         \
+	    "text input, not from cache")                                     \
+	XX(IN_CACHE_READ, 1, "input_cache_read", 0, "cache_read",             \
+	    "input read from a prompt cache")                                 \
+	XX(IN_CACHE_WRITE_5M, 2, "input_cache_write_5m", 0,                   \
+	    "ephemeral_5m_input_tokens", "input written to a 5-minute cache") \
+	XX(IN_CACHE_WRITE_1H, 3, "input_cache_write_1h", 0,                   \
+	    "ephemeral_1h_input_tokens", "input written to a 1-hour cache")   \
+	XX(IN_AUDIO, 4, "input_audio", 0, "audio", "audio input")             \
+	XX(IN_IMAGE, 5, "input_image", 0, "image", "image input")             \
+	XX(OUT_TEXT, 6, "output_text", 1, NULL, "visible text output")        \
+	XX(OUT_REASONING, 7, "output_reasoning", 1, "reasoning",              \
+	    "reasoning (thinking) output")                                    \
+	XX(OUT_AUDIO, 8, "output_audio", 1, "audio", "audio output")          \
+	XX(OUT_IMAGE, 9, "output_image", 1, "image", "image output")
 
-/** First output bucket: buckets below it are input. */
-#define LLMCOST_FIRST_OUTPUT LLMCOST_OUT_TEXT
+/** The usage buckets, generated from #LLMCOST_BUCKET_MAP. */
+typedef enum llmcost_bucket {
+#define LLMCOST__BUCKET_ENUM(name, num, key, out, ls, doc)                    \
+	LLMCOST_##name = num,
+	LLMCOST_BUCKET_MAP(LLMCOST__BUCKET_ENUM)
+#undef LLMCOST__BUCKET_ENUM
+#define LLMCOST__BUCKET_ONE(name, num, key, out, ls, doc) +1
+	/** How many buckets this version knows. */
+	LLMCOST_BUCKET_COUNT
+	= 0 LLMCOST_BUCKET_MAP(LLMCOST__BUCKET_ONE)
+#undef LLMCOST__BUCKET_ONE
+} llmcost_bucket;
 
 /** Token counts per exclusive bucket.  Zero-initialise, then fill. */
 typedef struct llmcost_usage {
@@ -247,13 +268,21 @@ typedef struct llmcost_stats {
  * @return 0 or #LLMCOST_EINVAL. */
 LLMCOST_API int llmcost_stats_get(llmcost_client *c, llmcost_stats *out);
 
-/** Log levels, as RFC 5424 severities. */
+/** Log levels, as RFC 5424 severities: one vocabulary for LLMCOST_LOG,
+ * llmcostd's --log-level and the level names in log lines.  Columns: the
+ * enum name (LLMCOST_LOG_<NAME>), the severity, the name accepted in
+ * settings and printed in log lines. */
+#define LLMCOST_LOG_LEVEL_MAP(XX)                                             \
+	XX(ERR, 3, "error")                                                   \
+	XX(WARNING, 4, "warn")                                                \
+	XX(NOTICE, 5, "notice")                                               \
+	XX(INFO, 6, "info")                                                   \
+	XX(DEBUG, 7, "debug")
+
 typedef enum llmcost_log_level {
-	LLMCOST_LOG_ERR = 3,
-	LLMCOST_LOG_WARNING = 4,
-	LLMCOST_LOG_NOTICE = 5,
-	LLMCOST_LOG_INFO = 6,
-	LLMCOST_LOG_DEBUG = 7,
+#define LLMCOST__LEVEL_ENUM(name, num, text) LLMCOST_LOG_##name = num,
+	LLMCOST_LOG_LEVEL_MAP(LLMCOST__LEVEL_ENUM)
+#undef LLMCOST__LEVEL_ENUM
 } llmcost_log_level;
 
 /** A log sink.  Called from the sender thread or from llmcost_init /

@@ -9,23 +9,6 @@
 
 #include "shim.h"
 
-static const char *
-level_name(int level)
-{
-	switch (level) {
-	case LLMCOST_LOG_ERR:
-		return ("error");
-	case LLMCOST_LOG_WARNING:
-		return ("warn");
-	case LLMCOST_LOG_NOTICE:
-		return ("notice");
-	case LLMCOST_LOG_INFO:
-		return ("info");
-	default:
-		return ("debug");
-	}
-}
-
 void
 llmcost__stderr_logger(void *arg, int level, const char *msg)
 {
@@ -42,8 +25,8 @@ llmcost__stderr_logger(void *arg, int level, const char *msg)
 		                                   : "\033[2m";
 		off = "\033[0m";
 	}
-	fprintf(
-	    stderr, "%sllmcost %s%s: %s\n", on, level_name(level), off, msg);
+	fprintf(stderr, "%sllmcost %s%s: %s\n", on,
+	    llmcost__log_level_name(level), off, msg);
 }
 
 void

@@ -56,25 +56,16 @@ env_long(llmcost_client *c, const char *name, long lo, long hi, long *out)
 	return (1);
 }
 
+// An unset or empty LLMCOST_LOG keeps the shim silent; an unknown name
+// turns on warnings, so that the typo is seen.
 static int
 parse_level(const char *s)
 {
 	if (s == NULL || *s == '\0') {
 		return (0);
 	}
-	if (strcasecmp(s, "debug") == 0) {
-		return (LLMCOST_LOG_DEBUG);
-	}
-	if (strcasecmp(s, "info") == 0) {
-		return (LLMCOST_LOG_INFO);
-	}
-	if (strcasecmp(s, "warn") == 0 || strcasecmp(s, "warning") == 0) {
-		return (LLMCOST_LOG_WARNING);
-	}
-	if (strcasecmp(s, "error") == 0) {
-		return (LLMCOST_LOG_ERR);
-	}
-	return (LLMCOST_LOG_WARNING);
+	int level = llmcost__log_level_parse(s);
+	return (level < 0 ? LLMCOST_LOG_WARNING : level);
 }
 
 static uint32_t

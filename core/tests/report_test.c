@@ -116,7 +116,7 @@ check_row(const report_row *row, const want_row *want, const char *what)
 		    report_fmt_i128(want->cost, b, sizeof(b)));
 	}
 	for (int k = 0; k < LLMCOST_BUCKET_COUNT; k++) {
-		if (k < LLMCOST_FIRST_OUTPUT) {
+		if (k <= LLMCOST_IN_IMAGE) {
 			in += row->usage[k];
 		} else {
 			out += row->usage[k];

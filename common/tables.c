@@ -1,0 +1,71 @@
+// DESIGN: names generated from the public header's tables (usage buckets,
+// log levels), so that reports, JSON output, the LangSmith exporter,
+// settings parsers and tests all spell a bucket or a level the same way
+// and a new row needs no edit anywhere else.
+
+#include <strings.h>
+
+#include "llmcost_common.h"
+
+const char *const llmcost__bucket_key[LLMCOST_BUCKET_COUNT] = {
+#define BUCKET_KEY(name, num, key, out, ls, doc) [num] = key,
+	LLMCOST_BUCKET_MAP(BUCKET_KEY)
+#undef BUCKET_KEY
+};
+
+const uint8_t llmcost__bucket_is_output[LLMCOST_BUCKET_COUNT] = {
+#define BUCKET_OUT(name, num, key, out, ls, doc) [num] = out,
+	LLMCOST_BUCKET_MAP(BUCKET_OUT)
+#undef BUCKET_OUT
+};
+
+const char *const llmcost__bucket_langsmith_key[LLMCOST_BUCKET_COUNT] = {
+#define BUCKET_LS(name, num, key, out, ls, doc) [num] = ls,
+	LLMCOST_BUCKET_MAP(BUCKET_LS)
+#undef BUCKET_LS
+};
+
+int
+llmcost__bucket_parse(const char *key)
+{
+	for (int b = 0; key != NULL && b < LLMCOST_BUCKET_COUNT; b++) {
+		if (strcasecmp(key, llmcost__bucket_key[b]) == 0) {
+			return (b);
+		}
+	}
+	return (-1);
+}
+
+const char *
+llmcost__log_level_name(int level)
+{
+	switch (level) {
+#define LEVEL_NAME(name, num, text)                                           \
+	case num:                                                             \
+		return (text);
+		LLMCOST_LOG_LEVEL_MAP(LEVEL_NAME)
+#undef LEVEL_NAME
+	default:
+		break;
+	}
+	return (level < LLMCOST_LOG_ERR ? "error" : "debug");
+}
+
+int
+llmcost__log_level_parse(const char *s)
+{
+	if (s == NULL) {
+		return (-1);
+	}
+#define LEVEL_PARSE(name, num, text)                                          \
+	if (strcasecmp(s, text) == 0) {                                       \
+		return (num);                                                 \
+	}
+	LLMCOST_LOG_LEVEL_MAP(LEVEL_PARSE)
+#undef LEVEL_PARSE
+	// The RFC 5424 spelling, accepted as an alias of "warn".
+	if (strcasecmp(s, "warning") == 0) {
+		return (LLMCOST_LOG_WARNING);
+	}
+	return (-1);
+}
