@@ -15,22 +15,29 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "cli.h"
+#include "dims.h"
+#include "llmcost_common.h"
 #include "llmcost_proto.h"
 
 static void
 usage(FILE *f)
 {
+	// "feature (or model, env, provider)", from the dimension table.
+	char others[256];
+	if (report_dim_list(others, sizeof(others), 1, ", ", ", ", 0) != 0) {
+		others[0] = '\0';
+	}
 	fprintf(f,
 	    "Usage: llmcost COMMAND [OPTION]...\n"
 	    "Where your LLM spend goes, per product feature.\n\n"
 	    "Commands:\n"
-	    "  report   cost by feature (or model, env, provider) over a "
-	    "window\n"
+	    "  report   cost by %s (or %s) over a window\n"
 	    "  prices   the built-in price table\n"
 	    "  stats    the collector's counters (asks llmcostd)\n\n"
 	    "Run 'llmcost COMMAND --help' for a command's options.\n"
 	    "  -h, --help     show this help\n"
-	    "  -V, --version  show the version\n");
+	    "  -V, --version  show the version\n",
+	    report_dim_name(0), others);
 }
 
 int
@@ -90,13 +97,20 @@ cmd_stats(int argc, char **argv)
 	static const struct option opts[] = { { "url", required_argument, NULL,
 		                                  'u' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	char url[1100] = "";
-	int c;
+	char url[LLMCOST__URL_MAX] = "";
+	int c, n;
 
 	while ((c = getopt_long(argc, argv, "u:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
-			snprintf(url, sizeof(url), "%s", optarg);
+			n = snprintf(url, sizeof(url), "%s", optarg);
+			if (n < 0 || (size_t) n >= sizeof(url) || n == 0) {
+				fprintf(stderr,
+				    "llmcost stats: --url must be 1..%zu "
+				    "bytes\n",
+				    sizeof(url) - 1);
+				return (CLI_USAGE);
+			}
 			break;
 		case 'h':
 			printf("Usage: llmcost stats [--url URL]\n"
@@ -114,9 +128,24 @@ cmd_stats(int argc, char **argv)
 	if (url[0] == '\0') {
 		const char *e = getenv("LLMCOST_COLLECTOR_URL");
 		if (e != NULL && *e != '\0') {
-			snprintf(url, sizeof(url), "%s", e);
-		} else if (llmcost__default_url(url, sizeof(url)) != 0) {
-			fprintf(stderr, "llmcost: no URL: pass --url\n");
+			n = snprintf(url, sizeof(url), "%s", e);
+			if (n < 0 || (size_t) n >= sizeof(url)) {
+				fprintf(stderr,
+				    "llmcost stats: LLMCOST_COLLECTOR_URL is "
+				    "longer than %zu bytes\n",
+				    sizeof(url) - 1);
+				return (CLI_USAGE);
+			}
+		} else if ((n = llmcost__default_url(url, sizeof(url))) != 0) {
+			if (n == LLMCOST_ETOOBIG) {
+				fprintf(stderr,
+				    "llmcost: the default URL is longer than "
+				    "%zu bytes: pass --url\n",
+				    sizeof(url) - 1);
+			} else {
+				fprintf(
+				    stderr, "llmcost: no URL: pass --url\n");
+			}
 			return (CLI_USAGE);
 		}
 	}

@@ -1,85 +1,166 @@
-// DESIGN: redis's static_configs[] idea, small: each setting is one row
-// {option, variable, type, offset, size, min, max, help}; defaults are set
-// in config_load.  Precedence
-// is default < environment < command line.  Numbers are parsed with
-// strtoull and range-checked; errors name the setting and the accepted
-// range.  data-dir and listen derive their defaults from the shared
-// default directory so the shim, the daemon and the CLI agree.
+// DESIGN: redis's static_configs[] idea, small: CONFIG_MAP (config.h)
+// becomes one row per setting {option, variable, type, storage, default,
+// bounds, help}, and everything about a setting comes from its row:
+// parsing, the range or length check and its error, --help and the
+// banner.  Defaults go through the same parser as user values, so a bad
+// default cannot slip in (the unit test loads them).  Precedence is
+// default < environment < command line; derived defaults (the data
+// directory from the shared resolver in common/paths.c, the listen URL
+// from the data directory) are filled last, only where nothing was set.
+// Every string is bounded by its field (LLMCOST__PATH_MAX,
+// LLMCOST__URL_MAX) and an over-long value is an error, never a silent
+// truncation that would point somewhere else.
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
-#include "llmcost_proto.h"
-#include "log.h"
+#include "llmcost.h"
 
-enum { T_STR, T_U64 };
+enum { T_PATH, T_URL, T_LEVEL, T_U64 };
 
 typedef struct setting {
 	const char *name; // --name
 	const char *env;
 	int type;
 	size_t off, size;
-	uint64_t min, max;
+	const char *dflt;     // the default value, or NULL: derived
+	const char *dflt_doc; // how a derived default is found
+	uint64_t min, max;    // T_U64
 	const char *help;
 } setting;
 
-#define STR(f) T_STR, offsetof(config, f), sizeof(((config *) 0)->f), 0, 0
-#define U64(f) T_U64, offsetof(config, f), sizeof(uint64_t)
+#define VALUE(v)   (v), NULL
+#define DERIVED(d) NULL, (d)
 
 static const setting settings[] = {
-	{ "data-dir", "LLMCOSTD_DATA_DIR", STR(data_dir),
-	    "directory of the LMDB store and the socket (created 0700); "
-	    "default $XDG_STATE_HOME/llmcost or ~/.local/state/llmcost" },
-	{ "listen", "LLMCOSTD_LISTEN", STR(listen),
-	    "ingest URL; default ipc://DATA_DIR/" LLMCOST_SOCKET_NAME
-	    " (tcp://127.0.0.1:PORT for other hosts)" },
-	{ "log-level", "LLMCOSTD_LOG", STR(log_level),
-	    "debug, info, notice, warn or error; default info" },
-	{ "map-size-mb", "LLMCOSTD_MAP_SIZE_MB", U64(map_size_mb), 16,
-	    1ull << 24,
-	    "initial LMDB map size in MiB (grows when full); default 4096" },
-	{ "contexts", "LLMCOSTD_CONTEXTS", U64(contexts), 1, 256,
-	    "batches received concurrently; default 16" },
-	{ "txn-records", "LLMCOSTD_TXN_RECORDS", U64(txn_records), 1, 1u << 20,
-	    "most calls committed in one transaction; default 65536" },
+#define ROW(field, name, type, env, dflt, min, max, help)                     \
+	{ name, env, T_##type, offsetof(config, field),                       \
+		sizeof(((config *) 0)->field), dflt, min, max, help },
+	CONFIG_MAP(ROW)
+#undef ROW
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
+// "error, warn, notice, info or debug", from the header's level table.
+static const char *
+level_choices(char *buf, size_t bufsz)
+{
+	static const char *const names[] = {
+#define LEVEL_NAME(name, num, text) text,
+		LLMCOST_LOG_LEVEL_MAP(LEVEL_NAME)
+#undef LEVEL_NAME
+	};
+	const size_t n = sizeof(names) / sizeof(names[0]);
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && o < bufsz; i++) {
+		int k = snprintf(buf + o, bufsz - o, "%s%s",
+		    i == 0 ? "" : (i == n - 1 ? " or " : ", "), names[i]);
+		if (k < 0) {
+			break;
+		}
+		o += (size_t) k;
+	}
+	return (buf);
+}
+
+// Where a value came from, for errors: "--contexts 0",
+// "LLMCOSTD_CONTEXTS=0" or "the default of --contexts (0)"; without the
+// value when val is NULL (long strings are not echoed back).
+typedef enum { FROM_DEFAULT, FROM_ENV, FROM_OPTION } origin;
+
+static const char *
+origin_name(
+    const setting *s, origin o, const char *val, char *buf, size_t bufsz)
+{
+	size_t n;
+
+	switch (o) {
+	case FROM_ENV:
+		snprintf(buf, bufsz, "%s", s->env);
+		break;
+	case FROM_OPTION:
+		snprintf(buf, bufsz, "--%s", s->name);
+		break;
+	default:
+		snprintf(buf, bufsz, "the default of --%s", s->name);
+		break;
+	}
+	if (val != NULL) {
+		n = strlen(buf);
+		if (o == FROM_DEFAULT) {
+			snprintf(buf + n, bufsz - n, " (%.64s)", val);
+		} else {
+			snprintf(buf + n, bufsz - n, "%c%.64s",
+			    o == FROM_ENV ? '=' : ' ', val);
+		}
+	}
+	return (buf);
+}
+
 static int
-apply(config *cfg, const setting *s, const char *val, const char *origin)
+apply(config *cfg, const setting *s, const char *val, origin o, char *err,
+    size_t errsz)
 {
 	char *dst = (char *) cfg + s->off;
-	if (s->type == T_STR) {
+	char from[128], choices[128];
+
+	switch (s->type) {
+	case T_PATH:
+	case T_URL: {
 		size_t len = strlen(val);
-		if (len == 0 || len >= s->size) {
-			fprintf(stderr,
-			    "llmcostd: %s %s must be 1..%zu characters\n",
-			    origin, s->name, s->size - 1);
-			return (-1);
+		origin_name(s, o, NULL, from, sizeof(from));
+		if (len == 0) {
+			snprintf(err, errsz, "%s: must not be empty", from);
+			return (CONFIG_ERROR);
+		}
+		if (len >= s->size) {
+			snprintf(err, errsz,
+			    "%s: %zu bytes is too long (at most %zu)", from,
+			    len, s->size - 1);
+			return (CONFIG_ERROR);
 		}
 		memcpy(dst, val, len + 1);
-		return (0);
+		return (CONFIG_RUN);
 	}
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(val, &end, 10);
-	if (errno != 0 || end == val || *end != '\0' || val[0] == '-'
-	    || v < s->min || v > s->max) {
-		fprintf(stderr,
-		    "llmcostd: %s %s=%s: want an integer in %llu..%llu\n",
-		    origin, s->name, val, (unsigned long long) s->min,
-		    (unsigned long long) s->max);
-		return (-1);
+	case T_LEVEL: {
+		int level = llmcost__log_level_parse(val);
+		if (level < 0) {
+			snprintf(err, errsz, "%s: want one of %s",
+			    origin_name(s, o, val, from, sizeof(from)),
+			    level_choices(choices, sizeof(choices)));
+			return (CONFIG_ERROR);
+		}
+		memcpy(dst, &level, sizeof(level));
+		return (CONFIG_RUN);
 	}
-	uint64_t u = v;
-	memcpy(dst, &u, sizeof(u));
-	return (0);
+	default: {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(val, &end, 10);
+		if (errno != 0 || end == val || *end != '\0' || val[0] == '-'
+		    || v < s->min || v > s->max) {
+			snprintf(err, errsz,
+			    "%s: want an integer in %llu..%llu",
+			    origin_name(s, o, val, from, sizeof(from)),
+			    (unsigned long long) s->min,
+			    (unsigned long long) s->max);
+			return (CONFIG_ERROR);
+		}
+		uint64_t u = v;
+		memcpy(dst, &u, sizeof(u));
+		return (CONFIG_RUN);
+	}
+	}
 }
 
 void
 config_usage(FILE *f, const char *prog)
 {
+	char choices[128];
+
 	fprintf(f,
 	    "Usage: %s [OPTION]...\n"
 	    "The llmcost collector: receives LLM call records from "
@@ -89,57 +170,155 @@ config_usage(FILE *f, const char *prog)
 	    "environment variable):\n",
 	    prog);
 	for (size_t i = 0; i < NSETTINGS; i++) {
-		fprintf(f, "  --%-14s %-22s %s\n", settings[i].name,
-		    settings[i].env, settings[i].help);
+		const setting *s = &settings[i];
+		fprintf(f, "  --%-14s %-22s %s", s->name, s->env, s->help);
+		switch (s->type) {
+		case T_PATH:
+		case T_URL:
+			fprintf(f, ", at most %zu bytes", s->size - 1);
+			break;
+		case T_LEVEL:
+			fprintf(f, ": %s",
+			    level_choices(choices, sizeof(choices)));
+			break;
+		default:
+			fprintf(f, ", %llu..%llu", (unsigned long long) s->min,
+			    (unsigned long long) s->max);
+			break;
+		}
+		fprintf(f, "; default %s\n",
+		    s->dflt != NULL ? s->dflt : s->dflt_doc);
 	}
-	fprintf(f,
-	    "  -h, --help                            show this help\n"
-	    "  -V, --version                         show the version\n");
-}
-
-void
-config_describe(const config *cfg, char *buf, size_t bufsz)
-{
-	snprintf(buf, bufsz,
-	    "data-dir=%s listen=%s map-size-mb=%llu contexts=%llu "
-	    "txn-records=%llu log-level=%s",
-	    cfg->data_dir, cfg->listen, (unsigned long long) cfg->map_size_mb,
-	    (unsigned long long) cfg->contexts,
-	    (unsigned long long) cfg->txn_records, cfg->log_level);
+	fprintf(f, "  %-39s %s\n", "-h, --help", "show this help");
+	fprintf(f, "  %-39s %s\n", "-V, --version", "show the version");
 }
 
 int
-config_load(config *cfg, int argc, char **argv)
+config_describe(const config *cfg, char *buf, size_t bufsz)
+{
+	size_t o = 0;
+
+	if (bufsz == 0) {
+		return (LLMCOST_ETOOBIG);
+	}
+	buf[0] = '\0';
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		const setting *s = &settings[i];
+		const char *p = (const char *) cfg + s->off;
+		const char *sep = i == 0 ? "" : " ";
+		size_t room = o < bufsz ? bufsz - o : 0;
+		int n;
+		int level;
+		uint64_t u;
+
+		switch (s->type) {
+		case T_PATH:
+		case T_URL:
+			n = snprintf(
+			    buf + o, room, "%s%s=%s", sep, s->name, p);
+			break;
+		case T_LEVEL:
+			memcpy(&level, p, sizeof(level));
+			n = snprintf(buf + o, room, "%s%s=%s", sep, s->name,
+			    llmcost__log_level_name(level));
+			break;
+		default:
+			memcpy(&u, p, sizeof(u));
+			n = snprintf(buf + o, room, "%s%s=%llu", sep, s->name,
+			    (unsigned long long) u);
+			break;
+		}
+		if (n < 0 || (size_t) n >= room) {
+			return (LLMCOST_ETOOBIG);
+		}
+		o += (size_t) n;
+	}
+	return (0);
+}
+
+// Fills data-dir and listen where nothing set them.
+static int
+derive(config *cfg, char *err, size_t errsz)
+{
+	int dir_defaulted = cfg->data_dir[0] == '\0';
+	int rv;
+
+	if (dir_defaulted
+	    && (rv = llmcost__default_dir(
+	            cfg->data_dir, sizeof(cfg->data_dir)))
+	        != 0) {
+		if (rv == LLMCOST_ETOOBIG) {
+			snprintf(err, errsz,
+			    "the default data directory is longer than %zu "
+			    "bytes: pass --data-dir",
+			    sizeof(cfg->data_dir) - 1);
+		} else {
+			snprintf(err, errsz,
+			    "no data directory: pass --data-dir or set HOME");
+		}
+		return (CONFIG_ERROR);
+	}
+	if (cfg->listen[0] != '\0') {
+		return (CONFIG_RUN);
+	}
+	if (dir_defaulted) {
+		// The one resolver the shim and the CLI use as well.
+		rv = llmcost__default_url(cfg->listen, sizeof(cfg->listen));
+	} else {
+		int n = snprintf(cfg->listen, sizeof(cfg->listen),
+		    "ipc://%s/" LLMCOST_SOCKET_NAME, cfg->data_dir);
+		rv = n < 0 || (size_t) n >= sizeof(cfg->listen)
+		    ? LLMCOST_ETOOBIG
+		    : 0;
+	}
+	if (rv != 0) {
+		cfg->listen[0] = '\0';
+		snprintf(err, errsz,
+		    "the data directory is too long for the default listen "
+		    "URL ipc://DATA_DIR/" LLMCOST_SOCKET_NAME
+		    " (at most %zu bytes): pass --listen",
+		    sizeof(cfg->listen) - 1);
+		return (CONFIG_ERROR);
+	}
+	return (CONFIG_RUN);
+}
+
+int
+config_load(config *cfg, int argc, char *const *argv, FILE *out, char *err,
+    size_t errsz)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->map_size_mb = 4096;
-	cfg->contexts = 16;
-	cfg->txn_records = 65536;
-	memcpy(cfg->log_level, "info", 5);
-
+	err[0] = '\0';
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		if (settings[i].dflt != NULL
+		    && apply(cfg, &settings[i], settings[i].dflt, FROM_DEFAULT,
+		           err, errsz)
+		        != CONFIG_RUN) {
+			return (CONFIG_ERROR);
+		}
+	}
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		const char *v = getenv(settings[i].env);
 		if (v != NULL && *v != '\0'
-		    && apply(cfg, &settings[i], v, "environment") != 0) {
-			return (-1);
+		    && apply(cfg, &settings[i], v, FROM_ENV, err, errsz)
+		        != CONFIG_RUN) {
+			return (CONFIG_ERROR);
 		}
 	}
 	for (int a = 1; a < argc; a++) {
 		const char *arg = argv[a];
 		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-			config_usage(stdout, argv[0]);
-			return (1);
+			config_usage(out, argv[0]);
+			return (CONFIG_EXIT);
 		}
 		if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0) {
-			printf("llmcostd %s\n", llmcost_version());
-			return (1);
+			fprintf(out, "llmcostd %s\n", llmcost_version());
+			return (CONFIG_EXIT);
 		}
 		if (strncmp(arg, "--", 2) != 0) {
-			fprintf(stderr,
-			    "llmcostd: unexpected argument '%s' (see "
-			    "--help)\n",
-			    arg);
-			return (-1);
+			snprintf(err, errsz,
+			    "unexpected argument '%.64s' (see --help)", arg);
+			return (CONFIG_ERROR);
 		}
 		const char *name = arg + 2;
 		const char *eq = strchr(name, '=');
@@ -152,44 +331,20 @@ config_load(config *cfg, int argc, char **argv)
 			}
 		}
 		if (s == NULL) {
-			fprintf(stderr,
-			    "llmcostd: unknown option '%s' (see --help)\n",
-			    arg);
-			return (-1);
+			snprintf(err, errsz,
+			    "unknown option '%.64s' (see --help)", arg);
+			return (CONFIG_ERROR);
 		}
 		const char *val
 		    = eq ? eq + 1 : (a + 1 < argc ? argv[++a] : NULL);
 		if (val == NULL) {
-			fprintf(
-			    stderr, "llmcostd: --%s needs a value\n", s->name);
-			return (-1);
+			snprintf(err, errsz, "--%s needs a value", s->name);
+			return (CONFIG_ERROR);
 		}
-		if (apply(cfg, s, val, "option") != 0) {
-			return (-1);
-		}
-	}
-	if (cfg->data_dir[0] == '\0'
-	    && llmcost__default_dir(cfg->data_dir, sizeof(cfg->data_dir))
-	        != 0) {
-		fprintf(stderr,
-		    "llmcostd: no data directory: pass --data-dir or set "
-		    "HOME\n");
-		return (-1);
-	}
-	if (cfg->listen[0] == '\0') {
-		int n = snprintf(cfg->listen, sizeof(cfg->listen),
-		    "ipc://%s/" LLMCOST_SOCKET_NAME, cfg->data_dir);
-		if (n < 0 || (size_t) n >= sizeof(cfg->listen)) {
-			fprintf(stderr, "llmcostd: data-dir path too long\n");
-			return (-1);
+		if (apply(cfg, s, val, FROM_OPTION, err, errsz)
+		    != CONFIG_RUN) {
+			return (CONFIG_ERROR);
 		}
 	}
-	if (log_parse_level(cfg->log_level) < 0) {
-		fprintf(stderr,
-		    "llmcostd: log-level '%s': want debug, info, notice, "
-		    "warn or error\n",
-		    cfg->log_level);
-		return (-1);
-	}
-	return (0);
+	return (derive(cfg, err, errsz));
 }

@@ -19,6 +19,7 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "ingest.h"
+#include "llmcost_common.h"
 #include "log.h"
 
 enum { CTX_RECV, CTX_SEND, CTX_WRITE };
@@ -36,7 +37,7 @@ typedef struct ingest_ctx {
 struct ingest {
 	nng_socket sock;
 	nng_listener listener;
-	char url[1024];
+	char url[LLMCOST__URL_MAX];
 	uint64_t listener_errors; // "other" + "canceled" at the last check
 	writer *w;
 	metrics *m;
@@ -256,6 +257,11 @@ ingest_start(ingest **ip, const char *url, int nctx, writer *w, metrics *m,
 	ingest *in;
 	int rv;
 
+	if (strlen(url) >= sizeof(in->url)) {
+		snprintf(err, errsz, "listen URL longer than %zu bytes",
+		    sizeof(in->url) - 1);
+		return (LLMCOST_ECONFIG);
+	}
 	if ((in = calloc(1, sizeof(*in))) == NULL
 	    || (in->ctxs = calloc((size_t) nctx, sizeof(*in->ctxs))) == NULL) {
 		free(in);

@@ -36,7 +36,7 @@ on_signal(int sig)
 static int
 make_dirs(const char *path)
 {
-	char buf[CONFIG_PATH_MAX];
+	char buf[LLMCOST__PATH_MAX];
 	size_t len = strlen(path);
 	if (len >= sizeof(buf)) {
 		return (-1);
@@ -60,8 +60,15 @@ make_dirs(const char *path)
 static int
 lock_dir(const char *dir)
 {
-	char path[CONFIG_PATH_MAX + 32];
-	snprintf(path, sizeof(path), "%s/llmcostd.lock", dir);
+	char path[LLMCOST__PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%s/llmcostd.lock", dir);
+	if (n < 0 || (size_t) n >= sizeof(path)) {
+		log_msg(LLMCOST_LOG_ERR,
+		    "data directory path is too long for its lock file (at "
+		    "most %zu bytes)",
+		    sizeof(path) - sizeof("/llmcostd.lock"));
+		return (-1);
+	}
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		log_msg(LLMCOST_LOG_ERR, "cannot open %s: %s", path,
@@ -70,8 +77,8 @@ lock_dir(const char *dir)
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		char pid[32] = "";
-		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
-		pid[n > 0 ? n : 0] = '\0';
+		ssize_t got = pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[got > 0 ? got : 0] = '\0';
 		pid[strcspn(pid, "\n")] = '\0';
 		log_msg(LLMCOST_LOG_ERR,
 		    "another llmcostd (pid %s) already uses %s; stop it or "
@@ -81,7 +88,7 @@ lock_dir(const char *dir)
 		return (-1);
 	}
 	char pid[32];
-	int n = snprintf(pid, sizeof(pid), "%d\n", (int) getpid());
+	n = snprintf(pid, sizeof(pid), "%d\n", (int) getpid());
 	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t) n, 0) < 0) {
 		log_msg(LLMCOST_LOG_WARNING, "cannot write pid to %s", path);
 	}
@@ -96,13 +103,18 @@ main(int argc, char **argv)
 	store *st = NULL;
 	writer *w = NULL;
 	ingest *in = NULL;
-	char err[512], desc[2 * CONFIG_PATH_MAX + 128];
+	char err[512], desc[LLMCOST__PATH_MAX + LLMCOST__URL_MAX + 256];
 	int rv, lockfd;
 
-	if ((rv = config_load(&cfg, argc, argv)) != 0) {
-		return (rv > 0 ? 0 : 2);
+	if ((rv = config_load(&cfg, argc, argv, stdout, err, sizeof(err)))
+	    != CONFIG_RUN) {
+		if (rv == CONFIG_ERROR) {
+			fprintf(stderr, "llmcostd: %s\n", err);
+			return (2);
+		}
+		return (0);
 	}
-	log_level = log_parse_level(cfg.log_level);
+	log_level = cfg.log_level;
 	memset(&m, 0, sizeof(m));
 
 	struct sigaction sa;
@@ -141,7 +153,7 @@ main(int argc, char **argv)
 		store_close(st);
 		return (1);
 	}
-	config_describe(&cfg, desc, sizeof(desc));
+	(void) config_describe(&cfg, desc, sizeof(desc)); // truncated at worst
 	log_msg(LLMCOST_LOG_NOTICE, "llmcostd %s ready, pid=%d, %s",
 	    llmcost_version(), (int) getpid(), desc);
 

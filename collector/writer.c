@@ -1,17 +1,21 @@
 // DESIGN: LMDB allows one write transaction at a time and a synced commit
 // costs about an fdatasync, so all writes go through one thread that
 // takes every queued batch (up to txn_records calls) into a single
-// transaction: under load, many clients share one commit.  A batch is
-// acknowledged only after that commit returns, which is what lets the
-// shim resend anything unacknowledged without ever losing a call.  If the
-// transaction fails, every batch in it is answered "retry" and nothing of
-// it is stored.
+// transaction: under load, many clients share one commit.  Each group
+// passes two stages on this thread: pricing (pricing.c), into a cost
+// array allocated once at start and sized for the largest group, then the
+// store write, which stores the costs as given.  A batch is acknowledged
+// only after that commit returns, which is what lets the shim resend
+// anything unacknowledged without ever losing a call.  If the transaction
+// fails, every batch in it is answered "retry" and nothing of it is
+// stored.
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "log.h"
+#include "pricing.h"
 #include "writer.h"
 
 #define MAX_GROUP 256 // batches per transaction
@@ -20,6 +24,10 @@ struct writer {
 	store *s;
 	metrics *m;
 	uint32_t txn_records;
+	// One cost per call of a group.  A group holds at most txn_records
+	// calls, or a single batch (at most LLMCOST_PROTO_MAX_RECORDS) when
+	// that batch alone is larger.
+	store_cost *costs;
 	pthread_t thread;
 	pthread_mutex_t mtx;
 	pthread_cond_t cv;
@@ -30,12 +38,16 @@ struct writer {
 static void
 run_group(writer *w, writer_job **jobs, size_t n)
 {
-	const llmcost_proto_batch *batches[MAX_GROUP];
+	store_batch batches[MAX_GROUP];
 	store_batch_result res[MAX_GROUP];
+	store_cost *costs = w->costs;
 	char err[256];
 
 	for (size_t i = 0; i < n; i++) {
-		batches[i] = jobs[i]->batch;
+		batches[i].batch = jobs[i]->batch;
+		batches[i].costs = costs;
+		pricing_batch(jobs[i]->batch, costs);
+		costs += jobs[i]->batch->n_records;
 	}
 	int rv = store_write(
 	    w->s, batches, n, res, llmcost__now_ns(), err, sizeof(err));
@@ -106,11 +118,19 @@ writer_start(writer **wp, store *s, metrics *m, uint32_t txn_records)
 	w->s = s;
 	w->m = m;
 	w->txn_records = txn_records;
+	size_t ncosts = txn_records > LLMCOST_PROTO_MAX_RECORDS
+	    ? txn_records
+	    : LLMCOST_PROTO_MAX_RECORDS;
+	if ((w->costs = calloc(ncosts, sizeof(*w->costs))) == NULL) {
+		free(w);
+		return (LLMCOST_ENOMEM);
+	}
 	pthread_mutex_init(&w->mtx, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		pthread_cond_destroy(&w->cv);
 		pthread_mutex_destroy(&w->mtx);
+		free(w->costs);
 		free(w);
 		return (LLMCOST_ESYSTEM);
 	}
@@ -163,5 +183,6 @@ writer_free(writer *w)
 	writer_stop(w);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mtx);
+	free(w->costs);
 	free(w);
 }

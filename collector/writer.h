@@ -1,5 +1,6 @@
-// The single store writer: batches from every ingest context are grouped
-// into one LMDB transaction, and each batch is answered after the commit.
+// The single store writer: batches from every ingest context are grouped,
+// priced (pricing.h) and written in one LMDB transaction, and each batch
+// is answered after the commit.
 #ifndef LLMCOSTD_WRITER_H
 #define LLMCOSTD_WRITER_H
 

@@ -42,9 +42,3 @@ log_write(int level, const char *fmt, ...)
 	ssize_t w = write(STDERR_FILENO, line, len);
 	(void) w;
 }
-
-int
-log_parse_level(const char *s)
-{
-	return (llmcost__log_level_parse(s));
-}

@@ -17,7 +17,7 @@ extern int log_level; // messages above this level are not formatted
 void log_write(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-// Parses "debug", "info", "notice", "warn", "error"; returns -1 if unknown.
-int log_parse_level(const char *s);
+// Level names are parsed by llmcost__log_level_parse (common/), from the
+// header's level table.
 
 #endif // LLMCOSTD_LOG_H

@@ -1,6 +1,6 @@
 // DESIGN: a report is a scan of the rollup table over [from, to) hours,
 // folded into one row per value of the asked dimension.  Rollups are
-// small (one row per hour and feature, model, env, provider), so a week
+// small (one row per hour and combination of dimensions), so a week
 // of traffic reads a few thousand rows whatever the call volume.  Sums are
 // integers: tokens in uint64 and cost in 128-bit pico-USD, so the total
 // equals the sum of the rows to the last digit.  Grouping uses a small
@@ -134,12 +134,20 @@ static int
 on_rollup(void *arg, const store_rkey *k, const store_rollup *v)
 {
 	scan *sc = arg;
-	uint32_t id = sc->dim == REPORT_BY_FEATURE ? k->feature
-	    : sc->dim == REPORT_BY_MODEL           ? k->model
-	    : sc->dim == REPORT_BY_ENV             ? k->env
-	                                           : k->provider;
+	uint32_t id = 0;
 	report_row *r;
 	int rv;
+
+	switch (sc->dim) {
+#define DIM_ID(did, name, field, src)                                         \
+	case REPORT_BY_##did:                                                 \
+		id = k->field;                                                \
+		break;
+		REPORT_DIM_MAP(DIM_ID)
+#undef DIM_ID
+	default:
+		return (LLMCOST_EINVAL);
+	}
 
 	if ((rv = group_find(&sc->g, id, &r)) != 0) {
 		return (rv);
@@ -210,6 +218,9 @@ report_build(store *s, report_dim dim, uint32_t from_hour, uint32_t to_hour,
 	report *r;
 	int rv;
 
+	if ((unsigned) dim >= REPORT_DIM_COUNT) {
+		return (LLMCOST_EINVAL);
+	}
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		return (LLMCOST_ENOMEM);
 	}
@@ -284,26 +295,6 @@ report_free(report *r)
 	free(r->rows);
 	free(r->unpriced);
 	free(r);
-}
-
-static const char *dim_names[] = { "feature", "model", "env", "provider" };
-
-const char *
-report_dim_name(report_dim dim)
-{
-	return ((unsigned) dim < 4 ? dim_names[dim] : "?");
-}
-
-int
-report_dim_parse(const char *s, report_dim *out)
-{
-	for (int i = 0; i < 4; i++) {
-		if (strcmp(s, dim_names[i]) == 0) {
-			*out = (report_dim) i;
-			return (0);
-		}
-	}
-	return (LLMCOST_EINVAL);
 }
 
 char *

@@ -1,20 +1,20 @@
 // Cost reports from the hourly rollups: calls, tokens and exact cost per
-// feature (or model, env, provider) over a window of whole hours.  Used
-// by the CLI on a read-only store, and by the daemon's query API.
-#ifndef LLMCOSTD_REPORT_H
-#define LLMCOSTD_REPORT_H
+// value of one roll-up dimension (dims.h: feature, model, env, provider)
+// over a window of whole hours.  The CLI builds them on a read-only
+// store; render.h turns one into a table, CSV or JSON.
+//
+// Ownership: a report is the caller's, freed with report_free; it holds
+// copies of every string, so it outlives the store it was built from.
+// Threading: report_build may run on any thread, concurrently with the
+// store's writer and other readers.
+#ifndef LLMCOST_CORE_REPORT_H
+#define LLMCOST_CORE_REPORT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dims.h"
 #include "store.h"
-
-typedef enum report_dim {
-	REPORT_BY_FEATURE,
-	REPORT_BY_MODEL,
-	REPORT_BY_ENV,
-	REPORT_BY_PROVIDER,
-} report_dim;
 
 typedef struct report_row {
 	char *name; // NULL: the dimension was absent ("untagged")
@@ -46,14 +46,13 @@ typedef struct report {
 
 #define REPORT_MAX_ROWS (1u << 20)
 
-// Builds a report.  Returns 0, LLMCOST_ENOMEM, LLMCOST_ETOOBIG (more than
-// REPORT_MAX_ROWS groups) or LLMCOST_ESTORE.  Free with report_free.
+// Builds a report of the rollups in [from_hour, to_hour) grouped by dim.
+// Returns 0, LLMCOST_EINVAL (dim outside the table), LLMCOST_ENOMEM,
+// LLMCOST_ETOOBIG (more than REPORT_MAX_ROWS groups) or LLMCOST_ESTORE.
+// Free with report_free.
 int report_build(store *s, report_dim dim, uint32_t from_hour,
     uint32_t to_hour, report **out);
 void report_free(report *r);
-
-const char *report_dim_name(report_dim dim);
-int report_dim_parse(const char *s, report_dim *out);
 
 // Formats pico-USD as USD with `decimals` places (0..12), rounding half
 // away from zero; exact when decimals == 12.  Returns buf.
@@ -61,4 +60,4 @@ char *report_fmt_usd(store_i128 pusd, int decimals, char *buf, size_t bufsz);
 // Formats a 128-bit integer in decimal.  Returns buf.
 char *report_fmt_i128(store_i128 v, char *buf, size_t bufsz);
 
-#endif // LLMCOSTD_REPORT_H
+#endif // LLMCOST_CORE_REPORT_H

@@ -1,6 +1,6 @@
 // DESIGN: one LMDB environment per data directory, with named databases:
 //   runs      run_id[16]            -> store_run (fixed layout)
-//   rollups   be32 hour,feature,model,env,provider -> store_rollup
+//   rollups   be32 hour, then each dimension (dims.h) -> store_rollup
 //   str2id    string bytes          -> u32 id      (interned strings)
 //   id2str    u32 id (INTEGERKEY)   -> string bytes
 //   metasets  u32 id (INTEGERKEY)   -> canonical metadata+tags blob
@@ -15,7 +15,12 @@
 // duplicate; rollups are updated read-modify-write in the same
 // transaction, so rollups always equal the sum of their runs.  The writer
 // keeps a small cache of interned strings; it is dropped whenever a
-// transaction aborts, since ids allocated there never existed.
+// transaction aborts, since ids allocated there never existed.  The store
+// does not price: each call's cost arrives with it from the pricing stage
+// (pricing.c), so that storing and repricing share one pricing step and
+// the store cannot disagree with it.  Reading a range of runs walks the
+// run ids (UUIDv7, time first) from the range's first millisecond and
+// hands each value to the caller straight from LMDB's map.
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +29,8 @@
 
 #include <lmdb.h>
 
+#include "llmcost_common.h"
 #include "log.h"
-#include "prices.h"
 #include "store.h"
 
 #define DEFAULT_MAPSIZE (4ull << 30)
@@ -63,6 +68,10 @@ struct store_rtxn {
 _Static_assert(sizeof(store_run) == 144, "store_run layout changed");
 _Static_assert(sizeof(store_rollup) == 120, "store_rollup layout changed");
 
+// A rollup key on disk: the hour, then each dimension, big-endian u32s.
+#define RKEY_SIZE (4 * (1 + REPORT_DIM_COUNT))
+_Static_assert(sizeof(store_rkey) == RKEY_SIZE, "store_rkey has padding");
+
 static void
 put_be32(uint8_t *p, uint32_t v)
 {
@@ -80,23 +89,23 @@ get_be32(const uint8_t *p)
 }
 
 static void
-rkey_encode(const store_rkey *k, uint8_t out[20])
+rkey_encode(const store_rkey *k, uint8_t out[RKEY_SIZE])
 {
 	put_be32(out, k->hour);
-	put_be32(out + 4, k->feature);
-	put_be32(out + 8, k->model);
-	put_be32(out + 12, k->env);
-	put_be32(out + 16, k->provider);
+#define RKEY_PUT(id, name, field, src)                                        \
+	put_be32(out + 4 + 4 * REPORT_BY_##id, k->field);
+	REPORT_DIM_MAP(RKEY_PUT)
+#undef RKEY_PUT
 }
 
 static void
-rkey_decode(const uint8_t in[20], store_rkey *k)
+rkey_decode(const uint8_t in[RKEY_SIZE], store_rkey *k)
 {
 	k->hour = get_be32(in);
-	k->feature = get_be32(in + 4);
-	k->model = get_be32(in + 8);
-	k->env = get_be32(in + 12);
-	k->provider = get_be32(in + 16);
+#define RKEY_GET(id, name, field, src)                                        \
+	k->field = get_be32(in + 4 + 4 * REPORT_BY_##id);
+	REPORT_DIM_MAP(RKEY_GET)
+#undef RKEY_GET
 }
 
 static uint64_t
@@ -198,8 +207,15 @@ store_open(store **sp, const char *dir, unsigned flags, uint64_t mapsize,
 {
 	store *s;
 	int rc, rv;
-	char path[4096];
+	char path[LLMCOST__PATH_MAX];
 
+	// The longest name LMDB makes in dir is "lock.mdb".
+	if (strlen(dir) + sizeof("/lock.mdb") > sizeof(path)) {
+		snprintf(err, errsz,
+		    "data directory path is longer than %zu bytes",
+		    sizeof(path) - sizeof("/lock.mdb"));
+		return (LLMCOST_ETOOBIG);
+	}
 	if (!(flags & STORE_RDONLY)) {
 		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 			snprintf(err, errsz, "cannot create %s: %s", dir,
@@ -469,13 +485,16 @@ meta_get(const llmcost_proto_record *r, const char *key)
 static int
 add_rollup(wctx *w, const store_run *run)
 {
-	store_rkey rk = { (uint32_t) (run->start_ns / 3600000000000ULL),
-		run->feature, run->model, run->env, run->provider };
-	uint8_t kb[20];
+	store_rkey rk;
+	uint8_t kb[RKEY_SIZE];
 	store_rollup ru;
 	MDB_val k = { sizeof(kb), kb }, v;
 	int rc;
 
+	rk.hour = (uint32_t) (run->start_ns / 3600000000000ULL);
+#define RKEY_FROM_RUN(id, name, field, src) rk.field = run->field;
+	REPORT_DIM_MAP(RKEY_FROM_RUN)
+#undef RKEY_FROM_RUN
 	rkey_encode(&rk, kb);
 	rc = mdb_get(w->txn, w->s->rollups, &k, &v);
 	if (rc == 0 && v.mv_size == sizeof(ru)) {
@@ -504,50 +523,41 @@ add_rollup(wctx *w, const store_run *run)
 	return (mdb_put(w->txn, w->s->rollups, &k, &v, 0));
 }
 
+// Where the writer finds a dimension's value in a decoded call (the src
+// column of REPORT_DIM_MAP): NULL when the call has none.
+#define DIM_SRC_RECORD(r, name, field) (&(r)->field)
+#define DIM_SRC_META(r, name, field)   meta_get((r), (name))
+
 static int
-write_record(wctx *w, const llmcost_proto_record *r, int *dup)
+write_record(
+    wctx *w, const llmcost_proto_record *r, const store_cost *cost, int *dup)
 {
 	store_run run;
-	const llmcost_proto_str *feat = meta_get(r, "feature");
-	const llmcost_proto_str *env = meta_get(r, "env");
-	const price_entry *pe;
-	int rc;
+	int rc = 0;
 
 	*dup = 0;
 	memset(&run, 0, sizeof(run));
 	run.version = 1;
 	run.status = (uint8_t) r->status;
+	run.flags = cost->flags;
+	run.price_id = cost->price_id;
+	run.cost_pusd = cost->cost_pusd;
 	run.start_ns = r->start_ns;
 	run.duration_ns = r->duration_ns;
 	run.ingest_ns = w->now_ns;
 	memcpy(run.usage, r->usage, sizeof(run.usage));
-	if (prices_lookup(r->provider.ptr, r->provider.len, r->model.ptr,
-	        r->model.len, r->start_ns, &pe)
-	    == 0) {
-		int prv = prices_cost(pe, r->usage, &run.cost_pusd);
-		run.price_id = pe->id;
-		if (prv == LLMCOST_ENOTFOUND) {
-			run.flags |= STORE_RUN_UNPRICED;
-		} else if (prv != 0) {
-			run.flags |= STORE_RUN_OVERFLOW;
-			run.cost_pusd = 0;
-		}
-	} else {
-		run.flags |= STORE_RUN_UNPRICED;
-	}
 
 	// Intern first so that the run is written once.  For a duplicate
 	// the strings already exist (or are harmless if new).
-	if ((rc = intern(w, r->provider.ptr, r->provider.len, &run.provider))
-	        != 0
-	    || (rc = intern(w, r->model.ptr, r->model.len, &run.model)) != 0
-	    || (rc = intern(w, feat ? feat->ptr : NULL, feat ? feat->len : 0,
-	            &run.feature))
-	        != 0
-	    || (rc = intern(
-	            w, env ? env->ptr : NULL, env ? env->len : 0, &run.env))
-	        != 0
-	    || (rc = intern_metaset(w, r, &run.metaset)) != 0) {
+#define INTERN_DIM(id, name, field, src)                                      \
+	if (rc == 0) {                                                        \
+		const llmcost_proto_str *v = DIM_SRC_##src(r, name, field);   \
+		rc = intern(w, v != NULL ? v->ptr : NULL,                     \
+		    v != NULL ? v->len : 0, &run.field);                      \
+	}
+	REPORT_DIM_MAP(INTERN_DIM)
+#undef INTERN_DIM
+	if (rc != 0 || (rc = intern_metaset(w, r, &run.metaset)) != 0) {
 		return (rc);
 	}
 	MDB_val k = { 16, (void *) r->run_id }, v = { sizeof(run), &run };
@@ -609,7 +619,7 @@ write_client(wctx *w, const llmcost_proto_batch *b)
 }
 
 static int
-write_once(store *s, const llmcost_proto_batch *const *batches, size_t n,
+write_once(store *s, const store_batch *batches, size_t n,
     store_batch_result *results, uint64_t now_ns, const char **where)
 {
 	wctx w = { .s = s, .now_ns = now_ns };
@@ -625,7 +635,8 @@ write_once(store *s, const llmcost_proto_batch *const *batches, size_t n,
 		w.next_ms = last_id(w.txn, s->metasets, &rc);
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		const llmcost_proto_batch *b = batches[i];
+		const llmcost_proto_batch *b = batches[i].batch;
+		const store_cost *costs = batches[i].costs;
 		results[i].stored = 0;
 		results[i].duplicates = 0;
 		*where = "client";
@@ -633,7 +644,7 @@ write_once(store *s, const llmcost_proto_batch *const *batches, size_t n,
 		*where = "run";
 		for (uint32_t j = 0; rc == 0 && j < b->n_records; j++) {
 			int dup;
-			rc = write_record(&w, &b->records[j], &dup);
+			rc = write_record(&w, &b->records[j], &costs[j], &dup);
 			if (rc == 0) {
 				if (dup) {
 					results[i].duplicates++;
@@ -652,7 +663,7 @@ write_once(store *s, const llmcost_proto_batch *const *batches, size_t n,
 }
 
 int
-store_write(store *s, const llmcost_proto_batch *const *batches, size_t n,
+store_write(store *s, const store_batch *batches, size_t n,
     store_batch_result *results, uint64_t now_ns, char *err, size_t errsz)
 {
 	const char *where;
@@ -726,7 +737,7 @@ store_scan_rollups(store_rtxn *t, uint32_t from_hour, uint32_t to_hour,
     store_rollup_fn fn, void *arg)
 {
 	MDB_cursor *cur;
-	uint8_t kb[20] = { 0 };
+	uint8_t kb[RKEY_SIZE] = { 0 };
 	MDB_val k = { sizeof(kb), kb }, v;
 	int rc, rv = 0;
 
@@ -741,7 +752,7 @@ store_scan_rollups(store_rtxn *t, uint32_t from_hour, uint32_t to_hour,
 	while (rc == 0) {
 		store_rkey rk;
 		store_rollup ru;
-		if (k.mv_size != 20 || v.mv_size != sizeof(ru)) {
+		if (k.mv_size != RKEY_SIZE || v.mv_size != sizeof(ru)) {
 			rv = LLMCOST_ESTORE;
 			break;
 		}
@@ -751,6 +762,74 @@ store_scan_rollups(store_rtxn *t, uint32_t from_hour, uint32_t to_hour,
 		}
 		memcpy(&ru, v.mv_data, sizeof(ru));
 		if ((rv = fn(arg, &rk, &ru)) != 0) {
+			break;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		rv = LLMCOST_ESTORE;
+	}
+	mdb_cursor_close(cur);
+	return (rv);
+}
+
+// The first 48 bits of a UUIDv7 are its Unix time in milliseconds.
+static uint64_t
+id_ms(const uint8_t *id)
+{
+	uint64_t ms = 0;
+	for (int i = 0; i < 6; i++) {
+		ms = (ms << 8) | id[i];
+	}
+	return (ms);
+}
+
+int
+store_scan(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, store_run_fn fn,
+    void *arg)
+{
+	MDB_cursor *cur;
+	uint8_t kb[16] = { 0 };
+	MDB_val k = { sizeof(kb), kb }, v;
+	int rc, rv = 0;
+
+	if (t == NULL || fn == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (from_ns >= to_ns) {
+		return (0);
+	}
+	// Ids carry the start time truncated to the millisecond: runs that
+	// started in the range have ids in [from_ms, end_ms) and are then
+	// checked against the exact range.
+	uint64_t from_ms = from_ns / 1000000u;
+	uint64_t end_ms = (to_ns - 1) / 1000000u + 1;
+	if ((rc = mdb_cursor_open(t->txn, t->s->runs, &cur)) != 0) {
+		return (LLMCOST_ESTORE);
+	}
+	for (int i = 0; i < 6; i++) {
+		kb[i] = (uint8_t) (from_ms >> (40 - 8 * i));
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0) {
+		store_run copy;
+		const store_run *run = v.mv_data;
+		if (k.mv_size != 16 || v.mv_size != sizeof(store_run)) {
+			rv = LLMCOST_ESTORE;
+			break;
+		}
+		if (id_ms(k.mv_data) >= end_ms) {
+			break;
+		}
+		// LMDB keeps these fixed-size values 8-byte aligned (every
+		// node on a page has the same size, a multiple of 8), but it
+		// does not promise so: copy when it is not.
+		if (((uintptr_t) v.mv_data % _Alignof(store_run)) != 0) {
+			memcpy(&copy, v.mv_data, sizeof(copy));
+			run = &copy;
+		}
+		if (run->start_ns >= from_ns && run->start_ns < to_ns
+		    && (rv = fn(arg, k.mv_data, run)) != 0) {
 			break;
 		}
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);

@@ -2,12 +2,21 @@
 // metadata sets, hourly rollups, per-client delivery state.  One writer
 // (llmcostd's writer thread); any number of read-only readers, in the
 // daemon or in other processes (the CLI).  docs/store.md has the layout.
-#ifndef LLMCOSTD_STORE_H
-#define LLMCOSTD_STORE_H
+//
+// The store prices nothing: a write is given each call's cost (the
+// pricing stage, pricing.h, computes it) and stores it as it is.
+//
+// Threading: a store handle may be shared by threads.  store_write is for
+// one thread at a time (LMDB allows one write transaction); a read
+// transaction (store_rtxn) is used by one thread at a time, but need not
+// stay on the thread that began it.
+#ifndef LLMCOST_CORE_STORE_H
+#define LLMCOST_CORE_STORE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dims.h"
 #include "llmcost.h"
 #include "llmcost_proto.h"
 
@@ -38,13 +47,13 @@ typedef struct store_run {
 	int64_t cost_pusd;
 } store_run;
 
-// A rollup key: one hour of one (feature, model, env, provider).
+// A rollup key: one hour of one combination of the roll-up dimensions
+// (dims.h), each an interned string id, in table order.
 typedef struct store_rkey {
 	uint32_t hour; // hours since the Unix epoch
-	uint32_t feature;
-	uint32_t model;
-	uint32_t env;
-	uint32_t provider;
+#define STORE__RKEY_FIELD(id, name, field, src) uint32_t field;
+	REPORT_DIM_MAP(STORE__RKEY_FIELD)
+#undef STORE__RKEY_FIELD
 } store_rkey;
 
 typedef struct store_rollup {
@@ -63,27 +72,62 @@ typedef struct store_rtxn store_rtxn;
 
 // Opens (and for writers creates, mode 0700) the store in dir.
 // mapsize 0 = default.  Returns 0, LLMCOST_ENOTFOUND (read-only and no
-// store), LLMCOST_ESTORE (details logged into err).
+// store), LLMCOST_ETOOBIG (dir longer than LLMCOST__PATH_MAX allows) or
+// LLMCOST_ESTORE; err receives the reason.
 int store_open(store **sp, const char *dir, unsigned flags, uint64_t mapsize,
     char *err, size_t errsz);
 void store_close(store *s);
+
+// What a call costs, as the pricing stage worked it out: the three
+// store_run fields a write takes as given.
+typedef struct store_cost {
+	int64_t cost_pusd; // 0 when STORE_RUN_OVERFLOW
+	uint32_t price_id; // price entry used; 0 = none
+	uint8_t flags;     // STORE_RUN_UNPRICED, STORE_RUN_OVERFLOW
+} store_cost;
+
+// A decoded batch and the cost of each of its calls: costs[i] belongs to
+// batch->records[i].  Both are only read, and only during store_write.
+typedef struct store_batch {
+	const llmcost_proto_batch *batch;
+	const store_cost *costs;
+} store_batch;
 
 typedef struct store_batch_result {
 	uint32_t stored;
 	uint32_t duplicates;
 } store_batch_result;
 
-// Writes n decoded batches in one transaction: new runs, rollups, strings,
-// client state.  Runs already present are counted as duplicates and left
-// untouched.  Returns 0 once committed, or LLMCOST_ESTORE with the reason
-// in err (nothing written).  Writer thread only.
-int store_write(store *s, const llmcost_proto_batch *const *batches, size_t n,
+// Writes n priced batches in one transaction: new runs (with the costs
+// given), rollups, strings, client state.  Runs already present (by run
+// id) are counted as duplicates and left untouched.  results[i] receives
+// batch i's counts.  Returns 0 once committed, or LLMCOST_ESTORE with the
+// reason in err (nothing written).  Writer thread only.
+int store_write(store *s, const store_batch *batches, size_t n,
     store_batch_result *results, uint64_t now_ns, char *err, size_t errsz);
 
-// Read transactions.  Pointers returned through them are valid until
-// store_read_end.
+// Read transactions: a consistent snapshot of the whole store.  Pointers
+// returned through one are valid until store_read_end unless a function
+// says otherwise.  Keep them short: LMDB cannot reuse pages that an open
+// read transaction may still see.
 int store_read_begin(store *s, store_rtxn **tp);
 void store_read_end(store_rtxn *t);
+
+// Called for one stored run: id (16 bytes) and the run.  Both are valid
+// only until the callback returns (they point into LMDB's memory map,
+// without a copy, whenever the map's alignment allows; copy what you
+// keep) and must not be written through.  Return 0 to go on.
+typedef int (*store_run_fn)(
+    void *arg, const uint8_t *id, const store_run *run);
+// Calls fn for every run that started in [from_ns, to_ns) (Unix ns), in
+// run id order, which is time order.  Run ids are UUIDv7 minted from the
+// call's start time (libllmcost does so), so the range is a key range:
+// only runs in it are read, whatever the store's size.  Stops early when
+// fn returns non-zero, and returns that value; returns 0 when every run
+// was visited (none if from_ns >= to_ns), LLMCOST_EINVAL (NULL t or fn)
+// or LLMCOST_ESTORE (a malformed record).
+int store_scan(store_rtxn *t, uint64_t from_ns, uint64_t to_ns,
+    store_run_fn fn, void *arg);
 
 typedef int (*store_rollup_fn)(
     void *arg, const store_rkey *k, const store_rollup *v);
@@ -110,4 +154,4 @@ store_rollup_cost(const store_rollup *v)
 	    store_i128) (((unsigned __int128) v->cost_hi << 64) | v->cost_lo));
 }
 
-#endif // LLMCOSTD_STORE_H
+#endif // LLMCOST_CORE_STORE_H

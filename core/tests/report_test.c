@@ -1,7 +1,8 @@
-// Tests for cost reports (collector/report.c) built from a real store:
+// Tests for cost reports (core/report.c) built from a real store:
 // grouping by feature, model, env and provider over a window of hours,
 // row order, exact totals, the unpriced-model list and the drop count;
-// and the exact decimal formatting of pico-USD amounts.  Every expected
+// the exact decimal formatting of pico-USD amounts; and the dimension
+// table's names and lists (core/dims.c).  Every expected
 // figure is worked out by hand in pico-USD (1e-12 USD).
 #include <sys/stat.h>
 
@@ -518,6 +519,62 @@ test_dim_names(void **state)
 	}
 }
 
+// The lists that help text and errors are built from: every row of the
+// table, in order, with the separators asked for.
+static void
+test_dim_list(void **state)
+{
+	(void) state;
+	char buf[128];
+
+	assert_int_equal(REPORT_DIM_COUNT, 4);
+	assert_int_equal(REPORT_DIM_DEFAULT, REPORT_BY_FEATURE);
+	LLMCOST_PASS(report_dim_list(
+	    buf, sizeof(buf), REPORT_BY_FEATURE, ", ", " or ", 1));
+	assert_string_equal(buf, "feature (default), model, env or provider");
+	LLMCOST_PASS(report_dim_list(
+	    buf, sizeof(buf), REPORT_BY_FEATURE, ", ", " or ", 0));
+	assert_string_equal(buf, "feature, model, env or provider");
+	LLMCOST_PASS(
+	    report_dim_list(buf, sizeof(buf), REPORT_BY_MODEL, ", ", ", ", 0));
+	assert_string_equal(buf, "model, env, provider");
+	LLMCOST_PASS(
+	    report_dim_list(buf, sizeof(buf), REPORT_BY_ENV, "|", " and ", 1));
+	assert_string_equal(buf, "env and provider");
+	LLMCOST_PASS(report_dim_list(
+	    buf, sizeof(buf), REPORT_BY_PROVIDER, ", ", " or ", 1));
+	assert_string_equal(buf, "provider");
+
+	// Exactly the room needed, then one byte less.
+	size_t need = strlen("feature, model, env or provider") + 1;
+	LLMCOST_PASS(report_dim_list(buf, need, 0, ", ", " or ", 0));
+	LLMCOST_FAIL(report_dim_list(buf, need - 1, 0, ", ", " or ", 0),
+	    LLMCOST_ETOOBIG);
+	assert_true(strlen(buf) < need - 1);
+	LLMCOST_FAIL(report_dim_list(
+	                 buf, sizeof(buf), REPORT_DIM_COUNT, ", ", " or ", 0),
+	    LLMCOST_EINVAL);
+	LLMCOST_FAIL(report_dim_list(buf, sizeof(buf), 0, NULL, " or ", 0),
+	    LLMCOST_EINVAL);
+	LLMCOST_FAIL(
+	    report_dim_list(buf, 0, 0, ", ", " or ", 0), LLMCOST_EINVAL);
+	report_dim d = REPORT_BY_ENV;
+	LLMCOST_FAIL(report_dim_parse(NULL, &d), LLMCOST_EINVAL);
+	assert_int_equal(d, REPORT_BY_ENV);
+}
+
+// A report by a dimension outside the table is refused.
+static void
+test_bad_dim(void **state)
+{
+	fixture *f = *state;
+	report *r = NULL;
+
+	LLMCOST_FAIL(report_build(f->s, REPORT_DIM_COUNT, H0, H0 + 1, &r),
+	    LLMCOST_EINVAL);
+	assert_null(r);
+}
+
 int
 main(void)
 {
@@ -538,6 +595,9 @@ main(void)
 		cmocka_unit_test(test_fmt_usd),
 		cmocka_unit_test(test_fmt_i128),
 		cmocka_unit_test(test_dim_names),
+		cmocka_unit_test(test_dim_list),
+		cmocka_unit_test_setup_teardown(
+		    test_bad_dim, setup, fixture_teardown),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -1,12 +1,13 @@
 // Shared by the store and report tests: batches of runs built in memory as
-// the decoder would hand them to the writer, writing them, and a fresh
-// store in a temporary directory per test.  Everything is static inline,
+// the decoder would hand them to the writer, pricing and writing them as
+// the writer does, and a fresh store in a temporary directory per test.  Everything is static inline,
 // so that a test file that leaves a helper unused still builds cleanly.
 #ifndef LLMCOST_STORE_FIXTURE_H
 #define LLMCOST_STORE_FIXTURE_H
 
 #include "testutil.h"
 
+#include "pricing.h"
 #include "store.h"
 
 #define NS_PER_HOUR UINT64_C(3600000000000)
@@ -157,6 +158,31 @@ batch_of(const built *b, uint8_t client, uint64_t seq, uint64_t dropped)
 	return (bt);
 }
 
+// Prices n batches (pricing_batch, as llmcostd's writer does) and writes
+// them in one transaction: store_write's result.
+static inline int
+write_batches(store *s, const llmcost_proto_batch *const *bts, size_t n,
+    store_batch_result *res, uint64_t now_ns, char *err, size_t errsz)
+{
+	store_batch in[8];
+	int rv;
+
+	assert_true(n <= 8);
+	for (size_t i = 0; i < n; i++) {
+		store_cost *costs
+		    = calloc(bts[i]->n_records + 1, sizeof(*costs));
+		assert_non_null(costs);
+		pricing_batch(bts[i], costs);
+		in[i].batch = bts[i];
+		in[i].costs = costs;
+	}
+	rv = store_write(s, in, n, res, now_ns, err, errsz);
+	for (size_t i = 0; i < n; i++) {
+		free((void *) in[i].costs);
+	}
+	return (rv);
+}
+
 // Writes one batch at now_ns and checks the stored/duplicate counts.
 static inline void
 write_one(store *s, const llmcost_proto_batch *bt, uint64_t now_ns,
@@ -165,7 +191,7 @@ write_one(store *s, const llmcost_proto_batch *bt, uint64_t now_ns,
 	const llmcost_proto_batch *bts[1] = { bt };
 	store_batch_result res = { 0xdead, 0xbeef };
 	char err[256] = "";
-	int rv = store_write(s, bts, 1, &res, now_ns, err, sizeof(err));
+	int rv = write_batches(s, bts, 1, &res, now_ns, err, sizeof(err));
 
 	if (rv != 0) {
 		fail_msg("store_write: %s: %s", llmcost_err_name(rv), err);

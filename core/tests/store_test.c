@@ -1,4 +1,4 @@
-// Tests for the collector's LMDB store (collector/store.c) on a real
+// Tests for the collector's LMDB store (core/store.c) on a real
 // environment in a temporary directory: writing decoded batches, exactly-
 // once storage by run id, interned strings, pricing of stored runs,
 // hourly rollups, client drop counts, metadata sets, reopening, and map
@@ -573,7 +573,7 @@ test_multi_batch_write(void **state)
 	char err[256];
 
 	memset(res, 0xff, sizeof(res));
-	LLMCOST_PASS(store_write(f->s, bts, 2, res, T0, err, sizeof(err)));
+	LLMCOST_PASS(write_batches(f->s, bts, 2, res, T0, err, sizeof(err)));
 	assert_int_equal(res[0].stored, 2);
 	assert_int_equal(res[0].duplicates, 0);
 	assert_int_equal(res[1].stored, 1);
@@ -731,7 +731,7 @@ test_huge_write_retry(void **state)
 	const llmcost_proto_batch *bts[1] = { &bt };
 	store_batch_result res;
 	err[0] = '\0';
-	int rv = store_write(s, bts, 1, &res, T0, err, sizeof(err));
+	int rv = write_batches(s, bts, 1, &res, T0, err, sizeof(err));
 	if (rv != 0) {
 		LLMCOST_FAIL(rv, LLMCOST_ESTORE);
 		assert_true(strlen(err) > 0);
@@ -755,7 +755,7 @@ test_huge_write_retry(void **state)
 
 		// The resend of the big batch gets through eventually.
 		for (int attempt = 0; attempt < 10 && rv != 0; attempt++) {
-			rv = store_write(
+			rv = write_batches(
 			    s, bts, 1, &res, T0, err, sizeof(err));
 		}
 	}
@@ -916,6 +916,299 @@ test_rollup_cost_128(void **state)
 	free(r);
 }
 
+// ---- the store stores the costs it is given ----
+
+// store_write prices nothing: whatever the pricing stage decided is what
+// the run and its rollup hold, even where a price table would disagree.
+static void
+test_write_takes_costs(void **state)
+{
+	fixture *f = *state;
+	static const spec three[] = {
+		SEARCH(1, H0, 1000),
+		SEARCH(2, H0, 1000),
+		SEARCH(3, H0, 1000),
+	};
+	built *b = build(three, 3);
+	llmcost_proto_batch bt = batch_of(b, 0xc1, 1, 0);
+	const store_cost costs[3] = {
+		{ INT64_C(123456789), 4242, 0 },
+		{ 5, 0, STORE_RUN_UNPRICED },
+		{ 0, 17, STORE_RUN_OVERFLOW },
+	};
+	store_batch in = { &bt, costs };
+	store_batch_result res;
+	char err[256];
+
+	LLMCOST_PASS(store_write(f->s, &in, 1, &res, T0, err, sizeof(err)));
+	assert_int_equal(res.stored, 3);
+	for (uint32_t i = 0; i < 3; i++) {
+		store_run run = get_run(f->s, i + 1, H0);
+		assert_int_equal(run.cost_pusd, costs[i].cost_pusd);
+		assert_int_equal(run.price_id, costs[i].price_id);
+		assert_int_equal(run.flags, costs[i].flags);
+	}
+	rows *r = scan(f->s, H0, H0 + 1);
+	assert_int_equal(r->n, 1);
+	assert_int_equal(r->v[0].calls, 3);
+	assert_int_equal(r->v[0].unpriced_calls, 2);
+	assert_true(store_rollup_cost(&r->v[0]) == 123456789 + 5);
+	free(r);
+	free(b);
+}
+
+// ---- scanning runs by time ----
+
+#define MAX_SEEN 1024
+
+typedef struct seen {
+	size_t n;
+	uint8_t ids[MAX_SEEN][16];
+	store_run runs[MAX_SEEN];
+	size_t stop_after; // 0: never stop
+} seen;
+
+static int
+collect_run(void *arg, const uint8_t *id, const store_run *run)
+{
+	seen *sn = arg;
+	assert_true(sn->n < MAX_SEEN);
+	memcpy(sn->ids[sn->n], id, 16);
+	sn->runs[sn->n] = *run;
+	sn->n++;
+	return (sn->stop_after != 0 && sn->n == sn->stop_after ? 7 : 0);
+}
+
+// The runs that started in [from, to), through store_scan.
+static seen *
+scan_runs(store *s, uint64_t from, uint64_t to)
+{
+	seen *sn = calloc(1, sizeof(*sn));
+	store_rtxn *t;
+
+	assert_non_null(sn);
+	LLMCOST_PASS(store_read_begin(s, &t));
+	LLMCOST_PASS(store_scan(t, from, to, collect_run, sn));
+	store_read_end(t);
+	return (sn);
+}
+
+static void
+test_scan_empty_store(void **state)
+{
+	fixture *f = *state;
+	seen *sn = scan_runs(f->s, 0, UINT64_MAX);
+
+	assert_int_equal(sn->n, 0);
+	free(sn);
+}
+
+// Runs at chosen nanoseconds: two in one millisecond, one at the start of
+// the next hour, one a day later.  Each is { n (its millisecond in the
+// hour), hour, nanoseconds past that millisecond, a byte that tells ids
+// in the same millisecond apart }.
+static const struct {
+	uint32_t n, hour, sub_ns;
+	uint8_t tag;
+} timed[] = {
+	{ 1, H0, 0, 0 },
+	{ 2, H0, 500000, 0 },
+	{ 2, H0, 999999, 1 },
+	{ 0, H0 + 1, 0, 0 },
+	{ 7, H0 + 24, 123, 0 },
+};
+#define N_TIMED (sizeof(timed) / sizeof(timed[0]))
+
+static uint64_t
+timed_ns(size_t i)
+{
+	return (start_ns(timed[i].n, timed[i].hour) + timed[i].sub_ns);
+}
+
+static void
+timed_id(size_t i, uint8_t id[16])
+{
+	run_id(timed[i].n, timed[i].hour, id);
+	id[11] = timed[i].tag;
+}
+
+static void
+write_timed(store *s)
+{
+	built *b = build(NULL, 0);
+	for (size_t i = 0; i < N_TIMED; i++) {
+		spec sp = { timed[i].n, timed[i].hour, "openai", "gpt-4o",
+			"search", "prod", U3(10, 0, 1) };
+		add(b, &sp);
+		b->recs[b->n - 1].start_ns = timed_ns(i);
+		timed_id(i, b->recs[b->n - 1].run_id);
+	}
+	write_built(s, b, 1, 0, N_TIMED, 0);
+	free(b);
+}
+
+// The indexes into timed[] that scan [from, to) returns, in order.
+static void
+check_scan(store *s, uint64_t from, uint64_t to, const int *want, size_t n)
+{
+	seen *sn = scan_runs(s, from, to);
+
+	if (sn->n != n) {
+		fail_msg("scan [%llu, %llu): %zu runs, want %zu",
+		    (unsigned long long) from, (unsigned long long) to, sn->n,
+		    n);
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint8_t id[16];
+		timed_id((size_t) want[i], id);
+		assert_memory_equal(sn->ids[i], id, 16);
+		assert_int_equal(sn->runs[i].start_ns, timed_ns(want[i]));
+	}
+	free(sn);
+}
+
+static void
+test_scan_ranges(void **state)
+{
+	fixture *f = *state;
+	const uint64_t t1 = timed_ns(0), t2 = timed_ns(1), t3 = timed_ns(2);
+	const uint64_t t4 = timed_ns(3), t5 = timed_ns(4);
+
+	write_timed(f->s);
+	// Everything, in time order.
+	check_scan(f->s, 0, UINT64_MAX, (int[]) { 0, 1, 2, 3, 4 }, 5);
+	check_scan(f->s, t1, t5 + 1, (int[]) { 0, 1, 2, 3, 4 }, 5);
+	// The end is exclusive, the start inclusive, to the nanosecond.
+	check_scan(f->s, t1, t5, (int[]) { 0, 1, 2, 3 }, 4);
+	check_scan(f->s, t1 + 1, t5, (int[]) { 1, 2, 3 }, 3);
+	check_scan(f->s, t1, t1 + 1, (int[]) { 0 }, 1);
+	check_scan(f->s, t2, t3, (int[]) { 1 }, 1);
+	check_scan(f->s, t2 + 1, t3 + 1, (int[]) { 2 }, 1);
+	check_scan(f->s, t4 - 1, t4 + 1, (int[]) { 3 }, 1);
+	// One hour: the runs of H0 only.
+	check_scan(f->s, T0, T0 + NS_PER_HOUR, (int[]) { 0, 1, 2 }, 3);
+	// Windows with no runs, empty and backwards windows.
+	check_scan(f->s, 0, t1, NULL, 0);
+	check_scan(f->s, t3 + 1, t4, NULL, 0);
+	check_scan(f->s, t5 + 1, UINT64_MAX, NULL, 0);
+	check_scan(f->s, t2, t2, NULL, 0);
+	check_scan(f->s, t5, t1, NULL, 0);
+}
+
+// The run handed to the callback is the stored run, byte for byte.
+static void
+test_scan_values(void **state)
+{
+	fixture *f = *state;
+
+	write_specs(f->s, basic, N_BASIC, 0, N_BASIC, 0);
+	seen *sn = scan_runs(f->s, 0, UINT64_MAX);
+	assert_int_equal(sn->n, N_BASIC);
+	for (size_t i = 0; i < N_BASIC; i++) {
+		store_run want = get_run(f->s, basic[i].n, basic[i].hour);
+		assert_memory_equal(&sn->runs[i], &want, sizeof(want));
+	}
+	free(sn);
+}
+
+// The scan reads the key range of the window: a run whose id says another
+// time than its start is not found by its start (run ids are minted from
+// the start time; this one breaks the rule on purpose).
+static void
+test_scan_key_range(void **state)
+{
+	fixture *f = *state;
+	built *b = build(NULL, 0);
+	spec early
+	    = { 5, H0 - 24, "openai", "gpt-4o", "a", NULL, U3(1, 0, 0) };
+	spec inside = { 6, H0, "openai", "gpt-4o", "b", NULL, U3(1, 0, 0) };
+
+	add(b, &early);
+	b->recs[0].start_ns = start_ns(6, H0) + 1; // an id 24 h earlier
+	add(b, &inside);
+	write_built(f->s, b, 1, 0, 2, 0);
+	seen *sn = scan_runs(f->s, T0, T0 + NS_PER_HOUR);
+	assert_int_equal(sn->n, 1);
+	assert_int_equal(sn->runs[0].start_ns, start_ns(6, H0));
+	free(sn);
+	free(b);
+}
+
+// Many runs at scattered nanoseconds over three hours against windows
+// with edges on, just before and just after run starts: the scan returns
+// exactly the runs a direct filter finds, in id order.
+static void
+test_scan_matches_filter(void **state)
+{
+	fixture *f = *state;
+	enum { N = 400 };
+	built *b = build(NULL, 0);
+	uint64_t starts[N];
+	uint32_t x = 12345;
+
+	for (uint32_t i = 0; i < N; i++) {
+		// 400 runs, 10 ms apart on average, some sharing a ms.
+		x = x * 1103515245u + 12345u;
+		uint32_t ms = i * 27 + (x >> 16) % 20;
+		uint32_t hour = H0 + ms / 3600000u;
+		spec sp = { ms % 3600000u, hour, "openai", "gpt-4o", "search",
+			NULL, U3(1, 0, 0) };
+		if (i > 0
+		    && starts[i - 1] / 1000000u
+		        == start_ns(sp.n, hour) / 1000000u) {
+			continue; // one run per ms here: ids are n
+		}
+		add(b, &sp);
+		starts[b->n - 1] = start_ns(sp.n, hour) + (x >> 4) % 1000000u;
+		b->recs[b->n - 1].start_ns = starts[b->n - 1];
+	}
+	uint32_t n = b->n;
+	size_t found = 0;
+	write_built(f->s, b, 1, 0, n, 0);
+	for (uint32_t w = 0; w < 60; w++) {
+		x = x * 1103515245u + 12345u;
+		uint64_t from = starts[(x >> 8) % n] + (w % 3) - 1;
+		x = x * 1103515245u + 12345u;
+		uint64_t to = starts[(x >> 8) % n] + (w / 3 % 3) - 1;
+		seen *sn = scan_runs(f->s, from, to);
+		size_t k = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			if (starts[i] >= from && starts[i] < to) {
+				assert_true(k < sn->n);
+				assert_memory_equal(
+				    sn->ids[k], b->recs[i].run_id, 16);
+				k++;
+			}
+		}
+		assert_int_equal(sn->n, k);
+		found += k;
+		free(sn);
+	}
+	assert_true(n > 300);
+	assert_true(found > 1000); // the windows are not all empty
+	free(b);
+}
+
+static void
+test_scan_runs_stops_early(void **state)
+{
+	fixture *f = *state;
+	seen *sn = calloc(1, sizeof(*sn));
+	store_rtxn *t;
+
+	assert_non_null(sn);
+	write_specs(f->s, basic, N_BASIC, 0, N_BASIC, 0);
+	sn->stop_after = 2;
+	LLMCOST_PASS(store_read_begin(f->s, &t));
+	assert_int_equal(store_scan(t, 0, UINT64_MAX, collect_run, sn), 7);
+	assert_int_equal(sn->n, 2);
+	LLMCOST_FAIL(store_scan(t, 0, UINT64_MAX, NULL, sn), LLMCOST_EINVAL);
+	LLMCOST_FAIL(
+	    store_scan(NULL, 0, UINT64_MAX, collect_run, sn), LLMCOST_EINVAL);
+	store_read_end(t);
+	free(sn);
+}
+
 int
 main(void)
 {
@@ -949,6 +1242,20 @@ main(void)
 		    fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_rollup_cost_128, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_write_takes_costs, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_scan_empty_store, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_scan_ranges, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_scan_values, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_scan_key_range, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_scan_matches_filter, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_scan_runs_stops_early, setup, fixture_teardown),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -1,0 +1,427 @@
+// Tests for report rendering (core/render.c): the table, CSV and JSON of
+// hand-built reports against exact expected text, and the sinks (a
+// bounded buffer with snprintf's rules, a FILE, a failing FILE).  The
+// expected text is written out literally, figures worked out by hand:
+// these bytes are what `llmcost report` prints, and scripts parse them.
+#include "testutil.h"
+
+#include "render.h"
+
+// 2025-01-01T00:00:00Z in hours since the epoch.
+#define H0 UINT32_C(482136)
+
+// Three rows: a large one, one whose name needs CSV quoting, and calls
+// without the dimension (one of them to a model with no price).
+static report_row rows3[] = {
+	{ .name = "search",
+	    .calls = 1234567,
+	    .error_calls = 2,
+	    .usage = { [LLMCOST_IN_UNCACHED] = 12345000,
+	        [LLMCOST_IN_CACHE_READ] = 678,
+	        [LLMCOST_OUT_TEXT] = 1000 },
+	    .input_tokens = 12345678,
+	    .output_tokens = 1000,
+	    // $0.00775: rounds half away from zero to $0.0078.
+	    .cost_pusd = INT64_C(7750000000) },
+	{ .name = "a,b \"q\"",
+	    .calls = 3,
+	    .usage = { [LLMCOST_IN_UNCACHED] = 10, [LLMCOST_OUT_TEXT] = 2 },
+	    .input_tokens = 10,
+	    .output_tokens = 2,
+	    .cost_pusd = INT64_C(12345678901234567) },
+	{ .name = NULL,
+	    .calls = 1,
+	    .unpriced_calls = 1,
+	    .error_calls = 1,
+	    .usage = { [LLMCOST_IN_UNCACHED] = 5 },
+	    .input_tokens = 5 },
+};
+
+static report_unpriced unpriced1[] = {
+	{ .provider = "acme", .model = "mystery-1", .calls = 1 },
+};
+
+static report
+report3(void)
+{
+	report r;
+
+	memset(&r, 0, sizeof(r));
+	r.dim = REPORT_BY_FEATURE;
+	r.from_hour = H0;
+	r.to_hour = H0 + 24;
+	r.rows = rows3;
+	r.n_rows = 3;
+	r.total = (report_row) { .calls = 1234571,
+		.unpriced_calls = 1,
+		.error_calls = 3,
+		.usage = { [LLMCOST_IN_UNCACHED] = 12345015,
+		    [LLMCOST_IN_CACHE_READ] = 678,
+		    [LLMCOST_OUT_TEXT] = 1002 },
+		.input_tokens = 12345693,
+		.output_tokens = 1002,
+		.cost_pusd = INT64_C(12345686651234567) };
+	r.unpriced = unpriced1;
+	r.n_unpriced = 1;
+	r.dropped = 3;
+	return (r);
+}
+
+static const char table3[] = "\n"
+                             "Feature                      Calls    Input "
+                             "Tok   Output Tok    Est. Cost\n"
+                             "-------------------------------------------"
+                             "------------------------------\n"
+                             "search                    1,234,567   "
+                             "12,345,678        1,000      $0.0078\n"
+                             "a,b \"q\"                          3        "
+                             "   10            2  $12345.6789\n"
+                             "untagged                         1         "
+                             "   5            0     $0.0000*\n"
+                             "-------------------------------------------"
+                             "------------------------------\n"
+                             "total                     1,234,571   "
+                             "12,345,693        1,002 $12345.6867*\n"
+                             "\n"
+                             "Window: 2025-01-01T00:00:00Z .. "
+                             "2025-01-02T00:00:00Z (UTC, whole hours)\n"
+                             "* leaves out calls to models with no price:\n"
+                             "    acme/mystery-1: 1 calls\n"
+                             "! clients dropped 3 calls before they reached "
+                             "the collector (queue full):\n"
+                             "  the figures above miss them.\n";
+
+static const char csv3[]
+    = "feature,calls,input_tokens,output_tokens,estimated_cost_usd,"
+      "unpriced_calls,error_calls\n"
+      "search,1234567,12345678,1000,0.007750000000,0,2\n"
+      "\"a,b \"\"q\"\"\",3,10,2,12345.678901234567,0,0\n"
+      "untagged,1,5,0,0.000000000000,1,1\n";
+
+// Renders r into a buffer big enough; returns a malloc'd string.
+static char *
+render_str(const report *r, render_format fmt)
+{
+	static char buf[1 << 16];
+	render_sink s;
+
+	render_sink_buffer(&s, buf, sizeof(buf));
+	LLMCOST_PASS(render_report(r, fmt, &s));
+	assert_int_equal(s.len, strlen(buf));
+	return (strdup(buf));
+}
+
+static void
+check(const report *r, render_format fmt, const char *want)
+{
+	char *got = render_str(r, fmt);
+	if (strcmp(got, want) != 0) {
+		fail_msg("rendered:\n%s\nwant:\n%s", got, want);
+	}
+	free(got);
+}
+
+static void
+test_table(void **state)
+{
+	(void) state;
+	report r = report3();
+	check(&r, RENDER_TABLE, table3);
+}
+
+static void
+test_table_wide_names(void **state)
+{
+	(void) state;
+	// Names past 25 bytes widen the column, up to 60; longer ones are
+	// cut at 60.  By model, so the header says "Model".
+	static report_row rows[] = {
+		{ .name = "a-model-name-of-thirty-bytes!!",
+		    .calls = 1,
+		    .cost_pusd = 1 },
+		{ .name = "x123456789x123456789x123456789x123456789x123456789x"
+		          "123456789-cut-here",
+		    .calls = 1 },
+	};
+	report r;
+	memset(&r, 0, sizeof(r));
+	r.dim = REPORT_BY_MODEL;
+	r.from_hour = H0;
+	r.to_hour = H0 + 1;
+	r.rows = rows;
+	r.n_rows = 2;
+	r.total = (report_row) { .calls = 2, .cost_pusd = 1 };
+	check(&r, RENDER_TABLE,
+	    "\n"
+	    "Model                                                           "
+	    "Calls    Input Tok   Output Tok    Est. Cost\n"
+	    "--------------------------------------------------------------"
+	    "----------------------------------------------\n"
+	    "a-model-name-of-thirty-bytes!!                                 "
+	    "     1            0            0      $0.0000\n"
+	    "x123456789x123456789x123456789x123456789x123456789x123456789 "
+	    "       1            0            0      $0.0000\n"
+	    "--------------------------------------------------------------"
+	    "----------------------------------------------\n"
+	    "total                                                          "
+	    "     2            0            0      $0.0000\n"
+	    "\n"
+	    "Window: 2025-01-01T00:00:00Z .. 2025-01-01T01:00:00Z (UTC, "
+	    "whole hours)\n");
+}
+
+static void
+test_csv(void **state)
+{
+	(void) state;
+	report r = report3();
+	check(&r, RENDER_CSV, csv3);
+}
+
+static void
+test_json(void **state)
+{
+	(void) state;
+	static report_row rows[] = {
+		{ .name = "gpt-4o",
+		    .calls = 2,
+		    .usage = { [LLMCOST_IN_UNCACHED] = 1000,
+		        [LLMCOST_IN_CACHE_READ] = 200,
+		        [LLMCOST_OUT_TEXT] = 500 },
+		    .input_tokens = 1200,
+		    .output_tokens = 500,
+		    .cost_pusd = INT64_C(7750000000) },
+		{ .name = NULL,
+		    .calls = 1,
+		    .unpriced_calls = 1,
+		    .error_calls = 1,
+		    .usage = { [LLMCOST_OUT_REASONING] = 7 },
+		    .output_tokens = 7 },
+	};
+	report r;
+	memset(&r, 0, sizeof(r));
+	r.dim = REPORT_BY_MODEL;
+	r.from_hour = H0;
+	r.to_hour = H0 + 24;
+	r.rows = rows;
+	r.n_rows = 2;
+	r.total = (report_row) { .calls = 3,
+		.unpriced_calls = 1,
+		.error_calls = 1,
+		.usage = { [LLMCOST_IN_UNCACHED] = 1000,
+		    [LLMCOST_IN_CACHE_READ] = 200,
+		    [LLMCOST_OUT_TEXT] = 500,
+		    [LLMCOST_OUT_REASONING] = 7 },
+		.input_tokens = 1200,
+		.output_tokens = 507,
+		.cost_pusd = INT64_C(7750000000) };
+	r.unpriced = unpriced1;
+	r.n_unpriced = 1;
+	check(&r, RENDER_JSON,
+	    "{\n"
+	    "  \"from\": \"2025-01-01T00:00:00Z\",\n"
+	    "  \"to\": \"2025-01-02T00:00:00Z\",\n"
+	    "  \"group_by\": \"model\",\n"
+	    "  \"rows\": [\n"
+	    "    {\n"
+	    "      \"model\": \"gpt-4o\",\n"
+	    "      \"untagged\": false,\n"
+	    "      \"calls\": 2,\n"
+	    "      \"input_tokens\": 1200,\n"
+	    "      \"output_tokens\": 500,\n"
+	    "      \"cost_usd\": \"0.007750000000\",\n"
+	    "      \"cost_pusd\": \"7750000000\",\n"
+	    "      \"unpriced_calls\": 0,\n"
+	    "      \"error_calls\": 0,\n"
+	    "      \"usage\": {\n"
+	    "        \"input_uncached\": 1000,\n"
+	    "        \"input_cache_read\": 200,\n"
+	    "        \"input_cache_write_5m\": 0,\n"
+	    "        \"input_cache_write_1h\": 0,\n"
+	    "        \"input_audio\": 0,\n"
+	    "        \"input_image\": 0,\n"
+	    "        \"output_text\": 500,\n"
+	    "        \"output_reasoning\": 0,\n"
+	    "        \"output_audio\": 0,\n"
+	    "        \"output_image\": 0\n"
+	    "      }\n"
+	    "    },\n"
+	    "    {\n"
+	    "      \"model\": \"untagged\",\n"
+	    "      \"untagged\": true,\n"
+	    "      \"calls\": 1,\n"
+	    "      \"input_tokens\": 0,\n"
+	    "      \"output_tokens\": 7,\n"
+	    "      \"cost_usd\": \"0.000000000000\",\n"
+	    "      \"cost_pusd\": \"0\",\n"
+	    "      \"unpriced_calls\": 1,\n"
+	    "      \"error_calls\": 1,\n"
+	    "      \"usage\": {\n"
+	    "        \"input_uncached\": 0,\n"
+	    "        \"input_cache_read\": 0,\n"
+	    "        \"input_cache_write_5m\": 0,\n"
+	    "        \"input_cache_write_1h\": 0,\n"
+	    "        \"input_audio\": 0,\n"
+	    "        \"input_image\": 0,\n"
+	    "        \"output_text\": 0,\n"
+	    "        \"output_reasoning\": 7,\n"
+	    "        \"output_audio\": 0,\n"
+	    "        \"output_image\": 0\n"
+	    "      }\n"
+	    "    }\n"
+	    "  ],\n"
+	    "  \"total\": {\n"
+	    "    \"calls\": 3,\n"
+	    "    \"input_tokens\": 1200,\n"
+	    "    \"output_tokens\": 507,\n"
+	    "    \"cost_usd\": \"0.007750000000\",\n"
+	    "    \"cost_pusd\": \"7750000000\",\n"
+	    "    \"unpriced_calls\": 1,\n"
+	    "    \"error_calls\": 1,\n"
+	    "    \"usage\": {\n"
+	    "      \"input_uncached\": 1000,\n"
+	    "      \"input_cache_read\": 200,\n"
+	    "      \"input_cache_write_5m\": 0,\n"
+	    "      \"input_cache_write_1h\": 0,\n"
+	    "      \"input_audio\": 0,\n"
+	    "      \"input_image\": 0,\n"
+	    "      \"output_text\": 500,\n"
+	    "      \"output_reasoning\": 7,\n"
+	    "      \"output_audio\": 0,\n"
+	    "      \"output_image\": 0\n"
+	    "    }\n"
+	    "  },\n"
+	    "  \"unpriced_models\": [\n"
+	    "    {\n"
+	    "      \"provider\": \"acme\",\n"
+	    "      \"model\": \"mystery-1\",\n"
+	    "      \"calls\": 1\n"
+	    "    }\n"
+	    "  ],\n"
+	    "  \"dropped_calls\": 0\n"
+	    "}\n");
+}
+
+// No rows: a table with only the total, a CSV with only the header, JSON
+// with empty lists.
+static void
+test_empty(void **state)
+{
+	(void) state;
+	report r;
+	memset(&r, 0, sizeof(r));
+	r.dim = REPORT_BY_ENV;
+	r.from_hour = H0;
+	r.to_hour = H0 + 2;
+	check(&r, RENDER_TABLE,
+	    "\n"
+	    "Env                          Calls    Input Tok   Output Tok    "
+	    "Est. Cost\n"
+	    "-------------------------------------------------------------"
+	    "------------\n"
+	    "-------------------------------------------------------------"
+	    "------------\n"
+	    "total                            0            0            0    "
+	    "  $0.0000\n"
+	    "\n"
+	    "Window: 2025-01-01T00:00:00Z .. 2025-01-01T02:00:00Z (UTC, "
+	    "whole hours)\n");
+	check(&r, RENDER_CSV,
+	    "env,calls,input_tokens,output_tokens,estimated_cost_usd,"
+	    "unpriced_calls,error_calls\n");
+	char *json = render_str(&r, RENDER_JSON);
+	assert_non_null(strstr(json, "  \"rows\": [],\n"));
+	assert_non_null(strstr(json, "  \"unpriced_models\": [],\n"));
+	assert_non_null(strstr(json, "  \"group_by\": \"env\",\n"));
+	free(json);
+}
+
+// A buffer sink keeps what fits, NUL-terminated, and counts the rest.
+static void
+test_buffer_sink(void **state)
+{
+	(void) state;
+	report r = report3();
+	size_t len = strlen(csv3);
+	char *buf = malloc(len + 16);
+	render_sink s;
+
+	assert_non_null(buf);
+	// Exactly enough room.
+	render_sink_buffer(&s, buf, len + 1);
+	LLMCOST_PASS(render_report(&r, RENDER_CSV, &s));
+	assert_int_equal(s.len, len);
+	assert_string_equal(buf, csv3);
+	// One byte short: truncated, terminated, and the needed length.
+	memset(buf, 'Z', len + 16);
+	render_sink_buffer(&s, buf, len);
+	LLMCOST_FAIL(render_report(&r, RENDER_CSV, &s), LLMCOST_ETOOBIG);
+	assert_int_equal(s.len, len);
+	assert_int_equal(strlen(buf), len - 1);
+	assert_memory_equal(buf, csv3, len - 1);
+	assert_int_equal(buf[len], 'Z'); // nothing written past cap
+	// Far too small, and count-only.
+	render_sink_buffer(&s, buf, 10);
+	LLMCOST_FAIL(render_report(&r, RENDER_TABLE, &s), LLMCOST_ETOOBIG);
+	assert_int_equal(s.len, strlen(table3));
+	assert_string_equal(buf, "\nFeature "); // 9 bytes and the NUL
+	render_sink_buffer(&s, NULL, 0);
+	LLMCOST_FAIL(render_report(&r, RENDER_TABLE, &s), LLMCOST_ETOOBIG);
+	assert_int_equal(s.len, strlen(table3));
+	// Bad arguments.
+	render_sink_buffer(&s, buf, len + 1);
+	LLMCOST_FAIL(render_report(NULL, RENDER_CSV, &s), LLMCOST_EINVAL);
+	LLMCOST_FAIL(render_report(&r, RENDER_CSV, NULL), LLMCOST_EINVAL);
+	LLMCOST_FAIL(
+	    render_report(&r, (render_format) 99, &s), LLMCOST_EINVAL);
+	free(buf);
+}
+
+// A FILE sink writes the same bytes; a FILE that cannot be written is an
+// error, not a silent success.
+static void
+test_file_sink(void **state)
+{
+	(void) state;
+	report r = report3();
+	render_sink s;
+	char got[4096];
+	FILE *f = tmpfile();
+
+	assert_non_null(f);
+	render_sink_file(&s, f);
+	LLMCOST_PASS(render_report(&r, RENDER_TABLE, &s));
+	LLMCOST_PASS(render_report(&r, RENDER_CSV, &s)); // appends
+	assert_int_equal(s.len, strlen(table3) + strlen(csv3));
+	rewind(f);
+	size_t n = fread(got, 1, sizeof(got) - 1, f);
+	got[n] = '\0';
+	assert_int_equal(n, strlen(table3) + strlen(csv3));
+	assert_memory_equal(got, table3, strlen(table3));
+	assert_string_equal(got + strlen(table3), csv3);
+	fclose(f);
+
+	FILE *ro = fopen("/dev/null", "r");
+	assert_non_null(ro);
+	for (int fmt = RENDER_TABLE; fmt <= RENDER_JSON; fmt++) {
+		render_sink_file(&s, ro);
+		LLMCOST_FAIL(render_report(&r, (render_format) fmt, &s),
+		    LLMCOST_ESYSTEM);
+	}
+	fclose(ro);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_table_wide_names),
+		cmocka_unit_test(test_csv),
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_buffer_sink),
+		cmocka_unit_test(test_file_sink),
+	};
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
