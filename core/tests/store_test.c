@@ -1111,9 +1111,10 @@ test_scan_values(void **state)
 	free(sn);
 }
 
-// The scan reads the key range of the window: a run whose id says another
-// time than its start is not found by its start (run ids are minted from
-// the start time; this one breaks the rule on purpose).
+// The scan reads the key range of the window and no more: a run whose id
+// says another time than its start is not found by its start (run ids
+// are minted from the start time; these two break the rule on purpose,
+// one id a day early, one two hours late).
 static void
 test_scan_key_range(void **state)
 {
@@ -1122,11 +1123,14 @@ test_scan_key_range(void **state)
 	spec early
 	    = { 5, H0 - 24, "openai", "gpt-4o", "a", NULL, U3(1, 0, 0) };
 	spec inside = { 6, H0, "openai", "gpt-4o", "b", NULL, U3(1, 0, 0) };
+	spec late = { 8, H0 + 2, "openai", "gpt-4o", "c", NULL, U3(1, 0, 0) };
 
 	add(b, &early);
 	b->recs[0].start_ns = start_ns(6, H0) + 1; // an id 24 h earlier
 	add(b, &inside);
-	write_built(f->s, b, 1, 0, 2, 0);
+	add(b, &late);
+	b->recs[2].start_ns = start_ns(7, H0); // an id 2 h later
+	write_built(f->s, b, 1, 0, 3, 0);
 	seen *sn = scan_runs(f->s, T0, T0 + NS_PER_HOUR);
 	assert_int_equal(sn->n, 1);
 	assert_int_equal(sn->runs[0].start_ns, start_ns(6, H0));
