@@ -563,13 +563,18 @@ test_dim_list(void **state)
 	assert_int_equal(d, REPORT_BY_ENV);
 }
 
-// A report by a dimension outside the table is refused.
+// A report by a dimension outside the table is refused, whether or not
+// the window has rollups.
 static void
 test_bad_dim(void **state)
 {
 	fixture *f = *state;
 	report *r = NULL;
 
+	LLMCOST_FAIL(report_build(f->s, REPORT_DIM_COUNT, H0, H0 + 1, &r),
+	    LLMCOST_EINVAL);
+	assert_null(r);
+	write_specs(f->s, data, N_DATA, DROPPED, N_DATA, 0);
 	LLMCOST_FAIL(report_build(f->s, REPORT_DIM_COUNT, H0, H0 + 1, &r),
 	    LLMCOST_EINVAL);
 	assert_null(r);
@@ -597,7 +602,7 @@ main(void)
 		cmocka_unit_test(test_dim_names),
 		cmocka_unit_test(test_dim_list),
 		cmocka_unit_test_setup_teardown(
-		    test_bad_dim, setup, fixture_teardown),
+		    test_bad_dim, setup_empty, fixture_teardown),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }
