@@ -26,6 +26,10 @@ struct writer_job {
 	void *arg;
 };
 
+// Starts the writer thread on s.  Groups hold up to txn_records calls
+// (one larger batch goes alone); their costs are priced into an array
+// allocated here for the largest group.  Returns 0, LLMCOST_ENOMEM or
+// LLMCOST_ESYSTEM.
 int writer_start(writer **wp, store *s, metrics *m, uint32_t txn_records);
 // Queues a job; never blocks on the store.  Returns 0, or LLMCOST_ECLOSED
 // once writer_stop has begun (the job is not queued: answer it yourself).

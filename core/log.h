@@ -1,7 +1,7 @@
 // Collector logging: a level-checked macro (redis serverLog) writing one
 // line per message to stderr, for journald.
-#ifndef LLMCOSTD_LOG_H
-#define LLMCOSTD_LOG_H
+#ifndef LLMCOST_CORE_LOG_H
+#define LLMCOST_CORE_LOG_H
 
 #include "llmcost.h"
 
@@ -20,4 +20,4 @@ void log_write(int level, const char *fmt, ...)
 // Level names are parsed by llmcost__log_level_parse (common/), from the
 // header's level table.
 
-#endif // LLMCOSTD_LOG_H
+#endif // LLMCOST_CORE_LOG_H

@@ -11,8 +11,8 @@
 //
 // Threading: all functions are reentrant and may be called from any thread
 // (the table is immutable).
-#ifndef COLLECTOR_PRICES_H
-#define COLLECTOR_PRICES_H
+#ifndef LLMCOST_CORE_PRICES_H
+#define LLMCOST_CORE_PRICES_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -77,4 +77,4 @@ int prices_cost(const price_entry *e,
 // not NULL, receives the number of entries.
 const price_entry *prices_builtin(size_t *count);
 
-#endif // COLLECTOR_PRICES_H
+#endif // LLMCOST_CORE_PRICES_H

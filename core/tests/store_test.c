@@ -1,9 +1,11 @@
 // Tests for the collector's LMDB store (core/store.c) on a real
-// environment in a temporary directory: writing decoded batches, exactly-
-// once storage by run id, interned strings, pricing of stored runs,
-// hourly rollups, client drop counts, metadata sets, reopening, and map
-// growth.  Batches are built in memory as the decoder would hand them to
-// the writer.  Every expected cost is worked out by hand in pico-USD.
+// environment in a temporary directory: writing priced batches (the
+// costs stored as given), exactly-once storage by run id, interned
+// strings, the prices stored runs end up with, hourly rollups, client
+// drop counts, metadata sets, reopening, map growth, and scanning runs by
+// time range.  Batches are built in memory as the decoder would hand them
+// to the writer, and priced by the pricing stage as the writer does.
+// Every expected cost is worked out by hand in pico-USD.
 #include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
