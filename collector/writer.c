@@ -11,6 +11,7 @@
 // stored.
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -28,6 +29,7 @@ struct writer {
 	// calls, or a single batch (at most LLMCOST_PROTO_MAX_RECORDS) when
 	// that batch alone is larger.
 	store_cost *costs;
+	size_t ncosts;
 	pthread_t thread;
 	pthread_mutex_t mtx;
 	pthread_cond_t cv;
@@ -40,17 +42,28 @@ run_group(writer *w, writer_job **jobs, size_t n)
 {
 	store_batch batches[MAX_GROUP];
 	store_batch_result res[MAX_GROUP];
-	store_cost *costs = w->costs;
+	size_t used = 0;
 	char err[256];
+	int rv = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		batches[i].batch = jobs[i]->batch;
-		batches[i].costs = costs;
-		pricing_batch(jobs[i]->batch, costs);
-		costs += jobs[i]->batch->n_records;
+		const llmcost_proto_batch *b = jobs[i]->batch;
+		// Grouping keeps within the array; this guards the bound.
+		if (b->n_records > w->ncosts - used) {
+			snprintf(err, sizeof(err),
+			    "group of more than %zu calls", w->ncosts);
+			rv = LLMCOST_ETOOBIG;
+			break;
+		}
+		batches[i].batch = b;
+		batches[i].costs = w->costs + used;
+		pricing_batch(b, w->costs + used);
+		used += b->n_records;
 	}
-	int rv = store_write(
-	    w->s, batches, n, res, llmcost__now_ns(), err, sizeof(err));
+	if (rv == 0) {
+		rv = store_write(w->s, batches, n, res, llmcost__now_ns(), err,
+		    sizeof(err));
+	}
 	if (rv != 0) {
 		METRICS_INC(w->m, store_errors, 1);
 		log_msg(LLMCOST_LOG_ERR,
@@ -118,10 +131,10 @@ writer_start(writer **wp, store *s, metrics *m, uint32_t txn_records)
 	w->s = s;
 	w->m = m;
 	w->txn_records = txn_records;
-	size_t ncosts = txn_records > LLMCOST_PROTO_MAX_RECORDS
+	w->ncosts = txn_records > LLMCOST_PROTO_MAX_RECORDS
 	    ? txn_records
 	    : LLMCOST_PROTO_MAX_RECORDS;
-	if ((w->costs = calloc(ncosts, sizeof(*w->costs))) == NULL) {
+	if ((w->costs = calloc(w->ncosts, sizeof(*w->costs))) == NULL) {
 		free(w);
 		return (LLMCOST_ENOMEM);
 	}
