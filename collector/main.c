@@ -103,7 +103,8 @@ main(int argc, char **argv)
 	store *st = NULL;
 	writer *w = NULL;
 	ingest *in = NULL;
-	char err[512], desc[LLMCOST__PATH_MAX + LLMCOST__URL_MAX + 256];
+	char err[LLMCOST__PATH_MAX + 256];
+	char desc[LLMCOST__PATH_MAX + LLMCOST__URL_MAX + 256];
 	int rv, lockfd;
 
 	if ((rv = config_load(&cfg, argc, argv, stdout, err, sizeof(err)))
