@@ -120,7 +120,7 @@ void store_read_end(store_rtxn *t);
 typedef int (*store_run_fn)(
     void *arg, const uint8_t *id, const store_run *run);
 // Calls fn for every run that started in [from_ns, to_ns) (Unix ns), in
-// run id order, which is time order.  Run ids are UUIDv7 minted from the
+// run id order (time order to the millisecond).  Run ids are UUIDv7 minted from the
 // call's start time (libllmcost does so), so the range is a key range:
 // only runs in it are read, whatever the store's size.  Stops early when
 // fn returns non-zero, and returns that value; returns 0 when every run
