@@ -20,7 +20,7 @@ else
 fi
 sock="$data/llmcostd.sock"
 
-"$build/llmcostd" --data-dir "$data" --log-level warn &
+"$build/collector/llmcostd" --data-dir "$data" --log-level warn &
 daemon=$!
 cleanup() {
   kill -TERM "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
@@ -37,7 +37,7 @@ echo "== an example service records 670 LLM calls through libllmcost"
 LLMCOST_COLLECTOR_URL="ipc://$sock" "$build/examples/demo_app"
 echo
 echo "== llmcost report --since 7d"
-"$build/llmcost" report --since 7d --data-dir "$data"
+"$build/cli/llmcost" report --since 7d --data-dir "$data"
 echo
 echo "(also: --csv, --json, --by model|env|provider)"
 if [ -n "$tmp" ]; then
