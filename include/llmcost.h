@@ -115,8 +115,8 @@ LLMCOST_API const char *llmcost_err_name(int err);
  *
  * One table defines the buckets.  Its columns, in order:
  * - the enum name (LLMCOST_<NAME>) and its number, never renumbered;
- *   new buckets are appended, and a v1 collector keeps counts of buckets
- *   it does not know (proto/README.md);
+ *   new buckets are appended, and a v1 decoder accepts usage with
+ *   buckets it does not know and reports them (proto/README.md, "Usage");
  * - the key in reports and JSON output;
  * - 0 for an input bucket, 1 for an output bucket;
  * - the key under LangSmith's input_token_details / output_token_details,
@@ -153,7 +153,95 @@ typedef enum llmcost_bucket {
 #undef LLMCOST__BUCKET_ONE
 } llmcost_bucket;
 
-/** Token counts per exclusive bucket.  Zero-initialise, then fill. */
+/** Token counts per exclusive bucket.  Zero-initialise, then fill as
+ * below.
+ *
+ * @par Converting provider usage
+ * Every provider reports usage its own way; some totals include cached
+ * or reasoning tokens, others exclude them.  Convert completely: each
+ * token the provider bills goes into exactly one bucket, so that the
+ * input buckets add up to the provider's whole input and the output
+ * buckets to its whole output.  A count a response does not carry is 0.
+ * Subtract only what the total is documented to include; a negative
+ * difference means the formula does not fit the response.
+ *
+ * @par OpenAI Chat Completions (usage)
+ * prompt_tokens includes prompt_tokens_details.cached_tokens, .audio_tokens
+ * and, from the GPT-5.6 family on, .cache_write_tokens; completion_tokens
+ * includes completion_tokens_details.reasoning_tokens and .audio_tokens.
+ * - IN_CACHE_READ = cached_tokens
+ * - IN_CACHE_WRITE_5M = cache_write_tokens.  These tokens are billed as
+ *   cache writes (1.25x the input rate) instead of the input rate, so
+ *   they must not stay in IN_UNCACHED.  This version has no bucket of
+ *   its own for OpenAI cache writes (a later version adds one): until
+ *   then they go to IN_CACHE_WRITE_5M, which the collector prices per
+ *   model, so an OpenAI model's entry carries OpenAI's write rate.
+ * - IN_AUDIO = prompt_tokens_details.audio_tokens
+ * - IN_UNCACHED = prompt_tokens - cached_tokens - cache_write_tokens
+ *   - audio_tokens
+ * - OUT_REASONING = reasoning_tokens
+ * - OUT_AUDIO = completion_tokens_details.audio_tokens
+ * - OUT_TEXT = completion_tokens - reasoning_tokens - audio_tokens
+ *   (accepted and rejected prediction tokens are billed as output and
+ *   stay in OUT_TEXT)
+ *
+ * @par OpenAI Responses API (usage)
+ * The same rules under other names: input_tokens includes
+ * input_tokens_details.cached_tokens (and .cache_write_tokens from
+ * GPT-5.6 on); output_tokens includes output_tokens_details
+ * .reasoning_tokens.
+ * - IN_CACHE_READ = input_tokens_details.cached_tokens
+ * - IN_CACHE_WRITE_5M = input_tokens_details.cache_write_tokens
+ * - IN_UNCACHED = input_tokens - cached_tokens - cache_write_tokens
+ * - OUT_REASONING = output_tokens_details.reasoning_tokens
+ * - OUT_TEXT = output_tokens - reasoning_tokens
+ *
+ * @par Anthropic Messages (usage)
+ * input_tokens excludes cache reads and cache writes; the writes are split
+ * by lifetime in cache_creation.  output_tokens already includes thinking.
+ * - IN_UNCACHED = input_tokens
+ * - IN_CACHE_READ = cache_read_input_tokens
+ * - IN_CACHE_WRITE_5M = cache_creation.ephemeral_5m_input_tokens
+ * - IN_CACHE_WRITE_1H = cache_creation.ephemeral_1h_input_tokens.  Do not
+ *   put every write (cache_creation_input_tokens) in the 5-minute bucket:
+ *   a 1-hour write costs 2x the input rate and a 5-minute write 1.25x, so
+ *   that under-bills 1-hour writes by 37.5%.  Only a response without
+ *   cache_creation, where every write is a 5-minute one, puts
+ *   cache_creation_input_tokens in IN_CACHE_WRITE_5M.
+ * - OUT_TEXT = output_tokens.  Do not add thinking tokens on top: they
+ *   are already counted (output_tokens_details.thinking_tokens, where
+ *   present, is an estimate for observability, not a separate bill).
+ *
+ * @par Google Gemini (usageMetadata)
+ * promptTokenCount includes cachedContentTokenCount;
+ * toolUsePromptTokenCount is input reported apart from promptTokenCount
+ * and billed at the input rate; thoughtsTokenCount is separate from
+ * candidatesTokenCount.
+ * - IN_CACHE_READ = cachedContentTokenCount
+ * - IN_UNCACHED = promptTokenCount - cachedContentTokenCount
+ *   + toolUsePromptTokenCount
+ * - IN_AUDIO: the AUDIO entry of promptTokensDetails (less its cached
+ *   part in cacheTokensDetails), moved out of IN_UNCACHED, for models
+ *   that price audio input apart; image and video input are billed at the
+ *   text rate and stay in IN_UNCACHED.
+ * - OUT_REASONING = thoughtsTokenCount
+ * - OUT_TEXT = candidatesTokenCount (the IMAGE entry of
+ *   candidatesTokensDetails goes to OUT_IMAGE instead, for models that
+ *   generate images)
+ *
+ * @par Amazon Bedrock Converse (usage)
+ * inputTokens excludes cacheReadInputTokens and cacheWriteInputTokens.
+ * - IN_UNCACHED = inputTokens
+ * - IN_CACHE_READ = cacheReadInputTokens
+ * - IN_CACHE_WRITE_5M = cacheWriteInputTokens (the default 5-minute
+ *   cache)
+ * - OUT_TEXT = outputTokens
+ *
+ * @par Streams
+ * Usage arrives with the last event (OpenAI Chat Completions sends it only
+ * with stream_options.include_usage).  A stream cut short is still
+ * recorded, with the usage received so far and #LLMCOST_STATUS_ABORTED.
+ */
 typedef struct llmcost_usage {
 	uint64_t tokens[LLMCOST_BUCKET_COUNT];
 } llmcost_usage;
@@ -191,18 +279,27 @@ typedef enum llmcost_status {
 /** Client options.  A zero or NULL field means "take the environment
  * variable, else the default".  Fields are only ever appended.
  *
- * | field | variable | default |
- * |---|---|---|
- * | collector_url | LLMCOST_COLLECTOR_URL |
- * ipc://$XDG_STATE_HOME/llmcost/llmcostd.sock (else
- * ~/.local/state/llmcost/...) | | queue_max | LLMCOST_QUEUE_MAX | 8192 calls
- * (clamped to 64..1048576, rounded up to a power of two) | | flush_ms |
- * LLMCOST_FLUSH_MS | 200 ms between sends when idle (clamped to 1..60000) | |
- * ack_timeout_ms | LLMCOST_ACK_TIMEOUT_MS | 5000 ms before an unacknowledged
- * batch is resent | | batch_max | LLMCOST_BATCH_MAX | 1024 calls per batch
- * (clamped to 1..2048, so that a batch of the largest calls fits one 4 MiB
- * message) | | disable | LLMCOST_DISABLE=1 | every call is accepted and
- * discarded | | (logging) | LLMCOST_LOG=debug\|info\|warn\|error | silent |
+ * Each option, its environment variable, its default and its bounds (a
+ * value outside them is clamped and a warning logged):
+ * - collector_url, LLMCOST_COLLECTOR_URL: the collector's nng URL,
+ *   ipc://PATH or tcp://HOST:PORT.  Default
+ *   ipc://$XDG_STATE_HOME/llmcost/llmcostd.sock, or
+ *   ipc://$HOME/.local/state/llmcost/llmcostd.sock when XDG_STATE_HOME
+ *   is unset or not absolute.
+ * - queue_max, LLMCOST_QUEUE_MAX: calls the pool and the queue hold.
+ *   Default 8192; 64 to 1048576, rounded up to a power of two.
+ * - flush_ms, LLMCOST_FLUSH_MS: milliseconds between sends when idle.
+ *   Default 200; 1 to 60000.
+ * - ack_timeout_ms, LLMCOST_ACK_TIMEOUT_MS: milliseconds without an
+ *   acknowledgement before a batch is sent again.  Default 5000; 50 to
+ *   600000.
+ * - batch_max, LLMCOST_BATCH_MAX: calls per batch.  Default 1024; 1 to
+ *   2048, so that a batch of the largest calls fits one 4 MiB message.
+ * - flags: #LLMCOST_F_DISABLE.  LLMCOST_DISABLE set to anything but
+ *   empty or "0" sets it too: every call is accepted and discarded.
+ * - Logging has no field: LLMCOST_LOG=error, warn, notice, info or debug
+ *   turns on a logger that writes to stderr (an unknown name means warn);
+ *   unset, the client is silent.  llmcost_set_logger() replaces it.
  *
  * Memory: the client preallocates queue_max call records of about 1.5 KiB
  * each (pages are touched only as they are used).

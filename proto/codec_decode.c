@@ -17,9 +17,11 @@
 //    never into the zone, which is what lets decoded llmcost_proto_str
 //    values point into the caller's buffer as the header promises.
 // 3. The tree is validated against the v1 schema and copied into the
-//    caller's llmcost_proto_msg.  Batches count their meta entries and tags
-//    first, so records, key/value pairs and tags live in one malloc'd
-//    block (priv_).  Nothing refers to the zone afterwards, so it is freed
+//    caller's llmcost_proto_msg; each record key goes to the decoder of
+//    its row in LLMCOST_PROTO_RKEY_MAP, which also says which keys are
+//    required.  Batches count their meta entries and tags first, so
+//    records, key/value pairs and tags live in one malloc'd block
+//    (priv_).  Nothing refers to the zone afterwards, so it is freed
 //    before returning rather than kept for the life of the message.
 //
 // Every failure writes a specific reason, prefixed with the record index
@@ -38,14 +40,14 @@
 // Deepest nesting of non-empty containers; see README "Limits".
 #define DEC_MAX_DEPTH 16
 
-// Keys a record must carry: run_id through usage.
-#define RK_REQUIRED                                                           \
-	((1u << LLMCOST_RK_RUN_ID) | (1u << LLMCOST_RK_START_NS)              \
-	    | (1u << LLMCOST_RK_DURATION_NS) | (1u << LLMCOST_RK_PROVIDER)    \
-	    | (1u << LLMCOST_RK_MODEL) | (1u << LLMCOST_RK_USAGE))
-
 // Largest map a record may be: one entry per possible key 0..63.
 #define RK_MAX_ENTRIES (LLMCOST_RK_RESERVED_MAX + 1)
+
+_Static_assert(
+    LLMCOST_RK_COUNT <= LLMCOST_RK_RESERVED_MAX + 1, "record keys are 0..63");
+_Static_assert(LLMCOST_BUCKET_COUNT >= LLMCOST_PROTO_USAGE_MIN
+        && LLMCOST_BUCKET_COUNT <= LLMCOST_PROTO_MAX_BUCKETS,
+    "a v1 encoder writes 10..64 usage entries");
 
 typedef struct dec {
 	char *reason;
@@ -407,31 +409,59 @@ str_eq(const llmcost_proto_str *a, const llmcost_proto_str *b)
 	    && (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0));
 }
 
+// Usage: 10 to 64 unsigned integers, one per bucket in llmcost_bucket
+// order.  Entries past the buckets this version knows come from a newer
+// encoder: they are validated like the others, counted, and the first
+// LLMCOST_PROTO_USAGE_EXTRA are kept, so that one new bucket does not
+// make every newer shim's batches unreadable.  An array shorter than
+// LLMCOST_BUCKET_COUNT (but not than 10, which no v1 encoder ever wrote)
+// comes from an older encoder: the buckets it did not know stay 0.
 static int
-dec_usage(dec *d, const msgpack_object *o, uint64_t usage[])
+dec_usage(dec *d, const msgpack_object *o, llmcost_proto_record *r)
 {
+	uint32_t n;
 	int rv;
 
 	if (o->type != MSGPACK_OBJECT_ARRAY) {
 		return (fail(d, LLMCOST_EPROTO,
-		    "usage: want array of %d unsigned integers, got %s",
-		    LLMCOST_BUCKET_COUNT, type_name(o)));
+		    "usage: want array of %u to %u unsigned integers, got %s",
+		    LLMCOST_PROTO_USAGE_MIN, LLMCOST_PROTO_MAX_BUCKETS,
+		    type_name(o)));
 	}
-	if (o->via.array.size != LLMCOST_BUCKET_COUNT) {
+	n = o->via.array.size;
+	if (n > LLMCOST_PROTO_MAX_BUCKETS) {
+		return (fail(d, LLMCOST_ETOOBIG,
+		    "usage: %" PRIu32 " elements exceeds %u", n,
+		    LLMCOST_PROTO_MAX_BUCKETS));
+	}
+	if (n < LLMCOST_PROTO_USAGE_MIN) {
 		return (fail(d, LLMCOST_EPROTO,
-		    "usage: want array of %d unsigned integers, got %" PRIu32
-		    " elements",
-		    LLMCOST_BUCKET_COUNT, o->via.array.size));
+		    "usage: want array of %u to %u unsigned integers, got "
+		    "%" PRIu32 " elements",
+		    LLMCOST_PROTO_USAGE_MIN, LLMCOST_PROTO_MAX_BUCKETS, n));
 	}
-	for (uint32_t i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t v = 0;
+
 		d->idx = (int32_t) i;
 		d->isep = '[';
-		rv = get_uint(d, &o->via.array.ptr[i], "usage", &usage[i]);
+		rv = get_uint(d, &o->via.array.ptr[i], "usage", &v);
 		d->idx = -1;
 		if (rv != 0) {
 			return (rv);
 		}
+		if (i < LLMCOST_BUCKET_COUNT) {
+			r->usage[i] = v;
+		} else if (i - LLMCOST_BUCKET_COUNT
+		    < LLMCOST_PROTO_USAGE_EXTRA) {
+			r->usage_extra[i - LLMCOST_BUCKET_COUNT] = v;
+		}
 	}
+	for (uint32_t i = n; i < LLMCOST_BUCKET_COUNT; i++) {
+		r->usage[i] = 0;
+	}
+	r->n_usage_extra
+	    = n > LLMCOST_BUCKET_COUNT ? n - LLMCOST_BUCKET_COUNT : 0;
 	return (0);
 }
 
@@ -536,27 +566,138 @@ dec_tags(dec *d, const msgpack_object *o, llmcost_proto_str *tags, size_t room,
 	return (0);
 }
 
-static const char *
-rk_name(unsigned k)
-{
-	static const char *names[] = { "run_id", "start_ns", "duration_ns",
-		"provider", "model", "usage", "status", "meta", "tags" };
+// Where one record's meta pairs and tags go: room for kv_room and
+// tag_room entries, what the counting pass in dec_batch reserved for it.
+typedef struct rec_ctx {
+	llmcost_proto_record *r;
+	llmcost_proto_kv *kv;
+	size_t kv_room;
+	llmcost_proto_str *tags;
+	size_t tag_room;
+} rec_ctx;
 
-	return (k < sizeof(names) / sizeof(names[0]) ? names[k] : "reserved");
+// One decoder per record key, named after its row in
+// LLMCOST_PROTO_RKEY_MAP: adding a row without its decoder does not build.
+typedef int (*rk_dec_fn)(dec *d, const msgpack_object *o, rec_ctx *rc);
+
+// The field name of each key, for reasons.
+static const char *const rk_names[LLMCOST_RK_COUNT] = {
+#define RK_NAME(name, num, id, req, type) [num] = #id,
+	LLMCOST_PROTO_RKEY_MAP(RK_NAME)
+#undef RK_NAME
+};
+
+// The keys a record must carry, as a bit mask.
+#define RK_REQ_BIT(name, num, id, req, type) | ((uint64_t) (req) << (num))
+
+#define RK_REQUIRED (0 LLMCOST_PROTO_RKEY_MAP(RK_REQ_BIT))
+
+static int
+dec_rk_run_id(dec *d, const msgpack_object *o, rec_ctx *rc)
+{
+	static const uint8_t zero[16] = { 0 };
+	int rv;
+
+	if ((rv = get_id(d, o, "run_id", rc->r->run_id)) != 0) {
+		return (rv);
+	}
+	if (memcmp(rc->r->run_id, zero, sizeof(zero)) == 0) {
+		return (fail(d, LLMCOST_EPROTO, "run_id: all zero"));
+	}
+	return (0);
 }
 
-// kv and tags have room for kv_room and tag_room entries: what the
-// counting pass in dec_batch reserved for this record.
 static int
-dec_record(dec *d, const msgpack_object *o, llmcost_proto_record *r,
-    llmcost_proto_kv *kv, size_t kv_room, llmcost_proto_str *tags,
-    size_t tag_room)
+dec_rk_start_ns(dec *d, const msgpack_object *o, rec_ctx *rc)
+{
+	int rv;
+
+	if ((rv = get_uint(d, o, "start_ns", &rc->r->start_ns)) != 0) {
+		return (rv);
+	}
+	if (rc->r->start_ns == 0) {
+		return (fail(d, LLMCOST_EPROTO, "start_ns: zero"));
+	}
+	return (0);
+}
+
+static int
+dec_rk_duration_ns(dec *d, const msgpack_object *o, rec_ctx *rc)
+{
+	return (get_uint(d, o, "duration_ns", &rc->r->duration_ns));
+}
+
+static int
+dec_rk_provider(dec *d, const msgpack_object *o, rec_ctx *rc)
+{
+	return (get_str(
+	    d, o, "provider", 1, LLMCOST_MAX_PROVIDER, &rc->r->provider));
+}
+
+static int
+dec_rk_model(dec *d, const msgpack_object *o, rec_ctx *rc)
+{
+	return (get_str(d, o, "model", 1, LLMCOST_MAX_MODEL, &rc->r->model));
+}
+
+static int
+dec_rk_usage(dec *d, const msgpack_object *o, rec_ctx *rc)
+{
+	return (dec_usage(d, o, rc->r));
+}
+
+static int
+dec_rk_status(dec *d, const msgpack_object *o, rec_ctx *rc)
+{
+	uint64_t v = 0;
+	int rv;
+
+	if ((rv = get_range(d, o, "status", LLMCOST_STATUS_ABORTED, &v))
+	    != 0) {
+		return (rv);
+	}
+	rc->r->status = (uint32_t) v;
+	return (0);
+}
+
+static int
+dec_rk_meta(dec *d, const msgpack_object *o, rec_ctx *rc)
+{
+	llmcost_proto_record *r = rc->r;
+	int rv;
+
+	if ((rv = dec_meta(d, o, rc->kv, rc->kv_room, &r->n_meta)) != 0) {
+		return (rv);
+	}
+	r->meta = r->n_meta > 0 ? rc->kv : NULL;
+	return (0);
+}
+
+static int
+dec_rk_tags(dec *d, const msgpack_object *o, rec_ctx *rc)
+{
+	llmcost_proto_record *r = rc->r;
+	int rv;
+
+	if ((rv = dec_tags(d, o, rc->tags, rc->tag_room, &r->n_tags)) != 0) {
+		return (rv);
+	}
+	r->tags = r->n_tags > 0 ? rc->tags : NULL;
+	return (0);
+}
+
+static const rk_dec_fn rk_dec[LLMCOST_RK_COUNT] = {
+#define RK_DEC(name, num, id, req, type) [num] = dec_rk_##id,
+	LLMCOST_PROTO_RKEY_MAP(RK_DEC)
+#undef RK_DEC
+};
+
+static int
+dec_record(dec *d, const msgpack_object *o, rec_ctx *rc)
 {
 	const msgpack_object_map *m;
-	static const uint8_t zero[16] = { 0 };
 	uint64_t seen = 0;
-	uint64_t v = 0;
-	int rv = 0;
+	int rv;
 
 	if (o->type != MSGPACK_OBJECT_MAP) {
 		return (
@@ -569,7 +710,6 @@ dec_record(dec *d, const msgpack_object *o, llmcost_proto_record *r,
 	}
 	for (uint32_t i = 0; i < m->size; i++) {
 		const msgpack_object *k = &m->ptr[i].key;
-		const msgpack_object *val = &m->ptr[i].val;
 		uint64_t key;
 
 		if (k->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
@@ -589,71 +729,23 @@ dec_record(dec *d, const msgpack_object *o, llmcost_proto_record *r,
 		if ((seen & (UINT64_C(1) << key)) != 0) {
 			return (fail(d, LLMCOST_EPROTO,
 			    "duplicate key %" PRIu64 " (%s)", key,
-			    rk_name((unsigned) key)));
+			    key < LLMCOST_RK_COUNT ? rk_names[key]
+			                           : "reserved"));
 		}
 		seen |= UINT64_C(1) << key;
-		switch (key) {
-		case LLMCOST_RK_RUN_ID:
-			if ((rv = get_id(d, val, "run_id", r->run_id)) == 0
-			    && memcmp(r->run_id, zero, sizeof(zero)) == 0) {
-				rv = fail(
-				    d, LLMCOST_EPROTO, "run_id: all zero");
-			}
-			break;
-		case LLMCOST_RK_START_NS:
-			if ((rv = get_uint(d, val, "start_ns", &r->start_ns))
-			        == 0
-			    && r->start_ns == 0) {
-				rv = fail(d, LLMCOST_EPROTO, "start_ns: zero");
-			}
-			break;
-		case LLMCOST_RK_DURATION_NS:
-			rv = get_uint(d, val, "duration_ns", &r->duration_ns);
-			break;
-		case LLMCOST_RK_PROVIDER:
-			rv = get_str(d, val, "provider", 1,
-			    LLMCOST_MAX_PROVIDER, &r->provider);
-			break;
-		case LLMCOST_RK_MODEL:
-			rv = get_str(
-			    d, val, "model", 1, LLMCOST_MAX_MODEL, &r->model);
-			break;
-		case LLMCOST_RK_USAGE:
-			rv = dec_usage(d, val, r->usage);
-			break;
-		case LLMCOST_RK_STATUS:
-			if ((rv = get_range(
-			         d, val, "status", LLMCOST_STATUS_ABORTED, &v))
-			    == 0) {
-				r->status = (uint32_t) v;
-			}
-			break;
-		case LLMCOST_RK_META:
-			if ((rv = dec_meta(d, val, kv, kv_room, &r->n_meta))
-			    == 0) {
-				r->meta = r->n_meta > 0 ? kv : NULL;
-			}
-			break;
-		case LLMCOST_RK_TAGS:
-			if ((rv = dec_tags(d, val, tags, tag_room, &r->n_tags))
-			    == 0) {
-				r->tags = r->n_tags > 0 ? tags : NULL;
-			}
-			break;
-		default:
-			// Reserved for v1 extensions: skipped.  The skim has
-			// already checked that the value is well formed.
-			break;
-		}
-		if (rv != 0) {
+		// Keys past the table are reserved for v1 extensions and
+		// skipped: the skim has already checked that the value is
+		// well formed.
+		if (key < LLMCOST_RK_COUNT
+		    && (rv = rk_dec[key](d, &m->ptr[i].val, rc)) != 0) {
 			return (rv);
 		}
 	}
 	if ((seen & RK_REQUIRED) != RK_REQUIRED) {
-		for (unsigned k = 0; k <= LLMCOST_RK_USAGE; k++) {
-			if ((seen & (UINT64_C(1) << k)) == 0) {
+		for (unsigned k = 0; k < LLMCOST_RK_COUNT; k++) {
+			if ((RK_REQUIRED & ~seen & (UINT64_C(1) << k)) != 0) {
 				return (fail(d, LLMCOST_EPROTO,
-				    "missing %s (key %u)", rk_name(k), k));
+				    "missing %s (key %u)", rk_names[k], k));
 			}
 		}
 	}
@@ -750,10 +842,11 @@ dec_batch(dec *d, const msgpack_object_array *a, llmcost_proto_batch *b,
 	tags = (llmcost_proto_str *) (void *) (kv + n_meta);
 
 	for (uint32_t i = 0; i < recs->size; i++) {
+		rec_ctx rc = { &r[i], kv + used_meta, n_meta - used_meta,
+			tags + used_tags, n_tags - used_tags };
+
 		d->rec = (int32_t) i;
-		rv = dec_record(d, &recs->ptr[i], &r[i], kv + used_meta,
-		    n_meta - used_meta, tags + used_tags, n_tags - used_tags);
-		if (rv != 0) {
+		if ((rv = dec_record(d, &recs->ptr[i], &rc)) != 0) {
 			return (rv);
 		}
 		used_meta += r[i].n_meta;

@@ -42,20 +42,51 @@ enum llmcost_proto_ack_status {
 #define LLMCOST_PROTO_MAX_STATS     64u        // counters in a STATS reply
 #define LLMCOST_PROTO_MAX_STAT_NAME 64u        // bytes in a counter name
 
-// Record map keys (see README).  Keys 9..63 are reserved for v1
-// extensions and skipped by this decoder; any other key is an error.
+// Record map keys: one row per key, from which the enum, the decoder's
+// key dispatch, its list of required keys, the names in its reasons and
+// the tests are generated.  Columns:
+// - the enum name (LLMCOST_RK_<NAME>);
+// - the key, never renumbered or reused; keys are contiguous from 0;
+// - the field name, as reasons and proto/README.md spell it (the decoder
+//   has one function per row, dec_rk_<name>);
+// - 1 if a record must carry the key, 0 if it is optional;
+// - its msgpack type, exactly as the README's record table states it
+//   (codec_test.c checks that every row is documented there).
+// A new key takes the next number (up to 63) and must be optional: keys
+// from LLMCOST_RK_COUNT to LLMCOST_RK_RESERVED_MAX are reserved for
+// compatible v1 extensions and skipped by decoders that do not know them.
+#define LLMCOST_PROTO_RKEY_MAP(XX)                                            \
+	XX(RUN_ID, 0, run_id, 1, "bin, exactly 16 bytes")                     \
+	XX(START_NS, 1, start_ns, 1, "uint (64-bit)")                         \
+	XX(DURATION_NS, 2, duration_ns, 1, "uint (64-bit)")                   \
+	XX(PROVIDER, 3, provider, 1, "str")                                   \
+	XX(MODEL, 4, model, 1, "str")                                         \
+	XX(USAGE, 5, usage, 1, "array of 10 … 64 uints")                      \
+	XX(STATUS, 6, status, 0, "uint")                                      \
+	XX(META, 7, meta, 0, "map str → str")                                 \
+	XX(TAGS, 8, tags, 0, "array of str")
+
 enum llmcost_proto_rkey {
-	LLMCOST_RK_RUN_ID = 0,
-	LLMCOST_RK_START_NS = 1,
-	LLMCOST_RK_DURATION_NS = 2,
-	LLMCOST_RK_PROVIDER = 3,
-	LLMCOST_RK_MODEL = 4,
-	LLMCOST_RK_USAGE = 5,
-	LLMCOST_RK_STATUS = 6,
-	LLMCOST_RK_META = 7,
-	LLMCOST_RK_TAGS = 8,
-	LLMCOST_RK_RESERVED_MAX = 63,
+#define LLMCOST__RK_ENUM(name, num, id, req, type) LLMCOST_RK_##name = num,
+	LLMCOST_PROTO_RKEY_MAP(LLMCOST__RK_ENUM)
+#undef LLMCOST__RK_ENUM
+#define LLMCOST__RK_ONE(name, num, id, req, type) +1
+	// How many keys this version knows; the first reserved key.
+	LLMCOST_RK_COUNT
+	= 0 LLMCOST_PROTO_RKEY_MAP(LLMCOST__RK_ONE),
+#undef LLMCOST__RK_ONE
+	LLMCOST_RK_RESERVED_MAX = 63, // the last key a v1 decoder skips
 };
+
+// Usage (key 5): the first v1 encoders wrote 10 buckets, and every v1
+// encoder writes at least that many, one per bucket it knows.  A decoder
+// accepts 10 to LLMCOST_PROTO_MAX_BUCKETS entries: it keeps the buckets
+// it knows (a shorter array leaves the missing ones 0), counts the ones
+// it does not know in n_usage_extra and keeps the first
+// LLMCOST_PROTO_USAGE_EXTRA of their values in usage_extra.
+#define LLMCOST_PROTO_USAGE_MIN   10u
+#define LLMCOST_PROTO_MAX_BUCKETS 64u
+#define LLMCOST_PROTO_USAGE_EXTRA 6u
 
 typedef struct llmcost_proto_str {
 	const char *ptr; // not NUL-terminated; may be NULL when len == 0
@@ -72,9 +103,14 @@ typedef struct llmcost_proto_record {
 	uint64_t start_ns;    // Unix epoch, nanoseconds
 	uint64_t duration_ns; // end - start
 	uint32_t status;      // llmcost_status
+	// Decoded only: usage entries beyond the buckets this version knows
+	// (0 unless a newer encoder sent more), and the first of their
+	// values.  The encoder writes usage[] only and ignores both.
+	uint32_t n_usage_extra;
 	llmcost_proto_str provider;
 	llmcost_proto_str model;
 	uint64_t usage[LLMCOST_BUCKET_COUNT];
+	uint64_t usage_extra[LLMCOST_PROTO_USAGE_EXTRA];
 	const llmcost_proto_kv *meta;
 	uint32_t n_meta;
 	const llmcost_proto_str *tags;

@@ -4,10 +4,13 @@
 // decoder's contract on every input:
 //
 // - a failure leaves the message zeroed and a non-empty reason;
-// - every decoded string points into the input buffer;
+// - every decoded string points into the input buffer, and a record
+//   counts no more usage entries past the known buckets than the limit
+//   allows;
 // - whatever the decoder accepts, the encoder accepts too (they enforce
 //   the same rules), and encoding is a fixed point: decoding the canonical
-//   bytes and encoding again gives the same bytes.
+//   bytes and encoding again gives the same bytes.  The canonical bytes
+//   carry only the buckets this version knows (no usage entries extra).
 //
 // Any violation calls abort(), which libFuzzer reports as a crash with the
 // input saved.
@@ -38,6 +41,10 @@ check_pointers(const llmcost_proto_msg *m, const uint8_t *data, size_t size)
 		for (uint32_t i = 0; i < m->u.batch.n_records; i++) {
 			const llmcost_proto_record *r = &m->u.batch.records[i];
 
+			if (r->n_usage_extra > LLMCOST_PROTO_MAX_BUCKETS
+			        - LLMCOST_BUCKET_COUNT) {
+				abort();
+			}
 			check_inside(r->provider, data, size);
 			check_inside(r->model, data, size);
 			for (uint32_t j = 0; j < r->n_meta; j++) {
@@ -126,6 +133,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (m2.type != m.type || encode(&m2, &b2) != 0 || b2.len != b1.len
 	    || memcmp(b1.data, b2.data, b1.len) != 0) {
 		abort();
+	}
+	for (uint32_t i = 0;
+	     m2.type == LLMCOST_MSG_BATCH && i < m2.u.batch.n_records; i++) {
+		if (m2.u.batch.records[i].n_usage_extra != 0) {
+			abort();
+		}
 	}
 	llmcost_proto_msg_free(&m2);
 	llmcost_proto_msg_free(&m);

@@ -463,6 +463,7 @@ test_golden_batch_decode(void **state)
 		                                         : 0;
 		assert_int_equal(r->usage[i], want);
 	}
+	assert_int_equal(r->n_usage_extra, 0);
 	assert_int_equal(r->n_meta, 2);
 	assert_str(r->meta[0].key, "feature");
 	assert_str(r->meta[0].val, "rag-search");
@@ -486,6 +487,7 @@ test_golden_batch_decode(void **state)
 	for (int i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
 		assert_int_equal(r->usage[i], 0);
 	}
+	assert_int_equal(r->n_usage_extra, 0);
 	assert_int_equal(r->n_meta, 0);
 	assert_null(r->meta);
 	assert_int_equal(r->n_tags, 0);
@@ -574,6 +576,141 @@ test_golden_stats(void **state)
 	assert_inside(m.u.stats.names[1], eb.b.data, eb.b.len);
 	llmcost_proto_msg_free(&m);
 	llmcost_proto_buf_free(&eb.b);
+}
+
+// ---- forward-compatible usage ---------------------------------------------
+
+// A batch from a newer encoder that knows 12 buckets (README, "Example: a
+// record from a newer encoder"): usage has two entries past the ten this
+// decoder knows.
+static const char GOLDEN_USAGE_12[]
+    = "96 01 01 c4 10 000102030405060708090a0b0c0d0e0f 07 03 91"
+      " 86"
+      " 00 c4 10 018f3a2b4c5d7e6f8091a2b3c4d5e6f7"
+      " 01 cf 17979cfe362a0000"
+      " 02 00"
+      " 03 a6 6f70656e6169"
+      " 04 a6 6770742d346f"
+      " 05 9c cd04b0 00 00 00 00 00 ccfa 00 00 00 01 cd0bb8";
+
+// The same record as this encoder writes it: exactly ten entries.
+static const char GOLDEN_USAGE_10[]
+    = "96 01 01 c4 10 000102030405060708090a0b0c0d0e0f 07 03 91"
+      " 86"
+      " 00 c4 10 018f3a2b4c5d7e6f8091a2b3c4d5e6f7"
+      " 01 cf 17979cfe362a0000"
+      " 02 00"
+      " 03 a6 6f70656e6169"
+      " 04 a6 6770742d346f"
+      " 05 9a cd04b0 00 00 00 00 00 ccfa 00 00 00";
+
+static void
+assert_usage_1200_250(const llmcost_proto_record *r)
+{
+	for (int i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
+		uint64_t want = i == LLMCOST_IN_UNCACHED ? 1200
+		    : i == LLMCOST_OUT_TEXT              ? 250
+		                                         : 0;
+		assert_int_equal(r->usage[i], want);
+	}
+}
+
+static void
+test_golden_usage_newer_encoder(void **state)
+{
+	llmcost_proto_msg m;
+	const llmcost_proto_record *r;
+	encbuf eb;
+	size_t len;
+	uint8_t *buf = hex_bytes(GOLDEN_USAGE_12, &len);
+
+	(void) state;
+	// This decoder keeps the ten buckets it knows and reports the two it
+	// does not.
+	decode_ok(buf, len, &m);
+	assert_int_equal(m.u.batch.n_records, 1);
+	r = &m.u.batch.records[0];
+	assert_str(r->model, "gpt-4o");
+	assert_usage_1200_250(r);
+	assert_int_equal(r->n_usage_extra, 2);
+	assert_int_equal(r->usage_extra[0], 1);
+	assert_int_equal(r->usage_extra[1], 3000);
+	for (uint32_t i = 2; i < LLMCOST_PROTO_USAGE_EXTRA; i++) {
+		assert_int_equal(r->usage_extra[i], 0);
+	}
+
+	// This encoder writes the buckets it knows, ten, and nothing else.
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&eb.e, CID, 7, 3, 1));
+	LLMCOST_PASS(llmcost_proto_enc_record(&eb.e, r));
+	assert_bytes(eb.b.data, eb.b.len, GOLDEN_USAGE_10);
+	llmcost_proto_msg_free(&m);
+	free(buf);
+
+	// And its own ten entries decode with nothing extra.
+	decode_ok(eb.b.data, eb.b.len, &m);
+	r = &m.u.batch.records[0];
+	assert_usage_1200_250(r);
+	assert_int_equal(r->n_usage_extra, 0);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+}
+
+// A batch of one record whose usage array has n entries with the values
+// 1, 2, ..., n.
+static void
+pk_usage_batch(raw *r, uint32_t n)
+{
+	raw_init(r);
+	pk_batch_head(&r->pk, 1);
+	pk_record(&r->pk, SKIP(LLMCOST_RK_USAGE), 1, NULL);
+	msgpack_pack_uint64(&r->pk, LLMCOST_RK_USAGE);
+	msgpack_pack_array(&r->pk, n);
+	for (uint32_t i = 0; i < n; i++) {
+		msgpack_pack_uint64(&r->pk, i + 1);
+	}
+}
+
+static void
+test_usage_lengths(void **state)
+{
+	static const uint32_t ok[] = { 10, 11, 16, 17, 64 };
+	raw r;
+	llmcost_proto_msg m;
+
+	(void) state;
+	for (size_t c = 0; c < N_OF(ok); c++) {
+		const llmcost_proto_record *rec;
+		uint32_t n = ok[c];
+		uint32_t extra = n - LLMCOST_BUCKET_COUNT;
+
+		pk_usage_batch(&r, n);
+		decode_ok(r.sb.data, r.sb.size, &m);
+		rec = &m.u.batch.records[0];
+		for (uint32_t i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
+			assert_int_equal(rec->usage[i], i + 1);
+		}
+		assert_int_equal(rec->n_usage_extra, extra);
+		for (uint32_t i = 0; i < LLMCOST_PROTO_USAGE_EXTRA; i++) {
+			// The first six extra values are kept, the rest only
+			// counted.
+			assert_int_equal(rec->usage_extra[i],
+			    i < extra ? LLMCOST_BUCKET_COUNT + i + 1 : 0);
+		}
+		llmcost_proto_msg_free(&m);
+		raw_fini(&r);
+	}
+
+	pk_usage_batch(&r, 65);
+	expect_reject_exact(r.sb.data, r.sb.size, LLMCOST_ETOOBIG,
+	    "record 0: usage: 65 elements exceeds 64", "usage of 65");
+	raw_fini(&r);
+	pk_usage_batch(&r, 0);
+	expect_reject_exact(r.sb.data, r.sb.size, LLMCOST_EPROTO,
+	    "record 0: usage: want array of 10 to 64 unsigned integers, got 0 "
+	    "elements",
+	    "usage of 0");
+	raw_fini(&r);
 }
 
 // ---- round trips ---------------------------------------------------------
@@ -1123,12 +1260,19 @@ static const record_case record_cases[] = {
 	{ "model \"gpt\\xed\\xa0\\x80\"", SKIP(4), 1, "04 a6 677074eda080",
 	    LLMCOST_EPROTO, "model: invalid UTF-8" },
 	{ "usage of 9", SKIP(5), 1, "05 99 010101010101010101", LLMCOST_EPROTO,
-	    "usage: want array of 10 unsigned integers, got 9 elements" },
+	    "usage: want array of 10 to 64 unsigned integers, got 9 "
+	    "elements" },
 	{ "usage[4] -1", SKIP(5), 1, "05 9a 01010101ff0101010101",
 	    LLMCOST_EPROTO,
 	    "usage[4]: want unsigned integer, got negative integer" },
+	{ "usage[11] \"x\", past the known buckets", SKIP(5), 1,
+	    "05 9c 010101010101010101 01 01 a1 78", LLMCOST_EPROTO,
+	    "usage[11]: want unsigned integer, got str" },
+	{ "usage[10] -1, past the known buckets", SKIP(5), 1,
+	    "05 9b 010101010101010101 01 ff", LLMCOST_EPROTO,
+	    "usage[10]: want unsigned integer, got negative integer" },
 	{ "usage as a map", SKIP(5), 1, "05 80", LLMCOST_EPROTO,
-	    "usage: want array of 10 unsigned integers, got map" },
+	    "usage: want array of 10 to 64 unsigned integers, got map" },
 	{ "status 3", 0, 1, "06 03", LLMCOST_EPROTO,
 	    "status: 3 out of range 0..2" },
 	{ "status true", 0, 1, "06 c3", LLMCOST_EPROTO,
@@ -1305,6 +1449,253 @@ test_accept_reserved_keys(void **state)
 	assert_int_equal(m.u.batch.records[0].n_meta, 0);
 	llmcost_proto_msg_free(&m);
 	raw_fini(&r);
+}
+
+// ---- the record key table ------------------------------------------------
+
+// The rows of LLMCOST_PROTO_RKEY_MAP, for the tests below.
+typedef struct rkey {
+	unsigned num;
+	const char *name;
+	int required;
+	const char *type;
+} rkey;
+
+static const rkey rkeys[] = {
+#define RKEY_ROW(name, num, id, req, type) { num, #id, req, type },
+	LLMCOST_PROTO_RKEY_MAP(RKEY_ROW)
+#undef RKEY_ROW
+};
+
+// Writes a valid value for key k.  A new row in the table needs a case
+// here, or every test that walks the table fails.
+static void
+pk_valid_value(msgpack_packer *pk, unsigned k)
+{
+	switch (k) {
+	case LLMCOST_RK_RUN_ID:
+		pk_bin(pk, RID0, 16);
+		break;
+	case LLMCOST_RK_START_NS:
+		msgpack_pack_uint64(pk, UINT64_C(1700000000000000000));
+		break;
+	case LLMCOST_RK_DURATION_NS:
+		msgpack_pack_uint64(pk, 42);
+		break;
+	case LLMCOST_RK_PROVIDER:
+		pk_str(pk, "openai");
+		break;
+	case LLMCOST_RK_MODEL:
+		pk_str(pk, "gpt-4o");
+		break;
+	case LLMCOST_RK_USAGE:
+		msgpack_pack_array(pk, LLMCOST_BUCKET_COUNT);
+		for (int i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
+			msgpack_pack_uint64(pk, 0);
+		}
+		break;
+	case LLMCOST_RK_STATUS:
+		msgpack_pack_uint64(pk, LLMCOST_STATUS_ERROR);
+		break;
+	case LLMCOST_RK_META:
+		msgpack_pack_map(pk, 1);
+		pk_str(pk, "feature");
+		pk_str(pk, "rag-search");
+		break;
+	case LLMCOST_RK_TAGS:
+		msgpack_pack_array(pk, 1);
+		pk_str(pk, "beta");
+		break;
+	default:
+		fail_msg("key %u: no valid value in pk_valid_value", k);
+	}
+}
+
+#define NO_KEY 1000u
+
+// A batch of two records: a valid one, then one with every key of the
+// table except skip, with nil_key's value nil and dup written twice
+// (NO_KEY for none).
+static void
+pk_keys_batch(raw *r, unsigned skip, unsigned nil_key, unsigned dup)
+{
+	uint32_t n = 0;
+
+	raw_init(r);
+	pk_batch_head(&r->pk, 2);
+	pk_record(&r->pk, 0, 0, NULL);
+	for (unsigned k = 0; k < LLMCOST_RK_COUNT; k++) {
+		n += (k != skip) + (k == dup);
+	}
+	msgpack_pack_map(&r->pk, n);
+	for (unsigned k = 0; k < LLMCOST_RK_COUNT; k++) {
+		if (k == skip) {
+			continue;
+		}
+		msgpack_pack_uint64(&r->pk, k);
+		if (k == nil_key) {
+			msgpack_pack_nil(&r->pk);
+		} else {
+			pk_valid_value(&r->pk, k);
+		}
+		if (k == dup) {
+			msgpack_pack_uint64(&r->pk, k);
+			pk_valid_value(&r->pk, k);
+		}
+	}
+}
+
+// The table is well formed, and the decoder does for every key what the
+// table says: a required key may not be missing, an optional one may, no
+// key may appear twice, and a value of the wrong type is refused with a
+// reason that names the field as the table does.
+static void
+test_record_keys_table(void **state)
+{
+	char want[256];
+	char what[128];
+	raw r;
+	llmcost_proto_msg m;
+
+	(void) state;
+	assert_int_equal(N_OF(rkeys), LLMCOST_RK_COUNT);
+	for (unsigned i = 0; i < N_OF(rkeys); i++) {
+		// Contiguous from 0, in order, so the first reserved key is
+		// LLMCOST_RK_COUNT.
+		assert_int_equal(rkeys[i].num, i);
+		assert_true(strlen(rkeys[i].name) > 0);
+		assert_true(strlen(rkeys[i].type) > 0);
+		assert_true(rkeys[i].required == 0 || rkeys[i].required == 1);
+		for (unsigned j = 0; j < i; j++) {
+			assert_string_not_equal(rkeys[i].name, rkeys[j].name);
+		}
+	}
+	assert_true(LLMCOST_RK_COUNT <= LLMCOST_RK_RESERVED_MAX);
+
+	// Every key with a valid value: accepted.
+	pk_keys_batch(&r, NO_KEY, NO_KEY, NO_KEY);
+	decode_ok(r.sb.data, r.sb.size, &m);
+	assert_int_equal(m.u.batch.n_records, 2);
+	assert_int_equal(m.u.batch.records[1].status, LLMCOST_STATUS_ERROR);
+	assert_int_equal(m.u.batch.records[1].n_meta, 1);
+	assert_int_equal(m.u.batch.records[1].n_tags, 1);
+	llmcost_proto_msg_free(&m);
+	raw_fini(&r);
+
+	for (unsigned k = 0; k < LLMCOST_RK_COUNT; k++) {
+		const rkey *rk = &rkeys[k];
+
+		pk_keys_batch(&r, k, NO_KEY, NO_KEY);
+		if (rk->required) {
+			(void) snprintf(want, sizeof(want),
+			    "record 1: missing %s (key %u)", rk->name, k);
+			(void) snprintf(what, sizeof(what), "no %s", rk->name);
+			expect_reject_exact(
+			    r.sb.data, r.sb.size, LLMCOST_EPROTO, want, what);
+		} else {
+			decode_ok(r.sb.data, r.sb.size, &m);
+			llmcost_proto_msg_free(&m);
+		}
+		raw_fini(&r);
+
+		pk_keys_batch(&r, NO_KEY, k, NO_KEY);
+		(void) snprintf(what, sizeof(what), "%s nil", rk->name);
+		(void) snprintf(want, sizeof(want), "record 1: %s", rk->name);
+		expect_reject_exact(
+		    r.sb.data, r.sb.size, LLMCOST_EPROTO, want, what);
+		expect_reject_exact(
+		    r.sb.data, r.sb.size, LLMCOST_EPROTO, ", got nil", what);
+		raw_fini(&r);
+
+		pk_keys_batch(&r, NO_KEY, NO_KEY, k);
+		(void) snprintf(what, sizeof(what), "%s twice", rk->name);
+		(void) snprintf(want, sizeof(want),
+		    "record 1: duplicate key %u (%s)", k, rk->name);
+		expect_reject_exact(
+		    r.sb.data, r.sb.size, LLMCOST_EPROTO, want, what);
+		raw_fini(&r);
+	}
+}
+
+// Reads a file of the source tree (LLMCOST_SOURCE_DIR, which ctest sets)
+// into a NUL-terminated malloc'd buffer.
+static char *
+read_source_file(const char *rel)
+{
+	const char *src = getenv("LLMCOST_SOURCE_DIR");
+	char path[1024];
+	char *buf;
+	size_t n;
+	FILE *f;
+
+	if (src == NULL || *src == '\0') {
+		fail_msg(
+		    "LLMCOST_SOURCE_DIR is not set (run this test through "
+		    "ctest, or set it to the source tree)");
+	}
+	(void) snprintf(path, sizeof(path), "%s/%s", src, rel);
+	if ((f = fopen(path, "rb")) == NULL) {
+		fail_msg("cannot open %s", path);
+	}
+	buf = malloc(1 << 20);
+	assert_non_null(buf);
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	assert_true(feof(f)); // the whole file, under 1 MiB
+	(void) fclose(f);
+	buf[n] = '\0';
+	return (buf);
+}
+
+// proto/README.md documents every record key of the table, with the same
+// number, name, msgpack type and "yes"/"no" for required, and documents
+// no numbered key the table does not have.
+static void
+test_record_keys_documented(void **state)
+{
+	char *doc = read_source_file("proto/README.md");
+	char *sec;
+	char *end;
+	char row[256];
+	unsigned rows = 0;
+
+	(void) state;
+	if ((sec = strstr(doc, "\n### Record\n")) == NULL) {
+		fail_msg("proto/README.md has no \"### Record\" section");
+	}
+	if ((end = strstr(sec + 1, "\n#")) != NULL) {
+		*end = '\0'; // the section ends at the next heading
+	}
+	for (unsigned k = 0; k < N_OF(rkeys); k++) {
+		(void) snprintf(row, sizeof(row), "\n| %u | %s | %s | %s",
+		    rkeys[k].num, rkeys[k].name, rkeys[k].type,
+		    rkeys[k].required ? "yes" : "no");
+		if (strstr(sec, row) == NULL) {
+			fail_msg("proto/README.md, \"### Record\": no row "
+			         "starting \"%s\"",
+			    row + 1);
+		}
+	}
+	// Rows whose first cell is a plain number document one key each.
+	for (char *p = sec; (p = strstr(p, "\n| ")) != NULL; p++) {
+		char *q = p + 3;
+		unsigned long num;
+
+		if (*q < '0' || *q > '9') {
+			continue;
+		}
+		num = strtoul(q, &q, 10);
+		if (strncmp(q, " | ", 3) != 0) {
+			continue; // a range such as "9 … 63"
+		}
+		if (num >= LLMCOST_RK_COUNT) {
+			fail_msg("proto/README.md documents record key %lu, "
+			         "which LLMCOST_PROTO_RKEY_MAP does not have",
+			    num);
+		}
+		rows++;
+	}
+	assert_int_equal(rows, LLMCOST_RK_COUNT);
+	free(doc);
 }
 
 static void
@@ -1572,6 +1963,10 @@ main(void)
 		cmocka_unit_test(test_golden_ack),
 		cmocka_unit_test(test_golden_stats_req),
 		cmocka_unit_test(test_golden_stats),
+		cmocka_unit_test(test_golden_usage_newer_encoder),
+		cmocka_unit_test(test_usage_lengths),
+		cmocka_unit_test(test_record_keys_table),
+		cmocka_unit_test(test_record_keys_documented),
 		cmocka_unit_test(test_roundtrip_max_record),
 		cmocka_unit_test(test_roundtrip_4096_records),
 		cmocka_unit_test(test_empty_batch),
