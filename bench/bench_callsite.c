@@ -23,6 +23,7 @@
 // would between real LLM calls.
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "bench_util.h"
+#include "harness.h"
 #include "llmcost.h"
 #include "llmcost_proto.h"
 
@@ -538,8 +540,9 @@ main(int argc, char **argv)
 	size_t n = 200000;
 	uint32_t big_q = 1u << 18;
 	const char *exe = LLMCOSTD_PATH;
-	char dir[512];
-	bench_daemon d = { .pid = -1 };
+	char *dir;
+	char url[LLMCOST__URL_MAX];
+	pid_t daemon;
 	llmcost_client *c = NULL, *cbig = NULL;
 	naive_queue q;
 	int rc = 1;
@@ -551,17 +554,18 @@ main(int argc, char **argv)
 	n -= n % 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	if (bench_mkdtemp(dir, sizeof(dir)) != 0) {
+	if ((dir = harness_tmpdir()) == NULL) {
 		return (1);
 	}
-	if (bench_daemon_start(&d, exe, dir) != 0) {
-		bench_rmtree(dir);
+	if (harness_url(dir, url, sizeof(url)) != 0
+	    || (daemon = harness_daemon_start_bin(exe, dir, NULL)) <= 0) {
+		harness_rmdir(dir);
 		return (1);
 	}
 	// The documented default pool size, the configuration users get.
 	uint32_t def_q = DEFAULT_QUEUE_MAX;
-	llmcost_options o = { .collector_url = d.url, .queue_max = def_q };
-	llmcost_options obig = { .collector_url = d.url, .queue_max = big_q };
+	llmcost_options o = { .collector_url = url, .queue_max = def_q };
+	llmcost_options obig = { .collector_url = url, .queue_max = big_q };
 	int rv;
 	if ((rv = llmcost_init(&c, &o)) != 0
 	    || (rv = llmcost_init(&cbig, &obig)) != 0) {
@@ -579,7 +583,7 @@ main(int argc, char **argv)
 	bench_timer_overhead(&ovh, &ovh99);
 	printf("bench_callsite: %zu timed calls per row, default queue_max "
 	       "%u, large queue_max %u, collector %s\n",
-	    n, def_q, big_q, d.url);
+	    n, def_q, big_q, url);
 	printf("timer overhead (two back-to-back CLOCK_MONOTONIC reads): "
 	       "median %u ns, p99 %u ns; the median is subtracted below\n",
 	    ovh, ovh99);
@@ -685,13 +689,11 @@ main(int argc, char **argv)
 out:
 	llmcost_shutdown(c, 5000);
 	llmcost_shutdown(cbig, 5000);
-	if (d.pid > 0) {
-		int st_rc = bench_daemon_stop(&d);
-		if (st_rc != 0) {
-			fprintf(stderr, "llmcostd exited with %d\n", st_rc);
-			rc = 1;
-		}
+	int st_rc = harness_daemon_stop(daemon, SIGTERM);
+	if (st_rc != 0) {
+		fprintf(stderr, "llmcostd exited with %d\n", st_rc);
+		rc = 1;
 	}
-	bench_rmtree(dir);
+	harness_rmdir(dir);
 	return (rc);
 }

@@ -16,6 +16,7 @@
 // read-only through the collector's own store API and must hold exactly
 // the calls sent.
 #define _GNU_SOURCE
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@
 #include <lmdb.h>
 
 #include "bench_util.h"
+#include "harness.h"
+#include "llmcost_common.h"
 #include "llmcost.h"
 #include "store.h"
 
@@ -206,8 +209,10 @@ main(int argc, char **argv)
 	size_t n = 500000;
 	uint32_t queue_max = 1u << 16;
 	const char *exe = LLMCOSTD_PATH;
-	char dir[512], sdir[600], ldir[600];
-	bench_daemon d = { .pid = -1 };
+	char *dir;
+	char sdir[LLMCOST__PATH_MAX], ldir[LLMCOST__PATH_MAX];
+	char url[LLMCOST__URL_MAX];
+	pid_t daemon = -1;
 	shim_result sr;
 	int rc = 1;
 
@@ -216,7 +221,7 @@ main(int argc, char **argv)
 		usage_exit(argv[0]);
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (bench_mkdtemp(dir, sizeof(dir)) != 0) {
+	if ((dir = harness_tmpdir()) == NULL) {
 		return (1);
 	}
 	snprintf(sdir, sizeof(sdir), "%s/store", dir);
@@ -224,11 +229,13 @@ main(int argc, char **argv)
 	printf("bench_ingest: %zu calls, queue_max %u, data in %s\n", n,
 	    queue_max, dir);
 
-	if (bench_daemon_start(&d, exe, sdir) != 0) {
+	if (harness_url(sdir, url, sizeof(url)) != 0
+	    || (daemon = harness_daemon_start_bin(exe, sdir, NULL)) <= 0) {
 		goto out;
 	}
-	int srv = run_shim(d.url, sdir, n, queue_max, &sr);
-	int drv = bench_daemon_stop(&d);
+	int srv = run_shim(url, sdir, n, queue_max, &sr);
+	int drv = harness_daemon_stop(daemon, SIGTERM);
+	daemon = -1;
 	if (srv != 0) {
 		goto out;
 	}
@@ -291,9 +298,9 @@ main(int argc, char **argv)
 	bench_metric("ingest.verify_ok", ok);
 	rc = ok ? 0 : 1;
 out:
-	if (d.pid > 0) {
-		bench_daemon_stop(&d);
+	if (daemon > 0) {
+		(void) harness_daemon_stop(daemon, SIGTERM);
 	}
-	bench_rmtree(dir);
+	harness_rmdir(dir);
 	return (rc);
 }

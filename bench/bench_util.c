@@ -1,23 +1,15 @@
 // DESIGN: what every benchmark needs and nothing more.  The collector runs
-// as a real child process (fork + exec of the llmcostd binary) on a
-// mkdtemp directory, so the client's sender thread delivers over ipc and
-// the daemon commits to LMDB exactly as in production; the child asks the
-// kernel for SIGTERM if the benchmark dies, so no daemon outlives a crash.
-// Readiness is the socket file appearing; the benchmarks then confirm it
-// with one acknowledged call.  Results are printed twice: a table for
-// people and "metric NAME VALUE" lines that bench/run.sh reduces to the
-// median of several runs.
+// as a real child process on a temporary directory, started by the test
+// harness (tests/harness/), so the client's sender thread delivers over
+// ipc and the daemon commits to LMDB exactly as in production; the
+// benchmarks then confirm it with one acknowledged call.  Results are
+// printed twice: a table for people and "metric NAME VALUE" lines that
+// bench/run.sh reduces to the median of several runs.
 #define _GNU_SOURCE
 #include <errno.h>
-#include <ftw.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "bench_util.h"
 
@@ -29,112 +21,6 @@ bench_sleep_ns(uint64_t ns)
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
 		continue;
 	}
-}
-
-int
-bench_daemon_start(bench_daemon *d, const char *exe, const char *dir)
-{
-	char sock[512];
-	pid_t parent = getpid();
-
-	if (snprintf(sock, sizeof(sock), "%s/llmcostd.sock", dir)
-	        >= (int) sizeof(sock)
-	    || snprintf(d->url, sizeof(d->url), "ipc://%s", sock)
-	        >= (int) sizeof(d->url)) {
-		fprintf(stderr, "bench: data directory path too long\n");
-		return (-1);
-	}
-	d->pid = fork();
-	if (d->pid < 0) {
-		perror("bench: fork");
-		return (-1);
-	}
-	if (d->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent) {
-			_exit(127);
-		}
-		execl(exe, exe, "--data-dir", dir, "--listen", d->url,
-		    "--log-level", "warn", (char *) NULL);
-		fprintf(stderr, "bench: cannot run %s: %s\n", exe,
-		    strerror(errno));
-		_exit(127);
-	}
-	// Wait for the socket, at most 10 s, noticing an early exit.
-	for (int i = 0; i < 10000; i++) {
-		struct stat st;
-		int status;
-		if (stat(sock, &st) == 0) {
-			return (0);
-		}
-		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-			fprintf(stderr, "bench: %s exited at startup (%d)\n",
-			    exe, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-			d->pid = -1;
-			return (-1);
-		}
-		bench_sleep_ns(1000000);
-	}
-	fprintf(
-	    stderr, "bench: %s did not create %s within 10 s\n", exe, sock);
-	bench_daemon_stop(d);
-	return (-1);
-}
-
-int
-bench_daemon_stop(bench_daemon *d)
-{
-	int status;
-
-	if (d->pid <= 0) {
-		return (-1);
-	}
-	kill(d->pid, SIGTERM);
-	while (waitpid(d->pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			d->pid = -1;
-			return (-1);
-		}
-	}
-	d->pid = -1;
-	return (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-}
-
-int
-bench_mkdtemp(char *buf, size_t bufsz)
-{
-	const char *tmp = getenv("TMPDIR");
-	if (tmp == NULL || *tmp == '\0') {
-		tmp = "/tmp";
-	}
-	if (snprintf(buf, bufsz, "%s/llmcost-bench-XXXXXX", tmp)
-	    >= (int) bufsz) {
-		return (-1);
-	}
-	if (mkdtemp(buf) == NULL) {
-		perror("bench: mkdtemp");
-		return (-1);
-	}
-	return (0);
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void) st;
-	(void) ftw;
-	if (flag == FTW_DP) {
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-	return (0);
-}
-
-void
-bench_rmtree(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static int

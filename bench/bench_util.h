@@ -1,12 +1,12 @@
-// Helpers shared by the benchmarks: a child llmcostd on a temporary data
-// directory, a monotonic clock, percentiles, and "metric NAME VALUE"
-// lines that bench/run.sh collects across runs.
+// Helpers shared by the benchmarks: the timed call, a monotonic clock,
+// percentiles, the options, and "metric NAME VALUE" lines that
+// bench/run.sh collects across runs.  The child llmcostd on a temporary
+// data directory comes from the test harness (tests/harness/harness.h).
 #ifndef LLMCOST_BENCH_UTIL_H
 #define LLMCOST_BENCH_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 #include <time.h>
 
 #include "llmcost.h"
@@ -17,25 +17,6 @@ extern const llmcost_usage bench_usage;
 // The call both benchmarks time: begin, three metadata values, a tag,
 // usage, end.  Returns 0 or the first error.
 int bench_tagged_call(llmcost_client *c);
-
-typedef struct bench_daemon {
-	pid_t pid;
-	char url[512]; // ipc:// URL of its ingest socket
-} bench_daemon;
-
-// Starts exe (llmcostd) on data directory dir and waits until its socket
-// exists.  The child gets SIGTERM if this process dies.  Returns 0 or -1
-// (reason printed).
-int bench_daemon_start(bench_daemon *d, const char *exe, const char *dir);
-
-// Sends SIGTERM and waits.  Returns the daemon's exit status, or -1.
-int bench_daemon_stop(bench_daemon *d);
-
-// Creates $TMPDIR/llmcost-bench-XXXXXX (else /tmp).  Returns 0 or -1.
-int bench_mkdtemp(char *buf, size_t bufsz);
-
-// Removes dir and everything under it.
-void bench_rmtree(const char *dir);
 
 static inline uint64_t
 bench_now_ns(void)

@@ -19,5 +19,5 @@ function(llmcost_add_test name source label timeout)
   add_test(NAME llmcost.${name} COMMAND ${name}_test)
   set_tests_properties(llmcost.${name} PROPERTIES LABELS ${label}
     TIMEOUT ${timeout}
-    ENVIRONMENT "LLMCOSTD_BIN=$<TARGET_FILE:llmcostd>;LLMCOST_CLI_BIN=$<TARGET_FILE:llmcost_cli>;LLMCOST_SOURCE_DIR=${PROJECT_SOURCE_DIR};LLMCOST_EXAMPLES_DIR=${PROJECT_BINARY_DIR}/examples")
+    ENVIRONMENT "LLMCOSTD_BIN=$<TARGET_FILE:llmcostd>;LLMCOST_CLI_BIN=$<TARGET_FILE:llmcost_cli>;LLMCOST_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()

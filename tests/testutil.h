@@ -1,5 +1,6 @@
-// Shared helpers for the cmocka tests: domain asserts that print the
-// error's name and text, and temporary directories.
+// Shared by every cmocka test: asserts on llmcost error codes that print
+// the code's name and text on failure.  Daemons, temporary directories
+// and running programs are the harness's (tests/harness/harness.h).
 #ifndef LLMCOST_TESTUTIL_H
 #define LLMCOST_TESTUTIL_H
 

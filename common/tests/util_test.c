@@ -2,6 +2,8 @@
 // formatting and parsing, the default directory and URL, and the error
 // tables.
 
+#include <limits.h>
+
 #include "testutil.h"
 
 #include "llmcost_common.h"
@@ -275,44 +277,117 @@ test_default_url(void **state)
 	assert_string_equal(buf, "");
 }
 
-static void
-test_errors(void **state)
-{
-	(void) state;
-	assert_string_equal(llmcost_err_name(0), "LLMCOST_OK");
-	assert_string_equal(llmcost_strerror(0), "success");
-	assert_string_equal(llmcost_err_name(LLMCOST_EFULL), "LLMCOST_EFULL");
-	assert_string_equal(llmcost_strerror(LLMCOST_EFULL),
-	    "queue full, call dropped and counted");
-	assert_string_equal(
-	    llmcost_err_name(LLMCOST_EPROTO), "LLMCOST_EPROTO");
-	assert_string_equal(
-	    llmcost_err_name(LLMCOST_ECONFIG), "LLMCOST_ECONFIG");
-	assert_string_equal(
-	    llmcost_strerror(LLMCOST_ECONFIG), "invalid configuration");
-	assert_string_equal(llmcost_err_name(-1), "LLMCOST_UNKNOWN");
-	assert_string_equal(llmcost_strerror(-1), "unknown error");
-	assert_string_equal(llmcost_err_name(9999), "LLMCOST_UNKNOWN");
-	assert_string_equal(llmcost_strerror(9999), "unknown error");
+// The error codes as the header documents them, written out here rather
+// than generated from LLMCOST_ERR_MAP: renumbering a code, renaming it or
+// changing its text fails this test, and so does a new code until it is
+// added here.
+static const struct {
+	int num;  // the documented number
+	int code; // the enum constant
+	const char *name;
+	const char *text;
+} want_errors[] = {
+	{ 0, LLMCOST_OK, "LLMCOST_OK", "success" },
+	{ 1, LLMCOST_EINVAL, "LLMCOST_EINVAL", "invalid argument" },
+	{ 2, LLMCOST_ENOMEM, "LLMCOST_ENOMEM", "out of memory" },
+	{ 3, LLMCOST_EFULL, "LLMCOST_EFULL",
+	    "queue full, call dropped and counted" },
+	{ 4, LLMCOST_ETOOBIG, "LLMCOST_ETOOBIG",
+	    "value exceeds a hard limit" },
+	{ 5, LLMCOST_EUTF8, "LLMCOST_EUTF8", "string is not valid UTF-8" },
+	{ 6, LLMCOST_ETIMEDOUT, "LLMCOST_ETIMEDOUT", "timed out" },
+	{ 7, LLMCOST_ECLOSED, "LLMCOST_ECLOSED", "client is shutting down" },
+	{ 8, LLMCOST_EPROTO, "LLMCOST_EPROTO",
+	    "malformed or unsupported message" },
+	{ 9, LLMCOST_ECONNECT, "LLMCOST_ECONNECT", "collector not reachable" },
+	{ 10, LLMCOST_ESTORE, "LLMCOST_ESTORE", "storage error" },
+	{ 11, LLMCOST_EDISABLED, "LLMCOST_EDISABLED",
+	    "disabled by LLMCOST_DISABLE" },
+	{ 12, LLMCOST_ESYSTEM, "LLMCOST_ESYSTEM", "system error" },
+	{ 13, LLMCOST_ENOTFOUND, "LLMCOST_ENOTFOUND", "not found" },
+	{ 14, LLMCOST_ECONFIG, "LLMCOST_ECONFIG", "invalid configuration" },
+};
 
-	// Every code in the table has its own name and text.
-#define CHECK_CODE(name, num, text)                                           \
-	assert_string_equal(llmcost_err_name(num), "LLMCOST_" #name);         \
-	assert_string_equal(llmcost_strerror(num), text);
-	LLMCOST_ERR_MAP(CHECK_CODE)
-#undef CHECK_CODE
+static void
+test_error_names(void **state)
+{
+	size_t n = sizeof(want_errors) / sizeof(want_errors[0]);
+	int max = 0;
+
+	(void) state;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = llmcost_err_name(want_errors[i].num);
+		const char *text = llmcost_strerror(want_errors[i].num);
+
+		if (want_errors[i].code != want_errors[i].num) {
+			fail_msg("%s is %d, documented as %d",
+			    want_errors[i].name, want_errors[i].code,
+			    want_errors[i].num);
+		}
+		assert_string_equal(name, want_errors[i].name);
+		assert_string_equal(text, want_errors[i].text);
+		if (want_errors[i].num > max) {
+			max = want_errors[i].num;
+		}
+	}
+	// Codes are never reused or left out: 0..max, each listed once.
+	assert_int_equal((size_t) max + 1, n);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < i; j++) {
+			assert_int_not_equal(
+			    want_errors[i].num, want_errors[j].num);
+		}
+	}
+
+	// The table has exactly these codes: none added without a line
+	// above (the success code 0 is not a row of the table).
+#define COUNT_ROW(name, num, text) +1
+	assert_int_equal(0 LLMCOST_ERR_MAP(COUNT_ROW), n - 1);
+#undef COUNT_ROW
+#define CHECK_ROW(name, num, text) assert_true((num) > 0 && (num) <= max);
+	LLMCOST_ERR_MAP(CHECK_ROW)
+#undef CHECK_ROW
+
+	// Past the last code, and below 0, codes are unknown.
+	const int unknown[]
+	    = { max + 1, max + 2, max + 1000, -1, -max - 1, INT_MIN, INT_MAX };
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+		assert_string_equal(
+		    llmcost_err_name(unknown[i]), "LLMCOST_UNKNOWN");
+		assert_string_equal(
+		    llmcost_strerror(unknown[i]), "unknown error");
+	}
 }
+
+// The version comes from CMake's project(VERSION), the one place it is
+// written; common/CMakeLists.txt passes that value to this test on its
+// own, as LLMCOST_TEST_PROJECT_VERSION, so the configured header and the
+// library are checked against it.
+#ifndef LLMCOST_TEST_PROJECT_VERSION
+#error "build this test through common/CMakeLists.txt"
+#endif
 
 static void
 test_version(void **state)
 {
-	char want[32];
+	const char *v = llmcost_version();
+	unsigned major = 0;
+	unsigned minor = 0;
+	unsigned patch = 0;
+	int end = -1;
 
 	(void) state;
-	(void) snprintf(want, sizeof(want), "%d.%d.%d", LLMCOST_VERSION_MAJOR,
-	    LLMCOST_VERSION_MINOR, LLMCOST_VERSION_PATCH);
-	assert_string_equal(llmcost_version(), want);
-	assert_string_equal(llmcost_version(), "0.1.0");
+	assert_string_equal(v, LLMCOST_TEST_PROJECT_VERSION);
+	assert_string_equal(
+	    LLMCOST_VERSION_STRING, LLMCOST_TEST_PROJECT_VERSION);
+	// MAJOR.MINOR.PATCH: digits and two dots, nothing else.
+	assert_true(strlen(v) > 0 && strspn(v, "0123456789.") == strlen(v));
+	assert_int_equal(
+	    sscanf(v, "%u.%u.%u%n", &major, &minor, &patch, &end), 3);
+	assert_int_equal(end, (int) strlen(v));
+	assert_int_equal(major, LLMCOST_VERSION_MAJOR);
+	assert_int_equal(minor, LLMCOST_VERSION_MINOR);
+	assert_int_equal(patch, LLMCOST_VERSION_PATCH);
 }
 
 int
@@ -329,7 +404,7 @@ main(void)
 		    test_default_dir_small, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_default_url, env_setup, env_teardown),
-		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_error_names),
 		cmocka_unit_test(test_version),
 	};
 

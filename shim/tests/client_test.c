@@ -1,25 +1,25 @@
 // Tests for the shim's public API (shim/client.c, call.c, options.c,
 // sender.c) through the llmcost_testing library: init and options,
-// argument validation at the call site, handle misuse, error names, a
-// collector that never answers, and delivery to a live llmcostd.
+// argument validation at the call site, handle misuse, a collector that
+// never answers, and delivery to a live llmcostd.
 //
 // Most tests point the client at an ipc:// path where nothing listens, so
 // no daemon is needed.  The "live" group starts the llmcostd named by
-// $LLMCOSTD_BIN on a temporary data directory and checks, through the
-// store, that what the client reports as acknowledged was stored.
+// $LLMCOSTD_BIN on a temporary data directory (tests/harness/) and checks,
+// through the store, that what the client reports as acknowledged was
+// stored.  The error tables are tested beside their code, in
+// common/tests/.
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
 
+#include "harness.h"
 #include "llmcost_proto.h"
 #include "shim.h"
 #include "store.h"
@@ -846,58 +846,6 @@ test_set_status_and_usage(void **state)
 	llmcost_shutdown(c, 100);
 }
 
-// ---- error names ----
-
-static void
-test_error_names(void **state)
-{
-	(void) state;
-	static const struct {
-		int code;
-		const char *name;
-		const char *text;
-	} codes[] = {
-#define ENTRY(name, num, text) { num, "LLMCOST_" #name, text },
-		LLMCOST_ERR_MAP(ENTRY)
-#undef ENTRY
-	};
-	size_t n = sizeof(codes) / sizeof(codes[0]);
-
-	assert_true(n >= 14);
-	for (size_t i = 0; i < n; i++) {
-		const char *name = llmcost_err_name(codes[i].code);
-		const char *text = llmcost_strerror(codes[i].code);
-		assert_non_null(name);
-		assert_non_null(text);
-		assert_true(strlen(name) > strlen("LLMCOST_E"));
-		assert_int_equal(strncmp(name, "LLMCOST_E", 9), 0);
-		assert_string_equal(name, codes[i].name);
-		assert_true(strlen(text) > 0);
-		assert_string_equal(text, codes[i].text);
-		assert_string_not_equal(text, "unknown error");
-		for (size_t j = 0; j < i; j++) {
-			assert_int_not_equal(codes[i].code, codes[j].code);
-			assert_string_not_equal(
-			    name, llmcost_err_name(codes[j].code));
-			assert_string_not_equal(
-			    text, llmcost_strerror(codes[j].code));
-		}
-	}
-	assert_int_equal(LLMCOST_EFULL, 3);
-	assert_string_equal(llmcost_err_name(LLMCOST_EFULL), "LLMCOST_EFULL");
-	assert_string_equal(llmcost_err_name(0), "LLMCOST_OK");
-
-	static const int unknown[]
-	    = { -1, 15, 99, 1000, -2147483647 - 1, 2147483647 };
-	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
-		assert_string_equal(
-		    llmcost_strerror(unknown[i]), "unknown error");
-		assert_string_equal(
-		    llmcost_err_name(unknown[i]), "LLMCOST_UNKNOWN");
-	}
-	assert_string_equal(llmcost_version(), "0.1.0");
-}
-
 // ---- a collector that never answers ----
 
 #define LOG_KEEP 64
@@ -1049,87 +997,44 @@ test_dead_collector_warns_about_drops(void **state)
 
 // ---- a live collector ----
 
-static char live_dir[256];
-static char live_data[300];
-static char live_url[420];
+static char *live_dir;       // harness_tmpdir(), removed at teardown
+static char live_data[4200]; // the daemon's data directory inside it
+static char live_url[4300];
 static pid_t daemon_pid = -1;
 
 static int
 live_setup(void **state)
 {
-	(void) state;
-	const char *bin = getenv("LLMCOSTD_BIN");
-	char sock[400];
-	struct stat st;
+	static const char *const args[] = { "--map-size-mb", "16", NULL };
 
+	(void) state;
 	clean_env();
-	if (bin == NULL || *bin == '\0') {
-		fprintf(stderr, "LLMCOSTD_BIN is not set\n");
-		return (-1);
-	}
-	snprintf(live_dir, sizeof(live_dir), "/tmp/llmcost-live-XXXXXX");
-	if (mkdtemp(live_dir) == NULL) {
+	if ((live_dir = harness_tmpdir()) == NULL) {
 		return (-1);
 	}
 	snprintf(live_data, sizeof(live_data), "%s/data", live_dir);
-	snprintf(sock, sizeof(sock), "%s/%s", live_data, LLMCOST_SOCKET_NAME);
-	snprintf(live_url, sizeof(live_url), "ipc://%s", sock);
-
-	pid_t parent = getpid();
-	daemon_pid = fork();
-	if (daemon_pid < 0) {
-		return (-1);
-	}
-	if (daemon_pid == 0) {
-		// The daemon must not outlive a test process that is killed
-		// (by a ctest timeout, say) before its teardown runs.
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent) {
-			_exit(127);
-		}
-		execl(bin, bin, "--data-dir", live_data, "--map-size-mb", "16",
-		    "--log-level", "warn", (char *) NULL);
-		_exit(127);
-	}
-	// Wait for the socket; give up if the daemon dies.
-	for (int i = 0; i < 3000; i++) {
-		int status;
-		if (stat(sock, &st) == 0) {
-			return (0);
-		}
-		if (waitpid(daemon_pid, &status, WNOHANG) == daemon_pid) {
-			fprintf(
-			    stderr, "llmcostd exited (status %d)\n", status);
-			daemon_pid = -1;
-			return (-1);
-		}
-		struct timespec ts = { 0, 10 * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-	fprintf(stderr, "llmcostd did not create %s\n", sock);
-	kill(daemon_pid, SIGKILL);
-	waitpid(daemon_pid, NULL, 0);
-	daemon_pid = -1;
-	return (-1);
+	harness_url(live_data, live_url, sizeof(live_url));
+	daemon_pid = harness_daemon_start(live_data, args);
+	return (daemon_pid > 0 ? 0 : -1);
 }
 
 static int
 live_teardown(void **state)
 {
-	(void) state;
 	int rv = 0;
+
+	(void) state;
 	if (daemon_pid > 0) {
-		int status = 0;
-		kill(daemon_pid, SIGTERM);
-		if (waitpid(daemon_pid, &status, 0) != daemon_pid
-		    || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		int code = harness_daemon_stop(daemon_pid, SIGTERM);
+		if (code != 0) {
 			fprintf(stderr, "llmcostd did not stop cleanly (%d)\n",
-			    status);
+			    code);
 			rv = -1;
 		}
 		daemon_pid = -1;
 	}
-	rm_rf(live_dir);
+	harness_rmdir(live_dir);
+	live_dir = NULL;
 	return (rv);
 }
 
@@ -1329,7 +1234,6 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_double_end),
 		cmocka_unit_test(test_run_id),
 		cmocka_unit_test(test_set_status_and_usage),
-		cmocka_unit_test(test_error_names),
 		cmocka_unit_test(test_dead_collector),
 		cmocka_unit_test(test_dead_collector_warns_about_drops),
 	};

@@ -2,17 +2,30 @@
 // recording calls, and restarted.  Batches that were in flight are
 // resent by the shim; batches committed but not acknowledged arrive twice
 // and are stored once.  The final report counts every call exactly once.
+//
+// The resend path must run for the test to mean anything, so each outage
+// is arranged to force it.  Before each kill the shim has caught up
+// (llmcost_flush after the previous restart), so the outage starts a
+// delivery of its own; calls keep arriving while the daemon is dead, and
+// it stays dead longer than the shim waits for an acknowledgement (300
+// ms) or for a connection to send on (1 s, its nng send timeout).  So
+// whatever the shim was doing when the daemon died, the delivery that
+// finally succeeds after the restart is not its first attempt, and the
+// test asserts one resend per outage at least.
 #include "testutil.h"
 
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
-#include <time.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "harness.h"
 
-#define NCALLS 30000
+#define NKILLS      2
+#define ACK_TIMEOUT 300   // ms, the client's ack_timeout_ms
+#define OUTAGE_MS   2500  // how long the daemon stays dead
+#define MAX_CALLS   50000 // the producer's cap: less than queue_max
 
 static const char *features[3]
     = { "rag-search", "agent-copilot", "summarizer" };
@@ -22,23 +35,24 @@ typedef struct producer {
 	uint64_t in_sum[3];
 	uint64_t calls[3];
 	int failures;
+	atomic_int recorded; // calls recorded so far
+	atomic_int stop;     // set by the main thread
 } producer;
 
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
+// Records calls, about five per millisecond, until told to stop (or at
+// MAX_CALLS, so that an outage never fills the queue).
 static void *
 produce(void *arg)
 {
 	producer *p = arg;
-	for (int i = 0; i < NCALLS; i++) {
+	for (int i = 0; !atomic_load(&p->stop); i++) {
 		llmcost_call *call;
 		llmcost_usage u;
 		int f = i % 3;
+		if (i >= MAX_CALLS) {
+			harness_sleep_ms(1);
+			continue;
+		}
 		if (llmcost_call_begin(p->c, "openai", "gpt-4o-mini", &call)
 		    != 0) {
 			p->failures++;
@@ -55,8 +69,9 @@ produce(void *arg)
 		}
 		p->in_sum[f] += (uint64_t) (i % 1000) + 1;
 		p->calls[f]++;
-		if (i % 25 == 0) {
-			sleep_ms(1); // ~1.5 s of traffic in all
+		atomic_fetch_add(&p->recorded, 1);
+		if (i % 5 == 0) {
+			harness_sleep_ms(1);
 		}
 	}
 	return (NULL);
@@ -79,30 +94,46 @@ test_sigkill_restart(void **state)
 	o.queue_max = 1 << 16; // room for the outage: nothing is dropped
 	o.flush_ms = 5;
 	o.batch_max = 256;
-	o.ack_timeout_ms = 300;
+	o.ack_timeout_ms = ACK_TIMEOUT;
 	producer p;
 	memset(&p, 0, sizeof(p));
 	LLMCOST_PASS(llmcost_init(&p.c, &o));
 
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, produce, &p), 0);
-	for (int k = 0; k < 2; k++) {
-		sleep_ms(400);
+	for (int k = 1; k <= NKILLS; k++) {
+		// Traffic is flowing when the daemon dies.
+		int from = atomic_load(&p.recorded);
+		while (atomic_load(&p.recorded) < from + 1000) {
+			harness_sleep_ms(1);
+		}
 		assert_int_equal(
 		    harness_daemon_stop(d, SIGKILL), 128 + SIGKILL);
-		sleep_ms(150); // calls keep arriving while it is down
+		harness_sleep_ms(OUTAGE_MS); // calls keep arriving
 		d = harness_daemon_start(dir, NULL);
 		assert_true(d > 0);
+		// The shim reconnects and catches up before the next kill.
+		LLMCOST_PASS(llmcost_flush(p.c, 60000));
 	}
+	atomic_store(&p.stop, 1);
 	pthread_join(th, NULL);
 	assert_int_equal(p.failures, 0);
+	int ncalls = atomic_load(&p.recorded);
 	LLMCOST_PASS(llmcost_flush(p.c, 60000));
 	llmcost_stats st;
 	LLMCOST_PASS(llmcost_stats_get(p.c, &st));
-	assert_int_equal(st.calls_ended, NCALLS);
-	assert_int_equal(st.calls_acked, NCALLS);
+	assert_int_equal(st.calls_ended, ncalls);
+	assert_int_equal(st.calls_acked, ncalls);
 	assert_int_equal(st.calls_dropped, 0);
 	assert_int_equal(st.calls_rejected, 0);
+	// The path under test ran: each outage made the shim send a batch
+	// again.
+	if (st.batches_resent < NKILLS) {
+		fail_msg("%llu batches resent after %d outages of %d ms, want "
+		         "at least %d: the resend path did not run",
+		    (unsigned long long) st.batches_resent, NKILLS, OUTAGE_MS,
+		    NKILLS);
+	}
 	print_message("batches sent %llu, resent %llu\n",
 	    (unsigned long long) st.batches_sent,
 	    (unsigned long long) st.batches_resent);
@@ -117,10 +148,10 @@ test_sigkill_restart(void **state)
 	assert_non_null(root);
 	json_t *total = json_object_get(root, "total");
 	assert_int_equal(
-	    json_integer_value(json_object_get(total, "calls")), NCALLS);
+	    json_integer_value(json_object_get(total, "calls")), ncalls);
 	assert_int_equal(
 	    json_integer_value(json_object_get(total, "output_tokens")),
-	    7 * NCALLS);
+	    7 * (json_int_t) ncalls);
 	json_t *rows = json_object_get(root, "rows");
 	assert_int_equal(json_array_size(rows), 3);
 	for (size_t i = 0; i < 3; i++) {

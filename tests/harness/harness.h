@@ -1,0 +1,59 @@
+// The harness shared by the end-to-end tests, the shim's tests and the
+// benchmarks: real llmcostd processes on temporary data directories, the
+// real llmcost CLI with its output captured.  Nothing of ours is mocked.
+//
+// Binaries: harness_daemon_bin() and harness_cli_bin() come from the
+// LLMCOSTD_BIN and LLMCOST_CLI_BIN variables, which ctest sets for every
+// test (cmake/LlmcostTesting.cmake); the benchmarks name the daemon
+// themselves with harness_daemon_start_bin().
+//
+// Threading: not thread-safe; call from the test's main thread.  Every
+// daemon started here is killed (SIGKILL) if the process that started it
+// dies, so a crashed or timed-out test leaves no daemon behind.
+#ifndef LLMCOST_HARNESS_H
+#define LLMCOST_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+// Creates a fresh directory $TMPDIR/llmcost-XXXXXX (else under /tmp).
+// Returns its path (caller frees it with harness_rmdir), or NULL.
+char *harness_tmpdir(void);
+
+// Removes dir and everything under it, then frees it.  NULL is accepted.
+void harness_rmdir(char *dir);
+
+// Starts bin --data-dir dir --log-level warn, plus extra (NULL-terminated,
+// may be NULL), and waits until the daemon answers a STATS request on
+// its socket, at most 30 s.  The answer proves that this daemon has bound
+// the socket (a file left by a killed one does not count) and completed
+// an SP handshake.  Returns the pid, or -1 with the reason on stderr (the
+// binary is missing, the daemon exited, or it never answered).
+pid_t harness_daemon_start_bin(
+    const char *bin, const char *dir, const char *const *extra);
+
+// harness_daemon_start_bin(harness_daemon_bin(), dir, extra).
+pid_t harness_daemon_start(const char *dir, const char *const *extra);
+
+// Sends sig to the daemon and reaps it.  Returns its exit status, or
+// 128 + the signal that ended it, or -1 (no such child).
+int harness_daemon_stop(pid_t pid, int sig);
+
+// Runs argv (argv[0] a path, NULL-terminated) and captures its stdout and
+// stderr, each capped at 4 MiB and NUL-terminated (the caller frees them;
+// either pointer may be NULL to discard).  Returns the exit status, 128 +
+// the signal that ended it, or -1 when it could not be started.
+int harness_run(const char *const *argv, char **out, char **err);
+
+// Writes the ingest URL of a data directory, "ipc://DIR/llmcostd.sock".
+// Returns 0, or -1 when it does not fit in bufsz (buf holds a prefix).
+int harness_url(const char *dir, char *buf, size_t bufsz);
+
+// $LLMCOSTD_BIN and $LLMCOST_CLI_BIN, or NULL when unset.
+const char *harness_daemon_bin(void);
+const char *harness_cli_bin(void);
+
+// Sleeps for ms milliseconds (restarted after a signal).
+void harness_sleep_ms(int ms);
+
+#endif // LLMCOST_HARNESS_H
