@@ -177,8 +177,8 @@ typedef enum llmcost_bucket {
  *   then they go to IN_CACHE_WRITE_5M, which the collector prices per
  *   model, so an OpenAI model's entry carries OpenAI's write rate.
  * - IN_AUDIO = prompt_tokens_details.audio_tokens
- * - IN_UNCACHED = prompt_tokens - cached_tokens - cache_write_tokens
- *   - audio_tokens
+ * - IN_UNCACHED = prompt_tokens minus cached_tokens, cache_write_tokens
+ *   and audio_tokens
  * - OUT_REASONING = reasoning_tokens
  * - OUT_AUDIO = completion_tokens_details.audio_tokens
  * - OUT_TEXT = completion_tokens - reasoning_tokens - audio_tokens
@@ -188,8 +188,8 @@ typedef enum llmcost_bucket {
  * @par OpenAI Responses API (usage)
  * The same rules under other names: input_tokens includes
  * input_tokens_details.cached_tokens (and .cache_write_tokens from
- * GPT-5.6 on); output_tokens includes output_tokens_details
- * .reasoning_tokens.
+ * GPT-5.6 on); output_tokens includes
+ * output_tokens_details.reasoning_tokens.
  * - IN_CACHE_READ = input_tokens_details.cached_tokens
  * - IN_CACHE_WRITE_5M = input_tokens_details.cache_write_tokens
  * - IN_UNCACHED = input_tokens - cached_tokens - cache_write_tokens
@@ -218,8 +218,8 @@ typedef enum llmcost_bucket {
  * and billed at the input rate; thoughtsTokenCount is separate from
  * candidatesTokenCount.
  * - IN_CACHE_READ = cachedContentTokenCount
- * - IN_UNCACHED = promptTokenCount - cachedContentTokenCount
- *   + toolUsePromptTokenCount
+ * - IN_UNCACHED = promptTokenCount minus cachedContentTokenCount, plus
+ *   toolUsePromptTokenCount
  * - IN_AUDIO: the AUDIO entry of promptTokensDetails (less its cached
  *   part in cacheTokensDetails), moved out of IN_UNCACHED, for models
  *   that price audio input apart; image and video input are billed at the
