@@ -1,0 +1,31 @@
+// Internal helpers of the LangSmith wire library: error reporting and the
+// default limits.  Not installed, not used outside langsmith/.
+#ifndef LLMCOST_LS_INTERNAL_H
+#define LLMCOST_LS_INTERNAL_H
+
+#include "llmcost_langsmith.h"
+
+// Write status and a formatted reason into err (when not NULL); returns
+// code, so that a failure is one statement: return (llmcost__ls_fail(...)).
+int llmcost__ls_fail(llmcost_ls_error *err, int status, int code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+// lim with its zero fields replaced by the defaults (lim may be NULL).
+llmcost_ls_limits llmcost__ls_limits(const llmcost_ls_limits *lim);
+
+// Parse a JSON text already bounded by the limits: gate with
+// llmcost_ls_json_scan (the values count is charged to *budget), then
+// build the tree.  what names the text in reasons ("part post.<id>").
+// Returns 0 and *out (a new reference), or an error with err.
+int llmcost__ls_json_load(const char *s, size_t len, size_t *budget,
+    const char *what, json_t **out, llmcost_ls_error *err);
+
+// UTC calendar fields (years 1970 to 9999) to microseconds since the
+// epoch, or -1 when a field is out of range (time.c).
+int64_t llmcost__ls_civil_us(int64_t y, int64_t mo, int64_t d, int64_t h,
+    int64_t mi, int64_t s, int64_t us);
+
+// Parse 36 characters at s as a UUID (not NUL-terminated).  0 or -1.
+int llmcost__ls_uuid36(const char *s, size_t len, uint8_t id[16]);
+
+#endif // LLMCOST_LS_INTERNAL_H
