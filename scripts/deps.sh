@@ -6,7 +6,8 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libnng-dev liblmdb-dev libmsgpack-dev
-      libcurl4-openssl-dev libjansson-dev libcmocka-dev)
+      libcurl4-openssl-dev libjansson-dev libcmocka-dev libmicrohttpd-dev
+      zlib1g-dev)
 if [ "${1:-}" = "fuzz" ]; then
   pkgs+=(clang libclang-rt-14-dev)
 fi

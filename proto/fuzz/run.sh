@@ -1,6 +1,7 @@
 #!/bin/sh
-# Build the libFuzzer target with clang in its own build tree and run the
-# bounded fuzz test (ctest -L fuzz).
+# Build the libFuzzer targets (the msgpack decoder, proto/fuzz/, and the
+# LangSmith wire library, langsmith/fuzz/) with clang in their own build
+# tree and run the bounded fuzz tests (ctest -L fuzz).
 #
 #   proto/fuzz/run.sh [build-dir]    default: build-fuzz in the source root
 #
@@ -39,5 +40,5 @@ if [ -n "${LLMCOST_FUZZ_SECONDS:-}" ]; then
 fi
 
 CC=$cc cmake -S "$root" -B "$build" "$@"
-cmake --build "$build" --target decode_fuzz --parallel
+cmake --build "$build" --target decode_fuzz multipart_fuzz --parallel
 ctest --test-dir "$build" -L fuzz --output-on-failure

@@ -162,15 +162,19 @@ static void
 pick_fault(standin *s, req *rq)
 {
 	pthread_mutex_lock(&s->lock);
+	s->received[rq->ep]++;
 	for (size_t i = 0; i < s->n_faults; i++) {
 		const standin_fault *f = &s->faults[i];
+		uint64_t every = f->every > 1 ? (uint64_t) f->every : 1;
+		uint64_t seen;
 
 		if ((f->ep != STANDIN_EP_ANY && f->ep != rq->ep)
 		    || s->fault_left[i] == 0) {
 			continue;
 		}
-		if (s->fault_skip[i] > 0) {
-			s->fault_skip[i]--;
+		seen = s->fault_seen[i]++;
+		if (seen < (uint64_t) f->skip
+		    || (seen - (uint64_t) f->skip) % every != every - 1) {
 			continue;
 		}
 		if (s->fault_left[i] > 0) {
@@ -838,7 +842,7 @@ standin_fault_add(standin *s, const standin_fault *f)
 	} else {
 		s->faults[s->n_faults] = *f;
 		s->fault_left[s->n_faults] = f->times == 0 ? 1 : f->times;
-		s->fault_skip[s->n_faults] = f->skip;
+		s->fault_seen[s->n_faults] = 0;
 		s->n_faults++;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -929,6 +933,19 @@ standin_count(standin *s, standin_ep ep, int status)
 }
 
 uint64_t
+standin_received(standin *s, standin_ep ep)
+{
+	uint64_t n = 0;
+
+	if (ep >= 0 && ep < STANDIN_EP_COUNT) {
+		pthread_mutex_lock(&s->lock);
+		n = s->received[ep];
+		pthread_mutex_unlock(&s->lock);
+	}
+	return (n);
+}
+
+uint64_t
 standin_runs(standin *s)
 {
 	uint64_t n;
@@ -995,6 +1012,7 @@ standin_reset(standin *s)
 	store_clear(s);
 	memset(s->counts, 0, sizeof(s->counts));
 	memset(s->resets, 0, sizeof(s->resets));
+	memset(s->received, 0, sizeof(s->received));
 	s->n_stored = 0;
 	s->n_dups = 0;
 	pthread_mutex_unlock(&s->lock);

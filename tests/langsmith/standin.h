@@ -101,12 +101,15 @@ typedef struct standin_fault {
 	                 // answering (after the first body bytes arrive)
 	int after_store; // process the request first (store the runs), then
 	                 // fail: the answer is lost but the data is kept
-	int times;       // matching requests it applies to; 0: 1; -1: all
+	int times;       // requests it applies to at most; 0: 1; -1: no limit
 	int skip;        // let this many matching requests pass first
+	int every;       // then apply to every Nth matching request (0, 1:
+	                 // each one)
 } standin_fault;
 
-// Add a fault rule; rules are tried in the order added, and the first
-// that matches a request applies to it.  Returns 0 or LLMCOST_EFULL (at
+// Add a fault rule.  Rules are tried in the order added; each counts the
+// requests for its endpoint that reach it (no earlier rule fired), and the
+// first that fires takes the request.  Returns 0 or LLMCOST_EFULL (at
 // most 64 rules).
 int standin_fault_add(standin *s, const standin_fault *f);
 
@@ -139,6 +142,9 @@ int standin_set_prices(standin *s, const char *prices_json);
 // STANDIN_RESET: connections cut by a reset fault).
 #define STANDIN_RESET (-1)
 uint64_t standin_count(standin *s, standin_ep ep, int status);
+
+// Requests that arrived on ep (answered, cut, or still in progress).
+uint64_t standin_received(standin *s, standin_ep ep);
 
 // Runs stored (creates accepted, not counting duplicates), and creates and
 // updates refused as duplicates.

@@ -162,13 +162,14 @@ struct standin {
 	int refuse_group_by;
 	int lag_ms;
 	standin_fault faults[STANDIN_FAULTS_MAX];
-	int fault_left[STANDIN_FAULTS_MAX]; // remaining uses, -1 forever
-	int fault_skip[STANDIN_FAULTS_MAX];
+	int fault_left[STANDIN_FAULTS_MAX];      // remaining uses, -1 forever
+	uint64_t fault_seen[STANDIN_FAULTS_MAX]; // requests that reached it
 	size_t n_faults;
 
 	// counters
 	uint64_t counts[STANDIN_EP_COUNT][600];
 	uint64_t resets[STANDIN_EP_COUNT];
+	uint64_t received[STANDIN_EP_COUNT];
 	uint64_t n_stored;
 	uint64_t n_dups;
 
