@@ -301,7 +301,7 @@ fail_json(int *status, const llmcost_ls_error *e)
 }
 
 static json_t *
-h_info(standin *s, int *status)
+h_info(const req *rq, int *status)
 {
 	*status = 200;
 	return (json_pack("{s:s,s:n,s:{s:b,s:b},s:{s:b,s:i,s:i,s:i,s:i,s:I}}",
@@ -311,8 +311,8 @@ h_info(standin *s, int *status)
 	    "use_multipart_endpoint", 1, "scale_up_qsize_trigger", 1000,
 	    "scale_up_nthreads_limit", 16, "scale_down_nempty_trigger", 4,
 	    "size_limit", 100, "size_limit_bytes",
-	    (json_int_t) (s->max_body < (20u << 20) ? s->max_body
-	                                            : (20u << 20))));
+	    (json_int_t) (rq->max_body < (20u << 20) ? rq->max_body
+	                                             : (20u << 20))));
 }
 
 static json_t *
@@ -580,7 +580,7 @@ handle(standin *s, struct MHD_Connection *c, req *rq, int *status)
 		return (json_pack("{s:s}", "detail", reason_phrase(*status)));
 	}
 	if (rq->ep == STANDIN_EP_INFO) {
-		return (h_info(s, status));
+		return (h_info(rq, status));
 	}
 	if ((why = auth(s, c)) != NULL) {
 		*status = 401;
