@@ -326,6 +326,7 @@ test_boundary(void **state)
 	CT_BAD("multipart/form-data; boundary=\"unterminated");
 	CT_BAD("multipart/form-data; boundary=a; boundary=b");
 	CT_BAD("multipart/mixed; boundary=a");
+	CT_BAD("multipart/form-data; boundary=\"a@b\"");
 	memset(longb, 'b', sizeof(longb));
 	snprintf(
 	    longb, sizeof(longb), "multipart/form-data; boundary=%071d", 0);

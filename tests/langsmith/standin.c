@@ -992,6 +992,27 @@ standin_run_json(standin *s, const char *id, char **json)
 }
 
 int
+standin_runs_json(standin *s, char **json)
+{
+	json_t *arr = json_array();
+
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; arr != NULL && i < s->n_runs; i++) {
+		if (s->runs[i]->posted
+		    && json_array_append_new(arr, query_run_v1(s, s->runs[i]))
+		        != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	*json = arr ? json_dumps(arr, JSON_COMPACT | JSON_REAL_PRECISION(15))
+	            : NULL;
+	json_decref(arr);
+	return (*json ? 0 : LLMCOST_ENOMEM);
+}
+
+int
 standin_session_id(standin *s, const char *name, char out[37])
 {
 	int i;

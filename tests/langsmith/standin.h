@@ -155,6 +155,11 @@ uint64_t standin_duplicates(standin *s);
 // (JSON text, malloc'd: free() it).  Returns 0 or LLMCOST_ENOTFOUND.
 int standin_run_json(standin *s, const char *id, char **json);
 
+// Every stored run (those whose create arrived), in arrival order, as a
+// JSON array of what standin_run_json() gives (malloc'd: free() it).
+// Returns 0 or LLMCOST_ENOMEM.
+int standin_runs_json(standin *s, char **json);
+
 // The id of project name, created when its first run arrived, as a
 // 36-character string into out[37].  Returns 0 or LLMCOST_ENOTFOUND.
 int standin_session_id(standin *s, const char *name, char out[37]);

@@ -1154,6 +1154,32 @@ test_sessions(void **state)
 
 	(void) state;
 	replay_all();
+	{
+		size_t len;
+		char *mp = mp_runs(0, 1, &len); // project "load"
+		const char *hm[]
+		    = { "Content-Type: " MP_CT, "x-api-key: " KEY, NULL };
+
+		snprintf(
+		    url, sizeof(url), "%s/runs/multipart", standin_url(S));
+		http_do("POST", url, hm, mp, len, 0, 0, &r);
+		assert_int_equal(r.status, 202);
+		http_resp_free(&r);
+		free(mp);
+	}
+	snprintf(url, sizeof(url), "%s/sessions", standin_url(S));
+	http_do("GET", url, h, NULL, 0, 0, 0, &r);
+	j = http_json(&r);
+	assert_int_equal(json_array_size(j), 2);
+	json_decref(j);
+	http_resp_free(&r);
+	snprintf(url, sizeof(url), "%s/sessions?offset=1", standin_url(S));
+	http_do("GET", url, h, NULL, 0, 0, 0, &r);
+	j = http_json(&r);
+	assert_int_equal(json_array_size(j), 1);
+	assert_string_equal(GET_S(json_array_get(j, 0), "name"), "load");
+	json_decref(j);
+	http_resp_free(&r);
 	snprintf(url, sizeof(url), "%s/sessions?name=nope", standin_url(S));
 	http_do("GET", url, h, NULL, 0, 0, 0, &r);
 	assert_int_equal(r.status, 200);
@@ -1256,6 +1282,40 @@ test_too_big(void **state)
 	http_resp_free(&r);
 }
 
+// Without payloads: what queries compute on is kept, the rest is not.
+static void
+test_drop_payloads(void **state)
+{
+	standin_options o = { .api_key = KEY, .drop_payloads = 1 };
+	standin *keep = S;
+	char *txt;
+	json_t *all;
+	json_t *run;
+
+	(void) state;
+	LLMCOST_PASS(standin_start(&o, &S));
+	replay_all();
+	LLMCOST_PASS(standin_runs_json(S, &txt));
+	standin_stop(S);
+	S = keep;
+	all = json_loads(txt, 0, NULL);
+	free(txt);
+	assert_int_equal(json_array_size(all), 5);
+	// Arrival order: the chain first, the patched run last.
+	assert_string_equal(GET_S(json_array_get(all, 0), "id"), ID_CHAIN);
+	assert_string_equal(GET_S(json_array_get(all, 4), "id"), ID_MINI);
+	run = find_by_id(all, ID_OPENAI);
+	assert_true(json_is_null(json_object_get(run, "outputs")));
+	assert_true(json_is_null(json_object_get(run, "inputs")));
+	assert_string_equal(
+	    GET_S(json_object_get(json_object_get(run, "extra"), "metadata"),
+	        "ls_model_name"),
+	    "o4-mini");
+	assert_string_equal(GET_S(run, "total_cost"), "0.0048928");
+	assert_int_equal(GET_I(run, "prompt_tokens"), 2000);
+	json_decref(all);
+}
+
 // ---- the program ----
 
 static void
@@ -1267,7 +1327,9 @@ test_binary(void **state)
 	size_t n = 0;
 	int st;
 	char url[200];
-	http_resp r;
+	http_resp info;
+	http_resp sess;
+	const char *h[] = { "x-api-key: " KEY, NULL };
 
 	(void) state;
 	assert_int_equal(pipe(out), 0);
@@ -1289,24 +1351,22 @@ test_binary(void **state)
 	}
 	line[n] = '\0';
 	close(out[0]);
-	assert_int_equal(strncmp(line, "http://127.0.0.1:", 17), 0);
+	// Ask first, stop the program, then judge: a failed assertion must
+	// not leave it running.
 	snprintf(url, sizeof(url), "%s/info", line);
-	http_do("GET", url, NULL, NULL, 0, 0, 0, &r);
-	assert_int_equal(r.status, 200);
-	assert_non_null(strstr(r.body, "use_multipart_endpoint"));
-	http_resp_free(&r);
-	{
-		const char *h[] = { "x-api-key: " KEY, NULL };
-
-		snprintf(url, sizeof(url), "%s/sessions", line);
-		http_do("GET", url, h, NULL, 0, 0, 0, &r);
-		assert_int_equal(r.status, 401); // only k2 is accepted
-		http_resp_free(&r);
-	}
+	http_do("GET", url, NULL, NULL, 0, 0, 5000, &info);
+	snprintf(url, sizeof(url), "%s/sessions", line);
+	http_do("GET", url, h, NULL, 0, 0, 5000, &sess);
 	kill(pid, SIGTERM);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(strncmp(line, "http://127.0.0.1:", 17), 0);
+	assert_int_equal(info.status, 200);
+	assert_non_null(strstr(info.body, "use_multipart_endpoint"));
+	assert_int_equal(sess.status, 401); // only k2 is accepted
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
+	http_resp_free(&info);
+	http_resp_free(&sess);
 }
 
 int
@@ -1327,6 +1387,7 @@ main(void)
 		cmocka_unit_test_setup(test_sessions, reset_each),
 		cmocka_unit_test_setup(test_gzip, reset_each),
 		cmocka_unit_test_setup(test_too_big, reset_each),
+		cmocka_unit_test_setup(test_drop_payloads, reset_each),
 		cmocka_unit_test_setup(test_binary, reset_each),
 	};
 
