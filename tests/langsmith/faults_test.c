@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <curl/curl.h>
 
 #include "client.h"
+#include "harness.h"
 #include "standin.h"
 #include "testutil.h"
 
@@ -433,9 +433,7 @@ test_stop_wakes(void **state)
 	snprintf(slow_url, sizeof(slow_url), "%s/info", standin_url(s2));
 	assert_int_equal(pthread_create(&th, NULL, slow_client, NULL), 0);
 	while (standin_received(s2, STANDIN_EP_INFO) == 0) {
-		struct timespec t = { 0, 1000000 };
-
-		nanosleep(&t, NULL);
+		harness_sleep_ms(1);
 	}
 	standin_stop(s2);
 	pthread_join(th, NULL);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -1336,6 +1337,8 @@ test_binary(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		// Dies with the test, whatever happens to the test.
+		(void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(out[1], 1);
 		close(out[0]);
 		close(out[1]);
