@@ -1,4 +1,4 @@
-// Internal helpers of the LangSmith wire library: error reporting and the
+// Internal functions of the LangSmith wire library: error reporting and the
 // default limits.  Not installed, not used outside langsmith/.
 #ifndef LLMCOST_LS_INTERNAL_H
 #define LLMCOST_LS_INTERNAL_H

@@ -251,7 +251,7 @@ llmcost_ls_run_check(const json_t *run, llmcost_ls_op_kind kind,
 	}
 	memset(&r, 0, sizeof(r));
 
-	// Ids.  The field helpers return negative codes on failure so that
+	// Ids.  The field readers return negative codes on failure so that
 	// 0 and 1 can mean absent and present.
 	if ((rv = uuid_field(run, "id", r.id, err)) < 0) {
 		return (-rv);

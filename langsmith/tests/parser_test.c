@@ -1,6 +1,6 @@
 // Unit tests of the LangSmith wire library: the captured JS SDK requests,
 // every framing and schema rejection with its status, the caps, and the
-// number, time and dotted_order helpers.
+// number, time and dotted_order functions.
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 #define JS_CT                                                                 \
 	"multipart/form-data; boundary=----LangSmithFormBoundaryeuetckfhffq"
 
-// ---- helpers ----
+// ---- support ----
 
 static char *
 read_file(const char *name, size_t *len)

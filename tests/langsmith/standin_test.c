@@ -59,7 +59,7 @@ reset_each(void **state)
 	return (standin_set_prices(S, NULL));
 }
 
-// ---- helpers ----
+// ---- support ----
 
 static char *
 read_capture(const char *name, size_t *len)
@@ -597,7 +597,7 @@ test_validation(void **state)
 	    ct, sizeof(ct), "application/json; length=%zu", strlen(RUN_OK));
 	snprintf(badlen, sizeof(badlen), "application/json; length=%zu",
 	    strlen(RUN_OK) - 3);
-	// A valid one first, so that the helper is known to accept.
+	// A valid one first, so that reject() is known to build valid requests.
 	{
 		char body[2048];
 		char url[256];
