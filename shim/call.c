@@ -2,10 +2,10 @@
 // free stack, the setters copy into the slot's fixed arena, and
 // llmcost_call_end pushes the slot's index onto the submit ring.  No
 // function here allocates, locks or enters the kernel (clock_gettime is a
-// vDSO read); the one exception is waking a sleeping sender when the
-// queue holds a full batch, which happens once per batch, not per call
-// (sender.c).  Every argument is validated
-// here, at the edge, so the sender only ever encodes well-formed records.
+// vDSO read); the one exception is waking the sleeping batch loop when
+// the queue holds a full batch, which happens once per batch, not per
+// call (sender.c).  Every argument is validated here, at the edge, so
+// exporters only ever see well-formed records.
 #include <string.h>
 
 #include "llmcost_proto.h"
@@ -266,8 +266,6 @@ llmcost_call_abandon(llmcost_call *call)
 	release(call);
 }
 
-// Used by the sender once a queued call has been encoded.
-void llmcost__call_release(struct llmcost_call *call);
 void
 llmcost__call_release(struct llmcost_call *call)
 {

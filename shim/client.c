@@ -1,17 +1,39 @@
 // DESIGN: a client owns a pool of call records, a lock-free stack of free
-// slots, a lock-free ring of ended calls and one sender thread.  Every
-// allocation happens here, at init: the call path only moves indices
-// between the rings.  Flush and shutdown are the only blocking functions;
-// they wait on a condition variable that the sender broadcasts after each
-// batch completes (redis bio "completion job").
+// slots, a lock-free ring of ended calls, the batch loop's thread and one
+// thread per exporter (exporter.h).  The call path allocates nothing: it
+// takes a slot index from the stack and pushes it onto the ring; the pool,
+// stack and ring are allocated here, at init, and only the background
+// threads allocate afterwards (a batch, an encoded message).  Flush and
+// shutdown are the only blocking functions; they wait on a condition
+// variable that the loop and the exporters broadcast whenever the
+// settled position may have moved (redis bio "completion job").
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "llmcost_proto.h"
 #include "shim.h"
 #include "uuid7.h"
+
+int
+llmcost__cond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+	int rv = LLMCOST_ESYSTEM;
+
+	if (pthread_condattr_init(&ca) != 0) {
+		return (LLMCOST_ESYSTEM);
+	}
+	// Deadlines are CLOCK_MONOTONIC (llmcost__deadline_ms): a wait on the
+	// default realtime clock would stretch or end early when the wall
+	// clock is set.
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0
+	    && pthread_cond_init(cv, &ca) == 0) {
+		rv = 0;
+	}
+	(void) pthread_condattr_destroy(&ca);
+	return (rv);
+}
 
 static void
 client_free(llmcost_client *c)
@@ -28,29 +50,30 @@ client_free(llmcost_client *c)
 static int
 sync_init(llmcost_client *c)
 {
-	pthread_condattr_t ca;
 	if (pthread_mutex_init(&c->mtx, NULL) != 0) {
 		return (LLMCOST_ESYSTEM);
 	}
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (pthread_cond_init(&c->wake, &ca) != 0) {
-		pthread_condattr_destroy(&ca);
+	if (llmcost__cond_init(&c->wake) != 0) {
 		pthread_mutex_destroy(&c->mtx);
 		return (LLMCOST_ESYSTEM);
 	}
-	if (pthread_cond_init(&c->progress, &ca) != 0) {
-		pthread_condattr_destroy(&ca);
+	if (llmcost__cond_init(&c->progress) != 0) {
 		pthread_cond_destroy(&c->wake);
 		pthread_mutex_destroy(&c->mtx);
 		return (LLMCOST_ESYSTEM);
 	}
-	pthread_condattr_destroy(&ca);
 	return (0);
 }
 
 int
 llmcost_init(llmcost_client **clientp, const llmcost_options *opts)
+{
+	return (llmcost__client_init(clientp, opts, llmcost__exporters));
+}
+
+int
+llmcost__client_init(llmcost_client **clientp, const llmcost_options *opts,
+    const struct llmcost__exporter_ops *const *exporters)
 {
 	llmcost_client *c;
 	int rv;
@@ -71,12 +94,6 @@ llmcost_init(llmcost_client **clientp, const llmcost_options *opts)
 		*clientp = c;
 		return (0);
 	}
-	if (c->cfg.url[0] == '\0') {
-		llmcost__log(c, LLMCOST_LOG_ERR,
-		    "no collector URL: set LLMCOST_COLLECTOR_URL or HOME");
-		client_free(c);
-		return (LLMCOST_ECONFIG);
-	}
 
 	uint32_t n = c->cfg.queue_max;
 	c->pool = calloc(n, sizeof(*c->pool));
@@ -91,16 +108,21 @@ llmcost_init(llmcost_client **clientp, const llmcost_options *opts)
 	}
 	c->wake_depth = c->cfg.batch_max < n / 2 ? c->cfg.batch_max : n / 2;
 
-	llmcost__random_bytes(c->client_id, sizeof(c->client_id));
+	if (llmcost__random_bytes(c->client_id, sizeof(c->client_id)) != 0
+	    || llmcost__random_bytes(&c->seed, sizeof(c->seed)) != 0) {
+		llmcost__log(c, LLMCOST_LOG_ERR,
+		    "the kernel's random source failed: no client id");
+		client_free(c);
+		return (LLMCOST_ESYSTEM);
+	}
 	c->client_id[6] = (uint8_t) ((c->client_id[6] & 0x0f) | 0x40); // v4
 	c->client_id[8] = (uint8_t) ((c->client_id[8] & 0x3f) | 0x80);
-	llmcost__random_bytes(&c->seed, sizeof(c->seed));
 
-	if ((rv = llmcost__sender_start(c)) != 0) {
+	if ((rv = llmcost__sender_start(c, exporters)) != 0) {
 		client_free(c);
 		return (rv);
 	}
-	char id[37];
+	char id[LLMCOST__UUID_STR_LEN];
 	llmcost__uuid_str(c->client_id, id);
 	llmcost__log(c, LLMCOST_LOG_INFO,
 	    "client %s: collector %s, queue %u, batch %u, flush %d ms", id,
@@ -118,7 +140,8 @@ llmcost_flush(llmcost_client *c, int32_t timeout_ms)
 	if (c->cfg.flags & LLMCOST_F_DISABLE) {
 		return (0);
 	}
-	// Every call ended so far has taken a position in the submit ring.
+	// Every call ended so far has taken a position in the submit ring;
+	// flush waits until every exporter has settled every one of them.
 	uint64_t target = llmcost__ring_pushed(&c->submit_ring);
 	struct timespec dl = llmcost__deadline_ms(timeout_ms);
 	int rv = 0;
@@ -126,7 +149,8 @@ llmcost_flush(llmcost_client *c, int32_t timeout_ms)
 	pthread_mutex_lock(&c->mtx);
 	c->wake_flag = 1;
 	pthread_cond_signal(&c->wake);
-	while (atomic_load(&c->done) < target) {
+	llmcost__exporters_kick(c);
+	while (llmcost__exporters_settled(c) < target) {
 		if (timeout_ms == 0) {
 			rv = LLMCOST_ETIMEDOUT;
 			break;
@@ -135,8 +159,9 @@ llmcost_flush(llmcost_client *c, int32_t timeout_ms)
 			pthread_cond_wait(&c->progress, &c->mtx);
 		} else if (pthread_cond_timedwait(&c->progress, &c->mtx, &dl)
 		    == ETIMEDOUT) {
-			rv = atomic_load(&c->done) < target ? LLMCOST_ETIMEDOUT
-			                                    : 0;
+			rv = llmcost__exporters_settled(c) < target
+			    ? LLMCOST_ETIMEDOUT
+			    : 0;
 			break;
 		}
 	}
@@ -153,30 +178,35 @@ llmcost_shutdown(llmcost_client *c, int32_t timeout_ms)
 	if (!(c->cfg.flags & LLMCOST_F_DISABLE)) {
 		if (llmcost_flush(c, timeout_ms) != 0) {
 			llmcost__log(c, LLMCOST_LOG_WARNING,
-			    "shutdown: collector did not acknowledge every "
-			    "call within %d ms",
+			    "shutdown: the destinations did not acknowledge "
+			    "every call within %d ms",
 			    timeout_ms);
 		}
 		atomic_store(&c->closing, 1);
+		// Counters of stopped exporters stay readable until free.
+		uint32_t n_ex = c->n_exporters;
 		llmcost__sender_stop(c);
-		// Whatever the sender did not take is lost: count it.
+		// Whatever the loop did not take is lost: count it.
 		uint32_t idx;
 		uint64_t lost = 0;
 		while (llmcost__ring_pop(&c->submit_ring, &idx) == 0) {
 			lost++;
 		}
 		atomic_fetch_add(&c->dropped, lost);
-		// Queued or in flight, every call the collector has not
-		// stored or refused is gone: say how many.
+		// Queued or in flight, every call a destination has not
+		// stored or refused is gone: say how many, per destination.
 		uint64_t ended = llmcost__ring_pushed(&c->submit_ring);
-		uint64_t settled
-		    = atomic_load(&c->acked) + atomic_load(&c->rejected);
-		if (ended > settled) {
-			llmcost__log(c, LLMCOST_LOG_WARNING,
-			    "shutdown: %llu calls were never acknowledged by "
-			    "the collector at %s and are lost",
-			    (unsigned long long) (ended - settled),
-			    c->cfg.url);
+		for (uint32_t i = 0; i < n_ex; i++) {
+			llmcost__exporter *ex = &c->exporters[i];
+			uint64_t settled = atomic_load(&ex->stored)
+			    + atomic_load(&ex->refused);
+			if (ended > settled) {
+				llmcost__log(c, LLMCOST_LOG_WARNING,
+				    "shutdown: %llu calls were never "
+				    "acknowledged by the %s and are lost",
+				    (unsigned long long) (ended - settled),
+				    ex->ops->name);
+			}
 		}
 	}
 	client_free(c);
@@ -193,11 +223,18 @@ llmcost_stats_get(llmcost_client *c, llmcost_stats *out)
 	s.calls_ended = c->submit_ring.cells != NULL
 	    ? llmcost__ring_pushed(&c->submit_ring)
 	    : 0;
+	// The delivery counters are the collector's: llmcost_stats speaks
+	// of the collector (calls it stored, refused, or is missing).
 	s.calls_dropped = atomic_load(&c->dropped);
-	s.calls_acked = atomic_load(&c->acked);
-	s.calls_rejected = atomic_load(&c->rejected);
-	s.batches_sent = atomic_load(&c->sent);
-	s.batches_resent = atomic_load(&c->resent);
+	const llmcost__exporter *col
+	    = llmcost__exporter_find(c, &llmcost__exporter_collector);
+	if (col != NULL) {
+		s.calls_dropped += atomic_load(&col->lost);
+		s.calls_acked = atomic_load(&col->stored);
+		s.calls_rejected = atomic_load(&col->refused);
+		s.batches_sent = atomic_load(&col->sent);
+		s.batches_resent = atomic_load(&col->resent);
+	}
 	s.attr_errors = atomic_load(&c->attr_errors);
 	if (c->submit_ring.cells != NULL) {
 		s.queue_depth = llmcost__ring_depth(&c->submit_ring);

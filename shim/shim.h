@@ -7,10 +7,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include <nng/nng.h>
-
 #include "llmcost.h"
 #include "llmcost_common.h"
+#include "exporter.h"
 #include "freelist.h"
 #include "ring.h"
 
@@ -64,34 +63,50 @@ struct llmcost_client {
 	uint32_t wake_depth; // queue depth at which call_end wakes the sender
 	_Atomic int closing;
 
-	// Counters (llmcost_stats).
+	// Counters (llmcost_stats); delivery counters are per exporter.
+	// dropped: calls no destination received (pool or ring full, client
+	// closing, no memory for a batch, left in the ring at shutdown).
 	_Atomic uint64_t dropped;
-	_Atomic uint64_t acked;
-	_Atomic uint64_t rejected;
-	_Atomic uint64_t sent;
-	_Atomic uint64_t resent;
 	_Atomic uint64_t attr_errors;
-	_Atomic uint64_t done; // acked + rejected + dropped after queuing
 
 	llmcost__config cfg;
 	uint8_t client_id[16];
-	uint64_t seq;
 
-	// The sender thread.
+	// The batch loop (sender.c).
 	pthread_t thread;
 	int thread_started;
 	pthread_mutex_t mtx;
-	pthread_cond_t wake;     // the sender waits here
+	pthread_cond_t wake;     // the loop waits here (work, or room)
 	pthread_cond_t progress; // flushers wait here
 	int wake_flag;           // a flush asked for an immediate send
-	_Atomic int sleeping;    // the sender waits for work (see sender.c)
-	nng_socket sock;
-	nng_dialer dialer;
+	_Atomic int sleeping;    // the loop waits for work (see sender.c)
+	uint64_t taken;          // calls popped from the ring; loop only
+	uint64_t handed;         // ring position handed over; guarded by mtx
+	uint64_t drops_logged;   // last drop count logged; loop only
+	uint64_t drops_logged_ns;
+
+	// The destinations (exporter.h).
+	llmcost__exporter exporters[LLMCOST__EXPORTERS_MAX];
+	uint32_t n_exporters;
 
 	// Logging (guarded by mtx).
 	llmcost_log_fn log_fn;
 	void *log_arg;
 };
+
+// client.c
+// Initializes a condition variable on CLOCK_MONOTONIC (the clock of
+// llmcost__deadline_ms).  Returns 0 or LLMCOST_ESYSTEM.
+int llmcost__cond_init(pthread_cond_t *cv);
+// llmcost_init with an explicit list of exporters (NULL-terminated):
+// llmcost_init passes llmcost__exporters, tests their own.
+int llmcost__client_init(llmcost_client **clientp, const llmcost_options *opts,
+    const struct llmcost__exporter_ops *const *exporters);
+
+// call.c
+// Returns a queued call's slot to the free stack (batch.c, once the call
+// is converted).
+void llmcost__call_release(struct llmcost_call *call);
 
 // options.c
 void llmcost__config_load(
@@ -102,8 +117,11 @@ void llmcost__log(llmcost_client *c, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void llmcost__stderr_logger(void *arg, int level, const char *msg);
 
-// sender.c
-int llmcost__sender_start(llmcost_client *c);
+// sender.c: the batch loop.  start creates the exporters' threads and
+// the loop's (with every signal blocked) and returns 0 or an error, with
+// nothing left running; stop ends the loop, then the exporters.
+int llmcost__sender_start(
+    llmcost_client *c, const struct llmcost__exporter_ops *const *exporters);
 void llmcost__sender_stop(llmcost_client *c);
 void llmcost__sender_wake(llmcost_client *c);
 

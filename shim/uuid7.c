@@ -5,11 +5,15 @@
 // seeded by splitmix64 from the client's key (read from the kernel once at
 // init) and a process-wide counter: the call path makes no system call.
 // Time-ordered ids make the collector's LMDB inserts near-sequential.
+// The kernel's random source is read only at init (llmcost__random_bytes);
+// when it fails, init fails: a client id made up from the clock could
+// collide with another process's, and the collector keys drops and
+// resends by client id.
+#include <errno.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include "llmcost.h"
 #include "uuid7.h"
@@ -21,8 +25,8 @@ static _Thread_local struct {
 	int seeded;
 } rng;
 
-static uint64_t
-splitmix64(uint64_t *x)
+uint64_t
+llmcost__splitmix64(uint64_t *x)
 {
 	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -62,7 +66,7 @@ llmcost__uuid7(uint8_t out[16], uint64_t unix_ns, uint64_t seed)
 		        * 0xd1342543de82ef95ULL)
 		    ^ unix_ns;
 		for (int i = 0; i < 4; i++) {
-			rng.s[i] = splitmix64(&x);
+			rng.s[i] = llmcost__splitmix64(&x);
 		}
 		rng.seeded = 1;
 	}
@@ -86,22 +90,16 @@ llmcost__random_bytes(void *out, size_t n)
 {
 	uint8_t *p = out;
 	while (n > 0) {
+		// Without flags getrandom blocks only until the kernel's pool
+		// is first initialized (early boot), and a signal can cut it
+		// short: retry on EINTR.  ENOSYS (a kernel before 3.17) and
+		// anything else is a failure.
 		ssize_t got = getrandom(p, n, 0);
 		if (got < 0) {
-			// Fall back to the clock: ids stay unique through
-			// their time part and the per-thread counter.
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			uint64_t x = (uint64_t) ts.tv_nsec
-			    ^ ((uint64_t) ts.tv_sec << 32);
-			while (n > 0) {
-				uint64_t v = splitmix64(&x);
-				size_t k = n < 8 ? n : 8;
-				memcpy(p, &v, k);
-				p += k;
-				n -= k;
+			if (errno == EINTR) {
+				continue;
 			}
-			return (0);
+			return (LLMCOST_ESYSTEM);
 		}
 		p += got;
 		n -= (size_t) got;

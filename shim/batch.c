@@ -1,0 +1,127 @@
+// DESIGN: the one place where a call slot becomes a wire record.  The
+// batch loop pops a batch's worth of slot indices, sizes one allocation
+// for the records, their meta and tag arrays and a copy of every slot's
+// string arena, converts each slot, and frees the slot at once: pool
+// slots are the call site's scarce resource, and a destination that is
+// slow or away must not keep them (each exporter bounds what it holds in
+// batches instead, exporter.h).  Copying the arena whole keeps the
+// slot's span offsets valid, so a record costs one memcpy of the bytes
+// the call used.  The allocation happens on the sender thread, never at
+// the call site; when it fails, the popped calls are released and the
+// caller counts them as dropped (ordering matters less than memory).
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "shim.h"
+
+// Rounds a size up so that what follows it is aligned for any type.
+static size_t
+align_up(size_t n)
+{
+	size_t a = alignof(max_align_t);
+	return ((n + a - 1) / a * a);
+}
+
+// Converts one call slot into r.  The slot's arena (arena_used bytes) is
+// copied to arena; meta and tags receive the call's entries.
+static void
+record_from_call(const struct llmcost_call *call, char *arena,
+    llmcost_proto_kv *meta, llmcost_proto_str *tags, llmcost_proto_record *r)
+{
+	memcpy(arena, call->arena, call->arena_used);
+	memset(r, 0, sizeof(*r));
+	memcpy(r->run_id, call->run_id, sizeof(r->run_id));
+	r->start_ns = call->start_ns;
+	r->duration_ns = call->duration_ns;
+	r->status = call->status;
+	r->provider.ptr = arena + call->provider.off;
+	r->provider.len = call->provider.len;
+	r->model.ptr = arena + call->model.off;
+	r->model.len = call->model.len;
+	memcpy(r->usage, call->usage, sizeof(r->usage));
+	for (uint16_t k = 0; k < call->n_meta; k++) {
+		meta[k].key.ptr = arena + call->meta_key[k].off;
+		meta[k].key.len = call->meta_key[k].len;
+		meta[k].val.ptr = arena + call->meta_val[k].off;
+		meta[k].val.len = call->meta_val[k].len;
+	}
+	for (uint16_t k = 0; k < call->n_tags; k++) {
+		tags[k].ptr = arena + call->tags[k].off;
+		tags[k].len = call->tags[k].len;
+	}
+	r->meta = call->n_meta > 0 ? meta : NULL;
+	r->n_meta = call->n_meta;
+	r->tags = call->n_tags > 0 ? tags : NULL;
+	r->n_tags = call->n_tags;
+}
+
+int
+llmcost__batch_take(
+    llmcost_client *c, uint32_t max, llmcost__batch **bp, uint32_t *np)
+{
+	uint32_t idx[LLMCOST_PROTO_MAX_RECORDS];
+	uint32_t n = 0;
+	size_t n_meta = 0, n_tags = 0, bytes = 0;
+
+	if (max > LLMCOST_PROTO_MAX_RECORDS) {
+		max = LLMCOST_PROTO_MAX_RECORDS;
+	}
+	while (n < max && llmcost__ring_pop(&c->submit_ring, &idx[n]) == 0) {
+		const struct llmcost_call *call = &c->pool[idx[n]];
+		n_meta += call->n_meta;
+		n_tags += call->n_tags;
+		bytes += call->arena_used;
+		n++;
+	}
+	*np = n;
+
+	// Every term is bounded by the caps (4096 records of at most
+	// LLMCOST_MAX_CALL_BYTES and LLMCOST_MAX_META + LLMCOST_MAX_TAGS
+	// entries), so the sum cannot overflow.
+	size_t off_rec = align_up(sizeof(llmcost__batch));
+	size_t off_meta = off_rec + align_up(n * sizeof(llmcost_proto_record));
+	size_t off_tags
+	    = off_meta + align_up(n_meta * sizeof(llmcost_proto_kv));
+	size_t off_str
+	    = off_tags + align_up(n_tags * sizeof(llmcost_proto_str));
+	char *mem = malloc(off_str + bytes);
+	if (mem == NULL) {
+		for (uint32_t i = 0; i < n; i++) {
+			llmcost__call_release(&c->pool[idx[i]]);
+		}
+		return (LLMCOST_ENOMEM);
+	}
+
+	llmcost__batch *b = (llmcost__batch *) (void *) mem;
+	llmcost_proto_record *rec
+	    = (llmcost_proto_record *) (void *) (mem + off_rec);
+	llmcost_proto_kv *meta
+	    = (llmcost_proto_kv *) (void *) (mem + off_meta);
+	llmcost_proto_str *tags
+	    = (llmcost_proto_str *) (void *) (mem + off_tags);
+	char *str = mem + off_str;
+
+	memset(b, 0, sizeof(*b));
+	for (uint32_t i = 0; i < n; i++) {
+		struct llmcost_call *call = &c->pool[idx[i]];
+		record_from_call(call, str, meta, tags, &rec[i]);
+		meta += call->n_meta;
+		tags += call->n_tags;
+		str += call->arena_used;
+		llmcost__call_release(call);
+	}
+	b->n = n;
+	b->str_bytes = bytes;
+	b->records = rec;
+	*bp = b;
+	return (0);
+}
+
+void
+llmcost__batch_free(llmcost__batch *b)
+{
+	free(b);
+}

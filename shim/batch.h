@@ -1,0 +1,43 @@
+// An exporter-neutral batch of ended calls: what the batch loop
+// (sender.c) hands to every exporter (exporter.h).  It is made once per
+// batch from the pool slots, owns a copy of every string, and is never
+// written after it is handed over, so any number of exporters may read
+// it at once on their own threads, each at its own pace.
+//
+// Ownership: one allocation.  The exporters holding it are counted in
+// refs (guarded by the client's mtx); the last one frees it.
+#ifndef LLMCOST_BATCH_H
+#define LLMCOST_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llmcost_proto.h"
+
+struct llmcost_client;
+
+typedef struct llmcost__batch {
+	uint64_t first;   // submit-ring position of the first call
+	uint64_t dropped; // the client's cumulative drops when it was made
+	uint32_t n;       // calls, one record each (0: a drop report only)
+	uint32_t refs;    // exporters holding it; guarded by the client's mtx
+	size_t str_bytes; // string bytes of all records, to size an encoder
+	// The records, in the order the calls ended; their strings (not
+	// NUL-terminated) and meta and tag arrays live in the batch.
+	const llmcost_proto_record *records;
+} llmcost__batch;
+
+// Pops up to max ended calls (at most LLMCOST_PROTO_MAX_RECORDS) from the
+// client's submit ring, converts each into a record of one new batch and
+// returns its slot to the free stack.  Sender thread only (the ring's one
+// consumer).  *np is the number of calls popped, whatever the result.
+// Returns 0 and *bp (first, dropped and refs zero: the caller sets them),
+// or LLMCOST_ENOMEM: no batch, and the popped calls were released; the
+// caller counts them as dropped.
+int llmcost__batch_take(
+    struct llmcost_client *c, uint32_t max, llmcost__batch **bp, uint32_t *np);
+
+// Frees a batch.  NULL is fine.
+void llmcost__batch_free(llmcost__batch *b);
+
+#endif // LLMCOST_BATCH_H

@@ -1,0 +1,302 @@
+// DESIGN: the host side of the delivery seam (exporter.h): one thread and
+// one bounded FIFO of batches per exporter, the registry of exporters,
+// and the bookkeeping that lets llmcost_flush wait for every destination.
+// An exporter only writes its ops; threads, queues, counters, stop and
+// the flush wake-up live here once.  The queues are guarded by the
+// client's mutex, which is held only to move a batch pointer, never
+// across I/O: a destination blocked in a send or an HTTP request holds
+// no lock anyone else needs.  A batch is shared by the exporters that
+// took it and freed by the last one to settle it.  The hazard this file
+// guards against is a flush that returns early: an exporter settles its
+// batches in order, so the settled position is a minimum over the
+// exporters' oldest held batches (a sum of settled calls would let a
+// fast destination's later batches stand in for a slow one's earlier
+// ones).
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "shim.h"
+
+// The destinations, in order.  A new exporter is a file with its ops and
+// one line here.
+const struct llmcost__exporter_ops *const llmcost__exporters[] = {
+	&llmcost__exporter_collector,
+	NULL,
+};
+
+int
+llmcost__exporter_stopping(llmcost__exporter *ex)
+{
+	return (atomic_load(&ex->stopping));
+}
+
+int
+llmcost__exporter_sleep(llmcost__exporter *ex, uint32_t ms)
+{
+	llmcost_client *c = ex->client;
+	struct timespec dl = llmcost__deadline_ms((int32_t) ms);
+
+	pthread_mutex_lock(&c->mtx);
+	// A flush that came before this wait is not carried over: it asked
+	// for the attempt that is now over.
+	ex->kick = 0;
+	while (!atomic_load(&ex->stopping) && !ex->kick) {
+		if (pthread_cond_timedwait(&ex->cv, &c->mtx, &dl)
+		    == ETIMEDOUT) {
+			break;
+		}
+	}
+	ex->kick = 0;
+	pthread_mutex_unlock(&c->mtx);
+	return (atomic_load(&ex->stopping));
+}
+
+// Adds a settled batch's outcome to the counters.  An outcome that does
+// not add up to the batch (an exporter bug) counts the rest as lost, so
+// that the counters still account for every call.
+static void
+count_outcome(llmcost__exporter *ex, const llmcost__batch *b,
+    const llmcost__outcome *out)
+{
+	uint64_t stored = out->stored, refused = out->refused;
+	if (stored + refused > b->n) {
+		stored = stored < b->n ? stored : b->n;
+		refused = b->n - stored;
+	}
+	atomic_fetch_add(&ex->stored, stored);
+	atomic_fetch_add(&ex->refused, refused);
+	atomic_fetch_add(&ex->lost, b->n - stored - refused);
+}
+
+// Drops one exporter's hold on b; the last one frees it.  c->mtx held.
+static void
+batch_unhold(llmcost__batch *b)
+{
+	if (--b->refs == 0) {
+		llmcost__batch_free(b);
+	}
+}
+
+static void *
+exporter_main(void *arg)
+{
+	llmcost__exporter *ex = arg;
+	llmcost_client *c = ex->client;
+	char name[16]; // the kernel's limit, NUL included
+	int rv;
+
+	snprintf(name, sizeof(name), "llmcost-%s", ex->ops->name);
+	if ((rv = pthread_setname_np(pthread_self(), name)) != 0) {
+		llmcost__log(c, LLMCOST_LOG_DEBUG, "naming thread %s: %s",
+		    name, strerror(rv));
+	}
+	pthread_mutex_lock(&c->mtx);
+	for (;;) {
+		while (ex->count == 0 && !atomic_load(&ex->stopping)) {
+			pthread_cond_wait(&ex->cv, &c->mtx);
+		}
+		if (atomic_load(&ex->stopping)) {
+			break;
+		}
+		llmcost__batch *b = ex->queue[ex->head];
+		pthread_mutex_unlock(&c->mtx);
+
+		llmcost__outcome out;
+		memset(&out, 0, sizeof(out));
+		(void) ex->ops->deliver(ex, b, &out);
+		count_outcome(ex, b, &out);
+
+		pthread_mutex_lock(&c->mtx);
+		ex->head = (ex->head + 1) % LLMCOST__EXPORTER_QUEUE_MAX;
+		ex->count--;
+		batch_unhold(b);
+		// Room for the loop, and progress for flushers.
+		pthread_cond_signal(&c->wake);
+		pthread_cond_broadcast(&c->progress);
+	}
+	pthread_mutex_unlock(&c->mtx);
+	return (NULL);
+}
+
+// Stops and releases one exporter whose ops->start succeeded, whether its
+// thread runs or not.  The batch loop must have ended: nothing hands it
+// batches any more.
+static void
+exporter_stop(llmcost_client *c, llmcost__exporter *ex)
+{
+	atomic_store(&ex->stopping, 1);
+	pthread_mutex_lock(&c->mtx);
+	pthread_cond_broadcast(&ex->cv);
+	pthread_mutex_unlock(&c->mtx);
+	if (ex->ops->stop != NULL) {
+		ex->ops->stop(ex);
+	}
+	if (ex->thread_started) {
+		pthread_join(ex->thread, NULL);
+		ex->thread_started = 0;
+	}
+	// Whatever it still holds will never be delivered.
+	pthread_mutex_lock(&c->mtx);
+	while (ex->count > 0) {
+		llmcost__batch *b = ex->queue[ex->head];
+		atomic_fetch_add(&ex->lost, b->n);
+		ex->head = (ex->head + 1) % LLMCOST__EXPORTER_QUEUE_MAX;
+		ex->count--;
+		batch_unhold(b);
+	}
+	pthread_cond_broadcast(&c->progress);
+	pthread_mutex_unlock(&c->mtx);
+	ex->ops->fini(ex);
+	if (ex->cv_ready) {
+		pthread_cond_destroy(&ex->cv);
+		ex->cv_ready = 0;
+	}
+}
+
+int
+llmcost__exporters_start(
+    llmcost_client *c, const struct llmcost__exporter_ops *const *ops)
+{
+	int rv = 0;
+
+	c->n_exporters = 0;
+	for (size_t i = 0; ops[i] != NULL; i++) {
+		if (c->n_exporters == LLMCOST__EXPORTERS_MAX) {
+			rv = LLMCOST_EINVAL;
+			break;
+		}
+		llmcost__exporter *ex = &c->exporters[c->n_exporters];
+		memset(ex, 0, sizeof(*ex));
+		ex->ops = ops[i];
+		ex->client = c;
+		ex->queue_max = 1;
+		if ((rv = llmcost__cond_init(&ex->cv)) != 0) {
+			break;
+		}
+		ex->cv_ready = 1;
+		if ((rv = ex->ops->start(ex)) != 0) {
+			pthread_cond_destroy(&ex->cv);
+			ex->cv_ready = 0;
+			if (rv == LLMCOST_EDISABLED) {
+				rv = 0;
+				continue;
+			}
+			break;
+		}
+		if (ex->queue_max < 1
+		    || ex->queue_max > LLMCOST__EXPORTER_QUEUE_MAX) {
+			ex->queue_max = ex->queue_max < 1
+			    ? 1
+			    : LLMCOST__EXPORTER_QUEUE_MAX;
+		}
+		c->n_exporters++;
+	}
+	for (uint32_t i = 0; rv == 0 && i < c->n_exporters; i++) {
+		llmcost__exporter *ex = &c->exporters[i];
+		if (pthread_create(&ex->thread, NULL, exporter_main, ex)
+		    != 0) {
+			llmcost__log(c, LLMCOST_LOG_ERR,
+			    "cannot start the %s exporter's thread",
+			    ex->ops->name);
+			rv = LLMCOST_ESYSTEM;
+			break;
+		}
+		ex->thread_started = 1;
+	}
+	if (rv != 0) {
+		llmcost__exporters_stop(c);
+	}
+	return (rv);
+}
+
+void
+llmcost__exporters_stop(llmcost_client *c)
+{
+	for (uint32_t i = 0; i < c->n_exporters; i++) {
+		exporter_stop(c, &c->exporters[i]);
+	}
+	c->n_exporters = 0;
+}
+
+int
+llmcost__exporters_room(llmcost_client *c)
+{
+	for (uint32_t i = 0; i < c->n_exporters; i++) {
+		llmcost__exporter *ex = &c->exporters[i];
+		if (ex->count < ex->queue_max && !atomic_load(&ex->stopping)) {
+			return (1);
+		}
+	}
+	return (0);
+}
+
+void
+llmcost__exporters_hand(llmcost_client *c, llmcost__batch *b)
+{
+	b->refs = 0;
+	for (uint32_t i = 0; i < c->n_exporters; i++) {
+		llmcost__exporter *ex = &c->exporters[i];
+		if (ex->count >= ex->queue_max || atomic_load(&ex->stopping)) {
+			atomic_fetch_add(&ex->lost, b->n);
+			continue;
+		}
+		uint32_t tail
+		    = (ex->head + ex->count) % LLMCOST__EXPORTER_QUEUE_MAX;
+		ex->queue[tail] = b;
+		ex->count++;
+		b->refs++;
+		pthread_cond_signal(&ex->cv);
+	}
+	c->handed = b->first + b->n;
+	if (b->refs == 0) {
+		llmcost__batch_free(b);
+	}
+	pthread_cond_broadcast(&c->progress);
+}
+
+uint64_t
+llmcost__exporters_settled(llmcost_client *c)
+{
+	uint64_t pos = c->handed;
+	for (uint32_t i = 0; i < c->n_exporters; i++) {
+		llmcost__exporter *ex = &c->exporters[i];
+		if (ex->count > 0 && ex->queue[ex->head]->first < pos) {
+			pos = ex->queue[ex->head]->first;
+		}
+	}
+	return (pos);
+}
+
+void
+llmcost__exporters_kick(llmcost_client *c)
+{
+	for (uint32_t i = 0; i < c->n_exporters; i++) {
+		c->exporters[i].kick = 1;
+		pthread_cond_signal(&c->exporters[i].cv);
+	}
+}
+
+uint64_t
+llmcost__exporters_lost(llmcost_client *c)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < c->n_exporters; i++) {
+		n += atomic_load(&c->exporters[i].lost);
+	}
+	return (n);
+}
+
+llmcost__exporter *
+llmcost__exporter_find(
+    llmcost_client *c, const struct llmcost__exporter_ops *ops)
+{
+	for (uint32_t i = 0; i < c->n_exporters; i++) {
+		if (c->exporters[i].ops == ops) {
+			return (&c->exporters[i]);
+		}
+	}
+	return (NULL);
+}

@@ -1,0 +1,172 @@
+// The delivery seam: exporters behind an ops table, the way nng's
+// transports plug in (struct nni_sp_tran in nng's src/sp/transport.h).
+//
+// The flow.  Call sites push ended calls onto the client's submit ring.
+// One batch loop per client (sender.c, thread "llmcost-send") drains the
+// ring, converts up to batch_max calls at a time into one immutable,
+// exporter-neutral batch (batch.h: records plus an owned copy of their
+// strings), frees the pool slots at once, and hands the batch to every
+// exporter.  Each exporter runs on its own thread ("llmcost-<name>") with
+// its own bounded queue of batches, so a destination that is slow or away
+// never holds up another one, nor the call site.
+//
+//   call sites -> submit ring -> batch loop -+-> [queue] collector thread
+//                                            +-> [queue] (next exporter)
+//
+// Bounded queues.  An exporter holds at most queue_max batches, queued
+// and in flight together (the collector: 1, so one batch is in flight, as
+// always).  The loop takes calls from the ring only while at least one
+// exporter has room; an exporter whose queue is full misses that batch
+// and counts its calls as lost.  With a single exporter nothing is ever
+// missed: a destination that is away fills its queue, the loop stops
+// draining, and the pool runs out at the call site (LLMCOST_EFULL, counted
+// as a drop), exactly as before the seam.
+//
+// Settling and flush.  Every call has a position in the submit ring.  An
+// exporter settles its batches in order, as stored, refused for good or
+// lost.  The client's settled position is the smallest first position of
+// any batch an exporter still holds, or, when none holds one, the
+// position up to which the loop has handed calls over
+// (llmcost__exporters_settled).  llmcost_flush waits until that position
+// passes every call ended before it: then each such call has been
+// acknowledged, refused or counted as lost by every enabled destination.
+//
+// Adding an exporter: a file export_<name>.c defining a const struct
+// llmcost__exporter_ops, and one line in llmcost__exporters[] (exporter.c).
+//
+// Threading: ops run on the threads named below.  Everything under
+// "guarded by the client's mtx" is touched only with c->mtx held; the
+// counters are atomic.
+#ifndef LLMCOST_EXPORTER_H
+#define LLMCOST_EXPORTER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "llmcost.h"
+#include "batch.h"
+
+#define LLMCOST__EXPORTERS_MAX      4  // destinations per client
+#define LLMCOST__EXPORTER_QUEUE_MAX 16 // batches one exporter may hold
+
+typedef struct llmcost__exporter llmcost__exporter;
+
+// What became of one batch's calls at one destination:
+// stored + refused + lost == the batch's n.
+typedef struct llmcost__outcome {
+	uint32_t stored;  // accepted (newly stored or already there)
+	uint32_t refused; // refused for good (malformed): never resent
+	uint32_t lost;    // not delivered: the exporter gave up or stopped
+} llmcost__outcome;
+
+struct llmcost__exporter_ops {
+	// Short and unique ("collector"): logs and the thread name.
+	const char *name;
+
+	// On the llmcost_init thread, before any thread starts: read the
+	// client's configuration, open resources, set ex->priv and, if
+	// wanted, ex->queue_max.  Returns 0; LLMCOST_EDISABLED when this
+	// destination is not configured (it is left out, and fini is not
+	// called); or another LLMCOST_E* code, which fails llmcost_init
+	// (start must then have released what it took).
+	int (*start)(llmcost__exporter *ex);
+
+	// On the exporter's thread: deliver b, retrying as the destination
+	// requires, until every call is settled or the exporter is stopping
+	// (llmcost__exporter_stopping; wait between attempts with
+	// llmcost__exporter_sleep).  Fills *out.  Returns 0, or
+	// LLMCOST_ECLOSED when it gave up because the exporter is stopping.
+	// b is shared with other exporters: read it, never write it.
+	int (*deliver)(llmcost__exporter *ex, const llmcost__batch *b,
+	    llmcost__outcome *out);
+
+	// On the shutdown thread (or llmcost_init's, when a later step
+	// fails), after a successful start, while deliver may be blocked in
+	// I/O: make it return soon (close a socket, wake a multi handle).
+	// Also called when the thread never started.  May be NULL when
+	// deliver never blocks for long.
+	void (*stop)(llmcost__exporter *ex);
+
+	// After the exporter's thread has ended (or never started): free
+	// everything start took.
+	void (*fini)(llmcost__exporter *ex);
+};
+
+struct llmcost__exporter {
+	const struct llmcost__exporter_ops *ops;
+	llmcost_client *client;
+	void *priv;         // the exporter's own state (start sets it)
+	uint32_t queue_max; // batches held at once: 1 unless start raises it
+	                    // (at most LLMCOST__EXPORTER_QUEUE_MAX)
+
+	// Counters since init: calls, except sent and resent (messages or
+	// requests, which the exporter counts itself).
+	_Atomic uint64_t stored;
+	_Atomic uint64_t refused;
+	_Atomic uint64_t lost; // missed (queue full), given up or stopped
+	_Atomic uint64_t sent;
+	_Atomic uint64_t resent;
+	_Atomic int stopping;
+
+	// Guarded by the client's mtx.  queue[head] is the batch being
+	// delivered; count includes it.
+	llmcost__batch *queue[LLMCOST__EXPORTER_QUEUE_MAX];
+	uint32_t head;
+	uint32_t count;
+	int kick;          // llmcost_flush asked to cut a retry wait short
+	pthread_cond_t cv; // the thread waits here for work or a retry
+	int cv_ready;
+	pthread_t thread;
+	int thread_started;
+};
+
+// The registered exporters, NULL-terminated, in order (exporter.c).
+extern const struct llmcost__exporter_ops *const llmcost__exporters[];
+// export_collector.c
+extern const struct llmcost__exporter_ops llmcost__exporter_collector;
+
+// ---- for exporters (their own thread) ----
+
+// 1 once the client is shutting this exporter down.
+int llmcost__exporter_stopping(llmcost__exporter *ex);
+
+// Waits ms milliseconds, or less when the exporter is stopping or
+// llmcost_flush asks for delivery now.  Returns 1 when stopping, else 0.
+int llmcost__exporter_sleep(llmcost__exporter *ex, uint32_t ms);
+
+// ---- for the client and the batch loop ----
+
+// Starts (ops->start) each exporter of the NULL-terminated list ops, and
+// their threads.  Call with every signal blocked, so the threads inherit
+// that mask.  Returns 0 or the first error; on error everything started
+// is stopped again.
+int llmcost__exporters_start(
+    llmcost_client *c, const struct llmcost__exporter_ops *const *ops);
+
+// Stops every exporter: ops->stop, joins its thread, counts the batches
+// it still held as lost, ops->fini.  Call after the batch loop has ended.
+void llmcost__exporters_stop(llmcost_client *c);
+
+// With c->mtx held: 1 if some exporter can take a batch now.
+int llmcost__exporters_room(llmcost_client *c);
+
+// With c->mtx held: hands b to every exporter with room (the others count
+// its calls as lost), advances the handed position past b, and frees b
+// when no exporter took it.  b must not be touched afterwards.
+void llmcost__exporters_hand(llmcost_client *c, llmcost__batch *b);
+
+// With c->mtx held: the settled position (see above).
+uint64_t llmcost__exporters_settled(llmcost_client *c);
+
+// With c->mtx held: cut every exporter's retry wait short (flush).
+void llmcost__exporters_kick(llmcost_client *c);
+
+// Calls lost by exporters so far, summed.
+uint64_t llmcost__exporters_lost(llmcost_client *c);
+
+// The running exporter with these ops, or NULL.
+llmcost__exporter *llmcost__exporter_find(
+    llmcost_client *c, const struct llmcost__exporter_ops *ops);
+
+#endif // LLMCOST_EXPORTER_H
