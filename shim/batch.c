@@ -6,9 +6,10 @@
 // slow or away must not keep them (each exporter bounds what it holds in
 // batches instead, exporter.h).  Copying the arena whole keeps the
 // slot's span offsets valid, so a record costs one memcpy of the bytes
-// the call used.  The allocation happens on the sender thread, never at
-// the call site; when it fails, the popped calls are released and the
-// caller counts them as dropped (ordering matters less than memory).
+// the call used.  The allocation happens on the batch loop's thread,
+// never at the call site; when it fails, the popped calls are released
+// and the caller counts them as dropped (ordering matters less than
+// memory).
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdlib.h>

@@ -29,7 +29,7 @@ typedef struct llmcost__batch {
 
 // Pops up to max ended calls (at most LLMCOST_PROTO_MAX_RECORDS) from the
 // client's submit ring, converts each into a record of one new batch and
-// returns its slot to the free stack.  Sender thread only (the ring's one
+// returns its slot to the free stack.  Batch loop only (the ring's one
 // consumer).  *np is the number of calls popped, whatever the result.
 // Returns 0 and *bp (first, dropped and refs zero: the caller sets them),
 // or LLMCOST_ENOMEM: no batch, and the popped calls were released; the

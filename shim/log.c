@@ -2,7 +2,8 @@
 // installs a sink with llmcost_set_logger, or sets LLMCOST_LOG for a
 // built-in stderr logger that honours NO_COLOR.  Messages are formatted
 // into a fixed buffer and never carry prompts, completions or keys.  Only
-// init, shutdown and the sender thread log; call sites never do.
+// init, shutdown, the batch loop and the exporters' threads log; call
+// sites never do.
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>

@@ -2,11 +2,15 @@
 // number that tells producers and consumers whose turn it is: a producer
 // at position p may fill the cell when seq == p and publishes it by
 // storing p + 1; a consumer at position p may take it when seq == p + 1
-// and frees it by storing p + capacity.  Positions are claimed with a CAS
-// on head or tail.  There is no lock, so a slow consumer can never hold up
-// a producer; a full queue reports failure at once and the caller counts a
-// drop.  The shim uses two rings of pool indices: free slots and ended
-// calls waiting for the sender.
+// and frees it by storing p + capacity.  Producers claim positions with a
+// CAS on head, consumers with a CAS on tail.  Nobody ever waits for
+// anybody: a cell that another thread has claimed but not finished reads
+// as full to a producer and as empty to a consumer, and the call fails at
+// once (a full queue makes the call site count a drop; an empty read makes
+// the consumer look again later).  The shim uses one ring, of pool
+// indices of ended calls: many producers (call sites), one consumer (the
+// batch loop, sender.c).  Free slots are a stack, not a ring
+// (freelist.c).
 #include <stdlib.h>
 
 #include "llmcost.h"

@@ -60,7 +60,7 @@ struct llmcost_client {
 	llmcost__ring submit_ring; // indices of ended calls, in order
 	struct llmcost_call *pool;
 	uint64_t seed;
-	uint32_t wake_depth; // queue depth at which call_end wakes the sender
+	uint32_t wake_depth; // queue depth at which call_end wakes the loop
 	_Atomic int closing;
 
 	// Counters (llmcost_stats); delivery counters are per exporter.
