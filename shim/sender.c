@@ -1,9 +1,12 @@
-// DESIGN: the batch loop, one thread per client ("llmcost-send").  It
-// wakes every flush_ms, when a call site sees the queue reach the batch
-// size, or when llmcost_flush asks; then, while some exporter has room
-// (exporter.h), it drains the submit ring into exporter-neutral batches of
-// up to batch_max calls (batch.c) and hands each to the exporters, which
-// deliver on their own threads.  It owns what is common to every
+// DESIGN: the batch loop, one thread per client ("llmcost-send").  While
+// some exporter has room (exporter.h) it drains the submit ring into
+// exporter-neutral batches of up to batch_max calls (batch.c) and hands
+// each to the exporters, which deliver on their own threads.  When the
+// ring is empty it sleeps until flush_ms passes, a call site sees the
+// queue reach the batch size, or llmcost_flush asks.  While every
+// exporter is busy it waits for room instead, with the sleeping flag
+// down, so that call sites have no reason to wake it (a wake costs the
+// call site a lock and a system call).  It owns what is common to every
 // destination: the wake-up handshake with call sites, the position up to
 // which calls have been handed over (for flush), and drop accounting.
 // Drops are reported, never hidden: when the drop count has moved and no
@@ -155,30 +158,32 @@ sender_main(void *arg)
 		llmcost__log(c, LLMCOST_LOG_DEBUG,
 		    "naming thread llmcost-send: %s", strerror(rv));
 	}
-	while (!atomic_load(&c->closing)) {
-		sleep_for_work(c, c->cfg.flush_ms);
-		for (;;) {
-			uint64_t dropped = drops(c);
-			log_drops(c, dropped);
-			if (llmcost__ring_depth(&c->submit_ring) == 0
-			    && dropped == drops_reported) {
+	for (;;) {
+		uint64_t dropped = drops(c);
+		log_drops(c, dropped);
+		// Room first: while every exporter is busy the loop waits
+		// here, not in sleep_for_work, so call sites have no reason
+		// to wake it; it looks again every flush_ms to log drops.
+		int room = wait_for_room(c, c->cfg.flush_ms);
+		if (room < 0) {
+			break;
+		}
+		if (room == 0) {
+			continue;
+		}
+		if (llmcost__ring_depth(&c->submit_ring) == 0
+		    && dropped == drops_reported) {
+			sleep_for_work(c, c->cfg.flush_ms);
+			if (atomic_load(&c->closing)) {
 				break;
 			}
-			// While every exporter is busy, wake every flush_ms
-			// to log drops.
-			int room = wait_for_room(c, c->cfg.flush_ms);
-			if (room < 0) {
-				return (NULL);
-			}
-			if (room == 0) {
-				continue;
-			}
-			if (take_and_hand(c, dropped != drops_reported) != 0) {
-				pause_ms(c, 1);
-				continue;
-			}
-			drops_reported = dropped;
+			continue;
 		}
+		if (take_and_hand(c, dropped != drops_reported) != 0) {
+			pause_ms(c, 1);
+			continue;
+		}
+		drops_reported = dropped;
 	}
 	return (NULL);
 }
