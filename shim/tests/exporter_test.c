@@ -166,7 +166,7 @@ reset_fakes(void)
 	off.start_rv = LLMCOST_EDISABLED;
 }
 
-// ---- helpers ----
+// ---- test support ----
 
 typedef struct log_rec {
 	pthread_mutex_t mtx;

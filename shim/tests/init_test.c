@@ -90,7 +90,7 @@ __wrap_pthread_join(pthread_t t, void **ret)
 	return (rv);
 }
 
-// ---- helpers ----
+// ---- test support ----
 
 static char dead_url[300];
 
