@@ -18,6 +18,7 @@
 #include "dims.h"
 #include "llmcost_common.h"
 #include "llmcost_proto.h"
+#include "llmcost_proto_nng.h"
 
 static void
 usage(FILE *f)
@@ -83,12 +84,6 @@ cli_parse_time(const char *s, int64_t now, int64_t *out)
 	}
 	*out = (int64_t) timegm(&tm);
 	return (0);
-}
-
-static int
-msg_write(void *arg, const char *buf, size_t len)
-{
-	return (nng_msg_append((nng_msg *) arg, buf, len) == 0 ? 0 : -1);
 }
 
 int
@@ -168,7 +163,7 @@ cmd_stats(int argc, char **argv)
 	}
 	llmcost_proto_enc enc;
 	nng_msg_alloc(&m, 0);
-	llmcost_proto_enc_init(&enc, msg_write, m, 0);
+	llmcost_proto_enc_init(&enc, llmcost_proto_nng_write, m, 0);
 	llmcost_proto_enc_stats_req(&enc);
 	if ((rv = nng_sendmsg(s, m, 0)) != 0
 	    || (rv = nng_recvmsg(s, &m, 0)) != 0) {
