@@ -86,7 +86,8 @@ typedef struct llmcost_call llmcost_call;
 	XX(EDISABLED, 11, "disabled by LLMCOST_DISABLE")                      \
 	XX(ESYSTEM, 12, "system error")                                       \
 	XX(ENOTFOUND, 13, "not found")                                        \
-	XX(ECONFIG, 14, "invalid configuration")
+	XX(ECONFIG, 14, "invalid configuration")                              \
+	XX(EINCOMPLETE, 15, "response ended before its usage was complete")
 
 /** Error codes.  0 is success. */
 typedef enum llmcost_err {
@@ -460,6 +461,268 @@ LLMCOST_API int llmcost_call_end(llmcost_call *call);
 /** @brief Discard a call without recording it (for calls that were never
  * sent to the provider).  NULL is accepted. */
 LLMCOST_API void llmcost_call_abandon(llmcost_call *call);
+/** @} */
+
+/** @defgroup responses Usage from provider responses
+ * libllmcost reads token usage straight from the response body the
+ * application already holds, streamed or not, and converts it to the
+ * exclusive buckets, so that a call site is one line and the numbers are
+ * right by construction.  The parsers build nothing: they scan the bytes
+ * with a fixed-size state, never allocate, and accept pieces cut anywhere
+ * (inside a UTF-8 sequence, inside "data:").
+ *
+ * How each format converts (every count is a non-negative integer; a body
+ * whose parts exceed their total is refused with #LLMCOST_EPROTO):
+ * - OpenAI Chat Completions (and OpenAI-compatible servers: OpenRouter,
+ *   DeepSeek, vLLM, Groq, Mistral, ...): prompt_tokens includes
+ *   prompt_tokens_details.cached_tokens (cache read), .audio_tokens
+ *   (input audio) and .cache_write_tokens; the rest is input_uncached.
+ *   completion_tokens includes completion_tokens_details.reasoning_tokens
+ *   and .audio_tokens; the rest is output_text.  A server whose
+ *   total_tokens shows reasoning outside completion_tokens (total =
+ *   prompt + completion + reasoning) is read that way.  DeepSeek's
+ *   prompt_cache_hit_tokens is the cache read (prompt_cache_miss_tokens
+ *   the rest).  Groq's x_groq.id is the request id, x_groq.usage the
+ *   usage when no top-level usage is sent.
+ * - OpenAI cache writes: cache_write_tokens (GPT-5.6 family on, inside
+ *   the input total, billed at 1.25x the input rate instead of it) go to
+ *   #LLMCOST_IN_CACHE_WRITE_5M.  A bucket is a price class, not a
+ *   duration: that bucket is the 1.25x class, the one Anthropic's
+ *   5-minute writes use, and each model's price entry gives its own
+ *   write price there.  A model whose entry has no write price shows
+ *   such calls as unpriced, never as plain input.
+ * - OpenAI Responses API: the same with input_tokens /
+ *   input_tokens_details and output_tokens / output_tokens_details;
+ *   each web_search_call item of the output counts one
+ *   #LLMCOST_FEE_WEB_SEARCH.
+ * - OpenRouter: usage.cost (USD) is the provider-reported cost; with
+ *   is_byok true, cost_details.upstream_inference_cost (billed to the
+ *   application's own key) is added, so the figure compares with the
+ *   computed cost of the whole call.
+ * - Anthropic Messages: input_tokens excludes the cache: it is
+ *   input_uncached; cache_read_input_tokens is the cache read;
+ *   cache_creation.ephemeral_5m_input_tokens and _1h_ are the writes,
+ *   and whatever cache_creation_input_tokens holds beyond them is a
+ *   5-minute write (the default lifetime).  output_tokens, thinking
+ *   included, is output_text (thinking is billed as output; the API
+ *   reports no exact split).  server_tool_use.web_search_requests is
+ *   #LLMCOST_FEE_WEB_SEARCH.
+ * - Gemini and Vertex AI generateContent: promptTokenCount includes
+ *   cachedContentTokenCount (cache read); promptTokensDetails and
+ *   cacheTokensDetails split audio (input_audio) and image and video
+ *   (input_image) from text; toolUsePromptTokenCount, billed as input,
+ *   is added the same way; candidatesTokenCount is output (image and
+ *   audio parts by candidatesTokensDetails), thoughtsTokenCount is
+ *   output_reasoning.  The model is modelVersion, the request id
+ *   responseId.
+ * - AWS Bedrock Converse: inputTokens excludes cacheReadInputTokens and
+ *   cacheWriteInputTokens (a 5-minute write); outputTokens is
+ *   output_text.  The body names no model, so the call keeps the one it
+ *   was begun with.  (InvokeModel with an Anthropic model returns the
+ *   Anthropic body: use #LLMCOST_FMT_ANTHROPIC.)
+ *
+ * Streams: OpenAI chat needs stream_options.include_usage (usage comes in
+ * the last chunk); Responses API usage comes in response.completed (or
+ * .incomplete / .failed); Anthropic's is split between message_start and
+ * message_delta (whose cumulative counts win); Gemini's
+ * streamGenerateContent is read as server-sent events (alt=sse) or as
+ * the JSON array it sends otherwise, the last usageMetadata winning;
+ * Bedrock ConverseStream is the binary AWS event stream (CRCs checked),
+ * usage in its metadata event.  A stream that ends without its usage,
+ * or is cut short, is recorded with #LLMCOST_STATUS_ABORTED and the flag
+ * #LLMCOST_USAGE_MISSING or #LLMCOST_USAGE_PARTIAL: never silently as
+ * zero.  An error the provider reports (an error body or event) is
+ * recorded with #LLMCOST_STATUS_ERROR.
+ * @{ */
+
+/** Response formats.  Never renumbered; new ones are appended. */
+typedef enum llmcost_format {
+	LLMCOST_FMT_OPENAI_CHAT = 1,      /**< /v1/chat/completions and
+	                                       compatible servers */
+	LLMCOST_FMT_OPENAI_RESPONSES = 2, /**< /v1/responses */
+	LLMCOST_FMT_ANTHROPIC = 3,        /**< /v1/messages */
+	LLMCOST_FMT_GEMINI = 4,           /**< generateContent (Gemini API
+	                                       and Vertex AI) */
+	LLMCOST_FMT_BEDROCK_CONVERSE = 5, /**< Converse / ConverseStream */
+} llmcost_format;
+
+/** Per-request fees: units a provider bills that are not tokens.
+ * Columns: the enum name (LLMCOST_FEE_<NAME>) and its number, never
+ * renumbered; the key in reports; a description. */
+#define LLMCOST_FEE_MAP(XX)                                                   \
+	XX(WEB_SEARCH, 0, "web_search_requests",                              \
+	    "server-side web searches the provider ran and bills per "        \
+	    "request")
+
+typedef enum llmcost_fee {
+#define LLMCOST__FEE_ENUM(name, num, key, doc) LLMCOST_FEE_##name = num,
+	LLMCOST_FEE_MAP(LLMCOST__FEE_ENUM)
+#undef LLMCOST__FEE_ENUM
+#define LLMCOST__FEE_ONE(name, num, key, doc) +1
+	/** How many fees this version knows. */
+	LLMCOST_FEE_COUNT
+	= 0 LLMCOST_FEE_MAP(LLMCOST__FEE_ONE)
+#undef LLMCOST__FEE_ONE
+} llmcost_fee;
+
+/** Usage flags: what the usage of a call is worth. */
+#define LLMCOST_USAGE_MISSING                                                 \
+	0x1u /**< the provider reported no usage:
+                                        the counts are unknown, not zero */
+#define LLMCOST_USAGE_PARTIAL                                                 \
+	0x2u                     /**< the stream stopped early: the
+                                        counts are what it had reported */
+#define LLMCOST_USAGE_FLAGS 0x3u /**< every flag this version knows */
+
+/** Bytes of a provider request id (a longer one is not kept). */
+#define LLMCOST_MAX_REQUEST_ID 128
+/** The metadata key under which a call keeps its provider request id. */
+#define LLMCOST_META_REQUEST_ID "provider_request_id"
+/** "The provider reported no cost" (llmcost_response.provider_cost_pusd
+ * and llmcost_call_set_provider_cost()). */
+#define LLMCOST_COST_NONE INT64_C(-1)
+
+/** What one response said about its own cost. */
+typedef struct llmcost_response {
+	llmcost_usage usage;               /**< exclusive buckets */
+	uint64_t fees[LLMCOST_FEE_COUNT];  /**< per-request fees */
+	int64_t provider_cost_pusd;        /**< the provider's own figure in
+	                                         pico-USD, or LLMCOST_COST_NONE */
+	uint32_t usage_flags;              /**< LLMCOST_USAGE_* */
+	llmcost_status status;             /**< how the response ended */
+	char model[LLMCOST_MAX_MODEL + 1]; /**< the model that answered,
+	                                         e.g. a dated snapshot; "" when
+	                                         the body names none */
+	char request_id[LLMCOST_MAX_REQUEST_ID + 1]; /**< "" when none */
+} llmcost_response;
+
+/** @brief Read a complete (non-streamed) response body.
+ *
+ * @param fmt the body's format.
+ * @param body, len the bytes of the body as received; they need not be
+ *   NUL-terminated.  A Gemini streamGenerateContent array is accepted as
+ *   a body too.
+ * @param[out] out filled on every return except #LLMCOST_EINVAL: with
+ *   the usage on success, with zero usage and #LLMCOST_USAGE_MISSING on
+ *   failure.
+ * @return 0 (an error body is read too: status #LLMCOST_STATUS_ERROR);
+ *   #LLMCOST_ENOTFOUND (well-formed, but no usage);
+ *   #LLMCOST_EPROTO (not this format, malformed or truncated JSON, or
+ *   parts that exceed their total); #LLMCOST_ETOOBIG (nesting deeper than
+ *   64, a number longer than 64 bytes); #LLMCOST_EINVAL (NULL out, NULL
+ *   body with len > 0, unknown format).
+ * Cost: one pass over the body, about 1 ns per byte (bench/); no
+ *   allocation, no lock, no system call.
+ * Ownership: nothing is kept.
+ * Thread-safety: reentrant. */
+LLMCOST_API int llmcost_response_parse(
+    llmcost_format fmt, const void *body, size_t len, llmcost_response *out);
+
+/** @brief Record a parsed response on a call: its usage, fees, provider
+ * cost, usage flags and status, its model (replacing the one the call
+ * was begun with, when the response names one) and its request id
+ * (metadata #LLMCOST_META_REQUEST_ID).
+ * @return 0; #LLMCOST_EINVAL (NULL or ended call, NULL r);
+ *   #LLMCOST_ETOOBIG or #LLMCOST_EUTF8 when the model or request id does
+ *   not fit the call or is not UTF-8: everything else is recorded all the
+ *   same.
+ * Cost: no allocation, no lock, no system call.
+ * Ownership: r is copied.  Thread-safety: as every llmcost_call_* . */
+LLMCOST_API int llmcost_call_apply_response(
+    llmcost_call *call, const llmcost_response *r);
+
+/** @brief Read a complete response body into a call: llmcost_response_parse()
+ * then llmcost_call_apply_response().
+ *
+ * When the body cannot be read, the call keeps its usage, model and
+ * status and is flagged #LLMCOST_USAGE_MISSING, so that a call site that
+ * ignores the return still records an honest call.
+ * @return as llmcost_response_parse(), then as
+ *   llmcost_call_apply_response(); #LLMCOST_EINVAL for a NULL or ended
+ *   call.
+ * Cost: as llmcost_response_parse().
+ * Ownership: body is not kept.  Thread-safety: as every llmcost_call_* . */
+LLMCOST_API int llmcost_call_set_usage_from(
+    llmcost_call *call, llmcost_format fmt, const void *body, size_t len);
+
+/** Bytes of a stream parser's state. */
+#define LLMCOST_STREAM_SIZE 4096
+
+/** A stream parser, in the application's storage (stack, or beside its
+ * request state): no allocation, fixed size whatever the stream.  Its
+ * contents are private. */
+typedef struct llmcost_stream {
+	union {
+		uint64_t align_;
+		void *ptr_;
+		unsigned char bytes_[LLMCOST_STREAM_SIZE];
+	} opaque_;
+} llmcost_stream;
+
+/** @brief Prepare s to read one streamed response of format fmt (Gemini:
+ * server-sent events or the JSON array, told apart by the first byte).
+ * @return 0 or #LLMCOST_EINVAL (NULL s, unknown format).
+ * Cost: clears the state.  Ownership: s is the caller's; nothing to free.
+ * Thread-safety: a stream is used by one thread at a time. */
+LLMCOST_API int llmcost_stream_init(llmcost_stream *s, llmcost_format fmt);
+
+/** @brief Feed the next bytes of the stream, as received: any piece size,
+ * cut anywhere.
+ * @return 0; #LLMCOST_EPROTO (malformed framing or JSON, a failed CRC);
+ *   #LLMCOST_ETOOBIG (over a hard cap: an event name over 64 bytes,
+ *   an event stream message over 16 MiB or with headers over 1 KiB);
+ *   #LLMCOST_EINVAL.  After an error, further bytes are ignored and the
+ *   same error is returned; what was read before it is kept for
+ *   llmcost_stream_finish().
+ * Cost: about 1 ns per byte; no allocation, no lock, no system call.
+ * Ownership: data is not kept. */
+LLMCOST_API int llmcost_stream_feed(
+    llmcost_stream *s, const void *data, size_t len);
+
+/** @brief The stream ended (or the application stops reading it): work
+ * out the usage, and record it on call when call is not NULL (as
+ * llmcost_call_apply_response()) and in *out when out is not NULL.
+ *
+ * A stream that ended before its usage was complete, or was malformed,
+ * is recorded with #LLMCOST_STATUS_ABORTED and #LLMCOST_USAGE_MISSING or
+ * #LLMCOST_USAGE_PARTIAL, with whatever counts it had reported.
+ * @return 0 (complete; an error the provider reported gives status
+ *   #LLMCOST_STATUS_ERROR and returns 0 too); #LLMCOST_EINCOMPLETE (cut
+ *   short or no usage); the error llmcost_stream_feed() returned; then,
+ *   if those are 0, what llmcost_call_apply_response() returns.
+ *   #LLMCOST_EINVAL for a NULL or uninitialised s.
+ * Ownership: s may be initialised again for another stream. */
+LLMCOST_API int llmcost_stream_finish(
+    llmcost_stream *s, llmcost_call *call, llmcost_response *out);
+
+/** @brief Replace the call's model, e.g. with the dated snapshot the
+ * response names ("gpt-4o-mini-2024-07-18"), which pricing then matches.
+ * @return 0, #LLMCOST_EINVAL, #LLMCOST_ETOOBIG (over
+ *   #LLMCOST_MAX_MODEL, or the call's strings are full), #LLMCOST_EUTF8.
+ *   On error the call keeps its model.
+ * Cost: no allocation, no lock, no system call. */
+LLMCOST_API int llmcost_call_set_model(llmcost_call *call, const char *model);
+
+/** @brief Set a per-request fee count (replaces an earlier count).
+ * @return 0 or #LLMCOST_EINVAL (unknown fee).
+ * Cost: no allocation, no lock, no system call. */
+LLMCOST_API int llmcost_call_set_fee(
+    llmcost_call *call, llmcost_fee fee, uint64_t count);
+
+/** @brief Set the cost the provider itself reported, in pico-USD
+ * (10^-12 USD), kept beside the cost the collector computes;
+ * #LLMCOST_COST_NONE clears it.
+ * @return 0 or #LLMCOST_EINVAL (negative other than LLMCOST_COST_NONE).
+ * Cost: no allocation, no lock, no system call. */
+LLMCOST_API int llmcost_call_set_provider_cost(
+    llmcost_call *call, int64_t pusd);
+
+/** @brief Set the call's usage flags (LLMCOST_USAGE_*), replacing the
+ * earlier ones.
+ * @return 0 or #LLMCOST_EINVAL (an unknown bit).
+ * Cost: no allocation, no lock, no system call. */
+LLMCOST_API int llmcost_call_set_usage_flags(
+    llmcost_call *call, uint32_t flags);
 /** @} */
 
 /** @brief The library version, "MAJOR.MINOR.PATCH".  Static. */

@@ -109,6 +109,9 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 	call->duration_ns = 0;
 	call->status = LLMCOST_STATUS_OK;
 	memset(call->usage, 0, sizeof(call->usage));
+	memset(call->fees, 0, sizeof(call->fees));
+	call->provider_cost_pusd = LLMCOST_COST_NONE;
+	call->usage_flags = 0;
 	call->n_meta = 0;
 	call->n_tags = 0;
 	call->arena_used = 0;
@@ -203,6 +206,61 @@ llmcost_call_set_usage(llmcost_call *call, const llmcost_usage *usage)
 		return (LLMCOST_EINVAL);
 	}
 	memcpy(call->usage, usage->tokens, sizeof(call->usage));
+	return (0);
+}
+
+int
+llmcost_call_set_model(llmcost_call *call, const char *model)
+{
+	size_t len;
+	int rv;
+
+	if (!is_open(call)) {
+		return (LLMCOST_EINVAL);
+	}
+	if ((rv = check_str(model, LLMCOST_MAX_MODEL, 0, &len)) != 0) {
+		return (attr_error(call, rv));
+	}
+	// The old bytes are reused when the new name fits there.
+	llmcost__span *sp = &call->model;
+	if (len <= sp->len) {
+		memcpy(call->arena + sp->off, model, len);
+		sp->len = (uint16_t) len;
+		return (0);
+	}
+	if (arena_put(call, model, len, sp) != 0) {
+		return (attr_error(call, LLMCOST_ETOOBIG));
+	}
+	return (0);
+}
+
+int
+llmcost_call_set_fee(llmcost_call *call, llmcost_fee fee, uint64_t count)
+{
+	if (!is_open(call) || (unsigned) fee >= LLMCOST_FEE_COUNT) {
+		return (LLMCOST_EINVAL);
+	}
+	call->fees[fee] = count;
+	return (0);
+}
+
+int
+llmcost_call_set_provider_cost(llmcost_call *call, int64_t pusd)
+{
+	if (!is_open(call) || (pusd < 0 && pusd != LLMCOST_COST_NONE)) {
+		return (LLMCOST_EINVAL);
+	}
+	call->provider_cost_pusd = pusd;
+	return (0);
+}
+
+int
+llmcost_call_set_usage_flags(llmcost_call *call, uint32_t flags)
+{
+	if (!is_open(call) || (flags & ~LLMCOST_USAGE_FLAGS) != 0) {
+		return (LLMCOST_EINVAL);
+	}
+	call->usage_flags = flags;
 	return (0);
 }
 

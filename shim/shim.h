@@ -32,6 +32,9 @@ struct llmcost_call {
 	uint64_t start_mono; // CLOCK_MONOTONIC, for the duration
 	uint64_t duration_ns;
 	uint64_t usage[LLMCOST_BUCKET_COUNT];
+	uint64_t fees[LLMCOST_FEE_COUNT];
+	int64_t provider_cost_pusd; // LLMCOST_COST_NONE when not reported
+	uint32_t usage_flags;       // LLMCOST_USAGE_*
 	uint32_t status;
 	llmcost__span provider;
 	llmcost__span model;

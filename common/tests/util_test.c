@@ -306,6 +306,8 @@ static const struct {
 	{ 12, LLMCOST_ESYSTEM, "LLMCOST_ESYSTEM", "system error" },
 	{ 13, LLMCOST_ENOTFOUND, "LLMCOST_ENOTFOUND", "not found" },
 	{ 14, LLMCOST_ECONFIG, "LLMCOST_ECONFIG", "invalid configuration" },
+	{ 15, LLMCOST_EINCOMPLETE, "LLMCOST_EINCOMPLETE",
+	    "response ended before its usage was complete" },
 };
 
 static void

@@ -1,0 +1,256 @@
+// Recording responses on calls: what llmcost_call_set_usage_from,
+// llmcost_call_apply_response and llmcost_stream_finish leave in the
+// call record (read through the shim's internals), the new call setters,
+// and that bad input leaves the call usable and honestly flagged.
+#include "testutil.h"
+
+#include "shim.h"
+
+static llmcost_client *client;
+
+static int
+setup(void **state)
+{
+	(void) state;
+	llmcost_options o;
+	memset(&o, 0, sizeof(o));
+	// Nothing listens here: calls are recorded, never delivered.
+	o.collector_url = "ipc:///nonexistent/llmcost-call-test.sock";
+	o.queue_max = 64;
+	return (llmcost_init(&client, &o));
+}
+
+static int
+teardown(void **state)
+{
+	(void) state;
+	llmcost_shutdown(client, 0);
+	return (0);
+}
+
+static llmcost_call *
+begin(const char *provider, const char *model)
+{
+	llmcost_call *call;
+	LLMCOST_PASS(llmcost_call_begin(client, provider, model, &call));
+	return (call);
+}
+
+static int
+model_is(const llmcost_call *call, const char *model)
+{
+	return (call->model.len == strlen(model)
+	    && memcmp(call->arena + call->model.off, model, call->model.len)
+	        == 0);
+}
+
+static const char *
+meta(const llmcost_call *call, const char *key, char *buf, size_t n)
+{
+	for (uint16_t i = 0; i < call->n_meta; i++) {
+		const llmcost__span *k = &call->meta_key[i];
+		if (k->len == strlen(key)
+		    && memcmp(call->arena + k->off, key, k->len) == 0) {
+			const llmcost__span *v = &call->meta_val[i];
+			snprintf(buf, n, "%.*s", (int) v->len,
+			    call->arena + v->off);
+			return (buf);
+		}
+	}
+	return (NULL);
+}
+
+static void
+test_set_usage_from_body(void **state)
+{
+	(void) state;
+	const char *body
+	    = "{\"id\":\"chatcmpl-1\",\"model\":\"gpt-4o-mini-2024-07-18\","
+	      "\"usage\":{\"prompt_tokens\":1250,\"completion_tokens\":300,"
+	      "\"prompt_tokens_details\":{\"cached_tokens\":1024},"
+	      "\"completion_tokens_details\":{\"reasoning_tokens\":100}}}";
+	char buf[300];
+	llmcost_call *call = begin("openai", "gpt-4o-mini");
+	LLMCOST_PASS(llmcost_call_set_usage_from(
+	    call, LLMCOST_FMT_OPENAI_CHAT, body, strlen(body)));
+	assert_int_equal(call->usage[LLMCOST_IN_UNCACHED], 226);
+	assert_int_equal(call->usage[LLMCOST_IN_CACHE_READ], 1024);
+	assert_int_equal(call->usage[LLMCOST_OUT_TEXT], 200);
+	assert_int_equal(call->usage[LLMCOST_OUT_REASONING], 100);
+	assert_int_equal(call->status, LLMCOST_STATUS_OK);
+	assert_int_equal(call->usage_flags, 0);
+	assert_int_equal(call->provider_cost_pusd, LLMCOST_COST_NONE);
+	// The dated snapshot replaces the model the call began with.
+	assert_true(model_is(call, "gpt-4o-mini-2024-07-18"));
+	assert_string_equal(
+	    meta(call, LLMCOST_META_REQUEST_ID, buf, sizeof(buf)),
+	    "chatcmpl-1");
+	llmcost_call_abandon(call);
+
+	// A malformed body: the call keeps what it had and says its usage
+	// is missing.
+	call = begin("anthropic", "claude-haiku-4-5");
+	llmcost_usage u;
+	memset(&u, 0, sizeof(u));
+	u.tokens[LLMCOST_IN_UNCACHED] = 7;
+	LLMCOST_PASS(llmcost_call_set_usage(call, &u));
+	LLMCOST_FAIL(llmcost_call_set_usage_from(call, LLMCOST_FMT_ANTHROPIC,
+	                 "{\"usage\":{\"input_tokens\":", 24),
+	    LLMCOST_EPROTO);
+	assert_int_equal(call->usage[LLMCOST_IN_UNCACHED], 7);
+	assert_int_equal(call->usage_flags, LLMCOST_USAGE_MISSING);
+	assert_true(model_is(call, "claude-haiku-4-5"));
+	// Still usable.
+	LLMCOST_PASS(llmcost_call_set_meta(call, "feature", "chat"));
+	LLMCOST_PASS(llmcost_call_end(call));
+
+	// A NULL or ended call.
+	LLMCOST_FAIL(llmcost_call_set_usage_from(
+	                 NULL, LLMCOST_FMT_OPENAI_CHAT, body, strlen(body)),
+	    LLMCOST_EINVAL);
+	LLMCOST_FAIL(llmcost_call_set_usage_from(
+	                 call, LLMCOST_FMT_OPENAI_CHAT, body, strlen(body)),
+	    LLMCOST_EINVAL);
+	LLMCOST_FAIL(
+	    llmcost_call_set_usage_from(call, LLMCOST_FMT_OPENAI_CHAT, "x", 1),
+	    LLMCOST_EINVAL);
+}
+
+static void
+test_stream_into_call(void **state)
+{
+	(void) state;
+	const char *start
+	    = "event: message_start\ndata: {\"type\":\"message_start\","
+	      "\"message\":{\"id\":\"msg_9\",\"model\":\"claude-sonnet-4-5-"
+	      "20250929\",\"usage\":{\"input_tokens\":40,"
+	      "\"cache_creation_input_tokens\":100,\"cache_creation\":{"
+	      "\"ephemeral_1h_input_tokens\":100},\"output_tokens\":1}}}\n\n";
+	const char *delta
+	    = "event: message_delta\ndata: {\"type\":\"message_delta\","
+	      "\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{"
+	      "\"output_tokens\":90,\"server_tool_use\":{"
+	      "\"web_search_requests\":2}}}\n\n";
+	llmcost_stream s;
+	llmcost_response r;
+	char buf[300];
+
+	// Complete.
+	llmcost_call *call = begin("anthropic", "claude-sonnet-4-5");
+	LLMCOST_PASS(llmcost_stream_init(&s, LLMCOST_FMT_ANTHROPIC));
+	LLMCOST_PASS(llmcost_stream_feed(&s, start, strlen(start)));
+	LLMCOST_PASS(llmcost_stream_feed(&s, delta, strlen(delta)));
+	LLMCOST_PASS(llmcost_stream_finish(&s, call, &r));
+	assert_int_equal(call->usage[LLMCOST_IN_UNCACHED], 40);
+	assert_int_equal(call->usage[LLMCOST_IN_CACHE_WRITE_1H], 100);
+	assert_int_equal(call->usage[LLMCOST_OUT_TEXT], 90);
+	assert_int_equal(call->fees[LLMCOST_FEE_WEB_SEARCH], 2);
+	assert_int_equal(call->status, LLMCOST_STATUS_OK);
+	assert_int_equal(call->usage_flags, 0);
+	assert_true(model_is(call, "claude-sonnet-4-5-20250929"));
+	assert_string_equal(
+	    meta(call, LLMCOST_META_REQUEST_ID, buf, sizeof(buf)), "msg_9");
+	llmcost_call_abandon(call);
+
+	// Cut after message_start: aborted, partial, with what it had.
+	call = begin("anthropic", "claude-sonnet-4-5");
+	LLMCOST_PASS(llmcost_stream_init(&s, LLMCOST_FMT_ANTHROPIC));
+	LLMCOST_PASS(llmcost_stream_feed(&s, start, strlen(start)));
+	LLMCOST_FAIL(
+	    llmcost_stream_finish(&s, call, NULL), LLMCOST_EINCOMPLETE);
+	assert_int_equal(call->status, LLMCOST_STATUS_ABORTED);
+	assert_int_equal(call->usage_flags, LLMCOST_USAGE_PARTIAL);
+	assert_int_equal(call->usage[LLMCOST_IN_UNCACHED], 40);
+	assert_int_equal(call->usage[LLMCOST_OUT_TEXT], 1);
+	llmcost_call_abandon(call);
+
+	// Nothing at all arrived.
+	call = begin("openai", "gpt-4o");
+	LLMCOST_PASS(llmcost_stream_init(&s, LLMCOST_FMT_OPENAI_CHAT));
+	LLMCOST_FAIL(
+	    llmcost_stream_finish(&s, call, NULL), LLMCOST_EINCOMPLETE);
+	assert_int_equal(call->status, LLMCOST_STATUS_ABORTED);
+	assert_int_equal(call->usage_flags, LLMCOST_USAGE_MISSING);
+	assert_true(model_is(call, "gpt-4o"));
+	llmcost_call_abandon(call);
+}
+
+static void
+test_setters(void **state)
+{
+	(void) state;
+	llmcost_call *call = begin("openrouter", "x");
+	// New calls start with no fee, no provider cost, no flag.
+	assert_int_equal(call->fees[LLMCOST_FEE_WEB_SEARCH], 0);
+	assert_int_equal(call->provider_cost_pusd, LLMCOST_COST_NONE);
+	assert_int_equal(call->usage_flags, 0);
+
+	LLMCOST_PASS(llmcost_call_set_fee(call, LLMCOST_FEE_WEB_SEARCH, 3));
+	LLMCOST_FAIL(
+	    llmcost_call_set_fee(call, (llmcost_fee) LLMCOST_FEE_COUNT, 1),
+	    LLMCOST_EINVAL);
+	LLMCOST_PASS(llmcost_call_set_provider_cost(call, 9323400000));
+	LLMCOST_FAIL(llmcost_call_set_provider_cost(call, -2), LLMCOST_EINVAL);
+	assert_int_equal(call->provider_cost_pusd, 9323400000);
+	LLMCOST_PASS(llmcost_call_set_provider_cost(call, LLMCOST_COST_NONE));
+	assert_int_equal(call->provider_cost_pusd, LLMCOST_COST_NONE);
+	LLMCOST_PASS(
+	    llmcost_call_set_usage_flags(call, LLMCOST_USAGE_PARTIAL));
+	LLMCOST_FAIL(llmcost_call_set_usage_flags(call, 0x8), LLMCOST_EINVAL);
+	assert_int_equal(call->usage_flags, LLMCOST_USAGE_PARTIAL);
+
+	// The model: longer (appended), shorter (in place), refused.
+	LLMCOST_PASS(
+	    llmcost_call_set_model(call, "anthropic/claude-sonnet-4.5"));
+	assert_true(model_is(call, "anthropic/claude-sonnet-4.5"));
+	LLMCOST_PASS(llmcost_call_set_model(call, "gpt-4o"));
+	assert_true(model_is(call, "gpt-4o"));
+	LLMCOST_FAIL(llmcost_call_set_model(call, ""), LLMCOST_EINVAL);
+	LLMCOST_FAIL(llmcost_call_set_model(call, "bad\xff"), LLMCOST_EUTF8);
+	char longname[LLMCOST_MAX_MODEL + 2];
+	memset(longname, 'm', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	LLMCOST_FAIL(llmcost_call_set_model(call, longname), LLMCOST_ETOOBIG);
+	assert_true(model_is(call, "gpt-4o"));
+
+	// A model that no longer fits the call's strings is refused, and
+	// the response's usage is recorded all the same.
+	char val[LLMCOST_MAX_VALUE + 1];
+	memset(val, 'v', LLMCOST_MAX_VALUE);
+	val[LLMCOST_MAX_VALUE] = '\0';
+	char key[8];
+	for (int i = 0; i < 3; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		LLMCOST_PASS(llmcost_call_set_meta(call, key, val));
+	}
+	llmcost_response r;
+	memset(&r, 0, sizeof(r));
+	r.usage.tokens[LLMCOST_IN_UNCACHED] = 11;
+	r.provider_cost_pusd = 5;
+	memset(r.model, 'n', 250);
+	LLMCOST_FAIL(llmcost_call_apply_response(call, &r), LLMCOST_ETOOBIG);
+	assert_int_equal(call->usage[LLMCOST_IN_UNCACHED], 11);
+	assert_int_equal(call->provider_cost_pusd, 5);
+	assert_true(model_is(call, "gpt-4o"));
+	LLMCOST_FAIL(llmcost_call_apply_response(call, NULL), LLMCOST_EINVAL);
+	LLMCOST_PASS(llmcost_call_end(call));
+
+	// Every setter refuses a NULL or ended call.
+	LLMCOST_FAIL(llmcost_call_set_model(call, "a"), LLMCOST_EINVAL);
+	LLMCOST_FAIL(llmcost_call_set_fee(NULL, LLMCOST_FEE_WEB_SEARCH, 1),
+	    LLMCOST_EINVAL);
+	LLMCOST_FAIL(llmcost_call_set_provider_cost(call, 1), LLMCOST_EINVAL);
+	LLMCOST_FAIL(llmcost_call_set_usage_flags(call, 0), LLMCOST_EINVAL);
+	LLMCOST_FAIL(llmcost_call_apply_response(call, &r), LLMCOST_EINVAL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_set_usage_from_body),
+		cmocka_unit_test(test_stream_into_call),
+		cmocka_unit_test(test_setters),
+	};
+	return (cmocka_run_group_tests(tests, setup, teardown));
+}
