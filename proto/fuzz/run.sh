@@ -1,7 +1,8 @@
 #!/bin/sh
-# Build the libFuzzer targets (the msgpack decoder, proto/fuzz/, and the
-# LangSmith wire library, langsmith/fuzz/) with clang in their own build
-# tree and run the bounded fuzz tests (ctest -L fuzz).
+# Build the libFuzzer targets (the msgpack decoder, proto/fuzz/; the
+# LangSmith wire library, langsmith/fuzz/; the provider parsers,
+# providers/fuzz/) with clang in their own build tree and run the bounded
+# fuzz tests (ctest -L fuzz).
 #
 #   proto/fuzz/run.sh [build-dir]    default: build-fuzz in the source root
 #
@@ -40,5 +41,6 @@ if [ -n "${LLMCOST_FUZZ_SECONDS:-}" ]; then
 fi
 
 CC=$cc cmake -S "$root" -B "$build" "$@"
-cmake --build "$build" --target decode_fuzz multipart_fuzz --parallel
+cmake --build "$build" --target decode_fuzz multipart_fuzz providers_fuzz \
+	--parallel
 ctest --test-dir "$build" -L fuzz --output-on-failure

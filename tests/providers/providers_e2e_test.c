@@ -1,0 +1,412 @@
+// End to end: usage read from real HTTP responses.  A real llmcostd, the
+// provider stand-in (standin.c) answering with the golden bodies, the
+// chat_client example calling it as it would call OpenAI (unary and
+// streamed, a stream cut short, a rate-limited call), and this test
+// calling the other providers' routes with libcurl the same way
+// (Responses API, Anthropic, Gemini in both stream forms, Bedrock's
+// binary event stream).  `llmcost report --json` must then show, per
+// feature, exactly the tokens the responses carried, in every bucket,
+// and the cost from list prices typed in here (pico-USD per token).
+#include "testutil.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static char standin_url[64];
+static pid_t standin_pid;
+
+// Starts the stand-in and reads its port from its first line.
+static void
+standin_start(void)
+{
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	standin_pid = fork();
+	assert_true(standin_pid >= 0);
+	if (standin_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(p[1], STDOUT_FILENO);
+		close(p[0]);
+		close(p[1]);
+		execl(getenv("LLMCOST_STANDIN_BIN"), "llmcost_standin",
+		    (char *) NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	char line[128];
+	size_t n = 0;
+	while (n + 1 < sizeof(line)) {
+		ssize_t r = read(p[0], line + n, 1);
+		if (r <= 0 || line[n] == '\n') {
+			break;
+		}
+		n++;
+	}
+	line[n] = '\0';
+	close(p[0]);
+	int port = 0;
+	if (sscanf(line, "listening on 127.0.0.1:%d", &port) != 1) {
+		fail_msg("stand-in said \"%s\"", line);
+	}
+	snprintf(
+	    standin_url, sizeof(standin_url), "http://127.0.0.1:%d", port);
+}
+
+static void
+run_example(const char *model, const char *const *args, int want_exit,
+    const char *want_out)
+{
+	char bin[1024], base[128];
+	const char *argv[16];
+	int n = 0;
+	snprintf(bin, sizeof(bin), "%s/chat_client",
+	    getenv("LLMCOST_EXAMPLES_DIR"));
+	snprintf(base, sizeof(base), "%s/v1", standin_url);
+	setenv("OPENAI_BASE_URL", base, 1);
+	setenv("OPENAI_API_KEY", "sk-standin", 1);
+	setenv("OPENAI_MODEL", model, 1);
+	argv[n++] = bin;
+	for (int i = 0; args[i] != NULL; i++) {
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+	char *out, *err;
+	int rv = harness_run(argv, &out, &err);
+	if (rv != want_exit || strstr(out, want_out) == NULL) {
+		fail_msg("chat_client %s: exit %d (want %d)\nstdout: %s\n"
+		         "stderr: %s",
+		    model, rv, want_exit, out, err);
+	}
+	free(out);
+	free(err);
+}
+
+typedef struct sink {
+	int stream;
+	llmcost_stream parser;
+	char *body;
+	size_t len;
+} sink;
+
+static size_t
+on_data(char *p, size_t size, size_t n, void *arg)
+{
+	sink *s = arg;
+	size_t len = size * n;
+	if (s->stream) {
+		(void) llmcost_stream_feed(&s->parser, p, len);
+	} else {
+		char *b = realloc(s->body, s->len + len + 1);
+		assert_non_null(b);
+		memcpy(b + s->len, p, len);
+		s->body = b;
+		s->len += len;
+	}
+	return (len);
+}
+
+// One call to a stand-in route, recorded as an application would.
+static void
+call_api(llmcost_client *c, const char *provider, const char *model,
+    const char *feature, const char *path, llmcost_format fmt, int stream)
+{
+	char url[512], req[256];
+	llmcost_call *call;
+	sink s;
+
+	LLMCOST_PASS(llmcost_call_begin(c, provider, model, &call));
+	LLMCOST_PASS(llmcost_call_set_meta(call, "feature", feature));
+	memset(&s, 0, sizeof(s));
+	s.stream = stream;
+	if (stream) {
+		LLMCOST_PASS(llmcost_stream_init(&s.parser, fmt));
+	}
+	snprintf(url, sizeof(url), "%s%s", standin_url, path);
+	snprintf(req, sizeof(req),
+	    "{\"model\":\"%s\",\"stream\":%s,\"max_tokens\":1024,"
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+	    model, stream ? "true" : "false");
+	CURL *curl = curl_easy_init();
+	struct curl_slist *h = curl_slist_append(NULL, "x-api-key: test");
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
+	assert_int_equal(curl_easy_perform(curl), CURLE_OK);
+	long code = 0;
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+	assert_int_equal(code, 200);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(curl);
+	if (stream) {
+		LLMCOST_PASS(llmcost_stream_finish(&s.parser, call, NULL));
+	} else {
+		LLMCOST_PASS(
+		    llmcost_call_set_usage_from(call, fmt, s.body, s.len));
+		free(s.body);
+	}
+	LLMCOST_PASS(llmcost_call_end(call));
+}
+
+typedef struct expect {
+	const char *feature;
+	uint64_t calls, unpriced, errors;
+	uint64_t t[LLMCOST_BUCKET_COUNT];
+	__int128 cost; // -1: not checked (a row with unpriced calls)
+} expect;
+
+#define IN    LLMCOST_IN_UNCACHED
+#define READ  LLMCOST_IN_CACHE_READ
+#define W5M   LLMCOST_IN_CACHE_WRITE_5M
+#define W1H   LLMCOST_IN_CACHE_WRITE_1H
+#define OUT   LLMCOST_OUT_TEXT
+#define THINK LLMCOST_OUT_REASONING
+
+// List prices, USD per 1M tokens x 1e6 = pico-USD per token.
+// gpt-4o-mini: $0.15 in, $0.075 cached, $0.60 out.
+#define MINI(in, cr, out)                                                     \
+	((__int128) (in) *150000 + (__int128) (cr) *75000                     \
+	    + (__int128) (out) *600000)
+// claude-sonnet-4-5: $3 in, $0.30 read, $3.75 5-min write, $6 1-hour
+// write, $15 out (thinking included).
+#define SONNET(in, cr, w5, w1, out)                                           \
+	((__int128) (in) *3000000 + (__int128) (cr) *300000                   \
+	    + (__int128) (w5) *3750000 + (__int128) (w1) *6000000             \
+	    + (__int128) (out) *15000000)
+// gemini-2.5-flash: $0.30 in, $0.03 cached, $2.50 out (thinking too).
+#define FLASH(in, cr, out)                                                    \
+	((__int128) (in) *300000 + (__int128) (cr) *30000                     \
+	    + (__int128) (out) *2500000)
+
+static const expect expects[] = {
+	// chat_client, 3 unary calls: 24 in, 23 out each.
+	{ "support-chat", 3, 0, 0, { [IN] = 72, [OUT] = 69 },
+	    3 * MINI(24, 0, 23) },
+	// chat_client, 2 streamed calls: 1250 in of which 1024 cached, 57
+	// out each.
+	{ "support-stream", 2, 0, 0,
+	    { [IN] = 452, [READ] = 2048, [OUT] = 114 },
+	    2 * MINI(226, 1024, 57) },
+	// A stream cut before its usage: recorded, aborted, no tokens.
+	{ "cut-stream", 1, 0, 1, { 0 }, 0 },
+	// A 429: recorded as an error, no tokens.
+	{ "rate-limited", 1, 1, 1, { 0 }, -1 },
+	{ "anthropic", 2, 0, 0,
+	    { [IN] = 15 + 472,
+	        [READ] = 14942 + 2048,
+	        [W5M] = 2048,
+	        [W1H] = 4803,
+	        [OUT] = 690 + 348 },
+	    SONNET(15, 14942, 2048, 4803, 690)
+	        + SONNET(472, 2048, 0, 0, 348) },
+	{ "gemini", 3, 0, 0,
+	    { [IN] = 1162 + 2 * 806,
+	        [READ] = 2048 + 2 * 1024,
+	        [OUT] = 412 + 2 * 245,
+	        [THINK] = 1066 + 2 * 611 },
+	    FLASH(1162, 2048, 412 + 1066) + 2 * FLASH(806, 1024, 245 + 611) },
+	// Bedrock model ids are not in the price table: unpriced, shown.
+	{ "bedrock", 2, 2, 0,
+	    { [IN] = 2240 + 27,
+	        [READ] = 3072 + 1024,
+	        [W5M] = 1472 + 256,
+	        [OUT] = 512 + 113 },
+	    -1 },
+	// The streamed call is gpt-5.6-luna, not priced here.
+	{ "responses", 2, 1, 0,
+	    { [IN] = 86 + 3,
+	        [READ] = 1920,
+	        [W5M] = 9077,
+	        [OUT] = 352 + 92,
+	        [THINK] = 768 + 128 },
+	    -1 },
+};
+
+static char *
+fmt128(__int128 v, char *buf, size_t n)
+{
+	char tmp[48];
+	int i = 0;
+	unsigned __int128 u = (unsigned __int128) v;
+	do {
+		tmp[i++] = (char) ('0' + (int) (u % 10));
+		u /= 10;
+	} while (u != 0);
+	size_t o = 0;
+	while (i > 0 && o + 1 < n) {
+		buf[o++] = tmp[--i];
+	}
+	buf[o] = '\0';
+	return (buf);
+}
+
+static void
+check_report(const char *dir)
+{
+	char *out, *err;
+	const char *argv[] = { harness_cli_bin(), "report", "--data-dir", dir,
+		"--json", NULL };
+	assert_int_equal(harness_run(argv, &out, &err), 0);
+	json_error_t je;
+	json_t *root = json_loads(out, 0, &je);
+	if (root == NULL) {
+		fail_msg("report is not JSON: %s\n%s", je.text, out);
+	}
+	json_t *rows = json_object_get(root, "rows");
+	assert_int_equal(
+	    json_array_size(rows), sizeof(expects) / sizeof(expects[0]));
+	for (size_t i = 0; i < sizeof(expects) / sizeof(expects[0]); i++) {
+		const expect *e = &expects[i];
+		json_t *row = NULL;
+		for (size_t k = 0; k < json_array_size(rows); k++) {
+			json_t *r = json_array_get(rows, k);
+			const char *f
+			    = json_string_value(json_object_get(r, "feature"));
+			if (f != NULL && strcmp(f, e->feature) == 0) {
+				row = r;
+			}
+		}
+		if (row == NULL) {
+			fail_msg("no row for %s in\n%s", e->feature, out);
+		}
+		uint64_t in = 0, outt = 0;
+		json_t *u = json_object_get(row, "usage");
+		for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
+			static const char *keys[] = { "input_uncached",
+				"input_cache_read", "input_cache_write_5m",
+				"input_cache_write_1h", "input_audio",
+				"input_image", "output_text",
+				"output_reasoning", "output_audio",
+				"output_image" };
+			uint64_t got = (uint64_t) json_integer_value(
+			    json_object_get(u, keys[b]));
+			if (got != e->t[b]) {
+				fail_msg("%s: %s %llu, want %llu", e->feature,
+				    keys[b], (unsigned long long) got,
+				    (unsigned long long) e->t[b]);
+			}
+			if (b < LLMCOST_OUT_TEXT) {
+				in += e->t[b];
+			} else {
+				outt += e->t[b];
+			}
+		}
+		assert_int_equal(
+		    json_integer_value(json_object_get(row, "calls")),
+		    e->calls);
+		assert_int_equal(
+		    json_integer_value(json_object_get(row, "input_tokens")),
+		    in);
+		assert_int_equal(
+		    json_integer_value(json_object_get(row, "output_tokens")),
+		    outt);
+		assert_int_equal(
+		    json_integer_value(json_object_get(row, "unpriced_calls")),
+		    e->unpriced);
+		assert_int_equal(
+		    json_integer_value(json_object_get(row, "error_calls")),
+		    e->errors);
+		if (e->cost >= 0) {
+			char buf[64];
+			assert_string_equal(json_string_value(json_object_get(
+			                        row, "cost_pusd")),
+			    fmt128(e->cost, buf, sizeof(buf)));
+		}
+	}
+	json_decref(root);
+	free(out);
+	free(err);
+}
+
+static void
+test_usage_from_responses(void **state)
+{
+	(void) state;
+	char *dir = harness_tmpdir();
+	char url[1100];
+	assert_non_null(dir);
+	pid_t d = harness_daemon_start(dir, NULL);
+	assert_true(d > 0);
+	standin_start();
+	harness_url(dir, url, sizeof(url));
+	setenv("LLMCOST_COLLECTOR_URL", url, 1);
+	setenv("LLMCOST_FLUSH_MS", "10", 1);
+
+	// The example, as a user runs it.
+	run_example("gpt-4o-mini",
+	    (const char *[]) { "--calls", "3", "--feature", "support-chat",
+	        "What is the capital of France?", NULL },
+	    0,
+	    "call 3: unary gpt-4o-mini-2024-07-18 HTTP 200: ok (success), 24 "
+	    "in (0 cached), 23 out\n");
+	run_example("gpt-4o-mini",
+	    (const char *[]) { "--stream", "--calls", "2", "--feature",
+	        "support-stream", NULL },
+	    0,
+	    "call 2: streamed gpt-4o-mini-2024-07-18 HTTP 200: ok (success), "
+	    "1250 in (1024 cached), 57 out\n");
+	run_example("standin-cut",
+	    (const char *[]) { "--stream", "--feature", "cut-stream", NULL },
+	    1, "aborted");
+	run_example("standin-error",
+	    (const char *[]) { "--feature", "rate-limited", NULL }, 1,
+	    "HTTP 429: error");
+
+	// The other formats, through libcurl and libllmcost.
+	llmcost_client *c;
+	LLMCOST_PASS(llmcost_init(&c, NULL));
+	call_api(c, "openai", "o3", "responses", "/v1/responses",
+	    LLMCOST_FMT_OPENAI_RESPONSES, 0);
+	call_api(c, "openai", "gpt-5.6-luna", "responses", "/v1/responses",
+	    LLMCOST_FMT_OPENAI_RESPONSES, 1);
+	call_api(c, "anthropic", "claude-sonnet-4-5", "anthropic",
+	    "/v1/messages", LLMCOST_FMT_ANTHROPIC, 0);
+	call_api(c, "anthropic", "claude-sonnet-4-5", "anthropic",
+	    "/v1/messages", LLMCOST_FMT_ANTHROPIC, 1);
+	call_api(c, "google", "gemini-2.5-flash", "gemini",
+	    "/v1beta/models/gemini-2.5-flash:generateContent?key=k",
+	    LLMCOST_FMT_GEMINI, 0);
+	call_api(c, "google", "gemini-2.5-flash", "gemini",
+	    "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+	    LLMCOST_FMT_GEMINI, 1);
+	call_api(c, "google", "gemini-2.5-flash", "gemini",
+	    "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+	    LLMCOST_FMT_GEMINI, 1);
+	call_api(c, "bedrock", "anthropic.claude-3-5-haiku-20241022-v1:0",
+	    "bedrock",
+	    "/model/anthropic.claude-3-5-haiku-20241022-v1:0/converse",
+	    LLMCOST_FMT_BEDROCK_CONVERSE, 0);
+	call_api(c, "bedrock", "anthropic.claude-3-5-haiku-20241022-v1:0",
+	    "bedrock",
+	    "/model/anthropic.claude-3-5-haiku-20241022-v1:0/converse-stream",
+	    LLMCOST_FMT_BEDROCK_CONVERSE, 1);
+	LLMCOST_PASS(llmcost_flush(c, 10000));
+	llmcost_shutdown(c, 1000);
+	unsetenv("LLMCOST_COLLECTOR_URL");
+
+	check_report(dir);
+
+	kill(standin_pid, SIGTERM);
+	waitpid(standin_pid, NULL, 0);
+	assert_int_equal(harness_daemon_stop(d, SIGTERM), 0);
+	harness_rmdir(dir);
+}
+
+int
+main(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_usage_from_responses),
+	};
+	int rv = cmocka_run_group_tests(tests, NULL, NULL);
+	curl_global_cleanup();
+	return (rv);
+}
