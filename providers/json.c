@@ -388,6 +388,43 @@ hexval(unsigned char c)
 	return (-1);
 }
 
+// String bytes taken as they are: 1 for printable ASCII other than '"'
+// and '\\', 2 for those that make a key unmatchable ('.', '[', ']').
+static const uint8_t plain[256] = {
+	// clang-format off
+	[' '] = 1, ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1,
+	['\''] = 1, ['('] = 1, [')'] = 1, ['*'] = 1, ['+'] = 1, [','] = 1,
+	['-'] = 1, ['.'] = 2, ['/'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1,
+	['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+	['9'] = 1, [':'] = 1, [';'] = 1, ['<'] = 1, ['='] = 1, ['>'] = 1,
+	['?'] = 1, ['@'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1,
+	['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+	['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+	['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1,
+	['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['['] = 2, [']'] = 2,
+	['^'] = 1, ['_'] = 1, ['`'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,
+	['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+	['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1,
+	['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['{'] = 1,
+	['|'] = 1, ['}'] = 1, ['~'] = 1, [0x7f] = 1,
+	// clang-format on
+};
+
+// 1 when one of the 8 bytes of x may end a run of plain string bytes:
+// '"', '\\', a control byte or a non-ASCII byte (the classic "has a
+// zero byte" bit trick; a false positive only sends the bytes to the
+// byte-by-byte loop).
+static inline int
+special8(uint64_t x)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t highs = UINT64_C(0x8080808080808080);
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+	uint64_t t = ((x - ones * 0x20) | (q - ones) | (b - ones)) & ~x;
+	return (((t | x) & highs) != 0);
+}
+
 static const char *
 scan_string(llmcost__json *j, const char *p, const char *end)
 {
@@ -446,18 +483,27 @@ scan_string(llmcost__json *j, const char *p, const char *end)
 			p++;
 			continue;
 		}
-		// Plain bytes: take a run of printable ASCII at once.
+		// Plain bytes: take a run of printable ASCII at once (the
+		// hot loop: one table lookup per byte).
 		const char *run = p;
-		while (p < end) {
-			c = (unsigned char) *p;
-			if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
-				break;
+		if (j->tok == TOK_KEY) {
+			while (p < end && (c = (unsigned char) *p, plain[c])) {
+				if (plain[c] == 2) {
+					j->key_bad = 1;
+				}
+				p++;
 			}
-			if (j->tok == TOK_KEY
-			    && (c == '.' || c == '[' || c == ']')) {
-				j->key_bad = 1;
+		} else {
+			// Eight bytes at a time while none can be special.
+			uint64_t x;
+			while (
+			    end - p >= 8 && (memcpy(&x, p, 8), !special8(x))) {
+				p += 8;
 			}
-			p++;
+			while (p < end && plain[(unsigned char) *p]) {
+				p++;
+			}
+			c = p < end ? (unsigned char) *p : 0;
 		}
 		if (p > run) {
 			flush_surrogate(j);

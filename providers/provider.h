@@ -88,6 +88,9 @@ typedef struct llmcost__acc {
 	uint32_t ev_flags; // EV_*
 	uint32_t flags;    // F_*
 	uint64_t mod_count;
+	// Bit n: some field's path (under some prefix) is n bytes long; a
+	// value whose path length is not set is skipped at once.
+	uint64_t path_lens[(LLMCOST__JSON_PATH_MAX + 64) / 64];
 	llmcost__counts ev;
 	llmcost__counts cur;
 	llmcost__text ev_model;

@@ -255,8 +255,9 @@ apply_field(llmcost__acc *a, const llmcost__field *f, unsigned prefix,
 	}
 }
 
+// The format's table against one value (path relative to the message).
 static int
-match_fields(llmcost__acc *a, const llmcost__json *j, const char *path,
+match_table(llmcost__acc *a, const llmcost__json *j, const char *path,
     size_t plen, int ev)
 {
 	const llmcost__fmt *fmt = a->fmt;
@@ -294,8 +295,22 @@ match_fields(llmcost__acc *a, const llmcost__json *j, const char *path,
 			break;
 		}
 	}
-	if (fmt->value != NULL) {
-		return (fmt->value(a, j, path, plen, ev));
+	return (0);
+}
+
+static int
+match_fields(llmcost__acc *a, const llmcost__json *j, const char *path,
+    size_t plen, int ev)
+{
+	int rv;
+	// Most values (the answer's text, ids of parts) have a path of a
+	// length no field has: skip them with one bit test.
+	if (((a->path_lens[plen / 64] >> (plen % 64)) & 1u) != 0
+	    && (rv = match_table(a, j, path, plen, ev)) != 0) {
+		return (rv);
+	}
+	if (a->fmt->value != NULL) {
+		return (a->fmt->value(a, j, path, plen, ev));
 	}
 	return (0);
 }
@@ -476,6 +491,20 @@ stream_setup(llmcost__stream *st, llmcost_format f, int streaming)
 	}
 	memset(st, 0, sizeof(*st));
 	st->acc.fmt = fmt;
+	for (size_t k = 0; k < fmt->n_fields; k++) {
+		for (unsigned i = 0; fmt->prefixes[i] != NULL; i++) {
+			size_t n = fmt->fields[k].len;
+			if (!fmt->fields[k].bare) {
+				n += strlen(fmt->prefixes[i]);
+			} else if (i > 0) {
+				break;
+			}
+			if (n < LLMCOST__JSON_PATH_MAX) {
+				st->acc.path_lens[n / 64] |= UINT64_C(1)
+				    << (n % 64);
+			}
+		}
+	}
 	st->acc.streaming = (uint8_t) streaming;
 	if (!streaming) {
 		st->framing = FR_JSON;

@@ -207,8 +207,11 @@ static const golden goldens[] = {
 static inline char *
 golden_load(const char *dir, const char *name, size_t *lenp)
 {
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	char path[4096];
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name)
+	    >= (int) sizeof(path)) {
+		return (NULL);
+	}
 	FILE *f = fopen(path, "rb");
 	if (f == NULL) {
 		return (NULL);
