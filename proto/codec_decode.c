@@ -465,6 +465,39 @@ dec_usage(dec *d, const msgpack_object *o, llmcost_proto_record *r)
 	return (0);
 }
 
+// Key 9: fee counts in llmcost_fee order.  Entries past the fees this
+// decoder knows (from a newer shim) are checked and dropped.
+static int
+dec_fees(dec *d, const msgpack_object *o, uint64_t fees[])
+{
+	uint64_t v = 0;
+	int rv;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "fees: want array of unsigned integers, got %s",
+		    type_name(o)));
+	}
+	if (o->via.array.size > LLMCOST_PROTO_MAX_FEES) {
+		return (fail(d, LLMCOST_ETOOBIG,
+		    "fees: %" PRIu32 " entries exceeds %u", o->via.array.size,
+		    LLMCOST_PROTO_MAX_FEES));
+	}
+	for (uint32_t i = 0; i < o->via.array.size; i++) {
+		d->idx = (int32_t) i;
+		d->isep = '[';
+		rv = get_uint(d, &o->via.array.ptr[i], "fees", &v);
+		d->idx = -1;
+		if (rv != 0) {
+			return (rv);
+		}
+		if (i < LLMCOST_FEE_COUNT) {
+			fees[i] = v;
+		}
+	}
+	return (0);
+}
+
 // kv has room for `room` entries.
 static int
 dec_meta(dec *d, const msgpack_object *o, llmcost_proto_kv *kv, size_t room,
@@ -683,6 +716,39 @@ dec_rk_tags(dec *d, const msgpack_object *o, rec_ctx *rc)
 		return (rv);
 	}
 	r->tags = r->n_tags > 0 ? rc->tags : NULL;
+	return (0);
+}
+
+static int
+dec_rk_fees(dec *d, const msgpack_object *o, rec_ctx *rc)
+{
+	return (dec_fees(d, o, rc->r->fees));
+}
+
+static int
+dec_rk_provider_cost(dec *d, const msgpack_object *o, rec_ctx *rc)
+{
+	int rv;
+
+	if ((rv = get_range(
+	         d, o, "provider_cost", INT64_MAX, &rc->r->provider_cost_pusd))
+	    != 0) {
+		return (rv);
+	}
+	rc->r->has_provider_cost = 1;
+	return (0);
+}
+
+static int
+dec_rk_usage_flags(dec *d, const msgpack_object *o, rec_ctx *rc)
+{
+	uint64_t v = 0;
+	int rv;
+
+	if ((rv = get_range(d, o, "usage_flags", UINT32_MAX, &v)) != 0) {
+		return (rv);
+	}
+	rc->r->usage_flags = (uint32_t) v;
 	return (0);
 }
 

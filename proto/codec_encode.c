@@ -184,6 +184,20 @@ check_record(const llmcost_proto_record *r)
 			return (rv);
 		}
 	}
+	if (r->has_provider_cost && r->provider_cost_pusd > INT64_MAX) {
+		return (LLMCOST_EINVAL);
+	}
+	return (0);
+}
+
+static int
+has_fees(const llmcost_proto_record *r)
+{
+	for (size_t i = 0; i < LLMCOST_FEE_COUNT; i++) {
+		if (r->fees[i] != 0) {
+			return (1);
+		}
+	}
 	return (0);
 }
 
@@ -208,6 +222,9 @@ llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
 	n += r->status != 0 ? 1 : 0;
 	n += r->n_meta > 0 ? 1 : 0;
 	n += r->n_tags > 0 ? 1 : 0;
+	n += has_fees(r) ? 1 : 0;
+	n += r->has_provider_cost ? 1 : 0;
+	n += r->usage_flags != 0 ? 1 : 0;
 
 	msgpack_pack_map(&e->pk, n);
 	msgpack_pack_uint64(&e->pk, LLMCOST_RK_RUN_ID);
@@ -243,6 +260,21 @@ llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
 		for (uint32_t i = 0; i < r->n_tags; i++) {
 			pack_str(e, &r->tags[i]);
 		}
+	}
+	if (has_fees(r)) {
+		msgpack_pack_uint64(&e->pk, LLMCOST_RK_FEES);
+		msgpack_pack_array(&e->pk, LLMCOST_FEE_COUNT);
+		for (size_t i = 0; i < LLMCOST_FEE_COUNT; i++) {
+			msgpack_pack_uint64(&e->pk, r->fees[i]);
+		}
+	}
+	if (r->has_provider_cost) {
+		msgpack_pack_uint64(&e->pk, LLMCOST_RK_PROVIDER_COST);
+		msgpack_pack_uint64(&e->pk, r->provider_cost_pusd);
+	}
+	if (r->usage_flags != 0) {
+		msgpack_pack_uint64(&e->pk, LLMCOST_RK_USAGE_FLAGS);
+		msgpack_pack_uint64(&e->pk, r->usage_flags);
 	}
 	return (e->err);
 }

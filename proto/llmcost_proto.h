@@ -64,7 +64,10 @@ enum llmcost_proto_ack_status {
 	XX(USAGE, 5, usage, 1, "array of 10 … 64 uints")                      \
 	XX(STATUS, 6, status, 0, "uint")                                      \
 	XX(META, 7, meta, 0, "map str → str")                                 \
-	XX(TAGS, 8, tags, 0, "array of str")
+	XX(TAGS, 8, tags, 0, "array of str")                                  \
+	XX(FEES, 9, fees, 0, "array of uints")                                \
+	XX(PROVIDER_COST, 10, provider_cost, 0, "uint ≤ 2⁶³−1")               \
+	XX(USAGE_FLAGS, 11, usage_flags, 0, "uint ≤ 2³²−1")
 
 enum llmcost_proto_rkey {
 #define LLMCOST__RK_ENUM(name, num, id, req, type) LLMCOST_RK_##name = num,
@@ -115,7 +118,17 @@ typedef struct llmcost_proto_record {
 	uint32_t n_meta;
 	const llmcost_proto_str *tags;
 	uint32_t n_tags;
+	// v1 extensions (keys 9-11); all zero means "none", so a zeroed
+	// record encodes as before.
+	uint64_t fees[LLMCOST_FEE_COUNT]; // in llmcost_fee order
+	uint64_t provider_cost_pusd;      // valid when has_provider_cost
+	uint32_t has_provider_cost;
+	uint32_t usage_flags; // LLMCOST_USAGE_*; unknown bits are kept
 } llmcost_proto_record;
+
+// Entries a fees array (key 9) may have: a newer shim may know more fees
+// than this decoder, which keeps the ones it knows.
+#define LLMCOST_PROTO_MAX_FEES 16u
 
 typedef struct llmcost_proto_batch {
 	uint8_t client_id[16];

@@ -43,6 +43,11 @@ record_from_call(const struct llmcost_call *call, char *arena,
 	r->model.ptr = arena + call->model.off;
 	r->model.len = call->model.len;
 	memcpy(r->usage, call->usage, sizeof(r->usage));
+	memcpy(r->fees, call->fees, sizeof(r->fees));
+	r->has_provider_cost = call->provider_cost_pusd >= 0;
+	r->provider_cost_pusd
+	    = r->has_provider_cost ? (uint64_t) call->provider_cost_pusd : 0;
+	r->usage_flags = call->usage_flags;
 	for (uint16_t k = 0; k < call->n_meta; k++) {
 		meta[k].key.ptr = arena + call->meta_key[k].off;
 		meta[k].key.len = call->meta_key[k].len;

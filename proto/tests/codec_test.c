@@ -501,6 +501,137 @@ test_golden_batch_decode(void **state)
 	free(buf);
 }
 
+// Keys 9-11 (v1 extensions): what a provider's response said beyond
+// tokens.  A streamed Anthropic call with server tools, cut before its
+// end: 5 web searches billed per request, the provider's own cost, and
+// the flag that its usage is partial.  Written only when set, so records
+// without them (GOLDEN_BATCH) keep their bytes.
+static const char GOLDEN_EXT[]
+    = "96 01 01 c4 10 000102030405060708090a0b0c0d0e0f 01 00 91"
+      " 8a"
+      " 00 c4 10 018f3a2b4c5d7e6f8091a2b3c4d5e6f7"
+      " 01 cf 17979cfe362a0000"
+      " 02 ce 59682f00"
+      " 03 a9 616e7468726f706963"
+      " 04 b8 636c617564652d6f7075732d342d352d3230323531313031"
+      " 05 9a ce0001e141 ce0006829d ce0002d089 00 00 00 cd08a2 00 00 00"
+      " 06 02"
+      " 09 91 05"
+      " 0a cf 000000022bb7cb40"
+      " 0b 02";
+
+static void
+ext_record(llmcost_proto_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	memcpy(r->run_id, RID0, 16);
+	r->start_ns = UINT64_C(1700000000000000000);
+	r->duration_ns = 1500000000;
+	r->provider = S("anthropic");
+	r->model = S("claude-opus-4-5-20251101");
+	r->usage[LLMCOST_IN_UNCACHED] = 123201;
+	r->usage[LLMCOST_IN_CACHE_READ] = 426653;
+	r->usage[LLMCOST_IN_CACHE_WRITE_5M] = 184457;
+	r->usage[LLMCOST_OUT_TEXT] = 2210;
+	r->status = LLMCOST_STATUS_ABORTED;
+	r->fees[LLMCOST_FEE_WEB_SEARCH] = 5;
+	r->has_provider_cost = 1;
+	r->provider_cost_pusd = UINT64_C(9323400000);
+	r->usage_flags = LLMCOST_USAGE_PARTIAL;
+}
+
+static void
+test_golden_extensions(void **state)
+{
+	llmcost_proto_record r;
+	llmcost_proto_msg m;
+	encbuf eb;
+
+	(void) state;
+	ext_record(&r);
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&eb.e, CID, 1, 0, 1));
+	LLMCOST_PASS(llmcost_proto_enc_record(&eb.e, &r));
+	assert_bytes(eb.b.data, eb.b.len, GOLDEN_EXT);
+	llmcost_proto_buf_free(&eb.b);
+
+	size_t len;
+	uint8_t *buf = hex_bytes(GOLDEN_EXT, &len);
+	decode_ok(buf, len, &m);
+	const llmcost_proto_record *d = &m.u.batch.records[0];
+	assert_int_equal(d->fees[LLMCOST_FEE_WEB_SEARCH], 5);
+	assert_int_equal(d->has_provider_cost, 1);
+	assert_true(d->provider_cost_pusd == UINT64_C(9323400000));
+	assert_int_equal(d->usage_flags, LLMCOST_USAGE_PARTIAL);
+	assert_int_equal(d->status, LLMCOST_STATUS_ABORTED);
+	assert_int_equal(d->usage[LLMCOST_IN_CACHE_WRITE_5M], 184457);
+	// Decoding then encoding gives the same bytes.
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&eb.e, CID, 1, 0, 1));
+	LLMCOST_PASS(llmcost_proto_enc_record(&eb.e, d));
+	assert_bytes(eb.b.data, eb.b.len, GOLDEN_EXT);
+	llmcost_proto_buf_free(&eb.b);
+	llmcost_proto_msg_free(&m);
+	free(buf);
+
+	// Without them, a record decodes with no fee, no cost, no flag.
+	buf = hex_bytes(GOLDEN_BATCH, &len);
+	decode_ok(buf, len, &m);
+	d = &m.u.batch.records[0];
+	assert_int_equal(d->fees[LLMCOST_FEE_WEB_SEARCH], 0);
+	assert_int_equal(d->has_provider_cost, 0);
+	assert_int_equal(d->usage_flags, 0);
+	llmcost_proto_msg_free(&m);
+	free(buf);
+
+	// A provider cost of zero is a figure, and is written.
+	ext_record(&r);
+	r.provider_cost_pusd = 0;
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&eb.e, CID, 1, 0, 1));
+	LLMCOST_PASS(llmcost_proto_enc_record(&eb.e, &r));
+	decode_ok(eb.b.data, eb.b.len, &m);
+	assert_int_equal(m.u.batch.records[0].has_provider_cost, 1);
+	assert_int_equal(m.u.batch.records[0].provider_cost_pusd, 0);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+
+	// The encoder refuses a cost the decoder would.
+	ext_record(&r);
+	r.provider_cost_pusd = (uint64_t) INT64_MAX + 1;
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&eb.e, CID, 1, 0, 1));
+	LLMCOST_FAIL(llmcost_proto_enc_record(&eb.e, &r), LLMCOST_EINVAL);
+	llmcost_proto_buf_free(&eb.b);
+}
+
+// A newer shim's fees array with more entries than this decoder knows.
+static void
+ex_fees_3(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, 9);
+	msgpack_pack_array(pk, 3);
+	msgpack_pack_uint64(pk, 4);
+	msgpack_pack_uint64(pk, 5);
+	msgpack_pack_uint64(pk, 6);
+}
+
+static void
+test_accept_more_fees(void **state)
+{
+	raw r;
+	llmcost_proto_msg m;
+
+	(void) state;
+	raw_init(&r);
+	pk_batch_head(&r.pk, 1);
+	pk_record(&r.pk, 0, 1, ex_fees_3);
+	decode_ok(r.sb.data, r.sb.size, &m);
+	assert_int_equal(m.u.batch.records[0].fees[LLMCOST_FEE_WEB_SEARCH], 4);
+	llmcost_proto_msg_free(&m);
+	raw_fini(&r);
+}
+
 static void
 test_golden_ack(void **state)
 {
@@ -973,6 +1104,107 @@ typedef struct reject_case {
 	size_t zeros;
 } reject_case;
 
+// A record with keys 0..5 and then one extension key and value.
+static void
+pk_ext(msgpack_packer *pk, unsigned key, void (*val)(msgpack_packer *))
+{
+	pk_batch_head(pk, 1);
+	msgpack_pack_map(pk, 7);
+	msgpack_pack_uint64(pk, 0);
+	pk_bin(pk, RID0, 16);
+	msgpack_pack_uint64(pk, 1);
+	msgpack_pack_uint64(pk, 1);
+	msgpack_pack_uint64(pk, 2);
+	msgpack_pack_uint64(pk, 0);
+	msgpack_pack_uint64(pk, 3);
+	pk_str(pk, "openai");
+	msgpack_pack_uint64(pk, 4);
+	pk_str(pk, "gpt-4o");
+	msgpack_pack_uint64(pk, 5);
+	msgpack_pack_array(pk, 10);
+	for (int i = 0; i < 10; i++) {
+		msgpack_pack_uint64(pk, 0);
+	}
+	msgpack_pack_uint64(pk, key);
+	val(pk);
+}
+
+static void
+v_fees_17(msgpack_packer *pk)
+{
+	msgpack_pack_array(pk, 17);
+	for (int i = 0; i < 17; i++) {
+		msgpack_pack_uint64(pk, 1);
+	}
+}
+
+static void
+v_fees_str(msgpack_packer *pk)
+{
+	msgpack_pack_array(pk, 1);
+	pk_str(pk, "5");
+}
+
+static void
+v_map(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 0);
+}
+
+static void
+v_cost_big(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, (uint64_t) INT64_MAX + 1);
+}
+
+static void
+v_flags_big(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, UINT64_C(0x100000000));
+}
+
+static void
+v_negative(msgpack_packer *pk)
+{
+	msgpack_pack_int64(pk, -1);
+}
+
+static void
+pk_fees_17_record(msgpack_packer *pk)
+{
+	pk_ext(pk, 9, v_fees_17);
+}
+
+static void
+pk_fees_str(msgpack_packer *pk)
+{
+	pk_ext(pk, 9, v_fees_str);
+}
+
+static void
+pk_fees_map(msgpack_packer *pk)
+{
+	pk_ext(pk, 9, v_map);
+}
+
+static void
+pk_cost_big(msgpack_packer *pk)
+{
+	pk_ext(pk, 10, v_cost_big);
+}
+
+static void
+pk_cost_negative(msgpack_packer *pk)
+{
+	pk_ext(pk, 10, v_negative);
+}
+
+static void
+pk_flags_big(msgpack_packer *pk)
+{
+	pk_ext(pk, 11, v_flags_big);
+}
+
 // The batch header of pk_batch_head up to the records: [1, 1, CID, 7, 3.
 #define BATCH_HEX(n) n " 01 01 c4 10 " CID_HEX " 07 03"
 // The same for an ACK up to the reason: [1, 2, CID, 7.
@@ -1084,6 +1316,23 @@ static const reject_case reject_cases[] = {
 	    "stats: want map, got array" },
 	{ "stats of 2 elements", "92 01 04", LLMCOST_EPROTO,
 	    "stats: 2 elements, want at least 3" },
+
+	// The v1 extension keys 9-11.
+	{ "fees of 17 entries", NULL, LLMCOST_ETOOBIG,
+	    "record 0: fees: 17 entries exceeds 16", pk_fees_17_record },
+	{ "fees [\"5\"]", NULL, LLMCOST_EPROTO,
+	    "record 0: fees[0]: want unsigned integer, got str", pk_fees_str },
+	{ "fees as a map", NULL, LLMCOST_EPROTO,
+	    "record 0: fees: want array of unsigned integers, got map",
+	    pk_fees_map },
+	{ "provider_cost 2^63", NULL, LLMCOST_EPROTO,
+	    "record 0: provider_cost: 9223372036854775808 out of range",
+	    pk_cost_big },
+	{ "provider_cost -1", NULL, LLMCOST_EPROTO,
+	    "record 0: provider_cost: want unsigned integer, got negative",
+	    pk_cost_negative },
+	{ "usage_flags 2^32", NULL, LLMCOST_EPROTO,
+	    "record 0: usage_flags: 4294967296 out of range", pk_flags_big },
 };
 
 static void
@@ -1411,11 +1660,11 @@ test_accept_forward_compat(void **state)
 	raw_fini(&r);
 }
 
-// Keys 9..63 carry any well-formed value and are skipped.
+// Keys 12..63 carry any well-formed value and are skipped.
 static void
 ex_reserved(msgpack_packer *pk)
 {
-	msgpack_pack_uint64(pk, 9);
+	msgpack_pack_uint64(pk, 12);
 	msgpack_pack_map(pk, 2);
 	pk_str(pk, "nested");
 	msgpack_pack_array(pk, 2);
@@ -1505,6 +1754,16 @@ pk_valid_value(msgpack_packer *pk, unsigned k)
 	case LLMCOST_RK_TAGS:
 		msgpack_pack_array(pk, 1);
 		pk_str(pk, "beta");
+		break;
+	case LLMCOST_RK_FEES:
+		msgpack_pack_array(pk, 1);
+		msgpack_pack_uint64(pk, 2);
+		break;
+	case LLMCOST_RK_PROVIDER_COST:
+		msgpack_pack_uint64(pk, UINT64_C(9323400000));
+		break;
+	case LLMCOST_RK_USAGE_FLAGS:
+		msgpack_pack_uint64(pk, LLMCOST_USAGE_PARTIAL);
 		break;
 	default:
 		fail_msg("key %u: no valid value in pk_valid_value", k);
@@ -1960,6 +2219,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_batch_encode),
 		cmocka_unit_test(test_golden_batch_decode),
+		cmocka_unit_test(test_golden_extensions),
+		cmocka_unit_test(test_accept_more_fees),
 		cmocka_unit_test(test_golden_ack),
 		cmocka_unit_test(test_golden_stats_req),
 		cmocka_unit_test(test_golden_stats),
