@@ -1,9 +1,15 @@
 // Recording responses on calls: what llmcost_call_set_usage_from,
 // llmcost_call_apply_response and llmcost_stream_finish leave in the
 // call record (read through the shim's internals), the new call setters,
-// and that bad input leaves the call usable and honestly flagged.
+// that bad input leaves the call usable and honestly flagged, and that
+// fees, provider cost and usage flags reach the collector on the wire.
 #include "testutil.h"
 
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <unistd.h>
+
+#include "llmcost_proto.h"
 #include "shim.h"
 
 static llmcost_client *client;
@@ -244,6 +250,85 @@ test_setters(void **state)
 	LLMCOST_FAIL(llmcost_call_apply_response(call, &r), LLMCOST_EINVAL);
 }
 
+// A collector stand-in on an nng rep0 socket: receives one batch, checks
+// its one record, acknowledges it.
+static void
+test_sent_on_the_wire(void **state)
+{
+	(void) state;
+	char url[256], path[] = "/tmp/llmcost-call-test-XXXXXX";
+	nng_socket rep;
+	assert_non_null(mkdtemp(path));
+	snprintf(url, sizeof(url), "ipc://%s/c.sock", path);
+	assert_int_equal(nng_rep0_open(&rep), 0);
+	assert_int_equal(nng_listen(rep, url, NULL, 0), 0);
+	assert_int_equal(nng_socket_set_ms(rep, NNG_OPT_RECVTIMEO, 10000), 0);
+
+	llmcost_options o;
+	llmcost_client *c;
+	memset(&o, 0, sizeof(o));
+	o.collector_url = url;
+	o.flush_ms = 10;
+	LLMCOST_PASS(llmcost_init(&c, &o));
+	llmcost_call *call;
+	LLMCOST_PASS(llmcost_call_begin(c, "openrouter", "x", &call));
+	const char *body
+	    = "{\"model\":\"anthropic/claude-sonnet-4.5\",\"id\":\"gen-1\","
+	      "\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":10,"
+	      "\"cost\":0.0093234}}";
+	LLMCOST_PASS(llmcost_call_set_usage_from(
+	    call, LLMCOST_FMT_OPENAI_CHAT, body, strlen(body)));
+	LLMCOST_PASS(llmcost_call_set_fee(call, LLMCOST_FEE_WEB_SEARCH, 5));
+	LLMCOST_PASS(
+	    llmcost_call_set_usage_flags(call, LLMCOST_USAGE_PARTIAL));
+	LLMCOST_PASS(llmcost_call_end(call));
+
+	void *buf;
+	size_t len;
+	assert_int_equal(nng_recv(rep, &buf, &len, NNG_FLAG_ALLOC), 0);
+	llmcost_proto_msg m;
+	char reason[256];
+	LLMCOST_PASS(
+	    llmcost_proto_decode(buf, len, &m, reason, sizeof(reason)));
+	assert_int_equal(m.type, LLMCOST_MSG_BATCH);
+	assert_int_equal(m.u.batch.n_records, 1);
+	const llmcost_proto_record *r = &m.u.batch.records[0];
+	assert_int_equal(r->fees[LLMCOST_FEE_WEB_SEARCH], 5);
+	assert_int_equal(r->has_provider_cost, 1);
+	assert_true(r->provider_cost_pusd == UINT64_C(9323400000));
+	assert_int_equal(r->usage_flags, LLMCOST_USAGE_PARTIAL);
+	assert_int_equal(r->usage[LLMCOST_IN_UNCACHED], 100);
+	assert_int_equal(r->model.len, strlen("anthropic/claude-sonnet-4.5"));
+	int found = 0;
+	for (uint32_t i = 0; i < r->n_meta; i++) {
+		found |= r->meta[i].key.len == strlen(LLMCOST_META_REQUEST_ID)
+		    && r->meta[i].val.len == 5
+		    && memcmp(r->meta[i].val.ptr, "gen-1", 5) == 0;
+	}
+	assert_true(found);
+
+	llmcost_proto_ack a;
+	memset(&a, 0, sizeof(a));
+	memcpy(a.client_id, m.u.batch.client_id, 16);
+	a.seq = m.u.batch.seq;
+	a.status = LLMCOST_ACK_STORED;
+	a.stored = 1;
+	llmcost_proto_buf b = { 0 };
+	llmcost_proto_enc e;
+	llmcost_proto_enc_init(&e, llmcost_proto_buf_write, &b, 0);
+	LLMCOST_PASS(llmcost_proto_enc_ack(&e, &a));
+	assert_int_equal(nng_send(rep, b.data, b.len, 0), 0);
+	llmcost_proto_buf_free(&b);
+	llmcost_proto_msg_free(&m);
+	nng_free(buf, len);
+	LLMCOST_PASS(llmcost_flush(c, 10000));
+	llmcost_shutdown(c, 1000);
+	nng_close(rep);
+	snprintf(url, sizeof(url), "%s/c.sock", path);
+	unlink(url);
+	rmdir(path);
+}
+
 int
 main(void)
 {
@@ -251,6 +336,7 @@ main(void)
 		cmocka_unit_test(test_set_usage_from_body),
 		cmocka_unit_test(test_stream_into_call),
 		cmocka_unit_test(test_setters),
+		cmocka_unit_test(test_sent_on_the_wire),
 	};
 	return (cmocka_run_group_tests(tests, setup, teardown));
 }
