@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The demo: build, start llmcostd on a fresh data directory, record a
 # realistic mix of tagged LLM calls through libllmcost from a 4-thread
-# example service, print the cost-by-feature report, stop the daemon.
+# example service, then real HTTP calls from the chat_client example to
+# the local provider stand-in (usage read from the response bytes),
+# print the cost-by-feature report, stop the daemon.
 #   LLMCOST_DEMO_DIR=DIR  keep the data in DIR instead of a temporary one
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,7 +11,8 @@ build="$root/build"
 
 "$root/scripts/deps.sh"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)" --target llmcostd llmcost_cli demo_app >/dev/null
+cmake --build "$build" -j"$(nproc)" --target llmcostd llmcost_cli demo_app \
+  chat_client llmcost_standin >/dev/null
 
 tmp=""
 if [ -n "${LLMCOST_DEMO_DIR:-}" ]; then
@@ -22,8 +25,14 @@ sock="$data/llmcostd.sock"
 
 "$build/collector/llmcostd" --data-dir "$data" --log-level warn &
 daemon=$!
+standin=""
+work=$(mktemp -d)
 cleanup() {
   kill -TERM "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
+  if [ -n "$standin" ]; then
+    kill -TERM "$standin" 2>/dev/null && wait "$standin" 2>/dev/null || true
+  fi
+  rm -rf "$work"
   [ -n "$tmp" ] && rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -35,6 +44,24 @@ done
 
 echo "== an example service records 670 LLM calls through libllmcost"
 LLMCOST_COLLECTOR_URL="ipc://$sock" "$build/examples/demo_app"
+echo
+echo "== a real client calls an OpenAI-compatible API (here the local provider"
+echo "   stand-in); libllmcost reads each call's usage from the response bytes"
+"$build/tests/providers/llmcost_standin" >"$work/standin.out" 2>/dev/null &
+standin=$!
+port=""
+for _ in $(seq 100); do
+  port=$(sed -n 's/^listening on 127.0.0.1://p' "$work/standin.out")
+  [ -n "$port" ] && break
+  sleep 0.05
+done
+[ -n "$port" ] || { echo "the provider stand-in failed to start" >&2; exit 1; }
+for args in "--calls 3" "--stream --calls 2"; do
+  # shellcheck disable=SC2086 # the arguments are split on purpose
+  LLMCOST_COLLECTOR_URL="ipc://$sock" OPENAI_API_KEY=demo \
+    OPENAI_BASE_URL="http://127.0.0.1:$port/v1" \
+    "$build/examples/chat_client" $args --feature support-chat
+done
 echo
 echo "== llmcost report --since 7d"
 "$build/cli/llmcost" report --since 7d --data-dir "$data"
