@@ -136,7 +136,8 @@ make_body(const char *tmpl, char *out)
 }
 
 // Where the chunks of a stream end: after each SSE event's blank line,
-// each event stream message, or each element of a JSON array.
+// each event stream message, or each element of a JSON array (Gemini
+// separates them with ",\r\n").
 static size_t
 chunk_ends(const char *buf, size_t len, int binary, size_t *ends, size_t max)
 {
@@ -152,7 +153,7 @@ chunk_ends(const char *buf, size_t len, int binary, size_t *ends, size_t max)
 	}
 	for (size_t i = 0; i + 1 < len && n < max; i++) {
 		if ((buf[i] == '\n' && buf[i + 1] == '\n')
-		    || (buf[i] == '\n' && buf[i + 1] == ',')) {
+		    || (buf[i] == ',' && buf[i + 1] == '\r')) {
 			ends[n++] = i + 2;
 		} else if (i + 3 < len
 		    && memcmp(buf + i, "\r\n\r\n", 4) == 0) {
