@@ -507,7 +507,7 @@ LLMCOST_API void llmcost_call_abandon(llmcost_call *call);
  *   included, is output_text (thinking is billed as output; the API
  *   reports no exact split).  server_tool_use.web_search_requests is
  *   #LLMCOST_FEE_WEB_SEARCH.
- * - Gemini and Vertex AI generateContent: promptTokenCount includes
+ * - Gemini and Vertex generateContent: promptTokenCount includes
  *   cachedContentTokenCount (cache read); promptTokensDetails and
  *   cacheTokensDetails split audio (input_audio) and image and video
  *   (input_image) from text; toolUsePromptTokenCount, billed as input,
@@ -542,7 +542,7 @@ typedef enum llmcost_format {
 	LLMCOST_FMT_OPENAI_RESPONSES = 2, /**< /v1/responses */
 	LLMCOST_FMT_ANTHROPIC = 3,        /**< /v1/messages */
 	LLMCOST_FMT_GEMINI = 4,           /**< generateContent (Gemini API
-	                                       and Vertex AI) */
+	                                       and Vertex) */
 	LLMCOST_FMT_BEDROCK_CONVERSE = 5, /**< Converse / ConverseStream */
 } llmcost_format;
 

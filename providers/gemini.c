@@ -1,4 +1,4 @@
-// DESIGN: Google Gemini and Vertex AI generateContent.  usageMetadata's
+// DESIGN: Google Gemini and Vertex generateContent.  usageMetadata's
 // promptTokenCount *includes* cachedContentTokenCount; its modality
 // breakdowns (promptTokensDetails for the whole prompt,
 // cacheTokensDetails for the cached part) tell audio and image/video

@@ -165,7 +165,7 @@ extern const llmcost__fmt llmcost__fmt_anthropic;
 extern const llmcost__fmt llmcost__fmt_gemini;
 extern const llmcost__fmt llmcost__fmt_bedrock;
 
-// Helpers for the formats (stream.c).
+// Shared by the formats (stream.c).
 // A count, 0 when not reported.
 #define CNT(a, c)  ((a)->cur.v[(c)])
 #define HAVE(a, c) (((a)->cur.have >> (c)) & 1u)

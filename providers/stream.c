@@ -66,7 +66,7 @@ format(llmcost_format f)
 	return (NULL);
 }
 
-// Helpers for the formats (provider.h).
+// Shared by the formats (provider.h).
 
 int
 llmcost__sub(uint64_t a, uint64_t b, uint64_t *out)

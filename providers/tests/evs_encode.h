@@ -1,4 +1,4 @@
-// Test helper: one AWS event stream message (application/
+// For the tests: one AWS event stream message (application/
 // vnd.amazon.eventstream), as Bedrock's ConverseStream sends it, with
 // zlib's CRC-32 so that the parser's own CRC code is checked against an
 // independent one.  Header-only: used by the unit tests, the fuzz seed
