@@ -471,54 +471,37 @@ LLMCOST_API void llmcost_call_abandon(llmcost_call *call);
  * with a fixed-size state, never allocate, and accept pieces cut anywhere
  * (inside a UTF-8 sequence, inside "data:").
  *
- * How each format converts (every count is a non-negative integer; a body
- * whose parts exceed their total is refused with #LLMCOST_EPROTO):
- * - OpenAI Chat Completions (and OpenAI-compatible servers: OpenRouter,
- *   DeepSeek, vLLM, Groq, Mistral, ...): prompt_tokens includes
- *   prompt_tokens_details.cached_tokens (cache read), .audio_tokens
- *   (input audio) and .cache_write_tokens; the rest is input_uncached.
- *   completion_tokens includes completion_tokens_details.reasoning_tokens
- *   and .audio_tokens; the rest is output_text.  A server whose
+ * The parsers apply the conversions under "Converting provider usage"
+ * (the usage group above), every count a non-negative integer; a body
+ * whose parts exceed their total is refused (#LLMCOST_EPROTO), never
+ * clamped.  Beyond those rules:
+ * - OpenAI-compatible servers: DeepSeek's prompt_cache_hit_tokens is the
+ *   cache read (prompt_cache_miss_tokens the rest); a server whose
  *   total_tokens shows reasoning outside completion_tokens (total =
- *   prompt + completion + reasoning) is read that way.  DeepSeek's
- *   prompt_cache_hit_tokens is the cache read (prompt_cache_miss_tokens
- *   the rest).  Groq's x_groq.id is the request id, x_groq.usage the
- *   usage when no top-level usage is sent.
- * - OpenAI cache writes: cache_write_tokens (GPT-5.6 family on, inside
- *   the input total, billed at 1.25x the input rate instead of it) go to
- *   #LLMCOST_IN_CACHE_WRITE_5M.  A bucket is a price class, not a
- *   duration: that bucket is the 1.25x class, the one Anthropic's
- *   5-minute writes use, and each model's price entry gives its own
- *   write price there.  A model whose entry has no write price shows
- *   such calls as unpriced, never as plain input.
- * - OpenAI Responses API: the same with input_tokens /
- *   input_tokens_details and output_tokens / output_tokens_details;
- *   each web_search_call item of the output counts one
- *   #LLMCOST_FEE_WEB_SEARCH.
+ *   prompt + completion + reasoning) is read that way; Groq's x_groq.id
+ *   is the request id, x_groq.usage the usage when no top-level usage is
+ *   sent.
  * - OpenRouter: usage.cost (USD) is the provider-reported cost; with
  *   is_byok true, cost_details.upstream_inference_cost (billed to the
  *   application's own key) is added, so the figure compares with the
  *   computed cost of the whole call.
- * - Anthropic Messages: input_tokens excludes the cache: it is
- *   input_uncached; cache_read_input_tokens is the cache read;
- *   cache_creation.ephemeral_5m_input_tokens and _1h_ are the writes,
- *   and whatever cache_creation_input_tokens holds beyond them is a
- *   5-minute write (the default lifetime).  output_tokens, thinking
- *   included, is output_text (thinking is billed as output; the API
- *   reports no exact split).  server_tool_use.web_search_requests is
+ * - OpenAI cache writes go to #LLMCOST_IN_CACHE_WRITE_5M as described
+ *   there: a bucket is a price class, not a duration, and that bucket is
+ *   the 1.25x class; a model whose price entry has no write price shows
+ *   such calls as unpriced, never as plain input.
+ * - Responses API: each web_search_call item of the output counts one
  *   #LLMCOST_FEE_WEB_SEARCH.
- * - Gemini and Vertex generateContent: promptTokenCount includes
- *   cachedContentTokenCount (cache read); promptTokensDetails and
- *   cacheTokensDetails split audio (input_audio) and image and video
- *   (input_image) from text; toolUsePromptTokenCount, billed as input,
- *   is added the same way; candidatesTokenCount is output (image and
- *   audio parts by candidatesTokensDetails), thoughtsTokenCount is
- *   output_reasoning.  The model is modelVersion, the request id
- *   responseId.
- * - AWS Bedrock Converse: inputTokens excludes cacheReadInputTokens and
- *   cacheWriteInputTokens (a 5-minute write); outputTokens is
- *   output_text.  The body names no model, so the call keeps the one it
- *   was begun with.  (InvokeModel with an Anthropic model returns the
+ * - Anthropic: cache_creation_input_tokens is authoritative; what it
+ *   holds beyond the cache_creation breakdown is a 5-minute write (the
+ *   default lifetime), which covers a 0/0 breakdown on web_search turns
+ *   and a streamed request whose final total outgrows the breakdown of
+ *   message_start; a breakdown above the total is refused.
+ *   server_tool_use.web_search_requests is #LLMCOST_FEE_WEB_SEARCH; an
+ *   error body's request_id is the request id.
+ * - Gemini and Vertex: modelVersion is the model, responseId the request
+ *   id; the audio part of toolUsePromptTokensDetails goes to input_audio.
+ * - Bedrock Converse: the body names no model, so the call keeps the one
+ *   it was begun with.  (InvokeModel with an Anthropic model returns the
  *   Anthropic body: use #LLMCOST_FMT_ANTHROPIC.)
  *
  * Streams: OpenAI chat needs stream_options.include_usage (usage comes in

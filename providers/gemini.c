@@ -1,16 +1,18 @@
 // DESIGN: Google Gemini and Vertex generateContent.  usageMetadata's
-// promptTokenCount *includes* cachedContentTokenCount; its modality
-// breakdowns (promptTokensDetails for the whole prompt,
-// cacheTokensDetails for the cached part) tell audio and image/video
-// apart from text, so the uncached audio is the prompt's audio minus the
-// cached audio, and so on; text is what remains.  toolUsePromptTokenCount
-// is *not* in promptTokenCount but is billed as input, so it is added
-// (split by its own modality breakdown).  thoughtsTokenCount is separate
-// from candidatesTokenCount.  A breakdown entry is {modality, tokenCount}
-// in either order, so it is folded when its object closes.  Streams
-// (streamGenerateContent) send usageMetadata in many chunks, cumulative:
-// the last one wins, and the usage is final once a finishReason (or the
-// end of the JSON array form) has been seen.
+// promptTokenCount *includes* cachedContentTokenCount; the audio entry of
+// its modality breakdowns (promptTokensDetails for the whole prompt,
+// cacheTokensDetails for the cached part) is moved out of the text, so
+// the uncached audio is the prompt's audio minus the cached audio; image
+// and video input are billed at the text rate and stay with the text
+// (llmcost.h, "Converting provider usage").  toolUsePromptTokenCount is
+// *not* in promptTokenCount but is billed as input, so it is added (its
+// audio part, if any, to the audio).  thoughtsTokenCount is separate from
+// candidatesTokenCount, whose image and audio parts go to their own
+// buckets.  A breakdown entry is {modality, tokenCount} in either order,
+// so it is folded when its object closes.  Streams (streamGenerateContent)
+// send usageMetadata in many chunks, cumulative: the last one wins, and
+// the usage is final once a finishReason (or the end of the JSON array
+// form) has been seen.
 #include <string.h>
 
 #include "provider.h"
@@ -37,14 +39,17 @@ static const llmcost__field fields[] = {
 enum { MOD_OTHER, MOD_AUDIO, MOD_IMAGE };
 
 // The breakdown arrays and the counts their audio and image parts go to.
+// Input images stay with the text (NO_SLOT); output images have a
+// bucket of their own.
+#define NO_SLOT 0xFF
 static const struct {
 	const char *path;
 	uint8_t audio, image;
 } details[] = {
-	{ "usageMetadata.promptTokensDetails[]", C_IN_AUDIO, C_IN_IMAGE },
-	{ "usageMetadata.cacheTokensDetails[]", C_CACHE_AUDIO, C_CACHE_IMAGE },
+	{ "usageMetadata.promptTokensDetails[]", C_IN_AUDIO, NO_SLOT },
+	{ "usageMetadata.cacheTokensDetails[]", C_CACHE_AUDIO, NO_SLOT },
 	{ "usageMetadata.toolUsePromptTokensDetails[]", C_TOOL_AUDIO,
-	    C_TOOL_IMAGE },
+	    NO_SLOT },
 	{ "usageMetadata.candidatesTokensDetails[]", C_OUT_AUDIO,
 	    C_OUT_IMAGE },
 };
@@ -78,7 +83,8 @@ value(llmcost__acc *a, const llmcost__json *j, const char *path, size_t plen,
 				return (add_to(
 				    &a->ev, details[i].audio, a->mod_count));
 			}
-			if (a->mod == MOD_IMAGE) {
+			if (a->mod == MOD_IMAGE
+			    && details[i].image != NO_SLOT) {
 				return (add_to(
 				    &a->ev, details[i].image, a->mod_count));
 			}
@@ -86,10 +92,8 @@ value(llmcost__acc *a, const llmcost__json *j, const char *path, size_t plen,
 		    && memcmp(path + n, ".modality", 9) == 0) {
 			const char *m = j->val;
 			a->mod = strcmp(m, "AUDIO") == 0 ? MOD_AUDIO
-			    : (strcmp(m, "IMAGE") == 0
-			          || strcmp(m, "VIDEO") == 0)
-			    ? MOD_IMAGE
-			    : MOD_OTHER;
+			    : strcmp(m, "IMAGE") == 0    ? MOD_IMAGE
+			                                 : MOD_OTHER;
 		} else if (plen == n + 11 && ev == LLMCOST__J_NUM
 		    && memcmp(path + n, ".tokenCount", 11) == 0) {
 			return (llmcost__json_u64(j, &a->mod_count));
@@ -128,32 +132,23 @@ static int
 buckets(const llmcost__acc *a, llmcost_response *r)
 {
 	uint64_t *t = r->usage.tokens;
-	uint64_t audio, image, text, tool_text, v;
+	uint64_t audio, text, tool_text, v;
 	int rv;
 
 	if ((rv = llmcost__sub(
 	         CNT(a, C_IN_AUDIO), CNT(a, C_CACHE_AUDIO), &audio))
 	        != 0
-	    || (rv = llmcost__sub(
-	            CNT(a, C_IN_IMAGE), CNT(a, C_CACHE_IMAGE), &image))
-	        != 0
 	    || (rv = llmcost__sub(CNT(a, C_IN), CNT(a, C_IN_CACHED), &text))
 	        != 0
 	    || (rv = llmcost__sub(text, audio, &text)) != 0
-	    || (rv = llmcost__sub(text, image, &text)) != 0
 	    || (rv = llmcost__sub(
 	            CNT(a, C_IN_TOOL), CNT(a, C_TOOL_AUDIO), &tool_text))
-	        != 0
-	    || (rv = llmcost__sub(tool_text, CNT(a, C_TOOL_IMAGE), &tool_text))
 	        != 0) {
 		return (rv);
 	}
 	if ((rv = llmcost__add(text, tool_text, &t[LLMCOST_IN_UNCACHED])) != 0
 	    || (rv = llmcost__add(
 	            audio, CNT(a, C_TOOL_AUDIO), &t[LLMCOST_IN_AUDIO]))
-	        != 0
-	    || (rv = llmcost__add(
-	            image, CNT(a, C_TOOL_IMAGE), &t[LLMCOST_IN_IMAGE]))
 	        != 0) {
 		return (rv);
 	}

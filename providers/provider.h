@@ -32,10 +32,8 @@ enum llmcost__cnt {
 	C_IN_IMAGE,
 	C_IN_TOOL,     // Gemini toolUsePromptTokenCount
 	C_CACHE_AUDIO, // Gemini: the audio part of the cached tokens
-	C_CACHE_IMAGE,
-	C_TOOL_AUDIO, // Gemini: the audio part of the tool-use tokens
-	C_TOOL_IMAGE,
-	C_OUT, // output total
+	C_TOOL_AUDIO,  // Gemini: the audio part of the tool-use tokens
+	C_OUT,         // output total
 	C_OUT_REASONING,
 	C_OUT_AUDIO,
 	C_OUT_IMAGE,

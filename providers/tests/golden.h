@@ -32,7 +32,6 @@ typedef struct golden {
 #define W5M   LLMCOST_IN_CACHE_WRITE_5M
 #define W1H   LLMCOST_IN_CACHE_WRITE_1H
 #define AIN   LLMCOST_IN_AUDIO
-#define IIN   LLMCOST_IN_IMAGE
 #define OUT   LLMCOST_OUT_TEXT
 #define THINK LLMCOST_OUT_REASONING
 #define AOUT  LLMCOST_OUT_AUDIO
@@ -157,14 +156,11 @@ static const golden goldens[] = {
 	    { [IN] = 1162, [READ] = 2048, [OUT] = 412, [THINK] = 1066 }, 0,
 	    NONE, 0, LLMCOST_STATUS_OK, "gemini-2.5-flash",
 	    "7ZbUaPKBN4mXz7IPkdmNwQk" },
-	// Audio 3000 of which 2000 cached, image 800, tool use 600 text.
+	// Audio 3000 of which 2000 cached; image 800, billed as text, stays
+	// with the text; tool use 600 text.
 	{ "gemini_modalities.json", LLMCOST_FMT_GEMINI, 0, 0,
-	    { [IN] = 1300,
-	        [READ] = 2500,
-	        [AIN] = 1000,
-	        [IIN] = 800,
-	        [OUT] = 300 },
-	    0, NONE, 0, LLMCOST_STATUS_OK, "gemini-2.5-pro",
+	    { [IN] = 2100, [READ] = 2500, [AIN] = 1000, [OUT] = 300 }, 0, NONE,
+	    0, LLMCOST_STATUS_OK, "gemini-2.5-pro",
 	    "mJbUaNa3KvGaz7IPw6mWmAs" },
 	{ "gemini_stream.sse", LLMCOST_FMT_GEMINI, 1, 0,
 	    { [IN] = 806, [READ] = 1024, [OUT] = 245, [THINK] = 611 }, 0, NONE,
@@ -195,7 +191,6 @@ static const golden goldens[] = {
 #undef W5M
 #undef W1H
 #undef AIN
-#undef IIN
 #undef OUT
 #undef THINK
 #undef AOUT

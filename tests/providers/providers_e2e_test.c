@@ -34,8 +34,10 @@ standin_start(void)
 		dup2(p[1], STDOUT_FILENO);
 		close(p[0]);
 		close(p[1]);
-		execl(getenv("LLMCOST_STANDIN_BIN"), "llmcost_standin",
-		    (char *) NULL);
+		const char *bin = getenv("LLMCOST_STANDIN_BIN");
+		if (bin != NULL) {
+			execl(bin, "llmcost_standin", (char *) NULL);
+		}
 		_exit(127);
 	}
 	close(p[1]);
@@ -62,11 +64,13 @@ static void
 run_example(const char *model, const char *const *args, int want_exit,
     const char *want_out)
 {
-	char bin[1024], base[128];
+	const char *bin = getenv("LLMCOST_CHAT_CLIENT");
+	char base[128];
 	const char *argv[16];
 	int n = 0;
-	snprintf(bin, sizeof(bin), "%s/chat_client",
-	    getenv("LLMCOST_EXAMPLES_DIR"));
+	if (bin == NULL) {
+		fail_msg("LLMCOST_CHAT_CLIENT is not set (run through ctest)");
+	}
 	snprintf(base, sizeof(base), "%s/v1", standin_url);
 	setenv("OPENAI_BASE_URL", base, 1);
 	setenv("OPENAI_API_KEY", "sk-standin", 1);
