@@ -47,11 +47,12 @@ LLMCOST_COLLECTOR_URL="ipc://$sock" "$build/examples/demo_app"
 echo
 echo "== a real client calls an OpenAI-compatible API (here the local provider"
 echo "   stand-in); libllmcost reads each call's usage from the response bytes"
-"$build/tests/providers/llmcost_standin" >"$work/standin.out" 2>/dev/null &
+: >"$work/standin.out"
+"$build/tests/providers/llmcost_standin" >>"$work/standin.out" 2>/dev/null &
 standin=$!
 port=""
 for _ in $(seq 100); do
-  port=$(sed -n 's/^listening on 127.0.0.1://p' "$work/standin.out")
+  port=$(sed -n 's/^listening on 127.0.0.1://p' "$work/standin.out" || true)
   [ -n "$port" ] && break
   sleep 0.05
 done
