@@ -12,7 +12,7 @@ build="$root/build"
 "$root/scripts/deps.sh"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)" --target llmcostd llmcost_cli demo_app \
-  chat_client llmcost_standin >/dev/null
+  chat_client llmcost-provider-standin >/dev/null
 
 tmp=""
 if [ -n "${LLMCOST_DEMO_DIR:-}" ]; then
@@ -48,7 +48,7 @@ echo
 echo "== a real client calls an OpenAI-compatible API (here the local provider"
 echo "   stand-in); libllmcost reads each call's usage from the response bytes"
 : >"$work/standin.out"
-"$build/tests/providers/llmcost_standin" >>"$work/standin.out" 2>/dev/null &
+"$build/tests/providers/llmcost-provider-standin" >>"$work/standin.out" 2>/dev/null &
 standin=$!
 port=""
 for _ in $(seq 100); do

@@ -34,9 +34,9 @@ standin_start(void)
 		dup2(p[1], STDOUT_FILENO);
 		close(p[0]);
 		close(p[1]);
-		const char *bin = getenv("LLMCOST_STANDIN_BIN");
+		const char *bin = getenv("LLMCOST_PROVIDER_STANDIN");
 		if (bin != NULL) {
-			execl(bin, "llmcost_standin", (char *) NULL);
+			execl(bin, "llmcost-provider-standin", (char *) NULL);
 		}
 		_exit(127);
 	}

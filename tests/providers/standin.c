@@ -22,7 +22,7 @@
 //   /v1beta/models/M:streamGenerateContent    (alt=sse: SSE, else array)
 //   /model/M/converse, /model/M/converse-stream   Bedrock
 //
-// Usage: llmcost_standin [--data DIR] [--port N]
+// Usage: llmcost-provider-standin [--data DIR] [--port N]
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -405,7 +405,8 @@ main(int argc, char **argv)
 			port = atoi(argv[++i]);
 		} else {
 			fprintf(stderr,
-			    "Usage: llmcost_standin [--data DIR] [--port N]\n"
+			    "Usage: llmcost-provider-standin [--data DIR] "
+			    "[--port N]\n"
 			    "Answers LLM provider APIs on 127.0.0.1 with the "
 			    "bodies in DIR;\nprints \"listening on "
 			    "127.0.0.1:PORT\" first.\n");
@@ -425,7 +426,7 @@ main(int argc, char **argv)
 	if (ls < 0 || bind(ls, (struct sockaddr *) &sa, sizeof(sa)) != 0
 	    || listen(ls, 16) != 0
 	    || getsockname(ls, (struct sockaddr *) &sa, &sl) != 0) {
-		perror("llmcost_standin");
+		perror("llmcost-provider-standin");
 		return (1);
 	}
 	printf("listening on 127.0.0.1:%d\n", ntohs(sa.sin_port));
@@ -436,7 +437,7 @@ main(int argc, char **argv)
 			if (errno == EINTR) {
 				continue;
 			}
-			perror("llmcost_standin: accept");
+			perror("llmcost-provider-standin: accept");
 			return (1);
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
