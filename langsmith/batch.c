@@ -58,7 +58,7 @@ locate(llmcost_ls_error *err, int rv, const char *kind, const char *id)
 		return (rv);
 	}
 	memcpy(inner, err->msg, sizeof(inner));
-	return (llmcost__ls_fail(
+	return (llmcost_ls_fail(
 	    err, err->status, rv, "%s.%.40s: %s", kind, id, inner));
 }
 
@@ -67,7 +67,7 @@ batch_add(llmcost_ls_batch *b, size_t *cap, size_t ops_max,
     llmcost_ls_op_kind kind, json_t *run, llmcost_ls_error *err)
 {
 	if (b->n_ops == ops_max) {
-		return (llmcost__ls_fail(err, 413, LLMCOST_ETOOBIG,
+		return (llmcost_ls_fail(err, 413, LLMCOST_ETOOBIG,
 		    "more than %zu runs in one request", ops_max));
 	}
 	if (b->n_ops == *cap) {
@@ -78,7 +78,7 @@ batch_add(llmcost_ls_batch *b, size_t *cap, size_t ops_max,
 			ncap = ops_max;
 		}
 		if ((n = realloc(b->ops, ncap * sizeof(*n))) == NULL) {
-			return (llmcost__ls_fail(
+			return (llmcost_ls_fail(
 			    err, 500, LLMCOST_ENOMEM, "out of memory"));
 		}
 		b->ops = n;
@@ -203,7 +203,7 @@ mp_feedback(mp_state *st, const llmcost_ls_part *pt, const char *label,
 	        == 0;
 	json_decref(fb);
 	if (!rv) {
-		return (llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+		return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 		    "%s: feedback must be an object with a trace_id UUID",
 		    label));
 	}
@@ -226,7 +226,7 @@ mp_part(mp_state *st, const llmcost_ls_part *pt, llmcost_ls_error *err)
 	snprintf(label, sizeof(label), "part %.*s", (int) pt->name.len,
 	    pt->name.ptr);
 	if (nc < 2 || llmcost__ls_uuid36(comp[1].ptr, comp[1].len, id) != 0) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "%s: want post.<id>, patch.<id>, "
 		    "<post|patch>.<id>.<field>, "
 		    "feedback.<id> or attachment.<id>.<filename>",
@@ -234,7 +234,7 @@ mp_part(mp_state *st, const llmcost_ls_part *pt, llmcost_ls_error *err)
 	}
 	if (span_is(comp[0], "attachment")) {
 		if (nc != 3 || comp[2].len == 0) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "%s: want attachment.<id>.<filename> (no '.' in "
 			    "the filename)",
 			    label));
@@ -244,7 +244,7 @@ mp_part(mp_state *st, const llmcost_ls_part *pt, llmcost_ls_error *err)
 		return (0);
 	}
 	if (!is_json_type(pt->content_type)) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "%s: Content-Type must be application/json", label));
 	}
 	if (span_is(comp[0], "feedback") && nc == 2) {
@@ -255,7 +255,7 @@ mp_part(mp_state *st, const llmcost_ls_part *pt, llmcost_ls_error *err)
 	} else if (span_is(comp[0], "patch")) {
 		kind = LLMCOST_LS_PATCH;
 	} else {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "%s: unknown part kind (want post, patch, feedback or "
 		    "attachment)",
 		    label));
@@ -268,7 +268,7 @@ mp_part(mp_state *st, const llmcost_ls_part *pt, llmcost_ls_error *err)
 			known |= span_is(comp[2], oob_fields[i]);
 		}
 		if (!known) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "%s: unknown field (want inputs, outputs, events, "
 			    "error, extra or serialized)",
 			    label));
@@ -277,7 +277,7 @@ mp_part(mp_state *st, const llmcost_ls_part *pt, llmcost_ls_error *err)
 
 	if ((p = find_pending(st->pv, st->npv, kind, id)) == NULL) {
 		if (st->npv == st->lim.ops_max) {
-			return (llmcost__ls_fail(err, 413, LLMCOST_ETOOBIG,
+			return (llmcost_ls_fail(err, 413, LLMCOST_ETOOBIG,
 			    "more than %zu runs in one request",
 			    st->lim.ops_max));
 		}
@@ -295,12 +295,12 @@ mp_part(mp_state *st, const llmcost_ls_part *pt, llmcost_ls_error *err)
 	if (nc == 2) {
 		if (p->main != NULL) {
 			json_decref(v);
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "%s: given twice", label));
 		}
 		if (!json_is_object(v)) {
 			json_decref(v);
-			return (llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+			return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 			    "%s: the run must be a JSON object", label));
 		}
 		p->main = v;
@@ -308,7 +308,7 @@ mp_part(mp_state *st, const llmcost_ls_part *pt, llmcost_ls_error *err)
 	}
 	if (p->fields == NULL && (p->fields = json_object()) == NULL) {
 		json_decref(v);
-		return (llmcost__ls_fail(
+		return (llmcost_ls_fail(
 		    err, 500, LLMCOST_ENOMEM, "out of memory"));
 	}
 	{
@@ -317,11 +317,11 @@ mp_part(mp_state *st, const llmcost_ls_part *pt, llmcost_ls_error *err)
 		snprintf(f, sizeof(f), "%.*s", (int) comp[2].len, comp[2].ptr);
 		if (json_object_get(p->fields, f) != NULL) {
 			json_decref(v);
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "%s: given twice", label));
 		}
 		if (json_object_set_new(p->fields, f, v) != 0) {
-			return (llmcost__ls_fail(
+			return (llmcost_ls_fail(
 			    err, 500, LLMCOST_ENOMEM, "out of memory"));
 		}
 	}
@@ -341,7 +341,7 @@ mp_finish(mp_state *st, llmcost_ls_error *err)
 		int rv;
 
 		if (p->main == NULL) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "part %s.%s.*: no %s.%s part for these fields", kn,
 			    p->ids, kn, p->ids));
 		}
@@ -351,7 +351,7 @@ mp_finish(mp_state *st, llmcost_ls_error *err)
 			if (json_object_set_new(
 			        p->main, "id", json_string(p->ids))
 			    != 0) {
-				return (llmcost__ls_fail(err, 500,
+				return (llmcost_ls_fail(err, 500,
 				    LLMCOST_ENOMEM, "out of memory"));
 			}
 		} else {
@@ -361,7 +361,7 @@ mp_finish(mp_state *st, llmcost_ls_error *err)
 			    || llmcost__ls_uuid36(json_string_value(id),
 			           json_string_length(id), bid)
 			        != 0) {
-				return (llmcost__ls_fail(err, 422,
+				return (llmcost_ls_fail(err, 422,
 				    LLMCOST_EINVAL,
 				    "part %s.%s: id: '%.40s' is not a UUID",
 				    kn, p->ids,
@@ -369,7 +369,7 @@ mp_finish(mp_state *st, llmcost_ls_error *err)
 				                       : "(not a string)"));
 			}
 			if (memcmp(bid, p->id, 16) != 0) {
-				return (llmcost__ls_fail(err, 422,
+				return (llmcost_ls_fail(err, 422,
 				    LLMCOST_EINVAL,
 				    "part %s.%s: the run's id differs from "
 				    "the part name",
@@ -378,7 +378,7 @@ mp_finish(mp_state *st, llmcost_ls_error *err)
 		}
 		if (p->fields != NULL
 		    && json_object_update(p->main, p->fields) != 0) {
-			return (llmcost__ls_fail(
+			return (llmcost_ls_fail(
 			    err, 500, LLMCOST_ENOMEM, "out of memory"));
 		}
 		if ((rv = batch_add(
@@ -403,7 +403,7 @@ llmcost_ls_batch_from_multipart(const char *content_type, const uint8_t *body,
 	int rv;
 
 	if (out == NULL) {
-		return (llmcost__ls_fail(
+		return (llmcost_ls_fail(
 		    err, 400, LLMCOST_EINVAL, "multipart: no output"));
 	}
 	memset(out, 0, sizeof(*out));
@@ -417,7 +417,7 @@ llmcost_ls_batch_from_multipart(const char *content_type, const uint8_t *body,
 		return (rv);
 	}
 	if (len > st.lim.body_max) {
-		return (llmcost__ls_fail(err, 413, LLMCOST_ETOOBIG,
+		return (llmcost_ls_fail(err, 413, LLMCOST_ETOOBIG,
 		    "body of %zu bytes is over the limit of %zu", len,
 		    st.lim.body_max));
 	}
@@ -433,7 +433,7 @@ llmcost_ls_batch_from_multipart(const char *content_type, const uint8_t *body,
 		st.pv = calloc(slots < st.lim.ops_max ? slots : st.lim.ops_max,
 		    sizeof(*st.pv));
 		if (parts == NULL || st.pv == NULL) {
-			rv = llmcost__ls_fail(
+			rv = llmcost_ls_fail(
 			    err, 500, LLMCOST_ENOMEM, "out of memory");
 			goto done;
 		}
@@ -483,12 +483,12 @@ llmcost_ls_batch_from_json(const uint8_t *body, size_t len,
 	int rv;
 
 	if (out == NULL) {
-		return (llmcost__ls_fail(
+		return (llmcost_ls_fail(
 		    err, 400, LLMCOST_EINVAL, "batch: no output"));
 	}
 	memset(out, 0, sizeof(*out));
 	if (len > l.body_max) {
-		return (llmcost__ls_fail(err, 413, LLMCOST_ETOOBIG,
+		return (llmcost_ls_fail(err, 413, LLMCOST_ETOOBIG,
 		    "body of %zu bytes is over the limit of %zu", len,
 		    l.body_max));
 	}
@@ -498,7 +498,7 @@ llmcost_ls_batch_from_json(const uint8_t *body, size_t len,
 		return (rv);
 	}
 	if (!json_is_object(root)) {
-		rv = llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+		rv = llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 		    "body: want {\"post\": [...], \"patch\": [...]}");
 		goto done;
 	}
@@ -511,7 +511,7 @@ llmcost_ls_batch_from_json(const uint8_t *body, size_t len,
 			continue;
 		}
 		if (!json_is_array(arr)) {
-			rv = llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+			rv = llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 			    "%s: want an array of runs", lists[k].key);
 			goto done;
 		}
@@ -549,17 +549,17 @@ llmcost_ls_batch_from_run(const uint8_t *body, size_t len,
 	int rv;
 
 	if (out == NULL || (kind == LLMCOST_LS_PATCH && path_id == NULL)) {
-		return (llmcost__ls_fail(
+		return (llmcost_ls_fail(
 		    err, 400, LLMCOST_EINVAL, "run: invalid arguments"));
 	}
 	memset(out, 0, sizeof(*out));
 	if (kind == LLMCOST_LS_PATCH
 	    && llmcost__ls_uuid36(path_id, strlen(path_id), pid) != 0) {
-		return (llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+		return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 		    "run id in the path: '%.40s' is not a UUID", path_id));
 	}
 	if (len > l.body_max) {
-		return (llmcost__ls_fail(err, 413, LLMCOST_ETOOBIG,
+		return (llmcost_ls_fail(err, 413, LLMCOST_ETOOBIG,
 		    "body of %zu bytes is over the limit of %zu", len,
 		    l.body_max));
 	}
@@ -569,7 +569,7 @@ llmcost_ls_batch_from_run(const uint8_t *body, size_t len,
 		return (rv);
 	}
 	if (!json_is_object(run)) {
-		rv = llmcost__ls_fail(
+		rv = llmcost_ls_fail(
 		    err, 422, LLMCOST_EINVAL, "body: want a run object");
 		goto done;
 	}
@@ -583,7 +583,7 @@ llmcost_ls_batch_from_run(const uint8_t *body, size_t len,
 			llmcost__uuid_str(pid, s);
 			if (json_object_set_new(run, "id", json_string(s))
 			    != 0) {
-				rv = llmcost__ls_fail(
+				rv = llmcost_ls_fail(
 				    err, 500, LLMCOST_ENOMEM, "out of memory");
 				goto done;
 			}
@@ -592,7 +592,7 @@ llmcost_ls_batch_from_run(const uint8_t *body, size_t len,
 		           json_string_value(id), json_string_length(id), bid)
 		        != 0
 		    || memcmp(bid, pid, 16) != 0) {
-			rv = llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+			rv = llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 			    "id: differs from the run id in the path");
 			goto done;
 		}

@@ -30,20 +30,6 @@ llmcost__ls_uuid36(const char *s, size_t len, uint8_t id[16])
 	return (llmcost__uuid_parse(buf, id) == 0 ? 0 : -1);
 }
 
-static int64_t
-dig(const char *s, size_t n)
-{
-	int64_t v = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9') {
-			return (-1);
-		}
-		v = v * 10 + (s[i] - '0');
-	}
-	return (v);
-}
-
 int
 llmcost_ls_dotted_parse(
     const char *s, size_t len, llmcost_ls_dotted *out, llmcost_ls_error *err)
@@ -53,7 +39,7 @@ llmcost_ls_dotted_parse(
 	size_t pos = 0;
 
 	if (s == NULL || out == NULL || len == 0) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "invalid 'dotted_order': empty"));
 	}
 	memset(&d, 0, sizeof(d));
@@ -63,12 +49,12 @@ llmcost_ls_dotted_parse(
 		uint8_t id[16];
 
 		if (d.depth == LLMCOST_LS_DOTTED_DEPTH_MAX) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "invalid 'dotted_order': more than %d segments",
 			    LLMCOST_LS_DOTTED_DEPTH_MAX));
 		}
 		if (len - pos < LLMCOST_LS_SEGMENT_LEN) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "invalid 'dotted_order': segment %u is %zu "
 			    "characters, want %d (YYYYMMDDTHHMMSSffffffZ and "
 			    "a "
@@ -76,23 +62,26 @@ llmcost_ls_dotted_parse(
 			    d.depth + 1, len - pos, LLMCOST_LS_SEGMENT_LEN));
 		}
 		if (g[8] != 'T' || g[21] != 'Z') {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "invalid 'dotted_order': invalid timestamp in "
 			    "segment %u (want YYYYMMDDTHHMMSSffffffZ)",
 			    d.depth + 1));
 		}
-		us = llmcost__ls_civil_us(dig(g, 4), dig(g + 4, 2),
-		    dig(g + 6, 2), dig(g + 9, 2), dig(g + 11, 2),
-		    dig(g + 13, 2), dig(g + 15, 6));
+		us = llmcost__ls_civil_us(llmcost__ls_digits(g, 4),
+		    llmcost__ls_digits(g + 4, 2), llmcost__ls_digits(g + 6, 2),
+		    llmcost__ls_digits(g + 9, 2),
+		    llmcost__ls_digits(g + 11, 2),
+		    llmcost__ls_digits(g + 13, 2),
+		    llmcost__ls_digits(g + 15, 6));
 		if (us < 0) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "invalid 'dotted_order': invalid timestamp in "
 			    "segment %u (want YYYYMMDDTHHMMSSffffffZ, a real "
 			    "UTC date and time)",
 			    d.depth + 1));
 		}
 		if (llmcost__ls_uuid36(g + 22, 36, id) != 0) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "invalid 'dotted_order': segment %u does not end "
 			    "in a UUID",
 			    d.depth + 1));
@@ -102,7 +91,7 @@ llmcost_ls_dotted_parse(
 			d.first_us = us;
 		} else {
 			if (us < d.last_us) {
-				return (llmcost__ls_fail(err, 400,
+				return (llmcost_ls_fail(err, 400,
 				    LLMCOST_EPROTO,
 				    "invalid 'dotted_order': timestamp "
 				    "ordering violation (segment %u starts "
@@ -120,7 +109,7 @@ llmcost_ls_dotted_parse(
 			break;
 		}
 		if (s[pos] != '.' || pos + 1 == len) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "invalid 'dotted_order': segment %u is not "
 			    "followed by '.' and another segment",
 			    d.depth));

@@ -41,7 +41,7 @@ llmcost_ls_json_scan(const char *s, size_t len, size_t max_values,
 	int done = 0; // the top-level value is complete
 
 	if (s == NULL && len > 0) {
-		return (llmcost__ls_fail(
+		return (llmcost_ls_fail(
 		    err, 400, LLMCOST_EPROTO, "JSON: no text"));
 	}
 	while (i < len) {
@@ -52,14 +52,14 @@ llmcost_ls_json_scan(const char *s, size_t len, size_t max_values,
 			continue;
 		}
 		if (done) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "JSON: extra bytes after the value at offset %zu",
 			    i));
 		}
 		if (c == '{' || c == '[') {
 			if (depth == LLMCOST_LS_JSON_DEPTH_MAX) {
 				return (
-				    llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+				    llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 				        "JSON: nested deeper than %d",
 				        LLMCOST_LS_JSON_DEPTH_MAX));
 			}
@@ -78,7 +78,7 @@ llmcost_ls_json_scan(const char *s, size_t len, size_t max_values,
 
 			if (depth == 0) {
 				return (
-				    llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+				    llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 				        "JSON: unbalanced '%c' at offset %zu",
 				        c, i));
 			}
@@ -86,7 +86,7 @@ llmcost_ls_json_scan(const char *s, size_t len, size_t max_values,
 			obj = (stack[depth / 8] >> (depth % 8)) & 1;
 			if (obj != (c == '}')) {
 				return (
-				    llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+				    llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 				        "JSON: mismatched '%c' at offset %zu",
 				        c, i));
 			}
@@ -99,7 +99,7 @@ llmcost_ls_json_scan(const char *s, size_t len, size_t max_values,
 			}
 			if (i >= len) {
 				return (
-				    llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+				    llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 				        "JSON: unterminated string"));
 			}
 			i++;
@@ -112,23 +112,23 @@ llmcost_ls_json_scan(const char *s, size_t len, size_t max_values,
 			count++;
 			done = depth == 0;
 		} else {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "JSON: unexpected byte 0x%02x at offset %zu",
 			    (unsigned) (unsigned char) c, i));
 		}
 		if (count > max_values) {
-			return (llmcost__ls_fail(err, 413, LLMCOST_ETOOBIG,
+			return (llmcost_ls_fail(err, 413, LLMCOST_ETOOBIG,
 			    "JSON: more than %zu values", max_values));
 		}
 	}
 	if (depth > 0) {
 		int obj = (stack[(depth - 1) / 8] >> ((depth - 1) % 8)) & 1;
 
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "JSON: truncated (unclosed '%c')", obj ? '{' : '['));
 	}
 	if (!done) {
-		return (llmcost__ls_fail(
+		return (llmcost_ls_fail(
 		    err, 400, LLMCOST_EPROTO, "JSON: empty text"));
 	}
 	if (values != NULL) {
@@ -151,7 +151,7 @@ llmcost__ls_json_load(const char *s, size_t len, size_t *budget,
 
 		if (rv == LLMCOST_ETOOBIG) {
 			// The budget is what is left of the request's.
-			return (llmcost__ls_fail(err, 413, rv,
+			return (llmcost_ls_fail(err, 413, rv,
 			    "%s: the request holds more JSON values than its "
 			    "limit (json_values_max)",
 			    what));
@@ -159,7 +159,7 @@ llmcost__ls_json_load(const char *s, size_t len, size_t *budget,
 		// Name the part or field in front of the scanner's reason.
 		if (err != NULL) {
 			memcpy(inner, err->msg, sizeof(inner));
-			return (llmcost__ls_fail(
+			return (llmcost_ls_fail(
 			    err, err->status, rv, "%s: %s", what, inner));
 		}
 		return (rv);
@@ -167,7 +167,7 @@ llmcost__ls_json_load(const char *s, size_t len, size_t *budget,
 	*budget -= values;
 	v = json_loadb(s, len, JSON_DECODE_ANY, &jerr);
 	if (v == NULL) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "%s: invalid JSON: %s (offset %d)", what, jerr.text,
 		    jerr.position));
 	}

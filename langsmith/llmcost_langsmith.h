@@ -111,6 +111,13 @@ typedef struct llmcost_ls_error {
 	char msg[256];
 } llmcost_ls_error;
 
+// Write status and a formatted reason into err (when not NULL; an empty
+// reason becomes "invalid request"); returns code, so that a failure is
+// one statement: return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO, ...)).
+// Shared by the parsers here and by servers that answer in their words.
+int llmcost_ls_fail(llmcost_ls_error *err, int status, int code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 // Bytes inside a caller's buffer; not NUL-terminated.
 typedef struct llmcost_ls_span {
 	const char *ptr;

@@ -5,11 +5,6 @@
 
 #include "llmcost_langsmith.h"
 
-// Write status and a formatted reason into err (when not NULL); returns
-// code, so that a failure is one statement: return (llmcost__ls_fail(...)).
-int llmcost__ls_fail(llmcost_ls_error *err, int status, int code,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
 // lim with its zero fields replaced by the defaults (lim may be NULL).
 llmcost_ls_limits llmcost__ls_limits(const llmcost_ls_limits *lim);
 
@@ -24,6 +19,10 @@ int llmcost__ls_json_load(const char *s, size_t len, size_t *budget,
 // epoch, or -1 when a field is out of range (time.c).
 int64_t llmcost__ls_civil_us(int64_t y, int64_t mo, int64_t d, int64_t h,
     int64_t mi, int64_t s, int64_t us);
+
+// n decimal digits at s (not NUL-terminated) as an unsigned value, or -1
+// when one of them is not a digit (time.c).
+int64_t llmcost__ls_digits(const char *s, size_t n);
 
 // Parse 36 characters at s as a UUID (not NUL-terminated).  0 or -1.
 int llmcost__ls_uuid36(const char *s, size_t len, uint8_t id[16]);

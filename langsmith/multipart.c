@@ -24,7 +24,7 @@
 #include "ls_internal.h"
 
 int
-llmcost__ls_fail(
+llmcost_ls_fail(
     llmcost_ls_error *err, int status, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -234,13 +234,13 @@ llmcost_ls_multipart_boundary(const char *content_type, size_t len,
 	int rv;
 
 	if (content_type == NULL || boundary == NULL) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "Content-Type: missing (want multipart/form-data)"));
 	}
 	end = content_type + len;
 	type = head_value(&p, end);
 	if (!span_ieq(type, "multipart/form-data")) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "Content-Type: want multipart/form-data, got '%.*s'",
 		    (int) (type.len > 64 ? 64 : type.len), type.ptr));
 	}
@@ -249,29 +249,29 @@ llmcost_ls_multipart_boundary(const char *content_type, size_t len,
 			continue;
 		}
 		if (found.ptr != NULL) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "Content-Type: boundary given twice"));
 		}
 		found = value;
 	}
 	if (rv < 0) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "Content-Type: malformed parameters"));
 	}
 	if (found.ptr == NULL) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "Content-Type: multipart/form-data without a boundary"));
 	}
 	if (found.len == 0 || found.len > LLMCOST_LS_BOUNDARY_MAX
 	    || found.ptr[found.len - 1] == ' ') {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "Content-Type: boundary must be 1 to %d characters, not "
 		    "ending in a space",
 		    LLMCOST_LS_BOUNDARY_MAX));
 	}
 	for (size_t i = 0; i < found.len; i++) {
 		if (!is_bchar((unsigned char) found.ptr[i])) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "Content-Type: boundary has a character outside "
 			    "RFC 2046's set"));
 		}
@@ -324,19 +324,19 @@ header_disposition(part_hdrs *h, const char *p, const char *end, size_t index,
 	int rv;
 
 	if (h->have_disp) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "part %zu: Content-Disposition given twice", index));
 	}
 	h->have_disp = 1;
 	if (!span_ieq(type, "form-data")) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "part %zu: Content-Disposition must be form-data", index));
 	}
 	while ((rv = next_param(&p, end, &name, &value)) == 1) {
 		if (span_ieq(name, "name")) {
 			if (h->part.name.ptr != NULL) {
 				return (
-				    llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+				    llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 				        "part %zu: name given twice", index));
 			}
 			h->part.name = value;
@@ -345,15 +345,15 @@ header_disposition(part_hdrs *h, const char *p, const char *end, size_t index,
 		}
 	}
 	if (rv < 0) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "part %zu: malformed Content-Disposition", index));
 	}
 	if (h->part.name.ptr == NULL || h->part.name.len == 0) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "part %zu: Content-Disposition without a name", index));
 	}
 	if (h->part.name.len > LLMCOST_LS_PART_NAME_MAX) {
-		return (llmcost__ls_fail(err, 413, LLMCOST_ETOOBIG,
+		return (llmcost_ls_fail(err, 413, LLMCOST_ETOOBIG,
 		    "part %zu: name longer than %d bytes", index,
 		    LLMCOST_LS_PART_NAME_MAX));
 	}
@@ -369,13 +369,13 @@ header_type(part_hdrs *h, const char *p, const char *end, size_t index,
 	int rv;
 
 	if (h->have_type) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "part %zu: Content-Type given twice", index));
 	}
 	h->have_type = 1;
 	h->part.content_type = head_value(&p, end);
 	if (h->part.content_type.len == 0) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "part %zu: empty Content-Type", index));
 	}
 	while ((rv = next_param(&p, end, &name, &value)) == 1) {
@@ -383,7 +383,7 @@ header_type(part_hdrs *h, const char *p, const char *end, size_t index,
 			continue;
 		}
 		if (h->have_plen || parse_size(value, &h->plen) != 0) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "part %zu: Content-Type length= must be one "
 			    "decimal number",
 			    index));
@@ -391,7 +391,7 @@ header_type(part_hdrs *h, const char *p, const char *end, size_t index,
 		h->have_plen = 1;
 	}
 	if (rv < 0) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "part %zu: malformed Content-Type parameters", index));
 	}
 	return (0);
@@ -407,18 +407,18 @@ header_line(part_hdrs *h, const char *p, const char *end, size_t index,
 	llmcost_ls_span value;
 
 	if (is_ows(*p)) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "part %zu: folded header lines are not allowed", index));
 	}
 	if (colon == NULL || colon == p) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "part %zu: header line without a name", index));
 	}
 	name.ptr = p;
 	name.len = (size_t) (colon - p);
 	for (size_t i = 0; i < name.len; i++) {
 		if (!is_tchar((unsigned char) name.ptr[i])) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "part %zu: bad header name", index));
 		}
 	}
@@ -431,7 +431,7 @@ header_line(part_hdrs *h, const char *p, const char *end, size_t index,
 	value = trim(colon + 1, end);
 	if (span_ieq(name, "content-length")) {
 		if (h->have_clen || parse_size(value, &h->clen) != 0) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "part %zu: Content-Length must be one decimal "
 			    "number",
 			    index));
@@ -440,7 +440,7 @@ header_line(part_hdrs *h, const char *p, const char *end, size_t index,
 		return (0);
 	}
 	if (span_ieq(name, "content-encoding")) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "part %zu: Content-Encoding is not allowed on a part "
 		    "(compress the whole request instead)",
 		    index));
@@ -448,7 +448,7 @@ header_line(part_hdrs *h, const char *p, const char *end, size_t index,
 	if (span_ieq(name, "content-transfer-encoding")
 	    && !span_ieq(value, "binary") && !span_ieq(value, "8bit")
 	    && !span_ieq(value, "7bit")) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "part %zu: Content-Transfer-Encoding '%.*s' is not "
 		    "supported",
 		    index, (int) (value.len > 32 ? 32 : value.len),
@@ -472,16 +472,16 @@ llmcost_ls_multipart_parse(const uint8_t *body, size_t len,
 
 	if ((body == NULL && len > 0) || boundary.ptr == NULL || n == NULL
 	    || (parts == NULL && cap > 0)) {
-		return (llmcost__ls_fail(
+		return (llmcost_ls_fail(
 		    err, 400, LLMCOST_EINVAL, "multipart: invalid arguments"));
 	}
 	*n = 0;
 	if (boundary.len == 0 || boundary.len > LLMCOST_LS_BOUNDARY_MAX) {
-		return (llmcost__ls_fail(
+		return (llmcost_ls_fail(
 		    err, 400, LLMCOST_EPROTO, "multipart: bad boundary"));
 	}
 	if (len > l.body_max) {
-		return (llmcost__ls_fail(err, 413, LLMCOST_ETOOBIG,
+		return (llmcost_ls_fail(err, 413, LLMCOST_ETOOBIG,
 		    "body of %zu bytes is over the limit of %zu", len,
 		    l.body_max));
 	}
@@ -499,7 +499,7 @@ llmcost_ls_multipart_parse(const uint8_t *body, size_t len,
 		const char *q = len >= dlen ? find(b, len, delim, dlen) : NULL;
 
 		if (q == NULL) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "multipart: no boundary line '--%.*s' in the body",
 			    (int) boundary.len, boundary.ptr));
 		}
@@ -518,19 +518,19 @@ llmcost_ls_multipart_parse(const uint8_t *body, size_t len,
 			p++;
 		}
 		if (end - p < 2) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "multipart: truncated after boundary %zu (no "
 			    "closing '--%.*s--')",
 			    count, (int) boundary.len, boundary.ptr));
 		}
 		if (p[0] != '\r' || p[1] != '\n') {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "multipart: boundary %zu is not followed by CRLF",
 			    count));
 		}
 		p += 2;
 		if (count == cap) {
-			return (llmcost__ls_fail(err, 413, LLMCOST_ETOOBIG,
+			return (llmcost_ls_fail(err, 413, LLMCOST_ETOOBIG,
 			    "multipart: more than %zu parts", cap));
 		}
 
@@ -546,14 +546,14 @@ llmcost_ls_multipart_parse(const uint8_t *body, size_t len,
 			eol = find(p, room, "\r\n", 2);
 			if (eol == NULL) {
 				if (room == (size_t) (end - p)) {
-					return (llmcost__ls_fail(err, 400,
+					return (llmcost_ls_fail(err, 400,
 					    LLMCOST_EPROTO,
 					    "multipart: part %zu: truncated "
 					    "headers",
 					    count));
 				}
 				return (
-				    llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+				    llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 				        "multipart: part %zu: header line "
 				        "longer than %d bytes",
 				        count, LLMCOST_LS_HEADER_LINE_MAX));
@@ -563,7 +563,7 @@ llmcost_ls_multipart_parse(const uint8_t *body, size_t len,
 				break; // end of headers
 			}
 			if (lines == LLMCOST_LS_PART_HEADERS_MAX) {
-				return (llmcost__ls_fail(err, 400,
+				return (llmcost_ls_fail(err, 400,
 				    LLMCOST_EPROTO,
 				    "multipart: part %zu: more than %d header "
 				    "lines",
@@ -575,23 +575,23 @@ llmcost_ls_multipart_parse(const uint8_t *body, size_t len,
 			p = eol + 2;
 		}
 		if (!h.have_disp) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "multipart: part %zu has no Content-Disposition",
 			    count));
 		}
 		if (!h.have_type) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "multipart: part '%.*s' has no Content-Type",
 			    PART_LABEL(&h)));
 		}
 		if (!h.have_clen && !h.have_plen) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "multipart: part '%.*s' states no size (want a "
 			    "Content-Length header or a length= parameter)",
 			    PART_LABEL(&h)));
 		}
 		if (h.have_clen && h.have_plen && h.clen != h.plen) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "multipart: part '%.*s': Content-Length %llu and "
 			    "length=%llu disagree",
 			    PART_LABEL(&h), (unsigned long long) h.clen,
@@ -601,14 +601,14 @@ llmcost_ls_multipart_parse(const uint8_t *body, size_t len,
 		// The data, then CRLF and the next delimiter, must fit.
 		if (size > (uint64_t) (end - p)
 		    || (size_t) (end - p) - size < dlen) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "multipart: part '%.*s': length=%llu runs past "
 			    "the "
 			    "end of the body",
 			    PART_LABEL(&h), (unsigned long long) size));
 		}
 		if (memcmp(p + size, delim, dlen) != 0) {
-			return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "multipart: part '%.*s': length=%llu does not end "
 			    "at a boundary",
 			    PART_LABEL(&h), (unsigned long long) size));

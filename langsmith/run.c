@@ -62,7 +62,7 @@ uuid_field(
 	    || llmcost__ls_uuid36(
 	           json_string_value(v), json_string_length(v), id)
 	        != 0) {
-		return (llmcost__ls_fail(err, 422, -LLMCOST_EINVAL,
+		return (llmcost_ls_fail(err, 422, -LLMCOST_EINVAL,
 		    "%s: '%.40s' is not a UUID", key,
 		    json_is_string(v) ? json_string_value(v)
 		                      : "(not a string)"));
@@ -83,11 +83,11 @@ str_field(const json_t *run, const char *key, const char **out,
 		return (0);
 	}
 	if (!json_is_string(v)) {
-		return (llmcost__ls_fail(
+		return (llmcost_ls_fail(
 		    err, 422, -LLMCOST_EINVAL, "%s: want a string", key));
 	}
 	if (json_string_length(v) > LLMCOST_LS_STR_MAX) {
-		return (llmcost__ls_fail(err, 422, -LLMCOST_EINVAL,
+		return (llmcost_ls_fail(err, 422, -LLMCOST_EINVAL,
 		    "%s: longer than %d bytes", key, LLMCOST_LS_STR_MAX));
 	}
 	*out = json_string_value(v);
@@ -104,7 +104,7 @@ time_field(
 		return (0);
 	}
 	if (llmcost_ls_time_parse(v, us) != 0) {
-		return (llmcost__ls_fail(err, 422, -LLMCOST_EINVAL,
+		return (llmcost_ls_fail(err, 422, -LLMCOST_EINVAL,
 		    "%s: want an RFC 3339 time (2026-11-26T11:55:52.336001Z) "
 		    "or epoch milliseconds, years 1970 to 9999",
 		    key));
@@ -123,18 +123,18 @@ shape_fields(const json_t *run, llmcost_ls_error *err)
 	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
 		v = json_object_get(run, objs[i]);
 		if (v != NULL && !json_is_null(v) && !json_is_object(v)) {
-			return (llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+			return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 			    "%s: want an object", objs[i]));
 		}
 	}
 	v = json_object_get(run, "events");
 	if (v != NULL && !json_is_null(v) && !json_is_array(v)) {
-		return (llmcost__ls_fail(
+		return (llmcost_ls_fail(
 		    err, 422, LLMCOST_EINVAL, "events: want an array"));
 	}
 	v = json_object_get(json_object_get(run, "extra"), "metadata");
 	if (v != NULL && !json_is_null(v) && !json_is_object(v)) {
-		return (llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+		return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 		    "extra.metadata: want an object"));
 	}
 	v = json_object_get(run, "tags");
@@ -143,18 +143,18 @@ shape_fields(const json_t *run, llmcost_ls_error *err)
 		json_t *t;
 
 		if (!json_is_array(v)) {
-			return (llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+			return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 			    "tags: want an array of strings"));
 		}
 		if (json_array_size(v) > LLMCOST_LS_TAGS_MAX) {
-			return (llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+			return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 			    "tags: more than %d", LLMCOST_LS_TAGS_MAX));
 		}
 		json_array_foreach(v, i, t)
 		{
 			if (!json_is_string(t)
 			    || json_string_length(t) > LLMCOST_LS_STR_MAX) {
-				return (llmcost__ls_fail(err, 422,
+				return (llmcost_ls_fail(err, 422,
 				    LLMCOST_EINVAL,
 				    "tags[%zu]: want a string of at most %d "
 				    "bytes",
@@ -197,35 +197,35 @@ dotted_consistency(
 	const llmcost_ls_dotted *d = &r->dotted;
 
 	if (memcmp(d->last_id, r->id, 16) != 0) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "invalid 'dotted_order': its last UUID is not the run's "
 		    "id"));
 	}
 	if ((r->has & LLMCOST_LS_H_TRACE)
 	    && memcmp(d->first_id, r->trace_id, 16) != 0) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "invalid 'dotted_order': its first UUID is not the "
 		    "trace_id"));
 	}
 	if (d->depth == 1 && (r->has & LLMCOST_LS_H_PARENT)) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "invalid 'dotted_order': one segment (a root run) but "
 		    "parent_run_id is set"));
 	}
 	if (d->depth >= 2 && !(r->has & LLMCOST_LS_H_PARENT)) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "invalid 'dotted_order': %u segments but no "
 		    "parent_run_id",
 		    d->depth));
 	}
 	if (d->depth >= 2 && memcmp(d->parent_id, r->parent_run_id, 16) != 0) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "invalid 'dotted_order': its second-to-last UUID is not "
 		    "the parent_run_id"));
 	}
 	if ((flags & LLMCOST_LS_F_STRICT_START)
 	    && (r->has & LLMCOST_LS_H_START) && r->start_us != d->last_us) {
-		return (llmcost__ls_fail(err, 400, LLMCOST_EPROTO,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 		    "invalid 'dotted_order': its last timestamp is not the "
 		    "start_time"));
 	}
@@ -242,11 +242,11 @@ llmcost_ls_run_check(const json_t *run, llmcost_ls_op_kind kind,
 
 	if (out == NULL
 	    || (kind != LLMCOST_LS_POST && kind != LLMCOST_LS_PATCH)) {
-		return (llmcost__ls_fail(
+		return (llmcost_ls_fail(
 		    err, 422, LLMCOST_EINVAL, "run: invalid arguments"));
 	}
 	if (!json_is_object(run)) {
-		return (llmcost__ls_fail(
+		return (llmcost_ls_fail(
 		    err, 422, LLMCOST_EINVAL, "run: want a JSON object"));
 	}
 	memset(&r, 0, sizeof(r));
@@ -258,7 +258,7 @@ llmcost_ls_run_check(const json_t *run, llmcost_ls_op_kind kind,
 	}
 	if (rv == 0) {
 		return (
-		    llmcost__ls_fail(err, 422, LLMCOST_EINVAL, "id: missing"));
+		    llmcost_ls_fail(err, 422, LLMCOST_EINVAL, "id: missing"));
 	}
 	if ((rv = uuid_field(run, "trace_id", r.trace_id, err)) < 0) {
 		return (-rv);
@@ -288,7 +288,7 @@ llmcost_ls_run_check(const json_t *run, llmcost_ls_op_kind kind,
 	if (rt != NULL) {
 		r.run_type = llmcost_ls_run_type_parse(rt);
 		if (r.run_type == LLMCOST_LS_RT_NONE) {
-			return (llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+			return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 			    "run_type: '%.32s' is not one of tool, chain, "
 			    "llm, "
 			    "retriever, embedding, prompt, parser",
@@ -301,7 +301,7 @@ llmcost_ls_run_check(const json_t *run, llmcost_ls_op_kind kind,
 
 		if (e != NULL && !json_is_null(e)) {
 			if (!json_is_string(e)) {
-				return (llmcost__ls_fail(err, 422,
+				return (llmcost_ls_fail(err, 422,
 				    LLMCOST_EINVAL, "error: want a string"));
 			}
 			r.error = json_string_value(e);
@@ -335,7 +335,7 @@ llmcost_ls_run_check(const json_t *run, llmcost_ls_op_kind kind,
 
 		for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
 			if (!(r.has & req[i].bit)) {
-				return (llmcost__ls_fail(err, 422,
+				return (llmcost_ls_fail(err, 422,
 				    LLMCOST_EINVAL,
 				    "%s: missing (a run create needs name, "
 				    "run_type and start_time)",
@@ -345,12 +345,12 @@ llmcost_ls_run_check(const json_t *run, llmcost_ls_op_kind kind,
 	}
 	if (!(flags & LLMCOST_LS_F_TRACE_OPTIONAL)) {
 		if (!(r.has & LLMCOST_LS_H_TRACE)) {
-			return (llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+			return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 			    "trace_id: missing (batch and multipart ingest "
 			    "need trace_id and dotted_order)"));
 		}
 		if (r.dotted_order == NULL) {
-			return (llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+			return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 			    "dotted_order: missing (batch and multipart "
 			    "ingest need trace_id and dotted_order)"));
 		}
@@ -368,7 +368,7 @@ llmcost_ls_run_check(const json_t *run, llmcost_ls_op_kind kind,
 	} else if (kind == LLMCOST_LS_POST && (r.has & LLMCOST_LS_H_TRACE)
 	    && !(r.has & LLMCOST_LS_H_PARENT)
 	    && memcmp(r.trace_id, r.id, 16) != 0) {
-		return (llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+		return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 		    "trace_id: a root run (no parent_run_id) is its own "
 		    "trace, so trace_id must equal id"));
 	}

@@ -60,9 +60,8 @@ days_in_month(int y, unsigned m)
 	return (m == 2 && leap ? 29 : dm[m - 1]);
 }
 
-// n decimal digits at s as an unsigned value, or -1.
-static int64_t
-digits(const char *s, size_t n)
+int64_t
+llmcost__ls_digits(const char *s, size_t n)
 {
 	int64_t v = 0;
 
@@ -101,12 +100,12 @@ llmcost_ls_time_parse_str(const char *s, size_t len, int64_t *us)
 	    || s[13] != ':' || s[16] != ':') {
 		return (LLMCOST_EINVAL);
 	}
-	y = digits(s, 4);
-	mo = digits(s + 5, 2);
-	d = digits(s + 8, 2);
-	h = digits(s + 11, 2);
-	mi = digits(s + 14, 2);
-	sec = digits(s + 17, 2);
+	y = llmcost__ls_digits(s, 4);
+	mo = llmcost__ls_digits(s + 5, 2);
+	d = llmcost__ls_digits(s + 8, 2);
+	h = llmcost__ls_digits(s + 11, 2);
+	mi = llmcost__ls_digits(s + 14, 2);
+	sec = llmcost__ls_digits(s + 17, 2);
 	if (i < len && s[i] == '.') {
 		size_t start = ++i;
 
@@ -132,8 +131,8 @@ llmcost_ls_time_parse_str(const char *s, size_t len, int64_t *us)
 		if (len - i != 6 || s[i + 3] != ':') {
 			return (LLMCOST_EINVAL);
 		}
-		oh = digits(s + i + 1, 2);
-		om = digits(s + i + 4, 2);
+		oh = llmcost__ls_digits(s + i + 1, 2);
+		om = llmcost__ls_digits(s + i + 4, 2);
 		if (oh < 0 || oh > 23 || om < 0 || om > 59) {
 			return (LLMCOST_EINVAL);
 		}

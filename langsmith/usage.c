@@ -21,7 +21,7 @@ count_field(const json_t *um, const char *key, int64_t *out, unsigned bit,
 		return (0);
 	}
 	if (!json_is_integer(v) || json_integer_value(v) < 0) {
-		return (llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+		return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 		    "usage_metadata.%s: want a non-negative integer", key));
 	}
 	*out = (int64_t) json_integer_value(v);
@@ -42,7 +42,7 @@ details(const json_t *um, const char *key, llmcost_ls_detail *d, uint32_t *n,
 		return (0);
 	}
 	if (!json_is_object(obj)) {
-		return (llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+		return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 		    "usage_metadata.%s: want an object", key));
 	}
 	json_object_foreach((json_t *) obj, k, v)
@@ -53,19 +53,19 @@ details(const json_t *um, const char *key, llmcost_ls_detail *d, uint32_t *n,
 			continue;
 		}
 		if (!json_is_integer(v) || json_integer_value(v) < 0) {
-			return (llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+			return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 			    "usage_metadata.%s.%.48s: want a non-negative "
 			    "integer",
 			    key, k));
 		}
 		if (kl == 0 || kl >= LLMCOST_LS_DETAIL_KEY_MAX) {
-			return (llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+			return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 			    "usage_metadata.%s: key of %zu bytes (want 1 to "
 			    "%d)",
 			    key, kl, LLMCOST_LS_DETAIL_KEY_MAX - 1));
 		}
 		if (*n == LLMCOST_LS_DETAILS_MAX) {
-			return (llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+			return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 			    "usage_metadata.%s: more than %d keys", key,
 			    LLMCOST_LS_DETAILS_MAX));
 		}
@@ -84,7 +84,7 @@ cost_field(const json_t *um, const char *key, int64_t *out, unsigned bit,
 
 	if (llmcost_ls_cost_parse(json_object_get(um, key), out, &present)
 	    != 0) {
-		return (llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+		return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 		    "usage_metadata.%s: want a number or a decimal string in "
 		    "USD",
 		    key));
@@ -103,12 +103,12 @@ llmcost_ls_usage_parse(
 	int rv;
 
 	if (out == NULL) {
-		return (llmcost__ls_fail(
+		return (llmcost_ls_fail(
 		    err, 422, LLMCOST_EINVAL, "usage_metadata: no output"));
 	}
 	memset(&u, 0, sizeof(u));
 	if (!json_is_object(um)) {
-		return (llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+		return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 		    "usage_metadata: want an object"));
 	}
 	if ((rv = count_field(um, "input_tokens", &u.input_tokens,
@@ -140,7 +140,7 @@ llmcost_ls_usage_parse(
 	if (!(u.has & LLMCOST_LS_U_TOTAL)
 	    && __builtin_add_overflow(
 	        u.input_tokens, u.output_tokens, &u.total_tokens)) {
-		return (llmcost__ls_fail(err, 422, LLMCOST_EINVAL,
+		return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 		    "usage_metadata: token counts overflow"));
 	}
 	*out = u;
@@ -157,7 +157,7 @@ llmcost_ls_usage_extract(
 	int rv;
 
 	if (out == NULL) {
-		return (llmcost__ls_fail(
+		return (llmcost_ls_fail(
 		    err, 422, LLMCOST_EINVAL, "usage_metadata: no output"));
 	}
 	memset(out, 0, sizeof(*out));
@@ -180,7 +180,7 @@ llmcost_ls_usage_extract(
 			char inner[sizeof(err->msg)];
 
 			memcpy(inner, err->msg, sizeof(inner));
-			llmcost__ls_fail(err, err->status, rv, "%s%s",
+			llmcost_ls_fail(err, err->status, rv, "%s%s",
 			    src == LLMCOST_LS_USAGE_OUTPUTS
 			        ? "outputs."
 			        : "extra.metadata.",

@@ -493,18 +493,6 @@ typedef struct pair {
 	const char *val; // a string value, or JSON text
 } pair;
 
-static const char *
-run_status(const struct standin *s, const st_run *r)
-{
-	if (r->status != 0) {
-		return (strtab_str(&s->strs, r->status));
-	}
-	if (r->has & LLMCOST_LS_H_ERROR) {
-		return ("error");
-	}
-	return ((r->has & LLMCOST_LS_H_END) ? "success" : "pending");
-}
-
 // The value's text for string comparisons; NULL for null.
 static const char *
 value_text(const node *v, char *buf, size_t sz)
@@ -748,7 +736,7 @@ eval_cmp(
 		return (cmp_str(op, llmcost_ls_run_type_name(r->run_type), v));
 	}
 	if (strcmp(f->text, "status") == 0) {
-		return (cmp_str(op, run_status(s, r), v));
+		return (cmp_str(op, store_run_status(s, r), v));
 	}
 	return (cmp_str(op, r->error, v)); // error
 }

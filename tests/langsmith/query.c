@@ -128,18 +128,6 @@ upper_json(const char *s)
 	return (s ? json_string(buf) : json_null());
 }
 
-static const char *
-status_of(const struct standin *s, const st_run *r)
-{
-	if (r->status != 0) {
-		return (strtab_str(&s->strs, r->status));
-	}
-	if (r->has & LLMCOST_LS_H_ERROR) {
-		return ("error");
-	}
-	return ((r->has & LLMCOST_LS_H_END) ? "success" : "pending");
-}
-
 static json_t *
 meta_json(const struct standin *s, const st_run *r)
 {
@@ -205,8 +193,8 @@ field_value(
 		return ((r->has & LLMCOST_LS_H_END) ? time_json(r->end_us)
 		                                    : json_null());
 	case RF_STATUS:
-		return (v2 ? upper_json(status_of(s, r))
-		           : json_string(status_of(s, r)));
+		return (v2 ? upper_json(store_run_status(s, r))
+		           : json_string(store_run_status(s, r)));
 	case RF_ERROR:
 		return (r->error ? json_string(r->error) : json_null());
 	case RF_INPUTS:
@@ -358,7 +346,8 @@ q_free(q *x)
 static int
 bad(llmcost_ls_error *err, const char *key, const char *want)
 {
-	return (standin_fail(err, 422, LLMCOST_EINVAL, "%s: %s", key, want));
+	return (
+	    llmcost_ls_fail(err, 422, LLMCOST_EINVAL, "%s: %s", key, want));
 }
 
 // A bool member: -1 when absent or null.
@@ -427,8 +416,8 @@ get_uuids(const json_t *body, const char *key, uint8_t (**out)[16], size_t *n,
 		return (0);
 	}
 	if ((*out = calloc(json_array_size(v), 16)) == NULL) {
-		return (
-		    standin_fail(err, 500, LLMCOST_ENOMEM, "out of memory"));
+		return (llmcost_ls_fail(
+		    err, 500, LLMCOST_ENOMEM, "out of memory"));
 	}
 	json_array_foreach(v, i, e)
 	{
@@ -457,7 +446,7 @@ get_filter(
 		return (bad(err, key, "want a filter string"));
 	}
 	if (filter_parse(json_string_value(v), out, why, sizeof(why)) != 0) {
-		return (standin_fail(
+		return (llmcost_ls_fail(
 		    err, 400, LLMCOST_EINVAL, "%s: %s", key, why));
 	}
 	return (0);
@@ -514,7 +503,7 @@ parse_common(
 	}
 	v = json_object_get(body, "tree_filter");
 	if (v != NULL && !json_is_null(v)) {
-		return (standin_fail(err, 400, LLMCOST_EINVAL,
+		return (llmcost_ls_fail(err, 400, LLMCOST_EINVAL,
 		    "tree_filter: not supported by the stand-in"));
 	}
 	return (0);
@@ -538,8 +527,8 @@ sessions_from(struct standin *s, const json_t *body, const char *key, q *x,
 	x->sessions = calloc(n + 1, sizeof(int));
 	if (x->sessions == NULL) {
 		free(ids);
-		return (
-		    standin_fail(err, 500, LLMCOST_ENOMEM, "out of memory"));
+		return (llmcost_ls_fail(
+		    err, 500, LLMCOST_ENOMEM, "out of memory"));
 	}
 	for (size_t i = 0; i < n; i++) {
 		int si = store_session_by_id(s, ids[i]);
@@ -792,7 +781,7 @@ parse_select(const json_t *body, const char *key, int v2, uint8_t *sel,
 			}
 		}
 		if (name == NULL || f == RF_COUNT) {
-			return (standin_fail(err, 422, LLMCOST_EINVAL,
+			return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 			    "%s: unknown field '%.40s'%s", key,
 			    name ? name : "?",
 			    v2 ? " (v2 selects are UPPERCASE)" : ""));
@@ -802,160 +791,192 @@ parse_select(const json_t *body, const char *key, int v2, uint8_t *sel,
 	return (0);
 }
 
-int
-query_v1(
-    struct standin *s, const json_t *body, json_t **out, llmcost_ls_error *err)
+// An optional UUID member: *has stays 0 when absent or null.
+static int
+get_uuid_opt(const json_t *body, const char *key, uint8_t id[16], int *has,
+    llmcost_ls_error *err)
 {
+	const json_t *v = json_object_get(body, key);
+
+	if (v == NULL || json_is_null(v)) {
+		return (0);
+	}
+	if (get_uuid(v, id) != 0) {
+		return (bad(err, key, "want a UUID"));
+	}
+	*has = 1;
+	return (0);
+}
+
+// An optional page size from 1 to max (default 100); want is the reason.
+static int
+get_limit(const json_t *body, const char *key, json_int_t max,
+    const char *want, size_t *out, llmcost_ls_error *err)
+{
+	const json_t *v = json_object_get(body, key);
+
+	*out = 100;
+	if (v == NULL || json_is_null(v)) {
+		return (0);
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 1
+	    || json_integer_value(v) > max) {
+		return (bad(err, key, want));
+	}
+	*out = (size_t) json_integer_value(v);
+	return (0);
+}
+
+// An optional sort order, asc or desc as spelled by the version
+// (default descending).
+static int
+get_order(const json_t *body, const char *key, const char *asc,
+    const char *desc, const char *want, int *out, llmcost_ls_error *err)
+{
+	const json_t *v = json_object_get(body, key);
+	const char *o;
+
+	*out = 1;
+	if (v == NULL || json_is_null(v)) {
+		return (0);
+	}
+	o = json_string_value(v);
+	if (o == NULL || (strcmp(o, asc) && strcmp(o, desc))) {
+		return (bad(err, key, want));
+	}
+	*out = strcmp(o, desc) == 0;
+	return (0);
+}
+
+// The member names of the two read APIs, which differ only in spelling,
+// defaults and the required filter.
+typedef struct qnames {
+	const char *session;
+	const char *ids;
+	const char *min_start;
+	const char *max_start;
+	const char *select;
+	const char *limit;
+	json_int_t limit_max;
+	const char *limit_want;
+	const char *order;
+	const char *asc;
+	const char *desc;
+	const char *order_want;
+	unsigned costs; // STANDIN_COSTS_QUERY_V*
+} qnames;
+
+static const qnames qn[2] = {
+	{ "session", "id", "start_time", "end_time", "select", "limit", 100,
+	    "want 1 to 100", "order", "asc", "desc", "want asc or desc",
+	    STANDIN_COSTS_QUERY_V1 },
+	{ "project_ids", "ids", "min_start_time", "max_start_time", "selects",
+	    "page_size", 1000, "want 1 to 1000", "sort_order", "ASC", "DESC",
+	    "want ASC or DESC", STANDIN_COSTS_QUERY_V2 },
+};
+
+// POST /runs/query (v2 == 0) and POST /v2/runs/query (v2 == 1).
+static int
+query_runs(struct standin *s, const json_t *body, int v2, json_t **out,
+    llmcost_ls_error *err)
+{
+	const qnames *n = &qn[v2];
 	q x = { 0 };
 	uint8_t sel[RF_COUNT];
 	page p = { 0 };
-	const json_t *v;
 	int present = 0;
 	int ids_present = 0;
 	int more = 0;
 	int rv;
 
 	x.now = store_now_us();
-	x.max_start = INT64_MAX;
-	if ((rv = parse_common(s, body, &x, 0, err)) != 0
-	    || (rv = sessions_from(s, body, "session", &x, &present, err)) != 0
-	    || (rv = get_uuids(
-	            body, "id", &x.ids, &x.n_ids, &ids_present, err))
-	        != 0
-	    || (rv = get_time(body, "start_time", &x.min_start, err)) != 0
-	    || (rv = get_time(body, "end_time", &x.max_start, err)) != 0
-	    || (rv = parse_cursor(body, "cursor", &x, err)) != 0
-	    || (rv = parse_select(body, "select", 0, sel, err)) != 0) {
-		goto done;
-	}
-	if ((v = json_object_get(body, "trace")) != NULL && !json_is_null(v)) {
-		if (get_uuid(v, x.trace) != 0) {
-			rv = bad(err, "trace", "want a UUID");
-			goto done;
-		}
-		x.has_trace = 1;
-	}
-	if ((v = json_object_get(body, "parent_run")) != NULL
-	    && !json_is_null(v)) {
-		if (get_uuid(v, x.parent) != 0) {
-			rv = bad(err, "parent_run", "want a UUID");
-			goto done;
-		}
-		x.has_parent = 1;
-	}
-	if (!present && !ids_present && !x.has_trace && !x.has_parent) {
-		rv = bad(err, "session",
-		    "one of session, id, trace or parent_run is required");
-		goto done;
-	}
-	x.limit = 100;
-	if ((v = json_object_get(body, "limit")) != NULL && !json_is_null(v)) {
-		if (!json_is_integer(v) || json_integer_value(v) < 1
-		    || json_integer_value(v) > 100) {
-			rv = bad(err, "limit", "want 1 to 100");
-			goto done;
-		}
-		x.limit = (size_t) json_integer_value(v);
-	}
-	v = json_object_get(body, "order");
-	if (v != NULL && !json_is_null(v)) {
-		const char *o = json_string_value(v);
-
-		if (o == NULL || (strcmp(o, "asc") && strcmp(o, "desc"))) {
-			rv = bad(err, "order", "want asc or desc");
-			goto done;
-		}
-		x.desc = strcmp(o, "desc") == 0;
+	if (v2) {
+		x.min_start = x.now - INT64_C(86400000000); // the last day
+		x.max_start = x.now;
 	} else {
-		x.desc = 1;
+		x.max_start = INT64_MAX;
+	}
+	if ((rv = parse_common(s, body, &x, v2, err)) != 0
+	    || (rv = sessions_from(s, body, n->session, &x, &present, err))
+	        != 0
+	    || (rv = get_uuids(
+	            body, n->ids, &x.ids, &x.n_ids, &ids_present, err))
+	        != 0
+	    || (rv = get_time(body, n->min_start, &x.min_start, err)) != 0
+	    || (rv = get_time(body, n->max_start, &x.max_start, err)) != 0
+	    || (rv = parse_cursor(body, "cursor", &x, err)) != 0
+	    || (rv = parse_select(body, n->select, v2, sel, err)) != 0) {
+		goto done;
+	}
+	if (v2) {
+		if (!present || x.n_sessions == 0) {
+			rv = bad(err, "project_ids",
+			    "required (an array of project UUIDs)");
+			goto done;
+		}
+		if ((rv = get_uuid_opt(
+		         body, "trace_id", x.trace, &x.has_trace, err))
+		    != 0) {
+			goto done;
+		}
+	} else {
+		if ((rv = get_uuid_opt(
+		         body, "trace", x.trace, &x.has_trace, err))
+		        != 0
+		    || (rv = get_uuid_opt(
+		            body, "parent_run", x.parent, &x.has_parent, err))
+		        != 0) {
+			goto done;
+		}
+		if (!present && !ids_present && !x.has_trace
+		    && !x.has_parent) {
+			rv = bad(err, "session",
+			    "one of session, id, trace or parent_run is "
+			    "required");
+			goto done;
+		}
+	}
+	if ((rv = get_limit(
+	         body, n->limit, n->limit_max, n->limit_want, &x.limit, err))
+	        != 0
+	    || (rv = get_order(body, n->order, n->asc, n->desc, n->order_want,
+	            &x.desc, err))
+	        != 0) {
+		goto done;
 	}
 	p.arr = json_array();
 	p.sel = sel;
-	p.cost_strings = (s->cost_strings & STANDIN_COSTS_QUERY_V1) != 0;
+	p.v2 = v2;
+	p.cost_strings = (s->cost_strings & n->costs) != 0;
 	scan(s, &x, x.limit, &more, page_add, &p);
-	*out = json_pack("{s:o,s:{s:o,s:n}}", "runs", p.arr, "cursors", "next",
-	    more && p.last ? cursor_json(p.last) : json_null(), "prev");
+	if (v2) {
+		*out = json_pack("{s:o,s:b,s:o}", "items", p.arr, "has_more",
+		    more, "next_cursor",
+		    more && p.last ? cursor_json(p.last) : json_null());
+	} else {
+		*out = json_pack("{s:o,s:{s:o,s:n}}", "runs", p.arr, "cursors",
+		    "next", more && p.last ? cursor_json(p.last) : json_null(),
+		    "prev");
+	}
 	rv = *out ? 0
-	          : standin_fail(err, 500, LLMCOST_ENOMEM, "out of memory");
+	          : llmcost_ls_fail(err, 500, LLMCOST_ENOMEM, "out of memory");
 done:
 	q_free(&x);
 	return (rv);
 }
 
 int
+query_v1(
+    struct standin *s, const json_t *body, json_t **out, llmcost_ls_error *err)
+{
+	return (query_runs(s, body, 0, out, err));
+}
+
+int
 query_v2(
     struct standin *s, const json_t *body, json_t **out, llmcost_ls_error *err)
 {
-	q x = { 0 };
-	uint8_t sel[RF_COUNT];
-	page p = { 0 };
-	const json_t *v;
-	int present = 0;
-	int ids_present = 0;
-	int more = 0;
-	int rv;
-
-	x.now = store_now_us();
-	x.min_start = x.now - INT64_C(86400000000); // the last day
-	x.max_start = x.now;
-	if ((rv = parse_common(s, body, &x, 1, err)) != 0
-	    || (rv = sessions_from(s, body, "project_ids", &x, &present, err))
-	        != 0
-	    || (rv = get_uuids(
-	            body, "ids", &x.ids, &x.n_ids, &ids_present, err))
-	        != 0
-	    || (rv = get_time(body, "min_start_time", &x.min_start, err)) != 0
-	    || (rv = get_time(body, "max_start_time", &x.max_start, err)) != 0
-	    || (rv = parse_cursor(body, "cursor", &x, err)) != 0
-	    || (rv = parse_select(body, "selects", 1, sel, err)) != 0) {
-		goto done;
-	}
-	if (!present || x.n_sessions == 0) {
-		rv = bad(err, "project_ids",
-		    "required (an array of project UUIDs)");
-		goto done;
-	}
-	if ((v = json_object_get(body, "trace_id")) != NULL
-	    && !json_is_null(v)) {
-		if (get_uuid(v, x.trace) != 0) {
-			rv = bad(err, "trace_id", "want a UUID");
-			goto done;
-		}
-		x.has_trace = 1;
-	}
-	x.limit = 100;
-	if ((v = json_object_get(body, "page_size")) != NULL
-	    && !json_is_null(v)) {
-		if (!json_is_integer(v) || json_integer_value(v) < 1
-		    || json_integer_value(v) > 1000) {
-			rv = bad(err, "page_size", "want 1 to 1000");
-			goto done;
-		}
-		x.limit = (size_t) json_integer_value(v);
-	}
-	x.desc = 1;
-	v = json_object_get(body, "sort_order");
-	if (v != NULL && !json_is_null(v)) {
-		const char *o = json_string_value(v);
-
-		if (o == NULL || (strcmp(o, "ASC") && strcmp(o, "DESC"))) {
-			rv = bad(err, "sort_order", "want ASC or DESC");
-			goto done;
-		}
-		x.desc = strcmp(o, "DESC") == 0;
-	}
-	p.arr = json_array();
-	p.sel = sel;
-	p.v2 = 1;
-	p.cost_strings = (s->cost_strings & STANDIN_COSTS_QUERY_V2) != 0;
-	scan(s, &x, x.limit, &more, page_add, &p);
-	*out = json_pack("{s:o,s:b,s:o}", "items", p.arr, "has_more", more,
-	    "next_cursor", more && p.last ? cursor_json(p.last) : json_null());
-	rv = *out ? 0
-	          : standin_fail(err, 500, LLMCOST_ENOMEM, "out of memory");
-done:
-	q_free(&x);
-	return (rv);
+	return (query_runs(s, body, 1, out, err));
 }
 
 // ---- aggregates ----
@@ -1360,7 +1381,7 @@ query_stats(
 			         != 0;
 			     k++) { }
 			if (!json_is_string(e) || k == N_STATS) {
-				rv = standin_fail(err, 422, LLMCOST_EINVAL,
+				rv = llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 				    "select: unknown stat '%.40s'",
 				    json_is_string(e) ? json_string_value(e)
 				                      : "?");
@@ -1379,7 +1400,7 @@ query_stats(
 		    = json_string_value(json_object_get(gb, "path"));
 
 		if (s->refuse_group_by) {
-			rv = standin_fail(err, 400, LLMCOST_EINVAL,
+			rv = llmcost_ls_fail(err, 400, LLMCOST_EINVAL,
 			    "group_by: not supported on this deployment");
 			goto done;
 		}
@@ -1418,7 +1439,7 @@ query_stats(
 
 			g.only = calloc(json_array_size(v), sizeof(*g.only));
 			if (g.only == NULL) {
-				rv = standin_fail(
+				rv = llmcost_ls_fail(
 				    err, 500, LLMCOST_ENOMEM, "out of memory");
 				goto done;
 			}
@@ -1433,12 +1454,14 @@ query_stats(
 		}
 	}
 	if (g.attr == 0 && group_of(&g, 0) == NULL) {
-		rv = standin_fail(err, 500, LLMCOST_ENOMEM, "out of memory");
+		rv = llmcost_ls_fail(
+		    err, 500, LLMCOST_ENOMEM, "out of memory");
 		goto done;
 	}
 	scan(s, &x, SIZE_MAX, &more, stats_add, &g);
 	if (g.failed) {
-		rv = standin_fail(err, 500, LLMCOST_ENOMEM, "out of memory");
+		rv = llmcost_ls_fail(
+		    err, 500, LLMCOST_ENOMEM, "out of memory");
 		goto done;
 	}
 	if (g.attr == 0) {
@@ -1453,7 +1476,7 @@ query_stats(
 		}
 	}
 	rv = *out ? 0
-	          : standin_fail(err, 500, LLMCOST_ENOMEM, "out of memory");
+	          : llmcost_ls_fail(err, 500, LLMCOST_ENOMEM, "out of memory");
 done:
 	for (size_t i = 0; i < g.n; i++) {
 		agg_free(&g.groups[i]);
@@ -1564,8 +1587,8 @@ query_sessions(struct standin *s, const char *name, const char *name_contains,
 		json_array_append_new(arr, o);
 	}
 	if (arr == NULL) {
-		return (
-		    standin_fail(err, 500, LLMCOST_ENOMEM, "out of memory"));
+		return (llmcost_ls_fail(
+		    err, 500, LLMCOST_ENOMEM, "out of memory"));
 	}
 	*out = arr;
 	return (0);

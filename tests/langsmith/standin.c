@@ -22,7 +22,6 @@
 // standin_stop() broadcasts, so stopping never waits out a delay.
 
 #include <microhttpd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,20 +39,6 @@
 #define DRAIN_MAX ((size_t) 64 << 20)
 // JSON values allowed in a read API body.
 #define QUERY_VALUES_MAX 10000
-
-int
-standin_fail(llmcost_ls_error *err, int status, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL) {
-		err->status = status;
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return (code);
-}
 
 static const char *const ep_names[STANDIN_EP_COUNT]
     = { "info", "multipart", "batch", "runs", "patch", "sessions", "query_v1",

@@ -196,6 +196,10 @@ int standin_fail(llmcost_ls_error *err, int status, int code, const char *fmt,
 
 // store.c
 st_run *store_find(const struct standin *s, const uint8_t id[16]);
+// A run's status as the read API reports it: the stored status, else
+// "error" when it has an error, else "success" once ended, else
+// "pending".  The string is the store's (or static).
+const char *store_run_status(const struct standin *s, const st_run *r);
 // Store a checked batch; whole or nothing for validation (unknown
 // session_id), duplicates skipped and listed in *dups (a JSON array of
 // ids, or NULL when none).  Returns 0 or an error with err.

@@ -254,6 +254,18 @@ id_hash(const uint8_t id[16])
 	return (a ^ (a >> 29));
 }
 
+const char *
+store_run_status(const struct standin *s, const st_run *r)
+{
+	if (r->status != 0) {
+		return (strtab_str(&s->strs, r->status));
+	}
+	if (r->has & LLMCOST_LS_H_ERROR) {
+		return ("error");
+	}
+	return ((r->has & LLMCOST_LS_H_END) ? "success" : "pending");
+}
+
 st_run *
 store_find(const struct standin *s, const uint8_t id[16])
 {
@@ -671,13 +683,13 @@ derive_trace(struct standin *s, llmcost_ls_op *op, llmcost_ls_error *err)
 
 		if ((p = store_find(s, in->parent_run_id)) == NULL
 		    || !p->posted || p->dotted == NULL) {
-			return (standin_fail(err, 422, LLMCOST_EINVAL,
+			return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 			    "parent_run_id: the parent run is not stored; "
 			    "send "
 			    "trace_id and dotted_order"));
 		}
 		if (in->start_us < p->start_us) {
-			return (standin_fail(err, 400, LLMCOST_EPROTO,
+			return (llmcost_ls_fail(err, 400, LLMCOST_EPROTO,
 			    "invalid 'dotted_order': timestamp ordering "
 			    "violation (the run starts before its parent)"));
 		}
@@ -689,8 +701,8 @@ derive_trace(struct standin *s, llmcost_ls_op *op, llmcost_ls_error *err)
 		}
 	}
 	if (dotted == NULL) {
-		return (
-		    standin_fail(err, 500, LLMCOST_ENOMEM, "out of memory"));
+		return (llmcost_ls_fail(
+		    err, 500, LLMCOST_ENOMEM, "out of memory"));
 	}
 	llmcost__uuid_str(in->trace_id, ids);
 	if (json_object_set_new(op->run, "trace_id", json_string(ids)) != 0
@@ -698,8 +710,8 @@ derive_trace(struct standin *s, llmcost_ls_op *op, llmcost_ls_error *err)
 	           op->run, "dotted_order", json_string(dotted))
 	        != 0) {
 		free(dotted);
-		return (
-		    standin_fail(err, 500, LLMCOST_ENOMEM, "out of memory"));
+		return (llmcost_ls_fail(
+		    err, 500, LLMCOST_ENOMEM, "out of memory"));
 	}
 	free(dotted);
 	// Point the typed view at the string now owned by the run.
@@ -736,7 +748,7 @@ store_apply(struct standin *s, llmcost_ls_batch *b, json_t **dups,
 		if (op->kind == LLMCOST_LS_POST
 		    && (op->info.has & LLMCOST_LS_H_SESSION_ID)
 		    && store_session_by_id(s, op->info.session_id) < 0) {
-			return (standin_fail(err, 422, LLMCOST_EINVAL,
+			return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 			    "session_id: no project with this id (send "
 			    "session_name to create one)"));
 		}
@@ -815,5 +827,5 @@ store_apply(struct standin *s, llmcost_ls_batch *b, json_t **dups,
 	}
 	return (0);
 nomem:
-	return (standin_fail(err, 500, LLMCOST_ENOMEM, "out of memory"));
+	return (llmcost_ls_fail(err, 500, LLMCOST_ENOMEM, "out of memory"));
 }
