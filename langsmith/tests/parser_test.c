@@ -8,6 +8,8 @@
 
 #include "testutil.h"
 
+#include "capture.h"
+
 #include "llmcost_common.h"
 #include "llmcost_langsmith.h"
 
@@ -15,30 +17,6 @@
 	"multipart/form-data; boundary=----LangSmithFormBoundaryeuetckfhffq"
 
 // ---- support ----
-
-static char *
-read_file(const char *name, size_t *len)
-{
-	char path[1024];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", LLMCOST_CAPTURES_DIR, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t) n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t) n, f), (size_t) n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t) n;
-	return (buf);
-}
 
 // The Content-Type header of capture nnn, into ct.
 static void
@@ -50,7 +28,7 @@ capture_ct(const char *nnn, char *ct, size_t ctsz)
 	json_t *j;
 
 	snprintf(name, sizeof(name), "%s.json", nnn);
-	txt = read_file(name, &len);
+	txt = capture_read(name, &len);
 	j = json_loadb(txt, len, 0, NULL);
 	assert_non_null(j);
 	snprintf(ct, ctsz, "%s",
@@ -175,7 +153,7 @@ test_capture_002(void **state)
 {
 	char ct[256];
 	size_t len;
-	char *body = read_file("002.body", &len);
+	char *body = capture_read("002.body", &len);
 	llmcost_ls_batch b;
 	llmcost_ls_error e = { 0 };
 	const llmcost_ls_op *op;
@@ -248,7 +226,7 @@ test_capture_003_004(void **state)
 
 	(void) state;
 	capture_ct("003", ct, sizeof(ct));
-	body = read_file("003.body", &len);
+	body = capture_read("003.body", &len);
 	LLMCOST_PASS(llmcost_ls_batch_from_multipart(
 	    ct, (const uint8_t *) body, len, NULL, 0, &b, &e));
 	assert_int_equal(b.n_ops, 1);
@@ -275,7 +253,7 @@ test_capture_003_004(void **state)
 	free(body);
 
 	capture_ct("004", ct, sizeof(ct));
-	body = read_file("004.body", &len);
+	body = capture_read("004.body", &len);
 	LLMCOST_PASS(llmcost_ls_batch_from_multipart(
 	    ct, (const uint8_t *) body, len, NULL, 0, &b, &e));
 	assert_int_equal(b.n_ops, 1);

@@ -47,10 +47,7 @@ static int
 reset_each(void **state)
 {
 	(void) state;
-	standin_reset(S);
-	standin_faults_clear(S);
-	standin_set_max_body(S, 0);
-	return (0);
+	return (standin_restore(S));
 }
 
 static const char *const HDRS[]

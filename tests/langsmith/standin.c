@@ -1023,3 +1023,15 @@ standin_reset(standin *s)
 	s->n_dups = 0;
 	pthread_mutex_unlock(&s->lock);
 }
+
+int
+standin_restore(standin *s)
+{
+	standin_reset(s);
+	standin_faults_clear(s);
+	standin_set_max_body(s, 0);
+	standin_set_cost_strings(s, STANDIN_COSTS_DEFAULT);
+	standin_set_refuse_group_by(s, 0);
+	standin_set_ingest_lag_ms(s, 0);
+	return (standin_set_prices(s, NULL));
+}

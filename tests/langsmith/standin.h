@@ -167,6 +167,12 @@ int standin_session_id(standin *s, const char *name, char out[37]);
 // Forget every run, project and counter (faults and knobs stay).
 void standin_reset(standin *s);
 
+// standin_reset(), and also remove every fault rule and put every knob
+// back to its default (the built-in price map, whatever the options at
+// start said): what a test fixture calls before each test.  Returns 0 or
+// what standin_set_prices() returns.
+int standin_restore(standin *s);
+
 // ---- Endpoints names ----
 
 // "multipart", "query_v2", ... (static), or "?" out of range.

@@ -15,6 +15,7 @@
 
 #include <curl/curl.h>
 
+#include "capture.h"
 #include "client.h"
 #include "standin.h"
 #include "testutil.h"
@@ -50,37 +51,10 @@ static int
 reset_each(void **state)
 {
 	(void) state;
-	standin_reset(S);
-	standin_faults_clear(S);
-	standin_set_max_body(S, 0);
-	standin_set_cost_strings(S, STANDIN_COSTS_DEFAULT);
-	standin_set_refuse_group_by(S, 0);
-	standin_set_ingest_lag_ms(S, 0);
-	return (standin_set_prices(S, NULL));
+	return (standin_restore(S));
 }
 
 // ---- support ----
-
-static char *
-read_capture(const char *name, size_t *len)
-{
-	char path[1024];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", LLMCOST_CAPTURES_DIR, name);
-	assert_non_null(f = fopen(path, "rb"));
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	assert_non_null(buf = malloc((size_t) n + 1));
-	assert_int_equal(fread(buf, 1, (size_t) n, f), (size_t) n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t) n;
-	return (buf);
-}
 
 // Replay capture nnn: its method, path and every captured header exactly,
 // and its body, chunked when it was captured chunked (chunked = -1) or as
@@ -104,9 +78,9 @@ replay(const char *nnn, int chunked, http_resp *out)
 	int was_chunked = 0;
 
 	snprintf(name, sizeof(name), "%s.json", nnn);
-	meta = read_capture(name, &len);
+	meta = capture_read(name, &len);
 	snprintf(name, sizeof(name), "%s.body", nnn);
-	body = read_capture(name, &blen);
+	body = capture_read(name, &blen);
 	assert_non_null(j = json_loadb(meta, len, 0, NULL));
 	hdrs = json_object_get(j, "headers");
 	json_object_foreach(hdrs, k, v)
@@ -1214,7 +1188,7 @@ static void
 test_gzip(void **state)
 {
 	size_t len;
-	char *body = read_capture("002.body", &len);
+	char *body = capture_read("002.body", &len);
 	uLongf zlen = compressBound(len) + 64;
 	unsigned char *z = malloc(zlen);
 	z_stream zs;
