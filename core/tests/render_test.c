@@ -41,26 +41,37 @@ static report_unpriced unpriced1[] = {
 	{ .provider = "acme", .model = "mystery-1", .calls = 1 },
 };
 
+// A report by dim over hours from H0, with these rows and total.
 static report
-report3(void)
+make_report(report_dim dim, uint32_t hours, report_row *rows, size_t n_rows,
+    report_row total)
 {
 	report r;
 
 	memset(&r, 0, sizeof(r));
-	r.dim = REPORT_BY_FEATURE;
+	r.dim = dim;
 	r.from_hour = H0;
-	r.to_hour = H0 + 24;
-	r.rows = rows3;
-	r.n_rows = 3;
-	r.total = (report_row) { .calls = 1234571,
-		.unpriced_calls = 1,
-		.error_calls = 3,
-		.usage = { [LLMCOST_IN_UNCACHED] = 12345015,
-		    [LLMCOST_IN_CACHE_READ] = 678,
-		    [LLMCOST_OUT_TEXT] = 1002 },
-		.input_tokens = 12345693,
-		.output_tokens = 1002,
-		.cost_pusd = INT64_C(12345686651234567) };
+	r.to_hour = H0 + hours;
+	r.rows = rows;
+	r.n_rows = n_rows;
+	r.total = total;
+	return (r);
+}
+
+static report
+report3(void)
+{
+	report r = make_report(REPORT_BY_FEATURE, 24, rows3, 3,
+	    (report_row) { .calls = 1234571,
+	        .unpriced_calls = 1,
+	        .error_calls = 3,
+	        .usage = { [LLMCOST_IN_UNCACHED] = 12345015,
+	            [LLMCOST_IN_CACHE_READ] = 678,
+	            [LLMCOST_OUT_TEXT] = 1002 },
+	        .input_tokens = 12345693,
+	        .output_tokens = 1002,
+	        .cost_pusd = INT64_C(12345686651234567) });
+
 	r.unpriced = unpriced1;
 	r.n_unpriced = 1;
 	r.dropped = 3;
@@ -143,14 +154,8 @@ test_table_wide_names(void **state)
 		          "123456789-cut-here",
 		    .calls = 1 },
 	};
-	report r;
-	memset(&r, 0, sizeof(r));
-	r.dim = REPORT_BY_MODEL;
-	r.from_hour = H0;
-	r.to_hour = H0 + 1;
-	r.rows = rows;
-	r.n_rows = 2;
-	r.total = (report_row) { .calls = 2, .cost_pusd = 1 };
+	report r = make_report(REPORT_BY_MODEL, 1, rows, 2,
+	    (report_row) { .calls = 2, .cost_pusd = 1 });
 	check(&r, RENDER_TABLE,
 	    "\n"
 	    "Model                                                           "
@@ -178,6 +183,31 @@ test_csv(void **state)
 	check(&r, RENDER_CSV, csv3);
 }
 
+// The "usage" object of a JSON row as render.c writes it, at indent ind:
+// the bucket keys in the order of the table in llmcost.h, written out
+// here rather than taken from that table, so that a change to a key
+// fails this test.
+static void
+usage_json(char *buf, size_t cap, const char *ind, const uint64_t u[10])
+{
+	static const char *const keys[10]
+	    = { "input_uncached", "input_cache_read", "input_cache_write_5m",
+		      "input_cache_write_1h", "input_audio", "input_image",
+		      "output_text", "output_reasoning", "output_audio",
+		      "output_image" };
+	size_t n;
+
+	assert_int_equal(LLMCOST_BUCKET_COUNT, 10);
+	n = (size_t) snprintf(buf, cap, "%s\"usage\": {\n", ind);
+	for (int i = 0; i < 10; i++) {
+		n += (size_t) snprintf(buf + n, cap - n,
+		    "%s  \"%s\": %llu%s\n", ind, keys[i],
+		    (unsigned long long) u[i], i < 9 ? "," : "");
+		assert_true(n < cap);
+	}
+	snprintf(buf + n, cap - n, "%s}\n", ind);
+}
+
 static void
 test_json(void **state)
 {
@@ -198,26 +228,29 @@ test_json(void **state)
 		    .usage = { [LLMCOST_OUT_REASONING] = 7 },
 		    .output_tokens = 7 },
 	};
-	report r;
-	memset(&r, 0, sizeof(r));
-	r.dim = REPORT_BY_MODEL;
-	r.from_hour = H0;
-	r.to_hour = H0 + 24;
-	r.rows = rows;
-	r.n_rows = 2;
-	r.total = (report_row) { .calls = 3,
-		.unpriced_calls = 1,
-		.error_calls = 1,
-		.usage = { [LLMCOST_IN_UNCACHED] = 1000,
-		    [LLMCOST_IN_CACHE_READ] = 200,
-		    [LLMCOST_OUT_TEXT] = 500,
-		    [LLMCOST_OUT_REASONING] = 7 },
-		.input_tokens = 1200,
-		.output_tokens = 507,
-		.cost_pusd = INT64_C(7750000000) };
+	report r = make_report(REPORT_BY_MODEL, 24, rows, 2,
+	    (report_row) { .calls = 3,
+	        .unpriced_calls = 1,
+	        .error_calls = 1,
+	        .usage = { [LLMCOST_IN_UNCACHED] = 1000,
+	            [LLMCOST_IN_CACHE_READ] = 200,
+	            [LLMCOST_OUT_TEXT] = 500,
+	            [LLMCOST_OUT_REASONING] = 7 },
+	        .input_tokens = 1200,
+	        .output_tokens = 507,
+	        .cost_pusd = INT64_C(7750000000) });
+	static const uint64_t u_row1[10] = { 1000, 200, 0, 0, 0, 0, 500 };
+	static const uint64_t u_row2[10] = { [7] = 7 };
+	static const uint64_t u_total[10] = { 1000, 200, 0, 0, 0, 0, 500, 7 };
+	char usage[3][512];
+	char want[4096];
+
 	r.unpriced = unpriced1;
 	r.n_unpriced = 1;
-	check(&r, RENDER_JSON,
+	usage_json(usage[0], sizeof(usage[0]), "      ", u_row1);
+	usage_json(usage[1], sizeof(usage[1]), "      ", u_row2);
+	usage_json(usage[2], sizeof(usage[2]), "    ", u_total);
+	snprintf(want, sizeof(want),
 	    "{\n"
 	    "  \"from\": \"2025-01-01T00:00:00Z\",\n"
 	    "  \"to\": \"2025-01-02T00:00:00Z\",\n"
@@ -233,18 +266,7 @@ test_json(void **state)
 	    "      \"cost_pusd\": \"7750000000\",\n"
 	    "      \"unpriced_calls\": 0,\n"
 	    "      \"error_calls\": 0,\n"
-	    "      \"usage\": {\n"
-	    "        \"input_uncached\": 1000,\n"
-	    "        \"input_cache_read\": 200,\n"
-	    "        \"input_cache_write_5m\": 0,\n"
-	    "        \"input_cache_write_1h\": 0,\n"
-	    "        \"input_audio\": 0,\n"
-	    "        \"input_image\": 0,\n"
-	    "        \"output_text\": 500,\n"
-	    "        \"output_reasoning\": 0,\n"
-	    "        \"output_audio\": 0,\n"
-	    "        \"output_image\": 0\n"
-	    "      }\n"
+	    "%s"
 	    "    },\n"
 	    "    {\n"
 	    "      \"model\": \"untagged\",\n"
@@ -256,18 +278,7 @@ test_json(void **state)
 	    "      \"cost_pusd\": \"0\",\n"
 	    "      \"unpriced_calls\": 1,\n"
 	    "      \"error_calls\": 1,\n"
-	    "      \"usage\": {\n"
-	    "        \"input_uncached\": 0,\n"
-	    "        \"input_cache_read\": 0,\n"
-	    "        \"input_cache_write_5m\": 0,\n"
-	    "        \"input_cache_write_1h\": 0,\n"
-	    "        \"input_audio\": 0,\n"
-	    "        \"input_image\": 0,\n"
-	    "        \"output_text\": 0,\n"
-	    "        \"output_reasoning\": 7,\n"
-	    "        \"output_audio\": 0,\n"
-	    "        \"output_image\": 0\n"
-	    "      }\n"
+	    "%s"
 	    "    }\n"
 	    "  ],\n"
 	    "  \"total\": {\n"
@@ -278,18 +289,7 @@ test_json(void **state)
 	    "    \"cost_pusd\": \"7750000000\",\n"
 	    "    \"unpriced_calls\": 1,\n"
 	    "    \"error_calls\": 1,\n"
-	    "    \"usage\": {\n"
-	    "      \"input_uncached\": 1000,\n"
-	    "      \"input_cache_read\": 200,\n"
-	    "      \"input_cache_write_5m\": 0,\n"
-	    "      \"input_cache_write_1h\": 0,\n"
-	    "      \"input_audio\": 0,\n"
-	    "      \"input_image\": 0,\n"
-	    "      \"output_text\": 500,\n"
-	    "      \"output_reasoning\": 7,\n"
-	    "      \"output_audio\": 0,\n"
-	    "      \"output_image\": 0\n"
-	    "    }\n"
+	    "%s"
 	    "  },\n"
 	    "  \"unpriced_models\": [\n"
 	    "    {\n"
@@ -299,7 +299,9 @@ test_json(void **state)
 	    "    }\n"
 	    "  ],\n"
 	    "  \"dropped_calls\": 0\n"
-	    "}\n");
+	    "}\n",
+	    usage[0], usage[1], usage[2]);
+	check(&r, RENDER_JSON, want);
 }
 
 // No rows: a table with only the total, a CSV with only the header, JSON
@@ -308,11 +310,7 @@ static void
 test_empty(void **state)
 {
 	(void) state;
-	report r;
-	memset(&r, 0, sizeof(r));
-	r.dim = REPORT_BY_ENV;
-	r.from_hour = H0;
-	r.to_hour = H0 + 2;
+	report r = make_report(REPORT_BY_ENV, 2, NULL, 0, (report_row) { 0 });
 	check(&r, RENDER_TABLE,
 	    "\n"
 	    "Env                          Calls    Input Tok   Output Tok    "
