@@ -86,62 +86,126 @@ test_zero_usage(void **state)
 	}
 }
 
-static void
-test_small_prices(void **state)
-{
-	(void) state;
-	uint64_t usage[LLMCOST_BUCKET_COUNT] = { 0 };
-	const price_entry *e;
+// One priced call: the entry in force now for provider/model and the
+// cost of usage, worked out by hand in the comment above the row.
+typedef struct cost_case {
+	const char *provider;
+	const char *model;
+	int64_t want;
+	uint64_t usage[LLMCOST_BUCKET_COUNT];
+} cost_case;
 
-	// gpt-4o-mini: $0.15 / $0.075 / $0.60 per 1M.
-	e = must_find("openai", "gpt-4o-mini", NOW_NS);
-	usage[LLMCOST_IN_UNCACHED] = 3;
-	usage[LLMCOST_IN_CACHE_READ] = 7;
-	usage[LLMCOST_OUT_TEXT] = 11;
+#define IN  LLMCOST_IN_UNCACHED
+#define CR  LLMCOST_IN_CACHE_READ
+#define W5  LLMCOST_IN_CACHE_WRITE_5M
+#define W1  LLMCOST_IN_CACHE_WRITE_1H
+#define AIN LLMCOST_IN_AUDIO
+#define OUT LLMCOST_OUT_TEXT
+#define RSN LLMCOST_OUT_REASONING
+
+// clang-format off
+static const cost_case cost_cases[] = {
+	// Small prices.  gpt-4o-mini: $0.15 / $0.075 / $0.60 per 1M.
 	// 3 * 150,000 + 7 * 75,000 + 11 * 600,000
 	// = 450,000 + 525,000 + 6,600,000
-	assert_int_equal(must_cost(e, usage), INT64_C(7575000));
-
+	{ "openai", "gpt-4o-mini", INT64_C(7575000),
+	    { [IN] = 3, [CR] = 7, [OUT] = 11 } },
 	// gemini-2.0-flash-lite cache read: $0.01875 per 1M = 18,750.
-	e = must_find("google", "gemini-2.0-flash-lite", NOW_NS);
-	memset(usage, 0, sizeof(usage));
-	usage[LLMCOST_IN_CACHE_READ] = 1;
-	assert_int_equal(must_cost(e, usage), INT64_C(18750));
+	{ "google", "gemini-2.0-flash-lite", INT64_C(18750), { [CR] = 1 } },
+	// gpt-5-nano cache read: $0.005 per 1M = 5,000 per token: $0.005.
+	{ "openai", "gpt-5-nano", INT64_C(5000000000), { [CR] = 1000000 } },
 
-	// gpt-5-nano cache read: $0.005 per 1M = 5,000 per token.
-	e = must_find("openai", "gpt-5-nano", NOW_NS);
-	memset(usage, 0, sizeof(usage));
-	usage[LLMCOST_IN_CACHE_READ] = 1000000;
-	assert_int_equal(must_cost(e, usage), INT64_C(5000000000)); // $0.005
+	// Anthropic cache writes.  claude-3-5-sonnet-20241022: $3 / $0.30 /
+	// $15; writes $3.75 / $6.
+	// 100 * 3e6 + 2000 * 3e5 + 300 * 3.75e6 + 400 * 6e6 + 60 * 1.5e7
+	// = 300,000,000 + 600,000,000 + 1,125,000,000 + 2,400,000,000
+	//   + 900,000,000
+	{ "anthropic", "claude-3-5-sonnet-20241022", INT64_C(5325000000),
+	    { [IN] = 100, [CR] = 2000, [W5] = 300, [W1] = 400, [OUT] = 50,
+	      [RSN] = 10 } },
+	// claude-3-5-haiku-20241022: 1000 1 h writes at $1.60 per 1M.
+	{ "anthropic", "claude-3-5-haiku-20241022", INT64_C(1600000000),
+	    { [W1] = 1000 } },
+
+	// Gemini audio input: $0.70, $1.00 and $0.30 per 1M.
+	{ "google", "gemini-2.0-flash", INT64_C(700000000), { [AIN] = 1000 } },
+	{ "google", "gemini-2.5-flash", INT64_C(1000000000),
+	    { [AIN] = 1000 } },
+	{ "google", "gemini-2.5-flash-lite", INT64_C(300000000),
+	    { [AIN] = 1000 } },
+
+	// Tier switching: "above N" means strictly more than N input tokens.
+	// claude-sonnet-4-5, 200,000 input tokens across every input bucket.
+	// Base: 150000 * 3e6 + 30000 * 3e5 + 15000 * 3.75e6 + 5000 * 6e6
+	//       + 1000 * 1.5e7
+	// = 450,000,000,000 + 9,000,000,000 + 56,250,000,000
+	//   + 30,000,000,000 + 15,000,000,000
+	{ "anthropic", "claude-sonnet-4-5", INT64_C(560250000000),
+	    { [IN] = 150000, [CR] = 30000, [W5] = 15000, [W1] = 5000,
+	      [OUT] = 1000 } },
+	// One more input token: every bucket at the >200k price.
+	// 150001 * 6e6 + 30000 * 6e5 + 15000 * 7.5e6 + 5000 * 1.2e7
+	// + 1000 * 2.25e7
+	// = 900,006,000,000 + 18,000,000,000 + 112,500,000,000
+	//   + 60,000,000,000 + 22,500,000,000
+	{ "anthropic", "claude-sonnet-4-5", INT64_C(1113006000000),
+	    { [IN] = 150001, [CR] = 30000, [W5] = 15000, [W1] = 5000,
+	      [OUT] = 1000 } },
+	// Output tokens never count toward the threshold.
+	// 545,250,000,000 + 1,000,000 * 1.5e7 = 15,545,250,000,000
+	{ "anthropic", "claude-sonnet-4-5", INT64_C(15545250000000),
+	    { [IN] = 150000, [CR] = 30000, [W5] = 15000, [W1] = 5000,
+	      [OUT] = 1000000 } },
+	// gpt-5.4: >272k.
+	// 272000 * 2.5e6 + 100 * 1.5e7 = 680,000,000,000 + 1,500,000,000
+	{ "openai", "gpt-5.4", INT64_C(681500000000),
+	    { [IN] = 272000, [OUT] = 100 } },
+	// 272001 * 5e6 + 100 * 2.25e7 = 1,360,005,000,000 + 2,250,000,000
+	{ "openai", "gpt-5.4", INT64_C(1362255000000),
+	    { [IN] = 272001, [OUT] = 100 } },
+	// gpt-5.5: >272k, cached input counts toward the threshold.
+	// Tier: 72000 * 1e7 + 200001 * 1e6 = 720,000,000,000 + 200,001,000,000
+	{ "openai", "gpt-5.5", INT64_C(920001000000),
+	    { [IN] = 72000, [CR] = 200001 } },
+	// gemini-2.5-pro: >200k, audio input counts toward the threshold.
+	// 199000 * 1.25e6 + 1000 * 1.25e6 = 250,000,000,000
+	{ "google", "gemini-2.5-pro", INT64_C(250000000000),
+	    { [IN] = 199000, [AIN] = 1000 } },
+	// 199000 * 2.5e6 + 1001 * 2.5e6 = 497,500,000,000 + 2,502,500,000
+	{ "google", "gemini-2.5-pro", INT64_C(500002500000),
+	    { [IN] = 199000, [AIN] = 1001 } },
+};
+// clang-format on
+
+static void
+test_costs(void **state)
+{
+	(void) state;
+	for (size_t i = 0; i < sizeof(cost_cases) / sizeof(cost_cases[0]);
+	     i++) {
+		const cost_case *c = &cost_cases[i];
+		int64_t got = must_cost(
+		    must_find(c->provider, c->model, NOW_NS), c->usage);
+
+		if (got != c->want) {
+			fail_msg("case %zu (%s/%s): cost %lld, want %lld", i,
+			    c->provider, c->model, (long long) got,
+			    (long long) c->want);
+		}
+	}
 }
 
 static void
 test_anthropic_cache_writes(void **state)
 {
 	(void) state;
-	uint64_t usage[LLMCOST_BUCKET_COUNT] = { 0 };
 	const price_entry *e;
 
-	// claude-3-5-sonnet-20241022: $3 / $0.30 / $15; writes $3.75 / $6.
-	e = must_find("anthropic", "claude-3-5-sonnet-20241022", NOW_NS);
-	usage[LLMCOST_IN_UNCACHED] = 100;
-	usage[LLMCOST_IN_CACHE_READ] = 2000;
-	usage[LLMCOST_IN_CACHE_WRITE_5M] = 300;
-	usage[LLMCOST_IN_CACHE_WRITE_1H] = 400;
-	usage[LLMCOST_OUT_TEXT] = 50;
-	usage[LLMCOST_OUT_REASONING] = 10;
-	// 100 * 3e6 + 2000 * 3e5 + 300 * 3.75e6 + 400 * 6e6 + 60 * 1.5e7
-	// = 300,000,000 + 600,000,000 + 1,125,000,000 + 2,400,000,000
-	//   + 900,000,000
-	assert_int_equal(must_cost(e, usage), INT64_C(5325000000));
-
-	// claude-3-5-haiku-20241022: the 1 h write is $1.60, not LiteLLM's $6.
+	// claude-3-5-haiku-20241022: the 1 h write is $1.60, not LiteLLM's $6
+	// (the cost of 1000 such tokens is a row of cost_cases).
 	e = must_find("anthropic", "claude-3-5-haiku-20241022", NOW_NS);
 	assert_int_equal(e->pusd[LLMCOST_IN_CACHE_WRITE_5M], 1000000);
 	assert_int_equal(e->pusd[LLMCOST_IN_CACHE_WRITE_1H], 1600000);
-	memset(usage, 0, sizeof(usage));
-	usage[LLMCOST_IN_CACHE_WRITE_1H] = 1000;
-	assert_int_equal(must_cost(e, usage), INT64_C(1600000000));
 
 	// Dated ids carry the same prices as their aliases.
 	const char *pairs[][2] = {
@@ -164,91 +228,6 @@ test_anthropic_cache_writes(void **state)
 			    a->tier_pusd, b->tier_pusd, sizeof(a->tier_pusd));
 		}
 	}
-}
-
-static void
-test_gemini_audio(void **state)
-{
-	(void) state;
-	uint64_t usage[LLMCOST_BUCKET_COUNT] = { 0 };
-
-	usage[LLMCOST_IN_AUDIO] = 1000;
-	// $0.70, $1.00 and $0.30 per 1M audio tokens.
-	assert_int_equal(
-	    must_cost(must_find("google", "gemini-2.0-flash", NOW_NS), usage),
-	    INT64_C(700000000));
-	assert_int_equal(
-	    must_cost(must_find("google", "gemini-2.5-flash", NOW_NS), usage),
-	    INT64_C(1000000000));
-	assert_int_equal(
-	    must_cost(
-	        must_find("google", "gemini-2.5-flash-lite", NOW_NS), usage),
-	    INT64_C(300000000));
-}
-
-// Tier switching: "above N" means strictly more than N input tokens.
-static void
-test_tier_threshold(void **state)
-{
-	(void) state;
-	uint64_t usage[LLMCOST_BUCKET_COUNT] = { 0 };
-	const price_entry *e;
-
-	// claude-sonnet-4-5, 200,000 input tokens across every input bucket.
-	e = must_find("anthropic", "claude-sonnet-4-5", NOW_NS);
-	assert_int_equal(e->tier_above, 200000);
-	usage[LLMCOST_IN_UNCACHED] = 150000;
-	usage[LLMCOST_IN_CACHE_READ] = 30000;
-	usage[LLMCOST_IN_CACHE_WRITE_5M] = 15000;
-	usage[LLMCOST_IN_CACHE_WRITE_1H] = 5000;
-	usage[LLMCOST_OUT_TEXT] = 1000;
-	// Base: 150000 * 3e6 + 30000 * 3e5 + 15000 * 3.75e6 + 5000 * 6e6
-	//       + 1000 * 1.5e7
-	// = 450,000,000,000 + 9,000,000,000 + 56,250,000,000
-	//   + 30,000,000,000 + 15,000,000,000
-	assert_int_equal(must_cost(e, usage), INT64_C(560250000000));
-	// One more input token: every bucket at the >200k price.
-	// 150001 * 6e6 + 30000 * 6e5 + 15000 * 7.5e6 + 5000 * 1.2e7
-	// + 1000 * 2.25e7
-	// = 900,006,000,000 + 18,000,000,000 + 112,500,000,000
-	//   + 60,000,000,000 + 22,500,000,000
-	usage[LLMCOST_IN_UNCACHED] = 150001;
-	assert_int_equal(must_cost(e, usage), INT64_C(1113006000000));
-	// Output tokens never count toward the threshold.
-	usage[LLMCOST_IN_UNCACHED] = 150000;
-	usage[LLMCOST_OUT_TEXT] = 1000000;
-	// 545,250,000,000 + 1,000,000 * 1.5e7 = 15,545,250,000,000
-	assert_int_equal(must_cost(e, usage), INT64_C(15545250000000));
-
-	// gpt-5.4: >272k.
-	e = must_find("openai", "gpt-5.4", NOW_NS);
-	memset(usage, 0, sizeof(usage));
-	usage[LLMCOST_IN_UNCACHED] = 272000;
-	usage[LLMCOST_OUT_TEXT] = 100;
-	// 272000 * 2.5e6 + 100 * 1.5e7 = 680,000,000,000 + 1,500,000,000
-	assert_int_equal(must_cost(e, usage), INT64_C(681500000000));
-	usage[LLMCOST_IN_UNCACHED] = 272001;
-	// 272001 * 5e6 + 100 * 2.25e7 = 1,360,005,000,000 + 2,250,000,000
-	assert_int_equal(must_cost(e, usage), INT64_C(1362255000000));
-
-	// gpt-5.5: >272k, cached input counts toward the threshold.
-	e = must_find("openai", "gpt-5.5", NOW_NS);
-	memset(usage, 0, sizeof(usage));
-	usage[LLMCOST_IN_UNCACHED] = 72000;
-	usage[LLMCOST_IN_CACHE_READ] = 200001;
-	// Tier: 72000 * 1e7 + 200001 * 1e6 = 720,000,000,000 + 200,001,000,000
-	assert_int_equal(must_cost(e, usage), INT64_C(920001000000));
-
-	// gemini-2.5-pro: >200k, audio input counts toward the threshold.
-	e = must_find("google", "gemini-2.5-pro", NOW_NS);
-	memset(usage, 0, sizeof(usage));
-	usage[LLMCOST_IN_UNCACHED] = 199000;
-	usage[LLMCOST_IN_AUDIO] = 1000;
-	// 199000 * 1.25e6 + 1000 * 1.25e6 = 250,000,000,000
-	assert_int_equal(must_cost(e, usage), INT64_C(250000000000));
-	usage[LLMCOST_IN_AUDIO] = 1001;
-	// 199000 * 2.5e6 + 1001 * 2.5e6 = 497,500,000,000 + 2,502,500,000
-	assert_int_equal(must_cost(e, usage), INT64_C(500002500000));
 }
 
 static void
@@ -613,6 +592,9 @@ test_table_coverage(void **state)
 	}
 	// Tiers where the survey lists them.
 	assert_int_equal(
+	    must_find("anthropic", "claude-sonnet-4-5", NOW_NS)->tier_above,
+	    200000);
+	assert_int_equal(
 	    must_find("openai", "gpt-5.4", NOW_NS)->tier_above, 272000);
 	assert_int_equal(
 	    must_find("openai", "gpt-5.5", NOW_NS)->tier_above, 272000);
@@ -631,10 +613,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gpt4o_basic),
 		cmocka_unit_test(test_zero_usage),
-		cmocka_unit_test(test_small_prices),
+		cmocka_unit_test(test_costs),
 		cmocka_unit_test(test_anthropic_cache_writes),
-		cmocka_unit_test(test_gemini_audio),
-		cmocka_unit_test(test_tier_threshold),
 		cmocka_unit_test(test_o3_dated),
 		cmocka_unit_test(test_sonnet_4_6_dated),
 		cmocka_unit_test(test_lookup_matching),
