@@ -189,43 +189,53 @@ env_teardown(void **state)
 	return (0);
 }
 
+// llmcost__default_dir for XDG_STATE_HOME and HOME (NULL: unset): the
+// directory, or "" and LLMCOST_ENOTFOUND when neither is usable.
 static void
 test_default_dir(void **state)
 {
+	static const struct {
+		const char *xdg;
+		const char *home;
+		const char *want; // NULL: LLMCOST_ENOTFOUND
+	} cases[] = {
+		{ "/var/state/alice", "/home/alice",
+		    "/var/state/alice/llmcost" },
+		{ "/var/state/alice//", "/home/alice",
+		    "/var/state/alice/llmcost" },
+		// Unset, empty and relative XDG_STATE_HOME all fall back to
+		// HOME.
+		{ NULL, "/home/alice", "/home/alice/.local/state/llmcost" },
+		{ "", "/home/alice", "/home/alice/.local/state/llmcost" },
+		{ "state", "/home/alice", "/home/alice/.local/state/llmcost" },
+		// Neither usable.
+		{ "state", NULL, NULL },
+		{ "state", "", NULL },
+		{ "state", "relative/home", NULL },
+	};
 	char buf[256];
 
 	(void) state;
-	setenv("HOME", "/home/alice", 1);
-	setenv("XDG_STATE_HOME", "/var/state/alice", 1);
-	LLMCOST_PASS(llmcost__default_dir(buf, sizeof(buf)));
-	assert_string_equal(buf, "/var/state/alice/llmcost");
-
-	setenv("XDG_STATE_HOME", "/var/state/alice//", 1);
-	LLMCOST_PASS(llmcost__default_dir(buf, sizeof(buf)));
-	assert_string_equal(buf, "/var/state/alice/llmcost");
-
-	// Unset, empty and relative XDG_STATE_HOME all fall back to HOME.
-	unsetenv("XDG_STATE_HOME");
-	LLMCOST_PASS(llmcost__default_dir(buf, sizeof(buf)));
-	assert_string_equal(buf, "/home/alice/.local/state/llmcost");
-	setenv("XDG_STATE_HOME", "", 1);
-	LLMCOST_PASS(llmcost__default_dir(buf, sizeof(buf)));
-	assert_string_equal(buf, "/home/alice/.local/state/llmcost");
-	setenv("XDG_STATE_HOME", "state", 1);
-	LLMCOST_PASS(llmcost__default_dir(buf, sizeof(buf)));
-	assert_string_equal(buf, "/home/alice/.local/state/llmcost");
-
-	// Neither usable.
-	unsetenv("HOME");
-	LLMCOST_FAIL(
-	    llmcost__default_dir(buf, sizeof(buf)), LLMCOST_ENOTFOUND);
-	assert_string_equal(buf, "");
-	setenv("HOME", "", 1);
-	LLMCOST_FAIL(
-	    llmcost__default_dir(buf, sizeof(buf)), LLMCOST_ENOTFOUND);
-	setenv("HOME", "relative/home", 1);
-	LLMCOST_FAIL(
-	    llmcost__default_dir(buf, sizeof(buf)), LLMCOST_ENOTFOUND);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].xdg != NULL) {
+			setenv("XDG_STATE_HOME", cases[i].xdg, 1);
+		} else {
+			unsetenv("XDG_STATE_HOME");
+		}
+		if (cases[i].home != NULL) {
+			setenv("HOME", cases[i].home, 1);
+		} else {
+			unsetenv("HOME");
+		}
+		if (cases[i].want != NULL) {
+			LLMCOST_PASS(llmcost__default_dir(buf, sizeof(buf)));
+			assert_string_equal(buf, cases[i].want);
+		} else {
+			LLMCOST_FAIL(llmcost__default_dir(buf, sizeof(buf)),
+			    LLMCOST_ENOTFOUND);
+			assert_string_equal(buf, "");
+		}
+	}
 }
 
 static void
