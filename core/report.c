@@ -100,23 +100,6 @@ group_free(group *g)
 }
 
 static void
-row_add(report_row *r, const store_rollup *v)
-{
-	r->calls += v->calls;
-	r->unpriced_calls += v->unpriced_calls;
-	r->error_calls += v->error_calls;
-	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
-		r->usage[b] += v->usage[b];
-		if (!llmcost__bucket_is_output[b]) {
-			r->input_tokens += v->usage[b];
-		} else {
-			r->output_tokens += v->usage[b];
-		}
-	}
-	r->cost_pusd += store_rollup_cost(v);
-}
-
-static void
 row_sum(report_row *r, const report_row *x)
 {
 	r->calls += x->calls;
@@ -128,6 +111,27 @@ row_sum(report_row *r, const report_row *x)
 	r->input_tokens += x->input_tokens;
 	r->output_tokens += x->output_tokens;
 	r->cost_pusd += x->cost_pusd;
+}
+
+// A roll-up's counters as a row (no name): the buckets summed into the
+// input and output totals, the 128-bit cost as is.
+static void
+row_add(report_row *r, const store_rollup *v)
+{
+	report_row x = { .calls = v->calls,
+		.unpriced_calls = v->unpriced_calls,
+		.error_calls = v->error_calls,
+		.cost_pusd = store_rollup_cost(v) };
+
+	memcpy(x.usage, v->usage, sizeof(x.usage));
+	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
+		if (llmcost__bucket_is_output[b]) {
+			x.output_tokens += v->usage[b];
+		} else {
+			x.input_tokens += v->usage[b];
+		}
+	}
+	row_sum(r, &x);
 }
 
 static int
