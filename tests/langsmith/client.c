@@ -193,6 +193,36 @@ http_post_json(const char *base, const char *path, const char *key,
 	return (http_do("POST", url, hdrs, json, strlen(json), 0, 0, out));
 }
 
+int
+http_post_runs(const char *base, const char *key, uint64_t first, int n,
+    int chunked, long timeout_ms, http_resp *out)
+{
+	char url[256];
+	char kh[128];
+	const char *hdrs[] = { "Content-Type: " MP_CT, kh, NULL };
+	size_t len;
+	char *mp = mp_runs(first, n, &len);
+	int rv;
+
+	snprintf(url, sizeof(url), "%s/runs/multipart", base);
+	snprintf(kh, sizeof(kh), "x-api-key: %s", key);
+	rv = http_do("POST", url, hdrs, mp, len, chunked, timeout_ms, out);
+	free(mp);
+	return (rv);
+}
+
+int
+http_get(const char *base, const char *path, const char *key, http_resp *out)
+{
+	char url[256];
+	char kh[128];
+	const char *hdrs[] = { kh, NULL };
+
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	snprintf(kh, sizeof(kh), "x-api-key: %s", key ? key : "");
+	return (http_do("GET", url, key ? hdrs : NULL, NULL, 0, 0, 0, out));
+}
+
 void
 mp_run_id(uint64_t k, char out[37])
 {

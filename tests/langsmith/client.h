@@ -42,6 +42,16 @@ int http_post_json(const char *base, const char *path, const char *key,
 char *mp_runs(uint64_t first, int n, size_t *len);
 #define MP_CT "multipart/form-data; boundary=XyZ"
 
+// POST mp_runs(first, n) to base + "/runs/multipart" with x-api-key key,
+// chunked or not, timeout_ms as http_do's; fills *out.  Returns curl_rc.
+int http_post_runs(const char *base, const char *key, uint64_t first, int n,
+    int chunked, long timeout_ms, http_resp *out);
+
+// GET base + path, with x-api-key key (NULL: no headers); fills *out.
+// Returns curl_rc.
+int http_get(
+    const char *base, const char *path, const char *key, http_resp *out);
+
 // The id of mp_runs run number k into out[37].
 void mp_run_id(uint64_t k, char out[37]);
 

@@ -57,11 +57,30 @@ static const char *const HDRS[]
 static void
 send_runs(uint64_t first, int n, long timeout_ms, http_resp *r)
 {
-	size_t len;
-	char *mp = mp_runs(first, n, &len);
+	http_post_runs(standin_url(S), KEY, first, n, 1, timeout_ms, r);
+}
 
-	http_do("POST", URL_MP, HDRS, mp, len, 1, timeout_ms, r);
-	free(mp);
+#define EXPECT_ANY    (-2) // not checked
+#define EXPECT_FAILED (-1) // any transfer failure (not CURLE_OK)
+
+// Send runs first..first+n-1 (send_runs) and check curl's result and the
+// status (EXPECT_ANY: either not checked; EXPECT_FAILED: curl failed).
+static void
+send_expect(
+    uint64_t first, int n, long timeout_ms, int want_curl, long want_status)
+{
+	http_resp r;
+
+	send_runs(first, n, timeout_ms, &r);
+	if (want_curl == EXPECT_FAILED) {
+		assert_int_not_equal(r.curl_rc, CURLE_OK);
+	} else if (want_curl != EXPECT_ANY) {
+		assert_int_equal(r.curl_rc, want_curl);
+	}
+	if (want_status != EXPECT_ANY) {
+		assert_int_equal(r.status, want_status);
+	}
+	http_resp_free(&r);
 }
 
 static void
@@ -120,9 +139,7 @@ test_statuses(void **state)
 
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		fault(STANDIN_EP_ANY, codes[i], 0, 0, 0, 0, 1, 0);
-		send_runs(10 + i, 1, 0, &r);
-		assert_int_equal(r.status, codes[i]);
-		http_resp_free(&r);
+		send_expect(10 + i, 1, 0, EXPECT_ANY, codes[i]);
 		assert_int_equal(
 		    standin_count(S, STANDIN_EP_MULTIPART, codes[i]),
 		    i == 0 ? 3 : 1);
@@ -166,9 +183,7 @@ test_rule_order(void **state)
 		assert_int_equal(got[2], 500);
 	}
 	standin_faults_clear(S);
-	send_runs(100, 1, 0, &r);
-	assert_int_equal(r.status, 202);
-	http_resp_free(&r);
+	send_expect(100, 1, 0, EXPECT_ANY, 202);
 }
 
 static void
@@ -179,25 +194,14 @@ test_slow(void **state)
 	(void) state;
 	// A slow answer: a patient client gets it, an impatient one times out.
 	fault(STANDIN_EP_MULTIPART, 0, 0, 300, 0, 0, 1, 0);
-	send_runs(0, 1, 0, &r);
-	assert_int_equal(r.curl_rc, CURLE_OK);
-	assert_int_equal(r.status, 202);
-	http_resp_free(&r);
+	send_expect(0, 1, 0, CURLE_OK, 202);
 	fault(STANDIN_EP_MULTIPART, 0, 0, 5000, 0, 0, 1, 0);
-	send_runs(1, 1, 200, &r);
-	assert_int_equal(r.curl_rc, CURLE_OPERATION_TIMEDOUT);
-	assert_int_equal(r.status, 0);
-	http_resp_free(&r);
+	send_expect(1, 1, 200, CURLE_OPERATION_TIMEDOUT, 0);
 	// A delay before an error status.
 	fault(STANDIN_EP_INFO, 502, 0, 100, 0, 0, 1, 0);
-	{
-		char url[256];
-
-		snprintf(url, sizeof(url), "%s/info", standin_url(S));
-		http_do("GET", url, NULL, NULL, 0, 0, 0, &r);
-		assert_int_equal(r.status, 502);
-		http_resp_free(&r);
-	}
+	http_get(standin_url(S), "/info", NULL, &r);
+	assert_int_equal(r.status, 502);
+	http_resp_free(&r);
 }
 
 static void
@@ -208,23 +212,16 @@ test_reset(void **state)
 	(void) state;
 	// Cut mid-request: no answer, nothing stored.
 	fault(STANDIN_EP_MULTIPART, 0, 0, 0, 1, 0, 1, 0);
-	send_runs(0, 3, 0, &r);
-	assert_int_not_equal(r.curl_rc, CURLE_OK);
-	assert_int_equal(r.status, 0);
-	http_resp_free(&r);
+	send_expect(0, 3, 0, EXPECT_FAILED, 0);
 	assert_int_equal(
 	    standin_count(S, STANDIN_EP_MULTIPART, STANDIN_RESET), 1);
 	assert_int_equal(standin_runs(S), 0);
 
 	// Cut after storing: the client saw nothing, the retry is a duplicate.
 	fault(STANDIN_EP_MULTIPART, 0, 0, 0, 1, 1, 1, 0);
-	send_runs(0, 3, 0, &r);
-	assert_int_not_equal(r.curl_rc, CURLE_OK);
-	http_resp_free(&r);
+	send_expect(0, 3, 0, EXPECT_FAILED, EXPECT_ANY);
 	assert_int_equal(standin_runs(S), 3);
-	send_runs(0, 3, 0, &r);
-	assert_int_equal(r.status, 409);
-	http_resp_free(&r);
+	send_expect(0, 3, 0, EXPECT_ANY, 409);
 
 	// A 500 after storing: likewise.
 	fault(STANDIN_EP_MULTIPART, 500, 0, 0, 0, 1, 1, 0);
@@ -232,9 +229,7 @@ test_reset(void **state)
 	assert_int_equal(r.status, 500);
 	assert_non_null(strstr(r.body, "after storing"));
 	http_resp_free(&r);
-	send_runs(10, 2, 0, &r);
-	assert_int_equal(r.status, 409);
-	http_resp_free(&r);
+	send_expect(10, 2, 0, EXPECT_ANY, 409);
 	assert_int_equal(standin_runs(S), 5);
 	assert_int_equal(
 	    standin_count(S, STANDIN_EP_MULTIPART, STANDIN_RESET), 2);
@@ -277,9 +272,7 @@ test_fallback(void **state)
 		char id[37];
 
 		fault(STANDIN_EP_MULTIPART, codes[i], 0, 0, 0, 0, -1, 0);
-		send_runs(i, 1, 0, &r);
-		assert_int_equal(r.status, codes[i]);
-		http_resp_free(&r);
+		send_expect(i, 1, 0, EXPECT_ANY, codes[i]);
 		mp_run_id(i, id);
 		snprintf(body, sizeof(body),
 		    "{\"post\":[{\"id\":\"%s\",\"trace_id\":\"%s\","

@@ -5,6 +5,7 @@
 // read API's rules; prices, gzip, size caps and the standalone program.
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,40 @@ replay_all(void)
 	}
 }
 
+// The stored run id (standin_run_json) holds each of the NULL-terminated
+// needles.
+static void
+run_has(const char *id, const char *needle, ...)
+{
+	char *txt = NULL;
+	va_list ap;
+
+	LLMCOST_PASS(standin_run_json(S, id, &txt));
+	va_start(ap, needle);
+	for (const char *n = needle; n != NULL; n = va_arg(ap, const char *)) {
+		if (strstr(txt, n) == NULL) {
+			fail_msg("run %s: no %s in %s", id, n, txt);
+		}
+	}
+	va_end(ap);
+	free(txt);
+}
+
+// POST runs first..first+n-1 (mp_runs) to /runs/multipart, chunked or
+// not, and check the status.
+static void
+post_runs(uint64_t first, int n, int chunked, long want)
+{
+	http_resp r;
+
+	http_post_runs(standin_url(S), KEY, first, n, chunked, 0, &r);
+	if (r.status != want) {
+		fail_msg("runs %llu+%d: status %ld, want %ld: %s",
+		    (unsigned long long) first, n, r.status, want, r.body);
+	}
+	http_resp_free(&r);
+}
+
 static json_t *
 req(const char *method, const char *path, const char *json, long want)
 {
@@ -160,26 +195,35 @@ post(const char *path, const char *json, long want)
 	return (j);
 }
 
-static void
-session_id(const char *name, char out[37])
+// GET path with the key; checks the status, returns the JSON body.
+static json_t *
+get(const char *path, long want)
 {
-	char url[256];
-	char kh[64];
-	const char *h[] = { kh, NULL };
 	http_resp r;
 	json_t *j;
 
-	snprintf(url, sizeof(url), "%s/api/v1/sessions?name=%s&limit=1",
-	    standin_url(S), name);
-	snprintf(kh, sizeof(kh), "x-api-key: %s", KEY);
-	http_do("GET", url, h, NULL, 0, 0, 0, &r);
-	assert_int_equal(r.status, 200);
+	http_get(standin_url(S), path, KEY, &r);
+	if (r.status != want) {
+		fail_msg("GET %s: status %ld, want %ld: %s", path, r.status,
+		    want, r.body);
+	}
 	j = http_json(&r);
+	http_resp_free(&r);
+	return (j);
+}
+
+static void
+session_id(const char *name, char out[37])
+{
+	char path[256];
+	json_t *j;
+
+	snprintf(path, sizeof(path), "/api/v1/sessions?name=%s&limit=1", name);
+	j = get(path, 200);
 	assert_int_equal(json_array_size(j), 1);
 	snprintf(out, 37, "%s",
 	    json_string_value(json_object_get(json_array_get(j, 0), "id")));
 	json_decref(j);
-	http_resp_free(&r);
 }
 
 static json_t *
@@ -697,10 +741,6 @@ test_dedup(void **state)
 {
 	http_resp r;
 	json_t *j;
-	size_t len;
-	char *mp;
-	char url[256];
-	const char *h[] = { "Content-Type: " MP_CT, "x-api-key: " KEY, NULL };
 
 	(void) state;
 	replay_all();
@@ -722,26 +762,15 @@ test_dedup(void **state)
 	assert_int_equal(standin_duplicates(S), 2);
 
 	// A batch with one new run and one old: the new one is kept.
-	snprintf(url, sizeof(url), "%s/runs/multipart", standin_url(S));
-	mp = mp_runs(1, 1, &len);
-	http_do("POST", url, h, mp, len, 1, 0, &r);
-	assert_int_equal(r.status, 202);
-	http_resp_free(&r);
-	free(mp);
-	mp = mp_runs(1, 2, &len);
-	http_do("POST", url, h, mp, len, 1, 0, &r);
-	assert_int_equal(r.status, 409);
-	http_resp_free(&r);
-	free(mp);
+	post_runs(1, 1, 1, 202);
+	post_runs(1, 2, 1, 409);
 	assert_int_equal(standin_runs(S), 7);
 	{
 		char id[37];
 		char *txt = NULL;
 
 		mp_run_id(2, id);
-		LLMCOST_PASS(standin_run_json(S, id, &txt));
-		assert_non_null(strstr(txt, "\"prompt_tokens\":101"));
-		free(txt);
+		run_has(id, "\"prompt_tokens\":101", NULL);
 		LLMCOST_FAIL(standin_run_json(S,
 		                 "01a217b6-0000-7000-8000-00000000ffff", &txt),
 		    LLMCOST_ENOTFOUND);
@@ -829,14 +858,7 @@ test_json_endpoints(void **state)
 	j = post("/api/v1/runs/batch", "{\"post\":[{\"id\":\"x\"}]}", 422);
 	assert_non_null(strstr(GET_S(j, "details"), "id: 'x' is not a UUID"));
 	json_decref(j);
-	{
-		char *txt = NULL;
-
-		LLMCOST_PASS(standin_run_json(S, ID_MINI, &txt));
-		assert_non_null(strstr(txt, "\"status\":\"error\""));
-		assert_non_null(strstr(txt, "\"error\":\"boom\""));
-		free(txt);
-	}
+	run_has(ID_MINI, "\"status\":\"error\"", "\"error\":\"boom\"", NULL);
 	assert_int_equal(standin_runs(S), 3);
 }
 
@@ -865,12 +887,9 @@ test_patch_before_post(void **state)
 	    "}",
 	    ID_MINI, ID_MINI, ID_MINI);
 	json_decref(post("/runs/batch", body, 202));
-	LLMCOST_PASS(standin_run_json(S, ID_MINI, &txt));
-	assert_non_null(strstr(txt, "\"prompt_tokens\":10"));
 	// 10 x 0.15 + 5 x 0.60 = 4.5 pico-USD x 1e6
-	assert_non_null(strstr(txt, "\"total_cost\":\"0.0000045\""));
-	assert_non_null(strstr(txt, "\"session_id\""));
-	free(txt);
+	run_has(ID_MINI, "\"prompt_tokens\":10",
+	    "\"total_cost\":\"0.0000045\"", "\"session_id\"", NULL);
 	// The project was "default": no session_name was given.
 	{
 		char sid[37];
@@ -895,12 +914,6 @@ test_prices(void **state)
 	      "\"openai\",\"start_time\":\"2026-11-26T12:00:00.000002Z\","
 	      "\"input_per_million\":\"100\",\"output_per_million\":\"100\"}]";
 	char id[37];
-	char *txt;
-	size_t len;
-	char *mp;
-	char url[256];
-	const char *h[] = { "Content-Type: " MP_CT, "x-api-key: " KEY, NULL };
-	http_resp r;
 
 	(void) state;
 	LLMCOST_FAIL(
@@ -908,42 +921,24 @@ test_prices(void **state)
 	LLMCOST_FAIL(standin_set_prices(S, "[{\"match_pattern\":\"(\"}]"),
 	    LLMCOST_EINVAL);
 	LLMCOST_PASS(standin_set_prices(S, map));
-	snprintf(url, sizeof(url), "%s/runs/multipart", standin_url(S));
 	// Runs 0..2 start at .000000, .000001, .000002: the dated entry
 	// applies from the third on.
-	mp = mp_runs(0, 3, &len);
-	http_do("POST", url, h, mp, len, 1, 0, &r);
-	assert_int_equal(r.status, 202);
-	http_resp_free(&r);
-	free(mp);
+	post_runs(0, 3, 1, 202);
 	mp_run_id(0, id);
-	LLMCOST_PASS(standin_run_json(S, id, &txt));
 	// 100 x 1 + 10 x 2 = 120 micro-USD
-	assert_non_null(strstr(txt, "\"total_cost\":\"0.00012\""));
-	free(txt);
+	run_has(id, "\"total_cost\":\"0.00012\"", NULL);
 	mp_run_id(2, id);
-	LLMCOST_PASS(standin_run_json(S, id, &txt));
 	// (102 + 10) x 100 = 11200 micro-USD
-	assert_non_null(strstr(txt, "\"total_cost\":\"0.0112\""));
-	free(txt);
+	run_has(id, "\"total_cost\":\"0.0112\"", NULL);
 
 	// Not backfilled: a new map leaves priced runs alone.
 	LLMCOST_PASS(standin_set_prices(S, "[]"));
 	mp_run_id(0, id);
-	LLMCOST_PASS(standin_run_json(S, id, &txt));
-	assert_non_null(strstr(txt, "\"total_cost\":\"0.00012\""));
-	free(txt);
+	run_has(id, "\"total_cost\":\"0.00012\"", NULL);
 	// ...and a run after it, with no matching entry, is unpriced.
-	mp = mp_runs(10, 1, &len);
-	http_do("POST", url, h, mp, len, 1, 0, &r);
-	assert_int_equal(r.status, 202);
-	http_resp_free(&r);
-	free(mp);
+	post_runs(10, 1, 1, 202);
 	mp_run_id(10, id);
-	LLMCOST_PASS(standin_run_json(S, id, &txt));
-	assert_non_null(strstr(txt, "\"total_cost\":null"));
-	assert_non_null(strstr(txt, "\"prompt_tokens\":100"));
-	free(txt);
+	run_has(id, "\"total_cost\":null", "\"prompt_tokens\":100", NULL);
 
 	// Greedy and unclamped: cache_read above input_tokens goes negative
 	// (langsmith-sdk#1858); client-supplied costs win over the map.
@@ -967,22 +962,16 @@ test_prices(void **state)
 	    "\"extra\":{\"metadata\":{\"ls_provider\":\"openai\","
 	    "\"ls_model_name\":\"gpt-4o-mini\"}}}]}",
 	    202));
-	LLMCOST_PASS(standin_run_json(S, ID_MINI, &txt));
 	// 300 x 0.5 + (100 - 300) x 1 = -50 micro-USD
-	assert_non_null(strstr(txt, "\"prompt_cost\":\"-0.00005\""));
-	free(txt);
-	LLMCOST_PASS(standin_run_json(S, ID_CHAIN, &txt));
-	assert_non_null(strstr(txt, "\"total_cost\":\"0.00000015\""));
-	assert_non_null(strstr(txt, "\"price_model_id\":null"));
-	free(txt);
+	run_has(ID_MINI, "\"prompt_cost\":\"-0.00005\"", NULL);
+	run_has(ID_CHAIN, "\"total_cost\":\"0.00000015\"",
+	    "\"price_model_id\":null", NULL);
 }
 
 // Usage that lands after the run ended is counted but not costed.
 static void
 test_usage_after_end(void **state)
 {
-	char *txt;
-
 	(void) state;
 	json_decref(post("/runs/batch",
 	    "{\"post\":[{\"id\":\"" ID_MINI "\",\"trace_id\":\"" ID_MINI
@@ -998,10 +987,8 @@ test_usage_after_end(void **state)
 	    "\",\"outputs\":{\"usage_metadata\":{\"input_tokens\":1000,"
 	    "\"output_tokens\":100}}}]}",
 	    202));
-	LLMCOST_PASS(standin_run_json(S, ID_MINI, &txt));
-	assert_non_null(strstr(txt, "\"prompt_tokens\":1000"));
-	assert_non_null(strstr(txt, "\"total_cost\":null"));
-	free(txt);
+	run_has(
+	    ID_MINI, "\"prompt_tokens\":1000", "\"total_cost\":null", NULL);
 }
 
 // ---- the read API's rules ----
@@ -1095,20 +1082,9 @@ test_query_rules(void **state)
 	// Ingest lag: accepted, but not visible yet.
 	standin_set_ingest_lag_ms(S, 3600 * 1000);
 	{
-		size_t len;
-		char *mp = mp_runs(100, 1, &len);
-		char url[256];
-		const char *h[]
-		    = { "Content-Type: " MP_CT, "x-api-key: " KEY, NULL };
-		http_resp r;
 		char lsid[37];
 
-		snprintf(
-		    url, sizeof(url), "%s/runs/multipart", standin_url(S));
-		http_do("POST", url, h, mp, len, 0, 0, &r);
-		assert_int_equal(r.status, 202);
-		http_resp_free(&r);
-		free(mp);
+		post_runs(100, 1, 0, 202);
 		assert_int_equal(standin_runs(S), 6);
 		LLMCOST_PASS(standin_session_id(S, "load", lsid));
 		BODY("{\"session\":[\"%s\"]}", lsid);
@@ -1122,64 +1098,30 @@ test_query_rules(void **state)
 static void
 test_sessions(void **state)
 {
-	char url[256];
-	const char *h[] = { "x-api-key: " KEY, NULL };
-	http_resp r;
 	json_t *j;
 
 	(void) state;
 	replay_all();
-	{
-		size_t len;
-		char *mp = mp_runs(0, 1, &len); // project "load"
-		const char *hm[]
-		    = { "Content-Type: " MP_CT, "x-api-key: " KEY, NULL };
-
-		snprintf(
-		    url, sizeof(url), "%s/runs/multipart", standin_url(S));
-		http_do("POST", url, hm, mp, len, 0, 0, &r);
-		assert_int_equal(r.status, 202);
-		http_resp_free(&r);
-		free(mp);
-	}
-	snprintf(url, sizeof(url), "%s/sessions", standin_url(S));
-	http_do("GET", url, h, NULL, 0, 0, 0, &r);
-	j = http_json(&r);
+	post_runs(0, 1, 0, 202); // project "load"
+	j = get("/sessions", 200);
 	assert_int_equal(json_array_size(j), 2);
 	json_decref(j);
-	http_resp_free(&r);
-	snprintf(url, sizeof(url), "%s/sessions?offset=1", standin_url(S));
-	http_do("GET", url, h, NULL, 0, 0, 0, &r);
-	j = http_json(&r);
+	j = get("/sessions?offset=1", 200);
 	assert_int_equal(json_array_size(j), 1);
 	assert_string_equal(GET_S(json_array_get(j, 0), "name"), "load");
 	json_decref(j);
-	http_resp_free(&r);
-	snprintf(url, sizeof(url), "%s/sessions?name=nope", standin_url(S));
-	http_do("GET", url, h, NULL, 0, 0, 0, &r);
-	assert_int_equal(r.status, 200);
-	j = http_json(&r);
+	j = get("/sessions?name=nope", 200);
 	assert_true(json_is_array(j));
 	assert_int_equal(json_array_size(j), 0);
 	json_decref(j);
-	http_resp_free(&r);
-	snprintf(url, sizeof(url),
-	    "%s/api/v1/sessions?name_contains=cost&include_stats=true",
-	    standin_url(S));
-	http_do("GET", url, h, NULL, 0, 0, 0, &r);
-	j = http_json(&r);
+	j = get("/api/v1/sessions?name_contains=cost&include_stats=true", 200);
 	assert_int_equal(json_array_size(j), 1);
 	assert_int_equal(GET_I(json_array_get(j, 0), "run_count"), 5);
 	// Project stats serve costs as strings.
 	assert_string_equal(
 	    GET_S(json_array_get(j, 0), "total_cost"), "0.0198466");
 	json_decref(j);
-	http_resp_free(&r);
-	snprintf(
-	    url, sizeof(url), "%s/api/v1/sessions?limit=0", standin_url(S));
-	http_do("GET", url, h, NULL, 0, 0, 0, &r);
-	assert_int_equal(r.status, 422);
-	http_resp_free(&r);
+	json_decref(get("/api/v1/sessions?limit=0", 422));
 }
 
 // ---- encodings and sizes ----
