@@ -590,44 +590,65 @@ expect_run(const char *json, unsigned flags, int status, const char *what)
 	}
 }
 
+// A root run with extra members spliced in (root_run), as expect_run.
 static void
-test_run_fields(void **state)
+expect_root(const char *extra, int status, const char *what)
 {
 	char run[2048];
 
+	root_run(run, sizeof(run), extra);
+	expect_run(run, 0, status, what);
+}
+
+// A child run (id ID2) with this trace_id, parent_run_id (JSON text) and
+// dotted_order, as expect_run.
+static void
+expect_child(const char *trace, const char *parent, const char *dotted,
+    unsigned flags, int status, const char *what)
+{
+	char run[2048];
+
+	snprintf(run, sizeof(run),
+	    "{\"id\":\"" ID2 "\",\"trace_id\":\"%s\",\"parent_run_id\":%s,"
+	    "\"dotted_order\":\"%s\",\"name\":\"c\",\"run_type\":\"llm\","
+	    "\"start_time\":\"2026-11-26T11:55:52.385002Z\"}",
+	    trace, parent, dotted);
+	expect_run(run, flags, status, what);
+}
+
+static void
+test_run_fields(void **state)
+{
 	(void) state;
-#define RUN(extra, status, what)                                              \
-	do {                                                                  \
-		root_run(run, sizeof(run), extra);                            \
-		expect_run(run, 0, status, what);                             \
-	} while (0)
-	RUN("", 0, "");
-	RUN("\"session_name\":\"p\",\"tags\":[\"a\"],\"error\":null", 0, "");
-	RUN("\"end_time\":1795694152387", 0, "");
-	RUN("\"end_time\":\"2026-11-26T11:55:53+01:00\"", 0, "");
-	RUN("\"run_type\":\"agent\"", 422, "run_type: 'agent' is not one of");
-	RUN("\"name\":null", 422, "name: missing");
-	RUN("\"name\":7", 422, "name: want a string");
-	RUN("\"start_time\":\"yesterday\"", 422,
+	expect_root("", 0, "");
+	expect_root(
+	    "\"session_name\":\"p\",\"tags\":[\"a\"],\"error\":null", 0, "");
+	expect_root("\"end_time\":1795694152387", 0, "");
+	expect_root("\"end_time\":\"2026-11-26T11:55:53+01:00\"", 0, "");
+	expect_root(
+	    "\"run_type\":\"agent\"", 422, "run_type: 'agent' is not one of");
+	expect_root("\"name\":null", 422, "name: missing");
+	expect_root("\"name\":7", 422, "name: want a string");
+	expect_root("\"start_time\":\"yesterday\"", 422,
 	    "start_time: want an RFC 3339");
-	RUN("\"start_time\":null", 422, "start_time: missing");
-	RUN("\"end_time\":\"2026-02-30T00:00:00Z\"", 422, "end_time");
-	RUN("\"end_time\":-5", 422, "end_time");
-	RUN("\"parent_run_id\":\"zzz\"", 422,
+	expect_root("\"start_time\":null", 422, "start_time: missing");
+	expect_root("\"end_time\":\"2026-02-30T00:00:00Z\"", 422, "end_time");
+	expect_root("\"end_time\":-5", 422, "end_time");
+	expect_root("\"parent_run_id\":\"zzz\"", 422,
 	    "parent_run_id: 'zzz' is not a UUID");
-	RUN("\"session_id\":\"" ID2 "x\"", 422, "session_id");
-	RUN("\"tags\":\"a\"", 422, "tags: want an array");
-	RUN("\"tags\":[1]", 422, "tags[0]");
-	RUN("\"inputs\":[]", 422, "inputs: want an object");
-	RUN("\"events\":{}", 422, "events: want an array");
-	RUN("\"error\":{}", 422, "error: want a string");
-	RUN("\"extra\":{\"metadata\":[]}", 422,
+	expect_root("\"session_id\":\"" ID2 "x\"", 422, "session_id");
+	expect_root("\"tags\":\"a\"", 422, "tags: want an array");
+	expect_root("\"tags\":[1]", 422, "tags[0]");
+	expect_root("\"inputs\":[]", 422, "inputs: want an object");
+	expect_root("\"events\":{}", 422, "events: want an array");
+	expect_root("\"error\":{}", 422, "error: want a string");
+	expect_root("\"extra\":{\"metadata\":[]}", 422,
 	    "extra.metadata: want an object");
-	RUN("\"trace_id\":null", 422, "trace_id: missing");
-	RUN("\"dotted_order\":null", 422, "dotted_order: missing");
-	RUN("\"id\":\"01a217b6-4a90-7000-8000-020dce77dd2g\"", 422,
+	expect_root("\"trace_id\":null", 422, "trace_id: missing");
+	expect_root("\"dotted_order\":null", 422, "dotted_order: missing");
+	expect_root("\"id\":\"01a217b6-4a90-7000-8000-020dce77dd2g\"", 422,
 	    "id: '01a217b6-4a90-7000-8000-020dce77dd2g' is not a UUID");
-	RUN("\"id\":null", 0, ""); // the part name carries the id
+	expect_root("\"id\":null", 0, ""); // the part name carries the id
 
 	// Only a create needs name, run_type and start_time.
 	{
@@ -648,19 +669,9 @@ test_run_fields(void **state)
 static void
 test_run_dotted(void **state)
 {
-	char run[2048];
-#define child_fmt                                                             \
-	"{\"id\":\"" ID2 "\",\"trace_id\":\"%s\",\"parent_run_id\":%s,"       \
-	"\"dotted_order\":\"%s\",\"name\":\"c\",\"run_type\":\"llm\","        \
-	"\"start_time\":\"2026-11-26T11:55:52.385002Z\"}"
-
 	(void) state;
 #define DOT(dotted, status, what)                                             \
-	do {                                                                  \
-		root_run(                                                     \
-		    run, sizeof(run), "\"dotted_order\":\"" dotted "\"");     \
-		expect_run(run, 0, status, what);                             \
-	} while (0)
+	expect_root("\"dotted_order\":\"" dotted "\"", status, what)
 	DOT("20261126T115552336Z" ID1, 400,
 	    "invalid 'dotted_order': segment 1 is 55 characters");
 	DOT("20261126T115552.336001Z" ID1, 400, "invalid timestamp");
@@ -676,28 +687,23 @@ test_run_dotted(void **state)
 	    "last UUID is not the run's id");
 
 	// Children: consistency with trace_id and parent_run_id.
-	snprintf(
-	    run, sizeof(run), child_fmt, ID1, "\"" ID1 "\"", SEG1 "." SEG2);
-	expect_run(run, 0, 0, "");
-	snprintf(
-	    run, sizeof(run), child_fmt, ID2, "\"" ID1 "\"", SEG1 "." SEG2);
-	expect_run(run, 0, 400, "first UUID is not the trace_id");
-	snprintf(run, sizeof(run), child_fmt, ID1, "null", SEG1 "." SEG2);
-	expect_run(run, 0, 400, "2 segments but no parent_run_id");
-	snprintf(run, sizeof(run), child_fmt, ID1,
-	    "\"01a217b6-4ac3-7000-8000-009da8374415\"", SEG1 "." SEG2);
-	expect_run(
-	    run, 0, 400, "second-to-last UUID is not the parent_run_id");
-	snprintf(run, sizeof(run), child_fmt, ID2, "\"" ID1 "\"", SEG2);
-	expect_run(run, 0, 400, "one segment (a root run) but parent_run_id");
-	snprintf(run, sizeof(run), child_fmt, ID1, "\"" ID1 "\"",
-	    SEG1 ".20261126T115552336000Z" ID2);
-	expect_run(run, 0, 400, "timestamp ordering violation");
+	expect_child(ID1, "\"" ID1 "\"", SEG1 "." SEG2, 0, 0, "");
+	expect_child(ID2, "\"" ID1 "\"", SEG1 "." SEG2, 0, 400,
+	    "first UUID is not the trace_id");
+	expect_child(ID1, "null", SEG1 "." SEG2, 0, 400,
+	    "2 segments but no parent_run_id");
+	expect_child(ID1, "\"01a217b6-4ac3-7000-8000-009da8374415\"",
+	    SEG1 "." SEG2, 0, 400,
+	    "second-to-last UUID is not the parent_run_id");
+	expect_child(ID2, "\"" ID1 "\"", SEG2, 0, 400,
+	    "one segment (a root run) but parent_run_id");
+	expect_child(ID1, "\"" ID1 "\"", SEG1 ".20261126T115552336000Z" ID2, 0,
+	    400, "timestamp ordering violation");
 	// Strict mode: start_time must be the last segment's time.
-	snprintf(run, sizeof(run), child_fmt, ID1, "\"" ID1 "\"",
-	    SEG1 ".20261126T115552385003Z" ID2);
-	expect_run(run, 0, 0, "");
-	expect_run(run, LLMCOST_LS_F_STRICT_START, 400,
+	expect_child(
+	    ID1, "\"" ID1 "\"", SEG1 ".20261126T115552385003Z" ID2, 0, 0, "");
+	expect_child(ID1, "\"" ID1 "\"", SEG1 ".20261126T115552385003Z" ID2,
+	    LLMCOST_LS_F_STRICT_START, 400,
 	    "last timestamp is not the start_time");
 
 	// Too deep: LLMCOST_LS_DOTTED_DEPTH_MAX + 1 segments.
