@@ -416,10 +416,8 @@ llmcost_ls_batch_from_multipart(const char *content_type, const uint8_t *body,
 	    != 0) {
 		return (rv);
 	}
-	if (len > st.lim.body_max) {
-		return (llmcost_ls_fail(err, 413, LLMCOST_ETOOBIG,
-		    "body of %zu bytes is over the limit of %zu", len,
-		    st.lim.body_max));
+	if ((rv = llmcost__ls_body_size(len, &st.lim, err)) != 0) {
+		return (rv);
 	}
 	// A part takes at least 60 bytes of framing: no need for more slots
 	// than that allows.
@@ -465,6 +463,22 @@ done:
 	return (rv);
 }
 
+// A JSON body (/runs/batch, /runs, PATCH /runs/{id}): refused above the
+// body cap (413), then gated and loaded with the whole values budget.
+static int
+body_load(const uint8_t *body, size_t len, const llmcost_ls_limits *l,
+    json_t **out, llmcost_ls_error *err)
+{
+	size_t budget = l->json_values_max;
+	int rv;
+
+	if ((rv = llmcost__ls_body_size(len, l, err)) != 0) {
+		return (rv);
+	}
+	return (llmcost__ls_json_load(
+	    (const char *) body, len, &budget, "body", out, err));
+}
+
 int
 llmcost_ls_batch_from_json(const uint8_t *body, size_t len,
     const llmcost_ls_limits *lim, unsigned flags, llmcost_ls_batch *out,
@@ -476,7 +490,6 @@ llmcost_ls_batch_from_json(const uint8_t *body, size_t len,
 	} lists[]
 	    = { { "post", LLMCOST_LS_POST }, { "patch", LLMCOST_LS_PATCH } };
 	llmcost_ls_limits l = llmcost__ls_limits(lim);
-	size_t budget = l.json_values_max;
 	llmcost_ls_batch b = { 0 };
 	size_t cap = 0;
 	json_t *root = NULL;
@@ -487,14 +500,7 @@ llmcost_ls_batch_from_json(const uint8_t *body, size_t len,
 		    err, 400, LLMCOST_EINVAL, "batch: no output"));
 	}
 	memset(out, 0, sizeof(*out));
-	if (len > l.body_max) {
-		return (llmcost_ls_fail(err, 413, LLMCOST_ETOOBIG,
-		    "body of %zu bytes is over the limit of %zu", len,
-		    l.body_max));
-	}
-	if ((rv = llmcost__ls_json_load(
-	         (const char *) body, len, &budget, "body", &root, err))
-	    != 0) {
+	if ((rv = body_load(body, len, &l, &root, err)) != 0) {
 		return (rv);
 	}
 	if (!json_is_object(root)) {
@@ -541,7 +547,6 @@ llmcost_ls_batch_from_run(const uint8_t *body, size_t len,
     unsigned flags, llmcost_ls_batch *out, llmcost_ls_error *err)
 {
 	llmcost_ls_limits l = llmcost__ls_limits(lim);
-	size_t budget = l.json_values_max;
 	llmcost_ls_batch b = { 0 };
 	size_t cap = 0;
 	json_t *run = NULL;
@@ -558,14 +563,7 @@ llmcost_ls_batch_from_run(const uint8_t *body, size_t len,
 		return (llmcost_ls_fail(err, 422, LLMCOST_EINVAL,
 		    "run id in the path: '%.40s' is not a UUID", path_id));
 	}
-	if (len > l.body_max) {
-		return (llmcost_ls_fail(err, 413, LLMCOST_ETOOBIG,
-		    "body of %zu bytes is over the limit of %zu", len,
-		    l.body_max));
-	}
-	if ((rv = llmcost__ls_json_load(
-	         (const char *) body, len, &budget, "body", &run, err))
-	    != 0) {
+	if ((rv = body_load(body, len, &l, &run, err)) != 0) {
 		return (rv);
 	}
 	if (!json_is_object(run)) {

@@ -8,6 +8,11 @@
 // lim with its zero fields replaced by the defaults (lim may be NULL).
 llmcost_ls_limits llmcost__ls_limits(const llmcost_ls_limits *lim);
 
+// 0 when a body of len bytes is within l->body_max; else LLMCOST_ETOOBIG
+// with status 413 and the reason in err (multipart.c).
+int llmcost__ls_body_size(
+    size_t len, const llmcost_ls_limits *l, llmcost_ls_error *err);
+
 // Parse a JSON text already bounded by the limits: gate with
 // llmcost_ls_json_scan (the values count is charged to *budget), then
 // build the tree.  what names the text in reasons ("part post.<id>").

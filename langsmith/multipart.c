@@ -65,6 +65,18 @@ llmcost__ls_limits(const llmcost_ls_limits *lim)
 	return (l);
 }
 
+int
+llmcost__ls_body_size(
+    size_t len, const llmcost_ls_limits *l, llmcost_ls_error *err)
+{
+	if (len > l->body_max) {
+		return (llmcost_ls_fail(err, 413, LLMCOST_ETOOBIG,
+		    "body of %zu bytes is over the limit of %zu", len,
+		    l->body_max));
+	}
+	return (0);
+}
+
 // memmem() is a GNU extension: the first occurrence of needle (nlen > 0)
 // in [h, h + hlen), or NULL.
 static const char *
@@ -480,10 +492,8 @@ llmcost_ls_multipart_parse(const uint8_t *body, size_t len,
 		return (llmcost_ls_fail(
 		    err, 400, LLMCOST_EPROTO, "multipart: bad boundary"));
 	}
-	if (len > l.body_max) {
-		return (llmcost_ls_fail(err, 413, LLMCOST_ETOOBIG,
-		    "body of %zu bytes is over the limit of %zu", len,
-		    l.body_max));
+	if (llmcost__ls_body_size(len, &l, err) != 0) {
+		return (LLMCOST_ETOOBIG);
 	}
 	if (cap > l.parts_max) {
 		cap = l.parts_max;
