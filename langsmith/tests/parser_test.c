@@ -101,6 +101,28 @@ mp_end(mp *m)
 	mp_raw(m, "--XyZ--\r\n");
 }
 
+// m becomes one part with these raw headers (each line ending in CRLF)
+// and data, then the closing boundary.
+static void
+part_with(mp *m, const char *hdrs, const char *data)
+{
+	m->len = 0;
+	mp_raw(m, "--XyZ\r\n");
+	mp_raw(m, hdrs);
+	mp_raw(m, "\r\n");
+	mp_raw(m, data);
+	mp_raw(m, "\r\n--XyZ--\r\n");
+}
+
+// m becomes one well-framed part (mp_part) and the closing boundary.
+static void
+one_part(mp *m, const char *name, const char *data)
+{
+	m->len = 0;
+	mp_part(m, name, data);
+	mp_end(m);
+}
+
 #define XYZ_CT "multipart/form-data; boundary=XyZ"
 
 static int
@@ -393,89 +415,80 @@ test_framing_errors(void **state)
 	(void) state;
 	root_run(run, sizeof(run), "");
 
-#define PART_WITH(hdrs, data)                                                 \
-	do {                                                                  \
-		m.len = 0;                                                    \
-		mp_raw(&m, "--XyZ\r\n");                                      \
-		mp_raw(&m, hdrs);                                             \
-		mp_raw(&m, "\r\n");                                           \
-		mp_raw(&m, data);                                             \
-		mp_raw(&m, "\r\n--XyZ--\r\n");                                \
-	} while (0)
 #define CD "Content-Disposition: form-data; name=\"post." ID1 "\"\r\n"
 
 	snprintf(h, sizeof(h),
 	    CD "Content-Type: application/json; length=%zu\r\n",
 	    strlen(run) - 1);
-	PART_WITH(h, run);
+	part_with(&m, h, run);
 	expect_mp_fail(&m, 400, "does not end at a boundary");
 	snprintf(h, sizeof(h),
 	    CD "Content-Type: application/json; length=%zu\r\n",
 	    strlen(run) + 1);
-	PART_WITH(h, run);
+	part_with(&m, h, run);
 	expect_mp_fail(&m, 400, "does not end at a boundary");
 	snprintf(h, sizeof(h),
 	    CD "Content-Type: application/json; length=99999\r\n");
-	PART_WITH(h, run);
+	part_with(&m, h, run);
 	expect_mp_fail(&m, 400, "runs past the end");
-	PART_WITH(CD "Content-Type: application/json\r\n", run);
+	part_with(&m, CD "Content-Type: application/json\r\n", run);
 	expect_mp_fail(&m, 400, "states no size");
 	snprintf(h, sizeof(h),
 	    CD "Content-Type: application/json; length=%zu\r\nContent-Length: "
 	       "%zu\r\n",
 	    strlen(run), strlen(run) + 1);
-	PART_WITH(h, run);
+	part_with(&m, h, run);
 	expect_mp_fail(&m, 400, "disagree");
-	PART_WITH(CD "Content-Type: application/json; length=1x\r\n", run);
+	part_with(&m, CD "Content-Type: application/json; length=1x\r\n", run);
 	expect_mp_fail(&m, 400, "length= must be one decimal number");
-	PART_WITH(CD "Content-Type: application/json; length=-1\r\n", run);
+	part_with(&m, CD "Content-Type: application/json; length=-1\r\n", run);
 	expect_mp_fail(&m, 400, "length= must be one decimal number");
 	snprintf(h, sizeof(h), CD "Content-Length: %zu\r\n", strlen(run));
-	PART_WITH(h, run);
+	part_with(&m, h, run);
 	expect_mp_fail(&m, 400, "has no Content-Type");
 	snprintf(h, sizeof(h),
 	    "Content-Type: application/json; length=%zu\r\n", strlen(run));
-	PART_WITH(h, run);
+	part_with(&m, h, run);
 	expect_mp_fail(&m, 400, "has no Content-Disposition");
 	snprintf(h, sizeof(h),
 	    CD "Content-Type: application/json; length=%zu\r\n"
 	       "Content-Encoding: gzip\r\n",
 	    strlen(run));
-	PART_WITH(h, run);
+	part_with(&m, h, run);
 	expect_mp_fail(&m, 400, "Content-Encoding is not allowed");
 	snprintf(h, sizeof(h),
 	    CD "Content-Type: application/json;\r\n length=%zu\r\n",
 	    strlen(run));
-	PART_WITH(h, run);
+	part_with(&m, h, run);
 	expect_mp_fail(&m, 400, "folded");
 	snprintf(h, sizeof(h),
 	    "Content-Disposition: attachment; name=\"post." ID1 "\"\r\n"
 	    "Content-Type: application/json; length=%zu\r\n",
 	    strlen(run));
-	PART_WITH(h, run);
+	part_with(&m, h, run);
 	expect_mp_fail(&m, 400, "must be form-data");
 	snprintf(h, sizeof(h),
 	    "Content-Disposition: form-data\r\n"
 	    "Content-Type: application/json; length=%zu\r\n",
 	    strlen(run));
-	PART_WITH(h, run);
+	part_with(&m, h, run);
 	expect_mp_fail(&m, 400, "without a name");
 	snprintf(h, sizeof(h), CD "Content-Type: text/plain; length=%zu\r\n",
 	    strlen(run));
-	PART_WITH(h, run);
+	part_with(&m, h, run);
 	expect_mp_fail(&m, 400, "must be application/json");
 
 	// A header line over the cap, and too many header lines.
 	memset(h, 'a', sizeof(h));
 	memcpy(h, "X-Long: ", 8);
 	h[LLMCOST_LS_HEADER_LINE_MAX + 10] = '\0';
-	PART_WITH(h, run);
+	part_with(&m, h, run);
 	expect_mp_fail(&m, 400, "longer than");
 	h[0] = '\0';
 	for (int i = 0; i <= LLMCOST_LS_PART_HEADERS_MAX; i++) {
 		strcat(h, "X-A: b\r\n");
 	}
-	PART_WITH(h, run);
+	part_with(&m, h, run);
 	expect_mp_fail(&m, 400, "header lines");
 
 	// No boundary at all; a delimiter not followed by CRLF; no close.
@@ -500,35 +513,29 @@ test_part_names(void **state)
 
 	(void) state;
 	root_run(run, sizeof(run), "");
-#define ONE_PART(name, data)                                                  \
-	do {                                                                  \
-		m.len = 0;                                                    \
-		mp_part(&m, name, data);                                      \
-		mp_end(&m);                                                   \
-	} while (0)
-	ONE_PART("run." ID1, run);
+	one_part(&m, "run." ID1, run);
 	expect_mp_fail(&m, 400, "unknown part kind");
-	ONE_PART("post.not-a-uuid", run);
+	one_part(&m, "post.not-a-uuid", run);
 	expect_mp_fail(&m, 400, "want post.<id>");
-	ONE_PART("post", run);
+	one_part(&m, "post", run);
 	expect_mp_fail(&m, 400, "want post.<id>");
-	ONE_PART("post." ID1 ".metadata", "{}");
+	one_part(&m, "post." ID1 ".metadata", "{}");
 	expect_mp_fail(&m, 400, "unknown field");
-	ONE_PART("post." ID1 ".outputs.x", "{}");
+	one_part(&m, "post." ID1 ".outputs.x", "{}");
 	expect_mp_fail(&m, 400, "want post.<id>");
-	ONE_PART("post." ID1 ".outputs", "{}");
+	one_part(&m, "post." ID1 ".outputs", "{}");
 	expect_mp_fail(&m, 400, "no post." ID1 " part");
-	ONE_PART("attachment." ID1 ".a.png", "x");
+	one_part(&m, "attachment." ID1 ".a.png", "x");
 	expect_mp_fail(&m, 400, "want post.<id>");
-	ONE_PART("feedback." ID1, "{\"key\":\"k\"}");
+	one_part(&m, "feedback." ID1, "{\"key\":\"k\"}");
 	expect_mp_fail(&m, 422, "trace_id");
-	ONE_PART("post." ID2, run);
+	one_part(&m, "post." ID2, run);
 	expect_mp_fail(&m, 422, "differs from the part name");
-	ONE_PART("post." ID1, "[1]");
+	one_part(&m, "post." ID1, "[1]");
 	expect_mp_fail(&m, 422, "must be a JSON object");
-	ONE_PART("post." ID1, "{\"id\":");
+	one_part(&m, "post." ID1, "{\"id\":");
 	expect_mp_fail(&m, 400, "truncated");
-	ONE_PART("post." ID1, "{\"id\":tru}");
+	one_part(&m, "post." ID1, "{\"id\":tru}");
 	expect_mp_fail(&m, 400, "invalid JSON");
 
 	m.len = 0;
