@@ -170,20 +170,34 @@ root_run(char *out, size_t sz, const char *extra)
 
 // ---- the captured JS SDK requests ----
 
+// Parse capture nnn (its Content-Type into ct, its body) into *b, which
+// must succeed; returns the body (malloc'd) and its length in *len.
+static char *
+parse_capture(
+    const char *nnn, char *ct, size_t ctsz, size_t *len, llmcost_ls_batch *b)
+{
+	char name[32];
+	char *body;
+	llmcost_ls_error e = { 0 };
+
+	capture_ct(nnn, ct, ctsz);
+	snprintf(name, sizeof(name), "%s.body", nnn);
+	body = capture_read(name, len);
+	LLMCOST_PASS(llmcost_ls_batch_from_multipart(
+	    ct, (const uint8_t *) body, *len, NULL, 0, b, &e));
+	return (body);
+}
+
 static void
 test_capture_002(void **state)
 {
 	char ct[256];
 	size_t len;
-	char *body = capture_read("002.body", &len);
 	llmcost_ls_batch b;
-	llmcost_ls_error e = { 0 };
+	char *body = parse_capture("002", ct, sizeof(ct), &len, &b);
 	const llmcost_ls_op *op;
 
 	(void) state;
-	capture_ct("002", ct, sizeof(ct));
-	LLMCOST_PASS(llmcost_ls_batch_from_multipart(
-	    ct, (const uint8_t *) body, len, NULL, 0, &b, &e));
 	assert_int_equal(b.n_ops, 4);
 
 	op = find_op(&b, ID1); // the chain
@@ -247,10 +261,7 @@ test_capture_003_004(void **state)
 	llmcost_ls_error e = { 0 };
 
 	(void) state;
-	capture_ct("003", ct, sizeof(ct));
-	body = capture_read("003.body", &len);
-	LLMCOST_PASS(llmcost_ls_batch_from_multipart(
-	    ct, (const uint8_t *) body, len, NULL, 0, &b, &e));
+	body = parse_capture("003", ct, sizeof(ct), &len, &b);
 	assert_int_equal(b.n_ops, 1);
 	assert_int_equal(b.ops[0].kind, LLMCOST_LS_POST);
 	assert_false(b.ops[0].info.has & LLMCOST_LS_H_END);
@@ -274,10 +285,7 @@ test_capture_003_004(void **state)
 	}
 	free(body);
 
-	capture_ct("004", ct, sizeof(ct));
-	body = capture_read("004.body", &len);
-	LLMCOST_PASS(llmcost_ls_batch_from_multipart(
-	    ct, (const uint8_t *) body, len, NULL, 0, &b, &e));
+	body = parse_capture("004", ct, sizeof(ct), &len, &b);
 	assert_int_equal(b.n_ops, 1);
 	assert_int_equal(b.ops[0].kind, LLMCOST_LS_PATCH);
 	assert_true(b.ops[0].info.has & LLMCOST_LS_H_END);
