@@ -766,6 +766,19 @@ test_segment_format(void **state)
 
 // ---- usage ----
 
+// The usage of the run JSON text, which must be extracted; returns the
+// run (which u may point into) for the caller to release.
+static json_t *
+usage_of(const char *json, llmcost_ls_usage *u)
+{
+	llmcost_ls_error e = { 0 };
+	json_t *run = json_loads(json, 0, NULL);
+
+	assert_non_null(run);
+	LLMCOST_PASS(llmcost_ls_usage_extract(run, u, &e));
+	return (run);
+}
+
 static void
 test_usage(void **state)
 {
@@ -775,12 +788,10 @@ test_usage(void **state)
 
 	(void) state;
 	// outputs wins over extra.metadata.
-	run = json_loads(
-	    "{\"outputs\":{\"usage_metadata\":{\"input_tokens\":1,"
-	    "\"output_tokens\":2}},\"extra\":{\"metadata\":{"
-	    "\"usage_metadata\":{\"input_tokens\":9}}}}",
-	    0, NULL);
-	LLMCOST_PASS(llmcost_ls_usage_extract(run, &u, &e));
+	run = usage_of("{\"outputs\":{\"usage_metadata\":{\"input_tokens\":1,"
+	               "\"output_tokens\":2}},\"extra\":{\"metadata\":{"
+	               "\"usage_metadata\":{\"input_tokens\":9}}}}",
+	    &u);
 	assert_int_equal(u.src, LLMCOST_LS_USAGE_OUTPUTS);
 	assert_int_equal(u.input_tokens, 1);
 	assert_int_equal(u.total_tokens, 3); // inferred
@@ -788,13 +799,12 @@ test_usage(void **state)
 	json_decref(run);
 
 	// extra.metadata when outputs has none; costs as number and string.
-	run = json_loads(
+	run = usage_of(
 	    "{\"outputs\":{\"usage_metadata\":null},\"extra\":{\"metadata\":{"
 	    "\"usage_metadata\":{\"input_tokens\":9,\"total_tokens\":10,"
 	    "\"total_cost\":\"1.5E-7\",\"input_cost\":0.25,"
 	    "\"input_token_details\":{\"cache_read\":4,\"audio\":null}}}}}",
-	    0, NULL);
-	LLMCOST_PASS(llmcost_ls_usage_extract(run, &u, &e));
+	    &u);
 	assert_int_equal(u.src, LLMCOST_LS_USAGE_METADATA);
 	assert_int_equal(u.total_tokens, 10);
 	assert_int_equal(u.total_cost, 150000);
@@ -804,8 +814,7 @@ test_usage(void **state)
 	assert_int_equal(u.n_input_details, 1);
 	json_decref(run);
 
-	run = json_loads("{}", 0, NULL);
-	LLMCOST_PASS(llmcost_ls_usage_extract(run, &u, &e));
+	run = usage_of("{}", &u);
 	assert_int_equal(u.src, LLMCOST_LS_USAGE_NONE);
 	json_decref(run);
 
