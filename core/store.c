@@ -57,7 +57,9 @@ struct store {
 	    info;
 	unsigned flags;
 	uint64_t mapsize;
-	str_cache_ent *cache; // writer only
+	str_cache_ent *cache;   // writer only
+	store_fault last_fault; // writer only
+	char dir[LLMCOST__PATH_MAX];
 };
 
 struct store_rtxn {
@@ -128,6 +130,22 @@ errf(char *err, size_t errsz, const char *what, int rc)
 	return (LLMCOST_ESTORE);
 }
 
+// An error while opening the store in dir, for an operator: what is
+// wrong and what to do (store_fault_text).
+static int
+open_err(const char *dir, const char *what, int rc, char *err, size_t errsz)
+{
+	char detail[256];
+
+	if (err != NULL && errsz > 0) {
+		snprintf(
+		    detail, sizeof(detail), "%s: %s", what, mdb_strerror(rc));
+		store_fault_text(store_fault_of(rc, NULL), "cannot open", dir,
+		    detail, err, errsz);
+	}
+	return (LLMCOST_ESTORE);
+}
+
 static int
 open_dbis(store *s, char *err, size_t errsz)
 {
@@ -154,7 +172,7 @@ open_dbis(store *s, char *err, size_t errsz)
 
 	if ((rc = mdb_txn_begin(s->env, NULL, rdonly ? MDB_RDONLY : 0, &txn))
 	    != 0) {
-		return (errf(err, errsz, "begin", rc));
+		return (open_err(s->dir, "begin", rc, err, errsz));
 	}
 	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
 		MDB_dbi *dbi = (MDB_dbi *) ((char *) s + tab[i].off);
@@ -168,7 +186,7 @@ open_dbis(store *s, char *err, size_t errsz)
 				    tab[i].name);
 				return (LLMCOST_ENOTFOUND);
 			}
-			return (errf(err, errsz, tab[i].name, rc));
+			return (open_err(s->dir, tab[i].name, rc, err, errsz));
 		}
 	}
 	MDB_val k = { 6, "schema" }, v;
@@ -193,10 +211,82 @@ open_dbis(store *s, char *err, size_t errsz)
 	}
 	if (rc != 0 && rc != MDB_NOTFOUND) {
 		mdb_txn_abort(txn);
-		return (errf(err, errsz, "schema", rc));
+		return (open_err(s->dir, "schema", rc, err, errsz));
 	}
 	if ((rc = mdb_txn_commit(txn)) != 0) {
-		return (errf(err, errsz, "commit", rc));
+		return (open_err(s->dir, "commit", rc, err, errsz));
+	}
+	return (0);
+}
+
+// data.mdb must hold every page up to the last one the store uses:
+// LMDB maps the file and would die of SIGBUS on reading a page past its
+// end.  me_last_pgno comes from the newest meta page, which
+// mdb_env_open has already read from the file, so nothing here touches
+// a page that may be missing.
+static int
+check_size(store *s, char *err, size_t errsz)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	struct stat sb;
+	int fd, rc;
+
+	if ((rc = mdb_env_info(s->env, &info)) != 0
+	    || (rc = mdb_env_stat(s->env, &st)) != 0
+	    || (rc = mdb_env_get_fd(s->env, &fd)) != 0) {
+		return (open_err(s->dir, "size check", rc, err, errsz));
+	}
+	if (fstat(fd, &sb) != 0) {
+		return (open_err(s->dir, "size check", errno, err, errsz));
+	}
+	uint64_t need = ((uint64_t) info.me_last_pgno + 1) * st.ms_psize;
+	if ((uint64_t) sb.st_size < need) {
+		snprintf(err, errsz,
+		    "%s/data.mdb is truncated: it has %llu bytes but the "
+		    "store's last page ends at byte %llu; stop llmcostd, then "
+		    "restore data.mdb from a backup, or move it away (mv "
+		    "%s/data.mdb %s/data.mdb.truncated) to start a new, empty "
+		    "store",
+		    s->dir, (unsigned long long) sb.st_size,
+		    (unsigned long long) need, s->dir, s->dir);
+		return (LLMCOST_ESTORE);
+	}
+	return (0);
+}
+
+// Before LMDB sees data.mdb: a missing file is no store (read-only) or
+// a new one (writer); an empty one is refused, since LMDB would quietly
+// start a new store in it (and a read-only open fails with a misleading
+// error).
+static int
+check_file(const char *dir, unsigned flags, char *err, size_t errsz)
+{
+	char path[LLMCOST__PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (stat(path, &st) != 0) {
+		if (errno != ENOENT && errno != ENOTDIR) {
+			return (open_err(dir, "data.mdb", errno, err, errsz));
+		}
+		if (flags & STORE_RDONLY) {
+			snprintf(err, errsz,
+			    "no store at %s (start llmcostd, or pass "
+			    "--data-dir)",
+			    dir);
+			return (LLMCOST_ENOTFOUND);
+		}
+		return (0);
+	}
+	if (st.st_size == 0) {
+		snprintf(err, errsz,
+		    "%s is empty (0 bytes): the store was truncated or never "
+		    "written; stop llmcostd, then restore data.mdb from a "
+		    "backup, or move it away (mv %s %s.empty) to start a new, "
+		    "empty store",
+		    path, path, path);
+		return (LLMCOST_ESTORE);
 	}
 	return (0);
 }
@@ -207,40 +297,30 @@ store_open(store **sp, const char *dir, unsigned flags, uint64_t mapsize,
 {
 	store *s;
 	int rc, rv;
-	char path[LLMCOST__PATH_MAX];
 
 	// The longest name LMDB makes in dir is "lock.mdb".
-	if (strlen(dir) + sizeof("/lock.mdb") > sizeof(path)) {
+	if (strlen(dir) + sizeof("/lock.mdb") > sizeof(s->dir)) {
 		snprintf(err, errsz,
 		    "data directory path is longer than %zu bytes",
-		    sizeof(path) - sizeof("/lock.mdb"));
+		    sizeof(s->dir) - sizeof("/lock.mdb"));
 		return (LLMCOST_ETOOBIG);
 	}
-	if (!(flags & STORE_RDONLY)) {
-		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-			snprintf(err, errsz, "cannot create %s: %s", dir,
-			    strerror(errno));
-			return (LLMCOST_ESTORE);
-		}
-	} else {
-		snprintf(path, sizeof(path), "%s/data.mdb", dir);
-		struct stat st;
-		if (stat(path, &st) != 0) {
-			snprintf(err, errsz,
-			    "no store at %s (start llmcostd, or pass "
-			    "--data-dir)",
-			    dir);
-			return (LLMCOST_ENOTFOUND);
-		}
+	if (!(flags & STORE_RDONLY) && mkdir(dir, 0700) != 0
+	    && errno != EEXIST) {
+		return (open_err(dir, "mkdir", errno, err, errsz));
+	}
+	if ((rv = check_file(dir, flags, err, errsz)) != 0) {
+		return (rv);
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		return (LLMCOST_ENOMEM);
 	}
+	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	s->flags = flags;
 	s->mapsize = mapsize != 0 ? mapsize : DEFAULT_MAPSIZE;
 	if ((rc = mdb_env_create(&s->env)) != 0) {
 		free(s);
-		return (errf(err, errsz, "mdb_env_create", rc));
+		return (open_err(dir, "mdb_env_create", rc, err, errsz));
 	}
 	mdb_env_set_maxdbs(s->env, 16);
 	mdb_env_set_maxreaders(s->env, 256);
@@ -252,11 +332,15 @@ store_open(store **sp, const char *dir, unsigned flags, uint64_t mapsize,
 	if ((rc = mdb_env_open(s->env, dir, ef, 0600)) != 0) {
 		mdb_env_close(s->env);
 		free(s);
-		snprintf(err, errsz, "cannot open store in %s: %s", dir,
-		    mdb_strerror(rc));
-		return (rc == ENOENT ? LLMCOST_ENOTFOUND : LLMCOST_ESTORE);
+		if (rc == ENOENT) {
+			snprintf(err, errsz, "no store at %s: %s", dir,
+			    mdb_strerror(rc));
+			return (LLMCOST_ENOTFOUND);
+		}
+		return (open_err(dir, "mdb_env_open", rc, err, errsz));
 	}
-	if ((rv = open_dbis(s, err, errsz)) != 0) {
+	if ((rv = check_size(s, err, errsz)) != 0
+	    || (rv = open_dbis(s, err, errsz)) != 0) {
 		mdb_env_close(s->env);
 		free(s);
 		return (rv);
@@ -270,6 +354,12 @@ store_open(store **sp, const char *dir, unsigned flags, uint64_t mapsize,
 	}
 	*sp = s;
 	return (0);
+}
+
+const char *
+store_dir(const store *s)
+{
+	return (s->dir);
 }
 
 void
@@ -672,6 +762,7 @@ store_write(store *s, const store_batch *batches, size_t n,
 	for (int attempt = 0;; attempt++) {
 		rc = write_once(s, batches, n, results, now_ns, &where);
 		if (rc == 0) {
+			s->last_fault = STORE_FAULT_NONE;
 			return (0);
 		}
 		// Ids handed out in the aborted transaction never existed.
@@ -691,7 +782,18 @@ store_write(store *s, const store_batch *batches, size_t n,
 		    (unsigned long long) (bigger >> 10));
 		s->mapsize = bigger;
 	}
+	// A map that cannot grow (no address space for the bigger map) is
+	// a full map, whatever the resize said.
+	s->last_fault = strcmp(where, "resize") == 0
+	    ? STORE_FAULT_MAP_FULL
+	    : store_fault_of(rc, s->dir);
 	return (errf(err, errsz, where, rc));
+}
+
+store_fault
+store_last_fault(const store *s)
+{
+	return (s->last_fault);
 }
 
 // ---- reading ----

@@ -68,15 +68,87 @@ typedef struct store_rollup {
 typedef struct store store;
 typedef struct store_rtxn store_rtxn;
 
+// Why the store could not be opened or written, as an operator needs to
+// know it: one row per kind of fault, with what is wrong and what to do.
+// The daemon counts failed writes per row (store_<name> in its STATS
+// reply) and logs a row once per episode.
+//
+// XX(u, id, name, what, todo), u being passed through (STORE_FAULT_MAP
+// below is the usual one-argument form):
+//   id    STORE_FAULT_<id>
+//   name  the counter's suffix and the name in logs
+//   what  what is wrong, for "cannot write the store in DIR: <what>"
+//   todo  what the operator should do about it
+// clang-format off
+#define STORE_FAULT_ROWS(XX, u)                                               \
+	XX(u, NO_SPACE, no_space, "no space left on its file system",         \
+	    "free space there; writes resume by themselves")                  \
+	XX(u, QUOTA, quota, "the disk quota of llmcostd's user is used up",   \
+	    "raise the quota or free some of the user's files; writes "       \
+	    "resume by themselves")                                           \
+	XX(u, READ_ONLY, read_only, "its file system is read-only",           \
+	    "remount it read-write (mount -o remount,rw), or point "          \
+	    "--data-dir at a writable directory")                             \
+	XX(u, PERMISSION, permission, "permission denied",                    \
+	    "give llmcostd's user read and write access to the directory "    \
+	    "and its files (chown -R USER DIR; chmod 700 DIR)")               \
+	XX(u, CORRUPT, corrupt, "the store is corrupt",                       \
+	    "stop llmcostd, then restore data.mdb from a backup, or move "    \
+	    "data.mdb away to start a new, empty store")                      \
+	XX(u, MAP_FULL, map_full, "the store's memory map is full and "       \
+	    "cannot grow", "give llmcostd more address space (ulimit -v) or " \
+	    "restart it with a larger --map-size-mb")                         \
+	XX(u, FILE_SIZE, file_size, "the file size limit (ulimit -f) is "     \
+	    "reached", "raise llmcostd's file size limit (ulimit -f; "        \
+	    "LimitFSIZE= under systemd)")                                     \
+	XX(u, IO, io, "an input/output error", "check the disk and the "      \
+	    "kernel log (dmesg); writes resume by themselves if the error "   \
+	    "passes")                                                         \
+	XX(u, OTHER, other, "an unexpected storage error",                    \
+	    "restart llmcostd if it persists")
+// clang-format on
+#define STORE__FAULT_ROW(XX, id, name, what, todo) XX(id, name, what, todo)
+#define STORE_FAULT_MAP(XX)                        STORE_FAULT_ROWS(STORE__FAULT_ROW, XX)
+
+typedef enum store_fault {
+	STORE_FAULT_NONE = 0,
+#define STORE__FAULT_ENUM(id, name, what, todo) STORE_FAULT_##id,
+	STORE_FAULT_MAP(STORE__FAULT_ENUM)
+#undef STORE__FAULT_ENUM
+	    STORE_FAULT_COUNT
+} store_fault;
+
+// The fault for an LMDB or errno code (rc as mdb_* returns it).  An I/O
+// error (EIO) is looked at more closely when dir is not NULL: LMDB
+// reports a short write, which is how a full disk usually shows, as EIO,
+// so the free space of dir's file system is checked and a small file is
+// preallocated there (and removed) to tell no space and quota from a
+// failing disk.  Thread-safe.
+store_fault store_fault_of(int rc, const char *dir);
+// "none", "no_space", ...; "other" for an unknown value.
+const char *store_fault_name(store_fault f);
+// One line for an operator: "<verb> the store in DIR: <what> (<detail>);
+// <todo>".  verb is e.g. "cannot write", detail the low-level reason
+// (may be NULL).  Returns snprintf's count (the line is cut to fit).
+int store_fault_text(store_fault f, const char *verb, const char *dir,
+    const char *detail, char *buf, size_t bufsz);
+
 #define STORE_RDONLY 0x1u
 
 // Opens (and for writers creates, mode 0700) the store in dir.
-// mapsize 0 = default.  Returns 0, LLMCOST_ENOTFOUND (read-only and no
-// store), LLMCOST_ETOOBIG (dir longer than LLMCOST__PATH_MAX allows) or
-// LLMCOST_ESTORE; err receives the reason.
+// mapsize 0 = default.  Before any page is read, the size of data.mdb
+// is compared with the end of the store's last used page (from LMDB's
+// meta pages): a shorter file, like an empty one, is refused rather than
+// read (reading past its end would be a SIGBUS, and LMDB would silently
+// make an empty file a new store).  Returns 0, LLMCOST_ENOTFOUND
+// (read-only and no store), LLMCOST_ETOOBIG (dir longer than
+// LLMCOST__PATH_MAX allows) or LLMCOST_ESTORE; err receives one line
+// saying what is wrong and what to do (store_fault_text).
 int store_open(store **sp, const char *dir, unsigned flags, uint64_t mapsize,
     char *err, size_t errsz);
 void store_close(store *s);
+// The data directory s was opened on.
+const char *store_dir(const store *s);
 
 // What a call costs, as the pricing stage worked it out: the three
 // store_run fields a write takes as given.
@@ -102,9 +174,15 @@ typedef struct store_batch_result {
 // given), rollups, strings, client state.  Runs already present (by run
 // id) are counted as duplicates and left untouched.  results[i] receives
 // batch i's counts.  Returns 0 once committed, or LLMCOST_ESTORE with the
-// reason in err (nothing written).  Writer thread only.
+// low-level reason in err (nothing written; store_last_fault says what
+// kind of fault it was).  A full map is grown (doubled, up to four times
+// per write) before STORE_FAULT_MAP_FULL is reported.  Writer thread
+// only.
 int store_write(store *s, const store_batch *batches, size_t n,
     store_batch_result *results, uint64_t now_ns, char *err, size_t errsz);
+// The kind of fault of the last store_write on s: STORE_FAULT_NONE when
+// it succeeded.  Writer thread only.
+store_fault store_last_fault(const store *s);
 
 // Read transactions: a consistent snapshot of the whole store.  Pointers
 // returned through one are valid until store_read_end unless a function
