@@ -8,8 +8,15 @@
 //    That last check matters: msgpack-c allocates a container's element
 //    array (24 bytes per element on 64-bit hosts) as soon as it reads the
 //    header, before the elements arrive, so a 5-byte "array of 2^32-1
-//    elements" would otherwise ask for 96 GiB.  After the skim, the object
-//    tree msgpack-c builds is at most about 24 bytes per input byte.  The
+//    elements" would otherwise ask for 96 GiB.  It also counts the
+//    values the message announces and refuses more than
+//    LLMCOST_PROTO_MAX_VALUES, at the header that passes the cap, before
+//    walking them: a 4 MiB message of one-byte values would otherwise
+//    cost a 100 MiB tree (24 bytes per value) only to be refused by the
+//    schema afterwards.  So the tree msgpack-c builds is at most 12 MiB
+//    whatever the input, and nothing at all for a message over the cap.
+//    The cap sits above the largest batch v1 allows (4096 records of at
+//    most 125 values each), so no valid message is refused by it.  The
 //    skim also caps nesting at DEC_MAX_DEPTH, below msgpack-c's own
 //    fixed stack of 32, so msgpack-c's less helpful error never fires.
 // 2. msgpack_unpack_next() builds the object tree in a zone.  In msgpack-c
@@ -121,6 +128,7 @@ skim(dec *d, const uint8_t *p, size_t len, size_t *endp)
 	uint64_t left[DEC_MAX_DEPTH]; // elements left per open container
 	unsigned depth = 0;
 	uint64_t pending = 1; // values announced but not started yet
+	uint64_t values = 1;  // values announced so far, the top one too
 	size_t off = 0;
 
 	for (;;) {
@@ -259,6 +267,14 @@ skim(dec *d, const uint8_t *p, size_t len, size_t *endp)
 			pending += items;
 			if (pending > (uint64_t) (len - off)) {
 				return (truncated(d));
+			}
+			// items <= 2^33: no overflow.
+			values += items;
+			if (values > LLMCOST_PROTO_MAX_VALUES) {
+				return (fail(d, LLMCOST_ETOOBIG,
+				    "more than %u msgpack values in one "
+				    "message",
+				    LLMCOST_PROTO_MAX_VALUES));
 			}
 			left[depth++] = items;
 			continue;

@@ -41,6 +41,10 @@ enum llmcost_proto_ack_status {
 #define LLMCOST_PROTO_MAX_REASON    256u       // bytes in an ACK reason
 #define LLMCOST_PROTO_MAX_STATS     64u        // counters in a STATS reply
 #define LLMCOST_PROTO_MAX_STAT_NAME 64u        // bytes in a counter name
+// msgpack values in one message (every array, map, key and element
+// counts one): above the largest batch v1 allows, 4096 records of at
+// most 125 values each plus the envelope's 7.  See README "Limits".
+#define LLMCOST_PROTO_MAX_VALUES (1u << 19)
 
 // Record map keys: one row per key, from which the enum, the decoder's
 // key dispatch, its list of required keys, the names in its reasons and

@@ -991,6 +991,99 @@ test_roundtrip_4096_records(void **state)
 	free(recs);
 }
 
+// The decoder's pre-pass caps the msgpack values in one message
+// (LLMCOST_PROTO_MAX_VALUES), because msgpack-c allocates 24 bytes per
+// value before the schema can refuse anything.  The largest batch v1
+// allows (4096 records, each with every key, 32 meta entries and 32 tags:
+// 125 values) decodes; exactly the cap passes the pre-pass; one value
+// more, or a hostile 4 MiB array of nils, is refused by it, with
+// ETOOBIG and a reason naming the cap.
+static void
+test_values_cap(void **state)
+{
+	const uint32_t n = LLMCOST_PROTO_MAX_RECORDS;
+	static const char *const keys = "abcdefghijklmnopqrstuvwxyzABCDEF";
+	llmcost_proto_kv kv[LLMCOST_MAX_META];
+	llmcost_proto_str tags[LLMCOST_MAX_TAGS];
+	llmcost_proto_record r;
+	llmcost_proto_msg m;
+	encbuf eb;
+	raw w;
+
+	(void) state;
+	_Static_assert(7
+	            + LLMCOST_PROTO_MAX_RECORDS
+	                * (1 + 2 * 9 + LLMCOST_BUCKET_COUNT
+	                    + 2 * LLMCOST_MAX_META + LLMCOST_MAX_TAGS)
+	        <= LLMCOST_PROTO_MAX_VALUES,
+	    "the largest v1 batch fits the values cap");
+	for (int i = 0; i < LLMCOST_MAX_META; i++) {
+		kv[i].key = (llmcost_proto_str) { keys + i, 1 };
+		kv[i].val = (llmcost_proto_str) { "", 0 };
+	}
+	for (int i = 0; i < LLMCOST_MAX_TAGS; i++) {
+		tags[i] = (llmcost_proto_str) { keys + i, 1 };
+	}
+	memset(&r, 0, sizeof(r));
+	r.start_ns = 1;
+	r.status = LLMCOST_STATUS_ERROR;
+	r.provider = S("p");
+	r.model = S("m");
+	r.meta = kv;
+	r.n_meta = LLMCOST_MAX_META;
+	r.tags = tags;
+	r.n_tags = LLMCOST_MAX_TAGS;
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&eb.e, CID, 1, 0, n));
+	for (uint32_t i = 0; i < n; i++) {
+		r.run_id[0] = 1;
+		r.run_id[14] = (uint8_t) (i >> 8);
+		r.run_id[15] = (uint8_t) i;
+		LLMCOST_PASS(llmcost_proto_enc_record(&eb.e, &r));
+	}
+	decode_ok(eb.b.data, eb.b.len, &m);
+	assert_int_equal(m.u.batch.n_records, n);
+	assert_int_equal(m.u.batch.records[n - 1].n_meta, LLMCOST_MAX_META);
+	assert_int_equal(m.u.batch.records[n - 1].n_tags, LLMCOST_MAX_TAGS);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+
+	// An array and its elements: exactly the cap, then one more.
+	for (uint32_t extra = 0; extra <= 1; extra++) {
+		raw_init(&w);
+		msgpack_pack_array(
+		    &w.pk, LLMCOST_PROTO_MAX_VALUES - 1 + extra);
+		for (uint32_t i = 0; i < LLMCOST_PROTO_MAX_VALUES - 1 + extra;
+		     i++) {
+			msgpack_pack_nil(&w.pk);
+		}
+		if (extra == 0) {
+			// Past the pre-pass; the schema refuses it.
+			expect_reject(w.sb.data, w.sb.size, LLMCOST_EPROTO,
+			    "version: want unsigned integer, got nil",
+			    "values at the cap");
+		} else {
+			expect_reject(w.sb.data, w.sb.size, LLMCOST_ETOOBIG,
+			    "more than 524288 msgpack values",
+			    "one value over the cap");
+		}
+		raw_fini(&w);
+	}
+
+	// A hostile message: 4 MiB of nils in one array.
+	size_t len = LLMCOST_PROTO_MAX_MSG;
+	uint8_t *h = malloc(len);
+	assert_non_null(h);
+	memset(h, 0xc0, len);
+	h[0] = 0xdd;
+	for (int i = 0; i < 4; i++) {
+		h[1 + i] = (uint8_t) ((uint32_t) (len - 5) >> (24 - 8 * i));
+	}
+	expect_reject(h, len, LLMCOST_ETOOBIG,
+	    "more than 524288 msgpack values", "4 MiB of nils");
+	free(h);
+}
+
 static void
 test_empty_batch(void **state)
 {
@@ -2230,6 +2323,7 @@ main(void)
 		cmocka_unit_test(test_record_keys_documented),
 		cmocka_unit_test(test_roundtrip_max_record),
 		cmocka_unit_test(test_roundtrip_4096_records),
+		cmocka_unit_test(test_values_cap),
 		cmocka_unit_test(test_empty_batch),
 		cmocka_unit_test(test_reject_messages),
 		cmocka_unit_test(test_reject_every_prefix),
