@@ -165,9 +165,10 @@ config_usage(FILE *f, const char *prog)
 	    "Usage: %s [OPTION]...\n"
 	    "The llmcost collector: receives LLM call records from "
 	    "libllmcost,\nstores them in LMDB, prices them and keeps "
-	    "hourly rollups.\nRuns in the foreground; stops cleanly on "
-	    "SIGTERM or SIGINT.\n\nOptions (each also read from its "
-	    "environment variable):\n",
+	    "hourly rollups.\nRuns in the foreground.  On SIGTERM or SIGINT "
+	    "it commits and answers what\nit has received, closes the store "
+	    "and exits within --stop-bound-ms.\n\nOptions (each also read "
+	    "from its environment variable):\n",
 	    prog);
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		const setting *s = &settings[i];

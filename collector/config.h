@@ -45,7 +45,11 @@
 	    1, 256, "batches received concurrently")                          \
 	XX(txn_records, "txn-records", U64, "LLMCOSTD_TXN_RECORDS",           \
 	    VALUE("65536"), 1, UINT64_C(1) << 20,                             \
-	    "most calls committed in one transaction")
+	    "most calls committed in one transaction")                        \
+	XX(stop_bound_ms, "stop-bound-ms", U64, "LLMCOSTD_STOP_BOUND_MS",    \
+	    VALUE("5000"), 100, 3600000,                                      \
+	    "after SIGTERM/SIGINT, exit within this bound even if closing "   \
+	    "the socket hangs (nng issues 1543, 1813)")
 // clang-format on
 
 #define CONFIG__FIELD_PATH(f)  char f[LLMCOST__PATH_MAX];

@@ -8,19 +8,28 @@
 // receiving, so garbage never stops the daemon.  The request message
 // stays alive while its batch is in the writer: decoded strings point
 // into it.
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
-#include <nng/protocol/reqrep0/req.h>
 
 #include "ingest.h"
 #include "llmcost_common.h"
 #include "log.h"
+#include "parked.h"
+#include "probe.h"
+
+// How long the watchdog waits for a STATS answer from its own listener.
+#define PROBE_TIMEOUT_MS 2000
+// How long after replacing a wedged listener the connections nng left
+// parked on it are closed (parked.c).
+#define PARKED_GRACE_MS 3000
 
 enum { CTX_RECV, CTX_SEND, CTX_WRITE };
 
@@ -38,7 +47,10 @@ struct ingest {
 	nng_socket sock;
 	nng_listener listener;
 	char url[LLMCOST__URL_MAX];
-	uint64_t listener_errors; // "other" + "canceled" at the last check
+	// The listener's "other" + "canceled" errors when it last answered a
+	// probe (or 0 for a new listener): more errors since mean a probe.
+	uint64_t errors_ok;
+	parked *parked;
 	writer *w;
 	metrics *m;
 	int nctx;
@@ -250,6 +262,18 @@ ctx_cb(void *arg)
 	}
 }
 
+// An IPC socket is 0600: only llmcostd's user may connect.  llmcostd's
+// umask (077) already creates it 0700; this also covers a listener that
+// is started again.
+static void
+socket_private(const char *url)
+{
+	if (strncmp(url, "ipc://", 6) == 0 && chmod(url + 6, 0600) != 0) {
+		log_msg(LLMCOST_LOG_WARNING, "cannot chmod 600 %s: %s",
+		    url + 6, strerror(errno));
+	}
+}
+
 int
 ingest_start(ingest **ip, const char *url, int nctx, writer *w, metrics *m,
     char *err, size_t errsz)
@@ -271,8 +295,15 @@ ingest_start(ingest **ip, const char *url, int nctx, writer *w, metrics *m,
 	in->w = w;
 	in->m = m;
 	in->nctx = nctx;
+	if (parked_alloc(&in->parked, url) != 0) {
+		free(in->ctxs);
+		free(in);
+		snprintf(err, errsz, "out of memory");
+		return (LLMCOST_ENOMEM);
+	}
 	if ((rv = nng_rep0_open(&in->sock)) != 0) {
 		snprintf(err, errsz, "nng_rep0_open: %s", nng_strerror(rv));
+		parked_free(in->parked);
 		free(in->ctxs);
 		free(in);
 		return (LLMCOST_ESYSTEM);
@@ -302,6 +333,7 @@ ingest_start(ingest **ip, const char *url, int nctx, writer *w, metrics *m,
 		return (
 		    rv == NNG_EADDRINUSE ? LLMCOST_ECONFIG : LLMCOST_ESYSTEM);
 	}
+	socket_private(in->url);
 	for (int i = 0; i < nctx; i++) {
 		start_recv(&in->ctxs[i]);
 	}
@@ -316,9 +348,15 @@ ingest_start(ingest **ip, const char *url, int nctx, writer *w, metrics *m,
 // fixed in 1.6): one health check that connects and hangs up would cut
 // the collector off from every new client.  The failure shows in the
 // listener's "other"/"canceled" error counters, which also count harmless
-// errors; so when they move, the watchdog connects to its own listener
-// and asks for STATS.  No answer within two seconds: the listener is
-// replaced.  Clients reconnect and resend whatever was unacknowledged.
+// errors; so when they have moved since the listener last answered, the
+// watchdog connects to its own listener and asks for STATS (probe.c).
+// No answer within two seconds: the listener is replaced, and what nng
+// leaves parked on the old one is closed a little later (parked.c).
+// The counts compared are the ones read before the probe, and a new
+// listener starts from zero, so an error that lands during a probe or a
+// restart is looked at on the next check rather than forgotten (a storm
+// of hang-ups could otherwise leave the new listener wedged for good).
+// Clients reconnect and resend whatever was unacknowledged.
 
 static uint64_t
 listener_errors(nng_listener l)
@@ -342,66 +380,42 @@ listener_errors(nng_listener l)
 	return (n);
 }
 
-// 1 if the listener answers a STATS request on a new connection within
-// two seconds, else 0.  The handshake alone proves nothing: a wedged nng
-// 1.5 listener still completes it, then parks the connection.
-static int
-probe_listener(const char *url)
-{
-	static const uint8_t stats_req[3]
-	    = { 0x92, LLMCOST_PROTO_VERSION, LLMCOST_MSG_STATS_REQ };
-	nng_socket p;
-	nng_msg *m;
-	int alive = 0;
-
-	if (nng_req0_open(&p) != 0) {
-		return (1); // cannot tell: assume alive
-	}
-	nng_socket_set_ms(p, NNG_OPT_RECVTIMEO, 2000);
-	nng_socket_set_ms(p, NNG_OPT_SENDTIMEO, 2000);
-	// Non-blocking dial: the main loop must never wait unbounded.  The
-	// request waits for the connection within the receive timeout.
-	if (nng_dial(p, url, NULL, NNG_FLAG_NONBLOCK) == 0
-	    && nng_msg_alloc(&m, 0) == 0) {
-		if (nng_msg_append(m, stats_req, sizeof(stats_req)) == 0
-		    && nng_sendmsg(p, m, 0) == 0) {
-			if (nng_recvmsg(p, &m, 0) == 0) {
-				alive = 1;
-				nng_msg_free(m);
-			}
-		} else {
-			nng_msg_free(m);
-		}
-	}
-	nng_close(p);
-	return (alive);
-}
-
 void
 ingest_watch(ingest *in)
 {
+	size_t closed = parked_reclaim(in->parked, PARKED_GRACE_MS);
+	if (closed > 0) {
+		METRICS_INC(in->m, parked_fds_closed, closed);
+		log_msg(LLMCOST_LOG_NOTICE,
+		    "closed %zu connections that nng 1.5 left parked on the "
+		    "replaced listener (nng issue 1518)",
+		    closed);
+	}
 	uint64_t errs = listener_errors(in->listener);
-	if (errs == in->listener_errors) {
+	if (errs == in->errors_ok) {
 		return;
 	}
-	if (probe_listener(in->url)) {
-		// The probe itself counts as a connection, not an error.
-		in->listener_errors = listener_errors(in->listener);
+	if (probe_listener(in->url, PROBE_TIMEOUT_MS) != 0) {
+		// Answered (or cannot be asked): these errors were harmless.
+		in->errors_ok = errs;
 		return;
 	}
 	log_msg(LLMCOST_LOG_WARNING,
 	    "the ingest listener stopped accepting connections (nng 1.5 "
 	    "issue 1518); restarting it");
 	nng_listener_close(in->listener);
+	(void) parked_collect(in->parked);
 	int rv = nng_listen(in->sock, in->url, &in->listener, 0);
 	if (rv != 0) {
 		log_msg(LLMCOST_LOG_ERR,
 		    "cannot listen again on %s: %s; will retry", in->url,
 		    nng_strerror(rv));
-		return; // the counters are unchanged: the next check retries
+		in->errors_ok = UINT64_MAX; // the next check retries
+		return;
 	}
+	socket_private(in->url);
 	METRICS_INC(in->m, listener_restarts, 1);
-	in->listener_errors = listener_errors(in->listener);
+	in->errors_ok = 0;
 }
 
 void
@@ -429,6 +443,7 @@ ingest_free(ingest *in)
 			nng_msg_free(c->req);
 		}
 	}
+	parked_free(in->parked);
 	free(in->ctxs);
 	free(in);
 }

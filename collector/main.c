@@ -1,99 +1,28 @@
-// DESIGN: llmcostd's main: configuration, a lock so that one daemon owns
-// a data directory, the store, the writer thread and the ingest socket,
-// then a loop that waits for SIGTERM/SIGINT.  The signal handler only sets
-// a flag (redis shutdown_asap).  Shutdown lets the writer commit and
-// answer what it already has, closes the socket, and closes the store:
-// every acknowledged call is on disk, and anything received but
-// unacknowledged will be resent by its client.
-#include <errno.h>
-#include <fcntl.h>
+// DESIGN: llmcostd's main: configuration, the data directory (private,
+// locked: datadir.c), the store, the writer thread and the ingest
+// socket, then a loop that waits for SIGTERM/SIGINT and looks after the
+// listener.  The stop (shutdown.c) runs in an order where each step may
+// be cut short without loss: the writer commits and answers what it
+// holds, the store is closed, and only then is the nng socket closed,
+// which nng 1.5.2 can hang in; a guard ends the process within
+// --stop-bound-ms of the signal whatever nng does.  Every acknowledged
+// call is on disk, and anything received but unacknowledged is resent by
+// its client.
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "datadir.h"
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
+#include "shutdown.h"
 #include "store.h"
 #include "writer.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void
-on_signal(int sig)
-{
-	(void) sig;
-	stop_requested = 1;
-}
-
-// mkdir -p with mode 0700 for every directory it creates.
-static int
-make_dirs(const char *path)
-{
-	char buf[LLMCOST__PATH_MAX];
-	size_t len = strlen(path);
-	if (len >= sizeof(buf)) {
-		return (-1);
-	}
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p != '\0'; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
-				return (-1);
-			}
-			*p = '/';
-		}
-	}
-	if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
-		return (-1);
-	}
-	return (0);
-}
-
-static int
-lock_dir(const char *dir)
-{
-	char path[LLMCOST__PATH_MAX];
-	int n = snprintf(path, sizeof(path), "%s/llmcostd.lock", dir);
-	if (n < 0 || (size_t) n >= sizeof(path)) {
-		log_msg(LLMCOST_LOG_ERR,
-		    "data directory path is too long for its lock file (at "
-		    "most %zu bytes)",
-		    sizeof(path) - sizeof("/llmcostd.lock"));
-		return (-1);
-	}
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		log_msg(LLMCOST_LOG_ERR, "cannot open %s: %s", path,
-		    strerror(errno));
-		return (-1);
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		char pid[32] = "";
-		ssize_t got = pread(fd, pid, sizeof(pid) - 1, 0);
-		pid[got > 0 ? got : 0] = '\0';
-		pid[strcspn(pid, "\n")] = '\0';
-		log_msg(LLMCOST_LOG_ERR,
-		    "another llmcostd (pid %s) already uses %s; stop it or "
-		    "pass a different --data-dir",
-		    pid[0] ? pid : "?", dir);
-		close(fd);
-		return (-1);
-	}
-	char pid[32];
-	n = snprintf(pid, sizeof(pid), "%d\n", (int) getpid());
-	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t) n, 0) < 0) {
-		log_msg(LLMCOST_LOG_WARNING, "cannot write pid to %s", path);
-	}
-	return (fd); // held until exit
-}
 
 int
 main(int argc, char **argv)
@@ -117,33 +46,36 @@ main(int argc, char **argv)
 	}
 	log_level = cfg.log_level;
 	memset(&m, 0, sizeof(m));
-
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	// Everything llmcostd creates (directories, lock, store, socket) is
+	// private, whatever umask it was started with.
+	umask(077);
 	signal(SIGPIPE, SIG_IGN);
-
-	if (make_dirs(cfg.data_dir) != 0) {
-		log_msg(LLMCOST_LOG_ERR, "cannot create data directory %s: %s",
-		    cfg.data_dir, strerror(errno));
+	// Past a file size limit (ulimit -f), a write fails with EFBIG,
+	// which the writer reports and retries, instead of killing us.
+	signal(SIGXFSZ, SIG_IGN);
+	if (shutdown_start(cfg.stop_bound_ms) != 0) {
+		log_msg(LLMCOST_LOG_ERR, "cannot start the stop guard thread");
 		return (1);
 	}
-	if ((lockfd = lock_dir(cfg.data_dir)) < 0) {
+
+	if (datadir_prepare(cfg.data_dir, err, sizeof(err)) != 0
+	    || (lockfd = datadir_lock(cfg.data_dir, err, sizeof(err))) < 0) {
+		log_msg(LLMCOST_LOG_ERR, "%s", err);
+		shutdown_end();
 		return (1);
 	}
 	if ((rv = store_open(&st, cfg.data_dir, 0, cfg.map_size_mb << 20, err,
 	         sizeof(err)))
 	    != 0) {
 		log_msg(LLMCOST_LOG_ERR, "%s", err);
+		shutdown_end();
 		return (1);
 	}
 	if ((rv = writer_start(&w, st, &m, (uint32_t) cfg.txn_records)) != 0) {
 		log_msg(LLMCOST_LOG_ERR, "cannot start the writer: %s",
 		    llmcost_strerror(rv));
 		store_close(st);
+		shutdown_end();
 		return (1);
 	}
 	if ((rv = ingest_start(
@@ -152,34 +84,40 @@ main(int argc, char **argv)
 		log_msg(LLMCOST_LOG_ERR, "%s", err);
 		writer_free(w);
 		store_close(st);
+		shutdown_end();
 		return (1);
 	}
 	(void) config_describe(&cfg, desc, sizeof(desc)); // truncated at worst
 	log_msg(LLMCOST_LOG_NOTICE, "llmcostd %s ready, pid=%d, %s",
 	    llmcost_version(), (int) getpid(), desc);
 
-	for (unsigned tick = 1; !stop_requested; tick++) {
+	for (unsigned tick = 1; !shutdown_requested(); tick++) {
 		struct timespec ts = { 0, 100 * 1000000L };
-		nanosleep(&ts, NULL);
-		if (tick % 10 == 0) {
+		nanosleep(&ts, NULL); // a signal cuts it short
+		if (tick % 10 == 0 && !shutdown_requested()) {
 			ingest_watch(in);
 		}
 	}
 
-	// Commit and answer what the writer holds, then stop receiving:
-	// batches arriving meanwhile are answered "retry".
-	log_msg(LLMCOST_LOG_NOTICE, "shutting down");
+	// Commit and answer what the writer holds; batches arriving from
+	// now on are answered "retry".  Then nothing acknowledged can be
+	// lost, and the store is closed before the socket, whose close may
+	// hang (nng issues 1543, 1813; the guard bounds it).
+	log_msg(LLMCOST_LOG_NOTICE, "shutting down (bound %llu ms)",
+	    (unsigned long long) cfg.stop_bound_ms);
 	writer_stop(w);
-	ingest_close(in);
-	ingest_free(in);
-	writer_free(w);
 	store_close(st);
+	shutdown_committed();
 	log_msg(LLMCOST_LOG_NOTICE,
 	    "stopped: %llu calls stored, %llu duplicates, %llu messages "
 	    "rejected",
 	    (unsigned long long) m.records_stored,
 	    (unsigned long long) m.records_duplicate,
 	    (unsigned long long) m.msgs_rejected);
+	ingest_close(in);
+	ingest_free(in);
+	writer_free(w);
+	shutdown_end();
 	close(lockfd);
 	return (0);
 }

@@ -1,10 +1,17 @@
 // Collector counters.  One X-macro table gives the struct, the names sent
-// in STATS replies and (later) the Prometheus names.
+// in STATS replies and (later) the Prometheus names.  The store's fault
+// counters come from the store's own table of faults (store.h): one
+// store_<fault> counter per row.
 #ifndef LLMCOSTD_METRICS_H
 #define LLMCOSTD_METRICS_H
 
 #include <stdatomic.h>
 #include <stdint.h>
+
+#include "store.h"
+
+#define METRICS__FAULT_ROW(XX, id, name, what, todo)                          \
+	XX(store_##name, "failed store writes: " what)
 
 #define METRICS_MAP(XX)                                                       \
 	XX(msgs_received, "messages received on the ingest socket")           \
@@ -18,7 +25,10 @@
 	XX(store_errors, "failed write transactions (batches retried)")       \
 	XX(txn_commits, "write transactions committed")                       \
 	XX(stats_requests, "STATS requests answered")                         \
-	XX(listener_restarts, "ingest listener restarts (nng 1.5 bug)")
+	XX(listener_restarts, "ingest listener restarts (nng 1.5 bug)")       \
+	XX(parked_fds_closed,                                                 \
+	    "connections nng 1.5 left parked, closed by llmcostd")            \
+	STORE_FAULT_ROWS(METRICS__FAULT_ROW, XX)
 
 typedef struct metrics {
 #define METRICS__FIELD(name, help) _Atomic uint64_t name;

@@ -8,11 +8,17 @@
 // only after that commit returns, which is what lets the shim resend
 // anything unacknowledged without ever losing a call.  If the transaction
 // fails, every batch in it is answered "retry" and nothing of it is
-// stored.
+// stored: the calls wait in their clients, which resend them, until the
+// store accepts writes again.  A failing store is an episode: its kind of
+// fault (store.h: no space, quota, read-only, ...) is logged once with
+// the data directory and what to do, each failed write is counted under
+// that kind, and the first commit afterwards logs the recovery, so a
+// full disk fills the log with two lines, not one per resend.
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "log.h"
@@ -35,7 +41,61 @@ struct writer {
 	pthread_cond_t cv;
 	writer_job *head, *tail;
 	int stopping;
+	store_fault fault;     // of the current episode; NONE when writing
+	uint64_t fault_writes; // failed writes in the current episode
 };
+
+static void
+count_fault(metrics *m, store_fault f)
+{
+	switch (f) {
+#define FAULT_INC(id, name, what, todo)                                       \
+	case STORE_FAULT_##id:                                                \
+		METRICS_INC(m, store_##name, 1);                              \
+		break;
+		STORE_FAULT_MAP(FAULT_INC)
+#undef FAULT_INC
+	default:
+		break;
+	}
+}
+
+// Counts a failed write and logs its fault once per episode.
+static void
+write_failed(writer *w, store_fault f, size_t nbatches, const char *detail)
+{
+	char line[768];
+
+	METRICS_INC(w->m, store_errors, 1);
+	count_fault(w->m, f);
+	if (f != w->fault) {
+		store_fault_text(f, "cannot write", store_dir(w->s), detail,
+		    line, sizeof(line));
+		log_msg(LLMCOST_LOG_ERR,
+		    "%s; until a write succeeds, batches are answered "
+		    "\"retry\" and their calls wait in their clients (%zu "
+		    "batches in this write)",
+		    line, nbatches);
+		w->fault = f;
+		w->fault_writes = 0;
+	}
+	w->fault_writes++;
+}
+
+static void
+write_succeeded(writer *w)
+{
+	if (w->fault != STORE_FAULT_NONE) {
+		log_msg(LLMCOST_LOG_NOTICE,
+		    "the store in %s accepts writes again, after %llu failed "
+		    "writes (%s)",
+		    store_dir(w->s), (unsigned long long) w->fault_writes,
+		    store_fault_name(w->fault));
+		w->fault = STORE_FAULT_NONE;
+		w->fault_writes = 0;
+	}
+	METRICS_INC(w->m, txn_commits, 1);
+}
 
 static void
 run_group(writer *w, writer_job **jobs, size_t n)
@@ -60,17 +120,21 @@ run_group(writer *w, writer_job **jobs, size_t n)
 		pricing_batch(b, w->costs + used);
 		used += b->n_records;
 	}
+	store_fault f = STORE_FAULT_OTHER;
 	if (rv == 0) {
 		rv = store_write(w->s, batches, n, res, llmcost__now_ns(), err,
 		    sizeof(err));
+		f = store_last_fault(w->s);
 	}
 	if (rv != 0) {
-		METRICS_INC(w->m, store_errors, 1);
-		log_msg(LLMCOST_LOG_ERR,
-		    "write of %zu batches failed (%s); clients will resend", n,
-		    err);
+		write_failed(w, f, n, err);
+		// The reason each client's retry carries (and logs).
+		char detail[sizeof(err)];
+		memcpy(detail, err, sizeof(err));
+		snprintf(err, sizeof(err), "store write failed: %s: %s",
+		    store_fault_name(f), detail);
 	} else {
-		METRICS_INC(w->m, txn_commits, 1);
+		write_succeeded(w);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (rv == 0) {

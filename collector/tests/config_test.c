@@ -10,7 +10,8 @@
 
 static const char *const vars[] = { "LLMCOSTD_DATA_DIR", "LLMCOSTD_LISTEN",
 	"LLMCOSTD_LOG", "LLMCOSTD_MAP_SIZE_MB", "LLMCOSTD_CONTEXTS",
-	"LLMCOSTD_TXN_RECORDS", "XDG_STATE_HOME", "HOME" };
+	"LLMCOSTD_TXN_RECORDS", "LLMCOSTD_STOP_BOUND_MS", "XDG_STATE_HOME",
+	"HOME" };
 
 // A known environment before each test: no LLMCOSTD_* variable, and the
 // state directory /tmp/cfgtest/state.
@@ -85,11 +86,13 @@ test_defaults(void **state)
 	assert_int_equal(r->cfg.map_size_mb, 4096);
 	assert_int_equal(r->cfg.contexts, 16);
 	assert_int_equal(r->cfg.txn_records, 65536);
+	assert_int_equal(r->cfg.stop_bound_ms, 5000);
 	LLMCOST_PASS(config_describe(&r->cfg, line, sizeof(line)));
 	assert_string_equal(line,
 	    "data-dir=/tmp/cfgtest/state/llmcost "
 	    "listen=ipc:///tmp/cfgtest/state/llmcost/llmcostd.sock "
-	    "log-level=info map-size-mb=4096 contexts=16 txn-records=65536");
+	    "log-level=info map-size-mb=4096 contexts=16 txn-records=65536 "
+	    "stop-bound-ms=5000");
 	// A banner that does not fit is cut and says so.
 	LLMCOST_FAIL(config_describe(&r->cfg, line, 20), LLMCOST_ETOOBIG);
 	assert_true(strlen(line) < 20);
@@ -155,6 +158,8 @@ test_bounds(void **state)
 		{ "--txn-records", { "1", "1048576", "65536" },
 		    { "0", "1048577", "18446744073709551616", "5x" },
 		    "1..1048576" },
+		{ "--stop-bound-ms", { "100", "3600000", "5000" },
+		    { "99", "3600001", "-5", "5s" }, "100..3600000" },
 	};
 	char want[256];
 
@@ -281,7 +286,10 @@ test_help(void **state)
 	    "The llmcost collector: receives LLM call records from "
 	    "libllmcost,\n"
 	    "stores them in LMDB, prices them and keeps hourly rollups.\n"
-	    "Runs in the foreground; stops cleanly on SIGTERM or SIGINT.\n"
+	    "Runs in the foreground.  On SIGTERM or SIGINT it commits and "
+	    "answers what\n"
+	    "it has received, closes the store and exits within "
+	    "--stop-bound-ms.\n"
 	    "\n"
 	    "Options (each also read from its environment variable):\n"
 	    "  --data-dir       LLMCOSTD_DATA_DIR      directory of the LMDB "
@@ -299,6 +307,9 @@ test_help(void **state)
 	    "concurrently, 1..256; default 16\n"
 	    "  --txn-records    LLMCOSTD_TXN_RECORDS   most calls committed "
 	    "in one transaction, 1..1048576; default 65536\n"
+	    "  --stop-bound-ms  LLMCOSTD_STOP_BOUND_MS after SIGTERM/SIGINT, "
+	    "exit within this bound even if closing the socket hangs (nng "
+	    "issues 1543, 1813), 100..3600000; default 5000\n"
 	    "  -h, --help                              show this help\n"
 	    "  -V, --version                           show the version\n");
 }
