@@ -13,10 +13,10 @@
 //    LLMCOST_PROTO_MAX_VALUES, at the header that passes the cap, before
 //    walking them: a 4 MiB message of one-byte values would otherwise
 //    cost a 100 MiB tree (24 bytes per value) only to be refused by the
-//    schema afterwards.  So the tree msgpack-c builds is at most 12 MiB
+//    schema afterwards.  So the tree msgpack-c builds is at most 24 MiB
 //    whatever the input, and nothing at all for a message over the cap.
 //    The cap sits above the largest batch v1 allows (4096 records of at
-//    most 125 values each), so no valid message is refused by it.  The
+//    most 201 values each), so no valid message is refused by it.  The
 //    skim also caps nesting at DEC_MAX_DEPTH, below msgpack-c's own
 //    fixed stack of 32, so msgpack-c's less helpful error never fires.
 // 2. msgpack_unpack_next() builds the object tree in a zone.  In msgpack-c

@@ -42,9 +42,11 @@ enum llmcost_proto_ack_status {
 #define LLMCOST_PROTO_MAX_STATS     64u        // counters in a STATS reply
 #define LLMCOST_PROTO_MAX_STAT_NAME 64u        // bytes in a counter name
 // msgpack values in one message (every array, map, key and element
-// counts one): above the largest batch v1 allows, 4096 records of at
-// most 125 values each plus the envelope's 7.  See README "Limits".
-#define LLMCOST_PROTO_MAX_VALUES (1u << 19)
+// counts one): 256 per record of a full batch.  The largest batch v1
+// accepts has 7 + 4096 x 201 = 823,303: per record the map, its 12 keys
+// and their values, 64 usage entries, 16 fees, 32 meta pairs and 32
+// tags; the rest is room for reserved keys.  See README "Limits".
+#define LLMCOST_PROTO_MAX_VALUES (LLMCOST_PROTO_MAX_RECORDS * 256u)
 
 // Record map keys: one row per key, from which the enum, the decoder's
 // key dispatch, its list of required keys, the names in its reasons and

@@ -6,9 +6,12 @@
 // time range.  Batches are built in memory as the decoder would hand them
 // to the writer, and priced by the pricing stage as the writer does.
 // Every expected cost is worked out by hand in pico-USD.
+#include <errno.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <lmdb.h>
 
 #include "store_fixture.h"
 
@@ -189,6 +192,105 @@ static const spec basic[] = {
 	    LLMCOST_STATUS_ERROR },
 };
 #define N_BASIC (sizeof(basic) / sizeof(basic[0]))
+
+// A data.mdb shorter than the store's last used page, or empty, is
+// refused by store_open, read-only or not, before any page is read (a
+// read past the end of the mapped file is a SIGBUS), and an empty file is
+// not made a new store.
+static void
+test_open_damaged(void **state)
+{
+	fixture *f = *state;
+	char mdb[400], err[2048];
+	store *s = NULL;
+	struct stat st;
+
+	write_specs(f->s, basic, N_BASIC, 0, 3, 0);
+	store_close(f->s);
+	f->s = NULL;
+	snprintf(mdb, sizeof(mdb), "%s/data.mdb", f->path);
+	assert_int_equal(stat(mdb, &st), 0);
+	assert_true(st.st_size > 2 * 4096);
+
+	// The two meta pages are there; the tables' pages are not.
+	assert_int_equal(truncate(mdb, 2 * 4096), 0);
+	for (unsigned flags = 0; flags <= STORE_RDONLY; flags++) {
+		err[0] = '\0';
+		LLMCOST_FAIL(
+		    store_open(&s, f->path, flags, 0, err, sizeof(err)),
+		    LLMCOST_ESTORE);
+		assert_non_null(strstr(err,
+		    "data.mdb is truncated: it has 8192 "
+		    "bytes but the store's last page "
+		    "ends at byte"));
+		assert_non_null(strstr(err, "restore data.mdb from a backup"));
+		assert_null(s);
+	}
+
+	assert_int_equal(truncate(mdb, 0), 0);
+	for (unsigned flags = 0; flags <= STORE_RDONLY; flags++) {
+		err[0] = '\0';
+		LLMCOST_FAIL(
+		    store_open(&s, f->path, flags, 0, err, sizeof(err)),
+		    LLMCOST_ESTORE);
+		assert_non_null(strstr(err, "data.mdb is empty (0 bytes)"));
+		assert_null(s);
+	}
+	assert_int_equal(stat(mdb, &st), 0);
+	assert_int_equal(st.st_size, 0);
+}
+
+// Every LMDB and errno code an operator can meet maps to its fault, and
+// the text names the directory, what is wrong and what to do.
+static void
+test_fault_table(void **state)
+{
+	fixture *f = *state;
+	static const struct {
+		int rc;
+		store_fault f;
+		const char *name;
+	} cases[] = {
+		{ 0, STORE_FAULT_NONE, "none" },
+		{ ENOSPC, STORE_FAULT_NO_SPACE, "no_space" },
+		{ EDQUOT, STORE_FAULT_QUOTA, "quota" },
+		{ EROFS, STORE_FAULT_READ_ONLY, "read_only" },
+		{ EACCES, STORE_FAULT_PERMISSION, "permission" },
+		{ EPERM, STORE_FAULT_PERMISSION, "permission" },
+		{ MDB_CORRUPTED, STORE_FAULT_CORRUPT, "corrupt" },
+		{ MDB_PAGE_NOTFOUND, STORE_FAULT_CORRUPT, "corrupt" },
+		{ MDB_INVALID, STORE_FAULT_CORRUPT, "corrupt" },
+		{ MDB_MAP_FULL, STORE_FAULT_MAP_FULL, "map_full" },
+		{ EFBIG, STORE_FAULT_FILE_SIZE, "file_size" },
+		{ EIO, STORE_FAULT_IO, "io" },
+		{ MDB_TXN_FULL, STORE_FAULT_OTHER, "other" },
+		{ ENOMEM, STORE_FAULT_OTHER, "other" },
+	};
+	char text[1024];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		store_fault got = store_fault_of(cases[i].rc, NULL);
+		if (got != cases[i].f) {
+			fail_msg("code %d: fault %s, want %s", cases[i].rc,
+			    store_fault_name(got), cases[i].name);
+		}
+		assert_string_equal(store_fault_name(got), cases[i].name);
+	}
+	// An EIO on a file system with room, writable and without quota
+	// trouble stays an I/O error.
+	assert_int_equal(store_fault_of(EIO, f->dir), STORE_FAULT_IO);
+	store_fault_text(STORE_FAULT_NO_SPACE, "cannot write", "/srv/llmcost",
+	    "commit: Input/output error", text, sizeof(text));
+	assert_string_equal(text,
+	    "cannot write the store in /srv/llmcost: no space left on its "
+	    "file system (commit: Input/output error); free space there; "
+	    "writes resume by themselves");
+	store_fault_text(
+	    STORE_FAULT_COUNT, "cannot open", "/d", NULL, text, sizeof(text));
+	assert_string_equal(text,
+	    "cannot open the store in /d: an unexpected storage error; "
+	    "restart llmcostd if it persists");
+}
 
 static void
 test_write_and_read(void **state)
@@ -1262,6 +1364,10 @@ main(void)
 		    test_scan_matches_filter, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_scan_runs_stops_early, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_open_damaged, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_fault_table, setup, fixture_teardown),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -993,10 +993,11 @@ test_roundtrip_4096_records(void **state)
 
 // The decoder's pre-pass caps the msgpack values in one message
 // (LLMCOST_PROTO_MAX_VALUES), because msgpack-c allocates 24 bytes per
-// value before the schema can refuse anything.  The largest batch v1
-// allows (4096 records, each with every key, 32 meta entries and 32 tags:
-// 125 values) decodes; exactly the cap passes the pre-pass; one value
-// more, or a hostile 4 MiB array of nils, is refused by it, with
+// value before the schema can refuse anything.  The cap is above the
+// largest batch v1 accepts (checked at compile time), and the largest
+// batch the encoder writes (4096 records, each with every key, 32 meta
+// entries and 32 tags) decodes; exactly the cap passes the pre-pass; one
+// value more, or a hostile 4 MiB array of nils, is refused by it, with
 // ETOOBIG and a reason naming the cap.
 static void
 test_values_cap(void **state)
@@ -1013,8 +1014,9 @@ test_values_cap(void **state)
 	(void) state;
 	_Static_assert(7
 	            + LLMCOST_PROTO_MAX_RECORDS
-	                * (1 + 2 * 9 + LLMCOST_BUCKET_COUNT
-	                    + 2 * LLMCOST_MAX_META + LLMCOST_MAX_TAGS)
+	                * (1 + 2 * LLMCOST_RK_COUNT + LLMCOST_PROTO_MAX_BUCKETS
+	                    + LLMCOST_PROTO_MAX_FEES + 2 * LLMCOST_MAX_META
+	                    + LLMCOST_MAX_TAGS)
 	        <= LLMCOST_PROTO_MAX_VALUES,
 	    "the largest v1 batch fits the values cap");
 	for (int i = 0; i < LLMCOST_MAX_META; i++) {
@@ -1064,7 +1066,7 @@ test_values_cap(void **state)
 			    "values at the cap");
 		} else {
 			expect_reject(w.sb.data, w.sb.size, LLMCOST_ETOOBIG,
-			    "more than 524288 msgpack values",
+			    "more than 1048576 msgpack values",
 			    "one value over the cap");
 		}
 		raw_fini(&w);
@@ -1080,7 +1082,7 @@ test_values_cap(void **state)
 		h[1 + i] = (uint8_t) ((uint32_t) (len - 5) >> (24 - 8 * i));
 	}
 	expect_reject(h, len, LLMCOST_ETOOBIG,
-	    "more than 524288 msgpack values", "4 MiB of nils");
+	    "more than 1048576 msgpack values", "4 MiB of nils");
 	free(h);
 }
 

@@ -105,7 +105,7 @@ check_counter(fixture *f, const char *name, uint64_t at_least)
 
 	snprintf(url, sizeof(url), "ipc://%s/llmcostd.sock", f->data);
 	const char *argv[]
-	    = { getenv("LLMCOST_CLI_BIN"), "stats", "--url", url, NULL };
+	    = { harness_cli_bin(), "stats", "--url", url, NULL };
 	assert_int_equal(harness_run(argv, &out, &err), 0);
 	snprintf(line, sizeof(line), "\n%s ", name);
 	const char *p = strstr(out, line);
@@ -328,7 +328,7 @@ test_read_only(void **state)
 	free(log);
 	// Reports still read a store on a read-only file system.
 	const char *argv[]
-	    = { getenv("LLMCOST_CLI_BIN"), "report", "--since", "2025-11-01",
+	    = { harness_cli_bin(), "report", "--since", "2025-11-01",
 		      "--until", "2025-11-30", "--data-dir", f->data, NULL };
 	char *out = NULL, *err = NULL;
 	int rv = harness_run(argv, &out, &err);

@@ -31,7 +31,9 @@
 #include <unistd.h>
 
 #include "fault.h"
+#include "harness.h"
 #include "llmcost.h"
+#include "llmcost_common.h"
 
 #define READY_TIMEOUT_MS 30000
 #define FILE_MAX         (4u << 20)
@@ -41,24 +43,10 @@
 
 extern char **environ;
 
-void
-fault_sleep_ms(int ms)
+static uint64_t
+now_ms(void)
 {
-	struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-		continue;
-	}
-}
-
-uint64_t
-fault_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (
-	    (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u);
+	return (llmcost__mono_ns() / 1000000u);
 }
 
 // ---- the SP peer ----
@@ -104,7 +92,7 @@ io_all(int fd, void *buf, size_t len, int writing, uint64_t deadline)
 	uint8_t *p = buf;
 
 	while (len > 0) {
-		uint64_t now = fault_now_ms();
+		uint64_t now = now_ms();
 		struct pollfd pf = { fd, writing ? POLLOUT : POLLIN, 0 };
 		if (now >= deadline) {
 			errno = ETIMEDOUT;
@@ -137,7 +125,7 @@ int
 fault_sp_connect(const char *dir, int timeout_ms)
 {
 	static const uint8_t hello[8] = { 0, 'S', 'P', 0, 0, SP_REQ0, 0, 0 };
-	uint64_t deadline = fault_now_ms() + (uint64_t) timeout_ms;
+	uint64_t deadline = now_ms() + (uint64_t) timeout_ms;
 	uint8_t peer[8];
 	int fd;
 
@@ -181,7 +169,7 @@ fault_sp_request(int fd, const void *body, size_t len, void **reply,
     size_t *rlen, int timeout_ms)
 {
 	static uint32_t next_id = 1;
-	uint64_t deadline = fault_now_ms() + (uint64_t) timeout_ms;
+	uint64_t deadline = now_ms() + (uint64_t) timeout_ms;
 	uint32_t id
 	    = (__atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED) & 0x7fffffffu)
 	    | 0x80000000u;
@@ -377,8 +365,10 @@ fault_daemon_start(const fault_daemon_opts *o, int *status)
 	int n = 0, ne = 0;
 	pid_t pid;
 
-	argv[n++] = getenv("LLMCOSTD_BIN") != NULL ? getenv("LLMCOSTD_BIN")
-	                                           : "llmcostd";
+	if ((argv[n++] = harness_daemon_bin()) == NULL) {
+		fprintf(stderr, "LLMCOSTD_BIN is not set\n");
+		return (-1);
+	}
 	argv[n++] = "--data-dir";
 	argv[n++] = o->dir;
 	argv[n++] = "--log-level";
@@ -421,8 +411,8 @@ fault_daemon_start(const fault_daemon_opts *o, int *status)
 	if (o->no_wait) {
 		return (pid);
 	}
-	uint64_t deadline = fault_now_ms() + READY_TIMEOUT_MS;
-	while (fault_now_ms() < deadline) {
+	uint64_t deadline = now_ms() + READY_TIMEOUT_MS;
+	while (now_ms() < deadline) {
 		int st;
 		if (waitpid(pid, &st, WNOHANG) == pid) {
 			if (status != NULL) {
@@ -433,7 +423,7 @@ fault_daemon_start(const fault_daemon_opts *o, int *status)
 		if (fault_stat(o->dir, "msgs_received", 1000) != UINT64_MAX) {
 			return (pid);
 		}
-		fault_sleep_ms(20);
+		harness_sleep_ms(20);
 	}
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
@@ -446,12 +436,12 @@ fault_daemon_start(const fault_daemon_opts *o, int *status)
 long
 fault_daemon_wait(pid_t pid, int timeout_ms, int *status)
 {
-	uint64_t t0 = fault_now_ms();
+	uint64_t t0 = now_ms();
 	int st;
 
 	for (;;) {
 		pid_t r = waitpid(pid, &st, WNOHANG);
-		uint64_t now = fault_now_ms();
+		uint64_t now = now_ms();
 		if (r == pid) {
 			*status = exit_status(st);
 			return ((long) (now - t0));
@@ -461,7 +451,7 @@ fault_daemon_wait(pid_t pid, int timeout_ms, int *status)
 			waitpid(pid, NULL, 0);
 			return (-1);
 		}
-		fault_sleep_ms(5);
+		harness_sleep_ms(5);
 	}
 }
 

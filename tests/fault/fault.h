@@ -102,7 +102,4 @@ int fault_fd_count(pid_t pid);
 // Peak resident set size of pid in KiB (VmHWM), or -1.
 long fault_rss_peak_kb(pid_t pid);
 
-void fault_sleep_ms(int ms);
-uint64_t fault_now_ms(void);
-
 #endif // LLMCOST_FAULT_H

@@ -18,6 +18,7 @@
 
 #include "fault.h"
 #include "harness.h"
+#include "llmcost_common.h"
 
 #define SLACK_FDS 4     // descriptors allowed above the baseline
 #define SETTLE_MS 60000 // time allowed for the watchdog to clean up
@@ -49,7 +50,7 @@ test_hangup_storm(void **state)
 	// The baseline: a client has been served and has gone.
 	assert_int_not_equal(
 	    fault_stat(dir, "msgs_received", 5000), UINT64_MAX);
-	fault_sleep_ms(200);
+	harness_sleep_ms(200);
 	int base = fault_fd_count(d);
 	assert_true(base > 0);
 
@@ -66,15 +67,16 @@ test_hangup_storm(void **state)
 		}
 		int n = fault_fd_count(d);
 		most = n > most ? n : most;
-		fault_sleep_ms(100);
+		harness_sleep_ms(100);
 	}
 
 	// The watchdog replaces the wedged listener and, a little later,
 	// closes what nng left parked on it.
 	int now = fault_fd_count(d);
-	uint64_t t0 = fault_now_ms();
-	while (now > base + SLACK_FDS && fault_now_ms() - t0 < SETTLE_MS) {
-		fault_sleep_ms(250);
+	uint64_t t0 = llmcost__mono_ns() / 1000000u;
+	while (now > base + SLACK_FDS
+	    && llmcost__mono_ns() / 1000000u - t0 < SETTLE_MS) {
+		harness_sleep_ms(250);
 		now = fault_fd_count(d);
 	}
 	print_message("descriptors: %d before the storm, up to %d during "

@@ -154,7 +154,7 @@ client_main(void *arg)
 			        &fd, cl->dir, &buf, &ack, ACK_WAIT)
 			    != 0) {
 				cl->timeouts++;
-				fault_sleep_ms(10); // daemon down: try again
+				harness_sleep_ms(10); // daemon down: try again
 				continue;
 			}
 			if (ack.status == LLMCOST_ACK_STORED) {
@@ -165,7 +165,7 @@ client_main(void *arg)
 				abort();
 			}
 			cl->retries++; // RETRY: the daemon is stopping
-			fault_sleep_ms(10);
+			harness_sleep_ms(10);
 		}
 		llmcost_proto_buf_free(&buf);
 		atomic_store(&cl->acked, first + PER_BATCH);
@@ -206,7 +206,7 @@ test_sigterm_under_load(void **state)
 	}
 	unsigned seed = 12345;
 	for (int k = 0; k < cycles; k++) {
-		fault_sleep_ms(150 + (int) (rand_r(&seed) % 300));
+		harness_sleep_ms(150 + (int) (rand_r(&seed) % 300));
 		assert_int_equal(kill(d, SIGTERM), 0);
 		long ms = fault_daemon_wait(d, BOUND_MS + SLACK_MS, &status);
 		if (ms < 0) {

@@ -118,7 +118,7 @@ cli_refuses(fixture *f, const char *what, const char *todo)
 		const char *argv[10];
 		char *out = NULL, *err = NULL;
 		int n = 0;
-		argv[n++] = getenv("LLMCOST_CLI_BIN");
+		argv[n++] = harness_cli_bin();
 		for (int j = 0; store_cmds[i][j] != NULL; j++) {
 			argv[n++] = store_cmds[i][j];
 		}
