@@ -171,7 +171,7 @@ cmd_report(int argc, char **argv)
 		return (CLI_USAGE);
 	}
 
-	char dir[LLMCOST__PATH_MAX], err[LLMCOST__PATH_MAX + 256];
+	char dir[LLMCOST__PATH_MAX], err[STORE_ERR_MAX];
 	int rv;
 	if ((rv = resolve_dir(dirarg, dir, sizeof(dir))) != CLI_OK) {
 		return (rv);

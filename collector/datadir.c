@@ -6,7 +6,8 @@
 // checked, because mkdir does not change it: group- or world-writable and
 // ours, it is tightened to 0700 and the log says so; writable by others
 // and not ours, it is refused, since chmod would not make it ours and
-// its owner could loosen it again; the message gives the commands.  The
+// its owner could loosen it again; the message gives the commands.  A
+// sticky shared directory such as /tmp is refused, never tightened.  The
 // store's files are tightened the same way, for a directory that stays
 // readable by a group on purpose.  The lock file keeps a second daemon
 // out of the same directory (two writers would each believe they own
@@ -98,6 +99,16 @@ datadir_prepare(const char *dir, char *err, size_t errsz)
 	}
 	if ((st.st_mode & 022) != 0) {
 		unsigned mode = (unsigned) (st.st_mode & 07777);
+		if (st.st_mode & S_ISVTX) {
+			// /tmp and its kind: shared by design, never ours to
+			// tighten.
+			snprintf(err, errsz,
+			    "data directory %s (mode %04o) is a shared "
+			    "directory; give llmcostd a directory of its own, "
+			    "such as %s/llmcost",
+			    dir, mode, strcmp(dir, "/") == 0 ? "" : dir);
+			return (-1);
+		}
 		if (st.st_uid != geteuid()) {
 			snprintf(err, errsz,
 			    "data directory %s (mode %04o, owner uid %u) can "

@@ -32,7 +32,7 @@ main(int argc, char **argv)
 	store *st = NULL;
 	writer *w = NULL;
 	ingest *in = NULL;
-	char err[LLMCOST__PATH_MAX + 256];
+	char err[STORE_ERR_MAX];
 	char desc[LLMCOST__PATH_MAX + LLMCOST__URL_MAX + 256];
 	int rv, lockfd;
 

@@ -18,6 +18,7 @@
 
 #include "dims.h"
 #include "llmcost.h"
+#include "llmcost_common.h"
 #include "llmcost_proto.h"
 
 #define STORE_SCHEMA 1
@@ -90,8 +91,9 @@ typedef struct store_rtxn store_rtxn;
 	    "remount it read-write (mount -o remount,rw), or point "          \
 	    "--data-dir at a writable directory")                             \
 	XX(u, PERMISSION, permission, "permission denied",                    \
-	    "give llmcostd's user read and write access to the directory "    \
-	    "and its files (chown -R USER DIR; chmod 700 DIR)")               \
+	    "give this user read and write access to the directory and its "  \
+	    "files (LMDB's readers write lock.mdb too), or run as the user "  \
+	    "that owns them")                                                 \
 	XX(u, CORRUPT, corrupt, "the store is corrupt",                       \
 	    "stop llmcostd, then restore data.mdb from a backup, or move "    \
 	    "data.mdb away to start a new, empty store")                      \
@@ -134,6 +136,10 @@ int store_fault_text(store_fault f, const char *verb, const char *dir,
     const char *detail, char *buf, size_t bufsz);
 
 #define STORE_RDONLY 0x1u
+
+// Room for any message store_open writes into err (it may name the data
+// directory three times).
+#define STORE_ERR_MAX (3 * LLMCOST__PATH_MAX + 512)
 
 // Opens (and for writers creates, mode 0700) the store in dir.
 // mapsize 0 = default.  Before any page is read, the size of data.mdb

@@ -372,7 +372,7 @@ test_permission(void **state)
 	snprintf(
 	    want, sizeof(want), "the store in %s: permission denied", f->data);
 	assert_non_null(strstr(log, want));
-	assert_non_null(strstr(log, "give llmcostd's user read and write"));
+	assert_non_null(strstr(log, "give this user read and write access"));
 	free(log);
 	chmod(f->data, 0700);
 }

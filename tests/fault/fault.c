@@ -377,8 +377,18 @@ fault_daemon_start(const fault_daemon_opts *o, int *status)
 		argv[n++] = o->args[i];
 	}
 	argv[n] = NULL;
+	// Ours, minus any variable that o->env sets again.
 	for (char **e = environ; *e != NULL && ne < 200; e++) {
-		envp[ne++] = *e;
+		size_t klen = strcspn(*e, "=");
+		int replaced = 0;
+		for (int i = 0; o->env != NULL && o->env[i] != NULL; i++) {
+			if (strncmp(o->env[i], *e, klen + 1) == 0) {
+				replaced = 1;
+			}
+		}
+		if (!replaced) {
+			envp[ne++] = *e;
+		}
 	}
 	for (int i = 0; o->env != NULL && o->env[i] != NULL && ne < 255; i++) {
 		envp[ne++] = (char *) o->env[i];

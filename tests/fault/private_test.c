@@ -11,6 +11,8 @@
 // - foreign_dir_refused: a world-writable directory that belongs to
 //   another user is refused with the commands to run (needs root to
 //   create it; without root it says so).
+// - shared_dir_refused: a sticky world-writable directory (like /tmp)
+//   is refused, not tightened.
 // - fresh_dir: umask 000 and no directory: created 0700.
 #define _GNU_SOURCE
 #include "testutil.h"
@@ -184,6 +186,36 @@ test_foreign_dir_refused(void **state)
 	harness_rmdir(dir);
 }
 
+// A shared sticky directory (/tmp and its kind) is refused, never
+// tightened: chmod 700 on it would lock every other user out.
+static void
+test_shared_dir_refused(void **state)
+{
+	(void) state;
+	char *dir = harness_tmpdir();
+	char data[1100], log[1200];
+	int status = -1;
+
+	assert_non_null(dir);
+	snprintf(data, sizeof(data), "%s/shared", dir);
+	snprintf(log, sizeof(log), "%s/llmcostd.log", dir);
+	assert_int_equal(mkdir(data, 0700), 0);
+	assert_int_equal(chmod(data, 01777), 0);
+	fault_daemon_opts o = { .dir = data, .log = log };
+	pid_t d = fault_daemon_start(&o, &status);
+	if (d > 0) {
+		stop(d);
+		fail_msg("llmcostd started in a shared sticky directory");
+	}
+	assert_int_equal(status, 1);
+	assert_int_equal(fault_count_in_file(log,
+	                     "is a shared directory; give llmcostd a "
+	                     "directory of its own"),
+	    1);
+	assert_int_equal(mode_of(data, ""), 01777);
+	harness_rmdir(dir);
+}
+
 static void
 test_fresh_dir(void **state)
 {
@@ -213,6 +245,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_world_writable_dir),
 		cmocka_unit_test(test_foreign_dir_refused),
+		cmocka_unit_test(test_shared_dir_refused),
 		cmocka_unit_test(test_fresh_dir),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
