@@ -123,6 +123,12 @@ make_stats(metrics *mt)
 		METRICS_MAP(NAME)
 #undef NAME
 	};
+	_Static_assert(
+	    sizeof(names) / sizeof(names[0]) <= LLMCOST_PROTO_MAX_STATS,
+	    "every counter fits one STATS reply");
+	_Static_assert(sizeof(names) / sizeof(names[0]) * sizeof(uint64_t)
+	        == sizeof(metrics),
+	    "metrics is an array of counters in table order");
 	const _Atomic uint64_t *vals = (const _Atomic uint64_t *) mt;
 	llmcost_proto_stats s;
 	llmcost_proto_enc enc;
