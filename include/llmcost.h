@@ -304,6 +304,37 @@ typedef enum llmcost_status {
  *
  * Memory: the client preallocates queue_max call records of about 1.5 KiB
  * each (pages are touched only as they are used).
+ *
+ * @par LangSmith export
+ * Every call is also sent to LangSmith as one complete `llm` run (the id
+ * is the call's run id), from a thread of its own, so that a slow or
+ * absent LangSmith never delays delivery to the collector.  Export is on
+ * when an API key is given and tracing is not turned off:
+ * - langsmith_api_key, LANGSMITH_API_KEY (else LANGCHAIN_API_KEY).  The
+ *   key is sent in the x-api-key header only: never logged, never in an
+ *   error message.
+ * - langsmith_tracing: 1 on, -1 off; 0 reads LANGSMITH_TRACING (else
+ *   LANGSMITH_TRACING_V2, LANGCHAIN_TRACING_V2, LANGCHAIN_TRACING):
+ *   "false" (any case) or "0" turns export off, anything else or unset
+ *   leaves it on.
+ * - langsmith_endpoint, LANGSMITH_ENDPOINT (else LANGCHAIN_ENDPOINT).
+ *   Default https://api.smith.langchain.com.
+ * - langsmith_project, LANGSMITH_PROJECT (else LANGCHAIN_PROJECT): the
+ *   runs' session_name.  Default "default".
+ * - langsmith_workspace_id, LANGSMITH_WORKSPACE_ID: sent as x-tenant-id.
+ * - langsmith_queue_batches, LLMCOST_LANGSMITH_QUEUE_BATCHES: batches of
+ *   up to batch_max calls the exporter holds while LangSmith is slow or
+ *   away.  Default 8; 1 to 16.  Its memory is at most this many batches
+ *   of about 1.5 KiB per call; batches that find the queue full are not
+ *   sent to LangSmith and are counted (langsmith_dropped_queue).  The
+ *   collector never loses calls to LangSmith's pace.
+ * Delivery follows LangSmith's SDKs: batched POST /runs/multipart (or
+ * /runs/batch when the server answers 404 or 405), 100 runs a request;
+ * 408, 425, 429, 5xx and connection errors retried with jittered backoff
+ * honouring Retry-After (10 s for a 429 without it), up to 10 attempts;
+ * 409 means already stored; 413 splits the request; 401 and 403 stop
+ * export (one log line, counted); other 4xx drop the request's runs,
+ * counted and logged with the reason.
  */
 typedef struct llmcost_options {
 	const char
@@ -313,6 +344,13 @@ typedef struct llmcost_options {
 	int32_t ack_timeout_ms; /**< resend after this long without ack */
 	uint32_t batch_max;     /**< calls per batch */
 	unsigned flags;         /**< LLMCOST_F_* */
+	/* LangSmith export (see "LangSmith export" above). */
+	const char *langsmith_api_key;      /**< x-api-key; never logged */
+	const char *langsmith_endpoint;     /**< base URL */
+	const char *langsmith_project;      /**< the runs' session_name */
+	const char *langsmith_workspace_id; /**< sent as x-tenant-id */
+	int langsmith_tracing; /**< 0: environment; 1: on; -1: off */
+	uint32_t langsmith_queue_batches; /**< batches held at once */
 } llmcost_options;
 
 /** Discard every call (the LLMCOST_DISABLE kill switch, set in code). */
@@ -360,6 +398,18 @@ typedef struct llmcost_stats {
 	uint64_t queue_depth;    /**< calls waiting in the queue now */
 	uint64_t attr_errors;    /**< metadata, tags or usage refused at the
 	                              call site (over a cap, bad UTF-8) */
+	/* LangSmith export: runs (one per call); all 0 when it is off. */
+	uint64_t langsmith_runs_sent;  /**< runs in requests sent, resends
+	                                   included */
+	uint64_t langsmith_runs_acked; /**< runs LangSmith accepted
+	                                        (202, or 409: already had) */
+	uint64_t langsmith_requests_retried; /**< requests sent again */
+	uint64_t langsmith_dropped_queue;    /**< not sent: the exporter's
+	                                        queue was full, or shutdown */
+	uint64_t langsmith_dropped_rejected; /**< refused with a 4xx (not
+	                                          retried), or too large */
+	uint64_t langsmith_dropped_auth;     /**< refused key (401/403) */
+	uint64_t langsmith_dropped_retries;  /**< given up after retries */
 } llmcost_stats;
 
 /** @brief Copy the client's counters into *out.

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "export_langsmith.h"
 #include "shim.h"
 #include "uuid7.h"
 
@@ -234,6 +235,22 @@ llmcost_stats_get(llmcost_client *c, llmcost_stats *out)
 		s.calls_rejected = atomic_load(&col->refused);
 		s.batches_sent = atomic_load(&col->sent);
 		s.batches_resent = atomic_load(&col->resent);
+	}
+	llmcost__exporter *ls
+	    = llmcost__exporter_find(c, &llmcost__exporter_langsmith);
+	if (ls != NULL) {
+		llmcost__ls_counters n;
+		llmcost__langsmith_counters(ls, &n);
+		s.langsmith_runs_sent = n.runs_sent;
+		s.langsmith_runs_acked = n.runs_acked;
+		s.langsmith_requests_retried = n.requests_retried;
+		s.langsmith_dropped_rejected = n.dropped_rejected;
+		s.langsmith_dropped_auth = n.dropped_auth;
+		s.langsmith_dropped_retries = n.dropped_retries;
+		uint64_t lost = atomic_load(&ls->lost);
+		uint64_t gave_up = n.dropped_auth + n.dropped_retries;
+		s.langsmith_dropped_queue
+		    = lost > gave_up ? lost - gave_up : 0;
 	}
 	s.attr_errors = atomic_load(&c->attr_errors);
 	if (c->submit_ring.cells != NULL) {

@@ -339,6 +339,7 @@ collector_fini(llmcost__exporter *ex)
 
 const struct llmcost__exporter_ops llmcost__exporter_collector = {
 	.name = "collector",
+	.lossless = 1,
 	.start = collector_start,
 	.deliver = collector_deliver,
 	.stop = collector_stop,

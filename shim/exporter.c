@@ -24,6 +24,7 @@
 // one line here.
 const struct llmcost__exporter_ops *const llmcost__exporters[] = {
 	&llmcost__exporter_collector,
+	&llmcost__exporter_langsmith,
 	NULL,
 };
 
@@ -224,13 +225,20 @@ llmcost__exporters_stop(llmcost_client *c)
 int
 llmcost__exporters_room(llmcost_client *c)
 {
+	int any = 0, lossless = 0;
 	for (uint32_t i = 0; i < c->n_exporters; i++) {
 		llmcost__exporter *ex = &c->exporters[i];
-		if (ex->count < ex->queue_max && !atomic_load(&ex->stopping)) {
-			return (1);
+		int room
+		    = ex->count < ex->queue_max && !atomic_load(&ex->stopping);
+		if (ex->ops->lossless) {
+			if (!room) {
+				return (0);
+			}
+			lossless = 1;
 		}
+		any |= room;
 	}
-	return (0);
+	return (lossless || any);
 }
 
 void
@@ -284,7 +292,9 @@ llmcost__exporters_lost(llmcost_client *c)
 {
 	uint64_t n = 0;
 	for (uint32_t i = 0; i < c->n_exporters; i++) {
-		n += atomic_load(&c->exporters[i].lost);
+		if (c->exporters[i].ops->lossless) {
+			n += atomic_load(&c->exporters[i].lost);
+		}
 	}
 	return (n);
 }

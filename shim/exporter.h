@@ -15,12 +15,20 @@
 //
 // Bounded queues.  An exporter holds at most queue_max batches, queued
 // and in flight together (the collector: 1, so one batch is in flight, as
-// always).  The loop takes calls from the ring only while at least one
-// exporter has room; an exporter whose queue is full misses that batch
-// and counts its calls as lost.  With a single exporter nothing is ever
-// missed: a destination that is away fills its queue, the loop stops
-// draining, and the pool runs out at the call site (LLMCOST_EFULL, counted
-// as a drop), exactly as before the seam.
+// always).  Two kinds of exporter share the loop:
+//   - lossless (ops->lossless, the collector): it must receive every
+//     call, at least once.  The loop takes calls from the ring only while
+//     every lossless exporter has room, so a lossless destination that is
+//     away fills its queue, the loop stops draining, and the pool runs out
+//     at the call site (LLMCOST_EFULL, counted as a drop), exactly as
+//     with a single exporter.  It paces the loop.
+//   - lossy (LangSmith): best effort with counted losses.  It never holds
+//     up the loop: a lossy exporter whose queue is full misses that batch
+//     and counts its calls as lost.
+// With no lossless exporter, the loop drains while any exporter has room.
+// Only lossless exporters' losses are the client's drops (the count the
+// collector is told, llmcost_stats calls_dropped); a lossy exporter
+// reports its own.
 //
 // Settling and flush.  Every call has a position in the submit ring.  An
 // exporter settles its batches in order, as stored, refused for good or
@@ -63,6 +71,10 @@ typedef struct llmcost__outcome {
 struct llmcost__exporter_ops {
 	// Short and unique ("collector"): logs and the thread name.
 	const char *name;
+
+	// 1: every call must reach this destination; the loop waits for its
+	// room (see "Bounded queues").  0: best effort, losses counted.
+	int lossless;
 
 	// On the llmcost_init thread, before any thread starts: read the
 	// client's configuration, open resources, set ex->priv and, if
@@ -125,6 +137,8 @@ struct llmcost__exporter {
 extern const struct llmcost__exporter_ops *const llmcost__exporters[];
 // export_collector.c
 extern const struct llmcost__exporter_ops llmcost__exporter_collector;
+// export_langsmith.c
+extern const struct llmcost__exporter_ops llmcost__exporter_langsmith;
 
 // ---- for exporters (their own thread) ----
 
@@ -148,7 +162,8 @@ int llmcost__exporters_start(
 // it still held as lost, ops->fini.  Call after the batch loop has ended.
 void llmcost__exporters_stop(llmcost_client *c);
 
-// With c->mtx held: 1 if some exporter can take a batch now.
+// With c->mtx held: 1 if the loop may hand a batch now: every lossless
+// exporter has room (and, with none, some exporter has room).
 int llmcost__exporters_room(llmcost_client *c);
 
 // With c->mtx held: hands b to every exporter with room (the others count
@@ -162,7 +177,7 @@ uint64_t llmcost__exporters_settled(llmcost_client *c);
 // With c->mtx held: cut every exporter's retry wait short (flush).
 void llmcost__exporters_kick(llmcost_client *c);
 
-// Calls lost by exporters so far, summed.
+// Calls lost by lossless exporters so far, summed (the client's drops).
 uint64_t llmcost__exporters_lost(llmcost_client *c);
 
 // The running exporter with these ops, or NULL.

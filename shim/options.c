@@ -15,6 +15,9 @@
 #define DEFAULT_FLUSH_MS       200
 #define DEFAULT_ACK_TIMEOUT_MS 5000
 #define DEFAULT_BATCH_MAX      1024u
+#define DEFAULT_LS_ENDPOINT    "https://api.smith.langchain.com"
+#define DEFAULT_LS_PROJECT     "default"
+#define DEFAULT_LS_BATCHES     8u
 // A record of the largest call (every cap reached) encodes to under 2 KiB,
 // so this many always fit in one message.
 #define BATCH_MAX (LLMCOST_PROTO_MAX_MSG / 2048u)
@@ -79,6 +82,112 @@ clamp_u32(
 		return (n);
 	}
 	return (v);
+}
+
+// The first non-empty value of the option and the variables names[] (a
+// NULL-terminated list, in the SDKs' order of precedence), or NULL.
+static const char *
+first_set(const char *opt, const char *const *names)
+{
+	if (opt != NULL && *opt != '\0') {
+		return (opt);
+	}
+	for (size_t i = 0; names[i] != NULL; i++) {
+		const char *v = getenv(names[i]);
+		if (v != NULL && *v != '\0') {
+			return (v);
+		}
+	}
+	return (NULL);
+}
+
+// Copies v (or def when v is NULL) into out[outsz].  Returns 0, or -1
+// when it does not fit; what is logged names the setting, never the value
+// (it may be the API key).
+static int
+copy_setting(llmcost_client *c, const char *what, const char *v,
+    const char *def, char *out, size_t outsz)
+{
+	if (v == NULL) {
+		v = def;
+	}
+	size_t n = strlen(v);
+	if (n >= outsz) {
+		llmcost__log(c, LLMCOST_LOG_ERR,
+		    "%s is longer than %zu bytes; LangSmith export is off",
+		    what, outsz - 1);
+		return (-1);
+	}
+	memcpy(out, v, n + 1);
+	return (0);
+}
+
+// LangSmith export: on with an API key unless tracing is turned off, with
+// the variable names the SDKs read (LANGSMITH_* first, then LANGCHAIN_*).
+static void
+langsmith_load(
+    llmcost__config *cfg, const llmcost_options *o, llmcost_client *c)
+{
+	static const char *const key_vars[]
+	    = { "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY", NULL };
+	static const char *const tracing_vars[]
+	    = { "LANGSMITH_TRACING", "LANGSMITH_TRACING_V2",
+		      "LANGCHAIN_TRACING_V2", "LANGCHAIN_TRACING", NULL };
+	static const char *const endpoint_vars[]
+	    = { "LANGSMITH_ENDPOINT", "LANGCHAIN_ENDPOINT", NULL };
+	static const char *const project_vars[]
+	    = { "LANGSMITH_PROJECT", "LANGCHAIN_PROJECT", NULL };
+	static const char *const workspace_vars[]
+	    = { "LANGSMITH_WORKSPACE_ID", NULL };
+	long v;
+
+	cfg->ls_on = 0;
+	const char *key = first_set(o->langsmith_api_key, key_vars);
+	if (key == NULL || o->langsmith_tracing < 0) {
+		return;
+	}
+	if (o->langsmith_tracing == 0) {
+		const char *t = first_set(NULL, tracing_vars);
+		if (t != NULL
+		    && (strcasecmp(t, "false") == 0 || strcmp(t, "0") == 0)) {
+			return;
+		}
+	}
+	if (copy_setting(c, "the LangSmith API key", key, NULL, cfg->ls_key,
+	        sizeof(cfg->ls_key))
+	        != 0
+	    || copy_setting(c, "the LangSmith endpoint",
+	           first_set(o->langsmith_endpoint, endpoint_vars),
+	           DEFAULT_LS_ENDPOINT, cfg->ls_endpoint,
+	           sizeof(cfg->ls_endpoint))
+	        != 0
+	    || copy_setting(c, "the LangSmith project",
+	           first_set(o->langsmith_project, project_vars),
+	           DEFAULT_LS_PROJECT, cfg->ls_project,
+	           sizeof(cfg->ls_project))
+	        != 0
+	    || copy_setting(c, "the LangSmith workspace id",
+	           first_set(o->langsmith_workspace_id, workspace_vars), "",
+	           cfg->ls_workspace, sizeof(cfg->ls_workspace))
+	        != 0) {
+		return;
+	}
+	// Trailing slashes go: paths are appended with one.
+	size_t n = strlen(cfg->ls_endpoint);
+	while (n > 0 && cfg->ls_endpoint[n - 1] == '/') {
+		cfg->ls_endpoint[--n] = '\0';
+	}
+	cfg->ls_queue_batches = o->langsmith_queue_batches;
+	if (cfg->ls_queue_batches == 0) {
+		cfg->ls_queue_batches
+		    = env_long(c, "LLMCOST_LANGSMITH_QUEUE_BATCHES", 1,
+		          LLMCOST__EXPORTER_QUEUE_MAX, &v)
+		    ? (uint32_t) v
+		    : DEFAULT_LS_BATCHES;
+	}
+	cfg->ls_queue_batches = clamp_u32(c, "langsmith_queue_batches",
+	    cfg->ls_queue_batches, 1, LLMCOST__EXPORTER_QUEUE_MAX);
+	cfg->ls_on = 1;
 }
 
 void
@@ -159,4 +268,5 @@ llmcost__config_load(
 	}
 	cfg->batch_max
 	    = clamp_u32(c, "batch_max", cfg->batch_max, 1, BATCH_MAX);
+	langsmith_load(cfg, o, c);
 }

@@ -47,6 +47,9 @@ struct llmcost_call {
 	char arena[LLMCOST_MAX_CALL_BYTES];
 };
 
+#define LLMCOST__LS_KEY_MAX  512 // bytes of a LangSmith API key, NUL too
+#define LLMCOST__LS_NAME_MAX 256 // project, workspace id
+
 typedef struct llmcost__config {
 	char url[LLMCOST__URL_MAX];
 	uint32_t queue_max;
@@ -55,6 +58,13 @@ typedef struct llmcost__config {
 	uint32_t batch_max;
 	unsigned flags;
 	int log_level; // 0 = silent, else the highest level printed
+	// LangSmith export (export_langsmith.c); ls_on 0 when off.
+	int ls_on;
+	char ls_key[LLMCOST__LS_KEY_MAX]; // secret: never logged
+	char ls_endpoint[LLMCOST__URL_MAX];
+	char ls_project[LLMCOST__LS_NAME_MAX];
+	char ls_workspace[LLMCOST__LS_NAME_MAX];
+	uint32_t ls_queue_batches;
 } llmcost__config;
 
 struct llmcost_client {

@@ -1,0 +1,829 @@
+// DESIGN: the LangSmith exporter: every call becomes one complete `llm`
+// run (its create carries end_time, outputs and usage, so it is one
+// ingest event and gets costed), sent in batches to POST /runs/multipart
+// as LangSmith's SDKs send them, on the exporter's own thread
+// (exporter.h) with one libcurl easy handle (keep-alive: the connection
+// is reused from request to request).  It is lossy by design: the
+// collector is the ledger, LangSmith a view; what cannot be delivered is
+// counted by cause, never retried forever.
+//
+// The wire format (the project's LangSmith notes, sections 1.2 to 1.9 and
+// 2; the JS SDK's captured requests): each run is a part post.<id> with
+// the run JSON (id, trace_id, dotted_order, name, run_type, session_name,
+// start and end time, status, tags) and parts post.<id>.inputs, .outputs
+// (usage_metadata), .extra (metadata with ls_provider, ls_model_name and
+// usage_metadata again, as LangChain does) and .error for a failed call.
+// Each part states its size as the JS SDK does (Content-Type:
+// application/json; length=N).  A call is its own trace: trace_id is its
+// id and dotted_order one segment, YYYYMMDDTHHMMSSffffffZ<id>, with the
+// same microsecond timestamp as start_time.  Usage is sent inclusive:
+// input_tokens is the sum of the input buckets, output_tokens of the
+// output buckets; the details name the buckets LangSmith prices apart
+// (llmcost__bucket_langsmith_key), and cache_creation is the sum of the
+// two cache-write buckets.
+//
+// JSON is written straight into a buffer (jsonw.h), never built as a
+// jansson tree.  A batch from the loop is sent in requests of at most
+// RUNS_PER_REQUEST runs (LangSmith's batch_ingest_config size_limit).
+//
+// Delivery rules, those of the SDKs: 2xx stored; 409 already stored;
+// 408, 425, 429, 5xx and connection errors retried with jittered backoff
+// (Retry-After honoured, 10 s for a 429 without it), at most MAX_ATTEMPTS
+// sends; 404 or 405 from /runs/multipart switch to /runs/batch for good;
+// 413 halves the request (a single run that is still too large is
+// dropped); 401 and 403 stop export for the client's lifetime, with one
+// log line; any other 4xx drops the request's runs, logged with the
+// reason.  The API key goes into one header list and nowhere else.
+//
+// Threading: start and fini run on the init and shutdown threads, stop on
+// the shutdown thread, deliver on the exporter's thread.  The counters are
+// atomic (llmcost_stats reads them from any thread); everything else is
+// the exporter thread's.
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "backoff.h"
+#include "export_langsmith.h"
+#include "jsonw.h"
+#include "shim.h"
+#include "uuid7.h"
+
+#define RUNS_PER_REQUEST   100
+#define MAX_ATTEMPTS       10
+#define BACKOFF_BASE_MS    500
+#define BACKOFF_MAX_MS     30000
+#define RETRY_AFTER_429_MS 10000
+#define RETRY_AFTER_MAX_MS 120000
+#define CONNECT_TIMEOUT_MS 5000
+#define REQUEST_TIMEOUT_MS 30000
+#define BODY_MAX           ((size_t) 20 << 20) // LangSmith's batch limit
+#define PART_MAX           ((size_t) 64 << 10) // one part's JSON
+#define REASON_MAX         200                 // bytes of an error body kept
+#define URL_BYTES          (LLMCOST__URL_MAX + 32)
+
+typedef struct langsmith {
+	CURL *curl;
+	struct curl_slist *hdr_multipart;
+	struct curl_slist *hdr_json;
+	char url_multipart[URL_BYTES];
+	char url_batch[URL_BYTES];
+	char boundary[40];
+	int use_batch; // /runs/multipart answered 404 or 405
+	_Atomic int auth_failed;
+	int curl_global;     // this exporter called curl_global_init
+	llmcost__jbuf body;  // one request
+	llmcost__jbuf part;  // one part, before its length is known
+	llmcost__jbuf usage; // one run's usage_metadata
+	uint64_t rng;        // jitter seed
+	// The last answer (exporter thread only).
+	long status;
+	int retry_after_ms; // -1: none
+	char reason[REASON_MAX + 1];
+	size_t reason_len;
+	struct {
+		_Atomic uint64_t runs_sent;
+		_Atomic uint64_t runs_acked;
+		_Atomic uint64_t requests_retried;
+		_Atomic uint64_t dropped_rejected;
+		_Atomic uint64_t dropped_auth;
+		_Atomic uint64_t dropped_retries;
+	} n;
+} langsmith;
+
+// ---- curl callbacks ----
+
+static size_t
+on_body(char *p, size_t size, size_t nmemb, void *arg)
+{
+	langsmith *ls = arg;
+	size_t n = size * nmemb;
+	size_t room = REASON_MAX - ls->reason_len;
+	size_t take = n < room ? n : room;
+	memcpy(ls->reason + ls->reason_len, p, take);
+	ls->reason_len += take;
+	ls->reason[ls->reason_len] = '\0';
+	return (n);
+}
+
+static size_t
+on_header(char *p, size_t size, size_t nmemb, void *arg)
+{
+	langsmith *ls = arg;
+	size_t n = size * nmemb;
+	static const char name[] = "retry-after:";
+	if (n > sizeof(name) - 1
+	    && strncasecmp(p, name, sizeof(name) - 1) == 0) {
+		char tmp[32];
+		size_t len = n - (sizeof(name) - 1);
+		len = len < sizeof(tmp) - 1 ? len : sizeof(tmp) - 1;
+		memcpy(tmp, p + sizeof(name) - 1, len);
+		tmp[len] = '\0';
+		char *end;
+		long s = strtol(tmp, &end, 10);
+		// Seconds only; an HTTP date is taken as "no header".
+		if (end != tmp && s >= 0) {
+			long ms = s * 1000;
+			ls->retry_after_ms = (int) (ms > RETRY_AFTER_MAX_MS
+			        ? RETRY_AFTER_MAX_MS
+			        : ms);
+		}
+	}
+	return (n);
+}
+
+// Aborts a transfer once the exporter is stopping.
+static int
+on_progress(
+    void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	(void) dt;
+	(void) dn;
+	(void) ut;
+	(void) un;
+	return (llmcost__exporter_stopping(arg) ? 1 : 0);
+}
+
+// ---- JSON of one run ----
+
+// "2026-11-26T11:55:52.336001Z" (iso) or "20261126T115552336001Z" into
+// out[32].  Returns the length.
+static size_t
+fmt_time(uint64_t us, int iso, char out[32])
+{
+	time_t sec = (time_t) (us / 1000000u);
+	unsigned frac = (unsigned) (us % 1000000u);
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	int n = iso ? snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ",
+	            tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	            tm.tm_min, tm.tm_sec, frac)
+	            : snprintf(out, 32, "%04d%02d%02dT%02d%02d%02d%06uZ",
+	                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+	                tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+	return ((size_t) n);
+}
+
+static void
+kv_u64(llmcost__jbuf *b, int *first, const char *key, uint64_t v)
+{
+	if (!*first) {
+		llmcost__jbuf_raw(b, ",", 1);
+	}
+	*first = 0;
+	llmcost__jbuf_str(b, key, strlen(key));
+	llmcost__jbuf_raw(b, ":", 1);
+	llmcost__jbuf_u64(b, v);
+}
+
+// usage_metadata, inclusive totals with the details LangSmith prices.
+static void
+write_usage(llmcost__jbuf *b, const llmcost_proto_record *r)
+{
+	uint64_t in = 0, out = 0;
+	int first;
+
+	for (int i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
+		if (llmcost__bucket_is_output[i]) {
+			out += r->usage[i];
+		} else {
+			in += r->usage[i];
+		}
+	}
+	llmcost__jbuf_lit(b, "{\"input_tokens\":");
+	llmcost__jbuf_u64(b, in);
+	llmcost__jbuf_lit(b, ",\"output_tokens\":");
+	llmcost__jbuf_u64(b, out);
+	llmcost__jbuf_lit(b, ",\"total_tokens\":");
+	llmcost__jbuf_u64(b, in + out);
+	for (int o = 0; o <= 1; o++) {
+		uint64_t write = r->usage[LLMCOST_IN_CACHE_WRITE_5M]
+		    + r->usage[LLMCOST_IN_CACHE_WRITE_1H];
+		int any = (o == 0 && write != 0);
+		for (int i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
+			if (llmcost__bucket_is_output[i] == o
+			    && llmcost__bucket_langsmith_key[i] != NULL
+			    && r->usage[i] != 0) {
+				any = 1;
+			}
+		}
+		if (!any) {
+			continue;
+		}
+		llmcost__jbuf_lit(b,
+		    o == 0 ? ",\"input_token_details\":{"
+		           : ",\"output_token_details\":{");
+		first = 1;
+		for (int i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
+			if (llmcost__bucket_is_output[i] == o
+			    && llmcost__bucket_langsmith_key[i] != NULL
+			    && r->usage[i] != 0) {
+				kv_u64(b, &first,
+				    llmcost__bucket_langsmith_key[i],
+				    r->usage[i]);
+			}
+		}
+		if (o == 0 && write != 0) {
+			kv_u64(b, &first, "cache_creation", write);
+		}
+		llmcost__jbuf_raw(b, "}", 1);
+	}
+	llmcost__jbuf_raw(b, "}", 1);
+}
+
+static int
+str_is(const llmcost_proto_str *s, const char *lit)
+{
+	size_t n = strlen(lit);
+	return (s->len == n && memcmp(s->ptr, lit, n) == 0);
+}
+
+static const char *
+error_text(uint32_t status)
+{
+	switch (status) {
+	case LLMCOST_STATUS_OK:
+		return (NULL);
+	case LLMCOST_STATUS_ABORTED:
+		return ("stream aborted");
+	default:
+		return ("provider error");
+	}
+}
+
+// The run's main JSON (without inputs, outputs, extra, error) into b,
+// without its closing brace, so that /runs/batch can add the rest inline.
+static void
+write_run_head(langsmith *ls, llmcost__exporter *ex, llmcost__jbuf *b,
+    const llmcost_proto_record *r, const char id[37])
+{
+	llmcost_client *c = ex->client;
+	char t[32];
+	uint64_t start_us = r->start_ns / 1000u;
+	uint64_t end_us = (r->start_ns + r->duration_ns) / 1000u;
+	size_t tn;
+
+	(void) ls;
+	llmcost__jbuf_lit(b, "{\"id\":\"");
+	llmcost__jbuf_raw(b, id, 36);
+	llmcost__jbuf_lit(b, "\",\"trace_id\":\"");
+	llmcost__jbuf_raw(b, id, 36);
+	llmcost__jbuf_lit(b, "\",\"dotted_order\":\"");
+	tn = fmt_time(start_us, 0, t);
+	llmcost__jbuf_raw(b, t, tn);
+	llmcost__jbuf_raw(b, id, 36);
+	llmcost__jbuf_lit(b, "\",\"name\":");
+	llmcost__jbuf_str(b, r->model.ptr, r->model.len);
+	llmcost__jbuf_lit(b, ",\"run_type\":\"llm\",\"session_name\":");
+	llmcost__jbuf_str(b, c->cfg.ls_project, strlen(c->cfg.ls_project));
+	llmcost__jbuf_lit(b, ",\"start_time\":\"");
+	tn = fmt_time(start_us, 1, t);
+	llmcost__jbuf_raw(b, t, tn);
+	llmcost__jbuf_lit(b, "\",\"end_time\":\"");
+	tn = fmt_time(end_us, 1, t);
+	llmcost__jbuf_raw(b, t, tn);
+	llmcost__jbuf_lit(b,
+	    r->status == LLMCOST_STATUS_OK ? "\",\"status\":\"success\""
+	                                   : "\",\"status\":\"error\"");
+	if (r->n_tags > 0) {
+		llmcost__jbuf_lit(b, ",\"tags\":[");
+		for (uint32_t i = 0; i < r->n_tags; i++) {
+			if (i > 0) {
+				llmcost__jbuf_raw(b, ",", 1);
+			}
+			llmcost__jbuf_str(b, r->tags[i].ptr, r->tags[i].len);
+		}
+		llmcost__jbuf_raw(b, "]", 1);
+	}
+}
+
+static void
+write_outputs(llmcost__jbuf *b, const llmcost__jbuf *usage)
+{
+	llmcost__jbuf_lit(b, "{\"usage_metadata\":");
+	llmcost__jbuf_raw(b, usage->p, usage->len);
+	llmcost__jbuf_raw(b, "}", 1);
+}
+
+static void
+write_extra(llmcost__jbuf *b, const llmcost_proto_record *r,
+    const llmcost__jbuf *usage)
+{
+	llmcost__jbuf_lit(b, "{\"metadata\":{");
+	for (uint32_t i = 0; i < r->n_meta; i++) {
+		const llmcost_proto_kv *kv = &r->meta[i];
+		// The keys this exporter writes itself win.
+		if (str_is(&kv->key, "ls_provider")
+		    || str_is(&kv->key, "ls_model_name")
+		    || str_is(&kv->key, "usage_metadata")) {
+			continue;
+		}
+		llmcost__jbuf_str(b, kv->key.ptr, kv->key.len);
+		llmcost__jbuf_raw(b, ":", 1);
+		llmcost__jbuf_str(b, kv->val.ptr, kv->val.len);
+		llmcost__jbuf_raw(b, ",", 1);
+	}
+	llmcost__jbuf_lit(b, "\"ls_provider\":");
+	llmcost__jbuf_str(b, r->provider.ptr, r->provider.len);
+	llmcost__jbuf_lit(b, ",\"ls_model_name\":");
+	llmcost__jbuf_str(b, r->model.ptr, r->model.len);
+	llmcost__jbuf_lit(
+	    b, ",\"ls_model_type\":\"chat\",\"usage_metadata\":");
+	llmcost__jbuf_raw(b, usage->p, usage->len);
+	llmcost__jbuf_lit(b,
+	    "},\"runtime\":{\"library\":\"llmcost\",\"sdk\":\"llmcost-c\","
+	    "\"sdk_version\":\"" LLMCOST_VERSION_STRING "\"}}");
+}
+
+// Appends the part in ls->part to the body as post.<id><suffix>.
+static void
+add_part(langsmith *ls, const char id[37], const char *suffix)
+{
+	llmcost__jbuf *b = &ls->body;
+	llmcost__jbuf_lit(b, "--");
+	llmcost__jbuf_lit(b, ls->boundary);
+	llmcost__jbuf_lit(
+	    b, "\r\nContent-Disposition: form-data; name=\"post.");
+	llmcost__jbuf_raw(b, id, 36);
+	llmcost__jbuf_lit(b, suffix);
+	llmcost__jbuf_lit(b, "\"\r\nContent-Type: application/json; length=");
+	llmcost__jbuf_u64(b, ls->part.len);
+	llmcost__jbuf_lit(b, "\r\n\r\n");
+	llmcost__jbuf_raw(b, ls->part.p, ls->part.len);
+	llmcost__jbuf_lit(b, "\r\n");
+	if (ls->part.err != 0 && b->err == 0) {
+		b->err = ls->part.err;
+	}
+}
+
+// The body for runs [from, to) of b: multipart, or /runs/batch JSON.
+static int
+build_body(langsmith *ls, llmcost__exporter *ex, const llmcost__batch *b,
+    uint32_t from, uint32_t to)
+{
+	llmcost__jbuf_reset(&ls->body);
+	if (ls->use_batch) {
+		llmcost__jbuf_lit(&ls->body, "{\"post\":[");
+	}
+	for (uint32_t i = from; i < to; i++) {
+		const llmcost_proto_record *r = &b->records[i];
+		const char *err = error_text(r->status);
+		char id[37];
+
+		llmcost__uuid_str(r->run_id, id);
+		llmcost__jbuf_reset(&ls->usage);
+		write_usage(&ls->usage, r);
+		if (ls->use_batch) {
+			llmcost__jbuf *o = &ls->body;
+			if (i > from) {
+				llmcost__jbuf_raw(o, ",", 1);
+			}
+			write_run_head(ls, ex, o, r, id);
+			llmcost__jbuf_lit(o, ",\"inputs\":{},\"outputs\":");
+			write_outputs(o, &ls->usage);
+			llmcost__jbuf_lit(o, ",\"extra\":");
+			write_extra(o, r, &ls->usage);
+			if (err != NULL) {
+				llmcost__jbuf_lit(o, ",\"error\":");
+				llmcost__jbuf_str(o, err, strlen(err));
+			}
+			llmcost__jbuf_raw(o, "}", 1);
+			continue;
+		}
+		llmcost__jbuf_reset(&ls->part);
+		write_run_head(ls, ex, &ls->part, r, id);
+		llmcost__jbuf_raw(&ls->part, "}", 1);
+		add_part(ls, id, "");
+		llmcost__jbuf_reset(&ls->part);
+		llmcost__jbuf_lit(&ls->part, "{}");
+		add_part(ls, id, ".inputs");
+		llmcost__jbuf_reset(&ls->part);
+		write_outputs(&ls->part, &ls->usage);
+		add_part(ls, id, ".outputs");
+		llmcost__jbuf_reset(&ls->part);
+		write_extra(&ls->part, r, &ls->usage);
+		add_part(ls, id, ".extra");
+		if (err != NULL) {
+			llmcost__jbuf_reset(&ls->part);
+			llmcost__jbuf_str(&ls->part, err, strlen(err));
+			add_part(ls, id, ".error");
+		}
+	}
+	if (ls->use_batch) {
+		llmcost__jbuf_lit(&ls->body, "],\"patch\":[]}");
+	} else {
+		llmcost__jbuf_lit(&ls->body, "--");
+		llmcost__jbuf_lit(&ls->body, ls->boundary);
+		llmcost__jbuf_lit(&ls->body, "--\r\n");
+	}
+	if (ls->usage.err != 0 && ls->body.err == 0) {
+		ls->body.err = ls->usage.err;
+	}
+	return (ls->body.err);
+}
+
+// ---- one request ----
+
+// Sends the body; fills ls->status (0: no answer), retry_after_ms and
+// reason.  Returns the CURLcode.
+static CURLcode
+post(langsmith *ls)
+{
+	CURL *h = ls->curl;
+	ls->status = 0;
+	ls->retry_after_ms = -1;
+	ls->reason_len = 0;
+	ls->reason[0] = '\0';
+	curl_easy_setopt(
+	    h, CURLOPT_URL, ls->use_batch ? ls->url_batch : ls->url_multipart);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER,
+	    ls->use_batch ? ls->hdr_json : ls->hdr_multipart);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, ls->body.p);
+	curl_easy_setopt(
+	    h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) ls->body.len);
+	CURLcode rc = curl_easy_perform(h);
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &ls->status);
+	}
+	return (rc);
+}
+
+static int
+retryable(long status)
+{
+	return (status == 408 || status == 425 || status == 429
+	    || (status >= 500 && status <= 599));
+}
+
+// A server's reason, printable and short, for a log line.
+static const char *
+reason(langsmith *ls)
+{
+	for (size_t i = 0; i < ls->reason_len; i++) {
+		unsigned char ch = (unsigned char) ls->reason[i];
+		if (ch < 0x20 || ch >= 0x7f) {
+			ls->reason[i] = ' ';
+		}
+	}
+	return (ls->reason);
+}
+
+// Waits ms; a wait the server asked for is waited out in full (a flush
+// cuts backoff waits short only).  Returns 1 when stopping.
+static int
+wait_ms(llmcost__exporter *ex, uint32_t ms, int asked)
+{
+	if (!asked) {
+		return (llmcost__exporter_sleep(ex, ms));
+	}
+	uint64_t end = llmcost__mono_ns() + (uint64_t) ms * 1000000u;
+	for (;;) {
+		uint64_t now = llmcost__mono_ns();
+		if (now >= end) {
+			return (llmcost__exporter_stopping(ex));
+		}
+		if (llmcost__exporter_sleep(
+		        ex, (uint32_t) ((end - now) / 1000000u) + 1)) {
+			return (1);
+		}
+	}
+}
+
+// Delivers runs [from, to) of b: counts every one of them into out and
+// the counters.  Returns LLMCOST_ECLOSED when stopping, else 0.
+static int
+send_runs(llmcost__exporter *ex, const llmcost__batch *b, uint32_t from,
+    uint32_t to, llmcost__outcome *out)
+{
+	llmcost_client *c = ex->client;
+	langsmith *ls = ex->priv;
+	uint32_t n = to - from;
+	llmcost__backoff bo;
+
+	llmcost__backoff_init(&bo, BACKOFF_BASE_MS, BACKOFF_MAX_MS, 100,
+	    llmcost__splitmix64(&ls->rng));
+	for (int attempt = 0;; attempt++) {
+		if (atomic_load(&ls->auth_failed)) {
+			atomic_fetch_add(&ls->n.dropped_auth, n);
+			out->lost += n;
+			return (0);
+		}
+		if (llmcost__exporter_stopping(ex)) {
+			out->lost += n;
+			return (LLMCOST_ECLOSED);
+		}
+		if (attempt >= MAX_ATTEMPTS) {
+			llmcost__log(c, LLMCOST_LOG_WARNING,
+			    "LangSmith: %u runs dropped after %d attempts "
+			    "(last: HTTP %ld)",
+			    n, MAX_ATTEMPTS, ls->status);
+			atomic_fetch_add(&ls->n.dropped_retries, n);
+			out->lost += n;
+			return (0);
+		}
+		if (build_body(ls, ex, b, from, to) != 0) {
+			if (n > 1) {
+				uint32_t mid = from + n / 2;
+				int rv = send_runs(ex, b, from, mid, out);
+				if (rv == 0) {
+					rv = send_runs(ex, b, mid, to, out);
+				} else {
+					out->lost += to - mid;
+				}
+				return (rv);
+			}
+			llmcost__log(c, LLMCOST_LOG_WARNING,
+			    "LangSmith: a run could not be encoded (%s); "
+			    "dropped",
+			    llmcost_strerror(ls->body.err));
+			atomic_fetch_add(&ls->n.dropped_rejected, 1);
+			out->refused += 1;
+			return (0);
+		}
+		atomic_fetch_add(&ls->n.runs_sent, n);
+		atomic_fetch_add(&ex->sent, 1);
+		if (attempt > 0) {
+			atomic_fetch_add(&ls->n.requests_retried, 1);
+			atomic_fetch_add(&ex->resent, 1);
+		}
+		CURLcode rc = post(ls);
+		long st = ls->status;
+		uint32_t wait = 0;
+		int asked = 0;
+
+		if (rc != CURLE_OK) {
+			if (rc == CURLE_ABORTED_BY_CALLBACK
+			    || llmcost__exporter_stopping(ex)) {
+				out->lost += n;
+				return (LLMCOST_ECLOSED);
+			}
+			llmcost__log(c, LLMCOST_LOG_DEBUG,
+			    "LangSmith: %s; retrying", curl_easy_strerror(rc));
+			wait = llmcost__backoff_next(&bo);
+		} else if ((st >= 200 && st <= 299) || st == 409) {
+			atomic_fetch_add(&ls->n.runs_acked, n);
+			out->stored += n;
+			return (0);
+		} else if (retryable(st)) {
+			if (ls->retry_after_ms >= 0) {
+				wait = (uint32_t) ls->retry_after_ms;
+				asked = 1;
+			} else if (st == 429) {
+				wait = RETRY_AFTER_429_MS;
+				asked = 1;
+			} else {
+				wait = llmcost__backoff_next(&bo);
+			}
+			llmcost__log(c, LLMCOST_LOG_DEBUG,
+			    "LangSmith: HTTP %ld; retrying in %u ms", st,
+			    wait);
+		} else if ((st == 404 || st == 405) && !ls->use_batch) {
+			llmcost__log(c, LLMCOST_LOG_NOTICE,
+			    "LangSmith: /runs/multipart answered %ld; using "
+			    "/runs/batch",
+			    st);
+			ls->use_batch = 1;
+			attempt--; // a change of route, not a retry
+			continue;
+		} else if (st == 413) {
+			if (n > 1) {
+				uint32_t mid = from + n / 2;
+				int rv = send_runs(ex, b, from, mid, out);
+				if (rv == 0) {
+					rv = send_runs(ex, b, mid, to, out);
+				} else {
+					out->lost += to - mid;
+				}
+				return (rv);
+			}
+			llmcost__log(c, LLMCOST_LOG_WARNING,
+			    "LangSmith: a run is too large (HTTP 413); "
+			    "dropped");
+			atomic_fetch_add(&ls->n.dropped_rejected, 1);
+			out->refused += 1;
+			return (0);
+		} else if (st == 401 || st == 403) {
+			if (atomic_exchange(&ls->auth_failed, 1) == 0) {
+				llmcost__log(c, LLMCOST_LOG_ERR,
+				    "LangSmith refused the API key (HTTP %ld: "
+				    "%s); LangSmith export is stopped until "
+				    "the application restarts",
+				    st, reason(ls));
+			}
+			atomic_fetch_add(&ls->n.dropped_auth, n);
+			out->lost += n;
+			return (0);
+		} else {
+			llmcost__log(c, LLMCOST_LOG_WARNING,
+			    "LangSmith refused %u runs (HTTP %ld: %s); "
+			    "dropped",
+			    n, st, reason(ls));
+			atomic_fetch_add(&ls->n.dropped_rejected, n);
+			out->refused += n;
+			return (0);
+		}
+		if (wait_ms(ex, wait, asked)) {
+			out->lost += n;
+			return (LLMCOST_ECLOSED);
+		}
+	}
+}
+
+static int
+langsmith_deliver(
+    llmcost__exporter *ex, const llmcost__batch *b, llmcost__outcome *out)
+{
+	for (uint32_t i = 0; i < b->n; i += RUNS_PER_REQUEST) {
+		uint32_t to = b->n - i < RUNS_PER_REQUEST
+		    ? b->n
+		    : i + RUNS_PER_REQUEST;
+		if (send_runs(ex, b, i, to, out) != 0) {
+			out->lost += b->n - to;
+			return (LLMCOST_ECLOSED);
+		}
+	}
+	return (0);
+}
+
+// ---- lifecycle ----
+
+static void
+langsmith_free(langsmith *ls)
+{
+	if (ls->curl != NULL) {
+		curl_easy_cleanup(ls->curl);
+	}
+	// The header lists hold the API key: wipe before freeing.
+	for (struct curl_slist *l = ls->hdr_multipart; l != NULL;
+	     l = l->next) {
+		explicit_bzero(l->data, strlen(l->data));
+	}
+	for (struct curl_slist *l = ls->hdr_json; l != NULL; l = l->next) {
+		explicit_bzero(l->data, strlen(l->data));
+	}
+	curl_slist_free_all(ls->hdr_multipart);
+	curl_slist_free_all(ls->hdr_json);
+	llmcost__jbuf_fini(&ls->body);
+	llmcost__jbuf_fini(&ls->part);
+	llmcost__jbuf_fini(&ls->usage);
+	if (ls->curl_global) {
+		curl_global_cleanup();
+	}
+	free(ls);
+}
+
+// Appends "name: value" to *l.  Returns 0 or -1.
+static int
+add_header(struct curl_slist **l, const char *name, const char *value)
+{
+	char line[LLMCOST__LS_KEY_MAX + 64];
+	int n = snprintf(line, sizeof(line), "%s: %s", name, value);
+	if (n < 0 || (size_t) n >= sizeof(line)) {
+		return (-1);
+	}
+	struct curl_slist *nl = curl_slist_append(*l, line);
+	explicit_bzero(line, sizeof(line));
+	if (nl == NULL) {
+		return (-1);
+	}
+	*l = nl;
+	return (0);
+}
+
+static int
+headers(langsmith *ls, const llmcost__config *cfg)
+{
+	char ct[96];
+	snprintf(
+	    ct, sizeof(ct), "multipart/form-data; boundary=%s", ls->boundary);
+	struct curl_slist **lists[2] = { &ls->hdr_multipart, &ls->hdr_json };
+	const char *types[2] = { ct, "application/json" };
+	for (int i = 0; i < 2; i++) {
+		if (add_header(lists[i], "x-api-key", cfg->ls_key) != 0
+		    || add_header(lists[i], "Content-Type", types[i]) != 0
+		    || add_header(lists[i], "User-Agent",
+		           "llmcost/" LLMCOST_VERSION_STRING)
+		        != 0
+		    || add_header(lists[i], "Accept", "application/json") != 0
+		    // No "Expect: 100-continue" round trip before the body.
+		    || add_header(lists[i], "Expect", "") != 0) {
+			return (-1);
+		}
+		if (cfg->ls_workspace[0] != '\0'
+		    && add_header(lists[i], "x-tenant-id", cfg->ls_workspace)
+		        != 0) {
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+static int
+langsmith_start(llmcost__exporter *ex)
+{
+	llmcost_client *c = ex->client;
+	const llmcost__config *cfg = &c->cfg;
+	langsmith *ls;
+
+	if (!cfg->ls_on) {
+		return (LLMCOST_EDISABLED);
+	}
+	// curl_global_init is safe to call while other threads use libcurl
+	// only when libcurl says so (7.84 and later, built thread-safe).
+	const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
+	if ((vi->features & CURL_VERSION_THREADSAFE) == 0) {
+		llmcost__log(c, LLMCOST_LOG_WARNING,
+		    "libcurl %s is not thread-safe to initialise; make sure "
+		    "the application calls curl_global_init before other "
+		    "threads use libcurl",
+		    vi->version);
+	}
+	if ((ls = calloc(1, sizeof(*ls))) == NULL) {
+		return (LLMCOST_ENOMEM);
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		llmcost__log(c, LLMCOST_LOG_ERR, "curl_global_init failed");
+		free(ls);
+		return (LLMCOST_ESYSTEM);
+	}
+	ls->curl_global = 1;
+	llmcost__jbuf_init(&ls->body, BODY_MAX);
+	llmcost__jbuf_init(&ls->part, PART_MAX);
+	llmcost__jbuf_init(&ls->usage, PART_MAX);
+	ls->rng = c->seed ^ 0x6c616e67736d6974ull;
+	snprintf(ls->boundary, sizeof(ls->boundary), "llmcost-%016llx",
+	    (unsigned long long) llmcost__splitmix64(&ls->rng));
+	snprintf(ls->url_multipart, sizeof(ls->url_multipart),
+	    "%s/runs/multipart", cfg->ls_endpoint);
+	snprintf(ls->url_batch, sizeof(ls->url_batch), "%s/runs/batch",
+	    cfg->ls_endpoint);
+	if (headers(ls, cfg) != 0 || (ls->curl = curl_easy_init()) == NULL) {
+		llmcost__log(
+		    c, LLMCOST_LOG_ERR, "LangSmith export: out of memory");
+		langsmith_free(ls);
+		return (LLMCOST_ENOMEM);
+	}
+	CURL *h = ls->curl;
+	if (curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK
+	    || curl_easy_setopt(
+	           h, CURLOPT_CONNECTTIMEOUT_MS, (long) CONNECT_TIMEOUT_MS)
+	        != CURLE_OK
+	    || curl_easy_setopt(
+	           h, CURLOPT_TIMEOUT_MS, (long) REQUEST_TIMEOUT_MS)
+	        != CURLE_OK
+	    || curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK
+	    || curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK
+	    || curl_easy_setopt(h, CURLOPT_WRITEDATA, ls) != CURLE_OK
+	    || curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header)
+	        != CURLE_OK
+	    || curl_easy_setopt(h, CURLOPT_HEADERDATA, ls) != CURLE_OK
+	    || curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L) != CURLE_OK
+	    || curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress)
+	        != CURLE_OK
+	    || curl_easy_setopt(h, CURLOPT_XFERINFODATA, ex) != CURLE_OK) {
+		llmcost__log(c, LLMCOST_LOG_ERR,
+		    "LangSmith export: libcurl refused an option");
+		langsmith_free(ls);
+		return (LLMCOST_ESYSTEM);
+	}
+	ex->priv = ls;
+	ex->queue_max = cfg->ls_queue_batches;
+	llmcost__log(c, LLMCOST_LOG_INFO, "LangSmith export to %s, project %s",
+	    cfg->ls_endpoint, cfg->ls_project);
+	return (0);
+}
+
+static void
+langsmith_fini(llmcost__exporter *ex)
+{
+	langsmith_free(ex->priv);
+	ex->priv = NULL;
+}
+
+void
+llmcost__langsmith_counters(llmcost__exporter *ex, llmcost__ls_counters *out)
+{
+	langsmith *ls = ex->priv;
+	out->runs_sent = atomic_load(&ls->n.runs_sent);
+	out->runs_acked = atomic_load(&ls->n.runs_acked);
+	out->requests_retried = atomic_load(&ls->n.requests_retried);
+	out->dropped_rejected = atomic_load(&ls->n.dropped_rejected);
+	out->dropped_auth = atomic_load(&ls->n.dropped_auth);
+	out->dropped_retries = atomic_load(&ls->n.dropped_retries);
+}
+
+// The transfer in progress notices stopping in its progress callback
+// (within about a second), so stop has nothing to do beyond what the
+// seam does.
+const struct llmcost__exporter_ops llmcost__exporter_langsmith = {
+	.name = "langsmith",
+	.lossless = 0,
+	.start = langsmith_start,
+	.deliver = langsmith_deliver,
+	.stop = NULL,
+	.fini = langsmith_fini,
+};
