@@ -1,0 +1,732 @@
+// libllmcost's LangSmith exporter against the strict stand-in, with a real
+// llmcostd beside it: the exact runs LangSmith receives (fields, usage in
+// outputs.usage_metadata and extra.metadata.usage_metadata, metadata,
+// tags, errors), the same run ids in the collector's store, the
+// configuration from the environment, and the fault matrix under load
+// (429 with and without Retry-After, 5xx, connections cut before and
+// after the runs were stored, slow answers, 404 fall back to /runs/batch,
+// 413 splits, 401 stops export, 422 drops): every run arrives exactly
+// once by id or is dropped and counted; the exporter's queue stays under
+// its bound; and a stalled LangSmith does not hold up the collector.
+// The API key never appears in a log line.
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "harness.h"
+#include "llmcost.h"
+#include "shim.h"
+#include "standin.h"
+#include "store.h"
+#include "testutil.h"
+
+#define KEY     "lsv2_pt_test_secret_key_7f3a"
+#define PROJECT "llmcost-export-test"
+
+static standin *S;
+static char *dir;
+static char data[512];
+static char curl_url[600];
+static pid_t daemon_pid = -1;
+
+// ---- log capture ----
+
+static pthread_mutex_t log_mtx = PTHREAD_MUTEX_INITIALIZER;
+static char log_text[1 << 16];
+
+static void
+logger(void *arg, int level, const char *msg)
+{
+	(void) arg;
+	(void) level;
+	pthread_mutex_lock(&log_mtx);
+	size_t used = strlen(log_text);
+	snprintf(log_text + used, sizeof(log_text) - used, "%s\n", msg);
+	pthread_mutex_unlock(&log_mtx);
+}
+
+static int
+log_count(const char *needle)
+{
+	int n = 0;
+	pthread_mutex_lock(&log_mtx);
+	for (const char *p = log_text; (p = strstr(p, needle)) != NULL; p++) {
+		n++;
+	}
+	pthread_mutex_unlock(&log_mtx);
+	return (n);
+}
+
+// ---- fixtures ----
+
+static void
+clean_env(void)
+{
+	static const char *const vars[] = { "LANGSMITH_API_KEY",
+		"LANGCHAIN_API_KEY", "LANGSMITH_TRACING",
+		"LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING_V2",
+		"LANGCHAIN_TRACING", "LANGSMITH_ENDPOINT",
+		"LANGCHAIN_ENDPOINT", "LANGSMITH_PROJECT", "LANGCHAIN_PROJECT",
+		"LANGSMITH_WORKSPACE_ID", "LLMCOST_LOG", "LLMCOST_DISABLE",
+		"LLMCOST_LANGSMITH_QUEUE_BATCHES", NULL };
+	for (size_t i = 0; vars[i] != NULL; i++) {
+		unsetenv(vars[i]);
+	}
+}
+
+static int
+setup(void **state)
+{
+	static const char *const args[] = { "--map-size-mb", "64", NULL };
+	standin_options o = { .api_key = KEY, .strict_start = 1 };
+
+	(void) state;
+	clean_env();
+	if (standin_start(&o, &S) != 0) {
+		return (-1);
+	}
+	if ((dir = harness_tmpdir()) == NULL) {
+		return (-1);
+	}
+	snprintf(data, sizeof(data), "%s/data", dir);
+	harness_url(data, curl_url, sizeof(curl_url));
+	daemon_pid = harness_daemon_start(data, args);
+	return (daemon_pid > 0 ? 0 : -1);
+}
+
+static int
+teardown(void **state)
+{
+	(void) state;
+	if (daemon_pid > 0) {
+		(void) harness_daemon_stop(daemon_pid, SIGTERM);
+	}
+	harness_rmdir(dir);
+	standin_stop(S);
+	return (0);
+}
+
+static int
+reset_each(void **state)
+{
+	(void) state;
+	clean_env();
+	standin_reset(S);
+	standin_faults_clear(S);
+	standin_set_max_body(S, 0);
+	pthread_mutex_lock(&log_mtx);
+	log_text[0] = '\0';
+	pthread_mutex_unlock(&log_mtx);
+	return (0);
+}
+
+static void
+base_options(llmcost_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->collector_url = curl_url;
+	o->flush_ms = 20;
+	o->langsmith_api_key = KEY;
+	o->langsmith_endpoint = standin_url(S);
+	o->langsmith_project = PROJECT;
+}
+
+static llmcost_client *
+client(const llmcost_options *o)
+{
+	llmcost_client *c = NULL;
+	LLMCOST_PASS(llmcost_init(&c, o));
+	llmcost_set_logger(c, logger, NULL);
+	return (c);
+}
+
+// Ends one call; its run id into id[37].  Retries while the pool is full.
+static void
+call(llmcost_client *c, const char *provider, const char *model,
+    const char *feature, const llmcost_usage *u, llmcost_status st,
+    char id[37])
+{
+	llmcost_call *k = NULL;
+	int rv;
+	for (int i = 0; (rv = llmcost_call_begin(c, provider, model, &k))
+	     == LLMCOST_EFULL;
+	     i++) {
+		if (i > 20000) {
+			fail_msg("the pool stayed full for 20 s");
+		}
+		harness_sleep_ms(1);
+	}
+	LLMCOST_PASS(rv);
+	LLMCOST_PASS(llmcost_call_set_meta(k, "feature", feature));
+	if (u != NULL) {
+		LLMCOST_PASS(llmcost_call_set_usage(k, u));
+	}
+	LLMCOST_PASS(llmcost_call_set_status(k, st));
+	LLMCOST_PASS(llmcost_call_run_id(k, id, 37));
+	LLMCOST_PASS(llmcost_call_end(k));
+}
+
+static json_t *
+run_json(const char *id)
+{
+	char *text = NULL;
+	json_error_t e;
+	int rv = standin_run_json(S, id, &text);
+	if (rv != 0) {
+		fail_msg("run %s is not in LangSmith: %s", id,
+		    llmcost_err_name(rv));
+	}
+	json_t *j = json_loads(text, 0, &e);
+	free(text);
+	assert_non_null(j);
+	return (j);
+}
+
+static const char *
+str_at(json_t *j, const char *a, const char *b, const char *c)
+{
+	json_t *v = json_object_get(j, a);
+	if (b != NULL) {
+		v = json_object_get(v, b);
+	}
+	if (c != NULL) {
+		v = json_object_get(v, c);
+	}
+	return (json_string_value(v));
+}
+
+// Fails unless got equals the JSON text want.
+static void
+json_is(json_t *got, const char *want, const char *what)
+{
+	json_error_t e;
+	json_t *w = json_loads(want, 0, &e);
+	assert_non_null(w);
+	if (!json_equal(got, w)) {
+		char *g = json_dumps(got, JSON_SORT_KEYS | JSON_COMPACT);
+		fail_msg("%s: got %s, want %s", what, g ? g : "(null)", want);
+	}
+	json_decref(w);
+}
+
+static int
+collector_has(const char *id)
+{
+	store *st = NULL;
+	store_rtxn *t = NULL;
+	store_run run;
+	uint8_t raw[16];
+	char err[256];
+	LLMCOST_PASS(store_open(&st, data, STORE_RDONLY, 0, err, sizeof(err)));
+	LLMCOST_PASS(store_read_begin(st, &t));
+	LLMCOST_PASS(llmcost__uuid_parse(id, raw));
+	int rv = store_get_run(t, raw, &run);
+	store_read_end(t);
+	store_close(st);
+	return (rv == 0);
+}
+
+// ---- the exact runs ----
+
+static void
+test_runs_exact(void **state)
+{
+	(void) state;
+	llmcost_options o;
+	char ida[37], idb[37], idc[37];
+	llmcost_usage ua, ub;
+
+	base_options(&o);
+	llmcost_client *c = client(&o);
+
+	// OpenAI o4-mini: 2000 in (1536 cached), 900 out (640 reasoning).
+	memset(&ua, 0, sizeof(ua));
+	ua.tokens[LLMCOST_IN_UNCACHED] = 464;
+	ua.tokens[LLMCOST_IN_CACHE_READ] = 1536;
+	ua.tokens[LLMCOST_OUT_TEXT] = 260;
+	ua.tokens[LLMCOST_OUT_REASONING] = 640;
+	llmcost_call *k = NULL;
+	LLMCOST_PASS(llmcost_call_begin(c, "openai", "o4-mini", &k));
+	LLMCOST_PASS(llmcost_call_set_meta(k, "feature", "agent-copilot"));
+	LLMCOST_PASS(llmcost_call_set_meta(k, "env", "production"));
+	LLMCOST_PASS(llmcost_call_set_meta(
+	    k, "note", "say \"hi\"\n\ttab\\ caf\xc3\xa9 \x01"));
+	LLMCOST_PASS(llmcost_call_add_tag(k, "production"));
+	LLMCOST_PASS(llmcost_call_add_tag(k, "t\"2"));
+	LLMCOST_PASS(llmcost_call_set_usage(k, &ua));
+	LLMCOST_PASS(llmcost_call_run_id(k, ida, sizeof(ida)));
+	LLMCOST_PASS(llmcost_call_end(k));
+
+	// Anthropic with every input detail, and audio both ways.
+	memset(&ub, 0, sizeof(ub));
+	ub.tokens[LLMCOST_IN_UNCACHED] = 200;
+	ub.tokens[LLMCOST_IN_CACHE_READ] = 3000;
+	ub.tokens[LLMCOST_IN_CACHE_WRITE_5M] = 1500;
+	ub.tokens[LLMCOST_IN_CACHE_WRITE_1H] = 500;
+	ub.tokens[LLMCOST_IN_AUDIO] = 7;
+	ub.tokens[LLMCOST_OUT_TEXT] = 310;
+	ub.tokens[LLMCOST_OUT_AUDIO] = 3;
+	call(c, "anthropic", "claude-sonnet-4-5", "chat", &ub,
+	    LLMCOST_STATUS_OK, idb);
+	// A failed call without usage.
+	call(c, "google_genai", "gemini-2.5-flash", "summarizer", NULL,
+	    LLMCOST_STATUS_ERROR, idc);
+
+	LLMCOST_PASS(llmcost_flush(c, 60000));
+	llmcost_stats s;
+	LLMCOST_PASS(llmcost_stats_get(c, &s));
+	assert_int_equal(s.calls_acked, 3);
+	assert_int_equal(s.langsmith_runs_sent, 3);
+	assert_int_equal(s.langsmith_runs_acked, 3);
+	assert_int_equal(s.langsmith_requests_retried, 0);
+	assert_int_equal(s.langsmith_dropped_queue + s.langsmith_dropped_auth
+	        + s.langsmith_dropped_rejected + s.langsmith_dropped_retries,
+	    0);
+	llmcost_shutdown(c, 5000);
+	assert_int_equal(standin_runs(S), 3);
+
+	char sid[37];
+	LLMCOST_PASS(standin_session_id(S, PROJECT, sid));
+
+	json_t *a = run_json(ida);
+	assert_string_equal(str_at(a, "id", NULL, NULL), ida);
+	assert_string_equal(str_at(a, "trace_id", NULL, NULL), ida);
+	assert_true(json_is_null(json_object_get(a, "parent_run_id")));
+	assert_string_equal(str_at(a, "session_id", NULL, NULL), sid);
+	assert_string_equal(str_at(a, "run_type", NULL, NULL), "llm");
+	assert_string_equal(str_at(a, "name", NULL, NULL), "o4-mini");
+	assert_string_equal(str_at(a, "status", NULL, NULL), "success");
+	// dotted_order: one segment, the start time to the microsecond (the
+	// stand-in runs strict: start_time must equal it), then the id.
+	const char *dotted = str_at(a, "dotted_order", NULL, NULL);
+	const char *start = str_at(a, "start_time", NULL, NULL);
+	assert_non_null(dotted);
+	assert_non_null(start);
+	assert_int_equal(strlen(dotted), 58);
+	assert_string_equal(dotted + 22, ida);
+	char want_seg[32];
+	snprintf(want_seg, sizeof(want_seg), "%.4s%.2s%.2sT%.2s%.2s%.2s%.6sZ",
+	    start, start + 5, start + 8, start + 11, start + 14, start + 17,
+	    start + 20);
+	assert_memory_equal(dotted, want_seg, 22);
+	json_is(json_object_get(a, "tags"), "[\"production\", \"t\\\"2\"]",
+	    "tags");
+	static const char usage_a[]
+	    = "{\"input_tokens\": 2000, \"output_tokens\": 900, "
+	      "\"total_tokens\": 2900, \"input_token_details\": "
+	      "{\"cache_read\": 1536}, \"output_token_details\": "
+	      "{\"reasoning\": 640}}";
+	json_is(
+	    json_object_get(json_object_get(a, "outputs"), "usage_metadata"),
+	    usage_a, "outputs.usage_metadata");
+	json_t *meta
+	    = json_object_get(json_object_get(a, "extra"), "metadata");
+	json_is(json_object_get(meta, "usage_metadata"), usage_a,
+	    "extra.metadata.usage_metadata");
+	assert_string_equal(
+	    str_at(meta, "feature", NULL, NULL), "agent-copilot");
+	assert_string_equal(str_at(meta, "env", NULL, NULL), "production");
+	assert_string_equal(str_at(meta, "note", NULL, NULL),
+	    "say \"hi\"\n\ttab\\ caf\xc3\xa9 \x01");
+	assert_string_equal(str_at(meta, "ls_provider", NULL, NULL), "openai");
+	assert_string_equal(
+	    str_at(meta, "ls_model_name", NULL, NULL), "o4-mini");
+	// LangSmith priced it from ls_provider/ls_model_name and the usage.
+	assert_false(json_is_null(json_object_get(a, "total_cost")));
+	json_decref(a);
+
+	json_t *b = run_json(idb);
+	static const char usage_b[]
+	    = "{\"input_tokens\": 5207, \"output_tokens\": 313, "
+	      "\"total_tokens\": 5520, \"input_token_details\": "
+	      "{\"cache_read\": 3000, \"ephemeral_5m_input_tokens\": 1500, "
+	      "\"ephemeral_1h_input_tokens\": 500, \"audio\": 7, "
+	      "\"cache_creation\": 2000}, \"output_token_details\": "
+	      "{\"audio\": 3}}";
+	json_is(
+	    json_object_get(json_object_get(b, "outputs"), "usage_metadata"),
+	    usage_b, "outputs.usage_metadata");
+	meta = json_object_get(json_object_get(b, "extra"), "metadata");
+	json_is(json_object_get(meta, "usage_metadata"), usage_b,
+	    "extra.metadata.usage_metadata");
+	assert_string_equal(
+	    str_at(meta, "ls_provider", NULL, NULL), "anthropic");
+	assert_string_equal(str_at(meta, "feature", NULL, NULL), "chat");
+	json_decref(b);
+
+	json_t *e = run_json(idc);
+	assert_string_equal(str_at(e, "status", NULL, NULL), "error");
+	assert_string_equal(str_at(e, "error", NULL, NULL), "provider error");
+	json_is(
+	    json_object_get(json_object_get(e, "outputs"), "usage_metadata"),
+	    "{\"input_tokens\": 0, \"output_tokens\": 0, \"total_tokens\": 0}",
+	    "usage of a failed call");
+	json_decref(e);
+
+	// The collector stored the same ids.
+	assert_true(collector_has(ida));
+	assert_true(collector_has(idb));
+	assert_true(collector_has(idc));
+	assert_int_equal(log_count(KEY), 0);
+}
+
+// ---- configuration from the environment ----
+
+static void
+test_environment(void **state)
+{
+	(void) state;
+	llmcost_options o;
+	char id[37];
+
+	memset(&o, 0, sizeof(o));
+	o.collector_url = curl_url;
+	o.flush_ms = 20;
+	// The LANGCHAIN_* spellings, with a trailing slash on the endpoint.
+	char ep[300];
+	snprintf(ep, sizeof(ep), "%s/", standin_url(S));
+	setenv("LANGCHAIN_API_KEY", KEY, 1);
+	setenv("LANGCHAIN_ENDPOINT", ep, 1);
+	setenv("LANGCHAIN_PROJECT", "from-env", 1);
+	llmcost_client *c = client(&o);
+	call(c, "openai", "gpt-4o-mini", "f", NULL, LLMCOST_STATUS_OK, id);
+	LLMCOST_PASS(llmcost_flush(c, 30000));
+	llmcost_shutdown(c, 5000);
+	char sid[37];
+	LLMCOST_PASS(standin_session_id(S, "from-env", sid));
+	json_t *r = run_json(id);
+	assert_string_equal(str_at(r, "session_id", NULL, NULL), sid);
+	json_decref(r);
+
+	// Tracing turned off: nothing goes to LangSmith, the collector
+	// still gets the call.
+	setenv("LANGSMITH_TRACING", "False", 1);
+	c = client(&o);
+	call(c, "openai", "gpt-4o-mini", "f", NULL, LLMCOST_STATUS_OK, id);
+	LLMCOST_PASS(llmcost_flush(c, 30000));
+	llmcost_stats s;
+	LLMCOST_PASS(llmcost_stats_get(c, &s));
+	assert_int_equal(s.calls_acked, 1);
+	assert_int_equal(s.langsmith_runs_sent, 0);
+	llmcost_shutdown(c, 5000);
+	assert_int_equal(standin_runs(S), 1);
+	assert_true(collector_has(id));
+
+	// The option beats the variable.
+	o.langsmith_tracing = 1;
+	c = client(&o);
+	call(c, "openai", "gpt-4o-mini", "f", NULL, LLMCOST_STATUS_OK, id);
+	LLMCOST_PASS(llmcost_flush(c, 30000));
+	llmcost_shutdown(c, 5000);
+	assert_int_equal(standin_runs(S), 2);
+	assert_int_equal(log_count(KEY), 0);
+}
+
+// ---- the fault matrix ----
+
+#define LOAD_THREADS 2
+#define LOAD_CALLS   400 // per thread
+
+typedef struct loader {
+	llmcost_client *c;
+	int t;
+	char ids[LOAD_CALLS][37];
+} loader;
+
+static void *
+load_main(void *arg)
+{
+	loader *l = arg;
+	llmcost_usage u;
+	memset(&u, 0, sizeof(u));
+	for (int i = 0; i < LOAD_CALLS; i++) {
+		u.tokens[LLMCOST_IN_UNCACHED] = 100 + (uint64_t) i;
+		u.tokens[LLMCOST_OUT_TEXT] = 10;
+		call(l->c, "openai", "gpt-4o-mini", l->t ? "b" : "a", &u,
+		    LLMCOST_STATUS_OK, l->ids[i]);
+	}
+	return (NULL);
+}
+
+typedef struct fault_case {
+	const char *what;
+	standin_fault f;
+	size_t max_body; // standin_set_max_body, 0: none
+	int expect;      // EXPECT_*
+} fault_case;
+
+enum {
+	EXPECT_ALL = 0,  // every run arrives once
+	EXPECT_AUTH,     // none arrives; all counted as dropped_auth
+	EXPECT_REJECTED, // some dropped_rejected, the rest arrive
+	EXPECT_FALLBACK, // every run arrives, through /runs/batch
+	EXPECT_SPLIT,    // every run arrives, after 413s
+};
+
+static void
+run_case(const fault_case *fc)
+{
+	static loader ls[LOAD_THREADS];
+	pthread_t th[LOAD_THREADS];
+	llmcost_options o;
+	const uint64_t n = LOAD_THREADS * LOAD_CALLS;
+
+	reset_each(NULL);
+	if (fc->f.status != 0 || fc->f.reset || fc->f.delay_ms) {
+		LLMCOST_PASS(standin_fault_add(S, &fc->f));
+	}
+	if (fc->max_body != 0) {
+		standin_set_max_body(S, fc->max_body);
+	}
+	base_options(&o);
+	o.langsmith_queue_batches = 16;
+	llmcost_client *c = client(&o);
+	for (int t = 0; t < LOAD_THREADS; t++) {
+		ls[t].c = c;
+		ls[t].t = t;
+		assert_int_equal(
+		    pthread_create(&th[t], NULL, load_main, &ls[t]), 0);
+	}
+	for (int t = 0; t < LOAD_THREADS; t++) {
+		pthread_join(th[t], NULL);
+	}
+	int rv = llmcost_flush(c, 120000);
+	if (rv != 0) {
+		fail_msg("%s: flush: %s", fc->what, llmcost_err_name(rv));
+	}
+	llmcost_stats s;
+	LLMCOST_PASS(llmcost_stats_get(c, &s));
+	llmcost_shutdown(c, 5000);
+
+	uint64_t runs = standin_runs(S);
+	uint64_t dropped = s.langsmith_dropped_queue + s.langsmith_dropped_auth
+	    + s.langsmith_dropped_rejected + s.langsmith_dropped_retries;
+	fprintf(stderr,
+	    "# %-28s runs %llu acked %llu sent %llu retried %llu dropped: "
+	    "queue %llu auth %llu rejected %llu retries %llu; dup %llu\n",
+	    fc->what, (unsigned long long) runs,
+	    (unsigned long long) s.langsmith_runs_acked,
+	    (unsigned long long) s.langsmith_runs_sent,
+	    (unsigned long long) s.langsmith_requests_retried,
+	    (unsigned long long) s.langsmith_dropped_queue,
+	    (unsigned long long) s.langsmith_dropped_auth,
+	    (unsigned long long) s.langsmith_dropped_rejected,
+	    (unsigned long long) s.langsmith_dropped_retries,
+	    (unsigned long long) standin_duplicates(S));
+	// The collector got everything whatever LangSmith did.
+	assert_int_equal(s.calls_acked, n);
+	assert_int_equal(s.calls_dropped, 0);
+	// Every call is accounted for: acknowledged by LangSmith or dropped
+	// with a cause; LangSmith stored exactly the acknowledged ones.
+	if (s.langsmith_runs_acked + dropped != n) {
+		fail_msg("%s: %llu acked + %llu dropped != %llu", fc->what,
+		    (unsigned long long) s.langsmith_runs_acked,
+		    (unsigned long long) dropped, (unsigned long long) n);
+	}
+	assert_int_equal(runs, s.langsmith_runs_acked);
+	uint64_t found = 0;
+	for (int t = 0; t < LOAD_THREADS; t++) {
+		for (int i = 0; i < LOAD_CALLS; i++) {
+			char *text = NULL;
+			if (standin_run_json(S, ls[t].ids[i], &text) == 0) {
+				found++;
+				free(text);
+			}
+		}
+	}
+	assert_int_equal(found, runs);
+	switch (fc->expect) {
+	case EXPECT_ALL:
+	case EXPECT_FALLBACK:
+	case EXPECT_SPLIT:
+		if (runs != n) {
+			fail_msg("%s: %llu of %llu runs arrived", fc->what,
+			    (unsigned long long) runs, (unsigned long long) n);
+		}
+		break;
+	case EXPECT_AUTH:
+		assert_int_equal(runs, 0);
+		assert_int_equal(s.langsmith_dropped_auth, n);
+		// One request, one log line: no retry storm.
+		assert_int_equal(standin_received(S, STANDIN_EP_MULTIPART), 1);
+		assert_int_equal(log_count("refused the API key"), 1);
+		break;
+	case EXPECT_REJECTED:
+		assert_true(s.langsmith_dropped_rejected > 0);
+		assert_true(runs > 0);
+		assert_int_equal(runs + s.langsmith_dropped_rejected, n);
+		assert_int_equal(log_count("LangSmith refused"), 1);
+		break;
+	}
+	if (fc->expect == EXPECT_FALLBACK) {
+		assert_true(standin_count(S, STANDIN_EP_BATCH, 202) > 0);
+		assert_int_equal(log_count("using /runs/batch"), 1);
+	}
+	if (fc->expect == EXPECT_SPLIT) {
+		assert_true(standin_count(S, STANDIN_EP_MULTIPART, 413) > 0);
+	}
+	if (fc->f.status != 0 && fc->expect == EXPECT_ALL) {
+		// The fault fired and was retried through.
+		assert_true(s.langsmith_requests_retried > 0);
+	}
+	assert_int_equal(log_count(KEY), 0);
+}
+
+static void
+test_fault_matrix(void **state)
+{
+	(void) state;
+	static const fault_case cases[] = {
+		{ "none", { .ep = STANDIN_EP_ANY }, 0, EXPECT_ALL },
+		{ "429 Retry-After: 1",
+		    { .ep = STANDIN_EP_MULTIPART,
+		        .status = 429,
+		        .retry_after = 1,
+		        .times = 2 },
+		    0, EXPECT_ALL },
+		{ "429 without Retry-After",
+		    { .ep = STANDIN_EP_MULTIPART, .status = 429, .times = 1 },
+		    0, EXPECT_ALL },
+		{ "500 three times",
+		    { .ep = STANDIN_EP_MULTIPART, .status = 500, .times = 3 },
+		    0, EXPECT_ALL },
+		{ "502 every 2nd request",
+		    { .ep = STANDIN_EP_MULTIPART,
+		        .status = 502,
+		        .times = -1,
+		        .every = 2 },
+		    0, EXPECT_ALL },
+		{ "503 twice",
+		    { .ep = STANDIN_EP_MULTIPART, .status = 503, .times = 2 },
+		    0, EXPECT_ALL },
+		{ "408 once",
+		    { .ep = STANDIN_EP_MULTIPART, .status = 408, .times = 1 },
+		    0, EXPECT_ALL },
+		{ "connection reset x3",
+		    { .ep = STANDIN_EP_MULTIPART, .reset = 1, .times = 3 }, 0,
+		    EXPECT_ALL },
+		{ "500 after storing x2",
+		    { .ep = STANDIN_EP_MULTIPART,
+		        .status = 500,
+		        .after_store = 1,
+		        .times = 2 },
+		    0, EXPECT_ALL },
+		{ "reset after storing",
+		    { .ep = STANDIN_EP_MULTIPART,
+		        .reset = 1,
+		        .after_store = 1,
+		        .times = 1 },
+		    0, EXPECT_ALL },
+		{ "slow answers",
+		    { .ep = STANDIN_EP_MULTIPART,
+		        .delay_ms = 400,
+		        .times = 4 },
+		    0, EXPECT_ALL },
+		{ "404 on multipart",
+		    { .ep = STANDIN_EP_MULTIPART, .status = 404, .times = -1 },
+		    0, EXPECT_FALLBACK },
+		{ "405 on multipart",
+		    { .ep = STANDIN_EP_MULTIPART, .status = 405, .times = -1 },
+		    0, EXPECT_FALLBACK },
+		{ "413 over 40 KiB", { .ep = STANDIN_EP_ANY }, 40 << 10,
+		    EXPECT_SPLIT },
+		{ "401", { .ep = STANDIN_EP_ANY, .status = 401, .times = -1 },
+		    0, EXPECT_AUTH },
+		{ "403", { .ep = STANDIN_EP_ANY, .status = 403, .times = -1 },
+		    0, EXPECT_AUTH },
+		{ "422 once",
+		    { .ep = STANDIN_EP_MULTIPART, .status = 422, .times = 1 },
+		    0, EXPECT_REJECTED },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		run_case(&cases[i]);
+	}
+}
+
+// ---- a stalled LangSmith: bounded memory, the collector not held up ----
+
+static void
+test_stalled_langsmith(void **state)
+{
+	(void) state;
+	llmcost_options o;
+	const int waves = 12, per_wave = 50;
+	const uint64_t n = (uint64_t) waves * per_wave;
+	char id[37];
+	standin_fault f
+	    = { .ep = STANDIN_EP_MULTIPART, .delay_ms = 4000, .times = -1 };
+
+	LLMCOST_PASS(standin_fault_add(S, &f));
+	base_options(&o);
+	o.langsmith_queue_batches = 2;
+	llmcost_client *c = client(&o);
+	llmcost__exporter *lx
+	    = llmcost__exporter_find(c, &llmcost__exporter_langsmith);
+	assert_non_null(lx);
+	assert_int_equal(lx->queue_max, 2);
+
+	uint64_t t0 = llmcost__mono_ns();
+	uint32_t max_held = 0;
+	for (int w = 0; w < waves; w++) {
+		for (int i = 0; i < per_wave; i++) {
+			call(c, "openai", "gpt-4o-mini", "f", NULL,
+			    LLMCOST_STATUS_OK, id);
+		}
+		// Each wave its own batch.
+		harness_sleep_ms(60);
+		pthread_mutex_lock(&c->mtx);
+		max_held = lx->count > max_held ? lx->count : max_held;
+		pthread_mutex_unlock(&c->mtx);
+	}
+	// The collector has every call while LangSmith's first request is
+	// still stalled.
+	llmcost_stats s;
+	for (int i = 0; i < 3000; i++) {
+		LLMCOST_PASS(llmcost_stats_get(c, &s));
+		if (s.calls_acked == n) {
+			break;
+		}
+		harness_sleep_ms(1);
+	}
+	uint64_t t_collector = llmcost__mono_ns() - t0;
+	assert_int_equal(s.calls_acked, n);
+	uint64_t runs_then = standin_runs(S);
+	assert_true(runs_then < n);
+	assert_true(max_held <= 2);
+
+	LLMCOST_PASS(llmcost_flush(c, 120000));
+	LLMCOST_PASS(llmcost_stats_get(c, &s));
+	uint64_t t_all = llmcost__mono_ns() - t0;
+	llmcost_shutdown(c, 5000);
+	fprintf(stderr,
+	    "# stalled LangSmith: collector had all %llu calls after %.0f ms "
+	    "(LangSmith had %llu); LangSmith settled after %.0f ms: %llu "
+	    "acked, %llu missed (queue full)\n",
+	    (unsigned long long) n, t_collector / 1e6,
+	    (unsigned long long) runs_then, t_all / 1e6,
+	    (unsigned long long) s.langsmith_runs_acked,
+	    (unsigned long long) s.langsmith_dropped_queue);
+	// Memory stayed bounded: what did not fit was dropped and counted.
+	assert_true(s.langsmith_dropped_queue > 0);
+	assert_int_equal(
+	    s.langsmith_runs_acked + s.langsmith_dropped_queue, n);
+	assert_int_equal(standin_runs(S), s.langsmith_runs_acked);
+	assert_int_equal(s.calls_dropped, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_runs_exact, reset_each),
+		cmocka_unit_test_setup(test_environment, reset_each),
+		cmocka_unit_test_setup(test_fault_matrix, reset_each),
+		cmocka_unit_test_setup(test_stalled_langsmith, reset_each),
+	};
+	return (cmocka_run_group_tests(tests, setup, teardown));
+}
