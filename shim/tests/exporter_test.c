@@ -4,7 +4,8 @@
 // exporter reads owns its strings (the pool slots are reused meanwhile);
 // flush waits for every destination; shutdown stops a hung exporter and
 // counts what it held; a lone hung exporter stops the batch loop, so the
-// pool runs out at the call site as before; start failures and disabled
+// pool runs out at the call site as before, and so does a hung lossless
+// one beside a lossy one with room; start failures and disabled
 // exporters are handled.  No collector is involved: the live delivery
 // through the collector exporter is in client_test.
 #include <pthread.h>
@@ -149,6 +150,22 @@ fake_fini(llmcost__exporter *ex)
 		.fini = fake_fini,                                            \
 	};
 
+static fake lgate;
+static int
+lgate_start(llmcost__exporter *ex)
+{
+	return (fake_start(ex, &lgate));
+}
+// A gate that must receive every call, as the collector.
+static const struct llmcost__exporter_ops lgate_ops = {
+	.name = "lgate",
+	.lossless = 1,
+	.start = lgate_start,
+	.deliver = fake_deliver,
+	.stop = fake_stop,
+	.fini = fake_fini,
+};
+
 FAKE_OPS(fast, "fast")
 FAKE_OPS(gate, "gate")
 FAKE_OPS(broken, "broken")
@@ -161,6 +178,7 @@ reset_fakes(void)
 	memset(&gate, 0, sizeof(gate));
 	memset(&broken, 0, sizeof(broken));
 	memset(&off, 0, sizeof(off));
+	memset(&lgate, 0, sizeof(lgate));
 	atomic_store(&fast.open, 1);
 	broken.start_rv = LLMCOST_ENOMEM;
 	off.start_rv = LLMCOST_EDISABLED;
@@ -375,6 +393,88 @@ test_lone_hung_exporter(void **state)
 	pthread_mutex_destroy(&lr.mtx);
 }
 
+// Ends call number i as make_call does, but once: returns the result of
+// llmcost_call_begin (LLMCOST_EFULL when the pool is empty).
+static int
+try_call(llmcost_client *c, uint32_t i)
+{
+	char model[32], num[16], tag[16];
+	llmcost_call *call = NULL;
+	llmcost_usage u;
+
+	snprintf(model, sizeof(model), "model-%u", i);
+	snprintf(num, sizeof(num), "%u", i);
+	snprintf(tag, sizeof(tag), "t%u", i);
+	int rv = llmcost_call_begin(c, "openai", model, &call);
+	if (rv != 0) {
+		return (rv);
+	}
+	LLMCOST_PASS(llmcost_call_set_meta(call, "i", num));
+	LLMCOST_PASS(llmcost_call_add_tag(call, tag));
+	memset(&u, 0, sizeof(u));
+	u.tokens[0] = (uint64_t) i + 1;
+	LLMCOST_PASS(llmcost_call_set_usage(call, &u));
+	LLMCOST_PASS(llmcost_call_end(call));
+	return (0);
+}
+
+// A lossless destination (the collector) that hangs paces the loop even
+// though a lossy one has room: the loop stops draining, the pool runs
+// out at the call site (counted), and once the lossless one recovers it
+// receives every accepted call exactly once, missing none.  The lossy
+// one's misses are not the client's drops.
+static void
+test_lossless_exporter_paces_the_loop(void **state)
+{
+	(void) state;
+	static const struct llmcost__exporter_ops *const ops[]
+	    = { &lgate_ops, &fast_ops, NULL };
+	llmcost_client *c;
+	uint32_t ok = 0, efull = 0;
+
+	reset_fakes();
+	LLMCOST_PASS(init_with(&c, ops));
+	llmcost__exporter *lx = &c->exporters[0], *fx = &c->exporters[1];
+
+	assert_int_equal(try_call(c, 0), 0);
+	ok++;
+	for (int i = 0; i < 3000 && atomic_load(&lgate.holding) == NULL; i++) {
+		sleep_ms(10);
+	}
+	const llmcost__batch *held = atomic_load(&lgate.holding);
+	assert_non_null(held);
+	for (uint32_t i = 1; i < 200; i++) {
+		int rv = try_call(c, i);
+		if (rv == LLMCOST_EFULL) {
+			efull++;
+			continue;
+		}
+		LLMCOST_PASS(rv);
+		ok++;
+	}
+	// Give the loop time to (wrongly) drain for the lossy exporter.
+	sleep_ms(100);
+	// The lossy exporter got only what the lossless one took.
+	assert_int_equal(atomic_load(&fast.records), held->n);
+	assert_int_equal(atomic_load(&fx->lost), 0);
+	assert_int_equal(ok, 1 + 64);
+	llmcost_stats s;
+	LLMCOST_PASS(llmcost_stats_get(c, &s));
+	assert_int_equal(s.calls_dropped, efull);
+	assert_int_equal(s.queue_depth, 64);
+	held = NULL;
+
+	atomic_store(&lgate.open, 1);
+	LLMCOST_PASS(llmcost_flush(c, 30000));
+	assert_int_equal(atomic_load(&lgate.records), ok);
+	assert_int_equal(atomic_load(&lx->lost), 0);
+	for (uint32_t i = 0; i < 200; i++) {
+		assert_true(atomic_load(&lgate.seen[i]) <= 1);
+	}
+	assert_int_equal(atomic_load(&lgate.bad), 0);
+	llmcost_shutdown(c, 1000);
+}
+
 // A start that fails fails init and releases the exporters started
 // before it; a disabled exporter is left out; none at all is an error.
 static void
@@ -417,13 +517,14 @@ test_start_failures(void **state)
 	assert_null(c);
 }
 
-// The registered list holds the collector exporter.
+// The registered list holds the collector exporter (lossless) and the
+// LangSmith one (lossy).
 static void
 test_registry(void **state)
 {
 	(void) state;
 	size_t n = 0;
-	int collector = 0;
+	int collector = 0, langsmith = 0;
 
 	for (; llmcost__exporters[n] != NULL; n++) {
 		const struct llmcost__exporter_ops *ops
@@ -434,10 +535,16 @@ test_registry(void **state)
 		assert_non_null(ops->fini);
 		if (ops == &llmcost__exporter_collector) {
 			collector = 1;
+			assert_true(ops->lossless);
+		}
+		if (ops == &llmcost__exporter_langsmith) {
+			langsmith = 1;
+			assert_false(ops->lossless);
 		}
 	}
 	assert_true(n >= 1 && n <= LLMCOST__EXPORTERS_MAX);
 	assert_true(collector);
+	assert_true(langsmith);
 }
 
 int
@@ -446,6 +553,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hung_exporter_does_not_slow_the_other),
 		cmocka_unit_test(test_lone_hung_exporter),
+		cmocka_unit_test(test_lossless_exporter_paces_the_loop),
 		cmocka_unit_test(test_start_failures),
 		cmocka_unit_test(test_registry),
 	};
