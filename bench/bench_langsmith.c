@@ -1,0 +1,335 @@
+// The LangSmith exporter's cost: the call-site latency of a fully tagged
+// call with LangSmith export on and off (the same client otherwise, a
+// live llmcostd child behind it), and the export itself: runs per second
+// to the LangSmith stand-in (tests/langsmith/, run as its own process,
+// so that its CPU time is not ours) and CPU microseconds per exported
+// run, read from the exporter thread's own counters in /proc.  With
+// --sdk-script, the same number of runs goes through the official
+// langsmith JS SDK (bench/langsmith_sdk.mjs, run by node) to the same
+// stand-in, and the CPU per run of both is compared.  It prints numbers
+// and asserts nothing about time; it fails when a run is lost.
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench_util.h"
+#include "harness.h"
+#include "llmcost.h"
+
+#define KEY "lsv2_bench_key"
+
+static char standin_url[128];
+static pid_t standin_pid = -1;
+
+// Starts the stand-in program and reads its URL from its first line.
+static int
+standin_spawn(const char *bin)
+{
+	int fd[2];
+	if (pipe(fd) != 0) {
+		return (-1);
+	}
+	if ((standin_pid = fork()) == 0) {
+		dup2(fd[1], 1);
+		close(fd[0]);
+		close(fd[1]);
+		setenv("LLMCOST_STANDIN_API_KEY", KEY, 1);
+		execl(
+		    bin, bin, "--port", "0", "--drop-payloads", (char *) NULL);
+		_exit(127);
+	}
+	close(fd[1]);
+	FILE *f = fdopen(fd[0], "r");
+	if (f == NULL || fgets(standin_url, sizeof(standin_url), f) == NULL) {
+		fprintf(stderr, "the stand-in did not start (%s)\n", bin);
+		return (-1);
+	}
+	standin_url[strcspn(standin_url, "\n")] = '\0';
+	return (0);
+}
+
+// CPU time (user + system) of this process's thread named name, in µs.
+static double
+thread_cpu_us(const char *name)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	double us = -1;
+	long hz = sysconf(_SC_CLK_TCK);
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		char path[300], buf[1024];
+		if (e->d_name[0] == '.') {
+			continue;
+		}
+		snprintf(
+		    path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (f == NULL) {
+			continue;
+		}
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
+		if (lp == NULL || rp == NULL
+		    || strncmp(lp + 1, name, (size_t) (rp - lp - 1)) != 0) {
+			continue;
+		}
+		// Fields after the name: state is 3rd; utime 14th, stime 15th.
+		unsigned long ut = 0, st = 0;
+		if (sscanf(rp + 2,
+		        "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+		        &ut, &st)
+		    == 2) {
+			us = (double) (ut + st) * 1e6 / (double) hz;
+		}
+	}
+	if (d != NULL) {
+		closedir(d);
+	}
+	return (us);
+}
+
+static llmcost_client *
+client(const char *url, int langsmith)
+{
+	llmcost_options o;
+	llmcost_client *c = NULL;
+	memset(&o, 0, sizeof(o));
+	o.collector_url = url;
+	o.queue_max = 65536;
+	o.langsmith_api_key = KEY;
+	o.langsmith_endpoint = standin_url;
+	o.langsmith_project = "bench";
+	o.langsmith_tracing = langsmith ? 1 : -1;
+	o.langsmith_queue_batches = 16;
+	if (llmcost_init(&c, &o) != 0) {
+		return (NULL);
+	}
+	return (c);
+}
+
+// Waits while more than max calls are queued or (with LangSmith on) not
+// yet settled by LangSmith, so that nothing is dropped.
+static void
+pace(llmcost_client *c, uint64_t max, int langsmith)
+{
+	for (;;) {
+		llmcost_stats s;
+		llmcost_stats_get(c, &s);
+		uint64_t behind = s.queue_depth;
+		if (langsmith) {
+			uint64_t done = s.langsmith_runs_acked
+			    + s.langsmith_dropped_queue
+			    + s.langsmith_dropped_rejected
+			    + s.langsmith_dropped_auth
+			    + s.langsmith_dropped_retries;
+			uint64_t lag = s.calls_ended - done;
+			behind = lag > behind ? lag : behind;
+		}
+		if (behind <= max) {
+			return;
+		}
+		bench_sleep_ns(200000);
+	}
+}
+
+static int
+callsite_row(const char *url, int langsmith, size_t n, uint32_t overhead,
+    bench_pct *out)
+{
+	llmcost_client *c = client(url, langsmith);
+	uint32_t *lat = calloc(n, sizeof(*lat));
+	if (c == NULL || lat == NULL) {
+		return (-1);
+	}
+	for (int i = 0; i < 4096; i++) {
+		(void) bench_tagged_call(c);
+	}
+	if (llmcost_flush(c, 120000) != 0) {
+		return (-1);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((i & 1023) == 0) {
+			pace(c, 8192, langsmith);
+		}
+		uint64_t t0 = bench_now_ns();
+		int rv = bench_tagged_call(c);
+		uint64_t dt = bench_now_ns() - t0;
+		if (rv != 0) {
+			fprintf(stderr, "call: %s\n", llmcost_strerror(rv));
+			return (-1);
+		}
+		lat[i] = dt > overhead ? (uint32_t) (dt - overhead) : 0;
+	}
+	int rv = llmcost_flush(c, 300000);
+	llmcost_stats s;
+	llmcost_stats_get(c, &s);
+	llmcost_shutdown(c, 10000);
+	if (rv != 0 || s.calls_dropped != 0
+	    || (langsmith && s.langsmith_runs_acked != s.calls_ended)) {
+		fprintf(stderr,
+		    "calls lost: dropped %llu, LangSmith acked %llu of %llu\n",
+		    (unsigned long long) s.calls_dropped,
+		    (unsigned long long) s.langsmith_runs_acked,
+		    (unsigned long long) s.calls_ended);
+		return (-1);
+	}
+	bench_percentiles(lat, n, out);
+	free(lat);
+	return (0);
+}
+
+// Exports n runs as fast as LangSmith takes them.  Fills runs/s and the
+// exporter thread's CPU µs per run.
+static int
+export_row(const char *url, size_t n, double *rps, double *cpu_us)
+{
+	llmcost_client *c = client(url, 1);
+	if (c == NULL) {
+		return (-1);
+	}
+	// The thread names itself once it runs.
+	double cpu0 = -1;
+	for (int i = 0; i < 1000 && cpu0 < 0; i++) {
+		if ((cpu0 = thread_cpu_us("llmcost-langsmi")) < 0) {
+			bench_sleep_ns(1000000);
+		}
+	}
+	uint64_t t0 = bench_now_ns();
+	for (size_t i = 0; i < n; i++) {
+		if ((i & 1023) == 0) {
+			pace(c, 12000, 1);
+		}
+		if (bench_tagged_call(c) != 0) {
+			return (-1);
+		}
+	}
+	int rv = llmcost_flush(c, 300000);
+	uint64_t dt = bench_now_ns() - t0;
+	double cpu1 = thread_cpu_us("llmcost-langsmi");
+	llmcost_stats s;
+	llmcost_stats_get(c, &s);
+	llmcost_shutdown(c, 10000);
+	if (rv != 0 || s.langsmith_runs_acked != n + 0 || cpu0 < 0) {
+		fprintf(stderr, "export: %llu of %zu runs acknowledged\n",
+		    (unsigned long long) s.langsmith_runs_acked, n);
+		return (-1);
+	}
+	*rps = (double) n / ((double) dt / 1e9);
+	*cpu_us = (cpu1 - cpu0) / (double) n;
+	return (0);
+}
+
+// Runs the SDK script; reads "cpu_us_per_run X" from its output.
+static int
+sdk_row(const char *script, size_t n, double *cpu_us, double *rps)
+{
+	char cmd[1024];
+	snprintf(
+	    cmd, sizeof(cmd), "node '%s' '%s' %zu", script, standin_url, n);
+	setenv("LANGSMITH_API_KEY", KEY, 1);
+	FILE *p = popen(cmd, "r");
+	char line[256];
+	int got = 0;
+	while (p != NULL && fgets(line, sizeof(line), p) != NULL) {
+		got += sscanf(line, "cpu_us_per_run %lf", cpu_us) == 1;
+		got += sscanf(line, "runs_per_s %lf", rps) == 1;
+		fputs(line, stdout);
+	}
+	int st = p != NULL ? pclose(p) : -1;
+	unsetenv("LANGSMITH_API_KEY");
+	return (st == 0 && got == 2 ? 0 : -1);
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t n = 100000, export_n = 100000, sdk_n = 20000;
+	const char *daemon = LLMCOSTD_PATH, *standin = STANDIN_PATH;
+	const char *sdk = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
+			n = strtoul(argv[++i], NULL, 10);
+		} else if (strcmp(argv[i], "-e") == 0 && i + 1 < argc) {
+			export_n = strtoul(argv[++i], NULL, 10);
+		} else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
+			sdk_n = strtoul(argv[++i], NULL, 10);
+		} else if (strcmp(argv[i], "--sdk-script") == 0
+		    && i + 1 < argc) {
+			sdk = argv[++i];
+		} else {
+			fprintf(stderr,
+			    "usage: bench_langsmith [-n CALLS] [-e EXPORTED] "
+			    "[-s SDK_RUNS] [--sdk-script FILE]\n");
+			return (2);
+		}
+	}
+	char *dir = harness_tmpdir();
+	char data[512], url[600];
+	snprintf(data, sizeof(data), "%s/data", dir);
+	harness_url(data, url, sizeof(url));
+	static const char *const args[] = { "--map-size-mb", "2048", NULL };
+	pid_t dpid = harness_daemon_start_bin(daemon, data, args);
+	if (dpid <= 0 || standin_spawn(standin) != 0) {
+		return (1);
+	}
+	uint32_t overhead, op99;
+	bench_timer_overhead(&overhead, &op99);
+	int fail = 0;
+
+	bench_pct off, on;
+	if (callsite_row(url, 0, n, overhead, &off) != 0
+	    || callsite_row(url, 1, n, overhead, &on) != 0) {
+		fail = 1;
+	} else {
+		printf("call site, ns (timer %u ns subtracted)   p50    p99  "
+		       "p99.9\n",
+		    overhead);
+		printf("LangSmith export off                   %6u %6u %6u\n",
+		    off.p50, off.p99, off.p999);
+		printf("LangSmith export on                    %6u %6u %6u\n",
+		    on.p50, on.p99, on.p999);
+		bench_metric("callsite_off_p50_ns", off.p50);
+		bench_metric("callsite_off_p99_ns", off.p99);
+		bench_metric("callsite_off_p999_ns", off.p999);
+		bench_metric("callsite_on_p50_ns", on.p50);
+		bench_metric("callsite_on_p99_ns", on.p99);
+		bench_metric("callsite_on_p999_ns", on.p999);
+	}
+	double rps = 0, cpu = 0;
+	if (!fail && export_row(url, export_n, &rps, &cpu) == 0) {
+		printf("exported %zu runs: %.0f runs/s, %.2f CPU us/run "
+		       "(exporter thread)\n",
+		    export_n, rps, cpu);
+		bench_metric("export_runs_per_s", rps);
+		bench_metric("export_cpu_us_per_run", cpu);
+	} else {
+		fail = 1;
+	}
+	if (!fail && sdk != NULL) {
+		double sdk_cpu = 0, sdk_rps = 0;
+		if (sdk_row(sdk, sdk_n, &sdk_cpu, &sdk_rps) == 0 && cpu > 0) {
+			printf("langsmith JS SDK, %zu runs: %.0f runs/s, %.1f "
+			       "CPU "
+			       "us/run (whole process): %.0fx ours\n",
+			    sdk_n, sdk_rps, sdk_cpu, sdk_cpu / cpu);
+			bench_metric("sdk_cpu_us_per_run", sdk_cpu);
+			bench_metric("sdk_runs_per_s", sdk_rps);
+			bench_metric("sdk_cpu_ratio", sdk_cpu / cpu);
+		} else {
+			fprintf(stderr, "the SDK run failed\n");
+			fail = 1;
+		}
+	}
+	kill(standin_pid, SIGTERM);
+	waitpid(standin_pid, NULL, 0);
+	harness_daemon_stop(dpid, SIGTERM);
+	harness_rmdir(dir);
+	return (fail);
+}
