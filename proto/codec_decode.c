@@ -16,7 +16,7 @@
 //    schema afterwards.  So the tree msgpack-c builds is at most 24 MiB
 //    whatever the input, and nothing at all for a message over the cap.
 //    The cap sits above the largest batch v1 allows (4096 records of at
-//    most 201 values each), so no valid message is refused by it.  The
+//    most 207 values each), so no valid message is refused by it.  The
 //    skim also caps nesting at DEC_MAX_DEPTH, below msgpack-c's own
 //    fixed stack of 32, so msgpack-c's less helpful error never fires.
 // 2. msgpack_unpack_next() builds the object tree in a zone.  In msgpack-c
@@ -766,6 +766,25 @@ dec_rk_usage_flags(dec *d, const msgpack_object *o, rec_ctx *rc)
 	}
 	rc->r->usage_flags = (uint32_t) v;
 	return (0);
+}
+
+static int
+dec_rk_trace_id(dec *d, const msgpack_object *o, rec_ctx *rc)
+{
+	return (get_id(d, o, "trace_id", rc->r->trace_id));
+}
+
+static int
+dec_rk_parent_run_id(dec *d, const msgpack_object *o, rec_ctx *rc)
+{
+	return (get_id(d, o, "parent_run_id", rc->r->parent_run_id));
+}
+
+static int
+dec_rk_dotted_order(dec *d, const msgpack_object *o, rec_ctx *rc)
+{
+	return (get_str(d, o, "dotted_order", 1, LLMCOST_PROTO_MAX_DOTTED,
+	    &rc->r->dotted_order));
 }
 
 static const rk_dec_fn rk_dec[LLMCOST_RK_COUNT] = {

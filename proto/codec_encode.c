@@ -162,6 +162,16 @@ check_record(const llmcost_proto_record *r)
 	if (r->n_meta > LLMCOST_MAX_META || r->n_tags > LLMCOST_MAX_TAGS) {
 		return (LLMCOST_ETOOBIG);
 	}
+	// A parent belongs to a trace.
+	if (memcmp(r->trace_id, zero, sizeof(zero)) == 0
+	    && memcmp(r->parent_run_id, zero, sizeof(zero)) != 0) {
+		return (LLMCOST_EINVAL);
+	}
+	if (r->dotted_order.len > 0
+	    && (rv = check_str(&r->dotted_order, 1, LLMCOST_PROTO_MAX_DOTTED))
+	        != 0) {
+		return (rv);
+	}
 	if ((r->n_meta > 0 && r->meta == NULL)
 	    || (r->n_tags > 0 && r->tags == NULL)) {
 		return (LLMCOST_EINVAL);
@@ -204,6 +214,7 @@ has_fees(const llmcost_proto_record *r)
 int
 llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
 {
+	static const uint8_t zero_id[16] = { 0 };
 	size_t n = 6;
 	int rv;
 
@@ -225,6 +236,10 @@ llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
 	n += has_fees(r) ? 1 : 0;
 	n += r->has_provider_cost ? 1 : 0;
 	n += r->usage_flags != 0 ? 1 : 0;
+	int trace = memcmp(r->trace_id, zero_id, 16) != 0;
+	int parent = memcmp(r->parent_run_id, zero_id, 16) != 0;
+	n += (size_t) trace + (size_t) parent;
+	n += r->dotted_order.len > 0 ? 1 : 0;
 
 	msgpack_pack_map(&e->pk, n);
 	msgpack_pack_uint64(&e->pk, LLMCOST_RK_RUN_ID);
@@ -275,6 +290,18 @@ llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
 	if (r->usage_flags != 0) {
 		msgpack_pack_uint64(&e->pk, LLMCOST_RK_USAGE_FLAGS);
 		msgpack_pack_uint64(&e->pk, r->usage_flags);
+	}
+	if (trace) {
+		msgpack_pack_uint64(&e->pk, LLMCOST_RK_TRACE_ID);
+		pack_id(e, r->trace_id);
+	}
+	if (parent) {
+		msgpack_pack_uint64(&e->pk, LLMCOST_RK_PARENT_RUN_ID);
+		pack_id(e, r->parent_run_id);
+	}
+	if (r->dotted_order.len > 0) {
+		msgpack_pack_uint64(&e->pk, LLMCOST_RK_DOTTED_ORDER);
+		pack_str(e, &r->dotted_order);
 	}
 	return (e->err);
 }

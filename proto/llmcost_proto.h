@@ -41,9 +41,10 @@ enum llmcost_proto_ack_status {
 #define LLMCOST_PROTO_MAX_REASON    256u       // bytes in an ACK reason
 #define LLMCOST_PROTO_MAX_STATS     64u        // counters in a STATS reply
 #define LLMCOST_PROTO_MAX_STAT_NAME 64u        // bytes in a counter name
+#define LLMCOST_PROTO_MAX_DOTTED    4096u      // bytes in a dotted_order
 // msgpack values in one message (every array, map, key and element
 // counts one): 256 per record of a full batch.  The largest batch v1
-// accepts has 7 + 4096 x 201 = 823,303: per record the map, its 12 keys
+// accepts has 7 + 4096 x 207 = 847,879: per record the map, its 15 keys
 // and their values, 64 usage entries, 16 fees, 32 meta pairs and 32
 // tags; the rest is room for reserved keys.  See README "Limits".
 #define LLMCOST_PROTO_MAX_VALUES (LLMCOST_PROTO_MAX_RECORDS * 256u)
@@ -73,7 +74,10 @@ enum llmcost_proto_ack_status {
 	XX(TAGS, 8, tags, 0, "array of str")                                  \
 	XX(FEES, 9, fees, 0, "array of uints")                                \
 	XX(PROVIDER_COST, 10, provider_cost, 0, "uint ≤ 2⁶³−1")               \
-	XX(USAGE_FLAGS, 11, usage_flags, 0, "uint ≤ 2³²−1")
+	XX(USAGE_FLAGS, 11, usage_flags, 0, "uint ≤ 2³²−1")                   \
+	XX(TRACE_ID, 12, trace_id, 0, "bin, exactly 16 bytes")                \
+	XX(PARENT_RUN_ID, 13, parent_run_id, 0, "bin, exactly 16 bytes")      \
+	XX(DOTTED_ORDER, 14, dotted_order, 0, "str")
 
 enum llmcost_proto_rkey {
 #define LLMCOST__RK_ENUM(name, num, id, req, type) LLMCOST_RK_##name = num,
@@ -130,6 +134,12 @@ typedef struct llmcost_proto_record {
 	uint64_t provider_cost_pusd;      // valid when has_provider_cost
 	uint32_t has_provider_cost;
 	uint32_t usage_flags; // LLMCOST_USAGE_*; unknown bits are kept
+	// Request scope (keys 12 to 14), all zero or empty for a call outside
+	// one: the trace's root run id, the parent run id (zero for a root),
+	// and LangSmith's dotted_order of the run.
+	uint8_t trace_id[16];
+	uint8_t parent_run_id[16];
+	llmcost_proto_str dotted_order;
 } llmcost_proto_record;
 
 // Entries a fees array (key 9) may have: a newer shim may know more fees

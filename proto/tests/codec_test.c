@@ -366,6 +366,10 @@ static const char GOLDEN_BATCH[]
       " 05 9a 00000000000000000000"
       " 06 01";
 
+#define SCOPED_DOTTED                                                         \
+	"20231114T221320000000Z018f3a2b-4c5d-7000-8091-a2b3c4d5e6f0."         \
+	"20231114T221320000000Z018f3a2b-4c5d-7e6f-8091-a2b3c4d5e6f7"
+
 static const char GOLDEN_ACK[]
     = "98 01 02 c4 10 000102030405060708090a0b0c0d0e0f 07 00 cd012c 02 a0";
 
@@ -416,6 +420,101 @@ encode_golden_batch(llmcost_proto_enc *e)
 		return (rv);
 	}
 	return (0);
+}
+
+// A record inside a request scope: the golden batch's record 0 with
+// keys 12 to 14 (proto/README.md, "a record inside a request scope").
+static const uint8_t TRACE0[16] = { 0x01, 0x8f, 0x3a, 0x2b, 0x4c, 0x5d, 0x70,
+	0x00, 0x80, 0x91, 0xa2, 0xb3, 0xc4, 0xd5, 0xe6, 0xf0 };
+
+static const char GOLDEN_SCOPED[]
+    = "96 01 01"
+      " c4 10 000102030405060708090a0b0c0d0e0f"
+      " 07 03 91"
+      " 8b"
+      " 00 c4 10 018f3a2b4c5d7e6f8091a2b3c4d5e6f7"
+      " 01 cf 17979cfe362a0000"
+      " 02 ce 59682f00"
+      " 03 a6 6f70656e6169"
+      " 04 ab 6770742d346f2d6d696e69"
+      " 05 9a cd04b0 cd012c 00 00 00 00 ccfa 00 00 00"
+      " 07 82 a7 66656174757265 aa 7261672d736561726368"
+      "       a3 656e76 aa 70726f64756374696f6e"
+      " 08 91 a4 62657461"
+      " 0c c4 10 018f3a2b4c5d70008091a2b3c4d5e6f0"
+      " 0d c4 10 018f3a2b4c5d70008091a2b3c4d5e6f0"
+      " 0e d9 75"
+      " 3230323331313134543232313332303030303030305a"
+      " 30313866336132622d346335642d373030302d383039312d"
+      " 6132623363346435653666302e"
+      " 3230323331313134543232313332303030303030305a"
+      " 30313866336132622d346335642d376536662d383039312d"
+      " 613262336334643565366637";
+
+static void
+test_golden_scoped_record(void **state)
+{
+	static llmcost_proto_kv meta[2];
+	static llmcost_proto_str tags[1];
+	llmcost_proto_record r;
+	llmcost_proto_msg m;
+	encbuf eb;
+
+	(void) state;
+	meta[0].key = S("feature");
+	meta[0].val = S("rag-search");
+	meta[1].key = S("env");
+	meta[1].val = S("production");
+	tags[0] = S("beta");
+	memset(&r, 0, sizeof(r));
+	memcpy(r.run_id, RID0, 16);
+	r.start_ns = UINT64_C(1700000000000000000);
+	r.duration_ns = 1500000000;
+	r.provider = S("openai");
+	r.model = S("gpt-4o-mini");
+	r.usage[LLMCOST_IN_UNCACHED] = 1200;
+	r.usage[LLMCOST_IN_CACHE_READ] = 300;
+	r.usage[LLMCOST_OUT_TEXT] = 250;
+	r.meta = meta;
+	r.n_meta = 2;
+	r.tags = tags;
+	r.n_tags = 1;
+	memcpy(r.trace_id, TRACE0, 16);
+	memcpy(r.parent_run_id, TRACE0, 16);
+	r.dotted_order = S(SCOPED_DOTTED);
+
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&eb.e, CID, 7, 3, 1));
+	LLMCOST_PASS(llmcost_proto_enc_record(&eb.e, &r));
+	assert_bytes(eb.b.data, eb.b.len, GOLDEN_SCOPED);
+
+	decode_ok(eb.b.data, eb.b.len, &m);
+	const llmcost_proto_record *d = &m.u.batch.records[0];
+	assert_memory_equal(d->trace_id, TRACE0, 16);
+	assert_memory_equal(d->parent_run_id, TRACE0, 16);
+	assert_str(d->dotted_order, SCOPED_DOTTED);
+	assert_str(d->model, "gpt-4o-mini");
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+
+	// A parent without a trace is refused by the encoder.
+	memset(r.trace_id, 0, 16);
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&eb.e, CID, 7, 3, 1));
+	LLMCOST_FAIL(llmcost_proto_enc_record(&eb.e, &r), LLMCOST_EINVAL);
+	llmcost_proto_buf_free(&eb.b);
+
+	// A record outside a scope decodes with the fields zero and empty.
+	static const uint8_t zero[16] = { 0 };
+	size_t len;
+	uint8_t *buf = hex_bytes(GOLDEN_BATCH, &len);
+	decode_ok(buf, len, &m);
+	d = &m.u.batch.records[0];
+	assert_memory_equal(d->trace_id, zero, 16);
+	assert_memory_equal(d->parent_run_id, zero, 16);
+	assert_int_equal(d->dotted_order.len, 0);
+	llmcost_proto_msg_free(&m);
+	free(buf);
 }
 
 static void
@@ -1755,11 +1854,11 @@ test_accept_forward_compat(void **state)
 	raw_fini(&r);
 }
 
-// Keys 12..63 carry any well-formed value and are skipped.
+// Keys 15..63 carry any well-formed value and are skipped.
 static void
 ex_reserved(msgpack_packer *pk)
 {
-	msgpack_pack_uint64(pk, 12);
+	msgpack_pack_uint64(pk, 15);
 	msgpack_pack_map(pk, 2);
 	pk_str(pk, "nested");
 	msgpack_pack_array(pk, 2);
@@ -1859,6 +1958,13 @@ pk_valid_value(msgpack_packer *pk, unsigned k)
 		break;
 	case LLMCOST_RK_USAGE_FLAGS:
 		msgpack_pack_uint64(pk, LLMCOST_USAGE_PARTIAL);
+		break;
+	case LLMCOST_RK_TRACE_ID:
+	case LLMCOST_RK_PARENT_RUN_ID:
+		pk_bin(pk, RID1, 16);
+		break;
+	case LLMCOST_RK_DOTTED_ORDER:
+		pk_str(pk, SCOPED_DOTTED);
 		break;
 	default:
 		fail_msg("key %u: no valid value in pk_valid_value", k);
@@ -2039,7 +2145,7 @@ test_record_keys_documented(void **state)
 		}
 		num = strtoul(q, &q, 10);
 		if (strncmp(q, " | ", 3) != 0) {
-			continue; // a range such as "9 … 63"
+			continue; // a range such as "15 … 63"
 		}
 		if (num >= LLMCOST_RK_COUNT) {
 			fail_msg("proto/README.md documents record key %lu, "
@@ -2333,6 +2439,7 @@ main(void)
 		cmocka_unit_test(test_reject_records),
 		cmocka_unit_test(test_accept_forward_compat),
 		cmocka_unit_test(test_accept_reserved_keys),
+		cmocka_unit_test(test_golden_scoped_record),
 		cmocka_unit_test(test_accept_ack_limits),
 		cmocka_unit_test(test_reason_buffer),
 		cmocka_unit_test(test_encode_limits),
