@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -136,13 +137,45 @@ base_options(llmcost_options *o)
 	o->langsmith_project = PROJECT;
 }
 
+// A client whose log lines all land in log_text: those of llmcost_init
+// come from the built-in stderr logger (LLMCOST_LOG=debug), caught in a
+// file; the later ones from logger().
+static llmcost_client *
+client_ls(const llmcost_options *o, int langsmith_on)
+{
+	llmcost_client *c = NULL;
+	char path[] = "/tmp/llmcost-export-test-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	int saved = dup(2);
+	dup2(fd, 2);
+	setenv("LLMCOST_LOG", "debug", 1);
+	int rv = llmcost_init(&c, o);
+	unsetenv("LLMCOST_LOG");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	LLMCOST_PASS(rv);
+	llmcost_set_logger(c, logger, NULL);
+	char buf[8192];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	unlink(path);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	// The init lines name LangSmith's endpoint when export is on: they
+	// were caught.
+	assert_int_equal(
+	    strstr(buf, "LangSmith export to") != NULL, langsmith_on);
+	logger(NULL, 0, buf);
+	return (c);
+}
+
 static llmcost_client *
 client(const llmcost_options *o)
 {
-	llmcost_client *c = NULL;
-	LLMCOST_PASS(llmcost_init(&c, o));
-	llmcost_set_logger(c, logger, NULL);
-	return (c);
+	return (client_ls(o, 1));
 }
 
 // Ends one call; its run id into id[37].  Retries while the pool is full.
@@ -406,7 +439,7 @@ test_environment(void **state)
 	// Tracing turned off: nothing goes to LangSmith, the collector
 	// still gets the call.
 	setenv("LANGSMITH_TRACING", "False", 1);
-	c = client(&o);
+	c = client_ls(&o, 0);
 	call(c, "openai", "gpt-4o-mini", "f", NULL, LLMCOST_STATUS_OK, id);
 	LLMCOST_PASS(llmcost_flush(c, 30000));
 	llmcost_stats s;
