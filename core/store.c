@@ -8,6 +8,9 @@
 //   clients   client_id[16]         -> store_client
 //   drops     be32 hour             -> u64 calls dropped by clients
 //   info      "schema"              -> u32
+//   traces    run_id[16]            -> trace_id[16] parent_run_id[16]
+//                                      (calls made in a request scope
+//                                      only; parent all zero for a root)
 // Run ids are UUIDv7, so keys arrive nearly in order and a time range is
 // a key range.  Rollup keys are big-endian so that a cursor walks hours in
 // order.  Every batch of a write is one transaction: runs are inserted
@@ -54,7 +57,8 @@ typedef struct str_cache_ent {
 struct store {
 	MDB_env *env;
 	MDB_dbi runs, rollups, str2id, id2str, metasets, msidx, clients, drops,
-	    info;
+	    info, traces;
+	int has_traces; // a store written before traces existed has none
 	unsigned flags;
 	uint64_t mapsize;
 	str_cache_ent *cache;   // writer only
@@ -165,6 +169,9 @@ open_dbis(store *s, char *err, size_t errsz)
 		{ "clients", offsetof(store, clients), 0 },
 		{ "drops", offsetof(store, drops), 0 },
 		{ "info", offsetof(store, info), 0 },
+		// Added without a schema change: a read-only open of an older
+		// store goes on without it (has_traces 0).
+		{ "traces", offsetof(store, traces), 0 },
 	};
 	int rdonly = (s->flags & STORE_RDONLY) != 0;
 	MDB_txn *txn;
@@ -178,6 +185,10 @@ open_dbis(store *s, char *err, size_t errsz)
 		MDB_dbi *dbi = (MDB_dbi *) ((char *) s + tab[i].off);
 		unsigned f = tab[i].flags | (rdonly ? 0 : MDB_CREATE);
 		if ((rc = mdb_dbi_open(txn, tab[i].name, f, dbi)) != 0) {
+			if (rdonly && rc == MDB_NOTFOUND
+			    && dbi == &s->traces) {
+				continue;
+			}
 			mdb_txn_abort(txn);
 			if (rdonly && rc == MDB_NOTFOUND) {
 				snprintf(err, errsz,
@@ -188,6 +199,11 @@ open_dbis(store *s, char *err, size_t errsz)
 			}
 			return (open_err(s->dir, tab[i].name, rc, err, errsz));
 		}
+	}
+	s->has_traces = 1;
+	if (rdonly) {
+		MDB_dbi probe;
+		s->has_traces = mdb_dbi_open(txn, "traces", 0, &probe) == 0;
 	}
 	MDB_val k = { 6, "schema" }, v;
 	rc = mdb_get(txn, s->info, &k, &v);
@@ -613,6 +629,24 @@ add_rollup(wctx *w, const store_run *run)
 	return (mdb_put(w->txn, w->s->rollups, &k, &v, 0));
 }
 
+// A call made in a request scope: its trace and parent, kept beside the
+// run (not in it, so that the run layout stays as it is) for cost per
+// trace.  Calls outside a scope write nothing.
+static int
+write_trace(wctx *w, const llmcost_proto_record *r)
+{
+	static const uint8_t zero[16] = { 0 };
+	uint8_t val[32];
+
+	if (memcmp(r->trace_id, zero, 16) == 0) {
+		return (0);
+	}
+	memcpy(val, r->trace_id, 16);
+	memcpy(val + 16, r->parent_run_id, 16);
+	MDB_val k = { 16, (void *) r->run_id }, v = { sizeof(val), val };
+	return (mdb_put(w->txn, w->s->traces, &k, &v, 0));
+}
+
 // Where the writer finds a dimension's value in a decoded call (the src
 // column of REPORT_DIM_MAP): NULL when the call has none.
 #define DIM_SRC_RECORD(r, name, field) (&(r)->field)
@@ -656,6 +690,9 @@ write_record(
 			*dup = 1;
 			return (0);
 		}
+		return (rc);
+	}
+	if ((rc = write_trace(w, r)) != 0) {
 		return (rc);
 	}
 	return (add_rollup(w, &run));
@@ -991,6 +1028,20 @@ store_get_run(store_rtxn *t, const uint8_t id[16], store_run *out)
 		return (LLMCOST_ENOTFOUND);
 	}
 	memcpy(out, v.mv_data, sizeof(*out));
+	return (0);
+}
+
+int
+store_get_trace(store_rtxn *t, const uint8_t id[16], uint8_t trace_id[16],
+    uint8_t parent_run_id[16])
+{
+	MDB_val k = { 16, (void *) id }, v;
+	if (!t->s->has_traces || mdb_get(t->txn, t->s->traces, &k, &v) != 0
+	    || v.mv_size != 32) {
+		return (LLMCOST_ENOTFOUND);
+	}
+	memcpy(trace_id, v.mv_data, 16);
+	memcpy(parent_run_id, (const uint8_t *) v.mv_data + 16, 16);
 	return (0);
 }
 

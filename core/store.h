@@ -226,6 +226,13 @@ int store_drops(
     store_rtxn *t, uint32_t from_hour, uint32_t to_hour, uint64_t *out);
 // One run by id.  Returns 0 or LLMCOST_ENOTFOUND.
 int store_get_run(store_rtxn *t, const uint8_t id[16], store_run *out);
+
+// The request scope of stored call id: its trace id and parent run id
+// (all zero for a call at the root of its trace).  Returns 0, or
+// LLMCOST_ENOTFOUND when the call was not made in a scope (or is not
+// stored).
+int store_get_trace(store_rtxn *t, const uint8_t id[16], uint8_t trace_id[16],
+    uint8_t parent_run_id[16]);
 // Number of stored runs.
 int store_count_runs(store_rtxn *t, uint64_t *out);
 

@@ -1317,6 +1317,57 @@ test_scan_runs_stops_early(void **state)
 	free(sn);
 }
 
+// Calls made in a request scope keep their trace and parent beside the
+// run (proto keys 9 and 10); a call outside one has none; a duplicate
+// changes nothing; the run itself is stored as usual.
+static void
+test_traces(void **state)
+{
+	fixture *f = *state;
+	static const spec sp[] = {
+		SEARCH(1, H0, 100),
+		SEARCH(2, H0, 200),
+		SEARCH(3, H0, 300),
+	};
+	built *b = build(sp, 3);
+	uint8_t trace[16], parent[16], got_t[16], got_p[16], zero[16];
+
+	memset(zero, 0, 16);
+	memset(trace, 0x77, 16);
+	memset(parent, 0x55, 16);
+	// 1: a root call of its trace (no parent); 2: a child; 3: outside.
+	memcpy(b->recs[0].trace_id, trace, 16);
+	memcpy(b->recs[1].trace_id, trace, 16);
+	memcpy(b->recs[1].parent_run_id, parent, 16);
+	write_built(f->s, b, 1, 0, 3, 0);
+
+	store_rtxn *t;
+	uint8_t id[16];
+	LLMCOST_PASS(store_read_begin(f->s, &t));
+	run_id(1, H0, id);
+	LLMCOST_PASS(store_get_trace(t, id, got_t, got_p));
+	assert_memory_equal(got_t, trace, 16);
+	assert_memory_equal(got_p, zero, 16);
+	run_id(2, H0, id);
+	LLMCOST_PASS(store_get_trace(t, id, got_t, got_p));
+	assert_memory_equal(got_t, trace, 16);
+	assert_memory_equal(got_p, parent, 16);
+	run_id(3, H0, id);
+	LLMCOST_FAIL(store_get_trace(t, id, got_t, got_p), LLMCOST_ENOTFOUND);
+	store_read_end(t);
+	assert_int_equal(count_runs(f->s), 3);
+
+	// A resend with another trace is a duplicate: nothing changes.
+	memset(b->recs[1].trace_id, 0x11, 16);
+	write_built(f->s, b, 2, 0, 0, 3);
+	LLMCOST_PASS(store_read_begin(f->s, &t));
+	run_id(2, H0, id);
+	LLMCOST_PASS(store_get_trace(t, id, got_t, got_p));
+	assert_memory_equal(got_t, trace, 16);
+	store_read_end(t);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -1327,6 +1378,8 @@ main(void)
 		    test_write_and_read, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_duplicates, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_traces, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_rollups_sum, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
