@@ -410,6 +410,8 @@ typedef struct llmcost_stats {
 	                                          retried), or too large */
 	uint64_t langsmith_dropped_auth;     /**< refused key (401/403) */
 	uint64_t langsmith_dropped_retries;  /**< given up after retries */
+	uint64_t scopes_ended; /**< scopes ended (their runs are queued as
+	                            calls are) */
 } llmcost_stats;
 
 /** @brief Copy the client's counters into *out.
@@ -776,6 +778,76 @@ LLMCOST_API int llmcost_call_set_provider_cost(
  * Thread-safety: as every llmcost_call_* function. */
 LLMCOST_API int llmcost_call_set_usage_flags(
     llmcost_call *call, uint32_t flags);
+
+/** @defgroup scope Request scopes (traces)
+ * A scope groups the calls made for one user request into a trace, as
+ * LangSmith's SDKs do: each scope is a `chain` run, each call made in it
+ * an `llm` run under it.  Scopes nest (a sub-scope for each step), and
+ * metadata and tags set on a scope are inherited by every call and
+ * sub-scope begun in it afterwards (a call's own values win).  Every run
+ * carries LangSmith's trace_id (the root scope's run id), parent_run_id
+ * and dotted_order, with UUIDv7 ids and microsecond times; the collector
+ * stores each call's trace and parent, so cost can be summed per request.
+ *
+ * The handle is the caller's memory (a local or a field of the
+ * request's own state): beginning a scope allocates nothing and takes no
+ * lock or system call.  Ending it takes one slot of the call pool for
+ * its `chain` run (LLMCOST_EFULL when the pool is empty: the run is
+ * dropped and counted), so ended scopes count in calls_ended,
+ * calls_acked and queue_depth like calls (scopes_ended says how many).
+ * The collector keeps calls only; a scope's run goes to LangSmith.
+ *
+ * Threading: a scope may be read by any number of threads at once
+ * (llmcost_scope_begin with it as parent, llmcost_scope_call_begin,
+ * llmcost_scope_run_id) while nobody writes it; set its metadata and tags
+ * before sharing it, and end it once, after its sub-scopes and calls have
+ * begun (they carry copies of what they inherit).
+ * @{ */
+#define LLMCOST_MAX_SCOPE_DEPTH 8  /**< scopes nested in one another */
+#define LLMCOST_MAX_SCOPE_META  16 /**< metadata entries per scope */
+#define LLMCOST_MAX_SCOPE_TAGS  8  /**< tags per scope */
+#define LLMCOST_MAX_SCOPE_BYTES                                               \
+	512 /**< bytes of a scope's strings (name,
+                                         keys, values and tags, each with
+                                         one byte more) */
+/** A request scope: the caller's storage, opaque. */
+typedef struct llmcost_scope {
+	uint64_t opaque_[128];
+} llmcost_scope;
+
+/** @brief Begin a scope, as a root (parent NULL: a new trace) or inside
+ * parent.  Copies the parent's metadata and tags.
+ * @param name the run's name in LangSmith, e.g. "handle_request"; 1..64
+ *   bytes UTF-8.
+ * @return 0; #LLMCOST_EINVAL (NULL client or scope, a parent that is not
+ *   open or of another client), #LLMCOST_ETOOBIG (deeper than
+ *   #LLMCOST_MAX_SCOPE_DEPTH, a name or the inherited strings over a
+ *   cap), #LLMCOST_EUTF8, #LLMCOST_EDISABLED.  On failure *s is not a
+ *   scope.
+ * Cost: no allocation, lock or system call. */
+LLMCOST_API int llmcost_scope_begin(llmcost_client *c,
+    const llmcost_scope *parent, const char *name, llmcost_scope *s);
+/** @brief Attach metadata to the scope (inherited from now on).  Returns
+ * as llmcost_call_set_meta(); also #LLMCOST_ETOOBIG past the scope caps. */
+LLMCOST_API int llmcost_scope_set_meta(
+    llmcost_scope *s, const char *key, const char *value);
+/** @brief Add a tag to the scope (inherited from now on). */
+LLMCOST_API int llmcost_scope_add_tag(llmcost_scope *s, const char *tag);
+/** @brief llmcost_call_begin() for a call made in scope s: the call
+ * inherits the scope's metadata and tags (counted in attr_errors when
+ * they do not fit the call) and becomes a child of the scope. */
+LLMCOST_API int llmcost_scope_call_begin(const llmcost_scope *s,
+    const char *provider, const char *model, llmcost_call **callp);
+/** @brief The scope's run id (its LangSmith run id; for a root scope also
+ * the trace id) as 36 characters plus NUL into buf (at least 37 bytes).
+ * @return 0 or #LLMCOST_EINVAL. */
+LLMCOST_API int llmcost_scope_run_id(
+    const llmcost_scope *s, char *buf, size_t bufsz);
+/** @brief End the scope: queue its `chain` run.  The scope is closed
+ * whatever the result.
+ * @return 0, #LLMCOST_EINVAL (not open), #LLMCOST_EFULL (no pool slot:
+ *   dropped and counted), #LLMCOST_ECLOSED. */
+LLMCOST_API int llmcost_scope_end(llmcost_scope *s);
 /** @} */
 
 /** @brief The library version, "MAJOR.MINOR.PATCH".  Static. */

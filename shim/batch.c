@@ -12,8 +12,10 @@
 // memory).
 #include <stdalign.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "batch.h"
 #include "shim.h"
@@ -26,8 +28,55 @@ align_up(size_t n)
 	return ((n + a - 1) / a * a);
 }
 
+void
+llmcost__dotted_segment(char out[58], uint64_t us, const uint8_t id[16])
+{
+	time_t sec = (time_t) (us / 1000000u);
+	struct tm tm;
+	char t[64];
+	char u[37];
+
+	gmtime_r(&sec, &tm);
+	snprintf(t, sizeof(t), "%04d%02d%02dT%02d%02d%02d%06uZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (unsigned) (us % 1000000u));
+	memcpy(out, t, 22);
+	llmcost__uuid_str(id, u);
+	memcpy(out + 22, u, 36);
+}
+
+// The request scope of a call: trace and parent ids, and its
+// dotted_order written to out (LLMCOST__DOTTED_LEN(call->depth) bytes).
+// The run's own segment is never earlier than its parent's.
+static void
+scope_from_call(
+    const struct llmcost_call *call, char *out, llmcost_proto_record *r)
+{
+	uint8_t d = call->depth;
+	if (d == 0) {
+		return;
+	}
+	memcpy(r->trace_id, call->scope[0].id, 16);
+	memcpy(r->parent_run_id, call->scope[d - 1].id, 16);
+	char *p = out;
+	for (uint8_t i = 0; i < d; i++) {
+		llmcost__dotted_segment(
+		    p, call->scope[i].us, call->scope[i].id);
+		p[58] = '.';
+		p += 59;
+	}
+	uint64_t us = call->start_ns / 1000u;
+	if (us < call->scope[d - 1].us) {
+		us = call->scope[d - 1].us;
+	}
+	llmcost__dotted_segment(p, us, call->run_id);
+	r->dotted_order.ptr = out;
+	r->dotted_order.len = (uint32_t) LLMCOST__DOTTED_LEN(d);
+}
+
 // Converts one call slot into r.  The slot's arena (arena_used bytes) is
-// copied to arena; meta and tags receive the call's entries.
+// copied to arena, followed by the dotted_order of a call in a scope;
+// meta and tags receive the call's entries.
 static void
 record_from_call(const struct llmcost_call *call, char *arena,
     llmcost_proto_kv *meta, llmcost_proto_str *tags, llmcost_proto_record *r)
@@ -62,6 +111,7 @@ record_from_call(const struct llmcost_call *call, char *arena,
 	r->n_meta = call->n_meta;
 	r->tags = call->n_tags > 0 ? tags : NULL;
 	r->n_tags = call->n_tags;
+	scope_from_call(call, arena + call->arena_used, r);
 }
 
 int
@@ -79,7 +129,7 @@ llmcost__batch_take(
 		const struct llmcost_call *call = &c->pool[idx[n]];
 		n_meta += call->n_meta;
 		n_tags += call->n_tags;
-		bytes += call->arena_used;
+		bytes += call->arena_used + LLMCOST__DOTTED_LEN(call->depth);
 		n++;
 	}
 	*np = n;
@@ -91,8 +141,9 @@ llmcost__batch_take(
 	size_t off_meta = off_rec + align_up(n * sizeof(llmcost_proto_record));
 	size_t off_tags
 	    = off_meta + align_up(n_meta * sizeof(llmcost_proto_kv));
-	size_t off_str
+	size_t off_kinds
 	    = off_tags + align_up(n_tags * sizeof(llmcost_proto_str));
+	size_t off_str = off_kinds + align_up(n);
 	char *mem = malloc(off_str + bytes);
 	if (mem == NULL) {
 		for (uint32_t i = 0; i < n; i++) {
@@ -108,20 +159,23 @@ llmcost__batch_take(
 	    = (llmcost_proto_kv *) (void *) (mem + off_meta);
 	llmcost_proto_str *tags
 	    = (llmcost_proto_str *) (void *) (mem + off_tags);
+	uint8_t *kinds = (uint8_t *) (mem + off_kinds);
 	char *str = mem + off_str;
 
 	memset(b, 0, sizeof(*b));
 	for (uint32_t i = 0; i < n; i++) {
 		struct llmcost_call *call = &c->pool[idx[i]];
 		record_from_call(call, str, meta, tags, &rec[i]);
+		kinds[i] = call->kind;
 		meta += call->n_meta;
 		tags += call->n_tags;
-		str += call->arena_used;
+		str += call->arena_used + LLMCOST__DOTTED_LEN(call->depth);
 		llmcost__call_release(call);
 	}
 	b->n = n;
 	b->str_bytes = bytes;
 	b->records = rec;
+	b->kinds = kinds;
 	*bp = b;
 	return (0);
 }

@@ -25,7 +25,16 @@ typedef struct llmcost__batch {
 	// The records, in the order the calls ended; their strings (not
 	// NUL-terminated) and meta and tag arrays live in the batch.
 	const llmcost_proto_record *records;
+	// kinds[i]: LLMCOST__KIND_CALL, or LLMCOST__KIND_SCOPE for the chain
+	// run of an ended request scope (shim.h).  Calls made in a scope
+	// carry trace_id, parent_run_id and dotted_order in their records.
+	const uint8_t *kinds;
 } llmcost__batch;
+
+// Bytes of the dotted_order of a run under depth enclosing scopes: one
+// 58-byte segment per run, joined by '.'; 0 outside any scope.
+#define LLMCOST__DOTTED_LEN(depth)                                            \
+	((depth) > 0 ? (size_t) (depth) *59 + 58 : 0)
 
 // Pops up to max ended calls (at most LLMCOST_PROTO_MAX_RECORDS) from the
 // client's submit ring, converts each into a record of one new batch and
@@ -36,6 +45,10 @@ typedef struct llmcost__batch {
 // caller counts them as dropped.
 int llmcost__batch_take(
     struct llmcost_client *c, uint32_t max, llmcost__batch **bp, uint32_t *np);
+
+// Writes one dotted_order segment, exactly 58 bytes (no NUL): the time
+// as YYYYMMDDTHHMMSSffffffZ (UTC, microseconds) and the run id.
+void llmcost__dotted_segment(char out[58], uint64_t us, const uint8_t id[16]);
 
 // Frees a batch.  NULL is fine.
 void llmcost__batch_free(llmcost__batch *b);

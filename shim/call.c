@@ -115,6 +115,8 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 	call->n_meta = 0;
 	call->n_tags = 0;
 	call->arena_used = 0;
+	call->kind = LLMCOST__KIND_CALL;
+	call->depth = 0;
 	llmcost__uuid7(call->run_id, call->start_ns, c->seed);
 	// Both fit: the arena is larger than the two caps together.
 	(void) arena_put(call, provider, plen, &call->provider);

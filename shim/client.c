@@ -253,6 +253,7 @@ llmcost_stats_get(llmcost_client *c, llmcost_stats *out)
 		    = lost > gave_up ? lost - gave_up : 0;
 	}
 	s.attr_errors = atomic_load(&c->attr_errors);
+	s.scopes_ended = atomic_load(&c->scopes_ended);
 	if (c->submit_ring.cells != NULL) {
 		s.queue_depth = llmcost__ring_depth(&c->submit_ring);
 	}

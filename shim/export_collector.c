@@ -131,10 +131,18 @@ encode(llmcost__exporter *ex, const llmcost__batch *b, nng_msg **msgp)
 	uint64_t dropped = b->dropped + atomic_load(&ex->lost);
 	llmcost_proto_enc_init(&enc, llmcost_proto_nng_write, msg, 0);
 	co->seq++;
-	llmcost_proto_enc_batch_header(
-	    &enc, c->client_id, co->seq, dropped, b->n);
+	// The chain runs of request scopes are LangSmith's only: the
+	// collector keeps calls (their trace and parent travel with them).
+	uint32_t calls = 0;
 	for (uint32_t i = 0; i < b->n; i++) {
-		llmcost_proto_enc_record(&enc, &b->records[i]);
+		calls += b->kinds[i] == LLMCOST__KIND_CALL;
+	}
+	llmcost_proto_enc_batch_header(
+	    &enc, c->client_id, co->seq, dropped, calls);
+	for (uint32_t i = 0; i < b->n; i++) {
+		if (b->kinds[i] == LLMCOST__KIND_CALL) {
+			llmcost_proto_enc_record(&enc, &b->records[i]);
+		}
 	}
 	if (enc.err != 0) {
 		llmcost__log(c, LLMCOST_LOG_ERR,

@@ -150,21 +150,17 @@ on_progress(
 
 // ---- JSON of one run ----
 
-// "2026-11-26T11:55:52.336001Z" (iso) or "20261126T115552336001Z" into
-// out[32].  Returns the length.
+// "2026-11-26T11:55:52.336001Z" into out[64].  Returns the length.
 static size_t
-fmt_time(uint64_t us, int iso, char out[32])
+fmt_time(uint64_t us, char out[64])
 {
 	time_t sec = (time_t) (us / 1000000u);
 	unsigned frac = (unsigned) (us % 1000000u);
 	struct tm tm;
 	gmtime_r(&sec, &tm);
-	int n = iso ? snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ",
-	            tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	            tm.tm_min, tm.tm_sec, frac)
-	            : snprintf(out, 32, "%04d%02d%02dT%02d%02d%02d%06uZ",
-	                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-	                tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+	int n = snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, frac);
 	return ((size_t) n);
 }
 
@@ -255,36 +251,77 @@ error_text(uint32_t status)
 	}
 }
 
+// "YYYYMMDDTHHMMSSffffffZ" (a dotted_order segment's time) as the ISO
+// time "YYYY-MM-DDTHH:MM:SS.ffffffZ" into out[27]: start_time must equal
+// the run's segment (the SDKs keep them equal).
+static void
+iso_from_segment(const char *seg, char out[27])
+{
+	memcpy(out, seg, 4);
+	out[4] = '-';
+	memcpy(out + 5, seg + 4, 2);
+	out[7] = '-';
+	memcpy(out + 8, seg + 6, 2);
+	out[10] = 'T';
+	memcpy(out + 11, seg + 9, 2);
+	out[13] = ':';
+	memcpy(out + 14, seg + 11, 2);
+	out[16] = ':';
+	memcpy(out + 17, seg + 13, 2);
+	out[19] = '.';
+	memcpy(out + 20, seg + 15, 6);
+	out[26] = 'Z';
+}
+
 // The run's main JSON (without inputs, outputs, extra, error) into b,
 // without its closing brace, so that /runs/batch can add the rest inline.
+// A call outside any scope is its own trace (trace_id its id, a
+// one-segment dotted_order); inside one, the record carries the scope's.
 static void
-write_run_head(langsmith *ls, llmcost__exporter *ex, llmcost__jbuf *b,
-    const llmcost_proto_record *r, const char id[37])
+write_run_head(llmcost__exporter *ex, llmcost__jbuf *b,
+    const llmcost_proto_record *r, int chain, const char id[37])
 {
+	static const uint8_t zero[16] = { 0 };
 	llmcost_client *c = ex->client;
-	char t[32];
-	uint64_t start_us = r->start_ns / 1000u;
+	char t[64], iso[27], trace[37];
 	uint64_t end_us = (r->start_ns + r->duration_ns) / 1000u;
 	size_t tn;
 
-	(void) ls;
 	llmcost__jbuf_lit(b, "{\"id\":\"");
 	llmcost__jbuf_raw(b, id, 36);
 	llmcost__jbuf_lit(b, "\",\"trace_id\":\"");
-	llmcost__jbuf_raw(b, id, 36);
+	if (memcmp(r->trace_id, zero, 16) != 0) {
+		llmcost__uuid_str(r->trace_id, trace);
+		llmcost__jbuf_raw(b, trace, 36);
+	} else {
+		llmcost__jbuf_raw(b, id, 36);
+	}
+	if (memcmp(r->parent_run_id, zero, 16) != 0) {
+		llmcost__uuid_str(r->parent_run_id, trace);
+		llmcost__jbuf_lit(b, "\",\"parent_run_id\":\"");
+		llmcost__jbuf_raw(b, trace, 36);
+	}
 	llmcost__jbuf_lit(b, "\",\"dotted_order\":\"");
-	tn = fmt_time(start_us, 0, t);
-	llmcost__jbuf_raw(b, t, tn);
-	llmcost__jbuf_raw(b, id, 36);
+	if (r->dotted_order.len >= 58) {
+		llmcost__jbuf_raw(b, r->dotted_order.ptr, r->dotted_order.len);
+		iso_from_segment(
+		    r->dotted_order.ptr + r->dotted_order.len - 58, iso);
+	} else {
+		char seg[58];
+		llmcost__dotted_segment(seg, r->start_ns / 1000u, r->run_id);
+		llmcost__jbuf_raw(b, seg, sizeof(seg));
+		iso_from_segment(seg, iso);
+	}
 	llmcost__jbuf_lit(b, "\",\"name\":");
 	llmcost__jbuf_str(b, r->model.ptr, r->model.len);
-	llmcost__jbuf_lit(b, ",\"run_type\":\"llm\",\"session_name\":");
+	llmcost__jbuf_lit(b,
+	    chain ? ",\"run_type\":\"chain\",\"session_name\":"
+	          : ",\"run_type\":\"llm\",\"session_name\":");
 	llmcost__jbuf_str(b, c->cfg.ls_project, strlen(c->cfg.ls_project));
 	llmcost__jbuf_lit(b, ",\"start_time\":\"");
-	tn = fmt_time(start_us, 1, t);
-	llmcost__jbuf_raw(b, t, tn);
+	llmcost__jbuf_raw(b, iso, sizeof(iso));
 	llmcost__jbuf_lit(b, "\",\"end_time\":\"");
-	tn = fmt_time(end_us, 1, t);
+	tn = fmt_time(end_us, t);
 	llmcost__jbuf_raw(b, t, tn);
 	llmcost__jbuf_lit(b,
 	    r->status == LLMCOST_STATUS_OK ? "\",\"status\":\"success\""
@@ -301,9 +338,16 @@ write_run_head(langsmith *ls, llmcost__exporter *ex, llmcost__jbuf *b,
 	}
 }
 
+// outputs and extra of a run: usage_metadata only on llm runs (usage is
+// rolled up from children by LangSmith: a chain run carrying it too
+// would be counted twice), usage NULL for a chain run.
 static void
 write_outputs(llmcost__jbuf *b, const llmcost__jbuf *usage)
 {
+	if (usage == NULL) {
+		llmcost__jbuf_lit(b, "{}");
+		return;
+	}
 	llmcost__jbuf_lit(b, "{\"usage_metadata\":");
 	llmcost__jbuf_raw(b, usage->p, usage->len);
 	llmcost__jbuf_raw(b, "}", 1);
@@ -326,6 +370,17 @@ write_extra(llmcost__jbuf *b, const llmcost_proto_record *r,
 		llmcost__jbuf_raw(b, ":", 1);
 		llmcost__jbuf_str(b, kv->val.ptr, kv->val.len);
 		llmcost__jbuf_raw(b, ",", 1);
+	}
+	if (usage == NULL) {
+		// A chain run: the caller's metadata only.
+		if (r->n_meta > 0) {
+			b->len--; // the last comma
+		}
+		llmcost__jbuf_lit(b,
+		    "},\"runtime\":{\"library\":\"llmcost\",\"sdk\":"
+		    "\"llmcost-c\",\"sdk_version\":\"" LLMCOST_VERSION_STRING
+		    "\"}}");
+		return;
 	}
 	llmcost__jbuf_lit(b, "\"ls_provider\":");
 	llmcost__jbuf_str(b, r->provider.ptr, r->provider.len);
@@ -372,6 +427,8 @@ build_body(langsmith *ls, llmcost__exporter *ex, const llmcost__batch *b,
 	for (uint32_t i = from; i < to; i++) {
 		const llmcost_proto_record *r = &b->records[i];
 		const char *err = error_text(r->status);
+		int chain = b->kinds[i] == LLMCOST__KIND_SCOPE;
+		const llmcost__jbuf *usage = chain ? NULL : &ls->usage;
 		char id[37];
 
 		llmcost__uuid_str(r->run_id, id);
@@ -382,11 +439,11 @@ build_body(langsmith *ls, llmcost__exporter *ex, const llmcost__batch *b,
 			if (i > from) {
 				llmcost__jbuf_raw(o, ",", 1);
 			}
-			write_run_head(ls, ex, o, r, id);
+			write_run_head(ex, o, r, chain, id);
 			llmcost__jbuf_lit(o, ",\"inputs\":{},\"outputs\":");
-			write_outputs(o, &ls->usage);
+			write_outputs(o, usage);
 			llmcost__jbuf_lit(o, ",\"extra\":");
-			write_extra(o, r, &ls->usage);
+			write_extra(o, r, usage);
 			if (err != NULL) {
 				llmcost__jbuf_lit(o, ",\"error\":");
 				llmcost__jbuf_str(o, err, strlen(err));
@@ -395,17 +452,17 @@ build_body(langsmith *ls, llmcost__exporter *ex, const llmcost__batch *b,
 			continue;
 		}
 		llmcost__jbuf_reset(&ls->part);
-		write_run_head(ls, ex, &ls->part, r, id);
+		write_run_head(ex, &ls->part, r, chain, id);
 		llmcost__jbuf_raw(&ls->part, "}", 1);
 		add_part(ls, id, "");
 		llmcost__jbuf_reset(&ls->part);
 		llmcost__jbuf_lit(&ls->part, "{}");
 		add_part(ls, id, ".inputs");
 		llmcost__jbuf_reset(&ls->part);
-		write_outputs(&ls->part, &ls->usage);
+		write_outputs(&ls->part, usage);
 		add_part(ls, id, ".outputs");
 		llmcost__jbuf_reset(&ls->part);
-		write_extra(&ls->part, r, &ls->usage);
+		write_extra(&ls->part, r, usage);
 		add_part(ls, id, ".extra");
 		if (err != NULL) {
 			llmcost__jbuf_reset(&ls->part);

@@ -21,6 +21,17 @@ typedef struct llmcost__span {
 	uint16_t len;
 } llmcost__span;
 
+// One segment of a dotted_order: a run's start (microseconds since the
+// epoch) and id.
+typedef struct llmcost__seg {
+	uint64_t us;
+	uint8_t id[16];
+} llmcost__seg;
+
+// What a slot holds: a call, or the end of a request scope (its chain
+// run, which only LangSmith receives).
+enum { LLMCOST__KIND_CALL = 0, LLMCOST__KIND_SCOPE = 1 };
+
 // One pool slot.  Strings live in arena; spans index it.  The layout is
 // fixed so that the pool is one allocation made at init.
 struct llmcost_call {
@@ -44,6 +55,11 @@ struct llmcost_call {
 	llmcost__span meta_key[LLMCOST_MAX_META];
 	llmcost__span meta_val[LLMCOST_MAX_META];
 	llmcost__span tags[LLMCOST_MAX_TAGS];
+	// Request scope (scope.c): the enclosing scopes, root first; depth
+	// 0 outside any.  kind: LLMCOST__KIND_*.
+	uint8_t kind;
+	uint8_t depth;
+	llmcost__seg scope[LLMCOST_MAX_SCOPE_DEPTH];
 	char arena[LLMCOST_MAX_CALL_BYTES];
 };
 
@@ -81,6 +97,7 @@ struct llmcost_client {
 	// closing, no memory for a batch, left in the ring at shutdown).
 	_Atomic uint64_t dropped;
 	_Atomic uint64_t attr_errors;
+	_Atomic uint64_t scopes_ended;
 
 	llmcost__config cfg;
 	uint8_t client_id[16];

@@ -1318,7 +1318,7 @@ test_scan_runs_stops_early(void **state)
 }
 
 // Calls made in a request scope keep their trace and parent beside the
-// run (proto keys 9 and 10); a call outside one has none; a duplicate
+// run (proto keys 12 and 13); a call outside one has none; a duplicate
 // changes nothing; the run itself is stored as usual.
 static void
 test_traces(void **state)

@@ -8,7 +8,10 @@
 // 413 splits, 401 stops export, 422 drops): every run arrives exactly
 // once by id or is dropped and counted; the exporter's queue stays under
 // its bound; and a stalled LangSmith does not hold up the collector.
-// The API key never appears in a log line.
+// Request scopes: nested scopes across threads, metadata and tags
+// inherited, trace_id, parent_run_id and dotted_order as LangSmith
+// defines them, the same trace and parent in the collector's store.  The
+// API key never appears in a log line.
 
 #include <pthread.h>
 #include <signal.h>
@@ -408,6 +411,218 @@ test_runs_exact(void **state)
 	assert_int_equal(log_count(KEY), 0);
 }
 
+// ---- request scopes across threads ----
+
+typedef struct step {
+	llmcost_client *c;
+	const llmcost_scope *root;
+	const char *name;
+	char scope_id[37];
+	char call_ids[2][37];
+	char inner_id[37];
+	char inner_call[37];
+} step;
+
+static void
+scoped_call(const llmcost_scope *s, const char *feature, char id[37])
+{
+	llmcost_call *k = NULL;
+	llmcost_usage u;
+	memset(&u, 0, sizeof(u));
+	u.tokens[LLMCOST_IN_UNCACHED] = 100;
+	u.tokens[LLMCOST_OUT_TEXT] = 10;
+	LLMCOST_PASS(llmcost_scope_call_begin(s, "openai", "gpt-4o-mini", &k));
+	if (feature != NULL) {
+		LLMCOST_PASS(llmcost_call_set_meta(k, "feature", feature));
+	}
+	LLMCOST_PASS(llmcost_call_set_usage(k, &u));
+	LLMCOST_PASS(llmcost_call_run_id(k, id, 37));
+	LLMCOST_PASS(llmcost_call_end(k));
+}
+
+static void *
+step_main(void *arg)
+{
+	step *st = arg;
+	llmcost_scope s, inner;
+
+	LLMCOST_PASS(llmcost_scope_begin(st->c, st->root, st->name, &s));
+	LLMCOST_PASS(llmcost_scope_set_meta(&s, "step", st->name));
+	LLMCOST_PASS(llmcost_scope_add_tag(&s, st->name));
+	LLMCOST_PASS(llmcost_scope_run_id(&s, st->scope_id, 37));
+	// The call's own value beats the inherited one.
+	scoped_call(&s, "own-feature", st->call_ids[0]);
+	scoped_call(&s, NULL, st->call_ids[1]);
+	LLMCOST_PASS(llmcost_scope_begin(st->c, &s, "inner", &inner));
+	LLMCOST_PASS(llmcost_scope_run_id(&inner, st->inner_id, 37));
+	scoped_call(&inner, NULL, st->inner_call);
+	LLMCOST_PASS(llmcost_scope_end(&inner));
+	LLMCOST_PASS(llmcost_scope_end(&s));
+	return (NULL);
+}
+
+// Checks run id under parent (NULL: a root) in trace: the ids, and a
+// dotted_order that extends the parent's by one segment ending in id.
+// Returns the run (the caller frees it).
+static json_t *
+check_tree(const char *id, const char *parent, const char *trace)
+{
+	json_t *r = run_json(id);
+	assert_string_equal(str_at(r, "trace_id", NULL, NULL), trace);
+	const char *dotted = str_at(r, "dotted_order", NULL, NULL);
+	assert_non_null(dotted);
+	size_t n = strlen(dotted);
+	assert_string_equal(dotted + n - 36, id);
+	if (parent == NULL) {
+		assert_true(json_is_null(json_object_get(r, "parent_run_id")));
+		assert_int_equal(n, 58);
+	} else {
+		assert_string_equal(
+		    str_at(r, "parent_run_id", NULL, NULL), parent);
+		json_t *p = run_json(parent);
+		const char *pd = str_at(p, "dotted_order", NULL, NULL);
+		size_t pn = strlen(pd);
+		assert_int_equal(n, pn + 59);
+		assert_memory_equal(dotted, pd, pn);
+		assert_int_equal(dotted[pn], '.');
+		// Segments sort in time: the child's is not before its
+		// parent's (the stand-in also refuses any other order).
+		assert_true(memcmp(dotted + pn + 1, pd + pn - 58, 22) >= 0);
+		json_decref(p);
+	}
+	return (r);
+}
+
+static void
+check_stored_trace(const char *id, const char *trace, const char *parent)
+{
+	store *st = NULL;
+	store_rtxn *t = NULL;
+	uint8_t raw[16], want_t[16], want_p[16], got_t[16], got_p[16];
+	char err[256];
+	LLMCOST_PASS(store_open(&st, data, STORE_RDONLY, 0, err, sizeof(err)));
+	LLMCOST_PASS(store_read_begin(st, &t));
+	LLMCOST_PASS(llmcost__uuid_parse(id, raw));
+	LLMCOST_PASS(llmcost__uuid_parse(trace, want_t));
+	LLMCOST_PASS(llmcost__uuid_parse(parent, want_p));
+	LLMCOST_PASS(store_get_trace(t, raw, got_t, got_p));
+	store_read_end(t);
+	store_close(st);
+	assert_memory_equal(got_t, want_t, 16);
+	assert_memory_equal(got_p, want_p, 16);
+}
+
+static void
+test_scopes(void **state)
+{
+	(void) state;
+	llmcost_options o;
+	llmcost_scope root;
+	char root_id[37], root_call[37];
+	static step steps[2]
+	    = { { .name = "retrieve" }, { .name = "answer" } };
+	pthread_t th[2];
+
+	base_options(&o);
+	llmcost_client *c = client(&o);
+	LLMCOST_PASS(llmcost_scope_begin(c, NULL, "handle_request", &root));
+	LLMCOST_PASS(
+	    llmcost_scope_set_meta(&root, "feature", "agent-copilot"));
+	LLMCOST_PASS(llmcost_scope_set_meta(&root, "user_tier", "pro"));
+	LLMCOST_PASS(llmcost_scope_add_tag(&root, "production"));
+	LLMCOST_PASS(llmcost_scope_run_id(&root, root_id, sizeof(root_id)));
+	scoped_call(&root, NULL, root_call);
+	for (int i = 0; i < 2; i++) {
+		steps[i].c = c;
+		steps[i].root = &root;
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, step_main, &steps[i]), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+	}
+	LLMCOST_PASS(llmcost_scope_end(&root));
+	// Ended once: a second end is refused.
+	LLMCOST_FAIL(llmcost_scope_end(&root), LLMCOST_EINVAL);
+	LLMCOST_PASS(llmcost_flush(c, 60000));
+	llmcost_stats s;
+	LLMCOST_PASS(llmcost_stats_get(c, &s));
+	llmcost_shutdown(c, 5000);
+	assert_int_equal(s.scopes_ended, 5);
+	assert_int_equal(standin_runs(S), 12);
+	assert_int_equal(s.langsmith_runs_acked, 12);
+
+	// The root chain run: no usage (LangSmith rolls it up from the
+	// children), the scope's metadata and tag.
+	json_t *r = check_tree(root_id, NULL, root_id);
+	assert_string_equal(str_at(r, "run_type", NULL, NULL), "chain");
+	assert_string_equal(str_at(r, "name", NULL, NULL), "handle_request");
+	assert_null(
+	    json_object_get(json_object_get(r, "outputs"), "usage_metadata"));
+	json_t *meta
+	    = json_object_get(json_object_get(r, "extra"), "metadata");
+	assert_string_equal(
+	    str_at(meta, "feature", NULL, NULL), "agent-copilot");
+	assert_null(json_object_get(meta, "usage_metadata"));
+	assert_null(json_object_get(meta, "ls_provider"));
+	json_is(json_object_get(r, "tags"), "[\"production\"]", "root tags");
+	json_decref(r);
+
+	r = check_tree(root_call, root_id, root_id);
+	assert_string_equal(str_at(r, "run_type", NULL, NULL), "llm");
+	meta = json_object_get(json_object_get(r, "extra"), "metadata");
+	assert_string_equal(str_at(meta, "user_tier", NULL, NULL), "pro");
+	assert_non_null(json_object_get(meta, "usage_metadata"));
+	json_decref(r);
+	check_stored_trace(root_call, root_id, root_id);
+
+	for (int i = 0; i < 2; i++) {
+		step *st = &steps[i];
+		r = check_tree(st->scope_id, root_id, root_id);
+		assert_string_equal(
+		    str_at(r, "run_type", NULL, NULL), "chain");
+		assert_string_equal(str_at(r, "name", NULL, NULL), st->name);
+		json_decref(r);
+		for (int k = 0; k < 2; k++) {
+			r = check_tree(st->call_ids[k], st->scope_id, root_id);
+			meta = json_object_get(
+			    json_object_get(r, "extra"), "metadata");
+			// Inherited through two levels, and from its scope.
+			assert_string_equal(
+			    str_at(meta, "user_tier", NULL, NULL), "pro");
+			assert_string_equal(
+			    str_at(meta, "step", NULL, NULL), st->name);
+			assert_string_equal(
+			    str_at(meta, "feature", NULL, NULL),
+			    k == 0 ? "own-feature" : "agent-copilot");
+			json_t *tags = json_object_get(r, "tags");
+			assert_int_equal(json_array_size(tags), 2);
+			assert_string_equal(
+			    json_string_value(json_array_get(tags, 0)),
+			    "production");
+			assert_string_equal(
+			    json_string_value(json_array_get(tags, 1)),
+			    st->name);
+			json_decref(r);
+			check_stored_trace(
+			    st->call_ids[k], root_id, st->scope_id);
+		}
+		r = check_tree(st->inner_id, st->scope_id, root_id);
+		json_decref(r);
+		r = check_tree(st->inner_call, st->inner_id, root_id);
+		meta
+		    = json_object_get(json_object_get(r, "extra"), "metadata");
+		assert_string_equal(
+		    str_at(meta, "step", NULL, NULL), st->name);
+		json_decref(r);
+		check_stored_trace(st->inner_call, root_id, st->inner_id);
+		// Scopes are LangSmith's only: the collector keeps calls.
+		assert_false(collector_has(st->scope_id));
+		assert_true(collector_has(st->inner_call));
+	}
+	assert_false(collector_has(root_id));
+}
+
 // ---- configuration from the environment ----
 
 static void
@@ -757,6 +972,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_runs_exact, reset_each),
+		cmocka_unit_test_setup(test_scopes, reset_each),
 		cmocka_unit_test_setup(test_environment, reset_each),
 		cmocka_unit_test_setup(test_fault_matrix, reset_each),
 		cmocka_unit_test_setup(test_stalled_langsmith, reset_each),
