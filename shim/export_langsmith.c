@@ -357,32 +357,35 @@ static void
 write_extra(llmcost__jbuf *b, const llmcost_proto_record *r,
     const llmcost__jbuf *usage)
 {
+	int first = 1;
 	llmcost__jbuf_lit(b, "{\"metadata\":{");
 	for (uint32_t i = 0; i < r->n_meta; i++) {
 		const llmcost_proto_kv *kv = &r->meta[i];
-		// The keys this exporter writes itself win.
+		// The keys this exporter writes itself win (and a chain run
+		// never carries usage: LangSmith would count it twice).
 		if (str_is(&kv->key, "ls_provider")
 		    || str_is(&kv->key, "ls_model_name")
+		    || str_is(&kv->key, "ls_model_type")
 		    || str_is(&kv->key, "usage_metadata")) {
 			continue;
 		}
+		if (!first) {
+			llmcost__jbuf_raw(b, ",", 1);
+		}
+		first = 0;
 		llmcost__jbuf_str(b, kv->key.ptr, kv->key.len);
 		llmcost__jbuf_raw(b, ":", 1);
 		llmcost__jbuf_str(b, kv->val.ptr, kv->val.len);
-		llmcost__jbuf_raw(b, ",", 1);
 	}
 	if (usage == NULL) {
 		// A chain run: the caller's metadata only.
-		if (r->n_meta > 0) {
-			b->len--; // the last comma
-		}
 		llmcost__jbuf_lit(b,
 		    "},\"runtime\":{\"library\":\"llmcost\",\"sdk\":"
 		    "\"llmcost-c\",\"sdk_version\":\"" LLMCOST_VERSION_STRING
 		    "\"}}");
 		return;
 	}
-	llmcost__jbuf_lit(b, "\"ls_provider\":");
+	llmcost__jbuf_lit(b, first ? "\"ls_provider\":" : ",\"ls_provider\":");
 	llmcost__jbuf_str(b, r->provider.ptr, r->provider.len);
 	llmcost__jbuf_lit(b, ",\"ls_model_name\":");
 	llmcost__jbuf_str(b, r->model.ptr, r->model.len);

@@ -530,6 +530,8 @@ test_scopes(void **state)
 	    llmcost_scope_set_meta(&root, "feature", "agent-copilot"));
 	LLMCOST_PASS(llmcost_scope_set_meta(&root, "user_tier", "pro"));
 	LLMCOST_PASS(llmcost_scope_add_tag(&root, "production"));
+	// The exporter's own keys win over a caller's.
+	LLMCOST_PASS(llmcost_scope_set_meta(&root, "ls_provider", "bogus"));
 	LLMCOST_PASS(llmcost_scope_run_id(&root, root_id, sizeof(root_id)));
 	scoped_call(&root, NULL, root_call);
 	for (int i = 0; i < 2; i++) {
@@ -541,6 +543,14 @@ test_scopes(void **state)
 	for (int i = 0; i < 2; i++) {
 		pthread_join(th[i], NULL);
 	}
+	// A scope whose only metadata is a key the exporter leaves out of
+	// chain runs (usage rolls up from children).
+	llmcost_scope bare;
+	char bare_id[37];
+	LLMCOST_PASS(llmcost_scope_begin(c, NULL, "bare", &bare));
+	LLMCOST_PASS(llmcost_scope_set_meta(&bare, "usage_metadata", "x"));
+	LLMCOST_PASS(llmcost_scope_run_id(&bare, bare_id, sizeof(bare_id)));
+	LLMCOST_PASS(llmcost_scope_end(&bare));
 	LLMCOST_PASS(llmcost_scope_end(&root));
 	// Ended once: a second end is refused.
 	LLMCOST_FAIL(llmcost_scope_end(&root), LLMCOST_EINVAL);
@@ -548,9 +558,13 @@ test_scopes(void **state)
 	llmcost_stats s;
 	LLMCOST_PASS(llmcost_stats_get(c, &s));
 	llmcost_shutdown(c, 5000);
-	assert_int_equal(s.scopes_ended, 5);
-	assert_int_equal(standin_runs(S), 12);
-	assert_int_equal(s.langsmith_runs_acked, 12);
+	assert_int_equal(s.scopes_ended, 6);
+	assert_int_equal(standin_runs(S), 13);
+	assert_int_equal(s.langsmith_runs_acked, 13);
+	json_t *br = check_tree(bare_id, NULL, bare_id);
+	json_is(json_object_get(json_object_get(br, "extra"), "metadata"),
+	    "{}", "metadata of a chain run without any to send");
+	json_decref(br);
 
 	// The root chain run: no usage (LangSmith rolls it up from the
 	// children), the scope's metadata and tag.
@@ -572,6 +586,7 @@ test_scopes(void **state)
 	assert_string_equal(str_at(r, "run_type", NULL, NULL), "llm");
 	meta = json_object_get(json_object_get(r, "extra"), "metadata");
 	assert_string_equal(str_at(meta, "user_tier", NULL, NULL), "pro");
+	assert_string_equal(str_at(meta, "ls_provider", NULL, NULL), "openai");
 	assert_non_null(json_object_get(meta, "usage_metadata"));
 	json_decref(r);
 	check_stored_trace(root_call, root_id, root_id);
