@@ -45,6 +45,8 @@ client_free(llmcost_client *c)
 	pthread_cond_destroy(&c->progress);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->mtx);
+	// The LangSmith API key does not outlive the client in memory.
+	explicit_bzero(c->cfg.ls_key, sizeof(c->cfg.ls_key));
 	free(c);
 }
 
