@@ -127,7 +127,7 @@ meta_value(const llmcost_call *call, const char *key, char *out, size_t outsz)
 {
 	size_t klen = strlen(key);
 	for (uint16_t i = 0; i < call->n_meta; i++) {
-		llmcost__span k = call->meta_key[i], v = call->meta_val[i];
+		llmcost__span k = call->meta[i].key, v = call->meta[i].val;
 		if (k.len == klen
 		    && memcmp(call->arena + k.off, key, klen) == 0) {
 			assert_true(v.len < outsz);
