@@ -14,8 +14,8 @@
 // with MDB_NOOVERWRITE, which both stores a call once and tells us it is a
 // duplicate; rollups are updated read-modify-write in the same
 // transaction, so rollups always equal the sum of their runs.  The writer
-// keeps a small cache of interned strings; it is dropped whenever a
-// transaction aborts, since ids allocated there never existed.  The store
+// keeps small caches of interned strings and metasets; they are dropped
+// whenever a transaction aborts, since ids allocated there never existed.  The store
 // does not price: each call's cost arrives with it from the pricing stage
 // (pricing.c), so that storing and repricing share one pricing step and
 // the store cannot disagree with it.  Reading a range of runs walks the
@@ -35,6 +35,8 @@
 
 #define DEFAULT_MAPSIZE (4ull << 30)
 #define STR_CACHE_SIZE  4096 // entries, power of two
+#define MS_CACHE_SIZE   1024 // metaset cache entries, power of two
+#define MS_CACHE_BYTES  240  // largest raw metadata blob it holds
 
 typedef struct store_client {
 	uint64_t last_seq;
@@ -51,6 +53,16 @@ typedef struct str_cache_ent {
 	                                             : LLMCOST_MAX_MODEL];
 } str_cache_ent;
 
+// A metaset as the record listed it (keys and tags in arrival order,
+// length-prefixed), and the id of its canonical (sorted) form: the same
+// call site sends the same metadata in the same order, so most records
+// skip the sorting and the two LMDB lookups.
+typedef struct ms_cache_ent {
+	uint32_t id; // 0 = empty
+	uint16_t len;
+	uint8_t raw[MS_CACHE_BYTES];
+} ms_cache_ent;
+
 struct store {
 	MDB_env *env;
 	MDB_dbi runs, rollups, str2id, id2str, metasets, msidx, clients, drops,
@@ -60,6 +72,7 @@ struct store {
 	str_cache_ent *cache;   // writer only
 	store_fault last_fault; // writer only
 	char dir[LLMCOST__PATH_MAX];
+	ms_cache_ent *ms_cache; // writer only
 };
 
 struct store_rtxn {
@@ -347,7 +360,8 @@ store_open(store **sp, const char *dir, unsigned flags, uint64_t mapsize,
 	}
 	if (!(flags & STORE_RDONLY)) {
 		s->cache = calloc(STR_CACHE_SIZE, sizeof(*s->cache));
-		if (s->cache == NULL) {
+		s->ms_cache = calloc(MS_CACHE_SIZE, sizeof(*s->ms_cache));
+		if (s->cache == NULL || s->ms_cache == NULL) {
 			store_close(s);
 			return (LLMCOST_ENOMEM);
 		}
@@ -370,6 +384,7 @@ store_close(store *s)
 	}
 	mdb_env_close(s->env);
 	free(s->cache);
+	free(s->ms_cache);
 	free(s);
 }
 
@@ -505,18 +520,79 @@ ms_blob(const llmcost_proto_record *r, uint8_t *out)
 	return (n);
 }
 
+// The record's metadata in arrival order, length-prefixed, into out
+// (MS_CACHE_BYTES); returns its length, or 0 when it does not fit.
+static size_t
+ms_raw(const llmcost_proto_record *r, uint8_t *out)
+{
+	size_t n = 2;
+	out[0] = (uint8_t) r->n_meta;
+	out[1] = (uint8_t) r->n_tags;
+	for (uint32_t i = 0; i < r->n_meta; i++) {
+		const llmcost_proto_kv *kv = &r->meta[i];
+		if (n + 2 + kv->key.len + 2 + kv->val.len > MS_CACHE_BYTES) {
+			return (0);
+		}
+		out[n++] = (uint8_t) kv->key.len;
+		memcpy(out + n, kv->key.ptr, kv->key.len);
+		n += kv->key.len;
+		out[n++] = (uint8_t) (kv->val.len >> 8);
+		out[n++] = (uint8_t) kv->val.len;
+		memcpy(out + n, kv->val.ptr, kv->val.len);
+		n += kv->val.len;
+	}
+	for (uint32_t i = 0; i < r->n_tags; i++) {
+		if (n + 1 + r->tags[i].len > MS_CACHE_BYTES) {
+			return (0);
+		}
+		out[n++] = (uint8_t) r->tags[i].len;
+		memcpy(out + n, r->tags[i].ptr, r->tags[i].len);
+		n += r->tags[i].len;
+	}
+	return (n);
+}
+
+static int intern_metaset_slow(
+    wctx *w, const llmcost_proto_record *r, uint32_t *id);
+
 static int
 intern_metaset(wctx *w, const llmcost_proto_record *r, uint32_t *id)
+{
+	uint8_t raw[MS_CACHE_BYTES];
+
+	if (r->n_meta == 0 && r->n_tags == 0) {
+		*id = 0;
+		return (0);
+	}
+	_Static_assert(LLMCOST_MAX_KEY < 256 && LLMCOST_MAX_TAG < 256,
+	    "ms_raw gives keys and tags one length byte");
+	size_t len = ms_raw(r, raw);
+	if (len == 0) {
+		return (intern_metaset_slow(w, r, id));
+	}
+	uint64_t h = fnv1a(raw, len, 0xcbf29ce484222325ULL);
+	ms_cache_ent *e = &w->s->ms_cache[h & (MS_CACHE_SIZE - 1)];
+	if (e->id != 0 && e->len == len && memcmp(e->raw, raw, len) == 0) {
+		*id = e->id;
+		return (0);
+	}
+	int rc = intern_metaset_slow(w, r, id);
+	if (rc == 0) {
+		e->id = *id;
+		e->len = (uint16_t) len;
+		memcpy(e->raw, raw, len);
+	}
+	return (rc);
+}
+
+static int
+intern_metaset_slow(wctx *w, const llmcost_proto_record *r, uint32_t *id)
 {
 	uint8_t blob[MS_BLOB_MAX];
 	MDB_cursor *cur;
 	MDB_val k, v;
 	int rc;
 
-	if (r->n_meta == 0 && r->n_tags == 0) {
-		*id = 0;
-		return (0);
-	}
 	size_t len = ms_blob(r, blob);
 	uint64_t h = fnv1a(blob, len, 0xcbf29ce484222325ULL);
 	if ((rc = mdb_cursor_open(w->txn, w->s->msidx, &cur)) != 0) {
@@ -767,6 +843,7 @@ store_write(store *s, const store_batch *batches, size_t n,
 		}
 		// Ids handed out in the aborted transaction never existed.
 		memset(s->cache, 0, STR_CACHE_SIZE * sizeof(*s->cache));
+		memset(s->ms_cache, 0, MS_CACHE_SIZE * sizeof(*s->ms_cache));
 		if (rc != MDB_MAP_FULL || attempt >= 4) {
 			break;
 		}
