@@ -64,6 +64,9 @@ typedef struct naive_rec {
 	uint64_t start_mono;
 	uint64_t duration_ns;
 	uint64_t usage[LLMCOST_BUCKET_COUNT];
+	uint64_t fees[LLMCOST_FEE_COUNT];
+	int64_t provider_cost_pusd;
+	uint32_t usage_flags;
 	uint32_t status;
 	nspan provider;
 	nspan model;
@@ -178,6 +181,9 @@ naive_begin(naive_rec *r, const char *provider, const char *model)
 	r->duration_ns = 0;
 	r->status = LLMCOST_STATUS_OK;
 	memset(r->usage, 0, sizeof(r->usage));
+	memset(r->fees, 0, sizeof(r->fees));
+	r->provider_cost_pusd = LLMCOST_COST_NONE;
+	r->usage_flags = 0;
 	r->n_meta = r->n_tags = r->arena_used = 0;
 	if (naive_rng == 0) {
 		naive_rng = r->start_ns | 1;
