@@ -64,7 +64,7 @@ typedef struct shim_result {
 	uint64_t offered, accepted, efull, errors;
 	double cpu_client_s, cpu_producers_s, cpu_daemon_s;
 	long rss_before_kib, rss_init_kib, rss_end_kib;
-	int threads_before, threads_init;
+	int threads_before, threads_init, threads_live;
 	llmcost_stats st;
 	uint64_t stored; // runs in the store, read back
 	int flush_rv;
@@ -202,6 +202,7 @@ run_shim(const char *url, const char *dir, pid_t daemon, double secs,
 		llmcost_shutdown(c, 1000);
 		return (-1);
 	}
+	r->threads_live = (int) self_status("Threads");
 
 	enum { NPROD = 2 };
 	producer p[NPROD];
@@ -438,6 +439,8 @@ main(int argc, char **argv)
 	    sr.rss_end_kib);
 	printf("%-56s %12d\n", "threads added by llmcost_init",
 	    sr.threads_init - sr.threads_before);
+	printf("%-56s %12d\n", "threads added once connected (with nng's)",
+	    sr.threads_live - sr.threads_before);
 
 	printf("\nclient: %llu ended, %llu acked, %llu dropped, %llu batches "
 	       "(%llu resent, %.0f calls/batch); flush %s; errors %llu\n",
@@ -471,6 +474,8 @@ main(int argc, char **argv)
 	    (double) (sr.rss_init_kib - sr.rss_before_kib));
 	bench_metric("ingest.threads_added",
 	    (double) (sr.threads_init - sr.threads_before));
+	bench_metric("ingest.threads_added_live",
+	    (double) (sr.threads_live - sr.threads_before));
 	bench_metric("ingest.calls_per_batch",
 	    sr.st.batches_sent
 	        ? (double) sr.st.calls_acked / (double) sr.st.batches_sent
