@@ -403,6 +403,13 @@ main(int argc, char **argv)
 	if (drv != 0) {
 		fprintf(stderr, "llmcostd exited with %d\n", drv);
 	}
+	// The store's file, all tables included (runs, roll-ups, strings).
+	char dpath[LLMCOST__PATH_MAX + 16];
+	struct stat dst;
+	snprintf(dpath, sizeof(dpath), "%s/data.mdb", sdir);
+	double disk_per_call = stat(dpath, &dst) == 0 && sr.stored > 0
+	    ? (double) dst.st_size / (double) sr.stored
+	    : 0;
 	size_t n = sr.stored > 0 ? (size_t) sr.stored : 1;
 	double lmdb_s = run_lmdb(ldir, n);
 	if (lmdb_s <= 0) {
@@ -480,6 +487,7 @@ main(int argc, char **argv)
 	    sr.st.batches_sent
 	        ? (double) sr.st.calls_acked / (double) sr.st.batches_sent
 	        : 0.0);
+	bench_metric("ingest.disk_bytes_per_call", disk_per_call);
 	bench_metric("ingest.verify_ok", ok);
 	rc = ok ? 0 : 1;
 out:
