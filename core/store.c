@@ -37,6 +37,7 @@
 #define STR_CACHE_SIZE  4096 // entries, power of two
 #define MS_CACHE_SIZE   1024 // metaset cache entries, power of two
 #define MS_CACHE_BYTES  240  // largest raw metadata blob it holds
+#define RU_PENDING      512  // roll-up keys summed in memory per write
 
 typedef struct store_client {
 	uint64_t last_seq;
@@ -73,6 +74,7 @@ struct store {
 	store_fault last_fault; // writer only
 	char dir[LLMCOST__PATH_MAX];
 	ms_cache_ent *ms_cache; // writer only
+	struct ru_pending *ru;  // writer only: RU_PENDING entries
 };
 
 struct store_rtxn {
@@ -86,6 +88,13 @@ _Static_assert(sizeof(store_rollup) == 120, "store_rollup layout changed");
 // A rollup key on disk: the hour, then each dimension, big-endian u32s.
 #define RKEY_SIZE (4 * (1 + REPORT_DIM_COUNT))
 _Static_assert(sizeof(store_rkey) == RKEY_SIZE, "store_rkey has padding");
+
+// A roll-up sum not yet written (add_rollup).
+struct ru_pending {
+	int used;
+	uint8_t kb[RKEY_SIZE];
+	store_rollup sum;
+};
 
 static void
 put_be32(uint8_t *p, uint32_t v)
@@ -361,7 +370,8 @@ store_open(store **sp, const char *dir, unsigned flags, uint64_t mapsize,
 	if (!(flags & STORE_RDONLY)) {
 		s->cache = calloc(STR_CACHE_SIZE, sizeof(*s->cache));
 		s->ms_cache = calloc(MS_CACHE_SIZE, sizeof(*s->ms_cache));
-		if (s->cache == NULL || s->ms_cache == NULL) {
+		s->ru = calloc(RU_PENDING, sizeof(*s->ru));
+		if (s->cache == NULL || s->ms_cache == NULL || s->ru == NULL) {
 			store_close(s);
 			return (LLMCOST_ENOMEM);
 		}
@@ -385,6 +395,7 @@ store_close(store *s)
 	mdb_env_close(s->env);
 	free(s->cache);
 	free(s->ms_cache);
+	free(s->ru);
 	free(s);
 }
 
@@ -395,6 +406,7 @@ typedef struct wctx {
 	MDB_txn *txn;
 	uint32_t next_str;
 	uint32_t next_ms;
+	uint32_t ru_n; // entries used in s->ru
 	uint64_t now_ns;
 } wctx;
 
@@ -648,21 +660,14 @@ meta_get(const llmcost_proto_record *r, const char *key)
 	return (NULL);
 }
 
+// Adds delta to the stored roll-up under key kb (read-modify-write).
 static int
-add_rollup(wctx *w, const store_run *run)
+rollup_put(wctx *w, const uint8_t kb[RKEY_SIZE], const store_rollup *delta)
 {
-	store_rkey rk;
-	uint8_t kb[RKEY_SIZE];
 	store_rollup ru;
-	MDB_val k = { sizeof(kb), kb }, v;
-	int rc;
+	MDB_val k = { RKEY_SIZE, (void *) kb }, v;
+	int rc = mdb_get(w->txn, w->s->rollups, &k, &v);
 
-	rk.hour = (uint32_t) (run->start_ns / 3600000000000ULL);
-#define RKEY_FROM_RUN(id, name, field, src) rk.field = run->field;
-	REPORT_DIM_MAP(RKEY_FROM_RUN)
-#undef RKEY_FROM_RUN
-	rkey_encode(&rk, kb);
-	rc = mdb_get(w->txn, w->s->rollups, &k, &v);
 	if (rc == 0 && v.mv_size == sizeof(ru)) {
 		memcpy(&ru, v.mv_data, sizeof(ru));
 	} else if (rc == MDB_NOTFOUND) {
@@ -670,23 +675,91 @@ add_rollup(wctx *w, const store_run *run)
 	} else {
 		return (rc != 0 ? rc : MDB_CORRUPTED);
 	}
-	ru.calls++;
-	if (run->flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) {
-		ru.unpriced_calls++;
-	}
-	if (run->status != LLMCOST_STATUS_OK) {
-		ru.error_calls++;
-	}
+	ru.calls += delta->calls;
+	ru.unpriced_calls += delta->unpriced_calls;
+	ru.error_calls += delta->error_calls;
 	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
-		ru.usage[b] += run->usage[b];
+		ru.usage[b] += delta->usage[b];
 	}
 	unsigned __int128 sum = (unsigned __int128) store_rollup_cost(&ru)
-	    + (unsigned __int128) (store_i128) run->cost_pusd;
+	    + (unsigned __int128) store_rollup_cost(delta);
 	ru.cost_lo = (uint64_t) sum;
 	ru.cost_hi = (uint64_t) (sum >> 64);
 	v.mv_size = sizeof(ru);
 	v.mv_data = &ru;
 	return (mdb_put(w->txn, w->s->rollups, &k, &v, 0));
+}
+
+// Writes every pending roll-up sum and empties the table.
+static int
+rollups_flush(wctx *w)
+{
+	int rc = 0;
+
+	for (uint32_t i = 0; i < RU_PENDING; i++) {
+		struct ru_pending *e = &w->s->ru[i];
+		if (e->used) {
+			if (rc == 0) {
+				rc = rollup_put(w, e->kb, &e->sum);
+			}
+			e->used = 0;
+		}
+	}
+	w->ru_n = 0;
+	return (rc);
+}
+
+// Adds a run to its hour's roll-up.  Runs of one write are summed in
+// memory per roll-up key (a batch from one call site has a handful of
+// keys), and each key is read and written once, at the end of the
+// write, or when the table fills.
+static int
+add_rollup(wctx *w, const store_run *run)
+{
+	store_rkey rk;
+	uint8_t kb[RKEY_SIZE];
+	int rc;
+
+	rk.hour = (uint32_t) (run->start_ns / 3600000000000ULL);
+#define RKEY_FROM_RUN(id, name, field, src) rk.field = run->field;
+	REPORT_DIM_MAP(RKEY_FROM_RUN)
+#undef RKEY_FROM_RUN
+	rkey_encode(&rk, kb);
+
+	if (w->ru_n >= RU_PENDING / 2 && (rc = rollups_flush(w)) != 0) {
+		return (rc);
+	}
+	uint64_t h = fnv1a(kb, sizeof(kb), 0xcbf29ce484222325ULL);
+	struct ru_pending *e;
+	for (uint32_t i = (uint32_t) h;; i++) {
+		e = &w->s->ru[i & (RU_PENDING - 1)];
+		if (!e->used) {
+			e->used = 1;
+			memcpy(e->kb, kb, sizeof(kb));
+			memset(&e->sum, 0, sizeof(e->sum));
+			w->ru_n++;
+			break;
+		}
+		if (memcmp(e->kb, kb, sizeof(kb)) == 0) {
+			break;
+		}
+	}
+	store_rollup *ru = &e->sum;
+	ru->calls++;
+	if (run->flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) {
+		ru->unpriced_calls++;
+	}
+	if (run->status != LLMCOST_STATUS_OK) {
+		ru->error_calls++;
+	}
+	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
+		ru->usage[b] += run->usage[b];
+	}
+	unsigned __int128 sum = (unsigned __int128) store_rollup_cost(ru)
+	    + (unsigned __int128) (store_i128) run->cost_pusd;
+	ru->cost_lo = (uint64_t) sum;
+	ru->cost_hi = (uint64_t) (sum >> 64);
+	return (0);
 }
 
 // Where the writer finds a dimension's value in a decoded call (the src
@@ -791,6 +864,8 @@ write_once(store *s, const store_batch *batches, size_t n,
 	wctx w = { .s = s, .now_ns = now_ns };
 	int rc;
 
+	// Nothing is pending from an earlier, aborted write.
+	memset(s->ru, 0, RU_PENDING * sizeof(*s->ru));
 	*where = "begin";
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &w.txn)) != 0) {
 		return (rc);
@@ -819,6 +894,10 @@ write_once(store *s, const store_batch *batches, size_t n,
 				}
 			}
 		}
+	}
+	if (rc == 0) {
+		*where = "rollup";
+		rc = rollups_flush(&w);
 	}
 	if (rc != 0) {
 		mdb_txn_abort(w.txn);

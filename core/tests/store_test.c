@@ -602,6 +602,36 @@ test_rollup_hours(void **state)
 	free(backwards);
 }
 
+// One write touching more roll-up keys than the writer sums in memory at
+// once (it writes them out part way): 300 hours, then the first 100 of
+// them again; every hour still adds up.
+static void
+test_rollups_many_keys(void **state)
+{
+	fixture *f = *state;
+	enum { HOURS = 300, AGAIN = 100, N = HOURS + AGAIN };
+	spec *specs = calloc(N, sizeof(*specs));
+	assert_non_null(specs);
+	for (uint32_t i = 0; i < N; i++) {
+		const spec one = SEARCH(i + 1, H0 + i % HOURS, i + 1);
+		specs[i] = one;
+	}
+	write_specs(f->s, specs, N, 0, N, 0);
+	for (uint32_t from = 0; from < HOURS; from += 150) {
+		rows *r = scan(f->s, H0 + from, H0 + from + 150);
+		assert_int_equal(r->n, 150);
+		for (size_t j = 0; j < r->n; j++) {
+			uint32_t h = r->k[j].hour - H0;
+			int twice = h < AGAIN;
+			assert_int_equal(r->v[j].calls, twice ? 2 : 1);
+			assert_int_equal(r->v[j].usage[LLMCOST_IN_UNCACHED],
+			    (h + 1) + (twice ? h + HOURS + 1 : 0));
+		}
+		free(r);
+	}
+	free(specs);
+}
+
 static int
 stop_after_one(void *arg, const store_rkey *k, const store_rollup *v)
 {
@@ -1358,6 +1388,8 @@ main(void)
 		    test_huge_write_retry, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_metasets, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rollups_many_keys, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_unpriced_bucket_and_overflow, setup,
 		    fixture_teardown),
