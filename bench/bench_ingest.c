@@ -438,6 +438,8 @@ main(int argc, char **argv)
 	printf("%-56s %12.0f\n",
 	    "CPU ns per stored call: producers (calls + spinning)",
 	    sr.cpu_producers_s * per);
+	printf("%-56s %12.1f\n", "store file bytes per stored call (data.mdb)",
+	    disk_per_call);
 	printf(
 	    "%-56s %12ld\n", "RSS KiB before llmcost_init", sr.rss_before_kib);
 	printf("%-56s %12ld\n", "RSS KiB added by llmcost_init",
