@@ -13,29 +13,21 @@
 #include "uuid7.h"
 
 // Validates s (1..max bytes unless allow_empty, UTF-8); returns its
-// length through *lenp.  One pass finds the length (reading at most
-// max + 1 bytes, as strnlen would) and whether any byte is not ASCII;
-// only then is the UTF-8 check needed.
+// length through *lenp.
 static int
 check_str(const char *s, size_t max, int allow_empty, size_t *lenp)
 {
 	if (s == NULL) {
 		return (LLMCOST_EINVAL);
 	}
-	const unsigned char *u = (const unsigned char *) s;
-	unsigned char any = 0;
-	size_t len = 0;
-	while (len <= max && u[len] != '\0') {
-		any |= u[len];
-		len++;
-	}
+	size_t len = strnlen(s, max + 1);
 	if (len > max) {
 		return (LLMCOST_ETOOBIG);
 	}
 	if (len == 0 && !allow_empty) {
 		return (LLMCOST_EINVAL);
 	}
-	if ((any & 0x80) != 0 && !llmcost__utf8_valid(s, len)) {
+	if (!llmcost__utf8_valid(s, len)) {
 		return (LLMCOST_EUTF8);
 	}
 	*lenp = len;
