@@ -5,16 +5,18 @@
 # llmcostd on a temporary directory and removes it afterwards.
 #
 # Environment: RUNS (default 5), CALLSITE_N (timed calls per call-site
-# row, default 100000), INGEST_N (calls ingested, default 200000),
-# BUILD_DIR (default build-bench).  The defaults keep the whole script
-# under about three minutes on two cores.
+# row, default 100000), INGEST_T (seconds of offered calls, default 10),
+# INGEST_R (calls/s offered by the two producers, default 1000000; 0 means
+# as fast as they can), BUILD_DIR (default build-bench).  The defaults
+# take about four minutes on two cores.
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build-bench}
 runs=${RUNS:-5}
 callsite_n=${CALLSITE_N:-100000}
-ingest_n=${INGEST_N:-200000}
+ingest_t=${INGEST_T:-10}
+ingest_r=${INGEST_R:-1000000}
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
     -DBUILD_TESTING=OFF >/dev/null
@@ -22,7 +24,9 @@ cmake --build "$build" -j2 --target bench_callsite bench_ingest >/dev/null
 
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' \
     /proc/cpuinfo | head -n 1), Linux $(uname -r)"
-echo "runs: $runs; bench_callsite -n $callsite_n; bench_ingest -n $ingest_n"
+echo "runs: $runs; bench_callsite -n $callsite_n;" \
+    "bench_ingest -t $ingest_t -r $ingest_r"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 out=$(mktemp "${TMPDIR:-/tmp}/llmcost-bench-run.XXXXXX")
 trap 'rm -f "$out"' EXIT INT TERM
@@ -32,11 +36,11 @@ i=1
 while [ "$i" -le "$runs" ]; do
 	for b in callsite ingest; do
 		case $b in
-		callsite) n=$callsite_n ;;
-		ingest) n=$ingest_n ;;
+		callsite) set -- -n "$callsite_n" ;;
+		ingest) set -- -t "$ingest_t" -r "$ingest_r" ;;
 		esac
 		log="$out.$b.$i"
-		if "$build/bench/bench_$b" -n "$n" >"$log" 2>&1; then
+		if "$build/bench/bench_$b" "$@" >"$log" 2>&1; then
 			status=ok
 		else
 			status=FAILED
@@ -54,6 +58,7 @@ while [ "$i" -le "$runs" ]; do
 done
 
 echo
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "median of $runs runs (min .. max):"
 # "metric NAME VALUE" lines: sort by name then value, take the middle.
 sort -k2,2 -k3,3g "$out" | awk '

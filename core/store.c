@@ -17,8 +17,8 @@
 // with MDB_NOOVERWRITE, which both stores a call once and tells us it is a
 // duplicate; rollups are updated read-modify-write in the same
 // transaction, so rollups always equal the sum of their runs.  The writer
-// keeps a small cache of interned strings; it is dropped whenever a
-// transaction aborts, since ids allocated there never existed.  The store
+// keeps small caches of interned strings and metasets; they are dropped
+// whenever a transaction aborts, since ids allocated there never existed.  The store
 // does not price: each call's cost arrives with it from the pricing stage
 // (pricing.c), so that storing and repricing share one pricing step and
 // the store cannot disagree with it.  Reading a range of runs walks the
@@ -38,6 +38,9 @@
 
 #define DEFAULT_MAPSIZE (4ull << 30)
 #define STR_CACHE_SIZE  4096 // entries, power of two
+#define MS_CACHE_SIZE   1024 // metaset cache entries, power of two
+#define MS_CACHE_BYTES  240  // largest raw metadata blob it holds
+#define RU_PENDING      512  // roll-up keys summed in memory per write
 
 typedef struct store_client {
 	uint64_t last_seq;
@@ -54,6 +57,16 @@ typedef struct str_cache_ent {
 	                                             : LLMCOST_MAX_MODEL];
 } str_cache_ent;
 
+// A metaset as the record listed it (keys and tags in arrival order,
+// length-prefixed), and the id of its canonical (sorted) form: the same
+// call site sends the same metadata in the same order, so most records
+// skip the sorting and the two LMDB lookups.
+typedef struct ms_cache_ent {
+	uint32_t id; // 0 = empty
+	uint16_t len;
+	uint8_t raw[MS_CACHE_BYTES];
+} ms_cache_ent;
+
 struct store {
 	MDB_env *env;
 	MDB_dbi runs, rollups, str2id, id2str, metasets, msidx, clients, drops,
@@ -64,6 +77,8 @@ struct store {
 	str_cache_ent *cache;   // writer only
 	store_fault last_fault; // writer only
 	char dir[LLMCOST__PATH_MAX];
+	ms_cache_ent *ms_cache; // writer only
+	struct ru_pending *ru;  // writer only: RU_PENDING entries
 };
 
 struct store_rtxn {
@@ -77,6 +92,13 @@ _Static_assert(sizeof(store_rollup) == 120, "store_rollup layout changed");
 // A rollup key on disk: the hour, then each dimension, big-endian u32s.
 #define RKEY_SIZE (4 * (1 + REPORT_DIM_COUNT))
 _Static_assert(sizeof(store_rkey) == RKEY_SIZE, "store_rkey has padding");
+
+// A roll-up sum not yet written (add_rollup).
+struct ru_pending {
+	int used;
+	uint8_t kb[RKEY_SIZE];
+	store_rollup sum;
+};
 
 static void
 put_be32(uint8_t *p, uint32_t v)
@@ -363,7 +385,9 @@ store_open(store **sp, const char *dir, unsigned flags, uint64_t mapsize,
 	}
 	if (!(flags & STORE_RDONLY)) {
 		s->cache = calloc(STR_CACHE_SIZE, sizeof(*s->cache));
-		if (s->cache == NULL) {
+		s->ms_cache = calloc(MS_CACHE_SIZE, sizeof(*s->ms_cache));
+		s->ru = calloc(RU_PENDING, sizeof(*s->ru));
+		if (s->cache == NULL || s->ms_cache == NULL || s->ru == NULL) {
 			store_close(s);
 			return (LLMCOST_ENOMEM);
 		}
@@ -386,6 +410,8 @@ store_close(store *s)
 	}
 	mdb_env_close(s->env);
 	free(s->cache);
+	free(s->ms_cache);
+	free(s->ru);
 	free(s);
 }
 
@@ -396,6 +422,7 @@ typedef struct wctx {
 	MDB_txn *txn;
 	uint32_t next_str;
 	uint32_t next_ms;
+	uint32_t ru_n; // entries used in s->ru
 	uint64_t now_ns;
 } wctx;
 
@@ -521,18 +548,79 @@ ms_blob(const llmcost_proto_record *r, uint8_t *out)
 	return (n);
 }
 
+// The record's metadata in arrival order, length-prefixed, into out
+// (MS_CACHE_BYTES); returns its length, or 0 when it does not fit.
+static size_t
+ms_raw(const llmcost_proto_record *r, uint8_t *out)
+{
+	size_t n = 2;
+	out[0] = (uint8_t) r->n_meta;
+	out[1] = (uint8_t) r->n_tags;
+	for (uint32_t i = 0; i < r->n_meta; i++) {
+		const llmcost_proto_kv *kv = &r->meta[i];
+		if (n + 2 + kv->key.len + 2 + kv->val.len > MS_CACHE_BYTES) {
+			return (0);
+		}
+		out[n++] = (uint8_t) kv->key.len;
+		memcpy(out + n, kv->key.ptr, kv->key.len);
+		n += kv->key.len;
+		out[n++] = (uint8_t) (kv->val.len >> 8);
+		out[n++] = (uint8_t) kv->val.len;
+		memcpy(out + n, kv->val.ptr, kv->val.len);
+		n += kv->val.len;
+	}
+	for (uint32_t i = 0; i < r->n_tags; i++) {
+		if (n + 1 + r->tags[i].len > MS_CACHE_BYTES) {
+			return (0);
+		}
+		out[n++] = (uint8_t) r->tags[i].len;
+		memcpy(out + n, r->tags[i].ptr, r->tags[i].len);
+		n += r->tags[i].len;
+	}
+	return (n);
+}
+
+static int intern_metaset_slow(
+    wctx *w, const llmcost_proto_record *r, uint32_t *id);
+
 static int
 intern_metaset(wctx *w, const llmcost_proto_record *r, uint32_t *id)
+{
+	uint8_t raw[MS_CACHE_BYTES];
+
+	if (r->n_meta == 0 && r->n_tags == 0) {
+		*id = 0;
+		return (0);
+	}
+	_Static_assert(LLMCOST_MAX_KEY < 256 && LLMCOST_MAX_TAG < 256,
+	    "ms_raw gives keys and tags one length byte");
+	size_t len = ms_raw(r, raw);
+	if (len == 0) {
+		return (intern_metaset_slow(w, r, id));
+	}
+	uint64_t h = fnv1a(raw, len, 0xcbf29ce484222325ULL);
+	ms_cache_ent *e = &w->s->ms_cache[h & (MS_CACHE_SIZE - 1)];
+	if (e->id != 0 && e->len == len && memcmp(e->raw, raw, len) == 0) {
+		*id = e->id;
+		return (0);
+	}
+	int rc = intern_metaset_slow(w, r, id);
+	if (rc == 0) {
+		e->id = *id;
+		e->len = (uint16_t) len;
+		memcpy(e->raw, raw, len);
+	}
+	return (rc);
+}
+
+static int
+intern_metaset_slow(wctx *w, const llmcost_proto_record *r, uint32_t *id)
 {
 	uint8_t blob[MS_BLOB_MAX];
 	MDB_cursor *cur;
 	MDB_val k, v;
 	int rc;
 
-	if (r->n_meta == 0 && r->n_tags == 0) {
-		*id = 0;
-		return (0);
-	}
 	size_t len = ms_blob(r, blob);
 	uint64_t h = fnv1a(blob, len, 0xcbf29ce484222325ULL);
 	if ((rc = mdb_cursor_open(w->txn, w->s->msidx, &cur)) != 0) {
@@ -588,21 +676,14 @@ meta_get(const llmcost_proto_record *r, const char *key)
 	return (NULL);
 }
 
+// Adds delta to the stored roll-up under key kb (read-modify-write).
 static int
-add_rollup(wctx *w, const store_run *run)
+rollup_put(wctx *w, const uint8_t kb[RKEY_SIZE], const store_rollup *delta)
 {
-	store_rkey rk;
-	uint8_t kb[RKEY_SIZE];
 	store_rollup ru;
-	MDB_val k = { sizeof(kb), kb }, v;
-	int rc;
+	MDB_val k = { RKEY_SIZE, (void *) kb }, v;
+	int rc = mdb_get(w->txn, w->s->rollups, &k, &v);
 
-	rk.hour = (uint32_t) (run->start_ns / 3600000000000ULL);
-#define RKEY_FROM_RUN(id, name, field, src) rk.field = run->field;
-	REPORT_DIM_MAP(RKEY_FROM_RUN)
-#undef RKEY_FROM_RUN
-	rkey_encode(&rk, kb);
-	rc = mdb_get(w->txn, w->s->rollups, &k, &v);
 	if (rc == 0 && v.mv_size == sizeof(ru)) {
 		memcpy(&ru, v.mv_data, sizeof(ru));
 	} else if (rc == MDB_NOTFOUND) {
@@ -610,18 +691,14 @@ add_rollup(wctx *w, const store_run *run)
 	} else {
 		return (rc != 0 ? rc : MDB_CORRUPTED);
 	}
-	ru.calls++;
-	if (run->flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) {
-		ru.unpriced_calls++;
-	}
-	if (run->status != LLMCOST_STATUS_OK) {
-		ru.error_calls++;
-	}
+	ru.calls += delta->calls;
+	ru.unpriced_calls += delta->unpriced_calls;
+	ru.error_calls += delta->error_calls;
 	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
-		ru.usage[b] += run->usage[b];
+		ru.usage[b] += delta->usage[b];
 	}
 	unsigned __int128 sum = (unsigned __int128) store_rollup_cost(&ru)
-	    + (unsigned __int128) (store_i128) run->cost_pusd;
+	    + (unsigned __int128) store_rollup_cost(delta);
 	ru.cost_lo = (uint64_t) sum;
 	ru.cost_hi = (uint64_t) (sum >> 64);
 	v.mv_size = sizeof(ru);
@@ -645,6 +722,78 @@ write_trace(wctx *w, const llmcost_proto_record *r)
 	memcpy(val + 16, r->parent_run_id, 16);
 	MDB_val k = { 16, (void *) r->run_id }, v = { sizeof(val), val };
 	return (mdb_put(w->txn, w->s->traces, &k, &v, 0));
+}
+
+// Writes every pending roll-up sum and empties the table.
+static int
+rollups_flush(wctx *w)
+{
+	int rc = 0;
+
+	for (uint32_t i = 0; i < RU_PENDING; i++) {
+		struct ru_pending *e = &w->s->ru[i];
+		if (e->used) {
+			if (rc == 0) {
+				rc = rollup_put(w, e->kb, &e->sum);
+			}
+			e->used = 0;
+		}
+	}
+	w->ru_n = 0;
+	return (rc);
+}
+
+// Adds a run to its hour's roll-up.  Runs of one write are summed in
+// memory per roll-up key (a batch from one call site has a handful of
+// keys), and each key is read and written once, at the end of the
+// write, or when the table fills.
+static int
+add_rollup(wctx *w, const store_run *run)
+{
+	store_rkey rk;
+	uint8_t kb[RKEY_SIZE];
+	int rc;
+
+	rk.hour = (uint32_t) (run->start_ns / 3600000000000ULL);
+#define RKEY_FROM_RUN(id, name, field, src) rk.field = run->field;
+	REPORT_DIM_MAP(RKEY_FROM_RUN)
+#undef RKEY_FROM_RUN
+	rkey_encode(&rk, kb);
+
+	if (w->ru_n >= RU_PENDING / 2 && (rc = rollups_flush(w)) != 0) {
+		return (rc);
+	}
+	uint64_t h = fnv1a(kb, sizeof(kb), 0xcbf29ce484222325ULL);
+	struct ru_pending *e;
+	for (uint32_t i = (uint32_t) h;; i++) {
+		e = &w->s->ru[i & (RU_PENDING - 1)];
+		if (!e->used) {
+			e->used = 1;
+			memcpy(e->kb, kb, sizeof(kb));
+			memset(&e->sum, 0, sizeof(e->sum));
+			w->ru_n++;
+			break;
+		}
+		if (memcmp(e->kb, kb, sizeof(kb)) == 0) {
+			break;
+		}
+	}
+	store_rollup *ru = &e->sum;
+	ru->calls++;
+	if (run->flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) {
+		ru->unpriced_calls++;
+	}
+	if (run->status != LLMCOST_STATUS_OK) {
+		ru->error_calls++;
+	}
+	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
+		ru->usage[b] += run->usage[b];
+	}
+	unsigned __int128 sum = (unsigned __int128) store_rollup_cost(ru)
+	    + (unsigned __int128) (store_i128) run->cost_pusd;
+	ru->cost_lo = (uint64_t) sum;
+	ru->cost_hi = (uint64_t) (sum >> 64);
+	return (0);
 }
 
 // Where the writer finds a dimension's value in a decoded call (the src
@@ -752,6 +901,8 @@ write_once(store *s, const store_batch *batches, size_t n,
 	wctx w = { .s = s, .now_ns = now_ns };
 	int rc;
 
+	// Nothing is pending from an earlier, aborted write.
+	memset(s->ru, 0, RU_PENDING * sizeof(*s->ru));
 	*where = "begin";
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &w.txn)) != 0) {
 		return (rc);
@@ -781,6 +932,10 @@ write_once(store *s, const store_batch *batches, size_t n,
 			}
 		}
 	}
+	if (rc == 0) {
+		*where = "rollup";
+		rc = rollups_flush(&w);
+	}
 	if (rc != 0) {
 		mdb_txn_abort(w.txn);
 		return (rc);
@@ -804,6 +959,7 @@ store_write(store *s, const store_batch *batches, size_t n,
 		}
 		// Ids handed out in the aborted transaction never existed.
 		memset(s->cache, 0, STR_CACHE_SIZE * sizeof(*s->cache));
+		memset(s->ms_cache, 0, MS_CACHE_SIZE * sizeof(*s->ms_cache));
 		if (rc != MDB_MAP_FULL || attempt >= 4) {
 			break;
 		}

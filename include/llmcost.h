@@ -302,8 +302,20 @@ typedef enum llmcost_status {
  *   turns on a logger that writes to stderr (an unknown name means warn);
  *   unset, the client is silent.  llmcost_set_logger() replaces it.
  *
- * Memory: the client preallocates queue_max call records of about 1.5 KiB
- * each (pages are touched only as they are used).
+ * Memory: the client reserves queue_max call records of about 1.5 KiB
+ * each, plus 20 bytes per record of queue and free-stack bookkeeping.
+ * Only the queue's 16 bytes per record are written at init (128 KiB by
+ * default); a record's pages are touched the first time a call needs
+ * it, and calls reuse the most recently freed records first, so the
+ * resident size follows the most calls ever in flight at once.
+ *
+ * Threads: a client adds two threads, "llmcost-send" (the batch loop)
+ * and "llmcost-collect" (delivery to llmcostd), and a third,
+ * "llmcost-langsmith", when LangSmith export is on.  nng starts its own
+ * threads once per process when the first socket opens (13 with nng
+ * 1.5.2: task, timer, poller, reaper, expiry and resolver threads),
+ * shared by every socket and client in the process; nng 1.5 has no
+ * setting that lowers that number.
  *
  * @par LangSmith export
  * Every call is also sent to LangSmith as one complete `llm` run (the id

@@ -1,35 +1,30 @@
-// DESIGN: the decoder is strict and runs in three steps over one complete
-// message.
+// DESIGN: the decoder is strict, runs in two steps over one complete
+// message, and builds no object tree.
 //
 // 1. A skim walks the raw bytes without allocating: it checks every
 //    msgpack header, finds where the single top-level value ends (so that
-//    truncation and trailing bytes get exact reasons) and checks that
-//    every container's announced element count is backed by enough bytes.
-//    That last check matters: msgpack-c allocates a container's element
-//    array (24 bytes per element on 64-bit hosts) as soon as it reads the
-//    header, before the elements arrive, so a 5-byte "array of 2^32-1
-//    elements" would otherwise ask for 96 GiB.  It also counts the
-//    values the message announces and refuses more than
-//    LLMCOST_PROTO_MAX_VALUES, at the header that passes the cap, before
-//    walking them: a 4 MiB message of one-byte values would otherwise
-//    cost a 100 MiB tree (24 bytes per value) only to be refused by the
-//    schema afterwards.  So the tree msgpack-c builds is at most 24 MiB
-//    whatever the input, and nothing at all for a message over the cap.
-//    The cap sits above the largest batch v1 allows (4096 records of at
-//    most 207 values each), so no valid message is refused by it.  The
-//    skim also caps nesting at DEC_MAX_DEPTH, below msgpack-c's own
-//    fixed stack of 32, so msgpack-c's less helpful error never fires.
-// 2. msgpack_unpack_next() builds the object tree in a zone.  In msgpack-c
-//    (checked for 4.0.0) str and bin objects point into the input buffer,
-//    never into the zone, which is what lets decoded llmcost_proto_str
-//    values point into the caller's buffer as the header promises.
-// 3. The tree is validated against the v1 schema and copied into the
-//    caller's llmcost_proto_msg; each record key goes to the decoder of
-//    its row in LLMCOST_PROTO_RKEY_MAP, which also says which keys are
-//    required.  Batches count their meta entries and tags first, so
-//    records, key/value pairs and tags live in one malloc'd block
-//    (priv_).  Nothing refers to the zone afterwards, so it is freed
-//    before returning rather than kept for the life of the message.
+//    truncation and trailing bytes get exact reasons), checks that every
+//    container's announced element count is backed by enough bytes, and
+//    caps nesting at DEC_MAX_DEPTH.  It also counts the values the
+//    message announces and refuses more than LLMCOST_PROTO_MAX_VALUES, at
+//    the header that passes the cap, before walking them.  The cap sits
+//    above the largest batch v1 allows (4096 records of at most 207
+//    values each), so no valid message is refused by it.
+// 2. A cursor walks the same bytes again, in order, reading one msgpack
+//    header at a time (mobj: a type, a size, a pointer into the input)
+//    and checking each value against the v1 schema as it goes; each
+//    record key goes to the decoder of its row in LLMCOST_PROTO_RKEY_MAP,
+//    which also says which keys are required.  Strings point into the
+//    caller's buffer.  The skim has proved the structure, so the cursor
+//    cannot leave the buffer; it checks anyway, and reads nil past the
+//    end rather than a byte.  Batches count their meta entries and tags
+//    first (one walk over each record's headers), so records, key/value
+//    pairs and tags live in one malloc'd block (priv_), bounded by the
+//    limits on records, meta entries and tags whatever the input
+//    announces.  Nothing else is allocated, so a hostile message costs
+//    at most that block.  (msgpack-c used to build an object tree per
+//    message here: 24 bytes per value, allocated, faulted in and freed
+//    for every batch.)
 //
 // Every failure writes a specific reason, prefixed with the record index
 // when there is one, and leaves *out zeroed with nothing to free.  Limits
@@ -293,30 +288,218 @@ skim(dec *d, const uint8_t *p, size_t len, size_t *endp)
 	}
 }
 
+// ---- the cursor ----
+
+typedef enum {
+	MT_NIL,
+	MT_BOOL,
+	MT_UINT,
+	MT_NINT,
+	MT_FLOAT,
+	MT_STR,
+	MT_BIN,
+	MT_EXT,
+	MT_ARRAY,
+	MT_MAP,
+} mtype;
+
+// One msgpack value's header.  For str, bin and ext, ptr and size are
+// the payload; for an array or map, size is its element or pair count
+// and the elements follow in the cursor, to be read (or skipped) next.
+typedef struct mobj {
+	mtype type;
+	uint32_t size;
+	const char *ptr;
+	uint64_t u64; // MT_UINT, MT_BOOL
+	int64_t i64;  // MT_NINT
+} mobj;
+
+typedef struct mcur {
+	const uint8_t *p;
+	const uint8_t *end;
+} mcur;
+
+// Reads the header at the cursor into *o and moves past it (and past the
+// payload of a str, bin, ext or number).  The skim has checked every
+// header and length; past the end the cursor reads nil and stays put.
+static void
+mo_read(mcur *c, mobj *o)
+{
+	const uint8_t *p = c->p;
+	size_t lenlen = 0;
+	uint64_t n = 0;
+
+	o->size = 0;
+	o->ptr = NULL;
+	o->u64 = 0;
+	o->i64 = 0;
+	if (p >= c->end) {
+		o->type = MT_NIL;
+		return;
+	}
+	uint8_t b = *p++;
+	if (b <= 0x7f) {
+		o->type = MT_UINT;
+		o->u64 = b;
+	} else if (b >= 0xe0) {
+		o->type = MT_NINT;
+		o->i64 = (int8_t) b;
+	} else if (b <= 0x8f) {
+		o->type = MT_MAP;
+		o->size = b & 0x0fu;
+	} else if (b <= 0x9f) {
+		o->type = MT_ARRAY;
+		o->size = b & 0x0fu;
+	} else if (b <= 0xbf) {
+		o->type = MT_STR;
+		o->size = b & 0x1fu;
+		o->ptr = (const char *) p;
+		p += o->size;
+	} else {
+		switch (b) {
+		case 0xc2:
+		case 0xc3:
+			o->type = MT_BOOL;
+			o->u64 = b == 0xc3;
+			break;
+		case 0xc4:
+		case 0xc5:
+		case 0xc6:
+			o->type = MT_BIN;
+			lenlen = (size_t) 1 << (b - 0xc4);
+			break;
+		case 0xd9:
+		case 0xda:
+		case 0xdb:
+			o->type = MT_STR;
+			lenlen = (size_t) 1 << (b - 0xd9);
+			break;
+		case 0xc7:
+		case 0xc8:
+		case 0xc9:
+			o->type = MT_EXT;
+			lenlen = (size_t) 1 << (b - 0xc7);
+			break;
+		case 0xca:
+			o->type = MT_FLOAT;
+			p += 4;
+			break;
+		case 0xcb:
+			o->type = MT_FLOAT;
+			p += 8;
+			break;
+		case 0xcc:
+		case 0xcd:
+		case 0xce:
+		case 0xcf:
+			o->type = MT_UINT;
+			n = (uint64_t) 1 << (b - 0xcc);
+			o->u64 = read_be(p, (size_t) n);
+			p += n;
+			break;
+		case 0xd0:
+		case 0xd1:
+		case 0xd2:
+		case 0xd3: {
+			n = (uint64_t) 1 << (b - 0xd0);
+			uint64_t v = read_be(p, (size_t) n);
+			p += n;
+			// Sign-extend from n bytes.
+			unsigned sh = (unsigned) (64 - 8 * n);
+			int64_t sv = (int64_t) (v << sh) >> sh;
+			if (sv >= 0) {
+				o->type = MT_UINT; // as msgpack-c reads it
+				o->u64 = (uint64_t) sv;
+			} else {
+				o->type = MT_NINT;
+				o->i64 = sv;
+			}
+			break;
+		}
+		case 0xd4:
+		case 0xd5:
+		case 0xd6:
+		case 0xd7:
+		case 0xd8:
+			o->type = MT_EXT;
+			o->size = 1u << (b - 0xd4);
+			o->ptr = (const char *) p + 1;
+			p += 1 + o->size;
+			break;
+		case 0xdc:
+		case 0xdd:
+			o->type = MT_ARRAY;
+			o->size = (uint32_t) read_be(p, b == 0xdc ? 2 : 4);
+			p += b == 0xdc ? 2 : 4;
+			break;
+		case 0xde:
+		case 0xdf:
+			o->type = MT_MAP;
+			o->size = (uint32_t) read_be(p, b == 0xde ? 2 : 4);
+			p += b == 0xde ? 2 : 4;
+			break;
+		default: // 0xc0 nil (0xc1 never passes the skim)
+			o->type = MT_NIL;
+			break;
+		}
+		if (lenlen > 0) {
+			o->size = (uint32_t) read_be(p, lenlen);
+			p += lenlen;
+			if (o->type == MT_EXT) {
+				p++; // the ext type byte
+			}
+			o->ptr = (const char *) p;
+			p += o->size;
+		}
+	}
+	c->p = p <= c->end ? p : c->end;
+}
+
+// Moves the cursor past the elements of o, a header just read (nothing
+// to do for anything but an array or a map).  Depth is bounded by the
+// skim.
+static void
+mo_skip(mcur *c, const mobj *o)
+{
+	uint64_t items;
+
+	if (o->type == MT_ARRAY) {
+		items = o->size;
+	} else if (o->type == MT_MAP) {
+		items = 2 * (uint64_t) o->size;
+	} else {
+		return;
+	}
+	for (uint64_t i = 0; i < items && c->p < c->end; i++) {
+		mobj e;
+		mo_read(c, &e);
+		mo_skip(c, &e);
+	}
+}
+
 static const char *
-type_name(const msgpack_object *o)
+type_name(const mobj *o)
 {
 	switch (o->type) {
-	case MSGPACK_OBJECT_NIL:
+	case MT_NIL:
 		return ("nil");
-	case MSGPACK_OBJECT_BOOLEAN:
+	case MT_BOOL:
 		return ("boolean");
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+	case MT_UINT:
 		return ("unsigned integer");
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+	case MT_NINT:
 		return ("negative integer");
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
+	case MT_FLOAT:
 		return ("float");
-	case MSGPACK_OBJECT_STR:
+	case MT_STR:
 		return ("str");
-	case MSGPACK_OBJECT_ARRAY:
+	case MT_ARRAY:
 		return ("array");
-	case MSGPACK_OBJECT_MAP:
+	case MT_MAP:
 		return ("map");
-	case MSGPACK_OBJECT_BIN:
+	case MT_BIN:
 		return ("bin");
-	case MSGPACK_OBJECT_EXT:
+	case MT_EXT:
 		return ("ext");
 	}
 	return ("unknown");
@@ -348,20 +531,19 @@ quote(char *buf, size_t bufsz, const char *s, uint32_t len)
 }
 
 static int
-get_uint(dec *d, const msgpack_object *o, const char *what, uint64_t *v)
+get_uint(dec *d, const mobj *o, const char *what, uint64_t *v)
 {
-	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+	if (o->type != MT_UINT) {
 		return (fail(d, LLMCOST_EPROTO,
 		    "%s: want unsigned integer, got %s", lbl(d, what),
 		    type_name(o)));
 	}
-	*v = o->via.u64;
+	*v = o->u64;
 	return (0);
 }
 
 static int
-get_range(dec *d, const msgpack_object *o, const char *what, uint64_t max,
-    uint64_t *v)
+get_range(dec *d, const mobj *o, const char *what, uint64_t max, uint64_t *v)
 {
 	int rv;
 
@@ -377,44 +559,44 @@ get_range(dec *d, const msgpack_object *o, const char *what, uint64_t max,
 }
 
 static int
-get_id(dec *d, const msgpack_object *o, const char *what, uint8_t id[16])
+get_id(dec *d, const mobj *o, const char *what, uint8_t id[16])
 {
-	if (o->type != MSGPACK_OBJECT_BIN) {
+	if (o->type != MT_BIN) {
 		return (
 		    fail(d, LLMCOST_EPROTO, "%s: want bin of 16 bytes, got %s",
 		        lbl(d, what), type_name(o)));
 	}
-	if (o->via.bin.size != 16) {
+	if (o->size != 16) {
 		return (fail(d, LLMCOST_EPROTO,
 		    "%s: want bin of 16 bytes, got %" PRIu32 " bytes",
-		    lbl(d, what), o->via.bin.size));
+		    lbl(d, what), o->size));
 	}
-	memcpy(id, o->via.bin.ptr, 16);
+	memcpy(id, o->ptr, 16);
 	return (0);
 }
 
 static int
-get_str(dec *d, const msgpack_object *o, const char *what, uint32_t min,
-    uint32_t max, llmcost_proto_str *s)
+get_str(dec *d, const mobj *o, const char *what, uint32_t min, uint32_t max,
+    llmcost_proto_str *s)
 {
-	if (o->type != MSGPACK_OBJECT_STR) {
+	if (o->type != MT_STR) {
 		return (fail(d, LLMCOST_EPROTO, "%s: want str, got %s",
 		    lbl(d, what), type_name(o)));
 	}
-	if (o->via.str.size > max) {
+	if (o->size > max) {
 		return (fail(d, LLMCOST_ETOOBIG,
 		    "%s: %" PRIu32 " bytes exceeds %" PRIu32, lbl(d, what),
-		    o->via.str.size, max));
+		    o->size, max));
 	}
-	if (o->via.str.size < min) {
+	if (o->size < min) {
 		return (fail(d, LLMCOST_EPROTO, "%s: empty", lbl(d, what)));
 	}
-	if (!llmcost__utf8_valid(o->via.str.ptr, o->via.str.size)) {
+	if (!llmcost__utf8_valid(o->ptr, o->size)) {
 		return (fail(
 		    d, LLMCOST_EPROTO, "%s: invalid UTF-8", lbl(d, what)));
 	}
-	s->ptr = o->via.str.ptr;
-	s->len = o->via.str.size;
+	s->ptr = o->ptr;
+	s->len = o->size;
 	return (0);
 }
 
@@ -433,18 +615,18 @@ str_eq(const llmcost_proto_str *a, const llmcost_proto_str *b)
 // LLMCOST_BUCKET_COUNT (but not than 10, which no v1 encoder ever wrote)
 // comes from an older encoder: the buckets it did not know stay 0.
 static int
-dec_usage(dec *d, const msgpack_object *o, llmcost_proto_record *r)
+dec_usage(dec *d, mcur *c, const mobj *o, llmcost_proto_record *r)
 {
 	uint32_t n;
 	int rv;
 
-	if (o->type != MSGPACK_OBJECT_ARRAY) {
+	if (o->type != MT_ARRAY) {
 		return (fail(d, LLMCOST_EPROTO,
 		    "usage: want array of %u to %u unsigned integers, got %s",
 		    LLMCOST_PROTO_USAGE_MIN, LLMCOST_PROTO_MAX_BUCKETS,
 		    type_name(o)));
 	}
-	n = o->via.array.size;
+	n = o->size;
 	if (n > LLMCOST_PROTO_MAX_BUCKETS) {
 		return (fail(d, LLMCOST_ETOOBIG,
 		    "usage: %" PRIu32 " elements exceeds %u", n,
@@ -458,10 +640,12 @@ dec_usage(dec *d, const msgpack_object *o, llmcost_proto_record *r)
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t v = 0;
+		mobj e;
 
+		mo_read(c, &e);
 		d->idx = (int32_t) i;
 		d->isep = '[';
-		rv = get_uint(d, &o->via.array.ptr[i], "usage", &v);
+		rv = get_uint(d, &e, "usage", &v);
 		d->idx = -1;
 		if (rv != 0) {
 			return (rv);
@@ -484,25 +668,28 @@ dec_usage(dec *d, const msgpack_object *o, llmcost_proto_record *r)
 // Key 9: fee counts in llmcost_fee order.  Entries past the fees this
 // decoder knows (from a newer shim) are checked and dropped.
 static int
-dec_fees(dec *d, const msgpack_object *o, uint64_t fees[])
+dec_fees(dec *d, mcur *c, const mobj *o, uint64_t fees[])
 {
 	uint64_t v = 0;
 	int rv;
 
-	if (o->type != MSGPACK_OBJECT_ARRAY) {
+	if (o->type != MT_ARRAY) {
 		return (fail(d, LLMCOST_EPROTO,
 		    "fees: want array of unsigned integers, got %s",
 		    type_name(o)));
 	}
-	if (o->via.array.size > LLMCOST_PROTO_MAX_FEES) {
+	if (o->size > LLMCOST_PROTO_MAX_FEES) {
 		return (fail(d, LLMCOST_ETOOBIG,
-		    "fees: %" PRIu32 " entries exceeds %u", o->via.array.size,
+		    "fees: %" PRIu32 " entries exceeds %u", o->size,
 		    LLMCOST_PROTO_MAX_FEES));
 	}
-	for (uint32_t i = 0; i < o->via.array.size; i++) {
+	for (uint32_t i = 0; i < o->size; i++) {
+		mobj e;
+
+		mo_read(c, &e);
 		d->idx = (int32_t) i;
 		d->isep = '[';
-		rv = get_uint(d, &o->via.array.ptr[i], "fees", &v);
+		rv = get_uint(d, &e, "fees", &v);
 		d->idx = -1;
 		if (rv != 0) {
 			return (rv);
@@ -516,33 +703,33 @@ dec_fees(dec *d, const msgpack_object *o, uint64_t fees[])
 
 // kv has room for `room` entries.
 static int
-dec_meta(dec *d, const msgpack_object *o, llmcost_proto_kv *kv, size_t room,
+dec_meta(dec *d, mcur *c, const mobj *o, llmcost_proto_kv *kv, size_t room,
     uint32_t *np)
 {
-	const msgpack_object_map *m;
 	char q[LLMCOST_MAX_KEY * 4 + 3];
 	int rv;
 
-	if (o->type != MSGPACK_OBJECT_MAP) {
+	if (o->type != MT_MAP) {
 		return (fail(d, LLMCOST_EPROTO, "meta: want map, got %s",
 		    type_name(o)));
 	}
-	m = &o->via.map;
-	if (m->size > LLMCOST_MAX_META) {
+	if (o->size > LLMCOST_MAX_META) {
 		return (fail(d, LLMCOST_ETOOBIG,
-		    "meta: %" PRIu32 " entries exceeds %d", m->size,
+		    "meta: %" PRIu32 " entries exceeds %d", o->size,
 		    LLMCOST_MAX_META));
 	}
-	if (m->size > room) {
+	if (o->size > room) {
 		return (fail(d, LLMCOST_EPROTO, "meta: internal error"));
 	}
-	for (uint32_t i = 0; i < m->size; i++) {
-		const msgpack_object *v = &m->ptr[i].val;
+	for (uint32_t i = 0; i < o->size; i++) {
+		mobj k, vo;
+		const mobj *v = &vo;
 
+		mo_read(c, &k);
 		d->idx = (int32_t) i;
 		d->isep = ' ';
-		rv = get_str(d, &m->ptr[i].key, "meta: key", 1,
-		    LLMCOST_MAX_KEY, &kv[i].key);
+		rv = get_str(
+		    d, &k, "meta: key", 1, LLMCOST_MAX_KEY, &kv[i].key);
 		d->idx = -1;
 		if (rv != 0) {
 			return (rv);
@@ -556,62 +743,65 @@ dec_meta(dec *d, const msgpack_object *o, llmcost_proto_kv *kv, size_t room,
 				    "meta: duplicate key %s", q));
 			}
 		}
-		if (v->type != MSGPACK_OBJECT_STR) {
+		mo_read(c, &vo);
+		if (v->type != MT_STR) {
 			QKEY();
 			return (fail(d, LLMCOST_EPROTO,
 			    "meta: value of key %s: want str, got %s", q,
 			    type_name(v)));
 		}
-		if (v->via.str.size > LLMCOST_MAX_VALUE) {
+		if (v->size > LLMCOST_MAX_VALUE) {
 			QKEY();
 			return (fail(d, LLMCOST_ETOOBIG,
 			    "meta: value of key %s: %" PRIu32
 			    " bytes exceeds %d",
-			    q, v->via.str.size, LLMCOST_MAX_VALUE));
+			    q, v->size, LLMCOST_MAX_VALUE));
 		}
-		if (!llmcost__utf8_valid(v->via.str.ptr, v->via.str.size)) {
+		if (!llmcost__utf8_valid(v->ptr, v->size)) {
 			QKEY();
 			return (fail(d, LLMCOST_EPROTO,
 			    "meta: invalid UTF-8 in value of key %s", q));
 		}
 #undef QKEY
-		kv[i].val.ptr = v->via.str.ptr;
-		kv[i].val.len = v->via.str.size;
+		kv[i].val.ptr = v->ptr;
+		kv[i].val.len = v->size;
 	}
-	*np = m->size;
+	*np = o->size;
 	return (0);
 }
 
 // tags has room for `room` entries.
 static int
-dec_tags(dec *d, const msgpack_object *o, llmcost_proto_str *tags, size_t room,
+dec_tags(dec *d, mcur *c, const mobj *o, llmcost_proto_str *tags, size_t room,
     uint32_t *np)
 {
 	int rv;
 
-	if (o->type != MSGPACK_OBJECT_ARRAY) {
+	if (o->type != MT_ARRAY) {
 		return (fail(d, LLMCOST_EPROTO, "tags: want array, got %s",
 		    type_name(o)));
 	}
-	if (o->via.array.size > LLMCOST_MAX_TAGS) {
+	if (o->size > LLMCOST_MAX_TAGS) {
 		return (fail(d, LLMCOST_ETOOBIG,
-		    "tags: %" PRIu32 " entries exceeds %d", o->via.array.size,
+		    "tags: %" PRIu32 " entries exceeds %d", o->size,
 		    LLMCOST_MAX_TAGS));
 	}
-	if (o->via.array.size > room) {
+	if (o->size > room) {
 		return (fail(d, LLMCOST_EPROTO, "tags: internal error"));
 	}
-	for (uint32_t i = 0; i < o->via.array.size; i++) {
+	for (uint32_t i = 0; i < o->size; i++) {
+		mobj e;
+
+		mo_read(c, &e);
 		d->idx = (int32_t) i;
 		d->isep = '[';
-		rv = get_str(d, &o->via.array.ptr[i], "tags", 1,
-		    LLMCOST_MAX_TAG, &tags[i]);
+		rv = get_str(d, &e, "tags", 1, LLMCOST_MAX_TAG, &tags[i]);
 		d->idx = -1;
 		if (rv != 0) {
 			return (rv);
 		}
 	}
-	*np = o->via.array.size;
+	*np = o->size;
 	return (0);
 }
 
@@ -627,7 +817,7 @@ typedef struct rec_ctx {
 
 // One decoder per record key, named after its row in
 // LLMCOST_PROTO_RKEY_MAP: adding a row without its decoder does not build.
-typedef int (*rk_dec_fn)(dec *d, const msgpack_object *o, rec_ctx *rc);
+typedef int (*rk_dec_fn)(dec *d, mcur *c, const mobj *o, rec_ctx *rc);
 
 // The field name of each key, for reasons.
 static const char *const rk_names[LLMCOST_RK_COUNT] = {
@@ -642,8 +832,9 @@ static const char *const rk_names[LLMCOST_RK_COUNT] = {
 #define RK_REQUIRED (0 LLMCOST_PROTO_RKEY_MAP(RK_REQ_BIT))
 
 static int
-dec_rk_run_id(dec *d, const msgpack_object *o, rec_ctx *rc)
+dec_rk_run_id(dec *d, mcur *c, const mobj *o, rec_ctx *rc)
 {
+	(void) c;
 	static const uint8_t zero[16] = { 0 };
 	int rv;
 
@@ -657,8 +848,9 @@ dec_rk_run_id(dec *d, const msgpack_object *o, rec_ctx *rc)
 }
 
 static int
-dec_rk_start_ns(dec *d, const msgpack_object *o, rec_ctx *rc)
+dec_rk_start_ns(dec *d, mcur *c, const mobj *o, rec_ctx *rc)
 {
+	(void) c;
 	int rv;
 
 	if ((rv = get_uint(d, o, "start_ns", &rc->r->start_ns)) != 0) {
@@ -671,33 +863,37 @@ dec_rk_start_ns(dec *d, const msgpack_object *o, rec_ctx *rc)
 }
 
 static int
-dec_rk_duration_ns(dec *d, const msgpack_object *o, rec_ctx *rc)
+dec_rk_duration_ns(dec *d, mcur *c, const mobj *o, rec_ctx *rc)
 {
+	(void) c;
 	return (get_uint(d, o, "duration_ns", &rc->r->duration_ns));
 }
 
 static int
-dec_rk_provider(dec *d, const msgpack_object *o, rec_ctx *rc)
+dec_rk_provider(dec *d, mcur *c, const mobj *o, rec_ctx *rc)
 {
+	(void) c;
 	return (get_str(
 	    d, o, "provider", 1, LLMCOST_MAX_PROVIDER, &rc->r->provider));
 }
 
 static int
-dec_rk_model(dec *d, const msgpack_object *o, rec_ctx *rc)
+dec_rk_model(dec *d, mcur *c, const mobj *o, rec_ctx *rc)
 {
+	(void) c;
 	return (get_str(d, o, "model", 1, LLMCOST_MAX_MODEL, &rc->r->model));
 }
 
 static int
-dec_rk_usage(dec *d, const msgpack_object *o, rec_ctx *rc)
+dec_rk_usage(dec *d, mcur *c, const mobj *o, rec_ctx *rc)
 {
-	return (dec_usage(d, o, rc->r));
+	return (dec_usage(d, c, o, rc->r));
 }
 
 static int
-dec_rk_status(dec *d, const msgpack_object *o, rec_ctx *rc)
+dec_rk_status(dec *d, mcur *c, const mobj *o, rec_ctx *rc)
 {
+	(void) c;
 	uint64_t v = 0;
 	int rv;
 
@@ -710,12 +906,12 @@ dec_rk_status(dec *d, const msgpack_object *o, rec_ctx *rc)
 }
 
 static int
-dec_rk_meta(dec *d, const msgpack_object *o, rec_ctx *rc)
+dec_rk_meta(dec *d, mcur *c, const mobj *o, rec_ctx *rc)
 {
 	llmcost_proto_record *r = rc->r;
 	int rv;
 
-	if ((rv = dec_meta(d, o, rc->kv, rc->kv_room, &r->n_meta)) != 0) {
+	if ((rv = dec_meta(d, c, o, rc->kv, rc->kv_room, &r->n_meta)) != 0) {
 		return (rv);
 	}
 	r->meta = r->n_meta > 0 ? rc->kv : NULL;
@@ -723,12 +919,13 @@ dec_rk_meta(dec *d, const msgpack_object *o, rec_ctx *rc)
 }
 
 static int
-dec_rk_tags(dec *d, const msgpack_object *o, rec_ctx *rc)
+dec_rk_tags(dec *d, mcur *c, const mobj *o, rec_ctx *rc)
 {
 	llmcost_proto_record *r = rc->r;
 	int rv;
 
-	if ((rv = dec_tags(d, o, rc->tags, rc->tag_room, &r->n_tags)) != 0) {
+	if ((rv = dec_tags(d, c, o, rc->tags, rc->tag_room, &r->n_tags))
+	    != 0) {
 		return (rv);
 	}
 	r->tags = r->n_tags > 0 ? rc->tags : NULL;
@@ -736,14 +933,15 @@ dec_rk_tags(dec *d, const msgpack_object *o, rec_ctx *rc)
 }
 
 static int
-dec_rk_fees(dec *d, const msgpack_object *o, rec_ctx *rc)
+dec_rk_fees(dec *d, mcur *c, const mobj *o, rec_ctx *rc)
 {
-	return (dec_fees(d, o, rc->r->fees));
+	return (dec_fees(d, c, o, rc->r->fees));
 }
 
 static int
-dec_rk_provider_cost(dec *d, const msgpack_object *o, rec_ctx *rc)
+dec_rk_provider_cost(dec *d, mcur *c, const mobj *o, rec_ctx *rc)
 {
+	(void) c;
 	int rv;
 
 	if ((rv = get_range(
@@ -756,8 +954,9 @@ dec_rk_provider_cost(dec *d, const msgpack_object *o, rec_ctx *rc)
 }
 
 static int
-dec_rk_usage_flags(dec *d, const msgpack_object *o, rec_ctx *rc)
+dec_rk_usage_flags(dec *d, mcur *c, const mobj *o, rec_ctx *rc)
 {
+	(void) c;
 	uint64_t v = 0;
 	int rv;
 
@@ -769,20 +968,23 @@ dec_rk_usage_flags(dec *d, const msgpack_object *o, rec_ctx *rc)
 }
 
 static int
-dec_rk_trace_id(dec *d, const msgpack_object *o, rec_ctx *rc)
+dec_rk_trace_id(dec *d, mcur *c, const mobj *o, rec_ctx *rc)
 {
+	(void) c;
 	return (get_id(d, o, "trace_id", rc->r->trace_id));
 }
 
 static int
-dec_rk_parent_run_id(dec *d, const msgpack_object *o, rec_ctx *rc)
+dec_rk_parent_run_id(dec *d, mcur *c, const mobj *o, rec_ctx *rc)
 {
+	(void) c;
 	return (get_id(d, o, "parent_run_id", rc->r->parent_run_id));
 }
 
 static int
-dec_rk_dotted_order(dec *d, const msgpack_object *o, rec_ctx *rc)
+dec_rk_dotted_order(dec *d, mcur *c, const mobj *o, rec_ctx *rc)
 {
+	(void) c;
 	return (get_str(d, o, "dotted_order", 1, LLMCOST_PROTO_MAX_DOTTED,
 	    &rc->r->dotted_order));
 }
@@ -794,35 +996,36 @@ static const rk_dec_fn rk_dec[LLMCOST_RK_COUNT] = {
 };
 
 static int
-dec_record(dec *d, const msgpack_object *o, rec_ctx *rc)
+dec_record(dec *d, mcur *c, rec_ctx *rc)
 {
-	const msgpack_object_map *m;
 	uint64_t seen = 0;
+	mobj o;
 	int rv;
 
-	if (o->type != MSGPACK_OBJECT_MAP) {
-		return (
-		    fail(d, LLMCOST_EPROTO, "want map, got %s", type_name(o)));
+	mo_read(c, &o);
+	if (o.type != MT_MAP) {
+		return (fail(
+		    d, LLMCOST_EPROTO, "want map, got %s", type_name(&o)));
 	}
-	m = &o->via.map;
-	if (m->size > RK_MAX_ENTRIES) {
+	if (o.size > RK_MAX_ENTRIES) {
 		return (fail(d, LLMCOST_ETOOBIG, "%" PRIu32 " keys exceeds %d",
-		    m->size, RK_MAX_ENTRIES));
+		    o.size, RK_MAX_ENTRIES));
 	}
-	for (uint32_t i = 0; i < m->size; i++) {
-		const msgpack_object *k = &m->ptr[i].key;
+	for (uint32_t i = 0; i < o.size; i++) {
+		mobj k, v;
 		uint64_t key;
 
-		if (k->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		mo_read(c, &k);
+		if (k.type == MT_NINT) {
 			return (fail(d, LLMCOST_EPROTO,
-			    "negative key %" PRId64, k->via.i64));
+			    "negative key %" PRId64, k.i64));
 		}
-		if (k->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		if (k.type != MT_UINT) {
 			return (fail(d, LLMCOST_EPROTO,
 			    "key: want unsigned integer, got %s",
-			    type_name(k)));
+			    type_name(&k)));
 		}
-		key = k->via.u64;
+		key = k.u64;
 		if (key > LLMCOST_RK_RESERVED_MAX) {
 			return (fail(
 			    d, LLMCOST_EPROTO, "unknown key %" PRIu64, key));
@@ -834,12 +1037,21 @@ dec_record(dec *d, const msgpack_object *o, rec_ctx *rc)
 			                           : "reserved"));
 		}
 		seen |= UINT64_C(1) << key;
+		mo_read(c, &v);
 		// Keys past the table are reserved for v1 extensions and
 		// skipped: the skim has already checked that the value is
-		// well formed.
-		if (key < LLMCOST_RK_COUNT
-		    && (rv = rk_dec[key](d, &m->ptr[i].val, rc)) != 0) {
-			return (rv);
+		// well formed.  A field decoder reads the elements of a
+		// container it accepts; anything it leaves is skipped.
+		if (key < LLMCOST_RK_COUNT) {
+			const uint8_t *at = c->p;
+			if ((rv = rk_dec[key](d, c, &v, rc)) != 0) {
+				return (rv);
+			}
+			if (c->p == at) {
+				mo_skip(c, &v);
+			}
+		} else {
+			mo_skip(c, &v);
 		}
 	}
 	if ((seen & RK_REQUIRED) != RK_REQUIRED) {
@@ -854,46 +1066,49 @@ dec_record(dec *d, const msgpack_object *o, rec_ctx *rc)
 }
 
 // How many meta entries and tags the counting pass reserves for one
-// record: the first key 7 and key 8 only (a duplicate key fails later),
-// each capped at its limit (more fails later), so the block stays small
-// whatever the input announces.
+// record, read at the cursor (which it moves past the record): the first
+// key 7 and key 8 only (a duplicate key fails later), each capped at its
+// limit (more fails later), so the block stays small whatever the input
+// announces.
 static void
-count_record(const msgpack_object *o, size_t *n_meta, size_t *n_tags)
+count_record(mcur *c, size_t *n_meta, size_t *n_tags)
 {
 	int seen_meta = 0;
 	int seen_tags = 0;
+	mobj o;
 
-	if (o->type != MSGPACK_OBJECT_MAP) {
+	mo_read(c, &o);
+	if (o.type != MT_MAP) {
+		mo_skip(c, &o);
 		return;
 	}
-	for (uint32_t i = 0; i < o->via.map.size; i++) {
-		const msgpack_object *k = &o->via.map.ptr[i].key;
-		const msgpack_object *v = &o->via.map.ptr[i].val;
+	for (uint32_t i = 0; i < o.size; i++) {
+		mobj k, v;
 
-		if (k->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-			continue;
-		}
-		if (k->via.u64 == LLMCOST_RK_META && !seen_meta
-		    && v->type == MSGPACK_OBJECT_MAP) {
+		mo_read(c, &k);
+		mo_skip(c, &k);
+		mo_read(c, &v);
+		if (k.type == MT_UINT && k.u64 == LLMCOST_RK_META && !seen_meta
+		    && v.type == MT_MAP) {
 			seen_meta = 1;
-			*n_meta += v->via.map.size < LLMCOST_MAX_META
-			    ? v->via.map.size
+			*n_meta += v.size < LLMCOST_MAX_META
+			    ? v.size
 			    : LLMCOST_MAX_META;
-		} else if (k->via.u64 == LLMCOST_RK_TAGS && !seen_tags
-		    && v->type == MSGPACK_OBJECT_ARRAY) {
+		} else if (k.type == MT_UINT && k.u64 == LLMCOST_RK_TAGS
+		    && !seen_tags && v.type == MT_ARRAY) {
 			seen_tags = 1;
-			*n_tags += v->via.array.size < LLMCOST_MAX_TAGS
-			    ? v->via.array.size
+			*n_tags += v.size < LLMCOST_MAX_TAGS
+			    ? v.size
 			    : LLMCOST_MAX_TAGS;
 		}
+		mo_skip(c, &v);
 	}
 }
 
+// The cursor is at element 2 of a message array of n elements.
 static int
-dec_batch(dec *d, const msgpack_object_array *a, llmcost_proto_batch *b,
-    void **privp)
+dec_batch(dec *d, mcur *c, uint32_t n, llmcost_proto_batch *b, void **privp)
 {
-	const msgpack_object_array *recs;
 	llmcost_proto_record *r;
 	llmcost_proto_kv *kv;
 	llmcost_proto_str *tags;
@@ -902,52 +1117,60 @@ dec_batch(dec *d, const msgpack_object_array *a, llmcost_proto_batch *b,
 	size_t used_meta = 0;
 	size_t used_tags = 0;
 	size_t sz;
+	mobj e;
 	int rv;
 
-	if (a->size < 6) {
+	if (n < 6) {
 		return (fail(d, LLMCOST_EPROTO,
-		    "batch: %" PRIu32 " elements, want at least 6", a->size));
+		    "batch: %" PRIu32 " elements, want at least 6", n));
 	}
-	if ((rv = get_id(d, &a->ptr[2], "batch: client_id", b->client_id)) != 0
-	    || (rv = get_uint(d, &a->ptr[3], "batch: seq", &b->seq)) != 0
-	    || (rv = get_uint(d, &a->ptr[4], "batch: dropped", &b->dropped))
-	        != 0) {
+	mo_read(c, &e);
+	if ((rv = get_id(d, &e, "batch: client_id", b->client_id)) != 0) {
 		return (rv);
 	}
-	if (a->ptr[5].type != MSGPACK_OBJECT_ARRAY) {
-		return (fail(d, LLMCOST_EPROTO,
-		    "batch: records: want array, got %s",
-		    type_name(&a->ptr[5])));
+	mo_read(c, &e);
+	if ((rv = get_uint(d, &e, "batch: seq", &b->seq)) != 0) {
+		return (rv);
 	}
-	recs = &a->ptr[5].via.array;
-	if (recs->size > LLMCOST_PROTO_MAX_RECORDS) {
+	mo_read(c, &e);
+	if ((rv = get_uint(d, &e, "batch: dropped", &b->dropped)) != 0) {
+		return (rv);
+	}
+	mo_read(c, &e);
+	if (e.type != MT_ARRAY) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "batch: records: want array, got %s", type_name(&e)));
+	}
+	if (e.size > LLMCOST_PROTO_MAX_RECORDS) {
 		return (fail(d, LLMCOST_ETOOBIG,
-		    "batch: %" PRIu32 " records exceeds %u", recs->size,
+		    "batch: %" PRIu32 " records exceeds %u", e.size,
 		    LLMCOST_PROTO_MAX_RECORDS));
 	}
-	if (recs->size == 0) {
+	if (e.size == 0) {
 		return (0);
 	}
-	for (uint32_t i = 0; i < recs->size; i++) {
-		count_record(&recs->ptr[i], &n_meta, &n_tags);
+	mcur first = *c;
+	for (uint32_t i = 0; i < e.size; i++) {
+		count_record(c, &n_meta, &n_tags);
 	}
+	*c = first;
 	// At most 4096 records of 32 + 32 entries: no overflow possible.
-	sz = recs->size * sizeof(*r) + n_meta * sizeof(*kv)
+	sz = e.size * sizeof(*r) + n_meta * sizeof(*kv)
 	    + n_tags * sizeof(*tags);
 	if ((r = calloc(1, sz)) == NULL) {
 		return (
 		    fail(d, LLMCOST_ENOMEM, "out of memory (%zu bytes)", sz));
 	}
 	*privp = r;
-	kv = (llmcost_proto_kv *) (void *) (r + recs->size);
+	kv = (llmcost_proto_kv *) (void *) (r + e.size);
 	tags = (llmcost_proto_str *) (void *) (kv + n_meta);
 
-	for (uint32_t i = 0; i < recs->size; i++) {
+	for (uint32_t i = 0; i < e.size; i++) {
 		rec_ctx rc = { &r[i], kv + used_meta, n_meta - used_meta,
 			tags + used_tags, n_tags - used_tags };
 
 		d->rec = (int32_t) i;
-		if ((rv = dec_record(d, &recs->ptr[i], &rc)) != 0) {
+		if ((rv = dec_record(d, c, &rc)) != 0) {
 			return (rv);
 		}
 		used_meta += r[i].n_meta;
@@ -955,69 +1178,80 @@ dec_batch(dec *d, const msgpack_object_array *a, llmcost_proto_batch *b,
 	}
 	d->rec = -1;
 	b->records = r;
-	b->n_records = recs->size;
+	b->n_records = e.size;
 	return (0);
 }
 
+// The cursor is at element 2 of a message array of n elements.
 static int
-dec_ack(dec *d, const msgpack_object_array *a, llmcost_proto_ack *ack)
+dec_ack(dec *d, mcur *c, uint32_t n, llmcost_proto_ack *ack)
 {
 	uint64_t v = 0;
+	mobj e;
 	int rv;
 
-	if (a->size < 8) {
+	if (n < 8) {
 		return (fail(d, LLMCOST_EPROTO,
-		    "ack: %" PRIu32 " elements, want at least 8", a->size));
+		    "ack: %" PRIu32 " elements, want at least 8", n));
 	}
-	if ((rv = get_id(d, &a->ptr[2], "ack: client_id", ack->client_id)) != 0
-	    || (rv = get_uint(d, &a->ptr[3], "ack: seq", &ack->seq)) != 0) {
+	mo_read(c, &e);
+	if ((rv = get_id(d, &e, "ack: client_id", ack->client_id)) != 0) {
 		return (rv);
 	}
-	if ((rv = get_range(
-	         d, &a->ptr[4], "ack: status", LLMCOST_ACK_RETRY, &v))
+	mo_read(c, &e);
+	if ((rv = get_uint(d, &e, "ack: seq", &ack->seq)) != 0) {
+		return (rv);
+	}
+	mo_read(c, &e);
+	if ((rv = get_range(d, &e, "ack: status", LLMCOST_ACK_RETRY, &v))
 	    != 0) {
 		return (rv);
 	}
 	ack->status = (uint32_t) v;
-	if ((rv = get_range(d, &a->ptr[5], "ack: stored", UINT32_MAX, &v))
-	    != 0) {
+	mo_read(c, &e);
+	if ((rv = get_range(d, &e, "ack: stored", UINT32_MAX, &v)) != 0) {
 		return (rv);
 	}
 	ack->stored = (uint32_t) v;
-	if ((rv = get_range(d, &a->ptr[6], "ack: duplicates", UINT32_MAX, &v))
-	    != 0) {
+	mo_read(c, &e);
+	if ((rv = get_range(d, &e, "ack: duplicates", UINT32_MAX, &v)) != 0) {
 		return (rv);
 	}
 	ack->duplicates = (uint32_t) v;
-	return (get_str(d, &a->ptr[7], "ack: reason", 0,
-	    LLMCOST_PROTO_MAX_REASON, &ack->reason));
+	mo_read(c, &e);
+	return (get_str(
+	    d, &e, "ack: reason", 0, LLMCOST_PROTO_MAX_REASON, &ack->reason));
 }
 
+// The cursor is at element 2 of a message array of n elements.
 static int
-dec_stats(dec *d, const msgpack_object_array *a, llmcost_proto_stats *s)
+dec_stats(dec *d, mcur *c, uint32_t n, llmcost_proto_stats *s)
 {
-	const msgpack_object_map *m;
 	char q[LLMCOST_PROTO_MAX_STAT_NAME * 4 + 3];
+	mobj m;
 	int rv;
 
-	if (a->size < 3) {
+	if (n < 3) {
 		return (fail(d, LLMCOST_EPROTO,
-		    "stats: %" PRIu32 " elements, want at least 3", a->size));
+		    "stats: %" PRIu32 " elements, want at least 3", n));
 	}
-	if (a->ptr[2].type != MSGPACK_OBJECT_MAP) {
+	mo_read(c, &m);
+	if (m.type != MT_MAP) {
 		return (fail(d, LLMCOST_EPROTO, "stats: want map, got %s",
-		    type_name(&a->ptr[2])));
+		    type_name(&m)));
 	}
-	m = &a->ptr[2].via.map;
-	if (m->size > LLMCOST_PROTO_MAX_STATS) {
+	if (m.size > LLMCOST_PROTO_MAX_STATS) {
 		return (fail(d, LLMCOST_ETOOBIG,
-		    "stats: %" PRIu32 " entries exceeds %u", m->size,
+		    "stats: %" PRIu32 " entries exceeds %u", m.size,
 		    LLMCOST_PROTO_MAX_STATS));
 	}
-	for (uint32_t i = 0; i < m->size; i++) {
+	for (uint32_t i = 0; i < m.size; i++) {
+		mobj k, v;
+
+		mo_read(c, &k);
 		d->idx = (int32_t) i;
 		d->isep = ' ';
-		rv = get_str(d, &m->ptr[i].key, "stats: name", 1,
+		rv = get_str(d, &k, "stats: name", 1,
 		    LLMCOST_PROTO_MAX_STAT_NAME, &s->names[i]);
 		d->idx = -1;
 		if (rv != 0) {
@@ -1030,59 +1264,62 @@ dec_stats(dec *d, const msgpack_object_array *a, llmcost_proto_stats *s)
 				    "stats: duplicate name %s", q));
 			}
 		}
-		if (m->ptr[i].val.type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		mo_read(c, &v);
+		if (v.type != MT_UINT) {
 			return (fail(d, LLMCOST_EPROTO,
 			    "stats: value of %s: want unsigned integer, got "
 			    "%s",
-			    q, type_name(&m->ptr[i].val)));
+			    q, type_name(&v)));
 		}
-		s->values[i] = m->ptr[i].val.via.u64;
+		s->values[i] = v.u64;
 	}
-	s->n = m->size;
+	s->n = m.size;
 	return (0);
 }
 
 static int
-dec_msg(dec *d, const msgpack_object *o, llmcost_proto_msg *m)
+dec_msg(dec *d, mcur *c, llmcost_proto_msg *m)
 {
-	const msgpack_object_array *a;
 	uint64_t v = 0;
+	mobj a, e;
 	int rv;
 
-	if (o->type != MSGPACK_OBJECT_ARRAY) {
+	mo_read(c, &a);
+	if (a.type != MT_ARRAY) {
 		return (fail(d, LLMCOST_EPROTO, "message: want array, got %s",
-		    type_name(o)));
+		    type_name(&a)));
 	}
-	a = &o->via.array;
-	if (a->size < 1) {
+	if (a.size < 1) {
 		return (fail(d, LLMCOST_EPROTO,
 		    "message: empty array, want [version, type, ...]"));
 	}
-	if ((rv = get_uint(d, &a->ptr[0], "version", &v)) != 0) {
+	mo_read(c, &e);
+	if ((rv = get_uint(d, &e, "version", &v)) != 0) {
 		return (rv);
 	}
 	if (v != LLMCOST_PROTO_VERSION) {
 		return (fail(
 		    d, LLMCOST_EPROTO, "unsupported version %" PRIu64, v));
 	}
-	if (a->size < 2) {
+	if (a.size < 2) {
 		return (fail(d, LLMCOST_EPROTO, "message: missing type"));
 	}
-	if ((rv = get_uint(d, &a->ptr[1], "type", &v)) != 0) {
+	mo_read(c, &e);
+	if ((rv = get_uint(d, &e, "type", &v)) != 0) {
 		return (rv);
 	}
 	switch (v) {
 	case LLMCOST_MSG_BATCH:
-		rv = dec_batch(d, a, &m->u.batch, &m->priv_);
+		rv = dec_batch(d, c, a.size, &m->u.batch, &m->priv_);
 		break;
 	case LLMCOST_MSG_ACK:
-		rv = dec_ack(d, a, &m->u.ack);
+		rv = dec_ack(d, c, a.size, &m->u.ack);
 		break;
 	case LLMCOST_MSG_STATS_REQ:
 		rv = 0;
 		break;
 	case LLMCOST_MSG_STATS:
-		rv = dec_stats(d, a, &m->u.stats);
+		rv = dec_stats(d, c, a.size, &m->u.stats);
 		break;
 	default:
 		return (fail(
@@ -1099,9 +1336,7 @@ llmcost_proto_decode(const void *buf, size_t len, llmcost_proto_msg *out,
     char *reason, size_t reasonsz)
 {
 	dec d;
-	msgpack_unpacked up;
 	size_t end = 0;
-	size_t off = 0;
 	int rv;
 
 	d.reason = reason;
@@ -1133,29 +1368,8 @@ llmcost_proto_decode(const void *buf, size_t len, llmcost_proto_msg *out,
 		return (
 		    fail(&d, LLMCOST_EPROTO, "%zu trailing bytes", len - end));
 	}
-
-	msgpack_unpacked_init(&up);
-	switch (msgpack_unpack_next(&up, buf, len, &off)) {
-	case MSGPACK_UNPACK_SUCCESS:
-		rv = off == len ? 0
-		                : fail(&d, LLMCOST_EPROTO,
-		                    "%zu trailing bytes", len - off);
-		break;
-	case MSGPACK_UNPACK_NOMEM_ERROR:
-		rv = fail(&d, LLMCOST_ENOMEM, "out of memory");
-		break;
-	case MSGPACK_UNPACK_CONTINUE:
-		rv = truncated(&d);
-		break;
-	default:
-		rv = fail(&d, LLMCOST_EPROTO, "malformed msgpack");
-		break;
-	}
-	if (rv == 0) {
-		rv = dec_msg(&d, &up.data, out);
-	}
-	msgpack_unpacked_destroy(&up);
-	if (rv != 0) {
+	mcur c = { (const uint8_t *) buf, (const uint8_t *) buf + len };
+	if ((rv = dec_msg(&d, &c, out)) != 0) {
 		llmcost_proto_msg_free(out);
 	}
 	return (rv);

@@ -1,7 +1,7 @@
 // DESIGN: the one place where a call slot becomes a wire record.  The
 // batch loop pops a batch's worth of slot indices, sizes one allocation
 // for the records, their meta and tag arrays and a copy of every slot's
-// string arena, converts each slot, and frees the slot at once: pool
+// string arena, converts each slot, and frees the slots at once: pool
 // slots are the call site's scarce resource, and a destination that is
 // slow or away must not keep them (each exporter bounds what it holds in
 // batches instead, exporter.h).  Copying the arena whole keeps the
@@ -98,10 +98,10 @@ record_from_call(const struct llmcost_call *call, char *arena,
 	    = r->has_provider_cost ? (uint64_t) call->provider_cost_pusd : 0;
 	r->usage_flags = call->usage_flags;
 	for (uint16_t k = 0; k < call->n_meta; k++) {
-		meta[k].key.ptr = arena + call->meta_key[k].off;
-		meta[k].key.len = call->meta_key[k].len;
-		meta[k].val.ptr = arena + call->meta_val[k].off;
-		meta[k].val.len = call->meta_val[k].len;
+		meta[k].key.ptr = arena + call->meta[k].key.off;
+		meta[k].key.len = call->meta[k].key.len;
+		meta[k].val.ptr = arena + call->meta[k].val.off;
+		meta[k].val.len = call->meta[k].val.len;
 	}
 	for (uint16_t k = 0; k < call->n_tags; k++) {
 		tags[k].ptr = arena + call->tags[k].off;
@@ -146,8 +146,8 @@ llmcost__batch_take(
 	size_t off_str = off_kinds + align_up(n);
 	char *mem = malloc(off_str + bytes);
 	if (mem == NULL) {
-		for (uint32_t i = 0; i < n; i++) {
-			llmcost__call_release(&c->pool[idx[i]]);
+		if (n > 0) {
+			llmcost__call_release_n(c, idx, n);
 		}
 		return (LLMCOST_ENOMEM);
 	}
@@ -170,7 +170,10 @@ llmcost__batch_take(
 		meta += call->n_meta;
 		tags += call->n_tags;
 		str += call->arena_used + LLMCOST__DOTTED_LEN(call->depth);
-		llmcost__call_release(call);
+	}
+	// Every slot back at once: one atomic operation per batch.
+	if (n > 0) {
+		llmcost__call_release_n(c, idx, n);
 	}
 	b->n = n;
 	b->str_bytes = bytes;

@@ -36,6 +36,15 @@ llmcost__cond_init(pthread_cond_t *cv)
 	return (rv);
 }
 
+void
+llmcost__real_off_update(llmcost_client *c)
+{
+	uint64_t mono = llmcost__mono_ns();
+	uint64_t real = llmcost__now_ns();
+	atomic_store_explicit(
+	    &c->real_off, (int64_t) (real - mono), memory_order_relaxed);
+}
+
 static void
 client_free(llmcost_client *c)
 {
@@ -105,11 +114,16 @@ llmcost__client_init(llmcost_client **clientp, const llmcost_options *opts,
 		client_free(c);
 		return (LLMCOST_ENOMEM);
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		c->pool[i].client = c;
-		c->pool[i].index = i;
-	}
+	// Nothing is written to the pool here: calloc maps zero pages, and a
+	// slot is touched when a call first takes it (freelist.h).
 	c->wake_depth = c->cfg.batch_max < n / 2 ? c->cfg.batch_max : n / 2;
+	// Look at the depth every few calls: a power of two up to a quarter
+	// of the wake depth, at most 64.
+	c->wake_mask = 0;
+	while (c->wake_mask < 63 && (c->wake_mask + 1) * 8 <= c->wake_depth) {
+		c->wake_mask = c->wake_mask * 2 + 1;
+	}
+	llmcost__real_off_update(c);
 
 	if (llmcost__random_bytes(c->client_id, sizeof(c->client_id)) != 0
 	    || llmcost__random_bytes(&c->seed, sizeof(c->seed)) != 0) {

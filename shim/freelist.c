@@ -2,8 +2,11 @@
 // head packs the top index with a 32-bit tag that every successful CAS
 // increments, so a pop that raced with pop-push-pop of the same slot (the
 // ABA problem) fails its CAS and retries.  Wrapping the tag would take
-// 2^32 operations between one thread's load and its CAS.  No lock, no
-// system call, no allocation after init.
+// 2^32 operations between one thread's load and its CAS.  Slots never
+// used sit behind a bump counter (fresh), taken only when the stack is
+// empty: init writes nothing per slot, so neither next[] nor the pool is
+// touched before calls need it.  No lock, no system call, no allocation
+// after init.
 #include <stdlib.h>
 
 #include "freelist.h"
@@ -16,11 +19,11 @@ llmcost__freelist_init(llmcost__freelist *f, uint32_t n)
 	if (f->next == NULL) {
 		return (LLMCOST_ENOMEM);
 	}
-	// Slot 0 on top, then 1, 2, ...
-	for (uint32_t i = 0; i < n; i++) {
-		atomic_init(&f->next[i], i + 1 < n ? i + 2 : 0);
-	}
-	atomic_init(&f->head, n > 0 ? 1 : 0);
+	// calloc leaves the pages untouched; slot 0 is handed out first,
+	// then 1, 2, ...
+	f->n = n;
+	atomic_init(&f->head, 0);
+	atomic_init(&f->fresh, 0);
 	return (0);
 }
 
@@ -38,7 +41,7 @@ llmcost__freelist_pop(llmcost__freelist *f, uint32_t *idx)
 	for (;;) {
 		uint32_t top = (uint32_t) h;
 		if (top == 0) {
-			return (-1);
+			break;
 		}
 		uint32_t below = atomic_load_explicit(
 		    &f->next[top - 1], memory_order_relaxed);
@@ -49,6 +52,16 @@ llmcost__freelist_pop(llmcost__freelist *f, uint32_t *idx)
 			return (0);
 		}
 	}
+	// The stack is empty: a slot never used, if any is left.
+	uint32_t fr = atomic_load_explicit(&f->fresh, memory_order_relaxed);
+	while (fr < f->n) {
+		if (atomic_compare_exchange_weak_explicit(&f->fresh, &fr,
+		        fr + 1, memory_order_relaxed, memory_order_relaxed)) {
+			*idx = fr;
+			return (0);
+		}
+	}
+	return (-1);
 }
 
 void
@@ -67,9 +80,42 @@ llmcost__freelist_push(llmcost__freelist *f, uint32_t idx)
 }
 
 uint32_t
+llmcost__freelist_peek(llmcost__freelist *f)
+{
+	uint32_t top
+	    = (uint32_t) atomic_load_explicit(&f->head, memory_order_relaxed);
+	if (top != 0) {
+		return (top - 1);
+	}
+	uint32_t fr = atomic_load_explicit(&f->fresh, memory_order_relaxed);
+	return (fr < f->n ? fr : UINT32_MAX);
+}
+
+void
+llmcost__freelist_push_n(llmcost__freelist *f, const uint32_t *idx, uint32_t n)
+{
+	// Link the slots among themselves first: nobody else can see them.
+	for (uint32_t i = 0; i + 1 < n; i++) {
+		atomic_store_explicit(
+		    &f->next[idx[i]], idx[i + 1] + 1, memory_order_relaxed);
+	}
+	uint32_t last = idx[n - 1];
+	uint64_t h = atomic_load_explicit(&f->head, memory_order_relaxed);
+	for (;;) {
+		atomic_store_explicit(
+		    &f->next[last], (uint32_t) h, memory_order_relaxed);
+		uint64_t nh = (((h >> 32) + 1) << 32) | (idx[0] + 1);
+		if (atomic_compare_exchange_weak_explicit(&f->head, &h, nh,
+		        memory_order_release, memory_order_relaxed)) {
+			return;
+		}
+	}
+}
+
+uint32_t
 llmcost__freelist_size(llmcost__freelist *f)
 {
-	uint32_t n = 0;
+	uint32_t n = f->n - atomic_load(&f->fresh);
 	uint32_t top = (uint32_t) atomic_load(&f->head);
 	while (top != 0) {
 		n++;

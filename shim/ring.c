@@ -45,7 +45,7 @@ llmcost__ring_fini(llmcost__ring *r)
 }
 
 int
-llmcost__ring_push(llmcost__ring *r, uint32_t val)
+llmcost__ring_push(llmcost__ring *r, uint32_t val, uint64_t *posp)
 {
 	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
 	llmcost__ring_cell *cell;
@@ -70,6 +70,9 @@ llmcost__ring_push(llmcost__ring *r, uint32_t val)
 	}
 	cell->val = val;
 	atomic_store_explicit(&cell->seq, pos + 1, memory_order_release);
+	if (posp != NULL) {
+		*posp = pos;
+	}
 	return (0);
 }
 

@@ -29,10 +29,10 @@ typedef struct llmcost__ring {
 int llmcost__ring_init(llmcost__ring *r, uint32_t capacity);
 // Frees the cells; NULL cells are fine.
 void llmcost__ring_fini(llmcost__ring *r);
-// 0 on success; -1 when full: capacity entries are queued, or the cell
-// capacity positions back is still being read by the consumer that
-// claimed it.
-int llmcost__ring_push(llmcost__ring *r, uint32_t val);
+// 0 and *posp (the position taken; posp may be NULL) on success; -1 when
+// full: capacity entries are queued, or the cell capacity positions back
+// is still being read by the consumer that claimed it.
+int llmcost__ring_push(llmcost__ring *r, uint32_t val, uint64_t *posp);
 // 0 and *val on success; -1 (*val untouched) when empty: nothing is
 // queued, or the producer of the next entry has claimed its position but
 // not yet filled it (llmcost__ring_depth already counts that entry).

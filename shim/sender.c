@@ -161,6 +161,7 @@ sender_main(void *arg)
 	for (;;) {
 		uint64_t dropped = drops(c);
 		log_drops(c, dropped);
+		llmcost__real_off_update(c);
 		// Room first: while every exporter is busy the loop waits
 		// here, not in sleep_for_work, so call sites have no reason
 		// to wake it; it looks again every flush_ms to log drops.

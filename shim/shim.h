@@ -32,28 +32,36 @@ typedef struct llmcost__seg {
 // run, which only LangSmith receives).
 enum { LLMCOST__KIND_CALL = 0, LLMCOST__KIND_SCOPE = 1 };
 
+typedef struct llmcost__kv_span {
+	llmcost__span key;
+	llmcost__span val;
+} llmcost__kv_span;
+
 // One pool slot.  Strings live in arena; spans index it.  The layout is
-// fixed so that the pool is one allocation made at init.
+// fixed so that the pool is one allocation made at init, and ordered so
+// that a typical call writes few cache lines: the first line holds what
+// begin and end write, then usage and the spans, then the arena (the
+// slot crosses to the batch loop's core and back once per call, and
+// every line it writes is a line that moves).
 struct llmcost_call {
-	llmcost_client *client;
+	llmcost_client *client; // set when the slot is taken
 	_Atomic uint32_t state;
 	uint32_t index;
 	uint8_t run_id[16];
-	uint64_t start_ns;   // CLOCK_REALTIME
+	uint64_t start_ns;   // CLOCK_REALTIME (see client.real_off)
 	uint64_t start_mono; // CLOCK_MONOTONIC, for the duration
 	uint64_t duration_ns;
+	uint32_t status;
+	uint16_t n_meta;
+	uint16_t n_tags;
 	uint64_t usage[LLMCOST_BUCKET_COUNT];
 	uint64_t fees[LLMCOST_FEE_COUNT];
 	int64_t provider_cost_pusd; // LLMCOST_COST_NONE when not reported
 	uint32_t usage_flags;       // LLMCOST_USAGE_*
-	uint32_t status;
 	llmcost__span provider;
 	llmcost__span model;
-	uint16_t n_meta;
-	uint16_t n_tags;
 	uint16_t arena_used;
-	llmcost__span meta_key[LLMCOST_MAX_META];
-	llmcost__span meta_val[LLMCOST_MAX_META];
+	llmcost__kv_span meta[LLMCOST_MAX_META];
 	llmcost__span tags[LLMCOST_MAX_TAGS];
 	// Request scope (scope.c): the enclosing scopes, root first; depth
 	// 0 outside any.  kind: LLMCOST__KIND_*.
@@ -90,7 +98,13 @@ struct llmcost_client {
 	struct llmcost_call *pool;
 	uint64_t seed;
 	uint32_t wake_depth; // queue depth at which call_end wakes the loop
+	uint32_t wake_mask;  // call_end looks at the depth when !(pos & mask)
 	_Atomic int closing;
+	// CLOCK_REALTIME minus CLOCK_MONOTONIC, set at init and refreshed by
+	// the batch loop on every round (at least every flush_ms): a call
+	// reads one clock at begin, and its wall-clock start follows a step
+	// of the system clock within one round.
+	_Atomic int64_t real_off;
 
 	// Counters (llmcost_stats); delivery counters are per exporter.
 	// dropped: calls no destination received (pool or ring full, client
@@ -125,6 +139,8 @@ struct llmcost_client {
 };
 
 // client.c
+// Samples CLOCK_REALTIME - CLOCK_MONOTONIC into c->real_off.
+void llmcost__real_off_update(llmcost_client *c);
 // Initializes a condition variable on CLOCK_MONOTONIC (the clock of
 // llmcost__deadline_ms).  Returns 0 or LLMCOST_ESYSTEM.
 int llmcost__cond_init(pthread_cond_t *cv);
@@ -134,9 +150,10 @@ int llmcost__client_init(llmcost_client **clientp, const llmcost_options *opts,
     const struct llmcost__exporter_ops *const *exporters);
 
 // call.c
-// Returns a queued call's slot to the free stack (batch.c, once the call
-// is converted).
-void llmcost__call_release(struct llmcost_call *call);
+// Returns queued calls' slots to the free stack, n > 0 of them with one
+// atomic operation (batch.c, once the calls are converted).
+void llmcost__call_release_n(
+    llmcost_client *c, const uint32_t *idx, uint32_t n);
 
 // options.c
 void llmcost__config_load(

@@ -602,6 +602,36 @@ test_rollup_hours(void **state)
 	free(backwards);
 }
 
+// One write touching more roll-up keys than the writer sums in memory at
+// once (it writes them out part way): 300 hours, then the first 100 of
+// them again; every hour still adds up.
+static void
+test_rollups_many_keys(void **state)
+{
+	fixture *f = *state;
+	enum { HOURS = 300, AGAIN = 100, N = HOURS + AGAIN };
+	spec *specs = calloc(N, sizeof(*specs));
+	assert_non_null(specs);
+	for (uint32_t i = 0; i < N; i++) {
+		const spec one = SEARCH(i + 1, H0 + i % HOURS, i + 1);
+		specs[i] = one;
+	}
+	write_specs(f->s, specs, N, 0, N, 0);
+	for (uint32_t from = 0; from < HOURS; from += 150) {
+		rows *r = scan(f->s, H0 + from, H0 + from + 150);
+		assert_int_equal(r->n, 150);
+		for (size_t j = 0; j < r->n; j++) {
+			uint32_t h = r->k[j].hour - H0;
+			int twice = h < AGAIN;
+			assert_int_equal(r->v[j].calls, twice ? 2 : 1);
+			assert_int_equal(r->v[j].usage[LLMCOST_IN_UNCACHED],
+			    (h + 1) + (twice ? h + HOURS + 1 : 0));
+		}
+		free(r);
+	}
+	free(specs);
+}
+
 static int
 stop_after_one(void *arg, const store_rkey *k, const store_rollup *v)
 {
@@ -912,6 +942,8 @@ test_metasets(void **state)
 		{ S("feature"), S("search") }, { S("env"), S("prod") } };
 	llmcost_proto_kv m3[3] = { { S("feature"), S("search") },
 		{ S("env"), S("prod") }, { S("user_tier"), S("free") } };
+	llmcost_proto_kv m4[3] = { { S("feature"), S("search") },
+		{ S("env"), S("prod") }, { S("user_tier"), S("prx") } };
 	llmcost_proto_str t1[2] = { S("alpha"), S("beta") };
 	llmcost_proto_str t2[2] = { S("beta"), S("alpha") };
 	llmcost_proto_str t3[1] = { S("alpha") };
@@ -924,6 +956,12 @@ test_metasets(void **state)
 		{ NULL, 0, t1, 2 },   // 5: tags only
 		{ NULL, 0, NULL, 0 }, // 6: nothing
 		{ m2, 3, t1, 2 },     // 7: same as 0
+		// The writer remembers sets as they arrived: the same bytes
+		// again find the same id, bytes of the same length that
+		// differ do not.
+		{ m1, 3, t1, 2 }, // 8: exactly 0 again
+		{ m4, 3, t1, 2 }, // 9: 0 with one value of the same length
+		{ m3, 3, t1, 2 }, // 10: exactly 2 again
 	};
 	const size_t n = sizeof(sets) / sizeof(sets[0]);
 	built *b = build(NULL, 0);
@@ -932,13 +970,18 @@ test_metasets(void **state)
 	}
 	write_built(f->s, b, 1, 0, (uint32_t) n, 0);
 
-	uint32_t ms[8];
+	uint32_t ms[11];
 	for (size_t i = 0; i < n; i++) {
 		ms[i] = get_run(f->s, (uint32_t) i + 1, H0).metaset;
 	}
 	assert_int_not_equal(ms[0], 0);
 	assert_int_equal(ms[1], ms[0]);
 	assert_int_equal(ms[7], ms[0]);
+	assert_int_equal(ms[8], ms[0]);
+	assert_int_not_equal(ms[9], ms[0]);
+	assert_int_not_equal(ms[9], ms[2]);
+	assert_int_not_equal(ms[9], 0);
+	assert_int_equal(ms[10], ms[2]);
 	assert_int_not_equal(ms[2], ms[0]);
 	assert_int_not_equal(ms[3], ms[0]);
 	assert_int_not_equal(ms[4], ms[0]);
@@ -1398,6 +1441,8 @@ main(void)
 		    test_huge_write_retry, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_metasets, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rollups_many_keys, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_unpriced_bucket_and_overflow, setup,
 		    fixture_teardown),

@@ -54,10 +54,10 @@ static const char *
 meta(const llmcost_call *call, const char *key, char *buf, size_t n)
 {
 	for (uint16_t i = 0; i < call->n_meta; i++) {
-		const llmcost__span *k = &call->meta_key[i];
+		const llmcost__span *k = &call->meta[i].key;
 		if (k->len == strlen(key)
 		    && memcmp(call->arena + k->off, key, k->len) == 0) {
-			const llmcost__span *v = &call->meta_val[i];
+			const llmcost__span *v = &call->meta[i].val;
 			snprintf(buf, n, "%.*s", (int) v->len,
 			    call->arena + v->off);
 			return (buf);

@@ -127,7 +127,7 @@ meta_value(const llmcost_call *call, const char *key, char *out, size_t outsz)
 {
 	size_t klen = strlen(key);
 	for (uint16_t i = 0; i < call->n_meta; i++) {
-		llmcost__span k = call->meta_key[i], v = call->meta_val[i];
+		llmcost__span k = call->meta[i].key, v = call->meta[i].val;
 		if (k.len == klen
 		    && memcmp(call->arena + k.off, key, klen) == 0) {
 			assert_true(v.len < outsz);
@@ -394,6 +394,10 @@ test_begin_arguments(void **state)
 	BEGIN_FAILS("openai", "gpt\xf4\x90\x80\x80", LLMCOST_EUTF8);
 	BEGIN_FAILS("openai", "gpt\xe2\x82", LLMCOST_EUTF8); // truncated
 	BEGIN_FAILS("op\xffnai", "gpt-4o", LLMCOST_EUTF8);
+	// No byte with the low bit set, so no ASCII letter or digit in it:
+	// the check runs because some byte is not ASCII, whatever else.
+	BEGIN_FAILS("\xc0\xae", "gpt-4o", LLMCOST_EUTF8); // overlong '.'
+	BEGIN_FAILS("openai", "\xe2\x82", LLMCOST_EUTF8); // truncated
 #undef BEGIN_FAILS
 
 	// NULL client or NULL callp.

@@ -64,6 +64,41 @@ test_lifo(void **state)
 	llmcost__freelist_fini(&f);
 }
 
+// Freed slots are reused before slots never used; a batch pushed at once
+// comes back in its order; init writes nothing per slot, so the pool's
+// pages stay untouched until calls need them.
+static void
+test_push_n_before_fresh(void **state)
+{
+	(void) state;
+	llmcost__freelist f;
+	uint32_t v;
+	const uint32_t back[] = { 2, 0 };
+
+	LLMCOST_PASS(llmcost__freelist_init(&f, 6));
+	for (uint32_t i = 0; i < 6; i++) {
+		assert_int_equal(atomic_load(&f.next[i]), 0);
+	}
+	for (uint32_t i = 0; i < 3; i++) {
+		assert_int_equal(llmcost__freelist_pop(&f, &v), 0);
+		assert_int_equal(v, i);
+	}
+	assert_int_equal(llmcost__freelist_size(&f), 3);
+	llmcost__freelist_push_n(&f, back, 2);
+	assert_int_equal(llmcost__freelist_size(&f), 5);
+	const uint32_t want[] = { 2, 0, 3, 4, 5 };
+	for (uint32_t i = 0; i < 5; i++) {
+		assert_int_equal(llmcost__freelist_pop(&f, &v), 0);
+		assert_int_equal(v, want[i]);
+	}
+	assert_int_equal(llmcost__freelist_pop(&f, &v), -1);
+	// A single slot through push_n, on an empty stack.
+	llmcost__freelist_push_n(&f, &want[4], 1);
+	assert_int_equal(llmcost__freelist_pop(&f, &v), 0);
+	assert_int_equal(v, 5);
+	llmcost__freelist_fini(&f);
+}
+
 // ---- concurrent stress ----
 
 // Fewer slots than the threads can hold, so pops race for the last
@@ -226,6 +261,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_all_free),
 		cmocka_unit_test(test_lifo),
+		cmocka_unit_test(test_push_n_before_fresh),
 		cmocka_unit_test(test_stress_aba),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));

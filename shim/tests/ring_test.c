@@ -58,13 +58,13 @@ fill_and_drain(uint32_t cap, uint32_t base)
 	LLMCOST_PASS(llmcost__ring_init(&r, cap));
 	assert_int_equal(llmcost__ring_pop(&r, &v), -1);
 	for (uint32_t i = 0; i < cap; i++) {
-		assert_int_equal(llmcost__ring_push(&r, base + i), 0);
+		assert_int_equal(llmcost__ring_push(&r, base + i, NULL), 0);
 		assert_int_equal(llmcost__ring_depth(&r), i + 1);
 	}
 	// Exactly capacity entries fit: the next push fails and changes
 	// nothing.
-	assert_int_equal(llmcost__ring_push(&r, 0xdeadbeefu), -1);
-	assert_int_equal(llmcost__ring_push(&r, 0xdeadbeefu), -1);
+	assert_int_equal(llmcost__ring_push(&r, 0xdeadbeefu, NULL), -1);
+	assert_int_equal(llmcost__ring_push(&r, 0xdeadbeefu, NULL), -1);
 	assert_int_equal(llmcost__ring_depth(&r), cap);
 	for (uint32_t i = 0; i < cap; i++) {
 		v = 0;
@@ -105,7 +105,8 @@ test_wrap_around(void **state)
 		// up to three more always fit.
 		uint32_t k = (uint32_t) (round % 3) + 1;
 		for (uint32_t i = 0; i < k; i++) {
-			assert_int_equal(llmcost__ring_push(&r, next_in++), 0);
+			assert_int_equal(
+			    llmcost__ring_push(&r, next_in++, NULL), 0);
 		}
 		assert_int_equal(llmcost__ring_depth(&r), next_in - next_out);
 		// Leave one entry behind every other round so that the ring
@@ -142,14 +143,14 @@ test_full_after_wrapping(void **state)
 
 	LLMCOST_PASS(llmcost__ring_init(&r, 8));
 	for (uint32_t i = 0; i < 1003; i++) {
-		assert_int_equal(llmcost__ring_push(&r, i), 0);
+		assert_int_equal(llmcost__ring_push(&r, i, NULL), 0);
 		assert_int_equal(llmcost__ring_pop(&r, &v), 0);
 		assert_int_equal(v, i);
 	}
 	for (uint32_t i = 0; i < 8; i++) {
-		assert_int_equal(llmcost__ring_push(&r, 500 + i), 0);
+		assert_int_equal(llmcost__ring_push(&r, 500 + i, NULL), 0);
 	}
-	assert_int_equal(llmcost__ring_push(&r, 999), -1);
+	assert_int_equal(llmcost__ring_push(&r, 999, NULL), -1);
 	assert_int_equal(llmcost__ring_depth(&r), 8);
 	for (uint32_t i = 0; i < 8; i++) {
 		assert_int_equal(llmcost__ring_pop(&r, &v), 0);
@@ -191,7 +192,8 @@ producer_main(void *arg)
 
 	for (uint32_t i = 0; i < PER_PRODUCER; i++) {
 		uint32_t spins = 0;
-		while (llmcost__ring_push(&pa->st->ring, base + i) != 0) {
+		while (
+		    llmcost__ring_push(&pa->st->ring, base + i, NULL) != 0) {
 			if (atomic_load(&pa->st->wedged)
 			    || ++spins > MAX_SPINS) {
 				atomic_store(&pa->st->wedged, 1);
