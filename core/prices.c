@@ -256,6 +256,51 @@ static const price_entry builtin[] = {
 
 #define NBUILTIN (sizeof(builtin) / sizeof(builtin[0]))
 
+// Per-request fee prices, pico-USD per request, by price entry id (kept
+// sorted by id, so a lookup is a binary search).  A price change is a new
+// price entry, so its fees get a row of their own.  An entry without a
+// row, or a fee priced U in its row, leaves that fee unpriced: calls
+// that used it show as unpriced, never as a silent $0.  Sources and the
+// models left unpriced: docs/prices.md.
+typedef struct fee_row {
+	uint32_t price_id;
+	int64_t pusd[LLMCOST_FEE_COUNT];
+} fee_row;
+
+// A row lists every fee: a new fee in llmcost.h must be priced (or U)
+// in every row.
+_Static_assert(LLMCOST_FEE_COUNT == 1, "fee rows list every fee");
+
+// Anthropic web search: $10 per 1,000 searches = $0.01 = 1e10 pUSD.
+#define FEE_ANTHROPIC_WEB INT64_C(10000000000)
+// Gemini grounding with Google Search: $35 per 1,000 grounded prompts.
+#define FEE_GEMINI_GROUNDING INT64_C(35000000000)
+
+// clang-format off
+static const fee_row fee_rows[] = {
+	{ 3, { FEE_ANTHROPIC_WEB } },     // claude-3-7-sonnet-20250219
+	{ 6, { FEE_ANTHROPIC_WEB } },     // claude-opus-4-1
+	{ 7, { FEE_ANTHROPIC_WEB } },     // claude-opus-4-1-20250805
+	{ 8, { FEE_ANTHROPIC_WEB } },     // claude-opus-4-20250514
+	{ 9, { FEE_ANTHROPIC_WEB } },     // claude-opus-4-5
+	{ 10, { FEE_ANTHROPIC_WEB } },    // claude-opus-4-5-20251101
+	{ 11, { FEE_ANTHROPIC_WEB } },    // claude-sonnet-4-20250514
+	{ 12, { FEE_ANTHROPIC_WEB } },    // claude-sonnet-4-5
+	{ 13, { FEE_ANTHROPIC_WEB } },    // claude-sonnet-4-5-20250929
+	{ 14, { FEE_ANTHROPIC_WEB } },    // claude-sonnet-4-6
+	{ 15, { FEE_ANTHROPIC_WEB } },    // claude-sonnet-4-6 (2026-03-13)
+	{ 16, { FEE_GEMINI_GROUNDING } }, // gemini-2.0-flash
+	{ 17, { FEE_GEMINI_GROUNDING } }, // gemini-2.0-flash-001
+	{ 18, { FEE_GEMINI_GROUNDING } }, // gemini-2.0-flash-lite
+	{ 19, { FEE_GEMINI_GROUNDING } }, // gemini-2.0-flash-lite-001
+	{ 20, { FEE_GEMINI_GROUNDING } }, // gemini-2.5-flash
+	{ 21, { FEE_GEMINI_GROUNDING } }, // gemini-2.5-flash-lite
+	{ 22, { FEE_GEMINI_GROUNDING } }, // gemini-2.5-pro
+};
+// clang-format on
+
+#define NFEE_ROWS (sizeof(fee_rows) / sizeof(fee_rows[0]))
+
 // The providers that sell the Gemini models under one price list.
 static const char *const google_names[]
     = { "google", "gemini", "vertex_ai", "google_genai" };
@@ -449,6 +494,73 @@ prices_cost(const price_entry *e, const uint64_t usage[LLMCOST_BUCKET_COUNT],
 			return (LLMCOST_ETOOBIG);
 		}
 		if (__builtin_mul_overflow((int64_t) usage[b], price[b], &part)
+		    || __builtin_add_overflow(sum, part, &sum)) {
+			return (LLMCOST_ETOOBIG);
+		}
+	}
+	*cost_pusd = sum;
+	return (unpriced ? LLMCOST_ENOTFOUND : 0);
+}
+
+static const fee_row *
+fee_row_of(uint32_t price_id)
+{
+	size_t lo = 0, hi = NFEE_ROWS;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (fee_rows[mid].price_id < price_id) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return (lo < NFEE_ROWS && fee_rows[lo].price_id == price_id
+	        ? &fee_rows[lo]
+	        : NULL);
+}
+
+int
+prices_fee(const price_entry *e, int f, int64_t *pusd)
+{
+	const fee_row *row;
+
+	if (e == NULL || pusd == NULL || f < 0 || f >= LLMCOST_FEE_COUNT) {
+		return (LLMCOST_EINVAL);
+	}
+	if ((row = fee_row_of(e->id)) == NULL || row->pusd[f] < 0) {
+		return (LLMCOST_ENOTFOUND);
+	}
+	*pusd = row->pusd[f];
+	return (0);
+}
+
+int
+prices_fee_cost(const price_entry *e, const uint64_t fees[LLMCOST_FEE_COUNT],
+    int64_t *cost_pusd)
+{
+	int64_t sum = 0;
+	int unpriced = 0;
+
+	if (e == NULL || fees == NULL || cost_pusd == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	for (int f = 0; f < LLMCOST_FEE_COUNT; f++) {
+		int64_t price, part;
+		if (fees[f] == 0) {
+			continue;
+		}
+		if (prices_fee(e, f, &price) != 0) {
+			unpriced = 1;
+			continue;
+		}
+		if (fees[f] > (uint64_t) INT64_MAX) {
+			if (price == 0) {
+				continue;
+			}
+			return (LLMCOST_ETOOBIG);
+		}
+		if (__builtin_mul_overflow((int64_t) fees[f], price, &part)
 		    || __builtin_add_overflow(sum, part, &sum)) {
 			return (LLMCOST_ETOOBIG);
 		}

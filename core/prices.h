@@ -72,6 +72,21 @@ int prices_lookup(const char *provider, size_t provider_len, const char *model,
 int prices_cost(const price_entry *e,
     const uint64_t usage[LLMCOST_BUCKET_COUNT], int64_t *cost_pusd);
 
+// The price of one request of fee f (llmcost_fee) under e, in pico-USD
+// (docs/prices.md lists them with their sources).  Returns 0 and *pusd;
+// LLMCOST_ENOTFOUND when the provider publishes no such price for e's
+// model, or none could be sourced (the fee is unpriced); LLMCOST_EINVAL
+// (a NULL argument or an unknown fee).
+int prices_fee(const price_entry *e, int f, int64_t *pusd);
+
+// Cost of fees[LLMCOST_FEE_COUNT] (request counts) under e: the sum of
+// count x price, checked 64-bit arithmetic.  Returns 0 and *cost_pusd;
+// LLMCOST_ENOTFOUND if a fee with a count > 0 has no price (then
+// *cost_pusd is the cost of the priced fees only); LLMCOST_ETOOBIG on
+// overflow (*cost_pusd is not written); LLMCOST_EINVAL (a NULL argument).
+int prices_fee_cost(const price_entry *e,
+    const uint64_t fees[LLMCOST_FEE_COUNT], int64_t *cost_pusd);
+
 // The whole built-in table (for `llmcost prices` listing), sorted by
 // (provider, model, valid_from) in strcmp() order.  *count, when count is
 // not NULL, receives the number of entries.

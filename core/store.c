@@ -11,6 +11,7 @@
 //   traces    run_id[16]            -> trace_id[16] parent_run_id[16]
 //                                      (calls made in a request scope
 //                                      only; parent all zero for a root)
+//   extras    run_id[16]            -> store_extras (only runs with any)
 // Run ids are UUIDv7, so keys arrive nearly in order and a time range is
 // a key range.  Rollup keys are big-endian so that a cursor walks hours in
 // order.  Every batch of a write is one transaction: runs are inserted
@@ -23,7 +24,15 @@
 // (pricing.c), so that storing and repricing share one pricing step and
 // the store cannot disagree with it.  Reading a range of runs walks the
 // run ids (UUIDv7, time first) from the range's first millisecond and
-// hands each value to the caller straight from LMDB's map.
+// hands each value to the caller straight from LMDB's map.  What few
+// runs carry beyond the fixed record (per-request fees, the provider's
+// own cost, usage flags) goes to the extras table, written right after
+// the run's insert succeeds, so it too is written exactly once, and its
+// sums go to the rollup.  Schema 2 added the extras table and appended
+// fields to the rollup value; a schema 1 rollup is read as the prefix of
+// a schema 2 one (the new fields zero: schema 1 kept no extras), so a
+// writer upgrades a schema 1 store by recording schema 2 and creating
+// the table, with no data rewritten.
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,8 +79,9 @@ typedef struct ms_cache_ent {
 struct store {
 	MDB_env *env;
 	MDB_dbi runs, rollups, str2id, id2str, metasets, msidx, clients, drops,
-	    info, traces;
+	    info, traces, extras;
 	int has_traces; // a store written before traces existed has none
+	int has_extras; // 0: a read-only schema 1 store, without the table
 	unsigned flags;
 	uint64_t mapsize;
 	str_cache_ent *cache;   // writer only
@@ -87,7 +97,35 @@ struct store_rtxn {
 };
 
 _Static_assert(sizeof(store_run) == 144, "store_run layout changed");
-_Static_assert(sizeof(store_rollup) == 120, "store_rollup layout changed");
+_Static_assert(sizeof(store_rollup) == 208, "store_rollup layout changed");
+_Static_assert(sizeof(store_extras) == 56, "store_extras layout changed");
+
+// The rollup value of schema 1: the prefix of store_rollup up to cost_hi.
+#define ROLLUP_V1_SIZE offsetof(store_rollup, fees)
+_Static_assert(ROLLUP_V1_SIZE == 120, "schema 1 rollup size");
+
+// Copies a stored rollup value of either schema into *ru; fields schema 1
+// did not have are zero.  Returns 0 or MDB_CORRUPTED (another size).
+static int
+rollup_load(const MDB_val *v, store_rollup *ru)
+{
+	if (v->mv_size != sizeof(*ru) && v->mv_size != ROLLUP_V1_SIZE) {
+		return (MDB_CORRUPTED);
+	}
+	memset(ru, 0, sizeof(*ru));
+	memcpy(ru, v->mv_data, v->mv_size);
+	return (0);
+}
+
+// Adds a 128-bit pico-USD amount to the sum kept in (*lo, *hi).
+static void
+sum128_add(uint64_t *lo, uint64_t *hi, store_i128 add)
+{
+	unsigned __int128 sum = (((unsigned __int128) *hi << 64) | *lo)
+	    + (unsigned __int128) add;
+	*lo = (uint64_t) sum;
+	*hi = (uint64_t) (sum >> 64);
+}
 
 // A rollup key on disk: the hour, then each dimension, big-endian u32s.
 #define RKEY_SIZE (4 * (1 + REPORT_DIM_COUNT))
@@ -228,28 +266,50 @@ open_dbis(store *s, char *err, size_t errsz)
 		s->has_traces = mdb_dbi_open(txn, "traces", 0, &probe) == 0;
 	}
 	MDB_val k = { 6, "schema" }, v;
+	uint32_t schema = 0;
 	rc = mdb_get(txn, s->info, &k, &v);
-	if (rc == MDB_NOTFOUND && !rdonly) {
-		uint32_t schema = STORE_SCHEMA;
-		v.mv_size = sizeof(schema);
-		v.mv_data = &schema;
-		rc = mdb_put(txn, s->info, &k, &v, 0);
-	} else if (rc == 0) {
-		uint32_t schema;
+	if (rc == 0) {
 		memcpy(&schema, v.mv_data,
 		    v.mv_size < sizeof(schema) ? v.mv_size : sizeof(schema));
-		if (v.mv_size != sizeof(schema) || schema != STORE_SCHEMA) {
+		if (v.mv_size != sizeof(schema) || schema > STORE_SCHEMA
+		    || schema < STORE_SCHEMA_MIN) {
 			mdb_txn_abort(txn);
 			snprintf(err, errsz,
-			    "store schema %u is not the supported %u: use a "
-			    "matching llmcost version",
-			    schema, STORE_SCHEMA);
+			    "store schema %u is not supported (this llmcost "
+			    "reads schemas %u to %u): use a matching llmcost "
+			    "version",
+			    schema, STORE_SCHEMA_MIN, STORE_SCHEMA);
 			return (LLMCOST_ESTORE);
 		}
-	}
-	if (rc != 0 && rc != MDB_NOTFOUND) {
+	} else if (rc == MDB_NOTFOUND) {
+		schema = 0; // a new store
+		rc = 0;
+	} else {
 		mdb_txn_abort(txn);
 		return (open_err(s->dir, "schema", rc, err, errsz));
+	}
+	// The extras table came with schema 2: a writer creates it (and so
+	// upgrades a schema 1 store); a reader of a schema 1 store has none.
+	rc = mdb_dbi_open(txn, "extras", rdonly ? 0 : MDB_CREATE, &s->extras);
+	if (rc == 0) {
+		s->has_extras = 1;
+	} else if (!(rdonly && rc == MDB_NOTFOUND)) {
+		mdb_txn_abort(txn);
+		return (open_err(s->dir, "extras", rc, err, errsz));
+	}
+	if (!rdonly && schema != STORE_SCHEMA) {
+		uint32_t now = STORE_SCHEMA;
+		v.mv_size = sizeof(now);
+		v.mv_data = &now;
+		if ((rc = mdb_put(txn, s->info, &k, &v, 0)) != 0) {
+			mdb_txn_abort(txn);
+			return (open_err(s->dir, "schema", rc, err, errsz));
+		}
+		if (schema != 0) {
+			log_msg(LLMCOST_LOG_NOTICE,
+			    "store upgraded from schema %u to %u", schema,
+			    STORE_SCHEMA);
+		}
 	}
 	if ((rc = mdb_txn_commit(txn)) != 0) {
 		return (open_err(s->dir, "commit", rc, err, errsz));
@@ -684,8 +744,10 @@ rollup_put(wctx *w, const uint8_t kb[RKEY_SIZE], const store_rollup *delta)
 	MDB_val k = { RKEY_SIZE, (void *) kb }, v;
 	int rc = mdb_get(w->txn, w->s->rollups, &k, &v);
 
-	if (rc == 0 && v.mv_size == sizeof(ru)) {
-		memcpy(&ru, v.mv_data, sizeof(ru));
+	if (rc == 0) {
+		if ((rc = rollup_load(&v, &ru)) != 0) {
+			return (rc);
+		}
 	} else if (rc == MDB_NOTFOUND) {
 		memset(&ru, 0, sizeof(ru));
 	} else {
@@ -697,10 +759,17 @@ rollup_put(wctx *w, const uint8_t kb[RKEY_SIZE], const store_rollup *delta)
 	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
 		ru.usage[b] += delta->usage[b];
 	}
-	unsigned __int128 sum = (unsigned __int128) store_rollup_cost(&ru)
-	    + (unsigned __int128) store_rollup_cost(delta);
-	ru.cost_lo = (uint64_t) sum;
-	ru.cost_hi = (uint64_t) (sum >> 64);
+	sum128_add(&ru.cost_lo, &ru.cost_hi, store_rollup_cost(delta));
+	for (int f = 0; f < STORE_FEE_SLOTS; f++) {
+		ru.fees[f] += delta->fees[f];
+	}
+	sum128_add(
+	    &ru.fee_cost_lo, &ru.fee_cost_hi, store_rollup_fee_cost(delta));
+	ru.provider_cost_calls += delta->provider_cost_calls;
+	sum128_add(&ru.provider_cost_lo, &ru.provider_cost_hi,
+	    store_rollup_provider_cost(delta));
+	ru.usage_missing_calls += delta->usage_missing_calls;
+	ru.usage_partial_calls += delta->usage_partial_calls;
 	v.mv_size = sizeof(ru);
 	v.mv_data = &ru;
 	return (mdb_put(w->txn, w->s->rollups, &k, &v, 0));
@@ -748,7 +817,7 @@ rollups_flush(wctx *w)
 // keys), and each key is read and written once, at the end of the
 // write, or when the table fills.
 static int
-add_rollup(wctx *w, const store_run *run)
+add_rollup(wctx *w, const store_run *run, const store_extras *ex)
 {
 	store_rkey rk;
 	uint8_t kb[RKEY_SIZE];
@@ -789,10 +858,24 @@ add_rollup(wctx *w, const store_run *run)
 	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
 		ru->usage[b] += run->usage[b];
 	}
-	unsigned __int128 sum = (unsigned __int128) store_rollup_cost(ru)
-	    + (unsigned __int128) (store_i128) run->cost_pusd;
-	ru->cost_lo = (uint64_t) sum;
-	ru->cost_hi = (uint64_t) (sum >> 64);
+	sum128_add(&ru->cost_lo, &ru->cost_hi, run->cost_pusd);
+	if (ex != NULL) {
+		for (int f = 0; f < STORE_FEE_SLOTS; f++) {
+			ru->fees[f] += ex->fees[f];
+		}
+		sum128_add(
+		    &ru->fee_cost_lo, &ru->fee_cost_hi, ex->fee_cost_pusd);
+		if (ex->provider_cost_pusd != STORE_NO_PROVIDER_COST) {
+			ru->provider_cost_calls++;
+			sum128_add(&ru->provider_cost_lo,
+			    &ru->provider_cost_hi, ex->provider_cost_pusd);
+		}
+		if (ex->usage_flags & LLMCOST_USAGE_MISSING) {
+			ru->usage_missing_calls++;
+		} else if (ex->usage_flags & LLMCOST_USAGE_PARTIAL) {
+			ru->usage_partial_calls++;
+		}
+	}
 	return (0);
 }
 
@@ -800,6 +883,28 @@ add_rollup(wctx *w, const store_run *run)
 // column of REPORT_DIM_MAP): NULL when the call has none.
 #define DIM_SRC_RECORD(r, name, field) (&(r)->field)
 #define DIM_SRC_META(r, name, field)   meta_get((r), (name))
+
+// The extras of r, if it has any: returns 1 and fills *ex, else 0.
+static int
+extras_of(
+    const llmcost_proto_record *r, const store_cost *cost, store_extras *ex)
+{
+	int any = r->has_provider_cost || r->usage_flags != 0;
+
+	memset(ex, 0, sizeof(*ex));
+	ex->version = 1;
+	ex->usage_flags = r->usage_flags;
+	for (int f = 0; f < LLMCOST_FEE_COUNT; f++) {
+		ex->fees[f] = r->fees[f];
+		any |= r->fees[f] != 0;
+	}
+	ex->fee_cost_pusd = cost->fee_cost_pusd;
+	// The decoder keeps the cost within int64 (proto: uint <= 2^63-1).
+	ex->provider_cost_pusd = r->has_provider_cost
+	    ? (int64_t) r->provider_cost_pusd
+	    : STORE_NO_PROVIDER_COST;
+	return (any);
+}
 
 static int
 write_record(
@@ -844,7 +949,16 @@ write_record(
 	if ((rc = write_trace(w, r)) != 0) {
 		return (rc);
 	}
-	return (add_rollup(w, &run));
+	// The run is new: its extras, if any, are written now and only now.
+	store_extras ex;
+	if (!extras_of(r, cost, &ex)) {
+		return (add_rollup(w, &run, NULL));
+	}
+	MDB_val ev = { sizeof(ex), &ex };
+	if ((rc = mdb_put(w->txn, w->s->extras, &k, &ev, 0)) != 0) {
+		return (rc);
+	}
+	return (add_rollup(w, &run, &ex));
 }
 
 static int
@@ -1047,7 +1161,7 @@ store_scan_rollups(store_rtxn *t, uint32_t from_hour, uint32_t to_hour,
 	while (rc == 0) {
 		store_rkey rk;
 		store_rollup ru;
-		if (k.mv_size != RKEY_SIZE || v.mv_size != sizeof(ru)) {
+		if (k.mv_size != RKEY_SIZE || rollup_load(&v, &ru) != 0) {
 			rv = LLMCOST_ESTORE;
 			break;
 		}
@@ -1055,7 +1169,6 @@ store_scan_rollups(store_rtxn *t, uint32_t from_hour, uint32_t to_hour,
 		if (rk.hour >= to_hour) {
 			break;
 		}
-		memcpy(&ru, v.mv_data, sizeof(ru));
 		if ((rv = fn(arg, &rk, &ru)) != 0) {
 			break;
 		}
@@ -1206,6 +1319,33 @@ store_count_runs(store_rtxn *t, uint64_t *out)
 {
 	MDB_stat st;
 	if (mdb_stat(t->txn, t->s->runs, &st) != 0) {
+		return (LLMCOST_ESTORE);
+	}
+	*out = st.ms_entries;
+	return (0);
+}
+
+int
+store_get_extras(store_rtxn *t, const uint8_t id[16], store_extras *out)
+{
+	MDB_val k = { 16, (void *) id }, v;
+	if (!t->s->has_extras || mdb_get(t->txn, t->s->extras, &k, &v) != 0
+	    || v.mv_size != sizeof(*out)) {
+		return (LLMCOST_ENOTFOUND);
+	}
+	memcpy(out, v.mv_data, sizeof(*out));
+	return (0);
+}
+
+int
+store_count_extras(store_rtxn *t, uint64_t *out)
+{
+	MDB_stat st;
+	if (!t->s->has_extras) {
+		*out = 0;
+		return (0);
+	}
+	if (mdb_stat(t->txn, t->s->extras, &st) != 0) {
 		return (LLMCOST_ESTORE);
 	}
 	*out = st.ms_entries;

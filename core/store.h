@@ -21,7 +21,11 @@
 #include "llmcost_common.h"
 #include "llmcost_proto.h"
 
-#define STORE_SCHEMA 1
+// The schema this version writes.  A schema 1 store (before the extras
+// table and the appended rollup fields) is upgraded when a writer opens
+// it; readers accept it as it is.  docs/store.md has the history.
+#define STORE_SCHEMA     2
+#define STORE_SCHEMA_MIN 1 // the oldest schema still opened
 
 // Run flags.
 #define STORE_RUN_UNPRICED 0x01u // some usage had no price: cost is partial
@@ -57,6 +61,11 @@ typedef struct store_rkey {
 #undef STORE__RKEY_FIELD
 } store_rkey;
 
+// Per-request fee slots kept per run and per rollup: room for fees a
+// later version adds (LLMCOST_FEE_MAP) without a new layout.
+#define STORE_FEE_SLOTS 4
+_Static_assert(LLMCOST_FEE_COUNT <= STORE_FEE_SLOTS, "more fees than slots");
+
 typedef struct store_rollup {
 	uint64_t calls;
 	uint64_t unpriced_calls;
@@ -64,7 +73,33 @@ typedef struct store_rollup {
 	uint64_t usage[LLMCOST_BUCKET_COUNT];
 	uint64_t cost_lo; // 128-bit two's complement pico-USD sum
 	uint64_t cost_hi;
+	// Schema 2 (zero in rollups a schema 1 store wrote, which had none
+	// of these): the runs' extras (store_extras) summed.
+	uint64_t fees[STORE_FEE_SLOTS]; // request counts, llmcost_fee order
+	uint64_t fee_cost_lo;           // their cost (part of cost), 128-bit
+	uint64_t fee_cost_hi;
+	uint64_t provider_cost_calls; // calls that carried a provider cost
+	uint64_t provider_cost_lo;    // the sum of those costs, 128-bit
+	uint64_t provider_cost_hi;
+	uint64_t usage_missing_calls; // LLMCOST_USAGE_MISSING
+	uint64_t usage_partial_calls; // LLMCOST_USAGE_PARTIAL (not missing)
 } store_rollup;
+
+// "The provider reported no cost" in store_extras.provider_cost_pusd.
+#define STORE_NO_PROVIDER_COST INT64_C(-1)
+
+// What a run carries beyond the fixed record, stored in a table of its
+// own (keyed by run id) only for the runs that have any of it: fees, the
+// provider's own cost, usage flags.  Written in the transaction that
+// stores the run, and only then, so exactly once.
+typedef struct store_extras {
+	uint16_t version;     // 1
+	uint16_t reserved;    // 0
+	uint32_t usage_flags; // LLMCOST_USAGE_*, as sent (unknown bits kept)
+	uint64_t fees[STORE_FEE_SLOTS]; // request counts, llmcost_fee order
+	int64_t fee_cost_pusd;          // their cost: part of the run's cost
+	int64_t provider_cost_pusd;     // or STORE_NO_PROVIDER_COST
+} store_extras;
 
 typedef struct store store;
 typedef struct store_rtxn store_rtxn;
@@ -157,11 +192,13 @@ void store_close(store *s);
 const char *store_dir(const store *s);
 
 // What a call costs, as the pricing stage worked it out: the three
-// store_run fields a write takes as given.
+// store_run fields a write takes as given, and the part of the cost that
+// is per-request fees (kept with the run's extras).
 typedef struct store_cost {
-	int64_t cost_pusd; // 0 when STORE_RUN_OVERFLOW
-	uint32_t price_id; // price entry used; 0 = none
-	uint8_t flags;     // STORE_RUN_UNPRICED, STORE_RUN_OVERFLOW
+	int64_t cost_pusd;     // 0 when STORE_RUN_OVERFLOW; fees included
+	uint32_t price_id;     // price entry used; 0 = none
+	uint8_t flags;         // STORE_RUN_UNPRICED, STORE_RUN_OVERFLOW
+	int64_t fee_cost_pusd; // the fees' part of cost_pusd
 } store_cost;
 
 // A decoded batch and the cost of each of its calls: costs[i] belongs to
@@ -235,6 +272,11 @@ int store_get_trace(store_rtxn *t, const uint8_t id[16], uint8_t trace_id[16],
     uint8_t parent_run_id[16]);
 // Number of stored runs.
 int store_count_runs(store_rtxn *t, uint64_t *out);
+// The extras of one run.  Returns 0, or LLMCOST_ENOTFOUND when the run
+// has none (or does not exist).
+int store_get_extras(store_rtxn *t, const uint8_t id[16], store_extras *out);
+// Number of runs with extras.
+int store_count_extras(store_rtxn *t, uint64_t *out);
 
 // 128-bit helpers for cost sums.
 typedef __int128 store_i128;
@@ -243,6 +285,18 @@ store_rollup_cost(const store_rollup *v)
 {
 	return ((
 	    store_i128) (((unsigned __int128) v->cost_hi << 64) | v->cost_lo));
+}
+static inline store_i128
+store_rollup_fee_cost(const store_rollup *v)
+{
+	return ((store_i128) (((unsigned __int128) v->fee_cost_hi << 64)
+	    | v->fee_cost_lo));
+}
+static inline store_i128
+store_rollup_provider_cost(const store_rollup *v)
+{
+	return ((store_i128) (((unsigned __int128) v->provider_cost_hi << 64)
+	    | v->provider_cost_lo));
 }
 
 #endif // LLMCOST_CORE_STORE_H

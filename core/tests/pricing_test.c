@@ -22,7 +22,7 @@ price(const char *provider, const char *model, uint64_t start_ns,
 
 	memset(&c, 0xee, sizeof(c));
 	pricing_price(provider, provider ? strlen(provider) : 0, model,
-	    model ? strlen(model) : 0, start_ns, usage, &c);
+	    model ? strlen(model) : 0, start_ns, usage, NULL, &c);
 	return (c);
 }
 
