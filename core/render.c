@@ -7,8 +7,13 @@
 // the size to retry with.  The table is for people (costs rounded to 4
 // decimals, thousands separators, a '*' on costs that leave out unpriced
 // calls, which are listed below it: never a silent $0); CSV and JSON are
-// for machines, with exact costs as decimal strings.  JSON is built with
-// jansson: a report is a cold path, and jansson's escaping is tested.
+// for machines, with exact costs as decimal strings.  Calls whose usage
+// was missing or partial (streams that ended early) are counted and
+// marked '?' in the table, never shown as a plain $0; the cost the
+// providers reported themselves is a column of CSV and JSON always, and
+// of the table only when some call carried one, so that the default
+// table stays as it was.  JSON is built with jansson: a report is a cold
+// path, and jansson's escaping is tested.
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
@@ -127,6 +132,19 @@ row_label(const report_row *r)
 	return (r->name != NULL ? r->name : "untagged");
 }
 
+// The report key of each fee (llmcost.h's LLMCOST_FEE_MAP).
+static const char *const fee_key[LLMCOST_FEE_COUNT] = {
+#define FEE_KEY(name, num, key, doc) [num] = key,
+	LLMCOST_FEE_MAP(FEE_KEY)
+#undef FEE_KEY
+};
+
+static uint64_t
+usage_unknown(const report_row *r)
+{
+	return (r->usage_missing_calls + r->usage_partial_calls);
+}
+
 // ---- table ----
 
 #define TABLE_NAME_MIN 25 // the name column's width ...
@@ -136,7 +154,9 @@ static void
 render_table(const report *r, render_sink *s)
 {
 	char in[32], out[32], cost[80], calls[32], from[32], to[32];
+	char pcost[80];
 	int w = TABLE_NAME_MIN;
+	int pcol = r->total.provider_cost_calls > 0;
 	for (size_t i = 0; i < r->n_rows; i++) {
 		int len = (int) strlen(row_label(&r->rows[i]));
 		if (len > w) {
@@ -146,9 +166,10 @@ render_table(const report *r, render_sink *s)
 	char head[16];
 	snprintf(head, sizeof(head), "%s", report_dim_name(r->dim));
 	head[0] = (char) (head[0] - 'a' + 'A');
-	out_printf(s, "\n%-*s %8s %12s %12s %12s\n", w, head, "Calls",
+	out_printf(s, "\n%-*s %8s %12s %12s %12s", w, head, "Calls",
 	    "Input Tok", "Output Tok", "Est. Cost");
-	int width = w + 48;
+	out_printf(s, pcol ? " %13s\n" : "\n", "Provider Cost");
+	int width = w + 48 + (pcol ? 14 : 0);
 	out_repeat(s, '-', width);
 	out_putc(s, '\n');
 	for (size_t i = 0; i < r->n_rows + 1; i++) {
@@ -163,11 +184,21 @@ render_table(const report *r, render_sink *s)
 		fmt_thousands(row->output_tokens, out, sizeof(out));
 		char c[64];
 		report_fmt_usd(row->cost_pusd, 4, c, sizeof(c));
-		snprintf(cost, sizeof(cost), "$%s%s", c,
-		    row->unpriced_calls > 0 ? "*" : "");
-		out_printf(s, "%-*.*s %8s %12s %12s %12s\n", w, w,
+		snprintf(cost, sizeof(cost), "$%s%s%s", c,
+		    row->unpriced_calls > 0 ? "*" : "",
+		    usage_unknown(row) > 0 ? "?" : "");
+		out_printf(s, "%-*.*s %8s %12s %12s %12s", w, w,
 		    i < r->n_rows ? row_label(row) : "total", calls, in, out,
 		    cost);
+		if (!pcol) {
+			out_putc(s, '\n');
+			continue;
+		}
+		// A row without any reported cost shows "-", not $0.
+		report_fmt_usd(row->provider_cost_pusd, 4, c, sizeof(c));
+		snprintf(pcost, sizeof(pcost), "$%s", c);
+		out_printf(
+		    s, " %13s\n", row->provider_cost_calls > 0 ? pcost : "-");
 	}
 	fmt_hour(r->from_hour, from, sizeof(from));
 	fmt_hour(r->to_hour, to, sizeof(to));
@@ -181,6 +212,25 @@ render_table(const report *r, render_sink *s)
 			    r->unpriced[i].model ? r->unpriced[i].model : "?",
 			    (unsigned long long) r->unpriced[i].calls);
 		}
+	}
+	if (r->total.usage_missing_calls > 0) {
+		out_printf(s,
+		    "? %llu calls ended without usage (aborted streams): "
+		    "their cost is unknown\n",
+		    (unsigned long long) r->total.usage_missing_calls);
+	}
+	if (r->total.usage_partial_calls > 0) {
+		out_printf(s,
+		    "? %llu calls were cut short with partial usage: their "
+		    "cost counts only the usage reported\n",
+		    (unsigned long long) r->total.usage_partial_calls);
+	}
+	if (pcol) {
+		out_printf(s,
+		    "Provider Cost: the providers' own figures, for the "
+		    "%llu of %llu calls that reported one\n",
+		    (unsigned long long) r->total.provider_cost_calls,
+		    (unsigned long long) r->total.calls);
 	}
 	if (r->dropped > 0) {
 		out_printf(s,
@@ -218,18 +268,39 @@ render_csv(const report *r, render_sink *s)
 	char cost[64];
 	out_printf(s,
 	    "%s,calls,input_tokens,output_tokens,estimated_cost_usd,"
-	    "unpriced_calls,error_calls\n",
+	    "unpriced_calls,error_calls,fee_cost_usd",
 	    report_dim_name(r->dim));
+	for (int f = 0; f < LLMCOST_FEE_COUNT; f++) {
+		out_printf(s, ",%s", fee_key[f]);
+	}
+	out_printf(s,
+	    ",provider_cost_usd,provider_cost_calls,usage_missing_calls,"
+	    "usage_partial_calls\n");
 	for (size_t i = 0; i < r->n_rows; i++) {
 		const report_row *row = &r->rows[i];
 		csv_field(s, row_label(row));
-		out_printf(s, ",%llu,%llu,%llu,%s,%llu,%llu\n",
+		out_printf(s, ",%llu,%llu,%llu,%s,%llu,%llu",
 		    (unsigned long long) row->calls,
 		    (unsigned long long) row->input_tokens,
 		    (unsigned long long) row->output_tokens,
 		    report_fmt_usd(row->cost_pusd, 12, cost, sizeof(cost)),
 		    (unsigned long long) row->unpriced_calls,
 		    (unsigned long long) row->error_calls);
+		out_printf(s, ",%s",
+		    report_fmt_usd(
+		        row->fee_cost_pusd, 12, cost, sizeof(cost)));
+		for (int f = 0; f < LLMCOST_FEE_COUNT; f++) {
+			out_printf(
+			    s, ",%llu", (unsigned long long) row->fees[f]);
+		}
+		// No reported cost is an empty field, not 0.
+		out_printf(s, ",%s,%llu,%llu,%llu\n",
+		    row->provider_cost_calls > 0 ? report_fmt_usd(
+		        row->provider_cost_pusd, 12, cost, sizeof(cost))
+		                                 : "",
+		    (unsigned long long) row->provider_cost_calls,
+		    (unsigned long long) row->usage_missing_calls,
+		    (unsigned long long) row->usage_partial_calls);
 	}
 }
 
@@ -265,6 +336,33 @@ json_row(const report *r, const report_row *row, int named)
 		    json_integer((json_int_t) row->usage[b]));
 	}
 	json_object_set_new(o, "usage", u);
+	json_t *fe = json_object();
+	for (int f = 0; f < LLMCOST_FEE_COUNT; f++) {
+		json_object_set_new(
+		    fe, fee_key[f], json_integer((json_int_t) row->fees[f]));
+	}
+	json_object_set_new(o, "fees", fe);
+	json_object_set_new(o, "fee_cost_usd",
+	    json_string(
+	        report_fmt_usd(row->fee_cost_pusd, 12, buf, sizeof(buf))));
+	json_object_set_new(o, "fee_cost_pusd",
+	    json_string(
+	        report_fmt_i128(row->fee_cost_pusd, buf, sizeof(buf))));
+	// No reported cost is null, not "0".
+	json_object_set_new(o, "provider_cost_usd",
+	    row->provider_cost_calls > 0 ? json_string(
+	        report_fmt_usd(row->provider_cost_pusd, 12, buf, sizeof(buf)))
+	                                 : json_null());
+	json_object_set_new(o, "provider_cost_pusd",
+	    row->provider_cost_calls > 0 ? json_string(
+	        report_fmt_i128(row->provider_cost_pusd, buf, sizeof(buf)))
+	                                 : json_null());
+	json_object_set_new(o, "provider_cost_calls",
+	    json_integer((json_int_t) row->provider_cost_calls));
+	json_object_set_new(o, "usage_missing_calls",
+	    json_integer((json_int_t) row->usage_missing_calls));
+	json_object_set_new(o, "usage_partial_calls",
+	    json_integer((json_int_t) row->usage_partial_calls));
 	return (o);
 }
 

@@ -5,7 +5,10 @@
 // integers: tokens in uint64 and cost in 128-bit pico-USD, so the total
 // equals the sum of the rows to the last digit.  Grouping uses a small
 // open-addressing table keyed by the interned id; names are resolved and
-// copied once at the end, before the read transaction ends.
+// copied once at the end, before the read transaction ends.  The rollups
+// also sum what few runs carry beyond tokens (fees, the provider's own
+// cost, calls whose usage was missing or partial), so a report shows
+// those without reading a single run.
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,6 +114,14 @@ row_sum(report_row *r, const report_row *x)
 	r->input_tokens += x->input_tokens;
 	r->output_tokens += x->output_tokens;
 	r->cost_pusd += x->cost_pusd;
+	for (int f = 0; f < LLMCOST_FEE_COUNT; f++) {
+		r->fees[f] += x->fees[f];
+	}
+	r->fee_cost_pusd += x->fee_cost_pusd;
+	r->provider_cost_calls += x->provider_cost_calls;
+	r->provider_cost_pusd += x->provider_cost_pusd;
+	r->usage_missing_calls += x->usage_missing_calls;
+	r->usage_partial_calls += x->usage_partial_calls;
 }
 
 // A roll-up's counters as a row (no name): the buckets summed into the
@@ -121,9 +132,15 @@ row_add(report_row *r, const store_rollup *v)
 	report_row x = { .calls = v->calls,
 		.unpriced_calls = v->unpriced_calls,
 		.error_calls = v->error_calls,
-		.cost_pusd = store_rollup_cost(v) };
+		.cost_pusd = store_rollup_cost(v),
+		.fee_cost_pusd = store_rollup_fee_cost(v),
+		.provider_cost_calls = v->provider_cost_calls,
+		.provider_cost_pusd = store_rollup_provider_cost(v),
+		.usage_missing_calls = v->usage_missing_calls,
+		.usage_partial_calls = v->usage_partial_calls };
 
 	memcpy(x.usage, v->usage, sizeof(x.usage));
+	memcpy(x.fees, v->fees, sizeof(x.fees));
 	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
 		if (llmcost__bucket_is_output[b]) {
 			x.output_tokens += v->usage[b];

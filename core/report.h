@@ -22,9 +22,15 @@ typedef struct report_row {
 	uint64_t unpriced_calls;
 	uint64_t error_calls;
 	uint64_t usage[LLMCOST_BUCKET_COUNT];
-	uint64_t input_tokens;  // sum of the input buckets
-	uint64_t output_tokens; // sum of the output buckets
-	store_i128 cost_pusd;
+	uint64_t input_tokens;            // sum of the input buckets
+	uint64_t output_tokens;           // sum of the output buckets
+	store_i128 cost_pusd;             // fees included
+	uint64_t fees[LLMCOST_FEE_COUNT]; // requests, llmcost_fee order
+	store_i128 fee_cost_pusd;         // the fees' part of cost_pusd
+	uint64_t provider_cost_calls;     // calls that carried a provider cost
+	store_i128 provider_cost_pusd;    // the sum of those costs
+	uint64_t usage_missing_calls;     // ended without usage: cost unknown
+	uint64_t usage_partial_calls;     // cut short: usage so far only
 } report_row;
 
 typedef struct report_unpriced {

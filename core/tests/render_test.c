@@ -104,10 +104,14 @@ static const char table3[] = "\n"
 
 static const char csv3[]
     = "feature,calls,input_tokens,output_tokens,estimated_cost_usd,"
-      "unpriced_calls,error_calls\n"
-      "search,1234567,12345678,1000,0.007750000000,0,2\n"
-      "\"a,b \"\"q\"\"\",3,10,2,12345.678901234567,0,0\n"
-      "untagged,1,5,0,0.000000000000,1,1\n";
+      "unpriced_calls,error_calls,fee_cost_usd,web_search_requests,"
+      "provider_cost_usd,provider_cost_calls,usage_missing_calls,"
+      "usage_partial_calls\n"
+      "search,1234567,12345678,1000,0.007750000000,0,2,0.000000000000,0,,"
+      "0,0,0\n"
+      "\"a,b \"\"q\"\"\",3,10,2,12345.678901234567,0,0,0.000000000000,0,"
+      ",0,0,0\n"
+      "untagged,1,5,0,0.000000000000,1,1,0.000000000000,0,,0,0,0\n";
 
 // Renders r into a buffer big enough; returns a malloc'd string.
 static char *
@@ -175,6 +179,63 @@ test_table_wide_names(void **state)
 	    "whole hours)\n");
 }
 
+// A provider cost adds its column (a row without one shows "-", never
+// $0); calls whose usage was missing or partial mark the cost '?' and are
+// counted below the table.
+static void
+test_table_extras(void **state)
+{
+	(void) state;
+	static report_row rows[] = {
+		{ .name = "chat",
+		    .calls = 4,
+		    .input_tokens = 100,
+		    .output_tokens = 10,
+		    .cost_pusd = INT64_C(1500000000),
+		    .provider_cost_calls = 3,
+		    .provider_cost_pusd = INT64_C(1400000000),
+		    .usage_partial_calls = 1 },
+		{ .name = "search",
+		    .calls = 2,
+		    .cost_pusd = INT64_C(20000000000),
+		    .usage_missing_calls = 2 },
+	};
+	report r = make_report(REPORT_BY_FEATURE, 1, rows, 2,
+	    (report_row) { .calls = 6,
+	        .input_tokens = 100,
+	        .output_tokens = 10,
+	        .cost_pusd = INT64_C(21500000000),
+	        .provider_cost_calls = 3,
+	        .provider_cost_pusd = INT64_C(1400000000),
+	        .usage_missing_calls = 2,
+	        .usage_partial_calls = 1 });
+	check(&r, RENDER_TABLE,
+	    "\n"
+	    "Feature                      Calls    Input Tok   Output Tok    "
+	    "Est. Cost Provider Cost\n"
+	    "-----------------------------------------------------------------"
+	    "--"
+	    "--------------------\n"
+	    "chat                             4          100           10     "
+	    "$0.0015?       $0.0014\n"
+	    "search                           2            0            0     "
+	    "$0.0200?             -\n"
+	    "-----------------------------------------------------------------"
+	    "--"
+	    "--------------------\n"
+	    "total                            6          100           10     "
+	    "$0.0215?       $0.0014\n"
+	    "\n"
+	    "Window: 2025-01-01T00:00:00Z .. 2025-01-01T01:00:00Z (UTC, "
+	    "whole hours)\n"
+	    "? 2 calls ended without usage (aborted streams): their cost is "
+	    "unknown\n"
+	    "? 1 calls were cut short with partial usage: their cost counts "
+	    "only the usage reported\n"
+	    "Provider Cost: the providers' own figures, for the 3 of 6 calls "
+	    "that reported one\n");
+}
+
 static void
 test_csv(void **state)
 {
@@ -186,7 +247,7 @@ test_csv(void **state)
 // The "usage" object of a JSON row as render.c writes it, at indent ind:
 // the bucket keys in the order of the table in llmcost.h, written out
 // here rather than taken from that table, so that a change to a key
-// fails this test.
+// fails this test.  More fields follow it, hence its comma.
 static void
 usage_json(char *buf, size_t cap, const char *ind, const uint64_t u[10])
 {
@@ -205,7 +266,7 @@ usage_json(char *buf, size_t cap, const char *ind, const uint64_t u[10])
 		    (unsigned long long) u[i], i < 9 ? "," : "");
 		assert_true(n < cap);
 	}
-	snprintf(buf + n, cap - n, "%s}\n", ind);
+	snprintf(buf + n, cap - n, "%s},\n", ind);
 }
 
 static void
@@ -220,13 +281,18 @@ test_json(void **state)
 		        [LLMCOST_OUT_TEXT] = 500 },
 		    .input_tokens = 1200,
 		    .output_tokens = 500,
-		    .cost_pusd = INT64_C(7750000000) },
+		    .cost_pusd = INT64_C(7750000000),
+		    .fees = { [LLMCOST_FEE_WEB_SEARCH] = 3 },
+		    .fee_cost_pusd = INT64_C(5000000000),
+		    .provider_cost_calls = 1,
+		    .provider_cost_pusd = INT64_C(1234567) },
 		{ .name = NULL,
 		    .calls = 1,
 		    .unpriced_calls = 1,
 		    .error_calls = 1,
 		    .usage = { [LLMCOST_OUT_REASONING] = 7 },
-		    .output_tokens = 7 },
+		    .output_tokens = 7,
+		    .usage_missing_calls = 1 },
 	};
 	report r = make_report(REPORT_BY_MODEL, 24, rows, 2,
 	    (report_row) { .calls = 3,
@@ -238,7 +304,12 @@ test_json(void **state)
 	            [LLMCOST_OUT_REASONING] = 7 },
 	        .input_tokens = 1200,
 	        .output_tokens = 507,
-	        .cost_pusd = INT64_C(7750000000) });
+	        .cost_pusd = INT64_C(7750000000),
+	        .fees = { [LLMCOST_FEE_WEB_SEARCH] = 3 },
+	        .fee_cost_pusd = INT64_C(5000000000),
+	        .provider_cost_calls = 1,
+	        .provider_cost_pusd = INT64_C(1234567),
+	        .usage_missing_calls = 1 });
 	static const uint64_t u_row1[10] = { 1000, 200, 0, 0, 0, 0, 500 };
 	static const uint64_t u_row2[10] = { [7] = 7 };
 	static const uint64_t u_total[10] = { 1000, 200, 0, 0, 0, 0, 500, 7 };
@@ -267,6 +338,16 @@ test_json(void **state)
 	    "      \"unpriced_calls\": 0,\n"
 	    "      \"error_calls\": 0,\n"
 	    "%s"
+	    "      \"fees\": {\n"
+	    "        \"web_search_requests\": 3\n"
+	    "      },\n"
+	    "      \"fee_cost_usd\": \"0.005000000000\",\n"
+	    "      \"fee_cost_pusd\": \"5000000000\",\n"
+	    "      \"provider_cost_usd\": \"0.000001234567\",\n"
+	    "      \"provider_cost_pusd\": \"1234567\",\n"
+	    "      \"provider_cost_calls\": 1,\n"
+	    "      \"usage_missing_calls\": 0,\n"
+	    "      \"usage_partial_calls\": 0\n"
 	    "    },\n"
 	    "    {\n"
 	    "      \"model\": \"untagged\",\n"
@@ -279,6 +360,16 @@ test_json(void **state)
 	    "      \"unpriced_calls\": 1,\n"
 	    "      \"error_calls\": 1,\n"
 	    "%s"
+	    "      \"fees\": {\n"
+	    "        \"web_search_requests\": 0\n"
+	    "      },\n"
+	    "      \"fee_cost_usd\": \"0.000000000000\",\n"
+	    "      \"fee_cost_pusd\": \"0\",\n"
+	    "      \"provider_cost_usd\": null,\n"
+	    "      \"provider_cost_pusd\": null,\n"
+	    "      \"provider_cost_calls\": 0,\n"
+	    "      \"usage_missing_calls\": 1,\n"
+	    "      \"usage_partial_calls\": 0\n"
 	    "    }\n"
 	    "  ],\n"
 	    "  \"total\": {\n"
@@ -290,6 +381,16 @@ test_json(void **state)
 	    "    \"unpriced_calls\": 1,\n"
 	    "    \"error_calls\": 1,\n"
 	    "%s"
+	    "    \"fees\": {\n"
+	    "      \"web_search_requests\": 3\n"
+	    "    },\n"
+	    "    \"fee_cost_usd\": \"0.005000000000\",\n"
+	    "    \"fee_cost_pusd\": \"5000000000\",\n"
+	    "    \"provider_cost_usd\": \"0.000001234567\",\n"
+	    "    \"provider_cost_pusd\": \"1234567\",\n"
+	    "    \"provider_cost_calls\": 1,\n"
+	    "    \"usage_missing_calls\": 1,\n"
+	    "    \"usage_partial_calls\": 0\n"
 	    "  },\n"
 	    "  \"unpriced_models\": [\n"
 	    "    {\n"
@@ -326,7 +427,9 @@ test_empty(void **state)
 	    "whole hours)\n");
 	check(&r, RENDER_CSV,
 	    "env,calls,input_tokens,output_tokens,estimated_cost_usd,"
-	    "unpriced_calls,error_calls\n");
+	    "unpriced_calls,error_calls,fee_cost_usd,web_search_requests,"
+	    "provider_cost_usd,provider_cost_calls,usage_missing_calls,"
+	    "usage_partial_calls\n");
 	char *json = render_str(&r, RENDER_JSON);
 	assert_non_null(strstr(json, "  \"rows\": [],\n"));
 	assert_non_null(strstr(json, "  \"unpriced_models\": [],\n"));
@@ -415,6 +518,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_table_wide_names),
+		cmocka_unit_test(test_table_extras),
 		cmocka_unit_test(test_csv),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_empty),

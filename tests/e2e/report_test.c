@@ -260,7 +260,8 @@ test_report_exact(void **state)
 	snprintf(frac, sizeof(frac), "%012llu",
 	    (unsigned long long) (c0 % 1000000000000));
 	snprintf(line, sizeof(line),
-	    "agent-copilot,%llu,%llu,%llu,%s.%s,0,0\n",
+	    "agent-copilot,%llu,%llu,%llu,%s.%s,0,0,0.000000000000,0,,0,0,"
+	    "0\n",
 	    (unsigned long long) ex[1].calls, (unsigned long long) ex[1].in,
 	    (unsigned long long) ex[1].out,
 	    fmt128(c0 / 1000000000000, cost, sizeof(cost)), frac);
