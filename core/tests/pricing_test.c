@@ -107,12 +107,121 @@ test_batch(void **state)
 	assert_int_equal(out[3].price_id, 0xeeeeeeeeu); // untouched
 }
 
+// Per-request fees: priced from the same entry and added to the cost;
+// a fee without a price leaves the call unpriced (tokens still priced),
+// never a silent $0 for the searches.
+#define WEB_ANTHROPIC INT64_C(10000000000) // $10 per 1,000
+#define WEB_GEMINI    INT64_C(35000000000) // $35 per 1,000
+
+static store_cost
+price_fees(const char *provider, const char *model,
+    const uint64_t usage[LLMCOST_BUCKET_COUNT], uint64_t searches)
+{
+	uint64_t fees[LLMCOST_FEE_COUNT]
+	    = { [LLMCOST_FEE_WEB_SEARCH] = searches };
+	store_cost c;
+
+	memset(&c, 0xee, sizeof(c));
+	pricing_price(provider, strlen(provider), model, strlen(model), T2025,
+	    usage, fees, &c);
+	return (c);
+}
+
+static void
+test_fees(void **state)
+{
+	(void) state;
+	uint64_t u[LLMCOST_BUCKET_COUNT]
+	    = { [LLMCOST_IN_UNCACHED] = 1000, [LLMCOST_OUT_TEXT] = 50 };
+
+	// Anthropic: $3 in, $15 out per 1M, and 4 searches at $0.01.
+	store_cost c = price_fees("anthropic", "claude-sonnet-4-5", u, 4);
+	assert_int_equal(c.flags, 0);
+	assert_int_equal(c.fee_cost_pusd, 4 * WEB_ANTHROPIC);
+	assert_int_equal(c.cost_pusd,
+	    1000 * INT64_C(3000000) + 50 * INT64_C(15000000)
+	        + 4 * WEB_ANTHROPIC);
+
+	// Gemini grounding: $0.035 per grounded prompt.
+	c = price_fees("google", "gemini-2.5-flash", u, 1);
+	assert_int_equal(c.flags, 0);
+	assert_int_equal(c.fee_cost_pusd, WEB_GEMINI);
+	assert_int_equal(c.cost_pusd,
+	    1000 * INT64_C(300000) + 50 * INT64_C(2500000) + WEB_GEMINI);
+
+	// No fees: the token cost alone, fee cost 0.
+	c = price_fees("anthropic", "claude-sonnet-4-5", u, 0);
+	assert_int_equal(c.flags, 0);
+	assert_int_equal(c.fee_cost_pusd, 0);
+	assert_int_equal(
+	    c.cost_pusd, 1000 * INT64_C(3000000) + 50 * INT64_C(15000000));
+
+	// OpenAI's web search has no sourced price: tokens priced, the call
+	// flagged unpriced.  Without searches the same call is fully priced.
+	c = price_fees("openai", "gpt-4o", u, 2);
+	assert_int_equal(c.flags, STORE_RUN_UNPRICED);
+	assert_int_equal(c.fee_cost_pusd, 0);
+	assert_int_equal(c.cost_pusd, 1000 * GPT4O_IN + 50 * GPT4O_OUT);
+	c = price_fees("openai", "gpt-4o", u, 0);
+	assert_int_equal(c.flags, 0);
+
+	// Overflow, in the fees alone and in tokens + fees.
+	c = price_fees("anthropic", "claude-sonnet-4-5", u, UINT64_MAX / 2);
+	assert_int_equal(c.flags, STORE_RUN_OVERFLOW);
+	assert_int_equal(c.cost_pusd, 0);
+	assert_int_equal(c.fee_cost_pusd, 0);
+	// 900e9 output tokens are 9e18 pUSD (fits); 100e6 searches add 1e18.
+	uint64_t big[LLMCOST_BUCKET_COUNT]
+	    = { [LLMCOST_OUT_TEXT] = UINT64_C(600000000000) };
+	c = price_fees("anthropic", "claude-sonnet-4-5", big, 0);
+	assert_int_equal(c.flags, 0);
+	assert_int_equal(c.cost_pusd, INT64_C(9000000000000000000));
+	c = price_fees("anthropic", "claude-sonnet-4-5", big, 100000000);
+	assert_int_equal(c.flags, STORE_RUN_OVERFLOW);
+	assert_int_equal(c.cost_pusd, 0);
+}
+
+// Which entries have a web search price: Anthropic's and Gemini's where
+// the sources publish one, never OpenAI's (docs/prices.md).
+static void
+test_fee_table(void **state)
+{
+	(void) state;
+	size_t n;
+	const price_entry *t = prices_builtin(&n);
+	int64_t p;
+	size_t anthropic = 0, google = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int rv = prices_fee(&t[i], LLMCOST_FEE_WEB_SEARCH, &p);
+		if (strcmp(t[i].provider, "openai") == 0) {
+			assert_int_equal(rv, LLMCOST_ENOTFOUND);
+		} else if (strcmp(t[i].provider, "google") == 0) {
+			LLMCOST_PASS(rv);
+			assert_int_equal(p, WEB_GEMINI);
+			google++;
+		} else if (rv == 0) {
+			assert_int_equal(p, WEB_ANTHROPIC);
+			anthropic++;
+		} else {
+			assert_int_equal(rv, LLMCOST_ENOTFOUND);
+		}
+	}
+	// Claude 3.5 Haiku/Sonnet and Haiku 4.5 have no sourced price.
+	assert_int_equal(anthropic, 11);
+	assert_int_equal(google, 7);
+	LLMCOST_FAIL(prices_fee(&t[0], LLMCOST_FEE_COUNT, &p), LLMCOST_EINVAL);
+	LLMCOST_FAIL(prices_fee(NULL, 0, &p), LLMCOST_EINVAL);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_fees),
+		cmocka_unit_test(test_fee_table),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }

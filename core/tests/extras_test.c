@@ -1,0 +1,398 @@
+// Tests for what a run carries beyond its fixed record (core/store.c's
+// extras table: per-request fees, the provider's own cost, usage flags):
+// stored once with the run and never again for a duplicate, summed into
+// the hourly rollups and from there into reports; and the schema 2
+// upgrade of a schema 1 store (no extras table, shorter rollups), which
+// a writer performs in place and a reader accepts as it is, while a
+// newer schema is refused with a clear message.  Expected figures are
+// worked out by hand in pico-USD.
+#include <lmdb.h>
+
+#include "store_fixture.h"
+
+#include "report.h"
+
+// claude-sonnet-4-5: $3 in / $15 out per 1M; web search $10 per 1,000.
+#define SONNET_IN  INT64_C(3000000)
+#define SONNET_OUT INT64_C(15000000)
+#define WEB_SEARCH INT64_C(10000000000)
+
+static int
+setup(void **state)
+{
+	return (fixture_setup(state, "extras"));
+}
+
+// The five calls of the main batch: with fees, with a provider cost,
+// without usage, plain, with partial usage.
+static const spec five[] = {
+	{ 1, H0, "anthropic", "claude-sonnet-4-5", "research", "prod",
+	    U3(1000, 0, 100) },
+	{ 2, H0, "openrouter", "openai/gpt-4o", "chat", "prod", U3(50, 0, 5) },
+	{ 3, H0, "openai", "gpt-4o", "chat", "prod", U3(0, 0, 0),
+	    LLMCOST_STATUS_ABORTED },
+	{ 4, H0, "openai", "gpt-4o", "chat", "prod", U3(100, 0, 10) },
+	{ 5, H0, "anthropic", "claude-sonnet-4-5", "research", "prod",
+	    U3(10, 0, 0), LLMCOST_STATUS_ABORTED },
+};
+
+static built *
+build_five(void)
+{
+	built *b = build(five, 5);
+	b->recs[0].fees[LLMCOST_FEE_WEB_SEARCH] = 3;
+	b->recs[1].has_provider_cost = 1;
+	b->recs[1].provider_cost_pusd = 1234567;
+	b->recs[2].usage_flags = LLMCOST_USAGE_MISSING;
+	b->recs[4].usage_flags = LLMCOST_USAGE_PARTIAL;
+	return (b);
+}
+
+// ---- reading helpers ----
+
+static int
+get_extras(store *s, uint32_t n, store_extras *out)
+{
+	store_rtxn *t;
+	uint8_t id[16];
+	int rv;
+
+	run_id(n, H0, id);
+	memset(out, 0xee, sizeof(*out));
+	LLMCOST_PASS(store_read_begin(s, &t));
+	rv = store_get_extras(t, id, out);
+	store_read_end(t);
+	return (rv);
+}
+
+static uint64_t
+count_extras(store *s)
+{
+	store_rtxn *t;
+	uint64_t n = UINT64_MAX;
+	LLMCOST_PASS(store_read_begin(s, &t));
+	LLMCOST_PASS(store_count_extras(t, &n));
+	store_read_end(t);
+	return (n);
+}
+
+// The rollups of one hour added up.
+typedef struct sums {
+	uint64_t rollups;
+	uint64_t calls;
+	store_i128 cost;
+	uint64_t fees[STORE_FEE_SLOTS];
+	store_i128 fee_cost;
+	uint64_t provider_cost_calls;
+	store_i128 provider_cost;
+	uint64_t missing, partial;
+} sums;
+
+static int
+add_up(void *arg, const store_rkey *k, const store_rollup *v)
+{
+	sums *x = arg;
+	(void) k;
+	x->rollups++;
+	x->calls += v->calls;
+	x->cost += store_rollup_cost(v);
+	for (int f = 0; f < STORE_FEE_SLOTS; f++) {
+		x->fees[f] += v->fees[f];
+	}
+	x->fee_cost += store_rollup_fee_cost(v);
+	x->provider_cost_calls += v->provider_cost_calls;
+	x->provider_cost += store_rollup_provider_cost(v);
+	x->missing += v->usage_missing_calls;
+	x->partial += v->usage_partial_calls;
+	return (0);
+}
+
+static sums
+sum_hour(store *s)
+{
+	store_rtxn *t;
+	sums x;
+	memset(&x, 0, sizeof(x));
+	LLMCOST_PASS(store_read_begin(s, &t));
+	LLMCOST_PASS(store_scan_rollups(t, H0, H0 + 1, add_up, &x));
+	store_read_end(t);
+	return (x);
+}
+
+// ---- exactly once ----
+
+static void
+test_extras_once(void **state)
+{
+	fixture *f = *state;
+	built *b = build_five();
+	store_extras ex;
+
+	write_built(f->s, b, 1, 0, 5, 0);
+	// Only the runs that carry something have extras.
+	assert_int_equal(count_extras(f->s), 4);
+	LLMCOST_FAIL(get_extras(f->s, 4, &ex), LLMCOST_ENOTFOUND);
+
+	LLMCOST_PASS(get_extras(f->s, 1, &ex));
+	assert_int_equal(ex.version, 1);
+	assert_int_equal(ex.usage_flags, 0);
+	assert_int_equal(ex.fees[LLMCOST_FEE_WEB_SEARCH], 3);
+	assert_int_equal(ex.fee_cost_pusd, 3 * WEB_SEARCH);
+	assert_int_equal(ex.provider_cost_pusd, STORE_NO_PROVIDER_COST);
+
+	LLMCOST_PASS(get_extras(f->s, 2, &ex));
+	assert_int_equal(ex.fees[LLMCOST_FEE_WEB_SEARCH], 0);
+	assert_int_equal(ex.fee_cost_pusd, 0);
+	assert_int_equal(ex.provider_cost_pusd, 1234567);
+
+	LLMCOST_PASS(get_extras(f->s, 3, &ex));
+	assert_int_equal(ex.usage_flags, LLMCOST_USAGE_MISSING);
+	assert_int_equal(ex.provider_cost_pusd, STORE_NO_PROVIDER_COST);
+	LLMCOST_PASS(get_extras(f->s, 5, &ex));
+	assert_int_equal(ex.usage_flags, LLMCOST_USAGE_PARTIAL);
+
+	sums once = sum_hour(f->s);
+	assert_int_equal(once.calls, 5);
+	assert_int_equal(once.fees[LLMCOST_FEE_WEB_SEARCH], 3);
+	assert_true(once.fee_cost == 3 * WEB_SEARCH);
+	assert_int_equal(once.provider_cost_calls, 1);
+	assert_true(once.provider_cost == 1234567);
+	assert_int_equal(once.missing, 1);
+	assert_int_equal(once.partial, 1);
+
+	// The same batch again, resent as a new one, and a new call with
+	// fees: only the new call's extras are added.
+	built *again = build_five();
+	spec six = { 6, H0, "anthropic", "claude-sonnet-4-5", "research",
+		"prod", U3(0, 0, 0) };
+	add(again, &six);
+	again->recs[5].fees[LLMCOST_FEE_WEB_SEARCH] = 2;
+	write_built(f->s, again, 2, 0, 1, 5);
+	assert_int_equal(count_extras(f->s), 5);
+	sums twice = sum_hour(f->s);
+	assert_int_equal(twice.calls, 6);
+	assert_int_equal(twice.fees[LLMCOST_FEE_WEB_SEARCH], 5);
+	assert_true(twice.fee_cost == 5 * WEB_SEARCH);
+	assert_int_equal(twice.provider_cost_calls, 1);
+	assert_true(twice.provider_cost == 1234567);
+	assert_int_equal(twice.missing, 1);
+	assert_int_equal(twice.partial, 1);
+	assert_true(twice.cost == once.cost + 2 * WEB_SEARCH);
+	free(again);
+	free(b);
+}
+
+// ---- reports ----
+
+static void
+test_report_sums(void **state)
+{
+	fixture *f = *state;
+	built *b = build_five();
+	report *r = NULL;
+
+	write_built(f->s, b, 1, 0, 5, 0);
+	LLMCOST_PASS(report_build(f->s, REPORT_BY_FEATURE, H0, H0 + 1, &r));
+	assert_int_equal(r->n_rows, 2);
+	// "research" costs more: calls 1 and 5 (tokens and 3 searches).
+	const report_row *res = &r->rows[0], *chat = &r->rows[1];
+	assert_string_equal(res->name, "research");
+	assert_string_equal(chat->name, "chat");
+	store_i128 research_cost
+	    = 1010 * SONNET_IN + 100 * SONNET_OUT + 3 * WEB_SEARCH;
+	assert_true(res->cost_pusd == research_cost);
+	assert_true(res->fee_cost_pusd == 3 * WEB_SEARCH);
+	assert_int_equal(res->fees[LLMCOST_FEE_WEB_SEARCH], 3);
+	assert_int_equal(res->usage_partial_calls, 1);
+	assert_int_equal(res->usage_missing_calls, 0);
+	assert_int_equal(res->provider_cost_calls, 0);
+	assert_int_equal(chat->usage_missing_calls, 1);
+	assert_int_equal(chat->provider_cost_calls, 1);
+	assert_true(chat->provider_cost_pusd == 1234567);
+	assert_true(chat->fee_cost_pusd == 0);
+	assert_int_equal(r->total.usage_missing_calls, 1);
+	assert_int_equal(r->total.usage_partial_calls, 1);
+	assert_int_equal(r->total.provider_cost_calls, 1);
+	assert_true(r->total.provider_cost_pusd == 1234567);
+	assert_true(r->total.fee_cost_pusd == 3 * WEB_SEARCH);
+	report_free(r);
+	free(b);
+}
+
+// ---- schema ----
+
+// Raw LMDB access to the fixture's store (closed meanwhile).
+typedef struct raw {
+	MDB_env *env;
+	MDB_txn *txn;
+} raw;
+
+static void
+raw_begin(raw *w, const char *path)
+{
+	LLMCOST_PASS(mdb_env_create(&w->env));
+	LLMCOST_PASS(mdb_env_set_maxdbs(w->env, 16));
+	LLMCOST_PASS(mdb_env_open(w->env, path, 0, 0600));
+	LLMCOST_PASS(mdb_txn_begin(w->env, NULL, 0, &w->txn));
+}
+
+static void
+raw_end(raw *w)
+{
+	LLMCOST_PASS(mdb_txn_commit(w->txn));
+	mdb_env_close(w->env);
+}
+
+static void
+raw_set_schema(raw *w, uint32_t schema)
+{
+	MDB_dbi info;
+	MDB_val k = { 6, "schema" }, v = { sizeof(schema), &schema };
+	LLMCOST_PASS(mdb_dbi_open(w->txn, "info", 0, &info));
+	LLMCOST_PASS(mdb_put(w->txn, info, &k, &v, 0));
+}
+
+static uint32_t
+raw_get_schema(const char *path)
+{
+	raw w;
+	MDB_dbi info;
+	MDB_val k = { 6, "schema" }, v;
+	uint32_t schema = 0;
+	raw_begin(&w, path);
+	LLMCOST_PASS(mdb_dbi_open(w.txn, "info", 0, &info));
+	LLMCOST_PASS(mdb_get(w.txn, info, &k, &v));
+	assert_int_equal(v.mv_size, sizeof(schema));
+	memcpy(&schema, v.mv_data, sizeof(schema));
+	raw_end(&w);
+	return (schema);
+}
+
+// Turns the store at path into what a schema 1 llmcostd left: schema 1,
+// no extras table, every rollup value cut to its schema 1 prefix.
+static void
+make_schema1(const char *path)
+{
+	raw w;
+	MDB_dbi ex, ru;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint8_t keys[16][64];
+	uint8_t vals[16][sizeof(store_rollup)];
+	size_t klen[16], n = 0;
+
+	raw_begin(&w, path);
+	raw_set_schema(&w, 1);
+	LLMCOST_PASS(mdb_dbi_open(w.txn, "extras", 0, &ex));
+	LLMCOST_PASS(mdb_drop(w.txn, ex, 1));
+	LLMCOST_PASS(mdb_dbi_open(w.txn, "rollups", 0, &ru));
+	LLMCOST_PASS(mdb_cursor_open(w.txn, ru, &cur));
+	while (
+	    mdb_cursor_get(cur, &k, &v, n == 0 ? MDB_FIRST : MDB_NEXT) == 0) {
+		assert_true(n < 16 && k.mv_size <= 64);
+		assert_int_equal(v.mv_size, sizeof(store_rollup));
+		memcpy(keys[n], k.mv_data, k.mv_size);
+		klen[n] = k.mv_size;
+		memcpy(vals[n], v.mv_data, v.mv_size);
+		n++;
+	}
+	mdb_cursor_close(cur);
+	assert_true(n > 0);
+	for (size_t i = 0; i < n; i++) {
+		MDB_val kk = { klen[i], keys[i] };
+		MDB_val vv = { offsetof(store_rollup, fees), vals[i] };
+		LLMCOST_PASS(mdb_put(w.txn, ru, &kk, &vv, 0));
+	}
+	raw_end(&w);
+}
+
+static void
+test_schema1_upgrade(void **state)
+{
+	fixture *f = *state;
+	static const spec plain[] = {
+		{ 1, H0, "openai", "gpt-4o", "chat", "prod", U3(100, 0, 10) },
+	};
+	write_specs(f->s, plain, 1, 0, 1, 0);
+	sums before = sum_hour(f->s);
+	store_close(f->s);
+	f->s = NULL;
+	make_schema1(f->path);
+
+	// A reader takes the schema 1 store as it is.
+	store *ro = open_store(f->path, STORE_RDONLY, 0);
+	sums old = sum_hour(ro);
+	assert_int_equal(old.rollups, 1);
+	assert_int_equal(old.calls, 1);
+	assert_true(old.cost == before.cost);
+	assert_int_equal(count_extras(ro), 0);
+	store_close(ro);
+	assert_int_equal(raw_get_schema(f->path), 1);
+
+	// A writer upgrades it: schema 2, an extras table, and the old
+	// rollup extended in place by the next call of its key.
+	f->s = open_store(f->path, 0, 0);
+	assert_int_equal(raw_get_schema(f->path), STORE_SCHEMA);
+	built *b = build(NULL, 0);
+	spec more = { 2, H0, "openai", "gpt-4o", "chat", "prod",
+		U3(100, 0, 10), LLMCOST_STATUS_ABORTED };
+	add(b, &more);
+	b->recs[0].usage_flags = LLMCOST_USAGE_PARTIAL;
+	b->recs[0].has_provider_cost = 1;
+	b->recs[0].provider_cost_pusd = 77;
+	write_built(f->s, b, 1, 0, 1, 0);
+	sums now = sum_hour(f->s);
+	assert_int_equal(now.rollups, 1);
+	assert_int_equal(now.calls, 2);
+	assert_true(now.cost == 2 * before.cost);
+	assert_int_equal(now.partial, 1);
+	assert_int_equal(now.provider_cost_calls, 1);
+	assert_true(now.provider_cost == 77);
+	assert_int_equal(count_extras(f->s), 1);
+	free(b);
+}
+
+static void
+test_newer_schema_refused(void **state)
+{
+	fixture *f = *state;
+	raw w;
+	store *s = NULL;
+	char err[256] = "";
+
+	store_close(f->s);
+	f->s = NULL;
+	raw_begin(&w, f->path);
+	raw_set_schema(&w, STORE_SCHEMA + 1);
+	raw_end(&w);
+	LLMCOST_FAIL(
+	    store_open(&s, f->path, 0, 0, err, sizeof(err)), LLMCOST_ESTORE);
+	assert_null(s);
+	char want[64];
+	snprintf(want, sizeof(want), "store schema %u is not supported",
+	    STORE_SCHEMA + 1);
+	if (strstr(err, want) == NULL) {
+		fail_msg("error \"%s\" lacks \"%s\"", err, want);
+	}
+	LLMCOST_FAIL(
+	    store_open(&s, f->path, STORE_RDONLY, 0, err, sizeof(err)),
+	    LLMCOST_ESTORE);
+	// The store is left as it was.
+	assert_int_equal(raw_get_schema(f->path), STORE_SCHEMA + 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_extras_once, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_report_sums, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_schema1_upgrade, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_newer_schema_refused, setup, fixture_teardown),
+	};
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
