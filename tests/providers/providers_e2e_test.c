@@ -6,7 +6,9 @@
 // (Responses API, Anthropic, Gemini in both stream forms, Bedrock's
 // binary event stream).  `llmcost report --json` must then show, per
 // feature, exactly the tokens the responses carried, in every bucket,
-// and the cost from list prices typed in here (pico-USD per token).
+// and the cost from list prices typed in here (pico-USD per token), with
+// the web searches priced per request, the provider's own cost beside
+// ours, and the calls whose usage never came counted.
 #include "testutil.h"
 
 #include <curl/curl.h>
@@ -164,6 +166,10 @@ typedef struct expect {
 	uint64_t calls, unpriced, errors;
 	uint64_t t[LLMCOST_BUCKET_COUNT];
 	__int128 cost; // -1: not checked (a row with unpriced calls)
+	uint64_t web_search;
+	__int128 fee_cost;
+	__int128 provider_cost; // 0: none reported
+	uint64_t usage_missing;
 } expect;
 
 #define IN    LLMCOST_IN_UNCACHED
@@ -184,6 +190,12 @@ typedef struct expect {
 	((__int128) (in) *3000000 + (__int128) (cr) *300000                   \
 	    + (__int128) (w5) *3750000 + (__int128) (w1) *6000000             \
 	    + (__int128) (out) *15000000)
+// claude-opus-4-5: $5 in, $0.50 read, $6.25 5-min write, $25 out.
+#define OPUS45(in, cr, w5, out)                                               \
+	((__int128) (in) *5000000 + (__int128) (cr) *500000                   \
+	    + (__int128) (w5) *6250000 + (__int128) (out) *25000000)
+// Anthropic web search: $10 per 1,000 searches, pico-USD per search.
+#define WEB_SEARCH ((__int128) 10000000000)
 // gemini-2.5-flash: $0.30 in, $0.03 cached, $2.50 out (thinking too).
 #define FLASH(in, cr, out)                                                    \
 	((__int128) (in) *300000 + (__int128) (cr) *30000                     \
@@ -198,8 +210,24 @@ static const expect expects[] = {
 	{ "support-stream", 2, 0, 0,
 	    { [IN] = 452, [READ] = 2048, [OUT] = 114 },
 	    2 * MINI(226, 1024, 57) },
-	// A stream cut before its usage: recorded, aborted, no tokens.
-	{ "cut-stream", 1, 0, 1, { 0 }, 0 },
+	// A stream cut before its usage: recorded, aborted, no tokens, and
+	// counted as a call whose usage is missing.
+	{ "cut-stream", 1, 0, 1, { 0 }, 0, 0, 0, 0, 1 },
+	// A streamed Anthropic call that ran 5 web searches: tokens priced
+	// (claude-opus-4-5-20251101, the model the stream names), and the
+	// searches at $0.01 each.
+	{ "web-search", 1, 0, 0,
+	    { [IN] = 123201, [READ] = 426653, [W5M] = 184457, [OUT] = 2210 },
+	    OPUS45(123201, 426653, 184457, 2210) + 5 * WEB_SEARCH, 5,
+	    5 * WEB_SEARCH },
+	// OpenAI's web search has no price in the table: 2 searches, the
+	// call unpriced, no fee cost.
+	{ "openai-web-search", 1, 1, 0, { [IN] = 11472, [OUT] = 186 }, -1, 2,
+	    0 },
+	// OpenRouter reports its own cost ($0.0093234); the provider is not
+	// in the price table, so ours is unpriced.
+	{ "openrouter", 1, 1, 0, { [IN] = 843, [READ] = 2048, [OUT] = 412 },
+	    -1, 0, 0, 9323400000 },
 	// A 429: recorded as an error, no tokens.
 	{ "rate-limited", 1, 1, 1, { 0 }, -1 },
 	{ "anthropic", 2, 0, 0,
@@ -317,13 +345,51 @@ check_report(const char *dir)
 		assert_int_equal(
 		    json_integer_value(json_object_get(row, "error_calls")),
 		    e->errors);
+		char buf[64];
 		if (e->cost >= 0) {
-			char buf[64];
 			assert_string_equal(json_string_value(json_object_get(
 			                        row, "cost_pusd")),
 			    fmt128(e->cost, buf, sizeof(buf)));
 		}
+		assert_int_equal(
+		    json_integer_value(json_object_get(
+		        json_object_get(row, "fees"), "web_search_requests")),
+		    e->web_search);
+		assert_string_equal(
+		    json_string_value(json_object_get(row, "fee_cost_pusd")),
+		    fmt128(e->fee_cost, buf, sizeof(buf)));
+		json_t *pc = json_object_get(row, "provider_cost_pusd");
+		if (e->provider_cost == 0) {
+			assert_true(json_is_null(pc));
+		} else {
+			assert_string_equal(json_string_value(pc),
+			    fmt128(e->provider_cost, buf, sizeof(buf)));
+		}
+		assert_int_equal(json_integer_value(json_object_get(
+		                     row, "provider_cost_calls")),
+		    e->provider_cost != 0);
+		assert_int_equal(json_integer_value(json_object_get(
+		                     row, "usage_missing_calls")),
+		    e->usage_missing);
+		assert_int_equal(json_integer_value(json_object_get(
+		                     row, "usage_partial_calls")),
+		    0);
 	}
+	// The totals: one call without usage, one provider cost, and the
+	// cost of the 5 priced searches.
+	json_t *total = json_object_get(root, "total");
+	assert_int_equal(
+	    json_integer_value(json_object_get(total, "usage_missing_calls")),
+	    1);
+	assert_int_equal(
+	    json_integer_value(json_object_get(total, "provider_cost_calls")),
+	    1);
+	assert_string_equal(
+	    json_string_value(json_object_get(total, "provider_cost_usd")),
+	    "0.009323400000");
+	assert_string_equal(
+	    json_string_value(json_object_get(total, "fee_cost_usd")),
+	    "0.050000000000");
 	json_decref(root);
 	free(out);
 	free(err);
@@ -391,6 +457,14 @@ test_usage_from_responses(void **state)
 	    "bedrock",
 	    "/model/anthropic.claude-3-5-haiku-20241022-v1:0/converse-stream",
 	    LLMCOST_FMT_BEDROCK_CONVERSE, 1);
+	// Web searches (priced for Anthropic, not for OpenAI) and a
+	// provider-reported cost.
+	call_api(c, "anthropic", "standin-web-search", "web-search",
+	    "/v1/messages", LLMCOST_FMT_ANTHROPIC, 1);
+	call_api(c, "openai", "standin-web-search", "openai-web-search",
+	    "/v1/responses", LLMCOST_FMT_OPENAI_RESPONSES, 0);
+	call_api(c, "openrouter", "standin-openrouter", "openrouter",
+	    "/v1/chat/completions", LLMCOST_FMT_OPENAI_CHAT, 0);
 	LLMCOST_PASS(llmcost_flush(c, 10000));
 	llmcost_shutdown(c, 1000);
 	unsetenv("LLMCOST_COLLECTOR_URL");

@@ -10,7 +10,10 @@
 // answers OpenAI's streamed requests without stream_options.include_usage
 // the way OpenAI does: with no usage at all.  Two model names script
 // failures: "standin-error" gets a 429 with the provider's error body,
-// "standin-cut" a stream cut off in the middle.  One request per
+// "standin-cut" a stream cut off in the middle.  Two more pick other
+// bodies of the same API: "standin-web-search" one with server-side web
+// searches (Anthropic, Responses API), "standin-openrouter" OpenRouter's
+// chat body with its own cost.  One request per
 // connection (Connection: close), one connection at a time: the clients
 // it serves make their calls one after another.
 //
@@ -243,6 +246,19 @@ static const route routes[] = {
 	    NULL, 0, NULL },
 };
 
+// Model names that ask a route for another of its provider's bodies.
+static const struct scripted {
+	const char *path, *model;
+	const char *body, *stream_file; // NULL: the route's own
+} scripted[] = {
+	{ "/v1/messages", "standin-web-search", "anthropic_web_search.json",
+	    "anthropic_stream_server_tools.sse" },
+	{ "/v1/responses", "standin-web-search",
+	    "openai_responses_web_search.json", NULL },
+	{ "/v1/chat/completions", "standin-openrouter", "openrouter.json",
+	    NULL },
+};
+
 static const route *
 find_route(const char *target)
 {
@@ -309,6 +325,14 @@ serve(int fd, const char *method, const char *path, const char *head,
 	if (stream && r->stream_nousage != NULL
 	    && !json_true(body, "include_usage")) {
 		file = r->stream_nousage; // as OpenAI: no usage unless asked
+	}
+	for (size_t i = 0; i < sizeof(scripted) / sizeof(scripted[0]); i++) {
+		const struct scripted *sc = &scripted[i];
+		if (strcmp(sc->path, r->path) == 0
+		    && strcmp(sc->model, model) == 0) {
+			const char *alt = stream ? sc->stream_file : sc->body;
+			file = alt != NULL ? alt : file;
+		}
 	}
 	if (file == NULL) {
 		reply_text(fd, 400, "Bad Request",
