@@ -763,8 +763,8 @@ LLMCOST_API int llmcost_stream_finish(
 LLMCOST_API int llmcost_call_set_model(llmcost_call *call, const char *model);
 
 /** @brief Set a per-request fee count (replaces an earlier count).  Sent
- * to the collector with the call (wire key 9); reports do not show fees
- * yet.
+ * to the collector with the call (wire key 9), priced where the
+ * provider publishes a price (docs/prices.md) and shown in reports.
  * @return 0 or #LLMCOST_EINVAL (unknown fee).
  * Cost: no allocation, no lock, no system call.
  * Ownership: nothing to keep.
@@ -774,7 +774,7 @@ LLMCOST_API int llmcost_call_set_fee(
 
 /** @brief Set the cost the provider itself reported, in pico-USD
  * (10^-12 USD), sent beside the cost the collector computes (wire key
- * 10; reports do not show it yet); #LLMCOST_COST_NONE clears it.
+ * 10; reports show both); #LLMCOST_COST_NONE clears it.
  * @return 0 or #LLMCOST_EINVAL (negative other than LLMCOST_COST_NONE).
  * Cost: no allocation, no lock, no system call.
  * Ownership: nothing to keep.
