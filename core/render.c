@@ -168,7 +168,10 @@ render_table(const report *r, render_sink *s)
 	head[0] = (char) (head[0] - 'a' + 'A');
 	out_printf(s, "\n%-*s %8s %12s %12s %12s", w, head, "Calls",
 	    "Input Tok", "Output Tok", "Est. Cost");
-	out_printf(s, pcol ? " %13s\n" : "\n", "Provider Cost");
+	if (pcol) {
+		out_printf(s, " %13s", "Provider Cost");
+	}
+	out_putc(s, '\n');
 	int width = w + 48 + (pcol ? 14 : 0);
 	out_repeat(s, '-', width);
 	out_putc(s, '\n');
