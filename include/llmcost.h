@@ -376,6 +376,11 @@ typedef struct llmcost_options {
  *
  * @param[out] clientp written with the new client on success only.
  * @param[in] opts options, or NULL for environment and defaults.  Copied.
+ * The collector URL is checked fully here: ipc://path (a path that fits a
+ * Unix socket), or tcp://, tcp4://, tcp6:// with a host (a valid IPv4
+ * address when it is one, [IPv6] in brackets) and a port in 1..65535.  A
+ * bad URL fails init with one log line saying what is wrong.
+ *
  * @return 0, #LLMCOST_EINVAL (NULL clientp or a bad option), #LLMCOST_ENOMEM,
  *   #LLMCOST_ECONFIG (a bad collector URL), #LLMCOST_ESYSTEM (no thread).
  * Ownership: the caller owns the client and releases it with
@@ -392,10 +397,21 @@ LLMCOST_API int llmcost_init(
  *   sensitive path. */
 LLMCOST_API int llmcost_flush(llmcost_client *c, int32_t timeout_ms);
 
+/** How long llmcost_shutdown() may take beyond its timeout_ms, whatever
+ * the network library does (milliseconds). */
+#define LLMCOST_SHUTDOWN_BOUND_MS 2000
+
 /** @brief Flush for at most timeout_ms, stop the sender thread and free the
  * client.  Calls still undelivered are counted as dropped and logged.
  * NULL is accepted.  Must not race any other function on this client, and
- * every call handle must have been ended or abandoned before. */
+ * every call handle must have been ended or abandoned before.
+ *
+ * Returns within timeout_ms + #LLMCOST_SHUTDOWN_BOUND_MS (for timeout_ms
+ * >= 0), even when closing the collector socket hangs in nng (nng 1.5
+ * close deadlock, nng issues 1543 / 1813): a socket whose close takes over
+ * 500 ms is abandoned, with a warning, its memory and one blocked thread,
+ * and counted in llmcost_stats.sockets_abandoned.  In practice the extra
+ * time is at most twice that 500 ms. */
 LLMCOST_API void llmcost_shutdown(llmcost_client *c, int32_t timeout_ms);
 
 /** Client counters; all are totals since llmcost_init(). */
@@ -406,7 +422,9 @@ typedef struct llmcost_stats {
 	uint64_t calls_acked;    /**< calls the collector has stored */
 	uint64_t calls_rejected; /**< calls in batches the collector refused */
 	uint64_t batches_sent;   /**< batch messages sent, resends included */
-	uint64_t batches_resent; /**< resends after a timeout or error */
+	uint64_t batches_resent; /**< batches that went out again: after a
+	                              timeout or error, or resent by nng on a
+	                              new connection (an upper bound) */
 	uint64_t queue_depth;    /**< calls waiting in the queue now */
 	uint64_t attr_errors;    /**< metadata, tags or usage refused at the
 	                              call site (over a cap, bad UTF-8) */
@@ -422,8 +440,11 @@ typedef struct llmcost_stats {
 	                                          retried), or too large */
 	uint64_t langsmith_dropped_auth;     /**< refused key (401/403) */
 	uint64_t langsmith_dropped_retries;  /**< given up after retries */
-	uint64_t scopes_ended; /**< scopes ended (their runs are queued as
+	uint64_t scopes_ended;      /**< scopes ended (their runs are queued as
 	                            calls are) */
+	uint64_t sockets_abandoned; /**< collector sockets whose close hung
+	                                 and that were left behind; in the
+	                                 whole process, not per client */
 } llmcost_stats;
 
 /** @brief Copy the client's counters into *out.

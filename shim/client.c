@@ -101,6 +101,11 @@ llmcost__client_init(llmcost_client **clientp, const llmcost_options *opts,
 		return (rv);
 	}
 	llmcost__config_load(&c->cfg, opts, c);
+	if (c->cfg.url_bad && !(c->cfg.flags & LLMCOST_F_DISABLE)) {
+		// What is wrong was logged once; nothing more to say.
+		client_free(c);
+		return (LLMCOST_ECONFIG);
+	}
 	if (c->cfg.flags & LLMCOST_F_DISABLE) {
 		llmcost__log(c, LLMCOST_LOG_INFO, "disabled: calls discarded");
 		*clientp = c;
@@ -270,6 +275,7 @@ llmcost_stats_get(llmcost_client *c, llmcost_stats *out)
 	}
 	s.attr_errors = atomic_load(&c->attr_errors);
 	s.scopes_ended = atomic_load(&c->scopes_ended);
+	s.sockets_abandoned = atomic_load(&llmcost__sockets_abandoned);
 	if (c->submit_ring.cells != NULL) {
 		s.queue_depth = llmcost__ring_depth(&c->submit_ring);
 	}

@@ -7,8 +7,31 @@
 // "retry" answer makes the exporter send the same message (same client id
 // and sequence) again after ack_timeout_ms or a backoff.  Duplicates are
 // harmless: the collector keys calls by run id.  A refused batch is
-// malformed and never resent.  The socket is closed to stop: that ends a
-// blocked send or receive at once.
+// malformed and never resent.
+//
+// Living with nng 1.5 (docs/design.md has the whole story):
+// - Recovery is certain: after REPLACE_AFTER acknowledgement timeouts in
+//   a row the whole req0 socket is replaced, not only its dialer, so no
+//   wedged dialer, pipe or socket (nng issue 1518) can stop delivery for
+//   good.
+// - Nothing waits on nng_close: a socket is closed on a short-lived
+//   thread, waited for at most CLOSE_WAIT_MS, and past that abandoned on
+//   purpose (nng issues 1543 / 1813: nng_close can hang forever).  The
+//   closing thread owns everything it touches, so nothing it uses is
+//   freed under it; an abandoned socket is logged and counted
+//   (llmcost_stats.sockets_abandoned).  Sends and receives run on one
+//   nng_aio that stop cancels, so the exporter's thread never waits on a
+//   socket that is being closed.
+// - Counters tell the truth: nng's own timer resends are off
+//   (NNG_OPT_REQ_RESENDTIME infinite); nng still resends a request by
+//   itself when the connection it went out on closes and a new one comes
+//   up before the reply, so pipe events are watched while a request is
+//   out and such resends are counted in batches_sent and batches_resent
+//   (at most once per lost connection, so the count can exceed, never
+//   fall short of, what reached the wire again).
+// - An unreachable collector is said once, early (the first failed send
+//   or acknowledgement timeout), then at most every UNREACHABLE_LOG_MS.
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,12 +47,41 @@
 // and ack_timeout_ms already spaces resends after a silent collector).
 #define BACKOFF_BASE_MS 50
 #define BACKOFF_MAX_MS  2000
+// A send waits this long for a connection before it is retried.
+#define SEND_TIMEOUT_MS 1000
+// Acknowledgement timeouts in a row before the socket is replaced.
+#define REPLACE_AFTER 2
+// How long a socket's nng_close may take before it is abandoned.
+#define CLOSE_WAIT_MS LLMCOST__CLOSE_WAIT_MS
+// The "cannot reach the collector" warning: at most this often.
+#define UNREACHABLE_LOG_MS 60000
+
+_Atomic uint64_t llmcost__sockets_abandoned;
+
+// Pipe events of one socket, while a request is out (the callbacks run
+// on nng's threads).  Owned by the socket: freed once its close returns,
+// leaked with it when it is abandoned, so a late callback never touches
+// freed memory.
+typedef struct watch {
+	_Atomic int inflight;     // a request is out and may be resent by nng
+	_Atomic int orphaned;     // its connection closed while it was out
+	_Atomic uint64_t resends; // requests nng sent again by itself
+} watch;
 
 typedef struct collector {
+	// Guards sock, w and closed against stop (another thread), and
+	// makes "check closed, then start an operation" one step, so that
+	// stop's cancel never misses an operation.
+	pthread_mutex_t mtx;
 	nng_socket sock;
-	nng_dialer dialer;
-	uint64_t seq; // the last batch's sequence; exporter thread only
-	int closed;   // stop and fini run on the same thread, in order
+	watch *w;
+	int closed;
+	nng_aio *aio; // every send and receive; stop cancels it
+	// The exporter's thread only:
+	uint64_t seq;          // the last batch's sequence
+	uint64_t resends_seen; // w->resends already counted
+	int unreachable;       // a failure since the last success
+	uint64_t said_ns;      // when unreachability was last logged
 } collector;
 
 typedef enum {
@@ -37,6 +89,119 @@ typedef enum {
 	REPLY_SETTLED,   // stored or refused: *out filled
 	REPLY_RETRY,     // the collector asked to resend later
 } reply_kind;
+
+// ---- closing without waiting on nng ----
+
+typedef struct closer {
+	nng_socket sock;
+	watch *w;
+	pthread_mutex_t mtx;
+	pthread_cond_t cv;
+	int done;      // nng_close returned
+	int abandoned; // the waiter gave up: the thread frees this
+} closer;
+
+static void
+closer_free(closer *cl)
+{
+	pthread_cond_destroy(&cl->cv);
+	pthread_mutex_destroy(&cl->mtx);
+	free(cl);
+}
+
+static void *
+closer_main(void *arg)
+{
+	closer *cl = arg;
+	(void) nng_close(cl->sock);
+	// Closed: no pipe callback can run any more.
+	free(cl->w);
+	pthread_mutex_lock(&cl->mtx);
+	cl->done = 1;
+	int abandoned = cl->abandoned;
+	pthread_cond_signal(&cl->cv);
+	pthread_mutex_unlock(&cl->mtx);
+	if (abandoned) {
+		closer_free(cl);
+	}
+	return (NULL);
+}
+
+// Closes s (and frees its watch w once closed), waiting at most
+// CLOSE_WAIT_MS.  Past that, the socket and its closing thread are left
+// to nng, logged and counted.  Never blocks longer than CLOSE_WAIT_MS
+// (plus a thread start).
+static void
+close_bounded(llmcost_client *c, nng_socket s, watch *w)
+{
+	closer *cl = calloc(1, sizeof(*cl));
+	pthread_t t;
+
+	if (cl == NULL || pthread_mutex_init(&cl->mtx, NULL) != 0) {
+		free(cl);
+		llmcost__log(c, LLMCOST_LOG_WARNING,
+		    "no memory to close a collector socket; abandoned");
+		atomic_fetch_add(&llmcost__sockets_abandoned, 1);
+		return;
+	}
+	if (llmcost__cond_init(&cl->cv) != 0) {
+		pthread_mutex_destroy(&cl->mtx);
+		free(cl);
+		atomic_fetch_add(&llmcost__sockets_abandoned, 1);
+		return;
+	}
+	cl->sock = s;
+	cl->w = w;
+	if (pthread_create(&t, NULL, closer_main, cl) != 0) {
+		closer_free(cl);
+		llmcost__log(c, LLMCOST_LOG_WARNING,
+		    "no thread to close a collector socket; abandoned");
+		atomic_fetch_add(&llmcost__sockets_abandoned, 1);
+		return;
+	}
+	struct timespec dl = llmcost__deadline_ms(CLOSE_WAIT_MS);
+	pthread_mutex_lock(&cl->mtx);
+	while (!cl->done) {
+		if (pthread_cond_timedwait(&cl->cv, &cl->mtx, &dl) != 0) {
+			break;
+		}
+	}
+	int done = cl->done;
+	if (!done) {
+		cl->abandoned = 1; // from here on the thread owns cl
+	}
+	pthread_mutex_unlock(&cl->mtx);
+	if (done) {
+		pthread_join(t, NULL);
+		closer_free(cl);
+		return;
+	}
+	pthread_detach(t);
+	atomic_fetch_add(&llmcost__sockets_abandoned, 1);
+	llmcost__log(c, LLMCOST_LOG_WARNING,
+	    "closing a collector socket took over %d ms (nng 1.5 close "
+	    "hang); it is abandoned, with its memory and one thread",
+	    CLOSE_WAIT_MS);
+}
+
+// ---- the socket ----
+
+static void
+pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	watch *w = arg;
+	(void) p;
+	if (!atomic_load(&w->inflight)) {
+		return;
+	}
+	if (ev == NNG_PIPE_EV_REM_POST) {
+		atomic_store(&w->orphaned, 1);
+	} else if (ev == NNG_PIPE_EV_ADD_POST
+	    && atomic_exchange(&w->orphaned, 0)) {
+		// nng sends the orphaned request again on this connection.
+		atomic_fetch_add(&w->resends, 1);
+	}
+}
 
 static int
 set_ms(llmcost_client *c, nng_socket s, const char *opt, int32_t ms)
@@ -47,6 +212,62 @@ set_ms(llmcost_client *c, nng_socket s, const char *opt, int32_t ms)
 		    nng_strerror(rv));
 	}
 	return (rv);
+}
+
+// Opens, configures and dials (in the background) a new socket.  Returns
+// 0 with *sp and *wp, LLMCOST_ECONFIG when nng refuses the URL, or
+// LLMCOST_ENOMEM / LLMCOST_ESYSTEM (logged).  On error nothing is left.
+static int
+sock_open(llmcost_client *c, nng_socket *sp, watch **wp)
+{
+	nng_socket s;
+	watch *w;
+	int rv;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		return (LLMCOST_ENOMEM);
+	}
+	if ((rv = nng_req0_open(&s)) != 0) {
+		llmcost__log(
+		    c, LLMCOST_LOG_ERR, "nng_req0_open: %s", nng_strerror(rv));
+		free(w);
+		return (LLMCOST_ESYSTEM);
+	}
+	// Every resend is ours (same batch, same sequence): nng's timer
+	// never resends.  Each operation has its own timeout (the aio's);
+	// the socket's are set too, as a backstop.
+	if (set_ms(c, s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE) != 0
+	    || set_ms(c, s, NNG_OPT_RECVTIMEO, c->cfg.ack_timeout_ms) != 0
+	    || set_ms(c, s, NNG_OPT_SENDTIMEO, SEND_TIMEOUT_MS) != 0
+	    || set_ms(c, s, NNG_OPT_RECONNMINT, 20) != 0
+	    || set_ms(c, s, NNG_OPT_RECONNMAXT, 1000) != 0) {
+		// Never dialed: no pipe, so this close cannot hang.
+		nng_close(s);
+		free(w);
+		return (LLMCOST_ESYSTEM);
+	}
+	if ((rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, 64 * 1024)) != 0
+	    || (rv = nng_pipe_notify(s, NNG_PIPE_EV_ADD_POST, pipe_event, w))
+	        != 0
+	    || (rv = nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, pipe_event, w))
+	        != 0) {
+		llmcost__log(c, LLMCOST_LOG_ERR, "configuring the socket: %s",
+		    nng_strerror(rv));
+		nng_close(s);
+		free(w);
+		return (LLMCOST_ESYSTEM);
+	}
+	if ((rv = nng_dial(s, c->cfg.url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+		llmcost__log(c, LLMCOST_LOG_ERR,
+		    "cannot use collector URL %s: %s", c->cfg.url,
+		    nng_strerror(rv));
+		nng_close(s);
+		free(w);
+		return (LLMCOST_ECONFIG);
+	}
+	*sp = s;
+	*wp = w;
+	return (0);
 }
 
 static int
@@ -64,43 +285,163 @@ collector_start(llmcost__exporter *ex)
 	if ((co = calloc(1, sizeof(*co))) == NULL) {
 		return (LLMCOST_ENOMEM);
 	}
-	if ((rv = nng_req0_open(&co->sock)) != 0) {
+	if (pthread_mutex_init(&co->mtx, NULL) != 0) {
+		free(co);
+		return (LLMCOST_ESYSTEM);
+	}
+	if ((rv = nng_aio_alloc(&co->aio, NULL, NULL)) != 0) {
 		llmcost__log(
-		    c, LLMCOST_LOG_ERR, "nng_req0_open: %s", nng_strerror(rv));
+		    c, LLMCOST_LOG_ERR, "nng_aio_alloc: %s", nng_strerror(rv));
+		pthread_mutex_destroy(&co->mtx);
 		free(co);
-		return (LLMCOST_ESYSTEM);
+		return (LLMCOST_ENOMEM);
 	}
-	// Resends are ours (same batch, same sequence), so nng's own timer
-	// only acts as a backstop.
-	if (set_ms(c, co->sock, NNG_OPT_REQ_RESENDTIME, 60000) != 0
-	    || set_ms(c, co->sock, NNG_OPT_RECVTIMEO, c->cfg.ack_timeout_ms)
-	        != 0
-	    || set_ms(c, co->sock, NNG_OPT_SENDTIMEO, 1000) != 0
-	    || set_ms(c, co->sock, NNG_OPT_RECONNMINT, 20) != 0
-	    || set_ms(c, co->sock, NNG_OPT_RECONNMAXT, 1000) != 0) {
-		nng_close(co->sock);
+	if ((rv = sock_open(c, &co->sock, &co->w)) != 0) {
+		nng_aio_free(co->aio);
+		pthread_mutex_destroy(&co->mtx);
 		free(co);
-		return (LLMCOST_ESYSTEM);
-	}
-	if ((rv = nng_socket_set_size(co->sock, NNG_OPT_RECVMAXSZ, 64 * 1024))
-	    != 0) {
-		llmcost__log(c, LLMCOST_LOG_ERR, "setting %s: %s",
-		    NNG_OPT_RECVMAXSZ, nng_strerror(rv));
-		nng_close(co->sock);
-		free(co);
-		return (LLMCOST_ESYSTEM);
-	}
-	rv = nng_dial(co->sock, c->cfg.url, &co->dialer, NNG_FLAG_NONBLOCK);
-	if (rv != 0) {
-		llmcost__log(c, LLMCOST_LOG_ERR,
-		    "cannot use collector URL %s: %s", c->cfg.url,
-		    nng_strerror(rv));
-		nng_close(co->sock);
-		free(co);
-		return (LLMCOST_ECONFIG);
+		return (rv);
 	}
 	ex->priv = co;
 	return (0);
+}
+
+// Adds the resends nng made by itself on the current socket to the
+// counters.  Exporter thread.
+static void
+count_nng_resends(llmcost__exporter *ex)
+{
+	collector *co = ex->priv;
+	watch *w;
+
+	pthread_mutex_lock(&co->mtx);
+	w = co->w;
+	uint64_t n = w != NULL ? atomic_load(&w->resends) : co->resends_seen;
+	pthread_mutex_unlock(&co->mtx);
+	if (n > co->resends_seen) {
+		atomic_fetch_add(&ex->sent, n - co->resends_seen);
+		atomic_fetch_add(&ex->resent, n - co->resends_seen);
+		co->resends_seen = n;
+	}
+}
+
+// Replaces the socket with a new one (nng 1.5 wedges, see the top).
+// Exporter thread.
+static void
+replace_socket(llmcost__exporter *ex)
+{
+	llmcost_client *c = ex->client;
+	collector *co = ex->priv;
+	nng_socket s, old;
+	watch *w, *oldw;
+
+	count_nng_resends(ex);
+	if (sock_open(c, &s, &w) != 0) {
+		return; // logged; the old socket stays, and we try again
+	}
+	pthread_mutex_lock(&co->mtx);
+	if (co->closed) {
+		pthread_mutex_unlock(&co->mtx);
+		close_bounded(c, s, w);
+		return;
+	}
+	old = co->sock;
+	oldw = co->w;
+	co->sock = s;
+	co->w = w;
+	co->resends_seen = 0;
+	pthread_mutex_unlock(&co->mtx);
+	llmcost__log(c, LLMCOST_LOG_INFO,
+	    "no answer from the collector at %s; new connection", c->cfg.url);
+	close_bounded(c, old, oldw);
+}
+
+// Runs one send (*msgp given, consumed on success) or receive (*msgp
+// returned) on the current socket within timeout_ms.  Returns 0, an nng
+// error, or NNG_ECLOSED once the exporter is stopping.  Exporter thread.
+static int
+sock_op(llmcost__exporter *ex, int send, nng_msg **msgp, int32_t timeout_ms)
+{
+	collector *co = ex->priv;
+	int rv;
+
+	pthread_mutex_lock(&co->mtx);
+	if (co->closed || llmcost__exporter_stopping(ex)) {
+		pthread_mutex_unlock(&co->mtx);
+		return (NNG_ECLOSED);
+	}
+	nng_aio_set_timeout(co->aio, timeout_ms);
+	if (send) {
+		atomic_store(&co->w->orphaned, 0);
+		atomic_store(&co->w->inflight, 1);
+		nng_aio_set_msg(co->aio, *msgp);
+		nng_send_aio(co->sock, co->aio);
+	} else {
+		nng_recv_aio(co->sock, co->aio);
+	}
+	pthread_mutex_unlock(&co->mtx);
+	nng_aio_wait(co->aio);
+	rv = nng_aio_result(co->aio);
+	if (send) {
+		if (rv == 0) {
+			*msgp = NULL;
+		}
+	} else if (rv == 0) {
+		*msgp = nng_aio_get_msg(co->aio);
+	}
+	if (rv == NNG_ECANCELED && llmcost__exporter_stopping(ex)) {
+		rv = NNG_ECLOSED;
+	}
+	return (rv);
+}
+
+// The request is over (answered, timed out, or given up): nng will not
+// send it again.  Exporter thread.
+static void
+request_over(llmcost__exporter *ex)
+{
+	collector *co = ex->priv;
+	pthread_mutex_lock(&co->mtx);
+	if (co->w != NULL) {
+		atomic_store(&co->w->inflight, 0);
+	}
+	pthread_mutex_unlock(&co->mtx);
+	count_nng_resends(ex);
+}
+
+// Says once, early, that the collector cannot be reached, then at most
+// every UNREACHABLE_LOG_MS while it stays so.
+static void
+unreachable(llmcost__exporter *ex, const char *what)
+{
+	llmcost_client *c = ex->client;
+	collector *co = ex->priv;
+	uint64_t now = llmcost__mono_ns();
+
+	if (co->said_ns == 0
+	    || now - co->said_ns >= (uint64_t) UNREACHABLE_LOG_MS * 1000000u) {
+		llmcost__log(c, LLMCOST_LOG_WARNING,
+		    "cannot reach the collector at %s (%s); calls are kept "
+		    "and sent when it answers (is llmcostd running?)",
+		    c->cfg.url, what);
+		co->said_ns = now;
+	}
+	co->unreachable = 1;
+}
+
+static void
+reachable(llmcost__exporter *ex)
+{
+	collector *co = ex->priv;
+	if (co->unreachable) {
+		co->unreachable = 0;
+		if (co->said_ns != 0) {
+			llmcost__log(ex->client, LLMCOST_LOG_NOTICE,
+			    "the collector at %s answers again",
+			    ex->client->cfg.url);
+			co->said_ns = 0;
+		}
+	}
 }
 
 // Encodes b into a new message under a new sequence number.  Returns 0
@@ -203,33 +544,6 @@ handle_reply(
 	return (kind);
 }
 
-// nng 1.5 (Debian 12) stops a dialer for good when the peer disconnects
-// during the SP handshake (nng issue #1518, fixed in 1.6), e.g. when the
-// collector is killed at that moment.  Two acknowledgement timeouts in a
-// row make the exporter replace its dialer, which is harmless when the
-// dialer was fine: the batch is resent either way.
-static void
-redial(llmcost__exporter *ex)
-{
-	llmcost_client *c = ex->client;
-	collector *co = ex->priv;
-	nng_dialer old = co->dialer;
-	int rv
-	    = nng_dial(co->sock, c->cfg.url, &co->dialer, NNG_FLAG_NONBLOCK);
-	if (rv != 0) {
-		co->dialer = old;
-		llmcost__log(c, LLMCOST_LOG_WARNING, "re-dialing %s: %s",
-		    c->cfg.url, nng_strerror(rv));
-		return;
-	}
-	if ((rv = nng_dialer_close(old)) != 0) {
-		llmcost__log(c, LLMCOST_LOG_DEBUG,
-		    "closing the old dialer: %s", nng_strerror(rv));
-	}
-	llmcost__log(c, LLMCOST_LOG_INFO,
-	    "no answer from the collector at %s; reconnected", c->cfg.url);
-}
-
 // Sends msg until it is acknowledged or refused (0), or the exporter is
 // stopping (LLMCOST_ECLOSED).
 static int
@@ -256,10 +570,19 @@ send_until_settled(
 			}
 			continue;
 		}
-		if ((rv = nng_sendmsg(co->sock, copy, 0)) != 0) {
+		if ((rv = sock_op(ex, 1, &copy, SEND_TIMEOUT_MS)) != 0) {
 			nng_msg_free(copy);
-			if (rv == NNG_ECLOSED
-			    || llmcost__exporter_sleep(
+			request_over(ex);
+			if (rv == NNG_ECLOSED) {
+				return (LLMCOST_ECLOSED);
+			}
+			// No connection to send on.
+			unreachable(ex, nng_strerror(rv));
+			if (++silent >= REPLACE_AFTER) {
+				replace_socket(ex);
+				silent = 0;
+			}
+			if (llmcost__exporter_sleep(
 			        ex, llmcost__backoff_next(&bo))) {
 				return (LLMCOST_ECLOSED);
 			}
@@ -271,36 +594,40 @@ send_until_settled(
 		}
 		for (;;) {
 			nng_msg *reply;
-			rv = nng_recvmsg(co->sock, &reply, 0);
+			rv = sock_op(ex, 0, &reply, c->cfg.ack_timeout_ms);
 			if (rv != 0) {
+				request_over(ex);
 				if (rv == NNG_ECLOSED) {
 					return (LLMCOST_ECLOSED);
 				}
-				if (rv == NNG_ETIMEDOUT) {
-					llmcost__log(c, LLMCOST_LOG_DEBUG,
-					    "no ack for batch %llu within "
-					    "%d ms; resending",
-					    (unsigned long long) co->seq,
-					    c->cfg.ack_timeout_ms);
-					if (++silent >= 2) {
-						redial(ex);
-						silent = 0;
-					}
+				llmcost__log(c, LLMCOST_LOG_DEBUG,
+				    "no ack for batch %llu within %d ms (%s); "
+				    "resending",
+				    (unsigned long long) co->seq,
+				    c->cfg.ack_timeout_ms, nng_strerror(rv));
+				unreachable(ex, "no acknowledgement");
+				if (++silent >= REPLACE_AFTER) {
+					replace_socket(ex);
+					silent = 0;
 				}
 				break; // resend
 			}
 			reply_kind k = handle_reply(ex, reply, n, out);
 			nng_msg_free(reply);
+			if (k == REPLY_OTHER) {
+				continue;
+			}
+			request_over(ex);
+			reachable(ex);
+			silent = 0;
 			if (k == REPLY_SETTLED) {
 				return (0);
 			}
-			if (k == REPLY_RETRY) {
-				if (llmcost__exporter_sleep(
-				        ex, llmcost__backoff_next(&bo))) {
-					return (LLMCOST_ECLOSED);
-				}
-				break;
+			if (llmcost__exporter_sleep(
+			        ex, llmcost__backoff_next(&bo))) {
+				return (LLMCOST_ECLOSED);
 			}
+			break;
 		}
 	}
 }
@@ -326,22 +653,39 @@ collector_deliver(
 	return (rv);
 }
 
+// On the shutdown thread: no new operation starts, the one under way is
+// cancelled, and the socket is closed within CLOSE_WAIT_MS (or
+// abandoned).
 static void
 collector_stop(llmcost__exporter *ex)
 {
 	collector *co = ex->priv;
-	// Closing the socket ends a blocked send or receive at once.
-	if (!co->closed) {
-		co->closed = 1;
-		(void) nng_close(co->sock);
+	nng_socket s;
+	watch *w;
+
+	pthread_mutex_lock(&co->mtx);
+	if (co->closed) {
+		pthread_mutex_unlock(&co->mtx);
+		return;
 	}
+	co->closed = 1;
+	s = co->sock;
+	w = co->w;
+	co->w = NULL;
+	pthread_mutex_unlock(&co->mtx);
+	nng_aio_cancel(co->aio);
+	close_bounded(ex->client, s, w);
 }
 
 static void
 collector_fini(llmcost__exporter *ex)
 {
+	collector *co = ex->priv;
 	collector_stop(ex);
-	free(ex->priv);
+	// The exporter's thread has ended: the aio is idle.
+	nng_aio_free(co->aio);
+	pthread_mutex_destroy(&co->mtx);
+	free(co);
 	ex->priv = NULL;
 }
 

@@ -3,10 +3,12 @@
 // are validated and clamped (as libuv does with UV_THREADPOOL_SIZE) and
 // every correction is logged, so a typo in the environment never stops
 // the host application.  Nothing here runs on the call path.
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/un.h>
 
 #include "llmcost_proto.h"
 #include "shim.h"
@@ -190,6 +192,106 @@ langsmith_load(
 	cfg->ls_on = 1;
 }
 
+// Checks the host:port part of a tcp URL.  Returns NULL or what is wrong.
+static const char *
+tcp_check(const char *hp, int family)
+{
+	const char *colon;
+	size_t hlen;
+
+	if (hp[0] == '[') {
+		const char *close = strchr(hp, ']');
+		if (close == NULL || close[1] != ':') {
+			return (
+			    "an IPv6 address must be written [address]:port");
+		}
+		char addr[INET6_ADDRSTRLEN];
+		struct in6_addr a6;
+		hlen = (size_t) (close - hp - 1);
+		if (hlen == 0 || hlen >= sizeof(addr)) {
+			return ("the IPv6 address is empty or too long");
+		}
+		memcpy(addr, hp + 1, hlen);
+		addr[hlen] = '\0';
+		if (family == 4 || inet_pton(AF_INET6, addr, &a6) != 1) {
+			return ("not a valid IPv6 address");
+		}
+		colon = close + 1;
+	} else {
+		if ((colon = strrchr(hp, ':')) == NULL) {
+			return ("no port (want tcp://host:port)");
+		}
+		hlen = (size_t) (colon - hp);
+		if (hlen == 0) {
+			return ("empty host (want tcp://host:port)");
+		}
+		if (memchr(hp, ':', hlen) != NULL) {
+			return (
+			    "an IPv6 address must be written [address]:port");
+		}
+		// A host made of digits and dots is an IPv4 address and must
+		// be a valid one (256.1.1.1 is not).
+		if (strspn(hp, "0123456789.") >= hlen) {
+			char addr[INET_ADDRSTRLEN];
+			struct in_addr a4;
+			if (hlen >= sizeof(addr)) {
+				return ("not a valid IPv4 address");
+			}
+			memcpy(addr, hp, hlen);
+			addr[hlen] = '\0';
+			if (family == 6
+			    || inet_pton(AF_INET, addr, &a4) != 1) {
+				return ("not a valid IPv4 address");
+			}
+		} else if (strspn(hp,
+		               "abcdefghijklmnopqrstuvwxyz"
+		               "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
+		    < hlen) {
+			return ("the host name has characters a host name "
+			        "cannot have");
+		}
+	}
+	const char *port = colon + 1;
+	char *end;
+	if (*port == '\0' || strspn(port, "0123456789") != strlen(port)) {
+		return ("the port is not a number");
+	}
+	errno = 0;
+	unsigned long v = strtoul(port, &end, 10);
+	if (errno != 0 || v < 1 || v > 65535) {
+		return ("the port is outside 1..65535");
+	}
+	return (NULL);
+}
+
+const char *
+llmcost__url_check(const char *url)
+{
+	struct sockaddr_un sun;
+
+	if (strncmp(url, "ipc://", 6) == 0) {
+		const char *path = url + 6;
+		if (*path == '\0') {
+			return ("empty socket path (want ipc:///path)");
+		}
+		if (strlen(path) >= sizeof(sun.sun_path)) {
+			return ("the socket path is longer than a Unix socket "
+			        "path may be (107 bytes)");
+		}
+		return (NULL);
+	}
+	if (strncmp(url, "tcp://", 6) == 0) {
+		return (tcp_check(url + 6, 0));
+	}
+	if (strncmp(url, "tcp4://", 7) == 0) {
+		return (tcp_check(url + 7, 4));
+	}
+	if (strncmp(url, "tcp6://", 7) == 0) {
+		return (tcp_check(url + 7, 6));
+	}
+	return ("unknown scheme (want ipc:// or tcp://)");
+}
+
 void
 llmcost__config_load(
     llmcost__config *cfg, const llmcost_options *o, llmcost_client *c)
@@ -218,11 +320,16 @@ llmcost__config_load(
 		url = getenv("LLMCOST_COLLECTOR_URL");
 	}
 	if (url != NULL && *url != '\0') {
+		const char *why = NULL;
 		if (strlen(url) >= sizeof(cfg->url)) {
 			llmcost__log(c, LLMCOST_LOG_ERR,
 			    "collector URL longer than %zu bytes",
 			    sizeof(cfg->url) - 1);
-			cfg->url[0] = '\0';
+			cfg->url_bad = 1;
+		} else if ((why = llmcost__url_check(url)) != NULL) {
+			llmcost__log(c, LLMCOST_LOG_ERR,
+			    "collector URL %s: %s", url, why);
+			cfg->url_bad = 1;
 		} else {
 			memcpy(cfg->url, url, strlen(url) + 1);
 		}

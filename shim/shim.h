@@ -76,6 +76,7 @@ struct llmcost_call {
 
 typedef struct llmcost__config {
 	char url[LLMCOST__URL_MAX];
+	int url_bad; // a URL was given but is invalid (already logged)
 	uint32_t queue_max;
 	int32_t flush_ms;
 	int32_t ack_timeout_ms;
@@ -138,6 +139,12 @@ struct llmcost_client {
 	void *log_arg;
 };
 
+// export_collector.c
+// How long closing a collector socket may take before it is abandoned.
+#define LLMCOST__CLOSE_WAIT_MS 500
+// Collector sockets abandoned in this process (a close that hung).
+extern _Atomic uint64_t llmcost__sockets_abandoned;
+
 // client.c
 // Samples CLOCK_REALTIME - CLOCK_MONOTONIC into c->real_off.
 void llmcost__real_off_update(llmcost_client *c);
@@ -158,6 +165,10 @@ void llmcost__call_release_n(
 // options.c
 void llmcost__config_load(
     llmcost__config *cfg, const llmcost_options *o, llmcost_client *c);
+// Checks a collector URL fully (scheme, host, IPv4 address, port range,
+// socket path length).  Returns NULL, or a static text saying what is
+// wrong.
+const char *llmcost__url_check(const char *url);
 
 // log.c
 void llmcost__log(llmcost_client *c, int level, const char *fmt, ...)
