@@ -422,9 +422,9 @@ typedef struct llmcost_stats {
 	uint64_t calls_acked;    /**< calls the collector has stored */
 	uint64_t calls_rejected; /**< calls in batches the collector refused */
 	uint64_t batches_sent;   /**< batch messages sent, resends included */
-	uint64_t batches_resent; /**< batches that went out again: after a
-	                              timeout or error, or resent by nng on a
-	                              new connection (an upper bound) */
+	uint64_t batches_resent; /**< batch messages sent again (after a
+	                              timeout, a lost connection or an
+	                              error): the only resends there are */
 	uint64_t queue_depth;    /**< calls waiting in the queue now */
 	uint64_t attr_errors;    /**< metadata, tags or usage refused at the
 	                              call site (over a cap, bad UTF-8) */

@@ -3,15 +3,18 @@
 #   scripts/test.sh                          the normal build (build/)
 #   scripts/test.sh --sanitize address,undefined   ASan+UBSan (build-asan/)
 #   scripts/test.sh --sanitize thread               TSan (build-tsan/)
+#   scripts/test.sh --label shim             only the tests with that label
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 san=none
+label=
 build="$root/build"
 while [ $# -gt 0 ]; do
   case "$1" in
     --sanitize) san="$2"; shift 2 ;;
-    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    --label) label="$2"; shift 2 ;;
+    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -27,4 +30,8 @@ cmake -S "$root" -B "$build" -DLLMCOST_SANITIZER="$san" -DLLMCOST_WERROR=ON >/de
 cmake --build "$build" -j"$(nproc)"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-ctest --test-dir "$build" --output-on-failure -j2 --timeout 600
+# ThreadSanitizer: halt on the first report; the suppressions name the nng
+# functions they cover and say why (scripts/tsan.supp).
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$root/scripts/tsan.supp}"
+ctest --test-dir "$build" --output-on-failure -j2 --timeout 600 \
+  ${label:+-L "$label"}

@@ -17,18 +17,19 @@
 // - Nothing waits on nng_close: a socket is closed on a short-lived
 //   thread, waited for at most CLOSE_WAIT_MS, and past that abandoned on
 //   purpose (nng issues 1543 / 1813: nng_close can hang forever).  The
-//   closing thread owns everything it touches, so nothing it uses is
-//   freed under it; an abandoned socket is logged and counted
+//   closing thread owns everything it touches (the socket id and its own
+//   small record), so nothing it uses is freed under it; an abandoned
+//   socket is logged and counted
 //   (llmcost_stats.sockets_abandoned).  Sends and receives run on one
 //   nng_aio that stop cancels, so the exporter's thread never waits on a
 //   socket that is being closed.
-// - Counters tell the truth: nng's own timer resends are off
-//   (NNG_OPT_REQ_RESENDTIME infinite); nng still resends a request by
-//   itself when the connection it went out on closes and a new one comes
-//   up before the reply, so pipe events are watched while a request is
-//   out and such resends are counted in batches_sent and batches_resent
-//   (at most once per lost connection, so the count can exceed, never
-//   fall short of, what reached the wire again).
+// - Counters tell the truth: every resend is ours.  With a resend time,
+//   nng's req0 sends a request again by itself, unseen, when the
+//   connection it went out on closes (and on its timer); with
+//   NNG_OPT_REQ_RESENDTIME infinite it does neither and fails the
+//   receive with NNG_ECONNRESET instead, and the exporter resends and
+//   counts it.  So batches_resent is exactly the number of batch
+//   messages that went out again.
 // - An unreachable collector is said once, early (the first failed send
 //   or acknowledgement timeout), then at most every UNREACHABLE_LOG_MS.
 #include <pthread.h>
@@ -58,30 +59,18 @@
 
 _Atomic uint64_t llmcost__sockets_abandoned;
 
-// Pipe events of one socket, while a request is out (the callbacks run
-// on nng's threads).  Owned by the socket: freed once its close returns,
-// leaked with it when it is abandoned, so a late callback never touches
-// freed memory.
-typedef struct watch {
-	_Atomic int inflight;     // a request is out and may be resent by nng
-	_Atomic int orphaned;     // its connection closed while it was out
-	_Atomic uint64_t resends; // requests nng sent again by itself
-} watch;
-
 typedef struct collector {
-	// Guards sock, w and closed against stop (another thread), and
+	// Guards sock and closed against stop (another thread), and
 	// makes "check closed, then start an operation" one step, so that
 	// stop's cancel never misses an operation.
 	pthread_mutex_t mtx;
 	nng_socket sock;
-	watch *w;
 	int closed;
 	nng_aio *aio; // every send and receive; stop cancels it
 	// The exporter's thread only:
-	uint64_t seq;          // the last batch's sequence
-	uint64_t resends_seen; // w->resends already counted
-	int unreachable;       // a failure since the last success
-	uint64_t said_ns;      // when unreachability was last logged
+	uint64_t seq;     // the last batch's sequence
+	int unreachable;  // a failure since the last success
+	uint64_t said_ns; // when unreachability was last logged
 } collector;
 
 typedef enum {
@@ -94,7 +83,6 @@ typedef enum {
 
 typedef struct closer {
 	nng_socket sock;
-	watch *w;
 	pthread_mutex_t mtx;
 	pthread_cond_t cv;
 	int done;      // nng_close returned
@@ -114,8 +102,6 @@ closer_main(void *arg)
 {
 	closer *cl = arg;
 	(void) nng_close(cl->sock);
-	// Closed: no pipe callback can run any more.
-	free(cl->w);
 	pthread_mutex_lock(&cl->mtx);
 	cl->done = 1;
 	int abandoned = cl->abandoned;
@@ -127,12 +113,12 @@ closer_main(void *arg)
 	return (NULL);
 }
 
-// Closes s (and frees its watch w once closed), waiting at most
+// Closes s, waiting at most
 // CLOSE_WAIT_MS.  Past that, the socket and its closing thread are left
 // to nng, logged and counted.  Never blocks longer than CLOSE_WAIT_MS
 // (plus a thread start).
 static void
-close_bounded(llmcost_client *c, nng_socket s, watch *w)
+close_bounded(llmcost_client *c, nng_socket s)
 {
 	closer *cl = calloc(1, sizeof(*cl));
 	pthread_t t;
@@ -151,7 +137,6 @@ close_bounded(llmcost_client *c, nng_socket s, watch *w)
 		return;
 	}
 	cl->sock = s;
-	cl->w = w;
 	if (pthread_create(&t, NULL, closer_main, cl) != 0) {
 		closer_free(cl);
 		llmcost__log(c, LLMCOST_LOG_WARNING,
@@ -186,23 +171,6 @@ close_bounded(llmcost_client *c, nng_socket s, watch *w)
 
 // ---- the socket ----
 
-static void
-pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	watch *w = arg;
-	(void) p;
-	if (!atomic_load(&w->inflight)) {
-		return;
-	}
-	if (ev == NNG_PIPE_EV_REM_POST) {
-		atomic_store(&w->orphaned, 1);
-	} else if (ev == NNG_PIPE_EV_ADD_POST
-	    && atomic_exchange(&w->orphaned, 0)) {
-		// nng sends the orphaned request again on this connection.
-		atomic_fetch_add(&w->resends, 1);
-	}
-}
-
 static int
 set_ms(llmcost_client *c, nng_socket s, const char *opt, int32_t ms)
 {
@@ -215,26 +183,21 @@ set_ms(llmcost_client *c, nng_socket s, const char *opt, int32_t ms)
 }
 
 // Opens, configures and dials (in the background) a new socket.  Returns
-// 0 with *sp and *wp, LLMCOST_ECONFIG when nng refuses the URL, or
+// 0 with *sp, LLMCOST_ECONFIG when nng refuses the URL, or
 // LLMCOST_ENOMEM / LLMCOST_ESYSTEM (logged).  On error nothing is left.
 static int
-sock_open(llmcost_client *c, nng_socket *sp, watch **wp)
+sock_open(llmcost_client *c, nng_socket *sp)
 {
 	nng_socket s;
-	watch *w;
 	int rv;
 
-	if ((w = calloc(1, sizeof(*w))) == NULL) {
-		return (LLMCOST_ENOMEM);
-	}
 	if ((rv = nng_req0_open(&s)) != 0) {
 		llmcost__log(
 		    c, LLMCOST_LOG_ERR, "nng_req0_open: %s", nng_strerror(rv));
-		free(w);
 		return (LLMCOST_ESYSTEM);
 	}
-	// Every resend is ours (same batch, same sequence): nng's timer
-	// never resends.  Each operation has its own timeout (the aio's);
+	// Every resend is ours (same batch, same sequence): nng never
+	// resends, neither on its timer nor when a connection closes.  Each operation has its own timeout (the aio's);
 	// the socket's are set too, as a backstop.
 	if (set_ms(c, s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE) != 0
 	    || set_ms(c, s, NNG_OPT_RECVTIMEO, c->cfg.ack_timeout_ms) != 0
@@ -243,18 +206,12 @@ sock_open(llmcost_client *c, nng_socket *sp, watch **wp)
 	    || set_ms(c, s, NNG_OPT_RECONNMAXT, 1000) != 0) {
 		// Never dialed: no pipe, so this close cannot hang.
 		nng_close(s);
-		free(w);
 		return (LLMCOST_ESYSTEM);
 	}
-	if ((rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, 64 * 1024)) != 0
-	    || (rv = nng_pipe_notify(s, NNG_PIPE_EV_ADD_POST, pipe_event, w))
-	        != 0
-	    || (rv = nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, pipe_event, w))
-	        != 0) {
-		llmcost__log(c, LLMCOST_LOG_ERR, "configuring the socket: %s",
-		    nng_strerror(rv));
+	if ((rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, 64 * 1024)) != 0) {
+		llmcost__log(c, LLMCOST_LOG_ERR, "setting %s: %s",
+		    NNG_OPT_RECVMAXSZ, nng_strerror(rv));
 		nng_close(s);
-		free(w);
 		return (LLMCOST_ESYSTEM);
 	}
 	if ((rv = nng_dial(s, c->cfg.url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
@@ -262,11 +219,9 @@ sock_open(llmcost_client *c, nng_socket *sp, watch **wp)
 		    "cannot use collector URL %s: %s", c->cfg.url,
 		    nng_strerror(rv));
 		nng_close(s);
-		free(w);
 		return (LLMCOST_ECONFIG);
 	}
 	*sp = s;
-	*wp = w;
 	return (0);
 }
 
@@ -296,7 +251,7 @@ collector_start(llmcost__exporter *ex)
 		free(co);
 		return (LLMCOST_ENOMEM);
 	}
-	if ((rv = sock_open(c, &co->sock, &co->w)) != 0) {
+	if ((rv = sock_open(c, &co->sock)) != 0) {
 		nng_aio_free(co->aio);
 		pthread_mutex_destroy(&co->mtx);
 		free(co);
@@ -304,25 +259,6 @@ collector_start(llmcost__exporter *ex)
 	}
 	ex->priv = co;
 	return (0);
-}
-
-// Adds the resends nng made by itself on the current socket to the
-// counters.  Exporter thread.
-static void
-count_nng_resends(llmcost__exporter *ex)
-{
-	collector *co = ex->priv;
-	watch *w;
-
-	pthread_mutex_lock(&co->mtx);
-	w = co->w;
-	uint64_t n = w != NULL ? atomic_load(&w->resends) : co->resends_seen;
-	pthread_mutex_unlock(&co->mtx);
-	if (n > co->resends_seen) {
-		atomic_fetch_add(&ex->sent, n - co->resends_seen);
-		atomic_fetch_add(&ex->resent, n - co->resends_seen);
-		co->resends_seen = n;
-	}
 }
 
 // Replaces the socket with a new one (nng 1.5 wedges, see the top).
@@ -333,27 +269,22 @@ replace_socket(llmcost__exporter *ex)
 	llmcost_client *c = ex->client;
 	collector *co = ex->priv;
 	nng_socket s, old;
-	watch *w, *oldw;
 
-	count_nng_resends(ex);
-	if (sock_open(c, &s, &w) != 0) {
+	if (sock_open(c, &s) != 0) {
 		return; // logged; the old socket stays, and we try again
 	}
 	pthread_mutex_lock(&co->mtx);
 	if (co->closed) {
 		pthread_mutex_unlock(&co->mtx);
-		close_bounded(c, s, w);
+		close_bounded(c, s);
 		return;
 	}
 	old = co->sock;
-	oldw = co->w;
 	co->sock = s;
-	co->w = w;
-	co->resends_seen = 0;
 	pthread_mutex_unlock(&co->mtx);
 	llmcost__log(c, LLMCOST_LOG_INFO,
 	    "no answer from the collector at %s; new connection", c->cfg.url);
-	close_bounded(c, old, oldw);
+	close_bounded(c, old);
 }
 
 // Runs one send (*msgp given, consumed on success) or receive (*msgp
@@ -372,8 +303,6 @@ sock_op(llmcost__exporter *ex, int send, nng_msg **msgp, int32_t timeout_ms)
 	}
 	nng_aio_set_timeout(co->aio, timeout_ms);
 	if (send) {
-		atomic_store(&co->w->orphaned, 0);
-		atomic_store(&co->w->inflight, 1);
 		nng_aio_set_msg(co->aio, *msgp);
 		nng_send_aio(co->sock, co->aio);
 	} else {
@@ -393,20 +322,6 @@ sock_op(llmcost__exporter *ex, int send, nng_msg **msgp, int32_t timeout_ms)
 		rv = NNG_ECLOSED;
 	}
 	return (rv);
-}
-
-// The request is over (answered, timed out, or given up): nng will not
-// send it again.  Exporter thread.
-static void
-request_over(llmcost__exporter *ex)
-{
-	collector *co = ex->priv;
-	pthread_mutex_lock(&co->mtx);
-	if (co->w != NULL) {
-		atomic_store(&co->w->inflight, 0);
-	}
-	pthread_mutex_unlock(&co->mtx);
-	count_nng_resends(ex);
 }
 
 // Says once, early, that the collector cannot be reached, then at most
@@ -572,7 +487,6 @@ send_until_settled(
 		}
 		if ((rv = sock_op(ex, 1, &copy, SEND_TIMEOUT_MS)) != 0) {
 			nng_msg_free(copy);
-			request_over(ex);
 			if (rv == NNG_ECLOSED) {
 				return (LLMCOST_ECLOSED);
 			}
@@ -596,7 +510,6 @@ send_until_settled(
 			nng_msg *reply;
 			rv = sock_op(ex, 0, &reply, c->cfg.ack_timeout_ms);
 			if (rv != 0) {
-				request_over(ex);
 				if (rv == NNG_ECLOSED) {
 					return (LLMCOST_ECLOSED);
 				}
@@ -605,7 +518,9 @@ send_until_settled(
 				    "resending",
 				    (unsigned long long) co->seq,
 				    c->cfg.ack_timeout_ms, nng_strerror(rv));
-				unreachable(ex, "no acknowledgement");
+				unreachable(ex,
+				    rv == NNG_ETIMEDOUT ? "no acknowledgement"
+				                        : nng_strerror(rv));
 				if (++silent >= REPLACE_AFTER) {
 					replace_socket(ex);
 					silent = 0;
@@ -617,7 +532,6 @@ send_until_settled(
 			if (k == REPLY_OTHER) {
 				continue;
 			}
-			request_over(ex);
 			reachable(ex);
 			silent = 0;
 			if (k == REPLY_SETTLED) {
@@ -661,7 +575,6 @@ collector_stop(llmcost__exporter *ex)
 {
 	collector *co = ex->priv;
 	nng_socket s;
-	watch *w;
 
 	pthread_mutex_lock(&co->mtx);
 	if (co->closed) {
@@ -670,11 +583,9 @@ collector_stop(llmcost__exporter *ex)
 	}
 	co->closed = 1;
 	s = co->sock;
-	w = co->w;
-	co->w = NULL;
 	pthread_mutex_unlock(&co->mtx);
 	nng_aio_cancel(co->aio);
-	close_bounded(ex->client, s, w);
+	close_bounded(ex->client, s);
 }
 
 static void

@@ -11,8 +11,9 @@
 //   LLMCOST_SHUTDOWN_BOUND_MS when nng_close hangs (nng issues 1543 /
 //   1813), and whenever the collector is killed mid-send (KILLS_MID_SEND
 //   times, scaled by LLMCOST_FAULT_SCALE);
-// - a batch that nng sends again by itself on a new connection is counted
-//   in batches_resent;
+// - a batch whose connection dies in flight goes out again exactly as
+//   counted (nng 1.5 with a resend time sends it again by itself, unseen,
+//   on the next connection);
 // - the SIGKILL soak: llmcostd killed SOAK_KILLS times in each of
 //   SOAK_RUNS runs under load from two clients; after every restart each
 //   client delivers everything again within RECOVER_MS, and at the end
@@ -484,12 +485,13 @@ test_shutdown_killed_mid_send(void **state)
 	    n, (unsigned long long) worst);
 }
 
-// ---- nng's own resends are counted ----
+// ---- resends are counted, nng's included ----
 
 // A batch is on the wire when the collector dies; the client waits
 // longer for its acknowledgement than the test waits for delivery, so
-// only nng's resend on the new connection can deliver it, and that resend
-// must be counted.
+// the batch is delivered only by a resend after the connection closed
+// (by nng itself, unseen, when nng has a resend time), and every batch
+// message that went out must be counted.
 static void
 test_nng_resend_counted(void **state)
 {
