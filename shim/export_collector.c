@@ -113,10 +113,9 @@ closer_main(void *arg)
 	return (NULL);
 }
 
-// Closes s, waiting at most
-// CLOSE_WAIT_MS.  Past that, the socket and its closing thread are left
-// to nng, logged and counted.  Never blocks longer than CLOSE_WAIT_MS
-// (plus a thread start).
+// Closes s on a thread of its own and waits at most CLOSE_WAIT_MS.  Past
+// that, the socket and its closing thread are left to nng, logged and
+// counted.  Never blocks longer than CLOSE_WAIT_MS (plus a thread start).
 static void
 close_bounded(llmcost_client *c, nng_socket s)
 {
@@ -133,6 +132,8 @@ close_bounded(llmcost_client *c, nng_socket s)
 	if (llmcost__cond_init(&cl->cv) != 0) {
 		pthread_mutex_destroy(&cl->mtx);
 		free(cl);
+		llmcost__log(c, LLMCOST_LOG_WARNING,
+		    "cannot wait for a collector socket to close; abandoned");
 		atomic_fetch_add(&llmcost__sockets_abandoned, 1);
 		return;
 	}
