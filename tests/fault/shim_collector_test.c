@@ -26,7 +26,7 @@
 // 10 runs of 20 kills (200 SIGKILLs).
 //
 // The test is linked with --wrap for nng_close and nng_dial
-// (shim/CMakeLists.txt): nng_close can be made to hang, and the dials of
+// (tests/fault/CMakeLists.txt): nng_close can be made to hang, and the dials of
 // one socket can be sent to an address where nothing ever answers.
 #define _GNU_SOURCE
 #include <errno.h>
