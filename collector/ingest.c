@@ -14,7 +14,24 @@
 // faulted in again (a sixth of the daemon's CPU in a profile), so ingest
 // keeps freed memory for reuse up to the bound of what the contexts can
 // hold at once (malloc_keep).
+//
+// The stop: every nng_ctx_send and nng_ctx_recv is started only while
+// the ingest is open, and counted while it is being started (the count,
+// not a lock held across the call, so that nng may call back on the same
+// thread).  ingest_close marks it closing and waits for that count to
+// drop to zero, so from then on no operation is being started and none
+// will be: an answer made later (a batch that arrived after writer_stop
+// and is answered "retry") is freed here instead of sent, and its client
+// resends.  Only then is the socket
+// closed.  Without that gate an answer could be started while nng tears
+// the socket down, on a context or pipe aio that nng has already stopped:
+// nng then neither sends it, nor frees it, nor calls back, and the
+// message leaks.  For the same reason the request message is taken off
+// the aio when it arrives, and ingest_free frees whatever message an
+// aio still holds once it is stopped: an operation that never started
+// leaves its message with the caller.
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +82,13 @@ struct ingest {
 	metrics *m;
 	int nctx;
 	ingest_ctx *ctxs;
+	// Guards closing and starting: how many nng operations are being
+	// started on contexts right now.  done is signalled when starting
+	// drops to zero while closing.
+	pthread_mutex_t mtx;
+	pthread_cond_t done;
+	int closing;
+	int starting;
 	_Atomic uint64_t last_reject_log; // seconds
 };
 
@@ -74,24 +98,65 @@ msg_write(void *arg, const char *buf, size_t len)
 	return (nng_msg_append((nng_msg *) arg, buf, len) == 0 ? 0 : -1);
 }
 
+// Returns 0 if an nng operation may be started (then call gate_leave
+// once it is), or -1 once the ingest is closing.
+static int
+gate_enter(ingest *in)
+{
+	int rv = 0;
+
+	pthread_mutex_lock(&in->mtx);
+	if (in->closing) {
+		rv = -1;
+	} else {
+		in->starting++;
+	}
+	pthread_mutex_unlock(&in->mtx);
+	return (rv);
+}
+
+static void
+gate_leave(ingest *in)
+{
+	pthread_mutex_lock(&in->mtx);
+	if (--in->starting == 0 && in->closing) {
+		pthread_cond_broadcast(&in->done);
+	}
+	pthread_mutex_unlock(&in->mtx);
+}
+
 static void
 start_recv(ingest_ctx *c)
 {
 	c->state = CTX_RECV;
-	nng_ctx_recv(c->ctx, c->aio);
+	if (gate_enter(c->in) == 0) {
+		nng_ctx_recv(c->ctx, c->aio);
+		gate_leave(c->in);
+	}
 }
 
+// Sends reply (owned from here on) and then receives the next request.
 static void
 send_reply(ingest_ctx *c, nng_msg *reply)
 {
+	ingest *in = c->in;
+
 	if (reply == NULL) {
 		// Out of memory: no answer; the client will resend.
 		start_recv(c);
 		return;
 	}
+	if (gate_enter(in) != 0) {
+		// Not sent: nothing unanswered was acknowledged, and its
+		// client resends it.
+		c->state = CTX_RECV;
+		nng_msg_free(reply);
+		return;
+	}
 	c->state = CTX_SEND;
 	nng_aio_set_msg(c->aio, reply);
 	nng_ctx_send(c->ctx, c->aio);
+	gate_leave(in);
 }
 
 static nng_msg *
@@ -262,11 +327,13 @@ ctx_cb(void *arg)
 			return;
 		}
 		c->req = nng_aio_get_msg(c->aio);
+		nng_aio_set_msg(c->aio, NULL);
 		handle_request(c);
 		return;
 	case CTX_SEND:
 		if (rv != 0) {
 			nng_msg_free(nng_aio_get_msg(c->aio));
+			nng_aio_set_msg(c->aio, NULL);
 			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
 				return;
 			}
@@ -328,7 +395,11 @@ ingest_start(ingest **ip, const char *url, int nctx, writer *w, metrics *m,
 	in->w = w;
 	in->m = m;
 	in->nctx = nctx;
+	pthread_mutex_init(&in->mtx, NULL);
+	pthread_cond_init(&in->done, NULL);
 	if (parked_alloc(&in->parked, url) != 0) {
+		pthread_cond_destroy(&in->done);
+		pthread_mutex_destroy(&in->mtx);
 		free(in->ctxs);
 		free(in);
 		snprintf(err, errsz, "out of memory");
@@ -337,6 +408,8 @@ ingest_start(ingest **ip, const char *url, int nctx, writer *w, metrics *m,
 	if ((rv = nng_rep0_open(&in->sock)) != 0) {
 		snprintf(err, errsz, "nng_rep0_open: %s", nng_strerror(rv));
 		parked_free(in->parked);
+		pthread_cond_destroy(&in->done);
+		pthread_mutex_destroy(&in->mtx);
 		free(in->ctxs);
 		free(in);
 		return (LLMCOST_ESYSTEM);
@@ -454,9 +527,18 @@ ingest_watch(ingest *in)
 void
 ingest_close(ingest *in)
 {
-	if (in != NULL) {
-		nng_close(in->sock);
+	if (in == NULL) {
+		return;
 	}
+	// Once this returns, no send or receive is being started, and none
+	// will be: nng_close never races with one.
+	pthread_mutex_lock(&in->mtx);
+	in->closing = 1;
+	while (in->starting > 0) {
+		pthread_cond_wait(&in->done, &in->mtx);
+	}
+	pthread_mutex_unlock(&in->mtx);
+	nng_close(in->sock);
 }
 
 void
@@ -469,6 +551,12 @@ ingest_free(ingest *in)
 		ingest_ctx *c = &in->ctxs[i];
 		if (c->aio != NULL) {
 			nng_aio_stop(c->aio);
+			// A message the aio still holds belongs to an
+			// operation that never started: it is ours.
+			nng_msg *left = nng_aio_get_msg(c->aio);
+			if (left != NULL) {
+				nng_msg_free(left);
+			}
 			nng_aio_free(c->aio);
 		}
 		if (c->req != NULL) {
@@ -477,6 +565,8 @@ ingest_free(ingest *in)
 		}
 	}
 	parked_free(in->parked);
+	pthread_cond_destroy(&in->done);
+	pthread_mutex_destroy(&in->mtx);
 	free(in->ctxs);
 	free(in);
 }

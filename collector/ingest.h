@@ -15,8 +15,10 @@ int ingest_start(ingest **ip, const char *url, int nctx, writer *w, metrics *m,
 // Checks that the listener still accepts connections and restarts it if
 // not.  Call about once a second from the main loop.
 void ingest_watch(ingest *in);
-// Closes the socket.  Call after writer_stop, so that every batch the
-// writer took has been answered while the socket was still open.
+// Stops starting sends and receives (an answer made from now on is
+// freed unsent), waits for any being started, then closes the socket.
+// Call after writer_stop, so that every batch the writer took has been
+// answered while the socket was still open.
 void ingest_close(ingest *in);
 // Waits for every callback to finish and frees; call after ingest_close.
 void ingest_free(ingest *in);
