@@ -20,12 +20,22 @@
 // code points above U+10FFFF), else 0.
 int llmcost__utf8_valid(const char *s, size_t len);
 
+// Checks an API string: s must be non-NULL, 1..max bytes (0..max when
+// allow_empty) and well-formed UTF-8.  Returns 0 with its length in
+// *lenp, or LLMCOST_EINVAL, LLMCOST_ETOOBIG or LLMCOST_EUTF8.  Reads at
+// most max + 1 bytes of s.
+int llmcost__str_check(
+    const char *s, size_t max, int allow_empty, size_t *lenp);
+
 // Format a 16-byte UUID as 36 characters plus NUL into out[37].
 #define LLMCOST__UUID_STR_LEN 37
 void llmcost__uuid_str(const uint8_t id[16], char out[37]);
 
 // Parse a 36-character UUID string.  Returns 0 or LLMCOST_EINVAL.
 int llmcost__uuid_parse(const char *s, uint8_t id[16]);
+
+// The value of one hex digit (either case), or -1.
+int llmcost__hex_digit(int c);
 
 // Buffer sizes for a filesystem path and a collector URL.
 #define LLMCOST__PATH_MAX 4096

@@ -3,7 +3,10 @@
 // range depends on the lead byte, which is what rules out overlong forms,
 // surrogates (U+D800..U+DFFF) and code points above U+10FFFF without
 // decoding the scalar value.  It runs on every string the call site and
-// the decoder see, so it has an ASCII fast path.
+// the decoder see, so it has an ASCII fast path.  llmcost__str_check adds
+// the length rules every API string follows on top of it.
+
+#include <string.h>
 
 #include "llmcost_common.h"
 
@@ -69,4 +72,24 @@ llmcost__utf8_valid(const char *s, size_t len)
 		i += n + 1;
 	}
 	return (1);
+}
+
+int
+llmcost__str_check(const char *s, size_t max, int allow_empty, size_t *lenp)
+{
+	if (s == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	size_t len = strnlen(s, max + 1);
+	if (len > max) {
+		return (LLMCOST_ETOOBIG);
+	}
+	if (len == 0 && !allow_empty) {
+		return (LLMCOST_EINVAL);
+	}
+	if (!llmcost__utf8_valid(s, len)) {
+		return (LLMCOST_EUTF8);
+	}
+	*lenp = len;
+	return (0);
 }

@@ -23,8 +23,8 @@ llmcost__uuid_str(const uint8_t id[16], char out[37])
 	out[o] = '\0';
 }
 
-static int
-hexval(char c)
+int
+llmcost__hex_digit(int c)
 {
 	if (c >= '0' && c <= '9') {
 		return (c - '0');
@@ -70,8 +70,8 @@ llmcost__uuid_parse(const char *s, uint8_t id[16])
 			i++;
 			continue;
 		}
-		h = hexval(s[i]);
-		l = hexval(s[i + 1]);
+		h = llmcost__hex_digit((unsigned char) s[i]);
+		l = llmcost__hex_digit((unsigned char) s[i + 1]);
 		if (h < 0 || l < 0) {
 			return (LLMCOST_EINVAL);
 		}

@@ -13,8 +13,9 @@
 // the scan with an error instead of growing anything.
 #include <string.h>
 
-#include "llmcost.h"
 #include "json.h"
+#include "llmcost.h"
+#include "llmcost_common.h"
 
 enum {
 	ST_VALUE,     // a value (top level, after ':' or ',' in an array)
@@ -373,21 +374,6 @@ structural(llmcost__json *j, const char *p, const char *end)
 	}
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9') {
-		return (c - '0');
-	}
-	if (c >= 'a' && c <= 'f') {
-		return (c - 'a' + 10);
-	}
-	if (c >= 'A' && c <= 'F') {
-		return (c - 'A' + 10);
-	}
-	return (-1);
-}
-
 // String bytes taken as they are: 1 for printable ASCII other than '"'
 // and '\\', 2 for those that make a key unmatchable ('.', '[', ']').
 static const uint8_t plain[256] = {
@@ -466,7 +452,7 @@ scan_string(llmcost__json *j, const char *p, const char *end)
 			continue;
 		}
 		if (j->sub >= S_U1) {
-			int h = hexval(c);
+			int h = llmcost__hex_digit(c);
 			if (h < 0) {
 				fail(j, LLMCOST_EPROTO);
 				return (end);

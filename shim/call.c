@@ -12,28 +12,6 @@
 #include "shim.h"
 #include "uuid7.h"
 
-// Validates s (1..max bytes unless allow_empty, UTF-8); returns its
-// length through *lenp.
-static int
-check_str(const char *s, size_t max, int allow_empty, size_t *lenp)
-{
-	if (s == NULL) {
-		return (LLMCOST_EINVAL);
-	}
-	size_t len = strnlen(s, max + 1);
-	if (len > max) {
-		return (LLMCOST_ETOOBIG);
-	}
-	if (len == 0 && !allow_empty) {
-		return (LLMCOST_EINVAL);
-	}
-	if (!llmcost__utf8_valid(s, len)) {
-		return (LLMCOST_EUTF8);
-	}
-	*lenp = len;
-	return (0);
-}
-
 static int
 arena_put(
     struct llmcost_call *call, const char *s, size_t len, llmcost__span *out)
@@ -126,8 +104,10 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 	if (atomic_load_explicit(&c->closing, memory_order_relaxed)) {
 		return (LLMCOST_ECLOSED);
 	}
-	if ((rv = check_str(provider, LLMCOST_MAX_PROVIDER, 0, &plen)) != 0
-	    || (rv = check_str(model, LLMCOST_MAX_MODEL, 0, &mlen)) != 0) {
+	if ((rv = llmcost__str_check(provider, LLMCOST_MAX_PROVIDER, 0, &plen))
+	        != 0
+	    || (rv = llmcost__str_check(model, LLMCOST_MAX_MODEL, 0, &mlen))
+	        != 0) {
 		atomic_fetch_add_explicit(
 		    &c->attr_errors, 1, memory_order_relaxed);
 		return (rv);
@@ -177,8 +157,9 @@ llmcost_call_set_meta(llmcost_call *call, const char *key, const char *value)
 	if (!is_open(call)) {
 		return (LLMCOST_EINVAL);
 	}
-	if ((rv = check_str(key, LLMCOST_MAX_KEY, 0, &klen)) != 0
-	    || (rv = check_str(value, LLMCOST_MAX_VALUE, 1, &vlen)) != 0) {
+	if ((rv = llmcost__str_check(key, LLMCOST_MAX_KEY, 0, &klen)) != 0
+	    || (rv = llmcost__str_check(value, LLMCOST_MAX_VALUE, 1, &vlen))
+	        != 0) {
 		return (attr_error(call, rv));
 	}
 	uint16_t i;
@@ -225,7 +206,7 @@ llmcost_call_add_tag(llmcost_call *call, const char *tag)
 	if (!is_open(call)) {
 		return (LLMCOST_EINVAL);
 	}
-	if ((rv = check_str(tag, LLMCOST_MAX_TAG, 0, &len)) != 0) {
+	if ((rv = llmcost__str_check(tag, LLMCOST_MAX_TAG, 0, &len)) != 0) {
 		return (attr_error(call, rv));
 	}
 	for (uint16_t i = 0; i < call->n_tags; i++) {
@@ -262,7 +243,8 @@ llmcost_call_set_model(llmcost_call *call, const char *model)
 	if (!is_open(call)) {
 		return (LLMCOST_EINVAL);
 	}
-	if ((rv = check_str(model, LLMCOST_MAX_MODEL, 0, &len)) != 0) {
+	if ((rv = llmcost__str_check(model, LLMCOST_MAX_MODEL, 0, &len))
+	    != 0) {
 		return (attr_error(call, rv));
 	}
 	// The old bytes are reused when the new name fits there.

@@ -55,26 +55,6 @@ open_scope(const llmcost_scope *s)
 }
 
 static int
-check_str(const char *s, size_t max, int allow_empty, size_t *lenp)
-{
-	if (s == NULL) {
-		return (LLMCOST_EINVAL);
-	}
-	size_t len = strnlen(s, max + 1);
-	if (len > max) {
-		return (LLMCOST_ETOOBIG);
-	}
-	if (len == 0 && !allow_empty) {
-		return (LLMCOST_EINVAL);
-	}
-	if (!llmcost__utf8_valid(s, len)) {
-		return (LLMCOST_EUTF8);
-	}
-	*lenp = len;
-	return (0);
-}
-
-static int
 put(scope *sc, const char *s, size_t len, llmcost__span *out)
 {
 	if (len + 1 > sizeof(sc->arena) - sc->arena_used) {
@@ -166,7 +146,7 @@ llmcost_scope_begin(llmcost_client *c, const llmcost_scope *parent,
 	    && ((p = open_scope(parent)) == NULL || p->client != c)) {
 		return (LLMCOST_EINVAL);
 	}
-	if ((rv = check_str(name, MAX_NAME, 0, &nlen)) != 0) {
+	if ((rv = llmcost__str_check(name, MAX_NAME, 0, &nlen)) != 0) {
 		return (rv);
 	}
 	uint16_t depth = p != NULL ? p->depth : 0;
@@ -221,8 +201,9 @@ llmcost_scope_set_meta(llmcost_scope *s, const char *key, const char *value)
 	if (open_scope(s) == NULL) {
 		return (LLMCOST_EINVAL);
 	}
-	if ((rv = check_str(key, LLMCOST_MAX_KEY, 0, &klen)) != 0
-	    || (rv = check_str(value, LLMCOST_MAX_VALUE, 1, &vlen)) != 0) {
+	if ((rv = llmcost__str_check(key, LLMCOST_MAX_KEY, 0, &klen)) != 0
+	    || (rv = llmcost__str_check(value, LLMCOST_MAX_VALUE, 1, &vlen))
+	        != 0) {
 		return (rv);
 	}
 	return (set_meta(sc, key, klen, value, vlen));
@@ -238,7 +219,7 @@ llmcost_scope_add_tag(llmcost_scope *s, const char *tag)
 	if (open_scope(s) == NULL) {
 		return (LLMCOST_EINVAL);
 	}
-	if ((rv = check_str(tag, LLMCOST_MAX_TAG, 0, &len)) != 0) {
+	if ((rv = llmcost__str_check(tag, LLMCOST_MAX_TAG, 0, &len)) != 0) {
 		return (rv);
 	}
 	return (add_tag(sc, tag, len));
