@@ -553,6 +553,26 @@ wait_ms(llmcost__exporter *ex, uint32_t ms, int asked)
 	}
 }
 
+static int send_runs(llmcost__exporter *, const llmcost__batch *, uint32_t,
+    uint32_t, llmcost__outcome *);
+
+// Delivers runs [from, to) of b (two or more) as two halves, each sent
+// on its own; when the first half stops on shutdown, the second counts
+// as lost.  Returns what send_runs returns.
+static int
+send_halves(llmcost__exporter *ex, const llmcost__batch *b, uint32_t from,
+    uint32_t to, llmcost__outcome *out)
+{
+	uint32_t mid = from + (to - from) / 2;
+	int rv = send_runs(ex, b, from, mid, out);
+	if (rv == 0) {
+		rv = send_runs(ex, b, mid, to, out);
+	} else {
+		out->lost += to - mid;
+	}
+	return (rv);
+}
+
 // Delivers runs [from, to) of b: counts every one of them into out and
 // the counters.  Returns LLMCOST_ECLOSED when stopping, else 0.
 static int
@@ -587,14 +607,7 @@ send_runs(llmcost__exporter *ex, const llmcost__batch *b, uint32_t from,
 		}
 		if (build_body(ls, ex, b, from, to) != 0) {
 			if (n > 1) {
-				uint32_t mid = from + n / 2;
-				int rv = send_runs(ex, b, from, mid, out);
-				if (rv == 0) {
-					rv = send_runs(ex, b, mid, to, out);
-				} else {
-					out->lost += to - mid;
-				}
-				return (rv);
+				return (send_halves(ex, b, from, to, out));
 			}
 			llmcost__log(c, LLMCOST_LOG_WARNING,
 			    "LangSmith: a run could not be encoded (%s); "
@@ -651,14 +664,7 @@ send_runs(llmcost__exporter *ex, const llmcost__batch *b, uint32_t from,
 			continue;
 		} else if (st == 413) {
 			if (n > 1) {
-				uint32_t mid = from + n / 2;
-				int rv = send_runs(ex, b, from, mid, out);
-				if (rv == 0) {
-					rv = send_runs(ex, b, mid, to, out);
-				} else {
-					out->lost += to - mid;
-				}
-				return (rv);
+				return (send_halves(ex, b, from, to, out));
 			}
 			llmcost__log(c, LLMCOST_LOG_WARNING,
 			    "LangSmith: a run is too large (HTTP 413); "
