@@ -58,24 +58,6 @@ record(llmcost_client *c, const char *provider, const char *model,
 	LLMCOST_PASS(llmcost_call_end(call));
 }
 
-static char *
-fmt128(__int128 v, char *buf, size_t n)
-{
-	char tmp[48];
-	int i = 0;
-	unsigned __int128 u = (unsigned __int128) v;
-	do {
-		tmp[i++] = (char) ('0' + (int) (u % 10));
-		u /= 10;
-	} while (u != 0);
-	size_t o = 0;
-	while (i > 0 && o + 1 < n) {
-		buf[o++] = tmp[--i];
-	}
-	buf[o] = '\0';
-	return (buf);
-}
-
 static void
 check_row(json_t *row, const expect *e)
 {
@@ -91,7 +73,7 @@ check_row(json_t *row, const expect *e)
 	    e->unpriced);
 	assert_string_equal(
 	    json_string_value(json_object_get(row, "cost_pusd")),
-	    fmt128(e->cost, buf, sizeof(buf)));
+	    harness_fmt128(e->cost, buf, sizeof(buf)));
 }
 
 static void
@@ -264,7 +246,7 @@ test_report_exact(void **state)
 	    "0\n",
 	    (unsigned long long) ex[1].calls, (unsigned long long) ex[1].in,
 	    (unsigned long long) ex[1].out,
-	    fmt128(c0 / 1000000000000, cost, sizeof(cost)), frac);
+	    harness_fmt128(c0 / 1000000000000, cost, sizeof(cost)), frac);
 	if (strstr(out, line) == NULL) {
 		fail_msg("CSV lacks \"%s\":\n%s", line, out);
 	}

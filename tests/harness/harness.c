@@ -435,3 +435,21 @@ harness_run(const char *const *argv, char **out, char **err)
 	}
 	return (rv);
 }
+
+char *
+harness_fmt128(__int128 v, char *buf, size_t n)
+{
+	char tmp[48];
+	int i = 0;
+	unsigned __int128 u = (unsigned __int128) v;
+	do {
+		tmp[i++] = (char) ('0' + (int) (u % 10));
+		u /= 10;
+	} while (u != 0);
+	size_t o = 0;
+	while (i > 0 && o + 1 < n) {
+		buf[o++] = tmp[--i];
+	}
+	buf[o] = '\0';
+	return (buf);
+}

@@ -1,6 +1,7 @@
 // The harness shared by the end-to-end tests, the shim's tests and the
 // benchmarks: real llmcostd processes on temporary data directories, the
-// real llmcost CLI with its output captured.  Nothing of ours is mocked.
+// real llmcost CLI with its output captured, and the decimal text of the
+// 128-bit amounts its reports print.  Nothing of ours is mocked.
 //
 // Binaries: harness_daemon_bin() and harness_cli_bin() come from the
 // LLMCOSTD_BIN and LLMCOST_CLI_BIN variables, which ctest sets for every
@@ -55,5 +56,10 @@ const char *harness_cli_bin(void);
 
 // Sleeps for ms milliseconds (restarted after a signal).
 void harness_sleep_ms(int ms);
+
+// Writes v (taken as unsigned: the tests pass non-negative amounts) in
+// decimal into buf, NUL-terminated and cut to n - 1 digits (n > 0), as
+// reports print integer amounts such as pico-USD.  Returns buf.
+char *harness_fmt128(__int128 v, char *buf, size_t n);
 
 #endif // LLMCOST_HARNESS_H

@@ -261,24 +261,6 @@ static const expect expects[] = {
 	    -1 },
 };
 
-static char *
-fmt128(__int128 v, char *buf, size_t n)
-{
-	char tmp[48];
-	int i = 0;
-	unsigned __int128 u = (unsigned __int128) v;
-	do {
-		tmp[i++] = (char) ('0' + (int) (u % 10));
-		u /= 10;
-	} while (u != 0);
-	size_t o = 0;
-	while (i > 0 && o + 1 < n) {
-		buf[o++] = tmp[--i];
-	}
-	buf[o] = '\0';
-	return (buf);
-}
-
 static void
 check_report(const char *dir)
 {
@@ -349,7 +331,7 @@ check_report(const char *dir)
 		if (e->cost >= 0) {
 			assert_string_equal(json_string_value(json_object_get(
 			                        row, "cost_pusd")),
-			    fmt128(e->cost, buf, sizeof(buf)));
+			    harness_fmt128(e->cost, buf, sizeof(buf)));
 		}
 		assert_int_equal(
 		    json_integer_value(json_object_get(
@@ -357,13 +339,14 @@ check_report(const char *dir)
 		    e->web_search);
 		assert_string_equal(
 		    json_string_value(json_object_get(row, "fee_cost_pusd")),
-		    fmt128(e->fee_cost, buf, sizeof(buf)));
+		    harness_fmt128(e->fee_cost, buf, sizeof(buf)));
 		json_t *pc = json_object_get(row, "provider_cost_pusd");
 		if (e->provider_cost == 0) {
 			assert_true(json_is_null(pc));
 		} else {
 			assert_string_equal(json_string_value(pc),
-			    fmt128(e->provider_cost, buf, sizeof(buf)));
+			    harness_fmt128(
+			        e->provider_cost, buf, sizeof(buf)));
 		}
 		assert_int_equal(json_integer_value(json_object_get(
 		                     row, "provider_cost_calls")),
