@@ -65,17 +65,6 @@ get_extras(store *s, uint32_t n, store_extras *out)
 	return (rv);
 }
 
-static uint64_t
-count_extras(store *s)
-{
-	store_rtxn *t;
-	uint64_t n = UINT64_MAX;
-	LLMCOST_PASS(store_read_begin(s, &t));
-	LLMCOST_PASS(store_count_extras(t, &n));
-	store_read_end(t);
-	return (n);
-}
-
 // The rollups of one hour added up.
 typedef struct sums {
 	uint64_t rollups;
@@ -130,7 +119,7 @@ test_extras_once(void **state)
 
 	write_built(f->s, b, 1, 0, 5, 0);
 	// Only the runs that carry something have extras.
-	assert_int_equal(count_extras(f->s), 4);
+	assert_int_equal(count_with(f->s, store_count_extras), 4);
 	LLMCOST_FAIL(get_extras(f->s, 4, &ex), LLMCOST_ENOTFOUND);
 
 	LLMCOST_PASS(get_extras(f->s, 1, &ex));
@@ -168,7 +157,7 @@ test_extras_once(void **state)
 	add(again, &six);
 	again->recs[5].fees[LLMCOST_FEE_WEB_SEARCH] = 2;
 	write_built(f->s, again, 2, 0, 1, 5);
-	assert_int_equal(count_extras(f->s), 5);
+	assert_int_equal(count_with(f->s, store_count_extras), 5);
 	sums twice = sum_hour(f->s);
 	assert_int_equal(twice.calls, 6);
 	assert_int_equal(twice.fees[LLMCOST_FEE_WEB_SEARCH], 5);
@@ -325,7 +314,7 @@ test_schema1_upgrade(void **state)
 	assert_int_equal(old.rollups, 1);
 	assert_int_equal(old.calls, 1);
 	assert_true(old.cost == before.cost);
-	assert_int_equal(count_extras(ro), 0);
+	assert_int_equal(count_with(ro, store_count_extras), 0);
 	store_close(ro);
 	assert_int_equal(raw_get_schema(f->path), 1);
 
@@ -348,7 +337,7 @@ test_schema1_upgrade(void **state)
 	assert_int_equal(now.partial, 1);
 	assert_int_equal(now.provider_cost_calls, 1);
 	assert_true(now.provider_cost == 77);
-	assert_int_equal(count_extras(f->s), 1);
+	assert_int_equal(count_with(f->s, store_count_extras), 1);
 	free(b);
 }
 

@@ -256,6 +256,19 @@ open_store(const char *path, unsigned flags, uint64_t mapsize)
 	return (s);
 }
 
+// What one of the store_count_* readers (store_count_runs,
+// store_count_extras) answers in a read transaction of its own.
+static inline uint64_t
+count_with(store *s, int (*count)(store_rtxn *, uint64_t *))
+{
+	store_rtxn *t;
+	uint64_t n = UINT64_MAX;
+	LLMCOST_PASS(store_read_begin(s, &t));
+	LLMCOST_PASS(count(t, &n));
+	store_read_end(t);
+	return (n);
+}
+
 // A cmocka setup: an empty store in a new directory
 // /tmp/llmcost-<name>-XXXXXX.
 static inline int

@@ -77,17 +77,6 @@ check_string(store *s, uint32_t id, const char *want)
 	store_read_end(t);
 }
 
-static uint64_t
-count_runs(store *s)
-{
-	store_rtxn *t;
-	uint64_t n = UINT64_MAX;
-	LLMCOST_PASS(store_read_begin(s, &t));
-	LLMCOST_PASS(store_count_runs(t, &n));
-	store_read_end(t);
-	return (n);
-}
-
 #define MAX_ROWS 256
 
 typedef struct rows {
@@ -300,9 +289,9 @@ test_write_and_read(void **state)
 	built *b = build(basic, N_BASIC);
 	llmcost_proto_batch bt = batch_of(b, 0xc1, 1, 0);
 
-	assert_int_equal(count_runs(f->s), 0);
+	assert_int_equal(count_with(f->s, store_count_runs), 0);
 	write_one(f->s, &bt, now, 3, 0);
-	assert_int_equal(count_runs(f->s), 3);
+	assert_int_equal(count_with(f->s, store_count_runs), 3);
 
 	// gpt-4o: 1000 * 2.5e6 + 200 * 1.25e6 + 500 * 1e7
 	//       = 2,500,000,000 + 250,000,000 + 5,000,000,000.
@@ -390,7 +379,7 @@ test_duplicates(void **state)
 	assert_same_rows(after, before);
 	store_run a1 = get_run(f->s, 1, H0);
 	assert_memory_equal(&a0, &a1, sizeof(a0));
-	assert_int_equal(count_runs(f->s), 3);
+	assert_int_equal(count_with(f->s, store_count_runs), 3);
 	free(after);
 
 	// A batch mixing two stored ids with three new ones, and a new id
@@ -404,7 +393,7 @@ test_duplicates(void **state)
 		SEARCH(12, H0, 4),
 	};
 	write_specs(f->s, mixed, 6, 0, 3, 3);
-	assert_int_equal(count_runs(f->s), 6);
+	assert_int_equal(count_with(f->s, store_count_runs), 6);
 	after = scan(f->s, 0, UINT32_MAX);
 	assert_int_equal(after->n, 3);
 	// Only the gpt-4o "search" row grew, by three calls and 1 + 2 + 4
@@ -712,7 +701,7 @@ test_multi_batch_write(void **state)
 	assert_int_equal(res[0].duplicates, 0);
 	assert_int_equal(res[1].stored, 1);
 	assert_int_equal(res[1].duplicates, 2);
-	assert_int_equal(count_runs(f->s), 3);
+	assert_int_equal(count_with(f->s, store_count_runs), 3);
 	assert_int_equal(drops(f->s, H0, H0 + 1), 2);
 	free(b1);
 	free(b2);
@@ -733,7 +722,7 @@ test_reopen(void **state)
 
 	// Read-only: everything is there.
 	store *ro = open_store(f->path, STORE_RDONLY, 0);
-	assert_int_equal(count_runs(ro), 3);
+	assert_int_equal(count_with(ro, store_count_runs), 3);
 	store_run a1 = get_run(ro, 1, H0);
 	assert_memory_equal(&a, &a1, sizeof(a));
 	check_string(ro, a1.feature, "search");
@@ -756,7 +745,7 @@ test_reopen(void **state)
 	assert_int_not_equal(m.env, a.env);
 	check_string(f->s, m.env, "staging");
 	check_string(f->s, a.env, "prod");
-	assert_int_equal(count_runs(f->s), 4);
+	assert_int_equal(count_with(f->s, store_count_runs), 4);
 	free(r0);
 	free(r1);
 	free(b);
@@ -807,7 +796,7 @@ test_map_growth(void **state)
 		free(feats);
 		free(b);
 	}
-	assert_int_equal(count_runs(s), 6000);
+	assert_int_equal(count_with(s, store_count_runs), 6000);
 	snprintf(path, sizeof(path), "%s/small/data.mdb", f->dir);
 	assert_int_equal(stat(path, &st), 0);
 	assert_true(st.st_size > 256 * 1024);
@@ -824,12 +813,12 @@ test_map_growth(void **state)
 	// Reopening with the small size again still works, and can grow.
 	snprintf(path, sizeof(path), "%s/small", f->dir);
 	s = open_store(path, 0, 256 * 1024);
-	assert_int_equal(count_runs(s), 6000);
+	assert_int_equal(count_with(s, store_count_runs), 6000);
 	static const spec one[] = {
 		{ 999999, H0, "openai", "gpt-4o", "late", NULL, U3(1, 0, 0) },
 	};
 	write_specs(s, one, 1, 0, 1, 0);
-	assert_int_equal(count_runs(s), 6001);
+	assert_int_equal(count_with(s, store_count_runs), 6001);
 	store_close(s);
 }
 
@@ -869,7 +858,7 @@ test_huge_write_retry(void **state)
 	if (rv != 0) {
 		LLMCOST_FAIL(rv, LLMCOST_ESTORE);
 		assert_true(strlen(err) > 0);
-		assert_int_equal(count_runs(s), 0);
+		assert_int_equal(count_with(s, store_count_runs), 0);
 		rows *r = scan(s, 0, UINT32_MAX);
 		assert_int_equal(r->n, 0);
 		free(r);
@@ -1398,7 +1387,7 @@ test_traces(void **state)
 	run_id(3, H0, id);
 	LLMCOST_FAIL(store_get_trace(t, id, got_t, got_p), LLMCOST_ENOTFOUND);
 	store_read_end(t);
-	assert_int_equal(count_runs(f->s), 3);
+	assert_int_equal(count_with(f->s, store_count_runs), 3);
 
 	// A resend with another trace is a duplicate: nothing changes.
 	memset(b->recs[1].trace_id, 0x11, 16);
