@@ -1141,6 +1141,19 @@ store_read_end(store_rtxn *t)
 	free(t);
 }
 
+// Ends a walk over a cursor: closes cur and returns rv, or
+// LLMCOST_ESTORE when the walk stopped on an LMDB error (rc neither 0 nor
+// MDB_NOTFOUND).
+static int
+walk_end(MDB_cursor *cur, int rc, int rv)
+{
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		rv = LLMCOST_ESTORE;
+	}
+	mdb_cursor_close(cur);
+	return (rv);
+}
+
 int
 store_scan_rollups(store_rtxn *t, uint32_t from_hour, uint32_t to_hour,
     store_rollup_fn fn, void *arg)
@@ -1174,11 +1187,7 @@ store_scan_rollups(store_rtxn *t, uint32_t from_hour, uint32_t to_hour,
 		}
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		rv = LLMCOST_ESTORE;
-	}
-	mdb_cursor_close(cur);
-	return (rv);
+	return (walk_end(cur, rc, rv));
 }
 
 // The first 48 bits of a UUIDv7 are its Unix time in milliseconds.
@@ -1242,11 +1251,7 @@ store_scan(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, store_run_fn fn,
 		}
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		rv = LLMCOST_ESTORE;
-	}
-	mdb_cursor_close(cur);
-	return (rv);
+	return (walk_end(cur, rc, rv));
 }
 
 int
