@@ -160,8 +160,8 @@ storm(const char *name, uint8_t *(*make)(size_t *), int check_bound)
 	// The messages themselves may all be in memory at once (nng reads
 	// each in full before the decoder sees it); a message the pre-pass
 	// refuses must cost nothing more (32 MiB of slack for the rest).  A
-	// message under the cap costs its tree as well, up to 24 MiB per
-	// decode running at once: printed, not bounded here.
+	// message under the cap passes the pre-pass and is refused by the
+	// decoder's cursor, which builds no tree: printed, not bounded here.
 	long bound_kb = (long) n * (long) (len / 1024) + 32L * 1024;
 #if defined(__SANITIZE_ADDRESS__)
 	// AddressSanitizer's quarantine keeps freed buffers resident.
