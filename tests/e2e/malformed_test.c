@@ -94,32 +94,9 @@ expect_rejected(fixture *f, const void *data, size_t len, const char *why)
 static uint64_t
 stat_value(fixture *f, const char *name)
 {
-	llmcost_proto_buf b;
-	llmcost_proto_enc enc;
-	nng_msg *m;
-	llmcost_proto_msg r;
-	uint64_t v = UINT64_MAX;
+	uint64_t v;
 
-	memset(&b, 0, sizeof(b));
-	llmcost_proto_enc_init(&enc, buf_write, &b, 0);
-	LLMCOST_PASS(llmcost_proto_enc_stats_req(&enc));
-	assert_int_equal(nng_msg_alloc(&m, 0), 0);
-	assert_int_equal(nng_msg_append(m, b.data, b.len), 0);
-	llmcost_proto_buf_free(&b);
-	assert_int_equal(nng_sendmsg(f->s, m, 0), 0);
-	assert_int_equal(nng_recvmsg(f->s, &m, 0), 0);
-	LLMCOST_PASS(llmcost_proto_decode(
-	    nng_msg_body(m), nng_msg_len(m), &r, NULL, 0));
-	assert_int_equal(r.type, LLMCOST_MSG_STATS);
-	for (uint32_t i = 0; i < r.u.stats.n; i++) {
-		if (r.u.stats.names[i].len == strlen(name)
-		    && memcmp(r.u.stats.names[i].ptr, name, strlen(name))
-		        == 0) {
-			v = r.u.stats.values[i];
-		}
-	}
-	llmcost_proto_msg_free(&r);
-	nng_msg_free(m);
+	assert_int_equal(harness_stat(f->s, name, &v), 0);
 	return (v);
 }
 

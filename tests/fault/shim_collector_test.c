@@ -203,47 +203,19 @@ record(llmcost_client *c, uint8_t id[16])
 	LLMCOST_PASS(llmcost_call_end(call));
 }
 
-// One value from the daemon's STATS answer, or UINT64_MAX.
-static int
-buf_write(void *arg, const char *p, size_t n)
-{
-	return (llmcost_proto_buf_write(arg, p, n));
-}
-
+// One value from the STATS answer of the daemon at url (which must
+// report it).
 static uint64_t
 daemon_stat(const char *url, const char *name)
 {
-	llmcost_proto_buf b;
-	llmcost_proto_enc enc;
-	llmcost_proto_msg r;
 	nng_socket s;
-	nng_msg *m;
-	uint64_t v = UINT64_MAX;
+	uint64_t v;
 
-	memset(&b, 0, sizeof(b));
-	llmcost_proto_enc_init(&enc, buf_write, &b, 0);
-	LLMCOST_PASS(llmcost_proto_enc_stats_req(&enc));
 	assert_int_equal(nng_req0_open(&s), 0);
 	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 10000);
 	nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 10000);
 	assert_int_equal(__real_nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK), 0);
-	assert_int_equal(nng_msg_alloc(&m, 0), 0);
-	assert_int_equal(nng_msg_append(m, b.data, b.len), 0);
-	llmcost_proto_buf_free(&b);
-	assert_int_equal(nng_sendmsg(s, m, 0), 0);
-	assert_int_equal(nng_recvmsg(s, &m, 0), 0);
-	LLMCOST_PASS(llmcost_proto_decode(
-	    nng_msg_body(m), nng_msg_len(m), &r, NULL, 0));
-	assert_int_equal(r.type, LLMCOST_MSG_STATS);
-	for (uint32_t i = 0; i < r.u.stats.n; i++) {
-		if (r.u.stats.names[i].len == strlen(name)
-		    && memcmp(r.u.stats.names[i].ptr, name, strlen(name))
-		        == 0) {
-			v = r.u.stats.values[i];
-		}
-	}
-	llmcost_proto_msg_free(&r);
-	nng_msg_free(m);
+	assert_int_equal(harness_stat(s, name, &v), 0);
 	__real_nng_close(s);
 	assert_true(v != UINT64_MAX);
 	return (v);

@@ -129,32 +129,76 @@ buf_write(void *arg, const char *p, size_t n)
 	return (llmcost_proto_buf_write(arg, p, n));
 }
 
-// One STATS request on s; 1 when a STATS answer came back, else 0.
+// One STATS request (req, encoded) on s.  Returns 0 when a STATS answer
+// came back, with *v (when v is not NULL) set to the value named name, or
+// UINT64_MAX when the answer has no such name; -1 otherwise.
 static int
-stats_answered(nng_socket s, const llmcost_proto_buf *req)
+stats_query(
+    nng_socket s, const llmcost_proto_buf *req, const char *name, uint64_t *v)
 {
 	llmcost_proto_msg reply;
 	nng_msg *m;
-	int ok;
+	int rv = -1;
 
+	if (v != NULL) {
+		*v = UINT64_MAX;
+	}
 	if (nng_msg_alloc(&m, 0) != 0) {
-		return (0);
+		return (-1);
 	}
 	if (nng_msg_append(m, req->data, req->len) != 0
 	    || nng_sendmsg(s, m, 0) != 0) {
 		nng_msg_free(m);
-		return (0);
+		return (-1);
 	}
 	if (nng_recvmsg(s, &m, 0) != 0) {
-		return (0);
+		return (-1);
 	}
-	ok = llmcost_proto_decode(
-	         nng_msg_body(m), nng_msg_len(m), &reply, NULL, 0)
-	        == 0
-	    && reply.type == LLMCOST_MSG_STATS;
+	if (llmcost_proto_decode(
+	        nng_msg_body(m), nng_msg_len(m), &reply, NULL, 0)
+	    != 0) {
+		nng_msg_free(m);
+		return (-1);
+	}
+	if (reply.type == LLMCOST_MSG_STATS) {
+		rv = 0;
+		for (uint32_t i = 0; v != NULL && i < reply.u.stats.n; i++) {
+			if (reply.u.stats.names[i].len == strlen(name)
+			    && memcmp(reply.u.stats.names[i].ptr, name,
+			           strlen(name))
+			        == 0) {
+				*v = reply.u.stats.values[i];
+			}
+		}
+	}
 	llmcost_proto_msg_free(&reply);
 	nng_msg_free(m);
-	return (ok);
+	return (rv);
+}
+
+// One STATS request on s; 1 when a STATS answer came back, else 0.
+static int
+stats_answered(nng_socket s, const llmcost_proto_buf *req)
+{
+	return (stats_query(s, req, NULL, NULL) == 0);
+}
+
+int
+harness_stat(nng_socket s, const char *name, uint64_t *v)
+{
+	llmcost_proto_buf req = { 0 };
+	llmcost_proto_enc e;
+	int rv;
+
+	*v = UINT64_MAX;
+	llmcost_proto_enc_init(&e, buf_write, &req, 0);
+	if (llmcost_proto_enc_stats_req(&e) != 0) {
+		llmcost_proto_buf_free(&req);
+		return (-1);
+	}
+	rv = stats_query(s, &req, name, v);
+	llmcost_proto_buf_free(&req);
+	return (rv);
 }
 
 // Waits until the daemon pid answers STATS at url.  Returns 0, or -1 with

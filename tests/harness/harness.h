@@ -15,7 +15,10 @@
 #define LLMCOST_HARNESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include <nng/nng.h>
 
 // Creates a fresh directory $TMPDIR/llmcost-XXXXXX (else under /tmp).
 // Returns its path (caller frees it with harness_rmdir), or NULL.
@@ -53,6 +56,12 @@ int harness_url(const char *dir, char *buf, size_t bufsz);
 // $LLMCOSTD_BIN and $LLMCOST_CLI_BIN, or NULL when unset.
 const char *harness_daemon_bin(void);
 const char *harness_cli_bin(void);
+
+// Asks the daemon behind s (an open, dialled REQ socket) for its STATS.
+// Returns 0 when a STATS answer came back, with *v set to the value named
+// name, or UINT64_MAX when the answer has no such name; -1 when the
+// request could not be sent or the answer was not STATS.
+int harness_stat(nng_socket s, const char *name, uint64_t *v);
 
 // Sleeps for ms milliseconds (restarted after a signal).
 void harness_sleep_ms(int ms);
