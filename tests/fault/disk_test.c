@@ -159,16 +159,6 @@ start(fixture *f)
 	return (d);
 }
 
-static void
-stop(pid_t d)
-{
-	int status = -1;
-
-	assert_int_equal(kill(d, SIGTERM), 0);
-	assert_true(fault_daemon_wait(d, 8000, &status) >= 0);
-	assert_int_equal(status, 0);
-}
-
 // One episode: three batches refused (each sent twice), one log line,
 // the counter, then the fault is lifted and all of them are stored.
 static void
@@ -198,7 +188,7 @@ episode(fixture *f, pid_t d, const char *what, const char *name,
 	}
 	snprintf(line, sizeof(line), "failed writes (%s)", name);
 	assert_int_equal(fault_count_in_file(f->log, line), 1);
-	stop(d);
+	assert_int_equal(fault_daemon_term(d, 8000), 0);
 	check_store(f, 100 + 3 * BIG);
 	char *log = fault_read_file(f->log);
 	print_message("%s", log);
@@ -298,7 +288,7 @@ test_read_only(void **state)
 	}
 	pid_t d = start(f);
 	send_expect(f, 1, 0, 100, LLMCOST_ACK_STORED, NULL);
-	stop(d);
+	assert_int_equal(fault_daemon_term(d, 8000), 0);
 	if (mount(f->data, f->data, NULL, MS_BIND, NULL) != 0) {
 		print_message(
 		    "cannot bind-mount (%s): not tried\n", strerror(errno));
@@ -312,7 +302,7 @@ test_read_only(void **state)
 	fault_daemon_opts o = { .dir = f->data, .log = f->log };
 	d = fault_daemon_start(&o, &status);
 	if (d > 0) {
-		stop(d);
+		assert_int_equal(fault_daemon_term(d, 8000), 0);
 		fail_msg("llmcostd started on a read-only file system");
 	}
 	assert_int_equal(status, 1);
@@ -362,7 +352,7 @@ test_permission(void **state)
 	}
 	pid_t d = fault_daemon_start(&o, &status);
 	if (d > 0) {
-		stop(d);
+		assert_int_equal(fault_daemon_term(d, 8000), 0);
 		fail_msg("llmcostd started in a directory it cannot write");
 	}
 	assert_int_equal(status, 1);

@@ -465,6 +465,20 @@ fault_daemon_wait(pid_t pid, int timeout_ms, int *status)
 	}
 }
 
+int
+fault_daemon_term(pid_t pid, int timeout_ms)
+{
+	int status = -1;
+
+	if (kill(pid, SIGTERM) != 0) {
+		return (-1);
+	}
+	if (fault_daemon_wait(pid, timeout_ms, &status) < 0) {
+		return (-1);
+	}
+	return (status);
+}
+
 char *
 fault_read_file(const char *path)
 {

@@ -46,6 +46,11 @@ pid_t fault_daemon_start(const fault_daemon_opts *o, int *status);
 // it did not exit in time (it is then killed with SIGKILL and reaped).
 long fault_daemon_wait(pid_t pid, int timeout_ms, int *status);
 
+// Sends SIGTERM to pid and waits at most timeout_ms for it to exit
+// (fault_daemon_wait).  Returns its exit status (or 128 + signal), or -1
+// when the signal could not be sent or it did not exit in time.
+int fault_daemon_term(pid_t pid, int timeout_ms);
+
 // The whole file at path, NUL-terminated (at most 4 MiB), or NULL.
 char *fault_read_file(const char *path);
 // Occurrences of needle in the file at path (0 when it cannot be read).

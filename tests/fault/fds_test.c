@@ -116,9 +116,7 @@ test_hangup_storm(void **state)
 		close(fd);
 	}
 	assert_true(stored);
-	assert_int_equal(kill(d, SIGTERM), 0);
-	assert_true(fault_daemon_wait(d, 8000, &status) >= 0);
-	assert_int_equal(status, 0);
+	assert_int_equal(fault_daemon_term(d, 8000), 0);
 	harness_rmdir(dir);
 }
 

@@ -172,9 +172,7 @@ storm(const char *name, uint8_t *(*make)(size_t *), int check_bound)
 		assert_true(after - before <= bound_kb);
 	}
 
-	assert_int_equal(kill(d, SIGTERM), 0);
-	assert_true(fault_daemon_wait(d, 8000, &status) >= 0);
-	assert_int_equal(status, 0);
+	assert_int_equal(fault_daemon_term(d, 8000), 0);
 	free(msg);
 	free(s);
 	free(th);

@@ -92,16 +92,6 @@ connect_as_nobody(const char *data)
 }
 
 static void
-stop(pid_t d)
-{
-	int status = -1;
-
-	assert_int_equal(kill(d, SIGTERM), 0);
-	assert_true(fault_daemon_wait(d, 8000, &status) >= 0);
-	assert_int_equal(status, 0);
-}
-
-static void
 test_world_writable_dir(void **state)
 {
 	(void) state;
@@ -145,7 +135,7 @@ test_world_writable_dir(void **state)
 		print_message("not root: the connect as another user is not "
 		              "tried; the modes were checked\n");
 	}
-	stop(d);
+	assert_int_equal(fault_daemon_term(d, 8000), 0);
 	harness_rmdir(dir);
 }
 
@@ -173,7 +163,7 @@ test_foreign_dir_refused(void **state)
 	fault_daemon_opts o = { .dir = data, .log = log };
 	pid_t d = fault_daemon_start(&o, &status);
 	if (d > 0) {
-		stop(d);
+		assert_int_equal(fault_daemon_term(d, 8000), 0);
 		fail_msg("llmcostd started in a world-writable directory of "
 		         "another user");
 	}
@@ -204,7 +194,7 @@ test_shared_dir_refused(void **state)
 	fault_daemon_opts o = { .dir = data, .log = log };
 	pid_t d = fault_daemon_start(&o, &status);
 	if (d > 0) {
-		stop(d);
+		assert_int_equal(fault_daemon_term(d, 8000), 0);
 		fail_msg("llmcostd started in a shared sticky directory");
 	}
 	assert_int_equal(status, 1);
@@ -235,7 +225,7 @@ test_fresh_dir(void **state)
 	snprintf(data, sizeof(data), "%s/a", dir);
 	assert_int_equal(mode_of(data, ""), 0700);
 	snprintf(data, sizeof(data), "%s/a/b/data", dir);
-	stop(d);
+	assert_int_equal(fault_daemon_term(d, 8000), 0);
 	harness_rmdir(dir);
 }
 

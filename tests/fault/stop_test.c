@@ -237,9 +237,7 @@ test_sigterm_under_load(void **state)
 		    i, upto[i], (unsigned long long) cl[i].retries,
 		    (unsigned long long) cl[i].timeouts);
 	}
-	assert_int_equal(kill(d, SIGTERM), 0);
-	assert_true(fault_daemon_wait(d, BOUND_MS + SLACK_MS, &status) >= 0);
-	assert_int_equal(status, 0);
+	assert_int_equal(fault_daemon_term(d, BOUND_MS + SLACK_MS), 0);
 	assert_int_equal(check_stored(dir, upto, from), sent);
 	print_message("%d stops under load, slowest exit %ld ms after "
 	              "SIGTERM (bound %d ms); %llu calls, none lost\n",
