@@ -407,6 +407,21 @@ wait_sent(llmcost_client *c, uint64_t n)
 	}
 }
 
+// One call acknowledged, then the collector is stopped (SIGSTOP) and a
+// second call's batch is sent to it, unanswered.  Returns the number of
+// batches c had sent before that one.
+static uint64_t
+batch_in_flight(fixture *f, llmcost_client *c)
+{
+	record(c, NULL);
+	LLMCOST_PASS(llmcost_flush(c, 10000));
+	uint64_t sent = stats(c).batches_sent;
+	assert_int_equal(kill(f->pid, SIGSTOP), 0);
+	record(c, NULL);
+	wait_sent(c, sent);
+	return (sent);
+}
+
 // The collector stops answering with a batch in flight, and nng_close
 // hangs: shutdown still returns within its bound, abandoning the socket.
 static void
@@ -416,12 +431,7 @@ test_shutdown_close_hangs(void **state)
 	llmcost_client *c = client(f->url, 5000);
 	uint64_t abandoned = atomic_load(&llmcost__sockets_abandoned);
 
-	record(c, NULL);
-	LLMCOST_PASS(llmcost_flush(c, 10000));
-	uint64_t sent = stats(c).batches_sent;
-	assert_int_equal(kill(f->pid, SIGSTOP), 0);
-	record(c, NULL);
-	wait_sent(c, sent);
+	(void) batch_in_flight(f, c);
 	atomic_store(&closes_hung, 0);
 	atomic_store(&close_hangs, 1);
 	uint64_t took = shutdown_within_bound(c, 300);
@@ -477,12 +487,7 @@ test_nng_resend_counted(void **state)
 	fixture *f = *state;
 	llmcost_client *c = client(f->url, 60000);
 
-	record(c, NULL);
-	LLMCOST_PASS(llmcost_flush(c, 10000));
-	uint64_t sent = stats(c).batches_sent;
-	assert_int_equal(kill(f->pid, SIGSTOP), 0);
-	record(c, NULL);
-	wait_sent(c, sent);
+	uint64_t sent = batch_in_flight(f, c);
 	harness_daemon_stop(f->pid, SIGKILL);
 	restart(f);
 	LLMCOST_PASS(llmcost_flush(c, 30000));
