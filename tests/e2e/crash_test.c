@@ -81,15 +81,13 @@ static void
 test_sigkill_restart(void **state)
 {
 	(void) state;
-	char *dir = harness_tmpdir();
+	char *dir;
 	char url[1100];
-	assert_non_null(dir);
-	pid_t d = harness_daemon_start(dir, NULL);
+	pid_t d = harness_daemon_tmp(&dir, url, sizeof(url));
 	assert_true(d > 0);
 
 	llmcost_options o;
 	memset(&o, 0, sizeof(o));
-	harness_url(dir, url, sizeof(url));
 	o.collector_url = url;
 	o.queue_max = 1 << 16; // room for the outage: nothing is dropped
 	o.flush_ms = 5;

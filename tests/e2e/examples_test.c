@@ -32,14 +32,12 @@ test_examples(void **state)
 {
 	const char *quick = example("LLMCOST_QUICKSTART");
 	const char *demo = example("LLMCOST_DEMO_APP");
-	char *dir = harness_tmpdir();
+	char *dir;
 	char url[1100];
 	pid_t pid;
 
 	(void) state;
-	assert_non_null(dir);
-	harness_url(dir, url, sizeof(url));
-	pid = harness_daemon_start(dir, NULL);
+	pid = harness_daemon_tmp(&dir, url, sizeof(url));
 	assert_true(pid > 0);
 	setenv("LLMCOST_COLLECTOR_URL", url, 1);
 	e2e_expect_run((const char *[]) { quick, NULL }, 0, NULL, NULL);

@@ -327,6 +327,24 @@ harness_daemon_start(const char *dir, const char *const *extra)
 	return (harness_daemon_start_bin(harness_daemon_bin(), dir, extra));
 }
 
+pid_t
+harness_daemon_tmp(char **dir, char *url, size_t urlsz)
+{
+	pid_t pid;
+
+	*dir = harness_tmpdir();
+	if (*dir == NULL) {
+		return (-1);
+	}
+	if (harness_url(*dir, url, urlsz) != 0
+	    || (pid = harness_daemon_start(*dir, NULL)) <= 0) {
+		harness_rmdir(*dir);
+		*dir = NULL;
+		return (-1);
+	}
+	return (pid);
+}
+
 int
 harness_daemon_stop(pid_t pid, int sig)
 {

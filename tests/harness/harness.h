@@ -39,6 +39,12 @@ pid_t harness_daemon_start_bin(
 // harness_daemon_start_bin(harness_daemon_bin(), dir, extra).
 pid_t harness_daemon_start(const char *dir, const char *const *extra);
 
+// A fresh directory (harness_tmpdir) with a daemon started in it
+// (harness_daemon_start, no extra arguments); its ingest URL goes into
+// url (harness_url).  Returns the daemon's pid and *dir (freed with
+// harness_rmdir), or -1 with *dir NULL and nothing left behind.
+pid_t harness_daemon_tmp(char **dir, char *url, size_t urlsz);
+
 // Sends sig to the daemon and reaps it.  Returns its exit status, or
 // 128 + the signal that ended it, or -1 (no such child).
 int harness_daemon_stop(pid_t pid, int sig);

@@ -382,13 +382,11 @@ static void
 test_usage_from_responses(void **state)
 {
 	(void) state;
-	char *dir = harness_tmpdir();
+	char *dir;
 	char url[1100];
-	assert_non_null(dir);
-	pid_t d = harness_daemon_start(dir, NULL);
+	pid_t d = harness_daemon_tmp(&dir, url, sizeof(url));
 	assert_true(d > 0);
 	standin_start();
-	harness_url(dir, url, sizeof(url));
 	setenv("LLMCOST_COLLECTOR_URL", url, 1);
 	setenv("LLMCOST_FLUSH_MS", "10", 1);
 
