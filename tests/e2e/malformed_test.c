@@ -40,18 +40,10 @@ encode_batch(llmcost_proto_buf *b, uint64_t seq, uint8_t idbyte)
 	llmcost_proto_kv kv = { { "feature", 7 }, { "rag-search", 10 } };
 	llmcost_proto_enc enc;
 
-	memset(&r, 0, sizeof(r));
+	harness_record(&r, "gpt-4o", 1764000000000000000ull, 1000, 100, &kv);
 	r.run_id[0] = 0x01;
 	r.run_id[6] = 0x70;
 	r.run_id[15] = idbyte;
-	r.start_ns = 1764000000000000000ull;
-	r.duration_ns = 1000;
-	r.provider = (llmcost_proto_str) { "openai", 6 };
-	r.model = (llmcost_proto_str) { "gpt-4o", 6 };
-	r.usage[LLMCOST_IN_UNCACHED] = 1000;
-	r.usage[LLMCOST_OUT_TEXT] = 100;
-	r.meta = &kv;
-	r.n_meta = 1;
 	memset(b, 0, sizeof(*b));
 	llmcost_proto_enc_init(&enc, buf_write, b, 0);
 	LLMCOST_PASS(llmcost_proto_enc_batch_header(&enc, cid, seq, 0, 1));

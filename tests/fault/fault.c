@@ -257,16 +257,9 @@ fault_batch(llmcost_proto_buf *b, uint8_t c, uint64_t seq, uint32_t first,
 	llmcost_proto_enc_batch_header(&enc, cid, seq, 0, count);
 	for (uint32_t i = 0; i < count; i++) {
 		llmcost_proto_record r;
-		memset(&r, 0, sizeof(r));
+		harness_record(&r, "gpt-4o-mini",
+		    (FAULT_T0_MS + first + i) * 1000000ull, 100, 10, &kv);
 		fault_run_id(r.run_id, c, first + i);
-		r.start_ns = (FAULT_T0_MS + first + i) * 1000000ull;
-		r.duration_ns = 1000;
-		r.provider = (llmcost_proto_str) { "openai", 6 };
-		r.model = (llmcost_proto_str) { "gpt-4o-mini", 11 };
-		r.usage[LLMCOST_IN_UNCACHED] = 100;
-		r.usage[LLMCOST_OUT_TEXT] = 10;
-		r.meta = &kv;
-		r.n_meta = 1;
 		llmcost_proto_enc_record(&enc, &r);
 	}
 	if (enc.err != 0) {

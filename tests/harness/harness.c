@@ -327,6 +327,21 @@ harness_daemon_start(const char *dir, const char *const *extra)
 	return (harness_daemon_start_bin(harness_daemon_bin(), dir, extra));
 }
 
+void
+harness_record(llmcost_proto_record *r, const char *model, uint64_t start_ns,
+    uint64_t in, uint64_t out, const llmcost_proto_kv *kv)
+{
+	memset(r, 0, sizeof(*r));
+	r->start_ns = start_ns;
+	r->duration_ns = 1000;
+	r->provider = (llmcost_proto_str) { "openai", 6 };
+	r->model = (llmcost_proto_str) { model, (uint32_t) strlen(model) };
+	r->usage[LLMCOST_IN_UNCACHED] = in;
+	r->usage[LLMCOST_OUT_TEXT] = out;
+	r->meta = kv;
+	r->n_meta = 1;
+}
+
 pid_t
 harness_daemon_tmp(char **dir, char *url, size_t urlsz)
 {

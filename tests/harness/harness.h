@@ -20,6 +20,8 @@
 
 #include <nng/nng.h>
 
+#include "llmcost_proto.h"
+
 // Creates a fresh directory $TMPDIR/llmcost-XXXXXX (else under /tmp).
 // Returns its path (caller frees it with harness_rmdir), or NULL.
 char *harness_tmpdir(void);
@@ -68,6 +70,13 @@ const char *harness_cli_bin(void);
 // name, or UINT64_MAX when the answer has no such name; -1 when the
 // request could not be sent or the answer was not STATS.
 int harness_stat(nng_socket s, const char *name, uint64_t *v);
+
+// Fills *r (zeroed first) as one OpenAI call of model starting at
+// start_ns, 1000 ns long, with in uncached input and out text output
+// tokens and the one metadata pair *kv (which must outlive *r).  The
+// run id is left zero for the caller to set.
+void harness_record(llmcost_proto_record *r, const char *model,
+    uint64_t start_ns, uint64_t in, uint64_t out, const llmcost_proto_kv *kv);
 
 // Sleeps for ms milliseconds (restarted after a signal).
 void harness_sleep_ms(int ms);
