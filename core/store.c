@@ -1201,14 +1201,33 @@ id_ms(const uint8_t *id)
 	return (ms);
 }
 
-int
-store_scan(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, store_run_fn fn,
-    void *arg)
+// Moves a cursor over a table keyed by run id (extras, traces) to the
+// first key >= id, as long as it is behind: the tables are walked in
+// step with the runs.  Returns the value when the cursor's key is id,
+// else NULL; *rc receives the cursor's state (MDB_NOTFOUND at the end).
+static const void *
+side_seek(MDB_cursor *cur, MDB_val *k, MDB_val *v, int *rc, const uint8_t *id,
+    size_t vsize)
 {
-	MDB_cursor *cur;
+	while (
+	    *rc == 0 && k->mv_size == 16 && memcmp(k->mv_data, id, 16) < 0) {
+		*rc = mdb_cursor_get(cur, k, v, MDB_NEXT);
+	}
+	if (*rc != 0 || k->mv_size != 16 || memcmp(k->mv_data, id, 16) != 0
+	    || v->mv_size != vsize) {
+		return (NULL);
+	}
+	return (v->mv_data);
+}
+
+int
+store_scan_ex(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
+    store_run_ex_fn fn, void *arg)
+{
+	MDB_cursor *cur, *side[2] = { NULL, NULL };
 	uint8_t kb[16] = { 0 };
-	MDB_val k = { sizeof(kb), kb }, v;
-	int rc, rv = 0;
+	MDB_val k = { sizeof(kb), kb }, v, sk[2], sv[2];
+	int rc, src[2] = { MDB_NOTFOUND, MDB_NOTFOUND }, rv = 0;
 
 	if (t == NULL || fn == NULL) {
 		return (LLMCOST_EINVAL);
@@ -1221,22 +1240,50 @@ store_scan(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, store_run_fn fn,
 	// checked against the exact range.
 	uint64_t from_ms = from_ns / 1000000u;
 	uint64_t end_ms = (to_ns - 1) / 1000000u + 1;
-	if ((rc = mdb_cursor_open(t->txn, t->s->runs, &cur)) != 0) {
-		return (LLMCOST_ESTORE);
-	}
 	for (int i = 0; i < 6; i++) {
 		kb[i] = (uint8_t) (from_ms >> (40 - 8 * i));
+	}
+	// The side tables, when asked for and present, positioned at the
+	// window's first key.
+	const int want[2] = { (what & STORE_SCAN_EXTRAS) && t->s->has_extras,
+		(what & STORE_SCAN_TRACES) && t->s->has_traces };
+	const MDB_dbi dbi[2] = { t->s->extras, t->s->traces };
+	for (int i = 0; i < 2; i++) {
+		if (!want[i]) {
+			continue;
+		}
+		if (mdb_cursor_open(t->txn, dbi[i], &side[i]) != 0) {
+			for (int j = 0; j < i; j++) {
+				mdb_cursor_close(side[j]);
+			}
+			return (LLMCOST_ESTORE);
+		}
+		sk[i].mv_size = sizeof(kb);
+		sk[i].mv_data = kb;
+		src[i]
+		    = mdb_cursor_get(side[i], &sk[i], &sv[i], MDB_SET_RANGE);
+	}
+	if ((rc = mdb_cursor_open(t->txn, t->s->runs, &cur)) != 0) {
+		rv = LLMCOST_ESTORE;
+		goto out;
 	}
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	while (rc == 0) {
 		store_run copy;
+		store_extras excopy;
 		const store_run *run = v.mv_data;
+		const store_extras *ex = NULL;
+		const uint8_t *tr = NULL;
 		if (k.mv_size != 16 || v.mv_size != sizeof(store_run)) {
 			rv = LLMCOST_ESTORE;
 			break;
 		}
 		if (id_ms(k.mv_data) >= end_ms) {
 			break;
+		}
+		if (run->start_ns < from_ns || run->start_ns >= to_ns) {
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+			continue;
 		}
 		// LMDB keeps these fixed-size values 8-byte aligned (every
 		// node on a page has the same size, a multiple of 8), but it
@@ -1245,13 +1292,76 @@ store_scan(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, store_run_fn fn,
 			memcpy(&copy, v.mv_data, sizeof(copy));
 			run = &copy;
 		}
-		if (run->start_ns >= from_ns && run->start_ns < to_ns
-		    && (rv = fn(arg, k.mv_data, run)) != 0) {
+		if (side[0] != NULL) {
+			ex = side_seek(side[0], &sk[0], &sv[0], &src[0],
+			    k.mv_data, sizeof(store_extras));
+			if (ex != NULL
+			    && ((uintptr_t) ex % _Alignof(store_extras))
+			        != 0) {
+				memcpy(&excopy, ex, sizeof(excopy));
+				ex = &excopy;
+			}
+		}
+		if (side[1] != NULL) {
+			tr = side_seek(
+			    side[1], &sk[1], &sv[1], &src[1], k.mv_data, 32);
+		}
+		if ((rv = fn(arg, k.mv_data, run, ex, tr)) != 0) {
 			break;
 		}
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
-	return (walk_end(cur, rc, rv));
+	rv = walk_end(cur, rc, rv);
+out:
+	for (int i = 0; i < 2; i++) {
+		if (side[i] != NULL) {
+			if (rv == 0 && src[i] != 0 && src[i] != MDB_NOTFOUND) {
+				rv = LLMCOST_ESTORE;
+			}
+			mdb_cursor_close(side[i]);
+		}
+	}
+	return (rv);
+}
+
+typedef struct scan_plain {
+	store_run_fn fn;
+	void *arg;
+} scan_plain;
+
+static int
+scan_plain_cb(void *arg, const uint8_t *id, const store_run *run,
+    const store_extras *ex, const uint8_t *trace)
+{
+	scan_plain *p = arg;
+	(void) ex;
+	(void) trace;
+	return (p->fn(p->arg, id, run));
+}
+
+int
+store_scan(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, store_run_fn fn,
+    void *arg)
+{
+	scan_plain p = { fn, arg };
+
+	if (fn == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	return (store_scan_ex(t, from_ns, to_ns, 0, scan_plain_cb, &p));
+}
+
+int
+store_metaset(store_rtxn *t, uint32_t id, const uint8_t **blob, size_t *len)
+{
+	MDB_val k = { sizeof(id), &id }, v;
+	if (id == 0 || mdb_get(t->txn, t->s->metasets, &k, &v) != 0
+	    || v.mv_size < 2) {
+		return (LLMCOST_ENOTFOUND);
+	}
+	*blob = v.mv_data;
+	*len = v.mv_size;
+	return (0);
 }
 
 int

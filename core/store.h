@@ -250,6 +250,22 @@ typedef int (*store_run_fn)(
 int store_scan(store_rtxn *t, uint64_t from_ns, uint64_t to_ns,
     store_run_fn fn, void *arg);
 
+// Called for one stored run by store_scan_ex: as store_run_fn, plus the
+// run's extras (NULL when it has none, or when not asked for) and its
+// request scope, trace id then parent run id, 32 bytes (NULL when the
+// call was made outside a scope, or when not asked for).  All point into
+// the read transaction's memory and are valid only until fn returns.
+typedef int (*store_run_ex_fn)(void *arg, const uint8_t *id,
+    const store_run *run, const store_extras *ex, const uint8_t *trace);
+#define STORE_SCAN_EXTRAS 0x1u // hand each run its extras
+#define STORE_SCAN_TRACES 0x2u // hand each run its trace
+// store_scan, also handing each run what `what` asks for of its extras
+// and trace.  They are read by walking their tables alongside the runs
+// (both are keyed by run id), not looked up per run, so a scan that asks
+// for them stays a sequential read.  Same returns as store_scan.
+int store_scan_ex(store_rtxn *t, uint64_t from_ns, uint64_t to_ns,
+    unsigned what, store_run_ex_fn fn, void *arg);
+
 typedef int (*store_rollup_fn)(
     void *arg, const store_rkey *k, const store_rollup *v);
 // Calls fn for every rollup with from_hour <= hour < to_hour, in key
@@ -258,6 +274,14 @@ int store_scan_rollups(store_rtxn *t, uint32_t from_hour, uint32_t to_hour,
     store_rollup_fn fn, void *arg);
 // The string for an interned id.  Returns 0 or LLMCOST_ENOTFOUND.
 int store_string(store_rtxn *t, uint32_t id, const char **s, size_t *len);
+// The canonical metadata blob of metaset id (store_run.metaset):
+// u8 number of metadata entries, u8 number of tags, then each entry
+// (sorted by key bytes) as a big-endian u16 key length, the key, a
+// big-endian u16 value length, the value, then each tag (sorted) as a
+// big-endian u16 length and its bytes.  *blob points into the read
+// transaction.  Returns 0, or LLMCOST_ENOTFOUND (id 0 or unknown).
+int store_metaset(
+    store_rtxn *t, uint32_t id, const uint8_t **blob, size_t *len);
 // Calls dropped by clients, reported in [from_hour, to_hour).
 int store_drops(
     store_rtxn *t, uint32_t from_hour, uint32_t to_hour, uint64_t *out);

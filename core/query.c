@@ -1,0 +1,1416 @@
+// DESIGN: a query is one pass over what the window holds, folded into a
+// table of groups keyed by (bucket, one 32-bit value per key).  Values
+// are never compared as strings while scanning: a roll-up dimension is
+// the store's interned string id; a metadata value, a tag set or a trace
+// id is interned into the query's own string table the first time it is
+// seen, so each run costs a few integer operations and one hash probe.
+// A run's metadata is a metaset id: the set is read and decoded once per
+// query (a direct-mapped cache by id holds each set's values for the
+// query's keys and whether it passes the filters), never per run.
+// Filters on a dimension are decided once per string id (a small cache).
+// Nothing is allocated per run: the tables grow by doubling only when a
+// new group or value appears, and both are capped (max_groups; the
+// string table at a fixed size), past which groups fold into an "other"
+// row so that the total stays exact.  The plan: whole hours of the
+// window, when every key and filter is a roll-up dimension and the hour
+// lies inside one bucket, come from the hourly rollups (a few rows per
+// hour whatever the call volume); the rest (the window's partial hours
+// at either end, hours a local bucket boundary cuts, or the whole window
+// for any other key) is read from the runs by store_scan_ex, which hands
+// each run its extras and trace from tables walked in step.  Strings are
+// resolved and copied only for the groups kept, at the end, before the
+// read transaction ends.
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmcost_common.h"
+#include "query.h"
+
+#define NS_PER_S    UINT64_C(1000000000)
+#define NS_PER_HOUR (UINT64_C(3600) * NS_PER_S)
+#define MS_CACHE    4096u       // metasets decoded, direct-mapped
+#define ID_CACHE    1024u       // dimension filter verdicts
+#define LSTR_MAX    (64u << 20) // bytes of values a query interns
+#define LSTR_OVER   UINT32_MAX  // "the string table is full"
+
+// ---- keys, filters, names ----
+
+static const struct {
+	const char *name, *meta;
+} aliases[] = {
+#define ALIAS_ROW(n, m) { n, m },
+	QUERY_ALIAS_MAP(ALIAS_ROW)
+#undef ALIAS_ROW
+};
+#define N_ALIASES (sizeof(aliases) / sizeof(aliases[0]))
+
+int
+query_key_parse(const char *s, query_key *out)
+{
+	query_key k;
+	report_dim d;
+
+	if (s == NULL || out == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	memset(&k, 0, sizeof(k));
+	if (report_dim_parse(s, &d) == 0) {
+		k.kind = QUERY_KEY_DIM;
+		k.dim = d;
+	} else if (strcmp(s, "tag") == 0) {
+		k.kind = QUERY_KEY_TAG;
+	} else if (strcmp(s, "trace") == 0) {
+		k.kind = QUERY_KEY_TRACE;
+	} else if (strncmp(s, "meta.", 5) == 0) {
+		size_t n = strlen(s + 5);
+		if (n == 0 || n > LLMCOST_MAX_KEY
+		    || !llmcost__utf8_valid(s + 5, n)) {
+			return (LLMCOST_EINVAL);
+		}
+		k.kind = QUERY_KEY_META;
+		memcpy(k.meta, s + 5, n + 1);
+	} else {
+		size_t i;
+		for (i = 0; i < N_ALIASES; i++) {
+			if (strcmp(s, aliases[i].name) == 0) {
+				break;
+			}
+		}
+		if (i == N_ALIASES) {
+			return (LLMCOST_EINVAL);
+		}
+		k.kind = QUERY_KEY_META;
+		snprintf(k.meta, sizeof(k.meta), "%s", aliases[i].meta);
+	}
+	*out = k;
+	return (0);
+}
+
+const char *
+query_key_name(const query_key *k, char *buf, size_t bufsz)
+{
+	switch (k->kind) {
+	case QUERY_KEY_DIM:
+		snprintf(buf, bufsz, "%s", report_dim_name(k->dim));
+		break;
+	case QUERY_KEY_TAG:
+		snprintf(buf, bufsz, "tag");
+		break;
+	case QUERY_KEY_TRACE:
+		snprintf(buf, bufsz, "trace");
+		break;
+	default:
+		for (size_t i = 0; i < N_ALIASES; i++) {
+			if (strcmp(k->meta, aliases[i].meta) == 0) {
+				snprintf(buf, bufsz, "%s", aliases[i].name);
+				return (buf);
+			}
+		}
+		snprintf(buf, bufsz, "meta.%s", k->meta);
+		break;
+	}
+	return (buf);
+}
+
+int
+query_filter_parse(const char *s, query_filter *out)
+{
+	char key[QUERY_KEY_NAME_MAX + 1];
+	query_filter f;
+
+	if (s == NULL || out == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	const char *eq = strchr(s, '=');
+	if (eq == NULL || eq == s) {
+		return (LLMCOST_EINVAL);
+	}
+	memset(&f, 0, sizeof(f));
+	size_t klen = (size_t) (eq - s);
+	if (s[klen - 1] == '!') {
+		f.negate = 1;
+		klen--;
+	}
+	if (klen == 0 || klen > QUERY_KEY_NAME_MAX) {
+		return (LLMCOST_EINVAL);
+	}
+	memcpy(key, s, klen);
+	key[klen] = '\0';
+	size_t vlen = strlen(eq + 1);
+	if (vlen > LLMCOST_MAX_VALUE || !llmcost__utf8_valid(eq + 1, vlen)
+	    || query_key_parse(key, &f.key) != 0) {
+		return (LLMCOST_EINVAL);
+	}
+	memcpy(f.value, eq + 1, vlen + 1);
+	*out = f;
+	return (0);
+}
+
+static const char *const every_names[] = { "none", "hour", "day", "week" };
+
+const char *
+query_every_name(query_every e)
+{
+	return ((unsigned) e < 4 ? every_names[e] : "?");
+}
+
+int
+query_every_parse(const char *s)
+{
+	for (int i = 0; s != NULL && i < 4; i++) {
+		if (strcmp(s, every_names[i]) == 0) {
+			return (i);
+		}
+	}
+	return (-1);
+}
+
+void
+query_spec_init(query_spec *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->by[0].kind = QUERY_KEY_DIM;
+	q->by[0].dim = REPORT_DIM_DEFAULT;
+	q->n_by = 1;
+}
+
+void
+query_sums_add(query_sums *a, const query_sums *b)
+{
+	a->calls += b->calls;
+	a->unpriced_calls += b->unpriced_calls;
+	a->error_calls += b->error_calls;
+	for (int i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
+		a->usage[i] += b->usage[i];
+	}
+	a->input_tokens += b->input_tokens;
+	a->output_tokens += b->output_tokens;
+	a->cost_pusd += b->cost_pusd;
+	for (int i = 0; i < LLMCOST_FEE_COUNT; i++) {
+		a->fees[i] += b->fees[i];
+	}
+	a->fee_cost_pusd += b->fee_cost_pusd;
+	a->provider_cost_calls += b->provider_cost_calls;
+	a->provider_cost_pusd += b->provider_cost_pusd;
+	a->usage_missing_calls += b->usage_missing_calls;
+	a->usage_partial_calls += b->usage_partial_calls;
+}
+
+// ---- the query's own string table ----
+
+typedef struct lstr {
+	char *bytes;      // all strings, back to back
+	size_t len, cap;  // bytes used and allocated (<= LSTR_MAX)
+	uint32_t *off;    // string i + 1 starts at off[i] ...
+	uint32_t *slen;   // ... and is slen[i] long
+	uint32_t n, ncap; // strings
+	uint32_t *slots;  // hash slots: string index + 1; 0 = empty
+	uint32_t scap;    // power of two
+} lstr;
+
+static uint64_t
+hash_bytes(const void *p, size_t n, uint64_t h)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++) {
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	}
+	return (h);
+}
+
+// The id (1-based) of p[0..n) in the table, added when new; LSTR_OVER
+// when the table is full; 0 on allocation failure (with *rv set).
+static uint32_t
+lstr_intern(lstr *t, const void *p, size_t n, int *rv)
+{
+	if ((t->n + 1) * 2 > t->scap) {
+		uint32_t ncap = t->scap ? t->scap * 2 : 256;
+		uint32_t *ns = calloc(ncap, sizeof(*ns));
+		if (ns == NULL) {
+			*rv = LLMCOST_ENOMEM;
+			return (0);
+		}
+		for (uint32_t i = 0; i < t->n; i++) {
+			uint64_t h = hash_bytes(t->bytes + t->off[i],
+			    t->slen[i], 0xcbf29ce484222325ULL);
+			uint32_t j = (uint32_t) h & (ncap - 1);
+			while (ns[j] != 0) {
+				j = (j + 1) & (ncap - 1);
+			}
+			ns[j] = i + 1;
+		}
+		free(t->slots);
+		t->slots = ns;
+		t->scap = ncap;
+	}
+	uint64_t h = hash_bytes(p, n, 0xcbf29ce484222325ULL);
+	uint32_t j = (uint32_t) h & (t->scap - 1);
+	while (t->slots[j] != 0) {
+		uint32_t i = t->slots[j] - 1;
+		if (t->slen[i] == n
+		    && memcmp(t->bytes + t->off[i], p, n) == 0) {
+			return (i + 1);
+		}
+		j = (j + 1) & (t->scap - 1);
+	}
+	if (t->len + n > LSTR_MAX || t->n >= LSTR_MAX / 4) {
+		return (LSTR_OVER);
+	}
+	if (t->len + n > t->cap) {
+		size_t nc = t->cap ? t->cap : 4096;
+		while (nc < t->len + n) {
+			nc *= 2;
+		}
+		char *nb = realloc(t->bytes, nc);
+		if (nb == NULL) {
+			*rv = LLMCOST_ENOMEM;
+			return (0);
+		}
+		t->bytes = nb;
+		t->cap = nc;
+	}
+	if (t->n == t->ncap) {
+		uint32_t nc = t->ncap ? t->ncap * 2 : 256;
+		uint32_t *no = realloc(t->off, nc * sizeof(*no));
+		if (no != NULL) {
+			t->off = no;
+		}
+		uint32_t *nl = no ? realloc(t->slen, nc * sizeof(*nl)) : NULL;
+		if (nl == NULL) {
+			*rv = LLMCOST_ENOMEM;
+			return (0);
+		}
+		t->slen = nl;
+		t->ncap = nc;
+	}
+	memcpy(t->bytes + t->len, p, n);
+	t->off[t->n] = (uint32_t) t->len;
+	t->slen[t->n] = (uint32_t) n;
+	t->len += n;
+	t->slots[j] = ++t->n;
+	return (t->n);
+}
+
+static void
+lstr_free(lstr *t)
+{
+	free(t->bytes);
+	free(t->off);
+	free(t->slen);
+	free(t->slots);
+}
+
+// ---- groups ----
+
+typedef struct gkey {
+	int64_t bucket; // ns; 0 without every
+	uint32_t k[QUERY_MAX_KEYS];
+	uint32_t other;
+	uint32_t pad;
+} gkey;
+
+typedef struct grow {
+	gkey key;
+	query_sums sum;
+} grow;
+
+typedef struct gtab {
+	grow *rows;
+	uint32_t n, rcap;
+	uint32_t *slots; // row index + 1
+	uint32_t scap;
+	uint32_t limit; // rows that are not "other"
+	uint32_t named; // rows that are not "other", so far
+	int capped;
+} gtab;
+
+static uint64_t
+gkey_hash(const gkey *k)
+{
+	uint64_t h = (uint64_t) k->bucket * 0x9e3779b97f4a7c15ULL;
+	for (int i = 0; i < QUERY_MAX_KEYS; i++) {
+		h = (h ^ k->k[i]) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 29;
+	}
+	return (h ^ k->other);
+}
+
+static int
+gtab_grow(gtab *g)
+{
+	uint32_t ncap = g->scap ? g->scap * 2 : 64;
+	uint32_t *ns = calloc(ncap, sizeof(*ns));
+	if (ns == NULL) {
+		return (LLMCOST_ENOMEM);
+	}
+	for (uint32_t i = 0; i < g->n; i++) {
+		uint32_t j
+		    = (uint32_t) gkey_hash(&g->rows[i].key) & (ncap - 1);
+		while (ns[j] != 0) {
+			j = (j + 1) & (ncap - 1);
+		}
+		ns[j] = i + 1;
+	}
+	free(g->slots);
+	g->slots = ns;
+	g->scap = ncap;
+	return (0);
+}
+
+// The sums of group k, created when new.  Past the limit of named
+// groups, a new group is its bucket's "other" row instead.
+static query_sums *
+gtab_find(gtab *g, gkey *k, int *rv)
+{
+	if ((g->n + 1) * 2 > g->scap && (*rv = gtab_grow(g)) != 0) {
+		return (NULL);
+	}
+	uint32_t j;
+	for (;;) {
+		j = (uint32_t) gkey_hash(k) & (g->scap - 1);
+		while (g->slots[j] != 0) {
+			grow *r = &g->rows[g->slots[j] - 1];
+			if (memcmp(&r->key, k, sizeof(*k)) == 0) {
+				return (&r->sum);
+			}
+			j = (j + 1) & (g->scap - 1);
+		}
+		if (k->other || g->named < g->limit) {
+			break;
+		}
+		g->capped = 1;
+		memset(k->k, 0, sizeof(k->k));
+		k->other = 1;
+	}
+	if (g->n == g->rcap) {
+		uint32_t nc = g->rcap ? g->rcap * 2 : 32;
+		grow *nr = realloc(g->rows, (size_t) nc * sizeof(*nr));
+		if (nr == NULL) {
+			*rv = LLMCOST_ENOMEM;
+			return (NULL);
+		}
+		g->rows = nr;
+		g->rcap = nc;
+	}
+	grow *r = &g->rows[g->n];
+	memset(r, 0, sizeof(*r));
+	r->key = *k;
+	g->slots[j] = ++g->n;
+	if (!k->other) {
+		g->named++;
+	}
+	return (&r->sum);
+}
+
+static void
+gtab_free(gtab *g)
+{
+	free(g->rows);
+	free(g->slots);
+}
+
+// ---- the scan ----
+
+typedef struct ms_ent {
+	uint32_t id; // metaset id + 1; 0 = empty
+	uint32_t pass;
+	uint32_t v[QUERY_MAX_KEYS];
+} ms_ent;
+
+typedef struct id_ent {
+	uint32_t id; // string id + 1; 0 = empty
+	uint32_t eq; // the string equals the filter's value
+} id_ent;
+
+typedef struct unp_ent {
+	uint64_t key; // provider << 32 | model; slot used when calls > 0
+	uint64_t calls;
+} unp_ent;
+
+typedef struct qctx {
+	const query_spec *q;
+	store_rtxn *t;
+	tz *zone;
+	int rv;
+	char *err;
+	size_t errsz;
+	// What the keys and filters need from a run.
+	int need_ms, need_trace;
+	uint8_t trace_val[QUERY_MAX_FILTERS][16];
+	id_ent *idc[QUERY_MAX_FILTERS]; // per DIM filter
+	ms_ent *ms;                     // MS_CACHE entries
+	ms_ent ms0;                     // for metaset 0 (no metadata)
+	lstr strs;
+	gtab g;
+	unp_ent *unp; // QUERY_MAX_UNPRICED * 2 slots
+	uint32_t n_unp;
+	// The current bucket, ns: [b_start, b_end).
+	uint64_t b_start, b_end;
+	uint64_t runs, rollups;
+} qctx;
+
+static const uint32_t *
+dim_field(const store_run *r, report_dim d)
+{
+	switch (d) {
+#define DIM_FIELD(id, name, field, src)                                       \
+	case REPORT_BY_##id:                                                  \
+		return (&r->field);
+		REPORT_DIM_MAP(DIM_FIELD)
+#undef DIM_FIELD
+	default:
+		return (NULL);
+	}
+}
+
+static uint32_t
+rkey_field(const store_rkey *k, report_dim d)
+{
+	switch (d) {
+#define RK_FIELD(id, name, field, src)                                        \
+	case REPORT_BY_##id:                                                  \
+		return (k->field);
+		REPORT_DIM_MAP(RK_FIELD)
+#undef RK_FIELD
+	default:
+		return (0);
+	}
+}
+
+// Whether string id equals filter i's value (cached per id).
+static int
+id_eq(qctx *c, int i, uint32_t id)
+{
+	if (id == 0) {
+		return (0);
+	}
+	id_ent *e = &c->idc[i][(id * 2654435761u) >> 22 & (ID_CACHE - 1)];
+	if (e->id != id + 1) {
+		const char *s;
+		size_t len;
+		const char *v = c->q->where[i].value;
+		e->id = id + 1;
+		e->eq = store_string(c->t, id, &s, &len) == 0
+		    && len == strlen(v) && memcmp(s, v, len) == 0;
+	}
+	return ((int) e->eq);
+}
+
+static uint16_t
+be16(const uint8_t *p)
+{
+	return ((uint16_t) ((p[0] << 8) | p[1]));
+}
+
+// Decodes metaset blob b[0..len) for the query: its values for the
+// META and TAG keys (interned) and whether it passes the META and TAG
+// filters.  Returns 0 or an error.
+static int
+ms_decode(qctx *c, const uint8_t *b, size_t len, ms_ent *e)
+{
+	const query_spec *q = c->q;
+	const uint8_t *mk[LLMCOST_MAX_META], *mv[LLMCOST_MAX_META];
+	const uint8_t *tg[LLMCOST_MAX_TAGS];
+	uint16_t mkl[LLMCOST_MAX_META], mvl[LLMCOST_MAX_META];
+	uint16_t tgl[LLMCOST_MAX_TAGS];
+	size_t o = 2;
+	uint32_t nm = len >= 2 ? b[0] : 0, nt = len >= 2 ? b[1] : 0;
+
+	if (len < 2 || nm > LLMCOST_MAX_META || nt > LLMCOST_MAX_TAGS) {
+		return (LLMCOST_ESTORE);
+	}
+	for (uint32_t i = 0; i < nm; i++) {
+		for (int part = 0; part < 2; part++) {
+			if (o + 2 > len || o + 2 + be16(b + o) > len) {
+				return (LLMCOST_ESTORE);
+			}
+			uint16_t l = be16(b + o);
+			if (part == 0) {
+				mk[i] = b + o + 2;
+				mkl[i] = l;
+			} else {
+				mv[i] = b + o + 2;
+				mvl[i] = l;
+			}
+			o += 2 + (size_t) l;
+		}
+	}
+	for (uint32_t i = 0; i < nt; i++) {
+		if (o + 2 > len || o + 2 + be16(b + o) > len) {
+			return (LLMCOST_ESTORE);
+		}
+		tg[i] = b + o + 2;
+		tgl[i] = be16(b + o);
+		o += 2 + (size_t) tgl[i];
+	}
+	e->pass = 1;
+	for (uint32_t f = 0; f < q->n_where && e->pass; f++) {
+		const query_filter *fl = &q->where[f];
+		size_t vl = strlen(fl->value);
+		int eq = 0;
+		if (fl->key.kind == QUERY_KEY_META) {
+			size_t kl = strlen(fl->key.meta);
+			for (uint32_t i = 0; i < nm; i++) {
+				if (mkl[i] == kl
+				    && memcmp(mk[i], fl->key.meta, kl) == 0) {
+					eq = mvl[i] == vl
+					    && memcmp(mv[i], fl->value, vl)
+					        == 0;
+					break;
+				}
+			}
+		} else if (fl->key.kind == QUERY_KEY_TAG) {
+			for (uint32_t i = 0; i < nt && !eq; i++) {
+				eq = tgl[i] == vl
+				    && memcmp(tg[i], fl->value, vl) == 0;
+			}
+		} else {
+			continue;
+		}
+		e->pass = (uint32_t) (eq != fl->negate);
+	}
+	if (!e->pass) {
+		return (0);
+	}
+	for (uint32_t k = 0; k < q->n_by; k++) {
+		const query_key *key = &q->by[k];
+		e->v[k] = 0;
+		if (key->kind == QUERY_KEY_META) {
+			size_t kl = strlen(key->meta);
+			for (uint32_t i = 0; i < nm; i++) {
+				if (mkl[i] == kl
+				    && memcmp(mk[i], key->meta, kl) == 0) {
+					// Metadata values are interned
+					// apart from tag sets and traces.
+					uint8_t tmp[1 + LLMCOST_MAX_VALUE];
+					tmp[0] = 'm';
+					memcpy(tmp + 1, mv[i], mvl[i]);
+					e->v[k] = lstr_intern(&c->strs, tmp,
+					    1 + (size_t) mvl[i], &c->rv);
+					break;
+				}
+			}
+		} else if (key->kind == QUERY_KEY_TAG && nt > 0) {
+			// The tag set, sorted (as stored), joined by ','.
+			uint8_t
+			    tmp[1 + LLMCOST_MAX_TAGS * (LLMCOST_MAX_TAG + 1)];
+			size_t n = 0;
+			tmp[n++] = 'g';
+			for (uint32_t i = 0; i < nt; i++) {
+				if (i > 0) {
+					tmp[n++] = ',';
+				}
+				memcpy(tmp + n, tg[i], tgl[i]);
+				n += tgl[i];
+			}
+			e->v[k] = lstr_intern(&c->strs, tmp, n, &c->rv);
+		}
+		if (c->rv != 0) {
+			return (c->rv);
+		}
+	}
+	return (0);
+}
+
+static const ms_ent *
+ms_get(qctx *c, uint32_t id)
+{
+	if (id == 0) {
+		return (&c->ms0);
+	}
+	ms_ent *e = &c->ms[(id * 2654435761u) >> 20 & (MS_CACHE - 1)];
+	if (e->id != id + 1) {
+		const uint8_t *b;
+		size_t len;
+		int rv = store_metaset(c->t, id, &b, &len);
+		if (rv == 0) {
+			rv = ms_decode(c, b, len, e);
+		}
+		if (rv != 0) {
+			c->rv = rv == LLMCOST_ENOTFOUND ? LLMCOST_ESTORE : rv;
+			e->id = 0;
+			return (NULL);
+		}
+		e->id = id + 1;
+	}
+	return (e);
+}
+
+static int
+unp_add(qctx *c, uint32_t provider, uint32_t model, uint64_t calls)
+{
+	uint64_t key = ((uint64_t) provider << 32) | model;
+	uint32_t cap = QUERY_MAX_UNPRICED * 2;
+	uint32_t j
+	    = (uint32_t) ((key * 0x9e3779b97f4a7c15ULL) >> 40) & (cap - 1);
+	while (c->unp[j].calls != 0) {
+		if (c->unp[j].key == key) {
+			c->unp[j].calls += calls;
+			return (0);
+		}
+		j = (j + 1) & (cap - 1);
+	}
+	if (c->n_unp < QUERY_MAX_UNPRICED) {
+		c->unp[j].key = key;
+		c->unp[j].calls = calls;
+		c->n_unp++;
+	}
+	return (0);
+}
+
+// Sets the current bucket to the one holding t_ns.
+static void
+bucket_at(qctx *c, uint64_t t_ns)
+{
+	int64_t end;
+	int64_t s = tz_floor(
+	    c->zone, (tz_unit) c->q->every, (int64_t) (t_ns / NS_PER_S), &end);
+	c->b_start = s < 0 ? 0 : (uint64_t) s * NS_PER_S;
+	c->b_end = (uint64_t) end * NS_PER_S;
+}
+
+static int
+on_run(void *arg, const uint8_t *id, const store_run *run,
+    const store_extras *ex, const uint8_t *trace)
+{
+	qctx *c = arg;
+	const query_spec *q = c->q;
+	const ms_ent *ms = NULL;
+	gkey k;
+	int rv = 0;
+
+	(void) id;
+	c->runs++;
+	for (uint32_t f = 0; f < q->n_where; f++) {
+		const query_filter *fl = &q->where[f];
+		int eq;
+		if (fl->key.kind == QUERY_KEY_DIM) {
+			eq = id_eq(c, (int) f, *dim_field(run, fl->key.dim));
+		} else if (fl->key.kind == QUERY_KEY_TRACE) {
+			eq = trace != NULL
+			    && memcmp(trace, c->trace_val[f], 16) == 0;
+		} else {
+			continue;
+		}
+		if (eq == fl->negate) {
+			return (0);
+		}
+	}
+	if (c->need_ms) {
+		if ((ms = ms_get(c, run->metaset)) == NULL) {
+			return (c->rv);
+		}
+		if (!ms->pass) {
+			return (0);
+		}
+	}
+	memset(&k, 0, sizeof(k));
+	if (q->every != QUERY_EVERY_NONE) {
+		if (run->start_ns < c->b_start || run->start_ns >= c->b_end) {
+			bucket_at(c, run->start_ns);
+		}
+		k.bucket = (int64_t) c->b_start;
+	}
+	for (uint32_t i = 0; i < q->n_by; i++) {
+		switch (q->by[i].kind) {
+		case QUERY_KEY_DIM:
+			k.k[i] = *dim_field(run, q->by[i].dim);
+			break;
+		case QUERY_KEY_TRACE:
+			if (trace != NULL) {
+				uint8_t tmp[17] = { 't' };
+				memcpy(tmp + 1, trace, 16);
+				k.k[i] = lstr_intern(
+				    &c->strs, tmp, sizeof(tmp), &c->rv);
+				if (c->rv != 0) {
+					return (c->rv);
+				}
+			}
+			break;
+		default:
+			k.k[i] = ms->v[i];
+			break;
+		}
+		if (k.k[i] == LSTR_OVER) {
+			// No room for one more value: the group is "other".
+			memset(k.k, 0, sizeof(k.k));
+			k.other = 1;
+			c->g.capped = 1;
+			break;
+		}
+	}
+	query_sums *s = gtab_find(&c->g, &k, &rv);
+	if (s == NULL) {
+		return (rv);
+	}
+	s->calls++;
+	if (run->flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) {
+		s->unpriced_calls++;
+		unp_add(c, run->provider, run->model, 1);
+	}
+	if (run->status != LLMCOST_STATUS_OK) {
+		s->error_calls++;
+	}
+	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
+		s->usage[b] += run->usage[b];
+	}
+	s->cost_pusd += run->cost_pusd;
+	if (ex != NULL) {
+		for (int f = 0; f < LLMCOST_FEE_COUNT; f++) {
+			s->fees[f] += ex->fees[f];
+		}
+		s->fee_cost_pusd += ex->fee_cost_pusd;
+		if (ex->provider_cost_pusd != STORE_NO_PROVIDER_COST) {
+			s->provider_cost_calls++;
+			s->provider_cost_pusd += ex->provider_cost_pusd;
+		}
+		if (ex->usage_flags & LLMCOST_USAGE_MISSING) {
+			s->usage_missing_calls++;
+		} else if (ex->usage_flags & LLMCOST_USAGE_PARTIAL) {
+			s->usage_partial_calls++;
+		}
+	}
+	return (0);
+}
+
+static int
+on_rollup(void *arg, const store_rkey *rk, const store_rollup *v)
+{
+	qctx *c = arg;
+	const query_spec *q = c->q;
+	gkey k;
+	int rv = 0;
+
+	c->rollups++;
+	for (uint32_t f = 0; f < q->n_where; f++) {
+		const query_filter *fl = &q->where[f];
+		if (id_eq(c, (int) f, rkey_field(rk, fl->key.dim))
+		    == fl->negate) {
+			return (0);
+		}
+	}
+	memset(&k, 0, sizeof(k));
+	if (q->every != QUERY_EVERY_NONE) {
+		uint64_t t = (uint64_t) rk->hour * NS_PER_HOUR;
+		if (t < c->b_start || t >= c->b_end) {
+			bucket_at(c, t);
+		}
+		k.bucket = (int64_t) c->b_start;
+	}
+	for (uint32_t i = 0; i < q->n_by; i++) {
+		k.k[i] = rkey_field(rk, q->by[i].dim);
+	}
+	query_sums *s = gtab_find(&c->g, &k, &rv);
+	if (s == NULL) {
+		return (rv);
+	}
+	query_sums x;
+	memset(&x, 0, sizeof(x));
+	x.calls = v->calls;
+	x.unpriced_calls = v->unpriced_calls;
+	x.error_calls = v->error_calls;
+	memcpy(x.usage, v->usage, sizeof(x.usage));
+	x.cost_pusd = store_rollup_cost(v);
+	memcpy(x.fees, v->fees, sizeof(x.fees));
+	x.fee_cost_pusd = store_rollup_fee_cost(v);
+	x.provider_cost_calls = v->provider_cost_calls;
+	x.provider_cost_pusd = store_rollup_provider_cost(v);
+	x.usage_missing_calls = v->usage_missing_calls;
+	x.usage_partial_calls = v->usage_partial_calls;
+	query_sums_add(s, &x);
+	if (v->unpriced_calls > 0) {
+		unp_add(c, rk->provider, rk->model, v->unpriced_calls);
+	}
+	return (0);
+}
+
+// ---- planning ----
+
+static int
+scan_runs(qctx *c, uint64_t from_ns, uint64_t to_ns)
+{
+	unsigned what
+	    = STORE_SCAN_EXTRAS | (c->need_trace ? STORE_SCAN_TRACES : 0);
+	if (from_ns >= to_ns) {
+		return (0);
+	}
+	int rv = store_scan_ex(c->t, from_ns, to_ns, what, on_run, c);
+	return (rv != 0 ? rv : c->rv);
+}
+
+static int
+scan_hours(qctx *c, uint32_t h0, uint32_t h1)
+{
+	if (h0 >= h1) {
+		return (0);
+	}
+	int rv = store_scan_rollups(c->t, h0, h1, on_rollup, c);
+	return (rv != 0 ? rv : c->rv);
+}
+
+// Whether hour h lies inside one bucket.
+static int
+hour_whole(qctx *c, uint32_t h)
+{
+	int64_t end, t = (int64_t) h * 3600;
+	if (c->q->every == QUERY_EVERY_NONE) {
+		return (1);
+	}
+	int64_t s = tz_floor(c->zone, (tz_unit) c->q->every, t, &end);
+	return (s <= t && end >= t + 3600);
+}
+
+static int
+plan_and_scan(qctx *c)
+{
+	const query_spec *q = c->q;
+	int rollups = !(q->flags & QUERY_RUNS_ONLY);
+
+	for (uint32_t i = 0; i < q->n_by; i++) {
+		rollups &= q->by[i].kind == QUERY_KEY_DIM;
+	}
+	for (uint32_t i = 0; i < q->n_where; i++) {
+		rollups &= q->where[i].key.kind == QUERY_KEY_DIM;
+	}
+	uint64_t h_lo = (q->from_ns + NS_PER_HOUR - 1) / NS_PER_HOUR;
+	uint64_t h_hi = q->to_ns / NS_PER_HOUR;
+	if (!rollups || h_lo >= h_hi || h_hi > UINT32_MAX) {
+		return (scan_runs(c, q->from_ns, q->to_ns));
+	}
+	int rv = scan_runs(c, q->from_ns, h_lo * NS_PER_HOUR);
+	// Hours in order: runs of whole hours from the rollups, the hours a
+	// bucket boundary cuts from the runs.
+	uint32_t seg = (uint32_t) h_lo;
+	for (uint32_t h = (uint32_t) h_lo; rv == 0 && h < h_hi; h++) {
+		if (hour_whole(c, h)) {
+			continue;
+		}
+		rv = scan_hours(c, seg, h);
+		if (rv == 0) {
+			rv = scan_runs(c, (uint64_t) h * NS_PER_HOUR,
+			    (uint64_t) (h + 1) * NS_PER_HOUR);
+		}
+		seg = h + 1;
+	}
+	if (rv == 0) {
+		rv = scan_hours(c, seg, (uint32_t) h_hi);
+	}
+	if (rv == 0) {
+		rv = scan_runs(c, h_hi * NS_PER_HOUR, q->to_ns);
+	}
+	return (rv);
+}
+
+// ---- the result ----
+
+static void errs(qctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+errs(qctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	if (c->err != NULL && c->errsz > 0) {
+		va_start(ap, fmt);
+		vsnprintf(c->err, c->errsz, fmt, ap);
+		va_end(ap);
+	}
+}
+
+static char *
+dup_bytes(const char *p, size_t n)
+{
+	char *d = malloc(n + 1);
+	if (d != NULL) {
+		memcpy(d, p, n);
+		d[n] = '\0';
+	}
+	return (d);
+}
+
+// The text of value v of key i: NULL when absent; *rv on failure.
+static char *
+key_text(qctx *c, uint32_t i, uint32_t v, int *rv)
+{
+	char *d = NULL;
+	if (v == 0) {
+		return (NULL);
+	}
+	if (c->q->by[i].kind == QUERY_KEY_DIM) {
+		const char *s;
+		size_t len;
+		if (store_string(c->t, v, &s, &len) != 0) {
+			*rv = LLMCOST_ESTORE;
+			return (NULL);
+		}
+		d = dup_bytes(s, len);
+	} else {
+		const char *s = c->strs.bytes + c->strs.off[v - 1];
+		size_t len = c->strs.slen[v - 1];
+		if (c->q->by[i].kind == QUERY_KEY_TRACE) {
+			d = malloc(LLMCOST__UUID_STR_LEN);
+			if (d != NULL) {
+				llmcost__uuid_str((const uint8_t *) s + 1, d);
+			}
+		} else {
+			d = dup_bytes(s + 1, len - 1); // past the kind byte
+		}
+	}
+	if (d == NULL) {
+		*rv = LLMCOST_ENOMEM;
+	}
+	return (d);
+}
+
+static int
+keycmp(const query_row *x, const query_row *y)
+{
+	for (int i = 0; i < QUERY_MAX_KEYS; i++) {
+		const char *a = x->keys[i], *b = y->keys[i];
+		if (a == NULL || b == NULL) {
+			if (a != b) {
+				return (a == NULL ? 1 : -1);
+			}
+			continue;
+		}
+		int c = strcmp(a, b);
+		if (c != 0) {
+			return (c);
+		}
+	}
+	return (0);
+}
+
+static int
+sums_rank(const query_sums *a, const query_sums *b)
+{
+	if (a->cost_pusd != b->cost_pusd) {
+		return (a->cost_pusd > b->cost_pusd ? -1 : 1);
+	}
+	if (a->calls != b->calls) {
+		return (a->calls > b->calls ? -1 : 1);
+	}
+	return (0);
+}
+
+static int
+row_cmp(const void *pa, const void *pb)
+{
+	const query_row *x = pa, *y = pb;
+	if (x->bucket != y->bucket) {
+		return (x->bucket < y->bucket ? -1 : 1);
+	}
+	if (x->other != y->other) {
+		return (x->other - y->other);
+	}
+	int c = sums_rank(&x->sum, &y->sum);
+	return (c != 0 ? c : keycmp(x, y));
+}
+
+// Ranks key tuples (over all buckets) for top N: rows sorted by keys
+// and pointing at their tuple's total.
+typedef struct tuple {
+	query_row *first; // a row with these keys
+	query_sums sum;
+	size_t idx;
+} tuple;
+
+static int
+tuple_key_cmp(const void *pa, const void *pb)
+{
+	const query_row *const *x = pa, *const *y = pb;
+	return (keycmp(*x, *y));
+}
+
+static int
+tuple_rank_cmp(const void *pa, const void *pb)
+{
+	const tuple *x = pa, *y = pb;
+	int c = sums_rank(&x->sum, &y->sum);
+	return (c != 0 ? c : keycmp(x->first, y->first));
+}
+
+static void
+row_free_keys(query_row *r)
+{
+	for (int i = 0; i < QUERY_MAX_KEYS; i++) {
+		free(r->keys[i]);
+		r->keys[i] = NULL;
+	}
+}
+
+// Keeps the top N key tuples; every other row is summed into its
+// bucket's "other" row.  Rows are not yet sorted.
+static int
+apply_top(query_result *r, uint32_t top)
+{
+	size_t n = r->n_rows, nt = 0;
+	query_row **by = malloc((n + 1) * sizeof(*by));
+	tuple *tu = malloc((n + 1) * sizeof(*tu));
+	uint8_t *keep = calloc(n + 1, 1);
+	size_t *tix = malloc((n + 1) * sizeof(*tix));
+	int rv = 0;
+
+	if (by == NULL || tu == NULL || keep == NULL || tix == NULL) {
+		rv = LLMCOST_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		by[i] = &r->rows[i];
+	}
+	qsort(by, n, sizeof(*by), tuple_key_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (by[i]->other) {
+			tix[by[i] - r->rows] = SIZE_MAX;
+			continue;
+		}
+		if (nt == 0 || keycmp(tu[nt - 1].first, by[i]) != 0) {
+			memset(&tu[nt], 0, sizeof(tu[nt]));
+			tu[nt].first = by[i];
+			tu[nt].idx = nt;
+			nt++;
+		}
+		query_sums_add(&tu[nt - 1].sum, &by[i]->sum);
+		tix[by[i] - r->rows] = nt - 1;
+	}
+	if (nt <= top) {
+		goto out;
+	}
+	// Which tuples stay: the top ones by total cost.
+	size_t *rank_of = malloc(nt * sizeof(*rank_of));
+	if (rank_of == NULL) {
+		rv = LLMCOST_ENOMEM;
+		goto out;
+	}
+	qsort(tu, nt, sizeof(*tu), tuple_rank_cmp);
+	for (size_t i = 0; i < nt; i++) {
+		rank_of[tu[i].idx] = i;
+	}
+	// Fold: each dropped row into the first "other" row of its bucket
+	// (rows of one bucket are found through a linear pass per row; the
+	// rows are few once capped).
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++) {
+		query_row *row = &r->rows[i];
+		int stays = row->other == 0 && rank_of[tix[i]] < top;
+		keep[i] = (uint8_t) stays;
+	}
+	for (size_t i = 0; i < n; i++) {
+		query_row *row = &r->rows[i];
+		if (keep[i] || row->other) {
+			continue;
+		}
+		// Find or make this bucket's other row among the kept rows.
+		size_t o;
+		for (o = 0; o < n; o++) {
+			if (r->rows[o].other
+			    && r->rows[o].bucket == row->bucket) {
+				break;
+			}
+		}
+		if (o == n) {
+			row_free_keys(row);
+			row->other = 1;
+			continue;
+		}
+		query_sums_add(&r->rows[o].sum, &row->sum);
+		row_free_keys(row);
+		row->other = 2; // merged away
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (r->rows[i].other == 2) {
+			continue;
+		}
+		r->rows[w++] = r->rows[i];
+	}
+	r->n_rows = w;
+	free(rank_of);
+out:
+	free(by);
+	free(tu);
+	free(keep);
+	free(tix);
+	return (rv);
+}
+
+static int
+unp_cmp(const void *a, const void *b)
+{
+	const query_unpriced *x = a, *y = b;
+	if (x->calls != y->calls) {
+		return (x->calls > y->calls ? -1 : 1);
+	}
+	int c = strcmp(x->model ? x->model : "", y->model ? y->model : "");
+	return (c != 0 ? c
+	               : strcmp(x->provider ? x->provider : "",
+	                   y->provider ? y->provider : ""));
+}
+
+static char *
+id_text(store_rtxn *t, uint32_t id)
+{
+	const char *s;
+	size_t len;
+	return (store_string(t, id, &s, &len) == 0 ? dup_bytes(s, len) : NULL);
+}
+
+static int
+build_result(qctx *c, query_result *r)
+{
+	int rv = 0;
+	size_t n = c->g.n;
+
+	if (n > 0 && (r->rows = calloc(n, sizeof(*r->rows))) == NULL) {
+		return (LLMCOST_ENOMEM);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const grow *g = &c->g.rows[i];
+		query_row *row = &r->rows[i];
+		r->n_rows++;
+		row->other = (int) g->key.other;
+		row->sum = g->sum;
+		if (c->q->every != QUERY_EVERY_NONE) {
+			int64_t end;
+			int64_t s
+			    = (int64_t) ((uint64_t) g->key.bucket / NS_PER_S);
+			row->bucket = tz_floor(
+			    c->zone, (tz_unit) c->q->every, s, &end);
+			row->bucket_end = end;
+			row->bucket_off = tz_offset(c->zone, row->bucket);
+		}
+		for (uint32_t k = 0; k < c->q->n_by && rv == 0; k++) {
+			row->keys[k] = key_text(c, k, g->key.k[k], &rv);
+		}
+		if (rv != 0) {
+			return (rv);
+		}
+		for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
+			if (llmcost__bucket_is_output[b]) {
+				row->sum.output_tokens += row->sum.usage[b];
+			} else {
+				row->sum.input_tokens += row->sum.usage[b];
+			}
+		}
+	}
+	r->capped = c->g.capped;
+	r->groups = c->g.named;
+	if (c->q->top > 0 && (rv = apply_top(r, c->q->top)) != 0) {
+		return (rv);
+	}
+	if (r->n_rows > 1) {
+		qsort(r->rows, r->n_rows, sizeof(*r->rows), row_cmp);
+	}
+	for (size_t i = 0; i < r->n_rows; i++) {
+		query_sums_add(&r->total, &r->rows[i].sum);
+	}
+	if (c->n_unp > 0) {
+		r->unpriced = calloc(c->n_unp, sizeof(*r->unpriced));
+		if (r->unpriced == NULL) {
+			return (LLMCOST_ENOMEM);
+		}
+		for (uint32_t j = 0; j < QUERY_MAX_UNPRICED * 2; j++) {
+			const unp_ent *e = &c->unp[j];
+			if (e->calls == 0) {
+				continue;
+			}
+			query_unpriced *u = &r->unpriced[r->n_unpriced++];
+			u->provider = id_text(c->t, (uint32_t) (e->key >> 32));
+			u->model = id_text(c->t, (uint32_t) e->key);
+			u->calls = e->calls;
+		}
+		qsort(
+		    r->unpriced, r->n_unpriced, sizeof(*r->unpriced), unp_cmp);
+	}
+	uint32_t h0 = (uint32_t) (c->q->from_ns / NS_PER_HOUR);
+	uint32_t h1
+	    = (uint32_t) ((c->q->to_ns + NS_PER_HOUR - 1) / NS_PER_HOUR);
+	return (store_drops(c->t, h0, h1, &r->dropped));
+}
+
+// Checks q and prepares the scan's caches.
+static int
+prepare(qctx *c)
+{
+	const query_spec *q = c->q;
+	char err[256] = "";
+	int rv;
+
+	if (q->n_by > QUERY_MAX_KEYS || q->n_where > QUERY_MAX_FILTERS) {
+		errs(c, "at most 4 keys to group by and 8 filters");
+		return (LLMCOST_EINVAL);
+	}
+	if (q->from_ns >= q->to_ns) {
+		errs(c,
+		    "the window is empty: its start must be before its "
+		    "end");
+		return (LLMCOST_EINVAL);
+	}
+	if ((unsigned) q->every > QUERY_EVERY_WEEK) {
+		errs(c, "every: want hour, day or week");
+		return (LLMCOST_EINVAL);
+	}
+	if (q->max_groups > QUERY_GROUPS_MAX) {
+		errs(c, "at most %u groups", QUERY_GROUPS_MAX);
+		return (LLMCOST_EINVAL);
+	}
+	for (uint32_t i = 0; i < q->n_by + q->n_where; i++) {
+		const query_key *k
+		    = i < q->n_by ? &q->by[i] : &q->where[i - q->n_by].key;
+		if ((unsigned) k->kind > QUERY_KEY_TRACE
+		    || (k->kind == QUERY_KEY_DIM
+		        && (unsigned) k->dim >= REPORT_DIM_COUNT)
+		    || (k->kind == QUERY_KEY_META
+		        && (k->meta[0] == '\0'
+		            || memchr(k->meta, '\0', sizeof(k->meta))
+		                == NULL))) {
+			errs(c, "a malformed key");
+			return (LLMCOST_EINVAL);
+		}
+		c->need_ms
+		    |= k->kind == QUERY_KEY_META || k->kind == QUERY_KEY_TAG;
+		c->need_trace |= k->kind == QUERY_KEY_TRACE;
+	}
+	for (uint32_t i = 0; i < q->n_where; i++) {
+		const query_filter *f = &q->where[i];
+		if (memchr(f->value, '\0', sizeof(f->value)) == NULL) {
+			errs(c, "a malformed filter value");
+			return (LLMCOST_EINVAL);
+		}
+		if (f->key.kind == QUERY_KEY_TRACE
+		    && llmcost__uuid_parse(f->value, c->trace_val[i]) != 0) {
+			errs(c,
+			    "trace=%s: a trace is a UUID "
+			    "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+			    f->value);
+			return (LLMCOST_EINVAL);
+		}
+		if (f->key.kind == QUERY_KEY_DIM
+		    && (c->idc[i] = calloc(ID_CACHE, sizeof(id_ent)))
+		        == NULL) {
+			return (LLMCOST_ENOMEM);
+		}
+	}
+	if (memchr(q->tz, '\0', sizeof(q->tz)) == NULL) {
+		errs(c, "a malformed time zone");
+		return (LLMCOST_EINVAL);
+	}
+	if ((rv = tz_load(q->tz, &c->zone, err, sizeof(err))) != 0) {
+		errs(c, "%s", err);
+		return (rv);
+	}
+	if (q->every != QUERY_EVERY_NONE) {
+		static const uint64_t unit[] = { 0, 3600, 86400, 604800 };
+		uint64_t span = (q->to_ns - q->from_ns) / NS_PER_S;
+		if (span / unit[q->every] + 2 > QUERY_MAX_BUCKETS) {
+			errs(c,
+			    "too many time buckets (at most 100000): use a "
+			    "shorter window or a longer --every");
+			return (LLMCOST_ETOOBIG);
+		}
+	}
+	c->g.limit = q->max_groups != 0 ? q->max_groups : QUERY_GROUPS_DEF;
+	c->unp = calloc(QUERY_MAX_UNPRICED * 2, sizeof(*c->unp));
+	if (c->unp == NULL
+	    || (c->need_ms
+	        && (c->ms = calloc(MS_CACHE, sizeof(*c->ms))) == NULL)) {
+		return (LLMCOST_ENOMEM);
+	}
+	if (c->need_ms) {
+		static const uint8_t empty[2] = { 0, 0 };
+		if ((rv = ms_decode(c, empty, sizeof(empty), &c->ms0)) != 0) {
+			return (rv);
+		}
+	}
+	return (0);
+}
+
+void
+query_result_free(query_result *r)
+{
+	if (r == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < r->n_rows; i++) {
+		row_free_keys(&r->rows[i]);
+	}
+	for (size_t i = 0; i < r->n_unpriced; i++) {
+		free(r->unpriced[i].provider);
+		free(r->unpriced[i].model);
+	}
+	free(r->rows);
+	free(r->unpriced);
+	free(r);
+}
+
+int
+query_run_txn(store_rtxn *t, const query_spec *q, query_result **out,
+    char *err, size_t errsz)
+{
+	qctx c;
+	query_result *r = NULL;
+	int rv;
+
+	if (t == NULL || q == NULL || out == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (err != NULL && errsz > 0) {
+		err[0] = '\0';
+	}
+	memset(&c, 0, sizeof(c));
+	c.q = q;
+	c.t = t;
+	c.err = err;
+	c.errsz = errsz;
+	if ((rv = prepare(&c)) == 0 && (r = calloc(1, sizeof(*r))) == NULL) {
+		rv = LLMCOST_ENOMEM;
+	}
+	if (rv == 0) {
+		r->spec = *q;
+		rv = plan_and_scan(&c);
+	}
+	if (rv == 0) {
+		rv = build_result(&c, r);
+		r->runs_scanned = c.runs;
+		r->rollups_read = c.rollups;
+	}
+	for (uint32_t i = 0; i < QUERY_MAX_FILTERS; i++) {
+		free(c.idc[i]);
+	}
+	free(c.ms);
+	free(c.unp);
+	lstr_free(&c.strs);
+	gtab_free(&c.g);
+	tz_free(c.zone);
+	if (rv != 0) {
+		if (err != NULL && errsz > 0 && err[0] == '\0') {
+			snprintf(err, errsz, "%s", llmcost_strerror(rv));
+		}
+		query_result_free(r);
+		return (rv);
+	}
+	*out = r;
+	return (0);
+}
+
+int
+query_run(
+    store *s, const query_spec *q, query_result **out, char *err, size_t errsz)
+{
+	store_rtxn *t;
+	int rv;
+
+	if (s == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if ((rv = store_read_begin(s, &t)) != 0) {
+		if (err != NULL && errsz > 0) {
+			snprintf(err, errsz, "cannot read the store");
+		}
+		return (rv);
+	}
+	rv = query_run_txn(t, q, out, err, errsz);
+	store_read_end(t);
+	return (rv);
+}
