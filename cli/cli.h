@@ -13,8 +13,12 @@ int cmd_report(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_prices(int argc, char **argv);
 
-// Parses "7d", "24h", "90m", "2w" (relative to now) or an absolute UTC
-// date "YYYY-MM-DD" / "YYYY-MM-DDTHH:MM[:SS]Z" into Unix seconds.
-int cli_parse_time(const char *s, int64_t now, int64_t *out);
+// Parses "30s", "90m", "24h", "7d", "2w" (that long before now) or an
+// RFC 3339 time: "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.frac]]" then "Z",
+// "+HH:MM" or "-HH:MM", or nothing.  Writes Unix seconds to *out and
+// sets *local when the text gave no offset (a date, or a time without
+// one): *out is then that wall time read as UTC, for the caller to move
+// into its zone.  Returns 0 or -1.
+int cli_parse_time(const char *s, int64_t now, int64_t *out, int *local);
 
 #endif // LLMCOST_CLI_H

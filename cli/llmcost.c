@@ -42,30 +42,37 @@ usage(FILE *f)
 }
 
 int
-cli_parse_time(const char *s, int64_t now, int64_t *out)
+cli_parse_time(const char *s, int64_t now, int64_t *out, int *local)
 {
 	char *end;
 	errno = 0;
 	long long n = strtoll(s, &end, 10);
 	if (errno == 0 && end != s && n >= 0 && end[0] != '\0'
 	    && end[1] == '\0') {
-		int64_t unit = end[0] == 'm' ? 60
+		int64_t unit = end[0] == 's' ? 1
+		    : end[0] == 'm'          ? 60
 		    : end[0] == 'h'          ? 3600
 		    : end[0] == 'd'          ? 86400
 		    : end[0] == 'w'          ? 7 * 86400
 		                             : 0;
 		if (unit != 0 && n <= 100LL * 366 * 86400 / unit) {
 			*out = now - (int64_t) n * unit;
+			*local = 0;
 			return (0);
 		}
 	}
+	// RFC 3339: a date, optionally a time ('T', 't' or a space), then
+	// 'Z' or an offset; seconds and their fraction are optional (the
+	// fraction is dropped: windows are exact to the second).
 	struct tm tm;
+	int32_t off = 0;
+	int has_off = 0;
 	memset(&tm, 0, sizeof(tm));
 	const char *p = strptime(s, "%Y-%m-%d", &tm);
 	if (p == NULL) {
 		return (-1);
 	}
-	if (*p == 'T') {
+	if (*p == 'T' || *p == 't' || *p == ' ') {
 		const char *q = strptime(p + 1, "%H:%M", &tm);
 		if (q == NULL) {
 			return (-1);
@@ -75,14 +82,39 @@ cli_parse_time(const char *s, int64_t now, int64_t *out)
 			if (q == NULL) {
 				return (-1);
 			}
+			if (*q == '.') {
+				q++;
+				if (*q < '0' || *q > '9') {
+					return (-1);
+				}
+				while (*q >= '0' && *q <= '9') {
+					q++;
+				}
+			}
 		}
-		if (*q != 'Z' || q[1] != '\0') {
+		if (*q == 'Z' || *q == 'z') {
+			has_off = 1;
+			q++;
+		} else if (*q == '+' || *q == '-') {
+			int hh, mm;
+			char sign = *q;
+			if (sscanf(q + 1, "%2d:%2d", &hh, &mm) != 2
+			    || strlen(q) != 6 || q[3] != ':' || hh > 23
+			    || mm > 59) {
+				return (-1);
+			}
+			off = (hh * 3600 + mm * 60) * (sign == '-' ? -1 : 1);
+			has_off = 1;
+			q += 6;
+		}
+		if (*q != '\0') {
 			return (-1);
 		}
 	} else if (*p != '\0') {
 		return (-1);
 	}
-	*out = (int64_t) timegm(&tm);
+	*out = (int64_t) timegm(&tm) - off;
+	*local = !has_off;
 	return (0);
 }
 

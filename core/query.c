@@ -1179,6 +1179,7 @@ build_result(qctx *c, query_result *r)
 			    c->zone, (tz_unit) c->q->every, s, &end);
 			row->bucket_end = end;
 			row->bucket_off = tz_offset(c->zone, row->bucket);
+			row->bucket_end_off = tz_offset(c->zone, end);
 		}
 		for (uint32_t k = 0; k < c->q->n_by && rv == 0; k++) {
 			row->keys[k] = key_text(c, k, g->key.k[k], &rv);
@@ -1223,10 +1224,13 @@ build_result(qctx *c, query_result *r)
 		qsort(
 		    r->unpriced, r->n_unpriced, sizeof(*r->unpriced), unp_cmp);
 	}
+	r->from_off = tz_offset(c->zone, (int64_t) (c->q->from_ns / NS_PER_S));
+	r->to_off = tz_offset(c->zone, (int64_t) (c->q->to_ns / NS_PER_S));
 	uint32_t h0 = (uint32_t) (c->q->from_ns / NS_PER_HOUR);
-	uint32_t h1
-	    = (uint32_t) ((c->q->to_ns + NS_PER_HOUR - 1) / NS_PER_HOUR);
-	return (store_drops(c->t, h0, h1, &r->dropped));
+	uint64_t h1 = c->q->to_ns / NS_PER_HOUR
+	    + (c->q->to_ns % NS_PER_HOUR != 0 ? 1 : 0);
+	return (store_drops(c->t, h0,
+	    h1 > UINT32_MAX ? UINT32_MAX : (uint32_t) h1, &r->dropped));
 }
 
 // Checks q and prepares the scan's caches.

@@ -138,9 +138,10 @@ void query_sums_add(query_sums *a, const query_sums *b);
 
 typedef struct query_row {
 	// The bucket, Unix seconds [bucket, bucket_end), and the zone's
-	// offset at its start (to print local time); all 0 without every.
+	// offsets at its start and end (to print local time); all 0
+	// without every.
 	int64_t bucket, bucket_end;
-	int32_t bucket_off;
+	int32_t bucket_off, bucket_end_off;
 	// 1: the sum of the groups left out (by top, or past max_groups);
 	// its keys are all NULL.
 	int other;
@@ -168,6 +169,9 @@ typedef struct query_result {
 	// Calls clients reported dropping (before they reached the
 	// collector) during the hours the window touches; not filtered.
 	uint64_t dropped;
+	// The zone's offset at the window's start and end (to print them
+	// in local time), seconds.
+	int32_t from_off, to_off;
 	int capped;      // 1: more groups than max_groups (see "other")
 	uint64_t groups; // groups found (capped: max_groups)
 	// How it was answered.

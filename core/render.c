@@ -1,5 +1,5 @@
 // DESIGN: the render stage of the collector (decode -> price -> store ->
-// query -> render): three renderings of one report_build() result, each
+// query -> render): three renderings of one query_run() result, each
 // written through a sink that is either a FILE or a bounded buffer, so
 // the CLI prints to stdout and an HTTP handler can answer from memory
 // with the same bytes.  A buffer never grows: like snprintf it keeps what
@@ -12,8 +12,12 @@
 // marked '?' in the table, never shown as a plain $0; the cost the
 // providers reported themselves is a column of CSV and JSON always, and
 // of the table only when some call carried one, so that the default
-// table stays as it was.  JSON is built with jansson: a report is a cold
-// path, and jansson's escaping is tested.
+// table stays as it was.  A result has a column per group-by key and,
+// for a time series, a period column first, in the query's time zone.
+// The table rounds each row on its own, so its rows need not add up to
+// its rounded total: it then says so, and by how much, rather than let
+// a reader think a figure was lost.  JSON is built with jansson: a
+// report is a cold path, and jansson's escaping is tested.
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
@@ -117,19 +121,56 @@ fmt_thousands(uint64_t v, char *buf, size_t bufsz)
 	buf[o] = '\0';
 }
 
+// An instant in RFC 3339 at offset off: "...Z" for UTC, else "+01:00".
+// With short, only what a period of unit every needs: the date for days
+// and weeks, date, hour and offset for hours.
 static void
-fmt_hour(uint32_t hour, char *buf, size_t bufsz)
+fmt_time(int64_t t, int32_t off, query_every every, char *buf, size_t bufsz)
 {
-	time_t t = (time_t) hour * 3600;
+	time_t lt = (time_t) (t + off);
 	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	char zone[16];
+	int32_t a = off < 0 ? -off : off;
+
+	gmtime_r(&lt, &tm);
+	if (off == 0 && every != QUERY_EVERY_HOUR) {
+		snprintf(zone, sizeof(zone), "Z");
+	} else {
+		snprintf(zone, sizeof(zone), "%c%02d:%02d",
+		    off < 0 ? '-' : '+', (int) (a / 3600),
+		    (int) (a % 3600 / 60));
+	}
+	switch (every) {
+	case QUERY_EVERY_DAY:
+	case QUERY_EVERY_WEEK:
+		strftime(buf, bufsz, "%Y-%m-%d", &tm);
+		break;
+	case QUERY_EVERY_HOUR: {
+		char d[32];
+		strftime(d, sizeof(d), "%Y-%m-%d %H:%M", &tm);
+		snprintf(buf, bufsz, "%s %s", d, zone);
+		break;
+	}
+	default: {
+		char d[32];
+		strftime(d, sizeof(d), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(buf, bufsz, "%s%s", d, zone);
+		break;
+	}
+	}
 }
 
+#define LABEL_ABSENT "untagged"
+#define LABEL_OTHER  "(other)"
+
+// What the table and CSV show for key k of a row.
 static const char *
-row_label(const report_row *r)
+key_label(const query_row *r, uint32_t k)
 {
-	return (r->name != NULL ? r->name : "untagged");
+	if (r->other) {
+		return (LABEL_OTHER);
+	}
+	return (r->keys[k] != NULL ? r->keys[k] : LABEL_ABSENT);
 }
 
 // The report key of each fee (llmcost.h's LLMCOST_FEE_MAP).
@@ -140,72 +181,166 @@ static const char *const fee_key[LLMCOST_FEE_COUNT] = {
 };
 
 static uint64_t
-usage_unknown(const report_row *r)
+usage_unknown(const query_sums *r)
 {
 	return (r->usage_missing_calls + r->usage_partial_calls);
 }
 
 // ---- table ----
 
-#define TABLE_NAME_MIN 25 // the name column's width ...
+#define TABLE_NAME_MIN 25 // a lone key column's width ...
 #define TABLE_NAME_MAX 60 // ... grows with the names up to this
+#define TABLE_KEY_MIN  10 // each of several key columns, at least
+#define TABLE_TIME_W   22 // "2025-03-30 01:00 +01:00" is 23 bytes
+
+static const char *const period_head[] = { "", "Hour", "Day", "Week of" };
 
 static void
-render_table(const report *r, render_sink *s)
+render_table(const query_result *r, render_sink *s)
 {
-	char in[32], out[32], cost[80], calls[32], from[32], to[32];
-	char pcost[80];
-	int w = TABLE_NAME_MIN;
+	const query_spec *q = &r->spec;
+	char in[32], out[32], cost[80], calls[32], pcost[80], c[64];
+	char name[QUERY_KEY_NAME_MAX + 1];
+	int w[QUERY_MAX_KEYS], nk = (int) q->n_by, width = 0;
+	int every = q->every != QUERY_EVERY_NONE;
 	int pcol = r->total.provider_cost_calls > 0;
-	for (size_t i = 0; i < r->n_rows; i++) {
-		int len = (int) strlen(row_label(&r->rows[i]));
-		if (len > w) {
-			w = len > TABLE_NAME_MAX ? TABLE_NAME_MAX : len;
+	int tw = 0;
+
+	// Columns: the period, one per key (a query without keys has one
+	// column saying so), then the figures.
+	if (every) {
+		tw = q->every == QUERY_EVERY_HOUR ? TABLE_TIME_W + 1 : 10;
+	}
+	if (nk == 0 && !every) {
+		nk = -1; // one "All calls" column
+	}
+	for (int k = 0; k < nk; k++) {
+		query_key_name(&q->by[k], name, sizeof(name));
+		int min = (nk == 1 && !every) ? TABLE_NAME_MIN : TABLE_KEY_MIN;
+		w[k] = (int) strlen(name) > min ? (int) strlen(name) : min;
+		for (size_t i = 0; i < r->n_rows; i++) {
+			int len = (int) strlen(
+			    key_label(&r->rows[i], (uint32_t) k));
+			if (len > w[k]) {
+				w[k] = len > TABLE_NAME_MAX ? TABLE_NAME_MAX
+				                            : len;
+			}
 		}
 	}
-	char head[16];
-	snprintf(head, sizeof(head), "%s", report_dim_name(r->dim));
-	head[0] = (char) (head[0] - 'a' + 'A');
-	out_printf(s, "\n%-*s %8s %12s %12s %12s", w, head, "Calls",
-	    "Input Tok", "Output Tok", "Est. Cost");
+	out_putc(s, '\n');
+	if (every) {
+		out_printf(s, "%-*s ", tw, period_head[q->every]);
+		width += tw + 1;
+	}
+	if (nk < 0) {
+		out_printf(s, "%-*s ", TABLE_NAME_MIN, "All calls");
+		width += TABLE_NAME_MIN + 1;
+	}
+	for (int k = 0; k < nk; k++) {
+		query_key_name(&q->by[k], name, sizeof(name));
+		name[0] = (char) (name[0] >= 'a' && name[0] <= 'z'
+		        ? name[0] - 'a' + 'A'
+		        : name[0]);
+		out_printf(s, "%-*s ", w[k], name);
+		width += w[k] + 1;
+	}
+	out_printf(s, "%8s %12s %12s %12s", "Calls", "Input Tok", "Output Tok",
+	    "Est. Cost");
 	if (pcol) {
 		out_printf(s, " %13s", "Provider Cost");
 	}
 	out_putc(s, '\n');
-	int width = w + 48 + (pcol ? 14 : 0);
+	width += 47 + (pcol ? 14 : 0);
 	out_repeat(s, '-', width);
 	out_putc(s, '\n');
+	store_i128 rounded = 0;
 	for (size_t i = 0; i < r->n_rows + 1; i++) {
-		const report_row *row
-		    = i < r->n_rows ? &r->rows[i] : &r->total;
-		if (i == r->n_rows) {
+		const query_row *row = i < r->n_rows ? &r->rows[i] : NULL;
+		const query_sums *sum = row != NULL ? &row->sum : &r->total;
+		if (row == NULL) {
 			out_repeat(s, '-', width);
 			out_putc(s, '\n');
 		}
-		fmt_thousands(row->calls, calls, sizeof(calls));
-		fmt_thousands(row->input_tokens, in, sizeof(in));
-		fmt_thousands(row->output_tokens, out, sizeof(out));
-		char c[64];
-		report_fmt_usd(row->cost_pusd, 4, c, sizeof(c));
+		// The first column says "total" on the total row.
+		int first = 1;
+		if (every) {
+			char t[48];
+			if (row != NULL) {
+				fmt_time(row->bucket, row->bucket_off,
+				    q->every, t, sizeof(t));
+			}
+			out_printf(s, "%-*s ", tw, row != NULL ? t : "total");
+			first = 0;
+		}
+		if (nk < 0) {
+			out_printf(s, "%-*s ", TABLE_NAME_MIN,
+			    row != NULL ? "all" : "total");
+		}
+		for (int k = 0; k < nk; k++) {
+			const char *l = row != NULL
+			    ? key_label(row, (uint32_t) k)
+			    : (first && k == 0 ? "total" : "");
+			out_printf(s, "%-*.*s ", w[k], w[k], l);
+		}
+		fmt_thousands(sum->calls, calls, sizeof(calls));
+		fmt_thousands(sum->input_tokens, in, sizeof(in));
+		fmt_thousands(sum->output_tokens, out, sizeof(out));
+		report_fmt_usd(sum->cost_pusd, 4, c, sizeof(c));
+		if (row != NULL) {
+			rounded += report_round_pusd(sum->cost_pusd, 4);
+		}
 		snprintf(cost, sizeof(cost), "$%s%s%s", c,
-		    row->unpriced_calls > 0 ? "*" : "",
-		    usage_unknown(row) > 0 ? "?" : "");
-		out_printf(s, "%-*.*s %8s %12s %12s %12s", w, w,
-		    i < r->n_rows ? row_label(row) : "total", calls, in, out,
-		    cost);
+		    sum->unpriced_calls > 0 ? "*" : "",
+		    usage_unknown(sum) > 0 ? "?" : "");
+		out_printf(s, "%8s %12s %12s %12s", calls, in, out, cost);
 		if (!pcol) {
 			out_putc(s, '\n');
 			continue;
 		}
 		// A row without any reported cost shows "-", not $0.
-		report_fmt_usd(row->provider_cost_pusd, 4, c, sizeof(c));
+		report_fmt_usd(sum->provider_cost_pusd, 4, c, sizeof(c));
 		snprintf(pcost, sizeof(pcost), "$%s", c);
 		out_printf(
-		    s, " %13s\n", row->provider_cost_calls > 0 ? pcost : "-");
+		    s, " %13s\n", sum->provider_cost_calls > 0 ? pcost : "-");
 	}
-	fmt_hour(r->from_hour, from, sizeof(from));
-	fmt_hour(r->to_hour, to, sizeof(to));
-	out_printf(s, "\nWindow: %s .. %s (UTC, whole hours)\n", from, to);
+	char from[48], to[48];
+	fmt_time((int64_t) (q->from_ns / 1000000000u), r->from_off,
+	    QUERY_EVERY_NONE, from, sizeof(from));
+	fmt_time((int64_t) (q->to_ns / 1000000000u), r->to_off,
+	    QUERY_EVERY_NONE, to, sizeof(to));
+	out_printf(s, "\nWindow: %s .. %s (%s)\n", from, to,
+	    q->tz[0] != '\0' ? q->tz : "UTC");
+	for (uint32_t f = 0; f < q->n_where; f++) {
+		query_key_name(&q->where[f].key, name, sizeof(name));
+		out_printf(s, "%s%s%s%s", f == 0 ? "Where: " : ", ", name,
+		    q->where[f].negate ? "!=" : "=", q->where[f].value);
+		if (f + 1 == q->n_where) {
+			out_putc(s, '\n');
+		}
+	}
+	if (rounded != report_round_pusd(r->total.cost_pusd, 4)) {
+		report_fmt_usd(rounded, 4, c, sizeof(c));
+		report_fmt_usd(r->total.cost_pusd, 4, cost, sizeof(cost));
+		out_printf(s,
+		    "Rounded to 4 decimals, the rows add up to $%s, the exact "
+		    "total to $%s\n  (--format csv or json shows every "
+		    "figure exactly).\n",
+		    c, cost);
+	}
+	int others = 0;
+	for (size_t i = 0; i < r->n_rows; i++) {
+		others |= r->rows[i].other;
+	}
+	if (q->top > 0 && others) {
+		out_printf(s, "%s sums the groups outside the top %u.\n",
+		    LABEL_OTHER, q->top);
+	}
+	if (r->capped) {
+		out_printf(s,
+		    "! more than %llu groups: the rest are summed in %s;\n"
+		    "  narrow the query with --where or a shorter window.\n",
+		    (unsigned long long) r->groups, LABEL_OTHER);
+	}
 	if (r->n_unpriced > 0) {
 		out_printf(s, "* leaves out calls to models with no price:\n");
 		for (size_t i = 0; i < r->n_unpriced; i++) {
@@ -266,60 +401,74 @@ csv_field(render_sink *s, const char *f)
 }
 
 static void
-render_csv(const report *r, render_sink *s)
+render_csv(const query_result *r, render_sink *s)
 {
-	char cost[64];
+	const query_spec *q = &r->spec;
+	char cost[64], name[QUERY_KEY_NAME_MAX + 1], t[48];
+
+	if (q->every != QUERY_EVERY_NONE) {
+		out_printf(s, "period_start,period_end,");
+	}
+	for (uint32_t k = 0; k < q->n_by; k++) {
+		csv_field(s, query_key_name(&q->by[k], name, sizeof(name)));
+		out_putc(s, ',');
+	}
 	out_printf(s,
-	    "%s,calls,input_tokens,output_tokens,estimated_cost_usd,"
-	    "unpriced_calls,error_calls,fee_cost_usd",
-	    report_dim_name(r->dim));
+	    "calls,input_tokens,output_tokens,estimated_cost_usd,"
+	    "unpriced_calls,error_calls,fee_cost_usd");
 	for (int f = 0; f < LLMCOST_FEE_COUNT; f++) {
 		out_printf(s, ",%s", fee_key[f]);
 	}
 	out_printf(s,
 	    ",provider_cost_usd,provider_cost_calls,usage_missing_calls,"
-	    "usage_partial_calls\n");
+	    "usage_partial_calls,other\n");
 	for (size_t i = 0; i < r->n_rows; i++) {
-		const report_row *row = &r->rows[i];
-		csv_field(s, row_label(row));
-		out_printf(s, ",%llu,%llu,%llu,%s,%llu,%llu",
-		    (unsigned long long) row->calls,
-		    (unsigned long long) row->input_tokens,
-		    (unsigned long long) row->output_tokens,
-		    report_fmt_usd(row->cost_pusd, 12, cost, sizeof(cost)),
-		    (unsigned long long) row->unpriced_calls,
-		    (unsigned long long) row->error_calls);
+		const query_row *row = &r->rows[i];
+		const query_sums *sum = &row->sum;
+		if (q->every != QUERY_EVERY_NONE) {
+			fmt_time(row->bucket, row->bucket_off,
+			    QUERY_EVERY_NONE, t, sizeof(t));
+			out_printf(s, "%s,", t);
+			fmt_time(row->bucket_end, row->bucket_end_off,
+			    QUERY_EVERY_NONE, t, sizeof(t));
+			out_printf(s, "%s,", t);
+		}
+		for (uint32_t k = 0; k < q->n_by; k++) {
+			csv_field(s, row->other ? "" : key_label(row, k));
+			out_putc(s, ',');
+		}
+		out_printf(s, "%llu,%llu,%llu,%s,%llu,%llu",
+		    (unsigned long long) sum->calls,
+		    (unsigned long long) sum->input_tokens,
+		    (unsigned long long) sum->output_tokens,
+		    report_fmt_usd(sum->cost_pusd, 12, cost, sizeof(cost)),
+		    (unsigned long long) sum->unpriced_calls,
+		    (unsigned long long) sum->error_calls);
 		out_printf(s, ",%s",
 		    report_fmt_usd(
-		        row->fee_cost_pusd, 12, cost, sizeof(cost)));
+		        sum->fee_cost_pusd, 12, cost, sizeof(cost)));
 		for (int f = 0; f < LLMCOST_FEE_COUNT; f++) {
 			out_printf(
-			    s, ",%llu", (unsigned long long) row->fees[f]);
+			    s, ",%llu", (unsigned long long) sum->fees[f]);
 		}
 		// No reported cost is an empty field, not 0.
-		out_printf(s, ",%s,%llu,%llu,%llu\n",
-		    row->provider_cost_calls > 0 ? report_fmt_usd(
-		        row->provider_cost_pusd, 12, cost, sizeof(cost))
+		out_printf(s, ",%s,%llu,%llu,%llu,%d\n",
+		    sum->provider_cost_calls > 0 ? report_fmt_usd(
+		        sum->provider_cost_pusd, 12, cost, sizeof(cost))
 		                                 : "",
-		    (unsigned long long) row->provider_cost_calls,
-		    (unsigned long long) row->usage_missing_calls,
-		    (unsigned long long) row->usage_partial_calls);
+		    (unsigned long long) sum->provider_cost_calls,
+		    (unsigned long long) sum->usage_missing_calls,
+		    (unsigned long long) sum->usage_partial_calls,
+		    row->other ? 1 : 0);
 	}
 }
 
 // ---- JSON ----
 
 static json_t *
-json_row(const report *r, const report_row *row, int named)
+json_sums(json_t *o, const query_sums *row)
 {
 	char buf[64];
-	json_t *o = json_object();
-	if (named) {
-		json_object_set_new(
-		    o, report_dim_name(r->dim), json_string(row_label(row)));
-		json_object_set_new(
-		    o, "untagged", json_boolean(row->name == NULL));
-	}
 	json_object_set_new(o, "calls", json_integer((json_int_t) row->calls));
 	json_object_set_new(
 	    o, "input_tokens", json_integer((json_int_t) row->input_tokens));
@@ -378,31 +527,77 @@ json_out(const char *buf, size_t size, void *arg)
 }
 
 static void
-render_json(const report *r, render_sink *s)
+render_json(const query_result *r, render_sink *s)
 {
-	char from[32], to[32];
+	const query_spec *q = &r->spec;
+	char t[48], name[QUERY_KEY_NAME_MAX + 1];
+	char filt[QUERY_KEY_NAME_MAX + LLMCOST_MAX_VALUE + 4];
 	json_t *root = json_object();
 	json_t *rows = json_array();
 	json_t *unp = json_array();
+	json_t *by = json_array();
+	json_t *where = json_array();
 
-	if (root == NULL || rows == NULL || unp == NULL) {
+	if (root == NULL || rows == NULL || unp == NULL || by == NULL
+	    || where == NULL) {
 		json_decref(root);
 		json_decref(rows);
 		json_decref(unp);
+		json_decref(by);
+		json_decref(where);
 		s->err = s->err != 0 ? s->err : LLMCOST_ENOMEM;
 		return;
 	}
-	fmt_hour(r->from_hour, from, sizeof(from));
-	fmt_hour(r->to_hour, to, sizeof(to));
-	json_object_set_new(root, "from", json_string(from));
-	json_object_set_new(root, "to", json_string(to));
+	fmt_time((int64_t) (q->from_ns / 1000000000u), r->from_off,
+	    QUERY_EVERY_NONE, t, sizeof(t));
+	json_object_set_new(root, "from", json_string(t));
+	fmt_time((int64_t) (q->to_ns / 1000000000u), r->to_off,
+	    QUERY_EVERY_NONE, t, sizeof(t));
+	json_object_set_new(root, "to", json_string(t));
 	json_object_set_new(
-	    root, "group_by", json_string(report_dim_name(r->dim)));
+	    root, "time_zone", json_string(q->tz[0] != '\0' ? q->tz : "UTC"));
+	json_object_set_new(root, "every",
+	    q->every != QUERY_EVERY_NONE
+	        ? json_string(query_every_name(q->every))
+	        : json_null());
+	for (uint32_t k = 0; k < q->n_by; k++) {
+		json_array_append_new(by,
+		    json_string(
+		        query_key_name(&q->by[k], name, sizeof(name))));
+	}
+	json_object_set_new(root, "group_by", by);
+	for (uint32_t f = 0; f < q->n_where; f++) {
+		snprintf(filt, sizeof(filt), "%s%s%s",
+		    query_key_name(&q->where[f].key, name, sizeof(name)),
+		    q->where[f].negate ? "!=" : "=", q->where[f].value);
+		json_array_append_new(where, json_string(filt));
+	}
+	json_object_set_new(root, "where", where);
+	json_object_set_new(root, "top",
+	    q->top > 0 ? json_integer((json_int_t) q->top) : json_null());
 	for (size_t i = 0; i < r->n_rows; i++) {
-		json_array_append_new(rows, json_row(r, &r->rows[i], 1));
+		const query_row *row = &r->rows[i];
+		json_t *o = json_object();
+		if (q->every != QUERY_EVERY_NONE) {
+			fmt_time(row->bucket, row->bucket_off,
+			    QUERY_EVERY_NONE, t, sizeof(t));
+			json_object_set_new(o, "period_start", json_string(t));
+			fmt_time(row->bucket_end, row->bucket_end_off,
+			    QUERY_EVERY_NONE, t, sizeof(t));
+			json_object_set_new(o, "period_end", json_string(t));
+		}
+		for (uint32_t k = 0; k < q->n_by; k++) {
+			json_object_set_new(o,
+			    query_key_name(&q->by[k], name, sizeof(name)),
+			    row->keys[k] != NULL ? json_string(row->keys[k])
+			                         : json_null());
+		}
+		json_object_set_new(o, "other", json_boolean(row->other));
+		json_array_append_new(rows, json_sums(o, &row->sum));
 	}
 	json_object_set_new(root, "rows", rows);
-	json_object_set_new(root, "total", json_row(r, &r->total, 0));
+	json_object_set_new(
+	    root, "total", json_sums(json_object(), &r->total));
 	for (size_t i = 0; i < r->n_unpriced; i++) {
 		json_t *o = json_object();
 		json_object_set_new(o, "provider",
@@ -419,6 +614,9 @@ render_json(const report *r, render_sink *s)
 	json_object_set_new(root, "unpriced_models", unp);
 	json_object_set_new(
 	    root, "dropped_calls", json_integer((json_int_t) r->dropped));
+	json_object_set_new(root, "capped", json_boolean(r->capped));
+	json_object_set_new(
+	    root, "groups", json_integer((json_int_t) r->groups));
 	if (json_dump_callback(
 	        root, json_out, s, JSON_INDENT(2) | JSON_PRESERVE_ORDER)
 	        != 0
@@ -430,7 +628,7 @@ render_json(const report *r, render_sink *s)
 }
 
 int
-render_report(const report *r, render_format fmt, render_sink *out)
+render_query(const query_result *r, render_format fmt, render_sink *out)
 {
 	if (r == NULL || out == NULL) {
 		return (LLMCOST_EINVAL);

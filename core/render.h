@@ -1,4 +1,4 @@
-// Rendering a report (report.h) for people and machines: an aligned
+// Rendering a query result (query.h) for people and machines: an aligned
 // table (costs rounded to 4 decimals), CSV and JSON (costs exact to the
 // pico-dollar, as decimal strings, because JSON numbers lose precision
 // past 2^53).  The CLI, the HTTP API and budget checks share it, so a
@@ -17,12 +17,13 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "query.h"
 #include "report.h"
 
 typedef enum render_format {
 	RENDER_TABLE, // for a terminal
 	RENDER_CSV,   // one row per group, header first, no total row
-	RENDER_JSON,  // an object: window, rows, total, unpriced, drops
+	RENDER_JSON,  // an object: query, rows, total, unpriced, drops
 } render_format;
 
 typedef struct render_sink {
@@ -38,10 +39,13 @@ void render_sink_file(render_sink *s, FILE *f);
 // Sets up a sink writing into buf[0..cap) (cap may be 0: count only).
 void render_sink_buffer(render_sink *s, char *buf, size_t cap);
 
-// Renders r in fmt and appends it to out.  Returns 0; LLMCOST_ETOOBIG
+// Renders r in fmt and appends it to out: a column per key of
+// r->spec.by (a period column first for a time series), a row per row of
+// r, the total (table) and notes below the table (rounding, top, cap,
+// unpriced models, usage, drops).  Returns 0; LLMCOST_ETOOBIG
 // when a buffer sink was too small (out->len is the length needed,
 // without the NUL); LLMCOST_ESYSTEM when writing to the FILE failed;
 // LLMCOST_ENOMEM; LLMCOST_EINVAL (a NULL argument or an unknown format).
-int render_report(const report *r, render_format fmt, render_sink *out);
+int render_query(const query_result *r, render_format fmt, render_sink *out);
 
 #endif // LLMCOST_CORE_RENDER_H

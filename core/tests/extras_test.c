@@ -10,7 +10,7 @@
 
 #include "store_fixture.h"
 
-#include "report.h"
+#include "query.h"
 
 // claude-sonnet-4-5: $3 in / $15 out per 1M; web search $10 per 1,000.
 #define SONNET_IN  INT64_C(3000000)
@@ -178,33 +178,44 @@ test_report_sums(void **state)
 {
 	fixture *f = *state;
 	built *b = build_five();
-	report *r = NULL;
+	query_result *r = NULL;
+	query_spec q;
 
 	write_built(f->s, b, 1, 0, 5, 0);
-	LLMCOST_PASS(report_build(f->s, REPORT_BY_FEATURE, H0, H0 + 1, &r));
-	assert_int_equal(r->n_rows, 2);
-	// "research" costs more: calls 1 and 5 (tokens and 3 searches).
-	const report_row *res = &r->rows[0], *chat = &r->rows[1];
-	assert_string_equal(res->name, "research");
-	assert_string_equal(chat->name, "chat");
-	store_i128 research_cost
-	    = 1010 * SONNET_IN + 100 * SONNET_OUT + 3 * WEB_SEARCH;
-	assert_true(res->cost_pusd == research_cost);
-	assert_true(res->fee_cost_pusd == 3 * WEB_SEARCH);
-	assert_int_equal(res->fees[LLMCOST_FEE_WEB_SEARCH], 3);
-	assert_int_equal(res->usage_partial_calls, 1);
-	assert_int_equal(res->usage_missing_calls, 0);
-	assert_int_equal(res->provider_cost_calls, 0);
-	assert_int_equal(chat->usage_missing_calls, 1);
-	assert_int_equal(chat->provider_cost_calls, 1);
-	assert_true(chat->provider_cost_pusd == 1234567);
-	assert_true(chat->fee_cost_pusd == 0);
-	assert_int_equal(r->total.usage_missing_calls, 1);
-	assert_int_equal(r->total.usage_partial_calls, 1);
-	assert_int_equal(r->total.provider_cost_calls, 1);
-	assert_true(r->total.provider_cost_pusd == 1234567);
-	assert_true(r->total.fee_cost_pusd == 3 * WEB_SEARCH);
-	report_free(r);
+	query_spec_init(&q);
+	q.from_ns = (uint64_t) H0 * NS_PER_HOUR;
+	q.to_ns = (uint64_t) (H0 + 1) * NS_PER_HOUR;
+	// From the rollups, then from the runs and their extras.
+	for (int pass = 0; pass < 2; pass++) {
+		q.flags = pass == 0 ? 0 : QUERY_RUNS_ONLY;
+		LLMCOST_PASS(query_run(f->s, &q, &r, NULL, 0));
+		assert_int_equal(r->n_rows, 2);
+		// "research" costs more: calls 1 and 5 (tokens and 3
+		// searches).
+		const query_sums *res = &r->rows[0].sum,
+		                 *chat = &r->rows[1].sum;
+		assert_string_equal(r->rows[0].keys[0], "research");
+		assert_string_equal(r->rows[1].keys[0], "chat");
+		store_i128 research_cost
+		    = 1010 * SONNET_IN + 100 * SONNET_OUT + 3 * WEB_SEARCH;
+		assert_true(res->cost_pusd == research_cost);
+		assert_true(res->fee_cost_pusd == 3 * WEB_SEARCH);
+		assert_int_equal(res->fees[LLMCOST_FEE_WEB_SEARCH], 3);
+		assert_int_equal(res->usage_partial_calls, 1);
+		assert_int_equal(res->usage_missing_calls, 0);
+		assert_int_equal(res->provider_cost_calls, 0);
+		assert_int_equal(chat->usage_missing_calls, 1);
+		assert_int_equal(chat->provider_cost_calls, 1);
+		assert_true(chat->provider_cost_pusd == 1234567);
+		assert_true(chat->fee_cost_pusd == 0);
+		assert_int_equal(r->total.usage_missing_calls, 1);
+		assert_int_equal(r->total.usage_partial_calls, 1);
+		assert_int_equal(r->total.provider_cost_calls, 1);
+		assert_true(r->total.provider_cost_pusd == 1234567);
+		assert_true(r->total.fee_cost_pusd == 3 * WEB_SEARCH);
+		assert_int_equal(r->runs_scanned, pass == 0 ? 0 : 5);
+		query_result_free(r);
+	}
 	free(b);
 }
 

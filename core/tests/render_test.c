@@ -12,57 +12,59 @@
 
 // Three rows: a large one, one whose name needs CSV quoting, and calls
 // without the dimension (one of them to a model with no price).
-static report_row rows3[] = {
-	{ .name = "search",
-	    .calls = 1234567,
-	    .error_calls = 2,
-	    .usage = { [LLMCOST_IN_UNCACHED] = 12345000,
-	        [LLMCOST_IN_CACHE_READ] = 678,
-	        [LLMCOST_OUT_TEXT] = 1000 },
-	    .input_tokens = 12345678,
-	    .output_tokens = 1000,
-	    // $0.00775: rounds half away from zero to $0.0078.
-	    .cost_pusd = INT64_C(7750000000) },
-	{ .name = "a,b \"q\"",
-	    .calls = 3,
-	    .usage = { [LLMCOST_IN_UNCACHED] = 10, [LLMCOST_OUT_TEXT] = 2 },
-	    .input_tokens = 10,
-	    .output_tokens = 2,
-	    .cost_pusd = INT64_C(12345678901234567) },
-	{ .name = NULL,
-	    .calls = 1,
-	    .unpriced_calls = 1,
-	    .error_calls = 1,
-	    .usage = { [LLMCOST_IN_UNCACHED] = 5 },
-	    .input_tokens = 5 },
+static query_row rows3[] = {
+	{ .keys = { "search" },
+	    .sum = { .calls = 1234567,
+	        .error_calls = 2,
+	        .usage = { [LLMCOST_IN_UNCACHED] = 12345000,
+	            [LLMCOST_IN_CACHE_READ] = 678,
+	            [LLMCOST_OUT_TEXT] = 1000 },
+	        .input_tokens = 12345678,
+	        .output_tokens = 1000,
+	        // $0.00775: rounds half away from zero to $0.0078.
+	        .cost_pusd = INT64_C(7750000000) } },
+	{ .keys = { "a,b \"q\"" },
+	    .sum = { .calls = 3,
+	        .usage
+	        = { [LLMCOST_IN_UNCACHED] = 10, [LLMCOST_OUT_TEXT] = 2 },
+	        .input_tokens = 10,
+	        .output_tokens = 2,
+	        .cost_pusd = INT64_C(12345678901234567) } },
+	{ .keys = { NULL },
+	    .sum = { .calls = 1,
+	        .unpriced_calls = 1,
+	        .error_calls = 1,
+	        .usage = { [LLMCOST_IN_UNCACHED] = 5 },
+	        .input_tokens = 5 } },
 };
 
-static report_unpriced unpriced1[] = {
+static query_unpriced unpriced1[] = {
 	{ .provider = "acme", .model = "mystery-1", .calls = 1 },
 };
 
-// A report by dim over hours from H0, with these rows and total.
-static report
-make_report(report_dim dim, uint32_t hours, report_row *rows, size_t n_rows,
-    report_row total)
+// A result by dim over hours from H0, with these rows and total.
+static query_result
+make_report(report_dim dim, uint32_t hours, query_row *rows, size_t n_rows,
+    query_sums total)
 {
-	report r;
+	query_result r;
 
 	memset(&r, 0, sizeof(r));
-	r.dim = dim;
-	r.from_hour = H0;
-	r.to_hour = H0 + hours;
+	query_spec_init(&r.spec);
+	r.spec.by[0].dim = dim;
+	r.spec.from_ns = (uint64_t) H0 * 3600 * 1000000000u;
+	r.spec.to_ns = (uint64_t) (H0 + hours) * 3600 * 1000000000u;
 	r.rows = rows;
 	r.n_rows = n_rows;
 	r.total = total;
 	return (r);
 }
 
-static report
+static query_result
 report3(void)
 {
-	report r = make_report(REPORT_BY_FEATURE, 24, rows3, 3,
-	    (report_row) { .calls = 1234571,
+	query_result r = make_report(REPORT_BY_FEATURE, 24, rows3, 3,
+	    (query_sums) { .calls = 1234571,
 	        .unpriced_calls = 1,
 	        .error_calls = 3,
 	        .usage = { [LLMCOST_IN_UNCACHED] = 12345015,
@@ -95,7 +97,7 @@ static const char table3[] = "\n"
                              "12,345,693        1,002 $12345.6867*\n"
                              "\n"
                              "Window: 2025-01-01T00:00:00Z .. "
-                             "2025-01-02T00:00:00Z (UTC, whole hours)\n"
+                             "2025-01-02T00:00:00Z (UTC)\n"
                              "* leaves out calls to models with no price:\n"
                              "    acme/mystery-1: 1 calls\n"
                              "! clients dropped 3 calls before they reached "
@@ -106,28 +108,28 @@ static const char csv3[]
     = "feature,calls,input_tokens,output_tokens,estimated_cost_usd,"
       "unpriced_calls,error_calls,fee_cost_usd,web_search_requests,"
       "provider_cost_usd,provider_cost_calls,usage_missing_calls,"
-      "usage_partial_calls\n"
+      "usage_partial_calls,other\n"
       "search,1234567,12345678,1000,0.007750000000,0,2,0.000000000000,0,,"
-      "0,0,0\n"
+      "0,0,0,0\n"
       "\"a,b \"\"q\"\"\",3,10,2,12345.678901234567,0,0,0.000000000000,0,"
-      ",0,0,0\n"
-      "untagged,1,5,0,0.000000000000,1,1,0.000000000000,0,,0,0,0\n";
+      ",0,0,0,0\n"
+      "untagged,1,5,0,0.000000000000,1,1,0.000000000000,0,,0,0,0,0\n";
 
 // Renders r into a buffer big enough; returns a malloc'd string.
 static char *
-render_str(const report *r, render_format fmt)
+render_str(const query_result *r, render_format fmt)
 {
 	static char buf[1 << 16];
 	render_sink s;
 
 	render_sink_buffer(&s, buf, sizeof(buf));
-	LLMCOST_PASS(render_report(r, fmt, &s));
+	LLMCOST_PASS(render_query(r, fmt, &s));
 	assert_int_equal(s.len, strlen(buf));
 	return (strdup(buf));
 }
 
 static void
-check(const report *r, render_format fmt, const char *want)
+check(const query_result *r, render_format fmt, const char *want)
 {
 	char *got = render_str(r, fmt);
 	if (strcmp(got, want) != 0) {
@@ -140,7 +142,7 @@ static void
 test_table(void **state)
 {
 	(void) state;
-	report r = report3();
+	query_result r = report3();
 	check(&r, RENDER_TABLE, table3);
 }
 
@@ -150,16 +152,16 @@ test_table_wide_names(void **state)
 	(void) state;
 	// Names past 25 bytes widen the column, up to 60; longer ones are
 	// cut at 60.  By model, so the header says "Model".
-	static report_row rows[] = {
-		{ .name = "a-model-name-of-thirty-bytes!!",
-		    .calls = 1,
-		    .cost_pusd = 1 },
-		{ .name = "x123456789x123456789x123456789x123456789x123456789x"
-		          "123456789-cut-here",
-		    .calls = 1 },
+	static query_row rows[] = {
+		{ .keys = { "a-model-name-of-thirty-bytes!!" },
+		    .sum = { .calls = 1, .cost_pusd = 1 } },
+		{ .keys
+		    = { "x123456789x123456789x123456789x123456789x123456789x"
+		        "123456789-cut-here" },
+		    .sum = { .calls = 1 } },
 	};
-	report r = make_report(REPORT_BY_MODEL, 1, rows, 2,
-	    (report_row) { .calls = 2, .cost_pusd = 1 });
+	query_result r = make_report(REPORT_BY_MODEL, 1, rows, 2,
+	    (query_sums) { .calls = 2, .cost_pusd = 1 });
 	check(&r, RENDER_TABLE,
 	    "\n"
 	    "Model                                                           "
@@ -175,8 +177,7 @@ test_table_wide_names(void **state)
 	    "total                                                          "
 	    "     2            0            0      $0.0000\n"
 	    "\n"
-	    "Window: 2025-01-01T00:00:00Z .. 2025-01-01T01:00:00Z (UTC, "
-	    "whole hours)\n");
+	    "Window: 2025-01-01T00:00:00Z .. 2025-01-01T01:00:00Z (UTC)\n");
 }
 
 // A provider cost adds its column (a row without one shows "-", never
@@ -186,22 +187,22 @@ static void
 test_table_extras(void **state)
 {
 	(void) state;
-	static report_row rows[] = {
-		{ .name = "chat",
-		    .calls = 4,
-		    .input_tokens = 100,
-		    .output_tokens = 10,
-		    .cost_pusd = INT64_C(1500000000),
-		    .provider_cost_calls = 3,
-		    .provider_cost_pusd = INT64_C(1400000000),
-		    .usage_partial_calls = 1 },
-		{ .name = "search",
-		    .calls = 2,
-		    .cost_pusd = INT64_C(20000000000),
-		    .usage_missing_calls = 2 },
+	static query_row rows[] = {
+		{ .keys = { "chat" },
+		    .sum = { .calls = 4,
+		        .input_tokens = 100,
+		        .output_tokens = 10,
+		        .cost_pusd = INT64_C(1500000000),
+		        .provider_cost_calls = 3,
+		        .provider_cost_pusd = INT64_C(1400000000),
+		        .usage_partial_calls = 1 } },
+		{ .keys = { "search" },
+		    .sum = { .calls = 2,
+		        .cost_pusd = INT64_C(20000000000),
+		        .usage_missing_calls = 2 } },
 	};
-	report r = make_report(REPORT_BY_FEATURE, 1, rows, 2,
-	    (report_row) { .calls = 6,
+	query_result r = make_report(REPORT_BY_FEATURE, 1, rows, 2,
+	    (query_sums) { .calls = 6,
 	        .input_tokens = 100,
 	        .output_tokens = 10,
 	        .cost_pusd = INT64_C(21500000000),
@@ -226,8 +227,7 @@ test_table_extras(void **state)
 	    "total                            6          100           10     "
 	    "$0.0215?       $0.0014\n"
 	    "\n"
-	    "Window: 2025-01-01T00:00:00Z .. 2025-01-01T01:00:00Z (UTC, "
-	    "whole hours)\n"
+	    "Window: 2025-01-01T00:00:00Z .. 2025-01-01T01:00:00Z (UTC)\n"
 	    "? 2 calls ended without usage (aborted streams): their cost is "
 	    "unknown\n"
 	    "? 1 calls were cut short with partial usage: their cost counts "
@@ -240,7 +240,7 @@ static void
 test_csv(void **state)
 {
 	(void) state;
-	report r = report3();
+	query_result r = report3();
 	check(&r, RENDER_CSV, csv3);
 }
 
@@ -273,29 +273,29 @@ static void
 test_json(void **state)
 {
 	(void) state;
-	static report_row rows[] = {
-		{ .name = "gpt-4o",
-		    .calls = 2,
-		    .usage = { [LLMCOST_IN_UNCACHED] = 1000,
-		        [LLMCOST_IN_CACHE_READ] = 200,
-		        [LLMCOST_OUT_TEXT] = 500 },
-		    .input_tokens = 1200,
-		    .output_tokens = 500,
-		    .cost_pusd = INT64_C(7750000000),
-		    .fees = { [LLMCOST_FEE_WEB_SEARCH] = 3 },
-		    .fee_cost_pusd = INT64_C(5000000000),
-		    .provider_cost_calls = 1,
-		    .provider_cost_pusd = INT64_C(1234567) },
-		{ .name = NULL,
-		    .calls = 1,
-		    .unpriced_calls = 1,
-		    .error_calls = 1,
-		    .usage = { [LLMCOST_OUT_REASONING] = 7 },
-		    .output_tokens = 7,
-		    .usage_missing_calls = 1 },
+	static query_row rows[] = {
+		{ .keys = { "gpt-4o" },
+		    .sum = { .calls = 2,
+		        .usage = { [LLMCOST_IN_UNCACHED] = 1000,
+		            [LLMCOST_IN_CACHE_READ] = 200,
+		            [LLMCOST_OUT_TEXT] = 500 },
+		        .input_tokens = 1200,
+		        .output_tokens = 500,
+		        .cost_pusd = INT64_C(7750000000),
+		        .fees = { [LLMCOST_FEE_WEB_SEARCH] = 3 },
+		        .fee_cost_pusd = INT64_C(5000000000),
+		        .provider_cost_calls = 1,
+		        .provider_cost_pusd = INT64_C(1234567) } },
+		{ .keys = { NULL },
+		    .sum = { .calls = 1,
+		        .unpriced_calls = 1,
+		        .error_calls = 1,
+		        .usage = { [LLMCOST_OUT_REASONING] = 7 },
+		        .output_tokens = 7,
+		        .usage_missing_calls = 1 } },
 	};
-	report r = make_report(REPORT_BY_MODEL, 24, rows, 2,
-	    (report_row) { .calls = 3,
+	query_result r = make_report(REPORT_BY_MODEL, 24, rows, 2,
+	    (query_sums) { .calls = 3,
 	        .unpriced_calls = 1,
 	        .error_calls = 1,
 	        .usage = { [LLMCOST_IN_UNCACHED] = 1000,
@@ -325,11 +325,17 @@ test_json(void **state)
 	    "{\n"
 	    "  \"from\": \"2025-01-01T00:00:00Z\",\n"
 	    "  \"to\": \"2025-01-02T00:00:00Z\",\n"
-	    "  \"group_by\": \"model\",\n"
+	    "  \"time_zone\": \"UTC\",\n"
+	    "  \"every\": null,\n"
+	    "  \"group_by\": [\n"
+	    "    \"model\"\n"
+	    "  ],\n"
+	    "  \"where\": [],\n"
+	    "  \"top\": null,\n"
 	    "  \"rows\": [\n"
 	    "    {\n"
 	    "      \"model\": \"gpt-4o\",\n"
-	    "      \"untagged\": false,\n"
+	    "      \"other\": false,\n"
 	    "      \"calls\": 2,\n"
 	    "      \"input_tokens\": 1200,\n"
 	    "      \"output_tokens\": 500,\n"
@@ -350,8 +356,8 @@ test_json(void **state)
 	    "      \"usage_partial_calls\": 0\n"
 	    "    },\n"
 	    "    {\n"
-	    "      \"model\": \"untagged\",\n"
-	    "      \"untagged\": true,\n"
+	    "      \"model\": null,\n"
+	    "      \"other\": false,\n"
 	    "      \"calls\": 1,\n"
 	    "      \"input_tokens\": 0,\n"
 	    "      \"output_tokens\": 7,\n"
@@ -399,7 +405,9 @@ test_json(void **state)
 	    "      \"calls\": 1\n"
 	    "    }\n"
 	    "  ],\n"
-	    "  \"dropped_calls\": 0\n"
+	    "  \"dropped_calls\": 0,\n"
+	    "  \"capped\": false,\n"
+	    "  \"groups\": 0\n"
 	    "}\n",
 	    usage[0], usage[1], usage[2]);
 	check(&r, RENDER_JSON, want);
@@ -411,7 +419,8 @@ static void
 test_empty(void **state)
 {
 	(void) state;
-	report r = make_report(REPORT_BY_ENV, 2, NULL, 0, (report_row) { 0 });
+	query_result r
+	    = make_report(REPORT_BY_ENV, 2, NULL, 0, (query_sums) { 0 });
 	check(&r, RENDER_TABLE,
 	    "\n"
 	    "Env                          Calls    Input Tok   Output Tok    "
@@ -423,18 +432,175 @@ test_empty(void **state)
 	    "total                            0            0            0    "
 	    "  $0.0000\n"
 	    "\n"
-	    "Window: 2025-01-01T00:00:00Z .. 2025-01-01T02:00:00Z (UTC, "
-	    "whole hours)\n");
+	    "Window: 2025-01-01T00:00:00Z .. 2025-01-01T02:00:00Z (UTC)\n");
 	check(&r, RENDER_CSV,
 	    "env,calls,input_tokens,output_tokens,estimated_cost_usd,"
 	    "unpriced_calls,error_calls,fee_cost_usd,web_search_requests,"
 	    "provider_cost_usd,provider_cost_calls,usage_missing_calls,"
-	    "usage_partial_calls\n");
+	    "usage_partial_calls,other\n");
 	char *json = render_str(&r, RENDER_JSON);
 	assert_non_null(strstr(json, "  \"rows\": [],\n"));
 	assert_non_null(strstr(json, "  \"unpriced_models\": [],\n"));
-	assert_non_null(strstr(json, "  \"group_by\": \"env\",\n"));
+	assert_non_null(
+	    strstr(json, "  \"group_by\": [\n    \"env\"\n  ],\n"));
 	free(json);
+}
+
+// Two keys per day in Berlin across the spring change: a period column,
+// a column per key, a bucket's "(other)" row, the notes for top and the
+// cap, and the rounded rows that do not add up to the rounded total.
+static query_row rows_ts[] = {
+	{ .bucket = 1743202800, // 2025-03-29 00:00 +01:00
+	    .bucket_end = 1743289200,
+	    .bucket_off = 3600,
+	    .bucket_end_off = 3600,
+	    .keys = { "chat", "gpt-4o" },
+	    .sum = { .calls = 1, .cost_pusd = INT64_C(40000000) } },
+	{ .bucket = 1743202800,
+	    .bucket_end = 1743289200,
+	    .bucket_off = 3600,
+	    .bucket_end_off = 3600,
+	    .other = 1,
+	    .sum = { .calls = 2, .cost_pusd = INT64_C(40000000) } },
+	{ .bucket = 1743289200, // 2025-03-30: 23 hours
+	    .bucket_end = 1743372000,
+	    .bucket_off = 3600,
+	    .bucket_end_off = 7200,
+	    .keys = { "a,b", NULL },
+	    .sum = { .calls = 1, .cost_pusd = INT64_C(40000000) } },
+};
+
+static query_result
+report_ts(void)
+{
+	query_result r;
+
+	memset(&r, 0, sizeof(r));
+	query_spec_init(&r.spec);
+	LLMCOST_PASS(query_key_parse("model", &r.spec.by[1]));
+	r.spec.n_by = 2;
+	LLMCOST_PASS(query_filter_parse("env!=dev", &r.spec.where[0]));
+	r.spec.n_where = 1;
+	r.spec.every = QUERY_EVERY_DAY;
+	r.spec.top = 1;
+	snprintf(r.spec.tz, sizeof(r.spec.tz), "Europe/Berlin");
+	r.spec.from_ns = UINT64_C(1743202800) * 1000000000u;
+	r.spec.to_ns = UINT64_C(1743372000) * 1000000000u;
+	r.from_off = 3600;
+	r.to_off = 7200;
+	r.rows = rows_ts;
+	r.n_rows = 3;
+	r.total = (query_sums) { .calls = 4, .cost_pusd = INT64_C(120000000) };
+	r.capped = 1;
+	r.groups = 2;
+	return (r);
+}
+
+static void
+test_time_series(void **state)
+{
+	(void) state;
+	query_result r = report_ts();
+	// Each row is $0.00004, shown as $0.0000; the total $0.00012 is
+	// $0.0001.
+	check(&r, RENDER_TABLE,
+	    "\n"
+	    "Day        Feature    Model         Calls    Input Tok   Output "
+	    "Tok    Est. Cost\n"
+	    "-----------------------------------------------------------------"
+	    "---------------\n"
+	    "2025-03-29 chat       gpt-4o            1            0          "
+	    "  0      $0.0000\n"
+	    "2025-03-29 (other)    (other)           2            0          "
+	    "  0      $0.0000\n"
+	    "2025-03-30 a,b        untagged          1            0          "
+	    "  0      $0.0000\n"
+	    "-----------------------------------------------------------------"
+	    "---------------\n"
+	    "total                                   4            0          "
+	    "  0      $0.0001\n"
+	    "\n"
+	    "Window: 2025-03-29T00:00:00+01:00 .. 2025-03-31T00:00:00+02:00 "
+	    "(Europe/Berlin)\n"
+	    "Where: env!=dev\n"
+	    "Rounded to 4 decimals, the rows add up to $0.0000, the exact "
+	    "total to $0.0001\n"
+	    "  (--format csv or json shows every figure exactly).\n"
+	    "(other) sums the groups outside the top 1.\n"
+	    "! more than 2 groups: the rest are summed in (other);\n"
+	    "  narrow the query with --where or a shorter window.\n");
+	char *csv = render_str(&r, RENDER_CSV);
+	assert_non_null(strstr(csv,
+	    "period_start,period_end,feature,model,"
+	    "calls,"));
+	assert_non_null(strstr(csv,
+	    "\n2025-03-30T00:00:00+01:00,2025-03-31T00:00:00+02:00,\"a,b\","
+	    "untagged,1,0,0,0.000040000000,"));
+	assert_non_null(strstr(csv,
+	    "\n2025-03-29T00:00:00+01:00,2025-03-30T00:00:00+01:00,,,2,0,0,"
+	    "0.000040000000,"));
+	assert_non_null(strstr(csv, ",0,0,0,1\n"));
+	free(csv);
+	char *json = render_str(&r, RENDER_JSON);
+	assert_non_null(strstr(json,
+	    "      \"period_start\": \"2025-03-30T00:00:00+01:00\",\n"
+	    "      \"period_end\": \"2025-03-31T00:00:00+02:00\",\n"
+	    "      \"feature\": \"a,b\",\n"
+	    "      \"model\": null,\n"
+	    "      \"other\": false,\n"));
+	assert_non_null(strstr(json, "  \"every\": \"day\",\n"));
+	assert_non_null(strstr(json, "  \"time_zone\": \"Europe/Berlin\",\n"));
+	assert_non_null(
+	    strstr(json, "  \"where\": [\n    \"env!=dev\"\n  ],\n"));
+	assert_non_null(strstr(json, "  \"top\": 1,\n"));
+	assert_non_null(strstr(json, "  \"capped\": true,\n"));
+	free(json);
+}
+
+// Hours show the offset, so the hour a clock change repeats reads twice
+// with two offsets; a query without keys has one "All calls" column.
+static void
+test_hours_and_no_keys(void **state)
+{
+	(void) state;
+	static query_row rows[] = {
+		{ .bucket = 1761436800, // 2025-10-26 02:00 +02:00
+		    .bucket_end = 1761440400,
+		    .bucket_off = 7200,
+		    .bucket_end_off = 3600,
+		    .sum = { .calls = 1 } },
+		{ .bucket = 1761440400, // 02:00 again, +01:00
+		    .bucket_end = 1761444000,
+		    .bucket_off = 3600,
+		    .bucket_end_off = 3600,
+		    .sum = { .calls = 1 } },
+	};
+	query_result r;
+	memset(&r, 0, sizeof(r));
+	query_spec_init(&r.spec);
+	r.spec.n_by = 0;
+	r.spec.every = QUERY_EVERY_HOUR;
+	snprintf(r.spec.tz, sizeof(r.spec.tz), "Europe/Berlin");
+	r.spec.from_ns = UINT64_C(1761436800) * 1000000000u;
+	r.spec.to_ns = UINT64_C(1761444000) * 1000000000u;
+	r.from_off = 7200;
+	r.to_off = 3600;
+	r.rows = rows;
+	r.n_rows = 2;
+	r.total = (query_sums) { .calls = 2 };
+	char *t = render_str(&r, RENDER_TABLE);
+	assert_non_null(strstr(t, "\n2025-10-26 02:00 +02:00        1 "));
+	assert_non_null(strstr(t, "\n2025-10-26 02:00 +01:00        1 "));
+	free(t);
+	r.spec.every = QUERY_EVERY_NONE;
+	r.n_rows = 1;
+	r.total = rows[0].sum;
+	rows[0].bucket = rows[0].bucket_end = 0;
+	t = render_str(&r, RENDER_TABLE);
+	assert_non_null(strstr(t, "\nAll calls                    Calls"));
+	assert_non_null(strstr(t, "\nall                              1 "));
+	assert_null(strstr(t, "Rounded"));
+	free(t);
 }
 
 // A buffer sink keeps what fits, NUL-terminated, and counts the rest.
@@ -442,7 +608,7 @@ static void
 test_buffer_sink(void **state)
 {
 	(void) state;
-	report r = report3();
+	query_result r = report3();
 	size_t len = strlen(csv3);
 	char *buf = malloc(len + 16);
 	render_sink s;
@@ -450,31 +616,30 @@ test_buffer_sink(void **state)
 	assert_non_null(buf);
 	// Exactly enough room.
 	render_sink_buffer(&s, buf, len + 1);
-	LLMCOST_PASS(render_report(&r, RENDER_CSV, &s));
+	LLMCOST_PASS(render_query(&r, RENDER_CSV, &s));
 	assert_int_equal(s.len, len);
 	assert_string_equal(buf, csv3);
 	// One byte short: truncated, terminated, and the needed length.
 	memset(buf, 'Z', len + 16);
 	render_sink_buffer(&s, buf, len);
-	LLMCOST_FAIL(render_report(&r, RENDER_CSV, &s), LLMCOST_ETOOBIG);
+	LLMCOST_FAIL(render_query(&r, RENDER_CSV, &s), LLMCOST_ETOOBIG);
 	assert_int_equal(s.len, len);
 	assert_int_equal(strlen(buf), len - 1);
 	assert_memory_equal(buf, csv3, len - 1);
 	assert_int_equal(buf[len], 'Z'); // nothing written past cap
 	// Far too small, and count-only.
 	render_sink_buffer(&s, buf, 10);
-	LLMCOST_FAIL(render_report(&r, RENDER_TABLE, &s), LLMCOST_ETOOBIG);
+	LLMCOST_FAIL(render_query(&r, RENDER_TABLE, &s), LLMCOST_ETOOBIG);
 	assert_int_equal(s.len, strlen(table3));
 	assert_string_equal(buf, "\nFeature "); // 9 bytes and the NUL
 	render_sink_buffer(&s, NULL, 0);
-	LLMCOST_FAIL(render_report(&r, RENDER_TABLE, &s), LLMCOST_ETOOBIG);
+	LLMCOST_FAIL(render_query(&r, RENDER_TABLE, &s), LLMCOST_ETOOBIG);
 	assert_int_equal(s.len, strlen(table3));
 	// Bad arguments.
 	render_sink_buffer(&s, buf, len + 1);
-	LLMCOST_FAIL(render_report(NULL, RENDER_CSV, &s), LLMCOST_EINVAL);
-	LLMCOST_FAIL(render_report(&r, RENDER_CSV, NULL), LLMCOST_EINVAL);
-	LLMCOST_FAIL(
-	    render_report(&r, (render_format) 99, &s), LLMCOST_EINVAL);
+	LLMCOST_FAIL(render_query(NULL, RENDER_CSV, &s), LLMCOST_EINVAL);
+	LLMCOST_FAIL(render_query(&r, RENDER_CSV, NULL), LLMCOST_EINVAL);
+	LLMCOST_FAIL(render_query(&r, (render_format) 99, &s), LLMCOST_EINVAL);
 	free(buf);
 }
 
@@ -484,15 +649,15 @@ static void
 test_file_sink(void **state)
 {
 	(void) state;
-	report r = report3();
+	query_result r = report3();
 	render_sink s;
 	char got[4096];
 	FILE *f = tmpfile();
 
 	assert_non_null(f);
 	render_sink_file(&s, f);
-	LLMCOST_PASS(render_report(&r, RENDER_TABLE, &s));
-	LLMCOST_PASS(render_report(&r, RENDER_CSV, &s)); // appends
+	LLMCOST_PASS(render_query(&r, RENDER_TABLE, &s));
+	LLMCOST_PASS(render_query(&r, RENDER_CSV, &s)); // appends
 	assert_int_equal(s.len, strlen(table3) + strlen(csv3));
 	rewind(f);
 	size_t n = fread(got, 1, sizeof(got) - 1, f);
@@ -506,7 +671,7 @@ test_file_sink(void **state)
 	assert_non_null(ro);
 	for (int fmt = RENDER_TABLE; fmt <= RENDER_JSON; fmt++) {
 		render_sink_file(&s, ro);
-		LLMCOST_FAIL(render_report(&r, (render_format) fmt, &s),
+		LLMCOST_FAIL(render_query(&r, (render_format) fmt, &s),
 		    LLMCOST_ESYSTEM);
 	}
 	fclose(ro);
@@ -520,6 +685,8 @@ main(void)
 		cmocka_unit_test(test_table_wide_names),
 		cmocka_unit_test(test_table_extras),
 		cmocka_unit_test(test_csv),
+		cmocka_unit_test(test_time_series),
+		cmocka_unit_test(test_hours_and_no_keys),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_buffer_sink),

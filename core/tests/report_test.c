@@ -1,13 +1,17 @@
-// Tests for cost reports (core/report.c) built from a real store:
-// grouping by feature, model, env and provider over a window of hours,
+// Tests for cost reports by one roll-up dimension (core/query.c) built
+// from a real store, each answered from the rollups and from the runs
+// alone (the two must agree): grouping by feature, model, env and
+// provider over a window of hours,
 // row order, exact totals, the unpriced-model list and the drop count;
-// the exact decimal formatting of pico-USD amounts; and the dimension
+// the exact decimal formatting of pico-USD amounts (core/report.c); and
+// the dimension
 // table's names and lists (core/dims.c).  Every expected
 // figure is worked out by hand in pico-USD (1e-12 USD).
 #include <sys/stat.h>
 
 #include "store_fixture.h"
 
+#include "query.h"
 #include "report.h"
 
 // ---- the store ----
@@ -78,33 +82,59 @@ typedef struct want_row {
 	store_i128 cost;
 } want_row;
 
-static report *
+// A query of one dimension over whole hours [from, to), answered both
+// ways; the two answers must agree field by field, and the first is
+// returned.
+static query_result *
 build_report(store *s, report_dim dim, uint32_t from, uint32_t to)
 {
-	report *r = NULL;
-	LLMCOST_PASS(report_build(s, dim, from, to, &r));
-	assert_non_null(r);
-	assert_int_equal(r->dim, dim);
-	assert_int_equal(r->from_hour, from);
-	assert_int_equal(r->to_hour, to);
-	return (r);
+	query_result *r[2] = { NULL, NULL };
+	query_spec q;
+
+	query_spec_init(&q);
+	q.by[0].dim = dim;
+	q.from_ns = (uint64_t) from * NS_PER_HOUR;
+	q.to_ns = to > UINT64_MAX / NS_PER_HOUR ? UINT64_MAX
+	                                        : (uint64_t) to * NS_PER_HOUR;
+	if (from >= to) {
+		// An empty window is refused; an hour from the epoch's
+		// start holds nothing.
+		q.from_ns = 0;
+		q.to_ns = NS_PER_HOUR;
+	}
+	for (int i = 0; i < 2; i++) {
+		q.flags = i == 0 ? 0 : QUERY_RUNS_ONLY;
+		LLMCOST_PASS(query_run(s, &q, &r[i], NULL, 0));
+		assert_non_null(r[i]);
+		assert_int_equal(r[i]->spec.by[0].dim, dim);
+	}
+	assert_int_equal(r[0]->n_rows, r[1]->n_rows);
+	for (size_t i = 0; i < r[0]->n_rows; i++) {
+		assert_memory_equal(&r[0]->rows[i].sum, &r[1]->rows[i].sum,
+		    sizeof(query_sums));
+	}
+	assert_memory_equal(&r[0]->total, &r[1]->total, sizeof(query_sums));
+	assert_int_equal(r[0]->n_unpriced, r[1]->n_unpriced);
+	query_result_free(r[1]);
+	return (r[0]);
 }
 
 // Checks one row, named what in a failure, against want; and that its
 // token totals are the sums of its exclusive buckets.
 static void
-check_row(const report_row *row, const want_row *want, const char *what)
+check_row(const query_sums *row, const char *name, const want_row *want,
+    const char *what)
 {
 	char a[64], b[64];
 	uint64_t in = 0, out = 0;
 
 	if (want->name == NULL) {
-		if (row->name != NULL) {
-			fail_msg("%s is '%s', want untagged", what, row->name);
+		if (name != NULL) {
+			fail_msg("%s is '%s', want untagged", what, name);
 		}
-	} else if (row->name == NULL || strcmp(row->name, want->name) != 0) {
+	} else if (name == NULL || strcmp(name, want->name) != 0) {
 		fail_msg("%s is '%s', want '%s'", what,
-		    row->name ? row->name : "(untagged)", want->name);
+		    name ? name : "(untagged)", want->name);
 	}
 	assert_int_equal(row->calls, want->calls);
 	assert_int_equal(row->unpriced_calls, want->unpriced);
@@ -128,7 +158,7 @@ check_row(const report_row *row, const want_row *want, const char *what)
 }
 
 static void
-check_rows(const report *r, const want_row *want, size_t n)
+check_rows(const query_result *r, const want_row *want, size_t n)
 {
 	char what[32];
 
@@ -137,19 +167,19 @@ check_rows(const report *r, const want_row *want, size_t n)
 	}
 	for (size_t i = 0; i < n; i++) {
 		snprintf(what, sizeof(what), "row %zu", i);
-		check_row(&r->rows[i], &want[i], what);
+		check_row(&r->rows[i].sum, r->rows[i].keys[0], &want[i], what);
 	}
 }
 
 // The total row is the exact sum of the rows, field by field.
 static void
-check_total(const report *r)
+check_total(const query_result *r)
 {
 	want_row sum = { NULL, 0, 0, 0, 0, 0, 0 };
 	uint64_t usage[LLMCOST_BUCKET_COUNT] = { 0 };
 
 	for (size_t i = 0; i < r->n_rows; i++) {
-		const report_row *row = &r->rows[i];
+		const query_sums *row = &r->rows[i].sum;
 		sum.calls += row->calls;
 		sum.unpriced += row->unpriced_calls;
 		sum.errors += row->error_calls;
@@ -160,17 +190,17 @@ check_total(const report *r)
 			usage[k] += row->usage[k];
 		}
 	}
-	check_row(&r->total, &sum, "total");
+	check_row(&r->total, NULL, &sum, "total");
 	assert_memory_equal(r->total.usage, usage, sizeof(usage));
 }
 
 // Builds a report, checks its rows against want and its total against
 // its rows; the caller checks the rest and frees it.
-static report *
+static query_result *
 check_report(store *s, report_dim dim, uint32_t from, uint32_t to,
     const want_row *want, size_t n)
 {
-	report *r = build_report(s, dim, from, to);
+	query_result *r = build_report(s, dim, from, to);
 
 	check_rows(r, want, n);
 	check_total(r);
@@ -180,12 +210,12 @@ check_report(store *s, report_dim dim, uint32_t from, uint32_t to,
 // The index of the last unpriced entry of provider in r, with its calls
 // in *calls; -1 if there is none.
 static int
-find_unpriced(const report *r, const char *provider, uint64_t *calls)
+find_unpriced(const query_result *r, const char *provider, uint64_t *calls)
 {
 	int found = -1;
 
 	for (size_t i = 0; i < r->n_unpriced; i++) {
-		const report_unpriced *u = &r->unpriced[i];
+		const query_unpriced *u = &r->unpriced[i];
 		if (u->provider != NULL
 		    && strcmp(u->provider, provider) == 0) {
 			found = (int) i;
@@ -214,7 +244,7 @@ test_by_feature(void **state)
 		{ "alpha", 1, 1, 0, 1, 1, 0 },
 		{ "beta", 1, 1, 0, 1, 1, 0 },
 	};
-	report *r = check_report(
+	query_result *r = check_report(
 	    f->s, REPORT_BY_FEATURE, H0, H0 + 1, want, N_OF(want));
 	assert_int_equal(r->total.calls, 11);
 	assert_int_equal(r->total.input_tokens, 15774);
@@ -232,7 +262,7 @@ test_by_feature(void **state)
 	assert_string_equal(r->unpriced[1].provider, "acme");
 	assert_string_equal(r->unpriced[1].model, "mystery-1");
 	assert_int_equal(r->unpriced[1].calls, 2);
-	report_free(r);
+	query_result_free(r);
 }
 
 static void
@@ -246,10 +276,10 @@ test_by_model(void **state)
 		{ "mystery-2", 4, 4, 0, 4, 4, 0 },
 		{ "mystery-1", 2, 2, 0, 150, 15, 0 },
 	};
-	report *r = check_report(
+	query_result *r = check_report(
 	    f->s, REPORT_BY_MODEL, H0, H0 + 1, want, N_OF(want));
 	assert_true(r->total.cost_pusd == INT64_C(14938000000));
-	report_free(r);
+	query_result_free(r);
 }
 
 static void
@@ -265,7 +295,7 @@ test_by_env_and_provider(void **state)
 		    INT64_C(480000000) },
 		{ NULL, 1, 1, 0, 50, 5, 0 },
 	};
-	report_free(
+	query_result_free(
 	    check_report(f->s, REPORT_BY_ENV, H0, H0 + 1, env, N_OF(env)));
 
 	static const want_row prov[] = {
@@ -273,7 +303,7 @@ test_by_env_and_provider(void **state)
 		    INT64_C(14938000000) },
 		{ "acme", 6, 6, 0, 150 + 4, 15 + 4, 0 },
 	};
-	report_free(check_report(
+	query_result_free(check_report(
 	    f->s, REPORT_BY_PROVIDER, H0, H0 + 1, prov, N_OF(prov)));
 }
 
@@ -283,16 +313,16 @@ test_windows(void **state)
 	fixture *f = *state;
 
 	// Two hours: "search" gains the call of the second hour.
-	report *r = build_report(f->s, REPORT_BY_FEATURE, H0, H0 + 2);
+	query_result *r = build_report(f->s, REPORT_BY_FEATURE, H0, H0 + 2);
 	assert_int_equal(r->n_rows, 6);
-	assert_string_equal(r->rows[0].name, "search");
-	assert_int_equal(r->rows[0].calls, 3);
-	assert_int_equal(r->rows[0].input_tokens, 2300);
-	assert_true(r->rows[0].cost_pusd == INT64_C(10500000000));
+	assert_string_equal(r->rows[0].keys[0], "search");
+	assert_int_equal(r->rows[0].sum.calls, 3);
+	assert_int_equal(r->rows[0].sum.input_tokens, 2300);
+	assert_true(r->rows[0].sum.cost_pusd == INT64_C(10500000000));
 	check_total(r);
 	assert_int_equal(r->total.calls, 12);
 	assert_int_equal(r->dropped, DROPPED);
-	report_free(r);
+	query_result_free(r);
 
 	// The second hour alone.
 	static const want_row second[] = {
@@ -302,7 +332,7 @@ test_windows(void **state)
 	assert_int_equal(r->n_unpriced, 0);
 	// Drops were recorded in the hour the batch arrived (H0).
 	assert_int_equal(r->dropped, 0);
-	report_free(r);
+	query_result_free(r);
 
 	// A window with nothing in it.
 	r = build_report(f->s, REPORT_BY_MODEL, H0 + 5, H0 + 10);
@@ -311,23 +341,23 @@ test_windows(void **state)
 	assert_int_equal(r->total.calls, 0);
 	assert_true(r->total.cost_pusd == 0);
 	assert_int_equal(r->dropped, 0);
-	report_free(r);
+	query_result_free(r);
 	r = build_report(f->s, REPORT_BY_MODEL, H0, H0);
 	assert_int_equal(r->n_rows, 0);
-	report_free(r);
+	query_result_free(r);
 }
 
 static void
 test_empty_store(void **state)
 {
 	fixture *f = *state;
-	report *r = build_report(f->s, REPORT_BY_FEATURE, 0, UINT32_MAX);
+	query_result *r = build_report(f->s, REPORT_BY_FEATURE, 0, UINT32_MAX);
 	assert_int_equal(r->n_rows, 0);
 	assert_int_equal(r->n_unpriced, 0);
 	assert_int_equal(r->total.calls, 0);
 	assert_int_equal(r->dropped, 0);
-	report_free(r);
-	report_free(NULL);
+	query_result_free(r);
+	query_result_free(NULL);
 }
 
 // The unpriced list is per (provider, model): Azure's gpt-4o (never
@@ -350,7 +380,7 @@ test_unpriced_per_provider_model(void **state)
 		    0 },
 	};
 	write_specs(f->s, mixed, 4, 0, 4, 0);
-	report *r = build_report(f->s, REPORT_BY_MODEL, H0, H0 + 1);
+	query_result *r = build_report(f->s, REPORT_BY_MODEL, H0, H0 + 1);
 
 	// One model row: 4 calls, 3 of them unpriced; the priced part is
 	// 100 * 2.5e6 (the audio run's text) + 100 * 2.5e6.
@@ -365,7 +395,7 @@ test_unpriced_per_provider_model(void **state)
 	size_t n = r->n_unpriced;
 	char first[128] = "-";
 	for (size_t i = 0; i < n; i++) {
-		const report_unpriced *u = &r->unpriced[i];
+		const query_unpriced *u = &r->unpriced[i];
 		if (u->model == NULL || strcmp(u->model, "gpt-4o") != 0) {
 			bad_model = 1;
 		}
@@ -378,7 +408,7 @@ test_unpriced_per_provider_model(void **state)
 		    r->unpriced[0].model ? r->unpriced[0].model : "?",
 		    (unsigned long long) r->unpriced[0].calls);
 	}
-	report_free(r);
+	query_result_free(r);
 
 	assert_false(bad_model);
 	if (n != 2 || azure < 0 || openai < 0) {
@@ -563,20 +593,23 @@ test_dim_list(void **state)
 	assert_int_equal(d, REPORT_BY_ENV);
 }
 
-// A report by a dimension outside the table is refused, whether or not
+// A query by a dimension outside the table is refused, whether or not
 // the window has rollups.
 static void
 test_bad_dim(void **state)
 {
 	fixture *f = *state;
-	report *r = NULL;
+	query_result *r = NULL;
+	query_spec q;
 
-	LLMCOST_FAIL(report_build(f->s, REPORT_DIM_COUNT, H0, H0 + 1, &r),
-	    LLMCOST_EINVAL);
+	query_spec_init(&q);
+	q.by[0].dim = REPORT_DIM_COUNT;
+	q.from_ns = (uint64_t) H0 * NS_PER_HOUR;
+	q.to_ns = (uint64_t) (H0 + 1) * NS_PER_HOUR;
+	LLMCOST_FAIL(query_run(f->s, &q, &r, NULL, 0), LLMCOST_EINVAL);
 	assert_null(r);
 	write_specs(f->s, data, N_DATA, DROPPED, N_DATA, 0);
-	LLMCOST_FAIL(report_build(f->s, REPORT_DIM_COUNT, H0, H0 + 1, &r),
-	    LLMCOST_EINVAL);
+	LLMCOST_FAIL(query_run(f->s, &q, &r, NULL, 0), LLMCOST_EINVAL);
 	assert_null(r);
 }
 
