@@ -28,12 +28,13 @@
 #include "llmcost_common.h"
 #include "query.h"
 
-#define NS_PER_S    UINT64_C(1000000000)
-#define NS_PER_HOUR (UINT64_C(3600) * NS_PER_S)
-#define MS_CACHE    4096u       // metasets decoded, direct-mapped
-#define ID_CACHE    1024u       // dimension filter verdicts
-#define LSTR_MAX    (64u << 20) // bytes of values a query interns
-#define LSTR_OVER   UINT32_MAX  // "the string table is full"
+#define NS_PER_S     UINT64_C(1000000000)
+#define NS_PER_HOUR  (UINT64_C(3600) * NS_PER_S)
+#define MS_DENSE_MAX (1u << 21)  // metasets decoded, by id (48 MiB)
+#define MS_CACHE     4096u       // past those ids: direct-mapped
+#define ID_CACHE     1024u       // dimension filter verdicts
+#define LSTR_MAX     (64u << 20) // bytes of values a query interns
+#define LSTR_OVER    UINT32_MAX  // "the string table is full"
 
 // ---- keys, filters, names ----
 
@@ -326,15 +327,35 @@ typedef struct gtab {
 	int capped;
 } gtab;
 
-static uint64_t
+_Static_assert(sizeof(gkey) == 32, "gkey is four 64-bit words");
+
+static inline void
+gkey_words(const gkey *k, uint64_t w[4])
+{
+	memcpy(w, k, sizeof(*k));
+}
+
+static inline uint64_t
 gkey_hash(const gkey *k)
 {
-	uint64_t h = (uint64_t) k->bucket * 0x9e3779b97f4a7c15ULL;
-	for (int i = 0; i < QUERY_MAX_KEYS; i++) {
-		h = (h ^ k->k[i]) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 29;
-	}
-	return (h ^ k->other);
+	uint64_t w[4];
+	gkey_words(k, w);
+	uint64_t h = (w[0] * 0x9e3779b97f4a7c15ULL)
+	    ^ (w[1] * 0xc2b2ae3d27d4eb4fULL) ^ (w[2] * 0x165667b19e3779f9ULL)
+	    ^ w[3];
+	h ^= h >> 31;
+	h *= 0xff51afd7ed558ccdULL;
+	return (h ^ (h >> 29));
+}
+
+static inline int
+gkey_eq(const gkey *a, const gkey *b)
+{
+	uint64_t x[4], y[4];
+	gkey_words(a, x);
+	gkey_words(b, y);
+	return (((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]))
+	    == 0);
 }
 
 static int
@@ -372,7 +393,7 @@ gtab_find(gtab *g, gkey *k, int *rv)
 		j = (uint32_t) gkey_hash(k) & (g->scap - 1);
 		while (g->slots[j] != 0) {
 			grow *r = &g->rows[g->slots[j] - 1];
-			if (memcmp(&r->key, k, sizeof(*k)) == 0) {
+			if (gkey_eq(&r->key, k)) {
 				return (&r->sum);
 			}
 			j = (j + 1) & (g->scap - 1);
@@ -440,8 +461,10 @@ typedef struct qctx {
 	int need_ms, need_trace;
 	uint8_t trace_val[QUERY_MAX_FILTERS][16];
 	id_ent *idc[QUERY_MAX_FILTERS]; // per DIM filter
-	ms_ent *ms;                     // MS_CACHE entries
-	ms_ent ms0;                     // for metaset 0 (no metadata)
+	ms_ent *msd;                    // by metaset id, msd_cap of them
+	uint32_t msd_cap;
+	ms_ent *ms; // MS_CACHE entries
+	ms_ent ms0; // for metaset 0 (no metadata)
 	lstr strs;
 	gtab g;
 	unp_ent *unp; // QUERY_MAX_UNPRICED * 2 slots
@@ -620,7 +643,31 @@ ms_get(qctx *c, uint32_t id)
 	if (id == 0) {
 		return (&c->ms0);
 	}
-	ms_ent *e = &c->ms[(id * 2654435761u) >> 20 & (MS_CACHE - 1)];
+	ms_ent *e;
+	if (id < MS_DENSE_MAX) {
+		// Ids are dense and a window's sets are near each other:
+		// an array by id holds every set of the query once.
+		if (id >= c->msd_cap) {
+			uint32_t nc = c->msd_cap > 0 ? c->msd_cap : 1024;
+			while (nc <= id) {
+				nc *= 2;
+			}
+			nc = nc > MS_DENSE_MAX ? MS_DENSE_MAX : nc;
+			ms_ent *nm
+			    = realloc(c->msd, (size_t) nc * sizeof(*nm));
+			if (nm == NULL) {
+				c->rv = LLMCOST_ENOMEM;
+				return (NULL);
+			}
+			memset(nm + c->msd_cap, 0,
+			    (size_t) (nc - c->msd_cap) * sizeof(*nm));
+			c->msd = nm;
+			c->msd_cap = nc;
+		}
+		e = &c->msd[id];
+	} else {
+		e = &c->ms[(id * 2654435761u) >> 20 & (MS_CACHE - 1)];
+	}
 	if (e->id != id + 1) {
 		const uint8_t *b;
 		size_t len;
@@ -1383,6 +1430,7 @@ query_run_txn(store_rtxn *t, const query_spec *q, query_result **out,
 		free(c.idc[i]);
 	}
 	free(c.ms);
+	free(c.msd);
 	free(c.unp);
 	lstr_free(&c.strs);
 	gtab_free(&c.g);
