@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The demo: build, start llmcostd on a fresh data directory, record a
-# realistic mix of tagged LLM calls through libllmcost from a 4-thread
-# example service, then real HTTP calls from the chat_client example to
-# the local provider stand-in (usage read from the response bytes),
-# print the cost-by-feature report, stop the daemon.
+# The demo: build, start llmcostd on a fresh data directory and the local
+# provider stand-in (--count: usage of each request's own), make a
+# realistic mix of tagged LLM calls over HTTP from a 4-thread example
+# service, then a few from the chat_client example, libllmcost reading
+# every call's usage from the response bytes; print the cost-by-feature
+# report, stop the stand-in and the daemon.
 #   LLMCOST_DEMO_DIR=DIR  keep the data in DIR instead of a temporary one
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,13 +43,9 @@ for _ in $(seq 100); do
   sleep 0.05
 done
 
-echo "== an example service records 670 LLM calls through libllmcost"
-LLMCOST_COLLECTOR_URL="ipc://$sock" "$build/examples/demo_app"
-echo
-echo "== a real client calls an OpenAI-compatible API (here the local provider"
-echo "   stand-in); libllmcost reads each call's usage from the response bytes"
 : >"$work/standin.out"
-"$build/tests/providers/llmcost-provider-standin" >>"$work/standin.out" 2>/dev/null &
+"$build/tests/providers/llmcost-provider-standin" --count \
+  >>"$work/standin.out" 2>/dev/null &
 standin=$!
 port=""
 for _ in $(seq 100); do
@@ -57,6 +54,14 @@ for _ in $(seq 100); do
   sleep 0.05
 done
 [ -n "$port" ] || { echo "the provider stand-in failed to start" >&2; exit 1; }
+
+echo "== an example service makes 670 LLM calls (OpenAI, Anthropic, Gemini,"
+echo "   Bedrock, Mistral; here the local provider stand-in) and records them"
+echo "   through libllmcost, which reads each call's usage from the response"
+LLMCOST_COLLECTOR_URL="ipc://$sock" DEMO_PROVIDER_URL="http://127.0.0.1:$port" \
+  "$build/examples/demo_app"
+echo
+echo "== a real client calls an OpenAI-compatible API (the same stand-in)"
 for args in "--calls 3" "--stream --calls 2"; do
   # shellcheck disable=SC2086 # the arguments are split on purpose
   LLMCOST_COLLECTOR_URL="ipc://$sock" OPENAI_API_KEY=demo \

@@ -327,6 +327,56 @@ harness_daemon_start(const char *dir, const char *const *extra)
 	return (harness_daemon_start_bin(harness_daemon_bin(), dir, extra));
 }
 
+pid_t
+harness_spawn_line(const char *const *argv, char *line, size_t n)
+{
+	pid_t parent = getpid(), pid;
+	size_t len = 0;
+	int p[2];
+
+	if (n == 0 || pipe(p) != 0) {
+		return (-1);
+	}
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return (-1);
+	}
+	if (pid == 0) {
+		(void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent) {
+			_exit(127);
+		}
+		dup2(p[1], STDOUT_FILENO);
+		close(p[0]);
+		close(p[1]);
+		execv(argv[0], (char *const *) argv);
+		fprintf(stderr, "harness: cannot run %s: %s\n", argv[0],
+		    strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	while (len + 1 < n) {
+		ssize_t r = read(p[0], line + len, 1);
+		if (r < 0 && errno == EINTR) {
+			continue;
+		}
+		if (r <= 0 || line[len] == '\n') {
+			break;
+		}
+		len++;
+	}
+	line[len] = '\0';
+	close(p[0]);
+	if (len == 0) {
+		fprintf(stderr, "harness: %s printed no line\n", argv[0]);
+		(void) kill(pid, SIGKILL);
+		(void) waitpid(pid, NULL, 0);
+		return (-1);
+	}
+	return (pid);
+}
+
 void
 harness_record(llmcost_proto_record *r, const char *model, uint64_t start_ns,
     uint64_t in, uint64_t out, const llmcost_proto_kv *kv)

@@ -47,6 +47,14 @@ pid_t harness_daemon_start(const char *dir, const char *const *extra);
 // harness_rmdir), or -1 with *dir NULL and nothing left behind.
 pid_t harness_daemon_tmp(char **dir, char *url, size_t urlsz);
 
+// Starts argv (argv[0] a path, NULL-terminated) with its stdout on a
+// pipe, SIGKILLed if the test dies, and reads the first line it prints
+// (a stand-in's address) into line, NUL-terminated, without the newline,
+// cut to n - 1 bytes; the rest of its stdout is discarded.  Returns the
+// pid (stop it with harness_daemon_stop), or -1 when it could not start
+// or printed no line (it is then killed and reaped).
+pid_t harness_spawn_line(const char *const *argv, char *line, size_t n);
+
 // Sends sig to the daemon and reaps it.  Returns its exit status, or
 // 128 + the signal that ended it, or -1 (no such child).
 int harness_daemon_stop(pid_t pid, int sig);

@@ -14,8 +14,6 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -27,34 +25,16 @@ static pid_t standin_pid;
 static void
 standin_start(void)
 {
-	int p[2];
-	assert_int_equal(pipe(p), 0);
-	standin_pid = fork();
-	assert_true(standin_pid >= 0);
-	if (standin_pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(p[1], STDOUT_FILENO);
-		close(p[0]);
-		close(p[1]);
-		const char *bin = getenv("LLMCOST_PROVIDER_STANDIN");
-		if (bin != NULL) {
-			execl(bin, "llmcost-provider-standin", (char *) NULL);
-		}
-		_exit(127);
-	}
-	close(p[1]);
+	const char *bin = getenv("LLMCOST_PROVIDER_STANDIN");
 	char line[128];
-	size_t n = 0;
-	while (n + 1 < sizeof(line)) {
-		ssize_t r = read(p[0], line + n, 1);
-		if (r <= 0 || line[n] == '\n') {
-			break;
-		}
-		n++;
-	}
-	line[n] = '\0';
-	close(p[0]);
 	int port = 0;
+	if (bin == NULL) {
+		fail_msg("LLMCOST_PROVIDER_STANDIN is not set (run through "
+		         "ctest)");
+	}
+	standin_pid = harness_spawn_line(
+	    (const char *[]) { bin, NULL }, line, sizeof(line));
+	assert_true(standin_pid > 0);
 	if (sscanf(line, "listening on 127.0.0.1:%d", &port) != 1) {
 		fail_msg("stand-in said \"%s\"", line);
 	}
@@ -452,8 +432,7 @@ test_usage_from_responses(void **state)
 
 	check_report(dir);
 
-	kill(standin_pid, SIGTERM);
-	waitpid(standin_pid, NULL, 0);
+	harness_daemon_stop(standin_pid, SIGTERM);
 	assert_int_equal(harness_daemon_stop(d, SIGTERM), 0);
 	harness_rmdir(dir);
 }

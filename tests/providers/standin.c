@@ -13,7 +13,15 @@
 // "standin-cut" a stream cut off in the middle.  Two more pick other
 // bodies of the same API: "standin-web-search" one with server-side web
 // searches (Anthropic, Responses API), "standin-openrouter" OpenRouter's
-// chat body with its own cost.  One request per
+// chat body with its own cost.
+//
+// With --count, the routes answer with usage of each request's own,
+// worked out from its body (counted.c: prompt size, output cap, cache
+// and reasoning options), instead of the golden bodies' numbers; with
+// --log FILE, every response that carried its usage in full appends a
+// line "served MODEL input_uncached=N ... output_reasoning=N" (the
+// exclusive buckets of llmcost.h, as the response defines them) for the
+// tests to compare with what was stored.  One request per
 // connection (Connection: close), one connection at a time: the clients
 // it serves make their calls one after another.
 //
@@ -25,7 +33,8 @@
 //   /v1beta/models/M:streamGenerateContent    (alt=sse: SSE, else array)
 //   /model/M/converse, /model/M/converse-stream   Bedrock
 //
-// Usage: llmcost-provider-standin [--data DIR] [--port N]
+// Usage: llmcost-provider-standin [--data DIR] [--port N] [--count]
+//                                 [--log FILE]
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -37,6 +46,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "counted.h"
 #include "evs_encode.h"
 
 #define HEAD_MAX (16u << 10)
@@ -44,6 +54,8 @@
 #define FILE_MAX (1u << 20)
 
 static const char *data_dir = LLMCOST_STANDIN_DATA;
+static int count_mode;   // --count
+static FILE *served_log; // --log, or NULL
 
 static int
 write_all(int fd, const void *p, size_t n)
@@ -137,22 +149,12 @@ reply_stream(int fd, const char *type, const char *body, size_t len, int cut)
 	}
 }
 
-// The string value of "key" in a JSON body (a flat search: enough for
-// the requests the stand-in is sent).
+// The string value of "key" in a JSON body.
 static int
 json_string(const char *body, const char *key, char *out, size_t n)
 {
-	char pat[64];
-	snprintf(pat, sizeof(pat), "\"%s\"", key);
-	const char *p = strstr(body, pat);
-	if (p == NULL) {
-		return (-1);
-	}
-	p += strlen(pat);
-	while (*p == ' ' || *p == ':') {
-		p++;
-	}
-	if (*p != '"') {
+	const char *p = counted_json_value(body, key);
+	if (p == NULL || *p != '"') {
 		return (-1);
 	}
 	p++;
@@ -167,17 +169,8 @@ json_string(const char *body, const char *key, char *out, size_t n)
 static int
 json_true(const char *body, const char *key)
 {
-	char pat[64];
-	snprintf(pat, sizeof(pat), "\"%s\"", key);
-	const char *p = strstr(body, pat);
-	if (p == NULL) {
-		return (0);
-	}
-	p += strlen(pat);
-	while (*p == ' ' || *p == ':') {
-		p++;
-	}
-	return (strncmp(p, "true", 4) == 0);
+	const char *p = counted_json_value(body, key);
+	return (p != NULL && strncmp(p, "true", 4) == 0);
 }
 
 static const char *
@@ -211,6 +204,7 @@ typedef struct route {
 	const char *error; // the provider's error body for a 429
 	int always_stream; // the path itself asks for a stream
 	const char *stream_type;
+	counted_api api; // the API, for --count
 } route;
 
 static const char openai_error[]
@@ -226,24 +220,26 @@ static const char anthropic_error[]
 static const route routes[] = {
 	{ "/v1/chat/completions", NULL, NULL, "openai_chat.json",
 	    "openai_chat_stream.sse", "openai_chat_stream_nousage.sse",
-	    openai_error, 0, "text/event-stream" },
+	    openai_error, 0, "text/event-stream", COUNTED_CHAT },
 	{ "/v1/responses", NULL, NULL, "openai_responses.json",
 	    "openai_responses_stream.sse", NULL, openai_error, 0,
-	    "text/event-stream" },
+	    "text/event-stream", COUNTED_RESPONSES },
 	{ "/v1/messages", NULL, NULL, "anthropic_cache_5m_1h.json",
 	    "anthropic_stream.sse", NULL, anthropic_error, 0,
-	    "text/event-stream" },
+	    "text/event-stream", COUNTED_ANTHROPIC },
 	{ "/v1beta/models/", ":streamGenerateContent", "alt=sse", NULL,
-	    "gemini_stream.sse", NULL, NULL, 1, "text/event-stream" },
+	    "gemini_stream.sse", NULL, NULL, 1, "text/event-stream",
+	    COUNTED_GEMINI },
 	{ "/v1beta/models/", ":streamGenerateContent", NULL, NULL,
-	    "gemini_stream.json", NULL, NULL, 1, "application/json" },
+	    "gemini_stream.json", NULL, NULL, 1, "application/json",
+	    COUNTED_GEMINI },
 	{ "/v1beta/models/", ":generateContent", NULL, "gemini.json", NULL,
-	    NULL, NULL, 0, NULL },
+	    NULL, NULL, 0, NULL, COUNTED_GEMINI },
 	{ "/model/", "/converse-stream", NULL, NULL,
 	    "bedrock_converse_stream.events", NULL, NULL, 1,
-	    "application/vnd.amazon.eventstream" },
+	    "application/vnd.amazon.eventstream", COUNTED_BEDROCK },
 	{ "/model/", "/converse", NULL, "bedrock_converse.json", NULL, NULL,
-	    NULL, 0, NULL },
+	    NULL, 0, NULL, COUNTED_BEDROCK },
 };
 
 // Model names that ask a route for another of its provider's bodies.
@@ -288,6 +284,72 @@ find_route(const char *target)
 	return (NULL);
 }
 
+// The model a Gemini or Bedrock path names (between the route's prefix
+// and its suffix), into out.
+static void
+path_model(const route *r, const char *path, char *out, size_t n)
+{
+	const char *m = path + strlen(r->path);
+	const char *end = strstr(m, r->suffix != NULL ? r->suffix : "?");
+	size_t len = end != NULL ? (size_t) (end - m) : strlen(m);
+	snprintf(out, n, "%.*s", (int) (len < n ? len : n - 1), m);
+}
+
+// The buckets of a --log line, in the order of counted_usage.
+static const char *const served_keys[]
+    = { "input_uncached", "input_cache_read", "input_cache_write_5m",
+	      "input_cache_write_1h", "output_text", "output_reasoning" };
+
+// --count: the route's API answered with usage worked out from the body.
+static void
+serve_counted(int fd, const route *r, const char *path, const char *body,
+    const char *model, int stream)
+{
+	static char text[64 << 10];
+	static uint8_t bin[64 << 10];
+	char name[128];
+	counted_usage u;
+	uint64_t h;
+	int cut = strcmp(model, "standin-cut") == 0;
+	int with_usage = r->api != COUNTED_CHAT || !stream
+	    || json_true(body, "include_usage");
+
+	if (r->api == COUNTED_GEMINI || r->api == COUNTED_BEDROCK) {
+		path_model(r, path, name, sizeof(name));
+	} else {
+		snprintf(name, sizeof(name), "%s", model);
+	}
+	counted_derive(r->api, body, strlen(body), &u, &h);
+	size_t len = stream
+	    ? counted_stream(r->api, r->query != NULL, with_usage, name, h, &u,
+	        text, sizeof(text))
+	    : counted_body(r->api, name, h, &u, text, sizeof(text));
+	if (len == 0) {
+		reply_text(fd, 500, "Internal Server Error",
+		    "{\"error\":{\"message\":\"response too large\"}}");
+		return;
+	}
+	if (!stream) {
+		reply(fd, 200, "OK", "application/json", text, len);
+	} else if (r->api == COUNTED_BEDROCK) {
+		size_t bn = evs_encode_lines(bin, sizeof(bin), text);
+		reply_stream(fd, r->stream_type, (const char *) bin, bn, cut);
+	} else {
+		reply_stream(fd, r->stream_type, text, len, cut);
+	}
+	if (served_log != NULL && with_usage && !cut) {
+		const uint64_t *v[] = { &u.uncached, &u.cache_read,
+			&u.write_5m, &u.write_1h, &u.text, &u.reasoning };
+		fprintf(served_log, "served %s", name);
+		for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+			fprintf(served_log, " %s=%llu", served_keys[i],
+			    (unsigned long long) *v[i]);
+		}
+		fputc('\n', served_log);
+		fflush(served_log);
+	}
+}
+
 static void
 serve(int fd, const char *method, const char *path, const char *head,
     const char *body)
@@ -319,6 +381,10 @@ serve(int fd, const char *method, const char *path, const char *head,
 	    stream);
 	if (strcmp(model, "standin-error") == 0 && r->error != NULL) {
 		reply_text(fd, 429, "Too Many Requests", r->error);
+		return;
+	}
+	if (count_mode) {
+		serve_counted(fd, r, path, body, model, stream);
 		return;
 	}
 	const char *file = stream ? r->stream_file : r->body;
@@ -427,13 +493,24 @@ main(int argc, char **argv)
 			data_dir = argv[++i];
 		} else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
 			port = atoi(argv[++i]);
+		} else if (strcmp(argv[i], "--count") == 0) {
+			count_mode = 1;
+		} else if (strcmp(argv[i], "--log") == 0 && i + 1 < argc) {
+			if ((served_log = fopen(argv[++i], "a")) == NULL) {
+				perror(argv[i]);
+				return (1);
+			}
 		} else {
 			fprintf(stderr,
 			    "Usage: llmcost-provider-standin [--data DIR] "
-			    "[--port N]\n"
+			    "[--port N] [--count] [--log FILE]\n"
 			    "Answers LLM provider APIs on 127.0.0.1 with the "
 			    "bodies in DIR;\nprints \"listening on "
-			    "127.0.0.1:PORT\" first.\n");
+			    "127.0.0.1:PORT\" first.\n"
+			    "--count: usage worked out from each request "
+			    "body\n"
+			    "--log FILE: a line per response served with its "
+			    "usage\n");
 			return (strcmp(argv[i], "--help") == 0 ? 0 : 2);
 		}
 	}
