@@ -108,6 +108,21 @@ sum_hour(store *s)
 	return (x);
 }
 
+// The hour's sums: calls, web searches (their cost at the list price),
+// provider costs, calls with missing and with partial usage.
+static void
+expect_sums(const sums *x, uint64_t calls, uint64_t searches,
+    uint64_t pc_calls, int64_t pc, uint64_t missing, uint64_t partial)
+{
+	assert_int_equal(x->calls, calls);
+	assert_int_equal(x->fees[LLMCOST_FEE_WEB_SEARCH], searches);
+	assert_true(x->fee_cost == (store_i128) searches * WEB_SEARCH);
+	assert_int_equal(x->provider_cost_calls, pc_calls);
+	assert_true(x->provider_cost == pc);
+	assert_int_equal(x->missing, missing);
+	assert_int_equal(x->partial, partial);
+}
+
 // ---- exactly once ----
 
 static void
@@ -141,13 +156,7 @@ test_extras_once(void **state)
 	assert_int_equal(ex.usage_flags, LLMCOST_USAGE_PARTIAL);
 
 	sums once = sum_hour(f->s);
-	assert_int_equal(once.calls, 5);
-	assert_int_equal(once.fees[LLMCOST_FEE_WEB_SEARCH], 3);
-	assert_true(once.fee_cost == 3 * WEB_SEARCH);
-	assert_int_equal(once.provider_cost_calls, 1);
-	assert_true(once.provider_cost == 1234567);
-	assert_int_equal(once.missing, 1);
-	assert_int_equal(once.partial, 1);
+	expect_sums(&once, 5, 3, 1, 1234567, 1, 1);
 
 	// The same batch again, resent as a new one, and a new call with
 	// fees: only the new call's extras are added.
@@ -159,13 +168,7 @@ test_extras_once(void **state)
 	write_built(f->s, again, 2, 0, 1, 5);
 	assert_int_equal(count_with(f->s, store_count_extras), 5);
 	sums twice = sum_hour(f->s);
-	assert_int_equal(twice.calls, 6);
-	assert_int_equal(twice.fees[LLMCOST_FEE_WEB_SEARCH], 5);
-	assert_true(twice.fee_cost == 5 * WEB_SEARCH);
-	assert_int_equal(twice.provider_cost_calls, 1);
-	assert_true(twice.provider_cost == 1234567);
-	assert_int_equal(twice.missing, 1);
-	assert_int_equal(twice.partial, 1);
+	expect_sums(&twice, 6, 5, 1, 1234567, 1, 1);
 	assert_true(twice.cost == once.cost + 2 * WEB_SEARCH);
 	free(again);
 	free(b);

@@ -204,8 +204,7 @@ raw_fini(raw *r)
 static void
 pk_strn(msgpack_packer *pk, const char *s, size_t n)
 {
-	msgpack_pack_str(pk, n);
-	msgpack_pack_str_body(pk, s, n);
+	msgpack_pack_str_with_body(pk, s, n);
 }
 
 static void
@@ -228,8 +227,7 @@ pk_fill(msgpack_packer *pk, char c, size_t n)
 static void
 pk_bin(msgpack_packer *pk, const void *p, size_t n)
 {
-	msgpack_pack_bin(pk, n);
-	msgpack_pack_bin_body(pk, p, n);
+	msgpack_pack_bin_with_body(pk, p, n);
 }
 
 // Appends bytes given as hex, as they are, to what pk has written.
@@ -338,33 +336,47 @@ pk_record(msgpack_packer *pk, unsigned skip, uint32_t n_extra, extra_fn extra)
 	}
 }
 
+// A batch of one record (pk_record(skip, n_extra, extra)) built in *r and
+// decoded into *m, which may point into *r (raw_fini after the checks).
+static void
+decode_one_record(raw *r, unsigned skip, uint32_t n_extra, extra_fn extra,
+    llmcost_proto_msg *m)
+{
+	raw_init(r);
+	pk_batch_head(&r->pk, 1);
+	pk_record(&r->pk, skip, n_extra, extra);
+	decode_ok(r->sb.data, r->sb.size, m);
+}
+
 // ---- golden vectors ----------------------------------------------------
 
+// Record 0 of the golden batch, keys 0 to 8 (its map header apart).
+#define GOLDEN_RECORD0_HEX                                                    \
+	" 00 c4 10 018f3a2b4c5d7e6f8091a2b3c4d5e6f7"                          \
+	" 01 cf 17979cfe362a0000"                                             \
+	" 02 ce 59682f00"                                                     \
+	" 03 a6 6f70656e6169"                                                 \
+	" 04 ab 6770742d346f2d6d696e69"                                       \
+	" 05 9a cd04b0 cd012c 00 00 00 00 ccfa 00 00 00"                      \
+	" 07 82 a7 66656174757265 aa 7261672d736561726368"                    \
+	"       a3 656e76 aa 70726f64756374696f6e"                            \
+	" 08 91 a4 62657461"
+
 // The batch used in proto/README.md, annotated there byte by byte.
-static const char GOLDEN_BATCH[]
-    = "96 01 01"
-      " c4 10 000102030405060708090a0b0c0d0e0f"
-      " 07 03 92"
-      // record 0
-      " 88"
-      " 00 c4 10 018f3a2b4c5d7e6f8091a2b3c4d5e6f7"
-      " 01 cf 17979cfe362a0000"
-      " 02 ce 59682f00"
-      " 03 a6 6f70656e6169"
-      " 04 ab 6770742d346f2d6d696e69"
-      " 05 9a cd04b0 cd012c 00 00 00 00 ccfa 00 00 00"
-      " 07 82 a7 66656174757265 aa 7261672d736561726368"
-      "       a3 656e76 aa 70726f64756374696f6e"
-      " 08 91 a4 62657461"
-      // record 1
-      " 87"
-      " 00 c4 10 018f3a2b4c5d7e708091a2b3c4d5e6f8"
-      " 01 cf 17979cfe71c4ca00"
-      " 02 00"
-      " 03 a9 616e7468726f706963"
-      " 04 ac 636c617564652d6861696b75"
-      " 05 9a 00000000000000000000"
-      " 06 01";
+static const char GOLDEN_BATCH[] = "96 01 01"
+                                   " c4 10 000102030405060708090a0b0c0d0e0f"
+                                   " 07 03 92"
+                                   // record 0
+                                   " 88" GOLDEN_RECORD0_HEX
+                                   // record 1
+                                   " 87"
+                                   " 00 c4 10 018f3a2b4c5d7e708091a2b3c4d5e6f8"
+                                   " 01 cf 17979cfe71c4ca00"
+                                   " 02 00"
+                                   " 03 a9 616e7468726f706963"
+                                   " 04 ac 636c617564652d6861696b75"
+                                   " 05 9a 00000000000000000000"
+                                   " 06 01";
 
 #define SCOPED_DOTTED                                                         \
 	"20231114T221320000000Z018f3a2b-4c5d-7000-8091-a2b3c4d5e6f0."         \
@@ -431,17 +443,7 @@ static const char GOLDEN_SCOPED[]
     = "96 01 01"
       " c4 10 000102030405060708090a0b0c0d0e0f"
       " 07 03 91"
-      " 8b"
-      " 00 c4 10 018f3a2b4c5d7e6f8091a2b3c4d5e6f7"
-      " 01 cf 17979cfe362a0000"
-      " 02 ce 59682f00"
-      " 03 a6 6f70656e6169"
-      " 04 ab 6770742d346f2d6d696e69"
-      " 05 9a cd04b0 cd012c 00 00 00 00 ccfa 00 00 00"
-      " 07 82 a7 66656174757265 aa 7261672d736561726368"
-      "       a3 656e76 aa 70726f64756374696f6e"
-      " 08 91 a4 62657461"
-      " 0c c4 10 018f3a2b4c5d70008091a2b3c4d5e6f0"
+      " 8b" GOLDEN_RECORD0_HEX " 0c c4 10 018f3a2b4c5d70008091a2b3c4d5e6f0"
       " 0d c4 10 018f3a2b4c5d70008091a2b3c4d5e6f0"
       " 0e d9 75"
       " 3230323331313134543232313332303030303030305a"
@@ -722,10 +724,7 @@ test_accept_more_fees(void **state)
 	llmcost_proto_msg m;
 
 	(void) state;
-	raw_init(&r);
-	pk_batch_head(&r.pk, 1);
-	pk_record(&r.pk, 0, 1, ex_fees_3);
-	decode_ok(r.sb.data, r.sb.size, &m);
+	decode_one_record(&r, 0, 1, ex_fees_3, &m);
 	assert_int_equal(m.u.batch.records[0].fees[LLMCOST_FEE_WEB_SEARCH], 4);
 	llmcost_proto_msg_free(&m);
 	raw_fini(&r);
@@ -778,6 +777,19 @@ test_golden_stats_req(void **state)
 	llmcost_proto_buf_free(&eb.b);
 }
 
+// Two counters, as a STATS reply carries them.
+static void
+stats_two(llmcost_proto_stats *s, llmcost_proto_str n0, uint64_t v0,
+    llmcost_proto_str n1, uint64_t v1)
+{
+	memset(s, 0, sizeof(*s));
+	s->n = 2;
+	s->names[0] = n0;
+	s->values[0] = v0;
+	s->names[1] = n1;
+	s->values[1] = v1;
+}
+
 static void
 test_golden_stats(void **state)
 {
@@ -786,12 +798,7 @@ test_golden_stats(void **state)
 	llmcost_proto_msg m;
 
 	(void) state;
-	memset(&s, 0, sizeof(s));
-	s.n = 2;
-	s.names[0] = S("batches_received");
-	s.values[0] = 12;
-	s.names[1] = S("records_stored");
-	s.values[1] = 70000;
+	stats_two(&s, S("batches_received"), 12, S("records_stored"), 70000);
 	encbuf_init(&eb);
 	LLMCOST_PASS(llmcost_proto_enc_stats(&eb.e, &s));
 	assert_bytes(eb.b.data, eb.b.len, GOLDEN_STATS);
@@ -813,26 +820,20 @@ test_golden_stats(void **state)
 // A batch from a newer encoder that knows 12 buckets (README, "Example: a
 // record from a newer encoder"): usage has two entries past the ten this
 // decoder knows.
+#define USAGE_RECORD_HEX                                                      \
+	"96 01 01 c4 10 000102030405060708090a0b0c0d0e0f 07 03 91"            \
+	" 86"                                                                 \
+	" 00 c4 10 018f3a2b4c5d7e6f8091a2b3c4d5e6f7"                          \
+	" 01 cf 17979cfe362a0000"                                             \
+	" 02 00"                                                              \
+	" 03 a6 6f70656e6169"                                                 \
+	" 04 a6 6770742d346f"
 static const char GOLDEN_USAGE_12[]
-    = "96 01 01 c4 10 000102030405060708090a0b0c0d0e0f 07 03 91"
-      " 86"
-      " 00 c4 10 018f3a2b4c5d7e6f8091a2b3c4d5e6f7"
-      " 01 cf 17979cfe362a0000"
-      " 02 00"
-      " 03 a6 6f70656e6169"
-      " 04 a6 6770742d346f"
-      " 05 9c cd04b0 00 00 00 00 00 ccfa 00 00 00 01 cd0bb8";
+    = USAGE_RECORD_HEX " 05 9c cd04b0 00 00 00 00 00 ccfa 00 00 00 01 cd0bb8";
 
 // The same record as this encoder writes it: exactly ten entries.
 static const char GOLDEN_USAGE_10[]
-    = "96 01 01 c4 10 000102030405060708090a0b0c0d0e0f 07 03 91"
-      " 86"
-      " 00 c4 10 018f3a2b4c5d7e6f8091a2b3c4d5e6f7"
-      " 01 cf 17979cfe362a0000"
-      " 02 00"
-      " 03 a6 6f70656e6169"
-      " 04 a6 6770742d346f"
-      " 05 9a cd04b0 00 00 00 00 00 ccfa 00 00 00";
+    = USAGE_RECORD_HEX " 05 9a cd04b0 00 00 00 00 00 ccfa 00 00 00";
 
 static void
 assert_usage_1200_250(const llmcost_proto_record *r)
@@ -1296,11 +1297,14 @@ typedef struct reject_case {
 	const char *sub;
 	void (*pack)(msgpack_packer *pk);
 	size_t zeros;
+	unsigned ext_key;    // with ext_hex: a record whose key ext_key
+	const char *ext_hex; // has this value (pk_ext)
 } reject_case;
 
-// A record with keys 0..5 and then one extension key and value.
+// A record with keys 0..5 and then one extension key and its value,
+// given as hex.
 static void
-pk_ext(msgpack_packer *pk, unsigned key, void (*val)(msgpack_packer *))
+pk_ext(msgpack_packer *pk, unsigned key, const char *hex)
 {
 	pk_batch_head(pk, 1);
 	msgpack_pack_map(pk, 7);
@@ -1320,83 +1324,7 @@ pk_ext(msgpack_packer *pk, unsigned key, void (*val)(msgpack_packer *))
 		msgpack_pack_uint64(pk, 0);
 	}
 	msgpack_pack_uint64(pk, key);
-	val(pk);
-}
-
-static void
-v_fees_17(msgpack_packer *pk)
-{
-	msgpack_pack_array(pk, 17);
-	for (int i = 0; i < 17; i++) {
-		msgpack_pack_uint64(pk, 1);
-	}
-}
-
-static void
-v_fees_str(msgpack_packer *pk)
-{
-	msgpack_pack_array(pk, 1);
-	pk_str(pk, "5");
-}
-
-static void
-v_map(msgpack_packer *pk)
-{
-	msgpack_pack_map(pk, 0);
-}
-
-static void
-v_cost_big(msgpack_packer *pk)
-{
-	msgpack_pack_uint64(pk, (uint64_t) INT64_MAX + 1);
-}
-
-static void
-v_flags_big(msgpack_packer *pk)
-{
-	msgpack_pack_uint64(pk, UINT64_C(0x100000000));
-}
-
-static void
-v_negative(msgpack_packer *pk)
-{
-	msgpack_pack_int64(pk, -1);
-}
-
-static void
-pk_fees_17_record(msgpack_packer *pk)
-{
-	pk_ext(pk, 9, v_fees_17);
-}
-
-static void
-pk_fees_str(msgpack_packer *pk)
-{
-	pk_ext(pk, 9, v_fees_str);
-}
-
-static void
-pk_fees_map(msgpack_packer *pk)
-{
-	pk_ext(pk, 9, v_map);
-}
-
-static void
-pk_cost_big(msgpack_packer *pk)
-{
-	pk_ext(pk, 10, v_cost_big);
-}
-
-static void
-pk_cost_negative(msgpack_packer *pk)
-{
-	pk_ext(pk, 10, v_negative);
-}
-
-static void
-pk_flags_big(msgpack_packer *pk)
-{
-	pk_ext(pk, 11, v_flags_big);
+	pk_hex(pk, hex);
 }
 
 // The batch header of pk_batch_head up to the records: [1, 1, CID, 7, 3.
@@ -1513,20 +1441,23 @@ static const reject_case reject_cases[] = {
 
 	// The v1 extension keys 9-11.
 	{ "fees of 17 entries", NULL, LLMCOST_ETOOBIG,
-	    "record 0: fees: 17 entries exceeds 16", pk_fees_17_record },
+	    "record 0: fees: 17 entries exceeds 16", NULL, 0, 9,
+	    "dc 0011 0101010101010101010101010101010101" },
 	{ "fees [\"5\"]", NULL, LLMCOST_EPROTO,
-	    "record 0: fees[0]: want unsigned integer, got str", pk_fees_str },
+	    "record 0: fees[0]: want unsigned integer, got str", NULL, 0, 9,
+	    "91 a1 35" },
 	{ "fees as a map", NULL, LLMCOST_EPROTO,
-	    "record 0: fees: want array of unsigned integers, got map",
-	    pk_fees_map },
+	    "record 0: fees: want array of unsigned integers, got map", NULL,
+	    0, 9, "80" },
 	{ "provider_cost 2^63", NULL, LLMCOST_EPROTO,
-	    "record 0: provider_cost: 9223372036854775808 out of range",
-	    pk_cost_big },
+	    "record 0: provider_cost: 9223372036854775808 out of range", NULL,
+	    0, 10, "cf 8000000000000000" },
 	{ "provider_cost -1", NULL, LLMCOST_EPROTO,
 	    "record 0: provider_cost: want unsigned integer, got negative",
-	    pk_cost_negative },
+	    NULL, 0, 10, "ff" },
 	{ "usage_flags 2^32", NULL, LLMCOST_EPROTO,
-	    "record 0: usage_flags: 4294967296 out of range", pk_flags_big },
+	    "record 0: usage_flags: 4294967296 out of range", NULL, 0, 11,
+	    "cf 0000000100000000" },
 };
 
 static void
@@ -1543,6 +1474,9 @@ test_reject_messages(void **state)
 		}
 		if (c->pack != NULL) {
 			c->pack(&r.pk);
+		}
+		if (c->ext_hex != NULL) {
+			pk_ext(&r.pk, c->ext_key, c->ext_hex);
 		}
 		pk_zeros(&r.pk, c->zeros);
 		expect_reject_exact(
@@ -1889,10 +1823,7 @@ test_accept_reserved_keys(void **state)
 	llmcost_proto_msg m;
 
 	(void) state;
-	raw_init(&r);
-	pk_batch_head(&r.pk, 1);
-	pk_record(&r.pk, 0, 3, ex_reserved);
-	decode_ok(r.sb.data, r.sb.size, &m);
+	decode_one_record(&r, 0, 3, ex_reserved, &m);
 	assert_int_equal(m.u.batch.n_records, 1);
 	assert_str(m.u.batch.records[0].provider, "openai");
 	assert_str(m.u.batch.records[0].model, "gpt-4o");
@@ -2324,10 +2255,7 @@ test_encode_stats_validation(void **state)
 	llmcost_proto_stats s;
 
 	(void) state;
-	memset(&s, 0, sizeof(s));
-	s.n = 2;
-	s.names[0] = S("a");
-	s.names[1] = S("a");
+	stats_two(&s, S("a"), 0, S("a"), 0);
 	encbuf_init(&eb);
 	LLMCOST_FAIL(llmcost_proto_enc_stats(&eb.e, &s), LLMCOST_EINVAL);
 	llmcost_proto_buf_free(&eb.b);

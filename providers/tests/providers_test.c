@@ -76,52 +76,64 @@ load(const golden *g, size_t *len)
 	return (buf);
 }
 
+// Calls check with each golden of the kind asked (streamed or not; with
+// ok_only, only those that parse without error) and its bytes.
 static void
-test_bodies(void **state)
+each_golden(int streamed, int ok_only,
+    void (*check)(const golden *g, const char *buf, size_t len))
 {
-	(void) state;
 	for (size_t i = 0; i < N_GOLDENS; i++) {
 		const golden *g = &goldens[i];
-		if (g->streamed) {
+		if (g->streamed != streamed || (ok_only && g->rv != 0)) {
 			continue;
 		}
 		size_t len;
 		char *buf = load(g, &len);
-		llmcost_response r;
-		int rv = llmcost_response_parse(g->fmt, buf, len, &r);
-		expect_response(g, &r, rv, "whole");
+		check(g, buf, len);
 		free(buf);
 	}
+}
+
+static void
+check_body(const golden *g, const char *buf, size_t len)
+{
+	llmcost_response r;
+	int rv = llmcost_response_parse(g->fmt, buf, len, &r);
+	expect_response(g, &r, rv, "whole");
+}
+
+static void
+test_bodies(void **state)
+{
+	(void) state;
+	each_golden(0, 0, check_body);
 }
 
 // The same stream, fed whole, byte by byte, and cut in two at every
 // byte, gives the same response.
 static void
+check_split_anywhere(const golden *g, const char *buf, size_t len)
+{
+	llmcost_response r;
+	char how[64];
+	expect_response(
+	    g, &r, feed_stream(g->fmt, buf, len, 0, 0, &r), "whole");
+	expect_response(
+	    g, &r, feed_stream(g->fmt, buf, len, 0, 1, &r), "byte by byte");
+	expect_response(
+	    g, &r, feed_stream(g->fmt, buf, len, 0, 7, &r), "7-byte pieces");
+	for (size_t cut = 1; cut < len; cut++) {
+		snprintf(how, sizeof(how), "split at %zu", cut);
+		expect_response(
+		    g, &r, feed_stream(g->fmt, buf, len, cut, 0, &r), how);
+	}
+}
+
+static void
 test_streams_split_anywhere(void **state)
 {
 	(void) state;
-	for (size_t i = 0; i < N_GOLDENS; i++) {
-		const golden *g = &goldens[i];
-		if (!g->streamed) {
-			continue;
-		}
-		size_t len;
-		char *buf = load(g, &len);
-		llmcost_response r;
-		char how[64];
-		expect_response(
-		    g, &r, feed_stream(g->fmt, buf, len, 0, 0, &r), "whole");
-		expect_response(g, &r, feed_stream(g->fmt, buf, len, 0, 1, &r),
-		    "byte by byte");
-		expect_response(g, &r, feed_stream(g->fmt, buf, len, 0, 7, &r),
-		    "7-byte pieces");
-		for (size_t cut = 1; cut < len; cut++) {
-			snprintf(how, sizeof(how), "split at %zu", cut);
-			expect_response(g, &r,
-			    feed_stream(g->fmt, buf, len, cut, 0, &r), how);
-		}
-		free(buf);
-	}
+	each_golden(1, 0, check_split_anywhere);
 }
 
 static size_t
@@ -138,30 +150,27 @@ trimmed(const char *buf, size_t len)
 // Every truncation of every body is refused, and says its usage is
 // missing (never a zero that looks real).
 static void
+check_truncated_body(const golden *g, const char *buf, size_t len)
+{
+	size_t end = trimmed(buf, len);
+	for (size_t n = 0; n < end; n++) {
+		llmcost_response r;
+		int rv = llmcost_response_parse(g->fmt, buf, n, &r);
+		if (rv != LLMCOST_EPROTO
+		    || r.usage_flags != LLMCOST_USAGE_MISSING
+		    || r.usage.tokens[LLMCOST_IN_UNCACHED] != 0
+		    || r.status != LLMCOST_STATUS_OK) {
+			fail_msg("%s cut at %zu: %s flags %u", g->file, n,
+			    llmcost_err_name(rv), r.usage_flags);
+		}
+	}
+}
+
+static void
 test_truncated_bodies(void **state)
 {
 	(void) state;
-	for (size_t i = 0; i < N_GOLDENS; i++) {
-		const golden *g = &goldens[i];
-		if (g->streamed) {
-			continue;
-		}
-		size_t len;
-		char *buf = load(g, &len);
-		size_t end = trimmed(buf, len);
-		for (size_t n = 0; n < end; n++) {
-			llmcost_response r;
-			int rv = llmcost_response_parse(g->fmt, buf, n, &r);
-			if (rv != LLMCOST_EPROTO
-			    || r.usage_flags != LLMCOST_USAGE_MISSING
-			    || r.usage.tokens[LLMCOST_IN_UNCACHED] != 0
-			    || r.status != LLMCOST_STATUS_OK) {
-				fail_msg("%s cut at %zu: %s flags %u", g->file,
-				    n, llmcost_err_name(rv), r.usage_flags);
-			}
-		}
-		free(buf);
-	}
+	each_golden(0, 0, check_truncated_body);
 }
 
 static uint64_t
@@ -198,55 +207,48 @@ output_total(const llmcost_response *r)
 // (the same response as the whole stream), or the call is aborted and
 // flagged, with no total above the final one.
 static void
+check_cut_stream(const golden *g, const char *buf, size_t len)
+{
+	int cut_missing = 0;
+	llmcost_response full;
+	LLMCOST_PASS(feed_stream(g->fmt, buf, len, 0, 0, &full));
+	for (size_t n = 0; n < len; n++) {
+		llmcost_response r;
+		int rv = feed_stream(g->fmt, buf, n, 0, 0, &r);
+		if (rv == 0) {
+			expect_response(g, &r, rv, "cut after usage");
+			continue;
+		}
+		if (rv != LLMCOST_EINCOMPLETE
+		    || r.status != LLMCOST_STATUS_ABORTED
+		    || (r.usage_flags != LLMCOST_USAGE_MISSING
+		        && r.usage_flags != LLMCOST_USAGE_PARTIAL)) {
+			fail_msg("%s cut at %zu: %s status %d flags %u",
+			    g->file, n, llmcost_err_name(rv), (int) r.status,
+			    r.usage_flags);
+		}
+		if (r.usage_flags == LLMCOST_USAGE_MISSING) {
+			assert_int_equal(bucket_sum(&r), 0);
+			cut_missing++;
+		}
+		// Counts reported so far never exceed the final totals (the
+		// split between buckets may still change: Gemini reports
+		// the cached part last).
+		if (input_total(&r) > input_total(&full)
+		    || output_total(&r) > output_total(&full)) {
+			fail_msg(
+			    "%s cut at %zu: more than the whole", g->file, n);
+		}
+	}
+	// Every stream has a prefix without usage.
+	assert_true(cut_missing > 0);
+}
+
+static void
 test_cut_streams(void **state)
 {
 	(void) state;
-	for (size_t i = 0; i < N_GOLDENS; i++) {
-		const golden *g = &goldens[i];
-		if (!g->streamed || g->rv != 0) {
-			continue;
-		}
-		size_t len;
-		char *buf = load(g, &len);
-		int cut_partial = 0, cut_missing = 0;
-		llmcost_response full;
-		LLMCOST_PASS(feed_stream(g->fmt, buf, len, 0, 0, &full));
-		for (size_t n = 0; n < len; n++) {
-			llmcost_response r;
-			int rv = feed_stream(g->fmt, buf, n, 0, 0, &r);
-			if (rv == 0) {
-				expect_response(g, &r, rv, "cut after usage");
-				continue;
-			}
-			if (rv != LLMCOST_EINCOMPLETE
-			    || r.status != LLMCOST_STATUS_ABORTED
-			    || (r.usage_flags != LLMCOST_USAGE_MISSING
-			        && r.usage_flags != LLMCOST_USAGE_PARTIAL)) {
-				fail_msg(
-				    "%s cut at %zu: %s status %d flags %u",
-				    g->file, n, llmcost_err_name(rv),
-				    (int) r.status, r.usage_flags);
-			}
-			if (r.usage_flags == LLMCOST_USAGE_MISSING) {
-				assert_int_equal(bucket_sum(&r), 0);
-				cut_missing++;
-			} else {
-				cut_partial++;
-			}
-			// Counts reported so far never exceed the final
-			// totals (the split between buckets may still
-			// change: Gemini reports the cached part last).
-			if (input_total(&r) > input_total(&full)
-			    || output_total(&r) > output_total(&full)) {
-				fail_msg("%s cut at %zu: more than the whole",
-				    g->file, n);
-			}
-		}
-		// Every stream has a prefix without usage.
-		assert_true(cut_missing > 0);
-		(void) cut_partial;
-		free(buf);
-	}
+	each_golden(1, 1, check_cut_stream);
 }
 
 static const golden *
