@@ -257,20 +257,14 @@ error_text(uint32_t status)
 static void
 iso_from_segment(const char *seg, char out[27])
 {
-	memcpy(out, seg, 4);
-	out[4] = '-';
-	memcpy(out + 5, seg + 4, 2);
-	out[7] = '-';
-	memcpy(out + 8, seg + 6, 2);
-	out[10] = 'T';
-	memcpy(out + 11, seg + 9, 2);
-	out[13] = ':';
-	memcpy(out + 14, seg + 11, 2);
-	out[16] = ':';
-	memcpy(out + 17, seg + 13, 2);
-	out[19] = '.';
-	memcpy(out + 20, seg + 15, 6);
-	out[26] = 'Z';
+	// The segment's digits and its 'T' in order ("YYYYMMDDTHHMMSS"
+	// then the microseconds), with the punctuation put in between.
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+	size_t j = 0;
+	for (size_t i = 0; i < 27; i++) {
+		out[i]
+		    = shape[i] == 'd' || shape[i] == 'T' ? seg[j++] : shape[i];
+	}
 }
 
 // The run's main JSON (without inputs, outputs, extra, error) into b,

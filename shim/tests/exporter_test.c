@@ -41,8 +41,6 @@ typedef struct fake {
 	uint64_t final_stored, final_lost;       // counters at fini
 } fake;
 
-static fake fast, gate, broken, off;
-
 // Parses the call number from the record's meta "i" and checks that
 // the tag and the model say the same ("t<i>", "model-<i>").
 static int
@@ -137,39 +135,28 @@ fake_fini(llmcost__exporter *ex)
 	atomic_fetch_add(&f->finis, 1);
 }
 
-#define FAKE_OPS(var, label)                                                  \
+// The fake var as an exporter named label, lossless (1) or lossy (0).
+#define FAKE_OPS(var, label, lossless_)                                       \
+	static fake var;                                                      \
 	static int var##_start(llmcost__exporter *ex)                         \
 	{                                                                     \
 		return (fake_start(ex, &var));                                \
 	}                                                                     \
 	static const struct llmcost__exporter_ops var##_ops = {               \
 		.name = label,                                                \
+		.lossless = lossless_,                                        \
 		.start = var##_start,                                         \
 		.deliver = fake_deliver,                                      \
 		.stop = fake_stop,                                            \
 		.fini = fake_fini,                                            \
 	};
 
-static fake lgate;
-static int
-lgate_start(llmcost__exporter *ex)
-{
-	return (fake_start(ex, &lgate));
-}
-// A gate that must receive every call, as the collector.
-static const struct llmcost__exporter_ops lgate_ops = {
-	.name = "lgate",
-	.lossless = 1,
-	.start = lgate_start,
-	.deliver = fake_deliver,
-	.stop = fake_stop,
-	.fini = fake_fini,
-};
-
-FAKE_OPS(fast, "fast")
-FAKE_OPS(gate, "gate")
-FAKE_OPS(broken, "broken")
-FAKE_OPS(off, "off")
+// lgate: a gate that must receive every call, as the collector.
+FAKE_OPS(lgate, "lgate", 1)
+FAKE_OPS(fast, "fast", 0)
+FAKE_OPS(gate, "gate", 0)
+FAKE_OPS(broken, "broken", 0)
+FAKE_OPS(off, "off", 0)
 
 static void
 reset_fakes(void)
@@ -202,11 +189,13 @@ logger(void *arg, int level, const char *msg)
 	pthread_mutex_unlock(&lr->mtx);
 }
 
+// A client with the fakes reset and these exporters.
 static int
 init_with(llmcost_client **cp, const struct llmcost__exporter_ops *const *ops)
 {
 	llmcost_options o;
 
+	reset_fakes();
 	memset(&o, 0, sizeof(o));
 	o.collector_url = "ipc:///nonexistent/unused.sock"; // no collector
 	o.queue_max = 64;
@@ -273,7 +262,6 @@ test_hung_exporter_does_not_slow_the_other(void **state)
 	    = { &gate_ops, &fast_ops, NULL };
 	llmcost_client *c;
 
-	reset_fakes();
 	LLMCOST_PASS(init_with(&c, ops));
 	assert_int_equal(c->n_exporters, 2);
 	llmcost__exporter *gx = &c->exporters[0], *fx = &c->exporters[1];
@@ -349,7 +337,6 @@ test_lone_hung_exporter(void **state)
 	log_rec lr;
 	int efull = 0, ok = 0;
 
-	reset_fakes();
 	memset(&lr, 0, sizeof(lr));
 	pthread_mutex_init(&lr.mtx, NULL);
 	LLMCOST_PASS(init_with(&c, ops));
@@ -432,7 +419,6 @@ test_lossless_exporter_paces_the_loop(void **state)
 	llmcost_client *c;
 	uint32_t ok = 0, efull = 0;
 
-	reset_fakes();
 	LLMCOST_PASS(init_with(&c, ops));
 	llmcost__exporter *lx = &c->exporters[0], *fx = &c->exporters[1];
 
@@ -489,7 +475,6 @@ test_start_failures(void **state)
 	    = { &off_ops, NULL };
 	llmcost_client *c;
 
-	reset_fakes();
 	LLMCOST_FAIL(init_with(&c, fails), LLMCOST_ENOMEM);
 	assert_null(c);
 	assert_int_equal(atomic_load(&fast.starts), 1);
@@ -498,7 +483,6 @@ test_start_failures(void **state)
 	assert_int_equal(atomic_load(&broken.starts), 1);
 	assert_int_equal(atomic_load(&broken.finis), 0);
 
-	reset_fakes();
 	LLMCOST_PASS(init_with(&c, one_off));
 	assert_int_equal(c->n_exporters, 1);
 	assert_ptr_equal(c->exporters[0].ops, &fast_ops);
@@ -512,7 +496,6 @@ test_start_failures(void **state)
 	assert_int_equal(atomic_load(&off.finis), 0);
 	assert_int_equal(atomic_load(&fast.finis), 1);
 
-	reset_fakes();
 	LLMCOST_FAIL(init_with(&c, all_off), LLMCOST_ECONFIG);
 	assert_null(c);
 }
