@@ -31,58 +31,60 @@
 
 // ---- the fields of a run ----
 
+// The fields of a run: the name in v1 (lowercase, NULL: not in v1) and
+// the v2 select (UPPERCASE).
+#define RF_MAP(XX)                                                            \
+	XX(ID, "id", "ID")                                                    \
+	XX(NAME, "name", "NAME")                                              \
+	XX(RUN_TYPE, "run_type", "RUN_TYPE")                                  \
+	XX(START, "start_time", "START_TIME")                                 \
+	XX(END, "end_time", "END_TIME")                                       \
+	XX(STATUS, "status", "STATUS")                                        \
+	XX(ERROR, "error", "ERROR")                                           \
+	XX(INPUTS, "inputs", "INPUTS")                                        \
+	XX(OUTPUTS, "outputs", "OUTPUTS")                                     \
+	XX(EXTRA, "extra", "EXTRA")                                           \
+	XX(EVENTS, "events", "EVENTS")                                        \
+	XX(SERIALIZED, "serialized", "SERIALIZED")                            \
+	XX(TAGS, "tags", "TAGS")                                              \
+	XX(PARENT, "parent_run_id", "PARENT_RUN_ID")                          \
+	XX(TRACE, "trace_id", "TRACE_ID")                                     \
+	XX(DOTTED, "dotted_order", "DOTTED_ORDER")                            \
+	XX(SESSION, "session_id", "SESSION_ID")                               \
+	XX(IS_ROOT, "is_root", "IS_ROOT")                                     \
+	XX(TOTAL_TOKENS, "total_tokens", "TOTAL_TOKENS")                      \
+	XX(PROMPT_TOKENS, "prompt_tokens", "PROMPT_TOKENS")                   \
+	XX(COMPLETION_TOKENS, "completion_tokens", "COMPLETION_TOKENS")       \
+	XX(TOTAL_COST, "total_cost", "TOTAL_COST")                            \
+	XX(PROMPT_COST, "prompt_cost", "PROMPT_COST")                         \
+	XX(COMPLETION_COST, "completion_cost", "COMPLETION_COST")             \
+	XX(PROMPT_TD, "prompt_token_details", "PROMPT_TOKEN_DETAILS")         \
+	XX(COMPLETION_TD, "completion_token_details",                         \
+	    "COMPLETION_TOKEN_DETAILS")                                       \
+	XX(PROMPT_CD, "prompt_cost_details", "PROMPT_COST_DETAILS")           \
+	XX(COMPLETION_CD, "completion_cost_details",                          \
+	    "COMPLETION_COST_DETAILS")                                        \
+	XX(PRICE_MODEL, "price_model_id", "PRICE_MODEL_ID")                   \
+	XX(METADATA, NULL, "METADATA")                                        \
+	XX(PROJECT, NULL, "PROJECT_ID")
+
 enum rf {
-	RF_ID,
-	RF_NAME,
-	RF_RUN_TYPE,
-	RF_START,
-	RF_END,
-	RF_STATUS,
-	RF_ERROR,
-	RF_INPUTS,
-	RF_OUTPUTS,
-	RF_EXTRA,
-	RF_EVENTS,
-	RF_SERIALIZED,
-	RF_TAGS,
-	RF_PARENT,
-	RF_TRACE,
-	RF_DOTTED,
-	RF_SESSION,
-	RF_IS_ROOT,
-	RF_TOTAL_TOKENS,
-	RF_PROMPT_TOKENS,
-	RF_COMPLETION_TOKENS,
-	RF_TOTAL_COST,
-	RF_PROMPT_COST,
-	RF_COMPLETION_COST,
-	RF_PROMPT_TD,
-	RF_COMPLETION_TD,
-	RF_PROMPT_CD,
-	RF_COMPLETION_CD,
-	RF_PRICE_MODEL,
-	RF_METADATA, // v2 only
-	RF_PROJECT,  // v2 only
-	RF_COUNT
+#define RF_ENUM(id, v1, v2) RF_##id,
+	RF_MAP(RF_ENUM)
+#undef RF_ENUM
+	    RF_COUNT
 };
 
-// Names in v1 (lowercase, NULL: not in v1) and v2 (UPPERCASE selects).
-static const char *const rf_v1[RF_COUNT] = { "id", "name", "run_type",
-	"start_time", "end_time", "status", "error", "inputs", "outputs",
-	"extra", "events", "serialized", "tags", "parent_run_id", "trace_id",
-	"dotted_order", "session_id", "is_root", "total_tokens",
-	"prompt_tokens", "completion_tokens", "total_cost", "prompt_cost",
-	"completion_cost", "prompt_token_details", "completion_token_details",
-	"prompt_cost_details", "completion_cost_details", "price_model_id",
-	NULL, NULL };
-static const char *const rf_v2[RF_COUNT] = { "ID", "NAME", "RUN_TYPE",
-	"START_TIME", "END_TIME", "STATUS", "ERROR", "INPUTS", "OUTPUTS",
-	"EXTRA", "EVENTS", "SERIALIZED", "TAGS", "PARENT_RUN_ID", "TRACE_ID",
-	"DOTTED_ORDER", "SESSION_ID", "IS_ROOT", "TOTAL_TOKENS",
-	"PROMPT_TOKENS", "COMPLETION_TOKENS", "TOTAL_COST", "PROMPT_COST",
-	"COMPLETION_COST", "PROMPT_TOKEN_DETAILS", "COMPLETION_TOKEN_DETAILS",
-	"PROMPT_COST_DETAILS", "COMPLETION_COST_DETAILS", "PRICE_MODEL_ID",
-	"METADATA", "PROJECT_ID" };
+static const char *const rf_v1[RF_COUNT] = {
+#define RF_V1(id, v1, v2) v1,
+	RF_MAP(RF_V1)
+#undef RF_V1
+};
+static const char *const rf_v2[RF_COUNT] = {
+#define RF_V2(id, v1, v2) v2,
+	RF_MAP(RF_V2)
+#undef RF_V2
+};
 
 static json_t *
 uuid_json(const uint8_t id[16])

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "harness.h"
 
 static char standin_url[64];
@@ -73,73 +74,100 @@ run_example(const char *model, const char *const *args, int want_exit,
 	free(err);
 }
 
-typedef struct sink {
-	int stream;
-	llmcost_stream parser;
-	char *body;
-	size_t len;
-} sink;
-
 static size_t
-on_data(char *p, size_t size, size_t n, void *arg)
+on_stream(char *p, size_t size, size_t n, void *arg)
 {
-	sink *s = arg;
-	size_t len = size * n;
-	if (s->stream) {
-		(void) llmcost_stream_feed(&s->parser, p, len);
-	} else {
-		char *b = realloc(s->body, s->len + len + 1);
-		assert_non_null(b);
-		memcpy(b + s->len, p, len);
-		s->body = b;
-		s->len += len;
-	}
-	return (len);
+	(void) llmcost_stream_feed(arg, p, size * n);
+	return (size * n);
 }
 
-// One call to a stand-in route, recorded as an application would.
+// One call to a stand-in route, recorded as an application would: a
+// stream fed to the parser as it arrives, a body read whole.
+typedef struct api_call {
+	const char *provider, *model, *feature, *path;
+	llmcost_format fmt;
+	int stream;
+} api_call;
+
 static void
-call_api(llmcost_client *c, const char *provider, const char *model,
-    const char *feature, const char *path, llmcost_format fmt, int stream)
+call_api(llmcost_client *c, const api_call *a)
 {
+	const char *hdr[] = { "x-api-key: test", NULL };
 	char url[512], req[256];
 	llmcost_call *call;
-	sink s;
 
-	LLMCOST_PASS(llmcost_call_begin(c, provider, model, &call));
-	LLMCOST_PASS(llmcost_call_set_meta(call, "feature", feature));
-	memset(&s, 0, sizeof(s));
-	s.stream = stream;
-	if (stream) {
-		LLMCOST_PASS(llmcost_stream_init(&s.parser, fmt));
-	}
-	snprintf(url, sizeof(url), "%s%s", standin_url, path);
+	LLMCOST_PASS(llmcost_call_begin(c, a->provider, a->model, &call));
+	LLMCOST_PASS(llmcost_call_set_meta(call, "feature", a->feature));
+	snprintf(url, sizeof(url), "%s%s", standin_url, a->path);
 	snprintf(req, sizeof(req),
 	    "{\"model\":\"%s\",\"stream\":%s,\"max_tokens\":1024,"
 	    "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
-	    model, stream ? "true" : "false");
-	CURL *curl = curl_easy_init();
-	struct curl_slist *h = curl_slist_append(NULL, "x-api-key: test");
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
-	assert_int_equal(curl_easy_perform(curl), CURLE_OK);
-	long code = 0;
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
-	assert_int_equal(code, 200);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(curl);
-	if (stream) {
-		LLMCOST_PASS(llmcost_stream_finish(&s.parser, call, NULL));
+	    a->model, a->stream ? "true" : "false");
+	if (a->stream) {
+		llmcost_stream parser;
+		LLMCOST_PASS(llmcost_stream_init(&parser, a->fmt));
+		CURL *curl = curl_easy_init();
+		struct curl_slist *h = curl_slist_append(NULL, hdr[0]);
+		curl_easy_setopt(curl, CURLOPT_URL, url);
+		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req);
+		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_stream);
+		curl_easy_setopt(curl, CURLOPT_WRITEDATA, &parser);
+		assert_int_equal(curl_easy_perform(curl), CURLE_OK);
+		long code = 0;
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+		assert_int_equal(code, 200);
+		curl_slist_free_all(h);
+		curl_easy_cleanup(curl);
+		LLMCOST_PASS(llmcost_stream_finish(&parser, call, NULL));
 	} else {
+		http_resp r;
+		assert_int_equal(
+		    http_do("POST", url, hdr, req, strlen(req), 0, 0, &r), 0);
+		assert_int_equal(r.status, 200);
 		LLMCOST_PASS(
-		    llmcost_call_set_usage_from(call, fmt, s.body, s.len));
-		free(s.body);
+		    llmcost_call_set_usage_from(call, a->fmt, r.body, r.len));
+		http_resp_free(&r);
 	}
 	LLMCOST_PASS(llmcost_call_end(call));
 }
+
+#define BEDROCK_HAIKU "anthropic.claude-3-5-haiku-20241022-v1:0"
+
+// The other formats, through libcurl and libllmcost.
+static const api_call api_calls[] = {
+	{ "openai", "o3", "responses", "/v1/responses",
+	    LLMCOST_FMT_OPENAI_RESPONSES, 0 },
+	{ "openai", "gpt-5.6-luna", "responses", "/v1/responses",
+	    LLMCOST_FMT_OPENAI_RESPONSES, 1 },
+	{ "anthropic", "claude-sonnet-4-5", "anthropic", "/v1/messages",
+	    LLMCOST_FMT_ANTHROPIC, 0 },
+	{ "anthropic", "claude-sonnet-4-5", "anthropic", "/v1/messages",
+	    LLMCOST_FMT_ANTHROPIC, 1 },
+	{ "google", "gemini-2.5-flash", "gemini",
+	    "/v1beta/models/gemini-2.5-flash:generateContent?key=k",
+	    LLMCOST_FMT_GEMINI, 0 },
+	{ "google", "gemini-2.5-flash", "gemini",
+	    "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+	    LLMCOST_FMT_GEMINI, 1 },
+	{ "google", "gemini-2.5-flash", "gemini",
+	    "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+	    LLMCOST_FMT_GEMINI, 1 },
+	{ "bedrock", BEDROCK_HAIKU, "bedrock",
+	    "/model/" BEDROCK_HAIKU "/converse", LLMCOST_FMT_BEDROCK_CONVERSE,
+	    0 },
+	{ "bedrock", BEDROCK_HAIKU, "bedrock",
+	    "/model/" BEDROCK_HAIKU "/converse-stream",
+	    LLMCOST_FMT_BEDROCK_CONVERSE, 1 },
+	// Web searches (priced for Anthropic, not for OpenAI) and a
+	// provider-reported cost.
+	{ "anthropic", "standin-web-search", "web-search", "/v1/messages",
+	    LLMCOST_FMT_ANTHROPIC, 1 },
+	{ "openai", "standin-web-search", "openai-web-search", "/v1/responses",
+	    LLMCOST_FMT_OPENAI_RESPONSES, 0 },
+	{ "openrouter", "standin-openrouter", "openrouter",
+	    "/v1/chat/completions", LLMCOST_FMT_OPENAI_CHAT, 0 },
+};
 
 typedef struct expect {
 	const char *feature;
@@ -390,42 +418,11 @@ test_usage_from_responses(void **state)
 	    (const char *[]) { "--feature", "rate-limited", NULL }, 1,
 	    "HTTP 429: error");
 
-	// The other formats, through libcurl and libllmcost.
 	llmcost_client *c;
 	LLMCOST_PASS(llmcost_init(&c, NULL));
-	call_api(c, "openai", "o3", "responses", "/v1/responses",
-	    LLMCOST_FMT_OPENAI_RESPONSES, 0);
-	call_api(c, "openai", "gpt-5.6-luna", "responses", "/v1/responses",
-	    LLMCOST_FMT_OPENAI_RESPONSES, 1);
-	call_api(c, "anthropic", "claude-sonnet-4-5", "anthropic",
-	    "/v1/messages", LLMCOST_FMT_ANTHROPIC, 0);
-	call_api(c, "anthropic", "claude-sonnet-4-5", "anthropic",
-	    "/v1/messages", LLMCOST_FMT_ANTHROPIC, 1);
-	call_api(c, "google", "gemini-2.5-flash", "gemini",
-	    "/v1beta/models/gemini-2.5-flash:generateContent?key=k",
-	    LLMCOST_FMT_GEMINI, 0);
-	call_api(c, "google", "gemini-2.5-flash", "gemini",
-	    "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
-	    LLMCOST_FMT_GEMINI, 1);
-	call_api(c, "google", "gemini-2.5-flash", "gemini",
-	    "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
-	    LLMCOST_FMT_GEMINI, 1);
-	call_api(c, "bedrock", "anthropic.claude-3-5-haiku-20241022-v1:0",
-	    "bedrock",
-	    "/model/anthropic.claude-3-5-haiku-20241022-v1:0/converse",
-	    LLMCOST_FMT_BEDROCK_CONVERSE, 0);
-	call_api(c, "bedrock", "anthropic.claude-3-5-haiku-20241022-v1:0",
-	    "bedrock",
-	    "/model/anthropic.claude-3-5-haiku-20241022-v1:0/converse-stream",
-	    LLMCOST_FMT_BEDROCK_CONVERSE, 1);
-	// Web searches (priced for Anthropic, not for OpenAI) and a
-	// provider-reported cost.
-	call_api(c, "anthropic", "standin-web-search", "web-search",
-	    "/v1/messages", LLMCOST_FMT_ANTHROPIC, 1);
-	call_api(c, "openai", "standin-web-search", "openai-web-search",
-	    "/v1/responses", LLMCOST_FMT_OPENAI_RESPONSES, 0);
-	call_api(c, "openrouter", "standin-openrouter", "openrouter",
-	    "/v1/chat/completions", LLMCOST_FMT_OPENAI_CHAT, 0);
+	for (size_t i = 0; i < sizeof(api_calls) / sizeof(api_calls[0]); i++) {
+		call_api(c, &api_calls[i]);
+	}
 	LLMCOST_PASS(llmcost_flush(c, 10000));
 	llmcost_shutdown(c, 1000);
 	unsetenv("LLMCOST_COLLECTOR_URL");
