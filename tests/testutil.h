@@ -36,4 +36,24 @@
 		}                                                             \
 	} while (0)
 
+// The counters of c (filled over 0xff bytes, so a field the call misses
+// shows).
+static inline llmcost_stats
+llmcost_test_stats(llmcost_client *c)
+{
+	llmcost_stats st;
+	memset(&st, 0xff, sizeof(st));
+	LLMCOST_PASS(llmcost_stats_get(c, &st));
+	return (st);
+}
+
+// Flushes c (within timeout_ms, or the test fails) and returns its
+// counters.
+static inline llmcost_stats
+llmcost_test_flushed(llmcost_client *c, int32_t timeout_ms)
+{
+	LLMCOST_PASS(llmcost_flush(c, timeout_ms));
+	return (llmcost_test_stats(c));
+}
+
 #endif // LLMCOST_TESTUTIL_H

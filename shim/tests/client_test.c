@@ -102,15 +102,6 @@ must_begin(llmcost_client *c)
 	return (call);
 }
 
-static llmcost_stats
-stats(llmcost_client *c)
-{
-	llmcost_stats s;
-	memset(&s, 0xff, sizeof(s));
-	LLMCOST_PASS(llmcost_stats_get(c, &s));
-	return (s);
-}
-
 // A string of n copies of ch (n < sizeof(buf)).
 static const char *
 repeat(char *buf, size_t bufsz, char ch, size_t n)
@@ -633,7 +624,7 @@ test_attr_errors_counted(void **state)
 	llmcost_client *c = dead_client();
 	llmcost_call *call = must_begin(c);
 	char big[600];
-	uint64_t before = stats(c).attr_errors;
+	uint64_t before = llmcost_test_stats(c).attr_errors;
 
 	// Five refusals...
 	LLMCOST_FAIL(llmcost_call_set_meta(
@@ -651,7 +642,7 @@ test_attr_errors_counted(void **state)
 	LLMCOST_PASS(llmcost_call_set_meta(call, "feature", "y"));
 	LLMCOST_PASS(llmcost_call_add_tag(call, "a"));
 	LLMCOST_PASS(llmcost_call_add_tag(call, "a"));
-	assert_int_equal(stats(c).attr_errors - before, 5);
+	assert_int_equal(llmcost_test_stats(c).attr_errors - before, 5);
 
 	// The 33rd key and the 33rd tag count too.
 	char name[16];
@@ -666,7 +657,7 @@ test_attr_errors_counted(void **state)
 		LLMCOST_PASS(llmcost_call_add_tag(call, name));
 	}
 	LLMCOST_FAIL(llmcost_call_add_tag(call, "one-more"), LLMCOST_ETOOBIG);
-	assert_int_equal(stats(c).attr_errors - before, 7);
+	assert_int_equal(llmcost_test_stats(c).attr_errors - before, 7);
 	llmcost_call_abandon(call);
 	llmcost_shutdown(c, 100);
 }
@@ -719,15 +710,15 @@ test_double_end(void **state)
 	LLMCOST_FAIL(llmcost_call_end(call), LLMCOST_EINVAL);
 	LLMCOST_FAIL(llmcost_call_set_meta(call, "k", "v"), LLMCOST_EINVAL);
 	llmcost_call_abandon(call); // ignored: the call was ended
-	assert_int_equal(stats(c).calls_ended, 1);
+	assert_int_equal(llmcost_test_stats(c).calls_ended, 1);
 
 	// End after abandon; abandon twice.
 	call = must_begin(c);
 	llmcost_call_abandon(call);
 	LLMCOST_FAIL(llmcost_call_end(call), LLMCOST_EINVAL);
 	llmcost_call_abandon(call);
-	assert_int_equal(stats(c).calls_ended, 1);
-	assert_int_equal(stats(c).calls_dropped, 0);
+	assert_int_equal(llmcost_test_stats(c).calls_ended, 1);
+	assert_int_equal(llmcost_test_stats(c).calls_dropped, 0);
 
 	// Neither misuse put a slot back twice: the pool still has exactly
 	// 64 distinct slots.  The ended call is either still queued or was
@@ -914,7 +905,7 @@ test_dead_collector(void **state)
 		LLMCOST_PASS(llmcost_call_end(call));
 		ok++;
 	}
-	llmcost_stats s = stats(c);
+	llmcost_stats s = llmcost_test_stats(c);
 	// The pool holds 64 calls and a dead collector frees at most the
 	// one batch (16) that the sender took: most calls were dropped.
 	assert_true(efull > 0);
@@ -928,7 +919,7 @@ test_dead_collector(void **state)
 
 	LLMCOST_FAIL(llmcost_flush(c, 200), LLMCOST_ETIMEDOUT);
 	LLMCOST_FAIL(llmcost_flush(c, 0), LLMCOST_ETIMEDOUT);
-	s = stats(c);
+	s = llmcost_test_stats(c);
 	assert_int_equal(s.calls_acked, 0);
 	assert_int_equal(s.calls_dropped, (uint64_t) efull);
 	assert_int_equal(s.calls_ended + (uint64_t) efull, 500);
@@ -962,12 +953,13 @@ test_dead_collector_warns_about_drops(void **state)
 	// One call; wait until the sender has taken it into a batch, so the
 	// sender is now stuck delivering that batch.
 	LLMCOST_PASS(llmcost_call_end(must_begin(c)));
-	for (int i = 0; i < 10000 && stats(c).queue_depth != 0; i++) {
+	for (int i = 0; i < 10000 && llmcost_test_stats(c).queue_depth != 0;
+	     i++) {
 		struct timespec ts = { 0, 1000000L };
 		nanosleep(&ts, NULL);
 	}
-	assert_int_equal(stats(c).queue_depth, 0);
-	assert_int_equal(stats(c).calls_dropped, 0);
+	assert_int_equal(llmcost_test_stats(c).queue_depth, 0);
+	assert_int_equal(llmcost_test_stats(c).calls_dropped, 0);
 
 	// Now exhaust the pool: 63 or 64 calls fit (the sender frees the
 	// taken call's slot once it is encoded), the rest are dropped.
@@ -982,7 +974,8 @@ test_dead_collector_warns_about_drops(void **state)
 		LLMCOST_PASS(llmcost_call_end(call));
 	}
 	assert_in_range(efull, 36, 37);
-	assert_int_equal(stats(c).calls_dropped, (uint64_t) efull);
+	assert_int_equal(
+	    llmcost_test_stats(c).calls_dropped, (uint64_t) efull);
 
 	int warned = 0;
 	for (int i = 0; i < 10 && !warned; i++) {
@@ -1083,7 +1076,7 @@ test_live_idle_flush(void **state)
 	LLMCOST_PASS(llmcost_flush(c, 0));
 	LLMCOST_PASS(llmcost_flush(c, 10000));
 	LLMCOST_PASS(llmcost_flush(c, -1));
-	llmcost_stats s = stats(c);
+	llmcost_stats s = llmcost_test_stats(c);
 	assert_int_equal(s.calls_ended, 0);
 	assert_int_equal(s.batches_sent, 0);
 	llmcost_shutdown(c, 1000);
@@ -1155,7 +1148,7 @@ test_live_many_threads(void **state)
 		assert_int_equal(la[i].errors, 0);
 	}
 	LLMCOST_PASS(llmcost_flush(c, 10000));
-	llmcost_stats s = stats(c);
+	llmcost_stats s = llmcost_test_stats(c);
 	assert_int_equal(s.calls_ended, LIVE_THREADS * LIVE_PER_THREAD);
 	assert_int_equal(s.calls_acked, LIVE_THREADS * LIVE_PER_THREAD);
 	assert_int_equal(s.calls_dropped, 0);

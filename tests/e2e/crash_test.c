@@ -117,9 +117,7 @@ test_sigkill_restart(void **state)
 	pthread_join(th, NULL);
 	assert_int_equal(p.failures, 0);
 	int ncalls = atomic_load(&p.recorded);
-	LLMCOST_PASS(llmcost_flush(p.c, 60000));
-	llmcost_stats st;
-	LLMCOST_PASS(llmcost_stats_get(p.c, &st));
+	llmcost_stats st = llmcost_test_flushed(p.c, 60000);
 	assert_int_equal(st.calls_ended, ncalls);
 	assert_int_equal(st.calls_acked, ncalls);
 	assert_int_equal(st.calls_dropped, 0);

@@ -162,9 +162,7 @@ test_report_exact(void **state)
 		ex[4].out += 900;
 		ex[4].unpriced++;
 	}
-	LLMCOST_PASS(llmcost_flush(c, 20000));
-	llmcost_stats st;
-	LLMCOST_PASS(llmcost_stats_get(c, &st));
+	llmcost_stats st = llmcost_test_flushed(c, 20000);
 	assert_int_equal(st.calls_acked, 69);
 	assert_int_equal(st.calls_dropped, 0);
 	llmcost_shutdown(c, 1000);

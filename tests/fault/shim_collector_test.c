@@ -110,14 +110,6 @@ now_ms(void)
 	return (llmcost__mono_ns() / 1000000u);
 }
 
-static llmcost_stats
-stats(llmcost_client *c)
-{
-	llmcost_stats s;
-	LLMCOST_PASS(llmcost_stats_get(c, &s));
-	return (s);
-}
-
 typedef struct fixture {
 	char *dir;
 	char url[LLMCOST__URL_MAX];
@@ -350,7 +342,7 @@ test_wedged_socket_recovers(void **state)
 	}
 	LLMCOST_PASS(llmcost_flush(c, WEDGE_RECOVER_MS));
 	assert_true(atomic_load(&wedged_dials) >= 1);
-	llmcost_stats s = stats(c);
+	llmcost_stats s = llmcost_test_stats(c);
 	assert_int_equal(s.calls_acked, 100);
 	assert_int_equal(s.calls_dropped, 0);
 	llmcost_shutdown(c, 1000);
@@ -401,7 +393,7 @@ shutdown_within_bound(llmcost_client *c, int32_t timeout_ms)
 static void
 wait_sent(llmcost_client *c, uint64_t n)
 {
-	for (int i = 0; stats(c).batches_sent <= n; i++) {
+	for (int i = 0; llmcost_test_stats(c).batches_sent <= n; i++) {
 		assert_true(i < 3000);
 		harness_sleep_ms(10);
 	}
@@ -415,7 +407,7 @@ batch_in_flight(fixture *f, llmcost_client *c)
 {
 	record(c, NULL);
 	LLMCOST_PASS(llmcost_flush(c, 10000));
-	uint64_t sent = stats(c).batches_sent;
+	uint64_t sent = llmcost_test_stats(c).batches_sent;
 	assert_int_equal(kill(f->pid, SIGSTOP), 0);
 	record(c, NULL);
 	wait_sent(c, sent);
@@ -491,7 +483,7 @@ test_nng_resend_counted(void **state)
 	harness_daemon_stop(f->pid, SIGKILL);
 	restart(f);
 	LLMCOST_PASS(llmcost_flush(c, 30000));
-	llmcost_stats s = stats(c);
+	llmcost_stats s = llmcost_test_stats(c);
 	assert_int_equal(s.calls_acked, 2);
 	if (s.batches_resent < 1) {
 		fail_msg("the batch went out twice, batches_resent = %llu",
@@ -567,7 +559,8 @@ soak_run(fixture *f, int kills, uint64_t *worst_ms)
 	for (int k = 0; k < kills; k++) {
 		harness_sleep_ms(50 + (k * 37) % 150);
 		for (int i = 0; i < SOAK_CLIENTS; i++) {
-			resent_before[i] = stats(so[i].c).batches_resent;
+			resent_before[i]
+			    = llmcost_test_stats(so[i].c).batches_resent;
 		}
 		harness_daemon_stop(f->pid, SIGKILL);
 		harness_sleep_ms((k * 53) % 400);
@@ -588,7 +581,7 @@ soak_run(fixture *f, int kills, uint64_t *worst_ms)
 		uint64_t dup = daemon_stat(f->url, "records_duplicate");
 		uint64_t resent = 0;
 		for (int i = 0; i < SOAK_CLIENTS; i++) {
-			resent += stats(so[i].c).batches_resent
+			resent += llmcost_test_stats(so[i].c).batches_resent
 			    - resent_before[i];
 		}
 		if (dup > 0 && resent == 0) {
@@ -603,7 +596,7 @@ soak_run(fixture *f, int kills, uint64_t *worst_ms)
 		pthread_join(th[i], NULL);
 		assert_int_equal(so[i].errors, 0);
 		LLMCOST_PASS(llmcost_flush(so[i].c, RECOVER_MS));
-		llmcost_stats s = stats(so[i].c);
+		llmcost_stats s = llmcost_test_stats(so[i].c);
 		assert_int_equal(s.calls_dropped, 0);
 		assert_int_equal(s.calls_ended, atomic_load(&so[i].n));
 		assert_int_equal(s.calls_acked, s.calls_ended);

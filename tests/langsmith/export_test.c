@@ -313,9 +313,7 @@ test_runs_exact(void **state)
 	call(c, "google_genai", "gemini-2.5-flash", "summarizer", NULL,
 	    LLMCOST_STATUS_ERROR, idc);
 
-	LLMCOST_PASS(llmcost_flush(c, 60000));
-	llmcost_stats s;
-	LLMCOST_PASS(llmcost_stats_get(c, &s));
+	llmcost_stats s = llmcost_test_flushed(c, 60000);
 	assert_int_equal(s.calls_acked, 3);
 	assert_int_equal(s.langsmith_runs_sent, 3);
 	assert_int_equal(s.langsmith_runs_acked, 3);
@@ -554,9 +552,7 @@ test_scopes(void **state)
 	LLMCOST_PASS(llmcost_scope_end(&root));
 	// Ended once: a second end is refused.
 	LLMCOST_FAIL(llmcost_scope_end(&root), LLMCOST_EINVAL);
-	LLMCOST_PASS(llmcost_flush(c, 60000));
-	llmcost_stats s;
-	LLMCOST_PASS(llmcost_stats_get(c, &s));
+	llmcost_stats s = llmcost_test_flushed(c, 60000);
 	llmcost_shutdown(c, 5000);
 	assert_int_equal(s.scopes_ended, 6);
 	assert_int_equal(standin_runs(S), 13);
@@ -671,9 +667,7 @@ test_environment(void **state)
 	setenv("LANGSMITH_TRACING", "False", 1);
 	c = client_ls(&o, 0);
 	call(c, "openai", "gpt-4o-mini", "f", NULL, LLMCOST_STATUS_OK, id);
-	LLMCOST_PASS(llmcost_flush(c, 30000));
-	llmcost_stats s;
-	LLMCOST_PASS(llmcost_stats_get(c, &s));
+	llmcost_stats s = llmcost_test_flushed(c, 30000);
 	assert_int_equal(s.calls_acked, 1);
 	assert_int_equal(s.langsmith_runs_sent, 0);
 	llmcost_shutdown(c, 5000);
