@@ -275,11 +275,32 @@ test_file_size_limit(void **state)
 	    "file_size", raise_limit);
 }
 
+// llmcostd, started with o, must refuse to start (status 1) and log the
+// store's fault ("the store in DIR: " fault) with its advice.
+static void
+expect_start_refused(const fixture *f, const fault_daemon_opts *o,
+    const char *where, const char *fault, const char *advice)
+{
+	int status = -1;
+	pid_t d = fault_daemon_start(o, &status);
+	if (d > 0) {
+		assert_int_equal(fault_daemon_term(d, 8000), 0);
+		fail_msg("llmcostd started %s", where);
+	}
+	assert_int_equal(status, 1);
+	char *log = fault_read_file(f->log);
+	print_message("%s", log);
+	char want[1400];
+	snprintf(want, sizeof(want), "the store in %s: %s", f->data, fault);
+	assert_non_null(strstr(log, want));
+	assert_non_null(strstr(log, advice));
+	free(log);
+}
+
 static void
 test_read_only(void **state)
 {
 	fixture *f = *state;
-	int status = -1;
 
 	if (geteuid() != 0) {
 		print_message("not root: cannot make a read-only bind mount; "
@@ -300,22 +321,8 @@ test_read_only(void **state)
 	    0);
 	truncate(f->log, 0);
 	fault_daemon_opts o = { .dir = f->data, .log = f->log };
-	d = fault_daemon_start(&o, &status);
-	if (d > 0) {
-		assert_int_equal(fault_daemon_term(d, 8000), 0);
-		fail_msg("llmcostd started on a read-only file system");
-	}
-	assert_int_equal(status, 1);
-	char *log = fault_read_file(f->log);
-	print_message("%s", log);
-	char want[1400];
-	snprintf(want, sizeof(want),
-	    "the store in %s: its file system is "
-	    "read-only",
-	    f->data);
-	assert_non_null(strstr(log, want));
-	assert_non_null(strstr(log, "remount it read-write"));
-	free(log);
+	expect_start_refused(f, &o, "on a read-only file system",
+	    "its file system is read-only", "remount it read-write");
 	// Reports still read a store on a read-only file system.
 	const char *argv[]
 	    = { harness_cli_bin(), "report", "--since", "2025-11-01",
@@ -334,7 +341,6 @@ static void
 test_permission(void **state)
 {
 	fixture *f = *state;
-	int status = -1;
 	fault_daemon_opts o = { .dir = f->data, .log = f->log };
 
 	assert_int_equal(mkdir(f->data, 0700), 0);
@@ -350,20 +356,8 @@ test_permission(void **state)
 	} else {
 		assert_int_equal(chmod(f->data, 0500), 0);
 	}
-	pid_t d = fault_daemon_start(&o, &status);
-	if (d > 0) {
-		assert_int_equal(fault_daemon_term(d, 8000), 0);
-		fail_msg("llmcostd started in a directory it cannot write");
-	}
-	assert_int_equal(status, 1);
-	char *log = fault_read_file(f->log);
-	print_message("%s", log);
-	char want[1400];
-	snprintf(
-	    want, sizeof(want), "the store in %s: permission denied", f->data);
-	assert_non_null(strstr(log, want));
-	assert_non_null(strstr(log, "give this user read and write access"));
-	free(log);
+	expect_start_refused(f, &o, "in a directory it cannot write",
+	    "permission denied", "give this user read and write access");
 	chmod(f->data, 0700);
 }
 
