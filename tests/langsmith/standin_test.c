@@ -195,6 +195,16 @@ post(const char *path, const char *json, long want)
 	return (j);
 }
 
+// POST {"session":[sid]<fields>} to path (fields: more members, each
+// with its leading comma); as post().
+static json_t *
+post_session(const char *path, const char *sid, const char *fields, long want)
+{
+	char body[2048];
+	snprintf(body, sizeof(body), "{\"session\":[\"%s\"]%s}", sid, fields);
+	return (post(path, body, want));
+}
+
 // GET path with the key; checks the status, returns the JSON body.
 static json_t *
 get(const char *path, long want)
@@ -253,7 +263,6 @@ static void
 test_replay_v1(void **state)
 {
 	char sid[37];
-	char body[512];
 	json_t *res;
 	json_t *runs;
 	json_t *run;
@@ -266,8 +275,7 @@ test_replay_v1(void **state)
 	assert_int_equal(standin_count(S, STANDIN_EP_INFO, 200), 1);
 	session_id("llmcost-check", sid);
 
-	snprintf(body, sizeof(body), "{\"session\":[\"%s\"]}", sid);
-	res = post("/api/v1/runs/query", body, 200);
+	res = post_session("/api/v1/runs/query", sid, "", 200);
 	runs = json_object_get(res, "runs");
 	assert_int_equal(json_array_size(runs), 5);
 	assert_true(json_is_null(
@@ -356,11 +364,10 @@ test_replay_v1(void **state)
 	json_decref(res);
 
 	// select and order.
-	snprintf(body, sizeof(body),
-	    "{\"session\":[\"%s\"],\"select\":[\"name\",\"total_cost\"],"
-	    "\"order\":\"asc\",\"run_type\":\"llm\",\"limit\":2}",
-	    sid);
-	res = post("/runs/query", body, 200);
+	res = post_session("/runs/query", sid,
+	    ",\"select\":[\"name\",\"total_cost\"],\"order\":\"asc\",\"run_"
+	    "type\":\"llm\",\"limit\":2",
+	    200);
 	runs = json_object_get(res, "runs");
 	assert_int_equal(json_array_size(runs), 2);
 	assert_int_equal(json_object_size(json_array_get(runs, 0)), 3);
@@ -493,7 +500,6 @@ static void
 test_replay_stats(void **state)
 {
 	char sid[37];
-	char body[1024];
 	json_t *res;
 	json_t *g;
 
@@ -501,15 +507,14 @@ test_replay_stats(void **state)
 	replay_all();
 	session_id("llmcost-check", sid);
 
-	snprintf(body, sizeof(body),
-	    "{\"session\":[\"%s\"],\"run_type\":\"llm\",\"start_time\":"
-	    "\"2026-11-26T00:00:00Z\",\"end_time\":\"2026-11-27T00:00:00Z\","
-	    "\"select\":[\"run_count\",\"total_tokens\",\"prompt_tokens\","
-	    "\"completion_tokens\",\"total_cost\",\"prompt_cost\","
-	    "\"completion_cost\"],\"group_by\":{\"attribute\":\"metadata\","
-	    "\"path\":\"feature\",\"max_groups\":50}}",
-	    sid);
-	res = post("/api/v1/runs/stats", body, 200);
+	res = post_session("/api/v1/runs/stats", sid,
+	    ",\"run_type\":\"llm\",\"start_time\":\"2026-11-26T00:00:00Z\","
+	    "\"end_time\":\"2026-11-27T00:00:00Z\",\"select\":[\"run_count\","
+	    "\"total_tokens\",\"prompt_tokens\",\"completion_tokens\",\"total_"
+	    "cost\",\"prompt_cost\",\"completion_cost\"],\"group_by\":{"
+	    "\"attribute\":\"metadata\",\"path\":\"feature\",\"max_groups\":"
+	    "50}",
+	    200);
 	assert_int_equal(json_object_size(res), 3);
 	g = json_object_get(res, "agent-copilot");
 	assert_int_equal(GET_I(g, "run_count"), 2);
@@ -526,8 +531,7 @@ test_replay_stats(void **state)
 	json_decref(res);
 
 	// Ungrouped, every run type; max_groups keeps the biggest group.
-	snprintf(body, sizeof(body), "{\"session\":[\"%s\"]}", sid);
-	res = post("/runs/stats", body, 200);
+	res = post_session("/runs/stats", sid, "", 200);
 	assert_int_equal(GET_I(res, "run_count"), 5);
 	assert_int_equal(GET_I(res, "total_tokens"), 2900 + 5510 + 907);
 	assert_true(GET_R(res, "error_rate") == 0.2);
@@ -535,11 +539,10 @@ test_replay_stats(void **state)
 	    GET_I(json_object_get(res, "prompt_token_details"), "cache_read"),
 	    1536 + 3000);
 	json_decref(res);
-	snprintf(body, sizeof(body),
-	    "{\"session\":[\"%s\"],\"group_by\":{\"attribute\":\"metadata\","
-	    "\"path\":\"feature\",\"max_groups\":1}}",
-	    sid);
-	res = post("/api/v1/runs/stats", body, 200);
+	res = post_session("/api/v1/runs/stats", sid,
+	    ",\"group_by\":{\"attribute\":\"metadata\",\"path\":\"feature\","
+	    "\"max_groups\":1}",
+	    200);
 	assert_int_equal(json_object_size(res), 1);
 	assert_int_equal(
 	    GET_I(json_object_get(res, "agent-copilot"), "run_count"), 3);
@@ -547,19 +550,16 @@ test_replay_stats(void **state)
 
 	// The costs as decimal strings when asked; grouping refused.
 	standin_set_cost_strings(S, STANDIN_COSTS_STATS);
-	snprintf(body, sizeof(body),
-	    "{\"session\":[\"%s\"],\"run_type\":\"llm\",\"filter\":"
-	    "\"eq(metadata_key, \\\"feature\\\")\"}",
-	    sid);
-	res = post("/api/v1/runs/stats", body, 200);
+	res = post_session("/api/v1/runs/stats", sid,
+	    ",\"run_type\":\"llm\",\"filter\":\"eq(metadata_key, "
+	    "\\\"feature\\\")\"",
+	    200);
 	assert_string_equal(GET_S(res, "total_cost"), "0.0198466");
 	json_decref(res);
 	standin_set_refuse_group_by(S, 1);
-	snprintf(body, sizeof(body),
-	    "{\"session\":[\"%s\"],\"group_by\":{\"attribute\":\"metadata\","
-	    "\"path\":\"feature\"}}",
-	    sid);
-	res = post("/api/v1/runs/stats", body, 400);
+	res = post_session("/api/v1/runs/stats", sid,
+	    ",\"group_by\":{\"attribute\":\"metadata\",\"path\":\"feature\"}",
+	    400);
 	assert_non_null(strstr(GET_S(res, "details"), "group_by"));
 	json_decref(res);
 }
