@@ -993,6 +993,44 @@ test_usage_after_end(void **state)
 
 // ---- the read API's rules ----
 
+// Requests the read API refuses: path, body ($SID: the session id), the
+// status, and a piece of the details when they say more.
+static const struct refused_query {
+	const char *path, *body;
+	long status;
+	const char *detail;
+} refused[] = {
+	{ "/api/v1/runs/query", "{\"session\":[\"$SID\"],\"limit\":101}",
+	    422 },
+	{ "/api/v1/runs/query", "{\"run_type\":\"llm\"}", 422 },
+	{ "/api/v1/runs/query",
+	    "{\"session\":[\"$SID\"],\"run_type\":\"LLM\"}", 422 },
+	{ "/api/v1/runs/query",
+	    "{\"session\":[\"$SID\"],\"select\":[\"NAME\"]}", 422 },
+	{ "/api/v1/runs/query",
+	    "{\"session\":[\"$SID\"],\"filter\":\"eq(nope, 1)\"}", 400,
+	    "unknown field 'nope'" },
+	{ "/api/v1/runs/query",
+	    "{\"session\":[\"$SID\"],\"filter\":\"and(eq(run_type, 'llm')\"}",
+	    400 },
+	{ "/api/v1/runs/query",
+	    "{\"session\":[\"$SID\"],\"tree_filter\":\"eq(name, 'x')\"}",
+	    400 },
+	{ "/api/v2/runs/query",
+	    "{\"min_start_time\":\"2026-11-26T00:00:00Z\"}", 422,
+	    "project_ids" },
+	{ "/api/v2/runs/query",
+	    "{\"project_ids\":[\"$SID\"],\"run_type\":\"llm\"}", 422 },
+	{ "/api/v2/runs/query",
+	    "{\"project_ids\":[\"$SID\"],\"page_size\":1001}", 422 },
+	{ "/api/v2/runs/query",
+	    "{\"project_ids\":[\"$SID\"],\"selects\":[\"name\"]}", 422 },
+	{ "/api/v2/runs/query",
+	    "{\"project_ids\":[\"$SID\"],\"cursor\":\"nope\"}", 422 },
+	{ "/api/v1/runs/stats", "{\"run_type\":\"llm\"}", 422 },
+	{ "/api/v1/runs/stats", "{\"session\":", 400 },
+};
+
 static void
 test_query_rules(void **state)
 {
@@ -1004,38 +1042,23 @@ test_query_rules(void **state)
 	replay_all();
 	session_id("llmcost-check", sid);
 #define BODY(...) snprintf(body, sizeof(body), __VA_ARGS__)
-	BODY("{\"session\":[\"%s\"],\"limit\":101}", sid);
-	json_decref(post("/api/v1/runs/query", body, 422));
-	BODY("{\"run_type\":\"llm\"}");
-	json_decref(post("/api/v1/runs/query", body, 422));
-	BODY("{\"session\":[\"%s\"],\"run_type\":\"LLM\"}", sid);
-	json_decref(post("/api/v1/runs/query", body, 422));
-	BODY("{\"session\":[\"%s\"],\"select\":[\"NAME\"]}", sid);
-	json_decref(post("/api/v1/runs/query", body, 422));
-	BODY("{\"session\":[\"%s\"],\"filter\":\"eq(nope, 1)\"}", sid);
-	j = post("/api/v1/runs/query", body, 400);
-	assert_non_null(strstr(GET_S(j, "details"), "unknown field 'nope'"));
-	json_decref(j);
-	BODY("{\"session\":[\"%s\"],\"filter\":\"and(eq(run_type, 'llm')\"}",
-	    sid);
-	json_decref(post("/api/v1/runs/query", body, 400));
-	BODY("{\"session\":[\"%s\"],\"tree_filter\":\"eq(name, 'x')\"}", sid);
-	json_decref(post("/api/v1/runs/query", body, 400));
-	BODY("{\"min_start_time\":\"2026-11-26T00:00:00Z\"}");
-	j = post("/api/v2/runs/query", body, 422);
-	assert_non_null(strstr(GET_S(j, "details"), "project_ids"));
-	json_decref(j);
-	BODY("{\"project_ids\":[\"%s\"],\"run_type\":\"llm\"}", sid);
-	json_decref(post("/api/v2/runs/query", body, 422));
-	BODY("{\"project_ids\":[\"%s\"],\"page_size\":1001}", sid);
-	json_decref(post("/api/v2/runs/query", body, 422));
-	BODY("{\"project_ids\":[\"%s\"],\"selects\":[\"name\"]}", sid);
-	json_decref(post("/api/v2/runs/query", body, 422));
-	BODY("{\"project_ids\":[\"%s\"],\"cursor\":\"nope\"}", sid);
-	json_decref(post("/api/v2/runs/query", body, 422));
-	BODY("{\"run_type\":\"llm\"}");
-	json_decref(post("/api/v1/runs/stats", body, 422));
-	json_decref(post("/api/v1/runs/stats", "{\"session\":", 400));
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		const struct refused_query *q = &refused[i];
+		char *at = strstr(q->body, "$SID");
+		if (at != NULL) {
+			BODY("%.*s%s%s", (int) (at - q->body), q->body, sid,
+			    at + 4);
+		} else {
+			BODY("%s", q->body);
+		}
+		j = post(q->path, body, q->status);
+		if (q->detail != NULL
+		    && strstr(GET_S(j, "details"), q->detail) == NULL) {
+			fail_msg("%s %s: details %s", q->path, body,
+			    GET_S(j, "details"));
+		}
+		json_decref(j);
+	}
 
 	// v2's default window is the last day: the captured runs (older
 	// than that, or in the future) are outside it unless asked.
