@@ -83,6 +83,19 @@ send_expect(
 	http_resp_free(&r);
 }
 
+// The status of one request (http_do, no timeout of its own), the
+// response freed.
+static long
+status_of(const char *method, const char *url, const char *const *hdrs,
+    const void *body, size_t len, int chunked)
+{
+	http_resp r;
+	http_do(method, url, hdrs, body, len, chunked, 0, &r);
+	long status = r.status;
+	http_resp_free(&r);
+	return (status);
+}
+
 static void
 fault(standin_ep ep, int status, int retry_after, int delay_ms, int reset,
     int after_store, int times, int skip)
@@ -175,9 +188,7 @@ test_rule_order(void **state)
 
 		snprintf(url, sizeof(url), "%s/runs/batch", standin_url(S));
 		for (int i = 0; i < 3; i++) {
-			http_do("POST", url, HDRS + 1, "{}", 2, 0, 0, &r);
-			got[i] = r.status;
-			http_resp_free(&r);
+			got[i] = status_of("POST", url, HDRS + 1, "{}", 2, 0);
 		}
 		assert_int_equal(got[0], 500);
 		assert_int_equal(got[2], 500);
@@ -186,22 +197,30 @@ test_rule_order(void **state)
 	send_expect(100, 1, 0, EXPECT_ANY, 202);
 }
 
+// A slow answer: a patient client gets it, an impatient one times out.
 static void
 test_slow(void **state)
 {
-	http_resp r;
+	static const struct {
+		int delay_ms;
+		long timeout_ms;
+		int curl;
+		long status;
+	} slow[] = { { 300, 0, CURLE_OK, 202 },
+		{ 5000, 200, CURLE_OPERATION_TIMEDOUT, 0 } };
+	char url[256];
 
 	(void) state;
-	// A slow answer: a patient client gets it, an impatient one times out.
-	fault(STANDIN_EP_MULTIPART, 0, 0, 300, 0, 0, 1, 0);
-	send_expect(0, 1, 0, CURLE_OK, 202);
-	fault(STANDIN_EP_MULTIPART, 0, 0, 5000, 0, 0, 1, 0);
-	send_expect(1, 1, 200, CURLE_OPERATION_TIMEDOUT, 0);
+	for (size_t i = 0; i < sizeof(slow) / sizeof(slow[0]); i++) {
+		fault(
+		    STANDIN_EP_MULTIPART, 0, 0, slow[i].delay_ms, 0, 0, 1, 0);
+		send_expect(
+		    i, 1, slow[i].timeout_ms, slow[i].curl, slow[i].status);
+	}
 	// A delay before an error status.
 	fault(STANDIN_EP_INFO, 502, 0, 100, 0, 0, 1, 0);
-	http_get(standin_url(S), "/info", NULL, &r);
-	assert_int_equal(r.status, 502);
-	http_resp_free(&r);
+	snprintf(url, sizeof(url), "%s/info", standin_url(S));
+	assert_int_equal(status_of("GET", url, NULL, NULL, 0, 0), 502);
 }
 
 static void
@@ -239,19 +258,14 @@ test_reset(void **state)
 static void
 test_too_big(void **state)
 {
-	http_resp r;
 	size_t len;
 	char *mp = mp_runs(0, 10, &len);
 
 	(void) state;
 	standin_set_max_body(S, len - 1);
-	http_do("POST", URL_MP, HDRS, mp, len, 1, 0, &r);
-	assert_int_equal(r.status, 413);
-	http_resp_free(&r);
+	assert_int_equal(status_of("POST", URL_MP, HDRS, mp, len, 1), 413);
 	standin_set_max_body(S, len);
-	http_do("POST", URL_MP, HDRS, mp, len, 1, 0, &r);
-	assert_int_equal(r.status, 202);
-	http_resp_free(&r);
+	assert_int_equal(status_of("POST", URL_MP, HDRS, mp, len, 1), 202);
 	free(mp);
 	assert_int_equal(standin_runs(S), 10);
 }
@@ -262,7 +276,6 @@ static void
 test_fallback(void **state)
 {
 	static const int codes[] = { 404, 405 };
-	http_resp r;
 	char url[256];
 
 	(void) state;
@@ -280,9 +293,9 @@ test_fallback(void **state)
 		    "\"call\",\"run_type\":\"llm\",\"start_time\":"
 		    "\"2026-11-26T12:00:00Z\"}]}",
 		    id, id, id);
-		http_do("POST", url, HDRS + 1, body, strlen(body), 0, 0, &r);
-		assert_int_equal(r.status, 202);
-		http_resp_free(&r);
+		assert_int_equal(
+		    status_of("POST", url, HDRS + 1, body, strlen(body), 0),
+		    202);
 		standin_faults_clear(S);
 	}
 	assert_int_equal(standin_runs(S), 2);
