@@ -75,6 +75,30 @@ group_teardown(void **state)
 	return (0);
 }
 
+// Options for the dead collector, every other field zero (a default).
+static void
+dead_options(llmcost_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->collector_url = dead_url;
+}
+
+// llmcost_init(c, o) with the variables env (name and value pairs,
+// NULL-terminated) set for the call only; *c is cleared first.
+static int
+init_env(llmcost_client **c, const llmcost_options *o, const char *const *env)
+{
+	for (size_t i = 0; env[i] != NULL; i += 2) {
+		setenv(env[i], env[i + 1], 1);
+	}
+	*c = NULL;
+	int rv = llmcost_init(c, o);
+	for (size_t i = 0; env[i] != NULL; i += 2) {
+		unsetenv(env[i]);
+	}
+	return (rv);
+}
+
 // A client for the dead collector with a small pool.
 static llmcost_client *
 dead_client(void)
@@ -82,8 +106,7 @@ dead_client(void)
 	llmcost_options o;
 	llmcost_client *c = NULL;
 
-	memset(&o, 0, sizeof(o));
-	o.collector_url = dead_url;
+	dead_options(&o);
 	o.queue_max = 64;
 	o.batch_max = 16;
 	o.flush_ms = 5;
@@ -182,8 +205,7 @@ test_init_null_clientp(void **state)
 	(void) state;
 	llmcost_options o;
 
-	memset(&o, 0, sizeof(o));
-	o.collector_url = dead_url;
+	dead_options(&o);
 	LLMCOST_FAIL(llmcost_init(NULL, &o), LLMCOST_EINVAL);
 	LLMCOST_FAIL(llmcost_init(NULL, NULL), LLMCOST_EINVAL);
 }
@@ -201,11 +223,10 @@ test_init_bad_scheme(void **state)
 	assert_ptr_equal(c, (llmcost_client *) &o);
 
 	// The same URL from the environment.
-	setenv("LLMCOST_COLLECTOR_URL", "bogus://x", 1);
-	c = NULL;
-	int rv = llmcost_init(&c, NULL);
-	unsetenv("LLMCOST_COLLECTOR_URL");
-	LLMCOST_FAIL(rv, LLMCOST_ECONFIG);
+	LLMCOST_FAIL(init_env(&c, NULL,
+	                 (const char *[]) {
+	                     "LLMCOST_COLLECTOR_URL", "bogus://x", NULL }),
+	    LLMCOST_ECONFIG);
 	assert_null(c);
 }
 
@@ -255,8 +276,7 @@ test_disable_flag(void **state)
 	llmcost_options o;
 	llmcost_client *c = NULL;
 
-	memset(&o, 0, sizeof(o));
-	o.collector_url = dead_url;
+	dead_options(&o);
 	o.flags = LLMCOST_F_DISABLE;
 	LLMCOST_PASS(llmcost_init(&c, &o));
 	check_disabled(c);
@@ -278,21 +298,15 @@ test_disable_env(void **state)
 	llmcost_client *c = NULL;
 	llmcost_call *call = NULL;
 
-	memset(&o, 0, sizeof(o));
-	o.collector_url = dead_url;
-	setenv("LLMCOST_DISABLE", "1", 1);
-	int rv = llmcost_init(&c, &o);
-	unsetenv("LLMCOST_DISABLE");
-	LLMCOST_PASS(rv);
+	dead_options(&o);
+	LLMCOST_PASS(init_env(
+	    &c, &o, (const char *[]) { "LLMCOST_DISABLE", "1", NULL }));
 	check_disabled(c);
 	llmcost_shutdown(c, 100);
 
 	// "0" does not disable.
-	setenv("LLMCOST_DISABLE", "0", 1);
-	c = NULL;
-	rv = llmcost_init(&c, &o);
-	unsetenv("LLMCOST_DISABLE");
-	LLMCOST_PASS(rv);
+	LLMCOST_PASS(init_env(
+	    &c, &o, (const char *[]) { "LLMCOST_DISABLE", "0", NULL }));
 	LLMCOST_PASS(llmcost_call_begin(c, "openai", "gpt-4o", &call));
 	llmcost_call_abandon(call);
 	llmcost_shutdown(c, 100);
@@ -307,8 +321,7 @@ test_options_clamped(void **state)
 	llmcost_options o;
 	llmcost_client *c = NULL;
 
-	memset(&o, 0, sizeof(o));
-	o.collector_url = dead_url;
+	dead_options(&o);
 	o.queue_max = 100;
 	o.batch_max = 100000;
 	o.flush_ms = 100000;
@@ -321,29 +334,21 @@ test_options_clamped(void **state)
 	assert_int_equal(free_slots(c), 128);
 	llmcost_shutdown(c, 100);
 
-	memset(&o, 0, sizeof(o));
-	o.collector_url = dead_url;
+	dead_options(&o);
 	o.queue_max = 1;
-	setenv("LLMCOST_BATCH_MAX", "7", 1);
-	setenv("LLMCOST_QUEUE_MAX", "5000", 1); // o.queue_max wins
-	c = NULL;
-	int rv = llmcost_init(&c, &o);
-	unsetenv("LLMCOST_BATCH_MAX");
-	unsetenv("LLMCOST_QUEUE_MAX");
-	LLMCOST_PASS(rv);
+	// o.queue_max wins over the variable.
+	LLMCOST_PASS(init_env(&c, &o,
+	    (const char *[]) { "LLMCOST_BATCH_MAX", "7", "LLMCOST_QUEUE_MAX",
+	        "5000", NULL }));
 	assert_int_equal(c->cfg.queue_max, 64);
 	assert_int_equal(c->cfg.batch_max, 7);
 	llmcost_shutdown(c, 100);
 
-	memset(&o, 0, sizeof(o));
-	o.collector_url = dead_url;
-	setenv("LLMCOST_QUEUE_MAX", "5000", 1);
-	setenv("LLMCOST_BATCH_MAX", "banana", 1); // ignored: default
-	c = NULL;
-	rv = llmcost_init(&c, &o);
-	unsetenv("LLMCOST_QUEUE_MAX");
-	unsetenv("LLMCOST_BATCH_MAX");
-	LLMCOST_PASS(rv);
+	dead_options(&o);
+	// A batch_max that is not a number is ignored: the default.
+	LLMCOST_PASS(init_env(&c, &o,
+	    (const char *[]) { "LLMCOST_QUEUE_MAX", "5000",
+	        "LLMCOST_BATCH_MAX", "banana", NULL }));
 	assert_int_equal(c->cfg.queue_max, 8192);
 	assert_int_equal(c->cfg.batch_max, 1024);
 	llmcost_shutdown(c, 100);
