@@ -472,6 +472,23 @@ fault_daemon_term(pid_t pid, int timeout_ms)
 	return (status);
 }
 
+int
+fault_daemon_refused(const fault_daemon_opts *o)
+{
+	int status = -1;
+	pid_t d = fault_daemon_start(o, &status);
+
+	if (d > 0) {
+		fprintf(stderr,
+		    "fault: llmcostd started in %s, where it must "
+		    "refuse to\n",
+		    o->dir);
+		(void) fault_daemon_term(d, 8000);
+		return (-1);
+	}
+	return (status);
+}
+
 char *
 fault_read_file(const char *path)
 {

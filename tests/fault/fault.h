@@ -41,6 +41,11 @@ typedef struct fault_daemon_opts {
 // here is killed when the test process dies.
 pid_t fault_daemon_start(const fault_daemon_opts *o, int *status);
 
+// Starts llmcostd with o where it must refuse to start.  Returns its
+// exit status (1: refused, as it should be), or -1 when it started after
+// all (said on stderr; it is then stopped).
+int fault_daemon_refused(const fault_daemon_opts *o);
+
 // Waits at most timeout_ms for pid to exit.  Returns the milliseconds it
 // took and stores its exit status (or 128 + signal) in *status; -1 when
 // it did not exit in time (it is then killed with SIGKILL and reaped).

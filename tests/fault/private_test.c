@@ -91,17 +91,26 @@ connect_as_nobody(const char *data)
 	return (err);
 }
 
+// A fresh directory (*dirp, harness_tmpdir) and in it the paths of a
+// data directory (sub, not created) and of the daemon's log.
+static void
+fresh_paths(char **dirp, char data[1100], char log[1200], const char *sub)
+{
+	*dirp = harness_tmpdir();
+	assert_non_null(*dirp);
+	snprintf(data, 1100, "%s/%s", *dirp, sub);
+	snprintf(log, 1200, "%s/llmcostd.log", *dirp);
+}
+
 static void
 test_world_writable_dir(void **state)
 {
 	(void) state;
-	char *dir = harness_tmpdir();
+	char *dir;
 	char data[1100], log[1200];
 	int status = -1;
 
-	assert_non_null(dir);
-	snprintf(data, sizeof(data), "%s/data", dir);
-	snprintf(log, sizeof(log), "%s/llmcostd.log", dir);
+	fresh_paths(&dir, data, log, "data");
 	assert_int_equal(mkdir(data, 0700), 0);
 	assert_int_equal(chmod(data, 0777), 0);
 	// The parent lets anyone through, so only the data directory and
@@ -143,31 +152,23 @@ static void
 test_foreign_dir_refused(void **state)
 {
 	(void) state;
-	char *dir = harness_tmpdir();
+	char *dir;
 	char data[1100], log[1200];
-	int status = -1;
 
 	if (geteuid() != 0) {
 		print_message("not root: cannot give a directory to another "
 		              "user; not tried\n");
-		harness_rmdir(dir);
 		return;
 	}
 	struct passwd *pw = getpwnam("nobody");
 	assert_non_null(pw);
-	snprintf(data, sizeof(data), "%s/data", dir);
-	snprintf(log, sizeof(log), "%s/llmcostd.log", dir);
+	fresh_paths(&dir, data, log, "data");
 	assert_int_equal(mkdir(data, 0700), 0);
 	assert_int_equal(chown(data, pw->pw_uid, pw->pw_gid), 0);
 	assert_int_equal(chmod(data, 0777), 0);
 	fault_daemon_opts o = { .dir = data, .log = log };
-	pid_t d = fault_daemon_start(&o, &status);
-	if (d > 0) {
-		assert_int_equal(fault_daemon_term(d, 8000), 0);
-		fail_msg("llmcostd started in a world-writable directory of "
-		         "another user");
-	}
-	assert_int_equal(status, 1);
+	// A world-writable directory of another user.
+	assert_int_equal(fault_daemon_refused(&o), 1);
 	char want[2400];
 	snprintf(
 	    want, sizeof(want), "run: chown 0 %s && chmod 700 %s", data, data);
@@ -182,22 +183,13 @@ static void
 test_shared_dir_refused(void **state)
 {
 	(void) state;
-	char *dir = harness_tmpdir();
+	char *dir;
 	char data[1100], log[1200];
-	int status = -1;
-
-	assert_non_null(dir);
-	snprintf(data, sizeof(data), "%s/shared", dir);
-	snprintf(log, sizeof(log), "%s/llmcostd.log", dir);
+	fresh_paths(&dir, data, log, "shared");
 	assert_int_equal(mkdir(data, 0700), 0);
 	assert_int_equal(chmod(data, 01777), 0);
 	fault_daemon_opts o = { .dir = data, .log = log };
-	pid_t d = fault_daemon_start(&o, &status);
-	if (d > 0) {
-		assert_int_equal(fault_daemon_term(d, 8000), 0);
-		fail_msg("llmcostd started in a shared sticky directory");
-	}
-	assert_int_equal(status, 1);
+	assert_int_equal(fault_daemon_refused(&o), 1);
 	assert_int_equal(fault_count_in_file(log,
 	                     "is a shared directory; give llmcostd a "
 	                     "directory of its own"),
@@ -210,13 +202,11 @@ static void
 test_fresh_dir(void **state)
 {
 	(void) state;
-	char *dir = harness_tmpdir();
+	char *dir;
 	char data[1100], log[1200];
 	int status = -1;
 
-	assert_non_null(dir);
-	snprintf(data, sizeof(data), "%s/a/b/data", dir);
-	snprintf(log, sizeof(log), "%s/llmcostd.log", dir);
+	fresh_paths(&dir, data, log, "a/b/data");
 	fault_daemon_opts o
 	    = { .dir = data, .log = log, .umask_set = 1, .umask_val = 0 };
 	pid_t d = fault_daemon_start(&o, &status);
