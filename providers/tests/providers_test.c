@@ -364,68 +364,85 @@ test_anthropic_cut_after_start(void **state)
 	assert_int_equal(r.usage.tokens[LLMCOST_IN_UNCACHED], 10);
 }
 
-// Event names, comments, CRLF, a final event without its blank line, and
-// a failed Responses stream.
-static void
-test_stream_shapes(void **state)
-{
-	(void) state;
-	llmcost_response r;
-	int rf, rv;
+// Event names, comments, CRLF, a final event without its blank line, a
+// failed Responses stream, streams cut short or empty: the error, the
+// status, the flags, uncached input and text output, the request id
+// (NULL: none checked).
+typedef struct stream_case {
+	const char *what;
+	llmcost_format fmt;
+	const char *text;
+	int rv;
+	llmcost_status status;
+	uint32_t flags;
+	uint64_t in, out;
+	const char *request_id;
+} stream_case;
 
-	// OpenAI with a keep-alive comment, usage in a final event that
-	// has no blank line after it, and no [DONE].
-	stream_text(LLMCOST_FMT_OPENAI_CHAT,
+static const stream_case stream_cases[] = {
+	{ "OpenAI with a keep-alive comment, usage in a final event that has "
+	  "no blank line after it, and no [DONE]",
+	    LLMCOST_FMT_OPENAI_CHAT,
 	    ": keep-alive\n\n"
 	    "data: "
 	    "{\"id\":\"c1\",\"model\":\"gpt-4o\",\"choices\":[{\"delta\":"
 	    "{},\"finish_reason\":\"length\"}]}\n\n"
 	    "data: {\"id\":\"c1\",\"model\":\"gpt-4o\",\"choices\":[],"
 	    "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":7}}",
-	    &r, &rf, &rv);
-	assert_int_equal(rv, 0);
-	assert_int_equal(r.status, LLMCOST_STATUS_OK);
-	assert_int_equal(r.usage.tokens[LLMCOST_IN_UNCACHED], 5);
-	assert_int_equal(r.usage.tokens[LLMCOST_OUT_TEXT], 7);
-
-	// A JSON value split over two data lines of one event.
-	stream_text(LLMCOST_FMT_OPENAI_CHAT,
+	    0, LLMCOST_STATUS_OK, 0, 5, 7, NULL },
+	{ "a JSON value split over two data lines of one event",
+	    LLMCOST_FMT_OPENAI_CHAT,
 	    "data: {\"choices\":[{\"finish_reason\":\"stop\"}],\n"
 	    "data: \"usage\":{\"prompt_tokens\":3,\n"
 	    "data: \"completion_tokens\":4}}\n\n",
-	    &r, &rf, &rv);
-	assert_int_equal(rv, 0);
-	assert_int_equal(r.usage.tokens[LLMCOST_OUT_TEXT], 4);
-
-	// Responses: response.failed still carries usage; the call is an
-	// error with that usage.
-	stream_text(LLMCOST_FMT_OPENAI_RESPONSES,
+	    0, LLMCOST_STATUS_OK, 0, 3, 4, NULL },
+	{ "Responses: response.failed still carries usage; the call is an "
+	  "error with that usage",
+	    LLMCOST_FMT_OPENAI_RESPONSES,
 	    "event: response.failed\n"
 	    "data: {\"type\":\"response.failed\",\"response\":{\"id\":\"resp_"
 	    "9\",\"status\":\"failed\",\"model\":\"gpt-4.1\",\"error\":{"
 	    "\"code\":\"server_error\"},\"usage\":{\"input_tokens\":40,"
 	    "\"output_tokens\":2}}}\n\n",
-	    &r, &rf, &rv);
-	assert_int_equal(rv, 0);
-	assert_int_equal(r.status, LLMCOST_STATUS_ERROR);
-	assert_int_equal(r.usage.tokens[LLMCOST_IN_UNCACHED], 40);
-	assert_string_equal(r.request_id, "resp_9");
-
-	// Gemini's array form cut after its first element: partial.
-	stream_text(LLMCOST_FMT_GEMINI,
+	    0, LLMCOST_STATUS_ERROR, 0, 40, 2, "resp_9" },
+	{ "Gemini's array form cut after its first element: partial",
+	    LLMCOST_FMT_GEMINI,
 	    "[{\"usageMetadata\":{\"promptTokenCount\":9},"
 	    "\"modelVersion\":\"gemini-2.0-flash\"}\r\n,{\"candi",
-	    &r, &rf, &rv);
-	assert_int_equal(rv, LLMCOST_EINCOMPLETE);
-	assert_int_equal(r.status, LLMCOST_STATUS_ABORTED);
-	assert_int_equal(r.usage_flags, LLMCOST_USAGE_PARTIAL);
-	assert_int_equal(r.usage.tokens[LLMCOST_IN_UNCACHED], 9);
+	    LLMCOST_EINCOMPLETE, LLMCOST_STATUS_ABORTED, LLMCOST_USAGE_PARTIAL,
+	    9, 0, NULL },
+	{ "nothing at all", LLMCOST_FMT_GEMINI, "", LLMCOST_EINCOMPLETE,
+	    LLMCOST_STATUS_ABORTED, LLMCOST_USAGE_MISSING, 0, 0, NULL },
+};
 
-	// Nothing at all.
-	stream_text(LLMCOST_FMT_GEMINI, "", &r, &rf, &rv);
-	assert_int_equal(rv, LLMCOST_EINCOMPLETE);
-	assert_int_equal(r.usage_flags, LLMCOST_USAGE_MISSING);
-	assert_int_equal(r.status, LLMCOST_STATUS_ABORTED);
+static void
+test_stream_shapes(void **state)
+{
+	(void) state;
+	for (size_t i = 0; i < sizeof(stream_cases) / sizeof(stream_cases[0]);
+	     i++) {
+		const stream_case *c = &stream_cases[i];
+		llmcost_response r;
+		int rf, rv;
+
+		stream_text(c->fmt, c->text, &r, &rf, &rv);
+		if (rv != c->rv || r.status != c->status
+		    || r.usage_flags != c->flags
+		    || r.usage.tokens[LLMCOST_IN_UNCACHED] != c->in
+		    || r.usage.tokens[LLMCOST_OUT_TEXT] != c->out
+		    || (c->request_id != NULL
+		        && strcmp(r.request_id, c->request_id) != 0)) {
+			fail_msg("%s: %s status %d flags %u in %llu out %llu "
+			         "request id \"%s\"",
+			    c->what, llmcost_err_name(rv), (int) r.status,
+			    r.usage_flags,
+			    (unsigned long long)
+			        r.usage.tokens[LLMCOST_IN_UNCACHED],
+			    (unsigned long long)
+			        r.usage.tokens[LLMCOST_OUT_TEXT],
+			    r.request_id);
+		}
+	}
 }
 
 typedef struct bad {
