@@ -189,6 +189,10 @@ logger(void *arg, int level, const char *msg)
 	pthread_mutex_unlock(&lr->mtx);
 }
 
+// A NULL-terminated list of exporters, for init_with.
+#define EXPORTERS(...)                                                        \
+	((const struct llmcost__exporter_ops *const[]) { __VA_ARGS__ })
+
 // A client with the fakes reset and these exporters.
 static int
 init_with(llmcost_client **cp, const struct llmcost__exporter_ops *const *ops)
@@ -258,11 +262,9 @@ static void
 test_hung_exporter_does_not_slow_the_other(void **state)
 {
 	(void) state;
-	static const struct llmcost__exporter_ops *const ops[]
-	    = { &gate_ops, &fast_ops, NULL };
 	llmcost_client *c;
 
-	LLMCOST_PASS(init_with(&c, ops));
+	LLMCOST_PASS(init_with(&c, EXPORTERS(&gate_ops, &fast_ops, NULL)));
 	assert_int_equal(c->n_exporters, 2);
 	llmcost__exporter *gx = &c->exporters[0], *fx = &c->exporters[1];
 	assert_ptr_equal(gx->ops, &gate_ops);
@@ -331,15 +333,13 @@ static void
 test_lone_hung_exporter(void **state)
 {
 	(void) state;
-	static const struct llmcost__exporter_ops *const ops[]
-	    = { &gate_ops, NULL };
 	llmcost_client *c;
 	log_rec lr;
 	int efull = 0, ok = 0;
 
 	memset(&lr, 0, sizeof(lr));
 	pthread_mutex_init(&lr.mtx, NULL);
-	LLMCOST_PASS(init_with(&c, ops));
+	LLMCOST_PASS(init_with(&c, EXPORTERS(&gate_ops, NULL)));
 	llmcost_set_logger(c, logger, &lr);
 
 	// One call, and wait until the gate holds it.
@@ -414,12 +414,10 @@ static void
 test_lossless_exporter_paces_the_loop(void **state)
 {
 	(void) state;
-	static const struct llmcost__exporter_ops *const ops[]
-	    = { &lgate_ops, &fast_ops, NULL };
 	llmcost_client *c;
 	uint32_t ok = 0, efull = 0;
 
-	LLMCOST_PASS(init_with(&c, ops));
+	LLMCOST_PASS(init_with(&c, EXPORTERS(&lgate_ops, &fast_ops, NULL)));
 	llmcost__exporter *lx = &c->exporters[0], *fx = &c->exporters[1];
 
 	assert_int_equal(try_call(c, 0), 0);
