@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "evs_encode.h"
+#include "feed.h"
 #include "llmcost.h"
 #include "llmcost_common.h"
 #include "provider.h"
@@ -76,16 +77,7 @@ stream(const uint8_t *data, size_t size, size_t cut, size_t step,
 	if (llmcost_stream_init(&s, FUZZ_FORMAT) != 0) {
 		abort();
 	}
-	size_t off = 0;
-	if (cut > 0) {
-		(void) llmcost_stream_feed(&s, data, cut);
-		off = cut;
-	}
-	while (off < size) {
-		size_t n = step == 0 || size - off < step ? size - off : step;
-		(void) llmcost_stream_feed(&s, data + off, n);
-		off += n;
-	}
+	feed_pieces(&s, data, size, cut, step);
 	int rv = llmcost__stream_result(&s, r);
 	check_response(r, rv);
 	if (rv == LLMCOST_EINCOMPLETE

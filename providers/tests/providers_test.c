@@ -6,6 +6,7 @@
 // refusals.
 #include "testutil.h"
 
+#include "feed.h"
 #include "golden.h"
 
 static const char *data_dir;
@@ -53,16 +54,7 @@ feed_stream(llmcost_format fmt, const char *buf, size_t len, size_t cut,
 {
 	llmcost_stream s;
 	LLMCOST_PASS(llmcost_stream_init(&s, fmt));
-	size_t off = 0;
-	if (cut > 0) {
-		(void) llmcost_stream_feed(&s, buf, cut);
-		off = cut;
-	}
-	while (off < len) {
-		size_t n = step == 0 || len - off < step ? len - off : step;
-		(void) llmcost_stream_feed(&s, buf + off, n);
-		off += n;
-	}
+	feed_pieces(&s, buf, len, cut, step);
 	return (llmcost_stream_finish(&s, NULL, r));
 }
 
