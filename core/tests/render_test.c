@@ -244,12 +244,23 @@ test_csv(void **state)
 	check(&r, RENDER_CSV, csv3);
 }
 
-// The "usage" object of a JSON row as render.c writes it, at indent ind:
-// the bucket keys in the order of the table in llmcost.h, written out
-// here rather than taken from that table, so that a change to a key
-// fails this test.  More fields follow it, hence its comma.
+// One row of the JSON report as render.c writes it, at indent ind, after
+// its key columns: the members written out here rather than taken from
+// render.c, so that a change to a key or its order fails this test; the
+// usage keys in the order of the table in llmcost.h.
+typedef struct json_want {
+	unsigned calls, in, out;
+	const char *cost_usd, *cost_pusd;
+	unsigned unpriced, errors;
+	uint64_t usage[10];
+	unsigned web_search;
+	const char *fee_usd, *fee_pusd;
+	const char *pc_usd, *pc_pusd; // "null" or a quoted amount
+	unsigned pc_calls, missing, partial;
+} json_want;
+
 static void
-usage_json(char *buf, size_t cap, const char *ind, const uint64_t u[10])
+json_row_want(char *buf, size_t cap, const char *ind, const json_want *w)
 {
 	static const char *const keys[10]
 	    = { "input_uncached", "input_cache_read", "input_cache_write_5m",
@@ -259,14 +270,30 @@ usage_json(char *buf, size_t cap, const char *ind, const uint64_t u[10])
 	size_t n;
 
 	assert_int_equal(LLMCOST_BUCKET_COUNT, 10);
-	n = (size_t) snprintf(buf, cap, "%s\"usage\": {\n", ind);
+	n = (size_t) snprintf(buf, cap,
+	    "%s\"calls\": %u,\n%s\"input_tokens\": %u,\n"
+	    "%s\"output_tokens\": %u,\n%s\"cost_usd\": \"%s\",\n"
+	    "%s\"cost_pusd\": \"%s\",\n%s\"unpriced_calls\": %u,\n"
+	    "%s\"error_calls\": %u,\n%s\"usage\": {\n",
+	    ind, w->calls, ind, w->in, ind, w->out, ind, w->cost_usd, ind,
+	    w->cost_pusd, ind, w->unpriced, ind, w->errors, ind);
 	for (int i = 0; i < 10; i++) {
 		n += (size_t) snprintf(buf + n, cap - n,
 		    "%s  \"%s\": %llu%s\n", ind, keys[i],
-		    (unsigned long long) u[i], i < 9 ? "," : "");
+		    (unsigned long long) w->usage[i], i < 9 ? "," : "");
 		assert_true(n < cap);
 	}
-	snprintf(buf + n, cap - n, "%s},\n", ind);
+	n += (size_t) snprintf(buf + n, cap - n,
+	    "%s},\n%s\"fees\": {\n%s  \"web_search_requests\": %u\n%s},\n"
+	    "%s\"fee_cost_usd\": \"%s\",\n%s\"fee_cost_pusd\": \"%s\",\n"
+	    "%s\"provider_cost_usd\": %s,\n%s\"provider_cost_pusd\": %s,\n"
+	    "%s\"provider_cost_calls\": %u,\n"
+	    "%s\"usage_missing_calls\": %u,\n"
+	    "%s\"usage_partial_calls\": %u\n",
+	    ind, ind, ind, w->web_search, ind, ind, w->fee_usd, ind,
+	    w->fee_pusd, ind, w->pc_usd, ind, w->pc_pusd, ind, w->pc_calls,
+	    ind, w->missing, ind, w->partial);
+	assert_true(n < cap);
 }
 
 static void
@@ -310,17 +337,26 @@ test_json(void **state)
 	        .provider_cost_calls = 1,
 	        .provider_cost_pusd = INT64_C(1234567),
 	        .usage_missing_calls = 1 });
-	static const uint64_t u_row1[10] = { 1000, 200, 0, 0, 0, 0, 500 };
-	static const uint64_t u_row2[10] = { [7] = 7 };
-	static const uint64_t u_total[10] = { 1000, 200, 0, 0, 0, 0, 500, 7 };
-	char usage[3][512];
-	char want[4096];
+	static const json_want want_rows[3] = {
+		{ 2, 1200, 500, "0.007750000000", "7750000000", 0, 0,
+		    { 1000, 200, 0, 0, 0, 0, 500 }, 3, "0.005000000000",
+		    "5000000000", "\"0.000001234567\"", "\"1234567\"", 1, 0,
+		    0 },
+		{ 1, 0, 7, "0.000000000000", "0", 1, 1, { [7] = 7 }, 0,
+		    "0.000000000000", "0", "null", "null", 0, 1, 0 },
+		{ 3, 1200, 507, "0.007750000000", "7750000000", 1, 1,
+		    { 1000, 200, 0, 0, 0, 0, 500, 7 }, 3, "0.005000000000",
+		    "5000000000", "\"0.000001234567\"", "\"1234567\"", 1, 1,
+		    0 },
+	};
+	char row[3][2048];
+	char want[8192];
 
 	r.unpriced = unpriced1;
 	r.n_unpriced = 1;
-	usage_json(usage[0], sizeof(usage[0]), "      ", u_row1);
-	usage_json(usage[1], sizeof(usage[1]), "      ", u_row2);
-	usage_json(usage[2], sizeof(usage[2]), "    ", u_total);
+	json_row_want(row[0], sizeof(row[0]), "      ", &want_rows[0]);
+	json_row_want(row[1], sizeof(row[1]), "      ", &want_rows[1]);
+	json_row_want(row[2], sizeof(row[2]), "    ", &want_rows[2]);
 	snprintf(want, sizeof(want),
 	    "{\n"
 	    "  \"from\": \"2025-01-01T00:00:00Z\",\n"
@@ -336,67 +372,16 @@ test_json(void **state)
 	    "    {\n"
 	    "      \"model\": \"gpt-4o\",\n"
 	    "      \"other\": false,\n"
-	    "      \"calls\": 2,\n"
-	    "      \"input_tokens\": 1200,\n"
-	    "      \"output_tokens\": 500,\n"
-	    "      \"cost_usd\": \"0.007750000000\",\n"
-	    "      \"cost_pusd\": \"7750000000\",\n"
-	    "      \"unpriced_calls\": 0,\n"
-	    "      \"error_calls\": 0,\n"
 	    "%s"
-	    "      \"fees\": {\n"
-	    "        \"web_search_requests\": 3\n"
-	    "      },\n"
-	    "      \"fee_cost_usd\": \"0.005000000000\",\n"
-	    "      \"fee_cost_pusd\": \"5000000000\",\n"
-	    "      \"provider_cost_usd\": \"0.000001234567\",\n"
-	    "      \"provider_cost_pusd\": \"1234567\",\n"
-	    "      \"provider_cost_calls\": 1,\n"
-	    "      \"usage_missing_calls\": 0,\n"
-	    "      \"usage_partial_calls\": 0\n"
 	    "    },\n"
 	    "    {\n"
 	    "      \"model\": null,\n"
 	    "      \"other\": false,\n"
-	    "      \"calls\": 1,\n"
-	    "      \"input_tokens\": 0,\n"
-	    "      \"output_tokens\": 7,\n"
-	    "      \"cost_usd\": \"0.000000000000\",\n"
-	    "      \"cost_pusd\": \"0\",\n"
-	    "      \"unpriced_calls\": 1,\n"
-	    "      \"error_calls\": 1,\n"
 	    "%s"
-	    "      \"fees\": {\n"
-	    "        \"web_search_requests\": 0\n"
-	    "      },\n"
-	    "      \"fee_cost_usd\": \"0.000000000000\",\n"
-	    "      \"fee_cost_pusd\": \"0\",\n"
-	    "      \"provider_cost_usd\": null,\n"
-	    "      \"provider_cost_pusd\": null,\n"
-	    "      \"provider_cost_calls\": 0,\n"
-	    "      \"usage_missing_calls\": 1,\n"
-	    "      \"usage_partial_calls\": 0\n"
 	    "    }\n"
 	    "  ],\n"
 	    "  \"total\": {\n"
-	    "    \"calls\": 3,\n"
-	    "    \"input_tokens\": 1200,\n"
-	    "    \"output_tokens\": 507,\n"
-	    "    \"cost_usd\": \"0.007750000000\",\n"
-	    "    \"cost_pusd\": \"7750000000\",\n"
-	    "    \"unpriced_calls\": 1,\n"
-	    "    \"error_calls\": 1,\n"
 	    "%s"
-	    "    \"fees\": {\n"
-	    "      \"web_search_requests\": 3\n"
-	    "    },\n"
-	    "    \"fee_cost_usd\": \"0.005000000000\",\n"
-	    "    \"fee_cost_pusd\": \"5000000000\",\n"
-	    "    \"provider_cost_usd\": \"0.000001234567\",\n"
-	    "    \"provider_cost_pusd\": \"1234567\",\n"
-	    "    \"provider_cost_calls\": 1,\n"
-	    "    \"usage_missing_calls\": 1,\n"
-	    "    \"usage_partial_calls\": 0\n"
 	    "  },\n"
 	    "  \"unpriced_models\": [\n"
 	    "    {\n"
@@ -409,7 +394,7 @@ test_json(void **state)
 	    "  \"capped\": false,\n"
 	    "  \"groups\": 0\n"
 	    "}\n",
-	    usage[0], usage[1], usage[2]);
+	    row[0], row[1], row[2]);
 	check(&r, RENDER_JSON, want);
 }
 
