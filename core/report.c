@@ -34,38 +34,33 @@ static const int64_t pow10[]
     = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
 	      1000000000, 10000000000, 100000000000, 1000000000000 };
 
+// |pusd| rounded half away from zero to *decimals places (clamped to
+// 0..12), counted in units of 10^-decimals USD; *neg is its sign.
+static unsigned __int128
+round_units(store_i128 pusd, int *decimals, int *neg)
+{
+	*decimals = *decimals < 0 ? 0 : *decimals > 12 ? 12 : *decimals;
+	*neg = pusd < 0;
+	unsigned __int128 u
+	    = *neg ? -(unsigned __int128) pusd : (unsigned __int128) pusd;
+	unsigned __int128 unit = (unsigned __int128) pow10[12 - *decimals];
+	return ((u + unit / 2) / unit);
+}
+
 store_i128
 report_round_pusd(store_i128 pusd, int decimals)
 {
-	if (decimals < 0) {
-		decimals = 0;
-	}
-	if (decimals > 12) {
-		decimals = 12;
-	}
-	int neg = pusd < 0;
-	unsigned __int128 u
-	    = neg ? -(unsigned __int128) pusd : (unsigned __int128) pusd;
-	unsigned __int128 unit = (unsigned __int128) pow10[12 - decimals];
-	u = (u + unit / 2) / unit * unit;
+	int neg;
+	unsigned __int128 u = round_units(pusd, &decimals, &neg)
+	    * (unsigned __int128) pow10[12 - decimals];
 	return (neg ? -(store_i128) u : (store_i128) u);
 }
 
 char *
 report_fmt_usd(store_i128 pusd, int decimals, char *buf, size_t bufsz)
 {
-	if (decimals < 0) {
-		decimals = 0;
-	}
-	if (decimals > 12) {
-		decimals = 12;
-	}
-	int neg = pusd < 0;
-	unsigned __int128 u
-	    = neg ? -(unsigned __int128) pusd : (unsigned __int128) pusd;
-	// Round half away from zero to `decimals` places.
-	unsigned __int128 unit = (unsigned __int128) pow10[12 - decimals];
-	u = (u + unit / 2) / unit;
+	int neg;
+	unsigned __int128 u = round_units(pusd, &decimals, &neg);
 	if (u == 0) {
 		neg = 0; // no "-0.0000"
 	}

@@ -437,6 +437,44 @@ check_usd(store_i128 v, int decimals, const char *want)
 	}
 }
 
+// report_round_pusd rounds as report_fmt_usd prints: half away from
+// zero, to decimals clamped to 0..12, in pico-USD.
+static void
+test_round_pusd(void **state)
+{
+	(void) state;
+	static const struct {
+		store_i128 v;
+		int decimals;
+		store_i128 want;
+	} cases[] = {
+		{ 0, 4, 0 },
+		{ INT64_C(2276100000000), 4, INT64_C(2276100000000) },
+		{ INT64_C(2276100000000), 2, INT64_C(2280000000000) },
+		{ INT64_C(2276100000000), 0, INT64_C(2000000000000) },
+		{ INT64_C(50000000), 4, INT64_C(100000000) },
+		{ INT64_C(49999999), 4, 0 },
+		{ INT64_C(999999999999), 4, INT64_C(1000000000000) },
+		{ -INT64_C(50000000), 4, -INT64_C(100000000) },
+		{ -INT64_C(2276100000000), 2, -INT64_C(2280000000000) },
+		{ 1, 12, 1 },
+		{ INT64_C(2276100000000), 20, INT64_C(2276100000000) },
+		{ INT64_C(2276100000000), -3, INT64_C(2000000000000) },
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		store_i128 got
+		    = report_round_pusd(cases[k].v, cases[k].decimals);
+		if (got != cases[k].want) {
+			char a[64], b[64], c[64];
+			fail_msg("report_round_pusd(%s, %d) = %s, want %s",
+			    report_fmt_i128(cases[k].v, a, sizeof(a)),
+			    cases[k].decimals,
+			    report_fmt_i128(got, b, sizeof(b)),
+			    report_fmt_i128(cases[k].want, c, sizeof(c)));
+		}
+	}
+}
+
 static void
 test_fmt_usd(void **state)
 {
@@ -631,6 +669,7 @@ main(void)
 		    test_unpriced_per_provider_model, setup_empty,
 		    fixture_teardown),
 		cmocka_unit_test(test_fmt_usd),
+		cmocka_unit_test(test_round_pusd),
 		cmocka_unit_test(test_fmt_i128),
 		cmocka_unit_test(test_dim_names),
 		cmocka_unit_test(test_dim_list),

@@ -209,30 +209,22 @@ init_with(llmcost_client **cp, const struct llmcost__exporter_ops *const *ops)
 	return (llmcost__client_init(cp, &o, ops));
 }
 
-// Ends call number i; retries while the pool is empty, for up to 10 s
-// (a batch loop that stopped draining fails the test instead of hanging
-// it).  Returns the number of refusals (each counted as a drop).
+// Ends call number i (model "model-<i>", meta i, a tag, usage i + 1),
+// once: returns the result of llmcost_call_begin (LLMCOST_EFULL when the
+// pool is empty).
 static int
-make_call(llmcost_client *c, uint32_t i)
+try_call(llmcost_client *c, uint32_t i)
 {
 	char model[32], num[16], tag[16];
 	llmcost_call *call = NULL;
 	llmcost_usage u;
-	int efull = 0;
 
 	snprintf(model, sizeof(model), "model-%u", i);
 	snprintf(num, sizeof(num), "%u", i);
 	snprintf(tag, sizeof(tag), "t%u", i);
-	for (;;) {
-		int rv = llmcost_call_begin(c, "openai", model, &call);
-		if (rv == 0) {
-			break;
-		}
-		assert_int_equal(rv, LLMCOST_EFULL);
-		if (++efull > 10000) {
-			fail_msg("call %u: the pool stayed full for 10 s", i);
-		}
-		sleep_ms(1);
+	int rv = llmcost_call_begin(c, "openai", model, &call);
+	if (rv != 0) {
+		return (rv);
 	}
 	LLMCOST_PASS(llmcost_call_set_meta(call, "i", num));
 	LLMCOST_PASS(llmcost_call_add_tag(call, tag));
@@ -240,6 +232,25 @@ make_call(llmcost_client *c, uint32_t i)
 	u.tokens[0] = (uint64_t) i + 1;
 	LLMCOST_PASS(llmcost_call_set_usage(call, &u));
 	LLMCOST_PASS(llmcost_call_end(call));
+	return (0);
+}
+
+// Ends call number i as try_call does; retries while the pool is empty,
+// for up to 10 s (a batch loop that stopped draining fails the test
+// instead of hanging it).  Returns the number of refusals (each counted
+// as a drop).
+static int
+make_call(llmcost_client *c, uint32_t i)
+{
+	int efull = 0, rv;
+
+	while ((rv = try_call(c, i)) == LLMCOST_EFULL) {
+		if (++efull > 10000) {
+			fail_msg("call %u: the pool stayed full for 10 s", i);
+		}
+		sleep_ms(1);
+	}
+	LLMCOST_PASS(rv);
 	return (efull);
 }
 
@@ -378,31 +389,6 @@ test_lone_hung_exporter(void **state)
 	assert_non_null(
 	    strstr(lr.text, "65 calls were never acknowledged by the gate"));
 	pthread_mutex_destroy(&lr.mtx);
-}
-
-// Ends call number i as make_call does, but once: returns the result of
-// llmcost_call_begin (LLMCOST_EFULL when the pool is empty).
-static int
-try_call(llmcost_client *c, uint32_t i)
-{
-	char model[32], num[16], tag[16];
-	llmcost_call *call = NULL;
-	llmcost_usage u;
-
-	snprintf(model, sizeof(model), "model-%u", i);
-	snprintf(num, sizeof(num), "%u", i);
-	snprintf(tag, sizeof(tag), "t%u", i);
-	int rv = llmcost_call_begin(c, "openai", model, &call);
-	if (rv != 0) {
-		return (rv);
-	}
-	LLMCOST_PASS(llmcost_call_set_meta(call, "i", num));
-	LLMCOST_PASS(llmcost_call_add_tag(call, tag));
-	memset(&u, 0, sizeof(u));
-	u.tokens[0] = (uint64_t) i + 1;
-	LLMCOST_PASS(llmcost_call_set_usage(call, &u));
-	LLMCOST_PASS(llmcost_call_end(call));
-	return (0);
 }
 
 // A lossless destination (the collector) that hangs paces the loop even
