@@ -999,8 +999,7 @@ test_dead_collector_warns_about_drops(void **state)
 
 // ---- a live collector ----
 
-static char *live_dir;       // harness_tmpdir(), removed at teardown
-static char live_data[4200]; // the daemon's data directory inside it
+static char *live_dir; // the daemon's data directory, removed at teardown
 static char live_url[4300];
 static pid_t daemon_pid = -1;
 
@@ -1011,12 +1010,8 @@ live_setup(void **state)
 
 	(void) state;
 	clean_env();
-	if ((live_dir = harness_tmpdir()) == NULL) {
-		return (-1);
-	}
-	snprintf(live_data, sizeof(live_data), "%s/data", live_dir);
-	harness_url(live_data, live_url, sizeof(live_url));
-	daemon_pid = harness_daemon_start(live_data, args);
+	daemon_pid = harness_daemon_tmp_args(
+	    &live_dir, live_url, sizeof(live_url), args);
 	return (daemon_pid > 0 ? 0 : -1);
 }
 
@@ -1060,7 +1055,7 @@ stored_runs(void)
 	store_rtxn *t = NULL;
 	char err[256] = "";
 	uint64_t n = 0;
-	int rv = store_open(&st, live_data, STORE_RDONLY, 0, err, sizeof(err));
+	int rv = store_open(&st, live_dir, STORE_RDONLY, 0, err, sizeof(err));
 	if (rv != 0) {
 		fail_msg("store_open: %s: %s", llmcost_err_name(rv), err);
 	}
@@ -1171,7 +1166,7 @@ test_live_many_threads(void **state)
 	store_rtxn *t = NULL;
 	char err[256];
 	LLMCOST_PASS(
-	    store_open(&st, live_data, STORE_RDONLY, 0, err, sizeof(err)));
+	    store_open(&st, live_dir, STORE_RDONLY, 0, err, sizeof(err)));
 	LLMCOST_PASS(store_read_begin(st, &t));
 	for (int i = 0; i < LIVE_THREADS; i++) {
 		for (int j = 0; j < LIVE_PER_THREAD; j++) {

@@ -395,6 +395,13 @@ harness_record(llmcost_proto_record *r, const char *model, uint64_t start_ns,
 pid_t
 harness_daemon_tmp(char **dir, char *url, size_t urlsz)
 {
+	return (harness_daemon_tmp_args(dir, url, urlsz, NULL));
+}
+
+pid_t
+harness_daemon_tmp_args(
+    char **dir, char *url, size_t urlsz, const char *const *extra)
+{
 	pid_t pid;
 
 	*dir = harness_tmpdir();
@@ -402,7 +409,7 @@ harness_daemon_tmp(char **dir, char *url, size_t urlsz)
 		return (-1);
 	}
 	if (harness_url(*dir, url, urlsz) != 0
-	    || (pid = harness_daemon_start(*dir, NULL)) <= 0) {
+	    || (pid = harness_daemon_start(*dir, extra)) <= 0) {
 		harness_rmdir(*dir);
 		*dir = NULL;
 		return (-1);

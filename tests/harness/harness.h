@@ -46,6 +46,10 @@ pid_t harness_daemon_start(const char *dir, const char *const *extra);
 // url (harness_url).  Returns the daemon's pid and *dir (freed with
 // harness_rmdir), or -1 with *dir NULL and nothing left behind.
 pid_t harness_daemon_tmp(char **dir, char *url, size_t urlsz);
+// The same, the daemon started with the extra arguments (NULL-terminated,
+// may be NULL).
+pid_t harness_daemon_tmp_args(
+    char **dir, char *url, size_t urlsz, const char *const *extra);
 
 // Starts argv (argv[0] a path, NULL-terminated) with its stdout on a
 // pipe, SIGKILLed if the test dies, and reads the first line it prints

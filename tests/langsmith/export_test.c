@@ -33,8 +33,7 @@
 #define PROJECT "llmcost-export-test"
 
 static standin *S;
-static char *dir;
-static char data[512];
+static char *dir; // the daemon's data directory (harness_daemon_tmp_args)
 static char curl_url[600];
 static pid_t daemon_pid = -1;
 
@@ -94,12 +93,8 @@ setup(void **state)
 	if (standin_start(&o, &S) != 0) {
 		return (-1);
 	}
-	if ((dir = harness_tmpdir()) == NULL) {
-		return (-1);
-	}
-	snprintf(data, sizeof(data), "%s/data", dir);
-	harness_url(data, curl_url, sizeof(curl_url));
-	daemon_pid = harness_daemon_start(data, args);
+	daemon_pid
+	    = harness_daemon_tmp_args(&dir, curl_url, sizeof(curl_url), args);
 	return (daemon_pid > 0 ? 0 : -1);
 }
 
@@ -258,7 +253,7 @@ collector_has(const char *id)
 	store_run run;
 	uint8_t raw[16];
 	char err[256];
-	LLMCOST_PASS(store_open(&st, data, STORE_RDONLY, 0, err, sizeof(err)));
+	LLMCOST_PASS(store_open(&st, dir, STORE_RDONLY, 0, err, sizeof(err)));
 	LLMCOST_PASS(store_read_begin(st, &t));
 	LLMCOST_PASS(llmcost__uuid_parse(id, raw));
 	int rv = store_get_run(t, raw, &run);
@@ -498,7 +493,7 @@ check_stored_trace(const char *id, const char *trace, const char *parent)
 	store_rtxn *t = NULL;
 	uint8_t raw[16], want_t[16], want_p[16], got_t[16], got_p[16];
 	char err[256];
-	LLMCOST_PASS(store_open(&st, data, STORE_RDONLY, 0, err, sizeof(err)));
+	LLMCOST_PASS(store_open(&st, dir, STORE_RDONLY, 0, err, sizeof(err)));
 	LLMCOST_PASS(store_read_begin(st, &t));
 	LLMCOST_PASS(llmcost__uuid_parse(id, raw));
 	LLMCOST_PASS(llmcost__uuid_parse(trace, want_t));
