@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
+#include "e2e.h"
 #include "harness.h"
 
 #define NKILLS      2
@@ -136,12 +137,8 @@ test_sigkill_restart(void **state)
 	llmcost_shutdown(p.c, 1000);
 	assert_int_equal(harness_daemon_stop(d, SIGTERM), 0);
 
-	const char *argv[] = { harness_cli_bin(), "report", "--since", "1d",
-		"--json", "--data-dir", dir, NULL };
-	char *out, *err;
-	assert_int_equal(harness_run(argv, &out, &err), 0);
-	json_t *root = json_loads(out, 0, NULL);
-	assert_non_null(root);
+	json_t *root
+	    = e2e_report_json(dir, (const char *[]) { "--since", "1d", NULL });
 	json_t *total = json_object_get(root, "total");
 	assert_int_equal(
 	    json_integer_value(json_object_get(total, "calls")), ncalls);
@@ -166,8 +163,6 @@ test_sigkill_restart(void **state)
 		    p.in_sum[f]);
 	}
 	json_decref(root);
-	free(out);
-	free(err);
 	harness_rmdir(dir);
 }
 

@@ -1,9 +1,11 @@
 // Helpers shared by the end-to-end tests on top of the harness: run a
-// program and check its exit status and output.
+// program and check its exit status and output; read a report as JSON.
 #ifndef LLMCOST_E2E_H
 #define LLMCOST_E2E_H
 
 #include "testutil.h"
+
+#include <jansson.h>
 
 #include "harness.h"
 
@@ -27,6 +29,37 @@ e2e_expect_run(
 	}
 	free(out);
 	free(err);
+}
+
+// Runs `llmcost report --data-dir dir --json` with the more arguments
+// args (NULL-terminated, at most 12) and fails the test unless it exits 0
+// and prints JSON.  Returns the document (the caller json_decrefs it).
+static inline json_t *
+e2e_report_json(const char *dir, const char *const *args)
+{
+	const char *argv[18]
+	    = { harness_cli_bin(), "report", "--data-dir", dir, "--json" };
+	size_t n = 5;
+	char *out = NULL;
+	char *err = NULL;
+	json_error_t je;
+
+	for (size_t i = 0; args != NULL && args[i] != NULL; i++) {
+		assert_true(n + 1 < sizeof(argv) / sizeof(argv[0]));
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+	int rv = harness_run(argv, &out, &err);
+	json_t *root = rv == 0 ? json_loads(out, 0, &je) : NULL;
+	if (root == NULL) {
+		fail_msg("llmcost report --json: exit %d, %s\nstdout: %s\n"
+		         "stderr: %s",
+		    rv, rv == 0 ? je.text : "", out != NULL ? out : "",
+		    err != NULL ? err : "");
+	}
+	free(out);
+	free(err);
+	return (root);
 }
 
 #endif // LLMCOST_E2E_H

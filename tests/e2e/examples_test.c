@@ -10,7 +10,6 @@
 // failure, never a skip.
 #include "e2e.h"
 
-#include <jansson.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -96,16 +95,8 @@ read_served(const char *path, served *s, uint64_t *lines)
 static void
 check_stored(const char *dir, const served *s, size_t n)
 {
-	char *out;
-	const char *argv[] = { harness_cli_bin(), "report", "--data-dir", dir,
-		"--by", "model", "--json", NULL };
-	json_error_t je;
-
-	assert_int_equal(harness_run(argv, &out, NULL), 0);
-	json_t *root = json_loads(out, 0, &je);
-	if (root == NULL) {
-		fail_msg("report is not JSON: %s\n%s", je.text, out);
-	}
+	json_t *root
+	    = e2e_report_json(dir, (const char *[]) { "--by", "model", NULL });
 	json_t *rows = json_object_get(root, "rows");
 	assert_int_equal(json_array_size(rows), n);
 	for (size_t k = 0; k < json_array_size(rows); k++) {
@@ -138,7 +129,6 @@ check_stored(const char *dir, const served *s, size_t n)
 		}
 	}
 	json_decref(root);
-	free(out);
 }
 
 static void

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "e2e.h"
 #include "harness.h"
 
 // Public list prices, USD per 1M tokens x 1e6 = pico-USD per token.
@@ -167,15 +168,9 @@ test_report_exact(void **state)
 	assert_int_equal(st.calls_dropped, 0);
 	llmcost_shutdown(c, 1000);
 
-	const char *argv[] = { harness_cli_bin(), "report", "--since", "1d",
-		"--json", "--data-dir", dir, NULL };
+	json_t *root
+	    = e2e_report_json(dir, (const char *[]) { "--since", "1d", NULL });
 	char *out, *err;
-	assert_int_equal(harness_run(argv, &out, &err), 0);
-	json_error_t jerr;
-	json_t *root = json_loads(out, 0, &jerr);
-	if (root == NULL) {
-		fail_msg("report --json is not JSON: %s\n%s", jerr.text, out);
-	}
 	json_t *by = json_object_get(root, "group_by");
 	assert_int_equal(json_array_size(by), 1);
 	assert_string_equal(
@@ -231,8 +226,6 @@ test_report_exact(void **state)
 	assert_int_equal(
 	    json_integer_value(json_object_get(root, "dropped_calls")), 0);
 	json_decref(root);
-	free(out);
-	free(err);
 
 	// The CSV carries the same exact figures.
 	const char *csv[] = { harness_cli_bin(), "report", "--since", "1d",
@@ -268,16 +261,11 @@ test_report_exact(void **state)
 	free(err);
 
 	// --by model groups the same calls by model.
-	const char *bym[] = { harness_cli_bin(), "report", "--by", "model",
-		"--json", "--data-dir", dir, NULL };
-	assert_int_equal(harness_run(bym, &out, &err), 0);
-	root = json_loads(out, 0, &jerr);
-	assert_non_null(root);
+	root
+	    = e2e_report_json(dir, (const char *[]) { "--by", "model", NULL });
 	assert_int_equal(json_array_size(json_object_get(root, "rows")), 4);
 	check_row(json_object_get(root, "total"), &te);
 	json_decref(root);
-	free(out);
-	free(err);
 
 	assert_int_equal(harness_daemon_stop(d, SIGTERM), 0);
 	harness_rmdir(dir);
