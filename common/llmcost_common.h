@@ -75,4 +75,26 @@ int llmcost__bucket_parse(const char *key);
 int llmcost__log_level_parse(const char *s);
 const char *llmcost__log_level_name(int level);
 
+// Retrying LangSmith's HTTP answers (retry.c), one rule for the exporter
+// and the CLI's reader: the SDKs' (408, 425, 429 and 5xx are retried,
+// nothing else), Retry-After in whole seconds honoured up to a cap, 10 s
+// for a 429 without it, else the caller's backoff.
+#define LLMCOST__RETRY_ATTEMPTS     10     // sends of one request at most
+#define LLMCOST__RETRY_BASE_MS      500    // the backoff's first wait
+#define LLMCOST__RETRY_CAP_MS       30000  // and its longest
+#define LLMCOST__RETRY_AFTER_429_MS 10000  // a 429 without Retry-After
+#define LLMCOST__RETRY_AFTER_MAX_MS 120000 // the longest wait asked for
+// 1 when an answer with this HTTP status is worth sending again.
+int llmcost__http_retryable(long status);
+// One response header line (as curl hands it over, CRLF included): when
+// it is "Retry-After: N" with N whole seconds, N in milliseconds (capped
+// at LLMCOST__RETRY_AFTER_MAX_MS); else -1 (another header, or a date).
+int llmcost__retry_after_header(const char *line, size_t len);
+// The wait before sending again after a retryable status: the server's
+// Retry-After (retry_after_ms, -1 for none), 10 s for a 429 without one,
+// else backoff_ms (the caller's backoff).  *asked (may be NULL) is 1 when
+// the server chose the wait, which a caller waits out in full.
+uint32_t llmcost__retry_wait(
+    long status, int retry_after_ms, uint32_t backoff_ms, int *asked);
+
 #endif // LLMCOST_COMMON_H

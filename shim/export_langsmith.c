@@ -28,7 +28,8 @@
 //
 // Delivery rules, those of the SDKs: 2xx stored; 409 already stored;
 // 408, 425, 429, 5xx and connection errors retried with jittered backoff
-// (Retry-After honoured, 10 s for a 429 without it), at most MAX_ATTEMPTS
+// (Retry-After honoured, 10 s for a 429 without it: the rule of
+// common/retry.c, which the CLI's reader shares), at most MAX_ATTEMPTS
 // sends; 404 or 405 from /runs/multipart switch to /runs/batch for good;
 // 413 halves the request (a single run that is still too large is
 // dropped); 401 and 403 stop export for the client's lifetime, with one
@@ -42,7 +43,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -54,11 +54,9 @@
 #include "uuid7.h"
 
 #define RUNS_PER_REQUEST   100
-#define MAX_ATTEMPTS       10
-#define BACKOFF_BASE_MS    500
-#define BACKOFF_MAX_MS     30000
-#define RETRY_AFTER_429_MS 10000
-#define RETRY_AFTER_MAX_MS 120000
+#define MAX_ATTEMPTS       LLMCOST__RETRY_ATTEMPTS // the retry rule: common/
+#define BACKOFF_BASE_MS    LLMCOST__RETRY_BASE_MS
+#define BACKOFF_MAX_MS     LLMCOST__RETRY_CAP_MS
 #define CONNECT_TIMEOUT_MS 5000
 #define REQUEST_TIMEOUT_MS 30000
 #define BODY_MAX           ((size_t) 20 << 20) // LangSmith's batch limit
@@ -115,23 +113,10 @@ on_header(char *p, size_t size, size_t nmemb, void *arg)
 {
 	langsmith *ls = arg;
 	size_t n = size * nmemb;
-	static const char name[] = "retry-after:";
-	if (n > sizeof(name) - 1
-	    && strncasecmp(p, name, sizeof(name) - 1) == 0) {
-		char tmp[32];
-		size_t len = n - (sizeof(name) - 1);
-		len = len < sizeof(tmp) - 1 ? len : sizeof(tmp) - 1;
-		memcpy(tmp, p + sizeof(name) - 1, len);
-		tmp[len] = '\0';
-		char *end;
-		long s = strtol(tmp, &end, 10);
-		// Seconds only; an HTTP date is taken as "no header".
-		if (end != tmp && s >= 0) {
-			long ms = s * 1000;
-			ls->retry_after_ms = (int) (ms > RETRY_AFTER_MAX_MS
-			        ? RETRY_AFTER_MAX_MS
-			        : ms);
-		}
+	int ms = llmcost__retry_after_header(p, n);
+
+	if (ms >= 0) {
+		ls->retry_after_ms = ms;
 	}
 	return (n);
 }
@@ -506,13 +491,6 @@ post(langsmith *ls)
 	return (rc);
 }
 
-static int
-retryable(long status)
-{
-	return (status == 408 || status == 425 || status == 429
-	    || (status >= 500 && status <= 599));
-}
-
 // A server's reason, printable and short, for a log line.
 static const char *
 reason(langsmith *ls)
@@ -635,16 +613,12 @@ send_runs(llmcost__exporter *ex, const llmcost__batch *b, uint32_t from,
 			atomic_fetch_add(&ls->n.runs_acked, n);
 			out->stored += n;
 			return (0);
-		} else if (retryable(st)) {
-			if (ls->retry_after_ms >= 0) {
-				wait = (uint32_t) ls->retry_after_ms;
-				asked = 1;
-			} else if (st == 429) {
-				wait = RETRY_AFTER_429_MS;
-				asked = 1;
-			} else {
-				wait = llmcost__backoff_next(&bo);
-			}
+		} else if (llmcost__http_retryable(st)) {
+			wait = llmcost__retry_wait(st, ls->retry_after_ms,
+			    ls->retry_after_ms < 0 && st != 429
+			        ? llmcost__backoff_next(&bo)
+			        : 0,
+			    &asked);
 			llmcost__log(c, LLMCOST_LOG_DEBUG,
 			    "LangSmith: HTTP %ld; retrying in %u ms", st,
 			    wait);

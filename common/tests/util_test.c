@@ -402,6 +402,48 @@ test_version(void **state)
 	assert_int_equal(patch, LLMCOST_VERSION_PATCH);
 }
 
+// The retry rule shared by the LangSmith exporter and the CLI's reader.
+static void
+test_retry_rule(void **state)
+{
+	static const long yes[] = { 408, 425, 429, 500, 502, 503, 504, 599 };
+	static const long no[]
+	    = { 0, 200, 202, 400, 401, 403, 404, 405, 409, 413, 422, 600 };
+	int asked = -1;
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		assert_int_equal(llmcost__http_retryable(yes[i]), 1);
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		assert_int_equal(llmcost__http_retryable(no[i]), 0);
+	}
+	assert_int_equal(
+	    llmcost__retry_after_header("Retry-After: 3\r\n", 16), 3000);
+	assert_int_equal(
+	    llmcost__retry_after_header("retry-after:0\r\n", 15), 0);
+	assert_int_equal(
+	    llmcost__retry_after_header("Retry-After: 999999\r\n", 21),
+	    LLMCOST__RETRY_AFTER_MAX_MS);
+	// A date, another header, a negative number: no wait asked for.
+	assert_int_equal(
+	    llmcost__retry_after_header(
+	        "Retry-After: Wed, 21 Oct 2026 07:28:00 GMT\r\n", 45),
+	    -1);
+	assert_int_equal(
+	    llmcost__retry_after_header("Content-Length: 3\r\n", 19), -1);
+	assert_int_equal(
+	    llmcost__retry_after_header("Retry-After: -1\r\n", 17), -1);
+	// The server's wait wins; a bare 429 waits 10 s; else the backoff.
+	assert_int_equal(llmcost__retry_wait(503, 2000, 700, &asked), 2000);
+	assert_int_equal(asked, 1);
+	assert_int_equal(llmcost__retry_wait(429, -1, 700, &asked),
+	    LLMCOST__RETRY_AFTER_429_MS);
+	assert_int_equal(asked, 1);
+	assert_int_equal(llmcost__retry_wait(500, -1, 700, &asked), 700);
+	assert_int_equal(asked, 0);
+}
+
 int
 main(void)
 {
@@ -418,6 +460,7 @@ main(void)
 		    test_default_url, env_setup, env_teardown),
 		cmocka_unit_test(test_error_names),
 		cmocka_unit_test(test_version),
+		cmocka_unit_test(test_retry_rule),
 	};
 
 	return (cmocka_run_group_tests_name("util", tests, NULL, NULL));
