@@ -2,6 +2,7 @@
 #ifndef LLMCOST_CLI_H
 #define LLMCOST_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 // Exit codes: 0 ok, 1 runtime failure, 2 usage error.
@@ -12,6 +13,12 @@
 int cmd_report(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_prices(int argc, char **argv);
+int cmd_reconcile(int argc, char **argv);
+
+// The data directory: opt (--data-dir), else $LLMCOSTD_DATA_DIR (as
+// llmcostd reads it), else the shared default (common/paths.c).  Returns
+// CLI_OK or an exit code after printing why, as "llmcost CMD: ...".
+int cli_resolve_dir(const char *cmd, const char *opt, char *dir, size_t dirsz);
 
 // Parses "30s", "90m", "24h", "7d", "2w" (that long before now) or an
 // RFC 3339 time: "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.frac]]" then "Z",

@@ -34,6 +34,8 @@ usage(FILE *f)
 	    "Commands:\n"
 	    "  report   cost by %s (or %s) over a window\n"
 	    "  prices   the built-in price table\n"
+	    "  reconcile  compare with LangSmith, per group and run by "
+	    "run\n"
 	    "  stats    the collector's counters (asks llmcostd)\n\n"
 	    "Run 'llmcost COMMAND --help' for a command's options.\n"
 	    "  -h, --help     show this help\n"
@@ -251,6 +253,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "prices") == 0) {
 		return (cmd_prices(argc - 1, argv + 1));
+	}
+	if (strcmp(cmd, "reconcile") == 0) {
+		return (cmd_reconcile(argc - 1, argv + 1));
 	}
 	fprintf(stderr, "llmcost: unknown command '%s' (see llmcost --help)\n",
 	    cmd);

@@ -120,11 +120,8 @@ report_usage(FILE *f)
 	    "--since 30d\n");
 }
 
-// The data directory: --data-dir, else $LLMCOSTD_DATA_DIR (as llmcostd
-// reads it), else the shared default (common/paths.c).  Returns CLI_OK or
-// an exit code after printing why.
-static int
-resolve_dir(const char *opt, char *dir, size_t dirsz)
+int
+cli_resolve_dir(const char *cmd, const char *opt, char *dir, size_t dirsz)
 {
 	const char *from = opt != NULL ? "--data-dir" : "LLMCOSTD_DATA_DIR";
 	const char *v = opt != NULL ? opt : getenv("LLMCOSTD_DATA_DIR");
@@ -134,7 +131,7 @@ resolve_dir(const char *opt, char *dir, size_t dirsz)
 		int n = snprintf(dir, dirsz, "%s", v);
 		if (n < 0 || (size_t) n >= dirsz) {
 			fprintf(stderr,
-			    "llmcost report: %s is longer than %zu bytes\n",
+			    "llmcost %s: %s is longer than %zu bytes\n", cmd,
 			    from, dirsz - 1);
 			return (CLI_USAGE);
 		}
@@ -143,10 +140,11 @@ resolve_dir(const char *opt, char *dir, size_t dirsz)
 	if ((rv = llmcost__default_dir(dir, dirsz)) != 0) {
 		fprintf(stderr,
 		    rv == LLMCOST_ETOOBIG
-		        ? "llmcost report: the default data directory is too "
+		        ? "llmcost %s: the default data directory is too "
 		          "long: pass --data-dir\n"
-		        : "llmcost report: no data directory: pass "
-		          "--data-dir\n");
+		        : "llmcost %s: no data directory: pass "
+		          "--data-dir\n",
+		    cmd);
 		return (CLI_USAGE);
 	}
 	return (CLI_OK);
@@ -387,7 +385,8 @@ cmd_report(int argc, char **argv)
 	{
 		char dir[LLMCOST__PATH_MAX];
 		store *st;
-		if ((rv = resolve_dir(dirarg, dir, sizeof(dir))) != CLI_OK) {
+		if ((rv = cli_resolve_dir("report", dirarg, dir, sizeof(dir)))
+		    != CLI_OK) {
 			return (rv);
 		}
 		rv = store_open(&st, dir, STORE_RDONLY, 0, err, sizeof(err));
