@@ -1061,16 +1061,20 @@ walk_local(recon *r)
 		    llmcost_strerror(rv));
 		return (rv);
 	}
+	// Drops are filed under the hour they were reported in, which may
+	// follow the window: look one hour past it.
+	uint32_t h0 = (uint32_t) (r->since_us / 3600000000LL);
+	uint32_t h1
+	    = (uint32_t) ((r->cutoff_us + 3599999999LL) / 3600000000LL) + 1;
 	rv = store_scan(c.t, (uint64_t) r->since_us * 1000,
 	    (uint64_t) r->cutoff_us * 1000, local_run, &c);
 	if (rv == 0) {
-		uint32_t h0 = (uint32_t) (r->since_us / 3600000000LL);
-		// Drops are filed under the hour they were reported in, which
-		// may follow the window: look one hour past it.
-		uint32_t h1
-		    = (uint32_t) ((r->cutoff_us + 3599999999LL) / 3600000000LL)
-		    + 1;
 		rv = store_drops(c.t, h0, h1, &r->collector_drops);
+	}
+	if (rv == 0) {
+		rv = store_exporter_drops(c.t, h0, h1, &r->exporter_drops);
+		r->exporter_drops_known = rv == 0;
+		rv = rv == LLMCOST_ENOTFOUND ? 0 : rv;
 	}
 	store_read_end(c.t);
 	if (rv != 0) {

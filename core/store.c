@@ -12,6 +12,9 @@
 //                                      (calls made in a request scope
 //                                      only; parent all zero for a root)
 //   extras    run_id[16]            -> store_extras (only runs with any)
+//   lsclients client_id[16]         -> u64 highest exporter_lost reported
+//   lsdrops   be32 hour             -> u64 runs lossy exporters lost,
+//                                      reported in that hour
 // Run ids are UUIDv7, so keys arrive nearly in order and a time range is
 // a key range.  Rollup keys are big-endian so that a cursor walks hours in
 // order.  Every batch of a write is one transaction: runs are inserted
@@ -79,8 +82,9 @@ typedef struct ms_cache_ent {
 struct store {
 	MDB_env *env;
 	MDB_dbi runs, rollups, str2id, id2str, metasets, msidx, clients, drops,
-	    info, traces, extras;
+	    info, traces, extras, ls_clients, ls_drops;
 	int has_traces; // a store written before traces existed has none
+	int has_ls;     // likewise the exporters' losses (lsclients, lsdrops)
 	int has_extras; // 0: a read-only schema 1 store, without the table
 	unsigned flags;
 	uint64_t mapsize;
@@ -296,6 +300,20 @@ open_dbis(store *s, char *err, size_t errsz)
 	} else if (!(rdonly && rc == MDB_NOTFOUND)) {
 		mdb_txn_abort(txn);
 		return (open_err(s->dir, "extras", rc, err, errsz));
+	}
+	// The exporters' losses (proto batch element 6) came later, without
+	// a schema change: a reader of an older store has no such tables.
+	rc = mdb_dbi_open(
+	    txn, "lsclients", rdonly ? 0 : MDB_CREATE, &s->ls_clients);
+	if (rc == 0) {
+		rc = mdb_dbi_open(
+		    txn, "lsdrops", rdonly ? 0 : MDB_CREATE, &s->ls_drops);
+	}
+	if (rc == 0) {
+		s->has_ls = 1;
+	} else if (!(rdonly && rc == MDB_NOTFOUND)) {
+		mdb_txn_abort(txn);
+		return (open_err(s->dir, "lsdrops", rc, err, errsz));
 	}
 	if (!rdonly && schema != STORE_SCHEMA) {
 		uint32_t now = STORE_SCHEMA;
@@ -961,6 +979,57 @@ write_record(
 	return (add_rollup(w, &run, &ex));
 }
 
+// Adds n to the u64 under hour key hk of table dbi.
+static int
+add_hour(wctx *w, MDB_dbi dbi, uint8_t hk[4], uint64_t n)
+{
+	MDB_val dk = { 4, hk }, dv;
+	uint64_t total = 0;
+	int rc = mdb_get(w->txn, dbi, &dk, &dv);
+
+	if (rc == 0 && dv.mv_size == sizeof(total)) {
+		memcpy(&total, dv.mv_data, sizeof(total));
+	} else if (rc != MDB_NOTFOUND && rc != 0) {
+		return (rc);
+	}
+	total += n;
+	dv.mv_size = sizeof(total);
+	dv.mv_data = &total;
+	return (mdb_put(w->txn, dbi, &dk, &dv, 0));
+}
+
+// The runs the client's lossy exporters lost (cumulative, like the drop
+// count): an increase is filed under the hour it was reported in.
+static int
+write_exporter_lost(wctx *w, const llmcost_proto_batch *b)
+{
+	MDB_val k = { 16, (void *) b->client_id }, v;
+	uint64_t seen = 0;
+	uint8_t hk[4];
+	int rc;
+
+	if (b->exporter_lost == 0) {
+		return (0);
+	}
+	rc = mdb_get(w->txn, w->s->ls_clients, &k, &v);
+	if (rc == 0 && v.mv_size == sizeof(seen)) {
+		memcpy(&seen, v.mv_data, sizeof(seen));
+	} else if (rc != MDB_NOTFOUND && rc != 0) {
+		return (rc);
+	}
+	if (b->exporter_lost <= seen) {
+		return (0);
+	}
+	put_be32(hk, (uint32_t) (w->now_ns / 3600000000000ULL));
+	if ((rc = add_hour(w, w->s->ls_drops, hk, b->exporter_lost - seen))
+	    != 0) {
+		return (rc);
+	}
+	v.mv_size = sizeof(seen);
+	v.mv_data = (void *) &b->exporter_lost;
+	return (mdb_put(w->txn, w->s->ls_clients, &k, &v, 0));
+}
+
 static int
 write_client(wctx *w, const llmcost_proto_batch *b)
 {
@@ -979,24 +1048,16 @@ write_client(wctx *w, const llmcost_proto_batch *b)
 	// The drop count is cumulative, so resends and reordering are
 	// harmless: only an increase is new information.
 	if (b->dropped > cl.dropped) {
-		uint64_t delta = b->dropped - cl.dropped;
 		uint8_t hk[4];
-		uint64_t total = 0;
 		put_be32(hk, (uint32_t) (w->now_ns / 3600000000000ULL));
-		MDB_val dk = { 4, hk }, dv;
-		rc = mdb_get(w->txn, w->s->drops, &dk, &dv);
-		if (rc == 0 && dv.mv_size == sizeof(total)) {
-			memcpy(&total, dv.mv_data, sizeof(total));
-		} else if (rc != MDB_NOTFOUND && rc != 0) {
-			return (rc);
-		}
-		total += delta;
-		dv.mv_size = sizeof(total);
-		dv.mv_data = &total;
-		if ((rc = mdb_put(w->txn, w->s->drops, &dk, &dv, 0)) != 0) {
+		rc = add_hour(w, w->s->drops, hk, b->dropped - cl.dropped);
+		if (rc != 0) {
 			return (rc);
 		}
 		cl.dropped = b->dropped;
+	}
+	if ((rc = write_exporter_lost(w, b)) != 0) {
+		return (rc);
 	}
 	if (b->seq > cl.last_seq) {
 		cl.last_seq = b->seq;
@@ -1376,8 +1437,29 @@ store_string(store_rtxn *t, uint32_t id, const char **s, size_t *len)
 	return (0);
 }
 
+static int sum_hours(store_rtxn *t, MDB_dbi dbi, uint32_t from_hour,
+    uint32_t to_hour, uint64_t *out);
+
 int
 store_drops(store_rtxn *t, uint32_t from_hour, uint32_t to_hour, uint64_t *out)
+{
+	return (sum_hours(t, t->s->drops, from_hour, to_hour, out));
+}
+
+int
+store_exporter_drops(
+    store_rtxn *t, uint32_t from_hour, uint32_t to_hour, uint64_t *out)
+{
+	if (!t->s->has_ls) {
+		return (LLMCOST_ENOTFOUND);
+	}
+	return (sum_hours(t, t->s->ls_drops, from_hour, to_hour, out));
+}
+
+// The sum of the u64 values of hours [from_hour, to_hour) of dbi.
+static int
+sum_hours(store_rtxn *t, MDB_dbi dbi, uint32_t from_hour, uint32_t to_hour,
+    uint64_t *out)
 {
 	MDB_cursor *cur;
 	uint8_t kb[4];
@@ -1385,7 +1467,7 @@ store_drops(store_rtxn *t, uint32_t from_hour, uint32_t to_hour, uint64_t *out)
 	uint64_t total = 0;
 	int rc;
 
-	if ((rc = mdb_cursor_open(t->txn, t->s->drops, &cur)) != 0) {
+	if ((rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0) {
 		return (LLMCOST_ESTORE);
 	}
 	put_be32(kb, from_hour);

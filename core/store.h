@@ -285,6 +285,11 @@ int store_metaset(
 // Calls dropped by clients, reported in [from_hour, to_hour).
 int store_drops(
     store_rtxn *t, uint32_t from_hour, uint32_t to_hour, uint64_t *out);
+// Runs the clients' lossy exporters (LangSmith) reported losing, filed
+// under the hour of the report, in [from_hour, to_hour).  Returns 0, or
+// LLMCOST_ENOTFOUND for a store written before these were kept.
+int store_exporter_drops(
+    store_rtxn *t, uint32_t from_hour, uint32_t to_hour, uint64_t *out);
 // One run by id.  Returns 0 or LLMCOST_ENOTFOUND.
 int store_get_run(store_rtxn *t, const uint8_t id[16], store_run *out);
 

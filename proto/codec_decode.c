@@ -1105,9 +1105,10 @@ count_record(mcur *c, size_t *n_meta, size_t *n_tags)
 	}
 }
 
-// The cursor is at element 2 of a message array of n elements.
+// The cursor is at element 2 of a message array of n elements; reads
+// elements 2 to 5.
 static int
-dec_batch(dec *d, mcur *c, uint32_t n, llmcost_proto_batch *b, void **privp)
+dec_batch_v1(dec *d, mcur *c, uint32_t n, llmcost_proto_batch *b, void **privp)
 {
 	llmcost_proto_record *r;
 	llmcost_proto_kv *kv;
@@ -1179,6 +1180,26 @@ dec_batch(dec *d, mcur *c, uint32_t n, llmcost_proto_batch *b, void **privp)
 	d->rec = -1;
 	b->records = r;
 	b->n_records = e.size;
+	return (0);
+}
+
+// A batch, and its element 6 (exporter_lost, an extension) when it is
+// an unsigned integer; anything else there is skipped like any trailing
+// element (proto/README.md).
+static int
+dec_batch(dec *d, mcur *c, uint32_t n, llmcost_proto_batch *b, void **privp)
+{
+	int rv = dec_batch_v1(d, c, n, b, privp);
+	mobj e;
+
+	b->exporter_lost = 0;
+	if (rv != 0 || n < 7) {
+		return (rv);
+	}
+	mo_read(c, &e);
+	if (e.type == MT_UINT) {
+		b->exporter_lost = e.u64;
+	}
 	return (0);
 }
 

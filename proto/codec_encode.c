@@ -120,8 +120,8 @@ pack_envelope(llmcost_proto_enc *e, size_t n, unsigned type)
 	msgpack_pack_uint64(&e->pk, type);
 }
 
-int
-llmcost_proto_enc_batch_header(llmcost_proto_enc *e,
+static int
+batch_header(llmcost_proto_enc *e, uint32_t elements,
     const uint8_t client_id[16], uint64_t seq, uint64_t dropped,
     uint32_t n_records)
 {
@@ -137,11 +137,39 @@ llmcost_proto_enc_batch_header(llmcost_proto_enc *e,
 	if (n_records > LLMCOST_PROTO_MAX_RECORDS) {
 		return (enc_fail(e, LLMCOST_ETOOBIG));
 	}
-	pack_envelope(e, 6, LLMCOST_MSG_BATCH);
+	pack_envelope(e, elements, LLMCOST_MSG_BATCH);
 	pack_id(e, client_id);
 	msgpack_pack_uint64(&e->pk, seq);
 	msgpack_pack_uint64(&e->pk, dropped);
 	msgpack_pack_array(&e->pk, n_records);
+	return (e->err);
+}
+
+int
+llmcost_proto_enc_batch_header(llmcost_proto_enc *e,
+    const uint8_t client_id[16], uint64_t seq, uint64_t dropped,
+    uint32_t n_records)
+{
+	return (batch_header(e, 6, client_id, seq, dropped, n_records));
+}
+
+int
+llmcost_proto_enc_batch_header_lost(llmcost_proto_enc *e,
+    const uint8_t client_id[16], uint64_t seq, uint64_t dropped,
+    uint32_t n_records)
+{
+	return (batch_header(e, 7, client_id, seq, dropped, n_records));
+}
+
+int
+llmcost_proto_enc_batch_lost(llmcost_proto_enc *e, uint64_t lost)
+{
+	if (e == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (e->err == 0) {
+		msgpack_pack_uint64(&e->pk, lost);
+	}
 	return (e->err);
 }
 

@@ -152,6 +152,9 @@ typedef struct llmcost_proto_batch {
 	uint64_t dropped; // cumulative calls the client dropped so far
 	const llmcost_proto_record *records;
 	uint32_t n_records;
+	// Element 6, an extension (0 when absent): cumulative runs the
+	// client's lossy exporters (LangSmith) dropped or had refused.
+	uint64_t exporter_lost;
 } llmcost_proto_batch;
 
 typedef struct llmcost_proto_ack {
@@ -227,6 +230,13 @@ int llmcost_proto_enc_batch_header(llmcost_proto_enc *e,
     uint32_t n_records);
 int llmcost_proto_enc_record(
     llmcost_proto_enc *e, const llmcost_proto_record *r);
+// A batch that also carries element 6, exporter_lost: the header (as
+// above, announcing seven elements), the n_records records, then
+// llmcost_proto_enc_batch_lost with the count.
+int llmcost_proto_enc_batch_header_lost(llmcost_proto_enc *e,
+    const uint8_t client_id[16], uint64_t seq, uint64_t dropped,
+    uint32_t n_records);
+int llmcost_proto_enc_batch_lost(llmcost_proto_enc *e, uint64_t lost);
 int llmcost_proto_enc_ack(llmcost_proto_enc *e, const llmcost_proto_ack *a);
 int llmcost_proto_enc_stats_req(llmcost_proto_enc *e);
 int llmcost_proto_enc_stats(

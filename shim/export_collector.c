@@ -394,13 +394,16 @@ encode(llmcost__exporter *ex, const llmcost__batch *b, nng_msg **msgp)
 	for (uint32_t i = 0; i < b->n; i++) {
 		calls += b->kinds[i] == LLMCOST__KIND_CALL;
 	}
-	llmcost_proto_enc_batch_header(
+	// And what LangSmith's exporter lost, for reconciliation (proto
+	// batch element 6).
+	llmcost_proto_enc_batch_header_lost(
 	    &enc, c->client_id, co->seq, dropped, calls);
 	for (uint32_t i = 0; i < b->n; i++) {
 		if (b->kinds[i] == LLMCOST__KIND_CALL) {
 			llmcost_proto_enc_record(&enc, &b->records[i]);
 		}
 	}
+	llmcost_proto_enc_batch_lost(&enc, llmcost__exporters_lossy_lost(c));
 	if (enc.err != 0) {
 		llmcost__log(c, LLMCOST_LOG_ERR,
 		    "encoding a batch of %u calls failed: %s; dropped", b->n,

@@ -299,6 +299,19 @@ llmcost__exporters_lost(llmcost_client *c)
 	return (n);
 }
 
+uint64_t
+llmcost__exporters_lossy_lost(llmcost_client *c)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < c->n_exporters; i++) {
+		if (!c->exporters[i].ops->lossless) {
+			n += atomic_load(&c->exporters[i].lost)
+			    + atomic_load(&c->exporters[i].refused);
+		}
+	}
+	return (n);
+}
+
 llmcost__exporter *
 llmcost__exporter_find(
     llmcost_client *c, const struct llmcost__exporter_ops *ops)

@@ -180,6 +180,10 @@ void llmcost__exporters_kick(llmcost_client *c);
 // Calls lost by lossless exporters so far, summed (the client's drops).
 uint64_t llmcost__exporters_lost(llmcost_client *c);
 
+// Runs lossy exporters (LangSmith) lost or had refused so far, summed:
+// what the collector exporter reports as a batch's exporter_lost.
+uint64_t llmcost__exporters_lossy_lost(llmcost_client *c);
+
 // The running exporter with these ops, or NULL.
 llmcost__exporter *llmcost__exporter_find(
     llmcost_client *c, const struct llmcost__exporter_ops *ops);

@@ -161,6 +161,10 @@ sender_main(void *arg)
 	for (;;) {
 		uint64_t dropped = drops(c);
 		log_drops(c, dropped);
+		// What the next batch reports: the drops and the lossy
+		// exporters' losses (a batch's exporter_lost); a change in
+		// either is sent, in an empty batch if need be.
+		uint64_t report = dropped + llmcost__exporters_lossy_lost(c);
 		llmcost__real_off_update(c);
 		// Room first: while every exporter is busy the loop waits
 		// here, not in sleep_for_work, so call sites have no reason
@@ -173,18 +177,18 @@ sender_main(void *arg)
 			continue;
 		}
 		if (llmcost__ring_depth(&c->submit_ring) == 0
-		    && dropped == drops_reported) {
+		    && report == drops_reported) {
 			sleep_for_work(c, c->cfg.flush_ms);
 			if (atomic_load(&c->closing)) {
 				break;
 			}
 			continue;
 		}
-		if (take_and_hand(c, dropped != drops_reported) != 0) {
+		if (take_and_hand(c, report != drops_reported) != 0) {
 			pause_ms(c, 1);
 			continue;
 		}
-		drops_reported = dropped;
+		drops_reported = report;
 	}
 	return (NULL);
 }

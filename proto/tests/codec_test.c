@@ -1751,6 +1751,47 @@ test_reject_records(void **state)
 }
 
 // ---- accepted ------------------------------------------------------------
+// Element 6 of a batch, exporter_lost: written after the records by
+// llmcost_proto_enc_batch_lost, read back; absent means 0.
+static void
+test_batch_exporter_lost(void **state)
+{
+	llmcost_proto_enc e;
+	llmcost_proto_buf b = { 0 };
+	llmcost_proto_msg m;
+	llmcost_proto_record r;
+	char reason[256];
+
+	(void) state;
+	memset(&r, 0, sizeof(r));
+	memcpy(r.run_id, CID, 16);
+	r.start_ns = 1;
+	r.provider.ptr = "openai";
+	r.provider.len = 6;
+	r.model.ptr = "gpt-4o";
+	r.model.len = 6;
+	llmcost_proto_enc_init(&e, llmcost_proto_buf_write, &b, 0);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header_lost(&e, CID, 4, 2, 1));
+	LLMCOST_PASS(llmcost_proto_enc_record(&e, &r));
+	LLMCOST_PASS(llmcost_proto_enc_batch_lost(&e, 42));
+	LLMCOST_PASS(
+	    llmcost_proto_decode(b.data, b.len, &m, reason, sizeof(reason)));
+	assert_int_equal(m.u.batch.n_records, 1);
+	assert_int_equal(m.u.batch.dropped, 2);
+	assert_int_equal(m.u.batch.exporter_lost, 42);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&b);
+
+	memset(&b, 0, sizeof(b));
+	llmcost_proto_enc_init(&e, llmcost_proto_buf_write, &b, 0);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&e, CID, 5, 2, 0));
+	LLMCOST_PASS(
+	    llmcost_proto_decode(b.data, b.len, &m, reason, sizeof(reason)));
+	assert_int_equal(m.u.batch.exporter_lost, 0);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&b);
+}
+
 static void
 test_accept_forward_compat(void **state)
 {
@@ -1767,6 +1808,7 @@ test_accept_forward_compat(void **state)
 	decode_ok(r.sb.data, r.sb.size, &m);
 	assert_int_equal(m.u.batch.n_records, 1);
 	assert_str(m.u.batch.records[0].model, "gpt-4o");
+	assert_int_equal(m.u.batch.exporter_lost, 0); // not a uint: skipped
 	llmcost_proto_msg_free(&m);
 	raw_fini(&r);
 
@@ -2375,6 +2417,7 @@ main(void)
 		cmocka_unit_test(test_reject_null_arguments),
 		cmocka_unit_test(test_reject_records),
 		cmocka_unit_test(test_accept_forward_compat),
+		cmocka_unit_test(test_batch_exporter_lost),
 		cmocka_unit_test(test_accept_reserved_keys),
 		cmocka_unit_test(test_golden_scoped_record),
 		cmocka_unit_test(test_accept_ack_limits),

@@ -314,6 +314,39 @@ test_agree(void **state)
 	json_decref(j);
 }
 
+// LangSmith refuses one request (422): the exporter drops its run and
+// counts it; the shim reports the count to the collector (proto batch
+// element 6), and reconcile gives it as the cause: explained, exit 0.
+static void
+test_dropped_by_exporter(void **state)
+{
+	standin_fault f = { .ep = STANDIN_EP_MULTIPART, .status = 422 };
+	llmcost_stats st;
+	json_t *j;
+	int ex;
+
+	(void) state;
+	llmcost_client *c = client();
+	calls(c, 10);
+	LLMCOST_PASS(standin_fault_add(S, &f));
+	call(c, "openai", "gpt-4o-mini", "chat", 500, 50, NULL);
+	LLMCOST_PASS(llmcost_flush(c, 30000));
+	LLMCOST_PASS(llmcost_stats_get(c, &st));
+	assert_int_equal(st.langsmith_dropped_rejected, 1);
+	// The next batch carries the count.
+	calls(c, 5);
+	llmcost_shutdown(c, 5000);
+	assert_int_equal(standin_runs(S), 15);
+
+	assert_int_equal(reconcile(NULL, &j), 0);
+	assert_int_equal(diff(j, "missing_in_langsmith"), 1);
+	assert_int_equal(jint(j, "drops", "exporter"), 1);
+	assert_int_equal(jint(j, "unexplained", NULL), 0);
+	assert_int_equal(csv_rows("missing_in_langsmith", &ex), 1);
+	assert_int_equal(ex, 1);
+	json_decref(j);
+}
+
 // The stand-in answers 202 to one request and keeps nothing: a run lost
 // inside LangSmith, with no exporter drop to explain it.
 static void
@@ -607,6 +640,8 @@ main(void)
 		    test_agree, each_up, each_down),
 		cmocka_unit_test_setup_teardown(
 		    test_lost_in_langsmith, each_up, each_down),
+		cmocka_unit_test_setup_teardown(
+		    test_dropped_by_exporter, each_up, each_down),
 		cmocka_unit_test_setup_teardown(
 		    test_only_in_langsmith, each_up, each_down),
 		cmocka_unit_test_setup_teardown(
