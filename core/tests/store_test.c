@@ -683,6 +683,41 @@ test_drops(void **state)
 	free(b);
 }
 
+// The runs lossy exporters lost (batch element 6), cumulative per client
+// like the drops, apart from them: increases filed per hour.
+static void
+test_exporter_drops(void **state)
+{
+	fixture *f = *state;
+	const uint64_t h0 = T0;
+	llmcost_proto_batch bt;
+	store_rtxn *t;
+	uint64_t n = UINT64_MAX;
+
+	bt = batch_of(NULL, 0xa1, 1, 2);
+	bt.exporter_lost = 5;
+	write_one(f->s, &bt, h0 + 10, 0, 0);
+	bt = batch_of(NULL, 0xa1, 2, 2);
+	bt.exporter_lost = 3; // an older batch, resent late
+	write_one(f->s, &bt, h0 + 20, 0, 0);
+	bt = batch_of(NULL, 0xb2, 1, 0);
+	bt.exporter_lost = 4;
+	write_one(f->s, &bt, h0 + 30, 0, 0);
+	bt = batch_of(NULL, 0xa1, 3, 2);
+	bt.exporter_lost = 7;
+	write_one(f->s, &bt, h0 + NS_PER_HOUR + 1, 0, 0);
+	LLMCOST_PASS(store_read_begin(f->s, &t));
+	LLMCOST_PASS(store_exporter_drops(t, H0, H0 + 1, &n));
+	assert_int_equal(n, 9);
+	LLMCOST_PASS(store_exporter_drops(t, H0, H0 + 2, &n));
+	assert_int_equal(n, 11);
+	LLMCOST_PASS(store_exporter_drops(t, H0 + 2, UINT32_MAX, &n));
+	assert_int_equal(n, 0);
+	store_read_end(t);
+	// The clients' own drops are apart.
+	assert_int_equal(drops(f->s, H0, H0 + 2), 2);
+}
+
 static void
 test_multi_batch_write(void **state)
 {
@@ -1420,6 +1455,8 @@ main(void)
 		    test_scan_stops_early, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_drops, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_exporter_drops, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_multi_batch_write, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
