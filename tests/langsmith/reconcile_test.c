@@ -183,6 +183,28 @@ reconcile(const char *const *extra, json_t **out)
 	return (rc);
 }
 
+// The same, as text for people: *out gets stdout (free it).
+static int
+reconcile_text(char **out)
+{
+	const char *argv[] = { harness_cli_bin(), "reconcile", "--project",
+		PROJECT, "--since", "1h", "--data-dir", dir, "--settle", "0",
+		NULL };
+	char *e = NULL;
+
+	setenv("LANGSMITH_API_KEY", KEY, 1);
+	setenv("LANGSMITH_ENDPOINT", standin_url(S), 1);
+	int rc = harness_run(argv, out, &e);
+	unsetenv("LANGSMITH_API_KEY");
+	unsetenv("LANGSMITH_ENDPOINT");
+	assert_non_null(*out);
+	assert_non_null(e);
+	assert_null(strstr(*out, KEY));
+	assert_null(strstr(e, KEY));
+	free(e);
+	return (rc);
+}
+
 static json_int_t
 jint(json_t *j, const char *a, const char *b)
 {
@@ -507,6 +529,16 @@ test_price(void **state)
 	assert_int_equal(csv_rows("price", &ex), 12);
 	assert_int_equal(ex, 12);
 	json_decref(j);
+
+	char *text;
+	assert_int_equal(reconcile_text(&text), 0);
+	print_message("%s", text);
+	assert_non_null(strstr(text, "over 20 %: check the price table"));
+	assert_non_null(strstr(text,
+	    "LangSmith charges $0.3000 / $1.2000 per 1M input / output "
+	    "tokens, llmcost $0.1500 / $0.6000"));
+	assert_non_null(strstr(text, "Result: every difference is explained"));
+	free(text);
 }
 
 // Ingest lag: the newest runs are not visible in LangSmith yet.  Without
