@@ -63,7 +63,7 @@
 #define RECON_UNEXPLAINED 3 // a difference has no known cause
 
 #define PAGE_V2        1000 // runs per v2 page (LangSmith's maximum)
-#define PAGE_V1        100  // and per v1 page
+#define PAGE_V1        100  // and per v1 page (--page-size lowers both)
 #define MAX_GROUPS     100  // group_by's max_groups
 #define GROUPS_CAP     100000
 #define MODELS_CAP     64 // models listed with a price difference
@@ -149,6 +149,7 @@ typedef struct recon {
 	// Settings.
 	const char *project;
 	int by;
+	int page; // runs per page asked for
 	int64_t since_us, until_us, cutoff_us;
 	int json;
 	// LangSmith.
@@ -916,8 +917,8 @@ query_body(const recon *r, const char *cursor)
 		              "s,s]}",
 		    "project_ids", r->session, "min_start_time", from,
 		    "max_start_time", to, "run_type", "LLM", "page_size",
-		    PAGE_V2, "sort_order", "ASC", "selects", "ID",
-		    "START_TIME", "METADATA", "PROMPT_TOKENS",
+		    r->page < PAGE_V2 ? r->page : PAGE_V2, "sort_order", "ASC",
+		    "selects", "ID", "START_TIME", "METADATA", "PROMPT_TOKENS",
 		    "COMPLETION_TOKENS", "PROMPT_TOKEN_DETAILS",
 		    "COMPLETION_TOKEN_DETAILS", "PROMPT_COST",
 		    "COMPLETION_COST", "TOTAL_COST");
@@ -925,7 +926,8 @@ query_body(const recon *r, const char *cursor)
 		b = json_pack("{s:[s],s:s,s:s,s:s,s:i,s:s,s:[s,s,s,s,s,s,s,s,"
 		              "s,s]}",
 		    "session", r->session, "start_time", from, "end_time", to,
-		    "run_type", "llm", "limit", PAGE_V1, "order", "asc",
+		    "run_type", "llm", "limit",
+		    r->page < PAGE_V1 ? r->page : PAGE_V1, "order", "asc",
 		    "select", "id", "start_time", "extra", "prompt_tokens",
 		    "completion_tokens", "prompt_token_details",
 		    "completion_token_details", "prompt_cost",
@@ -986,10 +988,11 @@ walk_remote(recon *r)
 			json_decref(rep);
 			break;
 		}
+		size_t got = json_array_size(items);
 		free(cursor);
 		cursor = more ? strdup(next) : NULL;
 		json_decref(rep);
-		if (!more || json_array_size(items) == 0) {
+		if (!more || got == 0) {
 			break;
 		}
 		if (cursor == NULL) {
@@ -1363,6 +1366,8 @@ usage(FILE *f)
 	    "else\n"
 	    "                   https://api.smith.langchain.com)\n"
 	    "  --data-dir DIR   llmcostd's data directory\n"
+	    "  --page-size N    runs per LangSmith page (default and "
+	    "most: 1000, v1 100)\n"
 	    "  -h, --help       show this help\n\n"
 	    "The API key comes from LANGSMITH_API_KEY (or LANGCHAIN_API_KEY) "
 	    "only; a\nworkspace from LANGSMITH_WORKSPACE_ID.\n"
@@ -1440,6 +1445,7 @@ cmd_reconcile(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "endpoint", required_argument, NULL, 'e' },
 		{ "data-dir", required_argument, NULL, 'd' },
+		{ "page-size", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1450,6 +1456,7 @@ cmd_reconcile(int argc, char **argv)
 	int c, rv;
 
 	memset(&r, 0, sizeof(r));
+	r.page = PAGE_V2;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -1497,6 +1504,17 @@ cmd_reconcile(int argc, char **argv)
 			break;
 		case 'd':
 			dirarg = optarg;
+			break;
+		case 'P':
+			r.page = atoi(optarg);
+			if (r.page < 1 || r.page > PAGE_V2) {
+				fprintf(stderr,
+				    "llmcost reconcile: --page-size: want 1 "
+				    "to "
+				    "%d\n",
+				    PAGE_V2);
+				return (RECON_USAGE);
+			}
 			break;
 		case 'h':
 			usage(stdout);

@@ -147,10 +147,11 @@ calls(llmcost_client *c, int n)
 static int
 reconcile(const char *const *extra, json_t **out)
 {
+	// Pages of 7 runs: every test pages through LangSmith's answers.
 	const char *argv[32] = { harness_cli_bin(), "reconcile", "--project",
 		PROJECT, "--since", "1h", "--data-dir", dir, "--json", "--csv",
-		csv_path };
-	size_t n = 11;
+		csv_path, "--page-size", "7" };
+	size_t n = 13;
 	int has_settle = 0;
 	char *o = NULL, *e = NULL;
 	json_error_t je;
