@@ -21,6 +21,7 @@
 #include "llmcost.h"
 #include "llmcost_common.h"
 #include "standin.h"
+#include "store.h"
 #include "testutil.h"
 
 #define KEY     "lsv2_pt_reconcile_secret_9d41"
@@ -337,6 +338,30 @@ test_agree(void **state)
 	json_decref(j);
 }
 
+// The exporter losses the collector has stored, once it has any (waits
+// up to 20 s for the report to arrive).
+static uint64_t
+exporter_drops_stored(void)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < 2000 && n == 0; i++) {
+		store *st = NULL;
+		store_rtxn *t = NULL;
+		char err[STORE_ERR_MAX];
+		LLMCOST_PASS(
+		    store_open(&st, dir, STORE_RDONLY, 0, err, sizeof(err)));
+		LLMCOST_PASS(store_read_begin(st, &t));
+		LLMCOST_PASS(store_exporter_drops(t, 0, UINT32_MAX, &n));
+		store_read_end(t);
+		store_close(st);
+		if (n == 0) {
+			harness_sleep_ms(10);
+		}
+	}
+	return (n);
+}
+
 // LangSmith refuses one request (422): the exporter drops its run and
 // counts it; the shim reports the count to the collector (proto batch
 // element 6), and reconcile gives it as the cause: explained, exit 0.
@@ -356,7 +381,9 @@ test_dropped_by_exporter(void **state)
 	LLMCOST_PASS(llmcost_flush(c, 30000));
 	LLMCOST_PASS(llmcost_stats_get(c, &st));
 	assert_int_equal(st.langsmith_dropped_rejected, 1);
-	// The next batch carries the count.
+	// With no call left to send, the shim reports the loss in an empty
+	// batch of its own.
+	assert_int_equal(exporter_drops_stored(), 1);
 	calls(c, 5);
 	llmcost_shutdown(c, 5000);
 	assert_int_equal(standin_runs(S), 15);
