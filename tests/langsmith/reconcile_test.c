@@ -692,6 +692,53 @@ test_retries(void **state)
 	json_decref(j);
 }
 
+// Failures say what is wrong, with the documented status, and never
+// print the key: no key (2), a key LangSmith refuses (1), no such
+// project (1), a bad --settle (2).
+static void
+test_errors(void **state)
+{
+	const char *argv[] = { harness_cli_bin(), "reconcile", "--project",
+		PROJECT, "--since", "1h", "--data-dir", dir, "--settle", "0",
+		NULL };
+	char *o = NULL, *e = NULL;
+
+	(void) state;
+	llmcost_client *c = client();
+	calls(c, 3);
+	llmcost_shutdown(c, 5000);
+
+	setenv("LANGSMITH_ENDPOINT", standin_url(S), 1);
+	assert_int_equal(harness_run(argv, &o, &e), 2);
+	assert_non_null(strstr(e, "LANGSMITH_API_KEY"));
+	free(o);
+	free(e);
+
+	setenv("LANGSMITH_API_KEY", "lsv2_wrong_key_5150", 1);
+	assert_int_equal(harness_run(argv, &o, &e), 1);
+	assert_non_null(strstr(e, "HTTP 401"));
+	assert_null(strstr(e, "lsv2_wrong_key_5150"));
+	assert_null(strstr(o, "lsv2_wrong_key_5150"));
+	free(o);
+	free(e);
+
+	setenv("LANGSMITH_API_KEY", KEY, 1);
+	argv[3] = "no-such-project";
+	assert_int_equal(harness_run(argv, &o, &e), 1);
+	assert_non_null(strstr(e, "no project named \"no-such-project\""));
+	free(o);
+	free(e);
+
+	argv[3] = PROJECT;
+	argv[9] = "soon";
+	assert_int_equal(harness_run(argv, &o, &e), 2);
+	assert_non_null(strstr(e, "--settle soon"));
+	free(o);
+	free(e);
+	unsetenv("LANGSMITH_API_KEY");
+	unsetenv("LANGSMITH_ENDPOINT");
+}
+
 int
 main(void)
 {
@@ -716,6 +763,8 @@ main(void)
 		    test_group_by_refused, each_up, each_down),
 		cmocka_unit_test_setup_teardown(
 		    test_retries, each_up, each_down),
+		cmocka_unit_test_setup_teardown(
+		    test_errors, each_up, each_down),
 	};
 	return (cmocka_run_group_tests(tests, setup, teardown));
 }
