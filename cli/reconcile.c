@@ -52,6 +52,7 @@
 #include "llmcost_langsmith.h"
 #include "lsread.h"
 #include "prices.h"
+#include "query.h"
 #include "report.h"
 #include "store.h"
 
@@ -104,18 +105,25 @@ static const char *const kind_what[K_COUNT] = {
 #undef KIND_WHAT
 };
 
-// What can be grouped by: a roll-up dimension here and a metadata key in
-// LangSmith (the exporter sends the model and provider as ls_model_name
-// and ls_provider).
-static const struct {
-	const char *name;
-	const char *remote_key;
-} bys[] = {
-	{ "feature", "feature" },
-	{ "env", "env" },
-	{ "model", "ls_model_name" },
-	{ "provider", "ls_provider" },
-};
+// What can be grouped by: any key of the query engine but tags and
+// traces (a roll-up dimension, meta.<key>, an alias), which is a metadata
+// key in LangSmith: the exporter sends every metadata entry, and the
+// model and provider as ls_model_name and ls_provider.
+static const char *
+remote_key_of(const query_key *k)
+{
+	if (k->kind == QUERY_KEY_META) {
+		return (k->meta);
+	}
+	switch (k->dim) {
+	case REPORT_BY_MODEL:
+		return ("ls_model_name");
+	case REPORT_BY_PROVIDER:
+		return ("ls_provider");
+	default:
+		return (report_dim_name(k->dim));
+	}
+}
 
 // Token fields compared: the input and output totals, then the buckets
 // LangSmith names in its details (llmcost__bucket_langsmith_key).
@@ -148,8 +156,10 @@ typedef struct model_diff {
 typedef struct recon {
 	// Settings.
 	const char *project;
-	int by;
-	int page; // runs per page asked for
+	query_key key;                   // --by
+	char by[QUERY_KEY_NAME_MAX + 1]; // its name
+	const char *remote_key;          // LangSmith's metadata key
+	int page;                        // runs per page asked for
 	int64_t since_us, until_us, cutoff_us;
 	int json;
 	// LangSmith.
@@ -199,7 +209,7 @@ fmt_usd(store_i128 pusd, char *buf, size_t n)
 static const char *
 by_name(const recon *r)
 {
-	return (bys[r->by].name);
+	return (r->by);
 }
 
 // The number of a JSON token count (integer, a whole real, or null/absent
@@ -455,7 +465,7 @@ stats_body(const recon *r, const char *filter, int grouped)
 	if (b != NULL && grouped) {
 		json_object_set_new(b, "group_by",
 		    json_pack("{s:s,s:s,s:i}", "attribute", "metadata", "path",
-		        bys[r->by].remote_key, "max_groups", MAX_GROUPS));
+		        r->remote_key, "max_groups", MAX_GROUPS));
 	}
 	return (b);
 }
@@ -574,8 +584,7 @@ remote_totals(recon *r)
 			continue;
 		}
 		if (filter_quote(g->name, q, sizeof(q)) != 0
-		    || filter_quote(bys[r->by].remote_key, k, sizeof(k))
-		        != 0) {
+		    || filter_quote(r->remote_key, k, sizeof(k)) != 0) {
 			continue;
 		}
 		snprintf(f, sizeof(f),
@@ -685,7 +694,7 @@ parse_remote(const recon *r, const json_t *o, rrun *x)
 	}
 	x->priced = p1 > 0;
 	const char *g
-	    = json_string_value(json_object_get(meta, bys[r->by].remote_key));
+	    = json_string_value(json_object_get(meta, r->remote_key));
 	if (g != NULL) {
 		snprintf(x->group, sizeof(x->group), "%s", g);
 		x->has_group = 1;
@@ -712,15 +721,20 @@ local_str(store_rtxn *t, uint32_t id, char *buf, size_t n)
 	return (buf);
 }
 
+// The interned string a run has for the group key, when it is a roll-up
+// dimension; 0 otherwise (a metadata key's value is LangSmith's copy).
 static uint32_t
 local_group_id(const recon *r, const store_run *run)
 {
-	switch (r->by) {
-	case 0:
+	if (r->key.kind != QUERY_KEY_DIM) {
+		return (0);
+	}
+	switch (r->key.dim) {
+	case REPORT_BY_FEATURE:
 		return (run->feature);
-	case 1:
+	case REPORT_BY_ENV:
 		return (run->env);
-	case 2:
+	case REPORT_BY_MODEL:
 		return (run->model);
 	default:
 		return (run->provider);
@@ -782,7 +796,11 @@ compare_run(recon *r, store_rtxn *t, const rrun *x, const store_run *run)
 	int64_t tok[TF_COUNT];
 	int tokens_differ = 0;
 
-	local_str(t, local_group_id(r, run), grp, sizeof(grp));
+	if (r->key.kind == QUERY_KEY_DIM) {
+		local_str(t, local_group_id(r, run), grp, sizeof(grp));
+	} else {
+		snprintf(grp, sizeof(grp), "%s", x->has_group ? x->group : "");
+	}
 	local_str(t, run->model, model, sizeof(model));
 	local_str(t, run->provider, prov, sizeof(prov));
 	local_field(run, tok);
@@ -1016,8 +1034,8 @@ typedef struct lctx {
 	store_rtxn *t;
 } lctx;
 
-// Every local run of the window: the totals here, and the runs LangSmith
-// lacks (not among the sorted matched ids).
+// Every local run of the window: the runs LangSmith lacks (not among the
+// sorted matched ids).
 static int
 local_run(void *arg, const uint8_t *id, const store_run *run)
 {
@@ -1028,22 +1046,13 @@ local_run(void *arg, const uint8_t *id, const store_run *run)
 	uint32_t gid = local_group_id(r, run);
 
 	r->local_runs++;
-	local_field(run, tok);
-	local_str(c->t, gid, grp, sizeof(grp));
-	group *g = group_get(r, gid ? grp : NULL, strlen(grp));
-	if (g == NULL) {
-		return (LLMCOST_ENOMEM);
-	}
-	g->s[0].calls++;
-	g->s[0].in += (uint64_t) tok[TF_INPUT];
-	g->s[0].out += (uint64_t) tok[TF_OUTPUT];
-	g->s[0].cost += run->cost_pusd;
-	g->s[0].known = 1;
 	if (r->n_ids > 0
 	    && bsearch(id, r->ids, r->n_ids, 16, id_cmp) != NULL) {
 		return (0);
 	}
 	r->n_kind[K_MISSING_REMOTE]++;
+	local_field(run, tok);
+	local_str(c->t, gid, grp, sizeof(grp));
 	local_str(c->t, run->model, model, sizeof(model));
 	snprintf(a, sizeof(a), "%" PRId64 "+%" PRId64, tok[TF_INPUT],
 	    tok[TF_OUTPUT]);
@@ -1085,6 +1094,53 @@ walk_local(recon *r)
 		    llmcost_strerror(rv));
 	}
 	return (rv);
+}
+
+// The totals here, per group, from the query engine over the same
+// window: exact to the second, from the rollups where whole hours allow.
+static int
+local_totals(recon *r)
+{
+	query_spec q;
+	query_result *res;
+	int rv;
+
+	query_spec_init(&q);
+	q.by[0] = r->key;
+	q.n_by = 1;
+	q.from_ns = (uint64_t) r->since_us * 1000;
+	q.to_ns = (uint64_t) r->cutoff_us * 1000;
+	q.max_groups = GROUPS_CAP;
+	if (q.from_ns >= q.to_ns) {
+		return (0); // nothing has settled
+	}
+	if ((rv = query_run(r->st, &q, &res, r->err, sizeof(r->err))) != 0) {
+		return (rv);
+	}
+	if (res->capped) {
+		snprintf(r->err, sizeof(r->err),
+		    "more than %u groups by %s: group by a coarser key",
+		    GROUPS_CAP, r->by);
+		query_result_free(res);
+		return (LLMCOST_ETOOBIG);
+	}
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const query_row *row = &res->rows[i];
+		const char *k = row->keys[0];
+		group *g = group_get(r, k, k != NULL ? strlen(k) : 0);
+		if (g == NULL) {
+			query_result_free(res);
+			snprintf(r->err, sizeof(r->err), "out of memory");
+			return (LLMCOST_ENOMEM);
+		}
+		g->s[0].calls += row->sum.calls;
+		g->s[0].in += row->sum.input_tokens;
+		g->s[0].out += row->sum.output_tokens;
+		g->s[0].cost += row->sum.cost_pusd;
+		g->s[0].known = 1;
+	}
+	query_result_free(res);
+	return (0);
 }
 
 // ---- output ----
@@ -1355,7 +1411,8 @@ usage(FILE *f)
 	    "or RFC 3339\n"
 	    "  --until WHEN     end of the window, exclusive (default: now)\n"
 	    "  --by KEY         group totals by feature (default), env, "
-	    "model or provider\n"
+	    "model, provider,\n"
+	    "                   user_tier or meta.KEY (any metadata key)\n"
 	    "  --settle TIME    leave out runs younger than this (LangSmith "
 	    "ingests\n"
 	    "                   asynchronously): 90s, 10m (default), 1h, "
@@ -1457,6 +1514,7 @@ cmd_reconcile(int argc, char **argv)
 
 	memset(&r, 0, sizeof(r));
 	r.page = PAGE_V2;
+	(void) query_key_parse("feature", &r.key);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -1469,17 +1527,14 @@ cmd_reconcile(int argc, char **argv)
 			until = optarg;
 			break;
 		case 'b':
-			r.by = -1;
-			for (size_t i = 0; i < sizeof(bys) / sizeof(bys[0]);
-			     i++) {
-				if (strcmp(optarg, bys[i].name) == 0) {
-					r.by = (int) i;
-				}
-			}
-			if (r.by < 0) {
+			if (query_key_parse(optarg, &r.key) != 0
+			    || r.key.kind == QUERY_KEY_TAG
+			    || r.key.kind == QUERY_KEY_TRACE) {
 				fprintf(stderr,
 				    "llmcost reconcile: --by %s: want "
-				    "feature, env, model or provider\n",
+				    "feature, "
+				    "env, model, provider, user_tier or "
+				    "meta.KEY\n",
 				    optarg);
 				return (RECON_USAGE);
 			}
@@ -1531,6 +1586,8 @@ cmd_reconcile(int argc, char **argv)
 		    argv[optind]);
 		return (RECON_USAGE);
 	}
+	query_key_name(&r.key, r.by, sizeof(r.by));
+	r.remote_key = remote_key_of(&r.key);
 	if (r.project == NULL || *r.project == '\0' || since == NULL) {
 		fprintf(stderr,
 		    "llmcost reconcile: --project and --since are needed "
@@ -1623,6 +1680,9 @@ cmd_reconcile(int argc, char **argv)
 	}
 	if (rv == 0) {
 		rv = walk_local(&r);
+	}
+	if (rv == 0) {
+		rv = local_totals(&r);
 	}
 	if (rv == 0) {
 		rv = remote_totals(&r);

@@ -117,6 +117,8 @@ call(llmcost_client *c, const char *provider, const char *model,
 	u.tokens[LLMCOST_OUT_TEXT] = out;
 	LLMCOST_PASS(llmcost_call_begin(c, provider, model, &k));
 	LLMCOST_PASS(llmcost_call_set_meta(k, "feature", feature));
+	LLMCOST_PASS(
+	    llmcost_call_set_meta(k, "team", in % 2 ? "red" : "blue"));
 	LLMCOST_PASS(llmcost_call_set_usage(k, &u));
 	if (id != NULL) {
 		LLMCOST_PASS(llmcost_call_run_id(k, id, 37));
@@ -335,6 +337,15 @@ test_agree(void **state)
 	json_t *g = group(j, "summarize");
 	assert_int_equal(jint(g, "local", "calls"), 14);
 	assert_int_equal(csv_total(), 0);
+	json_decref(j);
+
+	// By any metadata key: the query engine here, group_by there.
+	const char *extra[] = { "--by", "meta.team", NULL };
+	assert_int_equal(reconcile(extra, &j), 0);
+	groups_agree(j, 2);
+	assert_int_equal(jint(group(j, "red"), "local", "calls"), 20);
+	assert_string_equal(
+	    json_string_value(json_object_get(j, "by")), "meta.team");
 	json_decref(j);
 }
 
