@@ -4,8 +4,8 @@
 //
 // 1. Totals per group: LangSmith's POST /api/v1/runs/stats, grouped by
 //    the metadata key (group_by), beside the collector's totals for the
-//    same window; when LangSmith refuses group_by (400 or 422), one
-//    filtered stats call per group.  Each group gets a verdict from the
+//    same window from the query engine (core/query.h); when LangSmith
+//    refuses group_by (400 or 422), one filtered stats call per group.  Each group gets a verdict from the
 //    cost difference, with the thresholds of the tutorial this project
 //    grew from: within 5 % fine, over 20 % check the price table.
 // 2. Run by run, joined on run id: LangSmith's runs are paged with
