@@ -373,6 +373,31 @@ exporter_drops_stored(void)
 	return (n);
 }
 
+// A model LangSmith's price map lacks: its runs have null costs there,
+// found as unpriced in LangSmith (a price table gap: explained).
+static void
+test_unpriced_in_langsmith(void **state)
+{
+	json_t *j;
+	int ex;
+
+	(void) state;
+	llmcost_client *c = client();
+	calls(c, 6);
+	for (int i = 0; i < 3; i++) {
+		call(c, "openai", "gpt-4.1", "chat", 100, 10, NULL);
+	}
+	llmcost_shutdown(c, 5000);
+
+	assert_int_equal(reconcile(NULL, &j), 0);
+	assert_int_equal(diff(j, "unpriced_in_langsmith"), 3);
+	assert_int_equal(diff(j, "price"), 0);
+	assert_int_equal(jint(j, "runs", "matched"), 9);
+	assert_int_equal(csv_rows("unpriced_in_langsmith", &ex), 3);
+	assert_int_equal(ex, 3);
+	json_decref(j);
+}
+
 // LangSmith refuses one request (422): the exporter drops its run and
 // counts it; the shim reports the count to the collector (proto batch
 // element 6), and reconcile gives it as the cause: explained, exit 0.
@@ -766,6 +791,8 @@ main(void)
 		    test_tokens_altered, each_up, each_down),
 		cmocka_unit_test_setup_teardown(
 		    test_price, each_up, each_down),
+		cmocka_unit_test_setup_teardown(
+		    test_unpriced_in_langsmith, each_up, each_down),
 		cmocka_unit_test_setup_teardown(
 		    test_settle, each_up, each_down),
 		cmocka_unit_test_setup_teardown(
