@@ -617,9 +617,9 @@ test_settle(void **state)
 	(void) state;
 	llmcost_client *c = client();
 	calls(c, 10);
-	harness_sleep_ms(1500);
+	harness_sleep_ms(2500);
 	int64_t mid_ms = (int64_t) (llmcost__now_ns() / 1000000);
-	harness_sleep_ms(1500);
+	harness_sleep_ms(2500);
 	standin_set_ingest_lag_ms(S, 600000);
 	calls(c, 6);
 	llmcost_shutdown(c, 5000);
@@ -630,7 +630,7 @@ test_settle(void **state)
 	assert_int_equal(jint(j, "runs", "langsmith"), 10);
 	json_decref(j);
 
-	// The cut between the two sets, half way: 1.5 s of margin each side.
+	// The cut between the two sets, half way: 2.5 s of margin each side.
 	int64_t now_ms = (int64_t) (llmcost__now_ns() / 1000000);
 	snprintf(
 	    settle, sizeof(settle), "%lldms", (long long) (now_ms - mid_ms));
