@@ -525,6 +525,26 @@ filter_quote(const char *v, char *out, size_t outsz)
 	return (0);
 }
 
+// 1 when a stats answer is a map from group to RunStats (every value an
+// object), not one RunStats (whose values are numbers).
+static int
+is_group_map(const json_t *rep)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(rep)) {
+		return (0);
+	}
+	json_object_foreach((json_t *) rep, k, v)
+	{
+		if (!json_is_object(v)) {
+			return (0);
+		}
+	}
+	return (1);
+}
+
 static int
 remote_totals(recon *r)
 {
@@ -546,7 +566,13 @@ remote_totals(recon *r)
 	}
 	r->remote_total_known = 1;
 	rv = stats_call(r, stats_body(r, NULL, 1), &rep, &st);
-	if (rv == 0 && json_is_object(rep)) {
+	if (rv == 0 && !is_group_map(rep)) {
+		// group_by ignored (one RunStats back): as if refused.
+		json_decref(rep);
+		rv = LLMCOST_EPROTO;
+		st = 400;
+	}
+	if (rv == 0) {
 		const char *k;
 		json_t *v;
 		json_object_foreach(rep, k, v)
@@ -572,8 +598,7 @@ remote_totals(recon *r)
 	} else if (rv == LLMCOST_EPROTO && (st == 400 || st == 422)) {
 		r->grouped_refused = 1;
 	} else {
-		json_decref(rep);
-		return (rv != 0 ? rv : LLMCOST_EPROTO);
+		return (rv);
 	}
 	// Groups not covered by the grouped answer: one filtered call each.
 	for (size_t i = 0; i < r->n_groups; i++) {
