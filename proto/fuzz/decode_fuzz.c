@@ -79,12 +79,23 @@ encode(const llmcost_proto_msg *m, llmcost_proto_buf *b)
 	llmcost_proto_enc_init(&e, llmcost_proto_buf_write, b, 0);
 	switch (m->type) {
 	case LLMCOST_MSG_BATCH:
-		rv = llmcost_proto_enc_batch_header(&e, m->u.batch.client_id,
-		    m->u.batch.seq, m->u.batch.dropped, m->u.batch.n_records);
+		// Element 6 (exporter_lost) only when it is not 0, as the
+		// decoder reads a 6-element batch as 0.
+		rv = m->u.batch.exporter_lost != 0
+		    ? llmcost_proto_enc_batch_header_lost(&e,
+		        m->u.batch.client_id, m->u.batch.seq,
+		        m->u.batch.dropped, m->u.batch.n_records)
+		    : llmcost_proto_enc_batch_header(&e, m->u.batch.client_id,
+		        m->u.batch.seq, m->u.batch.dropped,
+		        m->u.batch.n_records);
 		for (uint32_t i = 0; rv == 0 && i < m->u.batch.n_records;
 		     i++) {
 			rv = llmcost_proto_enc_record(
 			    &e, &m->u.batch.records[i]);
+		}
+		if (rv == 0 && m->u.batch.exporter_lost != 0) {
+			rv = llmcost_proto_enc_batch_lost(
+			    &e, m->u.batch.exporter_lost);
 		}
 		break;
 	case LLMCOST_MSG_ACK:
