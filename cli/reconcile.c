@@ -880,8 +880,26 @@ compare_run(recon *r, store_rtxn *t, const rrun *x, const store_run *run)
 		m->in_tokens += (uint64_t) tok[TF_INPUT];
 		m->out_tokens += (uint64_t) tok[TF_OUTPUT];
 	}
-	csv_row(r, K_PRICE, x->id, x->start_us, grp, model, "cost", a, b, 1,
-	    "same tokens, another price for the model");
+	// This run's prices, USD per 1M tokens (pico-USD per token / 1e6):
+	// LangSmith's from its split cost, ours from the price table.
+	char note[256];
+	int n = snprintf(note, sizeof(note),
+	    "same tokens, another price: LangSmith $%.4f / $%.4f per 1M "
+	    "input / output tokens",
+	    tok[TF_INPUT]
+	        ? (double) x->prompt_cost / (double) tok[TF_INPUT] / 1e6
+	        : 0.0,
+	    tok[TF_OUTPUT]
+	        ? (double) x->completion_cost / (double) tok[TF_OUTPUT] / 1e6
+	        : 0.0);
+	if (m != NULL && m->our_in >= 0 && m->our_out >= 0 && n > 0
+	    && (size_t) n < sizeof(note)) {
+		snprintf(note + n, sizeof(note) - (size_t) n,
+		    ", llmcost $%.4f / $%.4f", (double) m->our_in / 1e6,
+		    (double) m->our_out / 1e6);
+	}
+	csv_row(
+	    r, K_PRICE, x->id, x->start_us, grp, model, "cost", a, b, 1, note);
 }
 
 static int

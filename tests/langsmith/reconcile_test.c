@@ -297,6 +297,22 @@ csv_rows(const char *kind, int *explained)
 	return (n);
 }
 
+// The CSV lines that contain needle.
+static int
+csv_has(const char *needle)
+{
+	FILE *f = fopen(csv_path, "r");
+	char line[4096];
+	int n = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		n += strstr(line, needle) != NULL;
+	}
+	fclose(f);
+	return (n);
+}
+
 static int
 csv_total(void)
 {
@@ -592,6 +608,10 @@ test_price(void **state)
 	assert_string_equal(v, "over 20 %: check the price table");
 	assert_int_equal(csv_rows("price", &ex), 12);
 	assert_int_equal(ex, 12);
+	// Each row names the prices derived from that run.
+	assert_int_equal(csv_has("LangSmith $0.3000 / $1.2000 per 1M input / "
+	                         "output tokens, llmcost $0.1500 / $0.6000"),
+	    12);
 	json_decref(j);
 
 	char *text;
