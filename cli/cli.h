@@ -14,6 +14,7 @@ int cmd_report(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_prices(int argc, char **argv);
 int cmd_reconcile(int argc, char **argv);
+int cmd_prices_import(int argc, char **argv);
 
 // The data directory: opt (--data-dir), else $LLMCOSTD_DATA_DIR (as
 // llmcostd reads it), else the shared default (common/paths.c).  Returns

@@ -799,15 +799,18 @@ model_get(recon *r, const char *provider, const char *model, uint64_t start_ns)
 	}
 	model_diff *m = &r->models[r->n_models++];
 	const price_entry *e;
+	const price_set *ps;
 	memset(m, 0, sizeof(*m));
 	snprintf(m->provider, sizeof(m->provider), "%s", provider);
 	snprintf(m->model, sizeof(m->model), "%s", model);
 	m->our_in = m->our_out = -1;
 	if (prices_lookup(
 	        provider, strlen(provider), model, strlen(model), start_ns, &e)
-	    == 0) {
-		m->our_in = e->pusd[LLMCOST_IN_UNCACHED];
-		m->our_out = e->pusd[LLMCOST_OUT_TEXT];
+	        == 0
+	    && prices_set_for(e, LLMCOST_TIER_STANDARD, 0, &ps) == 0) {
+		// The standard list price (the base set of the entry).
+		m->our_in = ps->pusd[LLMCOST_IN_UNCACHED];
+		m->our_out = ps->pusd[LLMCOST_OUT_TEXT];
 	}
 	return (m);
 }

@@ -1,4 +1,4 @@
-// DESIGN: `llmcost report` and `llmcost prices`: argument parsing only.
+// DESIGN: `llmcost report`: argument parsing only.
 // A report is a query (core/query.h) answered from the store, read-only,
 // or by a running llmcostd over its socket (--collector), and printed by
 // the renderer (core/render.c) that every surface shares, so every
@@ -412,61 +412,4 @@ cmd_report(int argc, char **argv)
 		return (CLI_FAIL);
 	}
 	return (rv);
-}
-
-int
-cmd_prices(int argc, char **argv)
-{
-	if (argc > 1
-	    && (strcmp(argv[1], "-h") == 0
-	        || strcmp(argv[1], "--help") == 0)) {
-		printf("Usage: llmcost prices\n"
-		       "List the built-in price table, USD per 1M tokens "
-		       "(exact).\n"
-		       "Columns: input, cache read, cache write 5m / 1h, "
-		       "output; '-' = no price.\n");
-		return (CLI_OK);
-	}
-	if (argc > 1) {
-		fprintf(stderr, "llmcost prices: unexpected argument '%s'\n",
-		    argv[1]);
-		return (CLI_USAGE);
-	}
-	size_t n;
-	const price_entry *t = prices_builtin(&n);
-	static const int cols[] = { LLMCOST_IN_UNCACHED, LLMCOST_IN_CACHE_READ,
-		LLMCOST_IN_CACHE_WRITE_5M, LLMCOST_IN_CACHE_WRITE_1H,
-		LLMCOST_OUT_TEXT };
-	printf("%-10s %-30s %-10s %9s %9s %9s %9s %9s\n", "provider", "model",
-	    "from", "input", "cached", "write5m", "write1h", "output");
-	for (size_t i = 0; i < n; i++) {
-		char from[16];
-		time_t vf = (time_t) t[i].valid_from;
-		struct tm tm;
-		gmtime_r(&vf, &tm);
-		strftime(from, sizeof(from), "%Y-%m-%d", &tm);
-		printf("%-10s %-30s %-10s", t[i].provider, t[i].model, from);
-		for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++) {
-			int64_t p = t[i].pusd[cols[k]];
-			char buf[48];
-			if (p == PRICE_UNPRICED) {
-				printf(" %9s", "-");
-				continue;
-			}
-			// pico-USD per token == micro-USD per 1M tokens.
-			report_fmt_usd(
-			    (store_i128) p * 1000000, 6, buf, sizeof(buf));
-			// Trim trailing zeros for readability; still exact.
-			size_t len = strlen(buf);
-			while (len > 0 && buf[len - 1] == '0') {
-				buf[--len] = '\0';
-			}
-			if (len > 0 && buf[len - 1] == '.') {
-				buf[--len] = '\0';
-			}
-			printf(" %9s", buf);
-		}
-		printf("%s\n", t[i].tier_above ? "  (tiered)" : "");
-	}
-	return (CLI_OK);
 }

@@ -69,6 +69,18 @@ extern const uint8_t llmcost__bucket_is_output[LLMCOST_BUCKET_COUNT];
 extern const char *const llmcost__bucket_langsmith_key[LLMCOST_BUCKET_COUNT];
 int llmcost__bucket_parse(const char *key);
 
+// Service tiers and fees by name (LLMCOST_SERVICE_TIER_MAP,
+// LLMCOST_FEE_MAP): the name of a tier (NULL when unknown), the tier for
+// a name (case-sensitive), or -1; likewise the report key of a fee.
+const char *llmcost__tier_name(int tier);
+int llmcost__tier_parse(const char *name, size_t len);
+extern const char *const llmcost__fee_key[LLMCOST_FEE_COUNT];
+int llmcost__fee_parse(const char *key, size_t len);
+// A platform name as llmcost_call_set_platform() and record key 16 take
+// it: 1..LLMCOST_MAX_PLATFORM bytes of a-z, 0-9, '-', '_'.  Returns 0,
+// LLMCOST_ETOOBIG or LLMCOST_EINVAL.
+int llmcost__platform_check(const char *s, size_t len);
+
 // Log levels by name ("error", "warn", "notice", "info", "debug"; also
 // "warning"), case-insensitive: the level, or -1 when unknown.  The name
 // of a level; levels outside the table are clamped to error or debug.

@@ -3,6 +3,7 @@
 // settings parsers and tests all spell a bucket or a level the same way
 // and a new row needs no edit anywhere else.
 
+#include <string.h>
 #include <strings.h>
 
 #include "llmcost_common.h"
@@ -68,4 +69,75 @@ llmcost__log_level_parse(const char *s)
 		return (LLMCOST_LOG_WARNING);
 	}
 	return (-1);
+}
+
+const char *
+llmcost__tier_name(int tier)
+{
+	switch (tier) {
+#define TIER_NAME(name, num, key, doc)                                        \
+	case num:                                                             \
+		return (key);
+		LLMCOST_SERVICE_TIER_MAP(TIER_NAME)
+#undef TIER_NAME
+	default:
+		break;
+	}
+	return (NULL);
+}
+
+// The counted string (s, len) equals the NUL-terminated name.
+static int
+name_eq(const char *name, const char *s, size_t len)
+{
+	return (
+	    strlen(name) == len && (len == 0 || memcmp(name, s, len) == 0));
+}
+
+int
+llmcost__tier_parse(const char *name, size_t len)
+{
+#define TIER_PARSE(id, num, key, doc)                                         \
+	if (name != NULL && name_eq(key, name, len)) {                        \
+		return (num);                                                 \
+	}
+	LLMCOST_SERVICE_TIER_MAP(TIER_PARSE)
+#undef TIER_PARSE
+	return (-1);
+}
+
+const char *const llmcost__fee_key[LLMCOST_FEE_COUNT] = {
+#define FEE_KEY(name, num, key, doc) [num] = key,
+	LLMCOST_FEE_MAP(FEE_KEY)
+#undef FEE_KEY
+};
+
+int
+llmcost__fee_parse(const char *key, size_t len)
+{
+	for (int f = 0; key != NULL && f < LLMCOST_FEE_COUNT; f++) {
+		if (name_eq(llmcost__fee_key[f], key, len)) {
+			return (f);
+		}
+	}
+	return (-1);
+}
+
+int
+llmcost__platform_check(const char *s, size_t len)
+{
+	if (s == NULL || len == 0) {
+		return (LLMCOST_EINVAL);
+	}
+	if (len > LLMCOST_MAX_PLATFORM) {
+		return (LLMCOST_ETOOBIG);
+	}
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+		        || c == '-' || c == '_')) {
+			return (LLMCOST_EINVAL);
+		}
+	}
+	return (0);
 }

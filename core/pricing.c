@@ -2,16 +2,63 @@
 // query -> render), one function per call and a loop per batch.  It used
 // to run inside the store's write transaction; as its own step it keeps
 // the store free of pricing rules and lets a reprice reuse exactly the
-// rule ingest used.  A call is never left without a verdict: no price
-// entry, a bucket without a price and an int64 overflow each set a flag
+// rule ingest used (pricing_price_call, from what a stored run keeps).
+// A call is never left without a verdict: no price entry, a service
+// tier or bucket without a price and an int64 overflow each set a flag
 // that reports show ("unpriced"), never a silent $0.  Per-request fees
 // (web searches) are priced from the same entry and added to the cost;
 // a fee without a price makes the call unpriced like a token bucket
-// without one.
+// without one.  A batch takes one reference to the table in force, so a
+// reload in the middle of a batch never mixes two tables in one batch.
 #include <string.h>
 
 #include "prices.h"
 #include "pricing.h"
+
+void
+pricing_price_call(
+    const prices_table *t, const pricing_call *c, store_cost *out)
+{
+	static const uint64_t no_fees[LLMCOST_FEE_COUNT];
+	const prices_table *held = NULL;
+	const price_entry *pe;
+	price_query q;
+	int64_t tokens = 0, fee = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (t == NULL) {
+		t = held = prices_current_acquire();
+	}
+	memset(&q, 0, sizeof(q));
+	q.provider = c->provider;
+	q.provider_len = c->provider_len;
+	q.model = c->model;
+	q.model_len = c->model_len;
+	q.platform = c->platform;
+	q.platform_len = c->platform_len;
+	q.start_ns = c->start_ns;
+	if (c->usage == NULL || prices_find(t, &q, &pe) != 0) {
+		out->flags = STORE_RUN_UNPRICED;
+		goto done;
+	}
+	out->price_id = pe->id;
+	int rt = prices_cost_tier(pe, c->service_tier, c->usage, &tokens);
+	int rf
+	    = prices_fee_cost(pe, c->fees != NULL ? c->fees : no_fees, &fee);
+	if ((rt != 0 && rt != LLMCOST_ENOTFOUND)
+	    || (rf != 0 && rf != LLMCOST_ENOTFOUND)
+	    || __builtin_add_overflow(tokens, fee, &out->cost_pusd)) {
+		out->flags = STORE_RUN_OVERFLOW;
+		out->cost_pusd = 0;
+		goto done;
+	}
+	out->fee_cost_pusd = fee;
+	if (rt == LLMCOST_ENOTFOUND || rf == LLMCOST_ENOTFOUND) {
+		out->flags = STORE_RUN_UNPRICED;
+	}
+done:
+	prices_current_release(held);
+}
 
 void
 pricing_price(const char *provider, size_t provider_len, const char *model,
@@ -19,39 +66,40 @@ pricing_price(const char *provider, size_t provider_len, const char *model,
     const uint64_t usage[LLMCOST_BUCKET_COUNT],
     const uint64_t fees[LLMCOST_FEE_COUNT], store_cost *out)
 {
-	static const uint64_t no_fees[LLMCOST_FEE_COUNT];
-	const price_entry *pe;
-	int64_t tokens = 0, fee = 0;
+	pricing_call c;
 
-	memset(out, 0, sizeof(*out));
-	if (prices_lookup(
-	        provider, provider_len, model, model_len, start_ns, &pe)
-	    != 0) {
-		out->flags = STORE_RUN_UNPRICED;
-		return;
-	}
-	out->price_id = pe->id;
-	int rt = prices_cost(pe, usage, &tokens);
-	int rf = prices_fee_cost(pe, fees != NULL ? fees : no_fees, &fee);
-	if ((rt != 0 && rt != LLMCOST_ENOTFOUND)
-	    || (rf != 0 && rf != LLMCOST_ENOTFOUND)
-	    || __builtin_add_overflow(tokens, fee, &out->cost_pusd)) {
-		out->flags = STORE_RUN_OVERFLOW;
-		out->cost_pusd = 0;
-		return;
-	}
-	out->fee_cost_pusd = fee;
-	if (rt == LLMCOST_ENOTFOUND || rf == LLMCOST_ENOTFOUND) {
-		out->flags = STORE_RUN_UNPRICED;
-	}
+	memset(&c, 0, sizeof(c));
+	c.provider = provider;
+	c.provider_len = provider_len;
+	c.model = model;
+	c.model_len = model_len;
+	c.start_ns = start_ns;
+	c.usage = usage;
+	c.fees = fees;
+	pricing_price_call(NULL, &c, out);
 }
 
 void
 pricing_batch(const llmcost_proto_batch *b, store_cost *out)
 {
+	const prices_table *t = prices_current_acquire();
+
 	for (uint32_t i = 0; i < b->n_records; i++) {
 		const llmcost_proto_record *r = &b->records[i];
-		pricing_price(r->provider.ptr, r->provider.len, r->model.ptr,
-		    r->model.len, r->start_ns, r->usage, r->fees, &out[i]);
+		pricing_call c;
+
+		memset(&c, 0, sizeof(c));
+		c.provider = r->provider.ptr;
+		c.provider_len = r->provider.len;
+		c.model = r->model.ptr;
+		c.model_len = r->model.len;
+		c.start_ns = r->start_ns;
+		c.platform = r->platform.ptr;
+		c.platform_len = r->platform.len;
+		c.usage = r->usage;
+		c.fees = r->fees;
+		c.service_tier = r->service_tier;
+		pricing_price_call(t, &c, &out[i]);
 	}
+	prices_current_release(t);
 }

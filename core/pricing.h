@@ -6,8 +6,10 @@
 // on their provider, model, start time and usage: one pricing rule for
 // both.
 //
-// Threading: reentrant; the price table is immutable.  Ownership: the
-// caller owns every argument; nothing is kept.
+// Threading: reentrant; price tables are immutable, and the table in
+// force is taken with a reference (prices_current_acquire) for the time
+// of a call or a batch.  Ownership: the caller owns every argument;
+// nothing is kept.
 #ifndef LLMCOST_CORE_PRICING_H
 #define LLMCOST_CORE_PRICING_H
 
@@ -16,9 +18,12 @@
 
 #include "llmcost.h"
 #include "llmcost_proto.h"
+#include "prices.h"
 #include "store.h"
 
-// Prices one call: provider and model as (ptr, len) (need not be
+// Prices one call at the standard tier on the provider's own platform,
+// under the table in force (pricing_price_call with those): provider and
+// model as (ptr, len) (need not be
 // NUL-terminated; NULL with length 0 is absent), its start time (Unix ns),
 // usage and per-request fee counts (NULL: none).  *out always receives a
 // result:
@@ -34,8 +39,37 @@ void pricing_price(const char *provider, size_t provider_len,
     const uint64_t usage[LLMCOST_BUCKET_COUNT],
     const uint64_t fees[LLMCOST_FEE_COUNT], store_cost *out);
 
-// Prices every call of a decoded batch: out[i] for b->records[i]; out
-// holds b->n_records entries.
+// Everything pricing needs to know about one call, as a stored run keeps
+// it (the run record, and its extras: fees, service tier, platform), so
+// that a reprice of a stored run gives what ingest gave.  Strings are
+// (ptr, len), need not be NUL-terminated; NULL with length 0 is absent.
+typedef struct pricing_call {
+	const char *provider;
+	size_t provider_len;
+	const char *model;
+	size_t model_len;
+	const char *platform; // "" / NULL: the provider's own API
+	size_t platform_len;
+	uint64_t start_ns;     // Unix ns
+	const uint64_t *usage; // [LLMCOST_BUCKET_COUNT]
+	const uint64_t *fees;  // [LLMCOST_FEE_COUNT] or NULL
+	unsigned service_tier; // llmcost_service_tier
+} pricing_call;
+
+// Prices one call under table t (NULL: the table in force): the entry
+// for (provider, platform, model) in force at start_ns (prices_find), its
+// set for the call's service tier and input size (prices_set_for), and
+// the cost of tokens plus fees.  *out always receives a result, as
+// pricing_price() says; a service tier the entry has no prices for is
+// STORE_RUN_UNPRICED with that entry's id and cost 0 (never the standard
+// rate).  This is the function a reprice of stored runs calls.
+void pricing_price_call(
+    const prices_table *t, const pricing_call *c, store_cost *out);
+
+// Prices every call of a decoded batch under the table in force (one
+// reference for the whole batch): out[i] for b->records[i], from its
+// provider, model, platform (key 16), service tier (key 15), start time,
+// usage and fees; out holds b->n_records entries.
 void pricing_batch(const llmcost_proto_batch *b, store_cost *out);
 
 #endif // LLMCOST_CORE_PRICING_H

@@ -39,6 +39,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -102,7 +103,9 @@ struct store_rtxn {
 
 _Static_assert(sizeof(store_run) == 144, "store_run layout changed");
 _Static_assert(sizeof(store_rollup) == 208, "store_rollup layout changed");
-_Static_assert(sizeof(store_extras) == 56, "store_extras layout changed");
+_Static_assert(sizeof(store_extras) == 96, "store_extras layout changed");
+_Static_assert(offsetof(store_extras, service_tier) == STORE_EXTRAS_V1_SIZE,
+    "store_extras version 2 appends to version 1");
 
 // The rollup value of schema 1: the prefix of store_rollup up to cost_hi.
 #define ROLLUP_V1_SIZE offsetof(store_rollup, fees)
@@ -907,10 +910,15 @@ static int
 extras_of(
     const llmcost_proto_record *r, const store_cost *cost, store_extras *ex)
 {
-	int any = r->has_provider_cost || r->usage_flags != 0;
+	int any = r->has_provider_cost || r->usage_flags != 0
+	    || r->service_tier != 0 || r->platform.len > 0;
 
 	memset(ex, 0, sizeof(*ex));
-	ex->version = 1;
+	ex->version = 2;
+	ex->service_tier = (uint8_t) r->service_tier; // the decoder caps it
+	if (r->platform.len <= sizeof(ex->platform)) {
+		memcpy(ex->platform, r->platform.ptr, r->platform.len);
+	}
 	ex->usage_flags = r->usage_flags;
 	for (int f = 0; f < LLMCOST_FEE_COUNT; f++) {
 		ex->fees[f] = r->fees[f];
@@ -1527,10 +1535,12 @@ store_get_extras(store_rtxn *t, const uint8_t id[16], store_extras *out)
 {
 	MDB_val k = { 16, (void *) id }, v;
 	if (!t->s->has_extras || mdb_get(t->txn, t->s->extras, &k, &v) != 0
-	    || v.mv_size != sizeof(*out)) {
+	    || (v.mv_size != sizeof(*out)
+	        && v.mv_size != STORE_EXTRAS_V1_SIZE)) {
 		return (LLMCOST_ENOTFOUND);
 	}
-	memcpy(out, v.mv_data, sizeof(*out));
+	memset(out, 0, sizeof(*out));
+	memcpy(out, v.mv_data, v.mv_size);
 	return (0);
 }
 

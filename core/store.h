@@ -90,16 +90,24 @@ typedef struct store_rollup {
 
 // What a run carries beyond the fixed record, stored in a table of its
 // own (keyed by run id) only for the runs that have any of it: fees, the
-// provider's own cost, usage flags.  Written in the transaction that
+// provider's own cost, usage flags, a service tier or platform.  Written in the transaction that
 // stores the run, and only then, so exactly once.
 typedef struct store_extras {
-	uint16_t version;     // 1
+	uint16_t version;     // 2 (1: written before the fields below)
 	uint16_t reserved;    // 0
 	uint32_t usage_flags; // LLMCOST_USAGE_*, as sent (unknown bits kept)
 	uint64_t fees[STORE_FEE_SLOTS]; // request counts, llmcost_fee order
 	int64_t fee_cost_pusd;          // their cost: part of the run's cost
 	int64_t provider_cost_pusd;     // or STORE_NO_PROVIDER_COST
+	// Version 2 (zero when read from a version 1 record): how the call
+	// was billed, as sent (record keys 15 and 16), so that a reprice
+	// prices it as ingest did (pricing_call).
+	uint8_t service_tier; // llmcost_service_tier (unknown numbers kept)
+	uint8_t reserved2[7];
+	char platform[LLMCOST_MAX_PLATFORM]; // NUL-padded; "" = provider API
 } store_extras;
+// The size of a version 1 record, which store_get_extras still reads.
+#define STORE_EXTRAS_V1_SIZE 56
 
 typedef struct store store;
 typedef struct store_rtxn store_rtxn;
@@ -301,7 +309,8 @@ int store_get_trace(store_rtxn *t, const uint8_t id[16], uint8_t trace_id[16],
     uint8_t parent_run_id[16]);
 // Number of stored runs.
 int store_count_runs(store_rtxn *t, uint64_t *out);
-// The extras of one run.  Returns 0, or LLMCOST_ENOTFOUND when the run
+// The extras of one run (a version 1 record is returned with the
+// version 2 fields zero).  Returns 0, or LLMCOST_ENOTFOUND when the run
 // has none (or does not exist).
 int store_get_extras(store_rtxn *t, const uint8_t id[16], store_extras *out);
 // Number of runs with extras.

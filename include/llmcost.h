@@ -633,6 +633,33 @@ typedef enum llmcost_fee {
 #undef LLMCOST__FEE_ONE
 } llmcost_fee;
 
+/** Service tiers: the rate class a provider billed the call at.
+ * Columns: the enum name (LLMCOST_TIER_<NAME>) and its number, never
+ * renumbered; the name used on the wire (record key 15 carries the
+ * number), in price files and in reports; a description.  A call that
+ * states none is #LLMCOST_TIER_STANDARD. */
+#define LLMCOST_SERVICE_TIER_MAP(XX)                                          \
+	XX(STANDARD, 0, "standard", "the list price (default)")               \
+	XX(BATCH, 1, "batch", "asynchronous batch API, typically 50 % off")   \
+	XX(FLEX, 2, "flex", "slower, interruptible processing (OpenAI flex)") \
+	XX(PRIORITY, 3, "priority", "faster processing at a premium")
+
+typedef enum llmcost_service_tier {
+#define LLMCOST__TIER_ENUM(name, num, key, doc) LLMCOST_TIER_##name = num,
+	LLMCOST_SERVICE_TIER_MAP(LLMCOST__TIER_ENUM)
+#undef LLMCOST__TIER_ENUM
+#define LLMCOST__TIER_ONE(name, num, key, doc) +1
+	/** How many service tiers this version knows. */
+	LLMCOST_TIER_COUNT
+	= 0 LLMCOST_SERVICE_TIER_MAP(LLMCOST__TIER_ONE)
+#undef LLMCOST__TIER_ONE
+} llmcost_service_tier;
+
+/** Bytes of a platform name (record key 16): "vertex", "bedrock",
+ * "azure", or any name a price file uses; lower-case ASCII letters,
+ * digits, '-' and '_'. */
+#define LLMCOST_MAX_PLATFORM 32
+
 /** Usage flags: what the usage of a call is worth.
  * - LLMCOST_USAGE_MISSING: the provider reported no usage; the counts
  *   are unknown, not zero.
@@ -811,6 +838,34 @@ LLMCOST_API int llmcost_call_set_provider_cost(
  * Thread-safety: as every llmcost_call_* function. */
 LLMCOST_API int llmcost_call_set_usage_flags(
     llmcost_call *call, uint32_t flags);
+
+/** @brief Say which service tier the provider billed the call at
+ * (#LLMCOST_TIER_BATCH for a batch API call, #LLMCOST_TIER_FLEX,
+ * #LLMCOST_TIER_PRIORITY), replacing an earlier one.  Sent with the call
+ * (wire key 15) and priced at that tier's rates; a tier the price table
+ * has no rates for leaves the call unpriced, never at the standard rate.
+ * llmcost_call_apply_response() sets it when the response states it
+ * (OpenAI's `service_tier`).
+ * @return 0 or #LLMCOST_EINVAL (NULL or ended call, unknown tier).
+ * Cost: no allocation, no lock, no system call.
+ * Ownership: nothing to keep.
+ * Thread-safety: as every llmcost_call_* function. */
+LLMCOST_API int llmcost_call_set_service_tier(
+    llmcost_call *call, llmcost_service_tier tier);
+
+/** @brief Say which platform served the call when it was not the model
+ * maker's own API: "vertex" (Google Cloud Vertex AI), "bedrock" (Amazon
+ * Bedrock), "azure" (Azure OpenAI), or another name a price file uses.
+ * NULL or "" clears it.  Sent with the call (wire key 16); the collector
+ * prices the call from that platform's entries (docs/prices.md).
+ * @return 0; #LLMCOST_EINVAL (NULL or ended call, a character other
+ *   than a-z, 0-9, '-' or '_'); #LLMCOST_ETOOBIG (over
+ *   #LLMCOST_MAX_PLATFORM bytes).  On error the call keeps its platform.
+ * Cost: no allocation, no lock, no system call.
+ * Ownership: platform is copied.
+ * Thread-safety: as every llmcost_call_* function. */
+LLMCOST_API int llmcost_call_set_platform(
+    llmcost_call *call, const char *platform);
 
 /** @defgroup scope Request scopes (traces)
  * A scope groups the calls made for one user request into a trace, as

@@ -8,7 +8,7 @@
 //    caps nesting at DEC_MAX_DEPTH.  It also counts the values the
 //    message announces and refuses more than LLMCOST_PROTO_MAX_VALUES, at
 //    the header that passes the cap, before walking them.  The cap sits
-//    above the largest batch v1 allows (4096 records of at most 207
+//    above the largest batch v1 allows (4096 records of at most 211
 //    values each), so no valid message is refused by it.
 // 2. A cursor walks the same bytes again, in order, reading one msgpack
 //    header at a time (mobj: a type, a size, a pointer into the input)
@@ -987,6 +987,39 @@ dec_rk_dotted_order(dec *d, mcur *c, const mobj *o, rec_ctx *rc)
 	(void) c;
 	return (get_str(d, o, "dotted_order", 1, LLMCOST_PROTO_MAX_DOTTED,
 	    &rc->r->dotted_order));
+}
+
+static int
+dec_rk_service_tier(dec *d, mcur *c, const mobj *o, rec_ctx *rc)
+{
+	(void) c;
+	uint64_t v = 0;
+	int rv;
+
+	if ((rv = get_range(d, o, "service_tier", UINT8_MAX, &v)) != 0) {
+		return (rv);
+	}
+	rc->r->service_tier = (uint32_t) v;
+	return (0);
+}
+
+static int
+dec_rk_platform(dec *d, mcur *c, const mobj *o, rec_ctx *rc)
+{
+	(void) c;
+	int rv;
+
+	if ((rv = get_str(
+	         d, o, "platform", 1, LLMCOST_MAX_PLATFORM, &rc->r->platform))
+	    != 0) {
+		return (rv);
+	}
+	if (llmcost__platform_check(rc->r->platform.ptr, rc->r->platform.len)
+	    != 0) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "%s: not only a-z, 0-9, '-' and '_'", lbl(d, "platform")));
+	}
+	return (0);
 }
 
 static const rk_dec_fn rk_dec[LLMCOST_RK_COUNT] = {

@@ -200,6 +200,14 @@ check_record(const llmcost_proto_record *r)
 	        != 0) {
 		return (rv);
 	}
+	if (r->service_tier > UINT8_MAX
+	    || (r->platform.len > 0
+	        && llmcost__platform_check(r->platform.ptr, r->platform.len)
+	            != 0)) {
+		return (r->platform.len > LLMCOST_MAX_PLATFORM
+		        ? LLMCOST_ETOOBIG
+		        : LLMCOST_EINVAL);
+	}
 	if ((r->n_meta > 0 && r->meta == NULL)
 	    || (r->n_tags > 0 && r->tags == NULL)) {
 		return (LLMCOST_EINVAL);
@@ -268,6 +276,8 @@ llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
 	int parent = memcmp(r->parent_run_id, zero_id, 16) != 0;
 	n += (size_t) trace + (size_t) parent;
 	n += r->dotted_order.len > 0 ? 1 : 0;
+	n += r->service_tier != 0 ? 1 : 0;
+	n += r->platform.len > 0 ? 1 : 0;
 
 	msgpack_pack_map(&e->pk, n);
 	msgpack_pack_uint64(&e->pk, LLMCOST_RK_RUN_ID);
@@ -330,6 +340,14 @@ llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
 	if (r->dotted_order.len > 0) {
 		msgpack_pack_uint64(&e->pk, LLMCOST_RK_DOTTED_ORDER);
 		pack_str(e, &r->dotted_order);
+	}
+	if (r->service_tier != 0) {
+		msgpack_pack_uint64(&e->pk, LLMCOST_RK_SERVICE_TIER);
+		msgpack_pack_uint64(&e->pk, r->service_tier);
+	}
+	if (r->platform.len > 0) {
+		msgpack_pack_uint64(&e->pk, LLMCOST_RK_PLATFORM);
+		pack_str(e, &r->platform);
 	}
 	return (e->err);
 }

@@ -44,7 +44,7 @@ enum llmcost_proto_ack_status {
 #define LLMCOST_PROTO_MAX_DOTTED    4096u      // bytes in a dotted_order
 // msgpack values in one message (every array, map, key and element
 // counts one): 256 per record of a full batch.  The largest batch v1
-// accepts has 7 + 4096 x 207 = 847,879: per record the map, its 15 keys
+// accepts has 7 + 4096 x 211 = 864,263: per record the map, its 17 keys
 // and their values, 64 usage entries, 16 fees, 32 meta pairs and 32
 // tags; the rest is room for reserved keys.  See README "Limits".
 #define LLMCOST_PROTO_MAX_VALUES (LLMCOST_PROTO_MAX_RECORDS * 256u)
@@ -77,7 +77,9 @@ enum llmcost_proto_ack_status {
 	XX(USAGE_FLAGS, 11, usage_flags, 0, "uint ≤ 2³²−1")                   \
 	XX(TRACE_ID, 12, trace_id, 0, "bin, exactly 16 bytes")                \
 	XX(PARENT_RUN_ID, 13, parent_run_id, 0, "bin, exactly 16 bytes")      \
-	XX(DOTTED_ORDER, 14, dotted_order, 0, "str")
+	XX(DOTTED_ORDER, 14, dotted_order, 0, "str")                          \
+	XX(SERVICE_TIER, 15, service_tier, 0, "uint ≤ 255")                   \
+	XX(PLATFORM, 16, platform, 0, "str")
 
 enum llmcost_proto_rkey {
 #define LLMCOST__RK_ENUM(name, num, id, req, type) LLMCOST_RK_##name = num,
@@ -140,6 +142,12 @@ typedef struct llmcost_proto_record {
 	uint8_t trace_id[16];
 	uint8_t parent_run_id[16];
 	llmcost_proto_str dotted_order;
+	// How the call was billed (keys 15, 16): its service tier
+	// (llmcost_service_tier; a number this version does not know is
+	// kept, and such a call is priced as unpriced) and the platform that
+	// served it ("vertex", ...; empty: the provider's own API).
+	uint32_t service_tier;
+	llmcost_proto_str platform;
 } llmcost_proto_record;
 
 // Entries a fees array (key 9) may have: a newer shim may know more fees

@@ -74,6 +74,15 @@ scope_from_call(
 	r->dotted_order.len = (uint32_t) LLMCOST__DOTTED_LEN(d);
 }
 
+// The bytes of a call's strings in a batch: its arena, the dotted_order
+// of a call in a scope, its platform.
+static size_t
+call_bytes(const struct llmcost_call *call)
+{
+	return (call->arena_used + LLMCOST__DOTTED_LEN(call->depth)
+	    + call->platform_len);
+}
+
 // Converts one call slot into r.  The slot's arena (arena_used bytes) is
 // copied to arena, followed by the dotted_order of a call in a scope;
 // meta and tags receive the call's entries.
@@ -112,6 +121,12 @@ record_from_call(const struct llmcost_call *call, char *arena,
 	r->tags = call->n_tags > 0 ? tags : NULL;
 	r->n_tags = call->n_tags;
 	scope_from_call(call, arena + call->arena_used, r);
+	r->service_tier = call->service_tier;
+	char *plat
+	    = arena + call->arena_used + LLMCOST__DOTTED_LEN(call->depth);
+	memcpy(plat, call->platform, call->platform_len);
+	r->platform.ptr = call->platform_len > 0 ? plat : NULL;
+	r->platform.len = call->platform_len;
 }
 
 int
@@ -129,7 +144,7 @@ llmcost__batch_take(
 		const struct llmcost_call *call = &c->pool[idx[n]];
 		n_meta += call->n_meta;
 		n_tags += call->n_tags;
-		bytes += call->arena_used + LLMCOST__DOTTED_LEN(call->depth);
+		bytes += call_bytes(call);
 		n++;
 	}
 	*np = n;
@@ -169,7 +184,7 @@ llmcost__batch_take(
 		kinds[i] = call->kind;
 		meta += call->n_meta;
 		tags += call->n_tags;
-		str += call->arena_used + LLMCOST__DOTTED_LEN(call->depth);
+		str += call_bytes(call);
 	}
 	// Every slot back at once: one atomic operation per batch.
 	if (n > 0) {

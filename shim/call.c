@@ -133,6 +133,8 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 	memset(call->fees, 0, sizeof(call->fees));
 	call->provider_cost_pusd = LLMCOST_COST_NONE;
 	call->usage_flags = 0;
+	call->service_tier = LLMCOST_TIER_STANDARD;
+	call->platform_len = 0;
 	call->n_meta = 0;
 	call->n_tags = 0;
 	call->arena_used = 0;
@@ -287,6 +289,38 @@ llmcost_call_set_usage_flags(llmcost_call *call, uint32_t flags)
 		return (LLMCOST_EINVAL);
 	}
 	call->usage_flags = flags;
+	return (0);
+}
+
+int
+llmcost_call_set_service_tier(llmcost_call *call, llmcost_service_tier tier)
+{
+	if (!is_open(call) || (unsigned) tier >= LLMCOST_TIER_COUNT) {
+		return (LLMCOST_EINVAL);
+	}
+	call->service_tier = (uint8_t) tier;
+	return (0);
+}
+
+int
+llmcost_call_set_platform(llmcost_call *call, const char *platform)
+{
+	size_t len;
+	int rv;
+
+	if (!is_open(call)) {
+		return (LLMCOST_EINVAL);
+	}
+	if (platform == NULL || platform[0] == '\0') {
+		call->platform_len = 0;
+		return (0);
+	}
+	len = strnlen(platform, LLMCOST_MAX_PLATFORM + 1);
+	if ((rv = llmcost__platform_check(platform, len)) != 0) {
+		return (rv);
+	}
+	memcpy(call->platform, platform, len);
+	call->platform_len = (uint8_t) len;
 	return (0);
 }
 

@@ -58,6 +58,9 @@ struct llmcost_call {
 	uint64_t fees[LLMCOST_FEE_COUNT];
 	int64_t provider_cost_pusd; // LLMCOST_COST_NONE when not reported
 	uint32_t usage_flags;       // LLMCOST_USAGE_*
+	uint8_t service_tier;       // llmcost_service_tier
+	uint8_t platform_len;       // 0: the provider's own API
+	char platform[LLMCOST_MAX_PLATFORM];
 	llmcost__span provider;
 	llmcost__span model;
 	uint16_t arena_used;

@@ -138,7 +138,7 @@ test_extras_once(void **state)
 	LLMCOST_FAIL(get_extras(f->s, 4, &ex), LLMCOST_ENOTFOUND);
 
 	LLMCOST_PASS(get_extras(f->s, 1, &ex));
-	assert_int_equal(ex.version, 1);
+	assert_int_equal(ex.version, 2);
 	assert_int_equal(ex.usage_flags, 0);
 	assert_int_equal(ex.fees[LLMCOST_FEE_WEB_SEARCH], 3);
 	assert_int_equal(ex.fee_cost_pusd, 3 * WEB_SEARCH);

@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include "prices.h"
+#include "prices_int.h"
 
 #define NS_PER_S UINT64_C(1000000000)
 
@@ -36,6 +37,38 @@ must_not_find(const char *provider, const char *model, uint64_t start_ns)
 	assert_null(e);
 }
 
+// The standard base prices of e, its first standard long-context
+// threshold (0: none) and that tier's prices.
+static const int64_t *
+base_of(const price_entry *e)
+{
+	const price_set *s = NULL;
+	LLMCOST_PASS(prices_set_for(e, LLMCOST_TIER_STANDARD, 0, &s));
+	assert_int_equal(s->above, 0);
+	return (s->pusd);
+}
+
+static uint64_t
+tier_above(const price_entry *e)
+{
+	for (uint32_t i = 0; i < e->nsets; i++) {
+		if (e->sets[i].service_tier == LLMCOST_TIER_STANDARD
+		    && e->sets[i].above != 0) {
+			return (e->sets[i].above);
+		}
+	}
+	return (0);
+}
+
+static const int64_t *
+tier_of(const price_entry *e)
+{
+	const price_set *s = NULL;
+	LLMCOST_PASS(
+	    prices_set_for(e, LLMCOST_TIER_STANDARD, tier_above(e) + 1, &s));
+	return (s->pusd);
+}
+
 static int64_t
 must_cost(const price_entry *e, const uint64_t *usage)
 {
@@ -55,9 +88,9 @@ test_gpt4o_basic(void **state)
 
 	assert_string_equal(e->provider, "openai");
 	assert_string_equal(e->model, "gpt-4o");
-	assert_int_equal(e->pusd[LLMCOST_IN_UNCACHED], 2500000);
-	assert_int_equal(e->pusd[LLMCOST_IN_CACHE_READ], 1250000);
-	assert_int_equal(e->pusd[LLMCOST_OUT_TEXT], 10000000);
+	assert_int_equal(base_of(e)[LLMCOST_IN_UNCACHED], 2500000);
+	assert_int_equal(base_of(e)[LLMCOST_IN_CACHE_READ], 1250000);
+	assert_int_equal(base_of(e)[LLMCOST_OUT_TEXT], 10000000);
 
 	usage[LLMCOST_IN_UNCACHED] = 1000;
 	usage[LLMCOST_IN_CACHE_READ] = 200;
@@ -204,8 +237,8 @@ test_anthropic_cache_writes(void **state)
 	// claude-3-5-haiku-20241022: the 1 h write is $1.60, not LiteLLM's $6
 	// (the cost of 1000 such tokens is a row of cost_cases).
 	e = must_find("anthropic", "claude-3-5-haiku-20241022", NOW_NS);
-	assert_int_equal(e->pusd[LLMCOST_IN_CACHE_WRITE_5M], 1000000);
-	assert_int_equal(e->pusd[LLMCOST_IN_CACHE_WRITE_1H], 1600000);
+	assert_int_equal(base_of(e)[LLMCOST_IN_CACHE_WRITE_5M], 1000000);
+	assert_int_equal(base_of(e)[LLMCOST_IN_CACHE_WRITE_1H], 1600000);
 
 	// Dated ids carry the same prices as their aliases.
 	const char *pairs[][2] = {
@@ -221,11 +254,12 @@ test_anthropic_cache_writes(void **state)
 		const price_entry *b
 		    = must_find("anthropic", pairs[i][1], NOW_NS);
 		assert_int_not_equal(a->id, b->id);
-		assert_memory_equal(a->pusd, b->pusd, sizeof(a->pusd));
-		assert_int_equal(a->tier_above, b->tier_above);
-		if (a->tier_above != 0) {
-			assert_memory_equal(
-			    a->tier_pusd, b->tier_pusd, sizeof(a->tier_pusd));
+		assert_memory_equal(base_of(a), base_of(b),
+		    sizeof(int64_t) * LLMCOST_BUCKET_COUNT);
+		assert_int_equal(tier_above(a), tier_above(b));
+		if (tier_above(a) != 0) {
+			assert_memory_equal(tier_of(a), tier_of(b),
+			    sizeof(int64_t) * LLMCOST_BUCKET_COUNT);
 		}
 	}
 }
@@ -266,8 +300,8 @@ test_o3_dated(void **state)
 	}
 	// The same date with a prefix.
 	assert_int_equal(
-	    must_find("openai", "openai/o3", T_2025_06_10 * NS_PER_S - 1)
-	        ->pusd[LLMCOST_IN_UNCACHED],
+	    base_of(must_find("openai", "openai/o3",
+	        T_2025_06_10 * NS_PER_S - 1))[LLMCOST_IN_UNCACHED],
 	    10000000);
 	must_not_find("openai", "openai/o3", 0);
 }
@@ -282,8 +316,8 @@ test_sonnet_4_6_dated(void **state)
 	const price_entry *now = must_find(
 	    "anthropic", "claude-sonnet-4-6", T_2026_03_13 * NS_PER_S);
 
-	assert_int_equal(old->tier_above, 200000);
-	assert_int_equal(now->tier_above, 0);
+	assert_int_equal(tier_above(old), 200000);
+	assert_int_equal(tier_above(now), 0);
 	usage[LLMCOST_IN_UNCACHED] = 300000;
 	// Before: 300000 * 6e6 = 1,800,000,000,000; after: 300000 * 3e6.
 	assert_int_equal(must_cost(old, usage), INT64_C(1800000000000));
@@ -311,22 +345,30 @@ test_lookup_matching(void **state)
 	e = must_find("google", "gemini-2.5-pro", NOW_NS);
 	assert_string_equal(e->provider, "google");
 	assert_ptr_equal(must_find("gemini", "gemini-2.5-pro", NOW_NS), e);
-	assert_ptr_equal(must_find("vertex_ai", "gemini-2.5-pro", NOW_NS), e);
+	// vertex_ai means the Vertex platform, priced on its own.
+	const price_entry *v
+	    = must_find("vertex_ai", "gemini-2.5-pro", NOW_NS);
+	assert_ptr_not_equal(v, e);
+	assert_string_equal(v->platform, "vertex");
 	assert_ptr_equal(
 	    must_find("google_genai", "gemini-2.5-pro", NOW_NS), e);
 	assert_ptr_equal(
 	    must_find("gemini", "gemini/gemini-2.5-pro", NOW_NS), e);
 	assert_ptr_equal(
-	    must_find("vertex_ai", "vertex_ai/gemini-2.5-pro", NOW_NS), e);
+	    must_find("vertex_ai", "vertex_ai/gemini-2.5-pro", NOW_NS), v);
 	assert_ptr_equal(
 	    must_find("google", "gemini/gemini-2.5-pro", NOW_NS), e);
 	must_not_find("openai", "gemini-2.5-pro", NOW_NS);
 	must_not_find("googleai", "gemini-2.5-pro", NOW_NS);
 
-	// Azure is not OpenAI; unknown names and providers are unpriced.
+	// "azure" is not a name of OpenAI: Azure calls say provider openai,
+	// platform azure (test_platforms).
 	must_not_find("azure", "gpt-4o", NOW_NS);
 	must_not_find("azure", "azure/gpt-4o", NOW_NS);
-	must_not_find("openai", "gpt-4o-2099-01-01", NOW_NS);
+	// Unknown names and providers are unpriced; an unknown dated
+	// snapshot is priced as its name.
+	assert_ptr_equal(
+	    must_find("openai", "gpt-4o-2099-01-01", NOW_NS), plain);
 	must_not_find("openai", "no-such-model", NOW_NS);
 	must_not_find("nosuch", "gpt-4o", NOW_NS);
 	must_not_find("", "gpt-4o", NOW_NS);
@@ -335,14 +377,14 @@ test_lookup_matching(void **state)
 	// Exact names only: no case folding, no prefix matching.
 	must_not_find("openai", "GPT-4o", NOW_NS);
 	must_not_find("OpenAI", "gpt-4o", NOW_NS);
-	must_not_find("openai", "gpt-4", NOW_NS);
+	must_not_find("openai", "gpt-4x", NOW_NS);
 	must_not_find("openai", "gpt-4o-", NOW_NS);
 	must_not_find("anthropic", "claude-sonnet-4", NOW_NS);
 
 	// Dated snapshots are entries of their own.
 	e = must_find("openai", "gpt-4o-2024-05-13", NOW_NS);
-	assert_int_equal(e->pusd[LLMCOST_IN_UNCACHED], 5000000);
-	assert_int_equal(e->pusd[LLMCOST_IN_CACHE_READ], PRICE_UNPRICED);
+	assert_int_equal(base_of(e)[LLMCOST_IN_UNCACHED], 5000000);
+	assert_int_equal(base_of(e)[LLMCOST_IN_CACHE_READ], PRICE_UNPRICED);
 	assert_ptr_not_equal(e, plain);
 
 	// Strings are counted, not NUL-terminated.
@@ -377,7 +419,7 @@ test_unpriced(void **state)
 	const price_entry *e = must_find("openai", "gpt-4-turbo", NOW_NS);
 	int64_t cost = -42;
 
-	assert_int_equal(e->pusd[LLMCOST_IN_CACHE_READ], PRICE_UNPRICED);
+	assert_int_equal(base_of(e)[LLMCOST_IN_CACHE_READ], PRICE_UNPRICED);
 	// Unpriced buckets with no tokens are fine.
 	usage[LLMCOST_IN_UNCACHED] = 1000;
 	usage[LLMCOST_OUT_TEXT] = 100;
@@ -415,11 +457,12 @@ test_unpriced(void **state)
 	LLMCOST_FAIL(prices_cost(e, usage, NULL), LLMCOST_EINVAL);
 
 	// A corrupt (negative) price is refused.
-	price_entry bad = *e;
+	price_set bad;
+	memcpy(&bad, &e->sets[0], sizeof(bad));
 	bad.pusd[LLMCOST_OUT_TEXT] = -2;
 	memset(usage, 0, sizeof(usage));
 	usage[LLMCOST_OUT_TEXT] = 1;
-	LLMCOST_FAIL(prices_cost(&bad, usage, &cost), LLMCOST_EINVAL);
+	LLMCOST_FAIL(prices_set_cost(&bad, usage, &cost), LLMCOST_EINVAL);
 }
 
 static void
@@ -517,12 +560,15 @@ test_table_invariants(void **state)
 				fail_msg("id %u used twice", (unsigned) e->id);
 			}
 		}
-		// Sorted by (provider, model, valid_from), no duplicates.
+		// Sorted by (provider, model, platform, valid_from).
 		if (i > 0) {
 			const price_entry *p = &t[i - 1];
 			int c = strcmp(p->provider, e->provider);
 			if (c == 0) {
 				c = strcmp(p->model, e->model);
+			}
+			if (c == 0) {
+				c = strcmp(p->platform, e->platform);
 			}
 			if (c > 0
 			    || (c == 0 && p->valid_from >= e->valid_from)) {
@@ -530,32 +576,50 @@ test_table_invariants(void **state)
 				    e->model);
 			}
 		}
-		check_prices(e, e->pusd);
-		if (e->tier_above != 0) {
-			check_prices(e, e->tier_pusd);
-			for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
-				int64_t base = e->pusd[b];
-				int64_t tier = e->tier_pusd[b];
-				// Priced in the tier exactly where priced
-				// below it, and never cheaper.
-				assert_int_equal(base == PRICE_UNPRICED,
-				    tier == PRICE_UNPRICED);
-				if (base != PRICE_UNPRICED && tier < base) {
+		assert_non_null(e->source);
+		assert_true(strlen(e->source) > 10);
+		assert_true(e->nsets >= 1);
+		for (uint32_t k = 0; k < e->nsets; k++) {
+			const price_set *s = &e->sets[k];
+			const price_set *base = NULL;
+			check_prices(e, s->pusd);
+			LLMCOST_PASS(
+			    prices_set_for(e, s->service_tier, 0, &base));
+			assert_int_equal(base->above, 0);
+			// A tier is priced exactly where its base is, and
+			// never cheaper.
+			for (int b = 0;
+			     s->above != 0 && b < LLMCOST_BUCKET_COUNT; b++) {
+				assert_int_equal(
+				    base->pusd[b] == PRICE_UNPRICED,
+				    s->pusd[b] == PRICE_UNPRICED);
+				if (s->pusd[b] < base->pusd[b]) {
 					fail_msg("%s/%s: tier below base",
 					    e->provider, e->model);
 				}
 			}
+			// Reasoning at the output rate, images at the input
+			// rate (every provider in the table bills them so).
+			assert_int_equal(s->pusd[LLMCOST_OUT_REASONING],
+			    s->pusd[LLMCOST_OUT_TEXT]);
+			assert_int_equal(s->pusd[LLMCOST_IN_IMAGE],
+			    s->pusd[LLMCOST_IN_UNCACHED]);
 		}
-		// Reasoning at the output rate, images at the input rate
-		// (every provider in the table bills them so).
-		assert_int_equal(
-		    e->pusd[LLMCOST_OUT_REASONING], e->pusd[LLMCOST_OUT_TEXT]);
-		assert_int_equal(
-		    e->pusd[LLMCOST_IN_IMAGE], e->pusd[LLMCOST_IN_UNCACHED]);
 
-		// Every entry is found by its own name at its own date.
-		const price_entry *f = must_find(e->provider, e->model,
-		    (uint64_t) e->valid_from * NS_PER_S);
+		// Every entry is found by its own name (a pattern: by a
+		// name it matches, below) on its platform at its own date.
+		if (e->match == PRICE_MATCH_PATTERN) {
+			continue;
+		}
+		price_query q = { .provider = e->provider,
+			.provider_len = strlen(e->provider),
+			.model = e->model,
+			.model_len = strlen(e->model),
+			.platform = e->platform,
+			.platform_len = strlen(e->platform),
+			.start_ns = (uint64_t) e->valid_from * NS_PER_S };
+		const price_entry *f = NULL;
+		LLMCOST_PASS(prices_find(prices_builtin_table(), &q, &f));
 		assert_ptr_equal(f, e);
 	}
 }
@@ -592,19 +656,18 @@ test_table_coverage(void **state)
 	}
 	// Tiers where the survey lists them.
 	assert_int_equal(
-	    must_find("anthropic", "claude-sonnet-4-5", NOW_NS)->tier_above,
+	    tier_above(must_find("anthropic", "claude-sonnet-4-5", NOW_NS)),
 	    200000);
 	assert_int_equal(
-	    must_find("openai", "gpt-5.4", NOW_NS)->tier_above, 272000);
+	    tier_above(must_find("openai", "gpt-5.4", NOW_NS)), 272000);
 	assert_int_equal(
-	    must_find("openai", "gpt-5.5", NOW_NS)->tier_above, 272000);
-	assert_int_equal(
-	    must_find("anthropic", "claude-sonnet-4-20250514", NOW_NS)
-	        ->tier_above,
+	    tier_above(must_find("openai", "gpt-5.5", NOW_NS)), 272000);
+	assert_int_equal(tier_above(must_find(
+	                     "anthropic", "claude-sonnet-4-20250514", NOW_NS)),
 	    200000);
 	assert_int_equal(
-	    must_find("google", "gemini-2.5-pro", NOW_NS)->tier_above, 200000);
-	assert_int_equal(must_find("openai", "gpt-4o", NOW_NS)->tier_above, 0);
+	    tier_above(must_find("google", "gemini-2.5-pro", NOW_NS)), 200000);
+	assert_int_equal(tier_above(must_find("openai", "gpt-4o", NOW_NS)), 0);
 }
 
 int

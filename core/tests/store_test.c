@@ -299,9 +299,10 @@ test_write_and_read(void **state)
 	const price_entry *pe = NULL;
 	LLMCOST_PASS(
 	    prices_lookup("openai", 6, "gpt-4o", 6, start_of(&basic[0]), &pe));
-	assert_int_equal(pe->pusd[LLMCOST_IN_UNCACHED], GPT4O_IN);
-	assert_int_equal(pe->pusd[LLMCOST_IN_CACHE_READ], GPT4O_CACHED);
-	assert_int_equal(pe->pusd[LLMCOST_OUT_TEXT], GPT4O_OUT);
+	assert_int_equal(pe->sets[0].pusd[LLMCOST_IN_UNCACHED], GPT4O_IN);
+	assert_int_equal(
+	    pe->sets[0].pusd[LLMCOST_IN_CACHE_READ], GPT4O_CACHED);
+	assert_int_equal(pe->sets[0].pusd[LLMCOST_OUT_TEXT], GPT4O_OUT);
 	assert_int_equal(a.cost_pusd, INT64_C(7750000000));
 	assert_int_equal(a.cost_pusd,
 	    1000 * GPT4O_IN + 200 * GPT4O_CACHED + 500 * GPT4O_OUT);

@@ -519,6 +519,113 @@ test_golden_scoped_record(void **state)
 	free(buf);
 }
 
+// A batch call on Vertex: the golden batch's record 0 with keys 15 and 16
+// (proto/README.md, "a batch call on Vertex").
+#define GOLDEN_TIER_HEAD                                                      \
+	"96 01 01"                                                            \
+	" c4 10 000102030405060708090a0b0c0d0e0f"                             \
+	" 07 03 91"
+#define GOLDEN_TIER_REC                                                       \
+	" 00 c4 10 018f3a2b4c5d7e6f8091a2b3c4d5e6f7"                          \
+	" 01 cf 17979cfe362a0000"                                             \
+	" 02 ce 59682f00"                                                     \
+	" 03 a6 6f70656e6169"                                                 \
+	" 04 ab 6770742d346f2d6d696e69"                                       \
+	" 05 9a cd04b0 cd012c 00 00 00 00 ccfa 00 00 00"                      \
+	" 07 82 a7 66656174757265 aa 7261672d736561726368"                    \
+	"       a3 656e76 aa 70726f64756374696f6e"                            \
+	" 08 91 a4 62657461"
+static const char GOLDEN_TIER[]
+    = GOLDEN_TIER_HEAD " 8a" GOLDEN_TIER_REC " 0f 01"
+                       " 10 a6 766572746578";
+
+static void
+test_golden_tier_platform(void **state)
+{
+	static llmcost_proto_kv meta[2];
+	static llmcost_proto_str tags[1];
+	llmcost_proto_record r;
+	llmcost_proto_msg m;
+	encbuf eb;
+
+	(void) state;
+	meta[0].key = S("feature");
+	meta[0].val = S("rag-search");
+	meta[1].key = S("env");
+	meta[1].val = S("production");
+	tags[0] = S("beta");
+	memset(&r, 0, sizeof(r));
+	memcpy(r.run_id, RID0, 16);
+	r.start_ns = UINT64_C(1700000000000000000);
+	r.duration_ns = 1500000000;
+	r.provider = S("openai");
+	r.model = S("gpt-4o-mini");
+	r.usage[LLMCOST_IN_UNCACHED] = 1200;
+	r.usage[LLMCOST_IN_CACHE_READ] = 300;
+	r.usage[LLMCOST_OUT_TEXT] = 250;
+	r.meta = meta;
+	r.n_meta = 2;
+	r.tags = tags;
+	r.n_tags = 1;
+	r.service_tier = LLMCOST_TIER_BATCH;
+	r.platform = S("vertex");
+
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&eb.e, CID, 7, 3, 1));
+	LLMCOST_PASS(llmcost_proto_enc_record(&eb.e, &r));
+	assert_bytes(eb.b.data, eb.b.len, GOLDEN_TIER);
+	decode_ok(eb.b.data, eb.b.len, &m);
+	assert_int_equal(m.u.batch.records[0].service_tier, 1);
+	assert_str(m.u.batch.records[0].platform, "vertex");
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+
+	// The encoder refuses what the decoder would.
+	r.platform = S("Vertex");
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&eb.e, CID, 7, 3, 1));
+	LLMCOST_FAIL(llmcost_proto_enc_record(&eb.e, &r), LLMCOST_EINVAL);
+	llmcost_proto_buf_free(&eb.b);
+	r.platform = S("vertex");
+	r.service_tier = 256;
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&eb.e, CID, 7, 3, 1));
+	LLMCOST_FAIL(llmcost_proto_enc_record(&eb.e, &r), LLMCOST_EINVAL);
+	llmcost_proto_buf_free(&eb.b);
+
+	// An unknown tier number is kept; a bad platform or a tier past 255
+	// is refused with a reason naming the field.
+	static const struct {
+		const char *tail;
+		int code;
+		const char *sub;
+	} cases[] = {
+		{ " 0f 07 10 a6 766572746578", 0, NULL },
+		{ " 0f cd0100 10 a6 766572746578", LLMCOST_EPROTO,
+		    "service_tier: 256 out of range" },
+		{ " 0f 01 10 a6 566572746578", LLMCOST_EPROTO,
+		    "platform: not only a-z" },
+		{ " 0f 01 10 a0", LLMCOST_EPROTO, "platform: empty" },
+		{ " 0f 01 10 01", LLMCOST_EPROTO, "platform: want str" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char hex[1024];
+		size_t len;
+		snprintf(hex, sizeof(hex), "%s 8a%s%s", GOLDEN_TIER_HEAD,
+		    GOLDEN_TIER_REC, cases[i].tail);
+		uint8_t *buf = hex_bytes(hex, &len);
+		if (cases[i].code == 0) {
+			decode_ok(buf, len, &m);
+			assert_int_equal(m.u.batch.records[0].service_tier, 7);
+			llmcost_proto_msg_free(&m);
+		} else {
+			expect_reject(buf, len, cases[i].code, cases[i].sub,
+			    cases[i].tail);
+		}
+		free(buf);
+	}
+}
+
 static void
 test_golden_batch_encode(void **state)
 {
@@ -1839,11 +1946,11 @@ test_accept_forward_compat(void **state)
 	raw_fini(&r);
 }
 
-// Keys 15..63 carry any well-formed value and are skipped.
+// Keys 17..63 carry any well-formed value and are skipped.
 static void
 ex_reserved(msgpack_packer *pk)
 {
-	msgpack_pack_uint64(pk, 15);
+	msgpack_pack_uint64(pk, 17);
 	msgpack_pack_map(pk, 2);
 	pk_str(pk, "nested");
 	msgpack_pack_array(pk, 2);
@@ -1947,6 +2054,12 @@ pk_valid_value(msgpack_packer *pk, unsigned k)
 		break;
 	case LLMCOST_RK_DOTTED_ORDER:
 		pk_str(pk, SCOPED_DOTTED);
+		break;
+	case LLMCOST_RK_SERVICE_TIER:
+		msgpack_pack_uint64(pk, LLMCOST_TIER_FLEX);
+		break;
+	case LLMCOST_RK_PLATFORM:
+		pk_str(pk, "bedrock");
 		break;
 	default:
 		fail_msg("key %u: no valid value in pk_valid_value", k);
@@ -2420,6 +2533,7 @@ main(void)
 		cmocka_unit_test(test_batch_exporter_lost),
 		cmocka_unit_test(test_accept_reserved_keys),
 		cmocka_unit_test(test_golden_scoped_record),
+		cmocka_unit_test(test_golden_tier_platform),
 		cmocka_unit_test(test_accept_ack_limits),
 		cmocka_unit_test(test_reason_buffer),
 		cmocka_unit_test(test_encode_limits),

@@ -260,14 +260,19 @@ static const expect expects[] = {
 	        [W5M] = 1472 + 256,
 	        [OUT] = 512 + 113 },
 	    -1 },
-	// The streamed call is gpt-5.6-luna, not priced here.
-	{ "responses", 2, 1, 0,
+	// o3-2025-04-16 ($2 in, $0.50 cached, $8 out, reasoning too), then
+	// a streamed gpt-5.6-luna whose 9077 cache writes are billed at
+	// $1.25 ($1 in, $6 out).
+	{ "responses", 2, 0, 0,
 	    { [IN] = 86 + 3,
 	        [READ] = 1920,
 	        [W5M] = 9077,
 	        [OUT] = 352 + 92,
 	        [THINK] = 768 + 128 },
-	    -1 },
+	    (__int128) 86 * 2000000 + (__int128) 1920 * 500000
+	        + (__int128) (352 + 768) * 8000000 + (__int128) 3 * 1000000
+	        + (__int128) 9077 * 1250000
+	        + (__int128) (92 + 128) * 6000000 },
 };
 
 static void
