@@ -215,8 +215,9 @@ config_describe(const config *cfg, char *buf, size_t bufsz)
 		switch (s->type) {
 		case T_PATH:
 		case T_URL:
-			n = snprintf(
-			    buf + o, room, "%s%s=%s", sep, s->name, p);
+			// An empty path is an unset optional file.
+			n = snprintf(buf + o, room, "%s%s=%s", sep, s->name,
+			    p[0] != '\0' ? p : "-");
 			break;
 		case T_LEVEL:
 			memcpy(&level, p, sizeof(level));

@@ -6,7 +6,7 @@
 // XX(field, name, type, env, dflt, min, max, help):
 //   field  the member of config
 //   name   the option (--name) and the name in the banner
-//   type   PATH (a directory, up to LLMCOST__PATH_MAX - 1 bytes), URL (up
+//   type   PATH (a path, up to LLMCOST__PATH_MAX - 1 bytes), URL (up
 //          to LLMCOST__URL_MAX - 1 bytes), LEVEL (a log level name, from
 //          the header's LLMCOST_LOG_LEVEL_MAP) or U64 (an integer in
 //          min..max)
@@ -49,7 +49,11 @@
 	XX(stop_bound_ms, "stop-bound-ms", U64, "LLMCOSTD_STOP_BOUND_MS",    \
 	    VALUE("5000"), 100, 3600000,                                      \
 	    "after SIGTERM/SIGINT, exit within this bound even if closing "   \
-	    "the socket hangs (nng issues 1543, 1813)")
+	    "the socket hangs (nng issues 1543, 1813)")                       \
+	XX(prices_file, "prices-file", PATH, "LLMCOSTD_PRICES_FILE",          \
+	    DERIVED("none: the built-in prices only"), 0, 0,                  \
+	    "a price file (docs/prices.md) whose entries win over the "       \
+	    "built-in ones; read again on SIGHUP")
 // clang-format on
 
 #define CONFIG__FIELD_PATH(f)  char f[LLMCOST__PATH_MAX];

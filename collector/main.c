@@ -1,7 +1,7 @@
 // DESIGN: llmcostd's main: configuration, the data directory (private,
 // locked: datadir.c), the store, the writer thread and the ingest
-// socket, then a loop that waits for SIGTERM/SIGINT and looks after the
-// listener.  The stop (shutdown.c) runs in an order where each step may
+// socket, then a loop that waits for SIGTERM/SIGINT, reads the prices
+// again on SIGHUP (reload.c) and looks after the listener.  The stop (shutdown.c) runs in an order where each step may
 // be cut short without loss: the writer commits and answers what it
 // holds, the store is closed, and only then is the nng socket closed,
 // which nng 1.5.2 can hang in; a guard ends the process within
@@ -20,6 +20,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
+#include "reload.h"
 #include "shutdown.h"
 #include "store.h"
 #include "writer.h"
@@ -58,6 +59,11 @@ main(int argc, char **argv)
 		return (1);
 	}
 
+	// The prices first: a broken prices_file stops the start here.
+	if (reload_init(cfg.prices_file) != 0) {
+		shutdown_end();
+		return (1);
+	}
 	if (datadir_prepare(cfg.data_dir, err, sizeof(err)) != 0
 	    || (lockfd = datadir_lock(cfg.data_dir, err, sizeof(err))) < 0) {
 		log_msg(LLMCOST_LOG_ERR, "%s", err);
@@ -94,6 +100,7 @@ main(int argc, char **argv)
 	for (unsigned tick = 1; !shutdown_requested(); tick++) {
 		struct timespec ts = { 0, 100 * 1000000L };
 		nanosleep(&ts, NULL); // a signal cuts it short
+		reload_poll(cfg.prices_file, &m);
 		if (tick % 10 == 0 && !shutdown_requested()) {
 			ingest_watch(in);
 		}

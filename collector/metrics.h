@@ -28,6 +28,10 @@
 	XX(listener_restarts, "ingest listener restarts (nng 1.5 bug)")       \
 	XX(parked_fds_closed,                                                 \
 	    "connections nng 1.5 left parked, closed by llmcostd")            \
+	XX(prices_reloads, "price tables installed on SIGHUP")                \
+	XX(prices_reload_errors,                                              \
+	    "SIGHUP reloads refused (a broken price file: the table in "      \
+	    "force was kept)")                                                \
 	STORE_FAULT_ROWS(METRICS__FAULT_ROW, XX)
 
 typedef struct metrics {

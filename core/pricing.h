@@ -60,9 +60,13 @@ typedef struct pricing_call {
 // for (provider, platform, model) in force at start_ns (prices_find), its
 // set for the call's service tier and input size (prices_set_for), and
 // the cost of tokens plus fees.  *out always receives a result, as
-// pricing_price() says; a service tier the entry has no prices for is
-// STORE_RUN_UNPRICED with that entry's id and cost 0 (never the standard
-// rate).  This is the function a reprice of stored runs calls.
+// pricing_price() says; a service tier the entry has no prices for
+// leaves the call's tokens unpriced (STORE_RUN_UNPRICED with that entry's
+// id; the cost is that of its priced fees), never priced at the standard
+// rate.  This is the function a reprice of stored runs calls: give it the
+// run's provider, model, start_ns and usage (store_run) and its fees,
+// service tier and platform (store_extras; zero and "" when the run has
+// none), and the table to price with (NULL: the one in force).
 void pricing_price_call(
     const prices_table *t, const pricing_call *c, store_cost *out);
 

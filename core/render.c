@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "llmcost_common.h"
+#include "prices.h"
 #include "render.h"
 
 // ---- sinks ----
@@ -195,6 +196,16 @@ usage_unknown(const query_sums *r)
 
 static const char *const period_head[] = { "", "Hour", "Day", "Week of" };
 
+// The version of the price table in force (prices.h): reports say which
+// prices they were made with.
+static void
+price_table(char *buf, size_t n)
+{
+	const prices_table *t = prices_current_acquire();
+	snprintf(buf, n, "%s", prices_table_version(t));
+	prices_current_release(t);
+}
+
 static void
 render_table(const query_result *r, render_sink *s)
 {
@@ -310,6 +321,9 @@ render_table(const query_result *r, render_sink *s)
 	    QUERY_EVERY_NONE, to, sizeof(to));
 	out_printf(s, "\nWindow: %s .. %s (%s)\n", from, to,
 	    q->tz[0] != '\0' ? q->tz : "UTC");
+	char ptv[32];
+	price_table(ptv, sizeof(ptv));
+	out_printf(s, "Price table: %s\n", ptv);
 	for (uint32_t f = 0; f < q->n_where; f++) {
 		query_key_name(&q->where[f].key, name, sizeof(name));
 		out_printf(s, "%s%s%s%s", f == 0 ? "Where: " : ", ", name,
@@ -617,6 +631,9 @@ render_json(const query_result *r, render_sink *s)
 	json_object_set_new(root, "capped", json_boolean(r->capped));
 	json_object_set_new(
 	    root, "groups", json_integer((json_int_t) r->groups));
+	char ptv[32];
+	price_table(ptv, sizeof(ptv));
+	json_object_set_new(root, "price_table", json_string(ptv));
 	if (json_dump_callback(
 	        root, json_out, s, JSON_INDENT(2) | JSON_PRESERVE_ORDER)
 	        != 0

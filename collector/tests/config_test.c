@@ -92,7 +92,7 @@ test_defaults(void **state)
 	    "data-dir=/tmp/cfgtest/state/llmcost "
 	    "listen=ipc:///tmp/cfgtest/state/llmcost/llmcostd.sock "
 	    "log-level=info map-size-mb=4096 contexts=16 txn-records=65536 "
-	    "stop-bound-ms=5000");
+	    "stop-bound-ms=5000 prices-file=-");
 	// A banner that does not fit is cut and says so.
 	LLMCOST_FAIL(config_describe(&r->cfg, line, 20), LLMCOST_ETOOBIG);
 	assert_true(strlen(line) < 20);
@@ -310,6 +310,10 @@ test_help(void **state)
 	    "  --stop-bound-ms  LLMCOSTD_STOP_BOUND_MS after SIGTERM/SIGINT, "
 	    "exit within this bound even if closing the socket hangs (nng "
 	    "issues 1543, 1813), 100..3600000; default 5000\n"
+	    "  --prices-file    LLMCOSTD_PRICES_FILE   a price file "
+	    "(docs/prices.md) whose entries win over the built-in ones; read "
+	    "again on SIGHUP, at most 4095 bytes; default none: the built-in "
+	    "prices only\n"
 	    "  -h, --help                              show this help\n"
 	    "  -V, --version                           show the version\n");
 }

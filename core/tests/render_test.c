@@ -5,6 +5,7 @@
 // these bytes are what `llmcost report` prints, and scripts parse them.
 #include "testutil.h"
 
+#include "prices.h"
 #include "render.h"
 
 // 2025-01-01T00:00:00Z in hours since the epoch.
@@ -128,12 +129,42 @@ render_str(const query_result *r, render_format fmt)
 	return (strdup(buf));
 }
 
+// want, with the price table line of the table and JSON formats (in a
+// static buffer, valid until the next call).
+static const char *
+full_of(render_format fmt, const char *want)
+{
+	static char full[65536];
+	const char *v = prices_table_version(prices_builtin_table());
+	if (fmt == RENDER_TABLE) {
+		// Right after the window line.
+		const char *w = strstr(want, "\nWindow: ");
+		assert_non_null(w);
+		const char *nl = strchr(w + 1, '\n');
+		assert_non_null(nl);
+		size_t at = (size_t) (nl + 1 - want);
+		snprintf(full, sizeof(full), "%.*sPrice table: %s\n%s",
+		    (int) at, want, v, want + at);
+	} else if (fmt == RENDER_JSON) {
+		const char *end = strrchr(want, '}');
+		assert_non_null(end);
+		size_t at = (size_t) (end - want) - 1; // before "\n}"
+		snprintf(full, sizeof(full),
+		    "%.*s,\n  \"price_table\": \"%s\"%s", (int) at, want, v,
+		    want + at);
+	} else {
+		snprintf(full, sizeof(full), "%s", want);
+	}
+	return (full);
+}
+
 static void
 check(const query_result *r, render_format fmt, const char *want)
 {
 	char *got = render_str(r, fmt);
-	if (strcmp(got, want) != 0) {
-		fail_msg("rendered:\n%s\nwant:\n%s", got, want);
+	const char *full = full_of(fmt, want);
+	if (strcmp(got, full) != 0) {
+		fail_msg("rendered:\n%s\nwant:\n%s", got, full);
 	}
 	free(got);
 }
@@ -615,11 +646,11 @@ test_buffer_sink(void **state)
 	// Far too small, and count-only.
 	render_sink_buffer(&s, buf, 10);
 	LLMCOST_FAIL(render_query(&r, RENDER_TABLE, &s), LLMCOST_ETOOBIG);
-	assert_int_equal(s.len, strlen(table3));
+	assert_int_equal(s.len, strlen(full_of(RENDER_TABLE, table3)));
 	assert_string_equal(buf, "\nFeature "); // 9 bytes and the NUL
 	render_sink_buffer(&s, NULL, 0);
 	LLMCOST_FAIL(render_query(&r, RENDER_TABLE, &s), LLMCOST_ETOOBIG);
-	assert_int_equal(s.len, strlen(table3));
+	assert_int_equal(s.len, strlen(full_of(RENDER_TABLE, table3)));
 	// Bad arguments.
 	render_sink_buffer(&s, buf, len + 1);
 	LLMCOST_FAIL(render_query(NULL, RENDER_CSV, &s), LLMCOST_EINVAL);
@@ -643,13 +674,14 @@ test_file_sink(void **state)
 	render_sink_file(&s, f);
 	LLMCOST_PASS(render_query(&r, RENDER_TABLE, &s));
 	LLMCOST_PASS(render_query(&r, RENDER_CSV, &s)); // appends
-	assert_int_equal(s.len, strlen(table3) + strlen(csv3));
+	const char *t3 = full_of(RENDER_TABLE, table3);
+	assert_int_equal(s.len, strlen(t3) + strlen(csv3));
 	rewind(f);
 	size_t n = fread(got, 1, sizeof(got) - 1, f);
 	got[n] = '\0';
-	assert_int_equal(n, strlen(table3) + strlen(csv3));
-	assert_memory_equal(got, table3, strlen(table3));
-	assert_string_equal(got + strlen(table3), csv3);
+	assert_int_equal(n, strlen(t3) + strlen(csv3));
+	assert_memory_equal(got, t3, strlen(t3));
+	assert_string_equal(got + strlen(t3), csv3);
 	fclose(f);
 
 	FILE *ro = fopen("/dev/null", "r");

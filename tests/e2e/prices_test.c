@@ -1,0 +1,248 @@
+// End to end: users' own prices on the real llmcostd and llmcost.  A
+// daemon started with --prices-file prices calls from that file; on
+// SIGHUP it reads the file again, keeps its table when the file is
+// broken (the file, line and field go to its log; the refusal is
+// counted) and installs a good one.  A broken file stops the daemon's
+// start and the CLI's `prices` with the file, line and field.  `llmcost
+// prices check` lists the models of the store no entry prices.  Each
+// phase's calls carry their own feature, so the report says which table
+// priced which calls.
+#include "testutil.h"
+
+#include <jansson.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+// Table A: gpt-4o at $100 in / $200 out per 1M (pico-USD per token).
+#define A_IN  INT64_C(100000000)
+#define A_OUT INT64_C(200000000)
+// Table B: $50 / $100.
+#define B_IN  INT64_C(50000000)
+#define B_OUT INT64_C(100000000)
+
+static const char table_a[] = "# contracted rate\n"
+                              "entry 1000001 openai gpt-4o\n"
+                              "valid_from 2023-01-01\n"
+                              "source our contract, table A\n"
+                              "standard input_uncached=100 output_text=200\n";
+static const char table_b[] = "entry 1000001 openai gpt-4o\n"
+                              "valid_from 2023-01-01\n"
+                              "source our contract, table B\n"
+                              "standard input_uncached=50 output_text=100\n";
+// Line 3 has a month 13.
+static const char table_broken[] = "entry 1000001 openai gpt-4o\n"
+                                   "source our contract\n"
+                                   "valid_from 2023-13-01\n"
+                                   "standard input_uncached=1 output_text=1\n";
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void
+send_call_as(const char *dir, const char *model, const char *feature,
+    llmcost_service_tier tier, const char *platform)
+{
+	char url[1100];
+	llmcost_options o;
+	llmcost_client *c;
+	llmcost_call *call;
+	llmcost_usage u;
+
+	harness_url(dir, url, sizeof(url));
+	memset(&o, 0, sizeof(o));
+	o.collector_url = url;
+	o.flush_ms = 10;
+	LLMCOST_PASS(llmcost_init(&c, &o));
+	memset(&u, 0, sizeof(u));
+	u.tokens[LLMCOST_IN_UNCACHED] = 1000;
+	u.tokens[LLMCOST_OUT_TEXT] = 10;
+	LLMCOST_PASS(llmcost_call_begin(c, "openai", model, &call));
+	LLMCOST_PASS(llmcost_call_set_meta(call, "feature", feature));
+	LLMCOST_PASS(llmcost_call_set_usage(call, &u));
+	LLMCOST_PASS(llmcost_call_set_service_tier(call, tier));
+	LLMCOST_PASS(llmcost_call_set_platform(call, platform));
+	LLMCOST_PASS(llmcost_call_end(call));
+	LLMCOST_PASS(llmcost_flush(c, 20000));
+	llmcost_stats st;
+	LLMCOST_PASS(llmcost_stats_get(c, &st));
+	assert_int_equal(st.calls_acked, 1);
+	llmcost_shutdown(c, 1000);
+}
+
+static void
+send_call(const char *dir, const char *model, const char *feature)
+{
+	send_call_as(dir, model, feature, LLMCOST_TIER_STANDARD, NULL);
+}
+
+// The report's cost of feature, in pico-USD, as text.
+static void
+check_cost(const char *dir, const char *feature, int64_t want)
+{
+	const char *argv[] = { harness_cli_bin(), "report", "--since", "1d",
+		"--json", "--data-dir", dir, NULL };
+	char *out, *err, buf[64];
+	assert_int_equal(harness_run(argv, &out, &err), 0);
+	json_error_t jerr;
+	json_t *root = json_loads(out, 0, &jerr);
+	if (root == NULL) {
+		fail_msg("report --json is not JSON: %s\n%s", jerr.text, out);
+	}
+	json_t *rows = json_object_get(root, "rows"), *row;
+	size_t i;
+	int found = 0;
+	json_array_foreach(rows, i, row)
+	{
+		const char *name
+		    = json_string_value(json_object_get(row, "feature"));
+		if (name != NULL && strcmp(name, feature) == 0) {
+			assert_string_equal(json_string_value(json_object_get(
+			                        row, "cost_pusd")),
+			    harness_fmt128(want, buf, sizeof(buf)));
+			assert_int_equal(json_integer_value(json_object_get(
+			                     row, "unpriced_calls")),
+			    0);
+			found = 1;
+		}
+	}
+	if (!found) {
+		fail_msg("no row for %s in\n%s", feature, out);
+	}
+	json_decref(root);
+	free(out);
+	free(err);
+}
+
+// Waits (at most 20 s) until the daemon's counter name reaches want.
+static void
+wait_stat(const char *dir, const char *name, uint64_t want)
+{
+	char url[1100];
+	nng_socket s;
+	uint64_t v = 0;
+
+	harness_url(dir, url, sizeof(url));
+	assert_int_equal(nng_req0_open(&s), 0);
+	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 5000);
+	nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 5000);
+	assert_int_equal(nng_dial(s, url, NULL, 0), 0);
+	for (int i = 0; i < 400; i++) {
+		assert_int_equal(harness_stat(s, name, &v), 0);
+		if (v >= want) {
+			break;
+		}
+		harness_sleep_ms(50);
+	}
+	nng_close(s);
+	assert_int_equal(v, want);
+}
+
+static void
+test_reload(void **state)
+{
+	(void) state;
+	char *dir = harness_tmpdir();
+	char path[2048];
+	assert_non_null(dir);
+	snprintf(path, sizeof(path), "%s/prices.txt", dir);
+	write_file(path, table_a);
+
+	const char *extra[] = { "--prices-file", path, NULL };
+	pid_t d = harness_daemon_start(dir, extra);
+	assert_true(d > 0);
+
+	// 1000 in, 10 out.
+	send_call(dir, "gpt-4o", "phase-a");
+	check_cost(dir, "phase-a", 1000 * A_IN + 10 * A_OUT);
+
+	// A broken file: refused, table A stays.
+	write_file(path, table_broken);
+	assert_int_equal(kill(d, SIGHUP), 0);
+	wait_stat(dir, "prices_reload_errors", 1);
+	send_call(dir, "gpt-4o", "phase-broken");
+	check_cost(dir, "phase-broken", 1000 * A_IN + 10 * A_OUT);
+
+	// A good file: installed.
+	write_file(path, table_b);
+	assert_int_equal(kill(d, SIGHUP), 0);
+	wait_stat(dir, "prices_reloads", 1);
+	send_call(dir, "gpt-4o", "phase-b");
+	check_cost(dir, "phase-b", 1000 * B_IN + 10 * B_OUT);
+	// Earlier calls keep what they were priced at.
+	check_cost(dir, "phase-a", 1000 * A_IN + 10 * A_OUT);
+
+	// The service tier and platform a call states price it: gpt-4o-mini
+	// in batch ($0.075 / $0.30) and on Azure ($0.165 / $0.66), from the
+	// built-in table.
+	send_call_as(
+	    dir, "gpt-4o-mini", "mini-batch", LLMCOST_TIER_BATCH, NULL);
+	check_cost(
+	    dir, "mini-batch", 1000 * INT64_C(75000) + 10 * INT64_C(300000));
+	send_call_as(
+	    dir, "gpt-4o-mini", "mini-azure", LLMCOST_TIER_STANDARD, "azure");
+	check_cost(
+	    dir, "mini-azure", 1000 * INT64_C(165000) + 10 * INT64_C(660000));
+
+	// check: every model is priced, then one that is not.
+	const char *chk[] = { harness_cli_bin(), "prices", "--prices", path,
+		"check", "--data-dir", dir, NULL };
+	char *out, *err;
+	assert_int_equal(harness_run(chk, &out, &err), 0);
+	assert_non_null(strstr(out, "0 of 2 pairs unpriced"));
+	free(out);
+	free(err);
+	send_call(dir, "mystery-model-9", "phase-unknown");
+	assert_int_equal(harness_run(chk, &out, &err), 1);
+	if (strstr(out, "mystery-model-9") == NULL
+	    || strstr(out, "1 of 3 pairs unpriced") == NULL) {
+		fail_msg("check output:\n%s", out);
+	}
+	free(out);
+	free(err);
+
+	assert_int_equal(harness_daemon_stop(d, SIGTERM), 0);
+
+	// A broken file stops the start, naming the file, line and field.
+	write_file(path, table_broken);
+	char dir2[2048];
+	snprintf(dir2, sizeof(dir2), "%s/other", dir);
+	const char *start[] = { harness_daemon_bin(), "--data-dir", dir2,
+		"--prices-file", path, NULL };
+	char want[2200];
+	snprintf(want, sizeof(want), "%s:3: field valid_from", path);
+	assert_int_equal(harness_run(start, &out, &err), 1);
+	if (strstr(err, want) == NULL) {
+		fail_msg("llmcostd's error lacks \"%s\":\n%s", want, err);
+	}
+	free(out);
+	free(err);
+	const char *list[]
+	    = { harness_cli_bin(), "prices", "--prices", path, "list", NULL };
+	assert_int_equal(harness_run(list, &out, &err), 1);
+	if (strstr(err, want) == NULL) {
+		fail_msg("llmcost's error lacks \"%s\":\n%s", want, err);
+	}
+	free(out);
+	free(err);
+	harness_rmdir(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reload),
+	};
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
