@@ -690,6 +690,11 @@ typedef struct llmcost_response {
 	                                         e.g. a dated snapshot; "" when
 	                                         the body names none */
 	char request_id[LLMCOST_MAX_REQUEST_ID + 1]; /**< "" when none */
+	llmcost_service_tier service_tier; /**< the tier the response says
+	                                         it ran at (OpenAI's
+	                                         service_tier: flex,
+	                                         priority); standard when it
+	                                         says none */
 } llmcost_response;
 
 /** @brief Read a complete (non-streamed) response body.
@@ -716,7 +721,8 @@ LLMCOST_API int llmcost_response_parse(
     llmcost_format fmt, const void *body, size_t len, llmcost_response *out);
 
 /** @brief Record a parsed response on a call: its usage, fees, provider
- * cost, usage flags and status, its model (replacing the one the call
+ * cost, usage flags and status, its service tier when the response
+ * states one other than standard, its model (replacing the one the call
  * was begun with, when the response names one) and its request id
  * (metadata #LLMCOST_META_REQUEST_ID).
  * @return 0; #LLMCOST_EINVAL (NULL or ended call, NULL r);

@@ -28,6 +28,12 @@ llmcost_call_apply_response(llmcost_call *call, const llmcost_response *r)
 	        != 0) {
 		return (rv);
 	}
+	// A standard answer leaves a tier the application set (a batch).
+	if (r->service_tier != LLMCOST_TIER_STANDARD
+	    && (rv = llmcost_call_set_service_tier(call, r->service_tier))
+	        != 0) {
+		return (rv);
+	}
 	for (unsigned f = 0; f < LLMCOST_FEE_COUNT; f++) {
 		if ((rv = llmcost_call_set_fee(
 		         call, (llmcost_fee) f, r->fees[f]))

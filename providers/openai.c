@@ -15,7 +15,9 @@
 // are read as what they are.  Streams: chat usage arrives in the chunk
 // after the last finish_reason (stream_options.include_usage; Groq's
 // older x_groq.usage in the last chunk is read the same way), Responses
-// usage in response.completed / .incomplete / .failed.
+// usage in response.completed / .incomplete / .failed.  Both state the
+// service tier the request ran at (service_tier: flex and priority are
+// billed at their own rates), which the call then carries.
 #include <string.h>
 
 #include "provider.h"
@@ -48,6 +50,8 @@ static const llmcost__field chat_fields[] = {
 	LLMCOST__FIELD(
 	    "usage.cost_details.upstream_inference_cost", K_PUSD, C_UPSTREAM),
 	LLMCOST__FIELD("model", K_MODEL, 0),
+	LLMCOST__COUNT_IF("service_tier", C_TIER_FLEX, "flex"),
+	LLMCOST__COUNT_IF("service_tier", C_TIER_PRIO, "priority"),
 	// The body's id names the completion; Groq's x_groq.id (priority
 	// 2 through the prefix) is its request id.
 	LLMCOST__FIELD("id", K_ID, 1),
@@ -141,6 +145,11 @@ inclusive_buckets(const llmcost__acc *a, llmcost_response *r)
 	}
 	t[LLMCOST_OUT_TEXT] = rest;
 	r->fees[LLMCOST_FEE_WEB_SEARCH] = CNT(a, C_WEB_SEARCH);
+	// The tier the response says it was processed at ("default",
+	// "auto" and "scale" are the standard rate).
+	r->service_tier = HAVE(a, C_TIER_PRIO) ? LLMCOST_TIER_PRIORITY
+	    : HAVE(a, C_TIER_FLEX)             ? LLMCOST_TIER_FLEX
+	                                       : LLMCOST_TIER_STANDARD;
 	return (llmcost__take_cost(a, r));
 }
 
@@ -175,6 +184,8 @@ static const llmcost__field resp_fields[] = {
 	LLMCOST__FIELD(
 	    "usage.output_tokens_details.audio_tokens", K_COUNT, C_OUT_AUDIO),
 	LLMCOST__COUNT_IF("output[].type", C_WEB_SEARCH, "web_search_call"),
+	LLMCOST__COUNT_IF("service_tier", C_TIER_FLEX, "flex"),
+	LLMCOST__COUNT_IF("service_tier", C_TIER_PRIO, "priority"),
 	LLMCOST__FIELD("model", K_MODEL, 0),
 	LLMCOST__FIELD("id", K_ID, 1),
 	LLMCOST__FIELD("status", K_KIND, 0),

@@ -42,6 +42,8 @@ enum llmcost__cnt {
 	C_COST,       // provider-reported cost, pico-USD
 	C_UPSTREAM,   // OpenRouter BYOK upstream cost, pico-USD
 	C_BYOK,       // 1: OpenRouter is_byok
+	C_TIER_FLEX,  // OpenAI's service_tier said "flex"
+	C_TIER_PRIO,  // OpenAI's service_tier said "priority"
 	C_COUNT
 };
 

@@ -123,6 +123,32 @@ expect_sums(const sums *x, uint64_t calls, uint64_t searches,
 	assert_int_equal(x->partial, partial);
 }
 
+// ---- how a call was billed ----
+
+// A service tier or platform alone gives a run extras, kept as sent for a
+// reprice.
+static void
+test_extras_tier_platform(void **state)
+{
+	fixture *f = *state;
+	built *b = build(five, 5);
+	store_extras ex;
+
+	b->recs[0].service_tier = LLMCOST_TIER_BATCH;
+	b->recs[1].platform.ptr = "vertex";
+	b->recs[1].platform.len = 6;
+	write_built(f->s, b, 1, 0, 5, 0);
+	assert_int_equal(count_with(f->s, store_count_extras), 2);
+	LLMCOST_PASS(get_extras(f->s, 1, &ex));
+	assert_int_equal(ex.version, 2);
+	assert_int_equal(ex.service_tier, LLMCOST_TIER_BATCH);
+	assert_string_equal(ex.platform, "");
+	LLMCOST_PASS(get_extras(f->s, 2, &ex));
+	assert_int_equal(ex.service_tier, LLMCOST_TIER_STANDARD);
+	assert_string_equal(ex.platform, "vertex");
+	LLMCOST_FAIL(get_extras(f->s, 3, &ex), LLMCOST_ENOTFOUND);
+}
+
 // ---- exactly once ----
 
 static void
@@ -390,6 +416,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_extras_once, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_extras_tier_platform, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_report_sums, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(

@@ -205,6 +205,28 @@ test_setters(void **state)
 	LLMCOST_FAIL(llmcost_call_set_usage_flags(call, 0x8), LLMCOST_EINVAL);
 	assert_int_equal(call->usage_flags, LLMCOST_USAGE_PARTIAL);
 
+	// Service tier and platform.
+	assert_int_equal(call->service_tier, LLMCOST_TIER_STANDARD);
+	LLMCOST_PASS(llmcost_call_set_service_tier(call, LLMCOST_TIER_BATCH));
+	LLMCOST_FAIL(llmcost_call_set_service_tier(
+	                 call, (llmcost_service_tier) LLMCOST_TIER_COUNT),
+	    LLMCOST_EINVAL);
+	assert_int_equal(call->service_tier, LLMCOST_TIER_BATCH);
+	LLMCOST_PASS(llmcost_call_set_platform(call, "vertex"));
+	LLMCOST_FAIL(
+	    llmcost_call_set_platform(call, "Vertex"), LLMCOST_EINVAL);
+	LLMCOST_FAIL(llmcost_call_set_platform(call, "a b"), LLMCOST_EINVAL);
+	char longplat[LLMCOST_MAX_PLATFORM + 2];
+	memset(longplat, 'p', sizeof(longplat) - 1);
+	longplat[sizeof(longplat) - 1] = '\0';
+	LLMCOST_FAIL(
+	    llmcost_call_set_platform(call, longplat), LLMCOST_ETOOBIG);
+	assert_int_equal(call->platform_len, 6);
+	assert_memory_equal(call->platform, "vertex", 6);
+	LLMCOST_PASS(llmcost_call_set_platform(call, NULL));
+	assert_int_equal(call->platform_len, 0);
+	LLMCOST_PASS(llmcost_call_set_platform(call, "bedrock"));
+
 	// The model: longer (appended), shorter (in place), refused.
 	LLMCOST_PASS(
 	    llmcost_call_set_model(call, "anthropic/claude-sonnet-4.5"));
@@ -248,6 +270,9 @@ test_setters(void **state)
 	LLMCOST_FAIL(llmcost_call_set_provider_cost(call, 1), LLMCOST_EINVAL);
 	LLMCOST_FAIL(llmcost_call_set_usage_flags(call, 0), LLMCOST_EINVAL);
 	LLMCOST_FAIL(llmcost_call_apply_response(call, &r), LLMCOST_EINVAL);
+	LLMCOST_FAIL(llmcost_call_set_service_tier(call, LLMCOST_TIER_FLEX),
+	    LLMCOST_EINVAL);
+	LLMCOST_FAIL(llmcost_call_set_platform(call, "x"), LLMCOST_EINVAL);
 }
 
 // A collector stand-in on an nng rep0 socket: receives one batch, checks
@@ -274,6 +299,7 @@ test_sent_on_the_wire(void **state)
 	LLMCOST_PASS(llmcost_call_begin(c, "openrouter", "x", &call));
 	const char *body
 	    = "{\"model\":\"anthropic/claude-sonnet-4.5\",\"id\":\"gen-1\","
+	      "\"service_tier\":\"flex\","
 	      "\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":10,"
 	      "\"cost\":0.0093234}}";
 	LLMCOST_PASS(llmcost_call_set_usage_from(
@@ -281,6 +307,7 @@ test_sent_on_the_wire(void **state)
 	LLMCOST_PASS(llmcost_call_set_fee(call, LLMCOST_FEE_WEB_SEARCH, 5));
 	LLMCOST_PASS(
 	    llmcost_call_set_usage_flags(call, LLMCOST_USAGE_PARTIAL));
+	LLMCOST_PASS(llmcost_call_set_platform(call, "azure"));
 	LLMCOST_PASS(llmcost_call_end(call));
 
 	void *buf;
@@ -297,6 +324,10 @@ test_sent_on_the_wire(void **state)
 	assert_int_equal(r->has_provider_cost, 1);
 	assert_true(r->provider_cost_pusd == UINT64_C(9323400000));
 	assert_int_equal(r->usage_flags, LLMCOST_USAGE_PARTIAL);
+	// The response said flex; the platform came from the application.
+	assert_int_equal(r->service_tier, LLMCOST_TIER_FLEX);
+	assert_int_equal(r->platform.len, 5);
+	assert_memory_equal(r->platform.ptr, "azure", 5);
 	assert_int_equal(r->usage[LLMCOST_IN_UNCACHED], 100);
 	assert_int_equal(r->model.len, strlen("anthropic/claude-sonnet-4.5"));
 	int found = 0;
