@@ -33,7 +33,7 @@ usage(FILE *f)
 	    "Where your LLM spend goes, per product feature.\n\n"
 	    "Commands:\n"
 	    "  report   cost by %s (or %s) over a window\n"
-	    "  prices   the built-in price table\n"
+	    "  prices   the price table: list, show, check, version, import\n"
 	    "  reconcile  compare with LangSmith, per group and run by "
 	    "run\n"
 	    "  stats    the collector's counters (asks llmcostd)\n\n"

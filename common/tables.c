@@ -1,7 +1,9 @@
 // DESIGN: names generated from the public header's tables (usage buckets,
-// log levels), so that reports, JSON output, the LangSmith exporter,
-// settings parsers and tests all spell a bucket or a level the same way
-// and a new row needs no edit anywhere else.
+// log levels, service tiers, fees), so that reports, JSON output, the
+// LangSmith exporter, price files, settings parsers and tests all spell a
+// bucket, a level or a tier the same way and a new row needs no edit
+// anywhere else.  The platform check is here too: the call site, the
+// wire decoder and price files accept the same names.
 
 #include <string.h>
 #include <strings.h>
