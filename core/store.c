@@ -1274,16 +1274,19 @@ id_ms(const uint8_t *id)
 // first key >= id, as long as it is behind: the tables are walked in
 // step with the runs.  Returns the value when the cursor's key is id,
 // else NULL; *rc receives the cursor's state (MDB_NOTFOUND at the end).
+// A value must be vsize bytes, or vsize_old when not 0 (an older, shorter
+// version of the value).
 static const void *
 side_seek(MDB_cursor *cur, MDB_val *k, MDB_val *v, int *rc, const uint8_t *id,
-    size_t vsize)
+    size_t vsize, size_t vsize_old)
 {
 	while (
 	    *rc == 0 && k->mv_size == 16 && memcmp(k->mv_data, id, 16) < 0) {
 		*rc = mdb_cursor_get(cur, k, v, MDB_NEXT);
 	}
 	if (*rc != 0 || k->mv_size != 16 || memcmp(k->mv_data, id, 16) != 0
-	    || v->mv_size != vsize) {
+	    || (v->mv_size != vsize
+	        && (vsize_old == 0 || v->mv_size != vsize_old))) {
 		return (NULL);
 	}
 	return (v->mv_data);
@@ -1363,17 +1366,20 @@ store_scan_ex(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 		}
 		if (side[0] != NULL) {
 			ex = side_seek(side[0], &sk[0], &sv[0], &src[0],
-			    k.mv_data, sizeof(store_extras));
+			    k.mv_data, sizeof(store_extras),
+			    STORE_EXTRAS_V1_SIZE);
+			// A version 1 value is shorter: copy it, the rest zero.
 			if (ex != NULL
-			    && ((uintptr_t) ex % _Alignof(store_extras))
-			        != 0) {
-				memcpy(&excopy, ex, sizeof(excopy));
+			    && (((uintptr_t) ex % _Alignof(store_extras)) != 0
+			        || sv[0].mv_size != sizeof(store_extras))) {
+				memset(&excopy, 0, sizeof(excopy));
+				memcpy(&excopy, ex, sv[0].mv_size);
 				ex = &excopy;
 			}
 		}
 		if (side[1] != NULL) {
-			tr = side_seek(
-			    side[1], &sk[1], &sv[1], &src[1], k.mv_data, 32);
+			tr = side_seek(side[1], &sk[1], &sv[1], &src[1],
+			    k.mv_data, 32, 0);
 		}
 		if ((rv = fn(arg, k.mv_data, run, ex, tr)) != 0) {
 			break;

@@ -335,6 +335,85 @@ make_schema1(const char *path)
 	raw_end(&w);
 }
 
+// Cuts every extras value of the store at path to its version 1 prefix,
+// as a store written before service tiers and platforms holds them.
+static void
+make_extras_v1(const char *path)
+{
+	raw w;
+	MDB_dbi ex;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint8_t keys[16][16];
+	store_extras vals[16];
+	size_t n = 0;
+
+	raw_begin(&w, path);
+	LLMCOST_PASS(mdb_dbi_open(w.txn, "extras", 0, &ex));
+	LLMCOST_PASS(mdb_cursor_open(w.txn, ex, &cur));
+	while (
+	    mdb_cursor_get(cur, &k, &v, n == 0 ? MDB_FIRST : MDB_NEXT) == 0) {
+		assert_true(n < 16 && k.mv_size == 16);
+		assert_int_equal(v.mv_size, sizeof(store_extras));
+		memcpy(keys[n], k.mv_data, 16);
+		memcpy(&vals[n], v.mv_data, sizeof(vals[n]));
+		vals[n].version = 1;
+		n++;
+	}
+	mdb_cursor_close(cur);
+	for (size_t i = 0; i < n; i++) {
+		MDB_val kk = { 16, keys[i] };
+		MDB_val vv = { STORE_EXTRAS_V1_SIZE, &vals[i] };
+		LLMCOST_PASS(mdb_put(w.txn, ex, &kk, &vv, 0));
+	}
+	raw_end(&w);
+}
+
+static int
+fees_of_scan(void *arg, const uint8_t *id, const store_run *run,
+    const store_extras *ex, const uint8_t *trace)
+{
+	(void) id;
+	(void) run;
+	(void) trace;
+	uint64_t *sum = arg;
+	if (ex != NULL) {
+		assert_int_equal(ex->service_tier, 0);
+		assert_int_equal(ex->platform[0], '\0');
+		*sum += ex->fees[LLMCOST_FEE_WEB_SEARCH] + 1000;
+	}
+	return (0);
+}
+
+// Extras written before version 2 (56 bytes) are still read, by lookup
+// and by scans, with the version 2 fields zero.
+static void
+test_extras_v1_values(void **state)
+{
+	fixture *f = *state;
+	built *b = build_five();
+	store_extras ex;
+
+	write_built(f->s, b, 1, 0, 5, 0);
+	store_close(f->s);
+	f->s = NULL;
+	make_extras_v1(f->path);
+	f->s = open_store(f->path, 0, 0);
+	LLMCOST_PASS(get_extras(f->s, 1, &ex));
+	assert_int_equal(ex.version, 1);
+	assert_int_equal(ex.fees[LLMCOST_FEE_WEB_SEARCH], 3);
+	assert_int_equal(ex.service_tier, 0);
+	assert_int_equal(ex.platform[0], '\0');
+	store_rtxn *t;
+	uint64_t sum = 0;
+	LLMCOST_PASS(store_read_begin(f->s, &t));
+	LLMCOST_PASS(store_scan_ex(
+	    t, 0, UINT64_MAX, STORE_SCAN_EXTRAS, fees_of_scan, &sum));
+	store_read_end(t);
+	// Four runs with extras, one of them with 3 searches.
+	assert_int_equal(sum, 4003);
+}
+
 static void
 test_schema1_upgrade(void **state)
 {
@@ -418,6 +497,8 @@ main(void)
 		    test_extras_once, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_extras_tier_platform, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_extras_v1_values, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_report_sums, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
