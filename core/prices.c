@@ -13,6 +13,7 @@
 // reference to the table in force once per batch, and a reload installs
 // a new one; the old one is freed when its last reference goes.
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -523,6 +524,26 @@ prices_current_set(prices_table *t)
 	if (dead) {
 		prices__table_destroy(old);
 	}
+}
+
+void
+prices_current_version(char *buf, size_t bufsz)
+{
+	char v[17];
+	int have = 0;
+
+	pthread_mutex_lock(&current_mtx);
+	if (current != NULL) {
+		memcpy(v, current->version, sizeof(v));
+		have = 1;
+	}
+	pthread_mutex_unlock(&current_mtx);
+	if (!have) {
+		// The built-in table's version, without building it.
+		prices__sources_version(
+		    prices_data_sources, prices_data_count, v);
+	}
+	snprintf(buf, bufsz, "%s", v);
 }
 
 int

@@ -178,6 +178,12 @@ const prices_table *prices_current_acquire(void);
 void prices_current_release(const prices_table *t);
 void prices_current_set(prices_table *t);
 
+// The version of the table in force into buf (16 hex digits), without
+// building the built-in table when no other was installed (a report
+// prints it, and a report must not pay for parsing the price files).
+// Thread-safe.
+void prices_current_version(char *buf, size_t bufsz);
+
 // Compatibility with the first API, on the built-in table, standard tier,
 // the provider's own platform: prices_lookup finds by (provider, model,
 // start); prices_cost prices the standard tier; prices_builtin lists the

@@ -26,4 +26,8 @@ struct prices_table {
 // patterns) and t itself.
 void prices__table_destroy(prices_table *t);
 
+// The version of a table built from src[n] (prices_table_version), from
+// the sources alone: 16 hex digits and a NUL into out.
+void prices__sources_version(const prices_source *src, size_t n, char out[17]);
+
 #endif // LLMCOST_CORE_PRICES_INT_H

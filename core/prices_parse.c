@@ -658,6 +658,19 @@ fnv1a(uint64_t h, const void *p, size_t n)
 }
 
 void
+prices__sources_version(const prices_source *src, size_t n, char out[17])
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t len = src[i].len;
+		h = fnv1a(h, &len, sizeof(len));
+		h = fnv1a(h, src[i].text, src[i].len);
+	}
+	snprintf(out, 17, "%016llx", (unsigned long long) h);
+}
+
+void
 prices__table_destroy(prices_table *t)
 {
 	if (t == NULL) {
@@ -794,7 +807,6 @@ prices_table_build(const prices_source *src, size_t n, prices_table **out,
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		return (LLMCOST_ENOMEM);
 	}
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
 	// Overrides are read first so that their patterns come first.
 	for (int pass = 1; pass >= 0 && rv == 0; pass--) {
 		for (size_t i = 0; i < n && rv == 0; i++) {
@@ -808,11 +820,6 @@ prices_table_build(const prices_source *src, size_t n, prices_table **out,
 			rv = read_source(&b, &src[i]);
 		}
 	}
-	for (size_t i = 0; i < n; i++) {
-		uint64_t len = src[i].len;
-		h = fnv1a(h, &len, sizeof(len));
-		h = fnv1a(h, src[i].text, src[i].len);
-	}
 	if (rv == 0) {
 		rv = finish(&b, t);
 	}
@@ -824,8 +831,7 @@ prices_table_build(const prices_source *src, size_t n, prices_table **out,
 		prices__table_destroy(t);
 		return (rv);
 	}
-	snprintf(
-	    t->version, sizeof(t->version), "%016llx", (unsigned long long) h);
+	prices__sources_version(src, n, t->version);
 	*out = t;
 	return (0);
 }

@@ -201,9 +201,7 @@ static const char *const period_head[] = { "", "Hour", "Day", "Week of" };
 static void
 price_table(char *buf, size_t n)
 {
-	const prices_table *t = prices_current_acquire();
-	snprintf(buf, n, "%s", prices_table_version(t));
-	prices_current_release(t);
+	prices_current_version(buf, n);
 }
 
 static void
