@@ -477,7 +477,6 @@ static prices_table *current;
 const prices_table *
 prices_current_acquire(void)
 {
-	const prices_table *b = prices_builtin_table();
 	prices_table *t;
 
 	pthread_mutex_lock(&current_mtx);
@@ -486,7 +485,8 @@ prices_current_acquire(void)
 		t->refs++;
 	}
 	pthread_mutex_unlock(&current_mtx);
-	return (t != NULL ? t : b);
+	// The built-in table is built only when nothing else was installed.
+	return (t != NULL ? t : prices_builtin_table());
 }
 
 void
