@@ -916,7 +916,7 @@ extras_of(
 	memset(ex, 0, sizeof(*ex));
 	ex->version = 2;
 	ex->service_tier = (uint8_t) r->service_tier; // the decoder caps it
-	if (r->platform.len <= sizeof(ex->platform)) {
+	if (r->platform.len > 0 && r->platform.len <= sizeof(ex->platform)) {
 		memcpy(ex->platform, r->platform.ptr, r->platform.len);
 	}
 	ex->usage_flags = r->usage_flags;

@@ -124,7 +124,9 @@ record_from_call(const struct llmcost_call *call, char *arena,
 	r->service_tier = call->service_tier;
 	char *plat
 	    = arena + call->arena_used + LLMCOST__DOTTED_LEN(call->depth);
-	memcpy(plat, call->platform, call->platform_len);
+	if (call->platform_len > 0) {
+		memcpy(plat, call->platform, call->platform_len);
+	}
 	r->platform.ptr = call->platform_len > 0 ? plat : NULL;
 	r->platform.len = call->platform_len;
 }
