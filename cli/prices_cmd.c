@@ -201,7 +201,8 @@ typedef struct check_ctx {
 } check_ctx;
 
 static int
-check_run(void *arg, const uint8_t *id, const store_run *run)
+check_run(void *arg, const uint8_t *id, const store_run *run,
+    const store_extras *ex, const uint8_t *trace)
 {
 	check_ctx *c = arg;
 	seen *s = NULL;
@@ -233,10 +234,11 @@ check_run(void *arg, const uint8_t *id, const store_run *run)
 		.model = mv,
 		.model_len = ml,
 		.start_ns = run->start_ns };
-	store_extras ex;
-	if (store_get_extras(c->txn, id, &ex) == 0) {
-		q.platform = ex.platform;
-		q.platform_len = strnlen(ex.platform, sizeof(ex.platform));
+	(void) id;
+	(void) trace;
+	if (ex != NULL) {
+		q.platform = ex->platform;
+		q.platform_len = strnlen(ex->platform, sizeof(ex->platform));
 	}
 	const price_entry *e;
 	if (prices_find(c->t, &q, &e) != 0) {
@@ -272,7 +274,9 @@ cmd_check(const prices_table *t, const char *dirarg)
 		return (CLI_FAIL);
 	}
 	c.txn = txn;
-	rv = store_scan(txn, 0, UINT64_MAX, check_run, &c);
+	// The extras (for each call's platform) are walked with the runs.
+	rv = store_scan_ex(
+	    txn, 0, UINT64_MAX, STORE_SCAN_EXTRAS, check_run, &c);
 	size_t bad = 0;
 	printf("price table %s: (provider, model) pairs with calls no "
 	       "entry prices\n",

@@ -202,10 +202,21 @@ test_reload(void **state)
 	assert_non_null(strstr(out, "0 of 2 pairs unpriced"));
 	free(out);
 	free(err);
+	// A platform without an entry: gpt-4o-mini on Bedrock is unpriced,
+	// and check counts that call (it reads each call's platform).
+	send_call_as(dir, "gpt-4o-mini", "mini-bedrock", LLMCOST_TIER_STANDARD,
+	    "bedrock");
+	assert_int_equal(harness_run(chk, &out, &err), 1);
+	if (strstr(out, "1 of 2 pairs unpriced") == NULL
+	    || strstr(out, "gpt-4o-mini") == NULL) {
+		fail_msg("check output:\n%s", out);
+	}
+	free(out);
+	free(err);
 	send_call(dir, "mystery-model-9", "phase-unknown");
 	assert_int_equal(harness_run(chk, &out, &err), 1);
 	if (strstr(out, "mystery-model-9") == NULL
-	    || strstr(out, "1 of 3 pairs unpriced") == NULL) {
+	    || strstr(out, "2 of 3 pairs unpriced") == NULL) {
 		fail_msg("check output:\n%s", out);
 	}
 	free(out);
