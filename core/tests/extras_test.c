@@ -147,6 +147,7 @@ test_extras_tier_platform(void **state)
 	assert_int_equal(ex.service_tier, LLMCOST_TIER_STANDARD);
 	assert_string_equal(ex.platform, "vertex");
 	LLMCOST_FAIL(get_extras(f->s, 3, &ex), LLMCOST_ENOTFOUND);
+	free(b);
 }
 
 // ---- exactly once ----
@@ -412,6 +413,7 @@ test_extras_v1_values(void **state)
 	store_read_end(t);
 	// Four runs with extras, one of them with 3 searches.
 	assert_int_equal(sum, 4003);
+	free(b);
 }
 
 static void
