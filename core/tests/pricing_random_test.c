@@ -11,7 +11,10 @@
 // with the naive model reading the built entries.
 #include "testutil.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <regex.h>
+#include <stdatomic.h>
 
 #include "prices.h"
 #include "pricing.h"
@@ -541,12 +544,90 @@ test_random_builtin(void **state)
 	assert_true(priced > 10000);
 }
 
+// The table in force swapped while other threads price: each holder
+// keeps a whole table for as long as it holds it (the same price twice),
+// and no table is freed under a holder (ASan would see it).
+static atomic_int swap_done;
+
+static void *
+swap_pricer(void *arg)
+{
+	uint64_t usage[LLMCOST_BUCKET_COUNT]
+	    = { [LLMCOST_IN_UNCACHED] = 1000 };
+	size_t *rounds = arg;
+	while (!atomic_load(&swap_done)) {
+		const prices_table *t = prices_current_acquire();
+		pricing_call c = { .provider = "openai",
+			.provider_len = 6,
+			.model = "swap-model",
+			.model_len = 10,
+			.start_ns = UINT64_C(1800000000) * NS,
+			.usage = usage };
+		store_cost a, b;
+		pricing_price_call(t, &c, &a);
+		pricing_price_call(t, &c, &b);
+		assert_int_equal(a.flags, 0);
+		assert_int_equal(a.cost_pusd, b.cost_pusd);
+		assert_int_equal(a.price_id, b.price_id);
+		// Table k prices the model at k dollars per 1M, with id k.
+		assert_int_equal(
+		    a.cost_pusd, (int64_t) a.price_id * 1000000000);
+		prices_current_release(t);
+		(*rounds)++;
+	}
+	return (NULL);
+}
+
+static void
+test_swap_while_pricing(void **state)
+{
+	(void) state;
+	pthread_t th[2];
+	size_t rounds[2] = { 0, 0 };
+	char text[256];
+
+	for (uint32_t k = 1; k <= 500; k++) {
+		snprintf(text, sizeof(text),
+		    "entry %u openai swap-model\nvalid_from 2024-01-01\n"
+		    "source test\nstandard input_uncached=%u\n",
+		    k, k);
+		prices_source src = { "swap.txt", text, strlen(text), 1 };
+		prices_table *t = NULL;
+		char err[PRICES_ERR_MAX];
+		LLMCOST_PASS(
+		    prices_table_build(&src, 1, &t, err, sizeof(err)));
+		prices_current_set(t);
+		if (k == 1) {
+			atomic_store(&swap_done, 0);
+			for (int i = 0; i < 2; i++) {
+				assert_int_equal(pthread_create(&th[i], NULL,
+				                     swap_pricer, &rounds[i]),
+				    0);
+			}
+		}
+	}
+	// Let the pricers run on the last table too.
+	while (rounds[0] < 1000 || rounds[1] < 1000) {
+		sched_yield();
+	}
+	atomic_store(&swap_done, 1);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+	}
+	// Back to the built-in table; the last one is freed now.
+	prices_current_set(NULL);
+	const prices_table *t = prices_current_acquire();
+	assert_ptr_equal(t, prices_builtin_table());
+	prices_current_release(t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_tables),
 		cmocka_unit_test(test_random_builtin),
+		cmocka_unit_test(test_swap_while_pricing),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }
