@@ -7,16 +7,13 @@
 // prices check` lists the models of the store no entry prices.  Each
 // phase's calls carry their own feature, so the report says which table
 // priced which calls.
-#include "testutil.h"
+#include "e2e.h"
 
-#include <jansson.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
-
-#include "harness.h"
 
 // Table A: gpt-4o at $100 in / $200 out per 1M (pico-USD per token).
 #define A_IN  INT64_C(100000000)
@@ -73,10 +70,7 @@ send_call_as(const char *dir, const char *model, const char *feature,
 	LLMCOST_PASS(llmcost_call_set_service_tier(call, tier));
 	LLMCOST_PASS(llmcost_call_set_platform(call, platform));
 	LLMCOST_PASS(llmcost_call_end(call));
-	LLMCOST_PASS(llmcost_flush(c, 20000));
-	llmcost_stats st;
-	LLMCOST_PASS(llmcost_stats_get(c, &st));
-	assert_int_equal(st.calls_acked, 1);
+	assert_int_equal(llmcost_test_flushed(c, 20000).calls_acked, 1);
 	llmcost_shutdown(c, 1000);
 }
 
@@ -86,22 +80,18 @@ send_call(const char *dir, const char *model, const char *feature)
 	send_call_as(dir, model, feature, LLMCOST_TIER_STANDARD, NULL);
 }
 
-// The report's cost of feature, in pico-USD, as text.
+// The report's cost of feature, in pico-USD, as text; none of its calls
+// unpriced.
 static void
 check_cost(const char *dir, const char *feature, int64_t want)
 {
-	const char *argv[] = { harness_cli_bin(), "report", "--since", "1d",
-		"--json", "--data-dir", dir, NULL };
-	char *out, *err, buf[64];
-	assert_int_equal(harness_run(argv, &out, &err), 0);
-	json_error_t jerr;
-	json_t *root = json_loads(out, 0, &jerr);
-	if (root == NULL) {
-		fail_msg("report --json is not JSON: %s\n%s", jerr.text, out);
-	}
-	json_t *rows = json_object_get(root, "rows"), *row;
+	static const char *const args[] = { "--since", "1d", NULL };
+	json_t *root = e2e_report_json(dir, args), *row;
+	json_t *rows = json_object_get(root, "rows");
+	char buf[64];
 	size_t i;
 	int found = 0;
+
 	json_array_foreach(rows, i, row)
 	{
 		const char *name
@@ -117,11 +107,10 @@ check_cost(const char *dir, const char *feature, int64_t want)
 		}
 	}
 	if (!found) {
-		fail_msg("no row for %s in\n%s", feature, out);
+		char *text = json_dumps(root, JSON_INDENT(1));
+		fail_msg("no row for %s in\n%s", feature, text);
 	}
 	json_decref(root);
-	free(out);
-	free(err);
 }
 
 // Waits (at most 20 s) until the daemon's counter name reaches want.
@@ -197,34 +186,21 @@ test_reload(void **state)
 	// check: every model is priced, then one that is not.
 	const char *chk[] = { harness_cli_bin(), "prices", "--prices", path,
 		"check", "--data-dir", dir, NULL };
-	char *out, *err;
-	assert_int_equal(harness_run(chk, &out, &err), 0);
-	assert_non_null(strstr(out, "0 of 2 pairs unpriced"));
-	free(out);
-	free(err);
+	e2e_expect_run(chk, 0, "0 of 2 pairs unpriced", NULL);
 	// A platform without an entry: gpt-4o-mini on Bedrock is unpriced,
 	// and check counts that call (it reads each call's platform).
 	send_call_as(dir, "gpt-4o-mini", "mini-bedrock", LLMCOST_TIER_STANDARD,
 	    "bedrock");
-	assert_int_equal(harness_run(chk, &out, &err), 1);
-	if (strstr(out, "1 of 2 pairs unpriced") == NULL
-	    || strstr(out, "gpt-4o-mini") == NULL) {
-		fail_msg("check output:\n%s", out);
-	}
-	free(out);
-	free(err);
+	e2e_expect_run(chk, 1, "1 of 2 pairs unpriced", NULL);
+	e2e_expect_run(chk, 1, "gpt-4o-mini", NULL);
 	send_call(dir, "mystery-model-9", "phase-unknown");
-	assert_int_equal(harness_run(chk, &out, &err), 1);
-	if (strstr(out, "mystery-model-9") == NULL
-	    || strstr(out, "2 of 3 pairs unpriced") == NULL) {
-		fail_msg("check output:\n%s", out);
-	}
-	free(out);
-	free(err);
+	e2e_expect_run(chk, 1, "2 of 3 pairs unpriced", NULL);
+	e2e_expect_run(chk, 1, "mystery-model-9", NULL);
 
 	assert_int_equal(harness_daemon_stop(d, SIGTERM), 0);
 
-	// A broken file stops the start, naming the file, line and field.
+	// A broken file stops the start, naming the file, line and field;
+	// so does the CLI.
 	write_file(path, table_broken);
 	char dir2[2048];
 	snprintf(dir2, sizeof(dir2), "%s/other", dir);
@@ -232,20 +208,10 @@ test_reload(void **state)
 		"--prices-file", path, NULL };
 	char want[2200];
 	snprintf(want, sizeof(want), "%s:3: field valid_from", path);
-	assert_int_equal(harness_run(start, &out, &err), 1);
-	if (strstr(err, want) == NULL) {
-		fail_msg("llmcostd's error lacks \"%s\":\n%s", want, err);
-	}
-	free(out);
-	free(err);
+	e2e_expect_run(start, 1, NULL, want);
 	const char *list[]
 	    = { harness_cli_bin(), "prices", "--prices", path, "list", NULL };
-	assert_int_equal(harness_run(list, &out, &err), 1);
-	if (strstr(err, want) == NULL) {
-		fail_msg("llmcost's error lacks \"%s\":\n%s", want, err);
-	}
-	free(out);
-	free(err);
+	e2e_expect_run(list, 1, NULL, want);
 	harness_rmdir(dir);
 }
 
