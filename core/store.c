@@ -83,10 +83,11 @@ typedef struct ms_cache_ent {
 struct store {
 	MDB_env *env;
 	MDB_dbi runs, rollups, str2id, id2str, metasets, msidx, clients, drops,
-	    info, traces, extras, ls_clients, ls_drops;
+	    info, traces, extras, ls_clients, ls_drops, rollups_day;
 	int has_traces; // a store written before traces existed has none
 	int has_ls;     // likewise the exporters' losses (lsclients, lsdrops)
 	int has_extras; // 0: a read-only schema 1 store, without the table
+	int has_daily;  // 0: a read-only schema 1 or 2 store
 	unsigned flags;
 	uint64_t mapsize;
 	str_cache_ent *cache;   // writer only
@@ -106,6 +107,123 @@ _Static_assert(sizeof(store_rollup) == 208, "store_rollup layout changed");
 _Static_assert(sizeof(store_extras) == 96, "store_extras layout changed");
 _Static_assert(offsetof(store_extras, service_tier) == STORE_EXTRAS_V1_SIZE,
     "store_extras version 2 appends to version 1");
+
+// Record version 2 of a run: the packed layout schema 3 writes.  Token
+// counts take 32 bits, the start time is kept as its nanoseconds within
+// the run id's millisecond, the ingest time as milliseconds from that
+// millisecond.  A run whose values do not fit (a bucket of 2^32 tokens or
+// more, an id whose time is not its start, an ingest more than 24 days
+// from its start) is written as version 1, the full store_run: so every
+// record is one of two fixed layouts, told apart by size.
+typedef struct __attribute__((packed)) run_packed {
+	uint8_t version; // RUN_PACKED
+	uint8_t status;
+	uint8_t flags;
+	uint8_t reserved;
+	uint32_t price_id;
+	uint32_t start_sub_ns; // start_ns - id_ms * 1e6, < 1e6
+	int32_t ingest_ms;     // ingest_ns / 1e6 - id_ms
+	uint64_t duration_ns;
+	int64_t cost_pusd;
+	uint32_t provider;
+	uint32_t model;
+	uint32_t feature;
+	uint32_t env;
+	uint32_t metaset;
+	uint32_t usage[LLMCOST_BUCKET_COUNT];
+} run_packed;
+
+#define RUN_WIDE   1 // store_run itself
+#define RUN_PACKED 2 // run_packed
+_Static_assert(sizeof(run_packed) == 92, "run_packed layout changed");
+_Static_assert(sizeof(run_packed) != sizeof(store_run), "sizes tell apart");
+
+// The first 48 bits of a UUIDv7 are its Unix time in milliseconds.
+static uint64_t
+id_ms(const uint8_t *id)
+{
+	uint64_t ms = 0;
+	for (int i = 0; i < 6; i++) {
+		ms = (ms << 8) | id[i];
+	}
+	return (ms);
+}
+
+// Encodes run (stored under id) into buf: the packed layout when its
+// values fit, else the full one.  Returns the record's size.
+static size_t
+run_encode(const uint8_t *id, const store_run *run, uint8_t *buf)
+{
+	uint64_t ms = id_ms(id);
+	int64_t ingest = (int64_t) (run->ingest_ns / 1000000u) - (int64_t) ms;
+	int fits = run->start_ns / 1000000u == ms && ingest >= INT32_MIN
+	    && ingest <= INT32_MAX;
+
+	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
+		fits &= run->usage[b] <= UINT32_MAX;
+	}
+	if (!fits) {
+		store_run w = *run;
+		w.version = RUN_WIDE;
+		memcpy(buf, &w, sizeof(w));
+		return (sizeof(w));
+	}
+	run_packed p = {
+		.version = RUN_PACKED,
+		.status = run->status,
+		.flags = run->flags,
+		.price_id = run->price_id,
+		.start_sub_ns = (uint32_t) (run->start_ns - ms * 1000000u),
+		.ingest_ms = (int32_t) ingest,
+		.duration_ns = run->duration_ns,
+		.cost_pusd = run->cost_pusd,
+		.provider = run->provider,
+		.model = run->model,
+		.feature = run->feature,
+		.env = run->env,
+		.metaset = run->metaset,
+	};
+	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
+		p.usage[b] = (uint32_t) run->usage[b];
+	}
+	memcpy(buf, &p, sizeof(p));
+	return (sizeof(p));
+}
+
+// Decodes the record v stored under id into *out.  Returns 0, or
+// MDB_CORRUPTED for a size that is neither layout.
+static int
+run_decode(const uint8_t *id, const MDB_val *v, store_run *out)
+{
+	if (v->mv_size == sizeof(run_packed)) {
+		const run_packed *p = v->mv_data;
+		uint64_t ms = id_ms(id);
+		out->version = RUN_PACKED;
+		out->status = p->status;
+		out->flags = p->flags;
+		out->price_id = p->price_id;
+		out->start_ns = ms * 1000000u + p->start_sub_ns;
+		out->duration_ns = p->duration_ns;
+		out->ingest_ns
+		    = (uint64_t) ((int64_t) ms + p->ingest_ms) * 1000000u;
+		out->provider = p->provider;
+		out->model = p->model;
+		out->feature = p->feature;
+		out->env = p->env;
+		out->metaset = p->metaset;
+		out->reserved = 0;
+		for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
+			out->usage[b] = p->usage[b];
+		}
+		out->cost_pusd = p->cost_pusd;
+		return (0);
+	}
+	if (v->mv_size == sizeof(store_run)) {
+		memcpy(out, v->mv_data, sizeof(*out));
+		return (0);
+	}
+	return (MDB_CORRUPTED);
+}
 
 // The rollup value of schema 1: the prefix of store_rollup up to cost_hi.
 #define ROLLUP_V1_SIZE offsetof(store_rollup, fees)
@@ -217,6 +335,50 @@ open_err(const char *dir, const char *what, int rc, char *err, size_t errsz)
 	return (LLMCOST_ESTORE);
 }
 
+static int rollup_add(MDB_txn *txn, MDB_dbi dbi, const uint8_t kb[RKEY_SIZE],
+    const store_rollup *delta);
+static void rkey_day(
+    const uint8_t hour_kb[RKEY_SIZE], uint8_t day_kb[RKEY_SIZE]);
+
+// Sums every hourly rollup into its day's (upgrading a store written
+// before daily rollups existed).  Hours come in key order, so one day's
+// keys are added while that day's pages are hot.
+static int
+backfill_daily(MDB_txn *txn, const store *s)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t n = 0;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, s->rollups, &cur)) != 0) {
+		return (rc);
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0) {
+		store_rollup ru;
+		uint8_t dkb[RKEY_SIZE];
+		if (k.mv_size != RKEY_SIZE || rollup_load(&v, &ru) != 0) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		rkey_day(k.mv_data, dkb);
+		if ((rc = rollup_add(txn, s->rollups_day, dkb, &ru)) != 0) {
+			break;
+		}
+		n++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND) {
+		return (rc);
+	}
+	log_msg(LLMCOST_LOG_NOTICE,
+	    "daily rollups filled from %llu hourly rollups",
+	    (unsigned long long) n);
+	return (0);
+}
+
 static int
 open_dbis(store *s, char *err, size_t errsz)
 {
@@ -317,6 +479,22 @@ open_dbis(store *s, char *err, size_t errsz)
 	} else if (!(rdonly && rc == MDB_NOTFOUND)) {
 		mdb_txn_abort(txn);
 		return (open_err(s->dir, "lsdrops", rc, err, errsz));
+	}
+	// The daily rollups came with schema 3: a writer creates them and,
+	// upgrading an older store, fills them from the hourly ones in this
+	// same transaction; a reader of an older store has none.
+	rc = mdb_dbi_open(
+	    txn, "rollups_day", rdonly ? 0 : MDB_CREATE, &s->rollups_day);
+	if (rc == 0) {
+		s->has_daily = 1;
+	} else if (!(rdonly && rc == MDB_NOTFOUND)) {
+		mdb_txn_abort(txn);
+		return (open_err(s->dir, "rollups_day", rc, err, errsz));
+	}
+	if (!rdonly && schema != 0 && schema < 3
+	    && (rc = backfill_daily(txn, s)) != 0) {
+		mdb_txn_abort(txn);
+		return (open_err(s->dir, "daily rollups", rc, err, errsz));
 	}
 	if (!rdonly && schema != STORE_SCHEMA) {
 		uint32_t now = STORE_SCHEMA;
@@ -497,6 +675,27 @@ store_close(store *s)
 }
 
 // ---- writing ----
+
+// Begins a write transaction.  Another process writing the same store
+// (llmcostd, or the CLI's prune and reprice) may have grown the map past
+// this one's size: then adopt its size and begin again.
+static int
+wtxn_begin(store *s, MDB_txn **txn)
+{
+	int rc = mdb_txn_begin(s->env, NULL, 0, txn);
+
+	if (rc == MDB_MAP_RESIZED) {
+		if ((rc = mdb_env_set_mapsize(s->env, 0)) != 0) {
+			return (rc);
+		}
+		MDB_envinfo info;
+		if (mdb_env_info(s->env, &info) == 0) {
+			s->mapsize = info.me_mapsize;
+		}
+		rc = mdb_txn_begin(s->env, NULL, 0, txn);
+	}
+	return (rc);
+}
 
 typedef struct wctx {
 	store *s;
@@ -757,13 +956,16 @@ meta_get(const llmcost_proto_record *r, const char *key)
 	return (NULL);
 }
 
-// Adds delta to the stored roll-up under key kb (read-modify-write).
+// Adds delta to the stored roll-up under key kb in table dbi
+// (read-modify-write).  Counts add modulo 2^64, so a delta may take away
+// (a reprice's unpriced_calls going down is a delta of -1 as a u64).
 static int
-rollup_put(wctx *w, const uint8_t kb[RKEY_SIZE], const store_rollup *delta)
+rollup_add(MDB_txn *txn, MDB_dbi dbi, const uint8_t kb[RKEY_SIZE],
+    const store_rollup *delta)
 {
 	store_rollup ru;
 	MDB_val k = { RKEY_SIZE, (void *) kb }, v;
-	int rc = mdb_get(w->txn, w->s->rollups, &k, &v);
+	int rc = mdb_get(txn, dbi, &k, &v);
 
 	if (rc == 0) {
 		if ((rc = rollup_load(&v, &ru)) != 0) {
@@ -793,7 +995,30 @@ rollup_put(wctx *w, const uint8_t kb[RKEY_SIZE], const store_rollup *delta)
 	ru.usage_partial_calls += delta->usage_partial_calls;
 	v.mv_size = sizeof(ru);
 	v.mv_data = &ru;
-	return (mdb_put(w->txn, w->s->rollups, &k, &v, 0));
+	return (mdb_put(txn, dbi, &k, &v, 0));
+}
+
+// The daily key of an hourly one: its day, the same dimensions.
+static void
+rkey_day(const uint8_t hour_kb[RKEY_SIZE], uint8_t day_kb[RKEY_SIZE])
+{
+	memcpy(day_kb, hour_kb, RKEY_SIZE);
+	put_be32(day_kb, get_be32(hour_kb) / STORE_HOURS_PER_DAY);
+}
+
+// Adds delta to the hourly roll-up under kb and to its day's.
+static int
+rollup_put(MDB_txn *txn, const store *s, const uint8_t kb[RKEY_SIZE],
+    const store_rollup *delta)
+{
+	uint8_t dkb[RKEY_SIZE];
+	int rc;
+
+	if ((rc = rollup_add(txn, s->rollups, kb, delta)) != 0) {
+		return (rc);
+	}
+	rkey_day(kb, dkb);
+	return (rollup_add(txn, s->rollups_day, dkb, delta));
 }
 
 // A call made in a request scope: its trace and parent, kept beside the
@@ -814,31 +1039,32 @@ write_trace(wctx *w, const llmcost_proto_record *r)
 	return (mdb_put(w->txn, w->s->traces, &k, &v, 0));
 }
 
-// Writes every pending roll-up sum and empties the table.
+// Writes every pending roll-up sum of tab (RU_PENDING entries) to the
+// hourly and daily rollups and empties the table.
 static int
-rollups_flush(wctx *w)
+pending_flush(
+    MDB_txn *txn, const store *s, struct ru_pending *tab, uint32_t *used)
 {
 	int rc = 0;
 
 	for (uint32_t i = 0; i < RU_PENDING; i++) {
-		struct ru_pending *e = &w->s->ru[i];
+		struct ru_pending *e = &tab[i];
 		if (e->used) {
 			if (rc == 0) {
-				rc = rollup_put(w, e->kb, &e->sum);
+				rc = rollup_put(txn, s, e->kb, &e->sum);
 			}
 			e->used = 0;
 		}
 	}
-	w->ru_n = 0;
+	*used = 0;
 	return (rc);
 }
 
-// Adds a run to its hour's roll-up.  Runs of one write are summed in
-// memory per roll-up key (a batch from one call site has a handful of
-// keys), and each key is read and written once, at the end of the
-// write, or when the table fills.
+// The pending sum of the hourly rollup key of run in tab, a new zero one
+// if there is none; the table is flushed first when half full.
 static int
-add_rollup(wctx *w, const store_run *run, const store_extras *ex)
+pending_sum(MDB_txn *txn, const store *s, struct ru_pending *tab,
+    uint32_t *used, const store_run *run, store_rollup **sum)
 {
 	store_rkey rk;
 	uint8_t kb[RKEY_SIZE];
@@ -850,25 +1076,49 @@ add_rollup(wctx *w, const store_run *run, const store_extras *ex)
 #undef RKEY_FROM_RUN
 	rkey_encode(&rk, kb);
 
-	if (w->ru_n >= RU_PENDING / 2 && (rc = rollups_flush(w)) != 0) {
+	if (*used >= RU_PENDING / 2
+	    && (rc = pending_flush(txn, s, tab, used)) != 0) {
 		return (rc);
 	}
 	uint64_t h = fnv1a(kb, sizeof(kb), 0xcbf29ce484222325ULL);
 	struct ru_pending *e;
 	for (uint32_t i = (uint32_t) h;; i++) {
-		e = &w->s->ru[i & (RU_PENDING - 1)];
+		e = &tab[i & (RU_PENDING - 1)];
 		if (!e->used) {
 			e->used = 1;
 			memcpy(e->kb, kb, sizeof(kb));
 			memset(&e->sum, 0, sizeof(e->sum));
-			w->ru_n++;
+			(*used)++;
 			break;
 		}
 		if (memcmp(e->kb, kb, sizeof(kb)) == 0) {
 			break;
 		}
 	}
-	store_rollup *ru = &e->sum;
+	*sum = &e->sum;
+	return (0);
+}
+
+static int
+rollups_flush(wctx *w)
+{
+	return (pending_flush(w->txn, w->s, w->s->ru, &w->ru_n));
+}
+
+// Adds a run to its hour's roll-up (and so its day's).  Runs of one
+// write are summed in memory per roll-up key (a batch from one call site
+// has a handful of keys), and each key is read and written once, at the
+// end of the write, or when the table fills.
+static int
+add_rollup(wctx *w, const store_run *run, const store_extras *ex)
+{
+	store_rollup *ru;
+	int rc;
+
+	if ((rc = pending_sum(w->txn, w->s, w->s->ru, &w->ru_n, run, &ru))
+	    != 0) {
+		return (rc);
+	}
 	ru->calls++;
 	if (run->flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) {
 		ru->unpriced_calls++;
@@ -964,7 +1214,9 @@ write_record(
 	if (rc != 0 || (rc = intern_metaset(w, r, &run.metaset)) != 0) {
 		return (rc);
 	}
-	MDB_val k = { 16, (void *) r->run_id }, v = { sizeof(run), &run };
+	uint8_t rec[sizeof(store_run)];
+	MDB_val k = { 16, (void *) r->run_id },
+	        v = { run_encode(r->run_id, &run, rec), rec };
 	if ((rc = mdb_put(w->txn, w->s->runs, &k, &v, MDB_NOOVERWRITE)) != 0) {
 		if (rc == MDB_KEYEXIST) {
 			*dup = 1;
@@ -1077,6 +1329,22 @@ write_client(wctx *w, const llmcost_proto_batch *b)
 	return (mdb_put(w->txn, w->s->clients, &k, &v, 0));
 }
 
+// Doubles the map after MDB_MAP_FULL; no transaction may be open in
+// this process.
+static int
+map_grow(store *s)
+{
+	uint64_t bigger = s->mapsize * 2;
+	int rc = mdb_env_set_mapsize(s->env, bigger);
+
+	if (rc == 0) {
+		log_msg(LLMCOST_LOG_NOTICE, "store map grown to %llu KiB",
+		    (unsigned long long) (bigger >> 10));
+		s->mapsize = bigger;
+	}
+	return (rc);
+}
+
 static int
 write_once(store *s, const store_batch *batches, size_t n,
     store_batch_result *results, uint64_t now_ns, const char **where)
@@ -1087,7 +1355,7 @@ write_once(store *s, const store_batch *batches, size_t n,
 	// Nothing is pending from an earlier, aborted write.
 	memset(s->ru, 0, RU_PENDING * sizeof(*s->ru));
 	*where = "begin";
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &w.txn)) != 0) {
+	if ((rc = wtxn_begin(s, &w.txn)) != 0) {
 		return (rc);
 	}
 	*where = "ids";
@@ -1147,16 +1415,12 @@ store_write(store *s, const store_batch *batches, size_t n,
 			break;
 		}
 		// Grow the map and try again; no transaction is open now.
-		uint64_t bigger = s->mapsize * 2;
-		int src = mdb_env_set_mapsize(s->env, bigger);
+		int src = map_grow(s);
 		if (src != 0) {
 			rc = src;
 			where = "resize";
 			break;
 		}
-		log_msg(LLMCOST_LOG_NOTICE, "store map grown to %llu KiB",
-		    (unsigned long long) (bigger >> 10));
-		s->mapsize = bigger;
 	}
 	// A map that cannot grow (no address space for the bigger map) is
 	// a full map, whatever the resize said.
@@ -1223,22 +1487,28 @@ walk_end(MDB_cursor *cur, int rc, int rv)
 	return (rv);
 }
 
-int
-store_scan_rollups(store_rtxn *t, uint32_t from_hour, uint32_t to_hour,
-    store_rollup_fn fn, void *arg)
+// Walks table dbi's rollups with from <= period < to; div turns a key's
+// period into the one given to fn (1, or 24 for hourly rollups read as
+// days).
+static int
+scan_rollups(store_rtxn *t, MDB_dbi dbi, uint32_t div, uint32_t from,
+    uint32_t to, store_rollup_fn fn, void *arg)
 {
 	MDB_cursor *cur;
 	uint8_t kb[RKEY_SIZE] = { 0 };
 	MDB_val k = { sizeof(kb), kb }, v;
 	int rc, rv = 0;
 
-	if (from_hour >= to_hour) {
+	if (fn == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (from >= to) {
 		return (0);
 	}
-	if ((rc = mdb_cursor_open(t->txn, t->s->rollups, &cur)) != 0) {
+	if ((rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0) {
 		return (LLMCOST_ESTORE);
 	}
-	put_be32(kb, from_hour);
+	put_be32(kb, from * div);
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	while (rc == 0) {
 		store_rkey rk;
@@ -1248,7 +1518,8 @@ store_scan_rollups(store_rtxn *t, uint32_t from_hour, uint32_t to_hour,
 			break;
 		}
 		rkey_decode(k.mv_data, &rk);
-		if (rk.hour >= to_hour) {
+		rk.hour /= div;
+		if (rk.hour >= to) {
 			break;
 		}
 		if ((rv = fn(arg, &rk, &ru)) != 0) {
@@ -1259,15 +1530,37 @@ store_scan_rollups(store_rtxn *t, uint32_t from_hour, uint32_t to_hour,
 	return (walk_end(cur, rc, rv));
 }
 
-// The first 48 bits of a UUIDv7 are its Unix time in milliseconds.
-static uint64_t
-id_ms(const uint8_t *id)
+int
+store_scan_rollups(store_rtxn *t, uint32_t from_hour, uint32_t to_hour,
+    store_rollup_fn fn, void *arg)
 {
-	uint64_t ms = 0;
-	for (int i = 0; i < 6; i++) {
-		ms = (ms << 8) | id[i];
+	return (store_scan_rollups_grain(
+	    t, STORE_HOURLY, from_hour, to_hour, fn, arg));
+}
+
+int
+store_scan_rollups_grain(store_rtxn *t, store_grain g, uint32_t from,
+    uint32_t to, store_rollup_fn fn, void *arg)
+{
+	if (t == NULL) {
+		return (LLMCOST_EINVAL);
 	}
-	return (ms);
+	switch (g) {
+	case STORE_HOURLY:
+		return (scan_rollups(t, t->s->rollups, 1, from, to, fn, arg));
+	case STORE_DAILY:
+		if (t->s->has_daily) {
+			return (scan_rollups(
+			    t, t->s->rollups_day, 1, from, to, fn, arg));
+		}
+		// A read-only older store: its hours, as days.
+		if (to > UINT32_MAX / STORE_HOURS_PER_DAY) {
+			to = UINT32_MAX / STORE_HOURS_PER_DAY;
+		}
+		return (scan_rollups(
+		    t, t->s->rollups, STORE_HOURS_PER_DAY, from, to, fn, arg));
+	}
+	return (LLMCOST_EINVAL);
 }
 
 // Moves a cursor over a table keyed by run id (extras, traces) to the
@@ -1341,28 +1634,26 @@ store_scan_ex(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 	}
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	while (rc == 0) {
-		store_run copy;
+		store_run run;
 		store_extras excopy;
-		const store_run *run = v.mv_data;
 		const store_extras *ex = NULL;
 		const uint8_t *tr = NULL;
-		if (k.mv_size != 16 || v.mv_size != sizeof(store_run)) {
+		if (k.mv_size != 16) {
 			rv = LLMCOST_ESTORE;
 			break;
 		}
 		if (id_ms(k.mv_data) >= end_ms) {
 			break;
 		}
-		if (run->start_ns < from_ns || run->start_ns >= to_ns) {
+		// Either layout is decoded into run (a copy: values need not
+		// be aligned in LMDB's pages).
+		if (run_decode(k.mv_data, &v, &run) != 0) {
+			rv = LLMCOST_ESTORE;
+			break;
+		}
+		if (run.start_ns < from_ns || run.start_ns >= to_ns) {
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 			continue;
-		}
-		// LMDB keeps these fixed-size values 8-byte aligned (every
-		// node on a page has the same size, a multiple of 8), but it
-		// does not promise so: copy when it is not.
-		if (((uintptr_t) v.mv_data % _Alignof(store_run)) != 0) {
-			memcpy(&copy, v.mv_data, sizeof(copy));
-			run = &copy;
 		}
 		if (side[0] != NULL) {
 			ex = side_seek(side[0], &sk[0], &sv[0], &src[0],
@@ -1381,7 +1672,7 @@ store_scan_ex(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 			tr = side_seek(side[1], &sk[1], &sv[1], &src[1],
 			    k.mv_data, 32, 0);
 		}
-		if ((rv = fn(arg, k.mv_data, run, ex, tr)) != 0) {
+		if ((rv = fn(arg, k.mv_data, &run, ex, tr)) != 0) {
 			break;
 		}
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -1504,10 +1795,9 @@ store_get_run(store_rtxn *t, const uint8_t id[16], store_run *out)
 {
 	MDB_val k = { 16, (void *) id }, v;
 	if (mdb_get(t->txn, t->s->runs, &k, &v) != 0
-	    || v.mv_size != sizeof(*out)) {
+	    || run_decode(id, &v, out) != 0) {
 		return (LLMCOST_ENOTFOUND);
 	}
-	memcpy(out, v.mv_data, sizeof(*out));
 	return (0);
 }
 
@@ -1563,4 +1853,436 @@ store_count_extras(store_rtxn *t, uint64_t *out)
 	}
 	*out = st.ms_entries;
 	return (0);
+}
+
+int
+store_used_bytes(store_rtxn *t, uint64_t *out)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+
+	if (t == NULL || out == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (mdb_env_info(t->s->env, &info) != 0
+	    || mdb_env_stat(t->s->env, &st) != 0) {
+		return (LLMCOST_ESTORE);
+	}
+	*out = ((uint64_t) info.me_last_pgno + 1) * st.ms_psize;
+	return (0);
+}
+
+// ---- maintenance ----
+
+#define INFO_PRUNED    "pruned_before"
+#define MAINT_TXN_RUNS 10000u
+#define NS_PER_MS      UINT64_C(1000000)
+#define INFO_KEY(name)                                                        \
+	{                                                                     \
+		sizeof(name) - 1, (void *) (name)                             \
+	}
+
+static int
+get_pruned(MDB_txn *txn, const store *s, uint64_t *out)
+{
+	MDB_val k = INFO_KEY(INFO_PRUNED), v;
+	int rc = mdb_get(txn, s->info, &k, &v);
+
+	*out = 0;
+	if (rc == MDB_NOTFOUND) {
+		return (0);
+	}
+	if (rc == 0 && v.mv_size != sizeof(*out)) {
+		return (MDB_CORRUPTED);
+	}
+	if (rc == 0) {
+		memcpy(out, v.mv_data, sizeof(*out));
+	}
+	return (rc);
+}
+
+int
+store_pruned_before(store_rtxn *t, uint64_t *out)
+{
+	if (t == NULL || out == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	return (get_pruned(t->txn, t->s, out) != 0 ? LLMCOST_ESTORE : 0);
+}
+
+// Records that runs before cut_ns may be gone (the later of the cut and
+// the one already recorded).
+static int
+mark_pruned(MDB_txn *txn, const store *s, uint64_t cut_ns)
+{
+	MDB_val k = INFO_KEY(INFO_PRUNED), v = { sizeof(cut_ns), &cut_ns };
+	uint64_t old;
+	int rc;
+
+	if ((rc = get_pruned(txn, s, &old)) != 0 || old >= cut_ns) {
+		return (rc);
+	}
+	return (mdb_put(txn, s->info, &k, &v, 0));
+}
+
+// One transaction of a prune: deletes up to max runs before cut_ms (the
+// first keys of runs), with their extras and traces.  *left is set when
+// runs before the cut remain.
+static int
+prune_txn(MDB_txn *txn, const store *s, uint64_t cut_ms, uint32_t max,
+    uint32_t *n, int *left)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*n = 0;
+	*left = 0;
+	if ((rc = mdb_cursor_open(txn, s->runs, &cur)) != 0) {
+		return (rc);
+	}
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+		uint8_t id[16];
+		if (k.mv_size != sizeof(id)) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if (id_ms(k.mv_data) >= cut_ms) {
+			break;
+		}
+		if (*n == max) {
+			*left = 1;
+			break;
+		}
+		memcpy(id, k.mv_data, sizeof(id));
+		if ((rc = mdb_cursor_del(cur, 0)) != 0) {
+			break;
+		}
+		MDB_val ik = { sizeof(id), id };
+		rc = mdb_del(txn, s->extras, &ik, NULL);
+		if (rc == 0 || rc == MDB_NOTFOUND) {
+			rc = mdb_del(txn, s->traces, &ik, NULL);
+		}
+		if (rc != 0 && rc != MDB_NOTFOUND) {
+			break;
+		}
+		(*n)++;
+	}
+	mdb_cursor_close(cur);
+	return (rc == MDB_NOTFOUND ? 0 : rc);
+}
+
+int
+store_prune(store *s, uint64_t before_ns, uint32_t txn_runs, uint32_t max_txns,
+    uint64_t *pruned, int *more, char *err, size_t errsz)
+{
+	uint64_t cut_ms = before_ns / NS_PER_MS, total = 0;
+	int left = 0, rc = 0, grown = 0;
+	const char *where = "";
+
+	if (s == NULL || (s->flags & STORE_RDONLY)) {
+		return (LLMCOST_EINVAL);
+	}
+	if (txn_runs == 0) {
+		txn_runs = MAINT_TXN_RUNS;
+	}
+	for (uint32_t i = 0; max_txns == 0 || i < max_txns; i++) {
+		MDB_txn *txn;
+		uint32_t n;
+		where = "begin";
+		if ((rc = wtxn_begin(s, &txn)) != 0) {
+			break;
+		}
+		// The cut is recorded before any run goes, in the
+		// transaction that deletes the first of them.
+		where = "prune";
+		if ((total > 0
+		        || (rc = mark_pruned(txn, s, cut_ms * NS_PER_MS)) == 0)
+		    && (rc = prune_txn(txn, s, cut_ms, txn_runs, &n, &left))
+		        == 0) {
+			where = "commit";
+			rc = mdb_txn_commit(txn);
+		} else {
+			mdb_txn_abort(txn);
+		}
+		if (rc == MDB_MAP_FULL && grown < 4 && map_grow(s) == 0) {
+			grown++;
+			i--; // this transaction again
+			continue;
+		}
+		if (rc != 0) {
+			break;
+		}
+		total += n;
+		if (!left) {
+			break;
+		}
+	}
+	if (pruned != NULL) {
+		*pruned = total;
+	}
+	if (more != NULL) {
+		*more = rc != 0 || left;
+	}
+	if (rc != 0) {
+		s->last_fault = store_fault_of(rc, s->dir);
+		return (errf(err, errsz, where, rc));
+	}
+	return (0);
+}
+
+// The record of run in the version it was read from (a reprice changes
+// only cost, price entry and flags, which fit either).
+static size_t
+run_encode_as(const uint8_t *id, const store_run *run, uint8_t *buf)
+{
+	if (run->version == RUN_WIDE) {
+		store_run w = *run;
+		memcpy(buf, &w, sizeof(w));
+		return (sizeof(w));
+	}
+	return (run_encode(id, run, buf));
+}
+
+static int
+is_unpriced(uint8_t flags)
+{
+	return ((flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) != 0);
+}
+
+// The state of a reprice between its transactions.
+typedef struct reprice_ctx {
+	store *s;
+	const store_reprice_opts *o;
+	MDB_txn *txn;
+	struct ru_pending *ru; // RU_PENDING entries
+	uint32_t ru_n;
+	store_reprice_item *items; // o->txn_runs entries
+	size_t n_items;
+} reprice_ctx;
+
+// The string of interned id (ptr into the map: valid until the next
+// write in txn), or NULL, 0 for id 0 or an unknown id.
+static void
+id_string(
+    MDB_txn *txn, const store *s, uint32_t id, const char **str, size_t *len)
+{
+	MDB_val k = { sizeof(id), &id }, v;
+
+	*str = NULL;
+	*len = 0;
+	if (id != 0 && mdb_get(txn, s->id2str, &k, &v) == 0) {
+		*str = v.mv_data;
+		*len = v.mv_size;
+	}
+}
+
+// Reprices one run within the window: the cursor's, stored under id.
+static int
+reprice_run(reprice_ctx *c, MDB_cursor *cur, const uint8_t id[16],
+    const store_run *run)
+{
+	MDB_txn *txn = c->txn;
+	store_extras ex;
+	store_reprice_call call;
+	store_cost nc;
+	MDB_val k = { 16, (void *) id }, sv;
+	int rc, has_ex = 0;
+
+	memset(&call, 0, sizeof(call));
+	id_string(
+	    txn, c->s, run->provider, &call.provider, &call.provider_len);
+	id_string(txn, c->s, run->model, &call.model, &call.model_len);
+	if (c->s->has_extras) {
+		rc = mdb_get(txn, c->s->extras, &k, &sv);
+		if (rc == 0 && sv.mv_size == sizeof(ex)) {
+			memcpy(&ex, sv.mv_data, sizeof(ex));
+			has_ex = 1;
+		} else if (rc != MDB_NOTFOUND) {
+			return (rc != 0 ? rc : MDB_CORRUPTED);
+		}
+	}
+	call.run = run;
+	call.extras = has_ex ? &ex : NULL;
+	memset(&nc, 0, sizeof(nc));
+	c->o->price(c->o->price_arg, &call, &nc);
+
+	store_reprice_item *it = &c->items[c->n_items++];
+	it->feature = run->feature;
+	it->model = run->model;
+	it->old_flags = run->flags;
+	it->new_flags = nc.flags;
+	it->old_cost = run->cost_pusd;
+	it->new_cost = nc.cost_pusd;
+
+	int fee_changed = has_ex && ex.fee_cost_pusd != nc.fee_cost_pusd;
+	if (c->o->dry_run
+	    || (nc.cost_pusd == run->cost_pusd && nc.price_id == run->price_id
+	        && nc.flags == run->flags && !fee_changed)) {
+		return (0);
+	}
+	store_run nr = *run;
+	uint8_t rec[sizeof(store_run)];
+	nr.cost_pusd = nc.cost_pusd;
+	nr.price_id = nc.price_id;
+	nr.flags = nc.flags;
+	MDB_val nv = { run_encode_as(id, &nr, rec), rec };
+	if ((rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT)) != 0) {
+		return (rc);
+	}
+	store_rollup *d;
+	if ((rc = pending_sum(txn, c->s, c->ru, &c->ru_n, run, &d)) != 0) {
+		return (rc);
+	}
+	sum128_add(&d->cost_lo, &d->cost_hi,
+	    (store_i128) nc.cost_pusd - run->cost_pusd);
+	d->unpriced_calls
+	    += (uint64_t) (is_unpriced(nc.flags) - is_unpriced(run->flags));
+	if (fee_changed) {
+		sum128_add(&d->fee_cost_lo, &d->fee_cost_hi,
+		    (store_i128) nc.fee_cost_pusd - ex.fee_cost_pusd);
+		ex.fee_cost_pusd = nc.fee_cost_pusd;
+		MDB_val ev = { sizeof(ex), &ex };
+		if ((rc = mdb_put(txn, c->s->extras, &k, &ev, 0)) != 0) {
+			return (rc);
+		}
+	}
+	return (0);
+}
+
+// One transaction of a reprice, from run id pos: up to o->txn_runs runs
+// visited.  *done is set when the window's end was reached, else pos is
+// the next id to visit.
+static int
+reprice_txn(reprice_ctx *c, const uint8_t pos[16], uint8_t next[16],
+    uint64_t end_ms, int *done)
+{
+	const store_reprice_opts *o = c->o;
+	MDB_cursor *cur;
+	MDB_val k = { 16, (void *) pos }, v;
+	uint32_t visited = 0;
+	int rc;
+
+	*done = 1;
+	c->n_items = 0;
+	c->ru_n = 0;
+	memset(c->ru, 0, RU_PENDING * sizeof(*c->ru));
+	if ((rc = mdb_cursor_open(c->txn, c->s->runs, &cur)) != 0) {
+		return (rc);
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0) {
+		uint8_t id[16];
+		store_run run;
+		if (k.mv_size != 16 || run_decode(k.mv_data, &v, &run) != 0) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if (id_ms(k.mv_data) >= end_ms) {
+			break;
+		}
+		memcpy(id, k.mv_data, sizeof(id));
+		if (visited == o->txn_runs) {
+			memcpy(next, id, sizeof(id));
+			*done = 0;
+			break;
+		}
+		visited++;
+		if (run.start_ns >= o->from_ns && run.start_ns < o->to_ns
+		    && (rc = reprice_run(c, cur, id, &run)) != 0) {
+			break;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND) {
+		rc = 0;
+	}
+	if (rc == 0 && !o->dry_run) {
+		rc = pending_flush(c->txn, c->s, c->ru, &c->ru_n);
+	}
+	return (rc);
+}
+
+int
+store_reprice(store *s, const store_reprice_opts *o, char *err, size_t errsz)
+{
+	store_reprice_opts opts;
+	reprice_ctx c;
+	uint8_t pos[16] = { 0 };
+	int rc = 0, rv = 0, done = 0, grown = 0;
+	const char *where = "";
+
+	if (s == NULL || o == NULL || o->price == NULL
+	    || (!o->dry_run && (s->flags & STORE_RDONLY))) {
+		return (LLMCOST_EINVAL);
+	}
+	if (o->from_ns >= o->to_ns) {
+		return (0);
+	}
+	opts = *o;
+	if (opts.txn_runs == 0) {
+		opts.txn_runs = MAINT_TXN_RUNS;
+	}
+	memset(&c, 0, sizeof(c));
+	c.s = s;
+	c.o = &opts;
+	c.ru = calloc(RU_PENDING, sizeof(*c.ru));
+	c.items = calloc(opts.txn_runs, sizeof(*c.items));
+	if (c.ru == NULL || c.items == NULL) {
+		free(c.ru);
+		free(c.items);
+		return (LLMCOST_ENOMEM);
+	}
+	uint64_t from_ms = o->from_ns / NS_PER_MS;
+	uint64_t end_ms = (o->to_ns - 1) / NS_PER_MS + 1;
+	for (int i = 0; i < 6; i++) {
+		pos[i] = (uint8_t) (from_ms >> (40 - 8 * i));
+	}
+	while (!done) {
+		uint8_t next[16];
+		memcpy(next, pos, sizeof(next));
+		where = "begin";
+		if (opts.dry_run) {
+			rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &c.txn);
+			if (rc == MDB_MAP_RESIZED) {
+				mdb_env_set_mapsize(s->env, 0);
+				rc = mdb_txn_begin(
+				    s->env, NULL, MDB_RDONLY, &c.txn);
+			}
+		} else {
+			rc = wtxn_begin(s, &c.txn);
+		}
+		if (rc != 0) {
+			break;
+		}
+		where = "reprice";
+		if ((rc = reprice_txn(&c, pos, next, end_ms, &done)) != 0
+		    || opts.dry_run) {
+			mdb_txn_abort(c.txn);
+		} else {
+			where = "commit";
+			rc = mdb_txn_commit(c.txn);
+		}
+		if (rc == MDB_MAP_FULL && grown < 4 && map_grow(s) == 0) {
+			grown++;
+			done = 0;
+			continue; // this transaction again, from pos
+		}
+		if (rc != 0) {
+			break;
+		}
+		memcpy(pos, next, sizeof(pos));
+		if (opts.done != NULL
+		    && (rv = opts.done(opts.done_arg, c.items, c.n_items))
+		        != 0) {
+			break;
+		}
+	}
+	free(c.ru);
+	free(c.items);
+	if (rc != 0) {
+		return (errf(err, errsz, where, rc));
+	}
+	return (rv);
 }

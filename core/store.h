@@ -21,27 +21,35 @@
 #include "llmcost_common.h"
 #include "llmcost_proto.h"
 
-// The schema this version writes.  A schema 1 store (before the extras
-// table and the appended rollup fields) is upgraded when a writer opens
-// it; readers accept it as it is.  docs/store.md has the history.
-#define STORE_SCHEMA     2
+// The schema this version writes.  A schema 1 or 2 store is upgraded in
+// place when a writer opens it (schema 1: the extras table; schema 2: the
+// daily rollups, filled from the hourly ones); readers accept it as it
+// is.  Runs keep the record version they were written in.
+// docs/store.md has the history.
+#define STORE_SCHEMA     3
 #define STORE_SCHEMA_MIN 1 // the oldest schema still opened
 
 // Run flags.
 #define STORE_RUN_UNPRICED 0x01u // some usage had no price: cost is partial
 #define STORE_RUN_OVERFLOW 0x02u // cost overflowed int64: cost is 0
 
-// The fixed-layout value stored per run (native byte order; LMDB files
-// are not portable across byte orders anyway).  Reports scan these
-// directly: no decoding.  Fields are only ever appended, with version.
+// A stored run, decoded.  On disk a run is one of two fixed layouts
+// (native byte order; LMDB files are not portable across byte orders
+// anyway), told apart by their size alone: record version 1, this very
+// struct (144 bytes, what schemas 1 and 2 wrote, and what schema 3 still
+// writes for the rare run whose values do not fit the packed layout), and
+// record version 2, the packed 92-byte layout (docs/store.md) that
+// schema 3 writes for every other run.  Readers get this struct either
+// way: a scan decodes each record with no branch but the version.
 typedef struct store_run {
-	uint16_t version;  // 1
+	uint16_t version;  // the record version it was read from: 1 or 2
 	uint8_t status;    // llmcost_status
 	uint8_t flags;     // STORE_RUN_*
 	uint32_t price_id; // price entry used; 0 = none
 	uint64_t start_ns;
 	uint64_t duration_ns;
-	uint64_t ingest_ns; // when the collector committed it
+	uint64_t ingest_ns; // when the collector committed it (to the ms
+	                    // in a version 2 record)
 	uint32_t provider;  // interned string ids; 0 = absent
 	uint32_t model;
 	uint32_t feature;
@@ -280,6 +288,25 @@ typedef int (*store_rollup_fn)(
 // order; stops early when fn returns non-zero (and returns that).
 int store_scan_rollups(store_rtxn *t, uint32_t from_hour, uint32_t to_hour,
     store_rollup_fn fn, void *arg);
+
+// The periods rollups are kept for.  Daily rollups (UTC days) sum the
+// hourly ones of their day, key for key; both are written in the
+// transaction that stores their runs.
+typedef enum store_grain {
+	STORE_HOURLY = 0,
+	STORE_DAILY = 1,
+} store_grain;
+
+#define STORE_HOURS_PER_DAY 24u
+
+// store_scan_rollups for a grain: from and to count periods of that grain
+// since the Unix epoch (hours, or days), and k->hour passed to fn is the
+// period (an hour, or a day).  A store opened read-only that has no daily
+// rollups yet (schema 1 or 2, not yet opened by a writer) gives its
+// hourly rollups instead, each with k->hour set to its day: then one key
+// may come several times, and callers sum (as they do anyway).
+int store_scan_rollups_grain(store_rtxn *t, store_grain g, uint32_t from,
+    uint32_t to, store_rollup_fn fn, void *arg);
 // The string for an interned id.  Returns 0 or LLMCOST_ENOTFOUND.
 int store_string(store_rtxn *t, uint32_t id, const char **s, size_t *len);
 // The canonical metadata blob of metaset id (store_run.metaset):
@@ -315,6 +342,94 @@ int store_count_runs(store_rtxn *t, uint64_t *out);
 int store_get_extras(store_rtxn *t, const uint8_t id[16], store_extras *out);
 // Number of runs with extras.
 int store_count_extras(store_rtxn *t, uint64_t *out);
+
+// The bytes the store uses in data.mdb: every page up to its last used
+// one (free pages that LMDB will reuse included), as of t.
+int store_used_bytes(store_rtxn *t, uint64_t *out);
+
+// Runs whose id time is before *out (Unix ns, a whole millisecond) may
+// have been pruned (store_prune): their rollups remain, but raw runs
+// there may be missing.  0 when nothing was ever pruned.
+int store_pruned_before(store_rtxn *t, uint64_t *out);
+
+// ---- maintenance: prune and reprice ----
+//
+// Both write in transactions of at most a given number of runs, each of
+// which leaves the store consistent (runs, extras, traces and rollups
+// agree), and both can be run again after a crash or an error to finish
+// the job.  They use write transactions of their own, so they may run in
+// another process (the CLI) while llmcostd writes: LMDB serializes the
+// writers.  Neither removes nor adds interned strings or metadata sets,
+// so the caches of a daemon writing the same store stay valid.  Writer
+// thread only in a process that also calls store_write on s.
+
+// Deletes every run whose id time is before before_ns (rounded down to
+// the millisecond), with its extras and trace, keeping every rollup;
+// records the cut for store_pruned_before in the first transaction.  At
+// most txn_runs runs per transaction (0: 10000) and max_txns
+// transactions (0: no limit).  *pruned (may be NULL) receives the number
+// of runs deleted, *more (may be NULL) whether runs before the cut
+// remain.  Returns 0, or LLMCOST_ESTORE with the reason in err (the
+// transactions committed before the error stay done).
+int store_prune(store *s, uint64_t before_ns, uint32_t txn_runs,
+    uint32_t max_txns, uint64_t *pruned, int *more, char *err, size_t errsz);
+
+// A stored run as a reprice hands it to its pricing function: the
+// provider and model strings (ptr, len; NULL, 0 when absent), the run as
+// stored, and its extras (NULL when it has none).
+typedef struct store_reprice_call {
+	const char *provider;
+	size_t provider_len;
+	const char *model;
+	size_t model_len;
+	const store_run *run;
+	const store_extras *extras;
+} store_reprice_call;
+
+// Works out a run's cost again (the pricing stage: pricing.h).  *out
+// arrives zeroed.
+typedef void (*store_price_fn)(
+    void *arg, const store_reprice_call *c, store_cost *out);
+
+// One run a reprice looked at: its feature and model (interned ids:
+// store_string) and its cost and flags before and after.
+typedef struct store_reprice_item {
+	uint32_t feature;
+	uint32_t model;
+	uint8_t old_flags;
+	uint8_t new_flags;
+	int64_t old_cost;
+	int64_t new_cost;
+} store_reprice_item;
+
+// Called after each transaction commits (in a dry run, after each
+// transaction's worth of runs is read) with the runs it looked at.
+// Return 0 to go on, anything else to stop there (store_reprice returns
+// it).
+typedef int (*store_reprice_done_fn)(
+    void *arg, const store_reprice_item *items, size_t n);
+
+typedef struct store_reprice_opts {
+	uint64_t from_ns; // runs that started in [from_ns, to_ns)
+	uint64_t to_ns;
+	uint32_t txn_runs; // runs per transaction; 0: 10000
+	int dry_run;       // work out and report, write nothing
+	store_price_fn price;
+	void *price_arg;
+	store_reprice_done_fn done; // may be NULL
+	void *done_arg;
+} store_reprice_opts;
+
+// Prices every run in the window again with o->price and, where the cost,
+// price entry, flags or fee cost change, rewrites the run (in its own
+// record version), its extras' fee cost, and the hourly and daily rollups
+// of its key by the difference, in the same transaction.  Pricing is a
+// function of what is stored, so running it again over runs already
+// repriced changes nothing: after a crash, run it again.  Returns 0, the
+// value a done callback stopped with, LLMCOST_EINVAL, or LLMCOST_ESTORE
+// with the reason in err.
+int store_reprice(
+    store *s, const store_reprice_opts *o, char *err, size_t errsz);
 
 // 128-bit helpers for cost sums.
 typedef __int128 store_i128;
