@@ -108,34 +108,51 @@ _Static_assert(sizeof(store_extras) == 96, "store_extras layout changed");
 _Static_assert(offsetof(store_extras, service_tier) == STORE_EXTRAS_V1_SIZE,
     "store_extras version 2 appends to version 1");
 
-// Record version 2 of a run: the packed layout schema 3 writes.  Token
-// counts take 32 bits, the start time is kept as its nanoseconds within
-// the run id's millisecond, the ingest time as milliseconds from that
-// millisecond.  A run whose values do not fit (a bucket of 2^32 tokens or
-// more, an id whose time is not its start, an ingest more than 24 days
-// from its start) is written as version 1, the full store_run: so every
-// record is one of two fixed layouts, told apart by size.
+// Record version 2 of a run: the packed layout schema 3 writes, 80
+// bytes.  The start time is kept as its nanoseconds within the run id's
+// millisecond (20 bits) beside the duration (44 bits: 4.8 hours) in one
+// word; the ingest time as milliseconds from the id's millisecond; token
+// counts in 32 bits, and in 16 bits for the four audio and image buckets,
+// which few calls use.  A run whose values do not fit (more tokens, an
+// id whose time is not its start, a longer call, an ingest more than 24
+// days from the start) is written as version 1, the full store_run: so
+// every record is one of two fixed layouts, told apart by size.
+#define RUN_SUB_BITS 20 // ns within a millisecond: < 1e6 < 2^20
+#define RUN_DUR_MAX  ((UINT64_C(1) << (64 - RUN_SUB_BITS)) - 1)
+
+// Where each bucket goes in the packed record: the first RUN_U32
+// buckets of this list in 32 bits, the others in 16.
+#define RUN_U32 6
+#define RUN_U16 4
+static const uint8_t run_buckets[RUN_U32 + RUN_U16]
+    = { LLMCOST_IN_UNCACHED, LLMCOST_IN_CACHE_READ, LLMCOST_IN_CACHE_WRITE_5M,
+	      LLMCOST_IN_CACHE_WRITE_1H, LLMCOST_OUT_TEXT,
+	      LLMCOST_OUT_REASONING, LLMCOST_IN_AUDIO, LLMCOST_IN_IMAGE,
+	      LLMCOST_OUT_AUDIO, LLMCOST_OUT_IMAGE };
+_Static_assert(LLMCOST_BUCKET_COUNT == RUN_U32 + RUN_U16,
+    "a new bucket needs a new run record version");
+
 typedef struct __attribute__((packed)) run_packed {
 	uint8_t version; // RUN_PACKED
 	uint8_t status;
 	uint8_t flags;
 	uint8_t reserved;
 	uint32_t price_id;
-	uint32_t start_sub_ns; // start_ns - id_ms * 1e6, < 1e6
-	int32_t ingest_ms;     // ingest_ns / 1e6 - id_ms
-	uint64_t duration_ns;
+	uint64_t when;     // duration_ns << RUN_SUB_BITS | start's ns in id ms
+	int32_t ingest_ms; // ingest_ns / 1e6 - id ms
 	int64_t cost_pusd;
 	uint32_t provider;
 	uint32_t model;
 	uint32_t feature;
 	uint32_t env;
 	uint32_t metaset;
-	uint32_t usage[LLMCOST_BUCKET_COUNT];
+	uint32_t u32[RUN_U32]; // run_buckets[0 .. RUN_U32)
+	uint16_t u16[RUN_U16]; // run_buckets[RUN_U32 ..]
 } run_packed;
 
 #define RUN_WIDE   1 // store_run itself
 #define RUN_PACKED 2 // run_packed
-_Static_assert(sizeof(run_packed) == 92, "run_packed layout changed");
+_Static_assert(sizeof(run_packed) == 80, "run_packed layout changed");
 _Static_assert(sizeof(run_packed) != sizeof(store_run), "sizes tell apart");
 
 // The first 48 bits of a UUIDv7 are its Unix time in milliseconds.
@@ -157,10 +174,11 @@ run_encode(const uint8_t *id, const store_run *run, uint8_t *buf)
 	uint64_t ms = id_ms(id);
 	int64_t ingest = (int64_t) (run->ingest_ns / 1000000u) - (int64_t) ms;
 	int fits = run->start_ns / 1000000u == ms && ingest >= INT32_MIN
-	    && ingest <= INT32_MAX;
+	    && ingest <= INT32_MAX && run->duration_ns <= RUN_DUR_MAX;
 
-	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
-		fits &= run->usage[b] <= UINT32_MAX;
+	for (int i = 0; i < RUN_U32 + RUN_U16; i++) {
+		fits &= run->usage[run_buckets[i]]
+		    <= (i < RUN_U32 ? UINT32_MAX : UINT16_MAX);
 	}
 	if (!fits) {
 		store_run w = *run;
@@ -173,9 +191,9 @@ run_encode(const uint8_t *id, const store_run *run, uint8_t *buf)
 		.status = run->status,
 		.flags = run->flags,
 		.price_id = run->price_id,
-		.start_sub_ns = (uint32_t) (run->start_ns - ms * 1000000u),
+		.when = (run->duration_ns << RUN_SUB_BITS)
+		    | (run->start_ns - ms * 1000000u),
 		.ingest_ms = (int32_t) ingest,
-		.duration_ns = run->duration_ns,
 		.cost_pusd = run->cost_pusd,
 		.provider = run->provider,
 		.model = run->model,
@@ -183,8 +201,11 @@ run_encode(const uint8_t *id, const store_run *run, uint8_t *buf)
 		.env = run->env,
 		.metaset = run->metaset,
 	};
-	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
-		p.usage[b] = (uint32_t) run->usage[b];
+	for (int i = 0; i < RUN_U32; i++) {
+		p.u32[i] = (uint32_t) run->usage[run_buckets[i]];
+	}
+	for (int i = 0; i < RUN_U16; i++) {
+		p.u16[i] = (uint16_t) run->usage[run_buckets[RUN_U32 + i]];
 	}
 	memcpy(buf, &p, sizeof(p));
 	return (sizeof(p));
@@ -197,13 +218,14 @@ run_decode(const uint8_t *id, const MDB_val *v, store_run *out)
 {
 	if (v->mv_size == sizeof(run_packed)) {
 		const run_packed *p = v->mv_data;
-		uint64_t ms = id_ms(id);
+		uint64_t ms = id_ms(id), when = p->when;
 		out->version = RUN_PACKED;
 		out->status = p->status;
 		out->flags = p->flags;
 		out->price_id = p->price_id;
-		out->start_ns = ms * 1000000u + p->start_sub_ns;
-		out->duration_ns = p->duration_ns;
+		out->start_ns = ms * 1000000u
+		    + (when & ((UINT64_C(1) << RUN_SUB_BITS) - 1));
+		out->duration_ns = when >> RUN_SUB_BITS;
 		out->ingest_ns
 		    = (uint64_t) ((int64_t) ms + p->ingest_ms) * 1000000u;
 		out->provider = p->provider;
@@ -212,8 +234,11 @@ run_decode(const uint8_t *id, const MDB_val *v, store_run *out)
 		out->env = p->env;
 		out->metaset = p->metaset;
 		out->reserved = 0;
-		for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
-			out->usage[b] = p->usage[b];
+		for (int i = 0; i < RUN_U32; i++) {
+			out->usage[run_buckets[i]] = p->u32[i];
+		}
+		for (int i = 0; i < RUN_U16; i++) {
+			out->usage[run_buckets[RUN_U32 + i]] = p->u16[i];
 		}
 		out->cost_pusd = p->cost_pusd;
 		return (0);
@@ -351,7 +376,9 @@ backfill_daily(MDB_txn *txn, const store *s)
 	uint64_t n = 0;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, s->rollups, &cur)) != 0) {
+	// Start from empty, whatever an older version may have left.
+	if ((rc = mdb_drop(txn, s->rollups_day, 0)) != 0
+	    || (rc = mdb_cursor_open(txn, s->rollups, &cur)) != 0) {
 		return (rc);
 	}
 	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);

@@ -38,7 +38,7 @@
 // anyway), told apart by their size alone: record version 1, this very
 // struct (144 bytes, what schemas 1 and 2 wrote, and what schema 3 still
 // writes for the rare run whose values do not fit the packed layout), and
-// record version 2, the packed 92-byte layout (docs/store.md) that
+// record version 2, the packed 80-byte layout (docs/store.md) that
 // schema 3 writes for every other run.  Readers get this struct either
 // way: a scan decodes each record with no branch but the version.
 typedef struct store_run {
@@ -250,10 +250,10 @@ store_fault store_last_fault(const store *s);
 int store_read_begin(store *s, store_rtxn **tp);
 void store_read_end(store_rtxn *t);
 
-// Called for one stored run: id (16 bytes) and the run.  Both are valid
-// only until the callback returns (they point into LMDB's memory map,
-// without a copy, whenever the map's alignment allows; copy what you
-// keep) and must not be written through.  Return 0 to go on.
+// Called for one stored run: id (16 bytes, pointing into LMDB's memory
+// map) and the run (decoded into the scan's own storage).  Both are valid
+// only until the callback returns (copy what you keep) and must not be
+// written through.  Return 0 to go on.
 typedef int (*store_run_fn)(
     void *arg, const uint8_t *id, const store_run *run);
 // Calls fn for every run that started in [from_ns, to_ns) (Unix ns), in

@@ -299,7 +299,8 @@ raw_get_schema(const char *path)
 }
 
 // Turns the store at path into what a schema 1 llmcostd left: schema 1,
-// no extras table, every rollup value cut to its schema 1 prefix.
+// no extras table and no daily rollups, every rollup value cut to its
+// schema 1 prefix.
 static void
 make_schema1(const char *path)
 {
@@ -314,6 +315,8 @@ make_schema1(const char *path)
 	raw_begin(&w, path);
 	raw_set_schema(&w, 1);
 	LLMCOST_PASS(mdb_dbi_open(w.txn, "extras", 0, &ex));
+	LLMCOST_PASS(mdb_drop(w.txn, ex, 1));
+	LLMCOST_PASS(mdb_dbi_open(w.txn, "rollups_day", 0, &ex));
 	LLMCOST_PASS(mdb_drop(w.txn, ex, 1));
 	LLMCOST_PASS(mdb_dbi_open(w.txn, "rollups", 0, &ru));
 	LLMCOST_PASS(mdb_cursor_open(w.txn, ru, &cur));
