@@ -7,6 +7,7 @@
 #include <lmdb.h>
 
 #include "rollup_check.h"
+#include "synth.h"
 
 // The cap on bytes per stored call that the layout must keep (issue:
 // at most 128 B per call, LMDB's page and node overhead included).
@@ -16,65 +17,6 @@ static int
 setup(void **state)
 {
 	return (fixture_setup(state, "layout"));
-}
-
-static const char *const features[]
-    = { "search", "chat", "summarize", "classify", "extract", "translate",
-	      "agent-plan", "agent-act", "rerank", "moderate", "autocomplete",
-	      "email-draft", "sql-gen", "code-review", "support-bot",
-	      "onboarding", "insights", "tagging", "faq", "digest" };
-static const struct {
-	const char *provider, *model;
-} models[] = { { "openai", "gpt-4o" }, { "openai", "gpt-4o-mini" },
-	{ "anthropic", "claude-sonnet-4-5" },
-	{ "anthropic", "claude-haiku-4-5" }, { "google", "gemini-2.5-pro" },
-	{ "google", "gemini-2.5-flash" } };
-static const char *const tiers[] = { "free", "pro", "enterprise" };
-
-// The i-th call of a synthetic workload: one of 20 features, 6 models,
-// 2 envs, a user tier and a customer id among 50, usage of a few hundred
-// to a few thousand tokens; runs_per_hour calls per hour from H0.
-static void
-synth(spec *sp, uint32_t i, uint32_t runs_per_hour, char *cust, size_t csz)
-{
-	uint32_t x = i * 2654435761u;
-
-	memset(sp, 0, sizeof(*sp));
-	sp->n = i;
-	sp->hour = H0 + i / runs_per_hour;
-	sp->feature = features[x % 20];
-	sp->provider = models[(x >> 8) % 6].provider;
-	sp->model = models[(x >> 8) % 6].model;
-	sp->env = (x >> 12) % 8 == 0 ? "staging" : "production";
-	sp->usage[LLMCOST_IN_UNCACHED] = 200 + (x >> 4) % 4000;
-	sp->usage[LLMCOST_IN_CACHE_READ] = (x >> 3) % 3 == 0 ? 1024 : 0;
-	sp->usage[LLMCOST_OUT_TEXT] = 50 + (x >> 14) % 800;
-	sp->status
-	    = (x >> 20) % 50 == 0 ? LLMCOST_STATUS_ERROR : LLMCOST_STATUS_OK;
-	sp->key = "customer";
-	snprintf(cust, csz, "cust-%02u", (x >> 22) % 50);
-	sp->val = cust;
-	sp->tag = tiers[(x >> 9) % 3];
-}
-
-// Writes calls [first, first + n) of the synthetic workload in batches
-// of 500 arriving when each batch starts.
-static void
-write_synth(store *s, uint32_t first, uint32_t n, uint32_t runs_per_hour)
-{
-	static char cust[500][16];
-	for (uint32_t i = first; i < first + n;) {
-		built *b = build(NULL, 0);
-		uint32_t k = 0;
-		for (; k < 500 && i < first + n; k++, i++) {
-			spec sp;
-			synth(&sp, i, runs_per_hour, cust[k], sizeof(cust[k]));
-			add(b, &sp);
-		}
-		llmcost_proto_batch bt = batch_of(b, 0xc1, i, 0);
-		write_one(s, &bt, b->recs[0].start_ns + 2000000000u, k, 0);
-		free(b);
-	}
 }
 
 // ---- raw LMDB access to a store (closed meanwhile) ----
@@ -285,7 +227,7 @@ test_bytes_per_call(void **state)
 	store_rtxn *t;
 	uint64_t used, runs;
 
-	write_synth(f->s, 0, n, n / 24);
+	write_synth(f->s, NULL, 0, n, n / 24);
 	LLMCOST_PASS(store_read_begin(f->s, &t));
 	LLMCOST_PASS(store_used_bytes(t, &used));
 	LLMCOST_PASS(store_count_runs(t, &runs));
@@ -311,7 +253,7 @@ test_daily_rollups(void **state)
 	fixture *f = *state;
 
 	// Three days and a bit.
-	write_synth(f->s, 0, 8000, 100);
+	write_synth(f->s, NULL, 0, 8000, 100);
 	assert_int_equal(check_rollups(f->s), 8000);
 	rollup_set *days = rollups_of(f->s, STORE_DAILY);
 	assert_true(days->n > 0);
@@ -348,7 +290,7 @@ test_schema2_upgrade(void **state)
 {
 	fixture *f = *state;
 
-	write_synth(f->s, 0, 3000, 50);
+	write_synth(f->s, NULL, 0, 3000, 50);
 	runs_read before = read_runs(f->s, 4000);
 	rollup_set *hours = rollups_of(f->s, STORE_HOURLY);
 	rollup_set *days = rollups_of(f->s, STORE_DAILY);
@@ -403,7 +345,7 @@ test_schema2_upgrade(void **state)
 	assert_int_equal(check_rollups(f->s), 3000);
 
 	// New calls go packed, and into both rollups.
-	write_synth(f->s, 3000, 1000, 50);
+	write_synth(f->s, NULL, 3000, 1000, 50);
 	assert_int_equal(check_rollups(f->s), 4000);
 	store_close(f->s);
 	f->s = NULL;
