@@ -15,6 +15,8 @@ int cmd_stats(int argc, char **argv);
 int cmd_prices(int argc, char **argv);
 int cmd_reconcile(int argc, char **argv);
 int cmd_prices_import(int argc, char **argv);
+int cmd_reprice(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 
 // The data directory: opt (--data-dir), else $LLMCOSTD_DATA_DIR (as
 // llmcostd reads it), else the shared default (common/paths.c).  Returns

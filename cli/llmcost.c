@@ -36,6 +36,9 @@ usage(FILE *f)
 	    "  prices   the price table: list, show, check, version, import\n"
 	    "  reconcile  compare with LangSmith, per group and run by "
 	    "run\n"
+	    "  reprice  price stored calls again (after a price change)\n"
+	    "  prune    delete stored calls older than a time; rollups "
+	    "stay\n"
 	    "  stats    the collector's counters (asks llmcostd)\n\n"
 	    "Run 'llmcost COMMAND --help' for a command's options.\n"
 	    "  -h, --help     show this help\n"
@@ -256,6 +259,12 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "reconcile") == 0) {
 		return (cmd_reconcile(argc - 1, argv + 1));
+	}
+	if (strcmp(cmd, "reprice") == 0) {
+		return (cmd_reprice(argc - 1, argv + 1));
+	}
+	if (strcmp(cmd, "prune") == 0) {
+		return (cmd_prune(argc - 1, argv + 1));
 	}
 	fprintf(stderr, "llmcost: unknown command '%s' (see llmcost --help)\n",
 	    cmd);
