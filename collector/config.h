@@ -53,7 +53,11 @@
 	XX(prices_file, "prices-file", PATH, "LLMCOSTD_PRICES_FILE",          \
 	    DERIVED("none: the built-in prices only"), 0, 0,                  \
 	    "a price file (docs/prices.md) whose entries win over the "       \
-	    "built-in ones; read again on SIGHUP")
+	    "built-in ones; read again on SIGHUP")                            \
+	XX(retain_days, "retain-days", U64, "LLMCOSTD_RETAIN_DAYS",           \
+	    VALUE("0"), 0, 36500, "delete stored calls older than this many " \
+	    "days, keeping their hourly and daily rollups (0: keep every "    \
+	    "call)")
 // clang-format on
 
 #define CONFIG__FIELD_PATH(f)  char f[LLMCOST__PATH_MAX];

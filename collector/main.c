@@ -84,6 +84,7 @@ main(int argc, char **argv)
 		shutdown_end();
 		return (1);
 	}
+	writer_retain(w, cfg.retain_days * UINT64_C(86400) * 1000000000u);
 	if ((rv = ingest_start(
 	         &in, cfg.listen, (int) cfg.contexts, w, &m, err, sizeof(err)))
 	    != 0) {

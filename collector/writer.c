@@ -13,7 +13,10 @@
 // fault (store.h: no space, quota, read-only, ...) is logged once with
 // the data directory and what to do, each failed write is counted under
 // that kind, and the first commit afterwards logs the recovery, so a
-// full disk fills the log with two lines, not one per resend.
+// full disk fills the log with two lines, not one per resend.  With a
+// retention set, the same thread deletes calls past it (store_prune),
+// one bounded transaction between two groups, so pruning a large
+// backlog never holds ingest up for long; the rollups stay.
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
@@ -25,7 +28,9 @@
 #include "pricing.h"
 #include "writer.h"
 
-#define MAX_GROUP 256 // batches per transaction
+#define MAX_GROUP      256 // batches per transaction
+#define PRUNE_EVERY_NS (UINT64_C(3600) * 1000000000u) // between checks
+#define PRUNE_RETRY_NS (UINT64_C(60) * 1000000000u)   // after an error
 
 struct writer {
 	store *s;
@@ -43,6 +48,9 @@ struct writer {
 	int stopping;
 	store_fault fault;     // of the current episode; NONE when writing
 	uint64_t fault_writes; // failed writes in the current episode
+	uint64_t retain_ns;    // 0: keep every call (under mtx)
+	uint64_t prune_at;     // realtime ns of the next prune step (mtx)
+	uint64_t pruned;       // calls deleted in the current pass (thread)
 };
 
 static void
@@ -150,21 +158,107 @@ run_group(writer *w, writer_job **jobs, size_t n)
 	}
 }
 
+static uint64_t
+realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec);
+}
+
+// Whether a prune step is due (mtx held).
+static int
+prune_due(const writer *w, uint64_t now)
+{
+	return (w->retain_ns != 0 && now >= w->prune_at);
+}
+
+// One prune transaction; schedules the next step: at once while calls
+// past the retention remain, else in an hour.
+static void
+prune_step(writer *w, uint64_t retain_ns)
+{
+	uint64_t now = realtime_ns(), n = 0, next;
+	int more = 0;
+	char err[256];
+
+	int rv = now > retain_ns ? store_prune(w->s, now - retain_ns,
+	             WRITER_PRUNE_RUNS, 1, &n, &more, err, sizeof(err))
+	                         : 0;
+	w->pruned += n;
+	if (rv != 0) {
+		log_msg(LLMCOST_LOG_WARNING,
+		    "cannot prune calls past the retention: %s; trying again "
+		    "in a minute",
+		    err);
+		next = now + PRUNE_RETRY_NS;
+	} else if (more) {
+		next = now;
+	} else {
+		if (w->pruned > 0) {
+			log_msg(LLMCOST_LOG_NOTICE,
+			    "pruned %llu calls older than %llu days; their "
+			    "rollups stay",
+			    (unsigned long long) w->pruned,
+			    (unsigned long long) (retain_ns
+			        / (UINT64_C(86400) * 1000000000u)));
+		}
+		w->pruned = 0;
+		next = now + PRUNE_EVERY_NS;
+	}
+	pthread_mutex_lock(&w->mtx);
+	w->prune_at = next;
+	pthread_mutex_unlock(&w->mtx);
+}
+
+void
+writer_retain(writer *w, uint64_t retain_ns)
+{
+	pthread_mutex_lock(&w->mtx);
+	w->retain_ns = retain_ns;
+	w->prune_at = 0; // at once
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mtx);
+}
+
 static void *
 writer_main(void *arg)
 {
 	writer *w = arg;
 	writer_job *group[MAX_GROUP];
+	int pruned_last = 0;
 
 	pthread_setname_np(pthread_self(), "llmcostd-write");
 	for (;;) {
 		pthread_mutex_lock(&w->mtx);
-		while (w->head == NULL && !w->stopping) {
-			pthread_cond_wait(&w->cv, &w->mtx);
+		while (w->head == NULL && !w->stopping
+		    && !prune_due(w, realtime_ns())) {
+			if (w->retain_ns == 0) {
+				pthread_cond_wait(&w->cv, &w->mtx);
+				continue;
+			}
+			struct timespec until = {
+				.tv_sec = (time_t) (w->prune_at / 1000000000u),
+				.tv_nsec = (long) (w->prune_at % 1000000000u),
+			};
+			pthread_cond_timedwait(&w->cv, &w->mtx, &until);
+		}
+		if (w->head == NULL && w->stopping) {
+			pthread_mutex_unlock(&w->mtx);
+			return (NULL);
+		}
+		if (!w->stopping && prune_due(w, realtime_ns())
+		    && (w->head == NULL || !pruned_last)) {
+			// One bounded step, then a group if one waits.
+			pruned_last = 1;
+			uint64_t retain_ns = w->retain_ns;
+			pthread_mutex_unlock(&w->mtx);
+			prune_step(w, retain_ns);
+			continue;
 		}
 		if (w->head == NULL) {
 			pthread_mutex_unlock(&w->mtx);
-			return (NULL);
+			continue;
 		}
 		size_t n = 0;
 		uint64_t records = 0;
@@ -182,6 +276,7 @@ writer_main(void *arg)
 		}
 		pthread_mutex_unlock(&w->mtx);
 		run_group(w, group, n);
+		pruned_last = 0;
 	}
 }
 

@@ -31,6 +31,13 @@ struct writer_job {
 // allocated here for the largest group.  Returns 0, LLMCOST_ENOMEM or
 // LLMCOST_ESYSTEM.
 int writer_start(writer **wp, store *s, metrics *m, uint32_t txn_records);
+// Keeps the raw calls of the last retain_ns nanoseconds (0: all): the
+// writer thread deletes older ones (store_prune: rollups stay) in
+// transactions of at most WRITER_PRUNE_RUNS calls taken between groups,
+// so ingest waits at most one of them, checking once an hour and at
+// once after this call.  Thread-safe.
+#define WRITER_PRUNE_RUNS 10000
+void writer_retain(writer *w, uint64_t retain_ns);
 // Queues a job; never blocks on the store.  Returns 0, or LLMCOST_ECLOSED
 // once writer_stop has begun (the job is not queued: answer it yourself).
 int writer_submit(writer *w, writer_job *job);

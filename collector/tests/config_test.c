@@ -87,12 +87,14 @@ test_defaults(void **state)
 	assert_int_equal(r->cfg.contexts, 16);
 	assert_int_equal(r->cfg.txn_records, 65536);
 	assert_int_equal(r->cfg.stop_bound_ms, 5000);
+	assert_int_equal(r->cfg.retain_days, 0);
 	LLMCOST_PASS(config_describe(&r->cfg, line, sizeof(line)));
 	assert_string_equal(line,
 	    "data-dir=/tmp/cfgtest/state/llmcost "
 	    "listen=ipc:///tmp/cfgtest/state/llmcost/llmcostd.sock "
 	    "log-level=info map-size-mb=4096 contexts=16 txn-records=65536 "
-	    "stop-bound-ms=5000 prices-file=-");
+	    "stop-bound-ms=5000 prices-file=- "
+	    "retain-days=0");
 	// A banner that does not fit is cut and says so.
 	LLMCOST_FAIL(config_describe(&r->cfg, line, 20), LLMCOST_ETOOBIG);
 	assert_true(strlen(line) < 20);
@@ -314,6 +316,9 @@ test_help(void **state)
 	    "(docs/prices.md) whose entries win over the built-in ones; read "
 	    "again on SIGHUP, at most 4095 bytes; default none: the built-in "
 	    "prices only\n"
+	    "  --retain-days    LLMCOSTD_RETAIN_DAYS   delete stored calls "
+	    "older than this many days, keeping their hourly and daily "
+	    "rollups (0: keep every call), 0..36500; default 0\n"
 	    "  -h, --help                              show this help\n"
 	    "  -V, --version                           show the version\n");
 }

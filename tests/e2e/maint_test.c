@@ -203,6 +203,46 @@ test_reprice_and_prune_live(void **state)
 	harness_rmdir(root);
 }
 
+// llmcostd --retain-days 1 on a store of 2025 calls: the daemon
+// deletes them all (in transactions of WRITER_PRUNE_RUNS, here one),
+// and the report over them, from the rollups, stays the same.
+static void
+test_daemon_retention(void **state)
+{
+	(void) state;
+	char *root = harness_tmpdir();
+	char a[1100];
+	assert_non_null(root);
+	snprintf(a, sizeof(a), "%s/data", root);
+	const synth_opts opts = { 1, NULL };
+	make_store(a, &opts);
+	const char *since = "2025-01-01", *until = "2025-01-02T06:00Z";
+	char *want = report(a, "feature", since, until);
+
+	const char *extra[] = { "--retain-days", "1", NULL };
+	pid_t d = harness_daemon_start(a, extra);
+	assert_true(d > 0);
+	uint64_t runs = UINT64_MAX;
+	for (int i = 0; i < 300 && runs != 0; i++) {
+		store *s = NULL;
+		char err[STORE_ERR_MAX];
+		LLMCOST_PASS(
+		    store_open(&s, a, STORE_RDONLY, 0, err, sizeof(err)));
+		runs = count_with(s, store_count_runs);
+		store_close(s);
+		if (runs != 0) {
+			harness_sleep_ms(100);
+		}
+	}
+	assert_int_equal(runs, 0);
+	char *out = report(a, "feature", since, until);
+	assert_string_equal(out, want);
+	free(out);
+	free(want);
+	assert_int_equal(harness_daemon_stop(d, SIGTERM), 0);
+	harness_rmdir(root);
+}
+
 // Misuse is refused with a usage error, and no store is created.
 static void
 test_usage(void **state)
@@ -230,6 +270,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reprice_and_prune_live),
+		cmocka_unit_test(test_daemon_retention),
 		cmocka_unit_test(test_usage),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
