@@ -4,6 +4,10 @@
 # The README table reports these medians.  Each run starts its own
 # llmcostd on a temporary directory and removes it afterwards.
 #
+# `bench/run.sh report` runs the report benchmark instead (bench_report:
+# 10 M stored calls, reports, scans, SQLite and DuckDB), through
+# bench/run_report.sh.
+#
 # Environment: RUNS (default 5), CALLSITE_N (timed calls per call-site
 # row, default 100000), INGEST_T (seconds of offered calls, default 10),
 # INGEST_R (calls/s offered by the two producers, default 1000000; 0 means
@@ -12,6 +16,9 @@
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+if [ "${1:-}" = report ]; then
+	exec "$root/bench/run_report.sh"
+fi
 build=${BUILD_DIR:-$root/build-bench}
 runs=${RUNS:-5}
 callsite_n=${CALLSITE_N:-100000}

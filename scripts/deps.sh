@@ -3,6 +3,7 @@
 # when everything is present it makes no network call at all.
 #   scripts/deps.sh          build + test dependencies
 #   scripts/deps.sh fuzz     also clang and its sanitizer runtimes
+#   scripts/deps.sh bench    also SQLite and node, for bench/run_report.sh
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libnng-dev liblmdb-dev libmsgpack-dev
@@ -10,6 +11,11 @@ pkgs=(build-essential cmake pkg-config libnng-dev liblmdb-dev libmsgpack-dev
       zlib1g-dev)
 if [ "${1:-}" = "fuzz" ]; then
   pkgs+=(clang libclang-rt-14-dev)
+fi
+if [ "${1:-}" = "bench" ]; then
+  pkgs+=(sqlite3 libsqlite3-dev nodejs)
+  # NodeSource's nodejs brings its own npm; Debian's comes apart.
+  command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi
 
 missing=()
