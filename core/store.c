@@ -1,41 +1,53 @@
 // DESIGN: one LMDB environment per data directory, with named databases:
-//   runs      run_id[16]            -> store_run (fixed layout)
-//   rollups   be32 hour, then each dimension (dims.h) -> store_rollup
-//   str2id    string bytes          -> u32 id      (interned strings)
-//   id2str    u32 id (INTEGERKEY)   -> string bytes
-//   metasets  u32 id (INTEGERKEY)   -> canonical metadata+tags blob
-//   msidx     u64 hash (INTEGERKEY) -> u32 ids (DUPSORT, INTEGERDUP)
-//   clients   client_id[16]         -> store_client
-//   drops     be32 hour             -> u64 calls dropped by clients
-//   info      "schema"              -> u32
-//   traces    run_id[16]            -> trace_id[16] parent_run_id[16]
-//                                      (calls made in a request scope
-//                                      only; parent all zero for a root)
-//   extras    run_id[16]            -> store_extras (only runs with any)
-//   lsclients client_id[16]         -> u64 highest exporter_lost reported
-//   lsdrops   be32 hour             -> u64 runs lossy exporters lost,
-//                                      reported in that hour
+//   runs        run_id[16]            -> run record (two fixed layouts)
+//   rollups     be32 hour, then each dimension (dims.h) -> store_rollup
+//   rollups_day be32 day, then the same dimensions -> store_rollup
+//   str2id      string bytes          -> u32 id      (interned strings)
+//   id2str      u32 id (INTEGERKEY)   -> string bytes
+//   metasets    u32 id (INTEGERKEY)   -> canonical metadata+tags blob
+//   msidx       u64 hash (INTEGERKEY) -> u32 ids (DUPSORT, INTEGERDUP)
+//   clients     client_id[16]         -> store_client
+//   drops       be32 hour             -> u64 calls dropped by clients
+//   info        "schema" -> u32; "pruned_before" -> u64 ns
+//   traces      run_id[16]            -> trace_id[16] parent_run_id[16]
+//                                        (calls made in a request scope
+//                                        only; parent all zero for a root)
+//   extras      run_id[16]            -> store_extras (only runs with any)
+//   lsclients   client_id[16]         -> u64 highest exporter_lost reported
+//   lsdrops     be32 hour             -> u64 runs lossy exporters lost,
+//                                        reported in that hour
 // Run ids are UUIDv7, so keys arrive nearly in order and a time range is
-// a key range.  Rollup keys are big-endian so that a cursor walks hours in
-// order.  Every batch of a write is one transaction: runs are inserted
-// with MDB_NOOVERWRITE, which both stores a call once and tells us it is a
-// duplicate; rollups are updated read-modify-write in the same
-// transaction, so rollups always equal the sum of their runs.  The writer
-// keeps small caches of interned strings and metasets; they are dropped
-// whenever a transaction aborts, since ids allocated there never existed.  The store
-// does not price: each call's cost arrives with it from the pricing stage
-// (pricing.c), so that storing and repricing share one pricing step and
-// the store cannot disagree with it.  Reading a range of runs walks the
-// run ids (UUIDv7, time first) from the range's first millisecond and
-// hands each value to the caller straight from LMDB's map.  What few
-// runs carry beyond the fixed record (per-request fees, the provider's
-// own cost, usage flags) goes to the extras table, written right after
-// the run's insert succeeds, so it too is written exactly once, and its
-// sums go to the rollup.  Schema 2 added the extras table and appended
-// fields to the rollup value; a schema 1 rollup is read as the prefix of
-// a schema 2 one (the new fields zero: schema 1 kept no extras), so a
-// writer upgrades a schema 1 store by recording schema 2 and creating
-// the table, with no data rewritten.
+// a key range.  A run is stored in the packed 80-byte record (version 2)
+// when its values fit, else in the full store_run (version 1, which is
+// also what schemas 1 and 2 wrote): the record's size tells which, and a
+// scan decodes either into a store_run with no other branch.  The packed
+// record leans on the key: the start time is the id's millisecond plus
+// the nanoseconds stored, so it need not be stored whole.  Rollup keys
+// are big-endian so that a cursor walks hours in order.  Every batch of a
+// write is one transaction: runs are inserted with MDB_NOOVERWRITE, which
+// both stores a call once and tells us it is a duplicate; hourly and
+// daily rollups are updated read-modify-write in the same transaction, so
+// rollups always equal the sum of their runs.  The writer keeps small
+// caches of interned strings and metasets; they are dropped whenever a
+// transaction aborts, since ids allocated there never existed, and
+// nothing else ever changes or removes a string or metaset (prune and
+// reprice leave them alone), so another process writing the same store
+// cannot make them stale.  The store does not price: each call's cost
+// arrives with it from the pricing stage (pricing.c), and a reprice asks
+// the same stage through a callback, so that storing and repricing share
+// one pricing step and the store cannot disagree with it.  Reading a
+// range of runs walks the run ids (UUIDv7, time first) from the range's
+// first millisecond.  What few runs carry beyond the fixed record
+// (per-request fees, the provider's own cost, usage flags) goes to the
+// extras table, written right after the run's insert succeeds, so it too
+// is written exactly once, and its sums go to the rollups.  Maintenance
+// (prune, reprice) works in bounded transactions, each consistent on its
+// own, so a crash leaves a consistent store and a rerun finishes.
+// Schema history: schema 2 added the extras table and appended fields to
+// the rollup value (a schema 1 rollup is read as the prefix of a schema
+// 2 one, the new fields zero); schema 3 added the packed run record and
+// the daily rollups, which a writer fills from the hourly ones when it
+// upgrades an older store, leaving its runs in their record version.
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
