@@ -168,14 +168,15 @@ _Static_assert(sizeof(run_packed) == 80, "run_packed layout changed");
 _Static_assert(sizeof(run_packed) != sizeof(store_run), "sizes tell apart");
 
 // The first 48 bits of a UUIDv7 are its Unix time in milliseconds.
-static uint64_t
+static inline uint64_t
 id_ms(const uint8_t *id)
 {
-	uint64_t ms = 0;
-	for (int i = 0; i < 6; i++) {
-		ms = (ms << 8) | id[i];
-	}
-	return (ms);
+	uint64_t v;
+	memcpy(&v, id, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return (v >> 16);
 }
 
 // Encodes run (stored under id) into buf: the packed layout when its
