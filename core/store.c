@@ -1625,16 +1625,18 @@ side_seek(MDB_cursor *cur, MDB_val *k, MDB_val *v, int *rc, const uint8_t *id,
 	return (v->mv_data);
 }
 
-int
-store_scan_ex(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
-    store_run_ex_fn fn, void *arg)
+// The walk of store_scan_ex and store_scan: fn, or plain when fn is NULL
+// (store_scan: no side tables, one indirect call per run).
+static int
+scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
+    store_run_ex_fn fn, store_run_fn plain, void *arg)
 {
 	MDB_cursor *cur, *side[2] = { NULL, NULL };
 	uint8_t kb[16] = { 0 };
 	MDB_val k = { sizeof(kb), kb }, v, sk[2], sv[2];
 	int rc, src[2] = { MDB_NOTFOUND, MDB_NOTFOUND }, rv = 0;
 
-	if (t == NULL || fn == NULL) {
+	if (t == NULL || (fn == NULL && plain == NULL)) {
 		return (LLMCOST_EINVAL);
 	}
 	if (from_ns >= to_ns) {
@@ -1712,7 +1714,9 @@ store_scan_ex(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 			tr = side_seek(side[1], &sk[1], &sv[1], &src[1],
 			    k.mv_data, 32, 0);
 		}
-		if ((rv = fn(arg, k.mv_data, &run, ex, tr)) != 0) {
+		if ((rv = plain != NULL ? plain(arg, k.mv_data, &run)
+		                        : fn(arg, k.mv_data, &run, ex, tr))
+		    != 0) {
 			break;
 		}
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -1730,31 +1734,24 @@ out:
 	return (rv);
 }
 
-typedef struct scan_plain {
-	store_run_fn fn;
-	void *arg;
-} scan_plain;
-
-static int
-scan_plain_cb(void *arg, const uint8_t *id, const store_run *run,
-    const store_extras *ex, const uint8_t *trace)
+int
+store_scan_ex(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
+    store_run_ex_fn fn, void *arg)
 {
-	scan_plain *p = arg;
-	(void) ex;
-	(void) trace;
-	return (p->fn(p->arg, id, run));
+	if (fn == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	return (scan_runs(t, from_ns, to_ns, what, fn, NULL, arg));
 }
 
 int
 store_scan(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, store_run_fn fn,
     void *arg)
 {
-	scan_plain p = { fn, arg };
-
 	if (fn == NULL) {
 		return (LLMCOST_EINVAL);
 	}
-	return (store_scan_ex(t, from_ns, to_ns, 0, scan_plain_cb, &p));
+	return (scan_runs(t, from_ns, to_ns, 0, NULL, fn, arg));
 }
 
 int
