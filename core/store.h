@@ -269,8 +269,9 @@ int store_scan(store_rtxn *t, uint64_t from_ns, uint64_t to_ns,
 // Called for one stored run by store_scan_ex: as store_run_fn, plus the
 // run's extras (NULL when it has none, or when not asked for) and its
 // request scope, trace id then parent run id, 32 bytes (NULL when the
-// call was made outside a scope, or when not asked for).  All point into
-// the read transaction's memory and are valid only until fn returns.
+// call was made outside a scope, or when not asked for).  The run is
+// decoded into the scan's own storage, the others point into the read
+// transaction's memory; all are valid only until fn returns.
 typedef int (*store_run_ex_fn)(void *arg, const uint8_t *id,
     const store_run *run, const store_extras *ex, const uint8_t *trace);
 #define STORE_SCAN_EXTRAS 0x1u // hand each run its extras
