@@ -178,7 +178,8 @@ print_summary(store *st, reprice_sum *rs, int dry_run)
 	free(rows);
 }
 
-// Opens the store in dir for writing, refusing to create one.
+// Opens the store in dir for writing, refusing to create one, or to
+// upgrade an older one under a running older llmcostd.
 static int
 open_writer(const char *cmd, const char *dir, store **st)
 {
@@ -193,7 +194,7 @@ open_writer(const char *cmd, const char *dir, store **st)
 		    cmd, dir);
 		return (CLI_FAIL);
 	}
-	if (store_open(st, dir, 0, 0, err, sizeof(err)) != 0) {
+	if (store_open(st, dir, STORE_NO_UPGRADE, 0, err, sizeof(err)) != 0) {
 		fprintf(stderr, "llmcost %s: %s\n", cmd, err);
 		return (CLI_FAIL);
 	}

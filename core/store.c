@@ -490,6 +490,19 @@ open_dbis(store *s, char *err, size_t errsz)
 			    schema, STORE_SCHEMA_MIN, STORE_SCHEMA);
 			return (LLMCOST_ESTORE);
 		}
+		if (!rdonly && (s->flags & STORE_NO_UPGRADE)
+		    && schema != STORE_SCHEMA) {
+			mdb_txn_abort(txn);
+			snprintf(err, errsz,
+			    "the store in %s has schema %u and needs an "
+			    "upgrade "
+			    "to schema %u, which llmcostd of this version "
+			    "does "
+			    "when it opens the store: restart llmcostd with "
+			    "this version first",
+			    s->dir, schema, STORE_SCHEMA);
+			return (LLMCOST_ESTORE);
+		}
 	} else if (rc == MDB_NOTFOUND) {
 		schema = 0; // a new store
 		rc = 0;

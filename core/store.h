@@ -187,6 +187,11 @@ int store_fault_text(store_fault f, const char *verb, const char *dir,
     const char *detail, char *buf, size_t bufsz);
 
 #define STORE_RDONLY 0x1u
+// A writer that must not upgrade an older store (the CLI's prune and
+// reprice: an older llmcostd may be writing it, and would not keep what
+// the new schema adds).  Such a store is refused with a message saying
+// to let llmcostd of this version open it first.
+#define STORE_NO_UPGRADE 0x2u
 
 // Room for any message store_open writes into err (it may name the data
 // directory three times).

@@ -330,6 +330,17 @@ test_schema2_upgrade(void **state)
 	runs_free(&r1);
 	assert_int_equal(raw_schema(f->path), 2);
 
+	// A writer that may not upgrade (the CLI's maintenance) refuses it
+	// and leaves it as it is.
+	store *nu = NULL;
+	char err[STORE_ERR_MAX] = "";
+	LLMCOST_FAIL(
+	    store_open(&nu, f->path, STORE_NO_UPGRADE, 0, err, sizeof(err)),
+	    LLMCOST_ESTORE);
+	assert_null(nu);
+	assert_non_null(strstr(err, "has schema 2 and needs an upgrade"));
+	assert_int_equal(raw_schema(f->path), 2);
+
 	// A writer upgrades it.
 	f->s = open_store(f->path, 0, 0);
 	assert_int_equal(raw_schema(f->path), 3);
