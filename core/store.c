@@ -1046,7 +1046,14 @@ rollup_add(MDB_txn *txn, MDB_dbi dbi, const uint8_t kb[RKEY_SIZE],
 	    store_rollup_provider_cost(delta));
 	ru.usage_missing_calls += delta->usage_missing_calls;
 	ru.usage_partial_calls += delta->usage_partial_calls;
-	v.mv_size = sizeof(ru);
+	// Most rollups have no extras: their sums past the schema 1 prefix
+	// are zero, and the prefix alone says so (rollup_load).
+	static const uint8_t zero[sizeof(ru) - ROLLUP_V1_SIZE];
+	v.mv_size = memcmp((const uint8_t *) &ru + ROLLUP_V1_SIZE, zero,
+	                sizeof(zero))
+	        == 0
+	    ? ROLLUP_V1_SIZE
+	    : sizeof(ru);
 	v.mv_data = &ru;
 	return (mdb_put(txn, dbi, &k, &v, 0));
 }
