@@ -323,6 +323,59 @@ scan_rate(const char *dir, uint64_t from, uint64_t to, int runs,
 	return (rate[runs / 2]);
 }
 
+// ---- rollups: hourly against daily ----
+
+static int
+count_rollup(void *arg, const store_rkey *k, const store_rollup *v)
+{
+	(void) k;
+	(void) v;
+	(*(uint64_t *) arg)++;
+	return (0);
+}
+
+static int
+on_rollup_sum(void *arg, const store_rkey *k, const store_rollup *v)
+{
+	store_i128 *sum = arg;
+	(void) k;
+	*sum += store_rollup_cost(v);
+	return (0);
+}
+
+// The median CPU time (ms) of reading every rollup of grain g in
+// [from, to) periods and summing their cost; *rows the rollups read.
+static double
+rollup_ms(const char *dir, store_grain g, uint32_t from, uint32_t to, int runs,
+    uint64_t *rows)
+{
+	store *s;
+	char err[STORE_ERR_MAX];
+	double t[MAX_RUNS];
+
+	if (store_open(&s, dir, STORE_RDONLY, 0, err, sizeof(err)) != 0) {
+		return (-1);
+	}
+	for (int r = 0; r < runs; r++) {
+		store_rtxn *tx;
+		store_i128 sum = 0;
+		double c0 = thread_cpu_ns();
+		store_read_begin(s, &tx);
+		store_scan_rollups_grain(tx, g, from, to, on_rollup_sum, &sum);
+		store_read_end(tx);
+		t[r] = (thread_cpu_ns() - c0) / 1e6;
+	}
+	store_rtxn *tx;
+	*rows = 0;
+	if (store_read_begin(s, &tx) == 0) {
+		store_scan_rollups_grain(tx, g, from, to, count_rollup, rows);
+		store_read_end(tx);
+	}
+	store_close(s);
+	qsort(t, (size_t) runs, sizeof(t[0]), cmp_double);
+	return (t[runs / 2]);
+}
+
 // ---- SQLite ----
 
 static int
@@ -631,6 +684,19 @@ main(int argc, char **argv)
 	    (unsigned long long) scanned, rate / 1e6, cpu_rate / 1e6);
 	bench_metric("report.scan_runs_per_s", rate);
 	bench_metric("report.scan_runs_per_cpu_s", cpu_rate);
+
+	// What a 30-day report reads: hourly rollups, or daily ones.
+	uint64_t nh = 0, nd = 0;
+	uint32_t h0 = (uint32_t) (from_ns / (3600 * NS_PER_SEC));
+	uint32_t h1 = (uint32_t) (end_ns / (3600 * NS_PER_SEC)) + 1;
+	double hms = rollup_ms(dir, STORE_HOURLY, h0, h1, runs, &nh);
+	double dms
+	    = rollup_ms(dir, STORE_DAILY, h0 / 24, h1 / 24 + 1, runs, &nd);
+	printf("30 days of rollups read and summed: hourly %llu in %.2f ms, "
+	       "daily %llu in %.2f ms (CPU time)\n",
+	    (unsigned long long) nh, hms, (unsigned long long) nd, dms);
+	bench_metric("report.rollups_30d_hourly_ms", hms);
+	bench_metric("report.rollups_30d_daily_ms", dms);
 
 	int rv = 0;
 	if (sqlite) {
