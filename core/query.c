@@ -14,7 +14,8 @@
 // row so that the total stays exact.  The plan: whole hours of the
 // window, when every key and filter is a roll-up dimension and the hour
 // lies inside one bucket, come from the hourly rollups (a few rows per
-// hour whatever the call volume); the rest (the window's partial hours
+// hour whatever the call volume), and whole UTC days of a query without
+// time buckets from the daily ones; the rest (the window's partial hours
 // at either end, hours a local bucket boundary cuts, or the whole window
 // for any other key) is read from the runs by store_scan_ex, which hands
 // each run its extras and trace from tables walked in step.  Strings are
@@ -887,14 +888,33 @@ scan_runs(qctx *c, uint64_t from_ns, uint64_t to_ns)
 	return (rv != 0 ? rv : c->rv);
 }
 
+// Whole hours [h0, h1) from the rollups.  Without time buckets (where a
+// rollup's hour matters only for its window), the whole UTC days inside
+// come from the daily rollups, 24 times fewer rows than their hours.
 static int
 scan_hours(qctx *c, uint32_t h0, uint32_t h1)
 {
+	const uint32_t per_day = STORE_HOURS_PER_DAY;
+	uint32_t d0 = h0 / per_day + (h0 % per_day != 0), d1 = h1 / per_day;
+	int rv;
+
 	if (h0 >= h1) {
 		return (0);
 	}
-	int rv = store_scan_rollups(c->t, h0, h1, on_rollup, c);
-	return (rv != 0 ? rv : c->rv);
+	if (c->q->every != QUERY_EVERY_NONE || d0 >= d1) {
+		rv = store_scan_rollups(c->t, h0, h1, on_rollup, c);
+		return (rv != 0 ? rv : c->rv);
+	}
+	if ((rv = store_scan_rollups(c->t, h0, d0 * per_day, on_rollup, c))
+	        != 0
+	    || (rv = store_scan_rollups_grain(
+	            c->t, STORE_DAILY, d0, d1, on_rollup, c))
+	        != 0
+	    || (rv = store_scan_rollups(c->t, d1 * per_day, h1, on_rollup, c))
+	        != 0) {
+		return (rv);
+	}
+	return (c->rv);
 }
 
 // Whether hour h lies inside one bucket.
