@@ -9,6 +9,11 @@
 #define CLI_OK    0
 #define CLI_FAIL  1
 #define CLI_USAGE 2
+// `llmcost budget`: a budget is exhausted (check) or projected to run
+// out within its window (forecast); with --fail-on warn, a soft
+// threshold is crossed.
+#define CLI_BUDGET_EXHAUSTED 3
+#define CLI_BUDGET_WARN      4
 
 int cmd_report(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
@@ -17,6 +22,7 @@ int cmd_reconcile(int argc, char **argv);
 int cmd_prices_import(int argc, char **argv);
 int cmd_reprice(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
+int cmd_budget(int argc, char **argv);
 
 // The data directory: opt (--data-dir), else $LLMCOSTD_DATA_DIR (as
 // llmcostd reads it), else the shared default (common/paths.c).  Returns

@@ -36,6 +36,7 @@ usage(FILE *f)
 	    "  prices   the price table: list, show, check, version, import\n"
 	    "  reconcile  compare with LangSmith, per group and run by "
 	    "run\n"
+	    "  budget   budgets: spend against limits, forecasts\n"
 	    "  reprice  price stored calls again (after a price change)\n"
 	    "  prune    delete stored calls older than a time; rollups "
 	    "stay\n"
@@ -259,6 +260,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "reconcile") == 0) {
 		return (cmd_reconcile(argc - 1, argv + 1));
+	}
+	if (strcmp(cmd, "budget") == 0) {
+		return (cmd_budget(argc - 1, argv + 1));
 	}
 	if (strcmp(cmd, "reprice") == 0) {
 		return (cmd_reprice(argc - 1, argv + 1));

@@ -238,6 +238,25 @@ config_describe(const config *cfg, char *buf, size_t bufsz)
 	return (0);
 }
 
+// Fills budgets-file, after data-dir, where nothing set it.
+static int
+derive_budgets(config *cfg, char *err, size_t errsz)
+{
+	if (cfg->budgets_file[0] == '\0') {
+		int n = snprintf(cfg->budgets_file, sizeof(cfg->budgets_file),
+		    "%s/budgets.conf", cfg->data_dir);
+		if (n < 0 || (size_t) n >= sizeof(cfg->budgets_file)) {
+			cfg->budgets_file[0] = '\0';
+			snprintf(err, errsz,
+			    "the data directory is too long for the default "
+			    "budgets file DATA_DIR/budgets.conf: pass "
+			    "--budgets-file");
+			return (CONFIG_ERROR);
+		}
+	}
+	return (CONFIG_RUN);
+}
+
 // Fills data-dir and listen where nothing set them.
 static int
 derive(config *cfg, char *err, size_t errsz)
@@ -348,5 +367,8 @@ config_load(config *cfg, int argc, char *const *argv, FILE *out, char *err,
 			return (CONFIG_ERROR);
 		}
 	}
-	return (derive(cfg, err, errsz));
+	if (derive(cfg, err, errsz) != CONFIG_RUN) {
+		return (CONFIG_ERROR);
+	}
+	return (derive_budgets(cfg, err, errsz));
 }

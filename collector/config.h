@@ -14,7 +14,7 @@
 //   dflt   VALUE(text): the default, parsed and checked like any other
 //          value; or DERIVED(doc): worked out at load time (data-dir by
 //          the shared resolver in common/paths.c, listen from data-dir),
-//          doc saying how for --help
+//          doc saying how for --help (budgets-file from data-dir too)
 //   help   one line for --help; the type's rules, bounds and default are
 //          appended to it
 //
@@ -57,7 +57,21 @@
 	XX(retain_days, "retain-days", U64, "LLMCOSTD_RETAIN_DAYS",           \
 	    VALUE("0"), 0, 36500, "delete stored calls older than this many " \
 	    "days, keeping their hourly and daily rollups (0: keep every "    \
-	    "call)")
+	    "call)")                                                          \
+	XX(budgets_file, "budgets-file", PATH, "LLMCOSTD_BUDGETS_FILE",       \
+	    DERIVED("DATA_DIR/budgets.conf"), 0, 0,                           \
+	    "the budgets (docs/budgets.md); re-read on SIGHUP; none if "      \
+	    "missing")                                                        \
+	XX(budget_interval_ms, "budget-interval-ms", U64,                     \
+	    "LLMCOSTD_BUDGET_INTERVAL_MS", VALUE("1000"), 10, 3600000,        \
+	    "budgets are evaluated after commits, at most this often")       \
+	XX(webhook_timeout_ms, "webhook-timeout-ms", U64,                     \
+	    "LLMCOSTD_WEBHOOK_TIMEOUT_MS", VALUE("10000"), 100, 120000,       \
+	    "time allowed for one alert post")                                \
+	XX(webhook_retry_ms, "webhook-retry-ms", U64,                         \
+	    "LLMCOSTD_WEBHOOK_RETRY_MS", VALUE("1000"), 10, 600000,           \
+	    "the first retry's wait (doubling, jittered, up to 5 min, 12 "    \
+	    "attempts)")
 // clang-format on
 
 #define CONFIG__FIELD_PATH(f)  char f[LLMCOST__PATH_MAX];

@@ -46,6 +46,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 
+#include "alerts.h"
 #include "ingest.h"
 #include "llmcost_common.h"
 #include "log.h"
@@ -90,6 +91,7 @@ struct ingest {
 	int closing;
 	int starting;
 	_Atomic uint64_t last_reject_log; // seconds
+	alerts *_Atomic alerts;           // BUDGET_STATE's source; NULL: none
 };
 
 static int
@@ -227,6 +229,33 @@ make_stats(metrics *mt)
 	return (m);
 }
 
+// The current BUDGET_STATE (alerts.c builds it after each evaluation);
+// with no alerts yet, an empty state of generation 0.
+static nng_msg *
+make_budget_state(ingest *in)
+{
+	static const unsigned char empty[] = { 0x94, 0x01, 0x08, 0x00, 0x90 };
+	unsigned char buf[64 * 1024];
+	alerts *a = atomic_load(&in->alerts);
+	size_t n = a != NULL ? alerts_guard_state(a, buf, sizeof(buf)) : 0;
+	nng_msg *m;
+
+	if (n == 0) {
+		memcpy(buf, empty, sizeof(empty));
+		n = sizeof(empty);
+	}
+	if (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, buf, n) != 0) {
+		return (NULL);
+	}
+	return (m);
+}
+
+void
+ingest_set_alerts(ingest *in, alerts *a)
+{
+	atomic_store(&in->alerts, a);
+}
+
 static void
 reject(ingest_ctx *c, int rv, const char *reason)
 {
@@ -299,6 +328,13 @@ handle_request(ingest_ctx *c)
 		nng_msg_free(req);
 		c->req = NULL;
 		send_reply(c, make_stats(in->m));
+		return;
+	case LLMCOST_MSG_BUDGET_REQ:
+		METRICS_INC(in->m, budget_requests, 1);
+		llmcost_proto_msg_free(&c->decoded);
+		nng_msg_free(req);
+		c->req = NULL;
+		send_reply(c, make_budget_state(in));
 		return;
 	default:
 		snprintf(reason, sizeof(reason),

@@ -3,6 +3,7 @@
 #ifndef LLMCOSTD_INGEST_H
 #define LLMCOSTD_INGEST_H
 
+#include "alerts.h"
 #include "metrics.h"
 #include "writer.h"
 
@@ -12,6 +13,9 @@ typedef struct ingest ingest;
 // writes a reason into err.
 int ingest_start(ingest **ip, const char *url, int nctx, writer *w, metrics *m,
     char *err, size_t errsz);
+// Answers BUDGET_REQ from a's guard state from now on (before: an
+// empty state).  Any thread.
+void ingest_set_alerts(ingest *in, alerts *a);
 // Checks that the listener still accepts connections and restarts it if
 // not.  Call about once a second from the main loop.
 void ingest_watch(ingest *in);

@@ -15,6 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
+#include "alerts.h"
 #include "config.h"
 #include "datadir.h"
 #include "ingest.h"
@@ -25,6 +28,12 @@
 #include "store.h"
 #include "writer.h"
 
+static void
+commit_hook(void *arg)
+{
+	alerts_committed(arg);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -33,8 +42,9 @@ main(int argc, char **argv)
 	store *st = NULL;
 	writer *w = NULL;
 	ingest *in = NULL;
+	alerts *al = NULL;
 	char err[STORE_ERR_MAX];
-	char desc[LLMCOST__PATH_MAX + LLMCOST__URL_MAX + 256];
+	char desc[2 * LLMCOST__PATH_MAX + LLMCOST__URL_MAX + 512];
 	int rv, lockfd;
 
 	if ((rv = config_load(&cfg, argc, argv, stdout, err, sizeof(err)))
@@ -47,6 +57,11 @@ main(int argc, char **argv)
 	}
 	log_level = cfg.log_level;
 	memset(&m, 0, sizeof(m));
+	// Before any thread: libcurl's global state (alert webhooks).
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		log_msg(LLMCOST_LOG_ERR, "cannot initialise libcurl");
+		return (1);
+	}
 	// Everything llmcostd creates (directories, lock, store, socket) is
 	// private, whatever umask it was started with.
 	umask(077);
@@ -77,23 +92,36 @@ main(int argc, char **argv)
 		shutdown_end();
 		return (1);
 	}
+	alerts_cfg acfg
+	    = { cfg.data_dir, cfg.budgets_file, cfg.budget_interval_ms,
+		      cfg.webhook_timeout_ms, cfg.webhook_retry_ms };
+	if ((rv = alerts_start(&al, st, &m, &acfg, err, sizeof(err))) != 0) {
+		log_msg(LLMCOST_LOG_ERR, "%s", err);
+		store_close(st);
+		shutdown_end();
+		return (rv == LLMCOST_ECONFIG ? 2 : 1);
+	}
 	if ((rv = writer_start(&w, st, &m, (uint32_t) cfg.txn_records)) != 0) {
 		log_msg(LLMCOST_LOG_ERR, "cannot start the writer: %s",
 		    llmcost_strerror(rv));
+		alerts_free(al);
 		store_close(st);
 		shutdown_end();
 		return (1);
 	}
 	writer_retain(w, cfg.retain_days * UINT64_C(86400) * 1000000000u);
+	writer_on_commit(w, commit_hook, al);
 	if ((rv = ingest_start(
 	         &in, cfg.listen, (int) cfg.contexts, w, &m, err, sizeof(err)))
 	    != 0) {
 		log_msg(LLMCOST_LOG_ERR, "%s", err);
 		writer_free(w);
+		alerts_free(al);
 		store_close(st);
 		shutdown_end();
 		return (1);
 	}
+	ingest_set_alerts(in, al);
 	(void) config_describe(&cfg, desc, sizeof(desc)); // truncated at worst
 	log_msg(LLMCOST_LOG_NOTICE, "llmcostd %s ready, pid=%d, %s",
 	    llmcost_version(), (int) getpid(), desc);
@@ -101,7 +129,10 @@ main(int argc, char **argv)
 	for (unsigned tick = 1; !shutdown_requested(); tick++) {
 		struct timespec ts = { 0, 100 * 1000000L };
 		nanosleep(&ts, NULL); // a signal cuts it short
-		reload_poll(cfg.prices_file, &m);
+		// SIGHUP (reload.c's handler): the prices, then the budgets.
+		if (reload_poll(cfg.prices_file, &m)) {
+			alerts_reload(al);
+		}
 		if (tick % 10 == 0 && !shutdown_requested()) {
 			ingest_watch(in);
 		}
@@ -114,6 +145,8 @@ main(int argc, char **argv)
 	log_msg(LLMCOST_LOG_NOTICE, "shutting down (bound %llu ms)",
 	    (unsigned long long) cfg.stop_bound_ms);
 	writer_stop(w);
+	ingest_set_alerts(in, NULL);
+	alerts_stop(al);
 	store_close(st);
 	shutdown_committed();
 	log_msg(LLMCOST_LOG_NOTICE,
@@ -125,6 +158,7 @@ main(int argc, char **argv)
 	ingest_close(in);
 	ingest_free(in);
 	writer_free(w);
+	alerts_free(al);
 	shutdown_end();
 	close(lockfd);
 	return (0);

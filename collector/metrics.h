@@ -32,6 +32,18 @@
 	XX(prices_reload_errors,                                              \
 	    "SIGHUP reloads refused (a broken price file: the table in "      \
 	    "force was kept)")                                                \
+	XX(budget_requests, "BUDGET_REQ requests answered")                   \
+	XX(budget_evaluations, "budget evaluations")                          \
+	XX(budget_errors, "budgets that could not be evaluated or recorded")  \
+	XX(alerts_crossed, "thresholds crossed (once per budget and window)") \
+	XX(alerts_delivered, "alerts a webhook accepted (2xx)")               \
+	XX(alerts_retried, "alert deliveries scheduled again")                \
+	XX(alerts_failed, "alerts a webhook refused, or retries ran out")     \
+	XX(alerts_dropped, "alerts not queued: the outbox was full")          \
+	XX(alerts_pending,                                                    \
+	    "alerts waiting for delivery (a gauge, at the "                   \
+	    "last outbox scan)")                                              \
+	XX(alert_scans, "outbox scans by the delivery thread")                \
 	STORE_FAULT_ROWS(METRICS__FAULT_ROW, XX)
 
 typedef struct metrics {

@@ -54,14 +54,14 @@ reload_init(const char *path)
 	return (0);
 }
 
-void
+int
 reload_poll(const char *path, metrics *m)
 {
 	prices_table *t;
 	char err[PRICES_ERR_MAX];
 
 	if (!hup) {
-		return;
+		return (0);
 	}
 	hup = 0;
 	if (build(path, &t, err, sizeof(err)) != 0) {
@@ -71,10 +71,11 @@ reload_poll(const char *path, metrics *m)
 		    prices_table_version(cur), err);
 		prices_current_release(cur);
 		METRICS_INC(m, prices_reload_errors, 1);
-		return;
+		return (1);
 	}
 	log_msg(LLMCOST_LOG_NOTICE, "SIGHUP: prices reloaded: table %s",
 	    prices_table_version(t));
 	prices_current_set(t);
 	METRICS_INC(m, prices_reloads, 1);
+	return (1);
 }

@@ -17,6 +17,8 @@ int reload_init(const char *path);
 // When a SIGHUP arrived since the last call: builds the table again from
 // path; installs it (counted in prices_reloads) or, when the file is
 // broken, logs why and keeps the table in force (prices_reload_errors).
-void reload_poll(const char *path, metrics *m);
+// Returns 1 when a SIGHUP was handled (the caller reloads what else it
+// reads on SIGHUP, such as the budgets), else 0.
+int reload_poll(const char *path, metrics *m);
 
 #endif // LLMCOSTD_RELOAD_H

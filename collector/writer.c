@@ -51,6 +51,8 @@ struct writer {
 	uint64_t retain_ns;    // 0: keep every call (under mtx)
 	uint64_t prune_at;     // realtime ns of the next prune step (mtx)
 	uint64_t pruned;       // calls deleted in the current pass (thread)
+	void (*on_commit)(void *);
+	void *on_commit_arg;
 };
 
 static void
@@ -143,6 +145,9 @@ run_group(writer *w, writer_job **jobs, size_t n)
 		    store_fault_name(f), detail);
 	} else {
 		write_succeeded(w);
+		if (w->on_commit != NULL) {
+			w->on_commit(w->on_commit_arg);
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (rv == 0) {
@@ -308,6 +313,13 @@ writer_start(writer **wp, store *s, metrics *m, uint32_t txn_records)
 	}
 	*wp = w;
 	return (0);
+}
+
+void
+writer_on_commit(writer *w, void (*fn)(void *), void *arg)
+{
+	w->on_commit = fn;
+	w->on_commit_arg = arg;
 }
 
 int

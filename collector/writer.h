@@ -38,6 +38,11 @@ int writer_start(writer **wp, store *s, metrics *m, uint32_t txn_records);
 // once after this call.  Thread-safe.
 #define WRITER_PRUNE_RUNS 10000
 void writer_retain(writer *w, uint64_t retain_ns);
+
+// Calls fn(arg) on the writer thread after every commit (the budget
+// evaluation's wake-up: it must be cheap).  Set before any job is
+// submitted.
+void writer_on_commit(writer *w, void (*fn)(void *), void *arg);
 // Queues a job; never blocks on the store.  Returns 0, or LLMCOST_ECLOSED
 // once writer_stop has begun (the job is not queued: answer it yourself).
 int writer_submit(writer *w, writer_job *job);

@@ -87,7 +87,8 @@ typedef struct llmcost_call llmcost_call;
 	XX(ESYSTEM, 12, "system error")                                       \
 	XX(ENOTFOUND, 13, "not found")                                        \
 	XX(ECONFIG, 14, "invalid configuration")                              \
-	XX(EINCOMPLETE, 15, "response ended before its usage was complete")
+	XX(EINCOMPLETE, 15, "response ended before its usage was complete")   \
+	XX(EBUDGET, 16, "budget exhausted")
 
 /** Error codes.  0 is success. */
 typedef enum llmcost_err {
@@ -296,6 +297,9 @@ typedef enum llmcost_status {
  *   600000.
  * - batch_max, LLMCOST_BATCH_MAX: calls per batch.  Default 1024; 1 to
  *   2048, so that a batch of the largest calls fits one 4 MiB message.
+ * - LLMCOST_BUDGET_POLL_MS (no field): how often the collector
+ *   exporter asks llmcostd which hard budgets are exhausted (the guard
+ *   of llmcost_call_begin()).  Default 1000; 50 to 60000.
  * - flags: #LLMCOST_F_DISABLE.  LLMCOST_DISABLE set to anything but
  *   empty or "0" sets it too: every call is accepted and discarded.
  * - Logging has no field: LLMCOST_LOG=error, warn, notice, info or debug
@@ -445,6 +449,8 @@ typedef struct llmcost_stats {
 	uint64_t sockets_abandoned; /**< collector sockets whose close hung
 	                                 and that were left behind; in the
 	                                 whole process, not per client */
+	uint64_t budget_refused;    /**< #LLMCOST_EBUDGET answers (begin,
+	                              set_meta) */
 } llmcost_stats;
 
 /** @brief Copy the client's counters into *out.
@@ -493,8 +499,43 @@ LLMCOST_API void llmcost_set_logger(
  *   returns #LLMCOST_EINVAL), so call sites need no error branch.
  * @return 0; #LLMCOST_EFULL when the pool is exhausted (the call is counted
  *   as dropped); #LLMCOST_EINVAL, #LLMCOST_ETOOBIG or #LLMCOST_EUTF8 for a
- *   bad argument; #LLMCOST_EDISABLED when disabled (no handle).
- * Cost: no system call, no lock, no allocation.
+ *   bad argument; #LLMCOST_EDISABLED when disabled (no handle);
+ *   #LLMCOST_EBUDGET (no handle) when a hard budget that matches the
+ *   provider and model alone (or, through llmcost_scope_call_begin(),
+ *   the scope's metadata) is exhausted: refuse the request or fall back
+ *   to a cheaper model.
+ *
+ * @par Hard budgets
+ * A budget marked `hard` in llmcostd's budgets file (docs/budgets.md)
+ * refuses matching calls once its spend reaches its limit.  Filters on
+ * provider and model are checked here; filters on metadata (feature,
+ * env, any key) are checked by llmcost_call_set_meta(), which returns
+ * #LLMCOST_EBUDGET once the call's metadata matches every filter of an
+ * exhausted hard budget.  The shim learns which budgets are exhausted
+ * in the background: the collector exporter asks llmcostd every
+ * LLMCOST_BUDGET_POLL_MS (1 s by default); the call site only reads a
+ * published table.  While llmcostd cannot be reached the last state
+ * stays in force.
+ *
+ * Overshoot bound: the guard refuses every call whose check starts after
+ * the exhausted state was published in this process; it cannot take
+ * back what was already let through.  So the spend past the limit is at
+ * most the cost of (a) the calls in flight when the state was published
+ * (at most one per application thread making calls, plus those begun
+ * and not yet ended), and (b) the calls begun, in every process using
+ * the budget, during the propagation delay: the time for calls to reach
+ * llmcostd (flush_ms, 200 ms by default, plus the commit), the
+ * evaluation interval (llmcostd --budget-interval-ms, 1 s) and the poll
+ * interval (LLMCOST_BUDGET_POLL_MS, 1 s): about 2.2 s of calls at the
+ * defaults.  A call whose cost is only known at its end can itself
+ * cross the limit by its own cost.  shim/tests/guard_test.c checks (a)
+ * with many threads: no call checked after publication passes, and at
+ * most one per thread passes around it.
+ *
+ * Cost: no system call, no lock, no allocation.  With no hard budget
+ * exhausted the guard is one atomic load; with one, a 64-bit hash of
+ * the provider and model (about 1 ns per byte) and a compare per
+ * condition.
  * Ownership: the handle must be passed to llmcost_call_end() or
  *   llmcost_call_abandon() exactly once.
  */
@@ -506,7 +547,14 @@ LLMCOST_API int llmcost_call_begin(llmcost_client *c, const char *provider,
  * replaces its value.  "feature" and "env" are the dimensions the
  * collector rolls up by; any other key is kept with the call.
  * @return 0, #LLMCOST_EINVAL (NULL or empty key), #LLMCOST_ETOOBIG (over
- *   a cap), #LLMCOST_EUTF8.  On error the call keeps its earlier state. */
+ *   a cap), #LLMCOST_EUTF8.  On error the call keeps its earlier state;
+ *   except #LLMCOST_EBUDGET: the value is set, and the call now matches
+ *   an exhausted hard budget (see llmcost_call_begin(), "Hard
+ *   budgets"): do not make the request; llmcost_call_abandon() the call
+ *   (or begin another, e.g. with a cheaper model).
+ * Cost: no system call, no lock, no allocation; with a hard budget
+ *   exhausted, a 64-bit hash of the call's attributes (about 1 ns per
+ *   byte) and a compare per condition. */
 LLMCOST_API int llmcost_call_set_meta(
     llmcost_call *call, const char *key, const char *value);
 

@@ -1331,6 +1331,102 @@ dec_stats(dec *d, mcur *c, uint32_t n, llmcost_proto_stats *s)
 	return (0);
 }
 
+// The cursor is at element 2 of a message array of n elements.  The
+// guards are allocated once, sized by the announced count (capped).
+static int
+dec_budget_state(
+    dec *d, mcur *c, uint32_t n, llmcost_proto_budget_state *s, void **priv)
+{
+	llmcost_proto_guard *gs;
+	mobj e, g, t;
+	uint64_t v = 0;
+	int rv;
+
+	if (n < 4) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "budget_state: %" PRIu32 " elements, want at least 4", n));
+	}
+	mo_read(c, &e);
+	if ((rv = get_uint(d, &e, "budget_state: generation", &s->generation))
+	    != 0) {
+		return (rv);
+	}
+	mo_read(c, &e);
+	if (e.type != MT_ARRAY) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "budget_state: guards: want array, got %s",
+		    type_name(&e)));
+	}
+	if (e.size > LLMCOST_PROTO_MAX_GUARDS) {
+		return (fail(d, LLMCOST_ETOOBIG,
+		    "budget_state: %" PRIu32 " guards exceeds %u", e.size,
+		    LLMCOST_PROTO_MAX_GUARDS));
+	}
+	uint32_t ng = e.size;
+	if (ng == 0) {
+		return (0);
+	}
+	if ((gs = calloc(ng, sizeof(*gs))) == NULL) {
+		return (fail(d, LLMCOST_ENOMEM, "out of memory"));
+	}
+	*priv = gs;
+	for (uint32_t i = 0; i < ng; i++) {
+		mo_read(c, &g);
+		if (g.type != MT_ARRAY) {
+			return (fail(d, LLMCOST_EPROTO,
+			    "budget_state: guard %" PRIu32
+			    ": want array, got %s",
+			    i, type_name(&g)));
+		}
+		if (g.size > LLMCOST_PROTO_MAX_GUARD_CONDS) {
+			return (fail(d, LLMCOST_ETOOBIG,
+			    "budget_state: guard %" PRIu32 ": %" PRIu32
+			    " conditions exceeds %u",
+			    i, g.size, LLMCOST_PROTO_MAX_GUARD_CONDS));
+		}
+		for (uint32_t j = 0; j < g.size; j++) {
+			llmcost_proto_guard_cond *cd = &gs[i].conds[j];
+			mo_read(c, &t);
+			if (t.type != MT_ARRAY || t.size != 3) {
+				return (fail(d, LLMCOST_EPROTO,
+				    "budget_state: guard %" PRIu32
+				    " condition %" PRIu32
+				    ": want [dim, key, value]",
+				    i, j));
+			}
+			mo_read(c, &e);
+			if ((rv = get_range(d, &e, "budget_state: dim",
+			         LLMCOST_GUARD_META, &v))
+			    != 0) {
+				return (rv);
+			}
+			cd->dim = (uint32_t) v;
+			mo_read(c, &e);
+			if ((rv = get_str(d, &e, "budget_state: key", 0,
+			         LLMCOST_PROTO_MAX_GUARD_KEY, &cd->key))
+			    != 0) {
+				return (rv);
+			}
+			if ((cd->dim == LLMCOST_GUARD_META)
+			    != (cd->key.len > 0)) {
+				return (fail(d, LLMCOST_EPROTO,
+				    "budget_state: a metadata condition needs "
+				    "a key, and only it"));
+			}
+			mo_read(c, &e);
+			if ((rv = get_str(d, &e, "budget_state: value", 1,
+			         LLMCOST_PROTO_MAX_GUARD_VAL, &cd->val))
+			    != 0) {
+				return (rv);
+			}
+		}
+		gs[i].n_conds = g.size;
+	}
+	s->guards = gs;
+	s->n = ng;
+	return (0);
+}
+
 static int
 dec_msg(dec *d, mcur *c, llmcost_proto_msg *m)
 {
@@ -1374,6 +1470,13 @@ dec_msg(dec *d, mcur *c, llmcost_proto_msg *m)
 		break;
 	case LLMCOST_MSG_STATS:
 		rv = dec_stats(d, c, a.size, &m->u.stats);
+		break;
+	case LLMCOST_MSG_BUDGET_REQ:
+		rv = 0;
+		break;
+	case LLMCOST_MSG_BUDGET_STATE:
+		rv = dec_budget_state(
+		    d, c, a.size, &m->u.budget_state, &m->priv_);
 		break;
 	default:
 		return (fail(

@@ -472,6 +472,76 @@ llmcost_proto_enc_stats(llmcost_proto_enc *e, const llmcost_proto_stats *s)
 }
 
 int
+llmcost_proto_enc_budget_req(llmcost_proto_enc *e)
+{
+	if (e == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (e->err != 0) {
+		return (e->err);
+	}
+	pack_envelope(e, 2, LLMCOST_MSG_BUDGET_REQ);
+	return (e->err);
+}
+
+int
+llmcost_proto_enc_budget_state(
+    llmcost_proto_enc *e, const llmcost_proto_budget_state *s)
+{
+	int rv;
+
+	if (e == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (e->err != 0) {
+		return (e->err);
+	}
+	if (s == NULL || (s->n > 0 && s->guards == NULL)) {
+		return (enc_fail(e, LLMCOST_EINVAL));
+	}
+	if (s->n > LLMCOST_PROTO_MAX_GUARDS) {
+		return (enc_fail(e, LLMCOST_ETOOBIG));
+	}
+	for (uint32_t i = 0; i < s->n; i++) {
+		const llmcost_proto_guard *g = &s->guards[i];
+		if (g->n_conds > LLMCOST_PROTO_MAX_GUARD_CONDS) {
+			return (enc_fail(e, LLMCOST_ETOOBIG));
+		}
+		for (uint32_t j = 0; j < g->n_conds; j++) {
+			const llmcost_proto_guard_cond *c = &g->conds[j];
+			if (c->dim > LLMCOST_GUARD_META
+			    || (c->dim == LLMCOST_GUARD_META)
+			        != (c->key.len > 0)) {
+				return (enc_fail(e, LLMCOST_EINVAL));
+			}
+			if ((c->key.len > 0
+			        && (rv = check_str(&c->key, 1,
+			                LLMCOST_PROTO_MAX_GUARD_KEY))
+			            != 0)
+			    || (rv = check_str(
+			            &c->val, 1, LLMCOST_PROTO_MAX_GUARD_VAL))
+			        != 0) {
+				return (enc_fail(e, rv));
+			}
+		}
+	}
+	pack_envelope(e, 4, LLMCOST_MSG_BUDGET_STATE);
+	msgpack_pack_uint64(&e->pk, s->generation);
+	msgpack_pack_array(&e->pk, s->n);
+	for (uint32_t i = 0; i < s->n; i++) {
+		const llmcost_proto_guard *g = &s->guards[i];
+		msgpack_pack_array(&e->pk, g->n_conds);
+		for (uint32_t j = 0; j < g->n_conds; j++) {
+			msgpack_pack_array(&e->pk, 3);
+			msgpack_pack_uint64(&e->pk, g->conds[j].dim);
+			pack_str(e, &g->conds[j].key);
+			pack_str(e, &g->conds[j].val);
+		}
+	}
+	return (e->err);
+}
+
+int
 llmcost_proto_buf_write(void *arg, const char *data, size_t len)
 {
 	llmcost_proto_buf *b = arg;

@@ -26,6 +26,10 @@ enum llmcost_proto_type {
 	LLMCOST_MSG_ACK = 2,       // collector -> shim: batch outcome
 	LLMCOST_MSG_STATS_REQ = 3, // CLI/test -> collector: counters, please
 	LLMCOST_MSG_STATS = 4,     // collector -> CLI/test: named counters
+	// 5 and 6 are reserved (QUERY, QUERY_REPLY).
+	LLMCOST_MSG_BUDGET_REQ = 7, // shim -> collector: guard state, please
+	LLMCOST_MSG_BUDGET_STATE
+	= 8, // collector -> shim: exhausted hard budgets
 };
 
 // ACK status values.
@@ -180,6 +184,37 @@ typedef struct llmcost_proto_stats {
 	uint64_t values[LLMCOST_PROTO_MAX_STATS];
 } llmcost_proto_stats;
 
+// BUDGET_STATE: the hard budgets that are exhausted now, each as the
+// conditions a call must all meet to be refused (README "Budget
+// state").  A guard with no condition refuses every call.
+#define LLMCOST_PROTO_MAX_GUARDS      64u // guards in one message
+#define LLMCOST_PROTO_MAX_GUARD_CONDS 8u  // conditions per guard
+#define LLMCOST_PROTO_MAX_GUARD_KEY   64u // bytes in a metadata key
+#define LLMCOST_PROTO_MAX_GUARD_VAL   256u
+
+enum llmcost_proto_guard_dim {
+	LLMCOST_GUARD_PROVIDER = 0, // the call's provider (key empty)
+	LLMCOST_GUARD_MODEL = 1,    // the call's model (key empty)
+	LLMCOST_GUARD_META = 2,     // the metadata entry `key`
+};
+
+typedef struct llmcost_proto_guard_cond {
+	uint32_t dim; // llmcost_proto_guard_dim
+	llmcost_proto_str key;
+	llmcost_proto_str val;
+} llmcost_proto_guard_cond;
+
+typedef struct llmcost_proto_guard {
+	uint32_t n_conds;
+	llmcost_proto_guard_cond conds[LLMCOST_PROTO_MAX_GUARD_CONDS];
+} llmcost_proto_guard;
+
+typedef struct llmcost_proto_budget_state {
+	uint64_t generation; // rises with every evaluation
+	uint32_t n;
+	const llmcost_proto_guard *guards; // decoded: owned by the message
+} llmcost_proto_budget_state;
+
 // A decoded message.  Arrays it points to are owned by it.
 typedef struct llmcost_proto_msg {
 	uint32_t type; // llmcost_proto_type
@@ -187,6 +222,7 @@ typedef struct llmcost_proto_msg {
 		llmcost_proto_batch batch;
 		llmcost_proto_ack ack;
 		llmcost_proto_stats stats;
+		llmcost_proto_budget_state budget_state;
 	} u;
 	void *priv_; // decoder-owned memory
 } llmcost_proto_msg;
@@ -249,6 +285,9 @@ int llmcost_proto_enc_ack(llmcost_proto_enc *e, const llmcost_proto_ack *a);
 int llmcost_proto_enc_stats_req(llmcost_proto_enc *e);
 int llmcost_proto_enc_stats(
     llmcost_proto_enc *e, const llmcost_proto_stats *s);
+int llmcost_proto_enc_budget_req(llmcost_proto_enc *e);
+int llmcost_proto_enc_budget_state(
+    llmcost_proto_enc *e, const llmcost_proto_budget_state *s);
 
 // A growable buffer with a hard cap, and a write callback for it.
 typedef struct llmcost_proto_buf {

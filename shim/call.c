@@ -76,6 +76,34 @@ prefetch_next(llmcost_client *c)
 	prefetch_w(&next->arena[64]);
 }
 
+int
+llmcost__call_guarded(struct llmcost_call *call)
+{
+	llmcost_client *c = call->client;
+	uint64_t h[2 + LLMCOST_MAX_META];
+	size_t n = 0;
+
+	// The fast path: no hard budget exhausted.
+	if (atomic_load_explicit(&c->guard.n, memory_order_relaxed) == 0) {
+		return (0);
+	}
+	h[n++] = llmcost__guard_hash(LLMCOST_GUARD_PROVIDER, NULL, 0,
+	    call->arena + call->provider.off, call->provider.len);
+	h[n++] = llmcost__guard_hash(LLMCOST_GUARD_MODEL, NULL, 0,
+	    call->arena + call->model.off, call->model.len);
+	for (uint16_t i = 0; i < call->n_meta; i++) {
+		h[n++] = llmcost__guard_hash(LLMCOST_GUARD_META,
+		    call->arena + call->meta[i].key.off, call->meta[i].key.len,
+		    call->arena + call->meta[i].val.off,
+		    call->meta[i].val.len);
+	}
+	if (!llmcost__guard_match(&c->guard, h, n)) {
+		return (0);
+	}
+	atomic_fetch_add_explicit(&c->budget_refused, 1, memory_order_relaxed);
+	return (1);
+}
+
 static int
 is_open(const llmcost_call *call)
 {
@@ -145,6 +173,10 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 	(void) arena_put(call, provider, plen, &call->provider);
 	(void) arena_put(call, model, mlen, &call->model);
 	atomic_store_explicit(&call->state, SLOT_OPEN, memory_order_relaxed);
+	if (llmcost__call_guarded(call)) {
+		llmcost_call_abandon(call);
+		return (LLMCOST_EBUDGET);
+	}
 	prefetch_next(c);
 	*callp = call;
 	return (0);
@@ -184,19 +216,19 @@ llmcost_call_set_meta(llmcost_call *call, const char *key, const char *value)
 		call->meta[i].key = ks;
 		call->meta[i].val = vs;
 		call->n_meta++;
-		return (0);
+		return (llmcost__call_guarded(call) ? LLMCOST_EBUDGET : 0);
 	}
 	// Replacing a value: reuse its bytes when the new one fits there.
 	llmcost__span *vs = &call->meta[i].val;
 	if (vlen <= vs->len) {
 		memcpy(call->arena + vs->off, value, vlen);
 		vs->len = (uint16_t) vlen;
-		return (0);
+		return (llmcost__call_guarded(call) ? LLMCOST_EBUDGET : 0);
 	}
 	if (arena_put(call, value, vlen, vs) != 0) {
 		return (attr_error(call, LLMCOST_ETOOBIG));
 	}
-	return (0);
+	return (llmcost__call_guarded(call) ? LLMCOST_EBUDGET : 0);
 }
 
 int

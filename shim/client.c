@@ -276,6 +276,7 @@ llmcost_stats_get(llmcost_client *c, llmcost_stats *out)
 	s.attr_errors = atomic_load(&c->attr_errors);
 	s.scopes_ended = atomic_load(&c->scopes_ended);
 	s.sockets_abandoned = atomic_load(&llmcost__sockets_abandoned);
+	s.budget_refused = atomic_load(&c->budget_refused);
 	if (c->submit_ring.cells != NULL) {
 		s.queue_depth = llmcost__ring_depth(&c->submit_ring);
 	}

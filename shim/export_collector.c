@@ -71,6 +71,7 @@ typedef struct collector {
 	uint64_t seq;     // the last batch's sequence
 	int unreachable;  // a failure since the last success
 	uint64_t said_ns; // when unreachability was last logged
+	int no_budgets;   // the collector refused BUDGET_REQ: not asked again
 } collector;
 
 typedef enum {
@@ -259,6 +260,7 @@ collector_start(llmcost__exporter *ex)
 		return (rv);
 	}
 	ex->priv = co;
+	ex->idle_ms = c->cfg.budget_poll_ms;
 	return (0);
 }
 
@@ -550,6 +552,53 @@ send_until_settled(
 	}
 }
 
+// The hard guard's poll (guard.h): asks for BUDGET_STATE and publishes
+// it.  Short waits, and none while the collector is unreachable (the
+// next batch finds out), so a poll never holds up a batch for long.  A
+// collector that refuses the request (an older llmcostd) is not asked
+// again.  Exporter thread.
+#define POLL_WAIT_MS 500
+
+static void
+collector_idle(llmcost__exporter *ex)
+{
+	llmcost_client *c = ex->client;
+	collector *co = ex->priv;
+	llmcost_proto_enc enc;
+	llmcost_proto_msg m;
+	nng_msg *msg, *reply;
+	char reason[128];
+
+	if (co->no_budgets || co->unreachable || nng_msg_alloc(&msg, 0) != 0) {
+		return;
+	}
+	llmcost_proto_enc_init(&enc, llmcost_proto_nng_write, msg, 0);
+	if (llmcost_proto_enc_budget_req(&enc) != 0
+	    || sock_op(ex, 1, &msg, POLL_WAIT_MS) != 0) {
+		nng_msg_free(msg);
+		return;
+	}
+	if (sock_op(ex, 0, &reply, POLL_WAIT_MS) != 0) {
+		return;
+	}
+	if (llmcost_proto_decode(nng_msg_body(reply), nng_msg_len(reply), &m,
+	        reason, sizeof(reason))
+	    == 0) {
+		if (m.type == LLMCOST_MSG_BUDGET_STATE) {
+			llmcost__guard_publish(&c->guard, &m.u.budget_state);
+		} else if (m.type == LLMCOST_MSG_ACK
+		    && m.u.ack.status == LLMCOST_ACK_REJECTED) {
+			co->no_budgets = 1;
+			llmcost__log(c, LLMCOST_LOG_INFO,
+			    "the collector does not serve budget state (an "
+			    "older llmcostd): hard budgets are not enforced "
+			    "here");
+		}
+		llmcost_proto_msg_free(&m);
+	}
+	nng_msg_free(reply);
+}
+
 static int
 collector_deliver(
     llmcost__exporter *ex, const llmcost__batch *b, llmcost__outcome *out)
@@ -611,4 +660,5 @@ const struct llmcost__exporter_ops llmcost__exporter_collector = {
 	.deliver = collector_deliver,
 	.stop = collector_stop,
 	.fini = collector_fini,
+	.idle = collector_idle,
 };

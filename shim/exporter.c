@@ -81,6 +81,21 @@ batch_unhold(llmcost__batch *b)
 	}
 }
 
+// ops->idle is due: idle_ms since it last ran.
+static int
+idle_due(const llmcost__exporter *ex)
+{
+	return (llmcost__mono_ns() - ex->idle_last
+	    >= (uint64_t) ex->idle_ms * 1000000u);
+}
+
+static void
+run_idle(llmcost__exporter *ex)
+{
+	ex->idle_last = llmcost__mono_ns();
+	ex->ops->idle(ex);
+}
+
 static void *
 exporter_main(void *arg)
 {
@@ -97,7 +112,19 @@ exporter_main(void *arg)
 	pthread_mutex_lock(&c->mtx);
 	for (;;) {
 		while (ex->count == 0 && !atomic_load(&ex->stopping)) {
-			pthread_cond_wait(&ex->cv, &c->mtx);
+			if (ex->ops->idle == NULL || ex->idle_ms == 0) {
+				pthread_cond_wait(&ex->cv, &c->mtx);
+				continue;
+			}
+			if (idle_due(ex)) {
+				pthread_mutex_unlock(&c->mtx);
+				run_idle(ex);
+				pthread_mutex_lock(&c->mtx);
+				continue;
+			}
+			struct timespec dl
+			    = llmcost__deadline_ms((int32_t) ex->idle_ms);
+			(void) pthread_cond_timedwait(&ex->cv, &c->mtx, &dl);
 		}
 		if (atomic_load(&ex->stopping)) {
 			break;
@@ -109,6 +136,10 @@ exporter_main(void *arg)
 		memset(&out, 0, sizeof(out));
 		(void) ex->ops->deliver(ex, b, &out);
 		count_outcome(ex, b, &out);
+		if (ex->ops->idle != NULL && ex->idle_ms != 0
+		    && idle_due(ex)) {
+			run_idle(ex);
+		}
 
 		pthread_mutex_lock(&c->mtx);
 		ex->head = (ex->head + 1) % LLMCOST__EXPORTER_QUEUE_MAX;

@@ -103,6 +103,11 @@ struct llmcost__exporter_ops {
 	// After the exporter's thread has ended (or never started): free
 	// everything start took.
 	void (*fini)(llmcost__exporter *ex);
+
+	// Optional, on the exporter's thread: called every ex->idle_ms
+	// (start sets it; 0: never) between deliveries, and while no batch
+	// is waiting (the collector exporter polls its budget state here).
+	void (*idle)(llmcost__exporter *ex);
 };
 
 struct llmcost__exporter {
@@ -111,6 +116,8 @@ struct llmcost__exporter {
 	void *priv;         // the exporter's own state (start sets it)
 	uint32_t queue_max; // batches held at once: 1 unless start raises it
 	                    // (at most LLMCOST__EXPORTER_QUEUE_MAX)
+	uint32_t idle_ms;   // ops->idle's period; 0 unless start sets it
+	uint64_t idle_last; // when ops->idle last ran (monotonic ns)
 
 	// Counters since init: calls, except sent and resent (messages or
 	// requests, which the exporter counts itself).

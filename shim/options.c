@@ -375,5 +375,9 @@ llmcost__config_load(
 	}
 	cfg->batch_max
 	    = clamp_u32(c, "batch_max", cfg->batch_max, 1, BATCH_MAX);
+	cfg->budget_poll_ms
+	    = env_long(c, "LLMCOST_BUDGET_POLL_MS", 50, 60000, &v)
+	    ? (uint32_t) v
+	    : 1000;
 	langsmith_load(cfg, o, c);
 }

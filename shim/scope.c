@@ -259,6 +259,13 @@ llmcost_scope_call_begin(const llmcost_scope *s, const char *provider,
 		return (rv);
 	}
 	inherit(*callp, sc);
+	// The scope's metadata may match an exhausted hard budget (each
+	// set_meta above counted nothing: this is the one check).
+	if (sc->n_meta > 0 && llmcost__call_guarded(*callp)) {
+		llmcost_call_abandon(*callp);
+		*callp = NULL;
+		return (LLMCOST_EBUDGET);
+	}
 	return (0);
 }
 

@@ -11,6 +11,7 @@
 #include "llmcost_common.h"
 #include "exporter.h"
 #include "freelist.h"
+#include "guard.h"
 #include "ring.h"
 
 // Slot states, so that a double end or abandon is refused, not corrupting.
@@ -93,6 +94,7 @@ typedef struct llmcost__config {
 	char ls_project[LLMCOST__LS_NAME_MAX];
 	char ls_workspace[LLMCOST__LS_NAME_MAX];
 	uint32_t ls_queue_batches;
+	uint32_t budget_poll_ms; // the hard guard's poll of llmcostd
 } llmcost__config;
 
 struct llmcost_client {
@@ -116,6 +118,10 @@ struct llmcost_client {
 	_Atomic uint64_t dropped;
 	_Atomic uint64_t attr_errors;
 	_Atomic uint64_t scopes_ended;
+	_Atomic uint64_t budget_refused;
+	// Exhausted hard budgets (guard.h): written by the collector
+	// exporter, read by call sites.
+	llmcost__guard_tab guard;
 
 	llmcost__config cfg;
 	uint8_t client_id[16];
@@ -164,6 +170,10 @@ int llmcost__client_init(llmcost_client **clientp, const llmcost_options *opts,
 // atomic operation (batch.c, once the calls are converted).
 void llmcost__call_release_n(
     llmcost_client *c, const uint32_t *idx, uint32_t n);
+
+// call.c: 1 when call matches an exhausted hard budget (guard.h), so
+// that it is refused (counted in budget_refused).
+int llmcost__call_guarded(struct llmcost_call *call);
 
 // options.c
 void llmcost__config_load(

@@ -10,8 +10,10 @@
 
 static const char *const vars[] = { "LLMCOSTD_DATA_DIR", "LLMCOSTD_LISTEN",
 	"LLMCOSTD_LOG", "LLMCOSTD_MAP_SIZE_MB", "LLMCOSTD_CONTEXTS",
-	"LLMCOSTD_TXN_RECORDS", "LLMCOSTD_STOP_BOUND_MS", "XDG_STATE_HOME",
-	"HOME" };
+	"LLMCOSTD_TXN_RECORDS", "LLMCOSTD_STOP_BOUND_MS",
+	"LLMCOSTD_BUDGETS_FILE", "LLMCOSTD_BUDGET_INTERVAL_MS",
+	"LLMCOSTD_WEBHOOK_TIMEOUT_MS", "LLMCOSTD_WEBHOOK_RETRY_MS",
+	"XDG_STATE_HOME", "HOME" };
 
 // A known environment before each test: no LLMCOSTD_* variable, and the
 // state directory /tmp/cfgtest/state.
@@ -94,7 +96,10 @@ test_defaults(void **state)
 	    "listen=ipc:///tmp/cfgtest/state/llmcost/llmcostd.sock "
 	    "log-level=info map-size-mb=4096 contexts=16 txn-records=65536 "
 	    "stop-bound-ms=5000 prices-file=- "
-	    "retain-days=0");
+	    "retain-days=0 "
+	    "budgets-file=/tmp/cfgtest/state/llmcost/budgets.conf "
+	    "budget-interval-ms=1000 webhook-timeout-ms=10000 "
+	    "webhook-retry-ms=1000");
 	// A banner that does not fit is cut and says so.
 	LLMCOST_FAIL(config_describe(&r->cfg, line, 20), LLMCOST_ETOOBIG);
 	assert_true(strlen(line) < 20);
@@ -217,9 +222,14 @@ test_lengths(void **state)
 	memcpy(url, "tcp://", 6);
 
 	path[LLMCOST__PATH_MAX - 1] = '\0'; // 4095 bytes: fits
-	r = load(ARGS("--data-dir", path, "--listen", "tcp://127.0.0.1:1"));
+	r = load(ARGS("--data-dir", path, "--listen", "tcp://127.0.0.1:1",
+	    "--budgets-file", "/b.conf"));
 	assert_int_equal(r->rv, CONFIG_RUN);
 	assert_int_equal(strlen(r->cfg.data_dir), LLMCOST__PATH_MAX - 1);
+	// ... nor with the default budgets file inside it.
+	fails(ARGS("--data-dir", path, "--listen", "tcp://127.0.0.1:1"),
+	    "the data directory is too long for the default budgets file "
+	    "DATA_DIR/budgets.conf: pass --budgets-file");
 	// ... but not with a default listen URL inside it.
 	snprintf(want, sizeof(want),
 	    "the data directory is too long for the default listen URL "
@@ -319,6 +329,17 @@ test_help(void **state)
 	    "  --retain-days    LLMCOSTD_RETAIN_DAYS   delete stored calls "
 	    "older than this many days, keeping their hourly and daily "
 	    "rollups (0: keep every call), 0..36500; default 0\n"
+	    "  --budgets-file   LLMCOSTD_BUDGETS_FILE  the budgets "
+	    "(docs/budgets.md); re-read on SIGHUP; none if missing, at most "
+	    "4095 bytes; default DATA_DIR/budgets.conf\n"
+	    "  --budget-interval-ms LLMCOSTD_BUDGET_INTERVAL_MS budgets are "
+	    "evaluated after commits, at most this often, 10..3600000; "
+	    "default 1000\n"
+	    "  --webhook-timeout-ms LLMCOSTD_WEBHOOK_TIMEOUT_MS time allowed "
+	    "for one alert post, 100..120000; default 10000\n"
+	    "  --webhook-retry-ms LLMCOSTD_WEBHOOK_RETRY_MS the first retry's "
+	    "wait (doubling, jittered, up to 5 min, 12 attempts), "
+	    "10..600000; default 1000\n"
 	    "  -h, --help                              show this help\n"
 	    "  -V, --version                           show the version\n");
 }

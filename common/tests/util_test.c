@@ -318,6 +318,7 @@ static const struct {
 	{ 14, LLMCOST_ECONFIG, "LLMCOST_ECONFIG", "invalid configuration" },
 	{ 15, LLMCOST_EINCOMPLETE, "LLMCOST_EINCOMPLETE",
 	    "response ended before its usage was complete" },
+	{ 16, LLMCOST_EBUDGET, "LLMCOST_EBUDGET", "budget exhausted" },
 };
 
 static void

@@ -392,6 +392,15 @@ static const char GOLDEN_STATS[]
       " b0 626174636865735f7265636569766564 0c"
       " ae 7265636f7264735f73746f726564 ce00011170";
 
+static const char GOLDEN_BUDGET_REQ[] = "92 01 07";
+
+// Generation 5; two exhausted hard budgets: feature=search, and
+// model gpt-4o of provider openai.
+static const char GOLDEN_BUDGET_STATE[]
+    = "94 01 08 05 92"
+      " 91 93 02 a7 66656174757265 a6 736561726368"
+      " 92 93 01 a0 a6 6770742d346f 93 00 a0 a6 6f70656e6169";
+
 static int
 encode_golden_batch(llmcost_proto_enc *e)
 {
@@ -895,6 +904,104 @@ stats_two(llmcost_proto_stats *s, llmcost_proto_str n0, uint64_t v0,
 	s->values[0] = v0;
 	s->names[1] = n1;
 	s->values[1] = v1;
+}
+
+static void
+test_golden_budget(void **state)
+{
+	static const llmcost_proto_guard g[2] = {
+		{ 1,
+		    { { LLMCOST_GUARD_META, { "feature", 7 },
+		        { "search", 6 } } } },
+		{ 2,
+		    { { LLMCOST_GUARD_MODEL, { NULL, 0 }, { "gpt-4o", 6 } },
+		        { LLMCOST_GUARD_PROVIDER, { NULL, 0 },
+		            { "openai", 6 } } } },
+	};
+	llmcost_proto_budget_state bs = { 5, 2, g };
+	encbuf eb;
+	llmcost_proto_msg m;
+	char reason[256];
+
+	(void) state;
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_budget_req(&eb.e));
+	assert_bytes(eb.b.data, eb.b.len, GOLDEN_BUDGET_REQ);
+	decode_ok(eb.b.data, eb.b.len, &m);
+	assert_int_equal(m.type, LLMCOST_MSG_BUDGET_REQ);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_budget_state(&eb.e, &bs));
+	assert_bytes(eb.b.data, eb.b.len, GOLDEN_BUDGET_STATE);
+	decode_ok(eb.b.data, eb.b.len, &m);
+	assert_int_equal(m.type, LLMCOST_MSG_BUDGET_STATE);
+	assert_int_equal(m.u.budget_state.generation, 5);
+	assert_int_equal(m.u.budget_state.n, 2);
+	const llmcost_proto_guard *dg = m.u.budget_state.guards;
+	assert_int_equal(dg[0].n_conds, 1);
+	assert_int_equal(dg[0].conds[0].dim, LLMCOST_GUARD_META);
+	assert_memory_equal(dg[0].conds[0].key.ptr, "feature", 7);
+	assert_int_equal(dg[1].n_conds, 2);
+	assert_int_equal(dg[1].conds[1].dim, LLMCOST_GUARD_PROVIDER);
+	assert_int_equal(dg[1].conds[1].key.len, 0);
+	assert_memory_equal(dg[1].conds[1].val.ptr, "openai", 6);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+
+	// The encoder refuses what the decoder would: a metadata condition
+	// without a key, a key on a model condition, an unknown dimension,
+	// too many guards.
+	llmcost_proto_guard bad
+	    = { 1, { { LLMCOST_GUARD_META, { NULL, 0 }, { "x", 1 } } } };
+	llmcost_proto_budget_state bb = { 1, 1, &bad };
+	encbuf_init(&eb);
+	assert_int_equal(
+	    llmcost_proto_enc_budget_state(&eb.e, &bb), LLMCOST_EINVAL);
+	llmcost_proto_buf_free(&eb.b);
+	bad.conds[0].dim = LLMCOST_GUARD_MODEL;
+	bad.conds[0].key.ptr = "k";
+	bad.conds[0].key.len = 1;
+	encbuf_init(&eb);
+	assert_int_equal(
+	    llmcost_proto_enc_budget_state(&eb.e, &bb), LLMCOST_EINVAL);
+	llmcost_proto_buf_free(&eb.b);
+	bb.n = LLMCOST_PROTO_MAX_GUARDS + 1;
+	encbuf_init(&eb);
+	assert_int_equal(
+	    llmcost_proto_enc_budget_state(&eb.e, &bb), LLMCOST_ETOOBIG);
+	llmcost_proto_buf_free(&eb.b);
+
+	// The decoder: each rule, with its reason.
+	static const struct {
+		const char *hex, *why;
+		int rv;
+	} rej[] = {
+		{ "93 01 08 05", "budget_state: 3 elements", LLMCOST_EPROTO },
+		{ "94 01 08 05 80", "guards: want array", LLMCOST_EPROTO },
+		{ "94 01 08 05 91 91 93 03 a0 a1 78", "dim", LLMCOST_EPROTO },
+		{ "94 01 08 05 91 91 93 02 a0 a1 78", "needs a key",
+		    LLMCOST_EPROTO },
+		{ "94 01 08 05 91 91 93 01 a1 6b a1 78", "needs a key",
+		    LLMCOST_EPROTO },
+		{ "94 01 08 05 91 91 93 01 a0 a0", "value", LLMCOST_EPROTO },
+		{ "94 01 08 05 91 91 92 01 a0", "want [dim, key, value]",
+		    LLMCOST_EPROTO },
+		{ "94 01 08 05 91 99 90 90 90 90 90 90 90 90 90",
+		    "9 conditions exceeds 8", LLMCOST_ETOOBIG },
+	};
+	for (size_t i = 0; i < sizeof(rej) / sizeof(rej[0]); i++) {
+		size_t len;
+		uint8_t *b = hex_bytes(rej[i].hex, &len);
+		int rv
+		    = llmcost_proto_decode(b, len, &m, reason, sizeof(reason));
+		if (rv != rej[i].rv || strstr(reason, rej[i].why) == NULL) {
+			fail_msg("case %zu: %s: %s", i, llmcost_err_name(rv),
+			    reason);
+		}
+		free(b);
+	}
 }
 
 static void
@@ -2517,6 +2624,7 @@ main(void)
 		cmocka_unit_test(test_golden_ack),
 		cmocka_unit_test(test_golden_stats_req),
 		cmocka_unit_test(test_golden_stats),
+		cmocka_unit_test(test_golden_budget),
 		cmocka_unit_test(test_golden_usage_newer_encoder),
 		cmocka_unit_test(test_usage_lengths),
 		cmocka_unit_test(test_record_keys_table),
