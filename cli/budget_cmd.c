@@ -39,6 +39,7 @@ budget_usage(FILE *f)
 	    "                   else $XDG_STATE_HOME/llmcost or "
 	    "~/.local/state/llmcost)\n"
 	    "  --json           JSON, with exact amounts as decimal strings\n"
+	    "  --csv            CSV, one row per budget, exact amounts\n"
 	    "  --at WHEN        evaluate as of WHEN instead of now (RFC "
 	    "3339; UTC without\n"
 	    "                   an offset)\n"
@@ -133,7 +134,7 @@ json_filters(const budget *b)
 
 typedef struct opts {
 	const char *file, *dir, *at, *lookback;
-	int json, fail_warn;
+	int json, csv, fail_warn;
 } opts;
 
 // Loads the budgets, opens the store and begins a read transaction.
@@ -199,6 +200,10 @@ run_check(const opts *o, budget_set *bs, store_rtxn *t, int64_t now)
 	if (o->json) {
 		fmt_time(now, from, sizeof(from));
 		printf("{\"at\":\"%s\",\"budgets\":[", from);
+	} else if (o->csv) {
+		printf("budget,window,timezone,from,to,spend_usd,spend_pusd,"
+		       "limit_usd,limit_pusd,percent,calls,state,threshold,"
+		       "hard\n");
 	} else {
 		printf("%-24s %-24s %14s %14s %8s  %s\n", "BUDGET", "WINDOW",
 		    "SPEND_USD", "LIMIT_USD", "USED", "STATE");
@@ -243,6 +248,25 @@ run_check(const opts *o, budget_set *bs, store_rtxn *t, int64_t now)
 			printf(",\"hard\":%s}", b->hard ? "true" : "false");
 			continue;
 		}
+		if (o->csv) {
+			// Names, zones and amounts need no CSV quoting.
+			fmt_time(st.from, from, sizeof(from));
+			fmt_time(st.to, to, sizeof(to));
+			printf("%s,%s,%s,%s,%s,%s,", b->name, kind_name(b),
+			    tz_name(b->zone), from, to,
+			    report_fmt_usd(st.spend, 12, a, sizeof(a)));
+			printf("%s,%s,%lld,%s,%llu,%s,",
+			    report_fmt_i128(st.spend, w, sizeof(w)),
+			    report_fmt_usd(b->limit_pusd, 12, l, sizeof(l)),
+			    (long long) b->limit_pusd, pct,
+			    (unsigned long long) st.calls,
+			    budget_state_name(st.state));
+			if (st.crossed >= 0) {
+				printf("%u", b->thresholds[st.crossed]);
+			}
+			printf(",%s\n", b->hard ? "true" : "false");
+			continue;
+		}
 		char state[48];
 		if (st.crossed >= 0) {
 			snprintf(state, sizeof(state), "%s (%u%%)%s",
@@ -282,6 +306,10 @@ run_forecast(
 		fmt_time(now, from, sizeof(from));
 		printf("{\"at\":\"%s\",\"lookback_s\":%lld,\"budgets\":[",
 		    from, (long long) look);
+	} else if (o->csv) {
+		printf("budget,window,timezone,from,to,spend_usd,limit_usd,"
+		       "usd_per_hour,projected_usd,projected_percent,"
+		       "runs_out_at\n");
 	} else {
 		printf("%-24s %-24s %14s %14s %14s %9s  %s\n", "BUDGET",
 		    "WINDOW", "SPEND_USD", "LIMIT_USD", "USD_PER_HOUR",
@@ -372,6 +400,19 @@ run_forecast(
 			}
 			continue;
 		}
+		if (o->csv) {
+			fmt_time(st.from, from, sizeof(from));
+			fmt_time(st.to, to, sizeof(to));
+			printf("%s,%s,%s,%s,%s,%s,", b->name, kind_name(b),
+			    tz_name(b->zone), from, to,
+			    report_fmt_usd(st.spend, 12, a, sizeof(a)));
+			printf("%s,%s,%s,%s,%s\n",
+			    report_fmt_usd(b->limit_pusd, 12, l, sizeof(l)),
+			    report_fmt_usd(per_hour, 12, r, sizeof(r)),
+			    report_fmt_usd(projected, 12, w, sizeof(w)), p,
+			    runs_out >= 0 ? when : "");
+			continue;
+		}
 		char win[64];
 		printf("%-24s %-24s %14s %14s %14s %8s%%  %s\n", b->name,
 		    window_name(b, win, sizeof(win)),
@@ -411,13 +452,14 @@ cmd_budget(int argc, char **argv)
 		{ "budgets", required_argument, NULL, 'b' },
 		{ "data-dir", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "csv", no_argument, NULL, 'c' },
 		{ "at", required_argument, NULL, 'a' },
 		{ "lookback", required_argument, NULL, 'l' },
 		{ "fail-on", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	opts o = { NULL, NULL, NULL, "6h", 0, 0 };
+	opts o = { NULL, NULL, NULL, "6h", 0, 0, 0 };
 	int c;
 
 	if (argc < 2) {
@@ -450,6 +492,9 @@ cmd_budget(int argc, char **argv)
 		case 'j':
 			o.json = 1;
 			break;
+		case 'c':
+			o.csv = 1;
+			break;
 		case 'a':
 			o.at = optarg;
 			break;
@@ -478,6 +523,10 @@ cmd_budget(int argc, char **argv)
 		fprintf(stderr,
 		    "llmcost budget: unexpected argument '%s' (see --help)\n",
 		    argv[optind]);
+		return (CLI_USAGE);
+	}
+	if (o.json && o.csv) {
+		fprintf(stderr, "llmcost budget: --json or --csv, not both\n");
 		return (CLI_USAGE);
 	}
 	if (o.file != NULL && strlen(o.file) >= LLMCOST__PATH_MAX) {

@@ -151,6 +151,15 @@ test_exit_exhausted_json(void **state)
 	const char *fc[] = { harness_cli_bin(), "budget", "forecast",
 		"--data-dir", dir, "--budgets", budgets, NULL };
 	e2e_expect_run(fc, 3, "now", NULL);
+	// CSV: a header, then one row per budget with exact amounts.
+	const char *csv[] = { harness_cli_bin(), "budget", "check", "--csv",
+		"--data-dir", dir, "--budgets", budgets, NULL };
+	e2e_expect_run(csv, 3,
+	    "budget,window,timezone,from,to,spend_usd,spend_pusd,", NULL);
+	e2e_expect_run(csv, 3,
+	    ",0.002500000000,2500000000,0.002500000000,2500000000,100.00,1,"
+	    "exhausted,100,true\n",
+	    NULL);
 }
 
 static void
