@@ -327,11 +327,43 @@ test_alerts_once(void **state)
 	assert_true(wait_for(evaluated, &two));
 	assert_int_equal(stat_of("alerts_crossed"), 0);
 	assert_int_equal(stat_of("alerts_pending"), 0);
-	assert_int_equal(harness_daemon_stop(pid, SIGTERM), 0);
 	assert_int_equal(srv_get(&srv.json_ok), 2);
 	assert_int_equal(srv_get(&srv.slack_ok), 2);
 	assert_int_equal(srv_get(&srv.missing_id), 0);
 	assert_non_null(strstr(srv.last_id, "search/"));
+
+	// SIGHUP: a broken file is refused (the daemon keeps its budgets
+	// and keeps running); a good one adds a budget that is already
+	// over its limit, alerted once.
+	f = fopen(path, "a");
+	assert_non_null(f);
+	fputs("[broken]\nlimit = x\n", f);
+	fclose(f);
+	uint64_t next = stat_of("budget_evaluations") + 1;
+	assert_int_equal(kill(pid, SIGHUP), 0);
+	// The reload's evaluation ran, with the budgets in force.
+	assert_true(wait_for(evaluated, &next));
+	assert_int_equal(stat_of("alerts_crossed"), 0);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f,
+	    "%s[all]\nlimit = 0.001\nwindow = day\nthresholds = 100\n"
+	    "webhook = json http://127.0.0.1:%u/json/all\n",
+	    text, srv.port);
+	fclose(f);
+	assert_int_equal(kill(pid, SIGHUP), 0);
+	want2 w3 = { 3, 2 };
+	if (!wait_for(delivered, &w3)) {
+		fail_msg("no alert for the budget added by SIGHUP");
+	}
+	j = json_loads(srv.json_body, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(
+	    json_string_value(json_object_get(j, "budget")), "all");
+	json_decref(j);
+	assert_int_equal(harness_daemon_stop(pid, SIGTERM), 0);
+	assert_int_equal(srv_get(&srv.json_ok), 3);
+	assert_int_equal(srv_get(&srv.slack_ok), 2);
 
 	MHD_stop_daemon(srv.mhd);
 	harness_rmdir(dir);
