@@ -178,6 +178,12 @@ test_exit_broken(void **state)
 	const char *dflt[] = { harness_cli_bin(), "budget", "check",
 		"--data-dir", dir, NULL };
 	e2e_expect_run(dflt, 2, NULL, "budgets.conf");
+	// llmcostd refuses to start on it, with the same line.
+	char d2[1200];
+	snprintf(d2, sizeof(d2), "%s/d2", dir);
+	const char *daemon[] = { harness_daemon_bin(), "--data-dir", d2,
+		"--budgets-file", budgets, NULL };
+	e2e_expect_run(daemon, 2, NULL, want);
 	const char *bad[] = { harness_cli_bin(), "budget", "audit", NULL };
 	e2e_expect_run(bad, 2, NULL, "unknown command 'audit'");
 	const char *help[] = { harness_cli_bin(), "budget", "--help", NULL };
