@@ -162,6 +162,42 @@ test_exit_exhausted_json(void **state)
 	    NULL);
 }
 
+// The forecast of a rolling day from the last 6 hours: all five calls
+// ($0.0125) are recent, so the day settles at 4 x $0.0125 = $0.05.
+static void
+test_forecast(void **state)
+{
+	char *out = NULL;
+	(void) state;
+	write_file(budgets,
+	    "[tight]\nlimit = 0.03\nwindow = rolling 1d\n"
+	    "[loose]\nlimit = 1\nwindow = rolling 1d\n");
+	const char *argv[] = { harness_cli_bin(), "budget", "forecast",
+		"--json", "--data-dir", dir, "--budgets", budgets, NULL };
+	assert_int_equal(harness_run(argv, &out, NULL), 3);
+	json_t *j = json_loads(out, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(
+	    json_integer_value(json_object_get(j, "lookback_s")), 21600);
+	json_t *tight = json_array_get(json_object_get(j, "budgets"), 0);
+	json_t *loose = json_array_get(json_object_get(j, "budgets"), 1);
+	assert_string_equal(
+	    json_string_value(json_object_get(tight, "projected_usd")),
+	    "0.050000000000");
+	assert_string_equal(
+	    json_string_value(json_object_get(tight, "projected_percent")),
+	    "166.66");
+	assert_true(json_is_string(json_object_get(tight, "runs_out_at")));
+	assert_true(json_is_null(json_object_get(loose, "runs_out_at")));
+	json_decref(j);
+	free(out);
+	// Only the loose one: nothing runs out.
+	write_file(budgets, "[loose]\nlimit = 1\nwindow = rolling 1d\n");
+	const char *ok[] = { harness_cli_bin(), "budget", "forecast",
+		"--data-dir", dir, "--budgets", budgets, NULL };
+	e2e_expect_run(ok, 0, "loose", NULL);
+}
+
 static void
 test_exit_broken(void **state)
 {
@@ -197,6 +233,7 @@ main(void)
 		cmocka_unit_test(test_exit_ok),
 		cmocka_unit_test(test_exit_warn),
 		cmocka_unit_test(test_exit_exhausted_json),
+		cmocka_unit_test(test_forecast),
 		cmocka_unit_test(test_exit_broken),
 	};
 	return (cmocka_run_group_tests(tests, setup, teardown));
