@@ -64,6 +64,22 @@ check_pointers(const llmcost_proto_msg *m, const uint8_t *data, size_t size)
 			check_inside(m->u.stats.names[i], data, size);
 		}
 		break;
+	case LLMCOST_MSG_BUDGET_STATE:
+		if (m->u.budget_state.n > LLMCOST_PROTO_MAX_GUARDS) {
+			abort();
+		}
+		for (uint32_t i = 0; i < m->u.budget_state.n; i++) {
+			const llmcost_proto_guard *g
+			    = &m->u.budget_state.guards[i];
+			if (g->n_conds > LLMCOST_PROTO_MAX_GUARD_CONDS) {
+				abort();
+			}
+			for (uint32_t j = 0; j < g->n_conds; j++) {
+				check_inside(g->conds[j].key, data, size);
+				check_inside(g->conds[j].val, data, size);
+			}
+		}
+		break;
 	default:
 		break;
 	}
@@ -106,6 +122,12 @@ encode(const llmcost_proto_msg *m, llmcost_proto_buf *b)
 		break;
 	case LLMCOST_MSG_STATS:
 		rv = llmcost_proto_enc_stats(&e, &m->u.stats);
+		break;
+	case LLMCOST_MSG_BUDGET_REQ:
+		rv = llmcost_proto_enc_budget_req(&e);
+		break;
+	case LLMCOST_MSG_BUDGET_STATE:
+		rv = llmcost_proto_enc_budget_state(&e, &m->u.budget_state);
 		break;
 	default:
 		abort(); // the decoder returned an unknown type
