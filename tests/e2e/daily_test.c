@@ -1,6 +1,7 @@
 // End to end: the scheduled daily report (examples/daily/llmcost-daily.sh)
-// against a real llmcostd and the real CLI.  It must write the dated
-// report and budget CSV files and exit 3 when a budget is exhausted;
+// against a real llmcostd, the real CLI and the LangSmith stand-in (the
+// calls are exported to both).  It must write the dated report, budget
+// and reconciliation CSV files and exit 3 when a budget is exhausted;
 // with every budget within its limit, 0; a failing command leaves no
 // CSV behind and the exit status says so.
 #include "e2e.h"
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "llmcost.h"
+#include "standin.h"
 
 static char *
 slurp(const char *path)
@@ -55,9 +57,18 @@ test_daily(void **state)
 	pid_t pid = harness_daemon_start(dir, NULL);
 	assert_true(pid > 0);
 	harness_url(dir, url, sizeof(url));
+	standin_options so;
+	standin *si;
+	memset(&so, 0, sizeof(so));
+	so.api_key = "daily-key";
+	LLMCOST_PASS(standin_start(&so, &si));
 	memset(&o, 0, sizeof(o));
 	o.collector_url = url;
 	o.flush_ms = 10;
+	o.langsmith_api_key = "daily-key";
+	o.langsmith_endpoint = standin_url(si);
+	o.langsmith_project = "daily";
+	o.langsmith_tracing = 1;
 	LLMCOST_PASS(llmcost_init(&c, &o));
 	for (int i = 0; i < 2; i++) {
 		llmcost_call *call;
@@ -81,7 +92,9 @@ test_daily(void **state)
 	setenv("LLMCOST_REPORT_DIR", out, 1);
 	setenv("LLMCOSTD_DATA_DIR", dir, 1);
 	setenv("LLMCOST_DAY", day, 1); // today: the calls just made
-	unsetenv("LANGSMITH_PROJECT");
+	setenv("LANGSMITH_PROJECT", "daily", 1);
+	setenv("LANGSMITH_ENDPOINT", standin_url(si), 1);
+	setenv("LANGSMITH_API_KEY", "daily-key", 1);
 	unsetenv("LLMCOSTD_BUDGETS_FILE");
 	const char *argv[] = { "/bin/sh", script, NULL };
 
@@ -101,8 +114,11 @@ test_daily(void **state)
 	assert_non_null(strstr(budgets, ",exhausted,100,false\n"));
 	free(budgets);
 	snprintf(path, sizeof(path), "%s/reconcile-%s.csv", out, day);
+	char *recon = slurp(path);
+	assert_non_null(recon);
+	assert_non_null(strstr(recon, "kind,run_id,"));
+	free(recon);
 	struct stat sb;
-	assert_int_not_equal(stat(path, &sb), 0); // no project: not run
 
 	// Within every limit: 0.
 	write_budgets(dir, "1");
@@ -121,6 +137,7 @@ test_daily(void **state)
 	assert_int_not_equal(stat(path, &sb), 0);
 
 	harness_daemon_stop(pid, SIGTERM);
+	standin_stop(si);
 	harness_rmdir(dir);
 }
 
