@@ -19,6 +19,8 @@
 #   LANGSMITH_PROJECT    the LangSmith project to reconcile with; unset:
 #                        no reconciliation.  LANGSMITH_API_KEY and
 #                        LANGSMITH_ENDPOINT are read by llmcost reconcile.
+#   LLMCOST_RECONCILE_SETTLE  reconcile's --settle (default: its own,
+#                        10 minutes; runs younger than it are left out)
 #   LLMCOST_DAY          the day to report (YYYY-MM-DD; default yesterday)
 set -u
 
@@ -55,7 +57,8 @@ run "$dir/budgets-$day.csv" "$llmcost" budget check --csv
 if [ -n "${LANGSMITH_PROJECT:-}" ]; then
 	# reconcile writes its CSV itself and prints a summary.
 	"$llmcost" reconcile --project "$LANGSMITH_PROJECT" --since "$day" \
-		--until "$next" --csv "$dir/reconcile-$day.csv"
+		--until "$next" --csv "$dir/reconcile-$day.csv" \
+		${LLMCOST_RECONCILE_SETTLE:+--settle "$LLMCOST_RECONCILE_SETTLE"}
 	rc=$?
 	[ "$rc" -gt "$worst" ] && worst=$rc
 fi
