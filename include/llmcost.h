@@ -351,6 +351,35 @@ typedef enum llmcost_status {
  * 409 means already stored; 413 splits the request; 401 and 403 stop
  * export (one log line, counted); other 4xx drop the request's runs,
  * counted and logged with the reason.
+ *
+ * @par Spool
+ * Without a spool, calls wait in memory (queue_max of them) while the
+ * collector is away; past that, call sites drop them (counted).  Turn
+ * the spool on when a collector outage must not lose calls: llmcostd
+ * restarted or upgraded under a busy application, a collector on
+ * another host, an application that runs while no collector does.  The
+ * spool is a file that takes the calls the queue can no longer hold
+ * (once the queue is half full, or once the collector has had no room
+ * for a second) and sends them, oldest first, when the collector
+ * answers; it survives the application's crash or restart (the next
+ * process with the same spool sends what it holds).  Each call is
+ * stored once: run ids make resends harmless.
+ * - spool_path, LLMCOST_SPOOL: a file, or a directory (an existing one,
+ *   or a path ending in '/') that gets <program name>.spool.
+ *   LLMCOST_SPOOL=1 (or on, yes, true) means the default directory,
+ *   $XDG_STATE_HOME/llmcost/spool/ (else ~/.local/state/llmcost/spool/).
+ *   Unset, empty or 0: no spool.  Missing directories are created with
+ *   mode 0700, the file with 0600.
+ * - spool_max_bytes, LLMCOST_SPOOL_MAX (bytes, or with a K, M or G
+ *   suffix): the file's bound.  Default 64 MiB; 64 KiB to 1 TiB.  Calls
+ *   past it are dropped and counted (spool_calls_dropped).
+ * Processes: a spool file belongs to one process at a time (an exclusive
+ * lock).  A second process given the same path uses <path>.1, then .2,
+ * up to .7; a process that finds all eight taken runs without a spool
+ * (logged).  Cost: nothing at the call site; the batch loop writes and
+ * reads the file (no fsync: a power loss may cost the last writes,
+ * which the next open detects and cuts).  A damaged file is reported in
+ * one log line and counted (spool_corrupt), never fatal.
  */
 typedef struct llmcost_options {
 	const char
@@ -367,6 +396,11 @@ typedef struct llmcost_options {
 	const char *langsmith_workspace_id; /**< sent as x-tenant-id */
 	int langsmith_tracing; /**< 0: environment; 1: on; -1: off */
 	uint32_t langsmith_queue_batches; /**< batches held at once */
+	/* The spool (see "Spool" above). */
+	const char *spool_path;   /**< file, or directory ending in '/' */
+	uint64_t spool_max_bytes; /**< the file's bound */
+	int langsmith_gzip;      /**< 0: as /info says; 1: always; -1: never */
+	uint32_t text_max_bytes; /**< prompt/completion text per call */
 } llmcost_options;
 
 /** Discard every call (the LLMCOST_DISABLE kill switch, set in code). */
@@ -451,6 +485,17 @@ typedef struct llmcost_stats {
 	                                 whole process, not per client */
 	uint64_t budget_refused;    /**< #LLMCOST_EBUDGET answers (begin,
 	                              set_meta) */
+	/* The spool; all 0 without one. */
+	uint64_t spool_calls_written;  /**< calls written to the spool */
+	uint64_t spool_calls_replayed; /**< calls read back and sent to the
+	                                    collector (those of an earlier
+	                                    process too) */
+	uint64_t spool_calls_dropped;  /**< calls the spool could not take
+	                                    (full, or a write error); also
+	                                    in calls_dropped */
+	uint64_t spool_corrupt; /**< damaged frames or files found, logged
+	                             and skipped */
+	uint64_t spool_bytes;   /**< the spool file's size now */
 } llmcost_stats;
 
 /** @brief Copy the client's counters into *out.

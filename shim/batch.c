@@ -203,5 +203,8 @@ llmcost__batch_take(
 void
 llmcost__batch_free(llmcost__batch *b)
 {
+	if (b != NULL && b->owned != NULL) {
+		llmcost_proto_msg_free(b->owned);
+	}
 	free(b);
 }

@@ -29,6 +29,12 @@ typedef struct llmcost__batch {
 	// run of an ended request scope (shim.h).  Calls made in a scope
 	// carry trace_id, parent_run_id and dotted_order in their records.
 	const uint8_t *kinds;
+	// A batch read back from the spool (spool.c): the end offset of its
+	// frame, which the collector's acknowledgement moves the file past,
+	// and the decoded message its records point into (freed with it).
+	// 0 and NULL for a batch from the ring.
+	uint64_t spool_end;
+	void *owned;
 } llmcost__batch;
 
 // Bytes of the dotted_order of a run under depth enclosing scopes: one

@@ -14,6 +14,7 @@
 
 #include "export_langsmith.h"
 #include "shim.h"
+#include "spool.h"
 #include "uuid7.h"
 
 int
@@ -48,6 +49,7 @@ llmcost__real_off_update(llmcost_client *c)
 static void
 client_free(llmcost_client *c)
 {
+	llmcost__spool_close(c->spool);
 	llmcost__freelist_fini(&c->free);
 	llmcost__ring_fini(&c->submit_ring);
 	free(c->pool);
@@ -140,6 +142,7 @@ llmcost__client_init(llmcost_client **clientp, const llmcost_options *opts,
 	c->client_id[6] = (uint8_t) ((c->client_id[6] & 0x0f) | 0x40); // v4
 	c->client_id[8] = (uint8_t) ((c->client_id[8] & 0x3f) | 0x80);
 
+	llmcost__spool_open(c);
 	if ((rv = llmcost__sender_start(c, exporters)) != 0) {
 		client_free(c);
 		return (rv);
@@ -208,9 +211,13 @@ llmcost_shutdown(llmcost_client *c, int32_t timeout_ms)
 		// Counters of stopped exporters stay readable until free.
 		uint32_t n_ex = c->n_exporters;
 		llmcost__sender_stop(c);
-		// Whatever the loop did not take is lost: count it.
+		// Whatever the loop did not take goes to the spool, or is
+		// lost: count it.
 		uint32_t idx;
 		uint64_t lost = 0;
+		if (c->spool != NULL) {
+			lost = llmcost__spool_spill_ring(c);
+		}
 		while (llmcost__ring_pop(&c->submit_ring, &idx) == 0) {
 			lost++;
 		}
@@ -218,10 +225,19 @@ llmcost_shutdown(llmcost_client *c, int32_t timeout_ms)
 		// Queued or in flight, every call a destination has not
 		// stored or refused is gone: say how many, per destination.
 		uint64_t ended = llmcost__ring_pushed(&c->submit_ring);
+		llmcost__spool_counters sp;
+		llmcost__spool_counters_get(c->spool, &sp);
+		if (sp.written > 0) {
+			llmcost__log(c, LLMCOST_LOG_NOTICE,
+			    "shutdown: the spool holds %llu bytes for the "
+			    "next start",
+			    (unsigned long long) sp.bytes);
+		}
 		for (uint32_t i = 0; i < n_ex; i++) {
 			llmcost__exporter *ex = &c->exporters[i];
 			uint64_t settled = atomic_load(&ex->stored)
-			    + atomic_load(&ex->refused);
+			    + atomic_load(&ex->refused)
+			    + (ex->ops->lossless ? sp.written : 0);
 			if (ended > settled) {
 				llmcost__log(c, LLMCOST_LOG_WARNING,
 				    "shutdown: %llu calls were never "
@@ -273,6 +289,13 @@ llmcost_stats_get(llmcost_client *c, llmcost_stats *out)
 		s.langsmith_dropped_queue
 		    = lost > gave_up ? lost - gave_up : 0;
 	}
+	llmcost__spool_counters sp;
+	llmcost__spool_counters_get(c->spool, &sp);
+	s.spool_calls_written = sp.written;
+	s.spool_calls_replayed = sp.replayed;
+	s.spool_calls_dropped = sp.dropped;
+	s.spool_corrupt = sp.corrupt;
+	s.spool_bytes = sp.bytes;
 	s.attr_errors = atomic_load(&c->attr_errors);
 	s.scopes_ended = atomic_load(&c->scopes_ended);
 	s.sockets_abandoned = atomic_load(&llmcost__sockets_abandoned);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "shim.h"
+#include "spool.h"
 
 // The destinations, in order.  A new exporter is a file with its ops and
 // one line here.
@@ -57,19 +58,35 @@ llmcost__exporter_sleep(llmcost__exporter *ex, uint32_t ms)
 
 // Adds a settled batch's outcome to the counters.  An outcome that does
 // not add up to the batch (an exporter bug) counts the rest as lost, so
-// that the counters still account for every call.
+// that the counters still account for every call.  kept: calls the
+// spool holds for a later delivery, which are not lost.
 static void
 count_outcome(llmcost__exporter *ex, const llmcost__batch *b,
-    const llmcost__outcome *out)
+    const llmcost__outcome *out, uint32_t kept)
 {
 	uint64_t stored = out->stored, refused = out->refused;
 	if (stored + refused > b->n) {
 		stored = stored < b->n ? stored : b->n;
 		refused = b->n - stored;
 	}
+	uint64_t lost = b->n - stored - refused;
 	atomic_fetch_add(&ex->stored, stored);
 	atomic_fetch_add(&ex->refused, refused);
-	atomic_fetch_add(&ex->lost, b->n - stored - refused);
+	atomic_fetch_add(&ex->lost, lost > kept ? lost - kept : 0);
+}
+
+// A lossless exporter's batch settled (or given up on): the spool, when
+// there is one, acknowledges or keeps it (spool.h).  Returns the calls
+// it keeps.
+static uint32_t
+spool_settled(llmcost__exporter *ex, const llmcost__batch *b,
+    const llmcost__outcome *out)
+{
+	if (!ex->ops->lossless || ex->client->spool == NULL) {
+		return (0);
+	}
+	return (llmcost__spool_settled(
+	    ex->client, b, out, llmcost__exporter_stopping(ex)));
 }
 
 // Drops one exporter's hold on b; the last one frees it.  c->mtx held.
@@ -135,7 +152,7 @@ exporter_main(void *arg)
 		llmcost__outcome out;
 		memset(&out, 0, sizeof(out));
 		(void) ex->ops->deliver(ex, b, &out);
-		count_outcome(ex, b, &out);
+		count_outcome(ex, b, &out, spool_settled(ex, b, &out));
 		if (ex->ops->idle != NULL && ex->idle_ms != 0
 		    && idle_due(ex)) {
 			run_idle(ex);
@@ -174,7 +191,8 @@ exporter_stop(llmcost_client *c, llmcost__exporter *ex)
 	pthread_mutex_lock(&c->mtx);
 	while (ex->count > 0) {
 		llmcost__batch *b = ex->queue[ex->head];
-		atomic_fetch_add(&ex->lost, b->n);
+		llmcost__outcome out = { 0, 0, b->n };
+		count_outcome(ex, b, &out, spool_settled(ex, b, &out));
 		ex->head = (ex->head + 1) % LLMCOST__EXPORTER_QUEUE_MAX;
 		ex->count--;
 		batch_unhold(b);
@@ -275,9 +293,20 @@ llmcost__exporters_room(llmcost_client *c)
 void
 llmcost__exporters_hand(llmcost_client *c, llmcost__batch *b)
 {
+	llmcost__exporters_hand_to(c, b, LLMCOST__HAND_ALL);
+}
+
+void
+llmcost__exporters_hand_to(llmcost_client *c, llmcost__batch *b, int which)
+{
 	b->refs = 0;
 	for (uint32_t i = 0; i < c->n_exporters; i++) {
 		llmcost__exporter *ex = &c->exporters[i];
+		if ((which == LLMCOST__HAND_LOSSY && ex->ops->lossless)
+		    || (which == LLMCOST__HAND_LOSSLESS
+		        && !ex->ops->lossless)) {
+			continue;
+		}
 		if (ex->count >= ex->queue_max || atomic_load(&ex->stopping)) {
 			atomic_fetch_add(&ex->lost, b->n);
 			continue;
@@ -289,7 +318,9 @@ llmcost__exporters_hand(llmcost_client *c, llmcost__batch *b)
 		b->refs++;
 		pthread_cond_signal(&ex->cv);
 	}
-	c->handed = b->first + b->n;
+	if (which != LLMCOST__HAND_LOSSLESS) {
+		c->handed = b->first + b->n;
+	}
 	if (b->refs == 0) {
 		llmcost__batch_free(b);
 	}
@@ -300,6 +331,10 @@ uint64_t
 llmcost__exporters_settled(llmcost_client *c)
 {
 	uint64_t pos = c->handed;
+	uint64_t spooled = llmcost__spool_oldest(c->spool);
+	if (spooled < pos) {
+		pos = spooled;
+	}
 	for (uint32_t i = 0; i < c->n_exporters; i++) {
 		llmcost__exporter *ex = &c->exporters[i];
 		if (ex->count > 0 && ex->queue[ex->head]->first < pos) {

@@ -178,7 +178,23 @@ int llmcost__exporters_room(llmcost_client *c);
 // when no exporter took it.  b must not be touched afterwards.
 void llmcost__exporters_hand(llmcost_client *c, llmcost__batch *b);
 
-// With c->mtx held: the settled position (see above).
+// Which exporters llmcost__exporters_hand_to hands a batch to.
+enum {
+	LLMCOST__HAND_ALL = 0,
+	// Calls the spool has taken: the lossy exporters only (the spool
+	// holds the lossless exporters' copy); the handed position moves.
+	LLMCOST__HAND_LOSSY = 1,
+	// A batch replayed from the spool: the lossless exporters only;
+	// the handed position stays (its calls were handed before).
+	LLMCOST__HAND_LOSSLESS = 2,
+};
+
+// llmcost__exporters_hand, to the exporters which selects (LLMCOST__HAND_*).
+void llmcost__exporters_hand_to(
+    llmcost_client *c, llmcost__batch *b, int which);
+
+// With c->mtx held: the settled position (see above); calls in the
+// spool count as unsettled until the collector acknowledges them.
 uint64_t llmcost__exporters_settled(llmcost_client *c);
 
 // With c->mtx held: cut every exporter's retry wait short (flush).

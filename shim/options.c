@@ -20,6 +20,9 @@
 #define DEFAULT_LS_ENDPOINT    "https://api.smith.langchain.com"
 #define DEFAULT_LS_PROJECT     "default"
 #define DEFAULT_LS_BATCHES     8u
+#define DEFAULT_SPOOL_MAX      ((uint64_t) 64 << 20)
+#define SPOOL_MAX_MIN          ((uint64_t) 64 << 10)
+#define SPOOL_MAX_MAX          ((uint64_t) 1 << 40)
 // A record of the largest call (every cap reached) encodes to under 2 KiB,
 // so this many always fit in one message.
 #define BATCH_MAX (LLMCOST_PROTO_MAX_MSG / 2048u)
@@ -190,6 +193,105 @@ langsmith_load(
 	cfg->ls_queue_batches = clamp_u32(c, "langsmith_queue_batches",
 	    cfg->ls_queue_batches, 1, LLMCOST__EXPORTER_QUEUE_MAX);
 	cfg->ls_on = 1;
+}
+
+// A byte count with an optional K, M or G suffix (powers of 1024).
+// Returns 0 and *out, or -1.
+static int
+parse_bytes(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || s[0] == '-') {
+		return (-1);
+	}
+	unsigned shift = 0;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	default:
+		return (-1);
+	}
+	if (*end != '\0' && end[1] != '\0') {
+		return (-1);
+	}
+	if (v > (UINT64_MAX >> shift)) {
+		return (-1);
+	}
+	*out = (uint64_t) v << shift;
+	return (0);
+}
+
+// The spool: a path (file or directory), the default directory, or off.
+static void
+spool_load(llmcost__config *cfg, const llmcost_options *o, llmcost_client *c)
+{
+	const char *p = o->spool_path;
+	char def[LLMCOST__PATH_MAX];
+
+	if (p == NULL || *p == '\0') {
+		p = getenv("LLMCOST_SPOOL");
+	}
+	if (p == NULL || *p == '\0' || strcmp(p, "0") == 0
+	    || strcasecmp(p, "off") == 0 || strcasecmp(p, "no") == 0
+	    || strcasecmp(p, "false") == 0) {
+		return;
+	}
+	if (strcmp(p, "1") == 0 || strcasecmp(p, "on") == 0
+	    || strcasecmp(p, "yes") == 0 || strcasecmp(p, "true") == 0) {
+		if (llmcost__default_dir(def, sizeof(def) - 16) != 0) {
+			llmcost__log(c, LLMCOST_LOG_ERR,
+			    "LLMCOST_SPOOL=%s needs XDG_STATE_HOME or HOME; "
+			    "no spool",
+			    p);
+			return;
+		}
+		strcat(def, "/spool/");
+		p = def;
+	}
+	if (strlen(p) >= sizeof(cfg->spool_path) - 64) {
+		llmcost__log(c, LLMCOST_LOG_ERR,
+		    "the spool path is too long; no spool");
+		return;
+	}
+	memcpy(cfg->spool_path, p, strlen(p) + 1);
+	cfg->spool_max = o->spool_max_bytes;
+	const char *m = getenv("LLMCOST_SPOOL_MAX");
+	if (cfg->spool_max == 0 && m != NULL && *m != '\0'
+	    && parse_bytes(m, &cfg->spool_max) != 0) {
+		llmcost__log(c, LLMCOST_LOG_WARNING,
+		    "LLMCOST_SPOOL_MAX=%s is not a byte count; using the "
+		    "default",
+		    m);
+		cfg->spool_max = 0;
+	}
+	if (cfg->spool_max == 0) {
+		cfg->spool_max = DEFAULT_SPOOL_MAX;
+	}
+	if (cfg->spool_max < SPOOL_MAX_MIN || cfg->spool_max > SPOOL_MAX_MAX) {
+		uint64_t n = cfg->spool_max < SPOOL_MAX_MIN ? SPOOL_MAX_MIN
+		                                            : SPOOL_MAX_MAX;
+		llmcost__log(c, LLMCOST_LOG_WARNING,
+		    "spool_max_bytes=%llu is outside %llu..%llu; using %llu",
+		    (unsigned long long) cfg->spool_max,
+		    (unsigned long long) SPOOL_MAX_MIN,
+		    (unsigned long long) SPOOL_MAX_MAX,
+		    (unsigned long long) n);
+		cfg->spool_max = n;
+	}
 }
 
 // Checks the host:port part of a tcp URL.  Returns NULL or what is wrong.
@@ -380,4 +482,5 @@ llmcost__config_load(
 	    ? (uint32_t) v
 	    : 1000;
 	langsmith_load(cfg, o, c);
+	spool_load(cfg, o, c);
 }

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "shim.h"
+#include "spool.h"
 
 #define DROP_LOG_INTERVAL_NS (10ull * 1000000000ull)
 
@@ -166,6 +167,17 @@ sender_main(void *arg)
 		// either is sent, in an empty batch if need be.
 		uint64_t report = dropped + llmcost__exporters_lossy_lost(c);
 		llmcost__real_off_update(c);
+		// With a spool, it decides while the collector is away or
+		// the file holds calls (spool.c).
+		if (c->spool != NULL) {
+			int sp = llmcost__spool_step(c);
+			if (sp < 0) {
+				break;
+			}
+			if (sp > 0) {
+				continue;
+			}
+		}
 		// Room first: while every exporter is busy the loop waits
 		// here, not in sleep_for_work, so call sites have no reason
 		// to wake it; it looks again every flush_ms to log drops.

@@ -95,6 +95,9 @@ typedef struct llmcost__config {
 	char ls_workspace[LLMCOST__LS_NAME_MAX];
 	uint32_t ls_queue_batches;
 	uint32_t budget_poll_ms; // the hard guard's poll of llmcostd
+	// The spool (spool.c): a file or directory path, "" when off.
+	char spool_path[LLMCOST__PATH_MAX];
+	uint64_t spool_max; // bytes
 } llmcost__config;
 
 struct llmcost_client {
@@ -142,6 +145,8 @@ struct llmcost_client {
 	// The destinations (exporter.h).
 	llmcost__exporter exporters[LLMCOST__EXPORTERS_MAX];
 	uint32_t n_exporters;
+	// The spool (spool.h), or NULL: set at init, freed with the client.
+	struct llmcost__spool *spool;
 
 	// Logging (guarded by mtx).
 	llmcost_log_fn log_fn;
