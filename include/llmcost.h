@@ -344,6 +344,13 @@ typedef enum llmcost_status {
  *   of about 1.5 KiB per call; batches that find the queue full are not
  *   sent to LangSmith and are counted (langsmith_dropped_queue).  The
  *   collector never loses calls to LangSmith's pace.
+ * - langsmith_gzip: request bodies to /runs/multipart gzip-compressed
+ *   (zlib level 1) when 0 and the server's GET /info says it takes them
+ *   (instance_flags.gzip_body_enabled, as the JS SDK reads it; asked
+ *   once, before the first request), always when 1, never when -1.
+ *   LANGSMITH_DISABLE_RUN_COMPRESSION=true (or 1) means -1 when the
+ *   field is 0.  Compression costs the exporter's thread CPU and saves
+ *   bandwidth (bench/README.md has both).
  * Delivery follows LangSmith's SDKs: batched POST /runs/multipart (or
  * /runs/batch when the server answers 404 or 405), 100 runs a request;
  * 408, 425, 429, 5xx and connection errors retried with jittered backoff

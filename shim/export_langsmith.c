@@ -26,6 +26,11 @@
 // jansson tree.  A batch from the loop is sent in requests of at most
 // RUNS_PER_REQUEST runs (LangSmith's batch_ingest_config size_limit).
 //
+// Request bodies to /runs/multipart are gzip-compressed (zlib level 1)
+// when the server's GET /info says it takes them, as the JS SDK does
+// (or always, or never: llmcost_options.langsmith_gzip;
+// LANGSMITH_DISABLE_RUN_COMPRESSION=true turns it off).
+//
 // Delivery rules, those of the SDKs: 2xx stored; 409 already stored;
 // 408, 425, 429, 5xx and connection errors retried with jittered backoff
 // (Retry-After honoured, 10 s for a 429 without it: the rule of
@@ -46,9 +51,11 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <zlib.h>
 
 #include "backoff.h"
 #include "export_langsmith.h"
+#include "json.h"
 #include "jsonw.h"
 #include "shim.h"
 #include "uuid7.h"
@@ -63,13 +70,28 @@
 #define PART_MAX           ((size_t) 64 << 10) // one part's JSON
 #define REASON_MAX         200                 // bytes of an error body kept
 #define URL_BYTES          (LLMCOST__URL_MAX + 32)
+#define GZIP_LEVEL         1 // zlib's fastest: most of the gain, least CPU
 
 typedef struct langsmith {
 	CURL *curl;
 	struct curl_slist *hdr_multipart;
+	struct curl_slist *hdr_multipart_gz; // with Content-Encoding: gzip
 	struct curl_slist *hdr_json;
 	char url_multipart[URL_BYTES];
 	char url_batch[URL_BYTES];
+	char url_info[URL_BYTES];
+	// gzip (multipart bodies only, as the JS SDK): cfg ls_gzip 1 always,
+	// -1 never, 0 as GET /info's instance_flags.gzip_body_enabled says
+	// (asked before the first request, again until it answers).
+	int gzip;
+	int info_done;
+	int info_gzip;      // what the /info body said, while it is read
+	llmcost__json info; // scans the /info body as it arrives
+	z_stream z;
+	int z_ready;
+	char *gz; // the compressed body
+	size_t gz_cap;
+	size_t gz_len;
 	char boundary[40];
 	int use_batch; // /runs/multipart answered 404 or 405
 	_Atomic int auth_failed;
@@ -118,6 +140,26 @@ on_header(char *p, size_t size, size_t nmemb, void *arg)
 	if (ms >= 0) {
 		ls->retry_after_ms = ms;
 	}
+	return (n);
+}
+
+// GET /info: instance_flags.gzip_body_enabled, scanned as it arrives.
+static int
+on_info_value(void *arg, const llmcost__json *j, int ev)
+{
+	langsmith *ls = arg;
+	if (llmcost__json_path_is(j, "instance_flags.gzip_body_enabled")) {
+		ls->info_gzip = ev == LLMCOST__J_TRUE;
+	}
+	return (0);
+}
+
+static size_t
+on_info(char *p, size_t size, size_t nmemb, void *arg)
+{
+	langsmith *ls = arg;
+	size_t n = size * nmemb;
+	(void) llmcost__json_feed(&ls->info, p, n);
 	return (n);
 }
 
@@ -467,6 +509,79 @@ build_body(langsmith *ls, llmcost__exporter *ex, const llmcost__batch *b,
 
 // ---- one request ----
 
+// Compresses ls->body into ls->gz (one gzip member).  Returns 0, or -1:
+// then the body goes as it is.
+static int
+compress_body(langsmith *ls)
+{
+	if (!ls->z_ready) {
+		memset(&ls->z, 0, sizeof(ls->z));
+		if (deflateInit2(&ls->z, GZIP_LEVEL, Z_DEFLATED,
+		        16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY)
+		    != Z_OK) {
+			return (-1);
+		}
+		ls->z_ready = 1;
+	} else if (deflateReset(&ls->z) != Z_OK) {
+		return (-1);
+	}
+	// At most deflateBound(BODY_MAX): the memory stays bounded.
+	size_t need = deflateBound(&ls->z, (uLong) ls->body.len);
+	if (need > ls->gz_cap) {
+		char *p = realloc(ls->gz, need);
+		if (p == NULL) {
+			return (-1);
+		}
+		ls->gz = p;
+		ls->gz_cap = need;
+	}
+	ls->z.next_in = (Bytef *) ls->body.p;
+	ls->z.avail_in = (uInt) ls->body.len;
+	ls->z.next_out = (Bytef *) ls->gz;
+	ls->z.avail_out = (uInt) ls->gz_cap;
+	if (deflate(&ls->z, Z_FINISH) != Z_STREAM_END) {
+		return (-1);
+	}
+	ls->gz_len = ls->z.total_out;
+	return (0);
+}
+
+// GET /info, to learn whether the server takes gzip bodies (the JS SDK
+// reads instance_flags.gzip_body_enabled).  No answer: asked again
+// before the next request, uncompressed meanwhile.
+static void
+fetch_info(llmcost__exporter *ex)
+{
+	langsmith *ls = ex->priv;
+	CURL *h = ls->curl;
+	long st = 0;
+
+	ls->info_gzip = 0;
+	llmcost__json_init(&ls->info, on_info_value, ls);
+	curl_easy_setopt(h, CURLOPT_URL, ls->url_info);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, ls->hdr_json);
+	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_info);
+	CURLcode rc = curl_easy_perform(h);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+	}
+	if (rc != CURLE_OK || st == 429 || st >= 500) {
+		llmcost__log(ex->client, LLMCOST_LOG_DEBUG,
+		    "LangSmith: GET /info: %s %ld; bodies uncompressed for "
+		    "now",
+		    rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP", st);
+		return;
+	}
+	ls->info_done = 1;
+	ls->gzip
+	    = st == 200 && llmcost__json_end(&ls->info) == 0 && ls->info_gzip;
+	llmcost__log(ex->client, LLMCOST_LOG_INFO,
+	    "LangSmith: request bodies %s (GET /info answered %ld)",
+	    ls->gzip ? "gzip-compressed" : "uncompressed", st);
+}
+
 // Sends the body; fills ls->status (0: no answer), retry_after_ms and
 // reason.  Returns the CURLcode.
 static CURLcode
@@ -477,13 +592,17 @@ post(langsmith *ls)
 	ls->retry_after_ms = -1;
 	ls->reason_len = 0;
 	ls->reason[0] = '\0';
+	// gzip on /runs/multipart only (the SDKs compress nothing else).
+	int gz = ls->gzip && !ls->use_batch && compress_body(ls) == 0;
 	curl_easy_setopt(
 	    h, CURLOPT_URL, ls->use_batch ? ls->url_batch : ls->url_multipart);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER,
-	    ls->use_batch ? ls->hdr_json : ls->hdr_multipart);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, ls->body.p);
-	curl_easy_setopt(
-	    h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) ls->body.len);
+	    ls->use_batch ? ls->hdr_json
+	        : gz      ? ls->hdr_multipart_gz
+	                  : ls->hdr_multipart);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, gz ? ls->gz : ls->body.p);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t) (gz ? ls->gz_len : ls->body.len));
 	CURLcode rc = curl_easy_perform(h);
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &ls->status);
@@ -588,6 +707,9 @@ send_runs(llmcost__exporter *ex, const llmcost__batch *b, uint32_t from,
 			atomic_fetch_add(&ls->n.dropped_rejected, 1);
 			out->refused += 1;
 			return (0);
+		}
+		if (!ls->info_done && !ls->use_batch) {
+			fetch_info(ex);
 		}
 		atomic_fetch_add(&ls->n.runs_sent, n);
 		atomic_fetch_add(&ex->sent, 1);
@@ -696,11 +818,20 @@ langsmith_free(langsmith *ls)
 	     l = l->next) {
 		explicit_bzero(l->data, strlen(l->data));
 	}
+	for (struct curl_slist *l = ls->hdr_multipart_gz; l != NULL;
+	     l = l->next) {
+		explicit_bzero(l->data, strlen(l->data));
+	}
 	for (struct curl_slist *l = ls->hdr_json; l != NULL; l = l->next) {
 		explicit_bzero(l->data, strlen(l->data));
 	}
 	curl_slist_free_all(ls->hdr_multipart);
+	curl_slist_free_all(ls->hdr_multipart_gz);
 	curl_slist_free_all(ls->hdr_json);
+	if (ls->z_ready) {
+		deflateEnd(&ls->z);
+	}
+	free(ls->gz);
 	llmcost__jbuf_fini(&ls->body);
 	llmcost__jbuf_fini(&ls->part);
 	llmcost__jbuf_fini(&ls->usage);
@@ -734,9 +865,10 @@ headers(langsmith *ls, const llmcost__config *cfg)
 	char ct[96];
 	snprintf(
 	    ct, sizeof(ct), "multipart/form-data; boundary=%s", ls->boundary);
-	struct curl_slist **lists[2] = { &ls->hdr_multipart, &ls->hdr_json };
-	const char *types[2] = { ct, "application/json" };
-	for (int i = 0; i < 2; i++) {
+	struct curl_slist **lists[3]
+	    = { &ls->hdr_multipart, &ls->hdr_json, &ls->hdr_multipart_gz };
+	const char *types[3] = { ct, "application/json", ct };
+	for (int i = 0; i < 3; i++) {
 		if (add_header(lists[i], "x-api-key", cfg->ls_key) != 0
 		    || add_header(lists[i], "Content-Type", types[i]) != 0
 		    || add_header(lists[i], "User-Agent",
@@ -753,7 +885,7 @@ headers(langsmith *ls, const llmcost__config *cfg)
 			return (-1);
 		}
 	}
-	return (0);
+	return (add_header(&ls->hdr_multipart_gz, "Content-Encoding", "gzip"));
 }
 
 static int
@@ -795,6 +927,10 @@ langsmith_start(llmcost__exporter *ex)
 	    "%s/runs/multipart", cfg->ls_endpoint);
 	snprintf(ls->url_batch, sizeof(ls->url_batch), "%s/runs/batch",
 	    cfg->ls_endpoint);
+	snprintf(
+	    ls->url_info, sizeof(ls->url_info), "%s/info", cfg->ls_endpoint);
+	ls->gzip = cfg->ls_gzip > 0;
+	ls->info_done = cfg->ls_gzip != 0;
 	if (headers(ls, cfg) != 0 || (ls->curl = curl_easy_init()) == NULL) {
 		llmcost__log(
 		    c, LLMCOST_LOG_ERR, "LangSmith export: out of memory");

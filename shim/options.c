@@ -192,6 +192,12 @@ langsmith_load(
 	}
 	cfg->ls_queue_batches = clamp_u32(c, "langsmith_queue_batches",
 	    cfg->ls_queue_batches, 1, LLMCOST__EXPORTER_QUEUE_MAX);
+	cfg->ls_gzip = o->langsmith_gzip < 0 ? -1 : o->langsmith_gzip > 0;
+	const char *nz = getenv("LANGSMITH_DISABLE_RUN_COMPRESSION");
+	if (cfg->ls_gzip == 0 && nz != NULL
+	    && (strcasecmp(nz, "true") == 0 || strcmp(nz, "1") == 0)) {
+		cfg->ls_gzip = -1;
+	}
 	cfg->ls_on = 1;
 }
 

@@ -76,7 +76,8 @@ clean_env(void)
 		"LANGCHAIN_TRACING", "LANGSMITH_ENDPOINT",
 		"LANGCHAIN_ENDPOINT", "LANGSMITH_PROJECT", "LANGCHAIN_PROJECT",
 		"LANGSMITH_WORKSPACE_ID", "LLMCOST_LOG", "LLMCOST_DISABLE",
-		"LLMCOST_LANGSMITH_QUEUE_BATCHES", NULL };
+		"LLMCOST_LANGSMITH_QUEUE_BATCHES",
+		"LANGSMITH_DISABLE_RUN_COMPRESSION", NULL };
 	for (size_t i = 0; vars[i] != NULL; i++) {
 		unsetenv(vars[i]);
 	}
@@ -402,6 +403,64 @@ test_runs_exact(void **state)
 	assert_true(collector_has(idb));
 	assert_true(collector_has(idc));
 	assert_int_equal(log_count(KEY), 0);
+}
+
+// ---- gzip request bodies ----
+
+// Sends n calls through a client with options o; returns the requests
+// the stand-in received gzip-encoded.  Every run must arrive.
+static uint64_t
+gzip_round(const llmcost_options *o, int n)
+{
+	char id[37];
+	standin_reset(S);
+	llmcost_client *c = client(o);
+	for (int i = 0; i < n; i++) {
+		call(c, "openai", "gpt-4o-mini", "gz", NULL, LLMCOST_STATUS_OK,
+		    id);
+	}
+	LLMCOST_PASS(llmcost_flush(c, 60000));
+	llmcost_stats s;
+	LLMCOST_PASS(llmcost_stats_get(c, &s));
+	assert_int_equal(s.langsmith_runs_acked, (uint64_t) n);
+	llmcost_shutdown(c, 5000);
+	assert_int_equal(standin_runs(S), (uint64_t) n);
+	json_t *j = run_json(id);
+	assert_string_equal(str_at(j, "name", NULL, NULL), "gpt-4o-mini");
+	json_decref(j);
+	return (standin_gzipped(S));
+}
+
+static void
+test_gzip(void **state)
+{
+	(void) state;
+	llmcost_options o;
+
+	// The default follows GET /info, which says yes: every multipart
+	// request is compressed (the stand-in decodes strictly).
+	base_options(&o);
+	uint64_t gz = gzip_round(&o, 250);
+	assert_int_equal(gz, standin_count(S, STANDIN_EP_MULTIPART, 202));
+	assert_true(gz >= 3);
+	assert_int_equal(standin_count(S, STANDIN_EP_INFO, 200), 1);
+	// /info says no: none.
+	standin_set_gzip_flag(S, 0);
+	assert_int_equal(gzip_round(&o, 50), 0);
+	assert_int_equal(standin_count(S, STANDIN_EP_INFO, 200), 1);
+	// Forced on, without asking /info.
+	o.langsmith_gzip = 1;
+	assert_true(gzip_round(&o, 50) > 0);
+	assert_int_equal(standin_count(S, STANDIN_EP_INFO, 200), 0);
+	standin_set_gzip_flag(S, 1);
+	// Off by option, and by the SDKs' variable.
+	o.langsmith_gzip = -1;
+	assert_int_equal(gzip_round(&o, 50), 0);
+	o.langsmith_gzip = 0;
+	setenv("LANGSMITH_DISABLE_RUN_COMPRESSION", "true", 1);
+	assert_int_equal(gzip_round(&o, 50), 0);
+	unsetenv("LANGSMITH_DISABLE_RUN_COMPRESSION");
+	assert_int_equal(standin_count(S, STANDIN_EP_INFO, 200), 0);
 }
 
 // ---- request scopes across threads ----
@@ -980,6 +1039,7 @@ main(void)
 		cmocka_unit_test_setup(test_environment, reset_each),
 		cmocka_unit_test_setup(test_fault_matrix, reset_each),
 		cmocka_unit_test_setup(test_stalled_langsmith, reset_each),
+		cmocka_unit_test_setup(test_gzip, reset_each),
 	};
 	return (cmocka_run_group_tests(tests, setup, teardown));
 }

@@ -286,12 +286,15 @@ fail_json(int *status, const llmcost_ls_error *e)
 }
 
 static json_t *
-h_info(const req *rq, int *status)
+h_info(standin *s, const req *rq, int *status)
 {
+	pthread_mutex_lock(&s->lock);
+	int gzip = !s->gzip_off;
+	pthread_mutex_unlock(&s->lock);
 	*status = 200;
 	return (json_pack("{s:s,s:n,s:{s:b,s:b},s:{s:b,s:i,s:i,s:i,s:i,s:I}}",
 	    "version", "0.10.5-llmcost-standin", "license_expiration_time",
-	    "instance_flags", "gzip_body_enabled", 1,
+	    "instance_flags", "gzip_body_enabled", gzip,
 	    "zstd_compression_enabled", 0, "batch_ingest_config",
 	    "use_multipart_endpoint", 1, "scale_up_qsize_trigger", 1000,
 	    "scale_up_nthreads_limit", 16, "scale_down_nempty_trigger", 4,
@@ -498,6 +501,16 @@ decode_body(struct MHD_Connection *c, req *rq, char **out, size_t *outlen,
 	for (;;) {
 		zr = inflate(&z, Z_NO_FLUSH);
 		if (zr == Z_STREAM_END) {
+			if (z.avail_in != 0) {
+				// One gzip member is the whole body, as a
+				// strict server reads it.
+				free(buf);
+				inflateEnd(&z);
+				*why = "Content-Encoding: gzip: bytes after "
+				       "the "
+				       "gzip member";
+				return (400);
+			}
 			break;
 		}
 		if (zr != Z_OK && zr != Z_BUF_ERROR) {
@@ -565,7 +578,7 @@ handle(standin *s, struct MHD_Connection *c, req *rq, int *status)
 		return (json_pack("{s:s}", "detail", reason_phrase(*status)));
 	}
 	if (rq->ep == STANDIN_EP_INFO) {
-		return (h_info(rq, status));
+		return (h_info(s, rq, status));
 	}
 	if ((why = auth(s, c)) != NULL) {
 		*status = 401;
@@ -582,6 +595,11 @@ handle(standin *s, struct MHD_Connection *c, req *rq, int *status)
 	if ((st = decode_body(c, rq, &decoded, &dlen, &why)) != 0) {
 		*status = st;
 		return (error_json(reason_phrase(st), why));
+	}
+	if (decoded != NULL) {
+		pthread_mutex_lock(&s->lock);
+		s->n_gzip++;
+		pthread_mutex_unlock(&s->lock);
 	}
 	body = decoded ? decoded : (rq->body ? rq->body : "");
 	len = decoded ? dlen : rq->len;
@@ -851,6 +869,23 @@ standin_set_max_body(standin *s, size_t bytes)
 }
 
 void
+standin_set_gzip_flag(standin *s, int on)
+{
+	pthread_mutex_lock(&s->lock);
+	s->gzip_off = !on;
+	pthread_mutex_unlock(&s->lock);
+}
+
+uint64_t
+standin_gzipped(standin *s)
+{
+	pthread_mutex_lock(&s->lock);
+	uint64_t n = s->n_gzip;
+	pthread_mutex_unlock(&s->lock);
+	return (n);
+}
+
+void
 standin_set_cost_strings(standin *s, unsigned mask)
 {
 	pthread_mutex_lock(&s->lock);
@@ -1021,6 +1056,7 @@ standin_reset(standin *s)
 	memset(s->received, 0, sizeof(s->received));
 	s->n_stored = 0;
 	s->n_dups = 0;
+	s->n_gzip = 0;
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -1033,5 +1069,6 @@ standin_restore(standin *s)
 	standin_set_cost_strings(s, STANDIN_COSTS_DEFAULT);
 	standin_set_refuse_group_by(s, 0);
 	standin_set_ingest_lag_ms(s, 0);
+	standin_set_gzip_flag(s, 1);
 	return (standin_set_prices(s, NULL));
 }

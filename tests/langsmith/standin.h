@@ -150,6 +150,12 @@ uint64_t standin_received(standin *s, standin_ep ep);
 // updates refused as duplicates.
 uint64_t standin_runs(standin *s);
 uint64_t standin_duplicates(standin *s);
+// Requests whose body arrived gzip-encoded (and decoded), since start or
+// reset.
+uint64_t standin_gzipped(standin *s);
+// What GET /info says in instance_flags.gzip_body_enabled (default on;
+// standin_restore turns it on again).
+void standin_set_gzip_flag(standin *s, int on);
 
 // A stored run as the v1 query returns it with every field selected
 // (JSON text, malloc'd: free() it).  Returns 0 or LLMCOST_ENOTFOUND.

@@ -161,6 +161,7 @@ struct standin {
 	unsigned cost_strings;
 	int refuse_group_by;
 	int lag_ms;
+	int gzip_off; // GET /info says gzip_body_enabled false
 	standin_fault faults[STANDIN_FAULTS_MAX];
 	int fault_left[STANDIN_FAULTS_MAX];      // remaining uses, -1 forever
 	uint64_t fault_seen[STANDIN_FAULTS_MAX]; // requests that reached it
@@ -172,6 +173,7 @@ struct standin {
 	uint64_t received[STANDIN_EP_COUNT];
 	uint64_t n_stored;
 	uint64_t n_dups;
+	uint64_t n_gzip; // requests whose body came gzip-encoded
 
 	// store
 	strtab strs;

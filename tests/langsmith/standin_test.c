@@ -1191,6 +1191,17 @@ test_gzip(void **state)
 	http_do("POST", url, hz, "x", 1, 0, 0, &r);
 	assert_int_equal(r.status, 415);
 	http_resp_free(&r);
+	// Bytes after the gzip member: 400 (one member is the whole body).
+	unsigned char *zt = malloc(zlen + 4);
+	assert_non_null(zt);
+	memcpy(zt, z, zlen);
+	memcpy(zt + zlen, "junk", 4);
+	http_do("POST", url, h, zt, zlen + 4, 0, 0, &r);
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(r.body, "after the gzip member"));
+	http_resp_free(&r);
+	free(zt);
+	assert_int_equal(standin_gzipped(S), 1);
 	// The size cap applies to the decoded body.
 	standin_set_max_body(S, len - 1);
 	http_do("POST", url, h, z, zlen, 0, 0, &r);
