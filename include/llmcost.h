@@ -269,6 +269,7 @@ typedef enum llmcost_status {
 #define LLMCOST_MAX_TAG      128 /**< bytes in a tag */
 #define LLMCOST_MAX_META     32  /**< metadata entries per call */
 #define LLMCOST_MAX_TAGS     32  /**< tags per call */
+#define LLMCOST_MAX_MESSAGES 64  /**< prompt messages per call */
 /** Bytes of all strings of one call together (provider, model, keys,
  * values, tags); a replaced value that does not fit in place counts
  * again. */
@@ -358,6 +359,13 @@ typedef enum llmcost_status {
  * 409 means already stored; 413 splits the request; 401 and 403 stop
  * export (one log line, counted); other 4xx drop the request's runs,
  * counted and logged with the reason.
+ *
+ * - text_max_bytes, LLMCOST_TEXT_MAX: bytes of prompt and completion text
+ *   a call may hand over for LangSmith (llmcost_call_add_message()).
+ *   Default 0: text is off.  256 to 262144.  Each of the queue_max call
+ *   records reserves this much address space at init; pages are touched
+ *   only by calls that carry text, so the resident cost follows the text
+ *   actually in flight.
  *
  * @par Spool
  * Without a spool, calls wait in memory (queue_max of them) while the
@@ -503,6 +511,8 @@ typedef struct llmcost_stats {
 	uint64_t spool_corrupt; /**< damaged frames or files found, logged
 	                             and skipped */
 	uint64_t spool_bytes;   /**< the spool file's size now */
+	uint64_t text_dropped;  /**< prompt or completion texts refused:
+	                             over text_max_bytes */
 } llmcost_stats;
 
 /** @brief Copy the client's counters into *out.
@@ -618,6 +628,44 @@ LLMCOST_API int llmcost_call_add_tag(llmcost_call *call, const char *tag);
  * @return 0 or #LLMCOST_EINVAL. */
 LLMCOST_API int llmcost_call_set_usage(
     llmcost_call *call, const llmcost_usage *usage);
+
+/** @brief Hand over prompt text for LangSmith: append one message (role,
+ * text) to the call's prompt, sent as the run's inputs
+ * {"messages":[{"role":...,"content":...}, ...]}, the form LangSmith's
+ * wrappers record.  Prompt and completion text are never taken from
+ * anywhere else and never sent to the collector (llmcostd keeps no text);
+ * without LangSmith export they are refused.
+ *
+ * Storage: each call record owns text_max_bytes of text storage
+ * (llmcost_options.text_max_bytes, LLMCOST_TEXT_MAX; default 0: text is
+ * off), reserved at init, so nothing is allocated here.  Every message
+ * and the completion share it (each takes its length, its role's and 6
+ * bytes); text that does not fit is refused whole and counted
+ * (llmcost_stats.text_dropped).  At most #LLMCOST_MAX_MESSAGES messages.
+ *
+ * @param role "system", "user", "assistant", "tool", ...: 1..32 bytes.
+ * @param text UTF-8, len bytes (NUL bytes allowed; not NUL-terminated).
+ * @return 0; #LLMCOST_EDISABLED (text off, or LangSmith export off);
+ *   #LLMCOST_ETOOBIG (does not fit: counted); #LLMCOST_EUTF8;
+ *   #LLMCOST_EINVAL.
+ * Cost: a UTF-8 check and one copy of the text (about 0.3 ns a byte on a
+ *   current x86 core), no allocation, lock or system call.
+ */
+LLMCOST_API int llmcost_call_add_message(
+    llmcost_call *call, const char *role, const char *text, size_t len);
+
+/** @brief llmcost_call_add_message(call, "user", text, len), after
+ * dropping the messages added before: the whole prompt as one text. */
+LLMCOST_API int llmcost_call_set_input_text(
+    llmcost_call *call, const char *text, size_t len);
+
+/** @brief Hand over the completion text for LangSmith, sent as the run's
+ * outputs {"choices":[{"message":{"role":"assistant","content":...}}],
+ * "usage_metadata":...}.  Setting it again replaces it (the earlier
+ * text's storage is not reused).  Storage, returns and cost as
+ * llmcost_call_add_message(). */
+LLMCOST_API int llmcost_call_set_output_text(
+    llmcost_call *call, const char *text, size_t len);
 
 /** @brief Set how the call ended (default #LLMCOST_STATUS_OK).  Failed and
  * aborted calls are still recorded: providers bill partial streams.

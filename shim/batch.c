@@ -142,11 +142,13 @@ llmcost__batch_take(
 	if (max > LLMCOST_PROTO_MAX_RECORDS) {
 		max = LLMCOST_PROTO_MAX_RECORDS;
 	}
+	size_t text_bytes = 0;
 	while (n < max && llmcost__ring_pop(&c->submit_ring, &idx[n]) == 0) {
 		const struct llmcost_call *call = &c->pool[idx[n]];
 		n_meta += call->n_meta;
 		n_tags += call->n_tags;
 		bytes += call_bytes(call);
+		text_bytes += call->text_used;
 		n++;
 	}
 	*np = n;
@@ -160,8 +162,10 @@ llmcost__batch_take(
 	    = off_meta + align_up(n_meta * sizeof(llmcost_proto_kv));
 	size_t off_kinds
 	    = off_tags + align_up(n_tags * sizeof(llmcost_proto_str));
-	size_t off_str = off_kinds + align_up(n);
-	char *mem = malloc(off_str + bytes);
+	size_t off_texts = off_kinds + align_up(n);
+	size_t off_str = off_texts
+	    + (text_bytes > 0 ? align_up(n * sizeof(llmcost_proto_str)) : 0);
+	char *mem = malloc(off_str + bytes + text_bytes);
 	if (mem == NULL) {
 		if (n > 0) {
 			llmcost__call_release_n(c, idx, n);
@@ -178,12 +182,28 @@ llmcost__batch_take(
 	    = (llmcost_proto_str *) (void *) (mem + off_tags);
 	uint8_t *kinds = (uint8_t *) (mem + off_kinds);
 	char *str = mem + off_str;
+	llmcost_proto_str *texts = text_bytes > 0
+	    ? (llmcost_proto_str *) (void *) (mem + off_texts)
+	    : NULL;
+	char *text = str + bytes;
 
 	memset(b, 0, sizeof(*b));
 	for (uint32_t i = 0; i < n; i++) {
 		struct llmcost_call *call = &c->pool[idx[i]];
 		record_from_call(call, str, meta, tags, &rec[i]);
 		kinds[i] = call->kind;
+		if (texts != NULL) {
+			texts[i].ptr = text;
+			texts[i].len = call->text_used;
+			if (call->text_used > 0) {
+				memcpy(text,
+				    c->texts
+				        + (size_t) call->index
+				            * c->cfg.text_max,
+				    call->text_used);
+				text += call->text_used;
+			}
+		}
 		meta += call->n_meta;
 		tags += call->n_tags;
 		str += call_bytes(call);
@@ -196,6 +216,7 @@ llmcost__batch_take(
 	b->str_bytes = bytes;
 	b->records = rec;
 	b->kinds = kinds;
+	b->texts = texts;
 	*bp = b;
 	return (0);
 }

@@ -35,7 +35,16 @@ typedef struct llmcost__batch {
 	// 0 and NULL for a batch from the ring.
 	uint64_t spool_end;
 	void *owned;
+	// texts[i]: the prompt and completion text record i's call handed
+	// over (entries, below), len 0 when none; NULL when no call has any.
+	// LangSmith's only: never encoded for the collector or the spool.
+	const llmcost_proto_str *texts;
 } llmcost__batch;
+
+// A text entry: kind (1 byte, LLMCOST__TEXT_*), role length (1 byte),
+// text length (4 bytes, host order), the role, the text.
+enum { LLMCOST__TEXT_MSG = 1, LLMCOST__TEXT_OUT = 2 };
+#define LLMCOST__TEXT_HDR 6
 
 // Bytes of the dotted_order of a run under depth enclosing scopes: one
 // 58-byte segment per run, joined by '.'; 0 outside any scope.

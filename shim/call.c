@@ -166,6 +166,8 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 	call->n_meta = 0;
 	call->n_tags = 0;
 	call->arena_used = 0;
+	call->text_used = 0;
+	call->n_text = 0;
 	call->kind = LLMCOST__KIND_CALL;
 	call->depth = 0;
 	llmcost__uuid7(call->run_id, call->start_ns, c->seed);
@@ -364,6 +366,98 @@ llmcost_call_set_status(llmcost_call *call, llmcost_status status)
 	}
 	call->status = (uint32_t) status;
 	return (0);
+}
+
+// Appends one text entry to the call's text storage (batch.h).  A text
+// that does not fit is refused whole and counted.
+static int
+text_put(llmcost_call *call, uint8_t kind, const char *role, size_t rlen,
+    const char *text, size_t len)
+{
+	llmcost_client *c = call->client;
+
+	if (c->texts == NULL) {
+		return (LLMCOST_EDISABLED);
+	}
+	if (text == NULL && len > 0) {
+		return (LLMCOST_EINVAL);
+	}
+	if (!llmcost__utf8_valid(text, len)) {
+		return (attr_error(call, LLMCOST_EUTF8));
+	}
+	size_t need = LLMCOST__TEXT_HDR + rlen + len;
+	if ((kind == LLMCOST__TEXT_MSG && call->n_text >= LLMCOST_MAX_MESSAGES)
+	    || need > c->cfg.text_max - call->text_used) {
+		atomic_fetch_add_explicit(
+		    &c->text_dropped, 1, memory_order_relaxed);
+		return (LLMCOST_ETOOBIG);
+	}
+	char *p = c->texts + (size_t) call->index * c->cfg.text_max
+	    + call->text_used;
+	uint32_t l = (uint32_t) len;
+	p[0] = (char) kind;
+	p[1] = (char) rlen;
+	memcpy(p + 2, &l, 4);
+	memcpy(p + LLMCOST__TEXT_HDR, role, rlen);
+	if (len > 0) {
+		memcpy(p + LLMCOST__TEXT_HDR + rlen, text, len);
+	}
+	call->text_used += (uint32_t) need;
+	call->n_text += kind == LLMCOST__TEXT_MSG;
+	return (0);
+}
+
+int
+llmcost_call_add_message(
+    llmcost_call *call, const char *role, const char *text, size_t len)
+{
+	size_t rlen;
+	int rv;
+
+	if (!is_open(call)) {
+		return (LLMCOST_EINVAL);
+	}
+	if ((rv = llmcost__str_check(role, 32, 0, &rlen)) != 0) {
+		return (attr_error(call, rv));
+	}
+	return (text_put(call, LLMCOST__TEXT_MSG, role, rlen, text, len));
+}
+
+int
+llmcost_call_set_input_text(llmcost_call *call, const char *text, size_t len)
+{
+	if (!is_open(call)) {
+		return (LLMCOST_EINVAL);
+	}
+	// Drop the messages so far; a completion already set stays.
+	if (call->n_text > 0) {
+		llmcost_client *c = call->client;
+		char *base = c->texts + (size_t) call->index * c->cfg.text_max;
+		uint32_t in = 0, out = 0;
+		while (in < call->text_used) {
+			uint32_t l;
+			memcpy(&l, base + in + 2, 4);
+			uint32_t sz
+			    = LLMCOST__TEXT_HDR + (uint8_t) base[in + 1] + l;
+			if (base[in] != LLMCOST__TEXT_MSG) {
+				memmove(base + out, base + in, sz);
+				out += sz;
+			}
+			in += sz;
+		}
+		call->text_used = out;
+		call->n_text = 0;
+	}
+	return (text_put(call, LLMCOST__TEXT_MSG, "user", 4, text, len));
+}
+
+int
+llmcost_call_set_output_text(llmcost_call *call, const char *text, size_t len)
+{
+	if (!is_open(call)) {
+		return (LLMCOST_EINVAL);
+	}
+	return (text_put(call, LLMCOST__TEXT_OUT, "", 0, text, len));
 }
 
 int

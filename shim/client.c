@@ -53,6 +53,7 @@ client_free(llmcost_client *c)
 	llmcost__freelist_fini(&c->free);
 	llmcost__ring_fini(&c->submit_ring);
 	free(c->pool);
+	free(c->texts);
 	pthread_cond_destroy(&c->progress);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->mtx);
@@ -118,6 +119,15 @@ llmcost__client_init(llmcost_client **clientp, const llmcost_options *opts,
 	c->pool = calloc(n, sizeof(*c->pool));
 	if (c->pool == NULL || llmcost__freelist_init(&c->free, n) != 0
 	    || llmcost__ring_init(&c->submit_ring, n) != 0) {
+		client_free(c);
+		return (LLMCOST_ENOMEM);
+	}
+	// Text storage: only address space until a call writes text.
+	if (c->cfg.text_max > 0 && c->cfg.ls_on
+	    && (c->texts = malloc((size_t) n * c->cfg.text_max)) == NULL) {
+		llmcost__log(c, LLMCOST_LOG_ERR,
+		    "no memory for %u x %u bytes of text storage", n,
+		    c->cfg.text_max);
 		client_free(c);
 		return (LLMCOST_ENOMEM);
 	}
@@ -296,6 +306,7 @@ llmcost_stats_get(llmcost_client *c, llmcost_stats *out)
 	s.spool_calls_dropped = sp.dropped;
 	s.spool_corrupt = sp.corrupt;
 	s.spool_bytes = sp.bytes;
+	s.text_dropped = atomic_load(&c->text_dropped);
 	s.attr_errors = atomic_load(&c->attr_errors);
 	s.scopes_ended = atomic_load(&c->scopes_ended);
 	s.sockets_abandoned = atomic_load(&llmcost__sockets_abandoned);

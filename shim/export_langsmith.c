@@ -67,10 +67,12 @@
 #define CONNECT_TIMEOUT_MS 5000
 #define REQUEST_TIMEOUT_MS 30000
 #define BODY_MAX           ((size_t) 20 << 20) // LangSmith's batch limit
-#define PART_MAX           ((size_t) 64 << 10) // one part's JSON
-#define REASON_MAX         200                 // bytes of an error body kept
-#define URL_BYTES          (LLMCOST__URL_MAX + 32)
-#define GZIP_LEVEL         1 // zlib's fastest: most of the gain, least CPU
+// One part's JSON: room for the largest text a call may carry
+// (text_max_bytes, 256 KiB) escaped at worst (6 bytes a byte).
+#define PART_MAX   ((size_t) 2 << 20)
+#define REASON_MAX 200 // bytes of an error body kept
+#define URL_BYTES  (LLMCOST__URL_MAX + 32)
+#define GZIP_LEVEL 1 // zlib's fastest: most of the gain, least CPU
 
 typedef struct langsmith {
 	CURL *curl;
@@ -359,17 +361,85 @@ write_run_head(llmcost__exporter *ex, llmcost__jbuf *b,
 	}
 }
 
+// Walks the text entries of t (batch.h): calls fn for each.
+typedef void (*text_fn)(llmcost__jbuf *b, int kind, const char *role,
+    size_t rlen, const char *text, size_t len, int *n);
+
+static void
+text_walk(llmcost__jbuf *b, const llmcost_proto_str *t, text_fn fn, int *n)
+{
+	size_t off = 0;
+	while (t != NULL && off + LLMCOST__TEXT_HDR <= t->len) {
+		const char *e = t->ptr + off;
+		uint32_t len;
+		uint8_t rlen = (uint8_t) e[1];
+		memcpy(&len, e + 2, 4);
+		fn(b, e[0], e + LLMCOST__TEXT_HDR, rlen,
+		    e + LLMCOST__TEXT_HDR + rlen, len, n);
+		off += LLMCOST__TEXT_HDR + rlen + len;
+	}
+}
+
+static void
+message_json(llmcost__jbuf *b, int kind, const char *role, size_t rlen,
+    const char *text, size_t len, int *n)
+{
+	if (kind != LLMCOST__TEXT_MSG) {
+		return;
+	}
+	llmcost__jbuf_lit(
+	    b, (*n)++ == 0 ? "{\"messages\":[{\"role\":" : ",{\"role\":");
+	llmcost__jbuf_str(b, role, rlen);
+	llmcost__jbuf_lit(b, ",\"content\":");
+	llmcost__jbuf_str(b, text, len);
+	llmcost__jbuf_raw(b, "}", 1);
+}
+
+// inputs of a run: the prompt messages the application handed over, as
+// LangSmith's wrappers record them, or {}.
+static void
+write_inputs(llmcost__jbuf *b, const llmcost_proto_str *text)
+{
+	int n = 0;
+	text_walk(b, text, message_json, &n);
+	llmcost__jbuf_lit(b, n > 0 ? "]}" : "{}");
+}
+
 // outputs and extra of a run: usage_metadata only on llm runs (usage is
 // rolled up from children by LangSmith: a chain run carrying it too
-// would be counted twice), usage NULL for a chain run.
+// would be counted twice), usage NULL for a chain run; the completion
+// the application handed over, as choices[0].message.
 static void
-write_outputs(llmcost__jbuf *b, const llmcost__jbuf *usage)
+write_outputs(llmcost__jbuf *b, const llmcost__jbuf *usage,
+    const llmcost_proto_str *text)
 {
 	if (usage == NULL) {
 		llmcost__jbuf_lit(b, "{}");
 		return;
 	}
-	llmcost__jbuf_lit(b, "{\"usage_metadata\":");
+	// The last completion set wins.
+	const char *out = NULL;
+	uint32_t out_len = 0;
+	size_t off = 0;
+	while (text != NULL && off + LLMCOST__TEXT_HDR <= text->len) {
+		const char *e = text->ptr + off;
+		uint32_t len;
+		memcpy(&len, e + 2, 4);
+		if (e[0] == LLMCOST__TEXT_OUT) {
+			out = e + LLMCOST__TEXT_HDR + (uint8_t) e[1];
+			out_len = len;
+		}
+		off += LLMCOST__TEXT_HDR + (uint8_t) e[1] + len;
+	}
+	if (out != NULL) {
+		llmcost__jbuf_lit(b,
+		    "{\"choices\":[{\"message\":{\"role\":\"assistant\","
+		    "\"content\":");
+		llmcost__jbuf_str(b, out, out_len);
+		llmcost__jbuf_lit(b, "}}],\"usage_metadata\":");
+	} else {
+		llmcost__jbuf_lit(b, "{\"usage_metadata\":");
+	}
 	llmcost__jbuf_raw(b, usage->p, usage->len);
 	llmcost__jbuf_raw(b, "}", 1);
 }
@@ -453,6 +523,10 @@ build_body(langsmith *ls, llmcost__exporter *ex, const llmcost__batch *b,
 		const char *err = error_text(r->status);
 		int chain = b->kinds[i] == LLMCOST__KIND_SCOPE;
 		const llmcost__jbuf *usage = chain ? NULL : &ls->usage;
+		const llmcost_proto_str *text
+		    = b->texts != NULL && !chain && b->texts[i].len > 0
+		    ? &b->texts[i]
+		    : NULL;
 		char id[37];
 
 		llmcost__uuid_str(r->run_id, id);
@@ -464,8 +538,10 @@ build_body(langsmith *ls, llmcost__exporter *ex, const llmcost__batch *b,
 				llmcost__jbuf_raw(o, ",", 1);
 			}
 			write_run_head(ex, o, r, chain, id);
-			llmcost__jbuf_lit(o, ",\"inputs\":{},\"outputs\":");
-			write_outputs(o, usage);
+			llmcost__jbuf_lit(o, ",\"inputs\":");
+			write_inputs(o, text);
+			llmcost__jbuf_lit(o, ",\"outputs\":");
+			write_outputs(o, usage, text);
 			llmcost__jbuf_lit(o, ",\"extra\":");
 			write_extra(o, r, usage);
 			if (err != NULL) {
@@ -480,10 +556,10 @@ build_body(langsmith *ls, llmcost__exporter *ex, const llmcost__batch *b,
 		llmcost__jbuf_raw(&ls->part, "}", 1);
 		add_part(ls, id, "");
 		llmcost__jbuf_reset(&ls->part);
-		llmcost__jbuf_lit(&ls->part, "{}");
+		write_inputs(&ls->part, text);
 		add_part(ls, id, ".inputs");
 		llmcost__jbuf_reset(&ls->part);
-		write_outputs(&ls->part, usage);
+		write_outputs(&ls->part, usage, text);
 		add_part(ls, id, ".outputs");
 		llmcost__jbuf_reset(&ls->part);
 		write_extra(&ls->part, r, usage);

@@ -20,6 +20,8 @@
 #define DEFAULT_LS_ENDPOINT    "https://api.smith.langchain.com"
 #define DEFAULT_LS_PROJECT     "default"
 #define DEFAULT_LS_BATCHES     8u
+#define TEXT_MIN               256u
+#define TEXT_MAX               262144u
 #define DEFAULT_SPOOL_MAX      ((uint64_t) 64 << 20)
 #define SPOOL_MAX_MIN          ((uint64_t) 64 << 10)
 #define SPOOL_MAX_MAX          ((uint64_t) 1 << 40)
@@ -489,4 +491,16 @@ llmcost__config_load(
 	    : 1000;
 	langsmith_load(cfg, o, c);
 	spool_load(cfg, o, c);
+
+	cfg->text_max = o->text_max_bytes;
+	if (cfg->text_max == 0) {
+		cfg->text_max
+		    = env_long(c, "LLMCOST_TEXT_MAX", 0, TEXT_MAX, &v)
+		    ? (uint32_t) v
+		    : 0;
+	}
+	if (cfg->text_max != 0) {
+		cfg->text_max = clamp_u32(
+		    c, "text_max_bytes", cfg->text_max, TEXT_MIN, TEXT_MAX);
+	}
 }

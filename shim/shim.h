@@ -65,6 +65,10 @@ struct llmcost_call {
 	llmcost__span provider;
 	llmcost__span model;
 	uint16_t arena_used;
+	// Prompt and completion text (call.c): bytes used of the slot's
+	// text storage (client.texts), and the prompt messages in it.
+	uint32_t text_used;
+	uint16_t n_text;
 	llmcost__kv_span meta[LLMCOST_MAX_META];
 	llmcost__span tags[LLMCOST_MAX_TAGS];
 	// Request scope (scope.c): the enclosing scopes, root first; depth
@@ -98,6 +102,7 @@ typedef struct llmcost__config {
 	int ls_gzip; // 1 always, -1 never, 0 as GET /info says
 	// The spool (spool.c): a file or directory path, "" when off.
 	char spool_path[LLMCOST__PATH_MAX];
+	uint32_t text_max;  // bytes of text per call; 0: text is off
 	uint64_t spool_max; // bytes
 } llmcost__config;
 
@@ -148,6 +153,10 @@ struct llmcost_client {
 	uint32_t n_exporters;
 	// The spool (spool.h), or NULL: set at init, freed with the client.
 	struct llmcost__spool *spool;
+	// Text storage: cfg.text_max bytes per pool slot, or NULL when text
+	// is off (batch.h has the entry format); reserved at init.
+	char *texts;
+	_Atomic uint64_t text_dropped;
 
 	// Logging (guarded by mtx).
 	llmcost_log_fn log_fn;

@@ -13,6 +13,7 @@
 // defines them, the same trace and parent in the collector's store.  The
 // API key never appears in a log line.
 
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -461,6 +462,142 @@ test_gzip(void **state)
 	assert_int_equal(gzip_round(&o, 50), 0);
 	unsetenv("LANGSMITH_DISABLE_RUN_COMPRESSION");
 	assert_int_equal(standin_count(S, STANDIN_EP_INFO, 200), 0);
+}
+
+// ---- prompt and completion text ----
+
+// 1 if the collector's data file holds the bytes s anywhere.
+static int
+data_file_has(const char *s)
+{
+	char path[700];
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	size_t n = strlen(s), cap = 1 << 20, len;
+	char *buf = malloc(cap + n);
+	int found = 0;
+	assert_non_null(buf);
+	size_t keep = 0;
+	while ((len = fread(buf + keep, 1, cap, f)) > 0) {
+		len += keep;
+		if (memmem(buf, len, s, n) != NULL) {
+			found = 1;
+			break;
+		}
+		keep = len < n ? len : n - 1;
+		memmove(buf, buf + len - keep, keep);
+	}
+	fclose(f);
+	free(buf);
+	return (found);
+}
+
+static void
+test_text(void **state)
+{
+	(void) state;
+	llmcost_options o;
+	llmcost_call *k;
+	char ida[37], idb[37], idc[37], idd[37];
+	static const char marker[] = "prompt-marker-5d1f0c";
+	char big[300];
+
+	// Off by default: nothing to store text in.
+	base_options(&o);
+	llmcost_client *c = client(&o);
+	LLMCOST_PASS(llmcost_call_begin(c, "openai", "gpt-4o-mini", &k));
+	LLMCOST_FAIL(
+	    llmcost_call_add_message(k, "user", "hi", 2), LLMCOST_EDISABLED);
+	LLMCOST_FAIL(
+	    llmcost_call_set_output_text(k, "hi", 2), LLMCOST_EDISABLED);
+	llmcost_call_abandon(k);
+	llmcost_shutdown(c, 5000);
+
+	o.text_max_bytes = 256;
+	c = client(&o);
+	// A conversation and its completion.
+	LLMCOST_PASS(llmcost_call_begin(c, "openai", "gpt-4o-mini", &k));
+	LLMCOST_PASS(llmcost_call_add_message(k, "system", "Be terse.", 9));
+	LLMCOST_PASS(llmcost_call_add_message(k, "user", "Say \"hi\"\n", 9));
+	LLMCOST_PASS(llmcost_call_set_output_text(k, "wrong", 5));
+	LLMCOST_PASS(llmcost_call_set_output_text(k, "hi \xe2\x9c\x93", 6));
+	LLMCOST_FAIL(
+	    llmcost_call_add_message(k, "user", "\xff", 1), LLMCOST_EUTF8);
+	LLMCOST_FAIL(llmcost_call_add_message(k, "", "x", 1), LLMCOST_EINVAL);
+	LLMCOST_PASS(llmcost_call_run_id(k, ida, sizeof(ida)));
+	LLMCOST_PASS(llmcost_call_end(k));
+	// set_input_text replaces the messages, keeps the completion; the
+	// marker is text only, never metadata.
+	LLMCOST_PASS(llmcost_call_begin(c, "openai", "gpt-4o-mini", &k));
+	LLMCOST_PASS(llmcost_call_add_message(k, "user", "old", 3));
+	LLMCOST_PASS(llmcost_call_set_output_text(k, "done", 4));
+	LLMCOST_PASS(llmcost_call_set_input_text(k, marker, strlen(marker)));
+	LLMCOST_PASS(llmcost_call_run_id(k, idb, sizeof(idb)));
+	LLMCOST_PASS(llmcost_call_end(k));
+	// Over the bound: refused whole and counted; what fitted is sent.
+	memset(big, 'x', sizeof(big));
+	LLMCOST_PASS(llmcost_call_begin(c, "openai", "gpt-4o-mini", &k));
+	LLMCOST_PASS(llmcost_call_add_message(k, "user", big, 200));
+	LLMCOST_FAIL(
+	    llmcost_call_set_output_text(k, big, 60), LLMCOST_ETOOBIG);
+	LLMCOST_PASS(llmcost_call_run_id(k, idc, sizeof(idc)));
+	LLMCOST_PASS(llmcost_call_end(k));
+	// No text handed over: none sent.
+	call(
+	    c, "openai", "gpt-4o-mini", "plain", NULL, LLMCOST_STATUS_OK, idd);
+	LLMCOST_PASS(llmcost_flush(c, 60000));
+	llmcost_stats s;
+	LLMCOST_PASS(llmcost_stats_get(c, &s));
+	assert_int_equal(s.text_dropped, 1);
+	assert_int_equal(s.langsmith_runs_acked, 4);
+	assert_int_equal(s.calls_acked, 4);
+	llmcost_shutdown(c, 5000);
+
+	json_t *a = run_json(ida);
+	json_is(json_object_get(a, "inputs"),
+	    "{\"messages\": [{\"role\": \"system\", \"content\": \"Be "
+	    "terse.\"}, {\"role\": \"user\", \"content\": \"Say "
+	    "\\\"hi\\\"\\n\"}]}",
+	    "inputs");
+	json_t *out = json_object_get(a, "outputs");
+	json_is(json_object_get(out, "choices"),
+	    "[{\"message\": {\"role\": \"assistant\", \"content\": \"hi "
+	    "\\u2713\"}}]",
+	    "outputs.choices");
+	assert_non_null(json_object_get(out, "usage_metadata"));
+	json_decref(a);
+	json_t *b = run_json(idb);
+	char want[200];
+	snprintf(want, sizeof(want),
+	    "{\"messages\": [{\"role\": \"user\", \"content\": \"%s\"}]}",
+	    marker);
+	json_is(json_object_get(b, "inputs"), want, "inputs after set");
+	assert_string_equal(
+	    json_string_value(json_object_get(
+	        json_object_get(
+	            json_array_get(
+	                json_object_get(
+	                    json_object_get(b, "outputs"), "choices"),
+	                0),
+	            "message"),
+	        "content")),
+	    "done");
+	json_decref(b);
+	json_t *cj = run_json(idc);
+	assert_int_equal(json_array_size(json_object_get(
+	                     json_object_get(cj, "inputs"), "messages")),
+	    1);
+	assert_null(
+	    json_object_get(json_object_get(cj, "outputs"), "choices"));
+	json_decref(cj);
+	json_t *d = run_json(idd);
+	json_is(json_object_get(d, "inputs"), "{}", "inputs without text");
+	assert_null(json_object_get(json_object_get(d, "outputs"), "choices"));
+	json_decref(d);
+	// The collector has the calls, never their text.
+	assert_true(collector_has(idb));
+	assert_false(data_file_has(marker));
 }
 
 // ---- request scopes across threads ----
@@ -1040,6 +1177,7 @@ main(void)
 		cmocka_unit_test_setup(test_fault_matrix, reset_each),
 		cmocka_unit_test_setup(test_stalled_langsmith, reset_each),
 		cmocka_unit_test_setup(test_gzip, reset_each),
+		cmocka_unit_test_setup(test_text, reset_each),
 	};
 	return (cmocka_run_group_tests(tests, setup, teardown));
 }
