@@ -95,6 +95,8 @@ thread_cpu_us(const char *name)
 	return (us);
 }
 
+static int gzip_opt; // llmcost_options.langsmith_gzip for new clients
+
 static llmcost_client *
 client(const char *url, int langsmith)
 {
@@ -108,6 +110,7 @@ client(const char *url, int langsmith)
 	o.langsmith_project = "bench";
 	o.langsmith_tracing = langsmith ? 1 : -1;
 	o.langsmith_queue_batches = 16;
+	o.langsmith_gzip = gzip_opt;
 	if (llmcost_init(&c, &o) != 0) {
 		return (NULL);
 	}
@@ -178,6 +181,71 @@ callsite_row(const char *url, int langsmith, size_t n, uint32_t overhead,
 		    (unsigned long long) s.calls_dropped,
 		    (unsigned long long) s.langsmith_runs_acked,
 		    (unsigned long long) s.calls_ended);
+		return (-1);
+	}
+	bench_percentiles(lat, n, out);
+	free(lat);
+	return (0);
+}
+
+// Calls at a fixed offered rate (one every 1e9 / rate ns, the producer
+// sleeping in between), timed one by one: the exporter keeps up, so this
+// is the overhead an application below LangSmith's pace sees.
+static int
+paced_row(const char *url, int langsmith, size_t n, uint32_t rate,
+    uint32_t overhead, bench_pct *out)
+{
+	llmcost_client *c = client(url, langsmith);
+	uint32_t *lat = calloc(n, sizeof(*lat));
+	if (c == NULL || lat == NULL) {
+		return (-1);
+	}
+	for (int i = 0; i < 4096; i++) {
+		if ((i & 1023) == 0) {
+			pace(c, 0, langsmith);
+		}
+		(void) bench_tagged_call(c);
+	}
+	if (llmcost_flush(c, 120000) != 0) {
+		return (-1);
+	}
+	uint64_t period = 1000000000ull / rate, next = bench_now_ns();
+	for (size_t i = 0; i < n; i++) {
+		uint64_t now = bench_now_ns();
+		if (next > now) {
+			bench_sleep_ns(next - now);
+		}
+		next += period;
+		uint64_t t0 = bench_now_ns();
+		int rv = bench_tagged_call(c);
+		uint64_t dt = bench_now_ns() - t0;
+		if (rv != 0) {
+			fprintf(stderr, "call: %s\n", llmcost_strerror(rv));
+			return (-1);
+		}
+		lat[i] = dt > overhead ? (uint32_t) (dt - overhead) : 0;
+	}
+	int rv = llmcost_flush(c, 300000);
+	llmcost_stats s;
+	llmcost_stats_get(c, &s);
+	llmcost_shutdown(c, 10000);
+	if (rv != 0 || s.calls_dropped != 0
+	    || (langsmith && s.langsmith_runs_acked != s.calls_ended)) {
+		fprintf(stderr,
+		    "paced: flush %d, dropped %llu, LangSmith acked %llu of "
+		    "%llu\n",
+		    rv, (unsigned long long) s.calls_dropped,
+		    (unsigned long long) s.langsmith_runs_acked,
+		    (unsigned long long) s.calls_ended);
+		fprintf(stderr,
+		    "queue %llu rejected %llu auth %llu retries %llu sent "
+		    "%llu retried %llu\n",
+		    (unsigned long long) s.langsmith_dropped_queue,
+		    (unsigned long long) s.langsmith_dropped_rejected,
+		    (unsigned long long) s.langsmith_dropped_auth,
+		    (unsigned long long) s.langsmith_dropped_retries,
+		    (unsigned long long) s.langsmith_runs_sent,
+		    (unsigned long long) s.langsmith_requests_retried);
 		return (-1);
 	}
 	bench_percentiles(lat, n, out);
@@ -283,9 +351,13 @@ main(int argc, char **argv)
 	bench_timer_overhead(&overhead, &op99);
 	int fail = 0;
 
-	bench_pct off, on;
+	bench_pct off, on, poff, pon;
+	uint32_t rate = 5000;
+	size_t pn = n / 5;
 	if (callsite_row(url, 0, n, overhead, &off) != 0
-	    || callsite_row(url, 1, n, overhead, &on) != 0) {
+	    || callsite_row(url, 1, n, overhead, &on) != 0
+	    || paced_row(url, 0, pn, rate, overhead, &poff) != 0
+	    || paced_row(url, 1, pn, rate, overhead, &pon) != 0) {
 		fail = 1;
 	} else {
 		printf("call site, ns (timer %u ns subtracted)   p50    p99  "
@@ -301,7 +373,30 @@ main(int argc, char **argv)
 		bench_metric("callsite_on_p50_ns", on.p50);
 		bench_metric("callsite_on_p99_ns", on.p99);
 		bench_metric("callsite_on_p999_ns", on.p999);
+		printf("paced, %u calls/s, off                %6u %6u %6u\n",
+		    rate, poff.p50, poff.p99, poff.p999);
+		printf("paced, %u calls/s, on                 %6u %6u %6u\n",
+		    rate, pon.p50, pon.p99, pon.p999);
+		bench_metric("paced_off_p50_ns", poff.p50);
+		bench_metric("paced_off_p99_ns", poff.p99);
+		bench_metric("paced_off_p999_ns", poff.p999);
+		bench_metric("paced_on_p50_ns", pon.p50);
+		bench_metric("paced_on_p99_ns", pon.p99);
+		bench_metric("paced_on_p999_ns", pon.p999);
 	}
+	// Export without gzip (the stand-in's /info offers it: forced off).
+	double rps_plain = 0, cpu_plain = 0;
+	gzip_opt = -1;
+	if (!fail && export_row(url, export_n, &rps_plain, &cpu_plain) == 0) {
+		printf("exported %zu runs, no gzip: %.0f runs/s, %.2f CPU "
+		       "us/run (exporter thread)\n",
+		    export_n, rps_plain, cpu_plain);
+		bench_metric("export_plain_runs_per_s", rps_plain);
+		bench_metric("export_plain_cpu_us_per_run", cpu_plain);
+	} else {
+		fail = 1;
+	}
+	gzip_opt = 0; // the default: gzip, as /info says
 	double rps = 0, cpu = 0;
 	if (!fail && export_row(url, export_n, &rps, &cpu) == 0) {
 		printf("exported %zu runs: %.0f runs/s, %.2f CPU us/run "

@@ -28,19 +28,40 @@ align_up(size_t n)
 	return ((n + a - 1) / a * a);
 }
 
+// n as exactly w decimal digits (the low ones).
+static void
+digits(char *p, unsigned long n, int w)
+{
+	for (int i = w - 1; i >= 0; i--) {
+		p[i] = (char) ('0' + n % 10u);
+		n /= 10u;
+	}
+}
+
 void
-llmcost__dotted_segment(char out[58], uint64_t us, const uint8_t id[16])
+llmcost__time_segment(char out[22], uint64_t us)
 {
 	time_t sec = (time_t) (us / 1000000u);
 	struct tm tm;
-	char t[64];
-	char u[37];
 
 	gmtime_r(&sec, &tm);
-	snprintf(t, sizeof(t), "%04d%02d%02dT%02d%02d%02d%06uZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (unsigned) (us % 1000000u));
-	memcpy(out, t, 22);
+	digits(out, (unsigned long) (tm.tm_year + 1900), 4);
+	digits(out + 4, (unsigned long) (tm.tm_mon + 1), 2);
+	digits(out + 6, (unsigned long) tm.tm_mday, 2);
+	out[8] = 'T';
+	digits(out + 9, (unsigned long) tm.tm_hour, 2);
+	digits(out + 11, (unsigned long) tm.tm_min, 2);
+	digits(out + 13, (unsigned long) tm.tm_sec, 2);
+	digits(out + 15, (unsigned long) (us % 1000000u), 6);
+	out[21] = 'Z';
+}
+
+void
+llmcost__dotted_segment(char out[58], uint64_t us, const uint8_t id[16])
+{
+	char u[37];
+
+	llmcost__time_segment(out, us);
 	llmcost__uuid_str(id, u);
 	memcpy(out + 22, u, 36);
 }

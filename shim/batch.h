@@ -65,6 +65,9 @@ int llmcost__batch_take(
 // as YYYYMMDDTHHMMSSffffffZ (UTC, microseconds) and the run id.
 void llmcost__dotted_segment(char out[58], uint64_t us, const uint8_t id[16]);
 
+// The time part alone: exactly 22 bytes, YYYYMMDDTHHMMSSffffffZ (no NUL).
+void llmcost__time_segment(char out[22], uint64_t us);
+
 // Frees a batch.  NULL is fine.
 void llmcost__batch_free(llmcost__batch *b);
 

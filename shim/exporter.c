@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "shim.h"
@@ -113,6 +114,54 @@ run_idle(llmcost__exporter *ex)
 	ex->ops->idle(ex);
 }
 
+// A view of held[0..k) as one batch, for a coalescing exporter: the
+// records (shallow copies: their strings stay in the held batches),
+// kinds and texts side by side.  One allocation, freed with free();
+// NULL when there is no memory (then the batches go one by one).
+static llmcost__batch *
+merge(llmcost__batch *const *held, uint32_t k)
+{
+	size_t n = 0, str = 0;
+	int texts = 0;
+	for (uint32_t i = 0; i < k; i++) {
+		n += held[i]->n;
+		str += held[i]->str_bytes;
+		texts |= held[i]->texts != NULL;
+	}
+	size_t sz = sizeof(llmcost__batch) + n * sizeof(llmcost_proto_record)
+	    + (texts ? n * sizeof(llmcost_proto_str) : 0) + n;
+	char *mem = malloc(sz);
+	if (mem == NULL) {
+		return (NULL);
+	}
+	llmcost__batch *m = (llmcost__batch *) (void *) mem;
+	llmcost_proto_record *rec = (llmcost_proto_record *) (void *) (m + 1);
+	llmcost_proto_str *tx
+	    = texts ? (llmcost_proto_str *) (void *) (rec + n) : NULL;
+	uint8_t *kinds = texts ? (uint8_t *) (tx + n) : (uint8_t *) (rec + n);
+	memset(m, 0, sizeof(*m));
+	size_t at = 0;
+	for (uint32_t i = 0; i < k; i++) {
+		const llmcost__batch *b = held[i];
+		memcpy(rec + at, b->records, b->n * sizeof(*rec));
+		memcpy(kinds + at, b->kinds, b->n);
+		for (uint32_t j = 0; tx != NULL && j < b->n; j++) {
+			tx[at + j] = b->texts != NULL
+			    ? b->texts[j]
+			    : (llmcost_proto_str) { NULL, 0 };
+		}
+		at += b->n;
+	}
+	m->first = held[0]->first;
+	m->dropped = held[k - 1]->dropped;
+	m->n = (uint32_t) n;
+	m->str_bytes = str;
+	m->records = rec;
+	m->kinds = kinds;
+	m->texts = tx;
+	return (m);
+}
+
 static void *
 exporter_main(void *arg)
 {
@@ -146,22 +195,41 @@ exporter_main(void *arg)
 		if (atomic_load(&ex->stopping)) {
 			break;
 		}
-		llmcost__batch *b = ex->queue[ex->head];
+		llmcost__batch *held[LLMCOST__EXPORTER_QUEUE_MAX];
+		uint32_t k = 1;
+		size_t calls = ex->queue[ex->head]->n;
+		held[0] = ex->queue[ex->head];
+		while (ex->ops->coalesce && k < ex->count) {
+			llmcost__batch *nb = ex->queue[(ex->head + k)
+			    % LLMCOST__EXPORTER_QUEUE_MAX];
+			if (calls + nb->n > LLMCOST_PROTO_MAX_RECORDS) {
+				break;
+			}
+			calls += nb->n;
+			held[k++] = nb;
+		}
 		pthread_mutex_unlock(&c->mtx);
 
+		llmcost__batch *merged = k > 1 ? merge(held, k) : NULL;
+		llmcost__batch *b = merged != NULL ? merged : held[0];
+		k = merged != NULL ? k : 1;
 		llmcost__outcome out;
 		memset(&out, 0, sizeof(out));
 		(void) ex->ops->deliver(ex, b, &out);
 		count_outcome(ex, b, &out, spool_settled(ex, b, &out));
+		free(merged);
 		if (ex->ops->idle != NULL && ex->idle_ms != 0
 		    && idle_due(ex)) {
 			run_idle(ex);
 		}
 
 		pthread_mutex_lock(&c->mtx);
-		ex->head = (ex->head + 1) % LLMCOST__EXPORTER_QUEUE_MAX;
-		ex->count--;
-		batch_unhold(b);
+		for (uint32_t i = 0; i < k; i++) {
+			ex->head
+			    = (ex->head + 1) % LLMCOST__EXPORTER_QUEUE_MAX;
+			ex->count--;
+			batch_unhold(held[i]);
+		}
 		// Room for the loop, and progress for flushers.
 		pthread_cond_signal(&c->wake);
 		pthread_cond_broadcast(&c->progress);

@@ -76,6 +76,13 @@ struct llmcost__exporter_ops {
 	// room (see "Bounded queues").  0: best effort, losses counted.
 	int lossless;
 
+	// 1: when several batches wait, deliver gets them merged into one
+	// (up to LLMCOST_PROTO_MAX_RECORDS calls), so that a destination
+	// paid per request is not sent one small request per small batch.
+	// Lossy exporters only (the spool settles lossless ones batch by
+	// batch).
+	int coalesce;
+
 	// On the llmcost_init thread, before any thread starts: read the
 	// client's configuration, open resources, set ex->priv and, if
 	// wanted, ex->queue_max.  Returns 0; LLMCOST_EDISABLED when this

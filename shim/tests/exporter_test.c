@@ -38,6 +38,7 @@ typedef struct fake {
 	_Atomic uint8_t seen[N_CALLS];
 	_Atomic int stopped_in_deliver; // deliver returned on stopping
 	_Atomic(const llmcost__batch *) holding; // the batch held, if any
+	_Atomic uint32_t delivers;               // deliver calls
 	uint64_t final_stored, final_lost;       // counters at fini
 } fake;
 
@@ -102,6 +103,7 @@ fake_deliver(
 {
 	fake *f = ex->priv;
 
+	atomic_fetch_add(&f->delivers, 1);
 	atomic_store(&f->holding, b);
 	// A gate waits until it is opened; a bound of 30 s keeps a broken
 	// stop from hanging the test (the test then fails on
@@ -158,6 +160,23 @@ FAKE_OPS(gate, "gate", 0)
 FAKE_OPS(broken, "broken", 0)
 FAKE_OPS(off, "off", 0)
 
+// A lossy gate that takes queued batches merged (as LangSmith's).
+static fake cgate;
+static int
+cgate_start(llmcost__exporter *ex)
+{
+	ex->queue_max = 16;
+	return (fake_start(ex, &cgate));
+}
+static const struct llmcost__exporter_ops cgate_ops = {
+	.name = "cgate",
+	.coalesce = 1,
+	.start = cgate_start,
+	.deliver = fake_deliver,
+	.stop = fake_stop,
+	.fini = fake_fini,
+};
+
 static void
 reset_fakes(void)
 {
@@ -166,6 +185,7 @@ reset_fakes(void)
 	memset(&broken, 0, sizeof(broken));
 	memset(&off, 0, sizeof(off));
 	memset(&lgate, 0, sizeof(lgate));
+	memset(&cgate, 0, sizeof(cgate));
 	atomic_store(&fast.open, 1);
 	broken.start_rv = LLMCOST_ENOMEM;
 	off.start_rv = LLMCOST_EDISABLED;
@@ -265,6 +285,45 @@ wait_for(_Atomic uint64_t *v, uint64_t want)
 }
 
 // ---- tests ----
+
+// A coalescing exporter gets the batches that queued up behind a slow
+// delivery in one deliver call, every call once, strings intact.
+static void
+test_coalesce(void **state)
+{
+	(void) state;
+	llmcost_client *c;
+
+	LLMCOST_PASS(init_with(&c, EXPORTERS(&cgate_ops, NULL)));
+	llmcost__exporter *ex = &c->exporters[0];
+	uint32_t made = 0, queued = 0;
+	// Calls until three batches wait behind the held one.
+	while (made < N_CALLS && queued < 4) {
+		(void) make_call(c, made++);
+		sleep_ms(2);
+		pthread_mutex_lock(&c->mtx);
+		queued = ex->count;
+		pthread_mutex_unlock(&c->mtx);
+	}
+	assert_true(queued >= 4);
+	const llmcost__batch *held = atomic_load(&cgate.holding);
+	assert_non_null(held);
+	uint32_t first = held->n;
+	held = NULL;
+	atomic_store(&cgate.open, 1);
+	LLMCOST_PASS(llmcost_flush(c, 30000));
+	// The held batch, then everything queued behind it at once.
+	assert_int_equal(atomic_load(&cgate.delivers), 2);
+	assert_true(first < made);
+	assert_int_equal(atomic_load(&cgate.records), made);
+	for (uint32_t i = 0; i < made; i++) {
+		assert_int_equal(atomic_load(&cgate.seen[i]), 1);
+	}
+	assert_int_equal(atomic_load(&cgate.bad), 0);
+	assert_int_equal(atomic_load(&ex->stored), made);
+	assert_int_equal(atomic_load(&ex->lost), 0);
+	llmcost_shutdown(c, 1000);
+}
 
 // A destination that hangs holds one batch; the other destination gets
 // every call, exactly once, with its strings intact, while the pool's
@@ -523,6 +582,7 @@ main(void)
 		cmocka_unit_test(test_lossless_exporter_paces_the_loop),
 		cmocka_unit_test(test_start_failures),
 		cmocka_unit_test(test_registry),
+		cmocka_unit_test(test_coalesce),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }

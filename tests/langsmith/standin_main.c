@@ -145,9 +145,11 @@ main(int argc, char **argv)
 
 		nanosleep(&t, NULL); // a signal cuts it short
 	}
-	fprintf(stderr, "runs stored %llu, duplicates %llu\n",
+	fprintf(stderr,
+	    "runs stored %llu, duplicates %llu, gzip requests %llu\n",
 	    (unsigned long long) standin_runs(s),
-	    (unsigned long long) standin_duplicates(s));
+	    (unsigned long long) standin_duplicates(s),
+	    (unsigned long long) standin_gzipped(s));
 	for (int ep = 0; ep < STANDIN_EP_COUNT; ep++) {
 		uint64_t n = standin_count(s, ep, 0);
 
