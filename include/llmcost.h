@@ -339,12 +339,15 @@ typedef enum llmcost_status {
  * - langsmith_project, LANGSMITH_PROJECT (else LANGCHAIN_PROJECT): the
  *   runs' session_name.  Default "default".
  * - langsmith_workspace_id, LANGSMITH_WORKSPACE_ID: sent as x-tenant-id.
- * - langsmith_queue_batches, LLMCOST_LANGSMITH_QUEUE_BATCHES: batches of
- *   up to batch_max calls the exporter holds while LangSmith is slow or
- *   away.  Default 8; 1 to 16.  Its memory is at most this many batches
- *   of about 1.5 KiB per call; batches that find the queue full are not
- *   sent to LangSmith and are counted (langsmith_dropped_queue).  The
- *   collector never loses calls to LangSmith's pace.
+ * - langsmith_queue_batches, LLMCOST_LANGSMITH_QUEUE_BATCHES: what the
+ *   exporter holds while LangSmith is slow or away, in full batches:
+ *   langsmith_queue_batches x batch_max calls, however small the batch
+ *   loop cut them (in at most 64 batches; queued batches go out merged,
+ *   up to 100 runs a request).  Default 8; 1 to 16.  Its memory is at
+ *   most that many calls of about 1.5 KiB each; calls that find the
+ *   queue full are not sent to LangSmith and are counted
+ *   (langsmith_dropped_queue).  The collector never loses calls to
+ *   LangSmith's pace.
  * - langsmith_gzip: request bodies to /runs/multipart gzip-compressed
  *   (zlib level 1) when 0 and the server's GET /info says it takes them
  *   (instance_flags.gzip_body_enabled, as the JS SDK reads it; asked

@@ -1047,7 +1047,10 @@ langsmith_start(llmcost__exporter *ex)
 		return (LLMCOST_ESYSTEM);
 	}
 	ex->priv = ls;
-	ex->queue_max = cfg->ls_queue_batches;
+	// The bound is in calls: langsmith_queue_batches full batches,
+	// however small the loop cut them.
+	ex->queue_max = LLMCOST__EXPORTER_QUEUE_MAX;
+	ex->calls_max = (uint64_t) cfg->ls_queue_batches * cfg->batch_max;
 	llmcost__log(c, LLMCOST_LOG_INFO, "LangSmith export to %s, project %s",
 	    cfg->ls_endpoint, cfg->ls_project);
 	return (0);

@@ -228,6 +228,7 @@ exporter_main(void *arg)
 			ex->head
 			    = (ex->head + 1) % LLMCOST__EXPORTER_QUEUE_MAX;
 			ex->count--;
+			ex->calls_held -= held[i]->n;
 			batch_unhold(held[i]);
 		}
 		// Room for the loop, and progress for flushers.
@@ -263,6 +264,7 @@ exporter_stop(llmcost_client *c, llmcost__exporter *ex)
 		count_outcome(ex, b, &out, spool_settled(ex, b, &out));
 		ex->head = (ex->head + 1) % LLMCOST__EXPORTER_QUEUE_MAX;
 		ex->count--;
+		ex->calls_held -= b->n;
 		batch_unhold(b);
 	}
 	pthread_cond_broadcast(&c->progress);
@@ -345,8 +347,9 @@ llmcost__exporters_room(llmcost_client *c)
 	int any = 0, lossless = 0;
 	for (uint32_t i = 0; i < c->n_exporters; i++) {
 		llmcost__exporter *ex = &c->exporters[i];
-		int room
-		    = ex->count < ex->queue_max && !atomic_load(&ex->stopping);
+		int room = ex->count < ex->queue_max
+		    && (ex->calls_max == 0 || ex->calls_held < ex->calls_max)
+		    && !atomic_load(&ex->stopping);
 		if (ex->ops->lossless) {
 			if (!room) {
 				return (0);
@@ -375,7 +378,9 @@ llmcost__exporters_hand_to(llmcost_client *c, llmcost__batch *b, int which)
 		        && !ex->ops->lossless)) {
 			continue;
 		}
-		if (ex->count >= ex->queue_max || atomic_load(&ex->stopping)) {
+		if (ex->count >= ex->queue_max || atomic_load(&ex->stopping)
+		    || (ex->calls_max != 0 && ex->calls_held > 0
+		        && ex->calls_held + b->n > ex->calls_max)) {
 			atomic_fetch_add(&ex->lost, b->n);
 			continue;
 		}
@@ -383,6 +388,7 @@ llmcost__exporters_hand_to(llmcost_client *c, llmcost__batch *b, int which)
 		    = (ex->head + ex->count) % LLMCOST__EXPORTER_QUEUE_MAX;
 		ex->queue[tail] = b;
 		ex->count++;
+		ex->calls_held += b->n;
 		b->refs++;
 		pthread_cond_signal(&ex->cv);
 	}

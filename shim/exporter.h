@@ -56,7 +56,7 @@
 #include "batch.h"
 
 #define LLMCOST__EXPORTERS_MAX      4  // destinations per client
-#define LLMCOST__EXPORTER_QUEUE_MAX 16 // batches one exporter may hold
+#define LLMCOST__EXPORTER_QUEUE_MAX 64 // batches one exporter may hold
 
 typedef struct llmcost__exporter llmcost__exporter;
 
@@ -125,6 +125,10 @@ struct llmcost__exporter {
 	                    // (at most LLMCOST__EXPORTER_QUEUE_MAX)
 	uint32_t idle_ms;   // ops->idle's period; 0 unless start sets it
 	uint64_t idle_last; // when ops->idle last ran (monotonic ns)
+	// Calls held at once (queued and in flight), when start sets it:
+	// then the memory bound does not depend on how small the loop cut
+	// the batches (a fast collector makes many small ones).  0: none.
+	uint64_t calls_max;
 
 	// Counters since init: calls, except sent and resent (messages or
 	// requests, which the exporter counts itself).
@@ -140,8 +144,9 @@ struct llmcost__exporter {
 	llmcost__batch *queue[LLMCOST__EXPORTER_QUEUE_MAX];
 	uint32_t head;
 	uint32_t count;
-	int kick;          // llmcost_flush asked to cut a retry wait short
-	pthread_cond_t cv; // the thread waits here for work or a retry
+	uint64_t calls_held; // calls in the batches of queue[]
+	int kick;            // llmcost_flush asked to cut a retry wait short
+	pthread_cond_t cv;   // the thread waits here for work or a retry
 	int cv_ready;
 	pthread_t thread;
 	int thread_started;

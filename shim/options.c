@@ -20,6 +20,7 @@
 #define DEFAULT_LS_ENDPOINT    "https://api.smith.langchain.com"
 #define DEFAULT_LS_PROJECT     "default"
 #define DEFAULT_LS_BATCHES     8u
+#define LS_BATCHES_MAX         16u
 #define TEXT_MIN               256u
 #define TEXT_MAX               262144u
 #define DEFAULT_SPOOL_MAX      ((uint64_t) 64 << 20)
@@ -188,12 +189,12 @@ langsmith_load(
 	if (cfg->ls_queue_batches == 0) {
 		cfg->ls_queue_batches
 		    = env_long(c, "LLMCOST_LANGSMITH_QUEUE_BATCHES", 1,
-		          LLMCOST__EXPORTER_QUEUE_MAX, &v)
+		          LS_BATCHES_MAX, &v)
 		    ? (uint32_t) v
 		    : DEFAULT_LS_BATCHES;
 	}
 	cfg->ls_queue_batches = clamp_u32(c, "langsmith_queue_batches",
-	    cfg->ls_queue_batches, 1, LLMCOST__EXPORTER_QUEUE_MAX);
+	    cfg->ls_queue_batches, 1, LS_BATCHES_MAX);
 	cfg->ls_gzip = o->langsmith_gzip < 0 ? -1 : o->langsmith_gzip > 0;
 	const char *nz = getenv("LANGSMITH_DISABLE_RUN_COMPRESSION");
 	if (cfg->ls_gzip == 0 && nz != NULL
