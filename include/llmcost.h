@@ -342,7 +342,7 @@ typedef enum llmcost_status {
  * - langsmith_queue_batches, LLMCOST_LANGSMITH_QUEUE_BATCHES: what the
  *   exporter holds while LangSmith is slow or away, in full batches:
  *   langsmith_queue_batches x batch_max calls, however small the batch
- *   loop cut them (in at most 64 batches; queued batches go out merged,
+ *   loop cut them (in at most 1024 batches; queued batches go out merged,
  *   up to 100 runs a request).  Default 8; 1 to 16.  Its memory is at
  *   most that many calls of about 1.5 KiB each; calls that find the
  *   queue full are not sent to LangSmith and are counted
@@ -651,8 +651,8 @@ LLMCOST_API int llmcost_call_set_usage(
  * @return 0; #LLMCOST_EDISABLED (text off, or LangSmith export off);
  *   #LLMCOST_ETOOBIG (does not fit: counted); #LLMCOST_EUTF8;
  *   #LLMCOST_EINVAL.
- * Cost: a UTF-8 check and one copy of the text (about 0.3 ns a byte on a
- *   current x86 core), no allocation, lock or system call.
+ * Cost: a UTF-8 check and one copy of the text, both linear in its
+ *   length; no allocation, lock or system call.
  */
 LLMCOST_API int llmcost_call_add_message(
     llmcost_call *call, const char *role, const char *text, size_t len);

@@ -56,7 +56,7 @@
 #include "batch.h"
 
 #define LLMCOST__EXPORTERS_MAX      4  // destinations per client
-#define LLMCOST__EXPORTER_QUEUE_MAX 64 // batches one exporter may hold
+#define LLMCOST__EXPORTER_QUEUE_MAX 1024 // batches one exporter may hold
 
 typedef struct llmcost__exporter llmcost__exporter;
 
