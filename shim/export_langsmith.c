@@ -22,6 +22,10 @@
 // (llmcost__bucket_langsmith_key), and cache_creation is the sum of the
 // two cache-write buckets.
 //
+// Requests carry up to RUNS_PER_REQUEST runs: batches that queue up are
+// merged, and fewer runs than that wait up to LINGER_MS for more
+// (exporter.h, coalesce and linger), as the SDKs' auto-batching does.
+//
 // JSON is written straight into a buffer (jsonw.h), never built as a
 // jansson tree.  A batch from the loop is sent in requests of at most
 // RUNS_PER_REQUEST runs (LangSmith's batch_ingest_config size_limit).
@@ -64,6 +68,7 @@
 #define MAX_ATTEMPTS       LLMCOST__RETRY_ATTEMPTS // the retry rule: common/
 #define BACKOFF_BASE_MS    LLMCOST__RETRY_BASE_MS
 #define BACKOFF_MAX_MS     LLMCOST__RETRY_CAP_MS
+#define LINGER_MS          100 // wait for a full request at most this long
 #define CONNECT_TIMEOUT_MS 5000
 #define REQUEST_TIMEOUT_MS 30000
 #define BODY_MAX           ((size_t) 20 << 20) // LangSmith's batch limit
@@ -1082,6 +1087,8 @@ const struct llmcost__exporter_ops llmcost__exporter_langsmith = {
 	.name = "langsmith",
 	.lossless = 0,
 	.coalesce = 1,
+	.linger_ms = LINGER_MS,
+	.linger_calls = RUNS_PER_REQUEST,
 	.start = langsmith_start,
 	.deliver = langsmith_deliver,
 	.stop = NULL,

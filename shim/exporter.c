@@ -192,6 +192,17 @@ exporter_main(void *arg)
 			    = llmcost__deadline_ms((int32_t) ex->idle_ms);
 			(void) pthread_cond_timedwait(&ex->cv, &c->mtx, &dl);
 		}
+		if (ex->ops->linger_ms > 0
+		    && ex->calls_held < ex->ops->linger_calls) {
+			struct timespec dl = llmcost__deadline_ms(
+			    (int32_t) ex->ops->linger_ms);
+			while (!atomic_load(&ex->stopping) && !ex->kick
+			    && ex->calls_held < ex->ops->linger_calls
+			    && ex->count < ex->queue_max
+			    && pthread_cond_timedwait(&ex->cv, &c->mtx, &dl)
+			        != ETIMEDOUT) { }
+			ex->kick = 0;
+		}
 		if (atomic_load(&ex->stopping)) {
 			break;
 		}

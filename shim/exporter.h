@@ -55,7 +55,7 @@
 #include "llmcost.h"
 #include "batch.h"
 
-#define LLMCOST__EXPORTERS_MAX      4  // destinations per client
+#define LLMCOST__EXPORTERS_MAX      4    // destinations per client
 #define LLMCOST__EXPORTER_QUEUE_MAX 1024 // batches one exporter may hold
 
 typedef struct llmcost__exporter llmcost__exporter;
@@ -82,6 +82,12 @@ struct llmcost__exporter_ops {
 	// Lossy exporters only (the spool settles lossless ones batch by
 	// batch).
 	int coalesce;
+	// With coalesce: while fewer than linger_calls calls wait, wait up
+	// to linger_ms for more before delivering (the SDKs' auto-batching:
+	// a steady trickle of calls becomes a few full requests, not one
+	// request per small batch).  llmcost_flush cuts the wait short.
+	uint32_t linger_ms;
+	uint32_t linger_calls;
 
 	// On the llmcost_init thread, before any thread starts: read the
 	// client's configuration, open resources, set ex->priv and, if

@@ -177,6 +177,25 @@ static const struct llmcost__exporter_ops cgate_ops = {
 	.fini = fake_fini,
 };
 
+// A coalescing exporter that lingers (a minute) for a full request.
+static fake linger;
+static int
+linger_start(llmcost__exporter *ex)
+{
+	ex->queue_max = 16;
+	return (fake_start(ex, &linger));
+}
+static const struct llmcost__exporter_ops linger_ops = {
+	.name = "linger",
+	.coalesce = 1,
+	.linger_ms = 60000,
+	.linger_calls = 1000,
+	.start = linger_start,
+	.deliver = fake_deliver,
+	.stop = fake_stop,
+	.fini = fake_fini,
+};
+
 static void
 reset_fakes(void)
 {
@@ -186,6 +205,8 @@ reset_fakes(void)
 	memset(&off, 0, sizeof(off));
 	memset(&lgate, 0, sizeof(lgate));
 	memset(&cgate, 0, sizeof(cgate));
+	memset(&linger, 0, sizeof(linger));
+	atomic_store(&linger.open, 1);
 	atomic_store(&fast.open, 1);
 	broken.start_rv = LLMCOST_ENOMEM;
 	off.start_rv = LLMCOST_EDISABLED;
@@ -285,6 +306,39 @@ wait_for(_Atomic uint64_t *v, uint64_t want)
 }
 
 // ---- tests ----
+
+// A lingering exporter waits for more calls instead of sending each
+// small batch on its own; a flush cuts the wait short, and everything
+// waiting goes out in one delivery.
+static void
+test_linger(void **state)
+{
+	(void) state;
+	llmcost_client *c;
+
+	LLMCOST_PASS(init_with(&c, EXPORTERS(&linger_ops, NULL)));
+	llmcost__exporter *ex = &c->exporters[0];
+	uint32_t queued = 0;
+	for (uint32_t i = 0; i < 3; i++) {
+		(void) make_call(c, i);
+		// Each call its own batch (the loop wakes every 5 ms).
+		for (int t = 0; t < 3000; t++) {
+			pthread_mutex_lock(&c->mtx);
+			queued = ex->count;
+			pthread_mutex_unlock(&c->mtx);
+			if (queued == i + 1) {
+				break;
+			}
+			sleep_ms(1);
+		}
+	}
+	assert_int_equal(queued, 3);
+	assert_int_equal(atomic_load(&linger.delivers), 0);
+	LLMCOST_PASS(llmcost_flush(c, 30000));
+	assert_int_equal(atomic_load(&linger.delivers), 1);
+	assert_int_equal(atomic_load(&linger.records), 3);
+	llmcost_shutdown(c, 1000);
+}
 
 // A coalescing exporter gets the batches that queued up behind a slow
 // delivery in one deliver call, every call once, strings intact.
@@ -583,6 +637,7 @@ main(void)
 		cmocka_unit_test(test_start_failures),
 		cmocka_unit_test(test_registry),
 		cmocka_unit_test(test_coalesce),
+		cmocka_unit_test(test_linger),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }
