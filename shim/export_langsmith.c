@@ -185,7 +185,7 @@ on_progress(
 // ---- JSON of one run ----
 
 // "2026-11-26T11:55:52.336001Z" into out[64].  Returns the length.
-// Written digit by digit: snprintf was a tenth of the exporter's time.
+// Written digit by digit: snprintf showed up in the exporter's profile.
 static size_t
 fmt_time(uint64_t us, char out[64])
 {
