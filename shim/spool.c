@@ -89,8 +89,8 @@
 struct llmcost__spool {
 	pthread_mutex_t mtx; // guards everything but the atomics and stall
 	int fd;
-	char path[LLMCOST__PATH_MAX];
-	uint64_t max;      // bytes the file may reach
+	char path[LLMCOST__PATH_MAX + 16]; // a base path and ".N"
+	uint64_t max;                      // bytes the file may reach
 	uint64_t head;     // offset up to which the collector acknowledged
 	uint64_t end;      // end of the last whole frame (the file's size)
 	uint64_t own_from; // frames at or past this offset are this client's
@@ -329,7 +329,7 @@ load(llmcost_client *c, llmcost__spool *s, uint64_t size)
 	if (size < HDR_SIZE || pread_all(s->fd, b, sizeof(b), 0) != 0
 	    || memcmp(b, FILE_MAGIC, 8) != 0) {
 		// Not a spool: keep it for a look, start a new one.
-		char aside[LLMCOST__PATH_MAX + 16];
+		char aside[sizeof(s->path) + 16];
 		snprintf(aside, sizeof(aside), "%s.corrupt", s->path);
 		atomic_fetch_add(&s->corrupt, 1);
 		if (rename(s->path, aside) != 0) {
