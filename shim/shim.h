@@ -99,7 +99,7 @@ typedef struct llmcost__config {
 	char ls_workspace[LLMCOST__LS_NAME_MAX];
 	uint32_t ls_queue_batches;
 	uint32_t budget_poll_ms; // the hard guard's poll of llmcostd
-	int ls_gzip; // 1 always, -1 never, 0 as GET /info says
+	int ls_gzip;             // 1 always, -1 never, 0 as GET /info says
 	// The spool (spool.c): a file or directory path, "" when off.
 	char spool_path[LLMCOST__PATH_MAX];
 	uint32_t text_max;  // bytes of text per call; 0: text is off
