@@ -10,7 +10,11 @@
 // threshold and window, whatever the number of evaluations or
 // restarts), and only then handed to the delivery thread, which posts
 // it to each webhook with jittered exponential backoff and writes back
-// each webhook's outcome.  When one evaluation finds several new
+// each webhook's outcome.  A stop lets the post in progress finish
+// (until the cut-off alerts_stop sets, stop_ms later) and records its
+// outcome, but starts no new post: a 2xx is never lost to the stop, and
+// only a post cut off at stop_ms, or by the daemon's stop bound, is
+// posted again after a restart.  When one evaluation finds several new
 // thresholds of a budget crossed at once (a burst, or a restart), only
 // the highest is posted; the lower ones are recorded as skipped, so a
 // reader gets one message, not three.  Webhook URLs appear in logs
@@ -51,6 +55,8 @@ struct alerts {
 	pthread_cond_t eval_cv, send_cv;
 	int dirty, reload, send_kick;
 	_Atomic int stopping;
+	_Atomic int posting;       // the delivery thread is in a post
+	_Atomic uint64_t abort_at; // a post's cut-off (mono ns), set at stop
 	uint64_t rng;
 	// The published BUDGET_STATE message, under mtx.
 	unsigned char guard[GUARD_MSG_MAX];
@@ -366,7 +372,7 @@ deliver(alerts *a, webhook_client *wc, outbox_rec *r)
 {
 	char body[2048], id[160], red[BUDGET_URL_MAX + 8], why[128];
 	webhook_alert wa;
-	int retry = 0;
+	int retry = 0, stopped = 0;
 	static const char *const kinds[]
 	    = { "day", "week", "month", "rolling" };
 
@@ -390,6 +396,11 @@ deliver(alerts *a, webhook_client *wc, outbox_rec *r)
 		if ((r->hook_done | r->hook_refused) & bit) {
 			continue;
 		}
+		if (a->stopping) {
+			// No new post once stopping; the rest stays pending.
+			stopped = 1;
+			break;
+		}
 		int status;
 		webhook_redact(r->hooks[h].url, red, sizeof(red));
 		if (webhook_payload(&wa,
@@ -399,13 +410,10 @@ deliver(alerts *a, webhook_client *wc, outbox_rec *r)
 			r->hook_refused |= (uint8_t) bit;
 			continue;
 		}
+		a->posting = 1;
 		webhook_result res = webhook_post(
 		    wc, r->hooks[h].url, id, body, &status, why, sizeof(why));
-		if (a->stopping && res != WEBHOOK_DELIVERED) {
-			// Aborted by the stop: not an attempt.
-			r->attempts--;
-			return;
-		}
+		a->posting = 0;
 		if (res == WEBHOOK_DELIVERED) {
 			r->hook_done |= (uint8_t) bit;
 			METRICS_INC(a->m, alerts_delivered, 1);
@@ -418,6 +426,15 @@ deliver(alerts *a, webhook_client *wc, outbox_rec *r)
 			    "alert %s refused by %s (%s): not retried; check "
 			    "the webhook in the budgets file",
 			    id, red, why);
+		} else if (a->stopping) {
+			// Failed, or cut off, during the stop: still pending,
+			// and not counted as an attempt.
+			stopped = 1;
+			log_msg(LLMCOST_LOG_WARNING,
+			    "alert %s to %s not confirmed before the stop "
+			    "(%s): "
+			    "posted again after the restart",
+			    id, red, why);
 		} else {
 			retry = 1;
 			log_msg(LLMCOST_LOG_WARNING,
@@ -429,8 +446,14 @@ deliver(alerts *a, webhook_client *wc, outbox_rec *r)
 		if (outbox_update(a->ob, r) != 0) {
 			METRICS_INC(a->m, budget_errors, 1);
 		}
+		if (stopped) {
+			break;
+		}
 	}
-	if (retry && r->attempts < MAX_ATTEMPTS) {
+	if (stopped) {
+		// The round is not counted; the alert stays pending.
+		r->attempts--;
+	} else if (retry && r->attempts < MAX_ATTEMPTS) {
 		METRICS_INC(a->m, alerts_retried, 1);
 		r->next_ns = (int64_t) (llmcost__now_ns()
 		    + retry_wait_ms(a, r->attempts) * 1000000u);
@@ -460,7 +483,7 @@ send_main(void *arg)
 	outbox_rec r;
 
 	pthread_setname_np(pthread_self(), "llmcostd-hooks");
-	if (webhook_client_new(&wc, (uint32_t) a->cfg.timeout_ms, &a->stopping)
+	if (webhook_client_new(&wc, (uint32_t) a->cfg.timeout_ms, &a->abort_at)
 	    != 0) {
 		log_msg(LLMCOST_LOG_ERR, "alerts: cannot start libcurl");
 		return (NULL);
@@ -585,8 +608,20 @@ alerts_stop(alerts *a)
 	if (a == NULL) {
 		return;
 	}
+	// The cut-off is set before the stop is seen: a post in progress
+	// is given stop_ms to finish and have its outcome recorded.
+	uint64_t cut = a->cfg.stop_ms > 0 ? a->cfg.stop_ms : 1;
+	a->abort_at = llmcost__mono_ns() + cut * 1000000u;
 	pthread_mutex_lock(&a->mtx);
 	a->stopping = 1;
+	if (a->posting) {
+		METRICS_INC(a->m, alerts_stop_waits, 1);
+		log_msg(LLMCOST_LOG_NOTICE,
+		    "stopping: waiting for the alert post in progress (at "
+		    "most "
+		    "%llu ms)",
+		    (unsigned long long) cut);
+	}
 	pthread_cond_broadcast(&a->eval_cv);
 	pthread_cond_broadcast(&a->send_cv);
 	pthread_mutex_unlock(&a->mtx);

@@ -26,6 +26,7 @@ typedef struct alerts_cfg {
 	uint64_t interval_ms;     // at most one evaluation per interval
 	uint64_t timeout_ms;      // per webhook post
 	uint64_t retry_ms;        // the first retry's wait; doubles
+	uint64_t stop_ms;         // alerts_stop's wait for a post in progress
 } alerts_cfg;
 
 // Opens the outbox, loads the budgets and starts both threads.  A
@@ -43,8 +44,11 @@ void alerts_reload(alerts *a);
 // Copies the current BUDGET_STATE message body (proto/README.md) into
 // buf.  Returns its length, or 0 when it does not fit.
 size_t alerts_guard_state(alerts *a, void *buf, size_t bufsz);
-// Stops both threads (a post in flight is aborted; its alert stays
-// pending) and closes the outbox.  Call before the store is closed.
+// Stops both threads and closes the outbox.  A post in progress is
+// finished and its outcome recorded (a 2xx is never posted again); one
+// still unanswered stop_ms after the call is aborted and its alert stays
+// pending, posted again after a restart.  No new post is started.  Call
+// before the store is closed.
 void alerts_stop(alerts *a);
 void alerts_free(alerts *a);
 

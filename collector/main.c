@@ -94,7 +94,10 @@ main(int argc, char **argv)
 	}
 	alerts_cfg acfg
 	    = { cfg.data_dir, cfg.budgets_file, cfg.budget_interval_ms,
-		      cfg.webhook_timeout_ms, cfg.webhook_retry_ms };
+		      cfg.webhook_timeout_ms, cfg.webhook_retry_ms,
+		      // Half the stop bound: the rest is for the store and
+		      // the socket.
+		      cfg.stop_bound_ms / 2 };
 	if ((rv = alerts_start(&al, st, &m, &acfg, err, sizeof(err))) != 0) {
 		log_msg(LLMCOST_LOG_ERR, "%s", err);
 		store_close(st);

@@ -44,6 +44,7 @@
 	    "alerts waiting for delivery (a gauge, at the "                   \
 	    "last outbox scan)")                                              \
 	XX(alert_scans, "outbox scans by the delivery thread")                \
+	XX(alerts_stop_waits, "stops that waited for an alert post")          \
 	STORE_FAULT_ROWS(METRICS__FAULT_ROW, XX)
 
 typedef struct metrics {

@@ -2,8 +2,12 @@
 // reused per delivery thread (keep-alive), with connect and total
 // timeouts, no redirects (a redirect could carry the secret URL's
 // request elsewhere), no signals (CURLOPT_NOSIGNAL: the daemon is
-// multi-threaded) and a progress callback that aborts a transfer when
-// the daemon stops, so a slow receiver never holds up shutdown.
+// multi-threaded) and a progress callback that aborts a transfer only
+// once the cut-off set by the daemon's stop has passed: a post in
+// progress when the daemon stops is finished and its answer recorded
+// (aborting it as soon as the stop began would lose a 2xx already sent,
+// and the alert would be posted again after the restart), while a slow
+// receiver holds up the stop no longer than that cut-off.
 // Webhook URLs are secrets (a Slack hook's path is its key): logs only
 // ever see webhook_redact's "scheme://host/...".  Payloads are written
 // with snprintf into a fixed buffer: every string in them is a budget
@@ -16,13 +20,14 @@
 
 #include <curl/curl.h>
 
+#include "llmcost_common.h"
 #include "report.h"
 #include "webhook.h"
 
 struct webhook_client {
 	CURL *h;
 	uint32_t timeout_ms;
-	const _Atomic int *stop;
+	const _Atomic uint64_t *abort_at; // llmcost__mono_ns; 0: none
 };
 
 int
@@ -123,12 +128,13 @@ progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 	(void) dn;
 	(void) ut;
 	(void) un;
-	return (c->stop != NULL && *c->stop ? 1 : 0);
+	uint64_t at = c->abort_at != NULL ? *c->abort_at : 0;
+	return (at != 0 && llmcost__mono_ns() >= at ? 1 : 0);
 }
 
 int
 webhook_client_new(
-    webhook_client **cp, uint32_t timeout_ms, const _Atomic int *stop)
+    webhook_client **cp, uint32_t timeout_ms, const _Atomic uint64_t *abort_at)
 {
 	webhook_client *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
@@ -139,7 +145,7 @@ webhook_client_new(
 		return (LLMCOST_ENOMEM);
 	}
 	c->timeout_ms = timeout_ms;
-	c->stop = stop;
+	c->abort_at = abort_at;
 	*cp = c;
 	return (0);
 }

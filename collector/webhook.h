@@ -45,10 +45,12 @@ void webhook_redact(const char *url, char *buf, size_t bufsz);
 
 typedef struct webhook_client webhook_client;
 
-// stop, when not NULL, is polled during a transfer: a non-zero value
-// aborts it.
-int webhook_client_new(
-    webhook_client **cp, uint32_t timeout_ms, const _Atomic int *stop);
+// abort_at, when not NULL, is polled during a transfer (about once a
+// second, and whenever data moves): once it is non-zero and
+// llmcost__mono_ns() has reached it, the transfer is aborted
+// (WEBHOOK_RETRY).  Another thread may set it.
+int webhook_client_new(webhook_client **cp, uint32_t timeout_ms,
+    const _Atomic uint64_t *abort_at);
 void webhook_client_free(webhook_client *c);
 
 // What a post came to.

@@ -4,7 +4,9 @@
 // in this test, which fails some posts on purpose.  Checked: each
 // threshold is delivered to each webhook exactly once per window,
 // through failing-then-recovering webhooks, across daemon restarts,
-// including a restart while an alert is still pending; the payloads
+// including a restart while an alert is still pending and a stop while
+// a post is in progress (finished and recorded, not posted again); the
+// payloads
 // carry the budget, the threshold and the exact amounts; every post
 // carries the alert id header.  Waits are bounded polls, never timing
 // assertions.
@@ -30,6 +32,9 @@ typedef struct hook_srv {
 	int failed;            // 500s answered
 	int json_ok, slack_ok; // 2xx answered per path
 	int missing_id;        // posts without X-Llmcost-Alert-Id
+	int hold;              // hold 2xx answers until cleared
+	int held;              // posts received while holding
+	pthread_cond_t cv;     // hold cleared
 	char json_body[4096], slack_body[4096], last_id[256];
 } hook_srv;
 
@@ -74,6 +79,14 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		s->failed++;
 		status = 500;
 	} else if (strncmp(url, "/json/", 6) == 0) {
+		// A post in progress: received, its answer not yet sent.
+		if (s->hold) {
+			s->held++;
+			pthread_cond_broadcast(&s->cv);
+			while (s->hold) {
+				pthread_cond_wait(&s->cv, &s->mtx);
+			}
+		}
 		s->json_ok++;
 		memcpy(s->json_body, b->buf, b->len + 1);
 	} else if (strncmp(url, "/slack/", 7) == 0) {
@@ -150,6 +163,22 @@ delivered(void *arg)
 	    && srv_get(&srv.slack_ok) >= w->slack);
 }
 
+static void
+srv_set_hold(int on)
+{
+	pthread_mutex_lock(&srv.mtx);
+	srv.hold = on;
+	pthread_cond_broadcast(&srv.cv);
+	pthread_mutex_unlock(&srv.mtx);
+}
+
+static int
+held(void *arg)
+{
+	(void) arg;
+	return (srv_get(&srv.held) >= 1);
+}
+
 static int
 failed_at_least(void *arg)
 {
@@ -164,9 +193,9 @@ static char url[1100];
 static pid_t
 start_daemon(void)
 {
-	static const char *const extra[]
-	    = { "--budget-interval-ms", "20", "--webhook-retry-ms", "20",
-		      "--webhook-timeout-ms", "5000", NULL };
+	static const char *const extra[] = { "--budget-interval-ms", "20",
+		"--webhook-retry-ms", "20", "--webhook-timeout-ms", "60000",
+		"--stop-bound-ms", "120000", NULL };
 	pid_t pid = harness_daemon_start(dir, extra);
 	assert_true(pid > 0);
 	return (pid);
@@ -191,6 +220,14 @@ stat_of(const char *name)
 
 // The restarted daemon has evaluated its budgets once and scanned its
 // outbox once: what it would post is decided.
+static int
+stop_waited(void *arg)
+{
+	(void) arg;
+	uint64_t v = stat_of("alerts_stop_waits");
+	return (v != UINT64_MAX && v >= 1);
+}
+
 static int
 evaluated(void *arg)
 {
@@ -229,6 +266,7 @@ test_alerts_once(void **state)
 	(void) state;
 
 	pthread_mutex_init(&srv.mtx, NULL);
+	pthread_cond_init(&srv.cv, NULL);
 	srv.mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD
 	        | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL,
 	    0, NULL, NULL, on_request, &srv, MHD_OPTION_NOTIFY_COMPLETED,
@@ -361,9 +399,37 @@ test_alerts_once(void **state)
 	assert_string_equal(
 	    json_string_value(json_object_get(j, "budget")), "all");
 	json_decref(j);
+
+	// SIGTERM while a post is in progress: the receiver has the post
+	// and answers 2xx only once the daemon is stopping.  The stop
+	// waits for the answer and records it; the restarted daemon has
+	// nothing pending and posts nothing again.
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f,
+	    "%s[all]\nlimit = 0.001\nwindow = day\nthresholds = 100\n"
+	    "webhook = json http://127.0.0.1:%u/json/all\n"
+	    "[late]\nlimit = 0.001\nwindow = day\nthresholds = 100\n"
+	    "webhook = json http://127.0.0.1:%u/json/late\n",
+	    text, srv.port, srv.port);
+	fclose(f);
+	srv_set_hold(1);
+	assert_int_equal(kill(pid, SIGHUP), 0);
+	assert_true(wait_for(held, NULL));
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	// The stop has begun and found the post in progress.
+	assert_true(wait_for(stop_waited, NULL));
+	srv_set_hold(0);
 	assert_int_equal(harness_daemon_stop(pid, SIGTERM), 0);
-	assert_int_equal(srv_get(&srv.json_ok), 3);
+	assert_int_equal(srv_get(&srv.json_ok), 4);
+	pid = start_daemon();
+	assert_true(wait_for(evaluated, NULL));
+	assert_int_equal(stat_of("alerts_crossed"), 0);
+	assert_int_equal(stat_of("alerts_pending"), 0);
+	assert_int_equal(harness_daemon_stop(pid, SIGTERM), 0);
+	assert_int_equal(srv_get(&srv.json_ok), 4);
 	assert_int_equal(srv_get(&srv.slack_ok), 2);
+	assert_int_equal(srv_get(&srv.held), 1);
 
 	MHD_stop_daemon(srv.mhd);
 	harness_rmdir(dir);
