@@ -30,7 +30,8 @@ typedef struct webhook_alert {
 
 // The alert's id, "BUDGET/WINDOW_ID/THRESHOLD": sent as the
 // X-Llmcost-Alert-Id header so that a receiver can drop the rare resend
-// (a crash between a 2xx and its record).
+// (a crash between a 2xx and its record, or a post cut off by the stop's
+// bound).
 int webhook_alert_id(const webhook_alert *a, char *buf, size_t bufsz);
 
 // Writes the payload of format f into buf (NUL-terminated).  Returns its
