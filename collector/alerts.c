@@ -432,8 +432,7 @@ deliver(alerts *a, webhook_client *wc, outbox_rec *r)
 			stopped = 1;
 			log_msg(LLMCOST_LOG_WARNING,
 			    "alert %s to %s not confirmed before the stop "
-			    "(%s): "
-			    "posted again after the restart",
+			    "(%s): posted again after the restart",
 			    id, red, why);
 		} else {
 			retry = 1;
@@ -617,9 +616,8 @@ alerts_stop(alerts *a)
 	if (a->posting) {
 		METRICS_INC(a->m, alerts_stop_waits, 1);
 		log_msg(LLMCOST_LOG_NOTICE,
-		    "stopping: waiting for the alert post in progress (at "
-		    "most "
-		    "%llu ms)",
+		    "stopping: waiting for the alert post in progress "
+		    "(at most %llu ms)",
 		    (unsigned long long) cut);
 	}
 	pthread_cond_broadcast(&a->eval_cv);
