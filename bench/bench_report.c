@@ -463,8 +463,13 @@ load_sqlite(const char *path, const char *store_dir, uint64_t n,
 		usage[LLMCOST_IN_UNCACHED] = c.in;
 		usage[LLMCOST_IN_CACHE_READ] = c.cache_read;
 		usage[LLMCOST_OUT_TEXT] = c.out;
-		pricing_price(c.provider, strlen(c.provider), c.model,
-		    strlen(c.model), c.start_ns, usage, NULL, &cost);
+		pricing_call pc = { .provider = c.provider,
+			.provider_len = strlen(c.provider),
+			.model = c.model,
+			.model_len = strlen(c.model),
+			.start_ns = c.start_ns,
+			.usage = usage };
+		pricing_price_call(NULL, &pc, &cost);
 		sqlite3_bind_blob(st, 1, c.id, 16, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, (int64_t) c.start_ns);
 		sqlite3_bind_text(st, 3, c.feature, -1, SQLITE_STATIC);

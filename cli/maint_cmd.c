@@ -87,15 +87,6 @@ on_txn(void *arg, const store_reprice_item *items, size_t n)
 	return (0);
 }
 
-static void
-price_run(void *arg, const store_reprice_call *c, store_cost *out)
-{
-	(void) arg;
-	pricing_price(c->provider, c->provider_len, c->model, c->model_len,
-	    c->run->start_ns, c->run->usage,
-	    c->extras != NULL ? c->extras->fees : NULL, out);
-}
-
 static int
 by_delta(const void *a, const void *b)
 {
@@ -232,10 +223,12 @@ cmd_reprice(int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "txn-runs", required_argument, NULL, 't' },
 		{ "data-dir", required_argument, NULL, 'd' },
+		{ "prices", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *since = NULL, *until = NULL, *dirarg = NULL;
+	const char *prices_file = NULL;
 	int dry = 0, c, ok;
 	uint32_t txn_runs = 0;
 
@@ -259,6 +252,9 @@ cmd_reprice(int argc, char **argv)
 		case 'd':
 			dirarg = optarg;
 			break;
+		case 'p':
+			prices_file = optarg;
+			break;
 		case 'h':
 			printf("Usage: llmcost reprice --since WHEN [--until "
 			       "WHEN] [--dry-run] [OPTION]...\n"
@@ -277,7 +273,11 @@ cmd_reprice(int argc, char **argv)
 			       "  --txn-runs N     calls per transaction "
 			       "(default 10000)\n"
 			       "  --data-dir DIR   llmcostd's data directory "
-			       "(as for llmcost report)\n\n"
+			       "(as for llmcost report)\n"
+			       "  --prices FILE    price with the built-in "
+			       "prices plus this overrides file\n"
+			       "                   (as llmcostd "
+			       "--prices-file; default: built-in only)\n\n"
 			       "Safe while llmcostd runs.  Each transaction "
 			       "updates calls and rollups together;\n"
 			       "after an interruption, run the same command "
@@ -317,14 +317,26 @@ cmd_reprice(int argc, char **argv)
 	    != CLI_OK) {
 		return (rv);
 	}
+	prices_table *own = NULL;
+	if (prices_file != NULL) {
+		char perr[PRICES_ERR_MAX];
+		if (prices_table_load(prices_file, &own, perr, sizeof(perr))
+		    != 0) {
+			fprintf(stderr, "llmcost reprice: %s\n", perr);
+			return (CLI_FAIL);
+		}
+	}
+	const prices_table *table = own != NULL ? own : prices_builtin_table();
 	store *st;
 	if ((rv = open_writer("reprice", dir, &st)) != CLI_OK) {
+		prices_table_free(own);
 		return (rv);
 	}
 	reprice_sum rs;
 	memset(&rs, 0, sizeof(rs));
 	if ((rs.slots = calloc(REPRICE_SLOTS, sizeof(*rs.slots))) == NULL) {
 		store_close(st);
+		prices_table_free(own);
 		return (CLI_FAIL);
 	}
 	store_reprice_opts o = {
@@ -332,7 +344,8 @@ cmd_reprice(int argc, char **argv)
 		.to_ns = (uint64_t) to * 1000000000u,
 		.txn_runs = txn_runs,
 		.dry_run = dry,
-		.price = price_run,
+		.price = pricing_price_run,
+		.price_arg = (void *) table,
 		.done = on_txn,
 		.done_arg = &rs,
 	};
@@ -360,8 +373,12 @@ cmd_reprice(int argc, char **argv)
 		    rv == LLMCOST_ESTORE ? err : llmcost_strerror(rv));
 	}
 	print_summary(st, &rs, dry);
+	printf("prices: table %s%s%s\n", prices_table_version(table),
+	    prices_file != NULL ? " with overrides from " : "",
+	    prices_file != NULL ? prices_file : "");
 	free(rs.slots);
 	store_close(st);
+	prices_table_free(own);
 	if (fflush(stdout) != 0) {
 		return (CLI_FAIL);
 	}

@@ -61,22 +61,25 @@ done:
 }
 
 void
-pricing_price(const char *provider, size_t provider_len, const char *model,
-    size_t model_len, uint64_t start_ns,
-    const uint64_t usage[LLMCOST_BUCKET_COUNT],
-    const uint64_t fees[LLMCOST_FEE_COUNT], store_cost *out)
+pricing_price_run(void *arg, const store_reprice_call *c, store_cost *out)
 {
-	pricing_call c;
+	const store_extras *ex = c->extras;
+	pricing_call pc;
 
-	memset(&c, 0, sizeof(c));
-	c.provider = provider;
-	c.provider_len = provider_len;
-	c.model = model;
-	c.model_len = model_len;
-	c.start_ns = start_ns;
-	c.usage = usage;
-	c.fees = fees;
-	pricing_price_call(NULL, &c, out);
+	memset(&pc, 0, sizeof(pc));
+	pc.provider = c->provider;
+	pc.provider_len = c->provider_len;
+	pc.model = c->model;
+	pc.model_len = c->model_len;
+	pc.start_ns = c->run->start_ns;
+	pc.usage = c->run->usage;
+	if (ex != NULL) {
+		pc.fees = ex->fees;
+		pc.service_tier = ex->service_tier;
+		pc.platform = ex->platform;
+		pc.platform_len = strnlen(ex->platform, sizeof(ex->platform));
+	}
+	pricing_price_call(arg, &pc, out);
 }
 
 void

@@ -21,24 +21,6 @@
 #include "prices.h"
 #include "store.h"
 
-// Prices one call at the standard tier on the provider's own platform,
-// under the table in force (pricing_price_call with those): provider and
-// model as (ptr, len) (need not be
-// NUL-terminated; NULL with length 0 is absent), its start time (Unix ns),
-// usage and per-request fee counts (NULL: none).  *out always receives a
-// result:
-//   - the entry in force at start_ns and the cost under it: tokens plus
-//     fees, the fees' part also in fee_cost_pusd;
-//   - with STORE_RUN_UNPRICED when no entry matches (price_id 0, cost 0)
-//     or a bucket with tokens or a fee with requests has no price (the
-//     cost of the priced parts, flagged as partial);
-//   - with STORE_RUN_OVERFLOW and cost 0 when the cost does not fit in
-//     int64 pico-USD.
-void pricing_price(const char *provider, size_t provider_len,
-    const char *model, size_t model_len, uint64_t start_ns,
-    const uint64_t usage[LLMCOST_BUCKET_COUNT],
-    const uint64_t fees[LLMCOST_FEE_COUNT], store_cost *out);
-
 // Everything pricing needs to know about one call, as a stored run keeps
 // it (the run record, and its extras: fees, service tier, platform), so
 // that a reprice of a stored run gives what ingest gave.  Strings are
@@ -59,16 +41,29 @@ typedef struct pricing_call {
 // Prices one call under table t (NULL: the table in force): the entry
 // for (provider, platform, model) in force at start_ns (prices_find), its
 // set for the call's service tier and input size (prices_set_for), and
-// the cost of tokens plus fees.  *out always receives a result, as
-// pricing_price() says; a service tier the entry has no prices for
+// the cost of tokens plus fees.  *out always receives a result:
+//   - the entry in force at start_ns and the cost under it: tokens plus
+//     fees, the fees' part also in fee_cost_pusd;
+//   - with STORE_RUN_UNPRICED when no entry matches (price_id 0, cost 0)
+//     or a bucket with tokens or a fee with requests has no price (the
+//     cost of the priced parts, flagged as partial);
+//   - with STORE_RUN_OVERFLOW and cost 0 when the cost does not fit in
+//     int64 pico-USD.
+// A service tier the entry has no prices for
 // leaves the call's tokens unpriced (STORE_RUN_UNPRICED with that entry's
 // id; the cost is that of its priced fees), never priced at the standard
-// rate.  This is the function a reprice of stored runs calls: give it the
-// run's provider, model, start_ns and usage (store_run) and its fees,
-// service tier and platform (store_extras; zero and "" when the run has
-// none), and the table to price with (NULL: the one in force).
+// rate.
 void pricing_price_call(
     const prices_table *t, const pricing_call *c, store_cost *out);
+
+// Prices a stored run as ingest priced it (a store_price_fn, for
+// store_reprice): pricing_price_call with the run's provider, model,
+// start time and usage and, from its extras, its fees, service tier and
+// platform (none, the standard tier and the provider's own API when it
+// has no extras or a version 1 record), under the table arg (a const
+// prices_table *; NULL: the table in force).
+void pricing_price_run(
+    void *arg, const store_reprice_call *c, store_cost *out);
 
 // Prices every call of a decoded batch under the table in force (one
 // reference for the whole batch): out[i] for b->records[i], from its

@@ -48,9 +48,7 @@ static void
 price_now(void *arg, const store_reprice_call *c, store_cost *out)
 {
 	(void) arg;
-	pricing_price(c->provider, c->provider_len, c->model, c->model_len,
-	    c->run->start_ns, c->run->usage,
-	    c->extras != NULL ? c->extras->fees : NULL, out);
+	pricing_price_run(NULL, c, out);
 }
 
 typedef struct tally {

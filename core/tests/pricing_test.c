@@ -18,11 +18,16 @@ static store_cost
 price(const char *provider, const char *model, uint64_t start_ns,
     const uint64_t usage[LLMCOST_BUCKET_COUNT])
 {
+	pricing_call pc = { .provider = provider,
+		.provider_len = provider ? strlen(provider) : 0,
+		.model = model,
+		.model_len = model ? strlen(model) : 0,
+		.start_ns = start_ns,
+		.usage = usage };
 	store_cost c;
 
 	memset(&c, 0xee, sizeof(c));
-	pricing_price(provider, provider ? strlen(provider) : 0, model,
-	    model ? strlen(model) : 0, start_ns, usage, NULL, &c);
+	pricing_price_call(NULL, &pc, &c);
 	return (c);
 }
 
@@ -119,11 +124,17 @@ price_fees(const char *provider, const char *model,
 {
 	uint64_t fees[LLMCOST_FEE_COUNT]
 	    = { [LLMCOST_FEE_WEB_SEARCH] = searches };
+	pricing_call pc = { .provider = provider,
+		.provider_len = strlen(provider),
+		.model = model,
+		.model_len = strlen(model),
+		.start_ns = T2025,
+		.usage = usage,
+		.fees = fees };
 	store_cost c;
 
 	memset(&c, 0xee, sizeof(c));
-	pricing_price(provider, strlen(provider), model, strlen(model), T2025,
-	    usage, fees, &c);
+	pricing_price_call(NULL, &pc, &c);
 	return (c);
 }
 

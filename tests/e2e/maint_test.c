@@ -8,8 +8,10 @@
 // store, every live call must be stored and reported under its own
 // feature, and every rollup must still be the sum of its runs.  Then
 // `llmcost prune` drops the old calls while the daemon runs and the
-// report over them stays the same.
-#include "testutil.h"
+// report over them stays the same.  A reprice prices a call at the
+// service tier and on the platform it was sent with, and `reprice
+// --prices FILE` gives what a fresh ingest under that table gives.
+#include "e2e.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -243,6 +245,136 @@ test_daemon_retention(void **state)
 	harness_rmdir(root);
 }
 
+// Records one call with 1000 input and 10 output tokens into the
+// daemon of dir, and waits until it is stored.
+static void
+send_one(const char *dir, const char *provider, const char *model,
+    const char *feature, llmcost_service_tier tier, const char *platform)
+{
+	char url[1100];
+	llmcost_options o;
+	llmcost_client *c;
+	llmcost_call *call;
+	llmcost_usage u;
+
+	harness_url(dir, url, sizeof(url));
+	memset(&o, 0, sizeof(o));
+	o.collector_url = url;
+	o.flush_ms = 10;
+	LLMCOST_PASS(llmcost_init(&c, &o));
+	memset(&u, 0, sizeof(u));
+	u.tokens[LLMCOST_IN_UNCACHED] = 1000;
+	u.tokens[LLMCOST_OUT_TEXT] = 10;
+	LLMCOST_PASS(llmcost_call_begin(c, provider, model, &call));
+	LLMCOST_PASS(llmcost_call_set_meta(call, "feature", feature));
+	LLMCOST_PASS(llmcost_call_set_usage(call, &u));
+	LLMCOST_PASS(llmcost_call_set_service_tier(call, tier));
+	LLMCOST_PASS(llmcost_call_set_platform(call, platform));
+	LLMCOST_PASS(llmcost_call_end(call));
+	assert_int_equal(llmcost_test_flushed(c, 20000).calls_acked, 1);
+	llmcost_shutdown(c, 1000);
+}
+
+// A store in dir holding three calls, ingested by llmcostd (with the
+// overrides file prices unless NULL): gpt-4o-mini in batch, gemini on
+// Vertex AI (both priced unlike their standard, own-API rates by the
+// built-in table) and gpt-4o at the standard tier.
+static void
+ingest_three(const char *dir, const char *prices)
+{
+	const char *extra[] = { "--prices-file", prices, NULL };
+	pid_t d = harness_daemon_start(dir, prices != NULL ? extra : NULL);
+	assert_true(d > 0);
+	send_one(
+	    dir, "openai", "gpt-4o-mini", "batch", LLMCOST_TIER_BATCH, NULL);
+	send_one(dir, "google", "gemini-2.0-flash-001", "vertex",
+	    LLMCOST_TIER_STANDARD, "vertex");
+	send_one(
+	    dir, "openai", "gpt-4o", "standard", LLMCOST_TIER_STANDARD, NULL);
+	assert_int_equal(harness_daemon_stop(d, SIGTERM), 0);
+}
+
+// The cost of each feature of dir's report, "feature=cost_pusd ..." in
+// the report's order.
+static void
+feature_costs(const char *dir, char *buf, size_t bufsz)
+{
+	static const char *const args[] = { "--by", "feature", "--since",
+		"2020-01-01", "--until", "2100-01-01", NULL };
+	json_t *root = e2e_report_json(dir, args), *row;
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	json_array_foreach(json_object_get(root, "rows"), i, row)
+	{
+		const char *f
+		    = json_string_value(json_object_get(row, "feature"));
+		const char *c
+		    = json_string_value(json_object_get(row, "cost_pusd"));
+		assert_non_null(f);
+		assert_non_null(c);
+		n += (size_t) snprintf(buf + n, bufsz - n, "%s=%s ", f, c);
+		assert_true(n < bufsz);
+	}
+	json_decref(root);
+	assert_int_not_equal(buf[0], '\0');
+}
+
+static void
+test_reprice_tier_platform_prices(void **state)
+{
+	(void) state;
+	char *root = harness_tmpdir();
+	char a[1100], b[1100], file[1100];
+	char before[512], after[512], fresh[512];
+	assert_non_null(root);
+	snprintf(a, sizeof(a), "%s/a", root);
+	snprintf(b, sizeof(b), "%s/b", root);
+	snprintf(file, sizeof(file), "%s/prices.txt", root);
+
+	// Repriced under the table that priced them, nothing changes: the
+	// batch call keeps its batch rate, the Vertex call its Vertex rate.
+	ingest_three(a, NULL);
+	feature_costs(a, before, sizeof(before));
+	const char *rp[] = { harness_cli_bin(), "reprice", "--since",
+		"2020-01-01", "--until", "2100-01-01", "--data-dir", a, NULL };
+	e2e_expect_run(rp, 0, "stored costs and rollups updated", NULL);
+	feature_costs(a, after, sizeof(after));
+	assert_string_equal(after, before);
+
+	// Under an overrides file for gpt-4o the report is what a fresh
+	// ingest under it reports: only the gpt-4o call's cost changes.
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fputs("entry 1000001 openai gpt-4o\n"
+	      "valid_from 2023-01-01\n"
+	      "source our contract\n"
+	      "standard input_uncached=100 output_text=200\n",
+	    f);
+	assert_int_equal(fclose(f), 0);
+	ingest_three(b, file);
+	feature_costs(b, fresh, sizeof(fresh));
+	assert_string_not_equal(fresh, before);
+	const char *rpp[] = { harness_cli_bin(), "reprice", "--since",
+		"2020-01-01", "--until", "2100-01-01", "--prices", file,
+		"--data-dir", a, NULL };
+	e2e_expect_run(rpp, 0, "with overrides from", NULL);
+	feature_costs(a, after, sizeof(after));
+	assert_string_equal(after, fresh);
+	// gpt-4o: 1000 * $100/M + 10 * $200/M = $0.102 = 102000000000 pUSD.
+	assert_non_null(strstr(after, "standard=102000000000 "));
+
+	// A broken overrides file is refused, naming it, and changes nothing.
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fputs("entry 1000001 openai gpt-4o\nvalid_from 2023-13-01\n", f);
+	assert_int_equal(fclose(f), 0);
+	e2e_expect_run(rpp, 1, NULL, file);
+	feature_costs(a, before, sizeof(before));
+	assert_string_equal(before, fresh);
+	harness_rmdir(root);
+}
+
 // Misuse is refused with a usage error, and no store is created.
 static void
 test_usage(void **state)
@@ -271,6 +403,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reprice_and_prune_live),
 		cmocka_unit_test(test_daemon_retention),
+		cmocka_unit_test(test_reprice_tier_platform_prices),
 		cmocka_unit_test(test_usage),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
