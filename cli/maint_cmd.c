@@ -150,7 +150,9 @@ print_summary(store *st, reprice_sum *rs, int dry_run)
 			rows[n++] = rs->slots[i];
 		}
 	}
-	qsort(rows, n, sizeof(*rows), by_delta);
+	if (n > 1) {
+		qsort(rows, n, sizeof(*rows), by_delta);
+	}
 	if (store_read_begin(st, &t) != 0) {
 		t = NULL;
 	}

@@ -1113,7 +1113,9 @@ walk_local(recon *r)
 	lctx c = { .r = r };
 	int rv;
 
-	qsort(r->ids, r->n_ids, 16, id_cmp);
+	if (r->n_ids > 0) { // none: ids is NULL, which qsort must not get
+		qsort(r->ids, r->n_ids, 16, id_cmp);
+	}
 	if ((rv = store_read_begin(r->st, &c.t)) != 0) {
 		snprintf(r->err, sizeof(r->err), "cannot read the store: %s",
 		    llmcost_strerror(rv));

@@ -365,6 +365,32 @@ test_agree(void **state)
 	json_decref(j);
 }
 
+// A window without runs on either side (the project has runs, all of
+// them later): nothing to match, nothing to explain, exit 0, an empty
+// CSV.  Every list of runs is empty here, so the sanitizer build checks
+// that no empty list reaches qsort or bsearch as a null pointer.
+static void
+test_empty_window(void **state)
+{
+	json_t *j;
+
+	(void) state;
+	llmcost_client *c = client();
+	calls(c, 5);
+	llmcost_shutdown(c, 5000);
+	assert_int_equal(standin_runs(S), 5);
+
+	const char *extra[]
+	    = { "--since", "2020-01-01", "--until", "2020-01-02", NULL };
+	assert_int_equal(reconcile(extra, &j), 0);
+	assert_int_equal(jint(j, "runs", "local"), 0);
+	assert_int_equal(jint(j, "runs", "langsmith"), 0);
+	assert_int_equal(jint(j, "runs", "matched"), 0);
+	assert_int_equal(jint(j, "unexplained", NULL), 0);
+	assert_int_equal(csv_total(), 0);
+	json_decref(j);
+}
+
 // The exporter losses the collector has stored, once it has any (waits
 // up to 20 s for the report to arrive).
 static uint64_t
@@ -801,6 +827,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_agree, each_up, each_down),
+		cmocka_unit_test_setup_teardown(
+		    test_empty_window, each_up, each_down),
 		cmocka_unit_test_setup_teardown(
 		    test_lost_in_langsmith, each_up, each_down),
 		cmocka_unit_test_setup_teardown(
