@@ -20,31 +20,56 @@
 #include "llmcost_proto.h"
 #include "llmcost_proto_nng.h"
 
+// The commands: what main dispatches and usage() lists, in this order.
+typedef struct cli_command {
+	const char *name;
+	const char *summary; // NULL: report's, from the dimension table
+	int (*run)(int argc, char **argv);
+} cli_command;
+
+static const cli_command commands[] = {
+	{ "report", NULL, cmd_report },
+	{ "prices", "the price table: list, show, check, version, import",
+	    cmd_prices },
+	{ "reconcile", "compare with LangSmith, per group and run by run",
+	    cmd_reconcile },
+	{ "budget", "budgets: spend against limits, forecasts", cmd_budget },
+	{ "reprice", "price stored calls again (after a price change)",
+	    cmd_reprice },
+	{ "prune", "delete stored calls older than a time; rollups stay",
+	    cmd_prune },
+	{ "stats", "the collector's counters (asks llmcostd)", cmd_stats },
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
 static void
 usage(FILE *f)
 {
 	// "feature (or model, env, provider)", from the dimension table.
-	char others[256];
+	char others[256], report[320];
+	int w = 0;
 	if (report_dim_list(others, sizeof(others), 1, ", ", ", ", 0) != 0) {
 		others[0] = '\0';
+	}
+	snprintf(report, sizeof(report), "cost by %s (or %s) over a window",
+	    report_dim_name(0), others);
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		int len = (int) strlen(commands[i].name);
+		w = len > w ? len : w;
 	}
 	fprintf(f,
 	    "Usage: llmcost COMMAND [OPTION]...\n"
 	    "Where your LLM spend goes, per product feature.\n\n"
-	    "Commands:\n"
-	    "  report   cost by %s (or %s) over a window\n"
-	    "  prices   the price table: list, show, check, version, import\n"
-	    "  reconcile  compare with LangSmith, per group and run by "
-	    "run\n"
-	    "  budget   budgets: spend against limits, forecasts\n"
-	    "  reprice  price stored calls again (after a price change)\n"
-	    "  prune    delete stored calls older than a time; rollups "
-	    "stay\n"
-	    "  stats    the collector's counters (asks llmcostd)\n\n"
-	    "Run 'llmcost COMMAND --help' for a command's options.\n"
+	    "Commands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		fprintf(f, "  %-*s  %s\n", w, commands[i].name,
+		    commands[i].summary != NULL ? commands[i].summary
+		                                : report);
+	}
+	fprintf(f,
+	    "\nRun 'llmcost COMMAND --help' for a command's options.\n"
 	    "  -h, --help     show this help\n"
-	    "  -V, --version  show the version\n",
-	    report_dim_name(0), others);
+	    "  -V, --version  show the version\n");
 }
 
 int
@@ -249,26 +274,10 @@ main(int argc, char **argv)
 		printf("llmcost %s\n", llmcost_version());
 		return (CLI_OK);
 	}
-	if (strcmp(cmd, "report") == 0) {
-		return (cmd_report(argc - 1, argv + 1));
-	}
-	if (strcmp(cmd, "stats") == 0) {
-		return (cmd_stats(argc - 1, argv + 1));
-	}
-	if (strcmp(cmd, "prices") == 0) {
-		return (cmd_prices(argc - 1, argv + 1));
-	}
-	if (strcmp(cmd, "reconcile") == 0) {
-		return (cmd_reconcile(argc - 1, argv + 1));
-	}
-	if (strcmp(cmd, "budget") == 0) {
-		return (cmd_budget(argc - 1, argv + 1));
-	}
-	if (strcmp(cmd, "reprice") == 0) {
-		return (cmd_reprice(argc - 1, argv + 1));
-	}
-	if (strcmp(cmd, "prune") == 0) {
-		return (cmd_prune(argc - 1, argv + 1));
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		if (strcmp(cmd, commands[i].name) == 0) {
+			return (commands[i].run(argc - 1, argv + 1));
+		}
 	}
 	fprintf(stderr, "llmcost: unknown command '%s' (see llmcost --help)\n",
 	    cmd);

@@ -7,6 +7,67 @@
 
 #include <signal.h>
 
+// `llmcost --help` lists every command, in one column (a command's
+// summary starts where every other's does), and each command's --help
+// exits 0 with its usage line.
+static void
+test_help_lists_every_command(void **state)
+{
+	(void) state;
+	static const char *const cmds[] = { "report", "prices", "reconcile",
+		"budget", "reprice", "prune", "stats" };
+	const size_t ncmds = sizeof(cmds) / sizeof(cmds[0]);
+	const char *cli = harness_cli_bin();
+	char *out = NULL, *err = NULL;
+	int col = -1;
+	size_t listed = 0;
+
+	assert_int_equal(
+	    harness_run((const char *[]) { cli, "--help", NULL }, &out, &err),
+	    0);
+	const char *p = strstr(out, "Commands:\n");
+	assert_non_null(p);
+	p += strlen("Commands:\n");
+	// The command lines: two spaces, the name, spaces, the summary.
+	while (p[0] == ' ' && p[1] == ' ' && p[2] != ' ' && p[2] != '-') {
+		const char *name = p + 2, *e = strchr(p, '\n');
+		size_t len = strcspn(name, " ");
+		int at = (int) (name + len + strspn(name + len, " ") - p);
+		assert_non_null(e);
+		if (col < 0) {
+			col = at;
+		}
+		if (at != col) {
+			fail_msg("'%.*s' starts its summary at column %d, the "
+			         "others at %d:\n%s",
+			    (int) len, name, at, col, out);
+		}
+		size_t i = 0;
+		while (i < ncmds
+		    && (strlen(cmds[i]) != len
+		        || strncmp(cmds[i], name, len) != 0)) {
+			i++;
+		}
+		if (i == ncmds) {
+			fail_msg(
+			    "unknown command '%.*s' listed", (int) len, name);
+		}
+		listed++;
+		p = e + 1;
+	}
+	assert_int_equal(listed, ncmds);
+	free(out);
+	free(err);
+
+	for (size_t i = 0; i < ncmds; i++) {
+		char want[64];
+		snprintf(want, sizeof(want), "Usage: llmcost %s", cmds[i]);
+		e2e_expect_run(
+		    (const char *[]) { cli, cmds[i], "--help", NULL }, 0, want,
+		    NULL);
+	}
+}
+
 static void
 test_help_and_usage_errors(void **state)
 {
@@ -90,6 +151,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_help_lists_every_command),
 		cmocka_unit_test(test_help_and_usage_errors),
 		cmocka_unit_test(test_one_daemon_per_data_dir),
 	};
