@@ -2144,6 +2144,7 @@ reprice_run(reprice_ctx *c, MDB_cursor *cur, const uint8_t id[16],
 	store_reprice_call call;
 	store_cost nc;
 	MDB_val k = { 16, (void *) id }, sv;
+	size_t ex_size = 0; // as stored: a version 1 record stays one
 	int rc, has_ex = 0;
 
 	memset(&call, 0, sizeof(call));
@@ -2152,8 +2153,12 @@ reprice_run(reprice_ctx *c, MDB_cursor *cur, const uint8_t id[16],
 	id_string(txn, c->s, run->model, &call.model, &call.model_len);
 	if (c->s->has_extras) {
 		rc = mdb_get(txn, c->s->extras, &k, &sv);
-		if (rc == 0 && sv.mv_size == sizeof(ex)) {
-			memcpy(&ex, sv.mv_data, sizeof(ex));
+		if (rc == 0
+		    && (sv.mv_size == sizeof(ex)
+		        || sv.mv_size == STORE_EXTRAS_V1_SIZE)) {
+			memset(&ex, 0, sizeof(ex));
+			memcpy(&ex, sv.mv_data, sv.mv_size);
+			ex_size = sv.mv_size;
 			has_ex = 1;
 		} else if (rc != MDB_NOTFOUND) {
 			return (rc != 0 ? rc : MDB_CORRUPTED);
@@ -2199,7 +2204,7 @@ reprice_run(reprice_ctx *c, MDB_cursor *cur, const uint8_t id[16],
 		sum128_add(&d->fee_cost_lo, &d->fee_cost_hi,
 		    (store_i128) nc.fee_cost_pusd - ex.fee_cost_pusd);
 		ex.fee_cost_pusd = nc.fee_cost_pusd;
-		MDB_val ev = { sizeof(ex), &ex };
+		MDB_val ev = { ex_size, &ex };
 		if ((rc = mdb_put(txn, c->s->extras, &k, &ev, 0)) != 0) {
 			return (rc);
 		}

@@ -10,6 +10,7 @@
 
 #include "store_fixture.h"
 
+#include "pricing.h"
 #include "query.h"
 
 // claude-sonnet-4-5: $3 in / $15 out per 1M; web search $10 per 1,000.
@@ -391,6 +392,19 @@ fees_of_scan(void *arg, const uint8_t *id, const store_run *run,
 	return (0);
 }
 
+// The pricing stage on a stored run, with one pico-USD more fee cost (so
+// that a reprice rewrites every run with extras).
+static void
+fee_plus_one(void *arg, const store_reprice_call *c, store_cost *out)
+{
+	pricing_price_run(arg, c, out);
+	if (c->extras != NULL) {
+		assert_int_equal(c->extras->version, 1);
+		out->fee_cost_pusd = c->extras->fee_cost_pusd + 1;
+		out->cost_pusd++;
+	}
+}
+
 // Extras written before version 2 (56 bytes) are still read, by lookup
 // and by scans, with the version 2 fields zero.
 static void
@@ -418,6 +432,22 @@ test_extras_v1_values(void **state)
 	store_read_end(t);
 	// Four runs with extras, one of them with 3 searches.
 	assert_int_equal(sum, 4003);
+
+	// A reprice reads them too, prices them with the standard tier on
+	// the provider's own API, and writes a changed fee cost back as a
+	// version 1 record.
+	int64_t fee = ex.fee_cost_pusd;
+	store_reprice_opts o = {
+		.from_ns = 0,
+		.to_ns = UINT64_MAX,
+		.price = fee_plus_one,
+	};
+	char err[STORE_ERR_MAX];
+	LLMCOST_PASS(store_reprice(f->s, &o, err, sizeof(err)));
+	LLMCOST_PASS(get_extras(f->s, 1, &ex));
+	assert_int_equal(ex.version, 1);
+	assert_int_equal(ex.fee_cost_pusd, fee + 1);
+	assert_int_equal(ex.service_tier, 0);
 	free(b);
 }
 
