@@ -1195,7 +1195,9 @@ agg_json(struct standin *s, agg *a, const uint8_t *sel, int cs)
 {
 	json_t *o = json_object();
 
-	qsort(a->lat, a->n_lat, sizeof(double), dbl_cmp);
+	if (a->n_lat > 1) { // none: lat may be NULL, which qsort must not get
+		qsort(a->lat, a->n_lat, sizeof(double), dbl_cmp);
+	}
 	for (size_t i = 0; o != NULL && i < N_STATS; i++) {
 		if (sel[i]) {
 			json_object_set_new(o, stat_names[i],
@@ -1469,7 +1471,9 @@ query_stats(
 	if (g.attr == 0) {
 		*out = agg_json(s, &g.groups[0], sel, cs);
 	} else {
-		qsort(g.groups, g.n, sizeof(*g.groups), group_cmp);
+		if (g.n > 1) {
+			qsort(g.groups, g.n, sizeof(*g.groups), group_cmp);
+		}
 		*out = json_object();
 		for (size_t i = 0; *out && i < g.n && i < max_groups; i++) {
 			json_object_set_new(*out,

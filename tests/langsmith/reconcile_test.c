@@ -389,6 +389,13 @@ test_empty_window(void **state)
 	assert_int_equal(jint(j, "unexplained", NULL), 0);
 	assert_int_equal(csv_total(), 0);
 	json_decref(j);
+
+	// By metadata: LangSmith's group_by over no runs.
+	const char *by[] = { "--since", "2020-01-01", "--until", "2020-01-02",
+		"--by", "meta.team", NULL };
+	assert_int_equal(reconcile(by, &j), 0);
+	assert_int_equal(jint(j, "runs", "matched"), 0);
+	json_decref(j);
 }
 
 // The exporter losses the collector has stored, once it has any (waits
