@@ -1427,6 +1427,470 @@ dec_budget_state(
 	return (0);
 }
 
+// ---- QUERY and QUERY_REPLY ----
+
+static int
+get_bool(dec *d, const mobj *o, const char *what, uint32_t *v)
+{
+	if (o->type != MT_BOOL) {
+		return (fail(d, LLMCOST_EPROTO, "%s: want boolean, got %s",
+		    lbl(d, what), type_name(o)));
+	}
+	*v = (uint32_t) o->u64;
+	return (0);
+}
+
+// A signed integer within [min, max].
+static int
+get_int(dec *d, const mobj *o, const char *what, int64_t min, int64_t max,
+    int64_t *v)
+{
+	if (o->type == MT_UINT) {
+		if (o->u64 > (uint64_t) max) {
+			return (fail(d, LLMCOST_EPROTO,
+			    "%s: %" PRIu64 " out of range", lbl(d, what),
+			    o->u64));
+		}
+		*v = (int64_t) o->u64;
+		return (0);
+	}
+	if (o->type == MT_NINT) {
+		if (o->i64 < min) {
+			return (fail(d, LLMCOST_EPROTO,
+			    "%s: %" PRId64 " out of range", lbl(d, what),
+			    o->i64));
+		}
+		*v = o->i64;
+		return (0);
+	}
+	return (fail(d, LLMCOST_EPROTO, "%s: want integer, got %s",
+	    lbl(d, what), type_name(o)));
+}
+
+// A 128-bit amount: bin of 16 bytes, big-endian two's complement.
+static int
+get_i128(dec *d, const mobj *o, const char *what, llmcost_proto_i128 *v)
+{
+	unsigned __int128 u = 0;
+
+	if (o->type != MT_BIN || o->size != 16) {
+		return (
+		    fail(d, LLMCOST_EPROTO, "%s: want bin of 16 bytes, got %s",
+		        lbl(d, what), type_name(o)));
+	}
+	for (int i = 0; i < 16; i++) {
+		u = (u << 8) | (uint8_t) o->ptr[i];
+	}
+	*v = (llmcost_proto_i128) u;
+	return (0);
+}
+
+// An array header of at least min and at most max elements.
+static int
+get_array(dec *d, const mobj *o, const char *what, uint32_t min, uint32_t max)
+{
+	if (o->type != MT_ARRAY) {
+		return (fail(d, LLMCOST_EPROTO, "%s: want array, got %s",
+		    lbl(d, what), type_name(o)));
+	}
+	if (o->size > max) {
+		return (fail(d, LLMCOST_ETOOBIG,
+		    "%s: %" PRIu32 " elements exceeds %" PRIu32, lbl(d, what),
+		    o->size, max));
+	}
+	if (o->size < min) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "%s: %" PRIu32 " elements, want at least %" PRIu32,
+		    lbl(d, what), o->size, min));
+	}
+	return (0);
+}
+
+// The cursor is at element 2 of a message array of n elements.
+static int
+dec_query(dec *d, mcur *c, uint32_t n, llmcost_proto_query *q)
+{
+	uint64_t v = 0;
+	mobj e;
+	int rv;
+
+	if (n < 11) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "query: %" PRIu32 " elements, want at least 11", n));
+	}
+	mo_read(c, &e);
+	if ((rv = get_array(d, &e, "query: by", 0, LLMCOST_PROTO_MAX_QKEYS))
+	    != 0) {
+		return (rv);
+	}
+	q->n_by = e.size;
+	for (uint32_t i = 0; i < q->n_by; i++) {
+		mobj k;
+		mo_read(c, &k);
+		d->idx = (int32_t) i;
+		d->isep = '[';
+		rv = get_str(
+		    d, &k, "query: by", 1, LLMCOST_PROTO_MAX_QKEY, &q->by[i]);
+		d->idx = -1;
+		if (rv != 0) {
+			return (rv);
+		}
+	}
+	mo_read(c, &e);
+	if ((rv = get_array(
+	         d, &e, "query: where", 0, LLMCOST_PROTO_MAX_QFILTERS))
+	    != 0) {
+		return (rv);
+	}
+	q->n_where = e.size;
+	for (uint32_t i = 0; i < q->n_where; i++) {
+		llmcost_proto_qfilter *f = &q->where[i];
+		mobj a, k;
+		mo_read(c, &a);
+		d->idx = (int32_t) i;
+		d->isep = '[';
+		if (a.type != MT_ARRAY || a.size != 3) {
+			rv = fail(d, LLMCOST_EPROTO,
+			    "%s: want array of 3 (key, negate, value)",
+			    lbl(d, "query: where"));
+		}
+		if (rv == 0) {
+			mo_read(c, &k);
+			rv = get_str(d, &k, "query: where", 1,
+			    LLMCOST_PROTO_MAX_QKEY, &f->key);
+		}
+		if (rv == 0) {
+			mo_read(c, &k);
+			rv = get_bool(d, &k, "query: where", &f->negate);
+		}
+		if (rv == 0) {
+			mo_read(c, &k);
+			rv = get_str(d, &k, "query: where", 0,
+			    LLMCOST_PROTO_MAX_QVALUE, &f->value);
+		}
+		d->idx = -1;
+		if (rv != 0) {
+			return (rv);
+		}
+	}
+	mo_read(c, &e);
+	if ((rv = get_uint(d, &e, "query: from_ns", &q->from_ns)) != 0) {
+		return (rv);
+	}
+	mo_read(c, &e);
+	if ((rv = get_uint(d, &e, "query: to_ns", &q->to_ns)) != 0) {
+		return (rv);
+	}
+	mo_read(c, &e);
+	if ((rv = get_range(d, &e, "query: every", 3, &v)) != 0) {
+		return (rv);
+	}
+	q->every = (uint32_t) v;
+	mo_read(c, &e);
+	if ((rv = get_str(
+	         d, &e, "query: tz", 0, LLMCOST_PROTO_MAX_QTZ, &q->tz))
+	    != 0) {
+		return (rv);
+	}
+	mo_read(c, &e);
+	if ((rv = get_range(d, &e, "query: top", UINT32_MAX, &v)) != 0) {
+		return (rv);
+	}
+	q->top = (uint32_t) v;
+	mo_read(c, &e);
+	if ((rv = get_range(d, &e, "query: max_groups", UINT32_MAX, &v))
+	    != 0) {
+		return (rv);
+	}
+	q->max_groups = (uint32_t) v;
+	mo_read(c, &e);
+	if ((rv = get_range(d, &e, "query: flags", 1, &v)) != 0) {
+		return (rv);
+	}
+	q->flags = (uint32_t) v;
+	return (0);
+}
+
+// Sums: an array of at least 13 elements (more are skipped).
+static int
+dec_qsums(dec *d, mcur *c, const char *what, llmcost_proto_qsums *s)
+{
+	uint64_t *const u64s[]
+	    = { &s->calls, &s->unpriced_calls, &s->error_calls };
+	mobj a, e;
+	int rv;
+
+	mo_read(c, &a);
+	if ((rv = get_array(d, &a, what, 13, UINT32_MAX)) != 0) {
+		return (rv);
+	}
+	for (int i = 0; i < 3; i++) {
+		mo_read(c, &e);
+		if ((rv = get_uint(d, &e, what, u64s[i])) != 0) {
+			return (rv);
+		}
+	}
+	// Usage: as a record's, 10 to 64 entries, the unknown ones skipped.
+	mo_read(c, &e);
+	if ((rv = get_array(d, &e, what, LLMCOST_PROTO_USAGE_MIN,
+	         LLMCOST_PROTO_MAX_BUCKETS))
+	    != 0) {
+		return (rv);
+	}
+	for (uint32_t i = 0; i < e.size; i++) {
+		mobj x;
+		uint64_t v = 0;
+		mo_read(c, &x);
+		if ((rv = get_uint(d, &x, what, &v)) != 0) {
+			return (rv);
+		}
+		if (i < LLMCOST_BUCKET_COUNT) {
+			s->usage[i] = v;
+		}
+	}
+	mo_read(c, &e);
+	if ((rv = get_uint(d, &e, what, &s->input_tokens)) != 0) {
+		return (rv);
+	}
+	mo_read(c, &e);
+	if ((rv = get_uint(d, &e, what, &s->output_tokens)) != 0) {
+		return (rv);
+	}
+	mo_read(c, &e);
+	if ((rv = get_i128(d, &e, what, &s->cost_pusd)) != 0) {
+		return (rv);
+	}
+	mo_read(c, &e);
+	if ((rv = get_array(d, &e, what, 0, LLMCOST_PROTO_MAX_FEES)) != 0) {
+		return (rv);
+	}
+	for (uint32_t i = 0; i < e.size; i++) {
+		mobj x;
+		uint64_t v = 0;
+		mo_read(c, &x);
+		if ((rv = get_uint(d, &x, what, &v)) != 0) {
+			return (rv);
+		}
+		if (i < LLMCOST_FEE_COUNT) {
+			s->fees[i] = v;
+		}
+	}
+	mo_read(c, &e);
+	if ((rv = get_i128(d, &e, what, &s->fee_cost_pusd)) != 0) {
+		return (rv);
+	}
+	mo_read(c, &e);
+	if ((rv = get_uint(d, &e, what, &s->provider_cost_calls)) != 0) {
+		return (rv);
+	}
+	mo_read(c, &e);
+	if ((rv = get_i128(d, &e, what, &s->provider_cost_pusd)) != 0) {
+		return (rv);
+	}
+	mo_read(c, &e);
+	if ((rv = get_uint(d, &e, what, &s->usage_missing_calls)) != 0) {
+		return (rv);
+	}
+	mo_read(c, &e);
+	if ((rv = get_uint(d, &e, what, &s->usage_partial_calls)) != 0) {
+		return (rv);
+	}
+	for (uint32_t i = 13; i < a.size; i++) {
+		mo_read(c, &e);
+		mo_skip(c, &e);
+	}
+	return (0);
+}
+
+static int
+dec_qrow(dec *d, mcur *c, llmcost_proto_qrow *r)
+{
+	int64_t v[4];
+	mobj a, e;
+	int rv;
+
+	mo_read(c, &a);
+	if ((rv = get_array(d, &a, "query_reply: row", 7, UINT32_MAX)) != 0) {
+		return (rv);
+	}
+	for (int i = 0; i < 4; i++) {
+		mo_read(c, &e);
+		rv = i < 2
+		    ? get_int(
+		        d, &e, "query_reply: row", INT64_MIN, INT64_MAX, &v[i])
+		    : get_int(d, &e, "query_reply: row", -86400, 86400, &v[i]);
+		if (rv != 0) {
+			return (rv);
+		}
+	}
+	r->bucket = v[0];
+	r->bucket_end = v[1];
+	r->bucket_off = (int32_t) v[2];
+	r->bucket_end_off = (int32_t) v[3];
+	mo_read(c, &e);
+	if ((rv = get_bool(d, &e, "query_reply: row", &r->other)) != 0) {
+		return (rv);
+	}
+	mo_read(c, &e);
+	if ((rv = get_array(
+	         d, &e, "query_reply: row", 0, LLMCOST_PROTO_MAX_QKEYS))
+	    != 0) {
+		return (rv);
+	}
+	r->n_keys = e.size;
+	for (uint32_t i = 0; i < r->n_keys; i++) {
+		mobj k;
+		mo_read(c, &k);
+		if (k.type == MT_NIL) {
+			continue;
+		}
+		if ((rv = get_str(d, &k, "query_reply: row", 0,
+		         LLMCOST_PROTO_MAX_QSTR, &r->keys[i]))
+		    != 0) {
+			return (rv);
+		}
+		r->has_key[i] = 1;
+	}
+	if ((rv = dec_qsums(d, c, "query_reply: row", &r->sum)) != 0) {
+		return (rv);
+	}
+	for (uint32_t i = 7; i < a.size; i++) {
+		mo_read(c, &e);
+		mo_skip(c, &e);
+	}
+	return (0);
+}
+
+// The cursor is at element 2 of a message array of n elements.  Rows
+// and unpriced models live in one block (*privp), bounded by their caps.
+static int
+dec_qreply(dec *d, mcur *c, uint32_t n, llmcost_proto_qreply *r, void **privp)
+{
+	uint64_t v = 0;
+	int64_t iv = 0;
+	mobj e;
+	int rv;
+
+	if (n < 14) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "query_reply: %" PRIu32 " elements, want at least 14", n));
+	}
+	mo_read(c, &e);
+	if ((rv = get_range(d, &e, "query_reply: status", 255, &v)) != 0) {
+		return (rv);
+	}
+	r->status = (uint32_t) v;
+	mo_read(c, &e);
+	if ((rv = get_str(d, &e, "query_reply: reason", 0,
+	         LLMCOST_PROTO_MAX_REASON, &r->reason))
+	    != 0) {
+		return (rv);
+	}
+	mo_read(c, &e);
+	if ((rv = get_int(d, &e, "query_reply: from_off", -86400, 86400, &iv))
+	    != 0) {
+		return (rv);
+	}
+	r->from_off = (int32_t) iv;
+	mo_read(c, &e);
+	if ((rv = get_int(d, &e, "query_reply: to_off", -86400, 86400, &iv))
+	    != 0) {
+		return (rv);
+	}
+	r->to_off = (int32_t) iv;
+	mo_read(c, &e);
+	if ((rv = get_bool(d, &e, "query_reply: capped", &r->capped)) != 0) {
+		return (rv);
+	}
+	uint64_t *const u64s[]
+	    = { &r->groups, &r->dropped, &r->runs_scanned, &r->rollups_read };
+	static const char *const names[] = { "query_reply: groups",
+		"query_reply: dropped", "query_reply: runs_scanned",
+		"query_reply: rollups_read" };
+	for (int i = 0; i < 4; i++) {
+		mo_read(c, &e);
+		if ((rv = get_uint(d, &e, names[i], u64s[i])) != 0) {
+			return (rv);
+		}
+	}
+	if ((rv = dec_qsums(d, c, "query_reply: total", &r->total)) != 0) {
+		return (rv);
+	}
+	mobj rows;
+	mo_read(c, &rows);
+	if ((rv = get_array(
+	         d, &rows, "query_reply: rows", 0, LLMCOST_PROTO_MAX_QROWS))
+	    != 0) {
+		return (rv);
+	}
+	if (r->status != 0 && rows.size != 0) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "query_reply: rows with a failed status"));
+	}
+	size_t rsz = (size_t) rows.size * sizeof(llmcost_proto_qrow);
+	char *blk = calloc(1,
+	    rsz
+	        + LLMCOST_PROTO_MAX_QUNPRICED
+	            * sizeof(llmcost_proto_qunpriced));
+	if (blk == NULL) {
+		return (fail(d, LLMCOST_ENOMEM, "query_reply: out of memory"));
+	}
+	*privp = blk;
+	llmcost_proto_qrow *rw = (llmcost_proto_qrow *) (void *) blk;
+	llmcost_proto_qunpriced *up
+	    = (llmcost_proto_qunpriced *) (void *) (blk + rsz);
+	for (uint32_t i = 0; i < rows.size; i++) {
+		d->idx = (int32_t) i;
+		d->isep = ' ';
+		rv = dec_qrow(d, c, &rw[i]);
+		d->idx = -1;
+		if (rv != 0) {
+			return (rv);
+		}
+	}
+	r->rows = rw;
+	r->n_rows = rows.size;
+	mo_read(c, &e);
+	if ((rv = get_array(d, &e, "query_reply: unpriced", 0,
+	         LLMCOST_PROTO_MAX_QUNPRICED))
+	    != 0) {
+		return (rv);
+	}
+	for (uint32_t i = 0; i < e.size; i++) {
+		mobj a, x;
+		mo_read(c, &a);
+		d->idx = (int32_t) i;
+		d->isep = ' ';
+		if (a.type != MT_ARRAY || a.size != 3) {
+			rv = fail(d, LLMCOST_EPROTO,
+			    "%s: want array of 3 (provider, model, calls)",
+			    lbl(d, "query_reply: unpriced"));
+		}
+		if (rv == 0) {
+			mo_read(c, &x);
+			rv = get_str(d, &x, "query_reply: unpriced", 0,
+			    LLMCOST_MAX_PROVIDER, &up[i].provider);
+		}
+		if (rv == 0) {
+			mo_read(c, &x);
+			rv = get_str(d, &x, "query_reply: unpriced", 0,
+			    LLMCOST_MAX_MODEL, &up[i].model);
+		}
+		if (rv == 0) {
+			mo_read(c, &x);
+			rv = get_uint(
+			    d, &x, "query_reply: unpriced", &up[i].calls);
+		}
+		d->idx = -1;
+		if (rv != 0) {
+			return (rv);
+		}
+	}
+	r->unpriced = up;
+	r->n_unpriced = e.size;
+	return (0);
+}
+
 static int
 dec_msg(dec *d, mcur *c, llmcost_proto_msg *m)
 {
@@ -1477,6 +1941,12 @@ dec_msg(dec *d, mcur *c, llmcost_proto_msg *m)
 	case LLMCOST_MSG_BUDGET_STATE:
 		rv = dec_budget_state(
 		    d, c, a.size, &m->u.budget_state, &m->priv_);
+		break;
+	case LLMCOST_MSG_QUERY:
+		rv = dec_query(d, c, a.size, &m->u.query);
+		break;
+	case LLMCOST_MSG_QUERY_REPLY:
+		rv = dec_qreply(d, c, a.size, &m->u.qreply, &m->priv_);
 		break;
 	default:
 		return (fail(

@@ -471,6 +471,252 @@ llmcost_proto_enc_stats(llmcost_proto_enc *e, const llmcost_proto_stats *s)
 	return (e->err);
 }
 
+// ---- QUERY and QUERY_REPLY ----
+
+int
+llmcost_proto_enc_query(llmcost_proto_enc *e, const llmcost_proto_query *q)
+{
+	int rv = 0;
+
+	if (e == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (e->err != 0) {
+		return (e->err);
+	}
+	if (q == NULL) {
+		return (enc_fail(e, LLMCOST_EINVAL));
+	}
+	if (q->n_by > LLMCOST_PROTO_MAX_QKEYS
+	    || q->n_where > LLMCOST_PROTO_MAX_QFILTERS) {
+		return (enc_fail(e, LLMCOST_ETOOBIG));
+	}
+	if (q->every > 3 || q->flags > 1) {
+		return (enc_fail(e, LLMCOST_EINVAL));
+	}
+	for (uint32_t i = 0; i < q->n_by && rv == 0; i++) {
+		rv = check_str(&q->by[i], 1, LLMCOST_PROTO_MAX_QKEY);
+	}
+	for (uint32_t i = 0; i < q->n_where && rv == 0; i++) {
+		rv = check_str(&q->where[i].key, 1, LLMCOST_PROTO_MAX_QKEY);
+		if (rv == 0) {
+			rv = check_str(
+			    &q->where[i].value, 0, LLMCOST_PROTO_MAX_QVALUE);
+		}
+		if (rv == 0 && q->where[i].negate > 1) {
+			rv = LLMCOST_EINVAL;
+		}
+	}
+	if (rv == 0) {
+		rv = check_str(&q->tz, 0, LLMCOST_PROTO_MAX_QTZ);
+	}
+	if (rv != 0) {
+		return (enc_fail(e, rv));
+	}
+	pack_envelope(e, 11, LLMCOST_MSG_QUERY);
+	msgpack_pack_array(&e->pk, q->n_by);
+	for (uint32_t i = 0; i < q->n_by; i++) {
+		pack_str(e, &q->by[i]);
+	}
+	msgpack_pack_array(&e->pk, q->n_where);
+	for (uint32_t i = 0; i < q->n_where; i++) {
+		msgpack_pack_array(&e->pk, 3);
+		pack_str(e, &q->where[i].key);
+		if (q->where[i].negate) {
+			msgpack_pack_true(&e->pk);
+		} else {
+			msgpack_pack_false(&e->pk);
+		}
+		pack_str(e, &q->where[i].value);
+	}
+	msgpack_pack_uint64(&e->pk, q->from_ns);
+	msgpack_pack_uint64(&e->pk, q->to_ns);
+	msgpack_pack_uint64(&e->pk, q->every);
+	pack_str(e, &q->tz);
+	msgpack_pack_uint64(&e->pk, q->top);
+	msgpack_pack_uint64(&e->pk, q->max_groups);
+	msgpack_pack_uint64(&e->pk, q->flags);
+	return (e->err);
+}
+
+// A 128-bit amount: bin 8 of 16 bytes, big-endian two's complement.
+static void
+pack_i128(llmcost_proto_enc *e, llmcost_proto_i128 v)
+{
+	uint8_t b[16];
+	unsigned __int128 u = (unsigned __int128) v;
+	for (int i = 15; i >= 0; i--) {
+		b[i] = (uint8_t) u;
+		u >>= 8;
+	}
+	msgpack_pack_bin(&e->pk, 16);
+	msgpack_pack_bin_body(&e->pk, b, 16);
+}
+
+// A signed integer in its smallest form: as a uint when >= 0 (as every
+// other integer of v1), else msgpack's smallest negative form.
+static void
+pack_int(llmcost_proto_enc *e, int64_t v)
+{
+	if (v >= 0) {
+		msgpack_pack_uint64(&e->pk, (uint64_t) v);
+	} else {
+		msgpack_pack_int64(&e->pk, v);
+	}
+}
+
+static void
+pack_qsums(llmcost_proto_enc *e, const llmcost_proto_qsums *s)
+{
+	msgpack_pack_array(&e->pk, 13);
+	msgpack_pack_uint64(&e->pk, s->calls);
+	msgpack_pack_uint64(&e->pk, s->unpriced_calls);
+	msgpack_pack_uint64(&e->pk, s->error_calls);
+	msgpack_pack_array(&e->pk, LLMCOST_BUCKET_COUNT);
+	for (int i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
+		msgpack_pack_uint64(&e->pk, s->usage[i]);
+	}
+	msgpack_pack_uint64(&e->pk, s->input_tokens);
+	msgpack_pack_uint64(&e->pk, s->output_tokens);
+	pack_i128(e, s->cost_pusd);
+	msgpack_pack_array(&e->pk, LLMCOST_FEE_COUNT);
+	for (int i = 0; i < LLMCOST_FEE_COUNT; i++) {
+		msgpack_pack_uint64(&e->pk, s->fees[i]);
+	}
+	pack_i128(e, s->fee_cost_pusd);
+	msgpack_pack_uint64(&e->pk, s->provider_cost_calls);
+	pack_i128(e, s->provider_cost_pusd);
+	msgpack_pack_uint64(&e->pk, s->usage_missing_calls);
+	msgpack_pack_uint64(&e->pk, s->usage_partial_calls);
+}
+
+int
+llmcost_proto_enc_qreply_header(
+    llmcost_proto_enc *e, const llmcost_proto_qreply *r, uint32_t n_rows)
+{
+	if (e == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (e->err != 0) {
+		return (e->err);
+	}
+	if (r == NULL || r->status > 255 || r->capped > 1
+	    || (r->status != 0 && n_rows != 0)) {
+		return (enc_fail(e, LLMCOST_EINVAL));
+	}
+	if (n_rows > LLMCOST_PROTO_MAX_QROWS) {
+		return (enc_fail(e, LLMCOST_ETOOBIG));
+	}
+	// A reason is a diagnostic, cut to fit as an ACK's is.
+	char reason[LLMCOST_PROTO_MAX_REASON];
+	llmcost_proto_str rs = { reason, 0 };
+	if (r->reason.len > 0 && r->reason.ptr != NULL) {
+		rs.len = (uint32_t) reason_clean(
+		    r->reason.ptr, r->reason.len, reason);
+	}
+	pack_envelope(e, 14, LLMCOST_MSG_QUERY_REPLY);
+	msgpack_pack_uint64(&e->pk, r->status);
+	pack_str(e, &rs);
+	pack_int(e, r->from_off);
+	pack_int(e, r->to_off);
+	if (r->capped) {
+		msgpack_pack_true(&e->pk);
+	} else {
+		msgpack_pack_false(&e->pk);
+	}
+	msgpack_pack_uint64(&e->pk, r->groups);
+	msgpack_pack_uint64(&e->pk, r->dropped);
+	msgpack_pack_uint64(&e->pk, r->runs_scanned);
+	msgpack_pack_uint64(&e->pk, r->rollups_read);
+	pack_qsums(e, &r->total);
+	msgpack_pack_array(&e->pk, n_rows);
+	return (e->err);
+}
+
+int
+llmcost_proto_enc_qrow(llmcost_proto_enc *e, const llmcost_proto_qrow *r)
+{
+	int rv = 0;
+
+	if (e == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (e->err != 0) {
+		return (e->err);
+	}
+	if (r == NULL || r->other > 1) {
+		return (enc_fail(e, LLMCOST_EINVAL));
+	}
+	if (r->n_keys > LLMCOST_PROTO_MAX_QKEYS) {
+		return (enc_fail(e, LLMCOST_ETOOBIG));
+	}
+	for (uint32_t i = 0; i < r->n_keys && rv == 0; i++) {
+		if (r->has_key[i]) {
+			rv = check_str(&r->keys[i], 0, LLMCOST_PROTO_MAX_QSTR);
+		}
+	}
+	if (rv != 0) {
+		return (enc_fail(e, rv));
+	}
+	msgpack_pack_array(&e->pk, 7);
+	pack_int(e, r->bucket);
+	pack_int(e, r->bucket_end);
+	pack_int(e, r->bucket_off);
+	pack_int(e, r->bucket_end_off);
+	if (r->other) {
+		msgpack_pack_true(&e->pk);
+	} else {
+		msgpack_pack_false(&e->pk);
+	}
+	msgpack_pack_array(&e->pk, r->n_keys);
+	for (uint32_t i = 0; i < r->n_keys; i++) {
+		if (r->has_key[i]) {
+			pack_str(e, &r->keys[i]);
+		} else {
+			msgpack_pack_nil(&e->pk);
+		}
+	}
+	pack_qsums(e, &r->sum);
+	return (e->err);
+}
+
+int
+llmcost_proto_enc_qunpriced(
+    llmcost_proto_enc *e, const llmcost_proto_qunpriced *u, uint32_t n)
+{
+	int rv = 0;
+
+	if (e == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (e->err != 0) {
+		return (e->err);
+	}
+	if (n > LLMCOST_PROTO_MAX_QUNPRICED) {
+		return (enc_fail(e, LLMCOST_ETOOBIG));
+	}
+	if (n > 0 && u == NULL) {
+		return (enc_fail(e, LLMCOST_EINVAL));
+	}
+	for (uint32_t i = 0; i < n && rv == 0; i++) {
+		rv = check_str(&u[i].provider, 0, LLMCOST_MAX_PROVIDER);
+		if (rv == 0) {
+			rv = check_str(&u[i].model, 0, LLMCOST_MAX_MODEL);
+		}
+	}
+	if (rv != 0) {
+		return (enc_fail(e, rv));
+	}
+	msgpack_pack_array(&e->pk, n);
+	for (uint32_t i = 0; i < n; i++) {
+		msgpack_pack_array(&e->pk, 3);
+		pack_str(e, &u[i].provider);
+		pack_str(e, &u[i].model);
+		msgpack_pack_uint64(&e->pk, u[i].calls);
+	}
+	return (e->err);
+}
+
 int
 llmcost_proto_enc_budget_req(llmcost_proto_enc *e)
 {

@@ -22,12 +22,13 @@
 
 // Message types (element 1 of every message).
 enum llmcost_proto_type {
-	LLMCOST_MSG_BATCH = 1,     // shim -> collector: call records
-	LLMCOST_MSG_ACK = 2,       // collector -> shim: batch outcome
-	LLMCOST_MSG_STATS_REQ = 3, // CLI/test -> collector: counters, please
-	LLMCOST_MSG_STATS = 4,     // collector -> CLI/test: named counters
-	// 5 and 6 are reserved (QUERY, QUERY_REPLY).
-	LLMCOST_MSG_BUDGET_REQ = 7, // shim -> collector: guard state, please
+	LLMCOST_MSG_BATCH = 1,       // shim -> collector: call records
+	LLMCOST_MSG_ACK = 2,         // collector -> shim: batch outcome
+	LLMCOST_MSG_STATS_REQ = 3,   // CLI/test -> collector: counters, please
+	LLMCOST_MSG_STATS = 4,       // collector -> CLI/test: named counters
+	LLMCOST_MSG_QUERY = 5,       // CLI -> collector: a cost question
+	LLMCOST_MSG_QUERY_REPLY = 6, // collector -> CLI: its answer
+	LLMCOST_MSG_BUDGET_REQ = 7,  // shim -> collector: guard state, please
 	LLMCOST_MSG_BUDGET_STATE
 	= 8, // collector -> shim: exhausted hard budgets
 };
@@ -215,6 +216,78 @@ typedef struct llmcost_proto_budget_state {
 	const llmcost_proto_guard *guards; // decoded: owned by the message
 } llmcost_proto_budget_state;
 
+// QUERY and QUERY_REPLY (README "QUERY and QUERY_REPLY"): the query
+// engine's question and answer (core/query.h), keys and filters as the
+// text `llmcost report` reads, amounts as 128-bit integers.
+#define LLMCOST_PROTO_MAX_QKEYS     4u    // group-by keys
+#define LLMCOST_PROTO_MAX_QFILTERS  8u    // filters
+#define LLMCOST_PROTO_MAX_QKEY      69u   // bytes: "meta." and 64
+#define LLMCOST_PROTO_MAX_QVALUE    256u  // bytes of a filter value
+#define LLMCOST_PROTO_MAX_QTZ       64u   // bytes of a zone name
+#define LLMCOST_PROTO_MAX_QROWS     8192u // rows in a reply
+#define LLMCOST_PROTO_MAX_QUNPRICED 1024u // unpriced models in a reply
+#define LLMCOST_PROTO_MAX_QSTR      4160u // bytes of a key value (a tag set)
+
+typedef __int128 llmcost_proto_i128;
+
+typedef struct llmcost_proto_qfilter {
+	llmcost_proto_str key;
+	uint32_t negate; // 1: key != value
+	llmcost_proto_str value;
+} llmcost_proto_qfilter;
+
+typedef struct llmcost_proto_query {
+	uint32_t n_by;
+	llmcost_proto_str by[LLMCOST_PROTO_MAX_QKEYS];
+	uint32_t n_where;
+	llmcost_proto_qfilter where[LLMCOST_PROTO_MAX_QFILTERS];
+	uint64_t from_ns, to_ns;
+	uint32_t every; // 0 none, 1 hour, 2 day, 3 week
+	llmcost_proto_str tz;
+	uint32_t top, max_groups;
+	uint32_t flags; // 1: from the runs only
+} llmcost_proto_query;
+
+typedef struct llmcost_proto_qsums {
+	uint64_t calls, unpriced_calls, error_calls;
+	uint64_t usage[LLMCOST_BUCKET_COUNT];
+	uint64_t input_tokens, output_tokens;
+	llmcost_proto_i128 cost_pusd;
+	uint64_t fees[LLMCOST_FEE_COUNT];
+	llmcost_proto_i128 fee_cost_pusd;
+	uint64_t provider_cost_calls;
+	llmcost_proto_i128 provider_cost_pusd;
+	uint64_t usage_missing_calls, usage_partial_calls;
+} llmcost_proto_qsums;
+
+typedef struct llmcost_proto_qrow {
+	int64_t bucket, bucket_end;
+	int32_t bucket_off, bucket_end_off;
+	uint32_t other;
+	uint32_t n_keys;
+	llmcost_proto_str keys[LLMCOST_PROTO_MAX_QKEYS];
+	uint32_t has_key[LLMCOST_PROTO_MAX_QKEYS]; // 0: absent (nil)
+	llmcost_proto_qsums sum;
+} llmcost_proto_qrow;
+
+typedef struct llmcost_proto_qunpriced {
+	llmcost_proto_str provider, model; // len 0 with ptr NULL: unknown
+	uint64_t calls;
+} llmcost_proto_qunpriced;
+
+typedef struct llmcost_proto_qreply {
+	uint32_t status;          // 0, or the llmcost error code
+	llmcost_proto_str reason; // why, when status != 0
+	int32_t from_off, to_off;
+	uint32_t capped;
+	uint64_t groups, dropped, runs_scanned, rollups_read;
+	llmcost_proto_qsums total;
+	uint32_t n_rows;
+	const llmcost_proto_qrow *rows;
+	uint32_t n_unpriced;
+	const llmcost_proto_qunpriced *unpriced;
+} llmcost_proto_qreply;
+
 // A decoded message.  Arrays it points to are owned by it.
 typedef struct llmcost_proto_msg {
 	uint32_t type; // llmcost_proto_type
@@ -223,6 +296,9 @@ typedef struct llmcost_proto_msg {
 		llmcost_proto_ack ack;
 		llmcost_proto_stats stats;
 		llmcost_proto_budget_state budget_state;
+
+		llmcost_proto_query query;
+		llmcost_proto_qreply qreply;
 	} u;
 	void *priv_; // decoder-owned memory
 } llmcost_proto_msg;
@@ -288,6 +364,18 @@ int llmcost_proto_enc_stats(
 int llmcost_proto_enc_budget_req(llmcost_proto_enc *e);
 int llmcost_proto_enc_budget_state(
     llmcost_proto_enc *e, const llmcost_proto_budget_state *s);
+
+// A QUERY; a QUERY_REPLY as a header (everything but its rows and
+// unpriced models; rows and unpriced in it are ignored) announcing
+// n_rows rows, then exactly n_rows rows, then the unpriced models.  On a
+// failed query (status != 0) n_rows is 0 and the sums are zero.
+int llmcost_proto_enc_query(
+    llmcost_proto_enc *e, const llmcost_proto_query *q);
+int llmcost_proto_enc_qreply_header(
+    llmcost_proto_enc *e, const llmcost_proto_qreply *r, uint32_t n_rows);
+int llmcost_proto_enc_qrow(llmcost_proto_enc *e, const llmcost_proto_qrow *r);
+int llmcost_proto_enc_qunpriced(
+    llmcost_proto_enc *e, const llmcost_proto_qunpriced *u, uint32_t n);
 
 // A growable buffer with a hard cap, and a write callback for it.
 typedef struct llmcost_proto_buf {

@@ -15,6 +15,7 @@
 #include "store_fixture.h"
 
 #include "query.h"
+#include "query_wire.h"
 #include "tz.h"
 
 #define N_RUNS 3000
@@ -708,6 +709,113 @@ test_cap(void **state)
 	query_result_free(r);
 }
 
+// A query and its answer survive the wire (proto/ QUERY and
+// QUERY_REPLY) field by field.
+static void
+wire_round_trip(const query_spec *q)
+{
+	query_wire_names names;
+	llmcost_proto_query wq;
+	llmcost_proto_buf b = { 0 };
+	llmcost_proto_enc e;
+	llmcost_proto_msg m;
+	query_spec back;
+	query_result *r, *r2;
+	char err[256];
+
+	query_to_wire(q, &names, &wq);
+	llmcost_proto_enc_init(&e, llmcost_proto_buf_write, &b, 0);
+	LLMCOST_PASS(llmcost_proto_enc_query(&e, &wq));
+	LLMCOST_PASS(
+	    llmcost_proto_decode(b.data, b.len, &m, err, sizeof(err)));
+	LLMCOST_PASS(query_from_wire(&m.u.query, &back, err, sizeof(err)));
+	assert_memory_equal(&back, q, sizeof(back));
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&b);
+
+	LLMCOST_PASS(query_run(fx->s, q, &r, err, sizeof(err)));
+	llmcost_proto_enc_init(&e, llmcost_proto_buf_write, &b, 0);
+	LLMCOST_PASS(query_result_encode(r, &e));
+	LLMCOST_PASS(
+	    llmcost_proto_decode(b.data, b.len, &m, err, sizeof(err)));
+	LLMCOST_PASS(
+	    query_result_from_wire(&m.u.qreply, q, &r2, err, sizeof(err)));
+	assert_int_equal(r2->n_rows, r->n_rows);
+	for (size_t i = 0; i < r->n_rows; i++) {
+		const query_row *x = &r->rows[i], *y = &r2->rows[i];
+		assert_int_equal(x->bucket, y->bucket);
+		assert_int_equal(x->bucket_end, y->bucket_end);
+		assert_int_equal(x->bucket_off, y->bucket_off);
+		assert_int_equal(x->bucket_end_off, y->bucket_end_off);
+		assert_int_equal(x->other, y->other);
+		assert_true(nkeys_eq((const char *const *) x->keys,
+		    (const char *const *) y->keys, QUERY_MAX_KEYS));
+		assert_true(sums_eq(&x->sum, &y->sum));
+	}
+	assert_true(sums_eq(&r->total, &r2->total));
+	assert_int_equal(r2->n_unpriced, r->n_unpriced);
+	for (size_t i = 0; i < r->n_unpriced; i++) {
+		assert_string_equal(
+		    r2->unpriced[i].model, r->unpriced[i].model);
+		assert_int_equal(r2->unpriced[i].calls, r->unpriced[i].calls);
+	}
+	assert_int_equal(r2->dropped, r->dropped);
+	assert_int_equal(r2->capped, r->capped);
+	assert_int_equal(r2->groups, r->groups);
+	assert_int_equal(r2->from_off, r->from_off);
+	assert_int_equal(r2->to_off, r->to_off);
+	assert_int_equal(r2->runs_scanned, r->runs_scanned);
+	query_result_free(r);
+	query_result_free(r2);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&b);
+}
+
+static void
+test_wire(void **state)
+{
+	query_spec q;
+	(void) state;
+
+	query_spec_init(&q);
+	LLMCOST_PASS(query_key_parse("tag", &q.by[1]));
+	LLMCOST_PASS(query_key_parse("trace", &q.by[2]));
+	LLMCOST_PASS(query_key_parse("user_tier", &q.by[3]));
+	q.n_by = 4;
+	LLMCOST_PASS(query_filter_parse("meta.team!=red", &q.where[0]));
+	LLMCOST_PASS(query_filter_parse("env=prod", &q.where[1]));
+	q.n_where = 2;
+	q.from_ns = (uint64_t) T_BASE * 1000000000u + 7;
+	q.to_ns = (uint64_t) (T_BASE + T_SPAN) * 1000000000u;
+	q.every = QUERY_EVERY_WEEK;
+	snprintf(q.tz, sizeof(q.tz), "America/New_York");
+	q.top = 3;
+	wire_round_trip(&q);
+	// Capped, by day, from the runs.
+	query_spec_init(&q);
+	LLMCOST_PASS(query_key_parse("trace", &q.by[0]));
+	q.from_ns = (uint64_t) T_BASE * 1000000000u;
+	q.to_ns = (uint64_t) (T_BASE + 3 * 86400) * 1000000000u;
+	q.every = QUERY_EVERY_DAY;
+	q.max_groups = 5;
+	q.flags = QUERY_RUNS_ONLY;
+	wire_round_trip(&q);
+	// An unknown key on the wire is refused by name.
+	llmcost_proto_query wq;
+	query_wire_names names;
+	query_spec back;
+	char err[256];
+	query_spec_init(&q);
+	q.from_ns = 1;
+	q.to_ns = 2;
+	query_to_wire(&q, &names, &wq);
+	wq.by[0].ptr = "colour";
+	wq.by[0].len = 6;
+	LLMCOST_FAIL(
+	    query_from_wire(&wq, &back, err, sizeof(err)), LLMCOST_EINVAL);
+	assert_non_null(strstr(err, "'colour'"));
+}
+
 static void
 test_errors(void **state)
 {
@@ -851,6 +959,7 @@ main(void)
 		cmocka_unit_test(test_dst_day),
 		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_wire),
 	};
 	return (cmocka_run_group_tests(tests, setup_group, teardown_group));
 }

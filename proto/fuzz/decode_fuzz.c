@@ -80,6 +80,34 @@ check_pointers(const llmcost_proto_msg *m, const uint8_t *data, size_t size)
 			}
 		}
 		break;
+	case LLMCOST_MSG_QUERY:
+		for (uint32_t i = 0; i < m->u.query.n_by; i++) {
+			check_inside(m->u.query.by[i], data, size);
+		}
+		for (uint32_t i = 0; i < m->u.query.n_where; i++) {
+			check_inside(m->u.query.where[i].key, data, size);
+			check_inside(m->u.query.where[i].value, data, size);
+		}
+		check_inside(m->u.query.tz, data, size);
+		break;
+	case LLMCOST_MSG_QUERY_REPLY:
+		check_inside(m->u.qreply.reason, data, size);
+		for (uint32_t i = 0; i < m->u.qreply.n_rows; i++) {
+			const llmcost_proto_qrow *r = &m->u.qreply.rows[i];
+			if (r->n_keys > LLMCOST_PROTO_MAX_QKEYS) {
+				abort();
+			}
+			for (uint32_t k = 0; k < r->n_keys; k++) {
+				check_inside(r->keys[k], data, size);
+			}
+		}
+		for (uint32_t i = 0; i < m->u.qreply.n_unpriced; i++) {
+			check_inside(
+			    m->u.qreply.unpriced[i].provider, data, size);
+			check_inside(
+			    m->u.qreply.unpriced[i].model, data, size);
+		}
+		break;
 	default:
 		break;
 	}
@@ -128,6 +156,20 @@ encode(const llmcost_proto_msg *m, llmcost_proto_buf *b)
 		break;
 	case LLMCOST_MSG_BUDGET_STATE:
 		rv = llmcost_proto_enc_budget_state(&e, &m->u.budget_state);
+		break;
+	case LLMCOST_MSG_QUERY:
+		rv = llmcost_proto_enc_query(&e, &m->u.query);
+		break;
+	case LLMCOST_MSG_QUERY_REPLY:
+		rv = llmcost_proto_enc_qreply_header(
+		    &e, &m->u.qreply, m->u.qreply.n_rows);
+		for (uint32_t i = 0; rv == 0 && i < m->u.qreply.n_rows; i++) {
+			rv = llmcost_proto_enc_qrow(&e, &m->u.qreply.rows[i]);
+		}
+		if (rv == 0) {
+			rv = llmcost_proto_enc_qunpriced(
+			    &e, m->u.qreply.unpriced, m->u.qreply.n_unpriced);
+		}
 		break;
 	default:
 		abort(); // the decoder returned an unknown type

@@ -1029,6 +1029,175 @@ test_golden_stats(void **state)
 	llmcost_proto_buf_free(&eb.b);
 }
 
+// ---- QUERY and QUERY_REPLY ------------------------------------------------
+
+// README "Example: a QUERY (81 bytes)": by feature and meta.team, env =
+// prod, tag != beta, 2025-03-29T23:00Z .. 2025-03-30T22:00Z, per day in
+// Europe/Berlin, top 5.
+static const char GOLDEN_QUERY[]
+    = "9b 01 05"
+      " 92 a7 66656174757265 a9 6d6574612e7465616d"
+      " 92 93 a3 656e76 c2 a4 70726f64 93 a3 746167 c3 a4 62657461"
+      " cf 1831684a82c66000 cf 1831b398e35cc000"
+      " 02 ad 4575726f70652f4265726c696e 05 00 00";
+
+// README "Example: a QUERY_REPLY (327 bytes)": two rows of one day at
+// -04:00, the second an "other" row without keys whose cost needs more
+// than 64 bits, and one unpriced model.
+static const char GOLDEN_QREPLY[] = "9e010600a0d1c7c0d1c7c0c2020003009d0301009"
+                                    "acd04b0cd012c00000000ccfa000000"
+                                    "cd05dcccfac410000000000000029d42b64e783f3"
+                                    "1e24b9100c410000000000000000000"
+                                    "0000000000000000c410000000000000000000000"
+                                    "0000000000000009297ce67e8cfd0ce"
+                                    "67ea2150d1c7c0d1c7c0c292a6736561726368c09"
+                                    "d0200009acd04b0cd012c00000000cc"
+                                    "fa000000cd05dcccfac4100000000000000000000"
+                                    "00001cdef9d809100c4100000000000"
+                                    "000000000000000000000000c4100000000000000"
+                                    "0000000000000000000000097ce67e8"
+                                    "cfd0ce67ea2150d1c7c0d1c7c0c392c0c09d01010"
+                                    "09a000000000000000000000000c410"
+                                    "000000000000029d42b64e76714244cb9100c4100"
+                                    "0000000000000000000000000000000"
+                                    "00c41000000000000000000000000000000000000"
+                                    "09193a461636d65a96d797374657279"
+                                    "2d3101";
+
+#define QSUMS_ROW                                                             \
+	((llmcost_proto_qsums) { .calls = 2,                                  \
+	    .usage = { 1200, 300, 0, 0, 0, 0, 250 },                          \
+	    .input_tokens = 1500,                                             \
+	    .output_tokens = 250,                                             \
+	    .cost_pusd = 7750000000 })
+#define BIG_PUSD ((llmcost_proto_i128) 12345678901234567 * 1000000 + 890123)
+
+static void
+test_golden_query(void **state)
+{
+	encbuf eb;
+	llmcost_proto_query q;
+	llmcost_proto_msg m;
+
+	(void) state;
+	memset(&q, 0, sizeof(q));
+	q.n_by = 2;
+	q.by[0] = S("feature");
+	q.by[1] = S("meta.team");
+	q.n_where = 2;
+	q.where[0] = (llmcost_proto_qfilter) { S("env"), 0, S("prod") };
+	q.where[1] = (llmcost_proto_qfilter) { S("tag"), 1, S("beta") };
+	q.from_ns = UINT64_C(1743289200000000000);
+	q.to_ns = UINT64_C(1743372000000000000);
+	q.every = 2;
+	q.tz = S("Europe/Berlin");
+	q.top = 5;
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_query(&eb.e, &q));
+	assert_bytes(eb.b.data, eb.b.len, GOLDEN_QUERY);
+	decode_ok(eb.b.data, eb.b.len, &m);
+	assert_int_equal(m.type, LLMCOST_MSG_QUERY);
+	assert_int_equal(m.u.query.n_by, 2);
+	assert_str(m.u.query.by[1], "meta.team");
+	assert_int_equal(m.u.query.n_where, 2);
+	assert_str(m.u.query.where[0].key, "env");
+	assert_int_equal(m.u.query.where[0].negate, 0);
+	assert_str(m.u.query.where[1].value, "beta");
+	assert_int_equal(m.u.query.where[1].negate, 1);
+	assert_true(m.u.query.from_ns == q.from_ns);
+	assert_true(m.u.query.to_ns == q.to_ns);
+	assert_int_equal(m.u.query.every, 2);
+	assert_str(m.u.query.tz, "Europe/Berlin");
+	assert_int_equal(m.u.query.top, 5);
+	assert_int_equal(m.u.query.max_groups, 0);
+	assert_inside(m.u.query.tz, eb.b.data, eb.b.len);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+}
+
+static void
+test_golden_qreply(void **state)
+{
+	encbuf eb;
+	llmcost_proto_qreply r;
+	llmcost_proto_qrow rows[2];
+	llmcost_proto_qunpriced u = { S("acme"), S("mystery-1"), 1 };
+	llmcost_proto_msg m;
+
+	(void) state;
+	memset(&r, 0, sizeof(r));
+	memset(rows, 0, sizeof(rows));
+	r.from_off = r.to_off = -14400;
+	r.groups = 2;
+	r.runs_scanned = 3;
+	r.total = QSUMS_ROW;
+	r.total.calls = 3;
+	r.total.unpriced_calls = 1;
+	r.total.cost_pusd += BIG_PUSD;
+	for (int i = 0; i < 2; i++) {
+		rows[i].bucket = 1743310800;
+		rows[i].bucket_end = 1743397200;
+		rows[i].bucket_off = rows[i].bucket_end_off = -14400;
+		rows[i].n_keys = 2;
+	}
+	rows[0].keys[0] = S("search");
+	rows[0].has_key[0] = 1;
+	rows[0].sum = QSUMS_ROW;
+	rows[1].other = 1;
+	rows[1].sum = (llmcost_proto_qsums) {
+		.calls = 1, .unpriced_calls = 1, .cost_pusd = BIG_PUSD
+	};
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_qreply_header(&eb.e, &r, 2));
+	LLMCOST_PASS(llmcost_proto_enc_qrow(&eb.e, &rows[0]));
+	LLMCOST_PASS(llmcost_proto_enc_qrow(&eb.e, &rows[1]));
+	LLMCOST_PASS(llmcost_proto_enc_qunpriced(&eb.e, &u, 1));
+	assert_bytes(eb.b.data, eb.b.len, GOLDEN_QREPLY);
+
+	decode_ok(eb.b.data, eb.b.len, &m);
+	assert_int_equal(m.type, LLMCOST_MSG_QUERY_REPLY);
+	const llmcost_proto_qreply *d = &m.u.qreply;
+	assert_int_equal(d->status, 0);
+	assert_int_equal(d->from_off, -14400);
+	assert_int_equal(d->groups, 2);
+	assert_int_equal(d->runs_scanned, 3);
+	assert_true(d->total.cost_pusd == r.total.cost_pusd);
+	assert_int_equal(d->n_rows, 2);
+	assert_int_equal(d->rows[0].bucket, 1743310800);
+	assert_int_equal(d->rows[0].bucket_end_off, -14400);
+	assert_str(d->rows[0].keys[0], "search");
+	assert_int_equal(d->rows[0].has_key[0], 1);
+	assert_int_equal(d->rows[0].has_key[1], 0);
+	assert_memory_equal(
+	    &d->rows[0].sum, &rows[0].sum, sizeof(rows[0].sum));
+	assert_int_equal(d->rows[1].other, 1);
+	assert_true(d->rows[1].sum.cost_pusd == BIG_PUSD);
+	assert_int_equal(d->n_unpriced, 1);
+	assert_str(d->unpriced[0].model, "mystery-1");
+	assert_int_equal(d->unpriced[0].calls, 1);
+	assert_inside(d->rows[0].keys[0], eb.b.data, eb.b.len);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+
+	// A failed query: its status and reason, nothing else.
+	memset(&r, 0, sizeof(r));
+	r.status = LLMCOST_EINVAL;
+	r.reason = S("unknown key 'colour'");
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_qreply_header(&eb.e, &r, 0));
+	LLMCOST_PASS(llmcost_proto_enc_qunpriced(&eb.e, NULL, 0));
+	decode_ok(eb.b.data, eb.b.len, &m);
+	assert_int_equal(m.u.qreply.status, LLMCOST_EINVAL);
+	assert_str(m.u.qreply.reason, "unknown key 'colour'");
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+	// Rows with a failed status are not written.
+	encbuf_init(&eb);
+	LLMCOST_FAIL(
+	    llmcost_proto_enc_qreply_header(&eb.e, &r, 1), LLMCOST_EINVAL);
+	llmcost_proto_buf_free(&eb.b);
+}
+
 // ---- forward-compatible usage ---------------------------------------------
 
 // A batch from a newer encoder that knows 12 buckets (README, "Example: a
@@ -1541,6 +1710,101 @@ pk_ext(msgpack_packer *pk, unsigned key, const char *hex)
 	pk_hex(pk, hex);
 }
 
+// QUERY and QUERY_REPLY messages the encoder would refuse.
+static void
+pk_query_long_tz(msgpack_packer *pk)
+{
+	char tz[65];
+	memset(tz, 'a', sizeof(tz));
+	pk_hex(pk, "9b 01 05 90 90 00 01 00");
+	msgpack_pack_str(pk, sizeof(tz));
+	msgpack_pack_str_body(pk, tz, sizeof(tz));
+	pk_hex(pk, "00 00 00");
+}
+
+// Sums of n elements (13 is right): zeros, amounts of amount_len bytes.
+static void
+pk_qsums(msgpack_packer *pk, uint32_t n, size_t amount_len)
+{
+	static const uint8_t zero[16];
+	msgpack_pack_array(pk, n);
+	for (uint32_t i = 0; i < n; i++) {
+		if (i == 3) {
+			pk_hex(pk, "9a 00 00 00 00 00 00 00 00 00 00");
+		} else if (i == 6 || i == 8 || i == 10) {
+			msgpack_pack_bin(pk, amount_len);
+			msgpack_pack_bin_body(pk, zero, amount_len);
+		} else if (i == 7) {
+			pk_hex(pk, "91 00");
+		} else {
+			msgpack_pack_uint64(pk, 0);
+		}
+	}
+}
+
+// A reply header up to and with its total: status, then 10 fields.
+static void
+pk_qreply_head(msgpack_packer *pk, unsigned status)
+{
+	pk_hex(pk, "9e 01 06");
+	msgpack_pack_uint64(pk, status);
+	pk_hex(pk, status != 0 ? "a1 78" : "a0");
+	pk_hex(pk, "00 00 c2 00 00 00 00");
+	pk_qsums(pk, 13, 16);
+}
+
+static void
+pk_qreply_short_sums(msgpack_packer *pk)
+{
+	pk_hex(pk, "9e 01 06 00 a0 00 00 c2 00 00 00 00");
+	pk_qsums(pk, 12, 16);
+	pk_hex(pk, "90 90");
+}
+
+static void
+pk_qreply_cost8(msgpack_packer *pk)
+{
+	pk_hex(pk, "9e 01 06 00 a0 00 00 c2 00 00 00 00");
+	pk_qsums(pk, 13, 8);
+	pk_hex(pk, "90 90");
+}
+
+static void
+pk_qreply_row(msgpack_packer *pk)
+{
+	pk_hex(pk, "97 00 01 00 00 c2 91 a1 61");
+	pk_qsums(pk, 13, 16);
+}
+
+static void
+pk_qreply_failed_rows(msgpack_packer *pk)
+{
+	pk_qreply_head(pk, 1);
+	pk_hex(pk, "91");
+	pk_qreply_row(pk);
+	pk_hex(pk, "90");
+}
+
+static void
+pk_qreply_many_rows(msgpack_packer *pk)
+{
+	pk_qreply_head(pk, 0);
+	msgpack_pack_array(pk, LLMCOST_PROTO_MAX_QROWS + 1);
+	for (uint32_t i = 0; i < LLMCOST_PROTO_MAX_QROWS + 1; i++) {
+		pk_qreply_row(pk);
+	}
+	pk_hex(pk, "90");
+}
+
+static void
+pk_qreply_bad_row(msgpack_packer *pk)
+{
+	pk_qreply_head(pk, 0);
+	pk_hex(pk, "91 97 a1 78 01 00 00 c2 90");
+	pk_qsums(pk, 13, 16);
+	pk_hex(pk, "90");
+}
+
 // The batch header of pk_batch_head up to the records: [1, 1, CID, 7, 3.
 #define BATCH_HEX(n) n " 01 01 c4 10 " CID_HEX " 07 03"
 // The same for an ACK up to the reason: [1, 2, CID, 7.
@@ -1652,6 +1916,46 @@ static const reject_case reject_cases[] = {
 	    "stats: want map, got array" },
 	{ "stats of 2 elements", "92 01 04", LLMCOST_EPROTO,
 	    "stats: 2 elements, want at least 3" },
+
+	// QUERY and QUERY_REPLY.
+	{ "query of 10 elements", "9a 01 05 90 90 00 01 00 a0 00 00",
+	    LLMCOST_EPROTO, "query: 10 elements, want at least 11" },
+	{ "query by 5 keys",
+	    "9b 01 05 95 a1 61 a1 61 a1 61 a1 61 a1 61 90 00 01 00 a0 00 00 "
+	    "00",
+	    LLMCOST_ETOOBIG, "query: by: 5 elements exceeds 4" },
+	{ "query by an empty key", "9b 01 05 91 a0 90 00 01 00 a0 00 00 00",
+	    LLMCOST_EPROTO, "query: by[0]: empty" },
+	{ "query filter of 2",
+	    "9b 01 05 90 91 92 a1 61 c2 00 01 00 a0 00 00 00", LLMCOST_EPROTO,
+	    "query: where[0]: want array of 3" },
+	{ "query filter negate 1",
+	    "9b 01 05 90 91 93 a1 61 01 a0 00 01 00 a0 00 00 00",
+	    LLMCOST_EPROTO, "query: where[0]: want boolean, got unsigned" },
+	{ "query every 4", "9b 01 05 90 90 00 01 04 a0 00 00 00",
+	    LLMCOST_EPROTO, "query: every: 4 out of range 0..3" },
+	{ "query flags 2", "9b 01 05 90 90 00 01 00 a0 00 00 02",
+	    LLMCOST_EPROTO, "query: flags: 2 out of range 0..1" },
+	{ "query tz of 65 bytes", NULL, LLMCOST_ETOOBIG,
+	    "query: tz: 65 bytes exceeds 64", pk_query_long_tz },
+	{ "query_reply status 256",
+	    "9e 01 06 cd 0100 a0 00 00 c2 00 00 00 00 90 90 90",
+	    LLMCOST_EPROTO, "query_reply: status: 256 out of range 0..255" },
+	{ "query_reply offset 86401",
+	    "9e 01 06 00 a0 ce 00015181 00 c2 00 00 00 00 90 90 90",
+	    LLMCOST_EPROTO, "query_reply: from_off: 86401 out of range" },
+	{ "query_reply sums of 12", NULL, LLMCOST_EPROTO,
+	    "query_reply: total: 12 elements, want at least 13",
+	    pk_qreply_short_sums },
+	{ "query_reply cost of 8 bytes", NULL, LLMCOST_EPROTO,
+	    "query_reply: total: want bin of 16 bytes", pk_qreply_cost8 },
+	{ "query_reply rows on a failure", NULL, LLMCOST_EPROTO,
+	    "query_reply: rows with a failed status", pk_qreply_failed_rows },
+	{ "query_reply 8193 rows", NULL, LLMCOST_ETOOBIG,
+	    "query_reply: rows: 8193 elements exceeds 8192",
+	    pk_qreply_many_rows },
+	{ "query_reply row bucket \"x\"", NULL, LLMCOST_EPROTO,
+	    "query_reply: row 0: want integer, got str", pk_qreply_bad_row },
 
 	// The v1 extension keys 9-11.
 	{ "fees of 17 entries", NULL, LLMCOST_ETOOBIG,
@@ -2625,6 +2929,8 @@ main(void)
 		cmocka_unit_test(test_golden_stats_req),
 		cmocka_unit_test(test_golden_stats),
 		cmocka_unit_test(test_golden_budget),
+		cmocka_unit_test(test_golden_query),
+		cmocka_unit_test(test_golden_qreply),
 		cmocka_unit_test(test_golden_usage_newer_encoder),
 		cmocka_unit_test(test_usage_lengths),
 		cmocka_unit_test(test_record_keys_table),
