@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "query.h"
+
 // Exit codes: 0 ok, 1 runtime failure, 2 usage error.
 #define CLI_OK    0
 #define CLI_FAIL  1
@@ -36,5 +38,13 @@ int cli_resolve_dir(const char *cmd, const char *opt, char *dir, size_t dirsz);
 // one): *out is then that wall time read as UTC, for the caller to move
 // into its zone.  Returns 0 or -1.
 int cli_parse_time(const char *s, int64_t now, int64_t *out, int *local);
+
+// Answers q by asking the llmcostd at url (a QUERY over nng).  Returns
+// 0 and *out (query_result_free), or an llmcost error code with err
+// saying what went wrong and what to do: LLMCOST_ECONNECT (no daemon
+// there), LLMCOST_ETIMEDOUT, LLMCOST_EPROTO (an answer that is not a
+// QUERY_REPLY), or the status of a query the daemon refused.
+int cli_query_remote(const char *url, const query_spec *q, query_result **out,
+    char *err, size_t errsz);
 
 #endif // LLMCOST_CLI_H

@@ -1,6 +1,7 @@
 // DESIGN: `llmcost report`: argument parsing only.
 // A report is a query (core/query.h) answered from the store, read-only,
-// or by a running llmcostd over its socket (--collector), and printed by
+// or by a running llmcostd over its socket (--collector, cli/remote.c),
+// and printed by
 // the renderer (core/render.c) that every surface shares, so every
 // surface prints the same bytes.  The options are rows of one table,
 // from which getopt's list and --help are both made; the keys, periods
@@ -48,6 +49,9 @@
 	    "and json give exact costs")                                      \
 	XX("csv", 0, 'c', NULL, "same as --format csv")                       \
 	XX("json", 0, 'j', NULL, "same as --format json")                     \
+	XX("collector", 1, 'C', "URL", "ask the llmcostd listening at URL "   \
+	    "(e.g. ipc:///path/llmcostd.sock) instead of reading its data "   \
+	    "directory")                                                      \
 	XX("data-dir", 1, 'd', "DIR", "llmcostd's data directory (default "   \
 	    "$LLMCOSTD_DATA_DIR, else $XDG_STATE_HOME/llmcost or "            \
 	    "~/.local/state/llmcost)")                                        \
@@ -240,7 +244,7 @@ cmd_report(int argc, char **argv)
 #undef OPT_ROW
 		    { NULL, 0, NULL, 0 },
 	};
-	const char *since = "7d", *until = NULL, *dirarg = NULL;
+	const char *since = "7d", *until = NULL, *dirarg = NULL, *url = NULL;
 	render_format out = RENDER_TABLE;
 	query_spec q;
 	char err[STORE_ERR_MAX];
@@ -337,6 +341,9 @@ cmd_report(int argc, char **argv)
 		case 'j':
 			out = RENDER_JSON;
 			break;
+		case 'C':
+			url = optarg;
+			break;
 		case 'd':
 			dirarg = optarg;
 			break;
@@ -352,6 +359,13 @@ cmd_report(int argc, char **argv)
 		fprintf(stderr,
 		    "llmcost report: unexpected argument '%s' (see --help)\n",
 		    argv[optind]);
+		return (CLI_USAGE);
+	}
+	if (url != NULL && dirarg != NULL) {
+		fprintf(stderr,
+		    "llmcost report: --collector and --data-dir both say "
+		    "where "
+		    "to read: give one\n");
 		return (CLI_USAGE);
 	}
 	tz *zone;
@@ -382,7 +396,9 @@ cmd_report(int argc, char **argv)
 	q.to_ns = (uint64_t) to * 1000000000u;
 
 	query_result *r = NULL;
-	{
+	if (url != NULL) {
+		rv = cli_query_remote(url, &q, &r, err, sizeof(err));
+	} else {
 		char dir[LLMCOST__PATH_MAX];
 		store *st;
 		if ((rv = cli_resolve_dir("report", dirarg, dir, sizeof(dir)))

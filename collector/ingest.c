@@ -69,6 +69,7 @@ typedef struct ingest_ctx {
 	nng_msg *req;
 	llmcost_proto_msg decoded;
 	writer_job job;
+	querier_job qjob;
 } ingest_ctx;
 
 struct ingest {
@@ -80,6 +81,7 @@ struct ingest {
 	uint64_t errors_ok;
 	parked *parked;
 	writer *w;
+	querier *qr;
 	metrics *m;
 	int nctx;
 	ingest_ctx *ctxs;
@@ -294,6 +296,17 @@ batch_done(writer_job *job, uint32_t status, const store_batch_result *res,
 }
 
 static void
+query_done(querier_job *job, nng_msg *reply)
+{
+	ingest_ctx *c = job->arg;
+
+	llmcost_proto_msg_free(&c->decoded);
+	nng_msg_free(c->req);
+	c->req = NULL;
+	send_reply(c, reply);
+}
+
+static void
 handle_request(ingest_ctx *c)
 {
 	ingest *in = c->in;
@@ -320,6 +333,27 @@ handle_request(ingest_ctx *c)
 		if (writer_submit(in->w, &c->job) != 0) {
 			batch_done(&c->job, LLMCOST_ACK_RETRY, NULL,
 			    "collector shutting down");
+		}
+		return;
+	case LLMCOST_MSG_QUERY:
+		// Answered on the query thread; the request stays alive
+		// until then (the query's strings point into it).
+		c->state = CTX_WRITE;
+		c->qjob.query = &c->decoded.u.query;
+		c->qjob.done = query_done;
+		c->qjob.arg = c;
+		rv = in->qr != NULL ? querier_submit(in->qr, &c->qjob)
+		                    : LLMCOST_ECLOSED;
+		if (rv == LLMCOST_EFULL) {
+			METRICS_INC(in->m, queries_busy, 1);
+			query_done(&c->qjob,
+			    querier_reply_error(LLMCOST_EFULL,
+			        "the collector is busy with other queries: "
+			        "ask again in a moment"));
+		} else if (rv != 0) {
+			query_done(&c->qjob,
+			    querier_reply_error(LLMCOST_ECLOSED,
+			        "the collector is shutting down"));
 		}
 		return;
 	case LLMCOST_MSG_STATS_REQ:
@@ -410,8 +444,8 @@ malloc_keep(int nctx)
 }
 
 int
-ingest_start(ingest **ip, const char *url, int nctx, writer *w, metrics *m,
-    char *err, size_t errsz)
+ingest_start(ingest **ip, const char *url, int nctx, writer *w, querier *qr,
+    metrics *m, char *err, size_t errsz)
 {
 	ingest *in;
 	int rv;
@@ -429,6 +463,7 @@ ingest_start(ingest **ip, const char *url, int nctx, writer *w, metrics *m,
 		return (LLMCOST_ENOMEM);
 	}
 	in->w = w;
+	in->qr = qr;
 	in->m = m;
 	in->nctx = nctx;
 	pthread_mutex_init(&in->mtx, NULL);

@@ -1,18 +1,20 @@
 // The ingest socket: an nng rep0 listener answering BATCH with ACK (after
-// the commit) and STATS_REQ with STATS, several requests in flight.
+// the commit), STATS_REQ with STATS and QUERY with QUERY_REPLY (from the
+// query thread, querier.h), several requests in flight.
 #ifndef LLMCOSTD_INGEST_H
 #define LLMCOSTD_INGEST_H
 
 #include "alerts.h"
 #include "metrics.h"
+#include "querier.h"
 #include "writer.h"
 
 typedef struct ingest ingest;
 
-// Listens on url with nctx concurrent request contexts.  On failure
-// writes a reason into err.
-int ingest_start(ingest **ip, const char *url, int nctx, writer *w, metrics *m,
-    char *err, size_t errsz);
+// Listens on url with nctx concurrent request contexts; queries go to
+// qr.  On failure writes a reason into err.
+int ingest_start(ingest **ip, const char *url, int nctx, writer *w,
+    querier *qr, metrics *m, char *err, size_t errsz);
 // Answers BUDGET_REQ from a's guard state from now on (before: an
 // empty state).  Any thread.
 void ingest_set_alerts(ingest *in, alerts *a);

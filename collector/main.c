@@ -1,10 +1,12 @@
 // DESIGN: llmcostd's main: configuration, the data directory (private,
-// locked: datadir.c), the store, the writer thread and the ingest
-// socket, then a loop that waits for SIGTERM/SIGINT, reads the prices
-// again on SIGHUP (reload.c) and looks after the listener.  The stop (shutdown.c) runs in an order where each step may
-// be cut short without loss: the writer commits and answers what it
-// holds, the store is closed, and only then is the nng socket closed,
-// which nng 1.5.2 can hang in; a guard ends the process within
+// locked: datadir.c), the store, the writer thread, the query thread and
+// the ingest socket, then a loop that waits for SIGTERM/SIGINT, reads the
+// prices again on SIGHUP (reload.c) and looks after the listener.  The
+// stop (shutdown.c) runs in an order where each step may be cut short
+// without loss: the writer commits and answers what it holds, the query
+// thread answers what waits, the store is closed, and only then is the
+// nng socket closed, which nng 1.5.2 can hang in; a guard ends the
+// process within
 // --stop-bound-ms of the signal whatever nng does.  Every acknowledged
 // call is on disk, and anything received but unacknowledged is resent by
 // its client.
@@ -41,6 +43,7 @@ main(int argc, char **argv)
 	metrics m;
 	store *st = NULL;
 	writer *w = NULL;
+	querier *qr = NULL;
 	ingest *in = NULL;
 	alerts *al = NULL;
 	char err[STORE_ERR_MAX];
@@ -114,10 +117,20 @@ main(int argc, char **argv)
 	}
 	writer_retain(w, cfg.retain_days * UINT64_C(86400) * 1000000000u);
 	writer_on_commit(w, commit_hook, al);
-	if ((rv = ingest_start(
-	         &in, cfg.listen, (int) cfg.contexts, w, &m, err, sizeof(err)))
+	if ((rv = querier_start(&qr, st, &m)) != 0) {
+		log_msg(LLMCOST_LOG_ERR, "cannot start the query thread: %s",
+		    llmcost_strerror(rv));
+		writer_free(w);
+		alerts_free(al);
+		store_close(st);
+		shutdown_end();
+		return (1);
+	}
+	if ((rv = ingest_start(&in, cfg.listen, (int) cfg.contexts, w, qr, &m,
+	         err, sizeof(err)))
 	    != 0) {
 		log_msg(LLMCOST_LOG_ERR, "%s", err);
+		querier_free(qr);
 		writer_free(w);
 		alerts_free(al);
 		store_close(st);
@@ -150,6 +163,7 @@ main(int argc, char **argv)
 	writer_stop(w);
 	ingest_set_alerts(in, NULL);
 	alerts_stop(al);
+	querier_stop(qr);
 	store_close(st);
 	shutdown_committed();
 	log_msg(LLMCOST_LOG_NOTICE,
@@ -160,6 +174,7 @@ main(int argc, char **argv)
 	    (unsigned long long) m.msgs_rejected);
 	ingest_close(in);
 	ingest_free(in);
+	querier_free(qr);
 	writer_free(w);
 	alerts_free(al);
 	shutdown_end();

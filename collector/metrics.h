@@ -25,6 +25,8 @@
 	XX(store_errors, "failed write transactions (batches retried)")       \
 	XX(txn_commits, "write transactions committed")                       \
 	XX(stats_requests, "STATS requests answered")                         \
+	XX(queries_answered, "QUERY requests answered")                       \
+	XX(queries_busy, "QUERY requests refused: too many waiting")          \
 	XX(listener_restarts, "ingest listener restarts (nng 1.5 bug)")       \
 	XX(parked_fds_closed,                                                 \
 	    "connections nng 1.5 left parked, closed by llmcostd")            \
