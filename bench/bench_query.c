@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "bench_util.h"
@@ -61,19 +62,25 @@ int
 main(int argc, char **argv)
 {
 	size_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 2000000;
+	// A second argument keeps the store in that directory, and a store
+	// already there is queried without being written again.
+	const char *keep = argc > 2 ? argv[2] : NULL;
 	char dir[] = "/tmp/llmcost-bench-query-XXXXXX", err[STORE_ERR_MAX];
-	char path[64], cmd[128];
+	char path[1024], cmd[128];
 	store *s;
 
-	if (mkdtemp(dir) == NULL) {
+	if (keep == NULL && mkdtemp(dir) == NULL) {
 		return (1);
 	}
-	snprintf(path, sizeof(path), "%s/store", dir);
+	snprintf(path, sizeof(path), "%s/store", keep != NULL ? keep : dir);
+	struct stat st;
+	int exists = keep != NULL && stat(path, &st) == 0;
 	if (store_open(&s, path, 0, 16ull << 30, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		return (1);
 	}
-	uint64_t end_ns = (uint64_t) time(NULL) / 3600 * NS_HOUR;
+	// Whole days, so that a kept store is queried over the same window.
+	uint64_t end_ns = (uint64_t) time(NULL) / 86400 * 24 * NS_HOUR;
 	uint64_t start_ns = end_ns - DAYS * 24 * NS_HOUR;
 	uint64_t step = (end_ns - start_ns) / n;
 	static llmcost_proto_record recs[BATCH];
@@ -87,7 +94,7 @@ main(int argc, char **argv)
 		snprintf(cust[i], sizeof(cust[i]), "cust-%04d", i);
 	}
 	uint64_t rng = 0x9e3779b97f4a7c15ULL, t0 = bench_now_ns();
-	for (size_t done = 0; done < n;) {
+	for (size_t done = exists ? n : 0; done < n;) {
 		uint32_t m = (uint32_t) (n - done < BATCH ? n - done : BATCH);
 		for (uint32_t i = 0; i < m; i++) {
 			llmcost_proto_record *r = &recs[i];
@@ -171,6 +178,9 @@ main(int argc, char **argv)
 	ms = best_ms(s, &q, &runs, &rows);
 	bench_metric("scan_customer_env_runs_per_s", (double) runs / ms * 1e3);
 	store_close(s);
+	if (keep != NULL) {
+		return (0);
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return (system(cmd) == 0 ? 0 : 1);
 }

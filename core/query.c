@@ -22,6 +22,7 @@
 // resolved and copied only for the groups kept, at the end, before the
 // read transaction ends.
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -441,6 +442,15 @@ typedef struct ms_ent {
 	uint32_t v[QUERY_MAX_KEYS];
 } ms_ent;
 
+// When every key comes from the metadata, a run's group follows from its
+// metadata set and its bucket: hot[set] remembers it, 8 bytes a set so
+// that the sets of a window stay in cache while the runs stream by.
+typedef struct hot_ent {
+	uint32_t grp;   // row index + 1; 0 unknown; HOT_FAIL: filtered out
+	uint32_t epoch; // the bucket it was found in (qctx.epoch)
+} hot_ent;
+#define HOT_FAIL UINT32_MAX
+
 typedef struct id_ent {
 	uint32_t id; // string id + 1; 0 = empty
 	uint32_t eq; // the string equals the filter's value
@@ -460,12 +470,15 @@ typedef struct qctx {
 	size_t errsz;
 	// What the keys and filters need from a run.
 	int need_ms, need_trace;
+	int memo; // every key comes from the metadata (ms_ent.grp)
 	uint8_t trace_val[QUERY_MAX_FILTERS][16];
 	id_ent *idc[QUERY_MAX_FILTERS]; // per DIM filter
 	ms_ent *msd;                    // by metaset id, msd_cap of them
+	hot_ent *hot;                   // by metaset id, as many (memo)
 	uint32_t msd_cap;
-	ms_ent *ms; // MS_CACHE entries
-	ms_ent ms0; // for metaset 0 (no metadata)
+	uint32_t epoch; // bumped whenever the current bucket changes
+	ms_ent *ms;     // MS_CACHE entries
+	ms_ent ms0;     // for metaset 0 (no metadata)
 	lstr strs;
 	gtab g;
 	unp_ent *unp; // QUERY_MAX_UNPRICED * 2 slots
@@ -638,7 +651,7 @@ ms_decode(qctx *c, const uint8_t *b, size_t len, ms_ent *e)
 	return (0);
 }
 
-static const ms_ent *
+static ms_ent *
 ms_get(qctx *c, uint32_t id)
 {
 	if (id == 0) {
@@ -654,6 +667,17 @@ ms_get(qctx *c, uint32_t id)
 				nc *= 2;
 			}
 			nc = nc > MS_DENSE_MAX ? MS_DENSE_MAX : nc;
+			if (c->memo) {
+				hot_ent *nh = realloc(
+				    c->hot, (size_t) nc * sizeof(*nh));
+				if (nh == NULL) {
+					c->rv = LLMCOST_ENOMEM;
+					return (NULL);
+				}
+				memset(nh + c->msd_cap, 0,
+				    (size_t) (nc - c->msd_cap) * sizeof(*nh));
+				c->hot = nh;
+			}
 			ms_ent *nm
 			    = realloc(c->msd, (size_t) nc * sizeof(*nm));
 			if (nm == NULL) {
@@ -717,6 +741,7 @@ bucket_at(qctx *c, uint64_t t_ns)
 	    c->zone, (tz_unit) c->q->every, (int64_t) (t_ns / NS_PER_S), &end);
 	c->b_start = s < 0 ? 0 : (uint64_t) s * NS_PER_S;
 	c->b_end = (uint64_t) end * NS_PER_S;
+	c->epoch++;
 }
 
 static int
@@ -725,7 +750,8 @@ on_run(void *arg, const uint8_t *id, const store_run *run,
 {
 	qctx *c = arg;
 	const query_spec *q = c->q;
-	const ms_ent *ms = NULL;
+	ms_ent *ms = NULL;
+	query_sums *s;
 	gkey k;
 	int rv = 0;
 
@@ -746,20 +772,39 @@ on_run(void *arg, const uint8_t *id, const store_run *run,
 			return (0);
 		}
 	}
-	if (c->need_ms) {
-		if ((ms = ms_get(c, run->metaset)) == NULL) {
-			return (c->rv);
-		}
-		if (!ms->pass) {
-			return (0);
-		}
-	}
 	memset(&k, 0, sizeof(k));
 	if (q->every != QUERY_EVERY_NONE) {
 		if (run->start_ns < c->b_start || run->start_ns >= c->b_end) {
 			bucket_at(c, run->start_ns);
 		}
 		k.bucket = (int64_t) c->b_start;
+	}
+	hot_ent *h = NULL;
+	if (c->memo && run->metaset < c->msd_cap) {
+		h = &c->hot[run->metaset];
+		if (h->grp == HOT_FAIL) {
+			return (0);
+		}
+		if (h->grp != 0 && h->epoch == c->epoch) {
+			// This set's group in this bucket is known: no
+			// decoding, no hashing.
+			s = &c->g.rows[h->grp - 1].sum;
+			goto add;
+		}
+	}
+	if (c->need_ms) {
+		if ((ms = ms_get(c, run->metaset)) == NULL) {
+			return (c->rv);
+		}
+		if (c->memo && h == NULL && run->metaset < c->msd_cap) {
+			h = &c->hot[run->metaset]; // ms_get made room for it
+		}
+		if (!ms->pass) {
+			if (h != NULL) {
+				h->grp = HOT_FAIL;
+			}
+			return (0);
+		}
 	}
 	for (uint32_t i = 0; i < q->n_by; i++) {
 		switch (q->by[i].kind) {
@@ -789,10 +834,18 @@ on_run(void *arg, const uint8_t *id, const store_run *run,
 			break;
 		}
 	}
-	query_sums *s = gtab_find(&c->g, &k, &rv);
-	if (s == NULL) {
+	if ((s = gtab_find(&c->g, &k, &rv)) == NULL) {
 		return (rv);
 	}
+	if (h != NULL) {
+		h->grp = (uint32_t) (((const grow *) (const void
+		                             *) ((const char *) s
+		                         - offsetof(grow, sum)))
+		             - c->g.rows)
+		    + 1;
+		h->epoch = c->epoch;
+	}
+add:
 	s->calls++;
 	if (run->flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) {
 		s->unpriced_calls++;
@@ -1381,6 +1434,11 @@ prepare(qctx *c)
 			return (LLMCOST_ETOOBIG);
 		}
 	}
+	c->memo = c->need_ms;
+	for (uint32_t i = 0; i < q->n_by; i++) {
+		c->memo &= q->by[i].kind == QUERY_KEY_META
+		    || q->by[i].kind == QUERY_KEY_TAG;
+	}
 	c->g.limit = q->max_groups != 0 ? q->max_groups : QUERY_GROUPS_DEF;
 	c->unp = calloc(QUERY_MAX_UNPRICED * 2, sizeof(*c->unp));
 	if (c->unp == NULL
@@ -1451,6 +1509,7 @@ query_run_txn(store_rtxn *t, const query_spec *q, query_result **out,
 	}
 	free(c.ms);
 	free(c.msd);
+	free(c.hot);
 	free(c.unp);
 	lstr_free(&c.strs);
 	gtab_free(&c.g);
