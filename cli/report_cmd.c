@@ -43,7 +43,7 @@
 	    "(default UTC)")                                                  \
 	XX("top", 1, 't', "N", "keep the N costliest groups; the rest are "   \
 	    "summed in one (other) row")                                      \
-	XX("max-groups", 1, 'g', "N", "at most N groups (default 10000); "    \
+	XX("max-groups", 1, 'g', "N", "at most N groups (default GROUPS_DEF); " \
 	    "past it, groups are summed in (other)")                          \
 	XX("format", 1, 'f', "FORMAT", "table (default), csv or json; csv "   \
 	    "and json give exact costs")                                      \
@@ -107,10 +107,26 @@ report_usage(FILE *f)
 			    query_every_name(QUERY_EVERY_HOUR),
 			    query_every_name(QUERY_EVERY_DAY),
 			    query_every_name(QUERY_EVERY_WEEK), pl + 11);
+		} else if ((pl = strstr(h, "GROUPS_DEF")) != NULL) {
+			snprintf(line, sizeof(line), "%.*s%u%s",
+			    (int) (pl - h), h, QUERY_GROUPS_DEF, pl + 10);
 		} else {
 			snprintf(line, sizeof(line), "%s", h);
 		}
-		fprintf(f, "  %-22s %s\n", opt, line);
+		// Words wrapped at 79 columns, under the text's first column.
+		fprintf(f, "  %-22s", opt);
+		int col = 25;
+		for (char *save = NULL, *w = strtok_r(line, " ", &save);
+		     w != NULL; w = strtok_r(NULL, " ", &save)) {
+			int len = (int) strlen(w);
+			if (col > 25 && col + 1 + len > 79) {
+				fprintf(f, "\n%24s", "");
+				col = 25;
+			}
+			fprintf(f, " %s", w);
+			col += 1 + len;
+		}
+		fputc('\n', f);
 	}
 	fprintf(f,
 	    "\nCalls without a key's value are shown as 'untagged'.  A cost "
