@@ -402,7 +402,14 @@ cmd_report(int argc, char **argv)
 		// "now" includes the calls of the current second.
 		to = now + 1;
 	}
-	if (from < 0 || from >= to) {
+	// Windows are Unix nanoseconds in 64 bits: 1970 to 2554.
+	if (from < 0 || to > (int64_t) (UINT64_MAX / 1000000000u)) {
+		fprintf(stderr,
+		    "llmcost report: the window must lie between 1970 and "
+		    "2554\n");
+		return (CLI_USAGE);
+	}
+	if (from >= to) {
 		fprintf(stderr,
 		    "llmcost report: the window is empty: --since must be "
 		    "before --until\n");

@@ -378,6 +378,12 @@ test_errors(void **state)
 	e2e_expect_run((const char *[]) { cli, "report", "--collector", url,
 	                   "--data-dir", dir, NULL },
 	    2, NULL, "give one");
+	e2e_expect_run((const char *[]) { cli, "report", "--until",
+	                   "3000-01-01", "--data-dir", dir, NULL },
+	    2, NULL, "between 1970 and 2554");
+	e2e_expect_run((const char *[]) { cli, "report", "--since",
+	                   "1969-12-31T23:59:59Z", "--data-dir", dir, NULL },
+	    2, NULL, "between 1970 and 2554");
 	e2e_expect_run((const char *[]) { cli, "report", "--top", "0",
 	                   "--data-dir", dir, NULL },
 	    2, NULL, "whole number from 1");
