@@ -476,9 +476,11 @@ typedef struct qctx {
 	ms_ent *msd;                    // by metaset id, msd_cap of them
 	hot_ent *hot;                   // by metaset id, as many (memo)
 	uint32_t msd_cap;
-	uint32_t epoch; // bumped whenever the current bucket changes
-	ms_ent *ms;     // MS_CACHE entries
-	ms_ent ms0;     // for metaset 0 (no metadata)
+	uint32_t epoch;    // bumped whenever the current bucket changes
+	gkey last_key;     // the last rollup's group ...
+	uint32_t last_row; // ... and its row index + 1 (0: none)
+	ms_ent *ms;        // MS_CACHE entries
+	ms_ent ms0;        // for metaset 0 (no metadata)
 	lstr strs;
 	gtab g;
 	unp_ent *unp; // QUERY_MAX_UNPRICED * 2 slots
@@ -903,24 +905,36 @@ on_rollup(void *arg, const store_rkey *rk, const store_rollup *v)
 	for (uint32_t i = 0; i < q->n_by; i++) {
 		k.k[i] = rkey_field(rk, q->by[i].dim);
 	}
-	query_sums *s = gtab_find(&c->g, &k, &rv);
-	if (s == NULL) {
-		return (rv);
+	// Rollups come in key order, so neighbours often share a group.
+	query_sums *s;
+	if (c->last_row != 0 && gkey_eq(&c->last_key, &k)) {
+		s = &c->g.rows[c->last_row - 1].sum;
+	} else {
+		if ((s = gtab_find(&c->g, &k, &rv)) == NULL) {
+			return (rv);
+		}
+		c->last_key = k;
+		c->last_row = (uint32_t) (((const grow *) (const void
+		                                  *) ((const char *) s
+		                              - offsetof(grow, sum)))
+		                  - c->g.rows)
+		    + 1;
 	}
-	query_sums x;
-	memset(&x, 0, sizeof(x));
-	x.calls = v->calls;
-	x.unpriced_calls = v->unpriced_calls;
-	x.error_calls = v->error_calls;
-	memcpy(x.usage, v->usage, sizeof(x.usage));
-	x.cost_pusd = store_rollup_cost(v);
-	memcpy(x.fees, v->fees, sizeof(x.fees));
-	x.fee_cost_pusd = store_rollup_fee_cost(v);
-	x.provider_cost_calls = v->provider_cost_calls;
-	x.provider_cost_pusd = store_rollup_provider_cost(v);
-	x.usage_missing_calls = v->usage_missing_calls;
-	x.usage_partial_calls = v->usage_partial_calls;
-	query_sums_add(s, &x);
+	s->calls += v->calls;
+	s->unpriced_calls += v->unpriced_calls;
+	s->error_calls += v->error_calls;
+	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
+		s->usage[b] += v->usage[b];
+	}
+	s->cost_pusd += store_rollup_cost(v);
+	for (int f = 0; f < LLMCOST_FEE_COUNT; f++) {
+		s->fees[f] += v->fees[f];
+	}
+	s->fee_cost_pusd += store_rollup_fee_cost(v);
+	s->provider_cost_calls += v->provider_cost_calls;
+	s->provider_cost_pusd += store_rollup_provider_cost(v);
+	s->usage_missing_calls += v->usage_missing_calls;
+	s->usage_partial_calls += v->usage_partial_calls;
 	if (v->unpriced_calls > 0) {
 		unp_add(c, rk->provider, rk->model, v->unpriced_calls);
 	}
