@@ -17,7 +17,6 @@
 
 #include "cli.h"
 #include "llmcost_common.h"
-#include "prices.h"
 #include "query.h"
 #include "render.h"
 #include "report.h"

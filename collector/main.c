@@ -6,10 +6,9 @@
 // without loss: the writer commits and answers what it holds, the query
 // thread answers what waits, the store is closed, and only then is the
 // nng socket closed, which nng 1.5.2 can hang in; a guard ends the
-// process within
-// --stop-bound-ms of the signal whatever nng does.  Every acknowledged
-// call is on disk, and anything received but unacknowledged is resent by
-// its client.
+// process within --stop-bound-ms of the signal whatever nng does.  Every
+// acknowledged call is on disk, and anything received but unacknowledged
+// is resent by its client.
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
