@@ -228,7 +228,10 @@ typedef struct llmcost_proto_budget_state {
 #define LLMCOST_PROTO_MAX_QUNPRICED 1024u // unpriced models in a reply
 #define LLMCOST_PROTO_MAX_QSTR      4160u // bytes of a key value (a tag set)
 
-typedef __int128 llmcost_proto_i128;
+// 8-byte aligned (a typedef may lower alignment), so that a decoded
+// message keeps the alignment it had before amounts were 128-bit: callers
+// embed llmcost_proto_msg in structs of their own.
+typedef __int128 llmcost_proto_i128 __attribute__((aligned(8)));
 
 typedef struct llmcost_proto_qfilter {
 	llmcost_proto_str key;
