@@ -18,30 +18,15 @@ static char *dir;
 static pid_t daemon_pid;
 static char budgets[1200];
 
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-}
-
 static int
 setup(void **state)
 {
 	char url[1100];
-	llmcost_options o;
 	llmcost_client *c;
 	(void) state;
 
-	if ((daemon_pid = harness_daemon_tmp(&dir, url, sizeof(url))) < 0) {
-		return (-1);
-	}
-	memset(&o, 0, sizeof(o));
-	o.collector_url = url;
-	o.flush_ms = 10;
-	if (llmcost_init(&c, &o) != 0) {
+	if ((daemon_pid = harness_daemon_tmp(&dir, url, sizeof(url))) < 0
+	    || (c = e2e_client(url)) == NULL) {
 		return (-1);
 	}
 	// search: 4 calls, $0.01; chat: 1 call, $0.0025.
@@ -79,7 +64,7 @@ static void
 test_exit_ok(void **state)
 {
 	(void) state;
-	write_file(budgets,
+	e2e_write_file(budgets,
 	    "[search]\nlimit = 1\nwindow = rolling 1d\n"
 	    "match = feature=search\n");
 	const char *argv[] = { harness_cli_bin(), "budget", "check",
@@ -96,7 +81,7 @@ test_exit_warn(void **state)
 {
 	(void) state;
 	// $0.01 of $0.015: 66.66 %, past the 50 % threshold.
-	write_file(budgets,
+	e2e_write_file(budgets,
 	    "[search]\nlimit = 0.015\nwindow = rolling 1d\n"
 	    "match = feature=search\nmatch = env=prod\n");
 	const char *argv[] = { harness_cli_bin(), "budget", "check",
@@ -113,7 +98,7 @@ test_exit_exhausted_json(void **state)
 {
 	char *out = NULL;
 	(void) state;
-	write_file(budgets,
+	e2e_write_file(budgets,
 	    "[chat]\nlimit = 0.0025\nwindow = rolling 2d\n"
 	    "match = feature=chat\nhard = yes\n"
 	    "[account]\nlimit = 100\nwindow = rolling 1d\n");
@@ -169,7 +154,7 @@ test_forecast(void **state)
 {
 	char *out = NULL;
 	(void) state;
-	write_file(budgets,
+	e2e_write_file(budgets,
 	    "[tight]\nlimit = 0.03\nwindow = rolling 1d\n"
 	    "[loose]\nlimit = 1\nwindow = rolling 1d\n");
 	const char *argv[] = { harness_cli_bin(), "budget", "forecast",
@@ -192,7 +177,7 @@ test_forecast(void **state)
 	json_decref(j);
 	free(out);
 	// Only the loose one: nothing runs out.
-	write_file(budgets, "[loose]\nlimit = 1\nwindow = rolling 1d\n");
+	e2e_write_file(budgets, "[loose]\nlimit = 1\nwindow = rolling 1d\n");
 	const char *ok[] = { harness_cli_bin(), "budget", "forecast",
 		"--data-dir", dir, "--budgets", budgets, NULL };
 	e2e_expect_run(ok, 0, "loose", NULL);
@@ -202,7 +187,7 @@ static void
 test_exit_broken(void **state)
 {
 	(void) state;
-	write_file(budgets,
+	e2e_write_file(budgets,
 	    "[ok]\nlimit = 1\nwindow = day\n\n[bad]\nlimit = 1\n"
 	    "window = fortnight\n");
 	const char *argv[] = { harness_cli_bin(), "budget", "check",

@@ -16,12 +16,16 @@
 #include "llmcost.h"
 #include "standin.h"
 
+// The dated CSV `<out>/<kind>-<day>.csv` the script wrote (at most
+// 64 KiB), NUL-terminated (free it); fails the test if there is none.
 static char *
-slurp(const char *path)
+day_csv(const char *out, const char *kind, const char *day)
 {
+	char path[1300];
+	snprintf(path, sizeof(path), "%s/%s-%s.csv", out, kind, day);
 	FILE *f = fopen(path, "rb");
 	if (f == NULL) {
-		return (NULL);
+		fail_msg("%s: not written", path);
 	}
 	char *buf = calloc(1, 65536);
 	assert_non_null(buf);
@@ -103,23 +107,17 @@ test_daily(void **state)
 	// $0.005 spent of $0.004: exhausted.
 	write_budgets(dir, "0.004");
 	e2e_expect_run(argv, 3, NULL, NULL);
-	snprintf(path, sizeof(path), "%s/report-%s.csv", out, day);
-	char *report = slurp(path);
-	assert_non_null(report);
+	char *report = day_csv(out, "report", day);
 	assert_non_null(strstr(report, "search"));
 	assert_non_null(strstr(report, "gpt-4o"));
 	free(report);
-	snprintf(path, sizeof(path), "%s/budgets-%s.csv", out, day);
-	char *budgets = slurp(path);
-	assert_non_null(budgets);
+	char *budgets = day_csv(out, "budgets", day);
 	assert_non_null(strstr(budgets, "budget,window,timezone"));
 	assert_non_null(strstr(budgets, ",exhausted,100,false\n"));
 	free(budgets);
-	snprintf(path, sizeof(path), "%s/reconcile-%s.csv", out, day);
 	// Written by llmcost reconcile: both sides hold the same two runs,
 	// so no difference, only its header.
-	char *recon = slurp(path);
-	assert_non_null(recon);
+	char *recon = day_csv(out, "reconcile", day);
 	if (strncmp(recon, "kind,run_id,", 12) != 0
 	    || strchr(recon, '\n') != recon + strlen(recon) - 1) {
 		fail_msg("reconcile CSV: '%s'", recon);
@@ -130,15 +128,14 @@ test_daily(void **state)
 	// Within every limit: 0.
 	write_budgets(dir, "1");
 	e2e_expect_run(argv, 0, NULL, NULL);
-	snprintf(path, sizeof(path), "%s/budgets-%s.csv", out, day);
-	budgets = slurp(path);
-	assert_non_null(budgets);
+	budgets = day_csv(out, "budgets", day);
 	assert_non_null(strstr(budgets, ",ok,,false\n"));
 	free(budgets);
 
 	// A failing command: its status, and no CSV (a broken budgets file
 	// is a usage error, 2).
 	write_budgets(dir, "1.5.0");
+	snprintf(path, sizeof(path), "%s/budgets-%s.csv", out, day);
 	assert_int_equal(unlink(path), 0);
 	e2e_expect_run(argv, 2, NULL, "budget check --csv failed");
 	assert_int_not_equal(stat(path, &sb), 0);

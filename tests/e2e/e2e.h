@@ -1,5 +1,7 @@
 // Helpers shared by the end-to-end tests on top of the harness: run a
-// program and check its exit status and output; read a report as JSON.
+// program and check its exit status and output; read a report as JSON;
+// write a file; make a client of a test daemon and record one call
+// through it.
 #ifndef LLMCOST_E2E_H
 #define LLMCOST_E2E_H
 
@@ -60,6 +62,57 @@ e2e_report_json(const char *dir, const char *const *args)
 	free(out);
 	free(err);
 	return (root);
+}
+
+// Writes text to path (replacing what was there), or fails the test.
+static inline void
+e2e_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+// A client of the daemon at url that sends every 10 ms, or NULL if
+// llmcost_init refuses (the caller shuts it down).
+static inline llmcost_client *
+e2e_client(const char *url)
+{
+	llmcost_options o;
+	llmcost_client *c;
+
+	memset(&o, 0, sizeof(o));
+	o.collector_url = url;
+	o.flush_ms = 10;
+	return (llmcost_init(&c, &o) == 0 ? c : NULL);
+}
+
+// Records one call of provider's model with 1000 input and 10 output
+// tokens, for feature, at tier on platform (NULL: the provider's own
+// API), into the daemon of dir, and waits until it is stored.
+static inline void
+e2e_send_one(const char *dir, const char *provider, const char *model,
+    const char *feature, llmcost_service_tier tier, const char *platform)
+{
+	char url[1100];
+	llmcost_client *c;
+	llmcost_call *call;
+	llmcost_usage u;
+
+	harness_url(dir, url, sizeof(url));
+	assert_non_null(c = e2e_client(url));
+	memset(&u, 0, sizeof(u));
+	u.tokens[LLMCOST_IN_UNCACHED] = 1000;
+	u.tokens[LLMCOST_OUT_TEXT] = 10;
+	LLMCOST_PASS(llmcost_call_begin(c, provider, model, &call));
+	LLMCOST_PASS(llmcost_call_set_meta(call, "feature", feature));
+	LLMCOST_PASS(llmcost_call_set_usage(call, &u));
+	LLMCOST_PASS(llmcost_call_set_service_tier(call, tier));
+	LLMCOST_PASS(llmcost_call_set_platform(call, platform));
+	LLMCOST_PASS(llmcost_call_end(call));
+	assert_int_equal(llmcost_test_flushed(c, 20000).calls_acked, 1);
+	llmcost_shutdown(c, 1000);
 }
 
 #endif // LLMCOST_E2E_H

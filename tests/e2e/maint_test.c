@@ -245,36 +245,6 @@ test_daemon_retention(void **state)
 	harness_rmdir(root);
 }
 
-// Records one call with 1000 input and 10 output tokens into the
-// daemon of dir, and waits until it is stored.
-static void
-send_one(const char *dir, const char *provider, const char *model,
-    const char *feature, llmcost_service_tier tier, const char *platform)
-{
-	char url[1100];
-	llmcost_options o;
-	llmcost_client *c;
-	llmcost_call *call;
-	llmcost_usage u;
-
-	harness_url(dir, url, sizeof(url));
-	memset(&o, 0, sizeof(o));
-	o.collector_url = url;
-	o.flush_ms = 10;
-	LLMCOST_PASS(llmcost_init(&c, &o));
-	memset(&u, 0, sizeof(u));
-	u.tokens[LLMCOST_IN_UNCACHED] = 1000;
-	u.tokens[LLMCOST_OUT_TEXT] = 10;
-	LLMCOST_PASS(llmcost_call_begin(c, provider, model, &call));
-	LLMCOST_PASS(llmcost_call_set_meta(call, "feature", feature));
-	LLMCOST_PASS(llmcost_call_set_usage(call, &u));
-	LLMCOST_PASS(llmcost_call_set_service_tier(call, tier));
-	LLMCOST_PASS(llmcost_call_set_platform(call, platform));
-	LLMCOST_PASS(llmcost_call_end(call));
-	assert_int_equal(llmcost_test_flushed(c, 20000).calls_acked, 1);
-	llmcost_shutdown(c, 1000);
-}
-
 // A store in dir holding three calls, ingested by llmcostd (with the
 // overrides file prices unless NULL): gpt-4o-mini in batch, gemini on
 // Vertex AI (both priced unlike their standard, own-API rates by the
@@ -285,11 +255,11 @@ ingest_three(const char *dir, const char *prices)
 	const char *extra[] = { "--prices-file", prices, NULL };
 	pid_t d = harness_daemon_start(dir, prices != NULL ? extra : NULL);
 	assert_true(d > 0);
-	send_one(
+	e2e_send_one(
 	    dir, "openai", "gpt-4o-mini", "batch", LLMCOST_TIER_BATCH, NULL);
-	send_one(dir, "google", "gemini-2.0-flash-001", "vertex",
+	e2e_send_one(dir, "google", "gemini-2.0-flash-001", "vertex",
 	    LLMCOST_TIER_STANDARD, "vertex");
-	send_one(
+	e2e_send_one(
 	    dir, "openai", "gpt-4o", "standard", LLMCOST_TIER_STANDARD, NULL);
 	assert_int_equal(harness_daemon_stop(d, SIGTERM), 0);
 }

@@ -38,46 +38,10 @@ static const char table_broken[] = "entry 1000001 openai gpt-4o\n"
                                    "standard input_uncached=1 output_text=1\n";
 
 static void
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-}
-
-static void
-send_call_as(const char *dir, const char *model, const char *feature,
-    llmcost_service_tier tier, const char *platform)
-{
-	char url[1100];
-	llmcost_options o;
-	llmcost_client *c;
-	llmcost_call *call;
-	llmcost_usage u;
-
-	harness_url(dir, url, sizeof(url));
-	memset(&o, 0, sizeof(o));
-	o.collector_url = url;
-	o.flush_ms = 10;
-	LLMCOST_PASS(llmcost_init(&c, &o));
-	memset(&u, 0, sizeof(u));
-	u.tokens[LLMCOST_IN_UNCACHED] = 1000;
-	u.tokens[LLMCOST_OUT_TEXT] = 10;
-	LLMCOST_PASS(llmcost_call_begin(c, "openai", model, &call));
-	LLMCOST_PASS(llmcost_call_set_meta(call, "feature", feature));
-	LLMCOST_PASS(llmcost_call_set_usage(call, &u));
-	LLMCOST_PASS(llmcost_call_set_service_tier(call, tier));
-	LLMCOST_PASS(llmcost_call_set_platform(call, platform));
-	LLMCOST_PASS(llmcost_call_end(call));
-	assert_int_equal(llmcost_test_flushed(c, 20000).calls_acked, 1);
-	llmcost_shutdown(c, 1000);
-}
-
-static void
 send_call(const char *dir, const char *model, const char *feature)
 {
-	send_call_as(dir, model, feature, LLMCOST_TIER_STANDARD, NULL);
+	e2e_send_one(
+	    dir, "openai", model, feature, LLMCOST_TIER_STANDARD, NULL);
 }
 
 // The report's cost of feature, in pico-USD, as text; none of its calls
@@ -145,7 +109,7 @@ test_reload(void **state)
 	char path[2048];
 	assert_non_null(dir);
 	snprintf(path, sizeof(path), "%s/prices.txt", dir);
-	write_file(path, table_a);
+	e2e_write_file(path, table_a);
 
 	const char *extra[] = { "--prices-file", path, NULL };
 	pid_t d = harness_daemon_start(dir, extra);
@@ -156,14 +120,14 @@ test_reload(void **state)
 	check_cost(dir, "phase-a", 1000 * A_IN + 10 * A_OUT);
 
 	// A broken file: refused, table A stays.
-	write_file(path, table_broken);
+	e2e_write_file(path, table_broken);
 	assert_int_equal(kill(d, SIGHUP), 0);
 	wait_stat(dir, "prices_reload_errors", 1);
 	send_call(dir, "gpt-4o", "phase-broken");
 	check_cost(dir, "phase-broken", 1000 * A_IN + 10 * A_OUT);
 
 	// A good file: installed.
-	write_file(path, table_b);
+	e2e_write_file(path, table_b);
 	assert_int_equal(kill(d, SIGHUP), 0);
 	wait_stat(dir, "prices_reloads", 1);
 	send_call(dir, "gpt-4o", "phase-b");
@@ -174,12 +138,12 @@ test_reload(void **state)
 	// The service tier and platform a call states price it: gpt-4o-mini
 	// in batch ($0.075 / $0.30) and on Azure ($0.165 / $0.66), from the
 	// built-in table.
-	send_call_as(
-	    dir, "gpt-4o-mini", "mini-batch", LLMCOST_TIER_BATCH, NULL);
+	e2e_send_one(dir, "openai", "gpt-4o-mini", "mini-batch",
+	    LLMCOST_TIER_BATCH, NULL);
 	check_cost(
 	    dir, "mini-batch", 1000 * INT64_C(75000) + 10 * INT64_C(300000));
-	send_call_as(
-	    dir, "gpt-4o-mini", "mini-azure", LLMCOST_TIER_STANDARD, "azure");
+	e2e_send_one(dir, "openai", "gpt-4o-mini", "mini-azure",
+	    LLMCOST_TIER_STANDARD, "azure");
 	check_cost(
 	    dir, "mini-azure", 1000 * INT64_C(165000) + 10 * INT64_C(660000));
 
@@ -189,8 +153,8 @@ test_reload(void **state)
 	e2e_expect_run(chk, 0, "0 of 2 pairs unpriced", NULL);
 	// A platform without an entry: gpt-4o-mini on Bedrock is unpriced,
 	// and check counts that call (it reads each call's platform).
-	send_call_as(dir, "gpt-4o-mini", "mini-bedrock", LLMCOST_TIER_STANDARD,
-	    "bedrock");
+	e2e_send_one(dir, "openai", "gpt-4o-mini", "mini-bedrock",
+	    LLMCOST_TIER_STANDARD, "bedrock");
 	e2e_expect_run(chk, 1, "1 of 2 pairs unpriced", NULL);
 	e2e_expect_run(chk, 1, "gpt-4o-mini", NULL);
 	send_call(dir, "mystery-model-9", "phase-unknown");
@@ -201,7 +165,7 @@ test_reload(void **state)
 
 	// A broken file stops the start, naming the file, line and field;
 	// so does the CLI.
-	write_file(path, table_broken);
+	e2e_write_file(path, table_broken);
 	char dir2[2048];
 	snprintf(dir2, sizeof(dir2), "%s/other", dir);
 	const char *start[] = { harness_daemon_bin(), "--data-dir", dir2,

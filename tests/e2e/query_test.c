@@ -84,19 +84,12 @@ record_one(llmcost_client *cl, const llmcost_scope *sc, const call *c)
 static int
 setup(void **state)
 {
-	llmcost_options o;
 	llmcost_client *cl;
 	llmcost_scope sc[4];
 
 	(void) state;
 	daemon_pid = harness_daemon_tmp(&dir, url, sizeof(url));
-	if (daemon_pid <= 0) {
-		return (-1);
-	}
-	memset(&o, 0, sizeof(o));
-	o.collector_url = url;
-	o.flush_ms = 10;
-	if (llmcost_init(&cl, &o) != 0) {
+	if (daemon_pid <= 0 || (cl = e2e_client(url)) == NULL) {
 		return (-1);
 	}
 	for (int t = 1; t <= 3; t++) {
