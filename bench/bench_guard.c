@@ -16,40 +16,10 @@
 #include "batch.h"
 #include "guard.h"
 #include "shim.h"
+#include "sink.h"
 
 #define LOOP 1000000
 #define RUNS 7
-
-static int
-sink_start(llmcost__exporter *ex)
-{
-	(void) ex;
-	return (0);
-}
-
-static int
-sink_deliver(
-    llmcost__exporter *ex, const llmcost__batch *b, llmcost__outcome *out)
-{
-	(void) ex;
-	out->stored = b->n;
-	return (0);
-}
-
-static void
-sink_fini(llmcost__exporter *ex)
-{
-	(void) ex;
-}
-
-static const struct llmcost__exporter_ops sink = {
-	.name = "sink",
-	.lossless = 1,
-	.start = sink_start,
-	.deliver = sink_deliver,
-	.fini = sink_fini,
-};
-static const struct llmcost__exporter_ops *const sinks[] = { &sink, NULL };
 
 static double
 one_loop(llmcost_client *c, const char *feature)
@@ -101,7 +71,7 @@ main(void)
 
 	memset(&o, 0, sizeof(o));
 	o.collector_url = "ipc:///nonexistent/unused.sock";
-	if (llmcost__client_init(&c, &o, sinks) != 0) {
+	if (llmcost__client_init(&c, &o, sink_exporters) != 0) {
 		fprintf(stderr, "bench_guard: init failed\n");
 		return (1);
 	}

@@ -12,39 +12,7 @@
 #include "guard.h"
 #include "batch.h"
 #include "shim.h"
-
-// A destination that stores everything at once: the guard needs none.
-static int
-sink_start(llmcost__exporter *ex)
-{
-	(void) ex;
-	return (0);
-}
-
-static int
-sink_deliver(
-    llmcost__exporter *ex, const llmcost__batch *b, llmcost__outcome *out)
-{
-	(void) ex;
-	out->stored = b->n;
-	return (0);
-}
-
-static void
-sink_fini(llmcost__exporter *ex)
-{
-	(void) ex;
-}
-
-static const struct llmcost__exporter_ops sink = {
-	.name = "sink",
-	.lossless = 1,
-	.start = sink_start,
-	.deliver = sink_deliver,
-	.fini = sink_fini,
-};
-static const struct llmcost__exporter_ops *const no_exporters[]
-    = { &sink, NULL };
+#include "sink.h" // calls are stored at once: no collector
 
 static llmcost_client *
 client(void)
@@ -54,7 +22,7 @@ client(void)
 	memset(&o, 0, sizeof(o));
 	o.collector_url = "ipc:///nonexistent/unused.sock";
 	o.queue_max = 1024;
-	LLMCOST_PASS(llmcost__client_init(&c, &o, no_exporters));
+	LLMCOST_PASS(llmcost__client_init(&c, &o, sink_exporters));
 	return (c);
 }
 

@@ -1,0 +1,45 @@
+// Shared by the shim's tests and the call-site benchmarks that need no
+// collector: an exporter that stores every batch at once, and an
+// exporter list holding only it, for llmcost__client_init.  Static, so
+// each program that includes it has its own copy of the table.
+#ifndef LLMCOST_SINK_H
+#define LLMCOST_SINK_H
+
+#include "batch.h"
+#include "shim.h"
+
+static int
+sink_start(llmcost__exporter *ex)
+{
+	(void) ex;
+	return (0);
+}
+
+static int
+sink_deliver(
+    llmcost__exporter *ex, const llmcost__batch *b, llmcost__outcome *out)
+{
+	(void) ex;
+	out->stored = b->n;
+	return (0);
+}
+
+static void
+sink_fini(llmcost__exporter *ex)
+{
+	(void) ex;
+}
+
+static const struct llmcost__exporter_ops sink_ops = {
+	.name = "sink",
+	.lossless = 1,
+	.start = sink_start,
+	.deliver = sink_deliver,
+	.fini = sink_fini,
+};
+
+// The exporter list of a client whose calls are stored as soon as sent.
+static const struct llmcost__exporter_ops *const sink_exporters[]
+    = { &sink_ops, NULL };
+
+#endif // LLMCOST_SINK_H
