@@ -41,6 +41,7 @@
 #include "harness.h"
 #include "pricing.h"
 #include "store.h"
+#include "workload.h"
 
 extern char **environ;
 
@@ -49,18 +50,6 @@ extern char **environ;
 #define NS_PER_SEC UINT64_C(1000000000)
 #define MAX_RUNS   31
 
-static const char *const features[]
-    = { "search", "chat", "summarize", "classify", "extract", "translate",
-	      "agent-plan", "agent-act", "rerank", "moderate", "autocomplete",
-	      "email-draft", "sql-gen", "code-review", "support-bot",
-	      "onboarding", "insights", "tagging", "faq", "digest" };
-static const struct {
-	const char *provider, *model;
-} models[] = { { "openai", "gpt-4o" }, { "openai", "gpt-4o-mini" },
-	{ "anthropic", "claude-sonnet-4-5" },
-	{ "anthropic", "claude-haiku-4-5" }, { "google", "gemini-2.5-pro" },
-	{ "google", "gemini-2.5-flash" } };
-static const char *const tiers[] = { "free", "pro", "enterprise" };
 static const char *const regions[]
     = { "us-east", "us-west", "eu-west", "ap-south" };
 static const char *const tags[] = { "beta", "ga", "internal" };
@@ -106,12 +95,12 @@ make_call(uint64_t i, uint64_t n, uint64_t from_ns, uint64_t span_ns, call *c)
 	// A few hot features: half the calls go to the first five.
 	uint32_t f
 	    = (x & 1) ? (uint32_t) ((x >> 1) % 5) : (uint32_t) ((x >> 1) % 20);
-	c->feature = features[f];
+	c->feature = workload_features[f];
 	uint32_t m = (uint32_t) ((x >> 8) % 6);
-	c->provider = models[m].provider;
-	c->model = models[m].model;
+	c->provider = workload_models[m].provider;
+	c->model = workload_models[m].model;
 	c->env = (x >> 16) % 10 == 0 ? "staging" : "production";
-	c->tier = tiers[(x >> 20) % 3];
+	c->tier = workload_tiers[(x >> 20) % 3];
 	c->region = regions[(x >> 24) % 4];
 	c->tag = tags[(x >> 28) % 3];
 	uint32_t a = (uint32_t) (y % 500), b = (uint32_t) ((y >> 12) % 500);

@@ -6,20 +6,8 @@
 #ifndef LLMCOST_SYNTH_H
 #define LLMCOST_SYNTH_H
 
+#include "harness/workload.h"
 #include "store_fixture.h"
-
-static const char *const synth_features[]
-    = { "search", "chat", "summarize", "classify", "extract", "translate",
-	      "agent-plan", "agent-act", "rerank", "moderate", "autocomplete",
-	      "email-draft", "sql-gen", "code-review", "support-bot",
-	      "onboarding", "insights", "tagging", "faq", "digest" };
-static const struct {
-	const char *provider, *model;
-} synth_models[] = { { "openai", "gpt-4o" }, { "openai", "gpt-4o-mini" },
-	{ "anthropic", "claude-sonnet-4-5" },
-	{ "anthropic", "claude-haiku-4-5" }, { "google", "gemini-2.5-pro" },
-	{ "google", "gemini-2.5-flash" } };
-static const char *const synth_tiers[] = { "free", "pro", "enterprise" };
 
 // The i-th call: runs_per_hour calls per hour from H0, usage of a few
 // hundred to a few thousand tokens, one call in 50 an error.
@@ -31,9 +19,9 @@ synth(spec *sp, uint32_t i, uint32_t runs_per_hour, char *cust, size_t csz)
 	memset(sp, 0, sizeof(*sp));
 	sp->n = i;
 	sp->hour = H0 + i / runs_per_hour;
-	sp->feature = synth_features[x % 20];
-	sp->provider = synth_models[(x >> 8) % 6].provider;
-	sp->model = synth_models[(x >> 8) % 6].model;
+	sp->feature = workload_features[x % 20];
+	sp->provider = workload_models[(x >> 8) % 6].provider;
+	sp->model = workload_models[(x >> 8) % 6].model;
 	sp->env = (x >> 12) % 8 == 0 ? "staging" : "production";
 	sp->usage[LLMCOST_IN_UNCACHED] = 200 + (x >> 4) % 4000;
 	sp->usage[LLMCOST_IN_CACHE_READ] = (x >> 3) % 3 == 0 ? 1024 : 0;
@@ -43,7 +31,7 @@ synth(spec *sp, uint32_t i, uint32_t runs_per_hour, char *cust, size_t csz)
 	sp->key = "customer";
 	snprintf(cust, csz, "cust-%02u", (x >> 22) % 50);
 	sp->val = cust;
-	sp->tag = synth_tiers[(x >> 9) % 3];
+	sp->tag = workload_tiers[(x >> 9) % 3];
 }
 
 // What a test changes in a batch before it is written: extras and traces
