@@ -56,15 +56,6 @@ budget_usage(FILE *f)
 	    "file.\n");
 }
 
-static void
-fmt_time(int64_t t, char *buf, size_t bufsz)
-{
-	time_t tt = (time_t) t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static const char *
 window_name(const budget *b, char *buf, size_t bufsz)
 {
@@ -198,7 +189,7 @@ run_check(const opts *o, budget_set *bs, store_rtxn *t, int64_t now)
 	int exhausted = 0, warned = 0, rv;
 
 	if (o->json) {
-		fmt_time(now, from, sizeof(from));
+		llmcost__utc_text(now, from, sizeof(from));
 		printf("{\"at\":\"%s\",\"budgets\":[", from);
 	} else if (o->csv) {
 		printf("budget,window,timezone,from,to,spend_usd,spend_pusd,"
@@ -221,8 +212,8 @@ run_check(const opts *o, budget_set *bs, store_rtxn *t, int64_t now)
 		warned |= st.state == BUDGET_WARN;
 		fmt_pct(st.pct_bp, pct, sizeof(pct));
 		if (o->json) {
-			fmt_time(st.from, from, sizeof(from));
-			fmt_time(st.to, to, sizeof(to));
+			llmcost__utc_text(st.from, from, sizeof(from));
+			llmcost__utc_text(st.to, to, sizeof(to));
 			printf(
 			    "%s{\"name\":\"%s\",\"window\":{\"kind\":\"%s\","
 			    "\"timezone\":\"%s\",\"from\":\"%s\",\"to\":"
@@ -250,8 +241,8 @@ run_check(const opts *o, budget_set *bs, store_rtxn *t, int64_t now)
 		}
 		if (o->csv) {
 			// Names, zones and amounts need no CSV quoting.
-			fmt_time(st.from, from, sizeof(from));
-			fmt_time(st.to, to, sizeof(to));
+			llmcost__utc_text(st.from, from, sizeof(from));
+			llmcost__utc_text(st.to, to, sizeof(to));
 			printf("%s,%s,%s,%s,%s,%s,", b->name, kind_name(b),
 			    tz_name(b->zone), from, to,
 			    report_fmt_usd(st.spend, 12, a, sizeof(a)));
@@ -303,7 +294,7 @@ run_forecast(
 	int out = 0, rv;
 
 	if (o->json) {
-		fmt_time(now, from, sizeof(from));
+		llmcost__utc_text(now, from, sizeof(from));
 		printf("{\"at\":\"%s\",\"lookback_s\":%lld,\"budgets\":[",
 		    from, (long long) look);
 	} else if (o->csv) {
@@ -375,11 +366,11 @@ run_forecast(
 		budget_classify(b, &ps);
 		fmt_pct(ps.pct_bp, p, sizeof(p));
 		if (runs_out >= 0) {
-			fmt_time(runs_out, when, sizeof(when));
+			llmcost__utc_text(runs_out, when, sizeof(when));
 		}
 		if (o->json) {
-			fmt_time(st.from, from, sizeof(from));
-			fmt_time(st.to, to, sizeof(to));
+			llmcost__utc_text(st.from, from, sizeof(from));
+			llmcost__utc_text(st.to, to, sizeof(to));
 			printf(
 			    "%s{\"name\":\"%s\",\"window\":{\"kind\":\"%s\","
 			    "\"timezone\":\"%s\",\"from\":\"%s\",\"to\":"
@@ -401,8 +392,8 @@ run_forecast(
 			continue;
 		}
 		if (o->csv) {
-			fmt_time(st.from, from, sizeof(from));
-			fmt_time(st.to, to, sizeof(to));
+			llmcost__utc_text(st.from, from, sizeof(from));
+			llmcost__utc_text(st.to, to, sizeof(to));
 			printf("%s,%s,%s,%s,%s,%s,", b->name, kind_name(b),
 			    tz_name(b->zone), from, to,
 			    report_fmt_usd(st.spend, 12, a, sizeof(a)));

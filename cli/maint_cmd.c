@@ -194,15 +194,6 @@ open_writer(const char *cmd, const char *dir, store **st)
 	return (CLI_OK);
 }
 
-static void
-fmt_time(uint64_t ns, char *buf, size_t bufsz)
-{
-	time_t s = (time_t) (ns / 1000000000u);
-	struct tm tm;
-	gmtime_r(&s, &tm);
-	strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static uint32_t
 parse_txn_runs(const char *cmd, const char *s, int *ok)
 {
@@ -352,8 +343,8 @@ cmd_reprice(int argc, char **argv)
 		.done_arg = &rs,
 	};
 	char a[32], b[32];
-	fmt_time(o.from_ns, a, sizeof(a));
-	fmt_time(o.to_ns, b, sizeof(b));
+	llmcost__utc_text((int64_t) (o.from_ns / 1000000000u), a, sizeof(a));
+	llmcost__utc_text((int64_t) (o.to_ns / 1000000000u), b, sizeof(b));
 	printf("reprice of the calls that started in [%s, %s)\n", a, b);
 	store_rtxn *t;
 	uint64_t cut = 0;
@@ -362,7 +353,7 @@ cmd_reprice(int argc, char **argv)
 		store_read_end(t);
 	}
 	if (cut > o.from_ns) {
-		fmt_time(cut, a, sizeof(a));
+		llmcost__utc_text((int64_t) (cut / 1000000000u), a, sizeof(a));
 		printf("note: calls before %s were pruned; their rollups keep "
 		       "the costs they had\n",
 		    a);
@@ -466,7 +457,7 @@ cmd_prune(int argc, char **argv)
 	uint64_t n = 0;
 	rv = store_prune(st, (uint64_t) cut * 1000000000u, txn_runs, 0, &n,
 	    NULL, err, sizeof(err));
-	fmt_time((uint64_t) cut * 1000000000u, when, sizeof(when));
+	llmcost__utc_text(cut, when, sizeof(when));
 	printf("pruned %llu calls that started before %s; rollups kept\n",
 	    (unsigned long long) n, when);
 	store_close(st);

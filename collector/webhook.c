@@ -38,15 +38,6 @@ webhook_alert_id(const webhook_alert *a, char *buf, size_t bufsz)
 	return (n < 0 || (size_t) n >= bufsz ? -1 : n);
 }
 
-static void
-fmt_time(int64_t t, char *buf, size_t bufsz)
-{
-	time_t tt = (time_t) t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 int
 webhook_payload(
     const webhook_alert *a, budget_hook_format f, char *buf, size_t bufsz)
@@ -59,9 +50,9 @@ webhook_payload(
 	report_fmt_usd(a->spend_pusd, 2, spend2, sizeof(spend2));
 	report_fmt_usd(a->limit_pusd, 12, limit, sizeof(limit));
 	report_fmt_usd(a->limit_pusd, 2, limit2, sizeof(limit2));
-	fmt_time(a->window_from, from, sizeof(from));
-	fmt_time(a->window_to, to, sizeof(to));
-	fmt_time(a->crossed_at, at, sizeof(at));
+	llmcost__utc_text(a->window_from, from, sizeof(from));
+	llmcost__utc_text(a->window_to, to, sizeof(to));
+	llmcost__utc_text(a->crossed_at, at, sizeof(at));
 	if (webhook_alert_id(a, id, sizeof(id)) < 0) {
 		return (-1);
 	}

@@ -3,7 +3,10 @@
 // durations and timeouts, which must not jump with the wall clock.  Both
 // are vDSO reads on Linux: no system call, so the call site may use them.
 // Deadlines for pthread_cond_timedwait are absolute CLOCK_MONOTONIC times
-// (condition variables are created with that clock).
+// (condition variables are created with that clock).  Times shown to
+// people and written to files are RFC 3339 UTC, formatted in one place.
+
+#include <stdio.h>
 
 #include "llmcost_common.h"
 
@@ -38,4 +41,18 @@ llmcost__deadline_ms(int32_t timeout_ms)
 		ts.tv_nsec -= 1000000000L;
 	}
 	return (ts);
+}
+
+void
+llmcost__utc_text(int64_t unix_s, char *buf, size_t bufsz)
+{
+	time_t t = (time_t) unix_s;
+	struct tm tm;
+	char full[32]; // the year of any int64_t second fits
+
+	full[0] = '\0';
+	if (gmtime_r(&t, &tm) != NULL) {
+		strftime(full, sizeof(full), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	snprintf(buf, bufsz, "%s", full);
 }

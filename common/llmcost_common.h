@@ -59,6 +59,12 @@ uint64_t llmcost__now_ns(void);
 uint64_t llmcost__mono_ns(void);
 struct timespec llmcost__deadline_ms(int32_t timeout_ms);
 
+// unix_s (seconds since the epoch) as RFC 3339 UTC text to the second,
+// "YYYY-MM-DDTHH:MM:SSZ", into buf (bufsz of at least LLMCOST__UTC_TEXT
+// for the whole text; shorter text is cut, always NUL-terminated).
+#define LLMCOST__UTC_TEXT 21
+void llmcost__utc_text(int64_t unix_s, char *buf, size_t bufsz);
+
 // Names generated from the header's tables (tables.c).
 // llmcost__bucket_key[b]: the report/JSON key of bucket b;
 // llmcost__bucket_is_output[b]: 1 for an output bucket, 0 for input;

@@ -445,6 +445,31 @@ test_retry_rule(void **state)
 	assert_int_equal(asked, 0);
 }
 
+// RFC 3339 UTC text of seconds since the epoch, written out literally;
+// a short buffer gets the text cut, still terminated.
+static void
+test_utc_text(void **state)
+{
+	static const struct {
+		int64_t s;
+		const char *want;
+	} cases[] = {
+		{ 0, "1970-01-01T00:00:00Z" },
+		{ 1735689599, "2024-12-31T23:59:59Z" },
+		{ 1709210096, "2024-02-29T12:34:56Z" },
+		{ 4102444800, "2100-01-01T00:00:00Z" },
+	};
+	char buf[LLMCOST__UTC_TEXT];
+	(void) state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		llmcost__utc_text(cases[i].s, buf, sizeof(buf));
+		assert_string_equal(buf, cases[i].want);
+	}
+	llmcost__utc_text(0, buf, 11);
+	assert_string_equal(buf, "1970-01-01");
+}
+
 int
 main(void)
 {
@@ -462,6 +487,7 @@ main(void)
 		cmocka_unit_test(test_error_names),
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_retry_rule),
+		cmocka_unit_test(test_utc_text),
 	};
 
 	return (cmocka_run_group_tests_name("util", tests, NULL, NULL));
