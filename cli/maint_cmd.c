@@ -207,92 +207,128 @@ parse_txn_runs(const char *cmd, const char *s, int *ok)
 	return ((uint32_t) v);
 }
 
-int
-cmd_reprice(int argc, char **argv)
+// What reprice or prune was asked.  One parser for both; each command
+// passes its own option table, so neither takes the other's options.
+typedef struct maint_args {
+	const char *since, *until, *before; // as given
+	const char *dirarg, *prices_file;   // NULL: not given
+	int dry;
+	uint32_t txn_runs; // 0: the store's default
+} maint_args;
+
+#define MAINT_HELP (-1) // --help was asked for and printed
+
+// Parses argv for cmd into a; *required (a's since or before) must be
+// given.  Returns CLI_OK, CLI_USAGE (said on stderr) or MAINT_HELP.
+static int
+parse_args(const char *cmd, const struct option *opts, const char *help,
+    int argc, char **argv, maint_args *a, const char *const *required)
 {
-	static const struct option opts[] = {
-		{ "since", required_argument, NULL, 's' },
-		{ "until", required_argument, NULL, 'u' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "txn-runs", required_argument, NULL, 't' },
-		{ "data-dir", required_argument, NULL, 'd' },
-		{ "prices", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *since = NULL, *until = NULL, *dirarg = NULL;
-	const char *prices_file = NULL;
-	int dry = 0, c, ok;
-	uint32_t txn_runs = 0;
+	int c, ok;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			since = optarg;
+			a->since = optarg;
 			break;
 		case 'u':
-			until = optarg;
+			a->until = optarg;
+			break;
+		case 'b':
+			a->before = optarg;
 			break;
 		case 'n':
-			dry = 1;
+			a->dry = 1;
 			break;
 		case 't':
-			txn_runs = parse_txn_runs("reprice", optarg, &ok);
+			a->txn_runs = parse_txn_runs(cmd, optarg, &ok);
 			if (!ok) {
 				return (CLI_USAGE);
 			}
 			break;
 		case 'd':
-			dirarg = optarg;
+			a->dirarg = optarg;
 			break;
 		case 'p':
-			prices_file = optarg;
+			a->prices_file = optarg;
 			break;
 		case 'h':
-			printf("Usage: llmcost reprice --since WHEN [--until "
-			       "WHEN] [--dry-run] [OPTION]...\n"
-			       "Work out the cost of the stored calls that "
-			       "started in the window again, with the\n"
-			       "price table in force, and update the calls "
-			       "and their hourly and daily rollups.\n\n"
-			       "  --since WHEN     start of the window: 7d, "
-			       "24h, 90m, 2w or\n"
-			       "                   YYYY-MM-DD[THH:MM[:SS]Z] "
-			       "(exact to the second)\n"
-			       "  --until WHEN     end of the window, "
-			       "exclusive (default: now)\n"
-			       "  --dry-run        print what would change; "
-			       "write nothing\n"
-			       "  --txn-runs N     calls per transaction "
-			       "(default 10000)\n"
-			       "  --data-dir DIR   llmcostd's data directory "
-			       "(as for llmcost report)\n"
-			       "  --prices FILE    price with the built-in "
-			       "prices plus this overrides file\n"
-			       "                   (as llmcostd "
-			       "--prices-file; default: built-in only)\n\n"
-			       "Safe while llmcostd runs.  Each transaction "
-			       "updates calls and rollups together;\n"
-			       "after an interruption, run the same command "
-			       "again to finish.\n");
-			return (CLI_OK);
+			fputs(help, stdout);
+			return (MAINT_HELP);
 		default:
-			fprintf(stderr, "see 'llmcost reprice --help'\n");
+			fprintf(stderr, "see 'llmcost %s --help'\n", cmd);
 			return (CLI_USAGE);
 		}
 	}
-	if (optind < argc || since == NULL) {
+	if (optind < argc) {
 		fprintf(stderr,
-		    optind < argc ? "llmcost reprice: unexpected argument "
-		                    "(see --help)\n"
-		                  : "llmcost reprice: --since is required\n");
+		    "llmcost %s: unexpected argument (see --help)\n", cmd);
 		return (CLI_USAGE);
+	}
+	if (*required == NULL) {
+		fprintf(stderr, "llmcost %s: --%s is required\n", cmd,
+		    required == &a->since ? "since" : "before");
+		return (CLI_USAGE);
+	}
+	return (CLI_OK);
+}
+
+static const struct option reprice_opts[] = {
+	{ "since", required_argument, NULL, 's' },
+	{ "until", required_argument, NULL, 'u' },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "txn-runs", required_argument, NULL, 't' },
+	{ "data-dir", required_argument, NULL, 'd' },
+	{ "prices", required_argument, NULL, 'p' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char reprice_help[]
+    = "Usage: llmcost reprice --since WHEN [--until "
+      "WHEN] [--dry-run] [OPTION]...\n"
+      "Work out the cost of the stored calls that "
+      "started in the window again, with the\n"
+      "price table in force, and update the calls "
+      "and their hourly and daily rollups.\n\n"
+      "  --since WHEN     start of the window: 7d, "
+      "24h, 90m, 2w or\n"
+      "                   YYYY-MM-DD[THH:MM[:SS]Z] "
+      "(exact to the second)\n"
+      "  --until WHEN     end of the window, "
+      "exclusive (default: now)\n"
+      "  --dry-run        print what would change; "
+      "write nothing\n"
+      "  --txn-runs N     calls per transaction "
+      "(default 10000)\n"
+      "  --data-dir DIR   llmcostd's data directory "
+      "(as for llmcost report)\n"
+      "  --prices FILE    price with the built-in "
+      "prices plus this overrides file\n"
+      "                   (as llmcostd "
+      "--prices-file; default: built-in only)\n\n"
+      "Safe while llmcostd runs.  Each transaction "
+      "updates calls and rollups together;\n"
+      "after an interruption, run the same command "
+      "again to finish.\n";
+
+int
+cmd_reprice(int argc, char **argv)
+{
+	maint_args m;
+	int rv;
+
+	memset(&m, 0, sizeof(m));
+	rv = parse_args(
+	    "reprice", reprice_opts, reprice_help, argc, argv, &m, &m.since);
+	if (rv != CLI_OK) {
+		return (rv == MAINT_HELP ? CLI_OK : rv);
 	}
 	int64_t now = (int64_t) time(NULL), from, to = now;
 	int local; // a time without an offset is UTC here
-	if (cli_parse_time(since, now, &from, &local) != 0
-	    || (until != NULL
-	        && cli_parse_time(until, now, &to, &local) != 0)) {
+	if (cli_parse_time(m.since, now, &from, &local) != 0
+	    || (m.until != NULL
+	        && cli_parse_time(m.until, now, &to, &local) != 0)) {
 		fprintf(stderr,
 		    "llmcost reprice: cannot read the time: use 7d, 24h, "
 		    "90m, 2w or RFC 3339 (UTC without an offset)\n");
@@ -305,15 +341,14 @@ cmd_reprice(int argc, char **argv)
 		return (CLI_USAGE);
 	}
 	char dir[LLMCOST__PATH_MAX], err[STORE_ERR_MAX];
-	int rv;
-	if ((rv = cli_resolve_dir("reprice", dirarg, dir, sizeof(dir)))
+	if ((rv = cli_resolve_dir("reprice", m.dirarg, dir, sizeof(dir)))
 	    != CLI_OK) {
 		return (rv);
 	}
 	prices_table *own = NULL;
-	if (prices_file != NULL) {
+	if (m.prices_file != NULL) {
 		char perr[PRICES_ERR_MAX];
-		if (prices_table_load(prices_file, &own, perr, sizeof(perr))
+		if (prices_table_load(m.prices_file, &own, perr, sizeof(perr))
 		    != 0) {
 			fprintf(stderr, "llmcost reprice: %s\n", perr);
 			return (CLI_FAIL);
@@ -335,8 +370,8 @@ cmd_reprice(int argc, char **argv)
 	store_reprice_opts o = {
 		.from_ns = (uint64_t) from * 1000000000u,
 		.to_ns = (uint64_t) to * 1000000000u,
-		.txn_runs = txn_runs,
-		.dry_run = dry,
+		.txn_runs = m.txn_runs,
+		.dry_run = m.dry,
 		.price = pricing_price_run,
 		.price_arg = (void *) table,
 		.done = on_txn,
@@ -365,10 +400,10 @@ cmd_reprice(int argc, char **argv)
 		    "done: run the same command again to finish\n",
 		    rv == LLMCOST_ESTORE ? err : llmcost_strerror(rv));
 	}
-	print_summary(st, &rs, dry);
+	print_summary(st, &rs, m.dry);
 	printf("prices: table %s%s%s\n", prices_table_version(table),
-	    prices_file != NULL ? " with overrides from " : "",
-	    prices_file != NULL ? prices_file : "");
+	    m.prices_file != NULL ? " with overrides from " : "",
+	    m.prices_file != NULL ? m.prices_file : "");
 	free(rs.slots);
 	store_close(st);
 	prices_table_free(own);
@@ -378,75 +413,54 @@ cmd_reprice(int argc, char **argv)
 	return (rv == 0 ? CLI_OK : CLI_FAIL);
 }
 
+static const struct option prune_opts[] = {
+	{ "before", required_argument, NULL, 'b' },
+	{ "txn-runs", required_argument, NULL, 't' },
+	{ "data-dir", required_argument, NULL, 'd' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char prune_help[]
+    = "Usage: llmcost prune --before WHEN "
+      "[OPTION]...\n"
+      "Delete the stored calls (with their extras "
+      "and trace links) that started\n"
+      "before WHEN; the hourly and daily rollups, "
+      "and so every report over whole\n"
+      "hours, keep them.\n\n"
+      "  --before WHEN    30d, 12w, or "
+      "YYYY-MM-DD[THH:MM[:SS]Z]\n"
+      "  --txn-runs N     calls per transaction "
+      "(default 10000)\n"
+      "  --data-dir DIR   llmcostd's data directory "
+      "(as for llmcost report)\n\n"
+      "Safe while llmcostd runs; after an "
+      "interruption, run it again to finish.\n";
+
 int
 cmd_prune(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "before", required_argument, NULL, 'b' },
-		{ "txn-runs", required_argument, NULL, 't' },
-		{ "data-dir", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *before = NULL, *dirarg = NULL;
-	uint32_t txn_runs = 0;
-	int c, ok;
+	maint_args m;
+	int rv;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			before = optarg;
-			break;
-		case 't':
-			txn_runs = parse_txn_runs("prune", optarg, &ok);
-			if (!ok) {
-				return (CLI_USAGE);
-			}
-			break;
-		case 'd':
-			dirarg = optarg;
-			break;
-		case 'h':
-			printf("Usage: llmcost prune --before WHEN "
-			       "[OPTION]...\n"
-			       "Delete the stored calls (with their extras "
-			       "and trace links) that started\n"
-			       "before WHEN; the hourly and daily rollups, "
-			       "and so every report over whole\n"
-			       "hours, keep them.\n\n"
-			       "  --before WHEN    30d, 12w, or "
-			       "YYYY-MM-DD[THH:MM[:SS]Z]\n"
-			       "  --txn-runs N     calls per transaction "
-			       "(default 10000)\n"
-			       "  --data-dir DIR   llmcostd's data directory "
-			       "(as for llmcost report)\n\n"
-			       "Safe while llmcostd runs; after an "
-			       "interruption, run it again to finish.\n");
-			return (CLI_OK);
-		default:
-			fprintf(stderr, "see 'llmcost prune --help'\n");
-			return (CLI_USAGE);
-		}
-	}
-	if (optind < argc || before == NULL) {
-		fprintf(stderr,
-		    optind < argc ? "llmcost prune: unexpected argument "
-		                    "(see --help)\n"
-		                  : "llmcost prune: --before is required\n");
-		return (CLI_USAGE);
+	memset(&m, 0, sizeof(m));
+	rv = parse_args(
+	    "prune", prune_opts, prune_help, argc, argv, &m, &m.before);
+	if (rv != CLI_OK) {
+		return (rv == MAINT_HELP ? CLI_OK : rv);
 	}
 	int64_t now = (int64_t) time(NULL), cut;
 	int local; // a time without an offset is UTC here
-	if (cli_parse_time(before, now, &cut, &local) != 0 || cut < 0) {
+	if (cli_parse_time(m.before, now, &cut, &local) != 0 || cut < 0) {
 		fprintf(stderr,
 		    "llmcost prune: cannot read the time '%s': use 30d, 12w "
 		    "or YYYY-MM-DD[THH:MM[:SS]Z]\n",
-		    before);
+		    m.before);
 		return (CLI_USAGE);
 	}
 	char dir[LLMCOST__PATH_MAX], err[STORE_ERR_MAX], when[32];
-	int rv;
-	if ((rv = cli_resolve_dir("prune", dirarg, dir, sizeof(dir)))
+	if ((rv = cli_resolve_dir("prune", m.dirarg, dir, sizeof(dir)))
 	    != CLI_OK) {
 		return (rv);
 	}
@@ -455,7 +469,7 @@ cmd_prune(int argc, char **argv)
 		return (rv);
 	}
 	uint64_t n = 0;
-	rv = store_prune(st, (uint64_t) cut * 1000000000u, txn_runs, 0, &n,
+	rv = store_prune(st, (uint64_t) cut * 1000000000u, m.txn_runs, 0, &n,
 	    NULL, err, sizeof(err));
 	llmcost__utc_text(cut, when, sizeof(when));
 	printf("pruned %llu calls that started before %s; rollups kept\n",
