@@ -33,6 +33,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1611,95 +1612,79 @@ dec_query(dec *d, mcur *c, uint32_t n, llmcost_proto_query *q)
 	return (0);
 }
 
-// Sums: an array of at least 13 elements (more are skipped).
+// The sums of a QUERY_REPLY row or total, in wire order: counts,
+// 128-bit amounts and arrays of counts of which the first `keep` are
+// kept (usage as a record's, 10 to 64 entries; fees, up to 64).
+enum { QS_UINT, QS_I128, QS_UINTS };
+static const struct qsum_field {
+	uint8_t kind;
+	size_t off;              // in llmcost_proto_qsums
+	uint32_t min, max, keep; // QS_UINTS only
+} qsum_fields[] = {
+	{ QS_UINT, offsetof(llmcost_proto_qsums, calls), 0, 0, 0 },
+	{ QS_UINT, offsetof(llmcost_proto_qsums, unpriced_calls), 0, 0, 0 },
+	{ QS_UINT, offsetof(llmcost_proto_qsums, error_calls), 0, 0, 0 },
+	{ QS_UINTS, offsetof(llmcost_proto_qsums, usage),
+	    LLMCOST_PROTO_USAGE_MIN, LLMCOST_PROTO_MAX_BUCKETS,
+	    LLMCOST_BUCKET_COUNT },
+	{ QS_UINT, offsetof(llmcost_proto_qsums, input_tokens), 0, 0, 0 },
+	{ QS_UINT, offsetof(llmcost_proto_qsums, output_tokens), 0, 0, 0 },
+	{ QS_I128, offsetof(llmcost_proto_qsums, cost_pusd), 0, 0, 0 },
+	{ QS_UINTS, offsetof(llmcost_proto_qsums, fees), 0,
+	    LLMCOST_PROTO_MAX_FEES, LLMCOST_FEE_COUNT },
+	{ QS_I128, offsetof(llmcost_proto_qsums, fee_cost_pusd), 0, 0, 0 },
+	{ QS_UINT, offsetof(llmcost_proto_qsums, provider_cost_calls), 0, 0,
+	    0 },
+	{ QS_I128, offsetof(llmcost_proto_qsums, provider_cost_pusd), 0, 0,
+	    0 },
+	{ QS_UINT, offsetof(llmcost_proto_qsums, usage_missing_calls), 0, 0,
+	    0 },
+	{ QS_UINT, offsetof(llmcost_proto_qsums, usage_partial_calls), 0, 0,
+	    0 },
+};
+#define QSUM_FIELDS (sizeof(qsum_fields) / sizeof(qsum_fields[0]))
+
+// Sums: an array of at least QSUM_FIELDS elements (more are skipped).
 static int
 dec_qsums(dec *d, mcur *c, const char *what, llmcost_proto_qsums *s)
 {
-	uint64_t *const u64s[]
-	    = { &s->calls, &s->unpriced_calls, &s->error_calls };
 	mobj a, e;
-	int rv;
+	int rv = 0;
 
 	mo_read(c, &a);
-	if ((rv = get_array(d, &a, what, 13, UINT32_MAX)) != 0) {
+	if ((rv = get_array(d, &a, what, QSUM_FIELDS, UINT32_MAX)) != 0) {
 		return (rv);
 	}
-	for (int i = 0; i < 3; i++) {
+	for (size_t f = 0; f < QSUM_FIELDS && rv == 0; f++) {
+		const struct qsum_field *qf = &qsum_fields[f];
+		void *p = (char *) s + qf->off;
 		mo_read(c, &e);
-		if ((rv = get_uint(d, &e, what, u64s[i])) != 0) {
-			return (rv);
+		switch (qf->kind) {
+		case QS_UINT:
+			rv = get_uint(d, &e, what, p);
+			break;
+		case QS_I128:
+			rv = get_i128(d, &e, what, p);
+			break;
+		default:
+			rv = get_array(d, &e, what, qf->min, qf->max);
+			for (uint32_t i = 0; rv == 0 && i < e.size; i++) {
+				mobj x;
+				uint64_t v = 0;
+				mo_read(c, &x);
+				rv = get_uint(d, &x, what, &v);
+				if (rv == 0 && i < qf->keep) {
+					((uint64_t *) p)[i] = v;
+				}
+			}
+			break;
 		}
 	}
-	// Usage: as a record's, 10 to 64 entries, the unknown ones skipped.
-	mo_read(c, &e);
-	if ((rv = get_array(d, &e, what, LLMCOST_PROTO_USAGE_MIN,
-	         LLMCOST_PROTO_MAX_BUCKETS))
-	    != 0) {
-		return (rv);
-	}
-	for (uint32_t i = 0; i < e.size; i++) {
-		mobj x;
-		uint64_t v = 0;
-		mo_read(c, &x);
-		if ((rv = get_uint(d, &x, what, &v)) != 0) {
-			return (rv);
-		}
-		if (i < LLMCOST_BUCKET_COUNT) {
-			s->usage[i] = v;
-		}
-	}
-	mo_read(c, &e);
-	if ((rv = get_uint(d, &e, what, &s->input_tokens)) != 0) {
-		return (rv);
-	}
-	mo_read(c, &e);
-	if ((rv = get_uint(d, &e, what, &s->output_tokens)) != 0) {
-		return (rv);
-	}
-	mo_read(c, &e);
-	if ((rv = get_i128(d, &e, what, &s->cost_pusd)) != 0) {
-		return (rv);
-	}
-	mo_read(c, &e);
-	if ((rv = get_array(d, &e, what, 0, LLMCOST_PROTO_MAX_FEES)) != 0) {
-		return (rv);
-	}
-	for (uint32_t i = 0; i < e.size; i++) {
-		mobj x;
-		uint64_t v = 0;
-		mo_read(c, &x);
-		if ((rv = get_uint(d, &x, what, &v)) != 0) {
-			return (rv);
-		}
-		if (i < LLMCOST_FEE_COUNT) {
-			s->fees[i] = v;
-		}
-	}
-	mo_read(c, &e);
-	if ((rv = get_i128(d, &e, what, &s->fee_cost_pusd)) != 0) {
-		return (rv);
-	}
-	mo_read(c, &e);
-	if ((rv = get_uint(d, &e, what, &s->provider_cost_calls)) != 0) {
-		return (rv);
-	}
-	mo_read(c, &e);
-	if ((rv = get_i128(d, &e, what, &s->provider_cost_pusd)) != 0) {
-		return (rv);
-	}
-	mo_read(c, &e);
-	if ((rv = get_uint(d, &e, what, &s->usage_missing_calls)) != 0) {
-		return (rv);
-	}
-	mo_read(c, &e);
-	if ((rv = get_uint(d, &e, what, &s->usage_partial_calls)) != 0) {
-		return (rv);
-	}
-	for (uint32_t i = 13; i < a.size; i++) {
+	for (uint32_t i = QSUM_FIELDS; rv == 0 && i < a.size; i++) {
 		mo_read(c, &e);
 		mo_skip(c, &e);
 	}
-	return (0);
+	return (rv);
 }
 
 static int
