@@ -64,19 +64,6 @@ on_body(char *p, size_t size, size_t nmemb, void *arg)
 	return (n);
 }
 
-static size_t
-on_header(char *p, size_t size, size_t nmemb, void *arg)
-{
-	lsread *r = arg;
-	size_t n = size * nmemb;
-	int ms = llmcost__retry_after_header(p, n);
-
-	if (ms >= 0) {
-		r->retry_after_ms = ms;
-	}
-	return (n);
-}
-
 int
 lsread_open(lsread **rp, const char *endpoint, const char *api_key,
     const char *workspace)
@@ -128,8 +115,9 @@ lsread_open(lsread **rp, const char *endpoint, const char *api_key,
 	curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, r->hdr);
 	curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(r->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(r->curl, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(
+	    r->curl, CURLOPT_HEADERFUNCTION, llmcost__retry_after_on_header);
+	curl_easy_setopt(r->curl, CURLOPT_HEADERDATA, &r->retry_after_ms);
 	curl_easy_setopt(
 	    r->curl, CURLOPT_CONNECTTIMEOUT_MS, (long) CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(

@@ -108,6 +108,11 @@ int llmcost__http_retryable(long status);
 // it is "Retry-After: N" with N whole seconds, N in milliseconds (capped
 // at LLMCOST__RETRY_AFTER_MAX_MS); else -1 (another header, or a date).
 int llmcost__retry_after_header(const char *line, size_t len);
+// The same as a libcurl header callback (CURLOPT_HEADERFUNCTION, with
+// CURLOPT_HEADERDATA pointing at an int): a Retry-After line stores its
+// wait there, any other line leaves it alone.  Returns size * nmemb.
+size_t llmcost__retry_after_on_header(
+    char *line, size_t size, size_t nmemb, void *retry_after_ms);
 // The wait before sending again after a retryable status: the server's
 // Retry-After (retry_after_ms, -1 for none), 10 s for a 429 without one,
 // else backoff_ms (the caller's backoff).  *asked (may be NULL) is 1 when

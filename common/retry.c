@@ -56,6 +56,19 @@ llmcost__retry_after_header(const char *line, size_t len)
 	return ((int) (s * 1000));
 }
 
+size_t
+llmcost__retry_after_on_header(
+    char *line, size_t size, size_t nmemb, void *retry_after_ms)
+{
+	size_t n = size * nmemb;
+	int ms = llmcost__retry_after_header(line, n);
+
+	if (ms >= 0) {
+		*(int *) retry_after_ms = ms;
+	}
+	return (n);
+}
+
 uint32_t
 llmcost__retry_wait(
     long status, int retry_after_ms, uint32_t backoff_ms, int *asked)

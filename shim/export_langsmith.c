@@ -137,19 +137,6 @@ on_body(char *p, size_t size, size_t nmemb, void *arg)
 	return (n);
 }
 
-static size_t
-on_header(char *p, size_t size, size_t nmemb, void *arg)
-{
-	langsmith *ls = arg;
-	size_t n = size * nmemb;
-	int ms = llmcost__retry_after_header(p, n);
-
-	if (ms >= 0) {
-		ls->retry_after_ms = ms;
-	}
-	return (n);
-}
-
 // GET /info: instance_flags.gzip_body_enabled, scanned as it arrives.
 static int
 on_info_value(void *arg, const llmcost__json *j, int ev)
@@ -1039,9 +1026,11 @@ langsmith_start(llmcost__exporter *ex)
 	    || curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK
 	    || curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK
 	    || curl_easy_setopt(h, CURLOPT_WRITEDATA, ls) != CURLE_OK
-	    || curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header)
+	    || curl_easy_setopt(
+	           h, CURLOPT_HEADERFUNCTION, llmcost__retry_after_on_header)
 	        != CURLE_OK
-	    || curl_easy_setopt(h, CURLOPT_HEADERDATA, ls) != CURLE_OK
+	    || curl_easy_setopt(h, CURLOPT_HEADERDATA, &ls->retry_after_ms)
+	        != CURLE_OK
 	    || curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L) != CURLE_OK
 	    || curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress)
 	        != CURLE_OK

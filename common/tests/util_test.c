@@ -435,6 +435,14 @@ test_retry_rule(void **state)
 	    llmcost__retry_after_header("Content-Length: 3\r\n", 19), -1);
 	assert_int_equal(
 	    llmcost__retry_after_header("Retry-After: -1\r\n", 17), -1);
+	// As curl's header callback: the line's length back; the wait
+	// stored only from a Retry-After line.
+	char ra[] = "Retry-After: 7\r\n", cl[] = "Content-Length: 3\r\n";
+	int wait = -1;
+	assert_int_equal(llmcost__retry_after_on_header(ra, 1, 16, &wait), 16);
+	assert_int_equal(wait, 7000);
+	assert_int_equal(llmcost__retry_after_on_header(cl, 1, 19, &wait), 19);
+	assert_int_equal(wait, 7000);
 	// The server's wait wins; a bare 429 waits 10 s; else the backoff.
 	assert_int_equal(llmcost__retry_wait(503, 2000, 700, &asked), 2000);
 	assert_int_equal(asked, 1);
