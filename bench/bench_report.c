@@ -452,11 +452,11 @@ load_sqlite(const char *path, const char *store_dir, uint64_t n,
 		usage[LLMCOST_IN_UNCACHED] = c.in;
 		usage[LLMCOST_IN_CACHE_READ] = c.cache_read;
 		usage[LLMCOST_OUT_TEXT] = c.out;
-		pricing_call pc = { .provider = c.provider,
-			.provider_len = strlen(c.provider),
-			.model = c.model,
-			.model_len = strlen(c.model),
-			.start_ns = c.start_ns,
+		pricing_call pc = { .at.provider = c.provider,
+			.at.provider_len = strlen(c.provider),
+			.at.model = c.model,
+			.at.model_len = strlen(c.model),
+			.at.start_ns = c.start_ns,
 			.usage = usage };
 		pricing_price_call(NULL, &pc, &cost);
 		sqlite3_bind_blob(st, 1, c.id, 16, SQLITE_STATIC);

@@ -22,22 +22,13 @@ pricing_price_call(
 	static const uint64_t no_fees[LLMCOST_FEE_COUNT];
 	const prices_table *held = NULL;
 	const price_entry *pe;
-	price_query q;
 	int64_t tokens = 0, fee = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (t == NULL) {
 		t = held = prices_current_acquire();
 	}
-	memset(&q, 0, sizeof(q));
-	q.provider = c->provider;
-	q.provider_len = c->provider_len;
-	q.model = c->model;
-	q.model_len = c->model_len;
-	q.platform = c->platform;
-	q.platform_len = c->platform_len;
-	q.start_ns = c->start_ns;
-	if (c->usage == NULL || prices_find(t, &q, &pe) != 0) {
+	if (c->usage == NULL || prices_find(t, &c->at, &pe) != 0) {
 		out->flags = STORE_RUN_UNPRICED;
 		goto done;
 	}
@@ -67,17 +58,18 @@ pricing_price_run(void *arg, const store_reprice_call *c, store_cost *out)
 	pricing_call pc;
 
 	memset(&pc, 0, sizeof(pc));
-	pc.provider = c->provider;
-	pc.provider_len = c->provider_len;
-	pc.model = c->model;
-	pc.model_len = c->model_len;
-	pc.start_ns = c->run->start_ns;
+	pc.at.provider = c->provider;
+	pc.at.provider_len = c->provider_len;
+	pc.at.model = c->model;
+	pc.at.model_len = c->model_len;
+	pc.at.start_ns = c->run->start_ns;
 	pc.usage = c->run->usage;
 	if (ex != NULL) {
 		pc.fees = ex->fees;
 		pc.service_tier = ex->service_tier;
-		pc.platform = ex->platform;
-		pc.platform_len = strnlen(ex->platform, sizeof(ex->platform));
+		pc.at.platform = ex->platform;
+		pc.at.platform_len
+		    = strnlen(ex->platform, sizeof(ex->platform));
 	}
 	pricing_price_call(arg, &pc, out);
 }
@@ -92,13 +84,13 @@ pricing_batch(const llmcost_proto_batch *b, store_cost *out)
 		pricing_call c;
 
 		memset(&c, 0, sizeof(c));
-		c.provider = r->provider.ptr;
-		c.provider_len = r->provider.len;
-		c.model = r->model.ptr;
-		c.model_len = r->model.len;
-		c.start_ns = r->start_ns;
-		c.platform = r->platform.ptr;
-		c.platform_len = r->platform.len;
+		c.at.provider = r->provider.ptr;
+		c.at.provider_len = r->provider.len;
+		c.at.model = r->model.ptr;
+		c.at.model_len = r->model.len;
+		c.at.start_ns = r->start_ns;
+		c.at.platform = r->platform.ptr;
+		c.at.platform_len = r->platform.len;
 		c.usage = r->usage;
 		c.fees = r->fees;
 		c.service_tier = r->service_tier;

@@ -23,16 +23,9 @@
 
 // Everything pricing needs to know about one call, as a stored run keeps
 // it (the run record, and its extras: fees, service tier, platform), so
-// that a reprice of a stored run gives what ingest gave.  Strings are
-// (ptr, len), need not be NUL-terminated; NULL with length 0 is absent.
+// that a reprice of a stored run gives what ingest gave.
 typedef struct pricing_call {
-	const char *provider;
-	size_t provider_len;
-	const char *model;
-	size_t model_len;
-	const char *platform; // "" / NULL: the provider's own API
-	size_t platform_len;
-	uint64_t start_ns;     // Unix ns
+	price_query at;        // which entry: provider, model, platform, time
 	const uint64_t *usage; // [LLMCOST_BUCKET_COUNT]
 	const uint64_t *fees;  // [LLMCOST_FEE_COUNT] or NULL
 	unsigned service_tier; // llmcost_service_tier

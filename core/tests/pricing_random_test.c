@@ -420,13 +420,13 @@ test_random_tables(void **state)
 			int64_t ts = INT64_C(1704067200)
 			    + (int64_t) rn(4 * 365 * 86400);
 			random_usage(usage, fees);
-			pricing_call c = { .provider = provs[prov],
-				.provider_len = strlen(provs[prov]),
-				.model = model,
-				.model_len = strlen(model),
-				.platform = plats[plat],
-				.platform_len = strlen(plats[plat]),
-				.start_ns = (uint64_t) ts * NS + rn(NS),
+			pricing_call c = { .at.provider = provs[prov],
+				.at.provider_len = strlen(provs[prov]),
+				.at.model = model,
+				.at.model_len = strlen(model),
+				.at.platform = plats[plat],
+				.at.platform_len = strlen(plats[plat]),
+				.at.start_ns = (uint64_t) ts * NS + rn(NS),
 				.usage = usage,
 				.fees = fees,
 				.service_tier = (unsigned) tier };
@@ -499,13 +499,13 @@ test_random_builtin(void **state)
 		}
 		int64_t ts
 		    = INT64_C(1672531200) + (int64_t) rn(5 * 365 * 86400);
-		pricing_call c = { .provider = pick->provider,
-			.provider_len = strlen(pick->provider),
-			.model = pick->model,
-			.model_len = strlen(pick->model),
-			.platform = pick->platform,
-			.platform_len = strlen(pick->platform),
-			.start_ns = (uint64_t) ts * NS,
+		pricing_call c = { .at.provider = pick->provider,
+			.at.provider_len = strlen(pick->provider),
+			.at.model = pick->model,
+			.at.model_len = strlen(pick->model),
+			.at.platform = pick->platform,
+			.at.platform_len = strlen(pick->platform),
+			.at.start_ns = (uint64_t) ts * NS,
 			.usage = usage,
 			.fees = fees,
 			.service_tier = (unsigned) tier };
@@ -557,11 +557,11 @@ swap_pricer(void *arg)
 	size_t *rounds = arg;
 	while (!atomic_load(&swap_done)) {
 		const prices_table *t = prices_current_acquire();
-		pricing_call c = { .provider = "openai",
-			.provider_len = 6,
-			.model = "swap-model",
-			.model_len = 10,
-			.start_ns = UINT64_C(1800000000) * NS,
+		pricing_call c = { .at.provider = "openai",
+			.at.provider_len = 6,
+			.at.model = "swap-model",
+			.at.model_len = 10,
+			.at.start_ns = UINT64_C(1800000000) * NS,
 			.usage = usage };
 		store_cost a, b;
 		pricing_price_call(t, &c, &a);

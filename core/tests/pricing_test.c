@@ -18,11 +18,11 @@ static store_cost
 price(const char *provider, const char *model, uint64_t start_ns,
     const uint64_t usage[LLMCOST_BUCKET_COUNT])
 {
-	pricing_call pc = { .provider = provider,
-		.provider_len = provider ? strlen(provider) : 0,
-		.model = model,
-		.model_len = model ? strlen(model) : 0,
-		.start_ns = start_ns,
+	pricing_call pc = { .at.provider = provider,
+		.at.provider_len = provider ? strlen(provider) : 0,
+		.at.model = model,
+		.at.model_len = model ? strlen(model) : 0,
+		.at.start_ns = start_ns,
 		.usage = usage };
 	store_cost c;
 
@@ -124,11 +124,11 @@ price_fees(const char *provider, const char *model,
 {
 	uint64_t fees[LLMCOST_FEE_COUNT]
 	    = { [LLMCOST_FEE_WEB_SEARCH] = searches };
-	pricing_call pc = { .provider = provider,
-		.provider_len = strlen(provider),
-		.model = model,
-		.model_len = strlen(model),
-		.start_ns = T2025,
+	pricing_call pc = { .at.provider = provider,
+		.at.provider_len = strlen(provider),
+		.at.model = model,
+		.at.model_len = strlen(model),
+		.at.start_ns = T2025,
 		.usage = usage,
 		.fees = fees };
 	store_cost c;
