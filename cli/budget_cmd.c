@@ -182,10 +182,39 @@ eval_failed(const char *cmd, const budget *b, int rv)
 	return (CLI_FAIL);
 }
 
+// The start of budget b's JSON object, its name and window, and a comma
+// (the rest of the object is the caller's); first: no comma before it.
+static void
+json_window(const budget *b, const budget_status *st, int first)
+{
+	char from[LLMCOST__UTC_TEXT], to[LLMCOST__UTC_TEXT];
+
+	llmcost__utc_text(st->from, from, sizeof(from));
+	llmcost__utc_text(st->to, to, sizeof(to));
+	printf("%s{\"name\":\"%s\",\"window\":{\"kind\":\"%s\","
+	       "\"timezone\":\"%s\",\"from\":\"%s\",\"to\":\"%s\"},",
+	    first ? "" : ",", b->name, kind_name(b), tz_name(b->zone), from,
+	    to);
+}
+
+// The first columns of budget b's CSV row: name, window, time zone,
+// from, to and spend in USD, each followed by a comma.  Names, zones and
+// amounts need no CSV quoting.
+static void
+csv_window(const budget *b, const budget_status *st)
+{
+	char from[LLMCOST__UTC_TEXT], to[LLMCOST__UTC_TEXT], a[64];
+
+	llmcost__utc_text(st->from, from, sizeof(from));
+	llmcost__utc_text(st->to, to, sizeof(to));
+	printf("%s,%s,%s,%s,%s,%s,", b->name, kind_name(b), tz_name(b->zone),
+	    from, to, report_fmt_usd(st->spend, 12, a, sizeof(a)));
+}
+
 static int
 run_check(const opts *o, budget_set *bs, store_rtxn *t, int64_t now)
 {
-	char a[64], l[64], w[64], pct[32], from[32], to[32];
+	char a[64], l[64], w[64], pct[32], from[32];
 	int exhausted = 0, warned = 0, rv;
 
 	if (o->json) {
@@ -212,14 +241,7 @@ run_check(const opts *o, budget_set *bs, store_rtxn *t, int64_t now)
 		warned |= st.state == BUDGET_WARN;
 		fmt_pct(st.pct_bp, pct, sizeof(pct));
 		if (o->json) {
-			llmcost__utc_text(st.from, from, sizeof(from));
-			llmcost__utc_text(st.to, to, sizeof(to));
-			printf(
-			    "%s{\"name\":\"%s\",\"window\":{\"kind\":\"%s\","
-			    "\"timezone\":\"%s\",\"from\":\"%s\",\"to\":"
-			    "\"%s\"},",
-			    i ? "," : "", b->name, kind_name(b),
-			    tz_name(b->zone), from, to);
+			json_window(b, &st, i == 0);
 			json_filters(b);
 			printf(",\"spend_usd\":\"%s\",\"spend_pusd\":\"%s\","
 			       "\"limit_usd\":\"%s\",\"limit_pusd\":\"%lld\","
@@ -240,12 +262,7 @@ run_check(const opts *o, budget_set *bs, store_rtxn *t, int64_t now)
 			continue;
 		}
 		if (o->csv) {
-			// Names, zones and amounts need no CSV quoting.
-			llmcost__utc_text(st.from, from, sizeof(from));
-			llmcost__utc_text(st.to, to, sizeof(to));
-			printf("%s,%s,%s,%s,%s,%s,", b->name, kind_name(b),
-			    tz_name(b->zone), from, to,
-			    report_fmt_usd(st.spend, 12, a, sizeof(a)));
+			csv_window(b, &st);
 			printf("%s,%s,%lld,%s,%llu,%s,",
 			    report_fmt_i128(st.spend, w, sizeof(w)),
 			    report_fmt_usd(b->limit_pusd, 12, l, sizeof(l)),
@@ -290,7 +307,7 @@ static int
 run_forecast(
     const opts *o, budget_set *bs, store_rtxn *t, int64_t now, int64_t look)
 {
-	char a[64], l[64], r[64], p[64], w[64], when[32], from[32], to[32];
+	char a[64], l[64], r[64], p[64], w[64], when[32], from[32];
 	int out = 0, rv;
 
 	if (o->json) {
@@ -369,17 +386,11 @@ run_forecast(
 			llmcost__utc_text(runs_out, when, sizeof(when));
 		}
 		if (o->json) {
-			llmcost__utc_text(st.from, from, sizeof(from));
-			llmcost__utc_text(st.to, to, sizeof(to));
-			printf(
-			    "%s{\"name\":\"%s\",\"window\":{\"kind\":\"%s\","
-			    "\"timezone\":\"%s\",\"from\":\"%s\",\"to\":"
-			    "\"%s\"},\"spend_usd\":\"%s\",\"limit_usd\":"
-			    "\"%s\",\"usd_per_hour\":\"%s\","
-			    "\"projected_usd\":\"%s\","
-			    "\"projected_percent\":\"%s\",\"runs_out_at\":",
-			    i ? "," : "", b->name, kind_name(b),
-			    tz_name(b->zone), from, to,
+			json_window(b, &st, i == 0);
+			printf("\"spend_usd\":\"%s\",\"limit_usd\":"
+			       "\"%s\",\"usd_per_hour\":\"%s\","
+			       "\"projected_usd\":\"%s\","
+			       "\"projected_percent\":\"%s\",\"runs_out_at\":",
 			    report_fmt_usd(st.spend, 12, a, sizeof(a)),
 			    report_fmt_usd(b->limit_pusd, 12, l, sizeof(l)),
 			    report_fmt_usd(per_hour, 12, r, sizeof(r)),
@@ -392,11 +403,7 @@ run_forecast(
 			continue;
 		}
 		if (o->csv) {
-			llmcost__utc_text(st.from, from, sizeof(from));
-			llmcost__utc_text(st.to, to, sizeof(to));
-			printf("%s,%s,%s,%s,%s,%s,", b->name, kind_name(b),
-			    tz_name(b->zone), from, to,
-			    report_fmt_usd(st.spend, 12, a, sizeof(a)));
+			csv_window(b, &st);
 			printf("%s,%s,%s,%s,%s\n",
 			    report_fmt_usd(b->limit_pusd, 12, l, sizeof(l)),
 			    report_fmt_usd(per_hour, 12, r, sizeof(r)),

@@ -447,23 +447,33 @@ test_unpriced_in_langsmith(void **state)
 	json_decref(j);
 }
 
+// Ten calls, then one whose request the stand-in answers with status
+// (its id into id unless NULL), all flushed; returns the client.
+static llmcost_client *
+calls_with_fault(int status, char id[37])
+{
+	standin_fault f = { .ep = STANDIN_EP_MULTIPART, .status = status };
+	llmcost_client *c = client();
+
+	calls(c, 10);
+	LLMCOST_PASS(standin_fault_add(S, &f));
+	call(c, "openai", "gpt-4o-mini", "chat", 500, 50, id);
+	LLMCOST_PASS(llmcost_flush(c, 30000));
+	return (c);
+}
+
 // LangSmith refuses one request (422): the exporter drops its run and
 // counts it; the shim reports the count to the collector (proto batch
 // element 6), and reconcile gives it as the cause: explained, exit 0.
 static void
 test_dropped_by_exporter(void **state)
 {
-	standin_fault f = { .ep = STANDIN_EP_MULTIPART, .status = 422 };
 	llmcost_stats st;
 	json_t *j;
 	int ex;
 
 	(void) state;
-	llmcost_client *c = client();
-	calls(c, 10);
-	LLMCOST_PASS(standin_fault_add(S, &f));
-	call(c, "openai", "gpt-4o-mini", "chat", 500, 50, NULL);
-	LLMCOST_PASS(llmcost_flush(c, 30000));
+	llmcost_client *c = calls_with_fault(422, NULL);
 	LLMCOST_PASS(llmcost_stats_get(c, &st));
 	assert_int_equal(st.langsmith_dropped_rejected, 1);
 	// With no call left to send, the shim reports the loss in an empty
@@ -487,17 +497,12 @@ test_dropped_by_exporter(void **state)
 static void
 test_lost_in_langsmith(void **state)
 {
-	standin_fault f = { .ep = STANDIN_EP_MULTIPART, .status = 202 };
 	char lost[37];
 	json_t *j;
 	int ex;
 
 	(void) state;
-	llmcost_client *c = client();
-	calls(c, 10);
-	LLMCOST_PASS(standin_fault_add(S, &f));
-	call(c, "openai", "gpt-4o-mini", "chat", 500, 50, lost);
-	LLMCOST_PASS(llmcost_flush(c, 30000));
+	llmcost_client *c = calls_with_fault(202, lost);
 	calls(c, 10);
 	llmcost_shutdown(c, 5000);
 	assert_int_equal(standin_runs(S), 20);
