@@ -6,8 +6,7 @@
 // a writer performs in place and a reader accepts as it is, while a
 // newer schema is refused with a clear message.  Expected figures are
 // worked out by hand in pico-USD.
-#include <lmdb.h>
-
+#include "raw_lmdb.h"
 #include "store_fixture.h"
 
 #include "pricing.h"
@@ -251,53 +250,6 @@ test_report_sums(void **state)
 }
 
 // ---- schema ----
-
-// Raw LMDB access to the fixture's store (closed meanwhile).
-typedef struct raw {
-	MDB_env *env;
-	MDB_txn *txn;
-} raw;
-
-static void
-raw_begin(raw *w, const char *path)
-{
-	LLMCOST_PASS(mdb_env_create(&w->env));
-	LLMCOST_PASS(mdb_env_set_maxdbs(w->env, 16));
-	LLMCOST_PASS(mdb_env_open(w->env, path, 0, 0600));
-	LLMCOST_PASS(mdb_txn_begin(w->env, NULL, 0, &w->txn));
-}
-
-static void
-raw_end(raw *w)
-{
-	LLMCOST_PASS(mdb_txn_commit(w->txn));
-	mdb_env_close(w->env);
-}
-
-static void
-raw_set_schema(raw *w, uint32_t schema)
-{
-	MDB_dbi info;
-	MDB_val k = { 6, "schema" }, v = { sizeof(schema), &schema };
-	LLMCOST_PASS(mdb_dbi_open(w->txn, "info", 0, &info));
-	LLMCOST_PASS(mdb_put(w->txn, info, &k, &v, 0));
-}
-
-static uint32_t
-raw_get_schema(const char *path)
-{
-	raw w;
-	MDB_dbi info;
-	MDB_val k = { 6, "schema" }, v;
-	uint32_t schema = 0;
-	raw_begin(&w, path);
-	LLMCOST_PASS(mdb_dbi_open(w.txn, "info", 0, &info));
-	LLMCOST_PASS(mdb_get(w.txn, info, &k, &v));
-	assert_int_equal(v.mv_size, sizeof(schema));
-	memcpy(&schema, v.mv_data, sizeof(schema));
-	raw_end(&w);
-	return (schema);
-}
 
 // Turns the store at path into what a schema 1 llmcostd left: schema 1,
 // no extras table and no daily rollups, every rollup value cut to its

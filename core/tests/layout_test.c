@@ -4,8 +4,7 @@
 // the upgrade of a schema 2 store, which the test makes itself from a
 // store this version wrote by putting back what schema 2 had: every run
 // as the 144-byte record, no daily rollups, schema 2 in `info`.
-#include <lmdb.h>
-
+#include "raw_lmdb.h"
 #include "rollup_check.h"
 #include "synth.h"
 
@@ -17,30 +16,6 @@ static int
 setup(void **state)
 {
 	return (fixture_setup(state, "layout"));
-}
-
-// ---- raw LMDB access to a store (closed meanwhile) ----
-
-typedef struct raw {
-	MDB_env *env;
-	MDB_txn *txn;
-} raw;
-
-static void
-raw_begin(raw *w, const char *path)
-{
-	LLMCOST_PASS(mdb_env_create(&w->env));
-	LLMCOST_PASS(mdb_env_set_maxdbs(w->env, 16));
-	LLMCOST_PASS(mdb_env_set_mapsize(w->env, 1ull << 30));
-	LLMCOST_PASS(mdb_env_open(w->env, path, 0, 0600));
-	LLMCOST_PASS(mdb_txn_begin(w->env, NULL, 0, &w->txn));
-}
-
-static void
-raw_end(raw *w)
-{
-	LLMCOST_PASS(mdb_txn_commit(w->txn));
-	mdb_env_close(w->env);
 }
 
 // The size of every run record, counted: [0] 80 bytes, [1] 144 bytes,
@@ -62,23 +37,6 @@ raw_sizes(const char *path, uint64_t out[3])
 	}
 	mdb_cursor_close(cur);
 	raw_end(&w);
-}
-
-static uint32_t
-raw_schema(const char *path)
-{
-	raw w;
-	MDB_dbi info;
-	MDB_val k = { 6, "schema" }, v;
-	uint32_t schema = 0;
-
-	raw_begin(&w, path);
-	LLMCOST_PASS(mdb_dbi_open(w.txn, "info", 0, &info));
-	LLMCOST_PASS(mdb_get(w.txn, info, &k, &v));
-	assert_int_equal(v.mv_size, sizeof(schema));
-	memcpy(&schema, v.mv_data, sizeof(schema));
-	raw_end(&w);
-	return (schema);
 }
 
 // Every run of a store, as read through the API.
@@ -328,7 +286,7 @@ test_schema2_upgrade(void **state)
 	free(d1);
 	store_close(ro);
 	runs_free(&r1);
-	assert_int_equal(raw_schema(f->path), 2);
+	assert_int_equal(raw_get_schema(f->path), 2);
 
 	// A writer that may not upgrade (the CLI's maintenance) refuses it
 	// and leaves it as it is.
@@ -339,11 +297,11 @@ test_schema2_upgrade(void **state)
 	    LLMCOST_ESTORE);
 	assert_null(nu);
 	assert_non_null(strstr(err, "has schema 2 and needs an upgrade"));
-	assert_int_equal(raw_schema(f->path), 2);
+	assert_int_equal(raw_get_schema(f->path), 2);
 
 	// A writer upgrades it.
 	f->s = open_store(f->path, 0, 0);
-	assert_int_equal(raw_schema(f->path), 3);
+	assert_int_equal(raw_get_schema(f->path), 3);
 	rollup_set *d2 = rollups_of(f->s, STORE_DAILY);
 	assert_int_equal(d2->n, days->n);
 	assert_memory_equal(
