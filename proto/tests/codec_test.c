@@ -401,34 +401,43 @@ static const char GOLDEN_BUDGET_STATE[]
       " 91 93 02 a7 66656174757265 a6 736561726368"
       " 92 93 01 a0 a6 6770742d346f 93 00 a0 a6 6f70656e6169";
 
-static int
-encode_golden_batch(llmcost_proto_enc *e)
+// The golden batch's record 0 (proto/README.md): gpt-4o-mini with
+// usage, feature and env, and the tag beta; the golden scoped and tier
+// records add their keys to it.
+static void
+golden_record0(llmcost_proto_record *r)
 {
 	static llmcost_proto_kv meta[2];
 	static llmcost_proto_str tags[1];
-	llmcost_proto_record r[2];
-	int rv;
 
 	meta[0].key = S("feature");
 	meta[0].val = S("rag-search");
 	meta[1].key = S("env");
 	meta[1].val = S("production");
 	tags[0] = S("beta");
+	memset(r, 0, sizeof(*r));
+	memcpy(r->run_id, RID0, 16);
+	r->start_ns = UINT64_C(1700000000000000000);
+	r->duration_ns = 1500000000;
+	r->provider = S("openai");
+	r->model = S("gpt-4o-mini");
+	r->usage[LLMCOST_IN_UNCACHED] = 1200;
+	r->usage[LLMCOST_IN_CACHE_READ] = 300;
+	r->usage[LLMCOST_OUT_TEXT] = 250;
+	r->meta = meta;
+	r->n_meta = 2;
+	r->tags = tags;
+	r->n_tags = 1;
+}
 
-	memset(r, 0, sizeof(r));
-	memcpy(r[0].run_id, RID0, 16);
-	r[0].start_ns = UINT64_C(1700000000000000000);
-	r[0].duration_ns = 1500000000;
-	r[0].provider = S("openai");
-	r[0].model = S("gpt-4o-mini");
-	r[0].usage[LLMCOST_IN_UNCACHED] = 1200;
-	r[0].usage[LLMCOST_IN_CACHE_READ] = 300;
-	r[0].usage[LLMCOST_OUT_TEXT] = 250;
-	r[0].meta = meta;
-	r[0].n_meta = 2;
-	r[0].tags = tags;
-	r[0].n_tags = 1;
+static int
+encode_golden_batch(llmcost_proto_enc *e)
+{
+	llmcost_proto_record r[2];
+	int rv;
 
+	golden_record0(&r[0]);
+	memset(&r[1], 0, sizeof(r[1]));
 	memcpy(r[1].run_id, RID1, 16);
 	r[1].start_ns = UINT64_C(1700000001000000000);
 	r[1].provider = S("anthropic");
@@ -465,31 +474,12 @@ static const char GOLDEN_SCOPED[]
 static void
 test_golden_scoped_record(void **state)
 {
-	static llmcost_proto_kv meta[2];
-	static llmcost_proto_str tags[1];
 	llmcost_proto_record r;
 	llmcost_proto_msg m;
 	encbuf eb;
 
 	(void) state;
-	meta[0].key = S("feature");
-	meta[0].val = S("rag-search");
-	meta[1].key = S("env");
-	meta[1].val = S("production");
-	tags[0] = S("beta");
-	memset(&r, 0, sizeof(r));
-	memcpy(r.run_id, RID0, 16);
-	r.start_ns = UINT64_C(1700000000000000000);
-	r.duration_ns = 1500000000;
-	r.provider = S("openai");
-	r.model = S("gpt-4o-mini");
-	r.usage[LLMCOST_IN_UNCACHED] = 1200;
-	r.usage[LLMCOST_IN_CACHE_READ] = 300;
-	r.usage[LLMCOST_OUT_TEXT] = 250;
-	r.meta = meta;
-	r.n_meta = 2;
-	r.tags = tags;
-	r.n_tags = 1;
+	golden_record0(&r);
 	memcpy(r.trace_id, TRACE0, 16);
 	memcpy(r.parent_run_id, TRACE0, 16);
 	r.dotted_order = S(SCOPED_DOTTED);
@@ -551,31 +541,12 @@ static const char GOLDEN_TIER[]
 static void
 test_golden_tier_platform(void **state)
 {
-	static llmcost_proto_kv meta[2];
-	static llmcost_proto_str tags[1];
 	llmcost_proto_record r;
 	llmcost_proto_msg m;
 	encbuf eb;
 
 	(void) state;
-	meta[0].key = S("feature");
-	meta[0].val = S("rag-search");
-	meta[1].key = S("env");
-	meta[1].val = S("production");
-	tags[0] = S("beta");
-	memset(&r, 0, sizeof(r));
-	memcpy(r.run_id, RID0, 16);
-	r.start_ns = UINT64_C(1700000000000000000);
-	r.duration_ns = 1500000000;
-	r.provider = S("openai");
-	r.model = S("gpt-4o-mini");
-	r.usage[LLMCOST_IN_UNCACHED] = 1200;
-	r.usage[LLMCOST_IN_CACHE_READ] = 300;
-	r.usage[LLMCOST_OUT_TEXT] = 250;
-	r.meta = meta;
-	r.n_meta = 2;
-	r.tags = tags;
-	r.n_tags = 1;
+	golden_record0(&r);
 	r.service_tier = LLMCOST_TIER_BATCH;
 	r.platform = S("vertex");
 
