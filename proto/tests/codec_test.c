@@ -524,18 +524,8 @@ test_golden_scoped_record(void **state)
 	"96 01 01"                                                            \
 	" c4 10 000102030405060708090a0b0c0d0e0f"                             \
 	" 07 03 91"
-#define GOLDEN_TIER_REC                                                       \
-	" 00 c4 10 018f3a2b4c5d7e6f8091a2b3c4d5e6f7"                          \
-	" 01 cf 17979cfe362a0000"                                             \
-	" 02 ce 59682f00"                                                     \
-	" 03 a6 6f70656e6169"                                                 \
-	" 04 ab 6770742d346f2d6d696e69"                                       \
-	" 05 9a cd04b0 cd012c 00 00 00 00 ccfa 00 00 00"                      \
-	" 07 82 a7 66656174757265 aa 7261672d736561726368"                    \
-	"       a3 656e76 aa 70726f64756374696f6e"                            \
-	" 08 91 a4 62657461"
 static const char GOLDEN_TIER[]
-    = GOLDEN_TIER_HEAD " 8a" GOLDEN_TIER_REC " 0f 01"
+    = GOLDEN_TIER_HEAD " 8a" GOLDEN_RECORD0_HEX " 0f 01"
                        " 10 a6 766572746578";
 
 static void
@@ -592,7 +582,7 @@ test_golden_tier_platform(void **state)
 		char hex[1024];
 		size_t len;
 		snprintf(hex, sizeof(hex), "%s 8a%s%s", GOLDEN_TIER_HEAD,
-		    GOLDEN_TIER_REC, cases[i].tail);
+		    GOLDEN_RECORD0_HEX, cases[i].tail);
 		uint8_t *buf = hex_bytes(hex, &len);
 		if (cases[i].code == 0) {
 			decode_ok(buf, len, &m);
