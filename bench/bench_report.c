@@ -50,6 +50,17 @@ extern char **environ;
 #define NS_PER_SEC UINT64_C(1000000000)
 #define MAX_RUNS   31
 
+// Cost by feature from a given start (ns), of the plain table of calls
+// and (from a given hour) of the table of hourly rollups.
+#define SQL_CALLS_BY_FEATURE                                                  \
+	"SELECT feature, count(*), sum(in_tokens), sum(out_tokens),"          \
+	" sum(cost_pusd) FROM calls WHERE start_ns >= %llu GROUP BY"          \
+	" feature ORDER BY 5 DESC;"
+#define SQL_ROLLUPS_BY_FEATURE                                                \
+	"SELECT feature, sum(calls), sum(in_tokens), sum(out_tokens),"        \
+	" sum(cost_pusd) FROM rollups WHERE hour >= %llu GROUP BY feature"    \
+	" ORDER BY 5 DESC;"
+
 static const char *const regions[]
     = { "us-east", "us-west", "eu-west", "ap-south" };
 static const char *const tags[] = { "beta", "ga", "internal" };
@@ -705,36 +716,18 @@ main(int argc, char **argv)
 		uint64_t day_ns
 		    = end_ns + 60 * NS_PER_SEC - 86400 * NS_PER_SEC;
 		uint64_t h24 = day_ns / (3600 * NS_PER_SEC);
-		snprintf(qs[0], sizeof(qs[0]),
-		    "SELECT feature, count(*), sum(in_tokens), "
-		    "sum(out_tokens),"
-		    " sum(cost_pusd) FROM calls WHERE start_ns >= %llu GROUP "
-		    "BY"
-		    " feature ORDER BY 5 DESC;",
+		snprintf(qs[0], sizeof(qs[0]), SQL_CALLS_BY_FEATURE,
 		    (unsigned long long) day_ns);
-		snprintf(qs[1], sizeof(qs[1]),
-		    "SELECT feature, count(*), sum(in_tokens), "
-		    "sum(out_tokens),"
-		    " sum(cost_pusd) FROM calls WHERE start_ns >= %llu GROUP "
-		    "BY"
-		    " feature ORDER BY 5 DESC;",
+		snprintf(qs[1], sizeof(qs[1]), SQL_CALLS_BY_FEATURE,
 		    (unsigned long long) from_ns);
 		snprintf(qs[2], sizeof(qs[2]),
 		    "SELECT customer, count(*), sum(cost_pusd) FROM calls "
 		    "WHERE"
 		    " start_ns >= %llu GROUP BY customer ORDER BY 3 DESC;",
 		    (unsigned long long) from_ns);
-		snprintf(qs[3], sizeof(qs[3]),
-		    "SELECT feature, sum(calls), sum(in_tokens), "
-		    "sum(out_tokens), sum(cost_pusd) FROM rollups WHERE hour "
-		    ">= "
-		    "%llu GROUP BY feature ORDER BY 5 DESC;",
+		snprintf(qs[3], sizeof(qs[3]), SQL_ROLLUPS_BY_FEATURE,
 		    (unsigned long long) h24);
-		snprintf(qs[4], sizeof(qs[4]),
-		    "SELECT feature, sum(calls), sum(in_tokens), "
-		    "sum(out_tokens), sum(cost_pusd) FROM rollups WHERE hour "
-		    ">= "
-		    "%llu GROUP BY feature ORDER BY 5 DESC;",
+		snprintf(qs[4], sizeof(qs[4]), SQL_ROLLUPS_BY_FEATURE,
 		    (unsigned long long) (from_ns / (3600 * NS_PER_SEC)));
 		static const char *const qn[3]
 		    = { "feature_24h", "feature_30d", "meta_customer_30d" };
