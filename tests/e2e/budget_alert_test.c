@@ -241,12 +241,8 @@ evaluated(void *arg)
 static void
 spend(int n)
 {
-	llmcost_options o;
-	llmcost_client *c;
-	memset(&o, 0, sizeof(o));
-	o.collector_url = url;
-	o.flush_ms = 10;
-	LLMCOST_PASS(llmcost_init(&c, &o));
+	llmcost_client *c = e2e_client(url);
+	assert_non_null(c);
 	for (int i = 0; i < n; i++) {
 		llmcost_call *call;
 		llmcost_usage u = { { [LLMCOST_IN_UNCACHED] = 1000 } };

@@ -18,6 +18,7 @@
 #include <signal.h>
 
 #include "harness.h"
+#include "nng_leaks.h" // LeakSanitizer: nng 1.5 parks pipes here
 #include "llmcost_proto.h"
 
 typedef struct fixture {
@@ -122,15 +123,8 @@ setup(void **state)
 
 // The daemon of test_handshake_hangups leaks what nng 1.5 parks, and this
 // process leaks the sockets it hangs up mid-handshake; see nng-1518.supp.
-// The variable only reaches that daemon; the hook below covers this
-// process (LeakSanitizer calls it when present, and only then).
-const char *__lsan_default_suppressions(void)
-    __attribute__((visibility("default"), used));
-const char *
-__lsan_default_suppressions(void)
-{
-	return ("leak:libnng.so.1\n");
-}
+// The variable only reaches that daemon; the hook of nng_leaks.h
+// (included above) covers this process.
 
 static int
 setup_hangups(void **state)

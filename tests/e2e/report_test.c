@@ -33,14 +33,10 @@ static llmcost_client *
 open_client(const char *dir)
 {
 	char url[1100];
-	llmcost_options o;
 	llmcost_client *c;
 
 	harness_url(dir, url, sizeof(url));
-	memset(&o, 0, sizeof(o));
-	o.collector_url = url;
-	o.flush_ms = 10;
-	LLMCOST_PASS(llmcost_init(&c, &o));
+	assert_non_null(c = e2e_client(url));
 	return (c);
 }
 

@@ -43,6 +43,7 @@
 #include "testutil.h"
 
 #include "harness.h"
+#include "nng_leaks.h" // LeakSanitizer: nng 1.5 parks pipes here
 #include "llmcost_proto.h"
 #include "shim.h"
 #include "store.h"
@@ -109,18 +110,8 @@ __wrap_nng_dial(nng_socket s, const char *url, nng_dialer *d, int flags)
 // LeakSanitizer reports them as indirect leaks at exit, in a few runs out
 // of a hundred.  The memory is nng's and unreachable from the shim, so it
 // cannot be freed here; a socket the shim abandons has nothing to do with
-// it.  The leak is suppressed for this process only (not for the daemons
-// it starts, which never see this hook).  libnng is stripped, so its
-// module is the narrowest name a suppression can match; a leak allocated
-// by the shim on its own threads (no nng frame in the stack) is still
-// reported.
-const char *__lsan_default_suppressions(void)
-    __attribute__((visibility("default"), used));
-const char *
-__lsan_default_suppressions(void)
-{
-	return ("leak:libnng.so.1\n");
-}
+// it.  The leak is suppressed for this process only, by the hook of
+// nng_leaks.h (included above).
 
 // ---- helpers ----
 
