@@ -517,10 +517,7 @@ cmd_budget(int argc, char **argv)
 			return (CLI_USAGE);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr,
-		    "llmcost budget: unexpected argument '%s' (see --help)\n",
-		    argv[optind]);
+	if (cli_no_operands("budget", argc, argv) != CLI_OK) {
 		return (CLI_USAGE);
 	}
 	if (o.json && o.csv) {

@@ -31,6 +31,11 @@ int cmd_budget(int argc, char **argv);
 // CLI_OK or an exit code after printing why, as "llmcost CMD: ...".
 int cli_resolve_dir(const char *cmd, const char *opt, char *dir, size_t dirsz);
 
+// After a command's getopt_long loop: CLI_OK when no operand is left,
+// else CLI_USAGE after printing "llmcost CMD: unexpected argument 'X'
+// (see --help)".
+int cli_no_operands(const char *cmd, int argc, char **argv);
+
 // Parses "30s", "90m", "24h", "7d", "2w" (that long before now) or an
 // RFC 3339 time: "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.frac]]" then "Z",
 // "+HH:MM" or "-HH:MM", or nothing.  Writes Unix seconds to *out and

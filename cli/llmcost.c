@@ -73,6 +73,18 @@ usage(FILE *f)
 }
 
 int
+cli_no_operands(const char *cmd, int argc, char **argv)
+{
+	if (optind < argc) {
+		fprintf(stderr,
+		    "llmcost %s: unexpected argument '%s' (see --help)\n", cmd,
+		    argv[optind]);
+		return (CLI_USAGE);
+	}
+	return (CLI_OK);
+}
+
+int
 cli_parse_time(const char *s, int64_t now, int64_t *out, int *local)
 {
 	char *end;

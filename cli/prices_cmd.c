@@ -351,10 +351,7 @@ cmd_prices(int argc, char **argv)
 		}
 		arg = argv[optind++];
 	}
-	if (optind < argc) {
-		fprintf(stderr,
-		    "llmcost prices: unexpected argument '%s' (see --help)\n",
-		    argv[optind]);
+	if (cli_no_operands("prices", argc, argv) != CLI_OK) {
 		return (CLI_USAGE);
 	}
 	if (strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0

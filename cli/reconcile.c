@@ -1627,11 +1627,7 @@ cmd_reconcile(int argc, char **argv)
 			return (RECON_USAGE);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr,
-		    "llmcost reconcile: unexpected argument '%s' (see "
-		    "--help)\n",
-		    argv[optind]);
+	if (cli_no_operands("reconcile", argc, argv) != CLI_OK) {
 		return (RECON_USAGE);
 	}
 	query_key_name(&r.key, r.by, sizeof(r.by));

@@ -370,10 +370,7 @@ cmd_report(int argc, char **argv)
 			return (CLI_USAGE);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr,
-		    "llmcost report: unexpected argument '%s' (see --help)\n",
-		    argv[optind]);
+	if (cli_no_operands("report", argc, argv) != CLI_OK) {
 		return (CLI_USAGE);
 	}
 	if (url != NULL && dirarg != NULL) {
