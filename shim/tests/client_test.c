@@ -23,6 +23,7 @@
 #include "llmcost_proto.h"
 #include "shim.h"
 #include "store.h"
+#include "stored.h"
 
 // Variables the library reads; tests start from a clean environment.
 static const char *const llmcost_env[] = { "LLMCOST_DISABLE",
@@ -1048,24 +1049,6 @@ live_client(void)
 	return (c);
 }
 
-static uint64_t
-stored_runs(void)
-{
-	store *st = NULL;
-	store_rtxn *t = NULL;
-	char err[256] = "";
-	uint64_t n = 0;
-	int rv = store_open(&st, live_dir, STORE_RDONLY, 0, err, sizeof(err));
-	if (rv != 0) {
-		fail_msg("store_open: %s: %s", llmcost_err_name(rv), err);
-	}
-	LLMCOST_PASS(store_read_begin(st, &t));
-	LLMCOST_PASS(store_count_runs(t, &n));
-	store_read_end(t);
-	store_close(st);
-	return (n);
-}
-
 static void
 test_live_idle_flush(void **state)
 {
@@ -1133,7 +1116,7 @@ test_live_many_threads(void **state)
 	(void) state;
 	static live_arg la[LIVE_THREADS];
 	pthread_t th[LIVE_THREADS];
-	uint64_t before = stored_runs();
+	uint64_t before = stored_runs_in(live_dir);
 	llmcost_client *c = live_client();
 
 	for (int i = 0; i < LIVE_THREADS; i++) {
@@ -1161,7 +1144,7 @@ test_live_many_threads(void **state)
 
 	// The collector stored each call exactly once, under its run id.
 	assert_int_equal(
-	    stored_runs() - before, LIVE_THREADS * LIVE_PER_THREAD);
+	    stored_runs_in(live_dir) - before, LIVE_THREADS * LIVE_PER_THREAD);
 	store *st = NULL;
 	store_rtxn *t = NULL;
 	char err[256];
@@ -1195,7 +1178,7 @@ static void
 test_live_shutdown_delivers(void **state)
 {
 	(void) state;
-	uint64_t before = stored_runs();
+	uint64_t before = stored_runs_in(live_dir);
 	llmcost_client *c = live_client();
 
 	for (int i = 0; i < 100; i++) {
@@ -1204,7 +1187,7 @@ test_live_shutdown_delivers(void **state)
 		LLMCOST_PASS(llmcost_call_end(call));
 	}
 	llmcost_shutdown(c, 10000);
-	assert_int_equal(stored_runs() - before, 100);
+	assert_int_equal(stored_runs_in(live_dir) - before, 100);
 }
 
 int

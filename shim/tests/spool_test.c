@@ -21,6 +21,7 @@
 #include "harness.h"
 #include "llmcost_common.h"
 #include "store.h"
+#include "stored.h"
 
 #define QUEUE 256 // calls the client's queue holds
 
@@ -175,21 +176,6 @@ static uint8_t (*read_ids(const char *path, size_t *np))[16]
 	return (ids);
 }
 
-static uint64_t
-stored_count(void)
-{
-	store *st = NULL;
-	store_rtxn *t = NULL;
-	char err[256] = "";
-	uint64_t n = 0;
-	LLMCOST_PASS(store_open(&st, dir, STORE_RDONLY, 0, err, sizeof(err)));
-	LLMCOST_PASS(store_read_begin(st, &t));
-	LLMCOST_PASS(store_count_runs(t, &n));
-	store_read_end(t);
-	store_close(st);
-	return (n);
-}
-
 // Every id in ids is in the store.
 static void
 assert_stored(uint8_t (*ids)[16], size_t n)
@@ -311,7 +297,7 @@ test_outage_restart(void **state)
 	assert_int_equal(n, 5000);
 	assert_stored(ids, n);
 	// Exactly once: the store holds each run id once, and nothing else.
-	assert_int_equal(stored_count(), 5000 + 100);
+	assert_int_equal(stored_runs_in(dir), 5000 + 100);
 	free(ids);
 	assert_true(harness_daemon_stop(d, SIGTERM) == 0);
 }
@@ -390,7 +376,7 @@ test_corrupt_frames(void **state)
 	close(fd);
 	append_bytes(path, "SLMR\x40\x00\x00\x00partial");
 
-	uint64_t before = stored_count();
+	uint64_t before = stored_runs_in(dir);
 	pid_t d = harness_daemon_start(dir, NULL);
 	assert_true(d > 0);
 	c = client(path, 0);
@@ -400,7 +386,7 @@ test_corrupt_frames(void **state)
 	assert_int_equal(s.spool_corrupt, 2);
 	assert_int_equal(s.spool_calls_replayed, 500 - n1);
 	llmcost_shutdown(c, 1000);
-	assert_int_equal(stored_count() - before, 500 - n1);
+	assert_int_equal(stored_runs_in(dir) - before, 500 - n1);
 	assert_true(harness_daemon_stop(d, SIGTERM) == 0);
 }
 
