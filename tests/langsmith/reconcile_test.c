@@ -187,13 +187,19 @@ reconcile(const char *const *extra, json_t **out)
 	return (rc);
 }
 
+// `llmcost reconcile` over the last hour of this test's store and
+// project, as text for people (test_errors changes [3] and [9]).
+#define RECONCILE_TEXT_ARGV                                                   \
+	{                                                                     \
+		harness_cli_bin(), "reconcile", "--project", PROJECT,         \
+		    "--since", "1h", "--data-dir", dir, "--settle", "0", NULL \
+	}
+
 // The same, as text for people: *out gets stdout (free it).
 static int
 reconcile_text(char **out)
 {
-	const char *argv[] = { harness_cli_bin(), "reconcile", "--project",
-		PROJECT, "--since", "1h", "--data-dir", dir, "--settle", "0",
-		NULL };
+	const char *argv[] = RECONCILE_TEXT_ARGV;
 	char *e = NULL;
 
 	setenv("LANGSMITH_API_KEY", KEY, 1);
@@ -792,9 +798,7 @@ test_retries(void **state)
 static void
 test_errors(void **state)
 {
-	const char *argv[] = { harness_cli_bin(), "reconcile", "--project",
-		PROJECT, "--since", "1h", "--data-dir", dir, "--settle", "0",
-		NULL };
+	const char *argv[] = RECONCILE_TEXT_ARGV;
 	char *o = NULL, *e = NULL;
 
 	(void) state;
