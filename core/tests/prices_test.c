@@ -442,8 +442,8 @@ test_bedrock_ids(void **state)
 		"us.anthropic.claude-3-5-haiku-20241022-v1:0",
 		"bedrock/us.anthropic.claude-3-5-haiku-20241022-v1:0",
 		"bedrock/converse/anthropic.claude-3-5-haiku-20241022-v1:0",
-		"arn:aws:bedrock:us-east-1:123456789012:inference-profile/"
-		"us.anthropic.claude-3-5-haiku-20241022-v1:0",
+		("arn:aws:bedrock:us-east-1:123456789012:inference-profile/"
+		 "us.anthropic.claude-3-5-haiku-20241022-v1:0"),
 	};
 	const char *const provs[]
 	    = { "bedrock", "bedrock_converse", "amazon_bedrock" };
