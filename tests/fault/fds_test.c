@@ -13,7 +13,10 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "fault.h"
@@ -125,10 +128,53 @@ test_hangup_storm(void **state)
 	harness_rmdir(dir);
 }
 
+// The storm's own client: while llmcostd replaces its listener the
+// socket file is missing for a moment, and a hang-up must connect again
+// rather than fail the storm.  Here the socket appears 300 ms late.
+typedef struct late {
+	const char *dir;
+	int fd;
+} late;
+
+static void *
+late_listen(void *arg)
+{
+	late *l = arg;
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+	harness_sleep_ms(300);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/llmcostd.sock", l->dir);
+	l->fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (l->fd < 0 || bind(l->fd, (struct sockaddr *) &a, sizeof(a)) != 0
+	    || listen(l->fd, 4) != 0) {
+		abort();
+	}
+	return (NULL);
+}
+
+static void
+test_hangup_waits_for_listener(void **state)
+{
+	(void) state;
+	char *dir = harness_tmpdir();
+	static late l; // outlives a failed assertion, which leaves the thread
+	pthread_t t;
+
+	assert_non_null(dir);
+	l.dir = dir;
+	l.fd = -1;
+	assert_int_equal(pthread_create(&t, NULL, late_listen, &l), 0);
+	assert_int_equal(fault_sp_hangup(dir, 4), 0);
+	pthread_join(t, NULL);
+	close(l.fd);
+	harness_rmdir(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hangup_waits_for_listener),
 		cmocka_unit_test(test_hangup_storm),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
