@@ -120,18 +120,6 @@ setup(void **state)
 	return (0);
 }
 
-// The daemon of test_handshake_hangups leaks what nng 1.5 parks, and this
-// process leaks the sockets it hangs up mid-handshake; see nng-1518.supp.
-// The variable only reaches that daemon; the hook below covers this
-// process (LeakSanitizer calls it when present, and only then).
-const char *__lsan_default_suppressions(void)
-    __attribute__((visibility("default"), used));
-const char *
-__lsan_default_suppressions(void)
-{
-	return ("leak:libnng.so.1\n");
-}
-
 static int
 setup_hangups(void **state)
 {

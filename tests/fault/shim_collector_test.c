@@ -96,34 +96,6 @@ __wrap_nng_dial(nng_socket s, const char *url, nng_dialer *d, int flags)
 	return (__real_nng_dial(s, url, d, flags));
 }
 
-// ---- what nng 1.5 never frees ----
-
-// This process closes req0 sockets while they reconnect to a collector
-// that was just killed and restarted (the soak, the kills mid-send, a
-// replaced socket).  When the collector's 8-byte SP header arrives while
-// nng_close runs, between the dialer's connect being cancelled and the
-// transport endpoint being closed, nng 1.5 (src/sp/transport/ipc/ipc.c)
-// puts the new pipe on the endpoint's wait list with nobody to take it:
-// ipc_ep_close closes that pipe but nothing reaps it, and ipc_ep_fini
-// frees nothing while a pipe holds a reference.  nng_close still returns;
-// the pipe, its connection, the endpoint and the endpoint's stream dialer
-// and aios (about 3 KB) stay allocated, pointing at each other, so
-// LeakSanitizer reports them as indirect leaks at exit, in a few runs out
-// of a hundred.  The memory is nng's and unreachable from the shim, so it
-// cannot be freed here; a socket the shim abandons has nothing to do with
-// it.  The leak is suppressed for this process only (not for the daemons
-// it starts, which never see this hook).  libnng is stripped, so its
-// module is the narrowest name a suppression can match; a leak allocated
-// by the shim on its own threads (no nng frame in the stack) is still
-// reported.
-const char *__lsan_default_suppressions(void)
-    __attribute__((visibility("default"), used));
-const char *
-__lsan_default_suppressions(void)
-{
-	return ("leak:libnng.so.1\n");
-}
-
 // ---- helpers ----
 
 static int
