@@ -9,6 +9,14 @@
 // LLMCOST__RETRY_ATTEMPTS sends.  A one-shot command has no herd to
 // spread, so the backoff has no jitter.  Error messages name the path
 // and the status and quote at most 200 bytes of the server's answer.
+//
+// A person is waiting, so two limits of the CLI's own stop the retrying
+// early (the exporter, in the background, keeps to the shared rule
+// alone): no wait starts that would end past the request's time budget
+// (lsread_set_timeout, `--timeout`), and an endpoint that cannot be
+// reached at all (connection refused, no such host) is given up after
+// LSREAD_UNREACHABLE_ATTEMPTS sends: nothing listens there, and backing
+// off for minutes would only hide a wrong --endpoint.
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +41,8 @@ struct lsread {
 	size_t len, cap;
 	int too_big;
 	int retry_after_ms;
+	uint32_t
+	    timeout_ms; // the time budget of one request, retries included
 	lsread_counts n;
 };
 
@@ -81,6 +91,7 @@ lsread_open(lsread **rp, const char *endpoint, const char *api_key,
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		return (LLMCOST_ENOMEM);
 	}
+	r->timeout_ms = LSREAD_TIMEOUT_MS;
 	snprintf(r->base, sizeof(r->base), "%s", endpoint);
 	n = strlen(r->base);
 	while (n > 0 && r->base[n - 1] == '/') {
@@ -179,6 +190,22 @@ lsread_escape(const char *s, char *out, size_t outsz)
 	return (0);
 }
 
+void
+lsread_set_timeout(lsread *r, uint32_t ms)
+{
+	r->timeout_ms = ms > 0 ? ms : LSREAD_TIMEOUT_MS;
+}
+
+// Nothing answers at the endpoint: no connection (refused, or no route)
+// or no such host.  A time-out or a reset is not this: a slow or
+// restarting server may answer the next send.
+static int
+unreachable(CURLcode rc)
+{
+	return (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST
+	    || rc == CURLE_COULDNT_RESOLVE_PROXY);
+}
+
 static void
 sleep_ms(uint32_t ms)
 {
@@ -213,6 +240,8 @@ lsread_call(lsread *r, const char *path, const json_t *body, json_t **reply,
 	char url[URL_BYTES];
 	char *text = NULL;
 	uint32_t backoff = LLMCOST__RETRY_BASE_MS;
+	uint64_t t0 = llmcost__mono_ns() / 1000000u;
+	int refused = 0; // sends in a row that found nothing listening
 	int n;
 
 	*reply = NULL;
@@ -278,6 +307,16 @@ lsread_call(lsread *r, const char *path, const json_t *body, json_t **reply,
 			    reason(r));
 			return (LLMCOST_EPROTO);
 		}
+		refused = rc != CURLE_OK && unreachable(rc) ? refused + 1 : 0;
+		if (refused >= LSREAD_UNREACHABLE_ATTEMPTS) {
+			free(text);
+			snprintf(err, errsz,
+			    "%s: cannot reach LangSmith (%s, %d attempts): "
+			    "check --endpoint or LANGSMITH_ENDPOINT and that "
+			    "the server is up",
+			    path, curl_easy_strerror(rc), attempt);
+			return (LLMCOST_ECONNECT);
+		}
 		if (attempt >= LLMCOST__RETRY_ATTEMPTS) {
 			free(text);
 			if (rc != CURLE_OK) {
@@ -294,6 +333,26 @@ lsread_call(lsread *r, const char *path, const json_t *body, json_t **reply,
 		wait = rc == CURLE_OK ? llmcost__retry_wait(
 		           st, r->retry_after_ms, backoff, &asked)
 		                      : backoff;
+		uint64_t spent = llmcost__mono_ns() / 1000000u - t0;
+		if (spent + wait > r->timeout_ms) {
+			// The next send would start past the budget.
+			free(text);
+			if (rc != CURLE_OK) {
+				snprintf(err, errsz,
+				    "%s: no answer in %d attempts within the "
+				    "%u ms of --timeout: %s; try again later "
+				    "or raise --timeout",
+				    path, attempt, r->timeout_ms,
+				    curl_easy_strerror(rc));
+				return (LLMCOST_ECONNECT);
+			}
+			snprintf(err, errsz,
+			    "%s: HTTP %ld in %d attempts within the %u ms of "
+			    "--timeout (next wait %u ms): %s; try again later "
+			    "or raise --timeout",
+			    path, st, attempt, r->timeout_ms, wait, reason(r));
+			return (LLMCOST_EPROTO);
+		}
 		if (!asked) {
 			backoff = backoff <= LLMCOST__RETRY_CAP_MS / 2
 			    ? backoff * 2

@@ -16,6 +16,13 @@
 
 #define LSREAD_REPLY_MAX ((size_t) 64 << 20) // bytes of one answer
 #define LSREAD_ERR_MAX   512                 // room for an error message
+// The time one request may take with its retries, unless set: no wait
+// starts that would end past it (--timeout).
+#define LSREAD_TIMEOUT_MS 30000
+// Sends to an endpoint that cannot be reached at all (connection
+// refused, no such host) before giving up: a wrong --endpoint or a server
+// that is down, told in about 1.5 s rather than after minutes of backoff.
+#define LSREAD_UNREACHABLE_ATTEMPTS 3
 
 typedef struct lsread lsread;
 
@@ -33,10 +40,16 @@ int lsread_open(lsread **rp, const char *endpoint, const char *api_key,
     const char *workspace);
 void lsread_close(lsread *r);
 
+// Sets the time budget of each request, retries included, in ms (0: the
+// default, LSREAD_TIMEOUT_MS).  A retry whose wait would end past it is
+// not made: the request fails with what the last send met.
+void lsread_set_timeout(lsread *r, uint32_t ms);
+
 // Sends GET path (body NULL) or POST path with body as JSON; path starts
 // with "/api/".  Retries 408, 425, 429, 5xx and connection errors up to
-// LLMCOST__RETRY_ATTEMPTS sends, waiting as the server asks or backing
-// off.  On a 2xx answer returns 0 with the parsed JSON in *reply.
+// LLMCOST__RETRY_ATTEMPTS sends (LSREAD_UNREACHABLE_ATTEMPTS when nothing
+// answers at the endpoint), waiting as the server asks or backing off,
+// within the time budget (lsread_set_timeout).  On a 2xx answer returns 0 with the parsed JSON in *reply.
 // Otherwise *status is the last HTTP status (0: no answer) and err says
 // why: LLMCOST_EPROTO (a final non-2xx answer, or a 2xx that is not
 // JSON), LLMCOST_ECONNECT (no answer after the retries), LLMCOST_ETOOBIG

@@ -1473,6 +1473,9 @@ usage(FILE *f)
 	    "  --data-dir DIR   llmcostd's data directory\n"
 	    "  --page-size N    runs per LangSmith page (default and "
 	    "most: 1000, v1 100)\n"
+	    "  --timeout TIME   give up a LangSmith request whose retries "
+	    "would take\n"
+	    "                   longer: 30s (default), 2m, 1500ms\n"
 	    "  -h, --help       show this help\n\n"
 	    "The API key comes from LANGSMITH_API_KEY (or LANGCHAIN_API_KEY) "
 	    "only; a\nworkspace from LANGSMITH_WORKSPACE_ID.\n"
@@ -1551,12 +1554,14 @@ cmd_reconcile(int argc, char **argv)
 		{ "endpoint", required_argument, NULL, 'e' },
 		{ "data-dir", required_argument, NULL, 'd' },
 		{ "page-size", required_argument, NULL, 'P' },
+		{ "timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *since = NULL, *until = NULL, *dirarg = NULL;
 	const char *csv = NULL, *endpoint = NULL;
 	int64_t settle_ms = DEFAULT_SETTLE;
+	int64_t timeout_ms = LSREAD_TIMEOUT_MS;
 	recon r;
 	int c, rv;
 
@@ -1592,6 +1597,16 @@ cmd_reconcile(int argc, char **argv)
 				fprintf(stderr,
 				    "llmcost reconcile: --settle %s: want "
 				    "e.g. 10m, 90s, 1500ms or 0\n",
+				    optarg);
+				return (RECON_USAGE);
+			}
+			break;
+		case 'T':
+			if (parse_settle(optarg, &timeout_ms) != 0
+			    || timeout_ms <= 0 || timeout_ms > UINT32_MAX) {
+				fprintf(stderr,
+				    "llmcost reconcile: --timeout %s: want "
+				    "e.g. 30s, 2m or 1500ms\n",
 				    optarg);
 				return (RECON_USAGE);
 			}
@@ -1687,6 +1702,7 @@ cmd_reconcile(int argc, char **argv)
 		    "workspace given (too long?)\n");
 		return (RECON_USAGE);
 	}
+	lsread_set_timeout(r.ls, (uint32_t) timeout_ms);
 	char dir[LLMCOST__PATH_MAX], serr[STORE_ERR_MAX];
 	if ((rv = cli_resolve_dir("reconcile", dirarg, dir, sizeof(dir)))
 	    != CLI_OK) {

@@ -23,9 +23,9 @@
 
 // Names a call may give its provider, the provider they mean in the price
 // files, and the platform they imply when the call names none.  Only
-// Google's names are aliases: "azure" or "bedrock" as a provider is not
-// OpenAI or Anthropic (a call on those platforms says provider "openai"
-// or "anthropic" and platform "azure" or "bedrock").
+// Google's names are aliases: "azure" as a provider is not OpenAI (a call
+// on Azure says provider "openai" and platform "azure").  Bedrock is
+// told apart by its model ids instead (bedrock_model below).
 static const struct {
 	const char *name;
 	const char *provider;
@@ -37,6 +37,34 @@ static const struct {
 	{ "vertex_ai", "google", "vertex" },
 };
 #define NALIASES (sizeof(aliases) / sizeof(aliases[0]))
+
+// Amazon Bedrock serves many vendors' models under one provider name, as
+// LiteLLM ("bedrock", "bedrock_converse") and LangChain
+// ("amazon_bedrock") name it; its model ids say whose model it is:
+// "[geo.]vendor.model-version", e.g. "anthropic.claude-3-5-haiku-
+// 20241022-v1:0" or, through a cross-region inference profile,
+// "us.anthropic.claude-sonnet-4-5-20250929-v1:0".  The price files keep
+// these ids whole under the vendor's provider and platform "bedrock"
+// (LiteLLM's rows, data/prices/anthropic.txt), so a Bedrock call is
+// looked up as (vendor, "bedrock", the id).
+static const char *const bedrock_providers[] = {
+	"bedrock",
+	"bedrock_converse",
+	"amazon_bedrock",
+};
+#define NBEDROCK (sizeof(bedrock_providers) / sizeof(bedrock_providers[0]))
+// The geographic prefixes of Bedrock's inference profiles.
+static const char *const bedrock_geos[] = {
+	"us",
+	"eu",
+	"apac",
+	"au",
+	"jp",
+	"ca",
+	"us-gov",
+	"global",
+};
+#define NGEOS (sizeof(bedrock_geos) / sizeof(bedrock_geos[0]))
 
 // Compare the NUL-terminated s with the counted string (k, klen), in the
 // same order as strcmp().
@@ -186,13 +214,49 @@ find_pattern(const prices_table *t, const key *k, const char *model,
 	return (-1);
 }
 
+// The Bedrock model id in model (m, n): what follows its last "/", so
+// that LiteLLM's routing names ("bedrock/us.anthropic...", "bedrock/
+// converse/...") and inference profile ARNs ("arn:aws:bedrock:...:
+// inference-profile/us.anthropic...") give the id itself.  Returns 0 with
+// the id in (*id, *idlen) and its vendor in (*v, *vlen), or -1 when it is
+// not of the form "[geo.]vendor.model".
+static int
+bedrock_model(const char *m, size_t n, const char **id, size_t *idlen,
+    const char **v, size_t *vlen)
+{
+	const char *p = m, *end = m + n, *dot;
+
+	for (const char *s = m; s < end; s++) {
+		if (*s == '/') {
+			p = s + 1;
+		}
+	}
+	*id = p;
+	*idlen = (size_t) (end - p);
+	for (size_t i = 0; i < NGEOS; i++) {
+		size_t gl = strlen(bedrock_geos[i]);
+		if ((size_t) (end - p) > gl + 1
+		    && memcmp(p, bedrock_geos[i], gl) == 0 && p[gl] == '.') {
+			p += gl + 1;
+			break;
+		}
+	}
+	dot = memchr(p, '.', (size_t) (end - p));
+	if (dot == NULL || dot == p || dot + 1 == end) {
+		return (-1);
+	}
+	*v = p;
+	*vlen = (size_t) (dot - p);
+	return (0);
+}
+
 int
 prices_find(
     const prices_table *t, const price_query *q, const price_entry **out)
 {
 	key k;
-	const char *names[2];
-	size_t lens[2], nn = 0;
+	const char *names[3];
+	size_t lens[3], nn = 0;
 	int rv;
 
 	if (t == NULL || q == NULL || out == NULL
@@ -226,8 +290,37 @@ prices_find(
 			break;
 		}
 	}
+	// Bedrock: a call whose provider is a name of Bedrock is the model
+	// vendor's call on platform "bedrock" (unless it names another
+	// platform); on that platform the model id is looked up as itself,
+	// whatever routing prefix or ARN it came in.
+	const char *bid = NULL, *vendor = NULL;
+	size_t bidlen = 0, vlen = 0;
+	int bedrock_prov = 0;
+	for (size_t i = 0; canon == NULL && i < NBEDROCK; i++) {
+		bedrock_prov |= cmp_counted(bedrock_providers[i], q->provider,
+		                    q->provider_len)
+		    == 0;
+	}
+	if (bedrock_prov && k.platlen == 0) {
+		k.plat = "bedrock";
+		k.platlen = 7;
+	}
+	if (cmp_counted("bedrock", k.plat, k.platlen) != 0
+	    || bedrock_model(
+	           q->model, q->model_len, &bid, &bidlen, &vendor, &vlen)
+	        != 0) {
+		bid = NULL;
+	} else if (bedrock_prov) {
+		k.prov = vendor;
+		k.plen = vlen;
+	}
 	names[nn] = q->model;
 	lens[nn++] = q->model_len;
+	if (bid != NULL && bid != q->model) {
+		names[nn] = bid;
+		lens[nn++] = bidlen;
+	}
 	// "<provider>/model": the call's provider as given, or any name of
 	// the same provider.
 	const char *slash = memchr(q->model, '/', q->model_len);

@@ -672,7 +672,7 @@ store_open(store **sp, const char *dir, unsigned flags, uint64_t mapsize,
 		free(s);
 		return (open_err(dir, "mdb_env_create", rc, err, errsz));
 	}
-	mdb_env_set_maxdbs(s->env, 16);
+	mdb_env_set_maxdbs(s->env, STORE_MAXDBS);
 	mdb_env_set_maxreaders(s->env, 256);
 	if (!(flags & STORE_RDONLY)) {
 		mdb_env_set_mapsize(s->env, s->mapsize);

@@ -29,6 +29,16 @@
 #define STORE_SCHEMA     3
 #define STORE_SCHEMA_MIN 1 // the oldest schema still opened
 
+// LMDB's cap on named tables in the store's environment
+// (mdb_env_set_maxdbs).  The store has 14 (runs, rollups, rollups_day,
+// str2id, id2str, metasets, msidx, clients, drops, info, traces, extras,
+// lsclients, lsdrops); one more than the cap fails every open with
+// MDB_DBS_FULL.  The cap is not kept in data.mdb, so raising it changes
+// no schema: any version opens any store whatever cap it uses.  32
+// leaves room for later tables; a slot costs a few dozen bytes per
+// transaction.
+#define STORE_MAXDBS 32
+
 // Run flags.
 #define STORE_RUN_UNPRICED 0x01u // some usage had no price: cost is partial
 #define STORE_RUN_OVERFLOW 0x02u // cost overflowed int64: cost is 0

@@ -148,6 +148,9 @@ static const struct api {
 
 // Appends to the request body; a body that does not fit is cut (and then
 // refused by the server as malformed JSON).
+static void put(char *req, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 put(char *req, const char *fmt, ...)
 {

@@ -139,7 +139,8 @@ is_json_type(llmcost_ls_span ct)
 }
 
 // Split a part name at its dots: up to 3 components.  Returns the count,
-// or 0 when there are more.
+// or 0 when there are more.  Components past the count are empty spans,
+// so no caller can read one that was never set.
 static int
 split_name(llmcost_ls_span name, llmcost_ls_span comp[3])
 {
@@ -147,6 +148,10 @@ split_name(llmcost_ls_span name, llmcost_ls_span comp[3])
 	const char *p = name.ptr;
 	const char *end = name.ptr + name.len;
 
+	for (int i = 0; i < 3; i++) {
+		comp[i].ptr = end;
+		comp[i].len = 0;
+	}
 	while (n < 3) {
 		const char *dot = memchr(p, '.', (size_t) (end - p));
 

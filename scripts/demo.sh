@@ -34,7 +34,7 @@ cleanup() {
     kill -TERM "$standin" 2>/dev/null && wait "$standin" 2>/dev/null || true
   fi
   rm -rf "$work"
-  [ -n "$tmp" ] && rm -rf "$tmp"
+  if [ -n "$tmp" ]; then rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 for _ in $(seq 100); do

@@ -411,6 +411,112 @@ test_lookup_matching(void **state)
 	assert_ptr_equal(must_find("openai", "gpt-4o", UINT64_MAX), plain);
 }
 
+// (provider, platform, model) on the built-in table; NULL when unpriced.
+static const price_entry *
+find_plat(const char *provider, const char *platform, const char *model)
+{
+	const price_entry *e = NULL;
+	price_query q = { .provider = provider,
+		.provider_len = strlen(provider),
+		.model = model,
+		.model_len = strlen(model),
+		.platform = platform,
+		.platform_len = platform != NULL ? strlen(platform) : 0,
+		.start_ns = NOW_NS };
+	int rv = prices_find(prices_builtin_table(), &q, &e);
+
+	assert_true(rv == 0 || rv == LLMCOST_ENOTFOUND);
+	return (rv == 0 ? e : NULL);
+}
+
+// Bedrock calls as LiteLLM and LangChain name them: provider "bedrock"
+// (or "bedrock_converse", "amazon_bedrock") and Bedrock's model ids, with
+// or without a geographic prefix, a routing prefix or an ARN, find the
+// vendor's Bedrock entries (never its own API's).
+static void
+test_bedrock_ids(void **state)
+{
+	(void) state;
+	const char *const haiku[] = {
+		"anthropic.claude-3-5-haiku-20241022-v1:0",
+		"us.anthropic.claude-3-5-haiku-20241022-v1:0",
+		"bedrock/us.anthropic.claude-3-5-haiku-20241022-v1:0",
+		"bedrock/converse/anthropic.claude-3-5-haiku-20241022-v1:0",
+		("arn:aws:bedrock:us-east-1:123456789012:inference-profile/"
+		 "us.anthropic.claude-3-5-haiku-20241022-v1:0"),
+	};
+	const char *const provs[]
+	    = { "bedrock", "bedrock_converse", "amazon_bedrock" };
+	const price_entry *own
+	    = must_find("anthropic", "claude-3-5-haiku-20241022", NOW_NS);
+	const price_entry *e;
+
+	for (size_t p = 0; p < sizeof(provs) / sizeof(provs[0]); p++) {
+		for (size_t i = 0; i < sizeof(haiku) / sizeof(haiku[0]); i++) {
+			e = find_plat(provs[p], NULL, haiku[i]);
+			if (e == NULL) {
+				fail_msg(
+				    "%s %s is unpriced", provs[p], haiku[i]);
+			}
+			assert_string_equal(e->provider, "anthropic");
+			assert_string_equal(e->platform, "bedrock");
+			assert_ptr_not_equal(e, own);
+			// $0.80 / $4 per 1M tokens.
+			assert_int_equal(
+			    base_of(e)[LLMCOST_IN_UNCACHED], 800000);
+			assert_int_equal(
+			    base_of(e)[LLMCOST_OUT_TEXT], 4000000);
+			// The same with the platform said by the call.
+			assert_ptr_equal(
+			    find_plat(provs[p], "bedrock", haiku[i]), e);
+		}
+	}
+	// The vendor's provider name and platform "bedrock" find the same.
+	assert_ptr_equal(find_plat("anthropic", "bedrock",
+	                     "bedrock/us.anthropic.claude-3-5-haiku-20241022-"
+	                     "v1:0"),
+	    find_plat(
+	        "bedrock", NULL, "anthropic.claude-3-5-haiku-20241022-v1:0"));
+
+	// Claude 3.5 Sonnet v2 in-region and through the EU profile.
+	e = find_plat(
+	    "bedrock", NULL, "anthropic.claude-3-5-sonnet-20241022-v2:0");
+	assert_non_null(e);
+	assert_int_equal(base_of(e)[LLMCOST_IN_UNCACHED], 3000000);
+	assert_ptr_equal(find_plat("bedrock", NULL,
+	                     "eu.anthropic.claude-3-5-sonnet-20241022-v2:0"),
+	    e);
+
+	// Regional profiles of newer models cost 10% more than global ones.
+	const price_entry *g = find_plat("bedrock", NULL,
+	    "global.anthropic.claude-sonnet-4-5-20250929-v1:0");
+	const price_entry *r = find_plat(
+	    "bedrock", NULL, "us.anthropic.claude-sonnet-4-5-20250929-v1:0");
+	assert_non_null(g);
+	assert_non_null(r);
+	assert_int_equal(base_of(g)[LLMCOST_IN_UNCACHED], 3000000);
+	assert_int_equal(base_of(r)[LLMCOST_IN_UNCACHED], 3300000);
+	assert_ptr_equal(find_plat("bedrock", NULL,
+	                     "anthropic.claude-sonnet-4-5-20250929-v1:0"),
+	    g);
+
+	// Still unpriced: a vendor without Bedrock entries, a name that is
+	// not a Bedrock id, an unknown geography, another platform named
+	// by the call, and Bedrock ids on the vendor's own API.
+	assert_null(
+	    find_plat("bedrock", NULL, "meta.llama3-70b-instruct-v1:0"));
+	assert_null(find_plat("bedrock", NULL, "claude-3-5-haiku-20241022"));
+	assert_null(find_plat(
+	    "bedrock", NULL, "xx.anthropic.claude-3-5-haiku-20241022-v1:0"));
+	assert_null(find_plat(
+	    "bedrock", "azure", "anthropic.claude-3-5-haiku-20241022-v1:0"));
+	assert_null(find_plat(
+	    "anthropic", NULL, "anthropic.claude-3-5-haiku-20241022-v1:0"));
+	assert_null(find_plat("bedrock", NULL, "anthropic."));
+	assert_null(find_plat("bedrock", NULL, ".claude"));
+	assert_null(find_plat("bedrock", NULL, "bedrock/"));
+}
+
 static void
 test_unpriced(void **state)
 {
@@ -681,6 +787,7 @@ main(void)
 		cmocka_unit_test(test_o3_dated),
 		cmocka_unit_test(test_sonnet_4_6_dated),
 		cmocka_unit_test(test_lookup_matching),
+		cmocka_unit_test(test_bedrock_ids),
 		cmocka_unit_test(test_unpriced),
 		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_table_invariants),

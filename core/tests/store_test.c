@@ -1437,6 +1437,50 @@ test_traces(void **state)
 	free(b);
 }
 
+// The store's named tables leave room under STORE_MAXDBS for later ones
+// (a table past the cap fails every open with MDB_DBS_FULL): the tables
+// a new store holds are counted in its main table, where LMDB keeps
+// their names.
+#define TABLES_HEADROOM 8
+
+static void
+test_table_headroom(void **state)
+{
+	fixture *f = *state;
+	char sub[400], err[256];
+	store *s = NULL;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi main;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int tables = 0;
+
+	snprintf(sub, sizeof(sub), "%s/headroom", f->dir);
+	LLMCOST_PASS(store_open(&s, sub, 0, 0, err, sizeof(err)));
+	store_close(s);
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, STORE_MAXDBS), 0);
+	assert_int_equal(mdb_env_open(env, sub, MDB_RDONLY, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &main), 0);
+	assert_int_equal(mdb_cursor_open(txn, main, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		tables++;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	print_message("%d named tables, cap %d\n", tables, STORE_MAXDBS);
+	assert_true(tables >= 14);
+	if (tables + TABLES_HEADROOM > STORE_MAXDBS) {
+		fail_msg("%d tables leave fewer than %d free under the cap "
+		         "of %d",
+		    tables, TABLES_HEADROOM, STORE_MAXDBS);
+	}
+}
+
 int
 main(void)
 {
@@ -1494,6 +1538,8 @@ main(void)
 		    test_open_damaged, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_fault_table, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_table_headroom, setup, fixture_teardown),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -18,7 +18,6 @@
 #include <signal.h>
 
 #include "harness.h"
-#include "nng_leaks.h" // LeakSanitizer: nng 1.5 parks pipes here
 #include "llmcost_proto.h"
 
 typedef struct fixture {
@@ -120,11 +119,6 @@ setup(void **state)
 	*state = f;
 	return (0);
 }
-
-// The daemon of test_handshake_hangups leaks what nng 1.5 parks, and this
-// process leaks the sockets it hangs up mid-handshake; see nng-1518.supp.
-// The variable only reaches that daemon; the hook of nng_leaks.h
-// (included above) covers this process.
 
 static int
 setup_hangups(void **state)

@@ -151,8 +151,17 @@ int
 fault_sp_hangup(const char *dir, size_t sent)
 {
 	static const uint8_t hello[8] = { 0, 'S', 'P', 0, 0, SP_REQ0, 0, 0 };
-	int fd = raw_connect(dir);
+	uint64_t deadline = now_ms() + (uint64_t) harness_wait_ms(10000);
+	int fd;
 
+	// While llmcostd replaces a wedged listener (which a storm of these
+	// hang-ups provokes on purpose), its socket file is gone or refuses
+	// connections for a moment: connect again until it accepts.
+	while ((fd = raw_connect(dir)) < 0
+	    && (errno == ENOENT || errno == ECONNREFUSED || errno == EAGAIN)
+	    && now_ms() < deadline) {
+		harness_sleep_ms(5);
+	}
 	if (fd < 0) {
 		return (-1);
 	}
@@ -414,7 +423,8 @@ fault_daemon_start(const fault_daemon_opts *o, int *status)
 	if (o->no_wait) {
 		return (pid);
 	}
-	uint64_t deadline = now_ms() + READY_TIMEOUT_MS;
+	uint64_t deadline
+	    = now_ms() + (uint64_t) harness_wait_ms(READY_TIMEOUT_MS);
 	while (now_ms() < deadline) {
 		int st;
 		if (waitpid(pid, &st, WNOHANG) == pid) {
@@ -483,7 +493,7 @@ fault_daemon_refused(const fault_daemon_opts *o)
 		    "fault: llmcostd started in %s, where it must "
 		    "refuse to\n",
 		    o->dir);
-		(void) fault_daemon_term(d, 8000);
+		(void) fault_daemon_term(d, harness_wait_ms(8000));
 		return (-1);
 	}
 	return (status);

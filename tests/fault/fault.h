@@ -69,7 +69,9 @@ int fault_count_in_file(const char *path, const char *needle);
 int fault_sp_connect(const char *dir, int timeout_ms);
 // Connects and hangs up after the first `sent` bytes (0..7) of our SP
 // header, without reading: a peer that disconnects during the handshake
-// (the trigger of nng issue 1518).  Returns 0, or -1 if connect failed.
+// (the trigger of nng issue 1518).  A socket that is missing or refuses
+// (the daemon replacing its listener) is connected to again, for at most
+// harness_wait_ms(10000).  Returns 0, or -1 if connect failed.
 int fault_sp_hangup(const char *dir, size_t sent);
 // Sends body as one request and waits at most timeout_ms for its reply.
 // Returns 0 and the reply body in *reply (caller frees, *rlen its

@@ -13,7 +13,10 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "fault.h"
@@ -49,7 +52,8 @@ test_hangup_storm(void **state)
 
 	// The baseline: a client has been served and has gone.
 	assert_int_not_equal(
-	    fault_stat(dir, "msgs_received", 5000), UINT64_MAX);
+	    fault_stat(dir, "msgs_received", harness_wait_ms(5000)),
+	    UINT64_MAX);
 	harness_sleep_ms(200);
 	int base = fault_fd_count(d);
 	assert_true(base > 0);
@@ -74,8 +78,9 @@ test_hangup_storm(void **state)
 	// closes what nng left parked on it.
 	int now = fault_fd_count(d);
 	uint64_t t0 = llmcost__mono_ns() / 1000000u;
+	int settle_ms = harness_wait_ms(SETTLE_MS);
 	while (now > base + SLACK_FDS
-	    && llmcost__mono_ns() / 1000000u - t0 < SETTLE_MS) {
+	    && llmcost__mono_ns() / 1000000u - t0 < (uint64_t) settle_ms) {
 		harness_sleep_ms(250);
 		now = fault_fd_count(d);
 	}
@@ -84,8 +89,10 @@ test_hangup_storm(void **state)
 	    base, most, now);
 	// The storm must have wedged the listener, or this test proves
 	// nothing.
-	uint64_t restarts = fault_stat(dir, "listener_restarts", 15000);
-	uint64_t reclaimed = fault_stat(dir, "parked_fds_closed", 5000);
+	uint64_t restarts
+	    = fault_stat(dir, "listener_restarts", harness_wait_ms(15000));
+	uint64_t reclaimed
+	    = fault_stat(dir, "parked_fds_closed", harness_wait_ms(5000));
 	print_message("listener restarts %llu, parked descriptors closed "
 	              "%llu\n",
 	    (unsigned long long) restarts, (unsigned long long) reclaimed);
@@ -93,7 +100,7 @@ test_hangup_storm(void **state)
 	if (now > base + SLACK_FDS) {
 		fail_msg("llmcostd holds %d descriptors %d s after the storm, "
 		         "%d before it",
-		    now, SETTLE_MS / 1000, base);
+		    now, settle_ms / 1000, base);
 	}
 	assert_true(reclaimed >= 1 && reclaimed != UINT64_MAX);
 	assert_true(fault_count_in_file(log,
@@ -107,7 +114,8 @@ test_hangup_storm(void **state)
 	int fd = -1, stored = 0;
 	fault_batch(&b, 9, 1, 0, 10);
 	for (int attempt = 0; attempt < 30 && !stored; attempt++) {
-		if (fault_send_batch(&fd, dir, &b, &ack, 2000) == 0) {
+		if (fault_send_batch(&fd, dir, &b, &ack, harness_wait_ms(2000))
+		    == 0) {
 			stored = ack.status == LLMCOST_ACK_STORED;
 		}
 	}
@@ -116,7 +124,49 @@ test_hangup_storm(void **state)
 		close(fd);
 	}
 	assert_true(stored);
-	assert_int_equal(fault_daemon_term(d, 8000), 0);
+	assert_int_equal(fault_daemon_term(d, harness_wait_ms(8000)), 0);
+	harness_rmdir(dir);
+}
+
+// The storm's own client: while llmcostd replaces its listener the
+// socket file is missing for a moment, and a hang-up must connect again
+// rather than fail the storm.  Here the socket appears 300 ms late.
+typedef struct late {
+	const char *dir;
+	int fd;
+} late;
+
+static void *
+late_listen(void *arg)
+{
+	late *l = arg;
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+	harness_sleep_ms(300);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/llmcostd.sock", l->dir);
+	l->fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (l->fd < 0 || bind(l->fd, (struct sockaddr *) &a, sizeof(a)) != 0
+	    || listen(l->fd, 4) != 0) {
+		abort();
+	}
+	return (NULL);
+}
+
+static void
+test_hangup_waits_for_listener(void **state)
+{
+	(void) state;
+	char *dir = harness_tmpdir();
+	static late l; // outlives a failed assertion, which leaves the thread
+	pthread_t t;
+
+	assert_non_null(dir);
+	l.dir = dir;
+	l.fd = -1;
+	assert_int_equal(pthread_create(&t, NULL, late_listen, &l), 0);
+	assert_int_equal(fault_sp_hangup(dir, 4), 0);
+	pthread_join(t, NULL);
+	close(l.fd);
 	harness_rmdir(dir);
 }
 
@@ -124,6 +174,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hangup_waits_for_listener),
 		cmocka_unit_test(test_hangup_storm),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));

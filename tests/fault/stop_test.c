@@ -26,7 +26,7 @@
 #include "store.h"
 
 #define BOUND_MS  5000 // llmcostd's default --stop-bound-ms
-#define SLACK_MS  3000 // for the kernel to deliver and reap
+#define SLACK_MS  3000 // for the kernel to deliver and reap (harness_wait_ms)
 #define NCLIENTS  4
 #define PER_BATCH 64
 #define ACK_WAIT  3000
@@ -95,8 +95,9 @@ test_nng_close_hang(void **state)
 		llmcost_proto_buf buf;
 		fault_ack ack;
 		fault_batch(&buf, 0, b + 1, b * 100, 100);
-		assert_int_equal(
-		    fault_send_batch(&fd, dir, &buf, &ack, ACK_WAIT), 0);
+		assert_int_equal(fault_send_batch(&fd, dir, &buf, &ack,
+		                     harness_wait_ms(ACK_WAIT)),
+		    0);
 		assert_int_equal(ack.status, LLMCOST_ACK_STORED);
 		assert_int_equal(ack.stored, 100);
 		llmcost_proto_buf_free(&buf);
@@ -104,11 +105,12 @@ test_nng_close_hang(void **state)
 	close(fd);
 
 	assert_int_equal(kill(d, SIGTERM), 0);
-	long ms = fault_daemon_wait(d, BOUND_MS + SLACK_MS, &status);
+	long ms = fault_daemon_wait(
+	    d, BOUND_MS + harness_wait_ms(SLACK_MS), &status);
 	if (ms < 0) {
 		fail_msg("llmcostd did not exit within %d ms of SIGTERM "
 		         "(nng_close hangs)",
-		    BOUND_MS + SLACK_MS);
+		    BOUND_MS + harness_wait_ms(SLACK_MS));
 	}
 	print_message("exited %ld ms after SIGTERM, status %d\n", ms, status);
 	assert_int_equal(status, 0);
@@ -208,11 +210,12 @@ test_sigterm_under_load(void **state)
 	for (int k = 0; k < cycles; k++) {
 		harness_sleep_ms(150 + (int) (rand_r(&seed) % 300));
 		assert_int_equal(kill(d, SIGTERM), 0);
-		long ms = fault_daemon_wait(d, BOUND_MS + SLACK_MS, &status);
+		long ms = fault_daemon_wait(
+		    d, BOUND_MS + harness_wait_ms(SLACK_MS), &status);
 		if (ms < 0) {
 			fail_msg("stop %d: llmcostd did not exit within %d ms "
 			         "of SIGTERM",
-			    k + 1, BOUND_MS + SLACK_MS);
+			    k + 1, BOUND_MS + harness_wait_ms(SLACK_MS));
 		}
 		if (status != 0) {
 			fail_msg("stop %d: exit status %d", k + 1, status);
@@ -237,7 +240,8 @@ test_sigterm_under_load(void **state)
 		    i, upto[i], (unsigned long long) cl[i].retries,
 		    (unsigned long long) cl[i].timeouts);
 	}
-	assert_int_equal(fault_daemon_term(d, BOUND_MS + SLACK_MS), 0);
+	assert_int_equal(
+	    fault_daemon_term(d, BOUND_MS + harness_wait_ms(SLACK_MS)), 0);
 	assert_int_equal(check_stored(dir, upto, from), sent);
 	print_message("%d stops under load, slowest exit %ld ms after "
 	              "SIGTERM (bound %d ms); %llu calls, none lost\n",

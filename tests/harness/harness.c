@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -67,6 +68,37 @@ harness_sleep_ms(int ms)
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
 		continue;
 	}
+}
+
+// A sanitizer build, as gcc and clang each tell it.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define HARNESS_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define HARNESS_SANITIZED 1
+#endif
+#endif
+#ifdef HARNESS_SANITIZED
+#define HARNESS_SCALE_DEFAULT 4
+#else
+#define HARNESS_SCALE_DEFAULT 1
+#endif
+
+int
+harness_wait_ms(int ms)
+{
+	const char *v = getenv("LLMCOST_TEST_TIME_SCALE");
+	long scale = HARNESS_SCALE_DEFAULT;
+
+	if (v != NULL && *v != '\0') {
+		char *end;
+		long n = strtol(v, &end, 10);
+		if (*end == '\0' && n >= 1 && n <= 100) {
+			scale = n;
+		}
+	}
+	long long w = (long long) ms * scale;
+	return (w > INT_MAX ? INT_MAX : (int) w);
 }
 
 char *
@@ -206,7 +238,8 @@ harness_stat(nng_socket s, const char *name, uint64_t *v)
 static int
 wait_ready(pid_t pid, const char *url)
 {
-	uint64_t deadline = llmcost__mono_ns() + READY_TIMEOUT_MS * 1000000ull;
+	uint64_t deadline = llmcost__mono_ns()
+	    + (uint64_t) harness_wait_ms(READY_TIMEOUT_MS) * 1000000ull;
 	llmcost_proto_buf req = { 0 };
 	llmcost_proto_enc e;
 	nng_socket s;
@@ -531,7 +564,7 @@ harness_run(const char *const *argv, char **out, char **err)
 				idx[np++] = i;
 			}
 		}
-		if (poll(p, (nfds_t) np, 30000) <= 0) {
+		if (poll(p, (nfds_t) np, harness_wait_ms(30000)) <= 0) {
 			break; // silent for 30 s: stop reading, reap below
 		}
 		for (int i = 0; i < np; i++) {

@@ -93,6 +93,15 @@ void harness_record(llmcost_proto_record *r, const char *model,
 // Sleeps for ms milliseconds (restarted after a signal).
 void harness_sleep_ms(int ms);
 
+// The one knob for every wait a test allows something to take (a reply,
+// a restart, a delivery, the slack over a stated bound): ms times the
+// scale, which is LLMCOST_TEST_TIME_SCALE (a whole number from 1 to 100)
+// when set, else 4 in a sanitizer build (ASan and TSan run 2 to 15 times
+// slower) and 1 otherwise.  A loaded machine (CI, parallel builds) sets
+// the variable.  Only how long a test waits changes, never what it
+// checks.  Capped at INT_MAX.
+int harness_wait_ms(int ms);
+
 // Writes v (taken as unsigned: the tests pass non-negative amounts) in
 // decimal into buf, NUL-terminated and cut to n - 1 digits (n > 0), as
 // reports print integer amounts such as pico-USD.  Returns buf.

@@ -7,11 +7,16 @@
 // model, ingest lag (the settle time), costs served as strings, the v1
 // query when v2 is missing, group_by refused (one stats call per group),
 // and 429/500/503 answers before success.  The API key never shows.
+// A LangSmith that keeps failing is given up within --timeout, and an
+// endpoint where nothing listens after a few sends, with advice.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -837,6 +842,79 @@ test_errors(void **state)
 	unsetenv("LANGSMITH_ENDPOINT");
 }
 
+// LangSmith answers 503 to every request: the retries stop at the
+// --timeout budget, long before the shared rule's 10 sends (about two
+// minutes of backoff), and the message says what to do.
+static void
+test_timeout(void **state)
+{
+	standin_fault f503
+	    = { .ep = STANDIN_EP_SESSIONS, .status = 503, .times = -1 };
+	const char *argv[] = { harness_cli_bin(), "reconcile", "--project",
+		PROJECT, "--since", "1h", "--data-dir", dir, "--settle", "0",
+		"--timeout", "2s", NULL };
+	char *o = NULL, *e = NULL;
+
+	(void) state;
+	llmcost_client *c = client();
+	calls(c, 3);
+	llmcost_shutdown(c, 5000);
+	LLMCOST_PASS(standin_fault_add(S, &f503));
+
+	setenv("LANGSMITH_API_KEY", KEY, 1);
+	setenv("LANGSMITH_ENDPOINT", standin_url(S), 1);
+	assert_int_equal(harness_run(argv, &o, &e), 1);
+	unsetenv("LANGSMITH_API_KEY");
+	unsetenv("LANGSMITH_ENDPOINT");
+	uint64_t sends = standin_count(S, STANDIN_EP_SESSIONS, 503);
+	print_message("503 forever, --timeout 2s: %llu sends; %s",
+	    (unsigned long long) sends, e);
+	// 500 ms + 1 s of backoff fit in 2 s, the next 2 s do not.
+	if (sends < 1 || sends > 3) {
+		fail_msg("%llu sends within --timeout 2s, want 1 to 3",
+		    (unsigned long long) sends);
+	}
+	assert_non_null(strstr(e, "HTTP 503"));
+	assert_non_null(strstr(e, "raise --timeout"));
+	free(o);
+	free(e);
+}
+
+// Nothing listens at the endpoint (a bound TCP port that is not
+// listening refuses every connection, and stays ours meanwhile): the
+// command gives up after LSREAD_UNREACHABLE_ATTEMPTS sends, not after
+// the shared rule's 10, and says where to look.
+static void
+test_unreachable(void **state)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(a);
+	char ep[64];
+	const char *argv[] = { harness_cli_bin(), "reconcile", "--project",
+		PROJECT, "--since", "1h", "--data-dir", dir, "--settle", "0",
+		"--endpoint", ep, NULL };
+	char *o = NULL, *e = NULL;
+
+	(void) state;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &alen), 0);
+	snprintf(ep, sizeof(ep), "http://127.0.0.1:%u", ntohs(a.sin_port));
+
+	setenv("LANGSMITH_API_KEY", KEY, 1);
+	assert_int_equal(harness_run(argv, &o, &e), 1);
+	unsetenv("LANGSMITH_API_KEY");
+	close(fd);
+	print_message("%s", e);
+	assert_non_null(strstr(e, "cannot reach LangSmith"));
+	assert_non_null(strstr(e, "3 attempts"));
+	assert_non_null(strstr(e, "LANGSMITH_ENDPOINT"));
+	free(o);
+	free(e);
+}
+
 int
 main(void)
 {
@@ -867,6 +945,10 @@ main(void)
 		    test_retries, each_up, each_down),
 		cmocka_unit_test_setup_teardown(
 		    test_errors, each_up, each_down),
+		cmocka_unit_test_setup_teardown(
+		    test_timeout, each_up, each_down),
+		cmocka_unit_test_setup_teardown(
+		    test_unreachable, each_up, each_down),
 	};
 	return (cmocka_run_group_tests(tests, setup, teardown));
 }

@@ -124,6 +124,9 @@ typedef struct outbuf {
 	int over;
 } outbuf;
 
+static void put(outbuf *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 put(outbuf *o, const char *fmt, ...)
 {

@@ -203,6 +203,11 @@ typedef struct expect {
 #define OPUS45(in, cr, w5, out)                                               \
 	((__int128) (in) *5000000 + (__int128) (cr) *500000                   \
 	    + (__int128) (w5) *6250000 + (__int128) (out) *25000000)
+// anthropic.claude-3-5-haiku-20241022-v1:0 on Bedrock: $0.80 in, $0.08
+// read, $1 5-min write, $4 out.
+#define HAIKU35_BEDROCK(in, cr, w5, out)                                      \
+	((__int128) (in) *800000 + (__int128) (cr) *80000                     \
+	    + (__int128) (w5) *1000000 + (__int128) (out) *4000000)
 // Anthropic web search: $10 per 1,000 searches, pico-USD per search.
 #define WEB_SEARCH ((__int128) 10000000000)
 // gemini-2.5-flash: $0.30 in, $0.03 cached, $2.50 out (thinking too).
@@ -253,13 +258,13 @@ static const expect expects[] = {
 	        [OUT] = 412 + 2 * 245,
 	        [THINK] = 1066 + 2 * 611 },
 	    FLASH(1162, 2048, 412 + 1066) + 2 * FLASH(806, 1024, 245 + 611) },
-	// Bedrock model ids are not in the price table: unpriced, shown.
-	{ "bedrock", 2, 2, 0,
+	// Bedrock model ids, priced from the table's Bedrock entries.
+	{ "bedrock", 2, 0, 0,
 	    { [IN] = 2240 + 27,
 	        [READ] = 3072 + 1024,
 	        [W5M] = 1472 + 256,
 	        [OUT] = 512 + 113 },
-	    -1 },
+	    HAIKU35_BEDROCK(2240 + 27, 3072 + 1024, 1472 + 256, 512 + 113) },
 	// o3-2025-04-16 ($2 in, $0.50 cached, $8 out, reasoning too), then
 	// a streamed gpt-5.6-luna whose 9077 cache writes are billed at
 	// $1.25 ($1 in, $6 out).
