@@ -14,8 +14,9 @@
 // row so that the total stays exact.  The plan: whole hours of the
 // window, when every key and filter is a roll-up dimension and the hour
 // lies inside one bucket, come from the hourly rollups (a few rows per
-// hour whatever the call volume), and whole UTC days of a query without
-// time buckets from the daily ones; the rest (the window's partial hours
+// hour whatever the call volume), and whole UTC days that lie inside one
+// bucket (any day without time buckets; days and weeks of UTC) from the
+// daily ones; the rest (the window's partial hours
 // at either end, hours a local bucket boundary cuts, or the whole window
 // for any other key) is read from the runs by store_scan_batch, which
 // hands over 64 runs at a time with their extras and traces from tables
@@ -337,6 +338,7 @@ typedef struct qctx {
 	uint32_t n_unp;
 	// The current bucket, ns: [b_start, b_end).
 	uint64_t b_start, b_end;
+	uint64_t period_ns; // of the rollups being read: an hour or a day
 	uint64_t runs, rollups;
 } qctx;
 
@@ -816,7 +818,7 @@ on_rollup(void *arg, const store_rkey *rk, const store_rollup *v)
 	}
 	memset(&k, 0, sizeof(k));
 	if (q->every != QUERY_EVERY_NONE) {
-		uint64_t t = (uint64_t) rk->hour * NS_PER_HOUR;
+		uint64_t t = (uint64_t) rk->hour * c->period_ns;
 		if (t < c->b_start || t >= c->b_end) {
 			bucket_at(c, t);
 		}
@@ -891,9 +893,31 @@ scan_runs(qctx *c, uint64_t from_ns, uint64_t to_ns)
 	return (rv != 0 ? rv : c->rv);
 }
 
-// Whole hours [h0, h1) from the rollups.  Without time buckets (where a
-// rollup's hour matters only for its window), the whole UTC days inside
-// come from the daily rollups, 24 times fewer rows than their hours.
+// Whether the UTC days [d0, d1) each lie inside one bucket: always
+// without buckets; for days and weeks of UTC (or of any zone whose days
+// are UTC's); never for hours.
+static int
+days_whole(qctx *c, uint32_t d0, uint32_t d1)
+{
+	if (c->q->every == QUERY_EVERY_NONE) {
+		return (1);
+	}
+	if (c->q->every == QUERY_EVERY_HOUR) {
+		return (0);
+	}
+	for (uint32_t d = d0; d < d1; d++) {
+		int64_t end, t = (int64_t) d * 86400;
+		int64_t s = tz_floor(c->zone, (tz_unit) c->q->every, t, &end);
+		if (s > t || end < t + 86400) {
+			return (0);
+		}
+	}
+	return (1);
+}
+
+// Whole hours [h0, h1) from the rollups.  The whole UTC days inside, when
+// each lies inside one bucket (always without time buckets), come from
+// the daily rollups, 24 times fewer rows than their hours.
 static int
 scan_hours(qctx *c, uint32_t h0, uint32_t h1)
 {
@@ -904,15 +928,18 @@ scan_hours(qctx *c, uint32_t h0, uint32_t h1)
 	if (h0 >= h1) {
 		return (0);
 	}
-	if (c->q->every != QUERY_EVERY_NONE || d0 >= d1) {
+	if (d0 >= d1 || !days_whole(c, d0, d1)) {
 		rv = store_scan_rollups(c->t, h0, h1, on_rollup, c);
 		return (rv != 0 ? rv : c->rv);
 	}
 	if ((rv = store_scan_rollups(c->t, h0, d0 * per_day, on_rollup, c))
-	        != 0
-	    || (rv = store_scan_rollups_grain(
-	            c->t, STORE_DAILY, d0, d1, on_rollup, c))
-	        != 0
+	    != 0) {
+		return (rv);
+	}
+	c->period_ns = NS_PER_HOUR * per_day;
+	rv = store_scan_rollups_grain(c->t, STORE_DAILY, d0, d1, on_rollup, c);
+	c->period_ns = NS_PER_HOUR;
+	if (rv != 0
 	    || (rv = store_scan_rollups(c->t, d1 * per_day, h1, on_rollup, c))
 	        != 0) {
 		return (rv);
@@ -1444,6 +1471,7 @@ query_run_txn(store_rtxn *t, const query_spec *q, query_result **out,
 		err[0] = '\0';
 	}
 	memset(&c, 0, sizeof(c));
+	c.period_ns = NS_PER_HOUR;
 	c.q = q;
 	c.t = t;
 	c.err = err;
