@@ -23,8 +23,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
-
+#include "curl_lib.h"
 #include "llmcost_common.h"
 #include "lsread.h"
 
@@ -34,6 +33,7 @@
 #define REASON_MAX         200
 
 struct lsread {
+	const cli_curl *cu; // libcurl, loaded on first use
 	CURL *curl;
 	struct curl_slist *hdr;
 	char base[LLMCOST__URL_MAX];
@@ -92,6 +92,10 @@ lsread_open(lsread **rp, const char *endpoint, const char *api_key,
 		return (LLMCOST_ENOMEM);
 	}
 	r->timeout_ms = LSREAD_TIMEOUT_MS;
+	if ((r->cu = cli_curl_get()) == NULL) {
+		free(r);
+		return (LLMCOST_ESYSTEM);
+	}
 	snprintf(r->base, sizeof(r->base), "%s", endpoint);
 	n = strlen(r->base);
 	while (n > 0 && r->base[n - 1] == '/') {
@@ -100,42 +104,43 @@ lsread_open(lsread **rp, const char *endpoint, const char *api_key,
 	if (n >= 7 && strcmp(r->base + n - 7, "/api/v1") == 0) {
 		r->base[n - 7] = '\0';
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK
-	    || (r->curl = curl_easy_init()) == NULL) {
+	if (r->cu->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK
+	    || (r->curl = r->cu->easy_init()) == NULL) {
 		free(r);
 		return (LLMCOST_ENOMEM);
 	}
 	snprintf(h, sizeof(h), "x-api-key: %s", api_key);
-	r->hdr = curl_slist_append(NULL, h);
+	r->hdr = r->cu->slist_append(NULL, h);
 	memset(h, 0, sizeof(h));
 	if (workspace != NULL && *workspace != '\0') {
 		snprintf(h, sizeof(h), "x-tenant-id: %s", workspace);
-		r->hdr = r->hdr ? curl_slist_append(r->hdr, h) : NULL;
+		r->hdr = r->hdr ? r->cu->slist_append(r->hdr, h) : NULL;
 	}
 	if (r->hdr != NULL) {
-		r->hdr = curl_slist_append(r->hdr, "Accept: application/json");
+		r->hdr
+		    = r->cu->slist_append(r->hdr, "Accept: application/json");
 	}
 	if (r->hdr != NULL) {
-		r->hdr = curl_slist_append(
+		r->hdr = r->cu->slist_append(
 		    r->hdr, "Content-Type: application/json");
 	}
 	if (r->hdr == NULL) {
 		lsread_close(r);
 		return (LLMCOST_ENOMEM);
 	}
-	curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, r->hdr);
-	curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(
+	r->cu->easy_setopt(r->curl, CURLOPT_HTTPHEADER, r->hdr);
+	r->cu->easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, on_body);
+	r->cu->easy_setopt(r->curl, CURLOPT_WRITEDATA, r);
+	r->cu->easy_setopt(
 	    r->curl, CURLOPT_HEADERFUNCTION, llmcost__retry_after_on_header);
-	curl_easy_setopt(r->curl, CURLOPT_HEADERDATA, &r->retry_after_ms);
-	curl_easy_setopt(
+	r->cu->easy_setopt(r->curl, CURLOPT_HEADERDATA, &r->retry_after_ms);
+	r->cu->easy_setopt(
 	    r->curl, CURLOPT_CONNECTTIMEOUT_MS, (long) CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(
+	r->cu->easy_setopt(
 	    r->curl, CURLOPT_TIMEOUT_MS, (long) REQUEST_TIMEOUT_MS);
-	curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(r->curl, CURLOPT_USERAGENT, "llmcost-reconcile");
-	curl_easy_setopt(r->curl, CURLOPT_ACCEPT_ENCODING, "");
+	r->cu->easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
+	r->cu->easy_setopt(r->curl, CURLOPT_USERAGENT, "llmcost-reconcile");
+	r->cu->easy_setopt(r->curl, CURLOPT_ACCEPT_ENCODING, "");
 	*rp = r;
 	return (0);
 }
@@ -147,10 +152,12 @@ lsread_close(lsread *r)
 		return;
 	}
 	if (r->curl != NULL) {
-		curl_easy_cleanup(r->curl);
-		curl_global_cleanup();
+		r->cu->easy_cleanup(r->curl);
+		r->cu->global_cleanup();
 	}
-	curl_slist_free_all(r->hdr);
+	if (r->hdr != NULL) {
+		r->cu->slist_free_all(r->hdr);
+	}
 	free(r->buf);
 	free(r);
 }
@@ -255,13 +262,13 @@ lsread_call(lsread *r, const char *path, const json_t *body, json_t **reply,
 		snprintf(err, errsz, "%s: no memory", path);
 		return (LLMCOST_ENOMEM);
 	}
-	curl_easy_setopt(r->curl, CURLOPT_URL, url);
+	r->cu->easy_setopt(r->curl, CURLOPT_URL, url);
 	if (text != NULL) {
-		curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, text);
-		curl_easy_setopt(r->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		r->cu->easy_setopt(r->curl, CURLOPT_POSTFIELDS, text);
+		r->cu->easy_setopt(r->curl, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t) strlen(text));
 	} else {
-		curl_easy_setopt(r->curl, CURLOPT_HTTPGET, 1L);
+		r->cu->easy_setopt(r->curl, CURLOPT_HTTPGET, 1L);
 	}
 	for (int attempt = 1;; attempt++) {
 		long st = 0;
@@ -275,9 +282,9 @@ lsread_call(lsread *r, const char *path, const json_t *body, json_t **reply,
 			r->buf[0] = '\0';
 		}
 		r->n.requests++;
-		CURLcode rc = curl_easy_perform(r->curl);
+		CURLcode rc = r->cu->easy_perform(r->curl);
 		if (rc == CURLE_OK) {
-			curl_easy_getinfo(
+			r->cu->easy_getinfo(
 			    r->curl, CURLINFO_RESPONSE_CODE, &st);
 		}
 		*status = st;
@@ -314,7 +321,7 @@ lsread_call(lsread *r, const char *path, const json_t *body, json_t **reply,
 			    "%s: cannot reach LangSmith (%s, %d attempts): "
 			    "check --endpoint or LANGSMITH_ENDPOINT and that "
 			    "the server is up",
-			    path, curl_easy_strerror(rc), attempt);
+			    path, r->cu->easy_strerror(rc), attempt);
 			return (LLMCOST_ECONNECT);
 		}
 		if (attempt >= LLMCOST__RETRY_ATTEMPTS) {
@@ -322,7 +329,7 @@ lsread_call(lsread *r, const char *path, const json_t *body, json_t **reply,
 			if (rc != CURLE_OK) {
 				snprintf(err, errsz,
 				    "%s: no answer after %d attempts: %s",
-				    path, attempt, curl_easy_strerror(rc));
+				    path, attempt, r->cu->easy_strerror(rc));
 				return (LLMCOST_ECONNECT);
 			}
 			snprintf(err, errsz,
@@ -343,7 +350,7 @@ lsread_call(lsread *r, const char *path, const json_t *body, json_t **reply,
 				    "%u ms of --timeout: %s; try again later "
 				    "or raise --timeout",
 				    path, attempt, r->timeout_ms,
-				    curl_easy_strerror(rc));
+				    r->cu->easy_strerror(rc));
 				return (LLMCOST_ECONNECT);
 			}
 			snprintf(err, errsz,

@@ -35,7 +35,8 @@ typedef struct lsread_counts {
 // https://api.smith.langchain.com; a trailing "/" or "/api/v1" is
 // dropped) with api_key and, when workspace is not NULL or empty, the
 // x-tenant-id header.  Returns 0 and *rp, LLMCOST_EINVAL (a NULL or empty
-// endpoint or key, or one too long), LLMCOST_ENOMEM.
+// endpoint or key, or one too long), LLMCOST_ENOMEM, LLMCOST_ESYSTEM
+// (libcurl cannot be loaded: cli_curl_error in curl_lib.h says why).
 int lsread_open(lsread **rp, const char *endpoint, const char *api_key,
     const char *workspace);
 void lsread_close(lsread *r);

@@ -48,6 +48,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "curl_lib.h"
 #include "llmcost_common.h"
 #include "llmcost_langsmith.h"
 #include "lsread.h"
@@ -1695,8 +1696,13 @@ cmd_reconcile(int argc, char **argv)
 	if (endpoint == NULL) {
 		endpoint = "https://api.smith.langchain.com";
 	}
-	if (lsread_open(&r.ls, endpoint, key, getenv("LANGSMITH_WORKSPACE_ID"))
-	    != 0) {
+	rv = lsread_open(
+	    &r.ls, endpoint, key, getenv("LANGSMITH_WORKSPACE_ID"));
+	if (rv == LLMCOST_ESYSTEM) {
+		fprintf(stderr, "llmcost reconcile: %s\n", cli_curl_error());
+		return (RECON_FAIL);
+	}
+	if (rv != 0) {
 		fprintf(stderr,
 		    "llmcost reconcile: cannot use the endpoint, key or "
 		    "workspace given (too long?)\n");

@@ -14,11 +14,17 @@
 // row so that the total stays exact.  The plan: whole hours of the
 // window, when every key and filter is a roll-up dimension and the hour
 // lies inside one bucket, come from the hourly rollups (a few rows per
-// hour whatever the call volume), and whole UTC days of a query without
-// time buckets from the daily ones; the rest (the window's partial hours
+// hour whatever the call volume), and whole UTC days that lie inside one
+// bucket (any day without time buckets; days and weeks of UTC) from the
+// daily ones; the rest (the window's partial hours
 // at either end, hours a local bucket boundary cuts, or the whole window
-// for any other key) is read from the runs by store_scan_ex, which hands
-// each run its extras and trace from tables walked in step.  Strings are
+// for any other key) is read from the runs by store_scan_batch, which
+// hands over 64 runs at a time with their extras and traces from tables
+// walked in step.  When a run's group follows from one 32-bit value (its
+// metadata set, or the string id of the one dimension grouped by), an
+// array by that value (the memo) gives the group without hashing, and
+// its slots for a whole batch are prefetched before the batch is summed,
+// so that the cache misses of a large window overlap.  Strings are
 // resolved and copied only for the groups kept, at the end, before the
 // read transaction ends.
 #include <stdarg.h>
@@ -279,14 +285,20 @@ typedef struct ms_ent {
 	uint32_t v[QUERY_MAX_KEYS];
 } ms_ent;
 
-// When every key comes from the metadata, a run's group follows from its
-// metadata set and its bucket: hot[set] remembers it, 8 bytes a set so
-// that the sets of a window stay in cache while the runs stream by.
-typedef struct hot_ent {
-	uint32_t grp;   // row index + 1; 0 unknown; HOT_FAIL: filtered out
-	uint32_t epoch; // the bucket it was found in (qctx.epoch)
-} hot_ent;
-#define HOT_FAIL UINT32_MAX
+// The memo: when a run's group follows from one 32-bit value of it and
+// its bucket (its metadata set when every key comes from the metadata;
+// the string id of the one roll-up dimension grouped by, when nothing
+// else is asked of the metadata), hot[value] remembers the group: 4
+// bytes a value, so that the values of a window stay in cache while the
+// runs stream by, and the scan prefetches them a batch ahead.  With time
+// buckets, hot_epoch[value] says in which bucket it was found.
+typedef enum memo_kind {
+	MEMO_NONE = 0,
+	MEMO_META, // by run->metaset
+	MEMO_DIM,  // by the run's string id of by[0]
+} memo_kind;
+#define HOT_FAIL UINT32_MAX // filtered out (whatever the bucket)
+#define HOT_MAX  MS_DENSE_MAX
 
 typedef struct id_ent {
 	uint32_t id; // string id + 1; 0 = empty
@@ -307,11 +319,13 @@ typedef struct qctx {
 	size_t errsz;
 	// What the keys and filters need from a run.
 	int need_ms, need_trace;
-	int memo; // every key comes from the metadata (ms_ent.grp)
+	memo_kind memo;
 	uint8_t trace_val[QUERY_MAX_FILTERS][16];
 	id_ent *idc[QUERY_MAX_FILTERS]; // per DIM filter
 	ms_ent *msd;                    // by metaset id, msd_cap of them
-	hot_ent *hot;                   // by metaset id, as many (memo)
+	uint32_t *hot;       // memo: row index + 1; 0 unknown; HOT_FAIL
+	uint32_t *hot_epoch; // memo with time buckets: the bucket (epoch)
+	uint32_t hot_cap;
 	uint32_t msd_cap;
 	uint32_t epoch;    // bumped whenever the current bucket changes
 	gkey last_key;     // the last rollup's group ...
@@ -324,6 +338,7 @@ typedef struct qctx {
 	uint32_t n_unp;
 	// The current bucket, ns: [b_start, b_end).
 	uint64_t b_start, b_end;
+	uint64_t period_ns; // of the rollups being read: an hour or a day
 	uint64_t runs, rollups;
 } qctx;
 
@@ -506,17 +521,6 @@ ms_get(qctx *c, uint32_t id)
 				nc *= 2;
 			}
 			nc = nc > MS_DENSE_MAX ? MS_DENSE_MAX : nc;
-			if (c->memo) {
-				hot_ent *nh = realloc(
-				    c->hot, (size_t) nc * sizeof(*nh));
-				if (nh == NULL) {
-					c->rv = LLMCOST_ENOMEM;
-					return (NULL);
-				}
-				memset(nh + c->msd_cap, 0,
-				    (size_t) (nc - c->msd_cap) * sizeof(*nh));
-				c->hot = nh;
-			}
 			ms_ent *nm
 			    = realloc(c->msd, (size_t) nc * sizeof(*nm));
 			if (nm == NULL) {
@@ -583,18 +587,81 @@ bucket_at(qctx *c, uint64_t t_ns)
 	c->epoch++;
 }
 
+// Makes room in the memo for value v (below HOT_MAX).  Returns 0 or
+// LLMCOST_ENOMEM.
 static int
-on_run(void *arg, const uint8_t *id, const store_run *run,
-    const store_extras *ex, const uint8_t *trace)
+memo_room(qctx *c, uint32_t v)
 {
-	qctx *c = arg;
+	uint32_t nc = c->hot_cap > 0 ? c->hot_cap : 1024;
+	while (nc <= v) {
+		nc *= 2;
+	}
+	nc = nc > HOT_MAX ? HOT_MAX : nc;
+	uint32_t *nh = realloc(c->hot, (size_t) nc * sizeof(*nh));
+	if (nh == NULL) {
+		return (LLMCOST_ENOMEM);
+	}
+	memset(nh + c->hot_cap, 0, (size_t) (nc - c->hot_cap) * sizeof(*nh));
+	c->hot = nh;
+	if (c->q->every != QUERY_EVERY_NONE) {
+		uint32_t *ne
+		    = realloc(c->hot_epoch, (size_t) nc * sizeof(*ne));
+		if (ne == NULL) {
+			return (LLMCOST_ENOMEM);
+		}
+		c->hot_epoch = ne; // read only where hot[] is not 0
+	}
+	c->hot_cap = nc;
+	return (0);
+}
+
+// The memo's slot for value v, made when missing; NULL past HOT_MAX or
+// when out of memory (c->rv set).
+static inline uint32_t *
+memo_slot(qctx *c, uint32_t v)
+{
+	if (v >= c->hot_cap) {
+		if (v >= HOT_MAX) {
+			return (NULL);
+		}
+		if ((c->rv = memo_room(c, v)) != 0) {
+			return (NULL);
+		}
+	}
+	return (&c->hot[v]);
+}
+
+// The value the memo is keyed by, of a run.
+static inline uint32_t
+memo_value(const qctx *c, const store_run *run)
+{
+	return (c->memo == MEMO_META ? run->metaset
+	                             : *dim_field(run, c->q->by[0].dim));
+}
+
+// Remembers that value v's group in the current bucket is the one of s.
+static inline void
+memo_set(qctx *c, uint32_t *h, const query_sums *s)
+{
+	*h = (uint32_t) (((const grow *) (const void *) ((const char *) s
+	                     - offsetof(grow, sum)))
+	         - c->g.rows)
+	    + 1;
+	if (c->hot_epoch != NULL) {
+		c->hot_epoch[h - c->hot] = c->epoch;
+	}
+}
+
+static inline int
+on_run(qctx *c, const store_run *run, const store_extras *ex,
+    const uint8_t *trace)
+{
 	const query_spec *q = c->q;
 	ms_ent *ms = NULL;
 	query_sums *s;
 	gkey k;
 	int rv = 0;
 
-	(void) id;
 	c->runs++;
 	for (uint32_t f = 0; f < q->n_where; f++) {
 		const query_filter *fl = &q->where[f];
@@ -618,16 +685,20 @@ on_run(void *arg, const uint8_t *id, const store_run *run,
 		}
 		k.bucket = (int64_t) c->b_start;
 	}
-	hot_ent *h = NULL;
-	if (c->memo && run->metaset < c->msd_cap) {
-		h = &c->hot[run->metaset];
-		if (h->grp == HOT_FAIL) {
+	uint32_t *h = NULL;
+	if (c->memo != MEMO_NONE) {
+		uint32_t v = memo_value(c, run);
+		if ((h = memo_slot(c, v)) == NULL && c->rv != 0) {
+			return (c->rv);
+		}
+		if (h != NULL && *h == HOT_FAIL) {
 			return (0);
 		}
-		if (h->grp != 0 && h->epoch == c->epoch) {
-			// This set's group in this bucket is known: no
+		if (h != NULL && *h != 0
+		    && (c->hot_epoch == NULL || c->hot_epoch[v] == c->epoch)) {
+			// This value's group in this bucket is known: no
 			// decoding, no hashing.
-			s = &c->g.rows[h->grp - 1].sum;
+			s = &c->g.rows[*h - 1].sum;
 			goto add;
 		}
 	}
@@ -635,12 +706,9 @@ on_run(void *arg, const uint8_t *id, const store_run *run,
 		if ((ms = ms_get(c, run->metaset)) == NULL) {
 			return (c->rv);
 		}
-		if (c->memo && h == NULL && run->metaset < c->msd_cap) {
-			h = &c->hot[run->metaset]; // ms_get made room for it
-		}
 		if (!ms->pass) {
 			if (h != NULL) {
-				h->grp = HOT_FAIL;
+				*h = HOT_FAIL;
 			}
 			return (0);
 		}
@@ -677,12 +745,7 @@ on_run(void *arg, const uint8_t *id, const store_run *run,
 		return (rv);
 	}
 	if (h != NULL) {
-		h->grp = (uint32_t) (((const grow *) (const void
-		                             *) ((const char *) s
-		                         - offsetof(grow, sum)))
-		             - c->g.rows)
-		    + 1;
-		h->epoch = c->epoch;
+		memo_set(c, h, s);
 	}
 add:
 	s->calls++;
@@ -715,6 +778,28 @@ add:
 	return (0);
 }
 
+// A batch of the scan: the memo slots of its runs are fetched into the
+// cache first, so that their misses overlap instead of stalling each run.
+static int
+on_batch(void *arg, const store_scan_item *it, size_t n)
+{
+	qctx *c = arg;
+	int rv = 0;
+
+	if (c->memo != MEMO_NONE) {
+		for (size_t i = 0; i < n; i++) {
+			uint32_t v = memo_value(c, &it[i].run);
+			if (v < c->hot_cap) {
+				__builtin_prefetch(&c->hot[v]);
+			}
+		}
+	}
+	for (size_t i = 0; i < n && rv == 0; i++) {
+		rv = on_run(c, &it[i].run, it[i].ex, it[i].trace);
+	}
+	return (rv);
+}
+
 static int
 on_rollup(void *arg, const store_rkey *rk, const store_rollup *v)
 {
@@ -733,7 +818,7 @@ on_rollup(void *arg, const store_rkey *rk, const store_rollup *v)
 	}
 	memset(&k, 0, sizeof(k));
 	if (q->every != QUERY_EVERY_NONE) {
-		uint64_t t = (uint64_t) rk->hour * NS_PER_HOUR;
+		uint64_t t = (uint64_t) rk->hour * c->period_ns;
 		if (t < c->b_start || t >= c->b_end) {
 			bucket_at(c, t);
 		}
@@ -744,7 +829,23 @@ on_rollup(void *arg, const store_rkey *rk, const store_rollup *v)
 	}
 	// Rollups come in key order, so neighbours often share a group.
 	query_sums *s;
-	if (c->last_row != 0 && gkey_eq(&c->last_key, &k)) {
+	uint32_t *h = NULL;
+	if (c->memo == MEMO_DIM) {
+		uint32_t mv = k.k[0];
+		if ((h = memo_slot(c, mv)) == NULL && c->rv != 0) {
+			return (c->rv);
+		}
+	}
+	if (h != NULL && *h != 0
+	    && (c->hot_epoch == NULL
+	        || c->hot_epoch[h - c->hot] == c->epoch)) {
+		s = &c->g.rows[*h - 1].sum;
+	} else if (h != NULL) {
+		if ((s = gtab_find(&c->g, &k, &rv)) == NULL) {
+			return (rv);
+		}
+		memo_set(c, h, s);
+	} else if (c->last_row != 0 && gkey_eq(&c->last_key, &k)) {
 		s = &c->g.rows[c->last_row - 1].sum;
 	} else {
 		if ((s = gtab_find(&c->g, &k, &rv)) == NULL) {
@@ -788,13 +889,35 @@ scan_runs(qctx *c, uint64_t from_ns, uint64_t to_ns)
 	if (from_ns >= to_ns) {
 		return (0);
 	}
-	int rv = store_scan_ex(c->t, from_ns, to_ns, what, on_run, c);
+	int rv = store_scan_batch(c->t, from_ns, to_ns, what, on_batch, c);
 	return (rv != 0 ? rv : c->rv);
 }
 
-// Whole hours [h0, h1) from the rollups.  Without time buckets (where a
-// rollup's hour matters only for its window), the whole UTC days inside
-// come from the daily rollups, 24 times fewer rows than their hours.
+// Whether the UTC days [d0, d1) each lie inside one bucket: always
+// without buckets; for days and weeks of UTC (or of any zone whose days
+// are UTC's); never for hours.
+static int
+days_whole(qctx *c, uint32_t d0, uint32_t d1)
+{
+	if (c->q->every == QUERY_EVERY_NONE) {
+		return (1);
+	}
+	if (c->q->every == QUERY_EVERY_HOUR) {
+		return (0);
+	}
+	for (uint32_t d = d0; d < d1; d++) {
+		int64_t end, t = (int64_t) d * 86400;
+		int64_t s = tz_floor(c->zone, (tz_unit) c->q->every, t, &end);
+		if (s > t || end < t + 86400) {
+			return (0);
+		}
+	}
+	return (1);
+}
+
+// Whole hours [h0, h1) from the rollups.  The whole UTC days inside, when
+// each lies inside one bucket (always without time buckets), come from
+// the daily rollups, 24 times fewer rows than their hours.
 static int
 scan_hours(qctx *c, uint32_t h0, uint32_t h1)
 {
@@ -805,15 +928,18 @@ scan_hours(qctx *c, uint32_t h0, uint32_t h1)
 	if (h0 >= h1) {
 		return (0);
 	}
-	if (c->q->every != QUERY_EVERY_NONE || d0 >= d1) {
+	if (d0 >= d1 || !days_whole(c, d0, d1)) {
 		rv = store_scan_rollups(c->t, h0, h1, on_rollup, c);
 		return (rv != 0 ? rv : c->rv);
 	}
 	if ((rv = store_scan_rollups(c->t, h0, d0 * per_day, on_rollup, c))
-	        != 0
-	    || (rv = store_scan_rollups_grain(
-	            c->t, STORE_DAILY, d0, d1, on_rollup, c))
-	        != 0
+	    != 0) {
+		return (rv);
+	}
+	c->period_ns = NS_PER_HOUR * per_day;
+	rv = store_scan_rollups_grain(c->t, STORE_DAILY, d0, d1, on_rollup, c);
+	c->period_ns = NS_PER_HOUR;
+	if (rv != 0
 	    || (rv = store_scan_rollups(c->t, d1 * per_day, h1, on_rollup, c))
 	        != 0) {
 		return (rv);
@@ -1285,10 +1411,16 @@ prepare(qctx *c)
 			return (LLMCOST_ETOOBIG);
 		}
 	}
-	c->memo = c->need_ms;
+	int meta = c->need_ms;
 	for (uint32_t i = 0; i < q->n_by; i++) {
-		c->memo &= q->by[i].kind == QUERY_KEY_META
+		meta &= q->by[i].kind == QUERY_KEY_META
 		    || q->by[i].kind == QUERY_KEY_TAG;
+	}
+	if (meta) {
+		c->memo = MEMO_META;
+	} else if (q->n_by == 1 && q->by[0].kind == QUERY_KEY_DIM
+	    && !c->need_ms && !c->need_trace) {
+		c->memo = MEMO_DIM;
 	}
 	c->g.limit = q->max_groups != 0 ? q->max_groups : QUERY_GROUPS_DEF;
 	c->unp = calloc(QUERY_MAX_UNPRICED * 2, sizeof(*c->unp));
@@ -1339,6 +1471,7 @@ query_run_txn(store_rtxn *t, const query_spec *q, query_result **out,
 		err[0] = '\0';
 	}
 	memset(&c, 0, sizeof(c));
+	c.period_ns = NS_PER_HOUR;
 	c.q = q;
 	c.t = t;
 	c.err = err;
@@ -1361,6 +1494,7 @@ query_run_txn(store_rtxn *t, const query_spec *q, query_result **out,
 	free(c.ms);
 	free(c.msd);
 	free(c.hot);
+	free(c.hot_epoch);
 	free(c.unp);
 	lstr_free(&c.strs);
 	gtab_free(&c.g);

@@ -1645,20 +1645,27 @@ side_seek(MDB_cursor *cur, MDB_val *k, MDB_val *v, int *rc, const uint8_t *id,
 	return (v->mv_data);
 }
 
-// The walk of store_scan_ex and store_scan: fn, or plain when fn is NULL
-// (store_scan: no side tables, one indirect call per run).
+// The walk under every scan: runs handed to fn STORE_SCAN_BATCH at a
+// time, so that a caller can look ahead (prefetch what the next runs
+// need) and pays one indirect call per batch, not per run.  The batch's
+// storage is the walk's: decoded runs, and copies of extras that are not
+// aligned or are of an older, shorter version.
+typedef struct scan_buf {
+	store_scan_item it[STORE_SCAN_BATCH];
+	store_extras excopy[STORE_SCAN_BATCH];
+} scan_buf;
+
 static int
 scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
-    store_run_ex_fn fn, store_run_fn plain, void *arg)
+    store_run_batch_fn fn, void *arg)
 {
 	MDB_cursor *cur, *side[2] = { NULL, NULL };
 	uint8_t kb[16] = { 0 };
 	MDB_val k = { sizeof(kb), kb }, v, sk[2], sv[2];
 	int rc, src[2] = { MDB_NOTFOUND, MDB_NOTFOUND }, rv = 0;
+	scan_buf *b;
+	size_t n = 0;
 
-	if (t == NULL || (fn == NULL && plain == NULL)) {
-		return (LLMCOST_EINVAL);
-	}
 	if (from_ns >= to_ns) {
 		return (0);
 	}
@@ -1669,6 +1676,9 @@ scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 	uint64_t end_ms = (to_ns - 1) / 1000000u + 1;
 	for (int i = 0; i < 6; i++) {
 		kb[i] = (uint8_t) (from_ms >> (40 - 8 * i));
+	}
+	if ((b = malloc(sizeof(*b))) == NULL) {
+		return (LLMCOST_ENOMEM);
 	}
 	// The side tables, when asked for and present, positioned at the
 	// window's first key.
@@ -1683,6 +1693,7 @@ scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 			for (int j = 0; j < i; j++) {
 				mdb_cursor_close(side[j]);
 			}
+			free(b);
 			return (LLMCOST_ESTORE);
 		}
 		sk[i].mv_size = sizeof(kb);
@@ -1696,10 +1707,7 @@ scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 	}
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	while (rc == 0) {
-		store_run run;
-		store_extras excopy;
-		const store_extras *ex = NULL;
-		const uint8_t *tr = NULL;
+		store_scan_item *it = &b->it[n];
 		if (k.mv_size != 16) {
 			rv = LLMCOST_ESTORE;
 			break;
@@ -1707,39 +1715,50 @@ scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 		if (id_ms(k.mv_data) >= end_ms) {
 			break;
 		}
-		// Either layout is decoded into run (a copy: values need not
-		// be aligned in LMDB's pages).
-		if (run_decode(k.mv_data, &v, &run) != 0) {
+		// Either layout is decoded into the batch (a copy: values
+		// need not be aligned in LMDB's pages).
+		if (run_decode(k.mv_data, &v, &it->run) != 0) {
 			rv = LLMCOST_ESTORE;
 			break;
 		}
-		if (run.start_ns < from_ns || run.start_ns >= to_ns) {
+		if (it->run.start_ns < from_ns || it->run.start_ns >= to_ns) {
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 			continue;
 		}
+		// Keys and values stay where they are until the read
+		// transaction ends.
+		it->id = k.mv_data;
+		it->ex = NULL;
+		it->trace = NULL;
 		if (side[0] != NULL) {
-			ex = side_seek(side[0], &sk[0], &sv[0], &src[0],
+			it->ex = side_seek(side[0], &sk[0], &sv[0], &src[0],
 			    k.mv_data, sizeof(store_extras),
 			    STORE_EXTRAS_V1_SIZE);
 			// A version 1 value is shorter: copy it, the rest zero.
-			if (ex != NULL
-			    && (((uintptr_t) ex % _Alignof(store_extras)) != 0
+			if (it->ex != NULL
+			    && (((uintptr_t) it->ex % _Alignof(store_extras))
+			            != 0
 			        || sv[0].mv_size != sizeof(store_extras))) {
-				memset(&excopy, 0, sizeof(excopy));
-				memcpy(&excopy, ex, sv[0].mv_size);
-				ex = &excopy;
+				memset(&b->excopy[n], 0, sizeof(b->excopy[n]));
+				memcpy(&b->excopy[n], it->ex, sv[0].mv_size);
+				it->ex = &b->excopy[n];
 			}
 		}
 		if (side[1] != NULL) {
-			tr = side_seek(side[1], &sk[1], &sv[1], &src[1],
+			it->trace = side_seek(side[1], &sk[1], &sv[1], &src[1],
 			    k.mv_data, 32, 0);
 		}
-		if ((rv = plain != NULL ? plain(arg, k.mv_data, &run)
-		                        : fn(arg, k.mv_data, &run, ex, tr))
-		    != 0) {
-			break;
+		if (++n == STORE_SCAN_BATCH) {
+			if ((rv = fn(arg, b->it, n)) != 0) {
+				n = 0;
+				break;
+			}
+			n = 0;
 		}
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	if (rv == 0 && n > 0 && (rc == 0 || rc == MDB_NOTFOUND)) {
+		rv = fn(arg, b->it, n);
 	}
 	rv = walk_end(cur, rc, rv);
 out:
@@ -1751,6 +1770,37 @@ out:
 			mdb_cursor_close(side[i]);
 		}
 	}
+	free(b);
+	return (rv);
+}
+
+int
+store_scan_batch(store_rtxn *t, uint64_t from_ns, uint64_t to_ns,
+    unsigned what, store_run_batch_fn fn, void *arg)
+{
+	if (t == NULL || fn == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	return (scan_runs(t, from_ns, to_ns, what, fn, arg));
+}
+
+// store_scan and store_scan_ex: the batches handed on run by run.
+typedef struct scan_one {
+	store_run_ex_fn fn;
+	store_run_fn plain;
+	void *arg;
+} scan_one;
+
+static int
+scan_one_batch(void *arg, const store_scan_item *it, size_t n)
+{
+	const scan_one *o = arg;
+	int rv = 0;
+	for (size_t i = 0; i < n && rv == 0; i++) {
+		rv = o->plain != NULL ? o->plain(o->arg, it[i].id, &it[i].run)
+		                      : o->fn(o->arg, it[i].id, &it[i].run,
+		                          it[i].ex, it[i].trace);
+	}
 	return (rv);
 }
 
@@ -1758,20 +1808,22 @@ int
 store_scan_ex(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
     store_run_ex_fn fn, void *arg)
 {
-	if (fn == NULL) {
+	scan_one o = { fn, NULL, arg };
+	if (t == NULL || fn == NULL) {
 		return (LLMCOST_EINVAL);
 	}
-	return (scan_runs(t, from_ns, to_ns, what, fn, NULL, arg));
+	return (scan_runs(t, from_ns, to_ns, what, scan_one_batch, &o));
 }
 
 int
 store_scan(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, store_run_fn fn,
     void *arg)
 {
-	if (fn == NULL) {
+	scan_one o = { NULL, fn, arg };
+	if (t == NULL || fn == NULL) {
 		return (LLMCOST_EINVAL);
 	}
-	return (scan_runs(t, from_ns, to_ns, 0, NULL, fn, arg));
+	return (scan_runs(t, from_ns, to_ns, 0, scan_one_batch, &o));
 }
 
 int

@@ -298,6 +298,24 @@ typedef int (*store_run_ex_fn)(void *arg, const uint8_t *id,
 int store_scan_ex(store_rtxn *t, uint64_t from_ns, uint64_t to_ns,
     unsigned what, store_run_ex_fn fn, void *arg);
 
+// The runs of a scan handed over STORE_SCAN_BATCH at a time, for a
+// caller that looks ahead (prefetches what the next runs need) or wants
+// no call per run.  One run of a batch: as store_run_ex_fn gets it.
+#define STORE_SCAN_BATCH 64
+typedef struct store_scan_item {
+	const uint8_t *id;
+	const store_extras *ex; // NULL: none, or not asked for
+	const uint8_t *trace;   // NULL: none, or not asked for
+	store_run run;
+} store_scan_item;
+// Called with n (1 to STORE_SCAN_BATCH) consecutive runs of the walk, in
+// order; all valid only until fn returns.  Return 0 to go on.
+typedef int (*store_run_batch_fn)(
+    void *arg, const store_scan_item *items, size_t n);
+// store_scan_ex, batch by batch.  Same returns, and LLMCOST_ENOMEM.
+int store_scan_batch(store_rtxn *t, uint64_t from_ns, uint64_t to_ns,
+    unsigned what, store_run_batch_fn fn, void *arg);
+
 typedef int (*store_rollup_fn)(
     void *arg, const store_rkey *k, const store_rollup *v);
 // Calls fn for every rollup with from_hour <= hour < to_hour, in key

@@ -627,9 +627,28 @@ test_whole_hours(void **state)
 			run_both(&q);
 		}
 	}
-	// Every run is in the window and the report's total counts them.
+	// Days and weeks of UTC read the whole days from the daily rollups,
+	// as a query without buckets does: as many rows, not 24 times more.
 	query_spec q;
 	query_result *r;
+	uint64_t rows_none = 0;
+	for (int e = QUERY_EVERY_NONE; e <= QUERY_EVERY_WEEK; e++) {
+		query_spec_init(&q);
+		q.from_ns = (uint64_t) T_BASE * 1000000000u;
+		q.to_ns = (uint64_t) (T_BASE + T_SPAN) * 1000000000u;
+		q.every = (query_every) e;
+		LLMCOST_PASS(query_run(fx->s, &q, &r, NULL, 0));
+		assert_int_equal(r->runs_scanned, 0);
+		if (e == QUERY_EVERY_NONE) {
+			rows_none = r->rollups_read;
+		} else if (e == QUERY_EVERY_HOUR) {
+			assert_true(r->rollups_read > rows_none);
+		} else {
+			assert_int_equal(r->rollups_read, rows_none);
+		}
+		query_result_free(r);
+	}
+	// Every run is in the window and the report's total counts them.
 	query_spec_init(&q);
 	q.from_ns = (uint64_t) T_BASE * 1000000000u;
 	q.to_ns = (uint64_t) (T_BASE + T_SPAN) * 1000000000u;

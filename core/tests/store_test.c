@@ -1366,6 +1366,77 @@ test_scan_matches_filter(void **state)
 	free(b);
 }
 
+typedef struct batches {
+	seen *sn;
+	size_t calls, short_at; // batches seen; the first short one + 1
+	size_t stop_at;         // stop at this batch (1-based); 0: never
+} batches;
+
+static int
+collect_batch(void *arg, const store_scan_item *it, size_t n)
+{
+	batches *bs = arg;
+	bs->calls++;
+	assert_true(n >= 1 && n <= STORE_SCAN_BATCH);
+	// Only the last batch may be short.
+	assert_int_equal(bs->short_at, 0);
+	if (n < STORE_SCAN_BATCH) {
+		bs->short_at = bs->calls;
+	}
+	for (size_t i = 0; i < n; i++) {
+		assert_null(it[i].ex);    // not asked for
+		assert_null(it[i].trace); // not asked for
+		collect_run(bs->sn, it[i].id, &it[i].run);
+	}
+	return (bs->calls == bs->stop_at ? 9 : 0);
+}
+
+// store_scan_batch hands over the runs store_scan visits, in the same
+// order, in full batches but the last, and stops when told to.
+static void
+test_scan_batches(void **state)
+{
+	fixture *f = *state;
+	enum { N = 3 * STORE_SCAN_BATCH + 5 };
+	built *b = build(NULL, 0);
+	store_rtxn *t;
+
+	for (uint32_t i = 0; i < N; i++) {
+		spec sp = { 1000 + i * 7, H0, "openai", "gpt-4o", "search",
+			NULL, U3(1 + i, 0, 0) };
+		add(b, &sp);
+	}
+	write_built(f->s, b, 1, 0, N, 0);
+	seen *want = scan_runs(f->s, 0, UINT64_MAX);
+	assert_int_equal(want->n, N);
+	for (size_t stop = 0; stop < 3; stop++) {
+		batches bs = { calloc(1, sizeof(seen)), 0, 0, stop };
+		assert_non_null(bs.sn);
+		LLMCOST_PASS(store_read_begin(f->s, &t));
+		assert_int_equal(
+		    store_scan_batch(t, 0, UINT64_MAX, 0, collect_batch, &bs),
+		    stop == 0 ? 0 : 9);
+		store_read_end(t);
+		size_t n = stop == 0 ? N : stop * STORE_SCAN_BATCH;
+		assert_int_equal(bs.sn->n, n);
+		assert_int_equal(bs.calls, stop == 0 ? 4 : stop);
+		for (size_t i = 0; i < n; i++) {
+			assert_memory_equal(bs.sn->ids[i], want->ids[i], 16);
+			assert_memory_equal(&bs.sn->runs[i], &want->runs[i],
+			    sizeof(store_run));
+		}
+		free(bs.sn);
+	}
+	LLMCOST_PASS(store_read_begin(f->s, &t));
+	LLMCOST_FAIL(
+	    store_scan_batch(t, 0, UINT64_MAX, 0, NULL, NULL), LLMCOST_EINVAL);
+	LLMCOST_FAIL(store_scan_batch(NULL, 0, 1, 0, collect_batch, NULL),
+	    LLMCOST_EINVAL);
+	store_read_end(t);
+	free(want);
+	free(b);
+}
+
 static void
 test_scan_runs_stops_early(void **state)
 {
@@ -1534,6 +1605,8 @@ main(void)
 		    test_scan_matches_filter, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_scan_runs_stops_early, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_scan_batches, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_open_damaged, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(

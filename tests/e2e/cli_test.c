@@ -118,6 +118,31 @@ test_help_and_usage_errors(void **state)
 	    NULL, "log-level");
 }
 
+// The CLI does not load libcurl when it starts: only reconcile needs it
+// (cli/curl_lib.c loads it then), so a report does not pay for loading
+// it and the TLS, Kerberos and LDAP libraries it depends on.  glibc's
+// loader lists what it would load and exits when LD_TRACE_LOADED_OBJECTS
+// is set.
+static void
+test_no_libcurl_at_start(void **state)
+{
+	(void) state;
+	char *out = NULL, *err = NULL;
+
+	assert_int_equal(setenv("LD_TRACE_LOADED_OBJECTS", "1", 1), 0);
+	int rv = harness_run(
+	    (const char *[]) { harness_cli_bin(), "--version", NULL }, &out,
+	    &err);
+	unsetenv("LD_TRACE_LOADED_OBJECTS");
+	assert_int_equal(rv, 0);
+	// The list is there (the C library is in it) and has no libcurl.
+	if (strstr(out, "libc.so") == NULL || strstr(out, "libcurl") != NULL) {
+		fail_msg("llmcost loads at start:\n%s", out);
+	}
+	free(out);
+	free(err);
+}
+
 static void
 test_one_daemon_per_data_dir(void **state)
 {
@@ -153,6 +178,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_help_lists_every_command),
 		cmocka_unit_test(test_help_and_usage_errors),
+		cmocka_unit_test(test_no_libcurl_at_start),
 		cmocka_unit_test(test_one_daemon_per_data_dir),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));

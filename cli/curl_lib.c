@@ -1,0 +1,95 @@
+// DESIGN: libcurl loaded on demand (curl_lib.h says why).  The first
+// cli_curl_get opens CLI_CURL_SONAME with dlopen and looks up each
+// function of the table by name; pthread_once makes that happen once per
+// process, and its outcome (the table or the reason it failed) is kept
+// for every later call.  The library stays loaded until the process
+// ends.  The table's types are checked at compile time against the
+// prototypes of <curl/curl.h>, so a call through it is the call libcurl
+// declares; nothing here references a libcurl symbol, so the binary does
+// not depend on libcurl at load time.
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "curl_lib.h"
+
+#define CURL_ERR_MAX 512
+
+// clang-format off
+// XX(member, libcurl function)
+#define CURL_FN_MAP(XX)                                                       \
+	XX(global_init, curl_global_init)                                     \
+	XX(global_cleanup, curl_global_cleanup)                               \
+	XX(easy_init, curl_easy_init)                                         \
+	XX(easy_setopt, curl_easy_setopt)                                     \
+	XX(easy_perform, curl_easy_perform)                                   \
+	XX(easy_getinfo, curl_easy_getinfo)                                   \
+	XX(easy_strerror, curl_easy_strerror)                                 \
+	XX(easy_cleanup, curl_easy_cleanup)                                   \
+	XX(slist_append, curl_slist_append)                                   \
+	XX(slist_free_all, curl_slist_free_all)
+// clang-format on
+
+#define CURL_FN_CHECK(m, fn)                                                  \
+	_Static_assert(__builtin_types_compatible_p(                          \
+	                   __typeof__(&fn), __typeof__(((cli_curl *) 0)->m)), \
+	    #fn " has the prototype libcurl declares");                       \
+	_Static_assert(sizeof(((cli_curl *) 0)->m) == sizeof(void *),         \
+	    #fn " is as wide as dlsym's answer");
+CURL_FN_MAP(CURL_FN_CHECK)
+#undef CURL_FN_CHECK
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static cli_curl table;
+static int loaded;
+static char why[CURL_ERR_MAX];
+
+static void
+load(void)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} fns[] = {
+#define CURL_FN_ROW(m, fn) { #fn, offsetof(cli_curl, m) },
+		CURL_FN_MAP(CURL_FN_ROW)
+#undef CURL_FN_ROW
+	};
+	void *lib = dlopen(CLI_CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+	if (lib == NULL) {
+		const char *e = dlerror();
+		snprintf(why, sizeof(why), "cannot load libcurl: %s",
+		    e != NULL ? e : CLI_CURL_SONAME);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		void *f = dlsym(lib, fns[i].name);
+		if (f == NULL) {
+			snprintf(why, sizeof(why),
+			    "cannot load libcurl: %s has no %s",
+			    CLI_CURL_SONAME, fns[i].name);
+			dlclose(lib);
+			return;
+		}
+		// POSIX: the address dlsym gives for a function is that
+		// function's pointer, of the same size and representation.
+		memcpy((char *) &table + fns[i].off, &f, sizeof(f));
+	}
+	loaded = 1;
+}
+
+const cli_curl *
+cli_curl_get(void)
+{
+	pthread_once(&once, load);
+	return (loaded ? &table : NULL);
+}
+
+const char *
+cli_curl_error(void)
+{
+	return (why);
+}
