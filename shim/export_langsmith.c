@@ -1006,8 +1006,11 @@ langsmith_start(llmcost__exporter *ex)
 	llmcost__jbuf_init(&ls->part, PART_MAX);
 	llmcost__jbuf_init(&ls->usage, PART_MAX);
 	ls->rng = c->seed ^ 0x6c616e67736d6974ull;
-	snprintf(ls->boundary, sizeof(ls->boundary), "llmcost-%016llx",
-	    (unsigned long long) llmcost__splitmix64(&ls->rng));
+	// Short (it is written five times a run, and compressed): JSON text
+	// holds no CR or LF, so no part can contain "\r\n--" and the
+	// boundary needs no more randomness than this.
+	snprintf(ls->boundary, sizeof(ls->boundary), "llmcost-%08x",
+	    (unsigned) llmcost__splitmix64(&ls->rng));
 	snprintf(ls->url_multipart, sizeof(ls->url_multipart),
 	    "%s/runs/multipart", cfg->ls_endpoint);
 	snprintf(ls->url_batch, sizeof(ls->url_batch), "%s/runs/batch",
