@@ -6,8 +6,11 @@
 // run, read from the exporter thread's own counters in /proc.  With
 // --sdk-script, the same number of runs goes through the official
 // langsmith JS SDK (bench/langsmith_sdk.mjs, run by node) to the same
-// stand-in, and the CPU per run of both is compared.  It prints numbers
-// and asserts nothing about time; it fails when a run is lost.
+// stand-in, and the CPU per run of both is compared, once with each
+// compressing as the stand-in's GET /info offers (the default of both:
+// gzip) and once with compression off in both.  -n 0 leaves out the
+// call-site rows.  It prints numbers and asserts nothing about time; it
+// fails when a run is lost.
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <signal.h>
@@ -93,6 +96,44 @@ thread_cpu_us(const char *name)
 		closedir(d);
 	}
 	return (us);
+}
+
+// Voluntary context switches (each a wait that slept) of this process's
+// thread named name, or -1.
+static double
+thread_switches(const char *name)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	double n = -1;
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		char path[300], line[256], comm[64] = "";
+		if (e->d_name[0] == '.') {
+			continue;
+		}
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status",
+		    e->d_name);
+		FILE *f = fopen(path, "r");
+		if (f == NULL) {
+			continue;
+		}
+		unsigned long v;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (sscanf(line, "Name: %63s", comm) == 1
+			    && strcmp(comm, name) != 0) {
+				break;
+			}
+			if (sscanf(line, "voluntary_ctxt_switches: %lu", &v)
+			    == 1) {
+				n = (double) v;
+			}
+		}
+		fclose(f);
+	}
+	if (d != NULL) {
+		closedir(d);
+	}
+	return (n);
 }
 
 static int gzip_opt; // llmcost_options.langsmith_gzip for new clients
@@ -193,7 +234,7 @@ callsite_row(const char *url, int langsmith, size_t n, uint32_t overhead,
 // is the overhead an application below LangSmith's pace sees.
 static int
 paced_row(const char *url, int langsmith, size_t n, uint32_t rate,
-    uint32_t overhead, bench_pct *out)
+    uint32_t overhead, bench_pct *out, double *wakes_per_k)
 {
 	llmcost_client *c = client(url, langsmith);
 	uint32_t *lat = calloc(n, sizeof(*lat));
@@ -209,6 +250,7 @@ paced_row(const char *url, int langsmith, size_t n, uint32_t rate,
 	if (llmcost_flush(c, 120000) != 0) {
 		return (-1);
 	}
+	double sw0 = thread_switches("llmcost-langsmi");
 	uint64_t period = 1000000000ull / rate, next = bench_now_ns();
 	for (size_t i = 0; i < n; i++) {
 		uint64_t now = bench_now_ns();
@@ -225,6 +267,10 @@ paced_row(const char *url, int langsmith, size_t n, uint32_t rate,
 		}
 		lat[i] = dt > overhead ? (uint32_t) (dt - overhead) : 0;
 	}
+	// The exporter's sleeps during the row (before the flush, which
+	// wakes it on purpose): how often it woke per 1000 calls.
+	*wakes_per_k
+	    = (thread_switches("llmcost-langsmi") - sw0) * 1000.0 / (double) n;
 	int rv = llmcost_flush(c, 300000);
 	llmcost_stats s;
 	llmcost_stats_get(c, &s);
@@ -294,14 +340,20 @@ export_row(const char *url, size_t n, double *rps, double *cpu_us)
 	return (0);
 }
 
-// Runs the SDK script; reads "cpu_us_per_run X" from its output.
+// Runs the SDK script; reads "cpu_us_per_run X" from its output.  gzip
+// 0: the SDK's default (it compresses when /info offers it, as the
+// stand-in's does); -1: compression off
+// (LANGSMITH_DISABLE_RUN_COMPRESSION=true).
 static int
-sdk_row(const char *script, size_t n, double *cpu_us, double *rps)
+sdk_row(const char *script, size_t n, int gzip, double *cpu_us, double *rps)
 {
 	char cmd[1024];
 	snprintf(
 	    cmd, sizeof(cmd), "node '%s' '%s' %zu", script, standin_url, n);
 	setenv("LANGSMITH_API_KEY", KEY, 1);
+	if (gzip < 0) {
+		setenv("LANGSMITH_DISABLE_RUN_COMPRESSION", "true", 1);
+	}
 	FILE *p = popen(cmd, "r");
 	char line[256];
 	int got = 0;
@@ -312,7 +364,50 @@ sdk_row(const char *script, size_t n, double *cpu_us, double *rps)
 	}
 	int st = p != NULL ? pclose(p) : -1;
 	unsetenv("LANGSMITH_API_KEY");
+	unsetenv("LANGSMITH_DISABLE_RUN_COMPRESSION");
 	return (st == 0 && got == 2 ? 0 : -1);
+}
+
+// One export setting: our exporter, then (with script) the SDK with the
+// same compression setting, and the ratio.  gzip: 0 the default (as
+// /info says: on with the stand-in), -1 off.  Prints metrics named
+// <name>_*.
+static int
+export_and_sdk(const char *url, size_t n, const char *script, size_t sdk_n,
+    int gzip, const char *name)
+{
+	double rps = 0, cpu = 0, sdk_cpu = 0, sdk_rps = 0;
+	char m[96];
+
+	gzip_opt = gzip;
+	if (export_row(url, n, &rps, &cpu) != 0) {
+		return (-1);
+	}
+	printf("exported %zu runs, %s: %.0f runs/s, %.2f CPU us/run "
+	       "(exporter thread)\n",
+	    n, name, rps, cpu);
+	snprintf(m, sizeof(m), "%s_runs_per_s", name);
+	bench_metric(m, rps);
+	snprintf(m, sizeof(m), "%s_cpu_us_per_run", name);
+	bench_metric(m, cpu);
+	if (script == NULL) {
+		return (0);
+	}
+	if (sdk_row(script, sdk_n, gzip, &sdk_cpu, &sdk_rps) != 0
+	    || cpu <= 0) {
+		fprintf(stderr, "the SDK run failed\n");
+		return (-1);
+	}
+	printf("langsmith JS SDK, %zu runs, %s: %.0f runs/s, %.1f CPU us/run "
+	       "(whole process): %.0fx ours\n",
+	    sdk_n, name, sdk_rps, sdk_cpu, sdk_cpu / cpu);
+	snprintf(m, sizeof(m), "%s_sdk_cpu_us_per_run", name);
+	bench_metric(m, sdk_cpu);
+	snprintf(m, sizeof(m), "%s_sdk_runs_per_s", name);
+	bench_metric(m, sdk_rps);
+	snprintf(m, sizeof(m), "%s_sdk_cpu_ratio", name);
+	bench_metric(m, sdk_cpu / cpu);
+	return (0);
 }
 
 int
@@ -352,12 +447,15 @@ main(int argc, char **argv)
 	int fail = 0;
 
 	bench_pct off, on, poff, pon;
+	double wakes = 0;
 	uint32_t rate = 5000;
 	size_t pn = n / 5;
-	if (callsite_row(url, 0, n, overhead, &off) != 0
+	if (n == 0) {
+		// -n 0: the export rows only.
+	} else if (callsite_row(url, 0, n, overhead, &off) != 0
 	    || callsite_row(url, 1, n, overhead, &on) != 0
-	    || paced_row(url, 0, pn, rate, overhead, &poff) != 0
-	    || paced_row(url, 1, pn, rate, overhead, &pon) != 0) {
+	    || paced_row(url, 0, pn, rate, overhead, &poff, &wakes) != 0
+	    || paced_row(url, 1, pn, rate, overhead, &pon, &wakes) != 0) {
 		fail = 1;
 	} else {
 		printf("call site, ns (timer %u ns subtracted)   p50    p99  "
@@ -383,44 +481,20 @@ main(int argc, char **argv)
 		bench_metric("paced_on_p50_ns", pon.p50);
 		bench_metric("paced_on_p99_ns", pon.p99);
 		bench_metric("paced_on_p999_ns", pon.p999);
+		printf("paced, exporter thread sleeps per 1000 calls: %.1f\n",
+		    wakes);
+		bench_metric("paced_exporter_sleeps_per_1k", wakes);
 	}
-	// Export without gzip (the stand-in's /info offers it: forced off).
-	double rps_plain = 0, cpu_plain = 0;
-	gzip_opt = -1;
-	if (!fail && export_row(url, export_n, &rps_plain, &cpu_plain) == 0) {
-		printf("exported %zu runs, no gzip: %.0f runs/s, %.2f CPU "
-		       "us/run (exporter thread)\n",
-		    export_n, rps_plain, cpu_plain);
-		bench_metric("export_plain_runs_per_s", rps_plain);
-		bench_metric("export_plain_cpu_us_per_run", cpu_plain);
-	} else {
+	// The default first (gzip, as the stand-in's /info offers it, which
+	// is what the SDK does too), then the other setting, each against
+	// the SDK set the same way.
+	if (!fail
+	    && (export_and_sdk(url, export_n, sdk, sdk_n, 0, "export_gzip")
+	            != 0
+	        || export_and_sdk(
+	               url, export_n, sdk, sdk_n, -1, "export_plain")
+	            != 0)) {
 		fail = 1;
-	}
-	gzip_opt = 0; // the default: gzip, as /info says
-	double rps = 0, cpu = 0;
-	if (!fail && export_row(url, export_n, &rps, &cpu) == 0) {
-		printf("exported %zu runs: %.0f runs/s, %.2f CPU us/run "
-		       "(exporter thread)\n",
-		    export_n, rps, cpu);
-		bench_metric("export_runs_per_s", rps);
-		bench_metric("export_cpu_us_per_run", cpu);
-	} else {
-		fail = 1;
-	}
-	if (!fail && sdk != NULL) {
-		double sdk_cpu = 0, sdk_rps = 0;
-		if (sdk_row(sdk, sdk_n, &sdk_cpu, &sdk_rps) == 0 && cpu > 0) {
-			printf("langsmith JS SDK, %zu runs: %.0f runs/s, %.1f "
-			       "CPU "
-			       "us/run (whole process): %.0fx ours\n",
-			    sdk_n, sdk_rps, sdk_cpu, sdk_cpu / cpu);
-			bench_metric("sdk_cpu_us_per_run", sdk_cpu);
-			bench_metric("sdk_runs_per_s", sdk_rps);
-			bench_metric("sdk_cpu_ratio", sdk_cpu / cpu);
-		} else {
-			fprintf(stderr, "the SDK run failed\n");
-			fail = 1;
-		}
 	}
 	kill(standin_pid, SIGTERM);
 	waitpid(standin_pid, NULL, 0);

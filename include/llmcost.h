@@ -349,8 +349,8 @@ typedef enum llmcost_status {
  *   (langsmith_dropped_queue).  The collector never loses calls to
  *   LangSmith's pace.
  * - langsmith_gzip: request bodies to /runs/multipart gzip-compressed
- *   (zlib level 1) when 0 and the server's GET /info says it takes them
- *   (instance_flags.gzip_body_enabled, as the JS SDK reads it; asked
+ *   (libdeflate level 1) when 0 and the server's GET /info says it takes
+ *   them (instance_flags.gzip_body_enabled, as the JS SDK reads it; asked
  *   once, before the first request), always when 1, never when -1.
  *   LANGSMITH_DISABLE_RUN_COMPRESSION=true (or 1) means -1 when the
  *   field is 0.  Compression costs the exporter's thread CPU and saves
@@ -381,7 +381,10 @@ typedef enum llmcost_status {
  * for a second) and sends them, oldest first, when the collector
  * answers; it survives the application's crash or restart (the next
  * process with the same spool sends what it holds).  Each call is
- * stored once: run ids make resends harmless.
+ * stored once: run ids make resends harmless.  The file is not
+ * fsync'ed: it survives the application's crash or kill, not a power
+ * cut or kernel crash (which may lose its last frames; the torn end is
+ * cut at the next open).
  * - spool_path, LLMCOST_SPOOL: a file, or a directory (an existing one,
  *   or a path ending in '/') that gets <program name>.spool.
  *   LLMCOST_SPOOL=1 (or on, yes, true) means the default directory,

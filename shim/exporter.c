@@ -180,6 +180,7 @@ exporter_main(void *arg)
 		while (ex->count == 0 && !atomic_load(&ex->stopping)) {
 			if (ex->ops->idle == NULL || ex->idle_ms == 0) {
 				pthread_cond_wait(&ex->cv, &c->mtx);
+				atomic_fetch_add(&ex->wakes, 1);
 				continue;
 			}
 			if (idle_due(ex)) {
@@ -191,6 +192,7 @@ exporter_main(void *arg)
 			struct timespec dl
 			    = llmcost__deadline_ms((int32_t) ex->idle_ms);
 			(void) pthread_cond_timedwait(&ex->cv, &c->mtx, &dl);
+			atomic_fetch_add(&ex->wakes, 1);
 		}
 		if (ex->ops->linger_ms > 0
 		    && ex->calls_held < ex->ops->linger_calls) {
@@ -200,7 +202,9 @@ exporter_main(void *arg)
 			    && ex->calls_held < ex->ops->linger_calls
 			    && ex->count < ex->queue_max
 			    && pthread_cond_timedwait(&ex->cv, &c->mtx, &dl)
-			        != ETIMEDOUT) { }
+			        != ETIMEDOUT) {
+				atomic_fetch_add(&ex->wakes, 1);
+			}
 			ex->kick = 0;
 		}
 		if (atomic_load(&ex->stopping)) {
@@ -372,6 +376,21 @@ llmcost__exporters_room(llmcost_client *c)
 	return (lossless || any);
 }
 
+// With c->mtx held, after a batch was queued on ex: whether its thread
+// must be woken.  A lingering exporter sleeps until linger_calls calls
+// or queue_max batches wait (or its linger time is over), so waking it
+// for each smaller batch would only let it check and sleep again: a
+// thread switch per batch, which the loop cuts small when the collector
+// is fast.  The first batch wakes it (it starts the linger clock, or
+// delivers at once).
+static int
+wake_needed(const llmcost__exporter *ex)
+{
+	return (ex->ops->linger_ms == 0 || ex->count == 1
+	    || ex->calls_held >= ex->ops->linger_calls
+	    || ex->count >= ex->queue_max);
+}
+
 void
 llmcost__exporters_hand(llmcost_client *c, llmcost__batch *b)
 {
@@ -401,7 +420,9 @@ llmcost__exporters_hand_to(llmcost_client *c, llmcost__batch *b, int which)
 		ex->count++;
 		ex->calls_held += b->n;
 		b->refs++;
-		pthread_cond_signal(&ex->cv);
+		if (wake_needed(ex)) {
+			pthread_cond_signal(&ex->cv);
+		}
 	}
 	if (which != LLMCOST__HAND_LOSSLESS) {
 		c->handed = b->first + b->n;

@@ -143,6 +143,9 @@ struct llmcost__exporter {
 	_Atomic uint64_t lost; // missed (queue full), given up or stopped
 	_Atomic uint64_t sent;
 	_Atomic uint64_t resent;
+	// Times the thread woke from a wait for work (benchmarks and tests:
+	// a lingering exporter must not wake once per small batch).
+	_Atomic uint64_t wakes;
 	_Atomic int stopping;
 
 	// Guarded by the client's mtx.  queue[head] is the batch being

@@ -61,20 +61,16 @@ reserve(llmcost__jbuf *b, size_t n)
 	return (0);
 }
 
+// The rest of llmcost__jbuf_raw (jsonw.h): the buffer must grow, or an
+// error is set.
 void
-llmcost__jbuf_raw(llmcost__jbuf *b, const void *s, size_t len)
+llmcost__jbuf_raw_slow(llmcost__jbuf *b, const void *s, size_t len)
 {
 	if (len == 0 || reserve(b, len) != 0) {
 		return;
 	}
 	memcpy(b->p + b->len, s, len);
 	b->len += len;
-}
-
-void
-llmcost__jbuf_lit(llmcost__jbuf *b, const char *s)
-{
-	llmcost__jbuf_raw(b, s, strlen(s));
 }
 
 void

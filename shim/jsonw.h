@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct llmcost__jbuf {
 	char *p;    // the text so far (not NUL-terminated)
@@ -32,9 +33,26 @@ void llmcost__jbuf_fini(llmcost__jbuf *b);
 void llmcost__jbuf_reset(llmcost__jbuf *b);
 
 // Appends bytes as they are (structure, numbers already formatted).
-void llmcost__jbuf_raw(llmcost__jbuf *b, const void *s, size_t len);
+// Inline: a run is written in about sixty appends of a few bytes, so the
+// common case (room in the buffer) is a compare and a memcpy, and the
+// length of a literal is known at compile time (llmcost__jbuf_lit).
+void llmcost__jbuf_raw_slow(llmcost__jbuf *b, const void *s, size_t len);
+static inline void
+llmcost__jbuf_raw(llmcost__jbuf *b, const void *s, size_t len)
+{
+	if (b->err == 0 && len != 0 && len <= b->cap - b->len) {
+		memcpy(b->p + b->len, s, len);
+		b->len += len;
+		return;
+	}
+	llmcost__jbuf_raw_slow(b, s, len);
+}
 // Appends a NUL-terminated literal as it is.
-void llmcost__jbuf_lit(llmcost__jbuf *b, const char *s);
+static inline void
+llmcost__jbuf_lit(llmcost__jbuf *b, const char *s)
+{
+	llmcost__jbuf_raw(b, s, strlen(s));
+}
 // Appends a JSON string: quotes, with '"', '\\' and control characters
 // escaped.  s must be valid UTF-8 (the shim checks every string at the
 // call site); other bytes are copied as they are.

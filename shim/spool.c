@@ -66,7 +66,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "llmcost_proto.h"
 #include "shim.h"
@@ -120,17 +120,14 @@ static const uint8_t call_kinds[LLMCOST_PROTO_MAX_RECORDS];
 static uint32_t
 frame_crc(uint64_t first_pos, const void *payload, uint32_t len)
 {
-	uLong crc = crc32(0L, Z_NULL, 0);
-	crc = crc32(crc, (const Bytef *) &first_pos, sizeof(first_pos));
-	crc = crc32(crc, (const Bytef *) payload, len);
-	return ((uint32_t) crc);
+	uint32_t crc = libdeflate_crc32(0, &first_pos, sizeof(first_pos));
+	return (libdeflate_crc32(crc, payload, len));
 }
 
 static uint32_t
 head_crc(uint64_t head)
 {
-	return ((uint32_t) crc32(
-	    crc32(0L, Z_NULL, 0), (const Bytef *) &head, sizeof(head)));
+	return (libdeflate_crc32(0, &head, sizeof(head)));
 }
 
 static int

@@ -308,8 +308,8 @@ wait_for(_Atomic uint64_t *v, uint64_t want)
 // ---- tests ----
 
 // A lingering exporter waits for more calls instead of sending each
-// small batch on its own; a flush cuts the wait short, and everything
-// waiting goes out in one delivery.
+// small batch on its own, without waking for each; a flush cuts the wait
+// short, and everything waiting goes out in one delivery.
 static void
 test_linger(void **state)
 {
@@ -334,6 +334,9 @@ test_linger(void **state)
 	}
 	assert_int_equal(queued, 3);
 	assert_int_equal(atomic_load(&linger.delivers), 0);
+	// Woken by the first batch only (it starts the linger clock), not
+	// once more per small batch.
+	assert_true(atomic_load(&ex->wakes) <= 1);
 	LLMCOST_PASS(llmcost_flush(c, 30000));
 	assert_int_equal(atomic_load(&linger.delivers), 1);
 	assert_int_equal(atomic_load(&linger.records), 3);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -404,6 +405,76 @@ test_runs_exact(void **state)
 	assert_true(collector_has(idb));
 	assert_true(collector_has(idc));
 	assert_int_equal(log_count(KEY), 0);
+}
+
+// ---- run times ----
+
+// An ISO time "YYYY-MM-DDTHH:MM:SS.ffffffZ" as Unix seconds, or -1.
+static int64_t
+iso_seconds(const char *t)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	if (t == NULL
+	    || sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon,
+	           &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec)
+	        != 6) {
+		return (-1);
+	}
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return ((int64_t) timegm(&tm));
+}
+
+// CLOCK_REALTIME in whole seconds (time() may read a coarser clock).
+static int64_t
+now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t) ts.tv_sec);
+}
+
+// Each run's start and end times fall within the wall-clock seconds
+// around its call (give or take one: the shim reads the monotonic clock
+// plus an offset it samples), for calls more than two seconds apart in
+// one client: the exporter keeps the date and time of day of the last
+// second it wrote, which must not outlive that second.
+static void
+test_times_follow_the_clock(void **state)
+{
+	(void) state;
+	llmcost_options o;
+	char id[3][37];
+	int64_t before[3], after[3];
+
+	base_options(&o);
+	llmcost_client *c = client(&o);
+	for (int i = 0; i < 3; i++) {
+		if (i > 0) {
+			harness_sleep_ms(2100);
+		}
+		before[i] = now_seconds();
+		call(c, "openai", "gpt-4o-mini", "clock", NULL,
+		    LLMCOST_STATUS_OK, id[i]);
+		after[i] = now_seconds();
+	}
+	LLMCOST_PASS(llmcost_flush(c, 30000));
+	llmcost_shutdown(c, 5000);
+	for (int i = 0; i < 3; i++) {
+		json_t *r = run_json(id[i]);
+		int64_t start
+		    = iso_seconds(str_at(r, "start_time", NULL, NULL));
+		int64_t end = iso_seconds(str_at(r, "end_time", NULL, NULL));
+		if (start < before[i] - 1 || start > after[i] + 1
+		    || end < start || end > after[i] + 1) {
+			fail_msg("run %d: start %lld, end %lld, called within "
+			         "[%lld, %lld]",
+			    i, (long long) start, (long long) end,
+			    (long long) before[i], (long long) after[i]);
+		}
+		json_decref(r);
+	}
 }
 
 // ---- gzip request bodies ----
@@ -1181,6 +1252,8 @@ main(void)
 		cmocka_unit_test_setup(test_fault_matrix, reset_each),
 		cmocka_unit_test_setup(test_stalled_langsmith, reset_each),
 		cmocka_unit_test_setup(test_gzip, reset_each),
+		cmocka_unit_test_setup(
+		    test_times_follow_the_clock, reset_each),
 		cmocka_unit_test_setup(test_text, reset_each),
 	};
 	return (cmocka_run_group_tests(tests, setup, teardown));
