@@ -27,7 +27,8 @@ ingest_r=${INGEST_R:-1000000}
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
     -DBUILD_TESTING=OFF >/dev/null
-cmake --build "$build" -j2 --target bench_callsite bench_ingest >/dev/null
+cmake --build "$build" -j2 --target bench_callsite bench_ingest \
+    bench_codec >/dev/null
 
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' \
     /proc/cpuinfo | head -n 1), Linux $(uname -r)"
@@ -41,10 +42,11 @@ trap 'rm -f "$out"' EXIT INT TERM
 fail=0
 i=1
 while [ "$i" -le "$runs" ]; do
-	for b in callsite ingest; do
+	for b in callsite ingest codec; do
 		case $b in
 		callsite) set -- -n "$callsite_n" ;;
 		ingest) set -- -t "$ingest_t" -r "$ingest_r" ;;
+		codec) set -- ;;
 		esac
 		log="$out.$b.$i"
 		if "$build/bench/bench_$b" "$@" >"$log" 2>&1; then

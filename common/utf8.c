@@ -80,14 +80,25 @@ llmcost__str_check(const char *s, size_t max, int allow_empty, size_t *lenp)
 	if (s == NULL) {
 		return (LLMCOST_EINVAL);
 	}
-	size_t len = strnlen(s, max + 1);
+	// One pass for the common case, a short ASCII string: its length and
+	// its validity together, with no call.  At the first byte above
+	// 0x7f the rest is measured and checked in full.
+	const uint8_t *p = (const uint8_t *) s;
+	size_t len = 0;
+	while (len <= max && p[len] != 0 && p[len] < 0x80) {
+		len++;
+	}
+	int ascii = len > max || p[len] == 0;
+	if (!ascii) {
+		len += strnlen(s + len, max + 1 - len);
+	}
 	if (len > max) {
 		return (LLMCOST_ETOOBIG);
 	}
 	if (len == 0 && !allow_empty) {
 		return (LLMCOST_EINVAL);
 	}
-	if (!llmcost__utf8_valid(s, len)) {
+	if (!ascii && !llmcost__utf8_valid(s, len)) {
 		return (LLMCOST_EUTF8);
 	}
 	*lenp = len;

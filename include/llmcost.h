@@ -290,7 +290,9 @@ typedef enum llmcost_status {
  *   ipc://$HOME/.local/state/llmcost/llmcostd.sock when XDG_STATE_HOME
  *   is unset or not absolute.
  * - queue_max, LLMCOST_QUEUE_MAX: calls the pool and the queue hold.
- *   Default 8192; 64 to 1048576, rounded up to a power of two.
+ *   Default 8192; 64 to 1048576, rounded up to a power of two.  Beyond
+ *   them, the batch taken from the queue that is on its way to llmcostd
+ *   waits there for its acknowledgement.
  * - flush_ms, LLMCOST_FLUSH_MS: milliseconds between sends when idle.
  *   Default 200; 1 to 60000.
  * - ack_timeout_ms, LLMCOST_ACK_TIMEOUT_MS: milliseconds without an
@@ -312,7 +314,10 @@ typedef enum llmcost_status {
  * Only the queue's 16 bytes per record are written at init (128 KiB by
  * default); a record's pages are touched the first time a call needs
  * it, and calls reuse the most recently freed records first, so the
- * resident size follows the most calls ever in flight at once.
+ * resident size follows the most calls ever in flight at once.  The
+ * batch on its way to llmcostd (at most batch_max calls) holds copies of
+ * its calls' fields and strings, allocated per batch and freed once
+ * acknowledged.
  *
  * Threads: a client adds two threads, "llmcost-send" (the batch loop)
  * and "llmcost-collect" (delivery to llmcostd), and a third,

@@ -17,12 +17,13 @@
 //    which also says which keys are required.  Strings point into the
 //    caller's buffer.  The skim has proved the structure, so the cursor
 //    cannot leave the buffer; it checks anyway, and reads nil past the
-//    end rather than a byte.  Batches count their meta entries and tags
-//    first (one walk over each record's headers), so records, key/value
-//    pairs and tags live in one malloc'd block (priv_), bounded by the
-//    limits on records, meta entries and tags whatever the input
-//    announces.  Nothing else is allocated, so a hostile message costs
-//    at most that block.  (msgpack-c used to build an object tree per
+//    end rather than a byte.  Records, key/value pairs and tags live in
+//    one malloc'd block (priv_), sized without another walk: the skim
+//    counts the message's map pairs and array elements, which bound the
+//    meta pairs and tags, and so do the limits per record, whatever the
+//    input announces (an exact count took one more walk over every
+//    record's headers).  Nothing else is allocated, so a hostile message
+//    costs at most that block.  (msgpack-c used to build an object tree per
 //    message here: 24 bytes per value, allocated, faulted in and freed
 //    for every batch.)
 //
@@ -61,6 +62,11 @@ typedef struct dec {
 	int32_t idx; // element index within the current field, or -1
 	char isep;   // '[' for "usage[3]", ' ' for "meta: key 3"
 	char lbl[48];
+	// Counted by the skim: key/value pairs of every map and elements of
+	// every array in the message.  They bound the meta pairs and tags a
+	// batch can hold, so dec_batch sizes its block without a walk.
+	uint64_t map_pairs;
+	uint64_t arr_elems;
 } dec;
 
 // The current field's label, e.g. "usage[3]"; only called on failure.
@@ -266,6 +272,11 @@ skim(dec *d, const uint8_t *p, size_t len, size_t *endp)
 			}
 			// items <= 2^33: no overflow.
 			values += items;
+			if (is_cont == 2) {
+				d->map_pairs += items / 2;
+			} else {
+				d->arr_elems += items;
+			}
 			if (values > LLMCOST_PROTO_MAX_VALUES) {
 				return (fail(d, LLMCOST_ETOOBIG,
 				    "more than %u msgpack values in one "
@@ -807,7 +818,7 @@ dec_tags(dec *d, mcur *c, const mobj *o, llmcost_proto_str *tags, size_t room,
 }
 
 // Where one record's meta pairs and tags go: room for kv_room and
-// tag_room entries, what the counting pass in dec_batch reserved for it.
+// tag_room entries, what dec_batch's block has left.
 typedef struct rec_ctx {
 	llmcost_proto_record *r;
 	llmcost_proto_kv *kv;
@@ -1104,41 +1115,6 @@ dec_record(dec *d, mcur *c, rec_ctx *rc)
 // key 7 and key 8 only (a duplicate key fails later), each capped at its
 // limit (more fails later), so the block stays small whatever the input
 // announces.
-static void
-count_record(mcur *c, size_t *n_meta, size_t *n_tags)
-{
-	int seen_meta = 0;
-	int seen_tags = 0;
-	mobj o;
-
-	mo_read(c, &o);
-	if (o.type != MT_MAP) {
-		mo_skip(c, &o);
-		return;
-	}
-	for (uint32_t i = 0; i < o.size; i++) {
-		mobj k, v;
-
-		mo_read(c, &k);
-		mo_skip(c, &k);
-		mo_read(c, &v);
-		if (k.type == MT_UINT && k.u64 == LLMCOST_RK_META && !seen_meta
-		    && v.type == MT_MAP) {
-			seen_meta = 1;
-			*n_meta += v.size < LLMCOST_MAX_META
-			    ? v.size
-			    : LLMCOST_MAX_META;
-		} else if (k.type == MT_UINT && k.u64 == LLMCOST_RK_TAGS
-		    && !seen_tags && v.type == MT_ARRAY) {
-			seen_tags = 1;
-			*n_tags += v.size < LLMCOST_MAX_TAGS
-			    ? v.size
-			    : LLMCOST_MAX_TAGS;
-		}
-		mo_skip(c, &v);
-	}
-}
-
 // The cursor is at element 2 of a message array of n elements; reads
 // elements 2 to 5.
 static int
@@ -1184,18 +1160,25 @@ dec_batch_v1(dec *d, mcur *c, uint32_t n, llmcost_proto_batch *b, void **privp)
 	if (e.size == 0) {
 		return (0);
 	}
-	mcur first = *c;
-	for (uint32_t i = 0; i < e.size; i++) {
-		count_record(c, &n_meta, &n_tags);
+	// Room for meta pairs and tags: no more than the message's map pairs
+	// and array elements (counted by the skim), nor than the records'
+	// caps.  Unused room is never written, so it costs no page.
+	n_meta = (size_t) e.size * LLMCOST_MAX_META;
+	if (d->map_pairs < n_meta) {
+		n_meta = (size_t) d->map_pairs;
 	}
-	*c = first;
+	n_tags = (size_t) e.size * LLMCOST_MAX_TAGS;
+	if (d->arr_elems < n_tags) {
+		n_tags = (size_t) d->arr_elems;
+	}
 	// At most 4096 records of 32 + 32 entries: no overflow possible.
 	sz = e.size * sizeof(*r) + n_meta * sizeof(*kv)
 	    + n_tags * sizeof(*tags);
-	if ((r = calloc(1, sz)) == NULL) {
+	if ((r = malloc(sz)) == NULL) {
 		return (
 		    fail(d, LLMCOST_ENOMEM, "out of memory (%zu bytes)", sz));
 	}
+	memset(r, 0, e.size * sizeof(*r));
 	*privp = r;
 	kv = (llmcost_proto_kv *) (void *) (r + e.size);
 	tags = (llmcost_proto_str *) (void *) (kv + n_meta);
@@ -1955,6 +1938,8 @@ llmcost_proto_decode(const void *buf, size_t len, llmcost_proto_msg *out,
 	d.reasonsz = reasonsz;
 	d.rec = -1;
 	d.idx = -1;
+	d.map_pairs = 0;
+	d.arr_elems = 0;
 	if (reason != NULL && reasonsz > 0) {
 		reason[0] = '\0';
 	}

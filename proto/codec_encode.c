@@ -2,11 +2,15 @@
 // proto/README.md) with msgpack-c's packer, whose integer, string, binary
 // and container headers are already the smallest encodings.  Bytes go
 // through the caller's write callback so that the shim can pack straight
-// into an nng_msg without an intermediate copy.  Errors are sticky, like a
+// into an nng_msg.  The packer hands over every header, number and body
+// on its own; the encoder gathers them in a small buffer of its own
+// (stage_) and calls the callback once per call (a record, a header, an
+// ack) or per full buffer, not once per piece (a record of the shim's
+// tagged call is about 70 pieces).  Errors are sticky, like a
 // stdio stream: after the first failure every later call returns that
 // error and writes nothing, so a caller can encode a whole batch and check
 // once at the end.  The byte limit is checked before anything reaches the
-// callback, so a message never exceeds it (and is never cut mid-value).
+// callback, so a message never exceeds it.
 //
 // The encoder checks every value against the same rules the decoder
 // enforces before it writes a single byte of that value.  The collector
@@ -22,11 +26,10 @@
 
 #include "llmcost_proto.h"
 
+// Hands len bytes to the caller's callback, within the byte limit.
 static int
-enc_cb(void *data, const char *buf, size_t len)
+enc_write(llmcost_proto_enc *e, const char *buf, size_t len)
 {
-	llmcost_proto_enc *e = data;
-
 	if (e->err != 0) {
 		return (-1);
 	}
@@ -39,6 +42,41 @@ enc_cb(void *data, const char *buf, size_t len)
 		return (-1);
 	}
 	e->written += len;
+	return (0);
+}
+
+// Hands what is staged to the callback.  Every public function ends
+// here, so that the bytes of each call have reached the callback when it
+// returns.  Returns the sticky error.
+static int
+enc_flush(llmcost_proto_enc *e)
+{
+	if (e->staged_ > 0) {
+		(void) enc_write(e, e->stage_, e->staged_);
+		e->staged_ = 0;
+	}
+	return (e->err);
+}
+
+// The packer's callback: stages the piece (a header, a number, a body).
+static int
+enc_cb(void *data, const char *buf, size_t len)
+{
+	llmcost_proto_enc *e = data;
+
+	if (e->err != 0) {
+		return (-1);
+	}
+	if (len > sizeof(e->stage_) - e->staged_) {
+		if (enc_flush(e) != 0) {
+			return (-1);
+		}
+		if (len > sizeof(e->stage_)) {
+			return (enc_write(e, buf, len));
+		}
+	}
+	memcpy(e->stage_ + e->staged_, buf, len);
+	e->staged_ += len;
 	return (0);
 }
 
@@ -72,7 +110,8 @@ enc_fail(llmcost_proto_enc *e, int err)
 }
 
 static int
-check_str(const llmcost_proto_str *s, uint32_t min, uint32_t max)
+check_str_t(
+    const llmcost_proto_str *s, uint32_t min, uint32_t max, int utf8_trusted)
 {
 	if (s->len > 0 && s->ptr == NULL) {
 		return (LLMCOST_EINVAL);
@@ -83,10 +122,16 @@ check_str(const llmcost_proto_str *s, uint32_t min, uint32_t max)
 	if (s->len > max) {
 		return (LLMCOST_ETOOBIG);
 	}
-	if (!llmcost__utf8_valid(s->ptr, s->len)) {
+	if (!utf8_trusted && !llmcost__utf8_valid(s->ptr, s->len)) {
 		return (LLMCOST_EUTF8);
 	}
 	return (0);
+}
+
+static int
+check_str(const llmcost_proto_str *s, uint32_t min, uint32_t max)
+{
+	return (check_str_t(s, min, max, 0));
 }
 
 static int
@@ -142,7 +187,7 @@ batch_header(llmcost_proto_enc *e, uint32_t elements,
 	msgpack_pack_uint64(&e->pk, seq);
 	msgpack_pack_uint64(&e->pk, dropped);
 	msgpack_pack_array(&e->pk, n_records);
-	return (e->err);
+	return (enc_flush(e));
 }
 
 int
@@ -170,11 +215,11 @@ llmcost_proto_enc_batch_lost(llmcost_proto_enc *e, uint64_t lost)
 	if (e->err == 0) {
 		msgpack_pack_uint64(&e->pk, lost);
 	}
-	return (e->err);
+	return (enc_flush(e));
 }
 
 static int
-check_record(const llmcost_proto_record *r)
+check_record(const llmcost_proto_record *r, int t)
 {
 	static const uint8_t zero[16] = { 0 };
 	int rv;
@@ -183,8 +228,8 @@ check_record(const llmcost_proto_record *r)
 	    || r->status > LLMCOST_STATUS_ABORTED) {
 		return (LLMCOST_EINVAL);
 	}
-	if ((rv = check_str(&r->provider, 1, LLMCOST_MAX_PROVIDER)) != 0
-	    || (rv = check_str(&r->model, 1, LLMCOST_MAX_MODEL)) != 0) {
+	if ((rv = check_str_t(&r->provider, 1, LLMCOST_MAX_PROVIDER, t)) != 0
+	    || (rv = check_str_t(&r->model, 1, LLMCOST_MAX_MODEL, t)) != 0) {
 		return (rv);
 	}
 	if (r->n_meta > LLMCOST_MAX_META || r->n_tags > LLMCOST_MAX_TAGS) {
@@ -196,7 +241,8 @@ check_record(const llmcost_proto_record *r)
 		return (LLMCOST_EINVAL);
 	}
 	if (r->dotted_order.len > 0
-	    && (rv = check_str(&r->dotted_order, 1, LLMCOST_PROTO_MAX_DOTTED))
+	    && (rv = check_str_t(
+	            &r->dotted_order, 1, LLMCOST_PROTO_MAX_DOTTED, t))
 	        != 0) {
 		return (rv);
 	}
@@ -215,8 +261,9 @@ check_record(const llmcost_proto_record *r)
 	for (uint32_t i = 0; i < r->n_meta; i++) {
 		const llmcost_proto_kv *kv = &r->meta[i];
 
-		if ((rv = check_str(&kv->key, 1, LLMCOST_MAX_KEY)) != 0
-		    || (rv = check_str(&kv->val, 0, LLMCOST_MAX_VALUE)) != 0) {
+		if ((rv = check_str_t(&kv->key, 1, LLMCOST_MAX_KEY, t)) != 0
+		    || (rv = check_str_t(&kv->val, 0, LLMCOST_MAX_VALUE, t))
+		        != 0) {
 			return (rv);
 		}
 		for (uint32_t j = 0; j < i; j++) {
@@ -226,7 +273,8 @@ check_record(const llmcost_proto_record *r)
 		}
 	}
 	for (uint32_t i = 0; i < r->n_tags; i++) {
-		if ((rv = check_str(&r->tags[i], 1, LLMCOST_MAX_TAG)) != 0) {
+		if ((rv = check_str_t(&r->tags[i], 1, LLMCOST_MAX_TAG, t))
+		    != 0) {
 			return (rv);
 		}
 	}
@@ -263,7 +311,7 @@ llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
 	if (r == NULL) {
 		return (enc_fail(e, LLMCOST_EINVAL));
 	}
-	if ((rv = check_record(r)) != 0) {
+	if ((rv = check_record(r, e->utf8_trusted)) != 0) {
 		return (enc_fail(e, rv));
 	}
 	n += r->status != 0 ? 1 : 0;
@@ -349,7 +397,7 @@ llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
 		msgpack_pack_uint64(&e->pk, LLMCOST_RK_PLATFORM);
 		pack_str(e, &r->platform);
 	}
-	return (e->err);
+	return (enc_flush(e));
 }
 
 // Copies at most LLMCOST_PROTO_MAX_REASON bytes of src into dst, whole
@@ -418,7 +466,7 @@ llmcost_proto_enc_ack(llmcost_proto_enc *e, const llmcost_proto_ack *a)
 	msgpack_pack_uint64(&e->pk, a->stored);
 	msgpack_pack_uint64(&e->pk, a->duplicates);
 	pack_str(e, &reason);
-	return (e->err);
+	return (enc_flush(e));
 }
 
 int
@@ -431,7 +479,7 @@ llmcost_proto_enc_stats_req(llmcost_proto_enc *e)
 		return (e->err);
 	}
 	pack_envelope(e, 2, LLMCOST_MSG_STATS_REQ);
-	return (e->err);
+	return (enc_flush(e));
 }
 
 int
@@ -452,7 +500,8 @@ llmcost_proto_enc_stats(llmcost_proto_enc *e, const llmcost_proto_stats *s)
 		return (enc_fail(e, LLMCOST_ETOOBIG));
 	}
 	for (uint32_t i = 0; i < s->n; i++) {
-		rv = check_str(&s->names[i], 1, LLMCOST_PROTO_MAX_STAT_NAME);
+		rv = check_str_t(
+		    &s->names[i], 1, LLMCOST_PROTO_MAX_STAT_NAME, 0);
 		if (rv != 0) {
 			return (enc_fail(e, rv));
 		}
@@ -468,7 +517,7 @@ llmcost_proto_enc_stats(llmcost_proto_enc *e, const llmcost_proto_stats *s)
 		pack_str(e, &s->names[i]);
 		msgpack_pack_uint64(&e->pk, s->values[i]);
 	}
-	return (e->err);
+	return (enc_flush(e));
 }
 
 // ---- QUERY and QUERY_REPLY ----
@@ -536,7 +585,7 @@ llmcost_proto_enc_query(llmcost_proto_enc *e, const llmcost_proto_query *q)
 	msgpack_pack_uint64(&e->pk, q->top);
 	msgpack_pack_uint64(&e->pk, q->max_groups);
 	msgpack_pack_uint64(&e->pk, q->flags);
-	return (e->err);
+	return (enc_flush(e));
 }
 
 // A 128-bit amount: bin 8 of 16 bytes, big-endian two's complement.
@@ -630,7 +679,7 @@ llmcost_proto_enc_qreply_header(
 	msgpack_pack_uint64(&e->pk, r->rollups_read);
 	pack_qsums(e, &r->total);
 	msgpack_pack_array(&e->pk, n_rows);
-	return (e->err);
+	return (enc_flush(e));
 }
 
 int
@@ -677,7 +726,7 @@ llmcost_proto_enc_qrow(llmcost_proto_enc *e, const llmcost_proto_qrow *r)
 		}
 	}
 	pack_qsums(e, &r->sum);
-	return (e->err);
+	return (enc_flush(e));
 }
 
 int
@@ -714,7 +763,7 @@ llmcost_proto_enc_qunpriced(
 		pack_str(e, &u[i].model);
 		msgpack_pack_uint64(&e->pk, u[i].calls);
 	}
-	return (e->err);
+	return (enc_flush(e));
 }
 
 int
@@ -727,7 +776,7 @@ llmcost_proto_enc_budget_req(llmcost_proto_enc *e)
 		return (e->err);
 	}
 	pack_envelope(e, 2, LLMCOST_MSG_BUDGET_REQ);
-	return (e->err);
+	return (enc_flush(e));
 }
 
 int
@@ -784,7 +833,7 @@ llmcost_proto_enc_budget_state(
 			pack_str(e, &g->conds[j].val);
 		}
 	}
-	return (e->err);
+	return (enc_flush(e));
 }
 
 int

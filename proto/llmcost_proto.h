@@ -330,6 +330,16 @@ typedef struct llmcost_proto_enc {
 	size_t written; // bytes written so far
 	size_t limit;   // fail once written would exceed this
 	int err;        // sticky: first error
+	// Bytes staged for fn (codec_encode.c); handed over before every
+	// encoding function returns.
+	size_t staged_;
+	char stage_[512];
+	// Set to 1 after llmcost_proto_enc_init when the caller has already
+	// checked every string of the records it encodes as UTF-8 (the shim
+	// checks at the call site): the encoder then skips that scan.  Every
+	// other check stays.  A record with invalid UTF-8 encoded this way is
+	// refused by the decoder, never stored.
+	int utf8_trusted;
 } llmcost_proto_enc;
 
 // limit 0 means LLMCOST_PROTO_MAX_MSG, and so does a larger limit (the

@@ -1,13 +1,26 @@
 // DESIGN: the collector exporter: delivers batches to llmcostd over an
-// nng req0 socket, one batch in flight at a time, on its own thread
-// (exporter.h).  A batch is encoded once, with the client id, a new
-// sequence number and the cumulative drop count, and kept until the
-// collector acknowledges it, which the collector does only after its
-// LMDB transaction has committed.  A lost reply, a dead collector or a
-// "retry" answer makes the exporter send the same message (same client id
-// and sequence) again after ack_timeout_ms or a backoff.  Duplicates are
-// harmless: the collector keys calls by run id.  A refused batch is
-// malformed and never resent.
+// nng req0 socket, on its own thread (exporter.h), with up to
+// INFLIGHT_MAX batches in flight at once.  Each batch in flight (a
+// "flight") has its own req0 context and aio, so requests and replies
+// pair by context and the collector, which answers each on its own rep
+// context after its group commit, may acknowledge them in any order.
+// With one batch in flight the link sat idle for a whole synced commit
+// per batch; with several, the next batches travel and are decoded while
+// one commits, and they share its commit.  A batch is encoded with the
+// client id, its own sequence number and the cumulative drop count, and
+// encoded again for a resend (no copy is kept).  The collector
+// acknowledges only after its LMDB transaction has committed.  Batches
+// settle in order, as the exporter seam requires (flush waits on the
+// oldest held batch): deliver is called with the oldest, keeps the later
+// ones going meanwhile, and their acknowledgements wait in their flights
+// until their turn.  A lost reply, a dead collector or a "retry" answer
+// makes the exporter send the same batch (same client id and sequence)
+// again after ack_timeout_ms or a backoff.  Duplicates are harmless: the
+// collector keys calls by run id.  A refused batch is malformed and never
+// resent.  A flight's aio callback runs on an nng thread: it only turns a
+// finished send into the receive of its acknowledgement, or marks the
+// attempt done and wakes the exporter's thread; every decision (resend,
+// backoff, new socket, logging) is taken on the exporter's thread.
 //
 // Living with nng 1.5 (docs/design.md has the whole story):
 // - Recovery is certain: after REPLACE_AFTER acknowledgement timeouts in
@@ -20,9 +33,11 @@
 //   closing thread owns everything it touches (the socket id and its own
 //   small record), so nothing it uses is freed under it; an abandoned
 //   socket is logged and counted
-//   (llmcost_stats.sockets_abandoned).  Sends and receives run on one
-//   nng_aio that stop cancels, so the exporter's thread never waits on a
-//   socket that is being closed.
+//   (llmcost_stats.sockets_abandoned).  Sends and receives run on the
+//   flights' aios, which stop cancels, and no callback starts an
+//   operation once the socket is closed or replaced (checked under the
+//   mutex that closing takes), so nothing waits on a socket that is
+//   being closed.
 // - Counters tell the truth: every resend is ours.  With a resend time,
 //   nng's req0 sends a request again by itself, unseen, when the
 //   connection it went out on closes (and on its timer); with
@@ -48,6 +63,9 @@
 // and ack_timeout_ms already spaces resends after a silent collector).
 #define BACKOFF_BASE_MS 50
 #define BACKOFF_MAX_MS  2000
+// Batches in flight at once (also the exporter's queue: the loop hands
+// it at most this many).
+#define INFLIGHT_MAX LLMCOST__INFLIGHT_MAX
 // A send waits this long for a connection before it is retried.
 #define SEND_TIMEOUT_MS 1000
 // Acknowledgement timeouts in a row before the socket is replaced.
@@ -59,23 +77,57 @@
 
 _Atomic uint64_t llmcost__sockets_abandoned;
 
-typedef struct collector {
-	// Guards sock and closed against stop (another thread), and
-	// makes "check closed, then start an operation" one step, so that
-	// stop's cancel never misses an operation.
+typedef struct collector collector;
+
+// One batch in flight: its own req0 context (so replies pair with
+// requests by context, in any order) and its own aio, whose callback
+// turns a completed send into a receive.
+typedef struct flight {
+	collector *co;
+	nng_aio *aio;
+	nng_ctx ctx;
+	int ctx_ok;   // ctx is open on co->sock
+	uint64_t gen; // the socket generation ctx belongs to (co->mtx)
+	// The exporter's thread only, except state, rv, failed_send and reply,
+	// which the callback writes while state is F_SEND or F_RECV.
+	const llmcost__batch *b; // NULL: the flight is free
+	uint64_t seq;            // the batch's sequence (same on a resend)
+	uint32_t attempts;       // sends of this batch started (flight_send)
+	int enc_failed;          // the last encoding failed (no memory)
+	_Atomic int state;       // F_*
+	int rv;                  // F_DONE: 0 (reply set), or the nng error
+	int failed_send; // F_DONE with rv != 0: the send failed, not the ack
+	nng_msg *reply;
+} flight;
+
+enum { F_IDLE = 0, F_SEND, F_RECV, F_DONE };
+
+struct collector {
+	llmcost__exporter *ex;
+	// Guards sock, gen and closed against stop (another thread) and the
+	// flights' callbacks, and makes "check closed, then start an
+	// operation" one step, so that a cancel never misses an operation.
 	pthread_mutex_t mtx;
 	nng_socket sock;
+	uint64_t gen; // bumped when the socket is replaced
 	int closed;
-	nng_aio *aio; // every send and receive; stop cancels it
+	flight fl[INFLIGHT_MAX];
 	// The exporter's thread only:
-	uint64_t seq;     // the last batch's sequence
+	uint64_t seq;     // the last sequence given to a batch
+	int silent;       // failed sends and acknowledgements in a row
 	int unreachable;  // a failure since the last success
 	uint64_t said_ns; // when unreachability was last logged
 	int no_budgets;   // the collector refused BUDGET_REQ: not asked again
-} collector;
+	// The hard guard's poll (collector_idle): a context and aio of its
+	// own, opened and closed with the flights'.  Exporter thread, except
+	// that stop cancels poll_aio.
+	nng_aio *poll_aio;
+	nng_ctx poll_ctx;
+	int poll_ok; // poll_ctx is open on sock
+};
 
 typedef enum {
-	REPLY_OTHER = 0, // not the answer to this batch: keep waiting
+	REPLY_OTHER = 0, // not an answer to this batch: resend
 	REPLY_SETTLED,   // stored or refused: *out filled
 	REPLY_RETRY,     // the collector asked to resend later
 } reply_kind;
@@ -227,6 +279,422 @@ sock_open(llmcost_client *c, nng_socket *sp)
 	return (0);
 }
 
+// ---- flights ----
+
+// Wakes the exporter's thread, which waits on its cv under the client's
+// mutex (wait_flight).
+static void
+notify(llmcost__exporter *ex)
+{
+	llmcost_client *c = ex->client;
+
+	pthread_mutex_lock(&c->mtx);
+	pthread_cond_broadcast(&ex->cv);
+	pthread_mutex_unlock(&c->mtx);
+}
+
+// The aio callback of a flight (an nng thread): a completed send becomes
+// the receive of its acknowledgement on the same context; anything else
+// ends the attempt (F_DONE) and wakes the exporter's thread.
+static void
+flight_cb(void *arg)
+{
+	flight *f = arg;
+	collector *co = f->co;
+	llmcost__exporter *ex = co->ex;
+	int rv = nng_aio_result(f->aio);
+
+	f->failed_send = 0;
+	if (atomic_load(&f->state) == F_SEND) {
+		if (rv == 0) {
+			atomic_fetch_add(&ex->sent, 1);
+			// As before pipelining: a batch that goes out after
+			// an earlier attempt (sent or not) is a resend.
+			if (f->attempts > 1) {
+				atomic_fetch_add(&ex->resent, 1);
+			}
+			pthread_mutex_lock(&co->mtx);
+			if (!co->closed && f->gen == co->gen) {
+				atomic_store(&f->state, F_RECV);
+				nng_aio_set_timeout(
+				    f->aio, ex->client->cfg.ack_timeout_ms);
+				nng_ctx_recv(f->ctx, f->aio);
+				pthread_mutex_unlock(&co->mtx);
+				return;
+			}
+			pthread_mutex_unlock(&co->mtx);
+			rv = NNG_ECLOSED; // sent on a socket now gone
+		} else {
+			// A failed send leaves the message with us.
+			nng_msg_free(nng_aio_get_msg(f->aio));
+			nng_aio_set_msg(f->aio, NULL);
+			f->failed_send = 1;
+		}
+	} else if (rv == 0) {
+		f->reply = nng_aio_get_msg(f->aio);
+		nng_aio_set_msg(f->aio, NULL);
+	}
+	f->rv = rv;
+	atomic_store(&f->state, F_DONE);
+	notify(ex);
+}
+
+// Opens a context for every flight on the current socket.  A flight
+// without one fails its sends until the socket is replaced.  Exporter
+// thread (or start), with no flight's operation under way.
+static void
+flights_open(llmcost__exporter *ex)
+{
+	collector *co = ex->priv;
+
+	pthread_mutex_lock(&co->mtx);
+	for (int i = 0; i < INFLIGHT_MAX; i++) {
+		flight *f = &co->fl[i];
+		int rv = nng_ctx_open(&f->ctx, co->sock);
+		if (rv == 0) {
+			// As the socket: every resend is ours.
+			rv = nng_ctx_set_ms(f->ctx, NNG_OPT_REQ_RESENDTIME,
+			    NNG_DURATION_INFINITE);
+		}
+		if (rv != 0) {
+			llmcost__log(ex->client, LLMCOST_LOG_ERR,
+			    "nng_ctx_open: %s", nng_strerror(rv));
+		}
+		f->ctx_ok = rv == 0;
+		f->gen = co->gen;
+	}
+	int rv = nng_ctx_open(&co->poll_ctx, co->sock);
+	if (rv == 0) {
+		rv = nng_ctx_set_ms(co->poll_ctx, NNG_OPT_REQ_RESENDTIME,
+		    NNG_DURATION_INFINITE);
+		if (rv != 0) {
+			(void) nng_ctx_close(co->poll_ctx);
+		}
+	}
+	if (rv != 0) {
+		llmcost__log(ex->client, LLMCOST_LOG_ERR, "nng_ctx_open: %s",
+		    nng_strerror(rv));
+	}
+	co->poll_ok = rv == 0;
+	pthread_mutex_unlock(&co->mtx);
+}
+
+// Closes every flight's context.  A batch sent but not yet answered is
+// held by its context in nng; closing the context frees it now, not
+// with the socket, whose close may hang and be abandoned (see the top).
+// Call with no operation under way on the flights (cancelled or done).
+static void
+flights_close(collector *co)
+{
+	pthread_mutex_lock(&co->mtx);
+	for (int i = 0; i < INFLIGHT_MAX; i++) {
+		flight *f = &co->fl[i];
+		if (f->ctx_ok) {
+			(void) nng_ctx_close(f->ctx);
+			f->ctx_ok = 0;
+		}
+	}
+	if (co->poll_ok) {
+		(void) nng_ctx_close(co->poll_ctx);
+		co->poll_ok = 0;
+	}
+	pthread_mutex_unlock(&co->mtx);
+}
+
+// Where encode writes: straight into the body of an nng message sized up
+// front, which grows (doubling) only when the estimate was short.  One
+// memcpy per piece, no call into nng per piece.
+typedef struct body_writer {
+	nng_msg *msg;
+	char *body;  // nng_msg_body(msg), again after each growth
+	size_t used; // bytes written
+	size_t cap;  // the body's length
+} body_writer;
+
+static int
+body_write(void *arg, const char *buf, size_t len)
+{
+	body_writer *w = arg;
+
+	if (len > w->cap - w->used) {
+		size_t cap = 2 * w->cap;
+		if (cap < w->used + len) {
+			cap = w->used + len;
+		}
+		if (nng_msg_realloc(w->msg, cap) != 0) {
+			return (-1);
+		}
+		w->cap = cap;
+		w->body = nng_msg_body(w->msg);
+	}
+	memcpy(w->body + w->used, buf, len);
+	w->used += len;
+	return (0);
+}
+
+// Encodes b into a new message under sequence seq.  Returns 0 and *msgp,
+// or an error (logged).
+static int
+encode(llmcost__exporter *ex, const llmcost__batch *b, uint64_t seq,
+    nng_msg **msgp)
+{
+	llmcost_client *c = ex->client;
+	llmcost_proto_enc enc;
+	body_writer w;
+
+	// 256 bytes covers the framing and numbers of a typical record.
+	w.cap = 64 + b->str_bytes + 256u * (size_t) b->n;
+	w.used = 0;
+	if (nng_msg_alloc(&w.msg, w.cap) != 0) {
+		llmcost__log(c, LLMCOST_LOG_ERR,
+		    "no memory for a batch of %u calls; dropped", b->n);
+		return (LLMCOST_ENOMEM);
+	}
+	w.body = nng_msg_body(w.msg);
+	// The drop count: the client's, plus the calls this exporter never
+	// delivered (missed or given up), which the collector is missing too.
+	uint64_t dropped = b->dropped + atomic_load(&ex->lost);
+	llmcost_proto_enc_init(&enc, body_write, &w, 0);
+	// The call site checked every string (llmcost__str_check).
+	enc.utf8_trusted = 1;
+	// The chain runs of request scopes are LangSmith's only: the
+	// collector keeps calls (their trace and parent travel with them).
+	uint32_t calls = 0;
+	for (uint32_t i = 0; i < b->n; i++) {
+		calls += b->kinds[i] == LLMCOST__KIND_CALL;
+	}
+	// And what LangSmith's exporter lost, for reconciliation (proto
+	// batch element 6).
+	llmcost_proto_enc_batch_header_lost(
+	    &enc, c->client_id, seq, dropped, calls);
+	for (uint32_t i = 0; i < b->n; i++) {
+		if (b->kinds[i] == LLMCOST__KIND_CALL) {
+			llmcost_proto_enc_record(&enc, &b->records[i]);
+		}
+	}
+	llmcost_proto_enc_batch_lost(&enc, llmcost__exporters_lossy_lost(c));
+	if (enc.err != 0) {
+		llmcost__log(c, LLMCOST_LOG_ERR,
+		    "encoding a batch of %u calls failed: %s; dropped", b->n,
+		    llmcost_strerror(enc.err));
+		nng_msg_free(w.msg);
+		return (enc.err);
+	}
+	nng_msg_chop(w.msg, w.cap - w.used);
+	*msgp = w.msg;
+	return (0);
+}
+
+// Ends an attempt without an operation (state F_DONE).  Exporter thread.
+static void
+flight_fail(flight *f, int rv, int failed_send)
+{
+	f->rv = rv;
+	f->failed_send = failed_send;
+	atomic_store(&f->state, F_DONE);
+}
+
+// Sends f's batch (again) on f's context: encoded afresh each time, so
+// no copy is kept.  The callback reports the outcome; a failure to start
+// ends the attempt at once.  Exporter thread, with f not busy.
+static void
+flight_send(llmcost__exporter *ex, flight *f)
+{
+	collector *co = ex->priv;
+	nng_msg *msg = NULL;
+
+	// The last attempt's callback may still be returning (it marks the
+	// attempt done before it wakes us): let it finish before the aio is
+	// used again.
+	nng_aio_wait(f->aio);
+	if (f->reply != NULL) {
+		nng_msg_free(f->reply);
+		f->reply = NULL;
+	}
+	f->attempts++;
+	if (encode(ex, f->b, f->seq, &msg) != 0) {
+		f->enc_failed = 1;
+		flight_fail(f, NNG_ENOMEM, 0);
+		return;
+	}
+	f->enc_failed = 0;
+	atomic_store(&f->state, F_SEND);
+	pthread_mutex_lock(&co->mtx);
+	if (co->closed || llmcost__exporter_stopping(ex) || !f->ctx_ok
+	    || f->gen != co->gen) {
+		int closed = co->closed || llmcost__exporter_stopping(ex);
+		pthread_mutex_unlock(&co->mtx);
+		nng_msg_free(msg);
+		flight_fail(f, closed ? NNG_ECLOSED : NNG_ENOMEM, 1);
+		return;
+	}
+	nng_aio_set_timeout(f->aio, SEND_TIMEOUT_MS);
+	nng_aio_set_msg(f->aio, msg);
+	nng_ctx_send(f->ctx, f->aio);
+	pthread_mutex_unlock(&co->mtx);
+}
+
+static flight *
+flight_of(collector *co, const llmcost__batch *b)
+{
+	for (int i = 0; i < INFLIGHT_MAX; i++) {
+		if (co->fl[i].b == b) {
+			return (&co->fl[i]);
+		}
+	}
+	return (NULL);
+}
+
+// Frees a flight whose batch is settled.  Exporter thread.
+static void
+flight_clear(flight *f)
+{
+	if (f->reply != NULL) {
+		nng_msg_free(f->reply);
+		f->reply = NULL;
+	}
+	f->b = NULL;
+	f->attempts = 0;
+	f->enc_failed = 0;
+	atomic_store(&f->state, F_IDLE);
+}
+
+// 1 if f's attempt failed and it may go out again at once: not a batch
+// that could not be encoded (lost when its turn comes), nor a flight
+// without a context, whose send would fail at once again (it waits for
+// its turn, when deliver backs off and replaces the socket).
+static int
+resend_now(const flight *f)
+{
+	return (atomic_load(&f->state) == F_DONE && f->rv != 0
+	    && !f->enc_failed && f->ctx_ok);
+}
+
+// With the client's mtx held: the exporter holds a batch not yet in
+// flight, or a flight other than head failed its attempt (to resend now).
+static int
+flights_work(llmcost__exporter *ex, const flight *head)
+{
+	collector *co = ex->priv;
+	uint32_t busy = 0;
+
+	for (int i = 0; i < INFLIGHT_MAX; i++) {
+		const flight *f = &co->fl[i];
+		if (f->b == NULL) {
+			continue;
+		}
+		busy++;
+		if (f != head && resend_now(f)) {
+			return (1);
+		}
+	}
+	return (ex->count > busy);
+}
+
+// Puts in flight every batch the exporter holds that is not yet, and
+// sends again at once every flight but head whose attempt failed (head's
+// failures are deliver's to handle, with backoff and counting).
+// Exporter thread.
+static void
+flights_run(llmcost__exporter *ex, const flight *head)
+{
+	llmcost_client *c = ex->client;
+	collector *co = ex->priv;
+	const llmcost__batch *todo[INFLIGHT_MAX];
+	uint32_t n = 0;
+
+	pthread_mutex_lock(&c->mtx);
+	for (uint32_t i = 0; n < INFLIGHT_MAX; i++) {
+		const llmcost__batch *b = llmcost__exporter_held(ex, i);
+		if (b == NULL) {
+			break;
+		}
+		if (flight_of(co, b) == NULL) {
+			todo[n++] = b;
+		}
+	}
+	pthread_mutex_unlock(&c->mtx);
+	for (uint32_t i = 0; i < n; i++) {
+		flight *f = flight_of(co, NULL);
+		if (f == NULL) {
+			break; // cannot happen: the queue holds INFLIGHT_MAX
+		}
+		f->b = todo[i];
+		f->seq = ++co->seq;
+		f->attempts = 0;
+		flight_send(ex, f);
+	}
+	for (int i = 0; i < INFLIGHT_MAX; i++) {
+		flight *f = &co->fl[i];
+		if (f != head && f->b != NULL && resend_now(f)) {
+			flight_send(ex, f);
+		}
+	}
+}
+
+// Waits until f's attempt is over, keeping the other flights going
+// meanwhile.  Returns 0, or LLMCOST_ECLOSED once the exporter is
+// stopping.  Exporter thread.
+static int
+wait_flight(llmcost__exporter *ex, flight *f)
+{
+	llmcost_client *c = ex->client;
+
+	for (;;) {
+		flights_run(ex, f);
+		pthread_mutex_lock(&c->mtx);
+		while (atomic_load(&f->state) != F_DONE
+		    && !llmcost__exporter_stopping(ex)
+		    && !flights_work(ex, f)) {
+			pthread_cond_wait(&ex->cv, &c->mtx);
+		}
+		int done = atomic_load(&f->state) == F_DONE;
+		pthread_mutex_unlock(&c->mtx);
+		if (llmcost__exporter_stopping(ex)) {
+			return (LLMCOST_ECLOSED);
+		}
+		if (done) {
+			return (0);
+		}
+	}
+}
+
+// Replaces the socket with a new one (nng 1.5 wedges, see the top): the
+// flights under way on the old one are cancelled and get new contexts;
+// flights_run sends them again.  Exporter thread.
+static void
+replace_socket(llmcost__exporter *ex)
+{
+	llmcost_client *c = ex->client;
+	collector *co = ex->priv;
+	nng_socket s, old;
+
+	if (sock_open(c, &s) != 0) {
+		return; // logged; the old socket stays, and we try again
+	}
+	pthread_mutex_lock(&co->mtx);
+	if (co->closed) {
+		pthread_mutex_unlock(&co->mtx);
+		close_bounded(c, s);
+		return;
+	}
+	old = co->sock;
+	co->sock = s;
+	co->gen++;
+	pthread_mutex_unlock(&co->mtx);
+	// From here no callback starts an operation on the old socket: end
+	// the ones under way before their flights get new contexts.
+	for (int i = 0; i < INFLIGHT_MAX; i++) {
+		nng_aio_cancel(co->fl[i].aio);
+		nng_aio_wait(co->fl[i].aio);
+	}
+	flights_close(co);
+	flights_open(ex);
+	llmcost__log(c, LLMCOST_LOG_INFO,
+	    "no answer from the collector at %s; new connection", c->cfg.url);
+	close_bounded(c, old);
+}
+
 static int
 collector_start(llmcost__exporter *ex)
 {
@@ -246,85 +714,43 @@ collector_start(llmcost__exporter *ex)
 		free(co);
 		return (LLMCOST_ESYSTEM);
 	}
-	if ((rv = nng_aio_alloc(&co->aio, NULL, NULL)) != 0) {
+	co->ex = ex;
+	rv = 0;
+	for (int i = 0; i < INFLIGHT_MAX && rv == 0; i++) {
+		co->fl[i].co = co;
+		if ((rv = nng_aio_alloc(&co->fl[i].aio, flight_cb, &co->fl[i]))
+		    != 0) {
+			llmcost__log(c, LLMCOST_LOG_ERR, "nng_aio_alloc: %s",
+			    nng_strerror(rv));
+			rv = LLMCOST_ENOMEM;
+		}
+	}
+	if (rv == 0 && (rv = nng_aio_alloc(&co->poll_aio, NULL, NULL)) != 0) {
 		llmcost__log(
 		    c, LLMCOST_LOG_ERR, "nng_aio_alloc: %s", nng_strerror(rv));
-		pthread_mutex_destroy(&co->mtx);
-		free(co);
-		return (LLMCOST_ENOMEM);
+		rv = LLMCOST_ENOMEM;
 	}
-	if ((rv = sock_open(c, &co->sock)) != 0) {
-		nng_aio_free(co->aio);
+	if (rv == 0) {
+		rv = sock_open(c, &co->sock);
+	}
+	if (rv != 0) {
+		for (int i = 0; i < INFLIGHT_MAX; i++) {
+			if (co->fl[i].aio != NULL) {
+				nng_aio_free(co->fl[i].aio);
+			}
+		}
+		if (co->poll_aio != NULL) {
+			nng_aio_free(co->poll_aio);
+		}
 		pthread_mutex_destroy(&co->mtx);
 		free(co);
 		return (rv);
 	}
 	ex->priv = co;
 	ex->idle_ms = c->cfg.budget_poll_ms;
+	ex->queue_max = INFLIGHT_MAX;
+	flights_open(ex);
 	return (0);
-}
-
-// Replaces the socket with a new one (nng 1.5 wedges, see the top).
-// Exporter thread.
-static void
-replace_socket(llmcost__exporter *ex)
-{
-	llmcost_client *c = ex->client;
-	collector *co = ex->priv;
-	nng_socket s, old;
-
-	if (sock_open(c, &s) != 0) {
-		return; // logged; the old socket stays, and we try again
-	}
-	pthread_mutex_lock(&co->mtx);
-	if (co->closed) {
-		pthread_mutex_unlock(&co->mtx);
-		close_bounded(c, s);
-		return;
-	}
-	old = co->sock;
-	co->sock = s;
-	pthread_mutex_unlock(&co->mtx);
-	llmcost__log(c, LLMCOST_LOG_INFO,
-	    "no answer from the collector at %s; new connection", c->cfg.url);
-	close_bounded(c, old);
-}
-
-// Runs one send (*msgp given, consumed on success) or receive (*msgp
-// returned) on the current socket within timeout_ms.  Returns 0, an nng
-// error, or NNG_ECLOSED once the exporter is stopping.  Exporter thread.
-static int
-sock_op(llmcost__exporter *ex, int send, nng_msg **msgp, int32_t timeout_ms)
-{
-	collector *co = ex->priv;
-	int rv;
-
-	pthread_mutex_lock(&co->mtx);
-	if (co->closed || llmcost__exporter_stopping(ex)) {
-		pthread_mutex_unlock(&co->mtx);
-		return (NNG_ECLOSED);
-	}
-	nng_aio_set_timeout(co->aio, timeout_ms);
-	if (send) {
-		nng_aio_set_msg(co->aio, *msgp);
-		nng_send_aio(co->sock, co->aio);
-	} else {
-		nng_recv_aio(co->sock, co->aio);
-	}
-	pthread_mutex_unlock(&co->mtx);
-	nng_aio_wait(co->aio);
-	rv = nng_aio_result(co->aio);
-	if (send) {
-		if (rv == 0) {
-			*msgp = NULL;
-		}
-	} else if (rv == 0) {
-		*msgp = nng_aio_get_msg(co->aio);
-	}
-	if (rv == NNG_ECANCELED && llmcost__exporter_stopping(ex)) {
-		rv = NNG_ECLOSED;
-	}
-	return (rv);
 }
 
 // Says once, early, that the collector cannot be reached, then at most
@@ -362,71 +788,16 @@ reachable(llmcost__exporter *ex)
 	}
 }
 
-// Encodes b into a new message under a new sequence number.  Returns 0
-// and *msgp, or an error (logged).
-static int
-encode(llmcost__exporter *ex, const llmcost__batch *b, nng_msg **msgp)
-{
-	llmcost_client *c = ex->client;
-	collector *co = ex->priv;
-	nng_msg *msg = NULL;
-	llmcost_proto_enc enc;
-
-	// Reserve the whole message: nng grows a message to the exact size on
-	// each append, which would make encoding quadratic.  256 bytes covers
-	// the framing and numbers of a typical record; past it, appends still
-	// work, only slower.
-	size_t need = 64 + b->str_bytes + 256u * (size_t) b->n;
-	if (nng_msg_alloc(&msg, 0) != 0 || nng_msg_reserve(msg, need) != 0) {
-		if (msg != NULL) {
-			nng_msg_free(msg);
-		}
-		llmcost__log(c, LLMCOST_LOG_ERR,
-		    "no memory for a batch of %u calls; dropped", b->n);
-		return (LLMCOST_ENOMEM);
-	}
-	// The drop count: the client's, plus the calls this exporter never
-	// delivered (missed or given up), which the collector is missing too.
-	uint64_t dropped = b->dropped + atomic_load(&ex->lost);
-	llmcost_proto_enc_init(&enc, llmcost_proto_nng_write, msg, 0);
-	co->seq++;
-	// The chain runs of request scopes are LangSmith's only: the
-	// collector keeps calls (their trace and parent travel with them).
-	uint32_t calls = 0;
-	for (uint32_t i = 0; i < b->n; i++) {
-		calls += b->kinds[i] == LLMCOST__KIND_CALL;
-	}
-	// And what LangSmith's exporter lost, for reconciliation (proto
-	// batch element 6).
-	llmcost_proto_enc_batch_header_lost(
-	    &enc, c->client_id, co->seq, dropped, calls);
-	for (uint32_t i = 0; i < b->n; i++) {
-		if (b->kinds[i] == LLMCOST__KIND_CALL) {
-			llmcost_proto_enc_record(&enc, &b->records[i]);
-		}
-	}
-	llmcost_proto_enc_batch_lost(&enc, llmcost__exporters_lossy_lost(c));
-	if (enc.err != 0) {
-		llmcost__log(c, LLMCOST_LOG_ERR,
-		    "encoding a batch of %u calls failed: %s; dropped", b->n,
-		    llmcost_strerror(enc.err));
-		nng_msg_free(msg);
-		return (enc.err);
-	}
-	*msgp = msg;
-	return (0);
-}
-
-// Interprets a reply to the batch of n calls now in flight.
+// Interprets the reply to flight f.
 static reply_kind
-handle_reply(
-    llmcost__exporter *ex, nng_msg *reply, uint32_t n, llmcost__outcome *out)
+handle_reply(llmcost__exporter *ex, nng_msg *reply, const flight *f,
+    llmcost__outcome *out)
 {
 	llmcost_client *c = ex->client;
-	collector *co = ex->priv;
 	llmcost_proto_msg m;
 	char reason[128];
 	reply_kind kind = REPLY_OTHER;
+	uint32_t n = f->b->n;
 
 	if (llmcost_proto_decode(nng_msg_body(reply), nng_msg_len(reply), &m,
 	        reason, sizeof(reason))
@@ -435,7 +806,7 @@ handle_reply(
 		    "unreadable reply from collector: %s", reason);
 		return (REPLY_OTHER);
 	}
-	if (m.type != LLMCOST_MSG_ACK || m.u.ack.seq != co->seq
+	if (m.type != LLMCOST_MSG_ACK || m.u.ack.seq != f->seq
 	    || memcmp(m.u.ack.client_id, c->client_id, 16) != 0) {
 		llmcost_proto_msg_free(&m);
 		return (REPLY_OTHER);
@@ -448,7 +819,7 @@ handle_reply(
 	case LLMCOST_ACK_REJECTED:
 		llmcost__log(c, LLMCOST_LOG_ERR,
 		    "collector refused batch %llu (%u calls): %.*s",
-		    (unsigned long long) co->seq, n, (int) m.u.ack.reason.len,
+		    (unsigned long long) f->seq, n, (int) m.u.ack.reason.len,
 		    m.u.ack.reason.ptr);
 		out->refused = n;
 		kind = REPLY_SETTLED;
@@ -456,7 +827,7 @@ handle_reply(
 	default:
 		llmcost__log(c, LLMCOST_LOG_WARNING,
 		    "collector asked to retry batch %llu: %.*s",
-		    (unsigned long long) co->seq, (int) m.u.ack.reason.len,
+		    (unsigned long long) f->seq, (int) m.u.ack.reason.len,
 		    m.u.ack.reason.ptr);
 		kind = REPLY_RETRY;
 		break;
@@ -465,99 +836,49 @@ handle_reply(
 	return (kind);
 }
 
-// Sends msg until it is acknowledged or refused (0), or the exporter is
-// stopping (LLMCOST_ECLOSED).
-static int
-send_until_settled(
-    llmcost__exporter *ex, nng_msg *msg, uint32_t n, llmcost__outcome *out)
-{
-	llmcost_client *c = ex->client;
-	collector *co = ex->priv;
-	llmcost__backoff bo;
-	int silent = 0; // acknowledgement timeouts in a row
-
-	llmcost__backoff_init(&bo, BACKOFF_BASE_MS, BACKOFF_MAX_MS, 0, 0);
-	for (int attempt = 0;; attempt++) {
-		nng_msg *copy;
-		int rv;
-
-		if (llmcost__exporter_stopping(ex)) {
-			return (LLMCOST_ECLOSED);
-		}
-		if (nng_msg_dup(&copy, msg) != 0) {
-			if (llmcost__exporter_sleep(
-			        ex, llmcost__backoff_next(&bo))) {
-				return (LLMCOST_ECLOSED);
-			}
-			continue;
-		}
-		if ((rv = sock_op(ex, 1, &copy, SEND_TIMEOUT_MS)) != 0) {
-			nng_msg_free(copy);
-			if (rv == NNG_ECLOSED) {
-				return (LLMCOST_ECLOSED);
-			}
-			// No connection to send on.
-			unreachable(ex, nng_strerror(rv));
-			if (++silent >= REPLACE_AFTER) {
-				replace_socket(ex);
-				silent = 0;
-			}
-			if (llmcost__exporter_sleep(
-			        ex, llmcost__backoff_next(&bo))) {
-				return (LLMCOST_ECLOSED);
-			}
-			continue;
-		}
-		atomic_fetch_add(&ex->sent, 1);
-		if (attempt > 0) {
-			atomic_fetch_add(&ex->resent, 1);
-		}
-		for (;;) {
-			nng_msg *reply;
-			rv = sock_op(ex, 0, &reply, c->cfg.ack_timeout_ms);
-			if (rv != 0) {
-				if (rv == NNG_ECLOSED) {
-					return (LLMCOST_ECLOSED);
-				}
-				llmcost__log(c, LLMCOST_LOG_DEBUG,
-				    "no ack for batch %llu within %d ms (%s); "
-				    "resending",
-				    (unsigned long long) co->seq,
-				    c->cfg.ack_timeout_ms, nng_strerror(rv));
-				unreachable(ex,
-				    rv == NNG_ETIMEDOUT ? "no acknowledgement"
-				                        : nng_strerror(rv));
-				if (++silent >= REPLACE_AFTER) {
-					replace_socket(ex);
-					silent = 0;
-				}
-				break; // resend
-			}
-			reply_kind k = handle_reply(ex, reply, n, out);
-			nng_msg_free(reply);
-			if (k == REPLY_OTHER) {
-				continue;
-			}
-			reachable(ex);
-			silent = 0;
-			if (k == REPLY_SETTLED) {
-				return (0);
-			}
-			if (llmcost__exporter_sleep(
-			        ex, llmcost__backoff_next(&bo))) {
-				return (LLMCOST_ECLOSED);
-			}
-			break;
-		}
-	}
-}
-
 // The hard guard's poll (guard.h): asks for BUDGET_STATE and publishes
 // it.  Short waits, and none while the collector is unreachable (the
 // next batch finds out), so a poll never holds up a batch for long.  A
 // collector that refuses the request (an older llmcostd) is not asked
 // again.  Exporter thread.
 #define POLL_WAIT_MS 500
+
+// Runs one send (*msgp given, consumed on success) or receive (*msgp
+// returned) of the poll on its context within POLL_WAIT_MS.  Returns 0,
+// an nng error, or NNG_ECLOSED once the exporter is stopping.  Exporter
+// thread.
+static int
+poll_op(llmcost__exporter *ex, int send, nng_msg **msgp)
+{
+	collector *co = ex->priv;
+	int rv;
+
+	pthread_mutex_lock(&co->mtx);
+	if (co->closed || llmcost__exporter_stopping(ex) || !co->poll_ok) {
+		pthread_mutex_unlock(&co->mtx);
+		return (NNG_ECLOSED);
+	}
+	nng_aio_set_timeout(co->poll_aio, POLL_WAIT_MS);
+	if (send) {
+		nng_aio_set_msg(co->poll_aio, *msgp);
+		nng_ctx_send(co->poll_ctx, co->poll_aio);
+	} else {
+		nng_ctx_recv(co->poll_ctx, co->poll_aio);
+	}
+	pthread_mutex_unlock(&co->mtx);
+	nng_aio_wait(co->poll_aio);
+	rv = nng_aio_result(co->poll_aio);
+	if (send) {
+		if (rv == 0) {
+			*msgp = NULL;
+		}
+		nng_aio_set_msg(co->poll_aio, NULL);
+	} else if (rv == 0) {
+		*msgp = nng_aio_get_msg(co->poll_aio);
+		nng_aio_set_msg(co->poll_aio, NULL);
+	}
+	return (rv);
+}
 
 static void
 collector_idle(llmcost__exporter *ex)
@@ -574,11 +895,11 @@ collector_idle(llmcost__exporter *ex)
 	}
 	llmcost_proto_enc_init(&enc, llmcost_proto_nng_write, msg, 0);
 	if (llmcost_proto_enc_budget_req(&enc) != 0
-	    || sock_op(ex, 1, &msg, POLL_WAIT_MS) != 0) {
+	    || poll_op(ex, 1, &msg) != 0) {
 		nng_msg_free(msg);
 		return;
 	}
-	if (sock_op(ex, 0, &reply, POLL_WAIT_MS) != 0) {
+	if (poll_op(ex, 0, &reply) != 0) {
 		return;
 	}
 	if (llmcost_proto_decode(nng_msg_body(reply), nng_msg_len(reply), &m,
@@ -599,29 +920,91 @@ collector_idle(llmcost__exporter *ex)
 	nng_msg_free(reply);
 }
 
+// Delivers b, the oldest batch the exporter holds, until it is
+// acknowledged or refused (0), or the exporter is stopping
+// (LLMCOST_ECLOSED).  The batches handed over after it are in flight
+// meanwhile; their acknowledgements wait in their flights until their
+// turn comes.
 static int
 collector_deliver(
     llmcost__exporter *ex, const llmcost__batch *b, llmcost__outcome *out)
 {
-	nng_msg *msg = NULL;
-	int rv;
+	llmcost_client *c = ex->client;
+	collector *co = ex->priv;
+	llmcost__backoff bo;
+	flight *f;
 
-	if (encode(ex, b, &msg) != 0) {
-		out->lost = b->n;
+	llmcost__backoff_init(&bo, BACKOFF_BASE_MS, BACKOFF_MAX_MS, 0, 0);
+	flights_run(ex, NULL);
+	if ((f = flight_of(co, b)) == NULL) {
+		out->lost = b->n; // cannot happen: b is the oldest held
 		return (0);
 	}
-	rv = send_until_settled(ex, msg, b->n, out);
-	nng_msg_free(msg);
-	if (rv != 0) {
-		out->stored = 0;
-		out->refused = 0;
-		out->lost = b->n;
+	for (;;) {
+		int backoff = 0;
+
+		if (wait_flight(ex, f) != 0) {
+			break;
+		}
+		if (f->enc_failed) {
+			out->lost = b->n; // logged
+			flight_clear(f);
+			return (0);
+		}
+		if (f->rv == 0) {
+			reply_kind k = handle_reply(ex, f->reply, f, out);
+			nng_msg_free(f->reply);
+			f->reply = NULL;
+			if (k == REPLY_SETTLED) {
+				reachable(ex);
+				co->silent = 0;
+				flight_clear(f);
+				return (0);
+			}
+			if (k == REPLY_RETRY) {
+				reachable(ex);
+				co->silent = 0;
+				backoff = 1;
+			}
+		} else if (f->failed_send) {
+			// No connection to send on.
+			unreachable(ex, nng_strerror(f->rv));
+			if (++co->silent >= REPLACE_AFTER) {
+				replace_socket(ex);
+				co->silent = 0;
+			}
+			backoff = 1;
+		} else {
+			llmcost__log(c, LLMCOST_LOG_DEBUG,
+			    "no ack for batch %llu within %d ms (%s); "
+			    "resending",
+			    (unsigned long long) f->seq, c->cfg.ack_timeout_ms,
+			    nng_strerror(f->rv));
+			unreachable(ex,
+			    f->rv == NNG_ETIMEDOUT ? "no acknowledgement"
+			                           : nng_strerror(f->rv));
+			if (++co->silent >= REPLACE_AFTER) {
+				replace_socket(ex);
+				co->silent = 0;
+			}
+		}
+		if (backoff
+		    && llmcost__exporter_sleep(
+		        ex, llmcost__backoff_next(&bo))) {
+			break;
+		}
+		flight_send(ex, f);
 	}
-	return (rv);
+	// Stopping: the flights stay as they are (stop cancels them, fini
+	// frees what they hold); the host counts every held batch as lost.
+	out->stored = 0;
+	out->refused = 0;
+	out->lost = b->n;
+	return (LLMCOST_ECLOSED);
 }
 
-// On the shutdown thread: no new operation starts, the one under way is
-// cancelled, and the socket is closed within CLOSE_WAIT_MS (or
+// On the shutdown thread: no new operation starts, the ones under way
+// are cancelled, and the socket is closed within CLOSE_WAIT_MS (or
 // abandoned).
 static void
 collector_stop(llmcost__exporter *ex)
@@ -637,7 +1020,11 @@ collector_stop(llmcost__exporter *ex)
 	co->closed = 1;
 	s = co->sock;
 	pthread_mutex_unlock(&co->mtx);
-	nng_aio_cancel(co->aio);
+	for (int i = 0; i < INFLIGHT_MAX; i++) {
+		nng_aio_cancel(co->fl[i].aio);
+	}
+	nng_aio_cancel(co->poll_aio);
+	flights_close(co);
 	close_bounded(ex->client, s);
 }
 
@@ -646,8 +1033,18 @@ collector_fini(llmcost__exporter *ex)
 {
 	collector *co = ex->priv;
 	collector_stop(ex);
-	// The exporter's thread has ended: the aio is idle.
-	nng_aio_free(co->aio);
+	// The exporter's thread has ended; stop waits for any callback.
+	for (int i = 0; i < INFLIGHT_MAX; i++) {
+		flight *f = &co->fl[i];
+		// The callback takes every message off the aio.
+		nng_aio_stop(f->aio);
+		if (f->reply != NULL) {
+			nng_msg_free(f->reply);
+		}
+		nng_aio_free(f->aio);
+	}
+	nng_aio_stop(co->poll_aio);
+	nng_aio_free(co->poll_aio);
 	pthread_mutex_destroy(&co->mtx);
 	free(co);
 	ex->priv = NULL;

@@ -57,6 +57,15 @@ llmcost__exporter_sleep(llmcost__exporter *ex, uint32_t ms)
 	return (atomic_load(&ex->stopping));
 }
 
+const llmcost__batch *
+llmcost__exporter_held(llmcost__exporter *ex, uint32_t i)
+{
+	if (i >= ex->count) {
+		return (NULL);
+	}
+	return (ex->queue[(ex->head + i) % LLMCOST__EXPORTER_QUEUE_MAX]);
+}
+
 // Adds a settled batch's outcome to the counters.  An outcome that does
 // not add up to the batch (an exporter bug) counts the rest as lost, so
 // that the counters still account for every call.  kept: calls the

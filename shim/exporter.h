@@ -14,8 +14,8 @@
 //                                            +-> [queue] (next exporter)
 //
 // Bounded queues.  An exporter holds at most queue_max batches, queued
-// and in flight together (the collector: 1, so one batch is in flight, as
-// always).  Two kinds of exporter share the loop:
+// and in flight together (the collector: its INFLIGHT_MAX batches in
+// flight).  Two kinds of exporter share the loop:
 //   - lossless (ops->lossless, the collector): it must receive every
 //     call, at least once.  The loop takes calls from the ring only while
 //     every lossless exporter has room, so a lossless destination that is
@@ -176,6 +176,13 @@ int llmcost__exporter_stopping(llmcost__exporter *ex);
 // Waits ms milliseconds, or less when the exporter is stopping or
 // llmcost_flush asks for delivery now.  Returns 1 when stopping, else 0.
 int llmcost__exporter_sleep(llmcost__exporter *ex, uint32_t ms);
+
+// With the client's mtx held: the i-th batch ex holds, oldest first (0:
+// the one deliver is called with), or NULL past the last.  An exporter
+// that keeps several batches in flight looks ahead with it; each batch
+// stays valid while the exporter holds it.
+const llmcost__batch *llmcost__exporter_held(
+    llmcost__exporter *ex, uint32_t i);
 
 // ---- for the client and the batch loop ----
 

@@ -20,10 +20,14 @@
 
 static _Atomic uint64_t thread_counter;
 
+// initial-exec: the state is found from the thread pointer, not through
+// __tls_get_addr (two calls per call site in a shared library, the
+// default model).  It takes 40 bytes of static TLS, which glibc keeps in
+// reserve for libraries loaded with dlopen.
 static _Thread_local struct {
 	uint64_t s[4];
 	int seeded;
-} rng;
+} rng __attribute__((tls_model("initial-exec")));
 
 uint64_t
 llmcost__splitmix64(uint64_t *x)

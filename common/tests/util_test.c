@@ -66,6 +66,43 @@ test_utf8_invalid(void **state)
 	assert_int_equal(llmcost__utf8_valid("\xe2\x82\xac", 2), 0);
 }
 
+// llmcost__str_check: length and UTF-8 in one pass for ASCII, the full
+// check from the first byte above 0x7f, and never more than max + 1
+// bytes read (the buffers below have no NUL where that matters).
+static void
+test_str_check(void **state)
+{
+	size_t len = 0;
+	char nonul[5] = { 'a', 'b', 'c', 'd', 'e' };
+	char nonul8[5] = { 'a', '\xc3', '\xa9', 'd', 'e' };
+
+	(void) state;
+	assert_int_equal(llmcost__str_check("feature", 16, 0, &len), 0);
+	assert_int_equal(len, 7);
+	assert_int_equal(llmcost__str_check("abcd", 4, 0, &len), 0);
+	assert_int_equal(len, 4);
+	assert_int_equal(
+	    llmcost__str_check(nonul, 4, 0, &len), LLMCOST_ETOOBIG);
+	assert_int_equal(
+	    llmcost__str_check(nonul8, 4, 0, &len), LLMCOST_ETOOBIG);
+	assert_int_equal(llmcost__str_check("ab\xc3\xa9", 4, 0, &len), 0);
+	assert_int_equal(len, 4);
+	assert_int_equal(llmcost__str_check("caf\xc3\xa9 ok", 16, 0, &len), 0);
+	assert_int_equal(len, 8);
+	assert_int_equal(
+	    llmcost__str_check("ab\xc3\xa9x", 4, 0, &len), LLMCOST_ETOOBIG);
+	assert_int_equal(
+	    llmcost__str_check("ok\xc0\xaf", 16, 0, &len), LLMCOST_EUTF8);
+	assert_int_equal(
+	    llmcost__str_check("\xff", 16, 0, &len), LLMCOST_EUTF8);
+	assert_int_equal(llmcost__str_check("", 16, 0, &len), LLMCOST_EINVAL);
+	len = 9;
+	assert_int_equal(llmcost__str_check("", 16, 1, &len), 0);
+	assert_int_equal(len, 0);
+	assert_int_equal(
+	    llmcost__str_check(NULL, 16, 1, &len), LLMCOST_EINVAL);
+}
+
 static void
 test_uuid_roundtrip(void **state)
 {
@@ -484,6 +521,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_utf8_invalid),
+		cmocka_unit_test(test_str_check),
 		cmocka_unit_test(test_uuid_roundtrip),
 		cmocka_unit_test(test_uuid_parse_bad),
 		cmocka_unit_test_setup_teardown(

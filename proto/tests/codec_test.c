@@ -2775,6 +2775,37 @@ test_encode_validation(void **state)
 	ENC_REJECT((r.tags = &tag, r.n_tags = 33), LLMCOST_ETOOBIG);
 }
 
+// utf8_trusted skips the UTF-8 scan only: the record is written, every
+// other check stays, and the decoder still refuses the bytes.
+static void
+test_encode_utf8_trusted(void **state)
+{
+	static const uint8_t cid[16] = { 1 };
+	encbuf eb;
+	llmcost_proto_record r;
+	llmcost_proto_msg m;
+	char reason[128];
+
+	(void) state;
+	valid_record(&r);
+	r.model = S("gpt\xed\xa0\x80");
+	encbuf_init(&eb);
+	eb.e.utf8_trusted = 1;
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&eb.e, cid, 1, 0, 1));
+	LLMCOST_PASS(llmcost_proto_enc_record(&eb.e, &r));
+	LLMCOST_FAIL(llmcost_proto_decode(
+	                 eb.b.data, eb.b.len, &m, reason, sizeof(reason)),
+	    LLMCOST_EPROTO);
+	llmcost_proto_buf_free(&eb.b);
+
+	valid_record(&r);
+	r.provider = S("");
+	encbuf_init(&eb);
+	eb.e.utf8_trusted = 1;
+	LLMCOST_FAIL(llmcost_proto_enc_record(&eb.e, &r), LLMCOST_EINVAL);
+	llmcost_proto_buf_free(&eb.b);
+}
+
 static void
 test_encode_stats_validation(void **state)
 {
@@ -2913,6 +2944,7 @@ main(void)
 		cmocka_unit_test(test_reason_buffer),
 		cmocka_unit_test(test_encode_limits),
 		cmocka_unit_test(test_encode_validation),
+		cmocka_unit_test(test_encode_utf8_trusted),
 		cmocka_unit_test(test_encode_stats_validation),
 		cmocka_unit_test(test_encode_ack_reason),
 		cmocka_unit_test(test_buf_growth),

@@ -913,9 +913,10 @@ test_dead_collector(void **state)
 	}
 	llmcost_stats s = llmcost_test_stats(c);
 	// The pool holds 64 calls and a dead collector frees at most the
-	// one batch (16) that the sender took: most calls were dropped.
+	// batches (16 calls each) that the sender took, as many as may be in
+	// flight: most calls were dropped.
 	assert_true(efull > 0);
-	assert_true(ok <= 64 + 16);
+	assert_true(ok <= 64 + LLMCOST__INFLIGHT_MAX * 16);
 	assert_int_equal(s.calls_dropped, (uint64_t) efull);
 	assert_int_equal(s.calls_ended, (uint64_t) ok);
 	assert_int_equal(s.calls_ended + (uint64_t) efull, 500);
@@ -956,19 +957,24 @@ test_dead_collector_warns_about_drops(void **state)
 	pthread_mutex_init(&lr.mtx, NULL);
 	llmcost_set_logger(c, logger, &lr);
 
-	// One call; wait until the sender has taken it into a batch, so the
-	// sender is now stuck delivering that batch.
-	LLMCOST_PASS(llmcost_call_end(must_begin(c)));
-	for (int i = 0; i < 10000 && llmcost_test_stats(c).queue_depth != 0;
-	     i++) {
-		struct timespec ts = { 0, 1000000L };
-		nanosleep(&ts, NULL);
+	// One call at a time, each taken into a batch of its own, until the
+	// sender holds as many batches as may be in flight: it is now stuck
+	// delivering them and takes no more calls.
+	for (int b = 0; b < LLMCOST__INFLIGHT_MAX; b++) {
+		LLMCOST_PASS(llmcost_call_end(must_begin(c)));
+		for (int i = 0;
+		     i < 10000 && llmcost_test_stats(c).queue_depth != 0;
+		     i++) {
+			struct timespec ts = { 0, 1000000L };
+			nanosleep(&ts, NULL);
+		}
+		assert_int_equal(llmcost_test_stats(c).queue_depth, 0);
 	}
-	assert_int_equal(llmcost_test_stats(c).queue_depth, 0);
 	assert_int_equal(llmcost_test_stats(c).calls_dropped, 0);
 
 	// Now exhaust the pool: 63 or 64 calls fit (the sender frees the
-	// taken call's slot once it is encoded), the rest are dropped.
+	// taken calls' slots once they are copied into batches), the rest
+	// are dropped.
 	for (int i = 0; i < 100; i++) {
 		llmcost_call *call = NULL;
 		int rv = llmcost_call_begin(c, "openai", "gpt-4o", &call);

@@ -1,0 +1,169 @@
+// DESIGN: the wire codec's cost per record, apart from everything else:
+// one batch of BATCH records of the call the other benchmarks make (the
+// same provider, model, three metadata values, tag and usage, distinct
+// run ids), encoded into a buffer and decoded again, ROUNDS rounds of
+// REPS each.  CPU time of this thread (CLOCK_THREAD_CPUTIME_ID), so a
+// round the scheduler interrupts costs only what it ran; the best and
+// the median round are printed, per record.  Encoding is timed twice:
+// with every string checked as UTF-8, and with utf8_trusted, as the
+// shim's collector exporter encodes (the call site checked them).  The
+// decoded batch is checked against what was encoded, so the figures are
+// those of a decoder that did its whole job.  No collector, no nng.
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench_util.h"
+#include "llmcost_proto.h"
+
+#define BATCH  1024 // records per batch, the shim's default batch_max
+#define REPS   100  // encodes or decodes per round
+#define ROUNDS 9
+
+#define S(x) ((llmcost_proto_str) { (x), sizeof(x) - 1 })
+
+static const llmcost_proto_kv meta[3] = {
+	{ S("feature"), S("rag-search") },
+	{ S("env"), S("production") },
+	{ S("user_tier"), S("pro") },
+};
+static const llmcost_proto_str tag = S("beta");
+static const uint8_t client_id[16] = { 0x01, 0x8f };
+
+static double
+cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ((double) ts.tv_sec * 1e9 + (double) ts.tv_nsec);
+}
+
+static void
+record(llmcost_proto_record *r, uint32_t i)
+{
+	memset(r, 0, sizeof(*r));
+	r->run_id[0] = 0x01;
+	r->run_id[6] = 0x70;
+	r->run_id[8] = 0x80;
+	r->run_id[14] = (uint8_t) (i >> 8);
+	r->run_id[15] = (uint8_t) i;
+	r->start_ns = 1764000000000000000ull + (uint64_t) i * 1000u;
+	r->duration_ns = 850000000u;
+	r->provider = S("openai");
+	r->model = S("gpt-4o-mini");
+	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
+		r->usage[b] = bench_usage.tokens[b];
+	}
+	r->meta = meta;
+	r->n_meta = 3;
+	r->tags = &tag;
+	r->n_tags = 1;
+}
+
+// Encodes the batch into b (emptied first).  Returns 0 or the error.
+static int
+encode(llmcost_proto_buf *b, const llmcost_proto_record *recs, int trusted)
+{
+	llmcost_proto_enc e;
+
+	b->len = 0;
+	llmcost_proto_enc_init(&e, llmcost_proto_buf_write, b, 0);
+	e.utf8_trusted = trusted;
+	llmcost_proto_enc_batch_header(&e, client_id, 1, 0, BATCH);
+	for (uint32_t i = 0; i < BATCH; i++) {
+		llmcost_proto_enc_record(&e, &recs[i]);
+	}
+	return (e.err);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *) a, y = *(const double *) b;
+	return ((x > y) - (x < y));
+}
+
+// Prints and reports the best and the median round, ns per record.
+static void
+report(const char *what, const char *metric, double *round_ns)
+{
+	char name[64];
+
+	qsort(round_ns, ROUNDS, sizeof(double), cmp_double);
+	printf(
+	    "%-40s %10.1f %10.1f\n", what, round_ns[0], round_ns[ROUNDS / 2]);
+	snprintf(name, sizeof(name), "codec.%s_best_ns", metric);
+	bench_metric(name, round_ns[0]);
+	snprintf(name, sizeof(name), "codec.%s_median_ns", metric);
+	bench_metric(name, round_ns[ROUNDS / 2]);
+}
+
+int
+main(void)
+{
+	static llmcost_proto_record recs[BATCH];
+	llmcost_proto_buf buf;
+	double t[ROUNDS];
+	char reason[128];
+
+	memset(&buf, 0, sizeof(buf));
+	for (uint32_t i = 0; i < BATCH; i++) {
+		record(&recs[i], i);
+	}
+	if (encode(&buf, recs, 0) != 0) {
+		fprintf(stderr, "bench_codec: encoding failed\n");
+		return (1);
+	}
+	printf("bench_codec: a batch of %d records, %zu bytes; %d rounds of "
+	       "%d\n\n",
+	    BATCH, buf.len, ROUNDS, REPS);
+	printf(
+	    "%-40s %10s %10s\n", "ns per record (CPU time)", "best", "median");
+
+	for (int trusted = 0; trusted <= 1; trusted++) {
+		for (int r = 0; r < ROUNDS; r++) {
+			double t0 = cpu_ns();
+			for (int k = 0; k < REPS; k++) {
+				if (encode(&buf, recs, trusted) != 0) {
+					fprintf(stderr, "encoding failed\n");
+					return (1);
+				}
+			}
+			t[r] = (cpu_ns() - t0) / REPS / BATCH;
+		}
+		report(trusted ? "encode, utf8_trusted (the shim's)"
+		               : "encode, every string checked",
+		    trusted ? "encode_trusted" : "encode", t);
+	}
+
+	for (int r = 0; r < ROUNDS; r++) {
+		double t0 = cpu_ns();
+		for (int k = 0; k < REPS; k++) {
+			llmcost_proto_msg m;
+			if (llmcost_proto_decode(
+			        buf.data, buf.len, &m, reason, sizeof(reason))
+			    != 0) {
+				fprintf(
+				    stderr, "decoding failed: %s\n", reason);
+				return (1);
+			}
+			const llmcost_proto_batch *b = &m.u.batch;
+			if (m.type != LLMCOST_MSG_BATCH
+			    || b->n_records != BATCH
+			    || b->records[BATCH - 1].n_meta != 3
+			    || b->records[BATCH - 1].n_tags != 1
+			    || b->records[BATCH - 1].run_id[15]
+			        != (uint8_t) (BATCH - 1)) {
+				fprintf(stderr, "decoded batch differs\n");
+				return (1);
+			}
+			llmcost_proto_msg_free(&m);
+		}
+		t[r] = (cpu_ns() - t0) / REPS / BATCH;
+	}
+	report("decode (strict, as llmcostd)", "decode", t);
+	llmcost_proto_buf_free(&buf);
+	return (0);
+}
