@@ -183,6 +183,40 @@ pace(llmcost_client *c, uint64_t max, int langsmith)
 	}
 }
 
+// Ends a timed row: every call delivered to both destinations (nothing
+// dropped, every run acknowledged by LangSmith when export is on), then
+// the percentiles of the row's latencies.  Frees lat and the client.
+static int
+finish_row(
+    llmcost_client *c, int langsmith, uint32_t *lat, size_t n, bench_pct *out)
+{
+	int rv = llmcost_flush(c, 300000);
+	llmcost_stats s;
+	llmcost_stats_get(c, &s);
+	llmcost_shutdown(c, 10000);
+	if (rv != 0 || s.calls_dropped != 0
+	    || (langsmith && s.langsmith_runs_acked != s.calls_ended)) {
+		fprintf(stderr,
+		    "calls lost: flush %d, dropped %llu, LangSmith acked %llu "
+		    "of %llu (queue %llu rejected %llu auth %llu retries %llu "
+		    "sent %llu retried %llu)\n",
+		    rv, (unsigned long long) s.calls_dropped,
+		    (unsigned long long) s.langsmith_runs_acked,
+		    (unsigned long long) s.calls_ended,
+		    (unsigned long long) s.langsmith_dropped_queue,
+		    (unsigned long long) s.langsmith_dropped_rejected,
+		    (unsigned long long) s.langsmith_dropped_auth,
+		    (unsigned long long) s.langsmith_dropped_retries,
+		    (unsigned long long) s.langsmith_runs_sent,
+		    (unsigned long long) s.langsmith_requests_retried);
+		free(lat);
+		return (-1);
+	}
+	bench_percentiles(lat, n, out);
+	free(lat);
+	return (0);
+}
+
 static int
 callsite_row(const char *url, int langsmith, size_t n, uint32_t overhead,
     bench_pct *out)
@@ -211,22 +245,7 @@ callsite_row(const char *url, int langsmith, size_t n, uint32_t overhead,
 		}
 		lat[i] = dt > overhead ? (uint32_t) (dt - overhead) : 0;
 	}
-	int rv = llmcost_flush(c, 300000);
-	llmcost_stats s;
-	llmcost_stats_get(c, &s);
-	llmcost_shutdown(c, 10000);
-	if (rv != 0 || s.calls_dropped != 0
-	    || (langsmith && s.langsmith_runs_acked != s.calls_ended)) {
-		fprintf(stderr,
-		    "calls lost: dropped %llu, LangSmith acked %llu of %llu\n",
-		    (unsigned long long) s.calls_dropped,
-		    (unsigned long long) s.langsmith_runs_acked,
-		    (unsigned long long) s.calls_ended);
-		return (-1);
-	}
-	bench_percentiles(lat, n, out);
-	free(lat);
-	return (0);
+	return (finish_row(c, langsmith, lat, n, out));
 }
 
 // Calls at a fixed offered rate (one every 1e9 / rate ns, the producer
@@ -271,32 +290,7 @@ paced_row(const char *url, int langsmith, size_t n, uint32_t rate,
 	// wakes it on purpose): how often it woke per 1000 calls.
 	*wakes_per_k
 	    = (thread_switches("llmcost-langsmi") - sw0) * 1000.0 / (double) n;
-	int rv = llmcost_flush(c, 300000);
-	llmcost_stats s;
-	llmcost_stats_get(c, &s);
-	llmcost_shutdown(c, 10000);
-	if (rv != 0 || s.calls_dropped != 0
-	    || (langsmith && s.langsmith_runs_acked != s.calls_ended)) {
-		fprintf(stderr,
-		    "paced: flush %d, dropped %llu, LangSmith acked %llu of "
-		    "%llu\n",
-		    rv, (unsigned long long) s.calls_dropped,
-		    (unsigned long long) s.langsmith_runs_acked,
-		    (unsigned long long) s.calls_ended);
-		fprintf(stderr,
-		    "queue %llu rejected %llu auth %llu retries %llu sent "
-		    "%llu retried %llu\n",
-		    (unsigned long long) s.langsmith_dropped_queue,
-		    (unsigned long long) s.langsmith_dropped_rejected,
-		    (unsigned long long) s.langsmith_dropped_auth,
-		    (unsigned long long) s.langsmith_dropped_retries,
-		    (unsigned long long) s.langsmith_runs_sent,
-		    (unsigned long long) s.langsmith_requests_retried);
-		return (-1);
-	}
-	bench_percentiles(lat, n, out);
-	free(lat);
-	return (0);
+	return (finish_row(c, langsmith, lat, n, out));
 }
 
 // Exports n runs as fast as LangSmith takes them.  Fills runs/s and the
