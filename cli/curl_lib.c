@@ -61,7 +61,9 @@ load(void)
 
 	if (lib == NULL) {
 		const char *e = dlerror();
-		snprintf(why, sizeof(why), "cannot load libcurl: %s",
+		snprintf(why, sizeof(why),
+		    "cannot load libcurl (%s), which reconcile needs: "
+		    "install it (Debian: apt-get install libcurl4)",
 		    e != NULL ? e : CLI_CURL_SONAME);
 		return;
 	}
@@ -69,7 +71,8 @@ load(void)
 		void *f = dlsym(lib, fns[i].name);
 		if (f == NULL) {
 			snprintf(why, sizeof(why),
-			    "cannot load libcurl: %s has no %s",
+			    "cannot load libcurl: %s has no %s; install "
+			    "libcurl 7.x or later (Debian: libcurl4)",
 			    CLI_CURL_SONAME, fns[i].name);
 			dlclose(lib);
 			return;
