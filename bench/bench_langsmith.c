@@ -145,13 +145,8 @@ client(const char *url, int langsmith)
 {
 	llmcost_options o;
 	llmcost_client *c = NULL;
-	memset(&o, 0, sizeof(o));
-	o.collector_url = url;
-	o.queue_max = 65536;
-	o.langsmith_api_key = KEY;
-	o.langsmith_endpoint = standin_url;
-	o.langsmith_project = "bench";
-	o.langsmith_tracing = langsmith ? 1 : -1;
+	bench_langsmith_options(
+	    &o, url, standin_url, KEY, "bench", langsmith ? 1 : -1);
 	o.langsmith_queue_batches = 16;
 	o.langsmith_gzip = gzip_opt;
 	if (llmcost_init(&c, &o) != 0) {
@@ -238,14 +233,9 @@ callsite_row(const char *url, int langsmith, size_t n, uint32_t overhead,
 		if ((i & 1023) == 0) {
 			pace(c, 8192, langsmith);
 		}
-		uint64_t t0 = bench_now_ns();
-		int rv = bench_tagged_call(c);
-		uint64_t dt = bench_now_ns() - t0;
-		if (rv != 0) {
-			fprintf(stderr, "call: %s\n", llmcost_strerror(rv));
+		if (bench_timed_call(c, overhead, &lat[i]) != 0) {
 			return (-1);
 		}
-		lat[i] = dt > overhead ? (uint32_t) (dt - overhead) : 0;
 	}
 	return (finish_row(c, langsmith, lat, n, out));
 }
@@ -279,14 +269,9 @@ paced_row(const char *url, int langsmith, size_t n, uint32_t rate,
 			bench_sleep_ns(next - now);
 		}
 		next += period;
-		uint64_t t0 = bench_now_ns();
-		int rv = bench_tagged_call(c);
-		uint64_t dt = bench_now_ns() - t0;
-		if (rv != 0) {
-			fprintf(stderr, "call: %s\n", llmcost_strerror(rv));
+		if (bench_timed_call(c, overhead, &lat[i]) != 0) {
 			return (-1);
 		}
-		lat[i] = dt > overhead ? (uint32_t) (dt - overhead) : 0;
 	}
 	// The exporter's sleeps during the row (before the flush, which
 	// wakes it on purpose): how often it woke per 1000 calls.

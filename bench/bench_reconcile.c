@@ -38,13 +38,7 @@ send_calls(const char *url, const char *ls_url, size_t n)
 	llmcost_options o;
 	llmcost_client *c = NULL;
 
-	memset(&o, 0, sizeof(o));
-	o.collector_url = url;
-	o.queue_max = 65536;
-	o.langsmith_api_key = KEY;
-	o.langsmith_endpoint = ls_url;
-	o.langsmith_project = PROJECT;
-	o.langsmith_tracing = 1;
+	bench_langsmith_options(&o, url, ls_url, KEY, PROJECT, 1);
 	o.langsmith_queue_batches = 64;
 	if (llmcost_init(&c, &o) != 0) {
 		return (-1);

@@ -68,6 +68,33 @@ bench_timer_overhead(uint32_t *median, uint32_t *p99)
 	*p99 = p.p99;
 }
 
+int
+bench_timed_call(llmcost_client *c, uint32_t overhead, uint32_t *lat)
+{
+	uint64_t t0 = bench_now_ns();
+	int rv = bench_tagged_call(c);
+	uint64_t dt = bench_now_ns() - t0;
+	if (rv != 0) {
+		fprintf(stderr, "call: %s\n", llmcost_strerror(rv));
+		return (-1);
+	}
+	*lat = dt > overhead ? (uint32_t) (dt - overhead) : 0;
+	return (0);
+}
+
+void
+bench_langsmith_options(llmcost_options *o, const char *url,
+    const char *ls_url, const char *key, const char *project, int tracing)
+{
+	memset(o, 0, sizeof(*o));
+	o->collector_url = url;
+	o->queue_max = 65536;
+	o->langsmith_api_key = key;
+	o->langsmith_endpoint = ls_url;
+	o->langsmith_project = project;
+	o->langsmith_tracing = tracing;
+}
+
 void
 bench_metric(const char *name, double value)
 {

@@ -26,6 +26,11 @@ bench_now_ns(void)
 	return ((uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec);
 }
 
+// Times one bench_tagged_call(c): its latency less the timer's own cost
+// (overhead, from bench_timer_overhead; 0 if that is more) into *lat.
+// Returns 0, or -1 after printing the call's error.
+int bench_timed_call(llmcost_client *c, uint32_t overhead, uint32_t *lat);
+
 // Sleeps for ns nanoseconds.
 void bench_sleep_ns(uint64_t ns);
 
@@ -46,6 +51,13 @@ void bench_timer_overhead(uint32_t *median, uint32_t *p99);
 // Returns 0, or -1 on an unknown option or a missing value.
 int bench_parse_args(
     int argc, char **argv, size_t *n, uint32_t *queue_max, const char **exe);
+
+// Options for a benchmark client that sends every call to the collector
+// at url and, with tracing 1 (-1: off), to the LangSmith endpoint ls_url
+// with key and project; the queue holds 65536 calls.  The other fields
+// are zero (their defaults) for the caller to set.
+void bench_langsmith_options(llmcost_options *o, const char *url,
+    const char *ls_url, const char *key, const char *project, int tracing);
 
 // Prints "metric NAME VALUE", one line, for bench/run.sh.
 void bench_metric(const char *name, double value);

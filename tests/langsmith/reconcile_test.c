@@ -149,6 +149,18 @@ calls(llmcost_client *c, int n)
 	LLMCOST_PASS(llmcost_flush(c, 30000));
 }
 
+// A client of its own sends n calls (as calls()) and shuts down; the
+// stand-in then holds every one of them.
+static void
+send_calls(int n)
+{
+	llmcost_client *c = client();
+
+	calls(c, n);
+	llmcost_shutdown(c, 5000);
+	assert_int_equal(standin_runs(S), n);
+}
+
 // Runs `llmcost reconcile` over the last hour with settle 0 (unless the
 // extra arguments say otherwise) and --json; *out gets its parsed stdout.
 // Returns the exit status.  The key is never in its output.
@@ -348,10 +360,7 @@ test_agree(void **state)
 	json_t *j;
 
 	(void) state;
-	llmcost_client *c = client();
-	calls(c, 40);
-	llmcost_shutdown(c, 5000);
-	assert_int_equal(standin_runs(S), 40);
+	send_calls(40);
 
 	assert_int_equal(reconcile(NULL, &j), 0);
 	assert_int_equal(jint(j, "runs", "local"), 40);
@@ -386,10 +395,7 @@ test_empty_window(void **state)
 	json_t *j;
 
 	(void) state;
-	llmcost_client *c = client();
-	calls(c, 5);
-	llmcost_shutdown(c, 5000);
-	assert_int_equal(standin_runs(S), 5);
+	send_calls(5);
 
 	const char *extra[]
 	    = { "--since", "2020-01-01", "--until", "2020-01-02", NULL };
@@ -540,9 +546,7 @@ test_only_in_langsmith(void **state)
 	int ex;
 
 	(void) state;
-	llmcost_client *c = client();
-	calls(c, 12);
-	llmcost_shutdown(c, 5000);
+	send_calls(12);
 	int64_t now = (int64_t) (llmcost__now_ns() / 1000) - 2000000;
 	// A UUIDv7-shaped id of now, as the SDKs mint them.
 	uint64_t ms = (uint64_t) now / 1000;
@@ -639,9 +643,7 @@ test_price(void **state)
 
 	(void) state;
 	LLMCOST_PASS(standin_set_prices(S, map));
-	llmcost_client *c = client();
-	calls(c, 16); // 12 gpt-4o-mini, 4 claude-haiku-4-5
-	llmcost_shutdown(c, 5000);
+	send_calls(16); // 12 gpt-4o-mini, 4 claude-haiku-4-5
 
 	assert_int_equal(reconcile(NULL, &j), 0);
 	assert_int_equal(diff(j, "price"), 12);
@@ -722,9 +724,7 @@ test_cost_strings_and_v1(void **state)
 	json_t *j;
 
 	(void) state;
-	llmcost_client *c = client();
-	calls(c, 24);
-	llmcost_shutdown(c, 5000);
+	send_calls(24);
 
 	standin_set_cost_strings(S,
 	    STANDIN_COSTS_DEFAULT | STANDIN_COSTS_QUERY_V2
@@ -754,9 +754,7 @@ test_group_by_refused(void **state)
 	json_t *j;
 
 	(void) state;
-	llmcost_client *c = client();
-	calls(c, 9);
-	llmcost_shutdown(c, 5000);
+	send_calls(9);
 	standin_set_refuse_group_by(S, 1);
 
 	assert_int_equal(reconcile(NULL, &j), 0);
@@ -781,9 +779,7 @@ test_retries(void **state)
 	json_t *j;
 
 	(void) state;
-	llmcost_client *c = client();
-	calls(c, 7);
-	llmcost_shutdown(c, 5000);
+	send_calls(7);
 	LLMCOST_PASS(standin_fault_add(S, &f429));
 	LLMCOST_PASS(standin_fault_add(S, &f500));
 	LLMCOST_PASS(standin_fault_add(S, &f503));
@@ -807,9 +803,7 @@ test_errors(void **state)
 	char *o = NULL, *e = NULL;
 
 	(void) state;
-	llmcost_client *c = client();
-	calls(c, 3);
-	llmcost_shutdown(c, 5000);
+	send_calls(3);
 
 	setenv("LANGSMITH_ENDPOINT", standin_url(S), 1);
 	assert_int_equal(harness_run(argv, &o, &e), 2);
@@ -856,9 +850,7 @@ test_timeout(void **state)
 	char *o = NULL, *e = NULL;
 
 	(void) state;
-	llmcost_client *c = client();
-	calls(c, 3);
-	llmcost_shutdown(c, 5000);
+	send_calls(3);
 	LLMCOST_PASS(standin_fault_add(S, &f503));
 
 	setenv("LANGSMITH_API_KEY", KEY, 1);
