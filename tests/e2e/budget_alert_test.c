@@ -300,14 +300,10 @@ test_alerts_once(void **state)
 	assert_int_equal(srv_get(&srv.failed), 3);
 	json_t *j = json_loads(srv.json_body, 0, NULL);
 	assert_non_null(j);
-	assert_string_equal(
-	    json_string_value(json_object_get(j, "budget")), "search");
-	assert_int_equal(
-	    json_integer_value(json_object_get(j, "threshold_percent")), 50);
-	assert_string_equal(json_string_value(json_object_get(j, "spend_usd")),
-	    "0.005000000000");
-	assert_string_equal(
-	    json_string_value(json_object_get(j, "state")), "warn");
+	E2E_ASSERT_JSON_STR(j, "budget", "search");
+	E2E_ASSERT_JSON_INT(j, "threshold_percent", 50);
+	E2E_ASSERT_JSON_STR(j, "spend_usd", "0.005000000000");
+	E2E_ASSERT_JSON_STR(j, "state", "warn");
 	json_decref(j);
 	j = json_loads(srv.slack_body, 0, NULL);
 	assert_non_null(j);
@@ -344,12 +340,9 @@ test_alerts_once(void **state)
 	}
 	j = json_loads(srv.json_body, 0, NULL);
 	assert_non_null(j);
-	assert_int_equal(
-	    json_integer_value(json_object_get(j, "threshold_percent")), 100);
-	assert_string_equal(
-	    json_string_value(json_object_get(j, "state")), "exhausted");
-	assert_string_equal(json_string_value(json_object_get(j, "limit_usd")),
-	    "0.010000000000");
+	E2E_ASSERT_JSON_INT(j, "threshold_percent", 100);
+	E2E_ASSERT_JSON_STR(j, "state", "exhausted");
+	E2E_ASSERT_JSON_STR(j, "limit_usd", "0.010000000000");
 	json_decref(j);
 
 	// One more restart and more spend in the same window: evaluated
@@ -392,8 +385,7 @@ test_alerts_once(void **state)
 	}
 	j = json_loads(srv.json_body, 0, NULL);
 	assert_non_null(j);
-	assert_string_equal(
-	    json_string_value(json_object_get(j, "budget")), "all");
+	E2E_ASSERT_JSON_STR(j, "budget", "all");
 	json_decref(j);
 
 	// SIGTERM while a post is in progress: the receiver has the post

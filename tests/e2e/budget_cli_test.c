@@ -113,24 +113,15 @@ test_exit_exhausted_json(void **state)
 	json_t *b = json_object_get(j, "budgets");
 	assert_int_equal(json_array_size(b), 2);
 	json_t *chat = json_array_get(b, 0);
-	assert_string_equal(
-	    json_string_value(json_object_get(chat, "state")), "exhausted");
-	assert_string_equal(
-	    json_string_value(json_object_get(chat, "spend_pusd")),
-	    "2500000000");
-	assert_string_equal(
-	    json_string_value(json_object_get(chat, "percent")), "100.00");
-	assert_int_equal(
-	    json_integer_value(json_object_get(chat, "threshold")), 100);
+	E2E_ASSERT_JSON_STR(chat, "state", "exhausted");
+	E2E_ASSERT_JSON_STR(chat, "spend_pusd", "2500000000");
+	E2E_ASSERT_JSON_STR(chat, "percent", "100.00");
+	E2E_ASSERT_JSON_INT(chat, "threshold", 100);
 	assert_true(json_is_true(json_object_get(chat, "hard")));
 	json_t *acct = json_array_get(b, 1);
-	assert_string_equal(
-	    json_string_value(json_object_get(acct, "spend_usd")),
-	    "0.012500000000");
-	assert_int_equal(
-	    json_integer_value(json_object_get(acct, "calls")), 5);
-	assert_string_equal(
-	    json_string_value(json_object_get(acct, "state")), "ok");
+	E2E_ASSERT_JSON_STR(acct, "spend_usd", "0.012500000000");
+	E2E_ASSERT_JSON_INT(acct, "calls", 5);
+	E2E_ASSERT_JSON_STR(acct, "state", "ok");
 	json_decref(j);
 	free(out);
 	const char *fc[] = { harness_cli_bin(), "budget", "forecast",
@@ -162,16 +153,11 @@ test_forecast(void **state)
 	assert_int_equal(harness_run(argv, &out, NULL), 3);
 	json_t *j = json_loads(out, 0, NULL);
 	assert_non_null(j);
-	assert_int_equal(
-	    json_integer_value(json_object_get(j, "lookback_s")), 21600);
+	E2E_ASSERT_JSON_INT(j, "lookback_s", 21600);
 	json_t *tight = json_array_get(json_object_get(j, "budgets"), 0);
 	json_t *loose = json_array_get(json_object_get(j, "budgets"), 1);
-	assert_string_equal(
-	    json_string_value(json_object_get(tight, "projected_usd")),
-	    "0.050000000000");
-	assert_string_equal(
-	    json_string_value(json_object_get(tight, "projected_percent")),
-	    "166.66");
+	E2E_ASSERT_JSON_STR(tight, "projected_usd", "0.050000000000");
+	E2E_ASSERT_JSON_STR(tight, "projected_percent", "166.66");
 	assert_true(json_is_string(json_object_get(tight, "runs_out_at")));
 	assert_true(json_is_null(json_object_get(loose, "runs_out_at")));
 	json_decref(j);

@@ -140,11 +140,8 @@ test_sigkill_restart(void **state)
 	json_t *root
 	    = e2e_report_json(dir, (const char *[]) { "--since", "1d", NULL });
 	json_t *total = json_object_get(root, "total");
-	assert_int_equal(
-	    json_integer_value(json_object_get(total, "calls")), ncalls);
-	assert_int_equal(
-	    json_integer_value(json_object_get(total, "output_tokens")),
-	    7 * (json_int_t) ncalls);
+	E2E_ASSERT_JSON_INT(total, "calls", ncalls);
+	E2E_ASSERT_JSON_INT(total, "output_tokens", 7 * (json_int_t) ncalls);
 	json_t *rows = json_object_get(root, "rows");
 	assert_int_equal(json_array_size(rows), 3);
 	for (size_t i = 0; i < 3; i++) {
@@ -155,12 +152,8 @@ test_sigkill_restart(void **state)
 		    : strcmp(name, features[1]) == 0   ? 1
 		                                       : 2;
 		assert_string_equal(name, features[f]);
-		assert_int_equal(
-		    json_integer_value(json_object_get(row, "calls")),
-		    p.calls[f]);
-		assert_int_equal(
-		    json_integer_value(json_object_get(row, "input_tokens")),
-		    p.in_sum[f]);
+		E2E_ASSERT_JSON_INT(row, "calls", p.calls[f]);
+		E2E_ASSERT_JSON_INT(row, "input_tokens", p.in_sum[f]);
 	}
 	json_decref(root);
 	harness_rmdir(dir);

@@ -1,7 +1,7 @@
 // Helpers shared by the end-to-end tests on top of the harness: run a
 // program and check its exit status and output; read a report as JSON;
-// write a file; make a client of a test daemon and record one call
-// through it.
+// assert a JSON member's value; write a file; make a client of a test
+// daemon and record one call through it.
 #ifndef LLMCOST_E2E_H
 #define LLMCOST_E2E_H
 
@@ -63,6 +63,16 @@ e2e_report_json(const char *dir, const char *const *args)
 	free(err);
 	return (root);
 }
+
+// Assert that the member key of the JSON object obj is the string want
+// (E2E_ASSERT_JSON_STR) or the integer want (E2E_ASSERT_JSON_INT).
+// Macros, so that a failure names the line of the test.
+#define E2E_ASSERT_JSON_STR(obj, key, want)                                   \
+	assert_string_equal(                                                  \
+	    json_string_value(json_object_get((obj), (key))), (want))
+#define E2E_ASSERT_JSON_INT(obj, key, want)                                   \
+	assert_int_equal(                                                     \
+	    json_integer_value(json_object_get((obj), (key))), (want))
 
 // Writes text to path (replacing what was there), or fails the test.
 static inline void

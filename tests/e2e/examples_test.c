@@ -113,9 +113,7 @@ check_stored(const char *dir, const served *s, size_t n)
 			fail_msg("the store has model %s, never served",
 			    model != NULL ? model : "(none)");
 		}
-		assert_int_equal(
-		    json_integer_value(json_object_get(row, "calls")),
-		    e->calls);
+		E2E_ASSERT_JSON_INT(row, "calls", e->calls);
 		json_t *u = json_object_get(row, "usage");
 		for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
 			uint64_t got = (uint64_t) json_integer_value(

@@ -61,12 +61,9 @@ check_cost(const char *dir, const char *feature, int64_t want)
 		const char *name
 		    = json_string_value(json_object_get(row, "feature"));
 		if (name != NULL && strcmp(name, feature) == 0) {
-			assert_string_equal(json_string_value(json_object_get(
-			                        row, "cost_pusd")),
+			E2E_ASSERT_JSON_STR(row, "cost_pusd",
 			    harness_fmt128(want, buf, sizeof(buf)));
-			assert_int_equal(json_integer_value(json_object_get(
-			                     row, "unpriced_calls")),
-			    0);
+			E2E_ASSERT_JSON_INT(row, "unpriced_calls", 0);
 			found = 1;
 		}
 	}

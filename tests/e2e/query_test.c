@@ -189,11 +189,9 @@ static void
 check_group(json_t *row, uint64_t calls_want, __int128 cost)
 {
 	char buf[64];
-	assert_int_equal(
-	    json_integer_value(json_object_get(row, "calls")), calls_want);
-	assert_string_equal(
-	    json_string_value(json_object_get(row, "cost_pusd")),
-	    cost_text(cost, buf, sizeof(buf)));
+	E2E_ASSERT_JSON_INT(row, "calls", calls_want);
+	E2E_ASSERT_JSON_STR(
+	    row, "cost_pusd", cost_text(cost, buf, sizeof(buf)));
 }
 
 // The row whose key `key` is value (NULL: absent).
@@ -249,16 +247,13 @@ test_meta_and_filters(void **state)
 	// free), 6 (no team, pro).
 	assert_int_equal(json_array_size(rows), 3);
 	json_t *r = json_array_get(rows, 0);
-	assert_string_equal(
-	    json_string_value(json_object_get(r, "meta.team")), "red");
-	assert_string_equal(
-	    json_string_value(json_object_get(r, "user_tier")), "pro");
+	E2E_ASSERT_JSON_STR(r, "meta.team", "red");
+	E2E_ASSERT_JSON_STR(r, "user_tier", "pro");
 	check_group(r, 1, cost_of(&calls[1]));
 	r = find_row(rows, "meta.team", "blue");
 	check_group(r, 2, cost_of(&calls[2]) + cost_of(&calls[3]));
 	r = find_row(rows, "meta.team", NULL);
-	assert_string_equal(
-	    json_string_value(json_object_get(r, "user_tier")), "pro");
+	E2E_ASSERT_JSON_STR(r, "user_tier", "pro");
 	check_group(r, 1, cost_of(&calls[5]));
 	json_t *w = json_object_get(root, "where");
 	assert_string_equal(
@@ -276,13 +271,12 @@ test_top_and_series(void **state)
 	json_t *rows = json_object_get(root, "rows");
 	assert_int_equal(json_array_size(rows), 2);
 	json_t *r = json_array_get(rows, 0);
-	assert_string_equal(
-	    json_string_value(json_object_get(r, "feature")), "search");
+	E2E_ASSERT_JSON_STR(r, "feature", "search");
 	check_group(r, 2, cost_of(&calls[1]) + cost_of(&calls[4]));
 	r = json_array_get(rows, 1);
 	assert_true(json_is_true(json_object_get(r, "other")));
 	assert_true(json_is_null(json_object_get(r, "feature")));
-	assert_int_equal(json_integer_value(json_object_get(r, "calls")), 6);
+	E2E_ASSERT_JSON_INT(r, "calls", 6);
 	json_decref(root);
 
 	// Per hour in India (+05:30): every period starts at half past a

@@ -59,18 +59,12 @@ static void
 check_row(json_t *row, const expect *e)
 {
 	char buf[64];
-	assert_int_equal(
-	    json_integer_value(json_object_get(row, "calls")), e->calls);
-	assert_int_equal(
-	    json_integer_value(json_object_get(row, "input_tokens")), e->in);
-	assert_int_equal(
-	    json_integer_value(json_object_get(row, "output_tokens")), e->out);
-	assert_int_equal(
-	    json_integer_value(json_object_get(row, "unpriced_calls")),
-	    e->unpriced);
-	assert_string_equal(
-	    json_string_value(json_object_get(row, "cost_pusd")),
-	    harness_fmt128(e->cost, buf, sizeof(buf)));
+	E2E_ASSERT_JSON_INT(row, "calls", e->calls);
+	E2E_ASSERT_JSON_INT(row, "input_tokens", e->in);
+	E2E_ASSERT_JSON_INT(row, "output_tokens", e->out);
+	E2E_ASSERT_JSON_INT(row, "unpriced_calls", e->unpriced);
+	E2E_ASSERT_JSON_STR(
+	    row, "cost_pusd", harness_fmt128(e->cost, buf, sizeof(buf)));
 }
 
 static void
@@ -219,8 +213,7 @@ test_report_exact(void **state)
 	assert_string_equal(json_string_value(json_object_get(
 	                        json_array_get(unp, 0), "model")),
 	    "acme-large-1");
-	assert_int_equal(
-	    json_integer_value(json_object_get(root, "dropped_calls")), 0);
+	E2E_ASSERT_JSON_INT(root, "dropped_calls", 0);
 	json_decref(root);
 
 	// The CSV carries the same exact figures.

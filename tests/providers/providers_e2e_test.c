@@ -323,33 +323,21 @@ check_report(const char *dir)
 				outt += e->t[b];
 			}
 		}
-		assert_int_equal(
-		    json_integer_value(json_object_get(row, "calls")),
-		    e->calls);
-		assert_int_equal(
-		    json_integer_value(json_object_get(row, "input_tokens")),
-		    in);
-		assert_int_equal(
-		    json_integer_value(json_object_get(row, "output_tokens")),
-		    outt);
-		assert_int_equal(
-		    json_integer_value(json_object_get(row, "unpriced_calls")),
-		    e->unpriced);
-		assert_int_equal(
-		    json_integer_value(json_object_get(row, "error_calls")),
-		    e->errors);
+		E2E_ASSERT_JSON_INT(row, "calls", e->calls);
+		E2E_ASSERT_JSON_INT(row, "input_tokens", in);
+		E2E_ASSERT_JSON_INT(row, "output_tokens", outt);
+		E2E_ASSERT_JSON_INT(row, "unpriced_calls", e->unpriced);
+		E2E_ASSERT_JSON_INT(row, "error_calls", e->errors);
 		char buf[64];
 		if (e->cost >= 0) {
-			assert_string_equal(json_string_value(json_object_get(
-			                        row, "cost_pusd")),
+			E2E_ASSERT_JSON_STR(row, "cost_pusd",
 			    harness_fmt128(e->cost, buf, sizeof(buf)));
 		}
 		assert_int_equal(
 		    json_integer_value(json_object_get(
 		        json_object_get(row, "fees"), "web_search_requests")),
 		    e->web_search);
-		assert_string_equal(
-		    json_string_value(json_object_get(row, "fee_cost_pusd")),
+		E2E_ASSERT_JSON_STR(row, "fee_cost_pusd",
 		    harness_fmt128(e->fee_cost, buf, sizeof(buf)));
 		json_t *pc = json_object_get(row, "provider_cost_pusd");
 		if (e->provider_cost == 0) {
@@ -359,31 +347,19 @@ check_report(const char *dir)
 			    harness_fmt128(
 			        e->provider_cost, buf, sizeof(buf)));
 		}
-		assert_int_equal(json_integer_value(json_object_get(
-		                     row, "provider_cost_calls")),
-		    e->provider_cost != 0);
-		assert_int_equal(json_integer_value(json_object_get(
-		                     row, "usage_missing_calls")),
-		    e->usage_missing);
-		assert_int_equal(json_integer_value(json_object_get(
-		                     row, "usage_partial_calls")),
-		    0);
+		E2E_ASSERT_JSON_INT(
+		    row, "provider_cost_calls", e->provider_cost != 0);
+		E2E_ASSERT_JSON_INT(
+		    row, "usage_missing_calls", e->usage_missing);
+		E2E_ASSERT_JSON_INT(row, "usage_partial_calls", 0);
 	}
 	// The totals: one call without usage, one provider cost, and the
 	// cost of the 5 priced searches.
 	json_t *total = json_object_get(root, "total");
-	assert_int_equal(
-	    json_integer_value(json_object_get(total, "usage_missing_calls")),
-	    1);
-	assert_int_equal(
-	    json_integer_value(json_object_get(total, "provider_cost_calls")),
-	    1);
-	assert_string_equal(
-	    json_string_value(json_object_get(total, "provider_cost_usd")),
-	    "0.009323400000");
-	assert_string_equal(
-	    json_string_value(json_object_get(total, "fee_cost_usd")),
-	    "0.050000000000");
+	E2E_ASSERT_JSON_INT(total, "usage_missing_calls", 1);
+	E2E_ASSERT_JSON_INT(total, "provider_cost_calls", 1);
+	E2E_ASSERT_JSON_STR(total, "provider_cost_usd", "0.009323400000");
+	E2E_ASSERT_JSON_STR(total, "fee_cost_usd", "0.050000000000");
 	json_decref(root);
 }
 
