@@ -12,7 +12,6 @@
 // call-site rows.  It prints numbers and asserts nothing about time; it
 // fails when a run is lost.
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,39 +62,15 @@ standin_spawn(const char *bin)
 static double
 thread_cpu_us(const char *name)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
+	FILE *f = bench_thread_file(name, "schedstat");
+	unsigned long long ns;
 	double us = -1;
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		char path[300], comm[64];
-		unsigned long long ns;
-		if (e->d_name[0] == '.') {
-			continue;
-		}
-		snprintf(
-		    path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-		FILE *f = fopen(path, "r");
-		if (f == NULL) {
-			continue;
-		}
-		int got = fgets(comm, sizeof(comm), f) != NULL;
-		fclose(f);
-		comm[strcspn(comm, "\n")] = '\0';
-		if (!got || strcmp(comm, name) != 0) {
-			continue;
-		}
-		snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat",
-		    e->d_name);
-		if ((f = fopen(path, "r")) == NULL) {
-			continue;
-		}
+
+	if (f != NULL) {
 		if (fscanf(f, "%llu", &ns) == 1) {
 			us = (double) ns / 1e3;
 		}
 		fclose(f);
-	}
-	if (d != NULL) {
-		closedir(d);
 	}
 	return (us);
 }
@@ -105,35 +80,18 @@ thread_cpu_us(const char *name)
 static double
 thread_switches(const char *name)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
+	FILE *f = bench_thread_file(name, "status");
+	char line[256];
+	unsigned long v;
 	double n = -1;
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		char path[300], line[256], comm[64] = "";
-		if (e->d_name[0] == '.') {
-			continue;
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "voluntary_ctxt_switches: %lu", &v) == 1) {
+			n = (double) v;
 		}
-		snprintf(path, sizeof(path), "/proc/self/task/%s/status",
-		    e->d_name);
-		FILE *f = fopen(path, "r");
-		if (f == NULL) {
-			continue;
-		}
-		unsigned long v;
-		while (fgets(line, sizeof(line), f) != NULL) {
-			if (sscanf(line, "Name: %63s", comm) == 1
-			    && strcmp(comm, name) != 0) {
-				break;
-			}
-			if (sscanf(line, "voluntary_ctxt_switches: %lu", &v)
-			    == 1) {
-				n = (double) v;
-			}
-		}
-		fclose(f);
 	}
-	if (d != NULL) {
-		closedir(d);
+	if (f != NULL) {
+		fclose(f);
 	}
 	return (n);
 }

@@ -6,6 +6,7 @@
 // printed twice: a table for people and "metric NAME VALUE" lines that
 // bench/run.sh reduces to the median of several runs.
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +94,39 @@ bench_langsmith_options(llmcost_options *o, const char *url,
 	o->langsmith_endpoint = ls_url;
 	o->langsmith_project = project;
 	o->langsmith_tracing = tracing;
+}
+
+FILE *
+bench_thread_file(const char *name, const char *file)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	FILE *found = NULL;
+
+	while (d != NULL && found == NULL && (e = readdir(d)) != NULL) {
+		char path[300], comm[64];
+		if (e->d_name[0] == '.') {
+			continue;
+		}
+		snprintf(
+		    path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (f == NULL) {
+			continue;
+		}
+		int got = fgets(comm, sizeof(comm), f) != NULL;
+		fclose(f);
+		comm[strcspn(comm, "\n")] = '\0';
+		if (got && strcmp(comm, name) == 0) {
+			snprintf(path, sizeof(path), "/proc/self/task/%s/%s",
+			    e->d_name, file);
+			found = fopen(path, "r");
+		}
+	}
+	if (d != NULL) {
+		closedir(d);
+	}
+	return (found);
 }
 
 void

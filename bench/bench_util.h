@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "llmcost.h"
@@ -58,6 +59,11 @@ int bench_parse_args(
 // are zero (their defaults) for the caller to set.
 void bench_langsmith_options(llmcost_options *o, const char *url,
     const char *ls_url, const char *key, const char *project, int tracing);
+
+// Opens /proc/self/task/TID/file of this process's thread named name
+// (its comm: at most 15 characters), or returns NULL.  The caller closes
+// it.
+FILE *bench_thread_file(const char *name, const char *file);
 
 // Prints "metric NAME VALUE", one line, for bench/run.sh.
 void bench_metric(const char *name, double value);

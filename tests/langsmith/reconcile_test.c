@@ -149,6 +149,14 @@ calls(llmcost_client *c, int n)
 	LLMCOST_PASS(llmcost_flush(c, 30000));
 }
 
+// Shuts c down, after which the stand-in holds runs runs.
+static void
+shut_down(llmcost_client *c, int runs)
+{
+	llmcost_shutdown(c, 5000);
+	assert_int_equal(standin_runs(S), runs);
+}
+
 // A client of its own sends n calls (as calls()) and shuts down; the
 // stand-in then holds every one of them.
 static void
@@ -157,8 +165,7 @@ send_calls(int n)
 	llmcost_client *c = client();
 
 	calls(c, n);
-	llmcost_shutdown(c, 5000);
-	assert_int_equal(standin_runs(S), n);
+	shut_down(c, n);
 }
 
 // Runs `llmcost reconcile` over the last hour with settle 0 (unless the
@@ -497,8 +504,7 @@ test_dropped_by_exporter(void **state)
 	// batch of its own.
 	assert_int_equal(exporter_drops_stored(), 1);
 	calls(c, 5);
-	llmcost_shutdown(c, 5000);
-	assert_int_equal(standin_runs(S), 15);
+	shut_down(c, 15);
 
 	assert_int_equal(reconcile(NULL, &j), 0);
 	assert_int_equal(diff(j, "missing_in_langsmith"), 1);
@@ -521,8 +527,7 @@ test_lost_in_langsmith(void **state)
 	(void) state;
 	llmcost_client *c = calls_with_fault(202, lost);
 	calls(c, 10);
-	llmcost_shutdown(c, 5000);
-	assert_int_equal(standin_runs(S), 20);
+	shut_down(c, 20);
 
 	assert_int_equal(reconcile(NULL, &j), 3);
 	assert_int_equal(diff(j, "missing_in_langsmith"), 1);
@@ -693,8 +698,7 @@ test_settle(void **state)
 	harness_sleep_ms(2500);
 	standin_set_ingest_lag_ms(S, 600000);
 	calls(c, 6);
-	llmcost_shutdown(c, 5000);
-	assert_int_equal(standin_runs(S), 16);
+	shut_down(c, 16);
 
 	assert_int_equal(reconcile(NULL, &j), 3);
 	assert_int_equal(diff(j, "missing_in_langsmith"), 6);
