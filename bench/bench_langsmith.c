@@ -404,22 +404,14 @@ main(int argc, char **argv)
 		    off.p50, off.p99, off.p999);
 		printf("LangSmith export on                    %6u %6u %6u\n",
 		    on.p50, on.p99, on.p999);
-		bench_metric("callsite_off_p50_ns", off.p50);
-		bench_metric("callsite_off_p99_ns", off.p99);
-		bench_metric("callsite_off_p999_ns", off.p999);
-		bench_metric("callsite_on_p50_ns", on.p50);
-		bench_metric("callsite_on_p99_ns", on.p99);
-		bench_metric("callsite_on_p999_ns", on.p999);
+		bench_metric_pct("callsite_off", &off);
+		bench_metric_pct("callsite_on", &on);
 		printf("paced, %u calls/s, off                %6u %6u %6u\n",
 		    rate, poff.p50, poff.p99, poff.p999);
 		printf("paced, %u calls/s, on                 %6u %6u %6u\n",
 		    rate, pon.p50, pon.p99, pon.p999);
-		bench_metric("paced_off_p50_ns", poff.p50);
-		bench_metric("paced_off_p99_ns", poff.p99);
-		bench_metric("paced_off_p999_ns", poff.p999);
-		bench_metric("paced_on_p50_ns", pon.p50);
-		bench_metric("paced_on_p99_ns", pon.p99);
-		bench_metric("paced_on_p999_ns", pon.p999);
+		bench_metric_pct("paced_off", &poff);
+		bench_metric_pct("paced_on", &pon);
 		printf("paced, exporter thread sleeps per 1000 calls: %.1f\n",
 		    wakes);
 		bench_metric("paced_exporter_sleeps_per_1k", wakes);

@@ -135,6 +135,19 @@ bench_metric(const char *name, double value)
 	printf("metric %s %.6g\n", name, value);
 }
 
+void
+bench_metric_pct(const char *prefix, const bench_pct *p)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "%s_p50_ns", prefix);
+	bench_metric(name, p->p50);
+	snprintf(name, sizeof(name), "%s_p99_ns", prefix);
+	bench_metric(name, p->p99);
+	snprintf(name, sizeof(name), "%s_p999_ns", prefix);
+	bench_metric(name, p->p999);
+}
+
 const llmcost_usage bench_usage = {
 	.tokens = { [LLMCOST_IN_UNCACHED] = 1200,
 	    [LLMCOST_IN_CACHE_READ] = 300,

@@ -68,4 +68,7 @@ FILE *bench_thread_file(const char *name, const char *file);
 // Prints "metric NAME VALUE", one line, for bench/run.sh.
 void bench_metric(const char *name, double value);
 
+// The metrics PREFIX_p50_ns, PREFIX_p99_ns and PREFIX_p999_ns of *p.
+void bench_metric_pct(const char *prefix, const bench_pct *p);
+
 #endif // LLMCOST_BENCH_UTIL_H
