@@ -64,14 +64,12 @@ thread_cpu_us(const char *name)
 {
 	FILE *f = bench_thread_file(name, "schedstat");
 	unsigned long long ns;
-	double us = -1;
 
-	if (f != NULL) {
-		if (fscanf(f, "%llu", &ns) == 1) {
-			us = (double) ns / 1e3;
-		}
-		fclose(f);
+	if (f == NULL) {
+		return (-1);
 	}
+	double us = fscanf(f, "%llu", &ns) == 1 ? (double) ns / 1e3 : -1;
+	fclose(f);
 	return (us);
 }
 
