@@ -107,8 +107,7 @@ test_guard(void **state)
 	assert_int_equal(harness_run(argv, &out, NULL), 3);
 	assert_non_null(strstr(out, "0.005000       0.005000  100.00%"));
 	free(out);
-	harness_daemon_stop(pid, SIGTERM);
-	harness_rmdir(dir);
+	(void) harness_daemon_tmp_stop(pid, dir);
 }
 
 int

@@ -174,8 +174,7 @@ test_examples(void **state)
 	e2e_expect_run((const char *[]) { harness_cli_bin(), "report",
 	                   "--data-dir", dir, NULL },
 	    0, "total                          671", NULL);
-	assert_int_equal(harness_daemon_stop(pid, SIGTERM), 0);
-	harness_rmdir(dir);
+	assert_int_equal(harness_daemon_tmp_stop(pid, dir), 0);
 }
 
 int

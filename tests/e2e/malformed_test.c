@@ -138,8 +138,7 @@ teardown(void **state)
 {
 	fixture *f = *state;
 	nng_close(f->s);
-	int rv = harness_daemon_stop(f->daemon, SIGTERM);
-	harness_rmdir(f->dir);
+	int rv = harness_daemon_tmp_stop(f->daemon, f->dir);
 	free(f);
 	return (rv == 0 ? 0 : -1);
 }

@@ -121,8 +121,7 @@ static int
 teardown(void **state)
 {
 	(void) state;
-	harness_daemon_stop(daemon_pid, SIGTERM);
-	harness_rmdir(dir);
+	(void) harness_daemon_tmp_stop(daemon_pid, dir);
 	return (0);
 }
 

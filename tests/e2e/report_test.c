@@ -256,8 +256,7 @@ test_report_exact(void **state)
 	check_row(json_object_get(root, "total"), &te);
 	json_decref(root);
 
-	assert_int_equal(harness_daemon_stop(d, SIGTERM), 0);
-	harness_rmdir(dir);
+	assert_int_equal(harness_daemon_tmp_stop(d, dir), 0);
 }
 
 int

@@ -472,6 +472,15 @@ harness_daemon_stop(pid_t pid, int sig)
 	return (128 + WTERMSIG(status));
 }
 
+int
+harness_daemon_tmp_stop(pid_t pid, char *dir)
+{
+	int rv = harness_daemon_stop(pid, SIGTERM);
+
+	harness_rmdir(dir);
+	return (rv);
+}
+
 typedef struct sink {
 	int fd;
 	char *buf; // CAPTURE_MAX + 1 bytes

@@ -50,6 +50,10 @@ pid_t harness_daemon_tmp(char **dir, char *url, size_t urlsz);
 // may be NULL).
 pid_t harness_daemon_tmp_args(
     char **dir, char *url, size_t urlsz, const char *const *extra);
+// The end of harness_daemon_tmp: stops the daemon pid with SIGTERM
+// (harness_daemon_stop) and removes dir (harness_rmdir), whatever the
+// stop returned.  Returns the daemon's exit status as harness_daemon_stop.
+int harness_daemon_tmp_stop(pid_t pid, char *dir);
 
 // Starts argv (argv[0] a path, NULL-terminated) with its stdout on a
 // pipe, SIGKILLed if the test dies, and reads the first line it prints

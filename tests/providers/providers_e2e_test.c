@@ -407,8 +407,7 @@ test_usage_from_responses(void **state)
 	check_report(dir);
 
 	harness_daemon_stop(standin_pid, SIGTERM);
-	assert_int_equal(harness_daemon_stop(d, SIGTERM), 0);
-	harness_rmdir(dir);
+	assert_int_equal(harness_daemon_tmp_stop(d, dir), 0);
 }
 
 int
