@@ -78,10 +78,10 @@ thread_cpu_us(const char *name)
 static double
 thread_switches(const char *name)
 {
-	FILE *f = bench_thread_file(name, "status");
-	char line[256];
-	unsigned long v;
 	double n = -1;
+	unsigned long v;
+	char line[256];
+	FILE *f = bench_thread_file(name, "status");
 
 	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
 		if (sscanf(line, "voluntary_ctxt_switches: %lu", &v) == 1) {
