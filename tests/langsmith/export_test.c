@@ -29,6 +29,7 @@
 #include "shim.h"
 #include "standin.h"
 #include "store.h"
+#include "test_env.h"
 #include "testutil.h"
 
 #define KEY     "lsv2_pt_test_secret_key_7f3a"
@@ -69,22 +70,6 @@ log_count(const char *needle)
 
 // ---- fixtures ----
 
-static void
-clean_env(void)
-{
-	static const char *const vars[] = { "LANGSMITH_API_KEY",
-		"LANGCHAIN_API_KEY", "LANGSMITH_TRACING",
-		"LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING_V2",
-		"LANGCHAIN_TRACING", "LANGSMITH_ENDPOINT",
-		"LANGCHAIN_ENDPOINT", "LANGSMITH_PROJECT", "LANGCHAIN_PROJECT",
-		"LANGSMITH_WORKSPACE_ID", "LLMCOST_LOG", "LLMCOST_DISABLE",
-		"LLMCOST_LANGSMITH_QUEUE_BATCHES",
-		"LANGSMITH_DISABLE_RUN_COMPRESSION", NULL };
-	for (size_t i = 0; vars[i] != NULL; i++) {
-		unsetenv(vars[i]);
-	}
-}
-
 static int
 setup(void **state)
 {
@@ -92,7 +77,7 @@ setup(void **state)
 	standin_options o = { .api_key = KEY, .strict_start = 1 };
 
 	(void) state;
-	clean_env();
+	langsmith_test_clean_env();
 	if (standin_start(&o, &S) != 0) {
 		return (-1);
 	}
@@ -117,7 +102,7 @@ static int
 reset_each(void **state)
 {
 	(void) state;
-	clean_env();
+	langsmith_test_clean_env();
 	standin_reset(S);
 	standin_faults_clear(S);
 	standin_set_max_body(S, 0);

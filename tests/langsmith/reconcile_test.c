@@ -27,6 +27,7 @@
 #include "llmcost_common.h"
 #include "standin.h"
 #include "store.h"
+#include "test_env.h"
 #include "testutil.h"
 
 #define KEY     "lsv2_pt_reconcile_secret_9d41"
@@ -46,15 +47,7 @@ setup(void **state)
 	standin_options o = { .api_key = KEY };
 
 	(void) state;
-	unsetenv("LANGSMITH_API_KEY");
-	unsetenv("LANGCHAIN_API_KEY");
-	unsetenv("LANGSMITH_WORKSPACE_ID");
-	unsetenv("LLMCOST_LOG");
-	// The test environment turns LangSmith tracing off by default.
-	unsetenv("LANGSMITH_TRACING");
-	unsetenv("LANGSMITH_TRACING_V2");
-	unsetenv("LANGCHAIN_TRACING_V2");
-	unsetenv("LANGCHAIN_TRACING");
+	langsmith_test_clean_env();
 	return (standin_start(&o, &S) == 0 ? 0 : -1);
 }
 
