@@ -59,6 +59,7 @@
 
 #include "llmcost_common.h"
 #include "log.h"
+#include "store_leaf.h"
 #include "store.h"
 
 #define DEFAULT_MAPSIZE (4ull << 30)
@@ -1655,16 +1656,102 @@ typedef struct scan_buf {
 	store_extras excopy[STORE_SCAN_BATCH];
 } scan_buf;
 
+// A walk's state: the window, the side tables walked in step, the batch.
+typedef struct scan_walk {
+	uint64_t from_ns, to_ns, end_ms;
+	MDB_cursor *side[2];
+	MDB_val sk[2], sv[2];
+	int src[2];
+	scan_buf *b;
+	size_t n;
+	store_run_batch_fn fn;
+	void *arg;
+} scan_walk;
+
+#define SCAN_END 1 // scan_put: past the window
+
+// Adds the run (k, v) to the batch, handing the batch on when full.
+// Returns 0, SCAN_END when the run lies past the window, or an error.
+static inline int
+scan_put(scan_walk *w, const MDB_val *k, const MDB_val *v)
+{
+	store_scan_item *it = &w->b->it[w->n];
+	if (k->mv_size != 16) {
+		return (LLMCOST_ESTORE);
+	}
+	if (id_ms(k->mv_data) >= w->end_ms) {
+		return (SCAN_END);
+	}
+	// Either layout is decoded into the batch (a copy: values need not
+	// be aligned in LMDB's pages).
+	if (run_decode(k->mv_data, v, &it->run) != 0) {
+		return (LLMCOST_ESTORE);
+	}
+	if (it->run.start_ns < w->from_ns || it->run.start_ns >= w->to_ns) {
+		return (0);
+	}
+	// Keys and values stay where they are until the read transaction
+	// ends.
+	it->id = k->mv_data;
+	it->ex = NULL;
+	it->trace = NULL;
+	if (w->side[0] != NULL) {
+		it->ex = side_seek(w->side[0], &w->sk[0], &w->sv[0],
+		    &w->src[0], k->mv_data, sizeof(store_extras),
+		    STORE_EXTRAS_V1_SIZE);
+		// A version 1 value is shorter: copy it, the rest zero.
+		if (it->ex != NULL
+		    && (((uintptr_t) it->ex % _Alignof(store_extras)) != 0
+		        || w->sv[0].mv_size != sizeof(store_extras))) {
+			store_extras *c = &w->b->excopy[w->n];
+			memset(c, 0, sizeof(*c));
+			memcpy(c, it->ex, w->sv[0].mv_size);
+			it->ex = c;
+		}
+	}
+	if (w->side[1] != NULL) {
+		it->trace = side_seek(w->side[1], &w->sk[1], &w->sv[1],
+		    &w->src[1], k->mv_data, 32, 0);
+	}
+	if (++w->n == STORE_SCAN_BATCH) {
+		size_t n = w->n;
+		w->n = 0;
+		return (w->fn(w->arg, w->b->it, n));
+	}
+	return (0);
+}
+
+// Sets key to the smallest 16-byte key after it; 0 when there is none.
+static int
+key_after(uint8_t key[16])
+{
+	for (int i = 15; i >= 0; i--) {
+		if (++key[i] != 0) {
+			return (1);
+		}
+	}
+	return (0);
+}
+
+// Walks the runs of the window.  The cursor finds the window's first run
+// and then each next leaf page; the records of a page are read in place
+// (store_leaf.h), one cursor call per page rather than per run, falling
+// back to MDB_NEXT per run for a page that does not read as expected.
 static int
 scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
     store_run_batch_fn fn, void *arg)
 {
-	MDB_cursor *cur, *side[2] = { NULL, NULL };
-	uint8_t kb[16] = { 0 };
-	MDB_val k = { sizeof(kb), kb }, v, sk[2], sv[2];
-	int rc, src[2] = { MDB_NOTFOUND, MDB_NOTFOUND }, rv = 0;
-	scan_buf *b;
-	size_t n = 0;
+	MDB_cursor *cur;
+	uint8_t kb[16] = { 0 }, next[16];
+	MDB_val k = { sizeof(kb), kb }, v;
+	MDB_stat st;
+	int rc, rv = 0, direct;
+	scan_walk w = { .from_ns = from_ns,
+		.to_ns = to_ns,
+		.side = { NULL, NULL },
+		.src = { MDB_NOTFOUND, MDB_NOTFOUND },
+		.fn = fn,
+		.arg = arg };
 
 	if (from_ns >= to_ns) {
 		return (0);
@@ -1673,13 +1760,14 @@ scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 	// started in the range have ids in [from_ms, end_ms) and are then
 	// checked against the exact range.
 	uint64_t from_ms = from_ns / 1000000u;
-	uint64_t end_ms = (to_ns - 1) / 1000000u + 1;
+	w.end_ms = (to_ns - 1) / 1000000u + 1;
 	for (int i = 0; i < 6; i++) {
 		kb[i] = (uint8_t) (from_ms >> (40 - 8 * i));
 	}
-	if ((b = malloc(sizeof(*b))) == NULL) {
+	if ((w.b = malloc(sizeof(*w.b))) == NULL) {
 		return (LLMCOST_ENOMEM);
 	}
+	direct = mdb_env_stat(t->s->env, &st) == 0;
 	// The side tables, when asked for and present, positioned at the
 	// window's first key.
 	const int want[2] = { (what & STORE_SCAN_EXTRAS) && t->s->has_extras,
@@ -1689,88 +1777,73 @@ scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 		if (!want[i]) {
 			continue;
 		}
-		if (mdb_cursor_open(t->txn, dbi[i], &side[i]) != 0) {
+		if (mdb_cursor_open(t->txn, dbi[i], &w.side[i]) != 0) {
 			for (int j = 0; j < i; j++) {
-				mdb_cursor_close(side[j]);
+				mdb_cursor_close(w.side[j]);
 			}
-			free(b);
+			free(w.b);
 			return (LLMCOST_ESTORE);
 		}
-		sk[i].mv_size = sizeof(kb);
-		sk[i].mv_data = kb;
-		src[i]
-		    = mdb_cursor_get(side[i], &sk[i], &sv[i], MDB_SET_RANGE);
+		w.sk[i].mv_size = sizeof(kb);
+		w.sk[i].mv_data = kb;
+		w.src[i] = mdb_cursor_get(
+		    w.side[i], &w.sk[i], &w.sv[i], MDB_SET_RANGE);
 	}
 	if ((rc = mdb_cursor_open(t->txn, t->s->runs, &cur)) != 0) {
 		rv = LLMCOST_ESTORE;
 		goto out;
 	}
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0) {
-		store_scan_item *it = &b->it[n];
-		if (k.mv_size != 16) {
-			rv = LLMCOST_ESTORE;
-			break;
-		}
-		if (id_ms(k.mv_data) >= end_ms) {
-			break;
-		}
-		// Either layout is decoded into the batch (a copy: values
-		// need not be aligned in LMDB's pages).
-		if (run_decode(k.mv_data, &v, &it->run) != 0) {
-			rv = LLMCOST_ESTORE;
-			break;
-		}
-		if (it->run.start_ns < from_ns || it->run.start_ns >= to_ns) {
-			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	while (rc == 0 && rv == 0) {
+		store_leaf lf;
+		if (!direct || store_leaf_at(&lf, st.ms_psize, &k, &v) != 0) {
+			if ((rv = scan_put(&w, &k, &v)) == 0) {
+				rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+			}
 			continue;
 		}
-		// Keys and values stay where they are until the read
-		// transaction ends.
-		it->id = k.mv_data;
-		it->ex = NULL;
-		it->trace = NULL;
-		if (side[0] != NULL) {
-			it->ex = side_seek(side[0], &sk[0], &sv[0], &src[0],
-			    k.mv_data, sizeof(store_extras),
-			    STORE_EXTRAS_V1_SIZE);
-			// A version 1 value is shorter: copy it, the rest zero.
-			if (it->ex != NULL
-			    && (((uintptr_t) it->ex % _Alignof(store_extras))
-			            != 0
-			        || sv[0].mv_size != sizeof(store_extras))) {
-				memset(&b->excopy[n], 0, sizeof(b->excopy[n]));
-				memcpy(&b->excopy[n], it->ex, sv[0].mv_size);
-				it->ex = &b->excopy[n];
-			}
+		// The rest of this page in place; then the cursor finds the
+		// first key after the last one read.
+		int step = 0;
+		do {
+			rv = scan_put(&w, &k, &v);
+		} while (
+		    rv == 0 && (step = store_leaf_next(&lf, &k, &v)) == 0);
+		if (rv != 0) {
+			break;
 		}
-		if (side[1] != NULL) {
-			it->trace = side_seek(side[1], &sk[1], &sv[1], &src[1],
-			    k.mv_data, 32, 0);
+		direct = step > 0;
+		if (k.mv_size != sizeof(next)) {
+			rv = LLMCOST_ESTORE;
+			break;
 		}
-		if (++n == STORE_SCAN_BATCH) {
-			if ((rv = fn(arg, b->it, n)) != 0) {
-				n = 0;
-				break;
-			}
-			n = 0;
+		memcpy(next, k.mv_data, sizeof(next));
+		if (!key_after(next)) {
+			rc = MDB_NOTFOUND;
+			break;
 		}
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		k.mv_size = sizeof(next);
+		k.mv_data = next;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	}
-	if (rv == 0 && n > 0 && (rc == 0 || rc == MDB_NOTFOUND)) {
-		rv = fn(arg, b->it, n);
+	if (rv == SCAN_END) {
+		rv = 0;
+	}
+	if (rv == 0 && w.n > 0 && (rc == 0 || rc == MDB_NOTFOUND)) {
+		rv = fn(arg, w.b->it, w.n);
 	}
 	rv = walk_end(cur, rc, rv);
 out:
 	for (int i = 0; i < 2; i++) {
-		if (side[i] != NULL) {
-			if (rv == 0 && src[i] != 0 && src[i] != MDB_NOTFOUND) {
+		if (w.side[i] != NULL) {
+			if (rv == 0 && w.src[i] != 0
+			    && w.src[i] != MDB_NOTFOUND) {
 				rv = LLMCOST_ESTORE;
 			}
-			mdb_cursor_close(side[i]);
+			mdb_cursor_close(w.side[i]);
 		}
 	}
-	free(b);
+	free(w.b);
 	return (rv);
 }
 
