@@ -1733,10 +1733,10 @@ key_after(uint8_t key[16])
 	return (0);
 }
 
-// Walks the runs of the window.  The cursor finds the window's first run
-// and then each next leaf page; the records of a page are read in place
-// (store_leaf.h), one cursor call per page rather than per run, falling
-// back to MDB_NEXT per run for a page that does not read as expected.
+// Walks the runs of the window.  The cursor finds the window's first run;
+// from there the table's pages are read in place (store_leaf.h), with no
+// call per run and the next pages fetched ahead, or, when they do not
+// read as expected, the cursor walks on with MDB_NEXT.
 static int
 scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
     store_run_batch_fn fn, void *arg)
@@ -1744,8 +1744,7 @@ scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 	MDB_cursor *cur;
 	uint8_t kb[16] = { 0 }, next[16];
 	MDB_val k = { sizeof(kb), kb }, v;
-	MDB_stat st;
-	int rc, rv = 0, direct;
+	int rc, rv = 0;
 	scan_walk w = { .from_ns = from_ns,
 		.to_ns = to_ns,
 		.side = { NULL, NULL },
@@ -1767,7 +1766,6 @@ scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 	if ((w.b = malloc(sizeof(*w.b))) == NULL) {
 		return (LLMCOST_ENOMEM);
 	}
-	direct = mdb_env_stat(t->s->env, &st) == 0;
 	// The side tables, when asked for and present, positioned at the
 	// window's first key.
 	const int want[2] = { (what & STORE_SCAN_EXTRAS) && t->s->has_extras,
@@ -1794,37 +1792,34 @@ scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 		goto out;
 	}
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && rv == 0) {
-		store_leaf lf;
-		if (!direct || store_leaf_at(&lf, st.ms_psize, &k, &v) != 0) {
-			if ((rv = scan_put(&w, &k, &v)) == 0) {
-				rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-			}
-			continue;
-		}
-		// The rest of this page in place; then the cursor finds the
-		// first key after the last one read.
+	store_leaf lf;
+	if (rc == 0
+	    && store_leaf_begin(&lf, t->s->env, t->txn, "runs", &k, &v) == 0) {
 		int step = 0;
 		do {
 			rv = scan_put(&w, &k, &v);
 		} while (
 		    rv == 0 && (step = store_leaf_next(&lf, &k, &v)) == 0);
-		if (rv != 0) {
-			break;
-		}
-		direct = step > 0;
-		if (k.mv_size != sizeof(next)) {
-			rv = LLMCOST_ESTORE;
-			break;
-		}
-		memcpy(next, k.mv_data, sizeof(next));
-		if (!key_after(next)) {
+		if (rv == 0 && step > 0) {
 			rc = MDB_NOTFOUND;
-			break;
+		} else if (rv == 0) {
+			// A page that is not as expected: the cursor goes on
+			// from the first key after the last run read.
+			if (k.mv_size != sizeof(next)) {
+				rv = LLMCOST_ESTORE;
+			} else {
+				memcpy(next, k.mv_data, sizeof(next));
+				k.mv_data = next;
+				rc = key_after(next) ? mdb_cursor_get(
+				         cur, &k, &v, MDB_SET_RANGE)
+				                     : MDB_NOTFOUND;
+			}
 		}
-		k.mv_size = sizeof(next);
-		k.mv_data = next;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	}
+	while (rc == 0 && rv == 0) {
+		if ((rv = scan_put(&w, &k, &v)) == 0) {
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		}
 	}
 	if (rv == SCAN_END) {
 		rv = 0;

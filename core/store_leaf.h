@@ -1,10 +1,11 @@
-// Reading the records of an LMDB leaf page in place, so that a long
-// sequential walk pays one cursor call per page rather than one per
-// record (core/store_leaf.c says how and why it is safe).
+// Reading a table's records in key order straight from LMDB's pages in a
+// read-only transaction, so that a long sequential walk pays neither a
+// cursor call per record nor a serial cache miss per record
+// (core/store_leaf.c says how, and why it is safe).
 //
 // Ownership: a walk points into the read transaction's map and is valid
-// only as long as that transaction and the page the cursor returned.
-// Threading: a walk is its caller's alone, like the cursor it starts from.
+// only as long as that transaction.  Threading: a walk is its caller's
+// alone, like a cursor.
 #ifndef LLMCOST_CORE_STORE_LEAF_H
 #define LLMCOST_CORE_STORE_LEAF_H
 
@@ -16,38 +17,59 @@
 
 // LMDB 0.9's page and node layout (mdb.c, MDB_DATA_VERSION 1): a page
 // header of 16 bytes (page number, pad, flags, lower and upper bounds)
-// and an array of 16-bit node offsets; a node is 8 bytes (data size low
-// and high halves, flags, key size), its key, then its data.
+// then 16-bit node offsets; a node is 8 bytes (data size, or in a branch
+// page the child's page number, in three 16-bit parts; flags; key size),
+// its key, then its data.
 #define STORE_LEAF_HDR   16
 #define STORE_LEAF_NODE  8
-#define STORE_LEAF_FLAGS 0x02 // P_LEAF, and no other flag
+#define STORE_LEAF_DEPTH 16 // deepest tree walked
+#define STORE_LEAF_AHEAD 2  // leaf pages fetched ahead of the walk
 
 typedef struct store_leaf {
-	const uint8_t *page;
+	const uint8_t *map; // the environment's map
+	uint64_t npages;    // pages in the file (bounds every page number)
 	uint32_t psize;
-	uint32_t upper; // the lowest node offset
-	uint32_t i, n;  // the current node, and the page's count
+	int depth; // levels of branch pages above the leaves
+	struct {
+		const uint8_t *page;
+		uint32_t upper, i, n;
+	} br[STORE_LEAF_DEPTH]; // the branch pages on the way down
+	const uint8_t *page;    // the current leaf page
+	uint32_t upper, i, n;   // its lowest node offset, node, count
+	const uint8_t *ahead;   // a leaf page to come, being fetched ...
+	uint32_t aoff;          // ... from this offset on
 } store_leaf;
 
-// Starts a walk at the record (k, v) a cursor of a read-only transaction
-// has just returned: finds the page holding it and its index there.
-// Returns 0 when that page reads as an LMDB leaf page of page size psize
-// and its node at the index is exactly (k, v); -1 otherwise (the caller
-// then walks with the cursor).
-int store_leaf_at(
-    store_leaf *w, uint32_t psize, const MDB_val *k, const MDB_val *v);
+// Starts a walk of named table `name` at the record (k, v) a cursor of
+// read-only transaction txn has just returned.  Returns 0 when the table's
+// pages read as LMDB's format says and the walk's record is exactly the
+// cursor's (same bytes in the map); -1 otherwise (walk with the cursor).
+int store_leaf_begin(store_leaf *w, MDB_env *env, MDB_txn *txn,
+    const char *name, const MDB_val *k, const MDB_val *v);
 
-// Moves to the next record of the page: 0 with (k, v) set; 1 past the
-// page's last record; -1 when the node does not read as a plain record
-// within the page (the caller then goes on with the cursor from the
-// last record it was given).
+// Moves to the next leaf page (store_leaf_next's slow path).
+int store_leaf_page(store_leaf *w);
+
+// Moves to the next record: 0 with (k, v) set; 1 past the table's last
+// record; -1 when a page or node does not read as expected (the caller
+// then goes on with a cursor after the last record it was given).
 static inline int
 store_leaf_next(store_leaf *w, MDB_val *k, MDB_val *v)
 {
 	uint16_t off, lo, hi, fl, ks;
+	int rc;
 
-	if (++w->i >= w->n) {
-		return (1);
+	if (++w->i >= w->n && (rc = store_leaf_page(w)) != 0) {
+		return (rc);
+	}
+	// A page to come is fetched a few lines per record, so that its
+	// misses overlap with the work on this one without stalling it.
+	if (w->ahead != NULL) {
+		__builtin_prefetch(w->ahead + w->aoff);
+		__builtin_prefetch(w->ahead + w->aoff + 64);
+		if ((w->aoff += 128) >= w->psize) {
+			w->ahead = NULL;
+		}
 	}
 	memcpy(&off, w->page + STORE_LEAF_HDR + 2 * (size_t) w->i, 2);
 	if (off < w->upper || (uint32_t) off + STORE_LEAF_NODE > w->psize) {
