@@ -1583,6 +1583,7 @@ cmd_reconcile(int argc, char **argv)
 		case 'b':
 			if (query_key_parse(optarg, &r.key) != 0
 			    || r.key.kind == QUERY_KEY_TAG
+			    || r.key.kind == QUERY_KEY_TAGSET
 			    || r.key.kind == QUERY_KEY_TRACE) {
 				fprintf(stderr,
 				    "llmcost reconcile: --by %s: want "

@@ -67,7 +67,8 @@ key_choices(char *buf, size_t bufsz)
 	if (report_dim_list(dims, sizeof(dims), 0, ", ", ", ", 0) != 0) {
 		dims[0] = '\0';
 	}
-	snprintf(buf, bufsz, "%s, meta.<key>, user_tier, tag or trace", dims);
+	snprintf(buf, bufsz, "%s, meta.<key>, user_tier, tag, tagset or trace",
+	    dims);
 	return (buf);
 }
 
@@ -131,6 +132,11 @@ report_usage(FILE *f)
 	    "\nCalls without a key's value are shown as 'untagged'.  A cost "
 	    "marked *\nleaves out calls to models with no price; they are "
 	    "listed below the table.\n"
+	    "--by tag gives one row per tag: a call with several tags is "
+	    "counted in the\nrow of each, so the rows overlap and add up "
+	    "to more than the total, which\ncounts each call once (the "
+	    "report says so).  --by tagset gives one row per\nset of tags "
+	    "(joined by ','), and rows that never overlap.\n"
 	    "Examples:\n"
 	    "  llmcost report --by feature,model --since 24h\n"
 	    "  llmcost report --by meta.customer --where env=production "

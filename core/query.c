@@ -340,7 +340,19 @@ typedef struct qctx {
 	uint64_t b_start, b_end;
 	uint64_t period_ns; // of the rollups being read: an hour or a day
 	uint64_t runs, rollups;
+	// Grouped by "tag": the key's index, else -1; each metadata set's
+	// tags (a count, then the interned ids) in tagl, where its ms_ent's
+	// value of the key points; the first MS_CACHE * TAGL_SLOT words are
+	// the direct-mapped cache's, the sets by dense id are appended.
+	int tag_key;
+	uint32_t *tagl;
+	size_t tagl_n, tagl_cap;
+	uint32_t tag_at;      // where ms_decode puts the tags (TAGL_APPEND)
+	query_sums tag_total; // each call once
 } qctx;
+
+#define TAGL_SLOT   (1u + LLMCOST_MAX_TAGS)
+#define TAGL_APPEND UINT32_MAX
 
 static const uint32_t *
 dim_field(const store_run *r, report_dim d)
@@ -393,6 +405,53 @@ static uint16_t
 be16(const uint8_t *p)
 {
 	return ((uint16_t) ((p[0] << 8) | p[1]));
+}
+
+// Interns the tags tg[0..nt) (sorted, as stored) into the query's tag
+// lists at c->tag_at (or appended), each tag once; *at receives where.
+// Returns 0 or an error.
+static int
+tags_decode(qctx *c, const uint8_t *const *tg, const uint16_t *tgl,
+    uint32_t nt, uint32_t *at)
+{
+	size_t o = c->tag_at;
+	if (c->tag_at == TAGL_APPEND) {
+		if (c->tagl_n + TAGL_SLOT > UINT32_MAX) {
+			return (LLMCOST_ENOMEM);
+		}
+		if (c->tagl_n + TAGL_SLOT > c->tagl_cap) {
+			size_t nc = c->tagl_cap * 2;
+			uint32_t *nl = realloc(c->tagl, nc * sizeof(*nl));
+			if (nl == NULL) {
+				return (LLMCOST_ENOMEM);
+			}
+			c->tagl = nl;
+			c->tagl_cap = nc;
+		}
+		o = c->tagl_n;
+	}
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < nt; i++) {
+		if (i > 0 && tgl[i] == tgl[i - 1]
+		    && memcmp(tg[i], tg[i - 1], tgl[i]) == 0) {
+			continue; // a tag given twice counts once
+		}
+		uint8_t tmp[1 + LLMCOST_MAX_TAG];
+		tmp[0] = 'g';
+		memcpy(tmp + 1, tg[i], tgl[i]);
+		uint32_t id
+		    = lstr_intern(&c->strs, tmp, 1 + (size_t) tgl[i], &c->rv);
+		if (c->rv != 0) {
+			return (c->rv);
+		}
+		c->tagl[o + 1 + n++] = id;
+	}
+	c->tagl[o] = n;
+	if (c->tag_at == TAGL_APPEND) {
+		c->tagl_n = o + 1 + n;
+	}
+	*at = (uint32_t) o;
+	return (0);
 }
 
 // Decodes metaset blob b[0..len) for the query: its values for the
@@ -483,7 +542,12 @@ ms_decode(qctx *c, const uint8_t *b, size_t len, ms_ent *e)
 					break;
 				}
 			}
-		} else if (key->kind == QUERY_KEY_TAG && nt > 0) {
+		} else if (key->kind == QUERY_KEY_TAG) {
+			int rv = tags_decode(c, tg, tgl, nt, &e->v[k]);
+			if (rv != 0) {
+				return (rv);
+			}
+		} else if (key->kind == QUERY_KEY_TAGSET && nt > 0) {
 			// The tag set, sorted (as stored), joined by ','.
 			uint8_t
 			    tmp[1 + LLMCOST_MAX_TAGS * (LLMCOST_MAX_TAG + 1)];
@@ -533,8 +597,11 @@ ms_get(qctx *c, uint32_t id)
 			c->msd_cap = nc;
 		}
 		e = &c->msd[id];
+		c->tag_at = TAGL_APPEND;
 	} else {
-		e = &c->ms[(id * 2654435761u) >> 20 & (MS_CACHE - 1)];
+		uint32_t j = (id * 2654435761u) >> 20 & (MS_CACHE - 1);
+		e = &c->ms[j];
+		c->tag_at = j * TAGL_SLOT;
 	}
 	if (e->id != id + 1) {
 		const uint8_t *b;
@@ -652,6 +719,11 @@ memo_set(qctx *c, uint32_t *h, const query_sums *s)
 	}
 }
 
+static inline void run_add(
+    query_sums *s, const store_run *run, const store_extras *ex);
+static int on_run_tags(qctx *c, const store_run *run, const store_extras *ex,
+    const ms_ent *ms, const gkey *k);
+
 static inline int
 on_run(qctx *c, const store_run *run, const store_extras *ex,
     const uint8_t *trace)
@@ -729,6 +801,8 @@ on_run(qctx *c, const store_run *run, const store_extras *ex,
 				}
 			}
 			break;
+		case QUERY_KEY_TAG:
+			break; // one row per tag: on_run_tags
 		default:
 			k.k[i] = ms->v[i];
 			break;
@@ -741,6 +815,9 @@ on_run(qctx *c, const store_run *run, const store_extras *ex,
 			break;
 		}
 	}
+	if (c->tag_key >= 0 && !k.other) {
+		return (on_run_tags(c, run, ex, ms, &k));
+	}
 	if ((s = gtab_find(&c->g, &k, &rv)) == NULL) {
 		return (rv);
 	}
@@ -748,10 +825,20 @@ on_run(qctx *c, const store_run *run, const store_extras *ex,
 		memo_set(c, h, s);
 	}
 add:
+	if (run->flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) {
+		unp_add(c, run->provider, run->model, 1);
+	}
+	run_add(s, run, ex);
+	return (0);
+}
+
+// Adds a run to the sums of its group.
+static inline void
+run_add(query_sums *s, const store_run *run, const store_extras *ex)
+{
 	s->calls++;
 	if (run->flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) {
 		s->unpriced_calls++;
-		unp_add(c, run->provider, run->model, 1);
 	}
 	if (run->status != LLMCOST_STATUS_OK) {
 		s->error_calls++;
@@ -774,6 +861,37 @@ add:
 		} else if (ex->usage_flags & LLMCOST_USAGE_PARTIAL) {
 			s->usage_partial_calls++;
 		}
+	}
+}
+
+// Grouped by "tag": adds the run to the total once and to the row of
+// each of its tags (k holds the other keys), or to the row without a
+// tag when it has none.
+static int
+on_run_tags(qctx *c, const store_run *run, const store_extras *ex,
+    const ms_ent *ms, const gkey *k)
+{
+	const uint32_t *tl = &c->tagl[ms->v[c->tag_key]];
+	uint32_t nt = tl[0];
+	int rv = 0;
+
+	if (run->flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) {
+		unp_add(c, run->provider, run->model, 1);
+	}
+	run_add(&c->tag_total, run, ex);
+	for (uint32_t j = 0; j < (nt > 0 ? nt : 1); j++) {
+		gkey kk = *k;
+		kk.k[c->tag_key] = nt > 0 ? tl[1 + j] : 0;
+		if (kk.k[c->tag_key] == LSTR_OVER) {
+			memset(kk.k, 0, sizeof(kk.k));
+			kk.other = 1;
+			c->g.capped = 1;
+		}
+		query_sums *s = gtab_find(&c->g, &kk, &rv);
+		if (s == NULL) {
+			return (rv);
+		}
+		run_add(s, run, ex);
 	}
 	return (0);
 }
@@ -1303,6 +1421,17 @@ build_result(qctx *c, query_result *r)
 	for (size_t i = 0; i < r->n_rows; i++) {
 		query_sums_add(&r->total, &r->rows[i].sum);
 	}
+	if (c->tag_key >= 0) {
+		// The rows overlap: the total counts each call once.
+		r->total = c->tag_total;
+		for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
+			if (llmcost__bucket_is_output[b]) {
+				r->total.output_tokens += r->total.usage[b];
+			} else {
+				r->total.input_tokens += r->total.usage[b];
+			}
+		}
+	}
 	if (c->n_unp > 0) {
 		r->unpriced = calloc(c->n_unp, sizeof(*r->unpriced));
 		if (r->unpriced == NULL) {
@@ -1359,7 +1488,7 @@ prepare(qctx *c)
 	for (uint32_t i = 0; i < q->n_by + q->n_where; i++) {
 		const query_key *k
 		    = i < q->n_by ? &q->by[i] : &q->where[i - q->n_by].key;
-		if ((unsigned) k->kind > QUERY_KEY_TRACE
+		if ((unsigned) k->kind > QUERY_KEY_TAGSET
 		    || (k->kind == QUERY_KEY_DIM
 		        && (unsigned) k->dim >= REPORT_DIM_COUNT)
 		    || (k->kind == QUERY_KEY_META
@@ -1369,9 +1498,21 @@ prepare(qctx *c)
 			errs(c, "a malformed key");
 			return (LLMCOST_EINVAL);
 		}
-		c->need_ms
-		    |= k->kind == QUERY_KEY_META || k->kind == QUERY_KEY_TAG;
+		c->need_ms |= k->kind == QUERY_KEY_META
+		    || k->kind == QUERY_KEY_TAG || k->kind == QUERY_KEY_TAGSET;
 		c->need_trace |= k->kind == QUERY_KEY_TRACE;
+		if (i >= q->n_by && k->kind == QUERY_KEY_TAGSET) {
+			errs(c,
+			    "filter by tag (a call that has it), not tagset");
+			return (LLMCOST_EINVAL);
+		}
+		if (i < q->n_by && k->kind == QUERY_KEY_TAG) {
+			if (c->tag_key >= 0) {
+				errs(c, "group by tag at most once");
+				return (LLMCOST_EINVAL);
+			}
+			c->tag_key = (int) i;
+		}
 	}
 	for (uint32_t i = 0; i < q->n_where; i++) {
 		const query_filter *f = &q->where[i];
@@ -1414,7 +1555,7 @@ prepare(qctx *c)
 	int meta = c->need_ms;
 	for (uint32_t i = 0; i < q->n_by; i++) {
 		meta &= q->by[i].kind == QUERY_KEY_META
-		    || q->by[i].kind == QUERY_KEY_TAG;
+		    || q->by[i].kind == QUERY_KEY_TAGSET;
 	}
 	if (meta) {
 		c->memo = MEMO_META;
@@ -1429,8 +1570,18 @@ prepare(qctx *c)
 	        && (c->ms = calloc(MS_CACHE, sizeof(*c->ms))) == NULL)) {
 		return (LLMCOST_ENOMEM);
 	}
+	if (c->tag_key >= 0) {
+		// The cache's slots, then room for as many sets again.
+		c->tagl_cap = (size_t) MS_CACHE * TAGL_SLOT * 2;
+		c->tagl_n = (size_t) MS_CACHE * TAGL_SLOT;
+		if ((c->tagl = calloc(c->tagl_cap, sizeof(*c->tagl)))
+		    == NULL) {
+			return (LLMCOST_ENOMEM);
+		}
+	}
 	if (c->need_ms) {
 		static const uint8_t empty[2] = { 0, 0 };
+		c->tag_at = TAGL_APPEND;
 		if ((rv = ms_decode(c, empty, sizeof(empty), &c->ms0)) != 0) {
 			return (rv);
 		}
@@ -1471,6 +1622,7 @@ query_run_txn(store_rtxn *t, const query_spec *q, query_result **out,
 		err[0] = '\0';
 	}
 	memset(&c, 0, sizeof(c));
+	c.tag_key = -1;
 	c.period_ns = NS_PER_HOUR;
 	c.q = q;
 	c.t = t;
@@ -1496,6 +1648,7 @@ query_run_txn(store_rtxn *t, const query_spec *q, query_result **out,
 	free(c.hot);
 	free(c.hot_epoch);
 	free(c.unp);
+	free(c.tagl);
 	lstr_free(&c.strs);
 	gtab_free(&c.g);
 	tz_free(c.zone);

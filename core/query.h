@@ -46,8 +46,9 @@
 typedef enum query_key_kind {
 	QUERY_KEY_DIM = 0, // a roll-up dimension (dims.h): "feature", ...
 	QUERY_KEY_META,    // the metadata value of a key: "meta.<key>"
-	QUERY_KEY_TAG,     // the call's tags: "tag"
+	QUERY_KEY_TAG,     // each of the call's tags: "tag" (rows overlap)
 	QUERY_KEY_TRACE,   // the request scope's trace id: "trace"
+	QUERY_KEY_TAGSET,  // the call's tags, sorted, joined by ',': "tagset"
 } query_key_kind;
 
 typedef struct query_key {
@@ -64,8 +65,16 @@ typedef struct query_key {
 // clang-format on
 
 // Reads a key: a dimension name (dims.h), "meta.<key>" (any metadata
-// key, 1..LLMCOST_MAX_KEY bytes), an alias (QUERY_ALIAS_MAP), "tag" or
-// "trace".  Returns 0, or LLMCOST_EINVAL (unknown or malformed).
+// key, 1..LLMCOST_MAX_KEY bytes), an alias (QUERY_ALIAS_MAP), "tag",
+// "tagset" or "trace".  Returns 0, or LLMCOST_EINVAL (unknown or
+// malformed).
+//
+// "tag" gives one row per tag: a call with several tags is counted in the
+// row of each of them (and a call without tags in the row without one),
+// so that the rows overlap and their sum exceeds the total, which still
+// counts each call once (query_rows_overlap says when).  "tagset" gives
+// one row per set of tags, so that rows never overlap.  A query groups by
+// "tag" at most once, and filters take "tag" only.
 int query_key_parse(const char *s, query_key *out);
 // The key's name as query_key_parse reads it ("env", "meta.team",
 // "user_tier", "tag", "trace") into buf (QUERY_KEY_NAME_MAX + 1 bytes
@@ -161,7 +170,7 @@ typedef struct query_result {
 	// a bucket's "other" row comes last in it.
 	query_row *rows;
 	size_t n_rows;
-	query_sums total; // the exact sum of the rows
+	query_sums total; // the exact sum of the rows (but see "tag" above)
 	// Models whose calls (in the window, matching the filters) had no
 	// price, most calls first; at most QUERY_MAX_UNPRICED.
 	query_unpriced *unpriced;
@@ -172,7 +181,10 @@ typedef struct query_result {
 	// The zone's offset at the window's start and end (to print them
 	// in local time), seconds.
 	int32_t from_off, to_off;
-	int capped;      // 1: more groups than max_groups (see "other")
+	int capped; // 1: more groups than max_groups (see "other")
+	// The total is the exact sum of the rows, except when grouped by
+	// "tag": then it counts each call once and the rows count a call
+	// in each of its tags' rows (query_rows_overlap).
 	uint64_t groups; // groups found (capped: max_groups)
 	// How it was answered.
 	uint64_t runs_scanned;
@@ -190,5 +202,11 @@ int query_run(store *s, const query_spec *q, query_result **out, char *err,
 int query_run_txn(store_rtxn *t, const query_spec *q, query_result **out,
     char *err, size_t errsz);
 void query_result_free(query_result *r);
+
+// 1 when r's rows count some call more than once (grouped by "tag", a
+// call with several tags), so that they add up to more than r->total;
+// else 0.  Read from the rows and the total, so it holds for a result
+// that came over the wire too.
+int query_rows_overlap(const query_result *r);
 
 #endif // LLMCOST_CORE_QUERY_H

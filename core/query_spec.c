@@ -1,7 +1,8 @@
 // DESIGN: the words of a query: key names as `--by` reads them (the
 // roll-up dimensions from dims.h, "meta.<key>", the aliases of
-// QUERY_ALIAS_MAP, "tag", "trace"), filters as "key=value" and
-// "key!=value", period names, and the one way to add sums.  Kept apart
+// QUERY_ALIAS_MAP, "tag", "tagset", "trace"), filters as "key=value" and
+// "key!=value", period names, the one way to add sums, and whether a
+// result's rows overlap.  Kept apart
 // from the engine (query.c) so that the CLI, the wire (query_wire.c) and
 // budgets parse and print keys the same way without the scan.
 #include <stdio.h>
@@ -34,6 +35,8 @@ query_key_parse(const char *s, query_key *out)
 		k.dim = d;
 	} else if (strcmp(s, "tag") == 0) {
 		k.kind = QUERY_KEY_TAG;
+	} else if (strcmp(s, "tagset") == 0) {
+		k.kind = QUERY_KEY_TAGSET;
 	} else if (strcmp(s, "trace") == 0) {
 		k.kind = QUERY_KEY_TRACE;
 	} else if (strncmp(s, "meta.", 5) == 0) {
@@ -70,6 +73,9 @@ query_key_name(const query_key *k, char *buf, size_t bufsz)
 		break;
 	case QUERY_KEY_TAG:
 		snprintf(buf, bufsz, "tag");
+		break;
+	case QUERY_KEY_TAGSET:
+		snprintf(buf, bufsz, "tagset");
 		break;
 	case QUERY_KEY_TRACE:
 		snprintf(buf, bufsz, "trace");
@@ -169,4 +175,14 @@ query_sums_add(query_sums *a, const query_sums *b)
 	a->provider_cost_pusd += b->provider_cost_pusd;
 	a->usage_missing_calls += b->usage_missing_calls;
 	a->usage_partial_calls += b->usage_partial_calls;
+}
+
+int
+query_rows_overlap(const query_result *r)
+{
+	uint64_t calls = 0;
+	for (size_t i = 0; i < r->n_rows; i++) {
+		calls += r->rows[i].sum.calls;
+	}
+	return (calls > r->total.calls);
 }

@@ -16,8 +16,10 @@
 // for a time series, a period column first, in the query's time zone.
 // The table rounds each row on its own, so its rows need not add up to
 // its rounded total: it then says so, and by how much, rather than let
-// a reader think a figure was lost.  JSON is built with jansson: a
-// report is a cold path, and jansson's escaping is tested.
+// a reader think a figure was lost; grouped by tag, rows overlap (a call
+// in the row of each of its tags) and the table and JSON say so instead.
+// JSON is built with jansson: a report is a cold path, and jansson's
+// escaping is tested.
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
@@ -330,7 +332,13 @@ render_table(const query_result *r, render_sink *s)
 			out_putc(s, '\n');
 		}
 	}
-	if (rounded != report_round_pusd(r->total.cost_pusd, 4)) {
+	if (query_rows_overlap(r)) {
+		// Grouped by tag: a call with several tags is in several rows.
+		out_printf(s,
+		    "A call with several tags is counted in the row of each: "
+		    "the rows overlap\n  and add up to more than the total, "
+		    "which counts each call once.\n");
+	} else if (rounded != report_round_pusd(r->total.cost_pusd, 4)) {
 		report_fmt_usd(rounded, 4, c, sizeof(c));
 		report_fmt_usd(r->total.cost_pusd, 4, cost, sizeof(cost));
 		out_printf(s,
@@ -627,6 +635,10 @@ render_json(const query_result *r, render_sink *s)
 	json_object_set_new(
 	    root, "dropped_calls", json_integer((json_int_t) r->dropped));
 	json_object_set_new(root, "capped", json_boolean(r->capped));
+	if (query_rows_overlap(r)) {
+		// Only when true, so that other answers read as before.
+		json_object_set_new(root, "rows_overlap", json_true());
+	}
 	json_object_set_new(
 	    root, "groups", json_integer((json_int_t) r->groups));
 	char ptv[32];

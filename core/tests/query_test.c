@@ -16,6 +16,7 @@
 
 #include "query.h"
 #include "query_wire.h"
+#include "render.h"
 #include "tz.h"
 
 #define N_RUNS 3000
@@ -236,8 +237,11 @@ naive_value(const call *c, const query_key *k)
 			return (c->feature);
 		}
 		return (NULL);
-	case QUERY_KEY_TAG:
+	case QUERY_KEY_TAGSET:
 		return (c->tagtext[0] != '\0' ? c->tagtext : NULL);
+	case QUERY_KEY_TAG:
+		// One of the call's tags: naive() goes through each.
+		return (c->rec.n_tags > 0 ? c->tags[0].ptr : NULL);
 	default:
 		return (c->has_trace ? c->trace : NULL);
 	}
@@ -337,11 +341,21 @@ sums_eq(const query_sums *a, const query_sums *b)
 }
 
 // The naive answer to q: groups (bucket, keys) in any order, then top.
+// Grouped by tag, a call goes in the row of each of its tags; *overlap
+// says whether some call went in more than one row.
 static ngroup *
-naive(const query_spec *q, size_t *np, query_sums *total)
+naive(const query_spec *q, size_t *np, query_sums *total, int *overlap)
 {
-	ngroup *g = calloc(N_RUNS + 1, sizeof(*g));
+	ngroup *g = calloc(3 * N_RUNS + 1, sizeof(*g));
 	size_t n = 0;
+	int tk = -1;
+
+	*overlap = 0;
+	for (uint32_t k = 0; k < q->n_by; k++) {
+		if (q->by[k].kind == QUERY_KEY_TAG) {
+			tk = (int) k;
+		}
+	}
 
 	assert_non_null(g);
 	memset(total, 0, sizeof(*total));
@@ -369,17 +383,37 @@ naive(const query_spec *q, size_t *np, query_sums *total)
 		for (uint32_t k = 0; k < q->n_by; k++) {
 			key.keys[k] = naive_value(c, &q->by[k]);
 		}
-		size_t j;
-		for (j = 0; j < n; j++) {
-			if (g[j].bucket == key.bucket
-			    && nkeys_eq(g[j].keys, key.keys, q->n_by)) {
-				break;
+		// Its tags, each once (or none).
+		const char *tv[3];
+		uint32_t ntv = 0;
+		for (uint32_t t = 0; t < c->rec.n_tags; t++) {
+			int seen = 0;
+			for (uint32_t u = 0; u < ntv; u++) {
+				seen |= strcmp(tv[u], c->tags[t].ptr) == 0;
+			}
+			if (!seen) {
+				tv[ntv++] = c->tags[t].ptr;
 			}
 		}
-		if (j == n) {
-			g[n++] = key;
+		uint32_t rows = tk >= 0 && ntv > 0 ? ntv : 1;
+		*overlap |= rows > 1;
+		for (uint32_t t = 0; t < rows; t++) {
+			if (tk >= 0) {
+				key.keys[tk] = ntv > 0 ? tv[t] : NULL;
+			}
+			size_t j;
+			for (j = 0; j < n; j++) {
+				if (g[j].bucket == key.bucket
+				    && nkeys_eq(
+				        g[j].keys, key.keys, q->n_by)) {
+					break;
+				}
+			}
+			if (j == n) {
+				g[n++] = key;
+			}
+			naive_add(&g[j].sum, c);
 		}
-		naive_add(&g[j].sum, c);
 		naive_add(total, c);
 	}
 	if (q->top > 0) {
@@ -473,7 +507,8 @@ check_result(const query_spec *q, const query_result *r)
 {
 	size_t n;
 	query_sums total, sum;
-	ngroup *g = naive(q, &n, &total);
+	int overlap;
+	ngroup *g = naive(q, &n, &total, &overlap);
 
 	if (r->n_rows != n) {
 		fail_msg("rows: got %zu, want %zu", r->n_rows, n);
@@ -515,7 +550,13 @@ check_result(const query_spec *q, const query_result *r)
 			assert_true(row->bucket_end > row->bucket);
 		}
 	}
-	assert_true(sums_eq(&sum, &r->total));
+	// The rows add up to the total unless a call is in several rows.
+	assert_int_equal(query_rows_overlap(r), overlap);
+	if (!overlap) {
+		assert_true(sums_eq(&sum, &r->total));
+	} else {
+		assert_true(sum.calls > r->total.calls);
+	}
 	free(g);
 }
 
@@ -542,7 +583,7 @@ run_both(query_spec *q)
 }
 
 static const char *const key_names[] = { "feature", "model", "env", "provider",
-	"meta.team", "user_tier", "tag", "trace" };
+	"meta.team", "user_tier", "tag", "trace", "tagset" };
 static const char *const zones[]
     = { "", "Europe/Berlin", "America/New_York", "Asia/Kolkata" };
 
@@ -574,9 +615,13 @@ test_random_queries(void **state)
 		query_spec q;
 		query_spec_init(&q);
 		q.n_by = pick(4);
+		int tags = 0;
 		for (uint32_t k = 0; k < q.n_by; k++) {
 			LLMCOST_PASS(
-			    query_key_parse(key_names[pick(8)], &q.by[k]));
+			    query_key_parse(key_names[pick(9)], &q.by[k]));
+			if (q.by[k].kind == QUERY_KEY_TAG && tags++ > 0) {
+				k--; // "tag" at most once
+			}
 		}
 		// Half of the queries keep to roll-up dimensions so that
 		// the rollups answer them.
@@ -712,7 +757,9 @@ test_cap(void **state)
 	assert_int_equal(r->groups, 7);
 	assert_int_equal(r->n_rows, 8);
 	assert_true(r->rows[7].other);
-	free(naive(&q, &n, &total));
+	int overlap;
+	free(naive(&q, &n, &total, &overlap));
+	assert_false(overlap);
 	assert_true(sums_eq(&r->total, &total));
 	memset(&named, 0, sizeof(named));
 	for (size_t i = 0; i < r->n_rows; i++) {
@@ -833,6 +880,94 @@ test_wire(void **state)
 	LLMCOST_FAIL(
 	    query_from_wire(&wq, &back, err, sizeof(err)), LLMCOST_EINVAL);
 	assert_non_null(strstr(err, "'colour'"));
+}
+
+// Grouped by tag: a row per tag, a call with several tags in each of
+// their rows, the calls without tags in one row, the total each call
+// once; grouped by tagset: a row per set, adding up to the total.
+static void
+test_by_tag(void **state)
+{
+	query_spec q;
+	query_result *r;
+	char err[256];
+	(void) state;
+
+	query_spec_init(&q);
+	LLMCOST_PASS(query_key_parse("tag", &q.by[0]));
+	q.n_by = 1;
+	q.from_ns = (uint64_t) (T_BASE - 3600) * 1000000000u;
+	q.to_ns = (uint64_t) (T_BASE + T_SPAN + 3600) * 1000000000u;
+	LLMCOST_PASS(query_run(fx->s, &q, &r, err, sizeof(err)));
+	// Counted by hand from the calls: per tag, untagged, and all.
+	uint64_t per[3] = { 0, 0, 0 }, none = 0, memberships = 0;
+	for (uint32_t i = 0; i < N_RUNS; i++) {
+		const call *c = &calls[i];
+		none += c->rec.n_tags == 0;
+		for (uint32_t t = 0; t < c->rec.n_tags; t++) {
+			for (int u = 0; u < 3; u++) {
+				per[u]
+				    += strcmp(c->tags[t].ptr, tagset[u]) == 0;
+			}
+			memberships++;
+		}
+	}
+	assert_int_equal(r->total.calls, N_RUNS);
+	assert_int_equal(r->n_rows, 4);
+	uint64_t rows = 0;
+	for (size_t i = 0; i < r->n_rows; i++) {
+		const query_row *row = &r->rows[i];
+		rows += row->sum.calls;
+		if (row->keys[0] == NULL) {
+			assert_int_equal(row->sum.calls, none);
+			continue;
+		}
+		int u;
+		for (u = 0; u < 3 && strcmp(row->keys[0], tagset[u]) != 0;
+		     u++) { }
+		assert_true(u < 3);
+		assert_int_equal(row->sum.calls, per[u]);
+	}
+	assert_int_equal(rows, memberships + none);
+	assert_true(rows > r->total.calls);
+	assert_true(query_rows_overlap(r));
+	// Both renderings say so.
+	char buf[16384];
+	render_sink sk;
+	render_sink_buffer(&sk, buf, sizeof(buf));
+	LLMCOST_PASS(render_query(r, RENDER_TABLE, &sk));
+	assert_non_null(strstr(buf, "the rows overlap"));
+	assert_null(strstr(buf, "Rounded to 4 decimals"));
+	render_sink_buffer(&sk, buf, sizeof(buf));
+	LLMCOST_PASS(render_query(r, RENDER_JSON, &sk));
+	assert_non_null(strstr(buf, "\"rows_overlap\": true"));
+	query_result_free(r);
+	// By tag set: rows of whole sets (at most 8), adding up.
+	LLMCOST_PASS(query_key_parse("tagset", &q.by[0]));
+	LLMCOST_PASS(query_run(fx->s, &q, &r, err, sizeof(err)));
+	assert_true(r->n_rows > 4);
+	assert_false(query_rows_overlap(r));
+	rows = 0;
+	for (size_t i = 0; i < r->n_rows; i++) {
+		rows += r->rows[i].sum.calls;
+	}
+	assert_int_equal(rows, N_RUNS);
+	render_sink_buffer(&sk, buf, sizeof(buf));
+	LLMCOST_PASS(render_query(r, RENDER_JSON, &sk));
+	assert_null(strstr(buf, "rows_overlap"));
+	query_result_free(r);
+	// "tag" once per query; a filter takes "tag", not "tagset".
+	LLMCOST_PASS(query_key_parse("tag", &q.by[0]));
+	LLMCOST_PASS(query_key_parse("tag", &q.by[1]));
+	q.n_by = 2;
+	LLMCOST_FAIL(
+	    query_run(fx->s, &q, &r, err, sizeof(err)), LLMCOST_EINVAL);
+	assert_non_null(strstr(err, "at most once"));
+	q.n_by = 1;
+	LLMCOST_PASS(query_filter_parse("tagset=beta", &q.where[0]));
+	q.n_where = 1;
+	LLMCOST_FAIL(
+	    query_run(fx->s, &q, &r, err, sizeof(err)), LLMCOST_EINVAL);
 }
 
 static void
@@ -978,6 +1113,7 @@ main(void)
 		cmocka_unit_test(test_dst_day),
 		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_by_tag),
 		cmocka_unit_test(test_wire),
 	};
 	return (cmocka_run_group_tests(tests, setup_group, teardown_group));

@@ -89,8 +89,8 @@ test_help_and_usage_errors(void **state)
 	e2e_expect_run(
 	    (const char *[]) { cli, "report", "--by", "colour", NULL }, 2,
 	    NULL,
-	    "want feature, model, env, provider, meta.<key>, user_tier, tag "
-	    "or trace");
+	    "want feature, model, env, provider, meta.<key>, user_tier, tag, "
+	    "tagset or trace");
 	e2e_expect_run((const char *[]) { cli, "report", "--bogus", NULL }, 2,
 	    NULL, "--help");
 	e2e_expect_run((const char *[]) { cli, "report", "--data-dir",

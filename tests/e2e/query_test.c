@@ -23,17 +23,18 @@ typedef struct call {
 	const char *feature; // feature
 	int beta;            // tagged "beta"
 	uint64_t in, out;
+	int vip; // tagged "vip"
 } call;
 
 static const call calls[] = {
-	{ 1, "red", "pro", "production", "chat", 1, 1000, 100 },
-	{ 1, "red", "pro", "production", "search", 0, 2000, 50 },
-	{ 2, "blue", "free", "production", "chat", 0, 300, 30 },
-	{ 2, "blue", "free", "production", "chat", 0, 400, 40 },
-	{ 3, "red", NULL, "dev", "search", 1, 5000, 500 },
-	{ 0, NULL, "pro", "production", "chat", 0, 700, 70 },
-	{ 0, "blue", NULL, "production", "summarize", 1, 90, 9 },
-	{ 0, "green", "free", "dev", "chat", 0, 10, 1 },
+	{ 1, "red", "pro", "production", "chat", 1, 1000, 100, 1 },
+	{ 1, "red", "pro", "production", "search", 0, 2000, 50, 0 },
+	{ 2, "blue", "free", "production", "chat", 0, 300, 30, 1 },
+	{ 2, "blue", "free", "production", "chat", 0, 400, 40, 0 },
+	{ 3, "red", NULL, "dev", "search", 1, 5000, 500, 0 },
+	{ 0, NULL, "pro", "production", "chat", 0, 700, 70, 0 },
+	{ 0, "blue", NULL, "production", "summarize", 1, 90, 9, 0 },
+	{ 0, "green", "free", "dev", "chat", 0, 10, 1, 0 },
 };
 #define N_CALLS (sizeof(calls) / sizeof(calls[0]))
 
@@ -70,6 +71,9 @@ record_one(llmcost_client *cl, const llmcost_scope *sc, const call *c)
 	}
 	if (c->tier != NULL) {
 		LLMCOST_PASS(llmcost_call_set_meta(x, "user_tier", c->tier));
+	}
+	if (c->vip) {
+		LLMCOST_PASS(llmcost_call_add_tag(x, "vip"));
 	}
 	if (c->beta) {
 		LLMCOST_PASS(llmcost_call_add_tag(x, "beta"));
@@ -260,6 +264,54 @@ test_meta_and_filters(void **state)
 	json_decref(root);
 }
 
+// One row per tag, from the data directory and from the daemon alike:
+// call 0 (beta and vip) is in two rows, the total counts it once.
+static void
+test_by_tag(void **state)
+{
+	(void) state;
+	json_t *root
+	    = report_json((const char *[]) { "--by", "tag", "--json", NULL });
+	json_t *rows = json_object_get(root, "rows");
+	assert_int_equal(json_array_size(rows), 3);
+	__int128 beta = 0, vip = 0, none = 0, all = 0;
+	uint64_t nb = 0, nv = 0, nn = 0;
+	for (size_t i = 0; i < N_CALLS; i++) {
+		__int128 c = cost_of(&calls[i]);
+		all += c;
+		if (calls[i].beta) {
+			beta += c;
+			nb++;
+		}
+		if (calls[i].vip) {
+			vip += c;
+			nv++;
+		}
+		if (!calls[i].beta && !calls[i].vip) {
+			none += c;
+			nn++;
+		}
+	}
+	check_group(find_row(rows, "tag", "beta"), nb, beta);
+	check_group(find_row(rows, "tag", "vip"), nv, vip);
+	check_group(find_row(rows, "tag", NULL), nn, none);
+	check_group(json_object_get(root, "total"), N_CALLS, all);
+	assert_true(json_is_true(json_object_get(root, "rows_overlap")));
+	json_decref(root);
+	char *out = report_both((const char *[]) { "--by", "tag", NULL });
+	assert_non_null(strstr(out, "the rows overlap"));
+	free(out);
+	// By tag set: "beta,vip" is a row of its own; no overlap.
+	root = report_json(
+	    (const char *[]) { "--by", "tagset", "--json", NULL });
+	rows = json_object_get(root, "rows");
+	assert_int_equal(json_array_size(rows), 4);
+	check_group(
+	    find_row(rows, "tagset", "beta,vip"), 1, cost_of(&calls[0]));
+	assert_null(json_object_get(root, "rows_overlap"));
+	json_decref(root);
+}
+
 static void
 test_top_and_series(void **state)
 {
@@ -378,7 +430,11 @@ test_errors(void **state)
 	                   "trace=xyz", "--collector", url, NULL },
 	    2, NULL, "a trace is a UUID");
 	e2e_expect_run((const char *[]) { cli, "report", "--help", NULL }, 0,
-	    "meta.<key>, user_tier, tag or trace", NULL);
+	    "meta.<key>, user_tier, tag, tagset or trace", NULL);
+	e2e_expect_run((const char *[]) { cli, "report", "--help", NULL }, 0,
+	    "--by tag gives one row per tag: a call with several tags is "
+	    "counted in the",
+	    NULL);
 }
 
 int
@@ -387,6 +443,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_by_trace),
 		cmocka_unit_test(test_meta_and_filters),
+		cmocka_unit_test(test_by_tag),
 		cmocka_unit_test(test_top_and_series),
 		cmocka_unit_test(test_windows),
 		cmocka_unit_test(test_errors),
