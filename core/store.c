@@ -113,6 +113,10 @@ struct store {
 struct store_rtxn {
 	store *s;
 	MDB_txn *txn;
+	// For store_metaset, opened on first use: a query looks sets up
+	// roughly in id order, and a positioned cursor searches its current
+	// page first rather than descend the tree for every set.
+	MDB_cursor *ms_cur;
 };
 
 _Static_assert(sizeof(store_run) == 144, "store_run layout changed");
@@ -1531,6 +1535,9 @@ store_read_end(store_rtxn *t)
 	if (t == NULL) {
 		return;
 	}
+	if (t->ms_cur != NULL) {
+		mdb_cursor_close(t->ms_cur);
+	}
 	mdb_txn_abort(t->txn);
 	free(t);
 }
@@ -1898,7 +1905,10 @@ int
 store_metaset(store_rtxn *t, uint32_t id, const uint8_t **blob, size_t *len)
 {
 	MDB_val k = { sizeof(id), &id }, v;
-	if (id == 0 || mdb_get(t->txn, t->s->metasets, &k, &v) != 0
+	if (id == 0
+	    || (t->ms_cur == NULL
+	        && mdb_cursor_open(t->txn, t->s->metasets, &t->ms_cur) != 0)
+	    || mdb_cursor_get(t->ms_cur, &k, &v, MDB_SET) != 0
 	    || v.mv_size < 2) {
 		return (LLMCOST_ENOTFOUND);
 	}
