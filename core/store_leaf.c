@@ -18,7 +18,10 @@
 // page before it is followed, so a page that is not what it seems is
 // never read past its end; anything unexpected hands the walk back to the
 // cursor.  Pages of a read-only transaction are the map's own and never
-// change while it lasts.
+// change while it lasts; a write transaction's dirty pages are not in the
+// map, so a walk is only ever started in a read-only one.
+#include <unistd.h>
+
 #include "store_leaf.h"
 
 #define P_BRANCH 0x01
@@ -195,7 +198,10 @@ store_leaf_begin(store_leaf *w, MDB_env *env, MDB_txn *txn, const char *name,
 	uint64_t kpgno;
 	w->psize = st.ms_psize;
 	w->npages = (uint64_t) info.me_last_pgno + 1;
-	if (w->psize < 512 || (w->psize & (w->psize - 1)) != 0
+	// The map starts on a system page, so LMDB's pages are aligned to
+	// their size only when it is the system's (as when LMDB made the
+	// file on this kind of machine).
+	if (w->psize < 512 || (long) w->psize != sysconf(_SC_PAGESIZE)
 	    || w->npages > info.me_mapsize / w->psize) {
 		return (-1);
 	}
