@@ -56,29 +56,13 @@ page_at(const store_leaf *w, uint64_t pgno, uint16_t want, uint32_t *upper,
 	return (p);
 }
 
-// Node i of page p (with upper and n as page_at gave): its header fields
-// and key; 0, or -1 when it does not lie within the page.
+// Node i of page p (with upper as page_at gave): its child page number
+// (in a branch page) and key; 0, or -1 when it does not lie in the page.
 static int
 node_at(const store_leaf *w, const uint8_t *p, uint32_t upper, uint32_t i,
     uint64_t *pgno, const uint8_t **key, uint16_t *ksize)
 {
-	uint16_t off, lo, hi, fl, ks;
-	memcpy(&off, p + STORE_LEAF_HDR + 2 * (size_t) i, 2);
-	if (off < upper || (uint32_t) off + STORE_LEAF_NODE > w->psize) {
-		return (-1);
-	}
-	const uint8_t *node = p + off;
-	memcpy(&lo, node, 2);
-	memcpy(&hi, node + 2, 2);
-	memcpy(&fl, node + 4, 2);
-	memcpy(&ks, node + 6, 2);
-	if ((size_t) off + STORE_LEAF_NODE + ks > w->psize) {
-		return (-1);
-	}
-	*pgno = (uint64_t) lo | (uint64_t) hi << 16 | (uint64_t) fl << 32;
-	*key = node + STORE_LEAF_NODE;
-	*ksize = ks;
-	return (0);
+	return (store_leaf_node(p, w->psize, upper, i, pgno, key, ksize));
 }
 
 // Starts fetching leaf page pgno into the cache (store_leaf_next goes

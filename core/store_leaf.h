@@ -50,13 +50,41 @@ int store_leaf_begin(store_leaf *w, MDB_env *env, MDB_txn *txn,
 // Moves to the next leaf page (store_leaf_next's slow path).
 int store_leaf_page(store_leaf *w);
 
+// Node i of a page whose lowest node offset is upper: its key and the
+// 48 bits of its header before the key size (a leaf's data size, in the
+// low 32 with the node flags above; a branch's child page number).
+// Returns 0, or -1 when the node or its key does not lie in the page.
+static inline int
+store_leaf_node(const uint8_t *page, uint32_t psize, uint32_t upper,
+    uint32_t i, uint64_t *word, const uint8_t **key, uint16_t *ksize)
+{
+	uint16_t off, part[3], ks;
+	memcpy(&off, page + STORE_LEAF_HDR + 2 * (size_t) i, 2);
+	if (off < upper || (uint32_t) off + STORE_LEAF_NODE > psize) {
+		return (-1);
+	}
+	const uint8_t *node = page + off;
+	memcpy(part, node, sizeof(part));
+	memcpy(&ks, node + 6, 2);
+	if ((uint32_t) off + STORE_LEAF_NODE + ks > psize) {
+		return (-1);
+	}
+	*word = (uint64_t) part[0] | (uint64_t) part[1] << 16
+	    | (uint64_t) part[2] << 32;
+	*key = node + STORE_LEAF_NODE;
+	*ksize = ks;
+	return (0);
+}
+
 // Moves to the next record: 0 with (k, v) set; 1 past the table's last
 // record; -1 when a page or node does not read as expected (the caller
 // then goes on with a cursor after the last record it was given).
 static inline int
 store_leaf_next(store_leaf *w, MDB_val *k, MDB_val *v)
 {
-	uint16_t off, lo, hi, fl, ks;
+	uint64_t word;
+	const uint8_t *key;
+	uint16_t ks;
 	int rc;
 
 	if (++w->i >= w->n && (rc = store_leaf_page(w)) != 0) {
@@ -71,24 +99,18 @@ store_leaf_next(store_leaf *w, MDB_val *k, MDB_val *v)
 			w->ahead = NULL;
 		}
 	}
-	memcpy(&off, w->page + STORE_LEAF_HDR + 2 * (size_t) w->i, 2);
-	if (off < w->upper || (uint32_t) off + STORE_LEAF_NODE > w->psize) {
-		return (-1);
-	}
-	const uint8_t *node = w->page + off;
-	memcpy(&lo, node, 2);
-	memcpy(&hi, node + 2, 2);
-	memcpy(&fl, node + 4, 2);
-	memcpy(&ks, node + 6, 2);
-	size_t ds = (size_t) lo | (size_t) hi << 16;
-	if (fl != 0
-	    || (size_t) off + STORE_LEAF_NODE + ks + ds > (size_t) w->psize) {
+	// A plain record: no node flags, its data within the page.
+	if (store_leaf_node(
+	        w->page, w->psize, w->upper, w->i, &word, &key, &ks)
+	        != 0
+	    || word > UINT32_MAX
+	    || (size_t) (key - w->page) + ks + word > (size_t) w->psize) {
 		return (-1);
 	}
 	k->mv_size = ks;
-	k->mv_data = (void *) (uintptr_t) (node + STORE_LEAF_NODE);
-	v->mv_size = ds;
-	v->mv_data = (void *) (uintptr_t) (node + STORE_LEAF_NODE + ks);
+	k->mv_data = (void *) (uintptr_t) key;
+	v->mv_size = (size_t) word;
+	v->mv_data = (void *) (uintptr_t) (key + ks);
 	return (0);
 }
 
