@@ -1673,12 +1673,12 @@ typedef struct scan_walk {
 	size_t n;
 	store_run_batch_fn fn;
 	void *arg;
+	int done; // a run past the window was met
 } scan_walk;
 
-#define SCAN_END 1 // scan_put: past the window
-
-// Adds the run (k, v) to the batch, handing the batch on when full.
-// Returns 0, SCAN_END when the run lies past the window, or an error.
+// Adds the run (k, v) to the batch, handing the batch on when full, or
+// sets w->done when it lies past the window.  Returns 0, an error, or
+// what the batch's callback returned when not 0.
 static inline int
 scan_put(scan_walk *w, const MDB_val *k, const MDB_val *v)
 {
@@ -1687,7 +1687,8 @@ scan_put(scan_walk *w, const MDB_val *k, const MDB_val *v)
 		return (LLMCOST_ESTORE);
 	}
 	if (id_ms(k->mv_data) >= w->end_ms) {
-		return (SCAN_END);
+		w->done = 1;
+		return (0);
 	}
 	// Either layout is decoded into the batch (a copy: values need not
 	// be aligned in LMDB's pages).
@@ -1805,11 +1806,11 @@ scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 		int step = 0;
 		do {
 			rv = scan_put(&w, &k, &v);
-		} while (
-		    rv == 0 && (step = store_leaf_next(&lf, &k, &v)) == 0);
-		if (rv == 0 && step > 0) {
+		} while (rv == 0 && !w.done
+		    && (step = store_leaf_next(&lf, &k, &v)) == 0);
+		if (rv == 0 && !w.done && step > 0) {
 			rc = MDB_NOTFOUND;
-		} else if (rv == 0) {
+		} else if (rv == 0 && !w.done) {
 			// A page that is not as expected: the cursor goes on
 			// from the first key after the last run read.
 			if (k.mv_size != sizeof(next)) {
@@ -1823,13 +1824,10 @@ scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 			}
 		}
 	}
-	while (rc == 0 && rv == 0) {
-		if ((rv = scan_put(&w, &k, &v)) == 0) {
+	while (rc == 0 && rv == 0 && !w.done) {
+		if ((rv = scan_put(&w, &k, &v)) == 0 && !w.done) {
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 		}
-	}
-	if (rv == SCAN_END) {
-		rv = 0;
 	}
 	if (rv == 0 && w.n > 0 && (rc == 0 || rc == MDB_NOTFOUND)) {
 		rv = fn(arg, w.b->it, w.n);

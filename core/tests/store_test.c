@@ -1391,6 +1391,17 @@ collect_batch(void *arg, const store_scan_item *it, size_t n)
 	return (bs->calls == bs->stop_at ? 9 : 0);
 }
 
+// Stops the scan at its first run with 1 (what a callback returns comes
+// back from the scan, whatever its value).
+static int
+stop_with_one(void *arg, const uint8_t *id, const store_run *run)
+{
+	(void) id;
+	(void) run;
+	(*(int *) arg)++;
+	return (1);
+}
+
 // store_scan_batch hands over the runs store_scan visits, in the same
 // order, in full batches but the last, and stops when told to.
 static void
@@ -1428,6 +1439,12 @@ test_scan_batches(void **state)
 		free(bs.sn);
 	}
 	LLMCOST_PASS(store_read_begin(f->s, &t));
+	// A stop in the middle of the walk, with a value that is also an
+	// error code: returned as it is.
+	int ones = 0;
+	assert_int_equal(
+	    store_scan(t, 0, UINT64_MAX, stop_with_one, &ones), 1);
+	assert_int_equal(ones, 1);
 	LLMCOST_FAIL(
 	    store_scan_batch(t, 0, UINT64_MAX, 0, NULL, NULL), LLMCOST_EINVAL);
 	LLMCOST_FAIL(store_scan_batch(NULL, 0, 1, 0, collect_batch, NULL),
