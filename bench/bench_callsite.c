@@ -510,6 +510,7 @@ worker_main(void *arg)
 typedef struct result {
 	const char *label;
 	const char *key;
+	int done; // measured (--rows selects which)
 	bench_pct p;
 	uint64_t efull;
 	uint64_t errors;
@@ -548,6 +549,7 @@ measure(result *res, const worker *proto, int nthreads, size_t n)
 		}
 	}
 	pthread_barrier_destroy(&bar);
+	res->done = 1;
 	res->efull = res->errors = res->pace_sleeps = 0;
 	for (int t = 0; t < nthreads; t++) {
 		res->efull += w[t].efull;
@@ -587,6 +589,9 @@ warm_client(llmcost_client *c, uint32_t queue_max)
 static void
 print_row(const result *r, const result *ref)
 {
+	if (!r->done) {
+		return;
+	}
 	printf("%-44s %7u %7u %7u %7.0f %8u %6.2fx %6.2fx\n", r->label,
 	    r->p.p50, r->p.p99, r->p.p999, r->p.mean, r->p.max,
 	    ref->p.p50 > 0 ? (double) r->p.p50 / ref->p.p50 : 0.0,
@@ -597,6 +602,9 @@ static void
 emit(const result *r, const result *ref)
 {
 	char name[128];
+	if (!r->done) {
+		return;
+	}
 	snprintf(name, sizeof(name), "callsite.%s.p50_ns", r->key);
 	bench_metric(name, r->p.p50);
 	snprintf(name, sizeof(name), "callsite.%s.p99_ns", r->key);
@@ -640,12 +648,39 @@ static void
 usage_exit(const char *prog)
 {
 	fprintf(stderr,
-	    "usage: %s [-n CALLS] [-q QUEUE_MAX] [--llmcostd PATH]\n"
+	    "usage: %s [-n CALLS] [-q QUEUE_MAX] [--llmcostd PATH] "
+	    "[--rows KEYS]\n"
 	    "  -n CALLS       timed calls per measurement (default 200000)\n"
 	    "  -q QUEUE_MAX   the large queue_max (default 262144)\n"
-	    "  --llmcostd P   the collector binary (default %s)\n",
+	    "  --llmcostd P   the collector binary (default %s)\n"
+	    "  --rows KEYS    only these rows, by metric key, "
+	    "comma-separated\n"
+	    "                 (ours,ours_bigq,naive,getppid,ours2,naive2,\n"
+	    "                 "
+	    "ours_paced,naive_paced,ours2_paced,naive2_paced;\n"
+	    "                 default all), e.g. to profile one of them\n",
 	    prog, LLMCOSTD_PATH);
 	exit(2);
+}
+
+// Whether the row with metric key key is selected by --rows (NULL: all).
+static int
+want(const char *rows, const char *key)
+{
+	size_t kl = strlen(key);
+	const char *p = rows;
+
+	if (rows == NULL) {
+		return (1);
+	}
+	while (*p != '\0') {
+		size_t l = strcspn(p, ",");
+		if (l == kl && strncmp(p, key, kl) == 0) {
+			return (1);
+		}
+		p += l + (p[l] == ',');
+	}
+	return (0);
 }
 
 int
@@ -660,9 +695,20 @@ main(int argc, char **argv)
 	llmcost_client *c = NULL, *cbig = NULL;
 	naive_queue q;
 	int rc = 1;
+	const char *rows = NULL;
+	char *args[64];
+	int nargs = 0;
 
-	if (bench_parse_args(argc, argv, &n, &big_q, &exe) != 0 || n < 1000
-	    || big_q < 8 * CHUNK || (big_q & (big_q - 1)) != 0) {
+	// --rows is this benchmark's own; the rest are the common options.
+	for (int i = 0; i < argc && nargs < 64; i++) {
+		if (strcmp(argv[i], "--rows") == 0 && i + 1 < argc) {
+			rows = argv[++i];
+		} else {
+			args[nargs++] = argv[i];
+		}
+	}
+	if (nargs == 64 || bench_parse_args(nargs, args, &n, &big_q, &exe) != 0
+	    || n < 1000 || big_q < 8 * CHUNK || (big_q & (big_q - 1)) != 0) {
 		usage_exit(argv[0]);
 	}
 	n -= n % 2;
@@ -681,8 +727,10 @@ main(int argc, char **argv)
 	llmcost_options o = { .collector_url = url, .queue_max = def_q };
 	llmcost_options obig = { .collector_url = url, .queue_max = big_q };
 	int rv;
+	// The large pool only when its row runs (it takes 400 MB).
 	if ((rv = llmcost_init(&c, &o)) != 0
-	    || (rv = llmcost_init(&cbig, &obig)) != 0) {
+	    || (want(rows, "ours_bigq")
+	        && (rv = llmcost_init(&cbig, &obig)) != 0)) {
 		fprintf(stderr, "llmcost_init: %s\n", llmcost_strerror(rv));
 		goto out;
 	}
@@ -733,38 +781,59 @@ main(int argc, char **argv)
 	size_t n_paced = n / 25;
 
 	// Baselines first, while the sender threads are idle.
-	measure(&s1, &sys, 1, n);
+	if (want(rows, "getppid")) {
+		measure(&s1, &sys, 1, n);
+	}
 	if (naive_start(&q) != 0) {
 		fprintf(stderr, "cannot start the naive consumer\n");
 		goto out;
 	}
-	measure(&n1, &naive, 1, n);
+	if (want(rows, n1.key)) {
+		measure(&n1, &naive, 1, n);
+	}
 	naive.warm = 5000;
-	measure(&n2, &naive, 2, n);
+	if (want(rows, n2.key)) {
+		measure(&n2, &naive, 2, n);
+	}
 	// Calls 1 ms apart with the caches evicted in between: the consumer
 	// parks between them, as it would between real LLM calls.
 	naive.gap_ns = PACED_GAP_NS;
 	naive.cold = 1;
 	naive.warm = 200;
-	measure(&np, &naive, 1, n_paced);
-	measure(&np2, &naive, 2, n_paced);
+	if (want(rows, np.key)) {
+		measure(&np, &naive, 1, n_paced);
+	}
+	if (want(rows, np2.key)) {
+		measure(&np2, &naive, 2, n_paced);
+	}
 	naive_stop(&q);
 
 	// Each llmcost row starts warm and empty, and is drained after.
-	if (warm_client(c, def_q) != 0 || warm_client(cbig, big_q) != 0) {
+	if (warm_client(c, def_q) != 0
+	    || (cbig != NULL && warm_client(cbig, big_q) != 0)) {
 		fprintf(stderr, "warm-up was not acknowledged\n");
 		goto out;
 	}
-	measure(&r1, &ours, 1, n);
-	llmcost_flush(c, 120000);
-	measure(&b1, &big, 1, n);
-	llmcost_flush(cbig, 120000);
-	measure(&r2, &ours, 2, n);
-	llmcost_flush(c, 120000);
+	if (want(rows, r1.key)) {
+		measure(&r1, &ours, 1, n);
+		llmcost_flush(c, 120000);
+	}
+	if (cbig != NULL) {
+		measure(&b1, &big, 1, n);
+		llmcost_flush(cbig, 120000);
+	}
+	if (want(rows, r2.key)) {
+		measure(&r2, &ours, 2, n);
+		llmcost_flush(c, 120000);
+	}
 	ours.gap_ns = PACED_GAP_NS;
 	ours.cold = 1;
-	measure(&rp, &ours, 1, n_paced);
-	measure(&rp2, &ours, 2, n_paced);
+	if (want(rows, rp.key)) {
+		measure(&rp, &ours, 1, n_paced);
+	}
+	if (want(rows, rp2.key)) {
+		measure(&rp2, &ours, 2, n_paced);
+	}
 
 	printf("\n%-44s %7s %7s %7s %7s %8s %7s %7s\n",
 	    "operation (ns per call)", "median", "p99", "p999", "mean", "max",
@@ -813,7 +882,8 @@ main(int argc, char **argv)
 	// Everything recorded must have reached the collector.
 	rc = 0;
 	if (check_delivery(c, "default queue_max") != 0
-	    || check_delivery(cbig, "large queue_max") != 0) {
+	    || (cbig != NULL
+	        && check_delivery(cbig, "large queue_max") != 0)) {
 		rc = 1;
 	}
 out:
