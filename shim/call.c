@@ -65,6 +65,14 @@ short_ascii_len(const char *s)
 	}
 	return ((int) len);
 }
+#else
+// Without SSE2 every string takes llmcost__str_check.
+static inline int
+short_ascii_len(const char *s)
+{
+	(void) s;
+	return (-1);
+}
 #endif
 
 // llmcost__str_check, with the common case (a short ASCII string) done
@@ -72,7 +80,6 @@ short_ascii_len(const char *s)
 static inline int
 str_check(const char *s, size_t max, int allow_empty, size_t *lenp)
 {
-#if defined(__SSE2__)
 	if (s != NULL) {
 		int len = short_ascii_len(s);
 		if (len > 0 || (len == 0 && allow_empty)) {
@@ -80,7 +87,6 @@ str_check(const char *s, size_t max, int allow_empty, size_t *lenp)
 			return (0);
 		}
 	}
-#endif
 	return (llmcost__str_check(s, max, allow_empty, lenp));
 }
 
@@ -293,8 +299,11 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 	return (0);
 }
 
-int
-llmcost_call_set_meta(llmcost_call *call, const char *key, const char *value)
+// Every case of set_meta (a replaced value, a long or non-ASCII string,
+// an error, a hard budget): out of line, so that the common case below
+// needs no stack frame.
+__attribute__((noinline)) static int
+set_meta_full(llmcost_call *call, const char *key, const char *value)
 {
 	size_t klen, vlen;
 	int rv;
@@ -342,7 +351,47 @@ llmcost_call_set_meta(llmcost_call *call, const char *key, const char *value)
 }
 
 int
-llmcost_call_add_tag(llmcost_call *call, const char *tag)
+llmcost_call_set_meta(llmcost_call *call, const char *key, const char *value)
+{
+	// The common case: a new key, key and value short ASCII, room in
+	// the arena, no hard budget exhausted.  A key whose length matches
+	// one already set may be that key: set_meta_full compares.
+	if (is_open(call) && key != NULL && value != NULL
+	    && call->n_meta < LLMCOST_MAX_META
+	    && call->arena_used <= sizeof(call->arena) - 2 * SHORT_STR
+	    && atomic_load_explicit(
+	           &call->client->guard.n, memory_order_relaxed)
+	        == 0) {
+		int kl = short_ascii_len(key);
+		int vl = short_ascii_len(value);
+		if (kl > 0 && vl >= 0) {
+			uint16_t n = call->n_meta;
+			uint16_t i = 0;
+			while (
+			    i < n && call->meta[i].key.len != (uint16_t) kl) {
+				i++;
+			}
+			if (i == n) {
+				uint16_t at = call->arena_used;
+				char *a = call->arena + at;
+				copy_str(a, key, (size_t) kl);
+				copy_str(a + kl, value, (size_t) vl);
+				call->meta[n].key.off = at;
+				call->meta[n].key.len = (uint16_t) kl;
+				call->meta[n].val.off = (uint16_t) (at + kl);
+				call->meta[n].val.len = (uint16_t) vl;
+				call->arena_used = (uint16_t) (at + kl + vl);
+				call->n_meta = (uint16_t) (n + 1);
+				return (0);
+			}
+		}
+	}
+	return (set_meta_full(call, key, value));
+}
+
+// Every case of add_tag: see set_meta_full.
+__attribute__((noinline)) static int
+add_tag_full(llmcost_call *call, const char *tag)
 {
 	size_t len;
 	int rv;
@@ -366,6 +415,35 @@ llmcost_call_add_tag(llmcost_call *call, const char *tag)
 	}
 	call->n_tags++;
 	return (0);
+}
+
+int
+llmcost_call_add_tag(llmcost_call *call, const char *tag)
+{
+	// The common case: a short ASCII tag whose length no tag of the call
+	// has (one that has may be the same tag: add_tag_full compares),
+	// with room for it.
+	if (is_open(call) && tag != NULL && call->n_tags < LLMCOST_MAX_TAGS
+	    && call->arena_used <= sizeof(call->arena) - SHORT_STR) {
+		int l = short_ascii_len(tag);
+		if (l > 0) {
+			uint16_t n = call->n_tags;
+			uint16_t i = 0;
+			while (i < n && call->tags[i].len != (uint16_t) l) {
+				i++;
+			}
+			if (i == n) {
+				uint16_t at = call->arena_used;
+				copy_str(call->arena + at, tag, (size_t) l);
+				call->tags[n].off = at;
+				call->tags[n].len = (uint16_t) l;
+				call->arena_used = (uint16_t) (at + l);
+				call->n_tags = (uint16_t) (n + 1);
+				return (0);
+			}
+		}
+	}
+	return (add_tag_full(call, tag));
 }
 
 int
