@@ -93,7 +93,7 @@ str_check(const char *s, size_t max, int allow_empty, size_t *lenp)
 // Copies len bytes, inline for short strings: two overlapping loads and
 // stores cover any length up to 16 and never touch a byte outside
 // [src, src + len) or [dst, dst + len).
-static inline void
+__attribute__((always_inline)) static inline void
 copy_str(char *dst, const char *src, size_t len)
 {
 	if (len >= 8 && len <= 16) {
@@ -175,7 +175,7 @@ prefetch_next(llmcost_client *c)
 	prefetch_w(p);
 	prefetch_w(p + 64);
 	prefetch_w(p + 128);
-	prefetch_w(&next->meta[0]);
+	prefetch_w(p + 192);
 	prefetch_w(&next->tags[0]);
 	prefetch_w(&next->arena[0]);
 	prefetch_w(&next->arena[64]);
@@ -243,7 +243,7 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 	if (c == NULL || callp == NULL) {
 		return (LLMCOST_EINVAL);
 	}
-	if (c->cfg.flags & LLMCOST_F_DISABLE) {
+	if (c->disabled) {
 		return (LLMCOST_EDISABLED);
 	}
 	if (atomic_load_explicit(&c->closing, memory_order_relaxed)) {
@@ -302,7 +302,7 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 // Every case of set_meta (a replaced value, a long or non-ASCII string,
 // an error, a hard budget): out of line, so that the common case below
 // needs no stack frame.
-__attribute__((noinline)) static int
+__attribute__((noinline, cold)) static int
 set_meta_full(llmcost_call *call, const char *key, const char *value)
 {
 	size_t klen, vlen;
@@ -390,7 +390,7 @@ llmcost_call_set_meta(llmcost_call *call, const char *key, const char *value)
 }
 
 // Every case of add_tag: see set_meta_full.
-__attribute__((noinline)) static int
+__attribute__((noinline, cold)) static int
 add_tag_full(llmcost_call *call, const char *tag)
 {
 	size_t len;
