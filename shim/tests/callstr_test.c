@@ -5,7 +5,8 @@
 // 0x7f at every position; it must not read across a page it has no
 // business in (a string ending at the last byte before an inaccessible
 // page); and its shortcut for new keys and tags (no existing entry of
-// the same length) must not hide a key or tag already set.  The checks
+// the same length) must not hide a key or tag already set, nor write
+// past the arena.  The checks
 // read the pool slot directly (shim.h).
 #include "testutil.h"
 
@@ -164,52 +165,61 @@ test_same_length_entries(void **state)
 	llmcost_shutdown(c, 1000);
 }
 
-// The arena filled with short strings up to its last byte: the entry
-// that does not fit is refused whole, and nothing written before moves.
+// Fills the arena of a new call to exactly used bytes (900..1024) with
+// four long values.
+static llmcost_call *
+call_filled(llmcost_client *c, size_t used)
+{
+	llmcost_call *call;
+	char val[LLMCOST_MAX_VALUE + 1];
+	const char *keys[4] = { "a", "b", "c", "d" };
+	size_t left = used - 2; // provider and model: 1 byte each
+
+	LLMCOST_PASS(llmcost_call_begin(c, "p", "m", &call));
+	for (int i = 0; i < 4; i++) {
+		size_t chunk = i < 3 ? left / (size_t) (4 - i) : left;
+		memset(val, 'v', chunk - 1);
+		val[chunk - 1] = '\0';
+		LLMCOST_PASS(llmcost_call_set_meta(call, keys[i], val));
+		left -= chunk;
+	}
+	assert_int_equal(call->arena_used, used);
+	return (call);
+}
+
+// A short tag, key or value (of a length no entry has yet) near the end
+// of the arena: it fits to the last byte, or is refused whole.
 static void
-test_arena_full(void **state)
+test_arena_end(void **state)
 {
 	(void) state;
 	llmcost_client *c = client();
-	llmcost_call *call;
-	char key[8], val[16];
+	const char *tag = "tag-0123456789ab"; // 16 bytes
+	const char *key = "key-0123456789ab";
 
-	LLMCOST_PASS(llmcost_call_begin(c, "p", "m", &call));
-	int i = 0;
-	int rv = 0;
-	while (rv == 0 && i <= LLMCOST_MAX_META) {
-		snprintf(key, sizeof(key), "k%02d", i);
-		snprintf(val, sizeof(val), "%015d", i);
-		rv = llmcost_call_set_meta(call, key, val);
-		i++;
-	}
-	// Each entry takes 18 bytes: the 32-entry cap comes first, at
-	// 2 + 32 * 18 = 578 bytes of the arena.
-	assert_int_equal(rv, LLMCOST_ETOOBIG);
-	assert_int_equal(call->n_meta, LLMCOST_MAX_META);
-	for (uint16_t k = 0; k < call->n_meta; k++) {
-		snprintf(key, sizeof(key), "k%02u", k);
-		snprintf(val, sizeof(val), "%015u", k);
-		assert_true(meta_is(call, k, key, val));
-	}
-	// Tags of 16 bytes until the arena is full: 27 fit, up to byte 1010.
-	char tag[17];
-	uint16_t used = call->arena_used;
-	for (i = 0; i < LLMCOST_MAX_TAGS; i++) {
-		snprintf(tag, sizeof(tag), "tag-%012d", i);
-		rv = llmcost_call_add_tag(call, tag);
-		if (rv != 0) {
-			break;
+	for (size_t used = 990; used <= LLMCOST_MAX_CALL_BYTES; used++) {
+		llmcost_call *call = call_filled(c, used);
+		int fits = used + 16 <= LLMCOST_MAX_CALL_BYTES;
+		assert_int_equal(llmcost_call_add_tag(call, tag),
+		    fits ? 0 : LLMCOST_ETOOBIG);
+		assert_int_equal(call->n_tags, fits ? 1 : 0);
+		assert_int_equal(call->arena_used, used + (fits ? 16 : 0));
+		if (fits) {
+			assert_true(tag_is(call, 0, tag));
 		}
+		llmcost_call_abandon(call);
+
+		call = call_filled(c, used);
+		fits = used + 32 <= LLMCOST_MAX_CALL_BYTES;
+		assert_int_equal(llmcost_call_set_meta(call, key, tag),
+		    fits ? 0 : LLMCOST_ETOOBIG);
+		assert_int_equal(call->n_meta, fits ? 5 : 4);
+		assert_int_equal(call->arena_used, used + (fits ? 32 : 0));
+		if (fits) {
+			assert_true(meta_is(call, 4, key, tag));
+		}
+		llmcost_call_abandon(call);
 	}
-	assert_int_equal(rv, LLMCOST_ETOOBIG);
-	assert_int_equal(used + 16 * i, call->arena_used);
-	assert_true(call->arena_used + 16 > (int) sizeof(call->arena));
-	for (uint16_t k = 0; k < call->n_tags; k++) {
-		snprintf(tag, sizeof(tag), "tag-%012u", k);
-		assert_true(tag_is(call, k, tag));
-	}
-	llmcost_call_abandon(call);
 	llmcost_shutdown(c, 1000);
 }
 
@@ -220,7 +230,7 @@ main(void)
 		cmocka_unit_test(test_lengths_and_alignments),
 		cmocka_unit_test(test_page_end),
 		cmocka_unit_test(test_same_length_entries),
-		cmocka_unit_test(test_arena_full),
+		cmocka_unit_test(test_arena_end),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }
