@@ -27,6 +27,7 @@
 // untimed waits that keep the pool from running out are counted and
 // printed, and bench_ingest measures the sustained rate without them.
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -446,6 +447,46 @@ evict_caches(void)
 	__asm__ volatile("" : : "r"(cold_buf) : "memory");
 }
 
+// The run time in nanoseconds of this process's batch loops (threads
+// named "llmcost-send"), from the scheduler's statistics.
+static uint64_t
+sender_cpu_ns(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	uint64_t sum = 0;
+
+	if (d == NULL) {
+		return (0);
+	}
+	while ((e = readdir(d)) != NULL) {
+		char path[300], comm[32];
+		unsigned long long run;
+		FILE *f;
+		if (e->d_name[0] == '.') {
+			continue;
+		}
+		snprintf(
+		    path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		if ((f = fopen(path, "r")) == NULL) {
+			continue;
+		}
+		int named = fgets(comm, sizeof(comm), f) != NULL
+		    && strncmp(comm, "llmcost-send", 12) == 0;
+		fclose(f);
+		snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat",
+		    e->d_name);
+		if (named && (f = fopen(path, "r")) != NULL) {
+			if (fscanf(f, "%llu", &run) == 1) {
+				sum += run;
+			}
+			fclose(f);
+		}
+	}
+	closedir(d);
+	return (sum);
+}
+
 static uint64_t
 thread_cpu_ns(void)
 {
@@ -526,7 +567,8 @@ typedef struct result {
 	uint64_t efull;
 	uint64_t errors;
 	uint64_t pace_sleeps;
-	double cpu_ns; // CPU time per call of the producer threads
+	double cpu_ns;      // CPU time per call of the producer threads
+	double send_cpu_ns; // the batch loop's CPU time per call (llmcost)
 } result;
 
 // Runs nthreads workers of one kind, n timed calls in all, and merges
@@ -632,6 +674,11 @@ emit(const result *r, const result *ref)
 	bench_metric(name, r->p.max);
 	snprintf(name, sizeof(name), "callsite.%s.cpu_ns", r->key);
 	bench_metric(name, r->cpu_ns);
+	if (r->send_cpu_ns > 0) {
+		snprintf(
+		    name, sizeof(name), "callsite.%s.send_cpu_ns", r->key);
+		bench_metric(name, r->send_cpu_ns);
+	}
 	if (r != ref && ref->p.p50 > 0 && ref->p.p99 > 0) {
 		snprintf(name, sizeof(name), "callsite.%s.ratio_p50", r->key);
 		bench_metric(name, (double) r->p.p50 / ref->p.p50);
@@ -832,16 +879,20 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (want(rows, r1.key)) {
+		uint64_t s0 = sender_cpu_ns();
 		measure(&r1, &ours, 1, n);
 		llmcost_flush(c, 120000);
+		r1.send_cpu_ns = (double) (sender_cpu_ns() - s0) / (double) n;
 	}
 	if (cbig != NULL) {
 		measure(&b1, &big, 1, n);
 		llmcost_flush(cbig, 120000);
 	}
 	if (want(rows, r2.key)) {
+		uint64_t s0 = sender_cpu_ns();
 		measure(&r2, &ours, 2, n);
 		llmcost_flush(c, 120000);
+		r2.send_cpu_ns = (double) (sender_cpu_ns() - s0) / (double) n;
 	}
 	ours.gap_ns = PACED_GAP_NS;
 	ours.cold = 1;
@@ -880,6 +931,16 @@ main(int argc, char **argv)
 		if (cpu_rows[i]->done) {
 			printf(" %s %.0f ns;", cpu_rows[i]->key,
 			    cpu_rows[i]->cpu_ns);
+		}
+	}
+	printf("\n");
+	printf("CPU time of the batch loop per call (ring to batches, "
+	       "llmcost-send threads):");
+	const result *send_rows[] = { &r1, &r2 };
+	for (size_t i = 0; i < 2; i++) {
+		if (send_rows[i]->done) {
+			printf(" %s %.0f ns;", send_rows[i]->key,
+			    send_rows[i]->send_cpu_ns);
 		}
 	}
 	printf("\n");
