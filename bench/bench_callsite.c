@@ -405,6 +405,7 @@ typedef struct worker {
 	uint64_t efull;
 	uint64_t errors;
 	uint64_t pace_sleeps;
+	uint64_t cpu_ns; // the thread's CPU time in the timed loop
 	pthread_barrier_t *barrier;
 } worker;
 
@@ -445,6 +446,32 @@ evict_caches(void)
 	__asm__ volatile("" : : "r"(cold_buf) : "memory");
 }
 
+// The run time in nanoseconds of the batch loop (the thread named
+// "llmcost-send": only one client exists while a row with it runs), from
+// the scheduler's statistics; 0 when it cannot be read.
+static uint64_t
+sender_cpu_ns(void)
+{
+	FILE *f = bench_thread_file("llmcost-send", "schedstat");
+	unsigned long long run = 0;
+
+	if (f != NULL) {
+		if (fscanf(f, "%llu", &run) != 1) {
+			run = 0;
+		}
+		fclose(f);
+	}
+	return ((uint64_t) run);
+}
+
+static uint64_t
+thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ((uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec);
+}
+
 static int
 one(worker *w)
 {
@@ -472,6 +499,7 @@ worker_main(void *arg)
 	if (w->barrier != NULL) {
 		pthread_barrier_wait(w->barrier);
 	}
+	uint64_t cpu0 = thread_cpu_ns();
 	uint64_t next = bench_now_ns();
 	for (size_t i = 0; i < w->n;) {
 		if (i % CHUNK == 0) {
@@ -502,6 +530,7 @@ worker_main(void *arg)
 		w->lat[i++]
 		    = d > w->overhead ? (uint32_t) (d - w->overhead) : 0;
 	}
+	w->cpu_ns = thread_cpu_ns() - cpu0;
 	free(cold_buf);
 	cold_buf = NULL;
 	return (NULL);
@@ -510,10 +539,13 @@ worker_main(void *arg)
 typedef struct result {
 	const char *label;
 	const char *key;
+	int done; // measured (--rows selects which)
 	bench_pct p;
 	uint64_t efull;
 	uint64_t errors;
 	uint64_t pace_sleeps;
+	double cpu_ns;      // CPU time per call of the producer threads
+	double send_cpu_ns; // the batch loop's CPU time per call (llmcost)
 } result;
 
 // Runs nthreads workers of one kind, n timed calls in all, and merges
@@ -548,12 +580,16 @@ measure(result *res, const worker *proto, int nthreads, size_t n)
 		}
 	}
 	pthread_barrier_destroy(&bar);
+	res->done = 1;
 	res->efull = res->errors = res->pace_sleeps = 0;
+	res->cpu_ns = 0;
 	for (int t = 0; t < nthreads; t++) {
 		res->efull += w[t].efull;
 		res->errors += w[t].errors;
 		res->pace_sleeps += w[t].pace_sleeps;
+		res->cpu_ns += (double) w[t].cpu_ns;
 	}
+	res->cpu_ns /= (double) (w[0].n * (size_t) nthreads);
 	bench_percentiles(lat, w[0].n * (size_t) nthreads, &res->p);
 	free(lat);
 	return (0);
@@ -587,6 +623,9 @@ warm_client(llmcost_client *c, uint32_t queue_max)
 static void
 print_row(const result *r, const result *ref)
 {
+	if (!r->done) {
+		return;
+	}
 	printf("%-44s %7u %7u %7u %7.0f %8u %6.2fx %6.2fx\n", r->label,
 	    r->p.p50, r->p.p99, r->p.p999, r->p.mean, r->p.max,
 	    ref->p.p50 > 0 ? (double) r->p.p50 / ref->p.p50 : 0.0,
@@ -597,6 +636,9 @@ static void
 emit(const result *r, const result *ref)
 {
 	char name[128];
+	if (!r->done) {
+		return;
+	}
 	snprintf(name, sizeof(name), "callsite.%s.p50_ns", r->key);
 	bench_metric(name, r->p.p50);
 	snprintf(name, sizeof(name), "callsite.%s.p99_ns", r->key);
@@ -607,6 +649,13 @@ emit(const result *r, const result *ref)
 	bench_metric(name, r->p.mean);
 	snprintf(name, sizeof(name), "callsite.%s.max_ns", r->key);
 	bench_metric(name, r->p.max);
+	snprintf(name, sizeof(name), "callsite.%s.cpu_ns", r->key);
+	bench_metric(name, r->cpu_ns);
+	if (r->send_cpu_ns > 0) {
+		snprintf(
+		    name, sizeof(name), "callsite.%s.send_cpu_ns", r->key);
+		bench_metric(name, r->send_cpu_ns);
+	}
 	if (r != ref && ref->p.p50 > 0 && ref->p.p99 > 0) {
 		snprintf(name, sizeof(name), "callsite.%s.ratio_p50", r->key);
 		bench_metric(name, (double) r->p.p50 / ref->p.p50);
@@ -640,12 +689,39 @@ static void
 usage_exit(const char *prog)
 {
 	fprintf(stderr,
-	    "usage: %s [-n CALLS] [-q QUEUE_MAX] [--llmcostd PATH]\n"
+	    "usage: %s [-n CALLS] [-q QUEUE_MAX] [--llmcostd PATH] "
+	    "[--rows KEYS]\n"
 	    "  -n CALLS       timed calls per measurement (default 200000)\n"
 	    "  -q QUEUE_MAX   the large queue_max (default 262144)\n"
-	    "  --llmcostd P   the collector binary (default %s)\n",
+	    "  --llmcostd P   the collector binary (default %s)\n"
+	    "  --rows KEYS    only these rows, by metric key, "
+	    "comma-separated\n"
+	    "                 (ours,ours_bigq,naive,getppid,ours2,naive2,\n"
+	    "                 "
+	    "ours_paced,naive_paced,ours2_paced,naive2_paced;\n"
+	    "                 default all), e.g. to profile one of them\n",
 	    prog, LLMCOSTD_PATH);
 	exit(2);
+}
+
+// Whether the row with metric key key is selected by --rows (NULL: all).
+static int
+want(const char *rows, const char *key)
+{
+	size_t kl = strlen(key);
+	const char *p = rows;
+
+	if (rows == NULL) {
+		return (1);
+	}
+	while (*p != '\0') {
+		size_t l = strcspn(p, ",");
+		if (l == kl && strncmp(p, key, kl) == 0) {
+			return (1);
+		}
+		p += l + (p[l] == ',');
+	}
+	return (0);
 }
 
 int
@@ -660,9 +736,20 @@ main(int argc, char **argv)
 	llmcost_client *c = NULL, *cbig = NULL;
 	naive_queue q;
 	int rc = 1;
+	const char *rows = NULL;
+	char *args[64];
+	int nargs = 0;
 
-	if (bench_parse_args(argc, argv, &n, &big_q, &exe) != 0 || n < 1000
-	    || big_q < 8 * CHUNK || (big_q & (big_q - 1)) != 0) {
+	// --rows is this benchmark's own; the rest are the common options.
+	for (int i = 0; i < argc && nargs < 64; i++) {
+		if (strcmp(argv[i], "--rows") == 0 && i + 1 < argc) {
+			rows = argv[++i];
+		} else {
+			args[nargs++] = argv[i];
+		}
+	}
+	if (nargs == 64 || bench_parse_args(nargs, args, &n, &big_q, &exe) != 0
+	    || n < 1000 || big_q < 8 * CHUNK || (big_q & (big_q - 1)) != 0) {
 		usage_exit(argv[0]);
 	}
 	n -= n % 2;
@@ -681,8 +768,7 @@ main(int argc, char **argv)
 	llmcost_options o = { .collector_url = url, .queue_max = def_q };
 	llmcost_options obig = { .collector_url = url, .queue_max = big_q };
 	int rv;
-	if ((rv = llmcost_init(&c, &o)) != 0
-	    || (rv = llmcost_init(&cbig, &obig)) != 0) {
+	if ((rv = llmcost_init(&c, &o)) != 0) {
 		fprintf(stderr, "llmcost_init: %s\n", llmcost_strerror(rv));
 		goto out;
 	}
@@ -709,7 +795,6 @@ main(int argc, char **argv)
 		.overhead = ovh,
 		.warm = 256 };
 	worker big = { .kind = OP_OURS,
-		.c = cbig,
 		.queue_max = big_q,
 		.overhead = ovh,
 		.warm = 256 };
@@ -733,38 +818,74 @@ main(int argc, char **argv)
 	size_t n_paced = n / 25;
 
 	// Baselines first, while the sender threads are idle.
-	measure(&s1, &sys, 1, n);
+	if (want(rows, "getppid")) {
+		measure(&s1, &sys, 1, n);
+	}
 	if (naive_start(&q) != 0) {
 		fprintf(stderr, "cannot start the naive consumer\n");
 		goto out;
 	}
-	measure(&n1, &naive, 1, n);
+	if (want(rows, n1.key)) {
+		measure(&n1, &naive, 1, n);
+	}
 	naive.warm = 5000;
-	measure(&n2, &naive, 2, n);
+	if (want(rows, n2.key)) {
+		measure(&n2, &naive, 2, n);
+	}
 	// Calls 1 ms apart with the caches evicted in between: the consumer
 	// parks between them, as it would between real LLM calls.
 	naive.gap_ns = PACED_GAP_NS;
 	naive.cold = 1;
 	naive.warm = 200;
-	measure(&np, &naive, 1, n_paced);
-	measure(&np2, &naive, 2, n_paced);
+	if (want(rows, np.key)) {
+		measure(&np, &naive, 1, n_paced);
+	}
+	if (want(rows, np2.key)) {
+		measure(&np2, &naive, 2, n_paced);
+	}
 	naive_stop(&q);
 
 	// Each llmcost row starts warm and empty, and is drained after.
-	if (warm_client(c, def_q) != 0 || warm_client(cbig, big_q) != 0) {
+	if (warm_client(c, def_q) != 0) {
 		fprintf(stderr, "warm-up was not acknowledged\n");
 		goto out;
 	}
-	measure(&r1, &ours, 1, n);
-	llmcost_flush(c, 120000);
-	measure(&b1, &big, 1, n);
-	llmcost_flush(cbig, 120000);
-	measure(&r2, &ours, 2, n);
-	llmcost_flush(c, 120000);
+	if (want(rows, r1.key)) {
+		uint64_t s0 = sender_cpu_ns();
+		measure(&r1, &ours, 1, n);
+		llmcost_flush(c, 120000);
+		r1.send_cpu_ns = (double) (sender_cpu_ns() - s0) / (double) n;
+	}
+	// The large pool (400 MB) exists only for its row, and its client's
+	// delivery is checked at once.
+	int big_failed = 0;
+	if (want(rows, b1.key)) {
+		if ((rv = llmcost_init(&cbig, &obig)) != 0
+		    || warm_client(cbig, big_q) != 0) {
+			fprintf(stderr, "large queue_max client: %s\n",
+			    llmcost_strerror(rv));
+			goto out;
+		}
+		big.c = cbig;
+		measure(&b1, &big, 1, n);
+		big_failed = check_delivery(cbig, "large queue_max") != 0;
+		llmcost_shutdown(cbig, 5000);
+		cbig = NULL;
+	}
+	if (want(rows, r2.key)) {
+		uint64_t s0 = sender_cpu_ns();
+		measure(&r2, &ours, 2, n);
+		llmcost_flush(c, 120000);
+		r2.send_cpu_ns = (double) (sender_cpu_ns() - s0) / (double) n;
+	}
 	ours.gap_ns = PACED_GAP_NS;
 	ours.cold = 1;
-	measure(&rp, &ours, 1, n_paced);
-	measure(&rp2, &ours, 2, n_paced);
+	if (want(rows, rp.key)) {
+		measure(&rp, &ours, 1, n_paced);
+	}
+	if (want(rows, rp2.key)) {
+		measure(&rp2, &ours, 2, n_paced);
+	}
 
 	printf("\n%-44s %7s %7s %7s %7s %8s %7s %7s\n",
 	    "operation (ns per call)", "median", "p99", "p999", "mean", "max",
@@ -783,6 +904,30 @@ main(int argc, char **argv)
 	       "2 threads, paced; 2-thread rows merge both producers' calls; "
 	       "paced rows have %zu calls)\n",
 	    n_paced);
+
+	// CPU time is immune to the waits of a busy machine, not to its
+	// cache pollution; it includes the timer's reads and the pacing
+	// checks, and for the paced rows the cache eviction and the spin.
+	printf("\nCPU time of the calling threads per call, back-to-back rows "
+	       "(timer reads included):");
+	const result *cpu_rows[] = { &r1, &b1, &n1, &r2, &n2 };
+	for (size_t i = 0; i < sizeof(cpu_rows) / sizeof(cpu_rows[0]); i++) {
+		if (cpu_rows[i]->done) {
+			printf(" %s %.0f ns;", cpu_rows[i]->key,
+			    cpu_rows[i]->cpu_ns);
+		}
+	}
+	printf("\n");
+	printf("CPU time of the batch loop per call (ring to batches, "
+	       "llmcost-send thread):");
+	const result *send_rows[] = { &r1, &r2 };
+	for (size_t i = 0; i < 2; i++) {
+		if (send_rows[i]->done) {
+			printf(" %s %.0f ns;", send_rows[i]->key,
+			    send_rows[i]->send_cpu_ns);
+		}
+	}
+	printf("\n");
 
 	emit(&r1, &r1);
 	emit(&b1, &r1);
@@ -812,8 +957,7 @@ main(int argc, char **argv)
 
 	// Everything recorded must have reached the collector.
 	rc = 0;
-	if (check_delivery(c, "default queue_max") != 0
-	    || check_delivery(cbig, "large queue_max") != 0) {
+	if (check_delivery(c, "default queue_max") != 0 || big_failed) {
 		rc = 1;
 	}
 out:

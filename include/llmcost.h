@@ -309,7 +309,7 @@ typedef enum llmcost_status {
  *   turns on a logger that writes to stderr (an unknown name means warn);
  *   unset, the client is silent.  llmcost_set_logger() replaces it.
  *
- * Memory: the client reserves queue_max call records of about 1.5 KiB
+ * Memory: the client reserves queue_max call records of about 1.8 KiB
  * each, plus 20 bytes per record of queue and free-stack bookkeeping.
  * Only the queue's 16 bytes per record are written at init (128 KiB by
  * default); a record's pages are touched the first time a call needs
@@ -349,7 +349,7 @@ typedef enum llmcost_status {
  *   langsmith_queue_batches x batch_max calls, however small the batch
  *   loop cut them (in at most 1024 batches; queued batches go out merged,
  *   up to 100 runs a request).  Default 8; 1 to 16.  Its memory is at
- *   most that many calls of about 1.5 KiB each; calls that find the
+ *   most that many calls of about 1.8 KiB each; calls that find the
  *   queue full are not sent to LangSmith and are counted
  *   (langsmith_dropped_queue).  The collector never loses calls to
  *   LangSmith's pace.

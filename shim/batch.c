@@ -20,6 +20,9 @@
 #include "batch.h"
 #include "shim.h"
 
+// Slots ahead of the one being read whose lines are asked for.
+#define PREFETCH_AHEAD 4
+
 // Rounds a size up so that what follows it is aligned for any type.
 static size_t
 align_up(size_t n)
@@ -165,14 +168,25 @@ llmcost__batch_take(
 	}
 	size_t text_bytes = 0;
 	while (n < max && llmcost__ring_pop(&c->submit_ring, &idx[n]) == 0) {
-		const struct llmcost_call *call = &c->pool[idx[n]];
+		n++;
+	}
+	*np = n;
+	// The slots were last written on the callers' cores: each first
+	// read is a miss, so ask for the lines a few slots ahead (the
+	// counts here, then the rest of a typical call's lines, shim.h).
+	for (uint32_t i = 0; i < n; i++) {
+		if (i + PREFETCH_AHEAD < n) {
+			const char *p
+			    = (const char *) &c->pool[idx[i + PREFETCH_AHEAD]];
+			__builtin_prefetch(p);
+			__builtin_prefetch(p + 128);
+		}
+		const struct llmcost_call *call = &c->pool[idx[i]];
 		n_meta += call->n_meta;
 		n_tags += call->n_tags;
 		bytes += call_bytes(call);
 		text_bytes += call->text_used;
-		n++;
 	}
-	*np = n;
 
 	// Every term is bounded by the caps (4096 records of at most
 	// LLMCOST_MAX_CALL_BYTES and LLMCOST_MAX_META + LLMCOST_MAX_TAGS
@@ -210,6 +224,15 @@ llmcost__batch_take(
 
 	memset(b, 0, sizeof(*b));
 	for (uint32_t i = 0; i < n; i++) {
+		if (i + PREFETCH_AHEAD < n) {
+			const struct llmcost_call *ahead
+			    = &c->pool[idx[i + PREFETCH_AHEAD]];
+			const char *p = (const char *) ahead;
+			__builtin_prefetch(p + 64);
+			__builtin_prefetch(p + 192);
+			__builtin_prefetch(&ahead->tags[0]);
+			__builtin_prefetch(&ahead->arena[0]);
+		}
 		struct llmcost_call *call = &c->pool[idx[i]];
 		record_from_call(call, str, meta, tags, &rec[i]);
 		kinds[i] = call->kind;

@@ -6,20 +6,125 @@
 // the queue holds a full batch, which happens once per batch, not per
 // call (sender.c).  Every argument is validated here, at the edge, so
 // exporters only ever see well-formed records.
+#include <stdint.h>
 #include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "llmcost_proto.h"
 #include "shim.h"
 #include "uuid7.h"
 
-static int
+// Bytes of the short strings that take the fast paths below; every cap
+// (LLMCOST_MAX_*) is at least this, so a short string never needs the
+// length check.
+#define SHORT_STR 16
+
+_Static_assert(LLMCOST_MAX_PROVIDER >= SHORT_STR
+        && LLMCOST_MAX_KEY >= SHORT_STR && LLMCOST_MAX_MODEL >= SHORT_STR
+        && LLMCOST_MAX_VALUE >= SHORT_STR && LLMCOST_MAX_TAG >= SHORT_STR,
+    "a short string must fit every cap");
+
+#if defined(__SSE2__)
+// The length of s when it is at most SHORT_STR bytes of ASCII, else -1
+// (a longer string, or a byte above 0x7f: llmcost__str_check decides).
+// Two aligned 16-byte loads find the NUL and the high bits together.  An
+// aligned load never crosses a page, so it cannot fault, but it may read
+// bytes after the string's NUL, beyond the object that holds it: the
+// C library's own strlen does the same.  Those bytes never reach a
+// result, so the address and thread sanitizers are told to skip this
+// function (they would report the read as out of bounds or as a race).
+__attribute__((no_sanitize("address", "thread"))) static inline int
+short_ascii_len(const char *s)
+{
+	const __m128i *a
+	    = (const __m128i *) (uintptr_t) ((uintptr_t) s & ~(uintptr_t) 15);
+	unsigned sh = (unsigned) ((uintptr_t) s & 15);
+	__m128i zero = _mm_setzero_si128();
+	__m128i v = _mm_load_si128(a);
+	uint32_t z = (uint32_t) _mm_movemask_epi8(_mm_cmpeq_epi8(v, zero));
+	uint32_t h = (uint32_t) _mm_movemask_epi8(v);
+	z >>= sh;
+	h >>= sh;
+	if (z == 0) {
+		// The NUL is not in the first block: the next one holds at
+		// least SHORT_STR + 1 - (16 - sh) more bytes.
+		__m128i w = _mm_load_si128(a + 1);
+		z = (uint32_t) _mm_movemask_epi8(_mm_cmpeq_epi8(w, zero))
+		    << (16 - sh);
+		h |= (uint32_t) _mm_movemask_epi8(w) << (16 - sh);
+		if (z == 0) {
+			return (-1);
+		}
+	}
+	unsigned len = (unsigned) __builtin_ctz(z);
+	if (len > SHORT_STR || (h & ((1u << len) - 1)) != 0) {
+		return (-1);
+	}
+	return ((int) len);
+}
+#else
+// Without SSE2 every string takes llmcost__str_check.
+static inline int
+short_ascii_len(const char *s)
+{
+	(void) s;
+	return (-1);
+}
+#endif
+
+// llmcost__str_check, with the common case (a short ASCII string) done
+// inline: the same rules, the same results.
+static inline int
+str_check(const char *s, size_t max, int allow_empty, size_t *lenp)
+{
+	if (s != NULL) {
+		int len = short_ascii_len(s);
+		if (len > 0 || (len == 0 && allow_empty)) {
+			*lenp = (size_t) len;
+			return (0);
+		}
+	}
+	return (llmcost__str_check(s, max, allow_empty, lenp));
+}
+
+// Copies len bytes, inline for short strings: two overlapping loads and
+// stores cover any length up to 16 and never touch a byte outside
+// [src, src + len) or [dst, dst + len).
+__attribute__((always_inline)) static inline void
+copy_str(char *dst, const char *src, size_t len)
+{
+	if (len >= 8 && len <= 16) {
+		uint64_t a, b;
+		memcpy(&a, src, 8);
+		memcpy(&b, src + len - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + len - 8, &b, 8);
+	} else if (len >= 4 && len < 8) {
+		uint32_t a, b;
+		memcpy(&a, src, 4);
+		memcpy(&b, src + len - 4, 4);
+		memcpy(dst, &a, 4);
+		memcpy(dst + len - 4, &b, 4);
+	} else if (len > 0 && len < 4) {
+		dst[0] = src[0];
+		dst[len / 2] = src[len / 2];
+		dst[len - 1] = src[len - 1];
+	} else if (len > 16) {
+		memcpy(dst, src, len);
+	}
+}
+
+static inline int
 arena_put(
     struct llmcost_call *call, const char *s, size_t len, llmcost__span *out)
 {
 	if (len > sizeof(call->arena) - call->arena_used) {
 		return (LLMCOST_ETOOBIG);
 	}
-	memcpy(call->arena + call->arena_used, s, len);
+	copy_str(call->arena + call->arena_used, s, len);
 	out->off = call->arena_used;
 	out->len = (uint16_t) len;
 	call->arena_used += (uint16_t) len;
@@ -70,7 +175,7 @@ prefetch_next(llmcost_client *c)
 	prefetch_w(p);
 	prefetch_w(p + 64);
 	prefetch_w(p + 128);
-	prefetch_w(&next->meta[0]);
+	prefetch_w(p + 192);
 	prefetch_w(&next->tags[0]);
 	prefetch_w(&next->arena[0]);
 	prefetch_w(&next->arena[64]);
@@ -104,6 +209,18 @@ llmcost__call_guarded(struct llmcost_call *call)
 	return (1);
 }
 
+// llmcost__call_guarded with its fast path (no hard budget exhausted)
+// inline.
+static inline int
+guarded(struct llmcost_call *call)
+{
+	if (atomic_load_explicit(&call->client->guard.n, memory_order_relaxed)
+	    == 0) {
+		return (0);
+	}
+	return (llmcost__call_guarded(call));
+}
+
 static int
 is_open(const llmcost_call *call)
 {
@@ -126,16 +243,14 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 	if (c == NULL || callp == NULL) {
 		return (LLMCOST_EINVAL);
 	}
-	if (c->cfg.flags & LLMCOST_F_DISABLE) {
+	if (c->disabled) {
 		return (LLMCOST_EDISABLED);
 	}
 	if (atomic_load_explicit(&c->closing, memory_order_relaxed)) {
 		return (LLMCOST_ECLOSED);
 	}
-	if ((rv = llmcost__str_check(provider, LLMCOST_MAX_PROVIDER, 0, &plen))
-	        != 0
-	    || (rv = llmcost__str_check(model, LLMCOST_MAX_MODEL, 0, &mlen))
-	        != 0) {
+	if ((rv = str_check(provider, LLMCOST_MAX_PROVIDER, 0, &plen)) != 0
+	    || (rv = str_check(model, LLMCOST_MAX_MODEL, 0, &mlen)) != 0) {
 		atomic_fetch_add_explicit(
 		    &c->attr_errors, 1, memory_order_relaxed);
 		return (rv);
@@ -175,7 +290,7 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 	(void) arena_put(call, provider, plen, &call->provider);
 	(void) arena_put(call, model, mlen, &call->model);
 	atomic_store_explicit(&call->state, SLOT_OPEN, memory_order_relaxed);
-	if (llmcost__call_guarded(call)) {
+	if (guarded(call)) {
 		llmcost_call_abandon(call);
 		return (LLMCOST_EBUDGET);
 	}
@@ -184,8 +299,11 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 	return (0);
 }
 
-int
-llmcost_call_set_meta(llmcost_call *call, const char *key, const char *value)
+// Every case of set_meta (a replaced value, a long or non-ASCII string,
+// an error, a hard budget): out of line, so that the common case below
+// needs no stack frame.
+__attribute__((noinline, cold)) static int
+set_meta_full(llmcost_call *call, const char *key, const char *value)
 {
 	size_t klen, vlen;
 	int rv;
@@ -193,9 +311,8 @@ llmcost_call_set_meta(llmcost_call *call, const char *key, const char *value)
 	if (!is_open(call)) {
 		return (LLMCOST_EINVAL);
 	}
-	if ((rv = llmcost__str_check(key, LLMCOST_MAX_KEY, 0, &klen)) != 0
-	    || (rv = llmcost__str_check(value, LLMCOST_MAX_VALUE, 1, &vlen))
-	        != 0) {
+	if ((rv = str_check(key, LLMCOST_MAX_KEY, 0, &klen)) != 0
+	    || (rv = str_check(value, LLMCOST_MAX_VALUE, 1, &vlen)) != 0) {
 		return (attr_error(call, rv));
 	}
 	uint16_t i;
@@ -218,23 +335,63 @@ llmcost_call_set_meta(llmcost_call *call, const char *key, const char *value)
 		call->meta[i].key = ks;
 		call->meta[i].val = vs;
 		call->n_meta++;
-		return (llmcost__call_guarded(call) ? LLMCOST_EBUDGET : 0);
+		return (guarded(call) ? LLMCOST_EBUDGET : 0);
 	}
 	// Replacing a value: reuse its bytes when the new one fits there.
 	llmcost__span *vs = &call->meta[i].val;
 	if (vlen <= vs->len) {
 		memcpy(call->arena + vs->off, value, vlen);
 		vs->len = (uint16_t) vlen;
-		return (llmcost__call_guarded(call) ? LLMCOST_EBUDGET : 0);
+		return (guarded(call) ? LLMCOST_EBUDGET : 0);
 	}
 	if (arena_put(call, value, vlen, vs) != 0) {
 		return (attr_error(call, LLMCOST_ETOOBIG));
 	}
-	return (llmcost__call_guarded(call) ? LLMCOST_EBUDGET : 0);
+	return (guarded(call) ? LLMCOST_EBUDGET : 0);
 }
 
 int
-llmcost_call_add_tag(llmcost_call *call, const char *tag)
+llmcost_call_set_meta(llmcost_call *call, const char *key, const char *value)
+{
+	// The common case: a new key, key and value short ASCII, room in
+	// the arena, no hard budget exhausted.  A key whose length matches
+	// one already set may be that key: set_meta_full compares.
+	if (is_open(call) && key != NULL && value != NULL
+	    && call->n_meta < LLMCOST_MAX_META
+	    && call->arena_used <= sizeof(call->arena) - 2 * SHORT_STR
+	    && atomic_load_explicit(
+	           &call->client->guard.n, memory_order_relaxed)
+	        == 0) {
+		int kl = short_ascii_len(key);
+		int vl = short_ascii_len(value);
+		if (kl > 0 && vl >= 0) {
+			uint16_t n = call->n_meta;
+			uint16_t i = 0;
+			while (
+			    i < n && call->meta[i].key.len != (uint16_t) kl) {
+				i++;
+			}
+			if (i == n) {
+				uint16_t at = call->arena_used;
+				char *a = call->arena + at;
+				copy_str(a, key, (size_t) kl);
+				copy_str(a + kl, value, (size_t) vl);
+				call->meta[n].key.off = at;
+				call->meta[n].key.len = (uint16_t) kl;
+				call->meta[n].val.off = (uint16_t) (at + kl);
+				call->meta[n].val.len = (uint16_t) vl;
+				call->arena_used = (uint16_t) (at + kl + vl);
+				call->n_meta = (uint16_t) (n + 1);
+				return (0);
+			}
+		}
+	}
+	return (set_meta_full(call, key, value));
+}
+
+// Every case of add_tag: see set_meta_full.
+__attribute__((noinline, cold)) static int
+add_tag_full(llmcost_call *call, const char *tag)
 {
 	size_t len;
 	int rv;
@@ -242,7 +399,7 @@ llmcost_call_add_tag(llmcost_call *call, const char *tag)
 	if (!is_open(call)) {
 		return (LLMCOST_EINVAL);
 	}
-	if ((rv = llmcost__str_check(tag, LLMCOST_MAX_TAG, 0, &len)) != 0) {
+	if ((rv = str_check(tag, LLMCOST_MAX_TAG, 0, &len)) != 0) {
 		return (attr_error(call, rv));
 	}
 	for (uint16_t i = 0; i < call->n_tags; i++) {
@@ -258,6 +415,35 @@ llmcost_call_add_tag(llmcost_call *call, const char *tag)
 	}
 	call->n_tags++;
 	return (0);
+}
+
+int
+llmcost_call_add_tag(llmcost_call *call, const char *tag)
+{
+	// The common case: a short ASCII tag whose length no tag of the call
+	// has (one that has may be the same tag: add_tag_full compares),
+	// with room for it.
+	if (is_open(call) && tag != NULL && call->n_tags < LLMCOST_MAX_TAGS
+	    && call->arena_used <= sizeof(call->arena) - SHORT_STR) {
+		int l = short_ascii_len(tag);
+		if (l > 0) {
+			uint16_t n = call->n_tags;
+			uint16_t i = 0;
+			while (i < n && call->tags[i].len != (uint16_t) l) {
+				i++;
+			}
+			if (i == n) {
+				uint16_t at = call->arena_used;
+				copy_str(call->arena + at, tag, (size_t) l);
+				call->tags[n].off = at;
+				call->tags[n].len = (uint16_t) l;
+				call->arena_used = (uint16_t) (at + l);
+				call->n_tags = (uint16_t) (n + 1);
+				return (0);
+			}
+		}
+	}
+	return (add_tag_full(call, tag));
 }
 
 int
@@ -279,8 +465,7 @@ llmcost_call_set_model(llmcost_call *call, const char *model)
 	if (!is_open(call)) {
 		return (LLMCOST_EINVAL);
 	}
-	if ((rv = llmcost__str_check(model, LLMCOST_MAX_MODEL, 0, &len))
-	    != 0) {
+	if ((rv = str_check(model, LLMCOST_MAX_MODEL, 0, &len)) != 0) {
 		return (attr_error(call, rv));
 	}
 	// The old bytes are reused when the new name fits there.
@@ -417,7 +602,7 @@ llmcost_call_add_message(
 	if (!is_open(call)) {
 		return (LLMCOST_EINVAL);
 	}
-	if ((rv = llmcost__str_check(role, 32, 0, &rlen)) != 0) {
+	if ((rv = str_check(role, 32, 0, &rlen)) != 0) {
 		return (attr_error(call, rv));
 	}
 	return (text_put(call, LLMCOST__TEXT_MSG, role, rlen, text, len));

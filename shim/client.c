@@ -52,7 +52,7 @@ client_free(llmcost_client *c)
 	llmcost__spool_close(c->spool);
 	llmcost__freelist_fini(&c->free);
 	llmcost__ring_fini(&c->submit_ring);
-	free(c->pool);
+	free(c->pool_mem);
 	free(c->texts);
 	pthread_cond_destroy(&c->progress);
 	pthread_cond_destroy(&c->wake);
@@ -104,6 +104,8 @@ llmcost__client_init(llmcost_client **clientp, const llmcost_options *opts,
 		return (rv);
 	}
 	llmcost__config_load(&c->cfg, opts, c);
+	// Beside the other fields call sites read (shim.h).
+	c->disabled = (c->cfg.flags & LLMCOST_F_DISABLE) != 0;
 	if (c->cfg.url_bad && !(c->cfg.flags & LLMCOST_F_DISABLE)) {
 		// What is wrong was logged once; nothing more to say.
 		client_free(c);
@@ -116,7 +118,14 @@ llmcost__client_init(llmcost_client **clientp, const llmcost_options *opts,
 	}
 
 	uint32_t n = c->cfg.queue_max;
-	c->pool = calloc(n, sizeof(*c->pool));
+	// Slots start on a cache line (shim.h): one line more than the pool,
+	// from calloc, which maps zero pages without touching them.
+	c->pool_mem = calloc(1, (size_t) n * sizeof(*c->pool) + 64);
+	if (c->pool_mem != NULL) {
+		uintptr_t at
+		    = ((uintptr_t) c->pool_mem + 63) & ~(uintptr_t) 63;
+		c->pool = (struct llmcost_call *) (void *) at;
+	}
 	if (c->pool == NULL || llmcost__freelist_init(&c->free, n) != 0
 	    || llmcost__ring_init(&c->submit_ring, n) != 0) {
 		client_free(c);

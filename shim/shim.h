@@ -3,6 +3,7 @@
 #define LLMCOST_SHIM_H
 
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -40,12 +41,16 @@ typedef struct llmcost__kv_span {
 
 // One pool slot.  Strings live in arena; spans index it.  The layout is
 // fixed so that the pool is one allocation made at init, and ordered so
-// that a typical call writes few cache lines: the first line holds what
-// begin and end write, then usage and the spans, then the arena (the
-// slot crosses to the batch loop's core and back once per call, and
-// every line it writes is a line that moves).
+// that a typical call writes few cache lines: slots start on a line
+// (client.c aligns the pool); the first line holds what begin and end
+// write, then usage, the spans and the first metadata entries, the tags,
+// then the arena on a line of its own; what few calls write (platform,
+// request scope) comes last.  A call with three metadata entries, a tag
+// and up to 64 bytes of strings writes six lines (the slot crosses to
+// the batch loop's core and back once per call, and every line it
+// writes is a line that moves).
 struct llmcost_call {
-	llmcost_client *client; // set when the slot is taken
+	alignas(64) llmcost_client *client; // set when the slot is taken
 	_Atomic uint32_t state;
 	uint32_t index;
 	uint8_t run_id[16];
@@ -61,22 +66,23 @@ struct llmcost_call {
 	uint32_t usage_flags;       // LLMCOST_USAGE_*
 	uint8_t service_tier;       // llmcost_service_tier
 	uint8_t platform_len;       // 0: the provider's own API
-	char platform[LLMCOST_MAX_PLATFORM];
+	// Request scope (scope.c): kind is LLMCOST__KIND_*; depth is the
+	// number of enclosing scopes in scope[], 0 outside any.
+	uint8_t kind;
+	uint8_t depth;
 	llmcost__span provider;
 	llmcost__span model;
 	uint16_t arena_used;
 	// Prompt and completion text (call.c): bytes used of the slot's
 	// text storage (client.texts), and the prompt messages in it.
-	uint32_t text_used;
 	uint16_t n_text;
+	uint32_t text_used;
 	llmcost__kv_span meta[LLMCOST_MAX_META];
 	llmcost__span tags[LLMCOST_MAX_TAGS];
-	// Request scope (scope.c): the enclosing scopes, root first; depth
-	// 0 outside any.  kind: LLMCOST__KIND_*.
-	uint8_t kind;
-	uint8_t depth;
+	alignas(64) char arena[LLMCOST_MAX_CALL_BYTES];
+	char platform[LLMCOST_MAX_PLATFORM];
+	// The enclosing scopes, root first.
 	llmcost__seg scope[LLMCOST_MAX_SCOPE_DEPTH];
-	char arena[LLMCOST_MAX_CALL_BYTES];
 };
 
 #define LLMCOST__LS_KEY_MAX  512 // bytes of a LangSmith API key, NUL too
@@ -110,10 +116,12 @@ struct llmcost_client {
 	// Read by call sites.
 	llmcost__freelist free;    // free slots, most recently freed first
 	llmcost__ring submit_ring; // indices of ended calls, in order
-	struct llmcost_call *pool;
+	struct llmcost_call *pool; // within pool_mem, on a cache line
+	void *pool_mem;            // the pool's allocation
 	uint64_t seed;
 	uint32_t wake_depth; // queue depth at which call_end wakes the loop
 	uint32_t wake_mask;  // call_end looks at the depth when !(pos & mask)
+	int disabled;        // cfg.flags & LLMCOST_F_DISABLE, set at init
 	_Atomic int closing;
 	// CLOCK_REALTIME minus CLOCK_MONOTONIC, set at init and refreshed by
 	// the batch loop on every round (at least every flush_ms): a call

@@ -59,34 +59,49 @@ next64(void)
 	return (result);
 }
 
+// Seeds the calling thread's generator, once.
+__attribute__((noinline)) static void
+seed_thread(uint64_t unix_ns, uint64_t seed)
+{
+	// Mix the client key, a per-thread counter and the time: two threads
+	// never share a stream.
+	uint64_t x = seed
+	    ^ (atomic_fetch_add(&thread_counter, 1) * 0xd1342543de82ef95ULL)
+	    ^ unix_ns;
+	for (int i = 0; i < 4; i++) {
+		rng.s[i] = llmcost__splitmix64(&x);
+	}
+	rng.seeded = 1;
+}
+
+// Stores v big-endian.
+static void
+put_be64(uint8_t *out, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+	memcpy(out, &v, 8);
+#else
+	for (int i = 0; i < 8; i++) {
+		out[i] = (uint8_t) (v >> (56 - 8 * i));
+	}
+#endif
+}
+
 void
 llmcost__uuid7(uint8_t out[16], uint64_t unix_ns, uint64_t seed)
 {
-	if (!rng.seeded) {
-		// Mix the client key, a per-thread counter and the time: two
-		// threads never share a stream.
-		uint64_t x = seed
-		    ^ (atomic_fetch_add(&thread_counter, 1)
-		        * 0xd1342543de82ef95ULL)
-		    ^ unix_ns;
-		for (int i = 0; i < 4; i++) {
-			rng.s[i] = llmcost__splitmix64(&x);
-		}
-		rng.seeded = 1;
+	if (__builtin_expect(!rng.seeded, 0)) {
+		seed_thread(unix_ns, seed);
 	}
 	uint64_t ms = unix_ns / 1000000u;
-	uint64_t sub = ((unix_ns % 1000000u) << 12) / 1000000u; // 12 bits
+	uint64_t sub = ((unix_ns - ms * 1000000u) << 12) / 1000000u; // 12 bits
 	uint64_t r = next64();
 
-	for (int i = 0; i < 6; i++) {
-		out[i] = (uint8_t) (ms >> (40 - 8 * i));
-	}
-	out[6] = (uint8_t) (0x70 | ((sub >> 8) & 0x0f));
-	out[7] = (uint8_t) (sub & 0xff);
-	out[8] = (uint8_t) (0x80 | ((r >> 56) & 0x3f));
-	for (int i = 9; i < 16; i++) {
-		out[i] = (uint8_t) (r >> (8 * (15 - i)));
-	}
+	// 48 bits of milliseconds, the version (7), 12 bits of sub-ms time;
+	// the variant (0b10) and 62 random bits.
+	put_be64(out, (ms << 16) | 0x7000u | sub);
+	put_be64(out + 8, (r & 0x3fffffffffffffffULL) | 0x8000000000000000ULL);
 }
 
 int
