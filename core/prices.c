@@ -4,7 +4,8 @@
 // call's provider, platform and model find an entry (exact name, then a
 // dated snapshot of a name, then anchored patterns in priority order;
 // docs/prices.md, "Matching"), which entry is in force at the call's
-// start (the latest valid_from not after it, an override winning a tie),
+// start (the latest valid_from not after it, an override in force winning
+// over every built-in entry),
 // which set of an entry prices the call (its service tier, then the
 // provider's own long-context rule: the input tokens exceed a
 // threshold), and the sum, in checked 64-bit integer pico-USD.  A
@@ -98,7 +99,7 @@ typedef struct key {
 static int
 pick(const prices_table *t, size_t lo, const key *k, const price_entry **out)
 {
-	const price_entry *first = &t->e[lo], *best = NULL;
+	const price_entry *first = &t->e[lo], *best = NULL, *ovr = NULL;
 	int seen = 0;
 
 	for (size_t i = lo; i < t->n; i++) {
@@ -112,10 +113,18 @@ pick(const prices_table *t, size_t lo, const key *k, const price_entry **out)
 		}
 		seen = 1;
 		// Sorted by valid_from, an override after a built-in entry of
-		// the same date: the last one in force wins.
+		// the same date: the last one in force wins, and an override
+		// in force wins over every built-in entry, even a later one
+		// (a contracted rate outlives a change of the list price).
 		if (e->valid_from <= k->start_s) {
 			best = e;
+			if (e->override) {
+				ovr = e;
+			}
 		}
+	}
+	if (ovr != NULL) {
+		best = ovr;
 	}
 	if (best != NULL) {
 		*out = best;

@@ -597,6 +597,21 @@ static const struct {
 	{ "vertex_ai-anthropic_models", "anthropic", "vertex" },
 };
 
+// A model name of the chat families of OpenAI, Anthropic or Google
+// ("gpt-", "claude-", "gemini-", after any routing prefix) that does not
+// name an embedding model.
+static int
+chat_name(const char *key)
+{
+	const char *m = strrchr(key, '/');
+	m = m != NULL ? m + 1 : key;
+	if (strstr(m, "embed") != NULL) {
+		return (0);
+	}
+	return (strncmp(m, "gpt-", 4) == 0 || strncmp(m, "claude-", 7) == 0
+	    || strncmp(m, "gemini-", 7) == 0);
+}
+
 static void
 ll_entry(prices_import *imp, const char *key, json_t *j)
 {
@@ -608,10 +623,18 @@ ll_entry(prices_import *imp, const char *key, json_t *j)
 	json_t *mode = json_object_get(j, "mode");
 	const char *ms = json_is_string(mode) ? json_string_value(mode) : "";
 	if (strcmp(ms, "chat") != 0 && strcmp(ms, "responses") != 0
-	    && strcmp(ms, "completion") != 0) {
+	    && strcmp(ms, "completion") != 0 && strcmp(ms, "realtime") != 0) {
+		if (strcmp(ms, "embedding") == 0 && chat_name(key)) {
+			// Survey 2.1: LiteLLM rewrote gemini/gemini-1.5-flash
+			// into an embedding entry (output price 0).
+			flag(imp, &b,
+			    "mode embedding for a chat model's name (output "
+			    "price 0): a chat entry rewritten as an embedding "
+			    "one, not imported");
+		}
 		skip_entry(imp, key,
 		    "not a chat model (mode other than chat, responses, "
-		    "completion)");
+		    "completion, realtime)");
 		return;
 	}
 	json_t *lp = json_object_get(j, "litellm_provider");

@@ -8,6 +8,7 @@
 #include "testutil.h"
 
 #include <jansson.h>
+#include <regex.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -432,7 +433,8 @@ test_import_litellm(void **state)
 		if (mode == NULL
 		    || (strcmp(mode, "chat") != 0
 		        && strcmp(mode, "responses") != 0
-		        && strcmp(mode, "completion") != 0)
+		        && strcmp(mode, "completion") != 0
+		        && strcmp(mode, "realtime") != 0)
 		    || !json_is_number(
 		        json_object_get(v, "input_cost_per_token"))
 		    || !json_is_number(
@@ -521,6 +523,9 @@ test_import_litellm(void **state)
 	    "flag gpt-5-nano: priority input $2.5/1M is far above the "
 	    "standard $0.05/1M");
 	must_log(&r, "is above the output price");
+	must_log(&r,
+	    "flag gemini/gemini-1.5-flash: mode embedding for a chat "
+	    "model's name");
 	// Skipped fields are listed with their reason.
 	must_log(&r, "skip field output_cost_per_second (");
 	must_log(&r, "skip field regional_processing_uplift_multiplier_eu (");
@@ -565,6 +570,107 @@ test_import_langfuse(void **state)
 	free_import(&r);
 }
 
+// The built-in table prices every chat model of OpenAI, Anthropic and
+// Google that LiteLLM prices (on the provider's API, Azure and Vertex),
+// except the ones docs/prices.md lists as left out, each for a reason.
+static const char *const left_out[] = {
+	// LiteLLM spellings that are not Anthropic ids.
+	"^claude-4-(opus|sonnet)-20250514$",
+	// Aliases that move to the newest model (not chat-latest, which
+	// OpenAI prices as a model of its own).
+	"^gemini-(flash|flash-lite|pro)-latest$",
+	"^gemini-2\\.5-flash-native-audio-latest$",
+	// Fine-tuned models: their prices are the customer's.
+	"^ft:.*$",
+	// Azure data-zone and regional deployments: a call does not say
+	// which deployment type served it.
+	"^azure/(eu|us|global|global-standard)/.*$",
+	// Not OpenAI's models, though LiteLLM files them under azure.
+	"^azure/(command-r-plus|mistral-large-.*)$",
+	// Experimental, robotics and computer-use previews, Gemma (open
+	// weights) and music generation.
+	"^(vertex/)?(gemini-exp-.*|learnlm-.*|gemma-.*|gemini-gemma-.*|"
+	"gemini-robotics-.*|gemini-2\\.5-computer-use-.*|lyria-.*)$",
+	// Text-to-speech and native-audio previews priced per second of
+	// audio in LiteLLM's sources.
+	"^(vertex/)?gemini-2\\.5-(pro|flash)-preview-tts$",
+	"^(vertex/)?gemini-2\\.5-flash-native-audio-preview-.*$",
+	NULL,
+};
+
+static int
+is_left_out(const char *platform, const char *model)
+{
+	char name[600];
+	snprintf(name, sizeof(name), "%s%s%s", platform,
+	    platform[0] != '\0' ? "/" : "", model);
+	for (size_t i = 0; left_out[i] != NULL; i++) {
+		regex_t re;
+		assert_int_equal(
+		    regcomp(&re, left_out[i], REG_EXTENDED | REG_NOSUB), 0);
+		int m = regexec(&re, name, 0, NULL, 0);
+		regfree(&re);
+		if (m == 0) {
+			return (1);
+		}
+	}
+	return (0);
+}
+
+static void
+test_builtin_covers_litellm(void **state)
+{
+	(void) state;
+	imported r;
+	memset(&r, 0, sizeof(r));
+	run_import(&r, "litellm/model_prices_and_context_window.json", NULL);
+	const prices_table *bt = prices_builtin_table();
+	size_t n;
+	const price_entry *e = prices_table_entries(r.t, &n);
+	size_t missing = 0, out = 0, covered = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(e[i].provider, "openai") != 0
+		    && strcmp(e[i].provider, "anthropic") != 0
+		    && strcmp(e[i].provider, "google") != 0) {
+			continue;
+		}
+		if (strcmp(e[i].platform, "") != 0
+		    && strcmp(e[i].platform, "azure") != 0
+		    && strcmp(e[i].platform, "vertex") != 0) {
+			continue;
+		}
+		price_query q = { .provider = e[i].provider,
+			.provider_len = strlen(e[i].provider),
+			.model = e[i].model,
+			.model_len = strlen(e[i].model),
+			.platform = e[i].platform,
+			.platform_len = strlen(e[i].platform),
+			.start_ns = UINT64_C(1784851200) * 1000000000 };
+		const price_entry *f;
+		if (prices_find(bt, &q, &f) == 0) {
+			covered++;
+			continue;
+		}
+		if (is_left_out(e[i].platform, e[i].model)) {
+			printf("left out: %s %s %s\n", e[i].provider,
+			    e[i].platform[0] != '\0' ? e[i].platform : "-",
+			    e[i].model);
+			out++;
+			continue;
+		}
+		printf("unpriced: %s %s %s (%s)\n", e[i].provider,
+		    e[i].platform[0] != '\0' ? e[i].platform : "-", e[i].model,
+		    e[i].source);
+		missing++;
+	}
+	printf("LiteLLM chat models of the three vendors: %zu priced, %zu "
+	       "left out, %zu unpriced\n",
+	    covered, out, missing);
+	assert_int_equal(missing, 0);
+	assert_true(covered > 0);
+	free_import(&r);
+}
+
 int
 main(void)
 {
@@ -575,6 +681,7 @@ main(void)
 		cmocka_unit_test(test_stable_ids),
 		cmocka_unit_test(test_import_litellm),
 		cmocka_unit_test(test_import_langfuse),
+		cmocka_unit_test(test_builtin_covers_litellm),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -196,10 +196,13 @@ naive_pick(const nentry *es, int n, int prov, int plat, const char *name,
 		if (e->from > t) {
 			continue;
 		}
-		if (best < 0 || e->from > es[best].from
-		    || (e->from == es[best].from && e->override
-		        && !es[best].override)) {
-			by_override += best >= 0 && e->from == es[best].from;
+		// An override in force wins over every built-in entry (even
+		// a later one); among entries of one kind the latest wins.
+		if (best < 0 || (e->override && !es[best].override)
+		    || (e->override == es[best].override
+		        && e->from > es[best].from)) {
+			by_override
+			    += best >= 0 && e->override && !es[best].override;
 			best = i;
 		}
 	}

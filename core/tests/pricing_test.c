@@ -212,8 +212,19 @@ test_fee_table(void **state)
 		if (strcmp(t[i].provider, "openai") == 0) {
 			assert_int_equal(rv, LLMCOST_ENOTFOUND);
 		} else if (strcmp(t[i].provider, "google") == 0) {
+			// Gemini 1.5 (grounding priced then is not in the
+			// sources) and the live and omni previews (LiteLLM
+			// gives no search price) have none.
+			if (strncmp(t[i].model, "gemini-1.5-", 11) == 0
+			    || strncmp(t[i].model, "gemini-3.1-flash-live", 21)
+			        == 0
+			    || strncmp(t[i].model, "gemini-omni-", 12) == 0) {
+				assert_int_equal(rv, LLMCOST_ENOTFOUND);
+				continue;
+			}
 			LLMCOST_PASS(rv);
-			if (first || strncmp(t[i].model, "gemini-2", 8) == 0) {
+			if (first || strncmp(t[i].model, "gemini-2", 8) == 0
+			    || strncmp(t[i].model, "gemini-live-2", 13) == 0) {
 				assert_int_equal(p, WEB_GEMINI);
 			} else {
 				assert_int_equal(p, WEB_GEMINI_3);
