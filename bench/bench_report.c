@@ -194,6 +194,7 @@ load_store(const char *dir, uint64_t n, uint64_t from_ns, uint64_t span_ns)
 			pricing_batch(&bt[nb], &all_costs[base]);
 			in[nb].batch = &bt[nb];
 			in[nb].costs = &all_costs[base];
+			in[nb].price_version = NULL;
 			nb++;
 		}
 		uint64_t now = all_recs[0].start_ns + 2 * NS_PER_SEC;

@@ -376,6 +376,7 @@ cmd_reprice(int argc, char **argv)
 		.price_arg = (void *) table,
 		.done = on_txn,
 		.done_arg = &rs,
+		.price_version = prices_table_version(table),
 	};
 	char a[32], b[32];
 	llmcost__utc_text((int64_t) (o.from_ns / 1000000000u), a, sizeof(a));

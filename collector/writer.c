@@ -112,6 +112,7 @@ run_group(writer *w, writer_job **jobs, size_t n)
 {
 	store_batch batches[MAX_GROUP];
 	store_batch_result res[MAX_GROUP];
+	char ver[MAX_GROUP][STORE_PVER_LEN + 1];
 	size_t used = 0;
 	char err[256];
 	int rv = 0;
@@ -127,7 +128,9 @@ run_group(writer *w, writer_job **jobs, size_t n)
 		}
 		batches[i].batch = b;
 		batches[i].costs = w->costs + used;
-		pricing_batch(b, w->costs + used);
+		batches[i].price_version = ver[i];
+		pricing_batch_version(
+		    b, w->costs + used, ver[i], sizeof(ver[i]));
 		used += b->n_records;
 	}
 	store_fault f = STORE_FAULT_OTHER;

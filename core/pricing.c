@@ -10,6 +10,7 @@
 // a fee without a price makes the call unpriced like a token bucket
 // without one.  A batch takes one reference to the table in force, so a
 // reload in the middle of a batch never mixes two tables in one batch.
+#include <stdio.h>
 #include <string.h>
 
 #include "prices.h"
@@ -77,7 +78,18 @@ pricing_price_run(void *arg, const store_reprice_call *c, store_cost *out)
 void
 pricing_batch(const llmcost_proto_batch *b, store_cost *out)
 {
+	pricing_batch_version(b, out, NULL, 0);
+}
+
+void
+pricing_batch_version(
+    const llmcost_proto_batch *b, store_cost *out, char *ver, size_t versz)
+{
 	const prices_table *t = prices_current_acquire();
+
+	if (ver != NULL && versz > 0) {
+		snprintf(ver, versz, "%s", prices_table_version(t));
+	}
 
 	for (uint32_t i = 0; i < b->n_records; i++) {
 		const llmcost_proto_record *r = &b->records[i];

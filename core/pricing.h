@@ -63,5 +63,9 @@ void pricing_price_run(
 // provider, model, platform (key 16), service tier (key 15), start time,
 // usage and fees; out holds b->n_records entries.
 void pricing_batch(const llmcost_proto_batch *b, store_cost *out);
+// The same, and the version of the table that priced it copied to ver
+// (prices_table_version, cut to versz - 1 bytes) for the store.
+void pricing_batch_version(
+    const llmcost_proto_batch *b, store_cost *out, char *ver, size_t versz);
 
 #endif // LLMCOST_CORE_PRICING_H

@@ -1640,6 +1640,10 @@ query_run_txn(store_rtxn *t, const query_spec *q, query_result **out,
 		r->runs_scanned = c.runs;
 		r->rollups_read = c.rollups;
 	}
+	if (rv == 0) {
+		rv = store_price_versions(
+		    t, q->from_ns, q->to_ns, &r->price_tables, err, errsz);
+	}
 	for (uint32_t i = 0; i < QUERY_MAX_FILTERS; i++) {
 		free(c.idc[i]);
 	}

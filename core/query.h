@@ -189,6 +189,9 @@ typedef struct query_result {
 	// How it was answered.
 	uint64_t runs_scanned;
 	uint64_t rollups_read;
+	// The versions of the price tables that priced the window's runs
+	// (store_price_versions), as the store recorded them.
+	store_pvers price_tables;
 } query_result;
 
 // Answers q from the store in one read transaction (query_run_txn in a

@@ -187,6 +187,16 @@ query_result_encode(const query_result *r, llmcost_proto_enc *e)
 	w.runs_scanned = r->runs_scanned;
 	w.rollups_read = r->rollups_read;
 	sums_to_wire(&r->total, &w.total);
+	const store_pvers *pv = &r->price_tables;
+	w.has_ptables = 1;
+	w.n_ptables = pv->n < LLMCOST_PROTO_MAX_QPTABLES
+	    ? pv->n
+	    : LLMCOST_PROTO_MAX_QPTABLES;
+	for (uint32_t i = 0; i < w.n_ptables; i++) {
+		w.ptables[i] = pstr(pv->v[i]);
+	}
+	w.ptables_flags = (pv->unknown ? LLMCOST_PROTO_QPT_UNKNOWN : 0)
+	    | (pv->more || pv->n > w.n_ptables ? LLMCOST_PROTO_QPT_MORE : 0);
 	if ((rv = llmcost_proto_enc_qreply_header(e, &w, (uint32_t) r->n_rows))
 	    != 0) {
 		return (rv);
@@ -228,6 +238,9 @@ query_result_encode(const query_result *r, llmcost_proto_enc *e)
 	}
 	rv = llmcost_proto_enc_qunpriced(e, all, (uint32_t) n);
 	free(all);
+	if (rv == 0) {
+		rv = llmcost_proto_enc_qptables(e, &w);
+	}
 	return (rv);
 }
 
@@ -279,6 +292,20 @@ query_result_from_wire(const llmcost_proto_qreply *w, const query_spec *q,
 	r->runs_scanned = w->runs_scanned;
 	r->rollups_read = w->rollups_read;
 	sums_from_wire(&w->total, &r->total);
+	// A collector from before price_tables: unknown.
+	r->price_tables.unknown = !w->has_ptables
+	    || (w->ptables_flags & LLMCOST_PROTO_QPT_UNKNOWN) != 0;
+	r->price_tables.more
+	    = (w->ptables_flags & LLMCOST_PROTO_QPT_MORE) != 0;
+	for (uint32_t i = 0; i < w->n_ptables && i < STORE_PVERS_MAX; i++) {
+		const llmcost_proto_str *v = &w->ptables[i];
+		if (v->len > STORE_PVER_LEN) {
+			continue; // not a version this program writes
+		}
+		memcpy(r->price_tables.v[r->price_tables.n], v->ptr, v->len);
+		r->price_tables.v[r->price_tables.n][v->len] = '\0';
+		r->price_tables.n++;
+	}
 	if (w->n_rows > 0
 	    && (r->rows = calloc(w->n_rows, sizeof(*r->rows))) == NULL) {
 		rv = LLMCOST_ENOMEM;

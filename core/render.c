@@ -198,12 +198,37 @@ usage_unknown(const query_sums *r)
 
 static const char *const period_head[] = { "", "Hour", "Day", "Week of" };
 
-// The version of the price table in force (prices.h): reports say which
-// prices they were made with.
+// Which price tables priced the window's calls (the store records the
+// version per hour, store_price_versions), for a person: "V"; "A, B
+// (several tables priced the window's calls)"; "unknown (...)" where the
+// store has no record (a store from before the record, or a collector
+// that does not send it); "none (no calls in the window)".
 static void
-price_table(char *buf, size_t n)
+price_tables_text(const store_pvers *p, char *buf, size_t n)
 {
-	prices_current_version(buf, n);
+	size_t at = 0;
+	buf[0] = '\0';
+	if (p->n == 0) {
+		snprintf(buf, n, "%s",
+		    p->unknown ? "unknown (not recorded in the store)"
+		               : "none (no calls in the window)");
+		return;
+	}
+	for (uint32_t i = 0; i < p->n && at < n; i++) {
+		int w = snprintf(
+		    buf + at, n - at, "%s%s", i > 0 ? ", " : "", p->v[i]);
+		at += w > 0 ? (size_t) w : 0;
+	}
+	if (at < n && p->more) {
+		int w = snprintf(buf + at, n - at, ", ...");
+		at += w > 0 ? (size_t) w : 0;
+	}
+	if (at < n && (p->n > 1 || p->unknown)) {
+		snprintf(buf + at, n - at, " (%s%s%s)",
+		    p->n > 1 ? "several tables priced the window's calls" : "",
+		    p->n > 1 && p->unknown ? "; " : "",
+		    p->unknown ? "unknown for some hours: not recorded" : "");
+	}
 }
 
 static void
@@ -321,9 +346,10 @@ render_table(const query_result *r, render_sink *s)
 	    QUERY_EVERY_NONE, to, sizeof(to));
 	out_printf(s, "\nWindow: %s .. %s (%s)\n", from, to,
 	    q->tz[0] != '\0' ? q->tz : "UTC");
-	char ptv[32];
-	price_table(ptv, sizeof(ptv));
-	out_printf(s, "Price table: %s\n", ptv);
+	char ptv[STORE_PVERS_MAX * (STORE_PVER_LEN + 2) + 128];
+	price_tables_text(&r->price_tables, ptv, sizeof(ptv));
+	out_printf(
+	    s, "Price table%s: %s\n", r->price_tables.n > 1 ? "s" : "", ptv);
 	for (uint32_t f = 0; f < q->n_where; f++) {
 		query_key_name(&q->where[f].key, name, sizeof(name));
 		out_printf(s, "%s%s%s%s", f == 0 ? "Where: " : ", ", name,
@@ -641,9 +667,21 @@ render_json(const query_result *r, render_sink *s)
 	}
 	json_object_set_new(
 	    root, "groups", json_integer((json_int_t) r->groups));
+	// price_table: the one version that priced every call of the
+	// window, else null (see price_tables and price_tables_unknown).
+	const store_pvers *pv = &r->price_tables;
+	json_t *pts = json_array();
+	for (uint32_t i = 0; i < pv->n; i++) {
+		json_array_append_new(pts, json_string(pv->v[i]));
+	}
+	json_object_set_new(root, "price_table",
+	    pv->n == 1 && !pv->unknown ? json_string(pv->v[0]) : json_null());
+	json_object_set_new(root, "price_tables", pts);
+	json_object_set_new(
+	    root, "price_tables_unknown", json_boolean(pv->unknown));
 	char ptv[32];
-	price_table(ptv, sizeof(ptv));
-	json_object_set_new(root, "price_table", json_string(ptv));
+	prices_current_version(ptv, sizeof(ptv));
+	json_object_set_new(root, "price_table_in_force", json_string(ptv));
 	if (json_dump_callback(
 	        root, json_out, s, JSON_INDENT(2) | JSON_PRESERVE_ORDER)
 	        != 0

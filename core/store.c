@@ -101,6 +101,8 @@ struct store {
 	int has_ls;     // likewise the exporters' losses (lsclients, lsdrops)
 	int has_extras; // 0: a read-only schema 1 store, without the table
 	int has_daily;  // 0: a read-only schema 1 or 2 store
+	MDB_dbi pricevers; // hour -> the price-table versions that priced it
+	int has_pricevers; // 0: a read-only store written before them
 	unsigned flags;
 	uint64_t mapsize;
 	str_cache_ent *cache;   // writer only
@@ -118,6 +120,12 @@ struct store_rtxn {
 	// page first rather than descend the tree for every set.
 	MDB_cursor *ms_cur;
 };
+
+// The price-table versions that priced the runs of each hour (the
+// "pricevers" table, written on ingest and by reprice; near the end).
+static int pricevers_open(MDB_txn *txn, store *s, int rdonly);
+static int pricevers_note_batches(
+    MDB_txn *txn, store *s, const store_batch *b, size_t n);
 
 _Static_assert(sizeof(store_run) == 144, "store_run layout changed");
 _Static_assert(sizeof(store_rollup) == 208, "store_rollup layout changed");
@@ -548,6 +556,10 @@ open_dbis(store *s, char *err, size_t errsz)
 	} else if (!(rdonly && rc == MDB_NOTFOUND)) {
 		mdb_txn_abort(txn);
 		return (open_err(s->dir, "rollups_day", rc, err, errsz));
+	}
+	if ((rc = pricevers_open(txn, s, rdonly)) != 0) {
+		mdb_txn_abort(txn);
+		return (open_err(s->dir, "pricevers", rc, err, errsz));
 	}
 	if (!rdonly && schema != 0 && schema < 3
 	    && (rc = backfill_daily(txn, s)) != 0) {
@@ -1452,6 +1464,10 @@ write_once(store *s, const store_batch *batches, size_t n,
 		*where = "rollup";
 		rc = rollups_flush(&w);
 	}
+	if (rc == 0) {
+		*where = "pricevers";
+		rc = pricevers_note_batches(w.txn, s, batches, n);
+	}
 	if (rc != 0) {
 		mdb_txn_abort(w.txn);
 		return (rc);
@@ -2244,7 +2260,10 @@ typedef struct reprice_ctx {
 	uint32_t ru_n;
 	store_reprice_item *items; // o->txn_runs entries
 	size_t n_items;
+	uint32_t pv_hour; // the last hour pricevers_reprice noted, + 1
 } reprice_ctx;
+
+static int pricevers_reprice(reprice_ctx *c, uint64_t start_ns);
 
 // The string of interned id (ptr into the map: valid until the next
 // write in txn), or NULL, 0 for id 0 or an unknown id.
@@ -2356,6 +2375,7 @@ reprice_txn(reprice_ctx *c, const uint8_t pos[16], uint8_t next[16],
 	*done = 1;
 	c->n_items = 0;
 	c->ru_n = 0;
+	c->pv_hour = 0;
 	memset(c->ru, 0, RU_PENDING * sizeof(*c->ru));
 	if ((rc = mdb_cursor_open(c->txn, c->s->runs, &cur)) != 0) {
 		return (rc);
@@ -2379,7 +2399,8 @@ reprice_txn(reprice_ctx *c, const uint8_t pos[16], uint8_t next[16],
 		}
 		visited++;
 		if (run.start_ns >= o->from_ns && run.start_ns < o->to_ns
-		    && (rc = reprice_run(c, cur, id, &run)) != 0) {
+		    && ((rc = reprice_run(c, cur, id, &run)) != 0
+		        || (rc = pricevers_reprice(c, run.start_ns)) != 0)) {
 			break;
 		}
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -2392,6 +2413,176 @@ reprice_txn(reprice_ctx *c, const uint8_t pos[16], uint8_t next[16],
 		rc = pending_flush(c->txn, c->s, c->ru, &c->ru_n);
 	}
 	return (rc);
+}
+
+// ---- price-table versions ----
+//
+// "pricevers": an LMDB table with sorted duplicates, key the be32 hour of
+// the runs' start, values the versions (prices_table_version, at most
+// STORE_PVER_LEN bytes) of the tables that priced runs of that hour.  It
+// came without a schema change: a writer creates it when it opens the
+// store; a read-only open of an older store has none, and every hour
+// of such a store (or of an upgraded one, for runs written before it)
+// reads as unknown.
+
+#define NS_PER_HOUR UINT64_C(3600000000000)
+
+static int
+pricevers_open(MDB_txn *txn, store *s, int rdonly)
+{
+	unsigned f = MDB_DUPSORT | (rdonly ? 0 : MDB_CREATE);
+	int rc = mdb_dbi_open(txn, "pricevers", f, &s->pricevers);
+	if (rc == 0) {
+		s->has_pricevers = 1;
+	} else if (rdonly && rc == MDB_NOTFOUND) {
+		rc = 0;
+	}
+	return (rc);
+}
+
+// Adds ver to hour's set; replace: drops the hour's other versions first.
+static int
+pricevers_put(
+    MDB_txn *txn, const store *s, uint32_t hour, const char *ver, int replace)
+{
+	uint8_t kb[4];
+	size_t len = strnlen(ver, STORE_PVER_LEN + 1);
+	if (len == 0 || len > STORE_PVER_LEN) {
+		return (0); // no version to record
+	}
+	put_be32(kb, hour);
+	MDB_val k = { sizeof(kb), kb }, v = { len, (void *) ver };
+	if (replace) {
+		int rc = mdb_del(txn, s->pricevers, &k, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND) {
+			return (rc);
+		}
+	}
+	int rc = mdb_put(txn, s->pricevers, &k, &v, MDB_NODUPDATA);
+	return (rc == MDB_KEYEXIST ? 0 : rc);
+}
+
+// The write path: each batch's version for the hours of its records.
+static int
+pricevers_note_batches(MDB_txn *txn, store *s, const store_batch *b, size_t n)
+{
+	int rc = 0;
+	if (!s->has_pricevers) {
+		return (0);
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const llmcost_proto_batch *pb = b[i].batch;
+		uint32_t last = 0;
+		if (b[i].price_version == NULL) {
+			continue;
+		}
+		for (uint32_t j = 0; rc == 0 && j < pb->n_records; j++) {
+			uint32_t h = (uint32_t) (pb->records[j].start_ns
+			    / NS_PER_HOUR);
+			if (h + 1 != last) {
+				rc = pricevers_put(
+				    txn, s, h, b[i].price_version, 0);
+				last = h + 1;
+			}
+		}
+	}
+	return (rc);
+}
+
+// Reprice: the run starting at start_ns was priced again by the
+// reprice's table.  An hour wholly inside the window has only that
+// version now; an hour the window cuts keeps its others too.
+static int
+pricevers_reprice(reprice_ctx *c, uint64_t start_ns)
+{
+	const store_reprice_opts *o = c->o;
+	uint32_t h = (uint32_t) (start_ns / NS_PER_HOUR);
+	if (o->dry_run || o->price_version == NULL || !c->s->has_pricevers
+	    || c->pv_hour == h + 1) {
+		return (0);
+	}
+	uint64_t h0 = (uint64_t) h * NS_PER_HOUR;
+	int whole = h0 >= o->from_ns && h0 + NS_PER_HOUR <= o->to_ns;
+	c->pv_hour = h + 1;
+	return (pricevers_put(c->txn, c->s, h, o->price_version, whole));
+}
+
+int
+store_price_versions(store_rtxn *t, uint64_t from_ns, uint64_t to_ns,
+    store_pvers *out, char *err, size_t errsz)
+{
+	memset(out, 0, sizeof(*out));
+	if (from_ns >= to_ns) {
+		return (0);
+	}
+	if (!t->s->has_pricevers) {
+		out->unknown = 1;
+		return (0);
+	}
+	uint32_t first = (uint32_t) (from_ns / NS_PER_HOUR);
+	uint32_t last = (uint32_t) ((to_ns - 1) / NS_PER_HOUR);
+	MDB_cursor *pc = NULL, *rcur = NULL;
+	int rc = mdb_cursor_open(t->txn, t->s->pricevers, &pc);
+	if (rc == 0) {
+		rc = mdb_cursor_open(t->txn, t->s->rollups, &rcur);
+	}
+	// Walk the hours that have runs (their rollups), jumping from one
+	// to the next; each must have versions, else it is unknown.
+	uint8_t kb[4];
+	uint32_t h = first;
+	while (rc == 0 && h <= last) {
+		put_be32(kb, h);
+		MDB_val k = { sizeof(kb), kb }, v;
+		rc = mdb_cursor_get(rcur, &k, &v, MDB_SET_RANGE);
+		if (rc != 0) {
+			break;
+		}
+		h = get_be32(k.mv_data);
+		if (h > last) {
+			break;
+		}
+		put_be32(kb, h);
+		MDB_val pk = { sizeof(kb), kb }, pv;
+		rc = mdb_cursor_get(pc, &pk, &pv, MDB_SET_KEY);
+		if (rc == MDB_NOTFOUND) {
+			out->unknown = 1;
+			rc = 0;
+		}
+		while (rc == 0) {
+			size_t i, len = pv.mv_size;
+			for (i = 0; i < out->n; i++) {
+				if (strlen(out->v[i]) == len
+				    && memcmp(out->v[i], pv.mv_data, len)
+				        == 0) {
+					break;
+				}
+			}
+			if (i == out->n && len <= STORE_PVER_LEN) {
+				if (out->n < STORE_PVERS_MAX) {
+					memcpy(
+					    out->v[out->n], pv.mv_data, len);
+					out->v[out->n][len] = '\0';
+					out->n++;
+				} else {
+					out->more = 1;
+				}
+			}
+			rc = mdb_cursor_get(pc, &pk, &pv, MDB_NEXT_DUP);
+		}
+		if (rc == MDB_NOTFOUND) {
+			rc = 0;
+		}
+		if (h == UINT32_MAX) {
+			break;
+		}
+		h++;
+	}
+	mdb_cursor_close(rcur);
+	mdb_cursor_close(pc);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		return (errf(err, errsz, "price versions", rc));
+	}
+	return (0);
 }
 
 int

@@ -237,6 +237,9 @@ typedef struct store_cost {
 typedef struct store_batch {
 	const llmcost_proto_batch *batch;
 	const store_cost *costs;
+	// The version of the price table that priced costs
+	// (prices_table_version), recorded per hour; NULL: none.
+	const char *price_version;
 } store_batch;
 
 typedef struct store_batch_result {
@@ -452,6 +455,9 @@ typedef struct store_reprice_opts {
 	void *price_arg;
 	store_reprice_done_fn done; // may be NULL
 	void *done_arg;
+	// The version of the table price uses, recorded for the hours of
+	// the runs repriced (store_price_versions); NULL: not recorded.
+	const char *price_version;
 } store_reprice_opts;
 
 // Prices every run in the window again with o->price and, where the cost,
@@ -464,6 +470,25 @@ typedef struct store_reprice_opts {
 // with the reason in err.
 int store_reprice(
     store *s, const store_reprice_opts *o, char *err, size_t errsz);
+
+// The price-table versions that priced the runs of a window's hours
+// (recorded by store_write and store_reprice; a window's edge hours are
+// taken whole).  unknown: some hour with runs has none recorded (a store
+// written before they were, or a write without a version); more: more
+// than STORE_PVERS_MAX versions, the first ones kept.
+#define STORE_PVER_LEN  32
+#define STORE_PVERS_MAX 8
+typedef struct store_pvers {
+	char v[STORE_PVERS_MAX][STORE_PVER_LEN + 1];
+	uint32_t n;
+	int unknown;
+	int more;
+} store_pvers;
+
+// Fills out for runs that started in [from_ns, to_ns).  Returns 0 or
+// LLMCOST_ESTORE (err says why).
+int store_price_versions(store_rtxn *t, uint64_t from_ns, uint64_t to_ns,
+    store_pvers *out, char *err, size_t errsz);
 
 // 128-bit helpers for cost sums.
 typedef __int128 store_i128;

@@ -1856,6 +1856,42 @@ dec_qreply(dec *d, mcur *c, uint32_t n, llmcost_proto_qreply *r, void **privp)
 	}
 	r->unpriced = up;
 	r->n_unpriced = e.size;
+	if (n < 15) {
+		return (0); // a collector from before price_tables
+	}
+	// 14: price_tables, [flags, [version str, ...]].
+	mobj pt, x;
+	uint64_t fl = 0;
+	mo_read(c, &pt);
+	if (pt.type != MT_ARRAY || pt.size < 2) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "query_reply: price_tables: want array of 2 (flags, "
+		    "versions)"));
+	}
+	mo_read(c, &x);
+	if ((rv = get_range(d, &x, "query_reply: price_tables flags",
+	         LLMCOST_PROTO_QPT_UNKNOWN | LLMCOST_PROTO_QPT_MORE, &fl))
+	    != 0) {
+		return (rv);
+	}
+	mo_read(c, &x);
+	if ((rv = get_array(d, &x, "query_reply: price_tables", 0,
+	         LLMCOST_PROTO_MAX_QPTABLES))
+	    != 0) {
+		return (rv);
+	}
+	for (uint32_t i = 0; i < x.size; i++) {
+		mobj sv;
+		mo_read(c, &sv);
+		if ((rv = get_str(d, &sv, "query_reply: price_tables", 1,
+		         LLMCOST_PROTO_MAX_QPTABLE, &r->ptables[i]))
+		    != 0) {
+			return (rv);
+		}
+	}
+	r->n_ptables = x.size;
+	r->ptables_flags = (uint32_t) fl;
+	r->has_ptables = 1;
 	return (0);
 }
 

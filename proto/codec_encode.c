@@ -663,7 +663,7 @@ llmcost_proto_enc_qreply_header(
 		rs.len = (uint32_t) reason_clean(
 		    r->reason.ptr, r->reason.len, reason);
 	}
-	pack_envelope(e, 14, LLMCOST_MSG_QUERY_REPLY);
+	pack_envelope(e, r->has_ptables ? 15 : 14, LLMCOST_MSG_QUERY_REPLY);
 	msgpack_pack_uint64(&e->pk, r->status);
 	pack_str(e, &rs);
 	pack_int(e, r->from_off);
@@ -762,6 +762,40 @@ llmcost_proto_enc_qunpriced(
 		pack_str(e, &u[i].provider);
 		pack_str(e, &u[i].model);
 		msgpack_pack_uint64(&e->pk, u[i].calls);
+	}
+	return (enc_flush(e));
+}
+
+int
+llmcost_proto_enc_qptables(llmcost_proto_enc *e, const llmcost_proto_qreply *r)
+{
+	int rv = 0;
+
+	if (e == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (e->err != 0) {
+		return (e->err);
+	}
+	if (r == NULL || !r->has_ptables
+	    || r->ptables_flags
+	        > (LLMCOST_PROTO_QPT_UNKNOWN | LLMCOST_PROTO_QPT_MORE)) {
+		return (enc_fail(e, LLMCOST_EINVAL));
+	}
+	if (r->n_ptables > LLMCOST_PROTO_MAX_QPTABLES) {
+		return (enc_fail(e, LLMCOST_ETOOBIG));
+	}
+	for (uint32_t i = 0; i < r->n_ptables && rv == 0; i++) {
+		rv = check_str(&r->ptables[i], 1, LLMCOST_PROTO_MAX_QPTABLE);
+	}
+	if (rv != 0) {
+		return (enc_fail(e, rv));
+	}
+	msgpack_pack_array(&e->pk, 2);
+	msgpack_pack_uint64(&e->pk, r->ptables_flags);
+	msgpack_pack_array(&e->pk, r->n_ptables);
+	for (uint32_t i = 0; i < r->n_ptables; i++) {
+		pack_str(e, &r->ptables[i]);
 	}
 	return (enc_flush(e));
 }

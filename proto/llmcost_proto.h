@@ -226,7 +226,12 @@ typedef struct llmcost_proto_budget_state {
 #define LLMCOST_PROTO_MAX_QTZ       64u   // bytes of a zone name
 #define LLMCOST_PROTO_MAX_QROWS     8192u // rows in a reply
 #define LLMCOST_PROTO_MAX_QUNPRICED 1024u // unpriced models in a reply
-#define LLMCOST_PROTO_MAX_QSTR      4160u // bytes of a key value (a tag set)
+#define LLMCOST_PROTO_MAX_QPTABLES  8u    // price-table versions in a reply
+#define LLMCOST_PROTO_MAX_QPTABLE   32u   // bytes of one version
+// QUERY_REPLY price_tables flags.
+#define LLMCOST_PROTO_QPT_UNKNOWN 1u    // some hour's runs have no record
+#define LLMCOST_PROTO_QPT_MORE    2u    // more versions than were sent
+#define LLMCOST_PROTO_MAX_QSTR    4160u // bytes of a key value (a tag set)
 
 // 8-byte aligned (a typedef may lower alignment), so that a decoded
 // message keeps the alignment it had before amounts were 128-bit: callers
@@ -289,6 +294,13 @@ typedef struct llmcost_proto_qreply {
 	const llmcost_proto_qrow *rows;
 	uint32_t n_unpriced;
 	const llmcost_proto_qunpriced *unpriced;
+	// Element 14, price_tables (README): the versions of the price
+	// tables that priced the window's runs.  has_ptables 0: absent (a
+	// collector from before it; the versions are unknown).
+	uint32_t has_ptables;
+	uint32_t ptables_flags; // LLMCOST_PROTO_QPT_*
+	uint32_t n_ptables;
+	llmcost_proto_str ptables[LLMCOST_PROTO_MAX_QPTABLES];
 } llmcost_proto_qreply;
 
 // A decoded message.  Arrays it points to are owned by it.
@@ -380,8 +392,10 @@ int llmcost_proto_enc_budget_state(
 
 // A QUERY; a QUERY_REPLY as a header (everything but its rows and
 // unpriced models; rows and unpriced in it are ignored) announcing
-// n_rows rows, then exactly n_rows rows, then the unpriced models.  On a
-// failed query (status != 0) n_rows is 0 and the sums are zero.
+// n_rows rows, then exactly n_rows rows, then the unpriced models, then,
+// when r->has_ptables, the price tables (llmcost_proto_enc_qptables
+// with the same r).  On a failed query (status != 0) n_rows is 0 and the
+// sums are zero.
 int llmcost_proto_enc_query(
     llmcost_proto_enc *e, const llmcost_proto_query *q);
 int llmcost_proto_enc_qreply_header(
@@ -389,6 +403,8 @@ int llmcost_proto_enc_qreply_header(
 int llmcost_proto_enc_qrow(llmcost_proto_enc *e, const llmcost_proto_qrow *r);
 int llmcost_proto_enc_qunpriced(
     llmcost_proto_enc *e, const llmcost_proto_qunpriced *u, uint32_t n);
+int llmcost_proto_enc_qptables(
+    llmcost_proto_enc *e, const llmcost_proto_qreply *r);
 
 // A growable buffer with a hard cap, and a write callback for it.
 typedef struct llmcost_proto_buf {

@@ -143,15 +143,18 @@ full_of(render_format fmt, const char *want)
 		const char *nl = strchr(w + 1, '\n');
 		assert_non_null(nl);
 		size_t at = (size_t) (nl + 1 - want);
-		snprintf(full, sizeof(full), "%.*sPrice table: %s\n%s",
-		    (int) at, want, v, want + at);
+		snprintf(full, sizeof(full),
+		    "%.*sPrice table: none (no calls in the window)\n%s",
+		    (int) at, want, want + at);
 	} else if (fmt == RENDER_JSON) {
 		const char *end = strrchr(want, '}');
 		assert_non_null(end);
 		size_t at = (size_t) (end - want) - 1; // before "\n}"
 		snprintf(full, sizeof(full),
-		    "%.*s,\n  \"price_table\": \"%s\"%s", (int) at, want, v,
-		    want + at);
+		    "%.*s,\n  \"price_table\": null,\n  \"price_tables\": "
+		    "[],\n  \"price_tables_unknown\": false,\n  "
+		    "\"price_table_in_force\": \"%s\"%s",
+		    (int) at, want, v, want + at);
 	} else {
 		snprintf(full, sizeof(full), "%s", want);
 	}

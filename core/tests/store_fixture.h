@@ -165,6 +165,7 @@ write_batches(store *s, const llmcost_proto_batch *const *bts, size_t n,
     store_batch_result *res, uint64_t now_ns, char *err, size_t errsz)
 {
 	store_batch in[8];
+	char ver[8][STORE_PVER_LEN + 1];
 	int rv;
 
 	assert_true(n <= 8);
@@ -172,9 +173,10 @@ write_batches(store *s, const llmcost_proto_batch *const *bts, size_t n,
 		store_cost *costs
 		    = calloc(bts[i]->n_records + 1, sizeof(*costs));
 		assert_non_null(costs);
-		pricing_batch(bts[i], costs);
+		pricing_batch_version(bts[i], costs, ver[i], sizeof(ver[i]));
 		in[i].batch = bts[i];
 		in[i].costs = costs;
+		in[i].price_version = ver[i];
 	}
 	rv = store_write(s, in, n, res, now_ns, err, errsz);
 	for (size_t i = 0; i < n; i++) {

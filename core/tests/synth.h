@@ -66,12 +66,13 @@ write_synth(store *s, const synth_opts *o, uint32_t first, uint32_t n,
 		llmcost_proto_batch bt = batch_of(b, 0xc1, i, 0);
 		store_cost *costs = calloc(k, sizeof(*costs));
 		assert_non_null(costs);
-		pricing_batch(&bt, costs);
+		char ver[STORE_PVER_LEN + 1];
+		pricing_batch_version(&bt, costs, ver, sizeof(ver));
 		for (uint32_t j = 0; o != NULL && o->tweak != NULL && j < k;
 		     j++) {
 			o->tweak(&b->recs[j], &costs[j]);
 		}
-		store_batch in = { &bt, costs };
+		store_batch in = { &bt, costs, ver };
 		store_batch_result res;
 		char err[256] = "";
 		int rv = store_write(s, &in, 1, &res,
