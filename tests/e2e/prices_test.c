@@ -74,6 +74,61 @@ check_cost(const char *dir, const char *feature, int64_t want)
 	json_decref(root);
 }
 
+// The version of the table of the built-in files and overrides text
+// (`llmcost prices --prices FILE version`), in out.
+static void
+table_version(const char *dir, const char *text, char *out, size_t outsz)
+{
+	char path[2048];
+	char *so = NULL, *se = NULL;
+	snprintf(path, sizeof(path), "%s/version-of.txt", dir);
+	e2e_write_file(path, text);
+	const char *argv[] = { harness_cli_bin(), "prices", "--prices", path,
+		"version", NULL };
+	assert_int_equal(harness_run(argv, &so, &se), 0);
+	assert_true(strlen(so) == 17 && so[16] == '\n');
+	snprintf(out, outsz, "%.16s", so);
+	free(so);
+	free(se);
+}
+
+// The report over the last day, read from the store (url NULL) or asked
+// of the daemon, states exactly the tables want (sorted, NULL-ended) and
+// the text line line.
+static void
+check_tables(const char *dir, const char *url, const char *const *want,
+    const char *line)
+{
+	const char *argv[] = { harness_cli_bin(), "report",
+		url ? "--collector" : "--data-dir", url ? url : dir, "--since",
+		"1d", "--json", NULL };
+	char *so = NULL, *se = NULL;
+	json_error_t je;
+	assert_int_equal(harness_run(argv, &so, &se), 0);
+	json_t *root = json_loads(so, 0, &je);
+	assert_non_null(root);
+	free(so);
+	free(se);
+	json_t *pt = json_object_get(root, "price_tables");
+	size_t n = 0;
+	while (want[n] != NULL) {
+		n++;
+	}
+	if (!json_is_array(pt) || json_array_size(pt) != n) {
+		char *text = json_dumps(pt, 0);
+		fail_msg("price_tables %s, want %zu", text ? text : "-", n);
+	}
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(
+		    json_string_value(json_array_get(pt, i)), want[i]);
+	}
+	assert_true(
+	    json_is_false(json_object_get(root, "price_tables_unknown")));
+	json_decref(root);
+	argv[6] = NULL; // the table, not --json
+	e2e_expect_run(argv, 0, line, NULL);
+}
+
 // Waits (at most 20 s) until the daemon's counter name reaches want.
 static void
 wait_stat(const char *dir, const char *name, uint64_t want)
@@ -131,6 +186,34 @@ test_reload(void **state)
 	check_cost(dir, "phase-b", 1000 * B_IN + 10 * B_OUT);
 	// Earlier calls keep what they were priced at.
 	check_cost(dir, "phase-a", 1000 * A_IN + 10 * A_OUT);
+
+	// The report states both tables that priced the window's calls,
+	// read from the store and asked of the daemon; a reprice of the
+	// whole window under table B leaves only B.
+	char va[32], vb[32], url[1100], line[128];
+	table_version(dir, table_a, va, sizeof(va));
+	table_version(dir, table_b, vb, sizeof(vb));
+	assert_string_not_equal(va, vb);
+	const char *both[] = { strcmp(va, vb) < 0 ? va : vb,
+		strcmp(va, vb) < 0 ? vb : va, NULL };
+	snprintf(line, sizeof(line),
+	    "Price tables: %s, %s (several tables priced the window's calls)",
+	    both[0], both[1]);
+	harness_url(dir, url, sizeof(url));
+	check_tables(dir, NULL, both, line);
+	check_tables(dir, url, both, line);
+	char pb[2048];
+	snprintf(pb, sizeof(pb), "%s/table-b.txt", dir);
+	e2e_write_file(pb, table_b);
+	const char *rp[] = { harness_cli_bin(), "reprice", "--since",
+		"2020-01-01", "--until", "2100-01-01", "--prices", pb,
+		"--data-dir", dir, NULL };
+	e2e_expect_run(rp, 0, "stored costs and rollups updated", NULL);
+	const char *only_b[] = { vb, NULL };
+	snprintf(line, sizeof(line), "Price table: %s\n", vb);
+	check_tables(dir, NULL, only_b, line);
+	check_tables(dir, url, only_b, line);
+	check_cost(dir, "phase-a", 1000 * B_IN + 10 * B_OUT);
 
 	// The service tier and platform a call states price it: gpt-4o-mini
 	// in batch ($0.075 / $0.30) and on Azure ($0.165 / $0.66), from the
