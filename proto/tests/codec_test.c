@@ -1137,8 +1137,53 @@ test_golden_qreply(void **state)
 	assert_str(d->unpriced[0].model, "mystery-1");
 	assert_int_equal(d->unpriced[0].calls, 1);
 	assert_inside(d->rows[0].keys[0], eb.b.data, eb.b.len);
+	// A reply of 14 elements (a collector from before price_tables).
+	assert_int_equal(d->has_ptables, 0);
 	llmcost_proto_msg_free(&m);
 	llmcost_proto_buf_free(&eb.b);
+
+	// The same reply with element 14, price_tables (README "Example: a
+	// QUERY_REPLY with price_tables"): 15 elements, then [flags, one
+	// version].
+	r.has_ptables = 1;
+	r.ptables_flags = LLMCOST_PROTO_QPT_UNKNOWN;
+	r.n_ptables = 1;
+	r.ptables[0] = S("0123456789abcdef");
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_qreply_header(&eb.e, &r, 2));
+	LLMCOST_PASS(llmcost_proto_enc_qrow(&eb.e, &rows[0]));
+	LLMCOST_PASS(llmcost_proto_enc_qrow(&eb.e, &rows[1]));
+	LLMCOST_PASS(llmcost_proto_enc_qunpriced(&eb.e, &u, 1));
+	LLMCOST_PASS(llmcost_proto_enc_qptables(&eb.e, &r));
+	char want[sizeof(GOLDEN_QREPLY) + 64];
+	snprintf(want, sizeof(want), "9f%s%s", GOLDEN_QREPLY + 2,
+	    "920191b030313233343536373839616263646566");
+	assert_bytes(eb.b.data, eb.b.len, want);
+	decode_ok(eb.b.data, eb.b.len, &m);
+	d = &m.u.qreply;
+	assert_int_equal(d->has_ptables, 1);
+	assert_int_equal(d->ptables_flags, LLMCOST_PROTO_QPT_UNKNOWN);
+	assert_int_equal(d->n_ptables, 1);
+	assert_str(d->ptables[0], "0123456789abcdef");
+	assert_int_equal(d->n_unpriced, 1);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+	// Bad flags, too many versions, an empty one: refused.
+	r.ptables_flags = 4;
+	encbuf_init(&eb);
+	LLMCOST_FAIL(llmcost_proto_enc_qptables(&eb.e, &r), LLMCOST_EINVAL);
+	llmcost_proto_buf_free(&eb.b);
+	r.ptables_flags = 0;
+	r.n_ptables = LLMCOST_PROTO_MAX_QPTABLES + 1;
+	encbuf_init(&eb);
+	LLMCOST_FAIL(llmcost_proto_enc_qptables(&eb.e, &r), LLMCOST_ETOOBIG);
+	llmcost_proto_buf_free(&eb.b);
+	r.n_ptables = 1;
+	r.ptables[0] = S("");
+	encbuf_init(&eb);
+	LLMCOST_FAIL(llmcost_proto_enc_qptables(&eb.e, &r), LLMCOST_EINVAL);
+	llmcost_proto_buf_free(&eb.b);
+	memset(&r, 0, sizeof(r));
 
 	// A failed query: its status and reason, nothing else.
 	memset(&r, 0, sizeof(r));
