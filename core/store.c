@@ -2545,8 +2545,7 @@ store_price_versions(store_rtxn *t, uint64_t from_ns, uint64_t to_ns,
 		MDB_val pk = { sizeof(kb), kb }, pv;
 		rc = mdb_cursor_get(pc, &pk, &pv, MDB_SET_KEY);
 		if (rc == MDB_NOTFOUND) {
-			out->unknown = 1;
-			rc = 0;
+			out->unknown = 1; // runs, but no record of their table
 		}
 		while (rc == 0) {
 			size_t i, len = pv.mv_size;
@@ -2581,6 +2580,16 @@ store_price_versions(store_rtxn *t, uint64_t from_ns, uint64_t to_ns,
 	mdb_cursor_close(pc);
 	if (rc != 0 && rc != MDB_NOTFOUND) {
 		return (errf(err, errsz, "price versions", rc));
+	}
+	// Sorted, so that the same store always reads the same.
+	for (uint32_t i = 1; i < out->n; i++) {
+		for (uint32_t j = i;
+		     j > 0 && strcmp(out->v[j - 1], out->v[j]) > 0; j--) {
+			char tmp[STORE_PVER_LEN + 1];
+			memcpy(tmp, out->v[j], sizeof(tmp));
+			memcpy(out->v[j], out->v[j - 1], sizeof(tmp));
+			memcpy(out->v[j - 1], tmp, sizeof(tmp));
+		}
 	}
 	return (0);
 }

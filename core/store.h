@@ -485,7 +485,7 @@ typedef struct store_pvers {
 	int more;
 } store_pvers;
 
-// Fills out for runs that started in [from_ns, to_ns).  Returns 0 or
+// Fills out (versions sorted) for runs that started in [from_ns, to_ns).  Returns 0 or
 // LLMCOST_ESTORE (err says why).
 int store_price_versions(store_rtxn *t, uint64_t from_ns, uint64_t to_ns,
     store_pvers *out, char *err, size_t errsz);

@@ -13,6 +13,7 @@
 
 #include <lmdb.h>
 
+#include "raw_lmdb.h"
 #include "store_fixture.h"
 
 #include "prices.h"
@@ -1130,6 +1131,119 @@ test_write_takes_costs(void **state)
 	free(b);
 }
 
+// ---- the price-table versions that priced each hour ----
+
+// Writes one call of hour h (call n) priced by the table of version ver.
+static void
+write_priced(store *s, uint32_t n, uint32_t h, const char *ver)
+{
+	const spec one[] = { SEARCH(n, h, 1000) };
+	built *b = build(one, 1);
+	llmcost_proto_batch bt = batch_of(b, 0xc2, n, 0);
+	const store_cost cost = { 1000, 1, 0 };
+	store_batch in = { &bt, &cost, ver };
+	store_batch_result res;
+	char err[256];
+	LLMCOST_PASS(store_write(s, &in, 1, &res, T0, err, sizeof(err)));
+	assert_int_equal(res.stored, 1);
+	free(b);
+}
+
+// The versions of [from, to) as "v1,v2" (sorted), then "?" when unknown.
+static const char *
+versions(store *s, uint64_t from, uint64_t to)
+{
+	static char buf[512];
+	store_rtxn *t;
+	store_pvers pv;
+	char err[256];
+	size_t at = 0;
+	LLMCOST_PASS(store_read_begin(s, &t));
+	LLMCOST_PASS(store_price_versions(t, from, to, &pv, err, sizeof(err)));
+	store_read_end(t);
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < pv.n; i++) {
+		at += (size_t) snprintf(buf + at, sizeof(buf) - at, "%s%s",
+		    i > 0 ? "," : "", pv.v[i]);
+	}
+	snprintf(buf + at, sizeof(buf) - at, "%s", pv.unknown ? "?" : "");
+	return (buf);
+}
+
+static void
+price_same(void *arg, const store_reprice_call *c, store_cost *out)
+{
+	(void) arg;
+	(void) c;
+	*out = (store_cost) { 1000, 1, 0 };
+}
+
+static void
+reprice_as(store *s, uint64_t from, uint64_t to, const char *ver)
+{
+	store_reprice_opts o = { .from_ns = from,
+		.to_ns = to,
+		.price = price_same,
+		.price_version = ver };
+	char err[256];
+	LLMCOST_PASS(store_reprice(s, &o, err, sizeof(err)));
+}
+
+static void
+test_price_versions(void **state)
+{
+	fixture *f = *state;
+	const uint64_t hr = NS_PER_HOUR;
+
+	// Ingest: hour 0 under A, then B (a reload); hour 1 under B.
+	write_priced(f->s, 1, H0, "aaaa");
+	write_priced(f->s, 2, H0, "bbbb");
+	write_priced(f->s, 3, H0 + 1, "bbbb");
+	write_priced(f->s, 4, H0 + 1, "bbbb");
+	assert_string_equal(versions(f->s, T0, T0 + 2 * hr), "aaaa,bbbb");
+	assert_string_equal(versions(f->s, T0 + hr, T0 + 2 * hr), "bbbb");
+	// A window's edge hours count whole.
+	assert_string_equal(
+	    versions(f->s, T0 + hr / 2, T0 + hr + 1), "aaaa,bbbb");
+	// No runs, nothing to say.
+	assert_string_equal(versions(f->s, T0 + 5 * hr, T0 + 6 * hr), "");
+
+	// A reprice of all of hour 0 leaves only its table; one that cuts
+	// hour 1 adds its table to the one there.
+	reprice_as(f->s, T0, T0 + hr, "cccc");
+	assert_string_equal(versions(f->s, T0, T0 + hr), "cccc");
+	reprice_as(f->s, T0 + hr, T0 + hr + hr / 2, "cccc");
+	assert_string_equal(versions(f->s, T0 + hr, T0 + 2 * hr), "bbbb,cccc");
+	// A dry run records nothing.
+	store_reprice_opts dry = { .from_ns = T0,
+		.to_ns = T0 + 2 * hr,
+		.dry_run = 1,
+		.price = price_same,
+		.price_version = "dddd" };
+	char err[256];
+	LLMCOST_PASS(store_reprice(f->s, &dry, err, sizeof(err)));
+	assert_string_equal(versions(f->s, T0, T0 + 2 * hr), "bbbb,cccc");
+	store_close(f->s);
+	f->s = NULL;
+
+	// A store from before the record (no table): read-only, every hour
+	// is unknown; a writer creates the table and the old hours stay
+	// unknown beside the new ones.
+	raw w;
+	MDB_dbi dbi;
+	raw_begin(&w, f->path);
+	LLMCOST_PASS(mdb_dbi_open(w.txn, "pricevers", 0, &dbi));
+	LLMCOST_PASS(mdb_drop(w.txn, dbi, 1));
+	raw_end(&w);
+	store *ro = open_store(f->path, STORE_RDONLY, 0);
+	assert_string_equal(versions(ro, T0, T0 + 2 * hr), "?");
+	store_close(ro);
+	f->s = open_store(f->path, 0, 0);
+	write_priced(f->s, 5, H0 + 2, "eeee");
+	assert_string_equal(versions(f->s, T0, T0 + 3 * hr), "eeee?");
+	assert_string_equal(versions(f->s, T0 + 2 * hr, T0 + 3 * hr), "eeee");
+}
+
 // ---- scanning runs by time ----
 
 #define MAX_SEEN 1024
@@ -1595,6 +1709,8 @@ main(void)
 		    test_multi_batch_write, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_reopen, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_price_versions, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_map_growth, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
