@@ -341,9 +341,11 @@ typedef enum llmcost_status {
  *   leaves it on.
  * - langsmith_endpoint, LANGSMITH_ENDPOINT (else LANGCHAIN_ENDPOINT).
  *   Default https://api.smith.langchain.com.
- * - langsmith_project, LANGSMITH_PROJECT (else LANGCHAIN_PROJECT): the
- *   runs' session_name.  Default "default".
- * - langsmith_workspace_id, LANGSMITH_WORKSPACE_ID: sent as x-tenant-id.
+ * - langsmith_project, LANGSMITH_PROJECT (else LANGCHAIN_PROJECT, else
+ *   the legacy LANGCHAIN_SESSION the JS SDK still reads): the runs'
+ *   session_name.  Default "default".
+ * - langsmith_workspace_id, LANGSMITH_WORKSPACE_ID (else
+ *   LANGCHAIN_WORKSPACE_ID): sent as x-tenant-id.
  * - langsmith_queue_batches, LLMCOST_LANGSMITH_QUEUE_BATCHES: what the
  *   exporter holds while LangSmith is slow or away, in full batches:
  *   langsmith_queue_batches x batch_max calls, however small the batch
@@ -352,7 +354,8 @@ typedef enum llmcost_status {
  *   most that many calls of about 1.8 KiB each; calls that find the
  *   queue full are not sent to LangSmith and are counted
  *   (langsmith_dropped_queue).  The collector never loses calls to
- *   LangSmith's pace.
+ *   LangSmith's pace, nor LangSmith to the collector's (see "When the
+ *   collector is away").
  * - langsmith_gzip: request bodies to /runs/multipart gzip-compressed
  *   (libdeflate level 1) when 0 and the server's GET /info says it takes
  *   them (instance_flags.gzip_body_enabled, as the JS SDK reads it; asked
@@ -375,9 +378,21 @@ typedef enum llmcost_status {
  *   only by calls that carry text, so the resident cost follows the text
  *   actually in flight.
  *
+ * @par When the collector is away
+ * Calls wait in memory (queue_max of them) while the collector is slow
+ * or away.  Once seven eighths of the queue is waiting, the oldest calls
+ * are sent to LangSmith alone (when export is on and LangSmith has room)
+ * and counted as dropped for the collector (calls_dropped, the count the
+ * collector is told), so that the call sites keep finding room and a
+ * dead collector does not stop export to LangSmith.  At
+ * llmcost_shutdown(), the calls still queued while the collector has not
+ * answered for a second go to LangSmith the same way.  Without LangSmith
+ * export (or with its queue full too), call sites drop new calls once the
+ * queue is full (#LLMCOST_EFULL, counted).
+ *
  * @par Spool
- * Without a spool, calls wait in memory (queue_max of them) while the
- * collector is away; past that, call sites drop them (counted).  Turn
+ * Without a spool, a collector outage longer than the queue lasts loses
+ * calls for the collector (counted, see above).  Turn
  * the spool on when a collector outage must not lose calls: llmcostd
  * restarted or upgraded under a busy application, a collector on
  * another host, an application that runs while no collector does.  The
@@ -481,7 +496,9 @@ LLMCOST_API void llmcost_shutdown(llmcost_client *c, int32_t timeout_ms);
 /** Client counters; all are totals since llmcost_init(). */
 typedef struct llmcost_stats {
 	uint64_t calls_ended;    /**< calls handed to the queue */
-	uint64_t calls_dropped;  /**< calls lost: queue full, or undelivered
+	uint64_t calls_dropped;  /**< calls the collector will not get: queue
+	                              full, sent to LangSmith alone past the
+	                              queue's high-water mark, or undelivered
 	                              at shutdown */
 	uint64_t calls_acked;    /**< calls the collector has stored */
 	uint64_t calls_rejected; /**< calls in batches the collector refused */

@@ -220,6 +220,9 @@ llmcost_shutdown(llmcost_client *c, int32_t timeout_ms)
 		return;
 	}
 	if (!(c->cfg.flags & LLMCOST_F_DISABLE)) {
+		// What is left in the ring goes to LangSmith even when the
+		// collector is away (exporter.h "Bounded queues").
+		atomic_store(&c->draining, 1);
 		if (llmcost_flush(c, timeout_ms) != 0) {
 			llmcost__log(c, LLMCOST_LOG_WARNING,
 			    "shutdown: the destinations did not acknowledge "

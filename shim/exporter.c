@@ -22,6 +22,11 @@
 #include "shim.h"
 #include "spool.h"
 
+// At shutdown, a lossless exporter that has held its oldest batch this
+// long is taken for away: the calls left in the ring go to the lossy
+// exporters (exporter.h "Bounded queues").
+#define STALL_NS (1000ull * 1000000ull)
+
 // The destinations, in order.  A new exporter is a file with its ops and
 // one line here.
 const struct llmcost__exporter_ops *const llmcost__exporters[] = {
@@ -255,6 +260,7 @@ exporter_main(void *arg)
 			ex->calls_held -= held[i]->n;
 			batch_unhold(held[i]);
 		}
+		ex->head_ns = llmcost__mono_ns();
 		// Room for the loop, and progress for flushers.
 		pthread_cond_signal(&c->wake);
 		pthread_cond_broadcast(&c->progress);
@@ -365,15 +371,22 @@ llmcost__exporters_stop(llmcost_client *c)
 	c->n_exporters = 0;
 }
 
+// With c->mtx held: ex could take a batch now.
+static int
+has_room(llmcost__exporter *ex)
+{
+	return (ex->count < ex->queue_max
+	    && (ex->calls_max == 0 || ex->calls_held < ex->calls_max)
+	    && !atomic_load(&ex->stopping));
+}
+
 int
 llmcost__exporters_room(llmcost_client *c)
 {
 	int any = 0, lossless = 0;
 	for (uint32_t i = 0; i < c->n_exporters; i++) {
 		llmcost__exporter *ex = &c->exporters[i];
-		int room = ex->count < ex->queue_max
-		    && (ex->calls_max == 0 || ex->calls_held < ex->calls_max)
-		    && !atomic_load(&ex->stopping);
+		int room = has_room(ex);
 		if (ex->ops->lossless) {
 			if (!room) {
 				return (0);
@@ -383,6 +396,57 @@ llmcost__exporters_room(llmcost_client *c)
 		any |= room;
 	}
 	return (lossless || any);
+}
+
+// With c->mtx held: how many calls lossy exporter ex could take in one
+// batch now without missing it (llmcost__exporters_hand_to's test).
+static uint64_t
+lossy_fit(llmcost__exporter *ex)
+{
+	if (ex->count >= ex->queue_max || atomic_load(&ex->stopping)) {
+		return (0);
+	}
+	if (ex->calls_max == 0 || ex->calls_held == 0) {
+		return (UINT64_MAX);
+	}
+	return (ex->calls_held < ex->calls_max ? ex->calls_max - ex->calls_held
+	                                       : 0);
+}
+
+int
+llmcost__exporters_overflow(llmcost_client *c, uint32_t *take)
+{
+	uint32_t mark = c->cfg.queue_max - c->cfg.queue_max / 8;
+	uint32_t depth = (uint32_t) llmcost__ring_depth(&c->submit_ring);
+	uint64_t fit = 0;
+	int stalled = 0;
+	uint64_t now = llmcost__mono_ns();
+
+	for (uint32_t i = 0; i < c->n_exporters; i++) {
+		llmcost__exporter *ex = &c->exporters[i];
+		if (!ex->ops->lossless) {
+			uint64_t f = lossy_fit(ex);
+			fit = f > fit ? f : fit;
+		} else if (ex->count > 0 && now - ex->head_ns >= STALL_NS) {
+			stalled = 1;
+		}
+	}
+	uint64_t n;
+	if (depth >= mark) {
+		// Back to three quarters: the lossless exporters keep the
+		// rest, and the loop is not woken once per call.
+		n = depth - (mark - c->cfg.queue_max / 8);
+	} else if (atomic_load(&c->draining) && stalled) {
+		n = depth;
+	} else {
+		return (0);
+	}
+	// No more than a lossy exporter takes whole: the calls taken are
+	// lost for the lossless ones, and must not be for every one.
+	n = n < fit ? n : fit;
+	n = n < c->cfg.batch_max ? n : c->cfg.batch_max;
+	*take = (uint32_t) n;
+	return (n > 0);
 }
 
 // With c->mtx held, after a batch was queued on ex: whether its thread
@@ -401,12 +465,6 @@ wake_needed(const llmcost__exporter *ex)
 }
 
 void
-llmcost__exporters_hand(llmcost_client *c, llmcost__batch *b)
-{
-	llmcost__exporters_hand_to(c, b, LLMCOST__HAND_ALL);
-}
-
-void
 llmcost__exporters_hand_to(llmcost_client *c, llmcost__batch *b, int which)
 {
 	b->refs = 0;
@@ -415,6 +473,10 @@ llmcost__exporters_hand_to(llmcost_client *c, llmcost__batch *b, int which)
 		if ((which == LLMCOST__HAND_LOSSY && ex->ops->lossless)
 		    || (which == LLMCOST__HAND_LOSSLESS
 		        && !ex->ops->lossless)) {
+			continue;
+		}
+		if (which == LLMCOST__HAND_OVERFLOW && ex->ops->lossless) {
+			atomic_fetch_add(&ex->lost, b->n);
 			continue;
 		}
 		if (ex->count >= ex->queue_max || atomic_load(&ex->stopping)
@@ -426,7 +488,9 @@ llmcost__exporters_hand_to(llmcost_client *c, llmcost__batch *b, int which)
 		uint32_t tail
 		    = (ex->head + ex->count) % LLMCOST__EXPORTER_QUEUE_MAX;
 		ex->queue[tail] = b;
-		ex->count++;
+		if (ex->count++ == 0) {
+			ex->head_ns = llmcost__mono_ns();
+		}
 		ex->calls_held += b->n;
 		b->refs++;
 		if (wake_needed(ex)) {

@@ -17,11 +17,22 @@
 // and in flight together (the collector: its INFLIGHT_MAX batches in
 // flight).  Two kinds of exporter share the loop:
 //   - lossless (ops->lossless, the collector): it must receive every
-//     call, at least once.  The loop takes calls from the ring only while
-//     every lossless exporter has room, so a lossless destination that is
-//     away fills its queue, the loop stops draining, and the pool runs out
-//     at the call site (LLMCOST_EFULL, counted as a drop), exactly as
-//     with a single exporter.  It paces the loop.
+//     call, at least once, while the pool can hold them.  The loop takes
+//     calls from the ring only while every lossless exporter has room,
+//     so a slow collector keeps the whole ring as its buffer.  Once the
+//     ring reaches its high-water mark (llmcost__exporters_overflow:
+//     seven eighths of the pool ended and waiting, the point past which
+//     call sites would soon find the pool empty), the loop takes the
+//     oldest calls anyway, an eighth of the pool at a time, and hands
+//     them to the lossy exporters alone; each lossless exporter counts
+//     them as lost, which are the client's drops.  Calls are then dropped
+//     oldest first instead of newest first at the call site, and a dead
+//     collector no longer starves LangSmith.  The same happens at
+//     llmcost_shutdown to what is left in the ring once a lossless
+//     exporter has held its oldest batch for STALL_NS: those calls would
+//     be lost for every destination otherwise.  With a spool the loop
+//     never gets there: the spool takes the calls first (spool.c) and
+//     hands them to the lossy exporters itself.
 //   - lossy (LangSmith): best effort with counted losses.  It never holds
 //     up the loop: a lossy exporter whose queue is full misses that batch
 //     and counts its calls as lost.
@@ -154,6 +165,7 @@ struct llmcost__exporter {
 	uint32_t head;
 	uint32_t count;
 	uint64_t calls_held; // calls in the batches of queue[]
+	uint64_t head_ns;    // when queue[head] became the oldest held batch
 	int kick;            // llmcost_flush asked to cut a retry wait short
 	pthread_cond_t cv;   // the thread waits here for work or a retry
 	int cv_ready;
@@ -201,10 +213,12 @@ void llmcost__exporters_stop(llmcost_client *c);
 // exporter has room (and, with none, some exporter has room).
 int llmcost__exporters_room(llmcost_client *c);
 
-// With c->mtx held: hands b to every exporter with room (the others count
-// its calls as lost), advances the handed position past b, and frees b
-// when no exporter took it.  b must not be touched afterwards.
-void llmcost__exporters_hand(llmcost_client *c, llmcost__batch *b);
+// With c->mtx held, when llmcost__exporters_room says no: 1 if the loop
+// must take the oldest calls anyway for the lossy exporters (see "Bounded
+// queues"): some lossy exporter has room, and the submit ring is at its
+// high-water mark (or the client is shutting down and a lossless
+// exporter is stalled).  *take: how many calls to take.
+int llmcost__exporters_overflow(llmcost_client *c, uint32_t *take);
 
 // Which exporters llmcost__exporters_hand_to hands a batch to.
 enum {
@@ -215,9 +229,16 @@ enum {
 	// A batch replayed from the spool: the lossless exporters only;
 	// the handed position stays (its calls were handed before).
 	LLMCOST__HAND_LOSSLESS = 2,
+	// Calls taken past the high-water mark (llmcost__exporters_overflow):
+	// the lossy exporters; the lossless ones count them as lost.
+	LLMCOST__HAND_OVERFLOW = 3,
 };
 
-// llmcost__exporters_hand, to the exporters which selects (LLMCOST__HAND_*).
+// With c->mtx held: hands b to the exporters which selects
+// (LLMCOST__HAND_*) that have room (the others count its calls as lost),
+// advances the handed position past b (but for LLMCOST__HAND_LOSSLESS),
+// and frees b when no exporter took it.  b must not be touched
+// afterwards.
 void llmcost__exporters_hand_to(
     llmcost_client *c, llmcost__batch *b, int which);
 

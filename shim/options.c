@@ -144,9 +144,10 @@ langsmith_load(
 	static const char *const endpoint_vars[]
 	    = { "LANGSMITH_ENDPOINT", "LANGCHAIN_ENDPOINT", NULL };
 	static const char *const project_vars[]
-	    = { "LANGSMITH_PROJECT", "LANGCHAIN_PROJECT", NULL };
+	    = { "LANGSMITH_PROJECT", "LANGCHAIN_PROJECT", "LANGCHAIN_SESSION",
+		      NULL }; // the last: the JS SDK's legacy name
 	static const char *const workspace_vars[]
-	    = { "LANGSMITH_WORKSPACE_ID", NULL };
+	    = { "LANGSMITH_WORKSPACE_ID", "LANGCHAIN_WORKSPACE_ID", NULL };
 	long v;
 
 	cfg->ls_on = 0;

@@ -11,8 +11,13 @@
 // which calls have been handed over (for flush), and drop accounting.
 // Drops are reported, never hidden: when the drop count has moved and no
 // call is waiting, the loop hands over an empty batch, so that the
-// collector learns the count anyway (it rides on every batch).  A pool
-// that runs out while every exporter is busy is the loop's back-pressure:
+// collector learns the count anyway (it rides on every batch).  While a
+// lossless exporter (the collector) has no room the loop waits, so a slow
+// collector keeps the whole ring as its buffer; once the ring reaches
+// its high-water mark the loop takes the oldest calls for the lossy
+// exporters alone and the collector counts them as dropped (exporter.h
+// "Bounded queues"): a dead collector does not starve LangSmith.  A pool
+// that runs out anyway (every exporter busy) is the loop's back-pressure:
 // call sites drop and count, and the loop logs the count at most every
 // ten seconds.
 #define _GNU_SOURCE
@@ -52,9 +57,11 @@ sleep_for_work(llmcost_client *c, int32_t timeout_ms)
 }
 
 // Waits up to timeout_ms for an exporter with room.  Returns 1 when one
-// has room, 0 after the timeout, -1 when the client is closing.
+// has room, 2 when the ring reached its high-water mark instead (*take:
+// calls to take for the lossy exporters, exporter.h "Bounded queues"), 0
+// after the timeout, -1 when the client is closing.
 static int
-wait_for_room(llmcost_client *c, int32_t timeout_ms)
+wait_for_room(llmcost_client *c, int32_t timeout_ms, uint32_t *take)
 {
 	struct timespec ts = llmcost__deadline_ms(timeout_ms);
 	int rv;
@@ -69,12 +76,24 @@ wait_for_room(llmcost_client *c, int32_t timeout_ms)
 			rv = 1;
 			break;
 		}
+		if (llmcost__exporters_overflow(c, take)) {
+			rv = 2;
+			break;
+		}
+		// Half way to the mark, call sites wake the loop (the
+		// sleeping flag), so that it takes the oldest calls before
+		// the pool runs out rather than a flush_ms later.
+		if (llmcost__ring_depth(&c->submit_ring)
+		    >= c->cfg.queue_max / 2) {
+			atomic_store(&c->sleeping, 1);
+		}
 		if (pthread_cond_timedwait(&c->wake, &c->mtx, &ts)
 		    == ETIMEDOUT) {
 			rv = 0;
 			break;
 		}
 	}
+	atomic_store(&c->sleeping, 0);
 	pthread_mutex_unlock(&c->mtx);
 	return (rv);
 }
@@ -103,15 +122,16 @@ log_drops(llmcost_client *c, uint64_t d)
 	}
 }
 
-// Takes one batch from the ring and hands it over.  Returns 0, or -1
-// when there was nothing to hand over (a producer has claimed a position
-// but not yet filled it).
+// Takes one batch of up to max calls from the ring and hands it over to
+// the exporters which selects (LLMCOST__HAND_*).  Returns 0, or -1 when
+// there was nothing to hand over (a producer has claimed a position but
+// not yet filled it).
 static int
-take_and_hand(llmcost_client *c, int report_drops)
+take_and_hand(llmcost_client *c, int report_drops, uint32_t max, int which)
 {
 	llmcost__batch *b = NULL;
 	uint32_t n;
-	int rv = llmcost__batch_take(c, c->cfg.batch_max, &b, &n);
+	int rv = llmcost__batch_take(c, max, &b, &n);
 	uint64_t first = c->taken;
 
 	if (rv == 0 && n == 0 && !report_drops) {
@@ -129,7 +149,7 @@ take_and_hand(llmcost_client *c, int report_drops)
 	} else {
 		b->first = first;
 		b->dropped = atomic_load(&c->dropped);
-		llmcost__exporters_hand(c, b);
+		llmcost__exporters_hand_to(c, b, which);
 	}
 	pthread_mutex_unlock(&c->mtx);
 	return (0);
@@ -181,11 +201,19 @@ sender_main(void *arg)
 		// Room first: while every exporter is busy the loop waits
 		// here, not in sleep_for_work, so call sites have no reason
 		// to wake it; it looks again every flush_ms to log drops.
-		int room = wait_for_room(c, c->cfg.flush_ms);
+		uint32_t take = 0;
+		int room = wait_for_room(c, c->cfg.flush_ms, &take);
 		if (room < 0) {
 			break;
 		}
 		if (room == 0) {
+			continue;
+		}
+		if (room == 2) {
+			if (take_and_hand(c, 0, take, LLMCOST__HAND_OVERFLOW)
+			    != 0) {
+				pause_ms(c, 1);
+			}
 			continue;
 		}
 		if (llmcost__ring_depth(&c->submit_ring) == 0
@@ -196,7 +224,9 @@ sender_main(void *arg)
 			}
 			continue;
 		}
-		if (take_and_hand(c, report != drops_reported) != 0) {
+		if (take_and_hand(c, report != drops_reported,
+		        c->cfg.batch_max, LLMCOST__HAND_ALL)
+		    != 0) {
 			pause_ms(c, 1);
 			continue;
 		}

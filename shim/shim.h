@@ -123,6 +123,9 @@ struct llmcost_client {
 	uint32_t wake_mask;  // call_end looks at the depth when !(pos & mask)
 	int disabled;        // cfg.flags & LLMCOST_F_DISABLE, set at init
 	_Atomic int closing;
+	// llmcost_shutdown is flushing: the loop may give up on a stalled
+	// lossless exporter (exporter.h "Bounded queues").
+	_Atomic int draining;
 	// CLOCK_REALTIME minus CLOCK_MONOTONIC, set at init and refreshed by
 	// the batch loop on every round (at least every flush_ms): a call
 	// reads one clock at begin, and its wall-clock start follows a step

@@ -2,10 +2,12 @@
 // a long collector outage and across a restart of the application.
 //
 // When it is used.  Without a spool, a collector that stays away fills
-// the collector exporter's queue, the batch loop stops draining, the
-// call pool runs out and call sites drop (counted).  With one, the loop
-// (sender.c asks llmcost__spool_step first on every round) writes the
-// calls the ring can no longer hold to the file instead: once the ring
+// the collector exporter's queue and the ring; past the ring's high-water
+// mark the loop hands the oldest calls to LangSmith alone and counts them
+// as dropped for the collector (exporter.h "Bounded queues").  With one,
+// the loop (sender.c asks llmcost__spool_step first on every round)
+// writes the calls the ring can no longer hold to the file instead, before
+// that mark is reached: once the ring
 // is half full while the collector has no room, or once the collector
 // has had no room for SPILL_AFTER_MS (so that a slow trickle of calls
 // is on disk, not in memory, when the application is killed).  The

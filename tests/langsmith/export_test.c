@@ -7,15 +7,19 @@
 // after the runs were stored, slow answers, 404 fall back to /runs/batch,
 // 413 splits, 401 stops export, 422 drops): every run arrives exactly
 // once by id or is dropped and counted; the exporter's queue stays under
-// its bound; and a stalled LangSmith does not hold up the collector.
+// its bound; a stalled LangSmith does not hold up the collector, and a
+// dead or silent collector does not hold up LangSmith.
 // Request scopes: nested scopes across threads, metadata and tags
 // inherited, trace_id, parent_run_id and dotted_order as LangSmith
 // defines them, the same trace and parent in the collector's store.  The
 // API key never appears in a log line.
 
 #define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +36,10 @@
 #include "test_env.h"
 #include "testutil.h"
 
-#define KEY     "lsv2_pt_test_secret_key_7f3a"
-#define PROJECT "llmcost-export-test"
+#define KEY        "lsv2_pt_test_secret_key_7f3a"
+#define PROJECT    "llmcost-export-test"
+#define WORKSPACE  "0b7e8f6c-1a2b-4c3d-8e9f-a0b1c2d3e4f5"
+#define WORKSPACE2 "5f4e3d2c-b1a0-4f9e-8d3c-2b1a6c8f7e0b"
 
 static standin *S;
 static char *dir; // the daemon's data directory (harness_daemon_tmp_args)
@@ -909,6 +915,10 @@ test_environment(void **state)
 	assert_string_equal(str_at(r, "session_id", NULL, NULL), sid);
 	json_decref(r);
 
+	char tenant[128];
+	standin_tenant(S, tenant, sizeof(tenant));
+	assert_string_equal(tenant, "");
+
 	// Tracing turned off: nothing goes to LangSmith, the collector
 	// still gets the call.
 	setenv("LANGSMITH_TRACING", "False", 1);
@@ -928,6 +938,30 @@ test_environment(void **state)
 	LLMCOST_PASS(llmcost_flush(c, 30000));
 	llmcost_shutdown(c, 5000);
 	assert_int_equal(standin_runs(S), 2);
+
+	// The workspace as x-tenant-id, LANGSMITH_* before LANGCHAIN_*, and
+	// the JS SDK's legacy LANGCHAIN_SESSION as the project.
+	unsetenv("LANGCHAIN_PROJECT");
+	setenv("LANGCHAIN_SESSION", "from-session", 1);
+	setenv("LANGCHAIN_WORKSPACE_ID", WORKSPACE, 1);
+	c = client(&o);
+	call(c, "openai", "gpt-4o-mini", "f", NULL, LLMCOST_STATUS_OK, id);
+	LLMCOST_PASS(llmcost_flush(c, 30000));
+	llmcost_shutdown(c, 5000);
+	standin_tenant(S, tenant, sizeof(tenant));
+	assert_string_equal(tenant, WORKSPACE);
+	LLMCOST_PASS(standin_session_id(S, "from-session", sid));
+	r = run_json(id);
+	assert_string_equal(str_at(r, "session_id", NULL, NULL), sid);
+	json_decref(r);
+	setenv("LANGSMITH_WORKSPACE_ID", WORKSPACE2, 1);
+	c = client(&o);
+	call(c, "openai", "gpt-4o-mini", "f", NULL, LLMCOST_STATUS_OK, id);
+	LLMCOST_PASS(llmcost_flush(c, 30000));
+	llmcost_shutdown(c, 5000);
+	standin_tenant(S, tenant, sizeof(tenant));
+	assert_string_equal(tenant, WORKSPACE2);
+
 	assert_int_equal(log_count(KEY), 0);
 }
 
@@ -1227,6 +1261,153 @@ test_stalled_langsmith(void **state)
 	assert_int_equal(s.calls_dropped, 0);
 }
 
+// ---- a dead or silent collector: LangSmith still gets every call ----
+
+#define AWAY_CALLS 300 // per thread
+
+typedef struct away_loader {
+	llmcost_client *c;
+	char ids[AWAY_CALLS][37];
+	uint64_t full; // call_begin answered LLMCOST_EFULL (counted drops)
+	int stuck;     // the pool stayed full: the loop stopped draining
+} away_loader;
+
+// Like call(), but counts the EFULL answers (each is a drop in
+// llmcost_stats) and gives up, flagging it, when the pool stays full.
+static void *
+away_main(void *arg)
+{
+	away_loader *l = arg;
+	for (int i = 0; i < AWAY_CALLS; i++) {
+		llmcost_call *k = NULL;
+		int rv;
+		int tries = 0;
+		while ((rv = llmcost_call_begin(
+		            l->c, "openai", "gpt-4o-mini", &k))
+		    == LLMCOST_EFULL) {
+			l->full++;
+			if (++tries > 10000) {
+				l->stuck = 1;
+				return (NULL);
+			}
+			harness_sleep_ms(1);
+		}
+		if (rv != 0 || llmcost_call_run_id(k, l->ids[i], 37) != 0
+		    || llmcost_call_end(k) != 0) {
+			l->stuck = 1;
+			return (NULL);
+		}
+	}
+	return (NULL);
+}
+
+// A TCP port on 127.0.0.1: with listen 1, a socket that accepts
+// connections (the kernel's backlog) and never answers; with 0, a port
+// nothing listens on.  Returns the socket (-1 when closed).
+static int
+away_port(int listening, char *url, size_t sz)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in a;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof(a);
+	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
+	snprintf(url, sz, "tcp://127.0.0.1:%u", ntohs(a.sin_port));
+	if (listening) {
+		assert_int_equal(listen(fd, 64), 0);
+		return (fd);
+	}
+	close(fd);
+	return (-1);
+}
+
+static void
+away_case(int listening)
+{
+	static away_loader ls[LOAD_THREADS];
+	pthread_t th[LOAD_THREADS];
+	llmcost_options o;
+	char url[64];
+	const uint64_t n = (uint64_t) LOAD_THREADS * AWAY_CALLS;
+	const char *what = listening ? "silent collector" : "no collector";
+
+	reset_each(NULL);
+	int fd = away_port(listening, url, sizeof(url));
+	base_options(&o);
+	o.collector_url = url;
+	o.queue_max = 64;
+	o.batch_max = 16;
+	o.langsmith_queue_batches = 16;
+	llmcost_client *c = client(&o);
+	memset(ls, 0, sizeof(ls));
+	for (int t = 0; t < LOAD_THREADS; t++) {
+		ls[t].c = c;
+		assert_int_equal(
+		    pthread_create(&th[t], NULL, away_main, &ls[t]), 0);
+	}
+	uint64_t full = 0;
+	for (int t = 0; t < LOAD_THREADS; t++) {
+		pthread_join(th[t], NULL);
+		if (ls[t].stuck) {
+			fail_msg(
+			    "%s: the pool stayed full for 10 s: LangSmith "
+			    "got %llu runs",
+			    what, (unsigned long long) standin_runs(S));
+		}
+		full += ls[t].full;
+	}
+	llmcost_stats s;
+	LLMCOST_PASS(llmcost_stats_get(c, &s));
+	fprintf(stderr,
+	    "# %s: %llu calls, %llu EFULL answers, %llu dropped for the "
+	    "collector, LangSmith has %llu\n",
+	    what, (unsigned long long) n, (unsigned long long) full,
+	    (unsigned long long) (s.calls_dropped - full),
+	    (unsigned long long) standin_runs(S));
+	assert_int_equal(s.calls_acked, 0);
+	// Every call but what the ring and the collector exporter may still
+	// hold went to LangSmith alone and counts as dropped for the
+	// collector (on top of the refused call_begins).
+	assert_true(s.calls_dropped >= full);
+	assert_true(s.calls_dropped - full >= n - o.queue_max - o.batch_max);
+	assert_true(s.calls_dropped - full <= n);
+	assert_int_equal(s.langsmith_dropped_queue, 0);
+	// Shutdown hands LangSmith the rest, once the collector has held its
+	// batch for a second.
+	llmcost_shutdown(c, 3000);
+	if (fd >= 0) {
+		close(fd);
+	}
+	uint64_t found = 0;
+	for (int t = 0; t < LOAD_THREADS; t++) {
+		for (int i = 0; i < AWAY_CALLS; i++) {
+			char *text = NULL;
+			if (standin_run_json(S, ls[t].ids[i], &text) == 0) {
+				found++;
+				free(text);
+			}
+		}
+	}
+	if (found != n || standin_runs(S) != n) {
+		fail_msg("%s: LangSmith has %llu of %llu runs (%llu in all)",
+		    what, (unsigned long long) found, (unsigned long long) n,
+		    (unsigned long long) standin_runs(S));
+	}
+	assert_int_equal(standin_duplicates(S), 0);
+}
+
+static void
+test_collector_away(void **state)
+{
+	(void) state;
+	away_case(0);
+	away_case(1);
+}
+
 int
 main(void)
 {
@@ -1236,10 +1417,12 @@ main(void)
 		cmocka_unit_test_setup(test_environment, reset_each),
 		cmocka_unit_test_setup(test_fault_matrix, reset_each),
 		cmocka_unit_test_setup(test_stalled_langsmith, reset_each),
+		cmocka_unit_test_setup(test_collector_away, reset_each),
 		cmocka_unit_test_setup(test_gzip, reset_each),
 		cmocka_unit_test_setup(
 		    test_times_follow_the_clock, reset_each),
 		cmocka_unit_test_setup(test_text, reset_each),
 	};
+
 	return (cmocka_run_group_tests(tests, setup, teardown));
 }

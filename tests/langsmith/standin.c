@@ -584,6 +584,12 @@ handle(standin *s, struct MHD_Connection *c, req *rq, int *status)
 		*status = 401;
 		return (error_json("Unauthorized", why));
 	}
+	const char *tenant
+	    = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-tenant-id");
+	pthread_mutex_lock(&s->lock);
+	snprintf(
+	    s->tenant, sizeof(s->tenant), "%s", tenant != NULL ? tenant : "");
+	pthread_mutex_unlock(&s->lock);
 	if (rq->drained > 0) {
 		char d[96];
 
@@ -886,6 +892,14 @@ standin_gzipped(standin *s)
 }
 
 void
+standin_tenant(standin *s, char *out, size_t sz)
+{
+	pthread_mutex_lock(&s->lock);
+	snprintf(out, sz, "%s", s->tenant);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
 standin_set_cost_strings(standin *s, unsigned mask)
 {
 	pthread_mutex_lock(&s->lock);
@@ -1057,6 +1071,7 @@ standin_reset(standin *s)
 	s->n_stored = 0;
 	s->n_dups = 0;
 	s->n_gzip = 0;
+	s->tenant[0] = '\0';
 	pthread_mutex_unlock(&s->lock);
 }
 

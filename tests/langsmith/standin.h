@@ -153,6 +153,9 @@ uint64_t standin_duplicates(standin *s);
 // Requests whose body arrived gzip-encoded (and decoded), since start or
 // reset.
 uint64_t standin_gzipped(standin *s);
+// The x-tenant-id header of the last request with an accepted key ("" when
+// it had none), into out (sz bytes, truncated), since start or reset.
+void standin_tenant(standin *s, char *out, size_t sz);
 // What GET /info says in instance_flags.gzip_body_enabled (default on;
 // standin_restore turns it on again).
 void standin_set_gzip_flag(standin *s, int on);

@@ -173,7 +173,8 @@ struct standin {
 	uint64_t received[STANDIN_EP_COUNT];
 	uint64_t n_stored;
 	uint64_t n_dups;
-	uint64_t n_gzip; // requests whose body came gzip-encoded
+	uint64_t n_gzip;  // requests whose body came gzip-encoded
+	char tenant[128]; // the last x-tenant-id an accepted key came with
 
 	// store
 	strtab strs;
