@@ -493,6 +493,12 @@ llmcost__exporters_hand_to(llmcost_client *c, llmcost__batch *b, int which)
 		}
 		ex->calls_held += b->n;
 		b->refs++;
+		if (ex->calls_held > ex->calls_held_max) {
+			ex->calls_held_max = ex->calls_held;
+		}
+		if (ex->count > ex->count_max) {
+			ex->count_max = ex->count;
+		}
 		if (wake_needed(ex)) {
 			pthread_cond_signal(&ex->cv);
 		}

@@ -166,8 +166,10 @@ struct llmcost__exporter {
 	uint32_t count;
 	uint64_t calls_held; // calls in the batches of queue[]
 	uint64_t head_ns;    // when queue[head] became the oldest held batch
-	int kick;            // llmcost_flush asked to cut a retry wait short
-	pthread_cond_t cv;   // the thread waits here for work or a retry
+	uint64_t calls_held_max; // the most calls_held and count reached:
+	uint32_t count_max;      // their bounds held (tests)
+	int kick;          // llmcost_flush asked to cut a retry wait short
+	pthread_cond_t cv; // the thread waits here for work or a retry
 	int cv_ready;
 	pthread_t thread;
 	int thread_started;

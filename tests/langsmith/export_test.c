@@ -3,11 +3,12 @@
 // outputs.usage_metadata and extra.metadata.usage_metadata, metadata,
 // tags, errors), the same run ids in the collector's store, the
 // configuration from the environment, and the fault matrix under load
-// (429 with and without Retry-After, 5xx, connections cut before and
-// after the runs were stored, slow answers, 404 fall back to /runs/batch,
-// 413 splits, 401 stops export, 422 drops): every run arrives exactly
-// once by id or is dropped and counted; the exporter's queue stays under
-// its bound; a stalled LangSmith does not hold up the collector, and a
+// (429 with and without Retry-After, 408, 425, 5xx, connections cut
+// before and after the runs were stored, slow answers, 404 fall back to
+// /runs/batch, 413 splits, 401 stops export, 422 drops): every run
+// arrives exactly once by id or is dropped and counted; the exporter's
+// queue stays under its bound; the collector has every call while
+// LangSmith answers nothing; a stalled LangSmith does not hold up the collector, and a
 // dead or silent collector does not hold up LangSmith.
 // Request scopes: nested scopes across threads, metadata and tags
 // inherited, trace_id, parent_run_id and dotted_order as LangSmith
@@ -1023,7 +1024,17 @@ run_case(const fault_case *fc)
 	}
 	base_options(&o);
 	o.langsmith_queue_batches = 16;
+	// Many batches, and LangSmith's bound exactly the calls made.
+	o.batch_max = n / 16;
 	llmcost_client *c = client(&o);
+	llmcost__exporter *lx
+	    = llmcost__exporter_find(c, &llmcost__exporter_langsmith);
+	assert_non_null(lx);
+	// LangSmith answers nothing until the collector has every call:
+	// delivery to the collector does not wait for LangSmith, whatever
+	// the fault.  The exporter's bound holds them all (no queue drops).
+	assert_int_equal(lx->calls_max, n);
+	standin_hold(S, 1);
 	for (int t = 0; t < LOAD_THREADS; t++) {
 		ls[t].c = c;
 		ls[t].t = t;
@@ -1033,12 +1044,41 @@ run_case(const fault_case *fc)
 	for (int t = 0; t < LOAD_THREADS; t++) {
 		pthread_join(th[t], NULL);
 	}
+	llmcost_stats s;
+	for (int i = 0; i < 30000; i++) {
+		LLMCOST_PASS(llmcost_stats_get(c, &s));
+		if (s.calls_acked == n) {
+			break;
+		}
+		harness_sleep_ms(1);
+	}
+	if (s.calls_acked != n || standin_runs(S) != 0) {
+		fail_msg("%s: the collector had %llu of %llu calls while "
+		         "LangSmith (holding %llu runs) answered nothing",
+		    fc->what, (unsigned long long) s.calls_acked,
+		    (unsigned long long) n,
+		    (unsigned long long) standin_runs(S));
+	}
+	standin_hold(S, 0);
 	int rv = llmcost_flush(c, 120000);
 	if (rv != 0) {
 		fail_msg("%s: flush: %s", fc->what, llmcost_err_name(rv));
 	}
-	llmcost_stats s;
 	LLMCOST_PASS(llmcost_stats_get(c, &s));
+	// The exporter's memory stayed under its bound: the most calls and
+	// batches it held at once.
+	pthread_mutex_lock(&c->mtx);
+	uint64_t held_max = lx->calls_held_max;
+	uint32_t count_max = lx->count_max;
+	pthread_mutex_unlock(&c->mtx);
+	if (held_max == 0 || held_max > lx->calls_max
+	    || count_max > lx->queue_max) {
+		fail_msg("%s: the exporter held up to %llu calls (bound %llu) "
+		         "in %u batches (bound %u)",
+		    fc->what, (unsigned long long) held_max,
+		    (unsigned long long) lx->calls_max, count_max,
+		    lx->queue_max);
+	}
 	llmcost_shutdown(c, 5000);
 
 	uint64_t runs = standin_runs(S);
@@ -1141,6 +1181,9 @@ test_fault_matrix(void **state)
 		    0, EXPECT_ALL },
 		{ "503 twice",
 		    { .ep = STANDIN_EP_MULTIPART, .status = 503, .times = 2 },
+		    0, EXPECT_ALL },
+		{ "425 once",
+		    { .ep = STANDIN_EP_MULTIPART, .status = 425, .times = 1 },
 		    0, EXPECT_ALL },
 		{ "408 once",
 		    { .ep = STANDIN_EP_MULTIPART, .status = 408, .times = 1 },
@@ -1424,5 +1467,8 @@ main(void)
 		cmocka_unit_test_setup(test_text, reset_each),
 	};
 
+	if (getenv("TMP_FILTER")) {
+		cmocka_set_test_filter(getenv("TMP_FILTER"));
+	}
 	return (cmocka_run_group_tests(tests, setup, teardown));
 }

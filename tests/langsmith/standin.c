@@ -690,6 +690,14 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		*upload_data_size = 0;
 		return (MHD_YES);
 	}
+	if (rq->ep == STANDIN_EP_MULTIPART || rq->ep == STANDIN_EP_BATCH
+	    || rq->ep == STANDIN_EP_RUNS) {
+		pthread_mutex_lock(&s->lock);
+		while (s->hold && !s->stopping) {
+			pthread_cond_wait(&s->wake, &s->lock);
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
 	if (rq->has_fault) {
 		const standin_fault *f = &rq->fault;
 
@@ -892,6 +900,15 @@ standin_gzipped(standin *s)
 }
 
 void
+standin_hold(standin *s, int on)
+{
+	pthread_mutex_lock(&s->lock);
+	s->hold = on;
+	pthread_cond_broadcast(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
 standin_tenant(standin *s, char *out, size_t sz)
 {
 	pthread_mutex_lock(&s->lock);
@@ -1072,6 +1089,8 @@ standin_reset(standin *s)
 	s->n_dups = 0;
 	s->n_gzip = 0;
 	s->tenant[0] = '\0';
+	s->hold = 0;
+	pthread_cond_broadcast(&s->wake);
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -153,6 +153,10 @@ uint64_t standin_duplicates(standin *s);
 // Requests whose body arrived gzip-encoded (and decoded), since start or
 // reset.
 uint64_t standin_gzipped(standin *s);
+// on: run uploads (POST /runs/multipart, /runs/batch, /runs) wait,
+// unanswered and before any fault, until standin_hold(s, 0) or stop: a
+// LangSmith that stopped answering, released at a point the test chooses.
+void standin_hold(standin *s, int on);
 // The x-tenant-id header of the last request with an accepted key ("" when
 // it had none), into out (sz bytes, truncated), since start or reset.
 void standin_tenant(standin *s, char *out, size_t sz);

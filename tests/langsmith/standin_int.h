@@ -162,6 +162,7 @@ struct standin {
 	int refuse_group_by;
 	int lag_ms;
 	int gzip_off; // GET /info says gzip_body_enabled false
+	int hold;     // run uploads wait for standin_hold(s, 0)
 	standin_fault faults[STANDIN_FAULTS_MAX];
 	int fault_left[STANDIN_FAULTS_MAX];      // remaining uses, -1 forever
 	uint64_t fault_seen[STANDIN_FAULTS_MAX]; // requests that reached it
