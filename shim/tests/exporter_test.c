@@ -561,7 +561,9 @@ test_lossless_exporter_paces_the_loop(void **state)
 	LLMCOST_PASS(llmcost_flush(c, 30000));
 	assert_int_equal(atomic_load(&lgate.records), ok - over);
 	assert_int_equal(atomic_load(&lx->lost), over);
-	assert_int_equal(atomic_load(&fast.records), ok);
+	// The lossy one got or missed (counted) every call.
+	assert_int_equal(
+	    atomic_load(&fast.records) + atomic_load(&fx->lost), ok);
 	for (uint32_t i = 0; i < 200; i++) {
 		assert_true(atomic_load(&lgate.seen[i]) <= 1);
 	}

@@ -4,7 +4,8 @@
 // then shut down or are killed), and every call stored exactly once when
 // the collector is back (checked by run id in the store); a spool that
 // fills up; damaged spool files; two processes on one path; the file's
-// permissions.
+// permissions; a collector killed mid-stream with batches in flight;
+// replay oldest first.
 //
 // The application is paced so that its queue never overflows: the
 // spool takes what the queue can no longer hold, and the test checks
@@ -137,6 +138,12 @@ wait_for(llmcost_client *c, int (*cond)(llmcost_client *, uint64_t),
 }
 
 static int
+acked_at_least(llmcost_client *c, uint64_t n)
+{
+	return (stats(c).calls_acked >= n);
+}
+
+static int
 written_at_least(llmcost_client *c, uint64_t n)
 {
 	return (stats(c).spool_calls_written >= n);
@@ -197,6 +204,35 @@ assert_stored(uint8_t (*ids)[16], size_t n)
 	}
 	store_read_end(t);
 	store_close(st);
+}
+
+// The collector committed every run of ids[0..a) no later than any run
+// of ids[a..n): replay is oldest first (ingest_ns, to the millisecond).
+static void
+assert_replayed_in_order(uint8_t (*ids)[16], size_t a, size_t n)
+{
+	store *st = NULL;
+	store_rtxn *t = NULL;
+	char err[256] = "";
+	uint64_t last_old = 0, first_new = UINT64_MAX;
+	LLMCOST_PASS(store_open(&st, dir, STORE_RDONLY, 0, err, sizeof(err)));
+	LLMCOST_PASS(store_read_begin(st, &t));
+	for (size_t i = 0; i < n; i++) {
+		store_run run;
+		LLMCOST_PASS(store_get_run(t, ids[i], &run));
+		if (i < a && run.ingest_ns > last_old) {
+			last_old = run.ingest_ns;
+		}
+		if (i >= a && run.ingest_ns < first_new) {
+			first_new = run.ingest_ns;
+		}
+	}
+	store_read_end(t);
+	store_close(st);
+	if (last_old > first_new) {
+		fail_msg("a newer call was stored %llu ms before an older one",
+		    (unsigned long long) ((last_old - first_new) / 1000000));
+	}
 }
 
 // One run of the application in a child process: n calls while the
@@ -296,6 +332,9 @@ test_outage_restart(void **state)
 	uint8_t(*ids)[16] = read_ids(ids_path, &n);
 	assert_int_equal(n, 5000);
 	assert_stored(ids, n);
+	// Oldest first: the first run's calls reached the collector before
+	// the second run's.
+	assert_replayed_in_order(ids, 3000, n);
 	// Exactly once: the store holds each run id once, and nothing else.
 	assert_int_equal(stored_runs_in(dir), 5000 + 100);
 	free(ids);
@@ -445,9 +484,152 @@ test_two_processes(void **state)
 	llmcost_shutdown(a, 100);
 }
 
-int
-main(void)
+// The application's first run in test_outage_mid_stream: calls while the
+// collector is up, tells the test (fd) once some are acknowledged and
+// more are on their way, and calls on while the test kills the
+// collector, past its queue.
+static void
+mid_first(const char *ids_path, int fd)
 {
+	int ids = open(ids_path, O_WRONLY | O_APPEND | O_CREAT, 0600);
+	llmcost_client *c = client(spool_dir, 0);
+	char b = 'k';
+	if (ids < 0 || c == NULL) {
+		_exit(10);
+	}
+	if (calls(c, 300, "mid-a", ids) != 0
+	    || !wait_for(c, acked_at_least, 1, 20000)) {
+		_exit(11);
+	}
+	// Calls keep coming while the test kills the collector.
+	if (calls(c, 300, "mid-a", ids) != 0 || write(fd, &b, 1) != 1) {
+		_exit(12);
+	}
+	if (calls(c, 1400, "mid-b", ids) != 0 || stats(c).calls_dropped != 0) {
+		_exit(13);
+	}
+	llmcost_shutdown(c, 200);
+	_exit(0);
+}
+
+// The last run: replays the spool to the collector.
+static void
+mid_last(void)
+{
+	llmcost_client *c = client(spool_dir, 0);
+	if (c == NULL || !wait_for(c, spool_empty, 1, 30000)
+	    || llmcost_flush(c, 10000) != 0) {
+		_exit(20);
+	}
+	llmcost_shutdown(c, 1000);
+	_exit(0);
+}
+
+// A child process that waits for a byte on go[0], then runs the first
+// (which 0), second (1) or last (2) run of the application; fd is the
+// first run's line to the test.  Forked before the test starts the
+// collector: nng cannot be used in a process forked after it started.
+static pid_t
+mid_fork(int go[2], int which, const char *ids_path, int fd)
+{
+	assert_int_equal(pipe(go), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char b;
+		close(go[1]);
+		if (which != 0) {
+			close(fd);
+		}
+		if (read(go[0], &b, 1) != 1) {
+			_exit(30);
+		}
+		if (which == 0) {
+			mid_first(ids_path, fd);
+		} else if (which == 1) {
+			child(500, "mid-c", ids_path, 0);
+		}
+		mid_last();
+	}
+	close(go[0]);
+	return (pid);
+}
+
+static void
+mid_go_wait(int go[2], pid_t pid)
+{
+	char b = 'g';
+	int st;
+	assert_int_equal(write(go[1], &b, 1), 1);
+	close(go[1]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fail_msg("the application ended with %d, signal %d",
+		    WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+		    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	}
+}
+
+// The collector is up and calls flow; it is killed mid-stream (batches in
+// flight); the application keeps calling past its queue and shuts down;
+// a second run calls on in the outage; the collector comes back and a
+// third run replays: every call is stored exactly once.
+static void
+test_outage_mid_stream(void **state)
+{
+	(void) state;
+	char ids_path[800];
+	int sync[2], go[3][2];
+	pid_t pid[3];
+	size_t n;
+
+	snprintf(ids_path, sizeof(ids_path), "%s/ids-mid", dir);
+	assert_int_equal(pipe(sync), 0);
+	for (int i = 0; i < 3; i++) {
+		pid[i] = mid_fork(go[i], i, ids_path, sync[1]);
+	}
+	close(sync[1]);
+	pid_t d = harness_daemon_start(dir, NULL);
+	assert_true(d > 0);
+	uint64_t before = stored_runs_in(dir);
+
+	// First run: the collector is killed once calls flow.
+	char b = 'g';
+	assert_int_equal(write(go[0][1], &b, 1), 1);
+	close(go[0][1]);
+	assert_int_equal(read(sync[0], &b, 1), 1);
+	close(sync[0]);
+	assert_int_equal(harness_daemon_stop(d, SIGKILL), 128 + SIGKILL);
+	int st;
+	assert_int_equal(waitpid(pid[0], &st, 0), pid[0]);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	// Restarted mid-outage: the second run adopts the spool, calls on.
+	mid_go_wait(go[1], pid[1]);
+	// The collector comes back; the third run replays.
+	d = harness_daemon_start(dir, NULL);
+	assert_true(d > 0);
+	mid_go_wait(go[2], pid[2]);
+	assert_true(harness_daemon_stop(d, SIGTERM) == 0);
+
+	uint8_t(*ids)[16] = read_ids(ids_path, &n);
+	assert_int_equal(n, 2500);
+	assert_stored(ids, n);
+	// Exactly once: the store holds each run id once, and nothing else.
+	assert_int_equal(stored_runs_in(dir), before + 2500);
+	free(ids);
+}
+
+// With the argument "mid-stream", test_outage_mid_stream alone: nng
+// refuses to run in a process forked after it started in its parent, so
+// that test, whose collector starts while its children wait, runs in a
+// process of its own (its own ctest entry), and the others in another.
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest mid[] = {
+		cmocka_unit_test(test_outage_mid_stream),
+	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_outage_restart),
 		cmocka_unit_test(test_spool_full),
@@ -455,5 +637,8 @@ main(void)
 		cmocka_unit_test(test_not_a_spool),
 		cmocka_unit_test(test_two_processes),
 	};
+	if (argc > 1 && strcmp(argv[1], "mid-stream") == 0) {
+		return (cmocka_run_group_tests(mid, setup, teardown));
+	}
 	return (cmocka_run_group_tests(tests, setup, teardown));
 }
