@@ -16,22 +16,19 @@
 #include "prices.h"
 #include "pricing.h"
 
-void
-pricing_price_call(
-    const prices_table *t, const pricing_call *c, store_cost *out)
+// The cost of c under the entry prices_find gave (found: its result,
+// 0 or not), into *out.
+static void
+price_found(
+    int found, const price_entry *pe, const pricing_call *c, store_cost *out)
 {
 	static const uint64_t no_fees[LLMCOST_FEE_COUNT];
-	const prices_table *held = NULL;
-	const price_entry *pe;
 	int64_t tokens = 0, fee = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (t == NULL) {
-		t = held = prices_current_acquire();
-	}
-	if (c->usage == NULL || prices_find(t, &c->at, &pe) != 0) {
+	if (c->usage == NULL || found != 0) {
 		out->flags = STORE_RUN_UNPRICED;
-		goto done;
+		return;
 	}
 	out->price_id = pe->id;
 	int rt = prices_cost_tier(pe, c->service_tier, c->usage, &tokens);
@@ -42,13 +39,27 @@ pricing_price_call(
 	    || __builtin_add_overflow(tokens, fee, &out->cost_pusd)) {
 		out->flags = STORE_RUN_OVERFLOW;
 		out->cost_pusd = 0;
-		goto done;
+		return;
 	}
 	out->fee_cost_pusd = fee;
 	if (rt == LLMCOST_ENOTFOUND || rf == LLMCOST_ENOTFOUND) {
 		out->flags = STORE_RUN_UNPRICED;
 	}
-done:
+}
+
+void
+pricing_price_call(
+    const prices_table *t, const pricing_call *c, store_cost *out)
+{
+	const prices_table *held = NULL;
+	const price_entry *pe = NULL;
+
+	if (t == NULL) {
+		t = held = prices_current_acquire();
+	}
+	int found = c->usage == NULL ? LLMCOST_ENOTFOUND
+	                             : prices_find(t, &c->at, &pe);
+	price_found(found, pe, c, out);
 	prices_current_release(held);
 }
 
@@ -75,6 +86,26 @@ pricing_price_run(void *arg, const store_reprice_call *c, store_cost *out)
 	pricing_price_call(arg, &pc, out);
 }
 
+static int
+bytes_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+	return (alen == blen && (alen == 0 || memcmp(a, b, alen) == 0));
+}
+
+// Whether two queries find the same entry: prices_find reads the
+// provider, model and platform, and the start time in whole seconds.
+static int
+same_query(const price_query *a, const price_query *b)
+{
+	return (a->start_ns / UINT64_C(1000000000)
+	        == b->start_ns / UINT64_C(1000000000)
+	    && bytes_eq(a->model, a->model_len, b->model, b->model_len)
+	    && bytes_eq(
+	        a->provider, a->provider_len, b->provider, b->provider_len)
+	    && bytes_eq(
+	        a->platform, a->platform_len, b->platform, b->platform_len));
+}
+
 void
 pricing_batch(const llmcost_proto_batch *b, store_cost *out)
 {
@@ -86,6 +117,11 @@ pricing_batch_version(
     const llmcost_proto_batch *b, store_cost *out, char *ver, size_t versz)
 {
 	const prices_table *t = prices_current_acquire();
+	// The last lookup: the calls of a batch come from a few call sites
+	// within a second or so, so most find what the one before found.
+	price_query last = { 0 };
+	const price_entry *last_pe = NULL;
+	int last_found = LLMCOST_ENOTFOUND, have_last = 0;
 
 	if (ver != NULL && versz > 0) {
 		snprintf(ver, versz, "%s", prices_table_version(t));
@@ -106,7 +142,13 @@ pricing_batch_version(
 		c.usage = r->usage;
 		c.fees = r->fees;
 		c.service_tier = r->service_tier;
-		pricing_price_call(t, &c, &out[i]);
+		if (!have_last || !same_query(&last, &c.at)) {
+			last_pe = NULL;
+			last_found = prices_find(t, &c.at, &last_pe);
+			last = c.at;
+			have_last = 1;
+		}
+		price_found(last_found, last_pe, &c, &out[i]);
 	}
 	prices_current_release(t);
 }

@@ -361,6 +361,31 @@ fnv1a(const void *p, size_t n, uint64_t h)
 	return (h);
 }
 
+// The writer's in-memory caches' hash (slots of the string, metaset and
+// roll-up tables), eight bytes at a time: nothing stored depends on it,
+// unlike fnv1a, which keys msidx on disk.
+static uint64_t
+cache_hash(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
+
+	for (; n >= 8; b += 8, n -= 8) {
+		memcpy(&w, b, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	if (n > 0) {
+		w = 0;
+		memcpy(&w, b, n);
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return (h);
+}
+
 static int
 errf(char *err, size_t errsz, const char *what, int rc)
 {
@@ -805,7 +830,7 @@ intern(wctx *w, const char *s, size_t len, uint32_t *id)
 		*id = 0;
 		return (0);
 	}
-	uint64_t h = fnv1a(s, len, 0xcbf29ce484222325ULL);
+	uint64_t h = cache_hash(s, len);
 	str_cache_ent *e = &w->s->cache[h & (STR_CACHE_SIZE - 1)];
 	if (e->id != 0 && e->len == len && memcmp(e->s, s, len) == 0) {
 		*id = e->id;
@@ -948,7 +973,7 @@ intern_metaset(wctx *w, const llmcost_proto_record *r, uint32_t *id)
 	if (len == 0) {
 		return (intern_metaset_slow(w, r, id));
 	}
-	uint64_t h = fnv1a(raw, len, 0xcbf29ce484222325ULL);
+	uint64_t h = cache_hash(raw, len);
 	ms_cache_ent *e = &w->s->ms_cache[h & (MS_CACHE_SIZE - 1)];
 	if (e->id != 0 && e->len == len && memcmp(e->raw, raw, len) == 0) {
 		*id = e->id;
@@ -1157,7 +1182,7 @@ pending_sum(MDB_txn *txn, const store *s, struct ru_pending *tab,
 	    && (rc = pending_flush(txn, s, tab, used)) != 0) {
 		return (rc);
 	}
-	uint64_t h = fnv1a(kb, sizeof(kb), 0xcbf29ce484222325ULL);
+	uint64_t h = cache_hash(kb, sizeof(kb));
 	struct ru_pending *e;
 	for (uint32_t i = (uint32_t) h;; i++) {
 		e = &tab[i & (RU_PENDING - 1)];

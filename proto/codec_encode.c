@@ -80,6 +80,123 @@ enc_cb(void *data, const char *buf, size_t len)
 	return (0);
 }
 
+// The record's pieces, written straight into the stage in msgpack's
+// smallest forms (the bytes msgpack_pack_* writes, see the canonical
+// encoding in proto/README.md) without a callback per piece: a record
+// is most of a batch, and its seventy-odd pieces through the packer cost
+// more than the bytes.  Each makes room first (hands over what is staged
+// when the stage is too full); after an error they write nothing.
+#define PUT_MAX_HDR 9 // the longest header or number: 0xcf and 8 bytes
+
+static int
+put_room(llmcost_proto_enc *e)
+{
+	if (e->err != 0) {
+		return (-1);
+	}
+	if (sizeof(e->stage_) - e->staged_ < PUT_MAX_HDR) {
+		return (enc_flush(e) != 0 ? -1 : 0);
+	}
+	return (0);
+}
+
+static void
+put_be(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		p[i] = (uint8_t) v;
+		v >>= 8;
+	}
+}
+
+// A header: a fix form (fix | n) below fix_max, else tag8 (when not 0),
+// tag16 or tag32 followed by n in 1, 2 or 4 bytes.
+static void
+put_hdr(llmcost_proto_enc *e, uint64_t n, unsigned fix, uint64_t fix_max,
+    unsigned tag8, unsigned tag16, unsigned tag32)
+{
+	if (put_room(e) != 0) {
+		return;
+	}
+	uint8_t *p = (uint8_t *) e->stage_ + e->staged_;
+	if (n < fix_max) {
+		p[0] = (uint8_t) (fix | n);
+		e->staged_ += 1;
+	} else if (tag8 != 0 && n <= UINT8_MAX) {
+		p[0] = (uint8_t) tag8;
+		p[1] = (uint8_t) n;
+		e->staged_ += 2;
+	} else if (n <= UINT16_MAX) {
+		p[0] = (uint8_t) tag16;
+		put_be(p + 1, n, 2);
+		e->staged_ += 3;
+	} else {
+		p[0] = (uint8_t) tag32;
+		put_be(p + 1, n, 4);
+		e->staged_ += 5;
+	}
+}
+
+static void
+put_uint(llmcost_proto_enc *e, uint64_t v)
+{
+	if (put_room(e) != 0) {
+		return;
+	}
+	uint8_t *p = (uint8_t *) e->stage_ + e->staged_;
+	if (v < 128) {
+		p[0] = (uint8_t) v;
+		e->staged_ += 1;
+	} else if (v <= UINT8_MAX) {
+		p[0] = 0xcc;
+		p[1] = (uint8_t) v;
+		e->staged_ += 2;
+	} else if (v <= UINT16_MAX) {
+		p[0] = 0xcd;
+		put_be(p + 1, v, 2);
+		e->staged_ += 3;
+	} else if (v <= UINT32_MAX) {
+		p[0] = 0xce;
+		put_be(p + 1, v, 4);
+		e->staged_ += 5;
+	} else {
+		p[0] = 0xcf;
+		put_be(p + 1, v, 8);
+		e->staged_ += 9;
+	}
+}
+
+static void
+put_str(llmcost_proto_enc *e, const llmcost_proto_str *s)
+{
+	put_hdr(e, s->len, 0xa0, 32, 0xd9, 0xda, 0xdb);
+	if (s->len > 0 && e->err == 0) {
+		(void) enc_cb(e, s->ptr, s->len);
+	}
+}
+
+static void
+put_id(llmcost_proto_enc *e, const uint8_t id[16])
+{
+	static const char bin16[2] = { (char) 0xc4, 16 };
+	if (e->err == 0) {
+		(void) enc_cb(e, bin16, 2);
+		(void) enc_cb(e, (const char *) id, 16);
+	}
+}
+
+static void
+put_map(llmcost_proto_enc *e, uint64_t n)
+{
+	put_hdr(e, n, 0x80, 16, 0, 0xde, 0xdf);
+}
+
+static void
+put_array(llmcost_proto_enc *e, uint64_t n)
+{
+	put_hdr(e, n, 0x90, 16, 0, 0xdc, 0xdd);
+}
+
 void
 llmcost_proto_enc_init(
     llmcost_proto_enc *e, llmcost_proto_write_fn fn, void *arg, size_t limit)
@@ -327,75 +444,75 @@ llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
 	n += r->service_tier != 0 ? 1 : 0;
 	n += r->platform.len > 0 ? 1 : 0;
 
-	msgpack_pack_map(&e->pk, n);
-	msgpack_pack_uint64(&e->pk, LLMCOST_RK_RUN_ID);
-	pack_id(e, r->run_id);
-	msgpack_pack_uint64(&e->pk, LLMCOST_RK_START_NS);
-	msgpack_pack_uint64(&e->pk, r->start_ns);
-	msgpack_pack_uint64(&e->pk, LLMCOST_RK_DURATION_NS);
-	msgpack_pack_uint64(&e->pk, r->duration_ns);
-	msgpack_pack_uint64(&e->pk, LLMCOST_RK_PROVIDER);
-	pack_str(e, &r->provider);
-	msgpack_pack_uint64(&e->pk, LLMCOST_RK_MODEL);
-	pack_str(e, &r->model);
-	msgpack_pack_uint64(&e->pk, LLMCOST_RK_USAGE);
-	msgpack_pack_array(&e->pk, LLMCOST_BUCKET_COUNT);
+	put_map(e, n);
+	put_uint(e, LLMCOST_RK_RUN_ID);
+	put_id(e, r->run_id);
+	put_uint(e, LLMCOST_RK_START_NS);
+	put_uint(e, r->start_ns);
+	put_uint(e, LLMCOST_RK_DURATION_NS);
+	put_uint(e, r->duration_ns);
+	put_uint(e, LLMCOST_RK_PROVIDER);
+	put_str(e, &r->provider);
+	put_uint(e, LLMCOST_RK_MODEL);
+	put_str(e, &r->model);
+	put_uint(e, LLMCOST_RK_USAGE);
+	put_array(e, LLMCOST_BUCKET_COUNT);
 	for (size_t i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
-		msgpack_pack_uint64(&e->pk, r->usage[i]);
+		put_uint(e, r->usage[i]);
 	}
 	if (r->status != 0) {
-		msgpack_pack_uint64(&e->pk, LLMCOST_RK_STATUS);
-		msgpack_pack_uint64(&e->pk, r->status);
+		put_uint(e, LLMCOST_RK_STATUS);
+		put_uint(e, r->status);
 	}
 	if (r->n_meta > 0) {
-		msgpack_pack_uint64(&e->pk, LLMCOST_RK_META);
-		msgpack_pack_map(&e->pk, r->n_meta);
+		put_uint(e, LLMCOST_RK_META);
+		put_map(e, r->n_meta);
 		for (uint32_t i = 0; i < r->n_meta; i++) {
-			pack_str(e, &r->meta[i].key);
-			pack_str(e, &r->meta[i].val);
+			put_str(e, &r->meta[i].key);
+			put_str(e, &r->meta[i].val);
 		}
 	}
 	if (r->n_tags > 0) {
-		msgpack_pack_uint64(&e->pk, LLMCOST_RK_TAGS);
-		msgpack_pack_array(&e->pk, r->n_tags);
+		put_uint(e, LLMCOST_RK_TAGS);
+		put_array(e, r->n_tags);
 		for (uint32_t i = 0; i < r->n_tags; i++) {
-			pack_str(e, &r->tags[i]);
+			put_str(e, &r->tags[i]);
 		}
 	}
 	if (has_fees(r)) {
-		msgpack_pack_uint64(&e->pk, LLMCOST_RK_FEES);
-		msgpack_pack_array(&e->pk, LLMCOST_FEE_COUNT);
+		put_uint(e, LLMCOST_RK_FEES);
+		put_array(e, LLMCOST_FEE_COUNT);
 		for (size_t i = 0; i < LLMCOST_FEE_COUNT; i++) {
-			msgpack_pack_uint64(&e->pk, r->fees[i]);
+			put_uint(e, r->fees[i]);
 		}
 	}
 	if (r->has_provider_cost) {
-		msgpack_pack_uint64(&e->pk, LLMCOST_RK_PROVIDER_COST);
-		msgpack_pack_uint64(&e->pk, r->provider_cost_pusd);
+		put_uint(e, LLMCOST_RK_PROVIDER_COST);
+		put_uint(e, r->provider_cost_pusd);
 	}
 	if (r->usage_flags != 0) {
-		msgpack_pack_uint64(&e->pk, LLMCOST_RK_USAGE_FLAGS);
-		msgpack_pack_uint64(&e->pk, r->usage_flags);
+		put_uint(e, LLMCOST_RK_USAGE_FLAGS);
+		put_uint(e, r->usage_flags);
 	}
 	if (trace) {
-		msgpack_pack_uint64(&e->pk, LLMCOST_RK_TRACE_ID);
-		pack_id(e, r->trace_id);
+		put_uint(e, LLMCOST_RK_TRACE_ID);
+		put_id(e, r->trace_id);
 	}
 	if (parent) {
-		msgpack_pack_uint64(&e->pk, LLMCOST_RK_PARENT_RUN_ID);
-		pack_id(e, r->parent_run_id);
+		put_uint(e, LLMCOST_RK_PARENT_RUN_ID);
+		put_id(e, r->parent_run_id);
 	}
 	if (r->dotted_order.len > 0) {
-		msgpack_pack_uint64(&e->pk, LLMCOST_RK_DOTTED_ORDER);
-		pack_str(e, &r->dotted_order);
+		put_uint(e, LLMCOST_RK_DOTTED_ORDER);
+		put_str(e, &r->dotted_order);
 	}
 	if (r->service_tier != 0) {
-		msgpack_pack_uint64(&e->pk, LLMCOST_RK_SERVICE_TIER);
-		msgpack_pack_uint64(&e->pk, r->service_tier);
+		put_uint(e, LLMCOST_RK_SERVICE_TIER);
+		put_uint(e, r->service_tier);
 	}
 	if (r->platform.len > 0) {
-		msgpack_pack_uint64(&e->pk, LLMCOST_RK_PLATFORM);
-		pack_str(e, &r->platform);
+		put_uint(e, LLMCOST_RK_PLATFORM);
+		put_str(e, &r->platform);
 	}
 	return (enc_flush(e));
 }

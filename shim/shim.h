@@ -179,9 +179,14 @@ struct llmcost_client {
 #define LLMCOST__CLOSE_WAIT_MS 500
 // Batches on their way to the collector at once (each on its own req0
 // context), beyond the calls in the pool.  The exporter works with up to
-// LLMCOST__EXPORTER_QUEUE_MAX; 4 measured faster (bench/README.md), but
-// with 4 the fault suite's SIGKILL soak, under ASan, now and then reports
-// a batch message leaked at exit, cause not yet found, so 1 until it is.
+// LLMCOST__EXPORTER_QUEUE_MAX; 4 measured much faster (bench_ingest:
+// the link no longer sits idle through each synced commit), but the
+// spool (spool.c) still assumes the collector exporter holds one batch:
+// it spills at half the pool and times a stall only while that exporter
+// has no room, so with 4 a long outage drops calls instead of spilling
+// them.  1 until the spool counts the batches in flight.  A send that
+// meets the collector's connection as it closes can lose one reference
+// to the batch message inside nng 1.5 (tests/harness/nng_lsan.c).
 #define LLMCOST__INFLIGHT_MAX 1
 // Collector sockets abandoned in this process (a close that hung).
 extern _Atomic uint64_t llmcost__sockets_abandoned;

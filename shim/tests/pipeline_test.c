@@ -29,9 +29,10 @@ typedef struct standin {
 	nng_socket sock;
 	nng_ctx ctx[PIPELINE_DEPTH];
 	nng_aio *aio[PIPELINE_DEPTH];
-	_Atomic uint64_t received; // batches received
-	uint64_t records;          // calls in the batches answered
-	uint32_t max_meta;         // most meta pairs and tags in one record
+	_Atomic int done[PIPELINE_DEPTH]; // aio[i]'s operation has ended
+	_Atomic uint64_t received;        // batches received
+	uint64_t records;                 // calls in the batches answered
+	uint32_t max_meta; // most meta pairs and tags in one record
 	uint32_t max_tags;
 	int failed; // a batch did not arrive or decode
 } standin;
@@ -136,6 +137,25 @@ poll_answered(standin *s, int i, nng_msg *req)
 	return (1);
 }
 
+// The callback of aio[i] (its arg is &done[i]).
+static void
+standin_cb(void *arg)
+{
+	atomic_store((_Atomic int *) arg, 1);
+}
+
+// Starts a receive on context i.
+static void
+standin_recv(standin *s, int i)
+{
+	atomic_store(&s->done[i], 0);
+	nng_aio_set_timeout(s->aio[i], RECV_WAIT_MS);
+	nng_ctx_recv(s->ctx[i], s->aio[i]);
+}
+
+// Each round receives on every context at once and takes the requests
+// in whatever order nng hands them to the contexts (a budget poll answered
+// on one context puts it last in nng's queue of waiting receives).
 static void *
 standin_main(void *arg)
 {
@@ -143,26 +163,40 @@ standin_main(void *arg)
 	nng_msg *req[PIPELINE_DEPTH] = { NULL };
 
 	for (int r = 0; r < s->rounds && !s->failed; r++) {
+		int settled[PIPELINE_DEPTH] = { 0 };
+		int got = 0, nsettled = 0;
 		for (int i = 0; i < s->depth; i++) {
-			nng_aio_set_timeout(s->aio[i], RECV_WAIT_MS);
-			nng_ctx_recv(s->ctx[i], s->aio[i]);
-		}
-		int got = 0;
-		for (int i = 0; i < s->depth; i++) {
-			nng_aio_wait(s->aio[i]);
 			req[i] = NULL;
-			if (nng_aio_result(s->aio[i]) == 0) {
-				req[i] = nng_aio_get_msg(s->aio[i]);
-				if (poll_answered(s, i, req[i])) {
-					// Not a batch: wait on ctx i again.
-					nng_aio_set_timeout(
-					    s->aio[i], RECV_WAIT_MS);
-					nng_ctx_recv(s->ctx[i], s->aio[i]);
-					i--;
+			standin_recv(s, i);
+		}
+		while (nsettled < s->depth) {
+			int progress = 0;
+			for (int i = 0; i < s->depth; i++) {
+				if (settled[i] || !atomic_load(&s->done[i])) {
 					continue;
 				}
+				progress = 1;
+				nng_aio_wait(s->aio[i]);
+				if (nng_aio_result(s->aio[i]) != 0) {
+					settled[i] = 1; // timed out
+					nsettled++;
+					continue;
+				}
+				nng_msg *m = nng_aio_get_msg(s->aio[i]);
+				if (poll_answered(s, i, m)) {
+					// Not a batch: receive on ctx i again.
+					nng_aio_wait(s->aio[i]);
+					standin_recv(s, i);
+					continue;
+				}
+				req[i] = m;
+				settled[i] = 1;
+				nsettled++;
 				atomic_fetch_add(&s->received, 1);
 				got++;
+			}
+			if (!progress) {
+				harness_sleep_ms(1);
 			}
 		}
 		if (got < s->depth) {
@@ -207,7 +241,8 @@ standin_start(standin *s, int depth, int rounds, char **dir, char *url,
 	assert_int_equal(nng_rep0_open(&s->sock), 0);
 	for (int i = 0; i < PIPELINE_DEPTH; i++) {
 		assert_int_equal(nng_ctx_open(&s->ctx[i], s->sock), 0);
-		assert_int_equal(nng_aio_alloc(&s->aio[i], NULL, NULL), 0);
+		assert_int_equal(
+		    nng_aio_alloc(&s->aio[i], standin_cb, &s->done[i]), 0);
 	}
 	assert_int_equal(nng_listen(s->sock, url, NULL, 0), 0);
 	assert_int_equal(pthread_create(t, NULL, standin_main, s), 0);
