@@ -357,7 +357,7 @@ typedef enum llmcost_status {
  *   LangSmith's pace, nor LangSmith to the collector's (see "When the
  *   collector is away").
  * - langsmith_gzip: request bodies to /runs/multipart gzip-compressed
- *   (libdeflate level 1) when 0 and the server's GET /info says it takes
+ *   (ISA-L igzip level 1) when 0 and the server's GET /info says it takes
  *   them (instance_flags.gzip_body_enabled, as the JS SDK reads it; asked
  *   once, before the first request), always when 1, never when -1.
  *   LANGSMITH_DISABLE_RUN_COMPRESSION=true (or 1) means -1 when the
