@@ -1,6 +1,10 @@
 // The LangSmith exporter's cost: the call-site latency of a fully tagged
 // call with LangSmith export on and off (the same client otherwise, a
-// live llmcostd child behind it), and the export itself: runs per second
+// live llmcostd child behind it), export on to two servers: a
+// discard-only sink (discard_sink.h), which reads and acknowledges each
+// request without parsing it, so that the row shows the library's cost
+// on the calling thread rather than the stand-in's competing for the
+// CPUs, and the stand-in; and the export itself: runs per second
 // to the LangSmith stand-in (tests/langsmith/, run as its own process,
 // so that its CPU time is not ours) and CPU microseconds per exported
 // run, read from the exporter thread's own counters in /proc.  With
@@ -20,6 +24,7 @@
 #include <unistd.h>
 
 #include "bench_util.h"
+#include "discard_sink.h"
 #include "harness.h"
 #include "llmcost.h"
 
@@ -27,6 +32,8 @@
 
 static char standin_url[128];
 static pid_t standin_pid = -1;
+static char sink_url[128]; // the discard-only sink (discard_sink.h)
+static const char *ls_url = standin_url; // where new clients export to
 
 // Starts the stand-in program and reads its URL from its first line.
 static int
@@ -102,7 +109,7 @@ client(const char *url, int langsmith)
 	llmcost_options o;
 	llmcost_client *c = NULL;
 	bench_langsmith_options(
-	    &o, url, standin_url, KEY, "bench", langsmith ? 1 : -1);
+	    &o, url, ls_url, KEY, "bench", langsmith ? 1 : -1);
 	o.langsmith_queue_batches = 16;
 	o.langsmith_gzip = gzip_opt;
 	if (llmcost_init(&c, &o) != 0) {
@@ -383,36 +390,63 @@ main(int argc, char **argv)
 	bench_timer_overhead(&overhead, &op99);
 	int fail = 0;
 
-	bench_pct off, on, poff, pon;
-	double wakes = 0;
+	bench_pct off, on, ons, poff, pon, pons;
+	double wakes = 0, wakes_s = 0;
 	uint32_t rate = 5000;
 	size_t pn = n / 5;
-	if (n == 0) {
+	pid_t sink_pid = -1;
+	if (n > 0
+	    && (sink_pid
+	           = bench_discard_sink_spawn(sink_url, sizeof(sink_url)))
+	        < 0) {
+		fprintf(stderr, "the discard sink did not start\n");
+		fail = 1;
+	}
+	// Export on: first to the discard sink, then to the stand-in.
+	if (n == 0 || fail) {
 		// -n 0: the export rows only.
 	} else if (callsite_row(url, 0, n, overhead, &off) != 0
-	    || callsite_row(url, 1, n, overhead, &on) != 0
+	    || (ls_url = sink_url, callsite_row(url, 1, n, overhead, &on)) != 0
+	    || (ls_url = standin_url, callsite_row(url, 1, n, overhead, &ons))
+	        != 0
 	    || paced_row(url, 0, pn, rate, overhead, &poff, &wakes) != 0
-	    || paced_row(url, 1, pn, rate, overhead, &pon, &wakes) != 0) {
+	    || (ls_url = sink_url,
+	           paced_row(url, 1, pn, rate, overhead, &pon, &wakes))
+	        != 0
+	    || (ls_url = standin_url,
+	           paced_row(url, 1, pn, rate, overhead, &pons, &wakes_s))
+	        != 0) {
 		fail = 1;
 	} else {
-		printf("call site, ns (timer %u ns subtracted)   p50    p99  "
-		       "p99.9\n",
-		    overhead);
-		printf("LangSmith export off                   %6u %6u %6u\n",
-		    off.p50, off.p99, off.p999);
-		printf("LangSmith export on                    %6u %6u %6u\n",
-		    on.p50, on.p99, on.p999);
-		bench_metric_pct("callsite_off", &off);
-		bench_metric_pct("callsite_on", &on);
-		printf("paced, %u calls/s, off                %6u %6u %6u\n",
-		    rate, poff.p50, poff.p99, poff.p999);
-		printf("paced, %u calls/s, on                 %6u %6u %6u\n",
-		    rate, pon.p50, pon.p99, pon.p999);
-		bench_metric_pct("paced_off", &poff);
-		bench_metric_pct("paced_on", &pon);
-		printf("paced, exporter thread sleeps per 1000 calls: %.1f\n",
-		    wakes);
+		const struct {
+			const char *label, *metric;
+			const bench_pct *p;
+		} rows[] = {
+			{ "LangSmith export off", "callsite_off", &off },
+			{ "on, discard sink", "callsite_on", &on },
+			{ "on, stand-in", "callsite_on_standin", &ons },
+			{ "paced, off", "paced_off", &poff },
+			{ "paced, on, discard sink", "paced_on", &pon },
+			{ "paced, on, stand-in", "paced_on_standin", &pons },
+		};
+		printf("call site, ns (timer %u ns subtracted; paced: %u "
+		       "calls/s)   p50    p99  p99.9\n",
+		    overhead, rate);
+		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+			printf("%-44s %6u %6u %6u\n", rows[i].label,
+			    rows[i].p->p50, rows[i].p->p99, rows[i].p->p999);
+			bench_metric_pct(rows[i].metric, rows[i].p);
+		}
+		printf("paced, exporter thread sleeps per 1000 calls: %.1f "
+		       "(discard sink), %.1f (stand-in)\n",
+		    wakes, wakes_s);
 		bench_metric("paced_exporter_sleeps_per_1k", wakes);
+		bench_metric("paced_standin_exporter_sleeps_per_1k", wakes_s);
+	}
+	ls_url = standin_url;
+	if (sink_pid > 0) {
+		kill(sink_pid, SIGTERM);
+		waitpid(sink_pid, NULL, 0);
 	}
 	// The default first (gzip, as the stand-in's /info offers it, which
 	// is what the SDK does too), then the other setting, each against
