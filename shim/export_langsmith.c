@@ -77,12 +77,21 @@
 #define CONNECT_TIMEOUT_MS 5000
 #define REQUEST_TIMEOUT_MS 30000
 #define BODY_MAX           ((size_t) 20 << 20) // LangSmith's batch limit
-// One part's JSON: room for the largest text a call may carry
-// (text_max_bytes, 256 KiB) escaped at worst (6 bytes a byte).
-#define PART_MAX   ((size_t) 2 << 20)
+// One run's usage_metadata JSON (a few hundred bytes; the cap is loose).
+#define USAGE_MAX  ((size_t) 64 << 10)
 #define REASON_MAX 200 // bytes of an error body kept
 #define URL_BYTES  (LLMCOST__URL_MAX + 32)
 #define GZIP_LEVEL 1 // igzip's level 1: its fastest with a full hash
+
+// The parts of one run in a multipart body (part_open).
+enum {
+	PART_RUN,
+	PART_INPUTS,
+	PART_OUTPUTS,
+	PART_EXTRA,
+	PART_ERROR,
+	PART_KINDS
+};
 
 typedef struct langsmith {
 	CURL *curl;
@@ -105,6 +114,12 @@ typedef struct langsmith {
 	size_t gz_cap;
 	size_t gz_len;
 	char boundary[40];
+	size_t boundary_len;
+	// "--<boundary>\r\nContent-Disposition: form-data; name=\"post.":
+	// every part begins so.
+	char part_head[96];
+	size_t part_head_len;
+	uint8_t part_digits[PART_KINDS]; // length= digits, guessed
 	// time_seg's last second: its "YYYYMMDDTHHMMSS".
 	uint64_t seg_sec;
 	char seg[16];
@@ -112,7 +127,6 @@ typedef struct langsmith {
 	_Atomic int auth_failed;
 	int curl_global;     // this exporter called curl_global_init
 	llmcost__jbuf body;  // one request
-	llmcost__jbuf part;  // one part, before its length is known
 	llmcost__jbuf usage; // one run's usage_metadata
 	uint64_t rng;        // jitter seed
 	// The last answer (exporter thread only).
@@ -501,25 +515,64 @@ write_extra(llmcost__jbuf *b, const llmcost_proto_record *r,
 	    "\"sdk_version\":\"" LLMCOST_VERSION_STRING "\"}}");
 }
 
-// Appends the part in ls->part to the body as post.<id><suffix>.
+// Parts are written straight into the body (one copy of every byte, not
+// two): part_open writes the part's headers with room for the digits of
+// its length= guessed from the same part of the run before (the parts of
+// a request's runs are about the same size), the caller writes the JSON
+// after them, and part_close fills the digits in, moving the JSON only
+// when the guess was wrong.
+static const char *const part_suffix[PART_KINDS]
+    = { "", ".inputs", ".outputs", ".extra", ".error" };
+
+// Opens part kind of run id in the body.  Returns where its length's
+// digits go.
+static size_t
+part_open(langsmith *ls, const char id[37], int kind)
+{
+	static const char zeros[] = "0000000000000000000";
+	llmcost__jbuf *b = &ls->body;
+	const char *suffix = part_suffix[kind];
+	llmcost__jbuf_raw(b, ls->part_head, ls->part_head_len);
+	llmcost__jbuf_raw(b, id, 36);
+	llmcost__jbuf_raw(b, suffix, strlen(suffix));
+	llmcost__jbuf_lit(b, "\"\r\nContent-Type: application/json; length=");
+	size_t at = b->len;
+	llmcost__jbuf_raw(b, zeros, ls->part_digits[kind]);
+	llmcost__jbuf_lit(b, "\r\n\r\n");
+	return (at);
+}
+
+// Closes the part opened at at (part_open) once its JSON is written.
 static void
-add_part(langsmith *ls, const char id[37], const char *suffix)
+part_close(langsmith *ls, size_t at, int kind)
 {
 	llmcost__jbuf *b = &ls->body;
-	llmcost__jbuf_lit(b, "--");
-	llmcost__jbuf_lit(b, ls->boundary);
-	llmcost__jbuf_lit(
-	    b, "\r\nContent-Disposition: form-data; name=\"post.");
-	llmcost__jbuf_raw(b, id, 36);
-	llmcost__jbuf_lit(b, suffix);
-	llmcost__jbuf_lit(b, "\"\r\nContent-Type: application/json; length=");
-	llmcost__jbuf_u64(b, ls->part.len);
-	llmcost__jbuf_lit(b, "\r\n\r\n");
-	llmcost__jbuf_raw(b, ls->part.p, ls->part.len);
-	llmcost__jbuf_lit(b, "\r\n");
-	if (ls->part.err != 0 && b->err == 0) {
-		b->err = ls->part.err;
+	size_t guess = ls->part_digits[kind];
+	if (b->err != 0) {
+		return;
 	}
+	size_t json = at + guess + 4;
+	size_t len = b->len - json;
+	char num[20];
+	size_t n = 0;
+	for (size_t v = len; n == 0 || v != 0; v /= 10) {
+		num[sizeof(num) - 1 - n++] = (char) ('0' + v % 10);
+	}
+	// The "\r\n\r\n" after the digits moves with the JSON.
+	if (n > guess) {
+		// Room for the extra digits first (it may fail at the cap).
+		llmcost__jbuf_raw(b, num, n - guess);
+		if (b->err != 0) {
+			return;
+		}
+		memmove(b->p + at + n, b->p + at + guess, len + 4);
+	} else if (n < guess) {
+		memmove(b->p + at + n, b->p + at + guess, len + 4);
+		b->len -= guess - n;
+	}
+	memcpy(b->p + at, num + sizeof(num) - n, n);
+	ls->part_digits[kind] = (uint8_t) n;
+	llmcost__jbuf_lit(b, "\r\n");
 }
 
 // The body for runs [from, to) of b: multipart, or /runs/batch JSON.
@@ -564,30 +617,31 @@ build_body(langsmith *ls, llmcost__exporter *ex, const llmcost__batch *b,
 			llmcost__jbuf_raw(o, "}", 1);
 			continue;
 		}
-		llmcost__jbuf_reset(&ls->part);
-		write_run_head(ex, &ls->part, r, chain, id);
-		llmcost__jbuf_raw(&ls->part, "}", 1);
-		add_part(ls, id, "");
-		llmcost__jbuf_reset(&ls->part);
-		write_inputs(&ls->part, text);
-		add_part(ls, id, ".inputs");
-		llmcost__jbuf_reset(&ls->part);
-		write_outputs(&ls->part, usage, text);
-		add_part(ls, id, ".outputs");
-		llmcost__jbuf_reset(&ls->part);
-		write_extra(&ls->part, r, usage);
-		add_part(ls, id, ".extra");
+		llmcost__jbuf *o = &ls->body;
+		size_t at = part_open(ls, id, PART_RUN);
+		write_run_head(ex, o, r, chain, id);
+		llmcost__jbuf_raw(o, "}", 1);
+		part_close(ls, at, PART_RUN);
+		at = part_open(ls, id, PART_INPUTS);
+		write_inputs(o, text);
+		part_close(ls, at, PART_INPUTS);
+		at = part_open(ls, id, PART_OUTPUTS);
+		write_outputs(o, usage, text);
+		part_close(ls, at, PART_OUTPUTS);
+		at = part_open(ls, id, PART_EXTRA);
+		write_extra(o, r, usage);
+		part_close(ls, at, PART_EXTRA);
 		if (err != NULL) {
-			llmcost__jbuf_reset(&ls->part);
-			llmcost__jbuf_str(&ls->part, err, strlen(err));
-			add_part(ls, id, ".error");
+			at = part_open(ls, id, PART_ERROR);
+			llmcost__jbuf_str(o, err, strlen(err));
+			part_close(ls, at, PART_ERROR);
 		}
 	}
 	if (ls->use_batch) {
 		llmcost__jbuf_lit(&ls->body, "],\"patch\":[]}");
 	} else {
 		llmcost__jbuf_lit(&ls->body, "--");
-		llmcost__jbuf_lit(&ls->body, ls->boundary);
+		llmcost__jbuf_raw(&ls->body, ls->boundary, ls->boundary_len);
 		llmcost__jbuf_lit(&ls->body, "--\r\n");
 	}
 	if (ls->usage.err != 0 && ls->body.err == 0) {
@@ -927,7 +981,6 @@ langsmith_free(langsmith *ls)
 	free(ls->gz_work);
 	free(ls->gz);
 	llmcost__jbuf_fini(&ls->body);
-	llmcost__jbuf_fini(&ls->part);
 	llmcost__jbuf_fini(&ls->usage);
 	if (ls->curl_global) {
 		curl_global_cleanup();
@@ -1012,14 +1065,19 @@ langsmith_start(llmcost__exporter *ex)
 	}
 	ls->curl_global = 1;
 	llmcost__jbuf_init(&ls->body, BODY_MAX);
-	llmcost__jbuf_init(&ls->part, PART_MAX);
-	llmcost__jbuf_init(&ls->usage, PART_MAX);
+	llmcost__jbuf_init(&ls->usage, USAGE_MAX);
 	ls->rng = c->seed ^ 0x6c616e67736d6974ull;
 	// Short (it is written five times a run, and compressed): JSON text
 	// holds no CR or LF, so no part can contain "\r\n--" and the
 	// boundary needs no more randomness than this.
 	snprintf(ls->boundary, sizeof(ls->boundary), "llmcost-%08x",
 	    (unsigned) llmcost__splitmix64(&ls->rng));
+	ls->boundary_len = strlen(ls->boundary);
+	ls->part_head_len
+	    = (size_t) snprintf(ls->part_head, sizeof(ls->part_head),
+	        "--%s\r\nContent-Disposition: form-data; name=\"post.",
+	        ls->boundary);
+	memset(ls->part_digits, 1, sizeof(ls->part_digits));
 	snprintf(ls->url_multipart, sizeof(ls->url_multipart),
 	    "%s/runs/multipart", cfg->ls_endpoint);
 	snprintf(ls->url_batch, sizeof(ls->url_batch), "%s/runs/batch",
