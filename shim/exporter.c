@@ -130,10 +130,12 @@ run_idle(llmcost__exporter *ex)
 
 // A view of held[0..k) as one batch, for a coalescing exporter: the
 // records (shallow copies: their strings stay in the held batches),
-// kinds and texts side by side.  One allocation, freed with free();
-// NULL when there is no memory (then the batches go one by one).
+// kinds and texts side by side, in ex->merge_mem, which is kept from
+// delivery to delivery (it grows to at most LLMCOST_PROTO_MAX_RECORDS
+// calls' worth and is freed when the exporter stops).  NULL when there
+// is no memory (then the batches go one by one).
 static llmcost__batch *
-merge(llmcost__batch *const *held, uint32_t k)
+merge(llmcost__exporter *ex, llmcost__batch *const *held, uint32_t k)
 {
 	size_t n = 0, str = 0;
 	int texts = 0;
@@ -144,10 +146,16 @@ merge(llmcost__batch *const *held, uint32_t k)
 	}
 	size_t sz = sizeof(llmcost__batch) + n * sizeof(llmcost_proto_record)
 	    + (texts ? n * sizeof(llmcost_proto_str) : 0) + n;
-	char *mem = malloc(sz);
-	if (mem == NULL) {
-		return (NULL);
+	if (sz > ex->merge_cap) {
+		// Aligned for the records, and no copy of the old contents.
+		free(ex->merge_mem);
+		ex->merge_cap = 0;
+		if ((ex->merge_mem = malloc(sz)) == NULL) {
+			return (NULL);
+		}
+		ex->merge_cap = sz;
 	}
+	char *mem = ex->merge_mem;
 	llmcost__batch *m = (llmcost__batch *) (void *) mem;
 	llmcost_proto_record *rec = (llmcost_proto_record *) (void *) (m + 1);
 	llmcost_proto_str *tx
@@ -239,14 +247,13 @@ exporter_main(void *arg)
 		}
 		pthread_mutex_unlock(&c->mtx);
 
-		llmcost__batch *merged = k > 1 ? merge(held, k) : NULL;
+		llmcost__batch *merged = k > 1 ? merge(ex, held, k) : NULL;
 		llmcost__batch *b = merged != NULL ? merged : held[0];
 		k = merged != NULL ? k : 1;
 		llmcost__outcome out;
 		memset(&out, 0, sizeof(out));
 		(void) ex->ops->deliver(ex, b, &out);
 		count_outcome(ex, b, &out, spool_settled(ex, b, &out));
-		free(merged);
 		if (ex->ops->idle != NULL && ex->idle_ms != 0
 		    && idle_due(ex)) {
 			run_idle(ex);
@@ -300,6 +307,9 @@ exporter_stop(llmcost_client *c, llmcost__exporter *ex)
 	pthread_cond_broadcast(&c->progress);
 	pthread_mutex_unlock(&c->mtx);
 	ex->ops->fini(ex);
+	free(ex->merge_mem);
+	ex->merge_mem = NULL;
+	ex->merge_cap = 0;
 	if (ex->cv_ready) {
 		pthread_cond_destroy(&ex->cv);
 		ex->cv_ready = 0;

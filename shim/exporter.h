@@ -159,6 +159,11 @@ struct llmcost__exporter {
 	_Atomic uint64_t wakes;
 	_Atomic int stopping;
 
+	// The exporter thread's: the memory merged batches are built in
+	// (exporter.c, merge), kept between deliveries.
+	void *merge_mem;
+	size_t merge_cap;
+
 	// Guarded by the client's mtx.  queue[head] is the batch being
 	// delivered; count includes it.
 	llmcost__batch *queue[LLMCOST__EXPORTER_QUEUE_MAX];

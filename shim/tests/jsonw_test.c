@@ -60,6 +60,35 @@ test_every_byte_escaped(void **state)
 	reads_back(u, strlen(u));
 }
 
+// The scan takes eight bytes at a time: every byte that must be escaped,
+// at every offset of a 24-byte run of plain text (ASCII and multi-byte
+// UTF-8 around it), is found wherever it falls in a word.
+static void
+test_escape_at_every_offset(void **state)
+{
+	(void) state;
+	static const char bad[] = { '"', '\\', 0x00, 0x01, 0x0a, 0x1f };
+	static const char *const fill[] = { "abcdefghijklmnopqrstuvwx",
+		"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+		"\xa9"
+		"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9" };
+	for (size_t f = 0; f < 2; f++) {
+		for (size_t k = 0; k < sizeof(bad); k++) {
+			for (size_t at = 0; at < 24; at++) {
+				char s[24];
+				memcpy(s, fill[f], sizeof(s));
+				s[at] = bad[k];
+				if (f == 1 && at % 2 == 0 && at + 1 < 24) {
+					s[at + 1] = 'x'; // whole characters
+				} else if (f == 1) {
+					s[at - 1] = 'x';
+				}
+				reads_back(s, sizeof(s));
+			}
+		}
+	}
+}
+
 static void
 test_object_and_numbers(void **state)
 {
@@ -125,6 +154,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_byte_escaped),
+		cmocka_unit_test(test_escape_at_every_offset),
 		cmocka_unit_test(test_object_and_numbers),
 		cmocka_unit_test(test_cap_is_sticky),
 	};
