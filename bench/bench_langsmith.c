@@ -275,8 +275,17 @@ export_row(const char *url, size_t n, double *rps, double *cpu_us)
 	llmcost_stats_get(c, &s);
 	llmcost_shutdown(c, 10000);
 	if (rv != 0 || s.langsmith_runs_acked != n + 0 || cpu0 < 0) {
-		fprintf(stderr, "export: %llu of %zu runs acknowledged\n",
-		    (unsigned long long) s.langsmith_runs_acked, n);
+		fprintf(stderr,
+		    "export: flush %d, %llu of %zu runs acknowledged "
+		    "(dropped: "
+		    "queue %llu rejected %llu auth %llu retries %llu; "
+		    "requests retried %llu)\n",
+		    rv, (unsigned long long) s.langsmith_runs_acked, n,
+		    (unsigned long long) s.langsmith_dropped_queue,
+		    (unsigned long long) s.langsmith_dropped_rejected,
+		    (unsigned long long) s.langsmith_dropped_auth,
+		    (unsigned long long) s.langsmith_dropped_retries,
+		    (unsigned long long) s.langsmith_requests_retried);
 		return (-1);
 	}
 	*rps = (double) n / ((double) dt / 1e9);
