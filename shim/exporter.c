@@ -293,12 +293,18 @@ exporter_stop(llmcost_client *c, llmcost__exporter *ex)
 		pthread_join(ex->thread, NULL);
 		ex->thread_started = 0;
 	}
-	// Whatever it still holds will never be delivered.
+	// Whatever it still holds will never be delivered.  The spool
+	// takes it without c->mtx, as on the exporter's thread: writing
+	// (and logging a full spool) takes that mutex.  Nothing else moves
+	// this queue now, and the batch stays held meanwhile.
 	pthread_mutex_lock(&c->mtx);
 	while (ex->count > 0) {
 		llmcost__batch *b = ex->queue[ex->head];
 		llmcost__outcome out = { 0, 0, b->n };
-		count_outcome(ex, b, &out, spool_settled(ex, b, &out));
+		pthread_mutex_unlock(&c->mtx);
+		uint32_t kept = spool_settled(ex, b, &out);
+		pthread_mutex_lock(&c->mtx);
+		count_outcome(ex, b, &out, kept);
 		ex->head = (ex->head + 1) % LLMCOST__EXPORTER_QUEUE_MAX;
 		ex->count--;
 		ex->calls_held -= b->n;

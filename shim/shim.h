@@ -187,7 +187,7 @@ struct llmcost_client {
 // them.  1 until the spool counts the batches in flight.  A send that
 // meets the collector's connection as it closes can lose one reference
 // to the batch message inside nng 1.5 (tests/harness/nng_lsan.c).
-#define LLMCOST__INFLIGHT_MAX 1
+#define LLMCOST__INFLIGHT_MAX 4
 // Collector sockets abandoned in this process (a close that hung).
 extern _Atomic uint64_t llmcost__sockets_abandoned;
 

@@ -714,7 +714,15 @@ int
 llmcost__spool_step(llmcost_client *c)
 {
 	llmcost__spool *s = c->spool;
-	uint32_t spill_depth = c->cfg.queue_max / 2;
+	// The pool holds the ring and the batches the collector exporter
+	// has taken (up to LLMCOST__INFLIGHT_MAX of batch_max calls):
+	// spill at half of what those batches leave, so that the file, not
+	// the pool running out, takes a long outage.
+	uint64_t held = (uint64_t) LLMCOST__INFLIGHT_MAX * c->cfg.batch_max;
+	uint32_t left = held < c->cfg.queue_max / 2
+	    ? c->cfg.queue_max - (uint32_t) held
+	    : c->cfg.queue_max / 2;
+	uint32_t spill_depth = left / 2 > 0 ? left / 2 : 1;
 
 	pthread_mutex_lock(&c->mtx);
 	int room = llmcost__exporters_room(c);
@@ -726,6 +734,8 @@ llmcost__spool_step(llmcost_client *c)
 	pthread_mutex_unlock(&s->mtx);
 
 	if (b != NULL) {
+		// Progress: the stall clock restarts with each frame.
+		s->stall_ns = llmcost__mono_ns();
 		b->dropped = atomic_load(&c->dropped);
 		pthread_mutex_lock(&c->mtx);
 		llmcost__exporters_hand_to(c, b, LLMCOST__HAND_LOSSLESS);
@@ -739,10 +749,11 @@ llmcost__spool_step(llmcost_client *c)
 	if (room && replayable) {
 		return (1); // a frame was skipped, or no memory: look again
 	}
+	// Stalled: the collector has no room, or the file holds calls and
+	// its frame at head has not come back (with several batches in
+	// flight the collector may have room while the file waits).
 	uint64_t now = llmcost__mono_ns();
-	if (room) {
-		s->stall_ns = 0;
-	} else if (s->stall_ns == 0) {
+	if (s->stall_ns == 0) {
 		s->stall_ns = now;
 	}
 	uint32_t depth = llmcost__ring_depth(&c->submit_ring);

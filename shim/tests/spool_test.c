@@ -21,6 +21,7 @@
 
 #include "harness.h"
 #include "llmcost_common.h"
+#include "shim.h"
 #include "store.h"
 #include "stored.h"
 
@@ -157,14 +158,16 @@ spool_empty(llmcost_client *c, uint64_t n)
 }
 
 // Some calls were dropped by the spool, and every one of n calls is
-// accounted for: in the file, dropped, or in the one batch the
-// collector exporter holds (at most batch_max, 32).
+// accounted for: in the file, dropped, or in the batches the collector
+// exporter holds (at most LLMCOST__INFLIGHT_MAX of batch_max, 32).
 static int
 full_and_counted(llmcost_client *c, uint64_t n)
 {
 	llmcost_stats s = stats(c);
 	return (s.spool_calls_dropped > 0 && s.queue_depth == 0
-	    && s.spool_calls_written + s.spool_calls_dropped + 32 >= n);
+	    && s.spool_calls_written + s.spool_calls_dropped
+	            + LLMCOST__INFLIGHT_MAX * 32
+	        >= n);
 }
 
 // The run ids the children wrote, and how many.
