@@ -179,14 +179,13 @@ struct llmcost_client {
 #define LLMCOST__CLOSE_WAIT_MS 500
 // Batches on their way to the collector at once (each on its own req0
 // context), beyond the calls in the pool.  The exporter works with up to
-// LLMCOST__EXPORTER_QUEUE_MAX; 4 measured much faster (bench_ingest:
-// the link no longer sits idle through each synced commit), but the
-// spool (spool.c) still assumes the collector exporter holds one batch:
-// it spills at half the pool and times a stall only while that exporter
-// has no room, so with 4 a long outage drops calls instead of spilling
-// them.  1 until the spool counts the batches in flight.  A send that
-// meets the collector's connection as it closes can lose one reference
-// to the batch message inside nng 1.5 (tests/harness/nng_lsan.c).
+// LLMCOST__EXPORTER_QUEUE_MAX; 4 roughly doubles durable ingest over 1
+// (bench_ingest: the link no longer sits idle through each synced
+// commit).  The spool (spool.c) counts these batches: it spills at half
+// of what they leave of the pool, and times a stall while its file
+// holds calls even when the collector has room.  A send that meets the
+// collector's connection as it closes can lose one reference to the
+// batch message inside nng 1.5 (tests/harness/nng_lsan.c).
 #define LLMCOST__INFLIGHT_MAX 4
 // Collector sockets abandoned in this process (a close that hung).
 extern _Atomic uint64_t llmcost__sockets_abandoned;

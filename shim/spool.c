@@ -7,17 +7,24 @@
 // as dropped for the collector (exporter.h "Bounded queues").  With one,
 // the loop (sender.c asks llmcost__spool_step first on every round)
 // writes the calls the ring can no longer hold to the file instead, before
-// that mark is reached: once the ring
-// is half full while the collector has no room, or once the collector
-// has had no room for SPILL_AFTER_MS (so that a slow trickle of calls
-// is on disk, not in memory, when the application is killed).  The
+// that mark is reached: once the ring holds half of what the collector
+// exporter's batches in flight (LLMCOST__INFLIGHT_MAX of batch_max
+// calls, taken from the same pool) leave of the pool while the collector
+// has no room, or once the collector has been stalled for SPILL_AFTER_MS
+// (so that a slow trickle of calls is on disk, not in memory, when the
+// application is killed).  Stalled means no room, or, while the file
+// holds calls, no frame replayed for that long: with several batches in
+// flight the collector has room while the frame at head waits, and the
+// newer calls must still reach the file.  The
 // lossy exporters (LangSmith) still get those calls at once.  When the
 // collector has room again, frames are read back oldest first and handed
 // to the collector exporter alone, one at a time; while the file holds
 // anything, newer calls wait in the ring (or follow into the file), so
 // the collector receives calls in the order they ended.  At shutdown,
 // what the collector exporter still held and what is left in the ring
-// go to the file too, so a restart loses nothing that was ended.
+// go to the file too, so a restart loses nothing that was ended (the
+// exporter hands its queued batches over without the client's mutex:
+// writing, and logging a full spool, take it).
 //
 // The file.  A 32-byte header (magic, version, the acknowledged offset
 // "head" with its CRC), then frames: 24 bytes (magic, payload length,
