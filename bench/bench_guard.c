@@ -64,14 +64,11 @@ median(llmcost_client *c, const char *feature)
 int
 main(void)
 {
-	llmcost_options o;
 	llmcost_client *c = NULL;
 	static llmcost_proto_guard g[4];
 	static const char *const names[4] = { "a", "b", "c", "search" };
 
-	memset(&o, 0, sizeof(o));
-	o.collector_url = "ipc:///nonexistent/unused.sock";
-	if (llmcost__client_init(&c, &o, sink_exporters) != 0) {
+	if (sink_client(&c, 0) != 0) {
 		fprintf(stderr, "bench_guard: init failed\n");
 		return (1);
 	}

@@ -17,12 +17,8 @@
 static llmcost_client *
 client(void)
 {
-	llmcost_options o;
 	llmcost_client *c = NULL;
-	memset(&o, 0, sizeof(o));
-	o.collector_url = "ipc:///nonexistent/unused.sock";
-	o.queue_max = 1024;
-	LLMCOST_PASS(llmcost__client_init(&c, &o, sink_exporters));
+	LLMCOST_PASS(sink_client(&c, 1024));
 	return (c);
 }
 

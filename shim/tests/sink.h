@@ -5,6 +5,8 @@
 #ifndef LLMCOST_SINK_H
 #define LLMCOST_SINK_H
 
+#include <string.h>
+
 #include "batch.h"
 #include "shim.h"
 
@@ -41,5 +43,17 @@ static const struct llmcost__exporter_ops sink_ops = {
 // The exporter list of a client whose calls are stored as soon as sent.
 static const struct llmcost__exporter_ops *const sink_exporters[]
     = { &sink_ops, NULL };
+
+// A client of that list with a pool of queue_max calls (0: the
+// default), into *cp.  Returns llmcost__client_init's result.
+static int
+sink_client(llmcost_client **cp, uint32_t queue_max)
+{
+	llmcost_options o;
+	memset(&o, 0, sizeof(o));
+	o.collector_url = "ipc:///nonexistent/unused.sock";
+	o.queue_max = queue_max;
+	return (llmcost__client_init(cp, &o, sink_exporters));
+}
 
 #endif // LLMCOST_SINK_H
