@@ -2546,63 +2546,67 @@ store_price_versions(store_rtxn *t, uint64_t from_ns, uint64_t to_ns,
 	}
 	uint32_t first = (uint32_t) (from_ns / NS_PER_HOUR);
 	uint32_t last = (uint32_t) ((to_ns - 1) / NS_PER_HOUR);
-	MDB_cursor *pc = NULL, *rcur = NULL;
+	uint32_t earliest = UINT32_MAX; // the first hour with a record
+	MDB_cursor *pc = NULL;
+	uint8_t kb[4];
+	MDB_val k, v;
 	int rc = mdb_cursor_open(t->txn, t->s->pricevers, &pc);
 	if (rc == 0) {
-		rc = mdb_cursor_open(t->txn, t->s->rollups, &rcur);
+		rc = mdb_cursor_get(pc, &k, &v, MDB_FIRST);
+		if (rc == 0) {
+			earliest = get_be32(k.mv_data);
+		}
 	}
-	// Walk the hours that have runs (their rollups), jumping from one
-	// to the next; each must have versions, else it is unknown.
-	uint8_t kb[4];
-	uint32_t h = first;
-	while (rc == 0 && h <= last) {
-		put_be32(kb, h);
-		MDB_val k = { sizeof(kb), kb }, v;
-		rc = mdb_cursor_get(rcur, &k, &v, MDB_SET_RANGE);
-		if (rc != 0) {
-			break;
-		}
-		h = get_be32(k.mv_data);
-		if (h > last) {
-			break;
-		}
-		put_be32(kb, h);
-		MDB_val pk = { sizeof(kb), kb }, pv;
-		rc = mdb_cursor_get(pc, &pk, &pv, MDB_SET_KEY);
-		if (rc == MDB_NOTFOUND) {
-			out->unknown = 1; // runs, but no record of their table
-		}
-		while (rc == 0) {
-			size_t i, len = pv.mv_size;
-			for (i = 0; i < out->n; i++) {
-				if (strlen(out->v[i]) == len
-				    && memcmp(out->v[i], pv.mv_data, len)
-				        == 0) {
-					break;
-				}
-			}
-			if (i == out->n && len <= STORE_PVER_LEN) {
-				if (out->n < STORE_PVERS_MAX) {
-					memcpy(
-					    out->v[out->n], pv.mv_data, len);
-					out->v[out->n][len] = '\0';
-					out->n++;
-				} else {
-					out->more = 1;
-				}
-			}
-			rc = mdb_cursor_get(pc, &pk, &pv, MDB_NEXT_DUP);
-		}
-		if (rc == MDB_NOTFOUND) {
-			rc = 0;
-		}
-		if (h == UINT32_MAX) {
-			break;
-		}
-		h++;
+	// The versions of the window's hours: every value of every key in
+	// [first, last].
+	if (rc == 0) {
+		put_be32(kb, first);
+		k = (MDB_val) { sizeof(kb), kb };
+		rc = mdb_cursor_get(pc, &k, &v, MDB_SET_RANGE);
 	}
-	mdb_cursor_close(rcur);
+	while (rc == 0 && get_be32(k.mv_data) <= last) {
+		size_t i, len = v.mv_size;
+		for (i = 0; i < out->n; i++) {
+			if (strlen(out->v[i]) == len
+			    && memcmp(out->v[i], v.mv_data, len) == 0) {
+				break;
+			}
+		}
+		if (i == out->n && len <= STORE_PVER_LEN) {
+			if (out->n < STORE_PVERS_MAX) {
+				memcpy(out->v[out->n], v.mv_data, len);
+				out->v[out->n][len] = '\0';
+				out->n++;
+			} else {
+				out->more = 1;
+			}
+		}
+		rc = mdb_cursor_get(pc, &k, &v, MDB_NEXT);
+	}
 	mdb_cursor_close(pc);
+	// Unknown: runs (an hourly rollup) in the window before the first
+	// recorded hour, or anywhere in it when nothing is recorded there.
+	if (rc == 0 || rc == MDB_NOTFOUND) {
+		uint32_t upto = out->n == 0 ? last
+		    : earliest == 0         ? 0
+		                            : earliest - 1;
+		rc = 0;
+		if (out->n == 0 || first < earliest) {
+			MDB_cursor *rcur = NULL;
+			rc = mdb_cursor_open(t->txn, t->s->rollups, &rcur);
+			if (rc == 0) {
+				put_be32(kb, first);
+				k = (MDB_val) { sizeof(kb), kb };
+				rc = mdb_cursor_get(
+				    rcur, &k, &v, MDB_SET_RANGE);
+				if (rc == 0 && get_be32(k.mv_data) <= last
+				    && get_be32(k.mv_data) <= upto) {
+					out->unknown = 1;
+				}
+				mdb_cursor_close(rcur);
+			}
+		}
+	}
 	if (rc != 0 && rc != MDB_NOTFOUND) {
 		return (errf(err, errsz, "price versions", rc));
 	}

@@ -473,9 +473,13 @@ int store_reprice(
 
 // The price-table versions that priced the runs of a window's hours
 // (recorded by store_write and store_reprice; a window's edge hours are
-// taken whole).  unknown: some hour with runs has none recorded (a store
-// written before they were, or a write without a version); more: more
-// than STORE_PVERS_MAX versions, the first ones kept.
+// taken whole).  unknown: the window has runs in hours before the first
+// hour any version was recorded for (a store written before they were),
+// or has runs and no version at all (writes without a version); more:
+// more than STORE_PVERS_MAX versions, the first ones kept.  Cost: a walk
+// of the window's keys in the small "pricevers" table and at most two
+// seeks in the hourly rollups, so that a report over a long window does
+// not read the rollups of every hour.
 #define STORE_PVER_LEN  32
 #define STORE_PVERS_MAX 8
 typedef struct store_pvers {
