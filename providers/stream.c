@@ -649,9 +649,12 @@ finalize(llmcost__stream *st, llmcost_response *r, int *rvp)
 		                        : LLMCOST_EINCOMPLETE;
 		return;
 	}
+	// An error without usage cost nothing; an error whose usage could
+	// not be read says nothing reliable about it.
 	if (error) {
 		r->status = LLMCOST_STATUS_ERROR;
-	} else if (!usage) {
+	}
+	if (rv != 0 || (!usage && !error)) {
 		r->usage_flags = LLMCOST_USAGE_MISSING;
 	}
 	*rvp = rv != 0 ? rv : usage || error ? 0 : LLMCOST_ENOTFOUND;

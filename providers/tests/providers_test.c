@@ -489,6 +489,12 @@ test_bad_bodies(void **state)
 		    "\"tokenCount\":4}],\"cacheTokensDetails\":[{\"modality\":"
 		    "\"AUDIO\",\"tokenCount\":5}]}}",
 		    LLMCOST_EPROTO },
+		// A provider error whose usage cannot be: the usage is
+		// missing, not zero.
+		{ LLMCOST_FMT_GEMINI,
+		    "{\"error\":{},\"usageMetadata\":{\"promptTokenCount\":1,"
+		    "\"cachedContentTokenCount\":5}}",
+		    LLMCOST_EPROTO },
 		// Well-formed, but no usage.
 		{ LLMCOST_FMT_OPENAI_CHAT, "{\"id\":\"x\",\"usage\":null}",
 		    LLMCOST_ENOTFOUND },
