@@ -119,6 +119,9 @@ struct store_rtxn {
 	// roughly in id order, and a positioned cursor searches its current
 	// page first rather than descend the tree for every set.
 	MDB_cursor *ms_cur;
+	// Where LMDB's map starts, for the walks of the runs
+	// (store_leaf_begin): found by the first.
+	const uint8_t *leaf_map;
 };
 
 // The price-table versions that priced the runs of each hour (the
@@ -1843,7 +1846,9 @@ scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	store_leaf lf;
 	if (rc == 0
-	    && store_leaf_begin(&lf, t->s->env, t->txn, "runs", &k, &v) == 0) {
+	    && store_leaf_begin(
+	           &lf, t->s->env, t->txn, "runs", &k, &v, &t->leaf_map)
+	        == 0) {
 		int step = 0;
 		do {
 			rv = scan_put(&w, &k, &v);

@@ -10,8 +10,10 @@
 // on LMDB's file format (0.9, MDB_DATA_VERSION 1: the page header, the
 // node offsets, the 8-byte node, the 48-byte MDB_db), which LMDB keeps
 // stable because it is on disk, and it checks rather than trusts: the
-// walk starts only when the record it finds is the one the cursor
-// returned, at the same address; every page number is bounded by the
+// map's start is the kernel's word (/proc/self/maps), never a page's own
+// number, which LMDB itself does not read; the walk starts only when the
+// record it finds is the one the cursor returned, at the same address,
+// on a page carrying its number; every page number is bounded by the
 // file's pages, every page must carry the flags of a branch or leaf page
 // as expected (a leaf: P_LEAF and nothing else, so no duplicate-sorted or
 // fixed-size pages), and every offset read from a page is bounded by the
@@ -20,6 +22,7 @@
 // cursor.  Pages of a read-only transaction are the map's own and never
 // change while it lasts; a write transaction's dirty pages are not in the
 // map, so a walk is only ever started in a read-only one.
+#include <stdio.h>
 #include <unistd.h>
 
 #include "store_leaf.h"
@@ -160,9 +163,44 @@ key_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 	return (c != 0 ? c : (an > bn) - (an < bn));
 }
 
+// Where the file whose page holds addr has its first byte mapped: the
+// start of the mapping holding addr less the mapping's offset in its
+// file, from the kernel's list of this process's mappings; NULL when
+// not found (no /proc), or when the mapping does not go on for size
+// bytes from the file's start (LMDB maps its whole map size at once).
+static const uint8_t *
+map_of(const void *addr, uint64_t size, uint32_t psize)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	int bol = 1; // line holds the start of a line
+	const uint8_t *base = NULL;
+
+	if (f == NULL) {
+		return (NULL);
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long lo, hi;
+		unsigned long long off;
+		int start = bol;
+		bol = strchr(line, '\n') != NULL;
+		if (!start
+		    || sscanf(line, "%lx-%lx %*s %llx", &lo, &hi, &off) != 3
+		    || (uintptr_t) addr < lo || (uintptr_t) addr >= hi) {
+			continue;
+		}
+		if (off <= lo && off % psize == 0 && hi - (lo - off) >= size) {
+			base = (const uint8_t *) (uintptr_t) (lo - off);
+		}
+		break;
+	}
+	fclose(f);
+	return (base);
+}
+
 int
 store_leaf_begin(store_leaf *w, MDB_env *env, MDB_txn *txn, const char *name,
-    const MDB_val *k, const MDB_val *v)
+    const MDB_val *k, const MDB_val *v, const uint8_t **map)
 {
 	MDB_envinfo info;
 	MDB_stat st;
@@ -178,7 +216,9 @@ store_leaf_begin(store_leaf *w, MDB_env *env, MDB_txn *txn, const char *name,
 		return (-1);
 	}
 	// The map's address: the cursor's record lies in a page-aligned
-	// page whose header carries its page number.
+	// page, and where the file's first page is mapped the kernel says.
+	// (Not the page's own number in its header: a damaged one would
+	// put the map elsewhere, and the walk would read past the file.)
 	uint64_t kpgno;
 	w->psize = st.ms_psize;
 	w->npages = (uint64_t) info.me_last_pgno + 1;
@@ -191,12 +231,20 @@ store_leaf_begin(store_leaf *w, MDB_env *env, MDB_txn *txn, const char *name,
 	}
 	const uint8_t *kpage = (const uint8_t *) ((uintptr_t) k->mv_data
 	    & ~(uintptr_t) (w->psize - 1));
-	memcpy(&kpgno, kpage, sizeof(kpgno));
-	if (kpgno >= w->npages
-	    || (uintptr_t) kpage < kpgno * (uintptr_t) w->psize) {
+	if (*map == NULL
+	    && (*map = map_of(kpage, info.me_mapsize, w->psize)) == NULL) {
+		*map = STORE_LEAF_NOMAP;
+	}
+	if (*map == STORE_LEAF_NOMAP || (uintptr_t) kpage < (uintptr_t) *map
+	    || ((uintptr_t) kpage - (uintptr_t) *map) / w->psize
+	        >= w->npages) {
 		return (-1);
 	}
-	w->map = kpage - kpgno * w->psize;
+	w->map = *map;
+	memcpy(&kpgno, kpage, sizeof(kpgno));
+	if (kpgno != ((uintptr_t) kpage - (uintptr_t) w->map) / w->psize) {
+		return (-1);
+	}
 	memcpy(&flags, (const uint8_t *) db.mv_data + DB_FLAGS_OFF, 2);
 	memcpy(&depth, (const uint8_t *) db.mv_data + DB_DEPTH_OFF, 2);
 	memcpy(&root, (const uint8_t *) db.mv_data + DB_ROOT_OFF, 8);

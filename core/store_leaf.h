@@ -44,8 +44,13 @@ typedef struct store_leaf {
 // read-only transaction txn has just returned.  Returns 0 when the table's
 // pages read as LMDB's format says and the walk's record is exactly the
 // cursor's (same bytes in the map); -1 otherwise (walk with the cursor).
+// *map is where the map starts, kept by the caller for the transaction
+// (the map does not move while one is open): NULL the first time, then
+// what the first walk found (STORE_LEAF_NOMAP: it could not be found).
 int store_leaf_begin(store_leaf *w, MDB_env *env, MDB_txn *txn,
-    const char *name, const MDB_val *k, const MDB_val *v);
+    const char *name, const MDB_val *k, const MDB_val *v, const uint8_t **map);
+
+#define STORE_LEAF_NOMAP ((const uint8_t *) (uintptr_t) 1)
 
 // Moves to the next leaf page (store_leaf_next's slow path).
 int store_leaf_page(store_leaf *w);
