@@ -112,6 +112,139 @@ test_batch(void **state)
 	assert_int_equal(out[3].price_id, 0xeeeeeeeeu); // untouched
 }
 
+// A batch looks a price entry up once for a run of calls of the same
+// provider, model, platform and second; every call is still priced as a
+// lookup of its own prices it: neighbours differ in one thing at a time
+// (platform, a second across a dated price change, tier, input past the
+// long-context threshold, model, provider), and a batch priced after a
+// price-table reload uses the new table.
+#define T_GPT4O_CHANGE (UINT64_C(1727827200) * 1000000000u) // 2024-10-02
+
+static void
+test_batch_lookup_reuse(void **state)
+{
+	(void) state;
+	static const struct {
+		const char *provider, *model, *platform;
+		uint64_t start_ns;
+		unsigned tier;
+		uint64_t in;
+	} calls[] = {
+		{ "openai", "gpt-4o", "", T2025, LLMCOST_TIER_STANDARD, 1000 },
+		{ "openai", "gpt-4o", "azure", T2025, LLMCOST_TIER_STANDARD,
+		    1000 },
+		{ "openai", "gpt-4o", "", T2025 + 999999999,
+		    LLMCOST_TIER_STANDARD, 1000 },
+		{ "openai", "gpt-4o", "", T_GPT4O_CHANGE - 1,
+		    LLMCOST_TIER_STANDARD, 1000 },
+		{ "openai", "gpt-4o", "", T_GPT4O_CHANGE,
+		    LLMCOST_TIER_STANDARD, 1000 },
+		{ "openai", "gpt-4o", "", T_GPT4O_CHANGE, LLMCOST_TIER_BATCH,
+		    1000 },
+		{ "openai", "gpt-4o", "", T_GPT4O_CHANGE,
+		    LLMCOST_TIER_PRIORITY, 1000 },
+		{ "google", "gemini-2.5-pro", "", T2025, LLMCOST_TIER_STANDARD,
+		    1000 },
+		{ "google", "gemini-2.5-pro", "", T2025, LLMCOST_TIER_STANDARD,
+		    250000 },
+		{ "google", "gemini-2.5-pro", "", T2025, LLMCOST_TIER_BATCH,
+		    250000 },
+		{ "google", "gemini-2.5-pro", "vertex", T2025,
+		    LLMCOST_TIER_STANDARD, 250000 },
+		{ "google", "gemini-2.0-flash-001", "vertex", T2025,
+		    LLMCOST_TIER_STANDARD, 1000 },
+		{ "google", "gemini-2.0-flash-001", "", T2025,
+		    LLMCOST_TIER_STANDARD, 1000 },
+		{ "acme", "gemini-2.0-flash-001", "", T2025,
+		    LLMCOST_TIER_STANDARD, 1000 },
+		{ "google", "gemini-2.0-flash-001", "", T2025,
+		    LLMCOST_TIER_STANDARD, 1000 },
+	};
+	enum { N = sizeof(calls) / sizeof(calls[0]) };
+	llmcost_proto_record recs[N];
+	llmcost_proto_batch b;
+	store_cost out[N], want;
+	memset(recs, 0, sizeof(recs));
+	for (size_t i = 0; i < N; i++) {
+		recs[i].provider = (llmcost_proto_str) { calls[i].provider,
+			(uint32_t) strlen(calls[i].provider) };
+		recs[i].model = (llmcost_proto_str) { calls[i].model,
+			(uint32_t) strlen(calls[i].model) };
+		recs[i].platform = (llmcost_proto_str) { calls[i].platform,
+			(uint32_t) strlen(calls[i].platform) };
+		recs[i].start_ns = calls[i].start_ns;
+		recs[i].service_tier = calls[i].tier;
+		recs[i].usage[LLMCOST_IN_UNCACHED] = calls[i].in;
+		recs[i].usage[LLMCOST_OUT_TEXT] = 100;
+	}
+	memset(&b, 0, sizeof(b));
+	b.records = recs;
+	b.n_records = N;
+
+	for (int round = 0; round < 2; round++) {
+		memset(out, 0xee, sizeof(out));
+		pricing_batch(&b, out);
+		for (size_t i = 0; i < N; i++) {
+			pricing_call pc
+			    = { .at.provider = recs[i].provider.ptr,
+				      .at.provider_len = recs[i].provider.len,
+				      .at.model = recs[i].model.ptr,
+				      .at.model_len = recs[i].model.len,
+				      .at.platform = recs[i].platform.ptr,
+				      .at.platform_len = recs[i].platform.len,
+				      .at.start_ns = recs[i].start_ns,
+				      .usage = recs[i].usage,
+				      .service_tier = recs[i].service_tier };
+			pricing_price_call(NULL, &pc, &want);
+			if (memcmp(&out[i], &want, sizeof(want)) != 0) {
+				fail_msg(
+				    "round %d call %zu: entry %u cost %lld "
+				    "flags %u, want entry %u cost %lld "
+				    "flags %u",
+				    round, i, (unsigned) out[i].price_id,
+				    (long long) out[i].cost_pusd,
+				    (unsigned) out[i].flags,
+				    (unsigned) want.price_id,
+				    (long long) want.cost_pusd,
+				    (unsigned) want.flags);
+			}
+		}
+		if (round == 1) {
+			// The reloaded table (the override alone): gpt-4o on
+			// OpenAI's own API, at any time after its valid_from.
+			assert_int_equal(out[0].price_id, 9001);
+			assert_int_equal(out[0].cost_pusd, 1000 * 7 + 100 * 9);
+			assert_int_equal(out[1].flags, STORE_RUN_UNPRICED);
+			assert_int_equal(out[4].price_id, 9001);
+			assert_int_equal(out[14].flags, STORE_RUN_UNPRICED);
+			break;
+		}
+		// The neighbours do differ (or the reuse is not tested).
+		assert_int_not_equal(out[0].price_id, out[1].price_id);
+		assert_int_not_equal(out[3].price_id, out[4].price_id);
+		assert_int_not_equal(out[4].cost_pusd, out[5].cost_pusd);
+		assert_int_not_equal(out[5].cost_pusd, out[6].cost_pusd);
+		assert_int_not_equal(out[7].cost_pusd, out[8].cost_pusd);
+		assert_int_not_equal(out[8].cost_pusd, out[9].cost_pusd);
+		assert_int_not_equal(out[9].price_id, out[10].price_id);
+		assert_int_not_equal(out[11].price_id, out[12].price_id);
+		assert_int_equal(out[13].flags, STORE_RUN_UNPRICED);
+		assert_int_equal(out[14].flags, 0);
+		// A reload: an override of gpt-4o at 7 and 9 pico-USD.
+		static const char text[]
+		    = "entry 9001 openai gpt-4o\nvalid_from 2024-01-01\n"
+		      "source test\nstandard input_uncached=0.000007 "
+		      "output_text=0.000009\n";
+		prices_source src = { "over.txt", text, strlen(text), 1 };
+		prices_table *t = NULL;
+		char err[PRICES_ERR_MAX];
+		LLMCOST_PASS(
+		    prices_table_build(&src, 1, &t, err, sizeof(err)));
+		prices_current_set(t);
+	}
+	prices_current_set(NULL);
+}
+
 // Per-request fees: priced from the same entry and added to the cost;
 // a fee without a price leaves the call unpriced (tokens still priced),
 // never a silent $0 for the searches.
@@ -250,6 +383,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_batch_lookup_reuse),
 		cmocka_unit_test(test_fees),
 		cmocka_unit_test(test_fee_table),
 	};
