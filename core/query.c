@@ -471,9 +471,13 @@ ms_decode(qctx *c, const uint8_t *b, size_t len, ms_ent *e)
 	if (len < 2 || nm > LLMCOST_MAX_META || nt > LLMCOST_MAX_TAGS) {
 		return (LLMCOST_ESTORE);
 	}
+	// Every length within the blob and within what a call may carry
+	// (the buffers below are that long): a damaged store is refused.
 	for (uint32_t i = 0; i < nm; i++) {
 		for (int part = 0; part < 2; part++) {
-			if (o + 2 > len || o + 2 + be16(b + o) > len) {
+			if (o + 2 > len || o + 2 + be16(b + o) > len
+			    || be16(b + o) > (part == 0 ? LLMCOST_MAX_KEY
+			                                : LLMCOST_MAX_VALUE)) {
 				return (LLMCOST_ESTORE);
 			}
 			uint16_t l = be16(b + o);
@@ -488,7 +492,8 @@ ms_decode(qctx *c, const uint8_t *b, size_t len, ms_ent *e)
 		}
 	}
 	for (uint32_t i = 0; i < nt; i++) {
-		if (o + 2 > len || o + 2 + be16(b + o) > len) {
+		if (o + 2 > len || o + 2 + be16(b + o) > len
+		    || be16(b + o) > LLMCOST_MAX_TAG) {
 			return (LLMCOST_ESTORE);
 		}
 		tg[i] = b + o + 2;

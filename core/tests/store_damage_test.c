@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "query.h"
+#include "raw_lmdb.h"
 #include "synth.h"
 
 #define CALLS         10000
@@ -38,8 +39,8 @@
 #define READ_REFUSED 1 // store_open refused the file
 #define READ_OTHER   2 // an error or another answer
 
-enum { D_PGNO, D_PAD, D_GAP, D_TRUNCATE, D_KINDS };
-static const char *kinds[] = { "pgno", "pad", "gap", "truncate" };
+enum { D_PGNO, D_PAD, D_GAP, D_TRUNCATE, D_VALUES, D_KINDS };
+static const char *kinds[] = { "pgno", "pad", "gap", "truncate", "values" };
 
 static int
 setup(void **state)
@@ -116,8 +117,10 @@ damage(uint8_t *b, size_t len, size_t used, uint64_t seed, uint64_t *from_ms)
 	uint8_t *p = b + pg * PAGE;
 	uint16_t lower, upper;
 
-	// Mostly the runs' leaf pages, where the walk reads.
-	for (int i = 0; i < 64 && first_ms(p) < T0 / 1000000u && seed % 8 != 0;
+	// Mostly the runs' leaf pages, where the walk reads (values: any
+	// table's leaf pages, the metadata sets' among them).
+	for (int i = 0; i < 64 && first_ms(p) < T0 / 1000000u && seed % 8 != 0
+	     && seed % D_KINDS != D_VALUES;
 	     i++) {
 		pg = 2 + rnd(&x) % (used - 2);
 		p = b + pg * PAGE;
@@ -147,8 +150,32 @@ damage(uint8_t *b, size_t len, size_t used, uint64_t seed, uint64_t *from_ms)
 			p[i] = (uint8_t) rnd(&x);
 		}
 		return (len);
-	default:
+	case D_TRUNCATE:
 		return (PAGE + rnd(&x) % (len - PAGE));
+	default: // the bytes of a leaf page's values (keys' sizes kept)
+		for (int i = 0; i < 64 && p[10] != 0x02; i++) {
+			pg = 2 + rnd(&x) % (used - 2);
+			p = b + pg * PAGE;
+		}
+		memcpy(&lower, p + 12, 2);
+		for (int i = 1 + (int) (rnd(&x) % 8); i > 0 && lower > 16;
+		     i--) {
+			uint16_t off, ks;
+			uint32_t ds = 0;
+			memcpy(&off,
+			    p + 16 + 2 * (rnd(&x) % ((lower - 16u) / 2)), 2);
+			if (p[10] != 0x02 || off + 8u > PAGE) {
+				break;
+			}
+			memcpy(&ds, p + off, 4); // lo and hi: the data's size
+			memcpy(&ks, p + off + 6, 2);
+			if (ds == 0 || off + 8u + ks + ds > PAGE) {
+				continue;
+			}
+			p[off + 8 + ks + rnd(&x) % ds]
+			    ^= (uint8_t) (1 + rnd(&x) % 255);
+		}
+		return (len);
 	}
 }
 
@@ -253,6 +280,11 @@ test_damaged_store(void **state)
 			expect = READ_REFUSED;
 		}
 		assert_int_equal(waitpid(pid, &st, 0), pid);
+		// Damaged values: any answer or error, but an end.
+		if (seed % D_KINDS == D_VALUES && WIFEXITED(st)
+		    && WEXITSTATUS(st) != READ_REFUSED) {
+			continue;
+		}
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != expect) {
 			fprintf(stderr,
 			    "seed %llu (%s): %s %d, want exit %d\n",
@@ -270,12 +302,111 @@ test_damaged_store(void **state)
 	assert_true(damaged_leaf > SEEDS / 2);
 }
 
+// Appends a blob string: its be16 length, then len bytes of c.
+static size_t
+blob_str(uint8_t *b, size_t o, size_t len, int c)
+{
+	b[o] = (uint8_t) (len >> 8);
+	b[o + 1] = (uint8_t) len;
+	memset(b + o + 2, c, len);
+	return (o + 2 + len);
+}
+
+// A metadata set whose metadata value or tag is longer than a call may
+// carry (the bytes are all there, as when a length was damaged within a
+// long set) is refused as a damaged store by every query that reads
+// it, grouped by the metadata key, by tag or by tag set, never copied.
+static void
+test_damaged_metaset(void **state)
+{
+	fixture *f = *state;
+	static const struct {
+		size_t vlen, tlen;
+		int ok;
+	} sets[] = {
+		{ LLMCOST_MAX_VALUE, LLMCOST_MAX_TAG, 1 }, // the longest
+		{ LLMCOST_MAX_VALUE + 1, 1, 0 },
+		{ 3000, 1, 0 },
+		{ 1, LLMCOST_MAX_TAG + 1, 0 },
+		{ 1, 3000, 0 },
+	};
+	static const char *const by[] = { "meta.customer", "tag", "tagset" };
+
+	write_synth(f->s, NULL, 0, 100, RUNS_PER_HOUR);
+	store_close(f->s);
+	f->s = NULL;
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		// Every set becomes: customer = vlen bytes, one tag of tlen.
+		static uint8_t blob[8192];
+		size_t o = 2;
+		blob[0] = 1;
+		blob[1] = 1;
+		o = blob_str(blob, o, 8, 'c');
+		memcpy(blob + o - 8, "customer", 8);
+		o = blob_str(blob, o, sets[i].vlen, 'v');
+		o = blob_str(blob, o, sets[i].tlen, 't');
+		raw w;
+		MDB_dbi ms;
+		MDB_cursor *cur;
+		MDB_val k, v;
+		raw_begin(&w, f->path);
+		LLMCOST_PASS(
+		    mdb_dbi_open(w.txn, "metasets", MDB_INTEGERKEY, &ms));
+		LLMCOST_PASS(mdb_cursor_open(w.txn, ms, &cur));
+		// The ids first, then each set replaced by a put of its own.
+		static uint32_t ids[1024];
+		size_t n = 0;
+		int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		for (; rc == 0 && n < 1024; n++) {
+			assert_int_equal(k.mv_size, sizeof(ids[0]));
+			memcpy(&ids[n], k.mv_data, sizeof(ids[0]));
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		}
+		assert_int_equal(rc, MDB_NOTFOUND);
+		mdb_cursor_close(cur);
+		assert_true(n > 0);
+		for (size_t j = 0; j < n; j++) {
+			MDB_val ik = { sizeof(ids[j]), &ids[j] },
+			        nv = { o, blob };
+			LLMCOST_PASS(mdb_put(w.txn, ms, &ik, &nv, 0));
+		}
+		raw_end(&w);
+
+		store *s = open_store(f->path, STORE_RDONLY, 0);
+		for (size_t j = 0; j < sizeof(by) / sizeof(by[0]); j++) {
+			query_spec q;
+			query_result *r = NULL;
+			char err[256];
+			query_spec_init(&q);
+			LLMCOST_PASS(query_key_parse(by[j], &q.by[0]));
+			q.n_by = 1;
+			q.from_ns = T0;
+			q.to_ns = T0 + NS_PER_HOUR;
+			q.flags = QUERY_RUNS_ONLY;
+			if (sets[i].ok) {
+				LLMCOST_PASS(
+				    query_run(s, &q, &r, err, sizeof(err)));
+				assert_int_equal(r->total.calls, 100);
+				assert_int_equal(r->n_rows, 1);
+				query_result_free(r);
+				continue;
+			}
+			LLMCOST_FAIL(query_run(s, &q, &r, err, sizeof(err)),
+			    LLMCOST_ESTORE);
+			assert_null(r);
+		}
+		store_close(s);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_damaged_store, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_damaged_metaset, setup, fixture_teardown),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }
