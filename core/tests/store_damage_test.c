@@ -3,16 +3,20 @@
 // the runs table), then damaged in a copy, seed by seed, and read as a
 // report reads it: a query grouped by a metadata key, answered from the
 // runs (the in-place walk of the runs' pages, store_leaf.c, and the
-// cursor it falls back to), from a window start on the damaged page.
+// cursor it falls back to), from a window start on the damaged page, then
+// queries by tag, tag set, trace and a dimension.
 //
-// The damage is of the bytes LMDB itself never reads when it reads a
+// Most damage is of the bytes LMDB itself never reads when it reads a
 // store (a page's own number in its header, its unused pad, the free
-// gap between its node offsets and its nodes), so that the answer must
-// be exactly the undamaged one: what LMDB does with a damaged page it
-// reads (a zeroed page, a wrong node offset) is LMDB's own and may end
-// the process, with or without the walk.  And the file cut short at any
-// length: refused at open when a page the store uses is gone, else read
-// as before.
+// gap between its node offsets and its nodes), so that the first answer
+// must be exactly the undamaged one: what LMDB does with a damaged page
+// it reads (a zeroed page, a wrong node offset) is LMDB's own and may end
+// the process, with or without the walk.  The file cut short at any
+// length is refused at open when a page the store uses is gone, else read
+// as before.  Damaged values (bytes inside records, which LMDB hands over
+// as they are: runs, metadata sets, strings) may change the answers or
+// make them errors, but must never end the process.  And a metadata set
+// longer than a call may carry is refused as a damaged store.
 //
 // Each seed is read in a child process, so that a crash names its seed
 // and the others still run; a child must end with the expected answer,
@@ -187,7 +191,7 @@ typedef struct answer {
 } answer;
 
 static int
-read_answer(const char *dir, uint64_t from_ms, answer *a)
+read_answer(const char *dir, uint64_t from_ms, int all, answer *a)
 {
 	store *s = NULL;
 	char err[1024];
@@ -210,6 +214,18 @@ read_answer(const char *dir, uint64_t from_ms, answer *a)
 		a->rows = r->n_rows;
 		query_result_free(r);
 	}
+	// all: the other kinds of key too (by tag, tag set, trace; by a
+	// dimension from the rollups), for an answer or an error alike.
+	static const char *const more[]
+	    = { "tag", "tagset", "trace", "feature" };
+	for (size_t i = 0; all && i < sizeof(more) / sizeof(more[0]); i++) {
+		assert_int_equal(query_key_parse(more[i], &q.by[0]), 0);
+		q.flags
+		    = strcmp(more[i], "feature") == 0 ? 0 : QUERY_RUNS_ONLY;
+		if (query_run(s, &q, &r, err, sizeof(err)) == 0) {
+			query_result_free(r);
+		}
+	}
 	store_close(s);
 	return (rv == 0 ? READ_SAME : READ_OTHER);
 }
@@ -225,7 +241,7 @@ read_child(const char *dir, uint64_t from_ms, const answer *want)
 	}
 	alarm(CHILD_LIMIT);
 	answer a = { 0 };
-	int rv = read_answer(dir, from_ms, &a);
+	int rv = read_answer(dir, from_ms, 1, &a);
 	if (rv == READ_SAME
 	    && (a.calls != want->calls || a.cost != want->cost
 	        || a.rows != want->rows)) {
@@ -266,7 +282,8 @@ test_damaged_store(void **state)
 		// What the undamaged store answers from there.
 		answer want = { 0 };
 		write_store(dir, im, len);
-		assert_int_equal(read_answer(dir, from_ms, &want), READ_SAME);
+		assert_int_equal(
+		    read_answer(dir, from_ms, 0, &want), READ_SAME);
 		assert_true(want.calls > 0);
 
 		write_store(dir, copy, n);
