@@ -820,8 +820,13 @@ on_run(qctx *c, const store_run *run, const store_extras *ex,
 			break;
 		}
 	}
-	if (c->tag_key >= 0 && !k.other) {
-		return (on_run_tags(c, run, ex, ms, &k));
+	if (c->tag_key >= 0) {
+		if (!k.other) {
+			return (on_run_tags(c, run, ex, ms, &k));
+		}
+		// "other" (no room for another key's value): once in the
+		// total too, which grouping by tag keeps apart.
+		run_add(&c->tag_total, run, ex);
 	}
 	if ((s = gtab_find(&c->g, &k, &rv)) == NULL) {
 		return (rv);
