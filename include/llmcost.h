@@ -385,8 +385,9 @@ typedef enum llmcost_status {
  * and counted as dropped for the collector (calls_dropped, the count the
  * collector is told), so that the call sites keep finding room and a
  * dead collector does not stop export to LangSmith.  At
- * llmcost_shutdown(), the calls still queued while the collector has not
- * answered for a second go to LangSmith the same way.  Without LangSmith
+ * llmcost_shutdown(), the calls still queued once the collector has not
+ * answered for half the shutdown's timeout (at least a second) go to
+ * LangSmith the same way.  Without LangSmith
  * export (or with its queue full too), call sites drop new calls once the
  * queue is full (#LLMCOST_EFULL, counted).
  *

@@ -222,6 +222,12 @@ llmcost_shutdown(llmcost_client *c, int32_t timeout_ms)
 	if (!(c->cfg.flags & LLMCOST_F_DISABLE)) {
 		// What is left in the ring goes to LangSmith even when the
 		// collector is away (exporter.h "Bounded queues").
+		uint64_t half = timeout_ms > 0
+		    ? (uint64_t) timeout_ms * 1000000ull / 2
+		    : 0;
+		c->drain_stall_ns = half > LLMCOST__DRAIN_STALL_NS
+		    ? half
+		    : LLMCOST__DRAIN_STALL_NS;
 		atomic_store(&c->draining, 1);
 		if (llmcost_flush(c, timeout_ms) != 0) {
 			llmcost__log(c, LLMCOST_LOG_WARNING,

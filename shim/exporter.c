@@ -22,11 +22,6 @@
 #include "shim.h"
 #include "spool.h"
 
-// At shutdown, a lossless exporter that has held its oldest batch this
-// long is taken for away: the calls left in the ring go to the lossy
-// exporters (exporter.h "Bounded queues").
-#define STALL_NS (1000ull * 1000000ull)
-
 // The destinations, in order.  A new exporter is a file with its ops and
 // one line here.
 const struct llmcost__exporter_ops *const llmcost__exporters[] = {
@@ -436,6 +431,7 @@ llmcost__exporters_overflow(llmcost_client *c, uint32_t *take)
 	uint32_t depth = (uint32_t) llmcost__ring_depth(&c->submit_ring);
 	uint64_t fit = 0;
 	int stalled = 0;
+	int draining = atomic_load(&c->draining);
 	uint64_t now = llmcost__mono_ns();
 
 	for (uint32_t i = 0; i < c->n_exporters; i++) {
@@ -443,7 +439,8 @@ llmcost__exporters_overflow(llmcost_client *c, uint32_t *take)
 		if (!ex->ops->lossless) {
 			uint64_t f = lossy_fit(ex);
 			fit = f > fit ? f : fit;
-		} else if (ex->count > 0 && now - ex->head_ns >= STALL_NS) {
+		} else if (draining && ex->count > 0
+		    && now - ex->head_ns >= c->drain_stall_ns) {
 			stalled = 1;
 		}
 	}
@@ -452,7 +449,7 @@ llmcost__exporters_overflow(llmcost_client *c, uint32_t *take)
 		// Back to three quarters: the lossless exporters keep the
 		// rest, and the loop is not woken once per call.
 		n = depth - (mark - c->cfg.queue_max / 8);
-	} else if (atomic_load(&c->draining) && stalled) {
+	} else if (stalled) {
 		n = depth;
 	} else {
 		return (0);

@@ -29,8 +29,10 @@
 //     oldest first instead of newest first at the call site, and a dead
 //     collector no longer starves LangSmith.  The same happens at
 //     llmcost_shutdown to what is left in the ring once a lossless
-//     exporter has held its oldest batch for STALL_NS: those calls would
-//     be lost for every destination otherwise.  With a spool the loop
+//     exporter has held its oldest batch for half the shutdown's timeout
+//     (at least LLMCOST__DRAIN_STALL_NS, and that with no timeout):
+//     those calls would be lost for every destination otherwise, and the
+//     first half leaves a slow collector its chance.  With a spool the loop
 //     never gets there: the spool takes the calls first (spool.c) and
 //     hands them to the lossy exporters itself.
 //   - lossy (LangSmith): best effort with counted losses.  It never holds
@@ -68,6 +70,9 @@
 
 #define LLMCOST__EXPORTERS_MAX      4    // destinations per client
 #define LLMCOST__EXPORTER_QUEUE_MAX 1024 // batches one exporter may hold
+// At shutdown, the least time a lossless exporter holds its oldest batch
+// before it is taken for away ("Bounded queues").
+#define LLMCOST__DRAIN_STALL_NS (1000ull * 1000000ull)
 
 typedef struct llmcost__exporter llmcost__exporter;
 

@@ -126,6 +126,11 @@ struct llmcost_client {
 	// llmcost_shutdown is flushing: the loop may give up on a stalled
 	// lossless exporter (exporter.h "Bounded queues").
 	_Atomic int draining;
+	// How long a lossless exporter may hold its oldest batch, once
+	// draining, before the ring goes to the lossy exporters: half the
+	// shutdown's time, at least a second.  Written before draining is
+	// set.
+	uint64_t drain_stall_ns;
 	// CLOCK_REALTIME minus CLOCK_MONOTONIC, set at init and refreshed by
 	// the batch loop on every round (at least every flush_ms): a call
 	// reads one clock at begin, and its wall-clock start follows a step

@@ -1453,6 +1453,52 @@ test_collector_away(void **state)
 	away_case(1);
 }
 
+static void *
+cont_main(void *arg)
+{
+	(void) arg;
+	harness_sleep_ms(1500);
+	(void) kill(daemon_pid, SIGCONT);
+	return (NULL);
+}
+
+// A collector that answers late, but well within the shutdown's time,
+// gets every call: what is left in the ring goes to LangSmith alone only
+// once the collector has held its batch for half the shutdown's timeout.
+// The daemon is stopped while the calls are made (four batches in
+// flight, the rest in the ring) and continued 1.5 s into a 10 s shutdown.
+static void
+test_slow_collector_at_shutdown(void **state)
+{
+	enum { N = 50 };
+	static char ids[N][37];
+	llmcost_options o;
+	pthread_t th;
+
+	(void) state;
+	base_options(&o);
+	o.queue_max = 64;
+	o.batch_max = 8;
+	llmcost_client *c = client(&o);
+	assert_int_equal(kill(daemon_pid, SIGSTOP), 0);
+	for (int i = 0; i < N; i++) {
+		call(c, "openai", "gpt-4o-mini", "slow", NULL,
+		    LLMCOST_STATUS_OK, ids[i]);
+	}
+	assert_int_equal(pthread_create(&th, NULL, cont_main, NULL), 0);
+	llmcost_shutdown(c, 10000);
+	pthread_join(th, NULL);
+	int missing = 0;
+	for (int i = 0; i < N; i++) {
+		missing += !collector_has(ids[i]);
+	}
+	if (missing != 0 || standin_runs(S) != N) {
+		fail_msg("the collector lacks %d of %d calls; LangSmith has "
+		         "%llu",
+		    missing, N, (unsigned long long) standin_runs(S));
+	}
+}
+
 int
 main(void)
 {
@@ -1463,6 +1509,8 @@ main(void)
 		cmocka_unit_test_setup(test_fault_matrix, reset_each),
 		cmocka_unit_test_setup(test_stalled_langsmith, reset_each),
 		cmocka_unit_test_setup(test_collector_away, reset_each),
+		cmocka_unit_test_setup(
+		    test_slow_collector_at_shutdown, reset_each),
 		cmocka_unit_test_setup(test_gzip, reset_each),
 		cmocka_unit_test_setup(
 		    test_times_follow_the_clock, reset_each),
