@@ -11,14 +11,11 @@
 #include <string.h>
 #include <time.h>
 
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/req.h>
-
 #include "cli.h"
 #include "dims.h"
 #include "llmcost_common.h"
 #include "llmcost_proto.h"
-#include "llmcost_proto_nng.h"
+#include "nng_lib.h"
 
 // The commands: what main dispatches and usage() lists, in this order.
 typedef struct cli_command {
@@ -222,40 +219,45 @@ cmd_stats(int argc, char **argv)
 	nng_socket s;
 	nng_msg *m;
 	int rv;
-	if ((rv = nng_req0_open(&s)) != 0) {
-		fprintf(stderr, "llmcost: %s\n", nng_strerror(rv));
+	const cli_nng *nng = cli_nng_get();
+	if (nng == NULL) {
+		fprintf(stderr, "llmcost: %s\n", cli_nng_error());
 		return (CLI_FAIL);
 	}
-	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 3000);
-	nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 3000);
-	if ((rv = nng_dial(s, url, NULL, 0)) != 0) {
+	if ((rv = nng->req0_open(&s)) != 0) {
+		fprintf(stderr, "llmcost: %s\n", nng->strerror(rv));
+		return (CLI_FAIL);
+	}
+	nng->socket_set_ms(s, NNG_OPT_RECVTIMEO, 3000);
+	nng->socket_set_ms(s, NNG_OPT_SENDTIMEO, 3000);
+	if ((rv = nng->dial(s, url, NULL, 0)) != 0) {
 		fprintf(stderr,
 		    "llmcost: cannot reach llmcostd at %s: %s (is it "
 		    "running?)\n",
-		    url, nng_strerror(rv));
-		nng_close(s);
+		    url, nng->strerror(rv));
+		nng->close(s);
 		return (CLI_FAIL);
 	}
 	llmcost_proto_enc enc;
-	nng_msg_alloc(&m, 0);
-	llmcost_proto_enc_init(&enc, llmcost_proto_nng_write, m, 0);
+	nng->msg_alloc(&m, 0);
+	llmcost_proto_enc_init(&enc, cli_nng_write, m, 0);
 	llmcost_proto_enc_stats_req(&enc);
-	if ((rv = nng_sendmsg(s, m, 0)) != 0
-	    || (rv = nng_recvmsg(s, &m, 0)) != 0) {
+	if ((rv = nng->sendmsg(s, m, 0)) != 0
+	    || (rv = nng->recvmsg(s, &m, 0)) != 0) {
 		fprintf(stderr, "llmcost: no answer from %s: %s\n", url,
-		    nng_strerror(rv));
-		nng_close(s);
+		    nng->strerror(rv));
+		nng->close(s);
 		return (CLI_FAIL);
 	}
 	llmcost_proto_msg dm;
 	char reason[256];
 	if (llmcost_proto_decode(
-	        nng_msg_body(m), nng_msg_len(m), &dm, reason, sizeof(reason))
+	        nng->msg_body(m), nng->msg_len(m), &dm, reason, sizeof(reason))
 	        != 0
 	    || dm.type != LLMCOST_MSG_STATS) {
 		fprintf(stderr, "llmcost: unexpected answer from %s\n", url);
-		nng_msg_free(m);
-		nng_close(s);
+		nng->msg_free(m);
+		nng->close(s);
 		return (CLI_FAIL);
 	}
 	for (uint32_t i = 0; i < dm.u.stats.n; i++) {
@@ -264,8 +266,8 @@ cmd_stats(int argc, char **argv)
 		    (unsigned long long) dm.u.stats.values[i]);
 	}
 	llmcost_proto_msg_free(&dm);
-	nng_msg_free(m);
-	nng_close(s);
+	nng->msg_free(m);
+	nng->close(s);
 	return (CLI_OK);
 }
 

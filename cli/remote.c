@@ -9,11 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/req.h>
-
 #include "cli.h"
-#include "llmcost_proto_nng.h"
+#include "llmcost_proto.h"
+#include "nng_lib.h"
 #include "query_wire.h"
 
 // How long a query may take to come back, and to go out.
@@ -32,49 +30,54 @@ cli_query_remote(const char *url, const query_spec *q, query_result **out,
 	nng_socket s;
 	nng_msg *m;
 	int rv;
+	const cli_nng *nng = cli_nng_get();
 
-	if ((rv = nng_req0_open(&s)) != 0) {
-		snprintf(
-		    err, errsz, "cannot open a socket: %s", nng_strerror(rv));
+	if (nng == NULL) {
+		snprintf(err, errsz, "%s", cli_nng_error());
 		return (LLMCOST_ESYSTEM);
 	}
-	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, REMOTE_RECV_MS);
-	nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, REMOTE_SEND_MS);
-	nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, LLMCOST_PROTO_MAX_MSG);
-	if ((rv = nng_dial(s, url, NULL, 0)) != 0) {
+	if ((rv = nng->req0_open(&s)) != 0) {
+		snprintf(
+		    err, errsz, "cannot open a socket: %s", nng->strerror(rv));
+		return (LLMCOST_ESYSTEM);
+	}
+	nng->socket_set_ms(s, NNG_OPT_RECVTIMEO, REMOTE_RECV_MS);
+	nng->socket_set_ms(s, NNG_OPT_SENDTIMEO, REMOTE_SEND_MS);
+	nng->socket_set_size(s, NNG_OPT_RECVMAXSZ, LLMCOST_PROTO_MAX_MSG);
+	if ((rv = nng->dial(s, url, NULL, 0)) != 0) {
 		snprintf(err, errsz,
 		    "cannot reach llmcostd at %s: %s (is it running? Without "
 		    "--collector, llmcost report reads the data directory "
 		    "itself)",
-		    url, nng_strerror(rv));
-		nng_close(s);
+		    url, nng->strerror(rv));
+		nng->close(s);
 		return (LLMCOST_ECONNECT);
 	}
 	query_to_wire(q, &names, &wq);
-	if ((rv = nng_msg_alloc(&m, 0)) != 0) {
-		nng_close(s);
+	if ((rv = nng->msg_alloc(&m, 0)) != 0) {
+		nng->close(s);
 		return (LLMCOST_ENOMEM);
 	}
-	llmcost_proto_enc_init(&enc, llmcost_proto_nng_write, m, 0);
+	llmcost_proto_enc_init(&enc, cli_nng_write, m, 0);
 	if ((rv = llmcost_proto_enc_query(&enc, &wq)) != 0) {
 		snprintf(err, errsz, "cannot encode the query: %s",
 		    llmcost_strerror(rv));
-		nng_msg_free(m);
-		nng_close(s);
+		nng->msg_free(m);
+		nng->close(s);
 		return (rv);
 	}
-	if ((rv = nng_sendmsg(s, m, 0)) != 0) {
-		nng_msg_free(m);
+	if ((rv = nng->sendmsg(s, m, 0)) != 0) {
+		nng->msg_free(m);
 	}
-	if (rv != 0 || (rv = nng_recvmsg(s, &m, 0)) != 0) {
+	if (rv != 0 || (rv = nng->recvmsg(s, &m, 0)) != 0) {
 		snprintf(err, errsz, "no answer from llmcostd at %s: %s", url,
-		    nng_strerror(rv));
-		nng_close(s);
+		    nng->strerror(rv));
+		nng->close(s);
 		return (rv == NNG_ETIMEDOUT ? LLMCOST_ETIMEDOUT
 		                            : LLMCOST_ECONNECT);
 	}
 	rv = llmcost_proto_decode(
-	    nng_msg_body(m), nng_msg_len(m), &dm, reason, sizeof(reason));
+	    nng->msg_body(m), nng->msg_len(m), &dm, reason, sizeof(reason));
 	if (rv != 0 || dm.type != LLMCOST_MSG_QUERY_REPLY) {
 		// An ACK is how an older llmcostd refuses a message type it
 		// does not know.
@@ -88,13 +91,13 @@ cli_query_remote(const char *url, const query_spec *q, query_result **out,
 		if (rv == 0) {
 			llmcost_proto_msg_free(&dm);
 		}
-		nng_msg_free(m);
-		nng_close(s);
+		nng->msg_free(m);
+		nng->close(s);
 		return (LLMCOST_EPROTO);
 	}
 	rv = query_result_from_wire(&dm.u.qreply, q, out, err, errsz);
 	llmcost_proto_msg_free(&dm);
-	nng_msg_free(m);
-	nng_close(s);
+	nng->msg_free(m);
+	nng->close(s);
 	return (rv);
 }

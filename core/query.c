@@ -6,14 +6,18 @@
 // seen, so each run costs a few integer operations and one hash probe.
 // A run's metadata is a metaset id: the set is read and decoded once per
 // query (a direct-mapped cache by id holds each set's values for the
-// query's keys and whether it passes the filters), never per run.
+// query's keys and whether it passes the filters), never per run; once a
+// query has looked up a good share of the stored sets one by one, the
+// rest are located in one pass over their table (ms_load).
 // Filters on a dimension are decided once per string id (a small cache).
 // Nothing is allocated per run: the tables grow by doubling only when a
 // new group or value appears, and both are capped (max_groups; the
 // string table at a fixed size), past which groups fold into an "other"
 // row so that the total stays exact.  The plan: whole hours of the
 // window, when every key and filter is a roll-up dimension and the hour
-// lies inside one bucket, come from the hourly rollups (a few rows per
+// lies inside one bucket (without buckets: plan_edges, which may also
+// read an edge day or hour as a whole less its outside part), come from
+// the hourly rollups (a few rows per
 // hour whatever the call volume), and whole UTC days that lie inside one
 // bucket (any day without time buckets; days and weeks of UTC) from the
 // daily ones; the rest (the window's partial hours
@@ -38,11 +42,14 @@
 
 #define NS_PER_S     UINT64_C(1000000000)
 #define NS_PER_HOUR  (UINT64_C(3600) * NS_PER_S)
-#define MS_DENSE_MAX (1u << 21)  // metasets decoded, by id (48 MiB)
-#define MS_CACHE     4096u       // past those ids: direct-mapped
-#define ID_CACHE     1024u       // dimension filter verdicts
-#define LSTR_MAX     (64u << 20) // bytes of values a query interns
-#define LSTR_OVER    UINT32_MAX  // "the string table is full"
+#define MS_DENSE_MAX (1u << 21) // metasets decoded, by id (48 MiB)
+#define MS_CACHE     4096u      // past those ids: direct-mapped
+#define ID_CACHE     1024u      // dimension filter verdicts
+#ifndef QUERY_MS_BULK_MIN       // (a test builds with a smaller one)
+#define QUERY_MS_BULK_MIN 4096u // sets looked up before reading all
+#endif
+#define LSTR_MAX  (64u << 20) // bytes of values a query interns
+#define LSTR_OVER UINT32_MAX  // "the string table is full"
 
 // ---- the query's own string table ----
 
@@ -306,8 +313,9 @@ typedef struct id_ent {
 } id_ent;
 
 typedef struct unp_ent {
-	uint64_t key; // provider << 32 | model; slot used when calls > 0
-	uint64_t calls;
+	uint64_t key;   // provider << 32 | model
+	uint64_t calls; // modulo 2^64: a subtracted part may come first
+	uint64_t used;  // the slot holds key
 } unp_ent;
 
 typedef struct qctx {
@@ -323,6 +331,14 @@ typedef struct qctx {
 	uint8_t trace_val[QUERY_MAX_FILTERS][16];
 	id_ent *idc[QUERY_MAX_FILTERS]; // per DIM filter
 	ms_ent *msd;                    // by metaset id, msd_cap of them
+	// Every set's blob by id (ms_load), once a query has looked up
+	// enough of them that reading the table in one pass is cheaper
+	// than a search of the tree for each: msb_n of them, NULL where
+	// none; ms_bulk 1 when loaded, -1 when not to be.
+	const uint8_t **msb;
+	uint32_t *msl;
+	uint32_t msb_n, ms_miss, ms_next; // lookups, and when to weigh
+	int ms_bulk;
 	uint32_t *hot;       // memo: row index + 1; 0 unknown; HOT_FAIL
 	uint32_t *hot_epoch; // memo with time buckets: the bucket (epoch)
 	uint32_t hot_cap;
@@ -340,6 +356,13 @@ typedef struct qctx {
 	uint64_t b_start, b_end;
 	uint64_t period_ns; // of the rollups being read: an hour or a day
 	uint64_t runs, rollups;
+	// The edges of a window without buckets may be read as a whole day
+	// or hour less what lies outside the window (plan_edges): neg is
+	// set while that outside part is subtracted; complement says that
+	// it was done (rows may then sum to nothing, and a capped table
+	// is answered again without it); pruned is store_pruned_before.
+	int neg, complement, no_complement;
+	uint64_t pruned;
 	// Grouped by "tag": the key's index, else -1; each metadata set's
 	// tags (a count, then the interned ids) in tagl, where its ms_ent's
 	// value of the key points; the first MS_CACHE * TAGL_SLOT words are
@@ -574,6 +597,55 @@ ms_decode(qctx *c, const uint8_t *b, size_t len, ms_ent *e)
 	return (0);
 }
 
+static int
+ms_load_one(void *arg, uint32_t id, const uint8_t *blob, size_t len)
+{
+	qctx *c = arg;
+	if (id >= c->msb_n) {
+		return (1); // the ids past the array: looked up one by one
+	}
+	if (len >= 2 && len <= UINT32_MAX) {
+		c->msb[id] = blob;
+		c->msl[id] = (uint32_t) len;
+	}
+	return (0);
+}
+
+// The blobs of every metadata set with an id below MS_DENSE_MAX, when a
+// scan has looked up a good part of them one by one (each a descent of
+// the tree: about a microsecond of a scan of 30 days with 573,000 sets):
+// one pass over the table in id order instead.  Only pointers are kept;
+// a set is decoded when a run first needs it, as before.  On any failure
+// the lookups go on one by one.
+static void
+ms_load(qctx *c)
+{
+	uint64_t total = 0;
+	c->ms_bulk = -1;
+	if (store_metaset_count(c->t, &total) != 0) {
+		return;
+	}
+	if ((uint64_t) c->ms_miss * 8 < total) {
+		c->ms_bulk = 0; // weighed again after twice the lookups
+		c->ms_next = c->ms_miss * 2;
+		return;
+	}
+	uint32_t n
+	    = total + 1 < MS_DENSE_MAX ? (uint32_t) total + 1 : MS_DENSE_MAX;
+	c->msb = calloc(n, sizeof(*c->msb));
+	c->msl = calloc(n, sizeof(*c->msl));
+	if (c->msb == NULL || c->msl == NULL) {
+		return;
+	}
+	c->msb_n = n;
+	int rv = store_metaset_walk(c->t, 1, ms_load_one, c);
+	if (rv != 0 && rv != 1) {
+		memset(c->msb, 0, (size_t) n * sizeof(*c->msb));
+		return;
+	}
+	c->ms_bulk = 1;
+}
+
 static ms_ent *
 ms_get(qctx *c, uint32_t id)
 {
@@ -611,7 +683,18 @@ ms_get(qctx *c, uint32_t id)
 	if (e->id != id + 1) {
 		const uint8_t *b;
 		size_t len;
-		int rv = store_metaset(c->t, id, &b, &len);
+		int rv;
+		if (c->ms_bulk == 0 && id < MS_DENSE_MAX
+		    && ++c->ms_miss >= c->ms_next) {
+			ms_load(c);
+		}
+		if (c->ms_bulk == 1 && id < c->msb_n && c->msb[id] != NULL) {
+			b = c->msb[id];
+			len = c->msl[id];
+			rv = 0;
+		} else {
+			rv = store_metaset(c->t, id, &b, &len);
+		}
 		if (rv == 0) {
 			rv = ms_decode(c, b, len, e);
 		}
@@ -632,7 +715,10 @@ unp_add(qctx *c, uint32_t provider, uint32_t model, uint64_t calls)
 	uint32_t cap = QUERY_MAX_UNPRICED * 2;
 	uint32_t j
 	    = (uint32_t) ((key * 0x9e3779b97f4a7c15ULL) >> 40) & (cap - 1);
-	while (c->unp[j].calls != 0) {
+	if (c->neg) {
+		calls = 0 - calls;
+	}
+	while (c->unp[j].used) {
 		if (c->unp[j].key == key) {
 			c->unp[j].calls += calls;
 			return (0);
@@ -642,6 +728,7 @@ unp_add(qctx *c, uint32_t provider, uint32_t model, uint64_t calls)
 	if (c->n_unp < QUERY_MAX_UNPRICED) {
 		c->unp[j].key = key;
 		c->unp[j].calls = calls;
+		c->unp[j].used = 1;
 		c->n_unp++;
 	}
 	return (0);
@@ -725,6 +812,8 @@ memo_set(qctx *c, uint32_t *h, const query_sums *s)
 }
 
 static inline void run_add(
+    query_sums *s, const store_run *run, const store_extras *ex);
+static void run_sub(
     query_sums *s, const store_run *run, const store_extras *ex);
 static int on_run_tags(qctx *c, const store_run *run, const store_extras *ex,
     const ms_ent *ms, const gkey *k);
@@ -838,7 +927,11 @@ add:
 	if (run->flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) {
 		unp_add(c, run->provider, run->model, 1);
 	}
-	run_add(s, run, ex);
+	if (c->neg) {
+		run_sub(s, run, ex);
+	} else {
+		run_add(s, run, ex);
+	}
 	return (0);
 }
 
@@ -872,6 +965,31 @@ run_add(query_sums *s, const store_run *run, const store_extras *ex)
 			s->usage_partial_calls++;
 		}
 	}
+}
+
+// Takes a run out of the sums of its group (plan_edges): the sums of a
+// run, negated modulo 2^64 (and in 128 bits for costs), added.
+static void
+run_sub(query_sums *s, const store_run *run, const store_extras *ex)
+{
+	query_sums d;
+	memset(&d, 0, sizeof(d));
+	run_add(&d, run, ex);
+	s->calls -= d.calls;
+	s->unpriced_calls -= d.unpriced_calls;
+	s->error_calls -= d.error_calls;
+	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
+		s->usage[b] -= d.usage[b];
+	}
+	s->cost_pusd -= d.cost_pusd;
+	for (int f = 0; f < LLMCOST_FEE_COUNT; f++) {
+		s->fees[f] -= d.fees[f];
+	}
+	s->fee_cost_pusd -= d.fee_cost_pusd;
+	s->provider_cost_calls -= d.provider_cost_calls;
+	s->provider_cost_pusd -= d.provider_cost_pusd;
+	s->usage_missing_calls -= d.usage_missing_calls;
+	s->usage_partial_calls -= d.usage_partial_calls;
 }
 
 // Grouped by "tag": adds the run to the total once and to the row of
@@ -986,21 +1104,25 @@ on_rollup(void *arg, const store_rkey *rk, const store_rollup *v)
 		                  - c->g.rows)
 		    + 1;
 	}
-	s->calls += v->calls;
-	s->unpriced_calls += v->unpriced_calls;
-	s->error_calls += v->error_calls;
+	// Subtracted (plan_edges): every count times 2^64 - 1, which is
+	// -1 modulo 2^64; every cost negated.
+	const uint64_t m = c->neg ? UINT64_MAX : 1;
+	const store_i128 cm = c->neg ? -1 : 1;
+	s->calls += m * v->calls;
+	s->unpriced_calls += m * v->unpriced_calls;
+	s->error_calls += m * v->error_calls;
 	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
-		s->usage[b] += v->usage[b];
+		s->usage[b] += m * v->usage[b];
 	}
-	s->cost_pusd += store_rollup_cost(v);
+	s->cost_pusd += cm * store_rollup_cost(v);
 	for (int f = 0; f < LLMCOST_FEE_COUNT; f++) {
-		s->fees[f] += v->fees[f];
+		s->fees[f] += m * v->fees[f];
 	}
-	s->fee_cost_pusd += store_rollup_fee_cost(v);
-	s->provider_cost_calls += v->provider_cost_calls;
-	s->provider_cost_pusd += store_rollup_provider_cost(v);
-	s->usage_missing_calls += v->usage_missing_calls;
-	s->usage_partial_calls += v->usage_partial_calls;
+	s->fee_cost_pusd += cm * store_rollup_fee_cost(v);
+	s->provider_cost_calls += m * v->provider_cost_calls;
+	s->provider_cost_pusd += cm * store_rollup_provider_cost(v);
+	s->usage_missing_calls += m * v->usage_missing_calls;
+	s->usage_partial_calls += m * v->usage_partial_calls;
 	if (v->unpriced_calls > 0) {
 		unp_add(c, rk->provider, rk->model, v->unpriced_calls);
 	}
@@ -1087,6 +1209,219 @@ hour_whole(qctx *c, uint32_t h)
 	return (s <= t && end >= t + 3600);
 }
 
+// ---- the edges of a window without buckets ----
+//
+// The part of the window in its first (or last) UTC day is either read
+// as it is (its whole hours from the hourly rollups, the seconds of its
+// partial hours from the runs) or as the whole day's daily rollups less
+// the part of that day outside the window, whichever spans less time;
+// a partial hour likewise, as runs or as its hourly rollups less the
+// runs outside.  The outside part is also taken when nothing is stored
+// there (the end of a window that ends now: the rest of today is still
+// empty), found by probes that stop at the first row.  All sums are
+// exact: counts modulo 2^64 and costs in 128 bits come back to the
+// window's own once the outside is subtracted.  A day or hour is
+// complemented only when no run of it was pruned (its rollups would
+// count calls whose runs are gone).
+
+#define NS_PER_DAY (NS_PER_HOUR * STORE_HOURS_PER_DAY)
+#define PROBE_HIT  (-1) // a probe's callbacks: something is stored
+
+static int
+probe_batch(void *arg, const store_scan_item *it, size_t n)
+{
+	(void) arg;
+	(void) it;
+	return (n > 0 ? PROBE_HIT : 0);
+}
+
+static int
+probe_rollup(void *arg, const store_rkey *rk, const store_rollup *v)
+{
+	(void) arg;
+	(void) rk;
+	(void) v;
+	return (PROBE_HIT);
+}
+
+// Whether nothing is stored in [lo, hi), which lies inside one UTC day:
+// no hourly rollup of its whole hours, no run in its partial ones.
+// Returns 1, 0 (something is), or an error (negated, below PROBE_HIT).
+static int
+stored_none(qctx *c, uint64_t lo, uint64_t hi)
+{
+	uint64_t h_lo = (lo + NS_PER_HOUR - 1) / NS_PER_HOUR;
+	uint64_t h_hi = hi / NS_PER_HOUR;
+	int rv = 0;
+
+	if (lo >= hi) {
+		return (1);
+	}
+	if (h_lo > h_hi) {
+		rv = store_scan_batch(c->t, lo, hi, 0, probe_batch, NULL);
+	} else {
+		rv = store_scan_rollups(c->t, (uint32_t) h_lo, (uint32_t) h_hi,
+		    probe_rollup, NULL);
+		if (rv == 0 && lo < h_lo * NS_PER_HOUR) {
+			rv = store_scan_batch(c->t, lo, h_lo * NS_PER_HOUR, 0,
+			    probe_batch, NULL);
+		}
+		if (rv == 0 && h_hi * NS_PER_HOUR < hi) {
+			rv = store_scan_batch(c->t, h_hi * NS_PER_HOUR, hi, 0,
+			    probe_batch, NULL);
+		}
+	}
+	return (rv == 0 ? 1 : rv == PROBE_HIT ? 0 : -rv);
+}
+
+// Whether [lo, hi) is better read as its unit [u, e) less the outside:
+// the outside spans less time, or holds nothing.  Returns 1, 0, or an
+// error (negated).
+static int
+complement_pays(qctx *c, uint64_t lo, uint64_t hi, uint64_t u, uint64_t e)
+{
+	uint64_t out = (lo - u) + (e - hi);
+	int a, b;
+
+	if (c->no_complement || c->pruned > u) {
+		return (0);
+	}
+	if (out < hi - lo) {
+		return (1);
+	}
+	if ((a = stored_none(c, u, lo)) != 1) {
+		return (a);
+	}
+	b = stored_none(c, hi, e);
+	return (b);
+}
+
+static int hours_part(qctx *c, uint64_t lo, uint64_t hi);
+
+// [lo, hi) inside one hour, as runs or as the hour less the outside.
+static int
+hour_part(qctx *c, uint64_t lo, uint64_t hi)
+{
+	uint64_t u = lo / NS_PER_HOUR * NS_PER_HOUR, e = u + NS_PER_HOUR;
+	uint32_t h = (uint32_t) (lo / NS_PER_HOUR);
+	int rv;
+
+	if (lo >= hi) {
+		return (0);
+	}
+	if ((rv = complement_pays(c, lo, hi, u, e)) < 0) {
+		return (-rv);
+	}
+	if (rv == 0) {
+		return (scan_runs(c, lo, hi));
+	}
+	c->complement = 1;
+	if ((rv = store_scan_rollups(c->t, h, h + 1, on_rollup, c)) != 0
+	    || (rv = c->rv) != 0) {
+		return (rv);
+	}
+	c->neg = !c->neg;
+	if ((rv = scan_runs(c, u, lo)) == 0) {
+		rv = scan_runs(c, hi, e);
+	}
+	c->neg = !c->neg;
+	return (rv);
+}
+
+// [lo, hi) inside one day: partial hours by hour_part, whole hours from
+// the hourly rollups.
+static int
+hours_part(qctx *c, uint64_t lo, uint64_t hi)
+{
+	uint64_t h_lo = (lo + NS_PER_HOUR - 1) / NS_PER_HOUR;
+	uint64_t h_hi = hi / NS_PER_HOUR;
+	int rv;
+
+	if (lo >= hi) {
+		return (0);
+	}
+	if (h_lo > h_hi) {
+		return (hour_part(c, lo, hi));
+	}
+	if ((rv = hour_part(c, lo, h_lo * NS_PER_HOUR)) != 0) {
+		return (rv);
+	}
+	if (h_lo < h_hi
+	    && ((rv = store_scan_rollups(
+	             c->t, (uint32_t) h_lo, (uint32_t) h_hi, on_rollup, c))
+	            != 0
+	        || (rv = c->rv) != 0)) {
+		return (rv);
+	}
+	return (hour_part(c, h_hi * NS_PER_HOUR, hi));
+}
+
+// [lo, hi) inside one UTC day, as its hours or as the day less the
+// outside.
+static int
+day_part(qctx *c, uint64_t lo, uint64_t hi)
+{
+	uint64_t u = lo / NS_PER_DAY * NS_PER_DAY, e = u + NS_PER_DAY;
+	uint32_t d = (uint32_t) (lo / NS_PER_DAY);
+	int rv;
+
+	if (lo >= hi) {
+		return (0);
+	}
+	if ((rv = complement_pays(c, lo, hi, u, e)) < 0) {
+		return (-rv);
+	}
+	if (rv == 0) {
+		return (hours_part(c, lo, hi));
+	}
+	c->complement = 1;
+	c->period_ns = NS_PER_DAY;
+	rv = store_scan_rollups_grain(
+	    c->t, STORE_DAILY, d, d + 1, on_rollup, c);
+	c->period_ns = NS_PER_HOUR;
+	if (rv != 0 || (rv = c->rv) != 0) {
+		return (rv);
+	}
+	c->neg = !c->neg;
+	if ((rv = hours_part(c, u, lo)) == 0) {
+		rv = hours_part(c, hi, e);
+	}
+	c->neg = !c->neg;
+	return (rv);
+}
+
+// A window without buckets whose every key and filter is a roll-up
+// dimension: whole UTC days from the daily rollups, each edge day by
+// day_part.
+static int
+plan_edges(qctx *c)
+{
+	const query_spec *q = c->q;
+	uint64_t d_lo = (q->from_ns + NS_PER_DAY - 1) / NS_PER_DAY;
+	uint64_t d_hi = q->to_ns / NS_PER_DAY;
+	int rv;
+
+	if ((rv = store_pruned_before(c->t, &c->pruned)) != 0) {
+		return (rv);
+	}
+	if (d_lo > d_hi) {
+		return (day_part(c, q->from_ns, q->to_ns));
+	}
+	if ((rv = day_part(c, q->from_ns, d_lo * NS_PER_DAY)) != 0) {
+		return (rv);
+	}
+	if (d_lo < d_hi) {
+		c->period_ns = NS_PER_DAY;
+		rv = store_scan_rollups_grain(c->t, STORE_DAILY,
+		    (uint32_t) d_lo, (uint32_t) d_hi, on_rollup, c);
+		c->period_ns = NS_PER_HOUR;
+		if (rv != 0 || (rv = c->rv) != 0) {
+			return (rv);
+		}
+	}
+	return (day_part(c, d_hi * NS_PER_DAY, q->to_ns));
+}
+
 static int
 plan_and_scan(qctx *c)
 {
@@ -1101,6 +1436,10 @@ plan_and_scan(qctx *c)
 	}
 	uint64_t h_lo = (q->from_ns + NS_PER_HOUR - 1) / NS_PER_HOUR;
 	uint64_t h_hi = q->to_ns / NS_PER_HOUR;
+	if (rollups && q->every == QUERY_EVERY_NONE && !c->no_complement
+	    && q->to_ns / NS_PER_DAY < UINT32_MAX / STORE_HOURS_PER_DAY - 1) {
+		return (plan_edges(c));
+	}
 	if (!rollups || h_lo >= h_hi || h_hi > UINT32_MAX) {
 		return (scan_runs(c, q->from_ns, q->to_ns));
 	}
@@ -1390,9 +1729,15 @@ build_result(qctx *c, query_result *r)
 	if (n > 0 && (r->rows = calloc(n, sizeof(*r->rows))) == NULL) {
 		return (LLMCOST_ENOMEM);
 	}
+	uint32_t named = c->g.named;
 	for (size_t i = 0; i < n; i++) {
 		const grow *g = &c->g.rows[i];
-		query_row *row = &r->rows[i];
+		if (c->complement && g->sum.calls == 0) {
+			// Only outside the window (plan_edges): not a group.
+			named -= g->key.other ? 0 : 1;
+			continue;
+		}
+		query_row *row = &r->rows[r->n_rows];
 		r->n_rows++;
 		row->other = (int) g->key.other;
 		row->sum = g->sum;
@@ -1421,7 +1766,7 @@ build_result(qctx *c, query_result *r)
 		}
 	}
 	r->capped = c->g.capped;
-	r->groups = c->g.named;
+	r->groups = named;
 	if (c->q->top > 0 && (rv = apply_top(r, c->q->top)) != 0) {
 		return (rv);
 	}
@@ -1449,7 +1794,7 @@ build_result(qctx *c, query_result *r)
 		}
 		for (uint32_t j = 0; j < QUERY_MAX_UNPRICED * 2; j++) {
 			const unp_ent *e = &c->unp[j];
-			if (e->calls == 0) {
+			if (!e->used || e->calls == 0) {
 				continue;
 			}
 			query_unpriced *u = &r->unpriced[r->n_unpriced++];
@@ -1617,20 +1962,18 @@ query_result_free(query_result *r)
 	free(r);
 }
 
-int
-query_run_txn(store_rtxn *t, const query_spec *q, query_result **out,
-    char *err, size_t errsz)
+// One answer to q; with no_complement, without reading any edge of the
+// window as a whole day or hour less its outside.  *again is set when
+// that was done and the group table was capped: the groups outside the
+// window took room, so the answer is to be made again without it.
+static int
+query_once(store_rtxn *t, const query_spec *q, query_result **out, char *err,
+    size_t errsz, int no_complement, int *again)
 {
 	qctx c;
 	query_result *r = NULL;
 	int rv;
 
-	if (t == NULL || q == NULL || out == NULL) {
-		return (LLMCOST_EINVAL);
-	}
-	if (err != NULL && errsz > 0) {
-		err[0] = '\0';
-	}
 	memset(&c, 0, sizeof(c));
 	c.tag_key = -1;
 	c.period_ns = NS_PER_HOUR;
@@ -1638,12 +1981,18 @@ query_run_txn(store_rtxn *t, const query_spec *q, query_result **out,
 	c.t = t;
 	c.err = err;
 	c.errsz = errsz;
+	c.no_complement = no_complement;
+	c.ms_next = QUERY_MS_BULK_MIN;
 	if ((rv = prepare(&c)) == 0 && (r = calloc(1, sizeof(*r))) == NULL) {
 		rv = LLMCOST_ENOMEM;
 	}
 	if (rv == 0) {
 		r->spec = *q;
 		rv = plan_and_scan(&c);
+	}
+	if (rv == 0 && c.complement && c.g.capped) {
+		*again = 1;
+		rv = LLMCOST_ETOOBIG; // not returned: query_run_txn asks again
 	}
 	if (rv == 0) {
 		rv = build_result(&c, r);
@@ -1659,6 +2008,8 @@ query_run_txn(store_rtxn *t, const query_spec *q, query_result **out,
 	}
 	free(c.ms);
 	free(c.msd);
+	free(c.msb);
+	free(c.msl);
 	free(c.hot);
 	free(c.hot_epoch);
 	free(c.unp);
@@ -1667,6 +2018,10 @@ query_run_txn(store_rtxn *t, const query_spec *q, query_result **out,
 	gtab_free(&c.g);
 	tz_free(c.zone);
 	if (rv != 0) {
+		if (*again) {
+			query_result_free(r);
+			return (rv);
+		}
 		if (err != NULL && errsz > 0 && err[0] == '\0') {
 			snprintf(err, errsz, "%s", llmcost_strerror(rv));
 		}
@@ -1675,6 +2030,26 @@ query_run_txn(store_rtxn *t, const query_spec *q, query_result **out,
 	}
 	*out = r;
 	return (0);
+}
+
+int
+query_run_txn(store_rtxn *t, const query_spec *q, query_result **out,
+    char *err, size_t errsz)
+{
+	int again = 0, rv;
+
+	if (t == NULL || q == NULL || out == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (err != NULL && errsz > 0) {
+		err[0] = '\0';
+	}
+	rv = query_once(t, q, out, err, errsz, 0, &again);
+	if (again) {
+		again = 0;
+		rv = query_once(t, q, out, err, errsz, 1, &again);
+	}
+	return (rv);
 }
 
 int

@@ -1962,6 +1962,52 @@ store_metaset(store_rtxn *t, uint32_t id, const uint8_t **blob, size_t *len)
 }
 
 int
+store_metaset_walk(
+    store_rtxn *t, uint32_t from, store_metaset_fn fn, void *arg)
+{
+	MDB_cursor *cur;
+	MDB_val k = { sizeof(from), &from }, v;
+	int rc, rv = 0;
+
+	if (t == NULL || fn == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (mdb_cursor_open(t->txn, t->s->metasets, &cur) != 0) {
+		return (LLMCOST_ESTORE);
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0) {
+		uint32_t id;
+		if (k.mv_size != sizeof(id)) {
+			rv = LLMCOST_ESTORE;
+			break;
+		}
+		memcpy(&id, k.mv_data, sizeof(id));
+		if ((rv = fn(
+		         arg, id, v.mv_data, v.mv_size < 2 ? 0 : v.mv_size))
+		    != 0) {
+			break;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	return (walk_end(cur, rc, rv));
+}
+
+int
+store_metaset_count(store_rtxn *t, uint64_t *out)
+{
+	MDB_stat st;
+	if (t == NULL || out == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (mdb_stat(t->txn, t->s->metasets, &st) != 0) {
+		return (LLMCOST_ESTORE);
+	}
+	*out = st.ms_entries;
+	return (0);
+}
+
+int
 store_string(store_rtxn *t, uint32_t id, const char **s, size_t *len)
 {
 	MDB_val k = { sizeof(id), &id }, v;

@@ -354,6 +354,17 @@ int store_string(store_rtxn *t, uint32_t id, const char **s, size_t *len);
 // transaction.  Returns 0, or LLMCOST_ENOTFOUND (id 0 or unknown).
 int store_metaset(
     store_rtxn *t, uint32_t id, const uint8_t **blob, size_t *len);
+// The metadata sets from id `from` on, in id order, read in one pass
+// rather than looked up one by one: fn(arg, id, blob, len) for each,
+// blob as store_metaset gives it (a set shorter than 2 bytes is passed
+// with len 0).  A non-zero return from fn ends the walk and is returned.
+// Returns 0, LLMCOST_ESTORE, or fn's.
+typedef int (*store_metaset_fn)(
+    void *arg, uint32_t id, const uint8_t *blob, size_t len);
+int store_metaset_walk(
+    store_rtxn *t, uint32_t from, store_metaset_fn fn, void *arg);
+// The number of metadata sets stored.
+int store_metaset_count(store_rtxn *t, uint64_t *out);
 // Calls dropped by clients, reported in [from_hour, to_hour).
 int store_drops(
     store_rtxn *t, uint32_t from_hour, uint32_t to_hour, uint64_t *out);

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "query.h"
 #include "rollup_check.h"
 #include "synth.h"
 
@@ -468,6 +469,18 @@ test_prune_keeps_rollups(void **state)
 	assert_int_equal(days2->n, days->n);
 	assert_memory_equal(
 	    days2->vals, days->vals, days->n * sizeof(store_rollup));
+
+	// A window that starts 50 minutes before the cut counts the runs
+	// left in it: the pruned hour is not read as its rollups less the
+	// runs before the window, which are gone.
+	query_spec q;
+	query_result *r;
+	query_spec_init(&q);
+	q.from_ns = cut - UINT64_C(50) * 60 * 1000000000u;
+	q.to_ns = (uint64_t) (H0 + 60) * NS_PER_HOUR;
+	LLMCOST_PASS(query_run(f->s, &q, &r, NULL, 0));
+	assert_int_equal(r->total.calls, 40 * PER_HOUR);
+	query_result_free(r);
 
 	// Again: nothing to do.
 	LLMCOST_PASS(

@@ -654,6 +654,93 @@ test_random_queries(void **state)
 	}
 }
 
+// Windows whose first and last UTC days (and partial hours) are read as
+// the whole day (or hour) less the part outside the window, or, when the
+// outside spans more time, as they are (core/query.c, plan_edges); narrow
+// filters and three keys make groups and unpriced models that occur
+// only outside, which must not show.  Each answer is checked against the
+// naive one and against the runs alone (unpriced list, group count, cap),
+// also under a group cap, which the engine meets by answering again
+// without subtracting.
+static void
+test_edges(void **state)
+{
+	static const int64_t head[] = { 3 * 3600 + 17, 11 * 3600 + 300, 86399,
+		1800, 23 * 3600 + 1234 };
+	static const int64_t tail[]
+	    = { 600, 5 * 3600 + 3000, 13 * 3600, 86399, 20 * 3600 + 59 };
+	(void) state;
+	for (int d = -1; d < 27; d++) {
+		for (int i = 0; i < 5; i++) {
+			query_spec q;
+			query_result *r[2];
+			query_spec_init(&q);
+			int64_t day = T_BASE + (int64_t) d * 86400;
+			q.from_ns = (uint64_t) (day + head[i]) * 1000000000u;
+			q.to_ns = (uint64_t) (day + 86400 * (i % 3)
+			              + tail[(d + 5 + i) % 5])
+			    * 1000000000u;
+			if (q.to_ns <= q.from_ns) {
+				q.to_ns = q.from_ns + 1000000000u * 7200;
+			}
+			LLMCOST_PASS(query_key_parse("model", &q.by[0]));
+			q.n_by = 1;
+			if ((d + i) % 2 == 0) {
+				LLMCOST_PASS(
+				    query_key_parse("feature", &q.by[1]));
+				LLMCOST_PASS(query_key_parse("env", &q.by[2]));
+				q.n_by = 3;
+			} else {
+				LLMCOST_PASS(query_filter_parse(
+				    "feature=chat", &q.where[0]));
+				LLMCOST_PASS(query_filter_parse(
+				    "env!=prod", &q.where[1]));
+				q.n_where = 2;
+			}
+			q.max_groups = (d + 2 * i) % 4 == 0 ? 2 : 0;
+			for (int pass = 0; pass < 2; pass++) {
+				q.flags = pass == 0 ? 0 : QUERY_RUNS_ONLY;
+				LLMCOST_PASS(
+				    query_run(fx->s, &q, &r[pass], NULL, 0));
+				if (q.max_groups == 0) {
+					check_result(&q, r[pass]);
+					continue;
+				}
+				// Capped: 2 named groups and "other", when
+				// the window has more than 2.
+				size_t n;
+				int overlap;
+				query_sums total, sum;
+				free(naive(&q, &n, &total, &overlap));
+				assert_true(sums_eq(&r[pass]->total, &total));
+				assert_int_equal(r[pass]->capped, n > 2);
+				assert_int_equal(
+				    r[pass]->groups, n > 2 ? 2 : n);
+				assert_int_equal(
+				    r[pass]->n_rows, n > 2 ? 3 : n);
+				memset(&sum, 0, sizeof(sum));
+				for (size_t j = 0; j < r[pass]->n_rows; j++) {
+					query_sums_add(
+					    &sum, &r[pass]->rows[j].sum);
+				}
+				assert_true(sums_eq(&sum, &total));
+			}
+			assert_int_equal(r[0]->groups, r[1]->groups);
+			assert_int_equal(r[0]->capped, r[1]->capped);
+			assert_int_equal(r[0]->n_unpriced, r[1]->n_unpriced);
+			for (size_t u = 0; u < r[0]->n_unpriced; u++) {
+				const query_unpriced *a = &r[0]->unpriced[u];
+				const query_unpriced *b = &r[1]->unpriced[u];
+				assert_string_equal(a->provider, b->provider);
+				assert_string_equal(a->model, b->model);
+				assert_int_equal(a->calls, b->calls);
+			}
+			query_result_free(r[0]);
+			query_result_free(r[1]);
+		}
+	}
+}
+
 // Whole days and whole hours, where the rollups answer nearly all.
 static void
 test_whole_hours(void **state)
@@ -1109,6 +1196,7 @@ main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_tz),
 		cmocka_unit_test(test_random_queries),
+		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_whole_hours),
 		cmocka_unit_test(test_dst_day),
 		cmocka_unit_test(test_cap),
