@@ -263,7 +263,7 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 	struct llmcost_call *call = &c->pool[idx];
 	// One clock read: the wall-clock start is the monotonic one plus the
 	// offset the batch loop keeps fresh (shim.h).
-	uint64_t mono = llmcost__mono_ns();
+	uint64_t mono = llmcost__tsc_now(&c->clock);
 	call->client = c;
 	call->index = idx;
 	call->start_mono = mono;
@@ -672,7 +672,11 @@ llmcost_call_end(llmcost_call *call)
 	}
 	atomic_store_explicit(&call->state, SLOT_QUEUED, memory_order_relaxed);
 	llmcost_client *c = call->client;
-	call->duration_ns = llmcost__mono_ns() - call->start_mono;
+	// Never negative: the clock does not step back (tsc.h) except when
+	// it gives up the counter, by at most LLMCOST__TSC_MAX_ERR_NS.
+	uint64_t end = llmcost__tsc_now(&c->clock);
+	call->duration_ns
+	    = end > call->start_mono ? end - call->start_mono : 0;
 	uint64_t pos;
 	if (atomic_load_explicit(&c->closing, memory_order_relaxed)
 	    || llmcost__ring_push(&c->submit_ring, call->index, &pos) != 0) {

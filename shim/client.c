@@ -150,6 +150,7 @@ llmcost__client_init(llmcost_client **clientp, const llmcost_options *opts,
 		c->wake_mask = c->wake_mask * 2 + 1;
 	}
 	llmcost__real_off_update(c);
+	llmcost__tsc_init(&c->clock, llmcost__tsc_usable());
 
 	if (llmcost__random_bytes(c->client_id, sizeof(c->client_id)) != 0
 	    || llmcost__random_bytes(&c->seed, sizeof(c->seed)) != 0) {

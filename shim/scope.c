@@ -155,7 +155,7 @@ llmcost_scope_begin(llmcost_client *c, const llmcost_scope *parent,
 	}
 	sc->client = c;
 	sc->start_ns = llmcost__now_ns();
-	sc->start_mono = llmcost__mono_ns();
+	sc->start_mono = llmcost__tsc_now(&c->clock);
 	sc->n_meta = 0;
 	sc->n_tags = 0;
 	sc->arena_used = 0;

@@ -187,6 +187,12 @@ sender_main(void *arg)
 		// either is sent, in an empty batch if need be.
 		uint64_t report = dropped + llmcost__exporters_lossy_lost(c);
 		llmcost__real_off_update(c);
+		if (llmcost__tsc_update(&c->clock) != 0) {
+			llmcost__log(c, LLMCOST_LOG_WARNING,
+			    "the CPU's time-stamp counter strayed from "
+			    "CLOCK_MONOTONIC: calls are timed with "
+			    "CLOCK_MONOTONIC from now on");
+		}
 		// With a spool, it decides while the collector is away or
 		// the file holds calls (spool.c).
 		if (c->spool != NULL) {

@@ -14,6 +14,7 @@
 #include "freelist.h"
 #include "guard.h"
 #include "ring.h"
+#include "tsc.h"
 
 // Slot states, so that a double end or abandon is refused, not corrupting.
 enum { SLOT_FREE = 0, SLOT_OPEN = 1, SLOT_QUEUED = 2 };
@@ -55,7 +56,7 @@ struct llmcost_call {
 	uint32_t index;
 	uint8_t run_id[16];
 	uint64_t start_ns;   // CLOCK_REALTIME (see client.real_off)
-	uint64_t start_mono; // CLOCK_MONOTONIC, for the duration
+	uint64_t start_mono; // client.clock (tsc.h), for the duration
 	uint64_t duration_ns;
 	uint32_t status;
 	uint16_t n_meta;
@@ -133,9 +134,12 @@ struct llmcost_client {
 	uint64_t drain_stall_ns;
 	// CLOCK_REALTIME minus CLOCK_MONOTONIC, set at init and refreshed by
 	// the batch loop on every round (at least every flush_ms): a call
-	// reads one clock at begin, and its wall-clock start follows a step
-	// of the system clock within one round.
+	// reads one clock (clock, below) at begin, and its wall-clock start
+	// follows a step of the system clock within one round.
 	_Atomic int64_t real_off;
+	// The call site's monotonic clock (tsc.h): calibrated and
+	// re-anchored by the batch loop on its rounds.
+	llmcost__tsc clock;
 
 	// Counters (llmcost_stats); delivery counters are per exporter.
 	// dropped: calls no destination received (pool or ring full, client
