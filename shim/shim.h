@@ -117,8 +117,9 @@ struct llmcost_client {
 	// Read by call sites.
 	llmcost__freelist free;    // free slots, most recently freed first
 	llmcost__ring submit_ring; // indices of ended calls, in order
-	struct llmcost_call *pool; // within pool_mem, on a cache line
-	void *pool_mem;            // the pool's allocation
+	struct llmcost_call *pool; // within pool_mem (client.c pool_map)
+	void *pool_mem;            // the pool's mapping, or NULL
+	size_t pool_len;           // its length
 	uint64_t seed;
 	uint32_t wake_depth; // queue depth at which call_end wakes the loop
 	uint32_t wake_mask;  // call_end looks at the depth when !(pos & mask)
