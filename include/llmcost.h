@@ -314,7 +314,12 @@ typedef enum llmcost_status {
  * Only the queue's 16 bytes per record are written at init (128 KiB by
  * default); a record's pages are touched the first time a call needs
  * it, and calls reuse the most recently freed records first, so the
- * resident size follows the most calls ever in flight at once.  The
+ * resident size follows the most calls ever in flight at once.  Where
+ * transparent huge pages are on ("always" or "madvise"), the records
+ * beyond the first 2 MiB (about 1100) are asked for as huge pages: a
+ * client that has that many calls in flight grows by 2 MiB at a time
+ * there, and its call sites stop paying a page-table walk per record.
+ * The
  * batch on its way to llmcostd (at most batch_max calls) holds copies of
  * its calls' fields and strings, allocated per batch and freed once
  * acknowledged.
@@ -627,6 +632,13 @@ LLMCOST_API void llmcost_set_logger(
  * exhausted the guard is one atomic load; with one, a 64-bit hash of
  * the provider and model (about 1 ns per byte) and a compare per
  * condition.
+ * Time: the call's start (here) and end (llmcost_call_end()) are read
+ *   from the CPU's time-stamp counter, scaled to CLOCK_MONOTONIC by the
+ *   sender thread (which keeps the scale in step with it, never moving
+ *   the time back), when the kernel itself uses that counter for its
+ *   clocks (clock source "tsc", an invariant counter); elsewhere from
+ *   CLOCK_MONOTONIC.  The wall-clock start is that time plus the
+ *   sender's latest CLOCK_REALTIME offset.
  * Ownership: the handle must be passed to llmcost_call_end() or
  *   llmcost_call_abandon() exactly once.
  */
