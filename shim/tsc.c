@@ -99,12 +99,12 @@ publish(llmcost__tsc *k, uint64_t tsc0, uint64_t ns0, uint64_t mult)
 {
 	uint32_t s = atomic_load_explicit(&k->seq, memory_order_relaxed);
 	llmcost__tsc_params *p = &k->p[(s + 1) & 1];
-	// Readers still on this set (from two publishes ago) must see seq
-	// move before they can see these stores (tsc.h).
-	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&p->tsc0, tsc0, memory_order_relaxed);
-	atomic_store_explicit(&p->ns0, ns0, memory_order_relaxed);
-	atomic_store_explicit(&p->mult, mult, memory_order_relaxed);
+	// Release stores: a reader still on this set (from two publishes
+	// ago) that loads one of these values also sees seq past its own
+	// (the store that moved it precedes these), and reads again.
+	atomic_store_explicit(&p->tsc0, tsc0, memory_order_release);
+	atomic_store_explicit(&p->ns0, ns0, memory_order_release);
+	atomic_store_explicit(&p->mult, mult, memory_order_release);
 	atomic_store_explicit(&k->seq, s + 1, memory_order_release);
 }
 

@@ -82,17 +82,19 @@ llmcost__tsc_now(llmcost__tsc *k)
 		uint32_t s
 		    = atomic_load_explicit(&k->seq, memory_order_acquire);
 		const llmcost__tsc_params *p = &k->p[s & 1];
+		// Acquire loads: a value from a later publish brings the seq
+		// that publish moved past with it (tsc.c publish), so the
+		// check below sees it (free on x86: plain loads).
 		uint64_t mult
-		    = atomic_load_explicit(&p->mult, memory_order_relaxed);
+		    = atomic_load_explicit(&p->mult, memory_order_acquire);
 		if (mult == 0) {
 			break;
 		}
 		uint64_t t0
-		    = atomic_load_explicit(&p->tsc0, memory_order_relaxed);
+		    = atomic_load_explicit(&p->tsc0, memory_order_acquire);
 		uint64_t n0
-		    = atomic_load_explicit(&p->ns0, memory_order_relaxed);
+		    = atomic_load_explicit(&p->ns0, memory_order_acquire);
 		uint64_t t = __rdtsc();
-		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&k->seq, memory_order_relaxed) == s) {
 			// A counter a few ticks behind the anchor's (another
 			// CPU's) reads as the anchor.
