@@ -318,7 +318,9 @@ typedef enum llmcost_status {
  * transparent huge pages are on ("always" or "madvise"), the records
  * beyond the first 2 MiB (about 1100) are asked for as huge pages: a
  * client that has that many calls in flight grows by 2 MiB at a time
- * there, and its call sites stop paying a page-table walk per record.
+ * there, and its call sites stop paying a page-table walk per record
+ * (the call that first touches such a 2 MiB region pays its page fault,
+ * about 0.1 ms to zero it, once).
  * The
  * batch on its way to llmcostd (at most batch_max calls) holds copies of
  * its calls' fields and strings, allocated per batch and freed once
