@@ -32,8 +32,15 @@
 // transaction aborts, since ids allocated there never existed, and
 // nothing else ever changes or removes a string or metaset (prune and
 // reprice leave them alone), so another process writing the same store
-// cannot make them stale.  The store does not price: each call's cost
-// arrives with it from the pricing stage (pricing.c), and a reprice asks
+// cannot make them stale.  A run whose provider, model, metadata and
+// tags are those of the run before it (calls from one call site arrive
+// together) takes that run's ids and, in the same hour, its pending
+// roll-up sum, after a comparison instead of lookups.  Runs are inserted
+// with MDB_APPEND while their ids rise (most do: UUIDv7), falling back
+// to a plain MDB_NOOVERWRITE insert for an id below the last, which is
+// what tells a new run from a resent one there.  The store does not
+// price: each call's cost arrives with it from the pricing stage
+// (pricing.c), and a reprice asks
 // the same stage through a callback, so that storing and repricing share
 // one pricing step and the store cannot disagree with it.  Reading a
 // range of runs walks the run ids (UUIDv7, time first) from the range's
@@ -798,10 +805,18 @@ wtxn_begin(store *s, MDB_txn **txn)
 typedef struct wctx {
 	store *s;
 	MDB_txn *txn;
+	MDB_cursor *runs; // on s->runs, opened at the first run
 	uint32_t next_str;
 	uint32_t next_ms;
 	uint32_t ru_n; // entries used in s->ru
 	uint64_t now_ns;
+	// The last record whose strings were interned in this transaction,
+	// and their ids (in the dimension fields and metaset of dims): calls
+	// from one call site arrive in runs with the same provider, model,
+	// metadata and tags, which then cost a comparison, not a lookup each.
+	const llmcost_proto_record *prev;
+	store_run dims;
+	struct ru_pending *ru_last; // the roll-up sum the last run went to
 } wctx;
 
 static uint32_t
@@ -1041,6 +1056,37 @@ intern_metaset_slow(wctx *w, const llmcost_proto_record *r, uint32_t *id)
 	return (0);
 }
 
+static inline int
+pstr_eq(const llmcost_proto_str *a, const llmcost_proto_str *b)
+{
+	return (a->len == b->len
+	    && (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0));
+}
+
+// Whether a and b carry the same provider, model, metadata and tags, in
+// the same order: then they intern to the same ids.
+static int
+same_strings(const llmcost_proto_record *a, const llmcost_proto_record *b)
+{
+	if (a->n_meta != b->n_meta || a->n_tags != b->n_tags
+	    || !pstr_eq(&a->model, &b->model)
+	    || !pstr_eq(&a->provider, &b->provider)) {
+		return (0);
+	}
+	for (uint32_t i = 0; i < a->n_meta; i++) {
+		if (!pstr_eq(&a->meta[i].key, &b->meta[i].key)
+		    || !pstr_eq(&a->meta[i].val, &b->meta[i].val)) {
+			return (0);
+		}
+	}
+	for (uint32_t i = 0; i < a->n_tags; i++) {
+		if (!pstr_eq(&a->tags[i], &b->tags[i])) {
+			return (0);
+		}
+	}
+	return (1);
+}
+
 static const llmcost_proto_str *
 meta_get(const llmcost_proto_record *r, const char *key)
 {
@@ -1165,38 +1211,43 @@ pending_flush(
 	return (rc);
 }
 
-// The pending sum of the hourly rollup key of run in tab, a new zero one
-// if there is none; the table is flushed first when half full.
-static int
-pending_sum(MDB_txn *txn, const store *s, struct ru_pending *tab,
-    uint32_t *used, const store_run *run, store_rollup **sum)
+// The pending sum of the hourly rollup key kb in tab, a new zero one if
+// there is none; the table is flushed first when half full.
+// The hourly roll-up key of run.
+static void
+rkey_of(const store_run *run, uint8_t kb[RKEY_SIZE])
 {
 	store_rkey rk;
-	uint8_t kb[RKEY_SIZE];
-	int rc;
 
 	rk.hour = (uint32_t) (run->start_ns / 3600000000000ULL);
 #define RKEY_FROM_RUN(id, name, field, src) rk.field = run->field;
 	REPORT_DIM_MAP(RKEY_FROM_RUN)
 #undef RKEY_FROM_RUN
 	rkey_encode(&rk, kb);
+}
+
+static int
+pending_sum(MDB_txn *txn, const store *s, struct ru_pending *tab,
+    uint32_t *used, const uint8_t kb[RKEY_SIZE], store_rollup **sum)
+{
+	int rc;
 
 	if (*used >= RU_PENDING / 2
 	    && (rc = pending_flush(txn, s, tab, used)) != 0) {
 		return (rc);
 	}
-	uint64_t h = cache_hash(kb, sizeof(kb));
+	uint64_t h = cache_hash(kb, RKEY_SIZE);
 	struct ru_pending *e;
 	for (uint32_t i = (uint32_t) h;; i++) {
 		e = &tab[i & (RU_PENDING - 1)];
 		if (!e->used) {
 			e->used = 1;
-			memcpy(e->kb, kb, sizeof(kb));
+			memcpy(e->kb, kb, RKEY_SIZE);
 			memset(&e->sum, 0, sizeof(e->sum));
 			(*used)++;
 			break;
 		}
-		if (memcmp(e->kb, kb, sizeof(kb)) == 0) {
+		if (memcmp(e->kb, kb, RKEY_SIZE) == 0) {
 			break;
 		}
 	}
@@ -1218,11 +1269,21 @@ static int
 add_rollup(wctx *w, const store_run *run, const store_extras *ex)
 {
 	store_rollup *ru;
+	uint8_t kb[RKEY_SIZE];
 	int rc;
 
-	if ((rc = pending_sum(w->txn, w->s, w->s->ru, &w->ru_n, run, &ru))
+	rkey_of(run, kb);
+	// Runs from one call site share their key: the last sum first.
+	if (w->ru_last != NULL && w->ru_last->used
+	    && memcmp(w->ru_last->kb, kb, RKEY_SIZE) == 0) {
+		ru = &w->ru_last->sum;
+	} else if ((rc = pending_sum(
+	                w->txn, w->s, w->s->ru, &w->ru_n, kb, &ru))
 	    != 0) {
 		return (rc);
+	} else {
+		w->ru_last = (struct ru_pending *) (void *) ((uint8_t *) ru
+		    - offsetof(struct ru_pending, sum));
 	}
 	ru->calls++;
 	if (run->flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) {
@@ -1308,21 +1369,44 @@ write_record(
 
 	// Intern first so that the run is written once.  For a duplicate
 	// the strings already exist (or are harmless if new).
+#define DIM_COPY(id, name, field, src) run.field = w->dims.field;
 #define INTERN_DIM(id, name, field, src)                                      \
 	if (rc == 0) {                                                        \
 		const llmcost_proto_str *v = DIM_SRC_##src(r, name, field);   \
 		rc = intern(w, v != NULL ? v->ptr : NULL,                     \
 		    v != NULL ? v->len : 0, &run.field);                      \
 	}
-	REPORT_DIM_MAP(INTERN_DIM)
+	if (w->prev != NULL && same_strings(w->prev, r)) {
+		REPORT_DIM_MAP(DIM_COPY)
+		run.metaset = w->dims.metaset;
+	} else {
+		REPORT_DIM_MAP(INTERN_DIM)
+		if (rc != 0
+		    || (rc = intern_metaset(w, r, &run.metaset)) != 0) {
+			return (rc);
+		}
+		w->prev = r;
+		w->dims = run;
+	}
 #undef INTERN_DIM
-	if (rc != 0 || (rc = intern_metaset(w, r, &run.metaset)) != 0) {
+#undef DIM_COPY
+	if (w->runs == NULL
+	    && (rc = mdb_cursor_open(w->txn, w->s->runs, &w->runs)) != 0) {
 		return (rc);
 	}
 	uint8_t rec[sizeof(store_run)];
 	MDB_val k = { 16, (void *) r->run_id },
 	        v = { run_encode(r->run_id, &run, rec), rec };
-	if ((rc = mdb_put(w->txn, w->s->runs, &k, &v, MDB_NOOVERWRITE)) != 0) {
+	// Run ids are time-ordered, so most runs append at the end of the
+	// table: MDB_APPEND fills each page before starting the next (half
+	// full pages otherwise) and skips the descent's key comparisons.
+	// It refuses a key not above the last one (MDB_KEYEXIST) without
+	// telling whether that key exists; the plain put then says.
+	rc = mdb_cursor_put(w->runs, &k, &v, MDB_APPEND);
+	if (rc == MDB_KEYEXIST) {
+		rc = mdb_cursor_put(w->runs, &k, &v, MDB_NOOVERWRITE);
+	}
+	if (rc != 0) {
 		if (rc == MDB_KEYEXIST) {
 			*dup = 1;
 			return (0);
@@ -1457,8 +1541,8 @@ write_once(store *s, const store_batch *batches, size_t n,
 	wctx w = { .s = s, .now_ns = now_ns };
 	int rc;
 
-	// Nothing is pending from an earlier, aborted write.
-	memset(s->ru, 0, RU_PENDING * sizeof(*s->ru));
+	// Nothing is pending: a committed write flushed every sum, and an
+	// aborted one cleared them (store_write).
 	*where = "begin";
 	if ((rc = wtxn_begin(s, &w.txn)) != 0) {
 		return (rc);
@@ -1496,6 +1580,9 @@ write_once(store *s, const store_batch *batches, size_t n,
 		*where = "pricevers";
 		rc = pricevers_note_batches(w.txn, s, batches, n);
 	}
+	if (w.runs != NULL) {
+		mdb_cursor_close(w.runs);
+	}
 	if (rc != 0) {
 		mdb_txn_abort(w.txn);
 		return (rc);
@@ -1520,6 +1607,8 @@ store_write(store *s, const store_batch *batches, size_t n,
 		// Ids handed out in the aborted transaction never existed.
 		memset(s->cache, 0, STR_CACHE_SIZE * sizeof(*s->cache));
 		memset(s->ms_cache, 0, MS_CACHE_SIZE * sizeof(*s->ms_cache));
+		// and sums pending in it are dropped.
+		memset(s->ru, 0, RU_PENDING * sizeof(*s->ru));
 		if (rc != MDB_MAP_FULL || attempt >= 4) {
 			break;
 		}
@@ -2416,7 +2505,9 @@ reprice_run(reprice_ctx *c, MDB_cursor *cur, const uint8_t id[16],
 		return (rc);
 	}
 	store_rollup *d;
-	if ((rc = pending_sum(txn, c->s, c->ru, &c->ru_n, run, &d)) != 0) {
+	uint8_t kb[RKEY_SIZE];
+	rkey_of(run, kb);
+	if ((rc = pending_sum(txn, c->s, c->ru, &c->ru_n, kb, &d)) != 0) {
 		return (rc);
 	}
 	sum128_add(&d->cost_lo, &d->cost_hi,

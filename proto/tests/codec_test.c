@@ -2851,6 +2851,72 @@ test_encode_utf8_trusted(void **state)
 	llmcost_proto_buf_free(&eb.b);
 }
 
+// Decodes a batch of one valid record whose meta value is v (written
+// unchecked by a trusted encoder): the decoder's answer.
+static int
+decode_meta_value(const char *v, size_t len, llmcost_proto_str *got)
+{
+	static const uint8_t cid[16] = { 1 };
+	llmcost_proto_kv kv = { S("feature"), { v, (uint32_t) len } };
+	encbuf eb;
+	llmcost_proto_record r;
+	llmcost_proto_msg m;
+	char reason[128] = "";
+
+	valid_record(&r);
+	r.meta = &kv;
+	r.n_meta = 1;
+	encbuf_init(&eb);
+	eb.e.utf8_trusted = 1;
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&eb.e, cid, 1, 0, 1));
+	LLMCOST_PASS(llmcost_proto_enc_record(&eb.e, &r));
+	int rv = llmcost_proto_decode(
+	    eb.b.data, eb.b.len, &m, reason, sizeof(reason));
+	if (rv == 0) {
+		const llmcost_proto_str *val
+		    = &m.u.batch.records[0].meta[0].val;
+		assert_true(val->len <= 32);
+		memcpy((char *) got->ptr, val->ptr, val->len);
+		got->len = val->len;
+		llmcost_proto_msg_free(&m);
+	} else {
+		assert_string_equal(reason,
+		    "record 0: meta: invalid UTF-8 in value of key "
+		    "\"feature\"");
+	}
+	llmcost_proto_buf_free(&eb.b);
+	return (rv);
+}
+
+// The decoder checks ASCII eight bytes at a time: one byte that is not
+// ASCII is found at every offset of a 21-byte string (in a word and in
+// the tail), a bad one refused and a good one kept.
+static void
+test_decode_utf8_every_offset(void **state)
+{
+	char v[21], out[32];
+	llmcost_proto_str got = { out, 0 };
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(v); i++) {
+		memset(v, 'a', sizeof(v));
+		v[i] = (char) 0xff;
+		LLMCOST_FAIL(
+		    decode_meta_value(v, sizeof(v), &got), LLMCOST_EPROTO);
+		v[i] = (char) 0xc3; // a lead byte without its continuation
+		LLMCOST_FAIL(
+		    decode_meta_value(v, sizeof(v), &got), LLMCOST_EPROTO);
+	}
+	for (size_t i = 0; i + 1 < sizeof(v); i++) {
+		memset(v, 'a', sizeof(v));
+		v[i] = (char) 0xc3; // U+00E9
+		v[i + 1] = (char) 0xa9;
+		LLMCOST_PASS(decode_meta_value(v, sizeof(v), &got));
+		assert_int_equal(got.len, sizeof(v));
+		assert_memory_equal(out, v, sizeof(v));
+	}
+}
+
 static void
 test_encode_stats_validation(void **state)
 {
@@ -2990,6 +3056,7 @@ main(void)
 		cmocka_unit_test(test_encode_limits),
 		cmocka_unit_test(test_encode_validation),
 		cmocka_unit_test(test_encode_utf8_trusted),
+		cmocka_unit_test(test_decode_utf8_every_offset),
 		cmocka_unit_test(test_encode_stats_validation),
 		cmocka_unit_test(test_encode_ack_reason),
 		cmocka_unit_test(test_buf_growth),
