@@ -17,8 +17,8 @@
 //    which also says which keys are required.  Strings point into the
 //    caller's buffer.  The skim has proved the structure, so the cursor
 //    cannot leave the buffer; it checks anyway, and reads nil past the
-//    end rather than a byte.  Positive fixints and fixstrs, most of a
-//    batch, are read inline; strings are checked for ASCII eight bytes
+//    end rather than a byte.  Positive fixints, fixmaps, fixarrays and
+//    fixstrs, most of a batch, are read inline; strings are checked for ASCII eight bytes
 //    at a time, and only one with a byte above 0x7f gets the full UTF-8
 //    check.  Records, key/value pairs and tags live in one malloc'd
 //    block (priv_), sized without another walk: the skim
@@ -148,6 +148,16 @@ skim(dec *d, const uint8_t *p, size_t len, size_t *endp)
 		}
 		b = p[off++];
 		pending--;
+		// The scalars most of a message is made of, on their own.
+		if (b <= 0x7f || (b & 0xe0u) == 0xa0u) {
+			if (b > 0x7f) {
+				if ((size_t) (b & 0x1fu) > len - off) {
+					return (truncated(d));
+				}
+				off += b & 0x1fu;
+			}
+			goto done;
+		}
 		if (b <= 0x7f || b >= 0xe0) {
 			// positive or negative fixint
 		} else if (b <= 0x8f) {
@@ -289,6 +299,7 @@ skim(dec *d, const uint8_t *p, size_t len, size_t *endp)
 			left[depth++] = items;
 			continue;
 		}
+	done:
 		// A value is complete: close the containers it completes.
 		while (depth > 0) {
 			if (--left[depth - 1] > 0) {
@@ -470,9 +481,9 @@ mo_read_any(mcur *c, mobj *o)
 	c->p = p <= c->end ? p : c->end;
 }
 
-// mo_read_any, with the two forms most of a batch is made of read
-// inline: positive fixints (keys, small counts) and fixstrs whose bytes
-// are all there.
+// mo_read_any, with the forms most of a batch is made of read inline:
+// positive fixints (keys, small counts), fixmaps, fixarrays and fixstrs
+// whose bytes are all there.
 static inline void
 mo_read(mcur *c, mobj *o)
 {
@@ -483,6 +494,15 @@ mo_read(mcur *c, mobj *o)
 			o->size = 0;
 			o->ptr = NULL;
 			o->u64 = b;
+			o->i64 = 0;
+			c->p++;
+			return;
+		}
+		if ((b & 0xe0u) == 0x80u) {
+			o->type = b < 0x90 ? MT_MAP : MT_ARRAY;
+			o->size = b & 0x0fu;
+			o->ptr = NULL;
+			o->u64 = 0;
 			o->i64 = 0;
 			c->p++;
 			return;
@@ -633,7 +653,19 @@ utf8_ok(const char *s, uint32_t n)
 		memcpy(&w, s + i, 8);
 		acc |= w;
 	}
-	for (; i < n; i++) {
+	if (n & 4) {
+		uint32_t v4;
+		memcpy(&v4, s + i, 4);
+		acc |= v4;
+		i += 4;
+	}
+	if (n & 2) {
+		uint16_t v2;
+		memcpy(&v2, s + i, 2);
+		acc |= v2;
+		i += 2;
+	}
+	if (n & 1) {
 		acc |= (uint8_t) s[i];
 	}
 	return ((acc & UINT64_C(0x8080808080808080)) == 0
@@ -1146,7 +1178,8 @@ dec_record(dec *d, mcur *c, rec_ctx *rc)
 			if ((rv = rk_dec[key](d, c, &v, rc)) != 0) {
 				return (rv);
 			}
-			if (c->p == at) {
+			if (c->p == at
+			    && (v.type == MT_ARRAY || v.type == MT_MAP)) {
 				mo_skip(c, &v);
 			}
 		} else {

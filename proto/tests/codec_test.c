@@ -2981,9 +2981,10 @@ decode_meta_value(const char *v, size_t len, llmcost_proto_str *got)
 	return (rv);
 }
 
-// The decoder checks ASCII eight bytes at a time: one byte that is not
-// ASCII is found at every offset of a 21-byte string (in a word and in
-// the tail), a bad one refused and a good one kept.
+// The decoder checks ASCII eight, four, two and one bytes at a time: one
+// byte that is not ASCII is found at every offset of strings of 1 to 21
+// bytes (in a word and in each part of the tail), a bad one refused and
+// a good one kept.
 static void
 test_decode_utf8_every_offset(void **state)
 {
@@ -2991,22 +2992,24 @@ test_decode_utf8_every_offset(void **state)
 	llmcost_proto_str got = { out, 0 };
 
 	(void) state;
-	for (size_t i = 0; i < sizeof(v); i++) {
-		memset(v, 'a', sizeof(v));
-		v[i] = (char) 0xff;
-		LLMCOST_FAIL(
-		    decode_meta_value(v, sizeof(v), &got), LLMCOST_EPROTO);
-		v[i] = (char) 0xc3; // a lead byte without its continuation
-		LLMCOST_FAIL(
-		    decode_meta_value(v, sizeof(v), &got), LLMCOST_EPROTO);
-	}
-	for (size_t i = 0; i + 1 < sizeof(v); i++) {
-		memset(v, 'a', sizeof(v));
-		v[i] = (char) 0xc3; // U+00E9
-		v[i + 1] = (char) 0xa9;
-		LLMCOST_PASS(decode_meta_value(v, sizeof(v), &got));
-		assert_int_equal(got.len, sizeof(v));
-		assert_memory_equal(out, v, sizeof(v));
+	for (size_t n = 1; n <= sizeof(v); n++) {
+		for (size_t i = 0; i < n; i++) {
+			memset(v, 'a', sizeof(v));
+			v[i] = (char) 0xff;
+			LLMCOST_FAIL(
+			    decode_meta_value(v, n, &got), LLMCOST_EPROTO);
+			v[i] = (char) 0xc3; // a lead byte alone
+			LLMCOST_FAIL(
+			    decode_meta_value(v, n, &got), LLMCOST_EPROTO);
+		}
+		for (size_t i = 0; i + 1 < n; i++) {
+			memset(v, 'a', sizeof(v));
+			v[i] = (char) 0xc3; // U+00E9
+			v[i + 1] = (char) 0xa9;
+			LLMCOST_PASS(decode_meta_value(v, n, &got));
+			assert_int_equal(got.len, n);
+			assert_memory_equal(out, v, n);
+		}
 	}
 }
 
