@@ -1065,11 +1065,50 @@ intern_metaset_slow(wctx *w, const llmcost_proto_record *r, uint32_t *id)
 	return (0);
 }
 
+// Whether a and b hold the same n bytes: inline, eight bytes at a time,
+// for the short strings of a call (a call to memcmp costs more).
+static inline int
+bytes_eq(const char *a, const char *b, uint32_t n)
+{
+	uint64_t x = 0, y = 0;
+
+	for (; n >= 8; a += 8, b += 8, n -= 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y) {
+			return (0);
+		}
+	}
+	x = y = 0;
+	if (n & 4) {
+		uint32_t u, v;
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		x = u;
+		y = v;
+		a += 4;
+		b += 4;
+	}
+	if (n & 2) {
+		uint16_t u, v;
+		memcpy(&u, a, 2);
+		memcpy(&v, b, 2);
+		x = (x << 16) | u;
+		y = (y << 16) | v;
+		a += 2;
+		b += 2;
+	}
+	if (n & 1) {
+		x = (x << 8) | (uint8_t) *a;
+		y = (y << 8) | (uint8_t) *b;
+	}
+	return (x == y);
+}
+
 static inline int
 pstr_eq(const llmcost_proto_str *a, const llmcost_proto_str *b)
 {
-	return (a->len == b->len
-	    && (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0));
+	return (a->len == b->len && bytes_eq(a->ptr, b->ptr, a->len));
 }
 
 // Whether a and b carry the same provider, model, metadata and tags, in
@@ -1187,10 +1226,12 @@ rollup_put(MDB_txn *txn, const store *s, const uint8_t kb[RKEY_SIZE],
 static int
 write_trace(wctx *w, const llmcost_proto_record *r)
 {
-	static const uint8_t zero[16] = { 0 };
 	uint8_t val[32];
+	uint64_t t0, t1;
 
-	if (memcmp(r->trace_id, zero, 16) == 0) {
+	memcpy(&t0, r->trace_id, 8);
+	memcpy(&t1, r->trace_id + 8, 8);
+	if ((t0 | t1) == 0) {
 		return (0);
 	}
 	memcpy(val, r->trace_id, 16);
@@ -1330,7 +1371,8 @@ add_rollup(wctx *w, const store_run *run, const store_extras *ex)
 #define DIM_SRC_RECORD(r, name, field) (&(r)->field)
 #define DIM_SRC_META(r, name, field)   meta_get((r), (name))
 
-// The extras of r, if it has any: returns 1 and fills *ex, else 0.
+// The extras of r, if it has any: returns 1 and fills *ex, else 0 (and
+// leaves *ex alone).
 static int
 extras_of(
     const llmcost_proto_record *r, const store_cost *cost, store_extras *ex)
@@ -1338,6 +1380,12 @@ extras_of(
 	int any = r->has_provider_cost || r->usage_flags != 0
 	    || r->service_tier != 0 || r->platform.len > 0;
 
+	for (int f = 0; f < LLMCOST_FEE_COUNT; f++) {
+		any |= r->fees[f] != 0;
+	}
+	if (!any) {
+		return (0); // most calls: *ex is not needed
+	}
 	memset(ex, 0, sizeof(*ex));
 	ex->version = 2;
 	ex->service_tier = (uint8_t) r->service_tier; // the decoder caps it
@@ -1347,7 +1395,6 @@ extras_of(
 	ex->usage_flags = r->usage_flags;
 	for (int f = 0; f < LLMCOST_FEE_COUNT; f++) {
 		ex->fees[f] = r->fees[f];
-		any |= r->fees[f] != 0;
 	}
 	ex->fee_cost_pusd = cost->fee_cost_pusd;
 	// The decoder keeps the cost within int64 (proto: uint <= 2^63-1).
