@@ -32,8 +32,17 @@
 // transaction aborts, since ids allocated there never existed, and
 // nothing else ever changes or removes a string or metaset (prune and
 // reprice leave them alone), so another process writing the same store
-// cannot make them stale.  The store does not price: each call's cost
-// arrives with it from the pricing stage (pricing.c), and a reprice asks
+// cannot make them stale.  A run whose provider, model, metadata and
+// tags are those of the run before it (calls from one call site arrive
+// together) takes that run's ids and, in the same hour, its pending
+// roll-up sum, after a comparison instead of lookups.  A batch's runs
+// are written in run id order (sort_records) and inserted with
+// MDB_APPEND while their ids rise, which fills every page; an id below
+// the last (another client, a resend) falls back to a plain
+// MDB_NOOVERWRITE insert, which is what tells a new run from a resent
+// one there.  The store does not
+// price: each call's cost arrives with it from the pricing stage
+// (pricing.c), and a reprice asks
 // the same stage through a callback, so that storing and repricing share
 // one pricing step and the store cannot disagree with it.  Reading a
 // range of runs walks the run ids (UUIDv7, time first) from the range's
@@ -110,6 +119,9 @@ struct store {
 	char dir[LLMCOST__PATH_MAX];
 	ms_cache_ent *ms_cache; // writer only
 	struct ru_pending *ru;  // writer only: RU_PENDING entries
+	// Writer only: a batch's records in run id order
+	// (LLMCOST_PROTO_MAX_RECORDS entries).
+	const llmcost_proto_record **order;
 };
 
 struct store_rtxn {
@@ -744,7 +756,10 @@ store_open(store **sp, const char *dir, unsigned flags, uint64_t mapsize,
 		s->cache = calloc(STR_CACHE_SIZE, sizeof(*s->cache));
 		s->ms_cache = calloc(MS_CACHE_SIZE, sizeof(*s->ms_cache));
 		s->ru = calloc(RU_PENDING, sizeof(*s->ru));
-		if (s->cache == NULL || s->ms_cache == NULL || s->ru == NULL) {
+		s->order
+		    = calloc(LLMCOST_PROTO_MAX_RECORDS, sizeof(*s->order));
+		if (s->cache == NULL || s->ms_cache == NULL || s->ru == NULL
+		    || s->order == NULL) {
 			store_close(s);
 			return (LLMCOST_ENOMEM);
 		}
@@ -769,6 +784,7 @@ store_close(store *s)
 	free(s->cache);
 	free(s->ms_cache);
 	free(s->ru);
+	free(s->order);
 	free(s);
 }
 
@@ -798,10 +814,18 @@ wtxn_begin(store *s, MDB_txn **txn)
 typedef struct wctx {
 	store *s;
 	MDB_txn *txn;
+	MDB_cursor *runs; // on s->runs, opened at the first run
 	uint32_t next_str;
 	uint32_t next_ms;
 	uint32_t ru_n; // entries used in s->ru
 	uint64_t now_ns;
+	// The last record whose strings were interned in this transaction,
+	// and their ids (in the dimension fields and metaset of dims): calls
+	// from one call site arrive in runs with the same provider, model,
+	// metadata and tags, which then cost a comparison, not a lookup each.
+	const llmcost_proto_record *prev;
+	store_run dims;
+	struct ru_pending *ru_last; // the roll-up sum the last run went to
 } wctx;
 
 static uint32_t
@@ -1041,6 +1065,76 @@ intern_metaset_slow(wctx *w, const llmcost_proto_record *r, uint32_t *id)
 	return (0);
 }
 
+// Whether a and b hold the same n bytes: inline, eight bytes at a time,
+// for the short strings of a call (a call to memcmp costs more).
+static inline int
+bytes_eq(const char *a, const char *b, uint32_t n)
+{
+	uint64_t x = 0, y = 0;
+
+	for (; n >= 8; a += 8, b += 8, n -= 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y) {
+			return (0);
+		}
+	}
+	x = y = 0;
+	if (n & 4) {
+		uint32_t u, v;
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		x = u;
+		y = v;
+		a += 4;
+		b += 4;
+	}
+	if (n & 2) {
+		uint16_t u, v;
+		memcpy(&u, a, 2);
+		memcpy(&v, b, 2);
+		x = (x << 16) | u;
+		y = (y << 16) | v;
+		a += 2;
+		b += 2;
+	}
+	if (n & 1) {
+		x = (x << 8) | (uint8_t) *a;
+		y = (y << 8) | (uint8_t) *b;
+	}
+	return (x == y);
+}
+
+static inline int
+pstr_eq(const llmcost_proto_str *a, const llmcost_proto_str *b)
+{
+	return (a->len == b->len && bytes_eq(a->ptr, b->ptr, a->len));
+}
+
+// Whether a and b carry the same provider, model, metadata and tags, in
+// the same order: then they intern to the same ids.
+static int
+same_strings(const llmcost_proto_record *a, const llmcost_proto_record *b)
+{
+	if (a->n_meta != b->n_meta || a->n_tags != b->n_tags
+	    || !pstr_eq(&a->model, &b->model)
+	    || !pstr_eq(&a->provider, &b->provider)) {
+		return (0);
+	}
+	for (uint32_t i = 0; i < a->n_meta; i++) {
+		if (!pstr_eq(&a->meta[i].key, &b->meta[i].key)
+		    || !pstr_eq(&a->meta[i].val, &b->meta[i].val)) {
+			return (0);
+		}
+	}
+	for (uint32_t i = 0; i < a->n_tags; i++) {
+		if (!pstr_eq(&a->tags[i], &b->tags[i])) {
+			return (0);
+		}
+	}
+	return (1);
+}
+
 static const llmcost_proto_str *
 meta_get(const llmcost_proto_record *r, const char *key)
 {
@@ -1132,10 +1226,12 @@ rollup_put(MDB_txn *txn, const store *s, const uint8_t kb[RKEY_SIZE],
 static int
 write_trace(wctx *w, const llmcost_proto_record *r)
 {
-	static const uint8_t zero[16] = { 0 };
 	uint8_t val[32];
+	uint64_t t0, t1;
 
-	if (memcmp(r->trace_id, zero, 16) == 0) {
+	memcpy(&t0, r->trace_id, 8);
+	memcpy(&t1, r->trace_id + 8, 8);
+	if ((t0 | t1) == 0) {
 		return (0);
 	}
 	memcpy(val, r->trace_id, 16);
@@ -1165,38 +1261,43 @@ pending_flush(
 	return (rc);
 }
 
-// The pending sum of the hourly rollup key of run in tab, a new zero one
-// if there is none; the table is flushed first when half full.
-static int
-pending_sum(MDB_txn *txn, const store *s, struct ru_pending *tab,
-    uint32_t *used, const store_run *run, store_rollup **sum)
+// The pending sum of the hourly rollup key kb in tab, a new zero one if
+// there is none; the table is flushed first when half full.
+// The hourly roll-up key of run.
+static void
+rkey_of(const store_run *run, uint8_t kb[RKEY_SIZE])
 {
 	store_rkey rk;
-	uint8_t kb[RKEY_SIZE];
-	int rc;
 
 	rk.hour = (uint32_t) (run->start_ns / 3600000000000ULL);
 #define RKEY_FROM_RUN(id, name, field, src) rk.field = run->field;
 	REPORT_DIM_MAP(RKEY_FROM_RUN)
 #undef RKEY_FROM_RUN
 	rkey_encode(&rk, kb);
+}
+
+static int
+pending_sum(MDB_txn *txn, const store *s, struct ru_pending *tab,
+    uint32_t *used, const uint8_t kb[RKEY_SIZE], store_rollup **sum)
+{
+	int rc;
 
 	if (*used >= RU_PENDING / 2
 	    && (rc = pending_flush(txn, s, tab, used)) != 0) {
 		return (rc);
 	}
-	uint64_t h = cache_hash(kb, sizeof(kb));
+	uint64_t h = cache_hash(kb, RKEY_SIZE);
 	struct ru_pending *e;
 	for (uint32_t i = (uint32_t) h;; i++) {
 		e = &tab[i & (RU_PENDING - 1)];
 		if (!e->used) {
 			e->used = 1;
-			memcpy(e->kb, kb, sizeof(kb));
+			memcpy(e->kb, kb, RKEY_SIZE);
 			memset(&e->sum, 0, sizeof(e->sum));
 			(*used)++;
 			break;
 		}
-		if (memcmp(e->kb, kb, sizeof(kb)) == 0) {
+		if (memcmp(e->kb, kb, RKEY_SIZE) == 0) {
 			break;
 		}
 	}
@@ -1218,11 +1319,21 @@ static int
 add_rollup(wctx *w, const store_run *run, const store_extras *ex)
 {
 	store_rollup *ru;
+	uint8_t kb[RKEY_SIZE];
 	int rc;
 
-	if ((rc = pending_sum(w->txn, w->s, w->s->ru, &w->ru_n, run, &ru))
+	rkey_of(run, kb);
+	// Runs from one call site share their key: the last sum first.
+	if (w->ru_last != NULL && w->ru_last->used
+	    && memcmp(w->ru_last->kb, kb, RKEY_SIZE) == 0) {
+		ru = &w->ru_last->sum;
+	} else if ((rc = pending_sum(
+	                w->txn, w->s, w->s->ru, &w->ru_n, kb, &ru))
 	    != 0) {
 		return (rc);
+	} else {
+		w->ru_last = (struct ru_pending *) (void *) ((uint8_t *) ru
+		    - offsetof(struct ru_pending, sum));
 	}
 	ru->calls++;
 	if (run->flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) {
@@ -1260,7 +1371,8 @@ add_rollup(wctx *w, const store_run *run, const store_extras *ex)
 #define DIM_SRC_RECORD(r, name, field) (&(r)->field)
 #define DIM_SRC_META(r, name, field)   meta_get((r), (name))
 
-// The extras of r, if it has any: returns 1 and fills *ex, else 0.
+// The extras of r, if it has any: returns 1 and fills *ex, else 0 (and
+// leaves *ex alone).
 static int
 extras_of(
     const llmcost_proto_record *r, const store_cost *cost, store_extras *ex)
@@ -1268,6 +1380,12 @@ extras_of(
 	int any = r->has_provider_cost || r->usage_flags != 0
 	    || r->service_tier != 0 || r->platform.len > 0;
 
+	for (int f = 0; f < LLMCOST_FEE_COUNT; f++) {
+		any |= r->fees[f] != 0;
+	}
+	if (!any) {
+		return (0); // most calls: *ex is not needed
+	}
 	memset(ex, 0, sizeof(*ex));
 	ex->version = 2;
 	ex->service_tier = (uint8_t) r->service_tier; // the decoder caps it
@@ -1277,7 +1395,6 @@ extras_of(
 	ex->usage_flags = r->usage_flags;
 	for (int f = 0; f < LLMCOST_FEE_COUNT; f++) {
 		ex->fees[f] = r->fees[f];
-		any |= r->fees[f] != 0;
 	}
 	ex->fee_cost_pusd = cost->fee_cost_pusd;
 	// The decoder keeps the cost within int64 (proto: uint <= 2^63-1).
@@ -1308,21 +1425,44 @@ write_record(
 
 	// Intern first so that the run is written once.  For a duplicate
 	// the strings already exist (or are harmless if new).
+#define DIM_COPY(id, name, field, src) run.field = w->dims.field;
 #define INTERN_DIM(id, name, field, src)                                      \
 	if (rc == 0) {                                                        \
 		const llmcost_proto_str *v = DIM_SRC_##src(r, name, field);   \
 		rc = intern(w, v != NULL ? v->ptr : NULL,                     \
 		    v != NULL ? v->len : 0, &run.field);                      \
 	}
-	REPORT_DIM_MAP(INTERN_DIM)
+	if (w->prev != NULL && same_strings(w->prev, r)) {
+		REPORT_DIM_MAP(DIM_COPY)
+		run.metaset = w->dims.metaset;
+	} else {
+		REPORT_DIM_MAP(INTERN_DIM)
+		if (rc != 0
+		    || (rc = intern_metaset(w, r, &run.metaset)) != 0) {
+			return (rc);
+		}
+		w->prev = r;
+		w->dims = run;
+	}
 #undef INTERN_DIM
-	if (rc != 0 || (rc = intern_metaset(w, r, &run.metaset)) != 0) {
+#undef DIM_COPY
+	if (w->runs == NULL
+	    && (rc = mdb_cursor_open(w->txn, w->s->runs, &w->runs)) != 0) {
 		return (rc);
 	}
 	uint8_t rec[sizeof(store_run)];
 	MDB_val k = { 16, (void *) r->run_id },
 	        v = { run_encode(r->run_id, &run, rec), rec };
-	if ((rc = mdb_put(w->txn, w->s->runs, &k, &v, MDB_NOOVERWRITE)) != 0) {
+	// Run ids are time-ordered, so most runs append at the end of the
+	// table: MDB_APPEND fills each page before starting the next (half
+	// full pages otherwise) and skips the descent's key comparisons.
+	// It refuses a key not above the last one (MDB_KEYEXIST) without
+	// telling whether that key exists; the plain put then says.
+	rc = mdb_cursor_put(w->runs, &k, &v, MDB_APPEND);
+	if (rc == MDB_KEYEXIST) {
+		rc = mdb_cursor_put(w->runs, &k, &v, MDB_NOOVERWRITE);
+	}
+	if (rc != 0) {
 		if (rc == MDB_KEYEXIST) {
 			*dup = 1;
 			return (0);
@@ -1450,6 +1590,69 @@ map_grow(store *s)
 	return (rc);
 }
 
+// Run ids compare as 16 big-endian bytes.
+static inline int
+id_less(const uint8_t *a, const uint8_t *b)
+{
+	uint64_t x, y;
+
+	memcpy(&x, a, 8);
+	memcpy(&y, b, 8);
+	if (x == y) {
+		memcpy(&x, a + 8, 8);
+		memcpy(&y, b + 8, 8);
+	}
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	x = __builtin_bswap64(x);
+	y = __builtin_bswap64(y);
+#endif
+	return (x < y);
+}
+
+static int
+rec_cmp(const void *a, const void *b)
+{
+	const llmcost_proto_record *x
+	    = *(const llmcost_proto_record *const *) a;
+	const llmcost_proto_record *y
+	    = *(const llmcost_proto_record *const *) b;
+	return (id_less(x->run_id, y->run_id)
+	        ? -1
+	        : (id_less(y->run_id, x->run_id) ? 1 : 0));
+}
+
+// The n records from recs in run id order, into out.  A batch arrives nearly in
+// order (ids are minted at a call's start, queued at its end, by several
+// threads): an insertion sort, which is linear then, and qsort for a
+// batch that moves more than a few places per record.  In order, every
+// run of a batch is appended (MDB_APPEND) to a full page; out of order,
+// a run just below the last one splits a full page in two half-empty
+// ones (two producer threads took 123 to 131 B per call on disk).
+static void
+sort_records(const llmcost_proto_record *recs, uint32_t n,
+    const llmcost_proto_record **out)
+{
+	uint64_t moves = 0, budget = 8 * (uint64_t) n + 64;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const llmcost_proto_record *r = &recs[i];
+		uint32_t j = i;
+		while (j > 0 && id_less(r->run_id, out[j - 1]->run_id)) {
+			out[j] = out[j - 1];
+			j--;
+			moves++;
+		}
+		out[j] = r;
+		if (moves > budget) {
+			for (uint32_t k = 0; k < n; k++) {
+				out[k] = &recs[k];
+			}
+			qsort(out, n, sizeof(*out), rec_cmp);
+			return;
+		}
+	}
+}
+
 static int
 write_once(store *s, const store_batch *batches, size_t n,
     store_batch_result *results, uint64_t now_ns, const char **where)
@@ -1457,8 +1660,8 @@ write_once(store *s, const store_batch *batches, size_t n,
 	wctx w = { .s = s, .now_ns = now_ns };
 	int rc;
 
-	// Nothing is pending from an earlier, aborted write.
-	memset(s->ru, 0, RU_PENDING * sizeof(*s->ru));
+	// Nothing is pending: a committed write flushed every sum, and an
+	// aborted one cleared them (store_write).
 	*where = "begin";
 	if ((rc = wtxn_begin(s, &w.txn)) != 0) {
 		return (rc);
@@ -1477,8 +1680,20 @@ write_once(store *s, const store_batch *batches, size_t n,
 		rc = write_client(&w, b);
 		*where = "run";
 		for (uint32_t j = 0; rc == 0 && j < b->n_records; j++) {
+			// In id order, LLMCOST_PROTO_MAX_RECORDS at a time (a
+			// decoded batch is never larger).
+			uint32_t o = j % LLMCOST_PROTO_MAX_RECORDS;
+			if (o == 0) {
+				uint32_t m = b->n_records - j;
+				sort_records(&b->records[j],
+				    m < LLMCOST_PROTO_MAX_RECORDS
+				        ? m
+				        : LLMCOST_PROTO_MAX_RECORDS,
+				    s->order);
+			}
+			const llmcost_proto_record *r = s->order[o];
 			int dup;
-			rc = write_record(&w, &b->records[j], &costs[j], &dup);
+			rc = write_record(&w, r, &costs[r - b->records], &dup);
 			if (rc == 0) {
 				if (dup) {
 					results[i].duplicates++;
@@ -1495,6 +1710,9 @@ write_once(store *s, const store_batch *batches, size_t n,
 	if (rc == 0) {
 		*where = "pricevers";
 		rc = pricevers_note_batches(w.txn, s, batches, n);
+	}
+	if (w.runs != NULL) {
+		mdb_cursor_close(w.runs);
 	}
 	if (rc != 0) {
 		mdb_txn_abort(w.txn);
@@ -1520,6 +1738,8 @@ store_write(store *s, const store_batch *batches, size_t n,
 		// Ids handed out in the aborted transaction never existed.
 		memset(s->cache, 0, STR_CACHE_SIZE * sizeof(*s->cache));
 		memset(s->ms_cache, 0, MS_CACHE_SIZE * sizeof(*s->ms_cache));
+		// and sums pending in it are dropped.
+		memset(s->ru, 0, RU_PENDING * sizeof(*s->ru));
 		if (rc != MDB_MAP_FULL || attempt >= 4) {
 			break;
 		}
@@ -2416,7 +2636,9 @@ reprice_run(reprice_ctx *c, MDB_cursor *cur, const uint8_t id[16],
 		return (rc);
 	}
 	store_rollup *d;
-	if ((rc = pending_sum(txn, c->s, c->ru, &c->ru_n, run, &d)) != 0) {
+	uint8_t kb[RKEY_SIZE];
+	rkey_of(run, kb);
+	if ((rc = pending_sum(txn, c->s, c->ru, &c->ru_n, kb, &d)) != 0) {
 		return (rc);
 	}
 	sum128_add(&d->cost_lo, &d->cost_hi,

@@ -17,8 +17,11 @@
 //    which also says which keys are required.  Strings point into the
 //    caller's buffer.  The skim has proved the structure, so the cursor
 //    cannot leave the buffer; it checks anyway, and reads nil past the
-//    end rather than a byte.  Records, key/value pairs and tags live in
-//    one malloc'd block (priv_), sized without another walk: the skim
+//    end rather than a byte.  Positive fixints, fixmaps, fixarrays and
+//    fixstrs, most of a batch, are read inline; strings are checked for ASCII eight bytes
+//    at a time, and only one with a byte above 0x7f gets the full UTF-8
+//    check.  Records, key/value pairs and tags live in one malloc'd
+//    block (priv_), sized without another walk: the skim
 //    counts the message's map pairs and array elements, which bound the
 //    meta pairs and tags, and so do the limits per record, whatever the
 //    input announces (an exact count took one more walk over every
@@ -145,6 +148,16 @@ skim(dec *d, const uint8_t *p, size_t len, size_t *endp)
 		}
 		b = p[off++];
 		pending--;
+		// The scalars most of a message is made of, on their own.
+		if (b <= 0x7f || (b & 0xe0u) == 0xa0u) {
+			if (b > 0x7f) {
+				if ((size_t) (b & 0x1fu) > len - off) {
+					return (truncated(d));
+				}
+				off += b & 0x1fu;
+			}
+			goto done;
+		}
 		if (b <= 0x7f || b >= 0xe0) {
 			// positive or negative fixint
 		} else if (b <= 0x8f) {
@@ -286,6 +299,7 @@ skim(dec *d, const uint8_t *p, size_t len, size_t *endp)
 			left[depth++] = items;
 			continue;
 		}
+	done:
 		// A value is complete: close the containers it completes.
 		while (depth > 0) {
 			if (--left[depth - 1] > 0) {
@@ -335,7 +349,7 @@ typedef struct mcur {
 // payload of a str, bin, ext or number).  The skim has checked every
 // header and length; past the end the cursor reads nil and stays put.
 static void
-mo_read(mcur *c, mobj *o)
+mo_read_any(mcur *c, mobj *o)
 {
 	const uint8_t *p = c->p;
 	size_t lenlen = 0;
@@ -467,6 +481,46 @@ mo_read(mcur *c, mobj *o)
 	c->p = p <= c->end ? p : c->end;
 }
 
+// mo_read_any, with the forms most of a batch is made of read inline:
+// positive fixints (keys, small counts), fixmaps, fixarrays and fixstrs
+// whose bytes are all there.
+static inline void
+mo_read(mcur *c, mobj *o)
+{
+	if (c->p < c->end) {
+		uint8_t b = *c->p;
+		if (b <= 0x7f) {
+			o->type = MT_UINT;
+			o->size = 0;
+			o->ptr = NULL;
+			o->u64 = b;
+			o->i64 = 0;
+			c->p++;
+			return;
+		}
+		if ((b & 0xe0u) == 0x80u) {
+			o->type = b < 0x90 ? MT_MAP : MT_ARRAY;
+			o->size = b & 0x0fu;
+			o->ptr = NULL;
+			o->u64 = 0;
+			o->i64 = 0;
+			c->p++;
+			return;
+		}
+		uint32_t n = b & 0x1fu;
+		if ((b & 0xe0u) == 0xa0u && (size_t) (c->end - c->p) > n) {
+			o->type = MT_STR;
+			o->size = n;
+			o->ptr = (const char *) c->p + 1;
+			o->u64 = 0;
+			o->i64 = 0;
+			c->p += 1 + n;
+			return;
+		}
+	}
+	mo_read_any(c, o);
+}
+
 // Moves the cursor past the elements of o, a header just read (nothing
 // to do for anything but an array or a map).  Depth is bounded by the
 // skim.
@@ -587,6 +641,37 @@ get_id(dec *d, const mobj *o, const char *what, uint8_t id[16])
 	return (0);
 }
 
+// Whether s[0..n) is valid UTF-8: ASCII, the common case, is checked
+// eight bytes at a time here, anything else by the full check.
+static inline int
+utf8_ok(const char *s, uint32_t n)
+{
+	uint64_t acc = 0, w;
+	uint32_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		acc |= w;
+	}
+	if (n & 4) {
+		uint32_t v4;
+		memcpy(&v4, s + i, 4);
+		acc |= v4;
+		i += 4;
+	}
+	if (n & 2) {
+		uint16_t v2;
+		memcpy(&v2, s + i, 2);
+		acc |= v2;
+		i += 2;
+	}
+	if (n & 1) {
+		acc |= (uint8_t) s[i];
+	}
+	return ((acc & UINT64_C(0x8080808080808080)) == 0
+	    || llmcost__utf8_valid(s, n));
+}
+
 static int
 get_str(dec *d, const mobj *o, const char *what, uint32_t min, uint32_t max,
     llmcost_proto_str *s)
@@ -603,7 +688,7 @@ get_str(dec *d, const mobj *o, const char *what, uint32_t min, uint32_t max,
 	if (o->size < min) {
 		return (fail(d, LLMCOST_EPROTO, "%s: empty", lbl(d, what)));
 	}
-	if (!llmcost__utf8_valid(o->ptr, o->size)) {
+	if (!utf8_ok(o->ptr, o->size)) {
 		return (fail(
 		    d, LLMCOST_EPROTO, "%s: invalid UTF-8", lbl(d, what)));
 	}
@@ -651,17 +736,18 @@ dec_usage(dec *d, mcur *c, const mobj *o, llmcost_proto_record *r)
 		    LLMCOST_PROTO_USAGE_MIN, LLMCOST_PROTO_MAX_BUCKETS, n));
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		uint64_t v = 0;
+		uint64_t v;
 		mobj e;
 
 		mo_read(c, &e);
-		d->idx = (int32_t) i;
-		d->isep = '[';
-		rv = get_uint(d, &e, "usage", &v);
-		d->idx = -1;
-		if (rv != 0) {
+		if (e.type != MT_UINT) {
+			d->idx = (int32_t) i;
+			d->isep = '[';
+			rv = get_uint(d, &e, "usage", &v);
+			d->idx = -1;
 			return (rv);
 		}
+		v = e.u64;
 		if (i < LLMCOST_BUCKET_COUNT) {
 			r->usage[i] = v;
 		} else if (i - LLMCOST_BUCKET_COUNT
@@ -769,7 +855,7 @@ dec_meta(dec *d, mcur *c, const mobj *o, llmcost_proto_kv *kv, size_t room,
 			    " bytes exceeds %d",
 			    q, v->size, LLMCOST_MAX_VALUE));
 		}
-		if (!llmcost__utf8_valid(v->ptr, v->size)) {
+		if (!utf8_ok(v->ptr, v->size)) {
 			QKEY();
 			return (fail(d, LLMCOST_EPROTO,
 			    "meta: invalid UTF-8 in value of key %s", q));
@@ -1092,7 +1178,8 @@ dec_record(dec *d, mcur *c, rec_ctx *rc)
 			if ((rv = rk_dec[key](d, c, &v, rc)) != 0) {
 				return (rv);
 			}
-			if (c->p == at) {
+			if (c->p == at
+			    && (v.type == MT_ARRAY || v.type == MT_MAP)) {
 				mo_skip(c, &v);
 			}
 		} else {
@@ -1178,7 +1265,6 @@ dec_batch_v1(dec *d, mcur *c, uint32_t n, llmcost_proto_batch *b, void **privp)
 		return (
 		    fail(d, LLMCOST_ENOMEM, "out of memory (%zu bytes)", sz));
 	}
-	memset(r, 0, e.size * sizeof(*r));
 	*privp = r;
 	kv = (llmcost_proto_kv *) (void *) (r + e.size);
 	tags = (llmcost_proto_str *) (void *) (kv + n_meta);
@@ -1188,6 +1274,9 @@ dec_batch_v1(dec *d, mcur *c, uint32_t n, llmcost_proto_batch *b, void **privp)
 			tags + used_tags, n_tags - used_tags };
 
 		d->rec = (int32_t) i;
+		// Zeroed here, not all at once: the record is then in the
+		// cache when its fields are written.
+		memset(&r[i], 0, sizeof(r[i]));
 		if ((rv = dec_record(d, c, &rc)) != 0) {
 			return (rv);
 		}

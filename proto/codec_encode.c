@@ -6,7 +6,10 @@
 // on its own; the encoder gathers them in a small buffer of its own
 // (stage_) and calls the callback once per call (a record, a header, an
 // ack) or per full buffer, not once per piece (a record of the shim's
-// tagged call is about 70 pieces).  Errors are sticky, like a
+// tagged call is about 70 pieces).  A record is written by the encoder
+// itself, without the packer; one whose bound (every number and header
+// at its longest) fits the stage is written without a room check per
+// piece.  Errors are sticky, like a
 // stdio stream: after the first failure every later call returns that
 // error and writes nothing, so a caller can encode a whole batch and check
 // once at the end.  The byte limit is checked before anything reaches the
@@ -84,9 +87,13 @@ enc_cb(void *data, const char *buf, size_t len)
 // smallest forms (the bytes msgpack_pack_* writes, see the canonical
 // encoding in proto/README.md) without a callback per piece: a record
 // is most of a batch, and its seventy-odd pieces through the packer cost
-// more than the bytes.  Each makes room first (hands over what is staged
-// when the stage is too full); after an error they write nothing.
+// more than the bytes.  Each function comes in two forms, chosen by a
+// constant `fast` and inlined into the two forms of enc_pieces: slow
+// makes room before each piece (hands over what is staged when the stage
+// is too full) and writes nothing after an error; fast writes without a
+// check, for a record whose bound (rec_bound) the stage has room for.
 #define PUT_MAX_HDR 9 // the longest header or number: 0xcf and 8 bytes
+#define ENC_INLINE  static inline __attribute__((always_inline))
 
 static int
 put_room(llmcost_proto_enc *e)
@@ -100,7 +107,7 @@ put_room(llmcost_proto_enc *e)
 	return (0);
 }
 
-static void
+ENC_INLINE void
 put_be(uint8_t *p, uint64_t v, int n)
 {
 	for (int i = n - 1; i >= 0; i--) {
@@ -111,11 +118,11 @@ put_be(uint8_t *p, uint64_t v, int n)
 
 // A header: a fix form (fix | n) below fix_max, else tag8 (when not 0),
 // tag16 or tag32 followed by n in 1, 2 or 4 bytes.
-static void
+ENC_INLINE void
 put_hdr(llmcost_proto_enc *e, uint64_t n, unsigned fix, uint64_t fix_max,
-    unsigned tag8, unsigned tag16, unsigned tag32)
+    unsigned tag8, unsigned tag16, unsigned tag32, int fast)
 {
-	if (put_room(e) != 0) {
+	if (!fast && put_room(e) != 0) {
 		return;
 	}
 	uint8_t *p = (uint8_t *) e->stage_ + e->staged_;
@@ -137,10 +144,10 @@ put_hdr(llmcost_proto_enc *e, uint64_t n, unsigned fix, uint64_t fix_max,
 	}
 }
 
-static void
-put_uint(llmcost_proto_enc *e, uint64_t v)
+ENC_INLINE void
+put_uint(llmcost_proto_enc *e, uint64_t v, int fast)
 {
-	if (put_room(e) != 0) {
+	if (!fast && put_room(e) != 0) {
 		return;
 	}
 	uint8_t *p = (uint8_t *) e->stage_ + e->staged_;
@@ -166,35 +173,45 @@ put_uint(llmcost_proto_enc *e, uint64_t v)
 	}
 }
 
-static void
-put_str(llmcost_proto_enc *e, const llmcost_proto_str *s)
+// len bytes: copied into the stage (fast), or through enc_cb.
+ENC_INLINE void
+put_bytes(llmcost_proto_enc *e, const void *buf, size_t len, int fast)
 {
-	put_hdr(e, s->len, 0xa0, 32, 0xd9, 0xda, 0xdb);
-	if (s->len > 0 && e->err == 0) {
-		(void) enc_cb(e, s->ptr, s->len);
+	if (fast) {
+		memcpy(e->stage_ + e->staged_, buf, len);
+		e->staged_ += len;
+	} else if (len > 0 && e->err == 0) {
+		(void) enc_cb(e, buf, len);
 	}
 }
 
-static void
-put_id(llmcost_proto_enc *e, const uint8_t id[16])
+ENC_INLINE void
+put_str(llmcost_proto_enc *e, const llmcost_proto_str *s, int fast)
+{
+	put_hdr(e, s->len, 0xa0, 32, 0xd9, 0xda, 0xdb, fast);
+	put_bytes(e, s->ptr, s->len, fast);
+}
+
+ENC_INLINE void
+put_id(llmcost_proto_enc *e, const uint8_t id[16], int fast)
 {
 	static const char bin16[2] = { (char) 0xc4, 16 };
-	if (e->err == 0) {
-		(void) enc_cb(e, bin16, 2);
-		(void) enc_cb(e, (const char *) id, 16);
+	if (fast || e->err == 0) {
+		put_bytes(e, bin16, 2, fast);
+		put_bytes(e, id, 16, fast);
 	}
 }
 
-static void
-put_map(llmcost_proto_enc *e, uint64_t n)
+ENC_INLINE void
+put_map(llmcost_proto_enc *e, uint64_t n, int fast)
 {
-	put_hdr(e, n, 0x80, 16, 0, 0xde, 0xdf);
+	put_hdr(e, n, 0x80, 16, 0, 0xde, 0xdf, fast);
 }
 
-static void
-put_array(llmcost_proto_enc *e, uint64_t n)
+ENC_INLINE void
+put_array(llmcost_proto_enc *e, uint64_t n, int fast)
 {
-	put_hdr(e, n, 0x90, 16, 0, 0xdc, 0xdd);
+	put_hdr(e, n, 0x90, 16, 0, 0xdc, 0xdd, fast);
 }
 
 void
@@ -412,6 +429,106 @@ has_fees(const llmcost_proto_record *r)
 	return (0);
 }
 
+// The most bytes a string takes: header and body.
+#define STR_BOUND(s) (5 + (size_t) (s).len)
+
+// An upper bound of the bytes of r's record (checked by check_record):
+// every key one byte, every number and header at its longest.
+static size_t
+rec_bound(const llmcost_proto_record *r)
+{
+	size_t n = 3 + LLMCOST_RK_COUNT + 3 * 18 + 6 * 9
+	    + (5 + 9 * (size_t) LLMCOST_BUCKET_COUNT)
+	    + (5 + 9 * (size_t) LLMCOST_FEE_COUNT) + STR_BOUND(r->provider)
+	    + STR_BOUND(r->model) + STR_BOUND(r->dotted_order)
+	    + STR_BOUND(r->platform) + 5 + 5;
+
+	for (uint32_t i = 0; i < r->n_meta; i++) {
+		n += STR_BOUND(r->meta[i].key) + STR_BOUND(r->meta[i].val);
+	}
+	for (uint32_t i = 0; i < r->n_tags; i++) {
+		n += STR_BOUND(r->tags[i]);
+	}
+	return (n);
+}
+
+// The record's map of n entries, piece by piece (see put_hdr).
+ENC_INLINE void
+enc_pieces(llmcost_proto_enc *e, const llmcost_proto_record *r, size_t n,
+    int trace, int parent, int fees, int fast)
+{
+	put_map(e, n, fast);
+	put_uint(e, LLMCOST_RK_RUN_ID, fast);
+	put_id(e, r->run_id, fast);
+	put_uint(e, LLMCOST_RK_START_NS, fast);
+	put_uint(e, r->start_ns, fast);
+	put_uint(e, LLMCOST_RK_DURATION_NS, fast);
+	put_uint(e, r->duration_ns, fast);
+	put_uint(e, LLMCOST_RK_PROVIDER, fast);
+	put_str(e, &r->provider, fast);
+	put_uint(e, LLMCOST_RK_MODEL, fast);
+	put_str(e, &r->model, fast);
+	put_uint(e, LLMCOST_RK_USAGE, fast);
+	put_array(e, LLMCOST_BUCKET_COUNT, fast);
+	for (size_t i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
+		put_uint(e, r->usage[i], fast);
+	}
+	if (r->status != 0) {
+		put_uint(e, LLMCOST_RK_STATUS, fast);
+		put_uint(e, r->status, fast);
+	}
+	if (r->n_meta > 0) {
+		put_uint(e, LLMCOST_RK_META, fast);
+		put_map(e, r->n_meta, fast);
+		for (uint32_t i = 0; i < r->n_meta; i++) {
+			put_str(e, &r->meta[i].key, fast);
+			put_str(e, &r->meta[i].val, fast);
+		}
+	}
+	if (r->n_tags > 0) {
+		put_uint(e, LLMCOST_RK_TAGS, fast);
+		put_array(e, r->n_tags, fast);
+		for (uint32_t i = 0; i < r->n_tags; i++) {
+			put_str(e, &r->tags[i], fast);
+		}
+	}
+	if (fees) {
+		put_uint(e, LLMCOST_RK_FEES, fast);
+		put_array(e, LLMCOST_FEE_COUNT, fast);
+		for (size_t i = 0; i < LLMCOST_FEE_COUNT; i++) {
+			put_uint(e, r->fees[i], fast);
+		}
+	}
+	if (r->has_provider_cost) {
+		put_uint(e, LLMCOST_RK_PROVIDER_COST, fast);
+		put_uint(e, r->provider_cost_pusd, fast);
+	}
+	if (r->usage_flags != 0) {
+		put_uint(e, LLMCOST_RK_USAGE_FLAGS, fast);
+		put_uint(e, r->usage_flags, fast);
+	}
+	if (trace) {
+		put_uint(e, LLMCOST_RK_TRACE_ID, fast);
+		put_id(e, r->trace_id, fast);
+	}
+	if (parent) {
+		put_uint(e, LLMCOST_RK_PARENT_RUN_ID, fast);
+		put_id(e, r->parent_run_id, fast);
+	}
+	if (r->dotted_order.len > 0) {
+		put_uint(e, LLMCOST_RK_DOTTED_ORDER, fast);
+		put_str(e, &r->dotted_order, fast);
+	}
+	if (r->service_tier != 0) {
+		put_uint(e, LLMCOST_RK_SERVICE_TIER, fast);
+		put_uint(e, r->service_tier, fast);
+	}
+	if (r->platform.len > 0) {
+		put_uint(e, LLMCOST_RK_PLATFORM, fast);
+		put_str(e, &r->platform, fast);
+	}
+}
+
 int
 llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
 {
@@ -431,10 +548,11 @@ llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
 	if ((rv = check_record(r, e->utf8_trusted)) != 0) {
 		return (enc_fail(e, rv));
 	}
+	int fees = has_fees(r);
 	n += r->status != 0 ? 1 : 0;
 	n += r->n_meta > 0 ? 1 : 0;
 	n += r->n_tags > 0 ? 1 : 0;
-	n += has_fees(r) ? 1 : 0;
+	n += fees ? 1 : 0;
 	n += r->has_provider_cost ? 1 : 0;
 	n += r->usage_flags != 0 ? 1 : 0;
 	int trace = memcmp(r->trace_id, zero_id, 16) != 0;
@@ -444,75 +562,17 @@ llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
 	n += r->service_tier != 0 ? 1 : 0;
 	n += r->platform.len > 0 ? 1 : 0;
 
-	put_map(e, n);
-	put_uint(e, LLMCOST_RK_RUN_ID);
-	put_id(e, r->run_id);
-	put_uint(e, LLMCOST_RK_START_NS);
-	put_uint(e, r->start_ns);
-	put_uint(e, LLMCOST_RK_DURATION_NS);
-	put_uint(e, r->duration_ns);
-	put_uint(e, LLMCOST_RK_PROVIDER);
-	put_str(e, &r->provider);
-	put_uint(e, LLMCOST_RK_MODEL);
-	put_str(e, &r->model);
-	put_uint(e, LLMCOST_RK_USAGE);
-	put_array(e, LLMCOST_BUCKET_COUNT);
-	for (size_t i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
-		put_uint(e, r->usage[i]);
+	// Hand over what is staged first if that makes room for the whole
+	// record; one that fits nowhere goes piece by piece.
+	size_t bound = rec_bound(r);
+	if (bound > sizeof(e->stage_) - e->staged_
+	    && bound <= sizeof(e->stage_) && enc_flush(e) != 0) {
+		return (e->err);
 	}
-	if (r->status != 0) {
-		put_uint(e, LLMCOST_RK_STATUS);
-		put_uint(e, r->status);
-	}
-	if (r->n_meta > 0) {
-		put_uint(e, LLMCOST_RK_META);
-		put_map(e, r->n_meta);
-		for (uint32_t i = 0; i < r->n_meta; i++) {
-			put_str(e, &r->meta[i].key);
-			put_str(e, &r->meta[i].val);
-		}
-	}
-	if (r->n_tags > 0) {
-		put_uint(e, LLMCOST_RK_TAGS);
-		put_array(e, r->n_tags);
-		for (uint32_t i = 0; i < r->n_tags; i++) {
-			put_str(e, &r->tags[i]);
-		}
-	}
-	if (has_fees(r)) {
-		put_uint(e, LLMCOST_RK_FEES);
-		put_array(e, LLMCOST_FEE_COUNT);
-		for (size_t i = 0; i < LLMCOST_FEE_COUNT; i++) {
-			put_uint(e, r->fees[i]);
-		}
-	}
-	if (r->has_provider_cost) {
-		put_uint(e, LLMCOST_RK_PROVIDER_COST);
-		put_uint(e, r->provider_cost_pusd);
-	}
-	if (r->usage_flags != 0) {
-		put_uint(e, LLMCOST_RK_USAGE_FLAGS);
-		put_uint(e, r->usage_flags);
-	}
-	if (trace) {
-		put_uint(e, LLMCOST_RK_TRACE_ID);
-		put_id(e, r->trace_id);
-	}
-	if (parent) {
-		put_uint(e, LLMCOST_RK_PARENT_RUN_ID);
-		put_id(e, r->parent_run_id);
-	}
-	if (r->dotted_order.len > 0) {
-		put_uint(e, LLMCOST_RK_DOTTED_ORDER);
-		put_str(e, &r->dotted_order);
-	}
-	if (r->service_tier != 0) {
-		put_uint(e, LLMCOST_RK_SERVICE_TIER);
-		put_uint(e, r->service_tier);
-	}
-	if (r->platform.len > 0) {
-		put_uint(e, LLMCOST_RK_PLATFORM);
-		put_str(e, &r->platform);
+	if (bound <= sizeof(e->stage_) - e->staged_) {
+		enc_pieces(e, r, n, trace, parent, fees, 1);
+	} else {
+		enc_pieces(e, r, n, trace, parent, fees, 0);
 	}
 	return (enc_flush(e));
 }

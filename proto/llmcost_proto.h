@@ -345,7 +345,7 @@ typedef struct llmcost_proto_enc {
 	// Bytes staged for fn (codec_encode.c); handed over before every
 	// encoding function returns.
 	size_t staged_;
-	char stage_[512];
+	char stage_[1024];
 	// Set to 1 after llmcost_proto_enc_init when the caller has already
 	// checked every string of the records it encodes as UTF-8 (the shim
 	// checks at the call site): the encoder then skips that scan.  Every

@@ -442,8 +442,10 @@ encode(llmcost__exporter *ex, const llmcost__batch *b, uint64_t seq,
 	llmcost_proto_enc enc;
 	body_writer w;
 
-	// 256 bytes covers the framing and numbers of a typical record.
-	w.cap = 64 + b->str_bytes + 256u * (size_t) b->n;
+	// 128 bytes covers the framing and numbers of a typical record (about
+	// 70; a record of 9-byte numbers grows the body once).  nng fills a
+	// new body, so every byte over costs a write.
+	w.cap = 64 + b->str_bytes + 128u * (size_t) b->n;
 	w.used = 0;
 	if (nng_msg_alloc(&w.msg, w.cap) != 0) {
 		llmcost__log(c, LLMCOST_LOG_ERR,

@@ -1033,6 +1033,161 @@ test_metasets(void **state)
 	free(b);
 }
 
+// Runs are appended at the end of the runs table when their ids are
+// above the last one; an id below it, whether new or already stored, is
+// told apart by a plain insert (an append only says "not above").
+static void
+test_ids_out_of_order(void **state)
+{
+	fixture *f = *state;
+	const spec first[]
+	    = { SEARCH(10, H0, 1), SEARCH(20, H0, 1), SEARCH(30, H0, 1) };
+	write_specs(f->s, first, 3, 0, 3, 0);
+
+	const spec later[] = {
+		SEARCH(5, H0, 1),  // new, below the last
+		SEARCH(20, H0, 1), // stored, below the last
+		SEARCH(25, H0, 1), // new, below the last
+		SEARCH(40, H0, 1), // new, above
+		SEARCH(40, H0, 1), // the same again, now the last
+		SEARCH(35, H0, 1), // new, below the last again
+		SEARCH(30, H0, 1), // stored
+		SEARCH(41, H0, 1), // new, above
+	};
+	built *b = build(later, 8);
+	write_built(f->s, b, 2, 0, 5, 3);
+	free(b);
+	assert_int_equal(count_with(f->s, store_count_runs), 8);
+	static const uint32_t ids[] = { 5, 10, 20, 25, 30, 35, 40, 41 };
+	for (size_t i = 0; i < 8; i++) {
+		store_run r = get_run(f->s, ids[i], H0);
+		assert_int_equal(r.start_ns, start_ns(ids[i], H0));
+	}
+	rows *r = scan(f->s, 0, UINT32_MAX);
+	assert_int_equal(r->n, 1);
+	assert_int_equal(r->v[0].calls, 8);
+	free(r);
+}
+
+// Runs whose ids arrive slightly out of order (pairs swapped, as two
+// threads ending calls in another order than they began them send them)
+// still fill the runs table's pages, and so do those of a batch in
+// reverse order (sorted otherwise than by moving each a few places): 2560
+// packed runs (106 bytes each with key and node header) fit in 68 pages
+// of 4 KiB; half-empty pages split by late ids would take about twice as
+// many.
+static void
+test_runs_pages_full(void **state)
+{
+	fixture *f = *state;
+
+	for (uint32_t k = 0; k < 5; k++) {
+		built *b = build(NULL, 0);
+		for (uint32_t i = 0; i < MAX_RECS; i++) {
+			uint32_t at = k < 4 ? (i ^ 1) : MAX_RECS - 1 - i;
+			spec sp = SEARCH(k * MAX_RECS + at + 1, H0, 1);
+			add(b, &sp);
+		}
+		write_built(f->s, b, k + 1, 0, MAX_RECS, 0);
+		free(b);
+	}
+	store_close(f->s);
+	raw w;
+	MDB_dbi dbi;
+	MDB_stat st;
+	raw_begin(&w, f->path);
+	LLMCOST_PASS(mdb_dbi_open(w.txn, "runs", 0, &dbi));
+	LLMCOST_PASS(mdb_stat(w.txn, dbi, &st));
+	raw_end(&w);
+	f->s = open_store(f->path, 0, 0);
+	assert_int_equal(st.ms_entries, 5 * MAX_RECS);
+	if (st.ms_leaf_pages > 72) {
+		fail_msg("%zu leaf pages for %u runs", st.ms_leaf_pages,
+		    5 * MAX_RECS);
+	}
+}
+
+// Each run gets the ids of its own strings when it differs from the run
+// before it in one string only (the writer reuses the previous run's
+// ids when every string matches), and each run's roll-up is its own
+// hour's even when only the hour changed.
+static void
+test_consecutive_strings(void **state)
+{
+	fixture *f = *state;
+	// { n, hour, provider, model, feature, env, usage, status, key,
+	//   val, tag }
+	const spec sp[] = {
+		{ 1, H0, "openai", "gpt-4o", "search", "prod", U3(1, 0, 0), 0,
+		    "tier", "pro", "beta" },
+		{ 2, H0 + 1, "openai", "gpt-4o", "search", "prod", U3(2, 0, 0),
+		    0, "tier", "pro", "beta" },
+		{ 3, H0, "openai", "gpt-4o", "search", "prod", U3(4, 0, 0), 0,
+		    "tier", "pro", "beta" },
+		{ 4, H0, "openai", "gpt-4o", "searcH", "prod", U3(1, 0, 0), 0,
+		    "tier", "pro", "beta" },
+		{ 5, H0, "openai", "gpt-4o", "searcH", "proD", U3(1, 0, 0), 0,
+		    "tier", "pro", "beta" },
+		{ 6, H0, "openai", "gpt-4x", "searcH", "proD", U3(1, 0, 0), 0,
+		    "tier", "pro", "beta" },
+		{ 7, H0, "openaj", "gpt-4x", "searcH", "proD", U3(1, 0, 0), 0,
+		    "tier", "pro", "beta" },
+		{ 8, H0, "openaj", "gpt-4x", "searcH", "proD", U3(1, 0, 0), 0,
+		    "tier", "prx", "beta" },
+		{ 9, H0, "openaj", "gpt-4x", "searcH", "proD", U3(1, 0, 0), 0,
+		    "tiex", "prx", "beta" },
+		{ 10, H0, "openaj", "gpt-4x", "searcH", "proD", U3(1, 0, 0), 0,
+		    "tiex", "prx", "betb" },
+		{ 11, H0, "openaj", "gpt-4x", "searcH", "proD", U3(1, 0, 0), 0,
+		    "tiex", "prx", "betb" },
+	};
+	const size_t n = sizeof(sp) / sizeof(sp[0]);
+	write_specs(f->s, sp, n, 0, (uint32_t) n, 0);
+
+	uint32_t ms[12];
+	for (size_t i = 0; i < n; i++) {
+		store_run r = get_run(f->s, sp[i].n, sp[i].hour);
+		check_string(f->s, r.provider, sp[i].provider);
+		check_string(f->s, r.model, sp[i].model);
+		check_string(f->s, r.feature, sp[i].feature);
+		check_string(f->s, r.env, sp[i].env);
+		ms[sp[i].n] = r.metaset;
+	}
+	assert_int_equal(ms[2], ms[1]);
+	assert_int_equal(ms[3], ms[1]);
+	assert_int_not_equal(ms[4], ms[3]); // feature is metadata too
+	assert_int_not_equal(ms[5], ms[4]);
+	assert_int_equal(ms[6], ms[5]); // model and provider are not
+	assert_int_equal(ms[7], ms[6]);
+	assert_int_not_equal(ms[8], ms[7]);
+	assert_int_not_equal(ms[9], ms[8]);
+	assert_int_not_equal(ms[10], ms[9]);
+	assert_int_equal(ms[11], ms[10]);
+
+	// Runs 1 and 3 share hour H0's roll-up, run 2 has H0 + 1's.
+	store_run r1 = get_run(f->s, 1, H0);
+	rows *r = scan(f->s, H0, H0 + 2);
+	size_t got = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->k[i].feature != r1.feature) {
+			continue;
+		}
+		got++;
+		if (r->k[i].hour == H0) {
+			assert_int_equal(r->v[i].calls, 2);
+			assert_int_equal(
+			    r->v[i].usage[LLMCOST_IN_UNCACHED], 5);
+		} else {
+			assert_int_equal(r->k[i].hour, H0 + 1);
+			assert_int_equal(r->v[i].calls, 1);
+			assert_int_equal(
+			    r->v[i].usage[LLMCOST_IN_UNCACHED], 2);
+		}
+	}
+	assert_int_equal(got, 2);
+	free(r);
+}
+
 // A bucket without a published price flags the run and prices the rest;
 // a cost that overflows int64 is flagged and stored as 0.
 static void
@@ -1056,7 +1211,7 @@ test_unpriced_bucket_and_overflow(void **state)
 	assert_int_equal(ro.flags, STORE_RUN_OVERFLOW);
 	assert_int_equal(ro.cost_pusd, 0);
 
-	rows *r = scan(f->s, H0, H0 + 1);
+	rows *r = scan(f->s, H0, H0 + 2);
 	assert_int_equal(r->n, 1);
 	assert_int_equal(r->v[0].calls, 2);
 	assert_int_equal(r->v[0].unpriced_calls, 2);
@@ -1081,7 +1236,7 @@ test_rollup_cost_128(void **state)
 	write_specs(f->s, specs, 5, 0, 5, 0);
 	assert_int_equal(
 	    get_run(f->s, 1, H0).cost_pusd, INT64_C(9000000000000000000));
-	rows *r = scan(f->s, H0, H0 + 1);
+	rows *r = scan(f->s, H0, H0 + 2);
 	assert_int_equal(r->n, 1);
 	assert_int_equal(r->v[0].unpriced_calls, 0);
 	assert_true(store_rollup_cost(&r->v[0])
@@ -1122,7 +1277,7 @@ test_write_takes_costs(void **state)
 		assert_int_equal(run.price_id, costs[i].price_id);
 		assert_int_equal(run.flags, costs[i].flags);
 	}
-	rows *r = scan(f->s, H0, H0 + 1);
+	rows *r = scan(f->s, H0, H0 + 2);
 	assert_int_equal(r->n, 1);
 	assert_int_equal(r->v[0].calls, 3);
 	assert_int_equal(r->v[0].unpriced_calls, 2);
@@ -1717,6 +1872,12 @@ main(void)
 		    test_huge_write_retry, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_metasets, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_ids_out_of_order, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_runs_pages_full, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_consecutive_strings, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_rollups_many_keys, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(

@@ -2851,6 +2851,168 @@ test_encode_utf8_trusted(void **state)
 	llmcost_proto_buf_free(&eb.b);
 }
 
+// Records with every field at its longest number and a value of every
+// length from 0 to 300 bytes: from records the encoder writes in one go
+// into its stage to records too large for it, which go piece by piece.
+// Each decodes to what was encoded (and the sanitizers see any write
+// past the stage).
+static void
+test_encode_record_sizes(void **state)
+{
+	static const uint8_t cid[16] = { 1 };
+	static char val[301], key[LLMCOST_MAX_KEY], tagb[LLMCOST_MAX_TAG];
+	llmcost_proto_kv kv[4];
+	llmcost_proto_str tags[2];
+	llmcost_proto_record r;
+	llmcost_proto_msg m;
+	char reason[128];
+
+	(void) state;
+	memset(val, 'v', sizeof(val));
+	memset(key, 'k', sizeof(key));
+	memset(tagb, 't', sizeof(tagb));
+	for (uint32_t len = 0; len <= 300; len++) {
+		valid_record(&r);
+		r.start_ns = UINT64_MAX;
+		r.duration_ns = UINT64_MAX - 1;
+		r.status = LLMCOST_STATUS_ABORTED;
+		for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
+			r.usage[b] = UINT64_MAX - (uint64_t) b;
+		}
+		for (int f = 0; f < LLMCOST_FEE_COUNT; f++) {
+			r.fees[f] = UINT64_MAX - (uint64_t) f;
+		}
+		r.has_provider_cost = 1;
+		r.provider_cost_pusd = INT64_MAX;
+		r.usage_flags = UINT32_MAX;
+		memset(r.trace_id, 0xab, 16);
+		memset(r.parent_run_id, 0xcd, 16);
+		r.dotted_order = S("20250101T000000000000Zabc");
+		r.service_tier = UINT8_MAX;
+		r.platform = S("vertex");
+		kv[0].key = (llmcost_proto_str) { key, sizeof(key) };
+		kv[0].val = (llmcost_proto_str) { val, len > 256 ? 256 : len };
+		kv[1].key = S("env");
+		kv[1].val = (llmcost_proto_str) { val, len / 2 };
+		kv[2].key = S("a");
+		kv[2].val = kv[0].val;
+		kv[3].key = S("b");
+		kv[3].val = kv[0].val;
+		r.meta = kv;
+		r.n_meta = 4;
+		tags[0]
+		    = (llmcost_proto_str) { tagb, 1 + len % LLMCOST_MAX_TAG };
+		tags[1] = S("beta");
+		r.tags = tags;
+		r.n_tags = 2;
+
+		encbuf eb;
+		encbuf_init(&eb);
+		LLMCOST_PASS(
+		    llmcost_proto_enc_batch_header(&eb.e, cid, 1, 0, 2));
+		LLMCOST_PASS(llmcost_proto_enc_record(&eb.e, &r));
+		LLMCOST_PASS(llmcost_proto_enc_record(&eb.e, &r));
+		LLMCOST_PASS(llmcost_proto_decode(
+		    eb.b.data, eb.b.len, &m, reason, sizeof(reason)));
+		assert_int_equal(m.u.batch.n_records, 2);
+		for (int i = 0; i < 2; i++) {
+			const llmcost_proto_record *d = &m.u.batch.records[i];
+			assert_int_equal(d->start_ns, r.start_ns);
+			assert_int_equal(d->duration_ns, r.duration_ns);
+			assert_memory_equal(
+			    d->usage, r.usage, sizeof(r.usage));
+			assert_memory_equal(d->fees, r.fees, sizeof(r.fees));
+			assert_int_equal(d->provider_cost_pusd, INT64_MAX);
+			assert_int_equal(d->usage_flags, UINT32_MAX);
+			assert_memory_equal(
+			    d->parent_run_id, r.parent_run_id, 16);
+			assert_int_equal(d->service_tier, UINT8_MAX);
+			assert_int_equal(d->n_meta, 4);
+			for (int j = 0; j < 4; j++) {
+				assert_int_equal(
+				    d->meta[j].val.len, kv[j].val.len);
+				assert_memory_equal(
+				    d->meta[j].val.ptr, val, kv[j].val.len);
+			}
+			assert_int_equal(d->n_tags, 2);
+			assert_int_equal(d->tags[0].len, tags[0].len);
+			assert_memory_equal(d->tags[1].ptr, "beta", 4);
+			assert_int_equal(d->platform.len, 6);
+		}
+		llmcost_proto_msg_free(&m);
+		llmcost_proto_buf_free(&eb.b);
+	}
+}
+
+// Decodes a batch of one valid record whose meta value is v (written
+// unchecked by a trusted encoder): the decoder's answer.
+static int
+decode_meta_value(const char *v, size_t len, llmcost_proto_str *got)
+{
+	static const uint8_t cid[16] = { 1 };
+	llmcost_proto_kv kv = { S("feature"), { v, (uint32_t) len } };
+	encbuf eb;
+	llmcost_proto_record r;
+	llmcost_proto_msg m;
+	char reason[128] = "";
+
+	valid_record(&r);
+	r.meta = &kv;
+	r.n_meta = 1;
+	encbuf_init(&eb);
+	eb.e.utf8_trusted = 1;
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&eb.e, cid, 1, 0, 1));
+	LLMCOST_PASS(llmcost_proto_enc_record(&eb.e, &r));
+	int rv = llmcost_proto_decode(
+	    eb.b.data, eb.b.len, &m, reason, sizeof(reason));
+	if (rv == 0) {
+		const llmcost_proto_str *val
+		    = &m.u.batch.records[0].meta[0].val;
+		assert_true(val->len <= 32);
+		memcpy((char *) got->ptr, val->ptr, val->len);
+		got->len = val->len;
+		llmcost_proto_msg_free(&m);
+	} else {
+		assert_string_equal(reason,
+		    "record 0: meta: invalid UTF-8 in value of key "
+		    "\"feature\"");
+	}
+	llmcost_proto_buf_free(&eb.b);
+	return (rv);
+}
+
+// The decoder checks ASCII eight, four, two and one bytes at a time: one
+// byte that is not ASCII is found at every offset of strings of 1 to 21
+// bytes (in a word and in each part of the tail), a bad one refused and
+// a good one kept.
+static void
+test_decode_utf8_every_offset(void **state)
+{
+	char v[21], out[32];
+	llmcost_proto_str got = { out, 0 };
+
+	(void) state;
+	for (size_t n = 1; n <= sizeof(v); n++) {
+		for (size_t i = 0; i < n; i++) {
+			memset(v, 'a', sizeof(v));
+			v[i] = (char) 0xff;
+			LLMCOST_FAIL(
+			    decode_meta_value(v, n, &got), LLMCOST_EPROTO);
+			v[i] = (char) 0xc3; // a lead byte alone
+			LLMCOST_FAIL(
+			    decode_meta_value(v, n, &got), LLMCOST_EPROTO);
+		}
+		for (size_t i = 0; i + 1 < n; i++) {
+			memset(v, 'a', sizeof(v));
+			v[i] = (char) 0xc3; // U+00E9
+			v[i + 1] = (char) 0xa9;
+			LLMCOST_PASS(decode_meta_value(v, n, &got));
+			assert_int_equal(got.len, n);
+			assert_memory_equal(out, v, n);
+		}
+	}
+}
+
 static void
 test_encode_stats_validation(void **state)
 {
@@ -2990,6 +3152,8 @@ main(void)
 		cmocka_unit_test(test_encode_limits),
 		cmocka_unit_test(test_encode_validation),
 		cmocka_unit_test(test_encode_utf8_trusted),
+		cmocka_unit_test(test_decode_utf8_every_offset),
+		cmocka_unit_test(test_encode_record_sizes),
 		cmocka_unit_test(test_encode_stats_validation),
 		cmocka_unit_test(test_encode_ack_reason),
 		cmocka_unit_test(test_buf_growth),
