@@ -4,8 +4,9 @@
 // nobody references would be left out).
 //
 // A process that closes req0 sockets while they reconnect to a collector
-// that was just killed, restarted or stopped (the shim's fault tests, the
-// LangSmith exporter's tests with their live llmcostd) meets an nng 1.5
+// that was just killed, restarted or stopped (the shim's fault and spool
+// tests, e2e_crash, the LangSmith exporter's tests with their live
+// llmcostd) meets an nng 1.5
 // race: when the collector's 8-byte SP header arrives while nng_close
 // runs, between the dialer's connect being cancelled and the transport
 // endpoint being closed, nng (src/sp/transport/ipc/ipc.c) puts the new
