@@ -1,5 +1,5 @@
 // DESIGN: libcurl loaded on demand (curl_lib.h says why).  The first
-// cli_curl_get opens CLI_CURL_SONAME with dlopen and looks up each
+// cli_curl_get opens CLI_CURL_SONAME (dl_lib.c) and looks up each
 // function of the table by name; pthread_once makes that happen once per
 // process, and its outcome (the table or the reason it failed) is kept
 // for every later call.  The library stays loaded until the process
@@ -7,12 +7,10 @@
 // prototypes of <curl/curl.h>, so a call through it is the call libcurl
 // declares; nothing here references a libcurl symbol, so the binary does
 // not depend on libcurl at load time.
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <string.h>
 
+#include "dl_lib.h"
 #include "curl_lib.h"
 
 #define CURL_ERR_MAX 512
@@ -49,39 +47,16 @@ static char why[CURL_ERR_MAX];
 static void
 load(void)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} fns[] = {
+	static const cli_dl_lib lib = { CLI_CURL_SONAME, "libcurl",
+		"reconcile", "libcurl 7.x", "libcurl4" };
+	static const cli_dl_fn fns[] = {
 #define CURL_FN_ROW(m, fn) { #fn, offsetof(cli_curl, m) },
 		CURL_FN_MAP(CURL_FN_ROW)
 #undef CURL_FN_ROW
 	};
-	void *lib = dlopen(CLI_CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-
-	if (lib == NULL) {
-		const char *e = dlerror();
-		snprintf(why, sizeof(why),
-		    "cannot load libcurl (%s), which reconcile needs: "
-		    "install it (Debian: apt-get install libcurl4)",
-		    e != NULL ? e : CLI_CURL_SONAME);
-		return;
-	}
-	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
-		void *f = dlsym(lib, fns[i].name);
-		if (f == NULL) {
-			snprintf(why, sizeof(why),
-			    "cannot load libcurl: %s has no %s; install "
-			    "libcurl 7.x or later (Debian: libcurl4)",
-			    CLI_CURL_SONAME, fns[i].name);
-			dlclose(lib);
-			return;
-		}
-		// POSIX: the address dlsym gives for a function is that
-		// function's pointer, of the same size and representation.
-		memcpy((char *) &table + fns[i].off, &f, sizeof(f));
-	}
-	loaded = 1;
+	loaded = cli_dl_load(&lib, fns, sizeof(fns) / sizeof(fns[0]), &table,
+	             why, sizeof(why))
+	    == 0;
 }
 
 const cli_curl *

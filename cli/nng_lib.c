@@ -1,5 +1,5 @@
 // DESIGN: nng loaded on demand (nng_lib.h says why), as curl_lib.c loads
-// libcurl.  The first cli_nng_get opens CLI_NNG_SONAME with dlopen and
+// libcurl.  The first cli_nng_get opens CLI_NNG_SONAME (dl_lib.c) and
 // looks up each function of the table by name; pthread_once makes that
 // happen once per process, and its outcome (the table or the reason it
 // failed) is kept for every later call.  The library stays loaded until
@@ -7,12 +7,10 @@
 // against the prototypes of <nng/nng.h>, so a call through it is the call
 // nng declares; nothing here references an nng symbol, so the binary
 // does not depend on nng at load time.
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <string.h>
 
+#include "dl_lib.h"
 #include "nng_lib.h"
 
 #define NNG_ERR_MAX 512
@@ -52,39 +50,16 @@ static char why[NNG_ERR_MAX];
 static void
 load(void)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} fns[] = {
+	static const cli_dl_lib lib = { CLI_NNG_SONAME, "nng",
+		"talking to llmcostd", "nng 1.5", "libnng1" };
+	static const cli_dl_fn fns[] = {
 #define NNG_FN_ROW(m, fn) { #fn, offsetof(cli_nng, m) },
 		NNG_FN_MAP(NNG_FN_ROW)
 #undef NNG_FN_ROW
 	};
-	void *lib = dlopen(CLI_NNG_SONAME, RTLD_NOW | RTLD_LOCAL);
-
-	if (lib == NULL) {
-		const char *e = dlerror();
-		snprintf(why, sizeof(why),
-		    "cannot load nng (%s), which talking to llmcostd needs: "
-		    "install it (Debian: apt-get install libnng1)",
-		    e != NULL ? e : CLI_NNG_SONAME);
-		return;
-	}
-	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
-		void *f = dlsym(lib, fns[i].name);
-		if (f == NULL) {
-			snprintf(why, sizeof(why),
-			    "cannot load nng: %s has no %s; install nng 1.5 "
-			    "or later (Debian: libnng1)",
-			    CLI_NNG_SONAME, fns[i].name);
-			dlclose(lib);
-			return;
-		}
-		// POSIX: the address dlsym gives for a function is that
-		// function's pointer, of the same size and representation.
-		memcpy((char *) &table + fns[i].off, &f, sizeof(f));
-	}
-	loaded = 1;
+	loaded = cli_dl_load(&lib, fns, sizeof(fns) / sizeof(fns[0]), &table,
+	             why, sizeof(why))
+	    == 0;
 }
 
 const cli_nng *
