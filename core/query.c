@@ -1298,12 +1298,23 @@ complement_pays(qctx *c, uint64_t lo, uint64_t hi, uint64_t u, uint64_t e)
 
 static int hours_part(qctx *c, uint64_t lo, uint64_t hi);
 
-// [lo, hi) inside one hour, as runs or as the hour less the outside.
+// [lo, hi) inside one period of grain g (an hour, or a UTC day) by its
+// finer parts: runs for an hour, hours for a day.
 static int
-hour_part(qctx *c, uint64_t lo, uint64_t hi)
+finer_part(qctx *c, store_grain g, uint64_t lo, uint64_t hi)
 {
-	uint64_t u = lo / NS_PER_HOUR * NS_PER_HOUR, e = u + NS_PER_HOUR;
-	uint32_t h = (uint32_t) (lo / NS_PER_HOUR);
+	return (
+	    g == STORE_DAILY ? hours_part(c, lo, hi) : scan_runs(c, lo, hi));
+}
+
+// [lo, hi) inside one period of grain g: as its finer parts, or as the
+// period's rollup less the outside when complement_pays says so.
+static int
+period_part(qctx *c, store_grain g, uint64_t lo, uint64_t hi)
+{
+	uint64_t len = g == STORE_DAILY ? NS_PER_DAY : NS_PER_HOUR;
+	uint64_t u = lo / len * len, e = u + len;
+	uint32_t p = (uint32_t) (lo / len);
 	int rv;
 
 	if (lo >= hi) {
@@ -1313,22 +1324,24 @@ hour_part(qctx *c, uint64_t lo, uint64_t hi)
 		return (-rv);
 	}
 	if (rv == 0) {
-		return (scan_runs(c, lo, hi));
+		return (finer_part(c, g, lo, hi));
 	}
 	c->complement = 1;
-	if ((rv = store_scan_rollups(c->t, h, h + 1, on_rollup, c)) != 0
-	    || (rv = c->rv) != 0) {
+	c->period_ns = len;
+	rv = store_scan_rollups_grain(c->t, g, p, p + 1, on_rollup, c);
+	c->period_ns = NS_PER_HOUR;
+	if (rv != 0 || (rv = c->rv) != 0) {
 		return (rv);
 	}
 	c->neg = !c->neg;
-	if ((rv = scan_runs(c, u, lo)) == 0) {
-		rv = scan_runs(c, hi, e);
+	if ((rv = finer_part(c, g, u, lo)) == 0) {
+		rv = finer_part(c, g, hi, e);
 	}
 	c->neg = !c->neg;
 	return (rv);
 }
 
-// [lo, hi) inside one day: partial hours by hour_part, whole hours from
+// [lo, hi) inside one day: partial hours by period_part, whole hours from
 // the hourly rollups.
 static int
 hours_part(qctx *c, uint64_t lo, uint64_t hi)
@@ -1341,9 +1354,9 @@ hours_part(qctx *c, uint64_t lo, uint64_t hi)
 		return (0);
 	}
 	if (h_lo > h_hi) {
-		return (hour_part(c, lo, hi));
+		return (period_part(c, STORE_HOURLY, lo, hi));
 	}
-	if ((rv = hour_part(c, lo, h_lo * NS_PER_HOUR)) != 0) {
+	if ((rv = period_part(c, STORE_HOURLY, lo, h_lo * NS_PER_HOUR)) != 0) {
 		return (rv);
 	}
 	if (h_lo < h_hi
@@ -1353,46 +1366,12 @@ hours_part(qctx *c, uint64_t lo, uint64_t hi)
 	        || (rv = c->rv) != 0)) {
 		return (rv);
 	}
-	return (hour_part(c, h_hi * NS_PER_HOUR, hi));
-}
-
-// [lo, hi) inside one UTC day, as its hours or as the day less the
-// outside.
-static int
-day_part(qctx *c, uint64_t lo, uint64_t hi)
-{
-	uint64_t u = lo / NS_PER_DAY * NS_PER_DAY, e = u + NS_PER_DAY;
-	uint32_t d = (uint32_t) (lo / NS_PER_DAY);
-	int rv;
-
-	if (lo >= hi) {
-		return (0);
-	}
-	if ((rv = complement_pays(c, lo, hi, u, e)) < 0) {
-		return (-rv);
-	}
-	if (rv == 0) {
-		return (hours_part(c, lo, hi));
-	}
-	c->complement = 1;
-	c->period_ns = NS_PER_DAY;
-	rv = store_scan_rollups_grain(
-	    c->t, STORE_DAILY, d, d + 1, on_rollup, c);
-	c->period_ns = NS_PER_HOUR;
-	if (rv != 0 || (rv = c->rv) != 0) {
-		return (rv);
-	}
-	c->neg = !c->neg;
-	if ((rv = hours_part(c, u, lo)) == 0) {
-		rv = hours_part(c, hi, e);
-	}
-	c->neg = !c->neg;
-	return (rv);
+	return (period_part(c, STORE_HOURLY, h_hi * NS_PER_HOUR, hi));
 }
 
 // A window without buckets whose every key and filter is a roll-up
 // dimension: whole UTC days from the daily rollups, each edge day by
-// day_part.
+// period_part.
 static int
 plan_edges(qctx *c)
 {
@@ -1405,9 +1384,10 @@ plan_edges(qctx *c)
 		return (rv);
 	}
 	if (d_lo > d_hi) {
-		return (day_part(c, q->from_ns, q->to_ns));
+		return (period_part(c, STORE_DAILY, q->from_ns, q->to_ns));
 	}
-	if ((rv = day_part(c, q->from_ns, d_lo * NS_PER_DAY)) != 0) {
+	if ((rv = period_part(c, STORE_DAILY, q->from_ns, d_lo * NS_PER_DAY))
+	    != 0) {
 		return (rv);
 	}
 	if (d_lo < d_hi) {
@@ -1419,7 +1399,7 @@ plan_edges(qctx *c)
 			return (rv);
 		}
 	}
-	return (day_part(c, d_hi * NS_PER_DAY, q->to_ns));
+	return (period_part(c, STORE_DAILY, d_hi * NS_PER_DAY, q->to_ns));
 }
 
 static int
