@@ -528,7 +528,7 @@ cmd_budget(int argc, char **argv)
 		fprintf(stderr, "llmcost budget: --budgets is too long\n");
 		return (CLI_USAGE);
 	}
-	int64_t now = (int64_t) time(NULL);
+	int64_t now = cli_now();
 	int local; // a time without an offset is read as UTC
 	if (o.at != NULL && cli_parse_time(o.at, now, &now, &local) != 0) {
 		fprintf(stderr,

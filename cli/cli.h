@@ -36,6 +36,12 @@ int cli_resolve_dir(const char *cmd, const char *opt, char *dir, size_t dirsz);
 // (see --help)".
 int cli_no_operands(const char *cmd, int argc, char **argv);
 
+// Now, in Unix seconds, from CLOCK_REALTIME.  Not time(NULL): that reads
+// the kernel's coarse clock, up to a tick (4 ms) behind, so a window
+// ending "now" would miss a call stored a moment ago just after a
+// second began.
+int64_t cli_now(void);
+
 // Parses "30s", "90m", "24h", "7d", "2w" (that long before now) or an
 // RFC 3339 time: "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.frac]]" then "Z",
 // "+HH:MM" or "-HH:MM", or nothing.  Writes Unix seconds to *out and

@@ -81,6 +81,12 @@ cli_no_operands(const char *cmd, int argc, char **argv)
 	return (CLI_OK);
 }
 
+int64_t
+cli_now(void)
+{
+	return ((int64_t) (llmcost__now_ns() / 1000000000u));
+}
+
 int
 cli_parse_time(const char *s, int64_t now, int64_t *out, int *local)
 {

@@ -296,7 +296,8 @@ static const char reprice_help[]
       "                   YYYY-MM-DD[THH:MM[:SS]Z] "
       "(exact to the second)\n"
       "  --until WHEN     end of the window, "
-      "exclusive (default: now)\n"
+      "exclusive (default: now, the current\n"
+      "                   second included)\n"
       "  --dry-run        print what would change; "
       "write nothing\n"
       "  --txn-runs N     calls per transaction "
@@ -324,7 +325,7 @@ cmd_reprice(int argc, char **argv)
 	if (rv != CLI_OK) {
 		return (rv == MAINT_HELP ? CLI_OK : rv);
 	}
-	int64_t now = (int64_t) time(NULL), from, to = now;
+	int64_t now = cli_now(), from, to = now;
 	int local; // a time without an offset is UTC here
 	if (cli_parse_time(m.since, now, &from, &local) != 0
 	    || (m.until != NULL
@@ -333,6 +334,11 @@ cmd_reprice(int argc, char **argv)
 		    "llmcost reprice: cannot read the time: use 7d, 24h, "
 		    "90m, 2w or RFC 3339 (UTC without an offset)\n");
 		return (CLI_USAGE);
+	}
+	if (m.until == NULL) {
+		// "now" includes the calls of the current second, as in
+		// llmcost report.
+		to = now + 1;
 	}
 	if (from < 0 || from >= to) {
 		fprintf(stderr,
@@ -451,7 +457,7 @@ cmd_prune(int argc, char **argv)
 	if (rv != CLI_OK) {
 		return (rv == MAINT_HELP ? CLI_OK : rv);
 	}
-	int64_t now = (int64_t) time(NULL), cut;
+	int64_t now = cli_now(), cut;
 	int local; // a time without an offset is UTC here
 	if (cli_parse_time(m.before, now, &cut, &local) != 0 || cut < 0) {
 		fprintf(stderr,

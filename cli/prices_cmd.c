@@ -403,7 +403,7 @@ cmd_prices_import(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *litellm = NULL, *langfuse = NULL, *outp = NULL;
-	int64_t from = (int64_t) time(NULL) / 86400 * 86400;
+	int64_t from = cli_now() / 86400 * 86400;
 	unsigned long long first = 1000000;
 	char *end;
 	int c, local;

@@ -391,7 +391,7 @@ cmd_report(int argc, char **argv)
 		fprintf(stderr, "llmcost report: --tz: %s\n", err);
 		return (CLI_USAGE);
 	}
-	int64_t now = (int64_t) time(NULL), from, to = now;
+	int64_t now = cli_now(), from, to = now;
 	rv = parse_when("since", since, now, zone, &from);
 	if (rv == CLI_OK && until != NULL) {
 		rv = parse_when("until", until, now, zone, &to);
