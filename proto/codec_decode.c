@@ -122,15 +122,42 @@ truncated(dec *d)
 	return (fail(d, LLMCOST_EPROTO, "truncated message"));
 }
 
-static uint64_t
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define BE16(x) __builtin_bswap16(x)
+#define BE32(x) __builtin_bswap32(x)
+#define BE64(x) __builtin_bswap64(x)
+#else
+#define BE16(x) (x)
+#define BE32(x) (x)
+#define BE64(x) (x)
+#endif
+
+static inline uint64_t
 read_be(const uint8_t *p, size_t n)
 {
 	uint64_t v = 0;
+	uint32_t v4;
+	uint16_t v2;
 
-	for (size_t i = 0; i < n; i++) {
-		v = (v << 8) | p[i];
+	// The sizes msgpack uses, as one load each.
+	switch (n) {
+	case 1:
+		return (p[0]);
+	case 2:
+		memcpy(&v2, p, 2);
+		return (BE16(v2));
+	case 4:
+		memcpy(&v4, p, 4);
+		return (BE32(v4));
+	case 8:
+		memcpy(&v, p, 8);
+		return (BE64(v));
+	default:
+		for (size_t i = 0; i < n; i++) {
+			v = (v << 8) | p[i];
+		}
+		return (v);
 	}
-	return (v);
 }
 
 // Step 1: find the end of the first msgpack value in p[0..len) without
@@ -529,9 +556,9 @@ short_input:
 }
 
 // mo_read_any, with the forms most of a batch is made of read inline:
-// positive fixints (keys, small counts), fixmaps, fixarrays and fixstrs
-// whose bytes are all there.
-static inline void
+// positive fixints (keys, small counts), fixmaps, fixarrays, and fixstrs,
+// uints and bin 8 whose bytes are all there.
+static inline __attribute__((always_inline)) void
 mo_read(mcur *c, mobj *o)
 {
 	if (c->p < c->end) {
@@ -554,8 +581,31 @@ mo_read(mcur *c, mobj *o)
 			c->p++;
 			return;
 		}
+		size_t rem = (size_t) (c->end - c->p);
+		if (b >= 0xcc && b <= 0xcf) {
+			// uint 8, 16, 32, 64: start times, durations, counts.
+			size_t w = (size_t) 1 << (b - 0xcc);
+			if (rem > w) {
+				o->type = MT_UINT;
+				o->size = 0;
+				o->ptr = NULL;
+				o->u64 = read_be(c->p + 1, w);
+				o->i64 = 0;
+				c->p += 1 + w;
+				return;
+			}
+		} else if (b == 0xc4 && rem > 2 && rem - 2 >= c->p[1]) {
+			// bin 8: run ids.
+			o->type = MT_BIN;
+			o->size = c->p[1];
+			o->ptr = (const char *) c->p + 2;
+			o->u64 = 0;
+			o->i64 = 0;
+			c->p += 2 + o->size;
+			return;
+		}
 		uint32_t n = b & 0x1fu;
-		if ((b & 0xe0u) == 0xa0u && (size_t) (c->end - c->p) > n) {
+		if ((b & 0xe0u) == 0xa0u && rem > n) {
 			o->type = MT_STR;
 			o->size = n;
 			o->ptr = (const char *) c->p + 1;
