@@ -775,7 +775,7 @@ utf8_ok(const char *s, uint32_t n)
 	    || llmcost__utf8_valid(s, n));
 }
 
-static int
+static inline __attribute__((always_inline)) int
 get_str(dec *d, const mobj *o, const char *what, uint32_t min, uint32_t max,
     llmcost_proto_str *s)
 {
@@ -842,15 +842,20 @@ dec_usage(dec *d, mcur *c, const mobj *o, llmcost_proto_record *r)
 		uint64_t v;
 		mobj e;
 
-		mo_read(c, &e);
-		if (e.type != MT_UINT) {
-			d->idx = (int32_t) i;
-			d->isep = '[';
-			rv = get_uint(d, &e, "usage", &v);
-			d->idx = -1;
-			return (rv);
+		if (c->p < c->end && *c->p <= 0x7f) {
+			// A positive fixint, most counts of a call, at once.
+			v = *c->p++;
+		} else {
+			mo_read(c, &e);
+			if (e.type != MT_UINT) {
+				d->idx = (int32_t) i;
+				d->isep = '[';
+				rv = get_uint(d, &e, "usage", &v);
+				d->idx = -1;
+				return (rv);
+			}
+			v = e.u64;
 		}
-		v = e.u64;
 		if (i < LLMCOST_BUCKET_COUNT) {
 			r->usage[i] = v;
 		} else if (i - LLMCOST_BUCKET_COUNT
