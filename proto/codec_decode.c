@@ -30,6 +30,14 @@
 //    message here: 24 bytes per value, allocated, faulted in and freed
 //    for every batch.)
 //
+// A BATCH, the message a collector decodes all day, first gets one pass
+// instead (decode_batch_one_pass): the cursor alone, checking every
+// length against the end itself.  The skim cost a third of a batch's
+// decoding.  Whatever that pass cannot finish (anything the skim would
+// have had to prove, such as a value to skip, or any failure) goes to
+// the two steps, so results and reasons are those of the two steps on
+// every input.
+//
 // Every failure writes a specific reason, prefixed with the record index
 // when there is one, and leaves *out zeroed with nothing to free.  Limits
 // on counts and sizes fail with LLMCOST_ETOOBIG, everything else with
@@ -114,15 +122,42 @@ truncated(dec *d)
 	return (fail(d, LLMCOST_EPROTO, "truncated message"));
 }
 
-static uint64_t
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define BE16(x) __builtin_bswap16(x)
+#define BE32(x) __builtin_bswap32(x)
+#define BE64(x) __builtin_bswap64(x)
+#else
+#define BE16(x) (x)
+#define BE32(x) (x)
+#define BE64(x) (x)
+#endif
+
+static inline uint64_t
 read_be(const uint8_t *p, size_t n)
 {
 	uint64_t v = 0;
+	uint32_t v4;
+	uint16_t v2;
 
-	for (size_t i = 0; i < n; i++) {
-		v = (v << 8) | p[i];
+	// The sizes msgpack uses, as one load each.
+	switch (n) {
+	case 1:
+		return (p[0]);
+	case 2:
+		memcpy(&v2, p, 2);
+		return (BE16(v2));
+	case 4:
+		memcpy(&v4, p, 4);
+		return (BE32(v4));
+	case 8:
+		memcpy(&v, p, 8);
+		return (BE64(v));
+	default:
+		for (size_t i = 0; i < n; i++) {
+			v = (v << 8) | p[i];
+		}
+		return (v);
 	}
-	return (v);
 }
 
 // Step 1: find the end of the first msgpack value in p[0..len) without
@@ -343,6 +378,12 @@ typedef struct mobj {
 typedef struct mcur {
 	const uint8_t *p;
 	const uint8_t *end;
+	// One pass (llmcost_proto_decode's batch path): no skim ran, so every
+	// header and payload is checked against the end here, and a value
+	// that would need skipping is not walked.  Either sets bad, which
+	// sends the message to the two steps.
+	int fast;
+	int bad;
 } mcur;
 
 // Reads the header at the cursor into *o and moves past it (and past the
@@ -361,9 +402,13 @@ mo_read_any(mcur *c, mobj *o)
 	o->i64 = 0;
 	if (p >= c->end) {
 		o->type = MT_NIL;
+		c->bad = 1;
 		return;
 	}
 	uint8_t b = *p++;
+	// Bytes after the header byte; every length and payload is checked
+	// against it (the skim proved them, the one pass did not).
+	size_t rem = (size_t) (c->end - p);
 	if (b <= 0x7f) {
 		o->type = MT_UINT;
 		o->u64 = b;
@@ -379,6 +424,9 @@ mo_read_any(mcur *c, mobj *o)
 	} else if (b <= 0xbf) {
 		o->type = MT_STR;
 		o->size = b & 0x1fu;
+		if (o->size > rem) {
+			goto short_input;
+		}
 		o->ptr = (const char *) p;
 		p += o->size;
 	} else {
@@ -407,12 +455,13 @@ mo_read_any(mcur *c, mobj *o)
 			lenlen = (size_t) 1 << (b - 0xc7);
 			break;
 		case 0xca:
-			o->type = MT_FLOAT;
-			p += 4;
-			break;
 		case 0xcb:
 			o->type = MT_FLOAT;
-			p += 8;
+			n = b == 0xca ? 4 : 8;
+			if (n > rem) {
+				goto short_input;
+			}
+			p += n;
 			break;
 		case 0xcc:
 		case 0xcd:
@@ -420,6 +469,9 @@ mo_read_any(mcur *c, mobj *o)
 		case 0xcf:
 			o->type = MT_UINT;
 			n = (uint64_t) 1 << (b - 0xcc);
+			if (n > rem) {
+				goto short_input;
+			}
 			o->u64 = read_be(p, (size_t) n);
 			p += n;
 			break;
@@ -428,6 +480,9 @@ mo_read_any(mcur *c, mobj *o)
 		case 0xd2:
 		case 0xd3: {
 			n = (uint64_t) 1 << (b - 0xd0);
+			if (n > rem) {
+				goto short_input;
+			}
 			uint64_t v = read_be(p, (size_t) n);
 			p += n;
 			// Sign-extend from n bytes.
@@ -449,42 +504,61 @@ mo_read_any(mcur *c, mobj *o)
 		case 0xd8:
 			o->type = MT_EXT;
 			o->size = 1u << (b - 0xd4);
+			if ((size_t) o->size + 1 > rem) {
+				goto short_input;
+			}
 			o->ptr = (const char *) p + 1;
 			p += 1 + o->size;
 			break;
 		case 0xdc:
 		case 0xdd:
-			o->type = MT_ARRAY;
-			o->size = (uint32_t) read_be(p, b == 0xdc ? 2 : 4);
-			p += b == 0xdc ? 2 : 4;
-			break;
 		case 0xde:
 		case 0xdf:
-			o->type = MT_MAP;
-			o->size = (uint32_t) read_be(p, b == 0xde ? 2 : 4);
-			p += b == 0xde ? 2 : 4;
+			o->type = b <= 0xdd ? MT_ARRAY : MT_MAP;
+			n = (b & 1u) == 0 ? 2 : 4;
+			if (n > rem) {
+				goto short_input;
+			}
+			o->size = (uint32_t) read_be(p, (size_t) n);
+			p += n;
 			break;
-		default: // 0xc0 nil (0xc1 never passes the skim)
+		case 0xc0:
 			o->type = MT_NIL;
 			break;
+		default: // 0xc1 (never passes the skim)
+			goto short_input;
 		}
 		if (lenlen > 0) {
+			size_t head = lenlen + (o->type == MT_EXT ? 1 : 0);
+			if (head > rem) {
+				goto short_input;
+			}
 			o->size = (uint32_t) read_be(p, lenlen);
-			p += lenlen;
-			if (o->type == MT_EXT) {
-				p++; // the ext type byte
+			p += head; // the length, and an ext's type byte
+			if (o->size > rem - head) {
+				goto short_input;
 			}
 			o->ptr = (const char *) p;
 			p += o->size;
 		}
 	}
-	c->p = p <= c->end ? p : c->end;
+	c->p = p;
+	return;
+short_input:
+	// Truncated or invalid: read as nil, which no field accepts, and
+	// stay at the end.
+	o->type = MT_NIL;
+	o->size = 0;
+	o->ptr = NULL;
+	o->u64 = 0;
+	c->p = c->end;
+	c->bad = 1;
 }
 
 // mo_read_any, with the forms most of a batch is made of read inline:
-// positive fixints (keys, small counts), fixmaps, fixarrays and fixstrs
-// whose bytes are all there.
-static inline void
+// positive fixints (keys, small counts), fixmaps, fixarrays, and fixstrs,
+// uints and bin 8 whose bytes are all there.
+static inline __attribute__((always_inline)) void
 mo_read(mcur *c, mobj *o)
 {
 	if (c->p < c->end) {
@@ -507,8 +581,31 @@ mo_read(mcur *c, mobj *o)
 			c->p++;
 			return;
 		}
+		size_t rem = (size_t) (c->end - c->p);
+		if (b >= 0xcc && b <= 0xcf) {
+			// uint 8, 16, 32, 64: start times, durations, counts.
+			size_t w = (size_t) 1 << (b - 0xcc);
+			if (rem > w) {
+				o->type = MT_UINT;
+				o->size = 0;
+				o->ptr = NULL;
+				o->u64 = read_be(c->p + 1, w);
+				o->i64 = 0;
+				c->p += 1 + w;
+				return;
+			}
+		} else if (b == 0xc4 && rem > 2 && rem - 2 >= c->p[1]) {
+			// bin 8: run ids.
+			o->type = MT_BIN;
+			o->size = c->p[1];
+			o->ptr = (const char *) c->p + 2;
+			o->u64 = 0;
+			o->i64 = 0;
+			c->p += 2 + o->size;
+			return;
+		}
 		uint32_t n = b & 0x1fu;
-		if ((b & 0xe0u) == 0xa0u && (size_t) (c->end - c->p) > n) {
+		if ((b & 0xe0u) == 0xa0u && rem > n) {
 			o->type = MT_STR;
 			o->size = n;
 			o->ptr = (const char *) c->p + 1;
@@ -534,6 +631,12 @@ mo_skip(mcur *c, const mobj *o)
 	} else if (o->type == MT_MAP) {
 		items = 2 * (uint64_t) o->size;
 	} else {
+		return;
+	}
+	if (c->fast && items > 0) {
+		// Unbounded depth without the skim: leave it to the two steps.
+		c->bad = 1;
+		c->p = c->end;
 		return;
 	}
 	for (uint64_t i = 0; i < items && c->p < c->end; i++) {
@@ -672,7 +775,7 @@ utf8_ok(const char *s, uint32_t n)
 	    || llmcost__utf8_valid(s, n));
 }
 
-static int
+static inline __attribute__((always_inline)) int
 get_str(dec *d, const mobj *o, const char *what, uint32_t min, uint32_t max,
     llmcost_proto_str *s)
 {
@@ -739,15 +842,20 @@ dec_usage(dec *d, mcur *c, const mobj *o, llmcost_proto_record *r)
 		uint64_t v;
 		mobj e;
 
-		mo_read(c, &e);
-		if (e.type != MT_UINT) {
-			d->idx = (int32_t) i;
-			d->isep = '[';
-			rv = get_uint(d, &e, "usage", &v);
-			d->idx = -1;
-			return (rv);
+		if (c->p < c->end && *c->p <= 0x7f) {
+			// A positive fixint, most counts of a call, at once.
+			v = *c->p++;
+		} else {
+			mo_read(c, &e);
+			if (e.type != MT_UINT) {
+				d->idx = (int32_t) i;
+				d->isep = '[';
+				rv = get_uint(d, &e, "usage", &v);
+				d->idx = -1;
+				return (rv);
+			}
+			v = e.u64;
 		}
-		v = e.u64;
 		if (i < LLMCOST_BUCKET_COUNT) {
 			r->usage[i] = v;
 		} else if (i - LLMCOST_BUCKET_COUNT
@@ -1247,6 +1355,12 @@ dec_batch_v1(dec *d, mcur *c, uint32_t n, llmcost_proto_batch *b, void **privp)
 	if (e.size == 0) {
 		return (0);
 	}
+	if (c->fast && e.size > (size_t) (c->end - c->p)) {
+		// Each record takes at least a byte: a count the skim would
+		// have refused; the two steps give the reason.
+		c->bad = 1;
+		return (LLMCOST_EPROTO);
+	}
 	// Room for meta pairs and tags: no more than the message's map pairs
 	// and array elements (counted by the skim), nor than the records'
 	// caps.  Unused room is never written, so it costs no page.
@@ -1305,6 +1419,10 @@ dec_batch(dec *d, mcur *c, uint32_t n, llmcost_proto_batch *b, void **privp)
 	mo_read(c, &e);
 	if (e.type == MT_UINT) {
 		b->exporter_lost = e.u64;
+	} else if (c->fast) {
+		// Anything else is skipped once the skim has checked it.
+		c->bad = 1;
+		return (LLMCOST_EPROTO);
 	}
 	return (0);
 }
@@ -2051,9 +2169,62 @@ dec_msg(dec *d, mcur *c, llmcost_proto_msg *m)
 	return (rv);
 }
 
+// The one pass: a BATCH (the message the collector decodes all day) is
+// decoded by the cursor alone, with no skim before it.  The cursor then
+// checks every length against the end itself, and anything the skim
+// would have had to prove, or a reason would have to describe, is left
+// to the two steps: a short or invalid header, a value to skip (a
+// reserved key, a trailing element that is not exporter_lost), bytes
+// after the message, any failure at all.  So what this pass accepts the
+// two steps accept too, with the same result (the fuzz target checks
+// both on every input), and every refusal keeps its exact reason.  The
+// block for meta pairs and tags is sized from the message's length
+// instead of the skim's counts: a pair takes at least 3 bytes, a tag 2.
+// Returns 0 with *out decoded, or nonzero with *out zeroed.
+static int
+decode_batch_one_pass(const uint8_t *buf, size_t len, llmcost_proto_msg *out)
+{
+	dec d;
+	int rv;
+
+	// [1, 1, ...] as a fixarray of 6 or 7: a v1 BATCH.
+	if (len < 3 || (buf[0] != 0x96 && buf[0] != 0x97) || buf[1] != 1
+	    || buf[2] != LLMCOST_MSG_BATCH) {
+		return (LLMCOST_EPROTO);
+	}
+	memset(out, 0, sizeof(*out));
+	d.reason = NULL; // failures are described by the two steps
+	d.reasonsz = 0;
+	d.rec = -1;
+	d.idx = -1;
+	d.map_pairs = len / 3;
+	d.arr_elems = len / 2;
+	mcur c = { buf, buf + len, 1, 0 };
+	rv = dec_msg(&d, &c, out);
+	if (rv == 0 && !c.bad && c.p == c.end) {
+		return (0);
+	}
+	llmcost_proto_msg_free(out);
+	return (rv != 0 ? rv : LLMCOST_EPROTO);
+}
+
 int
 llmcost_proto_decode(const void *buf, size_t len, llmcost_proto_msg *out,
     char *reason, size_t reasonsz)
+{
+	if (out != NULL && buf != NULL && len <= LLMCOST_PROTO_MAX_MSG
+	    && decode_batch_one_pass(buf, len, out) == 0) {
+		if (reason != NULL && reasonsz > 0) {
+			reason[0] = '\0';
+		}
+		return (0);
+	}
+	return (llmcost__proto_decode_steps(buf, len, out, reason, reasonsz));
+}
+
+int
+llmcost__proto_decode_steps(const void *buf, size_t len,
+    llmcost_proto_msg *out, char *reason, size_t reasonsz)
 {
 	dec d;
 	size_t end = 0;
@@ -2090,7 +2261,7 @@ llmcost_proto_decode(const void *buf, size_t len, llmcost_proto_msg *out,
 		return (
 		    fail(&d, LLMCOST_EPROTO, "%zu trailing bytes", len - end));
 	}
-	mcur c = { (const uint8_t *) buf, (const uint8_t *) buf + len };
+	mcur c = { (const uint8_t *) buf, (const uint8_t *) buf + len, 0, 0 };
 	if ((rv = dec_msg(&d, &c, out)) != 0) {
 		llmcost_proto_msg_free(out);
 	}

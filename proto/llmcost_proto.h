@@ -327,6 +327,12 @@ typedef struct llmcost_proto_msg {
 int llmcost_proto_decode(const void *buf, size_t len, llmcost_proto_msg *out,
     char *reason, size_t reasonsz);
 
+// Internal: llmcost_proto_decode without its one-pass path for batches
+// (the skim, then the cursor; codec_decode.c).  Same contract and, on
+// every input, the same result; the fuzz target compares the two.
+int llmcost__proto_decode_steps(const void *buf, size_t len,
+    llmcost_proto_msg *out, char *reason, size_t reasonsz);
+
 // Frees what llmcost_proto_decode allocated.  NULL and zeroed are fine.
 void llmcost_proto_msg_free(llmcost_proto_msg *m);
 

@@ -12,6 +12,12 @@
 //   bytes and encoding again gives the same bytes.  The canonical bytes
 //   carry only the buckets this version knows (no usage entries extra).
 //
+// - llmcost_proto_decode (which decodes a batch in one pass when it can)
+//   and llmcost__proto_decode_steps (always the skim, then the cursor)
+//   agree on every input: the same result, the same reason, and for an
+//   accepted message the same content (compared through the encoder,
+//   plus the usage entries the encoder does not write).
+//
 // Any violation calls abort(), which libFuzzer reports as a crash with the
 // input saved.
 
@@ -177,6 +183,41 @@ encode(const llmcost_proto_msg *m, llmcost_proto_buf *b)
 	return (rv);
 }
 
+// Whether the one-pass and two-step decodes of data agree (see DESIGN).
+static int
+same_as_steps(const uint8_t *data, size_t size, int rv,
+    const llmcost_proto_msg *m, const char *reason)
+{
+	llmcost_proto_msg s;
+	char sreason[256];
+	int srv = llmcost__proto_decode_steps(
+	    data, size, &s, sreason, sizeof(sreason));
+	int same = srv == rv && strcmp(sreason, reason) == 0;
+
+	if (same && rv == 0) {
+		llmcost_proto_buf b1 = { 0 };
+		llmcost_proto_buf b2 = { 0 };
+
+		same = s.type == m->type && encode(m, &b1) == encode(&s, &b2)
+		    && b1.len == b2.len
+		    && (b1.len == 0 || memcmp(b1.data, b2.data, b1.len) == 0);
+		for (uint32_t i = 0; same && m->type == LLMCOST_MSG_BATCH
+		     && i < m->u.batch.n_records;
+		     i++) {
+			const llmcost_proto_record *x = &m->u.batch.records[i];
+			const llmcost_proto_record *y = &s.u.batch.records[i];
+			same = x->n_usage_extra == y->n_usage_extra
+			    && memcmp(x->usage_extra, y->usage_extra,
+			           sizeof(x->usage_extra))
+			        == 0;
+		}
+		llmcost_proto_buf_free(&b1);
+		llmcost_proto_buf_free(&b2);
+	}
+	llmcost_proto_msg_free(&s);
+	return (same);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -187,8 +228,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	llmcost_proto_buf b2 = { 0 };
 	char reason[256];
 
-	if (llmcost_proto_decode(data, size, &m, reason, sizeof(reason))
-	    != 0) {
+	int rv = llmcost_proto_decode(data, size, &m, reason, sizeof(reason));
+	if (!same_as_steps(data, size, rv, &m, reason)) {
+		abort();
+	}
+	if (rv != 0) {
 		if (memcmp(&m, &zero, sizeof(m)) != 0 || reason[0] == '\0'
 		    || memchr(reason, '\0', sizeof(reason)) == NULL) {
 			abort();

@@ -2028,6 +2028,130 @@ test_reject_every_prefix(void **state)
 	free(buf);
 }
 
+// Decodes buf[0..len) (copied to an allocation of exactly len bytes)
+// with llmcost_proto_decode, which takes a batch in one pass when it
+// can, and with llmcost__proto_decode_steps (the skim, then the
+// cursor): both must give the same result, reason and records.  Returns
+// the result.
+static int
+decode_both_ways(const uint8_t *buf, size_t len, const char *what)
+{
+	uint8_t *p = malloc(len > 0 ? len : 1);
+	llmcost_proto_msg m1, m2;
+	char r1[256], r2[256];
+
+	assert_non_null(p);
+	memcpy(p, buf, len);
+	int rv1 = llmcost_proto_decode(p, len, &m1, r1, sizeof(r1));
+	int rv2 = llmcost__proto_decode_steps(p, len, &m2, r2, sizeof(r2));
+	if (rv1 != rv2 || strcmp(r1, r2) != 0) {
+		fail_msg("%s: one pass %s \"%s\", two steps %s \"%s\"", what,
+		    llmcost_err_name(rv1), r1, llmcost_err_name(rv2), r2);
+	}
+	if (rv1 == 0) {
+		assert_int_equal(m1.type, m2.type);
+		if (m1.type == LLMCOST_MSG_BATCH) {
+			const llmcost_proto_batch *a = &m1.u.batch;
+			const llmcost_proto_batch *b = &m2.u.batch;
+			assert_memory_equal(a->client_id, b->client_id, 16);
+			assert_true(a->seq == b->seq);
+			assert_true(a->dropped == b->dropped);
+			assert_true(a->exporter_lost == b->exporter_lost);
+			assert_int_equal(a->n_records, b->n_records);
+			for (uint32_t i = 0; i < a->n_records; i++) {
+				assert_record_eq(
+				    &a->records[i], &b->records[i]);
+			}
+		}
+	}
+	llmcost_proto_msg_free(&m1);
+	llmcost_proto_msg_free(&m2);
+	free(p);
+	return (rv1);
+}
+
+// The one-pass batch decoder against the two steps, on every prefix of
+// the golden batches, every byte of them replaced by bytes that change
+// a header's type or length, and with a byte appended: the same outcome
+// each time, and both accepting and refusing occur.
+static void
+test_one_pass_matches_steps(void **state)
+{
+	static const uint8_t subst[] = { 0x00, 0x01, 0x0f, 0x7f, 0x80, 0x81,
+		0x90, 0x9f, 0xa0, 0xa1, 0xbf, 0xc0, 0xc1, 0xc4, 0xcc, 0xcf,
+		0xd0, 0xd9, 0xdc, 0xde, 0xdf, 0xe0, 0xff };
+	const char *const golden[] = { GOLDEN_BATCH, GOLDEN_SCOPED };
+	unsigned accepted = 0, refused = 0;
+	char what[96];
+
+	(void) state;
+	for (size_t g = 0; g < sizeof(golden) / sizeof(golden[0]); g++) {
+		size_t len;
+		uint8_t *buf = hex_bytes(golden[g], &len);
+		uint8_t *more = malloc(len + 1);
+
+		assert_non_null(more);
+		for (size_t n = 0; n <= len; n++) {
+			(void) snprintf(what, sizeof(what),
+			    "golden %zu: first "
+			    "%zu bytes",
+			    g, n);
+			if (decode_both_ways(buf, n, what) == 0) {
+				accepted++;
+			} else {
+				refused++;
+			}
+		}
+		for (size_t i = 0; i < len; i++) {
+			for (size_t k = 0; k < sizeof(subst); k++) {
+				uint8_t was = buf[i];
+				if (was == subst[k]) {
+					continue;
+				}
+				buf[i] = subst[k];
+				(void) snprintf(what, sizeof(what),
+				    "golden %zu: byte %zu 0x%02x", g, i,
+				    subst[k]);
+				if (decode_both_ways(buf, len, what) == 0) {
+					accepted++;
+				} else {
+					refused++;
+				}
+				buf[i] = was;
+			}
+		}
+		memcpy(more, buf, len);
+		more[len] = 0x00;
+		(void) snprintf(what, sizeof(what), "golden %zu: trailing", g);
+		assert_int_not_equal(decode_both_ways(more, len + 1, what), 0);
+		free(more);
+		// As a 7-element batch, element 6 (exporter_lost) appended:
+		// an unsigned integer, other values skipped, invalid bytes.
+		static const uint8_t el6[][3] = { { 1, 0x05 },
+			{ 2, 0xa1, 'x' }, { 1, 0xc1 }, { 2, 0x91, 0xc1 },
+			{ 2, 0x91, 0x01 }, { 2, 0xcd, 0x01 } };
+		more = malloc(len + 2);
+		assert_non_null(more);
+		for (size_t k = 0; k < sizeof(el6) / sizeof(el6[0]); k++) {
+			memcpy(more, buf, len);
+			more[0] = 0x97;
+			memcpy(more + len, el6[k] + 1, el6[k][0]);
+			(void) snprintf(what, sizeof(what),
+			    "golden %zu: element 6 #%zu", g, k);
+			if (decode_both_ways(more, len + el6[k][0], what)
+			    == 0) {
+				accepted++;
+			} else {
+				refused++;
+			}
+		}
+		free(more);
+		free(buf);
+	}
+	assert_true(accepted > 0);
+	assert_true(refused > 0);
+}
+
 static void
 test_reject_null_arguments(void **state)
 {
@@ -3140,6 +3264,7 @@ main(void)
 		cmocka_unit_test(test_empty_batch),
 		cmocka_unit_test(test_reject_messages),
 		cmocka_unit_test(test_reject_every_prefix),
+		cmocka_unit_test(test_one_pass_matches_steps),
 		cmocka_unit_test(test_reject_null_arguments),
 		cmocka_unit_test(test_reject_records),
 		cmocka_unit_test(test_accept_forward_compat),
