@@ -28,7 +28,16 @@
 // metadata set, or the string id of the one dimension grouped by), an
 // array by that value (the memo) gives the group without hashing, and
 // its slots for a whole batch are prefetched before the batch is summed,
-// so that the cache misses of a large window overlap.  Strings are
+// so that the cache misses of a large window overlap.  When the memo
+// alone tells a run's group (no time buckets, traces or rows per tag, no
+// filter but on the metadata), the memo goes down into the store's walk
+// (store_scan_fold), which adds every run whose group it already knows
+// straight from the packed record to a sum per row, with no call and no
+// decoded run; those sums join the rows after the walk.  Only the runs
+// the memo does not know yet, and the few with extras, without a price or
+// in the full record, come to on_run.  With the memo by metadata set and
+// no buckets, a set is decoded once, into a scratch entry: the memo
+// answers for it from then on.  Strings are
 // resolved and copied only for the groups kept, at the end, before the
 // read transaction ends.
 #include <stdarg.h>
@@ -372,6 +381,11 @@ typedef struct qctx {
 	size_t tagl_n, tagl_cap;
 	uint32_t tag_at;      // where ms_decode puts the tags (TAGL_APPEND)
 	query_sums tag_total; // each call once
+	// A scan that sums in the walk (fold_scan): the walk's view of the
+	// memo and of the sums by row, which the batches keep current.
+	store_fold *fold;
+	store_fold_sum *fsum; // by row index, fsum_cap of them
+	uint32_t fsum_cap;
 } qctx;
 
 #define TAGL_SLOT   (1u + LLMCOST_MAX_TAGS)
@@ -646,14 +660,21 @@ ms_load(qctx *c)
 	c->ms_bulk = 1;
 }
 
+// Set id decoded for the query: from the cache, else read and decoded
+// into it, or into *once when given (a set the memo will answer for from
+// now on, so that nothing need keep it).  NULL on an error (c->rv set).
 static ms_ent *
-ms_get(qctx *c, uint32_t id)
+ms_get(qctx *c, uint32_t id, ms_ent *once)
 {
 	if (id == 0) {
 		return (&c->ms0);
 	}
 	ms_ent *e;
-	if (id < MS_DENSE_MAX) {
+	if (once != NULL) {
+		e = once;
+		e->id = 0;
+		c->tag_at = TAGL_APPEND;
+	} else if (id < MS_DENSE_MAX) {
 		// Ids are dense and a window's sets are near each other:
 		// an array by id holds every set of the query once.
 		if (id >= c->msd_cap) {
@@ -823,7 +844,7 @@ on_run(qctx *c, const store_run *run, const store_extras *ex,
     const uint8_t *trace)
 {
 	const query_spec *q = c->q;
-	ms_ent *ms = NULL;
+	ms_ent *ms = NULL, ms1;
 	query_sums *s;
 	gkey k;
 	int rv = 0;
@@ -869,7 +890,12 @@ on_run(qctx *c, const store_run *run, const store_extras *ex,
 		}
 	}
 	if (c->need_ms) {
-		if ((ms = ms_get(c, run->metaset)) == NULL) {
+		// With the memo by set and no time buckets, a set is decoded
+		// once: its group is then remembered.
+		int once = h != NULL && c->memo == MEMO_META
+		    && c->hot_epoch == NULL;
+		if ((ms = ms_get(c, run->metaset, once ? &ms1 : NULL))
+		    == NULL) {
 			return (c->rv);
 		}
 		if (!ms->pass) {
@@ -1024,8 +1050,35 @@ on_run_tags(qctx *c, const store_run *run, const store_extras *ex,
 	return (0);
 }
 
+// Gives the walk of a scan that sums the memo and room to sum every row
+// so far.  Returns 0 or LLMCOST_ENOMEM.
+static int
+fold_sync(qctx *c)
+{
+	store_fold *f = c->fold;
+	if (c->g.n > c->fsum_cap) {
+		uint32_t nc = c->g.rcap;
+		store_fold_sum *ns
+		    = realloc(c->fsum, (size_t) nc * sizeof(*ns));
+		if (ns == NULL) {
+			return (LLMCOST_ENOMEM);
+		}
+		memset(ns + c->fsum_cap, 0,
+		    (size_t) (nc - c->fsum_cap) * sizeof(*ns));
+		c->fsum = ns;
+		c->fsum_cap = nc;
+	}
+	f->slot = c->hot;
+	f->nslot = c->hot_cap;
+	f->sum = c->fsum;
+	f->nsum = c->g.n;
+	return (0);
+}
+
 // A batch of the scan: the memo slots of its runs are fetched into the
 // cache first, so that their misses overlap instead of stalling each run.
+static int fold_sync(qctx *c);
+
 static int
 on_batch(void *arg, const store_scan_item *it, size_t n)
 {
@@ -1042,6 +1095,9 @@ on_batch(void *arg, const store_scan_item *it, size_t n)
 	}
 	for (size_t i = 0; i < n && rv == 0; i++) {
 		rv = on_run(c, &it[i].run, it[i].ex, it[i].trace);
+	}
+	if (rv == 0 && c->fold != NULL) {
+		rv = fold_sync(c);
 	}
 	return (rv);
 }
@@ -1131,15 +1187,76 @@ on_rollup(void *arg, const store_rkey *rk, const store_rollup *v)
 
 // ---- planning ----
 
+// Whether the runs' sums may be taken in the walk (store_scan_fold):
+// when the memo alone tells a run's group (without time buckets, traces,
+// one row per tag or a filter the memo does not decide) and the runs are
+// added, not subtracted.
+static int
+fold_fits(const qctx *c)
+{
+	const query_spec *q = c->q;
+	if (c->memo == MEMO_NONE || q->every != QUERY_EVERY_NONE
+	    || c->need_trace || c->tag_key >= 0 || c->neg
+	    || (q->flags & QUERY_RUNS_PLAIN) != 0) {
+		return (0);
+	}
+	for (uint32_t f = 0; f < q->n_where; f++) {
+		if (q->where[f].key.kind != QUERY_KEY_META
+		    && q->where[f].key.kind != QUERY_KEY_TAG) {
+			return (0);
+		}
+	}
+	return (1);
+}
+
+// The runs of [from_ns, to_ns) summed in the walk where the memo knows
+// their group, the others read by on_batch (which fills the memo); the
+// walk's sums are then added to the rows.
+static int
+fold_scan(qctx *c, uint64_t from_ns, uint64_t to_ns)
+{
+	store_fold f = { .by = c->memo == MEMO_META ? STORE_FOLD_METASET
+		                                    : (int) c->q->by[0].dim };
+	int rv;
+
+	c->fold = &f;
+	if ((rv = fold_sync(c)) == 0) {
+		rv = store_scan_fold(
+		    c->t, from_ns, to_ns, STORE_SCAN_EXTRAS, &f, on_batch, c);
+	}
+	c->fold = NULL;
+	c->runs += f.runs;
+	for (uint32_t i = 0; i < c->g.n && i < c->fsum_cap; i++) {
+		store_fold_sum *a = &c->fsum[i];
+		query_sums *s = &c->g.rows[i].sum;
+		if (a->calls == 0) {
+			continue;
+		}
+		s->calls += a->calls;
+		s->error_calls += a->error_calls;
+		for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
+			s->usage[b] += a->usage[b];
+		}
+		s->cost_pusd += a->cost_pusd;
+		memset(a, 0, sizeof(*a));
+	}
+	return (rv);
+}
+
 static int
 scan_runs(qctx *c, uint64_t from_ns, uint64_t to_ns)
 {
 	unsigned what
 	    = STORE_SCAN_EXTRAS | (c->need_trace ? STORE_SCAN_TRACES : 0);
+	int rv;
 	if (from_ns >= to_ns) {
 		return (0);
 	}
-	int rv = store_scan_batch(c->t, from_ns, to_ns, what, on_batch, c);
+	if (fold_fits(c)) {
+		rv = fold_scan(c, from_ns, to_ns);
+	} else {
+		rv = store_scan_batch(c->t, from_ns, to_ns, what, on_batch, c);
+	}
 	return (rv != 0 ? rv : c->rv);
 }
 
@@ -1992,6 +2109,7 @@ query_once(store_rtxn *t, const query_spec *q, query_result **out, char *err,
 	free(c.msl);
 	free(c.hot);
 	free(c.hot_epoch);
+	free(c.fsum);
 	free(c.unp);
 	free(c.tagl);
 	lstr_free(&c.strs);
