@@ -386,6 +386,11 @@ typedef struct qctx {
 	store_fold *fold;
 	store_fold_sum *fsum; // by row index, fsum_cap of them
 	uint32_t fsum_cap;
+	// Grouped by one metadata key without buckets: the row of each
+	// value (its string id) + 1, so that a new set with a value seen
+	// before finds its group without hashing; vrow_cap of them.
+	uint32_t *vrow;
+	uint32_t vrow_cap;
 } qctx;
 
 #define TAGL_SLOT   (1u + LLMCOST_MAX_TAGS)
@@ -832,6 +837,32 @@ memo_set(qctx *c, uint32_t *h, const query_sums *s)
 	}
 }
 
+// The slot of value v (a string id) in c->vrow, made when missing;
+// NULL when out of memory (c->rv set) or past the string table's ids.
+static uint32_t *
+vrow_slot(qctx *c, uint32_t v)
+{
+	if (v >= c->vrow_cap) {
+		uint32_t nc = c->vrow_cap > 0 ? c->vrow_cap : 1024;
+		while (nc <= v && nc < (UINT32_C(1) << 30)) {
+			nc *= 2;
+		}
+		if (nc <= v) {
+			return (NULL);
+		}
+		uint32_t *nv = realloc(c->vrow, (size_t) nc * sizeof(*nv));
+		if (nv == NULL) {
+			c->rv = LLMCOST_ENOMEM;
+			return (NULL);
+		}
+		memset(nv + c->vrow_cap, 0,
+		    (size_t) (nc - c->vrow_cap) * sizeof(*nv));
+		c->vrow = nv;
+		c->vrow_cap = nc;
+	}
+	return (&c->vrow[v]);
+}
+
 static inline void run_add(
     query_sums *s, const store_run *run, const store_extras *ex);
 static void run_sub(
@@ -943,11 +974,27 @@ on_run(qctx *c, const store_run *run, const store_extras *ex,
 		// total too, which grouping by tag keeps apart.
 		run_add(&c->tag_total, run, ex);
 	}
+	uint32_t *vr = NULL;
+	if (h != NULL && c->memo == MEMO_META && q->n_by == 1
+	    && c->hot_epoch == NULL && !k.other) {
+		if ((vr = vrow_slot(c, k.k[0])) == NULL && c->rv != 0) {
+			return (c->rv);
+		}
+		if (vr != NULL && *vr != 0) {
+			s = &c->g.rows[*vr - 1].sum;
+			memo_set(c, h, s);
+			goto add;
+		}
+	}
 	if ((s = gtab_find(&c->g, &k, &rv)) == NULL) {
 		return (rv);
 	}
 	if (h != NULL) {
 		memo_set(c, h, s);
+		if (vr != NULL) {
+			// A value past the cap is "other" from now on too.
+			*vr = *h;
+		}
 	}
 add:
 	if (run->flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) {
@@ -1090,6 +1137,22 @@ on_batch(void *arg, const store_scan_item *it, size_t n)
 			uint32_t v = memo_value(c, &it[i].run);
 			if (v < c->hot_cap) {
 				__builtin_prefetch(&c->hot[v]);
+			}
+		}
+	}
+	if (c->ms_bulk == 1) {
+		// The sets of the batch, read where the bulk load found
+		// them: a walk that sums hands over mostly runs whose set
+		// is new to the query, each a miss of its own.
+		for (size_t i = 0; i < n; i++) {
+			if (it[i].run.metaset < c->msb_n) {
+				__builtin_prefetch(&c->msb[it[i].run.metaset]);
+			}
+		}
+		for (size_t i = 0; i < n; i++) {
+			uint32_t id = it[i].run.metaset;
+			if (id < c->msb_n && c->msb[id] != NULL) {
+				__builtin_prefetch(c->msb[id]);
 			}
 		}
 	}
@@ -2110,6 +2173,7 @@ query_once(store_rtxn *t, const query_spec *q, query_result **out, char *err,
 	free(c.hot);
 	free(c.hot_epoch);
 	free(c.fsum);
+	free(c.vrow);
 	free(c.unp);
 	free(c.tagl);
 	lstr_free(&c.strs);
