@@ -2023,69 +2023,119 @@ fold_side(scan_walk *w)
 	}
 }
 
-// scan_put for a walk that sums, whose key is the u32 at offset koff of
-// a packed record: a packed run whose slot is known, that lies before the
-// extras cursor (so has none) and is priced, is summed right here (its
-// usage in the record's order: fold_order); any other goes through
-// scan_put, to the batch.
-static inline __attribute__((always_inline)) int
-fold_put(scan_walk *w, const MDB_val *k, const MDB_val *v, size_t koff)
+// What the loop of a walk that sums reads for every run, kept in
+// registers between the calls that may change it (fold_load).
+typedef struct fold_state {
+	uint64_t end_ms, from_ns, to_ns, ex_hi, ex_lo;
+	const uint32_t *slot;
+	store_fold_sum *sum;
+	uint32_t nslot, nsum;
+	uint64_t runs; // summed or skipped, not yet in f->runs
+} fold_state;
+
+static inline void
+fold_load(fold_state *st, const scan_walk *w)
 {
-	store_fold *f = w->fold;
+	const store_fold *f = w->fold;
+	st->end_ms = w->end_ms;
+	st->from_ns = w->from_ns;
+	st->to_ns = w->to_ns;
+	st->ex_hi = w->ex_hi;
+	st->ex_lo = w->ex_lo;
+	st->slot = f->slot;
+	st->nslot = f->nslot;
+	st->sum = f->sum;
+	st->nsum = f->nsum;
+	st->runs = 0;
+}
+
+// Sums the run (k, v) of a walk that sums, whose key is the u32 at offset
+// koff of a packed record, when it is a packed run whose slot is known,
+// that lies before the extras cursor (so has none) and is priced (its
+// usage in the record's order: fold_order).  Returns 0 when done with it
+// (summed, skipped, or outside the window's nanoseconds), 1 when it must
+// go through scan_put, to the batch (fold_slow).
+static inline __attribute__((always_inline)) int
+fold_one(fold_state *st, const MDB_val *k, const MDB_val *v, size_t koff)
+{
 	const run_packed *p = v->mv_data;
 	uint64_t hi, lo, ms;
 	uint32_t key, sl;
-	int rv;
 
 	if (k->mv_size != 16 || v->mv_size != sizeof(run_packed)) {
-		goto slow;
+		return (1);
 	}
 	hi = key_be64(k->mv_data);
 	lo = key_be64((const uint8_t *) k->mv_data + 8);
 	ms = hi >> 16;
-	if (ms >= w->end_ms
-	    || (hi > w->ex_hi || (hi == w->ex_hi && lo >= w->ex_lo))
+	if (ms >= st->end_ms
+	    || (hi > st->ex_hi || (hi == st->ex_hi && lo >= st->ex_lo))
 	    || (p->flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) != 0) {
-		goto slow;
+		return (1);
 	}
 	uint64_t start
 	    = ms * 1000000u + (p->when & ((UINT64_C(1) << RUN_SUB_BITS) - 1));
-	if (start < w->from_ns || start >= w->to_ns) {
+	if (start < st->from_ns || start >= st->to_ns) {
 		return (0);
 	}
 	memcpy(&key, (const uint8_t *) p + koff, sizeof(key));
-	if (key >= f->nslot || (sl = f->slot[key]) == 0) {
-		goto slow;
+	if (key >= st->nslot || (sl = st->slot[key]) == 0) {
+		return (1);
 	}
 	if (sl == STORE_FOLD_SKIP) {
-		f->runs++;
+		st->runs++;
 		return (0);
 	}
-	if (sl - 1 >= f->nsum) {
-		goto slow;
+	if (sl - 1 >= st->nsum) {
+		return (1);
 	}
-	f->runs++;
-	store_fold_sum *a = &f->sum[sl - 1];
-	uint32_t u32[RUN_U32];
-	uint16_t u16[RUN_U16];
-	memcpy(u32, p->u32, sizeof(u32));
-	memcpy(u16, p->u16, sizeof(u16));
+	st->runs++;
+	store_fold_sum *a = &st->sum[sl - 1];
 	a->calls++;
 	a->error_calls += p->status != LLMCOST_STATUS_OK;
 	for (int i = 0; i < RUN_U32; i++) {
-		a->usage[i] += u32[i];
+		a->usage[i] += p->u32[i];
 	}
 	for (int i = 0; i < RUN_U16; i++) {
-		a->usage[RUN_U32 + i] += u16[i];
+		a->usage[RUN_U32 + i] += p->u16[i];
 	}
 	a->cost_pusd += p->cost_pusd;
 	return (0);
-slow:
-	rv = scan_put(w, k, v);
+}
+
+// A run fold_one cannot sum: to scan_put.  The walk's counts are handed
+// over first, and its state read again after (the batch's callback may
+// have filled slots and moved the arrays).
+static int
+fold_slow(scan_walk *w, fold_state *st, const MDB_val *k, const MDB_val *v)
+{
+	w->fold->runs += st->runs;
+	int rv = scan_put(w, k, v);
 	if (w->side[0] != NULL) {
+		// This run's extras, when it had some, are in the batch:
+		// the runs up to the next run with extras can be summed.
+		if (rv == 0 && w->src[0] == 0 && w->sk[0].mv_size == 16
+		    && memcmp(w->sk[0].mv_data, k->mv_data, 16) == 0) {
+			w->src[0] = mdb_cursor_get(
+			    w->side[0], &w->sk[0], &w->sv[0], MDB_NEXT);
+		}
 		fold_side(w);
 	}
+	fold_load(st, w);
 	return (rv);
+}
+
+// scan_put for a walk that sums, one run at a time (the cursor's walk).
+static int
+fold_put(scan_walk *w, const MDB_val *k, const MDB_val *v, size_t koff)
+{
+	fold_state st;
+	fold_load(&st, w);
+	if (fold_one(&st, k, v, koff) != 0) {
+		return (fold_slow(w, &st, k, v));
+	}
+	w->fold->runs += st.runs;
+	return (0);
 }
 
 // Puts the usage of sums s[0..n) in the packed record's order (to is 1),
@@ -2120,33 +2170,40 @@ fold_leaf_at(scan_walk *w, store_leaf *lf, MDB_val *k, MDB_val *v, int *step,
 {
 	MDB_val kk[FOLD_AHEAD], vv[FOLD_AHEAD];
 	MDB_val ck = *k, cv = *v; // kept in registers, not in the caller's
-	const store_fold *f = w->fold;
+	fold_state st;
 	int rv = 0;
 
+	fold_load(&st, w);
 	*step = 0;
 	for (;;) {
 		size_t n = 0;
-		kk[n] = ck;
-		vv[n++] = cv;
-		while (n < FOLD_AHEAD
-		    && (*step = store_leaf_next(lf, &ck, &cv)) == 0) {
+		for (;;) {
 			kk[n] = ck;
 			vv[n++] = cv;
-		}
-		for (size_t i = 0; i < n; i++) {
-			uint32_t key;
-			memcpy(&key, (const uint8_t *) vv[i].mv_data + koff,
-			    sizeof(key));
-			if (vv[i].mv_size == sizeof(run_packed)
-			    && key < f->nslot) {
-				__builtin_prefetch(&f->slot[key]);
+			if (cv.mv_size == sizeof(run_packed)) {
+				uint32_t key;
+				memcpy(&key,
+				    (const uint8_t *) cv.mv_data + koff,
+				    sizeof(key));
+				if (key < st.nslot) {
+					__builtin_prefetch(&st.slot[key]);
+				}
+			}
+			if (n == FOLD_AHEAD
+			    || (*step = store_leaf_next(lf, &ck, &cv)) != 0) {
+				break;
 			}
 		}
-		for (size_t i = 0; i < n && rv == 0 && !w->done; i++) {
-			rv = fold_put(w, &kk[i], &vv[i], koff);
+		for (size_t i = 0; i < n; i++) {
+			if (fold_one(&st, &kk[i], &vv[i], koff) != 0
+			    && ((rv = fold_slow(w, &st, &kk[i], &vv[i])) != 0
+			        || w->done)) {
+				break;
+			}
 		}
 		if (rv != 0 || w->done || *step != 0
 		    || (*step = store_leaf_next(lf, &ck, &cv)) != 0) {
+			w->fold->runs += st.runs;
 			*k = ck;
 			*v = cv;
 			return (rv);

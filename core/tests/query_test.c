@@ -101,6 +101,22 @@ make_call(call *c, uint32_t i)
 	if (i % 37 == 0) {
 		r->usage[LLMCOST_IN_AUDIO] = 70000 + i;
 	}
+	// Some calls to a model that prices audio and image input (which
+	// the packed record keeps in 16 bits), using only what it prices.
+	if (i % 29 == 0) {
+		c->provider = "google";
+		c->model = "gemini-2.0-flash";
+		r->provider = S(c->provider);
+		r->model = S(c->model);
+		r->usage[LLMCOST_IN_CACHE_WRITE_5M] = 0;
+		r->usage[LLMCOST_IN_CACHE_WRITE_1H] = 0;
+		r->usage[LLMCOST_OUT_AUDIO] = 0;
+		r->usage[LLMCOST_OUT_IMAGE] = 0;
+		if (i % 37 != 0) {
+			r->usage[LLMCOST_IN_AUDIO] = 1 + i % 5000;
+		}
+		r->usage[LLMCOST_IN_IMAGE] = 1 + i % 3000;
+	}
 	c->feature = features[pick(5)];
 	c->env = envs[pick(3)];
 	c->team = teams[pick(5)];
