@@ -347,6 +347,7 @@ typedef struct qctx {
 	const uint8_t **msb;
 	uint32_t *msl;
 	uint32_t msb_n, ms_miss, ms_next; // lookups, and when to weigh
+	uint64_t at_ns;                   // the start of the run being read
 	int ms_bulk;
 	uint32_t *hot;       // memo: row index + 1; 0 unknown; HOT_FAIL
 	uint32_t *hot_epoch; // memo with time buckets: the bucket (epoch)
@@ -630,10 +631,10 @@ ms_load_one(void *arg, uint32_t id, const uint8_t *blob, size_t len)
 	return (0);
 }
 
-// The blobs of every metadata set with an id below MS_DENSE_MAX, when a
-// scan has looked up a good part of them one by one (each a descent of
-// the tree: about a microsecond of a scan of 30 days with 573,000 sets):
-// one pass over the table in id order instead.  Only pointers are kept;
+// The blobs of every metadata set with an id below MS_DENSE_MAX, when the
+// sets a scan has looked up one by one so far (each a search of the
+// tree), projected over its whole window, are a good part of them: one
+// pass over the table in id order instead.  Only pointers are kept;
 // a set is decoded when a run first needs it, as before.  On any failure
 // the lookups go on one by one.
 static void
@@ -644,7 +645,17 @@ ms_load(qctx *c)
 	if (store_metaset_count(c->t, &total) != 0) {
 		return;
 	}
-	if ((uint64_t) c->ms_miss * 8 < total) {
+	// The sets the whole window will want, judged by those the part
+	// read so far wanted (runs come in time order; at least 1/1024
+	// of the window counts as read).
+	uint64_t span = c->q->to_ns - c->q->from_ns;
+	uint64_t done
+	    = c->at_ns > c->q->from_ns ? c->at_ns - c->q->from_ns : 0;
+	if (done < span / 1024) {
+		done = span / 1024 > 0 ? span / 1024 : 1;
+	}
+	unsigned __int128 want = (unsigned __int128) c->ms_miss * span / done;
+	if (want * 8 < total) {
 		c->ms_bulk = 0; // weighed again after twice the lookups
 		c->ms_next = c->ms_miss * 2;
 		return;
@@ -921,6 +932,7 @@ on_run(qctx *c, const store_run *run, const store_extras *ex,
 		}
 	}
 	if (c->need_ms) {
+		c->at_ns = run->start_ns;
 		// With the memo by set and no time buckets, a set is decoded
 		// once: its group is then remembered.
 		int once = h != NULL && c->memo == MEMO_META
