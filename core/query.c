@@ -314,7 +314,10 @@ typedef enum memo_kind {
 	MEMO_DIM,  // by the run's string id of by[0]
 } memo_kind;
 #define HOT_FAIL UINT32_MAX // filtered out (whatever the bucket)
-#define HOT_MAX  MS_DENSE_MAX
+_Static_assert(HOT_FAIL == STORE_FOLD_SKIP,
+    "the walk skips what the memo "
+    "filters out");
+#define HOT_MAX MS_DENSE_MAX
 
 typedef struct id_ent {
 	uint32_t id; // string id + 1; 0 = empty
@@ -936,7 +939,7 @@ on_run(qctx *c, const store_run *run, const store_extras *ex,
 		// With the memo by set and no time buckets, a set is decoded
 		// once: its group is then remembered.
 		int once = h != NULL && c->memo == MEMO_META
-		    && c->hot_epoch == NULL;
+		    && q->every == QUERY_EVERY_NONE;
 		if ((ms = ms_get(c, run->metaset, once ? &ms1 : NULL))
 		    == NULL) {
 			return (c->rv);
@@ -988,7 +991,7 @@ on_run(qctx *c, const store_run *run, const store_extras *ex,
 	}
 	uint32_t *vr = NULL;
 	if (h != NULL && c->memo == MEMO_META && q->n_by == 1
-	    && c->hot_epoch == NULL && !k.other) {
+	    && q->every == QUERY_EVERY_NONE && !k.other) {
 		if ((vr = vrow_slot(c, k.k[0])) == NULL && c->rv != 0) {
 			return (c->rv);
 		}

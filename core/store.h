@@ -536,8 +536,12 @@ store_rollup_provider_cost(const store_rollup *v)
 // and is in the packed record version is added to sum[slot - 1] inside
 // the walk, straight from its record, with no call.  Every other run is
 // handed to fn, in batches, as store_scan_batch does, and fn may then
-// fill slots (and move or grow slot and sum: the walk reads the fields
-// again after every call).  A run handed to fn is never also summed.
+// fill slots (and move or grow slot and sum, new sums zero: the walk
+// reads the fields again after every call).  A run handed to fn is never
+// also summed.  The sums are in bucket order when the call begins and
+// when it returns; while it lasts they belong to the walk (fn may move
+// them, not read them).
+// Ownership: slot and sum are the caller's.  Threading: as a scan.
 #define STORE_FOLD_METASET (-1) // by: the run's metadata set
 #define STORE_FOLD_SKIP    UINT32_MAX
 typedef struct store_fold_sum {
