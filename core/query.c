@@ -395,6 +395,10 @@ typedef struct qctx {
 	// before finds its group without hashing; vrow_cap of them.
 	uint32_t *vrow;
 	uint32_t vrow_cap;
+	// With vrow, once every set has been read in one pass (ms_load):
+	// each set's value + 1 (0 unknown; HOT_FAIL: filtered out), msb_n
+	// of them, so that the walk finds a new set's row through its value.
+	uint32_t *msv;
 } qctx;
 
 #define TAGL_SLOT   (1u + LLMCOST_MAX_TAGS)
@@ -634,6 +638,52 @@ ms_load_one(void *arg, uint32_t id, const uint8_t *blob, size_t len)
 	return (0);
 }
 
+// Grouped by one metadata key without buckets, once every set's blob is
+// at hand: each set decoded in id order (where the blobs lie in the
+// file) into c->msv, so that the walk that sums finds the row of a set it
+// meets for the first time by its value (c->vrow), without handing the
+// run over.  Only when every value of every set fits the string table
+// (interning values the window may not need must not fill it).  On any
+// failure the sets are decoded as runs meet them.
+static void
+ms_values(qctx *c)
+{
+	const query_spec *q = c->q;
+	uint64_t bytes = c->strs.len;
+	if (c->memo != MEMO_META || q->n_by != 1
+	    || q->every != QUERY_EVERY_NONE) {
+		return;
+	}
+	for (uint32_t id = 1; id < c->msb_n; id++) {
+		bytes += (uint64_t) c->msl[id] + 1;
+	}
+	if (bytes > LSTR_MAX || (uint64_t) c->strs.n + c->msb_n > LSTR_MAX / 4
+	    || (c->msv = calloc(c->msb_n, sizeof(*c->msv))) == NULL) {
+		return;
+	}
+	for (uint32_t id = 1; id < c->msb_n; id++) {
+		ms_ent e;
+		if (c->msb[id] == NULL) {
+			continue;
+		}
+		c->tag_at = TAGL_APPEND;
+		if (ms_decode(c, c->msb[id], c->msl[id], &e) != 0) {
+			if (c->rv != 0) { // out of memory: as before
+				c->rv = 0;
+				free(c->msv);
+				c->msv = NULL;
+				return;
+			}
+			continue; // damaged: refused when a run needs it
+		}
+		if (!e.pass) {
+			c->msv[id] = HOT_FAIL;
+		} else if (e.v[0] != LSTR_OVER) {
+			c->msv[id] = e.v[0] + 1;
+		}
+	}
+}
+
 // The blobs of every metadata set with an id below MS_DENSE_MAX, when the
 // sets a scan has looked up one by one so far (each a search of the
 // tree), projected over its whole window, are a good part of them: one
@@ -677,6 +727,7 @@ ms_load(qctx *c)
 		return;
 	}
 	c->ms_bulk = 1;
+	ms_values(c);
 }
 
 // Set id decoded for the query: from the cache, else read and decoded
@@ -1130,8 +1181,15 @@ fold_sync(qctx *c)
 		c->fsum = ns;
 		c->fsum_cap = nc;
 	}
-	f->slot = c->hot;
-	f->nslot = c->hot_cap;
+	if (c->msv != NULL) {
+		f->via = c->msv;
+		f->nvia = c->msb_n;
+		f->slot = c->vrow;
+		f->nslot = c->vrow_cap;
+	} else {
+		f->slot = c->hot;
+		f->nslot = c->hot_cap;
+	}
 	f->sum = c->fsum;
 	f->nsum = c->g.n;
 	return (0);
@@ -2189,6 +2247,7 @@ query_once(store_rtxn *t, const query_spec *q, query_result **out, char *err,
 	free(c.hot_epoch);
 	free(c.fsum);
 	free(c.vrow);
+	free(c.msv);
 	free(c.unp);
 	free(c.tagl);
 	lstr_free(&c.strs);

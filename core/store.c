@@ -2027,9 +2027,9 @@ fold_side(scan_walk *w)
 // registers between the calls that may change it (fold_load).
 typedef struct fold_state {
 	uint64_t end_ms, from_ns, to_ns, ex_hi, ex_lo;
-	const uint32_t *slot;
+	const uint32_t *via, *slot;
 	store_fold_sum *sum;
-	uint32_t nslot, nsum;
+	uint32_t nvia, nslot, nsum;
 	uint64_t runs; // summed or skipped, not yet in f->runs
 } fold_state;
 
@@ -2042,6 +2042,8 @@ fold_load(fold_state *st, const scan_walk *w)
 	st->to_ns = w->to_ns;
 	st->ex_hi = w->ex_hi;
 	st->ex_lo = w->ex_lo;
+	st->via = f->via;
+	st->nvia = f->nvia;
 	st->slot = f->slot;
 	st->nslot = f->nslot;
 	st->sum = f->sum;
@@ -2079,6 +2081,16 @@ fold_one(fold_state *st, const MDB_val *k, const MDB_val *v, size_t koff)
 		return (0);
 	}
 	memcpy(&key, (const uint8_t *) p + koff, sizeof(key));
+	if (st->via != NULL) {
+		if (key >= st->nvia || (key = st->via[key]) == 0) {
+			return (1);
+		}
+		if (key == STORE_FOLD_SKIP) {
+			st->runs++;
+			return (0);
+		}
+		key--;
+	}
 	if (key >= st->nslot || (sl = st->slot[key]) == 0) {
 		return (1);
 	}
@@ -2185,7 +2197,12 @@ fold_leaf_at(scan_walk *w, store_leaf *lf, MDB_val *k, MDB_val *v, int *step,
 				memcpy(&key,
 				    (const uint8_t *) cv.mv_data + koff,
 				    sizeof(key));
-				if (key < st.nslot) {
+				if (st.via != NULL) {
+					if (key < st.nvia) {
+						__builtin_prefetch(
+						    &st.via[key]);
+					}
+				} else if (key < st.nslot) {
 					__builtin_prefetch(&st.slot[key]);
 				}
 			}

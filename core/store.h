@@ -551,7 +551,12 @@ typedef struct store_fold_sum {
 	store_i128 cost_pusd;
 } store_fold_sum;
 typedef struct store_fold {
-	int by;              // a report_dim, or STORE_FOLD_METASET
+	int by; // a report_dim, or STORE_FOLD_METASET
+	// When via is not NULL, the run's value is first mapped through it
+	// (nvia entries: 0 not known, STORE_FOLD_SKIP not counted, else
+	// the index into slot plus 1), so that many values share a slot.
+	const uint32_t *via;
+	uint32_t nvia;
 	uint32_t *slot;      // by value; nslot of them (values past: to fn)
 	uint32_t nslot;      //
 	store_fold_sum *sum; // nsum of them (a slot past them: to fn)
