@@ -37,7 +37,10 @@
 // the memo does not know yet, and the few with extras, without a price or
 // in the full record, come to on_run.  With the memo by metadata set and
 // no buckets, a set is decoded once, into a scratch entry: the memo
-// answers for it from then on.  Strings are
+// answers for it from then on; grouped by one metadata key, once every
+// set is read in one pass (ms_load) each is decoded there to its value,
+// and the walk maps a set through its value to its row (ms_values), so
+// that only the first run of each value comes to on_run.  Strings are
 // resolved and copied only for the groups kept, at the end, before the
 // read transaction ends.
 #include <stdarg.h>
