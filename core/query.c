@@ -646,7 +646,8 @@ ms_load_one(void *arg, uint32_t id, const uint8_t *blob, size_t len)
 // file) into c->msv, so that the walk that sums finds the row of a set it
 // meets for the first time by its value (c->vrow), without handing the
 // run over.  Only when every value of every set fits the string table
-// (interning values the window may not need must not fill it).  On any
+// (interning values the window may not need must not fill it; the caller
+// sees that c->msb holds every set).  On any
 // failure the sets are decoded as runs meet them.
 static void
 ms_values(qctx *c)
@@ -730,7 +731,9 @@ ms_load(qctx *c)
 		return;
 	}
 	c->ms_bulk = 1;
-	ms_values(c);
+	if (total + 1 <= MS_DENSE_MAX) { // every set, so every value
+		ms_values(c);
+	}
 }
 
 // Set id decoded for the query: from the cache, else read and decoded
