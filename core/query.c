@@ -28,7 +28,19 @@
 // metadata set, or the string id of the one dimension grouped by), an
 // array by that value (the memo) gives the group without hashing, and
 // its slots for a whole batch are prefetched before the batch is summed,
-// so that the cache misses of a large window overlap.  Strings are
+// so that the cache misses of a large window overlap.  When the memo
+// alone tells a run's group (no time buckets, traces or rows per tag, no
+// filter but on the metadata), the memo goes down into the store's walk
+// (store_scan_fold), which adds every run whose group it already knows
+// straight from the packed record to a sum per row, with no call and no
+// decoded run; those sums join the rows after the walk.  Only the runs
+// the memo does not know yet, and the few with extras, without a price or
+// in the full record, come to on_run.  With the memo by metadata set and
+// no buckets, a set is decoded once, into a scratch entry: the memo
+// answers for it from then on; grouped by one metadata key, once every
+// set is read in one pass (ms_load) each is decoded there to its value,
+// and the walk maps a set through its value to its row (ms_values), so
+// that only the first run of each value comes to on_run.  Strings are
 // resolved and copied only for the groups kept, at the end, before the
 // read transaction ends.
 #include <stdarg.h>
@@ -305,7 +317,10 @@ typedef enum memo_kind {
 	MEMO_DIM,  // by the run's string id of by[0]
 } memo_kind;
 #define HOT_FAIL UINT32_MAX // filtered out (whatever the bucket)
-#define HOT_MAX  MS_DENSE_MAX
+_Static_assert(HOT_FAIL == STORE_FOLD_SKIP,
+    "the walk skips what the memo "
+    "filters out");
+#define HOT_MAX MS_DENSE_MAX
 
 typedef struct id_ent {
 	uint32_t id; // string id + 1; 0 = empty
@@ -338,6 +353,7 @@ typedef struct qctx {
 	const uint8_t **msb;
 	uint32_t *msl;
 	uint32_t msb_n, ms_miss, ms_next; // lookups, and when to weigh
+	uint64_t at_ns;                   // the start of the run being read
 	int ms_bulk;
 	uint32_t *hot;       // memo: row index + 1; 0 unknown; HOT_FAIL
 	uint32_t *hot_epoch; // memo with time buckets: the bucket (epoch)
@@ -372,6 +388,20 @@ typedef struct qctx {
 	size_t tagl_n, tagl_cap;
 	uint32_t tag_at;      // where ms_decode puts the tags (TAGL_APPEND)
 	query_sums tag_total; // each call once
+	// A scan that sums in the walk (fold_scan): the walk's view of the
+	// memo and of the sums by row, which the batches keep current.
+	store_fold *fold;
+	store_fold_sum *fsum; // by row index, fsum_cap of them
+	uint32_t fsum_cap;
+	// Grouped by one metadata key without buckets: the row of each
+	// value (its string id) + 1, so that a new set with a value seen
+	// before finds its group without hashing; vrow_cap of them.
+	uint32_t *vrow;
+	uint32_t vrow_cap;
+	// With vrow, once every set has been read in one pass (ms_load):
+	// each set's value + 1 (0 unknown; HOT_FAIL: filtered out), msb_n
+	// of them, so that the walk finds a new set's row through its value.
+	uint32_t *msv;
 } qctx;
 
 #define TAGL_SLOT   (1u + LLMCOST_MAX_TAGS)
@@ -611,10 +641,57 @@ ms_load_one(void *arg, uint32_t id, const uint8_t *blob, size_t len)
 	return (0);
 }
 
-// The blobs of every metadata set with an id below MS_DENSE_MAX, when a
-// scan has looked up a good part of them one by one (each a descent of
-// the tree: about a microsecond of a scan of 30 days with 573,000 sets):
-// one pass over the table in id order instead.  Only pointers are kept;
+// Grouped by one metadata key without buckets, once every set's blob is
+// at hand: each set decoded in id order (where the blobs lie in the
+// file) into c->msv, so that the walk that sums finds the row of a set it
+// meets for the first time by its value (c->vrow), without handing the
+// run over.  Only when every value of every set fits the string table
+// (interning values the window may not need must not fill it; the caller
+// sees that c->msb holds every set).  On any
+// failure the sets are decoded as runs meet them.
+static void
+ms_values(qctx *c)
+{
+	const query_spec *q = c->q;
+	uint64_t bytes = c->strs.len;
+	if (c->memo != MEMO_META || q->n_by != 1
+	    || q->every != QUERY_EVERY_NONE) {
+		return;
+	}
+	for (uint32_t id = 1; id < c->msb_n; id++) {
+		bytes += (uint64_t) c->msl[id] + 1;
+	}
+	if (bytes > LSTR_MAX || (uint64_t) c->strs.n + c->msb_n > LSTR_MAX / 4
+	    || (c->msv = calloc(c->msb_n, sizeof(*c->msv))) == NULL) {
+		return;
+	}
+	for (uint32_t id = 1; id < c->msb_n; id++) {
+		ms_ent e;
+		if (c->msb[id] == NULL) {
+			continue;
+		}
+		c->tag_at = TAGL_APPEND;
+		if (ms_decode(c, c->msb[id], c->msl[id], &e) != 0) {
+			if (c->rv != 0) { // out of memory: as before
+				c->rv = 0;
+				free(c->msv);
+				c->msv = NULL;
+				return;
+			}
+			continue; // damaged: refused when a run needs it
+		}
+		if (!e.pass) {
+			c->msv[id] = HOT_FAIL;
+		} else if (e.v[0] != LSTR_OVER) {
+			c->msv[id] = e.v[0] + 1;
+		}
+	}
+}
+
+// The blobs of every metadata set with an id below MS_DENSE_MAX, when the
+// sets a scan has looked up one by one so far (each a search of the
+// tree), projected over its whole window, are a good part of them: one
+// pass over the table in id order instead.  Only pointers are kept;
 // a set is decoded when a run first needs it, as before.  On any failure
 // the lookups go on one by one.
 static void
@@ -625,7 +702,17 @@ ms_load(qctx *c)
 	if (store_metaset_count(c->t, &total) != 0) {
 		return;
 	}
-	if ((uint64_t) c->ms_miss * 8 < total) {
+	// The sets the whole window will want, judged by those the part
+	// read so far wanted (runs come in time order; at least 1/1024
+	// of the window counts as read).
+	uint64_t span = c->q->to_ns - c->q->from_ns;
+	uint64_t done
+	    = c->at_ns > c->q->from_ns ? c->at_ns - c->q->from_ns : 0;
+	if (done < span / 1024) {
+		done = span / 1024 > 0 ? span / 1024 : 1;
+	}
+	unsigned __int128 want = (unsigned __int128) c->ms_miss * span / done;
+	if (want * 8 < total) {
 		c->ms_bulk = 0; // weighed again after twice the lookups
 		c->ms_next = c->ms_miss * 2;
 		return;
@@ -644,16 +731,26 @@ ms_load(qctx *c)
 		return;
 	}
 	c->ms_bulk = 1;
+	if (total + 1 <= MS_DENSE_MAX) { // every set, so every value
+		ms_values(c);
+	}
 }
 
+// Set id decoded for the query: from the cache, else read and decoded
+// into it, or into *once when given (a set the memo will answer for from
+// now on, so that nothing need keep it).  NULL on an error (c->rv set).
 static ms_ent *
-ms_get(qctx *c, uint32_t id)
+ms_get(qctx *c, uint32_t id, ms_ent *once)
 {
 	if (id == 0) {
 		return (&c->ms0);
 	}
 	ms_ent *e;
-	if (id < MS_DENSE_MAX) {
+	if (once != NULL) {
+		e = once;
+		e->id = 0;
+		c->tag_at = TAGL_APPEND;
+	} else if (id < MS_DENSE_MAX) {
 		// Ids are dense and a window's sets are near each other:
 		// an array by id holds every set of the query once.
 		if (id >= c->msd_cap) {
@@ -811,6 +908,32 @@ memo_set(qctx *c, uint32_t *h, const query_sums *s)
 	}
 }
 
+// The slot of value v (a string id) in c->vrow, made when missing;
+// NULL when out of memory (c->rv set) or past the string table's ids.
+static uint32_t *
+vrow_slot(qctx *c, uint32_t v)
+{
+	if (v >= c->vrow_cap) {
+		uint32_t nc = c->vrow_cap > 0 ? c->vrow_cap : 1024;
+		while (nc <= v && nc < (UINT32_C(1) << 30)) {
+			nc *= 2;
+		}
+		if (nc <= v) {
+			return (NULL);
+		}
+		uint32_t *nv = realloc(c->vrow, (size_t) nc * sizeof(*nv));
+		if (nv == NULL) {
+			c->rv = LLMCOST_ENOMEM;
+			return (NULL);
+		}
+		memset(nv + c->vrow_cap, 0,
+		    (size_t) (nc - c->vrow_cap) * sizeof(*nv));
+		c->vrow = nv;
+		c->vrow_cap = nc;
+	}
+	return (&c->vrow[v]);
+}
+
 static inline void run_add(
     query_sums *s, const store_run *run, const store_extras *ex);
 static void run_sub(
@@ -823,7 +946,7 @@ on_run(qctx *c, const store_run *run, const store_extras *ex,
     const uint8_t *trace)
 {
 	const query_spec *q = c->q;
-	ms_ent *ms = NULL;
+	ms_ent *ms = NULL, ms1;
 	query_sums *s;
 	gkey k;
 	int rv = 0;
@@ -869,7 +992,13 @@ on_run(qctx *c, const store_run *run, const store_extras *ex,
 		}
 	}
 	if (c->need_ms) {
-		if ((ms = ms_get(c, run->metaset)) == NULL) {
+		c->at_ns = run->start_ns;
+		// With the memo by set and no time buckets, a set is decoded
+		// once: its group is then remembered.
+		int once = h != NULL && c->memo == MEMO_META
+		    && q->every == QUERY_EVERY_NONE;
+		if ((ms = ms_get(c, run->metaset, once ? &ms1 : NULL))
+		    == NULL) {
 			return (c->rv);
 		}
 		if (!ms->pass) {
@@ -917,11 +1046,27 @@ on_run(qctx *c, const store_run *run, const store_extras *ex,
 		// total too, which grouping by tag keeps apart.
 		run_add(&c->tag_total, run, ex);
 	}
+	uint32_t *vr = NULL;
+	if (h != NULL && c->memo == MEMO_META && q->n_by == 1
+	    && q->every == QUERY_EVERY_NONE && !k.other) {
+		if ((vr = vrow_slot(c, k.k[0])) == NULL && c->rv != 0) {
+			return (c->rv);
+		}
+		if (vr != NULL && *vr != 0) {
+			s = &c->g.rows[*vr - 1].sum;
+			memo_set(c, h, s);
+			goto add;
+		}
+	}
 	if ((s = gtab_find(&c->g, &k, &rv)) == NULL) {
 		return (rv);
 	}
 	if (h != NULL) {
 		memo_set(c, h, s);
+		if (vr != NULL) {
+			// A value past the cap is "other" from now on too.
+			*vr = *h;
+		}
 	}
 add:
 	if (run->flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) {
@@ -1024,8 +1169,42 @@ on_run_tags(qctx *c, const store_run *run, const store_extras *ex,
 	return (0);
 }
 
+// Gives the walk of a scan that sums the memo and room to sum every row
+// so far.  Returns 0 or LLMCOST_ENOMEM.
+static int
+fold_sync(qctx *c)
+{
+	store_fold *f = c->fold;
+	if (c->g.n > c->fsum_cap) {
+		uint32_t nc = c->g.rcap;
+		store_fold_sum *ns
+		    = realloc(c->fsum, (size_t) nc * sizeof(*ns));
+		if (ns == NULL) {
+			return (LLMCOST_ENOMEM);
+		}
+		memset(ns + c->fsum_cap, 0,
+		    (size_t) (nc - c->fsum_cap) * sizeof(*ns));
+		c->fsum = ns;
+		c->fsum_cap = nc;
+	}
+	if (c->msv != NULL) {
+		f->via = c->msv;
+		f->nvia = c->msb_n;
+		f->slot = c->vrow;
+		f->nslot = c->vrow_cap;
+	} else {
+		f->slot = c->hot;
+		f->nslot = c->hot_cap;
+	}
+	f->sum = c->fsum;
+	f->nsum = c->g.n;
+	return (0);
+}
+
 // A batch of the scan: the memo slots of its runs are fetched into the
 // cache first, so that their misses overlap instead of stalling each run.
+static int fold_sync(qctx *c);
+
 static int
 on_batch(void *arg, const store_scan_item *it, size_t n)
 {
@@ -1040,8 +1219,27 @@ on_batch(void *arg, const store_scan_item *it, size_t n)
 			}
 		}
 	}
+	if (c->ms_bulk == 1) {
+		// The sets of the batch, read where the bulk load found
+		// them: a walk that sums hands over mostly runs whose set
+		// is new to the query, each a miss of its own.
+		for (size_t i = 0; i < n; i++) {
+			if (it[i].run.metaset < c->msb_n) {
+				__builtin_prefetch(&c->msb[it[i].run.metaset]);
+			}
+		}
+		for (size_t i = 0; i < n; i++) {
+			uint32_t id = it[i].run.metaset;
+			if (id < c->msb_n && c->msb[id] != NULL) {
+				__builtin_prefetch(c->msb[id]);
+			}
+		}
+	}
 	for (size_t i = 0; i < n && rv == 0; i++) {
 		rv = on_run(c, &it[i].run, it[i].ex, it[i].trace);
+	}
+	if (rv == 0 && c->fold != NULL) {
+		rv = fold_sync(c);
 	}
 	return (rv);
 }
@@ -1131,15 +1329,76 @@ on_rollup(void *arg, const store_rkey *rk, const store_rollup *v)
 
 // ---- planning ----
 
+// Whether the runs' sums may be taken in the walk (store_scan_fold):
+// when the memo alone tells a run's group (without time buckets, traces,
+// one row per tag or a filter the memo does not decide) and the runs are
+// added, not subtracted.
+static int
+fold_fits(const qctx *c)
+{
+	const query_spec *q = c->q;
+	if (c->memo == MEMO_NONE || q->every != QUERY_EVERY_NONE
+	    || c->need_trace || c->tag_key >= 0 || c->neg
+	    || (q->flags & QUERY_RUNS_PLAIN) != 0) {
+		return (0);
+	}
+	for (uint32_t f = 0; f < q->n_where; f++) {
+		if (q->where[f].key.kind != QUERY_KEY_META
+		    && q->where[f].key.kind != QUERY_KEY_TAG) {
+			return (0);
+		}
+	}
+	return (1);
+}
+
+// The runs of [from_ns, to_ns) summed in the walk where the memo knows
+// their group, the others read by on_batch (which fills the memo); the
+// walk's sums are then added to the rows.
+static int
+fold_scan(qctx *c, uint64_t from_ns, uint64_t to_ns)
+{
+	store_fold f = { .by = c->memo == MEMO_META ? STORE_FOLD_METASET
+		                                    : (int) c->q->by[0].dim };
+	int rv;
+
+	c->fold = &f;
+	if ((rv = fold_sync(c)) == 0) {
+		rv = store_scan_fold(
+		    c->t, from_ns, to_ns, STORE_SCAN_EXTRAS, &f, on_batch, c);
+	}
+	c->fold = NULL;
+	c->runs += f.runs;
+	for (uint32_t i = 0; i < c->g.n && i < c->fsum_cap; i++) {
+		store_fold_sum *a = &c->fsum[i];
+		query_sums *s = &c->g.rows[i].sum;
+		if (a->calls == 0) {
+			continue;
+		}
+		s->calls += a->calls;
+		s->error_calls += a->error_calls;
+		for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
+			s->usage[b] += a->usage[b];
+		}
+		s->cost_pusd += a->cost_pusd;
+		memset(a, 0, sizeof(*a));
+	}
+	return (rv);
+}
+
 static int
 scan_runs(qctx *c, uint64_t from_ns, uint64_t to_ns)
 {
 	unsigned what
 	    = STORE_SCAN_EXTRAS | (c->need_trace ? STORE_SCAN_TRACES : 0);
+	int rv;
 	if (from_ns >= to_ns) {
 		return (0);
 	}
-	int rv = store_scan_batch(c->t, from_ns, to_ns, what, on_batch, c);
+	if (fold_fits(c)) {
+		rv = fold_scan(c, from_ns, to_ns);
+	} else {
+		rv = store_scan_batch(c->t, from_ns, to_ns, what, on_batch, c);
+	}
 	return (rv != 0 ? rv : c->rv);
 }
 
@@ -1992,6 +2251,9 @@ query_once(store_rtxn *t, const query_spec *q, query_result **out, char *err,
 	free(c.msl);
 	free(c.hot);
 	free(c.hot_epoch);
+	free(c.fsum);
+	free(c.vrow);
+	free(c.msv);
 	free(c.unp);
 	free(c.tagl);
 	lstr_free(&c.strs);

@@ -108,6 +108,9 @@ const char *query_every_name(query_every e);
 int query_every_parse(const char *s);
 
 #define QUERY_RUNS_ONLY 0x1u // answer from the runs, never the rollups
+// Every run read one by one, none summed in the walk (store_scan_fold):
+// the same answer, slower (tests compare the two).
+#define QUERY_RUNS_PLAIN 0x2u
 
 typedef struct query_spec {
 	query_key by[QUERY_MAX_KEYS]; // group by these, in this order
@@ -119,7 +122,7 @@ typedef struct query_spec {
 	char tz[TZ_NAME_MAX + 1]; // of the buckets; "" = UTC
 	uint32_t top;             // keep the N costliest groups; 0 = all
 	uint32_t max_groups;      // 0 = QUERY_GROUPS_DEF
-	unsigned flags;           // QUERY_RUNS_ONLY
+	unsigned flags;           // QUERY_RUNS_ONLY, QUERY_RUNS_PLAIN
 } query_spec;
 
 // A spec grouping by feature, no filter, window [0, 0), UTC.

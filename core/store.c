@@ -46,7 +46,10 @@
 // the same stage through a callback, so that storing and repricing share
 // one pricing step and the store cannot disagree with it.  Reading a
 // range of runs walks the run ids (UUIDv7, time first) from the range's
-// first millisecond.  What few runs carry beyond the fixed record
+// first millisecond; a scan that sums (store_scan_fold) adds the runs
+// whose group the caller already knows straight from their packed records
+// during the walk, and hands over only the rest.  What few runs carry
+// beyond the fixed record
 // (per-request fees, the provider's own cost, usage flags) goes to the
 // extras table, written right after the run's insert succeeds, so it too
 // is written exactly once, and its sums go to the rollups.  Maintenance
@@ -1938,6 +1941,10 @@ typedef struct scan_walk {
 	store_run_batch_fn fn;
 	void *arg;
 	int done; // a run past the window was met
+	// A scan that sums (store_scan_fold), and the extras table's
+	// current key as two big-endian words (all ones past its end).
+	store_fold *fold;
+	uint64_t ex_hi, ex_lo;
 } scan_walk;
 
 // Adds the run (k, v) to the batch, handing the batch on when full, or
@@ -1993,6 +2000,274 @@ scan_put(scan_walk *w, const MDB_val *k, const MDB_val *v)
 	return (0);
 }
 
+static inline uint64_t
+key_be64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return (v);
+}
+
+// Notes where the extras cursor of a walk that sums now stands.
+static void
+fold_side(scan_walk *w)
+{
+	if (w->src[0] == 0 && w->sk[0].mv_size == 16) {
+		w->ex_hi = key_be64(w->sk[0].mv_data);
+		w->ex_lo = key_be64((const uint8_t *) w->sk[0].mv_data + 8);
+	} else {
+		w->ex_hi = w->ex_lo = UINT64_MAX;
+	}
+}
+
+// What the loop of a walk that sums reads for every run, kept in
+// registers between the calls that may change it (fold_load).
+typedef struct fold_state {
+	uint64_t end_ms, from_ns, to_ns, ex_hi, ex_lo;
+	const uint32_t *via, *slot;
+	store_fold_sum *sum;
+	uint32_t nvia, nslot, nsum;
+	uint64_t runs; // summed or skipped, not yet in f->runs
+} fold_state;
+
+static inline void
+fold_load(fold_state *st, const scan_walk *w)
+{
+	const store_fold *f = w->fold;
+	st->end_ms = w->end_ms;
+	st->from_ns = w->from_ns;
+	st->to_ns = w->to_ns;
+	st->ex_hi = w->ex_hi;
+	st->ex_lo = w->ex_lo;
+	st->via = f->via;
+	st->nvia = f->nvia;
+	st->slot = f->slot;
+	st->nslot = f->nslot;
+	st->sum = f->sum;
+	st->nsum = f->nsum;
+	st->runs = 0;
+}
+
+// Sums the run (k, v) of a walk that sums, whose key is the u32 at offset
+// koff of a packed record, when it is a packed run whose slot is known,
+// that lies before the extras cursor (so has none) and is priced (its
+// usage in the record's order: fold_order).  Returns 0 when done with it
+// (summed, skipped, or outside the window's nanoseconds), 1 when it must
+// go through scan_put, to the batch (fold_slow).
+static inline __attribute__((always_inline)) int
+fold_one(fold_state *st, const MDB_val *k, const MDB_val *v, size_t koff)
+{
+	const run_packed *p = v->mv_data;
+	uint64_t hi, lo, ms;
+	uint32_t key, sl;
+
+	if (k->mv_size != 16 || v->mv_size != sizeof(run_packed)) {
+		return (1);
+	}
+	hi = key_be64(k->mv_data);
+	lo = key_be64((const uint8_t *) k->mv_data + 8);
+	ms = hi >> 16;
+	if (ms >= st->end_ms
+	    || (hi > st->ex_hi || (hi == st->ex_hi && lo >= st->ex_lo))
+	    || (p->flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) != 0) {
+		return (1);
+	}
+	uint64_t start
+	    = ms * 1000000u + (p->when & ((UINT64_C(1) << RUN_SUB_BITS) - 1));
+	if (start < st->from_ns || start >= st->to_ns) {
+		return (0);
+	}
+	memcpy(&key, (const uint8_t *) p + koff, sizeof(key));
+	if (st->via != NULL) {
+		if (key >= st->nvia || (key = st->via[key]) == 0) {
+			return (1);
+		}
+		if (key == STORE_FOLD_SKIP) {
+			st->runs++;
+			return (0);
+		}
+		key--;
+	}
+	if (key >= st->nslot || (sl = st->slot[key]) == 0) {
+		return (1);
+	}
+	if (sl == STORE_FOLD_SKIP) {
+		st->runs++;
+		return (0);
+	}
+	if (sl - 1 >= st->nsum) {
+		return (1);
+	}
+	st->runs++;
+	store_fold_sum *a = &st->sum[sl - 1];
+	a->calls++;
+	a->error_calls += p->status != LLMCOST_STATUS_OK;
+	for (int i = 0; i < RUN_U32; i++) {
+		a->usage[i] += p->u32[i];
+	}
+	for (int i = 0; i < RUN_U16; i++) {
+		a->usage[RUN_U32 + i] += p->u16[i];
+	}
+	a->cost_pusd += p->cost_pusd;
+	return (0);
+}
+
+// A run fold_one cannot sum: to scan_put.  The walk's counts are handed
+// over first, and its state read again after (the batch's callback may
+// have filled slots and moved the arrays).
+static int
+fold_slow(scan_walk *w, fold_state *st, const MDB_val *k, const MDB_val *v)
+{
+	w->fold->runs += st->runs;
+	int rv = scan_put(w, k, v);
+	if (w->side[0] != NULL) {
+		// This run's extras, when it had some, are in the batch:
+		// the runs up to the next run with extras can be summed.
+		if (rv == 0 && w->src[0] == 0 && w->sk[0].mv_size == 16
+		    && memcmp(w->sk[0].mv_data, k->mv_data, 16) == 0) {
+			w->src[0] = mdb_cursor_get(
+			    w->side[0], &w->sk[0], &w->sv[0], MDB_NEXT);
+		}
+		fold_side(w);
+	}
+	fold_load(st, w);
+	return (rv);
+}
+
+// scan_put for a walk that sums, one run at a time (the cursor's walk).
+static int
+fold_put(scan_walk *w, const MDB_val *k, const MDB_val *v, size_t koff)
+{
+	fold_state st;
+	fold_load(&st, w);
+	if (fold_one(&st, k, v, koff) != 0) {
+		return (fold_slow(w, &st, k, v));
+	}
+	w->fold->runs += st.runs;
+	return (0);
+}
+
+// Puts the usage of sums s[0..n) in the packed record's order (to is 1),
+// in which a walk that sums adds to them, or back in bucket order (0).
+static void
+fold_order(store_fold_sum *s, uint32_t n, int to)
+{
+	for (uint32_t j = 0; j < n; j++) {
+		uint64_t u[LLMCOST_BUCKET_COUNT];
+		for (int i = 0; i < RUN_U32 + RUN_U16; i++) {
+			if (to) {
+				u[i] = s[j].usage[run_buckets[i]];
+			} else {
+				u[run_buckets[i]] = s[j].usage[i];
+			}
+		}
+		memcpy(s[j].usage, u, sizeof(u));
+	}
+}
+
+// The walk of a table's pages for a scan that sums (the loop of
+// scan_runs, store_leaf_next's returns in *step), keyed by the u32 at
+// koff of a packed record: FOLD_AHEAD runs at a time, whose slots (an
+// array by a value of the run, too large for the nearest caches, read in
+// no order) are fetched into the cache before the first of them is
+// summed, so that their misses overlap.  On return (k, v) is the last
+// run read.
+#define FOLD_AHEAD 16
+static inline __attribute__((always_inline)) int
+fold_leaf_at(scan_walk *w, store_leaf *lf, MDB_val *k, MDB_val *v, int *step,
+    size_t koff)
+{
+	MDB_val kk[FOLD_AHEAD], vv[FOLD_AHEAD];
+	MDB_val ck = *k, cv = *v; // kept in registers, not in the caller's
+	fold_state st;
+	int rv = 0;
+
+	fold_load(&st, w);
+	*step = 0;
+	for (;;) {
+		size_t n = 0;
+		for (;;) {
+			kk[n] = ck;
+			vv[n++] = cv;
+			if (cv.mv_size == sizeof(run_packed)) {
+				uint32_t key;
+				memcpy(&key,
+				    (const uint8_t *) cv.mv_data + koff,
+				    sizeof(key));
+				if (st.via != NULL) {
+					if (key < st.nvia) {
+						__builtin_prefetch(
+						    &st.via[key]);
+					}
+				} else if (key < st.nslot) {
+					__builtin_prefetch(&st.slot[key]);
+				}
+			}
+			if (n == FOLD_AHEAD
+			    || (*step = store_leaf_next(lf, &ck, &cv)) != 0) {
+				break;
+			}
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (fold_one(&st, &kk[i], &vv[i], koff) != 0
+			    && ((rv = fold_slow(w, &st, &kk[i], &vv[i])) != 0
+			        || w->done)) {
+				break;
+			}
+		}
+		if (rv != 0 || w->done || *step != 0
+		    || (*step = store_leaf_next(lf, &ck, &cv)) != 0) {
+			w->fold->runs += st.runs;
+			*k = ck;
+			*v = cv;
+			return (rv);
+		}
+	}
+}
+
+static int
+fold_leaf(scan_walk *w, store_leaf *lf, MDB_val *k, MDB_val *v, int *step)
+{
+	switch (w->fold->by) {
+	case STORE_FOLD_METASET:
+		return (fold_leaf_at(
+		    w, lf, k, v, step, offsetof(run_packed, metaset)));
+#define FOLD_FIELD(id, name, field, src)                                      \
+	case REPORT_BY_##id:                                                  \
+		return (fold_leaf_at(                                         \
+		    w, lf, k, v, step, offsetof(run_packed, field)));
+		REPORT_DIM_MAP(FOLD_FIELD)
+#undef FOLD_FIELD
+	}
+	return (LLMCOST_EINVAL);
+}
+
+// The key offset of a walk that sums by f->by in a packed record.
+static size_t
+fold_koff(const store_fold *f)
+{
+	switch (f->by) {
+#define FOLD_OFF(id, name, field, src)                                        \
+	case REPORT_BY_##id:                                                  \
+		return (offsetof(run_packed, field));
+		REPORT_DIM_MAP(FOLD_OFF)
+#undef FOLD_OFF
+	default:
+		return (offsetof(run_packed, metaset));
+	}
+}
+
+// One run of a walk: summed, or to the batch.
+static inline int
+walk_put(scan_walk *w, const MDB_val *k, const MDB_val *v)
+{
+	return (w->fold != NULL ? fold_put(w, k, v, fold_koff(w->fold))
+	                        : scan_put(w, k, v));
+}
+
 // Sets key to the smallest 16-byte key after it; 0 when there is none.
 static int
 key_after(uint8_t key[16])
@@ -2011,7 +2286,7 @@ key_after(uint8_t key[16])
 // read as expected, the cursor walks on with MDB_NEXT.
 static int
 scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
-    store_run_batch_fn fn, void *arg)
+    store_fold *fold, store_run_batch_fn fn, void *arg)
 {
 	MDB_cursor *cur;
 	uint8_t kb[16] = { 0 }, next[16];
@@ -2022,7 +2297,10 @@ scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 		.side = { NULL, NULL },
 		.src = { MDB_NOTFOUND, MDB_NOTFOUND },
 		.fn = fn,
-		.arg = arg };
+		.arg = arg,
+		.fold = fold,
+		.ex_hi = UINT64_MAX,
+		.ex_lo = UINT64_MAX };
 
 	if (from_ns >= to_ns) {
 		return (0);
@@ -2059,6 +2337,9 @@ scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 		w.src[i] = mdb_cursor_get(
 		    w.side[i], &w.sk[i], &w.sv[i], MDB_SET_RANGE);
 	}
+	if (w.side[0] != NULL) {
+		fold_side(&w);
+	}
 	if ((rc = mdb_cursor_open(t->txn, t->s->runs, &cur)) != 0) {
 		rv = LLMCOST_ESTORE;
 		goto out;
@@ -2070,10 +2351,14 @@ scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 	           &lf, t->s->env, t->txn, "runs", &k, &v, &t->leaf_map)
 	        == 0) {
 		int step = 0;
-		do {
-			rv = scan_put(&w, &k, &v);
-		} while (rv == 0 && !w.done
-		    && (step = store_leaf_next(&lf, &k, &v)) == 0);
+		if (fold != NULL) {
+			rv = fold_leaf(&w, &lf, &k, &v, &step);
+		} else {
+			do {
+				rv = scan_put(&w, &k, &v);
+			} while (rv == 0 && !w.done
+			    && (step = store_leaf_next(&lf, &k, &v)) == 0);
+		}
 		if (rv == 0 && !w.done && step > 0) {
 			rc = MDB_NOTFOUND;
 		} else if (rv == 0 && !w.done) {
@@ -2091,7 +2376,7 @@ scan_runs(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 		}
 	}
 	while (rc == 0 && rv == 0 && !w.done) {
-		if ((rv = scan_put(&w, &k, &v)) == 0 && !w.done) {
+		if ((rv = walk_put(&w, &k, &v)) == 0 && !w.done) {
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 		}
 	}
@@ -2120,7 +2405,23 @@ store_scan_batch(store_rtxn *t, uint64_t from_ns, uint64_t to_ns,
 	if (t == NULL || fn == NULL) {
 		return (LLMCOST_EINVAL);
 	}
-	return (scan_runs(t, from_ns, to_ns, what, fn, arg));
+	return (scan_runs(t, from_ns, to_ns, what, NULL, fn, arg));
+}
+
+int
+store_scan_fold(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
+    store_fold *f, store_run_batch_fn fn, void *arg)
+{
+	if (t == NULL || f == NULL || fn == NULL
+	    || (what & STORE_SCAN_TRACES) != 0
+	    || (f->by != STORE_FOLD_METASET
+	        && (f->by < 0 || f->by >= REPORT_DIM_COUNT))) {
+		return (LLMCOST_EINVAL);
+	}
+	fold_order(f->sum, f->nsum, 1);
+	int rv = scan_runs(t, from_ns, to_ns, what, f, fn, arg);
+	fold_order(f->sum, f->nsum, 0);
+	return (rv);
 }
 
 // store_scan and store_scan_ex: the batches handed on run by run.
@@ -2151,7 +2452,7 @@ store_scan_ex(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, unsigned what,
 	if (t == NULL || fn == NULL) {
 		return (LLMCOST_EINVAL);
 	}
-	return (scan_runs(t, from_ns, to_ns, what, scan_one_batch, &o));
+	return (scan_runs(t, from_ns, to_ns, what, NULL, scan_one_batch, &o));
 }
 
 int
@@ -2162,7 +2463,7 @@ store_scan(store_rtxn *t, uint64_t from_ns, uint64_t to_ns, store_run_fn fn,
 	if (t == NULL || fn == NULL) {
 		return (LLMCOST_EINVAL);
 	}
-	return (scan_runs(t, from_ns, to_ns, 0, scan_one_batch, &o));
+	return (scan_runs(t, from_ns, to_ns, 0, NULL, scan_one_batch, &o));
 }
 
 int
@@ -2181,6 +2482,18 @@ store_metaset(store_rtxn *t, uint32_t id, const uint8_t **blob, size_t *len)
 	return (0);
 }
 
+// One set of store_metaset_walk, handed to fn.
+static int
+metaset_put(const MDB_val *k, const MDB_val *v, store_metaset_fn fn, void *arg)
+{
+	uint32_t id;
+	if (k->mv_size != sizeof(id)) {
+		return (LLMCOST_ESTORE);
+	}
+	memcpy(&id, k->mv_data, sizeof(id));
+	return (fn(arg, id, v->mv_data, v->mv_size < 2 ? 0 : v->mv_size));
+}
+
 int
 store_metaset_walk(
     store_rtxn *t, uint32_t from, store_metaset_fn fn, void *arg)
@@ -2196,19 +2509,33 @@ store_metaset_walk(
 		return (LLMCOST_ESTORE);
 	}
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0) {
-		uint32_t id;
-		if (k.mv_size != sizeof(id)) {
-			rv = LLMCOST_ESTORE;
-			break;
+	// As the runs: the table's pages read in place while they read as
+	// expected, then the cursor from the set after the last one read.
+	store_leaf lf;
+	if (rc == 0
+	    && store_leaf_begin(
+	           &lf, t->s->env, t->txn, "metasets", &k, &v, &t->leaf_map)
+	        == 0) {
+		int step = 0;
+		do {
+			rv = metaset_put(&k, &v, fn, arg);
+		} while (
+		    rv == 0 && (step = store_leaf_next(&lf, &k, &v)) == 0);
+		if (rv == 0 && step > 0) {
+			rc = MDB_NOTFOUND;
+		} else if (rv == 0) {
+			memcpy(&from, k.mv_data, sizeof(from));
+			k.mv_size = sizeof(from);
+			k.mv_data = &from;
+			rc = ++from != 0
+			    ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
+			    : MDB_NOTFOUND;
 		}
-		memcpy(&id, k.mv_data, sizeof(id));
-		if ((rv = fn(
-		         arg, id, v.mv_data, v.mv_size < 2 ? 0 : v.mv_size))
-		    != 0) {
-			break;
+	}
+	while (rc == 0 && rv == 0) {
+		if ((rv = metaset_put(&k, &v, fn, arg)) == 0) {
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 		}
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	return (walk_end(cur, rc, rv));
 }

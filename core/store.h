@@ -526,4 +526,46 @@ store_rollup_provider_cost(const store_rollup *v)
 	    | v->provider_cost_lo));
 }
 
+// A scan that sums (store_scan_fold): while a query walks the runs, most
+// runs need nothing of it but their group's sums, and which group follows
+// from one 32-bit value of the run (its metadata set, or one roll-up
+// dimension's string id).  The caller keeps, by that value, the slot of
+// the value's group (slot[value]: 0 not known yet, STORE_FOLD_SKIP not
+// counted, else its index in sum plus 1); a run whose slot is known, that
+// has no extras, is priced (no STORE_RUN_UNPRICED or STORE_RUN_OVERFLOW)
+// and is in the packed record version is added to sum[slot - 1] inside
+// the walk, straight from its record, with no call.  Every other run is
+// handed to fn, in batches, as store_scan_batch does, and fn may then
+// fill slots (and move or grow slot and sum, new sums zero: the walk
+// reads the fields again after every call).  A run handed to fn is never
+// also summed.  The sums are in bucket order when the call begins and
+// when it returns; while it lasts they belong to the walk (fn may move
+// them, not read them).
+// Ownership: slot and sum are the caller's.  Threading: as a scan.
+#define STORE_FOLD_METASET (-1) // by: the run's metadata set
+#define STORE_FOLD_SKIP    UINT32_MAX
+typedef struct store_fold_sum {
+	uint64_t calls;
+	uint64_t error_calls; // status != OK
+	uint64_t usage[LLMCOST_BUCKET_COUNT];
+	store_i128 cost_pusd;
+} store_fold_sum;
+typedef struct store_fold {
+	int by; // a report_dim, or STORE_FOLD_METASET
+	// When via is not NULL, the run's value is first mapped through it
+	// (nvia entries: 0 not known, STORE_FOLD_SKIP not counted, else
+	// the index into slot plus 1), so that many values share a slot.
+	const uint32_t *via;
+	uint32_t nvia;
+	uint32_t *slot;      // by value; nslot of them (values past: to fn)
+	uint32_t nslot;      //
+	store_fold_sum *sum; // nsum of them (a slot past them: to fn)
+	uint32_t nsum;       //
+	uint64_t runs;       // out: runs summed or skipped here, not by fn
+} store_fold;
+// store_scan_batch, summing what f allows in the walk (above).  `what`
+// may not ask for traces (LLMCOST_EINVAL).  Same returns.
+int store_scan_fold(store_rtxn *t, uint64_t from_ns, uint64_t to_ns,
+    unsigned what, store_fold *f, store_run_batch_fn fn, void *arg);
+
 #endif // LLMCOST_CORE_STORE_H

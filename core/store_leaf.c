@@ -8,7 +8,8 @@
 // then leaf after leaf by the branch pages' child lists, fetching the next
 // STORE_LEAF_AHEAD leaf pages into the cache while one is read.  It leans
 // on LMDB's file format (0.9, MDB_DATA_VERSION 1: the page header, the
-// node offsets, the 8-byte node, the 48-byte MDB_db), which LMDB keeps
+// node offsets, the 8-byte node, the 48-byte MDB_db; keys compared as
+// bytes, or as native integers in an MDB_INTEGERKEY table), which LMDB keeps
 // stable because it is on disk, and it checks rather than trusts: the
 // map's start is the kernel's word (/proc/self/maps), never a page's own
 // number, which LMDB itself does not read; the walk starts only when the
@@ -155,10 +156,31 @@ store_leaf_page(store_leaf *w)
 	return (0);
 }
 
-// Compares key a[0..an) with b[0..bn) as LMDB's default comparison.
+// Compares key a[0..an) with b[0..bn) as LMDB does: as bytes, or in a
+// table of MDB_INTEGERKEY as native unsigned integers of 4 or 8 bytes
+// (*bad set for keys of another or of unequal sizes).
 static int
-key_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+key_cmp(int intkey, const uint8_t *a, size_t an, const uint8_t *b, size_t bn,
+    int *bad)
 {
+	if (intkey) {
+		uint64_t x = 0, y = 0;
+		if (an != bn || (an != 4 && an != 8)) {
+			*bad = 1;
+			return (0);
+		}
+		if (an == 4) {
+			uint32_t x4, y4;
+			memcpy(&x4, a, 4);
+			memcpy(&y4, b, 4);
+			x = x4;
+			y = y4;
+		} else {
+			memcpy(&x, a, 8);
+			memcpy(&y, b, 8);
+		}
+		return ((x > y) - (x < y));
+	}
 	int c = memcmp(a, b, an < bn ? an : bn);
 	return (c != 0 ? c : (an > bn) - (an < bn));
 }
@@ -248,9 +270,11 @@ store_leaf_begin(store_leaf *w, MDB_env *env, MDB_txn *txn, const char *name,
 	memcpy(&flags, (const uint8_t *) db.mv_data + DB_FLAGS_OFF, 2);
 	memcpy(&depth, (const uint8_t *) db.mv_data + DB_DEPTH_OFF, 2);
 	memcpy(&root, (const uint8_t *) db.mv_data + DB_ROOT_OFF, 8);
-	if (flags != 0 || depth < 1 || depth > STORE_LEAF_DEPTH) {
+	if ((flags != 0 && flags != MDB_INTEGERKEY) || depth < 1
+	    || depth > STORE_LEAF_DEPTH) {
 		return (-1);
 	}
+	int intkey = flags == MDB_INTEGERKEY, bad = 0;
 	w->depth = depth - 1;
 	// Down from the root to k: in a branch page, the last child whose
 	// key is <= k (the first child's key is empty and stands for all
@@ -271,10 +295,15 @@ store_leaf_begin(store_leaf *w, MDB_env *env, MDB_txn *txn, const char *name,
 			if (node_at(w, p, up, mid, &child, &key, &ks) != 0) {
 				return (-1);
 			}
-			if (key_cmp(key, ks, k->mv_data, k->mv_size) <= 0) {
+			if (key_cmp(
+			        intkey, key, ks, k->mv_data, k->mv_size, &bad)
+			    <= 0) {
 				lo = mid + 1;
 			} else {
 				hi = mid;
+			}
+			if (bad) {
+				return (-1);
 			}
 		}
 		at = lo - 1;

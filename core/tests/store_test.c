@@ -1033,6 +1033,86 @@ test_metasets(void **state)
 	free(b);
 }
 
+typedef struct ms_seen {
+	store_rtxn *t;
+	uint32_t first, next, stop_after, n;
+	int bad;
+} ms_seen;
+
+// Each set once, in id order from the first asked, as store_metaset has
+// it (the same bytes, where the transaction holds them).
+static int
+ms_seen_one(void *arg, uint32_t id, const uint8_t *blob, size_t len)
+{
+	ms_seen *m = arg;
+	const uint8_t *b;
+	size_t l;
+	if (id != (m->n == 0 ? m->first : m->next)
+	    || store_metaset(m->t, id, &b, &l) != 0 || b != blob || l != len) {
+		m->bad++;
+	}
+	m->next = id + 1;
+	if (++m->n == m->stop_after) {
+		return (7);
+	}
+	return (0);
+}
+
+// The metadata sets read in one pass (store_metaset_walk, which reads
+// the table's pages in place and hands over to a cursor at a set too
+// large for a page): every set, in order, from any id on, and the walk
+// stops when told.
+static void
+test_metaset_walk(void **state)
+{
+	fixture *f = *state;
+	static llmcost_proto_kv kv[4 * MAX_RECS];
+	static char vals[4 * MAX_RECS][LLMCOST_MAX_VALUE + 1];
+	static llmcost_proto_kv big[12];
+	uint32_t n = 0;
+
+	for (uint32_t k = 0; k < 4; k++) {
+		built *b = build(NULL, 0);
+		for (uint32_t i = 0; i < MAX_RECS; i++, n++) {
+			metatags mt = { &kv[n], 1, NULL, 0 };
+			snprintf(vals[n], sizeof(vals[n]), "v%05u", n);
+			kv[n].key = S("k");
+			kv[n].val = S(vals[n]);
+			if (n == 1000) {
+				// Too large for half a page: a page of its own.
+				memset(vals[n], 'x', LLMCOST_MAX_VALUE);
+				for (int j = 0; j < 12; j++) {
+					big[j].key.ptr = "abcdefghijkl";
+					big[j].key.len = 1 + (uint32_t) j;
+					big[j].val = S(vals[n]);
+				}
+				mt.meta = big;
+				mt.n_meta = 12;
+			}
+			add_with(b, n + 1, &mt);
+		}
+		write_built(f->s, b, k + 1, 0, MAX_RECS, 0);
+		free(b);
+	}
+	store_rtxn *t;
+	LLMCOST_PASS(store_read_begin(f->s, &t));
+	uint64_t total;
+	LLMCOST_PASS(store_metaset_count(t, &total));
+	assert_int_equal(total, n);
+	const uint32_t from[] = { 1, 2, 700, 1001, n, n + 1 };
+	for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
+		ms_seen m = { .t = t, .first = from[i] };
+		LLMCOST_PASS(store_metaset_walk(t, from[i], ms_seen_one, &m));
+		assert_int_equal(m.bad, 0);
+		assert_int_equal(m.n, n + 1 - from[i]);
+	}
+	ms_seen m = { .t = t, .first = 1, .stop_after = 1500 };
+	assert_int_equal(store_metaset_walk(t, 1, ms_seen_one, &m), 7);
+	assert_int_equal(m.n, 1500);
+	assert_int_equal(m.bad, 0);
+	store_read_end(t);
+}
+
 // Runs are appended at the end of the runs table when their ids are
 // above the last one; an id below it, whether new or already stored, is
 // told apart by a plain insert (an append only says "not above").
@@ -1872,6 +1952,8 @@ main(void)
 		    test_huge_write_retry, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_metasets, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_metaset_walk, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_ids_out_of_order, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
