@@ -104,12 +104,7 @@ llmcost__lanes_init(llmcost_client *c)
 		(void) munmap(m, len);
 		return;
 	}
-	// A lane holds at most a quarter of the pool's slots between all
-	// lanes; fewer than 8 per lane are not worth holding.
-	uint32_t hold = c->cfg.queue_max / (4 * LLMCOST__LANES_MAX);
-	c->lane_hold = hold > LLMCOST__LANE_FREE ? LLMCOST__LANE_FREE
-	    : hold < 8                           ? 0
-	                                         : hold;
+	c->lane_hold = 0; // set by llmcost__lanes_tend
 	c->lane_mark = c->wake_depth < LLMCOST__LANE_CALLS / 2
 	    ? c->wake_depth
 	    : LLMCOST__LANE_CALLS / 2;
@@ -284,13 +279,17 @@ llmcost__lanes_release(llmcost_client *c, const uint32_t *idx, uint32_t n)
 void
 llmcost__lanes_tend(llmcost_client *c)
 {
+	uint32_t owned = 0;
+
 	if (c->lanes == NULL) {
 		return;
 	}
 	for (uint32_t i = 0; i < LLMCOST__LANES_MAX; i++) {
 		llmcost__lane *l = &c->lanes[i];
-		if (atomic_load_explicit(&l->state, memory_order_acquire)
-		        != LLMCOST__LANE_EXITED
+		uint32_t st
+		    = atomic_load_explicit(&l->state, memory_order_acquire);
+		owned += st == LLMCOST__LANE_OWNED;
+		if (st != LLMCOST__LANE_EXITED
 		    || atomic_load_explicit(&l->head, memory_order_acquire)
 		        != atomic_load_explicit(
 		            &l->tail, memory_order_relaxed)) {
@@ -319,6 +318,13 @@ llmcost__lanes_tend(llmcost_client *c)
 		atomic_store_explicit(
 		    &l->state, LLMCOST__LANE_FREE_, memory_order_release);
 	}
+	// The lanes in use hold a sixteenth of the pool between them at
+	// most (slots a thread that makes no calls keeps from the others);
+	// fewer than 8 slots a lane are not worth holding.
+	uint32_t hold = c->cfg.queue_max / 16 / (owned > 0 ? owned : 1);
+	c->lane_hold = hold > LLMCOST__LANE_FREE ? LLMCOST__LANE_FREE
+	    : hold < 8                           ? 0
+	                                         : hold;
 }
 
 uint32_t

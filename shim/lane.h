@@ -31,9 +31,12 @@
 #define LLMCOST__LANES_MAX 16
 // Ended calls a lane holds (a power of two); a full lane sends the
 // thread's calls to the shared ring.
-#define LLMCOST__LANE_CALLS 2048
-// Free slots a lane can hold (a power of two); lane_hold <= this.
-#define LLMCOST__LANE_FREE 512
+#define LLMCOST__LANE_CALLS 8192
+// Free slots a lane can hold (a power of two).  The loop hands a lane at
+// most a sixteenth of the pool shared by the lanes in use, and at most
+// this: a thread ending calls faster than the loop's rounds then finds
+// its own slots, not the shared stack.
+#define LLMCOST__LANE_FREE 1024
 // No lane: call->lane of a call ended on the shared ring.
 #define LLMCOST__LANE_NONE 0xffu
 

@@ -70,8 +70,12 @@ static int
 wait_for_room(llmcost_client *c, int32_t timeout_ms, uint32_t *take)
 {
 	struct timespec ts = llmcost__deadline_ms(timeout_ms);
+	int lossy = 0;
 	int rv;
 
+	for (uint32_t i = 0; i < c->n_exporters; i++) {
+		lossy |= !c->exporters[i].ops->lossless;
+	}
 	pthread_mutex_lock(&c->mtx);
 	for (;;) {
 		if (atomic_load(&c->closing)) {
@@ -88,8 +92,11 @@ wait_for_room(llmcost_client *c, int32_t timeout_ms, uint32_t *take)
 		}
 		// Half way to the mark, call sites wake the loop (the
 		// sleeping flag), so that it takes the oldest calls before
-		// the pool runs out rather than a flush_ms later.
-		if (llmcost__queue_depth(c) >= c->cfg.queue_max / 2) {
+		// the pool runs out rather than a flush_ms later; only a
+		// lossy exporter can take them (a wake costs the call site a
+		// system call, and a slow collector alone would cost one per
+		// batch for nothing).
+		if (lossy && llmcost__queue_depth(c) >= c->cfg.queue_max / 2) {
 			atomic_store(&c->sleeping, 1);
 		}
 		if (pthread_cond_timedwait(&c->wake, &c->mtx, &ts)
