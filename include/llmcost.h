@@ -330,7 +330,8 @@ typedef enum llmcost_status {
  * Per thread: the first 16 threads that make calls on a client each take
  * a lane, given back when the thread exits: a queue of ended calls (32
  * KiB) and of free records (4 KiB), from 600 KiB of address space the
- * client reserves at init and touches only as threads use it.  A thread
+ * client reserves at init: one lane is written at init and one more
+ * ahead of each new thread, so that no call takes a page fault on it.  A thread
  * with a lane begins and ends calls with plain loads and stores (no
  * locked instruction); threads beyond 16 share one queue and free stack
  * (one compare-and-swap each on begin and end).  Free records wait in

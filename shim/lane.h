@@ -60,8 +60,10 @@ typedef struct llmcost__lane {
 	alignas(64) _Atomic uint32_t state;
 	uint32_t id;
 	_Atomic(const void *) owner; // the owning thread's token
-	uint32_t calls[LLMCOST__LANE_CALLS];
-	uint32_t free[LLMCOST__LANE_FREE];
+	// Atomic (relaxed) only so that the loop may touch a page while a
+	// thread takes the lane (lane.c); the positions order the cells.
+	_Atomic uint32_t calls[LLMCOST__LANE_CALLS];
+	_Atomic uint32_t free[LLMCOST__LANE_FREE];
 } llmcost__lane;
 
 struct llmcost_client;
@@ -118,7 +120,8 @@ llmcost__lane_slot(llmcost__lane *l, uint32_t *idx)
 			return (-1);
 		}
 	}
-	*idx = l->free[t & (LLMCOST__LANE_FREE - 1)];
+	*idx = atomic_load_explicit(
+	    &l->free[t & (LLMCOST__LANE_FREE - 1)], memory_order_relaxed);
 	// Release: the loop overwrites the cell only after it sees this.
 	atomic_store_explicit(&l->free_tail, t + 1, memory_order_release);
 	return (0);
@@ -133,7 +136,8 @@ llmcost__lane_peek(const llmcost__lane *l)
 	if (t == l->free_head_seen) {
 		return (UINT32_MAX);
 	}
-	return (l->free[t & (LLMCOST__LANE_FREE - 1)]);
+	return (atomic_load_explicit(
+	    &l->free[t & (LLMCOST__LANE_FREE - 1)], memory_order_relaxed));
 }
 
 // Owner: queues an ended call.  0 and *posp (the lane's position taken),
@@ -149,7 +153,8 @@ llmcost__lane_push(llmcost__lane *l, uint32_t idx, uint64_t *posp)
 			return (-1);
 		}
 	}
-	l->calls[h & (LLMCOST__LANE_CALLS - 1)] = idx;
+	atomic_store_explicit(&l->calls[h & (LLMCOST__LANE_CALLS - 1)], idx,
+	    memory_order_relaxed);
 	atomic_store_explicit(&l->head, h + 1, memory_order_release);
 	*posp = h;
 	return (0);

@@ -173,6 +173,7 @@ struct llmcost_client {
 	pthread_key_t lane_key;
 	struct llmcost_client *lanes_next;
 	uint32_t lane_next;
+	uint32_t lanes_touched; // lanes [0, this) were touched (loop only)
 
 	// The batch loop (sender.c).
 	pthread_t thread;
