@@ -3,9 +3,9 @@
  *
  * The application tags each LLM call with its provider, model, metadata
  * (feature, env, user_tier, any key) and token usage.  The call site only
- * fills a record taken from a preallocated pool and pushes it onto a
- * bounded lock-free queue: no allocation, no I/O, and no system call or
- * lock except one wake-up of the sender per batch.
+ * fills a record taken from a preallocated pool and hands it to a
+ * bounded queue of its own thread: no allocation, no I/O, no lock, and
+ * no system call except a rare wake-up of the sender (below).
  * A background thread ("llmcost-send") batches records and delivers them
  * to the local collector, llmcostd, which acknowledges a batch only after
  * it is durably stored; whatever is not acknowledged is sent again, and the
@@ -20,8 +20,9 @@
  * All functions are thread-safe on a client unless stated otherwise.  A call
  * handle (llmcost_call) may be used by one thread at a time, but may move
  * between threads.  llmcost_shutdown() must not race any other function on
- * the same client.  A client must not be used after fork(): call
- * llmcost_init() again in the child.
+ * the same client; threads that called it may outlive it, and may exit at
+ * any time, before or after.  A client must not be used after fork():
+ * call llmcost_init() again in the child.
  *
  * @par Ownership
  * Every string passed in is copied before the function returns; the caller
@@ -325,6 +326,17 @@ typedef enum llmcost_status {
  * batch on its way to llmcostd (at most batch_max calls) holds copies of
  * its calls' fields and strings, allocated per batch and freed once
  * acknowledged.
+ *
+ * Per thread: the first 16 threads that make calls on a client each take
+ * a lane, given back when the thread exits: a queue of ended calls (32
+ * KiB) and of free records (4 KiB), from 600 KiB of address space the
+ * client reserves at init: one lane is written at init and one more
+ * ahead of each new thread, so that no call takes a page fault on it.  A thread
+ * with a lane begins and ends calls with plain loads and stores (no
+ * locked instruction); threads beyond 16 share one queue and free stack
+ * (one compare-and-swap each on begin and end).  Free records wait in
+ * the lanes of the threads that ended them, up to queue_max / 16 in all:
+ * a thread that stops making calls keeps that many from the others.
  *
  * Threads: a client adds two threads, "llmcost-send" (the batch loop)
  * and "llmcost-collect" (delivery to llmcostd), and a third,
@@ -729,9 +741,12 @@ LLMCOST_API int llmcost_call_run_id(
  * must not create leak paths in the application's error handling.)
  * @return 0, #LLMCOST_EINVAL (NULL call, or already ended), #LLMCOST_ECLOSED
  *   (client shutting down: dropped and counted).
- * Cost: no allocation.  No lock and no system call either, except that
- *   once per batch (when the queue reaches batch_max calls while the
- *   sender sleeps) one call wakes the sender thread. */
+ * Cost: no allocation, no lock.  No system call either, except that
+ *   a call that finds its thread's queue past its high mark (batch_max
+ *   calls, at most 4096) while the sender sleeps wakes the sender.  The
+ *   sender sleeps for the time a quarter of a batch takes to arrive at
+ *   the rate it saw (at most flush_ms), so calls at a steady rate never
+ *   wake it; a burst does, once. */
 LLMCOST_API int llmcost_call_end(llmcost_call *call);
 
 /** @brief Discard a call without recording it (for calls that were never

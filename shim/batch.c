@@ -1,5 +1,6 @@
 // DESIGN: the one place where a call slot becomes a wire record.  The
-// batch loop pops a batch's worth of slot indices, sizes one allocation
+// batch loop pops a batch's worth of slot indices (the shared ring's,
+// then the per-thread lanes', lane.h), sizes one allocation
 // for the records, their meta and tag arrays and a copy of every slot's
 // string arena, converts each slot, and frees the slots at once: pool
 // slots are the call site's scarce resource, and a destination that is
@@ -170,6 +171,7 @@ llmcost__batch_take(
 	while (n < max && llmcost__ring_pop(&c->submit_ring, &idx[n]) == 0) {
 		n++;
 	}
+	n += llmcost__lanes_take(c, idx + n, max - n);
 	*np = n;
 	// The slots were last written on the callers' cores: each first
 	// read is a miss, so ask for the lines a few slots ahead (the

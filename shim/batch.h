@@ -17,7 +17,7 @@
 struct llmcost_client;
 
 typedef struct llmcost__batch {
-	uint64_t first;   // submit-ring position of the first call
+	uint64_t first;   // handed position of the first call (c->taken)
 	uint64_t dropped; // the client's cumulative drops when it was made
 	uint32_t n;       // calls, one record each (0: a drop report only)
 	uint32_t refs;    // exporters holding it; guarded by the client's mtx
@@ -52,7 +52,7 @@ enum { LLMCOST__TEXT_MSG = 1, LLMCOST__TEXT_OUT = 2 };
 	((depth) > 0 ? (size_t) (depth) *59 + 58 : 0)
 
 // Pops up to max ended calls (at most LLMCOST_PROTO_MAX_RECORDS) from the
-// client's submit ring, converts each into a record of one new batch and
+// client's submit ring and lanes, converts each into a record of one new batch and
 // returns its slot to the free stack.  Batch loop only (the ring's one
 // consumer).  *np is the number of calls popped, whatever the result.
 // Returns 0 and *bp (first, dropped and refs zero: the caller sets them),

@@ -1,11 +1,14 @@
-// DESIGN: the call-site API.  llmcost_call_begin takes a slot from the
-// free stack, the setters copy into the slot's fixed arena, and
-// llmcost_call_end pushes the slot's index onto the submit ring.  No
-// function here allocates, locks or enters the kernel (clock_gettime is a
-// vDSO read); the one exception is waking the sleeping batch loop when
-// the queue holds a full batch, which happens once per batch, not per
-// call (sender.c).  Every argument is validated here, at the edge, so
-// exporters only ever see well-formed records.
+// DESIGN: the call-site API.  llmcost_call_begin takes a slot, the
+// setters copy into the slot's fixed arena, and llmcost_call_end queues
+// the slot's index for the batch loop.  A thread with a lane (lane.h)
+// takes its slots from the lane and queues its calls there, with plain
+// loads and stores; other threads use the shared free stack and ring
+// (one CAS each).  No function here allocates, locks or enters the
+// kernel (clock_gettime is a vDSO read); the one exception is waking the
+// sleeping batch loop when a queue passes its high mark, which a loop
+// that sleeps by the arrival rate (sender.c) leaves for bursts.  Every
+// argument is validated here, at the edge, so exporters only ever see
+// well-formed records.
 #include <stdint.h>
 #include <string.h>
 
@@ -163,10 +166,25 @@ prefetch_w(const void *p)
 #endif
 }
 
-static void
-prefetch_next(llmcost_client *c)
+// The calling thread's lane on c, or NULL (lane.h): one thread-local
+// compare in the common case.
+static inline llmcost__lane *
+my_lane(llmcost_client *c)
 {
-	uint32_t top = llmcost__freelist_peek(&c->free);
+	const llmcost__lane_tls *me = &llmcost__lane_me;
+	if (me->c == c && me->gen == c->gen && me->lane != NULL) {
+		return (me->lane);
+	}
+	return (llmcost__lane_attach(c));
+}
+
+static void
+prefetch_next(llmcost_client *c, const llmcost__lane *l)
+{
+	uint32_t top = l != NULL ? llmcost__lane_peek(l) : UINT32_MAX;
+	if (top == UINT32_MAX) {
+		top = llmcost__freelist_peek(&c->free);
+	}
 	if (top == UINT32_MAX) {
 		return;
 	}
@@ -255,7 +273,9 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 		    &c->attr_errors, 1, memory_order_relaxed);
 		return (rv);
 	}
-	if (llmcost__freelist_pop(&c->free, &idx) != 0) {
+	llmcost__lane *l = my_lane(c);
+	if ((l == NULL || llmcost__lane_slot(l, &idx) != 0)
+	    && llmcost__freelist_pop(&c->free, &idx) != 0) {
 		atomic_fetch_add_explicit(
 		    &c->dropped, 1, memory_order_relaxed);
 		return (LLMCOST_EFULL);
@@ -294,7 +314,7 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 		llmcost_call_abandon(call);
 		return (LLMCOST_EBUDGET);
 	}
-	prefetch_next(c);
+	prefetch_next(c, l);
 	*callp = call;
 	return (0);
 }
@@ -678,8 +698,33 @@ llmcost_call_end(llmcost_call *call)
 	call->duration_ns
 	    = end > call->start_mono ? end - call->start_mono : 0;
 	uint64_t pos;
-	if (atomic_load_explicit(&c->closing, memory_order_relaxed)
-	    || llmcost__ring_push(&c->submit_ring, call->index, &pos) != 0) {
+	if (atomic_load_explicit(&c->closing, memory_order_relaxed)) {
+		atomic_fetch_add_explicit(
+		    &c->dropped, 1, memory_order_relaxed);
+		release(call);
+		return (LLMCOST_ECLOSED);
+	}
+	// The thread's own lane first: the handle may have moved between
+	// threads, and a lane has one producer, so it is this thread's.
+	llmcost__lane *l = my_lane(c);
+	if (l != NULL) {
+		call->lane = (uint8_t) (l - c->lanes);
+		if (llmcost__lane_push(l, call->index, &pos) == 0) {
+			// A sleeping loop is woken only past the lane's high
+			// mark: at a steady rate it wakes on its own in time
+			// (sender.c).  Looked at every wake_mask + 1 calls.
+			if ((pos & c->wake_mask) == 0
+			    && atomic_load_explicit(
+			        &c->sleeping, memory_order_relaxed)
+			    && llmcost__lane_depth(l, pos) >= c->lane_mark) {
+				llmcost__sender_wake(c);
+			}
+			return (0);
+		}
+	} else {
+		call->lane = LLMCOST__LANE_NONE;
+	}
+	if (llmcost__ring_push(&c->submit_ring, call->index, &pos) != 0) {
 		atomic_fetch_add_explicit(
 		    &c->dropped, 1, memory_order_relaxed);
 		release(call);
@@ -711,5 +756,9 @@ llmcost__call_release_n(llmcost_client *c, const uint32_t *idx, uint32_t n)
 		atomic_store_explicit(
 		    &c->pool[idx[i]].state, SLOT_FREE, memory_order_relaxed);
 	}
-	llmcost__freelist_push_n(&c->free, idx, n);
+	if (c->lanes != NULL) {
+		llmcost__lanes_release(c, idx, n);
+	} else {
+		llmcost__freelist_push_n(&c->free, idx, n);
+	}
 }

@@ -1,5 +1,7 @@
 // DESIGN: a client owns a pool of call records, a lock-free stack of free
-// slots, a lock-free ring of ended calls, the batch loop's thread and one
+// slots, a lock-free ring of ended calls, a registry of per-thread lanes
+// (lane.h) that take the stack's and the ring's place for the threads
+// that hold one, the batch loop's thread and one
 // thread per exporter (exporter.h).  The call path allocates nothing: it
 // takes a slot index from the stack and pushes it onto the ring; the pool,
 // stack and ring are allocated here, at init, and only the background
@@ -86,6 +88,7 @@ static void
 client_free(llmcost_client *c)
 {
 	llmcost__spool_close(c->spool);
+	llmcost__lanes_fini(c);
 	llmcost__freelist_fini(&c->free);
 	llmcost__ring_fini(&c->submit_ring);
 	if (c->pool_mem != NULL) {
@@ -179,6 +182,7 @@ llmcost__client_init(llmcost_client **clientp, const llmcost_options *opts,
 	while (c->wake_mask < 63 && (c->wake_mask + 1) * 8 <= c->wake_depth) {
 		c->wake_mask = c->wake_mask * 2 + 1;
 	}
+	llmcost__lanes_init(c);
 	llmcost__real_off_update(c);
 	llmcost__tsc_init(&c->clock, llmcost__tsc_usable());
 
@@ -215,18 +219,27 @@ llmcost_flush(llmcost_client *c, int32_t timeout_ms)
 	if (c->cfg.flags & LLMCOST_F_DISABLE) {
 		return (0);
 	}
-	// Every call ended so far has taken a position in the submit ring;
-	// flush waits until every exporter has settled every one of them.
-	uint64_t target = llmcost__ring_pushed(&c->submit_ring);
+	// Every call ended so far sits in a queue (the shared ring or a
+	// lane): flush asks the loop to note where each queue ends now and
+	// to say which handed position covers them (sender.c), then waits
+	// until every exporter has settled that far.  Settling every call
+	// ended so far answers too.
 	struct timespec dl = llmcost__deadline_ms(timeout_ms);
 	int rv = 0;
 
 	pthread_mutex_lock(&c->mtx);
+	uint64_t ask = atomic_fetch_add(&c->flush_asked, 1) + 1;
 	c->wake_flag = 1;
 	pthread_cond_signal(&c->wake);
 	llmcost__exporters_kick(c);
-	while (llmcost__exporters_settled(c) < target) {
-		if (timeout_ms == 0) {
+	for (;;) {
+		uint64_t settled = llmcost__exporters_settled(c);
+		if (settled >= llmcost__queue_pushed(c)
+		    || (c->flush_seen >= ask && settled >= c->flush_pos)) {
+			rv = 0;
+			break;
+		}
+		if (timeout_ms == 0 || rv != 0) {
 			rv = LLMCOST_ETIMEDOUT;
 			break;
 		}
@@ -234,10 +247,8 @@ llmcost_flush(llmcost_client *c, int32_t timeout_ms)
 			pthread_cond_wait(&c->progress, &c->mtx);
 		} else if (pthread_cond_timedwait(&c->progress, &c->mtx, &dl)
 		    == ETIMEDOUT) {
-			rv = llmcost__exporters_settled(c) < target
-			    ? LLMCOST_ETIMEDOUT
-			    : 0;
-			break;
+			// One last look above.
+			rv = LLMCOST_ETIMEDOUT;
 		}
 	}
 	pthread_mutex_unlock(&c->mtx);
@@ -280,10 +291,15 @@ llmcost_shutdown(llmcost_client *c, int32_t timeout_ms)
 		while (llmcost__ring_pop(&c->submit_ring, &idx) == 0) {
 			lost++;
 		}
+		uint32_t left[256];
+		uint32_t k;
+		while ((k = llmcost__lanes_take(c, left, 256)) > 0) {
+			lost += k;
+		}
 		atomic_fetch_add(&c->dropped, lost);
 		// Queued or in flight, every call a destination has not
 		// stored or refused is gone: say how many, per destination.
-		uint64_t ended = llmcost__ring_pushed(&c->submit_ring);
+		uint64_t ended = llmcost__queue_pushed(c);
 		llmcost__spool_counters sp;
 		llmcost__spool_counters_get(c->spool, &sp);
 		if (sp.written > 0) {
@@ -317,9 +333,8 @@ llmcost_stats_get(llmcost_client *c, llmcost_stats *out)
 	}
 	llmcost_stats s;
 	memset(&s, 0, sizeof(s));
-	s.calls_ended = c->submit_ring.cells != NULL
-	    ? llmcost__ring_pushed(&c->submit_ring)
-	    : 0;
+	s.calls_ended
+	    = c->submit_ring.cells != NULL ? llmcost__queue_pushed(c) : 0;
 	// The delivery counters are the collector's: llmcost_stats speaks
 	// of the collector (calls it stored, refused, or is missing).
 	s.calls_dropped = atomic_load(&c->dropped);
@@ -361,7 +376,7 @@ llmcost_stats_get(llmcost_client *c, llmcost_stats *out)
 	s.sockets_abandoned = atomic_load(&llmcost__sockets_abandoned);
 	s.budget_refused = atomic_load(&c->budget_refused);
 	if (c->submit_ring.cells != NULL) {
-		s.queue_depth = llmcost__ring_depth(&c->submit_ring);
+		s.queue_depth = llmcost__queue_depth(c);
 	}
 	*out = s;
 	return (0);

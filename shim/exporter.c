@@ -428,7 +428,7 @@ int
 llmcost__exporters_overflow(llmcost_client *c, uint32_t *take)
 {
 	uint32_t mark = c->cfg.queue_max - c->cfg.queue_max / 8;
-	uint32_t depth = (uint32_t) llmcost__ring_depth(&c->submit_ring);
+	uint32_t depth = (uint32_t) llmcost__queue_depth(c);
 	uint64_t fit = 0;
 	int stalled = 0;
 	int draining = atomic_load(&c->draining);

@@ -2,8 +2,12 @@
 // some exporter has room (exporter.h) it drains the submit ring into
 // exporter-neutral batches of up to batch_max calls (batch.c) and hands
 // each to the exporters, which deliver on their own threads.  When the
-// ring is empty it sleeps until flush_ms passes, a call site sees the
-// queue reach the batch size, or llmcost_flush asks.  While every
+// queues are empty it sleeps until a time sized from the arrival rate
+// passes (at most flush_ms: pace_sleep_ns), a call site sees a queue
+// pass its high mark, or llmcost_flush asks.  The queues are the shared
+// ring and the per-thread lanes (lane.h); the loop also recycles the
+// lanes of exited threads, and answers flushes with a barrier over all
+// of them (barrier_step).  While every
 // exporter is busy it waits for room instead, with the sleeping flag
 // down, so that call sites have no reason to wake it (a wake costs the
 // call site a lock and a system call).  It owns what is common to every
@@ -33,11 +37,13 @@
 #define DROP_LOG_INTERVAL_NS (10ull * 1000000000ull)
 
 // Waits for work: until a flush asks, the queue holds a batch, or
-// timeout_ms passes.
+// timeout_ns passes.
 static void
-sleep_for_work(llmcost_client *c, int32_t timeout_ms)
+sleep_for_work(llmcost_client *c, uint64_t timeout_ns)
 {
-	struct timespec ts = llmcost__deadline_ms(timeout_ms);
+	uint64_t at = llmcost__mono_ns() + timeout_ns;
+	struct timespec ts = { .tv_sec = (time_t) (at / 1000000000u),
+		.tv_nsec = (long) (at % 1000000000u) };
 
 	pthread_mutex_lock(&c->mtx);
 	// Announce the sleep before the last look at the queue: a call site
@@ -45,7 +51,7 @@ sleep_for_work(llmcost_client *c, int32_t timeout_ms)
 	// and its signal waits for the mutex, which the wait releases.
 	atomic_store(&c->sleeping, 1);
 	while (!atomic_load(&c->closing) && !c->wake_flag
-	    && llmcost__ring_depth(&c->submit_ring) < c->wake_depth) {
+	    && llmcost__queue_depth(c) < c->wake_depth) {
 		if (pthread_cond_timedwait(&c->wake, &c->mtx, &ts)
 		    == ETIMEDOUT) {
 			break;
@@ -64,8 +70,12 @@ static int
 wait_for_room(llmcost_client *c, int32_t timeout_ms, uint32_t *take)
 {
 	struct timespec ts = llmcost__deadline_ms(timeout_ms);
+	int lossy = 0;
 	int rv;
 
+	for (uint32_t i = 0; i < c->n_exporters; i++) {
+		lossy |= !c->exporters[i].ops->lossless;
+	}
 	pthread_mutex_lock(&c->mtx);
 	for (;;) {
 		if (atomic_load(&c->closing)) {
@@ -82,9 +92,11 @@ wait_for_room(llmcost_client *c, int32_t timeout_ms, uint32_t *take)
 		}
 		// Half way to the mark, call sites wake the loop (the
 		// sleeping flag), so that it takes the oldest calls before
-		// the pool runs out rather than a flush_ms later.
-		if (llmcost__ring_depth(&c->submit_ring)
-		    >= c->cfg.queue_max / 2) {
+		// the pool runs out rather than a flush_ms later; only a
+		// lossy exporter can take them (a wake costs the call site a
+		// system call, and a slow collector alone would cost one per
+		// batch for nothing).
+		if (lossy && llmcost__queue_depth(c) >= c->cfg.queue_max / 2) {
 			atomic_store(&c->sleeping, 1);
 		}
 		if (pthread_cond_timedwait(&c->wake, &c->mtx, &ts)
@@ -168,11 +180,92 @@ pause_ms(llmcost_client *c, int32_t timeout_ms)
 	pthread_mutex_unlock(&c->mtx);
 }
 
+// llmcost_flush's barrier (shim.h): at a new request, note where every
+// queue ends; once the loop has taken past all of them, every call ended
+// before the request is at a handed position below c->taken.  Runs at
+// the top of each round, when c->taken counts every call popped.
+static void
+barrier_step(llmcost_client *c)
+{
+	uint64_t asked = atomic_load(&c->flush_asked);
+	if (asked != c->barrier_gen) {
+		c->barrier_gen = asked;
+		c->barrier_on = 1;
+		c->barrier[0] = llmcost__ring_pushed(&c->submit_ring);
+		for (uint32_t i = 0;
+		     c->lanes != NULL && i < LLMCOST__LANES_MAX; i++) {
+			c->barrier[1 + i] = atomic_load_explicit(
+			    &c->lanes[i].head, memory_order_acquire);
+		}
+	}
+	if (!c->barrier_on) {
+		return;
+	}
+	if (atomic_load_explicit(&c->submit_ring.tail, memory_order_acquire)
+	    < c->barrier[0]) {
+		return;
+	}
+	for (uint32_t i = 0; c->lanes != NULL && i < LLMCOST__LANES_MAX; i++) {
+		if (atomic_load_explicit(
+		        &c->lanes[i].tail, memory_order_relaxed)
+		    < c->barrier[1 + i]) {
+			return;
+		}
+	}
+	c->barrier_on = 0;
+	pthread_mutex_lock(&c->mtx);
+	c->flush_pos = c->taken;
+	c->flush_seen = c->barrier_gen;
+	pthread_cond_broadcast(&c->progress);
+	pthread_mutex_unlock(&c->mtx);
+}
+
+// How long the loop sleeps when the queues are empty.  Calls arriving at
+// a steady rate must not need a wake-up (a lock and a system call on the
+// calling thread): the loop sleeps for the time a quarter of a batch
+// takes to arrive at the rate seen since it last slept, so it drains the
+// queues long before a call site would find one past its high mark.
+// Idle, it sleeps flush_ms.
+typedef struct pace {
+	uint64_t pos;    // calls ended when the loop last went to sleep
+	uint64_t ns;     // and when
+	uint64_t gap_ns; // smoothed time between calls; 0: idle
+} pace;
+
+// The shortest timed sleep: below this the timer's slack dominates.
+#define PACE_MIN_NS 50000u
+
+static uint64_t
+pace_sleep_ns(llmcost_client *c, pace *p)
+{
+	uint64_t now = llmcost__mono_ns();
+	uint64_t pos = llmcost__queue_pushed(c);
+	uint64_t flush_ns = (uint64_t) c->cfg.flush_ms * 1000000u;
+
+	if (p->ns != 0 && pos > p->pos) {
+		uint64_t gap = (now - p->ns) / (pos - p->pos);
+		p->gap_ns = p->gap_ns == 0 ? gap : (3 * p->gap_ns + gap) / 4;
+	} else {
+		p->gap_ns = 0;
+	}
+	p->pos = pos;
+	p->ns = now;
+	if (p->gap_ns == 0) {
+		return (flush_ns);
+	}
+	uint64_t t = p->gap_ns * (c->wake_depth / 4 + 1);
+	if (t < PACE_MIN_NS) {
+		t = PACE_MIN_NS;
+	}
+	return (t < flush_ns ? t : flush_ns);
+}
+
 static void *
 sender_main(void *arg)
 {
 	llmcost_client *c = arg;
 	uint64_t drops_reported = 0;
+	pace pc = { 0, 0, 0 };
 	int rv;
 
 	if ((rv = pthread_setname_np(pthread_self(), "llmcost-send")) != 0) {
@@ -186,6 +279,8 @@ sender_main(void *arg)
 		// exporters' losses (a batch's exporter_lost); a change in
 		// either is sent, in an empty batch if need be.
 		uint64_t report = dropped + llmcost__exporters_lossy_lost(c);
+		barrier_step(c);
+		llmcost__lanes_tend(c);
 		llmcost__real_off_update(c);
 		if (llmcost__tsc_update(&c->clock) != 0) {
 			llmcost__log(c, LLMCOST_LOG_WARNING,
@@ -222,9 +317,8 @@ sender_main(void *arg)
 			}
 			continue;
 		}
-		if (llmcost__ring_depth(&c->submit_ring) == 0
-		    && report == drops_reported) {
-			sleep_for_work(c, c->cfg.flush_ms);
+		if (llmcost__queue_depth(c) == 0 && report == drops_reported) {
+			sleep_for_work(c, pace_sleep_ns(c, &pc));
 			if (atomic_load(&c->closing)) {
 				break;
 			}

@@ -13,6 +13,7 @@
 #include "exporter.h"
 #include "freelist.h"
 #include "guard.h"
+#include "lane.h"
 #include "ring.h"
 #include "tsc.h"
 
@@ -71,6 +72,9 @@ struct llmcost_call {
 	// number of enclosing scopes in scope[], 0 outside any.
 	uint8_t kind;
 	uint8_t depth;
+	// The lane (lane.h) of the thread that ended the call, where the
+	// batch loop returns the slot; LLMCOST__LANE_NONE for none.
+	uint8_t lane;
 	llmcost__span provider;
 	llmcost__span model;
 	uint16_t arena_used;
@@ -123,7 +127,15 @@ struct llmcost_client {
 	uint64_t seed;
 	uint32_t wake_depth; // queue depth at which call_end wakes the loop
 	uint32_t wake_mask;  // call_end looks at the depth when !(pos & mask)
-	int disabled;        // cfg.flags & LLMCOST_F_DISABLE, set at init
+	// Per-thread lanes (lane.h): NULL when the client has none.  gen
+	// tells this client from any other in the process, before and
+	// after.
+	llmcost__lane *lanes;
+	uint64_t gen;
+	uint32_t lane_hold; // free slots a lane holds at most (0: none);
+	                    // loop only, from the lanes in use (lane.c)
+	uint32_t lane_mark; // a lane this deep wakes the sleeping loop
+	int disabled;       // cfg.flags & LLMCOST_F_DISABLE, set at init
 	_Atomic int closing;
 	// llmcost_shutdown is flushing: the loop may give up on a stalled
 	// lossless exporter (exporter.h "Bounded queues").
@@ -156,6 +168,13 @@ struct llmcost_client {
 	llmcost__config cfg;
 	uint8_t client_id[16];
 
+	// Lanes, continued: the registry's key, the next live client
+	// (lane.c), and the lane the loop takes from first (loop only).
+	pthread_key_t lane_key;
+	struct llmcost_client *lanes_next;
+	uint32_t lane_next;
+	uint32_t lanes_touched; // lanes [0, this) were touched (loop only)
+
 	// The batch loop (sender.c).
 	pthread_t thread;
 	int thread_started;
@@ -167,6 +186,17 @@ struct llmcost_client {
 	uint64_t taken;          // calls popped from the ring; loop only
 	uint64_t handed;         // ring position handed over; guarded by mtx
 	uint64_t drops_logged;   // last drop count logged; loop only
+	// llmcost_flush's barrier (sender.c): flushes ask by moving
+	// flush_asked; the loop notes every queue's position then, and once
+	// it has taken them all, publishes the handed position that covers
+	// them (flush_pos) and the request it answers (flush_seen), both
+	// guarded by mtx.  barrier_* are the loop's own.
+	_Atomic uint64_t flush_asked;
+	uint64_t flush_seen;
+	uint64_t flush_pos;
+	uint64_t barrier_gen;
+	int barrier_on;
+	uint64_t barrier[1 + LLMCOST__LANES_MAX];
 	uint64_t drops_logged_ns;
 
 	// The destinations (exporter.h).

@@ -763,7 +763,7 @@ llmcost__spool_step(llmcost_client *c)
 	if (s->stall_ns == 0) {
 		s->stall_ns = now;
 	}
-	uint32_t depth = llmcost__ring_depth(&c->submit_ring);
+	uint32_t depth = llmcost__queue_depth(c);
 	if (depth > 0
 	    && (depth >= spill_depth
 	        || (s->stall_ns != 0

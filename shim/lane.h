@@ -1,0 +1,171 @@
+// Per-thread lanes: the call site's hand-off to the batch loop without a
+// locked instruction.  A thread that makes calls on a client takes one
+// lane of the client's fixed registry (LLMCOST__LANES_MAX) at its first
+// call and keeps it until it exits.  A lane is two single-producer
+// single-consumer rings: the ended calls the thread hands to the loop,
+// and the free slots the loop hands back to the thread (at most
+// lane_hold of them).  Both sides only load and store; each reads the
+// other's position only when its own view says the ring is full or
+// empty.  Threads beyond the registry, or on a client whose registry
+// could not be set up, use the shared ring and free stack (ring.h,
+// freelist.h) as before.
+//
+// Lifetime: a lane is FREE, OWNED by one thread (taken with one CAS at
+// its first call), or EXITED (the thread's key destructor said so).  The
+// loop drains an EXITED lane, returns the free slots it held to the free
+// stack and marks it FREE again; a new thread may then take it.
+// Positions never go back, across owners too, so llmcost_flush can
+// compare them (sender.c).
+//
+// Threading: the lane_* functions marked "owner" run on the owning
+// thread only; those marked "loop" on the batch loop's thread (or on the
+// thread of llmcost_shutdown once the loop has stopped).
+#ifndef LLMCOST_LANE_H
+#define LLMCOST_LANE_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+// Lanes per client: threads beyond these use the shared ring.
+#define LLMCOST__LANES_MAX 16
+// Ended calls a lane holds (a power of two); a full lane sends the
+// thread's calls to the shared ring.
+#define LLMCOST__LANE_CALLS 8192
+// Free slots a lane can hold (a power of two).  The loop hands a lane at
+// most a sixteenth of the pool shared by the lanes in use, and at most
+// this: a thread ending calls faster than the loop's rounds then finds
+// its own slots, not the shared stack.
+#define LLMCOST__LANE_FREE 1024
+// No lane: call->lane of a call ended on the shared ring.
+#define LLMCOST__LANE_NONE 0xffu
+
+enum {
+	LLMCOST__LANE_FREE_ = 0,
+	LLMCOST__LANE_OWNED = 1,
+	LLMCOST__LANE_EXITED = 2
+};
+
+typedef struct llmcost__lane {
+	// Written by the owner.
+	alignas(64) _Atomic uint64_t head; // ended calls pushed
+	_Atomic uint64_t free_tail;        // free slots taken
+	uint64_t tail_seen;                // the owner's last view of tail
+	uint64_t free_head_seen; // the owner's last view of free_head
+	// Written by the loop.
+	alignas(64) _Atomic uint64_t tail; // ended calls popped
+	_Atomic uint64_t free_head;        // free slots handed back
+	uint64_t free_tail_seen;           // the loop's view of free_tail
+	// Ownership (lane.c).
+	alignas(64) _Atomic uint32_t state;
+	uint32_t id;
+	_Atomic(const void *) owner; // the owning thread's token
+	// Atomic (relaxed) only so that the loop may touch a page while a
+	// thread takes the lane (lane.c); the positions order the cells.
+	_Atomic uint32_t calls[LLMCOST__LANE_CALLS];
+	_Atomic uint32_t free[LLMCOST__LANE_FREE];
+} llmcost__lane;
+
+struct llmcost_client;
+
+// The calling thread's view of the client it used last.
+typedef struct llmcost__lane_tls {
+	const struct llmcost_client *c;
+	uint64_t gen;
+	llmcost__lane *lane; // NULL: the shared ring
+	uint32_t retry;      // calls on the shared ring before asking again
+} llmcost__lane_tls;
+
+extern _Thread_local llmcost__lane_tls llmcost__lane_me
+    __attribute__((tls_model("initial-exec")));
+
+// Sets up the client's registry (c->lanes); on any failure the client
+// runs without lanes (every call on the shared ring).  Init thread.
+void llmcost__lanes_init(struct llmcost_client *c);
+// Tears it down: no destructor touches the client afterwards.  The
+// loop has stopped.
+void llmcost__lanes_fini(struct llmcost_client *c);
+
+// The calling thread's lane on c, taking one if it has none (NULL: the
+// shared ring).  Call sites.
+llmcost__lane *llmcost__lane_attach(struct llmcost_client *c);
+
+// Loop: pops up to max ended calls from the lanes into idx, round
+// robin; returns how many.
+uint32_t llmcost__lanes_take(
+    struct llmcost_client *c, uint32_t *idx, uint32_t max);
+// Loop: returns n slots to the lanes that ended them (while they have
+// room and are owned), the rest to the free stack with one CAS.
+void llmcost__lanes_release(
+    struct llmcost_client *c, const uint32_t *idx, uint32_t n);
+// Loop: frees the lanes of exited threads once drained.
+void llmcost__lanes_tend(struct llmcost_client *c);
+// Lanes OWNED or EXITED (tests).
+uint32_t llmcost__lanes_in_use(struct llmcost_client *c);
+
+// Ended calls so far (the shared ring's positions plus every lane's),
+// and those still queued.  Any thread.
+uint64_t llmcost__queue_pushed(struct llmcost_client *c);
+uint64_t llmcost__queue_depth(struct llmcost_client *c);
+
+// Owner: a free slot from the lane, 0 and *idx, or -1 when it has none.
+static inline int
+llmcost__lane_slot(llmcost__lane *l, uint32_t *idx)
+{
+	uint64_t t = atomic_load_explicit(&l->free_tail, memory_order_relaxed);
+	if (t == l->free_head_seen) {
+		l->free_head_seen = atomic_load_explicit(
+		    &l->free_head, memory_order_acquire);
+		if (t == l->free_head_seen) {
+			return (-1);
+		}
+	}
+	*idx = atomic_load_explicit(
+	    &l->free[t & (LLMCOST__LANE_FREE - 1)], memory_order_relaxed);
+	// Release: the loop overwrites the cell only after it sees this.
+	atomic_store_explicit(&l->free_tail, t + 1, memory_order_release);
+	return (0);
+}
+
+// Owner: the slot the next llmcost__lane_slot returns, or UINT32_MAX
+// when the lane's view holds none (a prefetch hint).
+static inline uint32_t
+llmcost__lane_peek(const llmcost__lane *l)
+{
+	uint64_t t = atomic_load_explicit(&l->free_tail, memory_order_relaxed);
+	if (t == l->free_head_seen) {
+		return (UINT32_MAX);
+	}
+	return (atomic_load_explicit(
+	    &l->free[t & (LLMCOST__LANE_FREE - 1)], memory_order_relaxed));
+}
+
+// Owner: queues an ended call.  0 and *posp (the lane's position taken),
+// or -1 when the lane is full.
+static inline int
+llmcost__lane_push(llmcost__lane *l, uint32_t idx, uint64_t *posp)
+{
+	uint64_t h = atomic_load_explicit(&l->head, memory_order_relaxed);
+	if (h - l->tail_seen >= LLMCOST__LANE_CALLS) {
+		l->tail_seen
+		    = atomic_load_explicit(&l->tail, memory_order_acquire);
+		if (h - l->tail_seen >= LLMCOST__LANE_CALLS) {
+			return (-1);
+		}
+	}
+	atomic_store_explicit(&l->calls[h & (LLMCOST__LANE_CALLS - 1)], idx,
+	    memory_order_relaxed);
+	atomic_store_explicit(&l->head, h + 1, memory_order_release);
+	*posp = h;
+	return (0);
+}
+
+// Owner: the calls queued in the lane (reads the loop's position).
+static inline uint64_t
+llmcost__lane_depth(llmcost__lane *l, uint64_t pos)
+{
+	l->tail_seen = atomic_load_explicit(&l->tail, memory_order_acquire);
+	return (pos + 1 - l->tail_seen);
+}
+
+#endif // LLMCOST_LANE_H

@@ -1,0 +1,451 @@
+// Tests for the per-thread lanes (shim/lane.h): every call made from
+// many threads reaches the exporter exactly once, whether its thread
+// holds a lane or uses the shared ring; the lanes of exited threads are
+// drained and taken again by new threads; threads beyond the registry
+// use the shared ring; and a thread that outlives a client (its lane's
+// key destructor runs after the client is gone) moves on to the next
+// client cleanly.  Each call carries (thread, sequence) in its usage, and
+// a capturing exporter counts every pair it receives.
+#include <pthread.h>
+
+#include "testutil.h"
+
+#include "batch.h"
+#include "shim.h"
+
+#define MAX_THREADS (3 * LLMCOST__LANES_MAX)
+#define MAX_CALLS   3000
+
+static pthread_mutex_t seen_mtx = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t seen[MAX_THREADS][MAX_CALLS];
+static uint64_t seen_bad; // records with a pair out of range
+
+static int
+cap_start(llmcost__exporter *ex)
+{
+	(void) ex;
+	return (0);
+}
+
+static int
+cap_deliver(
+    llmcost__exporter *ex, const llmcost__batch *b, llmcost__outcome *out)
+{
+	(void) ex;
+	pthread_mutex_lock(&seen_mtx);
+	for (uint32_t i = 0; i < b->n; i++) {
+		uint64_t t = b->records[i].usage[0];
+		uint64_t k = b->records[i].usage[1];
+		if (t < MAX_THREADS && k < MAX_CALLS && seen[t][k] < 255) {
+			seen[t][k]++;
+		} else {
+			seen_bad++;
+		}
+	}
+	pthread_mutex_unlock(&seen_mtx);
+	out->stored = b->n;
+	return (0);
+}
+
+static void
+cap_fini(llmcost__exporter *ex)
+{
+	(void) ex;
+}
+
+static const struct llmcost__exporter_ops cap_ops = {
+	.name = "capture",
+	.lossless = 1,
+	.start = cap_start,
+	.deliver = cap_deliver,
+	.fini = cap_fini,
+};
+
+static const struct llmcost__exporter_ops *const cap_exporters[]
+    = { &cap_ops, NULL };
+
+static llmcost_client *
+cap_client(uint32_t queue_max)
+{
+	llmcost_client *c;
+	llmcost_options o;
+	memset(&o, 0, sizeof(o));
+	o.collector_url = "ipc:///nonexistent/unused.sock";
+	o.queue_max = queue_max;
+	LLMCOST_PASS(llmcost__client_init(&c, &o, cap_exporters));
+	pthread_mutex_lock(&seen_mtx);
+	memset(seen, 0, sizeof(seen));
+	seen_bad = 0;
+	pthread_mutex_unlock(&seen_mtx);
+	return (c);
+}
+
+// Calls the capturing exporter stored (llmcost_stats speaks of the
+// collector only).
+static uint64_t
+stored(llmcost_client *c)
+{
+	return (atomic_load(&c->exporters[0].stored));
+}
+
+// Asserts that threads [0, nthreads) each delivered calls [0, ncalls)
+// exactly once and nothing else arrived.
+static void
+check_seen(uint32_t nthreads, uint32_t ncalls)
+{
+	pthread_mutex_lock(&seen_mtx);
+	uint64_t bad = seen_bad;
+	for (uint32_t t = 0; t < MAX_THREADS; t++) {
+		for (uint32_t k = 0; k < MAX_CALLS; k++) {
+			uint8_t want = t < nthreads && k < ncalls ? 1 : 0;
+			if (seen[t][k] != want) {
+				pthread_mutex_unlock(&seen_mtx);
+				fail_msg(
+				    "thread %u call %u delivered %u times", t,
+				    k, seen[t][k]);
+			}
+		}
+	}
+	pthread_mutex_unlock(&seen_mtx);
+	assert_int_equal(bad, 0);
+}
+
+typedef struct worker {
+	llmcost_client *c;
+	uint32_t id;
+	uint32_t ncalls;
+	pthread_barrier_t *start; // all threads alive at once, or NULL
+	int had_lane;             // the thread held a lane of c
+	int failed;               // a call returned an error
+	uint64_t efull;           // begins refused for a full pool (drops)
+	// Two-client test: the second client, and the hand-over between.
+	llmcost_client *c2;
+	pthread_mutex_t *mtx;
+	pthread_cond_t *cv;
+	int *phase;
+} worker;
+
+static void
+make_calls(worker *w, llmcost_client *c)
+{
+	for (uint32_t k = 0; k < w->ncalls; k++) {
+		llmcost_call *call;
+		llmcost_usage u;
+		memset(&u, 0, sizeof(u));
+		u.tokens[0] = w->id;
+		u.tokens[1] = k;
+		int rv = llmcost_call_begin(c, "openai", "gpt-4o-mini", &call);
+		if (rv == LLMCOST_EFULL) {
+			// The pool is full for now (counted as a drop): let
+			// the loop drain it.
+			w->efull++;
+			(void) llmcost_flush(c, 100);
+			k--;
+			continue;
+		}
+		if (rv != 0
+		    || llmcost_call_set_meta(call, "feature", "lane") != 0
+		    || llmcost_call_set_usage(call, &u) != 0
+		    || llmcost_call_end(call) != 0) {
+			w->failed = 1;
+			return;
+		}
+	}
+}
+
+// Whether the calling thread's lane (if any) belongs to c.
+static int
+holds_lane(llmcost_client *c)
+{
+	llmcost__lane *l = llmcost__lane_me.lane;
+	return (llmcost__lane_me.c == c && l != NULL && c->lanes != NULL
+	    && l >= c->lanes && l < c->lanes + LLMCOST__LANES_MAX);
+}
+
+static void *
+worker_main(void *arg)
+{
+	worker *w = arg;
+	if (w->start != NULL) {
+		pthread_barrier_wait(w->start);
+	}
+	make_calls(w, w->c);
+	w->had_lane = holds_lane(w->c);
+	if (w->start != NULL) {
+		// Nobody exits (and frees a lane) before all have called.
+		pthread_barrier_wait(w->start);
+	}
+	return (NULL);
+}
+
+// Begins the workers saw refused, which the client counts as dropped.
+static uint64_t
+refused(const worker *w, uint32_t n)
+{
+	uint64_t r = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		r += w[i].efull;
+	}
+	return (r);
+}
+
+static void
+run_threads(worker *w, uint32_t n)
+{
+	pthread_t th[MAX_THREADS];
+	for (uint32_t i = 0; i < n; i++) {
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_false(w[i].failed);
+	}
+}
+
+// Flushes until the loop has recycled every lane of an exited thread
+// (each flush runs at least one round of the loop), keep lanes of live
+// threads left.
+static void
+wait_lanes_free(llmcost_client *c, uint32_t keep)
+{
+	for (int i = 0; i < 2000 && llmcost__lanes_in_use(c) > keep; i++) {
+		LLMCOST_PASS(llmcost_flush(c, 10000));
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(llmcost__lanes_in_use(c), keep);
+}
+
+// Many threads at once, fewer than the registry holds: each takes a lane
+// and every call arrives once.
+static void
+test_many_threads(void **state)
+{
+	(void) state;
+	enum { N = 8, CALLS = MAX_CALLS };
+	worker w[N];
+	pthread_barrier_t bar;
+	llmcost_client *c = cap_client(1024);
+
+	assert_non_null(c->lanes);
+	assert_int_equal(pthread_barrier_init(&bar, NULL, N), 0);
+	memset(w, 0, sizeof(w));
+	for (uint32_t i = 0; i < N; i++) {
+		w[i].c = c;
+		w[i].id = i;
+		w[i].ncalls = CALLS;
+		w[i].start = &bar;
+	}
+	run_threads(w, N);
+	for (uint32_t i = 0; i < N; i++) {
+		assert_true(w[i].had_lane);
+	}
+	llmcost_stats st = llmcost_test_flushed(c, 30000);
+	assert_int_equal(st.calls_ended, N * CALLS);
+	assert_int_equal(stored(c), N * CALLS);
+	assert_int_equal(st.calls_dropped, refused(w, N));
+	assert_int_equal(st.queue_depth, 0);
+	check_seen(N, CALLS);
+	pthread_barrier_destroy(&bar);
+	llmcost_shutdown(c, 5000);
+}
+
+// More threads alive at once than the registry holds: exactly
+// LLMCOST__LANES_MAX of them take a lane, the rest use the shared ring,
+// and every call arrives once.
+static void
+test_beyond_cap(void **state)
+{
+	(void) state;
+	enum { N = 2 * LLMCOST__LANES_MAX + 4, CALLS = 1000 };
+	worker w[N];
+	pthread_barrier_t bar;
+	llmcost_client *c = cap_client(2048);
+
+	assert_int_equal(pthread_barrier_init(&bar, NULL, N), 0);
+	memset(w, 0, sizeof(w));
+	for (uint32_t i = 0; i < N; i++) {
+		w[i].c = c;
+		w[i].id = i;
+		w[i].ncalls = CALLS;
+		w[i].start = &bar;
+	}
+	run_threads(w, N);
+	uint32_t with = 0;
+	for (uint32_t i = 0; i < N; i++) {
+		with += (uint32_t) w[i].had_lane;
+	}
+	assert_int_equal(with, LLMCOST__LANES_MAX);
+	llmcost_stats st = llmcost_test_flushed(c, 30000);
+	assert_int_equal(st.calls_ended, N * CALLS);
+	assert_int_equal(stored(c), N * CALLS);
+	assert_int_equal(st.calls_dropped, refused(w, N));
+	check_seen(N, CALLS);
+	pthread_barrier_destroy(&bar);
+	llmcost_shutdown(c, 5000);
+}
+
+// Waves of threads that exit: the loop drains and frees their lanes, and
+// the next wave, as many threads as lanes, takes every one of them again.
+static void
+test_thread_exit(void **state)
+{
+	(void) state;
+	enum { WAVE = LLMCOST__LANES_MAX, CALLS = 500 };
+	worker w[MAX_THREADS];
+	pthread_barrier_t bar;
+	llmcost_client *c = cap_client(1024);
+
+	memset(w, 0, sizeof(w));
+	assert_int_equal(pthread_barrier_init(&bar, NULL, WAVE), 0);
+	for (uint32_t wave = 0; wave < 3; wave++) {
+		worker *ww = &w[wave * WAVE];
+		for (uint32_t i = 0; i < WAVE; i++) {
+			ww[i].c = c;
+			ww[i].id = wave * WAVE + i;
+			ww[i].ncalls = CALLS;
+			ww[i].start = &bar;
+		}
+		run_threads(ww, WAVE);
+		for (uint32_t i = 0; i < WAVE; i++) {
+			if (!ww[i].had_lane) {
+				fail_msg("wave %u thread %u found no lane",
+				    wave, i);
+			}
+		}
+		wait_lanes_free(c, 0);
+	}
+	llmcost_stats st = llmcost_test_flushed(c, 30000);
+	assert_int_equal(st.calls_ended, 3 * WAVE * CALLS);
+	assert_int_equal(stored(c), 3 * WAVE * CALLS);
+	assert_int_equal(st.calls_dropped, refused(w, 3 * WAVE));
+	check_seen(3 * WAVE, CALLS);
+	// Every slot is back where begin finds it: the free stack, or a
+	// lane.  All of them can be taken at once from here.
+	static llmcost_call *held[1024];
+	for (uint32_t i = 0; i < 1024; i++) {
+		LLMCOST_PASS(
+		    llmcost_call_begin(c, "openai", "gpt-4o-mini", &held[i]));
+	}
+	for (uint32_t i = 0; i < 1024; i++) {
+		llmcost_call_abandon(held[i]);
+	}
+	pthread_barrier_destroy(&bar);
+	llmcost_shutdown(c, 5000);
+}
+
+static void
+wait_phase(worker *w, int want)
+{
+	pthread_mutex_lock(w->mtx);
+	while (*w->phase < want) {
+		pthread_cond_wait(w->cv, w->mtx);
+	}
+	pthread_mutex_unlock(w->mtx);
+}
+
+static void
+set_phase(pthread_mutex_t *mtx, pthread_cond_t *cv, int *phase, int v)
+{
+	pthread_mutex_lock(mtx);
+	*phase = v;
+	pthread_cond_broadcast(cv);
+	pthread_mutex_unlock(mtx);
+}
+
+static void *
+two_clients_main(void *arg)
+{
+	worker *w = arg;
+	make_calls(w, w->c);
+	w->had_lane = holds_lane(w->c);
+	pthread_barrier_wait(w->start);
+	// The first client is shut down meanwhile; this thread lives on.
+	wait_phase(w, 1);
+	make_calls(w, w->c2);
+	w->had_lane &= holds_lane(w->c2);
+	return (NULL);
+}
+
+// Threads outlive the client they called: it is shut down while they
+// hold its lanes (idle), they call a second client, then exit; their
+// first lanes' destructors must not touch the first client's memory
+// (the address sanitizer build checks), and the second client sees them
+// as new threads.
+static void
+test_client_closed_first(void **state)
+{
+	(void) state;
+	enum { N = 6, CALLS = 400 };
+	worker w[N];
+	pthread_t th[N];
+	pthread_barrier_t bar;
+	pthread_mutex_t mtx = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+	int phase = 0;
+	llmcost_client *c = cap_client(1024);
+
+	assert_int_equal(pthread_barrier_init(&bar, NULL, N + 1), 0);
+	memset(w, 0, sizeof(w));
+	for (uint32_t i = 0; i < N; i++) {
+		w[i].c = c;
+		w[i].id = i;
+		w[i].ncalls = CALLS;
+		w[i].start = &bar;
+		w[i].mtx = &mtx;
+		w[i].cv = &cv;
+		w[i].phase = &phase;
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, two_clients_main, &w[i]), 0);
+	}
+	pthread_barrier_wait(&bar);
+	llmcost_stats st = llmcost_test_flushed(c, 30000);
+	assert_int_equal(stored(c), N * CALLS);
+	check_seen(N, CALLS);
+	uint64_t old_gen = c->gen;
+	llmcost_shutdown(c, 5000);
+
+	llmcost_client *c2 = cap_client(1024);
+	// A thread whose cache names a client at c2's address but of an
+	// older generation (as when c2 reuses c's memory) must not use the
+	// lane it remembers: it takes one of c2's.
+	llmcost__lane *stale = &c2->lanes[LLMCOST__LANES_MAX - 1];
+	llmcost__lane_me.c = c2;
+	llmcost__lane_me.gen = old_gen;
+	llmcost__lane_me.lane = stale;
+	llmcost_call *call;
+	LLMCOST_PASS(llmcost_call_begin(c2, "openai", "gpt-4o-mini", &call));
+	llmcost_call_abandon(call);
+	assert_true(llmcost__lane_me.lane != stale);
+	assert_true(holds_lane(c2));
+	assert_int_equal(atomic_load(&stale->state), LLMCOST__LANE_FREE_);
+	for (uint32_t i = 0; i < N; i++) {
+		w[i].c2 = c2;
+	}
+	set_phase(&mtx, &cv, &phase, 1);
+	for (uint32_t i = 0; i < N; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_false(w[i].failed);
+		assert_true(w[i].had_lane);
+	}
+	st = llmcost_test_flushed(c2, 30000);
+	assert_int_equal(st.calls_ended, N * CALLS);
+	assert_int_equal(stored(c2), N * CALLS);
+	check_seen(N, CALLS);
+	wait_lanes_free(c2, 1); // this thread's
+	pthread_barrier_destroy(&bar);
+	llmcost_shutdown(c2, 5000);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_many_threads),
+		cmocka_unit_test(test_beyond_cap),
+		cmocka_unit_test(test_thread_exit),
+		cmocka_unit_test(test_client_closed_first),
+	};
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
