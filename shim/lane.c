@@ -211,33 +211,68 @@ llmcost__lane_attach(llmcost_client *c)
 	return (l);
 }
 
+// The pool index of the ended call at position t of lane l.
+static inline uint32_t
+lane_call(const llmcost__lane *l, uint64_t t)
+{
+	return (atomic_load_explicit(
+	    &l->calls[t & (LLMCOST__LANE_CALLS - 1)], memory_order_relaxed));
+}
+
 uint32_t
 llmcost__lanes_take(llmcost_client *c, uint32_t *idx, uint32_t max)
 {
-	uint32_t n = 0;
+	struct {
+		llmcost__lane *l;
+		uint64_t t, h;
+		uint64_t start; // the start of the call at t
+	} act[LLMCOST__LANES_MAX];
+	uint32_t na = 0, n = 0;
 
 	if (c->lanes == NULL) {
 		return (0);
 	}
-	for (uint32_t k = 0; k < LLMCOST__LANES_MAX && n < max; k++) {
-		llmcost__lane *l
-		    = &c->lanes[(c->lane_next + k) % LLMCOST__LANES_MAX];
+	for (uint32_t k = 0; k < LLMCOST__LANES_MAX; k++) {
+		llmcost__lane *l = &c->lanes[k];
 		uint64_t t
 		    = atomic_load_explicit(&l->tail, memory_order_relaxed);
 		uint64_t h
 		    = atomic_load_explicit(&l->head, memory_order_acquire);
-		if (t == h) {
-			continue;
+		if (t != h) {
+			act[na].l = l;
+			act[na].t = t;
+			act[na].h = h;
+			act[na].start = c->pool[lane_call(l, t)].start_ns;
+			na++;
 		}
-		while (t < h && n < max) {
-			idx[n++] = atomic_load_explicit(
-			    &l->calls[t++ & (LLMCOST__LANE_CALLS - 1)],
-			    memory_order_relaxed);
-		}
-		// Release: the owner overwrites the cells once it sees this.
-		atomic_store_explicit(&l->tail, t, memory_order_release);
 	}
-	c->lane_next = (c->lane_next + 1) % LLMCOST__LANES_MAX;
+	// Oldest call first across the lanes (each lane is in its thread's
+	// time order): run ids are time-ordered (UUIDv7), so batches reach
+	// the collector in id order and its store appends runs instead of
+	// splitting pages (store.c), whatever number of threads call.
+	while (n < max && na > 0) {
+		uint32_t j = 0;
+		for (uint32_t k = 1; k < na; k++) {
+			if (act[k].start < act[j].start) {
+				j = k;
+			}
+		}
+		idx[n++] = lane_call(act[j].l, act[j].t++);
+		if (act[j].t == act[j].h) {
+			// Release: the owner overwrites the cells once it
+			// sees this.
+			atomic_store_explicit(
+			    &act[j].l->tail, act[j].t, memory_order_release);
+			act[j] = act[--na];
+		} else {
+			act[j].start
+			    = c->pool[lane_call(act[j].l, act[j].t)].start_ns;
+		}
+	}
+	for (uint32_t k = 0; k < na; k++) {
+		atomic_store_explicit(
+		    &act[k].l->tail, act[k].t, memory_order_release);
+	}
 	return (n);
 }
 

@@ -90,8 +90,8 @@ void llmcost__lanes_fini(struct llmcost_client *c);
 // shared ring).  Call sites.
 llmcost__lane *llmcost__lane_attach(struct llmcost_client *c);
 
-// Loop: pops up to max ended calls from the lanes into idx, round
-// robin; returns how many.
+// Loop: pops up to max ended calls from the lanes into idx, the oldest
+// start first across lanes; returns how many.
 uint32_t llmcost__lanes_take(
     struct llmcost_client *c, uint32_t *idx, uint32_t max);
 // Loop: returns n slots to the lanes that ended them (while they have

@@ -168,11 +168,10 @@ struct llmcost_client {
 	llmcost__config cfg;
 	uint8_t client_id[16];
 
-	// Lanes, continued: the registry's key, the next live client
-	// (lane.c), and the lane the loop takes from first (loop only).
+	// Lanes, continued: the registry's key and the next live client
+	// (lane.c).
 	pthread_key_t lane_key;
 	struct llmcost_client *lanes_next;
-	uint32_t lane_next;
 	uint32_t lanes_touched; // lanes [0, this) were touched (loop only)
 
 	// The batch loop (sender.c).

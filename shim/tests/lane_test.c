@@ -18,7 +18,9 @@
 
 static pthread_mutex_t seen_mtx = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t seen[MAX_THREADS][MAX_CALLS];
-static uint64_t seen_bad; // records with a pair out of range
+static uint64_t seen_bad;     // records with a pair out of range
+static uint64_t last_start;   // start_ns of the last record delivered
+static uint64_t order_breaks; // records that started before the last
 
 static int
 cap_start(llmcost__exporter *ex)
@@ -41,6 +43,10 @@ cap_deliver(
 		} else {
 			seen_bad++;
 		}
+		if (b->records[i].start_ns < last_start) {
+			order_breaks++;
+		}
+		last_start = b->records[i].start_ns;
 	}
 	pthread_mutex_unlock(&seen_mtx);
 	out->stored = b->n;
@@ -76,6 +82,8 @@ cap_client(uint32_t queue_max)
 	pthread_mutex_lock(&seen_mtx);
 	memset(seen, 0, sizeof(seen));
 	seen_bad = 0;
+	last_start = 0;
+	order_breaks = 0;
 	pthread_mutex_unlock(&seen_mtx);
 	return (c);
 }
@@ -438,6 +446,100 @@ test_client_closed_first(void **state)
 	llmcost_shutdown(c2, 5000);
 }
 
+// Two threads taking turns, call by call, so that every call ends before
+// the other thread's next one begins: the loop hands them over oldest
+// first across the lanes, in the order they were made (run ids are
+// time-ordered, and the collector's store appends runs that arrive in
+// id order), not one lane's calls after the other's.
+typedef struct turns {
+	llmcost_client *c;
+	pthread_mutex_t mtx;
+	pthread_cond_t cv;
+	uint32_t turn; // calls made so far, both threads
+	uint32_t total;
+} turns;
+
+typedef struct turn_worker {
+	turns *t;
+	uint32_t id; // 0 or 1: makes the calls whose number has this parity
+	int failed;
+	int had_lane;
+} turn_worker;
+
+static void *
+turn_main(void *arg)
+{
+	turn_worker *w = arg;
+	turns *t = w->t;
+	for (;;) {
+		pthread_mutex_lock(&t->mtx);
+		while (t->turn < t->total && t->turn % 2 != w->id) {
+			pthread_cond_wait(&t->cv, &t->mtx);
+		}
+		uint32_t k = t->turn;
+		pthread_mutex_unlock(&t->mtx);
+		if (k >= t->total) {
+			break;
+		}
+		llmcost_call *call;
+		llmcost_usage u;
+		memset(&u, 0, sizeof(u));
+		u.tokens[0] = w->id;
+		u.tokens[1] = k / 2;
+		if (llmcost_call_begin(t->c, "openai", "gpt-4o-mini", &call)
+		        != 0
+		    || llmcost_call_set_usage(call, &u) != 0
+		    || llmcost_call_end(call) != 0) {
+			w->failed = 1;
+		}
+		w->had_lane = holds_lane(t->c);
+		pthread_mutex_lock(&t->mtx);
+		t->turn++;
+		pthread_cond_broadcast(&t->cv);
+		pthread_mutex_unlock(&t->mtx);
+	}
+	return (NULL);
+}
+
+static void
+test_time_order(void **state)
+{
+	(void) state;
+	enum { CALLS = 400 }; // per thread; fewer than a lane's high mark
+	turns t;
+	turn_worker w[2];
+	pthread_t th[2];
+
+	memset(&t, 0, sizeof(t));
+	memset(w, 0, sizeof(w));
+	t.c = cap_client(0);
+	t.total = 2 * CALLS;
+	pthread_mutex_init(&t.mtx, NULL);
+	pthread_cond_init(&t.cv, NULL);
+	for (uint32_t i = 0; i < 2; i++) {
+		w[i].t = &t;
+		w[i].id = i;
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, turn_main, &w[i]), 0);
+	}
+	for (uint32_t i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_false(w[i].failed);
+		assert_true(w[i].had_lane);
+	}
+	llmcost_stats st = llmcost_test_flushed(t.c, 30000);
+	assert_int_equal(stored(t.c), 2 * CALLS);
+	assert_int_equal(st.calls_dropped, 0);
+	check_seen(2, CALLS);
+	pthread_mutex_lock(&seen_mtx);
+	uint64_t breaks = order_breaks;
+	pthread_mutex_unlock(&seen_mtx);
+	assert_int_equal(breaks, 0);
+	pthread_mutex_destroy(&t.mtx);
+	pthread_cond_destroy(&t.cv);
+	llmcost_shutdown(t.c, 5000);
+}
+
 int
 main(void)
 {
@@ -446,6 +548,7 @@ main(void)
 		cmocka_unit_test(test_beyond_cap),
 		cmocka_unit_test(test_thread_exit),
 		cmocka_unit_test(test_client_closed_first),
+		cmocka_unit_test(test_time_order),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }
