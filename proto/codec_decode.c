@@ -788,7 +788,7 @@ utf8_ok(const char *s, uint32_t n)
 // A TBATCH record's string given as an index into the batch's table:
 // the index must be in the table, and the entry meet the field's limits
 // (its UTF-8 was checked once, with the table).
-static int
+static inline __attribute__((always_inline)) int
 get_ref(dec *d, const mobj *o, const char *what, uint32_t min, uint32_t max,
     llmcost_proto_str *s)
 {

@@ -461,6 +461,30 @@ rec_bound(const llmcost_proto_record *r)
 	return (n);
 }
 
+// The last n < 8 bytes at p as a number, without a call to memcpy.
+static inline uint64_t
+tail_word(const char *p, uint32_t n)
+{
+	uint64_t w = 0;
+	uint32_t v4;
+	uint16_t v2;
+
+	if (n & 4) {
+		memcpy(&v4, p, 4);
+		w = v4;
+		p += 4;
+	}
+	if (n & 2) {
+		memcpy(&v2, p, 2);
+		w = (w << 16) | v2;
+		p += 2;
+	}
+	if (n & 1) {
+		w = (w << 8) | (uint8_t) *p;
+	}
+	return (w);
+}
+
 // A string's hash for the table: eight bytes at a time.
 static inline uint32_t
 str_hash(const char *p, uint32_t n)
@@ -474,35 +498,71 @@ str_hash(const char *p, uint32_t n)
 		h ^= h >> 32;
 	}
 	if (n > 0) {
-		w = 0;
-		memcpy(&w, p, n);
-		h = (h ^ w) * UINT64_C(0xc4ceb9fe1a85ec53);
+		h = (h ^ tail_word(p, n)) * UINT64_C(0xc4ceb9fe1a85ec53);
 	}
 	h ^= h >> 29;
 	return ((uint32_t) h);
 }
 
+// Whether a[0..n) and b[0..n) are equal: eight bytes at a time, inline
+// (most strings are short: a call to memcmp would cost more).
+static inline int
+str_bytes_eq(const char *a, const char *b, uint32_t n)
+{
+	uint64_t x, y;
+
+	for (; n >= 8; n -= 8, a += 8, b += 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y) {
+			return (0);
+		}
+	}
+	return (n == 0 || tail_word(a, n) == tail_word(b, n));
+}
+
 #define STRTAB_SLOTS (2 * LLMCOST_PROTO_STRTAB_ENC) // a power of two
 #define STRTAB_NONE  UINT32_MAX
 
-// The index of s in t, added if new; STRTAB_NONE when s is empty or the
-// table is full (s is then written in place).
-static uint32_t
-strtab_intern(llmcost_proto_strtab *t, const llmcost_proto_str *s)
-{
-	uint32_t i;
+// The places of a record's strings, for llmcost_proto_strtab.last.
+enum {
+	STRTAB_K_PROVIDER = 0,
+	STRTAB_K_MODEL = 1,
+	STRTAB_K_PLATFORM = 2,
+	STRTAB_K_KEY = 3,
+	STRTAB_K_VAL = STRTAB_K_KEY + LLMCOST_MAX_META,
+	STRTAB_K_TAG = STRTAB_K_VAL + LLMCOST_MAX_META,
+	STRTAB_K_COUNT = STRTAB_K_TAG + LLMCOST_MAX_TAGS,
+};
+_Static_assert(STRTAB_K_COUNT == LLMCOST_PROTO_STRTAB_PLACES,
+    "one place per string a record may hold in the table");
 
+// The index of s in t, added if new; STRTAB_NONE when s is empty or the
+// table is full (s is then written in place).  k is the place of s in
+// its record (STRTAB_K_*): the string found there in the last record
+// is tried first, so that the calls of one call site, which repeat
+// their strings in the same places, cost a comparison each and no hash.
+static inline uint32_t
+strtab_intern(llmcost_proto_strtab *t, const llmcost_proto_str *s, uint32_t k)
+{
+	uint32_t i, x = t->last[k];
+
+	if (x < t->n && t->ent[x].len == s->len
+	    && str_bytes_eq(t->ent[x].ptr, s->ptr, s->len)) {
+		return (x);
+	}
 	if (s->len == 0) {
 		return (STRTAB_NONE);
 	}
 	i = str_hash(s->ptr, s->len) & (STRTAB_SLOTS - 1);
 	for (;;) {
-		uint32_t x = t->slot[i];
+		x = t->slot[i];
 		if (x == 0) {
 			break;
 		}
 		const llmcost_proto_str *o = &t->ent[x - 1];
-		if (o->len == s->len && memcmp(o->ptr, s->ptr, s->len) == 0) {
+		if (o->len == s->len && str_bytes_eq(o->ptr, s->ptr, s->len)) {
+			t->last[k] = x - 1;
 			return (x - 1);
 		}
 		i = (i + 1) & (STRTAB_SLOTS - 1);
@@ -513,17 +573,18 @@ strtab_intern(llmcost_proto_strtab *t, const llmcost_proto_str *s)
 	t->ent[t->n] = *s;
 	t->pos[t->n] = (uint16_t) i;
 	t->slot[i] = (uint16_t) (t->n + 1);
+	t->last[k] = t->n;
 	return (t->n++);
 }
 
-// A string of a record: its index in tab, or in place without a table
-// (or when the table has no room).
+// A string of a record, at place k: its index in tab, or in place
+// without a table (or when the table has no room).
 ENC_INLINE void
 put_ref(llmcost_proto_enc *e, llmcost_proto_strtab *tab,
-    const llmcost_proto_str *s, int fast)
+    const llmcost_proto_str *s, uint32_t k, int fast)
 {
 	if (tab != NULL) {
-		uint32_t x = strtab_intern(tab, s);
+		uint32_t x = strtab_intern(tab, s, k);
 		if (x != STRTAB_NONE) {
 			put_uint(e, x, fast);
 			return;
@@ -546,9 +607,9 @@ enc_pieces(llmcost_proto_enc *e, const llmcost_proto_record *r, size_t n,
 	put_uint(e, LLMCOST_RK_DURATION_NS, fast);
 	put_uint(e, r->duration_ns, fast);
 	put_uint(e, LLMCOST_RK_PROVIDER, fast);
-	put_ref(e, tab, &r->provider, fast);
+	put_ref(e, tab, &r->provider, STRTAB_K_PROVIDER, fast);
 	put_uint(e, LLMCOST_RK_MODEL, fast);
-	put_ref(e, tab, &r->model, fast);
+	put_ref(e, tab, &r->model, STRTAB_K_MODEL, fast);
 	put_uint(e, LLMCOST_RK_USAGE, fast);
 	put_array(e, LLMCOST_BUCKET_COUNT, fast);
 	for (size_t i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
@@ -562,15 +623,17 @@ enc_pieces(llmcost_proto_enc *e, const llmcost_proto_record *r, size_t n,
 		put_uint(e, LLMCOST_RK_META, fast);
 		put_map(e, r->n_meta, fast);
 		for (uint32_t i = 0; i < r->n_meta; i++) {
-			put_ref(e, tab, &r->meta[i].key, fast);
-			put_ref(e, tab, &r->meta[i].val, fast);
+			put_ref(
+			    e, tab, &r->meta[i].key, STRTAB_K_KEY + i, fast);
+			put_ref(
+			    e, tab, &r->meta[i].val, STRTAB_K_VAL + i, fast);
 		}
 	}
 	if (r->n_tags > 0) {
 		put_uint(e, LLMCOST_RK_TAGS, fast);
 		put_array(e, r->n_tags, fast);
 		for (uint32_t i = 0; i < r->n_tags; i++) {
-			put_ref(e, tab, &r->tags[i], fast);
+			put_ref(e, tab, &r->tags[i], STRTAB_K_TAG + i, fast);
 		}
 	}
 	if (fees) {
@@ -606,7 +669,7 @@ enc_pieces(llmcost_proto_enc *e, const llmcost_proto_record *r, size_t n,
 	}
 	if (r->platform.len > 0) {
 		put_uint(e, LLMCOST_RK_PLATFORM, fast);
-		put_ref(e, tab, &r->platform, fast);
+		put_ref(e, tab, &r->platform, STRTAB_K_PLATFORM, fast);
 	}
 }
 
@@ -706,6 +769,8 @@ llmcost_proto_strtab_begin(llmcost_proto_strtab *t, int utf8_trusted)
 	}
 	t->n = 0;
 	t->n_recs = 0;
+	// No entry yet: every place points past the table.
+	memset(t->last, 0xff, sizeof(t->last));
 	t->recs.len = 0;
 	llmcost_proto_enc_init(&t->enc, llmcost_proto_buf_write, &t->recs, 0);
 	t->enc.utf8_trusted = utf8_trusted;

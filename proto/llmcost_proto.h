@@ -451,12 +451,18 @@ void llmcost_proto_buf_free(llmcost_proto_buf *b);
 // the encoded records; one table per thread (not shared, not moved
 // after llmcost_proto_strtab_init).
 #define LLMCOST_PROTO_STRTAB_ENC 4096u
+// The places of a record's strings that go into the table (provider,
+// model, platform, meta keys, meta values, tags).
+#define LLMCOST_PROTO_STRTAB_PLACES                                           \
+	(3u + 2u * LLMCOST_MAX_META + LLMCOST_MAX_TAGS)
 typedef struct llmcost_proto_strtab {
 	llmcost_proto_str *ent; // [LLMCOST_PROTO_STRTAB_ENC]
 	uint16_t *slot;         // hash slots: entry + 1, or 0 for empty
 	uint16_t *pos;          // [LLMCOST_PROTO_STRTAB_ENC]: entry's slot
 	uint32_t n;             // entries in use
 	uint32_t n_recs;        // records encoded since begin
+	// The entry each place of the last record used (past n: none).
+	uint32_t last[LLMCOST_PROTO_STRTAB_PLACES];
 	llmcost_proto_buf recs; // the records, encoded with indices
 	llmcost_proto_enc enc;  // writes recs; its err is sticky
 } llmcost_proto_strtab;
