@@ -9,6 +9,9 @@
 // shim's collector exporter encodes (the call site checked them).  The
 // decoded batch is checked against what was encoded, so the figures are
 // those of a decoder that did its whole job.  No collector, no nng.
+// The same batch is then timed as a TBATCH (the batch with a string
+// table the shim sends to a collector that reads it): encoded with
+// utf8_trusted through llmcost_proto_strtab, and decoded.
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +81,57 @@ encode(llmcost_proto_buf *b, const llmcost_proto_record *recs, int trusted)
 	return (e.err);
 }
 
+// The same batch as a TBATCH into b (emptied first), with table t.
+static int
+encode_t(llmcost_proto_buf *b, llmcost_proto_strtab *t,
+    const llmcost_proto_record *recs)
+{
+	llmcost_proto_enc e;
+
+	b->len = 0;
+	llmcost_proto_strtab_begin(t, 1);
+	for (uint32_t i = 0; i < BATCH; i++) {
+		llmcost_proto_strtab_record(t, &recs[i]);
+	}
+	llmcost_proto_enc_init(&e, llmcost_proto_buf_write, b, 0);
+	return (llmcost_proto_enc_tbatch(&e, client_id, 1, 0, 0, t));
+}
+
+// Decodes buf REPS times per round into t[]; 0, or 1 when the batch is
+// not what was encoded.
+static int
+decode_rounds(const llmcost_proto_buf *buf, uint32_t type, double *t)
+{
+	char reason[128];
+
+	for (int r = 0; r < ROUNDS; r++) {
+		double t0 = cpu_ns();
+		for (int k = 0; k < REPS; k++) {
+			llmcost_proto_msg m;
+			if (llmcost_proto_decode(buf->data, buf->len, &m,
+			        reason, sizeof(reason))
+			    != 0) {
+				fprintf(
+				    stderr, "decoding failed: %s\n", reason);
+				return (1);
+			}
+			const llmcost_proto_batch *b = &m.u.batch;
+			if (m.type != type || b->n_records != BATCH
+			    || b->records[BATCH - 1].n_meta != 3
+			    || b->records[BATCH - 1].n_tags != 1
+			    || b->records[BATCH - 1].meta[2].val.len != 3
+			    || b->records[BATCH - 1].run_id[15]
+			        != (uint8_t) (BATCH - 1)) {
+				fprintf(stderr, "decoded batch differs\n");
+				return (1);
+			}
+			llmcost_proto_msg_free(&m);
+		}
+		t[r] = (cpu_ns() - t0) / REPS / BATCH;
+	}
+	return (0);
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -106,7 +160,6 @@ main(void)
 	static llmcost_proto_record recs[BATCH];
 	llmcost_proto_buf buf;
 	double t[ROUNDS];
-	char reason[128];
 
 	memset(&buf, 0, sizeof(buf));
 	for (uint32_t i = 0; i < BATCH; i++) {
@@ -116,6 +169,7 @@ main(void)
 		fprintf(stderr, "bench_codec: encoding failed\n");
 		return (1);
 	}
+	bench_metric("codec.batch_bytes_per_record", (double) buf.len / BATCH);
 	printf("bench_codec: a batch of %d records, %zu bytes; %d rounds of "
 	       "%d\n\n",
 	    BATCH, buf.len, ROUNDS, REPS);
@@ -138,32 +192,59 @@ main(void)
 		    trusted ? "encode_trusted" : "encode", t);
 	}
 
+	if (decode_rounds(&buf, LLMCOST_MSG_BATCH, t) != 0) {
+		return (1);
+	}
+	report("decode (strict, as llmcostd)", "decode", t);
+
+	// TBATCH: the records' strings each in memory of their own, as the
+	// shim's batch holds them, so the table compares bytes, not
+	// pointers.
+	static char strs[BATCH][64];
+	static llmcost_proto_kv kvs[BATCH][3];
+	static llmcost_proto_str tags[BATCH];
+	for (uint32_t i = 0; i < BATCH; i++) {
+		char *p = strs[i];
+		llmcost_proto_str *f[]
+		    = { &recs[i].provider, &recs[i].model, &kvs[i][0].key,
+			      &kvs[i][0].val, &kvs[i][1].key, &kvs[i][1].val,
+			      &kvs[i][2].key, &kvs[i][2].val, &tags[i] };
+		memcpy(kvs[i], meta, sizeof(meta));
+		tags[i] = tag;
+		for (size_t j = 0; j < sizeof(f) / sizeof(f[0]); j++) {
+			memcpy(p, f[j]->ptr, f[j]->len);
+			f[j]->ptr = p;
+			p += f[j]->len;
+		}
+		recs[i].meta = kvs[i];
+		recs[i].tags = &tags[i];
+	}
+	llmcost_proto_strtab tab;
+	if (llmcost_proto_strtab_init(&tab) != 0
+	    || encode_t(&buf, &tab, recs) != 0) {
+		fprintf(stderr, "bench_codec: TBATCH encoding failed\n");
+		return (1);
+	}
+	printf("\nTBATCH (string table): %zu bytes\n", buf.len);
+	bench_metric(
+	    "codec.tbatch_bytes_per_record", (double) buf.len / BATCH);
 	for (int r = 0; r < ROUNDS; r++) {
 		double t0 = cpu_ns();
 		for (int k = 0; k < REPS; k++) {
-			llmcost_proto_msg m;
-			if (llmcost_proto_decode(
-			        buf.data, buf.len, &m, reason, sizeof(reason))
-			    != 0) {
-				fprintf(
-				    stderr, "decoding failed: %s\n", reason);
+			if (encode_t(&buf, &tab, recs) != 0) {
+				fprintf(stderr, "encoding failed\n");
 				return (1);
 			}
-			const llmcost_proto_batch *b = &m.u.batch;
-			if (m.type != LLMCOST_MSG_BATCH
-			    || b->n_records != BATCH
-			    || b->records[BATCH - 1].n_meta != 3
-			    || b->records[BATCH - 1].n_tags != 1
-			    || b->records[BATCH - 1].run_id[15]
-			        != (uint8_t) (BATCH - 1)) {
-				fprintf(stderr, "decoded batch differs\n");
-				return (1);
-			}
-			llmcost_proto_msg_free(&m);
 		}
 		t[r] = (cpu_ns() - t0) / REPS / BATCH;
 	}
-	report("decode (strict, as llmcostd)", "decode", t);
+	report("TBATCH encode, utf8_trusted (the shim's)",
+	    "tbatch_encode_trusted", t);
+	if (decode_rounds(&buf, LLMCOST_MSG_TBATCH, t) != 0) {
+		return (1);
+	}
+	report("TBATCH decode (strict, as llmcostd)", "tbatch_decode", t);
+	llmcost_proto_strtab_fini(&tab);
 	llmcost_proto_buf_free(&buf);
 	return (0);
 }

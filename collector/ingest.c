@@ -183,6 +183,9 @@ make_ack(const uint8_t client_id[16], uint64_t seq, uint32_t status,
 	}
 	a.reason.ptr = reason;
 	a.reason.len = (uint32_t) strlen(reason);
+	// Every ACK says that this collector reads TBATCH, so that a shim
+	// sends it only on a connection that answered so.
+	a.features = LLMCOST_PROTO_FEAT_TBATCH;
 	if (nng_msg_alloc(&m, 0) != 0) {
 		return (NULL);
 	}
@@ -325,6 +328,7 @@ handle_request(ingest_ctx *c)
 	}
 	switch (c->decoded.type) {
 	case LLMCOST_MSG_BATCH:
+	case LLMCOST_MSG_TBATCH: // decoded into the same batch
 		METRICS_INC(in->m, batches_received, 1);
 		c->state = CTX_WRITE;
 		c->job.batch = &c->decoded.u.batch;

@@ -1108,10 +1108,13 @@ bytes_eq(const char *a, const char *b, uint32_t n)
 	return (x == y);
 }
 
+// Strings of a TBATCH's records that are the same string share their
+// bytes (the batch's string table): equal without a comparison.
 static inline int
 pstr_eq(const llmcost_proto_str *a, const llmcost_proto_str *b)
 {
-	return (a->len == b->len && bytes_eq(a->ptr, b->ptr, a->len));
+	return (a->len == b->len
+	    && (a->ptr == b->ptr || bytes_eq(a->ptr, b->ptr, a->len)));
 }
 
 // Whether a and b carry the same provider, model, metadata and tags, in

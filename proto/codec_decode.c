@@ -38,6 +38,12 @@
 // the two steps, so results and reasons are those of the two steps on
 // every input.
 //
+// A TBATCH (type 9) decodes into the same batch as a BATCH: its string
+// table is read and checked (UTF-8, size) first, into a temporary array,
+// and while its records are decoded a string field may be an index into
+// that array (get_str and the meta values check the index and the
+// field's limits), so each distinct string is checked once per batch.
+//
 // Every failure writes a specific reason, prefixed with the record index
 // when there is one, and leaves *out zeroed with nothing to free.  Limits
 // on counts and sizes fail with LLMCOST_ETOOBIG, everything else with
@@ -78,6 +84,10 @@ typedef struct dec {
 	// batch can hold, so dec_batch sizes its block without a walk.
 	uint64_t map_pairs;
 	uint64_t arr_elems;
+	// A TBATCH's string table while its records are decoded (NULL
+	// otherwise): a record's string may then be an index into it.
+	const llmcost_proto_str *tab;
+	uint32_t ntab;
 } dec;
 
 // The current field's label, e.g. "usage[3]"; only called on failure.
@@ -775,11 +785,39 @@ utf8_ok(const char *s, uint32_t n)
 	    || llmcost__utf8_valid(s, n));
 }
 
+// A TBATCH record's string given as an index into the batch's table:
+// the index must be in the table, and the entry meet the field's limits
+// (its UTF-8 was checked once, with the table).
+static inline __attribute__((always_inline)) int
+get_ref(dec *d, const mobj *o, const char *what, uint32_t min, uint32_t max,
+    llmcost_proto_str *s)
+{
+	if (o->u64 >= d->ntab) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "%s: string %" PRIu64 " out of range (%" PRIu32
+		    " strings)",
+		    lbl(d, what), o->u64, d->ntab));
+	}
+	*s = d->tab[o->u64];
+	if (s->len > max) {
+		return (fail(d, LLMCOST_ETOOBIG,
+		    "%s: %" PRIu32 " bytes exceeds %" PRIu32, lbl(d, what),
+		    s->len, max));
+	}
+	if (s->len < min) {
+		return (fail(d, LLMCOST_EPROTO, "%s: empty", lbl(d, what)));
+	}
+	return (0);
+}
+
 static inline __attribute__((always_inline)) int
 get_str(dec *d, const mobj *o, const char *what, uint32_t min, uint32_t max,
     llmcost_proto_str *s)
 {
 	if (o->type != MT_STR) {
+		if (o->type == MT_UINT && d->tab != NULL) {
+			return (get_ref(d, o, what, min, max, s));
+		}
 		return (fail(d, LLMCOST_EPROTO, "%s: want str, got %s",
 		    lbl(d, what), type_name(o)));
 	}
@@ -950,6 +988,25 @@ dec_meta(dec *d, mcur *c, const mobj *o, llmcost_proto_kv *kv, size_t room,
 			}
 		}
 		mo_read(c, &vo);
+		if (v->type == MT_UINT && d->tab != NULL) {
+			// An index into a TBATCH's table (checked UTF-8).
+			if (v->u64 >= d->ntab) {
+				QKEY();
+				return (fail(d, LLMCOST_EPROTO,
+				    "meta: value of key %s: string %" PRIu64
+				    " out of range (%" PRIu32 " strings)",
+				    q, v->u64, d->ntab));
+			}
+			kv[i].val = d->tab[v->u64];
+			if (kv[i].val.len > LLMCOST_MAX_VALUE) {
+				QKEY();
+				return (fail(d, LLMCOST_ETOOBIG,
+				    "meta: value of key %s: %" PRIu32
+				    " bytes exceeds %d",
+				    q, kv[i].val.len, LLMCOST_MAX_VALUE));
+			}
+			continue;
+		}
 		if (v->type != MT_STR) {
 			QKEY();
 			return (fail(d, LLMCOST_EPROTO,
@@ -1312,17 +1369,11 @@ dec_record(dec *d, mcur *c, rec_ctx *rc)
 // announces.
 // The cursor is at element 2 of a message array of n elements; reads
 // elements 2 to 5.
+static int dec_records(dec *d, mcur *c, llmcost_proto_batch *b, void **privp);
+
 static int
 dec_batch_v1(dec *d, mcur *c, uint32_t n, llmcost_proto_batch *b, void **privp)
 {
-	llmcost_proto_record *r;
-	llmcost_proto_kv *kv;
-	llmcost_proto_str *tags;
-	size_t n_meta = 0;
-	size_t n_tags = 0;
-	size_t used_meta = 0;
-	size_t used_tags = 0;
-	size_t sz;
 	mobj e;
 	int rv;
 
@@ -1342,6 +1393,24 @@ dec_batch_v1(dec *d, mcur *c, uint32_t n, llmcost_proto_batch *b, void **privp)
 	if ((rv = get_uint(d, &e, "batch: dropped", &b->dropped)) != 0) {
 		return (rv);
 	}
+	return (dec_records(d, c, b, privp));
+}
+
+// The records array of a batch, at the cursor.
+static int
+dec_records(dec *d, mcur *c, llmcost_proto_batch *b, void **privp)
+{
+	llmcost_proto_record *r;
+	llmcost_proto_kv *kv;
+	llmcost_proto_str *tags;
+	size_t n_meta = 0;
+	size_t n_tags = 0;
+	size_t used_meta = 0;
+	size_t used_tags = 0;
+	size_t sz;
+	mobj e;
+	int rv;
+
 	mo_read(c, &e);
 	if (e.type != MT_ARRAY) {
 		return (fail(d, LLMCOST_EPROTO,
@@ -1427,6 +1496,82 @@ dec_batch(dec *d, mcur *c, uint32_t n, llmcost_proto_batch *b, void **privp)
 	return (0);
 }
 
+// A TBATCH: [1, 9, client_id, seq, dropped, exporter_lost, strings,
+// records].  The table's strings are checked (type, size, UTF-8) once
+// here; a record's string given as an index is checked against the
+// table's size and the field's limits where it is used.
+static int
+dec_tbatch(dec *d, mcur *c, uint32_t n, llmcost_proto_batch *b, void **privp)
+{
+	llmcost_proto_str *tab = NULL;
+	mobj e;
+	int rv;
+
+	if (n < 8) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "tbatch: %" PRIu32 " elements, want at least 8", n));
+	}
+	if (c->fast && n > 8) {
+		c->bad = 1; // trailing elements: skipped by the two steps
+		return (LLMCOST_EPROTO);
+	}
+	mo_read(c, &e);
+	if ((rv = get_id(d, &e, "tbatch: client_id", b->client_id)) != 0) {
+		return (rv);
+	}
+	mo_read(c, &e);
+	if ((rv = get_uint(d, &e, "tbatch: seq", &b->seq)) != 0) {
+		return (rv);
+	}
+	mo_read(c, &e);
+	if ((rv = get_uint(d, &e, "tbatch: dropped", &b->dropped)) != 0) {
+		return (rv);
+	}
+	mo_read(c, &e);
+	if ((rv = get_uint(d, &e, "tbatch: exporter_lost", &b->exporter_lost))
+	    != 0) {
+		return (rv);
+	}
+	mo_read(c, &e);
+	if (e.type != MT_ARRAY) {
+		return (fail(d, LLMCOST_EPROTO,
+		    "tbatch: strings: want array, got %s", type_name(&e)));
+	}
+	if (e.size > LLMCOST_PROTO_MAX_STRTAB) {
+		return (fail(d, LLMCOST_ETOOBIG,
+		    "tbatch: %" PRIu32 " strings exceeds %u", e.size,
+		    LLMCOST_PROTO_MAX_STRTAB));
+	}
+	if (c->fast && e.size > (size_t) (c->end - c->p)) {
+		c->bad = 1; // each string takes a byte at least
+		return (LLMCOST_EPROTO);
+	}
+	if (e.size > 0 && (tab = malloc(e.size * sizeof(*tab))) == NULL) {
+		return (fail(d, LLMCOST_ENOMEM, "out of memory"));
+	}
+	for (uint32_t i = 0; i < e.size; i++) {
+		mobj s;
+
+		mo_read(c, &s);
+		d->idx = (int32_t) i;
+		d->isep = '[';
+		rv = get_str(d, &s, "tbatch: strings", 0,
+		    LLMCOST_PROTO_MAX_STRTAB_STR, &tab[i]);
+		d->idx = -1;
+		if (rv != 0) {
+			free(tab);
+			return (rv);
+		}
+	}
+	d->tab = tab;
+	d->ntab = e.size;
+	rv = dec_records(d, c, b, privp);
+	d->tab = NULL;
+	d->ntab = 0;
+	free(tab);
+	return (rv);
+}
+
 // The cursor is at element 2 of a message array of n elements.
 static int
 dec_ack(dec *d, mcur *c, uint32_t n, llmcost_proto_ack *ack)
@@ -1464,8 +1609,22 @@ dec_ack(dec *d, mcur *c, uint32_t n, llmcost_proto_ack *ack)
 	}
 	ack->duplicates = (uint32_t) v;
 	mo_read(c, &e);
-	return (get_str(
-	    d, &e, "ack: reason", 0, LLMCOST_PROTO_MAX_REASON, &ack->reason));
+	if ((rv = get_str(d, &e, "ack: reason", 0, LLMCOST_PROTO_MAX_REASON,
+	         &ack->reason))
+	    != 0) {
+		return (rv);
+	}
+	// Element 8, features (an extension): anything but an unsigned
+	// integer is skipped like any trailing element; unknown bits too.
+	ack->features = 0;
+	if (n >= 9) {
+		mo_read(c, &e);
+		if (e.type == MT_UINT) {
+			ack->features
+			    = (uint32_t) (e.u64 & LLMCOST_PROTO_FEAT_TBATCH);
+		}
+	}
+	return (0);
 }
 
 // The cursor is at element 2 of a message array of n elements.
@@ -2137,6 +2296,9 @@ dec_msg(dec *d, mcur *c, llmcost_proto_msg *m)
 	case LLMCOST_MSG_BATCH:
 		rv = dec_batch(d, c, a.size, &m->u.batch, &m->priv_);
 		break;
+	case LLMCOST_MSG_TBATCH:
+		rv = dec_tbatch(d, c, a.size, &m->u.batch, &m->priv_);
+		break;
 	case LLMCOST_MSG_ACK:
 		rv = dec_ack(d, c, a.size, &m->u.ack);
 		break;
@@ -2187,9 +2349,12 @@ decode_batch_one_pass(const uint8_t *buf, size_t len, llmcost_proto_msg *out)
 	dec d;
 	int rv;
 
-	// [1, 1, ...] as a fixarray of 6 or 7: a v1 BATCH.
-	if (len < 3 || (buf[0] != 0x96 && buf[0] != 0x97) || buf[1] != 1
-	    || buf[2] != LLMCOST_MSG_BATCH) {
+	// [1, 1, ...] as a fixarray of 6 or 7: a v1 BATCH; [1, 9, ...] as
+	// a fixarray of 8: a TBATCH.
+	if (len < 3 || buf[1] != 1
+	    || !(((buf[0] == 0x96 || buf[0] == 0x97)
+	             && buf[2] == LLMCOST_MSG_BATCH)
+	        || (buf[0] == 0x98 && buf[2] == LLMCOST_MSG_TBATCH))) {
 		return (LLMCOST_EPROTO);
 	}
 	memset(out, 0, sizeof(*out));
@@ -2197,8 +2362,11 @@ decode_batch_one_pass(const uint8_t *buf, size_t len, llmcost_proto_msg *out)
 	d.reasonsz = 0;
 	d.rec = -1;
 	d.idx = -1;
-	d.map_pairs = len / 3;
-	d.arr_elems = len / 2;
+	// A TBATCH's pair may be two one-byte indices, its tag one.
+	d.map_pairs = buf[2] == LLMCOST_MSG_TBATCH ? len / 2 : len / 3;
+	d.arr_elems = buf[2] == LLMCOST_MSG_TBATCH ? len : len / 2;
+	d.tab = NULL;
+	d.ntab = 0;
 	mcur c = { buf, buf + len, 1, 0 };
 	rv = dec_msg(&d, &c, out);
 	if (rv == 0 && !c.bad && c.p == c.end) {
@@ -2236,6 +2404,8 @@ llmcost__proto_decode_steps(const void *buf, size_t len,
 	d.idx = -1;
 	d.map_pairs = 0;
 	d.arr_elems = 0;
+	d.tab = NULL;
+	d.ntab = 0;
 	if (reason != NULL && reasonsz > 0) {
 		reason[0] = '\0';
 	}

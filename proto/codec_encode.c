@@ -23,6 +23,15 @@
 // the record.  ACK reasons are the exception: they are diagnostics, so an
 // over-long reason is cut at a UTF-8 boundary and invalid bytes are
 // replaced by '?' instead of failing the ACK.
+//
+// A TBATCH (llmcost_proto_strtab_*) is written in two steps, because its
+// string table comes before the records that fill it: each record is
+// encoded, by the same code as a BATCH's, into the table's own buffer
+// with its strings replaced by their index (an open-addressed hash of
+// at most LLMCOST_PROTO_STRTAB_ENC strings, found or added as the record
+// is written); then the envelope, the table and that buffer are written
+// as one message.  Emptying the table clears only the slots in use, and
+// never reads the last batch's strings again (they may be gone).
 
 #include <stdlib.h>
 #include <string.h>
@@ -452,10 +461,143 @@ rec_bound(const llmcost_proto_record *r)
 	return (n);
 }
 
-// The record's map of n entries, piece by piece (see put_hdr).
+// The last n < 8 bytes at p as a number, without a call to memcpy.
+static inline uint64_t
+tail_word(const char *p, uint32_t n)
+{
+	uint64_t w = 0;
+	uint32_t v4;
+	uint16_t v2;
+
+	if (n & 4) {
+		memcpy(&v4, p, 4);
+		w = v4;
+		p += 4;
+	}
+	if (n & 2) {
+		memcpy(&v2, p, 2);
+		w = (w << 16) | v2;
+		p += 2;
+	}
+	if (n & 1) {
+		w = (w << 8) | (uint8_t) *p;
+	}
+	return (w);
+}
+
+// A string's hash for the table: eight bytes at a time.
+static inline uint32_t
+str_hash(const char *p, uint32_t n)
+{
+	uint64_t h = (uint64_t) n * UINT64_C(0x9e3779b97f4a7c15);
+	uint64_t w;
+
+	for (; n >= 8; n -= 8, p += 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+		h ^= h >> 32;
+	}
+	if (n > 0) {
+		h = (h ^ tail_word(p, n)) * UINT64_C(0xc4ceb9fe1a85ec53);
+	}
+	h ^= h >> 29;
+	return ((uint32_t) h);
+}
+
+// Whether a[0..n) and b[0..n) are equal: eight bytes at a time, inline
+// (most strings are short: a call to memcmp would cost more).
+static inline int
+str_bytes_eq(const char *a, const char *b, uint32_t n)
+{
+	uint64_t x, y;
+
+	for (; n >= 8; n -= 8, a += 8, b += 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y) {
+			return (0);
+		}
+	}
+	return (n == 0 || tail_word(a, n) == tail_word(b, n));
+}
+
+#define STRTAB_SLOTS (2 * LLMCOST_PROTO_STRTAB_ENC) // a power of two
+#define STRTAB_NONE  UINT32_MAX
+
+// The places of a record's strings, for llmcost_proto_strtab.last.
+enum {
+	STRTAB_K_PROVIDER = 0,
+	STRTAB_K_MODEL = 1,
+	STRTAB_K_PLATFORM = 2,
+	STRTAB_K_KEY = 3,
+	STRTAB_K_VAL = STRTAB_K_KEY + LLMCOST_MAX_META,
+	STRTAB_K_TAG = STRTAB_K_VAL + LLMCOST_MAX_META,
+	STRTAB_K_COUNT = STRTAB_K_TAG + LLMCOST_MAX_TAGS,
+};
+_Static_assert(STRTAB_K_COUNT == LLMCOST_PROTO_STRTAB_PLACES,
+    "one place per string a record may hold in the table");
+
+// The index of s in t, added if new; STRTAB_NONE when s is empty or the
+// table is full (s is then written in place).  k is the place of s in
+// its record (STRTAB_K_*): the string found there in the last record
+// is tried first, so that the calls of one call site, which repeat
+// their strings in the same places, cost a comparison each and no hash.
+static inline uint32_t
+strtab_intern(llmcost_proto_strtab *t, const llmcost_proto_str *s, uint32_t k)
+{
+	uint32_t i, x = t->last[k];
+
+	if (x < t->n && t->ent[x].len == s->len
+	    && str_bytes_eq(t->ent[x].ptr, s->ptr, s->len)) {
+		return (x);
+	}
+	if (s->len == 0) {
+		return (STRTAB_NONE);
+	}
+	i = str_hash(s->ptr, s->len) & (STRTAB_SLOTS - 1);
+	for (;;) {
+		x = t->slot[i];
+		if (x == 0) {
+			break;
+		}
+		const llmcost_proto_str *o = &t->ent[x - 1];
+		if (o->len == s->len && str_bytes_eq(o->ptr, s->ptr, s->len)) {
+			t->last[k] = x - 1;
+			return (x - 1);
+		}
+		i = (i + 1) & (STRTAB_SLOTS - 1);
+	}
+	if (t->n >= LLMCOST_PROTO_STRTAB_ENC) {
+		return (STRTAB_NONE);
+	}
+	t->ent[t->n] = *s;
+	t->pos[t->n] = (uint16_t) i;
+	t->slot[i] = (uint16_t) (t->n + 1);
+	t->last[k] = t->n;
+	return (t->n++);
+}
+
+// A string of a record, at place k: its index in tab, or in place
+// without a table (or when the table has no room).
+ENC_INLINE void
+put_ref(llmcost_proto_enc *e, llmcost_proto_strtab *tab,
+    const llmcost_proto_str *s, uint32_t k, int fast)
+{
+	if (tab != NULL) {
+		uint32_t x = strtab_intern(tab, s, k);
+		if (x != STRTAB_NONE) {
+			put_uint(e, x, fast);
+			return;
+		}
+	}
+	put_str(e, s, fast);
+}
+
+// The record's map of n entries, piece by piece (see put_hdr); with tab,
+// its strings as indices into tab (TBATCH).
 ENC_INLINE void
 enc_pieces(llmcost_proto_enc *e, const llmcost_proto_record *r, size_t n,
-    int trace, int parent, int fees, int fast)
+    int trace, int parent, int fees, int fast, llmcost_proto_strtab *tab)
 {
 	put_map(e, n, fast);
 	put_uint(e, LLMCOST_RK_RUN_ID, fast);
@@ -465,9 +607,9 @@ enc_pieces(llmcost_proto_enc *e, const llmcost_proto_record *r, size_t n,
 	put_uint(e, LLMCOST_RK_DURATION_NS, fast);
 	put_uint(e, r->duration_ns, fast);
 	put_uint(e, LLMCOST_RK_PROVIDER, fast);
-	put_str(e, &r->provider, fast);
+	put_ref(e, tab, &r->provider, STRTAB_K_PROVIDER, fast);
 	put_uint(e, LLMCOST_RK_MODEL, fast);
-	put_str(e, &r->model, fast);
+	put_ref(e, tab, &r->model, STRTAB_K_MODEL, fast);
 	put_uint(e, LLMCOST_RK_USAGE, fast);
 	put_array(e, LLMCOST_BUCKET_COUNT, fast);
 	for (size_t i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
@@ -481,15 +623,17 @@ enc_pieces(llmcost_proto_enc *e, const llmcost_proto_record *r, size_t n,
 		put_uint(e, LLMCOST_RK_META, fast);
 		put_map(e, r->n_meta, fast);
 		for (uint32_t i = 0; i < r->n_meta; i++) {
-			put_str(e, &r->meta[i].key, fast);
-			put_str(e, &r->meta[i].val, fast);
+			put_ref(
+			    e, tab, &r->meta[i].key, STRTAB_K_KEY + i, fast);
+			put_ref(
+			    e, tab, &r->meta[i].val, STRTAB_K_VAL + i, fast);
 		}
 	}
 	if (r->n_tags > 0) {
 		put_uint(e, LLMCOST_RK_TAGS, fast);
 		put_array(e, r->n_tags, fast);
 		for (uint32_t i = 0; i < r->n_tags; i++) {
-			put_str(e, &r->tags[i], fast);
+			put_ref(e, tab, &r->tags[i], STRTAB_K_TAG + i, fast);
 		}
 	}
 	if (fees) {
@@ -525,12 +669,13 @@ enc_pieces(llmcost_proto_enc *e, const llmcost_proto_record *r, size_t n,
 	}
 	if (r->platform.len > 0) {
 		put_uint(e, LLMCOST_RK_PLATFORM, fast);
-		put_str(e, &r->platform, fast);
+		put_ref(e, tab, &r->platform, STRTAB_K_PLATFORM, fast);
 	}
 }
 
-int
-llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
+static int
+enc_record_t(llmcost_proto_enc *e, const llmcost_proto_record *r,
+    llmcost_proto_strtab *tab)
 {
 	static const uint8_t zero_id[16] = { 0 };
 	size_t n = 6;
@@ -570,9 +715,115 @@ llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
 		return (e->err);
 	}
 	if (bound <= sizeof(e->stage_) - e->staged_) {
-		enc_pieces(e, r, n, trace, parent, fees, 1);
+		enc_pieces(e, r, n, trace, parent, fees, 1, tab);
 	} else {
-		enc_pieces(e, r, n, trace, parent, fees, 0);
+		enc_pieces(e, r, n, trace, parent, fees, 0, tab);
+	}
+	return (enc_flush(e));
+}
+
+int
+llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
+{
+	return (enc_record_t(e, r, NULL));
+}
+
+int
+llmcost_proto_strtab_init(llmcost_proto_strtab *t)
+{
+	if (t == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	memset(t, 0, sizeof(*t));
+	t->ent = malloc(LLMCOST_PROTO_STRTAB_ENC * sizeof(*t->ent));
+	t->slot = calloc(STRTAB_SLOTS, sizeof(*t->slot));
+	t->pos = malloc(LLMCOST_PROTO_STRTAB_ENC * sizeof(*t->pos));
+	if (t->ent == NULL || t->slot == NULL || t->pos == NULL) {
+		llmcost_proto_strtab_fini(t);
+		return (LLMCOST_ENOMEM);
+	}
+	llmcost_proto_strtab_begin(t, 0);
+	return (0);
+}
+
+void
+llmcost_proto_strtab_fini(llmcost_proto_strtab *t)
+{
+	if (t == NULL) {
+		return;
+	}
+	free(t->ent);
+	free(t->slot);
+	free(t->pos);
+	llmcost_proto_buf_free(&t->recs);
+	memset(t, 0, sizeof(*t));
+}
+
+void
+llmcost_proto_strtab_begin(llmcost_proto_strtab *t, int utf8_trusted)
+{
+	// Only the slots in use are cleared, so a small batch costs little;
+	// the entries' strings (the last batch's) are not read again.
+	for (uint32_t i = 0; i < t->n; i++) {
+		t->slot[t->pos[i]] = 0;
+	}
+	t->n = 0;
+	t->n_recs = 0;
+	// No entry yet: every place points past the table.
+	memset(t->last, 0xff, sizeof(t->last));
+	t->recs.len = 0;
+	llmcost_proto_enc_init(&t->enc, llmcost_proto_buf_write, &t->recs, 0);
+	t->enc.utf8_trusted = utf8_trusted;
+	if (t->ent == NULL || t->slot == NULL || t->pos == NULL) {
+		t->enc.err = LLMCOST_EINVAL;
+	}
+}
+
+int
+llmcost_proto_strtab_record(
+    llmcost_proto_strtab *t, const llmcost_proto_record *r)
+{
+	if (t == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (t->enc.err == 0 && t->n_recs >= LLMCOST_PROTO_MAX_RECORDS) {
+		return (enc_fail(&t->enc, LLMCOST_ETOOBIG));
+	}
+	if (enc_record_t(&t->enc, r, t) == 0) {
+		t->n_recs++;
+	}
+	return (t->enc.err);
+}
+
+int
+llmcost_proto_enc_tbatch(llmcost_proto_enc *e, const uint8_t client_id[16],
+    uint64_t seq, uint64_t dropped, uint64_t exporter_lost,
+    const llmcost_proto_strtab *t)
+{
+	if (e == NULL) {
+		return (LLMCOST_EINVAL);
+	}
+	if (e->err != 0) {
+		return (e->err);
+	}
+	if (client_id == NULL || t == NULL) {
+		return (enc_fail(e, LLMCOST_EINVAL));
+	}
+	if (t->enc.err != 0) {
+		return (enc_fail(e, t->enc.err));
+	}
+	pack_envelope(e, 8, LLMCOST_MSG_TBATCH);
+	pack_id(e, client_id);
+	msgpack_pack_uint64(&e->pk, seq);
+	msgpack_pack_uint64(&e->pk, dropped);
+	msgpack_pack_uint64(&e->pk, exporter_lost);
+	msgpack_pack_array(&e->pk, t->n);
+	for (uint32_t i = 0; i < t->n; i++) {
+		pack_str(e, &t->ent[i]);
+	}
+	msgpack_pack_array(&e->pk, t->n_recs);
+	if (enc_flush(e) == 0 && t->recs.len > 0) {
+		(void) enc_write(e, t->recs.data, t->recs.len);
 	}
 	return (enc_flush(e));
 }
@@ -636,13 +887,16 @@ llmcost_proto_enc_ack(llmcost_proto_enc *e, const llmcost_proto_ack *a)
 	reason.len
 	    = (uint32_t) reason_clean(a->reason.ptr, a->reason.len, buf);
 
-	pack_envelope(e, 8, LLMCOST_MSG_ACK);
+	pack_envelope(e, a->features != 0 ? 9 : 8, LLMCOST_MSG_ACK);
 	pack_id(e, a->client_id);
 	msgpack_pack_uint64(&e->pk, a->seq);
 	msgpack_pack_uint64(&e->pk, a->status);
 	msgpack_pack_uint64(&e->pk, a->stored);
 	msgpack_pack_uint64(&e->pk, a->duplicates);
 	pack_str(e, &reason);
+	if (a->features != 0) {
+		msgpack_pack_uint64(&e->pk, a->features);
+	}
 	return (enc_flush(e));
 }
 

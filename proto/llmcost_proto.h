@@ -31,7 +31,15 @@ enum llmcost_proto_type {
 	LLMCOST_MSG_BUDGET_REQ = 7,  // shim -> collector: guard state, please
 	LLMCOST_MSG_BUDGET_STATE
 	= 8, // collector -> shim: exhausted hard budgets
+	// shim -> collector: call records with a string table; sent only
+	// to a collector whose ACK on the same connection advertised
+	// LLMCOST_PROTO_FEAT_TBATCH (README "TBATCH").
+	LLMCOST_MSG_TBATCH = 9,
 };
+
+// ACK features (element 8, an extension): what the collector that sent
+// the ACK accepts besides v1's messages.
+#define LLMCOST_PROTO_FEAT_TBATCH 1u // TBATCH (type 9)
 
 // ACK status values.
 enum llmcost_proto_ack_status {
@@ -47,6 +55,10 @@ enum llmcost_proto_ack_status {
 #define LLMCOST_PROTO_MAX_STATS     64u        // counters in a STATS reply
 #define LLMCOST_PROTO_MAX_STAT_NAME 64u        // bytes in a counter name
 #define LLMCOST_PROTO_MAX_DOTTED    4096u      // bytes in a dotted_order
+// A TBATCH's string table: entries, and bytes of one entry (the longest
+// string a record may hold, a dotted_order).
+#define LLMCOST_PROTO_MAX_STRTAB     16384u
+#define LLMCOST_PROTO_MAX_STRTAB_STR 4096u
 // msgpack values in one message (every array, map, key and element
 // counts one): 256 per record of a full batch.  The largest batch v1
 // accepts has 7 + 4096 x 211 = 864,263: per record the map, its 17 keys
@@ -177,6 +189,9 @@ typedef struct llmcost_proto_ack {
 	uint32_t stored;          // records newly stored
 	uint32_t duplicates;      // records already present
 	llmcost_proto_str reason; // empty unless status != STORED
+	// Element 8, an extension: LLMCOST_PROTO_FEAT_* bits (0 when absent,
+	// from a collector before it; the encoder omits it when 0).
+	uint32_t features;
 } llmcost_proto_ack;
 
 typedef struct llmcost_proto_stats {
@@ -389,6 +404,7 @@ int llmcost_proto_enc_batch_header_lost(llmcost_proto_enc *e,
     uint32_t n_records);
 int llmcost_proto_enc_batch_lost(llmcost_proto_enc *e, uint64_t lost);
 int llmcost_proto_enc_ack(llmcost_proto_enc *e, const llmcost_proto_ack *a);
+
 int llmcost_proto_enc_stats_req(llmcost_proto_enc *e);
 int llmcost_proto_enc_stats(
     llmcost_proto_enc *e, const llmcost_proto_stats *s);
@@ -421,5 +437,46 @@ typedef struct llmcost_proto_buf {
 } llmcost_proto_buf;
 int llmcost_proto_buf_write(void *buf, const char *data, size_t len);
 void llmcost_proto_buf_free(llmcost_proto_buf *b);
+
+// A TBATCH (README "TBATCH"): each distinct string of the records goes
+// once into the batch's string table, and the records refer to it by
+// index.  Built in two steps: llmcost_proto_strtab_begin, then
+// llmcost_proto_strtab_record per record (checked as
+// llmcost_proto_enc_record checks it, and encoded into the table's own
+// buffer), then llmcost_proto_enc_tbatch writes the whole message.  The
+// table keeps pointers to the records' strings: they must stay valid
+// until llmcost_proto_enc_tbatch returns.  The encoder interns at most
+// LLMCOST_PROTO_STRTAB_ENC entries; later new strings, empty strings and
+// dotted_order are written in place.  Memory: about 90 KiB once, plus
+// the encoded records; one table per thread (not shared, not moved
+// after llmcost_proto_strtab_init).
+#define LLMCOST_PROTO_STRTAB_ENC 4096u
+// The places of a record's strings that go into the table (provider,
+// model, platform, meta keys, meta values, tags).
+#define LLMCOST_PROTO_STRTAB_PLACES                                           \
+	(3u + 2u * LLMCOST_MAX_META + LLMCOST_MAX_TAGS)
+typedef struct llmcost_proto_strtab {
+	llmcost_proto_str *ent; // [LLMCOST_PROTO_STRTAB_ENC]
+	uint16_t *slot;         // hash slots: entry + 1, or 0 for empty
+	uint16_t *pos;          // [LLMCOST_PROTO_STRTAB_ENC]: entry's slot
+	uint32_t n;             // entries in use
+	uint32_t n_recs;        // records encoded since begin
+	// The entry each place of the last record used (past n: none).
+	uint32_t last[LLMCOST_PROTO_STRTAB_PLACES];
+	llmcost_proto_buf recs; // the records, encoded with indices
+	llmcost_proto_enc enc;  // writes recs; its err is sticky
+} llmcost_proto_strtab;
+int llmcost_proto_strtab_init(llmcost_proto_strtab *t);
+void llmcost_proto_strtab_fini(llmcost_proto_strtab *t);
+// Empties t for a new batch.  utf8_trusted as in llmcost_proto_enc.
+void llmcost_proto_strtab_begin(llmcost_proto_strtab *t, int utf8_trusted);
+// Returns 0 or the sticky error (as llmcost_proto_enc_record).
+int llmcost_proto_strtab_record(
+    llmcost_proto_strtab *t, const llmcost_proto_record *r);
+// Writes [1, 9, client_id, seq, dropped, exporter_lost, strings, records]
+// from t.  Returns 0, t's error, or the encoder's.
+int llmcost_proto_enc_tbatch(llmcost_proto_enc *e, const uint8_t client_id[16],
+    uint64_t seq, uint64_t dropped, uint64_t exporter_lost,
+    const llmcost_proto_strtab *t);
 
 #endif // LLMCOST_PROTO_H

@@ -45,6 +45,11 @@
 //   receive with NNG_ECONNRESET instead, and the exporter resends and
 //   counts it.  So batches_resent is exactly the number of batch
 //   messages that went out again.
+// - Batches go as TBATCH (each distinct string once, proto/README.md)
+//   only while the last ACK advertised it; the first batch on a socket,
+//   and the next ones after a REJECTED TBATCH (an older collector
+//   behind the same address), go as BATCH, the refused one again at
+//   once under the same seq, so none is lost.
 // - An unreachable collector is said once, early (the first failed send
 //   or acknowledgement timeout), then at most every UNREACHABLE_LOG_MS.
 #include <pthread.h>
@@ -94,6 +99,7 @@ typedef struct flight {
 	uint64_t seq;            // the batch's sequence (same on a resend)
 	uint32_t attempts;       // sends of this batch started (flight_send)
 	int enc_failed;          // the last encoding failed (no memory)
+	int sent_t;              // the last send was a TBATCH
 	_Atomic int state;       // F_*
 	int rv;                  // F_DONE: 0 (reply set), or the nng error
 	int failed_send; // F_DONE with rv != 0: the send failed, not the ack
@@ -118,6 +124,12 @@ struct collector {
 	int unreachable;  // a failure since the last success
 	uint64_t said_ns; // when unreachability was last logged
 	int no_budgets;   // the collector refused BUDGET_REQ: not asked again
+	// The last ACK said that the collector reads TBATCH (a batch with a
+	// string table); cleared by an ACK that does not say so, by a
+	// REJECTED answer to a TBATCH, and with a new socket.
+	int tbatch;
+	int tab_ok; // tab is initialized (at the first TBATCH)
+	llmcost_proto_strtab tab;
 	// The hard guard's poll (collector_idle): a context and aio of its
 	// own, opened and closed with the flights'.  Exporter thread, except
 	// that stop cancels poll_aio.
@@ -130,6 +142,7 @@ typedef enum {
 	REPLY_OTHER = 0, // not an answer to this batch: resend
 	REPLY_SETTLED,   // stored or refused: *out filled
 	REPLY_RETRY,     // the collector asked to resend later
+	REPLY_DOWNGRADE, // a TBATCH was refused: resend it as a BATCH now
 } reply_kind;
 
 // ---- closing without waiting on nng ----
@@ -432,10 +445,83 @@ body_write(void *arg, const char *buf, size_t len)
 	return (0);
 }
 
+static int encode_v1(llmcost__exporter *ex, const llmcost__batch *b,
+    uint64_t seq, nng_msg **msgp);
+
+// Encodes b as a TBATCH (proto/README.md): each distinct string once, in
+// the batch's string table, the records referring to it.  Returns 0 and
+// *msgp, or an error (logged).
+static int
+encode_t(llmcost__exporter *ex, const llmcost__batch *b, uint64_t seq,
+    nng_msg **msgp)
+{
+	llmcost_client *c = ex->client;
+	collector *co = ex->priv;
+	llmcost_proto_strtab *t = &co->tab;
+	llmcost_proto_enc enc;
+	body_writer w;
+	uint64_t dropped = b->dropped + atomic_load(&ex->lost);
+
+	// The call site checked every string (llmcost__str_check).
+	llmcost_proto_strtab_begin(t, 1);
+	for (uint32_t i = 0; i < b->n; i++) {
+		if (b->kinds[i] == LLMCOST__KIND_CALL) {
+			llmcost_proto_strtab_record(t, &b->records[i]);
+		}
+	}
+	// The table's strings are at most the batch's; 64 covers the rest.
+	w.cap = 64 + 5 * (size_t) t->n + b->str_bytes + t->recs.len;
+	w.used = 0;
+	if (t->enc.err == 0 && nng_msg_alloc(&w.msg, w.cap) != 0) {
+		llmcost__log(c, LLMCOST_LOG_ERR,
+		    "no memory for a batch of %u calls; dropped", b->n);
+		return (LLMCOST_ENOMEM);
+	}
+	if (t->enc.err != 0) {
+		llmcost__log(c, LLMCOST_LOG_ERR,
+		    "encoding a batch of %u calls failed: %s; dropped", b->n,
+		    llmcost_strerror(t->enc.err));
+		return (t->enc.err);
+	}
+	w.body = nng_msg_body(w.msg);
+	llmcost_proto_enc_init(&enc, body_write, &w, 0);
+	if (llmcost_proto_enc_tbatch(&enc, c->client_id, seq, dropped,
+	        llmcost__exporters_lossy_lost(c), t)
+	    != 0) {
+		llmcost__log(c, LLMCOST_LOG_ERR,
+		    "encoding a batch of %u calls failed: %s; dropped", b->n,
+		    llmcost_strerror(enc.err));
+		nng_msg_free(w.msg);
+		return (enc.err);
+	}
+	nng_msg_chop(w.msg, w.cap - w.used);
+	*msgp = w.msg;
+	return (0);
+}
+
+// Encodes b into a new message under sequence seq: a TBATCH when the
+// collector's last ACK said it reads one, else a BATCH.  Returns 0 and
+// *msgp, or an error (logged).
+static int
+encode(llmcost__exporter *ex, flight *f, nng_msg **msgp)
+{
+	collector *co = ex->priv;
+
+	f->sent_t = 0;
+	if (co->tbatch && !co->tab_ok) {
+		co->tab_ok = llmcost_proto_strtab_init(&co->tab) == 0;
+	}
+	if (co->tbatch && co->tab_ok) {
+		f->sent_t = 1;
+		return (encode_t(ex, f->b, f->seq, msgp));
+	}
+	return (encode_v1(ex, f->b, f->seq, msgp));
+}
+
 // Encodes b into a new message under sequence seq.  Returns 0 and *msgp,
 // or an error (logged).
 static int
-encode(llmcost__exporter *ex, const llmcost__batch *b, uint64_t seq,
+encode_v1(llmcost__exporter *ex, const llmcost__batch *b, uint64_t seq,
     nng_msg **msgp)
 {
 	llmcost_client *c = ex->client;
@@ -514,7 +600,7 @@ flight_send(llmcost__exporter *ex, flight *f)
 		f->reply = NULL;
 	}
 	f->attempts++;
-	if (encode(ex, f->b, f->seq, &msg) != 0) {
+	if (encode(ex, f, &msg) != 0) {
 		f->enc_failed = 1;
 		flight_fail(f, NNG_ENOMEM, 0);
 		return;
@@ -684,6 +770,9 @@ replace_socket(llmcost__exporter *ex)
 	co->sock = s;
 	co->gen++;
 	pthread_mutex_unlock(&co->mtx);
+	// A new connection may reach another collector: BATCH until its
+	// ACK says otherwise.
+	co->tbatch = 0;
 	// From here no callback starts an operation on the old socket: end
 	// the ones under way before their flights get new contexts.
 	for (int i = 0; i < INFLIGHT_MAX; i++) {
@@ -796,6 +885,7 @@ handle_reply(llmcost__exporter *ex, nng_msg *reply, const flight *f,
     llmcost__outcome *out)
 {
 	llmcost_client *c = ex->client;
+	collector *co = ex->priv;
 	llmcost_proto_msg m;
 	char reason[128];
 	reply_kind kind = REPLY_OTHER;
@@ -812,6 +902,21 @@ handle_reply(llmcost__exporter *ex, nng_msg *reply, const flight *f,
 	    || memcmp(m.u.ack.client_id, c->client_id, 16) != 0) {
 		llmcost_proto_msg_free(&m);
 		return (REPLY_OTHER);
+	}
+	co->tbatch = (m.u.ack.features & LLMCOST_PROTO_FEAT_TBATCH) != 0;
+	if (f->sent_t && m.u.ack.status == LLMCOST_ACK_REJECTED) {
+		// An older collector behind the same address (it does not
+		// know the type), or a TBATCH it could not read: never a
+		// lost call.  The batch goes again as a BATCH, and so do the
+		// next ones until an ACK says otherwise.
+		co->tbatch = 0;
+		llmcost__log(c, LLMCOST_LOG_INFO,
+		    "collector refused batch %llu as a string-table batch "
+		    "(%.*s); sending it and the next ones as plain batches",
+		    (unsigned long long) f->seq, (int) m.u.ack.reason.len,
+		    m.u.ack.reason.ptr);
+		llmcost_proto_msg_free(&m);
+		return (REPLY_DOWNGRADE);
 	}
 	switch (m.u.ack.status) {
 	case LLMCOST_ACK_STORED:
@@ -968,6 +1073,10 @@ collector_deliver(
 				co->silent = 0;
 				backoff = 1;
 			}
+			if (k == REPLY_DOWNGRADE) {
+				reachable(ex);
+				co->silent = 0;
+			}
 		} else if (f->failed_send) {
 			// No connection to send on.
 			unreachable(ex, nng_strerror(f->rv));
@@ -1047,6 +1156,9 @@ collector_fini(llmcost__exporter *ex)
 	}
 	nng_aio_stop(co->poll_aio);
 	nng_aio_free(co->poll_aio);
+	if (co->tab_ok) {
+		llmcost_proto_strtab_fini(&co->tab);
+	}
 	pthread_mutex_destroy(&co->mtx);
 	free(co);
 	ex->priv = NULL;

@@ -7,6 +7,8 @@
 // - every decoded string points into the input buffer, and a record
 //   counts no more usage entries past the known buckets than the limit
 //   allows;
+// - a TBATCH (string table) is encoded again as a TBATCH, through the
+//   table encoder, so its fixed point covers the table too;
 // - whatever the decoder accepts, the encoder accepts too (they enforce
 //   the same rules), and encoding is a fixed point: decoding the canonical
 //   bytes and encoding again gives the same bytes.  The canonical bytes
@@ -44,6 +46,7 @@ check_pointers(const llmcost_proto_msg *m, const uint8_t *data, size_t size)
 {
 	switch (m->type) {
 	case LLMCOST_MSG_BATCH:
+	case LLMCOST_MSG_TBATCH:
 		for (uint32_t i = 0; i < m->u.batch.n_records; i++) {
 			const llmcost_proto_record *r = &m->u.batch.records[i];
 
@@ -60,6 +63,8 @@ check_pointers(const llmcost_proto_msg *m, const uint8_t *data, size_t size)
 			for (uint32_t j = 0; j < r->n_tags; j++) {
 				check_inside(r->tags[j], data, size);
 			}
+			check_inside(r->dotted_order, data, size);
+			check_inside(r->platform, data, size);
 		}
 		break;
 	case LLMCOST_MSG_ACK:
@@ -119,6 +124,9 @@ check_pointers(const llmcost_proto_msg *m, const uint8_t *data, size_t size)
 	}
 }
 
+static llmcost_proto_strtab tab;
+static int tab_ok;
+
 // Encodes a decoded message into b; returns the encoder's result.
 static int
 encode(const llmcost_proto_msg *m, llmcost_proto_buf *b)
@@ -146,6 +154,27 @@ encode(const llmcost_proto_msg *m, llmcost_proto_buf *b)
 		if (rv == 0 && m->u.batch.exporter_lost != 0) {
 			rv = llmcost_proto_enc_batch_lost(
 			    &e, m->u.batch.exporter_lost);
+		}
+		break;
+	case LLMCOST_MSG_TBATCH:
+		// With the string table (one for the process, emptied for
+		// every batch).
+		if (!tab_ok) {
+			if (llmcost_proto_strtab_init(&tab) != 0) {
+				abort();
+			}
+			tab_ok = 1;
+		}
+		llmcost_proto_strtab_begin(&tab, 0);
+		for (uint32_t i = 0; rv == 0 && i < m->u.batch.n_records;
+		     i++) {
+			rv = llmcost_proto_strtab_record(
+			    &tab, &m->u.batch.records[i]);
+		}
+		if (rv == 0) {
+			rv = llmcost_proto_enc_tbatch(&e, m->u.batch.client_id,
+			    m->u.batch.seq, m->u.batch.dropped,
+			    m->u.batch.exporter_lost, &tab);
 		}
 		break;
 	case LLMCOST_MSG_ACK:
@@ -201,8 +230,9 @@ same_as_steps(const uint8_t *data, size_t size, int rv,
 		same = s.type == m->type && encode(m, &b1) == encode(&s, &b2)
 		    && b1.len == b2.len
 		    && (b1.len == 0 || memcmp(b1.data, b2.data, b1.len) == 0);
-		for (uint32_t i = 0; same && m->type == LLMCOST_MSG_BATCH
-		     && i < m->u.batch.n_records;
+		int batch = m->type == LLMCOST_MSG_BATCH
+		    || m->type == LLMCOST_MSG_TBATCH;
+		for (uint32_t i = 0; same && batch && i < m->u.batch.n_records;
 		     i++) {
 			const llmcost_proto_record *x = &m->u.batch.records[i];
 			const llmcost_proto_record *y = &s.u.batch.records[i];
@@ -254,7 +284,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	for (uint32_t i = 0;
-	     m2.type == LLMCOST_MSG_BATCH && i < m2.u.batch.n_records; i++) {
+	     (m2.type == LLMCOST_MSG_BATCH || m2.type == LLMCOST_MSG_TBATCH)
+	     && i < m2.u.batch.n_records;
+	     i++) {
 		if (m2.u.batch.records[i].n_usage_extra != 0) {
 			abort();
 		}

@@ -1859,7 +1859,7 @@ static const reject_case reject_cases[] = {
 	{ "version only", "91 01", LLMCOST_EPROTO, "missing type" },
 	// The version is checked before anything else about the message.
 	{ "version 2 only", "91 02", LLMCOST_EPROTO, "unsupported version 2" },
-	{ "type 9", "92 01 09", LLMCOST_EPROTO, "unknown message type 9" },
+	{ "type 10", "92 01 0a", LLMCOST_EPROTO, "unknown message type 10" },
 	{ "type 0", "92 01 00", LLMCOST_EPROTO, "unknown message type 0" },
 	{ "type -32", "92 01 e0", LLMCOST_EPROTO,
 	    "type: want unsigned integer, got negative integer" },
@@ -3240,11 +3240,398 @@ test_buf_growth(void **state)
 	llmcost_proto_buf_free(&b);
 }
 
+// ---- TBATCH: the batch with a string table ------------------------------
+
+// The golden batch's record 0, then a call that repeats its provider,
+// model and feature: the second record's strings are indices only
+// (proto/README.md, "TBATCH").
+static const char GOLDEN_TBATCH[]
+    = "98 01 09 c4 10 000102030405060708090a0b0c0d0e0f 07 03 02"
+      " 97 a6 6f70656e6169 ab 6770742d346f2d6d696e69 a7 66656174757265"
+      " aa 7261672d736561726368 a3 656e76 aa 70726f64756374696f6e"
+      " a4 62657461"
+      " 92"
+      " 88 00 c4 10 018f3a2b4c5d7e6f8091a2b3c4d5e6f7"
+      " 01 cf 17979cfe362a0000 02 ce 59682f00 03 00 04 01"
+      " 05 9a cd04b0 cd012c 00 00 00 00 ccfa 00 00 00"
+      " 07 82 02 03 04 05 08 91 06"
+      " 87 00 c4 10 018f3a2b4c5d7e708091a2b3c4d5e6f8"
+      " 01 cf 17979cfe71c4ca00 02 00 03 00 04 01"
+      " 05 9a 00 00 00 00 00 00 00 00 00 00 07 81 02 03";
+
+static void
+tbatch_records(llmcost_proto_record r[2])
+{
+	static llmcost_proto_kv meta1[1];
+
+	golden_record0(&r[0]);
+	memset(&r[1], 0, sizeof(r[1]));
+	memcpy(r[1].run_id, RID1, 16);
+	r[1].start_ns = UINT64_C(1700000001000000000);
+	r[1].provider = S("openai");
+	r[1].model = S("gpt-4o-mini");
+	meta1[0].key = S("feature");
+	meta1[0].val = S("rag-search");
+	r[1].meta = meta1;
+	r[1].n_meta = 1;
+}
+
+// Encodes n records as a TBATCH (client CID, seq 7, 3 dropped, 2 lost)
+// with t, which the caller has initialized.
+static void
+encode_tbatch(llmcost_proto_strtab *t, const llmcost_proto_record *r,
+    uint32_t n, encbuf *eb)
+{
+	llmcost_proto_strtab_begin(t, 0);
+	for (uint32_t i = 0; i < n; i++) {
+		LLMCOST_PASS(llmcost_proto_strtab_record(t, &r[i]));
+	}
+	encbuf_init(eb);
+	LLMCOST_PASS(llmcost_proto_enc_tbatch(&eb->e, CID, 7, 3, 2, t));
+}
+
+// Both decoders, the one-pass and the two steps, must give b: compared
+// as the BATCH the encoder writes from each.
+static void
+assert_same_batch(const llmcost_proto_batch *a, const llmcost_proto_batch *b)
+{
+	encbuf ea, eb;
+
+	assert_memory_equal(a->client_id, b->client_id, 16);
+	assert_true(a->seq == b->seq && a->dropped == b->dropped);
+	assert_true(a->exporter_lost == b->exporter_lost);
+	assert_int_equal(a->n_records, b->n_records);
+	encbuf_init(&ea);
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(
+	    &ea.e, a->client_id, a->seq, a->dropped, a->n_records));
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(
+	    &eb.e, b->client_id, b->seq, b->dropped, b->n_records));
+	for (uint32_t i = 0; i < a->n_records; i++) {
+		LLMCOST_PASS(llmcost_proto_enc_record(&ea.e, &a->records[i]));
+		LLMCOST_PASS(llmcost_proto_enc_record(&eb.e, &b->records[i]));
+	}
+	assert_int_equal(ea.b.len, eb.b.len);
+	assert_memory_equal(ea.b.data, eb.b.data, ea.b.len);
+	llmcost_proto_buf_free(&ea.b);
+	llmcost_proto_buf_free(&eb.b);
+}
+
+static void
+test_golden_tbatch(void **state)
+{
+	llmcost_proto_strtab t;
+	llmcost_proto_record r[2];
+	llmcost_proto_batch want;
+	llmcost_proto_msg m, m2;
+	encbuf eb;
+	char reason[256];
+
+	(void) state;
+	tbatch_records(r);
+	LLMCOST_PASS(llmcost_proto_strtab_init(&t));
+	encode_tbatch(&t, r, 2, &eb);
+	assert_int_equal(eb.e.written, eb.b.len);
+	assert_bytes(eb.b.data, eb.b.len, GOLDEN_TBATCH);
+
+	decode_ok(eb.b.data, eb.b.len, &m);
+	assert_int_equal(m.type, LLMCOST_MSG_TBATCH);
+	memset(&want, 0, sizeof(want));
+	memcpy(want.client_id, CID, 16);
+	want.seq = 7;
+	want.dropped = 3;
+	want.exporter_lost = 2;
+	want.records = r;
+	want.n_records = 2;
+	assert_same_batch(&m.u.batch, &want);
+	for (uint32_t i = 0; i < 2; i++) {
+		const llmcost_proto_record *d = &m.u.batch.records[i];
+		assert_inside(d->provider, eb.b.data, eb.b.len);
+		assert_inside(d->model, eb.b.data, eb.b.len);
+		assert_inside(d->meta[0].key, eb.b.data, eb.b.len);
+		assert_inside(d->meta[0].val, eb.b.data, eb.b.len);
+	}
+	// Each distinct string is in the message once: the second record's
+	// provider is the first's bytes.
+	assert_ptr_equal(m.u.batch.records[0].provider.ptr,
+	    m.u.batch.records[1].provider.ptr);
+	LLMCOST_PASS(llmcost__proto_decode_steps(
+	    eb.b.data, eb.b.len, &m2, reason, sizeof(reason)));
+	assert_int_equal(m2.type, LLMCOST_MSG_TBATCH);
+	assert_same_batch(&m2.u.batch, &m.u.batch);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_msg_free(&m2);
+	llmcost_proto_buf_free(&eb.b);
+
+	// The table is emptied between batches: another batch with other
+	// strings, then the golden one again, gives the golden bytes.
+	llmcost_proto_record other = r[1];
+	other.provider = S("anthropic");
+	other.model = S("claude-haiku");
+	other.n_meta = 0;
+	encode_tbatch(&t, &other, 1, &eb);
+	llmcost_proto_buf_free(&eb.b);
+	encode_tbatch(&t, r, 2, &eb);
+	assert_bytes(eb.b.data, eb.b.len, GOLDEN_TBATCH);
+	llmcost_proto_buf_free(&eb.b);
+	llmcost_proto_strtab_fini(&t);
+}
+
+// Replaces the n-th (0-based) occurrence of the hex text from by to in
+// the golden TBATCH; returns the bytes (free them).
+static uint8_t *
+tbatch_with(const char *from, int nth, const char *to, size_t *lenp)
+{
+	char hex[sizeof(GOLDEN_TBATCH) + 64];
+	const char *at = GOLDEN_TBATCH;
+
+	for (int i = 0; i <= nth; i++) {
+		at = strstr(i == 0 ? at : at + 1, from);
+		assert_non_null(at);
+	}
+	snprintf(hex, sizeof(hex), "%.*s%s%s", (int) (at - GOLDEN_TBATCH),
+	    GOLDEN_TBATCH, to, at + strlen(from));
+	return (hex_bytes(hex, lenp));
+}
+
+// Every index is checked, and so is every table string, once: the same
+// strict refusals as strings in place.
+static void
+test_tbatch_refusals(void **state)
+{
+	static const struct {
+		const char *from;
+		int nth;
+		const char *to;
+		int code;
+		const char *sub;
+	} cases[] = {
+		{ " 03 00 04 01", 0, " 03 07 04 01", LLMCOST_EPROTO,
+		    "record 0: provider: string 7 out of range (7 strings)" },
+		{ " 03 00 04 01", 1, " 03 00 04 cd0100", LLMCOST_EPROTO,
+		    "record 1: model: string 256 out of range" },
+		{ " 07 82 02 03", 0, " 07 82 02 09", LLMCOST_EPROTO,
+		    "record 0: meta: value of key \"feature\": string 9 out "
+		    "of range" },
+		{ " 07 82 02 03", 0, " 07 82 0a 03", LLMCOST_EPROTO,
+		    "record 0: meta: key 0: string 10 out of range" },
+		{ " 08 91 06", 0, " 08 91 07", LLMCOST_EPROTO,
+		    "record 0: tags[0]: string 7 out of range" },
+		// A table string is checked like any string.
+		{ "a6 6f70656e6169", 0, "a6 ff70656e6169", LLMCOST_EPROTO,
+		    "tbatch: strings[0]: invalid UTF-8" },
+		{ "a6 6f70656e6169", 0, "c3", LLMCOST_EPROTO,
+		    "tbatch: strings[0]: want str, got bool" },
+		// A string the field cannot hold: "production" is no tag
+		// key of more than 64 bytes, but empty is no provider.
+		{ "a6 6f70656e6169", 0, "a0", LLMCOST_EPROTO,
+		    "record 0: provider: empty" },
+		{ " 07 82 02 03 04 05", 0, " 07 82 02 03 02 05",
+		    LLMCOST_EPROTO,
+		    "record 0: meta: duplicate key \"feature\"" },
+		{ "98 01 09 c4 10 000102030405060708090a0b0c0d0e0f 07 03 02",
+		    0, "97 01 09 c4 10 000102030405060708090a0b0c0d0e0f 07 03",
+		    LLMCOST_EPROTO, "tbatch: 7 elements, want at least 8" },
+		{ " 07 03 02", 0, " 07 03 c0", LLMCOST_EPROTO,
+		    "tbatch: exporter_lost: want unsigned integer, got nil" },
+	};
+	size_t len;
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t *buf = tbatch_with(
+		    cases[i].from, cases[i].nth, cases[i].to, &len);
+		expect_reject_exact(
+		    buf, len, cases[i].code, cases[i].sub, cases[i].sub);
+		free(buf);
+	}
+
+	// A v1 BATCH keeps wanting its strings in place.
+	uint8_t *buf = hex_bytes(
+	    "96 01 01 c4 10 000102030405060708090a0b0c0d0e0f"
+	    " 07 03 91 86 00 c4 10 " RID0_HEX " 01 01 02 00 03 00 04 a1 61"
+	    " 05 9a 00 00 00 00 00 00 00 00 00 00",
+	    &len);
+	expect_reject_exact(buf, len, LLMCOST_EPROTO,
+	    "record 0: provider: want str, got unsigned integer", "v1 index");
+	free(buf);
+
+	// Limits: a table string past 4096 bytes, a table past 16384
+	// strings, a provider past 64 bytes taken from the table.
+	llmcost_proto_buf b;
+	memset(&b, 0, sizeof(b));
+	static const char head[] = { (char) 0x98, 1, 9, (char) 0xc4, 16, 0, 1,
+		2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 7, 3, 0 };
+	char big[5 + 4097];
+	memset(big, 'a', sizeof(big));
+	big[0] = (char) 0xda;
+	big[1] = 0x10;
+	big[2] = 0x01;
+	assert_int_equal(llmcost_proto_buf_write(&b, head, sizeof(head)), 0);
+	assert_int_equal(llmcost_proto_buf_write(&b, "\x91", 1), 0);
+	assert_int_equal(llmcost_proto_buf_write(&b, big, 3 + 4097), 0);
+	assert_int_equal(llmcost_proto_buf_write(&b, "\x90", 1), 0);
+	expect_reject_exact(b.data, b.len, LLMCOST_ETOOBIG,
+	    "tbatch: strings[0]: 4097 bytes exceeds 4096", "big string");
+	b.len = 0;
+	assert_int_equal(llmcost_proto_buf_write(&b, head, sizeof(head)), 0);
+	assert_int_equal(llmcost_proto_buf_write(&b, "\xdc\x40\x01", 3), 0);
+	for (int i = 0; i < 16385; i++) {
+		assert_int_equal(llmcost_proto_buf_write(&b, "\xa0", 1), 0);
+	}
+	assert_int_equal(llmcost_proto_buf_write(&b, "\x90", 1), 0);
+	expect_reject_exact(b.data, b.len, LLMCOST_ETOOBIG,
+	    "tbatch: 16385 strings exceeds 16384", "many strings");
+	llmcost_proto_buf_free(&b);
+
+	llmcost_proto_strtab t;
+	llmcost_proto_record r[2];
+	encbuf eb;
+	tbatch_records(r);
+	char model[80];
+	memset(model, 'm', sizeof(model));
+	r[0].model.ptr = model;
+	r[0].model.len = 65;
+	LLMCOST_PASS(llmcost_proto_strtab_init(&t));
+	encode_tbatch(&t, r, 1, &eb);
+	// Record 0's provider (index 0) becomes the model (index 1).
+	uint8_t *p = NULL;
+	for (size_t i = 0; p == NULL && i + 4 <= eb.b.len; i++) {
+		if (memcmp(eb.b.data + i, "\x03\x00\x04\x01", 4) == 0) {
+			p = (uint8_t *) eb.b.data + i;
+		}
+	}
+	assert_non_null(p);
+	p[1] = 1;
+	expect_reject_exact(eb.b.data, eb.b.len, LLMCOST_ETOOBIG,
+	    "record 0: provider: 65 bytes exceeds 64", "long provider");
+	llmcost_proto_buf_free(&eb.b);
+	llmcost_proto_strtab_fini(&t);
+
+	// Elements past the eighth are skipped, as in every message.
+	buf = tbatch_with("98 01 09", 0, "99 01 09", &len);
+	uint8_t *more = malloc(len + 1);
+	memcpy(more, buf, len);
+	more[len] = 0xc0;
+	llmcost_proto_msg m;
+	decode_ok(more, len + 1, &m);
+	assert_int_equal(m.type, LLMCOST_MSG_TBATCH);
+	assert_int_equal(m.u.batch.n_records, 2);
+	llmcost_proto_msg_free(&m);
+	free(more);
+	free(buf);
+}
+
+// More distinct strings than the encoder's table holds: the rest go in
+// place, and every record decodes to what was encoded.
+static void
+test_tbatch_table_full(void **state)
+{
+	enum { N = 1500, PER = 3 };
+	llmcost_proto_strtab t;
+	llmcost_proto_record *r = calloc(N, sizeof(*r));
+	llmcost_proto_kv *kv = calloc((size_t) N * PER, sizeof(*kv));
+	char(*vals)[16] = calloc((size_t) N * PER, sizeof(*vals));
+	static const char *keys[PER] = { "user", "session", "request" };
+	llmcost_proto_batch want;
+	llmcost_proto_msg m;
+	encbuf eb;
+
+	(void) state;
+	assert_non_null(r);
+	assert_non_null(kv);
+	assert_non_null(vals);
+	for (uint32_t i = 0; i < N; i++) {
+		golden_record0(&r[i]);
+		r[i].run_id[15] = (uint8_t) i;
+		r[i].run_id[14] = (uint8_t) (i >> 8);
+		for (uint32_t j = 0; j < PER; j++) {
+			snprintf(vals[i * PER + j], sizeof(vals[0]), "v%u-%u",
+			    (unsigned) i, (unsigned) j);
+			kv[i * PER + j].key = S(keys[j]);
+			kv[i * PER + j].val = S(vals[i * PER + j]);
+		}
+		r[i].meta = &kv[i * PER];
+		r[i].n_meta = PER;
+	}
+	LLMCOST_PASS(llmcost_proto_strtab_init(&t));
+	encode_tbatch(&t, r, N, &eb);
+	assert_int_equal(t.n, LLMCOST_PROTO_STRTAB_ENC);
+	decode_ok(eb.b.data, eb.b.len, &m);
+	memset(&want, 0, sizeof(want));
+	memcpy(want.client_id, CID, 16);
+	want.seq = 7;
+	want.dropped = 3;
+	want.exporter_lost = 2;
+	want.records = r;
+	want.n_records = N;
+	assert_same_batch(&m.u.batch, &want);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+	llmcost_proto_strtab_fini(&t);
+	free(vals);
+	free(kv);
+	free(r);
+}
+
+// ACK element 8, features: written only when set, read as 0 when absent
+// or not an unsigned integer.
+static void
+test_golden_ack_features(void **state)
+{
+	llmcost_proto_ack a;
+	llmcost_proto_msg m;
+	encbuf eb;
+	size_t len;
+
+	(void) state;
+	memset(&a, 0, sizeof(a));
+	memcpy(a.client_id, CID, 16);
+	a.seq = 7;
+	a.stored = 300;
+	a.duplicates = 2;
+	a.features = LLMCOST_PROTO_FEAT_TBATCH;
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_ack(&eb.e, &a));
+	assert_bytes(eb.b.data, eb.b.len,
+	    "99 01 02 c4 10 000102030405060708090a0b0c0d0e0f 07 00 cd012c 02 "
+	    "a0 01");
+	decode_ok(eb.b.data, eb.b.len, &m);
+	assert_int_equal(m.u.ack.features, LLMCOST_PROTO_FEAT_TBATCH);
+	assert_int_equal(m.u.ack.stored, 300);
+	llmcost_proto_msg_free(&m);
+	llmcost_proto_buf_free(&eb.b);
+
+	static const char *const none[] = {
+		// From a collector before it.
+		"98 01 02 c4 10 000102030405060708090a0b0c0d0e0f 07 00 cd012c "
+		"02 a0",
+		// Not a uint: skipped.
+		"99 01 02 c4 10 000102030405060708090a0b0c0d0e0f 07 00 cd012c "
+		"02 a0 a1 78",
+		// Bits this version does not know: dropped.
+		"99 01 02 c4 10 000102030405060708090a0b0c0d0e0f 07 00 cd012c "
+		"02 a0 02",
+	};
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		uint8_t *buf = hex_bytes(none[i], &len);
+		decode_ok(buf, len, &m);
+		assert_int_equal(m.u.ack.features, 0);
+		assert_int_equal(m.u.ack.stored, 300);
+		llmcost_proto_msg_free(&m);
+		free(buf);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_batch_encode),
+		cmocka_unit_test(test_golden_tbatch),
+		cmocka_unit_test(test_tbatch_refusals),
+		cmocka_unit_test(test_tbatch_table_full),
+		cmocka_unit_test(test_golden_ack_features),
 		cmocka_unit_test(test_golden_batch_decode),
 		cmocka_unit_test(test_golden_extensions),
 		cmocka_unit_test(test_accept_more_fees),
