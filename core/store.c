@@ -198,16 +198,23 @@ typedef struct __attribute__((packed)) run_packed {
 _Static_assert(sizeof(run_packed) == 80, "run_packed layout changed");
 _Static_assert(sizeof(run_packed) != sizeof(store_run), "sizes tell apart");
 
+// The big-endian number in the 8 bytes at p (a run id's halves).
+static inline uint64_t
+key_be64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return (v);
+}
+
 // The first 48 bits of a UUIDv7 are its Unix time in milliseconds.
 static inline uint64_t
 id_ms(const uint8_t *id)
 {
-	uint64_t v;
-	memcpy(&v, id, sizeof(v));
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	return (v >> 16);
+	return (key_be64(id) >> 16);
 }
 
 // Encodes run (stored under id) into buf: the packed layout when its
@@ -2001,17 +2008,6 @@ scan_put(scan_walk *w, const MDB_val *k, const MDB_val *v)
 		return (w->fn(w->arg, w->b->it, n));
 	}
 	return (0);
-}
-
-static inline uint64_t
-key_be64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof(v));
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	return (v);
 }
 
 // Notes where the extras cursor of a walk that sums now stands.

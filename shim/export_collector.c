@@ -448,6 +448,24 @@ body_write(void *arg, const char *buf, size_t len)
 static int encode_v1(llmcost__exporter *ex, const llmcost__batch *b,
     uint64_t seq, nng_msg **msgp);
 
+// Ends the encoding of a batch of n calls into w: *msgp and 0, or, when
+// the encoder failed, the error (logged) and the message freed.
+static int
+encode_end(llmcost_client *c, const llmcost_proto_enc *enc, body_writer *w,
+    uint32_t n, nng_msg **msgp)
+{
+	if (enc->err != 0) {
+		llmcost__log(c, LLMCOST_LOG_ERR,
+		    "encoding a batch of %u calls failed: %s; dropped", n,
+		    llmcost_strerror(enc->err));
+		nng_msg_free(w->msg);
+		return (enc->err);
+	}
+	nng_msg_chop(w->msg, w->cap - w->used);
+	*msgp = w->msg;
+	return (0);
+}
+
 // Encodes b as a TBATCH (proto/README.md): each distinct string once, in
 // the batch's string table, the records referring to it.  Returns 0 and
 // *msgp, or an error (logged).
@@ -485,18 +503,9 @@ encode_t(llmcost__exporter *ex, const llmcost__batch *b, uint64_t seq,
 	}
 	w.body = nng_msg_body(w.msg);
 	llmcost_proto_enc_init(&enc, body_write, &w, 0);
-	if (llmcost_proto_enc_tbatch(&enc, c->client_id, seq, dropped,
-	        llmcost__exporters_lossy_lost(c), t)
-	    != 0) {
-		llmcost__log(c, LLMCOST_LOG_ERR,
-		    "encoding a batch of %u calls failed: %s; dropped", b->n,
-		    llmcost_strerror(enc.err));
-		nng_msg_free(w.msg);
-		return (enc.err);
-	}
-	nng_msg_chop(w.msg, w.cap - w.used);
-	*msgp = w.msg;
-	return (0);
+	(void) llmcost_proto_enc_tbatch(&enc, c->client_id, seq, dropped,
+	    llmcost__exporters_lossy_lost(c), t);
+	return (encode_end(c, &enc, &w, b->n, msgp));
 }
 
 // Encodes b into a new message under sequence seq: a TBATCH when the
@@ -561,16 +570,7 @@ encode_v1(llmcost__exporter *ex, const llmcost__batch *b, uint64_t seq,
 		}
 	}
 	llmcost_proto_enc_batch_lost(&enc, llmcost__exporters_lossy_lost(c));
-	if (enc.err != 0) {
-		llmcost__log(c, LLMCOST_LOG_ERR,
-		    "encoding a batch of %u calls failed: %s; dropped", b->n,
-		    llmcost_strerror(enc.err));
-		nng_msg_free(w.msg);
-		return (enc.err);
-	}
-	nng_msg_chop(w.msg, w.cap - w.used);
-	*msgp = w.msg;
-	return (0);
+	return (encode_end(c, &enc, &w, b->n, msgp));
 }
 
 // Ends an attempt without an operation (state F_DONE).  Exporter thread.
