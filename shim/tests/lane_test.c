@@ -197,6 +197,21 @@ refused(const worker *w, uint32_t n)
 	return (r);
 }
 
+// Workers first .. first+n-1 on c, each to make ncalls calls, starting
+// together at bar.
+static void
+workers_init(worker *w, uint32_t n, llmcost_client *c, uint32_t first,
+    uint32_t ncalls, pthread_barrier_t *bar)
+{
+	memset(w, 0, n * sizeof(*w));
+	for (uint32_t i = 0; i < n; i++) {
+		w[i].c = c;
+		w[i].id = first + i;
+		w[i].ncalls = ncalls;
+		w[i].start = bar;
+	}
+}
+
 static void
 run_threads(worker *w, uint32_t n)
 {
@@ -238,13 +253,7 @@ test_many_threads(void **state)
 
 	assert_non_null(c->lanes);
 	assert_int_equal(pthread_barrier_init(&bar, NULL, N), 0);
-	memset(w, 0, sizeof(w));
-	for (uint32_t i = 0; i < N; i++) {
-		w[i].c = c;
-		w[i].id = i;
-		w[i].ncalls = CALLS;
-		w[i].start = &bar;
-	}
+	workers_init(w, N, c, 0, CALLS, &bar);
 	run_threads(w, N);
 	for (uint32_t i = 0; i < N; i++) {
 		assert_true(w[i].had_lane);
@@ -272,13 +281,7 @@ test_beyond_cap(void **state)
 	llmcost_client *c = cap_client(2048);
 
 	assert_int_equal(pthread_barrier_init(&bar, NULL, N), 0);
-	memset(w, 0, sizeof(w));
-	for (uint32_t i = 0; i < N; i++) {
-		w[i].c = c;
-		w[i].id = i;
-		w[i].ncalls = CALLS;
-		w[i].start = &bar;
-	}
+	workers_init(w, N, c, 0, CALLS, &bar);
 	run_threads(w, N);
 	uint32_t with = 0;
 	for (uint32_t i = 0; i < N; i++) {
@@ -305,16 +308,10 @@ test_thread_exit(void **state)
 	pthread_barrier_t bar;
 	llmcost_client *c = cap_client(1024);
 
-	memset(w, 0, sizeof(w));
 	assert_int_equal(pthread_barrier_init(&bar, NULL, WAVE), 0);
 	for (uint32_t wave = 0; wave < 3; wave++) {
 		worker *ww = &w[wave * WAVE];
-		for (uint32_t i = 0; i < WAVE; i++) {
-			ww[i].c = c;
-			ww[i].id = wave * WAVE + i;
-			ww[i].ncalls = CALLS;
-			ww[i].start = &bar;
-		}
+		workers_init(ww, WAVE, c, wave * WAVE, CALLS, &bar);
 		run_threads(ww, WAVE);
 		for (uint32_t i = 0; i < WAVE; i++) {
 			if (!ww[i].had_lane) {
@@ -395,12 +392,8 @@ test_client_closed_first(void **state)
 	llmcost_client *c = cap_client(1024);
 
 	assert_int_equal(pthread_barrier_init(&bar, NULL, N + 1), 0);
-	memset(w, 0, sizeof(w));
+	workers_init(w, N, c, 0, CALLS, &bar);
 	for (uint32_t i = 0; i < N; i++) {
-		w[i].c = c;
-		w[i].id = i;
-		w[i].ncalls = CALLS;
-		w[i].start = &bar;
 		w[i].mtx = &mtx;
 		w[i].cv = &cv;
 		w[i].phase = &phase;
