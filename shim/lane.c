@@ -87,6 +87,14 @@ lane_exit(void *v)
 		}
 	}
 	pthread_mutex_unlock(&live_mtx);
+	// Destructors of other keys may still make calls on this thread:
+	// they go to the shared ring, never to the lane handed back (the
+	// loop may already give it and its free slots to another thread).
+	llmcost__lane_tls *me = &llmcost__lane_me;
+	if (me->lane == v) {
+		me->lane = NULL;
+		me->retry = UINT32_MAX;
+	}
 }
 
 // Brings every page of l's rings into memory without changing a cell.

@@ -533,6 +533,67 @@ test_time_order(void **state)
 	llmcost_shutdown(t.c, 5000);
 }
 
+// A destructor of another key that makes a call after the lane's key
+// destructor handed the lane back: the call must not go to that lane,
+// which the loop may give to another thread meanwhile.
+static pthread_key_t late_key;
+static llmcost_client *late_c;
+static int late_failed;  // a call returned an error
+static int late_on_lane; // the call went to a lane the thread gave back
+
+static void
+late_exit(void *v)
+{
+	if (v == (void *) 1) {
+		// Again in the next round, after every other destructor
+		// of the first one (the lane's too) has run.
+		(void) pthread_setspecific(late_key, (void *) 2);
+		return;
+	}
+	llmcost_call *call;
+	if (llmcost_call_begin(late_c, "openai", "gpt-4o-mini", &call) != 0
+	    || llmcost_call_end(call) != 0) {
+		late_failed = 1;
+	}
+	llmcost__lane *l = llmcost__lane_me.lane;
+	late_on_lane = l != NULL
+	    && (atomic_load(&l->state) != LLMCOST__LANE_OWNED
+	        || atomic_load(&l->owner) != (const void *) &llmcost__lane_me);
+}
+
+static void *
+late_main(void *arg)
+{
+	llmcost_call *call;
+	(void) arg;
+	if (llmcost_call_begin(late_c, "openai", "gpt-4o-mini", &call) != 0
+	    || llmcost_call_end(call) != 0) {
+		late_failed = 1;
+	}
+	(void) pthread_setspecific(late_key, (void *) 1);
+	return (NULL);
+}
+
+static void
+test_call_in_late_destructor(void **state)
+{
+	(void) state;
+	pthread_t th;
+
+	late_c = cap_client(0);
+	late_failed = 0;
+	late_on_lane = 0;
+	assert_int_equal(pthread_key_create(&late_key, late_exit), 0);
+	assert_int_equal(pthread_create(&th, NULL, late_main, NULL), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_false(late_failed);
+	assert_false(late_on_lane);
+	(void) llmcost_test_flushed(late_c, 30000);
+	assert_int_equal(stored(late_c), 2);
+	assert_int_equal(pthread_key_delete(late_key), 0);
+	llmcost_shutdown(late_c, 5000);
+}
+
 int
 main(void)
 {
@@ -542,6 +603,7 @@ main(void)
 		cmocka_unit_test(test_thread_exit),
 		cmocka_unit_test(test_client_closed_first),
 		cmocka_unit_test(test_time_order),
+		cmocka_unit_test(test_call_in_late_destructor),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }
