@@ -305,7 +305,7 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 	call->n_text = 0;
 	call->kind = LLMCOST__KIND_CALL;
 	call->depth = 0;
-	llmcost__uuid7(call->run_id, call->start_ns, c->seed);
+	call->has_id = 0;
 	// Both fit: the arena is larger than the two caps together.
 	(void) arena_put(call, provider, plen, &call->provider);
 	(void) arena_put(call, model, mlen, &call->model);
@@ -671,8 +671,26 @@ llmcost_call_run_id(const llmcost_call *call, char *buf, size_t bufsz)
 	if (!is_open(call) || buf == NULL || bufsz < 37) {
 		return (LLMCOST_EINVAL);
 	}
-	llmcost__uuid_str(call->run_id, buf);
+	// The id is minted at the first question (shim.h has_id).  The
+	// handle is const to the caller, not to the library: every slot is
+	// writable pool memory, owned by this thread until call_end.
+	struct llmcost_call *own = (struct llmcost_call *) (uintptr_t) call;
+	if (!own->has_id) {
+		llmcost__call_id(own, own->run_id);
+		own->has_id = 1;
+	}
+	llmcost__uuid_str(own->run_id, buf);
 	return (0);
+}
+
+void
+llmcost__call_id(const struct llmcost_call *call, uint8_t out[16])
+{
+	if (call->has_id) {
+		memcpy(out, call->run_id, 16);
+	} else {
+		llmcost__uuid7(out, call->start_ns, call->client->seed);
+	}
 }
 
 static void
