@@ -127,8 +127,7 @@ copy_str(char *dst, const char *src, size_t len)
 // short_ascii_len does, hence the same sanitizer exemption); they land
 // in the arena past the string, where the next string or nothing is
 // written, and no byte past arena_used ever leaves the slot (batch.c).
-__attribute__((
-    no_sanitize("address", "thread"), always_inline)) static inline void
+__attribute__((no_sanitize("address", "thread"))) static inline void
 copy_short(char *dst, const char *src, size_t len)
 {
 #if defined(__SSE2__)
