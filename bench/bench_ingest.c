@@ -1,8 +1,9 @@
-// DESIGN: sustained, durable ingest, measured without sleeps.  A real
+// DESIGN: sustained, durable ingest, measured without pacing waits.  A real
 // llmcostd runs as a child on a temporary directory.  Two producer
 // threads offer fully tagged calls to one client for T seconds, each on
 // a fixed schedule (rate R/2 per thread; with R 0, as fast as they can).
-// A producer never sleeps and never retries: when the pool is full the
+// A producer never waits for the pipeline and never retries (it sleeps
+// only while ahead of its schedule): when the pool is full the
 // call fails with EFULL, which the shim counts as a drop and this
 // program reports, so a rate the pipeline cannot sustain shows as drops,
 // not as a slower producer.  A producer that falls behind its schedule
@@ -19,8 +20,8 @@
 // tick ahead of it), which is the bench's, not the library's: before the
 // client starts, the same two producers run the same schedule for up to
 // 2 s with an empty function in place of the call, and what that costs
-// per offer is taken off to give the call sites' CPU.  Memory: RSS and thread count
-// before and after llmcost_init.  The floor for durable storage is
+// per offer is taken off to give the call sites' CPU.  Memory: RSS and
+// thread count before and after llmcost_init.  The floor for durable storage is
 // measured in the same run: raw in-process LMDB writes of as many fixed
 // 144-byte values (sizeof(store_run)) as were stored, under 16-byte
 // time-ordered keys, mdb_put with MDB_NOOVERWRITE as the store does, one
