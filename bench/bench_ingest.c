@@ -1,8 +1,9 @@
-// DESIGN: sustained, durable ingest, measured without sleeps.  A real
+// DESIGN: sustained, durable ingest, measured without pacing waits.  A real
 // llmcostd runs as a child on a temporary directory.  Two producer
 // threads offer fully tagged calls to one client for T seconds, each on
 // a fixed schedule (rate R/2 per thread; with R 0, as fast as they can).
-// A producer never sleeps and never retries: when the pool is full the
+// A producer never waits for the pipeline and never retries (it sleeps
+// only while ahead of its schedule): when the pool is full the
 // call fails with EFULL, which the shim counts as a drop and this
 // program reports, so a rate the pipeline cannot sustain shows as drops,
 // not as a slower producer.  A producer that falls behind its schedule
@@ -14,8 +15,13 @@
 // return of the flush.  CPU: the client's background threads (process
 // CPU minus the producers' own), the producers' (whole threads, which
 // includes their sleeps' system calls), and the daemon's (from
-// /proc/PID/stat), each per stored call.  Memory: RSS and thread count
-// before and after llmcost_init.  The floor for durable storage is
+// /proc/PID/stat), each per stored call.  The producers' CPU includes
+// the schedule's own (a clock read per offer, a sleep system call per
+// tick ahead of it), which is the bench's, not the library's: before the
+// client starts, the same two producers run the same schedule for up to
+// 2 s with an empty function in place of the call, and what that costs
+// per offer is taken off to give the call sites' CPU.  Memory: RSS and
+// thread count before and after llmcost_init.  The floor for durable storage is
 // measured in the same run: raw in-process LMDB writes of as many fixed
 // 144-byte values (sizeof(store_run)) as were stored, under 16-byte
 // time-ordered keys, mdb_put with MDB_NOOVERWRITE as the store does, one
@@ -55,6 +61,7 @@ typedef struct producer {
 	uint64_t gap_ps;    // picoseconds between offers; 0 = flat out
 	uint64_t offered, accepted, efull, errors;
 	double cpu_s; // this thread's CPU time
+	int empty;    // the schedule alone: no call is made
 	pthread_barrier_t *bar;
 } producer;
 
@@ -68,6 +75,7 @@ typedef struct shim_result {
 	llmcost_stats st;
 	uint64_t stored; // runs in the store, read back
 	int flush_rv;
+	uint64_t t0; // the producers' first offer (monotonic ns)
 } shim_result;
 
 static double
@@ -126,6 +134,15 @@ self_status(const char *key)
 	return (v);
 }
 
+// The schedule's calibration: what a producer does instead of a call.
+static volatile uint64_t empty_sink;
+static __attribute__((noinline)) int
+empty_call(producer *p)
+{
+	empty_sink = p->offered;
+	return (0);
+}
+
 static void *
 producer_main(void *arg)
 {
@@ -163,7 +180,7 @@ producer_main(void *arg)
 		if (now >= p->t_end) {
 			break;
 		}
-		int rv = bench_tagged_call(p->c);
+		int rv = p->empty ? empty_call(p) : bench_tagged_call(p->c);
 		p->offered++;
 		if (rv == 0) {
 			p->accepted++;
@@ -175,6 +192,41 @@ producer_main(void *arg)
 	}
 	p->cpu_s = thread_cpu_s(RUSAGE_THREAD);
 	return (NULL);
+}
+
+enum { NPROD = 2 };
+
+// Runs the NPROD producers on c (or, with c NULL, the schedule alone)
+// for secs at rate; adds their counts and CPU to r.
+static void
+run_producers(llmcost_client *c, double secs, double rate, shim_result *r)
+{
+	producer p[NPROD];
+	pthread_t th[NPROD];
+	pthread_barrier_t bar;
+	pthread_barrier_init(&bar, NULL, NPROD + 1);
+	uint64_t t0 = bench_now_ns() + 20000000u; // after the threads start
+	for (int i = 0; i < NPROD; i++) {
+		memset(&p[i], 0, sizeof(p[i]));
+		p[i].c = c;
+		p[i].empty = c == NULL;
+		p[i].t0 = t0;
+		p[i].t_end = t0 + (uint64_t) (secs * 1e9);
+		p[i].gap_ps = rate > 0 ? (uint64_t) (1e12 * NPROD / rate) : 0;
+		p[i].bar = &bar;
+		pthread_create(&th[i], NULL, producer_main, &p[i]);
+	}
+	pthread_barrier_wait(&bar);
+	for (int i = 0; i < NPROD; i++) {
+		pthread_join(th[i], NULL);
+		r->offered += p[i].offered;
+		r->accepted += p[i].accepted;
+		r->efull += p[i].efull;
+		r->errors += p[i].errors;
+		r->cpu_producers_s += p[i].cpu_s;
+	}
+	pthread_barrier_destroy(&bar);
+	r->t0 = t0;
 }
 
 static int
@@ -204,33 +256,10 @@ run_shim(const char *url, const char *dir, pid_t daemon, double secs,
 	}
 	r->threads_live = (int) self_status("Threads");
 
-	enum { NPROD = 2 };
-	producer p[NPROD];
-	pthread_t th[NPROD];
-	pthread_barrier_t bar;
-	pthread_barrier_init(&bar, NULL, NPROD + 1);
 	double cpu0 = thread_cpu_s(RUSAGE_SELF);
 	double dcpu0 = proc_cpu_s(daemon);
-	uint64_t t0 = bench_now_ns() + 20000000u; // after the threads start
-	for (int i = 0; i < NPROD; i++) {
-		memset(&p[i], 0, sizeof(p[i]));
-		p[i].c = c;
-		p[i].t0 = t0;
-		p[i].t_end = t0 + (uint64_t) (secs * 1e9);
-		p[i].gap_ps = rate > 0 ? (uint64_t) (1e12 * NPROD / rate) : 0;
-		p[i].bar = &bar;
-		pthread_create(&th[i], NULL, producer_main, &p[i]);
-	}
-	pthread_barrier_wait(&bar);
-	for (int i = 0; i < NPROD; i++) {
-		pthread_join(th[i], NULL);
-		r->offered += p[i].offered;
-		r->accepted += p[i].accepted;
-		r->efull += p[i].efull;
-		r->errors += p[i].errors;
-		r->cpu_producers_s += p[i].cpu_s;
-	}
-	pthread_barrier_destroy(&bar);
+	run_producers(c, secs, rate, r);
+	uint64_t t0 = r->t0;
 	uint64_t t1 = bench_now_ns();
 	r->flush_rv = llmcost_flush(c, -1);
 	uint64_t t2 = bench_now_ns();
@@ -390,6 +419,13 @@ main(int argc, char **argv)
 	       "queue_max %u, data in %s\n",
 	    secs, rate > 0 ? "" : "(flat out) ", rate, queue_max, dir);
 
+	// The schedule alone, on an idle machine (no client, no daemon yet).
+	shim_result cal;
+	memset(&cal, 0, sizeof(cal));
+	run_producers(NULL, secs < 2 ? secs : 2, rate, &cal);
+	double sched_s_per_offer
+	    = cal.offered > 0 ? cal.cpu_producers_s / (double) cal.offered : 0;
+
 	if (harness_url(sdir, url, sizeof(url)) != 0
 	    || (daemon = harness_daemon_start_bin(exe, sdir, NULL)) <= 0) {
 		goto out;
@@ -420,6 +456,14 @@ main(int argc, char **argv)
 	double durable = (double) sr.stored / sr.total_s;
 	double floor = (double) n / lmdb_s;
 	double per = sr.stored > 0 ? 1e9 / (double) sr.stored : 0;
+	// The call sites' CPU: the producers' less what the schedule alone
+	// cost for as many offers.
+	double calls_s
+	    = sr.cpu_producers_s - sched_s_per_offer * (double) sr.offered;
+	if (calls_s < 0) {
+		calls_s = 0;
+	}
+	double total_ns = (calls_s + sr.cpu_client_s + sr.cpu_daemon_s) * per;
 	printf("\n%-56s %12s\n", "measure", "value");
 	printf("%-56s %12.0f\n", "offered, calls/s (both producers)", offered);
 	printf("%-56s %12llu\n", "offered, calls",
@@ -436,8 +480,16 @@ main(int argc, char **argv)
 	printf("%-56s %12.0f\n", "CPU ns per stored call: daemon",
 	    sr.cpu_daemon_s * per);
 	printf("%-56s %12.0f\n",
-	    "CPU ns per stored call: producers (calls + spinning)",
+	    "CPU ns per stored call: producers (calls + schedule)",
 	    sr.cpu_producers_s * per);
+	printf("%-56s %12.0f\n", "CPU ns per offer: the schedule alone",
+	    sched_s_per_offer * 1e9);
+	printf("%-56s %12.0f\n",
+	    "CPU ns per stored call: call sites (producers - schedule)",
+	    calls_s * per);
+	printf("%-56s %12.0f\n",
+	    "CPU ns per stored call: total (call sites + background + daemon)",
+	    total_ns);
 	printf("%-56s %12.1f\n", "store file bytes per stored call (data.mdb)",
 	    disk_per_call);
 	printf(
@@ -479,6 +531,9 @@ main(int argc, char **argv)
 	bench_metric("ingest.cpu_ns.client_bg", sr.cpu_client_s * per);
 	bench_metric("ingest.cpu_ns.daemon", sr.cpu_daemon_s * per);
 	bench_metric("ingest.cpu_ns.producers", sr.cpu_producers_s * per);
+	bench_metric("ingest.cpu_ns.schedule", sched_s_per_offer * 1e9);
+	bench_metric("ingest.cpu_ns.calls", calls_s * per);
+	bench_metric("ingest.cpu_ns.total", total_ns);
 	bench_metric("ingest.rss_init_kib",
 	    (double) (sr.rss_init_kib - sr.rss_before_kib));
 	bench_metric("ingest.threads_added",

@@ -335,8 +335,9 @@ typedef enum llmcost_status {
  * with a lane begins and ends calls with plain loads and stores (no
  * locked instruction); threads beyond 16 share one queue and free stack
  * (one compare-and-swap each on begin and end).  Free records wait in
- * the lanes of the threads that ended them, up to queue_max / 16 in all:
- * a thread that stops making calls keeps that many from the others.
+ * the lanes of the threads that ended them, up to queue_max / 4 in all
+ * and 1024 a lane: a thread that stops making calls keeps its share
+ * from the others.
  *
  * Threads: a client adds two threads, "llmcost-send" (the batch loop)
  * and "llmcost-collect" (delivery to llmcostd), and a third,

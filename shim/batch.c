@@ -94,7 +94,7 @@ scope_from_call(
 	if (us < call->scope[d - 1].us) {
 		us = call->scope[d - 1].us;
 	}
-	llmcost__dotted_segment(p, us, call->run_id);
+	llmcost__dotted_segment(p, us, r->run_id);
 	r->dotted_order.ptr = out;
 	r->dotted_order.len = (uint32_t) LLMCOST__DOTTED_LEN(d);
 }
@@ -117,7 +117,7 @@ record_from_call(const struct llmcost_call *call, char *arena,
 {
 	memcpy(arena, call->arena, call->arena_used);
 	memset(r, 0, sizeof(*r));
-	memcpy(r->run_id, call->run_id, sizeof(r->run_id));
+	llmcost__call_id(call, r->run_id);
 	r->start_ns = call->start_ns;
 	r->duration_ns = call->duration_ns;
 	r->status = call->status;

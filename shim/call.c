@@ -120,6 +120,26 @@ copy_str(char *dst, const char *src, size_t len)
 	}
 }
 
+// Copies a short string (len <= SHORT_STR) to dst, which has at least
+// SHORT_STR bytes of room: one 16-byte load and store when the load
+// stays within src's page (so it cannot fault), else copy_str.  The load
+// may read bytes after the string, beyond the object that holds it (as
+// short_ascii_len does, hence the same sanitizer exemption); they land
+// in the arena past the string, where the next string or nothing is
+// written, and no byte past arena_used ever leaves the slot (batch.c).
+__attribute__((no_sanitize("address", "thread"))) static inline void
+copy_short(char *dst, const char *src, size_t len)
+{
+#if defined(__SSE2__)
+	if (((uintptr_t) src & 4095) <= 4096 - SHORT_STR) {
+		_mm_storeu_si128((__m128i *) (void *) dst,
+		    _mm_loadu_si128((const __m128i *) (const void *) src));
+		return;
+	}
+#endif
+	copy_str(dst, src, len);
+}
+
 static inline int
 arena_put(
     struct llmcost_call *call, const char *s, size_t len, llmcost__span *out)
@@ -305,10 +325,20 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 	call->n_text = 0;
 	call->kind = LLMCOST__KIND_CALL;
 	call->depth = 0;
-	llmcost__uuid7(call->run_id, call->start_ns, c->seed);
+	call->has_id = 0;
 	// Both fit: the arena is larger than the two caps together.
-	(void) arena_put(call, provider, plen, &call->provider);
-	(void) arena_put(call, model, mlen, &call->model);
+	if (plen <= SHORT_STR && mlen <= SHORT_STR) {
+		copy_short(call->arena, provider, plen);
+		copy_short(call->arena + plen, model, mlen);
+		call->provider.off = 0;
+		call->provider.len = (uint16_t) plen;
+		call->model.off = (uint16_t) plen;
+		call->model.len = (uint16_t) mlen;
+		call->arena_used = (uint16_t) (plen + mlen);
+	} else {
+		(void) arena_put(call, provider, plen, &call->provider);
+		(void) arena_put(call, model, mlen, &call->model);
+	}
 	atomic_store_explicit(&call->state, SLOT_OPEN, memory_order_relaxed);
 	if (guarded(call)) {
 		llmcost_call_abandon(call);
@@ -394,8 +424,8 @@ llmcost_call_set_meta(llmcost_call *call, const char *key, const char *value)
 			if (i == n) {
 				uint16_t at = call->arena_used;
 				char *a = call->arena + at;
-				copy_str(a, key, (size_t) kl);
-				copy_str(a + kl, value, (size_t) vl);
+				copy_short(a, key, (size_t) kl);
+				copy_short(a + kl, value, (size_t) vl);
 				call->meta[n].key.off = at;
 				call->meta[n].key.len = (uint16_t) kl;
 				call->meta[n].val.off = (uint16_t) (at + kl);
@@ -454,7 +484,7 @@ llmcost_call_add_tag(llmcost_call *call, const char *tag)
 			}
 			if (i == n) {
 				uint16_t at = call->arena_used;
-				copy_str(call->arena + at, tag, (size_t) l);
+				copy_short(call->arena + at, tag, (size_t) l);
 				call->tags[n].off = at;
 				call->tags[n].len = (uint16_t) l;
 				call->arena_used = (uint16_t) (at + l);
@@ -671,8 +701,26 @@ llmcost_call_run_id(const llmcost_call *call, char *buf, size_t bufsz)
 	if (!is_open(call) || buf == NULL || bufsz < 37) {
 		return (LLMCOST_EINVAL);
 	}
-	llmcost__uuid_str(call->run_id, buf);
+	// The id is minted at the first question (shim.h has_id).  The
+	// handle is const to the caller, not to the library: every slot is
+	// writable pool memory, owned by this thread until call_end.
+	struct llmcost_call *own = (struct llmcost_call *) (uintptr_t) call;
+	if (!own->has_id) {
+		llmcost__call_id(own, own->run_id);
+		own->has_id = 1;
+	}
+	llmcost__uuid_str(own->run_id, buf);
 	return (0);
+}
+
+void
+llmcost__call_id(const struct llmcost_call *call, uint8_t out[16])
+{
+	if (call->has_id) {
+		memcpy(out, call->run_id, 16);
+	} else {
+		llmcost__uuid7(out, call->start_ns, call->client->seed);
+	}
 }
 
 static void

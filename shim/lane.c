@@ -401,10 +401,12 @@ llmcost__lanes_tend(llmcost_client *c)
 	if (c->lanes_touched < LLMCOST__LANES_MAX && spare == 0) {
 		lane_touch(&c->lanes[c->lanes_touched++]);
 	}
-	// The lanes in use hold a sixteenth of the pool between them at
-	// most (slots a thread that makes no calls keeps from the others);
-	// fewer than 8 slots a lane are not worth holding.
-	uint32_t hold = c->cfg.queue_max / 16 / (owned > 0 ? owned : 1);
+	// The lanes in use hold a quarter of the pool between them at most
+	// (slots a thread that makes no calls keeps from the others), so
+	// that one or two busy threads find their own slots for a whole
+	// round of the loop, not the shared stack's compare-and-swap; fewer
+	// than 8 slots a lane are not worth holding.
+	uint32_t hold = c->cfg.queue_max / 4 / (owned > 0 ? owned : 1);
 	c->lane_hold = hold > LLMCOST__LANE_FREE ? LLMCOST__LANE_FREE
 	    : hold < 8                           ? 0
 	                                         : hold;

@@ -33,7 +33,7 @@
 // thread's calls to the shared ring.
 #define LLMCOST__LANE_CALLS 8192
 // Free slots a lane can hold (a power of two).  The loop hands a lane at
-// most a sixteenth of the pool shared by the lanes in use, and at most
+// most a quarter of the pool shared by the lanes in use, and at most
 // this: a thread ending calls faster than the loop's rounds then finds
 // its own slots, not the shared stack.
 #define LLMCOST__LANE_FREE 1024

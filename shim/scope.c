@@ -301,6 +301,7 @@ llmcost_scope_end(llmcost_scope *s)
 	const llmcost__seg *own = &sc->seg[sc->depth - 1];
 	call->kind = LLMCOST__KIND_SCOPE;
 	memcpy(call->run_id, own->id, 16);
+	call->has_id = 1;
 	call->start_ns = own->us * 1000u;
 	call->start_mono = sc->start_mono;
 	for (uint16_t i = 0; i < sc->n_meta; i++) {

@@ -75,6 +75,11 @@ struct llmcost_call {
 	// The lane (lane.h) of the thread that ended the call, where the
 	// batch loop returns the slot; LLMCOST__LANE_NONE for none.
 	uint8_t lane;
+	// Whether run_id holds the call's id.  A call's id is minted when it
+	// is first asked for (llmcost_call_run_id, a scope's run) or else by
+	// the batch loop (batch.c), from start_ns: the call site saves the
+	// generator and 16 bytes of stores.
+	uint8_t has_id;
 	llmcost__span provider;
 	llmcost__span model;
 	uint16_t arena_used;
@@ -245,6 +250,12 @@ int llmcost__client_init(llmcost_client **clientp, const llmcost_options *opts,
 // atomic operation (batch.c, once the calls are converted).
 void llmcost__call_release_n(
     llmcost_client *c, const uint32_t *idx, uint32_t n);
+
+// call.c: the call's run id into out: the one it has, or a new one
+// minted from its start time (has_id).  The owning thread, or the batch
+// loop once the call is queued (which then mints without writing the
+// slot, whose lines the call site writes next).
+void llmcost__call_id(const struct llmcost_call *call, uint8_t out[16]);
 
 // call.c: 1 when call matches an exhausted hard budget (guard.h), so
 // that it is refused (counted in budget_refused).

@@ -69,6 +69,28 @@ check_string(llmcost_client *c, const char *s)
 		assert_true(tag_is(call, 0, s));
 	}
 	llmcost_call_abandon(call);
+
+	// As a provider and a model name.
+	int want_prov = llmcost__str_check(s, LLMCOST_MAX_PROVIDER, 0, &len);
+	int want_model = llmcost__str_check(s, LLMCOST_MAX_MODEL, 0, &len);
+	int rv = llmcost_call_begin(c, s, "m", &call);
+	assert_int_equal(rv, want_prov);
+	if (rv == 0) {
+		assert_int_equal(call->provider.len, len);
+		assert_memory_equal(call->arena + call->provider.off, s, len);
+		assert_int_equal(call->model.len, 1);
+		assert_memory_equal(call->arena + call->model.off, "m", 1);
+		llmcost_call_abandon(call);
+	}
+	rv = llmcost_call_begin(c, "p", s, &call);
+	assert_int_equal(rv, want_model);
+	if (rv == 0) {
+		assert_int_equal(call->model.len, len);
+		assert_memory_equal(call->arena + call->model.off, s, len);
+		assert_int_equal(call->provider.len, 1);
+		assert_memory_equal(call->arena + call->provider.off, "p", 1);
+		llmcost_call_abandon(call);
+	}
 }
 
 // Lengths 0..40 at alignments 0..31, all ASCII, then with one byte above
@@ -109,7 +131,8 @@ test_lengths_and_alignments(void **state)
 	llmcost_shutdown(c, 1000);
 }
 
-// Strings whose NUL is the last byte before a page that cannot be read.
+// Strings whose NUL is the last byte before a page that cannot be read,
+// as metadata, tags, providers and models.
 static void
 test_page_end(void **state)
 {
@@ -126,6 +149,18 @@ test_page_end(void **state)
 		memset(mem + pg - 64, 'x', 64);
 		s[len] = '\0';
 		check_string(c, s);
+		if (len > 0) {
+			// As a provider and a model name too.
+			llmcost_call *call;
+			LLMCOST_PASS(llmcost_call_begin(c, s, s, &call));
+			assert_int_equal(call->provider.len, len);
+			assert_int_equal(call->model.len, len);
+			assert_memory_equal(
+			    call->arena + call->provider.off, s, len);
+			assert_memory_equal(
+			    call->arena + call->model.off, s, len);
+			llmcost_call_abandon(call);
+		}
 	}
 	assert_int_equal(munmap(mem, 2 * pg), 0);
 	llmcost_shutdown(c, 1000);

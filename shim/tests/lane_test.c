@@ -5,12 +5,18 @@
 // use the shared ring; and a thread that outlives a client (its lane's
 // key destructor runs after the client is gone) moves on to the next
 // client cleanly.  Each call carries (thread, sequence) in its usage, and
-// a capturing exporter counts every pair it receives.
+// a capturing exporter counts every pair it receives.  It also checks
+// every run id: minted from the call's start time (by the batch loop,
+// unless the caller asked for it first, when it must be the id the
+// caller was given, which the call carries in usage[2] and usage[3]),
+// and no two alike.
 #include <pthread.h>
+#include <stdlib.h>
 
 #include "testutil.h"
 
 #include "batch.h"
+#include "llmcost_common.h"
 #include "shim.h"
 
 #define MAX_THREADS (3 * LLMCOST__LANES_MAX)
@@ -21,6 +27,44 @@ static uint8_t seen[MAX_THREADS][MAX_CALLS];
 static uint64_t seen_bad;     // records with a pair out of range
 static uint64_t last_start;   // start_ns of the last record delivered
 static uint64_t order_breaks; // records that started before the last
+static uint64_t ids_bad;      // run ids not of their call (see above)
+static uint64_t ids[MAX_THREADS * MAX_CALLS]; // their random halves
+static size_t n_ids;
+
+static uint64_t
+be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++) {
+		v = (v << 8) | p[i];
+	}
+	return (v);
+}
+
+// Whether r's run id is a UUIDv7 of its start time, and the one the
+// caller was given when it asked (usage[2], usage[3]).
+static int
+id_ok(const llmcost_proto_record *r)
+{
+	uint64_t hi = be64(r->run_id), lo = be64(r->run_id + 8);
+	uint64_t ms = r->start_ns / 1000000u;
+	uint64_t sub = ((r->start_ns % 1000000u) << 12) / 1000000u;
+	if (hi != ((ms << 16) | 0x7000u | sub) || (lo >> 62) != 2) {
+		return (0);
+	}
+	if ((r->usage[2] | r->usage[3]) != 0
+	    && (r->usage[2] != hi || r->usage[3] != lo)) {
+		return (0);
+	}
+	return (1);
+}
+
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+	return (x < y ? -1 : x > y);
+}
 
 static int
 cap_start(llmcost__exporter *ex)
@@ -45,6 +89,12 @@ cap_deliver(
 		}
 		if (b->records[i].start_ns < last_start) {
 			order_breaks++;
+		}
+		if (!id_ok(&b->records[i])) {
+			ids_bad++;
+		}
+		if (n_ids < MAX_THREADS * MAX_CALLS) {
+			ids[n_ids++] = be64(b->records[i].run_id + 8);
 		}
 		last_start = b->records[i].start_ns;
 	}
@@ -84,6 +134,8 @@ cap_client(uint32_t queue_max)
 	seen_bad = 0;
 	last_start = 0;
 	order_breaks = 0;
+	ids_bad = 0;
+	n_ids = 0;
 	pthread_mutex_unlock(&seen_mtx);
 	return (c);
 }
@@ -114,8 +166,15 @@ check_seen(uint32_t nthreads, uint32_t ncalls)
 			}
 		}
 	}
+	uint64_t bad_ids = ids_bad, dup_ids = 0;
+	qsort(ids, n_ids, sizeof(ids[0]), u64_cmp);
+	for (size_t i = 1; i < n_ids; i++) {
+		dup_ids += ids[i] == ids[i - 1];
+	}
 	pthread_mutex_unlock(&seen_mtx);
 	assert_int_equal(bad, 0);
+	assert_int_equal(bad_ids, 0);
+	assert_int_equal(dup_ids, 0);
 }
 
 typedef struct worker {
@@ -150,6 +209,19 @@ make_calls(worker *w, llmcost_client *c)
 			(void) llmcost_flush(c, 100);
 			k--;
 			continue;
+		}
+		if (rv == 0 && k % 7 == 0) {
+			// Some calls ask for their id: the loop must not mint
+			// another.
+			char text[37];
+			uint8_t id[16];
+			if (llmcost_call_run_id(call, text, sizeof(text)) != 0
+			    || llmcost__uuid_parse(text, id) != 0) {
+				w->failed = 1;
+				return;
+			}
+			u.tokens[2] = be64(id);
+			u.tokens[3] = be64(id + 8);
 		}
 		if (rv != 0
 		    || llmcost_call_set_meta(call, "feature", "lane") != 0
