@@ -198,6 +198,21 @@ my_lane(llmcost_client *c)
 	return (llmcost__lane_attach(c));
 }
 
+// The lines of a slot a typical call writes: the fixed fields, the first
+// metadata and tag entries and the start of the arena (shim.h).
+static inline void
+prefetch_slot(const struct llmcost_call *s)
+{
+	const char *p = (const char *) s;
+	prefetch_w(p);
+	prefetch_w(p + 64);
+	prefetch_w(p + 128);
+	prefetch_w(p + 192);
+	prefetch_w(&s->tags[0]);
+	prefetch_w(&s->arena[0]);
+	prefetch_w(&s->arena[64]);
+}
+
 static void
 prefetch_next(llmcost_client *c, const llmcost__lane *l)
 {
@@ -208,15 +223,7 @@ prefetch_next(llmcost_client *c, const llmcost__lane *l)
 	if (top == UINT32_MAX) {
 		return;
 	}
-	const struct llmcost_call *next = &c->pool[top];
-	const char *p = (const char *) next;
-	prefetch_w(p);
-	prefetch_w(p + 64);
-	prefetch_w(p + 128);
-	prefetch_w(p + 192);
-	prefetch_w(&next->tags[0]);
-	prefetch_w(&next->arena[0]);
-	prefetch_w(&next->arena[64]);
+	prefetch_slot(&c->pool[top]);
 }
 
 int
@@ -301,6 +308,10 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 		return (LLMCOST_EFULL);
 	}
 	struct llmcost_call *call = &c->pool[idx];
+	// Ask for every line this call writes at once, so that a slot gone
+	// cold since the last call (a call every few ms) costs one miss's
+	// time, not one per line in turn; warm, these cost nothing.
+	prefetch_slot(call);
 	// One clock read: the wall-clock start is the monotonic one plus the
 	// offset the batch loop keeps fresh (shim.h).
 	uint64_t mono = llmcost__tsc_now(&c->clock);
