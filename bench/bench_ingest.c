@@ -17,10 +17,14 @@
 // includes their sleeps' system calls), and the daemon's (from
 // /proc/PID/stat), each per stored call.  The producers' CPU includes
 // the schedule's own (a clock read per offer, a sleep system call per
-// tick ahead of it), which is the bench's, not the library's: before the
-// client starts, the same two producers run the same schedule for up to
-// 2 s with an empty function in place of the call, and what that costs
-// per offer is taken off to give the call sites' CPU.  Memory: RSS and
+// tick ahead of it), which is the bench's, not the library's.  Before the
+// client starts, the same two producers run with an empty function in
+// place of the call: flat out for 0.2 s, which gives the cost of an
+// offer without sleeps, then on the same schedule for up to 2 s, which
+// gives the cost of a sleep (the CPU left over, per sleep).  The real
+// run counts its own sleeps (a busier machine sleeps less often per
+// offer), and offers times the first plus sleeps times the second is
+// taken off the producers' CPU to give the call sites'.  Memory: RSS and
 // thread count before and after llmcost_init.  The floor for durable storage is
 // measured in the same run: raw in-process LMDB writes of as many fixed
 // 144-byte values (sizeof(store_run)) as were stored, under 16-byte
@@ -59,7 +63,7 @@ typedef struct producer {
 	llmcost_client *c;
 	uint64_t t0, t_end; // monotonic ns
 	uint64_t gap_ps;    // picoseconds between offers; 0 = flat out
-	uint64_t offered, accepted, efull, errors;
+	uint64_t offered, accepted, efull, errors, sleeps;
 	double cpu_s; // this thread's CPU time
 	int empty;    // the schedule alone: no call is made
 	pthread_barrier_t *bar;
@@ -68,7 +72,7 @@ typedef struct producer {
 typedef struct shim_result {
 	double offer_s; // first offer to the end of the offering window
 	double total_s; // first offer to flush return
-	uint64_t offered, accepted, efull, errors;
+	uint64_t offered, accepted, efull, errors, sleeps;
 	double cpu_client_s, cpu_producers_s, cpu_daemon_s;
 	long rss_before_kib, rss_init_kib, rss_end_kib;
 	int threads_before, threads_init, threads_live;
@@ -172,6 +176,7 @@ producer_main(void *arg)
 				struct timespec ts
 				    = { (time_t) (until / 1000000000u),
 					      (long) (until % 1000000000u) };
+				p->sleeps++;
 				(void) clock_nanosleep(
 				    CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 				now = bench_now_ns();
@@ -223,6 +228,7 @@ run_producers(llmcost_client *c, double secs, double rate, shim_result *r)
 		r->accepted += p[i].accepted;
 		r->efull += p[i].efull;
 		r->errors += p[i].errors;
+		r->sleeps += p[i].sleeps;
 		r->cpu_producers_s += p[i].cpu_s;
 	}
 	pthread_barrier_destroy(&bar);
@@ -419,12 +425,24 @@ main(int argc, char **argv)
 	       "queue_max %u, data in %s\n",
 	    secs, rate > 0 ? "" : "(flat out) ", rate, queue_max, dir);
 
-	// The schedule alone, on an idle machine (no client, no daemon yet).
-	shim_result cal;
+	// The schedule alone (no client, no daemon yet): an offer's cost
+	// flat out, then a sleep's on the schedule.
+	shim_result flat, cal;
+	memset(&flat, 0, sizeof(flat));
 	memset(&cal, 0, sizeof(cal));
-	run_producers(NULL, secs < 2 ? secs : 2, rate, &cal);
-	double sched_s_per_offer
-	    = cal.offered > 0 ? cal.cpu_producers_s / (double) cal.offered : 0;
+	run_producers(NULL, 0.2, 0, &flat);
+	double offer_s = flat.offered > 0
+	    ? flat.cpu_producers_s / (double) flat.offered
+	    : 0;
+	double sleep_s = 0;
+	if (rate > 0) {
+		run_producers(NULL, secs < 2 ? secs : 2, rate, &cal);
+		double rest
+		    = cal.cpu_producers_s - offer_s * (double) cal.offered;
+		sleep_s = cal.sleeps > 0 && rest > 0
+		    ? rest / (double) cal.sleeps
+		    : 0;
+	}
 
 	if (harness_url(sdir, url, sizeof(url)) != 0
 	    || (daemon = harness_daemon_start_bin(exe, sdir, NULL)) <= 0) {
@@ -457,9 +475,10 @@ main(int argc, char **argv)
 	double floor = (double) n / lmdb_s;
 	double per = sr.stored > 0 ? 1e9 / (double) sr.stored : 0;
 	// The call sites' CPU: the producers' less what the schedule alone
-	// cost for as many offers.
-	double calls_s
-	    = sr.cpu_producers_s - sched_s_per_offer * (double) sr.offered;
+	// costs for as many offers and sleeps.
+	double sched_s
+	    = offer_s * (double) sr.offered + sleep_s * (double) sr.sleeps;
+	double calls_s = sr.cpu_producers_s - sched_s;
 	if (calls_s < 0) {
 		calls_s = 0;
 	}
@@ -482,8 +501,13 @@ main(int argc, char **argv)
 	printf("%-56s %12.0f\n",
 	    "CPU ns per stored call: producers (calls + schedule)",
 	    sr.cpu_producers_s * per);
-	printf("%-56s %12.0f\n", "CPU ns per offer: the schedule alone",
-	    sched_s_per_offer * 1e9);
+	printf("%-56s %12.0f\n", "CPU ns per stored call: the schedule alone",
+	    sched_s * per);
+	printf("%-56s %12.0f / %.1f\n",
+	    "  of which: ns per offer / us per sleep (and sleeps)",
+	    offer_s * 1e9, sleep_s * 1e6);
+	printf("%-56s %12llu\n", "  sleeps in the run",
+	    (unsigned long long) sr.sleeps);
 	printf("%-56s %12.0f\n",
 	    "CPU ns per stored call: call sites (producers - schedule)",
 	    calls_s * per);
@@ -531,7 +555,7 @@ main(int argc, char **argv)
 	bench_metric("ingest.cpu_ns.client_bg", sr.cpu_client_s * per);
 	bench_metric("ingest.cpu_ns.daemon", sr.cpu_daemon_s * per);
 	bench_metric("ingest.cpu_ns.producers", sr.cpu_producers_s * per);
-	bench_metric("ingest.cpu_ns.schedule", sched_s_per_offer * 1e9);
+	bench_metric("ingest.cpu_ns.schedule", sched_s * per);
 	bench_metric("ingest.cpu_ns.calls", calls_s * per);
 	bench_metric("ingest.cpu_ns.total", total_ns);
 	bench_metric("ingest.rss_init_kib",

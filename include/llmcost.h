@@ -600,8 +600,10 @@ LLMCOST_API void llmcost_set_logger(
 /** @defgroup call Recording a call
  * @{ */
 
-/** @brief Begin recording one LLM call: take a record from the pool, mint a
- * UUIDv7 run id and note the start time.
+/** @brief Begin recording one LLM call: take a record from the pool and
+ * note the start time.  The call's UUIDv7 run id carries that time; it is
+ * minted when first needed (llmcost_call_run_id(), or in the background
+ * once the call ends).
  *
  * @param provider e.g. "openai", "anthropic", "google"; 1..64 bytes UTF-8.
  * @param model e.g. "gpt-4o-mini"; 1..256 bytes UTF-8.
@@ -730,7 +732,10 @@ LLMCOST_API int llmcost_call_set_status(
     llmcost_call *call, llmcost_status status);
 
 /** @brief Write the call's run id as a 36-character UUID string plus NUL
- * into buf (at least 37 bytes).  The same id is the LangSmith run id.
+ * into buf (at least 37 bytes).  The same id is the LangSmith run id, and
+ * every later call of this function gives the same one.  The first call
+ * fixes the id in the call's record: it is a use of the handle like any
+ * setter (one thread at a time).
  * @return 0 or #LLMCOST_EINVAL. */
 LLMCOST_API int llmcost_call_run_id(
     const llmcost_call *call, char *buf, size_t bufsz);

@@ -25,6 +25,9 @@
 // length check.
 #define SHORT_STR 16
 
+_Static_assert(
+    LLMCOST_MAX_PROVIDER + LLMCOST_MAX_MODEL <= LLMCOST_MAX_CALL_BYTES,
+    "a provider and a model fit a fresh arena");
 _Static_assert(LLMCOST_MAX_PROVIDER >= SHORT_STR
         && LLMCOST_MAX_KEY >= SHORT_STR && LLMCOST_MAX_MODEL >= SHORT_STR
         && LLMCOST_MAX_VALUE >= SHORT_STR && LLMCOST_MAX_TAG >= SHORT_STR,
@@ -120,26 +123,6 @@ copy_str(char *dst, const char *src, size_t len)
 	}
 }
 
-// Copies a short string (len <= SHORT_STR) to dst, which has at least
-// SHORT_STR bytes of room: one 16-byte load and store when the load
-// stays within src's page (so it cannot fault), else copy_str.  The load
-// may read bytes after the string, beyond the object that holds it (as
-// short_ascii_len does, hence the same sanitizer exemption); they land
-// in the arena past the string, where the next string or nothing is
-// written, and no byte past arena_used ever leaves the slot (batch.c).
-__attribute__((no_sanitize("address", "thread"))) static inline void
-copy_short(char *dst, const char *src, size_t len)
-{
-#if defined(__SSE2__)
-	if (((uintptr_t) src & 4095) <= 4096 - SHORT_STR) {
-		_mm_storeu_si128((__m128i *) (void *) dst,
-		    _mm_loadu_si128((const __m128i *) (const void *) src));
-		return;
-	}
-#endif
-	copy_str(dst, src, len);
-}
-
 static inline int
 arena_put(
     struct llmcost_call *call, const char *s, size_t len, llmcost__span *out)
@@ -198,6 +181,21 @@ my_lane(llmcost_client *c)
 	return (llmcost__lane_attach(c));
 }
 
+// The lines of a slot a typical call writes: the fixed fields, the first
+// metadata and tag entries and the start of the arena (shim.h).
+static inline void
+prefetch_slot(const struct llmcost_call *s)
+{
+	const char *p = (const char *) s;
+	prefetch_w(p);
+	prefetch_w(p + 64);
+	prefetch_w(p + 128);
+	prefetch_w(p + 192);
+	prefetch_w(&s->tags[0]);
+	prefetch_w(&s->arena[0]);
+	prefetch_w(&s->arena[64]);
+}
+
 static void
 prefetch_next(llmcost_client *c, const llmcost__lane *l)
 {
@@ -208,15 +206,7 @@ prefetch_next(llmcost_client *c, const llmcost__lane *l)
 	if (top == UINT32_MAX) {
 		return;
 	}
-	const struct llmcost_call *next = &c->pool[top];
-	const char *p = (const char *) next;
-	prefetch_w(p);
-	prefetch_w(p + 64);
-	prefetch_w(p + 128);
-	prefetch_w(p + 192);
-	prefetch_w(&next->tags[0]);
-	prefetch_w(&next->arena[0]);
-	prefetch_w(&next->arena[64]);
+	prefetch_slot(&c->pool[top]);
 }
 
 int
@@ -301,6 +291,10 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 		return (LLMCOST_EFULL);
 	}
 	struct llmcost_call *call = &c->pool[idx];
+	// Ask for every line this call writes at once, so that a slot gone
+	// cold since the last call (a call every few ms) costs one miss's
+	// time, not one per line in turn; warm, these cost nothing.
+	prefetch_slot(call);
 	// One clock read: the wall-clock start is the monotonic one plus the
 	// offset the batch loop keeps fresh (shim.h).
 	uint64_t mono = llmcost__tsc_now(&c->clock);
@@ -320,25 +314,19 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 	call->platform_len = 0;
 	call->n_meta = 0;
 	call->n_tags = 0;
-	call->arena_used = 0;
 	call->text_used = 0;
 	call->n_text = 0;
 	call->kind = LLMCOST__KIND_CALL;
 	call->depth = 0;
 	call->has_id = 0;
 	// Both fit: the arena is larger than the two caps together.
-	if (plen <= SHORT_STR && mlen <= SHORT_STR) {
-		copy_short(call->arena, provider, plen);
-		copy_short(call->arena + plen, model, mlen);
-		call->provider.off = 0;
-		call->provider.len = (uint16_t) plen;
-		call->model.off = (uint16_t) plen;
-		call->model.len = (uint16_t) mlen;
-		call->arena_used = (uint16_t) (plen + mlen);
-	} else {
-		(void) arena_put(call, provider, plen, &call->provider);
-		(void) arena_put(call, model, mlen, &call->model);
-	}
+	copy_str(call->arena, provider, plen);
+	copy_str(call->arena + plen, model, mlen);
+	call->provider.off = 0;
+	call->provider.len = (uint16_t) plen;
+	call->model.off = (uint16_t) plen;
+	call->model.len = (uint16_t) mlen;
+	call->arena_used = (uint16_t) (plen + mlen);
 	atomic_store_explicit(&call->state, SLOT_OPEN, memory_order_relaxed);
 	if (guarded(call)) {
 		llmcost_call_abandon(call);
@@ -424,8 +412,8 @@ llmcost_call_set_meta(llmcost_call *call, const char *key, const char *value)
 			if (i == n) {
 				uint16_t at = call->arena_used;
 				char *a = call->arena + at;
-				copy_short(a, key, (size_t) kl);
-				copy_short(a + kl, value, (size_t) vl);
+				copy_str(a, key, (size_t) kl);
+				copy_str(a + kl, value, (size_t) vl);
 				call->meta[n].key.off = at;
 				call->meta[n].key.len = (uint16_t) kl;
 				call->meta[n].val.off = (uint16_t) (at + kl);
@@ -484,7 +472,7 @@ llmcost_call_add_tag(llmcost_call *call, const char *tag)
 			}
 			if (i == n) {
 				uint16_t at = call->arena_used;
-				copy_short(call->arena + at, tag, (size_t) l);
+				copy_str(call->arena + at, tag, (size_t) l);
 				call->tags[n].off = at;
 				call->tags[n].len = (uint16_t) l;
 				call->arena_used = (uint16_t) (at + l);

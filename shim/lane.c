@@ -294,7 +294,8 @@ llmcost__lanes_release(llmcost_client *c, const uint32_t *idx, uint32_t n)
 	// until the lane is first looked at.
 	uint64_t head[LLMCOST__LANES_MAX];
 	uint32_t room[LLMCOST__LANES_MAX];
-	uint32_t touched = 0; // bit i: lane i's head moved
+	uint32_t touched = 0;             // bit i: lane i's head moved
+	uint32_t budget = c->lane_budget; // slots the lanes may take in all
 
 	for (uint32_t i = 0; i < LLMCOST__LANES_MAX; i++) {
 		room[i] = UINT32_MAX;
@@ -325,12 +326,13 @@ llmcost__lanes_release(llmcost_client *c, const uint32_t *idx, uint32_t n)
 					    : 0;
 				}
 			}
-			if (room[id] > 0) {
+			if (room[id] > 0 && budget > 0) {
 				atomic_store_explicit(
 				    &l->free[head[id]++
 				        & (LLMCOST__LANE_FREE - 1)],
 				    idx[i], memory_order_relaxed);
 				room[id]--;
+				budget--;
 				touched |= 1u << id;
 				continue;
 			}
@@ -344,6 +346,7 @@ llmcost__lanes_release(llmcost_client *c, const uint32_t *idx, uint32_t n)
 	if (ns > 0) {
 		llmcost__freelist_push_n(&c->free, spill, ns);
 	}
+	c->lane_budget = budget;
 	for (uint32_t i = 0; i < LLMCOST__LANES_MAX; i++) {
 		if (touched & (1u << i)) {
 			atomic_store_explicit(&c->lanes[i].free_head, head[i],
@@ -357,6 +360,7 @@ llmcost__lanes_tend(llmcost_client *c)
 {
 	uint32_t owned = 0;
 	uint32_t spare = 0; // touched lanes free
+	uint64_t held = 0;  // free slots the owned lanes hold
 
 	if (c->lanes == NULL) {
 		return;
@@ -367,6 +371,13 @@ llmcost__lanes_tend(llmcost_client *c)
 		    = atomic_load_explicit(&l->state, memory_order_acquire);
 		owned += st == LLMCOST__LANE_OWNED;
 		spare += i < c->lanes_touched && st == LLMCOST__LANE_FREE_;
+		if (st == LLMCOST__LANE_OWNED) {
+			l->free_tail_seen = atomic_load_explicit(
+			    &l->free_tail, memory_order_acquire);
+			held += atomic_load_explicit(
+			            &l->free_head, memory_order_relaxed)
+			    - l->free_tail_seen;
+		}
 		if (st != LLMCOST__LANE_EXITED
 		    || atomic_load_explicit(&l->head, memory_order_acquire)
 		        != atomic_load_explicit(
@@ -401,15 +412,22 @@ llmcost__lanes_tend(llmcost_client *c)
 	if (c->lanes_touched < LLMCOST__LANES_MAX && spare == 0) {
 		lane_touch(&c->lanes[c->lanes_touched++]);
 	}
-	// The lanes in use hold a quarter of the pool between them at most
-	// (slots a thread that makes no calls keeps from the others), so
+	// The lanes hold a quarter of the pool between them at most, so
 	// that one or two busy threads find their own slots for a whole
-	// round of the loop, not the shared stack's compare-and-swap; fewer
-	// than 8 slots a lane are not worth holding.
-	uint32_t hold = c->cfg.queue_max / 4 / (owned > 0 ? owned : 1);
+	// round of the loop, not the shared stack's compare-and-swap.  The
+	// quarter is a budget for all lanes (lane_budget: what they may take
+	// on top of what they hold), because a thread that stops making
+	// calls keeps its slots, and threads that came and went quiet one
+	// after another would otherwise each keep the larger share of a
+	// time when fewer lanes were in use.  A lane takes at most an equal
+	// share of the quarter (lane_hold); fewer than 8 slots a lane are
+	// not worth holding.
+	uint32_t quarter = c->cfg.queue_max / 4;
+	uint32_t hold = quarter / (owned > 0 ? owned : 1);
 	c->lane_hold = hold > LLMCOST__LANE_FREE ? LLMCOST__LANE_FREE
 	    : hold < 8                           ? 0
 	                                         : hold;
+	c->lane_budget = held < quarter ? quarter - (uint32_t) held : 0;
 }
 
 uint32_t

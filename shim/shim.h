@@ -137,10 +137,11 @@ struct llmcost_client {
 	// after.
 	llmcost__lane *lanes;
 	uint64_t gen;
-	uint32_t lane_hold; // free slots a lane holds at most (0: none);
-	                    // loop only, from the lanes in use (lane.c)
-	uint32_t lane_mark; // a lane this deep wakes the sleeping loop
-	int disabled;       // cfg.flags & LLMCOST_F_DISABLE, set at init
+	uint32_t lane_hold;   // free slots a lane holds at most (0: none);
+	                      // loop only, from the lanes in use (lane.c)
+	uint32_t lane_budget; // free slots all lanes may still take; loop
+	uint32_t lane_mark;   // a lane this deep wakes the sleeping loop
+	int disabled;         // cfg.flags & LLMCOST_F_DISABLE, set at init
 	_Atomic int closing;
 	// llmcost_shutdown is flushing: the loop may give up on a stalled
 	// lossless exporter (exporter.h "Bounded queues").

@@ -666,6 +666,124 @@ test_call_in_late_destructor(void **state)
 	llmcost_shutdown(late_c, 5000);
 }
 
+// Threads that take lanes one after another, each making bursts of calls
+// and then staying alive without calling: their lanes keep the free slots
+// they were handed.  In all they hold at most a quarter of the pool, and
+// a thread without a lane can still open the rest.
+typedef struct idle_worker {
+	llmcost_client *c;
+	uint32_t id;
+	int failed;
+	pthread_mutex_t *mtx;
+	pthread_cond_t *cv;
+	int *done; // workers done with their bursts
+	int *quit; // set once the idle lanes were measured
+} idle_worker;
+
+static void *
+idle_main(void *arg)
+{
+	idle_worker *w = arg;
+	worker cw;
+	memset(&cw, 0, sizeof(cw));
+	cw.ncalls = 300;
+	for (uint32_t burst = 0; burst < 3; burst++) {
+		cw.id = burst * LLMCOST__LANES_MAX + w->id;
+		make_calls(&cw, w->c);
+		if (cw.failed || llmcost_flush(w->c, 10000) != 0) {
+			w->failed = 1;
+		}
+	}
+	pthread_mutex_lock(w->mtx);
+	(*w->done)++;
+	pthread_cond_broadcast(w->cv);
+	while (!*w->quit) {
+		pthread_cond_wait(w->cv, w->mtx);
+	}
+	pthread_mutex_unlock(w->mtx);
+	return (NULL);
+}
+
+// Free slots held in the lanes of c.
+static uint64_t
+lanes_held(llmcost_client *c)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < LLMCOST__LANES_MAX; i++) {
+		n += atomic_load(&c->lanes[i].free_head)
+		    - atomic_load(&c->lanes[i].free_tail);
+	}
+	return (n);
+}
+
+// A thread without a lane: opens calls until the pool is empty.
+static void *
+open_all_main(void *arg)
+{
+	llmcost_client *c = arg;
+	static llmcost_call *open[4096];
+	uintptr_t n = 0;
+	while (n < 4096
+	    && llmcost_call_begin(c, "openai", "gpt-4o-mini", &open[n]) == 0) {
+		n++;
+	}
+	for (uintptr_t i = 0; i < n; i++) {
+		llmcost_call_abandon(open[i]);
+	}
+	return ((void *) n);
+}
+
+static void
+test_idle_lanes_hold_a_quarter(void **state)
+{
+	(void) state;
+	enum { Q = 4096 };
+	pthread_mutex_t mtx = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+	int done = 0, quit = 0;
+	idle_worker w[LLMCOST__LANES_MAX];
+	pthread_t th[LLMCOST__LANES_MAX];
+	llmcost_client *c = cap_client(Q);
+
+	for (uint32_t i = 0; i < LLMCOST__LANES_MAX; i++) {
+		w[i] = (idle_worker) { .c = c,
+			.id = i,
+			.mtx = &mtx,
+			.cv = &cv,
+			.done = &done,
+			.quit = &quit };
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, idle_main, &w[i]), 0);
+		pthread_mutex_lock(&mtx);
+		while (done < (int) i + 1) {
+			pthread_cond_wait(&cv, &mtx);
+		}
+		pthread_mutex_unlock(&mtx);
+	}
+	// A round of the loop after the last release.
+	LLMCOST_PASS(llmcost_flush(c, 10000));
+	assert_int_equal(llmcost__lanes_in_use(c), LLMCOST__LANES_MAX);
+	uint64_t held = lanes_held(c);
+	assert_true(held <= Q / 4);
+	pthread_t opener;
+	void *opened;
+	assert_int_equal(pthread_create(&opener, NULL, open_all_main, c), 0);
+	assert_int_equal(pthread_join(opener, &opened), 0);
+	assert_true((uintptr_t) opened >= Q - held);
+
+	pthread_mutex_lock(&mtx);
+	quit = 1;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mtx);
+	for (uint32_t i = 0; i < LLMCOST__LANES_MAX; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_false(w[i].failed);
+	}
+	(void) llmcost_test_flushed(c, 30000);
+	check_seen(3 * LLMCOST__LANES_MAX, 300);
+	llmcost_shutdown(c, 5000);
+}
+
 int
 main(void)
 {
@@ -676,6 +794,7 @@ main(void)
 		cmocka_unit_test(test_client_closed_first),
 		cmocka_unit_test(test_time_order),
 		cmocka_unit_test(test_call_in_late_destructor),
+		cmocka_unit_test(test_idle_lanes_hold_a_quarter),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }
