@@ -227,39 +227,53 @@ run_encode(const uint8_t *id, const store_run *run, uint8_t *buf)
 	int fits = run->start_ns / 1000000u == ms && ingest >= INT32_MIN
 	    && ingest <= INT32_MAX && run->duration_ns <= RUN_DUR_MAX;
 
-	for (int i = 0; i < RUN_U32 + RUN_U16; i++) {
-		fits &= run->usage[run_buckets[i]]
-		    <= (i < RUN_U32 ? UINT32_MAX : UINT16_MAX);
+	uint64_t wide = 0, mid = 0;
+	for (int i = 0; i < RUN_U32; i++) {
+		wide |= run->usage[run_buckets[i]];
 	}
+	for (int i = RUN_U32; i < RUN_U32 + RUN_U16; i++) {
+		mid |= run->usage[run_buckets[i]];
+	}
+	fits &= wide <= UINT32_MAX && mid <= UINT16_MAX;
 	if (!fits) {
 		store_run w = *run;
 		w.version = RUN_WIDE;
 		memcpy(buf, &w, sizeof(w));
 		return (sizeof(w));
 	}
-	run_packed p = {
-		.version = RUN_PACKED,
-		.status = run->status,
-		.flags = run->flags,
-		.price_id = run->price_id,
-		.when = (run->duration_ns << RUN_SUB_BITS)
-		    | (run->start_ns - ms * 1000000u),
-		.ingest_ms = (int32_t) ingest,
-		.cost_pusd = run->cost_pusd,
-		.provider = run->provider,
-		.model = run->model,
-		.feature = run->feature,
-		.env = run->env,
-		.metaset = run->metaset,
-	};
+	// Field by field into buf: a packed struct built on the stack and
+	// copied whole stalled on its loads (each a store just made, in
+	// pieces).
+#define RUN_PUT(field, val)                                                   \
+	do {                                                                  \
+		__typeof__(((run_packed *) 0)->field) v_ = (val);             \
+		memcpy(buf + offsetof(run_packed, field), &v_, sizeof(v_));   \
+	} while (0)
+	RUN_PUT(version, RUN_PACKED);
+	RUN_PUT(status, run->status);
+	RUN_PUT(flags, run->flags);
+	RUN_PUT(reserved, 0);
+	RUN_PUT(price_id, run->price_id);
+	RUN_PUT(when,
+	    (run->duration_ns << RUN_SUB_BITS)
+	        | (run->start_ns - ms * 1000000u));
+	RUN_PUT(ingest_ms, (int32_t) ingest);
+	RUN_PUT(cost_pusd, run->cost_pusd);
+	RUN_PUT(provider, run->provider);
+	RUN_PUT(model, run->model);
+	RUN_PUT(feature, run->feature);
+	RUN_PUT(env, run->env);
+	RUN_PUT(metaset, run->metaset);
+#undef RUN_PUT
 	for (int i = 0; i < RUN_U32; i++) {
-		p.u32[i] = (uint32_t) run->usage[run_buckets[i]];
+		uint32_t v = (uint32_t) run->usage[run_buckets[i]];
+		memcpy(buf + offsetof(run_packed, u32) + 4 * i, &v, 4);
 	}
 	for (int i = 0; i < RUN_U16; i++) {
-		p.u16[i] = (uint16_t) run->usage[run_buckets[RUN_U32 + i]];
+		uint16_t v = (uint16_t) run->usage[run_buckets[RUN_U32 + i]];
+		memcpy(buf + offsetof(run_packed, u16) + 2 * i, &v, 2);
 	}
-	memcpy(buf, &p, sizeof(p));
-	return (sizeof(p));
+	return (sizeof(run_packed));
 }
 
 // Decodes the record v stored under id into *out.  Returns 0, or
