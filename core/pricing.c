@@ -10,6 +10,11 @@
 // a fee without a price makes the call unpriced like a token bucket
 // without one.  A batch takes one reference to the table in force, so a
 // reload in the middle of a batch never mixes two tables in one batch.
+// Within a batch, the calls of one call site come together: a run of
+// calls under the same entry and service tier looks its entry up once,
+// and, when the entry has a single set for that tier, finds the set once
+// and sums small counts without overflow checks (price_in_run); every
+// other call takes the general path, so the result is the same.
 #include <stdio.h>
 #include <string.h>
 

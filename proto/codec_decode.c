@@ -36,7 +36,12 @@
 // decoding.  Whatever that pass cannot finish (anything the skim would
 // have had to prove, such as a value to skip, or any failure) goes to
 // the two steps, so results and reasons are those of the two steps on
-// every input.
+// every input.  In that pass a record in the form every encoder writes
+// (keys 0 to 8 in order, each value in its usual form) is read straight
+// from the bytes by rec_fast, and only what follows goes through the
+// general loop: the loop's per-value headers, checks and calls were
+// most of a batch's decoding.  The two steps leave rec_fast out, so
+// comparing them with the one pass checks it too.
 //
 // A TBATCH (type 9) decodes into the same batch as a BATCH: its string
 // table is read and checked (UTF-8, size) first, into a temporary array,
