@@ -10,11 +10,12 @@
 // a fee without a price makes the call unpriced like a token bucket
 // without one.  A batch takes one reference to the table in force, so a
 // reload in the middle of a batch never mixes two tables in one batch.
-// Within a batch, the calls of one call site come together: a run of
-// calls under the same entry and service tier looks its entry up once,
-// and, when the entry has a single set for that tier, finds the set once
-// and sums small counts without overflow checks (price_in_run); every
-// other call takes the general path, so the result is the same.
+// Within a batch, the calls of a few call sites come interleaved: the
+// batch keeps its last LOOKUPS lookups, so a call looks its entry up
+// only when no recent call found it, and per lookup and service tier,
+// when the entry has a single set for that tier, the set is found once
+// and small counts are summed without overflow checks (price_in_run);
+// every other call takes the general path, so the result is the same.
 #include <stdio.h>
 #include <string.h>
 
@@ -208,18 +209,25 @@ pricing_batch(const llmcost_proto_batch *b, store_cost *out)
 	pricing_batch_version(b, out, NULL, 0);
 }
 
+// Lookups a batch keeps: the calls of a batch come from a few call
+// sites, interleaved, each within a second or so, so most find what an
+// earlier call of their site found, and are priced by the same set.
+#define LOOKUPS 8
+
+typedef struct lookup {
+	price_query q;
+	const price_entry *pe;
+	int found;
+	price_run run;
+} lookup;
+
 void
 pricing_batch_version(
     const llmcost_proto_batch *b, store_cost *out, char *ver, size_t versz)
 {
 	const prices_table *t = prices_current_acquire();
-	// The last lookup: the calls of a batch come from a few call sites
-	// within a second or so, so most find what the one before found,
-	// and are priced by the same set (price_run).
-	price_query last = { 0 };
-	const price_entry *last_pe = NULL;
-	int last_found = LLMCOST_ENOTFOUND, have_last = 0;
-	price_run run = { 0 };
+	lookup lk[LOOKUPS];
+	uint32_t used = 0, next = 0, cur = 0;
 
 	if (ver != NULL && versz > 0) {
 		snprintf(ver, versz, "%s", prices_table_version(t));
@@ -239,16 +247,27 @@ pricing_batch_version(
 		c.usage = r->usage;
 		c.fees = r->fees;
 		c.service_tier = r->service_tier;
-		if (!have_last || !same_query(&last, &c.at)) {
-			last_pe = NULL;
-			last_found = prices_find(t, &c.at, &last_pe);
-			last = c.at;
-			have_last = 1;
+		// The last call's lookup first, then the others kept.
+		if (used == 0 || !same_query(&lk[cur].q, &c.at)) {
+			uint32_t k = 0;
+			while (k < used && !same_query(&lk[k].q, &c.at)) {
+				k++;
+			}
+			if (k == used) {
+				k = next;
+				next = (next + 1) % LOOKUPS;
+				used += used < LOOKUPS ? 1 : 0;
+				lk[k].q = c.at;
+				lk[k].pe = NULL;
+				lk[k].found = prices_find(t, &c.at, &lk[k].pe);
+				lk[k].run.pe = NULL; // no run yet
+			}
+			cur = k;
 		}
-		if (last_found == 0) {
-			price_in_run(&run, last_pe, &c, &out[i]);
+		if (lk[cur].found == 0) {
+			price_in_run(&lk[cur].run, lk[cur].pe, &c, &out[i]);
 		} else {
-			price_found(last_found, last_pe, &c, &out[i]);
+			price_found(lk[cur].found, lk[cur].pe, &c, &out[i]);
 		}
 	}
 	prices_current_release(t);

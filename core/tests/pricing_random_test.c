@@ -567,17 +567,30 @@ test_random_batches(void **state)
 	    = prices_table_entries(prices_builtin_table(), &n);
 
 	for (int round = 0; round < 100; round++) {
-		const price_entry *pick = &e[rn(n)];
-		int tier = LLMCOST_TIER_STANDARD, shared = 1;
+		// Call sites, interleaved: a call is from the last site, or
+		// another, or sites are replaced (more of them than a batch
+		// keeps lookups of).
+		enum { SITES = 12 };
+		const price_entry *site_pick[SITES];
+		int site_tier[SITES], site_shared[SITES];
+		int nsites = 1 + (int) rn(SITES), s = 0;
+		for (int k = 0; k < SITES; k++) {
+			site_pick[k] = &e[rn(n)];
+			site_tier[k] = rn(3) == 0
+			    ? (int) rn(LLMCOST_TIER_COUNT)
+			    : LLMCOST_TIER_STANDARD;
+			site_shared[k] = (int) rn(2);
+		}
 		for (uint32_t i = 0; i < N; i++) {
 			llmcost_proto_record *r = &recs[i];
-			if (i == 0 || rn(8) == 0) {
-				pick = &e[rn(n)];
-				tier = rn(3) == 0
-				    ? (int) rn(LLMCOST_TIER_COUNT)
-				    : LLMCOST_TIER_STANDARD;
-				shared = (int) rn(2);
+			if (rn(4) == 0) {
+				s = (int) rn((uint64_t) nsites);
 			}
+			if (rn(32) == 0) {
+				site_pick[s] = &e[rn(n)];
+			}
+			const price_entry *pick = site_pick[s];
+			int tier = site_tier[s], shared = site_shared[s];
 			memset(r, 0, sizeof(*r));
 			snprintf(names[i][0], sizeof(names[i][0]), "%s",
 			    pick->provider);
