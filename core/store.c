@@ -33,9 +33,10 @@
 // nothing else ever changes or removes a string or metaset (prune and
 // reprice leave them alone), so another process writing the same store
 // cannot make them stale.  A run whose provider, model, metadata and
-// tags are those of the run before it (calls from one call site arrive
-// together) takes that run's ids and, in the same hour, its pending
-// roll-up sum, after a comparison instead of lookups.  A batch's runs
+// tags are those of a recent run (the calls of a few call sites arrive
+// interleaved) takes that run's ids after a comparison instead of
+// lookups, and, when it has the roll-up key of the run before it, its
+// pending roll-up sum.  A batch's runs
 // are written in run id order (sort_records) and inserted with
 // MDB_APPEND while their ids rise, which fills every page; an id below
 // the last (another client, a resend) falls back to a plain
@@ -835,6 +836,8 @@ wtxn_begin(store *s, MDB_txn **txn)
 	return (rc);
 }
 
+#define WCTX_SITES 4 // call sites whose interned strings a write keeps
+
 typedef struct wctx {
 	store *s;
 	MDB_txn *txn;
@@ -843,12 +846,15 @@ typedef struct wctx {
 	uint32_t next_ms;
 	uint32_t ru_n; // entries used in s->ru
 	uint64_t now_ns;
-	// The last record whose strings were interned in this transaction,
-	// and their ids (in the dimension fields and metaset of dims): calls
-	// from one call site arrive in runs with the same provider, model,
-	// metadata and tags, which then cost a comparison, not a lookup each.
-	const llmcost_proto_record *prev;
-	store_run dims;
+	// The last records whose strings were interned in this transaction,
+	// one per call site seen lately, and their ids (in the dimension
+	// fields and metaset of dims): the calls of a few call sites arrive
+	// interleaved, each with the same provider, model, metadata and tags
+	// as the call site's last, which then cost a comparison, not a
+	// lookup each.  cur is the one the last run matched.
+	const llmcost_proto_record *prev[WCTX_SITES];
+	store_run dims[WCTX_SITES];
+	uint32_t nprev, next_prev, cur;
 	struct ru_pending *ru_last; // the roll-up sum the last run went to
 } wctx;
 
@@ -1452,25 +1458,36 @@ write_record(
 
 	// Intern first so that the run is written once.  For a duplicate
 	// the strings already exist (or are harmless if new).
-#define DIM_COPY(id, name, field, src) run.field = w->dims.field;
+#define DIM_COPY(id, name, field, src) run.field = w->dims[site].field;
 #define INTERN_DIM(id, name, field, src)                                      \
 	if (rc == 0) {                                                        \
 		const llmcost_proto_str *v = DIM_SRC_##src(r, name, field);   \
 		rc = intern(w, v != NULL ? v->ptr : NULL,                     \
 		    v != NULL ? v->len : 0, &run.field);                      \
 	}
-	if (w->prev != NULL && same_strings(w->prev, r)) {
+	uint32_t site = w->cur;
+	if (site >= w->nprev || !same_strings(w->prev[site], r)) {
+		site = 0;
+		while (site < w->nprev && !same_strings(w->prev[site], r)) {
+			site++;
+		}
+	}
+	if (site < w->nprev) {
 		REPORT_DIM_MAP(DIM_COPY)
-		run.metaset = w->dims.metaset;
+		run.metaset = w->dims[site].metaset;
 	} else {
 		REPORT_DIM_MAP(INTERN_DIM)
 		if (rc != 0
 		    || (rc = intern_metaset(w, r, &run.metaset)) != 0) {
 			return (rc);
 		}
-		w->prev = r;
-		w->dims = run;
+		site = w->next_prev;
+		w->next_prev = (site + 1) % WCTX_SITES;
+		w->nprev += w->nprev < WCTX_SITES ? 1 : 0;
+		w->prev[site] = r;
+		w->dims[site] = run;
 	}
+	w->cur = site;
 #undef INTERN_DIM
 #undef DIM_COPY
 	if (w->runs == NULL
