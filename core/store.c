@@ -856,6 +856,7 @@ typedef struct wctx {
 	store_run dims[WCTX_SITES];
 	uint32_t nprev, next_prev, cur;
 	struct ru_pending *ru_last; // the roll-up sum the last run went to
+	store_rkey ru_last_key;     // and its key
 } wctx;
 
 static uint32_t
@@ -1352,22 +1353,33 @@ static int
 add_rollup(wctx *w, const store_run *run, const store_extras *ex)
 {
 	store_rollup *ru;
-	uint8_t kb[RKEY_SIZE];
+	uint32_t hour = (uint32_t) (run->start_ns / 3600000000000ULL);
 	int rc;
 
-	rkey_of(run, kb);
-	// Runs from one call site share their key: the last sum first.
+	// Runs from one call site share their key: the last sum first,
+	// its key compared as numbers (ru_last_key; the encoded key, just
+	// written a byte at a time, stalled the loads comparing it).  Only
+	// pending_sum reuses a slot, and ru_last is then set again.
+#define RKEY_SAME(id, name, field, src) &&w->ru_last_key.field == run->field
 	if (w->ru_last != NULL && w->ru_last->used
-	    && memcmp(w->ru_last->kb, kb, RKEY_SIZE) == 0) {
+	    && w->ru_last_key.hour == hour REPORT_DIM_MAP(RKEY_SAME)) {
 		ru = &w->ru_last->sum;
-	} else if ((rc = pending_sum(
-	                w->txn, w->s, w->s->ru, &w->ru_n, kb, &ru))
-	    != 0) {
-		return (rc);
 	} else {
+		uint8_t kb[RKEY_SIZE];
+		rkey_of(run, kb);
+		if ((rc = pending_sum(
+		         w->txn, w->s, w->s->ru, &w->ru_n, kb, &ru))
+		    != 0) {
+			return (rc);
+		}
 		w->ru_last = (struct ru_pending *) (void *) ((uint8_t *) ru
 		    - offsetof(struct ru_pending, sum));
+		w->ru_last_key.hour = hour;
+#define RKEY_KEEP(id, name, field, src) w->ru_last_key.field = run->field;
+		REPORT_DIM_MAP(RKEY_KEEP)
+#undef RKEY_KEEP
 	}
+#undef RKEY_SAME
 	ru->calls++;
 	if (run->flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) {
 		ru->unpriced_calls++;
