@@ -33,9 +33,10 @@
 // nothing else ever changes or removes a string or metaset (prune and
 // reprice leave them alone), so another process writing the same store
 // cannot make them stale.  A run whose provider, model, metadata and
-// tags are those of the run before it (calls from one call site arrive
-// together) takes that run's ids and, in the same hour, its pending
-// roll-up sum, after a comparison instead of lookups.  A batch's runs
+// tags are those of a recent run (the calls of a few call sites arrive
+// interleaved) takes that run's ids after a comparison instead of
+// lookups, and, when it has the roll-up key of the run before it, its
+// pending roll-up sum.  A batch's runs
 // are written in run id order (sort_records) and inserted with
 // MDB_APPEND while their ids rise, which fills every page; an id below
 // the last (another client, a resend) falls back to a plain
@@ -227,39 +228,53 @@ run_encode(const uint8_t *id, const store_run *run, uint8_t *buf)
 	int fits = run->start_ns / 1000000u == ms && ingest >= INT32_MIN
 	    && ingest <= INT32_MAX && run->duration_ns <= RUN_DUR_MAX;
 
-	for (int i = 0; i < RUN_U32 + RUN_U16; i++) {
-		fits &= run->usage[run_buckets[i]]
-		    <= (i < RUN_U32 ? UINT32_MAX : UINT16_MAX);
+	uint64_t wide = 0, mid = 0;
+	for (int i = 0; i < RUN_U32; i++) {
+		wide |= run->usage[run_buckets[i]];
 	}
+	for (int i = RUN_U32; i < RUN_U32 + RUN_U16; i++) {
+		mid |= run->usage[run_buckets[i]];
+	}
+	fits &= wide <= UINT32_MAX && mid <= UINT16_MAX;
 	if (!fits) {
 		store_run w = *run;
 		w.version = RUN_WIDE;
 		memcpy(buf, &w, sizeof(w));
 		return (sizeof(w));
 	}
-	run_packed p = {
-		.version = RUN_PACKED,
-		.status = run->status,
-		.flags = run->flags,
-		.price_id = run->price_id,
-		.when = (run->duration_ns << RUN_SUB_BITS)
-		    | (run->start_ns - ms * 1000000u),
-		.ingest_ms = (int32_t) ingest,
-		.cost_pusd = run->cost_pusd,
-		.provider = run->provider,
-		.model = run->model,
-		.feature = run->feature,
-		.env = run->env,
-		.metaset = run->metaset,
-	};
+	// Field by field into buf: a packed struct built on the stack and
+	// copied whole stalled on its loads (each a store just made, in
+	// pieces).
+#define RUN_PUT(field, val)                                                   \
+	do {                                                                  \
+		__typeof__(((run_packed *) 0)->field) v_ = (val);             \
+		memcpy(buf + offsetof(run_packed, field), &v_, sizeof(v_));   \
+	} while (0)
+	RUN_PUT(version, RUN_PACKED);
+	RUN_PUT(status, run->status);
+	RUN_PUT(flags, run->flags);
+	RUN_PUT(reserved, 0);
+	RUN_PUT(price_id, run->price_id);
+	RUN_PUT(when,
+	    (run->duration_ns << RUN_SUB_BITS)
+	        | (run->start_ns - ms * 1000000u));
+	RUN_PUT(ingest_ms, (int32_t) ingest);
+	RUN_PUT(cost_pusd, run->cost_pusd);
+	RUN_PUT(provider, run->provider);
+	RUN_PUT(model, run->model);
+	RUN_PUT(feature, run->feature);
+	RUN_PUT(env, run->env);
+	RUN_PUT(metaset, run->metaset);
+#undef RUN_PUT
 	for (int i = 0; i < RUN_U32; i++) {
-		p.u32[i] = (uint32_t) run->usage[run_buckets[i]];
+		uint32_t v = (uint32_t) run->usage[run_buckets[i]];
+		memcpy(buf + offsetof(run_packed, u32) + 4 * i, &v, 4);
 	}
 	for (int i = 0; i < RUN_U16; i++) {
-		p.u16[i] = (uint16_t) run->usage[run_buckets[RUN_U32 + i]];
+		uint16_t v = (uint16_t) run->usage[run_buckets[RUN_U32 + i]];
+		memcpy(buf + offsetof(run_packed, u16) + 2 * i, &v, 2);
 	}
-	memcpy(buf, &p, sizeof(p));
-	return (sizeof(p));
+	return (sizeof(run_packed));
 }
 
 // Decodes the record v stored under id into *out.  Returns 0, or
@@ -821,6 +836,8 @@ wtxn_begin(store *s, MDB_txn **txn)
 	return (rc);
 }
 
+#define WCTX_SITES 4 // call sites whose interned strings a write keeps
+
 typedef struct wctx {
 	store *s;
 	MDB_txn *txn;
@@ -829,13 +846,17 @@ typedef struct wctx {
 	uint32_t next_ms;
 	uint32_t ru_n; // entries used in s->ru
 	uint64_t now_ns;
-	// The last record whose strings were interned in this transaction,
-	// and their ids (in the dimension fields and metaset of dims): calls
-	// from one call site arrive in runs with the same provider, model,
-	// metadata and tags, which then cost a comparison, not a lookup each.
-	const llmcost_proto_record *prev;
-	store_run dims;
+	// The last records whose strings were interned in this transaction,
+	// one per call site seen lately, and their ids (in the dimension
+	// fields and metaset of dims): the calls of a few call sites arrive
+	// interleaved, each with the same provider, model, metadata and tags
+	// as the call site's last, which then cost a comparison, not a
+	// lookup each.  cur is the one the last run matched.
+	const llmcost_proto_record *prev[WCTX_SITES];
+	store_run dims[WCTX_SITES];
+	uint32_t nprev, next_prev, cur;
 	struct ru_pending *ru_last; // the roll-up sum the last run went to
+	store_rkey ru_last_key;     // and its key
 } wctx;
 
 static uint32_t
@@ -1332,22 +1353,33 @@ static int
 add_rollup(wctx *w, const store_run *run, const store_extras *ex)
 {
 	store_rollup *ru;
-	uint8_t kb[RKEY_SIZE];
+	uint32_t hour = (uint32_t) (run->start_ns / 3600000000000ULL);
 	int rc;
 
-	rkey_of(run, kb);
-	// Runs from one call site share their key: the last sum first.
+	// Runs from one call site share their key: the last sum first,
+	// its key compared as numbers (ru_last_key; the encoded key, just
+	// written a byte at a time, stalled the loads comparing it).  Only
+	// pending_sum reuses a slot, and ru_last is then set again.
+#define RKEY_SAME(id, name, field, src) &&w->ru_last_key.field == run->field
 	if (w->ru_last != NULL && w->ru_last->used
-	    && memcmp(w->ru_last->kb, kb, RKEY_SIZE) == 0) {
+	    && w->ru_last_key.hour == hour REPORT_DIM_MAP(RKEY_SAME)) {
 		ru = &w->ru_last->sum;
-	} else if ((rc = pending_sum(
-	                w->txn, w->s, w->s->ru, &w->ru_n, kb, &ru))
-	    != 0) {
-		return (rc);
 	} else {
+		uint8_t kb[RKEY_SIZE];
+		rkey_of(run, kb);
+		if ((rc = pending_sum(
+		         w->txn, w->s, w->s->ru, &w->ru_n, kb, &ru))
+		    != 0) {
+			return (rc);
+		}
 		w->ru_last = (struct ru_pending *) (void *) ((uint8_t *) ru
 		    - offsetof(struct ru_pending, sum));
+		w->ru_last_key.hour = hour;
+#define RKEY_KEEP(id, name, field, src) w->ru_last_key.field = run->field;
+		REPORT_DIM_MAP(RKEY_KEEP)
+#undef RKEY_KEEP
 	}
+#undef RKEY_SAME
 	ru->calls++;
 	if (run->flags & (STORE_RUN_UNPRICED | STORE_RUN_OVERFLOW)) {
 		ru->unpriced_calls++;
@@ -1438,25 +1470,36 @@ write_record(
 
 	// Intern first so that the run is written once.  For a duplicate
 	// the strings already exist (or are harmless if new).
-#define DIM_COPY(id, name, field, src) run.field = w->dims.field;
+#define DIM_COPY(id, name, field, src) run.field = w->dims[site].field;
 #define INTERN_DIM(id, name, field, src)                                      \
 	if (rc == 0) {                                                        \
 		const llmcost_proto_str *v = DIM_SRC_##src(r, name, field);   \
 		rc = intern(w, v != NULL ? v->ptr : NULL,                     \
 		    v != NULL ? v->len : 0, &run.field);                      \
 	}
-	if (w->prev != NULL && same_strings(w->prev, r)) {
+	uint32_t site = w->cur;
+	if (site >= w->nprev || !same_strings(w->prev[site], r)) {
+		site = 0;
+		while (site < w->nprev && !same_strings(w->prev[site], r)) {
+			site++;
+		}
+	}
+	if (site < w->nprev) {
 		REPORT_DIM_MAP(DIM_COPY)
-		run.metaset = w->dims.metaset;
+		run.metaset = w->dims[site].metaset;
 	} else {
 		REPORT_DIM_MAP(INTERN_DIM)
 		if (rc != 0
 		    || (rc = intern_metaset(w, r, &run.metaset)) != 0) {
 			return (rc);
 		}
-		w->prev = r;
-		w->dims = run;
+		site = w->next_prev;
+		w->next_prev = (site + 1) % WCTX_SITES;
+		w->nprev += w->nprev < WCTX_SITES ? 1 : 0;
+		w->prev[site] = r;
+		w->dims[site] = run;
 	}
+	w->cur = site;
 #undef INTERN_DIM
 #undef DIM_COPY
 	if (w->runs == NULL

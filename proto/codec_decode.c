@@ -36,7 +36,12 @@
 // decoding.  Whatever that pass cannot finish (anything the skim would
 // have had to prove, such as a value to skip, or any failure) goes to
 // the two steps, so results and reasons are those of the two steps on
-// every input.
+// every input.  In that pass a record in the form every encoder writes
+// (keys 0 to 8 in order, each value in its usual form) is read straight
+// from the bytes by rec_fast, and only what follows goes through the
+// general loop: the loop's per-value headers, checks and calls were
+// most of a batch's decoding.  The two steps leave rec_fast out, so
+// comparing them with the one pass checks it too.
 //
 // A TBATCH (type 9) decodes into the same batch as a BATCH: its string
 // table is read and checked (UTF-8, size) first, into a temporary array,
@@ -66,6 +71,12 @@
 
 _Static_assert(
     LLMCOST_RK_COUNT <= LLMCOST_RK_RESERVED_MAX + 1, "record keys are 0..63");
+_Static_assert(LLMCOST_RK_RUN_ID == 0 && LLMCOST_RK_START_NS == 1
+        && LLMCOST_RK_DURATION_NS == 2 && LLMCOST_RK_PROVIDER == 3
+        && LLMCOST_RK_MODEL == 4 && LLMCOST_RK_USAGE == 5
+        && LLMCOST_RK_STATUS == 6 && LLMCOST_RK_META == 7
+        && LLMCOST_RK_TAGS == 8,
+    "rec_fast reads keys 0 to 8 in this order");
 _Static_assert(LLMCOST_BUCKET_COUNT >= LLMCOST_PROTO_USAGE_MIN
         && LLMCOST_BUCKET_COUNT <= LLMCOST_PROTO_MAX_BUCKETS,
     "a v1 encoder writes 10..64 usage entries");
@@ -142,7 +153,7 @@ truncated(dec *d)
 #define BE64(x) (x)
 #endif
 
-static inline uint64_t
+static inline __attribute__((always_inline)) uint64_t
 read_be(const uint8_t *p, size_t n)
 {
 	uint64_t v = 0;
@@ -838,11 +849,12 @@ get_str(dec *d, const mobj *o, const char *what, uint32_t min, uint32_t max,
 	return (0);
 }
 
-static int
+static inline int
 str_eq(const llmcost_proto_str *a, const llmcost_proto_str *b)
 {
 	return (a->len == b->len
-	    && (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0));
+	    && (a->len == 0 || a->ptr == b->ptr
+	        || memcmp(a->ptr, b->ptr, a->len) == 0));
 }
 
 // Usage: 10 to 64 unsigned integers, one per bucket in llmcost_bucket
@@ -969,6 +981,30 @@ dec_meta(dec *d, mcur *c, const mobj *o, llmcost_proto_kv *kv, size_t room,
 		mobj k, vo;
 		const mobj *v = &vo;
 
+		// The usual pair of a TBATCH, two indices below 128, read at
+		// once when the loop below would accept it; else by the loop
+		// (with its reason).
+		if (d->tab != NULL && c->end - c->p >= 2 && c->p[0] < d->ntab
+		    && c->p[1] < d->ntab && c->p[0] <= 0x7f
+		    && c->p[1] <= 0x7f) {
+			const llmcost_proto_str *tk = &d->tab[c->p[0]];
+			const llmcost_proto_str *tv = &d->tab[c->p[1]];
+			uint32_t j = 0;
+			if (tk->len >= 1 && tk->len <= LLMCOST_MAX_KEY
+			    && tv->len <= LLMCOST_MAX_VALUE) {
+				while (j < i && !str_eq(&kv[j].key, tk)) {
+					j++;
+				}
+			}
+			if (j == i && tk->len >= 1
+			    && tk->len <= LLMCOST_MAX_KEY
+			    && tv->len <= LLMCOST_MAX_VALUE) {
+				kv[i].key = *tk;
+				kv[i].val = *tv;
+				c->p += 2;
+				continue;
+			}
+		}
 		mo_read(c, &k);
 		d->idx = (int32_t) i;
 		d->isep = ' ';
@@ -1055,6 +1091,13 @@ dec_tags(dec *d, mcur *c, const mobj *o, llmcost_proto_str *tags, size_t room,
 	for (uint32_t i = 0; i < o->size; i++) {
 		mobj e;
 
+		// A TBATCH's index below 128 to a tag of the right size.
+		if (d->tab != NULL && c->p < c->end && *c->p <= 0x7f
+		    && *c->p < d->ntab && d->tab[*c->p].len >= 1
+		    && d->tab[*c->p].len <= LLMCOST_MAX_TAG) {
+			tags[i] = d->tab[*c->p++];
+			continue;
+		}
 		mo_read(c, &e);
 		d->idx = (int32_t) i;
 		d->isep = '[';
@@ -1078,9 +1121,9 @@ typedef struct rec_ctx {
 	size_t tag_room;
 } rec_ctx;
 
-// One decoder per record key, named after its row in
-// LLMCOST_PROTO_RKEY_MAP: adding a row without its decoder does not build.
-typedef int (*rk_dec_fn)(dec *d, mcur *c, const mobj *o, rec_ctx *rc);
+// One decoder per record key, dec_rk_<field>, named after its row in
+// LLMCOST_PROTO_RKEY_MAP (dec_record's switch is generated from the
+// table): adding a row without its decoder does not build.
 
 // The field name of each key, for reasons.
 static const char *const rk_names[LLMCOST_RK_COUNT] = {
@@ -1285,29 +1328,280 @@ dec_rk_platform(dec *d, mcur *c, const mobj *o, rec_ctx *rc)
 	return (0);
 }
 
-static const rk_dec_fn rk_dec[LLMCOST_RK_COUNT] = {
-#define RK_DEC(name, num, id, req, type) [num] = dec_rk_##id,
-	LLMCOST_PROTO_RKEY_MAP(RK_DEC)
-#undef RK_DEC
-};
+// ---- the record's usual form, read at once ----
+//
+// A record as every encoder writes it starts with keys 0 to 5 in order,
+// each value in its usual form: run id as bin 8, times and counts as
+// unsigned integers, provider and model as a str (or, in a TBATCH, an
+// index), usage as an array; then status, meta and tags (keys 6 to 8)
+// when it has them, as small maps and arrays.  rec_fast reads such a
+// record straight from the bytes, checking each length against the end
+// and each value as its field decoder would, and hands whatever follows
+// to dec_record's loop, with the keys it read.  Anything else (another
+// order, another form, a value a field decoder refuses) is left to the
+// loop: before key 6 the loop decodes the whole record, with its reason
+// if it fails; from key 6 on, from the first key rec_fast did not read.
+// So the result is the loop's on every input.  Only the one pass uses
+// it: the two steps decode every record by the loop alone.
+
+// The unsigned integer at *pp (a positive fixint, uint 8 to 64) when it
+// is all there: 1, *v and *pp moved past it; else 0.
+static inline __attribute__((always_inline)) int
+fast_uint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+{
+	const uint8_t *p = *pp;
+
+	if (p >= end) {
+		return (0);
+	}
+	uint8_t b = *p;
+	if (b <= 0x7f) {
+		*v = b;
+		*pp = p + 1;
+		return (1);
+	}
+	if (b >= 0xcc && b <= 0xcf) {
+		size_t w = (size_t) 1 << (b - 0xcc);
+		if ((size_t) (end - p) > w) {
+			*v = read_be(p + 1, w);
+			*pp = p + 1 + w;
+			return (1);
+		}
+	}
+	return (0);
+}
+
+// A string of min to max bytes at *pp, as get_str (and dec_meta for a
+// value) accepts it: a str (fixstr or str 8, valid UTF-8) or, in a
+// TBATCH, an index into the table.
+static inline __attribute__((always_inline)) int
+fast_str(const dec *d, const uint8_t **pp, const uint8_t *end, uint32_t min,
+    uint32_t max, llmcost_proto_str *s)
+{
+	const uint8_t *p = *pp;
+	uint64_t x;
+	uint32_t n;
+
+	if (p >= end) {
+		return (0);
+	}
+	if (*p <= 0x7f && d->tab != NULL) {
+		// A TBATCH's index below 128, the usual string there.
+		if (*p >= d->ntab || d->tab[*p].len < min
+		    || d->tab[*p].len > max) {
+			return (0);
+		}
+		*s = d->tab[*p];
+		*pp = p + 1;
+		return (1);
+	}
+	if ((*p & 0xe0u) == 0xa0u) {
+		n = *p & 0x1fu;
+		p++;
+	} else if (*p == 0xd9 && end - p >= 2) {
+		n = p[1];
+		p += 2;
+	} else {
+		if (d->tab == NULL || !fast_uint(&p, end, &x) || x >= d->ntab
+		    || d->tab[x].len < min || d->tab[x].len > max) {
+			return (0);
+		}
+		*s = d->tab[x];
+		*pp = p;
+		return (1);
+	}
+	if (n < min || n > max || (size_t) (end - p) < n
+	    || !utf8_ok((const char *) p, n)) {
+		return (0);
+	}
+	s->ptr = (const char *) p;
+	s->len = n;
+	*pp = p + n;
+	return (1);
+}
+
+// Meta (key 7) at *pp, a fixmap whose pairs all pass (dec_meta's checks,
+// no duplicate key), into rc's room.
+static inline __attribute__((always_inline)) int
+fast_meta(const dec *d, const uint8_t **pp, const uint8_t *end, rec_ctx *rc)
+{
+	const uint8_t *p = *pp;
+	llmcost_proto_kv *kv = rc->kv;
+
+	if (p >= end || (*p & 0xf0u) != 0x80u) {
+		return (0);
+	}
+	uint32_t n = *p++ & 0x0fu;
+	_Static_assert(LLMCOST_MAX_META >= 15, "a fixmap is within the cap");
+	if (n > rc->kv_room) {
+		return (0);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (!fast_str(d, &p, end, 1, LLMCOST_MAX_KEY, &kv[i].key)) {
+			return (0);
+		}
+		for (uint32_t j = 0; j < i; j++) {
+			if (str_eq(&kv[j].key, &kv[i].key)) {
+				return (0);
+			}
+		}
+		if (!fast_str(d, &p, end, 0, LLMCOST_MAX_VALUE, &kv[i].val)) {
+			return (0);
+		}
+	}
+	rc->r->n_meta = n;
+	rc->r->meta = n > 0 ? kv : NULL;
+	*pp = p;
+	return (1);
+}
+
+// Tags (key 8) at *pp, a fixarray whose tags all pass, into rc's room.
+static inline __attribute__((always_inline)) int
+fast_tags(const dec *d, const uint8_t **pp, const uint8_t *end, rec_ctx *rc)
+{
+	const uint8_t *p = *pp;
+
+	if (p >= end || (*p & 0xf0u) != 0x90u) {
+		return (0);
+	}
+	uint32_t n = *p++ & 0x0fu;
+	_Static_assert(LLMCOST_MAX_TAGS >= 15, "a fixarray is within the cap");
+	if (n > rc->tag_room) {
+		return (0);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (!fast_str(d, &p, end, 1, LLMCOST_MAX_TAG, &rc->tags[i])) {
+			return (0);
+		}
+	}
+	rc->r->n_tags = n;
+	rc->r->tags = n > 0 ? rc->tags : NULL;
+	*pp = p;
+	return (1);
+}
+
+// Reads the record map at the cursor as far as it has its usual form
+// (above): keys 0 to 5, then 6 to 8 as far as they come in order.
+// Returns the number of entries read, with the map's entries in *n, the
+// keys read in *seen and the cursor at the next key; or 0, the cursor
+// where it was.  Fields are written into rc's record (zeroed) as they
+// are read; when the loop decodes the record again after a 0, it
+// writes each of them again.
+static uint32_t
+rec_fast(dec *d, mcur *c, rec_ctx *rc, uint32_t *n, uint64_t *seen)
+{
+	static const uint8_t zero[16] = { 0 };
+	const uint8_t *p = c->p, *q, *end = c->end;
+	llmcost_proto_record *r = rc->r;
+	uint64_t m, v, sn;
+	uint32_t i;
+
+	// A fixmap of 6 or more entries, key 0 and a bin 8 of 16 bytes.
+	if (end - p < 21 || (p[0] & 0xf0u) != 0x80u || (p[0] & 0x0fu) < 6
+	    || p[1] != LLMCOST_RK_RUN_ID || p[2] != 0xc4 || p[3] != 16
+	    || memcmp(p + 4, zero, 16) == 0) {
+		return (0);
+	}
+	*n = p[0] & 0x0fu;
+	memcpy(r->run_id, p + 4, 16);
+	p += 20;
+	if (*p++ != LLMCOST_RK_START_NS || !fast_uint(&p, end, &r->start_ns)
+	    || r->start_ns == 0 || p >= end || *p++ != LLMCOST_RK_DURATION_NS
+	    || !fast_uint(&p, end, &r->duration_ns) || p >= end
+	    || *p++ != LLMCOST_RK_PROVIDER
+	    || !fast_str(d, &p, end, 1, LLMCOST_MAX_PROVIDER, &r->provider)
+	    || p >= end || *p++ != LLMCOST_RK_MODEL
+	    || !fast_str(d, &p, end, 1, LLMCOST_MAX_MODEL, &r->model)
+	    || end - p < 2 || *p++ != LLMCOST_RK_USAGE) {
+		return (0);
+	}
+	// Usage: a fixarray, or an array 16, of 10 to 64 counts.
+	if ((*p & 0xf0u) == 0x90u) {
+		m = *p++ & 0x0fu;
+	} else if (*p == 0xdc && end - p >= 3) {
+		m = read_be(p + 1, 2);
+		p += 3;
+	} else {
+		return (0);
+	}
+	if (m < LLMCOST_PROTO_USAGE_MIN || m > LLMCOST_PROTO_MAX_BUCKETS) {
+		return (0);
+	}
+	for (uint32_t k = 0; k < m; k++) {
+		if (p < end && *p <= 0x7f) {
+			v = *p++; // most counts of a call
+		} else if (!fast_uint(&p, end, &v)) {
+			return (0);
+		}
+		if (k < LLMCOST_BUCKET_COUNT) {
+			r->usage[k] = v;
+		} else if (k - LLMCOST_BUCKET_COUNT
+		    < LLMCOST_PROTO_USAGE_EXTRA) {
+			r->usage_extra[k - LLMCOST_BUCKET_COUNT] = v;
+		}
+	}
+	r->n_usage_extra = m > LLMCOST_BUCKET_COUNT
+	    ? (uint32_t) m - LLMCOST_BUCKET_COUNT
+	    : 0;
+	i = 6;
+	sn = (UINT64_C(1) << 6) - 1; // keys 0 to 5
+	// Keys 6 to 8, each only if it comes next and passes whole.
+	q = p;
+	if (i < *n && q < end && *q == LLMCOST_RK_STATUS) {
+		q++;
+		if (fast_uint(&q, end, &v) && v <= LLMCOST_STATUS_ABORTED) {
+			r->status = (uint32_t) v;
+			sn |= UINT64_C(1) << LLMCOST_RK_STATUS;
+			p = q;
+			i++;
+		}
+	}
+	q = p;
+	if (i < *n && q < end && *q == LLMCOST_RK_META) {
+		q++;
+		if (fast_meta(d, &q, end, rc)) {
+			sn |= UINT64_C(1) << LLMCOST_RK_META;
+			p = q;
+			i++;
+		}
+	}
+	q = p;
+	if (i < *n && q < end && *q == LLMCOST_RK_TAGS) {
+		q++;
+		if (fast_tags(d, &q, end, rc)) {
+			sn |= UINT64_C(1) << LLMCOST_RK_TAGS;
+			p = q;
+			i++;
+		}
+	}
+	*seen = sn;
+	c->p = p;
+	return (i);
+}
 
 static int
 dec_record(dec *d, mcur *c, rec_ctx *rc)
 {
 	uint64_t seen = 0;
+	uint32_t i = 0;
 	mobj o;
 	int rv;
 
-	mo_read(c, &o);
-	if (o.type != MT_MAP) {
-		return (fail(
-		    d, LLMCOST_EPROTO, "want map, got %s", type_name(&o)));
+	// The two steps leave rec_fast out, so that comparing them with the
+	// one pass (the fuzz target, codec_test) checks it on every input.
+	if (!c->fast || (i = rec_fast(d, c, rc, &o.size, &seen)) == 0) {
+		mo_read(c, &o);
+		if (o.type != MT_MAP) {
+			return (fail(d, LLMCOST_EPROTO, "want map, got %s",
+			    type_name(&o)));
+		}
+		if (o.size > RK_MAX_ENTRIES) {
+			return (fail(d, LLMCOST_ETOOBIG,
+			    "%" PRIu32 " keys exceeds %d", o.size,
+			    RK_MAX_ENTRIES));
+		}
 	}
-	if (o.size > RK_MAX_ENTRIES) {
-		return (fail(d, LLMCOST_ETOOBIG, "%" PRIu32 " keys exceeds %d",
-		    o.size, RK_MAX_ENTRIES));
-	}
-	for (uint32_t i = 0; i < o.size; i++) {
+	for (; i < o.size; i++) {
 		mobj k, v;
 		uint64_t key;
 
@@ -1340,7 +1634,20 @@ dec_record(dec *d, mcur *c, rec_ctx *rc)
 		// container it accepts; anything it leaves is skipped.
 		if (key < LLMCOST_RK_COUNT) {
 			const uint8_t *at = c->p;
-			if ((rv = rk_dec[key](d, c, &v, rc)) != 0) {
+			// Each key's decoder, by a switch generated from the
+			// table, so that the compiler may inline them here.
+			switch (key) {
+#define RK_CASE(name, num, id, req, type)                                     \
+	case num:                                                             \
+		rv = dec_rk_##id(d, c, &v, rc);                               \
+		break;
+				LLMCOST_PROTO_RKEY_MAP(RK_CASE)
+#undef RK_CASE
+			default: // none: key < LLMCOST_RK_COUNT
+				rv = LLMCOST_EPROTO;
+				break;
+			}
+			if (rv != 0) {
 				return (rv);
 			}
 			if (c->p == at

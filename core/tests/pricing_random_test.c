@@ -547,6 +547,130 @@ test_random_builtin(void **state)
 	assert_true(priced > 10000);
 }
 
+// Batches priced at once (pricing_batch: one lookup and one set per run
+// of calls under the same entry and tier) against each call priced on
+// its own (pricing_price_call), over the built-in table: runs of calls
+// of one model, tier and platform, as one call site sends them, with
+// their strings shared (as a TBATCH decodes them) or copied, counts
+// small and large, fees and none, tiers with one set, several (a long
+// context price) or none.
+static void
+test_random_batches(void **state)
+{
+	(void) state;
+	enum { N = 512 };
+	static llmcost_proto_record recs[N];
+	static char names[N][2][96];
+	static store_cost got[N];
+	size_t n, fast = 0, multi = 0;
+	const price_entry *e
+	    = prices_table_entries(prices_builtin_table(), &n);
+
+	for (int round = 0; round < 100; round++) {
+		// Call sites, interleaved: a call is from the last site, or
+		// another, or sites are replaced (more of them than a batch
+		// keeps lookups of).
+		enum { SITES = 12 };
+		const price_entry *site_pick[SITES];
+		int site_tier[SITES], site_shared[SITES];
+		int nsites = 1 + (int) rn(SITES), s = 0;
+		for (int k = 0; k < SITES; k++) {
+			site_pick[k] = &e[rn(n)];
+			site_tier[k] = rn(3) == 0
+			    ? (int) rn(LLMCOST_TIER_COUNT)
+			    : LLMCOST_TIER_STANDARD;
+			site_shared[k] = (int) rn(2);
+		}
+		for (uint32_t i = 0; i < N; i++) {
+			llmcost_proto_record *r = &recs[i];
+			if (rn(4) == 0) {
+				s = (int) rn((uint64_t) nsites);
+			}
+			if (rn(32) == 0) {
+				site_pick[s] = &e[rn(n)];
+			}
+			const price_entry *pick = site_pick[s];
+			int tier = site_tier[s], shared = site_shared[s];
+			memset(r, 0, sizeof(*r));
+			snprintf(names[i][0], sizeof(names[i][0]), "%s",
+			    pick->provider);
+			snprintf(names[i][1], sizeof(names[i][1]), "%s",
+			    pick->match == PRICE_MATCH_EXACT
+			        ? pick->model
+			        : "no-such-model");
+			r->provider.ptr
+			    = shared ? pick->provider : names[i][0];
+			r->provider.len = (uint32_t) strlen(names[i][0]);
+			r->model.ptr
+			    = shared && pick->match == PRICE_MATCH_EXACT
+			    ? pick->model
+			    : names[i][1];
+			r->model.len = (uint32_t) strlen(names[i][1]);
+			r->platform.ptr = pick->platform;
+			r->platform.len = (uint32_t) strlen(pick->platform);
+			r->start_ns
+			    = (uint64_t) (pick->valid_from + 86400) * NS
+			    + rn(NS);
+			r->service_tier = (uint32_t) tier;
+			uint64_t fees[1];
+			random_usage(r->usage, fees);
+			if (rn(2) == 0) {
+				// Small counts of priced buckets only.
+				for (int b = 0; b < LLMCOST_BUCKET_COUNT;
+				     b++) {
+					r->usage[b] = pick->sets[0].pusd[b]
+					        == PRICE_UNPRICED
+					    ? 0
+					    : rn(5000);
+				}
+				fees[0] = 0;
+			}
+			if (rn(200) == 0) {
+				r->usage[rn(LLMCOST_BUCKET_COUNT)]
+				    = UINT64_MAX - rn(3);
+			}
+			r->fees[0] = fees[0];
+		}
+		llmcost_proto_batch b = { .records = recs, .n_records = N };
+		pricing_batch(&b, got);
+		for (uint32_t i = 0; i < N; i++) {
+			const llmcost_proto_record *r = &recs[i];
+			pricing_call c = { .at.provider = r->provider.ptr,
+				.at.provider_len = r->provider.len,
+				.at.model = r->model.ptr,
+				.at.model_len = r->model.len,
+				.at.platform = r->platform.ptr,
+				.at.platform_len = r->platform.len,
+				.at.start_ns = r->start_ns,
+				.usage = r->usage,
+				.fees = r->fees,
+				.service_tier = r->service_tier };
+			store_cost want;
+			char what[160];
+			pricing_price_call(NULL, &c, &want);
+			snprintf(what, sizeof(what),
+			    "round %d call %u: %.60s/%.60s", round, i,
+			    names[i][0], names[i][1]);
+			expect_same(&got[i], &want, what);
+			fast += want.flags == 0 && r->fees[0] == 0;
+			// Entries with a long-context set for the tier.
+			for (size_t k = 0; want.price_id != 0 && k < n; k++) {
+				if (e[k].id != want.price_id) {
+					continue;
+				}
+				for (uint32_t j = 0; j < e[k].nsets; j++) {
+					multi += e[k].sets[j].above != 0
+					    && e[k].sets[j].service_tier
+					        == r->service_tier;
+				}
+			}
+		}
+	}
+	// Both ways of a run's pricing are reached.
+	assert_true(fast > 5000);
+	assert_true(multi > 100);
+}
+
 // The table in force swapped while other threads price: each holder
 // keeps a whole table for as long as it holds it (the same price twice),
 // and no table is freed under a holder (ASan would see it).
@@ -630,6 +754,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_tables),
 		cmocka_unit_test(test_random_builtin),
+		cmocka_unit_test(test_random_batches),
 		cmocka_unit_test(test_swap_while_pricing),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));

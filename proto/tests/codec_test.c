@@ -3377,6 +3377,135 @@ test_golden_tbatch(void **state)
 	llmcost_proto_strtab_fini(&t);
 }
 
+// Decodes a TBATCH both ways (as decode_both_ways): the same result and
+// reason, and for an accepted one the same batch, usage entries past
+// the known buckets included.  Returns the result.
+static int
+tbatch_both_ways(const uint8_t *buf, size_t len, const char *what)
+{
+	uint8_t *p = malloc(len > 0 ? len : 1);
+	llmcost_proto_msg m1, m2;
+	char r1[256], r2[256];
+
+	assert_non_null(p);
+	memcpy(p, buf, len);
+	int rv1 = llmcost_proto_decode(p, len, &m1, r1, sizeof(r1));
+	int rv2 = llmcost__proto_decode_steps(p, len, &m2, r2, sizeof(r2));
+	if (rv1 != rv2 || strcmp(r1, r2) != 0) {
+		fail_msg("%s: one pass %s \"%s\", two steps %s \"%s\"", what,
+		    llmcost_err_name(rv1), r1, llmcost_err_name(rv2), r2);
+	}
+	if (rv1 == 0) {
+		assert_int_equal(m1.type, m2.type);
+		if (m1.type == LLMCOST_MSG_TBATCH) {
+			const llmcost_proto_batch *a = &m1.u.batch;
+			const llmcost_proto_batch *b = &m2.u.batch;
+			assert_same_batch(a, b);
+			for (uint32_t i = 0; i < a->n_records; i++) {
+				const llmcost_proto_record *x = &a->records[i];
+				const llmcost_proto_record *y = &b->records[i];
+				assert_int_equal(
+				    x->n_usage_extra, y->n_usage_extra);
+				assert_memory_equal(x->usage_extra,
+				    y->usage_extra, sizeof(x->usage_extra));
+			}
+		}
+	}
+	llmcost_proto_msg_free(&m1);
+	llmcost_proto_msg_free(&m2);
+	free(p);
+	return (rv1);
+}
+
+// The one pass reads a TBATCH's records in their usual form at once
+// (keys 0 to 8 in order) and leaves the rest to the loop the two steps
+// use: on a TBATCH whose records take every branch of that (status,
+// meta, tags or not, keys after them, more than 128 strings so that
+// indices take two bytes), every prefix of it, every byte of it replaced
+// by bytes that change a header's type or length, both must agree.
+static void
+test_tbatch_one_pass_matches_steps(void **state)
+{
+	static const uint8_t subst[] = { 0x00, 0x01, 0x06, 0x07, 0x08, 0x09,
+		0x0a, 0x7f, 0x80, 0x81, 0x83, 0x8f, 0x90, 0x91, 0x9a, 0x9b,
+		0xa0, 0xa1, 0xc0, 0xc1, 0xc4, 0xcc, 0xcd, 0xcf, 0xd0, 0xd9,
+		0xdc, 0xde, 0xff };
+	enum { N = 24 };
+	static llmcost_proto_record r[N];
+	static llmcost_proto_kv kv[N][6];
+	static char vals[N][6][16];
+	const llmcost_proto_str tags[2] = { S("beta"), S("gamma") };
+	llmcost_proto_strtab t;
+	unsigned accepted = 0, refused = 0;
+	char what[96];
+	encbuf eb;
+
+	(void) state;
+	for (uint32_t i = 0; i < N; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].run_id[0] = 0x01;
+		r[i].run_id[15] = (uint8_t) (i + 1);
+		r[i].start_ns = UINT64_C(1700000000000000000) + i;
+		r[i].duration_ns = i % 3 == 0 ? 5 : 850000000u;
+		r[i].provider = i % 4 == 0 ? S("anthropic") : S("openai");
+		r[i].model = S("gpt-4o-mini");
+		r[i].usage[LLMCOST_IN_UNCACHED] = 1200 + i;
+		r[i].usage[LLMCOST_OUT_TEXT] = i;
+		r[i].status = i % 5 == 1 ? LLMCOST_STATUS_ERROR : 0;
+		// Six distinct values each: past 128 strings, indices take
+		// two bytes.
+		for (uint32_t k = 0; k < 6 && i % 6 != 2; k++) {
+			static const char *const keys[6]
+			    = { "feature", "env", "user", "a", "b", "c" };
+			(void) snprintf(
+			    vals[i][k], sizeof(vals[i][k]), "v%u-%u", i, k);
+			kv[i][k].key.ptr = keys[k];
+			kv[i][k].key.len = (uint32_t) strlen(keys[k]);
+			kv[i][k].val.ptr = vals[i][k];
+			kv[i][k].val.len = (uint32_t) strlen(vals[i][k]);
+			r[i].n_meta = k + 1;
+		}
+		r[i].meta = kv[i];
+		r[i].tags = tags;
+		r[i].n_tags = i % 3;
+		if (i % 4 == 3) {
+			r[i].fees[0] = 2;
+			r[i].platform = S("vertex");
+		}
+	}
+	LLMCOST_PASS(llmcost_proto_strtab_init(&t));
+	encode_tbatch(&t, r, N, &eb);
+	uint8_t *buf = (uint8_t *) eb.b.data;
+	size_t len = eb.b.len;
+	assert_true(t.n > 128);
+	assert_int_equal(tbatch_both_ways(buf, len, "whole"), 0);
+	for (size_t n = 0; n < len; n += 7) {
+		(void) snprintf(what, sizeof(what), "first %zu bytes", n);
+		refused += tbatch_both_ways(buf, n, what) != 0;
+	}
+	for (size_t i = 0; i < len; i++) {
+		for (size_t k = 0; k < sizeof(subst); k++) {
+			uint8_t was = buf[i];
+			if (was == subst[k]) {
+				continue;
+			}
+			buf[i] = subst[k];
+			(void) snprintf(what, sizeof(what), "byte %zu 0x%02x",
+			    i, subst[k]);
+			if (tbatch_both_ways(buf, len, what) == 0) {
+				accepted++;
+			} else {
+				refused++;
+			}
+			buf[i] = was;
+		}
+	}
+	assert_true(accepted > 1000);
+	assert_true(refused > 1000);
+	llmcost_proto_buf_free(&eb.b);
+	llmcost_proto_strtab_fini(&t);
+}
+
 // Replaces the n-th (0-based) occurrence of the hex text from by to in
 // the golden TBATCH; returns the bytes (free them).
 static uint8_t *
@@ -3652,6 +3781,7 @@ main(void)
 		cmocka_unit_test(test_reject_messages),
 		cmocka_unit_test(test_reject_every_prefix),
 		cmocka_unit_test(test_one_pass_matches_steps),
+		cmocka_unit_test(test_tbatch_one_pass_matches_steps),
 		cmocka_unit_test(test_reject_null_arguments),
 		cmocka_unit_test(test_reject_records),
 		cmocka_unit_test(test_accept_forward_compat),
