@@ -292,8 +292,9 @@ typedef enum llmcost_status {
  *   is unset or not absolute.
  * - queue_max, LLMCOST_QUEUE_MAX: calls the pool and the queue hold.
  *   Default 8192; 64 to 1048576, rounded up to a power of two.  Beyond
- *   them, the batch taken from the queue that is on its way to llmcostd
- *   waits there for its acknowledgement.
+ *   them, the batches taken from the queue for llmcostd wait for its
+ *   acknowledgement, in at most as much memory as the pool reserves
+ *   (about three times as many calls; see Memory).
  * - flush_ms, LLMCOST_FLUSH_MS: milliseconds between sends when idle.
  *   Default 200; 1 to 60000.
  * - ack_timeout_ms, LLMCOST_ACK_TIMEOUT_MS: milliseconds without an
@@ -323,9 +324,12 @@ typedef enum llmcost_status {
  * (the call that first touches such a 2 MiB region pays its page fault,
  * about 0.1 ms to zero it, once).
  * The
- * batch on its way to llmcostd (at most batch_max calls) holds copies of
- * its calls' fields and strings, allocated per batch and freed once
- * acknowledged.
+ * batches on their way to llmcostd hold copies of their calls' fields
+ * and strings (about 0.5 KiB per typical call), allocated per batch as
+ * calls arrive and freed once acknowledged: at most as many bytes as the
+ * call records reserve (queue_max times about 1.8 KiB), plus one batch,
+ * which only a collector that is slow or away for a while fills (with
+ * a spool, at most four batches of batch_max calls).
  *
  * Per thread: the first 16 threads that make calls on a client each take
  * a lane, given back when the thread exits: a queue of ended calls (32

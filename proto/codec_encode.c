@@ -104,6 +104,13 @@ enc_cb(void *data, const char *buf, size_t len)
 #define PUT_MAX_HDR 9 // the longest header or number: 0xcf and 8 bytes
 #define ENC_INLINE  static inline __attribute__((always_inline))
 
+// Where the pieces go.  Fast: a cursor of its own, kept in a register
+// (the stage's count would be loaded and stored again around every byte
+// written, which may alias it); slow: the stage's end, checked first.
+typedef struct put_cur {
+	uint8_t *w; // fast only: where the next piece goes
+} put_cur;
+
 static int
 put_room(llmcost_proto_enc *e)
 {
@@ -116,111 +123,151 @@ put_room(llmcost_proto_enc *e)
 	return (0);
 }
 
+// The place for a piece of at most PUT_MAX_HDR bytes, or NULL (slow,
+// after an error).
+ENC_INLINE uint8_t *
+put_at(llmcost_proto_enc *e, put_cur *c, int fast)
+{
+	if (fast) {
+		return (c->w);
+	}
+	if (put_room(e) != 0) {
+		return (NULL);
+	}
+	return ((uint8_t *) e->stage_ + e->staged_);
+}
+
+// k bytes were written at put_at's place.
+ENC_INLINE void
+put_adv(llmcost_proto_enc *e, put_cur *c, size_t k, int fast)
+{
+	if (fast) {
+		c->w += k;
+	} else {
+		e->staged_ += k;
+	}
+}
+
+// v's low n bytes (2, 4 or 8), big-endian: one store.
 ENC_INLINE void
 put_be(uint8_t *p, uint64_t v, int n)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (n == 8) {
+		uint64_t b = __builtin_bswap64(v);
+		memcpy(p, &b, 8);
+	} else if (n == 4) {
+		uint32_t b = __builtin_bswap32((uint32_t) v);
+		memcpy(p, &b, 4);
+	} else {
+		uint16_t b = __builtin_bswap16((uint16_t) v);
+		memcpy(p, &b, 2);
+	}
+#else
 	for (int i = n - 1; i >= 0; i--) {
 		p[i] = (uint8_t) v;
 		v >>= 8;
 	}
+#endif
 }
 
 // A header: a fix form (fix | n) below fix_max, else tag8 (when not 0),
 // tag16 or tag32 followed by n in 1, 2 or 4 bytes.
 ENC_INLINE void
-put_hdr(llmcost_proto_enc *e, uint64_t n, unsigned fix, uint64_t fix_max,
-    unsigned tag8, unsigned tag16, unsigned tag32, int fast)
+put_hdr(llmcost_proto_enc *e, put_cur *c, uint64_t n, unsigned fix,
+    uint64_t fix_max, unsigned tag8, unsigned tag16, unsigned tag32, int fast)
 {
-	if (!fast && put_room(e) != 0) {
+	uint8_t *p = put_at(e, c, fast);
+	if (p == NULL) {
 		return;
 	}
-	uint8_t *p = (uint8_t *) e->stage_ + e->staged_;
 	if (n < fix_max) {
 		p[0] = (uint8_t) (fix | n);
-		e->staged_ += 1;
+		put_adv(e, c, 1, fast);
 	} else if (tag8 != 0 && n <= UINT8_MAX) {
 		p[0] = (uint8_t) tag8;
 		p[1] = (uint8_t) n;
-		e->staged_ += 2;
+		put_adv(e, c, 2, fast);
 	} else if (n <= UINT16_MAX) {
 		p[0] = (uint8_t) tag16;
 		put_be(p + 1, n, 2);
-		e->staged_ += 3;
+		put_adv(e, c, 3, fast);
 	} else {
 		p[0] = (uint8_t) tag32;
 		put_be(p + 1, n, 4);
-		e->staged_ += 5;
+		put_adv(e, c, 5, fast);
 	}
 }
 
 ENC_INLINE void
-put_uint(llmcost_proto_enc *e, uint64_t v, int fast)
+put_uint(llmcost_proto_enc *e, put_cur *c, uint64_t v, int fast)
 {
-	if (!fast && put_room(e) != 0) {
+	uint8_t *p = put_at(e, c, fast);
+	if (p == NULL) {
 		return;
 	}
-	uint8_t *p = (uint8_t *) e->stage_ + e->staged_;
 	if (v < 128) {
 		p[0] = (uint8_t) v;
-		e->staged_ += 1;
+		put_adv(e, c, 1, fast);
 	} else if (v <= UINT8_MAX) {
 		p[0] = 0xcc;
 		p[1] = (uint8_t) v;
-		e->staged_ += 2;
+		put_adv(e, c, 2, fast);
 	} else if (v <= UINT16_MAX) {
 		p[0] = 0xcd;
 		put_be(p + 1, v, 2);
-		e->staged_ += 3;
+		put_adv(e, c, 3, fast);
 	} else if (v <= UINT32_MAX) {
 		p[0] = 0xce;
 		put_be(p + 1, v, 4);
-		e->staged_ += 5;
+		put_adv(e, c, 5, fast);
 	} else {
 		p[0] = 0xcf;
 		put_be(p + 1, v, 8);
-		e->staged_ += 9;
+		put_adv(e, c, 9, fast);
 	}
 }
 
-// len bytes: copied into the stage (fast), or through enc_cb.
+// len bytes: copied at the cursor (fast), or through enc_cb.
 ENC_INLINE void
-put_bytes(llmcost_proto_enc *e, const void *buf, size_t len, int fast)
+put_bytes(
+    llmcost_proto_enc *e, put_cur *c, const void *buf, size_t len, int fast)
 {
 	if (fast) {
-		memcpy(e->stage_ + e->staged_, buf, len);
-		e->staged_ += len;
+		memcpy(c->w, buf, len);
+		c->w += len;
 	} else if (len > 0 && e->err == 0) {
 		(void) enc_cb(e, buf, len);
 	}
 }
 
 ENC_INLINE void
-put_str(llmcost_proto_enc *e, const llmcost_proto_str *s, int fast)
+put_str(llmcost_proto_enc *e, put_cur *c, const llmcost_proto_str *s, int fast)
 {
-	put_hdr(e, s->len, 0xa0, 32, 0xd9, 0xda, 0xdb, fast);
-	put_bytes(e, s->ptr, s->len, fast);
+	put_hdr(e, c, s->len, 0xa0, 32, 0xd9, 0xda, 0xdb, fast);
+	put_bytes(e, c, s->ptr, s->len, fast);
 }
 
 ENC_INLINE void
-put_id(llmcost_proto_enc *e, const uint8_t id[16], int fast)
+put_id(llmcost_proto_enc *e, put_cur *c, const uint8_t id[16], int fast)
 {
 	static const char bin16[2] = { (char) 0xc4, 16 };
 	if (fast || e->err == 0) {
-		put_bytes(e, bin16, 2, fast);
-		put_bytes(e, id, 16, fast);
+		put_bytes(e, c, bin16, 2, fast);
+		put_bytes(e, c, id, 16, fast);
 	}
 }
 
 ENC_INLINE void
-put_map(llmcost_proto_enc *e, uint64_t n, int fast)
+put_map(llmcost_proto_enc *e, put_cur *c, uint64_t n, int fast)
 {
-	put_hdr(e, n, 0x80, 16, 0, 0xde, 0xdf, fast);
+	put_hdr(e, c, n, 0x80, 16, 0, 0xde, 0xdf, fast);
 }
 
 ENC_INLINE void
-put_array(llmcost_proto_enc *e, uint64_t n, int fast)
+put_array(llmcost_proto_enc *e, put_cur *c, uint64_t n, int fast)
 {
-	put_hdr(e, n, 0x90, 16, 0, 0xdc, 0xdd, fast);
+	put_hdr(e, c, n, 0x90, 16, 0, 0xdc, 0xdd, fast);
 }
 
 void
@@ -277,11 +324,12 @@ check_str(const llmcost_proto_str *s, uint32_t min, uint32_t max)
 	return (check_str_t(s, min, max, 0));
 }
 
+static inline int str_bytes_eq(const char *a, const char *b, uint32_t n);
+
 static int
 str_eq(const llmcost_proto_str *a, const llmcost_proto_str *b)
 {
-	return (a->len == b->len
-	    && (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0));
+	return (a->len == b->len && str_bytes_eq(a->ptr, b->ptr, a->len));
 }
 
 static void
@@ -504,21 +552,39 @@ str_hash(const char *p, uint32_t n)
 	return ((uint32_t) h);
 }
 
-// Whether a[0..n) and b[0..n) are equal: eight bytes at a time, inline
-// (most strings are short: a call to memcmp would cost more).
+// Whether a[0..n) and b[0..n) are equal, inline (most strings are
+// short: a call to memcmp would cost more): eight bytes at a time, the
+// last eight overlapping the ones before; below eight bytes, two loads
+// that overlap (four bytes and up) or every byte.
 static inline int
 str_bytes_eq(const char *a, const char *b, uint32_t n)
 {
 	uint64_t x, y;
+	uint32_t u, v;
 
-	for (; n >= 8; n -= 8, a += 8, b += 8) {
-		memcpy(&x, a, 8);
-		memcpy(&y, b, 8);
-		if (x != y) {
-			return (0);
+	if (n >= 8) {
+		for (; n > 8; n -= 8, a += 8, b += 8) {
+			memcpy(&x, a, 8);
+			memcpy(&y, b, 8);
+			if (x != y) {
+				return (0);
+			}
 		}
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return (x == y);
 	}
-	return (n == 0 || tail_word(a, n) == tail_word(b, n));
+	if (n >= 4) {
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		x = u;
+		y = v;
+		memcpy(&u, a + n - 4, 4);
+		memcpy(&v, b + n - 4, 4);
+		return (x == y && u == v);
+	}
+	return (n == 0
+	    || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]));
 }
 
 #define STRTAB_SLOTS (2 * LLMCOST_PROTO_STRTAB_ENC) // a power of two
@@ -539,18 +605,13 @@ _Static_assert(STRTAB_K_COUNT == LLMCOST_PROTO_STRTAB_PLACES,
 
 // The index of s in t, added if new; STRTAB_NONE when s is empty or the
 // table is full (s is then written in place).  k is the place of s in
-// its record (STRTAB_K_*): the string found there in the last record
-// is tried first, so that the calls of one call site, which repeat
-// their strings in the same places, cost a comparison each and no hash.
-static inline uint32_t
-strtab_intern(llmcost_proto_strtab *t, const llmcost_proto_str *s, uint32_t k)
+// its record (STRTAB_K_*).  Out of line: strtab_intern tries the last
+// record's string first.
+static uint32_t
+strtab_find(llmcost_proto_strtab *t, const llmcost_proto_str *s, uint32_t k)
 {
-	uint32_t i, x = t->last[k];
+	uint32_t i, x;
 
-	if (x < t->n && t->ent[x].len == s->len
-	    && str_bytes_eq(t->ent[x].ptr, s->ptr, s->len)) {
-		return (x);
-	}
 	if (s->len == 0) {
 		return (STRTAB_NONE);
 	}
@@ -577,99 +638,116 @@ strtab_intern(llmcost_proto_strtab *t, const llmcost_proto_str *s, uint32_t k)
 	return (t->n++);
 }
 
+// strtab_find, but the string found at place k in the last record is
+// tried first, inline, so that the calls of one call site, which repeat
+// their strings in the same places, cost a comparison each and no hash.
+ENC_INLINE uint32_t
+strtab_intern(llmcost_proto_strtab *t, const llmcost_proto_str *s, uint32_t k)
+{
+	uint32_t x = t->last[k];
+
+	if (x < t->n && t->ent[x].len == s->len
+	    && str_bytes_eq(t->ent[x].ptr, s->ptr, s->len)) {
+		return (x);
+	}
+	return (strtab_find(t, s, k));
+}
+
 // A string of a record, at place k: its index in tab, or in place
 // without a table (or when the table has no room).
 ENC_INLINE void
-put_ref(llmcost_proto_enc *e, llmcost_proto_strtab *tab,
+put_ref(llmcost_proto_enc *e, put_cur *c, llmcost_proto_strtab *tab,
     const llmcost_proto_str *s, uint32_t k, int fast)
 {
 	if (tab != NULL) {
 		uint32_t x = strtab_intern(tab, s, k);
 		if (x != STRTAB_NONE) {
-			put_uint(e, x, fast);
+			put_uint(e, c, x, fast);
 			return;
 		}
 	}
-	put_str(e, s, fast);
+	put_str(e, c, s, fast);
 }
 
 // The record's map of n entries, piece by piece (see put_hdr); with tab,
 // its strings as indices into tab (TBATCH).
 ENC_INLINE void
-enc_pieces(llmcost_proto_enc *e, const llmcost_proto_record *r, size_t n,
-    int trace, int parent, int fees, int fast, llmcost_proto_strtab *tab)
+enc_pieces(llmcost_proto_enc *e, put_cur *c, const llmcost_proto_record *r,
+    size_t n, int trace, int parent, int fees, int fast,
+    llmcost_proto_strtab *tab)
 {
-	put_map(e, n, fast);
-	put_uint(e, LLMCOST_RK_RUN_ID, fast);
-	put_id(e, r->run_id, fast);
-	put_uint(e, LLMCOST_RK_START_NS, fast);
-	put_uint(e, r->start_ns, fast);
-	put_uint(e, LLMCOST_RK_DURATION_NS, fast);
-	put_uint(e, r->duration_ns, fast);
-	put_uint(e, LLMCOST_RK_PROVIDER, fast);
-	put_ref(e, tab, &r->provider, STRTAB_K_PROVIDER, fast);
-	put_uint(e, LLMCOST_RK_MODEL, fast);
-	put_ref(e, tab, &r->model, STRTAB_K_MODEL, fast);
-	put_uint(e, LLMCOST_RK_USAGE, fast);
-	put_array(e, LLMCOST_BUCKET_COUNT, fast);
+	put_map(e, c, n, fast);
+	put_uint(e, c, LLMCOST_RK_RUN_ID, fast);
+	put_id(e, c, r->run_id, fast);
+	put_uint(e, c, LLMCOST_RK_START_NS, fast);
+	put_uint(e, c, r->start_ns, fast);
+	put_uint(e, c, LLMCOST_RK_DURATION_NS, fast);
+	put_uint(e, c, r->duration_ns, fast);
+	put_uint(e, c, LLMCOST_RK_PROVIDER, fast);
+	put_ref(e, c, tab, &r->provider, STRTAB_K_PROVIDER, fast);
+	put_uint(e, c, LLMCOST_RK_MODEL, fast);
+	put_ref(e, c, tab, &r->model, STRTAB_K_MODEL, fast);
+	put_uint(e, c, LLMCOST_RK_USAGE, fast);
+	put_array(e, c, LLMCOST_BUCKET_COUNT, fast);
 	for (size_t i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
-		put_uint(e, r->usage[i], fast);
+		put_uint(e, c, r->usage[i], fast);
 	}
 	if (r->status != 0) {
-		put_uint(e, LLMCOST_RK_STATUS, fast);
-		put_uint(e, r->status, fast);
+		put_uint(e, c, LLMCOST_RK_STATUS, fast);
+		put_uint(e, c, r->status, fast);
 	}
 	if (r->n_meta > 0) {
-		put_uint(e, LLMCOST_RK_META, fast);
-		put_map(e, r->n_meta, fast);
+		put_uint(e, c, LLMCOST_RK_META, fast);
+		put_map(e, c, r->n_meta, fast);
 		for (uint32_t i = 0; i < r->n_meta; i++) {
-			put_ref(
-			    e, tab, &r->meta[i].key, STRTAB_K_KEY + i, fast);
-			put_ref(
-			    e, tab, &r->meta[i].val, STRTAB_K_VAL + i, fast);
+			put_ref(e, c, tab, &r->meta[i].key, STRTAB_K_KEY + i,
+			    fast);
+			put_ref(e, c, tab, &r->meta[i].val, STRTAB_K_VAL + i,
+			    fast);
 		}
 	}
 	if (r->n_tags > 0) {
-		put_uint(e, LLMCOST_RK_TAGS, fast);
-		put_array(e, r->n_tags, fast);
+		put_uint(e, c, LLMCOST_RK_TAGS, fast);
+		put_array(e, c, r->n_tags, fast);
 		for (uint32_t i = 0; i < r->n_tags; i++) {
-			put_ref(e, tab, &r->tags[i], STRTAB_K_TAG + i, fast);
+			put_ref(
+			    e, c, tab, &r->tags[i], STRTAB_K_TAG + i, fast);
 		}
 	}
 	if (fees) {
-		put_uint(e, LLMCOST_RK_FEES, fast);
-		put_array(e, LLMCOST_FEE_COUNT, fast);
+		put_uint(e, c, LLMCOST_RK_FEES, fast);
+		put_array(e, c, LLMCOST_FEE_COUNT, fast);
 		for (size_t i = 0; i < LLMCOST_FEE_COUNT; i++) {
-			put_uint(e, r->fees[i], fast);
+			put_uint(e, c, r->fees[i], fast);
 		}
 	}
 	if (r->has_provider_cost) {
-		put_uint(e, LLMCOST_RK_PROVIDER_COST, fast);
-		put_uint(e, r->provider_cost_pusd, fast);
+		put_uint(e, c, LLMCOST_RK_PROVIDER_COST, fast);
+		put_uint(e, c, r->provider_cost_pusd, fast);
 	}
 	if (r->usage_flags != 0) {
-		put_uint(e, LLMCOST_RK_USAGE_FLAGS, fast);
-		put_uint(e, r->usage_flags, fast);
+		put_uint(e, c, LLMCOST_RK_USAGE_FLAGS, fast);
+		put_uint(e, c, r->usage_flags, fast);
 	}
 	if (trace) {
-		put_uint(e, LLMCOST_RK_TRACE_ID, fast);
-		put_id(e, r->trace_id, fast);
+		put_uint(e, c, LLMCOST_RK_TRACE_ID, fast);
+		put_id(e, c, r->trace_id, fast);
 	}
 	if (parent) {
-		put_uint(e, LLMCOST_RK_PARENT_RUN_ID, fast);
-		put_id(e, r->parent_run_id, fast);
+		put_uint(e, c, LLMCOST_RK_PARENT_RUN_ID, fast);
+		put_id(e, c, r->parent_run_id, fast);
 	}
 	if (r->dotted_order.len > 0) {
-		put_uint(e, LLMCOST_RK_DOTTED_ORDER, fast);
-		put_str(e, &r->dotted_order, fast);
+		put_uint(e, c, LLMCOST_RK_DOTTED_ORDER, fast);
+		put_str(e, c, &r->dotted_order, fast);
 	}
 	if (r->service_tier != 0) {
-		put_uint(e, LLMCOST_RK_SERVICE_TIER, fast);
-		put_uint(e, r->service_tier, fast);
+		put_uint(e, c, LLMCOST_RK_SERVICE_TIER, fast);
+		put_uint(e, c, r->service_tier, fast);
 	}
 	if (r->platform.len > 0) {
-		put_uint(e, LLMCOST_RK_PLATFORM, fast);
-		put_ref(e, tab, &r->platform, STRTAB_K_PLATFORM, fast);
+		put_uint(e, c, LLMCOST_RK_PLATFORM, fast);
+		put_ref(e, c, tab, &r->platform, STRTAB_K_PLATFORM, fast);
 	}
 }
 
@@ -714,10 +792,14 @@ enc_record_t(llmcost_proto_enc *e, const llmcost_proto_record *r,
 	    && bound <= sizeof(e->stage_) && enc_flush(e) != 0) {
 		return (e->err);
 	}
+	put_cur c;
 	if (bound <= sizeof(e->stage_) - e->staged_) {
-		enc_pieces(e, r, n, trace, parent, fees, 1, tab);
+		c.w = (uint8_t *) e->stage_ + e->staged_;
+		enc_pieces(e, &c, r, n, trace, parent, fees, 1, tab);
+		e->staged_ = (size_t) ((char *) c.w - e->stage_);
 	} else {
-		enc_pieces(e, r, n, trace, parent, fees, 0, tab);
+		c.w = NULL;
+		enc_pieces(e, &c, r, n, trace, parent, fees, 0, tab);
 	}
 	return (enc_flush(e));
 }

@@ -260,6 +260,7 @@ llmcost__batch_take(
 	}
 	b->n = n;
 	b->str_bytes = bytes;
+	b->bytes = off_str + bytes + text_bytes;
 	b->records = rec;
 	b->kinds = kinds;
 	b->texts = texts;

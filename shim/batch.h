@@ -22,6 +22,7 @@ typedef struct llmcost__batch {
 	uint32_t n;       // calls, one record each (0: a drop report only)
 	uint32_t refs;    // exporters holding it; guarded by the client's mtx
 	size_t str_bytes; // string bytes of all records, to size an encoder
+	size_t bytes;     // the memory it takes (an exporter's hold)
 	// The records, in the order the calls ended; their strings (not
 	// NUL-terminated) and meta and tag arrays live in the batch.
 	const llmcost_proto_record *records;

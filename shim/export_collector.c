@@ -13,7 +13,18 @@
 // settle in order, as the exporter seam requires (flush waits on the
 // oldest held batch): deliver is called with the oldest, keeps the later
 // ones going meanwhile, and their acknowledgements wait in their flights
-// until their turn.  A lost reply, a dead collector or a "retry" answer
+// until their turn.  Batches merged: the exporter holds batches up to a
+// number of bytes (shim.h, LLMCOST__COLLECTOR_HOLD), far more than its
+// flights carry; the batches that gather while every flight waits go
+// out, when one is free, as one message of up to batch_max calls.  So a
+// collector that stalls on a synced commit is made up for with a few
+// large messages (fewer sends, acknowledgements and wake-ups per call),
+// and a fast one still gets each batch at once.  The batches of one
+// message settle together, as its acknowledgement says (a refusal
+// refuses them all).  The exporter's thread is woken only for the
+// acknowledgement it waits for (the oldest flight's), a failed attempt,
+// or, while a flight is free, a new batch.  A lost reply, a dead
+// collector or a "retry" answer
 // makes the exporter send the same batch (same client id and sequence)
 // again after ack_timeout_ms or a backoff.  Duplicates are harmless: the
 // collector keys calls by run id.  A refused batch is malformed and never
@@ -68,9 +79,10 @@
 // and ack_timeout_ms already spaces resends after a silent collector).
 #define BACKOFF_BASE_MS 50
 #define BACKOFF_MAX_MS  2000
-// Batches in flight at once (also the exporter's queue: the loop hands
-// it at most this many).
+// Messages in flight at once (shim.h).
 #define INFLIGHT_MAX LLMCOST__INFLIGHT_MAX
+// Batches one message carries at most (see "merged" at the top).
+#define FLIGHT_BATCHES 64
 // A send waits this long for a connection before it is retried.
 #define SEND_TIMEOUT_MS 1000
 // Acknowledgement timeouts in a row before the socket is replaced.
@@ -95,18 +107,27 @@ typedef struct flight {
 	uint64_t gen; // the socket generation ctx belongs to (co->mtx)
 	// The exporter's thread only, except state, rv, failed_send and reply,
 	// which the callback writes while state is F_SEND or F_RECV.
-	const llmcost__batch *b; // NULL: the flight is free
-	uint64_t seq;            // the batch's sequence (same on a resend)
-	uint32_t attempts;       // sends of this batch started (flight_send)
-	int enc_failed;          // the last encoding failed (no memory)
-	int sent_t;              // the last send was a TBATCH
-	_Atomic int state;       // F_*
-	int rv;                  // F_DONE: 0 (reply set), or the nng error
-	int failed_send; // F_DONE with rv != 0: the send failed, not the ack
+	// The batches it carries, in the order they were handed over, as
+	// one message: bs[done..nb) are not settled yet.  nb 0: free.
+	const llmcost__batch *bs[FLIGHT_BATCHES];
+	uint32_t nb;
+	uint32_t done;
+	uint32_t n;        // calls in bs[0..nb)
+	int settled;       // S_*: how the batches left in it settle
+	uint64_t seq;      // the message's sequence (same on a resend)
+	uint32_t attempts; // sends of this batch started (flight_send)
+	int enc_failed;    // the last encoding failed (no memory)
+	int sent_t;        // the last send was a TBATCH
+	_Atomic int state; // F_*
+	int rv;            // F_DONE: 0 (reply set), or the nng error
+	int failed_send;   // F_DONE with rv != 0: the send failed, not the ack
 	nng_msg *reply;
 } flight;
 
 enum { F_IDLE = 0, F_SEND, F_RECV, F_DONE };
+
+// A flight's batches once its message is answered for good.
+enum { S_NONE = 0, S_STORED, S_REFUSED, S_LOST };
 
 struct collector {
 	llmcost__exporter *ex;
@@ -118,6 +139,10 @@ struct collector {
 	uint64_t gen; // bumped when the socket is replaced
 	int closed;
 	flight fl[INFLIGHT_MAX];
+	// Guarded by the client's mtx: the flight the exporter's thread
+	// waits for (wait_flight), or NULL.  A callback wakes the thread
+	// for it, or for a failed attempt, and for nothing else.
+	const flight *wait_for;
 	// The exporter's thread only:
 	uint64_t seq;     // the last sequence given to a batch
 	int silent;       // failed sends and acknowledgements in a row
@@ -295,14 +320,20 @@ sock_open(llmcost_client *c, nng_socket *sp)
 // ---- flights ----
 
 // Wakes the exporter's thread, which waits on its cv under the client's
-// mutex (wait_flight).
+// mutex (wait_flight), when f's finished attempt is what it waits for,
+// or failed (the thread sends it again at once).  The acknowledgement of
+// a later flight waits in the flight for its turn: waking the thread for
+// it would only let it look and wait again.
 static void
-notify(llmcost__exporter *ex)
+notify(llmcost__exporter *ex, const flight *f)
 {
 	llmcost_client *c = ex->client;
+	collector *co = ex->priv;
 
 	pthread_mutex_lock(&c->mtx);
-	pthread_cond_broadcast(&ex->cv);
+	if (co->wait_for == f || f->rv != 0) {
+		pthread_cond_broadcast(&ex->cv);
+	}
 	pthread_mutex_unlock(&c->mtx);
 }
 
@@ -349,7 +380,7 @@ flight_cb(void *arg)
 	}
 	f->rv = rv;
 	atomic_store(&f->state, F_DONE);
-	notify(ex);
+	notify(ex, f);
 }
 
 // Opens a context for every flight on the current socket.  A flight
@@ -445,8 +476,27 @@ body_write(void *arg, const char *buf, size_t len)
 	return (0);
 }
 
-static int encode_v1(llmcost__exporter *ex, const llmcost__batch *b,
-    uint64_t seq, nng_msg **msgp);
+static int encode_v1(llmcost__exporter *ex, const flight *f, nng_msg **msgp);
+
+// The drop count a message of f reports: the client's when its last
+// batch was made, plus the calls this exporter never delivered (missed
+// or given up), which the collector is missing too.
+static uint64_t
+flight_dropped(llmcost__exporter *ex, const flight *f)
+{
+	return (f->bs[f->nb - 1]->dropped + atomic_load(&ex->lost));
+}
+
+// String bytes of f's batches, to size a message.
+static size_t
+flight_str_bytes(const flight *f)
+{
+	size_t n = 0;
+	for (uint32_t k = 0; k < f->nb; k++) {
+		n += f->bs[k]->str_bytes;
+	}
+	return (n);
+}
 
 // Ends the encoding of a batch of n calls into w: *msgp and 0, or, when
 // the encoder failed, the error (logged) and the message freed.
@@ -466,46 +516,47 @@ encode_end(llmcost_client *c, const llmcost_proto_enc *enc, body_writer *w,
 	return (0);
 }
 
-// Encodes b as a TBATCH (proto/README.md): each distinct string once, in
-// the batch's string table, the records referring to it.  Returns 0 and
-// *msgp, or an error (logged).
+// Encodes f's batches as one TBATCH (proto/README.md): each distinct
+// string once, in the message's string table, the records referring to
+// it.  Returns 0 and *msgp, or an error (logged).
 static int
-encode_t(llmcost__exporter *ex, const llmcost__batch *b, uint64_t seq,
-    nng_msg **msgp)
+encode_t(llmcost__exporter *ex, const flight *f, nng_msg **msgp)
 {
 	llmcost_client *c = ex->client;
 	collector *co = ex->priv;
 	llmcost_proto_strtab *t = &co->tab;
 	llmcost_proto_enc enc;
 	body_writer w;
-	uint64_t dropped = b->dropped + atomic_load(&ex->lost);
 
 	// The call site checked every string (llmcost__str_check).
 	llmcost_proto_strtab_begin(t, 1);
-	for (uint32_t i = 0; i < b->n; i++) {
-		if (b->kinds[i] == LLMCOST__KIND_CALL) {
-			llmcost_proto_strtab_record(t, &b->records[i]);
+	for (uint32_t k = 0; k < f->nb; k++) {
+		const llmcost__batch *b = f->bs[k];
+		for (uint32_t i = 0; i < b->n; i++) {
+			if (b->kinds[i] == LLMCOST__KIND_CALL) {
+				llmcost_proto_strtab_record(t, &b->records[i]);
+			}
 		}
 	}
-	// The table's strings are at most the batch's; 64 covers the rest.
-	w.cap = 64 + 5 * (size_t) t->n + b->str_bytes + t->recs.len;
+	// The table's strings are at most the batches'; 64 covers the rest.
+	w.cap = 64 + 5 * (size_t) t->n + flight_str_bytes(f) + t->recs.len;
 	w.used = 0;
 	if (t->enc.err == 0 && nng_msg_alloc(&w.msg, w.cap) != 0) {
 		llmcost__log(c, LLMCOST_LOG_ERR,
-		    "no memory for a batch of %u calls; dropped", b->n);
+		    "no memory for a batch of %u calls; dropped", f->n);
 		return (LLMCOST_ENOMEM);
 	}
 	if (t->enc.err != 0) {
 		llmcost__log(c, LLMCOST_LOG_ERR,
-		    "encoding a batch of %u calls failed: %s; dropped", b->n,
+		    "encoding a batch of %u calls failed: %s; dropped", f->n,
 		    llmcost_strerror(t->enc.err));
 		return (t->enc.err);
 	}
 	w.body = nng_msg_body(w.msg);
 	llmcost_proto_enc_init(&enc, body_write, &w, 0);
-	(void) llmcost_proto_enc_tbatch(&enc, c->client_id, seq, dropped,
-	    llmcost__exporters_lossy_lost(c), t);
-	return (encode_end(c, &enc, &w, b->n, msgp));
+	(void) llmcost_proto_enc_tbatch(&enc, c->client_id, f->seq,
+	    flight_dropped(ex, f), llmcost__exporters_lossy_lost(c), t);
+	return (encode_end(c, &enc, &w, f->n, msgp));
 }
 
 // Encodes b into a new message under sequence seq: a TBATCH when the
@@ -522,16 +573,15 @@ encode(llmcost__exporter *ex, flight *f, nng_msg **msgp)
 	}
 	if (co->tbatch && co->tab_ok) {
 		f->sent_t = 1;
-		return (encode_t(ex, f->b, f->seq, msgp));
+		return (encode_t(ex, f, msgp));
 	}
-	return (encode_v1(ex, f->b, f->seq, msgp));
+	return (encode_v1(ex, f, msgp));
 }
 
-// Encodes b into a new message under sequence seq.  Returns 0 and *msgp,
-// or an error (logged).
+// Encodes f's batches into one new BATCH message under f's sequence.
+// Returns 0 and *msgp, or an error (logged).
 static int
-encode_v1(llmcost__exporter *ex, const llmcost__batch *b, uint64_t seq,
-    nng_msg **msgp)
+encode_v1(llmcost__exporter *ex, const flight *f, nng_msg **msgp)
 {
 	llmcost_client *c = ex->client;
 	llmcost_proto_enc enc;
@@ -540,37 +590,40 @@ encode_v1(llmcost__exporter *ex, const llmcost__batch *b, uint64_t seq,
 	// 128 bytes covers the framing and numbers of a typical record (about
 	// 70; a record of 9-byte numbers grows the body once).  nng fills a
 	// new body, so every byte over costs a write.
-	w.cap = 64 + b->str_bytes + 128u * (size_t) b->n;
+	w.cap = 64 + flight_str_bytes(f) + 128u * (size_t) f->n;
 	w.used = 0;
 	if (nng_msg_alloc(&w.msg, w.cap) != 0) {
 		llmcost__log(c, LLMCOST_LOG_ERR,
-		    "no memory for a batch of %u calls; dropped", b->n);
+		    "no memory for a batch of %u calls; dropped", f->n);
 		return (LLMCOST_ENOMEM);
 	}
 	w.body = nng_msg_body(w.msg);
-	// The drop count: the client's, plus the calls this exporter never
-	// delivered (missed or given up), which the collector is missing too.
-	uint64_t dropped = b->dropped + atomic_load(&ex->lost);
 	llmcost_proto_enc_init(&enc, body_write, &w, 0);
 	// The call site checked every string (llmcost__str_check).
 	enc.utf8_trusted = 1;
 	// The chain runs of request scopes are LangSmith's only: the
 	// collector keeps calls (their trace and parent travel with them).
 	uint32_t calls = 0;
-	for (uint32_t i = 0; i < b->n; i++) {
-		calls += b->kinds[i] == LLMCOST__KIND_CALL;
+	for (uint32_t k = 0; k < f->nb; k++) {
+		const llmcost__batch *b = f->bs[k];
+		for (uint32_t i = 0; i < b->n; i++) {
+			calls += b->kinds[i] == LLMCOST__KIND_CALL;
+		}
 	}
 	// And what LangSmith's exporter lost, for reconciliation (proto
 	// batch element 6).
 	llmcost_proto_enc_batch_header_lost(
-	    &enc, c->client_id, seq, dropped, calls);
-	for (uint32_t i = 0; i < b->n; i++) {
-		if (b->kinds[i] == LLMCOST__KIND_CALL) {
-			llmcost_proto_enc_record(&enc, &b->records[i]);
+	    &enc, c->client_id, f->seq, flight_dropped(ex, f), calls);
+	for (uint32_t k = 0; k < f->nb; k++) {
+		const llmcost__batch *b = f->bs[k];
+		for (uint32_t i = 0; i < b->n; i++) {
+			if (b->kinds[i] == LLMCOST__KIND_CALL) {
+				llmcost_proto_enc_record(&enc, &b->records[i]);
+			}
 		}
 	}
 	llmcost_proto_enc_batch_lost(&enc, llmcost__exporters_lossy_lost(c));
-	return (encode_end(c, &enc, &w, b->n, msgp));
+	return (encode_end(c, &enc, &w, f->n, msgp));
 }
 
 // Ends an attempt without an operation (state F_DONE).  Exporter thread.
@@ -622,18 +675,32 @@ flight_send(llmcost__exporter *ex, flight *f)
 	pthread_mutex_unlock(&co->mtx);
 }
 
+// The flight whose oldest unsettled batch is b, or NULL.
 static flight *
 flight_of(collector *co, const llmcost__batch *b)
 {
 	for (int i = 0; i < INFLIGHT_MAX; i++) {
-		if (co->fl[i].b == b) {
+		flight *f = &co->fl[i];
+		if (f->nb > 0 && f->bs[f->done] == b) {
+			return (f);
+		}
+	}
+	return (NULL);
+}
+
+// A free flight, or NULL.
+static flight *
+flight_free(collector *co)
+{
+	for (int i = 0; i < INFLIGHT_MAX; i++) {
+		if (co->fl[i].nb == 0) {
 			return (&co->fl[i]);
 		}
 	}
 	return (NULL);
 }
 
-// Frees a flight whose batch is settled.  Exporter thread.
+// Frees a flight whose batches are settled.  Exporter thread.
 static void
 flight_clear(flight *f)
 {
@@ -641,7 +708,10 @@ flight_clear(flight *f)
 		nng_msg_free(f->reply);
 		f->reply = NULL;
 	}
-	f->b = NULL;
+	f->nb = 0;
+	f->done = 0;
+	f->n = 0;
+	f->settled = S_NONE;
 	f->attempts = 0;
 	f->enc_failed = 0;
 	atomic_store(&f->state, F_IDLE);
@@ -658,63 +728,74 @@ resend_now(const flight *f)
 	    && !f->enc_failed && f->ctx_ok);
 }
 
+// Batches the flights carry and have not settled: always the oldest the
+// exporter holds (flights are filled, and settle, in order).
+static uint32_t
+flights_batches(const collector *co)
+{
+	uint32_t n = 0;
+	for (int i = 0; i < INFLIGHT_MAX; i++) {
+		n += co->fl[i].nb - co->fl[i].done;
+	}
+	return (n);
+}
+
 // With the client's mtx held: the exporter holds a batch not yet in
-// flight, or a flight other than head failed its attempt (to resend now).
+// flight and a flight is free, or a flight other than head failed its
+// attempt (to resend now).
 static int
 flights_work(llmcost__exporter *ex, const flight *head)
 {
 	collector *co = ex->priv;
-	uint32_t busy = 0;
 
 	for (int i = 0; i < INFLIGHT_MAX; i++) {
 		const flight *f = &co->fl[i];
-		if (f->b == NULL) {
-			continue;
-		}
-		busy++;
-		if (f != head && resend_now(f)) {
+		if (f->nb > 0 && f != head && resend_now(f)) {
 			return (1);
 		}
 	}
-	return (ex->count > busy);
+	return (flight_free(co) != NULL && ex->count > flights_batches(co));
 }
 
-// Puts in flight every batch the exporter holds that is not yet, and
-// sends again at once every flight but head whose attempt failed (head's
-// failures are deliver's to handle, with backoff and counting).
-// Exporter thread.
+// Puts the batches the exporter holds that are not in flight yet into
+// the free flights, as many consecutive ones per message as fit in
+// batch_max calls (and FLIGHT_BATCHES batches): while every flight
+// waits for its acknowledgement, the batches the loop hands over gather,
+// and go as one message when a flight is free (see "merged" at the
+// top).  Then sends again at once every flight but head whose attempt
+// failed (head's failures are deliver's to handle, with backoff and
+// counting).  Exporter thread.
 static void
 flights_run(llmcost__exporter *ex, const flight *head)
 {
 	llmcost_client *c = ex->client;
 	collector *co = ex->priv;
-	const llmcost__batch *todo[INFLIGHT_MAX];
+	flight *todo[INFLIGHT_MAX];
 	uint32_t n = 0;
+	uint32_t max = c->cfg.batch_max;
 
 	pthread_mutex_lock(&c->mtx);
-	for (uint32_t i = 0; n < INFLIGHT_MAX; i++) {
-		const llmcost__batch *b = llmcost__exporter_held(ex, i);
-		if (b == NULL) {
-			break;
-		}
-		if (flight_of(co, b) == NULL) {
-			todo[n++] = b;
-		}
+	uint32_t i = flights_batches(co);
+	const llmcost__batch *b = llmcost__exporter_held(ex, i);
+	flight *f;
+	while (b != NULL && (f = flight_free(co)) != NULL) {
+		do {
+			f->bs[f->nb++] = b;
+			f->n += b->n;
+			b = llmcost__exporter_held(ex, ++i);
+		} while (
+		    b != NULL && f->nb < FLIGHT_BATCHES && f->n + b->n <= max);
+		todo[n++] = f;
 	}
 	pthread_mutex_unlock(&c->mtx);
-	for (uint32_t i = 0; i < n; i++) {
-		flight *f = flight_of(co, NULL);
-		if (f == NULL) {
-			break; // cannot happen: the queue holds INFLIGHT_MAX
-		}
-		f->b = todo[i];
-		f->seq = ++co->seq;
-		f->attempts = 0;
-		flight_send(ex, f);
+	for (uint32_t k = 0; k < n; k++) {
+		todo[k]->seq = ++co->seq;
+		todo[k]->attempts = 0;
+		flight_send(ex, todo[k]);
 	}
-	for (int i = 0; i < INFLIGHT_MAX; i++) {
-		flight *f = &co->fl[i];
-		if (f != head && f->b != NULL && resend_now(f)) {
+	for (int k = 0; k < INFLIGHT_MAX; k++) {
+		f = &co->fl[k];
+		if (f != head && f->nb > 0 && resend_now(f)) {
 			flight_send(ex, f);
 		}
 	}
@@ -727,15 +808,21 @@ static int
 wait_flight(llmcost__exporter *ex, flight *f)
 {
 	llmcost_client *c = ex->client;
+	collector *co = ex->priv;
 
 	for (;;) {
 		flights_run(ex, f);
 		pthread_mutex_lock(&c->mtx);
+		co->wait_for = f;
 		while (atomic_load(&f->state) != F_DONE
 		    && !llmcost__exporter_stopping(ex)
 		    && !flights_work(ex, f)) {
+			// With every flight busy, a new batch can only wait.
+			ex->sated = flight_free(co) == NULL;
 			pthread_cond_wait(&ex->cv, &c->mtx);
+			ex->sated = 0;
 		}
+		co->wait_for = NULL;
 		int done = atomic_load(&f->state) == F_DONE;
 		pthread_mutex_unlock(&c->mtx);
 		if (llmcost__exporter_stopping(ex)) {
@@ -839,7 +926,16 @@ collector_start(llmcost__exporter *ex)
 	}
 	ex->priv = co;
 	ex->idle_ms = c->cfg.budget_poll_ms;
-	ex->queue_max = INFLIGHT_MAX;
+	// The hold (shim.h, LLMCOST__INFLIGHT_MAX): with a spool, the
+	// batches in flight alone, so that calls waiting longer are on
+	// disk; without, as many bytes of batches as the pool takes.
+	if (c->spool != NULL) {
+		ex->queue_max = INFLIGHT_MAX;
+	} else {
+		ex->queue_max = LLMCOST__EXPORTER_QUEUE_MAX;
+		ex->queue_base = INFLIGHT_MAX;
+		ex->bytes_max = LLMCOST__COLLECTOR_HOLD(c->cfg.queue_max);
+	}
 	flights_open(ex);
 	return (0);
 }
@@ -879,17 +975,16 @@ reachable(llmcost__exporter *ex)
 	}
 }
 
-// Interprets the reply to flight f.
+// Interprets the reply to flight f; a settling one sets f->settled.
 static reply_kind
-handle_reply(llmcost__exporter *ex, nng_msg *reply, const flight *f,
-    llmcost__outcome *out)
+handle_reply(llmcost__exporter *ex, nng_msg *reply, flight *f)
 {
 	llmcost_client *c = ex->client;
 	collector *co = ex->priv;
 	llmcost_proto_msg m;
 	char reason[128];
 	reply_kind kind = REPLY_OTHER;
-	uint32_t n = f->b->n;
+	uint32_t n = f->n;
 
 	if (llmcost_proto_decode(nng_msg_body(reply), nng_msg_len(reply), &m,
 	        reason, sizeof(reason))
@@ -920,7 +1015,7 @@ handle_reply(llmcost__exporter *ex, nng_msg *reply, const flight *f,
 	}
 	switch (m.u.ack.status) {
 	case LLMCOST_ACK_STORED:
-		out->stored = n;
+		f->settled = S_STORED;
 		kind = REPLY_SETTLED;
 		break;
 	case LLMCOST_ACK_REJECTED:
@@ -928,7 +1023,7 @@ handle_reply(llmcost__exporter *ex, nng_msg *reply, const flight *f,
 		    "collector refused batch %llu (%u calls): %.*s",
 		    (unsigned long long) f->seq, n, (int) m.u.ack.reason.len,
 		    m.u.ack.reason.ptr);
-		out->refused = n;
+		f->settled = S_REFUSED;
 		kind = REPLY_SETTLED;
 		break;
 	default:
@@ -1027,11 +1122,25 @@ collector_idle(llmcost__exporter *ex)
 	nng_msg_free(reply);
 }
 
+// Settles b, the oldest batch of f, whose message is answered for good;
+// the last one frees f.
+static void
+flight_settle(flight *f, const llmcost__batch *b, llmcost__outcome *out)
+{
+	out->stored = f->settled == S_STORED ? b->n : 0;
+	out->refused = f->settled == S_REFUSED ? b->n : 0;
+	out->lost = f->settled == S_LOST ? b->n : 0;
+	if (++f->done == f->nb) {
+		flight_clear(f);
+	}
+}
+
 // Delivers b, the oldest batch the exporter holds, until it is
 // acknowledged or refused (0), or the exporter is stopping
 // (LLMCOST_ECLOSED).  The batches handed over after it are in flight
 // meanwhile; their acknowledgements wait in their flights until their
-// turn comes.
+// turn comes.  A batch that went in one message with the ones before it
+// settles as they did, at once.
 static int
 collector_deliver(
     llmcost__exporter *ex, const llmcost__batch *b, llmcost__outcome *out)
@@ -1042,31 +1151,36 @@ collector_deliver(
 	flight *f;
 
 	llmcost__backoff_init(&bo, BACKOFF_BASE_MS, BACKOFF_MAX_MS, 0, 0);
-	flights_run(ex, NULL);
 	if ((f = flight_of(co, b)) == NULL) {
+		flights_run(ex, NULL);
+		f = flight_of(co, b);
+	}
+	if (f == NULL) {
 		out->lost = b->n; // cannot happen: b is the oldest held
 		return (0);
 	}
 	for (;;) {
 		int backoff = 0;
 
+		if (f->settled != S_NONE) {
+			flight_settle(f, b, out);
+			return (0);
+		}
 		if (wait_flight(ex, f) != 0) {
 			break;
 		}
 		if (f->enc_failed) {
-			out->lost = b->n; // logged
-			flight_clear(f);
-			return (0);
+			f->settled = S_LOST; // logged
+			continue;
 		}
 		if (f->rv == 0) {
-			reply_kind k = handle_reply(ex, f->reply, f, out);
+			reply_kind k = handle_reply(ex, f->reply, f);
 			nng_msg_free(f->reply);
 			f->reply = NULL;
 			if (k == REPLY_SETTLED) {
 				reachable(ex);
 				co->silent = 0;
-				flight_clear(f);
-				return (0);
+				continue;
 			}
 			if (k == REPLY_RETRY) {
 				reachable(ex);

@@ -255,16 +255,23 @@ exporter_main(void *arg)
 		}
 
 		pthread_mutex_lock(&c->mtx);
+		int had_room = llmcost__exporters_room(c);
 		for (uint32_t i = 0; i < k; i++) {
 			ex->head
 			    = (ex->head + 1) % LLMCOST__EXPORTER_QUEUE_MAX;
 			ex->count--;
 			ex->calls_held -= held[i]->n;
+			ex->bytes_held -= held[i]->bytes;
 			batch_unhold(held[i]);
 		}
 		ex->head_ns = llmcost__mono_ns();
-		// Room for the loop, and progress for flushers.
-		pthread_cond_signal(&c->wake);
+		// Room for the loop, when it had none (otherwise the loop is
+		// not waiting for room, and a signal would only cut its sleep
+		// short: a thread switch per batch), or a frame settled that
+		// the spool's turn waits for; and progress for flushers.
+		if (!had_room || c->spool != NULL) {
+			pthread_cond_signal(&c->wake);
+		}
 		pthread_cond_broadcast(&c->progress);
 	}
 	pthread_mutex_unlock(&c->mtx);
@@ -303,6 +310,7 @@ exporter_stop(llmcost_client *c, llmcost__exporter *ex)
 		ex->head = (ex->head + 1) % LLMCOST__EXPORTER_QUEUE_MAX;
 		ex->count--;
 		ex->calls_held -= b->n;
+		ex->bytes_held -= b->bytes;
 		batch_unhold(b);
 	}
 	pthread_cond_broadcast(&c->progress);
@@ -347,6 +355,10 @@ llmcost__exporters_start(
 			}
 			break;
 		}
+		if (!ex->ops->lossless) {
+			ex->bytes_max = 0; // lossless exporters only
+			ex->queue_base = 0;
+		}
 		if (ex->queue_max < 1
 		    || ex->queue_max > LLMCOST__EXPORTER_QUEUE_MAX) {
 			ex->queue_max = ex->queue_max < 1
@@ -388,13 +400,16 @@ has_room(llmcost__exporter *ex)
 {
 	return (ex->count < ex->queue_max
 	    && (ex->calls_max == 0 || ex->calls_held < ex->calls_max)
+	    && (ex->bytes_max == 0 || ex->bytes_held < ex->bytes_max)
 	    && !atomic_load(&ex->stopping));
 }
+
+static uint64_t lossy_fit(llmcost__exporter *ex);
 
 int
 llmcost__exporters_room(llmcost_client *c)
 {
-	int any = 0, lossless = 0;
+	int any = 0, lossless = 0, deep = 0, lossy_short = 0;
 	for (uint32_t i = 0; i < c->n_exporters; i++) {
 		llmcost__exporter *ex = &c->exporters[i];
 		int room = has_room(ex);
@@ -403,8 +418,17 @@ llmcost__exporters_room(llmcost_client *c)
 				return (0);
 			}
 			lossless = 1;
+			deep |= ex->queue_base != 0
+			    && ex->count >= ex->queue_base;
+		} else if (lossy_fit(ex) < c->cfg.batch_max) {
+			lossy_short = 1;
 		}
 		any |= room;
+	}
+	// Past its base, a lossless exporter's hold must not outrun a lossy
+	// exporter (exporter.h "Bounded queues").
+	if (deep && lossy_short) {
+		return (0);
 	}
 	return (lossless || any);
 }
@@ -414,6 +438,8 @@ llmcost__exporters_room(llmcost_client *c)
 static uint64_t
 lossy_fit(llmcost__exporter *ex)
 {
+	// A lossy exporter that stopped takes nothing; one whose queue is
+	// full misses the batch.
 	if (ex->count >= ex->queue_max || atomic_load(&ex->stopping)) {
 		return (0);
 	}
@@ -505,14 +531,18 @@ llmcost__exporters_hand_to(llmcost_client *c, llmcost__batch *b, int which)
 			ex->head_ns = llmcost__mono_ns();
 		}
 		ex->calls_held += b->n;
+		ex->bytes_held += b->bytes;
 		b->refs++;
 		if (ex->calls_held > ex->calls_held_max) {
 			ex->calls_held_max = ex->calls_held;
 		}
+		if (ex->bytes_held > ex->bytes_held_max) {
+			ex->bytes_held_max = ex->bytes_held;
+		}
 		if (ex->count > ex->count_max) {
 			ex->count_max = ex->count;
 		}
-		if (wake_needed(ex)) {
+		if (!ex->sated && wake_needed(ex)) {
 			pthread_cond_signal(&ex->cv);
 		}
 	}

@@ -14,8 +14,16 @@
 //                                            +-> [queue] (next exporter)
 //
 // Bounded queues.  An exporter holds at most queue_max batches, queued
-// and in flight together (the collector: its INFLIGHT_MAX batches in
-// flight).  Two kinds of exporter share the loop:
+// and in flight together, and, when it sets them, at most calls_max
+// calls and bytes_max bytes of batch memory (each bound may be passed by
+// the one batch that found it not yet reached).  The collector holds
+// batches up to as many bytes as the call pool takes (shim.h,
+// LLMCOST__INFLIGHT_MAX), or, with a spool, its batches in flight
+// alone.  A lossless exporter may set a base (queue_base batches):
+// beyond it, it takes batches only while every lossy exporter could take
+// a whole one too, so that a deep hold fills no faster than LangSmith
+// drains (a dead collector must not make LangSmith miss calls that the
+// ring would have kept for it).  Two kinds of exporter share the loop:
 //   - lossless (ops->lossless, the collector): it must receive every
 //     call, at least once, while the pool can hold them.  The loop takes
 //     calls from the ring only while every lossless exporter has room,
@@ -151,6 +159,13 @@ struct llmcost__exporter {
 	// then the memory bound does not depend on how small the loop cut
 	// the batches (a fast collector makes many small ones).  0: none.
 	uint64_t calls_max;
+	// Bytes of batch memory (llmcost__batch.bytes) held at once, when
+	// start sets it; lossless exporters only.  0: none.
+	uint64_t bytes_max;
+	// Lossless exporters, when start sets it: the batches held beyond
+	// which the loop hands more only while every lossy exporter has
+	// room for a whole batch ("Bounded queues").  0: no such base.
+	uint32_t queue_base;
 
 	// Counters since init: calls, except sent and resent (messages or
 	// requests, which the exporter counts itself).
@@ -175,10 +190,16 @@ struct llmcost__exporter {
 	uint32_t head;
 	uint32_t count;
 	uint64_t calls_held; // calls in the batches of queue[]
+	uint64_t bytes_held; // their bytes (llmcost__batch.bytes)
 	uint64_t head_ns;    // when queue[head] became the oldest held batch
-	uint64_t calls_held_max; // the most calls_held and count reached:
-	uint32_t count_max;      // their bounds held (tests)
-	int kick;          // llmcost_flush asked to cut a retry wait short
+	uint64_t calls_held_max; // the most calls_held, bytes_held and
+	uint64_t bytes_held_max; // count reached: their bounds held (tests)
+	uint32_t count_max;
+	int kick; // llmcost_flush asked to cut a retry wait short
+	// The thread waits for something other than a new batch (the
+	// collector: every flight is busy), so handing one over does not
+	// wake it: a wake-up would only let it look and wait again.
+	int sated;
 	pthread_cond_t cv; // the thread waits here for work or a retry
 	int cv_ready;
 	pthread_t thread;

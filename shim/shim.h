@@ -222,16 +222,29 @@ struct llmcost_client {
 // export_collector.c
 // How long closing a collector socket may take before it is abandoned.
 #define LLMCOST__CLOSE_WAIT_MS 500
-// Batches on their way to the collector at once (each on its own req0
-// context), beyond the calls in the pool.  The exporter works with up to
-// LLMCOST__EXPORTER_QUEUE_MAX; 4 roughly doubles durable ingest over 1
-// (bench_ingest: the link no longer sits idle through each synced
-// commit).  The spool (spool.c) counts these batches: it spills at half
-// of what they leave of the pool, and times a stall while its file
-// holds calls even when the collector has room.  A send that meets the
-// collector's connection as it closes can lose one reference to the
-// batch message inside nng 1.5 (tests/harness/nng_lsan.c).
+// Messages on their way to the collector at once (each on its own req0
+// context).  4 roughly doubles durable ingest over 1 (bench_ingest: the
+// link no longer sits idle through each synced commit).  A message
+// carries the batches that gathered while every flight waited, up to
+// batch_max calls, so under load messages grow instead of the calls
+// waiting in the pool.  A send that meets the collector's connection as
+// it closes can lose one reference to the batch message inside nng 1.5
+// (tests/harness/nng_lsan.c).
 #define LLMCOST__INFLIGHT_MAX 4
+// The collector exporter's hold (exporter.h "Bounded queues"): the
+// batches it holds, in flight and waiting, take at most this many bytes
+// (llmcost__batch.bytes), plus one batch: as much memory as the call
+// pool of queue_max slots reserves.  A batch takes a third of a slot per
+// typical call (its record and a copy of the bytes the call used), so
+// the hold keeps three times the pool's calls, and a collector's commit
+// stall, or a few milliseconds without the CPU, fills compact batches
+// instead of the pool (at 1 M calls/s the default pool lasts 8 ms).
+// Memory is allocated only as calls arrive and freed as they are
+// acknowledged.  With a spool the exporter holds LLMCOST__INFLIGHT_MAX
+// batches alone: the spool (spool.c) counts on that, and calls that wait
+// longer belong on disk, where a killed process does not lose them.
+#define LLMCOST__COLLECTOR_HOLD(queue_max)                                    \
+	((uint64_t) (queue_max) * sizeof(struct llmcost_call))
 // Collector sockets abandoned in this process (a close that hung).
 extern _Atomic uint64_t llmcost__sockets_abandoned;
 

@@ -676,6 +676,10 @@ replay(llmcost_client *c, llmcost__spool *s)
 		b->records = m->u.batch.records;
 		b->kinds = call_kinds;
 		b->str_bytes = h.len;
+		// The payload and the decoded records (their strings point
+		// into the payload).
+		b->bytes
+		    = a + h.len + (size_t) b->n * sizeof(llmcost_proto_record);
 		b->spool_end = next;
 		b->owned = m;
 		s->inflight = 1;

@@ -117,6 +117,29 @@ dead_client(void)
 	return (c);
 }
 
+// Waits (up to ten seconds) until the batch loop has taken every ended
+// call.
+static void
+wait_taken(llmcost_client *c)
+{
+	for (int i = 0; i < 10000 && llmcost_test_stats(c).queue_depth != 0;
+	     i++) {
+		struct timespec ts = { 0, 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(llmcost_test_stats(c).queue_depth, 0);
+}
+
+// 1 while the batch loop may hand the exporters a batch.
+static int
+collector_room(llmcost_client *c)
+{
+	pthread_mutex_lock(&c->mtx);
+	int room = llmcost__exporters_room(c);
+	pthread_mutex_unlock(&c->mtx);
+	return (room);
+}
+
 static llmcost_call *
 must_begin(llmcost_client *c)
 {
@@ -898,6 +921,21 @@ test_dead_collector(void **state)
 	pthread_mutex_init(&lr.mtx, NULL);
 	llmcost_set_logger(c, logger, &lr);
 
+	// Batches of 16 calls, each taken whole, until the collector
+	// exporter holds as much as it may: it is stuck delivering them
+	// and takes no more calls.
+	while (collector_room(c)) {
+		assert_true(ok < 100000);
+		for (int i = 0; i < 16; i++) {
+			llmcost_call *call = must_begin(c);
+			LLMCOST_PASS(
+			    llmcost_call_set_meta(call, "feature", "dead"));
+			LLMCOST_PASS(llmcost_call_end(call));
+			ok++;
+		}
+		wait_taken(c);
+	}
+	int held_first = ok;
 	for (int i = 0; i < 500; i++) {
 		llmcost_call *call = (llmcost_call *) c;
 		int rv = llmcost_call_begin(c, "openai", "gpt-4o", &call);
@@ -913,13 +951,28 @@ test_dead_collector(void **state)
 	}
 	llmcost_stats s = llmcost_test_stats(c);
 	// The pool holds 64 calls and a dead collector frees at most the
-	// batches (16 calls each) that the sender took, as many as may be in
-	// flight: most calls were dropped.
-	assert_true(efull > 0);
-	assert_true(ok <= 64 + LLMCOST__INFLIGHT_MAX * 16);
+	// calls that the collector exporter holds in batches, whose memory
+	// is bounded (LLMCOST__COLLECTOR_HOLD, plus one batch of 16 calls):
+	// all but 64 of the later calls were dropped.
+	llmcost__exporter *ex
+	    = llmcost__exporter_find(c, &llmcost__exporter_collector);
+	assert_non_null(ex);
+	pthread_mutex_lock(&c->mtx);
+	uint64_t held = ex->calls_held;
+	uint64_t bytes_most = ex->bytes_held_max;
+	pthread_mutex_unlock(&c->mtx);
+	assert_int_equal(ex->bytes_max, LLMCOST__COLLECTOR_HOLD(64));
+	assert_true(bytes_most >= ex->bytes_max);
+	// A batch of these calls takes less than their slots.
+	assert_true(
+	    bytes_most < ex->bytes_max + 16 * sizeof(struct llmcost_call));
+	assert_true(held_first >= 16 * 2);
+	assert_true((uint64_t) held_first <= held);
+	assert_true((uint64_t) ok <= 64 + held);
+	assert_in_range(efull, 500 - 64, 500 - 63);
 	assert_int_equal(s.calls_dropped, (uint64_t) efull);
 	assert_int_equal(s.calls_ended, (uint64_t) ok);
-	assert_int_equal(s.calls_ended + (uint64_t) efull, 500);
+	assert_int_equal(s.calls_ended + (uint64_t) efull, held_first + 500);
 	assert_int_equal(s.calls_acked, 0);
 	assert_int_equal(s.calls_rejected, 0);
 	assert_true(s.queue_depth <= 64);
@@ -929,7 +982,7 @@ test_dead_collector(void **state)
 	s = llmcost_test_stats(c);
 	assert_int_equal(s.calls_acked, 0);
 	assert_int_equal(s.calls_dropped, (uint64_t) efull);
-	assert_int_equal(s.calls_ended + (uint64_t) efull, 500);
+	assert_int_equal(s.calls_ended + (uint64_t) efull, held_first + 500);
 
 	llmcost_shutdown(c, 100);
 	// Shutdown could not deliver: it says so through the logger.
@@ -958,17 +1011,13 @@ test_dead_collector_warns_about_drops(void **state)
 	llmcost_set_logger(c, logger, &lr);
 
 	// One call at a time, each taken into a batch of its own, until the
-	// sender holds as many batches as may be in flight: it is now stuck
-	// delivering them and takes no more calls.
-	for (int b = 0; b < LLMCOST__INFLIGHT_MAX; b++) {
+	// collector exporter holds as many as it may (its hold, see
+	// test_dead_collector): it is now stuck delivering them and takes no
+	// more calls.
+	for (int b = 0; collector_room(c); b++) {
+		assert_true(b < 100000);
 		LLMCOST_PASS(llmcost_call_end(must_begin(c)));
-		for (int i = 0;
-		     i < 10000 && llmcost_test_stats(c).queue_depth != 0;
-		     i++) {
-			struct timespec ts = { 0, 1000000L };
-			nanosleep(&ts, NULL);
-		}
-		assert_int_equal(llmcost_test_stats(c).queue_depth, 0);
+		wait_taken(c);
 	}
 	assert_int_equal(llmcost_test_stats(c).calls_dropped, 0);
 

@@ -25,7 +25,10 @@
 
 typedef struct standin {
 	int depth; // batches it waits for before answering (<= PIPELINE_DEPTH)
-	int rounds; // times it does so
+	int rounds;       // times it does so
+	int depth_after;  // the rounds after the first wait for this many (0:
+	                  // depth); set before hold is cleared
+	_Atomic int hold; // while set, received batches are not answered
 	nng_socket sock;
 	nng_ctx ctx[PIPELINE_DEPTH];
 	nng_aio *aio[PIPELINE_DEPTH];
@@ -34,7 +37,8 @@ typedef struct standin {
 	uint64_t records;                 // calls in the batches answered
 	uint32_t max_meta; // most meta pairs and tags in one record
 	uint32_t max_tags;
-	int failed; // a batch did not arrive or decode
+	uint32_t max_records; // most records in one batch
+	int failed;           // a batch did not arrive or decode
 } standin;
 
 static int
@@ -65,6 +69,9 @@ answer(standin *s, int i, nng_msg *req)
 	a.status = LLMCOST_ACK_STORED;
 	a.stored = m.u.batch.n_records;
 	s->records += m.u.batch.n_records;
+	if (m.u.batch.n_records > s->max_records) {
+		s->max_records = m.u.batch.n_records;
+	}
 	for (uint32_t r = 0; r < m.u.batch.n_records; r++) {
 		const llmcost_proto_record *rec = &m.u.batch.records[r];
 		if (rec->n_meta > s->max_meta) {
@@ -165,13 +172,15 @@ standin_main(void *arg)
 	for (int r = 0; r < s->rounds && !s->failed; r++) {
 		int settled[PIPELINE_DEPTH] = { 0 };
 		int got = 0, nsettled = 0;
-		for (int i = 0; i < s->depth; i++) {
+		int depth
+		    = r > 0 && s->depth_after > 0 ? s->depth_after : s->depth;
+		for (int i = 0; i < depth; i++) {
 			req[i] = NULL;
 			standin_recv(s, i);
 		}
-		while (nsettled < s->depth) {
+		while (nsettled < depth) {
 			int progress = 0;
-			for (int i = 0; i < s->depth; i++) {
+			for (int i = 0; i < depth; i++) {
 				if (settled[i] || !atomic_load(&s->done[i])) {
 					continue;
 				}
@@ -199,11 +208,14 @@ standin_main(void *arg)
 				harness_sleep_ms(1);
 			}
 		}
-		if (got < s->depth) {
+		if (got < depth) {
 			s->failed = 1;
 		}
+		while (atomic_load(&s->hold)) {
+			harness_sleep_ms(1);
+		}
 		// Newest first: the acknowledgements arrive out of order.
-		for (int i = s->depth - 1; i >= 0; i--) {
+		for (int i = depth - 1; i >= 0; i--) {
 			if (req[i] != NULL && answer(s, i, req[i]) != 0) {
 				s->failed = 1;
 			}
@@ -259,8 +271,9 @@ standin_stop(standin *s, char *dir, pthread_t t)
 	harness_rmdir(dir);
 }
 
+// A client of the stand-in whose batches are at most batch_max calls.
 static llmcost_client *
-standin_client(const char *url)
+standin_client_max(const char *url, uint32_t batch_max)
 {
 	llmcost_client *c = NULL;
 	llmcost_options o;
@@ -268,10 +281,17 @@ standin_client(const char *url)
 	memset(&o, 0, sizeof(o));
 	o.collector_url = url;
 	o.flush_ms = 5;
-	o.batch_max = 1; // one call, one batch
+	o.batch_max = batch_max;
 	o.ack_timeout_ms = 30000;
 	LLMCOST_PASS(llmcost_init(&c, &o));
 	return (c);
+}
+
+// A client whose batches are one call each.
+static llmcost_client *
+standin_client(const char *url)
+{
+	return (standin_client_max(url, 1));
 }
 
 // Several batches travel at once, and acknowledgements that come back
@@ -307,6 +327,70 @@ test_batches_in_flight_together(void **state)
 	assert_int_equal(s.records, ROUNDS * PIPELINE_DEPTH);
 	assert_int_equal(st.calls_acked, ROUNDS * PIPELINE_DEPTH);
 	assert_int_equal(st.batches_sent, ROUNDS * PIPELINE_DEPTH);
+	assert_int_equal(st.batches_resent, 0);
+	assert_int_equal(st.calls_dropped, 0);
+}
+
+// The batches held by the collector exporter.
+static uint32_t
+held_batches(llmcost_client *c)
+{
+	llmcost__exporter *ex
+	    = llmcost__exporter_find(c, &llmcost__exporter_collector);
+	assert_non_null(ex);
+	pthread_mutex_lock(&c->mtx);
+	uint32_t n = ex->count;
+	pthread_mutex_unlock(&c->mtx);
+	return (n);
+}
+
+// Batches that gather while every flight waits for its acknowledgement
+// go out as one message (up to batch_max calls) once a flight is free,
+// and settle together: PIPELINE_DEPTH one-call batches in flight, held
+// unanswered while MERGED more one-call batches are handed over, then
+// the stand-in answers and receives those as one batch.
+static void
+test_waiting_batches_merge(void **state)
+{
+	enum { MERGED = 6 };
+	standin s;
+	pthread_t t;
+	char url[512];
+	char *dir;
+	llmcost_client *c;
+	llmcost_stats st;
+
+	(void) state;
+	standin_start(&s, PIPELINE_DEPTH, 2, &dir, url, sizeof(url), &t);
+	s.depth_after = 1;
+	atomic_store(&s.hold, 1);
+	c = standin_client_max(url, MERGED + 2);
+	for (int n = 0; n < PIPELINE_DEPTH + MERGED; n++) {
+		llmcost_call *call;
+		LLMCOST_PASS(llmcost_call_begin(c, "openai", "gpt-4o", &call));
+		LLMCOST_PASS(llmcost_call_end(call));
+		// One call at a time is handed over, so that each is a batch
+		// of its own.
+		if (n < PIPELINE_DEPTH) {
+			wait_received(&s, (uint64_t) n + 1);
+			continue;
+		}
+		for (int i = 0; held_batches(c) < (uint32_t) n + 1; i++) {
+			assert_true(i < 10000);
+			harness_sleep_ms(1);
+		}
+	}
+	atomic_store(&s.hold, 0);
+	LLMCOST_PASS(llmcost_flush(c, 10000));
+	LLMCOST_PASS(llmcost_stats_get(c, &st));
+	llmcost_shutdown(c, 2000);
+	standin_stop(&s, dir, t);
+
+	assert_int_equal(s.failed, 0);
+	assert_int_equal(s.records, PIPELINE_DEPTH + MERGED);
+	assert_int_equal(s.max_records, MERGED);
+	assert_int_equal(st.calls_acked, PIPELINE_DEPTH + MERGED);
+	assert_int_equal(st.batches_sent, PIPELINE_DEPTH + 1);
 	assert_int_equal(st.batches_resent, 0);
 	assert_int_equal(st.calls_dropped, 0);
 }
@@ -375,6 +459,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batches_in_flight_together),
+		cmocka_unit_test(test_waiting_batches_merge),
 		cmocka_unit_test(test_largest_record),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
