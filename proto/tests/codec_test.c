@@ -2029,10 +2029,10 @@ test_reject_every_prefix(void **state)
 }
 
 // Decodes buf[0..len) (copied to an allocation of exactly len bytes)
-// with llmcost_proto_decode, which takes a batch in one pass when it
-// can, and with llmcost__proto_decode_steps (the skim, then the
-// cursor): both must give the same result, reason and records.  Returns
-// the result.
+// with llmcost_proto_decode, which takes a batch (BATCH or TBATCH) in
+// one pass when it can, and with llmcost__proto_decode_steps (the skim,
+// then the cursor): both must give the same result, reason and records,
+// usage entries past the known buckets included.  Returns the result.
 static int
 decode_both_ways(const uint8_t *buf, size_t len, const char *what)
 {
@@ -2050,7 +2050,8 @@ decode_both_ways(const uint8_t *buf, size_t len, const char *what)
 	}
 	if (rv1 == 0) {
 		assert_int_equal(m1.type, m2.type);
-		if (m1.type == LLMCOST_MSG_BATCH) {
+		if (m1.type == LLMCOST_MSG_BATCH
+		    || m1.type == LLMCOST_MSG_TBATCH) {
 			const llmcost_proto_batch *a = &m1.u.batch;
 			const llmcost_proto_batch *b = &m2.u.batch;
 			assert_memory_equal(a->client_id, b->client_id, 16);
@@ -2059,8 +2060,14 @@ decode_both_ways(const uint8_t *buf, size_t len, const char *what)
 			assert_true(a->exporter_lost == b->exporter_lost);
 			assert_int_equal(a->n_records, b->n_records);
 			for (uint32_t i = 0; i < a->n_records; i++) {
-				assert_record_eq(
-				    &a->records[i], &b->records[i]);
+				const llmcost_proto_record *x = &a->records[i];
+				const llmcost_proto_record *y = &b->records[i];
+				assert_record_eq(x, y);
+				// Usage entries past the known buckets too.
+				assert_int_equal(
+				    x->n_usage_extra, y->n_usage_extra);
+				assert_memory_equal(x->usage_extra,
+				    y->usage_extra, sizeof(x->usage_extra));
 			}
 		}
 	}
@@ -3377,46 +3384,6 @@ test_golden_tbatch(void **state)
 	llmcost_proto_strtab_fini(&t);
 }
 
-// Decodes a TBATCH both ways (as decode_both_ways): the same result and
-// reason, and for an accepted one the same batch, usage entries past
-// the known buckets included.  Returns the result.
-static int
-tbatch_both_ways(const uint8_t *buf, size_t len, const char *what)
-{
-	uint8_t *p = malloc(len > 0 ? len : 1);
-	llmcost_proto_msg m1, m2;
-	char r1[256], r2[256];
-
-	assert_non_null(p);
-	memcpy(p, buf, len);
-	int rv1 = llmcost_proto_decode(p, len, &m1, r1, sizeof(r1));
-	int rv2 = llmcost__proto_decode_steps(p, len, &m2, r2, sizeof(r2));
-	if (rv1 != rv2 || strcmp(r1, r2) != 0) {
-		fail_msg("%s: one pass %s \"%s\", two steps %s \"%s\"", what,
-		    llmcost_err_name(rv1), r1, llmcost_err_name(rv2), r2);
-	}
-	if (rv1 == 0) {
-		assert_int_equal(m1.type, m2.type);
-		if (m1.type == LLMCOST_MSG_TBATCH) {
-			const llmcost_proto_batch *a = &m1.u.batch;
-			const llmcost_proto_batch *b = &m2.u.batch;
-			assert_same_batch(a, b);
-			for (uint32_t i = 0; i < a->n_records; i++) {
-				const llmcost_proto_record *x = &a->records[i];
-				const llmcost_proto_record *y = &b->records[i];
-				assert_int_equal(
-				    x->n_usage_extra, y->n_usage_extra);
-				assert_memory_equal(x->usage_extra,
-				    y->usage_extra, sizeof(x->usage_extra));
-			}
-		}
-	}
-	llmcost_proto_msg_free(&m1);
-	llmcost_proto_msg_free(&m2);
-	free(p);
-	return (rv1);
-}
-
 // The one pass reads a TBATCH's records in their usual form at once
 // (keys 0 to 8 in order) and leaves the rest to the loop the two steps
 // use: on a TBATCH whose records take every branch of that (status,
@@ -3478,10 +3445,10 @@ test_tbatch_one_pass_matches_steps(void **state)
 	uint8_t *buf = (uint8_t *) eb.b.data;
 	size_t len = eb.b.len;
 	assert_true(t.n > 128);
-	assert_int_equal(tbatch_both_ways(buf, len, "whole"), 0);
+	assert_int_equal(decode_both_ways(buf, len, "whole"), 0);
 	for (size_t n = 0; n < len; n += 7) {
 		(void) snprintf(what, sizeof(what), "first %zu bytes", n);
-		refused += tbatch_both_ways(buf, n, what) != 0;
+		refused += decode_both_ways(buf, n, what) != 0;
 	}
 	for (size_t i = 0; i < len; i++) {
 		for (size_t k = 0; k < sizeof(subst); k++) {
@@ -3492,7 +3459,7 @@ test_tbatch_one_pass_matches_steps(void **state)
 			buf[i] = subst[k];
 			(void) snprintf(what, sizeof(what), "byte %zu 0x%02x",
 			    i, subst[k]);
-			if (tbatch_both_ways(buf, len, what) == 0) {
+			if (decode_both_ways(buf, len, what) == 0) {
 				accepted++;
 			} else {
 				refused++;
