@@ -291,10 +291,6 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 		return (LLMCOST_EFULL);
 	}
 	struct llmcost_call *call = &c->pool[idx];
-	// Ask for every line this call writes at once, so that a slot gone
-	// cold since the last call (a call every few ms) costs one miss's
-	// time, not one per line in turn; warm, these cost nothing.
-	prefetch_slot(call);
 	// One clock read: the wall-clock start is the monotonic one plus the
 	// offset the batch loop keeps fresh (shim.h).
 	uint64_t mono = llmcost__tsc_now(&c->clock);
