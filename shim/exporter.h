@@ -18,8 +18,8 @@
 // calls and bytes_max bytes of batch memory (each bound may be passed by
 // the one batch that found it not yet reached).  The collector holds
 // batches up to as many bytes as the call pool takes (shim.h,
-// LLMCOST__INFLIGHT_MAX), or, with a spool, its batches in flight
-// alone.  A lossless exporter may set a base (queue_base batches):
+// LLMCOST__COLLECTOR_HOLD), or, with a spool, its LLMCOST__INFLIGHT_MAX
+// batches in flight alone.  A lossless exporter may set a base (queue_base batches):
 // beyond it, it takes batches only while every lossy exporter could take
 // a whole one too, so that a deep hold fills no faster than LangSmith
 // drains (a dead collector must not make LangSmith miss calls that the
