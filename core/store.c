@@ -1145,13 +1145,37 @@ pstr_eq(const llmcost_proto_str *a, const llmcost_proto_str *b)
 	    && (a->ptr == b->ptr || bytes_eq(a->ptr, b->ptr, a->len)));
 }
 
+// Zero when a and b are the same bytes by pointer and length.
+static inline uintptr_t
+pstr_diff(const llmcost_proto_str *a, const llmcost_proto_str *b)
+{
+	return (((uintptr_t) a->ptr ^ (uintptr_t) b->ptr) | (a->len ^ b->len));
+}
+
 // Whether a and b carry the same provider, model, metadata and tags, in
-// the same order: then they intern to the same ids.
+// the same order: then they intern to the same ids.  Pointers and
+// lengths first, without a branch per string: the calls of one TBATCH
+// that name the same strings point at the same bytes, so this settles
+// most calls; otherwise the bytes are compared.
 static int
 same_strings(const llmcost_proto_record *a, const llmcost_proto_record *b)
 {
-	if (a->n_meta != b->n_meta || a->n_tags != b->n_tags
-	    || !pstr_eq(&a->model, &b->model)
+	if (a->n_meta != b->n_meta || a->n_tags != b->n_tags) {
+		return (0);
+	}
+	uintptr_t d = pstr_diff(&a->model, &b->model)
+	    | pstr_diff(&a->provider, &b->provider);
+	for (uint32_t i = 0; i < a->n_meta; i++) {
+		d |= pstr_diff(&a->meta[i].key, &b->meta[i].key)
+		    | pstr_diff(&a->meta[i].val, &b->meta[i].val);
+	}
+	for (uint32_t i = 0; i < a->n_tags; i++) {
+		d |= pstr_diff(&a->tags[i], &b->tags[i]);
+	}
+	if (d == 0) {
+		return (1);
+	}
+	if (!pstr_eq(&a->model, &b->model)
 	    || !pstr_eq(&a->provider, &b->provider)) {
 		return (0);
 	}
@@ -1487,6 +1511,11 @@ write_record(
 	if (site < w->nprev) {
 		REPORT_DIM_MAP(DIM_COPY)
 		run.metaset = w->dims[site].metaset;
+		// r stands for its site from now on: the next calls of r's
+		// batch share r's string pointers (a TBATCH's table), so
+		// they match without comparing bytes, even when the site
+		// was first seen in an earlier batch of this write.
+		w->prev[site] = r;
 	} else {
 		REPORT_DIM_MAP(INTERN_DIM)
 		if (rc != 0

@@ -1268,6 +1268,80 @@ test_consecutive_strings(void **state)
 	free(r);
 }
 
+// Two call sites interleaved over two batches of one write, as the writer
+// matches a call's strings with a recent call's: by pointer and length
+// first (a TBATCH's calls share its table's bytes), then by bytes.  The
+// second batch holds the same strings in other buffers, a string that
+// shares another's pointer but is shorter (a prefix), and calls that mix
+// both batches' buffers; every run must get the ids of its own strings.
+static void
+test_site_strings_by_pointer(void **state)
+{
+	fixture *f = *state;
+	// Separate arrays: the same bytes at other addresses.
+	static char search1[] = "search", search2[] = "search";
+	static char chat1[] = "chat", chat2[] = "chat";
+	static char model1[] = "gpt-4o", model2[] = "gpt-4o";
+	const spec x = { 0, H0, "openai", "gpt-4o", "search", "prod",
+		U3(1, 0, 0), 0, "tier", "pro", "beta" };
+	spec sp[10];
+	for (uint32_t i = 0; i < 10; i++) {
+		sp[i] = x;
+		sp[i].n = i + 1;
+		sp[i].feature = i % 2 == 0 ? "search" : "chat";
+	}
+	built *a = build(sp, 4);     // runs 1 to 4: X Y X Y
+	built *b = build(sp + 4, 6); // runs 5 to 10
+	for (uint32_t i = 0; i < 4; i++) {
+		a->recs[i].model = S(model1);
+		a->kv[i][0].val = S(i % 2 == 0 ? search1 : chat1);
+	}
+	for (uint32_t i = 0; i < 6; i++) {
+		b->recs[i].model = S(model2);
+		b->kv[i][0].val = S(i % 2 == 0 ? search2 : chat2);
+	}
+	// Run 8 (Y's place): "searc", the first 5 bytes of X's "search".
+	b->kv[3][0].val.ptr = search2;
+	b->kv[3][0].val.len = 5;
+	// Run 9: X with batch 1's buffers again; run 10: Y whose model is a
+	// prefix of X's ("gpt-4") at the same pointer.
+	b->recs[4].model = S(model1);
+	b->kv[4][0].val = S(search1);
+	b->recs[5].model.ptr = model2;
+	b->recs[5].model.len = 5;
+
+	llmcost_proto_batch ba = batch_of(a, 0xc1, 1, 0);
+	llmcost_proto_batch bb = batch_of(b, 0xc1, 2, 0);
+	const llmcost_proto_batch *bts[2] = { &ba, &bb };
+	store_batch_result res[2];
+	char err[256];
+	LLMCOST_PASS(write_batches(f->s, bts, 2, res, T0, err, sizeof(err)));
+	assert_int_equal(res[0].stored, 4);
+	assert_int_equal(res[1].stored, 6);
+
+	static const char *const feat[11]
+	    = { NULL, "search", "chat", "search", "chat", "search", "chat",
+		      "search", "searc", "search", "chat" };
+	uint32_t ms[11];
+	for (uint32_t n = 1; n <= 10; n++) {
+		store_run r = get_run(f->s, n, H0);
+		check_string(f->s, r.feature, feat[n]);
+		check_string(f->s, r.model, n == 10 ? "gpt-4" : "gpt-4o");
+		ms[n] = r.metaset;
+	}
+	for (uint32_t n = 3; n <= 10; n++) {
+		if (n == 8) {
+			continue;
+		}
+		assert_int_equal(ms[n], ms[n % 2 == 1 ? 1 : 2]);
+	}
+	assert_int_not_equal(ms[1], ms[2]);
+	assert_int_not_equal(ms[8], ms[1]);
+	assert_int_not_equal(ms[8], ms[2]);
+	free(a);
+	free(b);
+}
+
 // A bucket without a published price flags the run and prices the rest;
 // a cost that overflows int64 is flagged and stored as 0.
 static void
@@ -1928,6 +2002,8 @@ main(void)
 		    test_write_and_read, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_duplicates, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_site_strings_by_pointer, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_traces, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
