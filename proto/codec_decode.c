@@ -40,8 +40,14 @@
 // (keys 0 to 8 in order, each value in its usual form) is read straight
 // from the bytes by rec_fast, and only what follows goes through the
 // general loop: the loop's per-value headers, checks and calls were
-// most of a batch's decoding.  The two steps leave rec_fast out, so
-// comparing them with the one pass checks it too.
+// most of a batch's decoding.  The calls of a call site repeat their
+// status, meta and tags (keys 6 to 8) byte for byte, so rec_fast keeps
+// a memo of the last record whose keys 6 to 8 it read: the bytes they
+// took and the map's size.  A record with the same map size whose
+// next bytes are those takes that record's fields (its strings are
+// the same bytes, checked by the same rules), after one comparison of
+// a dozen bytes.  The two steps leave rec_fast out, so comparing them
+// with the one pass checks it too.
 //
 // A TBATCH (type 9) decodes into the same batch as a BATCH: its string
 // table is read and checked (UTF-8, size) first, into a temporary array,
@@ -99,6 +105,15 @@ typedef struct dec {
 	// otherwise): a record's string may then be an index into it.
 	const llmcost_proto_str *tab;
 	uint32_t ntab;
+	// The one pass's memo of keys 6 to 8 (rec_fast): the last record
+	// whose fast path read any of them, the bytes they took, the map's
+	// entry count, and what rec_fast returned for them.  NULL: none.
+	const llmcost_proto_record *memo;
+	const uint8_t *memo_p;
+	uint32_t memo_len;
+	uint32_t memo_n;
+	uint32_t memo_i;
+	uint64_t memo_sn;
 } dec;
 
 // The current field's label, e.g. "usage[3]"; only called on failure.
@@ -1371,11 +1386,68 @@ fast_uint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
 	return (0);
 }
 
+// Whether a[0..n) and b[0..n) are the same bytes: the short spans of
+// rec_fast's memo, a word at a time (the last word overlapping).
+static inline __attribute__((always_inline)) int
+span_eq(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+	uint64_t x, y, acc = 0;
+	uint32_t i = 0;
+
+	if (n < 8) {
+		for (; i < n; i++) {
+			acc |= (uint64_t) (a[i] ^ b[i]);
+		}
+		return (acc == 0);
+	}
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		acc |= x ^ y;
+	}
+	memcpy(&x, a + n - 8, 8);
+	memcpy(&y, b + n - 8, 8);
+	return ((acc | (x ^ y)) == 0);
+}
+
+// A TBATCH's string table as rec_fast reads it: copied out of the dec
+// once per record, so that the compiler keeps it in registers (stores
+// into the record could otherwise alias d and reload it per string).
+// tab NULL: a BATCH, strings are inline.
+typedef struct fast_tab {
+	const llmcost_proto_str *tab;
+	uint32_t ntab;
+} fast_tab;
+
+// fast_uint for an unsigned integer at *pp with at least 9 bytes of the
+// message from *pp on (the most an unsigned integer takes), so that the
+// end need not be checked: a uint 8 to 64 is one 8-byte load, shifted
+// down to its width.
+static inline __attribute__((always_inline)) int
+count9(const uint8_t **pp, uint64_t *v)
+{
+	const uint8_t *p = *pp;
+	uint8_t b = *p;
+
+	if (b <= 0x7f) {
+		*v = b; // most counts of a call
+		*pp = p + 1;
+		return (1);
+	}
+	if (b < 0xcc || b > 0xcf) {
+		return (0);
+	}
+	unsigned w = 1u << (b - 0xcc); // 1, 2, 4 or 8 bytes
+	*v = read_be(p + 1, 8) >> (64 - 8 * w);
+	*pp = p + 1 + w;
+	return (1);
+}
+
 // A string of min to max bytes at *pp, as get_str (and dec_meta for a
 // value) accepts it: a str (fixstr or str 8, valid UTF-8) or, in a
 // TBATCH, an index into the table.
 static inline __attribute__((always_inline)) int
-fast_str(const dec *d, const uint8_t **pp, const uint8_t *end, uint32_t min,
+fast_str(fast_tab t, const uint8_t **pp, const uint8_t *end, uint32_t min,
     uint32_t max, llmcost_proto_str *s)
 {
 	const uint8_t *p = *pp;
@@ -1385,13 +1457,13 @@ fast_str(const dec *d, const uint8_t **pp, const uint8_t *end, uint32_t min,
 	if (p >= end) {
 		return (0);
 	}
-	if (*p <= 0x7f && d->tab != NULL) {
-		// A TBATCH's index below 128, the usual string there.
-		if (*p >= d->ntab || d->tab[*p].len < min
-		    || d->tab[*p].len > max) {
+	if (*p <= 0x7f && t.tab != NULL) {
+		// A TBATCH's index below 128, the usual string there; its
+		// length in [min, max] as one unsigned comparison.
+		if (*p >= t.ntab || t.tab[*p].len - min > max - min) {
 			return (0);
 		}
-		*s = d->tab[*p];
+		*s = t.tab[*p];
 		*pp = p + 1;
 		return (1);
 	}
@@ -1402,11 +1474,11 @@ fast_str(const dec *d, const uint8_t **pp, const uint8_t *end, uint32_t min,
 		n = p[1];
 		p += 2;
 	} else {
-		if (d->tab == NULL || !fast_uint(&p, end, &x) || x >= d->ntab
-		    || d->tab[x].len < min || d->tab[x].len > max) {
+		if (t.tab == NULL || !fast_uint(&p, end, &x) || x >= t.ntab
+		    || t.tab[x].len < min || t.tab[x].len > max) {
 			return (0);
 		}
-		*s = d->tab[x];
+		*s = t.tab[x];
 		*pp = p;
 		return (1);
 	}
@@ -1423,7 +1495,7 @@ fast_str(const dec *d, const uint8_t **pp, const uint8_t *end, uint32_t min,
 // Meta (key 7) at *pp, a fixmap whose pairs all pass (dec_meta's checks,
 // no duplicate key), into rc's room.
 static inline __attribute__((always_inline)) int
-fast_meta(const dec *d, const uint8_t **pp, const uint8_t *end, rec_ctx *rc)
+fast_meta(fast_tab t, const uint8_t **pp, const uint8_t *end, rec_ctx *rc)
 {
 	const uint8_t *p = *pp;
 	llmcost_proto_kv *kv = rc->kv;
@@ -1437,7 +1509,7 @@ fast_meta(const dec *d, const uint8_t **pp, const uint8_t *end, rec_ctx *rc)
 		return (0);
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		if (!fast_str(d, &p, end, 1, LLMCOST_MAX_KEY, &kv[i].key)) {
+		if (!fast_str(t, &p, end, 1, LLMCOST_MAX_KEY, &kv[i].key)) {
 			return (0);
 		}
 		for (uint32_t j = 0; j < i; j++) {
@@ -1445,7 +1517,7 @@ fast_meta(const dec *d, const uint8_t **pp, const uint8_t *end, rec_ctx *rc)
 				return (0);
 			}
 		}
-		if (!fast_str(d, &p, end, 0, LLMCOST_MAX_VALUE, &kv[i].val)) {
+		if (!fast_str(t, &p, end, 0, LLMCOST_MAX_VALUE, &kv[i].val)) {
 			return (0);
 		}
 	}
@@ -1457,7 +1529,7 @@ fast_meta(const dec *d, const uint8_t **pp, const uint8_t *end, rec_ctx *rc)
 
 // Tags (key 8) at *pp, a fixarray whose tags all pass, into rc's room.
 static inline __attribute__((always_inline)) int
-fast_tags(const dec *d, const uint8_t **pp, const uint8_t *end, rec_ctx *rc)
+fast_tags(fast_tab t, const uint8_t **pp, const uint8_t *end, rec_ctx *rc)
 {
 	const uint8_t *p = *pp;
 
@@ -1470,7 +1542,7 @@ fast_tags(const dec *d, const uint8_t **pp, const uint8_t *end, rec_ctx *rc)
 		return (0);
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		if (!fast_str(d, &p, end, 1, LLMCOST_MAX_TAG, &rc->tags[i])) {
+		if (!fast_str(t, &p, end, 1, LLMCOST_MAX_TAG, &rc->tags[i])) {
 			return (0);
 		}
 	}
@@ -1486,13 +1558,16 @@ fast_tags(const dec *d, const uint8_t **pp, const uint8_t *end, rec_ctx *rc)
 // keys read in *seen and the cursor at the next key; or 0, the cursor
 // where it was.  Fields are written into rc's record (zeroed) as they
 // are read; when the loop decodes the record again after a 0, it
-// writes each of them again.
+// writes each of them again.  Keys 6 to 8 that repeat the memo's bytes
+// (see DESIGN) are taken from the memo's record, which then stays the
+// memo; keys 6 to 8 read otherwise make this record the memo.
 static uint32_t
 rec_fast(dec *d, mcur *c, rec_ctx *rc, uint32_t *n, uint64_t *seen)
 {
 	static const uint8_t zero[16] = { 0 };
 	const uint8_t *p = c->p, *q, *end = c->end;
 	llmcost_proto_record *r = rc->r;
+	const fast_tab t = { d->tab, d->ntab };
 	uint64_t m, v, sn;
 	uint32_t i;
 
@@ -1509,9 +1584,9 @@ rec_fast(dec *d, mcur *c, rec_ctx *rc, uint32_t *n, uint64_t *seen)
 	    || r->start_ns == 0 || p >= end || *p++ != LLMCOST_RK_DURATION_NS
 	    || !fast_uint(&p, end, &r->duration_ns) || p >= end
 	    || *p++ != LLMCOST_RK_PROVIDER
-	    || !fast_str(d, &p, end, 1, LLMCOST_MAX_PROVIDER, &r->provider)
+	    || !fast_str(t, &p, end, 1, LLMCOST_MAX_PROVIDER, &r->provider)
 	    || p >= end || *p++ != LLMCOST_RK_MODEL
-	    || !fast_str(d, &p, end, 1, LLMCOST_MAX_MODEL, &r->model)
+	    || !fast_str(t, &p, end, 1, LLMCOST_MAX_MODEL, &r->model)
 	    || end - p < 2 || *p++ != LLMCOST_RK_USAGE) {
 		return (0);
 	}
@@ -1527,17 +1602,48 @@ rec_fast(dec *d, mcur *c, rec_ctx *rc, uint32_t *n, uint64_t *seen)
 	if (m < LLMCOST_PROTO_USAGE_MIN || m > LLMCOST_PROTO_MAX_BUCKETS) {
 		return (0);
 	}
-	for (uint32_t k = 0; k < m; k++) {
-		if (p < end && *p <= 0x7f) {
-			v = *p++; // most counts of a call
-		} else if (!fast_uint(&p, end, &v)) {
-			return (0);
+	if ((size_t) (end - p) >= m * 9) {
+		// Room for m counts of the largest size (9 bytes): none can
+		// run past the end, and each is read unchecked.  The usual
+		// array (one count per bucket) is read unrolled.
+		uint32_t k = 0;
+		if (m == LLMCOST_BUCKET_COUNT) {
+#pragma GCC unroll 16
+			for (k = 0; k < LLMCOST_BUCKET_COUNT; k++) {
+				if (!count9(&p, &r->usage[k])) {
+					return (0);
+				}
+			}
 		}
-		if (k < LLMCOST_BUCKET_COUNT) {
-			r->usage[k] = v;
-		} else if (k - LLMCOST_BUCKET_COUNT
-		    < LLMCOST_PROTO_USAGE_EXTRA) {
-			r->usage_extra[k - LLMCOST_BUCKET_COUNT] = v;
+		uint32_t nb = m < LLMCOST_BUCKET_COUNT ? (uint32_t) m
+		                                       : LLMCOST_BUCKET_COUNT;
+		for (; k < nb; k++) {
+			if (!count9(&p, &r->usage[k])) {
+				return (0);
+			}
+		}
+		for (; k < m; k++) {
+			if (!count9(&p, &v)) {
+				return (0);
+			}
+			if (k - LLMCOST_BUCKET_COUNT
+			    < LLMCOST_PROTO_USAGE_EXTRA) {
+				r->usage_extra[k - LLMCOST_BUCKET_COUNT] = v;
+			}
+		}
+	} else {
+		for (uint32_t k = 0; k < m; k++) {
+			if (p < end && *p <= 0x7f) {
+				v = *p++; // most counts of a call
+			} else if (!fast_uint(&p, end, &v)) {
+				return (0);
+			}
+			if (k < LLMCOST_BUCKET_COUNT) {
+				r->usage[k] = v;
+			} else if (k - LLMCOST_BUCKET_COUNT
+			    < LLMCOST_PROTO_USAGE_EXTRA) {
+				r->usage_extra[k - LLMCOST_BUCKET_COUNT] = v;
+			}
 		}
 	}
 	r->n_usage_extra = m > LLMCOST_BUCKET_COUNT
@@ -1545,7 +1651,35 @@ rec_fast(dec *d, mcur *c, rec_ctx *rc, uint32_t *n, uint64_t *seen)
 	    : 0;
 	i = 6;
 	sn = (UINT64_C(1) << 6) - 1; // keys 0 to 5
+	const llmcost_proto_record *mr = d->memo;
+	if (mr != NULL && *n == d->memo_n && (size_t) (end - p) >= d->memo_len
+	    && mr->n_meta <= rc->kv_room && mr->n_tags <= rc->tag_room
+	    && span_eq(p, d->memo_p, d->memo_len)) {
+		// The bytes of keys 6 to 8 of the memo's record, and as many
+		// entries: the same fields, read by the same checks.
+		if ((d->memo_sn & (UINT64_C(1) << LLMCOST_RK_STATUS)) != 0) {
+			r->status = mr->status;
+		}
+		if ((d->memo_sn & (UINT64_C(1) << LLMCOST_RK_META)) != 0) {
+			for (uint32_t k = 0; k < mr->n_meta; k++) {
+				rc->kv[k] = mr->meta[k];
+			}
+			r->n_meta = mr->n_meta;
+			r->meta = mr->n_meta > 0 ? rc->kv : NULL;
+		}
+		if ((d->memo_sn & (UINT64_C(1) << LLMCOST_RK_TAGS)) != 0) {
+			for (uint32_t k = 0; k < mr->n_tags; k++) {
+				rc->tags[k] = mr->tags[k];
+			}
+			r->n_tags = mr->n_tags;
+			r->tags = mr->n_tags > 0 ? rc->tags : NULL;
+		}
+		*seen = d->memo_sn;
+		c->p = p + d->memo_len;
+		return (d->memo_i);
+	}
 	// Keys 6 to 8, each only if it comes next and passes whole.
+	const uint8_t *p6 = p;
 	q = p;
 	if (i < *n && q < end && *q == LLMCOST_RK_STATUS) {
 		q++;
@@ -1559,7 +1693,7 @@ rec_fast(dec *d, mcur *c, rec_ctx *rc, uint32_t *n, uint64_t *seen)
 	q = p;
 	if (i < *n && q < end && *q == LLMCOST_RK_META) {
 		q++;
-		if (fast_meta(d, &q, end, rc)) {
+		if (fast_meta(t, &q, end, rc)) {
 			sn |= UINT64_C(1) << LLMCOST_RK_META;
 			p = q;
 			i++;
@@ -1568,11 +1702,19 @@ rec_fast(dec *d, mcur *c, rec_ctx *rc, uint32_t *n, uint64_t *seen)
 	q = p;
 	if (i < *n && q < end && *q == LLMCOST_RK_TAGS) {
 		q++;
-		if (fast_tags(d, &q, end, rc)) {
+		if (fast_tags(t, &q, end, rc)) {
 			sn |= UINT64_C(1) << LLMCOST_RK_TAGS;
 			p = q;
 			i++;
 		}
+	}
+	if (p > p6) {
+		d->memo = r;
+		d->memo_p = p6;
+		d->memo_len = (uint32_t) (p - p6);
+		d->memo_n = *n;
+		d->memo_i = i;
+		d->memo_sn = sn;
 	}
 	*seen = sn;
 	c->p = p;
@@ -2674,6 +2816,7 @@ decode_batch_one_pass(const uint8_t *buf, size_t len, llmcost_proto_msg *out)
 	d.arr_elems = buf[2] == LLMCOST_MSG_TBATCH ? len : len / 2;
 	d.tab = NULL;
 	d.ntab = 0;
+	d.memo = NULL;
 	mcur c = { buf, buf + len, 1, 0 };
 	rv = dec_msg(&d, &c, out);
 	if (rv == 0 && !c.bad && c.p == c.end) {
@@ -2713,6 +2856,7 @@ llmcost__proto_decode_steps(const void *buf, size_t len,
 	d.arr_elems = 0;
 	d.tab = NULL;
 	d.ntab = 0;
+	d.memo = NULL;
 	if (reason != NULL && reasonsz > 0) {
 		reason[0] = '\0';
 	}

@@ -3473,6 +3473,139 @@ test_tbatch_one_pass_matches_steps(void **state)
 	llmcost_proto_strtab_fini(&t);
 }
 
+// decode_both_ways on buf, then on it with each byte replaced by each of
+// subst in turn; counts what each accepted and refused.
+static void
+mutate_both_ways(uint8_t *buf, size_t len, const uint8_t *subst, size_t nsubst,
+    unsigned *accepted, unsigned *refused)
+{
+	char what[96];
+
+	assert_int_equal(decode_both_ways(buf, len, "whole"), 0);
+	for (size_t n = 0; n < len; n += 5) {
+		(void) snprintf(what, sizeof(what), "first %zu bytes", n);
+		*refused += decode_both_ways(buf, n, what) != 0;
+	}
+	for (size_t i = 0; i < len; i++) {
+		for (size_t k = 0; k < nsubst; k++) {
+			uint8_t was = buf[i];
+			if (was == subst[k]) {
+				continue;
+			}
+			buf[i] = subst[k];
+			(void) snprintf(what, sizeof(what), "byte %zu 0x%02x",
+			    i, subst[k]);
+			if (decode_both_ways(buf, len, what) == 0) {
+				(*accepted)++;
+			} else {
+				(*refused)++;
+			}
+			buf[i] = was;
+		}
+	}
+}
+
+// The one pass takes keys 6 to 8 of a record (status, meta, tags) from
+// the record before when their bytes and the map's size are the same
+// (a call site's calls repeat them).  Runs of records that repeat them
+// exactly, with a status, a meta value, the tags, the map's size or a
+// key after them changed here and there, as a TBATCH and as a BATCH,
+// every prefix, every byte replaced: both decoders must agree.
+static void
+test_one_pass_memo_matches_steps(void **state)
+{
+	static const uint8_t subst[] = { 0x00, 0x01, 0x06, 0x07, 0x08, 0x09,
+		0x7f, 0x80, 0x82, 0x83, 0x87, 0x88, 0x89, 0x8a, 0x90, 0x91,
+		0x92, 0xa0, 0xa3, 0xc0, 0xc1, 0xcc, 0xd9 };
+	enum { N = 12 };
+	static llmcost_proto_record r[N];
+	static llmcost_proto_kv kv[N][3];
+	const llmcost_proto_str tags[2] = { S("beta"), S("gamma") };
+	llmcost_proto_strtab t;
+	unsigned accepted = 0, refused = 0;
+	encbuf eb;
+
+	(void) state;
+	for (uint32_t i = 0; i < N; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].run_id[0] = 0x01;
+		r[i].run_id[15] = (uint8_t) (i + 1);
+		r[i].start_ns = UINT64_C(1700000000000000000) + i;
+		r[i].duration_ns = 5;
+		r[i].provider = S("openai");
+		r[i].model = S("gpt-4o-mini");
+		r[i].usage[LLMCOST_IN_UNCACHED] = 1200 + i;
+		r[i].usage[LLMCOST_OUT_TEXT] = i;
+		r[i].status = i == 4 ? LLMCOST_STATUS_ERROR : 0;
+		kv[i][0].key = S("feature");
+		kv[i][0].val = S(i == 7 ? "chat" : "search");
+		kv[i][1].key = S("env");
+		kv[i][1].val = S("prod");
+		kv[i][2].key = S("user");
+		kv[i][2].val = S("u1");
+		r[i].meta = kv[i];
+		r[i].n_meta = i == 9 ? 0 : 3;
+		r[i].tags = tags;
+		r[i].n_tags = i == 5 ? 0 : i == 6 ? 2 : 1;
+		if (i == 2 || i == 10) {
+			r[i].fees[0] = 2; // a key after 8
+		}
+	}
+	LLMCOST_PASS(llmcost_proto_strtab_init(&t));
+	encode_tbatch(&t, r, N, &eb);
+	mutate_both_ways((uint8_t *) eb.b.data, eb.b.len, subst, sizeof(subst),
+	    &accepted, &refused);
+	llmcost_proto_buf_free(&eb.b);
+	llmcost_proto_strtab_fini(&t);
+
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&eb.e, CID, 7, 3, N));
+	for (uint32_t i = 0; i < N; i++) {
+		LLMCOST_PASS(llmcost_proto_enc_record(&eb.e, &r[i]));
+	}
+	mutate_both_ways((uint8_t *) eb.b.data, eb.b.len, subst, sizeof(subst),
+	    &accepted, &refused);
+	llmcost_proto_buf_free(&eb.b);
+	assert_true(accepted > 500);
+	assert_true(refused > 500);
+
+	// A record whose status (key 6) comes after its meta, out of the
+	// usual order, then one with the same meta, tags and no status (as
+	// many keys): the memo of the first holds its meta only, and the
+	// second has status 0.
+	encbuf ea, e2;
+	encbuf_init(&ea);
+	encbuf_init(&e2);
+	r[4].n_tags = 0;
+	r[0].n_tags = 1;
+	LLMCOST_PASS(llmcost_proto_enc_record(&ea.e, &r[4]));
+	LLMCOST_PASS(llmcost_proto_enc_record(&e2.e, &r[0]));
+	const uint8_t *a = (const uint8_t *) ea.b.data;
+	size_t at = 0;
+	while (at + 3 < ea.b.len
+	    && !(a[at] == 0x06 && a[at + 1] == LLMCOST_STATUS_ERROR
+	        && a[at + 2] == 0x07 && a[at + 3] == 0x83)) {
+		at++;
+	}
+	assert_true(at + 3 < ea.b.len);
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&eb.e, CID, 7, 3, 2));
+	size_t hdr = eb.b.len;
+	uint8_t *m = malloc(hdr + ea.b.len + e2.b.len);
+	assert_non_null(m);
+	memcpy(m, eb.b.data, hdr);
+	memcpy(m + hdr, a, at);
+	memcpy(m + hdr + at, a + at + 2, ea.b.len - at - 2);
+	memcpy(m + hdr + ea.b.len - 2, a + at, 2);
+	memcpy(m + hdr + ea.b.len, e2.b.data, e2.b.len);
+	assert_int_equal(
+	    decode_both_ways(m, hdr + ea.b.len + e2.b.len, "status last"), 0);
+	free(m);
+	llmcost_proto_buf_free(&ea.b);
+	llmcost_proto_buf_free(&e2.b);
+	llmcost_proto_buf_free(&eb.b);
+}
+
 // Replaces the n-th (0-based) occurrence of the hex text from by to in
 // the golden TBATCH; returns the bytes (free them).
 static uint8_t *
@@ -3749,6 +3882,7 @@ main(void)
 		cmocka_unit_test(test_reject_every_prefix),
 		cmocka_unit_test(test_one_pass_matches_steps),
 		cmocka_unit_test(test_tbatch_one_pass_matches_steps),
+		cmocka_unit_test(test_one_pass_memo_matches_steps),
 		cmocka_unit_test(test_reject_null_arguments),
 		cmocka_unit_test(test_reject_records),
 		cmocka_unit_test(test_accept_forward_compat),
