@@ -12,10 +12,12 @@
 // reload in the middle of a batch never mixes two tables in one batch.
 // Within a batch, the calls of a few call sites come interleaved: the
 // batch keeps its last LOOKUPS lookups, so a call looks its entry up
-// only when no recent call found it, and per lookup and service tier,
+// only when no recent call found it (a lookup holds for the second it
+// was made in, by one subtraction), and per lookup and service tier,
 // when the entry has a single set for that tier, the set is found once
 // and small counts are summed without overflow checks (price_in_run);
 // every other call takes the general path, so the result is the same.
+// The call's fields are gathered for the general path only.
 #include <stdio.h>
 #include <string.h>
 
@@ -100,20 +102,6 @@ bytes_eq(const char *a, size_t alen, const char *b, size_t blen)
 	    alen == blen && (a == b || alen == 0 || memcmp(a, b, alen) == 0));
 }
 
-// Whether two queries find the same entry: prices_find reads the
-// provider, model and platform, and the start time in whole seconds.
-static int
-same_query(const price_query *a, const price_query *b)
-{
-	return (a->start_ns / UINT64_C(1000000000)
-	        == b->start_ns / UINT64_C(1000000000)
-	    && bytes_eq(a->model, a->model_len, b->model, b->model_len)
-	    && bytes_eq(
-	        a->provider, a->provider_len, b->provider, b->provider_len)
-	    && bytes_eq(
-	        a->platform, a->platform_len, b->platform, b->platform_len));
-}
-
 // Token counts and prices below these bounds multiply and add without
 // overflow: each product is below 2^58, ten of them below 2^62.
 #define RUN_TOKENS_MAX (UINT64_C(1) << 26)
@@ -161,46 +149,45 @@ run_start(price_run *run, const price_entry *pe, unsigned tier)
 	}
 }
 
-// price_found for a call of a run (found is 0 and pe is the run's
+// price_found for a call r of a run (found is 0 and pe is the run's
 // entry): the same result, with the set found once per run and, for
-// counts and prices that cannot overflow, the sum taken unchecked.
-// Anything else (fees to price, large counts) goes to price_found.
-static void
-price_in_run(price_run *run, const price_entry *pe, const pricing_call *c,
-    store_cost *out)
+// counts and prices that cannot overflow, the sum taken unchecked;
+// returns 0.  Anything else (fees to price, large counts) returns 1,
+// with *out untouched, for price_found.
+static int
+price_in_run(price_run *run, const price_entry *pe,
+    const llmcost_proto_record *r, store_cost *out)
 {
 	uint64_t any = 0, big = 0;
 
-	if (run->pe != pe || run->tier != c->service_tier) {
-		run_start(run, pe, c->service_tier);
+	if (run->pe != pe || run->tier != r->service_tier) {
+		run_start(run, pe, r->service_tier);
 	}
-	if (c->fees != NULL) {
-		for (int f = 0; f < LLMCOST_FEE_COUNT; f++) {
-			any |= c->fees[f];
-		}
+	for (int f = 0; f < LLMCOST_FEE_COUNT; f++) {
+		any |= r->fees[f];
 	}
 	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
-		big |= c->usage[b];
+		big |= r->usage[b];
 	}
 	if (run->set == NULL || !run->small || any != 0
 	    || big >= RUN_TOKENS_MAX) {
-		price_found(0, pe, c, out);
-		return;
+		return (1);
 	}
 	int64_t sum = 0;
 	int unpriced = 0;
 	for (int b = 0; b < LLMCOST_BUCKET_COUNT; b++) {
 		int64_t price = run->set->pusd[b];
 		if (price == PRICE_UNPRICED) {
-			unpriced |= c->usage[b] > 0;
+			unpriced |= r->usage[b] > 0;
 		} else {
-			sum += (int64_t) c->usage[b] * price;
+			sum += (int64_t) r->usage[b] * price;
 		}
 	}
 	memset(out, 0, sizeof(*out));
 	out->price_id = pe->id;
 	out->cost_pusd = sum;
 	out->flags = unpriced ? STORE_RUN_UNPRICED : 0;
+	return (0);
 }
 
 void
@@ -212,14 +199,48 @@ pricing_batch(const llmcost_proto_batch *b, store_cost *out)
 // Lookups a batch keeps: the calls of a batch come from a few call
 // sites, interleaved, each within a second or so, so most find what an
 // earlier call of their site found, and are priced by the same set.
-#define LOOKUPS 8
+#define LOOKUPS    8
+#define NS_PER_SEC UINT64_C(1000000000)
 
 typedef struct lookup {
 	price_query q;
+	// The first nanosecond of q's second: prices_find reads the start
+	// time in whole seconds, so a call in [sec_ns, sec_ns + 1 s) finds
+	// what q found (one subtraction, no division per comparison).
+	uint64_t sec_ns;
 	const price_entry *pe;
 	int found;
 	price_run run;
 } lookup;
+
+// Whether the call r finds the entry that l found: the same provider,
+// model and platform, and a start in l's second.
+static inline int
+same_lookup(const lookup *l, const llmcost_proto_record *r)
+{
+	return (r->start_ns - l->sec_ns < NS_PER_SEC
+	    && bytes_eq(l->q.model, l->q.model_len, r->model.ptr, r->model.len)
+	    && bytes_eq(l->q.provider, l->q.provider_len, r->provider.ptr,
+	        r->provider.len)
+	    && bytes_eq(l->q.platform, l->q.platform_len, r->platform.ptr,
+	        r->platform.len));
+}
+
+// What pricing needs of the decoded call r.
+static void
+call_of(const llmcost_proto_record *r, pricing_call *c)
+{
+	c->at.provider = r->provider.ptr;
+	c->at.provider_len = r->provider.len;
+	c->at.model = r->model.ptr;
+	c->at.model_len = r->model.len;
+	c->at.start_ns = r->start_ns;
+	c->at.platform = r->platform.ptr;
+	c->at.platform_len = r->platform.len;
+	c->usage = r->usage;
+	c->fees = r->fees;
+	c->service_tier = r->service_tier;
+}
 
 void
 pricing_batch_version(
@@ -237,36 +258,30 @@ pricing_batch_version(
 		const llmcost_proto_record *r = &b->records[i];
 		pricing_call c;
 
-		c.at.provider = r->provider.ptr;
-		c.at.provider_len = r->provider.len;
-		c.at.model = r->model.ptr;
-		c.at.model_len = r->model.len;
-		c.at.start_ns = r->start_ns;
-		c.at.platform = r->platform.ptr;
-		c.at.platform_len = r->platform.len;
-		c.usage = r->usage;
-		c.fees = r->fees;
-		c.service_tier = r->service_tier;
 		// The last call's lookup first, then the others kept.
-		if (used == 0 || !same_query(&lk[cur].q, &c.at)) {
+		if (used == 0 || !same_lookup(&lk[cur], r)) {
 			uint32_t k = 0;
-			while (k < used && !same_query(&lk[k].q, &c.at)) {
+			while (k < used && !same_lookup(&lk[k], r)) {
 				k++;
 			}
 			if (k == used) {
 				k = next;
 				next = (next + 1) % LOOKUPS;
 				used += used < LOOKUPS ? 1 : 0;
+				call_of(r, &c);
 				lk[k].q = c.at;
+				lk[k].sec_ns
+				    = r->start_ns - r->start_ns % NS_PER_SEC;
 				lk[k].pe = NULL;
 				lk[k].found = prices_find(t, &c.at, &lk[k].pe);
 				lk[k].run.pe = NULL; // no run yet
 			}
 			cur = k;
 		}
-		if (lk[cur].found == 0) {
-			price_in_run(&lk[cur].run, lk[cur].pe, &c, &out[i]);
-		} else {
+		if (lk[cur].found != 0
+		    || price_in_run(&lk[cur].run, lk[cur].pe, r, &out[i])
+		        != 0) {
+			call_of(r, &c);
 			price_found(lk[cur].found, lk[cur].pe, &c, &out[i]);
 		}
 	}

@@ -159,6 +159,12 @@ test_batch_lookup_reuse(void **state)
 		    LLMCOST_TIER_STANDARD, 1000 },
 		{ "google", "gemini-2.0-flash-001", "", T2025,
 		    LLMCOST_TIER_STANDARD, 1000 },
+		// The last nanosecond of T_GPT4O_CHANGE's second (call 4's
+		// entry), then back across the change (call 3's).
+		{ "openai", "gpt-4o", "", T_GPT4O_CHANGE + 999999999,
+		    LLMCOST_TIER_STANDARD, 1000 },
+		{ "openai", "gpt-4o", "", T_GPT4O_CHANGE - 1,
+		    LLMCOST_TIER_STANDARD, 1000 },
 	};
 	enum { N = sizeof(calls) / sizeof(calls[0]) };
 	llmcost_proto_record recs[N];
@@ -230,6 +236,8 @@ test_batch_lookup_reuse(void **state)
 		assert_int_not_equal(out[11].price_id, out[12].price_id);
 		assert_int_equal(out[13].flags, STORE_RUN_UNPRICED);
 		assert_int_equal(out[14].flags, 0);
+		assert_int_equal(out[15].price_id, out[4].price_id);
+		assert_int_equal(out[16].price_id, out[3].price_id);
 		// A reload: an override of gpt-4o at 7 and 9 pico-USD.
 		static const char text[]
 		    = "entry 9001 openai gpt-4o\nvalid_from 2024-01-01\n"
