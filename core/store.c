@@ -857,6 +857,10 @@ typedef struct wctx {
 	uint32_t nprev, next_prev, cur;
 	struct ru_pending *ru_last; // the roll-up sum the last run went to
 	store_rkey ru_last_key;     // and its key
+	// The id the last MDB_APPEND wrote (have_last 0: none yet): the
+	// runs table's last key, as this transaction is its only writer.
+	uint8_t last_run[16];
+	int have_last;
 } wctx;
 
 static uint32_t
@@ -1473,6 +1477,25 @@ extras_of(
 	return (any);
 }
 
+// Run ids compare as 16 big-endian bytes.
+static inline int
+id_less(const uint8_t *a, const uint8_t *b)
+{
+	uint64_t x, y;
+
+	memcpy(&x, a, 8);
+	memcpy(&y, b, 8);
+	if (x == y) {
+		memcpy(&x, a + 8, 8);
+		memcpy(&y, b + 8, 8);
+	}
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	x = __builtin_bswap64(x);
+	y = __builtin_bswap64(y);
+#endif
+	return (x < y);
+}
+
 static int
 write_record(
     wctx *w, const llmcost_proto_record *r, const store_cost *cost, int *dup)
@@ -1542,8 +1565,16 @@ write_record(
 	// table: MDB_APPEND fills each page before starting the next (half
 	// full pages otherwise) and skips the descent's key comparisons.
 	// It refuses a key not above the last one (MDB_KEYEXIST) without
-	// telling whether that key exists; the plain put then says.
-	rc = mdb_cursor_put(w->runs, &k, &v, MDB_APPEND);
+	// telling whether that key exists; the plain put then says.  Once
+	// this write has appended, the table's last key is known, and a key
+	// not above it goes to the plain put at once (MDB_APPEND descends
+	// the tree to find the last key before refusing it).
+	if (w->have_last && !id_less(w->last_run, r->run_id)) {
+		rc = MDB_KEYEXIST;
+	} else if ((rc = mdb_cursor_put(w->runs, &k, &v, MDB_APPEND)) == 0) {
+		memcpy(w->last_run, r->run_id, 16);
+		w->have_last = 1;
+	}
 	if (rc == MDB_KEYEXIST) {
 		rc = mdb_cursor_put(w->runs, &k, &v, MDB_NOOVERWRITE);
 	}
@@ -1673,25 +1704,6 @@ map_grow(store *s)
 		s->mapsize = bigger;
 	}
 	return (rc);
-}
-
-// Run ids compare as 16 big-endian bytes.
-static inline int
-id_less(const uint8_t *a, const uint8_t *b)
-{
-	uint64_t x, y;
-
-	memcpy(&x, a, 8);
-	memcpy(&y, b, 8);
-	if (x == y) {
-		memcpy(&x, a + 8, 8);
-		memcpy(&y, b + 8, 8);
-	}
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	x = __builtin_bswap64(x);
-	y = __builtin_bswap64(y);
-#endif
-	return (x < y);
 }
 
 static int

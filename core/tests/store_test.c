@@ -1147,6 +1147,31 @@ test_ids_out_of_order(void **state)
 	assert_int_equal(r->n, 1);
 	assert_int_equal(r->v[0].calls, 8);
 	free(r);
+
+	// Two batches in one write, the second reaching below the first's
+	// last run (appended in this write): new runs below it, that run
+	// again, a run already stored, and a new one above.
+	const spec a[] = { SEARCH(50, H0, 1), SEARCH(60, H0, 1) };
+	const spec c[] = { SEARCH(45, H0, 1), SEARCH(60, H0, 1),
+		SEARCH(55, H0, 1), SEARCH(41, H0, 1), SEARCH(70, H0, 1) };
+	built *ba = build(a, 2), *bc = build(c, 5);
+	llmcost_proto_batch x = batch_of(ba, 0xc1, 3, 0);
+	llmcost_proto_batch y = batch_of(bc, 0xc1, 4, 0);
+	const llmcost_proto_batch *bts[2] = { &x, &y };
+	store_batch_result res[2];
+	char err[256];
+	LLMCOST_PASS(write_batches(f->s, bts, 2, res, T0, err, sizeof(err)));
+	assert_int_equal(res[0].stored, 2);
+	assert_int_equal(res[1].stored, 3);
+	assert_int_equal(res[1].duplicates, 2);
+	free(ba);
+	free(bc);
+	assert_int_equal(count_with(f->s, store_count_runs), 13);
+	static const uint32_t more[] = { 45, 50, 55, 60, 70 };
+	for (size_t i = 0; i < 5; i++) {
+		store_run run = get_run(f->s, more[i], H0);
+		assert_int_equal(run.start_ns, start_ns(more[i], H0));
+	}
 }
 
 // Runs whose ids arrive slightly out of order (pairs swapped, as two
