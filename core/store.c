@@ -1160,7 +1160,8 @@ pstr_diff(const llmcost_proto_str *a, const llmcost_proto_str *b)
 // the same order: then they intern to the same ids.  Pointers and
 // lengths first, without a branch per string: the calls of one TBATCH
 // that name the same strings point at the same bytes, so this settles
-// most calls; otherwise the bytes are compared.
+// most calls, and calls that share their meta and tags arrays skip
+// them; otherwise the bytes are compared.
 static int
 same_strings(const llmcost_proto_record *a, const llmcost_proto_record *b)
 {
@@ -1169,11 +1170,13 @@ same_strings(const llmcost_proto_record *a, const llmcost_proto_record *b)
 	}
 	uintptr_t d = pstr_diff(&a->model, &b->model)
 	    | pstr_diff(&a->provider, &b->provider);
-	for (uint32_t i = 0; i < a->n_meta; i++) {
+	// The decoder may give records of one batch the same meta and
+	// tags arrays (its memo): equal without a look at their entries.
+	for (uint32_t i = 0; a->meta != b->meta && i < a->n_meta; i++) {
 		d |= pstr_diff(&a->meta[i].key, &b->meta[i].key)
 		    | pstr_diff(&a->meta[i].val, &b->meta[i].val);
 	}
-	for (uint32_t i = 0; i < a->n_tags; i++) {
+	for (uint32_t i = 0; a->tags != b->tags && i < a->n_tags; i++) {
 		d |= pstr_diff(&a->tags[i], &b->tags[i]);
 	}
 	if (d == 0) {

@@ -42,11 +42,12 @@
 // general loop: the loop's per-value headers, checks and calls were
 // most of a batch's decoding.  The calls of a call site repeat their
 // status, meta and tags (keys 6 to 8) byte for byte, so rec_fast keeps
-// a memo of the last record whose keys 6 to 8 it read: the bytes they
-// took and the map's size.  A record with the same map size whose
-// next bytes are those takes that record's fields (its strings are
-// the same bytes, checked by the same rules), after one comparison of
-// a dozen bytes.  The two steps leave rec_fast out, so comparing them
+// a memo of the last records (one per call site, DEC_MEMO_SLOTS of
+// them) whose keys 6 to 8 it read: the bytes they took and the map's
+// size.  A record with the same map size whose next bytes are those
+// takes that record's fields, sharing its meta and tags arrays (the
+// same strings, checked by the same rules), after one comparison of a
+// dozen bytes.  The two steps leave rec_fast out, so comparing them
 // with the one pass checks it too.
 //
 // A TBATCH (type 9) decodes into the same batch as a BATCH: its string
@@ -71,6 +72,9 @@
 
 // Deepest nesting of non-empty containers; see README "Limits".
 #define DEC_MAX_DEPTH 16
+
+// Call sites whose keys 6 to 8 the one pass remembers (a power of 2).
+#define DEC_MEMO_SLOTS 4
 
 // Largest map a record may be: one entry per possible key 0..63.
 #define RK_MAX_ENTRIES (LLMCOST_RK_RESERVED_MAX + 1)
@@ -105,15 +109,21 @@ typedef struct dec {
 	// otherwise): a record's string may then be an index into it.
 	const llmcost_proto_str *tab;
 	uint32_t ntab;
-	// The one pass's memo of keys 6 to 8 (rec_fast): the last record
-	// whose fast path read any of them, the bytes they took, the map's
-	// entry count, and what rec_fast returned for them.  NULL: none.
-	const llmcost_proto_record *memo;
-	const uint8_t *memo_p;
-	uint32_t memo_len;
-	uint32_t memo_n;
-	uint32_t memo_i;
-	uint64_t memo_sn;
+	// The one pass's memo of keys 6 to 8 (rec_fast), one slot per call
+	// site seen lately: a record whose fast path read any of them, the
+	// bytes they took, the map's entry count, and what rec_fast
+	// returned for them (r NULL: an empty slot).  memo_last is the slot
+	// the last record used, memo_next the one the next miss fills.
+	struct {
+		const llmcost_proto_record *r;
+		const uint8_t *p;
+		uint32_t len;
+		uint32_t n;
+		uint32_t i;
+		uint64_t sn;
+	} memo[DEC_MEMO_SLOTS];
+	uint32_t memo_last;
+	uint32_t memo_next;
 } dec;
 
 // The current field's label, e.g. "usage[3]"; only called on failure.
@@ -1558,9 +1568,10 @@ fast_tags(fast_tab t, const uint8_t **pp, const uint8_t *end, rec_ctx *rc)
 // keys read in *seen and the cursor at the next key; or 0, the cursor
 // where it was.  Fields are written into rc's record (zeroed) as they
 // are read; when the loop decodes the record again after a 0, it
-// writes each of them again.  Keys 6 to 8 that repeat the memo's bytes
-// (see DESIGN) are taken from the memo's record, which then stays the
-// memo; keys 6 to 8 read otherwise make this record the memo.
+// writes each of them again.  Keys 6 to 8 that repeat a memo's bytes
+// (see DESIGN) are taken from the memo's record, whose meta and tags the
+// record then shares; keys 6 to 8 read otherwise make this record a
+// memo, in the slot filled longest ago.
 static uint32_t
 rec_fast(dec *d, mcur *c, rec_ctx *rc, uint32_t *n, uint64_t *seen)
 {
@@ -1651,32 +1662,35 @@ rec_fast(dec *d, mcur *c, rec_ctx *rc, uint32_t *n, uint64_t *seen)
 	    : 0;
 	i = 6;
 	sn = (UINT64_C(1) << 6) - 1; // keys 0 to 5
-	const llmcost_proto_record *mr = d->memo;
-	if (mr != NULL && *n == d->memo_n && (size_t) (end - p) >= d->memo_len
-	    && mr->n_meta <= rc->kv_room && mr->n_tags <= rc->tag_room
-	    && span_eq(p, d->memo_p, d->memo_len)) {
+	for (uint32_t j = 0; j < DEC_MEMO_SLOTS; j++) {
+		uint32_t k = (d->memo_last + j) & (DEC_MEMO_SLOTS - 1);
+		const llmcost_proto_record *mr = d->memo[k].r;
+		uint64_t msn = d->memo[k].sn;
+		if (mr == NULL || *n != d->memo[k].n
+		    || (size_t) (end - p) < d->memo[k].len
+		    || mr->n_meta > rc->kv_room || mr->n_tags > rc->tag_room
+		    || !span_eq(p, d->memo[k].p, d->memo[k].len)) {
+			continue;
+		}
 		// The bytes of keys 6 to 8 of the memo's record, and as many
-		// entries: the same fields, read by the same checks.
-		if ((d->memo_sn & (UINT64_C(1) << LLMCOST_RK_STATUS)) != 0) {
+		// entries: the same fields, read by the same checks.  The
+		// record shares the memo record's meta and tags (the same
+		// strings, in the same order).
+		if ((msn & (UINT64_C(1) << LLMCOST_RK_STATUS)) != 0) {
 			r->status = mr->status;
 		}
-		if ((d->memo_sn & (UINT64_C(1) << LLMCOST_RK_META)) != 0) {
-			for (uint32_t k = 0; k < mr->n_meta; k++) {
-				rc->kv[k] = mr->meta[k];
-			}
+		if ((msn & (UINT64_C(1) << LLMCOST_RK_META)) != 0) {
 			r->n_meta = mr->n_meta;
-			r->meta = mr->n_meta > 0 ? rc->kv : NULL;
+			r->meta = mr->meta;
 		}
-		if ((d->memo_sn & (UINT64_C(1) << LLMCOST_RK_TAGS)) != 0) {
-			for (uint32_t k = 0; k < mr->n_tags; k++) {
-				rc->tags[k] = mr->tags[k];
-			}
+		if ((msn & (UINT64_C(1) << LLMCOST_RK_TAGS)) != 0) {
 			r->n_tags = mr->n_tags;
-			r->tags = mr->n_tags > 0 ? rc->tags : NULL;
+			r->tags = mr->tags;
 		}
-		*seen = d->memo_sn;
-		c->p = p + d->memo_len;
-		return (d->memo_i);
+		d->memo_last = k;
+		*seen = msn;
+		c->p = p + d->memo[k].len;
+		return (d->memo[k].i);
 	}
 	// Keys 6 to 8, each only if it comes next and passes whole.
 	const uint8_t *p6 = p;
@@ -1709,12 +1723,15 @@ rec_fast(dec *d, mcur *c, rec_ctx *rc, uint32_t *n, uint64_t *seen)
 		}
 	}
 	if (p > p6) {
-		d->memo = r;
-		d->memo_p = p6;
-		d->memo_len = (uint32_t) (p - p6);
-		d->memo_n = *n;
-		d->memo_i = i;
-		d->memo_sn = sn;
+		uint32_t k = d->memo_next;
+		d->memo_next = (k + 1) & (DEC_MEMO_SLOTS - 1);
+		d->memo_last = k;
+		d->memo[k].r = r;
+		d->memo[k].p = p6;
+		d->memo[k].len = (uint32_t) (p - p6);
+		d->memo[k].n = *n;
+		d->memo[k].i = i;
+		d->memo[k].sn = sn;
 	}
 	*seen = sn;
 	c->p = p;
@@ -2816,7 +2833,9 @@ decode_batch_one_pass(const uint8_t *buf, size_t len, llmcost_proto_msg *out)
 	d.arr_elems = buf[2] == LLMCOST_MSG_TBATCH ? len : len / 2;
 	d.tab = NULL;
 	d.ntab = 0;
-	d.memo = NULL;
+	memset(d.memo, 0, sizeof(d.memo));
+	d.memo_last = 0;
+	d.memo_next = 0;
 	mcur c = { buf, buf + len, 1, 0 };
 	rv = dec_msg(&d, &c, out);
 	if (rv == 0 && !c.bad && c.p == c.end) {
@@ -2856,7 +2875,9 @@ llmcost__proto_decode_steps(const void *buf, size_t len,
 	d.arr_elems = 0;
 	d.tab = NULL;
 	d.ntab = 0;
-	d.memo = NULL;
+	memset(d.memo, 0, sizeof(d.memo));
+	d.memo_last = 0;
+	d.memo_next = 0;
 	if (reason != NULL && reasonsz > 0) {
 		reason[0] = '\0';
 	}

@@ -1297,8 +1297,9 @@ test_consecutive_strings(void **state)
 // matches a call's strings with a recent call's: by pointer and length
 // first (a TBATCH's calls share its table's bytes), then by bytes.  The
 // second batch holds the same strings in other buffers, a string that
-// shares another's pointer but is shorter (a prefix), and calls that mix
-// both batches' buffers; every run must get the ids of its own strings.
+// shares another's pointer but is shorter (a prefix), calls that mix
+// both batches' buffers, and calls that share meta or tags arrays;
+// every run must get the ids of its own strings.
 static void
 test_site_strings_by_pointer(void **state)
 {
@@ -1334,6 +1335,11 @@ test_site_strings_by_pointer(void **state)
 	b->kv[4][0].val = S(search1);
 	b->recs[5].model.ptr = model2;
 	b->recs[5].model.len = 5;
+	// As the decoder's memo gives them: run 7 shares run 5's meta and
+	// tags arrays, run 8 ("searc") run 5's tags array only.
+	b->recs[2].meta = b->recs[0].meta;
+	b->recs[2].tags = b->recs[0].tags;
+	b->recs[3].tags = b->recs[0].tags;
 
 	llmcost_proto_batch ba = batch_of(a, 0xc1, 1, 0);
 	llmcost_proto_batch bb = batch_of(b, 0xc1, 2, 0);

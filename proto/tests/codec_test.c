@@ -3558,6 +3558,33 @@ test_one_pass_memo_matches_steps(void **state)
 	llmcost_proto_buf_free(&eb.b);
 	llmcost_proto_strtab_fini(&t);
 
+	// Call sites interleaved, more of them than the memo keeps (0 1 2
+	// 0 3 4 0 1 ...), their meta of different sizes, as a TBATCH and as
+	// a BATCH.
+	static const char *const sites[5]
+	    = { "s0", "site1", "s2x", "s", "s4" };
+	static const uint8_t order[N] = { 0, 1, 2, 0, 3, 4, 0, 1, 2, 4, 1, 0 };
+	for (uint32_t k = 0; k < N; k++) {
+		kv[k][0].val = S(sites[order[k]]);
+	}
+	LLMCOST_PASS(llmcost_proto_strtab_init(&t));
+	encode_tbatch(&t, r, N, &eb);
+	mutate_both_ways((uint8_t *) eb.b.data, eb.b.len, subst, sizeof(subst),
+	    &accepted, &refused);
+	llmcost_proto_buf_free(&eb.b);
+	llmcost_proto_strtab_fini(&t);
+	encbuf_init(&eb);
+	LLMCOST_PASS(llmcost_proto_enc_batch_header(&eb.e, CID, 7, 3, N));
+	for (uint32_t i = 0; i < N; i++) {
+		LLMCOST_PASS(llmcost_proto_enc_record(&eb.e, &r[i]));
+	}
+	mutate_both_ways((uint8_t *) eb.b.data, eb.b.len, subst, sizeof(subst),
+	    &accepted, &refused);
+	llmcost_proto_buf_free(&eb.b);
+	for (uint32_t k = 0; k < N; k++) {
+		kv[k][0].val = S(k == 7 ? "chat" : "search");
+	}
+
 	encbuf_init(&eb);
 	LLMCOST_PASS(llmcost_proto_enc_batch_header(&eb.e, CID, 7, 3, N));
 	for (uint32_t i = 0; i < N; i++) {
