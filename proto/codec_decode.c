@@ -47,8 +47,9 @@
 // size.  A record with the same map size whose next bytes are those
 // takes that record's fields, sharing its meta and tags arrays (the
 // same strings, checked by the same rules), after one comparison of a
-// dozen bytes.  The two steps leave rec_fast out, so comparing them
-// with the one pass checks it too.
+// dozen bytes; keys 3 and 4 (provider, model) the same way, from the
+// last record that read them.  The two steps leave rec_fast out, so
+// comparing them with the one pass checks it too.
 //
 // A TBATCH (type 9) decodes into the same batch as a BATCH: its string
 // table is read and checked (UTF-8, size) first, into a temporary array,
@@ -124,6 +125,11 @@ typedef struct dec {
 	} memo[DEC_MEMO_SLOTS];
 	uint32_t memo_last;
 	uint32_t memo_next;
+	// The same for keys 3 and 4 (provider, model), of the last record
+	// whose fast path read them.  pm_r NULL: none.
+	const llmcost_proto_record *pm_r;
+	const uint8_t *pm_p;
+	uint32_t pm_len;
 } dec;
 
 // The current field's label, e.g. "usage[3]"; only called on failure.
@@ -1397,7 +1403,7 @@ fast_uint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
 }
 
 // Whether a[0..n) and b[0..n) are the same bytes: the short spans of
-// rec_fast's memo, a word at a time (the last word overlapping).
+// rec_fast's memos, a word at a time (the last word overlapping).
 static inline __attribute__((always_inline)) int
 span_eq(const uint8_t *a, const uint8_t *b, uint32_t n)
 {
@@ -1405,6 +1411,15 @@ span_eq(const uint8_t *a, const uint8_t *b, uint32_t n)
 	uint32_t i = 0;
 
 	if (n < 8) {
+		if (n >= 4) {
+			uint32_t u, v;
+			memcpy(&u, a, 4);
+			memcpy(&v, b, 4);
+			acc = u ^ v;
+			memcpy(&u, a + n - 4, 4);
+			memcpy(&v, b + n - 4, 4);
+			return ((acc | (u ^ v)) == 0);
+		}
 		for (; i < n; i++) {
 			acc |= (uint64_t) (a[i] ^ b[i]);
 		}
@@ -1593,12 +1608,32 @@ rec_fast(dec *d, mcur *c, rec_ctx *rc, uint32_t *n, uint64_t *seen)
 	p += 20;
 	if (*p++ != LLMCOST_RK_START_NS || !fast_uint(&p, end, &r->start_ns)
 	    || r->start_ns == 0 || p >= end || *p++ != LLMCOST_RK_DURATION_NS
-	    || !fast_uint(&p, end, &r->duration_ns) || p >= end
-	    || *p++ != LLMCOST_RK_PROVIDER
-	    || !fast_str(t, &p, end, 1, LLMCOST_MAX_PROVIDER, &r->provider)
-	    || p >= end || *p++ != LLMCOST_RK_MODEL
-	    || !fast_str(t, &p, end, 1, LLMCOST_MAX_MODEL, &r->model)
-	    || end - p < 2 || *p++ != LLMCOST_RK_USAGE) {
+	    || !fast_uint(&p, end, &r->duration_ns)) {
+		return (0);
+	}
+	// Keys 3 and 4 as the last record that read them wrote them, byte
+	// for byte: its provider and model.
+	const llmcost_proto_record *pm = d->pm_r;
+	if (pm != NULL && (size_t) (end - p) >= d->pm_len
+	    && span_eq(p, d->pm_p, d->pm_len)) {
+		r->provider = pm->provider;
+		r->model = pm->model;
+		p += d->pm_len;
+	} else {
+		const uint8_t *p3 = p;
+		if (p >= end || *p++ != LLMCOST_RK_PROVIDER
+		    || !fast_str(
+		        t, &p, end, 1, LLMCOST_MAX_PROVIDER, &r->provider)
+		    || p >= end || *p++ != LLMCOST_RK_MODEL
+		    || !fast_str(
+		        t, &p, end, 1, LLMCOST_MAX_MODEL, &r->model)) {
+			return (0);
+		}
+		d->pm_r = r;
+		d->pm_p = p3;
+		d->pm_len = (uint32_t) (p - p3);
+	}
+	if (end - p < 2 || *p++ != LLMCOST_RK_USAGE) {
 		return (0);
 	}
 	// Usage: a fixarray, or an array 16, of 10 to 64 counts.
@@ -2836,6 +2871,7 @@ decode_batch_one_pass(const uint8_t *buf, size_t len, llmcost_proto_msg *out)
 	memset(d.memo, 0, sizeof(d.memo));
 	d.memo_last = 0;
 	d.memo_next = 0;
+	d.pm_r = NULL;
 	mcur c = { buf, buf + len, 1, 0 };
 	rv = dec_msg(&d, &c, out);
 	if (rv == 0 && !c.bad && c.p == c.end) {
@@ -2878,6 +2914,7 @@ llmcost__proto_decode_steps(const void *buf, size_t len,
 	memset(d.memo, 0, sizeof(d.memo));
 	d.memo_last = 0;
 	d.memo_next = 0;
+	d.pm_r = NULL;
 	if (reason != NULL && reasonsz > 0) {
 		reason[0] = '\0';
 	}
