@@ -7,7 +7,9 @@
 // slow or away must not keep them (each exporter bounds what it holds in
 // batches instead, exporter.h).  Copying the arena whole keeps the
 // slot's span offsets valid, so a record costs one memcpy of the bytes
-// the call used.  The allocation happens on the batch loop's thread,
+// the call used, and a call whose strings are the last call's (a call
+// site's calls, one after another) shares that call's copy and its meta
+// and tag arrays instead.  The allocation happens on the batch loop's thread,
 // never at the call site; when it fails, the popped calls are released
 // and the caller counts them as dropped (ordering matters less than
 // memory).
@@ -108,6 +110,73 @@ call_bytes(const struct llmcost_call *call)
 	    + call->platform_len);
 }
 
+// Whether call's strings are prev's, byte for byte and span for span
+// (calls of one call site): then its record can share prev's.  Calls
+// in a scope (their dotted_order is their own) are not compared.
+_Static_assert(sizeof(llmcost__kv_span) == sizeof(uint64_t)
+        && sizeof(llmcost__span) == sizeof(uint32_t),
+    "spans compare as one word");
+
+static int
+same_strings(const struct llmcost_call *call, const struct llmcost_call *prev)
+{
+	if (call->depth != 0 || prev->depth != 0
+	    || call->arena_used != prev->arena_used
+	    || call->n_meta != prev->n_meta || call->n_tags != prev->n_tags
+	    || call->platform_len != prev->platform_len
+	    || call->provider.off != prev->provider.off
+	    || call->provider.len != prev->provider.len
+	    || call->model.off != prev->model.off
+	    || call->model.len != prev->model.len) {
+		return (0);
+	}
+	// The spans inline (a few of them), the bytes with one memcmp.
+	for (uint16_t k = 0; k < call->n_meta; k++) {
+		uint64_t a, b;
+		memcpy(&a, &call->meta[k], sizeof(a));
+		memcpy(&b, &prev->meta[k], sizeof(b));
+		if (a != b) {
+			return (0);
+		}
+	}
+	for (uint16_t k = 0; k < call->n_tags; k++) {
+		uint32_t a, b;
+		memcpy(&a, &call->tags[k], sizeof(a));
+		memcpy(&b, &prev->tags[k], sizeof(b));
+		if (a != b) {
+			return (0);
+		}
+	}
+	return (memcmp(call->arena, prev->arena, call->arena_used) == 0
+	    && (call->platform_len == 0
+	        || memcmp(call->platform, prev->platform, call->platform_len)
+	            == 0));
+}
+
+// Fills r's fields but its strings from call (every field: r is not
+// zeroed first).
+static void
+record_numbers(const struct llmcost_call *call, llmcost_proto_record *r)
+{
+	llmcost__call_id(call, r->run_id);
+	r->start_ns = call->start_ns;
+	r->duration_ns = call->duration_ns;
+	r->status = call->status;
+	r->n_usage_extra = 0;
+	memset(r->usage_extra, 0, sizeof(r->usage_extra));
+	memcpy(r->usage, call->usage, sizeof(r->usage));
+	memcpy(r->fees, call->fees, sizeof(r->fees));
+	r->has_provider_cost = call->provider_cost_pusd >= 0;
+	r->provider_cost_pusd
+	    = r->has_provider_cost ? (uint64_t) call->provider_cost_pusd : 0;
+	r->usage_flags = call->usage_flags;
+	r->service_tier = call->service_tier;
+	memset(r->trace_id, 0, sizeof(r->trace_id));
+	memset(r->parent_run_id, 0, sizeof(r->parent_run_id));
+	r->dotted_order.ptr = NULL;
+	r->dotted_order.len = 0;
+}
+
 // Converts one call slot into r.  The slot's arena (arena_used bytes) is
 // copied to arena, followed by the dotted_order of a call in a scope;
 // meta and tags receive the call's entries.
@@ -116,21 +185,11 @@ record_from_call(const struct llmcost_call *call, char *arena,
     llmcost_proto_kv *meta, llmcost_proto_str *tags, llmcost_proto_record *r)
 {
 	memcpy(arena, call->arena, call->arena_used);
-	memset(r, 0, sizeof(*r));
-	llmcost__call_id(call, r->run_id);
-	r->start_ns = call->start_ns;
-	r->duration_ns = call->duration_ns;
-	r->status = call->status;
+	record_numbers(call, r);
 	r->provider.ptr = arena + call->provider.off;
 	r->provider.len = call->provider.len;
 	r->model.ptr = arena + call->model.off;
 	r->model.len = call->model.len;
-	memcpy(r->usage, call->usage, sizeof(r->usage));
-	memcpy(r->fees, call->fees, sizeof(r->fees));
-	r->has_provider_cost = call->provider_cost_pusd >= 0;
-	r->provider_cost_pusd
-	    = r->has_provider_cost ? (uint64_t) call->provider_cost_pusd : 0;
-	r->usage_flags = call->usage_flags;
 	for (uint16_t k = 0; k < call->n_meta; k++) {
 		meta[k].key.ptr = arena + call->meta[k].key.off;
 		meta[k].key.len = call->meta[k].key.len;
@@ -146,7 +205,6 @@ record_from_call(const struct llmcost_call *call, char *arena,
 	r->tags = call->n_tags > 0 ? tags : NULL;
 	r->n_tags = call->n_tags;
 	scope_from_call(call, arena + call->arena_used, r);
-	r->service_tier = call->service_tier;
 	char *plat
 	    = arena + call->arena_used + LLMCOST__DOTTED_LEN(call->depth);
 	if (call->platform_len > 0) {
@@ -154,6 +212,22 @@ record_from_call(const struct llmcost_call *call, char *arena,
 	}
 	r->platform.ptr = call->platform_len > 0 ? plat : NULL;
 	r->platform.len = call->platform_len;
+}
+
+// Converts call into r sharing the strings, meta and tags of prev's
+// record, whose call has the same strings (same_strings).
+static void
+record_like(const struct llmcost_call *call, const llmcost_proto_record *prev,
+    llmcost_proto_record *r)
+{
+	record_numbers(call, r);
+	r->provider = prev->provider;
+	r->model = prev->model;
+	r->meta = prev->meta;
+	r->n_meta = prev->n_meta;
+	r->tags = prev->tags;
+	r->n_tags = prev->n_tags;
+	r->platform = prev->platform;
 }
 
 int
@@ -236,7 +310,17 @@ llmcost__batch_take(
 			__builtin_prefetch(&ahead->arena[0]);
 		}
 		struct llmcost_call *call = &c->pool[idx[i]];
-		record_from_call(call, str, meta, tags, &rec[i]);
+		// A call with the last one's strings shares its record's
+		// (one compare instead of a copy; the encoders find them
+		// by pointer); every slot is still held, so prev is intact.
+		if (i > 0 && same_strings(call, &c->pool[idx[i - 1]])) {
+			record_like(call, &rec[i - 1], &rec[i]);
+		} else {
+			record_from_call(call, str, meta, tags, &rec[i]);
+			meta += call->n_meta;
+			tags += call->n_tags;
+			str += call_bytes(call);
+		}
 		kinds[i] = call->kind;
 		if (texts != NULL) {
 			texts[i].ptr = text;
@@ -250,9 +334,6 @@ llmcost__batch_take(
 				text += call->text_used;
 			}
 		}
-		meta += call->n_meta;
-		tags += call->n_tags;
-		str += call_bytes(call);
 	}
 	// Every slot back at once: one atomic operation per batch.
 	if (n > 0) {
