@@ -26,11 +26,14 @@
 //
 // A TBATCH (llmcost_proto_strtab_*) is written in two steps, because its
 // string table comes before the records that fill it: each record is
-// encoded, by the same code as a BATCH's, into the table's own buffer
-// with its strings replaced by their index (an open-addressed hash of
-// at most LLMCOST_PROTO_STRTAB_ENC strings, found or added as the record
-// is written); then the envelope, the table and that buffer are written
-// as one message.  Emptying the table clears only the slots in use, and
+// checked while its strings are resolved to their index (an
+// open-addressed hash of at most LLMCOST_PROTO_STRTAB_ENC strings, found
+// or added; a string equal to the one at the same place of the last
+// record, as a call site's strings are, is taken without a hash and
+// without checking it again), then written by the same code as a
+// BATCH's, with direct stores, straight into the table's own buffer
+// grown to the record's bound first (no stage, no callback); then the
+// envelope, the table and that buffer are written as one message.  Emptying the table clears only the slots in use, and
 // never reads the last batch's strings again (they may be gone).
 
 #include <stdlib.h>
@@ -478,12 +481,12 @@ check_record(const llmcost_proto_record *r, int t)
 static int
 has_fees(const llmcost_proto_record *r)
 {
+	uint64_t any = 0;
+
 	for (size_t i = 0; i < LLMCOST_FEE_COUNT; i++) {
-		if (r->fees[i] != 0) {
-			return (1);
-		}
+		any |= r->fees[i];
 	}
-	return (0);
+	return (any != 0);
 }
 
 // The most bytes a string takes: header and body.
@@ -605,7 +608,7 @@ _Static_assert(STRTAB_K_COUNT == LLMCOST_PROTO_STRTAB_PLACES,
 
 // The index of s in t, added if new; STRTAB_NONE when s is empty or the
 // table is full (s is then written in place).  k is the place of s in
-// its record (STRTAB_K_*).  Out of line: strtab_intern tries the last
+// its record (STRTAB_K_*).  Out of line: tab_ref tries the last
 // record's string first.
 static uint32_t
 strtab_find(llmcost_proto_strtab *t, const llmcost_proto_str *s, uint32_t k)
@@ -638,43 +641,25 @@ strtab_find(llmcost_proto_strtab *t, const llmcost_proto_str *s, uint32_t k)
 	return (t->n++);
 }
 
-// strtab_find, but the string found at place k in the last record is
-// tried first, inline, so that the calls of one call site, which repeat
-// their strings in the same places, cost a comparison each and no hash.
-ENC_INLINE uint32_t
-strtab_intern(llmcost_proto_strtab *t, const llmcost_proto_str *s, uint32_t k)
-{
-	uint32_t x = t->last[k];
-
-	if (x < t->n && t->ent[x].len == s->len
-	    && str_bytes_eq(t->ent[x].ptr, s->ptr, s->len)) {
-		return (x);
-	}
-	return (strtab_find(t, s, k));
-}
-
-// A string of a record, at place k: its index in tab, or in place
-// without a table (or when the table has no room).
+// A string of a record, at place k: its index in the table (idx[k],
+// resolved by tab_resolve), or in place without a table (idx NULL) or
+// when the table had no room for it.
 ENC_INLINE void
-put_ref(llmcost_proto_enc *e, put_cur *c, llmcost_proto_strtab *tab,
+put_ref(llmcost_proto_enc *e, put_cur *c, const uint32_t *idx,
     const llmcost_proto_str *s, uint32_t k, int fast)
 {
-	if (tab != NULL) {
-		uint32_t x = strtab_intern(tab, s, k);
-		if (x != STRTAB_NONE) {
-			put_uint(e, c, x, fast);
-			return;
-		}
+	if (idx != NULL && idx[k] != STRTAB_NONE) {
+		put_uint(e, c, idx[k], fast);
+		return;
 	}
 	put_str(e, c, s, fast);
 }
 
-// The record's map of n entries, piece by piece (see put_hdr); with tab,
-// its strings as indices into tab (TBATCH).
+// The record's map of n entries, piece by piece (see put_hdr); with idx,
+// its strings as indices into a table (TBATCH, tab_resolve).
 ENC_INLINE void
 enc_pieces(llmcost_proto_enc *e, put_cur *c, const llmcost_proto_record *r,
-    size_t n, int trace, int parent, int fees, int fast,
-    llmcost_proto_strtab *tab)
+    size_t n, int trace, int parent, int fees, int fast, const uint32_t *idx)
 {
 	put_map(e, c, n, fast);
 	put_uint(e, c, LLMCOST_RK_RUN_ID, fast);
@@ -684,9 +669,9 @@ enc_pieces(llmcost_proto_enc *e, put_cur *c, const llmcost_proto_record *r,
 	put_uint(e, c, LLMCOST_RK_DURATION_NS, fast);
 	put_uint(e, c, r->duration_ns, fast);
 	put_uint(e, c, LLMCOST_RK_PROVIDER, fast);
-	put_ref(e, c, tab, &r->provider, STRTAB_K_PROVIDER, fast);
+	put_ref(e, c, idx, &r->provider, STRTAB_K_PROVIDER, fast);
 	put_uint(e, c, LLMCOST_RK_MODEL, fast);
-	put_ref(e, c, tab, &r->model, STRTAB_K_MODEL, fast);
+	put_ref(e, c, idx, &r->model, STRTAB_K_MODEL, fast);
 	put_uint(e, c, LLMCOST_RK_USAGE, fast);
 	put_array(e, c, LLMCOST_BUCKET_COUNT, fast);
 	for (size_t i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
@@ -700,9 +685,9 @@ enc_pieces(llmcost_proto_enc *e, put_cur *c, const llmcost_proto_record *r,
 		put_uint(e, c, LLMCOST_RK_META, fast);
 		put_map(e, c, r->n_meta, fast);
 		for (uint32_t i = 0; i < r->n_meta; i++) {
-			put_ref(e, c, tab, &r->meta[i].key, STRTAB_K_KEY + i,
+			put_ref(e, c, idx, &r->meta[i].key, STRTAB_K_KEY + i,
 			    fast);
-			put_ref(e, c, tab, &r->meta[i].val, STRTAB_K_VAL + i,
+			put_ref(e, c, idx, &r->meta[i].val, STRTAB_K_VAL + i,
 			    fast);
 		}
 	}
@@ -711,7 +696,7 @@ enc_pieces(llmcost_proto_enc *e, put_cur *c, const llmcost_proto_record *r,
 		put_array(e, c, r->n_tags, fast);
 		for (uint32_t i = 0; i < r->n_tags; i++) {
 			put_ref(
-			    e, c, tab, &r->tags[i], STRTAB_K_TAG + i, fast);
+			    e, c, idx, &r->tags[i], STRTAB_K_TAG + i, fast);
 		}
 	}
 	if (fees) {
@@ -747,16 +732,74 @@ enc_pieces(llmcost_proto_enc *e, put_cur *c, const llmcost_proto_record *r,
 	}
 	if (r->platform.len > 0) {
 		put_uint(e, c, LLMCOST_RK_PLATFORM, fast);
-		put_ref(e, c, tab, &r->platform, STRTAB_K_PLATFORM, fast);
+		put_ref(e, c, idx, &r->platform, STRTAB_K_PLATFORM, fast);
 	}
 }
 
-static int
-enc_record_t(llmcost_proto_enc *e, const llmcost_proto_record *r,
-    llmcost_proto_strtab *tab)
+// Whether a 16-byte id is all zero: two loads, no call.
+static inline int
+id_zero(const uint8_t id[16])
 {
-	static const uint8_t zero_id[16] = { 0 };
-	size_t n = 6;
+	uint64_t a, b;
+
+	memcpy(&a, id, 8);
+	memcpy(&b, id + 8, 8);
+	return ((a | b) == 0);
+}
+
+// The entries of r's map and the optional parts it has.
+typedef struct rec_form {
+	size_t n;
+	int trace;
+	int parent;
+	int fees;
+} rec_form;
+
+static void
+rec_form_of(const llmcost_proto_record *r, rec_form *f)
+{
+	f->fees = has_fees(r);
+	f->trace = !id_zero(r->trace_id);
+	f->parent = !id_zero(r->parent_run_id);
+	f->n = 6 + (size_t) (r->status != 0) + (size_t) (r->n_meta > 0)
+	    + (size_t) (r->n_tags > 0) + (size_t) f->fees
+	    + (size_t) (r->has_provider_cost != 0)
+	    + (size_t) (r->usage_flags != 0) + (size_t) f->trace
+	    + (size_t) f->parent + (size_t) (r->dotted_order.len > 0)
+	    + (size_t) (r->service_tier != 0) + (size_t) (r->platform.len > 0);
+}
+
+// Writes r (checked) through the stage; with idx, its strings as the
+// table indices tab_check resolved.
+static int
+enc_staged(llmcost_proto_enc *e, const llmcost_proto_record *r,
+    const rec_form *f, const uint32_t *idx)
+{
+	// Hand over what is staged first if that makes room for the whole
+	// record; one that fits nowhere goes piece by piece.
+	size_t bound = rec_bound(r);
+	if (bound > sizeof(e->stage_) - e->staged_
+	    && bound <= sizeof(e->stage_) && enc_flush(e) != 0) {
+		return (e->err);
+	}
+	put_cur c;
+	if (bound <= sizeof(e->stage_) - e->staged_) {
+		c.w = (uint8_t *) e->stage_ + e->staged_;
+		enc_pieces(
+		    e, &c, r, f->n, f->trace, f->parent, f->fees, 1, idx);
+		e->staged_ = (size_t) ((char *) c.w - e->stage_);
+	} else {
+		c.w = NULL;
+		enc_pieces(
+		    e, &c, r, f->n, f->trace, f->parent, f->fees, 0, idx);
+	}
+	return (enc_flush(e));
+}
+
+int
+llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
+{
+	rec_form f;
 	int rv;
 
 	if (e == NULL) {
@@ -771,43 +814,317 @@ enc_record_t(llmcost_proto_enc *e, const llmcost_proto_record *r,
 	if ((rv = check_record(r, e->utf8_trusted)) != 0) {
 		return (enc_fail(e, rv));
 	}
-	int fees = has_fees(r);
-	n += r->status != 0 ? 1 : 0;
-	n += r->n_meta > 0 ? 1 : 0;
-	n += r->n_tags > 0 ? 1 : 0;
-	n += fees ? 1 : 0;
-	n += r->has_provider_cost ? 1 : 0;
-	n += r->usage_flags != 0 ? 1 : 0;
-	int trace = memcmp(r->trace_id, zero_id, 16) != 0;
-	int parent = memcmp(r->parent_run_id, zero_id, 16) != 0;
-	n += (size_t) trace + (size_t) parent;
-	n += r->dotted_order.len > 0 ? 1 : 0;
-	n += r->service_tier != 0 ? 1 : 0;
-	n += r->platform.len > 0 ? 1 : 0;
-
-	// Hand over what is staged first if that makes room for the whole
-	// record; one that fits nowhere goes piece by piece.
-	size_t bound = rec_bound(r);
-	if (bound > sizeof(e->stage_) - e->staged_
-	    && bound <= sizeof(e->stage_) && enc_flush(e) != 0) {
-		return (e->err);
-	}
-	put_cur c;
-	if (bound <= sizeof(e->stage_) - e->staged_) {
-		c.w = (uint8_t *) e->stage_ + e->staged_;
-		enc_pieces(e, &c, r, n, trace, parent, fees, 1, tab);
-		e->staged_ = (size_t) ((char *) c.w - e->stage_);
-	} else {
-		c.w = NULL;
-		enc_pieces(e, &c, r, n, trace, parent, fees, 0, tab);
-	}
-	return (enc_flush(e));
+	rec_form_of(r, &f);
+	return (enc_staged(e, r, &f, NULL));
 }
 
-int
-llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
+// ---- TBATCH records ----
+//
+// A record of a TBATCH is checked and its strings resolved to table
+// indices in one pass (tab_check), then written with direct stores into
+// the table's buffer, grown first to the record's bound; only a record
+// whose bound would pass the message cap goes through the stage, which
+// checks the cap byte by byte.  A string equal to the one the same place
+// held in the last record (the same pointer, or the same bytes) takes
+// that entry without a hash, and without its checks: the entry passed
+// the same checks at the same place when it was first met there, under
+// the same utf8_trusted (both hold from strtab_begin on).
+
+// The most bytes of a TBATCH record besides its strings and
+// dotted_order: every key one byte, every number and header at its
+// longest, as rec_bound.
+#define TAB_REC_BASE                                                          \
+	(3 + LLMCOST_RK_COUNT + 3 * 18 + 6 * 9                                \
+	    + (5 + 9 * (size_t) LLMCOST_BUCKET_COUNT)                         \
+	    + (5 + 9 * (size_t) LLMCOST_FEE_COUNT) + 5 + 5)
+// The most bytes of a string written as an index (at most 0xcd and two).
+#define TAB_REF_BOUND 3
+
+// Resolves s at place k to *x: its entry, or STRTAB_NONE (written in
+// place, *room grown by its bytes).  Checks s as check_str_t unless it is
+// place k's string in the last record.  Returns 0 or the check's error.
+ENC_INLINE int
+tab_ref(llmcost_proto_strtab *t, const llmcost_proto_str *s, uint32_t k,
+    uint32_t min, uint32_t max, uint32_t *x, size_t *room)
 {
-	return (enc_record_t(e, r, NULL));
+	uint32_t i = t->last[k];
+	int rv;
+
+	if (i < t->n && s->ptr != NULL) {
+		const llmcost_proto_str *o = &t->ent[i];
+		if (o->len == s->len
+		    && (o->ptr == s->ptr
+		        || str_bytes_eq(o->ptr, s->ptr, s->len))) {
+			*x = i;
+			return (0);
+		}
+	}
+	if ((rv = check_str_t(s, min, max, t->enc.utf8_trusted)) != 0) {
+		return (rv);
+	}
+	if ((*x = strtab_find(t, s, k)) == STRTAB_NONE) {
+		*room += STR_BOUND(*s);
+	}
+	return (0);
+}
+
+// check_record for a TBATCH record, in the same order, resolving each
+// string to idx[place] (STRTAB_* places) as it goes; *room is the
+// record's bound.  Its strings become the ones tab_same compares with.  A record refused after some of its strings went into
+// the table leaves them there: the table's error is sticky, so nothing
+// of it is written.
+static int
+tab_resolve(llmcost_proto_strtab *t, const llmcost_proto_record *r,
+    uint32_t *idx, size_t *room)
+{
+	int rv;
+
+	*room = TAB_REC_BASE + STR_BOUND(r->dotted_order)
+	    + TAB_REF_BOUND * (3 + 2 * (size_t) r->n_meta + r->n_tags);
+	if (id_zero(r->run_id) || r->start_ns == 0
+	    || r->status > LLMCOST_STATUS_ABORTED) {
+		return (LLMCOST_EINVAL);
+	}
+	if ((rv = tab_ref(t, &r->provider, STRTAB_K_PROVIDER, 1,
+	         LLMCOST_MAX_PROVIDER, &idx[STRTAB_K_PROVIDER], room))
+	        != 0
+	    || (rv = tab_ref(t, &r->model, STRTAB_K_MODEL, 1,
+	            LLMCOST_MAX_MODEL, &idx[STRTAB_K_MODEL], room))
+	        != 0) {
+		return (rv);
+	}
+	if (r->n_meta > LLMCOST_MAX_META || r->n_tags > LLMCOST_MAX_TAGS) {
+		return (LLMCOST_ETOOBIG);
+	}
+	if (id_zero(r->trace_id) && !id_zero(r->parent_run_id)) {
+		return (LLMCOST_EINVAL);
+	}
+	if (r->dotted_order.len > 0
+	    && (rv = check_str_t(&r->dotted_order, 1, LLMCOST_PROTO_MAX_DOTTED,
+	            t->enc.utf8_trusted))
+	        != 0) {
+		return (rv);
+	}
+	if (r->service_tier > UINT8_MAX) {
+		return (r->platform.len > LLMCOST_MAX_PLATFORM
+		        ? LLMCOST_ETOOBIG
+		        : LLMCOST_EINVAL);
+	}
+	if (r->platform.len > 0) {
+		uint32_t i = t->last[STRTAB_K_PLATFORM];
+		const llmcost_proto_str *p = &r->platform;
+		if (i < t->n && p->ptr != NULL && t->ent[i].len == p->len
+		    && (t->ent[i].ptr == p->ptr
+		        || str_bytes_eq(t->ent[i].ptr, p->ptr, p->len))) {
+			idx[STRTAB_K_PLATFORM] = i;
+		} else if (p->ptr == NULL
+		    || llmcost__platform_check(p->ptr, p->len) != 0) {
+			return (p->len > LLMCOST_MAX_PLATFORM
+			        ? LLMCOST_ETOOBIG
+			        : LLMCOST_EINVAL);
+		} else if ((idx[STRTAB_K_PLATFORM]
+		               = strtab_find(t, p, STRTAB_K_PLATFORM))
+		    == STRTAB_NONE) {
+			*room += STR_BOUND(*p);
+		}
+	}
+	if ((r->n_meta > 0 && r->meta == NULL)
+	    || (r->n_tags > 0 && r->tags == NULL)) {
+		return (LLMCOST_EINVAL);
+	}
+	// Keys that are the last record's, place by place, are distinct
+	// when that record's were: its first keys_ok keys are (see
+	// llmcost_proto_strtab.keys_ok).
+	uint32_t *ki = &idx[STRTAB_K_KEY];
+	int same = r->n_meta <= t->keys_ok;
+	for (uint32_t i = 0; i < r->n_meta; i++) {
+		const llmcost_proto_kv *kv = &r->meta[i];
+		uint32_t was = t->last[STRTAB_K_KEY + i];
+
+		if ((rv = tab_ref(t, &kv->key, STRTAB_K_KEY + i, 1,
+		         LLMCOST_MAX_KEY, &ki[i], room))
+		        != 0
+		    || (rv = tab_ref(t, &kv->val, STRTAB_K_VAL + i, 0,
+		            LLMCOST_MAX_VALUE, &idx[STRTAB_K_VAL + i], room))
+		        != 0) {
+			return (rv);
+		}
+		same &= ki[i] == was;
+	}
+	// Else every pair: entries are distinct strings, so two keys in the
+	// table are equal when their indices are.
+	for (uint32_t i = 1; !same && i < r->n_meta; i++) {
+		for (uint32_t j = 0; j < i; j++) {
+			if (ki[i] != STRTAB_NONE && ki[j] != STRTAB_NONE
+			        ? ki[i] == ki[j]
+			        : str_eq(&r->meta[j].key, &r->meta[i].key)) {
+				return (LLMCOST_EINVAL);
+			}
+		}
+	}
+	// From here the record is taken: its keys are the ones the next
+	// record is compared with.
+	t->keys_ok = r->n_meta;
+	for (uint32_t i = 0; i < r->n_meta; i++) {
+		if (ki[i] == STRTAB_NONE) {
+			t->keys_ok = 0;
+			break;
+		}
+	}
+	for (uint32_t i = 0; i < r->n_tags; i++) {
+		if ((rv = tab_ref(t, &r->tags[i], STRTAB_K_TAG + i, 1,
+		         LLMCOST_MAX_TAG, &idx[STRTAB_K_TAG + i], room))
+		    != 0) {
+			return (rv);
+		}
+	}
+	if (r->has_provider_cost && r->provider_cost_pusd > INT64_MAX) {
+		return (LLMCOST_EINVAL);
+	}
+	t->same_ok = 1;
+	t->same_room = *room - TAB_REC_BASE - STR_BOUND(r->dotted_order);
+	t->same_str[0] = r->provider;
+	t->same_str[1] = r->model;
+	t->same_str[2] = r->platform;
+	t->same_n_meta = r->n_meta;
+	t->same_n_tags = r->n_tags;
+	if (r->n_meta > 0) {
+		memcpy(t->same_meta, r->meta, r->n_meta * sizeof(*r->meta));
+	}
+	if (r->n_tags > 0) {
+		memcpy(t->same_tags, r->tags, r->n_tags * sizeof(*r->tags));
+	}
+	return (0);
+}
+
+static inline int
+str_same(const llmcost_proto_str *a, const llmcost_proto_str *b)
+{
+	return (a->ptr == b->ptr && a->len == b->len);
+}
+
+// Whether every string of r is, place by place, the same pointer and
+// length as the last record's (llmcost_proto_strtab.same_*): then they
+// are the same bytes (the table's strings stay as they are until the
+// message is written), with the same entries and the same checks passed.
+static int
+tab_same(const llmcost_proto_strtab *t, const llmcost_proto_record *r)
+{
+	if (!t->same_ok || r->n_meta != t->same_n_meta
+	    || r->n_tags != t->same_n_tags
+	    || (r->n_meta > 0 && r->meta == NULL)
+	    || (r->n_tags > 0 && r->tags == NULL)
+	    || !str_same(&r->provider, &t->same_str[0])
+	    || !str_same(&r->model, &t->same_str[1])
+	    || !str_same(&r->platform, &t->same_str[2])) {
+		return (0);
+	}
+	for (uint32_t i = 0; i < r->n_meta; i++) {
+		if (!str_same(&r->meta[i].key, &t->same_meta[i].key)
+		    || !str_same(&r->meta[i].val, &t->same_meta[i].val)) {
+			return (0);
+		}
+	}
+	for (uint32_t i = 0; i < r->n_tags; i++) {
+		if (!str_same(&r->tags[i], &t->same_tags[i])) {
+			return (0);
+		}
+	}
+	return (1);
+}
+
+// check_record's checks of everything but the strings, for a record
+// whose strings are the last record's (tab_same).
+static int
+tab_check_rest(const llmcost_proto_strtab *t, const llmcost_proto_record *r)
+{
+	if (id_zero(r->run_id) || r->start_ns == 0
+	    || r->status > LLMCOST_STATUS_ABORTED
+	    || (id_zero(r->trace_id) && !id_zero(r->parent_run_id))) {
+		return (LLMCOST_EINVAL);
+	}
+	if (r->dotted_order.len > 0) {
+		int rv = check_str_t(&r->dotted_order, 1,
+		    LLMCOST_PROTO_MAX_DOTTED, t->enc.utf8_trusted);
+		if (rv != 0) {
+			return (rv);
+		}
+	}
+	if (r->service_tier > UINT8_MAX) {
+		return (r->platform.len > LLMCOST_MAX_PLATFORM
+		        ? LLMCOST_ETOOBIG
+		        : LLMCOST_EINVAL);
+	}
+	if (r->has_provider_cost && r->provider_cost_pusd > INT64_MAX) {
+		return (LLMCOST_EINVAL);
+	}
+	return (0);
+}
+
+// Makes room for need bytes in all in b (within its cap).  Returns 0, or
+// -1 when need passes the cap or memory is short.
+static int
+buf_reserve(llmcost_proto_buf *b, size_t need)
+{
+	size_t max = b->max != 0 ? b->max : LLMCOST_PROTO_MAX_MSG;
+	size_t ncap;
+	char *nd;
+
+	if (need <= b->cap) {
+		return (0);
+	}
+	if (need > max) {
+		return (-1);
+	}
+	ncap = b->cap != 0 ? b->cap : 256;
+	if (ncap > max) {
+		ncap = max;
+	}
+	while (ncap < need) {
+		ncap = ncap > max / 2 ? max : ncap * 2;
+	}
+	if ((nd = realloc(b->data, ncap)) == NULL) {
+		return (-1);
+	}
+	b->data = nd;
+	b->cap = ncap;
+	return (0);
+}
+
+static int
+tab_record(llmcost_proto_strtab *t, const llmcost_proto_record *r)
+{
+	llmcost_proto_enc *e = &t->enc;
+	llmcost_proto_buf *b = &t->recs;
+	uint32_t *idx = t->idx;
+	size_t room;
+	rec_form f;
+	int rv;
+
+	if (tab_same(t, r)) {
+		// The strings' entries are in idx from the last record.
+		room
+		    = TAB_REC_BASE + STR_BOUND(r->dotted_order) + t->same_room;
+		rv = tab_check_rest(t, r);
+	} else {
+		t->same_ok = 0;
+		rv = tab_resolve(t, r, idx, &room);
+	}
+	if (rv != 0) {
+		return (enc_fail(e, rv));
+	}
+	rec_form_of(r, &f);
+	// The stage is empty between records (enc_staged ends with a
+	// flush), so the buffer holds every byte written so far.
+	if (room <= e->limit - e->written
+	    && buf_reserve(b, b->len + room) == 0) {
+		put_cur c = { (uint8_t *) b->data + b->len };
+		enc_pieces(e, &c, r, f.n, f.trace, f.parent, f.fees, 1, idx);
+		b->len = (size_t) ((char *) c.w - b->data);
+		e->written = b->len;
+		return (0);
+	}
+	return (enc_staged(e, r, &f, idx));
 }
 
 int
@@ -851,6 +1168,8 @@ llmcost_proto_strtab_begin(llmcost_proto_strtab *t, int utf8_trusted)
 	}
 	t->n = 0;
 	t->n_recs = 0;
+	t->keys_ok = 0;
+	t->same_ok = 0;
 	// No entry yet: every place points past the table.
 	memset(t->last, 0xff, sizeof(t->last));
 	t->recs.len = 0;
@@ -871,7 +1190,13 @@ llmcost_proto_strtab_record(
 	if (t->enc.err == 0 && t->n_recs >= LLMCOST_PROTO_MAX_RECORDS) {
 		return (enc_fail(&t->enc, LLMCOST_ETOOBIG));
 	}
-	if (enc_record_t(&t->enc, r, t) == 0) {
+	if (t->enc.err != 0) {
+		return (t->enc.err);
+	}
+	if (r == NULL) {
+		return (enc_fail(&t->enc, LLMCOST_EINVAL));
+	}
+	if (tab_record(t, r) == 0) {
 		t->n_recs++;
 	}
 	return (t->enc.err);
@@ -1388,32 +1713,15 @@ llmcost_proto_buf_write(void *arg, const char *data, size_t len)
 {
 	llmcost_proto_buf *b = arg;
 	size_t max = b->max != 0 ? b->max : LLMCOST_PROTO_MAX_MSG;
-	size_t need;
 
-	if (b->len > max || len > max - b->len) {
+	if (b->len > max || len > max - b->len
+	    || buf_reserve(b, b->len + len) != 0) {
 		return (-1);
-	}
-	need = b->len + len;
-	if (need > b->cap) {
-		size_t ncap = b->cap != 0 ? b->cap : 256;
-		char *nd;
-
-		if (ncap > max) {
-			ncap = max;
-		}
-		while (ncap < need) {
-			ncap = ncap > max / 2 ? max : ncap * 2;
-		}
-		if ((nd = realloc(b->data, ncap)) == NULL) {
-			return (-1);
-		}
-		b->data = nd;
-		b->cap = ncap;
 	}
 	if (len > 0) {
 		memcpy(b->data + b->len, data, len);
 	}
-	b->len = need;
+	b->len += len;
 	return (0);
 }
 

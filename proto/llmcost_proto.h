@@ -449,7 +449,7 @@ void llmcost_proto_buf_free(llmcost_proto_buf *b);
 // table keeps pointers to the records' strings: they must stay valid
 // until llmcost_proto_enc_tbatch returns.  The encoder interns at most
 // LLMCOST_PROTO_STRTAB_ENC entries; later new strings, empty strings and
-// dotted_order are written in place.  Memory: about 90 KiB once, plus
+// dotted_order are written in place.  Memory: about 92 KiB once, plus
 // the encoded records; one table per thread (not shared, not moved
 // after llmcost_proto_strtab_init).
 #define LLMCOST_PROTO_STRTAB_ENC 4096u
@@ -465,6 +465,23 @@ typedef struct llmcost_proto_strtab {
 	uint32_t n_recs;        // records encoded since begin
 	// The entry each place of the last record used (past n: none).
 	uint32_t last[LLMCOST_PROTO_STRTAB_PLACES];
+	// The meta keys at places 0 to keys_ok - 1 of last are one
+	// record's, all in the table (so distinct); 0 when unknown.
+	uint32_t keys_ok;
+	// The last record's entries by place (UINT32_MAX: written in
+	// place), and its strings as it gave them (pointers and lengths,
+	// provider, model, platform, meta, tags) when same_ok: a record whose
+	// strings are the same pointers and lengths takes the same entries
+	// without looking at a byte.  same_room: what its strings take in the
+	// record at most.
+	uint32_t idx[LLMCOST_PROTO_STRTAB_PLACES];
+	int same_ok;
+	size_t same_room;
+	llmcost_proto_str same_str[3];
+	uint32_t same_n_meta;
+	uint32_t same_n_tags;
+	llmcost_proto_kv same_meta[LLMCOST_MAX_META];
+	llmcost_proto_str same_tags[LLMCOST_MAX_TAGS];
 	llmcost_proto_buf recs; // the records, encoded with indices
 	llmcost_proto_enc enc;  // writes recs; its err is sticky
 } llmcost_proto_strtab;

@@ -3830,6 +3830,370 @@ test_tbatch_table_full(void **state)
 	free(r);
 }
 
+// A TBATCH of records as `r`, decoded, must hold exactly r's records.
+static void
+assert_tbatch_holds(
+    const encbuf *eb, const llmcost_proto_record *r, uint32_t n)
+{
+	llmcost_proto_batch want;
+	llmcost_proto_msg m;
+
+	decode_ok(eb->b.data, eb->b.len, &m);
+	assert_int_equal(m.type, LLMCOST_MSG_TBATCH);
+	memset(&want, 0, sizeof(want));
+	memcpy(want.client_id, CID, 16);
+	want.seq = 7;
+	want.dropped = 3;
+	want.exporter_lost = 2;
+	want.records = r;
+	want.n_records = n;
+	assert_same_batch(&m.u.batch, &want);
+	llmcost_proto_msg_free(&m);
+}
+
+// A copy of s in memory of its own (freed with the arena a).
+typedef struct arena {
+	char *p[8192];
+	uint32_t n;
+} arena;
+
+static llmcost_proto_str
+own(arena *a, llmcost_proto_str s)
+{
+	char *p = malloc(s.len + 1);
+	assert_non_null(p);
+	assert_true(a->n < 8192);
+	memcpy(p, s.ptr != NULL ? s.ptr : "", s.len);
+	a->p[a->n++] = p;
+	s.ptr = p;
+	return (s);
+}
+
+static void
+arena_free(arena *a)
+{
+	for (uint32_t i = 0; i < a->n; i++) {
+		free(a->p[i]);
+	}
+	a->n = 0;
+}
+
+static uint32_t
+rnd(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return ((uint32_t) (*x >> 16));
+}
+
+// Records of a few call sites, interleaved, as the shim hands them over:
+// a record often shares the last record's strings (the same pointers,
+// meta and tag arrays), otherwise its strings come from the sites'
+// literals (the same pointers as other records') or from copies (the
+// same bytes elsewhere), one byte or one length away from the last
+// record's, keys in another order, fewer or more of them, empty values,
+// a platform or none; or all the last record's but one (a platform, a
+// value, a tag) with a tag, a value or a platform that may repeat
+// another.  The TBATCH must hold exactly the records, and be
+// the very bytes of the same records with every string copied apart.
+static void
+test_tbatch_shared_strings(void **state)
+{
+	enum { N = 800, KEYS = 4, TAGS = 3 };
+	static const char *const provs[] = { "openai", "anthropic", "openaj" };
+	static const char *const models[]
+	    = { "gpt-4o-mini", "gpt-4o-mina", "claude-haiku-4-5", "gpt-4o" };
+	static const char *const keys[KEYS]
+	    = { "feature", "env", "user_tier", "featurf" };
+	static const char *const vals[]
+	    = { "search", "prod", "pro", "", "prad", "chat", "search" };
+	static const char *const tagv[TAGS] = { "beta", "betb", "canary" };
+	static const char *const plats[] = { "", "vertex", "vertey" };
+	static llmcost_proto_record r[N], r2[N];
+	static llmcost_proto_kv kv[N][KEYS], kv2[N][KEYS];
+	static llmcost_proto_str tg[N][TAGS], tg2[N][TAGS];
+	static arena a;
+	llmcost_proto_strtab t;
+	uint64_t x = 0x9e3779b97f4a7c15u;
+	uint32_t shared = 0;
+	encbuf e1, e2;
+
+	(void) state;
+	for (uint32_t i = 0; i < N; i++) {
+		llmcost_proto_record *ri = &r[i];
+		int copy = rnd(&x) % 3 == 0;
+
+		if (i > 0 && rnd(&x) % 2 == 0) {
+			*ri = r[i - 1]; // the same strings, by pointer
+			shared++;
+			// Or all but one: the platform, a value, a tag.
+			uint32_t m = rnd(&x) % 6;
+			if (m == 1) {
+				ri->platform = S(plats[rnd(&x) % 3]);
+			} else if (m == 2 && ri->n_meta > 0) {
+				memcpy(kv[i], ri->meta,
+				    ri->n_meta * sizeof(kv[i][0]));
+				kv[i][rnd(&x) % ri->n_meta].val
+				    = S(vals[rnd(&x) % 7]);
+				ri->meta = kv[i];
+			} else if (m == 3 && ri->n_tags > 0) {
+				memcpy(tg[i], ri->tags,
+				    ri->n_tags * sizeof(tg[i][0]));
+				tg[i][rnd(&x) % ri->n_tags]
+				    = S(tagv[rnd(&x) % TAGS]);
+				ri->tags = tg[i];
+			}
+		} else {
+			memset(ri, 0, sizeof(*ri));
+			ri->provider = S(provs[rnd(&x) % 3]);
+			ri->model = S(models[rnd(&x) % 4]);
+			ri->platform = S(plats[rnd(&x) % 3]);
+			ri->n_meta = rnd(&x) % (KEYS + 1);
+			uint32_t first = rnd(&x) % KEYS;
+			for (uint32_t k = 0; k < ri->n_meta; k++) {
+				kv[i][k].key = S(keys[(first + k) % KEYS]);
+				kv[i][k].val = S(vals[rnd(&x) % 7]);
+			}
+			ri->n_tags = rnd(&x) % (TAGS + 1);
+			for (uint32_t k = 0; k < ri->n_tags; k++) {
+				tg[i][k] = S(tagv[(first + k) % TAGS]);
+			}
+			if (copy) {
+				ri->provider = own(&a, ri->provider);
+				ri->model = own(&a, ri->model);
+				for (uint32_t k = 0; k < ri->n_meta; k++) {
+					kv[i][k].key = own(&a, kv[i][k].key);
+					kv[i][k].val = own(&a, kv[i][k].val);
+				}
+			}
+			ri->meta = ri->n_meta > 0 ? kv[i] : NULL;
+			ri->tags = ri->n_tags > 0 ? tg[i] : NULL;
+		}
+		memset(ri->run_id, 0, 16);
+		ri->run_id[0] = 0x01;
+		ri->run_id[14] = (uint8_t) (i >> 8);
+		ri->run_id[15] = (uint8_t) i;
+		ri->start_ns = UINT64_C(1700000000000000000) + rnd(&x);
+		ri->duration_ns = rnd(&x) % 5000000000u;
+		ri->status = rnd(&x) % 4 == 0 ? LLMCOST_STATUS_ERROR : 0;
+		for (int k = 0; k < LLMCOST_BUCKET_COUNT; k++) {
+			ri->usage[k]
+			    = rnd(&x) % 3 == 0 ? rnd(&x) : (uint32_t) k;
+		}
+	}
+	// The same records, every string apart.
+	for (uint32_t i = 0; i < N; i++) {
+		r2[i] = r[i];
+		r2[i].provider = own(&a, r[i].provider);
+		r2[i].model = own(&a, r[i].model);
+		r2[i].platform = own(&a, r[i].platform);
+		for (uint32_t k = 0; k < r[i].n_meta; k++) {
+			kv2[i][k].key = own(&a, r[i].meta[k].key);
+			kv2[i][k].val = own(&a, r[i].meta[k].val);
+		}
+		for (uint32_t k = 0; k < r[i].n_tags; k++) {
+			tg2[i][k] = own(&a, r[i].tags[k]);
+		}
+		r2[i].meta = r[i].n_meta > 0 ? kv2[i] : NULL;
+		r2[i].tags = r[i].n_tags > 0 ? tg2[i] : NULL;
+	}
+	assert_true(shared > N / 4);
+	LLMCOST_PASS(llmcost_proto_strtab_init(&t));
+	encode_tbatch(&t, r, N, &e1);
+	assert_tbatch_holds(&e1, r, N);
+	encode_tbatch(&t, r2, N, &e2);
+	assert_int_equal(e1.b.len, e2.b.len);
+	assert_memory_equal(e1.b.data, e2.b.data, e1.b.len);
+	llmcost_proto_buf_free(&e1.b);
+	llmcost_proto_buf_free(&e2.b);
+	llmcost_proto_strtab_fini(&t);
+	arena_free(&a);
+}
+
+// Duplicate keys are refused however the record's keys relate to the
+// last records': here both keys of the last record are "y" at some
+// place (from two records), and the record repeats them.
+static void
+test_tbatch_duplicate_keys_after_sites(void **state)
+{
+	llmcost_proto_record r[4];
+	llmcost_proto_kv y[1], py[2], yy[2];
+	llmcost_proto_strtab t;
+
+	(void) state;
+	y[0].key = S("y");
+	y[0].val = S("1");
+	py[0].key = S("p");
+	py[0].val = S("1");
+	py[1] = y[0];
+	yy[0] = y[0];
+	yy[1] = y[0];
+	for (int i = 0; i < 4; i++) {
+		golden_record0(&r[i]);
+		r[i].run_id[15] = (uint8_t) (i + 1);
+	}
+	r[0].meta = y; // keys: y
+	r[0].n_meta = 1;
+	r[1].meta = py; // keys: p, y
+	r[1].n_meta = 2;
+	r[2].meta = y; // keys: y (place 1 still holds the "y" of r[1])
+	r[2].n_meta = 1;
+	r[3].meta = yy; // keys: y, y
+	r[3].n_meta = 2;
+	LLMCOST_PASS(llmcost_proto_strtab_init(&t));
+	llmcost_proto_strtab_begin(&t, 0);
+	for (int i = 0; i < 3; i++) {
+		LLMCOST_PASS(llmcost_proto_strtab_record(&t, &r[i]));
+	}
+	assert_int_equal(
+	    llmcost_proto_strtab_record(&t, &r[3]), LLMCOST_EINVAL);
+	// Sticky: nothing more is taken.
+	assert_int_equal(
+	    llmcost_proto_strtab_record(&t, &r[0]), LLMCOST_EINVAL);
+	// The same keys, after a record with the same pointers and two
+	// distinct keys.
+	llmcost_proto_strtab_begin(&t, 0);
+	LLMCOST_PASS(llmcost_proto_strtab_record(&t, &r[1]));
+	LLMCOST_PASS(llmcost_proto_strtab_record(&t, &r[1]));
+	assert_int_equal(
+	    llmcost_proto_strtab_record(&t, &r[3]), LLMCOST_EINVAL);
+	llmcost_proto_strtab_fini(&t);
+}
+
+// Records at every cap (the longest strings, the most entries, the
+// largest numbers), repeated with the same pointers and then with one
+// string changed, go into a TBATCH and back unchanged; one past a cap
+// is refused, in a record that follows records with the same strings.
+static void
+test_tbatch_records_at_caps(void **state)
+{
+	enum { N = 6 };
+	static char prov[LLMCOST_MAX_PROVIDER + 1],
+	    model[LLMCOST_MAX_MODEL + 2];
+	static char keys[LLMCOST_MAX_META][LLMCOST_MAX_KEY];
+	static char vals[LLMCOST_MAX_META][LLMCOST_MAX_VALUE];
+	static char tags[LLMCOST_MAX_TAGS][LLMCOST_MAX_TAG];
+	static char plat[LLMCOST_MAX_PLATFORM],
+	    dotted[LLMCOST_PROTO_MAX_DOTTED];
+	static llmcost_proto_kv kv[LLMCOST_MAX_META], kv2[LLMCOST_MAX_META];
+	static llmcost_proto_str tg[LLMCOST_MAX_TAGS];
+	static llmcost_proto_record r[N];
+	llmcost_proto_strtab t;
+	encbuf eb;
+
+	(void) state;
+	memset(prov, 'p', sizeof(prov));
+	memset(model, 'm', sizeof(model));
+	memset(plat, 'x', sizeof(plat));
+	memset(dotted, 'd', sizeof(dotted));
+	for (int i = 0; i < LLMCOST_MAX_META; i++) {
+		memset(keys[i], 'k', sizeof(keys[i]));
+		memset(vals[i], 'v', sizeof(vals[i]));
+		keys[i][0] = (char) ('A' + i);
+		vals[i][sizeof(vals[i]) - 1] = (char) ('A' + i);
+		kv[i].key.ptr = keys[i];
+		kv[i].key.len = LLMCOST_MAX_KEY;
+		kv[i].val.ptr = vals[i];
+		kv[i].val.len = LLMCOST_MAX_VALUE;
+	}
+	for (int i = 0; i < LLMCOST_MAX_TAGS; i++) {
+		memset(tags[i], 't', sizeof(tags[i]));
+		tags[i][7] = (char) ('A' + i);
+		tg[i].ptr = tags[i];
+		tg[i].len = LLMCOST_MAX_TAG;
+	}
+	memcpy(kv2, kv, sizeof(kv));
+	kv2[31].val.len = LLMCOST_MAX_VALUE - 1;
+	for (int i = 0; i < N; i++) {
+		llmcost_proto_record *ri = &r[i];
+		memset(ri, 0, sizeof(*ri));
+		memset(ri->run_id, 0xff, 16);
+		ri->run_id[15] = (uint8_t) i;
+		memset(ri->trace_id, 0xee, 16);
+		memset(ri->parent_run_id, 0xdd, 16);
+		ri->start_ns = UINT64_MAX;
+		ri->duration_ns = UINT64_MAX;
+		ri->status = LLMCOST_STATUS_ABORTED;
+		for (int k = 0; k < LLMCOST_BUCKET_COUNT; k++) {
+			ri->usage[k] = UINT64_MAX - (uint64_t) k;
+		}
+		for (int k = 0; k < LLMCOST_FEE_COUNT; k++) {
+			ri->fees[k] = UINT64_MAX;
+		}
+		ri->has_provider_cost = 1;
+		ri->provider_cost_pusd = INT64_MAX;
+		ri->usage_flags = UINT32_MAX;
+		ri->service_tier = UINT8_MAX;
+		ri->provider.ptr = prov;
+		ri->provider.len = LLMCOST_MAX_PROVIDER;
+		ri->model.ptr = model;
+		ri->model.len = LLMCOST_MAX_MODEL;
+		ri->meta = i == 3 ? kv2 : kv;
+		ri->n_meta = LLMCOST_MAX_META;
+		ri->tags = tg;
+		ri->n_tags = LLMCOST_MAX_TAGS;
+		ri->platform.ptr = plat;
+		ri->platform.len = LLMCOST_MAX_PLATFORM;
+		ri->dotted_order.ptr = dotted;
+		ri->dotted_order.len = LLMCOST_PROTO_MAX_DOTTED;
+	}
+	r[4].model.len = 1;
+	LLMCOST_PASS(llmcost_proto_strtab_init(&t));
+	encode_tbatch(&t, r, N, &eb);
+	assert_tbatch_holds(&eb, r, N);
+	llmcost_proto_buf_free(&eb.b);
+	// One byte past a cap, after records with the same strings.
+	llmcost_proto_strtab_begin(&t, 0);
+	LLMCOST_PASS(llmcost_proto_strtab_record(&t, &r[0]));
+	LLMCOST_PASS(llmcost_proto_strtab_record(&t, &r[1]));
+	r[2].model.len = LLMCOST_MAX_MODEL + 1;
+	assert_int_equal(
+	    llmcost_proto_strtab_record(&t, &r[2]), LLMCOST_ETOOBIG);
+	llmcost_proto_strtab_fini(&t);
+}
+
+// Records up to the message cap: a table takes exactly as many as fit
+// in LLMCOST_PROTO_MAX_MSG, whatever the record's bound, for several
+// sizes of record (a dotted_order written in place).
+static void
+test_tbatch_message_cap(void **state)
+{
+	static char dotted[LLMCOST_PROTO_MAX_DOTTED];
+	llmcost_proto_strtab t;
+	llmcost_proto_record r;
+	int near = 0;
+
+	(void) state;
+	memset(dotted, 'd', sizeof(dotted));
+	golden_record0(&r);
+	memset(r.trace_id, 0xee, 16);
+	r.dotted_order.ptr = dotted;
+	LLMCOST_PASS(llmcost_proto_strtab_init(&t));
+	for (uint32_t len = 3900; len <= LLMCOST_PROTO_MAX_DOTTED; len += 7) {
+		size_t one, k = 0;
+		int rv;
+
+		r.dotted_order.len = len;
+		llmcost_proto_strtab_begin(&t, 0);
+		LLMCOST_PASS(llmcost_proto_strtab_record(&t, &r));
+		one = t.recs.len;
+		do {
+			r.run_id[13] = (uint8_t) (k >> 8);
+			r.run_id[14] = (uint8_t) k;
+			rv = llmcost_proto_strtab_record(&t, &r);
+			k++;
+		} while (rv == 0);
+		assert_int_equal(rv, LLMCOST_ETOOBIG);
+		// Every record has the size of the first (the same indices).
+		assert_int_equal(t.n_recs, LLMCOST_PROTO_MAX_MSG / one);
+		// The last one taken had less room left than a bound needs.
+		near += LLMCOST_PROTO_MAX_MSG % one < 64;
+	}
+	assert_true(near > 0);
+	llmcost_proto_strtab_fini(&t);
+}
+
 // ACK element 8, features: written only when set, read as 0 when absent
 // or not an unsigned integer.
 static void
@@ -3887,6 +4251,10 @@ main(void)
 		cmocka_unit_test(test_golden_tbatch),
 		cmocka_unit_test(test_tbatch_refusals),
 		cmocka_unit_test(test_tbatch_table_full),
+		cmocka_unit_test(test_tbatch_shared_strings),
+		cmocka_unit_test(test_tbatch_duplicate_keys_after_sites),
+		cmocka_unit_test(test_tbatch_records_at_caps),
+		cmocka_unit_test(test_tbatch_message_cap),
 		cmocka_unit_test(test_golden_ack_features),
 		cmocka_unit_test(test_golden_batch_decode),
 		cmocka_unit_test(test_golden_extensions),
