@@ -635,6 +635,7 @@ strtab_find(llmcost_proto_strtab *t, const llmcost_proto_str *s, uint32_t k)
 		return (STRTAB_NONE);
 	}
 	t->ent[t->n] = *s;
+	t->str_bytes += s->len;
 	t->pos[t->n] = (uint16_t) i;
 	t->slot[i] = (uint16_t) (t->n + 1);
 	t->last[k] = t->n;
@@ -1167,6 +1168,7 @@ llmcost_proto_strtab_begin(llmcost_proto_strtab *t, int utf8_trusted)
 		t->slot[t->pos[i]] = 0;
 	}
 	t->n = 0;
+	t->str_bytes = 0;
 	t->n_recs = 0;
 	t->keys_ok = 0;
 	t->same_ok = 0;

@@ -462,6 +462,7 @@ typedef struct llmcost_proto_strtab {
 	uint16_t *slot;         // hash slots: entry + 1, or 0 for empty
 	uint16_t *pos;          // [LLMCOST_PROTO_STRTAB_ENC]: entry's slot
 	uint32_t n;             // entries in use
+	size_t str_bytes;       // bytes of their strings (not headers)
 	uint32_t n_recs;        // records encoded since begin
 	// The entry each place of the last record used (past n: none).
 	uint32_t last[LLMCOST_PROTO_STRTAB_PLACES];

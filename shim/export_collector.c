@@ -538,8 +538,9 @@ encode_t(llmcost__exporter *ex, const flight *f, nng_msg **msgp)
 			}
 		}
 	}
-	// The table's strings are at most the batches'; 64 covers the rest.
-	w.cap = 64 + 5 * (size_t) t->n + flight_str_bytes(f) + t->recs.len;
+	// The message's size, exactly but for the headers (nng zeroes every
+	// byte of a new body): 64 covers the envelope, 5 each string's.
+	w.cap = 64 + 5 * (size_t) t->n + t->str_bytes + t->recs.len;
 	w.used = 0;
 	if (t->enc.err == 0 && nng_msg_alloc(&w.msg, w.cap) != 0) {
 		llmcost__log(c, LLMCOST_LOG_ERR,
