@@ -32,9 +32,12 @@
 // record, as a call site's strings are, is taken without a hash and
 // without checking it again), then written by the same code as a
 // BATCH's, with direct stores, straight into the table's own buffer
-// grown to the record's bound first (no stage, no callback); then the
-// envelope, the table and that buffer are written as one message.  Emptying the table clears only the slots in use, and
-// never reads the last batch's strings again (they may be gone).
+// grown to the record's bound first (no stage, no callback); a record
+// whose strings are all the last record's, by pointer, copies the bytes
+// the last record's strings took instead of writing them again.  Then
+// the envelope, the table and that buffer are written as one message.
+// Emptying the table clears only the slots in use, and never reads the
+// last batch's strings again (they may be gone).
 
 #include <stdlib.h>
 #include <string.h>
@@ -656,11 +659,34 @@ put_ref(llmcost_proto_enc *e, put_cur *c, const uint32_t *idx,
 	put_str(e, c, s, fast);
 }
 
+// The bytes of a TBATCH record's strings, by part, as the last record
+// wrote them (tab_record): a record with the same strings copies them
+// from that record, earlier in the same buffer.  Each part is copied
+// whole, SEG_* bytes, past its length (loaded whole, then stored, so it
+// may overlap): the pieces after it write over the rest, and every
+// record's room has SEG_SLACK more, so reads and writes past a part stay
+// in the buffer.
+#define SEG_PM    8  // keys 3 and 4 with provider and model: at most 8
+#define SEG_MT    32 // keys 7 and 8, meta and tags: at most 32 copied
+#define SEG_PL    8  // key 16 and the platform: at most 4
+#define SEG_SLACK 32
+
+// Where the parts begin and end in a record written with direct stores.
+typedef struct seg_marks {
+	uint8_t *pm[2];
+	uint8_t *mt[2];
+	uint8_t *pl[2];
+} seg_marks;
+
 // The record's map of n entries, piece by piece (see put_hdr); with idx,
-// its strings as indices into a table (TBATCH, tab_resolve).
+// its strings as indices into a table (TBATCH, tab_resolve), and with mk
+// (fast only) where their parts are; with seg instead (fast only), its
+// strings' parts copied from the last record's (llmcost_proto_strtab
+// seg_*).
 ENC_INLINE void
 enc_pieces(llmcost_proto_enc *e, put_cur *c, const llmcost_proto_record *r,
-    size_t n, int trace, int parent, int fees, int fast, const uint32_t *idx)
+    size_t n, int trace, int parent, int fees, int fast, const uint32_t *idx,
+    seg_marks *mk, const llmcost_proto_strtab *seg)
 {
 	put_map(e, c, n, fast);
 	put_uint(e, c, LLMCOST_RK_RUN_ID, fast);
@@ -669,10 +695,21 @@ enc_pieces(llmcost_proto_enc *e, put_cur *c, const llmcost_proto_record *r,
 	put_uint(e, c, r->start_ns, fast);
 	put_uint(e, c, LLMCOST_RK_DURATION_NS, fast);
 	put_uint(e, c, r->duration_ns, fast);
-	put_uint(e, c, LLMCOST_RK_PROVIDER, fast);
-	put_ref(e, c, idx, &r->provider, STRTAB_K_PROVIDER, fast);
-	put_uint(e, c, LLMCOST_RK_MODEL, fast);
-	put_ref(e, c, idx, &r->model, STRTAB_K_MODEL, fast);
+	if (seg != NULL) {
+		memmove(c->w, seg->recs.data + seg->seg_pm[0], SEG_PM);
+		c->w += seg->seg_pm[1];
+	} else {
+		if (mk != NULL) {
+			mk->pm[0] = c->w;
+		}
+		put_uint(e, c, LLMCOST_RK_PROVIDER, fast);
+		put_ref(e, c, idx, &r->provider, STRTAB_K_PROVIDER, fast);
+		put_uint(e, c, LLMCOST_RK_MODEL, fast);
+		put_ref(e, c, idx, &r->model, STRTAB_K_MODEL, fast);
+		if (mk != NULL) {
+			mk->pm[1] = c->w;
+		}
+	}
 	put_uint(e, c, LLMCOST_RK_USAGE, fast);
 	put_array(e, c, LLMCOST_BUCKET_COUNT, fast);
 	for (size_t i = 0; i < LLMCOST_BUCKET_COUNT; i++) {
@@ -682,22 +719,33 @@ enc_pieces(llmcost_proto_enc *e, put_cur *c, const llmcost_proto_record *r,
 		put_uint(e, c, LLMCOST_RK_STATUS, fast);
 		put_uint(e, c, r->status, fast);
 	}
-	if (r->n_meta > 0) {
-		put_uint(e, c, LLMCOST_RK_META, fast);
-		put_map(e, c, r->n_meta, fast);
-		for (uint32_t i = 0; i < r->n_meta; i++) {
-			put_ref(e, c, idx, &r->meta[i].key, STRTAB_K_KEY + i,
-			    fast);
-			put_ref(e, c, idx, &r->meta[i].val, STRTAB_K_VAL + i,
-			    fast);
+	if (seg != NULL) {
+		memmove(c->w, seg->recs.data + seg->seg_mt[0], SEG_MT);
+		c->w += seg->seg_mt[1];
+	} else {
+		if (mk != NULL) {
+			mk->mt[0] = c->w;
 		}
-	}
-	if (r->n_tags > 0) {
-		put_uint(e, c, LLMCOST_RK_TAGS, fast);
-		put_array(e, c, r->n_tags, fast);
-		for (uint32_t i = 0; i < r->n_tags; i++) {
-			put_ref(
-			    e, c, idx, &r->tags[i], STRTAB_K_TAG + i, fast);
+		if (r->n_meta > 0) {
+			put_uint(e, c, LLMCOST_RK_META, fast);
+			put_map(e, c, r->n_meta, fast);
+			for (uint32_t i = 0; i < r->n_meta; i++) {
+				put_ref(e, c, idx, &r->meta[i].key,
+				    STRTAB_K_KEY + i, fast);
+				put_ref(e, c, idx, &r->meta[i].val,
+				    STRTAB_K_VAL + i, fast);
+			}
+		}
+		if (r->n_tags > 0) {
+			put_uint(e, c, LLMCOST_RK_TAGS, fast);
+			put_array(e, c, r->n_tags, fast);
+			for (uint32_t i = 0; i < r->n_tags; i++) {
+				put_ref(e, c, idx, &r->tags[i],
+				    STRTAB_K_TAG + i, fast);
+			}
+		}
+		if (mk != NULL) {
+			mk->mt[1] = c->w;
 		}
 	}
 	if (fees) {
@@ -731,9 +779,21 @@ enc_pieces(llmcost_proto_enc *e, put_cur *c, const llmcost_proto_record *r,
 		put_uint(e, c, LLMCOST_RK_SERVICE_TIER, fast);
 		put_uint(e, c, r->service_tier, fast);
 	}
-	if (r->platform.len > 0) {
-		put_uint(e, c, LLMCOST_RK_PLATFORM, fast);
-		put_ref(e, c, idx, &r->platform, STRTAB_K_PLATFORM, fast);
+	if (seg != NULL) {
+		memmove(c->w, seg->recs.data + seg->seg_pl[0], SEG_PL);
+		c->w += seg->seg_pl[1];
+	} else {
+		if (mk != NULL) {
+			mk->pl[0] = c->w;
+		}
+		if (r->platform.len > 0) {
+			put_uint(e, c, LLMCOST_RK_PLATFORM, fast);
+			put_ref(
+			    e, c, idx, &r->platform, STRTAB_K_PLATFORM, fast);
+		}
+		if (mk != NULL) {
+			mk->pl[1] = c->w;
+		}
 	}
 }
 
@@ -786,13 +846,13 @@ enc_staged(llmcost_proto_enc *e, const llmcost_proto_record *r,
 	put_cur c;
 	if (bound <= sizeof(e->stage_) - e->staged_) {
 		c.w = (uint8_t *) e->stage_ + e->staged_;
-		enc_pieces(
-		    e, &c, r, f->n, f->trace, f->parent, f->fees, 1, idx);
+		enc_pieces(e, &c, r, f->n, f->trace, f->parent, f->fees, 1,
+		    idx, NULL, NULL);
 		e->staged_ = (size_t) ((char *) c.w - e->stage_);
 	} else {
 		c.w = NULL;
-		enc_pieces(
-		    e, &c, r, f->n, f->trace, f->parent, f->fees, 0, idx);
+		enc_pieces(e, &c, r, f->n, f->trace, f->parent, f->fees, 0,
+		    idx, NULL, NULL);
 	}
 	return (enc_flush(e));
 }
@@ -1092,6 +1152,25 @@ buf_reserve(llmcost_proto_buf *b, size_t need)
 	return (0);
 }
 
+// Keeps where the parts of the record just written (mk) are, for the
+// next record with the same strings, when each fits its copy.
+ENC_INLINE void
+seg_keep(llmcost_proto_strtab *t, const seg_marks *mk)
+{
+	const uint8_t *base = (const uint8_t *) t->recs.data;
+	size_t pm = (size_t) (mk->pm[1] - mk->pm[0]);
+	size_t mt = (size_t) (mk->mt[1] - mk->mt[0]);
+	size_t pl = (size_t) (mk->pl[1] - mk->pl[0]);
+
+	t->seg_ok = pm <= SEG_PM && mt <= SEG_MT && pl <= SEG_PL;
+	t->seg_pm[0] = (size_t) (mk->pm[0] - base);
+	t->seg_pm[1] = pm;
+	t->seg_mt[0] = (size_t) (mk->mt[0] - base);
+	t->seg_mt[1] = mt;
+	t->seg_pl[0] = (size_t) (mk->pl[0] - base);
+	t->seg_pl[1] = pl;
+}
+
 static int
 tab_record(llmcost_proto_strtab *t, const llmcost_proto_record *r)
 {
@@ -1102,7 +1181,8 @@ tab_record(llmcost_proto_strtab *t, const llmcost_proto_record *r)
 	rec_form f;
 	int rv;
 
-	if (tab_same(t, r)) {
+	int same = tab_same(t, r);
+	if (same) {
 		// The strings' entries are in idx from the last record.
 		room
 		    = TAB_REC_BASE + STR_BOUND(r->dotted_order) + t->same_room;
@@ -1117,14 +1197,24 @@ tab_record(llmcost_proto_strtab *t, const llmcost_proto_record *r)
 	rec_form_of(r, &f);
 	// The stage is empty between records (enc_staged ends with a
 	// flush), so the buffer holds every byte written so far.
+	room += SEG_SLACK;
 	if (room <= e->limit - e->written
 	    && buf_reserve(b, b->len + room) == 0) {
 		put_cur c = { (uint8_t *) b->data + b->len };
-		enc_pieces(e, &c, r, f.n, f.trace, f.parent, f.fees, 1, idx);
+		if (same && t->seg_ok) {
+			enc_pieces(e, &c, r, f.n, f.trace, f.parent, f.fees, 1,
+			    NULL, NULL, t);
+		} else {
+			seg_marks mk;
+			enc_pieces(e, &c, r, f.n, f.trace, f.parent, f.fees, 1,
+			    idx, &mk, NULL);
+			seg_keep(t, &mk);
+		}
 		b->len = (size_t) ((char *) c.w - b->data);
 		e->written = b->len;
 		return (0);
 	}
+	t->seg_ok = 0;
 	return (enc_staged(e, r, &f, idx));
 }
 
@@ -1172,6 +1262,7 @@ llmcost_proto_strtab_begin(llmcost_proto_strtab *t, int utf8_trusted)
 	t->n_recs = 0;
 	t->keys_ok = 0;
 	t->same_ok = 0;
+	t->seg_ok = 0;
 	// No entry yet: every place points past the table.
 	memset(t->last, 0xff, sizeof(t->last));
 	t->recs.len = 0;

@@ -483,6 +483,14 @@ typedef struct llmcost_proto_strtab {
 	uint32_t same_n_tags;
 	llmcost_proto_kv same_meta[LLMCOST_MAX_META];
 	llmcost_proto_str same_tags[LLMCOST_MAX_TAGS];
+	// Where the bytes of the last record's strings are in recs, by part
+	// (provider and model; meta and tags; platform), as offset and
+	// length, when seg_ok: a record whose strings are the same copies
+	// them.
+	int seg_ok;
+	size_t seg_pm[2];
+	size_t seg_mt[2];
+	size_t seg_pl[2];
 	llmcost_proto_buf recs; // the records, encoded with indices
 	llmcost_proto_enc enc;  // writes recs; its err is sticky
 } llmcost_proto_strtab;
