@@ -857,8 +857,10 @@ typedef struct wctx {
 	uint32_t nprev, next_prev, cur;
 	struct ru_pending *ru_last; // the roll-up sum the last run went to
 	store_rkey ru_last_key;     // and its key
-	// The id the last MDB_APPEND wrote (have_last 0: none yet): the
-	// runs table's last key, as this transaction is its only writer.
+	// The id the last MDB_APPEND wrote (have_last 0: none yet), a hint
+	// only: a key not above it skips the append that would be refused.
+	// Wrong either way, a run still goes to the plain put, which stores
+	// it once or reports the duplicate.
 	uint8_t last_run[16];
 	int have_last;
 } wctx;

@@ -1629,6 +1629,9 @@ rec_fast(dec *d, mcur *c, rec_ctx *rc, uint32_t *n, uint64_t *seen)
 		        t, &p, end, 1, LLMCOST_MAX_MODEL, &r->model)) {
 			return (0);
 		}
+		// Kept before the record has passed whole: a record that
+		// fails abandons the one pass (the two steps decode the
+		// message again), so no later record reads a refused one.
 		d->pm_r = r;
 		d->pm_p = p3;
 		d->pm_len = (uint32_t) (p - p3);
@@ -1758,6 +1761,8 @@ rec_fast(dec *d, mcur *c, rec_ctx *rc, uint32_t *n, uint64_t *seen)
 		}
 	}
 	if (p > p6) {
+		// As for keys 3 and 4 above: a failure later in this record
+		// abandons the one pass, memo and all.
 		uint32_t k = d->memo_next;
 		d->memo_next = (k + 1) & (DEC_MEMO_SLOTS - 1);
 		d->memo_last = k;

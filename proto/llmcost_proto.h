@@ -339,8 +339,9 @@ typedef struct llmcost_proto_msg {
 // LLMCOST_ENOMEM (LLMCOST_EINVAL for a NULL out, or a NULL buf with
 // len > 0), writes a NUL-terminated reason into reason[reasonsz]
 // when reason != NULL, and leaves *out zeroed with nothing to free.
-// Records of a batch with the same meta or tags may share those arrays
-// (and the strings they point to): compare them by content.
+// Decoded arrays and strings are read-only: records of a batch with the
+// same meta or tags may share those arrays (and the strings they point
+// to), so never write through them, and compare them by content.
 int llmcost_proto_decode(const void *buf, size_t len, llmcost_proto_msg *out,
     char *reason, size_t reasonsz);
 
