@@ -16,6 +16,7 @@
 
 #include "batch.h"
 #include "shim.h"
+#include "sink.h"
 
 #define MAX_CALLS 400
 #define DESC_MAX  256
@@ -76,18 +77,11 @@ describe(const llmcost_proto_record *r, char out[DESC_MAX])
 	out[o] = '\0';
 }
 
-static int
-cap_start(llmcost__exporter *ex)
+// sink_seen: describes each call of b, and counts the records that share
+// the previous record's strings.
+static void
+cap_seen(const llmcost__batch *b)
 {
-	(void) ex;
-	return (0);
-}
-
-static int
-cap_deliver(
-    llmcost__exporter *ex, const llmcost__batch *b, llmcost__outcome *out)
-{
-	(void) ex;
 	pthread_mutex_lock(&cap_mtx);
 	for (uint32_t i = 0; i < b->n; i++) {
 		const llmcost_proto_record *r = &b->records[i];
@@ -101,26 +95,7 @@ cap_deliver(
 		}
 	}
 	pthread_mutex_unlock(&cap_mtx);
-	out->stored = b->n;
-	return (0);
 }
-
-static void
-cap_fini(llmcost__exporter *ex)
-{
-	(void) ex;
-}
-
-static const struct llmcost__exporter_ops cap_ops = {
-	.name = "capture",
-	.lossless = 1,
-	.start = cap_start,
-	.deliver = cap_deliver,
-	.fini = cap_fini,
-};
-
-static const struct llmcost__exporter_ops *const cap_exporters[]
-    = { &cap_ops, NULL };
 
 // The kinds of call: v0 and the ways a call may differ from it.
 enum {
@@ -198,15 +173,12 @@ test_records_hold_their_calls_strings(void **state)
 {
 	(void) state;
 	llmcost_client *c = NULL;
-	llmcost_options o;
 	llmcost_scope scope;
 	int want[MAX_CALLS];
 	uint32_t n = 0;
 
-	memset(&o, 0, sizeof(o));
-	o.collector_url = "ipc:///nonexistent/unused.sock";
-	o.queue_max = 1024;
-	LLMCOST_PASS(llmcost__client_init(&c, &o, cap_exporters));
+	sink_seen = cap_seen;
+	LLMCOST_PASS(sink_client(&c, 1024));
 	LLMCOST_PASS(llmcost_scope_begin(c, NULL, "request", &scope));
 	for (int a = 0; a < V_COUNT; a++) {
 		for (int b = 0; b < V_COUNT; b++) {

@@ -18,6 +18,7 @@
 #include "batch.h"
 #include "llmcost_common.h"
 #include "shim.h"
+#include "sink.h"
 
 #define MAX_THREADS (3 * LLMCOST__LANES_MAX)
 #define MAX_CALLS   3000
@@ -66,18 +67,10 @@ u64_cmp(const void *a, const void *b)
 	return (x < y ? -1 : x > y);
 }
 
-static int
-cap_start(llmcost__exporter *ex)
+// sink_seen: counts each call of b by its thread and number.
+static void
+cap_seen(const llmcost__batch *b)
 {
-	(void) ex;
-	return (0);
-}
-
-static int
-cap_deliver(
-    llmcost__exporter *ex, const llmcost__batch *b, llmcost__outcome *out)
-{
-	(void) ex;
 	pthread_mutex_lock(&seen_mtx);
 	for (uint32_t i = 0; i < b->n; i++) {
 		uint64_t t = b->records[i].usage[0];
@@ -99,36 +92,14 @@ cap_deliver(
 		last_start = b->records[i].start_ns;
 	}
 	pthread_mutex_unlock(&seen_mtx);
-	out->stored = b->n;
-	return (0);
 }
-
-static void
-cap_fini(llmcost__exporter *ex)
-{
-	(void) ex;
-}
-
-static const struct llmcost__exporter_ops cap_ops = {
-	.name = "capture",
-	.lossless = 1,
-	.start = cap_start,
-	.deliver = cap_deliver,
-	.fini = cap_fini,
-};
-
-static const struct llmcost__exporter_ops *const cap_exporters[]
-    = { &cap_ops, NULL };
 
 static llmcost_client *
 cap_client(uint32_t queue_max)
 {
 	llmcost_client *c;
-	llmcost_options o;
-	memset(&o, 0, sizeof(o));
-	o.collector_url = "ipc:///nonexistent/unused.sock";
-	o.queue_max = queue_max;
-	LLMCOST_PASS(llmcost__client_init(&c, &o, cap_exporters));
+	sink_seen = cap_seen;
+	LLMCOST_PASS(sink_client(&c, queue_max));
 	pthread_mutex_lock(&seen_mtx);
 	memset(seen, 0, sizeof(seen));
 	seen_bad = 0;

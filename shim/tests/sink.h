@@ -1,5 +1,6 @@
 // Shared by the shim's tests and the call-site benchmarks that need no
-// collector: an exporter that stores every batch at once, and an
+// collector: an exporter that stores every batch at once (showing it to
+// sink_seen first, when set), and an
 // exporter list holding only it, for llmcost__client_init.  Static, so
 // each program that includes it has its own copy of the table.
 #ifndef LLMCOST_SINK_H
@@ -17,11 +18,19 @@ sink_start(llmcost__exporter *ex)
 	return (0);
 }
 
+// Called with every batch before it is stored, on the exporter's
+// thread, when set (set it before the client starts): a test that
+// looks at what its calls became.
+static void (*sink_seen)(const llmcost__batch *b);
+
 static int
 sink_deliver(
     llmcost__exporter *ex, const llmcost__batch *b, llmcost__outcome *out)
 {
 	(void) ex;
+	if (sink_seen != NULL) {
+		sink_seen(b);
+	}
 	out->stored = b->n;
 	return (0);
 }
