@@ -154,7 +154,10 @@ same_strings(const struct llmcost_call *call, const struct llmcost_call *prev)
 }
 
 // Fills r's fields but its strings from call (every field: r is not
-// zeroed first).
+// zeroed first).  A field added to the record must be set here too; the
+// size below is there to make that change stop here.
+_Static_assert(sizeof(void *) != 8 || sizeof(llmcost_proto_record) == 328,
+    "record_numbers and record_like set every field of the record");
 static void
 record_numbers(const struct llmcost_call *call, llmcost_proto_record *r)
 {
