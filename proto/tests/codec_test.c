@@ -3778,6 +3778,27 @@ test_tbatch_refusals(void **state)
 	free(buf);
 }
 
+// A TBATCH of records as `r`, decoded, must hold exactly r's records.
+static void
+assert_tbatch_holds(
+    const encbuf *eb, const llmcost_proto_record *r, uint32_t n)
+{
+	llmcost_proto_batch want;
+	llmcost_proto_msg m;
+
+	decode_ok(eb->b.data, eb->b.len, &m);
+	assert_int_equal(m.type, LLMCOST_MSG_TBATCH);
+	memset(&want, 0, sizeof(want));
+	memcpy(want.client_id, CID, 16);
+	want.seq = 7;
+	want.dropped = 3;
+	want.exporter_lost = 2;
+	want.records = r;
+	want.n_records = n;
+	assert_same_batch(&m.u.batch, &want);
+	llmcost_proto_msg_free(&m);
+}
+
 // More distinct strings than the encoder's table holds: the rest go in
 // place, and every record decodes to what was encoded.
 static void
@@ -3789,8 +3810,6 @@ test_tbatch_table_full(void **state)
 	llmcost_proto_kv *kv = calloc((size_t) N * PER, sizeof(*kv));
 	char(*vals)[16] = calloc((size_t) N * PER, sizeof(*vals));
 	static const char *keys[PER] = { "user", "session", "request" };
-	llmcost_proto_batch want;
-	llmcost_proto_msg m;
 	encbuf eb;
 
 	(void) state;
@@ -3813,42 +3832,12 @@ test_tbatch_table_full(void **state)
 	LLMCOST_PASS(llmcost_proto_strtab_init(&t));
 	encode_tbatch(&t, r, N, &eb);
 	assert_int_equal(t.n, LLMCOST_PROTO_STRTAB_ENC);
-	decode_ok(eb.b.data, eb.b.len, &m);
-	memset(&want, 0, sizeof(want));
-	memcpy(want.client_id, CID, 16);
-	want.seq = 7;
-	want.dropped = 3;
-	want.exporter_lost = 2;
-	want.records = r;
-	want.n_records = N;
-	assert_same_batch(&m.u.batch, &want);
-	llmcost_proto_msg_free(&m);
+	assert_tbatch_holds(&eb, r, N);
 	llmcost_proto_buf_free(&eb.b);
 	llmcost_proto_strtab_fini(&t);
 	free(vals);
 	free(kv);
 	free(r);
-}
-
-// A TBATCH of records as `r`, decoded, must hold exactly r's records.
-static void
-assert_tbatch_holds(
-    const encbuf *eb, const llmcost_proto_record *r, uint32_t n)
-{
-	llmcost_proto_batch want;
-	llmcost_proto_msg m;
-
-	decode_ok(eb->b.data, eb->b.len, &m);
-	assert_int_equal(m.type, LLMCOST_MSG_TBATCH);
-	memset(&want, 0, sizeof(want));
-	memcpy(want.client_id, CID, 16);
-	want.seq = 7;
-	want.dropped = 3;
-	want.exporter_lost = 2;
-	want.records = r;
-	want.n_records = n;
-	assert_same_batch(&m.u.batch, &want);
-	llmcost_proto_msg_free(&m);
 }
 
 // A copy of s in memory of its own (freed with the arena a).
