@@ -3384,6 +3384,38 @@ test_golden_tbatch(void **state)
 	llmcost_proto_strtab_fini(&t);
 }
 
+// decode_both_ways on buf, then on it with each byte replaced by each of
+// subst in turn; counts what each accepted and refused.
+static void
+mutate_both_ways(uint8_t *buf, size_t len, const uint8_t *subst, size_t nsubst,
+    unsigned *accepted, unsigned *refused)
+{
+	char what[96];
+
+	assert_int_equal(decode_both_ways(buf, len, "whole"), 0);
+	for (size_t n = 0; n < len; n += 5) {
+		(void) snprintf(what, sizeof(what), "first %zu bytes", n);
+		*refused += decode_both_ways(buf, n, what) != 0;
+	}
+	for (size_t i = 0; i < len; i++) {
+		for (size_t k = 0; k < nsubst; k++) {
+			uint8_t was = buf[i];
+			if (was == subst[k]) {
+				continue;
+			}
+			buf[i] = subst[k];
+			(void) snprintf(what, sizeof(what), "byte %zu 0x%02x",
+			    i, subst[k]);
+			if (decode_both_ways(buf, len, what) == 0) {
+				(*accepted)++;
+			} else {
+				(*refused)++;
+			}
+			buf[i] = was;
+		}
+	}
+}
+
 // The one pass reads a TBATCH's records in their usual form at once
 // (keys 0 to 8 in order) and leaves the rest to the loop the two steps
 // use: on a TBATCH whose records take every branch of that (status,
@@ -3404,7 +3436,6 @@ test_tbatch_one_pass_matches_steps(void **state)
 	const llmcost_proto_str tags[2] = { S("beta"), S("gamma") };
 	llmcost_proto_strtab t;
 	unsigned accepted = 0, refused = 0;
-	char what[96];
 	encbuf eb;
 
 	(void) state;
@@ -3445,64 +3476,11 @@ test_tbatch_one_pass_matches_steps(void **state)
 	uint8_t *buf = (uint8_t *) eb.b.data;
 	size_t len = eb.b.len;
 	assert_true(t.n > 128);
-	assert_int_equal(decode_both_ways(buf, len, "whole"), 0);
-	for (size_t n = 0; n < len; n += 7) {
-		(void) snprintf(what, sizeof(what), "first %zu bytes", n);
-		refused += decode_both_ways(buf, n, what) != 0;
-	}
-	for (size_t i = 0; i < len; i++) {
-		for (size_t k = 0; k < sizeof(subst); k++) {
-			uint8_t was = buf[i];
-			if (was == subst[k]) {
-				continue;
-			}
-			buf[i] = subst[k];
-			(void) snprintf(what, sizeof(what), "byte %zu 0x%02x",
-			    i, subst[k]);
-			if (decode_both_ways(buf, len, what) == 0) {
-				accepted++;
-			} else {
-				refused++;
-			}
-			buf[i] = was;
-		}
-	}
+	mutate_both_ways(buf, len, subst, sizeof(subst), &accepted, &refused);
 	assert_true(accepted > 1000);
 	assert_true(refused > 1000);
 	llmcost_proto_buf_free(&eb.b);
 	llmcost_proto_strtab_fini(&t);
-}
-
-// decode_both_ways on buf, then on it with each byte replaced by each of
-// subst in turn; counts what each accepted and refused.
-static void
-mutate_both_ways(uint8_t *buf, size_t len, const uint8_t *subst, size_t nsubst,
-    unsigned *accepted, unsigned *refused)
-{
-	char what[96];
-
-	assert_int_equal(decode_both_ways(buf, len, "whole"), 0);
-	for (size_t n = 0; n < len; n += 5) {
-		(void) snprintf(what, sizeof(what), "first %zu bytes", n);
-		*refused += decode_both_ways(buf, n, what) != 0;
-	}
-	for (size_t i = 0; i < len; i++) {
-		for (size_t k = 0; k < nsubst; k++) {
-			uint8_t was = buf[i];
-			if (was == subst[k]) {
-				continue;
-			}
-			buf[i] = subst[k];
-			(void) snprintf(what, sizeof(what), "byte %zu 0x%02x",
-			    i, subst[k]);
-			if (decode_both_ways(buf, len, what) == 0) {
-				(*accepted)++;
-			} else {
-				(*refused)++;
-			}
-			buf[i] = was;
-		}
-	}
 }
 
 // The one pass takes keys 6 to 8 of a record (status, meta, tags) from
