@@ -446,6 +446,63 @@ evict_caches(void)
 	__asm__ volatile("" : : "r"(cold_buf) : "memory");
 }
 
+// The latency of one cache miss here, the floor under the cold rows: a
+// chain of MISS_CHAIN pointers, one per page on distinct lines (so no
+// prefetcher guesses the next), is walked after the same eviction and
+// spin as a cold call, and the median walk is divided by its length.  A
+// cold call reads its client, its thread's lane and the slot the lane
+// hands it one after the other, and fetches its code, so it cannot take
+// less than a few of these.
+#define MISS_CHAIN 16
+
+__attribute__((noinline)) static void *
+walk(void *const *p, int n)
+{
+	for (int i = 0; i < n; i++) {
+		p = (void *const *) *p;
+	}
+	return ((void *) p);
+}
+
+static double
+cold_miss_ns(uint32_t overhead, size_t n)
+{
+	size_t page = 4096;
+	char *mem = aligned_alloc(page, (MISS_CHAIN + 1) * page);
+	uint32_t *lat = calloc(n, sizeof(*lat));
+	double ns = 0;
+
+	if (mem != NULL && lat != NULL) {
+		for (size_t i = 0; i < MISS_CHAIN; i++) {
+			char *at = mem + i * page + (i % 64) * 64;
+			char *next
+			    = mem + (i + 1) * page + ((i + 1) % 64) * 64;
+			memcpy(at, &next, sizeof(next));
+		}
+		void *volatile sink;
+		for (size_t i = 0; i < n; i++) {
+			evict_caches();
+			uint64_t next = bench_now_ns() + PACED_GAP_NS;
+			while (bench_now_ns() < next) {
+				continue;
+			}
+			uint64_t t0 = bench_now_ns();
+			sink = walk((void *const *) mem, MISS_CHAIN);
+			uint64_t d = bench_now_ns() - t0;
+			lat[i] = d > overhead ? (uint32_t) (d - overhead) : 0;
+		}
+		(void) sink;
+		bench_pct p;
+		bench_percentiles(lat, n, &p);
+		ns = (double) p.p50 / MISS_CHAIN;
+	}
+	free(cold_buf);
+	cold_buf = NULL;
+	free(lat);
+	free(mem);
+	return (ns);
+}
+
 // The run time in nanoseconds of the batch loop (the thread named
 // "llmcost-send": only one client exists while a row with it runs), from
 // the scheduler's statistics; 0 when it cannot be read.
@@ -698,8 +755,9 @@ usage_exit(const char *prog)
 	    "comma-separated\n"
 	    "                 (ours,ours_bigq,naive,getppid,ours2,naive2,\n"
 	    "                 "
-	    "ours_paced,naive_paced,ours2_paced,naive2_paced;\n"
-	    "                 default all), e.g. to profile one of them\n",
+	    "ours_paced,naive_paced,ours2_paced,naive2_paced,\n"
+	    "                 miss (the cache-miss floor); default all),\n"
+	    "                 e.g. to profile one of them\n",
 	    prog, LLMCOSTD_PATH);
 	exit(2);
 }
@@ -886,6 +944,10 @@ main(int argc, char **argv)
 	if (want(rows, rp2.key)) {
 		measure(&rp2, &ours, 2, n_paced);
 	}
+	double miss = 0;
+	if (want(rows, "miss")) {
+		miss = cold_miss_ns(ovh, n_paced);
+	}
 
 	printf("\n%-44s %7s %7s %7s %7s %8s %7s %7s\n",
 	    "operation (ns per call)", "median", "p99", "p999", "mean", "max",
@@ -900,6 +962,14 @@ main(int argc, char **argv)
 	print_row(&np, &rp);
 	print_row(&rp2, &rp2);
 	print_row(&np2, &rp2);
+	if (miss > 0) {
+		printf("one cache miss, the floor under the cold rows: a "
+		       "dependent load of an evicted line takes %.0f ns here "
+		       "(median walk of %d lines on %d pages, evicted and "
+		       "spun as the cold rows)\n",
+		    miss, MISS_CHAIN, MISS_CHAIN);
+		bench_metric("callsite.cold_miss_ns", miss);
+	}
 	printf("(ratios against the llmcost row of the same group: 1 thread, "
 	       "2 threads, paced; 2-thread rows merge both producers' calls; "
 	       "paced rows have %zu calls)\n",
