@@ -24,7 +24,10 @@
 // gives the cost of a sleep (the CPU left over, per sleep).  The real
 // run counts its own sleeps (a busier machine sleeps less often per
 // offer), and offers times the first plus sleeps times the second is
-// taken off the producers' CPU to give the call sites'.  Memory: RSS and
+// taken off the producers' CPU to give the call sites'.  Context
+// switches per message (client threads the library started, and the
+// daemon's), from /proc: each message costs both processes a few thread
+// wake-ups whatever it carries.  Memory: RSS and
 // thread count before and after llmcost_init.  The floor for durable storage is
 // measured in the same run: raw in-process LMDB writes of as many fixed
 // 144-byte values (sizeof(store_run)) as were stored, under 16-byte
@@ -40,6 +43,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,6 +78,9 @@ typedef struct shim_result {
 	double total_s; // first offer to flush return
 	uint64_t offered, accepted, efull, errors, sleeps;
 	double cpu_client_s, cpu_producers_s, cpu_daemon_s;
+	// Context switches (voluntary and not) of the client's threads
+	// (llmcost-* and nng's) and of the daemon, over the run.
+	uint64_t switches_client, switches_daemon;
 	long rss_before_kib, rss_init_kib, rss_end_kib;
 	int threads_before, threads_init, threads_live;
 	llmcost_stats st;
@@ -115,6 +122,64 @@ proc_cpu_s(pid_t pid)
 		return (-1);
 	}
 	return ((double) (ut + st) / (double) sysconf(_SC_CLK_TCK));
+}
+
+// The context switches of pid's threads so far, voluntary and not; with
+// lib_only, only the threads the library started (named "llmcost-..."
+// and nng's "nng:..."), not the bench's own producers.  A thread that
+// has exited no longer counts: the threads measured here live through
+// the run.
+static uint64_t
+proc_switches(pid_t pid, int lib_only)
+{
+	char path[300], line[128];
+	uint64_t sum = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int) pid);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.') {
+			continue;
+		}
+		if (lib_only) {
+			char comm[64] = "";
+			snprintf(path, sizeof(path), "/proc/%d/task/%s/comm",
+			    (int) pid, e->d_name);
+			FILE *f = fopen(path, "r");
+			if (f == NULL) {
+				continue;
+			}
+			int named = fgets(comm, sizeof(comm), f) != NULL
+			    && (strncmp(comm, "llmcost-", 8) == 0
+			        || strncmp(comm, "nng:", 4) == 0);
+			fclose(f);
+			if (!named) {
+				continue;
+			}
+		}
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/status",
+		    (int) pid, e->d_name);
+		FILE *f = fopen(path, "r");
+		if (f == NULL) {
+			continue;
+		}
+		while (fgets(line, sizeof(line), f) != NULL) {
+			unsigned long long v;
+			if (sscanf(line, "voluntary_ctxt_switches: %llu", &v)
+			        == 1
+			    || sscanf(line, "nonvoluntary_ctxt_switches: %llu",
+			           &v)
+			        == 1) {
+				sum += v;
+			}
+		}
+		fclose(f);
+	}
+	if (d != NULL) {
+		closedir(d);
+	}
+	return (sum);
 }
 
 // A line of /proc/self/status ("VmRSS", "Threads") as a number, or -1.
@@ -264,6 +329,8 @@ run_shim(const char *url, const char *dir, pid_t daemon, double secs,
 
 	double cpu0 = thread_cpu_s(RUSAGE_SELF);
 	double dcpu0 = proc_cpu_s(daemon);
+	uint64_t sw0 = proc_switches(getpid(), 1);
+	uint64_t dsw0 = proc_switches(daemon, 0);
 	run_producers(c, secs, rate, r);
 	uint64_t t0 = r->t0;
 	uint64_t t1 = bench_now_ns();
@@ -272,6 +339,8 @@ run_shim(const char *url, const char *dir, pid_t daemon, double secs,
 	r->cpu_client_s
 	    = thread_cpu_s(RUSAGE_SELF) - cpu0 - r->cpu_producers_s;
 	r->cpu_daemon_s = proc_cpu_s(daemon) - dcpu0;
+	r->switches_client = proc_switches(getpid(), 1) - sw0;
+	r->switches_daemon = proc_switches(daemon, 0) - dsw0;
 	r->offer_s = (double) (t1 - t0) / 1e9;
 	r->total_s = (double) (t2 - t0) / 1e9;
 	llmcost_stats_get(c, &r->st);
@@ -464,6 +533,11 @@ main(int argc, char **argv)
 	double disk_per_call = stat(dpath, &dst) == 0 && sr.stored > 0
 	    ? (double) dst.st_size / (double) sr.stored
 	    : 0;
+	// Messages to the collector: each costs both processes a few
+	// thread wake-ups, whatever it carries.
+	double msgs = sr.st.batches_sent > 0 ? (double) sr.st.batches_sent : 1;
+	double sw_client = (double) sr.switches_client / msgs;
+	double sw_daemon = (double) sr.switches_daemon / msgs;
 	size_t n = sr.stored > 0 ? (size_t) sr.stored : 1;
 	double lmdb_s = run_lmdb(ldir, n);
 	if (lmdb_s <= 0) {
@@ -516,6 +590,9 @@ main(int argc, char **argv)
 	    total_ns);
 	printf("%-56s %12.1f\n", "store file bytes per stored call (data.mdb)",
 	    disk_per_call);
+	printf("%-56s %6.1f / %.1f\n",
+	    "context switches per message: client / daemon", sw_client,
+	    sw_daemon);
 	printf(
 	    "%-56s %12ld\n", "RSS KiB before llmcost_init", sr.rss_before_kib);
 	printf("%-56s %12ld\n", "RSS KiB added by llmcost_init",
@@ -569,6 +646,8 @@ main(int argc, char **argv)
 	        ? (double) sr.st.calls_acked / (double) sr.st.batches_sent
 	        : 0.0);
 	bench_metric("ingest.disk_bytes_per_call", disk_per_call);
+	bench_metric("ingest.switches_per_msg.client", sw_client);
+	bench_metric("ingest.switches_per_msg.daemon", sw_daemon);
 	bench_metric("ingest.verify_ok", ok);
 	rc = ok ? 0 : 1;
 out:
