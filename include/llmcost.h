@@ -300,8 +300,11 @@ typedef enum llmcost_status {
  * - ack_timeout_ms, LLMCOST_ACK_TIMEOUT_MS: milliseconds without an
  *   acknowledgement before a batch is sent again.  Default 5000; 50 to
  *   600000.
- * - batch_max, LLMCOST_BATCH_MAX: calls per batch.  Default 1024; 1 to
- *   2048, so that a batch of the largest calls fits one 4 MiB message.
+ * - batch_max, LLMCOST_BATCH_MAX: calls per batch.  Default and most
+ *   2048, so that a batch of the largest calls fits one 4 MiB message;
+ *   at least 1.  Each message to llmcostd costs both processes a few
+ *   thread wake-ups whatever it carries, so smaller batches cost more CPU
+ *   per call.
  * - LLMCOST_BUDGET_POLL_MS (no field): how often the collector
  *   exporter asks llmcostd which hard budgets are exhausted (the guard
  *   of llmcost_call_begin()).  Default 1000; 50 to 60000.
@@ -374,7 +377,7 @@ typedef enum llmcost_status {
  *   exporter holds while LangSmith is slow or away, in full batches:
  *   langsmith_queue_batches x batch_max calls, however small the batch
  *   loop cut them (in at most 1024 batches; queued batches go out merged,
- *   up to 100 runs a request).  Default 8; 1 to 16.  Its memory is at
+ *   up to 100 runs a request).  Default 4 (8192 calls); 1 to 16.  Its memory is at
  *   most that many calls of about 1.8 KiB each; calls that find the
  *   queue full are not sent to LangSmith and are counted
  *   (langsmith_dropped_queue).  The collector never loses calls to

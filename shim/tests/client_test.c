@@ -374,7 +374,7 @@ test_options_clamped(void **state)
 	    (const char *[]) { "LLMCOST_QUEUE_MAX", "5000",
 	        "LLMCOST_BATCH_MAX", "banana", NULL }));
 	assert_int_equal(c->cfg.queue_max, 8192);
-	assert_int_equal(c->cfg.batch_max, 1024);
+	assert_int_equal(c->cfg.batch_max, 2048);
 	llmcost_shutdown(c, 100);
 }
 
