@@ -671,6 +671,17 @@ put_ref(llmcost_proto_enc *e, put_cur *c, const uint32_t *idx,
 #define SEG_PL    8  // key 16 and the platform: at most 4
 #define SEG_SLACK 32
 
+// Copies a part of n (SEG_*) bytes: loaded whole into registers, then
+// stored, so it is a move, without a call.
+ENC_INLINE void
+seg_move(uint8_t *dst, const char *src, size_t n)
+{
+	uint64_t w[SEG_MT / 8];
+
+	memcpy(w, src, n);
+	memcpy(dst, w, n);
+}
+
 // Where the parts begin and end in a record written with direct stores.
 typedef struct seg_marks {
 	uint8_t *pm[2];
@@ -696,7 +707,7 @@ enc_pieces(llmcost_proto_enc *e, put_cur *c, const llmcost_proto_record *r,
 	put_uint(e, c, LLMCOST_RK_DURATION_NS, fast);
 	put_uint(e, c, r->duration_ns, fast);
 	if (seg != NULL) {
-		memmove(c->w, seg->recs.data + seg->seg_pm[0], SEG_PM);
+		seg_move(c->w, seg->recs.data + seg->seg_pm[0], SEG_PM);
 		c->w += seg->seg_pm[1];
 	} else {
 		if (mk != NULL) {
@@ -720,7 +731,7 @@ enc_pieces(llmcost_proto_enc *e, put_cur *c, const llmcost_proto_record *r,
 		put_uint(e, c, r->status, fast);
 	}
 	if (seg != NULL) {
-		memmove(c->w, seg->recs.data + seg->seg_mt[0], SEG_MT);
+		seg_move(c->w, seg->recs.data + seg->seg_mt[0], SEG_MT);
 		c->w += seg->seg_mt[1];
 	} else {
 		if (mk != NULL) {
@@ -780,7 +791,7 @@ enc_pieces(llmcost_proto_enc *e, put_cur *c, const llmcost_proto_record *r,
 		put_uint(e, c, r->service_tier, fast);
 	}
 	if (seg != NULL) {
-		memmove(c->w, seg->recs.data + seg->seg_pl[0], SEG_PL);
+		seg_move(c->w, seg->recs.data + seg->seg_pl[0], SEG_PL);
 		c->w += seg->seg_pl[1];
 	} else {
 		if (mk != NULL) {
@@ -903,12 +914,15 @@ llmcost_proto_enc_record(llmcost_proto_enc *e, const llmcost_proto_record *r)
 
 // Resolves s at place k to *x: its entry, or STRTAB_NONE (written in
 // place, *room grown by its bytes).  Checks s as check_str_t unless it is
-// place k's string in the last record.  Returns 0 or the check's error.
+// place k's string in the last record.  *moved gets a bit set unless *x
+// is an entry and the one *x held before (the last record's at place k,
+// tab_resolve).  Returns 0 or the check's error.
 ENC_INLINE int
 tab_ref(llmcost_proto_strtab *t, const llmcost_proto_str *s, uint32_t k,
-    uint32_t min, uint32_t max, uint32_t *x, size_t *room)
+    uint32_t min, uint32_t max, uint32_t *x, size_t *room, uint32_t *moved)
 {
 	uint32_t i = t->last[k];
+	uint32_t was = *x;
 	int rv;
 
 	if (i < t->n && s->ptr != NULL) {
@@ -916,6 +930,7 @@ tab_ref(llmcost_proto_strtab *t, const llmcost_proto_str *s, uint32_t k,
 		if (o->len == s->len
 		    && (o->ptr == s->ptr
 		        || str_bytes_eq(o->ptr, s->ptr, s->len))) {
+			*moved |= i ^ was;
 			*x = i;
 			return (0);
 		}
@@ -926,18 +941,27 @@ tab_ref(llmcost_proto_strtab *t, const llmcost_proto_str *s, uint32_t k,
 	if ((*x = strtab_find(t, s, k)) == STRTAB_NONE) {
 		*room += STR_BOUND(*s);
 	}
+	*moved |= (*x ^ was) | (*x == STRTAB_NONE);
 	return (0);
 }
 
 // check_record for a TBATCH record, in the same order, resolving each
 // string to idx[place] (STRTAB_* places) as it goes; *room is the
-// record's bound.  Its strings become the ones tab_same compares with.  A record refused after some of its strings went into
-// the table leaves them there: the table's error is sticky, so nothing
-// of it is written.
+// record's bound.  Its strings become the ones tab_same compares with.
+// *like: whether the record's strings are, place by place, the last
+// record's entries, with the same count at each part (then the parts
+// with strings are the last record's bytes, llmcost_proto_strtab
+// seg_*).  A record refused after some of its strings went into the
+// table leaves them there: the table's error is sticky, so nothing of it
+// is written.
 static int
 tab_resolve(llmcost_proto_strtab *t, const llmcost_proto_record *r,
-    uint32_t *idx, size_t *room)
+    uint32_t *idx, size_t *room, int *like)
 {
+	// Bits set when a place's entry is not the last record's.
+	uint32_t moved = (r->n_meta ^ t->same_n_meta)
+	    | (r->n_tags ^ t->same_n_tags)
+	    | ((r->platform.len > 0) ^ (t->same_str[2].len > 0));
 	int rv;
 
 	*room = TAB_REC_BASE + STR_BOUND(r->dotted_order)
@@ -947,10 +971,10 @@ tab_resolve(llmcost_proto_strtab *t, const llmcost_proto_record *r,
 		return (LLMCOST_EINVAL);
 	}
 	if ((rv = tab_ref(t, &r->provider, STRTAB_K_PROVIDER, 1,
-	         LLMCOST_MAX_PROVIDER, &idx[STRTAB_K_PROVIDER], room))
+	         LLMCOST_MAX_PROVIDER, &idx[STRTAB_K_PROVIDER], room, &moved))
 	        != 0
 	    || (rv = tab_ref(t, &r->model, STRTAB_K_MODEL, 1,
-	            LLMCOST_MAX_MODEL, &idx[STRTAB_K_MODEL], room))
+	            LLMCOST_MAX_MODEL, &idx[STRTAB_K_MODEL], room, &moved))
 	        != 0) {
 		return (rv);
 	}
@@ -973,6 +997,7 @@ tab_resolve(llmcost_proto_strtab *t, const llmcost_proto_record *r,
 	}
 	if (r->platform.len > 0) {
 		uint32_t i = t->last[STRTAB_K_PLATFORM];
+		uint32_t was = idx[STRTAB_K_PLATFORM];
 		const llmcost_proto_str *p = &r->platform;
 		if (i < t->n && p->ptr != NULL && t->ent[i].len == p->len
 		    && (t->ent[i].ptr == p->ptr
@@ -987,7 +1012,9 @@ tab_resolve(llmcost_proto_strtab *t, const llmcost_proto_record *r,
 		               = strtab_find(t, p, STRTAB_K_PLATFORM))
 		    == STRTAB_NONE) {
 			*room += STR_BOUND(*p);
+			moved = 1;
 		}
+		moved |= idx[STRTAB_K_PLATFORM] ^ was;
 	}
 	if ((r->n_meta > 0 && r->meta == NULL)
 	    || (r->n_tags > 0 && r->tags == NULL)) {
@@ -1003,10 +1030,11 @@ tab_resolve(llmcost_proto_strtab *t, const llmcost_proto_record *r,
 		uint32_t was = t->last[STRTAB_K_KEY + i];
 
 		if ((rv = tab_ref(t, &kv->key, STRTAB_K_KEY + i, 1,
-		         LLMCOST_MAX_KEY, &ki[i], room))
+		         LLMCOST_MAX_KEY, &ki[i], room, &moved))
 		        != 0
 		    || (rv = tab_ref(t, &kv->val, STRTAB_K_VAL + i, 0,
-		            LLMCOST_MAX_VALUE, &idx[STRTAB_K_VAL + i], room))
+		            LLMCOST_MAX_VALUE, &idx[STRTAB_K_VAL + i], room,
+		            &moved))
 		        != 0) {
 			return (rv);
 		}
@@ -1034,7 +1062,8 @@ tab_resolve(llmcost_proto_strtab *t, const llmcost_proto_record *r,
 	}
 	for (uint32_t i = 0; i < r->n_tags; i++) {
 		if ((rv = tab_ref(t, &r->tags[i], STRTAB_K_TAG + i, 1,
-		         LLMCOST_MAX_TAG, &idx[STRTAB_K_TAG + i], room))
+		         LLMCOST_MAX_TAG, &idx[STRTAB_K_TAG + i], room,
+		         &moved))
 		    != 0) {
 			return (rv);
 		}
@@ -1042,6 +1071,7 @@ tab_resolve(llmcost_proto_strtab *t, const llmcost_proto_record *r,
 	if (r->has_provider_cost && r->provider_cost_pusd > INT64_MAX) {
 		return (LLMCOST_EINVAL);
 	}
+	*like = moved == 0;
 	t->same_ok = 1;
 	t->same_room = *room - TAB_REC_BASE - STR_BOUND(r->dotted_order);
 	t->same_str[0] = r->provider;
@@ -1049,11 +1079,12 @@ tab_resolve(llmcost_proto_strtab *t, const llmcost_proto_record *r,
 	t->same_str[2] = r->platform;
 	t->same_n_meta = r->n_meta;
 	t->same_n_tags = r->n_tags;
-	if (r->n_meta > 0) {
-		memcpy(t->same_meta, r->meta, r->n_meta * sizeof(*r->meta));
+	// Entry by entry: a few, and a call to memcpy would cost more.
+	for (uint32_t i = 0; i < r->n_meta; i++) {
+		t->same_meta[i] = r->meta[i];
 	}
-	if (r->n_tags > 0) {
-		memcpy(t->same_tags, r->tags, r->n_tags * sizeof(*r->tags));
+	for (uint32_t i = 0; i < r->n_tags; i++) {
+		t->same_tags[i] = r->tags[i];
 	}
 	return (0);
 }
@@ -1182,6 +1213,7 @@ tab_record(llmcost_proto_strtab *t, const llmcost_proto_record *r)
 	int rv;
 
 	int same = tab_same(t, r);
+	int like = same;
 	if (same) {
 		// The strings' entries are in idx from the last record.
 		room
@@ -1189,7 +1221,7 @@ tab_record(llmcost_proto_strtab *t, const llmcost_proto_record *r)
 		rv = tab_check_rest(t, r);
 	} else {
 		t->same_ok = 0;
-		rv = tab_resolve(t, r, idx, &room);
+		rv = tab_resolve(t, r, idx, &room, &like);
 	}
 	if (rv != 0) {
 		return (enc_fail(e, rv));
@@ -1201,7 +1233,7 @@ tab_record(llmcost_proto_strtab *t, const llmcost_proto_record *r)
 	if (room <= e->limit - e->written
 	    && buf_reserve(b, b->len + room) == 0) {
 		put_cur c = { (uint8_t *) b->data + b->len };
-		if (same && t->seg_ok) {
+		if (like && t->seg_ok) {
 			enc_pieces(e, &c, r, f.n, f.trace, f.parent, f.fees, 1,
 			    NULL, NULL, t);
 		} else {
