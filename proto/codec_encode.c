@@ -956,7 +956,7 @@ tab_ref(llmcost_proto_strtab *t, const llmcost_proto_str *s, uint32_t k,
 // is written.
 static int
 tab_resolve(llmcost_proto_strtab *t, const llmcost_proto_record *r,
-    uint32_t *idx, size_t *room, int *like)
+    const rec_form *f, uint32_t *idx, size_t *room, int *like)
 {
 	// Bits set when a place's entry is not the last record's.
 	uint32_t moved = (r->n_meta ^ t->same_n_meta)
@@ -981,7 +981,7 @@ tab_resolve(llmcost_proto_strtab *t, const llmcost_proto_record *r,
 	if (r->n_meta > LLMCOST_MAX_META || r->n_tags > LLMCOST_MAX_TAGS) {
 		return (LLMCOST_ETOOBIG);
 	}
-	if (id_zero(r->trace_id) && !id_zero(r->parent_run_id)) {
+	if (!f->trace && f->parent) {
 		return (LLMCOST_EINVAL);
 	}
 	if (r->dotted_order.len > 0
@@ -1079,13 +1079,8 @@ tab_resolve(llmcost_proto_strtab *t, const llmcost_proto_record *r,
 	t->same_str[2] = r->platform;
 	t->same_n_meta = r->n_meta;
 	t->same_n_tags = r->n_tags;
-	// Entry by entry: a few, and a call to memcpy would cost more.
-	for (uint32_t i = 0; i < r->n_meta; i++) {
-		t->same_meta[i] = r->meta[i];
-	}
-	for (uint32_t i = 0; i < r->n_tags; i++) {
-		t->same_tags[i] = r->tags[i];
-	}
+	t->same_meta = r->meta;
+	t->same_tags = r->tags;
 	return (0);
 }
 
@@ -1096,43 +1091,31 @@ str_same(const llmcost_proto_str *a, const llmcost_proto_str *b)
 }
 
 // Whether every string of r is, place by place, the same pointer and
-// length as the last record's (llmcost_proto_strtab.same_*): then they
-// are the same bytes (the table's strings stay as they are until the
-// message is written), with the same entries and the same checks passed.
+// length as the last record's (llmcost_proto_strtab.same_*), its meta
+// and tags the same arrays: then they are the same bytes (the records'
+// strings and arrays stay as they are until the message is written),
+// with the same entries and the same checks passed.  A record with the
+// last one's strings in arrays of its own is found by tab_resolve.
 static int
 tab_same(const llmcost_proto_strtab *t, const llmcost_proto_record *r)
 {
-	if (!t->same_ok || r->n_meta != t->same_n_meta
-	    || r->n_tags != t->same_n_tags
-	    || (r->n_meta > 0 && r->meta == NULL)
-	    || (r->n_tags > 0 && r->tags == NULL)
-	    || !str_same(&r->provider, &t->same_str[0])
-	    || !str_same(&r->model, &t->same_str[1])
-	    || !str_same(&r->platform, &t->same_str[2])) {
-		return (0);
-	}
-	for (uint32_t i = 0; i < r->n_meta; i++) {
-		if (!str_same(&r->meta[i].key, &t->same_meta[i].key)
-		    || !str_same(&r->meta[i].val, &t->same_meta[i].val)) {
-			return (0);
-		}
-	}
-	for (uint32_t i = 0; i < r->n_tags; i++) {
-		if (!str_same(&r->tags[i], &t->same_tags[i])) {
-			return (0);
-		}
-	}
-	return (1);
+	return (t->same_ok && r->n_meta == t->same_n_meta
+	    && r->n_tags == t->same_n_tags && r->meta == t->same_meta
+	    && r->tags == t->same_tags
+	    && str_same(&r->provider, &t->same_str[0])
+	    && str_same(&r->model, &t->same_str[1])
+	    && str_same(&r->platform, &t->same_str[2]));
 }
 
 // check_record's checks of everything but the strings, for a record
-// whose strings are the last record's (tab_same).
+// whose strings are the last record's (tab_same); f is its form.
 static int
-tab_check_rest(const llmcost_proto_strtab *t, const llmcost_proto_record *r)
+tab_check_rest(const llmcost_proto_strtab *t, const llmcost_proto_record *r,
+    const rec_form *f)
 {
 	if (id_zero(r->run_id) || r->start_ns == 0
 	    || r->status > LLMCOST_STATUS_ABORTED
-	    || (id_zero(r->trace_id) && !id_zero(r->parent_run_id))) {
+	    || (!f->trace && f->parent)) {
 		return (LLMCOST_EINVAL);
 	}
 	if (r->dotted_order.len > 0) {
@@ -1212,21 +1195,22 @@ tab_record(llmcost_proto_strtab *t, const llmcost_proto_record *r)
 	rec_form f;
 	int rv;
 
+	// The form first (no side effect): the checks use its ids.
+	rec_form_of(r, &f);
 	int same = tab_same(t, r);
 	int like = same;
 	if (same) {
 		// The strings' entries are in idx from the last record.
 		room
 		    = TAB_REC_BASE + STR_BOUND(r->dotted_order) + t->same_room;
-		rv = tab_check_rest(t, r);
+		rv = tab_check_rest(t, r, &f);
 	} else {
 		t->same_ok = 0;
-		rv = tab_resolve(t, r, idx, &room, &like);
+		rv = tab_resolve(t, r, &f, idx, &room, &like);
 	}
 	if (rv != 0) {
 		return (enc_fail(e, rv));
 	}
-	rec_form_of(r, &f);
 	// The stage is empty between records (enc_staged ends with a
 	// flush), so the buffer holds every byte written so far.
 	room += SEG_SLACK;

@@ -447,8 +447,10 @@ void llmcost_proto_buf_free(llmcost_proto_buf *b);
 // llmcost_proto_strtab_record per record (checked as
 // llmcost_proto_enc_record checks it, and encoded into the table's own
 // buffer), then llmcost_proto_enc_tbatch writes the whole message.  The
-// table keeps pointers to the records' strings: they must stay valid
-// until llmcost_proto_enc_tbatch returns.  The encoder interns at most
+// table keeps pointers to the records' strings and meta and tag arrays:
+// they must stay valid and unchanged until llmcost_proto_enc_tbatch
+// returns (a record whose arrays and strings are the last record's, by
+// pointer, is taken as that record's without reading them).  The encoder interns at most
 // LLMCOST_PROTO_STRTAB_ENC entries; later new strings, empty strings and
 // dotted_order are written in place.  Memory: about 92 KiB once, plus
 // the encoded records; one table per thread (not shared, not moved
@@ -471,9 +473,9 @@ typedef struct llmcost_proto_strtab {
 	// record's, all in the table (so distinct); 0 when unknown.
 	uint32_t keys_ok;
 	// The last record's entries by place (UINT32_MAX: written in
-	// place), and its strings as it gave them (pointers and lengths,
-	// provider, model, platform, meta, tags) when same_ok: a record whose
-	// strings are the same pointers and lengths takes the same entries
+	// place), and its strings as it gave them (pointers and lengths of
+	// provider, model, platform; its meta and tag arrays) when same_ok:
+	// a record with the same pointers and lengths takes the same entries
 	// without looking at a byte.  same_room: what its strings take in the
 	// record at most.
 	uint32_t idx[LLMCOST_PROTO_STRTAB_PLACES];
@@ -482,8 +484,8 @@ typedef struct llmcost_proto_strtab {
 	llmcost_proto_str same_str[3];
 	uint32_t same_n_meta;
 	uint32_t same_n_tags;
-	llmcost_proto_kv same_meta[LLMCOST_MAX_META];
-	llmcost_proto_str same_tags[LLMCOST_MAX_TAGS];
+	const llmcost_proto_kv *same_meta;
+	const llmcost_proto_str *same_tags;
 	// Where the bytes of the last record's strings are in recs, by part
 	// (provider and model; meta and tags; platform), as offset and
 	// length, when seg_ok: a record whose strings are the same copies
