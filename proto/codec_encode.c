@@ -481,7 +481,7 @@ check_record(const llmcost_proto_record *r, int t)
 	return (0);
 }
 
-static int
+ENC_INLINE int
 has_fees(const llmcost_proto_record *r)
 {
 	uint64_t any = 0;
@@ -827,7 +827,7 @@ typedef struct rec_form {
 	int fees;
 } rec_form;
 
-static void
+ENC_INLINE void
 rec_form_of(const llmcost_proto_record *r, rec_form *f)
 {
 	f->fees = has_fees(r);
