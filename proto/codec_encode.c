@@ -32,10 +32,13 @@
 // record, as a call site's strings are, is taken without a hash and
 // without checking it again), then written by the same code as a
 // BATCH's, with direct stores, straight into the table's own buffer
-// grown to the record's bound first (no stage, no callback); a record
-// whose strings are all the last record's, by pointer, copies the bytes
-// the last record's strings took instead of writing them again.  Then
-// the envelope, the table and that buffer are written as one message.
+// grown to the record's bound first (no stage, no callback).  A record
+// whose strings are all the last record's copies the bytes the last
+// record's strings took instead of writing them again: found by pointer
+// (the same strings and the same meta and tag arrays: no byte is read),
+// or, for strings each in memory of their own, when every place resolved
+// to the entry the last record had there.  Then the envelope, the table
+// and that buffer are written as one message.
 // Emptying the table clears only the slots in use, and never reads the
 // last batch's strings again (they may be gone).
 
