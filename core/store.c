@@ -37,11 +37,12 @@
 // interleaved) takes that run's ids after a comparison instead of
 // lookups, and, when it has the roll-up key of the run before it, its
 // pending roll-up sum.  A batch's runs
-// are written in run id order (sort_records) and inserted with
-// MDB_APPEND while their ids rise, which fills every page; an id below
-// the last (another client, a resend) falls back to a plain
-// MDB_NOOVERWRITE insert, which is what tells a new run from a resent
-// one there.  The store does not
+// are written in run id order (sort_records), so that they fill every
+// page; a run above the table's last goes to the end of the last leaf
+// without a descent while the write knows it has room, or starts a new
+// leaf of its own with MDB_APPEND (put_run), and the insert
+// (MDB_NOOVERWRITE) is what tells a new run from a resent one.  The
+// store does not
 // price: each call's cost arrives with it from the pricing stage
 // (pricing.c), and a reprice asks
 // the same stage through a callback, so that storing and repricing share
@@ -857,12 +858,19 @@ typedef struct wctx {
 	uint32_t nprev, next_prev, cur;
 	struct ru_pending *ru_last; // the roll-up sum the last run went to
 	store_rkey ru_last_key;     // and its key
-	// The id the last MDB_APPEND wrote (have_last 0: none yet), a hint
-	// only: a key not above it skips the append that would be refused.
-	// Wrong either way, a run still goes to the plain put, which stores
-	// it once or reports the duplicate.
+	// Where the runs table ends, as far as this write has seen: after
+	// a run whose id was above every stored one, last_run is the
+	// table's last id (have_last).  When such a run started a new leaf
+	// page (the table's leaf page count rose by one), that leaf held
+	// it alone, and leaf_room counts the bytes left on the leaf since
+	// (leaf_known).  Hints only: they choose between MDB_APPEND and the
+	// plain put, never whether a run is stored.
 	uint8_t last_run[16];
 	int have_last;
+	uint8_t leaf_first[16]; // the last leaf's first id (leaf_known)
+	int leaf_known;
+	uint32_t leaf_room;
+	uint32_t psize; // LMDB's page size
 } wctx;
 
 static uint32_t
@@ -1501,6 +1509,81 @@ id_less(const uint8_t *a, const uint8_t *b)
 	return (x < y);
 }
 
+// The room a run of vsize bytes takes on a leaf page: LMDB's node (an
+// 8-byte header, the 16-byte id, the value), rounded up to even, and its
+// 2-byte offset.
+static inline uint32_t
+leaf_need(size_t vsize)
+{
+	return (
+	    (uint32_t) ((STORE_LEAF_NODE + 16 + vsize + 2 + 1) & ~(size_t) 1));
+}
+
+// The leaf pages of the runs table now.
+static uint64_t
+leaf_pages(wctx *w)
+{
+	MDB_stat st;
+
+	return (mdb_stat(w->txn, w->s->runs, &st) == 0 ? st.ms_leaf_pages : 0);
+}
+
+// Inserts the run k -> v unless its id is stored (MDB_KEYEXIST).  Run
+// ids are time-ordered, so most runs go to the end of the table.
+// MDB_APPEND puts such a run on a new leaf of its own when the last leaf
+// is full (a plain put would split the full leaf in two halves, copying
+// every node), so in-order runs fill every page; but LMDB 0.9.24 looks
+// the table's last key up from the root for every MDB_APPEND.  The plain
+// put on this cursor, which stays where the last run went, first
+// compares the key with the first and last keys of the cursor's leaf and
+// inserts a key above the table's last without a descent.  So a run
+// above the table's last takes the plain put while this write knows the
+// last leaf has room for it (leaf_room), and MDB_APPEND otherwise, which
+// tells, by the leaf page count, whether it started a new leaf.  A run
+// not above the last goes to the plain put, which stores it where it
+// belongs or finds it stored.
+static int
+put_run(wctx *w, MDB_val *k, MDB_val *v)
+{
+	uint32_t need = leaf_need(v->mv_size);
+	int above = !w->have_last || id_less(w->last_run, k->mv_data);
+	int rc;
+
+	if (above && w->leaf_known && need <= w->leaf_room) {
+		if ((rc = mdb_cursor_put(w->runs, k, v, MDB_NOOVERWRITE))
+		    == 0) {
+			w->leaf_room -= need;
+			memcpy(w->last_run, k->mv_data, 16);
+		}
+		return (rc);
+	}
+	if (above) {
+		uint64_t before = leaf_pages(w);
+		if ((rc = mdb_cursor_put(w->runs, k, v, MDB_APPEND)) == 0) {
+			memcpy(w->last_run, k->mv_data, 16);
+			w->have_last = 1;
+			w->leaf_known = leaf_pages(w) == before + 1
+			    && need + STORE_LEAF_HDR <= w->psize;
+			w->leaf_room = w->leaf_known
+			    ? w->psize - STORE_LEAF_HDR - need
+			    : 0;
+			memcpy(w->leaf_first, k->mv_data, 16);
+			return (0);
+		}
+		if (rc != MDB_KEYEXIST) {
+			return (rc);
+		}
+	}
+	// Not above the last run (another client's, a resend): one not
+	// below the last leaf's first run lands on that leaf, whose room
+	// is then not known any more.
+	rc = mdb_cursor_put(w->runs, k, v, MDB_NOOVERWRITE);
+	if (rc == 0 && !id_less(k->mv_data, w->leaf_first)) {
+		w->leaf_known = 0;
+	}
+	return (rc);
+}
+
 static int
 write_record(
     wctx *w, const llmcost_proto_record *r, const store_cost *cost, int *dup)
@@ -1566,24 +1649,7 @@ write_record(
 	uint8_t rec[sizeof(store_run)];
 	MDB_val k = { 16, (void *) r->run_id },
 	        v = { run_encode(r->run_id, &run, rec), rec };
-	// Run ids are time-ordered, so most runs append at the end of the
-	// table: MDB_APPEND fills each page before starting the next (half
-	// full pages otherwise) and skips the descent's key comparisons.
-	// It refuses a key not above the last one (MDB_KEYEXIST) without
-	// telling whether that key exists; the plain put then says.  Once
-	// this write has appended, the table's last key is known, and a key
-	// not above it goes to the plain put at once (MDB_APPEND descends
-	// the tree to find the last key before refusing it).
-	if (w->have_last && !id_less(w->last_run, r->run_id)) {
-		rc = MDB_KEYEXIST;
-	} else if ((rc = mdb_cursor_put(w->runs, &k, &v, MDB_APPEND)) == 0) {
-		memcpy(w->last_run, r->run_id, 16);
-		w->have_last = 1;
-	}
-	if (rc == MDB_KEYEXIST) {
-		rc = mdb_cursor_put(w->runs, &k, &v, MDB_NOOVERWRITE);
-	}
-	if (rc != 0) {
+	if ((rc = put_run(w, &k, &v)) != 0) {
 		if (rc == MDB_KEYEXIST) {
 			*dup = 1;
 			return (0);
@@ -1769,6 +1835,8 @@ write_once(store *s, const store_batch *batches, size_t n,
 		return (rc);
 	}
 	*where = "ids";
+	MDB_stat est;
+	w.psize = mdb_env_stat(s->env, &est) == 0 ? est.ms_psize : 0;
 	w.next_str = last_id(w.txn, s->id2str, &rc);
 	if (rc == 0) {
 		w.next_ms = last_id(w.txn, s->metasets, &rc);

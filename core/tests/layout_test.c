@@ -204,6 +204,135 @@ test_bytes_per_call(void **state)
 	assert_int_equal(check_rollups(f->s), n);
 }
 
+// The leaf pages of the store's runs table and the runs one holds.
+static void
+runs_leaves(const char *path, uint64_t *leaves, uint64_t *per_leaf)
+{
+	raw w;
+	MDB_dbi runs;
+	MDB_stat st;
+
+	raw_begin(&w, path);
+	LLMCOST_PASS(mdb_dbi_open(w.txn, "runs", 0, &runs));
+	LLMCOST_PASS(mdb_stat(w.txn, runs, &st));
+	raw_end(&w);
+	*leaves = st.ms_leaf_pages;
+	// A packed run on a leaf: an 8-byte node header, the 16-byte id,
+	// the 80-byte record and a 2-byte offset, on a page of 16 bytes of
+	// header.
+	*per_leaf = (st.ms_psize - 16) / (8 + 16 + 80 + 2);
+}
+
+// Batch b of a write of 6 batches of 400 runs, whose first run is n0:
+// ids rise from batch to batch, except that the first batch leaves out
+// every tenth run and the fourth carries those (below the runs before
+// it), with 40 runs of the third again (a resend) when dup.
+static built *
+fill_batch(uint32_t n0, int b, int dup)
+{
+	built *bt = build(NULL, 0);
+	spec sp = { .hour = H0,
+		.provider = "openai",
+		.model = "gpt-4o",
+		.usage = { 100, 0, 0, 0, 20 } };
+
+	for (uint32_t i = 0; i < 400; i++) {
+		sp.n = n0 + 400 * (uint32_t) b + i;
+		if (b != 0 || i % 10 != 5) {
+			add(bt, &sp);
+		}
+		if (b == 3 && i < 40) {
+			sp.n = n0 + 10 * i + 5;
+			add(bt, &sp);
+			if (dup) {
+				sp.n = n0 + 800 + 10 * i;
+				add(bt, &sp);
+			}
+		}
+	}
+	return (bt);
+}
+
+// Runs in id order fill every leaf page of the runs table, across the
+// batches of a write and across writes (a run that takes the last
+// leaf's room does not split it, and one that finds it full starts a
+// new leaf of its own); runs below the last (another client's, a
+// resend) are stored once, where they belong, among them.
+static void
+test_runs_fill_pages(void **state)
+{
+	fixture *f = *state;
+	uint64_t leaves, per_leaf, runs;
+	store_batch_result res[6];
+	char err[256] = "";
+
+	// In order: 4 writes of 6 batches.
+	for (uint32_t w = 0; w < 4; w++) {
+		const llmcost_proto_batch *bts[6];
+		llmcost_proto_batch bt[6];
+		built *b[6];
+		for (int i = 0; i < 6; i++) {
+			b[i] = build(NULL, 0);
+			spec sp = { .hour = H0,
+				.provider = "openai",
+				.model = "gpt-4o",
+				.usage = { 100 } };
+			for (uint32_t j = 0; j < 400; j++) {
+				sp.n = 2400 * w + 400 * (uint32_t) i + j;
+				add(b[i], &sp);
+			}
+			bt[i] = batch_of(b[i], 0xc1, 6 * w + (uint32_t) i, 0);
+			bts[i] = &bt[i];
+		}
+		LLMCOST_PASS(
+		    write_batches(f->s, bts, 6, res, T0, err, sizeof(err)));
+		for (int i = 0; i < 6; i++) {
+			assert_int_equal(res[i].stored, 400);
+			assert_int_equal(res[i].duplicates, 0);
+			free(b[i]);
+		}
+	}
+	store_close(f->s);
+	f->s = NULL;
+	runs_leaves(f->path, &leaves, &per_leaf);
+	assert_int_equal(leaves, (9600 + per_leaf - 1) / per_leaf);
+
+	// Out of order within each write, and resends: stored once.
+	f->s = open_store(f->path, 0, 0);
+	for (uint32_t w = 0; w < 3; w++) {
+		const llmcost_proto_batch *bts[6];
+		llmcost_proto_batch bt[6];
+		built *b[6];
+		for (int i = 0; i < 6; i++) {
+			b[i] = fill_batch(9600 + 2400 * w, i, 1);
+			bt[i] = batch_of(b[i], 0xc2, 6 * w + (uint32_t) i, 0);
+			bts[i] = &bt[i];
+		}
+		LLMCOST_PASS(
+		    write_batches(f->s, bts, 6, res, T0, err, sizeof(err)));
+		for (int i = 0; i < 6; i++) {
+			assert_int_equal(res[i].stored,
+			    i == 0 ? 360 : 400 + (i == 3 ? 40 : 0));
+			assert_int_equal(res[i].duplicates, i == 3 ? 40 : 0);
+			free(b[i]);
+		}
+	}
+	assert_int_equal(count_with(f->s, store_count_runs), 9600 + 7200);
+	store_rtxn *t;
+	store_run run;
+	LLMCOST_PASS(store_read_begin(f->s, &t));
+	LLMCOST_PASS(store_count_runs(t, &runs));
+	for (uint32_t n = 0; n < 9600 + 7200; n++) {
+		uint8_t id[16];
+		run_id(n, H0, id);
+		LLMCOST_PASS(store_get_run(t, id, &run));
+		assert_int_equal(run.start_ns, start_ns(n, H0));
+	}
+	store_read_end(t);
+	assert_int_equal(runs, 9600 + 7200);
+	assert_int_equal(check_rollups(f->s), 9600 + 7200);
+}
+
 // Daily rollups are written with the hourly ones: each day sums its hours.
 static void
 test_daily_rollups(void **state)
@@ -343,6 +472,8 @@ main(void)
 		    test_packed_and_wide, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_bytes_per_call, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_runs_fill_pages, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_daily_rollups, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
