@@ -3276,7 +3276,25 @@ pricevers_put(
 			return (rc);
 		}
 	}
-	int rc = mdb_put(txn, s->pricevers, &k, &v, MDB_NODUPDATA);
+	// Most writes find their hour's version there already.  Looked up
+	// first: a put that finds it (MDB_NODUPDATA) has copied the table's
+	// pages into the transaction before it says so, and the commit
+	// would write them out again unchanged.
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, s->pricevers, &cur);
+	if (rc != 0) {
+		return (rc);
+	}
+	MDB_val fk = k, fv = v;
+	rc = mdb_cursor_get(cur, &fk, &fv, MDB_GET_BOTH);
+	mdb_cursor_close(cur);
+	if (rc == 0) {
+		return (0);
+	}
+	if (rc != MDB_NOTFOUND) {
+		return (rc);
+	}
+	rc = mdb_put(txn, s->pricevers, &k, &v, MDB_NODUPDATA);
 	return (rc == MDB_KEYEXIST ? 0 : rc);
 }
 
