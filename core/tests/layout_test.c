@@ -226,9 +226,9 @@ runs_leaves(const char *path, uint64_t *leaves, uint64_t *per_leaf)
 // Batch b of a write of 6 batches of 400 runs, whose first run is n0:
 // ids rise from batch to batch, except that the first batch leaves out
 // every tenth run and the fourth carries those (below the runs before
-// it), with 40 runs of the third again (a resend) when dup.
+// it), with 40 runs of the third again (a resend).
 static built *
-fill_batch(uint32_t n0, int b, int dup)
+fill_batch(uint32_t n0, int b)
 {
 	built *bt = build(NULL, 0);
 	spec sp = { .hour = H0,
@@ -244,10 +244,8 @@ fill_batch(uint32_t n0, int b, int dup)
 		if (b == 3 && i < 40) {
 			sp.n = n0 + 10 * i + 5;
 			add(bt, &sp);
-			if (dup) {
-				sp.n = n0 + 800 + 10 * i;
-				add(bt, &sp);
-			}
+			sp.n = n0 + 800 + 10 * i;
+			add(bt, &sp);
 		}
 	}
 	return (bt);
@@ -304,7 +302,7 @@ test_runs_fill_pages(void **state)
 		llmcost_proto_batch bt[6];
 		built *b[6];
 		for (int i = 0; i < 6; i++) {
-			b[i] = fill_batch(9600 + 2400 * w, i, 1);
+			b[i] = fill_batch(9600 + 2400 * w, i);
 			bt[i] = batch_of(b[i], 0xc2, 6 * w + (uint32_t) i, 0);
 			bts[i] = &bt[i];
 		}
