@@ -17,7 +17,7 @@
 #define DEFAULT_FLUSH_MS       200
 #define DEFAULT_ACK_TIMEOUT_MS 5000
 // The largest batch: each message to the collector costs both processes
-// a few thread wake-ups (about 45 context switches at 2 to 3 us of CPU
+// a few thread wake-ups (about 30 context switches at 2 to 3 us of CPU
 // each on a 2-vCPU guest) whatever it carries, so calls per message set
 // much of the CPU per call (bench_ingest; bench/README.md, round 9).
 #define DEFAULT_BATCH_MAX   2048u

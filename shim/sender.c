@@ -229,7 +229,7 @@ barrier_step(llmcost_client *c)
 // so larger batches cost less CPU per call (at 1 M calls/s and batch_max
 // 1024, a quarter gave batches of about 310 calls, half about 470 and
 // 6 % less CPU in all; a whole batch, 650 and a few drops).  A message
-// costs the two processes about 40 thread wake-ups, 2 to 3 us of CPU
+// costs the two processes about 30 context switches, 2 to 3 us of CPU
 // each on a 2-vCPU guest, whatever it carries: hence batch_max 2048,
 // whose half gave about 800 calls a message at 1 M calls/s (bench_ingest
 // prints the wake-ups per message).  Idle, it sleeps flush_ms.
