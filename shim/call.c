@@ -8,7 +8,14 @@
 // sleeping batch loop when a queue passes its high mark, which a loop
 // that sleeps by the arrival rate (sender.c) leaves for bursts.  Every
 // argument is validated here, at the edge, so exporters only ever see
-// well-formed records.
+// well-formed records.  Each entry point has a fast path for the common
+// call (short ASCII strings loaded and stored 16 bytes at a time, the
+// thread's own lane, the counter clock) that makes no call, so it needs
+// no stack frame; every other case, errors included, goes to an
+// out-of-line function in tail position.  begin writes only the fields
+// it must (shim.h): the few that setters fill are left for end, which
+// gives them their default when no setter did (call->set).
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -78,6 +85,58 @@ short_ascii_len(const char *s)
 {
 	(void) s;
 	return (-1);
+}
+#endif
+
+#if defined(__SSE2__)
+// The fast paths below: a string of at most FAST_STR bytes of ASCII,
+// loaded whole into a register and stored into the arena with one
+// unaligned 16-byte store (its NUL and the bytes after it zeroed).
+#define FAST_STR 15
+
+// Loads s into *v when s is 0..FAST_STR bytes of ASCII and the 16 bytes
+// from s lie in s's page; returns its length, else -1 (also for NULL,
+// and for a string that starts a page: llmcost__str_check decides).
+// One page-bounded unaligned load finds the NUL and the high bits
+// together.  It may read bytes after the string's NUL, beyond the object
+// that holds it, which the C library's own strlen does too: those bytes
+// never reach a result (they are masked to zero), so the address and
+// thread sanitizers are told to skip this function.
+__attribute__((no_sanitize("address", "thread"))) static inline int
+short_load(const char *s, __m128i *v)
+{
+	// keep + 16 - len: len bytes of 0xff, then zeros.
+	static const uint8_t keep[32] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	// Offsets 1..4080 in the page: s - 1 wraps NULL and a page's first
+	// byte to the top.
+	if ((((uintptr_t) s - 1) & 4095) >= 4096 - 16) {
+		return (-1);
+	}
+	__m128i x = _mm_loadu_si128((const __m128i *) (const void *) s);
+	uint32_t z = (uint32_t) _mm_movemask_epi8(
+	    _mm_cmpeq_epi8(x, _mm_setzero_si128()));
+	uint32_t h = (uint32_t) _mm_movemask_epi8(x);
+	// z ^ (z - 1): the bytes up to the first NUL (all when none).
+	if (z == 0 || (h & (z ^ (z - 1))) != 0) {
+		return (-1);
+	}
+	unsigned len = (unsigned) __builtin_ctz(z);
+	*v = _mm_and_si128(x,
+	    _mm_loadu_si128(
+	        (const __m128i *) (const void *) (keep + 16 - len)));
+	return ((int) len);
+}
+
+// The fast path of set_meta writes a span as one little-endian word
+// (x86 with SSE2 only).
+_Static_assert(sizeof(llmcost__span) == 4 && offsetof(llmcost__span, len) == 2,
+    "a span is off, then len, in one word");
+
+static inline void
+store16(char *dst, __m128i v)
+{
+	_mm_storeu_si128((__m128i *) (void *) dst, v);
 }
 #endif
 
@@ -174,39 +233,27 @@ prefetch_w(const void *p)
 static inline llmcost__lane *
 my_lane(llmcost_client *c)
 {
+	// Generations are never reused (lane.c), so a match is this client.
 	const llmcost__lane_tls *me = &llmcost__lane_me;
-	if (me->c == c && me->gen == c->gen && me->lane != NULL) {
+	if (me->gen == c->gen && me->lane != NULL) {
 		return (me->lane);
 	}
 	return (llmcost__lane_attach(c));
 }
 
-// The lines of a slot a typical call writes: the fixed fields, the first
-// metadata and tag entries and the start of the arena (shim.h).
+// The lines of a slot a typical call writes: the fixed fields, usage,
+// the first metadata and tag entries and the start of the arena
+// (shim.h).
 static inline void
 prefetch_slot(const struct llmcost_call *s)
 {
-	const char *p = (const char *) s;
-	prefetch_w(p);
-	prefetch_w(p + 64);
-	prefetch_w(p + 128);
-	prefetch_w(p + 192);
+	prefetch_w(s);
+	prefetch_w(&s->fees[0]);
+	prefetch_w(&s->usage[LLMCOST_BUCKET_COUNT - 1]);
+	prefetch_w(&s->meta[2]);
 	prefetch_w(&s->tags[0]);
 	prefetch_w(&s->arena[0]);
 	prefetch_w(&s->arena[64]);
-}
-
-static void
-prefetch_next(llmcost_client *c, const llmcost__lane *l)
-{
-	uint32_t top = l != NULL ? llmcost__lane_peek(l) : UINT32_MAX;
-	if (top == UINT32_MAX) {
-		top = llmcost__freelist_peek(&c->free);
-	}
-	if (top == UINT32_MAX) {
-		return;
-	}
-	prefetch_slot(&c->pool[top]);
 }
 
 int
@@ -257,8 +304,96 @@ is_open(const llmcost_call *call)
 	        == SLOT_OPEN);
 }
 
-int
-llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
+// Resets the fields of a slot just taken (shim.h) but its start times,
+// the bytes of its arena and its state; the fields a setter fills
+// (call->set) are left for llmcost_call_end.  Written in layout order,
+// so that the compiler merges the constant ones into a few wide stores.
+static inline void
+slot_reset(llmcost_client *c, struct llmcost_call *call, uint32_t idx,
+    uint16_t plen, uint16_t mlen)
+{
+	call->client = c;
+	call->index = idx;
+	call->provider.off = 0;
+	call->provider.len = plen;
+	call->model.off = plen;
+	call->model.len = mlen;
+	call->arena_used = (uint16_t) (plen + mlen);
+	call->n_meta = 0;
+	call->n_tags = 0;
+	call->n_text = 0;
+	call->text_used = 0;
+	call->status = LLMCOST_STATUS_OK;
+	call->service_tier = LLMCOST_TIER_STANDARD;
+	call->kind = LLMCOST__KIND_CALL;
+	call->depth = 0;
+	call->has_id = 0;
+	call->platform_len = 0;
+	call->lane = LLMCOST__LANE_NONE;
+	call->set = 0;
+	call->usage_flags = 0;
+	call->meta_lens = 0;
+	call->tag_lens = 0;
+	memset(call->fees, 0, sizeof(call->fees));
+	call->provider_cost_pusd = LLMCOST_COST_NONE;
+}
+
+// The call's start, mono from the call-site clock.  One clock read: the
+// wall-clock start is the monotonic one plus the offset the batch loop
+// keeps fresh (shim.h).
+static inline void
+slot_start(llmcost_client *c, struct llmcost_call *call, uint64_t mono)
+{
+	call->start_ns = mono
+	    + (uint64_t) atomic_load_explicit(
+	        &c->real_off, memory_order_relaxed);
+	call->start_mono = mono;
+}
+
+// begin's refusal by a hard budget (out of line: rare).
+__attribute__((noinline, cold)) static int
+begin_guard(struct llmcost_call *call, llmcost_call **callp)
+{
+	if (!llmcost__call_guarded(call)) {
+		return (0);
+	}
+	*callp = NULL;
+	llmcost_call_abandon(call);
+	return (LLMCOST_EBUDGET);
+}
+
+// The end of every begin, once the slot is filled: opens it, hands it
+// out, checks the hard budgets and prefetches the next slot.  The rare
+// branches are calls in tail position, so a caller needs no stack frame.
+static inline int
+begin_open(llmcost_client *c, struct llmcost_call *call,
+    const llmcost__lane *l, llmcost_call **callp)
+{
+	atomic_store_explicit(&call->state, SLOT_OPEN, memory_order_relaxed);
+	*callp = call;
+	if (atomic_load_explicit(&c->guard.n, memory_order_relaxed) != 0) {
+		return (begin_guard(call, callp));
+	}
+	// Asks for the lines of the slot the next begin will probably take
+	// (the top of the free stack), so that they travel from the batch
+	// loop's core while this call's caller does its own work instead
+	// of at the next call's first stores.  A hint: wrong guesses cost
+	// nothing but the bandwidth.
+	uint32_t top = l != NULL ? llmcost__lane_peek(l) : UINT32_MAX;
+	if (top == UINT32_MAX) {
+		top = llmcost__freelist_peek(&c->free);
+	}
+	if (top != UINT32_MAX) {
+		prefetch_slot(&c->pool[top]);
+	}
+	return (0);
+}
+
+// Every case of begin: out of line, with the general string checks and
+// copies, the lane lookup, the shared free stack and the clock's
+// fallback.
+__attribute__((noinline)) static int
+begin_full(llmcost_client *c, const char *provider, const char *model,
     llmcost_call **callp)
 {
 	size_t plen, mlen;
@@ -291,46 +426,101 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 		return (LLMCOST_EFULL);
 	}
 	struct llmcost_call *call = &c->pool[idx];
-	// One clock read: the wall-clock start is the monotonic one plus the
-	// offset the batch loop keeps fresh (shim.h).
-	uint64_t mono = llmcost__tsc_now(&c->clock);
-	call->client = c;
-	call->index = idx;
-	call->start_mono = mono;
-	call->start_ns = mono
-	    + (uint64_t) atomic_load_explicit(
-	        &c->real_off, memory_order_relaxed);
-	call->duration_ns = 0;
-	call->status = LLMCOST_STATUS_OK;
-	memset(call->usage, 0, sizeof(call->usage));
-	memset(call->fees, 0, sizeof(call->fees));
-	call->provider_cost_pusd = LLMCOST_COST_NONE;
-	call->usage_flags = 0;
-	call->service_tier = LLMCOST_TIER_STANDARD;
-	call->platform_len = 0;
-	call->n_meta = 0;
-	call->n_tags = 0;
-	call->text_used = 0;
-	call->n_text = 0;
-	call->kind = LLMCOST__KIND_CALL;
-	call->depth = 0;
-	call->has_id = 0;
+	slot_reset(c, call, idx, (uint16_t) plen, (uint16_t) mlen);
 	// Both fit: the arena is larger than the two caps together.
 	copy_str(call->arena, provider, plen);
 	copy_str(call->arena + plen, model, mlen);
-	call->provider.off = 0;
-	call->provider.len = (uint16_t) plen;
-	call->model.off = (uint16_t) plen;
-	call->model.len = (uint16_t) mlen;
-	call->arena_used = (uint16_t) (plen + mlen);
-	atomic_store_explicit(&call->state, SLOT_OPEN, memory_order_relaxed);
-	if (guarded(call)) {
-		llmcost_call_abandon(call);
-		return (LLMCOST_EBUDGET);
+	slot_start(c, call, llmcost__tsc_now(&c->clock));
+	return (begin_open(c, call, l, callp));
+}
+
+// begin's fast path with the clock's fallback: the slot is filled but
+// for its start.
+__attribute__((noinline)) static int
+begin_timed(llmcost_client *c, struct llmcost_call *call,
+    const llmcost__lane *l, llmcost_call **callp)
+{
+	slot_start(c, call, llmcost__tsc_now(&c->clock));
+	return (begin_open(c, call, l, callp));
+}
+
+#if defined(__SSE2__)
+// begin's fast path when the thread's lane has no free slot: a slot
+// from the shared free stack.  The names are checked and loaded (pv,
+// mv).
+__attribute__((noinline)) static int
+begin_shared(llmcost_client *c, llmcost_call **callp, const llmcost__lane *l,
+    int plen, int mlen, __m128i pv, __m128i mv)
+{
+	uint32_t idx = llmcost__freelist_take(&c->free);
+
+	if (idx == UINT32_MAX) {
+		*callp = NULL;
+		atomic_fetch_add_explicit(
+		    &c->dropped, 1, memory_order_relaxed);
+		return (LLMCOST_EFULL);
 	}
-	prefetch_next(c, l);
-	*callp = call;
-	return (0);
+	struct llmcost_call *call = &c->pool[idx];
+	uint64_t mono;
+	slot_reset(c, call, idx, (uint16_t) plen, (uint16_t) mlen);
+	store16(call->arena, pv);
+	store16(call->arena + plen, mv);
+	if (llmcost__tsc_try(&c->clock, &mono) != 0) {
+		return (begin_timed(c, call, l, callp));
+	}
+	slot_start(c, call, mono);
+	return (begin_open(c, call, l, callp));
+}
+#endif
+
+int
+llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
+    llmcost_call **callp)
+{
+#if defined(__SSE2__)
+	// The common case: a running client, short ASCII names (up to
+	// FAST_STR bytes), a thread whose lane is known and has a free
+	// slot, the counter clock.  Everything else, errors included, is
+	// begin_full's; the rare branches are calls in tail position.
+	const llmcost__lane_tls *me = &llmcost__lane_me;
+	llmcost__lane *l;
+	__m128i pv, mv;
+	uint64_t mono;
+	uint32_t idx;
+	int plen, mlen;
+
+	// A thread without a lane goes to begin_full, which asks for one
+	// now and then (lane.c).
+	if (c == NULL || callp == NULL || c->disabled
+	    || atomic_load_explicit(&c->closing, memory_order_relaxed)
+	    || me->gen != c->gen || (l = me->lane) == NULL
+	    || (plen = short_load(provider, &pv)) <= 0
+	    || (mlen = short_load(model, &mv)) <= 0) {
+		return (begin_full(c, provider, model, callp));
+	}
+	if (llmcost__lane_slot(l, &idx) != 0) {
+		return (begin_shared(c, callp, l, plen, mlen, pv, mv));
+	}
+	struct llmcost_call *call = &c->pool[idx];
+	slot_reset(c, call, idx, (uint16_t) plen, (uint16_t) mlen);
+	store16(call->arena, pv);
+	store16(call->arena + plen, mv);
+	if (llmcost__tsc_try(&c->clock, &mono) != 0) {
+		return (begin_timed(c, call, l, callp));
+	}
+	slot_start(c, call, mono);
+	return (begin_open(c, call, l, callp));
+#else
+	return (begin_full(c, provider, model, callp));
+#endif
+}
+
+// A key's or tag's bit in meta_lens or tag_lens (shim.h): the fast paths
+// below take a key or tag whose length has no bit as new.
+static inline uint32_t
+len_bit(size_t len)
+{
+	return (len < 32 ? 1u << len : 0);
 }
 
 // Every case of set_meta (a replaced value, a long or non-ASCII string,
@@ -368,6 +558,7 @@ set_meta_full(llmcost_call *call, const char *key, const char *value)
 		}
 		call->meta[i].key = ks;
 		call->meta[i].val = vs;
+		call->meta_lens |= len_bit(klen);
 		call->n_meta++;
 		return (guarded(call) ? LLMCOST_EBUDGET : 0);
 	}
@@ -387,39 +578,37 @@ set_meta_full(llmcost_call *call, const char *key, const char *value)
 int
 llmcost_call_set_meta(llmcost_call *call, const char *key, const char *value)
 {
-	// The common case: a new key, key and value short ASCII, room in
-	// the arena, no hard budget exhausted.  A key whose length matches
-	// one already set may be that key: set_meta_full compares.
-	if (is_open(call) && key != NULL && value != NULL
-	    && call->n_meta < LLMCOST_MAX_META
-	    && call->arena_used <= sizeof(call->arena) - 2 * SHORT_STR
+#if defined(__SSE2__)
+	// The common case: a new key (no key of its length set yet), key and
+	// value short ASCII, room in the arena for both 16-byte stores, no
+	// hard budget exhausted.
+	__m128i kv, vv;
+	int kl, vl;
+	if (is_open(call) && call->n_meta < LLMCOST_MAX_META
+	    && call->arena_used <= sizeof(call->arena) - 32
 	    && atomic_load_explicit(
 	           &call->client->guard.n, memory_order_relaxed)
-	        == 0) {
-		int kl = short_ascii_len(key);
-		int vl = short_ascii_len(value);
-		if (kl > 0 && vl >= 0) {
-			uint16_t n = call->n_meta;
-			uint16_t i = 0;
-			while (
-			    i < n && call->meta[i].key.len != (uint16_t) kl) {
-				i++;
-			}
-			if (i == n) {
-				uint16_t at = call->arena_used;
-				char *a = call->arena + at;
-				copy_str(a, key, (size_t) kl);
-				copy_str(a + kl, value, (size_t) vl);
-				call->meta[n].key.off = at;
-				call->meta[n].key.len = (uint16_t) kl;
-				call->meta[n].val.off = (uint16_t) (at + kl);
-				call->meta[n].val.len = (uint16_t) vl;
-				call->arena_used = (uint16_t) (at + kl + vl);
-				call->n_meta = (uint16_t) (n + 1);
-				return (0);
-			}
-		}
+	        == 0
+	    && (kl = short_load(key, &kv)) > 0
+	    && (vl = short_load(value, &vv)) >= 0
+	    && (call->meta_lens & (1u << kl)) == 0) {
+		uint16_t n = call->n_meta;
+		uint16_t at = call->arena_used;
+		char *a = call->arena + at;
+		store16(a, kv);
+		store16(a + kl, vv);
+		// The two spans as two words (a span is off, then len).
+		uint32_t vat = (uint32_t) at + (uint32_t) kl;
+		uint32_t ks = (uint32_t) at | (uint32_t) kl << 16;
+		uint32_t vs = vat | (uint32_t) vl << 16;
+		memcpy(&call->meta[n].key, &ks, sizeof(ks));
+		memcpy(&call->meta[n].val, &vs, sizeof(vs));
+		call->arena_used = (uint16_t) (vat + (uint32_t) vl);
+		call->n_meta = (uint16_t) (n + 1);
+		call->meta_lens |= 1u << kl;
+		return (0);
 	}
+#endif
 	return (set_meta_full(call, key, value));
 }
 
@@ -447,6 +636,7 @@ add_tag_full(llmcost_call *call, const char *tag)
 	if (arena_put(call, tag, len, &call->tags[call->n_tags]) != 0) {
 		return (attr_error(call, LLMCOST_ETOOBIG));
 	}
+	call->tag_lens |= len_bit(len);
 	call->n_tags++;
 	return (0);
 }
@@ -454,29 +644,26 @@ add_tag_full(llmcost_call *call, const char *tag)
 int
 llmcost_call_add_tag(llmcost_call *call, const char *tag)
 {
-	// The common case: a short ASCII tag whose length no tag of the call
-	// has (one that has may be the same tag: add_tag_full compares),
-	// with room for it.
-	if (is_open(call) && tag != NULL && call->n_tags < LLMCOST_MAX_TAGS
-	    && call->arena_used <= sizeof(call->arena) - SHORT_STR) {
-		int l = short_ascii_len(tag);
-		if (l > 0) {
-			uint16_t n = call->n_tags;
-			uint16_t i = 0;
-			while (i < n && call->tags[i].len != (uint16_t) l) {
-				i++;
-			}
-			if (i == n) {
-				uint16_t at = call->arena_used;
-				copy_str(call->arena + at, tag, (size_t) l);
-				call->tags[n].off = at;
-				call->tags[n].len = (uint16_t) l;
-				call->arena_used = (uint16_t) (at + l);
-				call->n_tags = (uint16_t) (n + 1);
-				return (0);
-			}
-		}
+#if defined(__SSE2__)
+	// The common case: a short ASCII tag of a length no tag of the call
+	// has, with room for its 16-byte store.
+	__m128i tv;
+	int l;
+	if (is_open(call) && call->n_tags < LLMCOST_MAX_TAGS
+	    && call->arena_used <= sizeof(call->arena) - 16
+	    && (l = short_load(tag, &tv)) > 0
+	    && (call->tag_lens & (1u << l)) == 0) {
+		uint16_t n = call->n_tags;
+		uint16_t at = call->arena_used;
+		store16(call->arena + at, tv);
+		call->tags[n].off = at;
+		call->tags[n].len = (uint16_t) l;
+		call->arena_used = (uint16_t) (at + l);
+		call->n_tags = (uint16_t) (n + 1);
+		call->tag_lens |= 1u << l;
+		return (0);
 	}
+#endif
 	return (add_tag_full(call, tag));
 }
 
@@ -487,6 +674,7 @@ llmcost_call_set_usage(llmcost_call *call, const llmcost_usage *usage)
 		return (LLMCOST_EINVAL);
 	}
 	memcpy(call->usage, usage->tokens, sizeof(call->usage));
+	call->set |= LLMCOST__SET_USAGE;
 	return (0);
 }
 
@@ -714,22 +902,28 @@ release(struct llmcost_call *call)
 	llmcost__freelist_push(&call->client->free, call->index);
 }
 
-int
-llmcost_call_end(llmcost_call *call)
+// Whether an ended call at position pos of lane l wakes the sleeping
+// loop: only past the lane's high mark, since at a steady rate it wakes
+// on its own in time (sender.c).  Looked at every wake_mask + 1 calls.
+// Returns 0 (end's result).
+__attribute__((noinline)) static int
+end_wake(llmcost_client *c, llmcost__lane *l, uint64_t pos)
 {
-	// A handle is used by one thread at a time, so a plain check (no
-	// locked instruction) catches a second end or an end after abandon.
-	if (!is_open(call)) {
-		return (LLMCOST_EINVAL);
+	if (atomic_load_explicit(&c->sleeping, memory_order_relaxed)
+	    && llmcost__lane_depth(l, pos) >= c->lane_mark) {
+		llmcost__sender_wake(c);
 	}
-	atomic_store_explicit(&call->state, SLOT_QUEUED, memory_order_relaxed);
-	llmcost_client *c = call->client;
-	// Never negative: the clock does not step back (tsc.h) except when
-	// it gives up the counter, by at most LLMCOST__TSC_MAX_ERR_NS.
-	uint64_t end = llmcost__tsc_now(&c->clock);
-	call->duration_ns
-	    = end > call->start_mono ? end - call->start_mono : 0;
+	return (0);
+}
+
+// Every case of end once the call is QUEUED and timed: the client
+// closing, a thread without a lane (or whose lane is full: the shared
+// ring), a thread not yet known to this client.
+__attribute__((noinline)) static int
+end_queue(llmcost_client *c, struct llmcost_call *call)
+{
 	uint64_t pos;
+
 	if (atomic_load_explicit(&c->closing, memory_order_relaxed)) {
 		atomic_fetch_add_explicit(
 		    &c->dropped, 1, memory_order_relaxed);
@@ -740,16 +934,10 @@ llmcost_call_end(llmcost_call *call)
 	// threads, and a lane has one producer, so it is this thread's.
 	llmcost__lane *l = my_lane(c);
 	if (l != NULL) {
-		call->lane = (uint8_t) (l - c->lanes);
+		call->lane = llmcost__lane_me.id;
 		if (llmcost__lane_push(l, call->index, &pos) == 0) {
-			// A sleeping loop is woken only past the lane's high
-			// mark: at a steady rate it wakes on its own in time
-			// (sender.c).  Looked at every wake_mask + 1 calls.
-			if ((pos & c->wake_mask) == 0
-			    && atomic_load_explicit(
-			        &c->sleeping, memory_order_relaxed)
-			    && llmcost__lane_depth(l, pos) >= c->lane_mark) {
-				llmcost__sender_wake(c);
+			if ((pos & c->wake_mask) == 0) {
+				return (end_wake(c, l, pos));
 			}
 			return (0);
 		}
@@ -768,6 +956,61 @@ llmcost_call_end(llmcost_call *call)
 	if ((pos & c->wake_mask) == 0
 	    && llmcost__ring_depth(&c->submit_ring) >= c->wake_depth) {
 		llmcost__sender_wake(c);
+	}
+	return (0);
+}
+
+// The call's duration from end, a time of the call-site clock.  Never
+// negative: the clock does not step back (tsc.h) except when it gives
+// up the counter, by at most LLMCOST__TSC_MAX_ERR_NS.
+static inline void
+end_time(struct llmcost_call *call, uint64_t end)
+{
+	call->duration_ns
+	    = end > call->start_mono ? end - call->start_mono : 0;
+}
+
+// end with the clock's fallback (out of line).
+__attribute__((noinline)) static int
+end_full(llmcost_client *c, struct llmcost_call *call)
+{
+	end_time(call, llmcost__tsc_now(&c->clock));
+	return (end_queue(c, call));
+}
+
+int
+llmcost_call_end(llmcost_call *call)
+{
+	const llmcost__lane_tls *me = &llmcost__lane_me;
+	uint64_t end, pos;
+
+	// A handle is used by one thread at a time, so a plain check (no
+	// locked instruction) catches a second end or an end after abandon.
+	if (!is_open(call)) {
+		return (LLMCOST_EINVAL);
+	}
+	atomic_store_explicit(&call->state, SLOT_QUEUED, memory_order_relaxed);
+	llmcost_client *c = call->client;
+	// Fields no setter filled get their default (shim.h set).
+	if ((call->set & LLMCOST__SET_USAGE) == 0) {
+		memset(call->usage, 0, sizeof(call->usage));
+	}
+	if (llmcost__tsc_try(&c->clock, &end) != 0) {
+		return (end_full(c, call));
+	}
+	end_time(call, end);
+	// The common case: the thread's lane, known and with room.
+	llmcost__lane *l = me->lane;
+	if (atomic_load_explicit(&c->closing, memory_order_relaxed)
+	    || me->gen != c->gen || l == NULL) {
+		return (end_queue(c, call));
+	}
+	call->lane = me->id;
+	if (llmcost__lane_push(l, call->index, &pos) != 0) {
+		return (end_queue(c, call));
+	}
+	if ((pos & c->wake_mask) == 0) {
+		return (end_wake(c, l, pos));
 	}
 	return (0);
 }

@@ -137,9 +137,12 @@ llmcost__client_init(llmcost_client **clientp, const llmcost_options *opts,
 	if (clientp == NULL) {
 		return (LLMCOST_EINVAL);
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
+	// On a cache line, as its layout assumes (shim.h): the size of a
+	// type aligned to 64 is a multiple of 64.
+	if ((c = aligned_alloc(alignof(llmcost_client), sizeof(*c))) == NULL) {
 		return (LLMCOST_ENOMEM);
 	}
+	memset(c, 0, sizeof(*c));
 	if ((rv = sync_init(c)) != 0) {
 		free(c);
 		return (rv);

@@ -5,8 +5,9 @@
 // 2^32 operations between one thread's load and its CAS.  Slots never
 // used sit behind a bump counter (fresh), taken only when the stack is
 // empty: init writes nothing per slot, so neither next[] nor the pool is
-// touched before calls need it.  No lock, no system call, no allocation
-// after init.
+// touched before calls need it.  Taking the top slot (and peeking at it)
+// is inline in freelist.h: a call site's one CAS needs no call.  No
+// lock, no system call, no allocation after init.
 #include <stdlib.h>
 
 #include "freelist.h"
@@ -34,36 +35,6 @@ llmcost__freelist_fini(llmcost__freelist *f)
 	f->next = NULL;
 }
 
-int
-llmcost__freelist_pop(llmcost__freelist *f, uint32_t *idx)
-{
-	uint64_t h = atomic_load_explicit(&f->head, memory_order_acquire);
-	for (;;) {
-		uint32_t top = (uint32_t) h;
-		if (top == 0) {
-			break;
-		}
-		uint32_t below = atomic_load_explicit(
-		    &f->next[top - 1], memory_order_relaxed);
-		uint64_t nh = (((h >> 32) + 1) << 32) | below;
-		if (atomic_compare_exchange_weak_explicit(&f->head, &h, nh,
-		        memory_order_acquire, memory_order_acquire)) {
-			*idx = top - 1;
-			return (0);
-		}
-	}
-	// The stack is empty: a slot never used, if any is left.
-	uint32_t fr = atomic_load_explicit(&f->fresh, memory_order_relaxed);
-	while (fr < f->n) {
-		if (atomic_compare_exchange_weak_explicit(&f->fresh, &fr,
-		        fr + 1, memory_order_relaxed, memory_order_relaxed)) {
-			*idx = fr;
-			return (0);
-		}
-	}
-	return (-1);
-}
-
 void
 llmcost__freelist_push(llmcost__freelist *f, uint32_t idx)
 {
@@ -77,18 +48,6 @@ llmcost__freelist_push(llmcost__freelist *f, uint32_t idx)
 			return;
 		}
 	}
-}
-
-uint32_t
-llmcost__freelist_peek(llmcost__freelist *f)
-{
-	uint32_t top
-	    = (uint32_t) atomic_load_explicit(&f->head, memory_order_relaxed);
-	if (top != 0) {
-		return (top - 1);
-	}
-	uint32_t fr = atomic_load_explicit(&f->fresh, memory_order_relaxed);
-	return (fr < f->n ? fr : UINT32_MAX);
 }
 
 void

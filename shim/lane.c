@@ -215,6 +215,9 @@ llmcost__lane_attach(llmcost_client *c)
 		}
 		l = cand;
 	}
+	if (l != NULL) {
+		me->id = (uint8_t) (l - c->lanes);
+	}
 	me->lane = l;
 	return (l);
 }

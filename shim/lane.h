@@ -74,6 +74,7 @@ typedef struct llmcost__lane_tls {
 	uint64_t gen;
 	llmcost__lane *lane; // NULL: the shared ring
 	uint32_t retry;      // calls on the shared ring before asking again
+	uint8_t id;          // lane - c->lanes, when lane is not NULL
 } llmcost__lane_tls;
 
 extern _Thread_local llmcost__lane_tls llmcost__lane_me

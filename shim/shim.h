@@ -41,55 +41,69 @@ typedef struct llmcost__kv_span {
 	llmcost__span val;
 } llmcost__kv_span;
 
+// Fields of a slot that a setter fills and llmcost_call_end fills with
+// their default when no setter did (call->set): begin then writes
+// none of their bytes.
+#define LLMCOST__SET_USAGE 0x01u
+
 // One pool slot.  Strings live in arena; spans index it.  The layout is
 // fixed so that the pool is one allocation made at init, and ordered so
-// that a typical call writes few cache lines: slots start on a line
-// (client.c aligns the pool); the first line holds what begin and end
-// write, then usage, the spans and the first metadata entries, the tags,
-// then the arena on a line of its own; what few calls write (platform,
+// that a typical call writes few cache lines and begin few stores:
+// slots start on a line (client.c aligns the pool); the first line holds
+// what begin and end write, the fields begin resets packed together (a
+// few wide stores), then usage (written by set_usage alone: see set),
+// the metadata entries, the tags, then the arena on a line of its own; what few calls write (run id, platform,
 // request scope) comes last.  A call with three metadata entries, a tag
-// and up to 64 bytes of strings writes six lines (the slot crosses to
+// and up to 64 bytes of strings writes seven lines (the slot crosses to
 // the batch loop's core and back once per call, and every line it
 // writes is a line that moves).
 struct llmcost_call {
 	alignas(64) llmcost_client *client; // set when the slot is taken
 	_Atomic uint32_t state;
 	uint32_t index;
-	uint8_t run_id[16];
-	uint64_t start_ns;   // CLOCK_REALTIME (see client.real_off)
-	uint64_t start_mono; // client.clock (tsc.h), for the duration
-	uint64_t duration_ns;
-	uint32_t status;
+	uint64_t start_ns;    // CLOCK_REALTIME (see client.real_off)
+	uint64_t start_mono;  // client.clock (tsc.h), for the duration
+	uint64_t duration_ns; // written by llmcost_call_end
+	llmcost__span provider;
+	llmcost__span model;
+	// Reset by begin, from here to provider_cost_pusd.
+	uint16_t arena_used;
 	uint16_t n_meta;
 	uint16_t n_tags;
-	uint64_t usage[LLMCOST_BUCKET_COUNT];
-	uint64_t fees[LLMCOST_FEE_COUNT];
-	int64_t provider_cost_pusd; // LLMCOST_COST_NONE when not reported
-	uint32_t usage_flags;       // LLMCOST_USAGE_*
-	uint8_t service_tier;       // llmcost_service_tier
-	uint8_t platform_len;       // 0: the provider's own API
+	// Prompt and completion text (call.c): the prompt messages and the
+	// bytes used of the slot's text storage (client.texts).
+	uint16_t n_text;
+	uint32_t text_used;
+	uint8_t status;       // llmcost_status
+	uint8_t service_tier; // llmcost_service_tier
 	// Request scope (scope.c): kind is LLMCOST__KIND_*; depth is the
 	// number of enclosing scopes in scope[], 0 outside any.
 	uint8_t kind;
 	uint8_t depth;
-	// The lane (lane.h) of the thread that ended the call, where the
-	// batch loop returns the slot; LLMCOST__LANE_NONE for none.
-	uint8_t lane;
 	// Whether run_id holds the call's id.  A call's id is minted when it
 	// is first asked for (llmcost_call_run_id, a scope's run) or else by
 	// the batch loop (batch.c), from start_ns: the call site saves the
 	// generator and 16 bytes of stores.
 	uint8_t has_id;
-	llmcost__span provider;
-	llmcost__span model;
-	uint16_t arena_used;
-	// Prompt and completion text (call.c): bytes used of the slot's
-	// text storage (client.texts), and the prompt messages in it.
-	uint16_t n_text;
-	uint32_t text_used;
+	uint8_t platform_len; // 0: the provider's own API
+	// The lane (lane.h) of the thread that ended the call, where the
+	// batch loop returns the slot; LLMCOST__LANE_NONE for none.  Written
+	// by llmcost_call_end.
+	uint8_t lane;
+	uint8_t set;          // LLMCOST__SET_*: fields a setter filled
+	uint32_t usage_flags; // LLMCOST_USAGE_*
+	// Bit n: a metadata key (tag) of n bytes was set, n < 32.  A short
+	// key whose bit is clear is new without comparing (call.c).
+	uint32_t meta_lens;
+	uint32_t tag_lens;
+	uint64_t fees[LLMCOST_FEE_COUNT];
+	int64_t provider_cost_pusd; // LLMCOST_COST_NONE when not reported
+	// Zeroed by llmcost_call_end unless set (LLMCOST__SET_USAGE).
+	uint64_t usage[LLMCOST_BUCKET_COUNT];
 	llmcost__kv_span meta[LLMCOST_MAX_META];
 	llmcost__span tags[LLMCOST_MAX_TAGS];
 	alignas(64) char arena[LLMCOST_MAX_CALL_BYTES];
+	uint8_t run_id[16];
 	char platform[LLMCOST_MAX_PLATFORM];
 	// The enclosing scopes, root first.
 	llmcost__seg scope[LLMCOST_MAX_SCOPE_DEPTH];
@@ -123,26 +137,43 @@ typedef struct llmcost__config {
 } llmcost__config;
 
 struct llmcost_client {
-	// Read by call sites.
-	llmcost__freelist free;    // free slots, most recently freed first
-	llmcost__ring submit_ring; // indices of ended calls, in order
-	struct llmcost_call *pool; // within pool_mem (client.c pool_map)
-	void *pool_mem;            // the pool's mapping, or NULL
-	size_t pool_len;           // its length
-	uint64_t seed;
-	uint32_t wake_depth; // queue depth at which call_end wakes the loop
-	uint32_t wake_mask;  // call_end looks at the depth when !(pos & mask)
+	// Read by every call (call.c), written at init or once: one line
+	// (the client is allocated on a line, client.c).  A call on cold
+	// caches reads this line, the clock's (below), the guard's first
+	// one and those of its lane and slot.
+	alignas(64) struct llmcost_call *pool; // within pool_mem (pool_map)
 	// Per-thread lanes (lane.h): NULL when the client has none.  gen
 	// tells this client from any other in the process, before and
 	// after.
 	llmcost__lane *lanes;
 	uint64_t gen;
+	uint32_t wake_depth; // queue depth at which call_end wakes the loop
+	uint32_t wake_mask;  // call_end looks at the depth when !(pos & mask)
+	uint32_t lane_mark;  // a lane this deep wakes the sleeping loop
+	int disabled;        // cfg.flags & LLMCOST_F_DISABLE, set at init
+	_Atomic int closing;
+	// CLOCK_REALTIME minus CLOCK_MONOTONIC, set at init and refreshed by
+	// the batch loop on every round (at least every flush_ms): a call
+	// reads one clock (clock, below) at begin, and its wall-clock start
+	// follows a step of the system clock within one round.  On the
+	// line of the clock's published scale, which the loop also writes.
+	alignas(64) _Atomic int64_t real_off;
+	// The call site's monotonic clock (tsc.h): calibrated and
+	// re-anchored by the batch loop on its rounds.
+	llmcost__tsc clock;
+	// Exhausted hard budgets (guard.h): written by the collector
+	// exporter, read by call sites (its count, on a line of its own).
+	alignas(64) llmcost__guard_tab guard;
+
+	// Read by call sites on their less common paths.
+	llmcost__freelist free;    // free slots, most recently freed first
+	llmcost__ring submit_ring; // indices of ended calls, in order
+	void *pool_mem;            // the pool's mapping, or NULL
+	size_t pool_len;           // its length
+	uint64_t seed;
 	uint32_t lane_hold;   // free slots a lane holds at most (0: none);
 	                      // loop only, from the lanes in use (lane.c)
 	uint32_t lane_budget; // free slots all lanes may still take; loop
-	uint32_t lane_mark;   // a lane this deep wakes the sleeping loop
-	int disabled;         // cfg.flags & LLMCOST_F_DISABLE, set at init
-	_Atomic int closing;
 	// llmcost_shutdown is flushing: the loop may give up on a stalled
 	// lossless exporter (exporter.h "Bounded queues").
 	_Atomic int draining;
@@ -151,14 +182,6 @@ struct llmcost_client {
 	// shutdown's time, at least a second.  Written before draining is
 	// set.
 	uint64_t drain_stall_ns;
-	// CLOCK_REALTIME minus CLOCK_MONOTONIC, set at init and refreshed by
-	// the batch loop on every round (at least every flush_ms): a call
-	// reads one clock (clock, below) at begin, and its wall-clock start
-	// follows a step of the system clock within one round.
-	_Atomic int64_t real_off;
-	// The call site's monotonic clock (tsc.h): calibrated and
-	// re-anchored by the batch loop on its rounds.
-	llmcost__tsc clock;
 
 	// Counters (llmcost_stats); delivery counters are per exporter.
 	// dropped: calls no destination received (pool or ring full, client
@@ -167,9 +190,6 @@ struct llmcost_client {
 	_Atomic uint64_t attr_errors;
 	_Atomic uint64_t scopes_ended;
 	_Atomic uint64_t budget_refused;
-	// Exhausted hard budgets (guard.h): written by the collector
-	// exporter, read by call sites.
-	llmcost__guard_tab guard;
 
 	llmcost__config cfg;
 	uint8_t client_id[16];

@@ -68,6 +68,43 @@ int llmcost__tsc_update(llmcost__tsc *k);
 #define LLMCOST__TSC_STEER_NS   1000000000 // remove an error over 1 s
 #define LLMCOST__TSC_MAX_ERR_NS 1000000    // give up beyond 1 ms
 
+// One read of the counter: 0 and *ns (as llmcost__tsc_now), 1 when the
+// updater published while it read (read again), -1 when the counter is
+// not in use (mult 0: read CLOCK_MONOTONIC instead).  For call sites
+// that keep the fallback out of line.
+static inline int
+llmcost__tsc_try(llmcost__tsc *k, uint64_t *ns)
+{
+#if LLMCOST__HAVE_TSC
+	uint32_t s = atomic_load_explicit(&k->seq, memory_order_acquire);
+	const llmcost__tsc_params *p = &k->p[s & 1];
+	// Acquire loads: a value from a later publish brings the seq that
+	// publish moved past with it (tsc.c publish), so the check below
+	// sees it (free on x86: plain loads).
+	uint64_t mult = atomic_load_explicit(&p->mult, memory_order_acquire);
+	uint64_t t0 = atomic_load_explicit(&p->tsc0, memory_order_acquire);
+	uint64_t n0 = atomic_load_explicit(&p->ns0, memory_order_acquire);
+	uint64_t t = __rdtsc();
+	if (mult == 0) {
+		return (-1);
+	}
+	if (atomic_load_explicit(&k->seq, memory_order_relaxed) != s) {
+		return (1);
+	}
+	// A counter a few ticks behind the anchor's (another CPU's) reads
+	// as the anchor: a negative difference is masked to 0 (GCC 12
+	// compiles a conditional here into a 128-bit signed correction).
+	uint64_t d = t - t0;
+	d &= ~(uint64_t) ((int64_t) d >> 63);
+	*ns = n0 + (uint64_t) (((unsigned __int128) d * mult) >> 32);
+	return (0);
+#else
+	(void) k;
+	(void) ns;
+	return (-1);
+#endif
+}
+
 // Monotonic nanoseconds on the CLOCK_MONOTONIC scale.  A re-anchor
 // changes the scale, not the time (the new anchor is the old scale's
 // time of its counter value), so the clock does not step back; the one
@@ -77,38 +114,13 @@ int llmcost__tsc_update(llmcost__tsc *k);
 static inline uint64_t
 llmcost__tsc_now(llmcost__tsc *k)
 {
-#if LLMCOST__HAVE_TSC
-	for (;;) {
-		uint32_t s
-		    = atomic_load_explicit(&k->seq, memory_order_acquire);
-		const llmcost__tsc_params *p = &k->p[s & 1];
-		// Acquire loads: a value from a later publish brings the seq
-		// that publish moved past with it (tsc.c publish), so the
-		// check below sees it (free on x86: plain loads).
-		uint64_t mult
-		    = atomic_load_explicit(&p->mult, memory_order_acquire);
-		if (mult == 0) {
-			break;
-		}
-		uint64_t t0
-		    = atomic_load_explicit(&p->tsc0, memory_order_acquire);
-		uint64_t n0
-		    = atomic_load_explicit(&p->ns0, memory_order_acquire);
-		uint64_t t = __rdtsc();
-		if (atomic_load_explicit(&k->seq, memory_order_relaxed) == s) {
-			// A counter a few ticks behind the anchor's (another
-			// CPU's) reads as the anchor.
-			int64_t d = (int64_t) (t - t0);
-			uint64_t ud = d > 0 ? (uint64_t) d : 0;
-			return (n0
-			    + (uint64_t) (((unsigned __int128) ud * mult)
-			        >> 32));
-		}
+	uint64_t ns;
+	int rv;
+
+	while ((rv = llmcost__tsc_try(k, &ns)) > 0) {
+		continue;
 	}
-#else
-	(void) k;
-#endif
-	return (llmcost__mono_ns());
+	return (rv == 0 ? ns : llmcost__mono_ns());
 }
 
 #endif // LLMCOST_TSC_H
