@@ -96,7 +96,11 @@ short_ascii_len(const char *s)
 #if defined(__SSE2__)
 // The fast paths below: a string of at most FAST_STR bytes of ASCII,
 // loaded whole into a register and stored into the arena with one
-// unaligned 16-byte store (its NUL and the bytes after it zeroed).
+// unaligned 16-byte store.  The bytes the store writes past the string
+// (its NUL and what followed it in the caller's memory) lie past
+// arena_used, where nothing reads them, until the next string's store
+// overwrites them: a mask would cost a constant's cache line on every
+// call that finds it cold.
 #define FAST_STR 15
 
 // Loads s into *v when s is 0..FAST_STR bytes of ASCII and the 16 bytes
@@ -105,14 +109,11 @@ short_ascii_len(const char *s)
 // One page-bounded unaligned load finds the NUL and the high bits
 // together.  It may read bytes after the string's NUL, beyond the object
 // that holds it, which the C library's own strlen does too: those bytes
-// never reach a result (they are masked to zero), so the address and
-// thread sanitizers are told to skip this function.
+// never reach a result, so the address and thread sanitizers are told
+// to skip this function.
 __attribute__((no_sanitize("address", "thread"))) static inline int
 short_load(const char *s, __m128i *v)
 {
-	// keep + 16 - len: len bytes of 0xff, then zeros.
-	static const uint8_t keep[32] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	// Offsets 1..4080 in the page: s - 1 wraps NULL and a page's first
 	// byte to the top.
 	if ((((uintptr_t) s - 1) & 4095) >= 4096 - 16) {
@@ -126,11 +127,8 @@ short_load(const char *s, __m128i *v)
 	if (z == 0 || (h & (z ^ (z - 1))) != 0) {
 		return (-1);
 	}
-	unsigned len = (unsigned) __builtin_ctz(z);
-	*v = _mm_and_si128(x,
-	    _mm_loadu_si128(
-	        (const __m128i *) (const void *) (keep + 16 - len)));
-	return ((int) len);
+	*v = x;
+	return (__builtin_ctz(z));
 }
 
 // The fast path of set_meta writes a span as one little-endian word
