@@ -137,9 +137,12 @@ llmcost__client_init(llmcost_client **clientp, const llmcost_options *opts,
 	if (clientp == NULL) {
 		return (LLMCOST_EINVAL);
 	}
-	// On a cache line, as its layout assumes (shim.h): the size of a
-	// type aligned to 64 is a multiple of 64.
-	if ((c = aligned_alloc(alignof(llmcost_client), sizeof(*c))) == NULL) {
+	// On a page, so that the lines every call reads (shim.h) share one
+	// page: a page walk is the dearest part of a call on cold caches
+	// (pool_map).  The size is rounded up to the page, as aligned_alloc
+	// wants a multiple of the alignment.
+	size_t csize = (sizeof(*c) + 4095) & ~(size_t) 4095;
+	if ((c = aligned_alloc(4096, csize)) == NULL) {
 		return (LLMCOST_ENOMEM);
 	}
 	memset(c, 0, sizeof(*c));

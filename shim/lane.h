@@ -62,8 +62,11 @@ typedef struct llmcost__lane {
 	_Atomic(const void *) owner; // the owning thread's token
 	// Atomic (relaxed) only so that the loop may touch a page while a
 	// thread takes the lane (lane.c); the positions order the cells.
-	_Atomic uint32_t calls[LLMCOST__LANE_CALLS];
+	// The free slots first: begin reads a cell of free[] and the
+	// owner's line above, mostly on one page (a page walk is the dearest
+	// part of a call on cold caches: client.c pool_map).
 	_Atomic uint32_t free[LLMCOST__LANE_FREE];
+	_Atomic uint32_t calls[LLMCOST__LANE_CALLS];
 } llmcost__lane;
 
 struct llmcost_client;
