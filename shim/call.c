@@ -437,6 +437,7 @@ begin_full(llmcost_client *c, const char *provider, const char *model,
 	return (begin_open(c, call, l, callp));
 }
 
+#if defined(__SSE2__)
 // begin's fast path with the clock's fallback: the slot is filled but
 // for its start.
 __attribute__((noinline)) static int
@@ -447,7 +448,6 @@ begin_timed(llmcost_client *c, struct llmcost_call *call,
 	return (begin_open(c, call, l, callp));
 }
 
-#if defined(__SSE2__)
 // begin's fast path when the thread's lane has no free slot: a slot
 // from the shared free stack.  The names are checked and loaded (pv,
 // mv).
