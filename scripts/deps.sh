@@ -8,7 +8,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libnng-dev liblmdb-dev libmsgpack-dev
       libcurl4-openssl-dev libjansson-dev libcmocka-dev libmicrohttpd-dev
-      zlib1g-dev libdeflate-dev libisal-dev)
+      zlib1g-dev libdeflate-dev libisal-dev valgrind)
 if [ "${1:-}" = "fuzz" ]; then
   pkgs+=(clang libclang-rt-14-dev)
 fi

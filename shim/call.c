@@ -430,6 +430,9 @@ begin_full(llmcost_client *c, const char *provider, const char *model,
 	}
 	struct llmcost_call *call = &c->pool[idx];
 	slot_reset(c, call, idx, (uint16_t) plen, (uint16_t) mlen);
+	if (c->no_fast) {
+		call->set = LLMCOST__SET_SLOW;
+	}
 	// Both fit: the arena is larger than the two caps together.
 	copy_str(call->arena, provider, plen);
 	copy_str(call->arena + plen, model, mlen);
@@ -494,7 +497,7 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 
 	// A thread without a lane goes to begin_full, which asks for one
 	// now and then (lane.c).
-	if (c == NULL || callp == NULL || c->disabled
+	if (c == NULL || callp == NULL || c->no_fast
 	    || atomic_load_explicit(&c->closing, memory_order_relaxed)
 	    || me->gen != c->gen || (l = me->lane) == NULL
 	    || (plen = short_load(provider, &pv)) <= 0
@@ -587,7 +590,8 @@ llmcost_call_set_meta(llmcost_call *call, const char *key, const char *value)
 	// hard budget exhausted.
 	__m128i kv, vv;
 	int kl, vl;
-	if (is_open(call) && call->n_meta < LLMCOST_MAX_META
+	if (is_open(call) && (call->set & LLMCOST__SET_SLOW) == 0
+	    && call->n_meta < LLMCOST_MAX_META
 	    && call->arena_used <= sizeof(call->arena) - 32
 	    && atomic_load_explicit(
 	           &call->client->guard.n, memory_order_relaxed)
@@ -652,7 +656,8 @@ llmcost_call_add_tag(llmcost_call *call, const char *tag)
 	// has, with room for its 16-byte store.
 	__m128i tv;
 	int l;
-	if (is_open(call) && call->n_tags < LLMCOST_MAX_TAGS
+	if (is_open(call) && (call->set & LLMCOST__SET_SLOW) == 0
+	    && call->n_tags < LLMCOST_MAX_TAGS
 	    && call->arena_used <= sizeof(call->arena) - 16
 	    && (l = short_load(tag, &tv)) > 0
 	    && (call->tag_lens & (1u << l)) == 0) {

@@ -84,6 +84,20 @@ pool_map(llmcost_client *c, uint32_t n)
 	return (0);
 }
 
+// Whether the process runs under Valgrind, whose launcher preloads its
+// vgpreload_* libraries into every program it runs.  Its memcheck would
+// report the call site's fast paths (call.c), whose 16-byte loads may
+// read past a string's NUL: the bytes there never reach a result, but
+// memcheck follows them as undefined.  Under Valgrind every call takes
+// the full paths, which read no byte past a NUL but the aligned block's
+// (as the C library's own strlen, which memcheck accepts).
+static int
+under_valgrind(void)
+{
+	const char *p = getenv("LD_PRELOAD");
+	return (p != NULL && strstr(p, "/vgpreload_") != NULL);
+}
+
 static void
 client_free(llmcost_client *c)
 {
@@ -153,6 +167,7 @@ llmcost__client_init(llmcost_client **clientp, const llmcost_options *opts,
 	llmcost__config_load(&c->cfg, opts, c);
 	// Beside the other fields call sites read (shim.h).
 	c->disabled = (c->cfg.flags & LLMCOST_F_DISABLE) != 0;
+	c->no_fast = c->disabled || under_valgrind();
 	if (c->cfg.url_bad && !(c->cfg.flags & LLMCOST_F_DISABLE)) {
 		// What is wrong was logged once; nothing more to say.
 		client_free(c);

@@ -45,6 +45,9 @@ typedef struct llmcost__kv_span {
 // their default when no setter did (call->set): begin then writes
 // none of their bytes.
 #define LLMCOST__SET_USAGE 0x01u
+// Not a field: the call takes the full paths of every setter (call.c,
+// client.no_fast).
+#define LLMCOST__SET_SLOW 0x80u
 
 // One pool slot.  Strings live in arena; spans index it.  The layout is
 // fixed so that the pool is one allocation made at init, and ordered so
@@ -151,6 +154,10 @@ struct llmcost_client {
 	uint32_t wake_mask;  // call_end looks at the depth when !(pos & mask)
 	uint32_t lane_mark;  // a lane this deep wakes the sleeping loop
 	int disabled;        // cfg.flags & LLMCOST_F_DISABLE, set at init
+	// Calls take the full paths only (call.c), set at init: when
+	// disabled, and under Valgrind, whose memcheck cannot tell that the
+	// fast paths' loads past a string's NUL never reach a result.
+	int no_fast;
 	_Atomic int closing;
 	// CLOCK_REALTIME minus CLOCK_MONOTONIC, set at init and refreshed by
 	// the batch loop on every round (at least every flush_ms): a call
