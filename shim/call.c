@@ -779,7 +779,7 @@ llmcost_call_set_status(llmcost_call *call, llmcost_status status)
 	if (!is_open(call) || (unsigned) status > LLMCOST_STATUS_ABORTED) {
 		return (LLMCOST_EINVAL);
 	}
-	call->status = (uint32_t) status;
+	call->status = (uint8_t) status;
 	return (0);
 }
 
