@@ -451,6 +451,26 @@ begin_timed(llmcost_client *c, struct llmcost_call *call,
 	return (begin_open(c, call, l, callp));
 }
 
+// The rest of begin's fast paths, once a slot is taken: fills slot idx
+// with the checked and loaded names (pv, mv) and opens it.  Inline, so
+// that the fast paths stay without a stack frame.
+__attribute__((always_inline)) static inline int
+begin_fill(llmcost_client *c, uint32_t idx, const llmcost__lane *l, int plen,
+    int mlen, __m128i pv, __m128i mv, llmcost_call **callp)
+{
+	struct llmcost_call *call = &c->pool[idx];
+	uint64_t mono;
+
+	slot_reset(c, call, idx, (uint16_t) plen, (uint16_t) mlen);
+	store16(call->arena, pv);
+	store16(call->arena + plen, mv);
+	if (llmcost__tsc_try(&c->clock, &mono) != 0) {
+		return (begin_timed(c, call, l, callp));
+	}
+	slot_start(c, call, mono);
+	return (begin_open(c, call, l, callp));
+}
+
 // begin's fast path when the thread's lane has no free slot: a slot
 // from the shared free stack.  The names are checked and loaded (pv,
 // mv).
@@ -466,16 +486,7 @@ begin_shared(llmcost_client *c, llmcost_call **callp, const llmcost__lane *l,
 		    &c->dropped, 1, memory_order_relaxed);
 		return (LLMCOST_EFULL);
 	}
-	struct llmcost_call *call = &c->pool[idx];
-	uint64_t mono;
-	slot_reset(c, call, idx, (uint16_t) plen, (uint16_t) mlen);
-	store16(call->arena, pv);
-	store16(call->arena + plen, mv);
-	if (llmcost__tsc_try(&c->clock, &mono) != 0) {
-		return (begin_timed(c, call, l, callp));
-	}
-	slot_start(c, call, mono);
-	return (begin_open(c, call, l, callp));
+	return (begin_fill(c, idx, l, plen, mlen, pv, mv, callp));
 }
 #endif
 
@@ -491,7 +502,6 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 	const llmcost__lane_tls *me = &llmcost__lane_me;
 	llmcost__lane *l;
 	__m128i pv, mv;
-	uint64_t mono;
 	uint32_t idx;
 	int plen, mlen;
 
@@ -507,15 +517,7 @@ llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
 	if (llmcost__lane_slot(l, &idx) != 0) {
 		return (begin_shared(c, callp, l, plen, mlen, pv, mv));
 	}
-	struct llmcost_call *call = &c->pool[idx];
-	slot_reset(c, call, idx, (uint16_t) plen, (uint16_t) mlen);
-	store16(call->arena, pv);
-	store16(call->arena + plen, mv);
-	if (llmcost__tsc_try(&c->clock, &mono) != 0) {
-		return (begin_timed(c, call, l, callp));
-	}
-	slot_start(c, call, mono);
-	return (begin_open(c, call, l, callp));
+	return (begin_fill(c, idx, l, plen, mlen, pv, mv, callp));
 #else
 	return (begin_full(c, provider, model, callp));
 #endif
