@@ -17,14 +17,16 @@
 // includes their sleeps' system calls), and the daemon's (from
 // /proc/PID/stat), each per stored call.  The producers' CPU includes
 // the schedule's own (a clock read per offer, a sleep system call per
-// tick ahead of it), which is the bench's, not the library's.  Before the
-// client starts, the same two producers run with an empty function in
-// place of the call: flat out for 0.2 s, which gives the cost of an
-// offer without sleeps, then on the same schedule for up to 2 s, which
-// gives the cost of a sleep (the CPU left over, per sleep).  The real
-// run counts its own sleeps (a busier machine sleeps less often per
-// offer), and offers times the first plus sleeps times the second is
-// taken off the producers' CPU to give the call sites'.  Context
+// tick ahead of it), which is the bench's, not the library's; the call
+// sites' CPU is the time inside the calls instead: each call is timed
+// with one clock read more than the schedule takes anyway (its cost,
+// measured, comes off), and a call that took over 50 us is counted
+// apart, not timed (its thread was off the CPU).  Host steal: a
+// thread samples the guest's steal time (/proc/stat) while the
+// producers run; a guest whose CPU quota on the host runs out stops
+// whole for tens of milliseconds, after which the calls due meanwhile
+// come at once.  Drops are printed by tenth of a second, and counted
+// apart where steal grew.  Context
 // switches per message (client threads the library started, and the
 // daemon's), from /proc: each message costs both processes a few thread
 // wake-ups whatever it carries.  Memory: RSS and
@@ -38,6 +40,7 @@
 // the calls acknowledged.
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/prctl.h>
@@ -63,13 +66,19 @@
 #define LMDB_TXN_RECORDS 1024
 #define TICK_NS          50000 // a producer ahead of schedule sleeps this long
 
+#define WINDOWS    600     // tenths of a second: the drops' and steal's timelines
+#define OFF_CPU_NS 50000u  // a call this long was preempted or stalled
+
 typedef struct producer {
 	llmcost_client *c;
 	uint64_t t0, t_end; // monotonic ns
 	uint64_t gap_ps;    // picoseconds between offers; 0 = flat out
+	uint32_t overhead;  // a timer read's cost, taken off each call's time
 	uint64_t offered, accepted, efull, errors, sleeps;
-	double cpu_s; // this thread's CPU time
-	int empty;    // the schedule alone: no call is made
+	uint64_t efull_win[WINDOWS]; // drops per tenth of a second
+	uint64_t in_calls_ns;        // time inside the calls (see top)
+	uint64_t off_cpu;            // calls left out of it (took > OFF_CPU_NS)
+	double cpu_s;                // this thread's CPU time
 	pthread_barrier_t *bar;
 } producer;
 
@@ -77,6 +86,9 @@ typedef struct shim_result {
 	double offer_s; // first offer to the end of the offering window
 	double total_s; // first offer to flush return
 	uint64_t offered, accepted, efull, errors, sleeps;
+	uint64_t efull_win[WINDOWS];
+	uint64_t steal_win[WINDOWS]; // host steal, ms (both vCPUs) per window
+	uint64_t in_calls_ns, off_cpu;
 	double cpu_client_s, cpu_producers_s, cpu_daemon_s;
 	// Context switches (voluntary and not) of the client's threads
 	// (llmcost-* and nng's) and of the daemon, over the run.
@@ -203,13 +215,60 @@ self_status(const char *key)
 	return (v);
 }
 
-// The schedule's calibration: what a producer does instead of a call.
-static volatile uint64_t empty_sink;
-static __attribute__((noinline)) int
-empty_call(producer *p)
+// The tenth of a second an offset from the producers' start falls in.
+static unsigned
+window(uint64_t ns)
 {
-	empty_sink = p->offered;
-	return (0);
+	uint64_t w = ns / 100000000u;
+	return ((unsigned) (w < WINDOWS ? w : WINDOWS - 1));
+}
+
+// Steal time so far, all CPUs, in ms: time the hypervisor kept this
+// guest's vCPUs from running although they had work (/proc/stat), or 0
+// where the hypervisor does not report it.
+static uint64_t
+steal_ms(void)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+	if (f == NULL) {
+		return (0);
+	}
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+	    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	return (n == 8 ? v[7] * 1000u / (uint64_t) sysconf(_SC_CLK_TCK) : 0);
+}
+
+// The steal watcher: samples steal_ms every STEAL_SAMPLE_NS while the
+// producers run and adds what it grew by to the tenth of a second it
+// was seen in.  A guest whose CPU quota on the host runs out, or whose
+// host is busy, stops whole for tens of milliseconds; the producers'
+// schedule keeps going meanwhile (it is wall-clock time), so the calls
+// due during the stop are offered at once when it ends, as an
+// application's backlog would be.
+#define STEAL_SAMPLE_NS 10000000u
+typedef struct watch {
+	uint64_t t0;
+	_Atomic int stop;
+	uint64_t steal_win[WINDOWS];
+} watch;
+
+static void *
+watch_main(void *arg)
+{
+	watch *w = arg;
+	uint64_t last = steal_ms();
+
+	while (!atomic_load(&w->stop)) {
+		bench_sleep_ns(STEAL_SAMPLE_NS);
+		uint64_t now = bench_now_ns(), st = steal_ms();
+		if (now > w->t0 && st > last) {
+			w->steal_win[window(now - w->t0)] += st - last;
+		}
+		last = st;
+	}
+	return (NULL);
 }
 
 static void *
@@ -250,12 +309,19 @@ producer_main(void *arg)
 		if (now >= p->t_end) {
 			break;
 		}
-		int rv = p->empty ? empty_call(p) : bench_tagged_call(p->c);
+		int rv = bench_tagged_call(p->c);
+		uint64_t d = bench_now_ns() - now;
+		if (d < OFF_CPU_NS) {
+			p->in_calls_ns += d > p->overhead ? d - p->overhead : 0;
+		} else {
+			p->off_cpu++;
+		}
 		p->offered++;
 		if (rv == 0) {
 			p->accepted++;
 		} else if (rv == LLMCOST_EFULL) {
 			p->efull++;
+			p->efull_win[window(now - p->t0)]++;
 		} else {
 			p->errors++;
 		}
@@ -266,20 +332,28 @@ producer_main(void *arg)
 
 enum { NPROD = 2 };
 
-// Runs the NPROD producers on c (or, with c NULL, the schedule alone)
-// for secs at rate; adds their counts and CPU to r.
+// Runs the NPROD producers on c for secs at rate, and the steal
+// watcher beside them; adds their counts and CPU to r.
 static void
 run_producers(llmcost_client *c, double secs, double rate, shim_result *r)
 {
+	static watch wt;
 	producer p[NPROD];
-	pthread_t th[NPROD];
+	pthread_t th[NPROD], wth;
 	pthread_barrier_t bar;
+	uint32_t overhead, p99;
+	bench_timer_overhead(&overhead, &p99);
 	pthread_barrier_init(&bar, NULL, NPROD + 1);
 	uint64_t t0 = bench_now_ns() + 20000000u; // after the threads start
+	memset(&wt, 0, sizeof(wt));
+	wt.t0 = t0;
+	int watching = pthread_create(&wth, NULL, watch_main, &wt) == 0;
 	for (int i = 0; i < NPROD; i++) {
 		memset(&p[i], 0, sizeof(p[i]));
 		p[i].c = c;
-		p[i].empty = c == NULL;
+		// The call is timed with one read more than the schedule
+		// takes anyway: the cost of one read comes off.
+		p[i].overhead = overhead;
 		p[i].t0 = t0;
 		p[i].t_end = t0 + (uint64_t) (secs * 1e9);
 		p[i].gap_ps = rate > 0 ? (uint64_t) (1e12 * NPROD / rate) : 0;
@@ -292,11 +366,21 @@ run_producers(llmcost_client *c, double secs, double rate, shim_result *r)
 		r->offered += p[i].offered;
 		r->accepted += p[i].accepted;
 		r->efull += p[i].efull;
+		for (int w = 0; w < WINDOWS; w++) {
+			r->efull_win[w] += p[i].efull_win[w];
+		}
 		r->errors += p[i].errors;
 		r->sleeps += p[i].sleeps;
+		r->in_calls_ns += p[i].in_calls_ns;
+		r->off_cpu += p[i].off_cpu;
 		r->cpu_producers_s += p[i].cpu_s;
 	}
 	pthread_barrier_destroy(&bar);
+	if (watching) {
+		atomic_store(&wt.stop, 1);
+		pthread_join(wth, NULL);
+		memcpy(r->steal_win, wt.steal_win, sizeof(r->steal_win));
+	}
 	r->t0 = t0;
 }
 
@@ -494,25 +578,6 @@ main(int argc, char **argv)
 	       "queue_max %u, data in %s\n",
 	    secs, rate > 0 ? "" : "(flat out) ", rate, queue_max, dir);
 
-	// The schedule alone (no client, no daemon yet): an offer's cost
-	// flat out, then a sleep's on the schedule.
-	shim_result flat, cal;
-	memset(&flat, 0, sizeof(flat));
-	memset(&cal, 0, sizeof(cal));
-	run_producers(NULL, 0.2, 0, &flat);
-	double offer_s = flat.offered > 0
-	    ? flat.cpu_producers_s / (double) flat.offered
-	    : 0;
-	double sleep_s = 0;
-	if (rate > 0) {
-		run_producers(NULL, secs < 2 ? secs : 2, rate, &cal);
-		double rest
-		    = cal.cpu_producers_s - offer_s * (double) cal.offered;
-		sleep_s = cal.sleeps > 0 && rest > 0
-		    ? rest / (double) cal.sleeps
-		    : 0;
-	}
-
 	if (harness_url(sdir, url, sizeof(url)) != 0
 	    || (daemon = harness_daemon_start_bin(exe, sdir, NULL)) <= 0) {
 		goto out;
@@ -548,13 +613,19 @@ main(int argc, char **argv)
 	double durable = (double) sr.stored / sr.total_s;
 	double floor = (double) n / lmdb_s;
 	double per = sr.stored > 0 ? 1e9 / (double) sr.stored : 0;
-	// The call sites' CPU: the producers' less what the schedule alone
-	// costs for as many offers and sleeps.
-	double sched_s
-	    = offer_s * (double) sr.offered + sleep_s * (double) sr.sleeps;
-	double calls_s = sr.cpu_producers_s - sched_s;
-	if (calls_s < 0) {
-		calls_s = 0;
+	// The call sites' CPU: the time inside the calls (see the top).
+	double calls_s = (double) sr.in_calls_ns / 1e9;
+	// Host steal: over the run, and the drops in the tenths of a second
+	// where it grew, or next to one (the watcher sees it up to a sample
+	// late; the backlog comes after it).
+	uint64_t steal = 0, steal_windows = 0, efull_steal = 0;
+	for (int w = 0; w < WINDOWS; w++) {
+		steal += sr.steal_win[w];
+		steal_windows += sr.steal_win[w] != 0;
+		int near = sr.steal_win[w] != 0
+		    || (w > 0 && sr.steal_win[w - 1] != 0)
+		    || (w + 1 < WINDOWS && sr.steal_win[w + 1] != 0);
+		efull_steal += near ? sr.efull_win[w] : 0;
 	}
 	double total_ns = (calls_s + sr.cpu_client_s + sr.cpu_daemon_s) * per;
 	printf("\n%-56s %12s\n", "measure", "value");
@@ -573,18 +644,13 @@ main(int argc, char **argv)
 	printf("%-56s %12.0f\n", "CPU ns per stored call: daemon",
 	    sr.cpu_daemon_s * per);
 	printf("%-56s %12.0f\n",
-	    "CPU ns per stored call: producers (calls + schedule)",
-	    sr.cpu_producers_s * per);
-	printf("%-56s %12.0f\n", "CPU ns per stored call: the schedule alone",
-	    sched_s * per);
-	printf("%-56s %12.0f / %.1f\n",
-	    "  of which: ns per offer / us per sleep (and sleeps)",
-	    offer_s * 1e9, sleep_s * 1e6);
-	printf("%-56s %12llu\n", "  sleeps in the run",
-	    (unsigned long long) sr.sleeps);
-	printf("%-56s %12.0f\n",
-	    "CPU ns per stored call: call sites (producers - schedule)",
+	    "CPU ns per stored call: call sites (timed inside each)",
 	    calls_s * per);
+	printf("%-56s %12llu\n", "  calls left out (over 50 us: off the CPU)",
+	    (unsigned long long) sr.off_cpu);
+	printf("%-56s %12.0f\n",
+	    "CPU ns per stored call: producers (calls + the schedule)",
+	    sr.cpu_producers_s * per);
 	printf("%-56s %12.0f\n",
 	    "CPU ns per stored call: total (call sites + background + daemon)",
 	    total_ns);
@@ -623,16 +689,36 @@ main(int argc, char **argv)
 	       "1 readiness call): %s; zero drops: %s\n",
 	    (unsigned long long) sr.stored, (unsigned long long) want,
 	    ok ? "OK" : "MISMATCH", sr.efull == 0 ? "yes" : "NO");
+	printf("host steal while offering: %llu ms (both vCPUs) in %llu "
+	       "tenths of a second; drops there or next to one: %llu, "
+	       "elsewhere: %llu\n",
+	    (unsigned long long) steal, (unsigned long long) steal_windows,
+	    (unsigned long long) efull_steal,
+	    (unsigned long long) (sr.efull - efull_steal));
+	if (sr.efull != 0) {
+		// When the drops happened: a start-up burst reads differently
+		// from stalls spread over the run.
+		printf("drops by tenth of a second (s: drops):");
+		for (int w = 0; w < WINDOWS; w++) {
+			if (sr.efull_win[w] != 0) {
+				printf(" %.1f: %llu", w / 10.0,
+				    (unsigned long long) sr.efull_win[w]);
+			}
+		}
+		printf("\n");
+	}
 
 	bench_metric("ingest.offered_calls_per_s", offered);
 	bench_metric("ingest.efull", (double) sr.efull);
+	bench_metric("ingest.efull_near_steal", (double) efull_steal);
+	bench_metric("ingest.efull_elsewhere", (double) (sr.efull - efull_steal));
+	bench_metric("ingest.steal_ms", (double) steal);
 	bench_metric("ingest.durable_calls_per_s", durable);
 	bench_metric("ingest.lmdb.records_per_s", floor);
 	bench_metric("ingest.ratio_to_lmdb", durable / floor);
 	bench_metric("ingest.cpu_ns.client_bg", sr.cpu_client_s * per);
 	bench_metric("ingest.cpu_ns.daemon", sr.cpu_daemon_s * per);
 	bench_metric("ingest.cpu_ns.producers", sr.cpu_producers_s * per);
-	bench_metric("ingest.cpu_ns.schedule", sched_s * per);
 	bench_metric("ingest.cpu_ns.calls", calls_s * per);
 	bench_metric("ingest.cpu_ns.total", total_ns);
 	bench_metric("ingest.rss_init_kib",
