@@ -402,6 +402,10 @@ typedef struct worker {
 	int cold;        // between paced calls, evict L1 and L2 (COLD_BYTES)
 	size_t n;
 	uint32_t *lat;
+	// With floor_iters set, each timed call is followed by busy_loop
+	// (floor_iters), timed the same way into floor_lat.
+	uint32_t floor_iters;
+	uint32_t *floor_lat;
 	uint64_t efull;
 	uint64_t errors;
 	uint64_t pace_sleeps;
@@ -529,6 +533,38 @@ thread_cpu_ns(void)
 	return ((uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec);
 }
 
+// The host's floor: arithmetic alone, no memory, no system call; a
+// dependent chain, so it takes as long on every run.
+static volatile uint64_t busy_sink;
+__attribute__((noinline)) static void
+busy_loop(uint32_t iters)
+{
+	uint64_t x = busy_sink;
+	for (uint32_t i = 0; i < iters; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+	}
+	busy_sink = x;
+}
+
+// The iterations of busy_loop that take ns (median of timed runs, the
+// timer's overhead off), at least 1.
+static uint32_t
+busy_iters_for(uint32_t ns, uint32_t overhead)
+{
+	enum { RUNS = 2001, ITERS = 1000 };
+	static uint32_t lat[RUNS];
+	for (int i = 0; i < RUNS; i++) {
+		uint64_t t0 = bench_now_ns();
+		busy_loop(ITERS);
+		uint64_t d = bench_now_ns() - t0;
+		lat[i] = d > overhead ? (uint32_t) (d - overhead) : 1;
+	}
+	bench_pct p;
+	bench_percentiles(lat, RUNS, &p);
+	uint64_t it = (uint64_t) ns * ITERS / (p.p50 > 0 ? p.p50 : 1);
+	return (it > 0 ? (uint32_t) it : 1);
+}
+
 static int
 one(worker *w)
 {
@@ -584,6 +620,14 @@ worker_main(void *arg)
 			w->errors++;
 		}
 		uint64_t d = t1 - t0;
+		if (w->floor_lat != NULL) {
+			uint64_t f0 = bench_now_ns();
+			busy_loop(w->floor_iters);
+			uint64_t fd = bench_now_ns() - f0;
+			w->floor_lat[i] = fd > w->overhead
+			    ? (uint32_t) (fd - w->overhead)
+			    : 0;
+		}
 		w->lat[i++]
 		    = d > w->overhead ? (uint32_t) (d - w->overhead) : 0;
 	}
@@ -606,17 +650,22 @@ typedef struct result {
 } result;
 
 // Runs nthreads workers of one kind, n timed calls in all, and merges
-// their per-call latencies.
+// their per-call latencies; with floor, also the busy loops timed after
+// each call (proto->floor_iters).
 static int
-measure(result *res, const worker *proto, int nthreads, size_t n)
+measure(result *res, result *floor, const worker *proto, int nthreads,
+    size_t n)
 {
 	worker w[2];
 	pthread_t th[2];
 	pthread_barrier_t bar;
 	uint32_t *lat = malloc(n * sizeof(*lat));
+	uint32_t *flat = floor != NULL ? malloc(n * sizeof(*flat)) : NULL;
 
-	if (lat == NULL || nthreads < 1 || nthreads > 2) {
+	if (lat == NULL || (floor != NULL && flat == NULL) || nthreads < 1
+	    || nthreads > 2) {
 		free(lat);
+		free(flat);
 		return (-1);
 	}
 	pthread_barrier_init(&bar, NULL, (unsigned) nthreads);
@@ -624,6 +673,8 @@ measure(result *res, const worker *proto, int nthreads, size_t n)
 		w[t] = *proto;
 		w[t].n = n / (size_t) nthreads;
 		w[t].lat = lat + (size_t) t * w[t].n;
+		w[t].floor_lat
+		    = flat != NULL ? flat + (size_t) t * w[t].n : NULL;
 		w[t].barrier = nthreads > 1 ? &bar : NULL;
 	}
 	if (nthreads == 1) {
@@ -648,7 +699,12 @@ measure(result *res, const worker *proto, int nthreads, size_t n)
 	}
 	res->cpu_ns /= (double) (w[0].n * (size_t) nthreads);
 	bench_percentiles(lat, w[0].n * (size_t) nthreads, &res->p);
+	if (floor != NULL) {
+		floor->done = 1;
+		bench_percentiles(flat, w[0].n * (size_t) nthreads, &floor->p);
+	}
 	free(lat);
+	free(flat);
 	return (0);
 }
 
@@ -760,6 +816,8 @@ usage_exit(const char *prog)
 	    "                 (ours,ours_bigq,naive,getppid,ours2,naive2,\n"
 	    "                 "
 	    "ours_paced,naive_paced,ours2_paced,naive2_paced,\n"
+	    "                 floor,floor2 (calls, each followed by a timed\n"
+	    "                 busy loop as long as the 1-thread median),\n"
 	    "                 miss (the cache-miss floor); default all),\n"
 	    "                 e.g. to profile one of them\n",
 	    prog, LLMCOSTD_PATH);
@@ -878,22 +936,28 @@ main(int argc, char **argv)
 		"ours2_paced" };
 	result np2 = { "naive queue, 2 threads, 1k calls/s each, cold",
 		"naive2_paced" };
+	result rf = { "llmcost call, 1 thread, busy loop after each",
+		"ours_floor" };
+	result ff = { "  the busy loop, as long as a call (floor)", "floor" };
+	result rf2 = { "llmcost call, 2 threads, busy loop after each",
+		"ours2_floor" };
+	result ff2 = { "  the busy loop, as long as a call (floor)", "floor2" };
 	size_t n_paced = n / 25;
 
 	// Baselines first, while the sender threads are idle.
 	if (want(rows, "getppid")) {
-		measure(&s1, &sys, 1, n);
+		measure(&s1, NULL, &sys, 1, n);
 	}
 	if (naive_start(&q) != 0) {
 		fprintf(stderr, "cannot start the naive consumer\n");
 		goto out;
 	}
 	if (want(rows, n1.key)) {
-		measure(&n1, &naive, 1, n);
+		measure(&n1, NULL, &naive, 1, n);
 	}
 	naive.warm = 5000;
 	if (want(rows, n2.key)) {
-		measure(&n2, &naive, 2, n);
+		measure(&n2, NULL, &naive, 2, n);
 	}
 	// Calls 1 ms apart with the caches evicted in between: the consumer
 	// parks between them, as it would between real LLM calls.
@@ -901,10 +965,10 @@ main(int argc, char **argv)
 	naive.cold = 1;
 	naive.warm = 200;
 	if (want(rows, np.key)) {
-		measure(&np, &naive, 1, n_paced);
+		measure(&np, NULL, &naive, 1, n_paced);
 	}
 	if (want(rows, np2.key)) {
-		measure(&np2, &naive, 2, n_paced);
+		measure(&np2, NULL, &naive, 2, n_paced);
 	}
 	naive_stop(&q);
 
@@ -915,7 +979,7 @@ main(int argc, char **argv)
 	}
 	if (want(rows, r1.key)) {
 		uint64_t s0 = sender_cpu_ns();
-		measure(&r1, &ours, 1, n);
+		measure(&r1, NULL, &ours, 1, n);
 		llmcost_flush(c, 120000);
 		r1.send_cpu_ns = (double) (sender_cpu_ns() - s0) / (double) n;
 	}
@@ -930,7 +994,7 @@ main(int argc, char **argv)
 			goto out;
 		}
 		big.c = cbig;
-		measure(&b1, &big, 1, n);
+		measure(&b1, NULL, &big, 1, n);
 		big_failed = check_delivery(
 		                 cbig, "large queue_max", b1.efull + warm_big)
 		    != 0;
@@ -939,17 +1003,31 @@ main(int argc, char **argv)
 	}
 	if (want(rows, r2.key)) {
 		uint64_t s0 = sender_cpu_ns();
-		measure(&r2, &ours, 2, n);
+		measure(&r2, NULL, &ours, 2, n);
 		llmcost_flush(c, 120000);
 		r2.send_cpu_ns = (double) (sender_cpu_ns() - s0) / (double) n;
+	}
+	// The host's floor under the same load: each call followed by a
+	// busy loop as long as the call's median (1 thread row; 100 ns, the
+	// target, without it), timed the same way.  No operation that long
+	// has a tail shorter than the loop's on this machine.
+	worker fl = ours;
+	fl.floor_iters = busy_iters_for(r1.done ? r1.p.p50 : 100, ovh);
+	if (want(rows, "floor")) {
+		measure(&rf, &ff, &fl, 1, n);
+		llmcost_flush(c, 120000);
+	}
+	if (want(rows, "floor2")) {
+		measure(&rf2, &ff2, &fl, 2, n);
+		llmcost_flush(c, 120000);
 	}
 	ours.gap_ns = PACED_GAP_NS;
 	ours.cold = 1;
 	if (want(rows, rp.key)) {
-		measure(&rp, &ours, 1, n_paced);
+		measure(&rp, NULL, &ours, 1, n_paced);
 	}
 	if (want(rows, rp2.key)) {
-		measure(&rp2, &ours, 2, n_paced);
+		measure(&rp2, NULL, &ours, 2, n_paced);
 	}
 	double miss = 0;
 	if (want(rows, "miss")) {
@@ -965,6 +1043,10 @@ main(int argc, char **argv)
 	print_row(&s1, &r1);
 	print_row(&r2, &r2);
 	print_row(&n2, &r2);
+	print_row(&rf, &rf);
+	print_row(&ff, &rf);
+	print_row(&rf2, &rf2);
+	print_row(&ff2, &rf2);
 	print_row(&rp, &rp);
 	print_row(&np, &rp);
 	print_row(&rp2, &rp2);
@@ -1012,11 +1094,16 @@ main(int argc, char **argv)
 	emit(&s1, &r1);
 	emit(&r2, &r2);
 	emit(&n2, &r2);
+	emit(&rf, &rf);
+	emit(&ff, &rf);
+	emit(&rf2, &rf2);
+	emit(&ff2, &rf2);
 	emit(&rp, &rp);
 	emit(&np, &rp);
 	emit(&rp2, &rp2);
 	emit(&np2, &rp2);
-	uint64_t efull = r1.efull + b1.efull + r2.efull + rp.efull + rp2.efull;
+	uint64_t efull = r1.efull + b1.efull + r2.efull + rf.efull + rf2.efull
+	    + rp.efull + rp2.efull;
 	bench_metric("callsite.llmcost.efull", (double) efull);
 	bench_metric("callsite.naive.dropped", (double) q.dropped);
 	printf("\nEFULL: %llu; pacing sleeps (100 us each): %llu default, "
@@ -1026,8 +1113,8 @@ main(int argc, char **argv)
 	    (unsigned long long) b1.pace_sleeps,
 	    (unsigned long long) r2.pace_sleeps,
 	    (unsigned long long) q.dropped,
-	    (unsigned long long) (r1.errors + b1.errors + r2.errors + rp.errors
-	        + rp2.errors + n1.errors + n2.errors + np.errors + np2.errors
+	    (unsigned long long) (r1.errors + b1.errors + r2.errors + rf.errors
+	        + rf2.errors + rp.errors + rp2.errors + n1.errors + n2.errors + np.errors + np2.errors
 	        + s1.errors));
 	printf("naive consumer: %llu records in %llu wake-ups\n",
 	    (unsigned long long) q.consumed, (unsigned long long) q.wakeups);
@@ -1035,7 +1122,8 @@ main(int argc, char **argv)
 	// Everything recorded must have reached the collector.
 	rc = 0;
 	if (check_delivery(c, "default queue_max",
-	        r1.efull + r2.efull + rp.efull + rp2.efull + warm_efull)
+	        r1.efull + r2.efull + rf.efull + rf2.efull + rp.efull
+	            + rp2.efull + warm_efull)
 	        != 0
 	    || big_failed) {
 		rc = 1;
