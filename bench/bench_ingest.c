@@ -698,11 +698,13 @@ main(int argc, char **argv)
 	if (sr.efull != 0) {
 		// When the drops happened: a start-up burst reads differently
 		// from stalls spread over the run.
-		printf("drops by tenth of a second (s: drops):");
+		printf("drops by tenth of a second (s: drops, host steal "
+		       "ms there):");
 		for (int w = 0; w < WINDOWS; w++) {
 			if (sr.efull_win[w] != 0) {
-				printf(" %.1f: %llu", w / 10.0,
-				    (unsigned long long) sr.efull_win[w]);
+				printf(" %.1f: %llu (%llu)", w / 10.0,
+				    (unsigned long long) sr.efull_win[w],
+				    (unsigned long long) sr.steal_win[w]);
 			}
 		}
 		printf("\n");
