@@ -653,8 +653,8 @@ typedef struct result {
 // their per-call latencies; with floor, also the busy loops timed after
 // each call (proto->floor_iters).
 static int
-measure(result *res, result *floor, const worker *proto, int nthreads,
-    size_t n)
+measure(
+    result *res, result *floor, const worker *proto, int nthreads, size_t n)
 {
 	worker w[2];
 	pthread_t th[2];
@@ -936,12 +936,13 @@ main(int argc, char **argv)
 		"ours2_paced" };
 	result np2 = { "naive queue, 2 threads, 1k calls/s each, cold",
 		"naive2_paced" };
-	result rf = { "llmcost call, 1 thread, busy loop after each",
-		"ours_floor" };
+	result rf
+	    = { "llmcost call, 1 thread, busy loop after each", "ours_floor" };
 	result ff = { "  the busy loop, as long as a call (floor)", "floor" };
 	result rf2 = { "llmcost call, 2 threads, busy loop after each",
 		"ours2_floor" };
-	result ff2 = { "  the busy loop, as long as a call (floor)", "floor2" };
+	result ff2
+	    = { "  the busy loop, as long as a call (floor)", "floor2" };
 	size_t n_paced = n / 25;
 
 	// Baselines first, while the sender threads are idle.
@@ -1114,8 +1115,8 @@ main(int argc, char **argv)
 	    (unsigned long long) r2.pace_sleeps,
 	    (unsigned long long) q.dropped,
 	    (unsigned long long) (r1.errors + b1.errors + r2.errors + rf.errors
-	        + rf2.errors + rp.errors + rp2.errors + n1.errors + n2.errors + np.errors + np2.errors
-	        + s1.errors));
+	        + rf2.errors + rp.errors + rp2.errors + n1.errors + n2.errors
+	        + np.errors + np2.errors + s1.errors));
 	printf("naive consumer: %llu records in %llu wake-ups\n",
 	    (unsigned long long) q.consumed, (unsigned long long) q.wakeups);
 

@@ -66,8 +66,8 @@
 #define LMDB_TXN_RECORDS 1024
 #define TICK_NS          50000 // a producer ahead of schedule sleeps this long
 
-#define WINDOWS    600     // tenths of a second: the drops' and steal's timelines
-#define OFF_CPU_NS 50000u  // a call this long was preempted or stalled
+#define WINDOWS    600 // tenths of a second: the drops' and steal's timelines
+#define OFF_CPU_NS 50000u // a call this long was preempted or stalled
 
 typedef struct producer {
 	llmcost_client *c;
@@ -77,8 +77,8 @@ typedef struct producer {
 	uint64_t offered, accepted, efull, errors, sleeps;
 	uint64_t efull_win[WINDOWS]; // drops per tenth of a second
 	uint64_t in_calls_ns;        // time inside the calls (see top)
-	uint64_t off_cpu;            // calls left out of it (took > OFF_CPU_NS)
-	double cpu_s;                // this thread's CPU time
+	uint64_t off_cpu; // calls left out of it (took > OFF_CPU_NS)
+	double cpu_s;     // this thread's CPU time
 	pthread_barrier_t *bar;
 } producer;
 
@@ -312,7 +312,8 @@ producer_main(void *arg)
 		int rv = bench_tagged_call(p->c);
 		uint64_t d = bench_now_ns() - now;
 		if (d < OFF_CPU_NS) {
-			p->in_calls_ns += d > p->overhead ? d - p->overhead : 0;
+			p->in_calls_ns
+			    += d > p->overhead ? d - p->overhead : 0;
 		} else {
 			p->off_cpu++;
 		}
@@ -713,7 +714,8 @@ main(int argc, char **argv)
 	bench_metric("ingest.offered_calls_per_s", offered);
 	bench_metric("ingest.efull", (double) sr.efull);
 	bench_metric("ingest.efull_near_steal", (double) efull_steal);
-	bench_metric("ingest.efull_elsewhere", (double) (sr.efull - efull_steal));
+	bench_metric(
+	    "ingest.efull_elsewhere", (double) (sr.efull - efull_steal));
 	bench_metric("ingest.steal_ms", (double) steal);
 	bench_metric("ingest.durable_calls_per_s", durable);
 	bench_metric("ingest.lmdb.records_per_s", floor);
