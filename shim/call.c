@@ -19,7 +19,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__SSE2__)
+// CALL_SSE2: the fast paths' 16-byte loads and stores.  Without SSE2, or
+// built with LLMCOST_NO_SIMD (cmake -DLLMCOST_PORTABLE=ON, which tests on
+// x86 what other CPUs run), every string takes the portable checks.
+#if defined(__SSE2__) && !defined(LLMCOST_NO_SIMD)
+#define CALL_SSE2 1
 #include <emmintrin.h>
 #endif
 
@@ -45,7 +49,7 @@ _Static_assert(LLMCOST_MAX_PROVIDER >= SHORT_STR
         && LLMCOST_MAX_VALUE >= SHORT_STR && LLMCOST_MAX_TAG >= SHORT_STR,
     "a short string must fit every cap");
 
-#if defined(__SSE2__)
+#if defined(CALL_SSE2)
 // The length of s when it is at most SHORT_STR bytes of ASCII, else -1
 // (a longer string, or a byte above 0x7f: llmcost__str_check decides).
 // Two aligned 16-byte loads find the NUL and the high bits together.  An
@@ -93,7 +97,7 @@ short_ascii_len(const char *s)
 }
 #endif
 
-#if defined(__SSE2__)
+#if defined(CALL_SSE2)
 // The fast paths below: a string of at most FAST_STR bytes of ASCII,
 // loaded whole into a register and stored into the arena with one
 // unaligned 16-byte store.  The bytes the store writes past the string
@@ -440,7 +444,7 @@ begin_full(llmcost_client *c, const char *provider, const char *model,
 	return (begin_open(c, call, l, callp));
 }
 
-#if defined(__SSE2__)
+#if defined(CALL_SSE2)
 // begin's fast path with the clock's fallback: the slot is filled but
 // for its start.
 __attribute__((noinline)) static int
@@ -494,7 +498,7 @@ HOT int
 llmcost_call_begin(llmcost_client *c, const char *provider, const char *model,
     llmcost_call **callp)
 {
-#if defined(__SSE2__)
+#if defined(CALL_SSE2)
 	// The common case: a running client, short ASCII names (up to
 	// FAST_STR bytes), a thread whose lane is known and has a free
 	// slot, the counter clock.  Everything else, errors included, is
@@ -586,7 +590,7 @@ set_meta_full(llmcost_call *call, const char *key, const char *value)
 HOT int
 llmcost_call_set_meta(llmcost_call *call, const char *key, const char *value)
 {
-#if defined(__SSE2__)
+#if defined(CALL_SSE2)
 	// The common case: a new key (no key of its length set yet), key and
 	// value short ASCII, room in the arena for both 16-byte stores, no
 	// hard budget exhausted.
@@ -653,7 +657,7 @@ add_tag_full(llmcost_call *call, const char *tag)
 HOT int
 llmcost_call_add_tag(llmcost_call *call, const char *tag)
 {
-#if defined(__SSE2__)
+#if defined(CALL_SSE2)
 	// The common case: a short ASCII tag of a length no tag of the call
 	// has, with room for its 16-byte store.
 	__m128i tv;
