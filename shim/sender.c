@@ -232,7 +232,13 @@ barrier_step(llmcost_client *c)
 // costs the two processes about 30 context switches, 2 to 3 us of CPU
 // each on a 2-vCPU guest, whatever it carries: hence batch_max 2048,
 // whose half gave about 800 calls a message at 1 M calls/s (bench_ingest
-// prints the wake-ups per message).  Idle, it sleeps flush_ms.
+// prints the wake-ups per message).  Idle, it sleeps flush_ms.  The
+// loop also sleeps right after a round that took calls when fewer than
+// half a batch wait (and no flush is pending): the calls that arrived
+// while it took the last batch wait for the next one instead of going
+// out alone.  Without that, at 1 M calls/s, a small batch followed each
+// large one (a fifth of them under 64 calls): 850 calls a message; with
+// it, 1300, and 5 % less CPU in all (the daemon's, 8 %).
 typedef struct pace {
 	uint64_t pos;    // calls ended when the loop last went to sleep
 	uint64_t ns;     // and when
@@ -273,6 +279,7 @@ sender_main(void *arg)
 	llmcost_client *c = arg;
 	uint64_t drops_reported = 0;
 	pace pc = { 0, 0, 0 };
+	int took = 0; // the last round took calls, and the loop has not slept
 	int rv;
 
 	if ((rv = pthread_setname_np(pthread_self(), "llmcost-send")) != 0) {
@@ -324,8 +331,15 @@ sender_main(void *arg)
 			}
 			continue;
 		}
-		if (llmcost__queue_depth(c) == 0 && report == drops_reported) {
+		// Sleep when nothing waits, or when the last round took calls
+		// and fewer than half a batch have arrived since (pace).
+		uint64_t depth = llmcost__queue_depth(c);
+		if (report == drops_reported
+		    && (depth == 0
+		        || (took && depth < c->wake_depth / 2
+		            && !c->barrier_on))) {
 			sleep_for_work(c, pace_sleep_ns(c, &pc));
+			took = 0;
 			if (atomic_load(&c->closing)) {
 				break;
 			}
@@ -337,6 +351,7 @@ sender_main(void *arg)
 			pause_ms(c, 1);
 			continue;
 		}
+		took = 1;
 		drops_reported = report;
 	}
 	return (NULL);
