@@ -757,9 +757,9 @@ LLMCOST_API int llmcost_call_run_id(
  * Cost: no allocation, no lock.  No system call either, except that
  *   a call that finds its thread's queue past its high mark (batch_max
  *   calls, at most 4096) while the sender sleeps wakes the sender.  The
- *   sender sleeps for the time half a batch takes to arrive at
- *   the rate it saw (at most flush_ms), so calls at a steady rate never
- *   wake it; a burst does, once. */
+ *   sender sleeps for the time three quarters of a batch take to arrive
+ *   at the rate it saw (at most flush_ms), so calls at a steady rate
+ *   never wake it; a burst does, once. */
 LLMCOST_API int llmcost_call_end(llmcost_call *call);
 
 /** @brief Discard a call without recording it (for calls that were never

@@ -222,23 +222,25 @@ barrier_step(llmcost_client *c)
 
 // How long the loop sleeps when the queues are empty.  Calls arriving at
 // a steady rate must not need a wake-up (a lock and a system call on the
-// calling thread): the loop sleeps for the time half a batch takes to
-// arrive at the rate seen since it last slept, so it drains the queues
-// long before a call site would find one past its high mark.  Half, not
-// less: each batch costs both sides a send, an ACK and a commit's share,
-// so larger batches cost less CPU per call (at 1 M calls/s and batch_max
-// 1024, a quarter gave batches of about 310 calls, half about 470 and
-// 6 % less CPU in all; a whole batch, 650 and a few drops).  A message
-// costs the two processes about 30 context switches, 2 to 3 us of CPU
-// each on a 2-vCPU guest, whatever it carries: hence batch_max 2048,
-// whose half gave about 800 calls a message at 1 M calls/s (bench_ingest
-// prints the wake-ups per message).  Idle, it sleeps flush_ms.  The
-// loop also sleeps right after a round that took calls when fewer than
-// half a batch wait (and no flush is pending): the calls that arrived
-// while it took the last batch wait for the next one instead of going
-// out alone.  Without that, at 1 M calls/s, a small batch followed each
-// large one (a fifth of them under 64 calls): 850 calls a message; with
-// it, 1300, and 5 % less CPU in all (the daemon's, 8 %).
+// calling thread): the loop sleeps for the time PACE_CALLS take to
+// arrive at the rate seen since it last slept, three quarters of the
+// wake depth, so it drains the queues before a call site would find
+// one past its high mark.  It also sleeps right after a round that took
+// calls when fewer than PACE_CALLS wait (and no flush is pending): the
+// calls that arrived while it took the last batch wait for the next one
+// instead of going out alone.  Each message costs the two processes
+// about 30 context switches and a commit's share, 0.3 ms of CPU in all
+// on a 2-vCPU guest, whatever it carries, so larger messages cost less
+// per call.  bench_ingest at 1 M calls/s, batch_max 2048: taking
+// whatever waited after each batch, a small batch followed each large
+// one (a fifth of them under 64 calls), 850 calls a message; sleeping
+// for half the wake depth after a take, 1300 calls and 5 % less CPU in
+// all; three quarters, 1840 calls and 10 % less again (the daemon's
+// CPU 540 -> 400 ns per call over the two steps); the whole depth,
+// 1990 calls and no less CPU, as call sites then wake the loop.  Idle,
+// it sleeps flush_ms.
+#define PACE_CALLS(c) ((c)->wake_depth * 3 / 4)
+
 typedef struct pace {
 	uint64_t pos;    // calls ended when the loop last went to sleep
 	uint64_t ns;     // and when
@@ -266,7 +268,7 @@ pace_sleep_ns(llmcost_client *c, pace *p)
 	if (p->gap_ns == 0) {
 		return (flush_ns);
 	}
-	uint64_t t = p->gap_ns * (c->wake_depth / 2 + 1);
+	uint64_t t = p->gap_ns * (PACE_CALLS(c) + 1);
 	if (t < PACE_MIN_NS) {
 		t = PACE_MIN_NS;
 	}
@@ -332,11 +334,11 @@ sender_main(void *arg)
 			continue;
 		}
 		// Sleep when nothing waits, or when the last round took calls
-		// and fewer than half a batch have arrived since (pace).
+		// and fewer than PACE_CALLS have arrived since.
 		uint64_t depth = llmcost__queue_depth(c);
 		if (report == drops_reported
 		    && (depth == 0
-		        || (took && depth < c->wake_depth / 2
+		        || (took && depth < PACE_CALLS(c)
 		            && !c->barrier_on))) {
 			sleep_for_work(c, pace_sleep_ns(c, &pc));
 			took = 0;
