@@ -144,8 +144,10 @@ run_group(writer *w, writer_job **jobs, size_t n)
 		// The reason each client's retry carries (and logs).
 		char detail[sizeof(err)];
 		memcpy(detail, err, sizeof(err));
-		snprintf(err, sizeof(err), "store write failed: %s: %s",
-		    store_fault_name(f), detail);
+		// A detail too long for the prefix is cut: err stays a string.
+		int len = snprintf(err, sizeof(err),
+		    "store write failed: %s: %s", store_fault_name(f), detail);
+		(void) len;
 	} else {
 		write_succeeded(w);
 		if (w->on_commit != NULL) {

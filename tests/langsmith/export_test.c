@@ -1282,7 +1282,7 @@ test_stalled_langsmith(void **state)
 	assert_int_equal(s.calls_acked, n);
 	uint64_t runs_then = standin_runs(S);
 	assert_true(runs_then < n);
-	assert_true(max_held <= 2 * per_wave);
+	assert_true(max_held <= 2u * per_wave);
 
 	LLMCOST_PASS(llmcost_flush(c, 120000));
 	LLMCOST_PASS(llmcost_stats_get(c, &s));
