@@ -69,12 +69,16 @@
 #define WINDOWS    600 // tenths of a second: the drops' and steal's timelines
 #define OFF_CPU_NS 50000u // a call this long was preempted or stalled
 
+// One producer's state; each producer on lines of its own, as a
+// producer writes its counters on every call and reads its schedule in
+// the timed window (another's counters on the same line would cost a
+// cross-core miss a call).
 typedef struct producer {
-	llmcost_client *c;
+	_Alignas(64) llmcost_client *c;
 	uint64_t t0, t_end; // monotonic ns
 	uint64_t gap_ps;    // picoseconds between offers; 0 = flat out
 	uint32_t overhead;  // a timer read's cost, taken off each call's time
-	uint64_t offered, accepted, efull, errors, sleeps;
+	uint64_t offered, accepted, efull, errors;
 	uint64_t efull_win[WINDOWS]; // drops per tenth of a second
 	uint64_t in_calls_ns;        // time inside the calls (see top)
 	uint64_t off_cpu; // calls left out of it (took > OFF_CPU_NS)
@@ -85,8 +89,10 @@ typedef struct producer {
 typedef struct shim_result {
 	double offer_s; // first offer to the end of the offering window
 	double total_s; // first offer to flush return
-	uint64_t offered, accepted, efull, errors, sleeps;
+	uint64_t offered, accepted, efull, errors;
 	uint64_t efull_win[WINDOWS];
+	int steal_watched;           // the watcher ran
+	double cpu_watch_s;          // its CPU, taken off the client's
 	uint64_t steal_win[WINDOWS]; // host steal, ms (both vCPUs) per window
 	uint64_t in_calls_ns, off_cpu;
 	double cpu_client_s, cpu_producers_s, cpu_daemon_s;
@@ -251,6 +257,7 @@ steal_ms(void)
 typedef struct watch {
 	uint64_t t0;
 	_Atomic int stop;
+	double cpu_s; // the watcher's own CPU, not the library's
 	uint64_t steal_win[WINDOWS];
 } watch;
 
@@ -268,6 +275,7 @@ watch_main(void *arg)
 		}
 		last = st;
 	}
+	w->cpu_s = thread_cpu_s(RUSAGE_THREAD);
 	return (NULL);
 }
 
@@ -300,7 +308,6 @@ producer_main(void *arg)
 				struct timespec ts
 				    = { (time_t) (until / 1000000000u),
 					      (long) (until % 1000000000u) };
-				p->sleeps++;
 				(void) clock_nanosleep(
 				    CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 				now = bench_now_ns();
@@ -338,7 +345,7 @@ enum { NPROD = 2 };
 static void
 run_producers(llmcost_client *c, double secs, double rate, shim_result *r)
 {
-	static watch wt;
+	watch wt;
 	producer p[NPROD];
 	pthread_t th[NPROD], wth;
 	pthread_barrier_t bar;
@@ -371,7 +378,6 @@ run_producers(llmcost_client *c, double secs, double rate, shim_result *r)
 			r->efull_win[w] += p[i].efull_win[w];
 		}
 		r->errors += p[i].errors;
-		r->sleeps += p[i].sleeps;
 		r->in_calls_ns += p[i].in_calls_ns;
 		r->off_cpu += p[i].off_cpu;
 		r->cpu_producers_s += p[i].cpu_s;
@@ -381,6 +387,8 @@ run_producers(llmcost_client *c, double secs, double rate, shim_result *r)
 		atomic_store(&wt.stop, 1);
 		pthread_join(wth, NULL);
 		memcpy(r->steal_win, wt.steal_win, sizeof(r->steal_win));
+		r->steal_watched = 1;
+		r->cpu_watch_s = wt.cpu_s;
 	}
 	r->t0 = t0;
 }
@@ -421,8 +429,8 @@ run_shim(const char *url, const char *dir, pid_t daemon, double secs,
 	uint64_t t1 = bench_now_ns();
 	r->flush_rv = llmcost_flush(c, -1);
 	uint64_t t2 = bench_now_ns();
-	r->cpu_client_s
-	    = thread_cpu_s(RUSAGE_SELF) - cpu0 - r->cpu_producers_s;
+	r->cpu_client_s = thread_cpu_s(RUSAGE_SELF) - cpu0 - r->cpu_producers_s
+	    - r->cpu_watch_s;
 	r->cpu_daemon_s = proc_cpu_s(daemon) - dcpu0;
 	r->switches_client = proc_switches(getpid(), 1) - sw0;
 	r->switches_daemon = proc_switches(daemon, 0) - dsw0;
@@ -690,12 +698,17 @@ main(int argc, char **argv)
 	       "1 readiness call): %s; zero drops: %s\n",
 	    (unsigned long long) sr.stored, (unsigned long long) want,
 	    ok ? "OK" : "MISMATCH", sr.efull == 0 ? "yes" : "NO");
-	printf("host steal while offering: %llu ms (both vCPUs) in %llu "
-	       "tenths of a second; drops there or next to one: %llu, "
-	       "elsewhere: %llu\n",
-	    (unsigned long long) steal, (unsigned long long) steal_windows,
-	    (unsigned long long) efull_steal,
-	    (unsigned long long) (sr.efull - efull_steal));
+	if (sr.steal_watched) {
+		printf("host steal while offering: %llu ms (both vCPUs) in "
+		       "%llu tenths of a second; drops there or next to one: "
+		       "%llu, elsewhere: %llu\n",
+		    (unsigned long long) steal,
+		    (unsigned long long) steal_windows,
+		    (unsigned long long) efull_steal,
+		    (unsigned long long) (sr.efull - efull_steal));
+	} else {
+		printf("host steal: not watched (no thread for it)\n");
+	}
 	if (sr.efull != 0) {
 		// When the drops happened: a start-up burst reads differently
 		// from stalls spread over the run.

@@ -2,7 +2,8 @@
 // some exporter has room (exporter.h) it drains the submit ring into
 // exporter-neutral batches of up to batch_max calls (batch.c) and hands
 // each to the exporters, which deliver on their own threads.  When the
-// queues are empty it sleeps until a time sized from the arrival rate
+// queues are empty, or hold fewer calls than make a good message right
+// after a take, it sleeps until a time sized from the arrival rate
 // passes (at most flush_ms: pace_sleep_ns), a call site sees a queue
 // pass its high mark, or llmcost_flush asks.  The queues are the shared
 // ring and the per-thread lanes (lane.h); the loop also recycles the
@@ -251,7 +252,7 @@ typedef struct pace {
 #define PACE_MIN_NS 50000u
 
 static uint64_t
-pace_sleep_ns(llmcost_client *c, pace *p)
+pace_sleep_ns(llmcost_client *c, pace *p, uint64_t calls)
 {
 	uint64_t now = llmcost__mono_ns();
 	uint64_t pos = llmcost__queue_pushed(c);
@@ -268,7 +269,7 @@ pace_sleep_ns(llmcost_client *c, pace *p)
 	if (p->gap_ns == 0) {
 		return (flush_ns);
 	}
-	uint64_t t = p->gap_ns * (PACE_CALLS(c) + 1);
+	uint64_t t = p->gap_ns * (calls + 1);
 	if (t < PACE_MIN_NS) {
 		t = PACE_MIN_NS;
 	}
@@ -312,6 +313,7 @@ sender_main(void *arg)
 				break;
 			}
 			if (sp > 0) {
+				took = 0;
 				continue;
 			}
 		}
@@ -324,6 +326,7 @@ sender_main(void *arg)
 			break;
 		}
 		if (room == 0) {
+			took = 0; // the calls have waited flush_ms already
 			continue;
 		}
 		if (room == 2) {
@@ -334,13 +337,15 @@ sender_main(void *arg)
 			continue;
 		}
 		// Sleep when nothing waits, or when the last round took calls
-		// and fewer than PACE_CALLS have arrived since.
+		// and fewer than PACE_CALLS wait (no flush pending, no drop
+		// count to report): until PACE_CALLS wait, at the rate seen.
 		uint64_t depth = llmcost__queue_depth(c);
 		if (report == drops_reported
 		    && (depth == 0
 		        || (took && depth < PACE_CALLS(c)
 		            && !c->barrier_on))) {
-			sleep_for_work(c, pace_sleep_ns(c, &pc));
+			sleep_for_work(
+			    c, pace_sleep_ns(c, &pc, PACE_CALLS(c) - depth));
 			took = 0;
 			if (atomic_load(&c->closing)) {
 				break;

@@ -1119,6 +1119,52 @@ test_live_idle_flush(void **state)
 	llmcost_shutdown(c, 1000);
 }
 
+// A flush whose barrier spans two batches: the loop takes one, and the
+// few calls left (fewer than the loop waits for after a take) must go
+// at once, not after a pace period.  Two idle seconds make that period
+// long (about 100 ms a call at the rate seen), past the flush's bound.
+#define BAR_THREADS 4
+#define BAR_PER     5
+static void *
+bar_main(void *arg)
+{
+	llmcost_client *c = arg;
+	for (int i = 0; i < BAR_PER; i++) {
+		llmcost_call *call;
+		if (llmcost_call_begin(c, "openai", "gpt-4o-mini", &call)
+		    == 0) {
+			(void) llmcost_call_end(call);
+		}
+	}
+	return (NULL);
+}
+
+static void
+test_live_flush_two_batches(void **state)
+{
+	(void) state;
+	llmcost_options o;
+	llmcost_client *c = NULL;
+	memset(&o, 0, sizeof(o));
+	o.collector_url = live_url;
+	o.flush_ms = 60000;
+	o.batch_max = 16;
+	LLMCOST_PASS(llmcost_init(&c, &o));
+	harness_sleep_ms(2000);
+	pthread_t th[BAR_THREADS];
+	for (int i = 0; i < BAR_THREADS; i++) {
+		assert_int_equal(pthread_create(&th[i], NULL, bar_main, c), 0);
+	}
+	for (int i = 0; i < BAR_THREADS; i++) {
+		pthread_join(th[i], NULL);
+	}
+	LLMCOST_PASS(llmcost_flush(c, 500));
+	llmcost_stats st;
+	LLMCOST_PASS(llmcost_stats_get(c, &st));
+	assert_int_equal(st.calls_acked, BAR_THREADS * BAR_PER);
+	llmcost_shutdown(c, 1000);
+}
+
 #define LIVE_THREADS    4
 #define LIVE_PER_THREAD 250
 
@@ -1276,6 +1322,7 @@ main(int argc, char **argv)
 	// with nng 1.5.2 (Debian bookworm) that can leave the listener unable
 	// to serve later connections (nng issue #1518).
 	const struct CMUnitTest live[] = {
+		cmocka_unit_test(test_live_flush_two_batches),
 		cmocka_unit_test(test_live_many_threads),
 		cmocka_unit_test(test_live_shutdown_delivers),
 		cmocka_unit_test(test_live_idle_flush),
