@@ -756,10 +756,10 @@ LLMCOST_API int llmcost_call_run_id(
  *   (client shutting down: dropped and counted).
  * Cost: no allocation, no lock.  No system call either, except that
  *   a call that finds its thread's queue past its high mark (batch_max
- *   calls, at most 4096) while the sender sleeps wakes the sender.  The
- *   sender sleeps for the time three quarters of a batch take to arrive
- *   at the rate it saw (at most flush_ms), so calls at a steady rate
- *   never wake it; a burst does, once. */
+ *   calls, at most half of queue_max) while the sender sleeps wakes the
+ *   sender.  The sender sleeps until three quarters of that many calls
+ *   wait, at the rate it saw (at most flush_ms), so calls at a steady
+ *   rate do not wake it; a burst does, once. */
 LLMCOST_API int llmcost_call_end(llmcost_call *call);
 
 /** @brief Discard a call without recording it (for calls that were never

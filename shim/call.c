@@ -21,7 +21,7 @@
 
 // CALL_SSE2: the fast paths' 16-byte loads and stores.  Without SSE2, or
 // built with LLMCOST_NO_SIMD (cmake -DLLMCOST_PORTABLE=ON, which tests on
-// x86 what other CPUs run), every string takes the portable checks.
+// x86 what CPUs without SSE2 run), every string takes the portable checks.
 #if defined(__SSE2__) && !defined(LLMCOST_NO_SIMD)
 #define CALL_SSE2 1
 #include <emmintrin.h>

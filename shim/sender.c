@@ -221,25 +221,27 @@ barrier_step(llmcost_client *c)
 	pthread_mutex_unlock(&c->mtx);
 }
 
-// How long the loop sleeps when the queues are empty.  Calls arriving at
-// a steady rate must not need a wake-up (a lock and a system call on the
-// calling thread): the loop sleeps for the time PACE_CALLS take to
-// arrive at the rate seen since it last slept, three quarters of the
-// wake depth, so it drains the queues before a call site would find
-// one past its high mark.  It also sleeps right after a round that took
-// calls when fewer than PACE_CALLS wait (and no flush is pending): the
-// calls that arrived while it took the last batch wait for the next one
-// instead of going out alone.  Each message costs the two processes
-// about 30 context switches and a commit's share, 0.3 ms of CPU in all
-// on a 2-vCPU guest, whatever it carries, so larger messages cost less
-// per call.  bench_ingest at 1 M calls/s, batch_max 2048: taking
-// whatever waited after each batch, a small batch followed each large
-// one (a fifth of them under 64 calls), 850 calls a message; sleeping
-// for half the wake depth after a take, 1300 calls and 5 % less CPU in
-// all; three quarters, 1840 calls and 10 % less again (the daemon's
-// CPU 540 -> 400 ns per call over the two steps); the whole depth,
-// 1990 calls and no less CPU, as call sites then wake the loop.  Idle,
-// it sleeps flush_ms.
+// How long the loop sleeps.  Calls arriving at a steady rate must not
+// need a wake-up (a lock and a system call on the calling thread): the
+// loop sleeps until PACE_CALLS (three quarters of the wake depth) wait,
+// at the rate seen since it last slept, so it drains the queues before
+// a call site would find one past its high mark.  It sleeps when the
+// queues are empty, and also right after a round that took calls when
+// fewer than PACE_CALLS wait (no flush pending, no drop count to
+// report): the calls that arrived while it took the last batch wait for
+// the next one instead of going out alone.  Each message costs the two
+// processes about 30 context switches and a commit's share, about
+// 0.2 ms of CPU in all on a 2-vCPU guest, whatever it carries, so larger
+// messages cost less per call; the calls' slots wait longer, though,
+// and the call sites cycle through more of them.  bench_ingest at
+// 1 M calls/s, batch_max 2048: taking whatever waited after each batch,
+// a small batch followed each large one (a fifth of them under 64
+// calls), 900 calls a message, about 820 ns of CPU a call in all;
+// sleeping after a take until PACE_CALLS wait, 1650 calls a message and
+// about 710 ns (the daemon's 500 -> 400, the call sites' 74 -> 94).
+// Sleeping for PACE_CALLS more calls after a take made 1840-call
+// messages but could reach a lane's high mark; the whole depth gave
+// 1990 calls and no less CPU.  Idle, it sleeps flush_ms.
 #define PACE_CALLS(c) ((c)->wake_depth * 3 / 4)
 
 typedef struct pace {
