@@ -6,9 +6,10 @@
 // live: a real llmcostd runs as a child on a temporary directory, so the
 // sender thread drains the queue, talks nng and the daemon commits to
 // LMDB while we measure, competing for the same two CPUs as a real host
-// would.  Before a row, every pool slot is touched once (begin, setters,
-// abandon: nothing is sent) so first-touch page faults, a one-time cost,
-// are not counted, and a few thousand real calls are flushed.  Before
+// would.  Before a row, every pool slot is touched once (all begun with
+// their setters, then abandoned: nothing is sent) so first-touch page
+// faults, a one-time cost, are not counted, and a few thousand real calls
+// are flushed.  Before
 // every chunk of 1024 calls the producer checks the queue depth and
 // sleeps (untimed) while the pool could run out, so the queue never fills;
 // any EFULL is counted and reported.  Two pool sizes are measured: the
@@ -711,24 +712,38 @@ measure(
 
 // Touches every pool slot once without sending anything, then has a few
 // thousand real calls acknowledged, so that the sender, nng and the
-// daemon are warm and the queue is empty when timing starts.
+// daemon are warm and the queue is empty when timing starts.  Every slot
+// is held open at once before any is given back: a call abandoned at
+// once frees its slot for the next begin, which would touch one slot
+// queue_max times, and the timed rows would then pay the first write to
+// each slot's pages (a page fault, 1-2 us here), a one-time cost of a
+// client's first calls that is not the call site's steady cost.
 // Warms c up; *efull counts the calls refused (EFULL) meanwhile, outside
 // any row.
 static int
 warm_client(llmcost_client *c, uint32_t queue_max, uint64_t *efull)
 {
-	for (uint32_t i = 0; i < queue_max; i++) {
-		llmcost_call *call;
-		if (llmcost_call_begin(c, "openai", "gpt-4o-mini", &call)
-		    != 0) {
-			return (-1);
-		}
+	llmcost_call **open = malloc(queue_max * sizeof(*open));
+	uint32_t n = 0;
+
+	if (open == NULL) {
+		return (-1);
+	}
+	while (n < queue_max
+	    && llmcost_call_begin(c, "openai", "gpt-4o-mini", &open[n]) == 0) {
+		llmcost_call *call = open[n++];
 		llmcost_call_set_meta(call, "feature", "rag-search");
 		llmcost_call_set_meta(call, "env", "production");
 		llmcost_call_set_meta(call, "user_tier", "pro");
 		llmcost_call_add_tag(call, "beta");
 		llmcost_call_set_usage(call, &bench_usage);
-		llmcost_call_abandon(call);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		llmcost_call_abandon(open[i]);
+	}
+	free(open);
+	if (n != queue_max) {
+		return (-1);
 	}
 	for (int i = 0; i < 2048; i++) {
 		*efull += bench_tagged_call(c) == LLMCOST_EFULL;

@@ -36,6 +36,9 @@ static inline uint32_t llmcost__freelist_peek(llmcost__freelist *f);
 // from the call sites once per call.
 void llmcost__freelist_push_n(
     llmcost__freelist *f, const uint32_t *idx, uint32_t n);
+// Slots handed out at least once: [0, used) have been written, the rest
+// never.  Any thread.
+static inline uint32_t llmcost__freelist_used(llmcost__freelist *f);
 // Number of free slots, by walking the stack: only meaningful while no
 // other thread pops or pushes (tests, shutdown).
 uint32_t llmcost__freelist_size(llmcost__freelist *f);
@@ -89,6 +92,12 @@ llmcost__freelist_peek(llmcost__freelist *f)
 	}
 	uint32_t fr = atomic_load_explicit(&f->fresh, memory_order_relaxed);
 	return (fr < f->n ? fr : UINT32_MAX);
+}
+
+static inline uint32_t
+llmcost__freelist_used(llmcost__freelist *f)
+{
+	return (atomic_load_explicit(&f->fresh, memory_order_relaxed));
 }
 
 #endif // LLMCOST_FREELIST_H

@@ -300,6 +300,7 @@ sender_main(void *arg)
 		uint64_t report = dropped + llmcost__exporters_lossy_lost(c);
 		barrier_step(c);
 		llmcost__lanes_tend(c);
+		llmcost__pool_ahead(c);
 		llmcost__real_off_update(c);
 		if (llmcost__tsc_update(&c->clock) != 0) {
 			llmcost__log(c, LLMCOST_LOG_WARNING,

@@ -177,6 +177,10 @@ struct llmcost_client {
 	llmcost__ring submit_ring; // indices of ended calls, in order
 	void *pool_mem;            // the pool's mapping, or NULL
 	size_t pool_len;           // its length
+	// Slots [0, pool_ready) are resident (llmcost__pool_ahead); loop
+	// only.  pool_ahead_off: the kernel cannot populate pages.
+	uint32_t pool_ready;
+	int pool_ahead_off;
 	uint64_t seed;
 	uint32_t lane_hold;   // free slots a lane holds at most (0: none);
 	                      // loop only, from the lanes in use (lane.c)
@@ -276,6 +280,9 @@ struct llmcost_client {
 extern _Atomic uint64_t llmcost__sockets_abandoned;
 
 // client.c
+// Makes the pool's pages resident ahead of the slots call sites have
+// used (client.c).  The batch loop, once a round.
+void llmcost__pool_ahead(llmcost_client *c);
 // Samples CLOCK_REALTIME - CLOCK_MONOTONIC into c->real_off.
 void llmcost__real_off_update(llmcost_client *c);
 // Initializes a condition variable on CLOCK_MONOTONIC (the clock of
