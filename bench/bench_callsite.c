@@ -6,10 +6,10 @@
 // live: a real llmcostd runs as a child on a temporary directory, so the
 // sender thread drains the queue, talks nng and the daemon commits to
 // LMDB while we measure, competing for the same two CPUs as a real host
-// would.  Before a row, every pool slot is touched once (all begun with
-// their setters, then abandoned: nothing is sent) so first-touch page
-// faults, a one-time cost, are not counted, and a few thousand real calls
-// are flushed.  Before
+// would.  Before its first row, every slot of a client's pool is touched
+// once (all begun with their setters, then abandoned: nothing is sent)
+// so first-touch page faults, a one-time cost, are not counted, and a
+// few thousand real calls are flushed.  Before
 // every chunk of 1024 calls the producer checks the queue depth and
 // sleeps (untimed) while the pool could run out, so the queue never fills;
 // any EFULL is counted and reported.  Two pool sizes are measured: the
@@ -1007,10 +1007,14 @@ main(int argc, char **argv)
 	// delivery is checked at once.
 	int big_failed = 0;
 	if (want(rows, b1.key)) {
-		if ((rv = llmcost_init(&cbig, &obig)) != 0
-		    || warm_client(cbig, big_q, &warm_big) != 0) {
+		if ((rv = llmcost_init(&cbig, &obig)) != 0) {
 			fprintf(stderr, "large queue_max client: %s\n",
 			    llmcost_strerror(rv));
+			goto out;
+		}
+		if (warm_client(cbig, big_q, &warm_big) != 0) {
+			fprintf(stderr, "large queue_max client: warm-up "
+			                "was not acknowledged\n");
 			goto out;
 		}
 		big.c = cbig;

@@ -321,15 +321,17 @@ typedef enum llmcost_status {
  * the most recently freed records first, and once calls are made the
  * background thread has the kernel make the pages of the next unused
  * records resident (MADV_POPULATE_WRITE, Linux 5.14 and later), as many
- * as have been used so far (at least 64, at most batch_max), so that a
- * call taking a record for the first time takes no page fault: the
- * resident size stays within twice the most calls ever in flight at
- * once, plus 64 records.  Where transparent huge pages are on ("always"
- * or "madvise"), the records beyond the first 2 MiB (about 1100) are
- * asked for as huge pages: a client that has that many calls in flight
- * grows by 2 MiB at a time there, and its call sites stop paying a
- * page-table walk per record (zeroing a 2 MiB page takes about 0.1 ms,
- * on the background thread, or on a call that outruns it).
+ * as have been used so far (at least 64, at most batch_max; 2 MiB a
+ * round), so that a call taking a record for the first time takes no
+ * page fault.  Records are used as calls are in flight at once or wait
+ * free in the lanes (below): the resident size stays within twice the
+ * records ever used, plus 64, rounded up to a page.  Where transparent
+ * huge pages are on ("always" or "madvise"), the records beyond the
+ * first 2 MiB (about 1100) are asked for as huge pages: a client that
+ * uses that many grows by 2 MiB at a time there, and its call sites
+ * stop paying a page-table walk per record (zeroing a 2 MiB page takes
+ * about 0.1 ms, on the background thread, or on a call that outruns
+ * it).
  * The
  * batches on their way to llmcostd hold copies of their calls' fields
  * and strings (about 0.5 KiB per typical call), allocated per batch as

@@ -85,23 +85,31 @@ pool_map(llmcost_client *c, uint32_t n)
 	return (0);
 }
 
-// The fewest slots the loop keeps resident past the last one used.
-#define POOL_AHEAD_MIN 64
+// The fewest slots the loop keeps resident past the last one used, and
+// the most bytes it makes resident in one round.
+#define POOL_AHEAD_MIN   64
+#define POOL_AHEAD_ROUND ((uintptr_t) 2 << 20)
+
+#if defined(__linux__) && !defined(MADV_POPULATE_WRITE)
+#define MADV_POPULATE_WRITE 23 // Linux 5.14; C libraries before 2.35 lack it
+#endif
 
 // A call site takes a slot never used before only when every used one is
-// in flight (freelist.h), and its first write to one of the slot's pages
-// is a page fault on the calling thread: 1-2 us for a 4 KiB page on a
-// KVM guest, about 0.1 ms to zero a 2 MiB one.  A client that starts at
-// a high rate takes its first thousands of slots within milliseconds,
-// each fault a call a hundred times slower than the others.  So on each
-// round the loop has the kernel populate the pages of the next slots:
-// as many as call sites have used so far, at least POOL_AHEAD_MIN and
-// at most wake_depth (the calls of a round at a steady rate).  Nothing
-// is touched before the first call, and the resident pool stays within
-// twice the most calls ever in flight at once, plus POOL_AHEAD_MIN
-// slots.  MADV_POPULATE_WRITE (Linux 5.14) writes no byte a call site
-// could be writing; where the kernel lacks it, call sites take their
-// faults as before.
+// in flight or held free by a lane (freelist.h, lane.h), and its first
+// write to one of the slot's pages is a page fault on the calling
+// thread: 1-2 us a 4 KiB page on a KVM guest, about 0.1 ms to zero a
+// 2 MiB one.  A client that starts at a high rate takes its first
+// thousands of slots within milliseconds, each fault a call a hundred
+// times slower than the others.  So on each round the loop has the
+// kernel populate the pages of the next slots: as many as call sites
+// have used so far, at least POOL_AHEAD_MIN and at most wake_depth (the
+// calls of a round at a steady rate), POOL_AHEAD_ROUND at a time, so
+// that one round stays short.  Nothing is touched before the first
+// call, and the resident pool stays within twice the slots ever used,
+// plus POOL_AHEAD_MIN, rounded up to a page (a 2 MiB one in the part
+// that asks for huge pages, pool_map).  MADV_POPULATE_WRITE writes no
+// byte a call site could be writing; where the kernel lacks it, or
+// refuses it, call sites take their faults as before.
 void
 llmcost__pool_ahead(llmcost_client *c)
 {
@@ -109,12 +117,13 @@ llmcost__pool_ahead(llmcost_client *c)
 	uint32_t n = c->free.n;
 	uint32_t used = llmcost__freelist_used(&c->free);
 
-	if (used == 0 || c->pool_ahead_off || c->pool_mem == NULL) {
+	if (used == 0 || c->pool_ahead_off) {
 		return;
 	}
-	uint32_t ahead = used < POOL_AHEAD_MIN ? POOL_AHEAD_MIN
-	    : used > c->wake_depth             ? c->wake_depth
-	                                       : used;
+	uint32_t ahead = used < c->wake_depth ? used : c->wake_depth;
+	if (ahead < POOL_AHEAD_MIN) {
+		ahead = POOL_AHEAD_MIN;
+	}
 	uint32_t want = n - used > ahead ? used + ahead : n;
 	if (want <= c->pool_ready) {
 		return;
@@ -123,14 +132,21 @@ llmcost__pool_ahead(llmcost_client *c)
 	uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
 	uintptr_t from = (uintptr_t) &c->pool[c->pool_ready] & ~(page - 1);
 	uintptr_t to = ((uintptr_t) &c->pool[want] + page - 1) & ~(page - 1);
+	if (to - from > POOL_AHEAD_ROUND) {
+		to = from + POOL_AHEAD_ROUND;
+		want = (uint32_t) ((to - (uintptr_t) c->pool)
+		    / sizeof(*c->pool));
+	}
 	if (madvise((void *) from, to - from, MADV_POPULATE_WRITE) != 0) {
-		// EINVAL: a kernel without it.  Otherwise (no memory just
-		// now) the next round tries again.
-		if (errno == EINVAL) {
+		// Short of memory just now: the next round tries again.
+		// Anything else (an older kernel, a sandbox) lasts.
+		if (errno != ENOMEM && errno != EAGAIN && errno != EINTR) {
 			c->pool_ahead_off = 1;
+			llmcost__log(c, LLMCOST_LOG_DEBUG,
+			    "populating the call pool's pages: %s; call "
+			    "sites take their page faults",
+			    strerror(errno));
 		}
-		llmcost__log(c, LLMCOST_LOG_DEBUG,
-		    "populating the call pool's pages: %s", strerror(errno));
 		return;
 	}
 	c->pool_ready = want;

@@ -18,12 +18,12 @@
 // EXITED lane once drained, so none of that needs more than loads and
 // stores on the lane.  The lane's rings are zero pages until touched: a
 // thread that wrote a cell on a new page would take a page fault on its
-// call path (about 20 us here, once per 1024 calls until the ring has
-// wrapped), so the loop touches a lane's pages before threads take it:
-// lane 0 at init, and the next one whenever no touched lane is left free
-// (threads take the lowest free lane first).  It touches a page with an
-// atomic add of 0 to one cell, which changes nothing even if a thread
-// has just taken the lane.
+// call path (1 to 20 us on a KVM guest, by the hour; once per 1024 calls
+// until the ring has wrapped), so the loop touches a lane's pages before
+// threads take it: lane 0 at init, and the next one whenever no touched
+// lane is left free (threads take the lowest free lane first).  It
+// touches a page with an atomic add of 0 to one cell, which changes
+// nothing even if a thread has just taken the lane.
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>

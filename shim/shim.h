@@ -177,14 +177,14 @@ struct llmcost_client {
 	llmcost__ring submit_ring; // indices of ended calls, in order
 	void *pool_mem;            // the pool's mapping, or NULL
 	size_t pool_len;           // its length
-	// Slots [0, pool_ready) are resident (llmcost__pool_ahead); loop
-	// only.  pool_ahead_off: the kernel cannot populate pages.
-	uint32_t pool_ready;
-	int pool_ahead_off;
 	uint64_t seed;
 	uint32_t lane_hold;   // free slots a lane holds at most (0: none);
 	                      // loop only, from the lanes in use (lane.c)
 	uint32_t lane_budget; // free slots all lanes may still take; loop
+	// Slots [0, pool_ready) are resident (llmcost__pool_ahead); loop
+	// only.  pool_ahead_off: the kernel will not populate pages.
+	uint32_t pool_ready;
+	int pool_ahead_off;
 	// llmcost_shutdown is flushing: the loop may give up on a stalled
 	// lossless exporter (exporter.h "Bounded queues").
 	_Atomic int draining;
