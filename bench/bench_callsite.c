@@ -1013,8 +1013,9 @@ main(int argc, char **argv)
 			goto out;
 		}
 		if (warm_client(cbig, big_q, &warm_big) != 0) {
-			fprintf(stderr, "large queue_max client: warm-up "
-			                "was not acknowledged\n");
+			fprintf(stderr,
+			    "large queue_max client: warm-up "
+			    "was not acknowledged\n");
 			goto out;
 		}
 		big.c = cbig;
