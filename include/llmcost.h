@@ -297,9 +297,10 @@ typedef enum llmcost_status {
  *   (about three times as many calls; see Memory).  The pool is what
  *   absorbs a stall of the process (a host that stops the guest, a
  *   swap-in): the calls due meanwhile come at once afterwards, and those
- *   beyond the pool are dropped.  Size it to the call rate times the
- *   longest stall to ride out: the default holds 8 ms of calls at 1 M
- *   calls/s, 0.8 s at 10 k calls/s.
+ *   the pool cannot hold until the background thread stores them are
+ *   dropped.  Size it from the call rate and the longest stall to ride
+ *   out: the default is 8 ms of calls at 1 M calls/s, 0.8 s at 10 k
+ *   calls/s.
  * - flush_ms, LLMCOST_FLUSH_MS: milliseconds between sends when idle.
  *   Default 200; 1 to 60000.
  * - ack_timeout_ms, LLMCOST_ACK_TIMEOUT_MS: milliseconds without an
@@ -349,13 +350,16 @@ typedef enum llmcost_status {
  * a lane, given back when the thread exits: a queue of ended calls (32
  * KiB) and of free records (4 KiB), from 600 KiB of address space the
  * client reserves at init: one lane is written at init and one more
- * ahead of each new thread, so that no call takes a page fault on it.  A thread
- * with a lane begins and ends calls with plain loads and stores (no
- * locked instruction); threads beyond 16 share one queue and free stack
- * (one compare-and-swap each on begin and end).  Free records wait in
- * the lanes of the threads that ended them, up to queue_max / 4 in all
- * and 1024 a lane: a thread that stops making calls keeps its share
- * from the others.
+ * ahead of each new thread, so that no call takes a page fault on it.
+ * A thread with a lane begins and ends calls with plain loads and
+ * stores (no locked instruction) while its lane holds free records;
+ * threads beyond 16 share one queue and free stack (one
+ * compare-and-swap each on begin and end).  Free records wait in the
+ * lanes of the threads that ended them, up to queue_max / 4 in all and
+ * 1024 a lane: a thread that makes calls faster than the background
+ * thread hands its records back takes the rest from the shared stack
+ * (one compare-and-swap on begin), and a thread that stops making calls
+ * keeps its share from the others.
  *
  * Threads: a client adds two threads, "llmcost-send" (the batch loop)
  * and "llmcost-collect" (delivery to llmcostd), and a third,
