@@ -26,7 +26,9 @@
 // producers run; a guest whose CPU quota on the host runs out stops
 // whole for tens of milliseconds, after which the calls due meanwhile
 // come at once.  Drops are printed by tenth of a second, and counted
-// apart where steal grew.  Context
+// apart where steal grew (/proc/stat counts it in 10 ms steps, both
+// vCPUs added) and where the producers had fallen 4 ms or more behind
+// their schedule, whatever stopped them.  Context
 // switches per message (client threads the library started, and the
 // daemon's), from /proc: each message costs both processes a few thread
 // wake-ups whatever it carries.  Memory: RSS and
@@ -68,6 +70,9 @@
 
 #define WINDOWS    600 // tenths of a second: the drops' and steal's timelines
 #define OFF_CPU_NS 50000u // a call this long was preempted or stalled
+// Producers this far behind their schedule (us) offer, at the default
+// 1 M calls/s, 4000 calls at once: half the default pool.
+#define LAG_BURST_US 4000u
 
 // One producer's state; each producer on lines of its own, as a
 // producer writes its counters on every call and reads its schedule in
@@ -80,6 +85,7 @@ typedef struct producer {
 	uint32_t overhead;  // a timer read's cost, taken off each call's time
 	uint64_t offered, accepted, efull, errors;
 	uint64_t efull_win[WINDOWS]; // drops per tenth of a second
+	uint32_t lag_win[WINDOWS];   // most us behind schedule, per tenth
 	uint64_t in_calls_ns;        // time inside the calls (see top)
 	uint64_t off_cpu; // calls left out of it (took > OFF_CPU_NS)
 	double cpu_s;     // this thread's CPU time
@@ -91,6 +97,7 @@ typedef struct shim_result {
 	double total_s; // first offer to flush return
 	uint64_t offered, accepted, efull, errors;
 	uint64_t efull_win[WINDOWS];
+	uint32_t lag_win[WINDOWS];   // the producers' most us behind schedule
 	int steal_watched;           // the watcher ran
 	double cpu_watch_s;          // its CPU, taken off the client's
 	uint64_t steal_win[WINDOWS]; // host steal, ms (both vCPUs) per window
@@ -311,6 +318,12 @@ producer_main(void *arg)
 				(void) clock_nanosleep(
 				    CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 				now = bench_now_ns();
+			} else if (now - due >= 1000u && now < p->t_end) {
+				// Behind: the calls due meanwhile come at once.
+				uint32_t lag
+				    = (uint32_t) ((now - due) / 1000u);
+				uint32_t *m = &p->lag_win[window(now - p->t0)];
+				*m = lag > *m ? lag : *m;
 			}
 		}
 		if (now >= p->t_end) {
@@ -376,6 +389,9 @@ run_producers(llmcost_client *c, double secs, double rate, shim_result *r)
 		r->efull += p[i].efull;
 		for (int w = 0; w < WINDOWS; w++) {
 			r->efull_win[w] += p[i].efull_win[w];
+			if (p[i].lag_win[w] > r->lag_win[w]) {
+				r->lag_win[w] = p[i].lag_win[w];
+			}
 		}
 		r->errors += p[i].errors;
 		r->in_calls_ns += p[i].in_calls_ns;
@@ -627,7 +643,12 @@ main(int argc, char **argv)
 	// Host steal: over the run, and the drops in the tenths of a second
 	// where it grew, or next to one (the watcher sees it up to a sample
 	// late; the backlog comes after it).
+	// Drops are also split by how far the producers had fallen behind
+	// their schedule there or in the tenth before (whatever stopped
+	// them: the host, the scheduler): producers LAG_BURST_US behind
+	// offer that long's calls at once.
 	uint64_t steal = 0, steal_windows = 0, efull_steal = 0;
+	uint64_t efull_behind = 0;
 	for (int w = 0; w < WINDOWS; w++) {
 		steal += sr.steal_win[w];
 		steal_windows += sr.steal_win[w] != 0;
@@ -635,6 +656,11 @@ main(int argc, char **argv)
 		    || (w > 0 && sr.steal_win[w - 1] != 0)
 		    || (w + 1 < WINDOWS && sr.steal_win[w + 1] != 0);
 		efull_steal += near ? sr.efull_win[w] : 0;
+		uint32_t lag = sr.lag_win[w];
+		if (w > 0 && sr.lag_win[w - 1] > lag) {
+			lag = sr.lag_win[w - 1];
+		}
+		efull_behind += lag >= LAG_BURST_US ? sr.efull_win[w] : 0;
 	}
 	double total_ns = (calls_s + sr.cpu_client_s + sr.cpu_daemon_s) * per;
 	printf("\n%-56s %12s\n", "measure", "value");
@@ -709,16 +735,26 @@ main(int argc, char **argv)
 	} else {
 		printf("host steal: not watched (no thread for it)\n");
 	}
+	printf("drops where the producers were %u ms or more behind their "
+	       "schedule (there or a tenth before): %llu, on schedule: %llu\n",
+	    LAG_BURST_US / 1000u, (unsigned long long) efull_behind,
+	    (unsigned long long) (sr.efull - efull_behind));
 	if (sr.efull != 0) {
 		// When the drops happened: a start-up burst reads differently
 		// from stalls spread over the run.
 		printf("drops by tenth of a second (s: drops, host steal "
-		       "ms there):");
+		       "ms there, the producers' most ms behind schedule "
+		       "there or a tenth before):");
 		for (int w = 0; w < WINDOWS; w++) {
 			if (sr.efull_win[w] != 0) {
-				printf(" %.1f: %llu (%llu)", w / 10.0,
+				uint32_t lag = sr.lag_win[w];
+				if (w > 0 && sr.lag_win[w - 1] > lag) {
+					lag = sr.lag_win[w - 1];
+				}
+				printf(" %.1f: %llu (%llu, %.1f)", w / 10.0,
 				    (unsigned long long) sr.efull_win[w],
-				    (unsigned long long) sr.steal_win[w]);
+				    (unsigned long long) sr.steal_win[w],
+				    lag / 1000.0);
 			}
 		}
 		printf("\n");
@@ -730,6 +766,7 @@ main(int argc, char **argv)
 	bench_metric(
 	    "ingest.efull_elsewhere", (double) (sr.efull - efull_steal));
 	bench_metric("ingest.steal_ms", (double) steal);
+	bench_metric("ingest.efull_behind", (double) efull_behind);
 	bench_metric("ingest.durable_calls_per_s", durable);
 	bench_metric("ingest.lmdb.records_per_s", floor);
 	bench_metric("ingest.ratio_to_lmdb", durable / floor);
