@@ -723,15 +723,17 @@ measure(
 static int
 warm_client(llmcost_client *c, uint32_t queue_max, uint64_t *efull)
 {
-	llmcost_call **open = malloc(queue_max * sizeof(*open));
+	llmcost_call **held = malloc(queue_max * sizeof(*held));
 	uint32_t n = 0;
 
-	if (open == NULL) {
+	if (held == NULL) {
+		fprintf(
+		    stderr, "warm-up: no memory for %u handles\n", queue_max);
 		return (-1);
 	}
 	while (n < queue_max
-	    && llmcost_call_begin(c, "openai", "gpt-4o-mini", &open[n]) == 0) {
-		llmcost_call *call = open[n++];
+	    && llmcost_call_begin(c, "openai", "gpt-4o-mini", &held[n]) == 0) {
+		llmcost_call *call = held[n++];
 		llmcost_call_set_meta(call, "feature", "rag-search");
 		llmcost_call_set_meta(call, "env", "production");
 		llmcost_call_set_meta(call, "user_tier", "pro");
@@ -739,16 +741,22 @@ warm_client(llmcost_client *c, uint32_t queue_max, uint64_t *efull)
 		llmcost_call_set_usage(call, &bench_usage);
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		llmcost_call_abandon(open[i]);
+		llmcost_call_abandon(held[i]);
 	}
-	free(open);
+	free(held);
 	if (n != queue_max) {
+		fprintf(
+		    stderr, "warm-up: %u of %u calls begun\n", n, queue_max);
 		return (-1);
 	}
 	for (int i = 0; i < 2048; i++) {
 		*efull += bench_tagged_call(c) == LLMCOST_EFULL;
 	}
-	return (llmcost_flush(c, 120000) == 0 ? 0 : -1);
+	if (llmcost_flush(c, 120000) != 0) {
+		fprintf(stderr, "warm-up: calls not acknowledged\n");
+		return (-1);
+	}
+	return (0);
 }
 
 static void
@@ -994,7 +1002,6 @@ main(int argc, char **argv)
 
 	// Each llmcost row starts warm and empty, and is drained after.
 	if (warm_client(c, def_q, &warm_efull) != 0) {
-		fprintf(stderr, "warm-up was not acknowledged\n");
 		goto out;
 	}
 	if (want(rows, r1.key)) {

@@ -57,11 +57,13 @@ while [ "$i" -le "$runs" ]; do
 		fi
 		grep '^metric ' "$log" >>"$out" || true
 		echo "run $i bench_$b: $status"
-		# Where every run dropped calls, not only the last one's.
-		grep -E '^(drops by tenth|drops where|host steal while)' "$log" || true
 		if [ "$i" -eq "$runs" ] || [ "$status" != ok ]; then
 			# Show the last run (and any failure) in full.
 			grep -v '^metric ' "$log"
+		elif [ "$b" = ingest ]; then
+			# Where every run dropped calls, not only the last one's.
+			grep -E '^(drops by tenth|drops where|host steal while)' \
+			    "$log" || true
 		fi
 		rm -f "$log"
 	done

@@ -327,9 +327,9 @@ typedef enum llmcost_status {
  * the most recently freed records first, and once calls are made the
  * background thread has the kernel make the pages of the next unused
  * records resident (MADV_POPULATE_WRITE, Linux 5.14 and later), as many
- * as have been used so far (at least 64, at most batch_max; 2 MiB a
- * round), so that a call taking a record for the first time takes no
- * page fault.  Records are used as calls are in flight at once or wait
+ * as have been used so far (at least 64; at most batch_max or half of
+ * queue_max, 2 MiB a round), so that a call taking a record for the
+ * first time takes no page fault.  Records are used as calls are in flight at once or wait
  * free in the lanes (below): the resident size stays within twice the
  * records ever used, plus 64, rounded up to a page.  Where transparent
  * huge pages are on ("always" or "madvise"), the records beyond the

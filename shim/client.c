@@ -54,8 +54,8 @@ llmcost__real_off_update(llmcost_client *c)
 #define POOL_SMALL ((size_t) 2 << 20)
 
 // Maps the pool: n slots, on a 2 MiB boundary, zero pages not touched
-// here (a slot's pages are touched when a call first takes it,
-// freelist.h).  Beyond its first POOL_SMALL bytes the pool asks for
+// here (the loop populates them ahead of the calls, llmcost__pool_ahead,
+// or a call that outruns it touches them first).  Beyond its first POOL_SMALL bytes the pool asks for
 // transparent huge pages: a busy client cycles through thousands of
 // slots, and with 4 KiB pages one call in a hundred paid a page walk
 // (two-level under a hypervisor) of about 2 us (bench_callsite p99: 1.9
@@ -109,7 +109,7 @@ pool_map(llmcost_client *c, uint32_t n)
 // plus POOL_AHEAD_MIN, rounded up to a page (a 2 MiB one in the part
 // that asks for huge pages, pool_map).  MADV_POPULATE_WRITE writes no
 // byte a call site could be writing; where the kernel lacks it, or
-// refuses it, call sites take their faults as before.
+// refuses it once, call sites take their faults as before.
 void
 llmcost__pool_ahead(llmcost_client *c)
 {
@@ -128,9 +128,11 @@ llmcost__pool_ahead(llmcost_client *c)
 	if (want <= c->pool_ready) {
 		return;
 	}
+	// Call sites that outran the loop have touched [0, used) already.
 	// The mapping ends on a page boundary past the last slot.
-	uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
-	uintptr_t from = (uintptr_t) &c->pool[c->pool_ready] & ~(page - 1);
+	uintptr_t page = c->page_size;
+	uint32_t start = c->pool_ready > used ? c->pool_ready : used;
+	uintptr_t from = (uintptr_t) &c->pool[start] & ~(page - 1);
 	uintptr_t to = ((uintptr_t) &c->pool[want] + page - 1) & ~(page - 1);
 	if (to - from > POOL_AHEAD_ROUND) {
 		to = from + POOL_AHEAD_ROUND;
@@ -138,15 +140,14 @@ llmcost__pool_ahead(llmcost_client *c)
 		    / sizeof(*c->pool));
 	}
 	if (madvise((void *) from, to - from, MADV_POPULATE_WRITE) != 0) {
-		// Short of memory just now: the next round tries again.
-		// Anything else (an older kernel, a sandbox) lasts.
-		if (errno != ENOMEM && errno != EAGAIN && errno != EINTR) {
-			c->pool_ahead_off = 1;
-			llmcost__log(c, LLMCOST_LOG_DEBUG,
-			    "populating the call pool's pages: %s; call "
-			    "sites take their page faults",
-			    strerror(errno));
-		}
+		// An older kernel, a sandbox, or memory short (a cgroup at
+		// its limit, which retrying every round would only press):
+		// call sites take their faults as they would without it.
+		c->pool_ahead_off = 1;
+		llmcost__log(c, LLMCOST_LOG_DEBUG,
+		    "populating the call pool's pages: %s; calls touch "
+		    "them first from now on",
+		    strerror(errno));
 		return;
 	}
 	c->pool_ready = want;
@@ -265,8 +266,10 @@ llmcost__client_init(llmcost_client **clientp, const llmcost_options *opts,
 		client_free(c);
 		return (LLMCOST_ENOMEM);
 	}
-	// Nothing is written to the pool here: calloc maps zero pages, and a
-	// slot is touched when a call first takes it (freelist.h).
+	// Nothing is written to the pool here: its pages stay untouched
+	// until the loop populates them ahead of the calls (pool_ahead).
+	long page = sysconf(_SC_PAGESIZE);
+	c->page_size = page > 0 ? (uint32_t) page : 4096u;
 	c->wake_depth = c->cfg.batch_max < n / 2 ? c->cfg.batch_max : n / 2;
 	// Look at the depth every few calls: a power of two up to a quarter
 	// of the wake depth, at most 64.

@@ -7,8 +7,9 @@
 // passes (at most flush_ms: pace_sleep_ns), a call site sees a queue
 // pass its high mark, or llmcost_flush asks.  The queues are the shared
 // ring and the per-thread lanes (lane.h); the loop also recycles the
-// lanes of exited threads, and answers flushes with a barrier over all
-// of them (barrier_step).  While every
+// lanes of exited threads, answers flushes with a barrier over all of
+// them (barrier_step), and has the pool's next pages made resident ahead
+// of the call sites (llmcost__pool_ahead).  While every
 // exporter is busy it waits for room instead, with the sleeping flag
 // down, so that call sites have no reason to wake it (a wake costs the
 // call site a lock and a system call).  It owns what is common to every

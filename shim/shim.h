@@ -182,9 +182,10 @@ struct llmcost_client {
 	                      // loop only, from the lanes in use (lane.c)
 	uint32_t lane_budget; // free slots all lanes may still take; loop
 	// Slots [0, pool_ready) are resident (llmcost__pool_ahead); loop
-	// only.  pool_ahead_off: the kernel will not populate pages.
+	// only.  pool_ahead_off: the kernel would not populate pages.
 	uint32_t pool_ready;
 	int pool_ahead_off;
+	uint32_t page_size; // sysconf(_SC_PAGESIZE), at init
 	// llmcost_shutdown is flushing: the loop may give up on a stalled
 	// lossless exporter (exporter.h "Bounded queues").
 	_Atomic int draining;

@@ -96,6 +96,37 @@ thread_faults(void)
 	return (ru.ru_minflt + ru.ru_majflt);
 }
 
+// Slots the test takes for the first time: about 20 pages.
+enum { AHEAD_SLOTS = 48 };
+
+// A sanitizer build, whose shadow memory takes page faults of its own on
+// first accesses (gcc's and clang's ways of telling).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define POOL_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define POOL_TEST_SANITIZED 1
+#endif
+#endif
+
+// Whether this kernel populates pages on request (MADV_POPULATE_WRITE,
+// Linux 5.14), as the loop asks it to: tried on a mapping of our own.
+static int
+can_populate(void)
+{
+#ifdef MADV_POPULATE_WRITE
+	size_t page = (size_t) sysconf(_SC_PAGESIZE);
+	void *m = mmap(NULL, page, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(m != MAP_FAILED);
+	int ok = madvise(m, page, MADV_POPULATE_WRITE) == 0;
+	munmap(m, page);
+	return (ok);
+#else
+	return (0);
+#endif
+}
+
 // Waits up to 10 s for every page under slots [0, n) of c's pool to be
 // resident: the loop populates them on a round after the first call,
 // which may come after a flush returns.  Returns the pages not resident.
@@ -128,36 +159,43 @@ test_pool_ahead(void **state)
 {
 	(void) state;
 	llmcost_client *c;
-	static llmcost_call *held[48];
+	static llmcost_call *held[AHEAD_SLOTS];
 
+	if (!can_populate()) {
+		// The loop turns the populating off on such a kernel (and
+		// calls fault as before): nothing to check.
+		print_message("this kernel does not populate pages on "
+		              "request (MADV_POPULATE_WRITE)\n");
+		skip();
+	}
 	LLMCOST_PASS(sink_client(&c, QUEUE));
 	one_call(c);
 	llmcost_stats st = llmcost_test_flushed(c, 10000);
 	assert_int_equal(st.calls_dropped, 0);
 	// The pages of the next slots become resident...
-	size_t missing = wait_resident(c, 48);
+	size_t missing = wait_resident(c, AHEAD_SLOTS);
 	if (missing > 0) {
-		fail_msg("%zu pages under the first 48 slots are not resident",
-		    missing);
+		fail_msg("%zu pages under the first %d slots are not resident",
+		    missing, AHEAD_SLOTS);
 	}
 	// ... so taking them for the first time costs the calling thread no
-	// page fault (48 slots span about 20 pages).
+	// page fault.  The handles' own page is written first, so that its
+	// first write is not counted.
 	memset(held, 0, sizeof(held));
 	long f0 = thread_faults();
-	for (uint32_t i = 0; i < 48; i++) {
+	for (uint32_t i = 0; i < AHEAD_SLOTS; i++) {
 		LLMCOST_PASS(
 		    llmcost_call_begin(c, "openai", "gpt-4o-mini", &held[i]));
 		LLMCOST_PASS(llmcost_call_set_meta(held[i], "feature", "x"));
 	}
 	long f1 = thread_faults();
-	for (uint32_t i = 0; i < 48; i++) {
+	for (uint32_t i = 0; i < AHEAD_SLOTS; i++) {
 		llmcost_call_abandon(held[i]);
 	}
-	// Not under a sanitizer, whose shadow memory takes faults of its own
-	// on first accesses.
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#ifndef POOL_TEST_SANITIZED
 	if (f1 != f0) {
-		fail_msg("%ld page faults taking 48 slots (want 0)", f1 - f0);
+		fail_msg("%ld page faults taking %d slots (want 0)", f1 - f0,
+		    AHEAD_SLOTS);
 	}
 #else
 	(void) f0;
