@@ -324,14 +324,17 @@ typedef enum llmcost_status {
  * each, plus 20 bytes per record of queue and free-stack bookkeeping.
  * Only the queue's 16 bytes per record are written at init (128 KiB by
  * default); no record is touched before the first call.  Calls reuse
- * the most recently freed records first, and once calls are made the
- * background thread has the kernel make the pages of the next unused
- * records resident (MADV_POPULATE_WRITE, Linux 5.14 and later), as many
- * as have been used so far (at least 64; at most batch_max or half of
- * queue_max, 2 MiB a round), so that a call taking a record for the
- * first time takes no page fault.  Records are used as calls are in flight at once or wait
- * free in the lanes (below): the resident size stays within twice the
- * records ever used, plus 64, rounded up to a page.  Where transparent
+ * the most recently freed records first.  Once calls have been made,
+ * whenever no call waits the background thread has the kernel make the
+ * pages of the next unused records resident (MADV_POPULATE_WRITE,
+ * Linux 5.14 and later), as many as have been used so far (at least
+ * 64; at most batch_max or half of queue_max, 256 KiB at a time), so
+ * that a call taking a record for the first time takes no page fault;
+ * a client whose calls come too fast for the thread ever to be idle
+ * (a start at a high rate) touches them from its calls, as populating
+ * then delays the thread.  Records are used as calls are in flight at
+ * once or wait free in the lanes (below): the resident size stays
+ * within twice the records ever used, plus 64, rounded up to a page.  Where transparent
  * huge pages are on ("always" or "madvise"), the records beyond the
  * first 2 MiB (about 1100) are asked for as huge pages: a client that
  * uses that many grows by 2 MiB at a time there, and its call sites

@@ -88,7 +88,7 @@ pool_map(llmcost_client *c, uint32_t n)
 // The fewest slots the loop keeps resident past the last one used, and
 // the most bytes it makes resident in one round.
 #define POOL_AHEAD_MIN   64
-#define POOL_AHEAD_ROUND ((uintptr_t) 2 << 20)
+#define POOL_AHEAD_ROUND ((uintptr_t) 256 << 10)
 
 #if defined(__linux__) && !defined(MADV_POPULATE_WRITE)
 #define MADV_POPULATE_WRITE 23 // Linux 5.14; C libraries before 2.35 lack it
@@ -100,14 +100,14 @@ pool_map(llmcost_client *c, uint32_t n)
 // thread: 1-2 us a 4 KiB page on a KVM guest, about 0.1 ms to zero a
 // 2 MiB one.  A client that starts at a high rate takes its first
 // thousands of slots within milliseconds, each fault a call a hundred
-// times slower than the others.  So on each round the loop has the
-// kernel populate the pages of the next slots: as many as call sites
+// times slower than the others.  So when it has nothing to take the
+// loop has the kernel populate the pages of the next slots: as many as call sites
 // have used so far, at least POOL_AHEAD_MIN and at most wake_depth (the
 // calls of a round at a steady rate), POOL_AHEAD_ROUND at a time, so
-// that one round stays short.  Nothing is touched before the first
-// call, and the resident pool stays within twice the slots ever used,
-// plus POOL_AHEAD_MIN, rounded up to a page (a 2 MiB one in the part
-// that asks for huge pages, pool_map).  MADV_POPULATE_WRITE writes no
+// that the sleep it eats into stays short.  Nothing is touched before
+// the first call, and the resident pool stays within twice the slots
+// ever used, plus POOL_AHEAD_MIN, rounded up to a page (a 2 MiB one in
+// the part that asks for huge pages, pool_map).  MADV_POPULATE_WRITE writes no
 // byte a call site could be writing; where the kernel lacks it, or
 // refuses it once, call sites take their faults as before.
 void
