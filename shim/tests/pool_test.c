@@ -5,9 +5,9 @@
 // asks for huge pages starts beyond them); and a client
 // that holds every slot at once has all of its pool resident (which also
 // shows that the page count read here, mincore(2), sees the pool).  Once
-// calls have been made, the batch loop keeps the pages of the next slots
-// resident, so that a call taking a slot never used before takes no page
-// fault on its thread.
+// calls have been made, the batch loop, when idle, makes the pages of the
+// next slots resident, so that a call taking a slot never used before
+// takes no page fault on its thread.
 #define _GNU_SOURCE // RUSAGE_THREAD
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -128,8 +128,8 @@ can_populate(void)
 }
 
 // Waits up to 10 s for every page under slots [0, n) of c's pool to be
-// resident: the loop populates them on a round after the first call,
-// which may come after a flush returns.  Returns the pages not resident.
+// resident: the loop populates them when it goes idle after the first
+// call, which may come after a flush returns.  Returns the pages not resident.
 static size_t
 wait_resident(llmcost_client *c, uint32_t n)
 {
