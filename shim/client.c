@@ -53,15 +53,16 @@ llmcost__real_off_update(llmcost_client *c)
 // Bytes of the pool's start left on small pages (pool_map).
 #define POOL_SMALL ((size_t) 2 << 20)
 
-// Maps the pool: n slots, on a 2 MiB boundary, zero pages not touched
-// here (the loop populates them ahead of the calls, llmcost__pool_ahead,
-// or a call that outruns it touches them first).  Beyond its first POOL_SMALL bytes the pool asks for
-// transparent huge pages: a busy client cycles through thousands of
-// slots, and with 4 KiB pages one call in a hundred paid a page walk
-// (two-level under a hypervisor) of about 2 us (bench_callsite p99: 1.9
-// -> 0.4 us).  A client that makes few calls at a time reuses the
-// first slots (the free stack is LIFO) and stays on small pages, so its
-// memory grows by pages, not by 2 MiB.  Returns 0 or LLMCOST_ENOMEM.
+// Maps the pool: n slots, on a 2 MiB boundary, zero pages not touched here
+// (the loop populates them ahead of the calls when idle, pool_ahead, or a
+// call that outruns it touches them first).  Beyond its first POOL_SMALL
+// bytes the pool asks for transparent huge pages: a busy client cycles
+// through thousands of slots, and with 4 KiB pages one call in a hundred
+// paid a page walk (two-level under a hypervisor) of about 2 us
+// (bench_callsite p99: 1.9 -> 0.4 us).  A client that makes few calls at a
+// time reuses the first slots (the free stack is LIFO) and stays on small
+// pages, so its memory grows by pages, not by 2 MiB.  Returns 0 or
+// LLMCOST_ENOMEM.
 static int
 pool_map(llmcost_client *c, uint32_t n)
 {
@@ -94,22 +95,22 @@ pool_map(llmcost_client *c, uint32_t n)
 #define MADV_POPULATE_WRITE 23 // Linux 5.14; C libraries before 2.35 lack it
 #endif
 
-// A call site takes a slot never used before only when every used one is
-// in flight or held free by a lane (freelist.h, lane.h), and its first
-// write to one of the slot's pages is a page fault on the calling
-// thread: 1-2 us a 4 KiB page on a KVM guest, about 0.1 ms to zero a
-// 2 MiB one.  A client that starts at a high rate takes its first
-// thousands of slots within milliseconds, each fault a call a hundred
-// times slower than the others.  So when it has nothing to take the
-// loop has the kernel populate the pages of the next slots: as many as call sites
-// have used so far, at least POOL_AHEAD_MIN and at most wake_depth (the
-// calls of a round at a steady rate), POOL_AHEAD_ROUND at a time, so
-// that the sleep it eats into stays short.  Nothing is touched before
-// the first call, and the resident pool stays within twice the slots
-// ever used, plus POOL_AHEAD_MIN, rounded up to a page (a 2 MiB one in
-// the part that asks for huge pages, pool_map).  MADV_POPULATE_WRITE writes no
-// byte a call site could be writing; where the kernel lacks it, or
-// refuses it once, call sites take their faults as before.
+// A call site takes a slot never used before only when every used one is in
+// flight or held free by a lane (freelist.h, lane.h), and its first write to
+// one of the slot's pages is a page fault on the calling thread: 1-2 us a 4
+// KiB page on a KVM guest, about 0.1 ms to zero a 2 MiB one.  A client that
+// starts at a high rate takes its first thousands of slots within
+// milliseconds, each fault a call a hundred times slower than the others.  So
+// when it has nothing to take the loop has the kernel populate the pages of
+// the next slots: as many as call sites have used so far, at least
+// POOL_AHEAD_MIN and at most wake_depth (the calls of a round at a steady
+// rate), POOL_AHEAD_ROUND at a time, so that the sleep it eats into stays
+// short.  Nothing is touched before the first call, and the resident pool
+// stays within twice the slots ever used, plus POOL_AHEAD_MIN, rounded up to
+// a page (a 2 MiB one in the part that asks for huge pages,
+// pool_map).  MADV_POPULATE_WRITE writes no byte a call site could be
+// writing; where the kernel lacks it, or refuses it once, call sites take
+// their faults as before.
 void
 llmcost__pool_ahead(llmcost_client *c)
 {

@@ -1,32 +1,30 @@
-// DESIGN: the batch loop, one thread per client ("llmcost-send").  While
-// some exporter has room (exporter.h) it drains the submit ring into
-// exporter-neutral batches of up to batch_max calls (batch.c) and hands
-// each to the exporters, which deliver on their own threads.  When the
-// queues are empty, or hold fewer calls than make a good message right
-// after a take, it sleeps until a time sized from the arrival rate
-// passes (at most flush_ms: pace_sleep_ns), a call site sees a queue
-// pass its high mark, or llmcost_flush asks.  The queues are the shared
-// ring and the per-thread lanes (lane.h); the loop also recycles the
-// lanes of exited threads, answers flushes with a barrier over all of
-// them (barrier_step), and when idle has the pool's next pages made
-// resident ahead of the call sites (llmcost__pool_ahead).  While
-// every
-// exporter is busy it waits for room instead, with the sleeping flag
-// down, so that call sites have no reason to wake it (a wake costs the
-// call site a lock and a system call).  It owns what is common to every
-// destination: the wake-up handshake with call sites, the position up to
-// which calls have been handed over (for flush), and drop accounting.
-// Drops are reported, never hidden: when the drop count has moved and no
-// call is waiting, the loop hands over an empty batch, so that the
-// collector learns the count anyway (it rides on every batch).  While a
-// lossless exporter (the collector) has no room the loop waits, so a slow
-// collector keeps the whole ring as its buffer; once the ring reaches
-// its high-water mark the loop takes the oldest calls for the lossy
-// exporters alone and the collector counts them as dropped (exporter.h
-// "Bounded queues"): a dead collector does not starve LangSmith.  A pool
-// that runs out anyway (every exporter busy) is the loop's back-pressure:
-// call sites drop and count, and the loop logs the count at most every
-// ten seconds.
+// DESIGN: the batch loop, one thread per client ("llmcost-send").  While some
+// exporter has room (exporter.h) it drains the submit ring into
+// exporter-neutral batches of up to batch_max calls (batch.c) and hands each
+// to the exporters, which deliver on their own threads.  When the queues are
+// empty, or hold fewer calls than make a good message right after a take, it
+// sleeps until a time sized from the arrival rate passes (at most flush_ms:
+// pace_sleep_ns), a call site sees a queue pass its high mark, or
+// llmcost_flush asks.  The queues are the shared ring and the per-thread
+// lanes (lane.h); the loop also recycles the lanes of exited threads,
+// answers flushes with a barrier over all of them (barrier_step), and when
+// idle has the pool's next pages made resident ahead of the call sites
+// (llmcost__pool_ahead).  While every exporter is busy it waits for room
+// instead, with the sleeping flag down, so that call sites have no reason to
+// wake it (a wake costs the call site a lock and a system call).  It owns
+// what is common to every destination: the wake-up handshake with call
+// sites, the position up to which calls have been handed over (for flush),
+// and drop accounting.  Drops are reported, never hidden: when the drop count
+// has moved and no call is waiting, the loop hands over an empty batch, so
+// that the collector learns the count anyway (it rides on every
+// batch).  While a lossless exporter (the collector) has no room the loop
+// waits, so a slow collector keeps the whole ring as its buffer; once the
+// ring reaches its high-water mark the loop takes the oldest calls for the
+// lossy exporters alone and the collector counts them as dropped (exporter.h
+// "Bounded queues"): a dead collector does not starve LangSmith.  A pool that
+// runs out anyway (every exporter busy) is the loop's back-pressure: call
+// sites drop and count, and the loop logs the count at most every ten
+// seconds.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
