@@ -87,7 +87,7 @@ pool_map(llmcost_client *c, uint32_t n)
 }
 
 // The fewest slots the loop keeps resident past the last one used, and
-// the most bytes it makes resident in one round.
+// the most bytes it makes resident at a time (once per idle sleep).
 #define POOL_AHEAD_MIN   64
 #define POOL_AHEAD_ROUND ((uintptr_t) 256 << 10)
 
