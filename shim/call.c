@@ -385,8 +385,8 @@ begin_guard(struct llmcost_call *call, llmcost_call **callp)
 // out, checks the hard budgets and prefetches the next slot.  The rare
 // branches are calls in tail position, so a caller needs no stack frame.
 static inline int
-begin_open(llmcost_client *c, struct llmcost_call *call,
-    const llmcost__lane *l, llmcost_call **callp)
+begin_open(llmcost_client *c, struct llmcost_call *call, llmcost__lane *l,
+    llmcost_call **callp)
 {
 	atomic_store_explicit(&call->state, SLOT_OPEN, memory_order_relaxed);
 	*callp = call;
@@ -460,8 +460,8 @@ begin_full(llmcost_client *c, const char *provider, const char *model,
 // begin's fast path with the clock's fallback: the slot is filled but
 // for its start.
 __attribute__((noinline)) static int
-begin_timed(llmcost_client *c, struct llmcost_call *call,
-    const llmcost__lane *l, llmcost_call **callp)
+begin_timed(llmcost_client *c, struct llmcost_call *call, llmcost__lane *l,
+    llmcost_call **callp)
 {
 	slot_start(c, call, llmcost__tsc_now(&c->clock));
 	return (begin_open(c, call, l, callp));
@@ -471,7 +471,7 @@ begin_timed(llmcost_client *c, struct llmcost_call *call,
 // with the checked and loaded names (pv, mv) and opens it.  Inline, so
 // that the fast paths stay without a stack frame.
 __attribute__((always_inline)) static inline int
-begin_fill(llmcost_client *c, uint32_t idx, const llmcost__lane *l, int plen,
+begin_fill(llmcost_client *c, uint32_t idx, llmcost__lane *l, int plen,
     int mlen, __m128i pv, __m128i mv, llmcost_call **callp)
 {
 	struct llmcost_call *call = &c->pool[idx];
@@ -491,7 +491,7 @@ begin_fill(llmcost_client *c, uint32_t idx, const llmcost__lane *l, int plen,
 // from the shared free stack.  The names are checked and loaded (pv,
 // mv).
 __attribute__((noinline)) HOT static int
-begin_shared(llmcost_client *c, llmcost_call **callp, const llmcost__lane *l,
+begin_shared(llmcost_client *c, llmcost_call **callp, llmcost__lane *l,
     int plen, int mlen, __m128i pv, __m128i mv)
 {
 	uint32_t idx = llmcost__freelist_take(&c->free);

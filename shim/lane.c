@@ -406,6 +406,7 @@ llmcost__lanes_tend(llmcost_client *c)
 		atomic_store_explicit(&l->free_tail, h, memory_order_relaxed);
 		l->free_tail_seen = h;
 		l->free_head_seen = h;
+		l->peek_pos1 = 0;
 		l->tail_seen
 		    = atomic_load_explicit(&l->tail, memory_order_relaxed);
 		atomic_store_explicit(

@@ -52,6 +52,13 @@ typedef struct llmcost__lane {
 	_Atomic uint64_t free_tail;        // free slots taken
 	uint64_t tail_seen;                // the owner's last view of tail
 	uint64_t free_head_seen; // the owner's last view of free_head
+	// The cell of free[] that llmcost__lane_peek read last and its
+	// position plus one (0: none), so that the next llmcost__lane_slot
+	// at that position takes it from this line.  On cold caches this
+	// takes a dependent load off the call's chain (thread-local
+	// pointer, this line, the cell, the slot).
+	uint64_t peek_pos1;
+	uint32_t peek_idx;
 	// Written by the loop.
 	alignas(64) _Atomic uint64_t tail; // ended calls popped
 	_Atomic uint64_t free_head;        // free slots handed back
@@ -124,24 +131,32 @@ llmcost__lane_slot(llmcost__lane *l, uint32_t *idx)
 			return (-1);
 		}
 	}
-	*idx = atomic_load_explicit(
-	    &l->free[t & (LLMCOST__LANE_FREE - 1)], memory_order_relaxed);
+	// The cells from free_tail to free_head are the owner's: the loop
+	// writes a cell again only once free_tail has passed it, so a cell
+	// peeked at t is still the cell at t.
+	*idx = l->peek_pos1 == t + 1
+	    ? l->peek_idx
+	    : atomic_load_explicit(
+	        &l->free[t & (LLMCOST__LANE_FREE - 1)], memory_order_relaxed);
 	// Release: the loop overwrites the cell only after it sees this.
 	atomic_store_explicit(&l->free_tail, t + 1, memory_order_release);
 	return (0);
 }
 
 // Owner: the slot the next llmcost__lane_slot returns, or UINT32_MAX
-// when the lane's view holds none (a prefetch hint).
+// when the lane's view holds none (a prefetch hint); kept for that
+// llmcost__lane_slot.
 static inline uint32_t
-llmcost__lane_peek(const llmcost__lane *l)
+llmcost__lane_peek(llmcost__lane *l)
 {
 	uint64_t t = atomic_load_explicit(&l->free_tail, memory_order_relaxed);
 	if (t == l->free_head_seen) {
 		return (UINT32_MAX);
 	}
-	return (atomic_load_explicit(
-	    &l->free[t & (LLMCOST__LANE_FREE - 1)], memory_order_relaxed));
+	l->peek_idx = atomic_load_explicit(
+	    &l->free[t & (LLMCOST__LANE_FREE - 1)], memory_order_relaxed);
+	l->peek_pos1 = t + 1;
+	return (l->peek_idx);
 }
 
 // Owner: queues an ended call.  0 and *posp (the lane's position taken),
