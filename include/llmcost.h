@@ -21,8 +21,13 @@
  * handle (llmcost_call) may be used by one thread at a time, but may move
  * between threads.  llmcost_shutdown() must not race any other function on
  * the same client; threads that called it may outlive it, and may exit at
- * any time, before or after.  A client must not be used after fork():
- * call llmcost_init() again in the child.
+ * any time, before or after.  A client must not be used after fork(),
+ * not even by llmcost_shutdown(), in the child.  A child can create a
+ * client of its own only if no client had been created in its parent
+ * before the fork: nng, which carries calls to llmcostd, cannot run in a
+ * forked child once the parent started it, and llmcost_init() there
+ * fails with #LLMCOST_ESYSTEM (logged) instead.  A server that forks its
+ * workers creates its clients in the workers, after fork().
  *
  * @par Ownership
  * Every string passed in is copied before the function returns; the caller
@@ -507,7 +512,9 @@ typedef struct llmcost_options {
  * bad URL fails init with one log line saying what is wrong.
  *
  * @return 0, #LLMCOST_EINVAL (NULL clientp or a bad option), #LLMCOST_ENOMEM,
- *   #LLMCOST_ECONFIG (a bad collector URL), #LLMCOST_ESYSTEM (no thread).
+ *   #LLMCOST_ECONFIG (a bad collector URL), #LLMCOST_ESYSTEM (no thread,
+ *   or a process forked after its parent created a client: see
+ *   Threading above).
  * Ownership: the caller owns the client and releases it with
  *   llmcost_shutdown().
  */

@@ -63,9 +63,15 @@
 //   once under the same seq, so none is lost.
 // - An unreachable collector is said once, early (the first failed send
 //   or acknowledgement timeout), then at most every UNREACHABLE_LOG_MS.
+// - nng cannot run in a process forked from one that had started it: its
+//   threads stay behind in the parent, and nng 1.5 aborts the child at
+//   its first call ("nng is not fork-reentrant safe").  So the exporter
+//   refuses to start in such a child (nng_pid), and llmcost_init fails
+//   there with an error instead of the host process aborting.
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -93,6 +99,10 @@
 #define UNREACHABLE_LOG_MS 60000
 
 _Atomic uint64_t llmcost__sockets_abandoned;
+
+// The process that first started an exporter, and so nng (0: none yet).
+// A fork() child inherits it with another pid of its own.
+static _Atomic pid_t nng_pid;
 
 typedef struct collector collector;
 
@@ -885,6 +895,18 @@ collector_start(llmcost__exporter *ex)
 		llmcost__log(c, LLMCOST_LOG_ERR,
 		    "no collector URL: set LLMCOST_COLLECTOR_URL or HOME");
 		return (LLMCOST_ECONFIG);
+	}
+	pid_t me = getpid();
+	pid_t first = 0;
+	if (!atomic_compare_exchange_strong(&nng_pid, &first, me)
+	    && first != me) {
+		llmcost__log(c, LLMCOST_LOG_ERR,
+		    "process %ld had started an llmcost client before this "
+		    "process was forked from it; nng, which carries calls to "
+		    "llmcostd, cannot run in a forked child: create clients "
+		    "only after fork(), in each child process",
+		    (long) first);
+		return (LLMCOST_ESYSTEM);
 	}
 	if ((co = calloc(1, sizeof(*co))) == NULL) {
 		return (LLMCOST_ENOMEM);

@@ -1,6 +1,6 @@
 // Tests that llmcost_init fails cleanly when the system does: the kernel's
 // random source (client id and seed), a socket option of the collector
-// exporter, or a thread.  The test is linked with --wrap for getrandom,
+// exporter, a thread, or nng in a forked child.  The test is linked with --wrap for getrandom,
 // nng_socket_set_ms, pthread_create and pthread_join (shim/CMakeLists.txt),
 // so each can be made to fail on demand; the wrappers pass through
 // otherwise.  A failed init must return the documented code, leave
@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <sys/random.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
@@ -221,6 +222,37 @@ test_thread_fails(void **state)
 	llmcost_shutdown(c, 0);
 }
 
+// A process forked after its parent created a client: nng, started in
+// the parent, cannot run in the child (nng 1.5 aborts the child at its
+// first call), so init there fails with LLMCOST_ESYSTEM before it starts
+// anything, and the child goes on.  The parent is unaffected.
+static void
+test_forked_child(void **state)
+{
+	(void) state;
+	llmcost_client *c;
+	int st;
+
+	LLMCOST_PASS(init(&c)); // nng runs in this process from here on
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		alarm(30); // a hang fails the test too
+		reset(NULL);
+		llmcost_client *d;
+		int rv = init(&d);
+		_exit(rv == LLMCOST_ESYSTEM && atomic_load(&created) == 0 ? 0
+		                                                          : 1);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st)); // not aborted, not hung
+	assert_int_equal(WEXITSTATUS(st), 0);
+	llmcost_shutdown(c, 0);
+	reset(NULL);
+	LLMCOST_PASS(init(&c));
+	llmcost_shutdown(c, 0);
+}
+
 int
 main(void)
 {
@@ -230,6 +262,7 @@ main(void)
 		cmocka_unit_test_setup(test_random_source_interrupted, reset),
 		cmocka_unit_test_setup(test_socket_option_fails, reset),
 		cmocka_unit_test_setup(test_thread_fails, reset),
+		cmocka_unit_test_setup(test_forked_child, reset),
 	};
 	return (cmocka_run_group_tests(tests, group_setup, NULL));
 }
