@@ -602,9 +602,15 @@ main(int argc, char **argv)
 	}
 	snprintf(sdir, sizeof(sdir), "%s/store", dir);
 	snprintf(ldir, sizeof(ldir), "%s/lmdb", dir);
+	// The library reads LLMCOST_PREFAULT itself (llmcost.h, Memory).
+	const char *pre = getenv("LLMCOST_PREFAULT");
 	printf("bench_ingest: 2 producers, %.0f s, offered %s%.0f calls/s, "
-	       "queue_max %u, data in %s\n",
-	    secs, rate > 0 ? "" : "(flat out) ", rate, queue_max, dir);
+	       "queue_max %u%s, data in %s\n",
+	    secs, rate > 0 ? "" : "(flat out) ", rate, queue_max,
+	    pre != NULL && pre[0] != '\0' && strcmp(pre, "0") != 0
+	        ? ", pool made resident at init (LLMCOST_PREFAULT)"
+	        : "",
+	    dir);
 
 	if (harness_url(sdir, url, sizeof(url)) != 0
 	    || (daemon = harness_daemon_start_bin(exe, sdir, NULL)) <= 0) {

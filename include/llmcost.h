@@ -321,6 +321,8 @@ typedef enum llmcost_status {
  *   of llmcost_call_begin()).  Default 1000; 50 to 60000.
  * - flags: #LLMCOST_F_DISABLE.  LLMCOST_DISABLE set to anything but
  *   empty or "0" sets it too: every call is accepted and discarded.
+ *   #LLMCOST_F_PREFAULT, or LLMCOST_PREFAULT set the same way: see
+ *   Memory.
  * - Logging has no field: LLMCOST_LOG=error, warn, notice, info or debug
  *   turns on a logger that writes to stderr (an unknown name means warn);
  *   unset, the client is silent.  llmcost_set_logger() replaces it.
@@ -328,8 +330,15 @@ typedef enum llmcost_status {
  * Memory: the client reserves queue_max call records of about 1.8 KiB
  * each, plus 20 bytes per record of queue and free-stack bookkeeping.
  * Only the queue's 16 bytes per record are written at init (128 KiB by
- * default); no record is touched before the first call.  Calls reuse
- * the most recently freed records first.  Once calls have been made,
+ * default); no record is touched before the first call, unless
+ * #LLMCOST_F_PREFAULT asks init to make every record resident
+ * (queue_max times 1.8 KiB: 15 MiB by default, which took 25 ms of the
+ * first init in a process on a 2-vCPU Xeon guest), so that no call ever
+ * takes a page fault on a record: for a service that makes calls at a
+ * high rate from its first millisecond, whose first calls would
+ * otherwise fault on thousands of records while they come fastest
+ * (bench/README.md, round 12).  Calls reuse the most recently freed
+ * records first.  Once calls have been made,
  * whenever no call waits the background thread has the kernel make the
  * pages of the next unused records resident (MADV_POPULATE_WRITE,
  * Linux 5.14 and later), as many as have been used so far (at least
@@ -497,6 +506,8 @@ typedef struct llmcost_options {
 
 /** Discard every call (the LLMCOST_DISABLE kill switch, set in code). */
 #define LLMCOST_F_DISABLE 0x1u
+/** Make the whole call pool resident at init (see Memory). */
+#define LLMCOST_F_PREFAULT 0x2u
 
 /** @brief Create a client and start its background sender thread.
  *

@@ -157,6 +157,42 @@ llmcost__pool_ahead(llmcost_client *c)
 #endif
 }
 
+// LLMCOST_F_PREFAULT: makes every page of the pool resident now, so that
+// no call site takes a first-touch fault (llmcost.h, Memory).  Where the
+// kernel cannot populate on request, one write per page does it; where
+// it refuses (memory short), calls touch the pages as they go.
+static void
+pool_prefault(llmcost_client *c)
+{
+	uint32_t n = c->cfg.queue_max;
+	uintptr_t page = c->page_size;
+	char *from = (char *) c->pool;
+	size_t len = (((uintptr_t) &c->pool[n] + page - 1) & ~(page - 1))
+	    - (uintptr_t) from;
+	int rv = -1;
+#ifdef MADV_POPULATE_WRITE
+	rv = madvise(from, len, MADV_POPULATE_WRITE);
+#else
+	errno = EINVAL;
+#endif
+	if (rv != 0 && errno == EINVAL) {
+		for (size_t off = 0; off < len; off += page) {
+			((volatile char *) from)[off] = 0;
+		}
+		rv = 0;
+	}
+	if (rv != 0) {
+		llmcost__log(c, LLMCOST_LOG_WARNING,
+		    "making the call pool resident (%zu KiB): %s; calls "
+		    "touch its pages as they go",
+		    len >> 10, strerror(errno));
+		return;
+	}
+	c->pool_ready = n;
+	llmcost__log(
+	    c, LLMCOST_LOG_INFO, "call pool resident: %zu KiB", len >> 10);
+}
+
 // Whether the process runs under Valgrind, whose launcher preloads its
 // vgpreload_* libraries into every program it runs.  Its memcheck would
 // report the call site's fast paths (call.c), whose 16-byte loads may
@@ -267,10 +303,14 @@ llmcost__client_init(llmcost_client **clientp, const llmcost_options *opts,
 		client_free(c);
 		return (LLMCOST_ENOMEM);
 	}
-	// Nothing is written to the pool here: its pages stay untouched
-	// until the loop populates them ahead of the calls (pool_ahead).
+	// Nothing is written to the pool here unless asked: its pages stay
+	// untouched until the loop populates them ahead of the calls
+	// (pool_ahead).
 	long page = sysconf(_SC_PAGESIZE);
 	c->page_size = page > 0 ? (uint32_t) page : 4096u;
+	if (c->cfg.flags & LLMCOST_F_PREFAULT) {
+		pool_prefault(c);
+	}
 	c->wake_depth = c->cfg.batch_max < n / 2 ? c->cfg.batch_max : n / 2;
 	// Look at the depth every few calls: a power of two up to a quarter
 	// of the wake depth, at most 64.

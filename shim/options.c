@@ -431,6 +431,10 @@ llmcost__config_load(
 	if (dis != NULL && dis[0] != '\0' && strcmp(dis, "0") != 0) {
 		cfg->flags |= LLMCOST_F_DISABLE;
 	}
+	const char *pre = getenv("LLMCOST_PREFAULT");
+	if (pre != NULL && pre[0] != '\0' && strcmp(pre, "0") != 0) {
+		cfg->flags |= LLMCOST_F_PREFAULT;
+	}
 
 	const char *url = o->collector_url;
 	if (url == NULL || *url == '\0') {

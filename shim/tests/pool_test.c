@@ -7,7 +7,8 @@
 // shows that the page count read here, mincore(2), sees the pool).  Once
 // calls have been made, the batch loop, when idle, makes the pages of the
 // next slots resident, so that a call taking a slot never used before
-// takes no page fault on its thread.
+// takes no page fault on its thread.  With LLMCOST_F_PREFAULT, init makes
+// the whole pool resident.
 #define _GNU_SOURCE // RUSAGE_THREAD
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -204,12 +205,67 @@ test_pool_ahead(void **state)
 	llmcost_shutdown(c, 5000);
 }
 
+// LLMCOST_F_PREFAULT (or LLMCOST_PREFAULT in the environment): the whole
+// pool is resident when init returns, before any call, and taking slots
+// never used before costs the calling thread no page fault.
+static void
+test_prefault(void **state)
+{
+	(void) state;
+	static llmcost_call *held[AHEAD_SLOTS];
+
+	for (int by_env = 0; by_env < 2; by_env++) {
+		llmcost_client *c;
+		llmcost_options o;
+		memset(&o, 0, sizeof(o));
+		o.collector_url = "ipc:///nonexistent/unused.sock";
+		o.queue_max = QUEUE;
+		if (by_env) {
+			setenv("LLMCOST_PREFAULT", "1", 1);
+		} else {
+			o.flags = LLMCOST_F_PREFAULT;
+		}
+		LLMCOST_PASS(llmcost__client_init(&c, &o, sink_exporters));
+		unsetenv("LLMCOST_PREFAULT");
+		size_t want = (size_t) QUEUE * sizeof(*c->pool);
+		size_t got = resident(c);
+		if (got < want) {
+			fail_msg("%zu of %zu bytes of the pool resident after "
+			         "init (%s)",
+			    got, want, by_env ? "LLMCOST_PREFAULT" : "flag");
+		}
+		memset(held, 0, sizeof(held));
+		long f0 = thread_faults();
+		for (uint32_t i = 0; i < AHEAD_SLOTS; i++) {
+			LLMCOST_PASS(llmcost_call_begin(
+			    c, "openai", "gpt-4o-mini", &held[i]));
+			LLMCOST_PASS(
+			    llmcost_call_set_meta(held[i], "feature", "x"));
+		}
+		long f1 = thread_faults();
+		for (uint32_t i = 0; i < AHEAD_SLOTS; i++) {
+			llmcost_call_abandon(held[i]);
+		}
+#ifndef POOL_TEST_SANITIZED
+		if (f1 != f0) {
+			fail_msg("%ld page faults taking %d slots (want 0)",
+			    f1 - f0, AHEAD_SLOTS);
+		}
+#else
+		(void) f0;
+		(void) f1;
+#endif
+		llmcost_shutdown(c, 5000);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pool_pages),
 		cmocka_unit_test(test_pool_ahead),
+		cmocka_unit_test(test_prefault),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }
