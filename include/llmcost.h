@@ -23,10 +23,11 @@
  * the same client; threads that called it may outlive it, and may exit at
  * any time, before or after.  A client must not be used after fork(),
  * not even by llmcost_shutdown(), in the child.  A child can create a
- * client of its own only if no client had been created in its parent
- * before the fork: nng, which carries calls to llmcostd, cannot run in a
- * forked child once the parent started it, and llmcost_init() there
- * fails with #LLMCOST_ESYSTEM (logged) instead.  A server that forks its
+ * client of its own only if no client had been created before the fork
+ * in the process it was forked from (or in an ancestor): nng, which
+ * carries calls to llmcostd, cannot run in a forked child once a parent
+ * started it, and llmcost_init() there fails with #LLMCOST_ESYSTEM
+ * (logged) instead.  A server that forks its
  * workers creates its clients in the workers, after fork().
  *
  * @par Ownership
@@ -329,39 +330,38 @@ typedef enum llmcost_status {
  *
  * Memory: the client reserves queue_max call records of about 1.8 KiB
  * each, plus 20 bytes per record of queue and free-stack bookkeeping.
- * Only the queue's 16 bytes per record are written at init (128 KiB by
- * default); no record is touched before the first call, unless
- * #LLMCOST_F_PREFAULT asks init to make every record resident
+ * By default only the queue's 16 bytes per record are written at init
+ * (128 KiB by default), and no record is touched before the first call.
+ * Calls reuse the most recently freed records first.  Once calls have
+ * been made, whenever no call waits the background thread has the
+ * kernel make the pages of the next unused records resident
+ * (MADV_POPULATE_WRITE, Linux 5.14 and later), as many as have been
+ * used so far (at least 64; at most batch_max or half of queue_max, 256
+ * KiB at a time), so that a call taking a record for the first time
+ * takes no page fault; a client whose calls come too fast for the
+ * thread ever to be idle (a start at a high rate) touches them from its
+ * calls, as populating then delays the thread.  Records are used as
+ * calls are in flight at once or wait free in the lanes (below): the
+ * resident size stays within twice the records ever used, plus 64,
+ * rounded up to a page.  Where transparent huge pages are on ("always"
+ * or "madvise"), the records beyond the first 2 MiB (about 1100) are
+ * asked for as huge pages: a client that uses that many grows by 2 MiB
+ * at a time there, and its call sites stop paying a page-table walk per
+ * record (zeroing a 2 MiB page takes about 0.1 ms, on the background
+ * thread, or on a call that outruns it).
+ * #LLMCOST_F_PREFAULT instead has init make every record resident
  * (queue_max times 1.8 KiB: 15 MiB by default, which took 25 ms of the
  * first init in a process on a 2-vCPU Xeon guest), so that no call ever
  * takes a page fault on a record: for a service that makes calls at a
  * high rate from its first millisecond, whose first calls would
  * otherwise fault on thousands of records while they come fastest
- * (bench/README.md, round 12).  Calls reuse the most recently freed
- * records first.  Once calls have been made,
- * whenever no call waits the background thread has the kernel make the
- * pages of the next unused records resident (MADV_POPULATE_WRITE,
- * Linux 5.14 and later), as many as have been used so far (at least
- * 64; at most batch_max or half of queue_max, 256 KiB at a time), so
- * that a call taking a record for the first time takes no page fault;
- * a client whose calls come too fast for the thread ever to be idle
- * (a start at a high rate) touches them from its calls, as populating
- * then delays the thread.  Records are used as calls are in flight at
- * once or wait free in the lanes (below): the resident size stays
- * within twice the records ever used, plus 64, rounded up to a page.  Where transparent
- * huge pages are on ("always" or "madvise"), the records beyond the
- * first 2 MiB (about 1100) are asked for as huge pages: a client that
- * uses that many grows by 2 MiB at a time there, and its call sites
- * stop paying a page-table walk per record (zeroing a 2 MiB page takes
- * about 0.1 ms, on the background thread, or on a call that outruns
- * it).
- * The
- * batches on their way to llmcostd hold copies of their calls' fields
- * and strings (about 0.5 KiB per typical call), allocated per batch as
- * calls arrive and freed once acknowledged: at most as many bytes as the
- * call records reserve (queue_max times about 1.8 KiB), plus one batch,
- * which only a collector that is slow or away for a while fills (with
- * a spool, at most four batches of batch_max calls).
+ * (bench/README.md, round 12).
+ * The batches on their way to llmcostd hold copies of their calls'
+ * fields and strings (about 0.5 KiB per typical call), allocated per
+ * batch as calls arrive and freed once acknowledged: at most as many
+ * bytes as the call records reserve (queue_max times about 1.8 KiB),
+ * plus one batch, which only a collector that is slow or away for a
+ * while fills (with a spool, at most four batches of batch_max calls).
  *
  * Per thread: the first 16 threads that make calls on a client each take
  * a lane, given back when the thread exits: a queue of ended calls (32
@@ -692,11 +692,12 @@ LLMCOST_API void llmcost_set_logger(
  * exhausted the guard is one atomic load; with one, a 64-bit hash of
  * the provider and model (about 1 ns per byte) and a compare per
  * condition.  A call whose caches the application's own work has
- * emptied waits for a few dependent cache misses (the thread's lane,
- * the record it takes, the client's lines): 0.35 to 1.7 us for a fully
- * tagged call on a 2-vCPU Xeon guest, by the host's state, against 50
- * ns warm.  A static libllmcost skips one of them (the GOT entry of its
- * thread-local data): about a fifth less there (bench/README.md).
+ * emptied waits for a few dependent cache misses (in a shared
+ * libllmcost the GOT entry of its thread-local data, then the thread's
+ * lane, the record it takes, the client's lines): 0.55 to 1.8 us for a
+ * fully tagged call on a 2-vCPU Xeon guest, by the host's state,
+ * against 50 ns warm.  A static libllmcost skips the first: about a
+ * fifth less there (bench/README.md).
  * Time: the call's start (here) and end (llmcost_call_end()) are read
  *   from the CPU's time-stamp counter, scaled to CLOCK_MONOTONIC by the
  *   sender thread (which keeps the scale in step with it, never moving

@@ -287,6 +287,14 @@ llmcost__client_init(llmcost_client **clientp, const llmcost_options *opts,
 		*clientp = c;
 		return (0);
 	}
+	// Before anything is set up (the pool, a spool file).
+	for (size_t i = 0; exporters[i] != NULL; i++) {
+		if (exporters[i] == &llmcost__exporter_collector
+		    && llmcost__nng_forked(c)) {
+			client_free(c);
+			return (LLMCOST_ESYSTEM);
+		}
+	}
 
 	uint32_t n = c->cfg.queue_max;
 	if (pool_map(c, n) != 0 || llmcost__freelist_init(&c->free, n) != 0

@@ -65,13 +65,13 @@
 //   or acknowledgement timeout), then at most every UNREACHABLE_LOG_MS.
 // - nng cannot run in a process forked from one that had started it: its
 //   threads stay behind in the parent, and nng 1.5 aborts the child at
-//   its first call ("nng is not fork-reentrant safe").  So the exporter
-//   refuses to start in such a child (nng_pid), and llmcost_init fails
-//   there with an error instead of the host process aborting.
+//   its first call ("nng is not fork-reentrant safe").  So init refuses
+//   a collector client in such a child (llmcost__nng_forked) before it
+//   sets anything up, and llmcost_init fails there with an error instead
+//   of the host process aborting.
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -100,9 +100,40 @@
 
 _Atomic uint64_t llmcost__sockets_abandoned;
 
-// The process that first started an exporter, and so nng (0: none yet).
-// A fork() child inherits it with another pid of its own.
-static _Atomic pid_t nng_pid;
+// Whether this process has started nng, and whether it was forked from
+// one that had (set in the child by the fork handler, which children
+// inherit with the flags).
+static _Atomic int nng_started;
+static _Atomic int nng_forked;
+static pthread_once_t nng_fork_once = PTHREAD_ONCE_INIT;
+
+static void
+nng_fork_child(void)
+{
+	if (atomic_load(&nng_started)) {
+		atomic_store(&nng_forked, 1);
+	}
+}
+
+static void
+nng_fork_watch(void)
+{
+	(void) pthread_atfork(NULL, NULL, nng_fork_child);
+}
+
+int
+llmcost__nng_forked(llmcost_client *c)
+{
+	if (!atomic_load(&nng_forked)) {
+		return (0);
+	}
+	llmcost__log(c, LLMCOST_LOG_ERR,
+	    "this process was forked from one that had started an llmcost "
+	    "client (or from a descendant of one); nng, which carries calls "
+	    "to llmcostd, cannot run in a forked child: create clients only "
+	    "after fork(), in each child process");
+	return (1);
+}
 
 typedef struct collector collector;
 
@@ -896,16 +927,7 @@ collector_start(llmcost__exporter *ex)
 		    "no collector URL: set LLMCOST_COLLECTOR_URL or HOME");
 		return (LLMCOST_ECONFIG);
 	}
-	pid_t me = getpid();
-	pid_t first = 0;
-	if (!atomic_compare_exchange_strong(&nng_pid, &first, me)
-	    && first != me) {
-		llmcost__log(c, LLMCOST_LOG_ERR,
-		    "process %ld had started an llmcost client before this "
-		    "process was forked from it; nng, which carries calls to "
-		    "llmcostd, cannot run in a forked child: create clients "
-		    "only after fork(), in each child process",
-		    (long) first);
+	if (llmcost__nng_forked(c)) {
 		return (LLMCOST_ESYSTEM);
 	}
 	if ((co = calloc(1, sizeof(*co))) == NULL) {
@@ -916,6 +938,9 @@ collector_start(llmcost__exporter *ex)
 		return (LLMCOST_ESYSTEM);
 	}
 	co->ex = ex;
+	// From the first nng call on, a fork() child must not use nng.
+	(void) pthread_once(&nng_fork_once, nng_fork_watch);
+	atomic_store(&nng_started, 1);
 	rv = 0;
 	for (int i = 0; i < INFLIGHT_MAX && rv == 0; i++) {
 		co->fl[i].co = co;

@@ -210,6 +210,9 @@ struct llmcost__exporter {
 extern const struct llmcost__exporter_ops *const llmcost__exporters[];
 // export_collector.c
 extern const struct llmcost__exporter_ops llmcost__exporter_collector;
+// Whether this process was forked from one that had started nng, where
+// the collector exporter cannot run (logged on c).  Any thread.
+int llmcost__nng_forked(struct llmcost_client *c);
 // export_langsmith.c
 extern const struct llmcost__exporter_ops llmcost__exporter_langsmith;
 

@@ -26,9 +26,10 @@
 #include "stored.h"
 
 // Variables the library reads; tests start from a clean environment.
-static const char *const llmcost_env[] = { "LLMCOST_DISABLE",
-	"LLMCOST_COLLECTOR_URL", "LLMCOST_QUEUE_MAX", "LLMCOST_FLUSH_MS",
-	"LLMCOST_ACK_TIMEOUT_MS", "LLMCOST_BATCH_MAX", "LLMCOST_LOG" };
+static const char *const llmcost_env[]
+    = { "LLMCOST_DISABLE", "LLMCOST_COLLECTOR_URL", "LLMCOST_QUEUE_MAX",
+	      "LLMCOST_FLUSH_MS", "LLMCOST_ACK_TIMEOUT_MS",
+	      "LLMCOST_BATCH_MAX", "LLMCOST_LOG", "LLMCOST_PREFAULT" };
 
 static char tmpdir[256];
 static char dead_url[512]; // nothing listens there

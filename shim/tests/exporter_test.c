@@ -364,6 +364,19 @@ test_coalesce(void **state)
 		pthread_mutex_unlock(&c->mtx);
 	}
 	assert_true(queued >= 4);
+	// The loop may still be cutting the last call's batch: wait until
+	// every call made is held by the exporter, so that opening the gate
+	// finds them all queued.
+	uint64_t held_calls = 0;
+	for (int t = 0; t < 3000 && held_calls < made; t++) {
+		pthread_mutex_lock(&c->mtx);
+		held_calls = ex->calls_held;
+		pthread_mutex_unlock(&c->mtx);
+		if (held_calls < made) {
+			sleep_ms(1);
+		}
+	}
+	assert_int_equal(held_calls, made);
 	const llmcost__batch *held = atomic_load(&cgate.holding);
 	assert_non_null(held);
 	uint32_t first = held->n;
