@@ -27,8 +27,8 @@
  * in the process it was forked from (or in an ancestor): nng, which
  * carries calls to llmcostd, cannot run in a forked child once a parent
  * started it, and llmcost_init() there fails with #LLMCOST_ESYSTEM
- * (logged) instead.  A server that forks its
- * workers creates its clients in the workers, after fork().
+ * (logged) instead.  A server that forks its workers creates its
+ * clients in the workers, after fork().
  *
  * @par Ownership
  * Every string passed in is copied before the function returns; the caller
@@ -331,10 +331,11 @@ typedef enum llmcost_status {
  * Memory: the client reserves queue_max call records of about 1.8 KiB
  * each, plus 20 bytes per record of queue and free-stack bookkeeping.
  * By default only the queue's 16 bytes per record are written at init
- * (128 KiB by default), and no record is touched before the first call.
- * Calls reuse the most recently freed records first.  Once calls have
- * been made, whenever no call waits the background thread has the
- * kernel make the pages of the next unused records resident
+ * (128 KiB with the default queue_max), and no record is touched before
+ * the first call.  Calls reuse the most recently freed records first.
+ * Once calls have been made, whenever no call waits the background
+ * thread has the kernel make the pages of the next unused records
+ * resident
  * (MADV_POPULATE_WRITE, Linux 5.14 and later), as many as have been
  * used so far (at least 64; at most batch_max or half of queue_max, 256
  * KiB at a time), so that a call taking a record for the first time
