@@ -328,28 +328,26 @@ typedef enum llmcost_status {
  *   turns on a logger that writes to stderr (an unknown name means warn);
  *   unset, the client is silent.  llmcost_set_logger() replaces it.
  *
- * Memory: the client reserves queue_max call records of about 1.8 KiB
- * each, plus 20 bytes per record of queue and free-stack bookkeeping.
- * By default only the queue's 16 bytes per record are written at init
- * (128 KiB with the default queue_max), and no record is touched before
- * the first call.  Calls reuse the most recently freed records first.
- * Once calls have been made, whenever no call waits the background
- * thread has the kernel make the pages of the next unused records
- * resident
- * (MADV_POPULATE_WRITE, Linux 5.14 and later), as many as have been
- * used so far (at least 64; at most batch_max or half of queue_max, 256
- * KiB at a time), so that a call taking a record for the first time
- * takes no page fault; a client whose calls come too fast for the
- * thread ever to be idle (a start at a high rate) touches them from its
- * calls, as populating then delays the thread.  Records are used as
+ * Memory: the client reserves queue_max call records of about 1.8 KiB each,
+ * plus 20 bytes per record of queue and free-stack bookkeeping.  By default
+ * only the queue's 16 bytes per record are written at init (128 KiB with the
+ * default queue_max), and no record is touched before the first call.  Calls
+ * reuse the most recently freed records first.  Once calls have been made,
+ * whenever no call waits the background thread has the kernel make the pages
+ * of the next unused records resident (MADV_POPULATE_WRITE, Linux 5.14 and
+ * later), as many as have been used so far (at least 64; at most batch_max
+ * or half of queue_max, 256 KiB at a time), so that a call taking a record
+ * for the first time takes no page fault; a client whose calls come too fast
+ * for the thread ever to be idle (a start at a high rate) touches them from
+ * its calls, as populating then delays the thread.  Records are used as
  * calls are in flight at once or wait free in the lanes (below): the
- * resident size stays within twice the records ever used, plus 64,
- * rounded up to a page.  Where transparent huge pages are on ("always"
- * or "madvise"), the records beyond the first 2 MiB (about 1100) are
- * asked for as huge pages: a client that uses that many grows by 2 MiB
- * at a time there, and its call sites stop paying a page-table walk per
- * record (zeroing a 2 MiB page takes about 0.1 ms, on the background
- * thread, or on a call that outruns it).
+ * resident size stays within twice the records ever used, plus 64, rounded
+ * up to a page.  Where transparent huge pages are on ("always" or
+ * "madvise"), the records beyond the first 2 MiB (about 1100) are asked for
+ * as huge pages: a client that uses that many grows by 2 MiB at a time
+ * there, and its call sites stop paying a page-table walk per record
+ * (zeroing a 2 MiB page takes about 0.1 ms, on the background thread, or on
+ * a call that outruns it).
  * #LLMCOST_F_PREFAULT instead has init make every record resident
  * (queue_max times 1.8 KiB: 15 MiB by default, which took 25 ms of the
  * first init in a process on a 2-vCPU Xeon guest), so that no call ever
