@@ -23,12 +23,13 @@
  * the same client; threads that called it may outlive it, and may exit at
  * any time, before or after.  A client must not be used after fork(),
  * not even by llmcost_shutdown(), in the child.  A child can create a
- * client of its own only if no client had been created before the fork
- * in the process it was forked from (or in an ancestor): nng, which
- * carries calls to llmcostd, cannot run in a forked child once a parent
- * started it, and llmcost_init() there fails with #LLMCOST_ESYSTEM
- * (logged) instead.  A server that forks its workers creates its
- * clients in the workers, after fork().
+ * client of its own only if no ancestor had called llmcost_init() (with
+ * delivery on, not #LLMCOST_F_DISABLE) before the fork that led to it:
+ * nng, which carries calls to llmcostd, cannot run in a forked child
+ * once a parent started it, so llmcost_init() there fails with
+ * #LLMCOST_ESYSTEM (logged) unless the client is disabled.  A server
+ * that forks its workers creates its clients in the workers, after
+ * fork().
  *
  * @par Ownership
  * Every string passed in is copied before the function returns; the caller

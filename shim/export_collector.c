@@ -105,6 +105,7 @@ _Atomic uint64_t llmcost__sockets_abandoned;
 // inherit with the flags).
 static _Atomic int nng_started;
 static _Atomic int nng_forked;
+static _Atomic int nng_unwatched; // the fork handler could not be set
 static pthread_once_t nng_fork_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -118,7 +119,9 @@ nng_fork_child(void)
 static void
 nng_fork_watch(void)
 {
-	(void) pthread_atfork(NULL, NULL, nng_fork_child);
+	if (pthread_atfork(NULL, NULL, nng_fork_child) != 0) {
+		atomic_store(&nng_unwatched, 1);
+	}
 }
 
 int
@@ -940,6 +943,12 @@ collector_start(llmcost__exporter *ex)
 	co->ex = ex;
 	// From the first nng call on, a fork() child must not use nng.
 	(void) pthread_once(&nng_fork_once, nng_fork_watch);
+	if (atomic_exchange(&nng_unwatched, 0)) {
+		llmcost__log(c, LLMCOST_LOG_WARNING,
+		    "no memory for a fork handler: a child this process "
+		    "forks must not create llmcost clients (nng would abort "
+		    "it)");
+	}
 	atomic_store(&nng_started, 1);
 	rv = 0;
 	for (int i = 0; i < INFLIGHT_MAX && rv == 0; i++) {
