@@ -54,6 +54,8 @@
 #include <sys/stat.h>
 
 #include <lmdb.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
 
 #include "bench_util.h"
 #include "harness.h"
@@ -101,6 +103,14 @@ typedef struct shim_result {
 	int steal_watched;           // the watcher ran
 	double cpu_watch_s;          // its CPU, taken off the client's
 	uint64_t steal_win[WINDOWS]; // host steal, ms (both vCPUs) per window
+	// llmcostd's write transactions (STATS txn_us, txn_over_10ms) per
+	// window; txn_watched: the watcher could ask for them.
+	int txn_watched;
+	uint64_t txn_us_win[WINDOWS];
+	uint64_t txn_slow_win[WINDOWS];
+	// Over the run, from STATS after the flush (UINT64_MAX: no answer).
+	uint64_t txn_max_us, txn_over_10ms, txn_over_100ms;
+	double txn_mean_us;
 	uint64_t in_calls_ns, off_cpu;
 	double cpu_client_s, cpu_producers_s, cpu_daemon_s;
 	// Context switches (voluntary and not) of the client's threads
@@ -260,29 +270,81 @@ steal_ms(void)
 // schedule keeps going meanwhile (it is wall-clock time), so the calls
 // due during the stop are offered at once when it ends, as an
 // application's backlog would be.
+//
+// Every TXN_SAMPLES samples it also asks llmcostd (STATS) how long its
+// write transactions took, their synced commits included (txn_us), and
+// how many took 10 ms or more (txn_over_10ms): while a commit waits for
+// the disk, the client holds its calls, and a commit longer than the
+// client's pool and batches hold at the offered rate drops calls with
+// no host steal and the producers on schedule.  The requests go over a
+// socket of this process: nng's threads do their share of the work, a
+// few microseconds ten times a second, which counts as the client's.
 #define STEAL_SAMPLE_NS 10000000u
+#define TXN_SAMPLES     10
 typedef struct watch {
 	uint64_t t0;
+	const char *url; // llmcostd's
 	_Atomic int stop;
 	double cpu_s; // the watcher's own CPU, not the library's
 	uint64_t steal_win[WINDOWS];
+	int txn_watched;
+	uint64_t txn_us_win[WINDOWS];
+	uint64_t txn_slow_win[WINDOWS];
 } watch;
+
+static const char *const txn_names[] = { "txn_us", "txn_over_10ms" };
+
+// A REQ socket dialled to url, with short timeouts; -1 when it cannot be.
+static int
+stats_socket(const char *url, nng_socket *s)
+{
+	if (nng_req0_open(s) != 0) {
+		return (-1);
+	}
+	(void) nng_socket_set_ms(*s, NNG_OPT_RECVTIMEO, 1000);
+	(void) nng_socket_set_ms(*s, NNG_OPT_SENDTIMEO, 1000);
+	if (nng_dial(*s, url, NULL, 0) != 0) {
+		(void) nng_close(*s);
+		return (-1);
+	}
+	return (0);
+}
 
 static void *
 watch_main(void *arg)
 {
 	watch *w = arg;
 	uint64_t last = steal_ms();
-
-	while (!atomic_load(&w->stop)) {
+	uint64_t txn_last[2] = { 0, 0 };
+	nng_socket s;
+	int open = stats_socket(w->url, &s) == 0;
+	int have = open && harness_stats(s, txn_names, txn_last, 2) == 0
+	    && txn_last[0] != UINT64_MAX && txn_last[1] != UINT64_MAX;
+	w->txn_watched = have;
+	for (unsigned n = 1; !atomic_load(&w->stop); n++) {
 		bench_sleep_ns(STEAL_SAMPLE_NS);
 		uint64_t now = bench_now_ns(), st = steal_ms();
 		if (now > w->t0 && st > last) {
 			w->steal_win[window(now - w->t0)] += st - last;
 		}
 		last = st;
+		uint64_t v[2];
+		if (have && n % TXN_SAMPLES == 0
+		    && harness_stats(s, txn_names, v, 2) == 0
+		    && v[0] != UINT64_MAX && v[1] != UINT64_MAX) {
+			if (now > w->t0) {
+				size_t k = window(now - w->t0);
+				w->txn_us_win[k] += v[0] - txn_last[0];
+				w->txn_slow_win[k] += v[1] - txn_last[1];
+			}
+			txn_last[0] = v[0];
+			txn_last[1] = v[1];
+		}
 	}
 	w->cpu_s = thread_cpu_s(RUSAGE_THREAD);
+	if (open) {
+		(void) nng_close(s);
+	}
 	return (NULL);
 }
 
@@ -359,7 +421,8 @@ enum { NPROD = 2 };
 // Runs the NPROD producers on c for secs at rate, and the steal
 // watcher beside them; adds their counts and CPU to r.
 static void
-run_producers(llmcost_client *c, double secs, double rate, shim_result *r)
+run_producers(llmcost_client *c, const char *url, double secs, double rate,
+    shim_result *r)
 {
 	watch wt;
 	producer p[NPROD];
@@ -371,6 +434,7 @@ run_producers(llmcost_client *c, double secs, double rate, shim_result *r)
 	uint64_t t0 = bench_now_ns() + 20000000u; // after the threads start
 	memset(&wt, 0, sizeof(wt));
 	wt.t0 = t0;
+	wt.url = url;
 	int watching = pthread_create(&wth, NULL, watch_main, &wt) == 0;
 	for (int i = 0; i < NPROD; i++) {
 		memset(&p[i], 0, sizeof(p[i]));
@@ -406,6 +470,10 @@ run_producers(llmcost_client *c, double secs, double rate, shim_result *r)
 		atomic_store(&wt.stop, 1);
 		pthread_join(wth, NULL);
 		memcpy(r->steal_win, wt.steal_win, sizeof(r->steal_win));
+		r->txn_watched = wt.txn_watched;
+		memcpy(r->txn_us_win, wt.txn_us_win, sizeof(r->txn_us_win));
+		memcpy(
+		    r->txn_slow_win, wt.txn_slow_win, sizeof(r->txn_slow_win));
 		r->steal_watched = 1;
 		r->cpu_watch_s = wt.cpu_s;
 	}
@@ -443,7 +511,7 @@ run_shim(const char *url, const char *dir, pid_t daemon, double secs,
 	double dcpu0 = proc_cpu_s(daemon);
 	uint64_t sw0 = proc_switches(getpid(), 1);
 	uint64_t dsw0 = proc_switches(daemon, 0);
-	run_producers(c, secs, rate, r);
+	run_producers(c, url, secs, rate, r);
 	uint64_t t0 = r->t0;
 	uint64_t t1 = bench_now_ns();
 	r->flush_rv = llmcost_flush(c, -1);
@@ -457,6 +525,24 @@ run_shim(const char *url, const char *dir, pid_t daemon, double secs,
 	r->total_s = (double) (t2 - t0) / 1e9;
 	llmcost_stats_get(c, &r->st);
 	r->rss_end_kib = self_status("VmRSS");
+	// llmcostd's write transactions over the run (and the readiness
+	// call's, a few before it).
+	static const char *const over[] = { "txn_max_us", "txn_over_10ms",
+		"txn_over_100ms", "txn_us", "txn_commits" };
+	uint64_t ov[5];
+	nng_socket ss;
+	if (stats_socket(url, &ss) != 0
+	    || harness_stats(ss, over, ov, 5) != 0) {
+		ov[0] = UINT64_MAX;
+	} else {
+		(void) nng_close(ss);
+	}
+	r->txn_max_us = ov[0];
+	r->txn_over_10ms = ov[1];
+	r->txn_over_100ms = ov[2];
+	r->txn_mean_us = ov[0] != UINT64_MAX && ov[4] != 0
+	    ? (double) ov[3] / (double) ov[4]
+	    : 0;
 	llmcost_shutdown(c, 5000);
 
 	// Read the daemon's store back while it runs: acknowledged means
@@ -657,8 +743,15 @@ main(int argc, char **argv)
 	// them: the host, the scheduler): producers LAG_BURST_US behind
 	// offer that long's calls at once.
 	uint64_t steal = 0, steal_windows = 0, efull_steal = 0;
-	uint64_t efull_behind = 0;
+	uint64_t efull_behind = 0, efull_txn = 0;
 	for (int w = 0; w < WINDOWS; w++) {
+		// A write transaction of 10 ms or more is seen when it ends,
+		// up to a sample later: next to a tenth counts too.
+		efull_txn += sr.txn_slow_win[w] != 0
+		        || (w > 0 && sr.txn_slow_win[w - 1] != 0)
+		        || (w + 1 < WINDOWS && sr.txn_slow_win[w + 1] != 0)
+		    ? sr.efull_win[w]
+		    : 0;
 		steal += sr.steal_win[w];
 		steal_windows += sr.steal_win[w] != 0;
 		int near = sr.steal_win[w] != 0
@@ -751,22 +844,43 @@ main(int argc, char **argv)
 		    LAG_BURST_US / 1000u, (unsigned long long) efull_behind,
 		    (unsigned long long) (sr.efull - efull_behind));
 	}
+	if (sr.txn_max_us != UINT64_MAX) {
+		printf("llmcostd's write transactions (synced commit "
+		       "included): mean %.2f ms, longest %.1f ms, %llu took "
+		       "10 ms or more, %llu 100 ms or more",
+		    sr.txn_mean_us / 1000.0, (double) sr.txn_max_us / 1000.0,
+		    (unsigned long long) sr.txn_over_10ms,
+		    (unsigned long long) sr.txn_over_100ms);
+		if (sr.txn_watched) {
+			printf("; drops where one of 10 ms or more ended "
+			       "there or next to it: %llu",
+			    (unsigned long long) efull_txn);
+		}
+		printf("\n");
+	} else {
+		printf("llmcostd's write transactions: not read (no STATS "
+		       "answer)\n");
+	}
 	if (sr.efull != 0) {
 		// When the drops happened: a start-up burst reads differently
 		// from stalls spread over the run.
 		printf("drops by tenth of a second (s: drops, host steal "
 		       "ms there, the producers' most ms behind schedule "
-		       "there or a tenth before):");
+		       "there or a tenth before, llmcostd's ms in write "
+		       "transactions / those of 10 ms or more, seen there):");
 		for (int w = 0; w < WINDOWS; w++) {
 			if (sr.efull_win[w] != 0) {
 				uint32_t lag = sr.lag_win[w];
 				if (w > 0 && sr.lag_win[w - 1] > lag) {
 					lag = sr.lag_win[w - 1];
 				}
-				printf(" %.1f: %llu (%llu, %.1f)", w / 10.0,
+				printf(" %.1f: %llu (%llu, %.1f, %.0f/%llu)",
+				    w / 10.0,
 				    (unsigned long long) sr.efull_win[w],
 				    (unsigned long long) sr.steal_win[w],
-				    lag / 1000.0);
+				    lag / 1000.0,
+				    (double) sr.txn_us_win[w] / 1000.0,
+				    (unsigned long long) sr.txn_slow_win[w]);
 			}
 		}
 		printf("\n");
@@ -781,6 +895,15 @@ main(int argc, char **argv)
 	if (rate > 0) {
 		// Flat out (-r 0) there is no schedule to fall behind.
 		bench_metric("ingest.efull_behind", (double) efull_behind);
+	}
+	if (sr.txn_watched) {
+		bench_metric("ingest.efull_near_slow_txn", (double) efull_txn);
+	}
+	if (sr.txn_max_us != UINT64_MAX) {
+		bench_metric(
+		    "ingest.txn_max_ms", (double) sr.txn_max_us / 1e3);
+		bench_metric(
+		    "ingest.txn_over_10ms", (double) sr.txn_over_10ms);
 	}
 	bench_metric("ingest.durable_calls_per_s", durable);
 	bench_metric("ingest.lmdb.records_per_s", floor);

@@ -24,6 +24,12 @@
 	XX(rejected_malformed, "rejected: not a valid v1 message")            \
 	XX(store_errors, "failed write transactions (batches retried)")       \
 	XX(txn_commits, "write transactions committed")                       \
+	XX(txn_us,                                                            \
+	    "microseconds in write transactions, synced commit "              \
+	    "included (clients hold their calls meanwhile)")                  \
+	XX(txn_max_us, "the longest write transaction, in microseconds")      \
+	XX(txn_over_10ms, "write transactions that took 10 ms or more")       \
+	XX(txn_over_100ms, "write transactions that took 100 ms or more")     \
 	XX(stats_requests, "STATS requests answered")                         \
 	XX(queries_answered, "QUERY requests answered")                       \
 	XX(queries_busy, "QUERY requests refused: too many waiting")          \

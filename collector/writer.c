@@ -107,6 +107,28 @@ write_succeeded(writer *w)
 	METRICS_INC(w->m, txn_commits, 1);
 }
 
+// Counts one write transaction that took ns, its synced commit
+// included: while it runs, every client waits for its acknowledgements
+// and holds its calls, so a slow disk shows here first.  Only this
+// thread writes txn_max_us.
+static void
+count_txn(metrics *m, uint64_t ns)
+{
+	uint64_t us = ns / 1000u;
+
+	METRICS_INC(m, txn_us, us);
+	if (us > atomic_load_explicit(&m->txn_max_us, memory_order_relaxed)) {
+		atomic_store_explicit(
+		    &m->txn_max_us, us, memory_order_relaxed);
+	}
+	if (us >= 10000u) {
+		METRICS_INC(m, txn_over_10ms, 1);
+	}
+	if (us >= 100000u) {
+		METRICS_INC(m, txn_over_100ms, 1);
+	}
+}
+
 static void
 run_group(writer *w, writer_job **jobs, size_t n)
 {
@@ -135,8 +157,10 @@ run_group(writer *w, writer_job **jobs, size_t n)
 	}
 	store_fault f = STORE_FAULT_OTHER;
 	if (rv == 0) {
+		uint64_t t0 = llmcost__mono_ns();
 		rv = store_write(w->s, batches, n, res, llmcost__now_ns(), err,
 		    sizeof(err));
+		count_txn(w->m, llmcost__mono_ns() - t0);
 		f = store_last_fault(w->s);
 	}
 	if (rv != 0) {
@@ -192,9 +216,13 @@ prune_step(writer *w, uint64_t retain_ns)
 	int more = 0;
 	char err[256];
 
+	uint64_t t0 = llmcost__mono_ns();
 	int rv = now > retain_ns ? store_prune(w->s, now - retain_ns,
 	             WRITER_PRUNE_RUNS, 1, &n, &more, err, sizeof(err))
 	                         : 0;
+	if (now > retain_ns) {
+		count_txn(w->m, llmcost__mono_ns() - t0);
+	}
 	w->pruned += n;
 	if (rv != 0) {
 		log_msg(LLMCOST_LOG_WARNING,

@@ -16,6 +16,8 @@
 //   `llmcost report` still reads the store.
 // - permission: a data directory llmcostd's user cannot write (as user
 //   nobody when root, else a 0500 directory): refused with the advice.
+// - slow_disk: every sync 150 ms slower (slow_sync.c, preloaded):
+//   counted as slow write transactions, and nothing lost.
 #define _GNU_SOURCE
 #include "testutil.h"
 
@@ -355,6 +357,54 @@ test_permission(void **state)
 	chmod(f->data, 0700);
 }
 
+// A disk that takes 150 ms more to sync (a slow or overloaded cloud
+// volume; slow_sync.c, preloaded): each write transaction waits for it,
+// its clients wait for their acknowledgements meanwhile, and an operator
+// sees it in `llmcost stats` (txn_*).  Every call is stored.
+static void
+test_slow_disk(void **state)
+{
+	fixture *f = *state;
+	const char *lib = getenv("LLMCOST_FAULT_SYNC_PRELOAD");
+	char preload[1200], asan[1200];
+	int status = -1;
+
+	assert_non_null(lib);
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", lib);
+	// A sanitizer runtime wants to come first; the preloaded library
+	// only wraps fdatasync and fsync.
+	snprintf(asan, sizeof(asan),
+	    "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+	    getenv("ASAN_OPTIONS") != NULL ? getenv("ASAN_OPTIONS") : "",
+	    getenv("ASAN_OPTIONS") != NULL ? ":" : "");
+	const char *env[]
+	    = { preload, "LLMCOST_FAULT_SYNC_MS=150", asan, NULL };
+	fault_daemon_opts o = { .dir = f->data, .log = f->log, .env = env };
+	pid_t d = fault_daemon_start(&o, &status);
+	if (d <= 0) {
+		fail_msg("llmcostd did not start (status %d)", status);
+	}
+	uint64_t before = fault_stat(f->data, "txn_over_100ms", 5000);
+	assert_true(before != UINT64_MAX);
+	for (uint32_t k = 0; k < 4; k++) {
+		send_expect(f, 1 + k, k * 100, 100, LLMCOST_ACK_STORED, NULL);
+	}
+	uint64_t slow = fault_stat(f->data, "txn_over_100ms", 5000);
+	print_message("write transactions over 100 ms: %llu before the "
+	              "batches, %llu after\n",
+	    (unsigned long long) before, (unsigned long long) slow);
+	assert_true(slow != UINT64_MAX && slow >= before + 4);
+	uint64_t over10 = fault_stat(f->data, "txn_over_10ms", 5000);
+	assert_true(over10 != UINT64_MAX && over10 >= slow);
+	uint64_t max_us = fault_stat(f->data, "txn_max_us", 5000);
+	assert_true(max_us != UINT64_MAX && max_us >= 150000);
+	uint64_t us = fault_stat(f->data, "txn_us", 5000);
+	assert_true(us != UINT64_MAX && us >= 4 * 150000);
+	check_counter(f, "txn_over_100ms", 4);
+	assert_int_equal(fault_daemon_term(d, 8000), 0);
+	check_store(f, 400);
+}
+
 int
 main(void)
 {
@@ -367,6 +417,8 @@ main(void)
 		    test_read_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_permission, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_slow_disk, setup, teardown),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -162,18 +162,18 @@ buf_write(void *arg, const char *p, size_t n)
 }
 
 // One STATS request (req, encoded) on s.  Returns 0 when a STATS answer
-// came back, with *v (when v is not NULL) set to the value named name, or
+// came back, with v[i] set to the value named names[i] for i < n, or
 // UINT64_MAX when the answer has no such name; -1 otherwise.
 static int
-stats_query(
-    nng_socket s, const llmcost_proto_buf *req, const char *name, uint64_t *v)
+stats_query(nng_socket s, const llmcost_proto_buf *req,
+    const char *const *names, uint64_t *v, size_t n)
 {
 	llmcost_proto_msg reply;
 	nng_msg *m;
 	int rv = -1;
 
-	if (v != NULL) {
-		*v = UINT64_MAX;
+	for (size_t k = 0; k < n; k++) {
+		v[k] = UINT64_MAX;
 	}
 	if (nng_msg_alloc(&m, 0) != 0) {
 		return (-1);
@@ -194,12 +194,14 @@ stats_query(
 	}
 	if (reply.type == LLMCOST_MSG_STATS) {
 		rv = 0;
-		for (uint32_t i = 0; v != NULL && i < reply.u.stats.n; i++) {
-			if (reply.u.stats.names[i].len == strlen(name)
-			    && memcmp(reply.u.stats.names[i].ptr, name,
-			           strlen(name))
-			        == 0) {
-				*v = reply.u.stats.values[i];
+		for (uint32_t i = 0; i < reply.u.stats.n; i++) {
+			const llmcost_proto_str *got = &reply.u.stats.names[i];
+			for (size_t k = 0; k < n; k++) {
+				if (got->len == strlen(names[k])
+				    && memcmp(got->ptr, names[k], got->len)
+				        == 0) {
+					v[k] = reply.u.stats.values[i];
+				}
 			}
 		}
 	}
@@ -212,25 +214,33 @@ stats_query(
 static int
 stats_answered(nng_socket s, const llmcost_proto_buf *req)
 {
-	return (stats_query(s, req, NULL, NULL) == 0);
+	return (stats_query(s, req, NULL, NULL, 0) == 0);
 }
 
 int
-harness_stat(nng_socket s, const char *name, uint64_t *v)
+harness_stats(nng_socket s, const char *const *names, uint64_t *v, size_t n)
 {
 	llmcost_proto_buf req = { 0 };
 	llmcost_proto_enc e;
 	int rv;
 
-	*v = UINT64_MAX;
+	for (size_t k = 0; k < n; k++) {
+		v[k] = UINT64_MAX;
+	}
 	llmcost_proto_enc_init(&e, buf_write, &req, 0);
 	if (llmcost_proto_enc_stats_req(&e) != 0) {
 		llmcost_proto_buf_free(&req);
 		return (-1);
 	}
-	rv = stats_query(s, &req, name, v);
+	rv = stats_query(s, &req, names, v, n);
 	llmcost_proto_buf_free(&req);
 	return (rv);
+}
+
+int
+harness_stat(nng_socket s, const char *name, uint64_t *v)
+{
+	return (harness_stats(s, &name, v, 1));
 }
 
 // Waits until the daemon pid answers STATS at url.  Returns 0, or -1 with

@@ -86,6 +86,9 @@ const char *harness_cli_bin(void);
 // name, or UINT64_MAX when the answer has no such name; -1 when the
 // request could not be sent or the answer was not STATS.
 int harness_stat(nng_socket s, const char *name, uint64_t *v);
+// The same for the n values named names[i], from one request, into v[i].
+int harness_stats(
+    nng_socket s, const char *const *names, uint64_t *v, size_t n);
 
 // Fills *r (zeroed first) as one OpenAI call of model starting at
 // start_ns, 1000 ns long, with in uncached input and out text output
