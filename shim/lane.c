@@ -216,7 +216,18 @@ llmcost__lane_attach(llmcost_client *c)
 		l = cand;
 	}
 	if (l != NULL) {
+		// The owner's side as the lane's line has it: stored there by
+		// this thread, or by the loop before the lane was taken (the
+		// CAS above acquired it).  What the loop's side holds is read
+		// again when needed.
 		me->id = (uint8_t) (l - c->lanes);
+		me->free_tail = atomic_load_explicit(
+		    &l->free_tail, memory_order_relaxed);
+		me->head
+		    = atomic_load_explicit(&l->head, memory_order_relaxed);
+		me->free_known = 0;
+		me->calls_room = 0;
+		me->peeked = 0;
 	}
 	me->lane = l;
 	return (l);
@@ -405,10 +416,6 @@ llmcost__lanes_tend(llmcost_client *c)
 		}
 		atomic_store_explicit(&l->free_tail, h, memory_order_relaxed);
 		l->free_tail_seen = h;
-		l->free_head_seen = h;
-		l->peek_pos1 = 0;
-		l->tail_seen
-		    = atomic_load_explicit(&l->tail, memory_order_relaxed);
 		atomic_store_explicit(
 		    &l->state, LLMCOST__LANE_FREE_, memory_order_release);
 	}

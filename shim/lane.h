@@ -47,18 +47,11 @@ enum {
 };
 
 typedef struct llmcost__lane {
-	// Written by the owner.
+	// Written by the owner, which keeps its own view of both on its
+	// thread-local line (llmcost__lane_tls) and only stores them here:
+	// on cold caches a call then reads one line for its lane, not two.
 	alignas(64) _Atomic uint64_t head; // ended calls pushed
 	_Atomic uint64_t free_tail;        // free slots taken
-	uint64_t tail_seen;                // the owner's last view of tail
-	uint64_t free_head_seen; // the owner's last view of free_head
-	// The cell of free[] that llmcost__lane_peek read last and its
-	// position plus one (0: none), so that the next llmcost__lane_slot
-	// at that position takes it from this line.  On cold caches this
-	// takes a dependent load off the call's chain (thread-local
-	// pointer, this line, the cell, the slot).
-	uint64_t peek_pos1;
-	uint32_t peek_idx;
 	// Written by the loop.
 	alignas(64) _Atomic uint64_t tail; // ended calls popped
 	_Atomic uint64_t free_head;        // free slots handed back
@@ -69,7 +62,7 @@ typedef struct llmcost__lane {
 	_Atomic(const void *) owner; // the owning thread's token
 	// Atomic (relaxed) only so that the loop may touch a page while a
 	// thread takes the lane (lane.c); the positions order the cells.
-	// The free slots first: begin reads a cell of free[] and the
+	// The free slots first: begin reads a cell of free[] and writes the
 	// owner's line above, mostly on one page (a page walk is the dearest
 	// part of a call on cold caches: client.c pool_map).
 	_Atomic uint32_t free[LLMCOST__LANE_FREE];
@@ -78,13 +71,27 @@ typedef struct llmcost__lane {
 
 struct llmcost_client;
 
-// The calling thread's view of the client it used last.
+// The calling thread's view of the client it used last, and its side of
+// that client's lane: what the lane's owner line publishes (free_tail,
+// head), what it knows of the loop's side, and the free cell it peeked.
+// One line: a call reads it and only writes the lane's.  Set up by
+// llmcost__lane_attach whenever the thread turns to another client.
 typedef struct llmcost__lane_tls {
-	const struct llmcost_client *c;
+	alignas(64) const struct llmcost_client *c;
 	uint64_t gen;
 	llmcost__lane *lane; // NULL: the shared ring
-	uint32_t retry;      // calls on the shared ring before asking again
-	uint8_t id;          // lane - c->lanes, when lane is not NULL
+	uint64_t free_tail;  // lane->free_tail, as stored there
+	uint64_t head;       // lane->head, as stored there
+	// Free cells known written from free_tail (the loop's free_head as
+	// last read, minus free_tail), and calls[] cells known free from
+	// head (the loop's tail as last read): the owner reads the loop's
+	// line only once either runs out.
+	uint32_t free_known;
+	uint32_t calls_room;
+	uint32_t peek_idx; // the cell at free_tail, when peeked
+	uint32_t retry;    // calls on the shared ring before asking again
+	uint8_t id;        // lane - c->lanes, when lane is not NULL
+	uint8_t peeked;    // peek_idx holds the cell at free_tail
 } llmcost__lane_tls;
 
 extern _Thread_local llmcost__lane_tls llmcost__lane_me
@@ -119,44 +126,54 @@ uint32_t llmcost__lanes_in_use(struct llmcost_client *c);
 uint64_t llmcost__queue_pushed(struct llmcost_client *c);
 uint64_t llmcost__queue_depth(struct llmcost_client *c);
 
+// The functions below marked "owner" take the calling thread's lane,
+// which llmcost__lane_me describes (l == llmcost__lane_me.lane).
+
 // Owner: a free slot from the lane, 0 and *idx, or -1 when it has none.
 static inline int
 llmcost__lane_slot(llmcost__lane *l, uint32_t *idx)
 {
-	uint64_t t = atomic_load_explicit(&l->free_tail, memory_order_relaxed);
-	if (t == l->free_head_seen) {
-		l->free_head_seen = atomic_load_explicit(
+	llmcost__lane_tls *me = &llmcost__lane_me;
+	if (me->free_known == 0) {
+		uint64_t h = atomic_load_explicit(
 		    &l->free_head, memory_order_acquire);
-		if (t == l->free_head_seen) {
+		if (h == me->free_tail) {
 			return (-1);
 		}
+		me->free_known = (uint32_t) (h - me->free_tail);
 	}
 	// The cells from free_tail to free_head are the owner's: the loop
 	// writes a cell again only once free_tail has passed it, so a cell
-	// peeked at t is still the cell at t.
-	*idx = l->peek_pos1 == t + 1
-	    ? l->peek_idx
+	// peeked at free_tail is still the cell there.
+	*idx = me->peeked
+	    ? me->peek_idx
 	    : atomic_load_explicit(
-	        &l->free[t & (LLMCOST__LANE_FREE - 1)], memory_order_relaxed);
+	        &l->free[me->free_tail & (LLMCOST__LANE_FREE - 1)],
+	        memory_order_relaxed);
+	me->peeked = 0;
+	me->free_known--;
 	// Release: the loop overwrites the cell only after it sees this.
-	atomic_store_explicit(&l->free_tail, t + 1, memory_order_release);
+	atomic_store_explicit(
+	    &l->free_tail, ++me->free_tail, memory_order_release);
 	return (0);
 }
 
 // Owner: the slot the next llmcost__lane_slot returns, or UINT32_MAX
-// when the lane's view holds none (a prefetch hint); kept for that
-// llmcost__lane_slot.
+// when the owner's view holds none (a prefetch hint); kept for that
+// llmcost__lane_slot, which then takes it without reading the cell: on
+// cold caches, one dependent load fewer (thread-local line, cell, slot).
 static inline uint32_t
 llmcost__lane_peek(llmcost__lane *l)
 {
-	uint64_t t = atomic_load_explicit(&l->free_tail, memory_order_relaxed);
-	if (t == l->free_head_seen) {
+	llmcost__lane_tls *me = &llmcost__lane_me;
+	if (me->free_known == 0) {
 		return (UINT32_MAX);
 	}
-	l->peek_idx = atomic_load_explicit(
-	    &l->free[t & (LLMCOST__LANE_FREE - 1)], memory_order_relaxed);
-	l->peek_pos1 = t + 1;
-	return (l->peek_idx);
+	me->peek_idx = atomic_load_explicit(
+	    &l->free[me->free_tail & (LLMCOST__LANE_FREE - 1)],
+	    memory_order_relaxed);
+	me->peeked = 1;
+	return (me->peek_idx);
 }
 
 // Owner: queues an ended call.  0 and *posp (the lane's position taken),
@@ -164,27 +181,33 @@ llmcost__lane_peek(llmcost__lane *l)
 static inline int
 llmcost__lane_push(llmcost__lane *l, uint32_t idx, uint64_t *posp)
 {
-	uint64_t h = atomic_load_explicit(&l->head, memory_order_relaxed);
-	if (h - l->tail_seen >= LLMCOST__LANE_CALLS) {
-		l->tail_seen
+	llmcost__lane_tls *me = &llmcost__lane_me;
+	if (me->calls_room == 0) {
+		uint64_t t
 		    = atomic_load_explicit(&l->tail, memory_order_acquire);
-		if (h - l->tail_seen >= LLMCOST__LANE_CALLS) {
+		me->calls_room
+		    = LLMCOST__LANE_CALLS - (uint32_t) (me->head - t);
+		if (me->calls_room == 0) {
 			return (-1);
 		}
 	}
-	atomic_store_explicit(&l->calls[h & (LLMCOST__LANE_CALLS - 1)], idx,
-	    memory_order_relaxed);
-	atomic_store_explicit(&l->head, h + 1, memory_order_release);
-	*posp = h;
+	atomic_store_explicit(&l->calls[me->head & (LLMCOST__LANE_CALLS - 1)],
+	    idx, memory_order_relaxed);
+	*posp = me->head;
+	me->calls_room--;
+	atomic_store_explicit(&l->head, ++me->head, memory_order_release);
 	return (0);
 }
 
-// Owner: the calls queued in the lane (reads the loop's position).
+// Owner: the calls queued in the lane, pos being the position of the
+// last one pushed (reads the loop's position).
 static inline uint64_t
 llmcost__lane_depth(llmcost__lane *l, uint64_t pos)
 {
-	l->tail_seen = atomic_load_explicit(&l->tail, memory_order_acquire);
-	return (pos + 1 - l->tail_seen);
+	llmcost__lane_tls *me = &llmcost__lane_me;
+	uint64_t t = atomic_load_explicit(&l->tail, memory_order_acquire);
+	me->calls_room = LLMCOST__LANE_CALLS - (uint32_t) (me->head - t);
+	return (pos + 1 - t);
 }
 
 #endif // LLMCOST_LANE_H

@@ -2,9 +2,11 @@
 // many threads reaches the exporter exactly once, whether its thread
 // holds a lane or uses the shared ring; the lanes of exited threads are
 // drained and taken again by new threads; threads beyond the registry
-// use the shared ring; and a thread that outlives a client (its lane's
+// use the shared ring; a thread that outlives a client (its lane's
 // key destructor runs after the client is gone) moves on to the next
-// client cleanly.  Each call carries (thread, sequence) in its usage, and
+// client cleanly; a thread that alternates between two clients keeps
+// each one's calls apart; and the owner's side of a lane, on its own,
+// takes no slot the loop has not handed back and overfills no ring.  Each call carries (thread, sequence) in its usage, and
 // a capturing exporter counts every pair it receives.  It also checks
 // every run id: minted from the call's start time (by the batch loop,
 // unless the caller asked for it first, when it must be the id the
@@ -163,42 +165,51 @@ typedef struct worker {
 	int *phase;
 } worker;
 
+// Call k of worker w on c; 0, or -1 (w->failed set).
+static int
+make_call(worker *w, llmcost_client *c, uint32_t k)
+{
+	llmcost_call *call;
+	llmcost_usage u;
+	int rv;
+
+	memset(&u, 0, sizeof(u));
+	u.tokens[0] = w->id;
+	u.tokens[1] = k;
+	while ((rv = llmcost_call_begin(c, "openai", "gpt-4o-mini", &call))
+	    == LLMCOST_EFULL) {
+		// The pool is full for now (counted as a drop): let the loop
+		// drain it.
+		w->efull++;
+		(void) llmcost_flush(c, 100);
+	}
+	if (rv == 0 && k % 7 == 0) {
+		// Some calls ask for their id: the loop must not mint
+		// another.
+		char text[37];
+		uint8_t id[16];
+		if (llmcost_call_run_id(call, text, sizeof(text)) != 0
+		    || llmcost__uuid_parse(text, id) != 0) {
+			w->failed = 1;
+			return (-1);
+		}
+		u.tokens[2] = be64(id);
+		u.tokens[3] = be64(id + 8);
+	}
+	if (rv != 0 || llmcost_call_set_meta(call, "feature", "lane") != 0
+	    || llmcost_call_set_usage(call, &u) != 0
+	    || llmcost_call_end(call) != 0) {
+		w->failed = 1;
+		return (-1);
+	}
+	return (0);
+}
+
 static void
 make_calls(worker *w, llmcost_client *c)
 {
 	for (uint32_t k = 0; k < w->ncalls; k++) {
-		llmcost_call *call;
-		llmcost_usage u;
-		memset(&u, 0, sizeof(u));
-		u.tokens[0] = w->id;
-		u.tokens[1] = k;
-		int rv = llmcost_call_begin(c, "openai", "gpt-4o-mini", &call);
-		if (rv == LLMCOST_EFULL) {
-			// The pool is full for now (counted as a drop): let
-			// the loop drain it.
-			w->efull++;
-			(void) llmcost_flush(c, 100);
-			k--;
-			continue;
-		}
-		if (rv == 0 && k % 7 == 0) {
-			// Some calls ask for their id: the loop must not mint
-			// another.
-			char text[37];
-			uint8_t id[16];
-			if (llmcost_call_run_id(call, text, sizeof(text)) != 0
-			    || llmcost__uuid_parse(text, id) != 0) {
-				w->failed = 1;
-				return;
-			}
-			u.tokens[2] = be64(id);
-			u.tokens[3] = be64(id + 8);
-		}
-		if (rv != 0
-		    || llmcost_call_set_meta(call, "feature", "lane") != 0
-		    || llmcost_call_set_usage(call, &u) != 0
-		    || llmcost_call_end(call) != 0) {
-			w->failed = 1;
+		if (make_call(w, c, k) != 0) {
 			return;
 		}
 	}
@@ -755,6 +766,93 @@ test_idle_lanes_hold_a_quarter(void **state)
 	llmcost_shutdown(c, 5000);
 }
 
+// One thread alternates between two clients, call by call: the
+// thread-local view of its lane (lane.h) follows it to the other
+// client's lane and back, and each client gets its own calls, once.
+static void
+test_alternating_clients(void **state)
+{
+	(void) state;
+	enum { CALLS = MAX_CALLS };
+	worker wa, wb;
+	llmcost_client *a = cap_client(1024);
+	llmcost_client *b = cap_client(1024);
+
+	workers_init(&wa, 1, a, 0, CALLS, NULL);
+	workers_init(&wb, 1, b, 1, CALLS, NULL);
+	for (uint32_t k = 0; k < CALLS; k++) {
+		assert_int_equal(make_call(&wa, a, k), 0);
+		assert_int_equal(make_call(&wb, b, k), 0);
+	}
+	assert_true(holds_lane(b));
+	(void) llmcost_test_flushed(a, 30000);
+	(void) llmcost_test_flushed(b, 30000);
+	assert_int_equal(stored(a), CALLS);
+	assert_int_equal(stored(b), CALLS);
+	check_seen(2, CALLS);
+	llmcost_shutdown(a, 5000);
+	llmcost_shutdown(b, 5000);
+}
+
+// The owner's side of a lane alone, the loop's played by the test: free
+// slots are taken in the order the loop handed them back and no further,
+// the one peeked is the one taken next, and pushes stop once the ring is
+// full until the loop's tail moves, then take the cells it freed.
+static void
+test_owner_side(void **state)
+{
+	(void) state;
+	llmcost__lane *l = aligned_alloc(64, sizeof(*l));
+	llmcost__lane_tls saved = llmcost__lane_me;
+	uint32_t idx;
+	uint64_t pos = 0;
+
+	assert_non_null(l);
+	memset(l, 0, sizeof(*l));
+	memset(&llmcost__lane_me, 0, sizeof(llmcost__lane_me));
+	llmcost__lane_me.lane = l;
+	assert_int_equal(llmcost__lane_slot(l, &idx), -1);
+	assert_int_equal(llmcost__lane_peek(l), UINT32_MAX);
+	for (uint32_t i = 0; i < 3; i++) {
+		atomic_store(&l->free[i], 100 + i);
+	}
+	atomic_store(&l->free_head, 3);
+	assert_int_equal(llmcost__lane_peek(l), UINT32_MAX); // not seen yet
+	assert_int_equal(llmcost__lane_slot(l, &idx), 0);
+	assert_int_equal(idx, 100);
+	assert_int_equal(llmcost__lane_peek(l), 101);
+	// The slot taken is the one peeked, without a second read of the
+	// cell (the test rewrites it to tell).
+	atomic_store(&l->free[1], 555);
+	assert_int_equal(llmcost__lane_slot(l, &idx), 0);
+	assert_int_equal(idx, 101);
+	assert_int_equal(llmcost__lane_slot(l, &idx), 0);
+	assert_int_equal(idx, 102);
+	assert_int_equal(llmcost__lane_slot(l, &idx), -1);
+	assert_int_equal(atomic_load(&l->free_tail), 3);
+
+	for (uint32_t k = 0; k < LLMCOST__LANE_CALLS; k++) {
+		assert_int_equal(llmcost__lane_push(l, k, &pos), 0);
+		assert_int_equal(pos, k);
+	}
+	assert_int_equal(llmcost__lane_push(l, 7777, &pos), -1);
+	assert_int_equal(atomic_load(&l->head), LLMCOST__LANE_CALLS);
+	assert_int_equal(llmcost__lane_depth(l, LLMCOST__LANE_CALLS - 1),
+	    LLMCOST__LANE_CALLS);
+	assert_int_equal(llmcost__lane_push(l, 7777, &pos), -1);
+	atomic_store(&l->tail, 5); // the loop took five
+	for (uint32_t k = 0; k < 5; k++) {
+		assert_int_equal(llmcost__lane_push(l, 9000 + k, &pos), 0);
+		assert_int_equal(pos, LLMCOST__LANE_CALLS + k);
+		assert_int_equal(atomic_load(&l->calls[k]), 9000 + k);
+	}
+	assert_int_equal(llmcost__lane_push(l, 7777, &pos), -1);
+	assert_int_equal(atomic_load(&l->calls[5]), 5);
+	assert_int_equal(atomic_load(&l->head), LLMCOST__LANE_CALLS + 5);
+	llmcost__lane_me = saved;
+	free(l);
+}
+
 int
 main(void)
 {
@@ -766,6 +864,8 @@ main(void)
 		cmocka_unit_test(test_time_order),
 		cmocka_unit_test(test_call_in_late_destructor),
 		cmocka_unit_test(test_idle_lanes_hold_a_quarter),
+		cmocka_unit_test(test_alternating_clients),
+		cmocka_unit_test(test_owner_side),
 	};
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }
