@@ -216,20 +216,11 @@ llmcost__lane_attach(llmcost_client *c)
 		l = cand;
 	}
 	if (l != NULL) {
-		// The owner's side as the lane's line has it: stored there by
-		// this thread, or by the loop before the lane was taken (the
-		// CAS above acquired it).  What the loop's side holds is read
-		// again when needed.
 		me->id = (uint8_t) (l - c->lanes);
-		me->free_tail = atomic_load_explicit(
-		    &l->free_tail, memory_order_relaxed);
-		me->head
-		    = atomic_load_explicit(&l->head, memory_order_relaxed);
-		me->free_known = 0;
-		me->calls_room = 0;
-		me->peeked = 0;
+		llmcost__lane_adopt(l);
+	} else {
+		me->lane = NULL;
 	}
-	me->lane = l;
 	return (l);
 }
 
@@ -399,7 +390,8 @@ llmcost__lanes_tend(llmcost_client *c)
 			continue;
 		}
 		// The owner is gone: its free slots go back to the stack,
-		// and its views are brought up to date for the next owner.
+		// and the loop's view is brought up to date (the next owner
+		// takes its own from the lane: llmcost__lane_adopt).
 		uint64_t t = atomic_load_explicit(
 		    &l->free_tail, memory_order_relaxed);
 		uint64_t h = atomic_load_explicit(

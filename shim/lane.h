@@ -74,8 +74,9 @@ struct llmcost_client;
 // The calling thread's view of the client it used last, and its side of
 // that client's lane: what the lane's owner line publishes (free_tail,
 // head), what it knows of the loop's side, and the free cell it peeked.
-// One line: a call reads it and only writes the lane's.  Set up by
-// llmcost__lane_attach whenever the thread turns to another client.
+// One line, of the calling thread's own: a call reads and writes it,
+// and of the lane's owner line only writes (free_tail, head).  Set up by
+// llmcost__lane_adopt whenever the thread turns to another client.
 typedef struct llmcost__lane_tls {
 	alignas(64) const struct llmcost_client *c;
 	uint64_t gen;
@@ -128,6 +129,23 @@ uint64_t llmcost__queue_depth(struct llmcost_client *c);
 
 // The functions below marked "owner" take the calling thread's lane,
 // which llmcost__lane_me describes (l == llmcost__lane_me.lane).
+
+// Owner: makes l the lane llmcost__lane_me describes, its side as the
+// lane's line has it (stored there by this thread, or by the loop before
+// the lane was taken: the CAS that took it acquired that); what the
+// loop's side holds is read again when needed.
+static inline void
+llmcost__lane_adopt(llmcost__lane *l)
+{
+	llmcost__lane_tls *me = &llmcost__lane_me;
+	me->lane = l;
+	me->free_tail
+	    = atomic_load_explicit(&l->free_tail, memory_order_relaxed);
+	me->head = atomic_load_explicit(&l->head, memory_order_relaxed);
+	me->free_known = 0;
+	me->calls_room = 0;
+	me->peeked = 0;
+}
 
 // Owner: a free slot from the lane, 0 and *idx, or -1 when it has none.
 static inline int

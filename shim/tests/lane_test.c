@@ -2,12 +2,13 @@
 // many threads reaches the exporter exactly once, whether its thread
 // holds a lane or uses the shared ring; the lanes of exited threads are
 // drained and taken again by new threads; threads beyond the registry
-// use the shared ring; a thread that outlives a client (its lane's
-// key destructor runs after the client is gone) moves on to the next
-// client cleanly; a thread that alternates between two clients keeps
-// each one's calls apart; and the owner's side of a lane, on its own,
-// takes no slot the loop has not handed back and overfills no ring.  Each call carries (thread, sequence) in its usage, and
-// a capturing exporter counts every pair it receives.  It also checks
+// use the shared ring; a thread that outlives a client (its lane's key
+// destructor runs after the client is gone) moves on to the next client
+// cleanly; a thread that alternates between two clients keeps each one's
+// calls apart; and the owner's side of a lane, on its own, takes no slot
+// the loop has not handed back and overfills no ring, whatever it knew
+// of the lane it used before.  Each call carries (thread, sequence) in
+// its usage, and a capturing exporter counts every pair it receives.  It also checks
 // every run id: minted from the call's start time (by the batch loop,
 // unless the caller asked for it first, when it must be the id the
 // caller was given, which the call carries in usage[2] and usage[3]),
@@ -782,9 +783,10 @@ test_alternating_clients(void **state)
 	workers_init(&wb, 1, b, 1, CALLS, NULL);
 	for (uint32_t k = 0; k < CALLS; k++) {
 		assert_int_equal(make_call(&wa, a, k), 0);
+		assert_true(holds_lane(a));
 		assert_int_equal(make_call(&wb, b, k), 0);
+		assert_true(holds_lane(b));
 	}
-	assert_true(holds_lane(b));
 	(void) llmcost_test_flushed(a, 30000);
 	(void) llmcost_test_flushed(b, 30000);
 	assert_int_equal(stored(a), CALLS);
@@ -810,7 +812,7 @@ test_owner_side(void **state)
 	assert_non_null(l);
 	memset(l, 0, sizeof(*l));
 	memset(&llmcost__lane_me, 0, sizeof(llmcost__lane_me));
-	llmcost__lane_me.lane = l;
+	llmcost__lane_adopt(l);
 	assert_int_equal(llmcost__lane_slot(l, &idx), -1);
 	assert_int_equal(llmcost__lane_peek(l), UINT32_MAX);
 	for (uint32_t i = 0; i < 3; i++) {
@@ -849,7 +851,25 @@ test_owner_side(void **state)
 	assert_int_equal(llmcost__lane_push(l, 7777, &pos), -1);
 	assert_int_equal(atomic_load(&l->calls[5]), 5);
 	assert_int_equal(atomic_load(&l->head), LLMCOST__LANE_CALLS + 5);
+
+	// A thread turning to a full lane forgets what it knew of the
+	// last: with room and a free slot known there, it must still find
+	// none here.
+	llmcost__lane *full = aligned_alloc(64, sizeof(*full));
+	assert_non_null(full);
+	memset(full, 0, sizeof(*full));
+	atomic_store(&full->head, LLMCOST__LANE_CALLS);
+	atomic_store(&full->free_head, 10);
+	atomic_store(&full->free_tail, 10);
+	llmcost__lane_me.calls_room = 100;
+	llmcost__lane_me.free_known = 100;
+	llmcost__lane_me.peeked = 1;
+	llmcost__lane_adopt(full);
+	assert_int_equal(llmcost__lane_push(full, 7777, &pos), -1);
+	assert_int_equal(llmcost__lane_slot(full, &idx), -1);
+	assert_int_equal(llmcost__lane_peek(full), UINT32_MAX);
 	llmcost__lane_me = saved;
+	free(full);
 	free(l);
 }
 
