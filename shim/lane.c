@@ -89,8 +89,11 @@ lane_exit(void *v)
 	pthread_mutex_unlock(&live_mtx);
 	// Destructors of other keys may still make calls on this thread:
 	// they go to the shared ring, never to the lane handed back (the
-	// loop may already give it and its free slots to another thread).
+	// loop may already give it and its free slots to another thread),
+	// nor to a lane of any client taken now: the destructor that would
+	// hand it back may have had its last round.
 	llmcost__lane_tls *me = &llmcost__lane_me;
+	me->exiting = 1;
 	if (me->lane == v) {
 		me->lane = NULL;
 		me->retry = UINT32_MAX;
@@ -189,7 +192,7 @@ llmcost__lane_attach(llmcost_client *c)
 	me->gen = c->gen;
 	me->lane = NULL;
 	me->retry = RETRY_CALLS;
-	if (c->lanes == NULL) {
+	if (c->lanes == NULL || me->exiting) {
 		me->retry = UINT32_MAX;
 		return (NULL);
 	}

@@ -93,6 +93,9 @@ typedef struct llmcost__lane_tls {
 	uint32_t retry;    // calls on the shared ring before asking again
 	uint8_t id;        // lane - c->lanes, when lane is not NULL
 	uint8_t peeked;    // peek_idx holds the cell at free_tail
+	// The thread is exiting (a lane's key destructor ran): it takes
+	// no lane any more, as no destructor would give it back.
+	uint8_t exiting;
 } llmcost__lane_tls;
 
 extern _Thread_local llmcost__lane_tls llmcost__lane_me

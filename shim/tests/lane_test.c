@@ -13,6 +13,7 @@
 // unless the caller asked for it first, when it must be the id the
 // caller was given, which the call carries in usage[2] and usage[3]),
 // and no two alike.
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -649,6 +650,69 @@ test_call_in_late_destructor(void **state)
 	llmcost_shutdown(late_c, 5000);
 }
 
+// A thread that called client A, then client B, exits, and a destructor
+// of its last round calls A again: A's lane was handed back in the first
+// round, while the thread's view named B's lane, and no destructor round
+// is left to hand back a lane taken now.  The call must take the shared
+// ring, not a lane that would stay owned by a thread that is gone.
+static pthread_key_t last_key;
+static llmcost_client *last_a, *last_b;
+static int last_failed;
+
+static void
+last_exit(void *v)
+{
+	uintptr_t round = (uintptr_t) v;
+	if (round < PTHREAD_DESTRUCTOR_ITERATIONS) {
+		(void) pthread_setspecific(last_key, (void *) (round + 1));
+		return;
+	}
+	llmcost_call *call;
+	if (llmcost_call_begin(last_a, "openai", "gpt-4o-mini", &call) != 0
+	    || llmcost_call_end(call) != 0) {
+		last_failed = 1;
+	}
+}
+
+static void *
+last_main(void *arg)
+{
+	llmcost_call *call;
+	(void) arg;
+	if (llmcost_call_begin(last_a, "openai", "gpt-4o-mini", &call) != 0
+	    || llmcost_call_end(call) != 0
+	    || llmcost_call_begin(last_b, "openai", "gpt-4o-mini", &call) != 0
+	    || llmcost_call_end(call) != 0) {
+		last_failed = 1;
+	}
+	(void) pthread_setspecific(last_key, (void *) 1);
+	return (NULL);
+}
+
+static void
+test_call_in_last_destructor(void **state)
+{
+	(void) state;
+	pthread_t th;
+
+	last_a = cap_client(0);
+	last_b = cap_client(0);
+	last_failed = 0;
+	assert_int_equal(pthread_key_create(&last_key, last_exit), 0);
+	assert_int_equal(pthread_create(&th, NULL, last_main, NULL), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_false(last_failed);
+	(void) llmcost_test_flushed(last_a, 30000);
+	(void) llmcost_test_flushed(last_b, 30000);
+	assert_int_equal(stored(last_a), 2);
+	assert_int_equal(stored(last_b), 1);
+	wait_lanes_free(last_a, 0);
+	wait_lanes_free(last_b, 0);
+	assert_int_equal(pthread_key_delete(last_key), 0);
+	llmcost_shutdown(last_a, 5000);
+	llmcost_shutdown(last_b, 5000);
+}
+
 // Threads that take lanes one after another, each making bursts of calls
 // and then staying alive without calling: their lanes keep the free slots
 // they were handed.  In all they hold at most a quarter of the pool, and
@@ -883,6 +947,7 @@ main(void)
 		cmocka_unit_test(test_client_closed_first),
 		cmocka_unit_test(test_time_order),
 		cmocka_unit_test(test_call_in_late_destructor),
+		cmocka_unit_test(test_call_in_last_destructor),
 		cmocka_unit_test(test_idle_lanes_hold_a_quarter),
 		cmocka_unit_test(test_alternating_clients),
 		cmocka_unit_test(test_owner_side),
