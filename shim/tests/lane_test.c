@@ -4,15 +4,16 @@
 // drained and taken again by new threads; threads beyond the registry
 // use the shared ring; a thread that outlives a client (its lane's key
 // destructor runs after the client is gone) moves on to the next client
-// cleanly; a thread that alternates between two clients keeps each one's
-// calls apart; and the owner's side of a lane, on its own, takes no slot
-// the loop has not handed back and overfills no ring, whatever it knew
-// of the lane it used before.  Each call carries (thread, sequence) in
-// its usage, and a capturing exporter counts every pair it receives.  It also checks
-// every run id: minted from the call's start time (by the batch loop,
-// unless the caller asked for it first, when it must be the id the
-// caller was given, which the call carries in usage[2] and usage[3]),
-// and no two alike.
+// cleanly; a call from a thread's last destructor round takes no lane;
+// a thread that alternates between two clients keeps each one's calls
+// apart; and the owner's side of a lane, on its own, takes no slot the
+// loop has not handed back and overfills no ring, whatever it knew of
+// the lane it used before.  Each call carries (thread, sequence) in its
+// usage, and a capturing exporter counts every pair it receives.  It
+// also checks every run id: minted from the call's start time (by the
+// batch loop, unless the caller asked for it first, when it must be the
+// id the caller was given, which the call carries in usage[2] and
+// usage[3]), and no two alike.
 #include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
