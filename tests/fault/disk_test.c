@@ -370,13 +370,7 @@ test_slow_disk(void **state)
 	int status = -1;
 
 	assert_non_null(lib);
-	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", lib);
-	// A sanitizer runtime wants to come first; the preloaded library
-	// only wraps fdatasync and fsync.
-	snprintf(asan, sizeof(asan),
-	    "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
-	    getenv("ASAN_OPTIONS") != NULL ? getenv("ASAN_OPTIONS") : "",
-	    getenv("ASAN_OPTIONS") != NULL ? ":" : "");
+	fault_preload_env(lib, preload, sizeof(preload), asan, sizeof(asan));
 	const char *env[]
 	    = { preload, "LLMCOST_FAULT_SYNC_MS=150", asan, NULL };
 	fault_daemon_opts o = { .dir = f->data, .log = f->log, .env = env };

@@ -359,6 +359,17 @@ exit_status(int status)
 	    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
+void
+fault_preload_env(const char *lib, char *preload, size_t preload_len,
+    char *asan, size_t asan_len)
+{
+	const char *old = getenv("ASAN_OPTIONS");
+
+	snprintf(preload, preload_len, "LD_PRELOAD=%s", lib);
+	snprintf(asan, asan_len, "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+	    old != NULL ? old : "", old != NULL ? ":" : "");
+}
+
 pid_t
 fault_daemon_start(const fault_daemon_opts *o, int *status)
 {

@@ -34,6 +34,13 @@ typedef struct fault_daemon_opts {
 	int no_wait;             // return at once, do not wait for STATS
 } fault_daemon_opts;
 
+// The environment that preloads the fault library lib into a daemon:
+// "LD_PRELOAD=lib" into preload, and into asan this process's
+// ASAN_OPTIONS with verify_asan_link_order=0 added (a sanitizer runtime
+// wants to come first; the fault libraries only wrap a few calls).
+void fault_preload_env(const char *lib, char *preload, size_t preload_len,
+    char *asan, size_t asan_len);
+
 // Starts llmcostd ($LLMCOSTD_BIN) and, unless no_wait, waits until it
 // answers STATS on DIR/llmcostd.sock (at most 30 s).  Returns its pid,
 // or -1 when it exited first (*status, if not NULL, gets its exit status,

@@ -26,35 +26,32 @@ delay(void)
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) { }
 }
 
+// Waits, then calls the real function name (found once into *real).
+static int
+slow(int fd, int (**real)(int), const char *name)
+{
+	delay();
+	if (*real == NULL) {
+		*(void **) real = dlsym(RTLD_NEXT, name);
+	}
+	if (*real == NULL) {
+		errno = ENOSYS;
+		return (-1);
+	}
+	return ((*real)(fd));
+}
+
 // Exported whatever the build's default visibility.
 __attribute__((visibility("default"))) int
 fdatasync(int fd)
 {
 	static int (*real)(int);
-
-	delay();
-	if (real == NULL) {
-		*(void **) &real = dlsym(RTLD_NEXT, "fdatasync");
-	}
-	if (real == NULL) {
-		errno = ENOSYS;
-		return (-1);
-	}
-	return (real(fd));
+	return (slow(fd, &real, "fdatasync"));
 }
 
 __attribute__((visibility("default"))) int
 fsync(int fd)
 {
 	static int (*real)(int);
-
-	delay();
-	if (real == NULL) {
-		*(void **) &real = dlsym(RTLD_NEXT, "fsync");
-	}
-	if (real == NULL) {
-		errno = ENOSYS;
-		return (-1);
-	}
-	return (real(fd));
+	return (slow(fd, &real, "fsync"));
 }

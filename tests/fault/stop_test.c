@@ -77,13 +77,7 @@ test_nng_close_hang(void **state)
 	assert_non_null(lib);
 	assert_non_null(dir);
 	snprintf(log, sizeof(log), "%s/llmcostd.log", dir);
-	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", lib);
-	// A sanitizer runtime wants to come first; the preloaded library
-	// only replaces nng_close.
-	snprintf(asan, sizeof(asan),
-	    "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
-	    getenv("ASAN_OPTIONS") != NULL ? getenv("ASAN_OPTIONS") : "",
-	    getenv("ASAN_OPTIONS") != NULL ? ":" : "");
+	fault_preload_env(lib, preload, sizeof(preload), asan, sizeof(asan));
 	const char *env[]
 	    = { preload, "LLMCOST_FAULT_NNG_CLOSE=hang", asan, NULL };
 	fault_daemon_opts o = { .dir = dir, .log = log, .env = env };
