@@ -131,7 +131,12 @@ uint64_t llmcost__queue_pushed(struct llmcost_client *c);
 uint64_t llmcost__queue_depth(struct llmcost_client *c);
 
 // The functions below marked "owner" take the calling thread's lane,
-// which llmcost__lane_me describes (l == llmcost__lane_me.lane).
+// which llmcost__lane_me describes (l == llmcost__lane_me.lane).  They
+// name llmcost__lane_me directly, not through a pointer: under
+// -fsanitize=undefined, GCC 12 checks such a pointer for null with the
+// flags of the add that computes it, which the linker relaxes to a lea
+// (initial-exec to local-exec) that sets none, and the check fires on a
+// pointer that is not null.
 
 // Owner: makes l the lane llmcost__lane_me describes, its side as the
 // lane's line has it (stored there by this thread, or by the loop before
@@ -140,42 +145,42 @@ uint64_t llmcost__queue_depth(struct llmcost_client *c);
 static inline void
 llmcost__lane_adopt(llmcost__lane *l)
 {
-	llmcost__lane_tls *me = &llmcost__lane_me;
-	me->lane = l;
-	me->free_tail
+	llmcost__lane_me.lane = l;
+	llmcost__lane_me.free_tail
 	    = atomic_load_explicit(&l->free_tail, memory_order_relaxed);
-	me->head = atomic_load_explicit(&l->head, memory_order_relaxed);
-	me->free_known = 0;
-	me->calls_room = 0;
-	me->peeked = 0;
+	llmcost__lane_me.head
+	    = atomic_load_explicit(&l->head, memory_order_relaxed);
+	llmcost__lane_me.free_known = 0;
+	llmcost__lane_me.calls_room = 0;
+	llmcost__lane_me.peeked = 0;
 }
 
 // Owner: a free slot from the lane, 0 and *idx, or -1 when it has none.
 static inline int
 llmcost__lane_slot(llmcost__lane *l, uint32_t *idx)
 {
-	llmcost__lane_tls *me = &llmcost__lane_me;
-	if (me->free_known == 0) {
+	if (llmcost__lane_me.free_known == 0) {
 		uint64_t h = atomic_load_explicit(
 		    &l->free_head, memory_order_acquire);
-		if (h == me->free_tail) {
+		if (h == llmcost__lane_me.free_tail) {
 			return (-1);
 		}
-		me->free_known = (uint32_t) (h - me->free_tail);
+		llmcost__lane_me.free_known
+		    = (uint32_t) (h - llmcost__lane_me.free_tail);
 	}
 	// The cells from free_tail to free_head are the owner's: the loop
 	// writes a cell again only once free_tail has passed it, so a cell
 	// peeked at free_tail is still the cell there.
-	*idx = me->peeked
-	    ? me->peek_idx
-	    : atomic_load_explicit(
-	        &l->free[me->free_tail & (LLMCOST__LANE_FREE - 1)],
+	*idx = llmcost__lane_me.peeked
+	    ? llmcost__lane_me.peek_idx
+	    : atomic_load_explicit(&l->free[llmcost__lane_me.free_tail
+	                               & (LLMCOST__LANE_FREE - 1)],
 	        memory_order_relaxed);
-	me->peeked = 0;
-	me->free_known--;
+	llmcost__lane_me.peeked = 0;
+	llmcost__lane_me.free_known--;
 	// Release: the loop overwrites the cell only after it sees this.
 	atomic_store_explicit(
-	    &l->free_tail, ++me->free_tail, memory_order_release);
+	    &l->free_tail, ++llmcost__lane_me.free_tail, memory_order_release);
 	return (0);
 }
 
@@ -186,15 +191,14 @@ llmcost__lane_slot(llmcost__lane *l, uint32_t *idx)
 static inline uint32_t
 llmcost__lane_peek(llmcost__lane *l)
 {
-	llmcost__lane_tls *me = &llmcost__lane_me;
-	if (me->free_known == 0) {
+	if (llmcost__lane_me.free_known == 0) {
 		return (UINT32_MAX);
 	}
-	me->peek_idx = atomic_load_explicit(
-	    &l->free[me->free_tail & (LLMCOST__LANE_FREE - 1)],
+	llmcost__lane_me.peek_idx = atomic_load_explicit(
+	    &l->free[llmcost__lane_me.free_tail & (LLMCOST__LANE_FREE - 1)],
 	    memory_order_relaxed);
-	me->peeked = 1;
-	return (me->peek_idx);
+	llmcost__lane_me.peeked = 1;
+	return (llmcost__lane_me.peek_idx);
 }
 
 // Owner: queues an ended call.  0 and *posp (the lane's position taken),
@@ -202,21 +206,22 @@ llmcost__lane_peek(llmcost__lane *l)
 static inline int
 llmcost__lane_push(llmcost__lane *l, uint32_t idx, uint64_t *posp)
 {
-	llmcost__lane_tls *me = &llmcost__lane_me;
-	if (me->calls_room == 0) {
+	if (llmcost__lane_me.calls_room == 0) {
 		uint64_t t
 		    = atomic_load_explicit(&l->tail, memory_order_acquire);
-		me->calls_room
-		    = LLMCOST__LANE_CALLS - (uint32_t) (me->head - t);
-		if (me->calls_room == 0) {
+		llmcost__lane_me.calls_room = LLMCOST__LANE_CALLS
+		    - (uint32_t) (llmcost__lane_me.head - t);
+		if (llmcost__lane_me.calls_room == 0) {
 			return (-1);
 		}
 	}
-	atomic_store_explicit(&l->calls[me->head & (LLMCOST__LANE_CALLS - 1)],
-	    idx, memory_order_relaxed);
-	*posp = me->head;
-	me->calls_room--;
-	atomic_store_explicit(&l->head, ++me->head, memory_order_release);
+	atomic_store_explicit(
+	    &l->calls[llmcost__lane_me.head & (LLMCOST__LANE_CALLS - 1)], idx,
+	    memory_order_relaxed);
+	*posp = llmcost__lane_me.head;
+	llmcost__lane_me.calls_room--;
+	atomic_store_explicit(
+	    &l->head, ++llmcost__lane_me.head, memory_order_release);
 	return (0);
 }
 
@@ -225,9 +230,9 @@ llmcost__lane_push(llmcost__lane *l, uint32_t idx, uint64_t *posp)
 static inline uint64_t
 llmcost__lane_depth(llmcost__lane *l, uint64_t pos)
 {
-	llmcost__lane_tls *me = &llmcost__lane_me;
 	uint64_t t = atomic_load_explicit(&l->tail, memory_order_acquire);
-	me->calls_room = LLMCOST__LANE_CALLS - (uint32_t) (me->head - t);
+	llmcost__lane_me.calls_room
+	    = LLMCOST__LANE_CALLS - (uint32_t) (llmcost__lane_me.head - t);
 	return (pos + 1 - t);
 }
 
