@@ -693,11 +693,12 @@ LLMCOST_API void llmcost_set_logger(
  * the provider and model (about 1 ns per byte) and a compare per
  * condition.  A call whose caches the application's own work has
  * emptied waits for a few dependent cache misses (in a shared
- * libllmcost the GOT entry of its thread-local data, then the thread's
- * lane, the record it takes, the client's lines): 0.55 to 1.8 us for a
- * fully tagged call on a 2-vCPU Xeon guest, by the host's state,
- * against 50 ns warm.  A static libllmcost skips the first: about a
- * fifth less there (bench/README.md).
+ * libllmcost the GOT entry of its thread-local data, then that data,
+ * which holds the thread's side of its lane, then the record it takes;
+ * the client's lines beside them): 0.55 to 1.6 us for a fully tagged
+ * call on a 2-vCPU Xeon guest, by the host's state, against 50 ns warm.
+ * A static libllmcost skips the first: about a fifth less there
+ * (bench/README.md, rounds 12 and 13).
  * Time: the call's start (here) and end (llmcost_call_end()) are read
  *   from the CPU's time-stamp counter, scaled to CLOCK_MONOTONIC by the
  *   sender thread (which keeps the scale in step with it, never moving
