@@ -656,6 +656,16 @@ test_call_in_late_destructor(void **state)
 // round, while the thread's view named B's lane, and no destructor round
 // is left to hand back a lane taken now.  The call must take the shared
 // ring, not a lane that would stay owned by a thread that is gone.
+// ThreadSanitizer tears its state of a thread down before the last
+// destructor round (gcc's and clang's ways of telling).
+#if defined(__SANITIZE_THREAD__)
+#define LANE_TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define LANE_TEST_TSAN 1
+#endif
+#endif
+
 static pthread_key_t last_key;
 static llmcost_client *last_a, *last_b;
 static int last_failed;
@@ -696,6 +706,13 @@ test_call_in_last_destructor(void **state)
 	(void) state;
 	pthread_t th;
 
+#if defined(LANE_TEST_TSAN)
+	// Any atomic operation of that round crashes inside the sanitizer
+	// (its thread state is gone); the other builds run this case.
+	print_message("not under ThreadSanitizer: its thread state is gone "
+	              "in the last destructor round\n");
+	skip();
+#endif
 	last_a = cap_client(0);
 	last_b = cap_client(0);
 	last_failed = 0;
