@@ -216,11 +216,11 @@ prune_step(writer *w, uint64_t retain_ns)
 	int more = 0;
 	char err[256];
 
-	uint64_t t0 = llmcost__mono_ns();
-	int rv = now > retain_ns ? store_prune(w->s, now - retain_ns,
-	             WRITER_PRUNE_RUNS, 1, &n, &more, err, sizeof(err))
-	                         : 0;
+	int rv = 0;
 	if (now > retain_ns) {
+		uint64_t t0 = llmcost__mono_ns();
+		rv = store_prune(w->s, now - retain_ns, WRITER_PRUNE_RUNS, 1,
+		    &n, &more, err, sizeof(err));
 		count_txn(w->m, llmcost__mono_ns() - t0);
 	}
 	w->pruned += n;

@@ -221,8 +221,6 @@ llmcost__lane_attach(llmcost_client *c)
 	if (l != NULL) {
 		me->id = (uint8_t) (l - c->lanes);
 		llmcost__lane_adopt(l);
-	} else {
-		me->lane = NULL;
 	}
 	return (l);
 }
