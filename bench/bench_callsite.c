@@ -20,13 +20,16 @@
 // snprintf-formatted record on a mutex-guarded list that the consumer
 // takes whole at each wake-up, signalled only when it sleeps; see
 // "the naive design" below for why it is fair), and a getppid() system
-// call.  The llmcost and naive measurements are repeated with two
-// producer threads at once, and at a steady 1 k calls/s per thread with
-// L1 and L2 evicted between calls (n/25 calls), where both consumers park
-// between calls as they would between real LLM calls.  The back-to-back
-// llmcost rows offer calls faster than a collector stores them; the
-// untimed waits that keep the pool from running out are counted and
-// printed, and bench_ingest measures the sustained rate without them.
+// call, and the least call (least_call.h: the same calls into a shared
+// library that does less than any library keeping a call can, the floor
+// under the cold rows).  The llmcost and naive measurements are repeated
+// with two producer threads at once, and at a steady 1 k calls/s per
+// thread with L1 and L2 evicted between calls (n/25 calls), where both
+// consumers park between calls as they would between real LLM calls.
+// The back-to-back llmcost rows offer calls faster than a collector
+// stores them; the untimed waits that keep the pool from running out are
+// counted and printed, and bench_ingest measures the sustained rate
+// without them.
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
@@ -39,6 +42,7 @@
 
 #include "bench_util.h"
 #include "harness.h"
+#include "least_call.h"
 #include "llmcost.h"
 #include "llmcost_proto.h"
 
@@ -375,7 +379,22 @@ naive_stop(naive_queue *q)
 
 // ---- the operations being timed ----
 
-typedef enum { OP_OURS, OP_NAIVE, OP_GETPPID } op_kind;
+// The least call (least_call.h): the same call through a shared library
+// that does less than any library keeping a call can.
+static int
+least_tagged_call(void)
+{
+	least_call *c = least_begin("openai", "gpt-4o-mini");
+	least_set_meta(c, "feature", "rag-search");
+	least_set_meta(c, "env", "production");
+	least_set_meta(c, "user_tier", "pro");
+	least_add_tag(c, "beta");
+	least_set_usage(c, bench_usage.tokens, LLMCOST_BUCKET_COUNT);
+	least_end(c);
+	return (0);
+}
+
+typedef enum { OP_OURS, OP_NAIVE, OP_GETPPID, OP_LEAST } op_kind;
 
 static int
 naive_call(naive_queue *q)
@@ -574,6 +593,8 @@ one(worker *w)
 		return (bench_tagged_call(w->c));
 	case OP_NAIVE:
 		return (naive_call(w->q));
+	case OP_LEAST:
+		return (least_tagged_call());
 	default:
 		return (getppid() > 0 ? 0 : LLMCOST_ESYSTEM);
 	}
@@ -633,6 +654,9 @@ worker_main(void *arg)
 		    = d > w->overhead ? (uint32_t) (d - w->overhead) : 0;
 	}
 	w->cpu_ns = thread_cpu_ns() - cpu0;
+	if (w->kind == OP_LEAST && least_ended() != w->warm + w->n) {
+		w->errors++;
+	}
 	free(cold_buf);
 	cold_buf = NULL;
 	return (NULL);
@@ -842,6 +866,8 @@ usage_exit(const char *prog)
 	    "                 (ours,ours_bigq,naive,getppid,ours2,naive2,\n"
 	    "                 "
 	    "ours_paced,naive_paced,ours2_paced,naive2_paced,\n"
+	    "                 least,least_paced,least2_paced (the least\n"
+	    "                 call: bench/least_call.h),\n"
 	    "                 floor,floor2 (calls, each followed by a timed\n"
 	    "                 busy loop as long as the 1-thread median),\n"
 	    "                 miss (the cache-miss floor); default all),\n"
@@ -948,12 +974,14 @@ main(int argc, char **argv)
 	worker naive
 	    = { .kind = OP_NAIVE, .q = &q, .overhead = ovh, .warm = 20000 };
 	worker sys = { .kind = OP_GETPPID, .overhead = ovh, .warm = 10000 };
+	worker least = { .kind = OP_LEAST, .overhead = ovh, .warm = 10000 };
 	result r1 = { "llmcost call, 1 thread, default queue_max", "ours" };
 	result b1 = { "llmcost call, 1 thread, large queue_max", "ours_bigq" };
 	result n1 = { "naive mutex+condvar queue, 1 thread", "naive" };
 	result s1 = { "getppid() system call", "getppid" };
 	result r2 = { "llmcost call, 2 threads, default queue_max", "ours2" };
 	result n2 = { "naive mutex+condvar queue, 2 threads", "naive2" };
+	result l1 = { "least call (floor), 1 thread", "least" };
 	result rp
 	    = { "llmcost call, 1 thread, 1k calls/s, cold", "ours_paced" };
 	result np
@@ -962,6 +990,10 @@ main(int argc, char **argv)
 		"ours2_paced" };
 	result np2 = { "naive queue, 2 threads, 1k calls/s each, cold",
 		"naive2_paced" };
+	result lp = { "least call (floor), 1 thread, 1k calls/s, cold",
+		"least_paced" };
+	result lp2 = { "least call (floor), 2 threads, 1k calls/s, cold",
+		"least2_paced" };
 	result rf = { "llmcost call, 1 thread, busy loop after each",
 		"ours_floor", .no_cpu = 1 };
 	result ff = { "  the busy loop, as long as a call (floor)", "floor",
@@ -975,6 +1007,18 @@ main(int argc, char **argv)
 	// Baselines first, while the sender threads are idle.
 	if (want(rows, "getppid")) {
 		measure(&s1, NULL, &sys, 1, n);
+	}
+	if (want(rows, l1.key)) {
+		measure(&l1, NULL, &least, 1, n);
+	}
+	least.gap_ns = PACED_GAP_NS;
+	least.cold = 1;
+	least.warm = 200;
+	if (want(rows, lp.key)) {
+		measure(&lp, NULL, &least, 1, n_paced);
+	}
+	if (want(rows, lp2.key)) {
+		measure(&lp2, NULL, &least, 2, n_paced);
 	}
 	if (naive_start(&q) != 0) {
 		fprintf(stderr, "cannot start the naive consumer\n");
@@ -1073,6 +1117,7 @@ main(int argc, char **argv)
 	print_row(&b1, &r1);
 	print_row(&n1, &r1);
 	print_row(&s1, &r1);
+	print_row(&l1, &r1);
 	print_row(&r2, &r2);
 	print_row(&n2, &r2);
 	print_row(&rf, &rf);
@@ -1081,8 +1126,10 @@ main(int argc, char **argv)
 	print_row(&ff2, &rf2);
 	print_row(&rp, &rp);
 	print_row(&np, &rp);
+	print_row(&lp, &rp);
 	print_row(&rp2, &rp2);
 	print_row(&np2, &rp2);
+	print_row(&lp2, &rp2);
 	if (miss > 0) {
 		printf("one cache miss, the floor under the cold rows: a "
 		       "dependent load of an evicted line takes %.0f ns here "
@@ -1124,6 +1171,7 @@ main(int argc, char **argv)
 	emit(&b1, &r1);
 	emit(&n1, &r1);
 	emit(&s1, &r1);
+	emit(&l1, &r1);
 	emit(&r2, &r2);
 	emit(&n2, &r2);
 	emit(&rf, &rf);
@@ -1132,8 +1180,10 @@ main(int argc, char **argv)
 	emit(&ff2, &rf2);
 	emit(&rp, &rp);
 	emit(&np, &rp);
+	emit(&lp, &rp);
 	emit(&rp2, &rp2);
 	emit(&np2, &rp2);
+	emit(&lp2, &rp2);
 	uint64_t efull = r1.efull + b1.efull + r2.efull + rf.efull + rf2.efull
 	    + rp.efull + rp2.efull;
 	bench_metric("callsite.llmcost.efull", (double) efull);
@@ -1147,7 +1197,8 @@ main(int argc, char **argv)
 	    (unsigned long long) q.dropped,
 	    (unsigned long long) (r1.errors + b1.errors + r2.errors + rf.errors
 	        + rf2.errors + rp.errors + rp2.errors + n1.errors + n2.errors
-	        + np.errors + np2.errors + s1.errors));
+	        + np.errors + np2.errors + s1.errors + l1.errors + lp.errors
+	        + lp2.errors));
 	printf("naive consumer: %llu records in %llu wake-ups\n",
 	    (unsigned long long) q.consumed, (unsigned long long) q.wakeups);
 
