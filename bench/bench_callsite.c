@@ -604,6 +604,9 @@ static void *
 worker_main(void *arg)
 {
 	worker *w = arg;
+	// The least call's count is the thread's: the 1-thread rows run
+	// on the main thread, one after another.
+	uint64_t least0 = least_ended();
 
 	for (size_t i = 0; i < w->warm; i++) {
 		if (i % CHUNK == 0) {
@@ -654,7 +657,7 @@ worker_main(void *arg)
 		    = d > w->overhead ? (uint32_t) (d - w->overhead) : 0;
 	}
 	w->cpu_ns = thread_cpu_ns() - cpu0;
-	if (w->kind == OP_LEAST && least_ended() != w->warm + w->n) {
+	if (w->kind == OP_LEAST && least_ended() - least0 != w->warm + w->n) {
 		w->errors++;
 	}
 	free(cold_buf);
@@ -896,6 +899,23 @@ want(const char *rows, const char *key)
 	return (0);
 }
 
+// The paced rows of proto's kind that rows selects (res1 with 1 thread,
+// res2 with 2): one call per PACED_GAP_NS per thread, L1 and L2 evicted
+// before each, n calls in all.
+static void
+measure_paced(
+    result *res1, result *res2, worker *proto, const char *rows, size_t n)
+{
+	proto->gap_ns = PACED_GAP_NS;
+	proto->cold = 1;
+	if (want(rows, res1->key)) {
+		measure(res1, NULL, proto, 1, n);
+	}
+	if (want(rows, res2->key)) {
+		measure(res2, NULL, proto, 2, n);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1011,15 +1031,8 @@ main(int argc, char **argv)
 	if (want(rows, l1.key)) {
 		measure(&l1, NULL, &least, 1, n);
 	}
-	least.gap_ns = PACED_GAP_NS;
-	least.cold = 1;
 	least.warm = 200;
-	if (want(rows, lp.key)) {
-		measure(&lp, NULL, &least, 1, n_paced);
-	}
-	if (want(rows, lp2.key)) {
-		measure(&lp2, NULL, &least, 2, n_paced);
-	}
+	measure_paced(&lp, &lp2, &least, rows, n_paced);
 	if (naive_start(&q) != 0) {
 		fprintf(stderr, "cannot start the naive consumer\n");
 		goto out;
@@ -1033,15 +1046,8 @@ main(int argc, char **argv)
 	}
 	// Calls 1 ms apart with the caches evicted in between: the consumer
 	// parks between them, as it would between real LLM calls.
-	naive.gap_ns = PACED_GAP_NS;
-	naive.cold = 1;
 	naive.warm = 200;
-	if (want(rows, np.key)) {
-		measure(&np, NULL, &naive, 1, n_paced);
-	}
-	if (want(rows, np2.key)) {
-		measure(&np2, NULL, &naive, 2, n_paced);
-	}
+	measure_paced(&np, &np2, &naive, rows, n_paced);
 	naive_stop(&q);
 
 	// Each llmcost row starts warm and empty, and is drained after.
@@ -1097,14 +1103,7 @@ main(int argc, char **argv)
 		measure(&rf2, &ff2, &fl, 2, n);
 		llmcost_flush(c, 120000);
 	}
-	ours.gap_ns = PACED_GAP_NS;
-	ours.cold = 1;
-	if (want(rows, rp.key)) {
-		measure(&rp, NULL, &ours, 1, n_paced);
-	}
-	if (want(rows, rp2.key)) {
-		measure(&rp2, NULL, &ours, 2, n_paced);
-	}
+	measure_paced(&rp, &rp2, &ours, rows, n_paced);
 	double miss = 0;
 	if (want(rows, "miss")) {
 		miss = cold_miss_ns(ovh, n_paced);
