@@ -2,15 +2,15 @@
 #include "least_call.h"
 
 #include <string.h>
-#include <time.h>
 
 #if defined(__x86_64__)
 #include <x86intrin.h>
+#else
+#include <time.h>
 #endif
 
-#define LEAST_META  4
-#define LEAST_USAGE 16
-#define LEAST_RING  64 // calls per thread, overwritten in turn
+#define LEAST_META 4
+#define LEAST_RING 64 // calls per thread, overwritten in turn
 
 struct least_call {
 	uint64_t start;
@@ -20,16 +20,19 @@ struct least_call {
 	const char *meta_key[LEAST_META];
 	const char *meta_val[LEAST_META];
 	const char *tag;
-	uint64_t usage[LEAST_USAGE];
+	uint64_t usage[LLMCOST_BUCKET_COUNT];
 	uint32_t n_meta;
 };
 
-// The same thread-local model as libllmcost's lane (shim/lane.c).
+// Initial-exec, as libllmcost's thread-local data (shim/lane.c), but
+// holding the records themselves: one link fewer than libllmcost, whose
+// thread-local line names a lane and a slot in its pool.
 static _Thread_local struct {
 	uint64_t ended;
 	least_call ring[LEAST_RING];
 } least __attribute__((tls_model("initial-exec")));
 
+// The counter, as libllmcost reads it (shim/tsc.h).
 static uint64_t
 least_now(void)
 {
@@ -69,13 +72,11 @@ least_add_tag(least_call *c, const char *tag)
 	c->tag = tag;
 }
 
+// A copy of constant size, inlined: no call into the C library.
 void
-least_set_usage(least_call *c, const uint64_t *tokens, int n)
+least_set_usage(least_call *c, const llmcost_usage *u)
 {
-	if (n > LEAST_USAGE) {
-		n = LEAST_USAGE;
-	}
-	memcpy(c->usage, tokens, (size_t) n * sizeof(*tokens));
+	memcpy(c->usage, u->tokens, sizeof(c->usage));
 }
 
 void
