@@ -699,9 +699,9 @@ LLMCOST_API void llmcost_set_logger(
  * call on a 2-vCPU Xeon guest, by the host's state, against 50 ns warm.
  * A static libllmcost skips the first: about a fifth less there
  * (bench/README.md, rounds 12 and 13).  A shared library call that only
- * records its arguments took 0.71 and 0.77 of that time (medians, one
- * and two threads) on the same caches (round 14): most of it is what any
- * shared library call costs there.
+ * records its arguments took 0.71 to 0.77 of that time on the same
+ * caches while a miss cost 70 to 195 ns, and 0.24 of it while one cost
+ * 33 to 37 ns (round 14).
  * Time: the call's start (here) and end (llmcost_call_end()) are read
  *   from the CPU's time-stamp counter, scaled to CLOCK_MONOTONIC by the
  *   sender thread (which keeps the scale in step with it, never moving
