@@ -21,8 +21,8 @@
 // takes whole at each wake-up, signalled only when it sleeps; see
 // "the naive design" below for why it is fair), and a getppid() system
 // call, and the least call (least_call.h: the same calls into a shared
-// library that does less than any library keeping a call can, the floor
-// under the cold rows).  The llmcost and naive measurements are repeated
+// library that does less than any shared library keeping a call can, the
+// floor under the cold rows).  The llmcost and naive measurements are repeated
 // with two producer threads at once, and at a steady 1 k calls/s per
 // thread with L1 and L2 evicted between calls (n/25 calls), where both
 // consumers park between calls as they would between real LLM calls.
@@ -380,7 +380,7 @@ naive_stop(naive_queue *q)
 // ---- the operations being timed ----
 
 // The least call (least_call.h): the same call through a shared library
-// that does less than any library keeping a call can.
+// that does less than any shared library keeping a call can.
 static int
 least_tagged_call(void)
 {
