@@ -590,6 +590,15 @@ test_time_order(void **state)
 	llmcost_shutdown(t.c, 5000);
 }
 
+// One call on c, begun and ended: nonzero when either failed.
+static int
+call_once(llmcost_client *c)
+{
+	llmcost_call *call;
+	return (llmcost_call_begin(c, "openai", "gpt-4o-mini", &call) != 0
+	    || llmcost_call_end(call) != 0);
+}
+
 // A destructor of another key that makes a call after the lane's key
 // destructor handed the lane back: the call must not go to that lane,
 // which the loop may give to another thread meanwhile.
@@ -607,9 +616,7 @@ late_exit(void *v)
 		(void) pthread_setspecific(late_key, (void *) 2);
 		return;
 	}
-	llmcost_call *call;
-	if (llmcost_call_begin(late_c, "openai", "gpt-4o-mini", &call) != 0
-	    || llmcost_call_end(call) != 0) {
+	if (call_once(late_c) != 0) {
 		late_failed = 1;
 	}
 	llmcost__lane *l = llmcost__lane_me.lane;
@@ -621,10 +628,8 @@ late_exit(void *v)
 static void *
 late_main(void *arg)
 {
-	llmcost_call *call;
 	(void) arg;
-	if (llmcost_call_begin(late_c, "openai", "gpt-4o-mini", &call) != 0
-	    || llmcost_call_end(call) != 0) {
+	if (call_once(late_c) != 0) {
 		late_failed = 1;
 	}
 	(void) pthread_setspecific(late_key, (void *) 1);
@@ -678,9 +683,7 @@ last_exit(void *v)
 		(void) pthread_setspecific(last_key, (void *) (round + 1));
 		return;
 	}
-	llmcost_call *call;
-	if (llmcost_call_begin(last_a, "openai", "gpt-4o-mini", &call) != 0
-	    || llmcost_call_end(call) != 0) {
+	if (call_once(last_a) != 0) {
 		last_failed = 1;
 	}
 }
@@ -688,12 +691,8 @@ last_exit(void *v)
 static void *
 last_main(void *arg)
 {
-	llmcost_call *call;
 	(void) arg;
-	if (llmcost_call_begin(last_a, "openai", "gpt-4o-mini", &call) != 0
-	    || llmcost_call_end(call) != 0
-	    || llmcost_call_begin(last_b, "openai", "gpt-4o-mini", &call) != 0
-	    || llmcost_call_end(call) != 0) {
+	if (call_once(last_a) != 0 || call_once(last_b) != 0) {
 		last_failed = 1;
 	}
 	(void) pthread_setspecific(last_key, (void *) 1);
